@@ -1,0 +1,277 @@
+// The file connector: drop-folder lifecycle and the tmp/ + rename sink.
+#include "file_connector.h"
+
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <system_error>
+
+#include "renkei/json.h"
+
+namespace fs = std::filesystem;
+
+namespace renkei::connectors::file {
+namespace {
+
+const renkei_config_key kKeys[] = {
+    {"directory", "path", nullptr, 1,
+     "Exchange folder. A source reads <directory>/in/ and keeps processing/, done/, error/; "
+     "a sink writes <directory>/tmp/ and renames into <directory>/out/."},
+    {"pattern", "string", "*", 0,
+     "File names the source picks up from in/, as shell globs separated by ';' (e.g. *.csv;*.CSV)."},
+    {"ignore", "string", ".*;*.tmp;*.part", 0,
+     "File names the source never picks up (files a vendor is still writing), globs separated by ';'."},
+    {"min-age", "duration", "0s", 0,
+     "A file modified more recently than this is left for the next poll (for vendors that "
+     "write in place instead of renaming)."},
+    {"max-file-size", "size", "4GiB", 0,
+     "A larger file is not read: it is moved to error/ with the reason."},
+    {"format", "enum(jsonl)", "jsonl", 0, "Sink output format: JSON Lines, UTF-8, one record per line."},
+    {"create-directories", "bool", "true", 0,
+     "Create the exchange sub-folders when missing; when false a missing folder is a configuration error."},
+    {"fsync", "bool", "true", 0,
+     "Flush written files and folder entries to disk before a batch counts as delivered."},
+};
+
+const renkei_plugin_info kInfo = {
+    RENKEI_SDK_ABI_VERSION,
+    "file",
+    "connector",
+    "0.1.0",
+    "stable",
+    "Drop folders: source in/ -> processing/ -> done/ | error/; sink tmp/ -> out/",
+    RENKEI_ROLE_SOURCE | RENKEI_ROLE_SINK,
+    "renkei::connectors::file::FileConnector",
+    kKeys,
+    sizeof(kKeys) / sizeof(kKeys[0]),
+};
+
+std::vector<std::string> splitGlobs(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find(';', start);
+    if (end == std::string::npos) end = text.size();
+    std::string part = text.substr(start, end - start);
+    part.erase(0, part.find_first_not_of(" \t"));
+    part.erase(part.find_last_not_of(" \t") + 1);
+    if (!part.empty()) out.push_back(part);
+    start = end + 1;
+  }
+  return out;
+}
+
+bool matchesAny(const std::vector<std::string>& globs, const std::string& name) {
+  return std::any_of(globs.begin(), globs.end(),
+                     [&](const std::string& g) { return fnmatch(g.c_str(), name.c_str(), FNM_PERIOD) == 0; });
+}
+
+// rename(2) that never replaces an existing target: two hosts on one folder,
+// or a vendor re-sending a name already in done/, must not overwrite a file.
+bool renameNoReplace(const fs::path& from, const fs::path& to, int& error) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return true;
+  error = errno;
+  return false;
+}
+
+void syncPath(const fs::path& path, bool directory) {
+  int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+// Moves `from` into folder `dir`, keeping its name or, when taken, adding
+// ".1", ".2" … so nothing already there is replaced.
+fs::path moveInto(const fs::path& from, const fs::path& dir, std::string& error) {
+  const std::string name = from.filename().string();
+  for (int n = 0; n < 10000; ++n) {
+    fs::path to = dir / (n == 0 ? name : name + "." + std::to_string(n));
+    int err = 0;
+    if (renameNoReplace(from, to, err)) return to;
+    if (err != EEXIST) {
+      error = std::strerror(err);
+      return {};
+    }
+  }
+  error = "too many files of the same name";
+  return {};
+}
+
+}  // namespace
+
+void FileConnector::configure(const Settings& settings, const HostContext& context) {
+  directory_ = settings.getPath("directory");
+  patterns_ = splitGlobs(settings.getString("pattern"));
+  ignore_ = splitGlobs(settings.getString("ignore"));
+  minAge_ = settings.getDuration("min-age");
+  maxFileSize_ = settings.getSize("max-file-size");
+  createDirectories_ = settings.getBool("create-directories");
+  fsync_ = settings.getBool("fsync");
+  logger_ = context.logger;
+  id_ = context.id;
+  if (patterns_.empty()) throw ConfigError("key 'pattern': no file pattern given; use '*' for every file");
+  std::error_code ec;
+  if (fs::exists(directory_, ec) && !fs::is_directory(directory_, ec))
+    throw ConfigError("key 'directory': '" + directory_.string() + "' exists but is not a folder");
+  if (!createDirectories_ && !fs::is_directory(directory_, ec))
+    throw ConfigError("key 'directory': folder '" + directory_.string() +
+                      "' does not exist (create-directories is false)");
+}
+
+void FileConnector::ensureDirectory(const fs::path& dir) const {
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) return;
+  if (!createDirectories_) throw std::runtime_error("folder '" + dir.string() + "' does not exist");
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error("cannot create folder '" + dir.string() + "': " + ec.message());
+}
+
+bool FileConnector::wanted(const fs::directory_entry& entry) const {
+  std::error_code ec;
+  if (!entry.is_regular_file(ec)) return false;
+  const std::string name = entry.path().filename().string();
+  if (matchesAny(ignore_, name) || !matchesAny(patterns_, name)) return false;
+  if (minAge_.count() > 0) {
+    auto mtime = entry.last_write_time(ec);
+    if (ec) return false;
+    if (fs::file_time_type::clock::now() - mtime < minAge_) return false;
+  }
+  return true;
+}
+
+std::vector<Intake> FileConnector::recover() {
+  std::vector<Intake> items;
+  const fs::path processing = directory_ / "processing";
+  std::error_code ec;
+  if (!fs::is_directory(processing, ec)) return items;
+  for (const auto& entry : fs::directory_iterator(processing, ec)) {
+    if (!entry.is_regular_file(ec)) continue;
+    items.push_back({entry.path().filename().string(), entry.path(), entry.file_size(ec), true});
+  }
+  std::sort(items.begin(), items.end(), [](const Intake& a, const Intake& b) { return a.name < b.name; });
+  return items;
+}
+
+std::optional<Intake> FileConnector::claim() {
+  const fs::path in = directory_ / "in";
+  const fs::path processing = directory_ / "processing";
+  ensureDirectory(in);
+  ensureDirectory(processing);
+
+  // Oldest name first: vendors number their exports, so name order is the
+  // order they meant (full extract before the day's differences).
+  std::vector<fs::directory_entry> candidates;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(in, ec))
+    if (wanted(entry)) candidates.push_back(entry);
+  if (ec) throw std::runtime_error("cannot list '" + in.string() + "': " + ec.message());
+  std::sort(candidates.begin(), candidates.end(),
+            [](const auto& a, const auto& b) { return a.path().filename() < b.path().filename(); });
+
+  for (const auto& entry : candidates) {
+    const fs::path target = processing / entry.path().filename();
+    int err = 0;
+    if (!renameNoReplace(entry.path(), target, err)) {
+      if (err == ENOENT) continue;  // another host claimed it first
+      if (err == EEXIST) {
+        if (logger_) logger_->warning("%s: '%s' is already in processing/; left in in/", id_,
+                                      entry.path().filename().string());
+        continue;
+      }
+      throw std::runtime_error("cannot claim '" + entry.path().string() + "': " + std::strerror(err));
+    }
+    if (fsync_) syncPath(processing, true);
+    Intake item{target.filename().string(), target, fs::file_size(target, ec), false};
+    if (maxFileSize_ > 0 && item.size > maxFileSize_) {
+      finish(item, Disposition::Failed,
+             "file is " + std::to_string(item.size) + " bytes, larger than max-file-size (" +
+                 std::to_string(maxFileSize_) + " bytes)");
+      continue;
+    }
+    return item;
+  }
+  return std::nullopt;
+}
+
+Outcome FileConnector::finish(const Intake& item, Disposition disposition, const std::string& reason) {
+  try {
+    const fs::path dir = directory_ / (disposition == Disposition::Done ? "done" : "error");
+    ensureDirectory(dir);
+    std::string error;
+    fs::path moved = moveInto(item.path, dir, error);
+    if (moved.empty())
+      return Outcome::retry("cannot move '" + item.name + "' to " + dir.filename().string() + "/: " + error);
+    if (disposition == Disposition::Failed) {
+      // The reason file is written after the move so that it always names the
+      // file it sits beside (which may have a ".1" suffix).
+      const fs::path reasonFile = dir / (moved.filename().string() + ".error.txt");
+      std::ofstream out(reasonFile, std::ios::binary | std::ios::trunc);
+      out << "file: " << item.name << "\n"
+          << "connector: " << id_ << "\n"
+          << "reason: " << reason << "\n";
+      out.close();
+      if (fsync_) syncPath(reasonFile, false);
+    }
+    if (fsync_) syncPath(dir, true);
+    return Outcome::ok();
+  } catch (const std::exception& e) {
+    return Outcome::retry(e.what());
+  }
+}
+
+Outcome FileConnector::deliver(const Batch& batch) {
+  try {
+    const fs::path tmp = directory_ / "tmp";
+    const fs::path out = directory_ / "out";
+    ensureDirectory(tmp);
+    ensureDirectory(out);
+    const std::string name = batch.id + ".jsonl";
+    const fs::path tmpFile = tmp / (name + ".tmp");
+
+    std::string buffer;
+    buffer.reserve(1 << 16);
+    FILE* f = std::fopen(tmpFile.c_str(), "wb");
+    if (!f) return Outcome::retry("cannot write '" + tmpFile.string() + "': " + std::strerror(errno));
+    bool ok = true;
+    for (const Record& r : batch.records) {
+      appendJsonLine(buffer, r);
+      if (buffer.size() >= (1 << 16)) {
+        ok = ok && std::fwrite(buffer.data(), 1, buffer.size(), f) == buffer.size();
+        buffer.clear();
+      }
+    }
+    ok = ok && std::fwrite(buffer.data(), 1, buffer.size(), f) == buffer.size();
+    ok = ok && std::fflush(f) == 0;
+    if (ok && fsync_) ok = ::fsync(fileno(f)) == 0;
+    const int writeErrno = errno;
+    ok = (std::fclose(f) == 0) && ok;
+    if (!ok) {
+      std::error_code ec;
+      fs::remove(tmpFile, ec);
+      return Outcome::retry("cannot write '" + tmpFile.string() + "': " + std::strerror(writeErrno));
+    }
+    // rename() replaces: a batch delivered again after a crash overwrites its
+    // own earlier copy, which is what makes the sink idempotent.
+    if (std::rename(tmpFile.c_str(), (out / name).c_str()) != 0)
+      return Outcome::retry("cannot rename into '" + out.string() + "': " + std::strerror(errno));
+    if (fsync_) syncPath(out, true);
+    return Outcome::ok();
+  } catch (const std::exception& e) {
+    return Outcome::retry(e.what());
+  }
+}
+
+}  // namespace renkei::connectors::file
+
+RENKEI_PLUGIN_INFO(renkei::connectors::file::kInfo)
+
+POCO_BEGIN_MANIFEST(renkei::Connector)
+POCO_EXPORT_CLASS(renkei::connectors::file::FileConnector)
+POCO_END_MANIFEST

@@ -1,0 +1,44 @@
+// The file connector: drop folders as a source (in/ → processing/ → done/ | error/)
+// and as a sink (tmp/ → out/).
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "renkei/sdk.h"
+
+namespace renkei::connectors::file {
+
+class FileConnector : public Connector, public Source, public Sink {
+ public:
+  void configure(const Settings& settings, const HostContext& context) override;
+
+  Source* source() override { return this; }
+  Sink* sink() override { return this; }
+
+  // Source
+  std::vector<Intake> recover() override;
+  std::optional<Intake> claim() override;
+  Outcome finish(const Intake& item, Disposition disposition, const std::string& reason) override;
+
+  // Sink
+  Outcome deliver(const Batch& batch) override;
+
+ private:
+  bool wanted(const std::filesystem::directory_entry& entry) const;
+  void ensureDirectory(const std::filesystem::path& dir) const;
+
+  std::filesystem::path directory_;
+  std::vector<std::string> patterns_;
+  std::vector<std::string> ignore_;
+  std::chrono::milliseconds minAge_{0};
+  std::uint64_t maxFileSize_ = 0;
+  bool createDirectories_ = true;
+  bool fsync_ = true;
+  Poco::Logger* logger_ = nullptr;
+  std::string id_;
+};
+
+}  // namespace renkei::connectors::file

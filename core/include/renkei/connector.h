@@ -1,0 +1,109 @@
+// Connector and module base classes: what a plugin implements.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <Poco/Logger.h>
+
+#include "renkei/outcome.h"
+#include "renkei/record.h"
+#include "renkei/settings.h"
+
+namespace renkei {
+
+/// What the host tells a plugin instance about where it runs. Valid for the
+/// instance's whole life; owned by the host.
+struct HostContext {
+  std::string instance;              ///< the config's instance name
+  std::string zone;                  ///< lgwan, internet or mynumber
+  std::string id;                    ///< this plugin instance's id in config
+  std::filesystem::path configDir;   ///< directory of the config file
+  Poco::Logger* logger = nullptr;    ///< the instance's logger; never log personal values
+};
+
+/// One unit of intake claimed by a source: a file (path set) the host decodes
+/// and parses with the route's layout.
+struct Intake {
+  std::string name;              ///< the item's own name (file name), for reports
+  std::filesystem::path path;    ///< where the host reads it while it is claimed
+  std::uintmax_t size = 0;       ///< bytes, when known
+  bool recovered = false;        ///< claimed by an earlier process that stopped
+};
+
+/// How the host finished with an intake item.
+enum class Disposition {
+  Done,    ///< read and delivered (rejected records are data, not a failure)
+  Failed,  ///< could not be read at all; `reason` says why (file, offset, what)
+};
+
+/// The source role. The host calls it from one thread per route.
+class Source {
+ public:
+  virtual ~Source() = default;
+
+  /// Items claimed by an earlier process that did not finish them (a crash
+  /// between claim and completion). Called once at start, before claim().
+  virtual std::vector<Intake> recover() = 0;
+
+  /// Claims the next waiting item atomically, or returns nullopt when none is
+  /// waiting. A claimed item belongs to this process until finish().
+  virtual std::optional<Intake> claim() = 0;
+
+  /// Called once the host has handled a claimed item. Must not lose the item:
+  /// a failed one is kept (quarantined) with `reason` beside it.
+  virtual Outcome finish(const Intake& item, Disposition disposition, const std::string& reason) = 0;
+};
+
+/// The sink role. deliver() must be idempotent on batch.id: the host may call
+/// it again with the same batch after a crash or a Retry.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual Outcome deliver(const Batch& batch) = 0;
+};
+
+/// The lookup role: keyed queries answered from an outside system.
+class Lookup {
+ public:
+  virtual ~Lookup() = default;
+  /// Fills `out` with the records whose `keyName` equals `key`.
+  virtual Outcome lookup(const std::string& keyName, const std::string& key, std::vector<Record>& out) = 0;
+};
+
+/// Base of every connector plugin class. The host creates one object per
+/// config instance, calls configure() once, then uses the roles it declared in
+/// its renkei_plugin_info. Objects are destroyed before their library is
+/// unloaded. Constructors should do nothing that can fail; configure() may
+/// throw ConfigError.
+class Connector {
+ public:
+  virtual ~Connector() = default;
+
+  virtual void configure(const Settings& settings, const HostContext& context) = 0;
+
+  /// Role accessors: nullptr for a role the connector does not play.
+  virtual Source* source() { return nullptr; }
+  virtual Sink* sink() { return nullptr; }
+  virtual Lookup* lookup() { return nullptr; }
+};
+
+/// Base of every module plugin class (crm, review, concierge). A module
+/// receives mapped records like a sink and owns front-yard state.
+class Module {
+ public:
+  virtual ~Module() = default;
+
+  virtual void configure(const Settings& settings, const HostContext& context) = 0;
+  /// Called once after every instance is configured, before any data flows.
+  virtual void start() {}
+  /// Called once at shutdown, before destruction.
+  virtual void stop() {}
+  /// Records routed to the module; must be idempotent on batch.id.
+  virtual Outcome accept(const Batch& batch) = 0;
+};
+
+}  // namespace renkei

@@ -1,0 +1,54 @@
+// Records: the ordered name/value rows that the host hands to sinks and modules.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace renkei {
+
+/// The field names of a record type, in output order. Shared by every record of
+/// a batch so that a record carries only its values.
+using FieldNames = std::vector<std::string>;
+
+/// One record: values in the order of its shared field names. Values are UTF-8.
+/// A record is a plain value type; it is not thread-safe to mutate from two
+/// threads, but const access from several threads is fine.
+class Record {
+ public:
+  explicit Record(std::shared_ptr<const FieldNames> names)
+      : names_(std::move(names)), values_(names_ ? names_->size() : 0) {}
+
+  std::size_t size() const { return values_.size(); }
+  const std::string& name(std::size_t i) const { return (*names_)[i]; }
+  const std::string& value(std::size_t i) const { return values_[i]; }
+  void set(std::size_t i, std::string value) { values_[i] = std::move(value); }
+
+  /// Value of the named field, or nullptr when the record has no such field.
+  const std::string* find(std::string_view name) const {
+    for (std::size_t i = 0; i < values_.size(); ++i)
+      if ((*names_)[i] == name) return &values_[i];
+    return nullptr;
+  }
+
+  const std::shared_ptr<const FieldNames>& names() const { return names_; }
+
+ private:
+  std::shared_ptr<const FieldNames> names_;
+  std::vector<std::string> values_;
+};
+
+/// A batch of records handed to a sink or module in one call.
+/// `id` is deterministic for the same content (route, source item and batch
+/// number), so a sink that names its output after it is idempotent: a batch
+/// delivered again after a crash overwrites itself instead of appearing twice.
+struct Batch {
+  std::string id;
+  std::string route;
+  std::string sourceItem;  ///< name of the file or query the records came from
+  std::vector<Record> records;
+};
+
+}  // namespace renkei

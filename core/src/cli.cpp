@@ -1,0 +1,235 @@
+// The renkei command line: serve, check, plugins, version.
+#include "cli.h"
+
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include <Poco/AutoPtr.h>
+#include <Poco/ConsoleChannel.h>
+#include <Poco/FormattingChannel.h>
+#include <Poco/Logger.h>
+#include <Poco/PatternFormatter.h>
+
+#include "host_application.h"
+#include "renkei/plugin.h"
+#include "version.h"
+
+namespace fs = std::filesystem;
+
+namespace renkei {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+const char* const kUsage =
+    "usage: renkei <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  serve --config F [--once]   run the host; --once drains what is waiting and exits\n"
+    "  check --config F            check a config, its plugins and routes; lists every problem\n"
+    "  plugins                     list the plugins found, with their config keys\n"
+    "  version                     print the version\n"
+    "\n"
+    "options:\n"
+    "  --config F        instance config file (XML, urn:renkei:config:1)\n"
+    "  --plugin-dir D    plugin directory (default: the config's <plugins>, $RENKEI_PLUGIN_DIR,\n"
+    "                    or plugins/ next to the binary)\n"
+    "  --log-level L     fatal, critical, error, warning, notice, information, debug, trace\n"
+    "\n"
+    "exit status: 0 done, 1 runtime failure, 2 usage or config error\n";
+
+struct Args {
+  std::string command;
+  std::map<std::string, std::string> values;
+  bool once = false;
+  std::vector<std::string> errors;
+};
+
+Args parseArgs(int argc, char** argv) {
+  Args a;
+  static const std::map<std::string, std::vector<std::string>> kOptions = {
+      {"serve", {"--config", "--plugin-dir", "--log-level"}},
+      {"check", {"--config", "--plugin-dir"}},
+      {"plugins", {"--plugin-dir"}},
+      {"version", {}},
+  };
+  if (argc < 2) {
+    a.errors.push_back("no command given");
+    return a;
+  }
+  a.command = argv[1];
+  auto known = kOptions.find(a.command);
+  if (known == kOptions.end()) {
+    std::vector<std::string> commands;
+    for (const auto& [c, _] : kOptions) commands.push_back(c);
+    a.errors.push_back("unknown command '" + a.command + "'" + didYouMean(a.command, commands));
+    return a;
+  }
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string value;
+    bool hasValue = false;
+    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      hasValue = true;
+    }
+    if (a.command == "serve" && arg == "--once") {
+      a.once = true;
+      continue;
+    }
+    const auto& allowed = known->second;
+    if (std::find(allowed.begin(), allowed.end(), arg) == allowed.end()) {
+      std::vector<std::string> valid = allowed;
+      if (a.command == "serve") valid.push_back("--once");
+      a.errors.push_back(a.command + ": unknown option '" + arg + "'" + didYouMean(arg, valid));
+      continue;
+    }
+    if (!hasValue) {
+      if (i + 1 >= argc) {
+        a.errors.push_back(a.command + ": option '" + arg + "' needs a value");
+        continue;
+      }
+      value = argv[++i];
+    }
+    a.values[arg] = value;
+  }
+  return a;
+}
+
+std::optional<fs::path> optionalPath(const Args& a, const std::string& key) {
+  auto it = a.values.find(key);
+  if (it == a.values.end()) return std::nullopt;
+  return fs::path(it->second);
+}
+
+void setUpLogging() {
+  Poco::AutoPtr<Poco::ConsoleChannel> console(new Poco::ConsoleChannel(std::cerr));
+  Poco::AutoPtr<Poco::PatternFormatter> pattern(new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i %p %s: %t"));
+  pattern->setProperty("times", "local");
+  Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(pattern, console));
+  Poco::Logger::root().setChannel(channel);
+  Poco::Logger::root().setLevel("information");
+}
+
+int commandVersion() {
+  std::cout << "renkei " << kRenkeiVersion << " (plugin SDK ABI " << RENKEI_SDK_ABI_VERSION << ")\n";
+  return kExitOk;
+}
+
+int commandPlugins(const Args& a) {
+  PluginRegistry registry;
+  const auto dirs = pluginDirectories(optionalPath(a, "--plugin-dir"), std::nullopt);
+  registry.scan(dirs);
+  std::cout << "plugin directories:";
+  for (const auto& d : dirs) std::cout << " " << d.string();
+  std::cout << "\n";
+  for (const PluginDescriptor& p : registry.plugins()) {
+    std::cout << "\n" << p.key << " " << p.version << " (" << p.kind;
+    if (!p.roleNames().empty()) std::cout << ": " << p.roleNames();
+    std::cout << ") [" << p.status << "]\n  " << p.description << "\n  file: " << p.path.string() << "\n";
+    std::cout << "  keys:\n";
+    for (const ConfigKeySpec& k : p.keys) {
+      std::cout << "    " << k.key << " (" << k.type;
+      if (k.required) std::cout << ", required";
+      if (k.hasDefault) std::cout << ", default '" << k.defaultValue << "'";
+      std::cout << ")\n      " << k.description << "\n";
+    }
+  }
+  for (const RefusedLibrary& r : registry.refused()) std::cout << "\nrefused: " << r.reason << "\n";
+  if (registry.plugins().empty() && registry.refused().empty()) {
+    std::cerr << "renkei plugins: no plugin libraries (renkei_*.so) found\n";
+    return kExitRuntime;
+  }
+  return kExitOk;
+}
+
+int commandCheck(const Args& a) {
+  auto config = optionalPath(a, "--config");
+  if (!config) {
+    std::cerr << "renkei check: --config is required\n" << kUsage;
+    return kExitUsage;
+  }
+  PluginRegistry registry;
+  std::optional<HostConfig> host;
+  Diagnostics diags;
+  const bool ok = loadAndCheck(*config, optionalPath(a, "--plugin-dir"), registry, host, diags);
+  for (const RefusedLibrary& r : registry.refused()) std::cerr << "warning: refused plugin library: " << r.reason << "\n";
+  if (!ok) {
+    std::cerr << diags.format();
+    std::cerr << "renkei check: " << config->string() << ": " << diags.size()
+              << (diags.size() == 1 ? " problem\n" : " problems\n");
+    return kExitUsage;
+  }
+  std::cout << "renkei check: " << config->string() << ": ok (instance " << host->instance << ", zone "
+            << host->zone << ", " << host->connectors.size() << " connectors, " << host->modules.size()
+            << " modules, " << host->routes.size() << " routes)\n";
+  return kExitOk;
+}
+
+int commandServe(const Args& a) {
+  ServeOptions options;
+  auto config = optionalPath(a, "--config");
+  if (!config) {
+    std::cerr << "renkei serve: --config is required\n" << kUsage;
+    return kExitUsage;
+  }
+  options.config = *config;
+  options.pluginDir = optionalPath(a, "--plugin-dir");
+  if (auto it = a.values.find("--log-level"); it != a.values.end()) {
+    try {
+      Poco::Logger::parseLevel(it->second);
+    } catch (const Poco::Exception&) {
+      std::cerr << "renkei serve: --log-level '" << it->second
+                << "' is not one of: fatal, critical, error, warning, notice, information, debug, trace\n";
+      return kExitUsage;
+    }
+    options.logLevel = it->second;
+  }
+  options.once = a.once;
+  try {
+    HostApplication app(options);
+    return app.run(std::vector<std::string>{"renkei"});
+  } catch (const ConfigFailure& e) {
+    std::cerr << e.what() << "renkei serve: configuration problems; nothing was started\n";
+    return kExitUsage;
+  } catch (const HostStartError& e) {
+    std::cerr << e.what() << "renkei serve: a plugin instance did not start; nothing was processed\n";
+    return kExitUsage;
+  } catch (const Poco::Exception& e) {
+    std::cerr << "renkei serve: " << e.displayText() << "\n";
+    return kExitRuntime;
+  } catch (const std::exception& e) {
+    std::cerr << "renkei serve: " << e.what() << "\n";
+    return kExitRuntime;
+  }
+}
+
+}  // namespace
+
+int runCli(int argc, char** argv) {
+  setUpLogging();
+  if (argc >= 2) {
+    const std::string first = argv[1];
+    if (first == "--help" || first == "-h" || first == "help") {
+      std::cout << kUsage;
+      return kExitOk;
+    }
+    if (first == "--version") return commandVersion();
+  }
+  Args a = parseArgs(argc, argv);
+  if (!a.errors.empty()) {
+    for (const auto& e : a.errors) std::cerr << "renkei: " << e << "\n";
+    std::cerr << kUsage;
+    return kExitUsage;
+  }
+  if (a.command == "version") return commandVersion();
+  if (a.command == "plugins") return commandPlugins(a);
+  if (a.command == "check") return commandCheck(a);
+  return commandServe(a);
+}
+
+}  // namespace renkei

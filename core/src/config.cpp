@@ -1,0 +1,364 @@
+// Instance config: libxml2 parse, XSD validation, semantic checks.
+#include "config.h"
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xmlschemas.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "setting_types.h"
+
+namespace fs = std::filesystem;
+
+namespace renkei {
+namespace {
+
+constexpr const char* kNamespace = "urn:renkei:config:1";
+
+struct DocDeleter {
+  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
+};
+using DocPtr = std::unique_ptr<xmlDoc, DocDeleter>;
+
+struct ErrorSink {
+  Diagnostics* diags;
+  std::string file;
+};
+
+// libxml2 reports through callbacks; this turns each into a Diagnostic with the
+// config file's name (not libxml2's idea of it) and the line and column.
+void structuredError(void* userData, xmlErrorPtr error) {
+  auto* sink = static_cast<ErrorSink*>(userData);
+  if (!error || error->level == XML_ERR_WARNING) return;
+  std::string message = error->message ? error->message : "unknown XML error";
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  // Schema messages spell elements as {urn:renkei:config:1}name; operators
+  // know them as <name>.
+  const std::string qualified = std::string("{") + kNamespace + "}";
+  for (std::size_t at; (at = message.find(qualified)) != std::string::npos;) message.erase(at, qualified.size());
+  int line = error->line;
+  int column = error->int2;
+  if (error->domain == XML_FROM_SCHEMASV && error->node) {
+    line = static_cast<int>(xmlGetLineNo(static_cast<xmlNodePtr>(error->node)));
+    column = 0;
+  }
+  sink->diags->add(sink->file, line, message, column);
+}
+
+std::string attr(xmlNodePtr node, const char* name) {
+  xmlChar* v = xmlGetProp(node, reinterpret_cast<const xmlChar*>(name));
+  if (!v) return {};
+  std::string out(reinterpret_cast<const char*>(v));
+  xmlFree(v);
+  return out;
+}
+
+bool hasAttr(xmlNodePtr node, const char* name) {
+  return xmlHasProp(node, reinterpret_cast<const xmlChar*>(name)) != nullptr;
+}
+
+std::string trim(std::string s) {
+  const char* ws = " \t\r\n";
+  s.erase(0, s.find_first_not_of(ws));
+  s.erase(s.find_last_not_of(ws) + 1);
+  return s;
+}
+
+std::string text(xmlNodePtr node) {
+  xmlChar* v = xmlNodeGetContent(node);
+  if (!v) return {};
+  std::string out(reinterpret_cast<const char*>(v));
+  xmlFree(v);
+  return trim(out);
+}
+
+std::string name(xmlNodePtr node) { return reinterpret_cast<const char*>(node->name); }
+
+int lineOf(xmlNodePtr node) { return static_cast<int>(xmlGetLineNo(node)); }
+
+bool inNamespace(xmlNodePtr node) {
+  return node->ns && node->ns->href && std::string(reinterpret_cast<const char*>(node->ns->href)) == kNamespace;
+}
+
+void validateAgainstSchema(xmlDoc* doc, ErrorSink& sink) {
+  static const std::string schemaText(kConfigSchema);
+  xmlSchemaParserCtxtPtr parser = xmlSchemaNewMemParserCtxt(schemaText.data(), static_cast<int>(schemaText.size()));
+  xmlSchemaPtr schema = parser ? xmlSchemaParse(parser) : nullptr;
+  if (!schema) {
+    sink.diags->add(sink.file, 0, "internal error: the embedded config schema does not load");
+    if (parser) xmlSchemaFreeParserCtxt(parser);
+    return;
+  }
+  xmlSchemaValidCtxtPtr valid = xmlSchemaNewValidCtxt(schema);
+  xmlSchemaSetValidStructuredErrors(valid, structuredError, &sink);
+  xmlSchemaValidateDoc(valid, doc);
+  xmlSchemaFreeValidCtxt(valid);
+  xmlSchemaFree(schema);
+  xmlSchemaFreeParserCtxt(parser);
+}
+
+InstanceConfig readInstance(xmlNodePtr node) {
+  InstanceConfig inst;
+  inst.element = name(node);
+  inst.id = attr(node, "id");
+  inst.plugin = attr(node, "plugin");
+  inst.line = lineOf(node);
+  for (xmlNodePtr child = node->children; child; child = child->next) {
+    if (child->type != XML_ELEMENT_NODE) continue;
+    inst.texts.push_back({name(child), text(child), lineOf(child)});
+  }
+  return inst;
+}
+
+std::string describe(const InstanceConfig& inst) {
+  return inst.element + " '" + inst.id + "'" + (inst.descriptor ? " (" + inst.plugin + ")" : std::string());
+}
+
+}  // namespace
+
+const InstanceConfig* HostConfig::findConnector(const std::string& id) const {
+  for (const auto& c : connectors)
+    if (c.id == id) return &c;
+  return nullptr;
+}
+
+const InstanceConfig* HostConfig::findModule(const std::string& id) const {
+  for (const auto& m : modules)
+    if (m.id == id) return &m;
+  return nullptr;
+}
+
+std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
+  const std::string fileName = file.string();
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) {
+    diags.add(fileName, 0, fs::exists(file, ec) ? "not a regular file" : "config file not found");
+    return std::nullopt;
+  }
+  ErrorSink sink{&diags, fileName};
+  xmlSetStructuredErrorFunc(&sink, structuredError);
+  // No network, no DTD loading, no entity substitution: a config file is data.
+  DocPtr doc(xmlReadFile(fileName.c_str(), nullptr, XML_PARSE_NONET | XML_PARSE_NOCDATA));
+  xmlSetStructuredErrorFunc(nullptr, nullptr);
+  if (!doc) {
+    if (diags.empty()) diags.add(fileName, 0, "not a well-formed XML document");
+    return std::nullopt;
+  }
+  if (doc->intSubset || doc->extSubset) {
+    diags.add(fileName, doc->intSubset ? lineOf(reinterpret_cast<xmlNodePtr>(doc->intSubset)) : 0,
+              "a DOCTYPE is not allowed in a renkei config (no DTDs, no entities)");
+    return std::nullopt;
+  }
+  xmlNodePtr root = xmlDocGetRootElement(doc.get());
+  if (!root || name(root) != "renkei" || !inNamespace(root)) {
+    diags.add(fileName, root ? lineOf(root) : 0,
+              "the root element must be <renkei xmlns=\"urn:renkei:config:1\">");
+    return std::nullopt;
+  }
+  validateAgainstSchema(doc.get(), sink);
+
+  HostConfig config;
+  config.file = file;
+  config.directory = fs::absolute(file, ec).parent_path();
+  config.instance = attr(root, "instance");
+  config.zone = attr(root, "zone");
+  for (xmlNodePtr node = root->children; node; node = node->next) {
+    if (node->type != XML_ELEMENT_NODE || !inNamespace(node)) continue;
+    const std::string element = name(node);
+    if (element == "plugins") {
+      const std::string dir = attr(node, "directory");
+      if (!dir.empty()) {
+        fs::path p(dir);
+        config.pluginDirectory = p.is_absolute() ? p : (config.directory / p).lexically_normal();
+        config.pluginDirectoryLine = lineOf(node);
+      }
+    } else if (element == "log") {
+      if (hasAttr(node, "level")) config.logLevel = attr(node, "level");
+    } else if (element == "pipeline") {
+      if (hasAttr(node, "poll-interval")) {
+        Settings::Value v;
+        if (auto err = parseSettingValue("duration", attr(node, "poll-interval"), config.directory, v))
+          diags.add(fileName, lineOf(node), "pipeline: poll-interval: " + *err);
+        else
+          config.pollInterval = std::get<std::chrono::milliseconds>(v);
+      }
+      if (hasAttr(node, "batch-records")) {
+        Settings::Value v;
+        if (!parseSettingValue("int", attr(node, "batch-records"), config.directory, v) &&
+            std::get<std::int64_t>(v) > 0)
+          config.batchRecords = static_cast<std::size_t>(std::get<std::int64_t>(v));
+      }
+    } else if (element == "connector") {
+      config.connectors.push_back(readInstance(node));
+    } else if (element == "module") {
+      config.modules.push_back(readInstance(node));
+    } else if (element == "route") {
+      RouteConfig route;
+      route.id = attr(node, "id");
+      route.from = attr(node, "from");
+      route.line = lineOf(node);
+      std::string to = attr(node, "to");
+      std::size_t start = 0;
+      while (start < to.size()) {
+        std::size_t end = to.find_first_of(" \t\r\n", start);
+        if (end == std::string::npos) end = to.size();
+        if (end > start) route.to.push_back(to.substr(start, end - start));
+        start = end + 1;
+      }
+      config.routes.push_back(std::move(route));
+    }
+  }
+  return config;
+}
+
+void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics& diags) {
+  const std::string file = config.file.string();
+  const std::vector<std::string> pluginKeys = registry.keys();
+
+  // Connector and module ids share one namespace: routes name either.
+  std::map<std::string, int> seen;
+  auto checkId = [&](const InstanceConfig& inst) {
+    if (inst.id.empty()) return;
+    auto [it, inserted] = seen.emplace(inst.id, inst.line);
+    if (!inserted)
+      diags.add(file, inst.line,
+                "duplicate id '" + inst.id + "' (first defined at line " + std::to_string(it->second) + ")");
+  };
+
+  auto checkInstance = [&](InstanceConfig& inst) {
+    checkId(inst);
+    if (inst.plugin.empty()) return;  // the schema already said so
+    const PluginDescriptor* d = registry.find(inst.plugin);
+    if (!d) {
+      diags.add(file, inst.line,
+                inst.element + " '" + inst.id + "': unknown plugin '" + inst.plugin + "'" +
+                    didYouMean(inst.plugin, pluginKeys) + " known plugins: " +
+                    (pluginKeys.empty() ? std::string("(none found)") : joinList(pluginKeys)));
+      return;
+    }
+    if (d->kind != inst.element) {
+      diags.add(file, inst.line,
+                inst.element + " '" + inst.id + "': plugin '" + inst.plugin + "' is a " + d->kind +
+                    "; declare it as <" + d->kind + ">");
+      return;
+    }
+    inst.descriptor = d;
+    const std::vector<std::string> validKeys = d->keyNames();
+    std::map<std::string, int> given;
+    for (const SettingText& t : inst.texts) {
+      const ConfigKeySpec* spec = d->findKey(t.key);
+      if (!spec) {
+        diags.add(file, t.line,
+                  describe(inst) + ": unknown key '" + t.key + "'" + didYouMean(t.key, validKeys) +
+                      " valid keys: " + joinList(validKeys));
+        continue;
+      }
+      auto [it, inserted] = given.emplace(t.key, t.line);
+      if (!inserted) {
+        diags.add(file, t.line,
+                  describe(inst) + ": key '" + t.key + "' given twice (first at line " +
+                      std::to_string(it->second) + ")");
+        continue;
+      }
+      Settings::Value value;
+      if (auto err = parseSettingValue(spec->type, t.value, config.directory, value)) {
+        diags.add(file, t.line, describe(inst) + ": key '" + t.key + "': " + *err);
+        continue;
+      }
+      inst.settings.set(t.key, std::move(value));
+    }
+    for (const ConfigKeySpec& spec : d->keys) {
+      if (given.count(spec.key)) continue;
+      if (spec.required) {
+        diags.add(file, inst.line,
+                  describe(inst) + ": missing required key '" + spec.key + "' (" + spec.type + "): " +
+                      spec.description);
+        continue;
+      }
+      if (!spec.hasDefault) continue;
+      Settings::Value value;
+      if (auto err = parseSettingValue(spec.type, spec.defaultValue, config.directory, value)) {
+        diags.add(file, inst.line,
+                  describe(inst) + ": plugin bug: default of key '" + spec.key + "': " + *err);
+        continue;
+      }
+      inst.settings.set(spec.key, std::move(value));
+    }
+  };
+
+  for (auto& c : config.connectors) checkInstance(c);
+  for (auto& m : config.modules) checkInstance(m);
+
+  if (config.pluginDirectory) {
+    std::error_code ec;
+    if (!fs::is_directory(*config.pluginDirectory, ec))
+      diags.add(file, config.pluginDirectoryLine,
+                "plugins: directory '" + config.pluginDirectory->string() + "' does not exist");
+  }
+
+  std::vector<std::string> connectorIds, sourceIds, targetIds;
+  for (const auto& c : config.connectors) {
+    connectorIds.push_back(c.id);
+    if (c.descriptor && (c.descriptor->roles & RENKEI_ROLE_SOURCE)) sourceIds.push_back(c.id);
+    if (c.descriptor && (c.descriptor->roles & RENKEI_ROLE_SINK)) targetIds.push_back(c.id);
+  }
+  for (const auto& m : config.modules) targetIds.push_back(m.id);
+
+  std::map<std::string, int> routeIds;
+  std::map<std::string, const RouteConfig*> sourceOwner;
+  for (const RouteConfig& r : config.routes) {
+    // A claimed file feeds exactly one route; fan-out is several targets in `to`.
+    if (!r.from.empty()) {
+      auto [it, inserted] = sourceOwner.emplace(r.from, &r);
+      if (!inserted)
+        diags.add(file, r.line,
+                  "route '" + r.id + "': connector '" + r.from + "' is already the source of route '" +
+                      it->second->id + "' (line " + std::to_string(it->second->line) +
+                      "); list several targets in one route's 'to' instead");
+    }
+    if (!r.id.empty()) {
+      auto [it, inserted] = routeIds.emplace(r.id, r.line);
+      if (!inserted)
+        diags.add(file, r.line,
+                  "duplicate route id '" + r.id + "' (first defined at line " + std::to_string(it->second) + ")");
+    }
+    const std::string where = "route '" + r.id + "'";
+    if (!r.from.empty()) {
+      const InstanceConfig* from = config.findConnector(r.from);
+      if (!from) {
+        diags.add(file, r.line,
+                  where + ": from='" + r.from + "' names no connector" + didYouMean(r.from, connectorIds) +
+                      " connectors: " + (connectorIds.empty() ? std::string("(none)") : joinList(connectorIds)));
+      } else if (from->descriptor && !(from->descriptor->roles & RENKEI_ROLE_SOURCE)) {
+        diags.add(file, r.line,
+                  where + ": connector '" + r.from + "' (" + from->plugin + ") cannot be a source; its roles: " +
+                      from->descriptor->roleNames());
+      }
+    }
+    std::set<std::string> targets;
+    for (const std::string& to : r.to) {
+      if (!targets.insert(to).second) {
+        diags.add(file, r.line, where + ": to names '" + to + "' twice");
+        continue;
+      }
+      const InstanceConfig* sink = config.findConnector(to);
+      const InstanceConfig* module = config.findModule(to);
+      if (!sink && !module) {
+        diags.add(file, r.line,
+                  where + ": to='" + to + "' names no connector or module" + didYouMean(to, targetIds) +
+                      " sinks and modules: " + (targetIds.empty() ? std::string("(none)") : joinList(targetIds)));
+      } else if (sink && sink->descriptor && !(sink->descriptor->roles & RENKEI_ROLE_SINK)) {
+        diags.add(file, r.line,
+                  where + ": connector '" + to + "' (" + sink->plugin + ") cannot be a sink; its roles: " +
+                      sink->descriptor->roleNames());
+      }
+    }
+  }
+}
+
+}  // namespace renkei

@@ -1,0 +1,72 @@
+// Instance config: loading (libxml2 + the embedded XSD) and checking against
+// the plugins' declared keys. Every problem is collected, none is fatal early.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "diagnostics.h"
+#include "plugin_registry.h"
+#include "renkei/settings.h"
+
+namespace renkei {
+
+struct SettingText {
+  std::string key;
+  std::string value;
+  int line = 0;
+};
+
+/// One <connector> or <module> element.
+struct InstanceConfig {
+  std::string element;  ///< "connector" or "module"
+  std::string id;
+  std::string plugin;
+  int line = 0;
+  std::vector<SettingText> texts;               ///< as written
+  Settings settings;                            ///< typed, after check
+  const PluginDescriptor* descriptor = nullptr;  ///< after check
+};
+
+struct RouteConfig {
+  std::string id;
+  std::string from;
+  std::vector<std::string> to;
+  int line = 0;
+};
+
+struct HostConfig {
+  std::filesystem::path file;       ///< as given
+  std::filesystem::path directory;  ///< where relative paths resolve
+  std::string instance;
+  std::string zone;
+  std::optional<std::filesystem::path> pluginDirectory;
+  int pluginDirectoryLine = 0;
+  std::string logLevel = "information";
+  std::chrono::milliseconds pollInterval{5000};
+  std::size_t batchRecords = 10000;
+  std::vector<InstanceConfig> connectors;
+  std::vector<InstanceConfig> modules;
+  std::vector<RouteConfig> routes;
+
+  const InstanceConfig* findConnector(const std::string& id) const;
+  const InstanceConfig* findModule(const std::string& id) const;
+};
+
+/// Parses `file`, validates it against the config schema and extracts the
+/// model. Problems go to `diags`; returns nullopt only when the file could not
+/// be parsed at all (then nothing else can be checked).
+std::optional<HostConfig> loadConfig(const std::filesystem::path& file, Diagnostics& diags);
+
+/// Checks instances and routes against the registry: plugin keys, declared
+/// settings and their types, required keys, route references and roles.
+/// Fills each instance's typed settings and descriptor.
+void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics& diags);
+
+/// The embedded config schema (config/schema/renkei-config.xsd).
+extern const char* const kConfigSchema;
+
+}  // namespace renkei

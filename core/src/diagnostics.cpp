@@ -1,0 +1,71 @@
+// Diagnostics and "did you mean" suggestions.
+#include "diagnostics.h"
+
+#include <algorithm>
+
+namespace renkei {
+
+std::string Diagnostic::format() const {
+  std::string out = file;
+  if (line > 0) {
+    out += ":" + std::to_string(line);
+    if (column > 0) out += ":" + std::to_string(column);
+  }
+  if (!out.empty()) out += ": ";
+  return out + message;
+}
+
+void Diagnostics::add(std::string file, int line, std::string message, int column) {
+  items_.push_back({std::move(file), line, column, std::move(message)});
+}
+
+std::string Diagnostics::format() const {
+  std::string out;
+  for (const auto& d : items_) out += d.format() + "\n";
+  return out;
+}
+
+std::size_t editDistance(const std::string& a, const std::string& b) {
+  const std::size_t n = a.size(), m = b.size();
+  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
+  for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= n; ++i) {
+    for (std::size_t j = 1; j <= m; ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[n][m];
+}
+
+std::string closestMatch(const std::string& word, const std::vector<std::string>& candidates) {
+  std::string best;
+  std::size_t bestDistance = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    const std::size_t dist = editDistance(word, c);
+    if (dist < bestDistance) {
+      bestDistance = dist;
+      best = c;
+    }
+  }
+  return best;
+}
+
+std::string didYouMean(const std::string& word, const std::vector<std::string>& candidates) {
+  const std::string best = closestMatch(word, candidates);
+  return best.empty() ? std::string() : "; did you mean '" + best + "'?";
+}
+
+std::string joinList(const std::vector<std::string>& items, const std::string& separator) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += separator;
+    out += items[i];
+  }
+  return out;
+}
+
+}  // namespace renkei

@@ -1,0 +1,46 @@
+// Diagnostics: problems found while loading config, layouts or mappings, each
+// with the file and line it comes from, collected so that all are reported.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace renkei {
+
+struct Diagnostic {
+  std::string file;
+  int line = 0;    ///< 1-based; 0 when unknown
+  int column = 0;  ///< 1-based; 0 when unknown
+  std::string message;
+
+  /// "file:line:column: message" (parts that are unknown are left out).
+  std::string format() const;
+};
+
+class Diagnostics {
+ public:
+  void add(std::string file, int line, std::string message, int column = 0);
+  bool empty() const { return items_.empty(); }
+  std::size_t size() const { return items_.size(); }
+  const std::vector<Diagnostic>& items() const { return items_; }
+  /// All messages, one per line.
+  std::string format() const;
+
+ private:
+  std::vector<Diagnostic> items_;
+};
+
+/// Damerau-Levenshtein distance (optimal string alignment), on bytes.
+std::size_t editDistance(const std::string& a, const std::string& b);
+
+/// The candidate closest to `word`, or "" when none is close enough to be a
+/// plausible typo (distance at most max(2, length/3)).
+std::string closestMatch(const std::string& word, const std::vector<std::string>& candidates);
+
+/// "; did you mean 'x'?" or "" — for appending to a message.
+std::string didYouMean(const std::string& word, const std::vector<std::string>& candidates);
+
+/// "a, b, c" for messages.
+std::string joinList(const std::vector<std::string>& items, const std::string& separator = ", ");
+
+}  // namespace renkei

@@ -1,0 +1,240 @@
+// The host: builds plugin instances and runs routes.
+#include "host.h"
+
+#include <signal.h>
+
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+
+#include "mapped_file.h"
+#include "text_lines.h"
+
+namespace renkei {
+namespace {
+
+// File names become part of batch ids (and so of output file names): keep
+// them portable and free of path separators.
+std::string safeStem(const std::string& name) {
+  std::string stem = name;
+  const std::size_t dot = stem.rfind('.');
+  if (dot != std::string::npos && dot > 0) stem.resize(dot);
+  for (char& c : stem) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (!(std::isalnum(u) && u < 0x80) && c != '-' && c != '_' && c != '.') c = '_';
+  }
+  if (stem.size() > 64) stem.resize(64);
+  return stem;
+}
+
+std::string batchId(const std::string& route, const std::string& itemName, const std::string& sha,
+                    std::size_t sequence) {
+  char seq[16];
+  std::snprintf(seq, sizeof seq, "%06zu", sequence);
+  return route + "-" + safeStem(itemName) + "-" + sha.substr(0, 12) + "-" + seq;
+}
+
+}  // namespace
+
+Host::Host(const HostConfig& config, PluginRegistry& registry, Poco::Logger& logger)
+    : config_(config), registry_(registry), logger_(logger) {
+  // Fault injection for the crash tests (docs/testing.md): the process kills
+  // itself with SIGKILL at the named point, exactly as an operator's kill -9.
+  if (const char* f = std::getenv("RENKEI_FAULT")) faultPoint_ = f;
+}
+
+Host::~Host() { shutdown(); }
+
+void Host::fault(const char* point) const {
+  if (!faultPoint_.empty() && faultPoint_ == point) {
+    logger_.warning("fault injection: SIGKILL at '%s'", std::string(point));
+    ::raise(SIGKILL);
+  }
+}
+
+void Host::start() {
+  std::vector<std::string> failures;
+  auto makeContext = [&](const InstanceConfig& inst) -> HostContext& {
+    HostContext& ctx = contexts_[inst.id];
+    ctx.instance = config_.instance;
+    ctx.zone = config_.zone;
+    ctx.id = inst.id;
+    ctx.configDir = config_.directory;
+    ctx.logger = &Poco::Logger::get("renkei." + inst.id);
+    return ctx;
+  };
+  const std::string file = config_.file.string();
+  for (const InstanceConfig& inst : config_.connectors) {
+    try {
+      auto connector = registry_.createConnector(inst.plugin);
+      connector->configure(inst.settings, makeContext(inst));
+      connectors_[inst.id] = std::move(connector);
+    } catch (const std::exception& e) {
+      failures.push_back(file + ":" + std::to_string(inst.line) + ": connector '" + inst.id + "' (" + inst.plugin +
+                         "): " + e.what());
+    }
+  }
+  for (const InstanceConfig& inst : config_.modules) {
+    try {
+      auto module = registry_.createModule(inst.plugin);
+      module->configure(inst.settings, makeContext(inst));
+      modules_[inst.id] = std::move(module);
+    } catch (const std::exception& e) {
+      failures.push_back(file + ":" + std::to_string(inst.line) + ": module '" + inst.id + "' (" + inst.plugin +
+                         "): " + e.what());
+    }
+  }
+  if (!failures.empty()) {
+    std::string message;
+    for (const auto& f : failures) message += f + "\n";
+    shutdown();
+    throw HostStartError(message);
+  }
+  for (auto& [id, module] : modules_) module->start();
+  started_ = true;
+
+  stats_.reserve(config_.routes.size());
+  for (const RouteConfig& rc : config_.routes) {
+    RouteStats routeStats;
+    routeStats.id = rc.id;
+    routeStats.from = rc.from;
+    routeStats.to = rc.to;
+    stats_.push_back(std::move(routeStats));
+    Route route;
+    route.config = &rc;
+    route.stats = &stats_.back();
+    route.source = connectors_.at(rc.from)->source();
+    for (const std::string& to : rc.to) {
+      Target t{to};
+      if (auto it = connectors_.find(to); it != connectors_.end()) t.sink = it->second->sink();
+      if (auto it = modules_.find(to); it != modules_.end()) t.module = it->second.get();
+      route.targets.push_back(t);
+    }
+    for (Intake& item : route.source->recover()) {
+      logger_.notice("route %s: resuming '%s' left in processing/ by an earlier run", rc.id, item.name);
+      route.pending.push_back(std::move(item));
+    }
+    routes_.push_back(std::move(route));
+  }
+}
+
+void Host::shutdown() {
+  if (started_)
+    for (auto& [id, module] : modules_) module->stop();
+  started_ = false;
+  routes_.clear();
+  modules_.clear();
+  connectors_.clear();
+}
+
+void Host::runPass(const std::atomic<bool>& stop) {
+  for (Route& route : routes_) {
+    // Items from earlier runs or earlier failed deliveries come first; an item
+    // that fails again waits for the next pass.
+    std::deque<Intake> retry;
+    while (!route.pending.empty() && !stop) {
+      Intake item = std::move(route.pending.front());
+      route.pending.pop_front();
+      if (item.recovered) ++route.stats->filesRecovered;
+      if (!process(route, item, stop)) retry.push_back(std::move(item));
+    }
+    while (!stop) {
+      std::optional<Intake> item;
+      try {
+        item = route.source->claim();
+      } catch (const std::exception& e) {
+        route.stats->problems.push_back(std::string("claim: ") + e.what());
+        logger_.error("route %s: %s", route.config->id, std::string(e.what()));
+        break;
+      }
+      if (!item) break;
+      ++route.stats->filesClaimed;
+      fault("after-claim");
+      if (!process(route, *item, stop)) retry.push_back(std::move(*item));
+    }
+    for (auto& item : retry) route.pending.push_back(std::move(item));
+    route.stats->filesPending = route.pending.size();
+  }
+}
+
+bool Host::process(Route& route, const Intake& item, const std::atomic<bool>& stop) {
+  const std::string& routeId = route.config->id;
+  auto failItem = [&](const std::string& reason) {
+    Outcome o = route.source->finish(item, Disposition::Failed, reason);
+    if (!o.isOk()) {
+      route.stats->problems.push_back("'" + item.name + "': " + o.message());
+      logger_.error("route %s: cannot quarantine '%s': %s", routeId, item.name, o.message());
+      return false;
+    }
+    ++route.stats->filesFailed;
+    route.stats->problems.push_back("'" + item.name + "' moved to error/: " + reason);
+    logger_.warning("route %s: '%s' moved to error/: %s", routeId, item.name, reason);
+    return true;
+  };
+
+  std::unique_ptr<MappedFile> file;
+  try {
+    file = std::make_unique<MappedFile>(item.path);
+  } catch (const std::exception& e) {
+    return failItem(e.what());
+  }
+  const std::string_view data = file->view();
+  // The whole file is checked before anything is delivered, so an unreadable
+  // file never leaves half of itself downstream.
+  if (auto problem = checkUtf8Text(data))
+    return failItem("line " + std::to_string(problem->line) + ", byte offset " + std::to_string(problem->offset) +
+                    ": " + problem->reason);
+  const std::string sha = sha256Hex(data);
+
+  static const auto kLineNames = std::make_shared<const FieldNames>(FieldNames{"line"});
+  std::size_t sequence = 0;
+  std::uint64_t delivered = 0;
+  Batch batch;
+  auto flush = [&]() -> bool {
+    if (batch.records.empty()) return true;
+    batch.id = batchId(routeId, item.name, sha, sequence++);
+    batch.route = routeId;
+    batch.sourceItem = item.name;
+    for (const Target& t : route.targets) {
+      Outcome o = t.sink ? t.sink->deliver(batch) : t.module->accept(batch);
+      if (!o.isOk()) {
+        route.stats->problems.push_back("'" + item.name + "' to " + t.id + ": " + o.message());
+        logger_.error("route %s: delivery of '%s' to %s failed (%s); the file stays in processing/ for a retry",
+                      routeId, item.name, t.id, o.message());
+        return false;
+      }
+    }
+    delivered += batch.records.size();
+    ++route.stats->batches;
+    batch.records.clear();
+    if (sequence == 1) fault("after-first-batch");
+    return true;
+  };
+
+  bool ok = true;
+  forEachLine(data, [&](std::string_view line) {
+    if (!ok) return;
+    Record r(kLineNames);
+    r.set(0, std::string(line));
+    batch.records.push_back(std::move(r));
+    if (batch.records.size() >= config_.batchRecords) ok = flush();
+  });
+  ok = ok && flush();
+  if (!ok) return false;
+  fault("after-deliver");
+  (void)stop;  // the batch in hand is always finished; the item is small enough to finish too
+
+  Outcome done = route.source->finish(item, Disposition::Done, {});
+  if (!done.isOk()) {
+    route.stats->problems.push_back("'" + item.name + "': " + done.message());
+    logger_.error("route %s: cannot move '%s' to done/: %s", routeId, item.name, done.message());
+    return false;
+  }
+  ++route.stats->filesDone;
+  route.stats->records += delivered;
+  logger_.information("route %s: '%s' done: %s records in %s batches", routeId, item.name,
+                      std::to_string(delivered), std::to_string(sequence));
+  return true;
+}
+
+}  // namespace renkei

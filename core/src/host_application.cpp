@@ -1,0 +1,146 @@
+// `renkei serve`: subsystems, signal handling, the polling loop and the summary.
+#include "host_application.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include <Poco/Logger.h>
+
+namespace fs = std::filesystem;
+
+namespace renkei {
+namespace {
+
+fs::path executableDirectory() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::current_path() : exe.parent_path();
+}
+
+}  // namespace
+
+std::vector<fs::path> pluginDirectories(const std::optional<fs::path>& cli, const std::optional<fs::path>& fromConfig) {
+  if (cli) return {fs::absolute(*cli)};
+  if (fromConfig) return {*fromConfig};
+  if (const char* env = std::getenv("RENKEI_PLUGIN_DIR"); env && *env) return {fs::absolute(env)};
+  const fs::path bin = executableDirectory();
+  return {bin / "plugins", (bin / ".." / "lib" / "renkei" / "plugins").lexically_normal()};
+}
+
+bool loadAndCheck(const fs::path& file, const std::optional<fs::path>& pluginDir, PluginRegistry& registry,
+                  std::optional<HostConfig>& config, Diagnostics& diags) {
+  config = loadConfig(file, diags);
+  if (!config) return false;
+  registry.scan(pluginDirectories(pluginDir, config->pluginDirectory));
+  checkConfig(*config, registry, diags);
+  return diags.empty();
+}
+
+void setLogLevel(const std::string& level) {
+  Poco::Logger::root().setLevel(level);
+  Poco::Logger::setLevel("renkei", Poco::Logger::parseLevel(level));
+}
+
+void ConfigSubsystem::initialize(Poco::Util::Application&) {
+  Diagnostics diags;
+  if (!loadAndCheck(options_.config, options_.pluginDir, registry_, config_, diags)) {
+    std::string text = diags.format();
+    for (const auto& r : registry_.refused()) text += r.path.string() + ": refused: " + r.reason + "\n";
+    throw ConfigFailure(text);
+  }
+  setLogLevel(options_.logLevel.value_or(config_->logLevel));
+  for (const auto& r : registry_.refused())
+    Poco::Logger::get("renkei").warning("plugin library refused: %s: %s", r.path.string(), r.reason);
+}
+
+void PipelineSubsystem::initialize(Poco::Util::Application& app) {
+  auto& cfg = app.getSubsystem<ConfigSubsystem>();
+  host_ = std::make_unique<Host>(cfg.config(), cfg.registry(), Poco::Logger::get("renkei.host"));
+  host_->start();
+}
+
+void PipelineSubsystem::uninitialize() {
+  if (host_) host_->shutdown();
+  host_.reset();
+}
+
+HostApplication::HostApplication(ServeOptions options) : options_(std::move(options)) {
+  addSubsystem(new ConfigSubsystem(options_));
+  addSubsystem(new PipelineSubsystem());
+}
+
+int HostApplication::main(const std::vector<std::string>&) {
+  auto& cfg = getSubsystem<ConfigSubsystem>();
+  Host& host = getSubsystem<PipelineSubsystem>().host();
+  Poco::Logger& log = Poco::Logger::get("renkei.host");
+
+  // SIGINT/SIGTERM are taken by a thread of their own: the pipeline finishes
+  // the item in hand and the process exits 0.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::atomic<bool> stop{false};
+  std::atomic<bool> exiting{false};
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::thread signalThread([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (exiting) return;
+    log.notice("signal %d received: finishing the item in hand, then stopping", sig);
+    stop = true;
+    std::lock_guard<std::mutex> lock(mutex);
+    wake.notify_all();
+  });
+
+  const HostConfig& config = cfg.config();
+  log.information("instance %s (zone %s): %z routes, serving%s", config.instance, config.zone,
+                  config.routes.size(), std::string(options_.once ? " once" : ""));
+  do {
+    host.runPass(stop);
+    if (options_.once || stop) break;
+    std::unique_lock<std::mutex> lock(mutex);
+    wake.wait_for(lock, config.pollInterval, [&] { return stop.load(); });
+  } while (!stop);
+
+  exiting = true;
+  pthread_kill(signalThread.native_handle(), SIGTERM);
+  signalThread.join();
+
+  const std::uint64_t unfinished = printSummary(host, config, std::cout);
+  return unfinished == 0 ? EXIT_OK : 1;
+}
+
+std::uint64_t printSummary(const Host& host, const HostConfig& config, std::ostream& out) {
+  std::uint64_t files = 0, done = 0, failed = 0, pending = 0, records = 0;
+  out << "renkei serve: instance " << config.instance << " (zone " << config.zone << "), "
+      << config.routes.size() << (config.routes.size() == 1 ? " route" : " routes") << "\n";
+  for (const RouteStats& s : host.stats()) {
+    std::string to;
+    for (std::size_t i = 0; i < s.to.size(); ++i) to += (i ? ", " : "") + s.to[i];
+    out << "  route " << s.id << ": " << s.from << " -> " << to << "\n"
+        << "    files: " << s.filesClaimed << " claimed, " << s.filesRecovered << " resumed, " << s.filesDone
+        << " done, " << s.filesFailed << " to error/, " << s.filesPending << " pending retry\n"
+        << "    records: " << s.records << " delivered in " << s.batches << " batches\n";
+    for (const auto& p : s.problems) out << "    problem: " << p << "\n";
+    files += s.filesClaimed + s.filesRecovered;
+    done += s.filesDone;
+    failed += s.filesFailed;
+    pending += s.filesPending;
+    records += s.records;
+  }
+  out << "renkei: " << files << " files, " << done << " done, " << failed << " to error/, " << pending
+      << " pending; " << records << " records delivered\n";
+  return failed + pending;
+}
+
+}  // namespace renkei

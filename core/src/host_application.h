@@ -1,0 +1,95 @@
+// `renkei serve`: the host as a POCO ServerApplication made of subsystems
+// (config → plugin registry → pipeline), initialised in that order and shut
+// down in reverse.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include <Poco/Util/ServerApplication.h>
+#include <Poco/Util/Subsystem.h>
+
+#include "config.h"
+#include "host.h"
+#include "plugin_registry.h"
+
+namespace renkei {
+
+/// A config problem found while starting: the text lists every problem, one
+/// per line. `renkei serve` exits 2 on it.
+class ConfigFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ServeOptions {
+  std::filesystem::path config;
+  std::optional<std::filesystem::path> pluginDir;  ///< --plugin-dir
+  std::optional<std::string> logLevel;             ///< --log-level
+  bool once = false;
+};
+
+/// Plugin directories in precedence order: --plugin-dir, the config's
+/// <plugins directory>, $RENKEI_PLUGIN_DIR, then plugins/ next to the binary
+/// and ../lib/renkei/plugins from it.
+std::vector<std::filesystem::path> pluginDirectories(const std::optional<std::filesystem::path>& cli,
+                                                     const std::optional<std::filesystem::path>& fromConfig);
+
+/// Loads and checks a config and scans the plugins it needs. Shared by
+/// `check` and `serve`. Returns false when there are problems (in `diags`).
+bool loadAndCheck(const std::filesystem::path& file, const std::optional<std::filesystem::path>& pluginDir,
+                  PluginRegistry& registry, std::optional<HostConfig>& config, Diagnostics& diags);
+
+/// Sets the level of every renkei logger ("information", "debug", …).
+void setLogLevel(const std::string& level);
+
+/// Loads the config, checks it against the plugins. Owns the HostConfig.
+class ConfigSubsystem : public Poco::Util::Subsystem {
+ public:
+  explicit ConfigSubsystem(const ServeOptions& options) : options_(options) {}
+  const char* name() const override { return "renkei.config"; }
+  void initialize(Poco::Util::Application& app) override;
+  void uninitialize() override {}
+
+  const HostConfig& config() const { return *config_; }
+  PluginRegistry& registry() { return registry_; }
+
+ private:
+  const ServeOptions& options_;
+  PluginRegistry registry_;
+  std::optional<HostConfig> config_;
+};
+
+/// Builds the plugin instances and routes; destroys them first on shutdown.
+class PipelineSubsystem : public Poco::Util::Subsystem {
+ public:
+  const char* name() const override { return "renkei.pipeline"; }
+  void initialize(Poco::Util::Application& app) override;
+  void uninitialize() override;
+
+  Host& host() { return *host_; }
+
+ private:
+  std::unique_ptr<Host> host_;
+};
+
+class HostApplication : public Poco::Util::ServerApplication {
+ public:
+  explicit HostApplication(ServeOptions options);
+
+ protected:
+  int main(const std::vector<std::string>& args) override;
+
+ private:
+  ServeOptions options_;
+};
+
+/// Prints the per-route summary of a host to `out`; returns the number of
+/// files that failed or are still pending.
+std::uint64_t printSummary(const Host& host, const HostConfig& config, std::ostream& out);
+
+}  // namespace renkei

@@ -1,0 +1,30 @@
+// A read-only memory mapping of a whole input file.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace renkei {
+
+/// Maps a file read-only. An empty file maps to an empty view. Throws
+/// std::runtime_error naming the file when it cannot be opened or mapped.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::filesystem::path& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  std::string_view view() const { return {data_, size_}; }
+
+ private:
+  const char* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+/// Lowercase hex SHA-256 of `data`.
+std::string sha256Hex(std::string_view data);
+
+}  // namespace renkei

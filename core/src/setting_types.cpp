@@ -1,0 +1,113 @@
+// Parsing of plugin setting values by declared key type.
+#include "setting_types.h"
+
+#include <cctype>
+#include <charconv>
+#include <limits>
+
+#include "diagnostics.h"
+
+namespace renkei {
+namespace {
+
+bool parseUnsigned(std::string_view digits, std::uint64_t& value) {
+  if (digits.empty()) return false;
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  return ec == std::errc() && ptr == digits.data() + digits.size();
+}
+
+// Splits "250ms" into ("250", "ms").
+std::pair<std::string_view, std::string_view> splitNumber(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  return {text.substr(0, i), text.substr(i)};
+}
+
+}  // namespace
+
+std::vector<std::string> enumChoices(const std::string& type) {
+  std::vector<std::string> out;
+  if (type.rfind("enum(", 0) != 0 || type.back() != ')') return out;
+  std::string body = type.substr(5, type.size() - 6);
+  std::size_t start = 0;
+  while (start <= body.size()) {
+    std::size_t end = body.find('|', start);
+    if (end == std::string::npos) end = body.size();
+    if (end > start) out.push_back(body.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+bool isValidKeyType(const std::string& type) {
+  static const char* kTypes[] = {"string", "int", "bool", "duration", "size", "path"};
+  for (const char* t : kTypes)
+    if (type == t) return true;
+  return !enumChoices(type).empty();
+}
+
+std::optional<std::string> parseSettingValue(const std::string& type, const std::string& text,
+                                             const std::filesystem::path& baseDir, Settings::Value& out) {
+  if (type == "string") {
+    out = text;
+    return std::nullopt;
+  }
+  if (type == "int") {
+    std::int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc() || ptr != text.data() + text.size())
+      return "'" + text + "' is not a whole number";
+    out = v;
+    return std::nullopt;
+  }
+  if (type == "bool") {
+    if (text == "true" || text == "yes" || text == "on" || text == "1") out = true;
+    else if (text == "false" || text == "no" || text == "off" || text == "0") out = false;
+    else return "'" + text + "' is not a boolean; valid: true, false";
+    return std::nullopt;
+  }
+  if (type == "duration") {
+    auto [num, unit] = splitNumber(text);
+    std::uint64_t n = 0;
+    std::uint64_t factor = 0;
+    if (unit == "ms") factor = 1;
+    else if (unit == "s" || unit.empty()) factor = 1000;
+    else if (unit == "m") factor = 60'000;
+    else if (unit == "h") factor = 3'600'000;
+    if (!parseUnsigned(num, n) || factor == 0 || n > std::numeric_limits<std::int64_t>::max() / factor)
+      return "'" + text + "' is not a duration; write e.g. 250ms, 5s, 10m, 1h";
+    out = std::chrono::milliseconds(static_cast<std::int64_t>(n * factor));
+    return std::nullopt;
+  }
+  if (type == "size") {
+    auto [num, unit] = splitNumber(text);
+    std::uint64_t n = 0;
+    std::uint64_t factor = 0;
+    if (unit.empty() || unit == "B") factor = 1;
+    else if (unit == "KiB") factor = 1ull << 10;
+    else if (unit == "MiB") factor = 1ull << 20;
+    else if (unit == "GiB") factor = 1ull << 30;
+    if (!parseUnsigned(num, n) || factor == 0 || n > std::numeric_limits<std::uint64_t>::max() / factor)
+      return "'" + text + "' is not a size; write e.g. 4096, 64KiB, 16MiB, 2GiB";
+    out = n * factor;
+    return std::nullopt;
+  }
+  if (type == "path") {
+    if (text.empty()) return std::string("an empty path");
+    std::filesystem::path p(text);
+    out = p.is_absolute() ? p.lexically_normal() : (baseDir / p).lexically_normal();
+    return std::nullopt;
+  }
+  const auto choices = enumChoices(type);
+  if (!choices.empty()) {
+    for (const auto& c : choices)
+      if (c == text) {
+        out = text;
+        return std::nullopt;
+      }
+    return "'" + text + "' is not one of: " + joinList(choices) + didYouMean(text, choices);
+  }
+  return "undeclared type '" + type + "'";
+}
+
+}  // namespace renkei
