@@ -193,12 +193,6 @@ int commandServe(const Args& a) {
   try {
     HostApplication app(options);
     return app.run(std::vector<std::string>{"renkei"});
-  } catch (const ConfigFailure& e) {
-    std::cerr << e.what() << "renkei serve: configuration problems; nothing was started\n";
-    return kExitUsage;
-  } catch (const HostStartError& e) {
-    std::cerr << e.what() << "renkei serve: a plugin instance did not start; nothing was processed\n";
-    return kExitUsage;
   } catch (const Poco::Exception& e) {
     std::cerr << "renkei serve: " << e.displayText() << "\n";
     return kExitRuntime;

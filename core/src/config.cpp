@@ -150,8 +150,8 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
     return std::nullopt;
   }
   if (doc->intSubset || doc->extSubset) {
-    diags.add(fileName, doc->intSubset ? lineOf(reinterpret_cast<xmlNodePtr>(doc->intSubset)) : 0,
-              "a DOCTYPE is not allowed in a renkei config (no DTDs, no entities)");
+    // libxml2 keeps no line number for a DTD node; the DOCTYPE is near the top.
+    diags.add(fileName, 0, "a DOCTYPE is not allowed in a renkei config (no DTDs, no entities)");
     return std::nullopt;
   }
   xmlNodePtr root = xmlDocGetRootElement(doc.get());
@@ -230,9 +230,22 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
                 "duplicate id '" + inst.id + "' (first defined at line " + std::to_string(it->second) + ")");
   };
 
+  // The schema validator stops checking an element's content at the first
+  // unexpected child, so required attributes are checked here too; a problem
+  // the schema already reported on that line is not repeated.
+  auto requireAttribute = [&](int line, const std::string& what, const char* attribute, const std::string& value) {
+    if (!value.empty()) return;
+    const std::string quoted = std::string("attribute '") + attribute + "'";
+    for (const auto& d : diags.items())
+      if (d.line == line && d.message.find(quoted) != std::string::npos) return;
+    diags.add(file, line, what + ": missing " + quoted);
+  };
+
   auto checkInstance = [&](InstanceConfig& inst) {
+    requireAttribute(inst.line, "<" + inst.element + ">", "id", inst.id);
+    requireAttribute(inst.line, inst.element + " '" + inst.id + "'", "plugin", inst.plugin);
     checkId(inst);
-    if (inst.plugin.empty()) return;  // the schema already said so
+    if (inst.plugin.empty()) return;
     const PluginDescriptor* d = registry.find(inst.plugin);
     if (!d) {
       diags.add(file, inst.line,
@@ -328,6 +341,9 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
                   "duplicate route id '" + r.id + "' (first defined at line " + std::to_string(it->second) + ")");
     }
     const std::string where = "route '" + r.id + "'";
+    requireAttribute(r.line, "<route>", "id", r.id);
+    requireAttribute(r.line, where, "from", r.from);
+    if (r.to.empty()) requireAttribute(r.line, where, "to", "");
     if (!r.from.empty()) {
       const InstanceConfig* from = config.findConnector(r.from);
       if (!from) {

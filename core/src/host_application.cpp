@@ -76,7 +76,29 @@ HostApplication::HostApplication(ServeOptions options) : options_(std::move(opti
   addSubsystem(new PipelineSubsystem());
 }
 
+void HostApplication::initialize(Poco::Util::Application& self) {
+  try {
+    ServerApplication::initialize(self);
+  } catch (const ConfigFailure& e) {
+    startFailureCode_ = 2;
+    startFailure_ = std::string(e.what()) + "renkei serve: configuration problems; nothing was started\n";
+  } catch (const HostStartError& e) {
+    startFailureCode_ = 2;
+    startFailure_ = std::string(e.what()) + "renkei serve: a plugin instance did not start; nothing was processed\n";
+  } catch (const Poco::Exception& e) {
+    startFailureCode_ = 1;
+    startFailure_ = "renkei serve: start-up failed: " + e.displayText() + "\n";
+  } catch (const std::exception& e) {
+    startFailureCode_ = 1;
+    startFailure_ = std::string("renkei serve: start-up failed: ") + e.what() + "\n";
+  }
+}
+
 int HostApplication::main(const std::vector<std::string>&) {
+  if (startFailureCode_ != 0) {
+    std::cerr << startFailure_;
+    return startFailureCode_;
+  }
   auto& cfg = getSubsystem<ConfigSubsystem>();
   Host& host = getSubsystem<PipelineSubsystem>().host();
   Poco::Logger& log = Poco::Logger::get("renkei.host");

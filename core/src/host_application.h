@@ -81,11 +81,20 @@ class HostApplication : public Poco::Util::ServerApplication {
  public:
   explicit HostApplication(ServeOptions options);
 
+  /// Exit status of a run whose start-up failed (0 when it did not).
+  int startFailureCode() const { return startFailureCode_; }
+
  protected:
+  /// Initialises the subsystems; a failure is kept (not thrown) so that
+  /// main() reports it with the right exit status: POCO would map any
+  /// exception here to its own EXIT_CONFIG (78).
+  void initialize(Poco::Util::Application& self) override;
   int main(const std::vector<std::string>& args) override;
 
  private:
   ServeOptions options_;
+  int startFailureCode_ = 0;
+  std::string startFailure_;
 };
 
 /// Prints the per-route summary of a host to `out`; returns the number of

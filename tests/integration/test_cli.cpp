@@ -1,0 +1,159 @@
+// The renkei command line as a user runs it: output and exit codes
+// (0 done, 1 runtime failure, 2 usage or config error).
+#define BOOST_TEST_MODULE renkei_cli
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+
+#include "test_support.h"
+
+using namespace renkei;
+namespace fs = std::filesystem;
+
+namespace {
+
+test::ProcessResult runRenkei(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {}) {
+  std::vector<std::string> argv{test::renkeiBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return test::run(argv, env);
+}
+
+fs::path source(const std::string& rel) { return fs::path(test::env("RENKEI_SOURCE_DIR")) / rel; }
+
+// A copy of the shipped demo (config + samples) in a temp folder, laid out as
+// in the repository, so that serve moves files there and not in the checkout.
+struct DemoCopy {
+  test::TempDir dir;
+  DemoCopy() {
+    fs::create_directories(dir / "config");
+    fs::copy_file(source("config/demo.xml"), dir / "config/demo.xml");
+    fs::create_directories(dir / "var/exchange/jumin/in");
+    for (const auto& f : fs::directory_iterator(source("config/samples/jumin")))
+      fs::copy_file(f.path(), dir / "var/exchange/jumin/in" / f.path().filename());
+  }
+  std::string config() const { return (dir / "config/demo.xml").string(); }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(version_and_help) {
+  auto v = runRenkei({"version"});
+  BOOST_TEST(v.exitCode == 0);
+  BOOST_TEST(v.out.rfind("renkei ", 0) == 0u);
+  BOOST_TEST(v.out.find("plugin SDK ABI 1") != std::string::npos);
+  auto h = runRenkei({"--help"});
+  BOOST_TEST(h.exitCode == 0);
+  BOOST_TEST(h.out.find("serve --config F [--once]") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(usage_errors_exit_2) {
+  BOOST_TEST(runRenkei({}).exitCode == 2);
+  auto unknown = runRenkei({"serv"});
+  BOOST_TEST(unknown.exitCode == 2);
+  BOOST_TEST(unknown.err.find("unknown command 'serv'; did you mean 'serve'?") != std::string::npos, unknown.err);
+  auto option = runRenkei({"check", "--confg", "x.xml"});
+  BOOST_TEST(option.exitCode == 2);
+  BOOST_TEST(option.err.find("unknown option '--confg'; did you mean '--config'?") != std::string::npos, option.err);
+  BOOST_TEST(runRenkei({"check"}).exitCode == 2);
+  BOOST_TEST(runRenkei({"serve"}).exitCode == 2);
+  BOOST_TEST(runRenkei({"check", "--config"}).exitCode == 2);
+  auto level = runRenkei({"serve", "--config", source("config/demo.xml").string(), "--log-level", "loud"});
+  BOOST_TEST(level.exitCode == 2);
+  BOOST_TEST(level.err.find("--log-level 'loud' is not one of") != std::string::npos, level.err);
+}
+
+BOOST_AUTO_TEST_CASE(check_demo_config_is_clean) {
+  auto r = runRenkei({"check", "--config", source("config/demo.xml").string()});
+  BOOST_TEST(r.exitCode == 0, r.err);
+  BOOST_TEST(r.out.find(": ok (instance demo, zone lgwan, 2 connectors, 0 modules, 1 routes)") != std::string::npos,
+             r.out);
+}
+
+BOOST_AUTO_TEST_CASE(check_demo_with_a_plugin_typo_exits_2_naming_the_line) {
+  test::TempDir tmp;
+  std::string text = test::readFile(source("config/demo.xml"));
+  const std::string from = "id=\"jumin-in\" plugin=\"file\"";
+  const auto at = text.find(from);
+  BOOST_REQUIRE(at != std::string::npos);
+  text.replace(at, from.size(), "id=\"jumin-in\" plugin=\"fiel\"");
+  // The line the typo sits on, counted the way an editor does.
+  const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+  test::writeFile(tmp / "demo.xml", text);
+  auto r = runRenkei({"check", "--config", (tmp / "demo.xml").string()});
+  BOOST_TEST(r.exitCode == 2);
+  BOOST_TEST(r.err.find("demo.xml:" + std::to_string(line) +
+                        ": connector 'jumin-in': unknown plugin 'fiel'; did you mean 'file'?") != std::string::npos,
+             r.err);
+  BOOST_TEST(r.err.find("1 problem") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(check_missing_or_broken_files_exit_2) {
+  auto missing = runRenkei({"check", "--config", "/nonexistent/renkei.xml"});
+  BOOST_TEST(missing.exitCode == 2);
+  BOOST_TEST(missing.err.find("/nonexistent/renkei.xml: config file not found") != std::string::npos, missing.err);
+  auto broken = runRenkei({"check", "--config", source("tests/cases/config/not-well-formed/config.xml").string()});
+  BOOST_TEST(broken.exitCode == 2);
+  auto several = runRenkei({"check", "--config", source("tests/cases/config/several-errors/config.xml").string()});
+  BOOST_TEST(several.exitCode == 2);
+  BOOST_TEST(several.err.find("5 problems") != std::string::npos, several.err);
+}
+
+BOOST_AUTO_TEST_CASE(plugins_lists_file_with_its_keys) {
+  auto r = runRenkei({"plugins"});
+  BOOST_TEST(r.exitCode == 0, r.err);
+  BOOST_TEST(r.out.find("file 0.1.0 (connector: source, sink) [stable]") != std::string::npos, r.out);
+  for (const char* key : {"directory (path, required)", "pattern (string, default '*')", "min-age (duration",
+                          "max-file-size (size", "format (enum(jsonl)"})
+    BOOST_TEST(r.out.find(key) != std::string::npos, "missing " << key);
+}
+
+BOOST_AUTO_TEST_CASE(plugins_shows_refused_libraries_with_reasons) {
+  auto r = runRenkei({"plugins", "--plugin-dir", test::env("RENKEI_FIXTURE_PLUGIN_DIR")});
+  BOOST_TEST(r.exitCode == 0);
+  BOOST_TEST(r.out.find("fixture-good 9.9.9") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("refused: ") != std::string::npos);
+  BOOST_TEST(r.out.find("expected 1, found 999") != std::string::npos, r.out);
+}
+
+BOOST_AUTO_TEST_CASE(serve_once_on_the_demo_exits_0_with_a_summary) {
+  DemoCopy demo;
+  auto r = runRenkei({"serve", "--config", demo.config(), "--once"});
+  BOOST_TEST(r.exitCode == 0, r.err);
+  BOOST_TEST(r.out.find("route jumin-to-crm: jumin-in -> crm-out") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("2 files, 2 done, 0 to error/, 0 pending; 27 records delivered") != std::string::npos, r.out);
+  BOOST_TEST(test::listFiles(demo.dir / "var/exchange/crm/out").size() == 2u);
+  // A second run finds nothing waiting and still succeeds.
+  auto again = runRenkei({"serve", "--config", demo.config(), "--once"});
+  BOOST_TEST(again.exitCode == 0);
+  BOOST_TEST(again.out.find("0 files") != std::string::npos, again.out);
+}
+
+BOOST_AUTO_TEST_CASE(serve_exits_1_when_a_file_was_unreadable) {
+  DemoCopy demo;
+  test::writeFile(demo.dir / "var/exchange/jumin/in/JUMIN_CP932.csv", "\x8F\x5C\x8E\xA6\r\n");
+  auto r = runRenkei({"serve", "--config", demo.config(), "--once"});
+  BOOST_TEST(r.exitCode == 1, r.out << r.err);
+  BOOST_TEST(r.out.find("1 to error/") != std::string::npos, r.out);
+  BOOST_TEST(fs::exists(demo.dir / "var/exchange/jumin/error/JUMIN_CP932.csv.error.txt"));
+}
+
+BOOST_AUTO_TEST_CASE(serve_with_a_bad_config_exits_2_and_starts_nothing) {
+  auto r = runRenkei({"serve", "--config", source("tests/cases/config/unknown-key-typo/config.xml").string(), "--once"});
+  BOOST_TEST(r.exitCode == 2);
+  BOOST_TEST(r.err.find("unknown key 'patern'") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("nothing was started") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(serve_reports_a_connector_that_refuses_its_settings) {
+  test::TempDir tmp;
+  test::writeFile(tmp / "not-a-folder", "x");
+  test::writeFile(tmp / "c.xml", R"(<renkei xmlns="urn:renkei:config:1" instance="t" zone="lgwan">
+  <connector id="in" plugin="file"><directory>not-a-folder</directory></connector>
+  <connector id="out" plugin="file"><directory>out</directory></connector>
+  <route id="r" from="in" to="out"/>
+</renkei>)");
+  auto r = runRenkei({"serve", "--config", (tmp / "c.xml").string(), "--once"});
+  BOOST_TEST(r.exitCode == 2);
+  BOOST_TEST(r.err.find("c.xml:2: connector 'in' (file): key 'directory': '") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("exists but is not a folder") != std::string::npos, r.err);
+}

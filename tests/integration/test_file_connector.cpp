@@ -1,0 +1,267 @@
+// The file connector through the real host: in-process for the folder
+// lifecycle, and as a real renkei process killed with SIGKILL for crash safety.
+#define BOOST_TEST_MODULE renkei_file_connector
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "config.h"
+#include "host.h"
+#include "plugin_registry.h"
+#include "test_support.h"
+
+using namespace renkei;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A config with one route: <work>/in-box (source) → <work>/out-box (sink).
+struct Instance {
+  test::TempDir dir;
+  fs::path inBox() const { return dir / "in-box"; }
+  fs::path outBox() const { return dir / "out-box"; }
+  fs::path config() const { return dir / "renkei.xml"; }
+
+  explicit Instance(const std::string& sourceExtra = "", const std::string& sinkExtra = "",
+                    const std::string& pipeline = "") {
+    test::writeFile(config(), R"(<?xml version="1.0" encoding="UTF-8"?>
+<renkei xmlns="urn:renkei:config:1" instance="test" zone="lgwan">
+  <log level="warning"/>
+  )" + pipeline + R"(
+  <connector id="src" plugin="file"><directory>in-box</directory>)" + sourceExtra + R"(</connector>
+  <connector id="dst" plugin="file"><directory>out-box</directory>)" + sinkExtra + R"(</connector>
+  <route id="r" from="src" to="dst"/>
+</renkei>
+)");
+  }
+
+  void drop(const std::string& name, const std::string& content) const { test::writeFile(inBox() / "in" / name, content); }
+
+  // One in-process host pass, as `serve --once` does.
+  std::vector<RouteStats> runOnce() const {
+    Diagnostics diags;
+    auto cfg = loadConfig(config(), diags);
+    BOOST_REQUIRE(cfg);
+    PluginRegistry registry;
+    registry.scan({test::env("RENKEI_PLUGIN_DIR")});
+    checkConfig(*cfg, registry, diags);
+    BOOST_REQUIRE_MESSAGE(diags.empty(), diags.format());
+    Host host(*cfg, registry, Poco::Logger::get("test"));
+    host.start();
+    std::atomic<bool> stop{false};
+    host.runPass(stop);
+    return host.stats();
+  }
+
+  test::ProcessResult serveOnce(const std::map<std::string, std::string>& env = {}) const {
+    return test::run({test::renkeiBinary(), "serve", "--config", config().string(), "--once"}, env);
+  }
+
+  // All JSON lines delivered to the sink, in file-name order.
+  std::string delivered() const {
+    std::string all;
+    for (const auto& f : test::listFiles(outBox() / "out")) all += test::readFile(outBox() / "out" / f);
+    return all;
+  }
+};
+
+const std::string kCsv =
+    "\"住民票コード\",\"氏名\"\r\n"
+    "\"00010000019\",\"山田　太郎\"\r\n"
+    "\"00010000027\",\"表　能十\"\r\n";
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(files_in_records_out_and_folders_move) {
+  Instance inst;
+  inst.drop("a.csv", kCsv);
+  inst.drop("b.csv", "one\ntwo\n");
+  auto stats = inst.runOnce();
+  BOOST_REQUIRE_EQUAL(stats.size(), 1u);
+  BOOST_TEST(stats[0].filesClaimed == 2u);
+  BOOST_TEST(stats[0].filesDone == 2u);
+  BOOST_TEST(stats[0].records == 5u);
+  BOOST_TEST(test::listFiles(inst.inBox() / "in").empty());
+  BOOST_TEST(test::listFiles(inst.inBox() / "processing").empty());
+  BOOST_TEST(test::listFiles(inst.inBox() / "done") == (std::vector<std::string>{"a.csv", "b.csv"}),
+             boost::test_tools::per_element());
+  // The done file is byte-identical to what the vendor dropped.
+  BOOST_TEST(test::readFile(inst.inBox() / "done" / "a.csv") == kCsv);
+  BOOST_TEST(test::listFiles(inst.outBox() / "tmp").empty());
+  const auto out = test::listFiles(inst.outBox() / "out");
+  BOOST_REQUIRE_EQUAL(out.size(), 2u);
+  BOOST_TEST(out[0].rfind("r-a-", 0) == 0u);
+  BOOST_TEST(out[0].substr(out[0].size() - 13) == "-000000.jsonl");
+  BOOST_TEST(test::readFile(inst.outBox() / "out" / out[0]) ==
+             "{\"line\":\"\\\"住民票コード\\\",\\\"氏名\\\"\"}\n"
+             "{\"line\":\"\\\"00010000019\\\",\\\"山田　太郎\\\"\"}\n"
+             "{\"line\":\"\\\"00010000027\\\",\\\"表　能十\\\"\"}\n");
+}
+
+BOOST_AUTO_TEST_CASE(batches_split_by_batch_records) {
+  Instance inst("", "", R"(<pipeline batch-records="2"/>)");
+  inst.drop("five.txt", "1\n2\n3\n4\n5\n");
+  auto stats = inst.runOnce();
+  BOOST_TEST(stats[0].batches == 3u);
+  BOOST_TEST(test::listFiles(inst.outBox() / "out").size() == 3u);
+  BOOST_TEST(test::countLines(inst.delivered()) == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(unreadable_file_is_quarantined_with_its_reason_and_the_rest_goes_on) {
+  Instance inst;
+  // CP932 bytes (表 = 0x95 0x5C) where UTF-8 is expected.
+  const std::string cp932 = "ok line\n\x95\x5C\x8E\xA6\n";
+  inst.drop("a-bad.csv", cp932);
+  inst.drop("b-good.csv", "fine\n");
+  auto stats = inst.runOnce();
+  BOOST_TEST(stats[0].filesFailed == 1u);
+  BOOST_TEST(stats[0].filesDone == 1u);
+  BOOST_TEST(test::listFiles(inst.inBox() / "error") ==
+                 (std::vector<std::string>{"a-bad.csv", "a-bad.csv.error.txt"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(test::readFile(inst.inBox() / "error" / "a-bad.csv") == cp932);  // kept intact
+  const std::string reason = test::readFile(inst.inBox() / "error" / "a-bad.csv.error.txt");
+  BOOST_TEST(reason.find("reason: line 2, byte offset 8: invalid UTF-8 lead byte") != std::string::npos, reason);
+  BOOST_TEST(reason.find("connector: src") != std::string::npos);
+  // Nothing of the bad file was delivered; the good one was.
+  BOOST_TEST(inst.delivered() == "{\"line\":\"fine\"}\n");
+}
+
+BOOST_AUTO_TEST_CASE(oversized_file_is_quarantined_unread) {
+  Instance inst("<max-file-size>16</max-file-size>");
+  inst.drop("big.txt", std::string(17, 'x') + "\n");
+  inst.drop("small.txt", "ok\n");
+  auto stats = inst.runOnce();
+  BOOST_TEST(stats[0].filesDone == 1u);
+  const std::string reason = test::readFile(inst.inBox() / "error" / "big.txt.error.txt");
+  BOOST_TEST(reason.find("file is 18 bytes, larger than max-file-size (16 bytes)") != std::string::npos, reason);
+}
+
+BOOST_AUTO_TEST_CASE(pattern_and_ignore_decide_what_is_picked_up) {
+  Instance inst("<pattern>*.csv</pattern>");
+  inst.drop("x.csv", "a\n");
+  inst.drop("x.txt", "b\n");
+  inst.drop("y.csv.tmp", "c\n");
+  inst.drop(".hidden.csv", "d\n");
+  inst.runOnce();
+  BOOST_TEST(test::listFiles(inst.inBox() / "done") == std::vector<std::string>{"x.csv"});
+  BOOST_TEST(test::listFiles(inst.inBox() / "in") ==
+                 (std::vector<std::string>{".hidden.csv", "x.txt", "y.csv.tmp"}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(min_age_leaves_fresh_files_for_later) {
+  Instance inst("<min-age>1h</min-age>");
+  inst.drop("fresh.csv", "a\n");
+  auto stats = inst.runOnce();
+  BOOST_TEST(stats[0].filesClaimed == 0u);
+  BOOST_TEST(test::listFiles(inst.inBox() / "in") == std::vector<std::string>{"fresh.csv"});
+}
+
+BOOST_AUTO_TEST_CASE(a_name_sent_twice_never_replaces_the_first_in_done) {
+  Instance inst;
+  inst.drop("daily.csv", "first\n");
+  inst.runOnce();
+  inst.drop("daily.csv", "second\n");
+  inst.runOnce();
+  BOOST_TEST(test::listFiles(inst.inBox() / "done") == (std::vector<std::string>{"daily.csv", "daily.csv.1"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(test::readFile(inst.inBox() / "done" / "daily.csv") == "first\n");
+  BOOST_TEST(test::countLines(inst.delivered()) == 2u);  // different content, different batch ids
+}
+
+BOOST_AUTO_TEST_CASE(sink_failure_keeps_the_file_claimed_and_a_later_run_delivers_it) {
+  Instance inst;
+  inst.drop("a.csv", "x\n");
+  // The sink's out/ is a plain file: every delivery fails.
+  test::writeFile(inst.outBox() / "out", "not a folder");
+  auto failed = inst.serveOnce();
+  BOOST_TEST(failed.exitCode == 1, failed.out << failed.err);
+  BOOST_TEST(failed.out.find("1 pending retry") != std::string::npos, failed.out);
+  BOOST_TEST(test::listFiles(inst.inBox() / "processing") == std::vector<std::string>{"a.csv"});
+  fs::remove(inst.outBox() / "out");
+  auto ok = inst.serveOnce();
+  BOOST_TEST(ok.exitCode == 0, ok.out << ok.err);
+  BOOST_TEST(ok.out.find("1 resumed, 1 done") != std::string::npos, ok.out);
+  BOOST_TEST(inst.delivered() == "{\"line\":\"x\"}\n");
+}
+
+BOOST_AUTO_TEST_CASE(sigkill_between_claim_and_move_loses_nothing) {
+  Instance inst;
+  inst.drop("a.csv", kCsv);
+  auto killed = inst.serveOnce({{"RENKEI_FAULT", "after-claim"}});
+  BOOST_TEST(killed.signal == SIGKILL, "exit " << killed.exitCode << " " << killed.err);
+  BOOST_TEST(test::listFiles(inst.inBox() / "in").empty());
+  BOOST_TEST(test::listFiles(inst.inBox() / "processing") == std::vector<std::string>{"a.csv"});
+  BOOST_TEST(inst.delivered().empty());
+
+  auto restarted = inst.serveOnce();
+  BOOST_TEST(restarted.exitCode == 0, restarted.err);
+  BOOST_TEST(restarted.out.find("1 resumed, 1 done") != std::string::npos, restarted.out);
+  BOOST_TEST(test::listFiles(inst.inBox() / "processing").empty());
+  BOOST_TEST(test::listFiles(inst.inBox() / "done") == std::vector<std::string>{"a.csv"});
+  BOOST_TEST(test::countLines(inst.delivered()) == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(sigkill_after_delivery_before_done_delivers_nothing_twice) {
+  Instance inst("", "", R"(<pipeline batch-records="2"/>)");
+  inst.drop("a.csv", "1\n2\n3\n4\n5\n");
+  auto killed = inst.serveOnce({{"RENKEI_FAULT", "after-deliver"}});
+  BOOST_TEST(killed.signal == SIGKILL);
+  const auto firstOut = test::listFiles(inst.outBox() / "out");
+  BOOST_TEST(firstOut.size() == 3u);
+  const std::string firstContent = inst.delivered();
+
+  auto restarted = inst.serveOnce();
+  BOOST_TEST(restarted.exitCode == 0, restarted.err);
+  // Same batch names, same content: the redelivery overwrote itself.
+  BOOST_TEST(test::listFiles(inst.outBox() / "out") == firstOut, boost::test_tools::per_element());
+  BOOST_TEST(inst.delivered() == firstContent);
+  BOOST_TEST(test::countLines(inst.delivered()) == 5u);
+  BOOST_TEST(test::listFiles(inst.inBox() / "done") == std::vector<std::string>{"a.csv"});
+}
+
+BOOST_AUTO_TEST_CASE(sigkill_mid_file_then_restart_completes_it) {
+  Instance inst("", "", R"(<pipeline batch-records="1"/>)");
+  inst.drop("a.csv", "1\n2\n3\n");
+  auto killed = inst.serveOnce({{"RENKEI_FAULT", "after-first-batch"}});
+  BOOST_TEST(killed.signal == SIGKILL);
+  BOOST_TEST(test::listFiles(inst.outBox() / "out").size() == 1u);
+  auto restarted = inst.serveOnce();
+  BOOST_TEST(restarted.exitCode == 0, restarted.err);
+  BOOST_TEST(inst.delivered() == "{\"line\":\"1\"}\n{\"line\":\"2\"}\n{\"line\":\"3\"}\n");
+}
+
+BOOST_AUTO_TEST_CASE(serve_polls_until_sigterm_and_exits_cleanly) {
+  Instance inst("", "", R"(<pipeline poll-interval="100ms"/>)");
+  const std::string outFile = (inst.dir / "serve.out").string();
+  pid_t pid = ::fork();
+  BOOST_REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::freopen(outFile.c_str(), "w", stdout);
+    std::freopen((outFile + ".err").c_str(), "w", stderr);
+    ::execl(test::renkeiBinary().c_str(), "renkei", "serve", "--config", inst.config().c_str(), nullptr);
+    ::_exit(127);
+  }
+  // A file dropped while the host runs is picked up by a later poll.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  inst.drop("late.csv", "late\n");
+  bool done = false;
+  for (int i = 0; i < 100 && !done; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    done = !test::listFiles(inst.inBox() / "done").empty();
+  }
+  BOOST_TEST(done);
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 0);
+  BOOST_TEST(test::readFile(outFile).find("1 done") != std::string::npos, test::readFile(outFile));
+  BOOST_TEST(inst.delivered() == "{\"line\":\"late\"}\n");
+}

@@ -1,0 +1,50 @@
+// Helpers shared by the test executables: temporary folders, files, running
+// the real renkei binary as a child process.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace renkei::test {
+
+/// A fresh folder under $TMPDIR, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& rel) const { return path_ / rel; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string readFile(const std::filesystem::path& path);
+void writeFile(const std::filesystem::path& path, const std::string& content);
+/// Regular files directly in `dir`, by name, sorted; empty if no such folder.
+std::vector<std::string> listFiles(const std::filesystem::path& dir);
+std::size_t countLines(const std::string& text);
+
+/// A required environment variable set by CTest (fails the test when missing).
+std::string env(const char* name);
+
+struct ProcessResult {
+  int exitCode = -1;  ///< exit status, or -1 when killed by a signal
+  int signal = 0;     ///< the killing signal, or 0
+  std::string out;
+  std::string err;
+};
+
+/// Runs `args` (args[0] is the program path) with extra environment
+/// variables; waits for it; captures stdout and stderr.
+ProcessResult run(const std::vector<std::string>& args, const std::map<std::string, std::string>& extraEnv = {},
+                  const std::filesystem::path& cwd = {});
+
+/// Path of the renkei binary under test ($RENKEI_BIN).
+std::string renkeiBinary();
+
+}  // namespace renkei::test

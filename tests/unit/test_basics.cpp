@@ -1,0 +1,96 @@
+// Unit tests: setting types, suggestions, UTF-8 checking, JSON output.
+#define BOOST_TEST_MODULE renkei_basics
+#include <boost/test/unit_test.hpp>
+
+#include "diagnostics.h"
+#include "renkei/json.h"
+#include "setting_types.h"
+#include "text_lines.h"
+
+using namespace renkei;
+
+namespace {
+std::optional<std::string> parse(const std::string& type, const std::string& text, Settings::Value& v) {
+  return parseSettingValue(type, text, "/base", v);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(durations_sizes_bools_ints) {
+  Settings::Value v;
+  BOOST_TEST(!parse("duration", "250ms", v));
+  BOOST_TEST(std::get<std::chrono::milliseconds>(v).count() == 250);
+  BOOST_TEST(!parse("duration", "5", v));
+  BOOST_TEST(std::get<std::chrono::milliseconds>(v).count() == 5000);
+  BOOST_TEST(!parse("duration", "2h", v));
+  BOOST_TEST(std::get<std::chrono::milliseconds>(v).count() == 7'200'000);
+  BOOST_TEST(parse("duration", "5 sec", v).value().find("not a duration") != std::string::npos);
+  BOOST_TEST(parse("duration", "", v).has_value());
+
+  BOOST_TEST(!parse("size", "16MiB", v));
+  BOOST_TEST(std::get<std::uint64_t>(v) == 16ull << 20);
+  BOOST_TEST(parse("size", "16MB", v).has_value());
+
+  BOOST_TEST(!parse("bool", "yes", v));
+  BOOST_TEST(std::get<bool>(v));
+  BOOST_TEST(!parse("bool", "false", v));
+  BOOST_TEST(!std::get<bool>(v));
+  BOOST_TEST(parse("bool", "maybe", v).has_value());
+
+  BOOST_TEST(!parse("int", "-42", v));
+  BOOST_TEST(std::get<std::int64_t>(v) == -42);
+  BOOST_TEST(parse("int", "4x", v).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(paths_resolve_against_the_config_folder) {
+  Settings::Value v;
+  BOOST_TEST(!parse("path", "../var/x", v));
+  BOOST_TEST(std::get<std::filesystem::path>(v).string() == "/var/x");
+  BOOST_TEST(!parse("path", "/abs/y", v));
+  BOOST_TEST(std::get<std::filesystem::path>(v).string() == "/abs/y");
+}
+
+BOOST_AUTO_TEST_CASE(enums_suggest_the_closest_choice) {
+  Settings::Value v;
+  BOOST_TEST(isValidKeyType("enum(jsonl|csv)"));
+  BOOST_TEST(!isValidKeyType("enum()"));
+  BOOST_TEST(!isValidKeyType("float"));
+  auto err = parse("enum(jsonl|csv)", "jsnl", v);
+  BOOST_REQUIRE(err);
+  BOOST_TEST(*err == "'jsnl' is not one of: jsonl, csv; did you mean 'jsonl'?");
+}
+
+BOOST_AUTO_TEST_CASE(did_you_mean) {
+  BOOST_TEST(closestMatch("fiel", {"file", "odbc"}) == "file");
+  BOOST_TEST(closestMatch("drectory", {"directory", "pattern"}) == "directory");
+  BOOST_TEST(closestMatch("zzzzzz", {"file", "odbc"}).empty());
+  BOOST_TEST(editDistance("ab", "ba") == 1u);  // a transposition is one edit
+}
+
+BOOST_AUTO_TEST_CASE(utf8_checking_names_the_byte_offset_and_line) {
+  BOOST_TEST(!checkUtf8Text("a\nb\xE4\xBD\x8F\n"));
+  BOOST_TEST(!checkUtf8Text("\xEF\xBB\xBFok"));
+  auto p = checkUtf8Text("ok\nline2 \x8F\x5C");  // CP932 bytes
+  BOOST_REQUIRE(p);
+  BOOST_TEST(p->offset == 9u);
+  BOOST_TEST(p->line == 2u);
+  BOOST_TEST(checkUtf8Text(std::string("a\0b", 3))->reason == "NUL byte in text");
+  BOOST_TEST(checkUtf8Text("\xC0\x80").has_value());          // overlong
+  BOOST_TEST(checkUtf8Text("\xED\xA0\x80").has_value());      // surrogate
+  BOOST_TEST(checkUtf8Text("\xE4\xBD").has_value());          // truncated
+}
+
+BOOST_AUTO_TEST_CASE(lines_split_on_lf_and_crlf) {
+  std::vector<std::string> lines;
+  forEachLine("\xEF\xBB\xBF" "a\r\nb\n\nc", [&](std::string_view l) { lines.emplace_back(l); });
+  BOOST_TEST(lines == (std::vector<std::string>{"a", "b", "", "c"}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(json_lines_escape_controls_and_keep_japanese) {
+  auto names = std::make_shared<const FieldNames>(FieldNames{"氏名", "note"});
+  Record r(names);
+  r.set(0, "山田\t太郎");
+  r.set(1, "say \"hi\"\\\x01");
+  std::string out;
+  appendJsonLine(out, r);
+  BOOST_TEST(out == "{\"氏名\":\"山田\\t太郎\",\"note\":\"say \\\"hi\\\"\\\\\\u0001\"}\n");
+}
