@@ -64,26 +64,18 @@ void Host::start() {
     return ctx;
   };
   const std::string file = config_.file.string();
-  for (const InstanceConfig& inst : config_.connectors) {
+  auto build = [&](const InstanceConfig& inst, auto create, auto& instances) {
     try {
-      auto connector = registry_.createConnector(inst.plugin);
-      connector->configure(inst.settings, makeContext(inst));
-      connectors_[inst.id] = std::move(connector);
+      auto instance = (registry_.*create)(inst.plugin);
+      instance->configure(inst.settings, makeContext(inst));
+      instances[inst.id] = std::move(instance);
     } catch (const std::exception& e) {
-      failures.push_back(file + ":" + std::to_string(inst.line) + ": connector '" + inst.id + "' (" + inst.plugin +
-                         "): " + e.what());
+      failures.push_back(file + ":" + std::to_string(inst.line) + ": " + inst.element + " '" + inst.id + "' (" +
+                         inst.plugin + "): " + e.what());
     }
-  }
-  for (const InstanceConfig& inst : config_.modules) {
-    try {
-      auto module = registry_.createModule(inst.plugin);
-      module->configure(inst.settings, makeContext(inst));
-      modules_[inst.id] = std::move(module);
-    } catch (const std::exception& e) {
-      failures.push_back(file + ":" + std::to_string(inst.line) + ": module '" + inst.id + "' (" + inst.plugin +
-                         "): " + e.what());
-    }
-  }
+  };
+  for (const InstanceConfig& inst : config_.connectors) build(inst, &PluginRegistry::createConnector, connectors_);
+  for (const InstanceConfig& inst : config_.modules) build(inst, &PluginRegistry::createModule, modules_);
   if (!failures.empty()) {
     std::string message;
     for (const auto& f : failures) message += f + "\n";
@@ -136,7 +128,7 @@ void Host::runPass(const std::atomic<bool>& stop) {
       Intake item = std::move(route.pending.front());
       route.pending.pop_front();
       if (item.recovered) ++route.stats->filesRecovered;
-      if (!process(route, item, stop)) retry.push_back(std::move(item));
+      if (!process(route, item)) retry.push_back(std::move(item));
     }
     while (!stop) {
       std::optional<Intake> item;
@@ -150,14 +142,14 @@ void Host::runPass(const std::atomic<bool>& stop) {
       if (!item) break;
       ++route.stats->filesClaimed;
       fault("after-claim");
-      if (!process(route, *item, stop)) retry.push_back(std::move(*item));
+      if (!process(route, *item)) retry.push_back(std::move(*item));
     }
     for (auto& item : retry) route.pending.push_back(std::move(item));
     route.stats->filesPending = route.pending.size();
   }
 }
 
-bool Host::process(Route& route, const Intake& item, const std::atomic<bool>& stop) {
+bool Host::process(Route& route, const Intake& item) {
   const std::string& routeId = route.config->id;
   auto failItem = [&](const std::string& reason) {
     Outcome o = route.source->finish(item, Disposition::Failed, reason);
@@ -222,7 +214,6 @@ bool Host::process(Route& route, const Intake& item, const std::atomic<bool>& st
   ok = ok && flush();
   if (!ok) return false;
   fault("after-deliver");
-  (void)stop;  // the batch in hand is always finished; the item is small enough to finish too
 
   Outcome done = route.source->finish(item, Disposition::Done, {});
   if (!done.isOk()) {

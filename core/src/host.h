@@ -78,8 +78,9 @@ class Host {
     RouteStats* stats = nullptr;
   };
 
-  /// Processes one claimed item; returns false if it stays claimed for a retry.
-  bool process(Route& route, const Intake& item, const std::atomic<bool>& stop);
+  /// Processes one claimed item to the end (a stop request waits for it);
+  /// returns false if it stays claimed for a retry.
+  bool process(Route& route, const Intake& item);
   void fault(const char* point) const;
 
   const HostConfig& config_;
