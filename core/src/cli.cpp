@@ -1,6 +1,9 @@
 // The renkei command line: serve, check, plugins, version.
 #include "cli.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -11,7 +14,9 @@
 #include <Poco/Logger.h>
 #include <Poco/PatternFormatter.h>
 
+#include "formats/reader.h"
 #include "host_application.h"
+#include "renkei/json.h"
 #include "renkei/plugin.h"
 #include "version.h"
 
@@ -30,6 +35,8 @@ const char* const kUsage =
     "commands:\n"
     "  serve --config F [--once]   run the host; --once drains what is waiting and exits\n"
     "  check --config F            check a config, its plugins and routes; lists every problem\n"
+    "  read --layout L --in F [--out O]\n"
+    "                              read a vendor file with a layout; raw records as JSON Lines\n"
     "  plugins                     list the plugins found, with their config keys\n"
     "  version                     print the version\n"
     "\n"
@@ -40,6 +47,33 @@ const char* const kUsage =
     "  --log-level L     fatal, critical, error, warning, notice, information, debug, trace\n"
     "\n"
     "exit status: 0 done, 1 runtime failure, 2 usage or config error\n";
+
+// Buffered output to a file or stdout.
+class OutputFile {
+ public:
+  ~OutputFile() {
+    if (file_ && file_ != stdout) std::fclose(file_);
+  }
+  bool open(const fs::path& path) {
+    file_ = std::fopen(path.c_str(), "wb");
+    return file_ != nullptr;
+  }
+  bool write(const std::string& data) {
+    return data.empty() || std::fwrite(data.data(), 1, data.size(), file_) == data.size();
+  }
+  bool close() {
+    const bool ok = std::fflush(file_) == 0;
+    if (file_ != stdout) {
+      const bool closed = std::fclose(file_) == 0;
+      file_ = nullptr;
+      return ok && closed;
+    }
+    return ok;
+  }
+
+ private:
+  FILE* file_ = stdout;
+};
 
 struct Args {
   std::string command;
@@ -54,6 +88,7 @@ Args parseArgs(int argc, char** argv) {
       {"serve", {"--config", "--plugin-dir", "--log-level"}},
       {"check", {"--config", "--plugin-dir"}},
       {"plugins", {"--plugin-dir"}},
+      {"read", {"--layout", "--in", "--out"}},
       {"version", {}},
   };
   if (argc < 2) {
@@ -170,6 +205,74 @@ int commandCheck(const Args& a) {
   return kExitOk;
 }
 
+// Streams a file through a layout: accepted records to --out (stdout by
+// default), one line per problem record to stderr, a summary line last.
+int commandRead(const Args& a) {
+  auto layoutPath = optionalPath(a, "--layout");
+  auto input = optionalPath(a, "--in");
+  if (!layoutPath || !input) {
+    std::cerr << "renkei read: --layout and --in are required\n" << kUsage;
+    return kExitUsage;
+  }
+  Diagnostics diags;
+  auto layout = formats::loadLayout(*layoutPath, diags);
+  if (!layout) {
+    std::cerr << diags.format() << "renkei read: the layout has problems; nothing was read\n";
+    return kExitUsage;
+  }
+  std::unique_ptr<formats::RecordReader> reader;
+  try {
+    reader = formats::RecordReader::open(*layout, *input);
+  } catch (const std::exception& e) {
+    std::cerr << "renkei read: " << e.what() << "\n";
+    return kExitRuntime;
+  }
+  OutputFile out;
+  if (auto o = optionalPath(a, "--out")) {
+    if (!out.open(*o)) {
+      std::cerr << "renkei read: cannot write '" << o->string() << "': " << std::strerror(errno) << "\n";
+      return kExitRuntime;
+    }
+  }
+  auto names = std::make_shared<FieldNames>();
+  for (const auto& f : layout->fields) names->push_back(f.name);
+  formats::RawRecord raw;
+  std::string buffer;
+  buffer.reserve(1 << 20);
+  while (reader->next(raw)) {
+    if (!raw.errors.empty()) {
+      std::cerr << input->string() << ": record " << raw.number << " (line " << raw.line << ", byte offset "
+                << raw.offset << "): " << joinList(raw.errors, "; ") << "\n";
+      continue;
+    }
+    buffer.push_back('{');
+    for (std::size_t i = 0; i < raw.values.size(); ++i) {
+      if (i) buffer.push_back(',');
+      appendJsonString(buffer, (*names)[i]);
+      buffer.push_back(':');
+      appendJsonString(buffer, raw.values[i]);
+    }
+    buffer += "}\n";
+    if (buffer.size() >= (1 << 20)) {
+      if (!out.write(buffer)) break;
+      buffer.clear();
+    }
+  }
+  const bool written = out.write(buffer) && out.close();
+  const auto& t = reader->totals();
+  if (reader->error())
+    std::cerr << input->string() << ": " << reader->error()->format() << "\n";
+  std::cerr << "renkei read: " << t.records << " records, " << (t.records - t.rejected) << " read, " << t.rejected
+            << " with errors, " << t.substituted << " invalid sequences substituted, 外字 " << t.gaijiMapped
+            << " mapped / " << t.gaijiUnmapped << " unmapped" << (reader->error() ? "; the file is unusable" : "")
+            << "\n";
+  if (!written) {
+    std::cerr << "renkei read: writing the output failed: " << std::strerror(errno) << "\n";
+    return kExitRuntime;
+  }
+  return reader->error() ? kExitRuntime : kExitOk;
+}
+
 int commandServe(const Args& a) {
   ServeOptions options;
   auto config = optionalPath(a, "--config");
@@ -223,6 +326,7 @@ int runCli(int argc, char** argv) {
   if (a.command == "version") return commandVersion();
   if (a.command == "plugins") return commandPlugins(a);
   if (a.command == "check") return commandCheck(a);
+  if (a.command == "read") return commandRead(a);
   return commandServe(a);
 }
 

@@ -1,17 +1,16 @@
 // Instance config: libxml2 parse, XSD validation, semantic checks.
 #include "config.h"
 
-#include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <libxml/xmlerror.h>
-#include <libxml/xmlschemas.h>
 
 #include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
 
+#include "schemas.h"
 #include "setting_types.h"
+#include "xml_document.h"
 
 namespace fs = std::filesystem;
 
@@ -20,87 +19,13 @@ namespace {
 
 constexpr const char* kNamespace = "urn:renkei:config:1";
 
-struct DocDeleter {
-  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
-};
-using DocPtr = std::unique_ptr<xmlDoc, DocDeleter>;
+using xml::attr;
+using xml::hasAttr;
+using xml::lineOf;
+using xml::name;
+using xml::text;
 
-struct ErrorSink {
-  Diagnostics* diags;
-  std::string file;
-};
-
-// libxml2 reports through callbacks; this turns each into a Diagnostic with the
-// config file's name (not libxml2's idea of it) and the line and column.
-void structuredError(void* userData, xmlErrorPtr error) {
-  auto* sink = static_cast<ErrorSink*>(userData);
-  if (!error || error->level == XML_ERR_WARNING) return;
-  std::string message = error->message ? error->message : "unknown XML error";
-  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-  // Schema messages spell elements as {urn:renkei:config:1}name; operators
-  // know them as <name>.
-  const std::string qualified = std::string("{") + kNamespace + "}";
-  for (std::size_t at; (at = message.find(qualified)) != std::string::npos;) message.erase(at, qualified.size());
-  int line = error->line;
-  int column = error->int2;
-  if (error->domain == XML_FROM_SCHEMASV && error->node) {
-    line = static_cast<int>(xmlGetLineNo(static_cast<xmlNodePtr>(error->node)));
-    column = 0;
-  }
-  sink->diags->add(sink->file, line, message, column);
-}
-
-std::string attr(xmlNodePtr node, const char* name) {
-  xmlChar* v = xmlGetProp(node, reinterpret_cast<const xmlChar*>(name));
-  if (!v) return {};
-  std::string out(reinterpret_cast<const char*>(v));
-  xmlFree(v);
-  return out;
-}
-
-bool hasAttr(xmlNodePtr node, const char* name) {
-  return xmlHasProp(node, reinterpret_cast<const xmlChar*>(name)) != nullptr;
-}
-
-std::string trim(std::string s) {
-  const char* ws = " \t\r\n";
-  s.erase(0, s.find_first_not_of(ws));
-  s.erase(s.find_last_not_of(ws) + 1);
-  return s;
-}
-
-std::string text(xmlNodePtr node) {
-  xmlChar* v = xmlNodeGetContent(node);
-  if (!v) return {};
-  std::string out(reinterpret_cast<const char*>(v));
-  xmlFree(v);
-  return trim(out);
-}
-
-std::string name(xmlNodePtr node) { return reinterpret_cast<const char*>(node->name); }
-
-int lineOf(xmlNodePtr node) { return static_cast<int>(xmlGetLineNo(node)); }
-
-bool inNamespace(xmlNodePtr node) {
-  return node->ns && node->ns->href && std::string(reinterpret_cast<const char*>(node->ns->href)) == kNamespace;
-}
-
-void validateAgainstSchema(xmlDoc* doc, ErrorSink& sink) {
-  static const std::string schemaText(kConfigSchema);
-  xmlSchemaParserCtxtPtr parser = xmlSchemaNewMemParserCtxt(schemaText.data(), static_cast<int>(schemaText.size()));
-  xmlSchemaPtr schema = parser ? xmlSchemaParse(parser) : nullptr;
-  if (!schema) {
-    sink.diags->add(sink.file, 0, "internal error: the embedded config schema does not load");
-    if (parser) xmlSchemaFreeParserCtxt(parser);
-    return;
-  }
-  xmlSchemaValidCtxtPtr valid = xmlSchemaNewValidCtxt(schema);
-  xmlSchemaSetValidStructuredErrors(valid, structuredError, &sink);
-  xmlSchemaValidateDoc(valid, doc);
-  xmlSchemaFreeValidCtxt(valid);
-  xmlSchemaFree(schema);
-  xmlSchemaFreeParserCtxt(parser);
-}
+bool inNamespace(xmlNodePtr node) { return xml::inNamespace(node, kNamespace); }
 
 InstanceConfig readInstance(xmlNodePtr node) {
   InstanceConfig inst;
@@ -135,32 +60,10 @@ const InstanceConfig* HostConfig::findModule(const std::string& id) const {
 
 std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
   const std::string fileName = file.string();
-  std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) {
-    diags.add(fileName, 0, fs::exists(file, ec) ? "not a regular file" : "config file not found");
-    return std::nullopt;
-  }
-  ErrorSink sink{&diags, fileName};
-  xmlSetStructuredErrorFunc(&sink, structuredError);
-  // No network, no DTD loading, no entity substitution: a config file is data.
-  DocPtr doc(xmlReadFile(fileName.c_str(), nullptr, XML_PARSE_NONET | XML_PARSE_NOCDATA));
-  xmlSetStructuredErrorFunc(nullptr, nullptr);
-  if (!doc) {
-    if (diags.empty()) diags.add(fileName, 0, "not a well-formed XML document");
-    return std::nullopt;
-  }
-  if (doc->intSubset || doc->extSubset) {
-    // libxml2 keeps no line number for a DTD node; the DOCTYPE is near the top.
-    diags.add(fileName, 0, "a DOCTYPE is not allowed in a renkei config (no DTDs, no entities)");
-    return std::nullopt;
-  }
+  xml::DocPtr doc = xml::load(file, kConfigSchema, kNamespace, "renkei", "config", diags);
+  if (!doc) return std::nullopt;
   xmlNodePtr root = xmlDocGetRootElement(doc.get());
-  if (!root || name(root) != "renkei" || !inNamespace(root)) {
-    diags.add(fileName, root ? lineOf(root) : 0,
-              "the root element must be <renkei xmlns=\"urn:renkei:config:1\">");
-    return std::nullopt;
-  }
-  validateAgainstSchema(doc.get(), sink);
+  std::error_code ec;
 
   HostConfig config;
   config.file = file;

@@ -66,7 +66,4 @@ std::optional<HostConfig> loadConfig(const std::filesystem::path& file, Diagnost
 /// Fills each instance's typed settings and descriptor.
 void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics& diags);
 
-/// The embedded config schema (config/schema/renkei-config.xsd).
-extern const char* const kConfigSchema;
-
 }  // namespace renkei

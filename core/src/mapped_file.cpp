@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -35,6 +36,14 @@ MappedFile::MappedFile(const std::filesystem::path& path) {
     data_ = static_cast<const char*>(p);
   }
   ::close(fd);
+}
+
+void MappedFile::release(std::size_t offset) {
+  static const std::size_t kPage = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t end = std::min(offset, size_) / kPage * kPage;
+  if (!data_ || end <= released_) return;
+  ::madvise(const_cast<char*>(data_) + released_, end - released_, MADV_DONTNEED);
+  released_ = end;
 }
 
 MappedFile::~MappedFile() {

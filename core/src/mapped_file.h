@@ -19,9 +19,15 @@ class MappedFile {
 
   std::string_view view() const { return {data_, size_}; }
 
+  /// Tells the kernel the bytes before `offset` will not be read again, so a
+  /// sequential reader's resident memory stays flat however large the file.
+  /// The view stays valid (pages are read again if touched).
+  void release(std::size_t offset);
+
  private:
   const char* data_ = nullptr;
   std::size_t size_ = 0;
+  std::size_t released_ = 0;
 };
 
 /// Lowercase hex SHA-256 of `data`.

@@ -1,0 +1,194 @@
+// CSV (RFC 4180, plus quoted line ends): fields split on raw bytes, which is
+// safe because the delimiter, quote and line ends never occur inside a
+// multi-byte character of the layout's encoding (checked when it loads).
+#include <algorithm>
+#include <cstring>
+
+#include "formats/reader_impl.h"
+
+namespace renkei::formats {
+namespace {
+
+class CsvReader final : public BufferReader {
+ public:
+  CsvReader(const Layout& layout, std::string_view data, std::shared_ptr<MappedFile> m)
+      : BufferReader(layout, data, std::move(m)) {
+    pos_ = skipBom(data_, *layout_.codec);
+  }
+
+ protected:
+  bool nextRaw(RawItem& item) override {
+    if (!headerDone_) {
+      headerDone_ = true;
+      if (layout_.header != HeaderRow::Absent && !readHeaderRow()) return false;
+    }
+    return parse(item);
+  }
+
+  void assign(const RawItem& item, const std::vector<LayoutField>& fields, RawRecord& record) override {
+    if (!item.error.empty()) record.errors.push_back(item.error);
+    if (item.slices.size() != fields.size()) {
+      record.errors.push_back("expected " + std::to_string(fields.size()) + " fields, found " +
+                              std::to_string(item.slices.size()));
+      return;
+    }
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      const std::string_view raw = item.slices[i];
+      if (raw.size() > layout_.maxFieldBytes) {
+        record.errors.push_back("field '" + fields[i].name + "' is " + std::to_string(raw.size()) +
+                                " bytes, more than max-field-bytes (" + std::to_string(layout_.maxFieldBytes) + ")");
+        record.values[i].clear();
+        continue;
+      }
+      decodeField(raw, static_cast<std::size_t>(raw.data() - data_.data()), fields[i], record.values[i], record);
+      if (item.doubledQuotes[i]) collapseQuotes(record.values[i]);
+    }
+  }
+
+ private:
+  void collapseQuotes(std::string& s) const {
+    const char q = layout_.quote;
+    std::size_t w = 0;
+    for (std::size_t r = 0; r < s.size(); ++r, ++w) {
+      s[w] = s[r];
+      if (s[r] == q && r + 1 < s.size() && s[r + 1] == q) ++r;
+    }
+    s.resize(w);
+  }
+
+  // Splits the next record into field slices. Returns false at the end of the
+  // data or on an unterminated quote (a file error: nothing after it can be
+  // trusted to be where it seems).
+  bool parse(RawItem& item) {
+    const char* d = data_.data();
+    const std::size_t n = data_.size();
+    // Blank lines between records carry nothing; a vendor's trailing blank
+    // line is common.
+    while (pos_ < n && (d[pos_] == '\n' || (d[pos_] == '\r' && pos_ + 1 < n && d[pos_ + 1] == '\n'))) {
+      pos_ += d[pos_] == '\r' ? 2 : 1;
+      ++line_;
+    }
+    if (pos_ >= n || (pos_ + 1 == n && d[pos_] == '\x1a')) return false;  // 0x1A: DOS end-of-file mark
+    item.offset = pos_;
+    item.line = line_;
+    item.slices.clear();
+    item.doubledQuotes.clear();
+    item.error.clear();
+    const char delim = layout_.delimiter;
+    const char quote = layout_.quote;
+    releaseBefore(pos_);
+    for (;;) {
+      std::size_t fieldStart = pos_;
+      if (pos_ < n && d[pos_] == quote) {
+        const std::size_t open = pos_;
+        std::size_t p = pos_ + 1;
+        bool doubled = false;
+        for (;;) {
+          const void* q = std::memchr(d + p, quote, n - p);
+          if (!q) {
+            fail(open, line_, "unterminated quoted field (record " + std::to_string(records_ + 1) +
+                                  ", field " + std::to_string(item.slices.size() + 1) + ") runs to the end of the file");
+            return false;
+          }
+          const std::size_t at = static_cast<std::size_t>(static_cast<const char*>(q) - d);
+          if (at + 1 < n && d[at + 1] == quote) {
+            doubled = true;
+            p = at + 2;
+            continue;
+          }
+          const std::string_view value(d + open + 1, at - open - 1);
+          line_ += static_cast<std::uint64_t>(std::count(value.begin(), value.end(), '\n'));
+          item.slices.push_back(value);
+          item.doubledQuotes.push_back(doubled);
+          pos_ = at + 1;
+          break;
+        }
+        auto atEnd = [&](std::size_t p) {
+          return p >= n || d[p] == delim || d[p] == '\n' || (d[p] == '\r' && p + 1 < n && d[p + 1] == '\n');
+        };
+        if (!atEnd(pos_)) {
+          if (item.error.empty())
+            item.error = "text after the closing quote of field " + std::to_string(item.slices.size());
+          while (!atEnd(pos_)) ++pos_;
+        }
+      } else {
+        std::size_t p = pos_;
+        while (p < n && d[p] != delim && d[p] != '\n' && d[p] != '\r') ++p;
+        // A CR not followed by LF is data, not a line end.
+        while (p < n && d[p] == '\r' && !(p + 1 < n && d[p + 1] == '\n')) {
+          ++p;
+          while (p < n && d[p] != delim && d[p] != '\n' && d[p] != '\r') ++p;
+        }
+        const std::string_view value(d + fieldStart, p - fieldStart);
+        if (item.error.empty() && value.find(quote) != std::string_view::npos)
+          item.error = "a quote inside unquoted field " + std::to_string(item.slices.size() + 1);
+        item.slices.push_back(value);
+        item.doubledQuotes.push_back(false);
+        pos_ = p;
+      }
+      if (pos_ - item.offset > layout_.maxRecordBytes && item.error.empty())
+        item.error = "record is longer than max-record-bytes (" + std::to_string(layout_.maxRecordBytes) + ")";
+      if (pos_ >= n) break;
+      if (d[pos_] == delim) {
+        ++pos_;
+        continue;
+      }
+      // A line end closes the record.
+      if (d[pos_] == '\r') {
+        pos_ += 2;  // the CR here is always followed by LF (see above)
+      } else {
+        if (layout_.newline == Newline::Crlf && item.error.empty())
+          item.error = "line ends with LF alone; the layout says CRLF";
+        ++pos_;
+      }
+      ++line_;
+      break;
+    }
+    if (layout_.newline == Newline::Lf && item.error.empty() && pos_ >= 2 && d[pos_ - 1] == '\n' && d[pos_ - 2] == '\r')
+      item.error = "line ends with CRLF; the layout says LF";
+    ++records_;
+    return true;
+  }
+
+  // The column header row must name the layout's fields, in order.
+  bool readHeaderRow() {
+    RawItem item;
+    if (!parse(item)) {
+      if (!error_) fail(0, 1, "the file is empty: no header row");
+      return false;
+    }
+    records_ = 0;
+    if (layout_.header == HeaderRow::Skip) return true;
+    const auto& fields = layout_.fields;
+    if (item.slices.size() != fields.size()) {
+      fail(item.offset, item.line,
+           "header row has " + std::to_string(item.slices.size()) + " columns, the layout has " +
+               std::to_string(fields.size()) + " fields");
+      return false;
+    }
+    RawRecord scratch;
+    std::string name;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      decodeField(item.slices[i], static_cast<std::size_t>(item.slices[i].data() - data_.data()), fields[i], name, scratch);
+      if (item.doubledQuotes[i]) collapseQuotes(name);
+      if (name != fields[i].name) {
+        fail(item.offset, item.line,
+             "header row column " + std::to_string(i + 1) + " is '" + name + "', the layout's field " +
+                 std::to_string(i + 1) + " is '" + fields[i].name + "' (use header=\"skip\" to ignore the names)");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  bool headerDone_ = false;
+  std::uint64_t records_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<RecordReader> makeCsvReader(const Layout& layout, std::string_view data, std::shared_ptr<MappedFile> m) {
+  return std::make_unique<CsvReader>(layout, data, std::move(m));
+}
+
+}  // namespace renkei::formats

@@ -1,0 +1,270 @@
+// XML records, streamed with libxml2's reader. The file is decoded by renkei's
+// own codec (so 外字, invalid bytes and the CP932/JIS differences are handled
+// exactly as for CSV) and handed to libxml2 as UTF-8. No DTD is loaded, no
+// entity is expanded, and a DOCTYPE is refused outright.
+#include <libxml/xmlreader.h>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <unordered_map>
+
+#include "formats/reader_impl.h"
+
+namespace renkei::formats {
+namespace {
+
+constexpr std::size_t kChunk = 64 * 1024;
+
+class XmlReader final : public BufferReader {
+ public:
+  XmlReader(const Layout& layout, std::string_view data, std::shared_ptr<MappedFile> m)
+      : BufferReader(layout, data, std::move(m)) {
+    pos_ = skipBom(data_, *layout_.codec);
+    for (std::size_t i = 0; i < layout_.fields.size(); ++i) byPath_.emplace(layout_.fields[i].path, i);
+    lineStarts_.push_back({1, pos_});
+    reader_ = xmlReaderForIO(&XmlReader::readCallback, nullptr, this, layout_.file.string().c_str(), "UTF-8",
+                             // The bytes handed over are UTF-8 whatever the declaration says.
+                             XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC);
+    if (reader_) xmlTextReaderSetStructuredErrorHandler(reader_, &XmlReader::errorCallback, this);
+  }
+
+  ~XmlReader() override {
+    if (reader_) xmlFreeTextReader(reader_);
+  }
+
+ protected:
+  bool nextRaw(RawItem& item) override {
+    if (!reader_) {
+      fail(0, 0, "cannot start the XML reader");
+      return false;
+    }
+    for (;;) {
+      const int r = xmlTextReaderRead(reader_);
+      if (r <= 0 || xmlError_) {
+        if (r < 0 || xmlError_) failFromXml();
+        else if (!sawRecord_ && !error_) rootCheck();
+        return false;
+      }
+      const int type = xmlTextReaderNodeType(reader_);
+      if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
+        fail(lineOffset(line()), line(), "a DOCTYPE is not allowed in XML input (no DTDs, no entities)");
+        return false;
+      }
+      if (type != XML_READER_TYPE_ELEMENT) continue;
+      if (static_cast<std::size_t>(xmlTextReaderDepth(reader_)) > layout_.maxDepth) {
+        fail(lineOffset(line()), line(), "elements nested deeper than max-depth (" + std::to_string(layout_.maxDepth) + ")");
+        return false;
+      }
+      if (localName() != layout_.recordElement) continue;
+      sawRecord_ = true;
+      return readRecord(item);
+    }
+  }
+
+  void assign(const RawItem& item, const std::vector<LayoutField>& fields, RawRecord& record) override {
+    if (!item.error.empty()) record.errors.push_back(item.error);
+    for (std::size_t i = 0; i < fields.size() && i < item.decoded.size(); ++i) {
+      record.values[i] = item.decoded[i];
+      text::GaijiStats gaiji;
+      text::applyGaiji(record.values[i], layout_.gaiji.get(), layout_.unmappedGaiji, gaiji);
+      record.gaijiMapped += gaiji.mapped;
+      record.gaijiUnmapped += gaiji.unmapped;
+    }
+    // Invalid bytes found while decoding the lines of this record.
+    while (!invalid_.empty() && invalid_.front().line <= item.line + recordLines_) {
+      const Invalid& bad = invalid_.front();
+      if (bad.line >= item.line) {
+        if (layout_.rejectInvalidBytes)
+          record.errors.push_back("invalid " + layout_.codec->name() + " bytes " + bad.bytes + " at byte offset " +
+                                  std::to_string(bad.offset));
+        else
+          ++record.substituted;
+      }
+      invalid_.pop_front();
+    }
+  }
+
+ private:
+  struct Invalid {
+    std::uint64_t line;
+    std::uint64_t offset;
+    std::string bytes;
+  };
+
+  std::string localName() const {
+    const xmlChar* n = xmlTextReaderConstLocalName(reader_);
+    return n ? reinterpret_cast<const char*>(n) : std::string();
+  }
+  std::uint64_t line() const { return static_cast<std::uint64_t>(std::max(0, xmlTextReaderGetParserLineNumber(reader_))); }
+
+  bool readRecord(RawItem& item) {
+    item.error.clear();
+    item.line = line();
+    item.offset = lineOffset(item.line);
+    item.decoded.assign(layout_.fields.size(), std::string());
+    item.present.assign(layout_.fields.size(), 0);
+    // Attributes of the record element, for paths written "@name".
+    while (xmlTextReaderMoveToNextAttribute(reader_) == 1) {
+      auto it = byPath_.find("@" + localName());
+      if (it != byPath_.end()) setValue(item, it->second, xmlTextReaderConstValue(reader_));
+    }
+    xmlTextReaderMoveToElement(reader_);
+    if (xmlTextReaderIsEmptyElement(reader_)) {
+      recordLines_ = 0;
+      return true;
+    }
+    const int depth = xmlTextReaderDepth(reader_);
+    int r = xmlTextReaderRead(reader_);
+    for (;;) {
+      if (r <= 0 || xmlError_) {
+        if (r < 0 || xmlError_) failFromXml();
+        else fail(item.offset, item.line, "the file ends inside a <" + layout_.recordElement + "> record");
+        return false;
+      }
+      const int type = xmlTextReaderNodeType(reader_);
+      const int d = xmlTextReaderDepth(reader_);
+      if (type == XML_READER_TYPE_END_ELEMENT && d == depth) break;
+      if (type == XML_READER_TYPE_ELEMENT && d == depth + 1) {
+        // Elements the layout does not name are skipped, as are their children.
+        auto it = byPath_.find(localName());
+        if (it != byPath_.end()) {
+          xmlChar* value = xmlTextReaderReadString(reader_);
+          setValue(item, it->second, value);
+          xmlFree(value);
+        }
+        r = xmlTextReaderNext(reader_);
+        continue;
+      }
+      r = xmlTextReaderRead(reader_);
+    }
+    recordLines_ = line() - item.line;
+    return true;
+  }
+
+  void setValue(RawItem& item, std::size_t index, const xmlChar* value) {
+    const std::string v = value ? reinterpret_cast<const char*>(value) : "";
+    if (v.size() > layout_.maxFieldBytes && item.error.empty())
+      item.error = "field '" + layout_.fields[index].name + "' is " + std::to_string(v.size()) +
+                   " bytes, more than max-field-bytes (" + std::to_string(layout_.maxFieldBytes) + ")";
+    item.decoded[index] = v.size() > layout_.maxFieldBytes ? std::string() : v;
+    item.present[index] = 1;
+  }
+
+  void rootCheck() {
+    fail(0, 0, "no <" + layout_.recordElement + "> element in the file (record-element)");
+  }
+
+  void failFromXml() {
+    const std::uint64_t l = xmlErrorLine_ ? xmlErrorLine_ : line();
+    fail(lineOffset(l), l, "not well-formed XML: " + (xmlErrorMessage_.empty() ? "parse error" : xmlErrorMessage_));
+  }
+
+  // Source byte offset of the start of line `l`, from the window of line
+  // starts kept while decoding; older entries are dropped as records pass.
+  std::uint64_t lineOffset(std::uint64_t l) {
+    while (lineStarts_.size() > 1 && lineStarts_[1].first <= l) lineStarts_.pop_front();
+    return lineStarts_.front().second;
+  }
+
+  static int readCallback(void* context, char* buffer, int len) {
+    auto* self = static_cast<XmlReader*>(context);
+    return self->fill(buffer, static_cast<std::size_t>(len));
+  }
+
+  // Hands libxml2 the next piece of UTF-8, decoding the source a chunk at a
+  // time and ending each chunk on a character boundary.
+  int fill(char* buffer, std::size_t len) {
+    while (outPos_ >= out_.size()) {
+      if (pos_ >= data_.size()) return 0;
+      out_.clear();
+      outPos_ = 0;
+      std::size_t end = std::min(data_.size(), pos_ + kChunk);
+      if (end < data_.size()) end = safeEnd(pos_, end);
+      const std::string_view chunk = data_.substr(pos_, end - pos_);
+      for (std::size_t i = chunk.find('\n'); i != std::string_view::npos; i = chunk.find('\n', i + 1))
+        lineStarts_.push_back({++sourceLine_ + 1, pos_ + i + 1});
+      decodeTracked(chunk, pos_);
+      releaseBefore(lineStarts_.front().second);
+      pos_ = end;
+    }
+    const std::size_t n = std::min(len, out_.size() - outPos_);
+    std::memcpy(buffer, out_.data() + outPos_, n);
+    outPos_ += n;
+    return static_cast<int>(n);
+  }
+
+  // Decodes a chunk, remembering where invalid sequences were (by line) so the
+  // record that holds them can be rejected.
+  void decodeTracked(std::string_view chunk, std::size_t base) {
+    text::CodecStats stats;
+    layout_.codec->decode(chunk, out_, stats, base);
+    if (!stats.invalid) return;
+    // Find every invalid sequence again (rare path) with its line.
+    std::uint64_t l = firstLineOf(base);
+    const auto* p = reinterpret_cast<const unsigned char*>(chunk.data());
+    std::size_t i = 0;
+    while (i < chunk.size()) {
+      if (p[i] == '\n') ++l;
+      const std::size_t len = layout_.codec->charLength(p + i, chunk.size() - i);
+      if (!len) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        std::string hex{kHex[p[i] >> 4], kHex[p[i] & 0xF]};
+        invalid_.push_back({l, base + i, hex});
+        ++i;
+      } else {
+        i += len;
+      }
+    }
+  }
+
+  std::uint64_t firstLineOf(std::size_t offset) const {
+    std::uint64_t l = 1;
+    for (const auto& [line, start] : lineStarts_)
+      if (start <= offset) l = line;
+    return l;
+  }
+
+  std::size_t safeEnd(std::size_t start, std::size_t end) const {
+    const auto* p = reinterpret_cast<const unsigned char*>(data_.data());
+    std::size_t i = start;
+    while (i < end) {
+      const std::size_t len = layout_.codec->charLength(p + i, data_.size() - i);
+      const std::size_t step = len ? len : 1;
+      if (i + step > end) break;
+      i += step;
+    }
+    return i > start ? i : end;
+  }
+
+  static void errorCallback(void* context, xmlErrorPtr error) {
+    auto* self = static_cast<XmlReader*>(context);
+    if (!error || error->level == XML_ERR_WARNING || self->xmlError_) return;
+    self->xmlError_ = true;
+    self->xmlErrorLine_ = static_cast<std::uint64_t>(std::max(0, error->line));
+    std::string m = error->message ? error->message : "";
+    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    self->xmlErrorMessage_ = m;
+  }
+
+  xmlTextReaderPtr reader_ = nullptr;
+  std::unordered_map<std::string, std::size_t> byPath_;
+  std::string out_;
+  std::size_t outPos_ = 0;
+  std::deque<std::pair<std::uint64_t, std::uint64_t>> lineStarts_;  // (line, source offset)
+  std::uint64_t sourceLine_ = 0;
+  std::deque<Invalid> invalid_;
+  std::uint64_t recordLines_ = 0;
+  bool sawRecord_ = false;
+  bool xmlError_ = false;
+  std::uint64_t xmlErrorLine_ = 0;
+  std::string xmlErrorMessage_;
+};
+
+}  // namespace
+
+std::unique_ptr<RecordReader> makeXmlReader(const Layout& layout, std::string_view data, std::shared_ptr<MappedFile> m) {
+  return std::make_unique<XmlReader>(layout, data, std::move(m));
+}
+
+}  // namespace renkei::formats

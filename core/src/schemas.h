@@ -1,0 +1,8 @@
+// The XML schemas the host validates people's files against, embedded at
+// build time from config/schema/*.xsd so nothing has to be found at run time.
+#pragma once
+
+namespace renkei {
+extern const char* const kConfigSchema;  ///< urn:renkei:config:1
+extern const char* const kLayoutSchema;  ///< urn:renkei:layout:1
+}  // namespace renkei

@@ -1,0 +1,300 @@
+// Table-driven codecs for Japanese vendor files, and UTF-8.
+#include "text/codec.h"
+
+#include <array>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "text/codec_tables.h"
+
+namespace renkei::text {
+
+void CodecStats::noteInvalid(std::size_t offset, const unsigned char* p, std::size_t n) {
+  if (invalid++ == 0) {
+    firstInvalidOffset = offset;
+    static constexpr char kHex[] = "0123456789abcdef";
+    firstInvalidBytes.clear();
+    for (std::size_t i = 0; i < n; ++i) {
+      firstInvalidBytes.push_back(kHex[p[i] >> 4]);
+      firstInvalidBytes.push_back(kHex[p[i] & 0xF]);
+    }
+  }
+}
+
+std::size_t decodeUtf8(const unsigned char* p, std::size_t avail, std::uint32_t& cp) {
+  const unsigned char c = p[0];
+  if (c < 0x80) {
+    cp = c;
+    return 1;
+  }
+  std::size_t len;
+  if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
+  else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
+  else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
+  else return 0;
+  if (avail < len) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    if ((p[k] & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (p[k] & 0x3F);
+  }
+  if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+    return 0;
+  return len;
+}
+
+void appendUtf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+namespace {
+
+class Utf8Codec final : public Codec {
+ public:
+  Utf8Codec() : Codec("utf-8") {}
+
+  void decode(std::string_view in, std::string& out, CodecStats& stats, std::size_t base) const override {
+    const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+    const std::size_t n = in.size();
+    std::size_t i = 0, run = 0;
+    while (i < n) {
+      if (p[i] < 0x80) {
+        ++i;
+        continue;
+      }
+      std::uint32_t cp;
+      const std::size_t len = decodeUtf8(p + i, n - i, cp);
+      if (len) {
+        i += len;
+        continue;
+      }
+      out.append(in.data() + run, i - run);
+      out.append(kGeta);
+      stats.noteInvalid(base + i, p + i, 1);
+      run = ++i;
+    }
+    out.append(in.data() + run, n - run);
+  }
+
+  std::size_t charLength(const unsigned char* p, std::size_t avail) const override {
+    std::uint32_t cp;
+    return avail ? decodeUtf8(p, avail, cp) : 0;
+  }
+
+  void encode(std::string_view utf8, std::string& out, CodecStats& stats) const override { decode(utf8, out, stats, 0); }
+
+  bool byteStandsAlone(unsigned char b) const override { return b < 0x80; }
+};
+
+// One decoded character: up to 11 bytes of UTF-8 (JIS X 0213 has pairs).
+struct Cell {
+  std::uint8_t len = 0;  // 0: invalid
+  char bytes[11] = {};
+};
+
+// Shift_JIS family and EUC-JP, built once from the generated tables.
+class TableCodec final : public Codec {
+ public:
+  explicit TableCodec(const CodecTable& table)
+      : Codec(table.name), euc_(std::string_view(table.name) == "euc-jp"), table_(table) {
+    doubles_.resize(65536);
+    if (euc_) triples_.resize(65536);
+    for (std::size_t i = 0; i < table.count; ++i) {
+      const CodecTableEntry& e = table.entries[i];
+      Cell cell;
+      const std::string_view text(e.utf8);
+      cell.len = static_cast<std::uint8_t>(text.size());
+      text.copy(cell.bytes, sizeof cell.bytes);
+      if (e.bytes <= 0xFF) {
+        singles_[e.bytes] = cell;
+        passthrough_[e.bytes] = text.size() == 1 && static_cast<unsigned char>(text[0]) == e.bytes;
+      } else if (e.bytes <= 0xFFFF) {
+        doubles_[e.bytes] = cell;
+        lead_[e.bytes >> 8] = true;
+      } else {
+        triples_[e.bytes & 0xFFFF] = cell;
+        lead_[0x8F] = true;
+      }
+    }
+  }
+
+  void decode(std::string_view in, std::string& out, CodecStats& stats, std::size_t base) const override {
+    const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+    const std::size_t n = in.size();
+    std::size_t i = 0;
+    while (i < n) {
+      // Runs of bytes that decode to themselves are copied in one go.
+      std::size_t j = i;
+      while (j < n && passthrough_[p[j]]) ++j;
+      if (j > i) {
+        out.append(in.data() + i, j - i);
+        i = j;
+        if (i >= n) break;
+      }
+      const unsigned char c = p[i];
+      if (!lead_[c]) {
+        const Cell& cell = singles_[c];
+        if (cell.len) {
+          out.append(cell.bytes, cell.len);
+        } else {
+          out.append(kGeta);
+          stats.noteInvalid(base + i, p + i, 1);
+        }
+        ++i;
+        continue;
+      }
+      const std::size_t len = charLength(p + i, n - i);
+      if (!len) {
+        // Skip the lead byte only: a trail byte that is ASCII is read again
+        // as itself, so one bad byte never swallows a delimiter.
+        out.append(kGeta);
+        stats.noteInvalid(base + i, p + i, std::min<std::size_t>(n - i, euc_ && c == 0x8F ? 3 : 2));
+        ++i;
+        continue;
+      }
+      const Cell& cell = len == 2 ? doubles_[(c << 8) | p[i + 1]] : triples_[(p[i + 1] << 8) | p[i + 2]];
+      out.append(cell.bytes, cell.len);
+      i += len;
+    }
+  }
+
+  std::size_t charLength(const unsigned char* p, std::size_t avail) const override {
+    if (!avail) return 0;
+    const unsigned char c = p[0];
+    if (!lead_[c]) return singles_[c].len ? 1 : 0;
+    if (euc_ && c == 0x8F) return avail >= 3 && triples_[(p[1] << 8) | p[2]].len ? 3 : 0;
+    return avail >= 2 && doubles_[(c << 8) | p[1]].len ? 2 : 0;
+  }
+
+  void encode(std::string_view utf8, std::string& out, CodecStats& stats) const override {
+    std::call_once(encoderOnce_, [this] { buildEncoder(); });
+    const auto* p = reinterpret_cast<const unsigned char*>(utf8.data());
+    const std::size_t n = utf8.size();
+    std::size_t i = 0;
+    while (i < n) {
+      std::uint32_t cp;
+      const std::size_t len = decodeUtf8(p + i, n - i, cp);
+      if (!len) {
+        substitute(out);
+        stats.noteInvalid(i, p + i, 1);
+        ++i;
+        continue;
+      }
+      // JIS X 0213 encodes some base + combining pairs as one character.
+      if (!pairs_.empty()) {
+        std::uint32_t cp2;
+        const std::size_t len2 = i + len < n ? decodeUtf8(p + i + len, n - i - len, cp2) : 0;
+        if (len2) {
+          auto it = pairs_.find(std::string(utf8.substr(i, len + len2)));
+          if (it != pairs_.end()) {
+            appendBytes(out, it->second);
+            i += len + len2;
+            continue;
+          }
+        }
+      }
+      auto it = encoder_.find(cp);
+      if (it == encoder_.end()) {
+        substitute(out);
+        stats.noteInvalid(i, p + i, len);
+      } else {
+        appendBytes(out, it->second);
+      }
+      i += len;
+    }
+  }
+
+  bool byteStandsAlone(unsigned char b) const override { return euc_ ? b < 0x80 : b < 0x40; }
+
+ private:
+  static void appendBytes(std::string& out, std::uint32_t bytes) {
+    if (bytes > 0xFFFF) out.push_back(static_cast<char>(bytes >> 16));
+    if (bytes > 0xFF) out.push_back(static_cast<char>((bytes >> 8) & 0xFF));
+    out.push_back(static_cast<char>(bytes & 0xFF));
+  }
+
+  void substitute(std::string& out) const {
+    auto it = encoder_.find(0x3013);
+    if (it != encoder_.end()) appendBytes(out, it->second);
+    else out.push_back('?');
+  }
+
+  // The first (lowest) byte sequence of a character wins, except that
+  // secondary entries (CP932's NEC-selected IBM rows) only fill gaps: this is
+  // what Windows writes (JIS X 0208 before NEC row 13 before IBM extensions).
+  void buildEncoder() const {
+    for (int pass = 0; pass < 2; ++pass) {
+      for (std::size_t i = 0; i < table_.count; ++i) {
+        const CodecTableEntry& e = table_.entries[i];
+        if (e.secondary != pass) continue;
+        const std::string_view text(e.utf8);
+        const auto* tp = reinterpret_cast<const unsigned char*>(text.data());
+        std::uint32_t cp;
+        const std::size_t len = decodeUtf8(tp, text.size(), cp);
+        if (len == text.size()) encoder_.emplace(cp, e.bytes);
+        else pairs_.emplace(std::string(text), e.bytes);
+      }
+    }
+  }
+
+  bool euc_;
+  const CodecTable& table_;
+  std::array<Cell, 256> singles_{};
+  std::array<bool, 256> lead_{};
+  std::array<bool, 256> passthrough_{};
+  std::vector<Cell> doubles_;
+  std::vector<Cell> triples_;
+  mutable std::once_flag encoderOnce_;
+  mutable std::unordered_map<std::uint32_t, std::uint32_t> encoder_;
+  mutable std::unordered_map<std::string, std::uint32_t> pairs_;
+};
+
+// Codecs are built on first use: each table codec holds about 1 MB of
+// lookup cells, and a process usually needs one or two of them.
+struct Registry {
+  std::mutex mutex;
+  std::map<std::string, std::unique_ptr<Codec>, std::less<>> built;
+
+  const Codec* get(std::string_view name) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = built.find(name); it != built.end()) return it->second.get();
+    std::unique_ptr<Codec> codec;
+    if (name == "utf-8") codec = std::make_unique<Utf8Codec>();
+    for (std::size_t i = 0; !codec && i < kCodecTableCount; ++i)
+      if (name == kCodecTables[i].name) codec = std::make_unique<TableCodec>(kCodecTables[i]);
+    if (!codec) return nullptr;
+    return built.emplace(std::string(name), std::move(codec)).first->second.get();
+  }
+};
+
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+}  // namespace
+
+const Codec* findCodec(std::string_view name) { return registry().get(name); }
+
+std::vector<std::string> codecNames() {
+  std::vector<std::string> out{"utf-8"};
+  for (std::size_t i = 0; i < kCodecTableCount; ++i) out.push_back(kCodecTables[i].name);
+  return out;
+}
+
+}  // namespace renkei::text

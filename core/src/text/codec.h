@@ -1,0 +1,73 @@
+// Codecs for the encodings vendor files come in, by exact name: utf-8,
+// windows-31j (CP932), shift_jis (JIS-style), euc-jp, shift_jisx0213.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace renkei::text {
+
+/// U+3013 GETA MARK (〓), the substitute for bytes that decode to nothing and
+/// for characters an encoding cannot hold.
+inline constexpr std::string_view kGeta = "\xE3\x80\x93";
+
+/// What happened while decoding or encoding one piece of text.
+struct CodecStats {
+  std::uint64_t invalid = 0;                  ///< substituted sequences
+  std::size_t firstInvalidOffset = SIZE_MAX;  ///< byte offset of the first one
+  std::string firstInvalidBytes;              ///< its bytes as hex ("8f5c"), never a decoded value
+
+  void noteInvalid(std::size_t offset, const unsigned char* p, std::size_t n);
+};
+
+/// A table-driven codec. Instances are immutable after construction and
+/// shared; all methods are thread-safe.
+class Codec {
+ public:
+  virtual ~Codec() = default;
+  const std::string& name() const { return name_; }
+
+  /// Appends the UTF-8 text of `in` to `out`. An invalid or incomplete
+  /// sequence becomes 〓 and is counted in `stats` at `baseOffset` + its
+  /// position; decoding always goes on.
+  virtual void decode(std::string_view in, std::string& out, CodecStats& stats, std::size_t baseOffset = 0) const = 0;
+
+  /// Bytes of the character that starts at `p` (1 to 4), or 0 when the bytes
+  /// there are not a complete valid character. `avail` bytes are readable.
+  virtual std::size_t charLength(const unsigned char* p, std::size_t avail) const = 0;
+
+  /// Appends `utf8` encoded in this encoding. A character the encoding cannot
+  /// hold becomes 〓 if the encoding has it (else '?') and is counted; the
+  /// offset is the byte offset in `utf8`.
+  virtual void encode(std::string_view utf8, std::string& out, CodecStats& stats) const = 0;
+
+  /// True when byte `b` always stands for the ASCII character `b` and never
+  /// occurs inside a multi-byte character, so a delimiter can be found on the
+  /// raw bytes. (Shift_JIS trail bytes reach down to 0x40: '|' or '\\' are
+  /// not safe there; ',', '"', TAB, CR, LF are safe everywhere.)
+  virtual bool byteStandsAlone(unsigned char b) const = 0;
+
+ protected:
+  explicit Codec(std::string name) : name_(std::move(name)) {}
+
+ private:
+  std::string name_;
+};
+
+/// The codec of that exact name, or nullptr.
+const Codec* findCodec(std::string_view name);
+
+/// The supported names, for messages.
+std::vector<std::string> codecNames();
+
+/// Decodes one UTF-8 sequence at `p` (avail bytes); returns its length and
+/// sets `cp`, or 0 when invalid (overlong, surrogate, > U+10FFFF, truncated).
+std::size_t decodeUtf8(const unsigned char* p, std::size_t avail, std::uint32_t& cp);
+
+/// Appends code point `cp` as UTF-8.
+void appendUtf8(std::string& out, std::uint32_t cp);
+
+}  // namespace renkei::text
