@@ -234,25 +234,15 @@ int commandRead(const Args& a) {
       return kExitRuntime;
     }
   }
-  auto names = std::make_shared<FieldNames>();
-  for (const auto& f : layout->fields) names->push_back(f.name);
   formats::RawRecord raw;
   std::string buffer;
   buffer.reserve(1 << 20);
   while (reader->next(raw)) {
     if (!raw.errors.empty()) {
-      std::cerr << input->string() << ": record " << raw.number << " (line " << raw.line << ", byte offset "
-                << raw.offset << "): " << joinList(raw.errors, "; ") << "\n";
+      std::cerr << input->string() << ": " << formats::describeRejected(raw) << "\n";
       continue;
     }
-    buffer.push_back('{');
-    for (std::size_t i = 0; i < raw.values.size(); ++i) {
-      if (i) buffer.push_back(',');
-      appendJsonString(buffer, (*names)[i]);
-      buffer.push_back(':');
-      appendJsonString(buffer, raw.values[i]);
-    }
-    buffer += "}\n";
+    formats::appendRecordJson(buffer, *layout, raw);
     if (buffer.size() >= (1 << 20)) {
       if (!out.write(buffer)) break;
       buffer.clear();

@@ -35,7 +35,8 @@ def double_bytes(kind):
     elif kind == "shift_jis":
         codec, leads = "shift_jis", list(range(0x81, 0xA0)) + list(range(0xE0, 0xF0))
     elif kind == "shift_jisx0213":
-        codec, leads = "shift_jisx0213", list(range(0x81, 0xA0)) + list(range(0xE0, 0xFD))
+        # JIS X 0213:2004 (the 2000 edition lacks ten characters added in 2004).
+        codec, leads = "shift_jis_2004", list(range(0x81, 0xA0)) + list(range(0xE0, 0xFD))
     else:
         return euc_bytes()
     for lead in leads:
@@ -69,6 +70,9 @@ def euc_bytes():
                 out[(0x8F << 16) | (b2 << 8) | b3] = raw.decode("euc_jp")
             except UnicodeDecodeError:
                 pass
+    # JIS X 0212 0x2237 TILDE: CJKCodecs gives U+007E, which ASCII 0x7E already
+    # is; glibc and eucJP-ms give U+FF5E, which keeps both characters encodable.
+    out[0x8FA2B7] = "\uFF5E"
     return out
 
 

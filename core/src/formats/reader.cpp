@@ -2,8 +2,27 @@
 #include "formats/reader.h"
 
 #include "formats/reader_impl.h"
+#include "renkei/json.h"
 
 namespace renkei::formats {
+
+void appendRecordJson(std::string& out, const Layout& layout, const RawRecord& record) {
+  out.push_back('{');
+  for (std::size_t i = 0; i < record.values.size(); ++i) {
+    if (i) out.push_back(',');
+    appendJsonString(out, layout.fields[i].name);
+    out.push_back(':');
+    appendJsonString(out, record.values[i]);
+  }
+  out += "}\n";
+}
+
+std::string describeRejected(const RawRecord& record) {
+  std::string out = "record " + std::to_string(record.number) + " (line " + std::to_string(record.line) +
+                    ", byte offset " + std::to_string(record.offset) + "): ";
+  for (std::size_t i = 0; i < record.errors.size(); ++i) out += (i ? "; " : "") + record.errors[i];
+  return out;
+}
 
 std::string FileError::format() const {
   std::string out;
@@ -38,6 +57,7 @@ namespace {
 
 void resetRecord(RawRecord& r, std::size_t fields) {
   r.values.resize(fields);
+  for (auto& v : r.values) v.clear();  // absent XML/JSON fields stay empty; capacity is kept
   r.errors.clear();
   r.substituted = r.gaijiMapped = r.gaijiUnmapped = 0;
 }

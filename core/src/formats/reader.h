@@ -110,4 +110,11 @@ class RecordReader {
   std::uint64_t dataNumber_ = 0;
 };
 
+/// Appends `record` as one JSON object (layout field names as keys, in layout
+/// order) and a newline: the output of `renkei read`.
+void appendRecordJson(std::string& out, const Layout& layout, const RawRecord& record);
+
+/// "record N (line L, byte offset B): reason; reason" for a rejected record.
+std::string describeRejected(const RawRecord& record);
+
 }  // namespace renkei::formats

@@ -41,8 +41,10 @@ class XmlReader final : public BufferReader {
     }
     for (;;) {
       const int r = xmlTextReaderRead(reader_);
-      if (r <= 0 || xmlError_) {
-        if (r < 0 || xmlError_) failFromXml();
+      if (r <= 0) {
+        // libxml2 parses ahead: an error it found further on is reported only
+        // when the reader gets there, so records before it still come out.
+        if (r < 0) failFromXml();
         else if (!sawRecord_ && !error_) rootCheck();
         return false;
       }
@@ -96,11 +98,17 @@ class XmlReader final : public BufferReader {
     const xmlChar* n = xmlTextReaderConstLocalName(reader_);
     return n ? reinterpret_cast<const char*>(n) : std::string();
   }
-  std::uint64_t line() const { return static_cast<std::uint64_t>(std::max(0, xmlTextReaderGetParserLineNumber(reader_))); }
+  // The parser reads ahead, so its own line number is not the node's.
+  std::uint64_t line() const { return nodeLine(); }
+  std::uint64_t nodeLine() const {
+    xmlNodePtr node = xmlTextReaderCurrentNode(reader_);
+    return node ? static_cast<std::uint64_t>(std::max(0L, xmlGetLineNo(node))) : 0;
+  }
 
   bool readRecord(RawItem& item) {
     item.error.clear();
     item.line = line();
+    lastLine_ = item.line;
     item.offset = lineOffset(item.line);
     item.decoded.assign(layout_.fields.size(), std::string());
     item.present.assign(layout_.fields.size(), 0);
@@ -117,11 +125,12 @@ class XmlReader final : public BufferReader {
     const int depth = xmlTextReaderDepth(reader_);
     int r = xmlTextReaderRead(reader_);
     for (;;) {
-      if (r <= 0 || xmlError_) {
-        if (r < 0 || xmlError_) failFromXml();
+      if (r <= 0) {
+        if (r < 0) failFromXml();
         else fail(item.offset, item.line, "the file ends inside a <" + layout_.recordElement + "> record");
         return false;
       }
+      lastLine_ = std::max(lastLine_, nodeLine());
       const int type = xmlTextReaderNodeType(reader_);
       const int d = xmlTextReaderDepth(reader_);
       if (type == XML_READER_TYPE_END_ELEMENT && d == depth) break;
@@ -138,7 +147,7 @@ class XmlReader final : public BufferReader {
       }
       r = xmlTextReaderRead(reader_);
     }
-    recordLines_ = line() - item.line;
+    recordLines_ = lastLine_ - item.line;
     return true;
   }
 
@@ -156,6 +165,10 @@ class XmlReader final : public BufferReader {
   }
 
   void failFromXml() {
+    if (doctype_) {
+      fail(doctypeOffset_, 0, "a DOCTYPE is not allowed in XML input (no DTDs, no entities)");
+      return;
+    }
     const std::uint64_t l = xmlErrorLine_ ? xmlErrorLine_ : line();
     fail(lineOffset(l), l, "not well-formed XML: " + (xmlErrorMessage_.empty() ? "parse error" : xmlErrorMessage_));
   }
@@ -182,6 +195,7 @@ class XmlReader final : public BufferReader {
       std::size_t end = std::min(data_.size(), pos_ + kChunk);
       if (end < data_.size()) end = safeEnd(pos_, end);
       const std::string_view chunk = data_.substr(pos_, end - pos_);
+      if (!prologDone_ && hasDoctype(chunk)) return -1;  // stop before libxml2 reads any declaration
       for (std::size_t i = chunk.find('\n'); i != std::string_view::npos; i = chunk.find('\n', i + 1))
         lineStarts_.push_back({++sourceLine_ + 1, pos_ + i + 1});
       decodeTracked(chunk, pos_);
@@ -192,6 +206,36 @@ class XmlReader final : public BufferReader {
     std::memcpy(buffer, out_.data() + outPos_, n);
     outPos_ += n;
     return static_cast<int>(n);
+  }
+
+  // Looks for <!DOCTYPE in the prolog (before the first element), skipping
+  // the XML declaration, processing instructions and comments. ASCII markup is
+  // the same bytes in every supported encoding.
+  bool hasDoctype(std::string_view chunk) {
+    std::size_t i = 0;
+    while (i < chunk.size()) {
+      i = chunk.find('<', i);
+      if (i == std::string_view::npos || i + 1 >= chunk.size()) return false;
+      const std::string_view rest = chunk.substr(i);
+      if (rest.rfind("<!DOCTYPE", 0) == 0 || rest.rfind("<!doctype", 0) == 0) {
+        doctype_ = true;
+        doctypeOffset_ = pos_ + i;
+        return true;
+      }
+      if (rest.rfind("<!--", 0) == 0) {
+        const std::size_t close = chunk.find("-->", i);
+        if (close == std::string_view::npos) return false;
+        i = close + 3;
+      } else if (rest[1] == '?') {
+        const std::size_t close = chunk.find("?>", i);
+        if (close == std::string_view::npos) return false;
+        i = close + 2;
+      } else {
+        prologDone_ = true;
+        return false;
+      }
+    }
+    return false;
   }
 
   // Decodes a chunk, remembering where invalid sequences were (by line) so the
@@ -255,8 +299,12 @@ class XmlReader final : public BufferReader {
   std::uint64_t sourceLine_ = 0;
   std::deque<Invalid> invalid_;
   std::uint64_t recordLines_ = 0;
+  std::uint64_t lastLine_ = 0;
+  bool prologDone_ = false;
+  bool doctype_ = false;
   bool sawRecord_ = false;
   bool xmlError_ = false;
+  std::uint64_t doctypeOffset_ = 0;
   std::uint64_t xmlErrorLine_ = 0;
   std::string xmlErrorMessage_;
 };

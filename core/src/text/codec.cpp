@@ -117,7 +117,8 @@ class TableCodec final : public Codec {
     for (std::size_t i = 0; i < table.count; ++i) {
       const CodecTableEntry& e = table.entries[i];
       Cell cell;
-      const std::string_view text(e.utf8);
+      // The table holds C strings: byte 0x00 (U+0000) is the one empty entry.
+      const std::string_view text = e.bytes == 0 ? std::string_view("\0", 1) : std::string_view(e.utf8);
       cell.len = static_cast<std::uint8_t>(text.size());
       text.copy(cell.bytes, sizeof cell.bytes);
       if (e.bytes <= 0xFF) {
@@ -242,7 +243,7 @@ class TableCodec final : public Codec {
       for (std::size_t i = 0; i < table_.count; ++i) {
         const CodecTableEntry& e = table_.entries[i];
         if (e.secondary != pass) continue;
-        const std::string_view text(e.utf8);
+        const std::string_view text = e.bytes == 0 ? std::string_view("\0", 1) : std::string_view(e.utf8);
         const auto* tp = reinterpret_cast<const unsigned char*>(text.data());
         std::uint32_t cp;
         const std::size_t len = decodeUtf8(tp, text.size(), cp);

@@ -1,0 +1,115 @@
+// Golden cases for layouts and readers: tests/cases/formats/<name>/ holds
+// layout.xml, an input.* file, and what must come out:
+//   expected.jsonl              the accepted records, exactly as `renkei read` writes them
+//   expected-errors.txt         lines that must each appear among the rejected-record
+//                               and file-error messages; "substituted: N", "gaiji mapped: N"
+//                               and "gaiji unmapped: N" check the totals. Without this
+//                               file, no record may be rejected and the file must be clean.
+//   expected-layout-errors.txt  the layout must fail to load with these messages
+// A new case is new files only.
+#define BOOST_TEST_MODULE renkei_format_cases
+#include <boost/test/unit_test.hpp>
+
+#include <sstream>
+
+#include "formats/reader.h"
+#include "test_support.h"
+
+using namespace renkei;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<fs::path> caseDirs() {
+  std::vector<fs::path> dirs;
+  for (const auto& e : fs::directory_iterator(fs::path(test::env("RENKEI_SOURCE_DIR")) / "tests/cases/formats"))
+    if (e.is_directory()) dirs.push_back(e.path());
+  std::sort(dirs.begin(), dirs.end());
+  return dirs;
+}
+
+fs::path inputOf(const fs::path& dir) {
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().stem() == "input") return e.path();
+  return {};
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] != '#') out.push_back(line);
+  return out;
+}
+
+void runCase(const fs::path& dir) {
+  Diagnostics diags;
+  auto layout = formats::loadLayout(dir / "layout.xml", diags);
+  if (fs::exists(dir / "expected-layout-errors.txt")) {
+    BOOST_TEST(!layout, "the layout loaded, but problems were expected");
+    const std::string reported = diags.format();
+    for (const auto& want : lines(test::readFile(dir / "expected-layout-errors.txt")))
+      BOOST_TEST(reported.find(want) != std::string::npos, "expected '" << want << "' in:\n" << reported);
+    return;
+  }
+  BOOST_REQUIRE_MESSAGE(layout, "layout problems:\n" << diags.format());
+  const fs::path input = inputOf(dir);
+  BOOST_REQUIRE_MESSAGE(!input.empty(), "no input.* file");
+  const std::string data = test::readFile(input);
+  auto reader = formats::RecordReader::fromMemory(*layout, data);
+  formats::RawRecord record;
+  std::string out, problems;
+  while (reader->next(record)) {
+    if (record.errors.empty()) formats::appendRecordJson(out, *layout, record);
+    else problems += formats::describeRejected(record) + "\n";
+  }
+  if (reader->error()) problems += "file error: " + reader->error()->format() + "\n";
+  if (fs::exists(dir / "expected.jsonl")) BOOST_TEST(out == test::readFile(dir / "expected.jsonl"));
+
+  const auto& t = reader->totals();
+  if (!fs::exists(dir / "expected-errors.txt")) {
+    BOOST_TEST(problems.empty(), "unexpected problems:\n" << problems);
+    return;
+  }
+  for (const auto& want : lines(test::readFile(dir / "expected-errors.txt"))) {
+    auto count = [&](const char* prefix, std::uint64_t actual) {
+      if (want.rfind(prefix, 0) != 0) return false;
+      BOOST_TEST(actual == std::stoull(want.substr(std::string(prefix).size())), want);
+      return true;
+    };
+    if (count("substituted: ", t.substituted) || count("gaiji mapped: ", t.gaijiMapped) ||
+        count("gaiji unmapped: ", t.gaijiUnmapped))
+      continue;
+    BOOST_TEST(problems.find(want) != std::string::npos, "expected '" << want << "' in:\n" << problems);
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(golden_cases) {
+  const auto dirs = caseDirs();
+  BOOST_TEST(dirs.size() >= 30u);
+  for (const auto& dir : dirs) {
+    BOOST_TEST_CONTEXT("case " << dir.filename().string()) { runCase(dir); }
+  }
+  BOOST_TEST_MESSAGE(dirs.size() << " format cases");
+}
+
+// Memory must not depend on what the reader has already passed: the same
+// reader object reads many records with the same buffers.
+BOOST_AUTO_TEST_CASE(record_buffers_are_reused) {
+  const fs::path dir = fs::path(test::env("RENKEI_SOURCE_DIR")) / "tests/cases/formats/csv-cp932-basic";
+  Diagnostics diags;
+  auto layout = formats::loadLayout(dir / "layout.xml", diags);
+  BOOST_REQUIRE(layout);
+  const std::string sample = test::readFile(dir / "input.csv");
+  std::string data = sample.substr(0, sample.find('\n') + 1);  // the CP932 header row
+  for (int i = 0; i < 1000; ++i) data += "\"" + std::to_string(i) + "\",\"a\",\"b\"\r\n";
+  auto reader = formats::RecordReader::fromMemory(*layout, data);
+  formats::RawRecord record;
+  std::size_t n = 0;
+  while (reader->next(record)) ++n;
+  BOOST_TEST(n == 1000u);
+  BOOST_TEST(reader->totals().records == 1000u);
+}
