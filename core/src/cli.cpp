@@ -58,7 +58,7 @@ class OutputFile {
     file_ = std::fopen(path.c_str(), "wb");
     return file_ != nullptr;
   }
-  bool write(const std::string& data) {
+  bool write(std::string_view data) {
     return data.empty() || std::fwrite(data.data(), 1, data.size(), file_) == data.size();
   }
   bool close() {
@@ -234,21 +234,23 @@ int commandRead(const Args& a) {
       return kExitRuntime;
     }
   }
+  std::vector<std::string> names;
+  for (const auto& f : layout->fields) names.push_back(f.name);
+  const formats::JsonLinesWriter writer(names);
   formats::RawRecord raw;
-  std::string buffer;
-  buffer.reserve(1 << 20);
+  formats::ByteArena buffer;
   while (reader->next(raw)) {
     if (!raw.errors.empty()) {
       std::cerr << input->string() << ": " << formats::describeRejected(raw) << "\n";
       continue;
     }
-    formats::appendRecordJson(buffer, *layout, raw);
+    writer.append(buffer, raw);
     if (buffer.size() >= (1 << 20)) {
-      if (!out.write(buffer)) break;
+      if (!out.write({buffer.data(), buffer.size()})) break;
       buffer.clear();
     }
   }
-  const bool written = out.write(buffer) && out.close();
+  const bool written = out.write({buffer.data(), buffer.size()}) && out.close();
   const auto& t = reader->totals();
   if (reader->error())
     std::cerr << input->string() << ": " << reader->error()->format() << "\n";

@@ -46,7 +46,9 @@ ReadResult readAll(const std::string& layoutName, const fs::path& input) {
   formats::RawRecord r;
   while (reader->next(r)) {
     if (!r.errors.empty()) result.problems += formats::describeRejected(r) + "\n";
-    result.records.push_back(r.values);
+    std::vector<std::string> values;
+    for (std::size_t i = 0; i < r.size(); ++i) values.emplace_back(r.value(i));
+    result.records.push_back(std::move(values));
   }
   if (reader->error()) result.problems += reader->error()->format();
   result.totals = reader->totals();

@@ -311,7 +311,7 @@ BOOST_AUTO_TEST_CASE(decoding_reports_offsets_and_resynchronises) {
   BOOST_TEST(out == "ab\u3013,cd\u3013");
   BOOST_TEST(stats.invalid == 2u);
   BOOST_TEST(stats.firstInvalidOffset == 102u);
-  BOOST_TEST(stats.firstInvalidBytes == "812c");
+  BOOST_TEST(stats.firstInvalidBytes() == "812c");
   // A lead byte at the very end is incomplete.
   out.clear();
   CodecStats end;

@@ -2,12 +2,42 @@
 // safe because the delimiter, quote and line ends never occur inside a
 // multi-byte character of the layout's encoding (checked when it loads).
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "formats/reader_impl.h"
 
 namespace renkei::formats {
 namespace {
+
+// Finds `c` in [p, end), eight bytes at a time (fields are short, so this
+// beats a memchr call per field), and notes whether a line feed came before
+// it, so line numbers are counted only in the rare fields that hold one.
+inline const char* findByte(const char* p, const char* end, char c, bool& sawNewline) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  const std::uint64_t pattern = kOnes * static_cast<unsigned char>(c);
+  const std::uint64_t newline = kOnes * '\n';
+  while (end - p >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    const std::uint64_t x = w ^ pattern, y = w ^ newline;
+    const std::uint64_t match = (x - kOnes) & ~x & kHigh;
+    // The lowest flagged byte is exact; flags above it may be borrows.
+    if (match) {
+      const int at = std::countr_zero(match) >> 3;
+      const std::uint64_t lf = (y - kOnes) & ~y & kHigh;
+      if (lf && (std::countr_zero(lf) >> 3) < at) sawNewline = true;
+      return p + at;
+    }
+    if ((y - kOnes) & ~y & kHigh) sawNewline = true;
+    p += 8;
+  }
+  for (; p < end; ++p) {
+    if (*p == c) return p;
+    if (*p == '\n') sawNewline = true;
+  }
+  return nullptr;
+}
 
 class CsvReader final : public BufferReader {
  public:
@@ -37,23 +67,26 @@ class CsvReader final : public BufferReader {
       if (raw.size() > layout_.maxFieldBytes) {
         record.errors.push_back("field '" + fields[i].name + "' is " + std::to_string(raw.size()) +
                                 " bytes, more than max-field-bytes (" + std::to_string(layout_.maxFieldBytes) + ")");
-        record.values[i].clear();
         continue;
       }
-      decodeField(raw, static_cast<std::size_t>(raw.data() - data_.data()), fields[i], record.values[i], record);
-      if (item.doubledQuotes[i]) collapseQuotes(record.values[i]);
+      decodeField(raw, static_cast<std::size_t>(raw.data() - data_.data()), fields[i], record, i);
+      if (item.doubledQuotes[i]) collapseQuotes(record, i);
     }
   }
 
  private:
-  void collapseQuotes(std::string& s) const {
+  // "" → " in place; the value is the last one in the arena, so it can shrink.
+  void collapseQuotes(RawRecord& record, std::size_t i) const {
+    auto& [start, len] = record.spans[i];
+    char* s = record.arena.data() + start;
     const char q = layout_.quote;
     std::size_t w = 0;
-    for (std::size_t r = 0; r < s.size(); ++r, ++w) {
+    for (std::size_t r = 0; r < len; ++r, ++w) {
       s[w] = s[r];
-      if (s[r] == q && r + 1 < s.size() && s[r + 1] == q) ++r;
+      if (s[r] == q && r + 1 < len && s[r + 1] == q) ++r;
     }
-    s.resize(w);
+    if (start + len == record.arena.size()) record.arena.shrinkTo(start + w);
+    len = w;
   }
 
   // Splits the next record into field slices. Returns false at the end of the
@@ -83,21 +116,22 @@ class CsvReader final : public BufferReader {
         const std::size_t open = pos_;
         std::size_t p = pos_ + 1;
         bool doubled = false;
+        bool sawNewline = false;
         for (;;) {
-          const void* q = std::memchr(d + p, quote, n - p);
+          const char* q = findByte(d + p, d + n, quote, sawNewline);
           if (!q) {
             fail(open, line_, "unterminated quoted field (record " + std::to_string(records_ + 1) +
                                   ", field " + std::to_string(item.slices.size() + 1) + ") runs to the end of the file");
             return false;
           }
-          const std::size_t at = static_cast<std::size_t>(static_cast<const char*>(q) - d);
+          const std::size_t at = static_cast<std::size_t>(q - d);
           if (at + 1 < n && d[at + 1] == quote) {
             doubled = true;
             p = at + 2;
             continue;
           }
           const std::string_view value(d + open + 1, at - open - 1);
-          line_ += static_cast<std::uint64_t>(std::count(value.begin(), value.end(), '\n'));
+          if (sawNewline) line_ += static_cast<std::uint64_t>(std::count(value.begin(), value.end(), '\n'));
           item.slices.push_back(value);
           item.doubledQuotes.push_back(doubled);
           pos_ = at + 1;
@@ -167,10 +201,11 @@ class CsvReader final : public BufferReader {
       return false;
     }
     RawRecord scratch;
-    std::string name;
+    scratch.reset(fields.size());
     for (std::size_t i = 0; i < fields.size(); ++i) {
-      decodeField(item.slices[i], static_cast<std::size_t>(item.slices[i].data() - data_.data()), fields[i], name, scratch);
-      if (item.doubledQuotes[i]) collapseQuotes(name);
+      decodeField(item.slices[i], static_cast<std::size_t>(item.slices[i].data() - data_.data()), fields[i], scratch, i);
+      if (item.doubledQuotes[i]) collapseQuotes(scratch, i);
+      const std::string name(scratch.value(i));
       if (name != fields[i].name) {
         fail(item.offset, item.line,
              "header row column " + std::to_string(i + 1) + " is '" + name + "', the layout's field " +

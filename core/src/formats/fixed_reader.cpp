@@ -20,6 +20,11 @@ class FixedReader final : public BufferReader {
       default: newline_ = ""; break;
     }
     boundary_.resize(layout_.recordBytes + 1);
+    // The full-width space in this encoding's bytes, for stripping padding
+    // before decoding (padding is most of a typical fixed-width record).
+    text::CodecStats stats;
+    layout_.codec->encode(kIdeographicSpace, widePad_, stats);
+    if (stats.invalid) widePad_.clear();
   }
 
  protected:
@@ -64,12 +69,10 @@ class FixedReader final : public BufferReader {
         record.errors.push_back("field '" + f.name + "' (offset " + std::to_string(f.offset) + ", " +
                                 std::to_string(f.bytes) + " bytes) splits a double-byte character at byte offset " +
                                 std::to_string(item.offset + at));
-        record.values[i].clear();
         continue;
       }
-      std::string& out = record.values[i];
-      decodeField(rec.substr(f.offset, f.bytes), item.offset + f.offset, f, out, record);
-      stripPadding(out, f.pad);
+      decodeField(trimPadding(rec, f), item.offset + f.offset, f, record, i);
+      stripPadding(record, i, f.pad);
     }
   }
 
@@ -88,7 +91,7 @@ class FixedReader final : public BufferReader {
     std::size_t i = 0;
     while (i < rec.size()) {
       boundary_[i] = 1;
-      if (p[i] < 0x80 && layout_.codec->byteStandsAlone(p[i])) {
+      if (p[i] < 0x80) {  // ASCII is one character in every supported encoding
         ++i;
         continue;
       }
@@ -98,19 +101,44 @@ class FixedReader final : public BufferReader {
     boundary_[rec.size()] = 1;
   }
 
-  static void stripPadding(std::string& s, Pad pad) {
+  // Trailing padding removed on the raw bytes, only at character
+  // boundaries (a 0x81 0x40 pair may be a trail byte and an '@').
+  std::string_view trimPadding(std::string_view rec, const LayoutField& f) const {
+    std::size_t end = f.offset + f.bytes;
+    const std::size_t w = widePad_.size();
     for (;;) {
-      if (!s.empty() && s.back() == ' ') {
-        s.pop_back();
-      } else if (pad == Pad::FullwidthSpace && s.size() >= 3 && s.compare(s.size() - 3, 3, kIdeographicSpace) == 0) {
-        s.resize(s.size() - 3);
+      if (end > f.offset && rec[end - 1] == ' ' && boundary_[end - 1]) {
+        --end;
+      } else if (f.pad == Pad::FullwidthSpace && w && end >= f.offset + w && boundary_[end - w] &&
+                 rec.compare(end - w, w, widePad_) == 0) {
+        end -= w;
       } else {
-        return;
+        break;
       }
     }
+    return rec.substr(f.offset, end - f.offset);
+  }
+
+  // Padding left after decoding (an encoding without a full-width space, or
+  // 外字 replaced by spaces) is trimmed on the UTF-8 value too.
+  static void stripPadding(RawRecord& record, std::size_t i, Pad pad) {
+    auto& [start, len] = record.spans[i];
+    const std::size_t before = len;
+    const char* s = record.arena.data() + start;
+    for (;;) {
+      if (len && s[len - 1] == ' ') {
+        --len;
+      } else if (pad == Pad::FullwidthSpace && len >= 3 && std::string_view(s + len - 3, 3) == kIdeographicSpace) {
+        len -= 3;
+      } else {
+        break;
+      }
+    }
+    if (start + before == record.arena.size()) record.arena.shrinkTo(start + len);
   }
 
   std::string_view newline_;
+  std::string widePad_;
   std::vector<std::uint8_t> boundary_;
 };
 

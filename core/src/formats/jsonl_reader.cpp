@@ -46,9 +46,9 @@ class JsonlReader final : public BufferReader {
     base_ = item.offset;
     std::string problem;
     if (!parseObject(fields, record, problem)) {
+      record.reset(fields.size());
       record.errors.push_back("not a flat JSON object: " + problem + " at byte offset " +
                               std::to_string(base_ + static_cast<std::size_t>(p_ - line.data())));
-      for (auto& v : record.values) v.clear();
     }
   }
 
@@ -79,12 +79,8 @@ class JsonlReader final : public BufferReader {
           record.errors.push_back("field '" + f.name + "' is " + std::to_string(value.size()) +
                                   " bytes, more than max-field-bytes (" + std::to_string(layout_.maxFieldBytes) + ")");
         } else {
-          std::string& out = record.values[it->second];
-          out.swap(value);
-          text::GaijiStats gaiji;
-          text::applyGaiji(out, layout_.gaiji.get(), layout_.unmappedGaiji, gaiji);
-          record.gaijiMapped += gaiji.mapped;
-          record.gaijiUnmapped += gaiji.unmapped;
+          record.setValue(it->second, value);
+          applyGaijiTo(record, it->second);
         }
       }
       ws();

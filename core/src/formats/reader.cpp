@@ -1,20 +1,47 @@
 // Record readers: header, trailer and accounting shared by every format.
 #include "formats/reader.h"
 
+#include <cstring>
+
 #include "formats/reader_impl.h"
 #include "renkei/json.h"
 
 namespace renkei::formats {
 
-void appendRecordJson(std::string& out, const Layout& layout, const RawRecord& record) {
-  out.push_back('{');
-  for (std::size_t i = 0; i < record.values.size(); ++i) {
-    if (i) out.push_back(',');
-    appendJsonString(out, layout.fields[i].name);
-    out.push_back(':');
-    appendJsonString(out, record.values[i]);
+JsonLinesWriter::JsonLinesWriter(const std::vector<std::string>& names) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    std::string key = i ? "," : "{";
+    appendJsonString(key, names[i]);
+    key.push_back(':');
+    keys_.push_back(std::move(key));
   }
-  out += "}\n";
+}
+
+void JsonLinesWriter::append(std::string& out, const RawRecord& record) const {
+  ByteArena buffer;
+  append(buffer, record);
+  out.append(buffer.data(), buffer.size());
+}
+
+void JsonLinesWriter::append(ByteArena& out, const RawRecord& record) const {
+  std::size_t bound = 3;
+  for (std::size_t i = 0; i < record.size(); ++i) bound += keys_[i].size() + jsonStringBound(record.spans[i].second);
+  char* o = out.reserveMore(bound);
+  if (record.size() == 0) *o++ = '{';
+  for (std::size_t i = 0; i < record.size(); ++i) {
+    std::memcpy(o, keys_[i].data(), keys_[i].size());
+    o += keys_[i].size();
+    o = writeJsonString(o, record.value(i));
+  }
+  *o++ = '}';
+  *o++ = '\n';
+  out.commit(o);
+}
+
+void appendRecordJson(std::string& out, const Layout& layout, const RawRecord& record) {
+  std::vector<std::string> names;
+  for (const auto& f : layout.fields) names.push_back(f.name);
+  JsonLinesWriter(names).append(out, record);
 }
 
 std::string describeRejected(const RawRecord& record) {
@@ -36,31 +63,38 @@ void RecordReader::fail(std::uint64_t offset, std::uint64_t line, std::string re
 }
 
 void RecordReader::decodeField(std::string_view raw, std::size_t fileOffset, const LayoutField& field,
-                               std::string& out, RawRecord& record) const {
-  out.clear();
+                               RawRecord& record, std::size_t index) const {
+  const std::size_t start = record.arena.size();
+  char* out = record.arena.reserveMore(text::Codec::decodeBound(raw.size()));
   text::CodecStats stats;
-  layout_.codec->decode(raw, out, stats, fileOffset);
+  record.arena.commit(layout_.codec->decodeInto(raw, out, stats, fileOffset));
+  record.spans[index] = {start, record.arena.size() - start};
   if (stats.invalid) {
     if (layout_.rejectInvalidBytes)
       record.errors.push_back("field '" + field.name + "': invalid " + layout_.codec->name() + " bytes " +
-                              stats.firstInvalidBytes + " at byte offset " + std::to_string(stats.firstInvalidOffset));
+                              stats.firstInvalidBytes() + " at byte offset " + std::to_string(stats.firstInvalidOffset));
     else
       record.substituted += stats.invalid;
   }
+  // Only text that decoded to private-use characters needs the 外字 pass.
+  if (stats.privateUse) applyGaijiTo(record, index);
+}
+
+void RecordReader::applyGaijiTo(RawRecord& record, std::size_t index) const {
+  const std::string_view current = record.value(index);
+  // Private-use characters start with one of these bytes in UTF-8.
+  if (current.find_first_of("\xEE\xEF\xF3\xF4") == std::string_view::npos) return;
+  std::string value(current);
   text::GaijiStats gaiji;
-  text::applyGaiji(out, layout_.gaiji.get(), layout_.unmappedGaiji, gaiji);
+  text::applyGaiji(value, layout_.gaiji.get(), layout_.unmappedGaiji, gaiji);
   record.gaijiMapped += gaiji.mapped;
   record.gaijiUnmapped += gaiji.unmapped;
+  if (gaiji.mapped == 0 && layout_.unmappedGaiji == text::UnmappedGaiji::Keep) return;  // unchanged
+  // The value moves to the end of the arena; its old bytes are left unused.
+  record.setValue(index, value);
 }
 
 namespace {
-
-void resetRecord(RawRecord& r, std::size_t fields) {
-  r.values.resize(fields);
-  for (auto& v : r.values) v.clear();  // absent XML/JSON fields stay empty; capacity is kept
-  r.errors.clear();
-  r.substituted = r.gaijiMapped = r.gaijiUnmapped = 0;
-}
 
 // Reads a record count written as digits, possibly padded with spaces or zeros.
 bool parseCount(std::string_view s, std::uint64_t& n) {
@@ -112,7 +146,7 @@ bool RecordReader::next(RawRecord& out) {
       if (!readControl(*layout_.trailerRecord, "trailer", control_, pending_)) return false;
       const ControlRecord& t = *layout_.trailerRecord;
       std::uint64_t declared = 0;
-      if (!parseCount(control_.values[static_cast<std::size_t>(t.countField)], declared))
+      if (!parseCount(control_.value(static_cast<std::size_t>(t.countField)), declared))
         fail(pending_.offset, pending_.line,
              "trailer record: count field '" + t.fields[static_cast<std::size_t>(t.countField)].name +
                  "' is not a number");
@@ -125,7 +159,7 @@ bool RecordReader::next(RawRecord& out) {
     std::swap(pending_, current_);  // current_ now holds the record to return
   }
 
-  resetRecord(out, layout_.fields.size());
+  out.reset(layout_.fields.size());
   out.number = ++dataNumber_;
   out.offset = item->offset;
   out.line = item->line;
@@ -140,7 +174,7 @@ bool RecordReader::next(RawRecord& out) {
 
 bool RecordReader::readControl(const ControlRecord& control, const char* what, RawRecord& scratch,
                                const RawItem& item) {
-  resetRecord(scratch, control.fields.size());
+  scratch.reset(control.fields.size());
   assign(item, control.fields, scratch);
   if (!scratch.errors.empty()) {
     fail(item.offset, item.line, std::string(what) + " record: " + scratch.errors.front());
@@ -148,11 +182,11 @@ bool RecordReader::readControl(const ControlRecord& control, const char* what, R
   }
   if (control.markerField >= 0) {
     const auto i = static_cast<std::size_t>(control.markerField);
-    if (scratch.values[i] != control.markerValue) {
+    if (scratch.value(i) != control.markerValue) {
       const LayoutField& f = control.fields[i];
       // Marker fields are control codes; still, never echo a value the layout
       // marks as personal.
-      const std::string shown = f.pii == Pii::None ? " is '" + scratch.values[i] + "'" : " differs";
+      const std::string shown = f.pii == Pii::None ? " is '" + std::string(scratch.value(i)) + "'" : " differs";
       fail(item.offset, item.line,
            std::string(what) + " record: field '" + f.name + "'" + shown + ", expected '" + control.markerValue + "'");
       return false;

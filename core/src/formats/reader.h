@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -13,19 +14,76 @@
 
 namespace renkei::formats {
 
-/// One data record as read: decoded UTF-8 values in layout field order.
-/// Reused by the caller between calls (values keep their capacity).
+/// A growable byte buffer that, unlike std::string, does not zero what it
+/// adds: records are decoded straight into it.
+class ByteArena {
+ public:
+  std::size_t size() const { return size_; }
+  const char* data() const { return buf_.get(); }
+  char* data() { return buf_.get(); }
+  void clear() { size_ = 0; }
+  /// Room for `n` more bytes; returns where they go. Size is unchanged until commit().
+  char* reserveMore(std::size_t n) {
+    if (size_ + n > cap_) grow(size_ + n);
+    return buf_.get() + size_;
+  }
+  void commit(const char* end) { size_ = static_cast<std::size_t>(end - buf_.get()); }
+  void shrinkTo(std::size_t n) { size_ = n < size_ ? n : size_; }
+  void append(std::string_view s) {
+    char* o = reserveMore(s.size());
+    std::memcpy(o, s.data(), s.size());
+    size_ += s.size();
+  }
+
+ private:
+  void grow(std::size_t need) {
+    std::size_t cap = cap_ ? cap_ : 1024;
+    while (cap < need) cap *= 2;
+    std::unique_ptr<char[]> bigger(new char[cap]);
+    if (size_) std::memcpy(bigger.get(), buf_.get(), size_);
+    buf_ = std::move(bigger);
+    cap_ = cap;
+  }
+
+  std::unique_ptr<char[]> buf_;
+  std::size_t size_ = 0;
+  std::size_t cap_ = 0;
+};
+
+/// One data record as read: decoded UTF-8 values in layout field order, all
+/// in one arena. Reused by the caller between calls, so reading allocates
+/// nothing once the buffers have grown to the largest record.
 struct RawRecord {
   std::uint64_t number = 0;  ///< data record number, from 1 (header and trailer not counted)
   std::uint64_t offset = 0;  ///< byte offset of the record in the file
   std::uint64_t line = 0;    ///< line where the record starts
-  std::vector<std::string> values;
   /// Why the record cannot be used (wrong field count, invalid bytes with
   /// invalid-bytes="reject", a field splitting a character …). Empty: usable.
   std::vector<std::string> errors;
   std::uint64_t substituted = 0;    ///< invalid byte sequences replaced by 〓 (invalid-bytes="substitute")
   std::uint64_t gaijiMapped = 0;    ///< 外字 replaced through the gaiji table
   std::uint64_t gaijiUnmapped = 0;  ///< 外字 delivered as configured (kept or 〓)
+
+  std::size_t size() const { return spans.size(); }
+  /// Value of field `i`; valid until the record is read into again.
+  std::string_view value(std::size_t i) const {
+    return {arena.data() + spans[i].first, spans[i].second};
+  }
+
+  // Used by readers.
+  void reset(std::size_t fields) {
+    arena.clear();
+    spans.assign(fields, {0, 0});
+    errors.clear();
+    substituted = gaijiMapped = gaijiUnmapped = 0;
+  }
+  void setValue(std::size_t i, std::string_view v) {
+    spans[i] = {arena.size(), v.size()};
+    arena.append(v);
+  }
+
+  ByteArena arena;
+  std::vector<std::pair<std::size_t, std::size_t>> spans;  ///< (offset in arena, length) per field
 };
 
 /// A problem that makes the whole file unusable (its records must not be
@@ -90,9 +148,12 @@ class RecordReader {
 
   void fail(std::uint64_t offset, std::uint64_t line, std::string reason);
 
-  /// Decodes raw bytes of one field into `out` (codec, invalid bytes, gaiji).
-  void decodeField(std::string_view raw, std::size_t fileOffset, const LayoutField& field, std::string& out,
-                   RawRecord& record) const;
+  /// Decodes raw bytes of field `index` onto the end of the record's arena
+  /// (codec, invalid bytes, gaiji) and sets its span.
+  void decodeField(std::string_view raw, std::size_t fileOffset, const LayoutField& field, RawRecord& record,
+                   std::size_t index) const;
+  /// Applies the gaiji table to a value already in the record.
+  void applyGaijiTo(RawRecord& record, std::size_t index) const;
 
   const Layout& layout_;
   std::optional<FileError> error_;
@@ -110,8 +171,21 @@ class RecordReader {
   std::uint64_t dataNumber_ = 0;
 };
 
-/// Appends `record` as one JSON object (layout field names as keys, in layout
-/// order) and a newline: the output of `renkei read`.
+/// Writes records as JSON Lines with the layout's field names as keys, in
+/// layout order: the output of `renkei read`. Keys are rendered once.
+class JsonLinesWriter {
+ public:
+  explicit JsonLinesWriter(const std::vector<std::string>& names);
+  /// Appends one object and a newline.
+  void append(ByteArena& out, const RawRecord& record) const;
+  void append(std::string& out, const RawRecord& record) const;
+
+ private:
+  std::vector<std::string> keys_;  ///< `"name":` with the separator before it
+};
+
+/// Appends `record` as one JSON object (layout field names as keys) and a
+/// newline; for occasional use (tests). Loops should keep a JsonLinesWriter.
 void appendRecordJson(std::string& out, const Layout& layout, const RawRecord& record);
 
 /// "record N (line L, byte offset B): reason; reason" for a rejected record.

@@ -67,11 +67,8 @@ class XmlReader final : public BufferReader {
   void assign(const RawItem& item, const std::vector<LayoutField>& fields, RawRecord& record) override {
     if (!item.error.empty()) record.errors.push_back(item.error);
     for (std::size_t i = 0; i < fields.size() && i < item.decoded.size(); ++i) {
-      record.values[i] = item.decoded[i];
-      text::GaijiStats gaiji;
-      text::applyGaiji(record.values[i], layout_.gaiji.get(), layout_.unmappedGaiji, gaiji);
-      record.gaijiMapped += gaiji.mapped;
-      record.gaijiUnmapped += gaiji.unmapped;
+      record.setValue(i, item.decoded[i]);
+      if (sawPrivateUse_) applyGaijiTo(record, i);  // only once the file has shown 外字
     }
     // Invalid bytes found while decoding the lines of this record.
     while (!invalid_.empty() && invalid_.front().line <= item.line + recordLines_) {
@@ -243,6 +240,7 @@ class XmlReader final : public BufferReader {
   void decodeTracked(std::string_view chunk, std::size_t base) {
     text::CodecStats stats;
     layout_.codec->decode(chunk, out_, stats, base);
+    if (stats.privateUse) sawPrivateUse_ = true;
     if (!stats.invalid) return;
     // Find every invalid sequence again (rare path) with its line.
     std::uint64_t l = firstLineOf(base);
@@ -301,6 +299,7 @@ class XmlReader final : public BufferReader {
   std::uint64_t recordLines_ = 0;
   std::uint64_t lastLine_ = 0;
   bool prologDone_ = false;
+  bool sawPrivateUse_ = false;
   bool doctype_ = false;
   bool sawRecord_ = false;
   bool xmlError_ = false;

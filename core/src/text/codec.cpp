@@ -2,6 +2,7 @@
 #include "text/codec.h"
 
 #include <array>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -15,11 +16,12 @@ void CodecStats::noteInvalid(std::size_t offset, const unsigned char* p, std::si
   if (invalid++ == 0) {
     firstInvalidOffset = offset;
     static constexpr char kHex[] = "0123456789abcdef";
-    firstInvalidBytes.clear();
-    for (std::size_t i = 0; i < n; ++i) {
-      firstInvalidBytes.push_back(kHex[p[i] >> 4]);
-      firstInvalidBytes.push_back(kHex[p[i] & 0xF]);
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < n && i < 3; ++i) {
+      firstInvalidHex[k++] = kHex[p[i] >> 4];
+      firstInvalidHex[k++] = kHex[p[i] & 0xF];
     }
+    firstInvalidHex[k] = '\0';
   }
 }
 
@@ -68,7 +70,7 @@ class Utf8Codec final : public Codec {
  public:
   Utf8Codec() : Codec("utf-8") {}
 
-  void decode(std::string_view in, std::string& out, CodecStats& stats, std::size_t base) const override {
+  char* decodeInto(std::string_view in, char* o, CodecStats& stats, std::size_t base) const override {
     const auto* p = reinterpret_cast<const unsigned char*>(in.data());
     const std::size_t n = in.size();
     std::size_t i = 0, run = 0;
@@ -80,15 +82,19 @@ class Utf8Codec final : public Codec {
       std::uint32_t cp;
       const std::size_t len = decodeUtf8(p + i, n - i, cp);
       if (len) {
+        if ((cp >= 0xE000 && cp <= 0xF8FF) || cp >= 0xF0000) ++stats.privateUse;
         i += len;
         continue;
       }
-      out.append(in.data() + run, i - run);
-      out.append(kGeta);
+      std::memcpy(o, in.data() + run, i - run);
+      o += i - run;
+      std::memcpy(o, kGeta.data(), kGeta.size());
+      o += kGeta.size();
       stats.noteInvalid(base + i, p + i, 1);
       run = ++i;
     }
-    out.append(in.data() + run, n - run);
+    std::memcpy(o, in.data() + run, n - run);
+    return o + (n - run);
   }
 
   std::size_t charLength(const unsigned char* p, std::size_t avail) const override {
@@ -104,7 +110,8 @@ class Utf8Codec final : public Codec {
 // One decoded character: up to 11 bytes of UTF-8 (JIS X 0213 has pairs).
 struct Cell {
   std::uint8_t len = 0;  // 0: invalid
-  char bytes[11] = {};
+  std::uint8_t privateUse = 0;
+  char bytes[10] = {};
 };
 
 // Shift_JIS family and EUC-JP, built once from the generated tables.
@@ -121,9 +128,13 @@ class TableCodec final : public Codec {
       const std::string_view text = e.bytes == 0 ? std::string_view("\0", 1) : std::string_view(e.utf8);
       cell.len = static_cast<std::uint8_t>(text.size());
       text.copy(cell.bytes, sizeof cell.bytes);
+      std::uint32_t cp = 0;
+      decodeUtf8(reinterpret_cast<const unsigned char*>(text.data()), text.size(), cp);
+      cell.privateUse = (cp >= 0xE000 && cp <= 0xF8FF) || cp >= 0xF0000;
       if (e.bytes <= 0xFF) {
         singles_[e.bytes] = cell;
         passthrough_[e.bytes] = text.size() == 1 && static_cast<unsigned char>(text[0]) == e.bytes;
+        if (e.bytes < 0x80 && !passthrough_[e.bytes]) asciiIdentity_ = false;
       } else if (e.bytes <= 0xFFFF) {
         doubles_[e.bytes] = cell;
         lead_[e.bytes >> 8] = true;
@@ -134,44 +145,57 @@ class TableCodec final : public Codec {
     }
   }
 
-  void decode(std::string_view in, std::string& out, CodecStats& stats, std::size_t base) const override {
+  // The hot path of every reader: output goes through a raw pointer into
+  // room the caller reserved (decodeBound), never through std::string.
+  char* decodeInto(std::string_view in, char* o, CodecStats& stats, std::size_t base) const override {
     const auto* p = reinterpret_cast<const unsigned char*>(in.data());
     const std::size_t n = in.size();
     std::size_t i = 0;
     while (i < n) {
-      // Runs of bytes that decode to themselves are copied in one go.
-      std::size_t j = i;
-      while (j < n && passthrough_[p[j]]) ++j;
-      if (j > i) {
-        out.append(in.data() + i, j - i);
-        i = j;
-        if (i >= n) break;
+      if (p[i] < 0x80 && asciiIdentity_) {
+        // An ASCII run, eight bytes at a time.
+        while (i + 8 <= n) {
+          std::uint64_t w;
+          std::memcpy(&w, p + i, 8);
+          if (w & 0x8080808080808080ull) break;
+          std::memcpy(o, p + i, 8);
+          o += 8;
+          i += 8;
+        }
+        while (i < n && p[i] < 0x80) *o++ = static_cast<char>(p[i++]);
+        continue;
+      }
+      if (passthrough_[p[i]]) {
+        *o++ = static_cast<char>(p[i++]);
+        continue;
       }
       const unsigned char c = p[i];
+      const Cell* cell;
+      std::size_t len = 1;
       if (!lead_[c]) {
-        const Cell& cell = singles_[c];
-        if (cell.len) {
-          out.append(cell.bytes, cell.len);
-        } else {
-          out.append(kGeta);
-          stats.noteInvalid(base + i, p + i, 1);
-        }
-        ++i;
+        cell = &singles_[c];
+      } else if (euc_ && c == 0x8F) {
+        len = 3;
+        cell = i + 2 < n ? &triples_[(p[i + 1] << 8) | p[i + 2]] : &kInvalid;
+      } else {
+        len = 2;
+        cell = i + 1 < n ? &doubles_[(c << 8) | p[i + 1]] : &kInvalid;
+      }
+      if (cell->len) {
+        std::memcpy(o, cell->bytes, sizeof cell->bytes);  // fixed size: one move, trimmed by len
+        o += cell->len;
+        stats.privateUse += cell->privateUse;
+        i += len;
         continue;
       }
-      const std::size_t len = charLength(p + i, n - i);
-      if (!len) {
-        // Skip the lead byte only: a trail byte that is ASCII is read again
-        // as itself, so one bad byte never swallows a delimiter.
-        out.append(kGeta);
-        stats.noteInvalid(base + i, p + i, std::min<std::size_t>(n - i, euc_ && c == 0x8F ? 3 : 2));
-        ++i;
-        continue;
-      }
-      const Cell& cell = len == 2 ? doubles_[(c << 8) | p[i + 1]] : triples_[(p[i + 1] << 8) | p[i + 2]];
-      out.append(cell.bytes, cell.len);
-      i += len;
+      // Skip the lead byte only: a trail byte that is ASCII is read again
+      // as itself, so one bad byte never swallows a delimiter.
+      std::memcpy(o, kGeta.data(), kGeta.size());
+      o += kGeta.size();
+      stats.noteInvalid(base + i, p + i, std::min(n - i, len));
+      ++i;
     }
+    return o;
   }
 
   std::size_t charLength(const unsigned char* p, std::size_t avail) const override {
@@ -253,7 +277,9 @@ class TableCodec final : public Codec {
     }
   }
 
+  static constexpr Cell kInvalid{};
   bool euc_;
+  bool asciiIdentity_ = true;
   const CodecTable& table_;
   std::array<Cell, 256> singles_{};
   std::array<bool, 256> lead_{};

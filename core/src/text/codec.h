@@ -18,8 +18,11 @@ inline constexpr std::string_view kGeta = "\xE3\x80\x93";
 struct CodecStats {
   std::uint64_t invalid = 0;                  ///< substituted sequences
   std::size_t firstInvalidOffset = SIZE_MAX;  ///< byte offset of the first one
-  std::string firstInvalidBytes;              ///< its bytes as hex ("8f5c"), never a decoded value
+  std::uint64_t privateUse = 0;               ///< private-use characters produced (外字 candidates)
+  char firstInvalidHex[8] = {};               ///< its bytes as hex, never a decoded value
 
+  /// The first invalid sequence's bytes as hex ("8f5c").
+  std::string firstInvalidBytes() const { return firstInvalidHex; }
   void noteInvalid(std::size_t offset, const unsigned char* p, std::size_t n);
 };
 
@@ -30,10 +33,22 @@ class Codec {
   virtual ~Codec() = default;
   const std::string& name() const { return name_; }
 
-  /// Appends the UTF-8 text of `in` to `out`. An invalid or incomplete
-  /// sequence becomes 〓 and is counted in `stats` at `baseOffset` + its
-  /// position; decoding always goes on.
-  virtual void decode(std::string_view in, std::string& out, CodecStats& stats, std::size_t baseOffset = 0) const = 0;
+  /// Room decodeInto needs for `n` input bytes (the worst case: a JIS X 0213
+  /// pair is 8 bytes of UTF-8 for 2 bytes in; 〓 is 3 for 1).
+  static constexpr std::size_t decodeBound(std::size_t n) { return n * 4 + 16; }
+
+  /// Writes the UTF-8 text of `in` at `out` (room: decodeBound(in.size()))
+  /// and returns the end. An invalid or incomplete sequence becomes 〓 and is
+  /// counted in `stats` at `baseOffset` + its position; decoding always goes on.
+  virtual char* decodeInto(std::string_view in, char* out, CodecStats& stats, std::size_t baseOffset = 0) const = 0;
+
+  /// decodeInto, appending to a string.
+  void decode(std::string_view in, std::string& out, CodecStats& stats, std::size_t baseOffset = 0) const {
+    const std::size_t start = out.size();
+    out.resize(start + decodeBound(in.size()));
+    char* end = decodeInto(in, out.data() + start, stats, baseOffset);
+    out.resize(static_cast<std::size_t>(end - out.data()));
+  }
 
   /// Bytes of the character that starts at `p` (1 to 4), or 0 when the bytes
   /// there are not a complete valid character. `avail` bytes are readable.
