@@ -113,3 +113,21 @@ BOOST_AUTO_TEST_CASE(record_buffers_are_reused) {
   BOOST_TEST(n == 1000u);
   BOOST_TEST(reader->totals().records == 1000u);
 }
+
+BOOST_AUTO_TEST_CASE(shipped_layouts_and_gaiji_tables_load_clean) {
+  const fs::path root(test::env("RENKEI_SOURCE_DIR"));
+  std::size_t layouts = 0;
+  for (const auto& e : fs::directory_iterator(root / "mappings/layouts")) {
+    if (e.path().extension() != ".xml") continue;
+    Diagnostics diags;
+    BOOST_TEST(formats::loadLayout(e.path(), diags) != nullptr, e.path().filename().string() << ":\n" << diags.format());
+    ++layouts;
+  }
+  BOOST_TEST(layouts >= 3u);
+  for (const auto& e : fs::directory_iterator(root / "config/gaiji")) {
+    Diagnostics diags;
+    auto table = text::GaijiTable::load(e.path(), *text::findCodec("windows-31j"), diags);
+    BOOST_TEST(diags.empty(), diags.format());
+    BOOST_TEST((table && table->size() > 0u));
+  }
+}

@@ -24,12 +24,13 @@ class ByteArena {
   void clear() { size_ = 0; }
   /// Room for `n` more bytes; returns where they go. Size is unchanged until commit().
   char* reserveMore(std::size_t n) {
-    if (size_ + n > cap_) grow(size_ + n);
+    if (!buf_ || size_ + n > cap_) grow(size_ + n);
     return buf_.get() + size_;
   }
   void commit(const char* end) { size_ = static_cast<std::size_t>(end - buf_.get()); }
   void shrinkTo(std::size_t n) { size_ = n < size_ ? n : size_; }
   void append(std::string_view s) {
+    if (s.empty()) return;
     char* o = reserveMore(s.size());
     std::memcpy(o, s.data(), s.size());
     size_ += s.size();
