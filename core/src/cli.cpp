@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -15,6 +16,7 @@
 #include <Poco/PatternFormatter.h>
 
 #include "formats/reader.h"
+#include "mapping/mapping.h"
 #include "host_application.h"
 #include "renkei/json.h"
 #include "renkei/plugin.h"
@@ -35,6 +37,8 @@ const char* const kUsage =
     "commands:\n"
     "  serve --config F [--once]   run the host; --once drains what is waiting and exits\n"
     "  check --config F            check a config, its plugins and routes; lists every problem\n"
+    "  map --mapping M --in F [--out O] [--rejects R] [--key ID=FILE]...\n"
+    "                              dry-run a mapping on a file: records out, rejects with reasons\n"
     "  read --layout L --in F [--out O]\n"
     "                              read a vendor file with a layout; raw records as JSON Lines\n"
     "  plugins                     list the plugins found, with their config keys\n"
@@ -78,6 +82,7 @@ class OutputFile {
 struct Args {
   std::string command;
   std::map<std::string, std::string> values;
+  std::vector<std::string> keys;  ///< every --key ID=FILE
   bool once = false;
   std::vector<std::string> errors;
 };
@@ -89,6 +94,7 @@ Args parseArgs(int argc, char** argv) {
       {"check", {"--config", "--plugin-dir"}},
       {"plugins", {"--plugin-dir"}},
       {"read", {"--layout", "--in", "--out"}},
+      {"map", {"--mapping", "--in", "--out", "--rejects", "--key"}},
       {"version", {}},
   };
   if (argc < 2) {
@@ -130,7 +136,8 @@ Args parseArgs(int argc, char** argv) {
       }
       value = argv[++i];
     }
-    a.values[arg] = value;
+    if (arg == "--key") a.keys.push_back(value);
+    else a.values[arg] = value;
   }
   return a;
 }
@@ -265,6 +272,139 @@ int commandRead(const Args& a) {
   return reader->error() ? kExitRuntime : kExitOk;
 }
 
+// --key ID=FILE: the key is the file's bytes without a final line end.
+bool loadKeys(const std::vector<std::string>& specs, mapping::KeyRing& keys) {
+  for (const std::string& spec : specs) {
+    const auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "renkei: --key '" << spec << "': write --key ID=FILE\n";
+      return false;
+    }
+    const std::string id = spec.substr(0, eq), file = spec.substr(eq + 1);
+    std::ifstream in(file, std::ios::binary);
+    std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+    if (!in.good() && !in.eof()) {
+      std::cerr << "renkei: --key " << id << ": cannot read '" << file << "'\n";
+      return false;
+    }
+    if (key.size() < 16) {
+      std::cerr << "renkei: --key " << id << ": the key in '" << file << "' is " << key.size()
+                << " bytes; use at least 16 (e.g. head -c 32 /dev/urandom | base64)\n";
+      return false;
+    }
+    keys[id] = key;
+  }
+  return true;
+}
+
+// The dry run IT staff use before deploying a mapping: accepted records as
+// JSON Lines, rejected ones with record number, byte offset and reasons.
+int commandMap(const Args& a) {
+  auto mappingPath = optionalPath(a, "--mapping");
+  auto input = optionalPath(a, "--in");
+  if (!mappingPath || !input) {
+    std::cerr << "renkei map: --mapping and --in are required\n" << kUsage;
+    return kExitUsage;
+  }
+  mapping::KeyRing keys;
+  if (!loadKeys(a.keys, keys)) return kExitUsage;
+  Diagnostics diags;
+  auto compiled = mapping::loadMapping(*mappingPath, keys, diags);
+  if (!compiled) {
+    std::cerr << diags.format() << "renkei map: the mapping has problems; nothing was mapped\n";
+    return kExitUsage;
+  }
+  const formats::Layout& layout = *compiled->layout;
+  std::unique_ptr<formats::RecordReader> reader;
+  try {
+    reader = formats::RecordReader::open(layout, *input);
+  } catch (const std::exception& e) {
+    std::cerr << "renkei map: " << e.what() << "\n";
+    return kExitRuntime;
+  }
+  OutputFile out, rejects;
+  bool haveRejects = false;
+  if (auto o = optionalPath(a, "--out"); o && !out.open(*o)) {
+    std::cerr << "renkei map: cannot write '" << o->string() << "': " << std::strerror(errno) << "\n";
+    return kExitRuntime;
+  }
+  if (auto r = optionalPath(a, "--rejects")) {
+    if (!rejects.open(*r)) {
+      std::cerr << "renkei map: cannot write '" << r->string() << "': " << std::strerror(errno) << "\n";
+      return kExitRuntime;
+    }
+    haveRejects = true;
+  }
+  // Rejects carry the record's non-personal source fields, so a reject file
+  // can be read and passed on without exposing anyone.
+  std::vector<std::size_t> publicFields;
+  for (std::size_t i = 0; i < layout.fields.size(); ++i)
+    if (layout.fields[i].pii == formats::Pii::None) publicFields.push_back(i);
+
+  const formats::JsonLinesWriter writer(compiled->targetNames());
+  mapping::Mapper mapper(*compiled);
+  formats::RawRecord raw;
+  mapping::MappedRecord mapped;
+  formats::ByteArena buffer;
+  std::string rejectBuffer;
+  std::uint64_t read = 0, accepted = 0, rejected = 0, skipped = 0, warnings = 0, gaiji = 0;
+  bool ok = true;
+  while (ok && reader->next(raw)) {
+    ++read;
+    gaiji += raw.gaijiUnmapped;
+    mapper.map(raw, mapped);
+    warnings += mapped.warnings;
+    if (mapped.verdict == mapping::Verdict::Skipped) {
+      ++skipped;
+    } else if (mapped.verdict == mapping::Verdict::Rejected) {
+      ++rejected;
+      if (haveRejects) {
+        rejectBuffer += "{\"record\":" + std::to_string(raw.number) + ",\"offset\":" + std::to_string(raw.offset) +
+                        ",\"reasons\":[";
+        for (std::size_t i = 0; i < mapped.reasons.size(); ++i) {
+          if (i) rejectBuffer.push_back(',');
+          appendJsonString(rejectBuffer, mapped.reasons[i]);
+        }
+        rejectBuffer += "]";
+        if (!publicFields.empty() && raw.size() == layout.fields.size()) {
+          rejectBuffer += ",\"fields\":{";
+          for (std::size_t k = 0; k < publicFields.size(); ++k) {
+            if (k) rejectBuffer.push_back(',');
+            appendJsonString(rejectBuffer, layout.fields[publicFields[k]].name);
+            rejectBuffer.push_back(':');
+            appendJsonString(rejectBuffer, raw.value(publicFields[k]));
+          }
+          rejectBuffer += "}";
+        }
+        rejectBuffer += "}\n";
+      }
+    } else {
+      ++accepted;
+      writer.append(buffer, mapped.values);
+      if (buffer.size() >= (1 << 20)) {
+        ok = out.write({buffer.data(), buffer.size()});
+        buffer.clear();
+      }
+    }
+    if (rejectBuffer.size() >= (1 << 16)) {
+      ok = ok && rejects.write(rejectBuffer);
+      rejectBuffer.clear();
+    }
+  }
+  ok = ok && out.write({buffer.data(), buffer.size()}) && out.close();
+  if (haveRejects) ok = rejects.write(rejectBuffer) && rejects.close() && ok;
+  if (reader->error()) std::cerr << input->string() << ": " << reader->error()->format() << "\n";
+  std::cerr << "renkei map: " << read << " read, " << accepted << " accepted, " << rejected << " rejected, " << skipped
+            << " skipped, " << warnings << " warnings, " << gaiji << " unmapped 外字"
+            << (reader->error() ? "; the file is unusable" : "") << "\n";
+  if (!ok) {
+    std::cerr << "renkei map: writing the output failed: " << std::strerror(errno) << "\n";
+    return kExitRuntime;
+  }
+  return reader->error() ? kExitRuntime : kExitOk;
+}
+
 int commandServe(const Args& a) {
   ServeOptions options;
   auto config = optionalPath(a, "--config");
@@ -319,6 +459,7 @@ int runCli(int argc, char** argv) {
   if (a.command == "plugins") return commandPlugins(a);
   if (a.command == "check") return commandCheck(a);
   if (a.command == "read") return commandRead(a);
+  if (a.command == "map") return commandMap(a);
   return commandServe(a);
 }
 

@@ -50,6 +50,8 @@ inline char* writeJsonString(char* o, std::string_view text) {
       case '\n': *o++ = 'n'; break;
       case '\r': *o++ = 'r'; break;
       case '\t': *o++ = 't'; break;
+      case '\b': *o++ = 'b'; break;
+      case '\f': *o++ = 'f'; break;
       default:
         *o++ = 'u';
         *o++ = '0';

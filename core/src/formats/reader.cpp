@@ -24,14 +24,21 @@ void JsonLinesWriter::append(std::string& out, const RawRecord& record) const {
 }
 
 void JsonLinesWriter::append(ByteArena& out, const RawRecord& record) const {
+  std::vector<std::string_view>& views = views_;
+  views.resize(record.size());
+  for (std::size_t i = 0; i < record.size(); ++i) views[i] = record.value(i);
+  append(out, views);
+}
+
+void JsonLinesWriter::append(ByteArena& out, const std::vector<std::string_view>& values) const {
   std::size_t bound = 3;
-  for (std::size_t i = 0; i < record.size(); ++i) bound += keys_[i].size() + jsonStringBound(record.spans[i].second);
+  for (std::size_t i = 0; i < values.size(); ++i) bound += keys_[i].size() + jsonStringBound(values[i].size());
   char* o = out.reserveMore(bound);
-  if (record.size() == 0) *o++ = '{';
-  for (std::size_t i = 0; i < record.size(); ++i) {
+  if (values.empty()) *o++ = '{';
+  for (std::size_t i = 0; i < values.size(); ++i) {
     std::memcpy(o, keys_[i].data(), keys_[i].size());
     o += keys_[i].size();
-    o = writeJsonString(o, record.value(i));
+    o = writeJsonString(o, values[i]);
   }
   *o++ = '}';
   *o++ = '\n';

@@ -179,10 +179,12 @@ class JsonLinesWriter {
   explicit JsonLinesWriter(const std::vector<std::string>& names);
   /// Appends one object and a newline.
   void append(ByteArena& out, const RawRecord& record) const;
+  void append(ByteArena& out, const std::vector<std::string_view>& values) const;
   void append(std::string& out, const RawRecord& record) const;
 
  private:
   std::vector<std::string> keys_;  ///< `"name":` with the separator before it
+  mutable std::vector<std::string_view> views_;
 };
 
 /// Appends `record` as one JSON object (layout field names as keys) and a

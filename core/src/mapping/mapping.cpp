@@ -1,0 +1,362 @@
+// Mapping files: compiling and evaluating.
+#include "mapping/mapping.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+
+#include "schemas.h"
+#include "xml_document.h"
+
+namespace fs = std::filesystem;
+
+namespace renkei::mapping {
+namespace {
+
+constexpr const char* kNamespace = "urn:renkei:mapping:1";
+
+using formats::Pii;
+using xml::attr;
+using xml::hasAttr;
+using xml::lineOf;
+using xml::name;
+
+const char* zoneName(std::string_view zone) {
+  if (zone == "internet") return "the internet zone (インターネット接続系)";
+  if (zone == "lgwan") return "the LGWAN zone (LGWAN接続系)";
+  return "the My Number zone (個人番号利用事務系)";
+}
+
+// A code-table file: "from<TAB>to" per line; "*<TAB>value" sets the default
+// for codes the table does not list; '#' starts a comment.
+std::unique_ptr<CodeTable> loadCodeFile(const fs::path& file, Diagnostics& diags) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    diags.add(file.string(), 0, "code table not found");
+    return nullptr;
+  }
+  auto table = std::make_unique<CodeTable>();
+  table->id = file.filename().string();
+  std::map<std::string, int> seen;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (n == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
+    if (line.empty() || line[0] == '#') continue;
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos) {
+      diags.add(file.string(), n, "expected 'from<TAB>to'");
+      continue;
+    }
+    std::string from = line.substr(0, tab), to = line.substr(tab + 1);
+    if (from == "*") {
+      table->defaultValue = to;
+      continue;
+    }
+    auto [it, inserted] = seen.emplace(from, n);
+    if (!inserted) {
+      diags.add(file.string(), n, "code '" + from + "' listed twice (first at line " + std::to_string(it->second) + ")");
+      continue;
+    }
+    table->add(std::move(from), std::move(to));
+  }
+  table->seal();
+  return table;
+}
+
+std::vector<std::string> sourceNames(const formats::Layout& layout) {
+  std::vector<std::string> out;
+  for (const auto& f : layout.fields) out.push_back(f.name);
+  return out;
+}
+
+}  // namespace
+
+bool zoneAllows(std::string_view zone, Pii pii) {
+  if (zone == "mynumber") return true;
+  if (zone == "lgwan") return pii != Pii::MyNumber;
+  return pii == Pii::None;  // internet
+}
+
+void CodeTable::seal() { std::sort(entries_.begin(), entries_.end()); }
+
+const std::string* CodeTable::find(std::string_view from) const {
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), from,
+                             [](const auto& e, std::string_view k) { return std::string_view(e.first) < k; });
+  return it != entries_.end() && it->first == from ? &it->second : nullptr;
+}
+
+std::vector<std::string> Mapping::targetNames() const {
+  std::vector<std::string> out;
+  for (const auto& f : fields) out.push_back(f.to);
+  return out;
+}
+
+std::shared_ptr<const Mapping> loadMapping(const fs::path& file, const KeyRing& keys, Diagnostics& diags) {
+  const std::size_t before = diags.size();
+  xml::DocPtr doc = xml::load(file, kMappingSchema, kNamespace, "mapping", "mapping", diags);
+  if (!doc) return nullptr;
+  const std::string fileName = file.string();
+  const fs::path dir = file.parent_path();
+  xmlNodePtr root = xmlDocGetRootElement(doc.get());
+
+  auto mapping = std::make_shared<Mapping>();
+  mapping->file = file;
+  mapping->id = attr(root, "id");
+  mapping->version = attr(root, "version");
+
+  // Source, target and inline code tables first: fields refer to them.
+  std::map<std::string, const CodeTable*> inlineTables;
+  std::map<std::string, const CodeTable*> fileTables;
+  for (xmlNodePtr c = root->children; c; c = c->next) {
+    if (c->type != XML_ELEMENT_NODE) continue;
+    const std::string element = name(c);
+    if (element == "source") {
+      fs::path layoutPath(attr(c, "layout"));
+      if (layoutPath.is_relative()) layoutPath = (dir / layoutPath).lexically_normal();
+      Diagnostics layoutDiags;
+      mapping->layout = formats::loadLayout(layoutPath, layoutDiags);
+      for (const auto& d : layoutDiags.items()) diags.add(d.file, d.line, d.message, d.column);
+      if (!mapping->layout && layoutDiags.empty())
+        diags.add(fileName, lineOf(c), "source layout '" + layoutPath.string() + "' cannot be used");
+    } else if (element == "target") {
+      mapping->targetRecord = attr(c, "record");
+      mapping->zone = attr(c, "zone");
+    } else if (element == "codes") {
+      auto table = std::make_unique<CodeTable>();
+      table->id = attr(c, "id");
+      if (hasAttr(c, "default")) table->defaultValue = attr(c, "default");
+      std::map<std::string, int> seen;
+      for (xmlNodePtr code = c->children; code; code = code->next) {
+        if (code->type != XML_ELEMENT_NODE || name(code) != "code") continue;
+        auto [it, inserted] = seen.emplace(attr(code, "from"), lineOf(code));
+        if (!inserted) {
+          diags.add(fileName, lineOf(code),
+                    "codes '" + table->id + "': code '" + it->first + "' listed twice (first at line " +
+                        std::to_string(it->second) + ")");
+          continue;
+        }
+        table->add(attr(code, "from"), attr(code, "to"));
+      }
+      table->seal();
+      if (inlineTables.count(table->id))
+        diags.add(fileName, lineOf(c), "codes '" + table->id + "' is defined twice");
+      inlineTables[table->id] = table.get();
+      mapping->codeTables.push_back(std::move(table));
+    }
+  }
+  if (!mapping->layout) return nullptr;
+  const formats::Layout& layout = *mapping->layout;
+  const std::vector<std::string> names = sourceNames(layout);
+  auto sourceField = [&](const std::string& wanted, int line, const std::string& what) -> int {
+    const int index = layout.fieldIndex(wanted);
+    if (index < 0)
+      diags.add(fileName, line,
+                what + ": '" + wanted + "' is not a field of layout '" + layout.id + "'" + didYouMean(wanted, names) +
+                    " fields: " + joinList(names));
+    return index;
+  };
+
+  const CompileEnv env{&layout, &keys};
+  std::map<std::string, int> targets;
+  for (xmlNodePtr c = root->children; c; c = c->next) {
+    if (c->type != XML_ELEMENT_NODE) continue;
+    const std::string element = name(c);
+    const int line = lineOf(c);
+    if (element == "skip") {
+      CompiledSkip skip;
+      skip.field = sourceField(attr(c, "when"), line, "<skip when>");
+      skip.equals = attr(c, "equals");
+      mapping->skips.push_back(skip);
+    } else if (element == "check") {
+      CompiledCheck check;
+      check.fieldName = attr(c, "field");
+      check.field = sourceField(check.fieldName, line, "<check field>");
+      check.rule = attr(c, "rule");
+      const std::string onFail = attr(c, "on-fail");
+      check.onFail = onFail == "warn" ? OnFail::Warn : onFail == "null" ? OnFail::Null : OnFail::Reject;
+      std::string error;
+      check.check = compileCheck(check.rule, error);
+      if (!check.check) {
+        diags.add(fileName, line, "<check rule>: " + error);
+        continue;
+      }
+      if (check.check->warnOnly() && check.onFail != OnFail::Warn)
+        diags.add(fileName, line,
+                  "check '" + check.rule + "' can only warn (on-fail=\"warn\"): its official formula is not confirmed");
+      check.evaluateEmpty = check.rule == "required";
+      mapping->checks.push_back(std::move(check));
+    } else if (element == "field") {
+      CompiledField f;
+      f.to = attr(c, "to");
+      f.line = line;
+      auto [it, inserted] = targets.emplace(f.to, line);
+      if (!inserted)
+        diags.add(fileName, line,
+                  "target field '" + f.to + "' is mapped twice (first at line " + std::to_string(it->second) + ")");
+      const bool hasFrom = hasAttr(c, "from"), hasValue = hasAttr(c, "value");
+      if (hasFrom == hasValue) {
+        diags.add(fileName, line, "field '" + f.to + "': give exactly one of from=\"source field\" or value=\"literal\"");
+        continue;
+      }
+      Pii pii = Pii::None;
+      std::string origin = "a literal";
+      if (hasFrom) {
+        const std::string from = attr(c, "from");
+        f.from = sourceField(from, line, "field '" + f.to + "' from");
+        if (f.from < 0) continue;
+        pii = layout.fields[static_cast<std::size_t>(f.from)].pii;
+        origin = "from " + from;
+      } else {
+        f.literal = attr(c, "value");
+      }
+      if (hasAttr(c, "transform")) {
+        for (const std::string& step : splitPipeline(attr(c, "transform"))) {
+          std::string error;
+          auto t = compileTransform(step, env, error);
+          if (!t) {
+            diags.add(fileName, line, "field '" + f.to + "': " + error);
+            continue;
+          }
+          // The class flows through the pipeline: mask and pseudonym lower it
+          // to none; concat adds the classes of what it reads.
+          if (t->lowersPii()) pii = Pii::None;
+          for (int read : t->readsFields()) pii = std::max(pii, layout.fields[static_cast<std::size_t>(read)].pii);
+          f.stepNames.push_back(step);
+          f.steps.push_back(std::move(t));
+        }
+      }
+      if (hasAttr(c, "codes")) {
+        const std::string codes = attr(c, "codes");
+        const bool isFile =
+            codes.find('/') != std::string::npos || (codes.size() > 4 && codes.substr(codes.size() - 4) == ".tsv");
+        if (isFile) {
+          fs::path p(codes);
+          if (p.is_relative()) p = (dir / p).lexically_normal();
+          auto cached = fileTables.find(p.string());
+          if (cached != fileTables.end()) {
+            f.codes = cached->second;
+          } else if (auto table = loadCodeFile(p, diags)) {
+            f.codes = table.get();
+            fileTables[p.string()] = table.get();
+            mapping->codeTables.push_back(std::move(table));
+          }
+        } else if (auto found = inlineTables.find(codes); found != inlineTables.end()) {
+          f.codes = found->second;
+        } else {
+          std::vector<std::string> ids;
+          for (const auto& [id, _] : inlineTables) ids.push_back(id);
+          diags.add(fileName, line,
+                    "field '" + f.to + "': no code table '" + codes + "'" + didYouMean(codes, ids) +
+                        (ids.empty() ? std::string(" (define <codes id=\"" + codes + "\"> or name a file codes/x.tsv)")
+                                     : " tables: " + joinList(ids)));
+        }
+      }
+      f.required = attr(c, "required") == "true" || attr(c, "required") == "1";
+      if (hasAttr(c, "default")) f.defaultValue = attr(c, "default");
+      if (hasAttr(c, "pii")) {
+        const Pii declared = formats::parsePii(attr(c, "pii")).value_or(Pii::Personal);
+        if (declared < pii)
+          diags.add(fileName, line,
+                    "field '" + f.to + "': pii=\"" + attr(c, "pii") + "\" would lower its class from " +
+                        formats::piiName(pii) + "; only mask(N) and pseudonym(KEY) lower a class");
+        else
+          pii = declared;
+      }
+      f.pii = pii;
+      if (!mapping->zone.empty() && !zoneAllows(mapping->zone, pii))
+        diags.add(fileName, line,
+                  "field '" + f.to + "' (" + formats::piiName(pii) + ", " + origin + ") cannot go to " +
+                      zoneName(mapping->zone) + "; drop it, or lower it with mask(N) or pseudonym(KEY)");
+      f.scanContent = mapping->zone == "internet";
+      mapping->fields.push_back(std::move(f));
+    }
+  }
+  if (mapping->fields.empty() && diags.size() == before)
+    diags.add(fileName, lineOf(root), "the mapping has no <field>: it would deliver empty records");
+  return diags.size() == before ? mapping : nullptr;
+}
+
+Mapper::Mapper(const Mapping& mapping) : mapping_(mapping) {}
+
+void Mapper::map(const formats::RawRecord& in, MappedRecord& out) {
+  const Mapping& m = mapping_;
+  out.reasons.clear();
+  out.warnings = in.gaijiUnmapped;
+  out.verdict = Verdict::Accepted;
+  out.values.assign(m.fields.size(), std::string_view());
+  out.buffers.resize(m.fields.size());
+  if (!in.errors.empty()) {  // the reader could not make a usable record of it
+    out.reasons = in.errors;
+    out.verdict = Verdict::Rejected;
+    return;
+  }
+  source_.resize(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) source_[i] = in.value(i);
+
+  // 1. skip conditions: counted, nothing else happens.
+  for (const CompiledSkip& s : m.skips) {
+    if (source_[static_cast<std::size_t>(s.field)] == s.equals) {
+      out.verdict = Verdict::Skipped;
+      return;
+    }
+  }
+  // 2. checks on source fields; a check on an empty value passes.
+  for (const CompiledCheck& c : m.checks) {
+    std::string_view& v = source_[static_cast<std::size_t>(c.field)];
+    if (v.empty() && !c.evaluateEmpty) continue;
+    if (c.check->passes(v)) continue;
+    switch (c.onFail) {
+      case OnFail::Reject: out.reasons.push_back(c.rule + ":" + c.fieldName); break;
+      case OnFail::Warn: ++out.warnings; break;
+      case OnFail::Null: v = std::string_view(); break;
+    }
+  }
+  // 3. fields in order: value, transforms, codes; failures per the contract.
+  const TransformContext context{&source_};
+  for (std::size_t i = 0; i < m.fields.size(); ++i) {
+    const CompiledField& f = m.fields[i];
+    std::string_view v = f.from >= 0 ? source_[static_cast<std::size_t>(f.from)] : std::string_view(f.literal);
+    const char* failed = nullptr;
+    std::string failedStep;
+    if (!v.empty()) {
+      for (std::size_t k = 0; k < f.steps.size(); ++k) {
+        std::string& target = (k % 2 == 0) ? a_ : b_;
+        target.clear();
+        if (!f.steps[k]->apply(v, target, context)) {
+          failedStep = f.stepNames[k];
+          failed = failedStep.c_str();
+          break;
+        }
+        v = target;
+      }
+      if (!failed && f.codes && !v.empty()) {
+        if (const std::string* code = f.codes->find(v)) v = *code;
+        else if (f.codes->defaultValue) v = *f.codes->defaultValue;
+        else failed = "codes";
+      }
+    }
+    if (failed) {
+      if (f.required) out.reasons.push_back(std::string(failed) + ":" + f.to);
+      else ++out.warnings;
+      v = f.defaultValue ? std::string_view(*f.defaultValue) : std::string_view();
+    } else if (v.empty() && f.defaultValue) {
+      v = *f.defaultValue;
+    }
+    if (f.required && v.empty() && !failed) out.reasons.push_back("required:" + f.to);
+    // Values that point into scratch space are copied to the field's buffer.
+    if (v.data() == a_.data() || v.data() == b_.data()) {
+      out.buffers[i].assign(v);
+      v = out.buffers[i];
+    }
+    out.values[i] = v;
+    // The zone guard again at run time, and the content scan for the internet zone.
+    if (!zoneAllows(m.zone, f.pii)) out.reasons.push_back("zone:" + f.to);
+    if (f.scanContent && !v.empty() && looksLikeIdentifier(v)) out.reasons.push_back("pii-scan:" + f.to);
+  }
+  if (!out.reasons.empty()) out.verdict = Verdict::Rejected;
+}
+
+}  // namespace renkei::mapping

@@ -1,0 +1,111 @@
+// Mapping files (urn:renkei:mapping:1): compiled once — names to indices,
+// transforms to objects, code tables to sorted arrays — then evaluated per
+// record with the contract in design.md ("How a record is evaluated").
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "diagnostics.h"
+#include "formats/layout.h"
+#include "formats/reader.h"
+#include "mapping/transforms.h"
+
+namespace renkei::mapping {
+
+enum class OnFail { Reject, Warn, Null };
+
+/// True when zone `zone` may hold data of class `pii` (design.md §4).
+bool zoneAllows(std::string_view zone, formats::Pii pii);
+
+class CodeTable {
+ public:
+  void add(std::string from, std::string to) { entries_.emplace_back(std::move(from), std::move(to)); }
+  void seal();  ///< sorts; call once all codes are in
+  const std::string* find(std::string_view from) const;
+  std::optional<std::string> defaultValue;
+  std::string id;
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> entries_;
+};
+
+struct CompiledField {
+  std::string to;
+  int line = 0;
+  int from = -1;        ///< source field index; -1 for a literal value
+  std::string literal;  ///< value="…"
+  std::vector<std::unique_ptr<Transform>> steps;
+  std::vector<std::string> stepNames;  ///< as written, for reasons
+  const CodeTable* codes = nullptr;
+  bool required = false;
+  std::optional<std::string> defaultValue;
+  formats::Pii pii = formats::Pii::None;  ///< class of the output value
+  bool scanContent = false;               ///< internet zone: scan the value for identifiers
+};
+
+struct CompiledCheck {
+  int field = -1;
+  std::string fieldName;
+  std::string rule;  ///< as written, for reasons
+  std::unique_ptr<CheckRule> check;
+  OnFail onFail = OnFail::Reject;
+  bool evaluateEmpty = false;  ///< the 'required' rule looks at empty values
+};
+
+struct CompiledSkip {
+  int field = -1;
+  std::string equals;
+};
+
+struct Mapping {
+  std::filesystem::path file;
+  std::string id;
+  std::string version;
+  std::shared_ptr<const formats::Layout> layout;
+  std::string targetRecord;
+  std::string zone;
+  std::vector<CompiledSkip> skips;
+  std::vector<CompiledCheck> checks;
+  std::vector<CompiledField> fields;
+  std::vector<std::unique_ptr<CodeTable>> codeTables;
+
+  std::vector<std::string> targetNames() const;
+};
+
+/// Loads and compiles a mapping (and its layout). Every problem goes to
+/// `diags` with file:line; returns null if any.
+std::shared_ptr<const Mapping> loadMapping(const std::filesystem::path& file, const KeyRing& keys, Diagnostics& diags);
+
+enum class Verdict { Accepted, Rejected, Skipped };
+
+/// The result of mapping one record. Reused between records.
+struct MappedRecord {
+  Verdict verdict = Verdict::Accepted;
+  std::vector<std::string> reasons;  ///< rejected: every reason, "<rule>:<field>"
+  std::uint64_t warnings = 0;
+  /// Output values in target order; views into `buffers` or into the source
+  /// record, valid until the next map() or until the source record changes.
+  std::vector<std::string_view> values;
+  std::vector<std::string> buffers;
+};
+
+/// Evaluates a compiled mapping. Holds scratch space, so use one per thread.
+class Mapper {
+ public:
+  explicit Mapper(const Mapping& mapping);
+  void map(const formats::RawRecord& in, MappedRecord& out);
+  const Mapping& mapping() const { return mapping_; }
+
+ private:
+  const Mapping& mapping_;
+  std::vector<std::string_view> source_;
+  std::string a_, b_;
+};
+
+}  // namespace renkei::mapping

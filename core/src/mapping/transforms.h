@@ -1,0 +1,72 @@
+// Mapping transforms and check rules, compiled once: a name and its
+// arguments become an object whose apply() runs per record.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "formats/layout.h"
+
+namespace renkei::mapping {
+
+/// Secret keys for pseudonym(KEY-ID), by id. Read from files named in the
+/// config or on the command line; never logged.
+using KeyRing = std::map<std::string, std::string>;
+
+/// What a transform may read besides its input: the source record's other
+/// fields (concat) and nothing else.
+struct TransformContext {
+  const std::vector<std::string_view>* sourceValues = nullptr;
+};
+
+/// One compiled transform step.
+class Transform {
+ public:
+  virtual ~Transform() = default;
+  /// Writes the result for non-empty `in` to `out` (cleared by the caller).
+  /// Returns false when the transform cannot handle the value (a field failure).
+  virtual bool apply(std::string_view in, std::string& out, const TransformContext& context) const = 0;
+  /// True for transforms after which the value holds nothing personal (mask, pseudonym).
+  virtual bool lowersPii() const { return false; }
+  /// Source fields the transform reads besides its input (concat).
+  virtual std::vector<int> readsFields() const { return {}; }
+};
+
+/// Resolves names of source fields for transforms that take them.
+struct CompileEnv {
+  const formats::Layout* layout = nullptr;
+  const KeyRing* keys = nullptr;
+};
+
+/// Compiles one step, written `name` or `name(args)`. Returns null and sets
+/// `error` (naming what would be valid) when it cannot.
+std::unique_ptr<Transform> compileTransform(const std::string& step, const CompileEnv& env, std::string& error);
+
+/// Splits a pipeline "a|b(x|y)|c" at the top-level bars.
+std::vector<std::string> splitPipeline(const std::string& pipeline);
+
+/// The transform names, for "did you mean".
+std::vector<std::string> transformNames();
+
+/// A compiled check rule: true when the (non-empty) value passes.
+class CheckRule {
+ public:
+  virtual ~CheckRule() = default;
+  virtual bool passes(std::string_view value) const = 0;
+  /// Rules whose formula is unconfirmed may only warn (juminhyo-code).
+  virtual bool warnOnly() const { return false; }
+};
+
+std::unique_ptr<CheckRule> compileCheck(const std::string& rule, std::string& error);
+std::vector<std::string> checkNames();
+
+/// True when `text` holds a valid 個人番号 or a 住民票コード-shaped number
+/// (11 or 12 digits in a row, ASCII or full-width, '-' or ' ' allowed
+/// between them): the content scan for values bound for the internet zone.
+bool looksLikeIdentifier(std::string_view text);
+
+}  // namespace renkei::mapping
