@@ -27,6 +27,9 @@ class XmlReader final : public BufferReader {
                              // The bytes handed over are UTF-8 whatever the declaration says.
                              XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC);
     if (reader_) xmlTextReaderSetStructuredErrorHandler(reader_, &XmlReader::errorCallback, this);
+    // Encoding and I/O complaints would otherwise go straight to stderr;
+    // every problem is reported through the structured handler instead.
+    xmlSetGenericErrorFunc(nullptr, &XmlReader::quiet);
   }
 
   ~XmlReader() override {
@@ -278,6 +281,8 @@ class XmlReader final : public BufferReader {
     }
     return i > start ? i : end;
   }
+
+  static void quiet(void*, const char*, ...) {}
 
   static void errorCallback(void* context, xmlErrorPtr error) {
     auto* self = static_cast<XmlReader*>(context);

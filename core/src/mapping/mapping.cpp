@@ -212,12 +212,14 @@ std::shared_ptr<const Mapping> loadMapping(const fs::path& file, const KeyRing& 
       } else {
         f.literal = attr(c, "value");
       }
+      bool brokenPipeline = false;
       if (hasAttr(c, "transform")) {
         for (const std::string& step : splitPipeline(attr(c, "transform"))) {
           std::string error;
           auto t = compileTransform(step, env, error);
           if (!t) {
             diags.add(fileName, line, "field '" + f.to + "': " + error);
+            brokenPipeline = true;
             continue;
           }
           // The class flows through the pipeline: mask and pseudonym lower it
@@ -266,11 +268,15 @@ std::shared_ptr<const Mapping> loadMapping(const fs::path& file, const KeyRing& 
           pii = declared;
       }
       f.pii = pii;
-      if (!mapping->zone.empty() && !zoneAllows(mapping->zone, pii))
+      // A pipeline that did not compile cannot say what class it yields.
+      if (!brokenPipeline && !mapping->zone.empty() && !zoneAllows(mapping->zone, pii))
         diags.add(fileName, line,
                   "field '" + f.to + "' (" + formats::piiName(pii) + ", " + origin + ") cannot go to " +
                       zoneName(mapping->zone) + "; drop it, or lower it with mask(N) or pseudonym(KEY)");
-      f.scanContent = mapping->zone == "internet";
+      // Free text bound for the internet zone is scanned for identifier-shaped
+      // numbers; a value a lowering transform produced (a pseudonym's hex, a
+      // mask, a band) is not free text and would only give false alarms.
+      f.scanContent = mapping->zone == "internet" && (f.steps.empty() || !f.steps.back()->lowersPii());
       mapping->fields.push_back(std::move(f));
     }
   }
