@@ -21,8 +21,8 @@ namespace {
 
 const renkei_config_key kKeys[] = {
     {"directory", "path", nullptr, 1,
-     "Exchange folder. A source reads <directory>/in/ and keeps processing/, done/, error/; "
-     "a sink writes <directory>/tmp/ and renames into <directory>/out/."},
+     "Exchange folder. A source reads <directory>/in/ and keeps processing/, done/, error/ and "
+     "rejects/; a sink writes <directory>/tmp/ and renames into <directory>/out/."},
     {"pattern", "string", "*", 0,
      "File names the source picks up from in/, as shell globs separated by ';' (e.g. *.csv;*.CSV)."},
     {"ignore", "string", ".*;*.tmp;*.part", 0,
@@ -226,28 +226,15 @@ Outcome FileConnector::finish(const Intake& item, Disposition disposition, const
   }
 }
 
-Outcome FileConnector::deliver(const Batch& batch) {
+Outcome FileConnector::writeAtomically(const fs::path& dir, const std::string& name, const std::string& content) {
   try {
     const fs::path tmp = directory_ / "tmp";
-    const fs::path out = directory_ / "out";
     ensureDirectory(tmp);
-    ensureDirectory(out);
-    const std::string name = batch.id + ".jsonl";
+    ensureDirectory(dir);
     const fs::path tmpFile = tmp / (name + ".tmp");
-
-    std::string buffer;
-    buffer.reserve(1 << 16);
     FILE* f = std::fopen(tmpFile.c_str(), "wb");
     if (!f) return Outcome::retry("cannot write '" + tmpFile.string() + "': " + std::strerror(errno));
-    bool ok = true;
-    for (const Record& r : batch.records) {
-      appendJsonLine(buffer, r);
-      if (buffer.size() >= (1 << 16)) {
-        ok = ok && std::fwrite(buffer.data(), 1, buffer.size(), f) == buffer.size();
-        buffer.clear();
-      }
-    }
-    ok = ok && std::fwrite(buffer.data(), 1, buffer.size(), f) == buffer.size();
+    bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
     ok = ok && std::fflush(f) == 0;
     if (ok && fsync_) ok = ::fsync(fileno(f)) == 0;
     const int writeErrno = errno;
@@ -257,15 +244,26 @@ Outcome FileConnector::deliver(const Batch& batch) {
       fs::remove(tmpFile, ec);
       return Outcome::retry("cannot write '" + tmpFile.string() + "': " + std::strerror(writeErrno));
     }
-    // rename() replaces: a batch delivered again after a crash overwrites its
-    // own earlier copy, which is what makes the sink idempotent.
-    if (std::rename(tmpFile.c_str(), (out / name).c_str()) != 0)
-      return Outcome::retry("cannot rename into '" + out.string() + "': " + std::strerror(errno));
-    if (fsync_) syncPath(out, true);
+    // rename() replaces: the same content written again after a crash
+    // overwrites its own earlier copy, which keeps the effect exactly once.
+    if (std::rename(tmpFile.c_str(), (dir / name).c_str()) != 0)
+      return Outcome::retry("cannot rename into '" + dir.string() + "': " + std::strerror(errno));
+    if (fsync_) syncPath(dir, true);
     return Outcome::ok();
   } catch (const std::exception& e) {
     return Outcome::retry(e.what());
   }
+}
+
+Outcome FileConnector::deliver(const Batch& batch) {
+  std::string content;
+  content.reserve(1 << 16);
+  for (const Record& r : batch.records) appendJsonLine(content, r);
+  return writeAtomically(directory_ / "out", batch.id + ".jsonl", content);
+}
+
+Outcome FileConnector::writeRejects(const Intake& item, const std::string& jsonl) {
+  return writeAtomically(directory_ / "rejects", item.name + ".rejects.jsonl", jsonl);
 }
 
 }  // namespace renkei::connectors::file

@@ -22,6 +22,7 @@ class FileConnector : public Connector, public Source, public Sink {
   std::vector<Intake> recover() override;
   std::optional<Intake> claim() override;
   Outcome finish(const Intake& item, Disposition disposition, const std::string& reason) override;
+  Outcome writeRejects(const Intake& item, const std::string& jsonl) override;
 
   // Sink
   Outcome deliver(const Batch& batch) override;
@@ -29,6 +30,8 @@ class FileConnector : public Connector, public Source, public Sink {
  private:
   bool wanted(const std::filesystem::directory_entry& entry) const;
   void ensureDirectory(const std::filesystem::path& dir) const;
+  /// Writes `content` to dir/name through tmp/ and a rename, flushed first.
+  Outcome writeAtomically(const std::filesystem::path& dir, const std::string& name, const std::string& content);
 
   std::filesystem::path directory_;
   std::vector<std::string> patterns_;

@@ -336,12 +336,6 @@ int commandMap(const Args& a) {
     }
     haveRejects = true;
   }
-  // Rejects carry the record's non-personal source fields, so a reject file
-  // can be read and passed on without exposing anyone.
-  std::vector<std::size_t> publicFields;
-  for (std::size_t i = 0; i < layout.fields.size(); ++i)
-    if (layout.fields[i].pii == formats::Pii::None) publicFields.push_back(i);
-
   const formats::JsonLinesWriter writer(compiled->targetNames());
   mapping::Mapper mapper(*compiled);
   formats::RawRecord raw;
@@ -359,26 +353,7 @@ int commandMap(const Args& a) {
       ++skipped;
     } else if (mapped.verdict == mapping::Verdict::Rejected) {
       ++rejected;
-      if (haveRejects) {
-        rejectBuffer += "{\"record\":" + std::to_string(raw.number) + ",\"offset\":" + std::to_string(raw.offset) +
-                        ",\"reasons\":[";
-        for (std::size_t i = 0; i < mapped.reasons.size(); ++i) {
-          if (i) rejectBuffer.push_back(',');
-          appendJsonString(rejectBuffer, mapped.reasons[i]);
-        }
-        rejectBuffer += "]";
-        if (!publicFields.empty() && raw.size() == layout.fields.size()) {
-          rejectBuffer += ",\"fields\":{";
-          for (std::size_t k = 0; k < publicFields.size(); ++k) {
-            if (k) rejectBuffer.push_back(',');
-            appendJsonString(rejectBuffer, layout.fields[publicFields[k]].name);
-            rejectBuffer.push_back(':');
-            appendJsonString(rejectBuffer, raw.value(publicFields[k]));
-          }
-          rejectBuffer += "}";
-        }
-        rejectBuffer += "}\n";
-      }
+      if (haveRejects) mapping::appendRejectLine(rejectBuffer, layout, raw, mapped.reasons);
     } else {
       ++accepted;
       writer.append(buffer, mapped.values);

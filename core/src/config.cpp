@@ -4,6 +4,7 @@
 #include <libxml/tree.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -100,11 +101,19 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
       config.connectors.push_back(readInstance(node));
     } else if (element == "module") {
       config.modules.push_back(readInstance(node));
+    } else if (element == "key") {
+      fs::path keyFile(attr(node, "file"));
+      if (keyFile.is_relative()) keyFile = (config.directory / keyFile).lexically_normal();
+      config.keys.push_back({attr(node, "id"), keyFile, lineOf(node)});
     } else if (element == "route") {
       RouteConfig route;
       route.id = attr(node, "id");
       route.from = attr(node, "from");
       route.line = lineOf(node);
+      if (hasAttr(node, "mapping")) {
+        fs::path m(attr(node, "mapping"));
+        route.mappingFile = m.is_relative() ? (config.directory / m).lexically_normal() : m;
+      }
       std::string to = attr(node, "to");
       std::size_t start = 0;
       while (start < to.size()) {
@@ -277,6 +286,34 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
                       sink->descriptor->roleNames());
       }
     }
+  }
+
+  // Pseudonym keys: files the config names, never values in it.
+  mapping::KeyRing keys;
+  for (const KeyConfig& k : config.keys) {
+    std::ifstream in(k.file, std::ios::binary);
+    std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+    if (!in.is_open())
+      diags.add(file, k.line, "key '" + k.id + "': cannot read '" + k.file.string() + "'");
+    else if (key.size() < 16)
+      diags.add(file, k.line, "key '" + k.id + "': '" + k.file.string() + "' holds " + std::to_string(key.size()) +
+                                  " bytes; a key needs at least 16");
+    else if (!keys.emplace(k.id, key).second)
+      diags.add(file, k.line, "key '" + k.id + "' is declared twice");
+  }
+  // Every mapping a route names is compiled here, so `renkei check` reports
+  // its problems too; a mapping must target this instance's zone (data
+  // crosses zones only through the bridge).
+  for (RouteConfig& r : config.routes) {
+    if (!r.mappingFile) continue;
+    Diagnostics mappingDiags;
+    r.mapping = mapping::loadMapping(*r.mappingFile, keys, mappingDiags);
+    for (const auto& d : mappingDiags.items()) diags.add(d.file, d.line, d.message, d.column);
+    if (r.mapping && r.mapping->zone != config.zone)
+      diags.add(file, r.line,
+                "route '" + r.id + "': mapping '" + r.mapping->id + "' targets the " + r.mapping->zone +
+                    " zone, but this instance runs in the " + config.zone + " zone");
   }
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "diagnostics.h"
+#include "mapping/mapping.h"
 #include "plugin_registry.h"
 #include "renkei/settings.h"
 
@@ -36,6 +37,14 @@ struct RouteConfig {
   std::string from;
   std::vector<std::string> to;
   int line = 0;
+  std::optional<std::filesystem::path> mappingFile;     ///< resolved against the config's folder
+  std::shared_ptr<const mapping::Mapping> mapping;      ///< compiled by checkConfig
+};
+
+struct KeyConfig {
+  std::string id;
+  std::filesystem::path file;
+  int line = 0;
 };
 
 struct HostConfig {
@@ -51,6 +60,7 @@ struct HostConfig {
   std::vector<InstanceConfig> connectors;
   std::vector<InstanceConfig> modules;
   std::vector<RouteConfig> routes;
+  std::vector<KeyConfig> keys;  ///< pseudonym keys, read by checkConfig
 
   const InstanceConfig* findConnector(const std::string& id) const;
   const InstanceConfig* findModule(const std::string& id) const;
@@ -62,8 +72,9 @@ struct HostConfig {
 std::optional<HostConfig> loadConfig(const std::filesystem::path& file, Diagnostics& diags);
 
 /// Checks instances and routes against the registry: plugin keys, declared
-/// settings and their types, required keys, route references and roles.
-/// Fills each instance's typed settings and descriptor.
+/// settings and their types, required keys, route references and roles; reads
+/// the pseudonym keys and compiles every route's mapping (zones included).
+/// Fills each instance's typed settings and descriptor and each route's mapping.
 void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics& diags);
 
 }  // namespace renkei

@@ -6,7 +6,9 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 
+#include "formats/reader.h"
 #include "mapped_file.h"
 #include "text_lines.h"
 
@@ -149,20 +151,120 @@ void Host::runPass(const std::atomic<bool>& stop) {
   }
 }
 
-bool Host::process(Route& route, const Intake& item) {
+bool Host::failItem(Route& route, const Intake& item, const std::string& reason) {
   const std::string& routeId = route.config->id;
-  auto failItem = [&](const std::string& reason) {
-    Outcome o = route.source->finish(item, Disposition::Failed, reason);
+  Outcome o = route.source->finish(item, Disposition::Failed, reason);
+  if (!o.isOk()) {
+    route.stats->problems.push_back("'" + item.name + "': " + o.message());
+    logger_.error("route %s: cannot quarantine '%s': %s", routeId, item.name, o.message());
+    return false;
+  }
+  ++route.stats->filesFailed;
+  route.stats->problems.push_back("'" + item.name + "' moved to error/: " + reason);
+  logger_.warning("route %s: '%s' moved to error/: %s", routeId, item.name, reason);
+  return true;
+}
+
+bool Host::deliverBatch(Route& route, const Intake& item, Batch& batch) {
+  for (const Target& t : route.targets) {
+    Outcome o = t.sink ? t.sink->deliver(batch) : t.module->accept(batch);
     if (!o.isOk()) {
-      route.stats->problems.push_back("'" + item.name + "': " + o.message());
-      logger_.error("route %s: cannot quarantine '%s': %s", routeId, item.name, o.message());
+      route.stats->problems.push_back("'" + item.name + "' to " + t.id + ": " + o.message());
+      logger_.error("route %s: delivery of '%s' to %s failed (%s); the file stays in processing/ for a retry",
+                    route.config->id, item.name, t.id, o.message());
       return false;
     }
-    ++route.stats->filesFailed;
-    route.stats->problems.push_back("'" + item.name + "' moved to error/: " + reason);
-    logger_.warning("route %s: '%s' moved to error/: %s", routeId, item.name, reason);
+  }
+  ++route.stats->batches;
+  return true;
+}
+
+bool Host::processMapped(Route& route, const Intake& item) {
+  const mapping::Mapping& m = *route.config->mapping;
+  const std::string& routeId = route.config->id;
+  std::unique_ptr<formats::RecordReader> reader;
+  std::string sha;
+  try {
+    // Pass 1: the file as a whole (trailer counts, truncation, malformed XML)
+    // before anything from it is delivered.
+    MappedFile file(item.path);
+    sha = sha256Hex(file.view());
+    auto check = formats::RecordReader::fromMemory(*m.layout, file.view());
+    formats::RawRecord raw;
+    while (check->next(raw)) {
+    }
+    if (check->error()) return failItem(route, item, check->error()->format());
+    reader = formats::RecordReader::open(*m.layout, item.path);
+  } catch (const std::exception& e) {
+    return failItem(route, item, e.what());
+  }
+
+  // Pass 2: map and deliver in batches; rejects are collected for the source.
+  static thread_local std::map<const mapping::Mapping*, std::shared_ptr<const FieldNames>> namesCache;
+  auto& names = namesCache[&m];
+  if (!names) names = std::make_shared<const FieldNames>(m.targetNames());
+  mapping::Mapper mapper(m);
+  formats::RawRecord raw;
+  mapping::MappedRecord mapped;
+  std::string rejects;
+  std::uint64_t delivered = 0, rejected = 0, skipped = 0, warnings = 0;
+  std::size_t sequence = 0;
+  Batch batch;
+  auto flush = [&]() -> bool {
+    if (batch.records.empty()) return true;
+    batch.id = batchId(routeId, item.name, sha, sequence++);
+    batch.route = routeId;
+    batch.sourceItem = item.name;
+    if (!deliverBatch(route, item, batch)) return false;
+    delivered += batch.records.size();
+    batch.records.clear();
+    if (sequence == 1) fault("after-first-batch");
     return true;
   };
+  while (reader->next(raw)) {
+    mapper.map(raw, mapped);
+    warnings += mapped.warnings;
+    if (mapped.verdict == mapping::Verdict::Skipped) {
+      ++skipped;
+    } else if (mapped.verdict == mapping::Verdict::Rejected) {
+      ++rejected;
+      mapping::appendRejectLine(rejects, *m.layout, raw, mapped.reasons);
+    } else {
+      Record r(names);
+      for (std::size_t i = 0; i < mapped.values.size(); ++i) r.set(i, std::string(mapped.values[i]));
+      batch.records.push_back(std::move(r));
+      if (batch.records.size() >= config_.batchRecords && !flush()) return false;
+    }
+  }
+  if (!flush()) return false;
+  if (!rejects.empty()) {
+    Outcome o = route.source->writeRejects(item, rejects);
+    if (o.status() == Outcome::Status::Retry) {
+      route.stats->problems.push_back("'" + item.name + "' rejects: " + o.message());
+      return false;
+    }
+    if (!o.isOk()) logger_.warning("route %s: rejects of '%s' not kept: %s", routeId, item.name, o.message());
+  }
+  fault("after-deliver");
+  Outcome done = route.source->finish(item, Disposition::Done, {});
+  if (!done.isOk()) {
+    route.stats->problems.push_back("'" + item.name + "': " + done.message());
+    return false;
+  }
+  ++route.stats->filesDone;
+  route.stats->records += delivered;
+  route.stats->rejected += rejected;
+  route.stats->skipped += skipped;
+  route.stats->warnings += warnings;
+  logger_.information("route %s: '%s' done: %s delivered, %s rejected, %s skipped", routeId, item.name,
+                      std::to_string(delivered), std::to_string(rejected), std::to_string(skipped));
+  return true;
+}
+
+bool Host::process(Route& route, const Intake& item) {
+  if (route.config->mapping) return processMapped(route, item);
+  const std::string& routeId = route.config->id;
+  auto failItem = [&](const std::string& reason) { return this->failItem(route, item, reason); };
 
   std::unique_ptr<MappedFile> file;
   try {
@@ -187,17 +289,8 @@ bool Host::process(Route& route, const Intake& item) {
     batch.id = batchId(routeId, item.name, sha, sequence++);
     batch.route = routeId;
     batch.sourceItem = item.name;
-    for (const Target& t : route.targets) {
-      Outcome o = t.sink ? t.sink->deliver(batch) : t.module->accept(batch);
-      if (!o.isOk()) {
-        route.stats->problems.push_back("'" + item.name + "' to " + t.id + ": " + o.message());
-        logger_.error("route %s: delivery of '%s' to %s failed (%s); the file stays in processing/ for a retry",
-                      routeId, item.name, t.id, o.message());
-        return false;
-      }
-    }
+    if (!deliverBatch(route, item, batch)) return false;
     delivered += batch.records.size();
-    ++route.stats->batches;
     batch.records.clear();
     if (sequence == 1) fault("after-first-batch");
     return true;

@@ -36,6 +36,9 @@ struct RouteStats {
   std::uint64_t filesFailed = 0;     ///< moved to error/
   std::uint64_t filesPending = 0;    ///< still claimed, delivery to retry
   std::uint64_t records = 0;         ///< records delivered (to every target)
+  std::uint64_t rejected = 0;        ///< records a mapping rejected (in rejects/)
+  std::uint64_t skipped = 0;         ///< records a mapping skipped
+  std::uint64_t warnings = 0;
   std::uint64_t batches = 0;
   std::vector<std::string> problems; ///< one line each, no personal values
 };
@@ -81,6 +84,11 @@ class Host {
   /// Processes one claimed item to the end (a stop request waits for it);
   /// returns false if it stays claimed for a retry.
   bool process(Route& route, const Intake& item);
+  /// The same for a route with a mapping: the file is read once to check it
+  /// as a whole, then mapped and delivered; rejects go to the source.
+  bool processMapped(Route& route, const Intake& item);
+  bool deliverBatch(Route& route, const Intake& item, Batch& batch);
+  bool failItem(Route& route, const Intake& item, const std::string& reason);
   void fault(const char* point) const;
 
   const HostConfig& config_;

@@ -152,7 +152,8 @@ std::uint64_t printSummary(const Host& host, const HostConfig& config, std::ostr
     out << "  route " << s.id << ": " << s.from << " -> " << to << "\n"
         << "    files: " << s.filesClaimed << " claimed, " << s.filesRecovered << " resumed, " << s.filesDone
         << " done, " << s.filesFailed << " to error/, " << s.filesPending << " pending retry\n"
-        << "    records: " << s.records << " delivered in " << s.batches << " batches\n";
+        << "    records: " << s.records << " delivered in " << s.batches << " batches, " << s.rejected
+        << " rejected (in rejects/), " << s.skipped << " skipped, " << s.warnings << " warnings\n";
     for (const auto& p : s.problems) out << "    problem: " << p << "\n";
     files += s.filesClaimed + s.filesRecovered;
     done += s.filesDone;

@@ -27,6 +27,7 @@ struct DemoCopy {
   DemoCopy() {
     fs::create_directories(dir / "config");
     fs::copy_file(source("config/demo.xml"), dir / "config/demo.xml");
+    fs::copy(source("mappings"), dir / "mappings", fs::copy_options::recursive);
     fs::create_directories(dir / "var/exchange/jumin/in");
     for (const auto& f : fs::directory_iterator(source("config/samples/jumin")))
       fs::copy_file(f.path(), dir / "var/exchange/jumin/in" / f.path().filename());
@@ -40,7 +41,7 @@ BOOST_AUTO_TEST_CASE(version_and_help) {
   auto v = runRenkei({"version"});
   BOOST_TEST(v.exitCode == 0);
   BOOST_TEST(v.out.rfind("renkei ", 0) == 0u);
-  BOOST_TEST(v.out.find("plugin SDK ABI 1") != std::string::npos);
+  BOOST_TEST(v.out.find("plugin SDK ABI 2") != std::string::npos);
   auto h = runRenkei({"--help"});
   BOOST_TEST(h.exitCode == 0);
   BOOST_TEST(h.out.find("serve --config F [--once]") != std::string::npos);
@@ -78,8 +79,9 @@ BOOST_AUTO_TEST_CASE(check_demo_with_a_plugin_typo_exits_2_naming_the_line) {
   text.replace(at, from.size(), "id=\"jumin-in\" plugin=\"fiel\"");
   // The line the typo sits on, counted the way an editor does.
   const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
-  test::writeFile(tmp / "demo.xml", text);
-  auto r = runRenkei({"check", "--config", (tmp / "demo.xml").string()});
+  test::writeFile(tmp / "config/demo.xml", text);
+  fs::copy(source("mappings"), tmp / "mappings", fs::copy_options::recursive);
+  auto r = runRenkei({"check", "--config", (tmp / "config/demo.xml").string()});
   BOOST_TEST(r.exitCode == 2);
   BOOST_TEST(r.err.find("demo.xml:" + std::to_string(line) +
                         ": connector 'jumin-in': unknown plugin 'fiel'; did you mean 'file'?") != std::string::npos,
@@ -112,7 +114,7 @@ BOOST_AUTO_TEST_CASE(plugins_shows_refused_libraries_with_reasons) {
   BOOST_TEST(r.exitCode == 0);
   BOOST_TEST(r.out.find("fixture-good 9.9.9") != std::string::npos, r.out);
   BOOST_TEST(r.out.find("refused: ") != std::string::npos);
-  BOOST_TEST(r.out.find("expected 1, found 999") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("expected 2, found 999") != std::string::npos, r.out);
 }
 
 BOOST_AUTO_TEST_CASE(serve_once_on_the_demo_exits_0_with_a_summary) {
@@ -120,8 +122,20 @@ BOOST_AUTO_TEST_CASE(serve_once_on_the_demo_exits_0_with_a_summary) {
   auto r = runRenkei({"serve", "--config", demo.config(), "--once"});
   BOOST_TEST(r.exitCode == 0, r.err);
   BOOST_TEST(r.out.find("route jumin-to-crm: jumin-in -> crm-out") != std::string::npos, r.out);
-  BOOST_TEST(r.out.find("2 files, 2 done, 0 to error/, 0 pending; 27 records delivered") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("2 files, 2 done, 0 to error/, 0 pending; 425 records delivered") != std::string::npos, r.out);
   BOOST_TEST(test::listFiles(demo.dir / "var/exchange/crm/out").size() == 2u);
+  // The sample export holds five records the mapping rejects, with reasons.
+  BOOST_TEST(r.out.find("5 rejected (in rejects/)") != std::string::npos, r.out);
+  const std::string rejects =
+      test::readFile(demo.dir / "var/exchange/jumin/rejects/JUMIN_20261101_FULL.csv.rejects.jsonl");
+  BOOST_TEST(test::countLines(rejects) == 5u);
+  BOOST_TEST(rejects.find("\"reasons\":[\"mynumber:個人番号\"]") != std::string::npos, rejects);
+  // Mapped records are what the CRM expects, with nothing the mapping drops.
+  const std::string out = test::readFile(demo.dir / "var/exchange/crm/out" /
+                                         test::listFiles(demo.dir / "var/exchange/crm/out")[0]);
+  BOOST_TEST(out.rfind("{\"resident_code\":\"", 0) == 0u, out.substr(0, 200));
+  BOOST_TEST(out.find("個人番号") == std::string::npos);
+  BOOST_TEST(out.find("\"source\":\"jumin\"") != std::string::npos);
   // A second run finds nothing waiting and still succeeds.
   auto again = runRenkei({"serve", "--config", demo.config(), "--once"});
   BOOST_TEST(again.exitCode == 0);

@@ -265,3 +265,52 @@ BOOST_AUTO_TEST_CASE(serve_polls_until_sigterm_and_exits_cleanly) {
   BOOST_TEST(test::readFile(outFile).find("1 done") != std::string::npos, test::readFile(outFile));
   BOOST_TEST(inst.delivered() == "{\"line\":\"late\"}\n");
 }
+
+// A route with a mapping: CP932 vendor file in, mapped records out, rejects
+// kept by the source; a SIGKILL mid-file changes nothing in the end result.
+BOOST_AUTO_TEST_CASE(mapped_route_survives_sigkill_with_identical_output) {
+  const fs::path sourceDir(test::env("RENKEI_SOURCE_DIR"));
+  const fs::path sample = sourceDir / "config/samples/jumin/JUMIN_20261101_FULL.csv";
+  const std::string mapping = (sourceDir / "mappings/resident-to-crm.xml").string();
+  auto makeInstance = [&]() {
+    auto inst = std::make_unique<Instance>("<pattern>*.csv</pattern>", "", R"(<pipeline batch-records="50"/>)");
+    std::string cfg = test::readFile(inst->config());
+    cfg.replace(cfg.find("to=\"dst\""), 8, "to=\"dst\" mapping=\"" + mapping + "\"");
+    test::writeFile(inst->config(), cfg);
+    inst->drop("JUMIN.csv", test::readFile(sample));
+    return inst;
+  };
+  auto clean = makeInstance();
+  auto cleanRun = clean->serveOnce();
+  BOOST_REQUIRE_MESSAGE(cleanRun.exitCode == 0, cleanRun.out << cleanRun.err);
+  BOOST_TEST(cleanRun.out.find("records: 395 delivered") != std::string::npos, cleanRun.out);
+  const std::string expected = clean->delivered();
+  BOOST_TEST(test::countLines(expected) == 395u);
+  BOOST_TEST(test::countLines(test::readFile(clean->inBox() / "rejects/JUMIN.csv.rejects.jsonl")) == 5u);
+
+  auto crashed = makeInstance();
+  auto killed = crashed->serveOnce({{"RENKEI_FAULT", "after-first-batch"}});
+  BOOST_TEST(killed.signal == SIGKILL);
+  BOOST_TEST(test::listFiles(crashed->outBox() / "out").size() == 1u);
+  auto restarted = crashed->serveOnce();
+  BOOST_TEST(restarted.exitCode == 0, restarted.err);
+  BOOST_TEST(crashed->delivered() == expected);
+  BOOST_TEST(test::readFile(crashed->inBox() / "rejects/JUMIN.csv.rejects.jsonl") ==
+             test::readFile(clean->inBox() / "rejects/JUMIN.csv.rejects.jsonl"));
+}
+
+BOOST_AUTO_TEST_CASE(mapped_route_quarantines_a_file_with_a_file_error) {
+  const fs::path sourceDir(test::env("RENKEI_SOURCE_DIR"));
+  Instance inst("<pattern>*.csv</pattern>");
+  std::string cfg = test::readFile(inst.config());
+  cfg.replace(cfg.find("to=\"dst\""), 8,
+              "to=\"dst\" mapping=\"" + (sourceDir / "mappings/resident-to-crm.xml").string() + "\"");
+  test::writeFile(inst.config(), cfg);
+  // A header row that is not the layout's: nothing from the file may be delivered.
+  inst.drop("BAD.csv", "\"a\",\"b\"\r\n\"1\",\"2\"\r\n");
+  auto r = inst.serveOnce();
+  BOOST_TEST(r.exitCode == 1);
+  BOOST_TEST(inst.delivered().empty());
+  const std::string reason = test::readFile(inst.inBox() / "error/BAD.csv.error.txt");
+  BOOST_TEST(reason.find("header row has 2 columns, the layout has 35 fields") != std::string::npos, reason);
+}

@@ -56,6 +56,17 @@ class Source {
   /// Called once the host has handled a claimed item. Must not lose the item:
   /// a failed one is kept (quarantined) with `reason` beside it.
   virtual Outcome finish(const Intake& item, Disposition disposition, const std::string& reason) = 0;
+
+  /// Keeps the rejected records of a readable item for the operator: JSON
+  /// Lines, one {"record","offset","reasons","fields"} object per record,
+  /// with no personal values. Called before finish(); may be called again for
+  /// the same item after a crash (the result must be the same). Sources
+  /// without a place for rejects keep the default.
+  virtual Outcome writeRejects(const Intake& item, const std::string& jsonl) {
+    (void)item;
+    (void)jsonl;
+    return Outcome::error("this source keeps no rejects files");
+  }
 };
 
 /// The sink role. deliver() must be idempotent on batch.id: the host may call

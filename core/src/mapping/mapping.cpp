@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 
+#include "renkei/json.h"
 #include "schemas.h"
 #include "xml_document.h"
 
@@ -283,6 +284,30 @@ std::shared_ptr<const Mapping> loadMapping(const fs::path& file, const KeyRing& 
   if (mapping->fields.empty() && diags.size() == before)
     diags.add(fileName, lineOf(root), "the mapping has no <field>: it would deliver empty records");
   return diags.size() == before ? mapping : nullptr;
+}
+
+void appendRejectLine(std::string& out, const formats::Layout& layout, const formats::RawRecord& record,
+                      const std::vector<std::string>& reasons) {
+  out += "{\"record\":" + std::to_string(record.number) + ",\"offset\":" + std::to_string(record.offset) +
+         ",\"reasons\":[";
+  for (std::size_t i = 0; i < reasons.size(); ++i) {
+    if (i) out.push_back(',');
+    appendJsonString(out, reasons[i]);
+  }
+  out += "]";
+  if (record.size() == layout.fields.size()) {
+    bool first = true;
+    for (std::size_t i = 0; i < layout.fields.size(); ++i) {
+      if (layout.fields[i].pii != Pii::None) continue;
+      out += first ? ",\"fields\":{" : ",";
+      first = false;
+      appendJsonString(out, layout.fields[i].name);
+      out.push_back(':');
+      appendJsonString(out, record.value(i));
+    }
+    if (!first) out += "}";
+  }
+  out += "}\n";
 }
 
 Mapper::Mapper(const Mapping& mapping) : mapping_(mapping) {}

@@ -95,6 +95,12 @@ struct MappedRecord {
   std::vector<std::string> buffers;
 };
 
+/// Appends one rejects-file line: {"record":N,"offset":B,"reasons":[…],
+/// "fields":{…}} where fields are the record's source fields of class none
+/// (never anything personal). Shared by `renkei map` and the routes.
+void appendRejectLine(std::string& out, const formats::Layout& layout, const formats::RawRecord& record,
+                      const std::vector<std::string>& reasons);
+
 /// Evaluates a compiled mapping. Holds scratch space, so use one per thread.
 class Mapper {
  public:
