@@ -165,6 +165,32 @@ bool Host::failItem(Route& route, const Intake& item, const std::string& reason)
   return true;
 }
 
+bool Host::flushBatch(Route& route, const Intake& item, const std::string& sha, std::size_t& sequence, Batch& batch,
+                      std::uint64_t& delivered) {
+  if (batch.records.empty()) return true;
+  batch.id = batchId(route.config->id, item.name, sha, sequence++);
+  batch.route = route.config->id;
+  batch.sourceItem = item.name;
+  if (!deliverBatch(route, item, batch)) return false;
+  delivered += batch.records.size();
+  batch.records.clear();
+  if (sequence == 1) fault("after-first-batch");
+  return true;
+}
+
+bool Host::completeItem(Route& route, const Intake& item, std::uint64_t delivered) {
+  fault("after-deliver");
+  Outcome done = route.source->finish(item, Disposition::Done, {});
+  if (!done.isOk()) {
+    route.stats->problems.push_back("'" + item.name + "': " + done.message());
+    logger_.error("route %s: cannot move '%s' to done/: %s", route.config->id, item.name, done.message());
+    return false;
+  }
+  ++route.stats->filesDone;
+  route.stats->records += delivered;
+  return true;
+}
+
 bool Host::deliverBatch(Route& route, const Intake& item, Batch& batch) {
   for (const Target& t : route.targets) {
     Outcome o = t.sink ? t.sink->deliver(batch) : t.module->accept(batch);
@@ -210,17 +236,7 @@ bool Host::processMapped(Route& route, const Intake& item) {
   std::uint64_t delivered = 0, rejected = 0, skipped = 0, warnings = 0;
   std::size_t sequence = 0;
   Batch batch;
-  auto flush = [&]() -> bool {
-    if (batch.records.empty()) return true;
-    batch.id = batchId(routeId, item.name, sha, sequence++);
-    batch.route = routeId;
-    batch.sourceItem = item.name;
-    if (!deliverBatch(route, item, batch)) return false;
-    delivered += batch.records.size();
-    batch.records.clear();
-    if (sequence == 1) fault("after-first-batch");
-    return true;
-  };
+  auto flush = [&]() { return flushBatch(route, item, sha, sequence, batch, delivered); };
   while (reader->next(raw)) {
     mapper.map(raw, mapped);
     warnings += mapped.warnings;
@@ -245,14 +261,7 @@ bool Host::processMapped(Route& route, const Intake& item) {
     }
     if (!o.isOk()) logger_.warning("route %s: rejects of '%s' not kept: %s", routeId, item.name, o.message());
   }
-  fault("after-deliver");
-  Outcome done = route.source->finish(item, Disposition::Done, {});
-  if (!done.isOk()) {
-    route.stats->problems.push_back("'" + item.name + "': " + done.message());
-    return false;
-  }
-  ++route.stats->filesDone;
-  route.stats->records += delivered;
+  if (!completeItem(route, item, delivered)) return false;
   route.stats->rejected += rejected;
   route.stats->skipped += skipped;
   route.stats->warnings += warnings;
@@ -284,17 +293,7 @@ bool Host::process(Route& route, const Intake& item) {
   std::size_t sequence = 0;
   std::uint64_t delivered = 0;
   Batch batch;
-  auto flush = [&]() -> bool {
-    if (batch.records.empty()) return true;
-    batch.id = batchId(routeId, item.name, sha, sequence++);
-    batch.route = routeId;
-    batch.sourceItem = item.name;
-    if (!deliverBatch(route, item, batch)) return false;
-    delivered += batch.records.size();
-    batch.records.clear();
-    if (sequence == 1) fault("after-first-batch");
-    return true;
-  };
+  auto flush = [&]() { return flushBatch(route, item, sha, sequence, batch, delivered); };
 
   bool ok = true;
   forEachLine(data, [&](std::string_view line) {
@@ -306,16 +305,7 @@ bool Host::process(Route& route, const Intake& item) {
   });
   ok = ok && flush();
   if (!ok) return false;
-  fault("after-deliver");
-
-  Outcome done = route.source->finish(item, Disposition::Done, {});
-  if (!done.isOk()) {
-    route.stats->problems.push_back("'" + item.name + "': " + done.message());
-    logger_.error("route %s: cannot move '%s' to done/: %s", routeId, item.name, done.message());
-    return false;
-  }
-  ++route.stats->filesDone;
-  route.stats->records += delivered;
+  if (!completeItem(route, item, delivered)) return false;
   logger_.information("route %s: '%s' done: %s records in %s batches", routeId, item.name,
                       std::to_string(delivered), std::to_string(sequence));
   return true;

@@ -88,6 +88,12 @@ class Host {
   /// as a whole, then mapped and delivered; rejects go to the source.
   bool processMapped(Route& route, const Intake& item);
   bool deliverBatch(Route& route, const Intake& item, Batch& batch);
+  /// Delivers `batch` (if not empty) under the deterministic id for its
+  /// number, then empties it.
+  bool flushBatch(Route& route, const Intake& item, const std::string& sha, std::size_t& sequence, Batch& batch,
+                  std::uint64_t& delivered);
+  /// Moves a delivered item to done/ and counts it.
+  bool completeItem(Route& route, const Intake& item, std::uint64_t delivered);
   bool failItem(Route& route, const Intake& item, const std::string& reason);
   void fault(const char* point) const;
 

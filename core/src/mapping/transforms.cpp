@@ -111,10 +111,7 @@ class EraDate : public Transform {
  public:
   explicit EraDate(text::EraFormat f) : format_(f) {}
   bool apply(std::string_view in, std::string& out, const TransformContext&) const override {
-    auto iso = text::eraToIso(in, format_);
-    if (!iso) return false;
-    out = *iso;
-    return true;
+    return text::eraToIsoInto(in, format_, {}, out);
   }
 
  private:
@@ -155,6 +152,19 @@ class CountTransform : public Transform {
   CountTransform(Kind kind, std::size_t n) : kind_(kind), n_(n) {}
 
   bool apply(std::string_view in, std::string& out, const TransformContext&) const override {
+    if (kind_ == Kind::Mask) {
+      // Every character but the last N becomes '*': the length is kept.
+      std::size_t chars = 0;
+      for (char c : in) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+      const std::size_t masked = chars > n_ ? chars - n_ : 0;
+      std::size_t at = 0;
+      for (std::size_t seen = 0; at < in.size(); ++at) {
+        if ((static_cast<unsigned char>(in[at]) & 0xC0) != 0x80 && seen++ == masked) break;
+      }
+      out.assign(masked, '*');
+      out.append(in.substr(at));
+      return true;
+    }
     const auto starts = charStarts(in);
     const std::size_t chars = starts.size();
     switch (kind_) {

@@ -42,18 +42,30 @@ bool digits(std::string_view s, int& value) {
   return true;
 }
 
-// Era `index`, era year, month, day → ISO, if the date lies inside the era.
-std::optional<std::string> fromEra(int index, int eraYear, int month, int day, const EraOptions& o) {
-  if (index < 0 || index >= kEraCount || eraYear < 1) return std::nullopt;
+// Era `index`, era year, month, day → ISO in `out`, if the date lies inside
+// the era. Formatted by hand: this runs for every date of every record.
+bool fromEraInto(int index, int eraYear, int month, int day, const EraOptions& o, std::string& out) {
+  if (index < 0 || index >= kEraCount || eraYear < 1) return false;
   const int year = eraYear + kEras[index].offset;
-  if (!isRealDate(year, month, day)) return std::nullopt;
+  if (!isRealDate(year, month, day)) return false;
   const int key = dayKey(year, month, day);
-  if (key < startKey(index, o)) return std::nullopt;
-  if (index + 1 < kEraCount && key >= startKey(index + 1, o)) return std::nullopt;
-  if (key < dayKey(1873, 1, 1) && !o.allowLunisolar) return std::nullopt;
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", year, month, day);
-  return std::string(buf);
+  if (key < startKey(index, o)) return false;
+  if (index + 1 < kEraCount && key >= startKey(index + 1, o)) return false;
+  if (key < dayKey(1873, 1, 1) && !o.allowLunisolar) return false;
+  char buf[10] = {static_cast<char>('0' + year / 1000 % 10), static_cast<char>('0' + year / 100 % 10),
+                  static_cast<char>('0' + year / 10 % 10),   static_cast<char>('0' + year % 10),
+                  '-',
+                  static_cast<char>('0' + month / 10),       static_cast<char>('0' + month % 10),
+                  '-',
+                  static_cast<char>('0' + day / 10),         static_cast<char>('0' + day % 10)};
+  out.assign(buf, sizeof buf);
+  return true;
+}
+
+std::optional<std::string> fromEra(int index, int eraYear, int month, int day, const EraOptions& o) {
+  std::string out;
+  if (!fromEraInto(index, eraYear, month, day, o, out)) return std::nullopt;
+  return out;
 }
 
 // Reads a number written in ASCII or full-width digits, or 元 (= 1).
@@ -102,6 +114,20 @@ std::optional<EraFormat> parseEraFormat(std::string_view name) {
   if (name == "jis-x0301") return EraFormat::JisX0301;
   if (name == "kanji") return EraFormat::Kanji;
   return std::nullopt;
+}
+
+bool eraToIsoInto(std::string_view t, EraFormat f, const EraOptions& o, std::string& out) {
+  if (f == EraFormat::Gyymmdd) {  // the common case, without building a string
+    int code = 0, y = 0, m = 0, d = 0;
+    if (t.size() != 7 || !digits(t.substr(0, 1), code) || !digits(t.substr(1, 2), y) ||
+        !digits(t.substr(3, 2), m) || !digits(t.substr(5, 2), d))
+      return false;
+    return fromEraInto(code - 1, y, m, d, o, out);
+  }
+  auto iso = eraToIso(t, f, o);
+  if (!iso) return false;
+  out = *iso;
+  return true;
 }
 
 std::optional<std::string> eraToIso(std::string_view t, EraFormat f, const EraOptions& o) {

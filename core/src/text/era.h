@@ -29,6 +29,10 @@ struct EraOptions {
 /// inside that era (昭和64年1月8日 fails; so does 平成31年5月1日).
 std::optional<std::string> eraToIso(std::string_view text, EraFormat f, const EraOptions& options = {});
 
+/// eraToIso writing into `out` (reused by the caller; no allocation once it
+/// has capacity). Returns false when `text` is not a real date of its era.
+bool eraToIsoInto(std::string_view text, EraFormat f, const EraOptions& options, std::string& out);
+
 /// "YYYY-MM-DD" → format `f`. nullopt for an invalid date or one before 明治.
 std::optional<std::string> isoToEra(std::string_view iso, EraFormat f, const EraOptions& options = {});
 
