@@ -86,19 +86,7 @@ class FixedReader final : public BufferReader {
   // Marks which byte positions of the record start a character. An invalid
   // byte counts as one character (it is reported when the field is decoded).
   void markBoundaries(std::string_view rec) {
-    std::fill(boundary_.begin(), boundary_.end(), 0);
-    const auto* p = reinterpret_cast<const unsigned char*>(rec.data());
-    std::size_t i = 0;
-    while (i < rec.size()) {
-      boundary_[i] = 1;
-      if (p[i] < 0x80) {  // ASCII is one character in every supported encoding
-        ++i;
-        continue;
-      }
-      const std::size_t len = layout_.codec->charLength(p + i, rec.size() - i);
-      i += len ? len : 1;
-    }
-    boundary_[rec.size()] = 1;
+    layout_.codec->markCharStarts(reinterpret_cast<const unsigned char*>(rec.data()), rec.size(), boundary_.data());
   }
 
   // Trailing padding removed on the raw bytes, only at character
@@ -106,11 +94,15 @@ class FixedReader final : public BufferReader {
   std::string_view trimPadding(std::string_view rec, const LayoutField& f) const {
     std::size_t end = f.offset + f.bytes;
     const std::size_t w = widePad_.size();
+    const bool wide = f.pad == Pad::FullwidthSpace && w >= 1 && w <= 3;
+    const char* pad = widePad_.data();
+    // Byte comparisons inline: padding is most of a record, and a memcmp
+    // call per two-byte space cost more than the decoding.
     for (;;) {
       if (end > f.offset && rec[end - 1] == ' ' && boundary_[end - 1]) {
         --end;
-      } else if (f.pad == Pad::FullwidthSpace && w && end >= f.offset + w && boundary_[end - w] &&
-                 rec.compare(end - w, w, widePad_) == 0) {
+      } else if (wide && end >= f.offset + w && boundary_[end - w] && rec[end - w] == pad[0] &&
+                 (w < 2 || rec[end - w + 1] == pad[1]) && (w < 3 || rec[end - w + 2] == pad[2])) {
         end -= w;
       } else {
         break;

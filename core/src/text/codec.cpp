@@ -104,6 +104,17 @@ class Utf8Codec final : public Codec {
 
   void encode(std::string_view utf8, std::string& out, CodecStats& stats) const override { decode(utf8, out, stats, 0); }
 
+  void markCharStarts(const unsigned char* p, std::size_t n, std::uint8_t* marks) const override {
+    std::memset(marks, 0, n + 1);
+    for (std::size_t i = 0; i < n;) {
+      marks[i] = 1;
+      std::uint32_t cp;
+      const std::size_t len = p[i] < 0x80 ? 1 : decodeUtf8(p + i, n - i, cp);
+      i += len ? len : 1;
+    }
+    marks[n] = 1;
+  }
+
   bool byteStandsAlone(unsigned char b) const override { return b < 0x80; }
 };
 
@@ -245,6 +256,21 @@ class TableCodec final : public Codec {
   }
 
   bool byteStandsAlone(unsigned char b) const override { return euc_ ? b < 0x80 : b < 0x40; }
+
+  void markCharStarts(const unsigned char* p, std::size_t n, std::uint8_t* marks) const override {
+    std::memset(marks, 0, n + 1);
+    for (std::size_t i = 0; i < n;) {
+      marks[i] = 1;
+      const unsigned char c = p[i];
+      if (!lead_[c]) {
+        ++i;
+        continue;
+      }
+      const std::size_t len = euc_ && c == 0x8F ? 3 : 2;
+      i += (i + len <= n && charLength(p + i, n - i)) ? len : 1;
+    }
+    marks[n] = 1;
+  }
 
  private:
   static void appendBytes(std::string& out, std::uint32_t bytes) {

@@ -54,6 +54,12 @@ class Codec {
   /// there are not a complete valid character. `avail` bytes are readable.
   virtual std::size_t charLength(const unsigned char* p, std::size_t avail) const = 0;
 
+  /// Sets marks[i] = 1 for every i in [0, n] where a character starts (and
+  /// at n), 0 elsewhere, reading `p` once; invalid bytes count as characters
+  /// of their own length guess (decoding reports them). For fixed-width
+  /// records, whose field boundaries must not split a character.
+  virtual void markCharStarts(const unsigned char* p, std::size_t n, std::uint8_t* marks) const = 0;
+
   /// Appends `utf8` encoded in this encoding. A character the encoding cannot
   /// hold becomes 〓 if the encoding has it (else '?') and is counted; the
   /// offset is the byte offset in `utf8`.
