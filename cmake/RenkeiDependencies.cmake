@@ -16,6 +16,7 @@ macro(renkei_find_core_dependencies)
     Foundation Util Net NetSSL Crypto XML JSON Encodings Data DataSQLite DataODBC DataPostgreSQL)
   find_package(LibXml2 REQUIRED)
   find_package(OpenSSL 3 REQUIRED)
+  find_package(SQLite3 REQUIRED)  # the embedded store (libsqlite3-dev comes with libpoco-dev)
 endmacro()
 
 macro(renkei_find_boost_test)

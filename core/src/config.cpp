@@ -101,6 +101,16 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
       config.connectors.push_back(readInstance(node));
     } else if (element == "module") {
       config.modules.push_back(readInstance(node));
+    } else if (element == "store") {
+      store::StoreConfig sc;
+      sc.driver = attr(node, "driver");
+      if (hasAttr(node, "path")) {
+        fs::path p(attr(node, "path"));
+        sc.path = p.is_relative() ? (config.directory / p).lexically_normal() : p;
+      }
+      sc.fullSync = attr(node, "synchronous") != "normal";
+      config.store = sc;
+      config.storeLine = lineOf(node);
     } else if (element == "key") {
       fs::path keyFile(attr(node, "file"));
       if (keyFile.is_relative()) keyFile = (config.directory / keyFile).lexically_normal();
@@ -286,6 +296,14 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
                       sink->descriptor->roleNames());
       }
     }
+  }
+
+  if (config.store) {
+    if (config.store->driver == "postgresql")
+      diags.add(file, config.storeLine,
+                "store: driver 'postgresql' is not available in this version; use driver=\"sqlite\"");
+    else if (config.store->path.empty())
+      diags.add(file, config.storeLine, "store: driver 'sqlite' needs path=\"…\" (the database file)");
   }
 
   // Pseudonym keys: files the config names, never values in it.

@@ -10,6 +10,7 @@
 
 #include "diagnostics.h"
 #include "mapping/mapping.h"
+#include "store/store.h"
 #include "plugin_registry.h"
 #include "renkei/settings.h"
 
@@ -61,6 +62,8 @@ struct HostConfig {
   std::vector<InstanceConfig> modules;
   std::vector<RouteConfig> routes;
   std::vector<KeyConfig> keys;  ///< pseudonym keys, read by checkConfig
+  std::optional<store::StoreConfig> store;  ///< <store>; none: files are not registered
+  int storeLine = 0;
 
   const InstanceConfig* findConnector(const std::string& id) const;
   const InstanceConfig* findModule(const std::string& id) const;

@@ -38,8 +38,8 @@ std::string batchId(const std::string& route, const std::string& itemName, const
 
 }  // namespace
 
-Host::Host(const HostConfig& config, PluginRegistry& registry, Poco::Logger& logger)
-    : config_(config), registry_(registry), logger_(logger) {
+Host::Host(const HostConfig& config, PluginRegistry& registry, Poco::Logger& logger, store::Store* store)
+    : config_(config), registry_(registry), logger_(logger), store_(store) {
   // Fault injection for the crash tests (docs/testing.md): the process kills
   // itself with SIGKILL at the named point, exactly as an operator's kill -9.
   if (const char* f = std::getenv("RENKEI_FAULT")) faultPoint_ = f;
@@ -178,7 +178,45 @@ bool Host::flushBatch(Route& route, const Intake& item, const std::string& sha, 
   return true;
 }
 
-bool Host::completeItem(Route& route, const Intake& item, std::uint64_t delivered) {
+bool Host::alreadyProcessed(Route& route, const Intake& item, const std::string& sha, bool& stop) {
+  stop = false;
+  if (!store_) return false;
+  try {
+    auto earlier = store_->registerFile(route.config->id, sha, item.name, item.size);
+    if (!earlier || earlier->state != store::FileState::Done) return false;  // new, or resumed after a crash
+    Outcome o = route.source->finish(item, Disposition::Done, {});
+    if (!o.isOk()) {
+      route.stats->problems.push_back("'" + item.name + "': " + o.message());
+      stop = true;
+      return false;
+    }
+    ++route.stats->filesDuplicate;
+    if (item.recovered && earlier->name == item.name)
+      logger_.notice("route %s: '%s' was delivered before the restart; moved to done/", route.config->id, item.name);
+    else
+      logger_.notice("route %s: '%s' has the same content as '%s' (taken in %s): not processed again",
+                     route.config->id, item.name, earlier->name, earlier->firstSeen);
+    return true;
+  } catch (const std::exception& e) {
+    route.stats->problems.push_back(std::string("store: ") + e.what());
+    logger_.error("route %s: store: %s; '%s' stays in processing/", route.config->id, std::string(e.what()), item.name);
+    stop = true;
+    return false;
+  }
+}
+
+bool Host::completeItem(Route& route, const Intake& item, std::uint64_t delivered, const std::string& sha) {
+  if (store_) {
+    // Marked done in the store before the file moves: after a crash between
+    // the two, the resumed file is recognised and not delivered again.
+    try {
+      store_->finishFile(route.config->id, sha, store::FileState::Done, {});
+    } catch (const std::exception& e) {
+      route.stats->problems.push_back(std::string("store: ") + e.what());
+      logger_.error("route %s: store: %s; '%s' stays in processing/", route.config->id, std::string(e.what()), item.name);
+      return false;
+    }
+  }
   fault("after-deliver");
   Outcome done = route.source->finish(item, Disposition::Done, {});
   if (!done.isOk()) {
@@ -224,6 +262,9 @@ bool Host::processMapped(Route& route, const Intake& item) {
   } catch (const std::exception& e) {
     return failItem(route, item, e.what());
   }
+  bool storeDown = false;
+  if (alreadyProcessed(route, item, sha, storeDown)) return true;
+  if (storeDown) return false;
 
   // Pass 2: map and deliver in batches; rejects are collected for the source.
   static thread_local std::map<const mapping::Mapping*, std::shared_ptr<const FieldNames>> namesCache;
@@ -261,7 +302,7 @@ bool Host::processMapped(Route& route, const Intake& item) {
     }
     if (!o.isOk()) logger_.warning("route %s: rejects of '%s' not kept: %s", routeId, item.name, o.message());
   }
-  if (!completeItem(route, item, delivered)) return false;
+  if (!completeItem(route, item, delivered, sha)) return false;
   route.stats->rejected += rejected;
   route.stats->skipped += skipped;
   route.stats->warnings += warnings;
@@ -288,6 +329,9 @@ bool Host::process(Route& route, const Intake& item) {
     return failItem("line " + std::to_string(problem->line) + ", byte offset " + std::to_string(problem->offset) +
                     ": " + problem->reason);
   const std::string sha = sha256Hex(data);
+  bool storeDown = false;
+  if (alreadyProcessed(route, item, sha, storeDown)) return true;
+  if (storeDown) return false;
 
   static const auto kLineNames = std::make_shared<const FieldNames>(FieldNames{"line"});
   std::size_t sequence = 0;
@@ -305,7 +349,7 @@ bool Host::process(Route& route, const Intake& item) {
   });
   ok = ok && flush();
   if (!ok) return false;
-  if (!completeItem(route, item, delivered)) return false;
+  if (!completeItem(route, item, delivered, sha)) return false;
   logger_.information("route %s: '%s' done: %s records in %s batches", routeId, item.name,
                       std::to_string(delivered), std::to_string(sequence));
   return true;

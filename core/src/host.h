@@ -15,6 +15,7 @@
 #include "config.h"
 #include "plugin_registry.h"
 #include "renkei/connector.h"
+#include "store/store.h"
 
 namespace renkei {
 
@@ -35,6 +36,7 @@ struct RouteStats {
   std::uint64_t filesDone = 0;
   std::uint64_t filesFailed = 0;     ///< moved to error/
   std::uint64_t filesPending = 0;    ///< still claimed, delivery to retry
+  std::uint64_t filesDuplicate = 0;  ///< same content as a file already processed: not processed again
   std::uint64_t records = 0;         ///< records delivered (to every target)
   std::uint64_t rejected = 0;        ///< records a mapping rejected (in rejects/)
   std::uint64_t skipped = 0;         ///< records a mapping skipped
@@ -47,7 +49,7 @@ class Host {
  public:
   /// `config` must have passed checkConfig without problems and must outlive
   /// the host, as must `registry`.
-  Host(const HostConfig& config, PluginRegistry& registry, Poco::Logger& logger);
+  Host(const HostConfig& config, PluginRegistry& registry, Poco::Logger& logger, store::Store* store = nullptr);
   ~Host();
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
@@ -93,13 +95,18 @@ class Host {
   bool flushBatch(Route& route, const Intake& item, const std::string& sha, std::size_t& sequence, Batch& batch,
                   std::uint64_t& delivered);
   /// Moves a delivered item to done/ and counts it.
-  bool completeItem(Route& route, const Intake& item, std::uint64_t delivered);
+  bool completeItem(Route& route, const Intake& item, std::uint64_t delivered, const std::string& sha);
+  /// Registers the item's content; returns true when it was already
+  /// processed (then it is moved to done/ without delivering), false to go on.
+  /// Sets `stop` when the store cannot be written (the item stays claimed).
+  bool alreadyProcessed(Route& route, const Intake& item, const std::string& sha, bool& stop);
   bool failItem(Route& route, const Intake& item, const std::string& reason);
   void fault(const char* point) const;
 
   const HostConfig& config_;
   PluginRegistry& registry_;
   Poco::Logger& logger_;
+  store::Store* store_;
   std::map<std::string, HostContext> contexts_;
   std::map<std::string, std::unique_ptr<Connector>> connectors_;
   std::map<std::string, std::unique_ptr<Module>> modules_;

@@ -62,13 +62,15 @@ void ConfigSubsystem::initialize(Poco::Util::Application&) {
 
 void PipelineSubsystem::initialize(Poco::Util::Application& app) {
   auto& cfg = app.getSubsystem<ConfigSubsystem>();
-  host_ = std::make_unique<Host>(cfg.config(), cfg.registry(), Poco::Logger::get("renkei.host"));
+  if (cfg.config().store) store_ = store::openStore(*cfg.config().store);  // StoreError: exit 1
+  host_ = std::make_unique<Host>(cfg.config(), cfg.registry(), Poco::Logger::get("renkei.host"), store_.get());
   host_->start();
 }
 
 void PipelineSubsystem::uninitialize() {
   if (host_) host_->shutdown();
   host_.reset();
+  store_.reset();
 }
 
 HostApplication::HostApplication(ServeOptions options) : options_(std::move(options)) {
@@ -151,12 +153,13 @@ std::uint64_t printSummary(const Host& host, const HostConfig& config, std::ostr
     for (std::size_t i = 0; i < s.to.size(); ++i) to += (i ? ", " : "") + s.to[i];
     out << "  route " << s.id << ": " << s.from << " -> " << to << "\n"
         << "    files: " << s.filesClaimed << " claimed, " << s.filesRecovered << " resumed, " << s.filesDone
-        << " done, " << s.filesFailed << " to error/, " << s.filesPending << " pending retry\n"
+        << " done, " << s.filesDuplicate << " duplicate, " << s.filesFailed << " to error/, " << s.filesPending
+        << " pending retry\n"
         << "    records: " << s.records << " delivered in " << s.batches << " batches, " << s.rejected
         << " rejected (in rejects/), " << s.skipped << " skipped, " << s.warnings << " warnings\n";
     for (const auto& p : s.problems) out << "    problem: " << p << "\n";
     files += s.filesClaimed + s.filesRecovered;
-    done += s.filesDone;
+    done += s.filesDone + s.filesDuplicate;
     failed += s.filesFailed;
     pending += s.filesPending;
     records += s.records;

@@ -74,6 +74,7 @@ class PipelineSubsystem : public Poco::Util::Subsystem {
   Host& host() { return *host_; }
 
  private:
+  std::unique_ptr<store::Store> store_;
   std::unique_ptr<Host> host_;
 };
 

@@ -314,3 +314,34 @@ BOOST_AUTO_TEST_CASE(mapped_route_quarantines_a_file_with_a_file_error) {
   const std::string reason = test::readFile(inst.inBox() / "error/BAD.csv.error.txt");
   BOOST_TEST(reason.find("header row has 2 columns, the layout has 35 fields") != std::string::npos, reason);
 }
+
+// With a store, content already taken in is not processed again — neither
+// a vendor's re-send under another name, nor a file resumed after a SIGKILL
+// that came after its delivery was recorded.
+BOOST_AUTO_TEST_CASE(store_registers_content_and_skips_what_was_processed) {
+  Instance inst("", "", R"(<store driver="sqlite" path="var/renkei.db"/>)");
+  inst.drop("day1.csv", "a\nb\n");
+  auto first = inst.serveOnce();
+  BOOST_TEST(first.exitCode == 0, first.err);
+  BOOST_TEST(fs::exists(inst.dir / "var/renkei.db"));
+  const auto out = test::listFiles(inst.outBox() / "out");
+  BOOST_TEST(out.size() == 1u);
+
+  inst.drop("day1-resent.csv", "a\nb\n");  // same bytes, another name
+  inst.drop("day2.csv", "c\n");
+  auto second = inst.serveOnce();
+  BOOST_TEST(second.exitCode == 0, second.err);
+  BOOST_TEST(second.out.find("1 done, 1 duplicate") != std::string::npos, second.out);
+  BOOST_TEST(test::listFiles(inst.outBox() / "out").size() == 2u);  // only day2 added
+  BOOST_TEST(test::listFiles(inst.inBox() / "done").size() == 3u);  // nothing lost
+
+  inst.drop("day3.csv", "d\ne\n");
+  auto killed = inst.serveOnce({{"RENKEI_FAULT", "after-deliver"}});
+  BOOST_TEST(killed.signal == SIGKILL);
+  const auto before = test::listFiles(inst.outBox() / "out");
+  auto restarted = inst.serveOnce();
+  BOOST_TEST(restarted.exitCode == 0, restarted.err);
+  BOOST_TEST(restarted.out.find("1 resumed, 0 done, 1 duplicate") != std::string::npos, restarted.out);
+  BOOST_TEST(test::listFiles(inst.outBox() / "out") == before, boost::test_tools::per_element());
+  BOOST_TEST(test::listFiles(inst.inBox() / "done").size() == 4u);
+}
