@@ -336,6 +336,7 @@ int commandMap(const Args& a) {
     }
     haveRejects = true;
   }
+  reader->setFieldMask(compiled->sourceFieldsRead());
   const formats::JsonLinesWriter writer(compiled->targetNames());
   mapping::Mapper mapper(*compiled);
   formats::RawRecord raw;

@@ -259,6 +259,7 @@ bool Host::processMapped(Route& route, const Intake& item) {
     }
     if (check->error()) return failItem(route, item, check->error()->format());
     reader = formats::RecordReader::open(*m.layout, item.path);
+    reader->setFieldMask(m.sourceFieldsRead());
   } catch (const std::exception& e) {
     return failItem(route, item, e.what());
   }

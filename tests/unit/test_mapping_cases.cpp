@@ -44,6 +44,7 @@ struct Run {
 Run runMapping(const mapping::Mapping& m, const fs::path& input) {
   Run run;
   auto reader = formats::RecordReader::open(*m.layout, input);
+  reader->setFieldMask(m.sourceFieldsRead());  // as renkei map and the routes read
   const formats::JsonLinesWriter writer(m.targetNames());
   mapping::Mapper mapper(m);
   formats::RawRecord raw;

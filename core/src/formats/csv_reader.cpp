@@ -63,6 +63,7 @@ class CsvReader final : public BufferReader {
       return;
     }
     for (std::size_t i = 0; i < fields.size(); ++i) {
+      if (!wanted(fields, i)) continue;
       const std::string_view raw = item.slices[i];
       if (raw.size() > layout_.maxFieldBytes) {
         record.errors.push_back("field '" + fields[i].name + "' is " + std::to_string(raw.size()) +

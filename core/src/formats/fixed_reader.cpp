@@ -64,6 +64,7 @@ class FixedReader final : public BufferReader {
     markBoundaries(rec);
     for (std::size_t i = 0; i < fields.size(); ++i) {
       const LayoutField& f = fields[i];
+      if (!wanted(fields, i)) continue;
       if (!boundary_[f.offset] || !boundary_[f.offset + f.bytes]) {
         const std::size_t at = boundary_[f.offset] ? f.offset + f.bytes : f.offset;
         record.errors.push_back("field '" + f.name + "' (offset " + std::to_string(f.offset) + ", " +

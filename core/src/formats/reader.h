@@ -132,6 +132,10 @@ class RecordReader {
   /// error (then error() is set, and no more records come).
   bool next(RawRecord& record);
 
+  /// Decode only the data fields marked 1 (the others read as ""): a mapping
+  /// that drops wide fields need not decode them. Empty: all fields.
+  void setFieldMask(std::vector<std::uint8_t> mask) { mask_ = std::move(mask); }
+
   const std::optional<FileError>& error() const { return error_; }
   const ReaderTotals& totals() const { return totals_; }
   const Layout& layout() const { return layout_; }
@@ -156,8 +160,14 @@ class RecordReader {
   /// Applies the gaiji table to a value already in the record.
   void applyGaijiTo(RawRecord& record, std::size_t index) const;
 
+  /// True when data field `i` is to be decoded (control records: always).
+  bool wanted(const std::vector<LayoutField>& fields, std::size_t i) const {
+    return mask_.empty() || &fields != &layout_.fields || mask_[i];
+  }
+
   const Layout& layout_;
   std::optional<FileError> error_;
+  std::vector<std::uint8_t> mask_;
 
  private:
   bool readControl(const ControlRecord& control, const char* what, RawRecord& scratch, const RawItem& item);

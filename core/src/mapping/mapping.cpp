@@ -84,9 +84,29 @@ bool zoneAllows(std::string_view zone, Pii pii) {
 void CodeTable::seal() { std::sort(entries_.begin(), entries_.end()); }
 
 const std::string* CodeTable::find(std::string_view from) const {
+  if (entries_.size() <= 16) {  // most code tables: a scan beats a binary search
+    for (const auto& e : entries_)
+      if (e.first.size() == from.size() && e.first == from) return &e.second;
+    return nullptr;
+  }
   auto it = std::lower_bound(entries_.begin(), entries_.end(), from,
                              [](const auto& e, std::string_view k) { return std::string_view(e.first) < k; });
   return it != entries_.end() && it->first == from ? &it->second : nullptr;
+}
+
+std::vector<std::uint8_t> Mapping::sourceFieldsRead() const {
+  std::vector<std::uint8_t> mask(layout->fields.size(), 0);
+  for (std::size_t i = 0; i < mask.size(); ++i)
+    if (layout->fields[i].pii == Pii::None) mask[i] = 1;
+  for (const auto& s : skips)
+    if (s.field >= 0) mask[static_cast<std::size_t>(s.field)] = 1;
+  for (const auto& c : checks)
+    if (c.field >= 0) mask[static_cast<std::size_t>(c.field)] = 1;
+  for (const auto& f : fields) {
+    if (f.from >= 0) mask[static_cast<std::size_t>(f.from)] = 1;
+    for (int r : f.reads) mask[static_cast<std::size_t>(r)] = 1;
+  }
+  return mask;
 }
 
 std::vector<std::string> Mapping::targetNames() const {
@@ -226,7 +246,10 @@ std::shared_ptr<const Mapping> loadMapping(const fs::path& file, const KeyRing& 
           // The class flows through the pipeline: mask and pseudonym lower it
           // to none; concat adds the classes of what it reads.
           if (t->lowersPii()) pii = Pii::None;
-          for (int read : t->readsFields()) pii = std::max(pii, layout.fields[static_cast<std::size_t>(read)].pii);
+          for (int read : t->readsFields()) {
+            pii = std::max(pii, layout.fields[static_cast<std::size_t>(read)].pii);
+            f.reads.push_back(read);
+          }
           f.stepNames.push_back(step);
           f.steps.push_back(std::move(t));
         }
@@ -317,7 +340,7 @@ void Mapper::map(const formats::RawRecord& in, MappedRecord& out) {
   out.reasons.clear();
   out.warnings = in.gaijiUnmapped;
   out.verdict = Verdict::Accepted;
-  out.values.assign(m.fields.size(), std::string_view());
+  out.values.resize(m.fields.size());
   out.buffers.resize(m.fields.size());
   if (!in.errors.empty()) {  // the reader could not make a usable record of it
     out.reasons = in.errors;

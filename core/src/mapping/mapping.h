@@ -36,6 +36,7 @@ class CodeTable {
 };
 
 struct CompiledField {
+  std::vector<int> reads;  ///< source fields the pipeline reads besides `from` (concat)
   std::string to;
   int line = 0;
   int from = -1;        ///< source field index; -1 for a literal value
@@ -76,6 +77,9 @@ struct Mapping {
   std::vector<std::unique_ptr<CodeTable>> codeTables;
 
   std::vector<std::string> targetNames() const;
+  /// Source fields the mapping reads (fields, checks, skips, concat), plus
+  /// the non-personal ones rejects files carry: the reader's field mask.
+  std::vector<std::uint8_t> sourceFieldsRead() const;
 };
 
 /// Loads and compiles a mapping (and its layout). Every problem goes to
