@@ -338,41 +338,29 @@ int commandMap(const Args& a) {
   }
   reader->setFieldMask(compiled->sourceFieldsRead());
   const formats::JsonLinesWriter writer(compiled->targetNames());
-  mapping::Mapper mapper(*compiled);
+  mapping::MapRun run(*compiled);
   formats::RawRecord raw;
-  mapping::MappedRecord mapped;
   formats::ByteArena buffer;
-  std::string rejectBuffer;
-  std::uint64_t read = 0, accepted = 0, rejected = 0, skipped = 0, warnings = 0, gaiji = 0;
   bool ok = true;
   while (ok && reader->next(raw)) {
-    ++read;
-    gaiji += raw.gaijiUnmapped;
-    mapper.map(raw, mapped);
-    warnings += mapped.warnings;
-    if (mapped.verdict == mapping::Verdict::Skipped) {
-      ++skipped;
-    } else if (mapped.verdict == mapping::Verdict::Rejected) {
-      ++rejected;
-      if (haveRejects) mapping::appendRejectLine(rejectBuffer, layout, raw, mapped.reasons);
-    } else {
-      ++accepted;
-      writer.append(buffer, mapped.values);
+    if (run.step(raw) == mapping::Verdict::Accepted) {
+      writer.append(buffer, run.record().values);
       if (buffer.size() >= (1 << 20)) {
         ok = out.write({buffer.data(), buffer.size()});
         buffer.clear();
       }
     }
-    if (rejectBuffer.size() >= (1 << 16)) {
-      ok = ok && rejects.write(rejectBuffer);
-      rejectBuffer.clear();
+    if (run.rejects().size() >= (1 << 16)) {
+      if (haveRejects) ok = ok && rejects.write(run.rejects());
+      run.rejects().clear();
     }
   }
   ok = ok && out.write({buffer.data(), buffer.size()}) && out.close();
-  if (haveRejects) ok = rejects.write(rejectBuffer) && rejects.close() && ok;
+  if (haveRejects) ok = rejects.write(run.rejects()) && rejects.close() && ok;
   if (reader->error()) std::cerr << input->string() << ": " << reader->error()->format() << "\n";
-  std::cerr << "renkei map: " << read << " read, " << accepted << " accepted, " << rejected << " rejected, " << skipped
-            << " skipped, " << warnings << " warnings, " << gaiji << " unmapped 外字"
+  std::cerr << "renkei map: " << run.read << " read, " << run.accepted << " accepted, " << run.rejected
+            << " rejected, " << run.skipped << " skipped, " << run.warnings << " warnings, " << run.unmappedGaiji
+            << " unmapped 外字"
             << (reader->error() ? "; the file is unusable" : "") << "\n";
   if (!ok) {
     std::cerr << "renkei map: writing the output failed: " << std::strerror(errno) << "\n";

@@ -271,32 +271,23 @@ bool Host::processMapped(Route& route, const Intake& item) {
   static thread_local std::map<const mapping::Mapping*, std::shared_ptr<const FieldNames>> namesCache;
   auto& names = namesCache[&m];
   if (!names) names = std::make_shared<const FieldNames>(m.targetNames());
-  mapping::Mapper mapper(m);
+  mapping::MapRun run(m);
   formats::RawRecord raw;
-  mapping::MappedRecord mapped;
-  std::string rejects;
-  std::uint64_t delivered = 0, rejected = 0, skipped = 0, warnings = 0;
+  std::uint64_t delivered = 0;
   std::size_t sequence = 0;
   Batch batch;
   auto flush = [&]() { return flushBatch(route, item, sha, sequence, batch, delivered); };
   while (reader->next(raw)) {
-    mapper.map(raw, mapped);
-    warnings += mapped.warnings;
-    if (mapped.verdict == mapping::Verdict::Skipped) {
-      ++skipped;
-    } else if (mapped.verdict == mapping::Verdict::Rejected) {
-      ++rejected;
-      mapping::appendRejectLine(rejects, *m.layout, raw, mapped.reasons);
-    } else {
-      Record r(names);
-      for (std::size_t i = 0; i < mapped.values.size(); ++i) r.set(i, std::string(mapped.values[i]));
-      batch.records.push_back(std::move(r));
-      if (batch.records.size() >= config_.batchRecords && !flush()) return false;
-    }
+    if (run.step(raw) != mapping::Verdict::Accepted) continue;
+    const auto& values = run.record().values;
+    Record r(names);
+    for (std::size_t i = 0; i < values.size(); ++i) r.set(i, std::string(values[i]));
+    batch.records.push_back(std::move(r));
+    if (batch.records.size() >= config_.batchRecords && !flush()) return false;
   }
   if (!flush()) return false;
-  if (!rejects.empty()) {
-    Outcome o = route.source->writeRejects(item, rejects);
+  if (!run.rejects().empty()) {
+    Outcome o = route.source->writeRejects(item, run.rejects());
     if (o.status() == Outcome::Status::Retry) {
       route.stats->problems.push_back("'" + item.name + "' rejects: " + o.message());
       return false;
@@ -304,11 +295,11 @@ bool Host::processMapped(Route& route, const Intake& item) {
     if (!o.isOk()) logger_.warning("route %s: rejects of '%s' not kept: %s", routeId, item.name, o.message());
   }
   if (!completeItem(route, item, delivered, sha)) return false;
-  route.stats->rejected += rejected;
-  route.stats->skipped += skipped;
-  route.stats->warnings += warnings;
+  route.stats->rejected += run.rejected;
+  route.stats->skipped += run.skipped;
+  route.stats->warnings += run.warnings;
   logger_.information("route %s: '%s' done: %s delivered, %s rejected, %s skipped", routeId, item.name,
-                      std::to_string(delivered), std::to_string(rejected), std::to_string(skipped));
+                      std::to_string(delivered), std::to_string(run.rejected), std::to_string(run.skipped));
   return true;
 }
 

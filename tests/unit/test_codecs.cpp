@@ -22,21 +22,24 @@ namespace {
 
 using Decoder = std::function<std::optional<std::string>(const std::string&)>;
 
+// glibc iconv, strict: nullopt when any input cannot be converted.
+std::optional<std::string> iconvConvert(const char* to, const char* from, const std::string& in) {
+  iconv_t cd = iconv_open(to, from);
+  BOOST_REQUIRE(cd != reinterpret_cast<iconv_t>(-1));
+  std::string out(in.size() * 8 + 8, '\0');
+  char* inp = const_cast<char*>(in.data());
+  size_t inLeft = in.size();
+  char* outp = out.data();
+  size_t outLeft = out.size();
+  const size_t r = iconv(cd, &inp, &inLeft, &outp, &outLeft);
+  iconv_close(cd);
+  if (r == static_cast<size_t>(-1) || inLeft) return std::nullopt;
+  out.resize(out.size() - outLeft);
+  return out;
+}
+
 Decoder iconvDecoder(const char* name) {
-  return [name](const std::string& in) -> std::optional<std::string> {
-    iconv_t cd = iconv_open("UTF-8", name);
-    BOOST_REQUIRE(cd != reinterpret_cast<iconv_t>(-1));
-    std::string out(in.size() * 8 + 8, '\0');
-    char* inp = const_cast<char*>(in.data());
-    size_t inLeft = in.size();
-    char* outp = out.data();
-    size_t outLeft = out.size();
-    const size_t r = iconv(cd, &inp, &inLeft, &outp, &outLeft);
-    iconv_close(cd);
-    if (r == static_cast<size_t>(-1) || inLeft) return std::nullopt;
-    out.resize(out.size() - outLeft);
-    return out;
-  };
+  return [name](const std::string& in) { return iconvConvert("UTF-8", name, in); };
 }
 
 Decoder icuDecoder(const char* name) {
@@ -215,17 +218,7 @@ BOOST_AUTO_TEST_CASE(shift_jisx0213_against_iconv) {
 namespace {
 
 std::optional<std::string> iconvEncode(const char* name, const std::string& utf8) {
-  iconv_t cd = iconv_open(name, "UTF-8");
-  std::string out(utf8.size() * 4 + 8, '\0');
-  char* inp = const_cast<char*>(utf8.data());
-  size_t inLeft = utf8.size();
-  char* outp = out.data();
-  size_t outLeft = out.size();
-  const size_t r = iconv(cd, &inp, &inLeft, &outp, &outLeft);
-  iconv_close(cd);
-  if (r == static_cast<size_t>(-1) || inLeft) return std::nullopt;
-  out.resize(out.size() - outLeft);
-  return out;
+  return iconvConvert(name, "UTF-8", utf8);
 }
 
 // Every character the codec decodes must encode back to bytes that decode to

@@ -335,6 +335,22 @@ void appendRejectLine(std::string& out, const formats::Layout& layout, const for
 
 Mapper::Mapper(const Mapping& mapping) : mapping_(mapping) {}
 
+Verdict MapRun::step(const formats::RawRecord& raw) {
+  ++read;
+  unmappedGaiji += raw.gaijiUnmapped;
+  mapper_.map(raw, mapped_);
+  warnings += mapped_.warnings;
+  switch (mapped_.verdict) {
+    case Verdict::Skipped: ++skipped; break;
+    case Verdict::Rejected:
+      ++rejected;
+      appendRejectLine(rejects_, *mapping_.layout, raw, mapped_.reasons);
+      break;
+    case Verdict::Accepted: ++accepted; break;
+  }
+  return mapped_.verdict;
+}
+
 void Mapper::map(const formats::RawRecord& in, MappedRecord& out) {
   const Mapping& m = mapping_;
   out.reasons.clear();

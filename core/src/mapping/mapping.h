@@ -118,4 +118,25 @@ class Mapper {
   std::string a_, b_;
 };
 
+/// One pass of a mapping over a reader's records, as `renkei map` and the
+/// routes run it: maps each record, counts verdicts and warnings, and keeps
+/// the rejects lines; the caller handles accepted records.
+class MapRun {
+ public:
+  explicit MapRun(const Mapping& mapping) : mapping_(mapping), mapper_(mapping) {}
+  /// Maps `raw`; returns its verdict (accepted records are in record()).
+  Verdict step(const formats::RawRecord& raw);
+  const MappedRecord& record() const { return mapped_; }
+  /// Rejects lines gathered so far (clear it after writing it out).
+  std::string& rejects() { return rejects_; }
+
+  std::uint64_t read = 0, accepted = 0, rejected = 0, skipped = 0, warnings = 0, unmappedGaiji = 0;
+
+ private:
+  const Mapping& mapping_;
+  Mapper mapper_;
+  MappedRecord mapped_;
+  std::string rejects_;
+};
+
 }  // namespace renkei::mapping
