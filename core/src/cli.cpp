@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -272,7 +271,7 @@ int commandRead(const Args& a) {
   return reader->error() ? kExitRuntime : kExitOk;
 }
 
-// --key ID=FILE: the key is the file's bytes without a final line end.
+// --key ID=FILE, as many as the mapping needs.
 bool loadKeys(const std::vector<std::string>& specs, mapping::KeyRing& keys) {
   for (const std::string& spec : specs) {
     const auto eq = spec.find('=');
@@ -281,16 +280,9 @@ bool loadKeys(const std::vector<std::string>& specs, mapping::KeyRing& keys) {
       return false;
     }
     const std::string id = spec.substr(0, eq), file = spec.substr(eq + 1);
-    std::ifstream in(file, std::ios::binary);
-    std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
-    if (!in.good() && !in.eof()) {
-      std::cerr << "renkei: --key " << id << ": cannot read '" << file << "'\n";
-      return false;
-    }
-    if (key.size() < 16) {
-      std::cerr << "renkei: --key " << id << ": the key in '" << file << "' is " << key.size()
-                << " bytes; use at least 16 (e.g. head -c 32 /dev/urandom | base64)\n";
+    std::string key;
+    if (auto error = mapping::readKeyFile(file, key)) {
+      std::cerr << "renkei: --key " << id << ": " << *error << "\n";
       return false;
     }
     keys[id] = key;

@@ -4,7 +4,6 @@
 #include <libxml/tree.h>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -309,14 +308,9 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
   // Pseudonym keys: files the config names, never values in it.
   mapping::KeyRing keys;
   for (const KeyConfig& k : config.keys) {
-    std::ifstream in(k.file, std::ios::binary);
-    std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
-    if (!in.is_open())
-      diags.add(file, k.line, "key '" + k.id + "': cannot read '" + k.file.string() + "'");
-    else if (key.size() < 16)
-      diags.add(file, k.line, "key '" + k.id + "': '" + k.file.string() + "' holds " + std::to_string(key.size()) +
-                                  " bytes; a key needs at least 16");
+    std::string key;
+    if (auto error = mapping::readKeyFile(k.file.string(), key))
+      diags.add(file, k.line, "key '" + k.id + "': " + *error);
     else if (!keys.emplace(k.id, key).second)
       diags.add(file, k.line, "key '" + k.id + "' is declared twice");
   }

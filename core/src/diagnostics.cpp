@@ -2,6 +2,7 @@
 #include "diagnostics.h"
 
 #include <algorithm>
+#include <fstream>
 
 namespace renkei {
 
@@ -57,6 +58,21 @@ std::string closestMatch(const std::string& word, const std::vector<std::string>
 std::string didYouMean(const std::string& word, const std::vector<std::string>& candidates) {
   const std::string best = closestMatch(word, candidates);
   return best.empty() ? std::string() : "; did you mean '" + best + "'?";
+}
+
+bool forEachTableLine(const std::string& file, const std::function<void(int, const std::string&)>& fn) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return false;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (n == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
+    if (line.empty() || line[0] == '#') continue;
+    fn(n, line);
+  }
+  return true;
 }
 
 std::string joinList(const std::vector<std::string>& items, const std::string& separator) {

@@ -2,6 +2,7 @@
 // with the file and line it comes from, collected so that all are reported.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,12 @@ std::string closestMatch(const std::string& word, const std::vector<std::string>
 
 /// "; did you mean 'x'?" or "" — for appending to a message.
 std::string didYouMean(const std::string& word, const std::vector<std::string>& candidates);
+
+/// Reads a tab-separated table file people edit (外字 tables, code tables):
+/// calls fn(lineNumber, line) for each line that is not blank or a '#'
+/// comment, with a UTF-8 BOM and CR line ends removed. Returns false when
+/// the file cannot be opened.
+bool forEachTableLine(const std::string& file, const std::function<void(int, const std::string&)>& fn);
 
 /// "a, b, c" for messages.
 std::string joinList(const std::vector<std::string>& items, const std::string& separator = ", ");

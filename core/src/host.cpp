@@ -6,7 +6,6 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 
 #include "formats/reader.h"
 #include "mapped_file.h"
@@ -97,6 +96,7 @@ void Host::start() {
     Route route;
     route.config = &rc;
     route.stats = &stats_.back();
+    route.names = std::make_shared<const FieldNames>(rc.mapping ? rc.mapping->targetNames() : FieldNames{"line"});
     route.source = connectors_.at(rc.from)->source();
     for (const std::string& to : rc.to) {
       Target t{to};
@@ -246,20 +246,19 @@ bool Host::deliverBatch(Route& route, const Intake& item, Batch& batch) {
 bool Host::processMapped(Route& route, const Intake& item) {
   const mapping::Mapping& m = *route.config->mapping;
   const std::string& routeId = route.config->id;
-  std::unique_ptr<formats::RecordReader> reader;
+  std::shared_ptr<MappedFile> file;
   std::string sha;
   try {
     // Pass 1: the file as a whole (trailer counts, truncation, malformed XML)
-    // before anything from it is delivered.
-    MappedFile file(item.path);
-    sha = sha256Hex(file.view());
-    auto check = formats::RecordReader::fromMemory(*m.layout, file.view());
+    // before anything from it is delivered. Both passes read one mapping.
+    file = std::make_shared<MappedFile>(item.path);
+    sha = sha256Hex(file->view());
+    auto check = formats::RecordReader::fromMemory(*m.layout, file->view());
+    check->setFieldMask(std::vector<std::uint8_t>(m.layout->fields.size(), 0));  // structure only
     formats::RawRecord raw;
     while (check->next(raw)) {
     }
     if (check->error()) return failItem(route, item, check->error()->format());
-    reader = formats::RecordReader::open(*m.layout, item.path);
-    reader->setFieldMask(m.sourceFieldsRead());
   } catch (const std::exception& e) {
     return failItem(route, item, e.what());
   }
@@ -268,9 +267,8 @@ bool Host::processMapped(Route& route, const Intake& item) {
   if (storeDown) return false;
 
   // Pass 2: map and deliver in batches; rejects are collected for the source.
-  static thread_local std::map<const mapping::Mapping*, std::shared_ptr<const FieldNames>> namesCache;
-  auto& names = namesCache[&m];
-  if (!names) names = std::make_shared<const FieldNames>(m.targetNames());
+  auto reader = formats::RecordReader::fromMapping(*m.layout, file);
+  reader->setFieldMask(m.sourceFieldsRead());
   mapping::MapRun run(m);
   formats::RawRecord raw;
   std::uint64_t delivered = 0;
@@ -280,7 +278,7 @@ bool Host::processMapped(Route& route, const Intake& item) {
   while (reader->next(raw)) {
     if (run.step(raw) != mapping::Verdict::Accepted) continue;
     const auto& values = run.record().values;
-    Record r(names);
+    Record r(route.names);
     for (std::size_t i = 0; i < values.size(); ++i) r.set(i, std::string(values[i]));
     batch.records.push_back(std::move(r));
     if (batch.records.size() >= config_.batchRecords && !flush()) return false;
@@ -306,26 +304,23 @@ bool Host::processMapped(Route& route, const Intake& item) {
 bool Host::process(Route& route, const Intake& item) {
   if (route.config->mapping) return processMapped(route, item);
   const std::string& routeId = route.config->id;
-  auto failItem = [&](const std::string& reason) { return this->failItem(route, item, reason); };
-
   std::unique_ptr<MappedFile> file;
   try {
     file = std::make_unique<MappedFile>(item.path);
   } catch (const std::exception& e) {
-    return failItem(e.what());
+    return failItem(route, item, e.what());
   }
   const std::string_view data = file->view();
   // The whole file is checked before anything is delivered, so an unreadable
   // file never leaves half of itself downstream.
   if (auto problem = checkUtf8Text(data))
-    return failItem("line " + std::to_string(problem->line) + ", byte offset " + std::to_string(problem->offset) +
+    return failItem(route, item, "line " + std::to_string(problem->line) + ", byte offset " + std::to_string(problem->offset) +
                     ": " + problem->reason);
   const std::string sha = sha256Hex(data);
   bool storeDown = false;
   if (alreadyProcessed(route, item, sha, storeDown)) return true;
   if (storeDown) return false;
 
-  static const auto kLineNames = std::make_shared<const FieldNames>(FieldNames{"line"});
   std::size_t sequence = 0;
   std::uint64_t delivered = 0;
   Batch batch;
@@ -334,7 +329,7 @@ bool Host::process(Route& route, const Intake& item) {
   bool ok = true;
   forEachLine(data, [&](std::string_view line) {
     if (!ok) return;
-    Record r(kLineNames);
+    Record r(route.names);
     r.set(0, std::string(line));
     batch.records.push_back(std::move(r));
     if (batch.records.size() >= config_.batchRecords) ok = flush();

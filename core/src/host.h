@@ -81,6 +81,7 @@ class Host {
     std::vector<Target> targets;
     std::deque<Intake> pending;  ///< recovered or waiting for a retry
     RouteStats* stats = nullptr;
+    std::shared_ptr<const FieldNames> names;  ///< the mapping's target fields, or {"line"}
   };
 
   /// Processes one claimed item to the end (a stop request waits for it);

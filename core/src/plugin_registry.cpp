@@ -36,11 +36,6 @@ std::string PluginDescriptor::roleNames() const {
   return joined;
 }
 
-PluginRegistry::~PluginRegistry() {
-  // ClassLoader's destructor unloads every library it loaded; instances are
-  // owned by the host and gone by now.
-}
-
 PluginDescriptor PluginRegistry::readInfo(const fs::path& library) {
   const std::string file = library.string();
   Poco::SharedLibrary lib;

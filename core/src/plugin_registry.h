@@ -64,7 +64,9 @@ struct RefusedLibrary {
 class PluginRegistry {
  public:
   PluginRegistry() = default;
-  ~PluginRegistry();
+  /// The ClassLoaders unload every library they loaded; the host has
+  /// destroyed the instances by then.
+  ~PluginRegistry() = default;
   PluginRegistry(const PluginRegistry&) = delete;
   PluginRegistry& operator=(const PluginRegistry&) = delete;
 

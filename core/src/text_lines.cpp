@@ -1,6 +1,8 @@
 // UTF-8 validation for plain text intake.
 #include "text_lines.h"
 
+#include "text/codec.h"
+
 namespace renkei {
 
 std::optional<TextProblem> checkUtf8Text(std::string_view data) {
@@ -19,20 +21,9 @@ std::optional<TextProblem> checkUtf8Text(std::string_view data) {
       ++i;
       continue;
     }
-    std::size_t len;
     std::uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-    else return fail(i, "invalid UTF-8 lead byte (is the file in another encoding, e.g. windows-31j?)");
-    if (i + len > n) return fail(i, "truncated UTF-8 sequence at end of file");
-    for (std::size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return fail(i, "invalid UTF-8 continuation byte (is the file in another encoding, e.g. windows-31j?)");
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return fail(i, "overlong UTF-8 sequence");
-    if (cp >= 0xD800 && cp <= 0xDFFF) return fail(i, "UTF-8 encoded surrogate");
-    if (cp > 0x10FFFF) return fail(i, "code point above U+10FFFF");
+    const std::size_t len = text::decodeUtf8(p + i, n - i, cp);
+    if (!len) return fail(i, "invalid UTF-8 sequence (is the file in another encoding, e.g. windows-31j?)");
     i += len;
   }
   return std::nullopt;

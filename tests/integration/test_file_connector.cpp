@@ -126,7 +126,7 @@ BOOST_AUTO_TEST_CASE(unreadable_file_is_quarantined_with_its_reason_and_the_rest
              boost::test_tools::per_element());
   BOOST_TEST(test::readFile(inst.inBox() / "error" / "a-bad.csv") == cp932);  // kept intact
   const std::string reason = test::readFile(inst.inBox() / "error" / "a-bad.csv.error.txt");
-  BOOST_TEST(reason.find("reason: line 2, byte offset 8: invalid UTF-8 lead byte") != std::string::npos, reason);
+  BOOST_TEST(reason.find("reason: line 2, byte offset 8: invalid UTF-8 sequence") != std::string::npos, reason);
   BOOST_TEST(reason.find("connector: src") != std::string::npos);
   // Nothing of the bad file was delivered; the good one was.
   BOOST_TEST(inst.delivered() == "{\"line\":\"fine\"}\n");

@@ -5,11 +5,9 @@
 #define BOOST_TEST_MODULE renkei_config_cases
 #include <boost/test/unit_test.hpp>
 
-#include <sstream>
-
 #include "config.h"
 #include "plugin_registry.h"
-#include "test_support.h"
+#include "golden.h"
 
 using namespace renkei;
 namespace fs = std::filesystem;
@@ -54,11 +52,8 @@ BOOST_AUTO_TEST_CASE(golden_cases) {
   for (const fs::path& dir : dirs) {
     BOOST_TEST_CONTEXT("case " << dir.filename().string()) {
       const CaseResult result = checkFile(dir / "config.xml");
-      std::istringstream expected(test::readFile(dir / "expected.txt"));
-      std::string line;
       bool expectOk = false;
-      while (std::getline(expected, line)) {
-        if (line.empty() || line[0] == '#') continue;
+      for (const std::string& line : test::expectationLines(test::readFile(dir / "expected.txt"))) {
         if (line == "ok") {
           expectOk = true;
         } else if (line.rfind("problems: ", 0) == 0) {

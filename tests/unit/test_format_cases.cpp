@@ -10,10 +10,9 @@
 #define BOOST_TEST_MODULE renkei_format_cases
 #include <boost/test/unit_test.hpp>
 
-#include <sstream>
 
 #include "formats/reader.h"
-#include "test_support.h"
+#include "golden.h"
 
 using namespace renkei;
 namespace fs = std::filesystem;
@@ -28,33 +27,16 @@ std::vector<fs::path> caseDirs() {
   return dirs;
 }
 
-fs::path inputOf(const fs::path& dir) {
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.path().stem() == "input") return e.path();
-  return {};
-}
-
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty() && line[0] != '#') out.push_back(line);
-  return out;
-}
-
 void runCase(const fs::path& dir) {
   Diagnostics diags;
   auto layout = formats::loadLayout(dir / "layout.xml", diags);
   if (fs::exists(dir / "expected-layout-errors.txt")) {
     BOOST_TEST(!layout, "the layout loaded, but problems were expected");
-    const std::string reported = diags.format();
-    for (const auto& want : lines(test::readFile(dir / "expected-layout-errors.txt")))
-      BOOST_TEST(reported.find(want) != std::string::npos, "expected '" << want << "' in:\n" << reported);
+    test::expectEachLineIn(diags.format(), dir / "expected-layout-errors.txt");
     return;
   }
   BOOST_REQUIRE_MESSAGE(layout, "layout problems:\n" << diags.format());
-  const fs::path input = inputOf(dir);
+  const fs::path input = test::caseInput(dir);
   BOOST_REQUIRE_MESSAGE(!input.empty(), "no input.* file");
   const std::string data = test::readFile(input);
   auto reader = formats::RecordReader::fromMemory(*layout, data);
@@ -72,7 +54,7 @@ void runCase(const fs::path& dir) {
     BOOST_TEST(problems.empty(), "unexpected problems:\n" << problems);
     return;
   }
-  for (const auto& want : lines(test::readFile(dir / "expected-errors.txt"))) {
+  for (const auto& want : test::expectationLines(test::readFile(dir / "expected-errors.txt"))) {
     auto count = [&](const char* prefix, std::uint64_t actual) {
       if (want.rfind(prefix, 0) != 0) return false;
       BOOST_TEST(actual == std::stoull(want.substr(std::string(prefix).size())), want);

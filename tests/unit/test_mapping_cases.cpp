@@ -13,11 +13,10 @@
 
 #include <cstdlib>
 #include <random>
-#include <sstream>
 
 #include "formats/reader.h"
 #include "mapping/mapping.h"
-#include "test_support.h"
+#include "golden.h"
 #include "text/check_digits.h"
 
 using namespace renkei;
@@ -26,15 +25,6 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path root() { return fs::path(test::env("RENKEI_SOURCE_DIR")); }
-
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty() && line[0] != '#') out.push_back(line);
-  return out;
-}
 
 struct Run {
   std::string accepted, rejects;
@@ -69,32 +59,24 @@ Run runMapping(const mapping::Mapping& m, const fs::path& input) {
   return run;
 }
 
-fs::path inputOf(const fs::path& dir) {
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.path().stem() == "input") return e.path();
-  return {};
-}
-
 void runCase(const fs::path& dir) {
   mapping::KeyRing keys;
   if (fs::exists(dir / "key.txt")) keys["k"] = keys["household"] = test::readFile(dir / "key.txt");
   fs::path mappingFile = dir / "mapping.xml";
-  if (fs::exists(dir / "mapping.path")) mappingFile = root() / lines(test::readFile(dir / "mapping.path")).at(0);
+  if (fs::exists(dir / "mapping.path")) mappingFile = root() / test::expectationLines(test::readFile(dir / "mapping.path")).at(0);
   Diagnostics diags;
   auto m = mapping::loadMapping(mappingFile, keys, diags);
   if (fs::exists(dir / "expected-errors.txt")) {
     BOOST_TEST(!m, "the mapping compiled, but problems were expected");
-    const std::string reported = diags.format();
-    for (const auto& want : lines(test::readFile(dir / "expected-errors.txt")))
-      BOOST_TEST(reported.find(want) != std::string::npos, "expected '" << want << "' in:\n" << reported);
+    test::expectEachLineIn(diags.format(), dir / "expected-errors.txt");
     return;
   }
   BOOST_REQUIRE_MESSAGE(m, "mapping problems:\n" << diags.format());
-  const Run run = runMapping(*m, inputOf(dir));
+  const Run run = runMapping(*m, test::caseInput(dir));
   if (fs::exists(dir / "expected.jsonl")) BOOST_TEST(run.accepted == test::readFile(dir / "expected.jsonl"));
   BOOST_TEST(run.rejects == (fs::exists(dir / "expected-rejects.txt") ? test::readFile(dir / "expected-rejects.txt") : ""));
   if (fs::exists(dir / "expected-summary.txt")) {
-    for (const auto& l : lines(test::readFile(dir / "expected-summary.txt"))) {
+    for (const auto& l : test::expectationLines(test::readFile(dir / "expected-summary.txt"))) {
       const auto colon = l.find(": ");
       const std::string key = l.substr(0, colon);
       const std::uint64_t want = std::stoull(l.substr(colon + 2));
@@ -179,7 +161,7 @@ BOOST_AUTO_TEST_CASE(internet_mapping_never_delivers_personal_data) {
   BOOST_REQUIRE_MESSAGE(m, diags.format());
   const Run run = runMapping(*m, tmp / "in.csv");
   BOOST_TEST(run.acceptedCount > 100u);
-  for (const auto& line : lines(run.accepted)) {
+  for (const auto& line : test::expectationLines(run.accepted)) {
     // Everything after the household pseudonym (64 hex digits) is free of
     // identifier-shaped numbers, names, addresses and dates.
     const std::string rest = line.substr(line.find("\"age_band\""));

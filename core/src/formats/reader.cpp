@@ -203,8 +203,12 @@ bool RecordReader::readControl(const ControlRecord& control, const char* what, R
 }
 
 std::unique_ptr<RecordReader> RecordReader::open(const Layout& layout, const std::filesystem::path& file) {
-  auto mapped = std::make_shared<MappedFile>(file);
-  return makeItemReader(layout, mapped->view(), mapped);
+  return fromMapping(layout, std::make_shared<MappedFile>(file));
+}
+
+std::unique_ptr<RecordReader> RecordReader::fromMapping(const Layout& layout, std::shared_ptr<MappedFile> file) {
+  const std::string_view data = file->view();
+  return makeItemReader(layout, data, std::move(file));
 }
 
 std::unique_ptr<RecordReader> RecordReader::fromMemory(const Layout& layout, std::string_view data) {

@@ -12,6 +12,10 @@
 
 #include "formats/layout.h"
 
+namespace renkei {
+class MappedFile;
+}
+
 namespace renkei::formats {
 
 /// A growable byte buffer that, unlike std::string, does not zero what it
@@ -125,6 +129,8 @@ class RecordReader {
   /// Opens `file` for `layout`; throws std::runtime_error when it cannot be
   /// opened at all (the message names the file). The layout must outlive the reader.
   static std::unique_ptr<RecordReader> open(const Layout& layout, const std::filesystem::path& file);
+  /// Reads a file already mapped (several passes over one mapping).
+  static std::unique_ptr<RecordReader> fromMapping(const Layout& layout, std::shared_ptr<MappedFile> file);
   /// Reads from memory instead (tests and fuzzing); `data` must outlive the reader.
   static std::unique_ptr<RecordReader> fromMemory(const Layout& layout, std::string_view data);
 

@@ -2,7 +2,6 @@
 #include "mapping/mapping.h"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 
 #include "renkei/json.h"
@@ -31,37 +30,30 @@ const char* zoneName(std::string_view zone) {
 // A code-table file: "from<TAB>to" per line; "*<TAB>value" sets the default
 // for codes the table does not list; '#' starts a comment.
 std::unique_ptr<CodeTable> loadCodeFile(const fs::path& file, Diagnostics& diags) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    diags.add(file.string(), 0, "code table not found");
-    return nullptr;
-  }
   auto table = std::make_unique<CodeTable>();
   table->id = file.filename().string();
   std::map<std::string, int> seen;
-  std::string line;
-  int n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (n == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
-    if (line.empty() || line[0] == '#') continue;
+  const bool found = forEachTableLine(file.string(), [&](int n, const std::string& line) {
     const auto tab = line.find('\t');
     if (tab == std::string::npos) {
       diags.add(file.string(), n, "expected 'from<TAB>to'");
-      continue;
+      return;
     }
     std::string from = line.substr(0, tab), to = line.substr(tab + 1);
     if (from == "*") {
       table->defaultValue = to;
-      continue;
+      return;
     }
     auto [it, inserted] = seen.emplace(from, n);
     if (!inserted) {
       diags.add(file.string(), n, "code '" + from + "' listed twice (first at line " + std::to_string(it->second) + ")");
-      continue;
+      return;
     }
     table->add(std::move(from), std::move(to));
+  });
+  if (!found) {
+    diags.add(file.string(), 0, "code table not found");
+    return nullptr;
   }
   table->seal();
   return table;

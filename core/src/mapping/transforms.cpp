@@ -5,6 +5,8 @@
 #include <openssl/hmac.h>
 
 #include <charconv>
+#include <fstream>
+#include <iterator>
 #include <cstdlib>
 #include <ctime>
 #include <regex>
@@ -326,6 +328,17 @@ const char* const kTransformNames[] = {
     "concat", "split-name", "age-band"};
 
 }  // namespace
+
+std::optional<std::string> readKeyFile(const std::string& file, std::string& key) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return "cannot read '" + file + "'";
+  key.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  if (key.size() < 16)
+    return "'" + file + "' holds " + std::to_string(key.size()) +
+           " bytes; a key needs at least 16 (e.g. head -c 32 /dev/urandom | base64)";
+  return std::nullopt;
+}
 
 std::vector<std::string> transformNames() { return {std::begin(kTransformNames), std::end(kTransformNames)}; }
 

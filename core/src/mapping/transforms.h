@@ -17,6 +17,11 @@ namespace renkei::mapping {
 /// config or on the command line; never logged.
 using KeyRing = std::map<std::string, std::string>;
 
+/// Reads a pseudonym key from `file`: its bytes without a final line end,
+/// at least 16 of them. Returns an error message (naming the file, never the
+/// key), or nullopt with `key` set.
+std::optional<std::string> readKeyFile(const std::string& file, std::string& key);
+
 /// What a transform may read besides its input: the source record's other
 /// fields (concat) and nothing else.
 struct TransformContext {

@@ -1,7 +1,6 @@
 // 外字 tables and their application to decoded text.
 #include "text/gaiji.h"
 
-#include <fstream>
 
 namespace renkei::text {
 namespace {
@@ -39,35 +38,24 @@ inline bool mayStartPrivateUse(unsigned char c) { return c == 0xEE || c == 0xEF 
 std::shared_ptr<GaijiTable> GaijiTable::load(const std::filesystem::path& file, const Codec& sourceCodec,
                                              Diagnostics& diags) {
   const std::string name = file.string();
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    diags.add(name, 0, "gaiji table not found");
-    return nullptr;
-  }
   auto table = std::make_shared<GaijiTable>();
-  std::string line;
-  int lineNo = 0;
-  while (std::getline(in, line)) {
-    ++lineNo;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (lineNo == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
-    if (line.empty() || line[0] == '#') continue;
+  const bool found = forEachTableLine(name, [&](int lineNo, const std::string& line) {
     const auto cols = splitTabs(line);
     if (cols.size() < 2 || cols[1].empty()) {
       diags.add(name, lineNo, "expected 'source<TAB>replacement[<TAB>fallback]'");
-      continue;
+      return;
     }
     std::uint32_t cp = 0;
     if (cols[0].rfind("U+", 0) == 0 || cols[0].rfind("u+", 0) == 0) {
       if (!parseHex(cols[0].substr(2), cp)) {
         diags.add(name, lineNo, "'" + cols[0] + "' is not a code point; write U+E000");
-        continue;
+        return;
       }
     } else {
       std::uint32_t bytes = 0;
       if (cols[0].size() % 2 != 0 || !parseHex(cols[0], bytes)) {
         diags.add(name, lineNo, "'" + cols[0] + "' is neither U+XXXX nor raw bytes in hex (F040)");
-        continue;
+        return;
       }
       std::string raw;
       for (std::size_t i = 0; i < cols[0].size(); i += 2)
@@ -78,16 +66,19 @@ std::shared_ptr<GaijiTable> GaijiTable::load(const std::filesystem::path& file, 
       const auto* p = reinterpret_cast<const unsigned char*>(decoded.data());
       if (stats.invalid || decodeUtf8(p, decoded.size(), cp) != decoded.size()) {
         diags.add(name, lineNo, "bytes " + cols[0] + " are not one character in " + sourceCodec.name());
-        continue;
+        return;
       }
     }
     if (!isPrivateUse(cp)) {
       diags.add(name, lineNo, "'" + cols[0] + "' is not a private-use character; only 外字 can be mapped");
-      continue;
+      return;
     }
     Entry e{cols[1], cols.size() > 2 ? cols[2] : std::string()};
-    if (!table->entries_.emplace(cp, std::move(e)).second)
-      diags.add(name, lineNo, "'" + cols[0] + "' is mapped twice");
+    if (!table->entries_.emplace(cp, std::move(e)).second) diags.add(name, lineNo, "'" + cols[0] + "' is mapped twice");
+  });
+  if (!found) {
+    diags.add(name, 0, "gaiji table not found");
+    return nullptr;
   }
   return table;
 }
