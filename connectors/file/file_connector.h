@@ -26,12 +26,13 @@ class FileConnector : public Connector, public Source, public Sink {
 
   // Sink
   Outcome deliver(const Batch& batch) override;
+  bool needsRecords() const override { return false; }
 
  private:
   bool wanted(const std::filesystem::directory_entry& entry) const;
   void ensureDirectory(const std::filesystem::path& dir) const;
   /// Writes `content` to dir/name through tmp/ and a rename, flushed first.
-  Outcome writeAtomically(const std::filesystem::path& dir, const std::string& name, const std::string& content);
+  Outcome writeAtomically(const std::filesystem::path& dir, const std::string& name, std::string_view content);
 
   std::filesystem::path directory_;
   std::vector<std::string> patterns_;

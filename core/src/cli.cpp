@@ -6,6 +6,7 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <Poco/AutoPtr.h>
@@ -17,6 +18,7 @@
 #include "formats/reader.h"
 #include "mapping/mapping.h"
 #include "host_application.h"
+#include "operator_commands.h"
 #include "renkei/json.h"
 #include "renkei/plugin.h"
 #include "version.h"
@@ -40,6 +42,14 @@ const char* const kUsage =
     "                              dry-run a mapping on a file: records out, rejects with reasons\n"
     "  read --layout L --in F [--out O]\n"
     "                              read a vendor file with a layout; raw records as JSON Lines\n"
+    "  status --config F           queues per route and target: pending, dead letters, ages, last errors\n"
+    "  deadletters list --config F [--route R]\n"
+    "  deadletters show --config F --batch ID [--records N]\n"
+    "  deadletters resubmit --config F (--batch ID | --route R | --all) [--by NAME]\n"
+    "                              dead letters: list them, show one, send them again after a fix\n"
+    "  replay --config F --route R --since T [--by NAME]\n"
+    "                              deliver again what the store holds for a route since T\n"
+    "                              (2026-11-22, 2026-11-22T09:00:00Z, or 90m, 2h, 3d back)\n"
     "  plugins                     list the plugins found, with their config keys\n"
     "  version                     print the version\n"
     "\n"
@@ -48,6 +58,8 @@ const char* const kUsage =
     "  --plugin-dir D    plugin directory (default: the config's <plugins>, $RENKEI_PLUGIN_DIR,\n"
     "                    or plugins/ next to the binary)\n"
     "  --log-level L     fatal, critical, error, warning, notice, information, debug, trace\n"
+    "  --host-id H       this host's name among hosts sharing a store (default $RENKEI_HOST_ID or\n"
+    "                    the machine's name); stable across restarts\n"
     "\n"
     "exit status: 0 done, 1 runtime failure, 2 usage or config error\n";
 
@@ -82,14 +94,19 @@ struct Args {
   std::string command;
   std::map<std::string, std::string> values;
   std::vector<std::string> keys;  ///< every --key ID=FILE
+  std::string action;             ///< deadletters: list, show or resubmit
   bool once = false;
+  std::set<std::string> flags;    ///< options without a value (--all)
   std::vector<std::string> errors;
 };
 
 Args parseArgs(int argc, char** argv) {
   Args a;
   static const std::map<std::string, std::vector<std::string>> kOptions = {
-      {"serve", {"--config", "--plugin-dir", "--log-level"}},
+      {"serve", {"--config", "--plugin-dir", "--log-level", "--host-id"}},
+      {"status", {"--config"}},
+      {"deadletters", {"--config", "--route", "--batch", "--records", "--by"}},
+      {"replay", {"--config", "--route", "--since", "--by"}},
       {"check", {"--config", "--plugin-dir"}},
       {"plugins", {"--plugin-dir"}},
       {"read", {"--layout", "--in", "--out"}},
@@ -108,7 +125,22 @@ Args parseArgs(int argc, char** argv) {
     a.errors.push_back("unknown command '" + a.command + "'" + didYouMean(a.command, commands));
     return a;
   }
-  for (int i = 2; i < argc; ++i) {
+  int first = 2;
+  if (a.command == "deadletters") {
+    static const std::vector<std::string> kActions = {"list", "show", "resubmit"};
+    if (argc < 3 || std::string(argv[2]).rfind("--", 0) == 0) {
+      a.errors.push_back("deadletters: say what to do: list, show or resubmit");
+      return a;
+    }
+    a.action = argv[2];
+    if (std::find(kActions.begin(), kActions.end(), a.action) == kActions.end()) {
+      a.errors.push_back("deadletters: unknown action '" + a.action + "'" + didYouMean(a.action, kActions) +
+                         " actions: list, show, resubmit");
+      return a;
+    }
+    first = 3;
+  }
+  for (int i = first; i < argc; ++i) {
     std::string arg = argv[i];
     std::string value;
     bool hasValue = false;
@@ -121,10 +153,15 @@ Args parseArgs(int argc, char** argv) {
       a.once = true;
       continue;
     }
+    if (a.command == "deadletters" && arg == "--all") {
+      a.flags.insert(arg);
+      continue;
+    }
     const auto& allowed = known->second;
     if (std::find(allowed.begin(), allowed.end(), arg) == allowed.end()) {
       std::vector<std::string> valid = allowed;
       if (a.command == "serve") valid.push_back("--once");
+      if (a.command == "deadletters") valid.push_back("--all");
       a.errors.push_back(a.command + ": unknown option '" + arg + "'" + didYouMean(arg, valid));
       continue;
     }
@@ -381,6 +418,7 @@ int commandServe(const Args& a) {
     options.logLevel = it->second;
   }
   options.once = a.once;
+  if (auto it = a.values.find("--host-id"); it != a.values.end()) options.hostId = it->second;
   try {
     HostApplication app(options);
     return app.run(std::vector<std::string>{"renkei"});
@@ -416,6 +454,8 @@ int runCli(int argc, char** argv) {
   if (a.command == "check") return commandCheck(a);
   if (a.command == "read") return commandRead(a);
   if (a.command == "map") return commandMap(a);
+  if (a.command == "status" || a.command == "deadletters" || a.command == "replay")
+    return runOperatorCommand(a.command, a.action, a.values, a.flags);
   return commandServe(a);
 }
 

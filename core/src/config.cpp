@@ -46,6 +46,13 @@ std::string describe(const InstanceConfig& inst) {
 
 }  // namespace
 
+store::StoreConfig HostConfig::effectiveStore() const {
+  if (store) return *store;
+  store::StoreConfig sc;
+  sc.path = directory / ("renkei-" + instance + ".db");
+  return sc;
+}
+
 const InstanceConfig* HostConfig::findConnector(const std::string& id) const {
   for (const auto& c : connectors)
     if (c.id == id) return &c;
@@ -90,12 +97,28 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
         else
           config.pollInterval = std::get<std::chrono::milliseconds>(v);
       }
-      if (hasAttr(node, "batch-records")) {
+      auto positive = [&](const char* name, auto& out) {
+        if (!hasAttr(node, name)) return;
         Settings::Value v;
-        if (!parseSettingValue("int", attr(node, "batch-records"), config.directory, v) &&
-            std::get<std::int64_t>(v) > 0)
-          config.batchRecords = static_cast<std::size_t>(std::get<std::int64_t>(v));
-      }
+        if (!parseSettingValue("int", attr(node, name), config.directory, v) && std::get<std::int64_t>(v) > 0)
+          out = static_cast<std::remove_reference_t<decltype(out)>>(std::get<std::int64_t>(v));
+      };
+      positive("batch-records", config.batchRecords);
+      positive("max-attempts", config.maxAttempts);
+      positive("max-outbox-records", config.maxOutboxRecords);
+      auto duration = [&](const char* name, std::chrono::milliseconds& out) {
+        if (!hasAttr(node, name)) return;
+        Settings::Value v;
+        if (auto err = parseSettingValue("duration", attr(node, name), config.directory, v))
+          diags.add(fileName, lineOf(node), std::string("pipeline: ") + name + ": " + *err);
+        else
+          out = std::get<std::chrono::milliseconds>(v);
+      };
+      duration("retry-initial", config.retryInitial);
+      duration("retry-max", config.retryMax);
+      duration("lease", config.lease);
+      if (config.lease < std::chrono::seconds(5))
+        diags.add(fileName, lineOf(node), "pipeline: lease: must be at least 5s (hosts renew it while they work)");
     } else if (element == "connector") {
       config.connectors.push_back(readInstance(node));
     } else if (element == "module") {
@@ -108,6 +131,11 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
         sc.path = p.is_relative() ? (config.directory / p).lexically_normal() : p;
       }
       sc.fullSync = attr(node, "synchronous") != "normal";
+      sc.connection = attr(node, "connection");
+      if (hasAttr(node, "password-file")) {
+        fs::path p(attr(node, "password-file"));
+        sc.passwordFile = p.is_relative() ? (config.directory / p).lexically_normal() : p;
+      }
       config.store = sc;
       config.storeLine = lineOf(node);
     } else if (element == "key") {
@@ -298,10 +326,22 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
   }
 
   if (config.store) {
-    if (config.store->driver == "postgresql")
-      diags.add(file, config.storeLine,
-                "store: driver 'postgresql' is not available in this version; use driver=\"sqlite\"");
-    else if (config.store->path.empty())
+    if (config.store->driver == "postgresql") {
+      if (config.store->connection.empty())
+        diags.add(file, config.storeLine,
+                  "store: driver 'postgresql' needs connection=\"…\" (an ODBC connection string such as "
+                  "'DSN=renkei' or 'Driver={PostgreSQL Unicode};Server=…;Database=…;Uid=…'; the password from "
+                  "password-file=\"…\" or $RENKEI_STORE_PASSWORD, never in the config)");
+      else if (config.store->connection.find("PWD=") != std::string::npos ||
+               config.store->connection.find("pwd=") != std::string::npos ||
+               config.store->connection.find("Password=") != std::string::npos)
+        diags.add(file, config.storeLine,
+                  "store: the connection string holds a password; put it in password-file=\"…\" or "
+                  "$RENKEI_STORE_PASSWORD instead");
+      if (config.store->passwordFile && !fs::is_regular_file(*config.store->passwordFile))
+        diags.add(file, config.storeLine,
+                  "store: password-file '" + config.store->passwordFile->string() + "' does not exist");
+    } else if (config.store->path.empty())
       diags.add(file, config.storeLine, "store: driver 'sqlite' needs path=\"…\" (the database file)");
   }
 

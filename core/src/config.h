@@ -58,12 +58,20 @@ struct HostConfig {
   std::string logLevel = "information";
   std::chrono::milliseconds pollInterval{5000};
   std::size_t batchRecords = 10000;
+  int maxAttempts = 8;                          ///< delivery attempts before a batch is a dead letter
+  std::chrono::milliseconds retryInitial{1000};  ///< first backoff; doubles per attempt, with jitter
+  std::chrono::milliseconds retryMax{300000};    ///< backoff ceiling
+  std::chrono::milliseconds lease{60000};        ///< how long a host's claim on a file or batch lasts unrenewed
+  std::int64_t maxOutboxRecords = 500000;       ///< intake of a route pauses while its outbox holds more
   std::vector<InstanceConfig> connectors;
   std::vector<InstanceConfig> modules;
   std::vector<RouteConfig> routes;
   std::vector<KeyConfig> keys;  ///< pseudonym keys, read by checkConfig
-  std::optional<store::StoreConfig> store;  ///< <store>; none: files are not registered
+  std::optional<store::StoreConfig> store;  ///< <store>; none: SQLite file renkei-<instance>.db beside the config
   int storeLine = 0;
+
+  /// <store>, or the default: SQLite file renkei-<instance>.db beside the config.
+  store::StoreConfig effectiveStore() const;
 
   const InstanceConfig* findConnector(const std::string& id) const;
   const InstanceConfig* findModule(const std::string& id) const;

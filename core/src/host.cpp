@@ -1,14 +1,31 @@
-// The host: builds plugin instances and runs routes.
+// The host: builds plugin instances and runs the durable pipeline.
+//
+// Intake (the calling thread) claims items, registers them in the store by
+// content hash, maps them and writes the accepted records to the store as
+// batches with deterministic ids, together with one outbox row per target,
+// in batched transactions. Delivery (a thread of its own) leases due outbox
+// rows, hands each batch to its sink or module and marks it delivered, or
+// schedules a retry with backoff, or makes it a dead letter. Everything a
+// crash can interrupt is redone from what the store committed, and every
+// target is idempotent on the batch id, so the effect is exactly once.
 #include "host.h"
 
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <random>
+#include <thread>
 
 #include "formats/reader.h"
+#include "json_lines.h"
 #include "mapped_file.h"
+#include "renkei/json.h"
 #include "text_lines.h"
 
 namespace renkei {
@@ -35,10 +52,26 @@ std::string batchId(const std::string& route, const std::string& itemName, const
   return route + "-" + safeStem(itemName) + "-" + sha.substr(0, 12) + "-" + seq;
 }
 
+// Accepted records per store transaction: large enough that a commit's
+// fsync is paid rarely, small enough that a stop or crash redoes little.
+constexpr std::size_t kRecordsPerCommit = 50000;
+// Deliveries leased at once by the delivery thread.
+constexpr std::size_t kDeliveriesPerClaim = 4;
+
+/// Seconds since the inode last changed (a rename into processing/ sets it).
+double secondsSinceChange(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 1e9;
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<double>(now.tv_sec - st.st_ctim.tv_sec) +
+         static_cast<double>(now.tv_nsec - st.st_ctim.tv_nsec) / 1e9;
+}
+
 }  // namespace
 
-Host::Host(const HostConfig& config, PluginRegistry& registry, Poco::Logger& logger, store::Store* store)
-    : config_(config), registry_(registry), logger_(logger), store_(store) {
+Host::Host(const HostConfig& config, PluginRegistry& registry, Poco::Logger& logger, std::string hostId)
+    : config_(config), registry_(registry), logger_(logger), hostId_(std::move(hostId)) {
   // Fault injection for the crash tests (docs/testing.md): the process kills
   // itself with SIGKILL at the named point, exactly as an operator's kill -9.
   if (const char* f = std::getenv("RENKEI_FAULT")) faultPoint_ = f;
@@ -53,7 +86,22 @@ void Host::fault(const char* point) const {
   }
 }
 
+void Host::problem(RouteStats& stats, const std::string& text) {
+  std::lock_guard<std::mutex> lock(problemsMutex_);
+  if (stats.problems.size() < 100) stats.problems.push_back(text);
+}
+
+std::string Host::storeDescription() const { return intakeStore_ ? intakeStore_->describe() : "none"; }
+
 void Host::start() {
+  // The store first: without it nothing may be claimed.
+  storeConfig_ = config_.effectiveStore();
+  if (!config_.store) logger_.notice("no <store> in the config: using %s", storeConfig_.path.string());
+  sharedStore_ = storeConfig_.driver == "postgresql";
+  intakeStore_ = store::openStore(storeConfig_);
+  deliveryStore_ = store::openStore(storeConfig_);
+  intakeStore_->releaseLeases(hostId_);
+
   std::vector<std::string> failures;
   auto makeContext = [&](const InstanceConfig& inst) -> HostContext& {
     HostContext& ctx = contexts_[inst.id];
@@ -87,6 +135,7 @@ void Host::start() {
   started_ = true;
 
   stats_.reserve(config_.routes.size());
+  routes_.reserve(config_.routes.size());
   for (const RouteConfig& rc : config_.routes) {
     RouteStats routeStats;
     routeStats.id = rc.id;
@@ -103,243 +152,463 @@ void Host::start() {
       if (auto it = connectors_.find(to); it != connectors_.end()) t.sink = it->second->sink();
       if (auto it = modules_.find(to); it != modules_.end()) t.module = it->second.get();
       route.targets.push_back(t);
-    }
-    for (Intake& item : route.source->recover()) {
-      logger_.notice("route %s: resuming '%s' left in processing/ by an earlier run", rc.id, item.name);
-      route.pending.push_back(std::move(item));
+      route.targetIds.push_back(to);
     }
     routes_.push_back(std::move(route));
+    routeIds_.push_back(rc.id);
   }
+  for (Route& r : routes_) routeById_[r.config->id] = &r;
 }
 
 void Host::shutdown() {
   if (started_)
     for (auto& [id, module] : modules_) module->stop();
   started_ = false;
+  // Work this host leased goes back to the pool at once (another host, or
+  // this one restarted, need not wait for the leases to run out).
+  if (intakeStore_) {
+    try {
+      intakeStore_->releaseLeases(hostId_);
+    } catch (const std::exception& e) {
+      logger_.warning("store: cannot release leases: %s (they run out by themselves)", std::string(e.what()));
+    }
+  }
   routes_.clear();
+  routeById_.clear();
   modules_.clear();
   connectors_.clear();
+  deliveryStore_.reset();
+  intakeStore_.reset();
 }
 
-void Host::runPass(const std::atomic<bool>& stop) {
+void Host::run(const std::atomic<bool>& stop, bool once, std::mutex& mutex, std::condition_variable& wake) {
+  intakeFinished_ = false;
+  std::thread delivery([&] { deliveryLoop(stop, once); });
+  for (;;) {
+    intakePass(stop);
+    if (once || stop) break;
+    std::unique_lock<std::mutex> lock(mutex);
+    wake.wait_for(lock, config_.pollInterval, [&] { return stop.load(); });
+    if (stop) break;
+  }
+  {
+    std::lock_guard<std::mutex> lock(wakeMutex_);
+    intakeFinished_ = true;
+  }
+  // The delivery thread sees a stop request within its short waits.
+  deliveryWake_.notify_all();
+  delivery.join();
   for (Route& route : routes_) {
-    // Items from earlier runs or earlier failed deliveries come first; an item
-    // that fails again waits for the next pass.
-    std::deque<Intake> retry;
-    while (!route.pending.empty() && !stop) {
-      Intake item = std::move(route.pending.front());
-      route.pending.pop_front();
-      if (item.recovered) ++route.stats->filesRecovered;
-      if (!process(route, item)) retry.push_back(std::move(item));
+    // Items left in processing/ (stopped, or store or folder trouble).
+    std::uint64_t left = 0;
+    for (const Intake& item : route.source->recover())
+      if (!route.leftToOthers.count(item.name)) ++left;
+    route.stats->filesPending = left;
+  }
+}
+
+bool Host::intakePass(const std::atomic<bool>& stop) {
+  bool any = false;
+  for (Route& route : routes_) {
+    if (stop) break;
+    // Items in processing/: left by an earlier run of this host (resumed at
+    // once), or by a host that died (resumed when its lease has run out), or
+    // being taken in by a live host (left alone).
+    std::vector<Intake> recovered;
+    try {
+      recovered = route.source->recover();
+    } catch (const std::exception& e) {
+      problem(*route.stats, std::string("recover: ") + e.what());
+    }
+    for (const Intake& item : recovered) {
+      if (stop) break;
+      const Taken t = take(route, item, stop);
+      if (t == Taken::Done) {
+        ++route.stats->filesRecovered;
+        route.leftToOthers.erase(item.name);
+      }
+      any = true;
     }
     while (!stop) {
+      // Back-pressure: no new item while the route's outbox is too deep.
+      try {
+        if (intakeStore_->outboxDepth(route.config->id) > config_.maxOutboxRecords) {
+          ++route.stats->pauses;
+          logger_.notice("route %s: outbox holds more than %s records; intake waits", route.config->id,
+                         std::to_string(config_.maxOutboxRecords));
+          break;
+        }
+      } catch (const std::exception& e) {
+        problem(*route.stats, std::string("store: ") + e.what());
+        break;
+      }
       std::optional<Intake> item;
       try {
         item = route.source->claim();
       } catch (const std::exception& e) {
-        route.stats->problems.push_back(std::string("claim: ") + e.what());
+        problem(*route.stats, std::string("claim: ") + e.what());
         logger_.error("route %s: %s", route.config->id, std::string(e.what()));
         break;
       }
       if (!item) break;
+      any = true;
       ++route.stats->filesClaimed;
       fault("after-claim");
-      if (!process(route, *item)) retry.push_back(std::move(*item));
+      if (take(route, *item, stop) == Taken::Stopped) break;
     }
-    for (auto& item : retry) route.pending.push_back(std::move(item));
-    route.stats->filesPending = route.pending.size();
   }
+  return any;
 }
 
-bool Host::failItem(Route& route, const Intake& item, const std::string& reason) {
+bool Host::failItem(Route& route, const Intake& item, const std::string& sha, const std::string& reason) {
   const std::string& routeId = route.config->id;
+  if (!sha.empty()) {
+    try {
+      intakeStore_->finishFile(routeId, sha, store::FileState::Failed, reason);
+    } catch (const std::exception& e) {
+      problem(*route.stats, std::string("store: ") + e.what());
+    }
+  }
   Outcome o = route.source->finish(item, Disposition::Failed, reason);
   if (!o.isOk()) {
-    route.stats->problems.push_back("'" + item.name + "': " + o.message());
+    problem(*route.stats, "'" + item.name + "': " + o.message());
     logger_.error("route %s: cannot quarantine '%s': %s", routeId, item.name, o.message());
     return false;
   }
   ++route.stats->filesFailed;
-  route.stats->problems.push_back("'" + item.name + "' moved to error/: " + reason);
+  problem(*route.stats, "'" + item.name + "' moved to error/: " + reason);
   logger_.warning("route %s: '%s' moved to error/: %s", routeId, item.name, reason);
   return true;
 }
 
-bool Host::flushBatch(Route& route, const Intake& item, const std::string& sha, std::size_t& sequence, Batch& batch,
-                      std::uint64_t& delivered) {
-  if (batch.records.empty()) return true;
-  batch.id = batchId(route.config->id, item.name, sha, sequence++);
-  batch.route = route.config->id;
-  batch.sourceItem = item.name;
-  if (!deliverBatch(route, item, batch)) return false;
-  delivered += batch.records.size();
-  batch.records.clear();
-  if (sequence == 1) fault("after-first-batch");
-  return true;
-}
-
-bool Host::alreadyProcessed(Route& route, const Intake& item, const std::string& sha, bool& stop) {
-  stop = false;
-  if (!store_) return false;
+bool Host::commit(Route& route, const Intake& item, const std::string& sha, std::vector<store::BatchRow>& group,
+                  const std::atomic<bool>& stop) {
+  const std::string& routeId = route.config->id;
+  const std::int64_t leaseMs = config_.lease.count();
   try {
-    auto earlier = store_->registerFile(route.config->id, sha, item.name, item.size);
-    if (!earlier || earlier->state != store::FileState::Done) return false;  // new, or resumed after a crash
-    Outcome o = route.source->finish(item, Disposition::Done, {});
-    if (!o.isOk()) {
-      route.stats->problems.push_back("'" + item.name + "': " + o.message());
-      stop = true;
-      return false;
+    if (!group.empty()) {
+      intakeStore_->appendBatches(group, route.targetIds, hostId_, leaseMs);
+      for (const auto& b : group) route.stats->recordsStored += static_cast<std::uint64_t>(b.records);
+      route.stats->batchesStored += group.size();
+      const bool first = group.front().sequence == 0;
+      group.clear();
+      deliveryWake_.notify_all();
+      if (first) fault("after-first-batch");
     }
-    ++route.stats->filesDuplicate;
-    if (item.recovered && earlier->name == item.name)
-      logger_.notice("route %s: '%s' was delivered before the restart; moved to done/", route.config->id, item.name);
-    else
-      logger_.notice("route %s: '%s' has the same content as '%s' (taken in %s): not processed again",
-                     route.config->id, item.name, earlier->name, earlier->firstSeen);
+    // Back-pressure inside a large file: wait (keeping the lease) while the
+    // outbox is deeper than allowed. Only the records of one commit are in
+    // memory meanwhile.
+    bool logged = false;
+    while (!stop && intakeStore_->outboxDepth(routeId) > config_.maxOutboxRecords) {
+      if (!logged) {
+        ++route.stats->pauses;
+        logger_.notice("route %s: outbox holds more than %s records; intake of '%s' waits", routeId,
+                       std::to_string(config_.maxOutboxRecords), item.name);
+        logged = true;
+      }
+      std::unique_lock<std::mutex> lock(wakeMutex_);
+      deliveryWake_.wait_for(lock, std::chrono::milliseconds(200));
+      lock.unlock();
+      intakeStore_->renewFileLease(routeId, sha, hostId_, leaseMs);
+    }
     return true;
   } catch (const std::exception& e) {
-    route.stats->problems.push_back(std::string("store: ") + e.what());
-    logger_.error("route %s: store: %s; '%s' stays in processing/", route.config->id, std::string(e.what()), item.name);
-    stop = true;
+    problem(*route.stats, std::string("store: ") + e.what());
+    logger_.error("route %s: store: %s; '%s' stays in processing/", routeId, std::string(e.what()), item.name);
     return false;
   }
 }
 
-bool Host::completeItem(Route& route, const Intake& item, std::uint64_t delivered, const std::string& sha) {
-  if (store_) {
-    // Marked done in the store before the file moves: after a crash between
-    // the two, the resumed file is recognised and not delivered again.
-    try {
-      store_->finishFile(route.config->id, sha, store::FileState::Done, {});
-    } catch (const std::exception& e) {
-      route.stats->problems.push_back(std::string("store: ") + e.what());
-      logger_.error("route %s: store: %s; '%s' stays in processing/", route.config->id, std::string(e.what()), item.name);
-      return false;
-    }
-  }
-  fault("after-deliver");
-  Outcome done = route.source->finish(item, Disposition::Done, {});
-  if (!done.isOk()) {
-    route.stats->problems.push_back("'" + item.name + "': " + done.message());
-    logger_.error("route %s: cannot move '%s' to done/: %s", route.config->id, item.name, done.message());
-    return false;
-  }
-  ++route.stats->filesDone;
-  route.stats->records += delivered;
-  return true;
-}
-
-bool Host::deliverBatch(Route& route, const Intake& item, Batch& batch) {
-  for (const Target& t : route.targets) {
-    Outcome o = t.sink ? t.sink->deliver(batch) : t.module->accept(batch);
-    if (!o.isOk()) {
-      route.stats->problems.push_back("'" + item.name + "' to " + t.id + ": " + o.message());
-      logger_.error("route %s: delivery of '%s' to %s failed (%s); the file stays in processing/ for a retry",
-                    route.config->id, item.name, t.id, o.message());
-      return false;
-    }
-  }
-  ++route.stats->batches;
-  return true;
-}
-
-bool Host::processMapped(Route& route, const Intake& item) {
-  const mapping::Mapping& m = *route.config->mapping;
+Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>& stop) {
   const std::string& routeId = route.config->id;
+  const mapping::Mapping* m = route.config->mapping.get();
   std::shared_ptr<MappedFile> file;
   std::string sha;
   try {
-    // Pass 1: the file as a whole (trailer counts, truncation, malformed XML)
-    // before anything from it is delivered. Both passes read one mapping.
     file = std::make_shared<MappedFile>(item.path);
     sha = sha256Hex(file->view());
-    auto check = formats::RecordReader::fromMemory(*m.layout, file->view());
-    check->setFieldMask(std::vector<std::uint8_t>(m.layout->fields.size(), 0));  // structure only
-    formats::RawRecord raw;
-    while (check->next(raw)) {
-    }
-    if (check->error()) return failItem(route, item, check->error()->format());
   } catch (const std::exception& e) {
-    return failItem(route, item, e.what());
+    return failItem(route, item, {}, e.what()) ? Taken::Done : Taken::Left;
   }
-  bool storeDown = false;
-  if (alreadyProcessed(route, item, sha, storeDown)) return true;
-  if (storeDown) return false;
 
-  // Pass 2: map and deliver in batches; rejects are collected for the source.
-  auto reader = formats::RecordReader::fromMapping(*m.layout, file);
-  reader->setFieldMask(m.sourceFieldsRead());
-  mapping::MapRun run(m);
-  formats::RawRecord raw;
-  std::uint64_t delivered = 0;
-  std::size_t sequence = 0;
-  Batch batch;
-  auto flush = [&]() { return flushBatch(route, item, sha, sequence, batch, delivered); };
-  while (reader->next(raw)) {
-    if (run.step(raw) != mapping::Verdict::Accepted) continue;
-    const auto& values = run.record().values;
-    Record r(route.names);
-    for (std::size_t i = 0; i < values.size(); ++i) r.set(i, std::string(values[i]));
-    batch.records.push_back(std::move(r));
-    if (batch.records.size() >= config_.batchRecords && !flush()) return false;
+  // Register the content (with a lease) before reading it for real.
+  store::FileEntry earlier;
+  store::Claim claim;
+  try {
+    if (item.recovered && sharedStore_ && !intakeStore_->findFile(routeId, sha) &&
+        secondsSinceChange(item.path) * 1000 < static_cast<double>(config_.lease.count())) {
+      // Claimed by a host that has not registered it yet (or died doing so):
+      // left until a lease's time has passed since the claim.
+      route.leftToOthers.insert(item.name);
+      return Taken::Left;
+    }
+    claim = intakeStore_->registerFile(routeId, sha, item.name, item.size, hostId_, config_.lease.count(), &earlier);
+  } catch (const std::exception& e) {
+    problem(*route.stats, std::string("store: ") + e.what());
+    logger_.error("route %s: store: %s; '%s' stays in processing/", routeId, std::string(e.what()), item.name);
+    return Taken::Stopped;
   }
-  if (!flush()) return false;
-  if (!run.rejects().empty()) {
-    Outcome o = route.source->writeRejects(item, run.rejects());
+  if (claim == store::Claim::Busy) {
+    if (route.leftToOthers.insert(item.name).second) {
+      ++route.stats->filesBusy;
+      logger_.information("route %s: '%s' is being taken in by host %s; left to it", routeId, item.name,
+                          earlier.leaseOwner);
+    }
+    return Taken::Left;
+  }
+  if (claim == store::Claim::Done) {
+    Outcome o = route.source->finish(item, Disposition::Done, {});
+    if (!o.isOk()) {
+      problem(*route.stats, "'" + item.name + "': " + o.message());
+      return Taken::Left;
+    }
+    ++route.stats->filesDuplicate;
+    if (item.recovered && earlier.name == item.name)
+      logger_.notice("route %s: '%s' was taken in before the restart; moved to done/", routeId, item.name);
+    else
+      logger_.notice("route %s: '%s' has the same content as '%s' (taken in %s): not processed again", routeId,
+                     item.name, earlier.name, earlier.firstSeen);
+    return Taken::Done;
+  }
+  if (claim == store::Claim::Resume)
+    logger_.notice("route %s: resuming '%s' (taken in part before); batches already stored are kept", routeId,
+                   item.name);
+
+  // The whole file is checked before anything of it is stored (trailer
+  // counts, truncation, malformed XML, invalid UTF-8), so an unreadable file
+  // never leaves half of itself downstream.
+  try {
+    if (m) {
+      auto check = formats::RecordReader::fromMemory(*m->layout, file->view());
+      check->setFieldMask(std::vector<std::uint8_t>(m->layout->fields.size(), 0));  // structure only
+      formats::RawRecord raw;
+      while (check->next(raw)) {
+      }
+      if (check->error()) return failItem(route, item, sha, check->error()->format()) ? Taken::Done : Taken::Left;
+    } else if (auto bad = checkUtf8Text(file->view())) {
+      return failItem(route, item, sha,
+                      "line " + std::to_string(bad->line) + ", byte offset " + std::to_string(bad->offset) + ": " +
+                          bad->reason)
+                 ? Taken::Done
+                 : Taken::Left;
+    }
+  } catch (const std::exception& e) {
+    return failItem(route, item, sha, e.what()) ? Taken::Done : Taken::Left;
+  }
+
+  // Map into batches of batch-records accepted records; commit every
+  // kRecordsPerCommit records. Batch ids depend only on the file and the
+  // record order, so a resumed file yields the same ids.
+  std::vector<store::BatchRow> group;
+  store::BatchRow batch;
+  std::size_t sequence = 0, inGroup = 0;
+  std::uint64_t accepted = 0;
+  formats::ByteArena buffer;
+  auto closeBatch = [&]() -> bool {
+    if (batch.records == 0) return true;
+    batch.id = batchId(routeId, item.name, sha, sequence);
+    batch.route = routeId;
+    batch.fileSha = sha;
+    batch.sourceItem = item.name;
+    batch.sequence = static_cast<std::int64_t>(sequence++);
+    batch.payload.assign(buffer.data(), buffer.size());
+    buffer.clear();
+    inGroup += static_cast<std::size_t>(batch.records);
+    accepted += static_cast<std::uint64_t>(batch.records);
+    group.push_back(std::move(batch));
+    batch = store::BatchRow();
+    if (inGroup < kRecordsPerCommit) return true;
+    inGroup = 0;
+    return commit(route, item, sha, group, stop);
+  };
+  auto addRecord = [&](std::int64_t number) {
+    if (batch.records == 0) batch.firstRecord = number;
+    batch.lastRecord = number;
+    ++batch.records;
+  };
+
+  mapping::MapRun* runStats = nullptr;
+  std::optional<mapping::MapRun> run;
+  bool ok = true;
+  if (m) {
+    auto reader = formats::RecordReader::fromMapping(*m->layout, file);
+    reader->setFieldMask(m->sourceFieldsRead());
+    const formats::JsonLinesWriter writer(m->targetNames());
+    run.emplace(*m);
+    runStats = &*run;
+    formats::RawRecord raw;
+    while (ok && reader->next(raw)) {
+      if (run->step(raw) != mapping::Verdict::Accepted) continue;
+      writer.append(buffer, run->record().values);
+      addRecord(static_cast<std::int64_t>(raw.number));
+      if (static_cast<std::size_t>(batch.records) >= config_.batchRecords) ok = closeBatch();
+      if (stop) ok = false;
+    }
+  } else {
+    std::int64_t number = 0;
+    std::string line;
+    forEachLine(file->view(), [&](std::string_view text) {
+      if (!ok) return;
+      line = "{\"line\":";
+      appendJsonString(line, text);
+      line += "}\n";
+      buffer.append(line);
+      addRecord(++number);
+      if (static_cast<std::size_t>(batch.records) >= config_.batchRecords) ok = closeBatch();
+      if (stop) ok = false;
+    });
+  }
+  ok = ok && closeBatch() && commit(route, item, sha, group, stop);
+  if (!ok) {
+    // Stopped, or the store failed: what was committed stays; the rest of
+    // the file is redone by the next start (same batch ids).
+    if (stop) logger_.notice("route %s: stopping; '%s' stays in processing/ and is resumed next time", routeId, item.name);
+    return Taken::Stopped;
+  }
+
+  if (runStats && !runStats->rejects().empty()) {
+    Outcome o = route.source->writeRejects(item, runStats->rejects());
     if (o.status() == Outcome::Status::Retry) {
-      route.stats->problems.push_back("'" + item.name + "' rejects: " + o.message());
-      return false;
+      problem(*route.stats, "'" + item.name + "' rejects: " + o.message());
+      return Taken::Left;
     }
     if (!o.isOk()) logger_.warning("route %s: rejects of '%s' not kept: %s", routeId, item.name, o.message());
   }
-  if (!completeItem(route, item, delivered, sha)) return false;
-  route.stats->rejected += run.rejected;
-  route.stats->skipped += run.skipped;
-  route.stats->warnings += run.warnings;
-  logger_.information("route %s: '%s' done: %s delivered, %s rejected, %s skipped", routeId, item.name,
-                      std::to_string(delivered), std::to_string(run.rejected), std::to_string(run.skipped));
-  return true;
+  // Marked done in the store before the file moves: after a crash between
+  // the two, the resumed file is recognised and not taken in again.
+  try {
+    intakeStore_->finishFile(routeId, sha, store::FileState::Done, {});
+  } catch (const std::exception& e) {
+    problem(*route.stats, std::string("store: ") + e.what());
+    return Taken::Left;
+  }
+  fault("after-intake");
+  Outcome done = route.source->finish(item, Disposition::Done, {});
+  if (!done.isOk()) {
+    problem(*route.stats, "'" + item.name + "': " + done.message());
+    logger_.error("route %s: cannot move '%s' to done/: %s", routeId, item.name, done.message());
+    return Taken::Left;
+  }
+  ++route.stats->filesDone;
+  if (runStats) {
+    route.stats->rejected += runStats->rejected;
+    route.stats->skipped += runStats->skipped;
+    route.stats->warnings += runStats->warnings;
+    logger_.information("route %s: '%s' taken in: %s accepted, %s rejected, %s skipped", routeId, item.name,
+                        std::to_string(accepted), std::to_string(runStats->rejected),
+                        std::to_string(runStats->skipped));
+  } else {
+    logger_.information("route %s: '%s' taken in: %s records", routeId, item.name, std::to_string(accepted));
+  }
+  return Taken::Done;
 }
 
-bool Host::process(Route& route, const Intake& item) {
-  if (route.config->mapping) return processMapped(route, item);
-  const std::string& routeId = route.config->id;
-  std::unique_ptr<MappedFile> file;
-  try {
-    file = std::make_unique<MappedFile>(item.path);
-  } catch (const std::exception& e) {
-    return failItem(route, item, e.what());
+std::chrono::milliseconds Host::backoff(int attempt) {
+  // Exponential with "equal jitter": half the step fixed, half random, so
+  // hosts retrying the same far side spread out.
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  double step = static_cast<double>(config_.retryInitial.count());
+  for (int i = 1; i < attempt && step < static_cast<double>(config_.retryMax.count()); ++i) step *= 2;
+  step = std::min(step, static_cast<double>(config_.retryMax.count()));
+  std::uniform_real_distribution<double> jitter(0.0, step / 2);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(step / 2 + jitter(random)));
+}
+
+void Host::deliver(const store::Delivery& d) {
+  auto it = routeById_.find(d.route);
+  if (it == routeById_.end()) return;
+  Route& route = *it->second;
+  const Target* target = nullptr;
+  for (const Target& t : route.targets)
+    if (t.id == d.target) target = &t;
+  Outcome o = Outcome::error("the route no longer delivers to '" + d.target + "'");
+  if (target) {
+    Batch batch;
+    batch.id = d.batchId;
+    batch.route = d.route;
+    batch.sourceItem = d.sourceItem;
+    batch.recordCount = static_cast<std::size_t>(d.records);
+    batch.jsonLines = d.payload;
+    if (target->module || (target->sink && target->sink->needsRecords())) {
+      batch.records.reserve(batch.recordCount);
+      if (auto bad = parseJsonLines(d.payload, route.names, batch.records))
+        o = Outcome::error("stored batch unreadable: " + *bad);
+    }
+    if (batch.records.size() == batch.recordCount || batch.jsonLines.empty() ||
+        !(target->module || target->sink->needsRecords())) {
+      try {
+        o = target->sink ? target->sink->deliver(batch) : target->module->accept(batch);
+      } catch (const std::exception& e) {
+        o = Outcome::error(std::string("the plugin threw: ") + e.what());
+      }
+    }
   }
-  const std::string_view data = file->view();
-  // The whole file is checked before anything is delivered, so an unreadable
-  // file never leaves half of itself downstream.
-  if (auto problem = checkUtf8Text(data))
-    return failItem(route, item, "line " + std::to_string(problem->line) + ", byte offset " + std::to_string(problem->offset) +
-                    ": " + problem->reason);
-  const std::string sha = sha256Hex(data);
-  bool storeDown = false;
-  if (alreadyProcessed(route, item, sha, storeDown)) return true;
-  if (storeDown) return false;
+  const std::int64_t now = store::nowMs();
+  const int attempt = d.attempts + 1;
+  if (o.isOk()) {
+    fault("after-deliver");
+    deliveryStore_->markDelivered(d.batchId, d.target, hostId_);
+    route.stats->records += static_cast<std::uint64_t>(d.records);
+    ++route.stats->batches;
+    return;
+  }
+  const bool dead = o.status() == Outcome::Status::Error || attempt >= config_.maxAttempts;
+  const std::int64_t next = dead ? now : now + backoff(attempt).count();
+  deliveryStore_->markFailed(d.batchId, d.target, hostId_, next, dead, o.message());
+  if (dead) {
+    ++route.stats->deadLetters;
+    problem(*route.stats, "batch " + d.batchId + " to " + d.target + " is a dead letter after " +
+                              std::to_string(attempt) + (attempt == 1 ? " attempt: " : " attempts: ") + o.message());
+    logger_.error("route %s: batch %s to %s is a dead letter after %d attempts: %s ('renkei deadletters' to "
+                  "resubmit)",
+                  d.route, d.batchId, d.target, attempt, o.message());
+  } else {
+    ++route.stats->retries;
+    logger_.warning("route %s: delivery of batch %s to %s failed (attempt %d of %d): %s; retry in %s ms", d.route,
+                    d.batchId, d.target, attempt, config_.maxAttempts, o.message(), std::to_string(next - now));
+  }
+}
 
-  std::size_t sequence = 0;
-  std::uint64_t delivered = 0;
-  Batch batch;
-  auto flush = [&]() { return flushBatch(route, item, sha, sequence, batch, delivered); };
-
-  bool ok = true;
-  forEachLine(data, [&](std::string_view line) {
-    if (!ok) return;
-    Record r(route.names);
-    r.set(0, std::string(line));
-    batch.records.push_back(std::move(r));
-    if (batch.records.size() >= config_.batchRecords) ok = flush();
-  });
-  ok = ok && flush();
-  if (!ok) return false;
-  if (!completeItem(route, item, delivered, sha)) return false;
-  logger_.information("route %s: '%s' done: %s records in %s batches", routeId, item.name,
-                      std::to_string(delivered), std::to_string(sequence));
-  return true;
+void Host::deliveryLoop(const std::atomic<bool>& stop, bool once) {
+  const std::int64_t leaseMs = config_.lease.count();
+  while (!stop) {
+    std::vector<store::Delivery> work;
+    try {
+      work = deliveryStore_->claimDeliveries(hostId_, leaseMs, kDeliveriesPerClaim, routeIds_);
+    } catch (const std::exception& e) {
+      if (!routes_.empty()) problem(*routes_.front().stats, std::string("store: ") + e.what());
+      logger_.error("delivery: store: %s", std::string(e.what()));
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      continue;
+    }
+    for (const store::Delivery& d : work) {
+      if (stop) break;  // leased rows go back to the pool at shutdown
+      try {
+        deliver(d);
+      } catch (const std::exception& e) {
+        logger_.error("delivery of batch %s: store: %s", d.batchId, std::string(e.what()));
+      }
+    }
+    if (!work.empty()) {
+      deliveryWake_.notify_all();  // intake may be waiting for the outbox to drain
+      continue;
+    }
+    // Nothing due. With --once: done when intake is finished and nothing is
+    // pending; else sleep until the next retry is due or intake wakes us.
+    std::chrono::milliseconds wait = std::chrono::milliseconds(500);
+    if (intakeFinished_) {
+      std::optional<std::int64_t> due;
+      try {
+        due = deliveryStore_->nextDue(routeIds_);
+      } catch (const std::exception& e) {
+        logger_.error("delivery: store: %s", std::string(e.what()));
+      }
+      if (!due && once) break;
+      if (due) wait = std::chrono::milliseconds(std::clamp<std::int64_t>(*due - store::nowMs(), 1, 500));
+    }
+    std::unique_lock<std::mutex> lock(wakeMutex_);
+    deliveryWake_.wait_for(lock, wait);
+  }
 }
 
 }  // namespace renkei

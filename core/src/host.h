@@ -1,11 +1,15 @@
-// The host: plugin instances built from a checked config, and the routes that
-// move intake from sources to sinks and modules.
+// The host: plugin instances built from a checked config, and the durable
+// pipeline that moves intake from sources through the store to sinks and
+// modules.
 #pragma once
 
 #include <atomic>
-#include <deque>
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -26,48 +30,65 @@ class HostStartError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Counters of one route since the host started.
+/// Counters of one route since the host started. Intake fields are written
+/// by the intake thread, delivery fields by the delivery thread; read them
+/// after run() returns.
 struct RouteStats {
   std::string id;
   std::string from;
   std::vector<std::string> to;
+  // intake
   std::uint64_t filesClaimed = 0;
-  std::uint64_t filesRecovered = 0;
+  std::uint64_t filesRecovered = 0;  ///< found in processing/ (an earlier run stopped) and taken in again
   std::uint64_t filesDone = 0;
   std::uint64_t filesFailed = 0;     ///< moved to error/
-  std::uint64_t filesPending = 0;    ///< still claimed, delivery to retry
-  std::uint64_t filesDuplicate = 0;  ///< same content as a file already processed: not processed again
-  std::uint64_t records = 0;         ///< records delivered (to every target)
+  std::uint64_t filesPending = 0;    ///< still claimed at the end (store or folder trouble, or stopped)
+  std::uint64_t filesDuplicate = 0;  ///< same content as a file already taken in: not again
+  std::uint64_t filesBusy = 0;       ///< in processing/ under another host's lease: left to it
+  std::uint64_t recordsStored = 0;   ///< accepted records written to the store (once per record)
+  std::uint64_t batchesStored = 0;
   std::uint64_t rejected = 0;        ///< records a mapping rejected (in rejects/)
   std::uint64_t skipped = 0;         ///< records a mapping skipped
   std::uint64_t warnings = 0;
-  std::uint64_t batches = 0;
+  std::uint64_t pauses = 0;          ///< times intake waited for a deep outbox (back-pressure)
+  // delivery (per target: a batch to two targets counts twice)
+  std::uint64_t records = 0;         ///< records delivered
+  std::uint64_t batches = 0;         ///< batches delivered
+  std::uint64_t retries = 0;         ///< failed attempts that will be retried
+  std::uint64_t deadLetters = 0;     ///< batches that went to the dead letters in this run
   std::vector<std::string> problems; ///< one line each, no personal values
 };
 
 class Host {
  public:
   /// `config` must have passed checkConfig without problems and must outlive
-  /// the host, as must `registry`.
-  Host(const HostConfig& config, PluginRegistry& registry, Poco::Logger& logger, store::Store* store = nullptr);
+  /// the host, as must `registry`. `hostId` names this process among hosts
+  /// sharing a store (leases); it must be stable across restarts of the same
+  /// host, so a restarted host takes its own leased work back at once.
+  Host(const HostConfig& config, PluginRegistry& registry, Poco::Logger& logger, std::string hostId);
   ~Host();
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
 
-  /// Creates and configures every instance, starts modules, and collects the
-  /// items earlier processes left claimed. Throws HostStartError listing every
-  /// instance that failed.
+  /// Opens the store (applying migrations), creates and configures every
+  /// instance, starts modules, and takes back this host's leases. Throws
+  /// HostStartError listing every instance that failed, or store::StoreError.
   void start();
 
-  /// One pass over every route: recovered and retried items first, then
-  /// everything waiting. Returns when nothing is waiting or `stop` is set
-  /// (the item in hand is finished first). Thread: one caller at a time.
-  void runPass(const std::atomic<bool>& stop);
+  /// Runs intake (this thread) and delivery (a thread of its own) until
+  /// `stop` is set; with `once`, until nothing is waiting and every batch
+  /// taken in is delivered or a dead letter. A stop finishes the delivery in
+  /// hand and drops the batches of a file not yet committed (the file stays
+  /// claimed and is resumed by the next start). `wake` is notified with
+  /// `stop`.
+  void run(const std::atomic<bool>& stop, bool once, std::mutex& mutex, std::condition_variable& wake);
 
-  /// Stops modules and destroys instances (also done by the destructor).
+  /// Stops modules, releases leases and destroys instances (also done by the
+  /// destructor).
   void shutdown();
 
   const std::vector<RouteStats>& stats() const { return stats_; }
+  std::string storeDescription() const;
 
  private:
   struct Target {
@@ -79,40 +100,47 @@ class Host {
     const RouteConfig* config = nullptr;
     Source* source = nullptr;
     std::vector<Target> targets;
-    std::deque<Intake> pending;  ///< recovered or waiting for a retry
+    std::vector<std::string> targetIds;
     RouteStats* stats = nullptr;
     std::shared_ptr<const FieldNames> names;  ///< the mapping's target fields, or {"line"}
+    std::set<std::string> leftToOthers;       ///< recovered items another host holds (logged once)
   };
+  enum class Taken { Done, Left, Stopped };
 
-  /// Processes one claimed item to the end (a stop request waits for it);
-  /// returns false if it stays claimed for a retry.
-  bool process(Route& route, const Intake& item);
-  /// The same for a route with a mapping: the file is read once to check it
-  /// as a whole, then mapped and delivered; rejects go to the source.
-  bool processMapped(Route& route, const Intake& item);
-  bool deliverBatch(Route& route, const Intake& item, Batch& batch);
-  /// Delivers `batch` (if not empty) under the deterministic id for its
-  /// number, then empties it.
-  bool flushBatch(Route& route, const Intake& item, const std::string& sha, std::size_t& sequence, Batch& batch,
-                  std::uint64_t& delivered);
-  /// Moves a delivered item to done/ and counts it.
-  bool completeItem(Route& route, const Intake& item, std::uint64_t delivered, const std::string& sha);
-  /// Registers the item's content; returns true when it was already
-  /// processed (then it is moved to done/ without delivering), false to go on.
-  /// Sets `stop` when the store cannot be written (the item stays claimed).
-  bool alreadyProcessed(Route& route, const Intake& item, const std::string& sha, bool& stop);
-  bool failItem(Route& route, const Intake& item, const std::string& reason);
+  /// One pass of intake over every route; returns true if anything was claimed.
+  bool intakePass(const std::atomic<bool>& stop);
+  /// Takes one claimed item into the store to the end (or until `stop`).
+  Taken take(Route& route, const Intake& item, const std::atomic<bool>& stop);
+  /// Writes the batches of `group` (and empties it); waits while the
+  /// route's outbox is deeper than allowed. False when the store failed.
+  bool commit(Route& route, const Intake& item, const std::string& sha, std::vector<store::BatchRow>& group,
+              const std::atomic<bool>& stop);
+  bool failItem(Route& route, const Intake& item, const std::string& sha, const std::string& reason);
+  void deliveryLoop(const std::atomic<bool>& stop, bool once);
+  void deliver(const store::Delivery& d);
+  std::chrono::milliseconds backoff(int attempt);
+  void problem(RouteStats& stats, const std::string& text);
   void fault(const char* point) const;
 
   const HostConfig& config_;
   PluginRegistry& registry_;
   Poco::Logger& logger_;
-  store::Store* store_;
+  std::string hostId_;
+  store::StoreConfig storeConfig_;
+  bool sharedStore_ = false;              ///< other hosts may work on the same store
+  std::unique_ptr<store::Store> intakeStore_;
+  std::unique_ptr<store::Store> deliveryStore_;
   std::map<std::string, HostContext> contexts_;
   std::map<std::string, std::unique_ptr<Connector>> connectors_;
   std::map<std::string, std::unique_ptr<Module>> modules_;
   std::vector<Route> routes_;
+  std::map<std::string, Route*> routeById_;
+  std::vector<std::string> routeIds_;
   std::vector<RouteStats> stats_;
+  std::mutex problemsMutex_;
+  std::mutex wakeMutex_;
+  std::condition_variable deliveryWake_;  ///< intake committed batches, or intake finished
+  std::atomic<bool> intakeFinished_{false};
   std::string faultPoint_;
   bool started_ = false;
 };

@@ -29,7 +29,18 @@ fs::path executableDirectory() {
 std::vector<fs::path> pluginDirectories(const std::optional<fs::path>& cli, const std::optional<fs::path>& fromConfig) {
   if (cli) return {fs::absolute(*cli)};
   if (fromConfig) return {*fromConfig};
-  if (const char* env = std::getenv("RENKEI_PLUGIN_DIR"); env && *env) return {fs::absolute(env)};
+  if (const char* env = std::getenv("RENKEI_PLUGIN_DIR"); env && *env) {
+    // A search path like $PATH: folders separated by ':'.
+    std::vector<fs::path> dirs;
+    std::string_view rest(env);
+    while (!rest.empty()) {
+      const std::size_t colon = rest.find(':');
+      const std::string_view one = rest.substr(0, colon);
+      if (!one.empty()) dirs.push_back(fs::absolute(fs::path(one)));
+      rest.remove_prefix(colon == std::string_view::npos ? rest.size() : colon + 1);
+    }
+    return dirs;
+  }
   const fs::path bin = executableDirectory();
   return {bin / "plugins", (bin / ".." / "lib" / "renkei" / "plugins").lexically_normal()};
 }
@@ -60,22 +71,28 @@ void ConfigSubsystem::initialize(Poco::Util::Application&) {
     Poco::Logger::get("renkei").warning("plugin library refused: %s: %s", r.path.string(), r.reason);
 }
 
+std::string defaultHostId() {
+  if (const char* env = std::getenv("RENKEI_HOST_ID"); env && *env) return env;
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || !name[0]) return "renkei";
+  return name;
+}
+
 void PipelineSubsystem::initialize(Poco::Util::Application& app) {
   auto& cfg = app.getSubsystem<ConfigSubsystem>();
-  if (cfg.config().store) store_ = store::openStore(*cfg.config().store);  // StoreError: exit 1
-  host_ = std::make_unique<Host>(cfg.config(), cfg.registry(), Poco::Logger::get("renkei.host"), store_.get());
-  host_->start();
+  const std::string hostId = options_.hostId.value_or(defaultHostId());
+  host_ = std::make_unique<Host>(cfg.config(), cfg.registry(), Poco::Logger::get("renkei.host"), hostId);
+  host_->start();  // StoreError: exit 1
 }
 
 void PipelineSubsystem::uninitialize() {
   if (host_) host_->shutdown();
   host_.reset();
-  store_.reset();
 }
 
 HostApplication::HostApplication(ServeOptions options) : options_(std::move(options)) {
   addSubsystem(new ConfigSubsystem(options_));
-  addSubsystem(new PipelineSubsystem());
+  addSubsystem(new PipelineSubsystem(options_));
 }
 
 void HostApplication::initialize(Poco::Util::Application& self) {
@@ -127,25 +144,21 @@ int HostApplication::main(const std::vector<std::string>&) {
   });
 
   const HostConfig& config = cfg.config();
-  log.information("instance %s (zone %s): %z routes, serving%s", config.instance, config.zone,
-                  config.routes.size(), std::string(options_.once ? " once" : ""));
-  do {
-    host.runPass(stop);
-    if (options_.once || stop) break;
-    std::unique_lock<std::mutex> lock(mutex);
-    wake.wait_for(lock, config.pollInterval, [&] { return stop.load(); });
-  } while (!stop);
+  log.information("instance %s (zone %s): %z routes, store: %s, serving%s", config.instance, config.zone,
+                  config.routes.size(), host.storeDescription(), std::string(options_.once ? " once" : ""));
+  host.run(stop, options_.once, mutex, wake);
 
   exiting = true;
   pthread_kill(signalThread.native_handle(), SIGTERM);
   signalThread.join();
 
   const std::uint64_t unfinished = printSummary(host, config, std::cout);
-  return unfinished == 0 ? EXIT_OK : 1;
+  // A stop request is an orderly end: what is left resumes next time.
+  return unfinished == 0 || stop ? EXIT_OK : 1;
 }
 
 std::uint64_t printSummary(const Host& host, const HostConfig& config, std::ostream& out) {
-  std::uint64_t files = 0, done = 0, failed = 0, pending = 0, records = 0;
+  std::uint64_t files = 0, done = 0, failed = 0, pending = 0, records = 0, dead = 0;
   out << "renkei serve: instance " << config.instance << " (zone " << config.zone << "), "
       << config.routes.size() << (config.routes.size() == 1 ? " route" : " routes") << "\n";
   for (const RouteStats& s : host.stats()) {
@@ -154,19 +167,28 @@ std::uint64_t printSummary(const Host& host, const HostConfig& config, std::ostr
     out << "  route " << s.id << ": " << s.from << " -> " << to << "\n"
         << "    files: " << s.filesClaimed << " claimed, " << s.filesRecovered << " resumed, " << s.filesDone
         << " done, " << s.filesDuplicate << " duplicate, " << s.filesFailed << " to error/, " << s.filesPending
-        << " pending retry\n"
-        << "    records: " << s.records << " delivered in " << s.batches << " batches, " << s.rejected
-        << " rejected (in rejects/), " << s.skipped << " skipped, " << s.warnings << " warnings\n";
+        << " pending retry";
+    if (s.filesBusy) out << ", " << s.filesBusy << " left to other hosts";
+    out << "\n"
+        << "    intake: " << s.recordsStored << " records stored in " << s.batchesStored << " batches, "
+        << s.rejected << " rejected (in rejects/), " << s.skipped << " skipped, " << s.warnings << " warnings";
+    if (s.pauses) out << ", " << s.pauses << " pauses for a deep outbox";
+    out << "\n"
+        << "    records: " << s.records << " delivered in " << s.batches << " batches, " << s.retries
+        << " retries, " << s.deadLetters << " dead letters\n";
     for (const auto& p : s.problems) out << "    problem: " << p << "\n";
     files += s.filesClaimed + s.filesRecovered;
     done += s.filesDone + s.filesDuplicate;
     failed += s.filesFailed;
     pending += s.filesPending;
     records += s.records;
+    dead += s.deadLetters;
   }
   out << "renkei: " << files << " files, " << done << " done, " << failed << " to error/, " << pending
-      << " pending; " << records << " records delivered\n";
-  return failed + pending;
+      << " pending; " << records << " records delivered";
+  if (dead) out << "; " << dead << " batches to the dead letters";
+  out << "\n";
+  return failed + pending + dead;
 }
 
 }  // namespace renkei

@@ -30,11 +30,12 @@ struct ServeOptions {
   std::filesystem::path config;
   std::optional<std::filesystem::path> pluginDir;  ///< --plugin-dir
   std::optional<std::string> logLevel;             ///< --log-level
+  std::optional<std::string> hostId;               ///< --host-id (else $RENKEI_HOST_ID, else the machine's name)
   bool once = false;
 };
 
 /// Plugin directories in precedence order: --plugin-dir, the config's
-/// <plugins directory>, $RENKEI_PLUGIN_DIR, then plugins/ next to the binary
+/// <plugins directory>, $RENKEI_PLUGIN_DIR (folders separated by ':'), then plugins/ next to the binary
 /// and ../lib/renkei/plugins from it.
 std::vector<std::filesystem::path> pluginDirectories(const std::optional<std::filesystem::path>& cli,
                                                      const std::optional<std::filesystem::path>& fromConfig);
@@ -67,6 +68,7 @@ class ConfigSubsystem : public Poco::Util::Subsystem {
 /// Builds the plugin instances and routes; destroys them first on shutdown.
 class PipelineSubsystem : public Poco::Util::Subsystem {
  public:
+  explicit PipelineSubsystem(const ServeOptions& options) : options_(options) {}
   const char* name() const override { return "renkei.pipeline"; }
   void initialize(Poco::Util::Application& app) override;
   void uninitialize() override;
@@ -74,7 +76,7 @@ class PipelineSubsystem : public Poco::Util::Subsystem {
   Host& host() { return *host_; }
 
  private:
-  std::unique_ptr<store::Store> store_;
+  const ServeOptions& options_;
   std::unique_ptr<Host> host_;
 };
 

@@ -1,4 +1,8 @@
 // Helpers shared by the test executables.
+#include <sql.h>
+#include <sqlext.h>
+#include <unistd.h>
+
 #include "test_support.h"
 
 #include <fcntl.h>
@@ -63,6 +67,31 @@ std::string env(const char* name) {
 }
 
 std::string renkeiBinary() { return env("RENKEI_BIN"); }
+
+std::string freshPostgresDatabase(const std::string& prefix) {
+  env("ODBCINI");  // only with the fixture's ini files
+  static int counter = 0;
+  const std::string name = prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
+  SQLHENV henv = SQL_NULL_HENV;
+  SQLHDBC hdbc = SQL_NULL_HDBC;
+  SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &henv);
+  SQLSetEnvAttr(henv, SQL_ATTR_ODBC_VERSION, reinterpret_cast<SQLPOINTER>(SQL_OV_ODBC3), 0);
+  SQLAllocHandle(SQL_HANDLE_DBC, henv, &hdbc);
+  std::string cs = "DSN=renkei_test;";
+  SQLRETURN rc = SQLDriverConnect(hdbc, nullptr, reinterpret_cast<SQLCHAR*>(cs.data()), SQL_NTS, nullptr, 0, nullptr,
+                                  SQL_DRIVER_NOPROMPT);
+  if (rc != SQL_SUCCESS && rc != SQL_SUCCESS_WITH_INFO) throw std::runtime_error("cannot connect to DSN renkei_test");
+  SQLHSTMT stmt = SQL_NULL_HSTMT;
+  SQLAllocHandle(SQL_HANDLE_STMT, hdbc, &stmt);
+  std::string sql = "CREATE DATABASE " + name;
+  rc = SQLExecDirect(stmt, reinterpret_cast<SQLCHAR*>(sql.data()), SQL_NTS);
+  SQLFreeHandle(SQL_HANDLE_STMT, stmt);
+  SQLDisconnect(hdbc);
+  SQLFreeHandle(SQL_HANDLE_DBC, hdbc);
+  SQLFreeHandle(SQL_HANDLE_ENV, henv);
+  if (rc != SQL_SUCCESS && rc != SQL_SUCCESS_WITH_INFO) throw std::runtime_error("cannot create database " + name);
+  return "DSN=renkei_test;Database=" + name + ";";
+}
 
 namespace {
 std::string drain(int fd) {

@@ -44,6 +44,11 @@ struct ProcessResult {
 ProcessResult run(const std::vector<std::string>& args, const std::map<std::string, std::string>& extraEnv = {},
                   const std::filesystem::path& cwd = {});
 
+/// Creates an empty PostgreSQL database on the throwaway cluster (the
+/// pg_start fixture; $ODBCINI names its DSN renkei_test) and returns an ODBC
+/// connection string for it. The name starts with `prefix`.
+std::string freshPostgresDatabase(const std::string& prefix);
+
 /// Path of the renkei binary under test ($RENKEI_BIN).
 std::string renkeiBinary();
 

@@ -1,8 +1,14 @@
-// The embedded store: migrations, the intake register, persistence.
+// The store's contract, run on SQLite and (as test_store_postgres, with the
+// throwaway cluster) on PostgreSQL through psqlODBC: migrations, the intake
+// register and its leases, batches and outboxes, retries, dead letters,
+// resubmit and replay with the operators' log.
 #define BOOST_TEST_MODULE renkei_store
 #include <boost/test/unit_test.hpp>
 
 #include <sqlite3.h>
+#include <unistd.h>
+
+#include <thread>
 
 #include "store/store.h"
 #include "test_support.h"
@@ -11,54 +17,226 @@ using namespace renkei;
 using namespace renkei::store;
 
 namespace {
-StoreConfig at(const test::TempDir& dir) {
-  StoreConfig c;
-  c.path = dir / "var/renkei.db";  // the folder is created on open
-  return c;
+
+bool onPostgres() { return std::getenv("RENKEI_TEST_STORE") && std::string(std::getenv("RENKEI_TEST_STORE")) == "postgresql"; }
+
+// A fresh store per test: a new SQLite file, or a new PostgreSQL database.
+struct Fresh {
+  test::TempDir dir;
+  StoreConfig config;
+  Fresh() {
+    if (onPostgres()) {
+      config.driver = "postgresql";
+      config.connection = test::freshPostgresDatabase("store");
+    } else {
+      config.path = dir / "var/renkei.db";  // the folder is created on open
+    }
+  }
+};
+
+BatchRow batch(const std::string& route, const std::string& sha, int seq, int records) {
+  BatchRow b;
+  b.id = route + "-" + sha + "-" + std::to_string(seq);
+  b.route = route;
+  b.fileSha = sha;
+  b.sourceItem = "a.csv";
+  b.sequence = seq;
+  b.firstRecord = seq * 10 + 1;
+  b.lastRecord = seq * 10 + records;
+  b.records = records;
+  for (int i = 0; i < records; ++i) b.payload += "{\"n\":\"髙橋 " + std::to_string(i) + "\"}\n";
+  return b;
 }
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(migrations_apply_once_and_the_register_persists) {
-  test::TempDir dir;
+  Fresh f;
   {
-    auto s = openStore(at(dir));
-    BOOST_TEST(s->schemaVersion() == 1);
-    BOOST_TEST(!s->registerFile("r", "aa", "a.csv", 10).has_value());  // new
-    auto again = s->registerFile("r", "aa", "b.csv", 10);               // same content, other name
-    BOOST_REQUIRE(again);
-    BOOST_TEST(again->name == "a.csv");
-    BOOST_TEST((again->state == FileState::Processing));
-    BOOST_TEST(!s->registerFile("other-route", "aa", "a.csv", 10).has_value());  // per route
+    auto s = openStore(f.config);
+    BOOST_TEST(s->schemaVersion() == 2);
+    FileEntry earlier;
+    BOOST_TEST((s->registerFile("r", "aa", "a.csv", 10, "h1", 60000, &earlier) == Claim::New));
+    // Same content, other name, while h1 holds the lease: busy for h2, resumable for h1.
+    BOOST_TEST((s->registerFile("r", "aa", "b.csv", 10, "h2", 60000, &earlier) == Claim::Busy));
+    BOOST_TEST(earlier.name == "a.csv");
+    BOOST_TEST(earlier.leaseOwner == "h1");
+    BOOST_TEST((s->registerFile("r", "aa", "a.csv", 10, "h1", 60000, &earlier) == Claim::Resume));
+    BOOST_TEST((s->registerFile("other-route", "aa", "a.csv", 10, "h1", 60000, &earlier) == Claim::New));
     s->finishFile("r", "aa", FileState::Done, {});
   }
-  auto reopened = openStore(at(dir));  // migrations do not run twice
-  BOOST_TEST(reopened->schemaVersion() == 1);
-  auto done = reopened->registerFile("r", "aa", "c.csv", 10);
-  BOOST_REQUIRE(done);
-  BOOST_TEST((done->state == FileState::Done));
-  BOOST_TEST(!done->finishedAt.empty());
-  const auto recent = reopened->recentFiles("", 10);
-  BOOST_TEST(recent.size() == 2u);
+  auto reopened = openStore(f.config);  // migrations do not run twice
+  BOOST_TEST(reopened->schemaVersion() == 2);
+  FileEntry done;
+  BOOST_TEST((reopened->registerFile("r", "aa", "c.csv", 10, "h2", 60000, &done) == Claim::Done));
+  BOOST_TEST(!done.finishedAt.empty());
+  BOOST_TEST(reopened->recentFiles("", 10).size() == 2u);
   BOOST_TEST(reopened->recentFiles("r", 10).size() == 1u);
+  BOOST_REQUIRE(reopened->findFile("r", "aa"));
+  BOOST_TEST(!reopened->findFile("r", "zz"));
 }
 
-BOOST_AUTO_TEST_CASE(a_newer_schema_is_refused_naming_both_versions) {
+BOOST_AUTO_TEST_CASE(a_lease_that_runs_out_hands_the_file_to_another_host) {
+  Fresh f;
+  auto s = openStore(f.config);
+  FileEntry e;
+  BOOST_TEST((s->registerFile("r", "bb", "b.csv", 1, "h1", 50, &e) == Claim::New));
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));
+  BOOST_TEST((s->registerFile("r", "bb", "b.csv", 1, "h2", 60000, &e) == Claim::Resume));
+  BOOST_TEST((s->registerFile("r", "bb", "b.csv", 1, "h1", 60000, &e) == Claim::Busy));
+  // A host restarting drops its leases: the other may take the file at once.
+  s->releaseLeases("h2");
+  BOOST_TEST((s->registerFile("r", "bb", "b.csv", 1, "h1", 60000, &e) == Claim::Resume));
+  // A file that failed is taken in again (a layout may have been fixed).
+  s->finishFile("r", "bb", FileState::Failed, "line 3: bad");
+  BOOST_TEST((s->registerFile("r", "bb", "b.csv", 1, "h2", 60000, &e) == Claim::Resume));
+  BOOST_TEST(e.note == "line 3: bad");
+}
+
+BOOST_AUTO_TEST_CASE(batches_are_stored_once_with_one_outbox_row_per_target) {
+  Fresh f;
+  auto s = openStore(f.config);
+  FileEntry e;
+  s->registerFile("r", "cc", "a.csv", 1, "h1", 60000, &e);
+  std::vector<BatchRow> group{batch("r", "cc", 0, 3), batch("r", "cc", 1, 2)};
+  s->appendBatches(group, {"crm", "archive"}, "h1", 60000);
+  s->appendBatches(group, {"crm", "archive"}, "h1", 60000);  // a resumed file writes the same batches again
+  BOOST_TEST(s->outboxDepth("r") == 10);                    // 5 records × 2 targets
+  auto stored = s->batch("r-cc-0");
+  BOOST_REQUIRE(stored);
+  BOOST_TEST(stored->payload == group[0].payload);  // Japanese text round-trips
+  BOOST_TEST(stored->firstRecord == 1);
+  BOOST_TEST(stored->lastRecord == 3);
+  BOOST_TEST(s->batchOutbox("r-cc-0").size() == 2u);
+
+  // Leases: h1 takes everything; h2 finds nothing while they last.
+  auto mine = s->claimDeliveries("h1", 60000, 10, {"r"});
+  BOOST_TEST(mine.size() == 4u);
+  BOOST_TEST(s->claimDeliveries("h2", 60000, 10, {"r"}).empty());
+  BOOST_TEST(s->claimDeliveries("h1", 60000, 10, {"other"}).empty());
+  BOOST_TEST(mine[0].payload == group[0].payload);
+  for (const auto& d : mine) s->markDelivered(d.batchId, d.target, "h1");
+  BOOST_TEST(s->outboxDepth("r") == 0);
+  BOOST_TEST(!s->nextDue({"r"}));
+  auto q = s->queueStatus();
+  BOOST_REQUIRE(q.size() == 2u);
+  BOOST_TEST(q[0].deliveredBatches + q[1].deliveredBatches == 4);
+}
+
+BOOST_AUTO_TEST_CASE(retries_dead_letters_resubmit_and_replay_are_logged) {
+  Fresh f;
+  auto s = openStore(f.config);
+  FileEntry e;
+  s->registerFile("r", "dd", "a.csv", 1, "h1", 60000, &e);
+  s->appendBatches({batch("r", "dd", 0, 2)}, {"crm"}, "h1", 60000);
+  auto d = s->claimDeliveries("h1", 60000, 10, {});
+  BOOST_REQUIRE(d.size() == 1u);
+  BOOST_TEST(d[0].attempts == 0);
+  // A retry later: not due yet, so nothing to claim; nextDue says when.
+  const std::int64_t later = nowMs() + 60000;
+  s->markFailed(d[0].batchId, "crm", "h1", later, false, "connection refused");
+  BOOST_TEST(s->claimDeliveries("h1", 60000, 10, {}).empty());
+  BOOST_REQUIRE(s->nextDue({"r"}));
+  BOOST_TEST(*s->nextDue({"r"}) == later);
+  // A retry now: claimed again, attempts counted.
+  s->markFailed(d[0].batchId, "crm", "h1", 0, false, "ignored: not our lease");  // lease already dropped
+  auto list = s->listOutbox(OutboxState::Pending, "r", 10);
+  BOOST_REQUIRE(list.size() == 1u);
+  BOOST_TEST(list[0].attempts == 1);
+  BOOST_TEST(list[0].lastError == "connection refused");
+
+  // Straight to the dead letters.
+  s->appendBatches({batch("r", "dd", 1, 1)}, {"crm"}, "h1", 60000);
+  auto again = s->claimDeliveries("h1", 60000, 10, {});
+  BOOST_TEST(again.size() == 1u);  // batch 0 is not due yet; batch 1 is
+  s->markFailed(again[0].batchId, "crm", "h1", nowMs(), true, "sink refused: HTTP 422");
+  auto dead = s->listOutbox(OutboxState::Dead, "", 10);
+  BOOST_REQUIRE(dead.size() == 1u);
+  BOOST_TEST(dead[0].batchId == "r-dd-1");
+  BOOST_TEST(dead[0].lastError == "sink refused: HTTP 422");
+  BOOST_TEST(dead[0].firstRecord == 11);
+  auto status = s->queueStatus();
+  BOOST_REQUIRE(status.size() == 1u);
+  BOOST_TEST(status[0].deadBatches == 1);
+  BOOST_TEST(status[0].pendingBatches == 1);
+  BOOST_TEST(status[0].lastError == "sink refused: HTTP 422");
+
+  BOOST_TEST(s->resubmit("r-dd-1", "", "operator-a") == 1);
+  BOOST_TEST(s->resubmit("r-dd-1", "", "operator-a") == 0);  // nothing dead any more
+  auto back = s->claimDeliveries("h1", 60000, 10, {});
+  BOOST_REQUIRE(back.size() == 1u);
+  BOOST_TEST(back[0].attempts == 0);
+  s->markDelivered(back[0].batchId, "crm", "h1");
+
+  // Replay: delivered rows since a time come back.
+  BOOST_TEST(s->replay("r", nowMs() - 3600000, "operator-b") == 1);
+  BOOST_TEST(s->listOutbox(OutboxState::Pending, "r", 10).size() == 2u);
+  BOOST_TEST(s->replay("r", nowMs() + 3600000, "operator-b") == 0);
+  auto log = s->operatorLog(10);
+  BOOST_REQUIRE(log.size() == 4u);
+  BOOST_TEST(log.back().who == "operator-a");
+  BOOST_TEST(log.back().action == "deadletters resubmit");
+  BOOST_TEST(log.back().detail.find("batch r-dd-1: 1 rows") != std::string::npos, log.back().detail);
+  BOOST_TEST(log.front().action == "replay");
+}
+
+BOOST_AUTO_TEST_CASE(since_accepts_dates_times_and_durations) {
+  const std::int64_t now = 1'800'000'000'000;
+  BOOST_TEST(*parseSince("2026-11-22", now) == 1'795'305'600'000);
+  BOOST_TEST(*parseSince("2026-11-22T09:00:00Z", now) == 1'795'338'000'000);
+  BOOST_TEST(*parseSince("90m", now) == now - 5'400'000);
+  BOOST_TEST(*parseSince("3d", now) == now - 259'200'000);
+  BOOST_TEST(!parseSince("yesterday", now));
+  BOOST_TEST(!parseSince("2026-13-01", now));
+  BOOST_TEST(!parseSince("5w", now));
+}
+
+BOOST_AUTO_TEST_CASE(a_version_1_store_is_migrated_keeping_its_register, *boost::unit_test::precondition([](auto) {
+                       return !onPostgres();
+                     })) {
   test::TempDir dir;
-  openStore(at(dir));
+  sqlite3* db = nullptr;
+  std::filesystem::create_directories(dir / "var");
+  sqlite3_open((dir / "var/renkei.db").c_str(), &db);
+  sqlite3_exec(db,
+               "CREATE TABLE intake_files (route TEXT NOT NULL, sha256 TEXT NOT NULL, name TEXT NOT NULL, size "
+               "INTEGER NOT NULL, state TEXT NOT NULL CHECK (state IN ('processing', 'done', 'failed')), first_seen "
+               "TEXT NOT NULL, finished_at TEXT, note TEXT, PRIMARY KEY (route, sha256));"
+               "INSERT INTO intake_files VALUES ('r', 'aa', 'old.csv', 3, 'done', '2026-01-01T00:00:00Z', "
+               "'2026-01-01T00:00:01Z', NULL);"
+               "PRAGMA user_version = 1;",
+               nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  StoreConfig c;
+  c.path = dir / "var/renkei.db";
+  auto s = openStore(c);
+  BOOST_TEST(s->schemaVersion() == 2);
+  FileEntry e;
+  BOOST_TEST((s->registerFile("r", "aa", "again.csv", 3, "h", 1000, &e) == Claim::Done));
+  BOOST_TEST(e.name == "old.csv");
+}
+
+BOOST_AUTO_TEST_CASE(a_newer_schema_is_refused_naming_both_versions, *boost::unit_test::precondition([](auto) {
+                       return !onPostgres();
+                     })) {
+  test::TempDir dir;
+  StoreConfig c;
+  c.path = dir / "var/renkei.db";
+  openStore(c);
   sqlite3* db = nullptr;
   sqlite3_open((dir / "var/renkei.db").c_str(), &db);
   sqlite3_exec(db, "PRAGMA user_version = 7", nullptr, nullptr, nullptr);
   sqlite3_close(db);
   try {
-    openStore(at(dir));
+    openStore(c);
     BOOST_FAIL("a newer schema was accepted");
   } catch (const StoreError& e) {
-    BOOST_TEST(std::string(e.what()).find("schema version 7, newer than this renkei knows (1)") != std::string::npos,
+    BOOST_TEST(std::string(e.what()).find("schema version 7, newer than this renkei knows (2)") != std::string::npos,
                e.what());
   }
 }
 
-BOOST_AUTO_TEST_CASE(an_unusable_path_is_a_clear_error) {
+BOOST_AUTO_TEST_CASE(unusable_stores_are_clear_errors_without_secrets) {
   test::TempDir dir;
   test::writeFile(dir / "file", "x");
   StoreConfig c;
@@ -69,7 +247,18 @@ BOOST_AUTO_TEST_CASE(an_unusable_path_is_a_clear_error) {
   } catch (const StoreError& e) {
     BOOST_TEST(std::string(e.what()).find("cannot open the store") != std::string::npos, e.what());
   }
+  // PostgreSQL that is not there: the error names the cause, not the password.
   StoreConfig pg;
   pg.driver = "postgresql";
-  BOOST_CHECK_THROW(openStore(pg), StoreError);
+  pg.connection = "Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=1;Database=x;Uid=renkei;";
+  test::writeFile(dir / "pw", "s3cret-Password\n");
+  pg.passwordFile = dir / "pw";
+  try {
+    openStore(pg);
+    BOOST_FAIL("connected to nothing");
+  } catch (const StoreError& e) {
+    const std::string what = e.what();
+    BOOST_TEST(what.find("cannot connect") != std::string::npos, what);
+    BOOST_TEST(what.find("s3cret") == std::string::npos, what);
+  }
 }

@@ -71,10 +71,19 @@ class Source {
 
 /// The sink role. deliver() must be idempotent on batch.id: the host may call
 /// it again with the same batch after a crash or a Retry.
+///
+/// Outcomes: Ok — delivered and durable on the far side; Retry — a passing
+/// failure (the host retries with backoff until the configured attempts, then
+/// keeps the batch as a dead letter); Error — this batch cannot be delivered
+/// as it is (straight to the dead letters). Called from the host's delivery
+/// thread only.
 class Sink {
  public:
   virtual ~Sink() = default;
   virtual Outcome deliver(const Batch& batch) = 0;
+  /// False when deliver() only reads batch.jsonLines (the host then skips
+  /// building Record objects).
+  virtual bool needsRecords() const { return true; }
 };
 
 /// The lookup role: keyed queries answered from an outside system.

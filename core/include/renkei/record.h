@@ -44,10 +44,16 @@ class Record {
 /// `id` is deterministic for the same content (route, source item and batch
 /// number), so a sink that names its output after it is idempotent: a batch
 /// delivered again after a crash overwrites itself instead of appearing twice.
+///
+/// The host always fills `jsonLines` (the records as JSON Lines: one object
+/// per record, keys in field order, as they are kept in the store) and fills
+/// `records` for modules and for sinks whose needsRecords() is true.
 struct Batch {
   std::string id;
   std::string route;
-  std::string sourceItem;  ///< name of the file or query the records came from
+  std::string sourceItem;        ///< name of the file or query the records came from
+  std::size_t recordCount = 0;   ///< records in the batch (also when `records` is left empty)
+  std::string_view jsonLines;    ///< valid for the duration of the call
   std::vector<Record> records;
 };
 

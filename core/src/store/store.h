@@ -1,6 +1,7 @@
-// The host's durable state. Today: the register of files taken in, so the
-// same content is never processed twice. The durable pipeline (records,
-// outboxes, dead letters, leases) grows here.
+// The host's durable state: the register of files taken in, the mapped
+// batches, one outbox row per batch and target, dead letters, leases and the
+// operators' log. Two implementations behind this interface: embedded SQLite
+// and PostgreSQL.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,7 @@
 
 namespace renkei::store {
 
-/// The store cannot be opened or written. Messages name the file and what
+/// The store cannot be opened or written. Messages name the store and what
 /// failed, never a record's content.
 class StoreError : public std::runtime_error {
  public:
@@ -22,9 +23,19 @@ class StoreError : public std::runtime_error {
 
 struct StoreConfig {
   std::string driver = "sqlite";
-  std::filesystem::path path;  ///< sqlite: the database file (created with its folder)
+  std::filesystem::path path;  ///< sqlite: the database file (created with its folder); ":memory:" for none
   bool fullSync = true;        ///< sqlite: synchronous=FULL (a commit survives power loss), else NORMAL
+  std::string connection;      ///< postgresql: ODBC connection string, without the password
+  std::optional<std::filesystem::path> passwordFile;  ///< postgresql: the password (else $RENKEI_STORE_PASSWORD)
 };
+
+/// Milliseconds since the Unix epoch (the store's clock for leases and retries).
+std::int64_t nowMs();
+/// "2026-11-22T23:31:24Z" for a time in ms.
+std::string isoUtc(std::int64_t ms);
+/// Parses "2026-11-22", "2026-11-22T10:00:00Z" (UTC) or a duration back from
+/// now ("90m", "2h", "3d"); nullopt when it is none of these.
+std::optional<std::int64_t> parseSince(const std::string& text, std::int64_t now);
 
 enum class FileState { Processing, Done, Failed };
 const char* fileStateName(FileState s);
@@ -38,29 +49,167 @@ struct FileEntry {
   std::string firstSeen;  ///< UTC, ISO 8601
   std::string finishedAt;
   std::string note;       ///< why it failed, if it did (no personal values)
+  std::string leaseOwner; ///< the host taking it in (state processing)
+  std::int64_t leaseUntil = 0;
 };
 
-/// Thread-safety: one Store per process, used from the pipeline thread; the
-/// SQLite file may be read concurrently by `renkei status`-style readers.
+/// What registerFile decided.
+enum class Claim {
+  New,     ///< registered now: this host takes it in
+  Resume,  ///< registered earlier, not finished, lease free or ours: take it in again (stored batches are kept)
+  Done,    ///< the same content was taken in completely before
+  Failed,  ///< the same content failed before (and stays failed until an operator resubmits the file)
+  Busy,    ///< another host holds a live lease on it
+};
+
+/// One batch of mapped records as the intake writes it. `id` is
+/// deterministic: route, file, hash and sequence number, so taking in the
+/// same file again yields the same ids (the idempotency key of its records is
+/// file hash + record number, and a batch covers records first..last).
+struct BatchRow {
+  std::string id;
+  std::string route;
+  std::string fileSha;
+  std::string sourceItem;
+  std::int64_t sequence = 0;
+  std::int64_t firstRecord = 0;  ///< data record numbers in the file, from 1
+  std::int64_t lastRecord = 0;
+  std::int64_t records = 0;      ///< accepted records in the batch
+  std::string payload;           ///< the records as JSON Lines
+  std::string createdAt;
+};
+
+/// An outbox row handed out for delivery, with its batch's payload.
+struct Delivery {
+  std::string batchId;
+  std::string route;
+  std::string target;
+  std::string sourceItem;
+  std::int64_t records = 0;
+  int attempts = 0;  ///< attempts before this one
+  std::string payload;
+};
+
+enum class OutboxState { Pending, Delivered, Dead };
+const char* outboxStateName(OutboxState s);
+
+struct OutboxEntry {
+  std::string batchId;
+  std::string route;
+  std::string target;
+  std::string sourceItem;
+  OutboxState state = OutboxState::Pending;
+  int attempts = 0;
+  std::int64_t records = 0;
+  std::int64_t firstRecord = 0, lastRecord = 0;
+  std::string createdAt;
+  std::string updatedAt;
+  std::string deliveredAt;
+  std::int64_t nextAttemptAt = 0;
+  std::string leaseOwner;
+  std::string lastError;  ///< no personal values (sinks' messages are held to that)
+};
+
+/// Queues of one route and target for `renkei status`.
+struct QueueStatus {
+  std::string route;
+  std::string target;
+  std::int64_t pendingBatches = 0, pendingRecords = 0;
+  std::int64_t deadBatches = 0, deadRecords = 0;
+  std::int64_t deliveredBatches = 0, deliveredRecords = 0;
+  std::int64_t leased = 0;             ///< pending rows a host holds right now
+  std::int64_t oldestPendingMs = 0;    ///< creation time of the oldest pending row (0: none)
+  std::string lastError;               ///< of the most recently failed row
+  std::string lastErrorAt;
+};
+
+struct OperatorAction {
+  std::string at;
+  std::string who;
+  std::string action;
+  std::string detail;
+};
+
+/// Thread-safety: a Store object is used by one thread at a time (the host
+/// opens one per thread). Several processes may share one store: SQLite
+/// serialises writers; PostgreSQL hands rows out with FOR UPDATE SKIP LOCKED.
 class Store {
  public:
   virtual ~Store() = default;
 
   /// The schema version after the migrations this build knows were applied.
   virtual int schemaVersion() = 0;
+  /// "sqlite /var/lib/renkei/renkei.db" or "postgresql" (no credentials).
+  virtual std::string describe() const = 0;
 
-  /// Registers a claimed file by route and content hash. Returns nullopt when
-  /// it is new (now registered as Processing), or the earlier entry when the
-  /// same content was already taken in on that route.
-  virtual std::optional<FileEntry> registerFile(const std::string& route, const std::string& sha256,
-                                                const std::string& name, std::uint64_t size) = 0;
+  // --- intake -----------------------------------------------------------
 
-  /// Records how a registered file ended; durable when it returns.
+  /// Registers a claimed file by route and content hash with a lease for
+  /// `owner`, or tells what is known about the same content (`earlier`).
+  virtual Claim registerFile(const std::string& route, const std::string& sha256, const std::string& name,
+                             std::uint64_t size, const std::string& owner, std::int64_t leaseMs,
+                             FileEntry* earlier) = 0;
+
+  /// Writes batches and their outbox rows (one per target) in one
+  /// transaction and renews the file's lease. Batches already stored (same
+  /// id) are left as they are. Durable when it returns.
+  virtual void appendBatches(const std::vector<BatchRow>& batches, const std::vector<std::string>& targets,
+                             const std::string& owner, std::int64_t leaseMs) = 0;
+
+  /// Records how a registered file ended and drops its lease; durable when it returns.
   virtual void finishFile(const std::string& route, const std::string& sha256, FileState state,
                           const std::string& note) = 0;
 
+  /// The register entry of a file, if any.
+  virtual std::optional<FileEntry> findFile(const std::string& route, const std::string& sha256) = 0;
+
+  /// Keeps `owner`'s lease on a file it is still taking in.
+  virtual void renewFileLease(const std::string& route, const std::string& sha256, const std::string& owner,
+                              std::int64_t leaseMs) = 0;
+
   /// The most recent files of a route (all routes when empty), newest first.
   virtual std::vector<FileEntry> recentFiles(const std::string& route, std::size_t limit) = 0;
+
+  /// Drops every lease `owner` holds (a host starting again after a crash
+  /// takes its own work back at once instead of waiting for the leases).
+  virtual void releaseLeases(const std::string& owner) = 0;
+
+  // --- delivery ---------------------------------------------------------
+
+  /// Leases up to `limit` pending outbox rows that are due (oldest first) to
+  /// `owner` for `leaseMs`; rows leased by a live other host are skipped.
+  /// `routes` limits the rows to those routes (empty: all).
+  virtual std::vector<Delivery> claimDeliveries(const std::string& owner, std::int64_t leaseMs, std::size_t limit,
+                                                const std::vector<std::string>& routes) = 0;
+  /// The row was delivered: state delivered, lease dropped.
+  virtual void markDelivered(const std::string& batchId, const std::string& target, const std::string& owner) = 0;
+  /// The attempt failed: attempts+1, due again at `nextAttemptAt`, or dead
+  /// when `dead`. `error` is kept as the row's last error.
+  virtual void markFailed(const std::string& batchId, const std::string& target, const std::string& owner,
+                          std::int64_t nextAttemptAt, bool dead, const std::string& error) = 0;
+  /// Records in pending rows of a route (the back-pressure gauge).
+  virtual std::int64_t outboxDepth(const std::string& route) = 0;
+  /// When the earliest pending row of `routes` may be tried (its next attempt
+  /// or the end of its lease), or nullopt when none is pending.
+  virtual std::optional<std::int64_t> nextDue(const std::vector<std::string>& routes) = 0;
+
+  // --- operators --------------------------------------------------------
+
+  /// Outbox rows in `state` (all routes when `route` is empty), oldest first.
+  virtual std::vector<OutboxEntry> listOutbox(OutboxState state, const std::string& route, std::size_t limit) = 0;
+  /// Every outbox row of a batch.
+  virtual std::vector<OutboxEntry> batchOutbox(const std::string& batchId) = 0;
+  /// A stored batch with its payload.
+  virtual std::optional<BatchRow> batch(const std::string& batchId) = 0;
+  /// Dead rows back to pending (attempts reset), matching the batch id (or
+  /// every dead row of `route` when `batchId` is empty); logged as `who`.
+  /// Returns the rows changed.
+  virtual std::int64_t resubmit(const std::string& batchId, const std::string& route, const std::string& who) = 0;
+  /// Delivered rows of `route` created at or after `sinceMs` back to pending;
+  /// logged as `who`. Returns the rows changed.
+  virtual std::int64_t replay(const std::string& route, std::int64_t sinceMs, const std::string& who) = 0;
+  virtual std::vector<QueueStatus> queueStatus() = 0;
+  virtual std::vector<OperatorAction> operatorLog(std::size_t limit) = 0;
 };
 
 /// Opens (creating if needed) the store and applies pending migrations.

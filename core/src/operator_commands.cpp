@@ -1,0 +1,212 @@
+// The operators' commands on the store. They read the config only for its
+// <store>; they never print a record's values except `deadletters show
+// --records`, which an operator runs in the zone where the data lives.
+#include "operator_commands.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+
+#include "config.h"
+#include "diagnostics.h"
+#include "store/store.h"
+
+namespace renkei {
+namespace {
+
+constexpr int kOk = 0, kRuntime = 1, kUsage = 2;
+
+std::string value(const std::map<std::string, std::string>& values, const std::string& key) {
+  auto it = values.find(key);
+  return it == values.end() ? std::string() : it->second;
+}
+
+/// Who runs the command, for the operators' log: --by, else the login name.
+std::string operatorName(const std::map<std::string, std::string>& values) {
+  std::string who = value(values, "--by");
+  if (!who.empty()) return who;
+  if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_name) return pw->pw_name;
+  return "uid " + std::to_string(::getuid());
+}
+
+std::string age(std::int64_t sinceMs, std::int64_t now) {
+  if (sinceMs <= 0) return "-";
+  std::int64_t s = (now - sinceMs) / 1000;
+  if (s < 0) s = 0;
+  if (s < 120) return std::to_string(s) + "s";
+  if (s < 7200) return std::to_string(s / 60) + "m";
+  if (s < 172800) return std::to_string(s / 3600) + "h";
+  return std::to_string(s / 86400) + "d";
+}
+
+void printEntry(const store::OutboxEntry& e) {
+  std::cout << e.batchId << "  route " << e.route << " -> " << e.target << "  " << e.records << " records (file '"
+            << e.sourceItem << "', records " << e.firstRecord << "-" << e.lastRecord << ")  " << e.attempts
+            << (e.attempts == 1 ? " attempt" : " attempts") << ", last " << e.updatedAt << "\n";
+  if (!e.lastError.empty()) std::cout << "    last error: " << e.lastError << "\n";
+}
+
+int status(store::Store& s, const HostConfig& config) {
+  const std::int64_t now = store::nowMs();
+  std::cout << "renkei status: instance " << config.instance << ", " << s.describe() << " (schema "
+            << s.schemaVersion() << ")\n";
+  const auto queues = s.queueStatus();
+  for (const RouteConfig& r : config.routes) {
+    std::cout << "route " << r.id << ": " << r.from << " ->";
+    for (const auto& t : r.to) std::cout << " " << t;
+    std::cout << "\n";
+    for (const store::FileEntry& f : s.recentFiles(r.id, 1000))
+      if (f.state == store::FileState::Processing)
+        std::cout << "  file '" << f.name << "' being taken in since " << f.firstSeen
+                  << (f.leaseOwner.empty() ? std::string(" (no host holds it)") : " by host " + f.leaseOwner) << "\n";
+    bool any = false;
+    for (const auto& q : queues) {
+      if (q.route != r.id) continue;
+      any = true;
+      std::cout << "  to " << q.target << ": " << q.pendingBatches << " batches pending (" << q.pendingRecords
+                << " records, oldest " << age(q.oldestPendingMs, now) << ", " << q.leased << " in delivery), "
+                << q.deadBatches << " dead letters (" << q.deadRecords << " records), " << q.deliveredBatches
+                << " delivered (" << q.deliveredRecords << " records)\n";
+      if (!q.lastError.empty()) std::cout << "    last error " << q.lastErrorAt << ": " << q.lastError << "\n";
+    }
+    if (!any) std::cout << "  nothing taken in yet\n";
+  }
+  const auto files = s.recentFiles({}, 5);
+  if (!files.empty()) {
+    std::cout << "recent files:\n";
+    for (const auto& f : files)
+      std::cout << "  " << f.firstSeen << "  " << f.route << "  '" << f.name << "'  " << store::fileStateName(f.state)
+                << (f.note.empty() ? std::string() : ": " + f.note) << "\n";
+  }
+  const auto actions = s.operatorLog(5);
+  if (!actions.empty()) {
+    std::cout << "recent operator actions:\n";
+    for (const auto& a : actions) std::cout << "  " << a.at << "  " << a.who << "  " << a.action << ": " << a.detail << "\n";
+  }
+  return kOk;
+}
+
+int deadletters(store::Store& s, const std::string& action, const std::map<std::string, std::string>& values,
+                 const std::set<std::string>& flags) {
+  const std::string route = value(values, "--route");
+  const std::string batch = value(values, "--batch");
+  if (action == "list") {
+    const auto dead = s.listOutbox(store::OutboxState::Dead, route, 100000);
+    for (const auto& e : dead) printEntry(e);
+    std::cout << dead.size() << (dead.size() == 1 ? " dead letter" : " dead letters")
+              << (route.empty() ? std::string() : " on route " + route) << "\n";
+    return kOk;
+  }
+  if (action == "show") {
+    if (batch.empty()) {
+      std::cerr << "renkei deadletters show: --batch ID is required (ids from 'renkei deadletters list')\n";
+      return kUsage;
+    }
+    auto b = s.batch(batch);
+    if (!b) {
+      std::cerr << "renkei deadletters show: no batch '" << batch << "' in the store\n";
+      return kRuntime;
+    }
+    std::cout << "batch " << b->id << "\n  route " << b->route << ", file '" << b->sourceItem << "' (sha256 "
+              << b->fileSha << "), records " << b->firstRecord << "-" << b->lastRecord << " (" << b->records
+              << " accepted), stored " << b->createdAt << "\n";
+    for (const auto& e : s.batchOutbox(batch)) {
+      std::cout << "  to " << e.target << ": " << store::outboxStateName(e.state) << ", " << e.attempts
+                << (e.attempts == 1 ? " attempt" : " attempts") << ", last change " << e.updatedAt << "\n";
+      if (!e.lastError.empty()) std::cout << "    last error: " << e.lastError << "\n";
+    }
+    const std::string n = value(values, "--records");
+    if (!n.empty()) {
+      std::size_t want = 0;
+      try {
+        want = static_cast<std::size_t>(std::stoul(n));
+      } catch (const std::exception&) {
+        std::cerr << "renkei deadletters show: --records '" << n << "' is not a number\n";
+        return kUsage;
+      }
+      std::size_t at = 0;
+      for (std::size_t i = 0; i < want && at < b->payload.size(); ++i) {
+        const std::size_t nl = b->payload.find('\n', at);
+        const std::size_t end = nl == std::string::npos ? b->payload.size() : nl + 1;
+        std::cout << b->payload.substr(at, end - at);
+        at = end;
+      }
+    }
+    return kOk;
+  }
+  // resubmit
+  const bool all = flags.count("--all") > 0;
+  if (batch.empty() && route.empty() && !all) {
+    std::cerr << "renkei deadletters resubmit: say which: --batch ID, --route R, or --all\n";
+    return kUsage;
+  }
+  const std::int64_t n = s.resubmit(batch, route, operatorName(values));
+  std::cout << "resubmitted " << n << (n == 1 ? " dead letter" : " dead letters")
+            << "; a running host delivers them now ('renkei serve --once' otherwise)\n";
+  if (n == 0 && !batch.empty()) {
+    std::cerr << "renkei deadletters resubmit: batch '" << batch << "' has no dead letter\n";
+    return kRuntime;
+  }
+  return kOk;
+}
+
+int replay(store::Store& s, const HostConfig& config, const std::map<std::string, std::string>& values) {
+  const std::string route = value(values, "--route");
+  const std::string since = value(values, "--since");
+  if (route.empty() || since.empty()) {
+    std::cerr << "renkei replay: --route R and --since T are required\n";
+    return kUsage;
+  }
+  bool known = false;
+  std::vector<std::string> ids;
+  for (const auto& r : config.routes) {
+    ids.push_back(r.id);
+    known = known || r.id == route;
+  }
+  if (!known) {
+    std::cerr << "renkei replay: no route '" << route << "' in " << config.file.string() << didYouMean(route, ids)
+              << "\n";
+    return kUsage;
+  }
+  auto from = store::parseSince(since, store::nowMs());
+  if (!from) {
+    std::cerr << "renkei replay: --since '" << since
+              << "' is not a date (2026-11-22), a UTC time (2026-11-22T09:00:00Z) or a duration back (90m, 2h, 3d)\n";
+    return kUsage;
+  }
+  const std::int64_t n = s.replay(route, *from, operatorName(values));
+  std::cout << "replay: " << n << (n == 1 ? " delivery" : " deliveries") << " of route " << route << " since "
+            << store::isoUtc(*from) << " queued again; sinks overwrite by batch id, so each lands once\n";
+  return kOk;
+}
+
+}  // namespace
+
+int runOperatorCommand(const std::string& command, const std::string& action,
+                       const std::map<std::string, std::string>& values, const std::set<std::string>& flags) {
+  const std::string configFile = value(values, "--config");
+  const std::string name = "renkei " + command + (action.empty() ? "" : " " + action);
+  if (configFile.empty()) {
+    std::cerr << name << ": --config is required (the instance whose store to open)\n";
+    return kUsage;
+  }
+  Diagnostics diags;
+  auto config = loadConfig(configFile, diags);
+  if (!config || !diags.empty()) {
+    std::cerr << diags.format() << name << ": configuration problems\n";
+    return kUsage;
+  }
+  try {
+    auto s = store::openStore(config->effectiveStore());
+    if (command == "status") return status(*s, *config);
+    if (command == "deadletters") return deadletters(*s, action, values, flags);
+    return replay(*s, *config, values);
+  } catch (const std::exception& e) {
+    std::cerr << name << ": " << e.what() << "\n";
+    return kRuntime;
+  }
+}
+
+}  // namespace renkei

@@ -1,0 +1,15 @@
+// The operators' commands on the store: status, deadletters, replay.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+
+namespace renkei {
+
+/// Runs `renkei status|deadletters|replay` with parsed options; returns the
+/// exit status (0 done, 1 store trouble, 2 usage or config error).
+int runOperatorCommand(const std::string& command, const std::string& action,
+                       const std::map<std::string, std::string>& values, const std::set<std::string>& flags);
+
+}  // namespace renkei

@@ -1,0 +1,539 @@
+// The store over SQL: one implementation for SQLite and PostgreSQL; the
+// dialects differ in column types, locking and where the schema version lives.
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <type_traits>
+
+#include "store/sql_db.h"
+#include "store/store.h"
+
+namespace renkei::store {
+namespace {
+
+// Migrations in order; migration N brings the schema to version N. Written
+// for SQLite and adapted for PostgreSQL by postgresSql(). Never edit a
+// released one: add the next.
+const char* const kMigrations[] = {
+    // 1: the intake register.
+    "CREATE TABLE intake_files ("
+    "  route TEXT NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('processing', 'done', 'failed')),"
+    "  first_seen TEXT NOT NULL,"
+    "  finished_at TEXT,"
+    "  note TEXT,"
+    "  PRIMARY KEY (route, sha256));"
+    "CREATE INDEX intake_files_seen ON intake_files (first_seen);",
+
+    // 2: leases on files being taken in; mapped batches; one outbox row per
+    // batch and target (pending → delivered | dead); the operators' log.
+    "ALTER TABLE intake_files ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE intake_files ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE batches ("
+    "  id TEXT PRIMARY KEY,"
+    "  route TEXT NOT NULL,"
+    "  file_sha TEXT NOT NULL,"
+    "  source_item TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  first_record INTEGER NOT NULL,"
+    "  last_record INTEGER NOT NULL,"
+    "  records INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  payload TEXT NOT NULL);"
+    "CREATE INDEX batches_file ON batches (route, file_sha);"
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  batch_id TEXT NOT NULL REFERENCES batches (id),"
+    "  route TEXT NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  records INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  updated_ms INTEGER NOT NULL,"
+    "  delivered_ms INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_ms INTEGER NOT NULL,"
+    "  lease_owner TEXT NOT NULL DEFAULT '',"
+    "  lease_until INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  UNIQUE (batch_id, target));"
+    "CREATE INDEX outbox_due ON outbox (state, next_attempt_ms);"
+    "CREATE INDEX outbox_route ON outbox (route, state);"
+    "CREATE TABLE operator_log ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  at_ms INTEGER NOT NULL,"
+    "  who TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  detail TEXT NOT NULL);",
+};
+
+std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
+  for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
+  return s;
+}
+
+std::string postgresSql(const std::string& sqlite) {
+  std::string s = replaceAll(sqlite, "INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY");
+  return replaceAll(s, "INTEGER", "BIGINT");
+}
+
+FileState parseFileState(const std::string& s) {
+  if (s == "done") return FileState::Done;
+  if (s == "failed") return FileState::Failed;
+  return FileState::Processing;
+}
+
+OutboxState parseOutboxState(const std::string& s) {
+  if (s == "delivered") return OutboxState::Delivered;
+  if (s == "dead") return OutboxState::Dead;
+  return OutboxState::Pending;
+}
+
+/// Runs `work` in a write transaction; rolls back on any exception.
+template <typename F>
+auto transaction(SqlDatabase& db, F&& work) {
+  db.begin();
+  try {
+    if constexpr (std::is_void_v<decltype(work())>) {
+      work();
+      db.commit();
+    } else {
+      auto result = work();
+      db.commit();
+      return result;
+    }
+  } catch (...) {
+    db.rollback();
+    throw;
+  }
+}
+
+const char* const kFileColumns =
+    "route, sha256, name, size, state, first_seen, COALESCE(finished_at, ''), COALESCE(note, ''), lease_owner, "
+    "lease_until";
+
+const char* const kOutboxColumns =
+    "o.batch_id, o.route, o.target, b.source_item, o.state, o.attempts, o.records, b.first_record, b.last_record, "
+    "o.created_ms, o.updated_ms, o.delivered_ms, o.next_attempt_ms, o.lease_owner, o.last_error";
+
+class SqlStore final : public Store {
+ public:
+  explicit SqlStore(std::unique_ptr<SqlDatabase> db) : db_(std::move(db)) { migrate(); }
+
+  int schemaVersion() override { return db_->schemaVersion(); }
+  std::string describe() const override { return db_->describe(); }
+
+  Claim registerFile(const std::string& route, const std::string& sha256, const std::string& name,
+                     std::uint64_t size, const std::string& owner, std::int64_t leaseMs,
+                     FileEntry* earlier) override {
+    return transaction(*db_, [&] {
+      const std::int64_t now = nowMs();
+      auto insert = db_->prepare(
+          "INSERT INTO intake_files (route, sha256, name, size, state, first_seen, lease_owner, lease_until) "
+          "VALUES (?, ?, ?, ?, 'processing', ?, ?, ?) ON CONFLICT DO NOTHING");
+      insert->bind(1, route).bind(2, sha256).bind(3, name).bind(4, static_cast<std::int64_t>(size));
+      insert->bind(5, isoUtc(now)).bind(6, owner).bind(7, now + leaseMs);
+      if (insert->run() == 1) return Claim::New;
+      auto select = db_->prepare(std::string("SELECT ") + kFileColumns +
+                                 " FROM intake_files WHERE route = ? AND sha256 = ?" + forUpdate());
+      select->bind(1, route).bind(2, sha256);
+      if (!select->next()) throw StoreError(describe() + ": a registered file vanished");
+      FileEntry entry = readFile(*select);
+      if (earlier) *earlier = entry;
+      if (entry.state == FileState::Done) return Claim::Done;
+      if (entry.state == FileState::Processing && entry.leaseOwner != owner && !entry.leaseOwner.empty() &&
+          entry.leaseUntil >= now)
+        return Claim::Busy;
+      // Unfinished (its host died or stopped) or failed before (perhaps a
+      // layout was fixed since): taken in again; stored batches are kept.
+      auto lease = db_->prepare(
+          "UPDATE intake_files SET state = 'processing', lease_owner = ?, lease_until = ? "
+          "WHERE route = ? AND sha256 = ?");
+      lease->bind(1, owner).bind(2, now + leaseMs).bind(3, route).bind(4, sha256);
+      lease->run();
+      return Claim::Resume;
+    });
+  }
+
+  void appendBatches(const std::vector<BatchRow>& batches, const std::vector<std::string>& targets,
+                     const std::string& owner, std::int64_t leaseMs) override {
+    if (batches.empty()) return;
+    transaction(*db_, [&] {
+      const std::int64_t now = nowMs();
+      auto insertBatch = [&] {
+        return db_->prepare(
+            "INSERT INTO batches (id, route, file_sha, source_item, seq, first_record, last_record, records, "
+            "created_ms, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+      };
+      for (const BatchRow& b : batches) {
+        auto s = insertBatch();
+        s->bind(1, b.id).bind(2, b.route).bind(3, b.fileSha).bind(4, b.sourceItem).bind(5, b.sequence);
+        s->bind(6, b.firstRecord).bind(7, b.lastRecord).bind(8, b.records).bind(9, now).bind(10, b.payload);
+        if (s->run() != 1) continue;  // stored by an earlier run: its outbox rows are there too
+        for (const std::string& target : targets) {
+          auto o = db_->prepare(
+              "INSERT INTO outbox (batch_id, route, target, state, records, created_ms, updated_ms, "
+              "next_attempt_ms) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+          o->bind(1, b.id).bind(2, b.route).bind(3, target).bind(4, b.records).bind(5, now).bind(6, now).bind(7, now);
+          o->run();
+        }
+      }
+      auto lease = db_->prepare(
+          "UPDATE intake_files SET lease_until = ? WHERE route = ? AND sha256 = ? AND lease_owner = ?");
+      lease->bind(1, now + leaseMs).bind(2, batches.front().route).bind(3, batches.front().fileSha).bind(4, owner);
+      lease->run();
+    });
+  }
+
+  void finishFile(const std::string& route, const std::string& sha256, FileState state,
+                  const std::string& note) override {
+    transaction(*db_, [&] {
+      auto update = db_->prepare(
+          "UPDATE intake_files SET state = ?, finished_at = ?, note = ?, lease_owner = '', lease_until = 0 "
+          "WHERE route = ? AND sha256 = ?");
+      update->bind(1, fileStateName(state)).bind(2, isoUtc(nowMs())).bind(3, note).bind(4, route).bind(5, sha256);
+      update->run();
+    });
+  }
+
+  std::vector<FileEntry> recentFiles(const std::string& route, std::size_t limit) override {
+    auto select = db_->prepare(std::string("SELECT ") + kFileColumns +
+                               " FROM intake_files WHERE (? = '' OR route = ?) "
+                               "ORDER BY first_seen DESC, name DESC LIMIT ?");
+    select->bind(1, route).bind(2, route).bind(3, static_cast<std::int64_t>(limit));
+    std::vector<FileEntry> out;
+    while (select->next()) out.push_back(readFile(*select));
+    return out;
+  }
+
+  std::optional<FileEntry> findFile(const std::string& route, const std::string& sha256) override {
+    auto select =
+        db_->prepare(std::string("SELECT ") + kFileColumns + " FROM intake_files WHERE route = ? AND sha256 = ?");
+    select->bind(1, route).bind(2, sha256);
+    if (!select->next()) return std::nullopt;
+    return readFile(*select);
+  }
+
+  void renewFileLease(const std::string& route, const std::string& sha256, const std::string& owner,
+                      std::int64_t leaseMs) override {
+    transaction(*db_, [&] {
+      auto lease = db_->prepare(
+          "UPDATE intake_files SET lease_until = ? WHERE route = ? AND sha256 = ? AND lease_owner = ?");
+      lease->bind(1, nowMs() + leaseMs).bind(2, route).bind(3, sha256).bind(4, owner);
+      lease->run();
+    });
+  }
+
+  void releaseLeases(const std::string& owner) override {
+    transaction(*db_, [&] {
+      auto files = db_->prepare("UPDATE intake_files SET lease_until = 0 WHERE lease_owner = ?");
+      files->bind(1, owner);
+      files->run();
+      auto rows = db_->prepare("UPDATE outbox SET lease_owner = '', lease_until = 0 WHERE lease_owner = ?");
+      rows->bind(1, owner);
+      rows->run();
+    });
+  }
+
+  std::vector<Delivery> claimDeliveries(const std::string& owner, std::int64_t leaseMs, std::size_t limit,
+                                        const std::vector<std::string>& routes) override {
+    return transaction(*db_, [&] {
+      const std::int64_t now = nowMs();
+      std::string sql =
+          "SELECT o.id, o.batch_id, o.route, o.target, b.source_item, o.records, o.attempts, b.payload "
+          "FROM outbox o JOIN batches b ON b.id = o.batch_id "
+          "WHERE o.state = 'pending' AND o.next_attempt_ms <= ? AND o.lease_until < ?";
+      if (!routes.empty()) {
+        sql += " AND o.route IN (";
+        for (std::size_t i = 0; i < routes.size(); ++i) sql += i ? ", ?" : "?";
+        sql += ")";
+      }
+      sql += " ORDER BY o.id LIMIT ?";
+      if (db_->dialect() == Dialect::Postgres) sql += " FOR UPDATE OF o SKIP LOCKED";
+      auto select = db_->prepare(sql);
+      int p = 1;
+      select->bind(p++, now);
+      select->bind(p++, now);
+      for (const auto& r : routes) select->bind(p++, r);
+      select->bind(p++, static_cast<std::int64_t>(limit));
+      std::vector<Delivery> out;
+      std::vector<std::int64_t> ids;
+      while (select->next()) {
+        ids.push_back(select->integer(0));
+        Delivery d;
+        d.batchId = select->text(1);
+        d.route = select->text(2);
+        d.target = select->text(3);
+        d.sourceItem = select->text(4);
+        d.records = select->integer(5);
+        d.attempts = static_cast<int>(select->integer(6));
+        d.payload = select->text(7);
+        out.push_back(std::move(d));
+      }
+      for (std::int64_t id : ids) {
+        auto lease = db_->prepare("UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id = ?");
+        lease->bind(1, owner).bind(2, now + leaseMs).bind(3, id);
+        lease->run();
+      }
+      return out;
+    });
+  }
+
+  void markDelivered(const std::string& batchId, const std::string& target, const std::string& owner) override {
+    transaction(*db_, [&] {
+      const std::int64_t now = nowMs();
+      auto s = db_->prepare(
+          "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_ms = ?, updated_ms = ?, "
+          "lease_owner = '', lease_until = 0 WHERE batch_id = ? AND target = ? AND lease_owner = ?");
+      s->bind(1, now).bind(2, now).bind(3, batchId).bind(4, target).bind(5, owner);
+      s->run();
+    });
+  }
+
+  void markFailed(const std::string& batchId, const std::string& target, const std::string& owner,
+                  std::int64_t nextAttemptAt, bool dead, const std::string& error) override {
+    transaction(*db_, [&] {
+      auto s = db_->prepare(
+          "UPDATE outbox SET state = ?, attempts = attempts + 1, next_attempt_ms = ?, updated_ms = ?, "
+          "last_error = ?, lease_owner = '', lease_until = 0 WHERE batch_id = ? AND target = ? AND lease_owner = ?");
+      s->bind(1, dead ? "dead" : "pending").bind(2, nextAttemptAt).bind(3, nowMs()).bind(4, error);
+      s->bind(5, batchId).bind(6, target).bind(7, owner);
+      s->run();
+    });
+  }
+
+  std::int64_t outboxDepth(const std::string& route) override {
+    auto s = db_->prepare("SELECT COALESCE(SUM(records), 0) FROM outbox WHERE route = ? AND state = 'pending'");
+    s->bind(1, route);
+    return s->next() ? s->integer(0) : 0;
+  }
+
+  std::optional<std::int64_t> nextDue(const std::vector<std::string>& routes) override {
+    std::string sql =
+        "SELECT COUNT(*), MIN(CASE WHEN lease_until > next_attempt_ms THEN lease_until ELSE next_attempt_ms END) "
+        "FROM outbox WHERE state = 'pending'";
+    if (!routes.empty()) {
+      sql += " AND route IN (";
+      for (std::size_t i = 0; i < routes.size(); ++i) sql += i ? ", ?" : "?";
+      sql += ")";
+    }
+    auto s = db_->prepare(sql);
+    for (std::size_t i = 0; i < routes.size(); ++i) s->bind(static_cast<int>(i + 1), routes[i]);
+    if (!s->next() || s->integer(0) == 0) return std::nullopt;
+    return s->integer(1);
+  }
+
+  std::vector<OutboxEntry> listOutbox(OutboxState state, const std::string& route, std::size_t limit) override {
+    auto s = db_->prepare(std::string("SELECT ") + kOutboxColumns +
+                          " FROM outbox o JOIN batches b ON b.id = o.batch_id "
+                          "WHERE o.state = ? AND (? = '' OR o.route = ?) ORDER BY o.id LIMIT ?");
+    s->bind(1, outboxStateName(state)).bind(2, route).bind(3, route).bind(4, static_cast<std::int64_t>(limit));
+    std::vector<OutboxEntry> out;
+    while (s->next()) out.push_back(readOutbox(*s));
+    return out;
+  }
+
+  std::vector<OutboxEntry> batchOutbox(const std::string& batchId) override {
+    auto s = db_->prepare(std::string("SELECT ") + kOutboxColumns +
+                          " FROM outbox o JOIN batches b ON b.id = o.batch_id WHERE o.batch_id = ? ORDER BY o.id");
+    s->bind(1, batchId);
+    std::vector<OutboxEntry> out;
+    while (s->next()) out.push_back(readOutbox(*s));
+    return out;
+  }
+
+  std::optional<BatchRow> batch(const std::string& batchId) override {
+    auto s = db_->prepare(
+        "SELECT id, route, file_sha, source_item, seq, first_record, last_record, records, created_ms, payload "
+        "FROM batches WHERE id = ?");
+    s->bind(1, batchId);
+    if (!s->next()) return std::nullopt;
+    BatchRow b;
+    b.id = s->text(0);
+    b.route = s->text(1);
+    b.fileSha = s->text(2);
+    b.sourceItem = s->text(3);
+    b.sequence = s->integer(4);
+    b.firstRecord = s->integer(5);
+    b.lastRecord = s->integer(6);
+    b.records = s->integer(7);
+    b.createdAt = isoUtc(s->integer(8));
+    b.payload = s->text(9);
+    return b;
+  }
+
+  std::int64_t resubmit(const std::string& batchId, const std::string& route, const std::string& who) override {
+    return transaction(*db_, [&] {
+      const std::int64_t now = nowMs();
+      auto s = db_->prepare(
+          "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?, updated_ms = ? "
+          "WHERE state = 'dead' AND (? = '' OR batch_id = ?) AND (? = '' OR route = ?)");
+      s->bind(1, now).bind(2, now).bind(3, batchId).bind(4, batchId).bind(5, route).bind(6, route);
+      const std::int64_t changed = s->run();
+      log(who, "deadletters resubmit",
+          (batchId.empty() ? std::string("all dead letters") : "batch " + batchId) +
+              (route.empty() ? "" : " of route " + route) + ": " + std::to_string(changed) + " rows",
+          now);
+      return changed;
+    });
+  }
+
+  std::int64_t replay(const std::string& route, std::int64_t sinceMs, const std::string& who) override {
+    return transaction(*db_, [&] {
+      const std::int64_t now = nowMs();
+      auto s = db_->prepare(
+          "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?, updated_ms = ? "
+          "WHERE state = 'delivered' AND route = ? AND created_ms >= ?");
+      s->bind(1, now).bind(2, now).bind(3, route).bind(4, sinceMs);
+      const std::int64_t changed = s->run();
+      log(who, "replay",
+          "route " + route + " since " + isoUtc(sinceMs) + ": " + std::to_string(changed) + " rows", now);
+      return changed;
+    });
+  }
+
+  std::vector<QueueStatus> queueStatus() override {
+    const std::int64_t now = nowMs();
+    auto s = db_->prepare(
+        "SELECT route, target, state, COUNT(*), COALESCE(SUM(records), 0), MIN(created_ms), "
+        "COALESCE(SUM(CASE WHEN lease_until >= ? THEN 1 ELSE 0 END), 0) "
+        "FROM outbox GROUP BY route, target, state ORDER BY route, target");
+    s->bind(1, now);
+    std::vector<QueueStatus> out;
+    while (s->next()) {
+      const std::string route = s->text(0), target = s->text(1);
+      if (out.empty() || out.back().route != route || out.back().target != target) {
+        out.push_back({});
+        out.back().route = route;
+        out.back().target = target;
+      }
+      QueueStatus& q = out.back();
+      const OutboxState state = parseOutboxState(s->text(2));
+      const std::int64_t rows = s->integer(3), records = s->integer(4);
+      if (state == OutboxState::Pending) {
+        q.pendingBatches = rows;
+        q.pendingRecords = records;
+        q.oldestPendingMs = s->integer(5);
+        q.leased = s->integer(6);
+      } else if (state == OutboxState::Dead) {
+        q.deadBatches = rows;
+        q.deadRecords = records;
+      } else {
+        q.deliveredBatches = rows;
+        q.deliveredRecords = records;
+      }
+    }
+    for (QueueStatus& q : out) {
+      auto e = db_->prepare(
+          "SELECT last_error, updated_ms FROM outbox WHERE route = ? AND target = ? AND last_error <> '' "
+          "AND state <> 'delivered' ORDER BY updated_ms DESC LIMIT 1");
+      e->bind(1, q.route).bind(2, q.target);
+      if (e->next()) {
+        q.lastError = e->text(0);
+        q.lastErrorAt = isoUtc(e->integer(1));
+      }
+    }
+    return out;
+  }
+
+  std::vector<OperatorAction> operatorLog(std::size_t limit) override {
+    auto s = db_->prepare("SELECT at_ms, who, action, detail FROM operator_log ORDER BY id DESC LIMIT ?");
+    s->bind(1, static_cast<std::int64_t>(limit));
+    std::vector<OperatorAction> out;
+    while (s->next()) out.push_back({isoUtc(s->integer(0)), s->text(1), s->text(2), s->text(3)});
+    return out;
+  }
+
+ private:
+  const char* forUpdate() const { return db_->dialect() == Dialect::Postgres ? " FOR UPDATE" : ""; }
+
+  void log(const std::string& who, const std::string& action, const std::string& detail, std::int64_t now) {
+    auto s = db_->prepare("INSERT INTO operator_log (at_ms, who, action, detail) VALUES (?, ?, ?, ?)");
+    s->bind(1, now).bind(2, who).bind(3, action).bind(4, detail);
+    s->run();
+  }
+
+  static FileEntry readFile(SqlStatement& s) {
+    FileEntry e;
+    e.route = s.text(0);
+    e.sha256 = s.text(1);
+    e.name = s.text(2);
+    e.size = static_cast<std::uint64_t>(s.integer(3));
+    e.state = parseFileState(s.text(4));
+    e.firstSeen = s.text(5);
+    e.finishedAt = s.text(6);
+    e.note = s.text(7);
+    e.leaseOwner = s.text(8);
+    e.leaseUntil = s.integer(9);
+    return e;
+  }
+
+  static OutboxEntry readOutbox(SqlStatement& s) {
+    OutboxEntry e;
+    e.batchId = s.text(0);
+    e.route = s.text(1);
+    e.target = s.text(2);
+    e.sourceItem = s.text(3);
+    e.state = parseOutboxState(s.text(4));
+    e.attempts = static_cast<int>(s.integer(5));
+    e.records = s.integer(6);
+    e.firstRecord = s.integer(7);
+    e.lastRecord = s.integer(8);
+    e.createdAt = isoUtc(s.integer(9));
+    e.updatedAt = isoUtc(s.integer(10));
+    e.deliveredAt = isoUtc(s.integer(11));
+    e.nextAttemptAt = s.integer(12);
+    e.leaseOwner = s.text(13);
+    e.lastError = s.text(14);
+    return e;
+  }
+
+  // Each migration runs in its own transaction together with the version
+  // bump, so a crash leaves the schema at a known version. Two hosts
+  // starting together: the second waits for the first's lock, then finds
+  // the work done.
+  void migrate() {
+    const int known = static_cast<int>(sizeof kMigrations / sizeof kMigrations[0]);
+    for (;;) {
+      const int current = db_->schemaVersion();
+      if (current > known)
+        throw StoreError(describe() + ": the store has schema version " + std::to_string(current) +
+                         ", newer than this renkei knows (" + std::to_string(known) + "); use a newer renkei");
+      if (current == known) return;
+      transaction(*db_, [&] {
+        db_->lockSchema();
+        if (db_->schemaVersion() != current) return;  // another process migrated meanwhile
+        const std::string sql = kMigrations[current];
+        db_->exec(db_->dialect() == Dialect::Postgres ? postgresSql(sql) : sql);
+        db_->setSchemaVersion(current + 1);
+      });
+    }
+  }
+
+  std::unique_ptr<SqlDatabase> db_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> openStore(const StoreConfig& config) {
+  if (config.driver == "sqlite") return std::make_unique<SqlStore>(openSqlite(config.path.string(), config.fullSync));
+  if (config.driver == "postgresql") {
+    std::string password;
+    if (config.passwordFile) {
+      std::ifstream in(*config.passwordFile, std::ios::binary);
+      if (!in) throw StoreError("postgresql store: cannot read password-file '" + config.passwordFile->string() + "'");
+      std::getline(in, password);
+      while (!password.empty() && (password.back() == '\r' || password.back() == ' ')) password.pop_back();
+    } else if (const char* p = std::getenv("RENKEI_STORE_PASSWORD")) {
+      password = p;
+    }
+    return std::make_unique<SqlStore>(openOdbcPostgres(config.connection, password));
+  }
+  throw StoreError("store driver '" + config.driver + "' is not known; use sqlite or postgresql");
+}
+
+}  // namespace renkei::store

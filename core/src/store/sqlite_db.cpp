@@ -1,0 +1,112 @@
+// SqlDatabase over SQLite: one file in WAL mode.
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include "store/sql_db.h"
+#include "store/store.h"
+
+namespace fs = std::filesystem;
+
+namespace renkei::store {
+namespace {
+
+class SqliteStatement final : public SqlStatement {
+ public:
+  SqliteStatement(sqlite3* db, const std::string& sql, const std::string& where) : db_(db), where_(where) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr) != SQLITE_OK)
+      throw StoreError(where_ + ": cannot prepare a statement: " + sqlite3_errmsg(db));
+  }
+  ~SqliteStatement() override { sqlite3_finalize(stmt_); }
+
+  SqlStatement& bind(int i, std::string_view v) override {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  SqlStatement& bind(int i, std::int64_t v) override {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  bool next() override {
+    if (done_) return false;
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    done_ = true;
+    if (rc != SQLITE_DONE) throw StoreError(where_ + ": " + sqlite3_errmsg(db_));
+    return false;
+  }
+  std::int64_t run() override {
+    while (next()) {
+    }
+    return sqlite3_changes(db_);
+  }
+  std::string text(int col) override {
+    const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return t ? std::string(t, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+  }
+  std::int64_t integer(int col) override { return sqlite3_column_int64(stmt_, col); }
+
+ private:
+  sqlite3* db_;
+  const std::string& where_;
+  sqlite3_stmt* stmt_ = nullptr;
+  bool done_ = false;
+};
+
+class SqliteDatabase final : public SqlDatabase {
+ public:
+  SqliteDatabase(const std::string& path, bool fullSync) : where_(path) {
+    std::error_code ec;
+    const fs::path p(path);
+    if (path != ":memory:" && p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      const std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close(db_);
+      db_ = nullptr;
+      throw StoreError(where_ + ": cannot open the store: " + message);
+    }
+    // Several processes (serve, and the operators' commands) share the file:
+    // a writer waits for another's transaction instead of failing.
+    sqlite3_busy_timeout(db_, 30000);
+    exec("PRAGMA journal_mode=WAL");
+    exec(fullSync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    exec("PRAGMA foreign_keys=ON");
+  }
+  ~SqliteDatabase() override { sqlite3_close(db_); }
+
+  Dialect dialect() const override { return Dialect::Sqlite; }
+  std::string describe() const override { return "sqlite " + where_; }
+  std::unique_ptr<SqlStatement> prepare(const std::string& sql) override {
+    return std::make_unique<SqliteStatement>(db_, sql, where_);
+  }
+  void exec(const std::string& sql) override {
+    char* error = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+      const std::string message = error ? error : "unknown error";
+      sqlite3_free(error);
+      throw StoreError(where_ + ": " + message);
+    }
+  }
+  void begin() override { exec("BEGIN IMMEDIATE"); }
+  void commit() override { exec("COMMIT"); }
+  void rollback() noexcept override { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
+  int schemaVersion() override {
+    auto s = prepare("PRAGMA user_version");
+    s->next();
+    return static_cast<int>(s->integer(0));
+  }
+  void setSchemaVersion(int v) override { exec("PRAGMA user_version = " + std::to_string(v)); }
+
+ private:
+  std::string where_;
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<SqlDatabase> openSqlite(const std::string& path, bool fullSync) {
+  return std::make_unique<SqliteDatabase>(path, fullSync);
+}
+
+}  // namespace renkei::store
