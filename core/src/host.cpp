@@ -70,6 +70,52 @@ double secondsSinceChange(const std::filesystem::path& path) {
 
 }  // namespace
 
+void Host::PayloadCache::put(const std::string& batchId, std::shared_ptr<const StoredBatch> batch, int uses) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const std::size_t size = batch->payload.size();
+  if (size > capacity_ || entries_.count(batchId)) return;
+  while (bytes_ + size > capacity_ && !order_.empty()) {
+    auto it = entries_.find(order_.front());
+    if (it != entries_.end()) {
+      bytes_ -= it->second.batch->payload.size();
+      entries_.erase(it);
+    }
+    order_.pop_front();
+  }
+  bytes_ += size;
+  entries_[batchId] = Entry{std::move(batch), uses};
+  order_.push_back(batchId);
+}
+
+std::shared_ptr<const Host::StoredBatch> Host::PayloadCache::take(const std::string& batchId) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = entries_.find(batchId);
+  if (it == entries_.end()) return nullptr;
+  auto batch = it->second.batch;
+  if (--it->second.uses <= 0) {
+    bytes_ -= batch->payload.size();
+    entries_.erase(it);
+    // Its id stays in order_ until it reaches the front; harmless.
+  }
+  return batch;
+}
+
+std::shared_ptr<const Host::StoredBatch> Host::loadBatch(const std::string& batchId) {
+  if (auto cached = cache_.take(batchId)) return cached;
+  auto stored = deliveryStore_->payload(batchId);
+  if (!stored) return nullptr;
+  auto batch = std::make_shared<StoredBatch>();
+  auto& names = storedNames_[stored->first];
+  if (!names) {
+    auto parsed = parseNameArray(stored->first);
+    if (!parsed) return nullptr;
+    names = std::make_shared<const FieldNames>(std::move(*parsed));
+  }
+  batch->names = names;
+  batch->payload = std::move(stored->second);
+  return batch;
+}
+
 Host::Host(const HostConfig& config, PluginRegistry& registry, Poco::Logger& logger, std::string hostId)
     : config_(config), registry_(registry), logger_(logger), hostId_(std::move(hostId)) {
   // Fault injection for the crash tests (docs/testing.md): the process kills
@@ -98,7 +144,11 @@ void Host::start() {
   storeConfig_ = config_.effectiveStore();
   if (!config_.store) logger_.notice("no <store> in the config: using %s", storeConfig_.path.string());
   sharedStore_ = storeConfig_.driver == "postgresql";
-  intakeStore_ = store::openStore(storeConfig_);
+  // Intake's commits leave the WAL checkpoints to the delivery thread, so
+  // the copy into the database runs beside intake, not in its way.
+  store::StoreConfig intakeConfig = storeConfig_;
+  intakeConfig.autoCheckpoint = false;
+  intakeStore_ = store::openStore(intakeConfig);
   deliveryStore_ = store::openStore(storeConfig_);
   intakeStore_->releaseLeases(hostId_);
 
@@ -146,6 +196,12 @@ void Host::start() {
     route.config = &rc;
     route.stats = &stats_.back();
     route.names = std::make_shared<const FieldNames>(rc.mapping ? rc.mapping->targetNames() : FieldNames{"line"});
+    route.fieldsJson = "[";
+    for (std::size_t i = 0; i < route.names->size(); ++i) {
+      if (i) route.fieldsJson += ',';
+      appendJsonString(route.fieldsJson, (*route.names)[i]);
+    }
+    route.fieldsJson += "]";
     route.source = connectors_.at(rc.from)->source();
     for (const std::string& to : rc.to) {
       Target t{to};
@@ -288,6 +344,9 @@ bool Host::commit(Route& route, const Intake& item, const std::string& sha, std:
   try {
     if (!group.empty()) {
       intakeStore_->appendBatches(group, route.targetIds, hostId_, leaseMs);
+      for (auto& b : group)
+        cache_.put(b.id, std::make_shared<const StoredBatch>(StoredBatch{route.names, std::move(b.payload)}),
+                   static_cast<int>(route.targetIds.size()));
       for (const auto& b : group) route.stats->recordsStored += static_cast<std::uint64_t>(b.records);
       route.stats->batchesStored += group.size();
       const bool first = group.front().sequence == 0;
@@ -326,7 +385,7 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
   std::string sha;
   try {
     file = std::make_shared<MappedFile>(item.path);
-    sha = sha256Hex(file->view());
+    sha = sha256Hex(*file);
   } catch (const std::exception& e) {
     return failItem(route, item, {}, e.what()) ? Taken::Done : Taken::Left;
   }
@@ -379,11 +438,12 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
   // never leaves half of itself downstream.
   try {
     if (m) {
-      auto check = formats::RecordReader::fromMemory(*m->layout, file->view());
+      auto check = formats::RecordReader::fromMapping(*m->layout, file);
       check->setFieldMask(std::vector<std::uint8_t>(m->layout->fields.size(), 0));  // structure only
       formats::RawRecord raw;
       while (check->next(raw)) {
       }
+      file->rewind();
       if (check->error()) return failItem(route, item, sha, check->error()->format()) ? Taken::Done : Taken::Left;
     } else if (auto bad = checkUtf8Text(file->view())) {
       return failItem(route, item, sha,
@@ -411,6 +471,7 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
     batch.fileSha = sha;
     batch.sourceItem = item.name;
     batch.sequence = static_cast<std::int64_t>(sequence++);
+    batch.fields = route.fieldsJson;
     batch.payload.assign(buffer.data(), buffer.size());
     buffer.clear();
     inGroup += static_cast<std::size_t>(batch.records);
@@ -433,7 +494,7 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
   if (m) {
     auto reader = formats::RecordReader::fromMapping(*m->layout, file);
     reader->setFieldMask(m->sourceFieldsRead());
-    const formats::JsonLinesWriter writer(m->targetNames());
+    const formats::JsonLinesWriter writer = formats::JsonLinesWriter::arrays(m->targetNames().size());
     run.emplace(*m);
     runStats = &*run;
     formats::RawRecord raw;
@@ -449,9 +510,9 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
     std::string line;
     forEachLine(file->view(), [&](std::string_view text) {
       if (!ok) return;
-      line = "{\"line\":";
+      line = "[";
       appendJsonString(line, text);
-      line += "}\n";
+      line += "]\n";
       buffer.append(line);
       addRecord(++number);
       if (static_cast<std::size_t>(batch.records) >= config_.batchRecords) ok = closeBatch();
@@ -528,14 +589,23 @@ void Host::deliver(const store::Delivery& d) {
     batch.route = d.route;
     batch.sourceItem = d.sourceItem;
     batch.recordCount = static_cast<std::size_t>(d.records);
-    batch.jsonLines = d.payload;
-    if (target->module || (target->sink && target->sink->needsRecords())) {
-      batch.records.reserve(batch.recordCount);
-      if (auto bad = parseJsonLines(d.payload, route.names, batch.records))
-        o = Outcome::error("stored batch unreadable: " + *bad);
+    auto stored = loadBatch(d.batchId);
+    const bool needsRecords = target->module || target->sink->needsRecords();
+    std::optional<std::string> bad;
+    std::string objects;
+    if (!stored) {
+      bad = "the batch is not in the store";
+    } else {
+      bad = expandJsonArrays(stored->payload, *stored->names, objects);
+      batch.jsonLines = objects;
+      if (!bad && needsRecords) {
+        batch.records.reserve(batch.recordCount);
+        bad = parseJsonArrays(stored->payload, stored->names, batch.records);
+      }
     }
-    if (batch.records.size() == batch.recordCount || batch.jsonLines.empty() ||
-        !(target->module || target->sink->needsRecords())) {
+    if (bad) {
+      o = Outcome::error("stored batch unusable: " + *bad);
+    } else {
       try {
         o = target->sink ? target->sink->deliver(batch) : target->module->accept(batch);
       } catch (const std::exception& e) {
@@ -571,6 +641,14 @@ void Host::deliver(const store::Delivery& d) {
 
 void Host::deliveryLoop(const std::atomic<bool>& stop, bool once) {
   const std::int64_t leaseMs = config_.lease.count();
+  int sinceCheckpoint = 0;
+  auto checkpoint = [&] {
+    try {
+      deliveryStore_->maintain();
+    } catch (const std::exception& e) {
+      logger_.warning("store: housekeeping failed: %s", std::string(e.what()));
+    }
+  };
   while (!stop) {
     std::vector<store::Delivery> work;
     try {
@@ -591,8 +669,13 @@ void Host::deliveryLoop(const std::atomic<bool>& stop, bool once) {
     }
     if (!work.empty()) {
       deliveryWake_.notify_all();  // intake may be waiting for the outbox to drain
+      if (++sinceCheckpoint >= 8) {
+        sinceCheckpoint = 0;
+        checkpoint();
+      }
       continue;
     }
+    checkpoint();
     // Nothing due. With --once: done when intake is finished and nothing is
     // pending; else sleep until the next retry is due or intake wakes us.
     std::chrono::milliseconds wait = std::chrono::milliseconds(500);

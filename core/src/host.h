@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -103,6 +104,7 @@ class Host {
     std::vector<std::string> targetIds;
     RouteStats* stats = nullptr;
     std::shared_ptr<const FieldNames> names;  ///< the mapping's target fields, or {"line"}
+    std::string fieldsJson;                   ///< the same as a JSON array (stored with each batch)
     std::set<std::string> leftToOthers;       ///< recovered items another host holds (logged once)
   };
   enum class Taken { Done, Left, Stopped };
@@ -137,7 +139,38 @@ class Host {
   std::map<std::string, Route*> routeById_;
   std::vector<std::string> routeIds_;
   std::vector<RouteStats> stats_;
+  /// Payloads intake has just committed, so delivery need not read them
+  /// back from the store: bounded by bytes, oldest dropped first (delivery
+  /// then reads the store). This and the one commit intake holds are the
+  /// only records in memory.
+  struct StoredBatch {
+    std::shared_ptr<const FieldNames> names;
+    std::string payload;  ///< JSON Lines of value arrays
+  };
+  class PayloadCache {
+   public:
+    explicit PayloadCache(std::size_t capacityBytes) : capacity_(capacityBytes) {}
+    void put(const std::string& batchId, std::shared_ptr<const StoredBatch> batch, int uses);
+    /// The batch, if still held; each take counts one use of it.
+    std::shared_ptr<const StoredBatch> take(const std::string& batchId);
+
+   private:
+    struct Entry {
+      std::shared_ptr<const StoredBatch> batch;
+      int uses = 0;
+    };
+    std::mutex mutex_;
+    std::map<std::string, Entry> entries_;
+    std::deque<std::string> order_;
+    std::size_t bytes_ = 0;
+    std::size_t capacity_;
+  };
+  /// A stored batch for delivery: from the cache, else from the store.
+  std::shared_ptr<const StoredBatch> loadBatch(const std::string& batchId);
+
   std::mutex problemsMutex_;
+  PayloadCache cache_{64u << 20};
+  std::map<std::string, std::shared_ptr<const FieldNames>> storedNames_;  ///< delivery thread: parsed `fields`
   std::mutex wakeMutex_;
   std::condition_variable deliveryWake_;  ///< intake committed batches, or intake finished
   std::atomic<bool> intakeFinished_{false};

@@ -1,6 +1,8 @@
 // Reading back the store's JSON Lines into Records.
 #include "json_lines.h"
 
+#include "renkei/json.h"
+
 #include <cstdint>
 
 namespace renkei {
@@ -109,41 +111,107 @@ class Cursor {
 
 }  // namespace
 
-std::optional<std::string> parseJsonLines(std::string_view jsonl, const std::shared_ptr<const FieldNames>& names,
-                                          std::vector<Record>& out) {
-  std::size_t lineNumber = 0;
-  std::string key, value;
-  while (!jsonl.empty()) {
-    const std::size_t nl = jsonl.find('\n');
-    const std::string_view line = jsonl.substr(0, nl);
-    jsonl.remove_prefix(nl == std::string_view::npos ? jsonl.size() : nl + 1);
-    ++lineNumber;
-    Cursor c(line);
-    if (c.atEnd()) continue;
-    Record record(names);
-    bool ok = c.eat('{');
-    std::size_t expected = 0;  // keys usually come in field order
-    if (ok && !c.eat('}')) {
-      do {
-        ok = c.string(key) && c.eat(':');
-        if (!ok) break;
-        if (c.null()) value.clear();
-        else if (!(ok = c.string(value))) break;
-        std::size_t index = names->size();
-        if (expected < names->size() && (*names)[expected] == key) index = expected;
-        else
-          for (std::size_t i = 0; i < names->size(); ++i)
-            if ((*names)[i] == key) index = i;
-        if (index < names->size()) {
-          record.set(index, value);
-          expected = index + 1;
-        }
-      } while (c.eat(','));
-      ok = ok && c.eat('}');
-    }
-    if (!ok || !c.atEnd()) return "line " + std::to_string(lineNumber) + ": not a flat JSON object of strings";
-    out.push_back(std::move(record));
+std::optional<std::vector<std::string>> parseNameArray(std::string_view json) {
+  Cursor c(json);
+  std::vector<std::string> names;
+  std::string name;
+  if (!c.eat('[')) return std::nullopt;
+  if (!c.eat(']')) {
+    do {
+      if (!c.string(name)) return std::nullopt;
+      names.push_back(name);
+    } while (c.eat(','));
+    if (!c.eat(']')) return std::nullopt;
   }
+  if (!c.atEnd()) return std::nullopt;
+  return names;
+}
+
+namespace {
+
+/// Calls `value(index, token)` for each string token of each line (token
+/// with its quotes, escapes untouched) and `line()` after each line.
+template <typename Value, typename Line>
+std::optional<std::string> scanArrays(std::string_view text, std::size_t fields, Value value, Line line) {
+  std::size_t number = 0;
+  std::size_t i = 0;
+  const std::size_t n = text.size();
+  while (i < n) {
+    ++number;
+    auto bad = [&] { return "line " + std::to_string(number) + ": not an array of " + std::to_string(fields) + " strings"; };
+    if (text[i] != '[') return bad();
+    ++i;
+    std::size_t index = 0;
+    if (i < n && text[i] == ']') {
+      ++i;
+    } else {
+      for (;;) {
+        if (i >= n || text[i] != '"') return bad();
+        const std::size_t start = i++;
+        while (i < n && text[i] != '"') i += text[i] == '\\' ? 2 : 1;
+        if (i >= n) return bad();
+        ++i;
+        if (index >= fields) return bad();
+        value(index++, text.substr(start, i - start));
+        if (i < n && text[i] == ',') {
+          ++i;
+          continue;
+        }
+        if (i < n && text[i] == ']') {
+          ++i;
+          break;
+        }
+        return bad();
+      }
+    }
+    if (index != fields) return bad();
+    if (i < n && text[i] == '\n') ++i;
+    else if (i < n) return bad();
+    line();
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> expandJsonArrays(std::string_view arrays, const FieldNames& names, std::string& out) {
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    std::string key = i ? "," : "{";
+    appendJsonString(key, names[i]);
+    key.push_back(':');
+    keys.push_back(std::move(key));
+  }
+  out.reserve(out.size() + arrays.size() * 2 + 64);
+  return scanArrays(
+      arrays, names.size(),
+      [&](std::size_t index, std::string_view token) {
+        out += keys[index];
+        out += token;
+      },
+      [&] { out += names.empty() ? "{}\n" : "}\n"; });
+}
+
+std::optional<std::string> parseJsonArrays(std::string_view arrays, const std::shared_ptr<const FieldNames>& names,
+                                           std::vector<Record>& out) {
+  std::optional<Record> record;
+  std::string value;
+  bool ok = true;
+  auto error = scanArrays(
+      arrays, names->size(),
+      [&](std::size_t index, std::string_view token) {
+        if (!record) record.emplace(names);
+        Cursor c(token);
+        ok = c.string(value) && ok;
+        record->set(index, value);
+      },
+      [&] {
+        if (!record) record.emplace(names);
+        out.push_back(std::move(*record));
+        record.reset();
+      });
+  if (error) return error;
+  if (!ok) return std::string("a value with a malformed escape");
   return std::nullopt;
 }
 

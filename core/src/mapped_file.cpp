@@ -46,14 +46,17 @@ void MappedFile::release(std::size_t offset) {
   released_ = end;
 }
 
+void MappedFile::rewind() {
+  if (data_ && size_) ::madvise(const_cast<char*>(data_), size_, MADV_DONTNEED);
+  released_ = 0;
+}
+
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<char*>(data_), size_);
 }
 
-std::string sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+namespace {
+std::string hex(const unsigned char* digest, unsigned int length) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(length * 2);
@@ -62,6 +65,32 @@ std::string sha256Hex(std::string_view data) {
     out.push_back(kHex[digest[i] & 0xF]);
   }
   return out;
+}
+}  // namespace
+
+std::string sha256Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  return hex(digest, length);
+}
+
+std::string sha256Hex(MappedFile& file) {
+  constexpr std::size_t kChunk = 8 << 20;
+  const std::string_view data = file.view();
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  for (std::size_t at = 0; at < data.size(); at += kChunk) {
+    const std::size_t n = std::min(kChunk, data.size() - at);
+    EVP_DigestUpdate(ctx, data.data() + at, n);
+    file.release(at + n);
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(ctx, digest, &length);
+  EVP_MD_CTX_free(ctx);
+  file.rewind();
+  return hex(digest, length);
 }
 
 }  // namespace renkei

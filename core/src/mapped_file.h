@@ -23,6 +23,9 @@ class MappedFile {
   /// sequential reader's resident memory stays flat however large the file.
   /// The view stays valid (pages are read again if touched).
   void release(std::size_t offset);
+  /// Releases every page and starts over, for a reader that reads the file
+  /// once more from the beginning.
+  void rewind();
 
  private:
   const char* data_ = nullptr;
@@ -32,5 +35,8 @@ class MappedFile {
 
 /// Lowercase hex SHA-256 of `data`.
 std::string sha256Hex(std::string_view data);
+/// The same for a whole mapped file, releasing its pages as it goes (then
+/// rewound).
+std::string sha256Hex(MappedFile& file);
 
 }  // namespace renkei

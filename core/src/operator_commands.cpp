@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "diagnostics.h"
+#include "json_lines.h"
 #include "store/store.h"
 
 namespace renkei {
@@ -129,10 +130,15 @@ int deadletters(store::Store& s, const std::string& action, const std::map<std::
       std::size_t at = 0;
       for (std::size_t i = 0; i < want && at < b->payload.size(); ++i) {
         const std::size_t nl = b->payload.find('\n', at);
-        const std::size_t end = nl == std::string::npos ? b->payload.size() : nl + 1;
-        std::cout << b->payload.substr(at, end - at);
-        at = end;
+        at = nl == std::string::npos ? b->payload.size() : nl + 1;
       }
+      auto names = parseNameArray(b->fields);
+      std::string objects;
+      if (!names || expandJsonArrays(std::string_view(b->payload).substr(0, at), *names, objects)) {
+        std::cerr << "renkei deadletters show: the stored batch is unreadable\n";
+        return kRuntime;
+      }
+      std::cout << objects;
     }
     return kOk;
   }

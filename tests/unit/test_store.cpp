@@ -114,7 +114,8 @@ BOOST_AUTO_TEST_CASE(batches_are_stored_once_with_one_outbox_row_per_target) {
   BOOST_TEST(mine.size() == 4u);
   BOOST_TEST(s->claimDeliveries("h2", 60000, 10, {"r"}).empty());
   BOOST_TEST(s->claimDeliveries("h1", 60000, 10, {"other"}).empty());
-  BOOST_TEST(mine[0].payload == group[0].payload);
+  BOOST_TEST(s->payload(mine[0].batchId)->second == group[0].payload);
+  BOOST_TEST(!s->payload("no-such-batch"));
   for (const auto& d : mine) s->markDelivered(d.batchId, d.target, "h1");
   BOOST_TEST(s->outboxDepth("r") == 0);
   BOOST_TEST(!s->nextDue({"r"}));

@@ -17,6 +17,14 @@ JsonLinesWriter::JsonLinesWriter(const std::vector<std::string>& names) {
   }
 }
 
+JsonLinesWriter JsonLinesWriter::arrays(std::size_t fields) {
+  JsonLinesWriter w;
+  for (std::size_t i = 0; i < fields; ++i) w.keys_.push_back(i ? "," : "[");
+  w.open_ = '[';
+  w.close_ = ']';
+  return w;
+}
+
 void JsonLinesWriter::append(std::string& out, const RawRecord& record) const {
   ByteArena buffer;
   append(buffer, record);
@@ -34,13 +42,13 @@ void JsonLinesWriter::append(ByteArena& out, const std::vector<std::string_view>
   std::size_t bound = 3;
   for (std::size_t i = 0; i < values.size(); ++i) bound += keys_[i].size() + jsonStringBound(values[i].size());
   char* o = out.reserveMore(bound);
-  if (values.empty()) *o++ = '{';
+  if (values.empty()) *o++ = open_;
   for (std::size_t i = 0; i < values.size(); ++i) {
     std::memcpy(o, keys_[i].data(), keys_[i].size());
     o += keys_[i].size();
     o = writeJsonString(o, values[i]);
   }
-  *o++ = '}';
+  *o++ = close_;
   *o++ = '\n';
   out.commit(o);
 }

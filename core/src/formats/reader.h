@@ -193,13 +193,18 @@ class RecordReader {
 class JsonLinesWriter {
  public:
   explicit JsonLinesWriter(const std::vector<std::string>& names);
+  /// A writer of JSON arrays of the values instead (["v1","v2",…]), the
+  /// compact form the store keeps: the names are kept once per batch.
+  static JsonLinesWriter arrays(std::size_t fields);
   /// Appends one object and a newline.
   void append(ByteArena& out, const RawRecord& record) const;
   void append(ByteArena& out, const std::vector<std::string_view>& values) const;
   void append(std::string& out, const RawRecord& record) const;
 
  private:
+  JsonLinesWriter() = default;
   std::vector<std::string> keys_;  ///< `"name":` with the separator before it
+  char open_ = '{', close_ = '}';
   mutable std::vector<std::string_view> views_;
 };
 

@@ -16,6 +16,9 @@ class SqlStatement {
  public:
   virtual ~SqlStatement() = default;
   virtual SqlStatement& bind(int index, std::string_view text) = 0;
+  /// Binds large text without copying it: the caller keeps `text` alive
+  /// until the statement has run.
+  virtual SqlStatement& bindLarge(int index, std::string_view text) { return bind(index, text); }
   virtual SqlStatement& bind(int index, std::int64_t value) = 0;
   /// Executes on the first call; true while a row is available.
   virtual bool next() = 0;
@@ -46,9 +49,13 @@ class SqlDatabase {
   virtual void setSchemaVersion(int version) = 0;
   /// Inside a transaction: waits until no other process is migrating.
   virtual void lockSchema() {}
+  /// Housekeeping a writer left to others (SQLite: a WAL checkpoint).
+  virtual void maintain() {}
 };
 
-std::unique_ptr<SqlDatabase> openSqlite(const std::string& path, bool fullSync);
+/// `autoCheckpoint` false: this connection's commits never copy the WAL into
+/// the database; another connection calls maintain() for it.
+std::unique_ptr<SqlDatabase> openSqlite(const std::string& path, bool fullSync, bool autoCheckpoint);
 /// `connection` is an ODBC connection string; the password may come from
 /// `password` (read from a file or the environment by the caller) and is
 /// never part of an error message.

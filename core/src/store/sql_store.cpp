@@ -42,6 +42,7 @@ const char* const kMigrations[] = {
     "  last_record INTEGER NOT NULL,"
     "  records INTEGER NOT NULL,"
     "  created_ms INTEGER NOT NULL,"
+    "  fields TEXT NOT NULL,"
     "  payload TEXT NOT NULL);"
     "CREATE INDEX batches_file ON batches (route, file_sha);"
     "CREATE TABLE outbox ("
@@ -167,12 +168,13 @@ class SqlStore final : public Store {
       auto insertBatch = [&] {
         return db_->prepare(
             "INSERT INTO batches (id, route, file_sha, source_item, seq, first_record, last_record, records, "
-            "created_ms, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+            "created_ms, fields, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
       };
       for (const BatchRow& b : batches) {
         auto s = insertBatch();
         s->bind(1, b.id).bind(2, b.route).bind(3, b.fileSha).bind(4, b.sourceItem).bind(5, b.sequence);
-        s->bind(6, b.firstRecord).bind(7, b.lastRecord).bind(8, b.records).bind(9, now).bind(10, b.payload);
+        s->bind(6, b.firstRecord).bind(7, b.lastRecord).bind(8, b.records).bind(9, now).bind(10, b.fields);
+        s->bindLarge(11, b.payload);
         if (s->run() != 1) continue;  // stored by an earlier run: its outbox rows are there too
         for (const std::string& target : targets) {
           auto o = db_->prepare(
@@ -244,7 +246,7 @@ class SqlStore final : public Store {
     return transaction(*db_, [&] {
       const std::int64_t now = nowMs();
       std::string sql =
-          "SELECT o.id, o.batch_id, o.route, o.target, b.source_item, o.records, o.attempts, b.payload "
+          "SELECT o.id, o.batch_id, o.route, o.target, b.source_item, o.records, o.attempts "
           "FROM outbox o JOIN batches b ON b.id = o.batch_id "
           "WHERE o.state = 'pending' AND o.next_attempt_ms <= ? AND o.lease_until < ?";
       if (!routes.empty()) {
@@ -271,7 +273,6 @@ class SqlStore final : public Store {
         d.sourceItem = select->text(4);
         d.records = select->integer(5);
         d.attempts = static_cast<int>(select->integer(6));
-        d.payload = select->text(7);
         out.push_back(std::move(d));
       }
       for (std::int64_t id : ids) {
@@ -346,10 +347,18 @@ class SqlStore final : public Store {
     return out;
   }
 
+  std::optional<std::pair<std::string, std::string>> payload(const std::string& batchId) override {
+    auto s = db_->prepare("SELECT fields, payload FROM batches WHERE id = ?");
+    s->bind(1, batchId);
+    if (!s->next()) return std::nullopt;
+    std::string fields = s->text(0);
+    return std::make_pair(std::move(fields), s->text(1));
+  }
+
   std::optional<BatchRow> batch(const std::string& batchId) override {
     auto s = db_->prepare(
-        "SELECT id, route, file_sha, source_item, seq, first_record, last_record, records, created_ms, payload "
-        "FROM batches WHERE id = ?");
+        "SELECT id, route, file_sha, source_item, seq, first_record, last_record, records, created_ms, fields, "
+        "payload FROM batches WHERE id = ?");
     s->bind(1, batchId);
     if (!s->next()) return std::nullopt;
     BatchRow b;
@@ -362,7 +371,8 @@ class SqlStore final : public Store {
     b.lastRecord = s->integer(6);
     b.records = s->integer(7);
     b.createdAt = isoUtc(s->integer(8));
-    b.payload = s->text(9);
+    b.fields = s->text(9);
+    b.payload = s->text(10);
     return b;
   }
 
@@ -439,6 +449,8 @@ class SqlStore final : public Store {
     }
     return out;
   }
+
+  void maintain() override { db_->maintain(); }
 
   std::vector<OperatorAction> operatorLog(std::size_t limit) override {
     auto s = db_->prepare("SELECT at_ms, who, action, detail FROM operator_log ORDER BY id DESC LIMIT ?");
@@ -520,7 +532,7 @@ class SqlStore final : public Store {
 }  // namespace
 
 std::unique_ptr<Store> openStore(const StoreConfig& config) {
-  if (config.driver == "sqlite") return std::make_unique<SqlStore>(openSqlite(config.path.string(), config.fullSync));
+  if (config.driver == "sqlite") return std::make_unique<SqlStore>(openSqlite(config.path.string(), config.fullSync, config.autoCheckpoint));
   if (config.driver == "postgresql") {
     std::string password;
     if (config.passwordFile) {

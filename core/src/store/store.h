@@ -26,6 +26,7 @@ struct StoreConfig {
   std::filesystem::path path;  ///< sqlite: the database file (created with its folder); ":memory:" for none
   bool fullSync = true;        ///< sqlite: synchronous=FULL (a commit survives power loss), else NORMAL
   std::string connection;      ///< postgresql: ODBC connection string, without the password
+  bool autoCheckpoint = true;  ///< sqlite: false for a writer whose checkpoints another connection runs (maintain())
   std::optional<std::filesystem::path> passwordFile;  ///< postgresql: the password (else $RENKEI_STORE_PASSWORD)
 };
 
@@ -75,11 +76,13 @@ struct BatchRow {
   std::int64_t firstRecord = 0;  ///< data record numbers in the file, from 1
   std::int64_t lastRecord = 0;
   std::int64_t records = 0;      ///< accepted records in the batch
-  std::string payload;           ///< the records as JSON Lines
+  std::string fields;            ///< the field names: a JSON array of strings
+  std::string payload;           ///< the records: JSON Lines of arrays of string values, in `fields` order
   std::string createdAt;
 };
 
-/// An outbox row handed out for delivery, with its batch's payload.
+/// An outbox row handed out for delivery (the payload is fetched apart:
+/// the host often still has it in memory).
 struct Delivery {
   std::string batchId;
   std::string route;
@@ -87,7 +90,6 @@ struct Delivery {
   std::string sourceItem;
   std::int64_t records = 0;
   int attempts = 0;  ///< attempts before this one
-  std::string payload;
 };
 
 enum class OutboxState { Pending, Delivered, Dead };
@@ -199,6 +201,9 @@ class Store {
   virtual std::vector<OutboxEntry> listOutbox(OutboxState state, const std::string& route, std::size_t limit) = 0;
   /// Every outbox row of a batch.
   virtual std::vector<OutboxEntry> batchOutbox(const std::string& batchId) = 0;
+  /// The field names and records of a stored batch (BatchRow::fields,
+  /// BatchRow::payload), or nullopt.
+  virtual std::optional<std::pair<std::string, std::string>> payload(const std::string& batchId) = 0;
   /// A stored batch with its payload.
   virtual std::optional<BatchRow> batch(const std::string& batchId) = 0;
   /// Dead rows back to pending (attempts reset), matching the batch id (or
@@ -210,6 +215,10 @@ class Store {
   virtual std::int64_t replay(const std::string& route, std::int64_t sinceMs, const std::string& who) = 0;
   virtual std::vector<QueueStatus> queueStatus() = 0;
   virtual std::vector<OperatorAction> operatorLog(std::size_t limit) = 0;
+
+  /// Housekeeping that need not hold up intake (SQLite: copying the WAL
+  /// into the database). Called by the delivery thread when idle.
+  virtual void maintain() = 0;
 };
 
 /// Opens (creating if needed) the store and applies pending migrations.
