@@ -289,10 +289,17 @@ bool Host::intakePass(const std::atomic<bool>& stop) {
       // Back-pressure: no new item while the route's outbox is too deep.
       try {
         if (intakeStore_->outboxDepth(route.config->id) > config_.maxOutboxRecords) {
-          ++route.stats->pauses;
-          logger_.notice("route %s: outbox holds more than %s records; intake waits", route.config->id,
-                         std::to_string(config_.maxOutboxRecords));
+          if (!route.paused) {
+            route.paused = true;
+            ++route.stats->pauses;
+            logger_.notice("route %s: outbox holds more than %s records; intake waits", route.config->id,
+                           std::to_string(config_.maxOutboxRecords));
+          }
           break;
+        }
+        if (route.paused) {
+          route.paused = false;
+          logger_.notice("route %s: the outbox has drained; intake goes on", route.config->id);
         }
       } catch (const std::exception& e) {
         problem(*route.stats, std::string("store: ") + e.what());
@@ -338,7 +345,7 @@ bool Host::failItem(Route& route, const Intake& item, const std::string& sha, co
 }
 
 bool Host::commit(Route& route, const Intake& item, const std::string& sha, std::vector<store::BatchRow>& group,
-                  const std::atomic<bool>& stop) {
+                  const std::atomic<bool>& stop, bool last) {
   const std::string& routeId = route.config->id;
   const std::int64_t leaseMs = config_.lease.count();
   try {
@@ -356,9 +363,9 @@ bool Host::commit(Route& route, const Intake& item, const std::string& sha, std:
     }
     // Back-pressure inside a large file: wait (keeping the lease) while the
     // outbox is deeper than allowed. Only the records of one commit are in
-    // memory meanwhile.
+    // memory meanwhile. After a file's last commit the next claim checks.
     bool logged = false;
-    while (!stop && intakeStore_->outboxDepth(routeId) > config_.maxOutboxRecords) {
+    while (!last && !stop && intakeStore_->outboxDepth(routeId) > config_.maxOutboxRecords) {
       if (!logged) {
         ++route.stats->pauses;
         logger_.notice("route %s: outbox holds more than %s records; intake of '%s' waits", routeId,
@@ -480,7 +487,7 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
     batch = store::BatchRow();
     if (inGroup < kRecordsPerCommit) return true;
     inGroup = 0;
-    return commit(route, item, sha, group, stop);
+    return commit(route, item, sha, group, stop, false);
   };
   auto addRecord = [&](std::int64_t number) {
     if (batch.records == 0) batch.firstRecord = number;
@@ -519,7 +526,7 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
       if (stop) ok = false;
     });
   }
-  ok = ok && closeBatch() && commit(route, item, sha, group, stop);
+  ok = ok && closeBatch() && commit(route, item, sha, group, stop, true);
   if (!ok) {
     // Stopped, or the store failed: what was committed stays; the rest of
     // the file is redone by the next start (same batch ids).

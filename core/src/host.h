@@ -106,6 +106,7 @@ class Host {
     std::shared_ptr<const FieldNames> names;  ///< the mapping's target fields, or {"line"}
     std::string fieldsJson;                   ///< the same as a JSON array (stored with each batch)
     std::set<std::string> leftToOthers;       ///< recovered items another host holds (logged once)
+    bool paused = false;                      ///< intake waits for the outbox (logged once per pause)
   };
   enum class Taken { Done, Left, Stopped };
 
@@ -116,7 +117,7 @@ class Host {
   /// Writes the batches of `group` (and empties it); waits while the
   /// route's outbox is deeper than allowed. False when the store failed.
   bool commit(Route& route, const Intake& item, const std::string& sha, std::vector<store::BatchRow>& group,
-              const std::atomic<bool>& stop);
+              const std::atomic<bool>& stop, bool last);
   bool failItem(Route& route, const Intake& item, const std::string& sha, const std::string& reason);
   void deliveryLoop(const std::atomic<bool>& stop, bool once);
   void deliver(const store::Delivery& d);

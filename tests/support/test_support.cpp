@@ -3,6 +3,8 @@
 #include <sqlext.h>
 #include <unistd.h>
 
+#include <cstdio>
+
 #include "test_support.h"
 
 #include <fcntl.h>
@@ -91,6 +93,51 @@ std::string freshPostgresDatabase(const std::string& prefix) {
   SQLFreeHandle(SQL_HANDLE_ENV, henv);
   if (rc != SQL_SUCCESS && rc != SQL_SUCCESS_WITH_INFO) throw std::runtime_error("cannot create database " + name);
   return "DSN=renkei_test;Database=" + name + ";";
+}
+
+namespace {
+ProcessResult collect(const Child& child, int status) {
+  ProcessResult r;
+  if (WIFEXITED(status)) r.exitCode = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+  std::error_code ec;
+  if (fs::exists(child.out, ec)) r.out = readFile(child.out);
+  if (fs::exists(child.err, ec)) r.err = readFile(child.err);
+  return r;
+}
+}  // namespace
+
+Child spawn(const std::vector<std::string>& args, const fs::path& outputStem,
+            const std::map<std::string, std::string>& extraEnv) {
+  Child c;
+  c.out = outputStem.string() + ".out";
+  c.err = outputStem.string() + ".err";
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    if (!std::freopen(c.out.c_str(), "w", stdout) || !std::freopen(c.err.c_str(), "w", stderr)) ::_exit(126);
+    for (const auto& [k, v] : extraEnv) ::setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  c.pid = pid;
+  return c;
+}
+
+ProcessResult Child::wait() {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return collect(*this, status);
+}
+
+bool Child::finished(ProcessResult& result) {
+  int status = 0;
+  if (::waitpid(pid, &status, WNOHANG) != pid) return false;
+  result = collect(*this, status);
+  return true;
 }
 
 namespace {

@@ -49,6 +49,18 @@ ProcessResult run(const std::vector<std::string>& args, const std::map<std::stri
 /// connection string for it. The name starts with `prefix`.
 std::string freshPostgresDatabase(const std::string& prefix);
 
+/// A child process started without waiting; stdout and stderr go to files.
+struct Child {
+  int pid = -1;
+  std::filesystem::path out, err;
+  /// Waits for it; the result has the files' contents.
+  ProcessResult wait();
+  /// True (and the result filled) when it has ended already.
+  bool finished(ProcessResult& result);
+};
+Child spawn(const std::vector<std::string>& args, const std::filesystem::path& outputStem,
+            const std::map<std::string, std::string>& extraEnv = {});
+
 /// Path of the renkei binary under test ($RENKEI_BIN).
 std::string renkeiBinary();
 
