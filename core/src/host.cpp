@@ -203,10 +203,16 @@ void Host::start() {
     }
     route.fieldsJson += "]";
     route.source = connectors_.at(rc.from)->source();
+    // A connector whose settings do not enable a role it could play (an
+    // odbc connector without a query is no source).
+    const std::string where = file + ":" + std::to_string(rc.line) + ": route '" + rc.id + "': ";
+    if (!route.source)
+      failures.push_back(where + "connector '" + rc.from + "' is not set up as a source (see its keys)");
     for (const std::string& to : rc.to) {
       Target t{to};
       if (auto it = connectors_.find(to); it != connectors_.end()) t.sink = it->second->sink();
       if (auto it = modules_.find(to); it != modules_.end()) t.module = it->second.get();
+      if (!t.sink && !t.module) failures.push_back(where + "connector '" + to + "' is not set up as a sink (see its keys)");
       route.targets.push_back(t);
       route.targetIds.push_back(to);
     }
@@ -214,6 +220,12 @@ void Host::start() {
     routeIds_.push_back(rc.id);
   }
   for (Route& r : routes_) routeById_[r.config->id] = &r;
+  if (!failures.empty()) {
+    std::string message;
+    for (const auto& f : failures) message += f + "\n";
+    shutdown();
+    throw HostStartError(message);
+  }
 }
 
 void Host::shutdown() {
