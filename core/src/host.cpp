@@ -402,14 +402,37 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
   const mapping::Mapping* m = route.config->mapping.get();
   std::shared_ptr<MappedFile> file;
   std::string sha;
+  const auto started = std::chrono::steady_clock::now();
+  auto checked = started;
+  // The whole file is checked before anything of it is stored (trailer
+  // counts, truncation, malformed XML, invalid UTF-8), so an unreadable file
+  // never leaves half of itself downstream. The content hash is computed in
+  // the same pass.
+  std::optional<std::string> fileError;
   try {
     file = std::make_shared<MappedFile>(item.path);
-    sha = sha256Hex(*file);
+    if (m) {
+      file->startDigest();
+      auto check = formats::RecordReader::fromMapping(*m->layout, file);
+      check->setFieldMask(std::vector<std::uint8_t>(m->layout->fields.size(), 0));  // structure only
+      formats::RawRecord raw;
+      while (check->next(raw)) {
+      }
+      sha = file->finishDigest();
+      file->rewind();
+      if (check->error()) fileError = check->error()->format();
+    } else {
+      sha = sha256Hex(*file);
+      if (auto bad = checkUtf8Text(file->view()))
+        fileError = "line " + std::to_string(bad->line) + ", byte offset " + std::to_string(bad->offset) + ": " +
+                    bad->reason;
+    }
+    checked = std::chrono::steady_clock::now();
   } catch (const std::exception& e) {
-    return failItem(route, item, {}, e.what()) ? Taken::Done : Taken::Left;
+    return failItem(route, item, sha, e.what()) ? Taken::Done : Taken::Left;
   }
 
-  // Register the content (with a lease) before reading it for real.
+  // Register the content (with a lease).
   store::FileEntry earlier;
   store::Claim claim;
   try {
@@ -448,32 +471,10 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
                      item.name, earlier.name, earlier.firstSeen);
     return Taken::Done;
   }
+  if (fileError) return failItem(route, item, sha, *fileError) ? Taken::Done : Taken::Left;
   if (claim == store::Claim::Resume)
     logger_.notice("route %s: resuming '%s' (taken in part before); batches already stored are kept", routeId,
                    item.name);
-
-  // The whole file is checked before anything of it is stored (trailer
-  // counts, truncation, malformed XML, invalid UTF-8), so an unreadable file
-  // never leaves half of itself downstream.
-  try {
-    if (m) {
-      auto check = formats::RecordReader::fromMapping(*m->layout, file);
-      check->setFieldMask(std::vector<std::uint8_t>(m->layout->fields.size(), 0));  // structure only
-      formats::RawRecord raw;
-      while (check->next(raw)) {
-      }
-      file->rewind();
-      if (check->error()) return failItem(route, item, sha, check->error()->format()) ? Taken::Done : Taken::Left;
-    } else if (auto bad = checkUtf8Text(file->view())) {
-      return failItem(route, item, sha,
-                      "line " + std::to_string(bad->line) + ", byte offset " + std::to_string(bad->offset) + ": " +
-                          bad->reason)
-                 ? Taken::Done
-                 : Taken::Left;
-    }
-  } catch (const std::exception& e) {
-    return failItem(route, item, sha, e.what()) ? Taken::Done : Taken::Left;
-  }
 
   // Map into batches of batch-records accepted records; commit every
   // kRecordsPerCommit records. Batch ids depend only on the file and the
@@ -539,6 +540,12 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
     });
   }
   ok = ok && closeBatch() && commit(route, item, sha, group, stop, true);
+  if (logger_.debug()) {
+    auto ms = [](auto a, auto b) { return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count()); };
+    const auto now = std::chrono::steady_clock::now();
+    logger_.debug("route %s: '%s': checked and hashed in %s ms, mapped and stored in %s ms", routeId, item.name,
+                  ms(started, checked), ms(checked, now));
+  }
   if (!ok) {
     // Stopped, or the store failed: what was committed stays; the rest of
     // the file is redone by the next start (same batch ids).

@@ -14,6 +14,9 @@
 #include <openssl/evp.h>
 
 namespace renkei {
+namespace {
+std::string hex(const unsigned char* digest, unsigned int length);
+}  // namespace
 
 MappedFile::MappedFile(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -42,6 +45,10 @@ void MappedFile::release(std::size_t offset) {
   static const std::size_t kPage = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   const std::size_t end = std::min(offset, size_) / kPage * kPage;
   if (!data_ || end <= released_) return;
+  if (digest_ && end > digested_) {
+    EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(digest_), data_ + digested_, end - digested_);
+    digested_ = end;
+  }
   ::madvise(const_cast<char*>(data_) + released_, end - released_, MADV_DONTNEED);
   released_ = end;
 }
@@ -51,7 +58,28 @@ void MappedFile::rewind() {
   released_ = 0;
 }
 
+void MappedFile::startDigest() {
+  if (!digest_) digest_ = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(digest_), EVP_sha256(), nullptr);
+  digested_ = released_;
+  if (released_ > 0) EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(digest_), data_, released_);
+}
+
+std::string MappedFile::finishDigest() {
+  if (!digest_) startDigest();
+  auto* ctx = static_cast<EVP_MD_CTX*>(digest_);
+  if (size_ > digested_) EVP_DigestUpdate(ctx, data_ + digested_, size_ - digested_);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(ctx, digest, &length);
+  EVP_MD_CTX_free(ctx);
+  digest_ = nullptr;
+  digested_ = 0;
+  return hex(digest, length);
+}
+
 MappedFile::~MappedFile() {
+  if (digest_) EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(digest_));
   if (data_) ::munmap(const_cast<char*>(data_), size_);
 }
 

@@ -27,10 +27,18 @@ class MappedFile {
   /// once more from the beginning.
   void rewind();
 
+  /// Starts a SHA-256 of the file fed by release() as a reader moves on, so
+  /// hashing needs no pass of its own; finishDigest() hashes the rest and
+  /// returns the lowercase hex digest. Call before rewind().
+  void startDigest();
+  std::string finishDigest();
+
  private:
   const char* data_ = nullptr;
   std::size_t size_ = 0;
   std::size_t released_ = 0;
+  void* digest_ = nullptr;  ///< EVP_MD_CTX while a digest runs
+  std::size_t digested_ = 0;
 };
 
 /// Lowercase hex SHA-256 of `data`.
