@@ -56,7 +56,7 @@ std::string batchId(const std::string& route, const std::string& itemName, const
 // fsync is paid rarely, small enough that a stop or crash redoes little.
 constexpr std::size_t kRecordsPerCommit = 50000;
 // Deliveries leased at once by the delivery thread.
-constexpr std::size_t kDeliveriesPerClaim = 4;
+constexpr std::size_t kDeliveriesPerClaim = 8;
 
 /// Seconds since the inode last changed (a rename into processing/ sets it).
 double secondsSinceChange(const std::filesystem::path& path) {
@@ -104,6 +104,7 @@ std::shared_ptr<const Host::StoredBatch> Host::loadBatch(const std::string& batc
   if (auto cached = cache_.take(batchId)) return cached;
   auto stored = deliveryStore_->payload(batchId);
   if (!stored) return nullptr;
+  ++storeReads_;
   auto batch = std::make_shared<StoredBatch>();
   auto& names = storedNames_[stored->first];
   if (!names) {
@@ -266,6 +267,7 @@ void Host::run(const std::atomic<bool>& stop, bool once, std::mutex& mutex, std:
   // The delivery thread sees a stop request within its short waits.
   deliveryWake_.notify_all();
   delivery.join();
+  logger_.debug("delivery: %s batches read back from the store (not in memory)", std::to_string(storeReads_));
   for (Route& route : routes_) {
     // Items left in processing/ (stopped, or store or folder trouble).
     std::uint64_t left = 0;
@@ -601,9 +603,9 @@ std::chrono::milliseconds Host::backoff(int attempt) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(step / 2 + jitter(random)));
 }
 
-void Host::deliver(const store::Delivery& d) {
+bool Host::deliver(const store::Delivery& d) {
   auto it = routeById_.find(d.route);
-  if (it == routeById_.end()) return;
+  if (it == routeById_.end()) return false;
   Route& route = *it->second;
   const Target* target = nullptr;
   for (const Target& t : route.targets)
@@ -643,10 +645,9 @@ void Host::deliver(const store::Delivery& d) {
   const int attempt = d.attempts + 1;
   if (o.isOk()) {
     fault("after-deliver");
-    deliveryStore_->markDelivered(d.batchId, d.target, hostId_);
     route.stats->records += static_cast<std::uint64_t>(d.records);
     ++route.stats->batches;
-    return;
+    return true;  // recorded by the caller, with the others of its claim
   }
   const bool dead = o.status() == Outcome::Status::Error || attempt >= config_.maxAttempts;
   const std::int64_t next = dead ? now : now + backoff(attempt).count();
@@ -663,6 +664,7 @@ void Host::deliver(const store::Delivery& d) {
     logger_.warning("route %s: delivery of batch %s to %s failed (attempt %d of %d): %s; retry in %s ms", d.route,
                     d.batchId, d.target, attempt, config_.maxAttempts, o.message(), std::to_string(next - now));
   }
+  return false;
 }
 
 void Host::deliveryLoop(const std::atomic<bool>& stop, bool once) {
@@ -685,13 +687,21 @@ void Host::deliveryLoop(const std::atomic<bool>& stop, bool once) {
       std::this_thread::sleep_for(std::chrono::seconds(1));
       continue;
     }
+    std::vector<std::pair<std::string, std::string>> delivered;
     for (const store::Delivery& d : work) {
       if (stop) break;  // leased rows go back to the pool at shutdown
       try {
-        deliver(d);
+        if (deliver(d)) delivered.emplace_back(d.batchId, d.target);
       } catch (const std::exception& e) {
         logger_.error("delivery of batch %s: store: %s", d.batchId, std::string(e.what()));
       }
+    }
+    // One commit for the claim: a crash before it delivers these again,
+    // which their targets absorb (idempotent on the batch id).
+    try {
+      deliveryStore_->markDelivered(delivered, hostId_);
+    } catch (const std::exception& e) {
+      logger_.error("delivery: store: %s (the batches will be delivered again)", std::string(e.what()));
     }
     if (!work.empty()) {
       deliveryWake_.notify_all();  // intake may be waiting for the outbox to drain

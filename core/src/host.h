@@ -120,7 +120,9 @@ class Host {
               const std::atomic<bool>& stop, bool last);
   bool failItem(Route& route, const Intake& item, const std::string& sha, const std::string& reason);
   void deliveryLoop(const std::atomic<bool>& stop, bool once);
-  void deliver(const store::Delivery& d);
+  /// Hands one leased row to its target; true when it was delivered (the
+  /// caller records it), false when it failed (recorded here).
+  bool deliver(const store::Delivery& d);
   std::chrono::milliseconds backoff(int attempt);
   void problem(RouteStats& stats, const std::string& text);
   void fault(const char* point) const;
@@ -171,7 +173,8 @@ class Host {
 
   std::mutex problemsMutex_;
   PayloadCache cache_{64u << 20};
-  std::map<std::string, std::shared_ptr<const FieldNames>> storedNames_;  ///< delivery thread: parsed `fields`
+  std::map<std::string, std::shared_ptr<const FieldNames>> storedNames_;
+  std::uint64_t storeReads_ = 0;  ///< delivery thread: batches not found in the cache  ///< delivery thread: parsed `fields`
   std::mutex wakeMutex_;
   std::condition_variable deliveryWake_;  ///< intake committed batches, or intake finished
   std::atomic<bool> intakeFinished_{false};

@@ -1,6 +1,9 @@
 // Reading back the store's JSON Lines into Records.
 #include "json_lines.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "renkei/json.h"
 
 #include <cstdint>
@@ -148,9 +151,17 @@ std::optional<std::string> scanArrays(std::string_view text, std::size_t fields,
       for (;;) {
         if (i >= n || text[i] != '"') return bad();
         const std::size_t start = i++;
-        while (i < n && text[i] != '"') i += text[i] == '\\' ? 2 : 1;
-        if (i >= n) return bad();
-        ++i;
+        // The closing quote is the first one not escaped: memchr finds
+        // quotes fast; an odd run of backslashes before one escapes it.
+        for (;;) {
+          const void* q = i < n ? std::memchr(text.data() + i, '"', n - i) : nullptr;
+          if (!q) return bad();
+          i = static_cast<std::size_t>(static_cast<const char*>(q) - text.data());
+          std::size_t slashes = 0;
+          while (i - slashes > start + 1 && text[i - slashes - 1] == '\\') ++slashes;
+          ++i;
+          if (slashes % 2 == 0) break;
+        }
         if (index >= fields) return bad();
         value(index++, text.substr(start, i - start));
         if (i < n && text[i] == ',') {
@@ -182,14 +193,30 @@ std::optional<std::string> expandJsonArrays(std::string_view arrays, const Field
     key.push_back(':');
     keys.push_back(std::move(key));
   }
-  out.reserve(out.size() + arrays.size() * 2 + 64);
-  return scanArrays(
+  // Exact room: every record gets every key, one '}' and the values as
+  // they are (an array line has '[' and the commas where keys go).
+  std::size_t lineCount = static_cast<std::size_t>(std::count(arrays.begin(), arrays.end(), '\n'));
+  if (!arrays.empty() && arrays.back() != '\n') ++lineCount;
+  std::size_t keyBytes = 0;
+  for (const auto& k : keys) keyBytes += k.size();
+  const std::size_t start = out.size();
+  out.resize(start + arrays.size() + lineCount * (keyBytes + 3));
+  char* o = out.data() + start;
+  auto error = scanArrays(
       arrays, names.size(),
       [&](std::size_t index, std::string_view token) {
-        out += keys[index];
-        out += token;
+        std::memcpy(o, keys[index].data(), keys[index].size());
+        o += keys[index].size();
+        std::memcpy(o, token.data(), token.size());
+        o += token.size();
       },
-      [&] { out += names.empty() ? "{}\n" : "}\n"; });
+      [&] {
+        if (names.empty()) *o++ = '{';
+        *o++ = '}';
+        *o++ = '\n';
+      });
+  out.resize(error ? start : static_cast<std::size_t>(o - out.data()));
+  return error;
 }
 
 std::optional<std::string> parseJsonArrays(std::string_view arrays, const std::shared_ptr<const FieldNames>& names,

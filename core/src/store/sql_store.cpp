@@ -284,14 +284,17 @@ class SqlStore final : public Store {
     });
   }
 
-  void markDelivered(const std::string& batchId, const std::string& target, const std::string& owner) override {
+  void markDelivered(const std::vector<std::pair<std::string, std::string>>& rows, const std::string& owner) override {
+    if (rows.empty()) return;
     transaction(*db_, [&] {
       const std::int64_t now = nowMs();
-      auto s = db_->prepare(
-          "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_ms = ?, updated_ms = ?, "
-          "lease_owner = '', lease_until = 0 WHERE batch_id = ? AND target = ? AND lease_owner = ?");
-      s->bind(1, now).bind(2, now).bind(3, batchId).bind(4, target).bind(5, owner);
-      s->run();
+      for (const auto& [batchId, target] : rows) {
+        auto s = db_->prepare(
+            "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_ms = ?, updated_ms = ?, "
+            "lease_owner = '', lease_until = 0 WHERE batch_id = ? AND target = ? AND lease_owner = ?");
+        s->bind(1, now).bind(2, now).bind(3, batchId).bind(4, target).bind(5, owner);
+        s->run();
+      }
     });
   }
 

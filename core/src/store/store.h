@@ -183,8 +183,13 @@ class Store {
   /// `routes` limits the rows to those routes (empty: all).
   virtual std::vector<Delivery> claimDeliveries(const std::string& owner, std::int64_t leaseMs, std::size_t limit,
                                                 const std::vector<std::string>& routes) = 0;
-  /// The row was delivered: state delivered, lease dropped.
-  virtual void markDelivered(const std::string& batchId, const std::string& target, const std::string& owner) = 0;
+  /// The rows (batch id, target) were delivered: state delivered, lease
+  /// dropped; one transaction for all of them.
+  virtual void markDelivered(const std::vector<std::pair<std::string, std::string>>& rows,
+                             const std::string& owner) = 0;
+  void markDelivered(const std::string& batchId, const std::string& target, const std::string& owner) {
+    markDelivered({{batchId, target}}, owner);
+  }
   /// The attempt failed: attempts+1, due again at `nextAttemptAt`, or dead
   /// when `dead`. `error` is kept as the row's last error.
   virtual void markFailed(const std::string& batchId, const std::string& target, const std::string& owner,
