@@ -150,6 +150,7 @@ void Host::start() {
   store::StoreConfig intakeConfig = storeConfig_;
   intakeConfig.autoCheckpoint = false;
   intakeStore_ = store::openStore(intakeConfig);
+  writerStore_ = store::openStore(intakeConfig);
   deliveryStore_ = store::openStore(storeConfig_);
   intakeStore_->releaseLeases(hostId_);
 
@@ -247,11 +248,85 @@ void Host::shutdown() {
   modules_.clear();
   connectors_.clear();
   deliveryStore_.reset();
+  writerStore_.reset();
   intakeStore_.reset();
+}
+
+void Host::CommitPipe::start() {
+  quit_ = false;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Host::CommitPipe::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    quit_ = true;
+  }
+  changed_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Host::CommitPipe::submit(Route& route, std::vector<store::BatchRow> group, std::string& error) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [&] { return !busy_ || !error_.empty(); });
+  if (!error_.empty()) {
+    error = error_;
+    return false;
+  }
+  route_ = &route;
+  pending_ = std::move(group);
+  busy_ = true;
+  changed_.notify_all();
+  return true;
+}
+
+bool Host::CommitPipe::drain(std::string& error) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [&] { return !busy_ || !error_.empty(); });
+  if (error_.empty()) return true;
+  error = error_;
+  error_.clear();  // reported once; the next file starts clean
+  busy_ = false;
+  return false;
+}
+
+void Host::CommitPipe::loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    changed_.wait(lock, [&] { return quit_ || (busy_ && error_.empty()); });
+    if (!busy_ || !error_.empty()) {
+      if (quit_) return;
+      continue;
+    }
+    std::vector<store::BatchRow> group = std::move(pending_);
+    Route& route = *route_;
+    lock.unlock();
+    std::string failure;
+    try {
+      const auto t0 = std::chrono::steady_clock::now();
+      host_.writerStore_->appendBatches(group, route.targetIds, host_.hostId_, host_.config_.lease.count());
+      host_.storeWriteTime_ += std::chrono::steady_clock::now() - t0;
+      for (auto& b : group) {
+        route.stats->recordsStored += static_cast<std::uint64_t>(b.records);
+        host_.cache_.put(b.id, std::make_shared<const StoredBatch>(StoredBatch{route.names, std::move(b.payload)}),
+                         static_cast<int>(route.targetIds.size()));
+      }
+      route.stats->batchesStored += group.size();
+      host_.deliveryWake_.notify_all();
+      if (group.front().sequence == 0) host_.fault("after-first-batch");
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    lock.lock();
+    if (!failure.empty()) error_ = failure;
+    else busy_ = false;
+    changed_.notify_all();
+  }
 }
 
 void Host::run(const std::atomic<bool>& stop, bool once, std::mutex& mutex, std::condition_variable& wake) {
   intakeFinished_ = false;
+  pipe_.start();
   std::thread delivery([&] { deliveryLoop(stop, once); });
   for (;;) {
     intakePass(stop);
@@ -260,6 +335,9 @@ void Host::run(const std::atomic<bool>& stop, bool once, std::mutex& mutex, std:
     wake.wait_for(lock, config_.pollInterval, [&] { return stop.load(); });
     if (stop) break;
   }
+  std::string ignored;
+  pipe_.drain(ignored);
+  pipe_.stop();
   {
     std::lock_guard<std::mutex> lock(wakeMutex_);
     intakeFinished_ = true;
@@ -363,18 +441,11 @@ bool Host::commit(Route& route, const Intake& item, const std::string& sha, std:
   const std::string& routeId = route.config->id;
   const std::int64_t leaseMs = config_.lease.count();
   try {
-    if (!group.empty()) {
-      intakeStore_->appendBatches(group, route.targetIds, hostId_, leaseMs);
-      for (auto& b : group)
-        cache_.put(b.id, std::make_shared<const StoredBatch>(StoredBatch{route.names, std::move(b.payload)}),
-                   static_cast<int>(route.targetIds.size()));
-      for (const auto& b : group) route.stats->recordsStored += static_cast<std::uint64_t>(b.records);
-      route.stats->batchesStored += group.size();
-      const bool first = group.front().sequence == 0;
-      group.clear();
-      deliveryWake_.notify_all();
-      if (first) fault("after-first-batch");
-    }
+    std::string failure;
+    if (!group.empty() && !pipe_.submit(route, std::move(group), failure)) throw store::StoreError(failure);
+    group.clear();
+    // The last group must be in the store before the file counts as taken in.
+    if (last && !pipe_.drain(failure)) throw store::StoreError(failure);
     // Back-pressure inside a large file: wait (keeping the lease) while the
     // outbox is deeper than allowed. Only the records of one commit are in
     // memory meanwhile. After a file's last commit the next claim checks.
@@ -545,10 +616,13 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
   if (logger_.debug()) {
     auto ms = [](auto a, auto b) { return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count()); };
     const auto now = std::chrono::steady_clock::now();
-    logger_.debug("route %s: '%s': checked and hashed in %s ms, mapped and stored in %s ms", routeId, item.name,
-                  ms(started, checked), ms(checked, now));
+    logger_.debug("route %s: '%s': checked and hashed in %s ms, mapped and stored in %s ms (store writes %s ms)",
+                  routeId, item.name, ms(started, checked), ms(checked, now),
+                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(storeWriteTime_).count()));
   }
   if (!ok) {
+    std::string ignored;
+    pipe_.drain(ignored);  // a commit in flight finishes (or its failure is consumed)
     // Stopped, or the store failed: what was committed stays; the rest of
     // the file is redone by the next start (same batch ids).
     if (stop) logger_.notice("route %s: stopping; '%s' stays in processing/ and is resumed next time", routeId, item.name);

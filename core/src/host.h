@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -135,6 +136,7 @@ class Host {
   bool sharedStore_ = false;              ///< other hosts may work on the same store
   std::unique_ptr<store::Store> intakeStore_;
   std::unique_ptr<store::Store> deliveryStore_;
+  std::unique_ptr<store::Store> writerStore_;  ///< the commit pipe's connection
   std::map<std::string, HostContext> contexts_;
   std::map<std::string, std::unique_ptr<Connector>> connectors_;
   std::map<std::string, std::unique_ptr<Module>> modules_;
@@ -168,13 +170,43 @@ class Host {
     std::size_t bytes_ = 0;
     std::size_t capacity_;
   };
+  /// Commits intake's groups of batches on a thread of its own (with its
+  /// own store connection), so mapping the next records overlaps the write
+  /// and fsync of the previous ones. At most one group waits: memory stays
+  /// bounded at two groups.
+  class CommitPipe {
+   public:
+    explicit CommitPipe(Host& host) : host_(host) {}
+    void start();
+    void stop();
+    /// Hands a group over; blocks while another waits. False when an
+    /// earlier commit failed (the message is in `error`).
+    bool submit(Route& route, std::vector<store::BatchRow> group, std::string& error);
+    /// Waits until every group handed over is committed; false on failure.
+    bool drain(std::string& error);
+
+   private:
+    void loop();
+    Host& host_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    Route* route_ = nullptr;
+    std::vector<store::BatchRow> pending_;
+    bool busy_ = false;
+    bool quit_ = false;
+    std::string error_;
+    std::thread thread_;
+  };
+
   /// A stored batch for delivery: from the cache, else from the store.
   std::shared_ptr<const StoredBatch> loadBatch(const std::string& batchId);
 
   std::mutex problemsMutex_;
   PayloadCache cache_{64u << 20};
   std::map<std::string, std::shared_ptr<const FieldNames>> storedNames_;
-  std::uint64_t storeReads_ = 0;  ///< delivery thread: batches not found in the cache  ///< delivery thread: parsed `fields`
+  std::uint64_t storeReads_ = 0;
+  std::chrono::steady_clock::duration storeWriteTime_{};  ///< commit pipe: time in appendBatches
+  CommitPipe pipe_{*this};  ///< delivery thread: batches not found in the cache  ///< delivery thread: parsed `fields`
   std::mutex wakeMutex_;
   std::condition_variable deliveryWake_;  ///< intake committed batches, or intake finished
   std::atomic<bool> intakeFinished_{false};
