@@ -1,8 +1,11 @@
-// Unit tests: setting types, suggestions, UTF-8 checking, JSON output.
+// Unit tests: setting types, suggestions, UTF-8 checking, JSON output, the
+// stored form of batches (JSON arrays) and its expansion.
 #define BOOST_TEST_MODULE renkei_basics
 #include <boost/test/unit_test.hpp>
 
 #include "diagnostics.h"
+#include "formats/reader.h"
+#include "json_lines.h"
 #include "renkei/json.h"
 #include "setting_types.h"
 #include "text_lines.h"
@@ -93,4 +96,51 @@ BOOST_AUTO_TEST_CASE(json_lines_escape_controls_and_keep_japanese) {
   std::string out;
   appendJsonLine(out, r);
   BOOST_TEST(out == "{\"氏名\":\"山田\\t太郎\",\"note\":\"say \\\"hi\\\"\\\\\\u0001\"}\n");
+}
+
+// The store keeps batches as arrays of values; targets get objects. The
+// expansion must give exactly what the objects writer would have written.
+BOOST_AUTO_TEST_CASE(stored_arrays_expand_to_the_objects_writer_output) {
+  const std::vector<std::string> names{"code", "名前", "note\"q"};
+  const std::vector<std::vector<std::string>> rows{
+      {"001", "山田　太郎", ""},
+      {"002", "𠮷野 \"quoted\" \\ back", "tab\there\nline"},
+      {"", "\x01control", "\\\""},
+  };
+  formats::ByteArena arrays, objects;
+  const auto arrayWriter = formats::JsonLinesWriter::arrays(names.size());
+  const formats::JsonLinesWriter objectWriter(names);
+  for (const auto& row : rows) {
+    std::vector<std::string_view> views(row.begin(), row.end());
+    arrayWriter.append(arrays, views);
+    objectWriter.append(objects, views);
+  }
+  const std::string_view stored(arrays.data(), arrays.size());
+  BOOST_TEST(stored.substr(0, 2) == "[\"");
+  std::string expanded;
+  BOOST_TEST(!expandJsonArrays(stored, names, expanded));
+  BOOST_TEST(expanded == std::string(objects.data(), objects.size()));
+
+  auto shared = std::make_shared<const FieldNames>(names);
+  std::vector<Record> records;
+  BOOST_TEST(!parseJsonArrays(stored, shared, records));
+  BOOST_REQUIRE(records.size() == rows.size());
+  for (std::size_t r = 0; r < rows.size(); ++r)
+    for (std::size_t i = 0; i < names.size(); ++i) BOOST_TEST(records[r].value(i) == rows[r][i]);
+
+  auto parsedNames = parseNameArray(R"(["code","名前","note\"q"])");
+  BOOST_REQUIRE(parsedNames);
+  BOOST_TEST(*parsedNames == names, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(malformed_stored_arrays_are_reported_with_their_line) {
+  const FieldNames names{"a", "b"};
+  std::string out = "kept";
+  auto e = expandJsonArrays("[\"1\",\"2\"]\n[\"1\"]\n", names, out);
+  BOOST_REQUIRE(e);
+  BOOST_TEST(*e == "line 2: not an array of 2 strings");
+  BOOST_TEST(out == "kept");  // nothing half-written
+  BOOST_TEST(expandJsonArrays("[\"unterminated]\n", names, out).has_value());
+  BOOST_TEST(expandJsonArrays("{\"a\":\"1\"}\n", names, out).has_value());
+  BOOST_TEST(!parseNameArray("[1,2]"));
 }

@@ -82,6 +82,14 @@ std::string postgresSql(const std::string& sqlite) {
   return replaceAll(s, "INTEGER", "BIGINT");
 }
 
+/// "<column> IN (?, ?, …)" for n parameters, or nothing when n is 0.
+std::string inList(const std::string& column, std::size_t n) {
+  if (n == 0) return {};
+  std::string sql = column + " IN (";
+  for (std::size_t i = 0; i < n; ++i) sql += i ? ", ?" : "?";
+  return sql + ")";
+}
+
 FileState parseFileState(const std::string& s) {
   if (s == "done") return FileState::Done;
   if (s == "failed") return FileState::Failed;
@@ -249,11 +257,7 @@ class SqlStore final : public Store {
           "SELECT o.id, o.batch_id, o.route, o.target, b.source_item, o.records, o.attempts "
           "FROM outbox o JOIN batches b ON b.id = o.batch_id "
           "WHERE o.state = 'pending' AND o.next_attempt_ms <= ? AND o.lease_until < ?";
-      if (!routes.empty()) {
-        sql += " AND o.route IN (";
-        for (std::size_t i = 0; i < routes.size(); ++i) sql += i ? ", ?" : "?";
-        sql += ")";
-      }
+      sql += inList(" AND o.route", routes.size());
       sql += " ORDER BY o.id LIMIT ?";
       if (db_->dialect() == Dialect::Postgres) sql += " FOR UPDATE OF o SKIP LOCKED";
       auto select = db_->prepare(sql);
@@ -320,11 +324,7 @@ class SqlStore final : public Store {
     std::string sql =
         "SELECT COUNT(*), MIN(CASE WHEN lease_until > next_attempt_ms THEN lease_until ELSE next_attempt_ms END) "
         "FROM outbox WHERE state = 'pending'";
-    if (!routes.empty()) {
-      sql += " AND route IN (";
-      for (std::size_t i = 0; i < routes.size(); ++i) sql += i ? ", ?" : "?";
-      sql += ")";
-    }
+    sql += inList(" AND route", routes.size());
     auto s = db_->prepare(sql);
     for (std::size_t i = 0; i < routes.size(); ++i) s->bind(static_cast<int>(i + 1), routes[i]);
     if (!s->next() || s->integer(0) == 0) return std::nullopt;
