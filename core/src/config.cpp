@@ -117,6 +117,7 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
       duration("retry-initial", config.retryInitial);
       duration("retry-max", config.retryMax);
       duration("lease", config.lease);
+      duration("retain-delivered", config.retainDelivered);
       if (config.lease < std::chrono::seconds(5))
         diags.add(fileName, lineOf(node), "pipeline: lease: must be at least 5s (hosts renew it while they work)");
     } else if (element == "connector") {

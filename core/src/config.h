@@ -63,6 +63,7 @@ struct HostConfig {
   std::chrono::milliseconds retryMax{300000};    ///< backoff ceiling
   std::chrono::milliseconds lease{60000};        ///< how long a host's claim on a file or batch lasts unrenewed
   std::int64_t maxOutboxRecords = 500000;       ///< intake of a route pauses while its outbox holds more
+  std::chrono::milliseconds retainDelivered{30LL * 86400 * 1000};  ///< delivered batches kept this long (replay)
   std::vector<InstanceConfig> connectors;
   std::vector<InstanceConfig> modules;
   std::vector<RouteConfig> routes;

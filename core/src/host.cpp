@@ -744,6 +744,7 @@ bool Host::deliver(const store::Delivery& d) {
 void Host::deliveryLoop(const std::atomic<bool>& stop, bool once) {
   const std::int64_t leaseMs = config_.lease.count();
   int sinceCheckpoint = 0;
+  std::int64_t nextPrune = 0;
   auto checkpoint = [&] {
     try {
       deliveryStore_->maintain();
@@ -786,6 +787,20 @@ void Host::deliveryLoop(const std::atomic<bool>& stop, bool once) {
       continue;
     }
     checkpoint();
+    // Idle: delivered batches past their retention go (a few at a time).
+    if (store::nowMs() >= nextPrune) {
+      nextPrune = store::nowMs() + 60'000;
+      try {
+        const std::int64_t pruned =
+            deliveryStore_->pruneDelivered(store::nowMs() - config_.retainDelivered.count(), 500);
+        if (pruned > 0) {
+          logger_.information("store: %s delivered batches older than the retention removed", std::to_string(pruned));
+          nextPrune = 0;  // more may be waiting
+        }
+      } catch (const std::exception& e) {
+        logger_.warning("store: pruning failed: %s", std::string(e.what()));
+      }
+    }
     // Nothing due. With --once: done when intake is finished and nothing is
     // pending; else sleep until the next retry is due or intake wakes us.
     std::chrono::milliseconds wait = std::chrono::milliseconds(500);

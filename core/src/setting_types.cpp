@@ -74,8 +74,9 @@ std::optional<std::string> parseSettingValue(const std::string& type, const std:
     else if (unit == "s" || unit.empty()) factor = 1000;
     else if (unit == "m") factor = 60'000;
     else if (unit == "h") factor = 3'600'000;
+    else if (unit == "d") factor = 86'400'000;
     if (!parseUnsigned(num, n) || factor == 0 || n > std::numeric_limits<std::int64_t>::max() / factor)
-      return "'" + text + "' is not a duration; write e.g. 250ms, 5s, 10m, 1h";
+      return "'" + text + "' is not a duration; write e.g. 250ms, 5s, 10m, 1h, 30d";
     out = std::chrono::milliseconds(static_cast<std::int64_t>(n * factor));
     return std::nullopt;
   }

@@ -76,6 +76,26 @@ BOOST_AUTO_TEST_CASE(migrations_apply_once_and_the_register_persists) {
   BOOST_TEST(!reopened->findFile("r", "zz"));
 }
 
+BOOST_AUTO_TEST_CASE(hosts_opening_a_new_store_together_migrate_it_once) {
+  Fresh f;
+  std::vector<std::thread> hosts;
+  std::vector<int> versions(4, -1);
+  std::vector<std::string> errors(4);
+  for (int i = 0; i < 4; ++i)
+    hosts.emplace_back([&, i] {
+      try {
+        versions[i] = openStore(f.config)->schemaVersion();
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    });
+  for (auto& t : hosts) t.join();
+  for (int i = 0; i < 4; ++i) {
+    BOOST_TEST(errors[i].empty(), errors[i]);
+    BOOST_TEST(versions[i] == 2);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_lease_that_runs_out_hands_the_file_to_another_host) {
   Fresh f;
   auto s = openStore(f.config);
@@ -179,6 +199,30 @@ BOOST_AUTO_TEST_CASE(retries_dead_letters_resubmit_and_replay_are_logged) {
   BOOST_TEST(log.back().action == "deadletters resubmit");
   BOOST_TEST(log.back().detail.find("batch r-dd-1: 1 rows") != std::string::npos, log.back().detail);
   BOOST_TEST(log.front().action == "replay");
+}
+
+BOOST_AUTO_TEST_CASE(pruning_removes_only_old_batches_delivered_everywhere) {
+  Fresh f;
+  auto s = openStore(f.config);
+  FileEntry e;
+  s->registerFile("r", "ee", "a.csv", 1, "h1", 60000, &e);
+  s->appendBatches({batch("r", "ee", 0, 1), batch("r", "ee", 1, 1), batch("r", "ee", 2, 1)}, {"crm", "archive"}, "h1",
+                   60000);
+  auto d = s->claimDeliveries("h1", 60000, 10, {});
+  BOOST_REQUIRE(d.size() == 6u);
+  // Batch 0 delivered to both targets; batch 1 to one (the other dead);
+  // batch 2 to neither.
+  s->markDelivered({{"r-ee-0", "crm"}, {"r-ee-0", "archive"}, {"r-ee-1", "crm"}}, "h1");
+  s->markFailed("r-ee-1", "archive", "h1", nowMs(), true, "refused");
+  BOOST_TEST(s->pruneDelivered(nowMs() - 3600000, 100) == 0);  // nothing that old
+  BOOST_TEST(s->pruneDelivered(nowMs() + 1000, 100) == 1);     // only batch 0
+  BOOST_TEST(!s->batch("r-ee-0"));
+  BOOST_TEST(s->batch("r-ee-1").has_value());
+  BOOST_TEST(s->batch("r-ee-2").has_value());
+  BOOST_TEST(s->batchOutbox("r-ee-0").empty());
+  BOOST_TEST(s->listOutbox(OutboxState::Dead, "", 10).size() == 1u);
+  // The register still knows the file: it is not taken in again.
+  BOOST_TEST((s->registerFile("r", "ee", "a.csv", 1, "h1", 60000, &e) == Claim::Resume));
 }
 
 BOOST_AUTO_TEST_CASE(since_accepts_dates_times_and_durations) {

@@ -29,6 +29,9 @@ std::string diagnostics(SQLSMALLINT type, SQLHANDLE handle) {
 
 bool succeeded(SQLRETURN rc) { return rc == SQL_SUCCESS || rc == SQL_SUCCESS_WITH_INFO; }
 
+// The advisory lock id renkei takes while creating or migrating its schema.
+constexpr const char* kSchemaLock = "7367284501";
+
 class OdbcStatement final : public SqlStatement {
  public:
   OdbcStatement(SQLHDBC dbc, const std::string& sql, const std::string& where) : where_(where) {
@@ -175,7 +178,16 @@ class OdbcDatabase final : public SqlDatabase {
     }
     connected_ = true;
     exec("SET client_min_messages = warning");
-    exec("CREATE TABLE IF NOT EXISTS renkei_schema (version INTEGER NOT NULL)");
+    // Hosts starting together would race on CREATE TABLE IF NOT EXISTS (a
+    // unique violation in pg_type): the first creates it under a lock.
+    exec("SELECT pg_advisory_lock(" + std::string(kSchemaLock) + ")");
+    try {
+      exec("CREATE TABLE IF NOT EXISTS renkei_schema (version INTEGER NOT NULL)");
+    } catch (...) {
+      exec("SELECT pg_advisory_unlock(" + std::string(kSchemaLock) + ")");
+      throw;
+    }
+    exec("SELECT pg_advisory_unlock(" + std::string(kSchemaLock) + ")");
   }
   ~OdbcDatabase() override {
     if (connected_) SQLDisconnect(dbc_);

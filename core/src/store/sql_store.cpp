@@ -455,6 +455,26 @@ class SqlStore final : public Store {
 
   void maintain() override { db_->maintain(); }
 
+  std::int64_t pruneDelivered(std::int64_t beforeMs, std::size_t limit) override {
+    return transaction(*db_, [&] {
+      auto select = db_->prepare(
+          "SELECT b.id FROM batches b WHERE b.created_ms < ? AND NOT EXISTS "
+          "(SELECT 1 FROM outbox o WHERE o.batch_id = b.id AND o.state <> 'delivered') ORDER BY b.created_ms LIMIT ?");
+      select->bind(1, beforeMs).bind(2, static_cast<std::int64_t>(limit));
+      std::vector<std::string> ids;
+      while (select->next()) ids.push_back(select->text(0));
+      for (const std::string& id : ids) {
+        auto rows = db_->prepare("DELETE FROM outbox WHERE batch_id = ?");
+        rows->bind(1, id);
+        rows->run();
+        auto batch = db_->prepare("DELETE FROM batches WHERE id = ?");
+        batch->bind(1, id);
+        batch->run();
+      }
+      return static_cast<std::int64_t>(ids.size());
+    });
+  }
+
   std::vector<OperatorAction> operatorLog(std::size_t limit) override {
     auto s = db_->prepare("SELECT at_ms, who, action, detail FROM operator_log ORDER BY id DESC LIMIT ?");
     s->bind(1, static_cast<std::int64_t>(limit));

@@ -221,6 +221,12 @@ class Store {
   virtual std::vector<QueueStatus> queueStatus() = 0;
   virtual std::vector<OperatorAction> operatorLog(std::size_t limit) = 0;
 
+  /// Removes batches created before `beforeMs` whose every outbox row is
+  /// delivered (at most `limit` batches, oldest first); returns how many.
+  /// Dead letters and pending rows are never removed; the intake register
+  /// (which keeps content from being taken in twice) is kept.
+  virtual std::int64_t pruneDelivered(std::int64_t beforeMs, std::size_t limit) = 0;
+
   /// Housekeeping that need not hold up intake (SQLite: copying the WAL
   /// into the database). Called by the delivery thread when idle.
   virtual void maintain() = 0;
