@@ -171,3 +171,55 @@ BOOST_AUTO_TEST_CASE(serve_reports_a_connector_that_refuses_its_settings) {
   BOOST_TEST(r.err.find("c.xml:2: connector 'in' (file): key 'directory': '") != std::string::npos, r.err);
   BOOST_TEST(r.err.find("exists but is not a folder") != std::string::npos, r.err);
 }
+
+// The operators' commands: their mistakes are usage errors (exit 2) that say
+// what would be valid; on the demo's store they report what serve did.
+BOOST_AUTO_TEST_CASE(operator_commands_report_and_refuse_clearly) {
+  DemoCopy demo;
+  auto empty = runRenkei({"status", "--config", demo.config()});
+  BOOST_TEST(empty.exitCode == 0, empty.err);
+  BOOST_TEST(empty.out.find("route jumin-to-crm: jumin-in -> crm-out\n  nothing taken in yet") != std::string::npos,
+             empty.out);
+  BOOST_REQUIRE(runRenkei({"serve", "--config", demo.config(), "--once"}).exitCode == 0);
+  auto status = runRenkei({"status", "--config", demo.config()});
+  BOOST_TEST(status.out.find("to crm-out: 0 batches pending (0 records, oldest -, 0 in delivery), 0 dead letters (0 "
+                             "records), 2 delivered (425 records)") != std::string::npos,
+             status.out);
+  BOOST_TEST(status.out.find("JUMIN_20261101_FULL.csv'  done") != std::string::npos, status.out);
+  // No personal values: the status names files and counts only.
+  BOOST_TEST(status.out.find("山田") == std::string::npos);
+
+  auto none = runRenkei({"deadletters", "list", "--config", demo.config()});
+  BOOST_TEST(none.exitCode == 0);
+  BOOST_TEST(none.out == "0 dead letters\n");
+
+  auto noAction = runRenkei({"deadletters", "--config", demo.config()});
+  BOOST_TEST(noAction.exitCode == 2);
+  BOOST_TEST(noAction.err.find("deadletters: say what to do: list, show or resubmit") != std::string::npos,
+             noAction.err);
+  auto typo = runRenkei({"deadletters", "lst", "--config", demo.config()});
+  BOOST_TEST(typo.exitCode == 2);
+  BOOST_TEST(typo.err.find("unknown action 'lst'; did you mean 'list'?") != std::string::npos, typo.err);
+  auto which = runRenkei({"deadletters", "resubmit", "--config", demo.config()});
+  BOOST_TEST(which.exitCode == 2);
+  BOOST_TEST(which.err.find("say which: --batch ID, --route R, or --all") != std::string::npos, which.err);
+  auto show = runRenkei({"deadletters", "show", "--batch", "nope", "--config", demo.config()});
+  BOOST_TEST(show.exitCode == 1);
+  BOOST_TEST(show.err.find("no batch 'nope' in the store") != std::string::npos, show.err);
+
+  auto route = runRenkei({"replay", "--route", "jumin-to-cmr", "--since", "1h", "--config", demo.config()});
+  BOOST_TEST(route.exitCode == 2);
+  BOOST_TEST(route.err.find("no route 'jumin-to-cmr'") != std::string::npos, route.err);
+  BOOST_TEST(route.err.find("did you mean 'jumin-to-crm'?") != std::string::npos, route.err);
+  auto since = runRenkei({"replay", "--route", "jumin-to-crm", "--since", "yesterday", "--config", demo.config()});
+  BOOST_TEST(since.exitCode == 2);
+  BOOST_TEST(since.err.find("--since 'yesterday' is not a date") != std::string::npos, since.err);
+  auto replay = runRenkei({"replay", "--route", "jumin-to-crm", "--since", "1h", "--by", "cli-test", "--config",
+                           demo.config()});
+  BOOST_TEST(replay.exitCode == 0, replay.err);
+  BOOST_TEST(replay.out.find("replay: 2 deliveries of route jumin-to-crm") != std::string::npos, replay.out);
+  auto after = runRenkei({"serve", "--config", demo.config(), "--once"});
+  BOOST_TEST(after.out.find("records: 425 delivered in 2 batches") != std::string::npos, after.out);
+  auto log = runRenkei({"status", "--config", demo.config()});
+  BOOST_TEST(log.out.find("cli-test  replay: route jumin-to-crm since") != std::string::npos, log.out);
+}
