@@ -677,9 +677,9 @@ std::chrono::milliseconds Host::backoff(int attempt) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(step / 2 + jitter(random)));
 }
 
-bool Host::deliver(const store::Delivery& d) {
+Host::Attempt Host::deliver(const store::Delivery& d) {
   auto it = routeById_.find(d.route);
-  if (it == routeById_.end()) return false;
+  if (it == routeById_.end()) return Attempt::Retry;
   Route& route = *it->second;
   const Target* target = nullptr;
   for (const Target& t : route.targets)
@@ -721,7 +721,7 @@ bool Host::deliver(const store::Delivery& d) {
     fault("after-deliver");
     route.stats->records += static_cast<std::uint64_t>(d.records);
     ++route.stats->batches;
-    return true;  // recorded by the caller, with the others of its claim
+    return Attempt::Delivered;  // recorded by the caller, with the others of its claim
   }
   const bool dead = o.status() == Outcome::Status::Error || attempt >= config_.maxAttempts;
   const std::int64_t next = dead ? now : now + backoff(attempt).count();
@@ -738,7 +738,7 @@ bool Host::deliver(const store::Delivery& d) {
     logger_.warning("route %s: delivery of batch %s to %s failed (attempt %d of %d): %s; retry in %s ms", d.route,
                     d.batchId, d.target, attempt, config_.maxAttempts, o.message(), std::to_string(next - now));
   }
-  return false;
+  return dead ? Attempt::Dead : Attempt::Retry;
 }
 
 void Host::deliveryLoop(const std::atomic<bool>& stop, bool once) {
@@ -762,19 +762,31 @@ void Host::deliveryLoop(const std::atomic<bool>& stop, bool once) {
       std::this_thread::sleep_for(std::chrono::seconds(1));
       continue;
     }
-    std::vector<std::pair<std::string, std::string>> delivered;
+    std::vector<std::pair<std::string, std::string>> delivered, untried;
+    std::set<std::pair<std::string, std::string>> waiting;  // queues whose earlier batch waits for a retry
     for (const store::Delivery& d : work) {
       if (stop) break;  // leased rows go back to the pool at shutdown
+      const auto queue = std::make_pair(d.route, d.target);
+      if (waiting.count(queue)) {
+        untried.emplace_back(d.batchId, d.target);  // keeps the target's order
+        continue;
+      }
       try {
-        if (deliver(d)) delivered.emplace_back(d.batchId, d.target);
+        switch (deliver(d)) {
+          case Attempt::Delivered: delivered.emplace_back(d.batchId, d.target); break;
+          case Attempt::Retry: waiting.insert(queue); break;
+          case Attempt::Dead: break;  // a dead letter does not hold the rest back
+        }
       } catch (const std::exception& e) {
         logger_.error("delivery of batch %s: store: %s", d.batchId, std::string(e.what()));
+        waiting.insert(queue);
       }
     }
     // One commit for the claim: a crash before it delivers these again,
     // which their targets absorb (idempotent on the batch id).
     try {
       deliveryStore_->markDelivered(delivered, hostId_);
+      deliveryStore_->releaseLeases(untried, hostId_);
     } catch (const std::exception& e) {
       logger_.error("delivery: store: %s (the batches will be delivered again)", std::string(e.what()));
     }

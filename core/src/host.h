@@ -121,9 +121,10 @@ class Host {
               const std::atomic<bool>& stop, bool last);
   bool failItem(Route& route, const Intake& item, const std::string& sha, const std::string& reason);
   void deliveryLoop(const std::atomic<bool>& stop, bool once);
-  /// Hands one leased row to its target; true when it was delivered (the
-  /// caller records it), false when it failed (recorded here).
-  bool deliver(const store::Delivery& d);
+  enum class Attempt { Delivered, Retry, Dead };
+  /// Hands one leased row to its target. Delivered: the caller records it
+  /// (with the rest of its claim); a failure is recorded here.
+  Attempt deliver(const store::Delivery& d);
   std::chrono::milliseconds backoff(int attempt);
   void problem(RouteStats& stats, const std::string& text);
   void fault(const char* point) const;

@@ -144,6 +144,38 @@ BOOST_AUTO_TEST_CASE(batches_are_stored_once_with_one_outbox_row_per_target) {
   BOOST_TEST(q[0].deliveredBatches + q[1].deliveredBatches == 4);
 }
 
+BOOST_AUTO_TEST_CASE(each_target_gets_its_batches_in_order) {
+  Fresh f;
+  auto s = openStore(f.config);
+  FileEntry e;
+  s->registerFile("r", "oo", "a.csv", 1, "h1", 60000, &e);
+  s->appendBatches({batch("r", "oo", 0, 1), batch("r", "oo", 1, 1), batch("r", "oo", 2, 1)}, {"crm", "archive"}, "h1",
+                   60000);
+  // Leased in order, one queue (route, target) at a time as far as it goes.
+  auto first = s->claimDeliveries("h1", 60000, 2, {});
+  BOOST_REQUIRE(first.size() == 2u);
+  BOOST_TEST(first[0].batchId == "r-oo-0");
+  // Another host finds nothing of crm (its oldest rows are leased), but the
+  // archive queue's oldest rows are free.
+  auto other = s->claimDeliveries("h2", 60000, 10, {});
+  for (const auto& d : other) BOOST_TEST(d.target == "archive");
+  s->releaseLeases({{"r-oo-0", "crm"}, {"r-oo-0", "archive"}}, "h1");
+  s->releaseLeases({{"r-oo-0", "archive"}, {"r-oo-1", "archive"}, {"r-oo-2", "archive"}}, "h2");
+  // The oldest crm batch waits for a retry: the later crm batches wait too.
+  auto again = s->claimDeliveries("h1", 60000, 1, {});
+  BOOST_REQUIRE(again.size() == 1u);
+  BOOST_TEST(again[0].batchId == "r-oo-0");
+  s->markFailed("r-oo-0", again[0].target, "h1", nowMs() + 60000, false, "busy");
+  for (const auto& d : s->claimDeliveries("h1", 60000, 10, {})) BOOST_TEST(d.target != again[0].target);
+  // A dead letter does not hold the rest back.
+  s->releaseLeases({{"r-oo-0", "archive"}, {"r-oo-1", "archive"}, {"r-oo-2", "archive"},
+                    {"r-oo-0", "crm"}, {"r-oo-1", "crm"}, {"r-oo-2", "crm"}}, "h1");
+  for (const auto& p : s->listOutbox(OutboxState::Pending, "r", 10))
+    if (p.batchId == "r-oo-0" && p.target == again[0].target) BOOST_TEST(p.attempts == 1);
+  auto head = s->claimDeliveries("h3", 60000, 10, {});
+  for (const auto& d : head) BOOST_TEST(d.target != again[0].target);
+}
+
 BOOST_AUTO_TEST_CASE(retries_dead_letters_resubmit_and_replay_are_logged) {
   Fresh f;
   auto s = openStore(f.config);
@@ -166,38 +198,44 @@ BOOST_AUTO_TEST_CASE(retries_dead_letters_resubmit_and_replay_are_logged) {
   BOOST_TEST(list[0].attempts == 1);
   BOOST_TEST(list[0].lastError == "connection refused");
 
-  // Straight to the dead letters.
+  // A later batch to the same target waits behind the one in backoff; to
+  // another target it goes. Straight to the dead letters there.
   s->appendBatches({batch("r", "dd", 1, 1)}, {"crm"}, "h1", 60000);
+  BOOST_TEST(s->claimDeliveries("h1", 60000, 10, {}).empty());
+  s->appendBatches({batch("r", "dd", 2, 1)}, {"archive"}, "h1", 60000);
   auto again = s->claimDeliveries("h1", 60000, 10, {});
-  BOOST_TEST(again.size() == 1u);  // batch 0 is not due yet; batch 1 is
-  s->markFailed(again[0].batchId, "crm", "h1", nowMs(), true, "sink refused: HTTP 422");
+  BOOST_REQUIRE(again.size() == 1u);
+  BOOST_TEST(again[0].target == "archive");
+  s->markFailed(again[0].batchId, "archive", "h1", nowMs(), true, "sink refused: HTTP 422");
   auto dead = s->listOutbox(OutboxState::Dead, "", 10);
   BOOST_REQUIRE(dead.size() == 1u);
-  BOOST_TEST(dead[0].batchId == "r-dd-1");
+  BOOST_TEST(dead[0].batchId == "r-dd-2");
   BOOST_TEST(dead[0].lastError == "sink refused: HTTP 422");
-  BOOST_TEST(dead[0].firstRecord == 11);
+  BOOST_TEST(dead[0].firstRecord == 21);
   auto status = s->queueStatus();
-  BOOST_REQUIRE(status.size() == 1u);
+  BOOST_REQUIRE(status.size() == 2u);  // archive, crm
+  BOOST_TEST(status[0].target == "archive");
   BOOST_TEST(status[0].deadBatches == 1);
-  BOOST_TEST(status[0].pendingBatches == 1);
   BOOST_TEST(status[0].lastError == "sink refused: HTTP 422");
+  BOOST_TEST(status[1].pendingBatches == 2);
+  BOOST_TEST(status[1].lastError == "connection refused");
 
-  BOOST_TEST(s->resubmit("r-dd-1", "", "operator-a") == 1);
-  BOOST_TEST(s->resubmit("r-dd-1", "", "operator-a") == 0);  // nothing dead any more
+  BOOST_TEST(s->resubmit("r-dd-2", "", "operator-a") == 1);
+  BOOST_TEST(s->resubmit("r-dd-2", "", "operator-a") == 0);  // nothing dead any more
   auto back = s->claimDeliveries("h1", 60000, 10, {});
   BOOST_REQUIRE(back.size() == 1u);
   BOOST_TEST(back[0].attempts == 0);
-  s->markDelivered(back[0].batchId, "crm", "h1");
+  s->markDelivered(back[0].batchId, "archive", "h1");
 
   // Replay: delivered rows since a time come back.
   BOOST_TEST(s->replay("r", nowMs() - 3600000, "operator-b") == 1);
-  BOOST_TEST(s->listOutbox(OutboxState::Pending, "r", 10).size() == 2u);
+  BOOST_TEST(s->listOutbox(OutboxState::Pending, "r", 10).size() == 3u);
   BOOST_TEST(s->replay("r", nowMs() + 3600000, "operator-b") == 0);
   auto log = s->operatorLog(10);
   BOOST_REQUIRE(log.size() == 4u);
   BOOST_TEST(log.back().who == "operator-a");
   BOOST_TEST(log.back().action == "deadletters resubmit");
-  BOOST_TEST(log.back().detail.find("batch r-dd-1: 1 rows") != std::string::npos, log.back().detail);
+  BOOST_TEST(log.back().detail.find("batch r-dd-2: 1 rows") != std::string::npos, log.back().detail);
   BOOST_TEST(log.front().action == "replay");
 }
 

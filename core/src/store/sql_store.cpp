@@ -63,6 +63,7 @@ const char* const kMigrations[] = {
     "  UNIQUE (batch_id, target));"
     "CREATE INDEX outbox_due ON outbox (state, next_attempt_ms);"
     "CREATE INDEX outbox_route ON outbox (route, state);"
+    "CREATE INDEX outbox_queue ON outbox (route, target, state, id);"
     "CREATE TABLE operator_log ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  at_ms INTEGER NOT NULL,"
@@ -253,11 +254,20 @@ class SqlStore final : public Store {
                                         const std::vector<std::string>& routes) override {
     return transaction(*db_, [&] {
       const std::int64_t now = nowMs();
+      // Each target receives a route's batches in order: a row is handed out
+      // only when every older pending row of its route and target is handed
+      // out too (none waits for a retry or sits leased elsewhere). Claims are
+      // serialised (SQLite by its write lock, PostgreSQL by an advisory lock
+      // for the transaction) so two hosts never split one queue.
+      if (db_->dialect() == Dialect::Postgres) db_->exec("SELECT pg_advisory_xact_lock(7367284502)");
       std::string sql =
           "SELECT o.id, o.batch_id, o.route, o.target, b.source_item, o.records, o.attempts "
           "FROM outbox o JOIN batches b ON b.id = o.batch_id "
           "WHERE o.state = 'pending' AND o.next_attempt_ms <= ? AND o.lease_until < ?";
       sql += inList(" AND o.route", routes.size());
+      sql +=
+          " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.route = o.route AND p.target = o.target "
+          "AND p.state = 'pending' AND p.id < o.id AND (p.next_attempt_ms > ? OR p.lease_until >= ?))";
       sql += " ORDER BY o.id LIMIT ?";
       if (db_->dialect() == Dialect::Postgres) sql += " FOR UPDATE OF o SKIP LOCKED";
       auto select = db_->prepare(sql);
@@ -265,6 +275,8 @@ class SqlStore final : public Store {
       select->bind(p++, now);
       select->bind(p++, now);
       for (const auto& r : routes) select->bind(p++, r);
+      select->bind(p++, now);
+      select->bind(p++, now);
       select->bind(p++, static_cast<std::int64_t>(limit));
       std::vector<Delivery> out;
       std::vector<std::int64_t> ids;
@@ -297,6 +309,18 @@ class SqlStore final : public Store {
             "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_ms = ?, updated_ms = ?, "
             "lease_owner = '', lease_until = 0 WHERE batch_id = ? AND target = ? AND lease_owner = ?");
         s->bind(1, now).bind(2, now).bind(3, batchId).bind(4, target).bind(5, owner);
+        s->run();
+      }
+    });
+  }
+
+  void releaseLeases(const std::vector<std::pair<std::string, std::string>>& rows, const std::string& owner) override {
+    if (rows.empty()) return;
+    transaction(*db_, [&] {
+      for (const auto& [batchId, target] : rows) {
+        auto s = db_->prepare(
+            "UPDATE outbox SET lease_owner = '', lease_until = 0 WHERE batch_id = ? AND target = ? AND lease_owner = ?");
+        s->bind(1, batchId).bind(2, target).bind(3, owner);
         s->run();
       }
     });

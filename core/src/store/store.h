@@ -179,8 +179,10 @@ class Store {
   // --- delivery ---------------------------------------------------------
 
   /// Leases up to `limit` pending outbox rows that are due (oldest first) to
-  /// `owner` for `leaseMs`; rows leased by a live other host are skipped.
-  /// `routes` limits the rows to those routes (empty: all).
+  /// `owner` for `leaseMs`. A row is handed out only when every older pending
+  /// row of the same route and target is handed out with it or before it
+  /// (each target sees a route's batches in order; a dead letter does not
+  /// hold the rest back). `routes` limits the rows to those routes (empty: all).
   virtual std::vector<Delivery> claimDeliveries(const std::string& owner, std::int64_t leaseMs, std::size_t limit,
                                                 const std::vector<std::string>& routes) = 0;
   /// The rows (batch id, target) were delivered: state delivered, lease
@@ -190,6 +192,9 @@ class Store {
   void markDelivered(const std::string& batchId, const std::string& target, const std::string& owner) {
     markDelivered({{batchId, target}}, owner);
   }
+  /// Gives leased rows back untried (a row before them in their queue failed).
+  virtual void releaseLeases(const std::vector<std::pair<std::string, std::string>>& rows,
+                             const std::string& owner) = 0;
   /// The attempt failed: attempts+1, due again at `nextAttemptAt`, or dead
   /// when `dead`. `error` is kept as the row's last error.
   virtual void markFailed(const std::string& batchId, const std::string& target, const std::string& owner,
