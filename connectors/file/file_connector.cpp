@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <random>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -231,7 +232,11 @@ Outcome FileConnector::writeAtomically(const fs::path& dir, const std::string& n
     const fs::path tmp = directory_ / "tmp";
     ensureDirectory(tmp);
     ensureDirectory(dir);
-    const fs::path tmpFile = tmp / (name + ".tmp");
+    // A name of this process's own: two hosts writing the same batch (one
+    // whose lease ran out while it was slow) never write into one file; the
+    // rename makes whichever finishes last the copy in place, and both are whole.
+    static const std::string kTag = std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
+    const fs::path tmpFile = tmp / (name + "." + kTag + ".tmp");
     FILE* f = std::fopen(tmpFile.c_str(), "wb");
     if (!f) return Outcome::retry("cannot write '" + tmpFile.string() + "': " + std::strerror(errno));
     bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();

@@ -72,6 +72,9 @@ double secondsSinceChange(const std::filesystem::path& path) {
 
 void Host::PayloadCache::put(const std::string& batchId, std::shared_ptr<const StoredBatch> batch, int uses) {
   std::lock_guard<std::mutex> lock(mutex_);
+  // Ids of batches already taken leave the front of the order as it moves
+  // on, so the order stays as long as the entries it spans.
+  while (!order_.empty() && !entries_.count(order_.front())) order_.pop_front();
   const std::size_t size = batch->payload.size();
   if (size > capacity_ || entries_.count(batchId)) return;
   while (bytes_ + size > capacity_ && !order_.empty()) {
@@ -95,7 +98,7 @@ std::shared_ptr<const Host::StoredBatch> Host::PayloadCache::take(const std::str
   if (--it->second.uses <= 0) {
     bytes_ -= batch->payload.size();
     entries_.erase(it);
-    // Its id stays in order_ until it reaches the front; harmless.
+    // Its id leaves order_ when it reaches the front (put()).
   }
   return batch;
 }
