@@ -260,9 +260,9 @@ BOOST_AUTO_TEST_CASE(two_hosts_share_the_work_and_one_takes_over_when_the_other_
   auto b = test::spawn(inst.serveArgs({"--host-id", "host-b"}), inst.dir / "b", inst.env());
   // Host A is killed once it has taken in a file of its own.
   bool aWorked = false;
-  for (int i = 0; i < 600 && !aWorked; ++i) {
+  for (int i = 0; i < 3000 && !aWorked; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    aWorked = test::readFile(a.err).find("taken in:") != std::string::npos;
+    aWorked = fs::exists(a.err) && test::readFile(a.err).find("taken in:") != std::string::npos;
   }
   BOOST_TEST(aWorked, test::readFile(a.err));
   ::kill(a.pid, SIGKILL);
@@ -270,7 +270,7 @@ BOOST_AUTO_TEST_CASE(two_hosts_share_the_work_and_one_takes_over_when_the_other_
 
   // Host B finishes everything, including what A held, once A's leases end.
   bool done = false;
-  for (int i = 0; i < 600 && !done; ++i) {
+  for (int i = 0; i < 1800 && !done; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     done = inst.idle() && inst.delivered(inst.crm() / "out").size() == ref.accepted.size();
   }
@@ -368,7 +368,13 @@ BOOST_AUTO_TEST_CASE(intake_pauses_while_the_outbox_is_too_deep,
   test::writeFile(inst.jumin() / "in" / "a.csv", test::readFile(sample));
   test::writeFile(inst.jumin() / "in" / "b.csv", test::readFile(sourceDir() / "config/samples/jumin/JUMIN_20261102_DIFF.csv"));
   auto child = test::spawn(inst.serveArgs(), inst.dir / "serve", inst.env());
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // Until intake says it waits (bounded, so a slow machine only takes longer).
+  auto waits = [&] {
+    const fs::path err = inst.dir / "serve.err";
+    return fs::exists(err) && test::readFile(err).find("intake waits") != std::string::npos;
+  };
+  for (int i = 0; i < 600 && !waits(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a few polls more: still one message
   ::kill(child.pid, SIGTERM);
   auto r = child.wait();
   BOOST_TEST(r.exitCode == 0, r.out << r.err);
