@@ -1,9 +1,6 @@
 // The renkei command line: serve, check, plugins, version.
 #include "cli.h"
 
-#include <pthread.h>
-#include <signal.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -422,14 +419,6 @@ int commandServe(const Args& a) {
   }
   options.once = a.once;
   if (auto it = a.values.find("--host-id"); it != a.values.end()) options.hostId = it->second;
-  // SIGINT/SIGTERM are blocked from the start (every thread inherits the
-  // mask) and taken by the host's signal thread: one arriving during
-  // start-up (a slow store connection) is an orderly stop, not a kill.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   try {
     HostApplication app(options);
     return app.run(std::vector<std::string>{"renkei"});

@@ -90,7 +90,24 @@ void PipelineSubsystem::uninitialize() {
   host_.reset();
 }
 
+namespace {
+// SIGINT and SIGTERM: blocked in every thread and taken by the host's signal
+// thread with sigwait().
+sigset_t stopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  return signals;
+}
+}  // namespace
+
 HostApplication::HostApplication(ServeOptions options) : options_(std::move(options)) {
+  // Blocked before any subsystem starts a thread (every thread inherits the
+  // mask): a signal during a slow start-up (a store connection) waits for the
+  // signal thread and is an orderly stop, not a kill.
+  const sigset_t signals = stopSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   addSubsystem(new ConfigSubsystem(options_));
   addSubsystem(new PipelineSubsystem(options_));
 }
@@ -122,15 +139,20 @@ int HostApplication::main(const std::vector<std::string>&) {
   Host& host = getSubsystem<PipelineSubsystem>().host();
   Poco::Logger& log = Poco::Logger::get("renkei.host");
 
-  // SIGINT/SIGTERM are taken by a thread of their own: the pipeline finishes
-  // the item in hand and the process exits 0.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // SIGINT/SIGTERM (blocked since construction) are taken by a thread of
+  // their own: the pipeline finishes the item in hand and the process exits 0.
+  const sigset_t signals = stopSignals();
   std::atomic<bool> stop{false};
   std::atomic<bool> exiting{false};
+  // A stop requested during start-up is honoured before any work begins.
+  sigset_t pending;
+  sigemptyset(&pending);
+  if (sigpending(&pending) == 0 && (sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1)) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    log.notice("signal %d received during start-up: stopping before any work", sig);
+    stop = true;
+  }
   std::mutex mutex;
   std::condition_variable wake;
   std::thread signalThread([&] {

@@ -96,13 +96,6 @@ std::string hex(const unsigned char* digest, unsigned int length) {
 }
 }  // namespace
 
-std::string sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  return hex(digest, length);
-}
-
 std::string sha256Hex(MappedFile& file) {
   constexpr std::size_t kChunk = 8 << 20;
   const std::string_view data = file.view();

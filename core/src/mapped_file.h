@@ -41,10 +41,8 @@ class MappedFile {
   std::size_t digested_ = 0;
 };
 
-/// Lowercase hex SHA-256 of `data`.
-std::string sha256Hex(std::string_view data);
-/// The same for a whole mapped file, releasing its pages as it goes (then
-/// rewound).
+/// Lowercase hex SHA-256 of a whole mapped file, releasing its pages as it
+/// goes (then rewound).
 std::string sha256Hex(MappedFile& file);
 
 }  // namespace renkei

@@ -275,6 +275,21 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_file_then_restart_completes_it) {
   BOOST_TEST(inst.delivered() == "{\"line\":\"1\"}\n{\"line\":\"2\"}\n{\"line\":\"3\"}\n");
 }
 
+BOOST_AUTO_TEST_CASE(sigterm_during_start_up_is_an_orderly_stop) {
+  Instance inst;
+  inst.drop("a.csv", "x\n");
+  auto child = test::spawn({test::renkeiBinary(), "serve", "--config", inst.config().string()}, inst.dir / "serve",
+                           {{"RENKEI_FAULT", "slow-start"}});
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // inside the one-second start
+  ::kill(child.pid, SIGTERM);
+  auto r = child.wait();
+  BOOST_TEST(r.signal == 0, "killed by signal " << r.signal);
+  BOOST_TEST(r.exitCode == 0, r.out << r.err);
+  BOOST_TEST(r.out.find("renkei: ") != std::string::npos, r.out);  // the summary
+  // Stopped before any work: the file waits for the next start.
+  BOOST_TEST(test::listFiles(inst.inBox() / "in") == std::vector<std::string>{"a.csv"});
+}
+
 BOOST_AUTO_TEST_CASE(serve_polls_until_sigterm_and_exits_cleanly) {
   Instance inst("", "", R"(<pipeline poll-interval="100ms"/>)");
   const std::string outFile = (inst.dir / "serve.out").string();

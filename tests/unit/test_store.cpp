@@ -149,31 +149,36 @@ BOOST_AUTO_TEST_CASE(each_target_gets_its_batches_in_order) {
   auto s = openStore(f.config);
   FileEntry e;
   s->registerFile("r", "oo", "a.csv", 1, "h1", 60000, &e);
+  // Outbox rows in creation order: (0 crm) (0 archive) (1 crm) (1 archive) (2 crm) (2 archive).
   s->appendBatches({batch("r", "oo", 0, 1), batch("r", "oo", 1, 1), batch("r", "oo", 2, 1)}, {"crm", "archive"}, "h1",
                    60000);
-  // Leased in order, one queue (route, target) at a time as far as it goes.
-  auto first = s->claimDeliveries("h1", 60000, 2, {});
-  BOOST_REQUIRE(first.size() == 2u);
-  BOOST_TEST(first[0].batchId == "r-oo-0");
-  // Another host finds nothing of crm (its oldest rows are leased), but the
-  // archive queue's oldest rows are free.
-  auto other = s->claimDeliveries("h2", 60000, 10, {});
-  for (const auto& d : other) BOOST_TEST(d.target == "archive");
-  s->releaseLeases({{"r-oo-0", "crm"}, {"r-oo-0", "archive"}}, "h1");
-  s->releaseLeases({{"r-oo-0", "archive"}, {"r-oo-1", "archive"}, {"r-oo-2", "archive"}}, "h2");
-  // The oldest crm batch waits for a retry: the later crm batches wait too.
-  auto again = s->claimDeliveries("h1", 60000, 1, {});
-  BOOST_REQUIRE(again.size() == 1u);
-  BOOST_TEST(again[0].batchId == "r-oo-0");
-  s->markFailed("r-oo-0", again[0].target, "h1", nowMs() + 60000, false, "busy");
-  for (const auto& d : s->claimDeliveries("h1", 60000, 10, {})) BOOST_TEST(d.target != again[0].target);
-  // A dead letter does not hold the rest back.
-  s->releaseLeases({{"r-oo-0", "archive"}, {"r-oo-1", "archive"}, {"r-oo-2", "archive"},
-                    {"r-oo-0", "crm"}, {"r-oo-1", "crm"}, {"r-oo-2", "crm"}}, "h1");
-  for (const auto& p : s->listOutbox(OutboxState::Pending, "r", 10))
-    if (p.batchId == "r-oo-0" && p.target == again[0].target) BOOST_TEST(p.attempts == 1);
-  auto head = s->claimDeliveries("h3", 60000, 10, {});
-  for (const auto& d : head) BOOST_TEST(d.target != again[0].target);
+  auto names = [](const std::vector<Delivery>& ds) {
+    std::vector<std::string> out;
+    for (const auto& d : ds) out.push_back(d.batchId + ">" + d.target);
+    return out;
+  };
+  // h1 leases the oldest row of each queue; h2 may take nothing behind them.
+  BOOST_TEST(names(s->claimDeliveries("h1", 60000, 2, {})) ==
+                 (std::vector<std::string>{"r-oo-0>crm", "r-oo-0>archive"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(s->claimDeliveries("h2", 60000, 10, {}).empty());
+
+  // crm's first batch fails and waits for its retry: the later crm batches
+  // wait too. archive's first batch becomes a dead letter: it does not hold
+  // the later archive batches back.
+  s->markFailed("r-oo-0", "crm", "h1", nowMs() + 60000, false, "busy");
+  s->markFailed("r-oo-0", "archive", "h1", nowMs(), true, "refused");
+  BOOST_TEST(names(s->claimDeliveries("h2", 60000, 10, {})) ==
+                 (std::vector<std::string>{"r-oo-1>archive", "r-oo-2>archive"}),
+             boost::test_tools::per_element());
+  // A later row is never handed out while an older one of its queue is
+  // leased elsewhere.
+  s->releaseLeases({{"r-oo-2", "archive"}}, "h2");
+  BOOST_TEST(s->claimDeliveries("h3", 60000, 10, {}).empty());
+  s->releaseLeases({{"r-oo-1", "archive"}}, "h2");
+  BOOST_TEST(names(s->claimDeliveries("h3", 60000, 10, {})) ==
+                 (std::vector<std::string>{"r-oo-1>archive", "r-oo-2>archive"}),
+             boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(retries_dead_letters_resubmit_and_replay_are_logged) {

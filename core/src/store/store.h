@@ -57,9 +57,9 @@ struct FileEntry {
 /// What registerFile decided.
 enum class Claim {
   New,     ///< registered now: this host takes it in
-  Resume,  ///< registered earlier, not finished, lease free or ours: take it in again (stored batches are kept)
+  Resume,  ///< registered earlier and not finished (lease free or ours), or failed before (a layout may have
+           ///< been fixed): take it in again; stored batches are kept
   Done,    ///< the same content was taken in completely before
-  Failed,  ///< the same content failed before (and stays failed until an operator resubmits the file)
   Busy,    ///< another host holds a live lease on it
 };
 
