@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 
 #include "schemas.h"
 #include "setting_types.h"
@@ -56,6 +57,12 @@ store::StoreConfig HostConfig::effectiveStore() const {
 const InstanceConfig* HostConfig::findConnector(const std::string& id) const {
   for (const auto& c : connectors)
     if (c.id == id) return &c;
+  return nullptr;
+}
+
+const SubscriptionConfig* HostConfig::findSubscription(const std::string& id) const {
+  for (const auto& s : subscriptions)
+    if (s.id == id) return &s;
   return nullptr;
 }
 
@@ -120,6 +127,42 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
       duration("retain-delivered", config.retainDelivered);
       if (config.lease < std::chrono::seconds(5))
         diags.add(fileName, lineOf(node), "pipeline: lease: must be at least 5s (hosts renew it while they work)");
+    } else if (element == "api") {
+      ApiConfig api;
+      api.line = lineOf(node);
+      if (hasAttr(node, "address")) api.address = attr(node, "address");
+      if (hasAttr(node, "port")) {
+        Settings::Value v;
+        const auto err = parseSettingValue("int", attr(node, "port"), config.directory, v);
+        if (err || std::get<std::int64_t>(v) < 0 || std::get<std::int64_t>(v) > 65535)
+          diags.add(fileName, api.line, "api: port: '" + attr(node, "port") + "' is not a port number (0-65535)");
+        else
+          api.port = static_cast<int>(std::get<std::int64_t>(v));
+      }
+      auto file = [&](const char* name) {
+        const std::string v = attr(node, name);
+        if (v.empty()) return fs::path();
+        fs::path p(v);
+        return p.is_relative() ? (config.directory / p).lexically_normal() : p;
+      };
+      api.certificate = file("certificate");
+      api.key = file("key");
+      api.clientCa = file("client-ca");
+      config.api = api;
+    } else if (element == "subscription") {
+      SubscriptionConfig sub;
+      sub.id = attr(node, "id");
+      sub.line = lineOf(node);
+      std::istringstream clients(attr(node, "clients"));
+      for (std::string c; clients >> c;) sub.clients.push_back(c);
+      if (hasAttr(node, "ack-timeout")) {
+        Settings::Value v;
+        if (auto err = parseSettingValue("duration", attr(node, "ack-timeout"), config.directory, v))
+          diags.add(fileName, sub.line, "subscription '" + sub.id + "': ack-timeout: " + *err);
+        else
+          sub.ackTimeout = std::get<std::chrono::milliseconds>(v);
+      }
+      config.subscriptions.push_back(std::move(sub));
     } else if (element == "connector") {
       config.connectors.push_back(readInstance(node));
     } else if (element == "module") {
@@ -256,6 +299,30 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
 
   for (auto& c : config.connectors) checkInstance(c);
   for (auto& m : config.modules) checkInstance(m);
+  for (const SubscriptionConfig& sub : config.subscriptions) {
+    auto [it, inserted] = seen.emplace(sub.id, sub.line);
+    if (!inserted)
+      diags.add(file, sub.line,
+                "duplicate id '" + sub.id + "' (first defined at line " + std::to_string(it->second) + ")");
+    if (!config.api)
+      diags.add(file, sub.line,
+                "subscription '" + sub.id + "': window systems pull it through the API, but there is no <api>");
+    if (sub.clients.empty())
+      diags.add(file, sub.line,
+                "subscription '" + sub.id + "': clients=\"…\" must name at least one client certificate (its CN)");
+    if (sub.ackTimeout < std::chrono::seconds(1))
+      diags.add(file, sub.line, "subscription '" + sub.id + "': ack-timeout must be at least 1s");
+  }
+  if (config.api) {
+    auto exists = [&](const fs::path& p, const char* what) {
+      std::error_code ec;
+      if (!p.empty() && !fs::is_regular_file(p, ec))
+        diags.add(file, config.api->line, std::string("api: ") + what + " '" + p.string() + "' does not exist");
+    };
+    exists(config.api->certificate, "certificate");
+    exists(config.api->key, "key");
+    exists(config.api->clientCa, "client-ca");
+  }
 
   if (config.pluginDirectory) {
     std::error_code ec;
@@ -271,6 +338,7 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
     if (c.descriptor && (c.descriptor->roles & RENKEI_ROLE_SINK)) targetIds.push_back(c.id);
   }
   for (const auto& m : config.modules) targetIds.push_back(m.id);
+  for (const auto& sub : config.subscriptions) targetIds.push_back(sub.id);
 
   std::map<std::string, int> routeIds;
   std::map<std::string, const RouteConfig*> sourceOwner;
@@ -314,10 +382,10 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
       }
       const InstanceConfig* sink = config.findConnector(to);
       const InstanceConfig* module = config.findModule(to);
-      if (!sink && !module) {
+      if (!sink && !module && !config.findSubscription(to)) {
         diags.add(file, r.line,
-                  where + ": to='" + to + "' names no connector or module" + didYouMean(to, targetIds) +
-                      " sinks and modules: " + (targetIds.empty() ? std::string("(none)") : joinList(targetIds)));
+                  where + ": to='" + to + "' names no connector, module or subscription" + didYouMean(to, targetIds) +
+                      " sinks, modules and subscriptions: " + (targetIds.empty() ? std::string("(none)") : joinList(targetIds)));
       } else if (sink && sink->descriptor && !(sink->descriptor->roles & RENKEI_ROLE_SINK)) {
         diags.add(file, r.line,
                   where + ": connector '" + to + "' (" + sink->plugin + ") cannot be a sink; its roles: " +

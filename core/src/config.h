@@ -48,6 +48,25 @@ struct KeyConfig {
   int line = 0;
 };
 
+/// <api>: the window-system interface (core/api/renkei.thrift) over TLS.
+struct ApiConfig {
+  std::string address = "127.0.0.1";
+  int port = 9443;
+  std::filesystem::path certificate;  ///< the server's certificate chain (PEM)
+  std::filesystem::path key;          ///< its private key (PEM)
+  std::filesystem::path clientCa;     ///< CA certificates that issue client certificates (PEM)
+  int line = 0;
+};
+
+/// <subscription>: a route target that window systems pull (RecordService)
+/// instead of the host pushing it.
+struct SubscriptionConfig {
+  std::string id;
+  std::vector<std::string> clients;          ///< client certificate names allowed to pull and ack
+  std::chrono::milliseconds ackTimeout{60000};  ///< a pulled batch not acknowledged in time is handed out again
+  int line = 0;
+};
+
 struct HostConfig {
   std::filesystem::path file;       ///< as given
   std::filesystem::path directory;  ///< where relative paths resolve
@@ -68,6 +87,8 @@ struct HostConfig {
   std::vector<InstanceConfig> modules;
   std::vector<RouteConfig> routes;
   std::vector<KeyConfig> keys;  ///< pseudonym keys, read by checkConfig
+  std::optional<ApiConfig> api;              ///< <api>; none: no window-system interface
+  std::vector<SubscriptionConfig> subscriptions;
   std::optional<store::StoreConfig> store;  ///< <store>; none: SQLite file renkei-<instance>.db beside the config
   int storeLine = 0;
 
@@ -76,6 +97,7 @@ struct HostConfig {
 
   const InstanceConfig* findConnector(const std::string& id) const;
   const InstanceConfig* findModule(const std::string& id) const;
+  const SubscriptionConfig* findSubscription(const std::string& id) const;
 };
 
 /// Parses `file`, validates it against the config schema and extracts the

@@ -22,7 +22,9 @@
 #include <random>
 #include <thread>
 
+#include "api_server.h"
 #include "formats/reader.h"
+#include "host_services.h"
 #include "json_lines.h"
 #include "mapped_file.h"
 #include "renkei/json.h"
@@ -161,6 +163,14 @@ void Host::start() {
   intakeStore_->releaseLeases(hostId_);
 
   std::vector<std::string> failures;
+  if (config_.api) {
+    try {
+      api_ = std::make_unique<ApiServer>(config_, storeConfig_, logger_);
+    } catch (const std::exception& e) {
+      shutdown();
+      throw HostStartError(config_.file.string() + ":" + std::to_string(config_.api->line) + ": " + e.what() + "\n");
+    }
+  }
   auto makeContext = [&](const InstanceConfig& inst) -> HostContext& {
     HostContext& ctx = contexts_[inst.id];
     ctx.instance = config_.instance;
@@ -168,6 +178,9 @@ void Host::start() {
     ctx.id = inst.id;
     ctx.configDir = config_.directory;
     ctx.logger = &Poco::Logger::get("renkei." + inst.id);
+    auto& services = services_[inst.id];
+    services = std::make_unique<InstanceServices>(storeConfig_, inst.id, api_.get());
+    ctx.services = services.get();
     return ctx;
   };
   const std::string file = config_.file.string();
@@ -189,7 +202,13 @@ void Host::start() {
     shutdown();
     throw HostStartError(message);
   }
-  for (auto& [id, module] : modules_) module->start();
+  try {
+    for (auto& [id, module] : modules_) module->start();
+  } catch (const std::exception& e) {
+    started_ = true;
+    shutdown();
+    throw HostStartError(std::string("a module failed to start: ") + e.what() + "\n");
+  }
   started_ = true;
 
   stats_.reserve(config_.routes.size());
@@ -217,12 +236,14 @@ void Host::start() {
     if (!route.source)
       failures.push_back(where + "connector '" + rc.from + "' is not set up as a source (see its keys)");
     for (const std::string& to : rc.to) {
+      route.targetIds.push_back(to);
+      if (config_.findSubscription(to)) continue;  // pulled through the API, not pushed
+      if (std::find(pushTargets_.begin(), pushTargets_.end(), to) == pushTargets_.end()) pushTargets_.push_back(to);
       Target t{to};
       if (auto it = connectors_.find(to); it != connectors_.end()) t.sink = it->second->sink();
       if (auto it = modules_.find(to); it != modules_.end()) t.module = it->second.get();
       if (!t.sink && !t.module) failures.push_back(where + "connector '" + to + "' is not set up as a sink (see its keys)");
       route.targets.push_back(t);
-      route.targetIds.push_back(to);
     }
     routes_.push_back(std::move(route));
     routeIds_.push_back(rc.id);
@@ -234,9 +255,20 @@ void Host::start() {
     shutdown();
     throw HostStartError(message);
   }
+  if (api_) {
+    try {
+      api_->start();
+    } catch (const std::exception& e) {
+      shutdown();
+      throw HostStartError(config_.file.string() + ":" + std::to_string(config_.api->line) + ": " + e.what() + "\n");
+    }
+  }
 }
 
+int Host::apiPort() const { return api_ ? api_->port() : 0; }
+
 void Host::shutdown() {
+  if (api_) api_->stop();  // no call reaches a module being stopped
   if (started_)
     for (auto& [id, module] : modules_) module->stop();
   started_ = false;
@@ -253,6 +285,10 @@ void Host::shutdown() {
   routeById_.clear();
   modules_.clear();
   connectors_.clear();
+  api_.reset();
+  contexts_.clear();
+  services_.clear();
+  pushTargets_.clear();
   deliveryStore_.reset();
   writerStore_.reset();
   intakeStore_.reset();
@@ -763,7 +799,8 @@ void Host::deliveryLoop(const std::atomic<bool>& stop, bool once) {
   while (!stop) {
     std::vector<store::Delivery> work;
     try {
-      work = deliveryStore_->claimDeliveries(hostId_, leaseMs, kDeliveriesPerClaim, routeIds_);
+      if (!pushTargets_.empty())
+        work = deliveryStore_->claimDeliveries(hostId_, leaseMs, kDeliveriesPerClaim, routeIds_, pushTargets_);
     } catch (const std::exception& e) {
       if (!routes_.empty()) problem(*routes_.front().stats, std::string("store: ") + e.what());
       logger_.error("delivery: store: %s", std::string(e.what()));
@@ -827,7 +864,7 @@ void Host::deliveryLoop(const std::atomic<bool>& stop, bool once) {
     if (intakeFinished_) {
       std::optional<std::int64_t> due;
       try {
-        due = deliveryStore_->nextDue(routeIds_);
+        if (!pushTargets_.empty()) due = deliveryStore_->nextDue(routeIds_, pushTargets_);
       } catch (const std::exception& e) {
         logger_.error("delivery: store: %s", std::string(e.what()));
       }

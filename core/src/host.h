@@ -61,6 +61,9 @@ struct RouteStats {
   std::vector<std::string> problems; ///< one line each, no personal values
 };
 
+class ApiServer;
+class InstanceServices;
+
 class Host {
  public:
   /// `config` must have passed checkConfig without problems and must outlive
@@ -91,6 +94,8 @@ class Host {
 
   const std::vector<RouteStats>& stats() const { return stats_; }
   std::string storeDescription() const;
+  /// The API's port once started (0 without <api>).
+  int apiPort() const;
 
  private:
   struct Target {
@@ -138,6 +143,9 @@ class Host {
   std::unique_ptr<store::Store> intakeStore_;
   std::unique_ptr<store::Store> deliveryStore_;
   std::unique_ptr<store::Store> writerStore_;  ///< the commit pipe's connection
+  std::unique_ptr<ApiServer> api_;  ///< the window-system interface, when the config has <api>
+  std::map<std::string, std::unique_ptr<InstanceServices>> services_;  ///< outlive the instances using them
+  std::vector<std::string> pushTargets_;  ///< targets the delivery thread serves (not subscriptions)
   std::map<std::string, HostContext> contexts_;
   std::map<std::string, std::unique_ptr<Connector>> connectors_;
   std::map<std::string, std::unique_ptr<Module>> modules_;

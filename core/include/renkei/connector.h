@@ -15,6 +15,22 @@
 
 namespace renkei {
 
+class StateStore;
+class ApiRegistry;
+
+/// What the host offers a plugin instance beyond its settings. Owned by the
+/// host; valid for the instance's whole life.
+class HostServices {
+ public:
+  virtual ~HostServices() = default;
+  /// This instance's state in the host's store (opened on first use).
+  /// Throws StateError when the store cannot be opened.
+  virtual StateStore& state() = 0;
+  /// The window-system interface, to add services to; nullptr when the
+  /// config has no <api> (a module then serves only routes).
+  virtual ApiRegistry* api() = 0;
+};
+
 /// What the host tells a plugin instance about where it runs. Valid for the
 /// instance's whole life; owned by the host.
 struct HostContext {
@@ -23,6 +39,7 @@ struct HostContext {
   std::string id;                    ///< this plugin instance's id in config
   std::filesystem::path configDir;   ///< directory of the config file
   Poco::Logger* logger = nullptr;    ///< the instance's logger; never log personal values
+  HostServices* services = nullptr;  ///< store state and the API; set by the host (nullptr in `renkei check`)
 };
 
 /// One unit of intake claimed by a source: a file (path set) the host decodes

@@ -3,8 +3,10 @@
 
 #include <Poco/ClassLibrary.h>
 
+#include "renkei/api.h"
 #include "renkei/connector.h"
 #include "renkei/outcome.h"
 #include "renkei/plugin.h"
 #include "renkei/record.h"
 #include "renkei/settings.h"
+#include "renkei/state.h"

@@ -97,6 +97,11 @@ class OdbcStatement final : public SqlStatement {
       fail("cannot read a column");
     return length == SQL_NULL_DATA ? 0 : static_cast<std::int64_t>(value);
   }
+  void reset() override {
+    SQLFreeStmt(stmt_, SQL_CLOSE);
+    SQLFreeStmt(stmt_, SQL_RESET_PARAMS);
+    executed_ = done_ = hasResult_ = false;
+  }
 
  private:
   struct Param {

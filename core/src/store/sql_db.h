@@ -26,6 +26,8 @@ class SqlStatement {
   virtual std::int64_t run() = 0;
   virtual std::string text(int column) = 0;
   virtual std::int64_t integer(int column) = 0;
+  /// Makes the statement ready to run again with new parameters.
+  virtual void reset() = 0;
 };
 
 enum class Dialect { Sqlite, Postgres };
@@ -60,5 +62,10 @@ std::unique_ptr<SqlDatabase> openSqlite(const std::string& path, bool fullSync, 
 /// `password` (read from a file or the environment by the caller) and is
 /// never part of an error message.
 std::unique_ptr<SqlDatabase> openOdbcPostgres(const std::string& connection, const std::string& password);
+
+struct StoreConfig;
+/// Opens the database a store config names (the password from its file or
+/// $RENKEI_STORE_PASSWORD).
+std::unique_ptr<SqlDatabase> openDatabase(const StoreConfig& config);
 
 }  // namespace renkei::store

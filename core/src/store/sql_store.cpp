@@ -251,7 +251,8 @@ class SqlStore final : public Store {
   }
 
   std::vector<Delivery> claimDeliveries(const std::string& owner, std::int64_t leaseMs, std::size_t limit,
-                                        const std::vector<std::string>& routes) override {
+                                        const std::vector<std::string>& routes, const std::vector<std::string>& targets,
+                                        bool countHandOut) override {
     return transaction(*db_, [&] {
       const std::int64_t now = nowMs();
       // Each target receives a route's batches in order: a row is handed out
@@ -265,6 +266,7 @@ class SqlStore final : public Store {
           "FROM outbox o JOIN batches b ON b.id = o.batch_id "
           "WHERE o.state = 'pending' AND o.next_attempt_ms <= ? AND o.lease_until < ?";
       sql += inList(" AND o.route", routes.size());
+      sql += inList(" AND o.target", targets.size());
       sql +=
           " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.route = o.route AND p.target = o.target "
           "AND p.state = 'pending' AND p.id < o.id AND (p.next_attempt_ms > ? OR p.lease_until >= ?))";
@@ -275,6 +277,7 @@ class SqlStore final : public Store {
       select->bind(p++, now);
       select->bind(p++, now);
       for (const auto& r : routes) select->bind(p++, r);
+      for (const auto& t : targets) select->bind(p++, t);
       select->bind(p++, now);
       select->bind(p++, now);
       select->bind(p++, static_cast<std::int64_t>(limit));
@@ -292,8 +295,12 @@ class SqlStore final : public Store {
         out.push_back(std::move(d));
       }
       for (std::int64_t id : ids) {
-        auto lease = db_->prepare("UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id = ?");
-        lease->bind(1, owner).bind(2, now + leaseMs).bind(3, id);
+        auto lease = db_->prepare(countHandOut ? "UPDATE outbox SET lease_owner = ?, lease_until = ?, "
+                                                 "attempts = attempts + 1, updated_ms = ? WHERE id = ?"
+                                               : "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id = ?");
+        lease->bind(1, owner).bind(2, now + leaseMs);
+        if (countHandOut) lease->bind(3, now).bind(4, id);
+        else lease->bind(3, id);
         lease->run();
       }
       return out;
@@ -344,13 +351,17 @@ class SqlStore final : public Store {
     return s->next() ? s->integer(0) : 0;
   }
 
-  std::optional<std::int64_t> nextDue(const std::vector<std::string>& routes) override {
+  std::optional<std::int64_t> nextDue(const std::vector<std::string>& routes,
+                                      const std::vector<std::string>& targets) override {
     std::string sql =
         "SELECT COUNT(*), MIN(CASE WHEN lease_until > next_attempt_ms THEN lease_until ELSE next_attempt_ms END) "
         "FROM outbox WHERE state = 'pending'";
     sql += inList(" AND route", routes.size());
+    sql += inList(" AND target", targets.size());
     auto s = db_->prepare(sql);
-    for (std::size_t i = 0; i < routes.size(); ++i) s->bind(static_cast<int>(i + 1), routes[i]);
+    int p = 1;
+    for (const auto& r : routes) s->bind(p++, r);
+    for (const auto& t : targets) s->bind(p++, t);
     if (!s->next() || s->integer(0) == 0) return std::nullopt;
     return s->integer(1);
   }
@@ -582,8 +593,8 @@ class SqlStore final : public Store {
 
 }  // namespace
 
-std::unique_ptr<Store> openStore(const StoreConfig& config) {
-  if (config.driver == "sqlite") return std::make_unique<SqlStore>(openSqlite(config.path.string(), config.fullSync, config.autoCheckpoint));
+std::unique_ptr<SqlDatabase> openDatabase(const StoreConfig& config) {
+  if (config.driver == "sqlite") return openSqlite(config.path.string(), config.fullSync, config.autoCheckpoint);
   if (config.driver == "postgresql") {
     std::string password;
     if (config.passwordFile) {
@@ -594,9 +605,13 @@ std::unique_ptr<Store> openStore(const StoreConfig& config) {
     } else if (const char* p = std::getenv("RENKEI_STORE_PASSWORD")) {
       password = p;
     }
-    return std::make_unique<SqlStore>(openOdbcPostgres(config.connection, password));
+    return openOdbcPostgres(config.connection, password);
   }
   throw StoreError("store driver '" + config.driver + "' is not known; use sqlite or postgresql");
+}
+
+std::unique_ptr<Store> openStore(const StoreConfig& config) {
+  return std::make_unique<SqlStore>(openDatabase(config));
 }
 
 }  // namespace renkei::store

@@ -49,6 +49,11 @@ class SqliteStatement final : public SqlStatement {
     return t ? std::string(t, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
   }
   std::int64_t integer(int col) override { return sqlite3_column_int64(stmt_, col); }
+  void reset() override {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    done_ = false;
+  }
 
  private:
   sqlite3* db_;

@@ -182,9 +182,14 @@ class Store {
   /// `owner` for `leaseMs`. A row is handed out only when every older pending
   /// row of the same route and target is handed out with it or before it
   /// (each target sees a route's batches in order; a dead letter does not
-  /// hold the rest back). `routes` limits the rows to those routes (empty: all).
+  /// hold the rest back). `routes` limits the rows to those routes (empty: all),
+  /// `targets` to those targets (empty: all). With `countHandOut` each row's
+  /// attempts go up now (pulled rows: the lease running out is the failure,
+  /// and nothing else would count it).
   virtual std::vector<Delivery> claimDeliveries(const std::string& owner, std::int64_t leaseMs, std::size_t limit,
-                                                const std::vector<std::string>& routes) = 0;
+                                                const std::vector<std::string>& routes,
+                                                const std::vector<std::string>& targets = {},
+                                                bool countHandOut = false) = 0;
   /// The rows (batch id, target) were delivered: state delivered, lease
   /// dropped; one transaction for all of them.
   virtual void markDelivered(const std::vector<std::pair<std::string, std::string>>& rows,
@@ -202,8 +207,10 @@ class Store {
   /// Records in pending rows of a route (the back-pressure gauge).
   virtual std::int64_t outboxDepth(const std::string& route) = 0;
   /// When the earliest pending row of `routes` may be tried (its next attempt
-  /// or the end of its lease), or nullopt when none is pending.
-  virtual std::optional<std::int64_t> nextDue(const std::vector<std::string>& routes) = 0;
+  /// or the end of its lease), or nullopt when none is pending; `targets`
+  /// limits it to those targets (empty: all).
+  virtual std::optional<std::int64_t> nextDue(const std::vector<std::string>& routes,
+                                              const std::vector<std::string>& targets = {}) = 0;
 
   // --- operators --------------------------------------------------------
 

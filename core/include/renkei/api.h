@@ -1,0 +1,37 @@
+// Serving calls of the window-system interface (core/api/renkei.thrift) from a
+// plugin. The host owns the port, TLS and client certificates; a module adds
+// the services it implements under their IDL names, and the host builds a
+// processor for each TLS connection with the caller it has authenticated.
+//
+// Plugins that add services link the generated interface (CMake target
+// renkei::api) and include its headers ("api/CrmService.h" …).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace apache::thrift {
+class TProcessor;
+}
+
+namespace renkei {
+
+/// Who is calling: fixed for a connection, checked by the host before any call.
+struct ApiCaller {
+  std::string client;   ///< the client certificate's common name
+  std::string address;  ///< peer address and port, for the access log
+};
+
+/// Makes the processor serving one connection's calls to one service.
+using ApiProcessorFactory = std::function<std::shared_ptr<apache::thrift::TProcessor>(const ApiCaller&)>;
+
+class ApiRegistry {
+ public:
+  virtual ~ApiRegistry() = default;
+  /// Adds `service` (its IDL name, e.g. "CrmService"). Call from configure()
+  /// or start(). A name added twice is a ConfigError naming both instances.
+  virtual void addService(const std::string& service, ApiProcessorFactory factory) = 0;
+};
+
+}  // namespace renkei

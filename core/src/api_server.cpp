@@ -1,0 +1,339 @@
+// The window-system interface over TLS. See api_server.h.
+//
+// Who is calling is known only once the TLS handshake is done, which Thrift
+// does lazily on the first read; so each connection gets a processor that,
+// on its first call, reads the client certificate's name from the socket and
+// builds the services for that caller.
+#include "api_server.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <future>
+#include <stdexcept>
+
+#include <thrift/TOutput.h>
+#include <thrift/processor/TMultiplexedProcessor.h>
+#include <thrift/protocol/TBinaryProtocol.h>
+#include <thrift/server/TThreadedServer.h>
+#include <thrift/transport/TBufferTransports.h>
+#include <thrift/transport/TSSLServerSocket.h>
+#include <thrift/transport/TSSLSocket.h>
+
+#include "api/RecordService.h"
+#include "json_lines.h"
+#include "store/store.h"
+
+namespace renkei {
+
+using apache::thrift::TProcessor;
+using apache::thrift::protocol::TProtocol;
+namespace tt = apache::thrift::transport;
+
+namespace {
+
+/// A server-side TLS socket that remembers its peer's certificate name.
+class PeerSocket final : public tt::TSSLSocket {
+ public:
+  PeerSocket(std::shared_ptr<tt::SSLContext> ctx, THRIFT_SOCKET socket, std::shared_ptr<THRIFT_SOCKET> interrupt)
+      : TSSLSocket(std::move(ctx), socket, std::move(interrupt)) {}
+
+  const std::string& client() const { return client_; }
+  /// Runs the handshake now (Thrift would on the first read); false when it
+  /// did not complete. Throws when the peer is refused.
+  bool handshake() {
+    initializeHandshake();
+    return checkHandshake();
+  }
+
+ protected:
+  void authorize() override {
+    TSSLSocket::authorize();  // the chain was verified against client-ca; a missing certificate fails here
+    X509* cert = SSL_get1_peer_certificate(ssl_);
+    if (!cert) throw tt::TSSLException("no client certificate");
+    char cn[256] = {0};
+    X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn - 1);
+    X509_free(cert);
+    client_ = cn;
+    if (client_.empty()) throw tt::TSSLException("the client certificate has no common name");
+  }
+
+ private:
+  std::string client_;
+};
+
+}  // namespace
+
+class ApiServer::Factory final : public tt::TSSLSocketFactory {
+ public:
+  explicit Factory(const ApiConfig& api) : TSSLSocketFactory(tt::SSLTLS) {
+    server(true);
+    SSL_CTX* ctx = ctx_->get();
+    // TLS 1.2 at least (the version-flexible method would allow older ones
+    // at a lower security level).
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    ciphers("HIGH:!aNULL:!MD5:!RC4");
+    auto load = [](const char* what, const std::filesystem::path& file, auto&& fn) {
+      try {
+        fn(file.c_str());
+      } catch (const std::exception& e) {
+        throw std::runtime_error(std::string("api: ") + what + " '" + file.string() + "': " + e.what());
+      }
+    };
+    load("certificate", api.certificate, [&](const char* f) { loadCertificate(f); });
+    load("key", api.key, [&](const char* f) { loadPrivateKey(f); });
+    if (SSL_CTX_check_private_key(ctx) != 1)
+      throw std::runtime_error("api: key '" + api.key.string() + "' does not belong to certificate '" +
+                               api.certificate.string() + "'");
+    load("client-ca", api.clientCa, [&](const char* f) { loadTrustedCertificates(f); });
+    // Tell clients which CAs we accept (they pick their certificate by it).
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(api.clientCa.c_str()))
+      SSL_CTX_set_client_CA_list(ctx, names);
+    authenticate(true);  // a client certificate is required
+  }
+
+  std::shared_ptr<tt::TSSLSocket> createSocket(THRIFT_SOCKET socket) override {
+    return createSocket(socket, nullptr);
+  }
+  std::shared_ptr<tt::TSSLSocket> createSocket(THRIFT_SOCKET socket,
+                                              std::shared_ptr<THRIFT_SOCKET> interrupt) override {
+    auto s = std::make_shared<PeerSocket>(ctx_, socket, std::move(interrupt));
+    s->server(true);
+    return s;
+  }
+};
+
+namespace {
+
+Poco::Logger& accessLog() { return Poco::Logger::get("renkei.access"); }
+
+api::ApiError apiError(api::ErrorCode::type code, std::string message) {
+  api::ApiError e;
+  e.code = code;
+  e.message = std::move(message);
+  return e;
+}
+
+/// RecordService: subscriptions are outbox targets; a pull leases rows to the
+/// caller for the ack time-out, an ack marks them delivered.
+class RecordHandler final : public api::RecordServiceIf {
+ public:
+  RecordHandler(const HostConfig& config, store::Store& store, std::mutex& storeMutex, ApiCaller caller)
+      : config_(config), store_(store), storeMutex_(storeMutex), caller_(std::move(caller)) {}
+
+  void pull(std::vector<api::RecordBatch>& out, const std::string& subscription, int32_t maxBatches) override {
+    const SubscriptionConfig& sub = allowed(subscription, "pull");
+    if (maxBatches < 1 || maxBatches > 100)
+      throw apiError(api::ErrorCode::BAD_REQUEST, "maxBatches must be 1 to 100");
+    std::vector<std::string> routes;
+    for (const RouteConfig& r : config_.routes)
+      if (std::find(r.to.begin(), r.to.end(), sub.id) != r.to.end()) routes.push_back(r.id);
+    std::size_t records = 0;
+    try {
+      std::lock_guard lock(storeMutex_);
+      const auto rows = routes.empty() ? std::vector<store::Delivery>{}
+                                       : store_.claimDeliveries(caller_.client, sub.ackTimeout.count(),
+                                                                static_cast<std::size_t>(maxBatches), routes, {sub.id},
+                                                                /*countHandOut=*/true);
+      for (const store::Delivery& d : rows) {
+        auto stored = store_.payload(d.batchId);
+        if (!stored) continue;  // pruned meanwhile: nothing to hand out
+        api::RecordBatch b;
+        b.token = d.batchId;
+        b.route = d.route;
+        b.sourceItem = d.sourceItem;
+        b.delivery = d.attempts + 1;
+        auto names = parseNameArray(stored->first);
+        if (!names) throw apiError(api::ErrorCode::INTERNAL, "batch " + d.batchId + ": stored field names unreadable");
+        b.fields = *names;
+        auto shared = std::make_shared<const FieldNames>(*names);
+        std::vector<Record> recs;
+        if (auto err = parseJsonArrays(stored->second, shared, recs))
+          throw apiError(api::ErrorCode::INTERNAL, "batch " + d.batchId + ": " + *err);
+        b.records.reserve(recs.size());
+        for (const Record& r : recs) {
+          std::vector<std::string> row;
+          row.reserve(r.size());
+          for (std::size_t i = 0; i < r.size(); ++i) row.push_back(r.value(i));
+          b.records.push_back(std::move(row));
+        }
+        records += b.records.size();
+        out.push_back(std::move(b));
+      }
+    } catch (const store::StoreError& e) {
+      throw apiError(api::ErrorCode::UNAVAILABLE, std::string("store: ") + e.what());
+    }
+    accessLog().information("client=%s address=%s call=RecordService.pull subscription=%s batches=%z records=%z",
+                            caller_.client, caller_.address, sub.id, out.size(), records);
+  }
+
+  void ack(api::AckResult& out, const std::string& subscription, const std::vector<std::string>& tokens) override {
+    const SubscriptionConfig& sub = allowed(subscription, "ack");
+    out.acknowledged = 0;
+    try {
+      std::lock_guard lock(storeMutex_);
+      for (const std::string& token : tokens) {
+        // Acknowledged only while this client holds the row: after a
+        // time-out another client may have it.
+        bool mine = false;
+        for (const store::OutboxEntry& e : store_.batchOutbox(token))
+          if (e.target == sub.id && e.state == store::OutboxState::Pending && e.leaseOwner == caller_.client)
+            mine = true;
+        if (!mine) {
+          out.refused.push_back(token);
+          continue;
+        }
+        store_.markDelivered(token, sub.id, caller_.client);
+        ++out.acknowledged;
+      }
+    } catch (const store::StoreError& e) {
+      throw apiError(api::ErrorCode::UNAVAILABLE, std::string("store: ") + e.what());
+    }
+    accessLog().information("client=%s address=%s call=RecordService.ack subscription=%s acknowledged=%d refused=%z",
+                            caller_.client, caller_.address, sub.id, out.acknowledged, out.refused.size());
+  }
+
+ private:
+  const SubscriptionConfig& allowed(const std::string& id, const char* call) {
+    const SubscriptionConfig* sub = config_.findSubscription(id);
+    if (!sub) throw apiError(api::ErrorCode::NOT_FOUND, "no subscription '" + id + "'");
+    if (std::find(sub->clients.begin(), sub->clients.end(), caller_.client) == sub->clients.end()) {
+      accessLog().warning("client=%s address=%s call=RecordService.%s subscription=%s refused: not a client of it",
+                          caller_.client, caller_.address, std::string(call), id);
+      throw apiError(api::ErrorCode::FORBIDDEN, "client '" + caller_.client + "' may not use subscription '" + id + "'");
+    }
+    return *sub;
+  }
+
+  const HostConfig& config_;
+  store::Store& store_;
+  std::mutex& storeMutex_;
+  ApiCaller caller_;
+};
+
+/// One connection's processor: builds the caller's services on the first
+/// call (the handshake is done by then).
+class ConnectionProcessor final : public TProcessor {
+ public:
+  using Build = std::function<std::shared_ptr<TProcessor>(const ApiCaller&)>;
+  ConnectionProcessor(std::shared_ptr<tt::TTransport> transport, Build build)
+      : transport_(std::move(transport)), build_(std::move(build)) {}
+
+  bool process(std::shared_ptr<TProtocol> in, std::shared_ptr<TProtocol> out, void* context) override {
+    if (!inner_) {
+      auto* peer = dynamic_cast<PeerSocket*>(transport_.get());
+      if (!peer || !peer->handshake()) return false;
+      ApiCaller caller;
+      caller.client = peer->client();
+      if (auto* socket = dynamic_cast<tt::TSocket*>(transport_.get()))
+        caller.address = socket->getPeerAddress() + ":" + std::to_string(socket->getPeerPort());
+      if (caller.client.empty()) return false;
+      inner_ = build_(caller);
+    }
+    return inner_->process(std::move(in), std::move(out), context);
+  }
+
+ private:
+  std::shared_ptr<tt::TTransport> transport_;
+  Build build_;
+  std::shared_ptr<TProcessor> inner_;
+};
+
+class Listening final : public apache::thrift::server::TServerEventHandler {
+ public:
+  explicit Listening(std::shared_ptr<std::promise<void>> p) : p_(std::move(p)) {}
+  void preServe() override { p_->set_value(); }
+
+ private:
+  std::shared_ptr<std::promise<void>> p_;
+};
+
+class ConnectionFactory final : public apache::thrift::TProcessorFactory {
+ public:
+  explicit ConnectionFactory(ConnectionProcessor::Build build) : build_(std::move(build)) {}
+  std::shared_ptr<TProcessor> getProcessor(const apache::thrift::TConnectionInfo& info) override {
+    return std::make_shared<ConnectionProcessor>(info.transport, build_);
+  }
+
+ private:
+  ConnectionProcessor::Build build_;
+};
+
+}  // namespace
+
+ApiServer::ApiServer(const HostConfig& config, const store::StoreConfig& storeConfig, Poco::Logger& logger)
+    : config_(config), storeConfig_(storeConfig), logger_(logger) {
+  // Thrift's own messages (a client hanging up mid-handshake …) go to the
+  // debug log, not to stderr.
+  apache::thrift::GlobalOutput.setOutputFunction(
+      [](const char* text) { Poco::Logger::get("renkei.api").debug("thrift: %s", std::string(text)); });
+  tls_ = std::make_shared<Factory>(*config.api);
+}
+
+ApiServer::~ApiServer() { stop(); }
+
+void ApiServer::addService(const std::string& service, ApiProcessorFactory factory) {
+  std::lock_guard lock(servicesMutex_);
+  if (service == "RecordService" || !services_.emplace(service, std::move(factory)).second)
+    throw std::runtime_error("api: service '" + service + "' is already served");
+}
+
+void ApiServer::start() {
+  const ApiConfig& api = *config_.api;
+  auto store = std::shared_ptr<store::Store>(store::openStore(storeConfig_));
+  auto storeMutex = std::make_shared<std::mutex>();
+  std::map<std::string, ApiProcessorFactory> services;
+  {
+    std::lock_guard lock(servicesMutex_);
+    services = services_;
+  }
+  const HostConfig& config = config_;
+  auto build = [store, storeMutex, services, &config](const ApiCaller& caller) -> std::shared_ptr<TProcessor> {
+    auto mux = std::make_shared<apache::thrift::TMultiplexedProcessor>();
+    mux->registerProcessor("RecordService", std::make_shared<api::RecordServiceProcessor>(
+                                                std::make_shared<RecordHandler>(config, *store, *storeMutex, caller)));
+    for (const auto& [name, factory] : services) mux->registerProcessor(name, factory(caller));
+    return mux;
+  };
+  auto socket = std::make_shared<tt::TSSLServerSocket>(api.address, api.port, tls_);
+  server_ = std::make_shared<apache::thrift::server::TThreadedServer>(
+      std::make_shared<ConnectionFactory>(build), socket, std::make_shared<tt::TBufferedTransportFactory>(),
+      std::make_shared<apache::thrift::protocol::TBinaryProtocolFactory>());
+  // serve() opens the port; its preServe event says it is listening.
+  auto listening = std::make_shared<std::promise<void>>();
+  server_->setServerEventHandler(std::make_shared<Listening>(listening));
+  std::future<void> ready = listening->get_future();
+  thread_ = std::thread([server = server_, listening, &logger = logger_] {
+    try {
+      server->serve();
+    } catch (const std::exception& e) {
+      try {
+        listening->set_exception(std::current_exception());
+      } catch (const std::future_error&) {
+        logger.error("api: the server stopped: %s", std::string(e.what()));  // after it had started
+      }
+    }
+  });
+  try {
+    ready.get();
+  } catch (const std::exception& e) {
+    thread_.join();
+    server_.reset();
+    throw std::runtime_error("api: cannot listen on " + api.address + ":" + std::to_string(api.port) + ": " +
+                             e.what());
+  }
+  port_ = socket->getPort();
+  std::string names = "RecordService";
+  for (const auto& [name, f] : services) names += ", " + name;
+  logger_.notice("api: serving %s on %s:%d (TLS, client certificates from %s)", names, api.address, port_,
+                 api.clientCa.string());
+}
+
+void ApiServer::stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+  server_.reset();
+}
+
+}  // namespace renkei

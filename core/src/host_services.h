@@ -1,0 +1,31 @@
+// What the host offers each plugin instance (the SDK's HostServices): its
+// state in the store, opened on first use, and the API registry.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "renkei/connector.h"
+#include "renkei/state.h"
+#include "store/store.h"
+
+namespace renkei {
+
+class InstanceServices final : public HostServices {
+ public:
+  InstanceServices(store::StoreConfig config, std::string instanceId, ApiRegistry* api)
+      : config_(std::move(config)), instanceId_(std::move(instanceId)), api_(api) {}
+
+  StateStore& state() override;
+  ApiRegistry* api() override { return api_; }
+
+ private:
+  store::StoreConfig config_;
+  std::string instanceId_;
+  ApiRegistry* api_;
+  std::mutex mutex_;
+  std::unique_ptr<StateStore> state_;
+};
+
+}  // namespace renkei

@@ -1,0 +1,18 @@
+// The plugins' state in the host's store: the SDK's StateStore over the same
+// SqlDatabase drivers as the pipeline (SQLite or PostgreSQL).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "renkei/state.h"
+#include "store/store.h"
+
+namespace renkei {
+
+/// Opens the state of plugin instance `instanceId`: one write connection and
+/// up to `readers` read connections opened as needed. Throws StateError.
+std::unique_ptr<StateStore> openStateStore(const store::StoreConfig& config, const std::string& instanceId,
+                                           std::size_t readers = 8);
+
+}  // namespace renkei
