@@ -1,0 +1,81 @@
+// The CRM's state and operations: the resident cache and the visits, kept in
+// the host's store through the SDK's StateStore. The Thrift handlers in
+// crm_module.cpp are thin layers over this class.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/renkei_types.h"
+#include "renkei/record.h"
+#include "renkei/state.h"
+
+namespace renkei::plugins::crm {
+
+struct CrmOptions {
+  std::string residentKey = "resident_code";
+  std::string householdKey = "household_no";
+  std::string relationshipField = "relationship";
+  std::string householderValue = "世帯主";
+  std::int64_t reportOffsetMinutes = 9 * 60;  ///< the reports' time zone (JST)
+};
+
+/// Thrown for a request that cannot be served; turned into api::ApiError.
+struct CrmError {
+  api::ErrorCode::type code;
+  std::string message;
+};
+
+/// Who made a change, kept with each visit event.
+struct Actor {
+  std::string staff;
+  std::string client;
+};
+
+class Crm {
+ public:
+  Crm(StateStore& state, CrmOptions options);
+
+  /// Creates or upgrades the tables.
+  void migrate();
+
+  /// Takes mapped resident records into the cache (one transaction);
+  /// returns how many had no resident key (skipped).
+  std::size_t upsertResidents(const std::vector<Record>& records, const std::string& batchId, std::int64_t now);
+
+  std::optional<api::Resident> resident(const std::string& code);
+  api::Household household(const std::string& householdNo);  ///< members empty: no such household
+
+  api::Visit openVisit(const std::string& ticket, const Actor& by, std::int64_t at);
+  api::Visit visit(std::int64_t id);
+  api::Visit linkResident(std::int64_t visitId, const std::string& residentCode, const Actor& by, std::int64_t at);
+  api::Visit addProcedure(std::int64_t visitId, const std::string& code, const std::string& counter, const Actor& by,
+                          std::int64_t at);
+  api::Visit setProgress(std::int64_t visitId, std::int64_t procedureId, api::Progress::type progress,
+                         const Actor& by, std::int64_t at);
+  api::Visit closeVisit(std::int64_t visitId, const Actor& by, std::int64_t at);
+
+  /// Whole days [from, to] (YYYY-MM-DD in the report's time zone).
+  api::Report report(const std::string& from, const std::string& to);
+
+ private:
+  api::Visit load(StateSession& s, std::int64_t id);
+  void requireOpen(StateSession& s, std::int64_t id);
+  void event(StateSession& s, std::int64_t visitId, std::int64_t at, const std::string& what,
+             const std::string& detail, const Actor& by);
+  api::Resident residentFrom(StateRows& row);
+
+  StateStore& state_;
+  CrmOptions options_;
+  std::string residents_, visits_, procedures_, events_;
+};
+
+/// "2026-11-20" → days since 1970-01-01, or nullopt when not a real date.
+std::optional<std::int64_t> parseDay(const std::string& text);
+/// p-th percentile (0 < p ≤ 100) by nearest rank of unsorted values; 0 when empty.
+double nearestRank(std::vector<double> values, double p);
+
+}  // namespace renkei::plugins::crm

@@ -1,0 +1,287 @@
+// The crm module (来庁単位の管理): a resident cache fed by routes, visits and
+// their procedures, served to window systems as ResidentService and
+// CrmService (core/api/renkei.thrift). State lives in the host's store.
+#include <chrono>
+#include <memory>
+
+#include <Poco/Logger.h>
+
+#include "api/CrmService.h"
+#include "api/ResidentService.h"
+#include "crm.h"
+#include "renkei/sdk.h"
+
+namespace renkei::plugins::crm {
+namespace {
+
+const renkei_config_key kKeys[] = {
+    {"resident-key", "string", "resident_code", 0,
+     "Field of the routed resident records that holds the 住民票コード (the cache's key)."},
+    {"household-key", "string", "household_no", 0, "Field that holds the 世帯番号 (household look-ups)."},
+    {"relationship-field", "string", "relationship", 0,
+     "Field that holds the relationship to the householder (続柄); the householder is listed first."},
+    {"householder-value", "string", "世帯主", 0, "Value of relationship-field that marks the householder."},
+    {"client-times", "bool", "false", 0,
+     "Accept event times from clients (the `at` argument of visit calls, e.g. a ticket machine's clock); "
+     "when false a call giving one is refused and the host's clock is used."},
+    {"report-utc-offset", "string", "+09:00", 0,
+     "Time zone of the reports' days and hours, as an offset from UTC (+09:00 is JST)."},
+};
+
+const renkei_plugin_info kInfo = {
+    RENKEI_SDK_ABI_VERSION,
+    "crm",
+    "module",
+    "0.1.0",
+    "experimental",
+    "Visits (来庁単位): resident cache, procedures and progress, reports; ResidentService and CrmService",
+    0,
+    "renkei::plugins::crm::CrmModule",
+    kKeys,
+    sizeof(kKeys) / sizeof(kKeys[0]),
+};
+
+std::int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// A key as the access log shows it: its last three characters, the rest masked.
+std::string masked(const std::string& key) {
+  if (key.size() <= 3) return std::string(key.size(), '*');
+  return std::string(key.size() - 3, '*') + key.substr(key.size() - 3);
+}
+
+Poco::Logger& accessLog() { return Poco::Logger::get("renkei.access"); }
+
+api::ApiError toApi(const CrmError& e) {
+  api::ApiError out;
+  out.code = e.code;
+  out.message = e.message;
+  return out;
+}
+
+/// Runs a call, turning every failure into a declared ApiError.
+template <typename F>
+void serve(Poco::Logger& log, const char* call, F&& f) {
+  try {
+    f();
+  } catch (const CrmError& e) {
+    throw toApi(e);
+  } catch (const api::ApiError&) {
+    throw;
+  } catch (const StateError& e) {
+    log.error("%s: store: %s", std::string(call), std::string(e.what()));
+    throw toApi({api::ErrorCode::UNAVAILABLE, "the store cannot answer now"});
+  } catch (const std::exception& e) {
+    log.error("%s: %s", std::string(call), std::string(e.what()));
+    throw toApi({api::ErrorCode::INTERNAL, "internal error (see the host's log)"});
+  }
+}
+
+void requireText(const std::string& value, const char* what, std::size_t max, bool required = true) {
+  if (required && value.empty()) throw CrmError{api::ErrorCode::BAD_REQUEST, std::string(what) + " is required"};
+  if (value.size() > max)
+    throw CrmError{api::ErrorCode::BAD_REQUEST, std::string(what) + " is longer than " + std::to_string(max) + " bytes"};
+}
+
+class ResidentHandler final : public api::ResidentServiceIf {
+ public:
+  ResidentHandler(Crm& crm, Poco::Logger& log, ApiCaller caller) : crm_(crm), log_(log), caller_(std::move(caller)) {}
+
+  void getResident(api::Resident& out, const std::string& code) override {
+    serve(log_, "getResident", [&] {
+      requireText(code, "residentCode", 32);
+      auto r = crm_.resident(code);
+      accessLog().information("client=%s address=%s call=ResidentService.getResident key=resident_code:%s found=%d",
+                              caller_.client, caller_.address, masked(code), r ? 1 : 0);
+      if (!r) throw CrmError{api::ErrorCode::NOT_FOUND, "no resident with that code"};
+      out = std::move(*r);
+    });
+  }
+
+  void getHousehold(api::Household& out, const std::string& householdNo) override {
+    serve(log_, "getHousehold", [&] {
+      requireText(householdNo, "householdNo", 32);
+      out = crm_.household(householdNo);
+      accessLog().information(
+          "client=%s address=%s call=ResidentService.getHousehold key=household_no:%s members=%z", caller_.client,
+          caller_.address, masked(householdNo), out.members.size());
+      if (out.members.empty()) throw CrmError{api::ErrorCode::NOT_FOUND, "no household with that number"};
+    });
+  }
+
+ private:
+  Crm& crm_;
+  Poco::Logger& log_;
+  ApiCaller caller_;
+};
+
+class CrmHandler final : public api::CrmServiceIf {
+ public:
+  CrmHandler(Crm& crm, Poco::Logger& log, bool clientTimes, ApiCaller caller)
+      : crm_(crm), log_(log), clientTimes_(clientTimes), caller_(std::move(caller)) {}
+
+  void openVisit(api::Visit& out, const std::string& ticket, const std::string& staff, int64_t at) override {
+    call("openVisit", 0, [&] {
+      requireText(ticket, "ticket", 64, false);
+      requireText(staff, "staff", 64, false);
+      if (ticket.empty() && staff.empty())
+        throw CrmError{api::ErrorCode::BAD_REQUEST, "a visit opens from a ticket number or from staff"};
+      out = crm_.openVisit(ticket, actor(staff), when(at));
+      return out.id;
+    });
+  }
+  void getVisit(api::Visit& out, int64_t visitId) override {
+    call("getVisit", visitId, [&] {
+      out = crm_.visit(visitId);
+      return visitId;
+    });
+  }
+  void linkResident(api::Visit& out, int64_t visitId, const std::string& residentCode, const std::string& staff,
+                    int64_t at) override {
+    call("linkResident", visitId, [&] {
+      requireText(residentCode, "residentCode", 32);
+      requireText(staff, "staff", 64, false);
+      out = crm_.linkResident(visitId, residentCode, actor(staff), when(at));
+      return visitId;
+    }, residentCode);
+  }
+  void addProcedure(api::Visit& out, int64_t visitId, const std::string& code, const std::string& counter,
+                    const std::string& staff, int64_t at) override {
+    call("addProcedure", visitId, [&] {
+      requireText(code, "procedureCode", 64);
+      requireText(counter, "counter", 64);
+      requireText(staff, "staff", 64, false);
+      out = crm_.addProcedure(visitId, code, counter, actor(staff), when(at));
+      return visitId;
+    });
+  }
+  void setProgress(api::Visit& out, int64_t visitId, int64_t procedureId, api::Progress::type progress,
+                   const std::string& staff, int64_t at) override {
+    call("setProgress", visitId, [&] {
+      if (progress < api::Progress::RECEIVED || progress > api::Progress::WITHDRAWN)
+        throw CrmError{api::ErrorCode::BAD_REQUEST, "unknown progress " + std::to_string(progress)};
+      requireText(staff, "staff", 64, false);
+      out = crm_.setProgress(visitId, procedureId, progress, actor(staff), when(at));
+      return visitId;
+    });
+  }
+  void closeVisit(api::Visit& out, int64_t visitId, const std::string& staff, int64_t at) override {
+    call("closeVisit", visitId, [&] {
+      requireText(staff, "staff", 64, false);
+      out = crm_.closeVisit(visitId, actor(staff), when(at));
+      return visitId;
+    });
+  }
+  void report(api::Report& out, const std::string& fromDate, const std::string& toDate) override {
+    serve(log_, "report", [&] {
+      out = crm_.report(fromDate, toDate);
+      accessLog().information("client=%s address=%s call=CrmService.report from=%s to=%s", caller_.client,
+                              caller_.address, fromDate, toDate);
+    });
+  }
+
+ private:
+  Actor actor(const std::string& staff) const { return Actor{staff, caller_.client}; }
+  std::int64_t when(std::int64_t at) const {
+    if (at == 0) return nowMs();
+    if (!clientTimes_)
+      throw CrmError{api::ErrorCode::FORBIDDEN, "this host takes event times from its own clock (client-times is off)"};
+    if (at < 0) throw CrmError{api::ErrorCode::BAD_REQUEST, "at must be a time in ms since 1970"};
+    return at;
+  }
+  /// Visits hold a resident link: every call is in the access log, with the
+  /// visit id and, for linkResident, the masked code.
+  template <typename F>
+  void call(const char* name, std::int64_t visitId, F&& f, const std::string& residentCode = {}) {
+    std::int64_t id = visitId;
+    bool ok = false;
+    try {
+      serve(log_, name, [&] {
+        id = f();
+        ok = true;
+      });
+    } catch (...) {
+      log(name, id, residentCode, false);
+      throw;
+    }
+    log(name, id, residentCode, ok);
+  }
+  void log(const char* name, std::int64_t visitId, const std::string& residentCode, bool ok) {
+    accessLog().information("client=%s address=%s call=CrmService.%s visit=%s%s result=%s", caller_.client,
+                            caller_.address, std::string(name), std::to_string(visitId),
+                            residentCode.empty() ? std::string() : " key=resident_code:" + masked(residentCode),
+                            std::string(ok ? "ok" : "error"));
+  }
+
+  Crm& crm_;
+  Poco::Logger& log_;
+  bool clientTimes_;
+  ApiCaller caller_;
+};
+
+std::int64_t parseOffset(const std::string& text) {
+  // ±HH:MM
+  if (text.size() == 6 && (text[0] == '+' || text[0] == '-') && text[3] == ':' && std::isdigit(text[1]) &&
+      std::isdigit(text[2]) && std::isdigit(text[4]) && std::isdigit(text[5])) {
+    const int h = std::stoi(text.substr(1, 2)), m = std::stoi(text.substr(4, 2));
+    if (h <= 14 && m < 60) return (text[0] == '-' ? -1 : 1) * (h * 60 + m);
+  }
+  throw ConfigError("report-utc-offset: '" + text + "' is not an offset like +09:00");
+}
+
+}  // namespace
+
+class CrmModule final : public Module {
+ public:
+  void configure(const Settings& settings, const HostContext& context) override {
+    log_ = context.logger;
+    CrmOptions options;
+    options.residentKey = settings.getString("resident-key");
+    options.householdKey = settings.getString("household-key");
+    options.relationshipField = settings.getString("relationship-field");
+    options.householderValue = settings.getString("householder-value");
+    options.reportOffsetMinutes = parseOffset(settings.getString("report-utc-offset"));
+    clientTimes_ = settings.getBool("client-times");
+    if (!context.services) throw ConfigError("the crm module needs the host's store (no services offered)");
+    crm_ = std::make_unique<Crm>(context.services->state(), options);
+    crm_->migrate();
+    if (ApiRegistry* api = context.services->api()) {
+      Crm* crm = crm_.get();
+      Poco::Logger* log = log_;
+      const bool clientTimes = clientTimes_;
+      api->addService("ResidentService", [crm, log](const ApiCaller& caller) {
+        return std::make_shared<api::ResidentServiceProcessor>(std::make_shared<ResidentHandler>(*crm, *log, caller));
+      });
+      api->addService("CrmService", [crm, log, clientTimes](const ApiCaller& caller) {
+        return std::make_shared<api::CrmServiceProcessor>(
+            std::make_shared<CrmHandler>(*crm, *log, clientTimes, caller));
+      });
+    }
+  }
+
+  Outcome accept(const Batch& batch) override {
+    try {
+      const std::size_t skipped = crm_->upsertResidents(batch.records, batch.id, nowMs());
+      if (skipped)
+        log_->warning("batch %s: %z records without a resident key were not cached", batch.id, skipped);
+      return Outcome::ok();
+    } catch (const StateError& e) {
+      return Outcome::retry(std::string("store: ") + e.what());
+    }
+  }
+
+ private:
+  Poco::Logger* log_ = nullptr;
+  bool clientTimes_ = false;
+  std::unique_ptr<Crm> crm_;
+};
+
+}  // namespace renkei::plugins::crm
+
+RENKEI_PLUGIN_INFO(renkei::plugins::crm::kInfo)
+
+POCO_BEGIN_MANIFEST(renkei::Module)
+POCO_EXPORT_CLASS(renkei::plugins::crm::CrmModule)
+POCO_END_MANIFEST
