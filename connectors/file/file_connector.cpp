@@ -18,8 +18,9 @@
 namespace fs = std::filesystem;
 
 namespace renkei::connectors::file {
-namespace {
 
+// The keys this connector declares (the plugin library and the domain
+// connectors built on it list them).
 const renkei_config_key kKeys[] = {
     {"directory", "path", nullptr, 1,
      "Exchange folder. A source reads <directory>/in/ and keeps processing/, done/, error/ and "
@@ -40,18 +41,9 @@ const renkei_config_key kKeys[] = {
      "Flush written files and folder entries to disk before a batch counts as delivered."},
 };
 
-const renkei_plugin_info kInfo = {
-    RENKEI_SDK_ABI_VERSION,
-    "file",
-    "connector",
-    "0.1.0",
-    "stable",
-    "Drop folders: source in/ -> processing/ -> done/ | error/; sink tmp/ -> out/",
-    RENKEI_ROLE_SOURCE | RENKEI_ROLE_SINK,
-    "renkei::connectors::file::FileConnector",
-    kKeys,
-    sizeof(kKeys) / sizeof(kKeys[0]),
-};
+const std::size_t kKeyCount = sizeof(kKeys) / sizeof(kKeys[0]);
+namespace {
+
 
 std::vector<std::string> splitGlobs(const std::string& text) {
   std::vector<std::string> out;
@@ -270,9 +262,3 @@ Outcome FileConnector::writeRejects(const Intake& item, const std::string& jsonl
 }
 
 }  // namespace renkei::connectors::file
-
-RENKEI_PLUGIN_INFO(renkei::connectors::file::kInfo)
-
-POCO_BEGIN_MANIFEST(renkei::Connector)
-POCO_EXPORT_CLASS(renkei::connectors::file::FileConnector)
-POCO_END_MANIFEST

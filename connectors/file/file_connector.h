@@ -11,6 +11,11 @@
 
 namespace renkei::connectors::file {
 
+/// The keys this connector declares (in file_plugin.cpp), for connectors
+/// that use it as their transport.
+extern const renkei_config_key kKeys[];
+extern const std::size_t kKeyCount;
+
 class FileConnector : public Connector, public Source, public Sink {
  public:
   void configure(const Settings& settings, const HostContext& context) override;

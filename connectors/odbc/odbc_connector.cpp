@@ -16,8 +16,9 @@
 namespace fs = std::filesystem;
 
 namespace renkei::connectors::odbc {
-namespace {
 
+// The keys this connector declares (the plugin library and the domain
+// connectors built on it list them).
 const renkei_config_key kKeys[] = {
     {"connection", "string", nullptr, 1,
      "ODBC connection string without the password, e.g. 'DSN=jumin' or "
@@ -47,18 +48,9 @@ const renkei_config_key kKeys[] = {
      "the connector a lookup."},
 };
 
-const renkei_plugin_info kInfo = {
-    RENKEI_SDK_ABI_VERSION,
-    "odbc",
-    "connector",
-    "0.1.0",
-    "experimental",
-    "Any ODBC data source: polling source with a watermark, upsert sink, parameterised lookup",
-    RENKEI_ROLE_SOURCE | RENKEI_ROLE_SINK | RENKEI_ROLE_LOOKUP,
-    "renkei::connectors::odbc::OdbcConnector",
-    kKeys,
-    sizeof(kKeys) / sizeof(kKeys[0]),
-};
+const std::size_t kKeyCount = sizeof(kKeys) / sizeof(kKeys[0]);
+namespace {
+
 
 std::vector<std::string> splitList(const std::string& text) {
   std::vector<std::string> out;
@@ -384,9 +376,3 @@ Outcome OdbcConnector::lookup(const std::string& keyName, const std::string& key
 }
 
 }  // namespace renkei::connectors::odbc
-
-RENKEI_PLUGIN_INFO(renkei::connectors::odbc::kInfo)
-
-POCO_BEGIN_MANIFEST(renkei::Connector)
-POCO_EXPORT_CLASS(renkei::connectors::odbc::OdbcConnector)
-POCO_END_MANIFEST

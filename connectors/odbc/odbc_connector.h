@@ -13,6 +13,11 @@
 
 namespace renkei::connectors::odbc {
 
+/// The keys this connector declares (in odbc_plugin.cpp), for connectors
+/// that use it as their transport.
+extern const renkei_config_key kKeys[];
+extern const std::size_t kKeyCount;
+
 class OdbcConnector : public Connector, public Source, public Sink, public Lookup {
  public:
   void configure(const Settings& settings, const HostContext& context) override;

@@ -1,5 +1,8 @@
 #include "host_services.h"
 
+#include "diagnostics.h"
+#include "formats/layout.h"
+#include "formats/reader.h"
 #include "state_store.h"
 
 namespace renkei {
@@ -8,6 +11,37 @@ StateStore& InstanceServices::state() {
   std::lock_guard lock(mutex_);
   if (!state_) state_ = openStateStore(config_, instanceId_);
   return *state_;
+}
+
+std::optional<std::string> InstanceServices::readRecords(const std::filesystem::path& layoutFile,
+                                                         const std::filesystem::path& file,
+                                                         const std::function<void(const Record&)>& each,
+                                                         ReadTotals& totals) {
+  Diagnostics diags;
+  auto layout = formats::loadLayout(layoutFile, diags);
+  if (!layout) return "layout " + layoutFile.string() + ": " + diags.format();
+  std::unique_ptr<formats::RecordReader> reader;
+  try {
+    reader = formats::RecordReader::open(*layout, file);
+  } catch (const std::exception& e) {
+    return file.string() + ": " + e.what();
+  }
+  auto names = std::make_shared<FieldNames>();
+  for (const auto& f : layout->fields) names->push_back(f.name);
+  std::shared_ptr<const FieldNames> shared = names;
+  formats::RawRecord raw;
+  Record record(shared);
+  while (reader->next(raw)) {
+    ++totals.records;
+    if (!raw.errors.empty()) {
+      ++totals.rejected;
+      continue;
+    }
+    for (std::size_t i = 0; i < raw.size() && i < shared->size(); ++i) record.set(i, std::string(raw.value(i)));
+    each(record);
+  }
+  if (reader->error()) return file.string() + ": " + reader->error()->format();
+  return std::nullopt;
 }
 
 }  // namespace renkei

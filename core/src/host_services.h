@@ -19,6 +19,9 @@ class InstanceServices final : public HostServices {
 
   StateStore& state() override;
   ApiRegistry* api() override { return api_; }
+  std::optional<std::string> readRecords(const std::filesystem::path& layout, const std::filesystem::path& file,
+                                         const std::function<void(const Record&)>& each,
+                                         ReadTotals& totals) override;
 
  private:
   store::StoreConfig config_;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,12 @@ namespace renkei {
 class StateStore;
 class ApiRegistry;
 
+/// Counts of HostServices::readRecords.
+struct ReadTotals {
+  std::uint64_t records = 0;   ///< data records in the file
+  std::uint64_t rejected = 0;  ///< records the layout could not read (wrong field count, bad bytes …), skipped
+};
+
 /// What the host offers a plugin instance beyond its settings. Owned by the
 /// host; valid for the instance's whole life.
 class HostServices {
@@ -29,6 +36,15 @@ class HostServices {
   /// The window-system interface, to add services to; nullptr when the
   /// config has no <api> (a module then serves only routes).
   virtual ApiRegistry* api() = 0;
+  /// Reads `file` with the host's parsers through the layout file `layout`
+  /// (encodings, 外字, fixed widths, XML) and calls `each` with every readable
+  /// record, named by the layout's source fields; unreadable records are
+  /// skipped and counted. Returns why the file cannot be read at all (with
+  /// file and byte offset), or nullopt. Safe from any plugin thread.
+  virtual std::optional<std::string> readRecords(const std::filesystem::path& layout,
+                                                 const std::filesystem::path& file,
+                                                 const std::function<void(const Record&)>& each,
+                                                 ReadTotals& totals) = 0;
 };
 
 /// What the host tells a plugin instance about where it runs. Valid for the

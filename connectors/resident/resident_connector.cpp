@@ -1,0 +1,486 @@
+// The resident connector (住民記録): resident exports from the core system by
+// file drop or from an ODBC view (the file and odbc connectors as its
+// transport), with the domain on top: it keeps the register of residents
+// and households in the host's store and, for every export it takes, writes
+//   <stem>.<hash>.events.jsonl      move events (異動: 転入, 転居, 転出, 出生,
+//                                   死亡 …), one record each, identifiers only
+//   <stem>.<hash>.households.jsonl  the households the export touched, with
+//                                   their householder and members
+// into events-directory/in/, where a file connector picks them up for other
+// routes. The export itself goes on to the host unchanged (route mapping as
+// usual).
+//
+// Exactly once: the derived files are computed from the register before the
+// export is applied and named after the export's content, so an export taken
+// again after a crash yields the same files (which the host takes in once);
+// the register is updated in one transaction together with the export's hash.
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include <Poco/DigestEngine.h>
+#include <Poco/SHA2Engine.h>
+
+#include "file_connector.h"
+#include "odbc_connector.h"
+#include "renkei/json.h"
+#include "renkei/sdk.h"
+
+namespace fs = std::filesystem;
+
+namespace renkei::connectors::resident {
+namespace {
+
+const renkei_config_key kOwnKeys[] = {
+    {"transport", "enum(file|odbc)", "file", 0,
+     "How exports arrive: 'file' (a drop folder: directory, pattern … as for the file connector) or 'odbc' "
+     "(a polled view: connection, query, spool … as for the odbc connector)."},
+    {"layout", "path", nullptr, 1,
+     "Layout of the export (e.g. mappings/layouts/jumin-csv.xml; for odbc a jsonl layout of the view's "
+     "columns). Must name the fields 住民票コード, 世帯番号, 続柄, 異動事由, 異動日 and 届出日."},
+    {"full-pattern", "string", "*FULL*;*full*;*ZENKEN*", 0,
+     "Export names that are full extracts (globs separated by ';'); any other export is a differential. "
+     "Residents missing from a full extract are removed from the register (event 消除)."},
+    {"events-directory", "path", nullptr, 1,
+     "Exchange folder the derived files are written to (<dir>/in/, through <dir>/tmp/): *.events.jsonl and "
+     "*.households.jsonl, for file connectors of other routes."},
+    {"reason-codes", "path", nullptr, 0,
+     "Code table of 異動事由 (code TAB name, e.g. mappings/codes/move-reason.tsv); the event's name comes from "
+     "it. Without it the codes of the synthetic standard export are used (01 転入, 02 出生, 03 職権記載, 04 転居, "
+     "05 世帯変更, 06 転出, 07 死亡, 08 職権消除, 09 国外転出, 10 帰化)."},
+    {"removal-reasons", "string", "06 07 08 09", 0,
+     "異動事由 codes after which the resident is no longer in the register (転出, 死亡, 職権消除, 国外転出)."},
+    {"householder-code", "string", "02", 0, "続柄 code of the householder (世帯主)."},
+    {"fsync", "bool", "true", 0, "Flush derived files and folder entries to disk before the export goes on."},
+};
+
+/// The declared keys: the resident connector's own, then those of both
+/// transports (their settings are passed through). A key required by a
+/// transport is optional here; configure() checks it for the chosen one.
+const std::vector<renkei_config_key>& allKeys() {
+  static const std::vector<renkei_config_key> keys = [] {
+    std::vector<renkei_config_key> out(std::begin(kOwnKeys), std::end(kOwnKeys));
+    auto add = [&](const renkei_config_key* keys, std::size_t n) {
+      for (std::size_t i = 0; i < n; ++i) {
+        const bool seen = std::any_of(out.begin(), out.end(),
+                                      [&](const renkei_config_key& k) { return std::string(k.key) == keys[i].key; });
+        if (seen) continue;
+        renkei_config_key k = keys[i];
+        k.required = 0;
+        out.push_back(k);
+      }
+    };
+    add(file::kKeys, file::kKeyCount);
+    add(odbc::kKeys, odbc::kKeyCount);
+    return out;
+  }();
+  return keys;
+}
+
+// Built when the library loads (before the host reads the info).
+const renkei_plugin_info kInfo = {
+    RENKEI_SDK_ABI_VERSION,
+    "resident",
+    "connector",
+    "0.1.0",
+    "experimental",
+    "住民記録 exports by file drop or ODBC view: the resident register, households (世帯) and move events (異動)",
+    RENKEI_ROLE_SOURCE,
+    "renkei::connectors::resident::ResidentConnector",
+    allKeys().data(),
+    allKeys().size(),
+};
+
+std::vector<std::string> splitOn(const std::string& text, const char* separators) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find_first_of(separators, start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string sha256File(const fs::path& file) {
+  Poco::SHA2Engine sha(Poco::SHA2Engine::SHA_256);
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read '" + file.filename().string() + "'");
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    if (in.gcount() > 0) sha.update(buffer.data(), static_cast<unsigned>(in.gcount()));
+  }
+  return Poco::DigestEngine::digestToHex(sha.digest());
+}
+
+/// One resident as the register keeps it.
+struct Entry {
+  std::string household;
+  std::string relationship;
+  std::string reason;   ///< 異動事由 of the last move
+  std::string moved;    ///< 異動日 of the last move (as exported)
+  bool current = true;  ///< false once removed (転出, 死亡 … or missing from a full extract)
+};
+
+struct Event {
+  std::string code, name, resident, household, previousHousehold, moved, notified;
+};
+
+}  // namespace
+
+class ResidentConnector final : public Connector, public Source {
+ public:
+  void configure(const Settings& settings, const HostContext& context) override {
+    logger_ = context.logger;
+    services_ = context.services;
+    if (!services_) throw ConfigError("the resident connector needs the host's store (no services offered)");
+    transport_ = settings.getString("transport");
+    layout_ = settings.getPath("layout");
+    fullPatterns_ = splitOn(settings.getString("full-pattern"), ";");
+    eventsDir_ = settings.getPath("events-directory");
+    householderCode_ = settings.getString("householder-code");
+    fsync_ = settings.getBool("fsync");
+    for (const auto& code : splitOn(settings.getString("removal-reasons"), " ,")) removal_.insert(code);
+    reasons_ = {{"01", "転入"}, {"02", "出生"}, {"03", "職権記載"}, {"04", "転居"}, {"05", "世帯変更"},
+                {"06", "転出"}, {"07", "死亡"}, {"08", "職権消除"}, {"09", "国外転出"}, {"10", "帰化"}};
+    if (settings.has("reason-codes")) {
+      reasons_.clear();
+      loadReasons(settings.getPath("reason-codes"));
+    }
+    std::error_code ec;
+    if (!fs::is_regular_file(layout_, ec)) throw ConfigError("layout: '" + layout_.string() + "' does not exist");
+    for (const char* sub : {"in", "tmp"}) fs::create_directories(eventsDir_ / sub, ec);
+    if (ec) throw ConfigError("events-directory: cannot create '" + eventsDir_.string() + "': " + ec.message());
+
+    if (transport_ == "file") {
+      if (!settings.has("directory")) throw ConfigError("transport 'file' needs the key 'directory' (the drop folder)");
+      auto t = std::make_unique<file::FileConnector>();
+      t->configure(settings, context);
+      inner_ = std::move(t);
+    } else {
+      for (const char* key : {"connection", "query", "spool"})
+        if (!settings.has(key)) throw ConfigError(std::string("transport 'odbc' needs the key '") + key + "'");
+      auto t = std::make_unique<odbc::OdbcConnector>();
+      t->configure(settings, context);
+      inner_ = std::move(t);
+    }
+    if (!inner_->source()) throw ConfigError("the transport '" + transport_ + "' is not set up as a source");
+
+    state_ = &services_->state();
+    register_ = state_->table("register");
+    exports_ = state_->table("exports");
+    state_->migrate({
+        "CREATE TABLE {register} (resident_code TEXT PRIMARY KEY, household_no TEXT NOT NULL, "
+        "relationship TEXT NOT NULL, reason TEXT NOT NULL, moved TEXT NOT NULL, current_flag BIGINT NOT NULL);"
+        "CREATE INDEX {register_household} ON {register} (household_no);"
+        "CREATE TABLE {exports} (sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, "
+        "applied_ms BIGINT NOT NULL, events BIGINT NOT NULL, households BIGINT NOT NULL);",
+    });
+  }
+
+  Source* source() override { return this; }
+
+  std::vector<Intake> recover() override {
+    std::vector<Intake> items = inner_->source()->recover();
+    for (const Intake& item : items) derive(item);
+    return items;
+  }
+
+  std::optional<Intake> claim() override {
+    std::optional<Intake> item = inner_->source()->claim();
+    if (item) derive(*item);
+    return item;
+  }
+
+  Outcome finish(const Intake& item, Disposition disposition, const std::string& reason) override {
+    return inner_->source()->finish(item, disposition, reason);
+  }
+  Outcome writeRejects(const Intake& item, const std::string& jsonl) override {
+    return inner_->source()->writeRejects(item, jsonl);
+  }
+
+ private:
+  void loadReasons(const fs::path& file) {
+    std::ifstream in(file);
+    if (!in) throw ConfigError("reason-codes: cannot read '" + file.string() + "'");
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty() || line[0] == '#') continue;
+      const std::size_t tab = line.find('\t');
+      if (tab == std::string::npos)
+        throw ConfigError("reason-codes: " + file.string() + ":" + std::to_string(n) + ": expected code TAB name");
+      reasons_[line.substr(0, tab)] = line.substr(tab + 1);
+    }
+  }
+
+  std::string reasonName(const std::string& code) const {
+    if (auto it = reasons_.find(code); it != reasons_.end() && !it->second.empty()) return it->second;
+    return code.empty() ? "記載" : "異動(" + code + ")";
+  }
+
+  bool isFull(const std::string& name) const {
+    for (const auto& p : fullPatterns_)
+      if (fnmatch(p.c_str(), name.c_str(), 0) == 0) return true;
+    return false;
+  }
+
+  /// The domain pass over one claimed export. Errors are logged and leave
+  /// the register as it was: the host then reads the export itself and
+  /// quarantines it if it is unreadable; a store failure throws (the export
+  /// stays claimed and is taken again).
+  void derive(const Intake& item) {
+    const std::string sha = sha256File(item.path);
+    bool applied = false;
+    state_->read([&](StateSession& s) {
+      s.query("SELECT 1 FROM " + exports_ + " WHERE sha256 = ?", {sha}, [&](StateRows&) { applied = true; });
+    });
+    if (applied) return;  // taken before (a crash after the register was updated)
+    const bool full = isFull(item.name);
+
+    // The export's rows, in file order (the last row of a resident wins).
+    struct Row {
+      std::string code;
+      Entry entry;
+      std::string notified;
+    };
+    std::vector<Row> rows;
+    ReadTotals totals;
+    const auto error = services_->readRecords(layout_, item.path, [&](const Record& r) {
+      auto field = [&](const char* name) {
+        const std::string* v = r.find(name);
+        return v ? *v : std::string();
+      };
+      Row row;
+      row.code = field("住民票コード");
+      if (row.code.empty() || field("削除フラグ") == "1") return;
+      row.entry.household = field("世帯番号");
+      row.entry.relationship = field("続柄");
+      row.entry.reason = field("異動事由");
+      row.entry.moved = field("異動日");
+      row.entry.current = !removal_.count(row.entry.reason);
+      row.notified = field("届出日");
+      rows.push_back(std::move(row));
+    }, totals);
+    if (error) {
+      logger_->warning("%s: no events from '%s': %s", std::string("resident"), item.name, *error);
+      return;
+    }
+
+    // The register before this export: all of it for a full extract (to
+    // find who is missing), else the residents the export names.
+    std::map<std::string, Entry> before;
+    bool empty = true;
+    state_->read([&](StateSession& s) {
+      s.query("SELECT COUNT(*) FROM " + register_, {}, [&](StateRows& r) { empty = r.integer(0) == 0; });
+      auto take = [&](StateRows& r) {
+        Entry e{r.text(1), r.text(2), r.text(3), r.text(4), r.integer(5) != 0};
+        before[r.text(0)] = e;
+      };
+      const std::string columns = "SELECT resident_code, household_no, relationship, reason, moved, current_flag FROM ";
+      if (full) {
+        s.query(columns + register_, {}, take);
+      } else {
+        for (const Row& row : rows) s.query(columns + register_ + " WHERE resident_code = ?", {row.code}, take);
+      }
+    });
+    // The first full extract into an empty register is the baseline: it
+    // raises no events (every resident would otherwise "move in").
+    const bool baseline = full && empty;
+
+    std::vector<Event> events;
+    std::map<std::string, Entry> after;  // changed residents
+    std::set<std::string> touchedHouseholds;
+    std::set<std::string> seen;
+    for (const Row& row : rows) {
+      seen.insert(row.code);
+      auto old = before.find(row.code);
+      const Entry* prev = old != before.end() ? &old->second : nullptr;
+      if (auto a = after.find(row.code); a != after.end()) prev = &a->second;
+      const Entry& e = row.entry;
+      const bool moved = !prev || prev->reason != e.reason || prev->moved != e.moved;
+      const bool householdChanged = prev && prev->household != e.household;
+      const bool changed = moved || householdChanged || prev->relationship != e.relationship ||
+                           prev->current != e.current;
+      if (!changed) continue;
+      if (!baseline && (moved || householdChanged)) {
+        Event ev;
+        ev.code = moved ? e.reason : std::string();
+        ev.name = moved ? reasonName(e.reason) : "世帯変更";  // same move, another household
+        ev.resident = row.code;
+        ev.household = e.household;
+        ev.previousHousehold = prev ? prev->household : std::string();
+        ev.moved = e.moved;
+        ev.notified = row.notified;
+        events.push_back(std::move(ev));
+      }
+      if (prev) touchedHouseholds.insert(prev->household);
+      touchedHouseholds.insert(e.household);
+      after[row.code] = e;
+    }
+    if (full) {
+      for (const auto& [code, e] : before) {
+        if (seen.count(code) || !e.current) continue;
+        Event ev;
+        ev.code = "";
+        ev.name = "消除";  // missing from a full extract: no longer in the register
+        ev.resident = code;
+        ev.household = e.household;
+        ev.previousHousehold = e.household;
+        events.push_back(std::move(ev));
+        Entry gone = e;
+        gone.current = false;
+        after[code] = gone;
+        touchedHouseholds.insert(e.household);
+      }
+    }
+
+    // Households touched: their members after this export.
+    std::map<std::string, std::vector<std::pair<std::string, Entry>>> members;
+    state_->read([&](StateSession& s) {
+      for (const std::string& h : touchedHouseholds) {
+        auto& list = members[h];
+        s.query("SELECT resident_code, household_no, relationship, reason, moved, current_flag FROM " + register_ +
+                    " WHERE household_no = ?",
+                {h}, [&](StateRows& r) {
+                  if (!after.count(r.text(0)))
+                    list.emplace_back(r.text(0), Entry{r.text(1), r.text(2), r.text(3), r.text(4), r.integer(5) != 0});
+                });
+      }
+    });
+    for (const auto& [code, e] : after)
+      if (touchedHouseholds.count(e.household)) members[e.household].emplace_back(code, e);
+
+    std::string eventsJson, householdsJson;
+    const std::string stem = fs::path(item.name).stem().string() + "." + sha.substr(0, 12);
+    std::size_t n = 0;
+    for (const Event& ev : events) {
+      ++n;
+      eventsJson += "{\"event_id\":";
+      appendJsonString(eventsJson, sha.substr(0, 12) + "-" + std::to_string(n));
+      for (const auto& [key, value] :
+           {std::pair<const char*, const std::string*>{"event", &ev.name}, {"event_code", &ev.code},
+            {"resident_code", &ev.resident}, {"household_no", &ev.household},
+            {"previous_household_no", &ev.previousHousehold}, {"move_date", &ev.moved},
+            {"notified_date", &ev.notified}}) {
+        eventsJson += ",\"";
+        eventsJson += key;
+        eventsJson += "\":";
+        appendJsonString(eventsJson, *value);
+      }
+      eventsJson += ",\"export\":";
+      appendJsonString(eventsJson, item.name);
+      eventsJson += ",\"export_kind\":";
+      eventsJson += full ? "\"full\"}\n" : "\"differential\"}\n";
+    }
+    std::size_t households = 0;
+    for (auto& [household, list] : members) {
+      std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::string householder, codes;
+      std::size_t count = 0;
+      for (const auto& [code, e] : list) {
+        if (!e.current || e.household != household) continue;
+        if (e.relationship == householderCode_ && householder.empty()) householder = code;
+        if (count++) codes += ' ';
+        codes += code;
+      }
+      ++households;
+      householdsJson += "{\"household_no\":";
+      appendJsonString(householdsJson, household);
+      householdsJson += ",\"householder_code\":";
+      appendJsonString(householdsJson, householder);
+      householdsJson += ",\"member_codes\":";
+      appendJsonString(householdsJson, codes);
+      householdsJson += ",\"members\":\"" + std::to_string(count) + "\",\"export\":";
+      appendJsonString(householdsJson, item.name);
+      householdsJson += "}\n";
+    }
+
+    // Files first (same names and content if this export is taken again),
+    // then the register and the export's hash in one transaction.
+    if (!events.empty()) writeDerived(stem + ".events.jsonl", eventsJson);
+    if (households) writeDerived(stem + ".households.jsonl", householdsJson);
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    state_->write([&](StateSession& s) {
+      const std::string upsert = "INSERT INTO " + register_ +
+                                 " (resident_code, household_no, relationship, reason, moved, current_flag) VALUES "
+                                 "(?, ?, ?, ?, ?, ?) ON CONFLICT (resident_code) DO UPDATE SET "
+                                 "household_no = excluded.household_no, relationship = excluded.relationship, "
+                                 "reason = excluded.reason, moved = excluded.moved, current_flag = excluded.current_flag";
+      for (const auto& [code, e] : after)
+        s.run(upsert, {code, e.household, e.relationship, e.reason, e.moved, std::int64_t{e.current}});
+      s.run("INSERT INTO " + exports_ +
+                " (sha256, name, kind, applied_ms, events, households) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (sha256) DO NOTHING",
+            {sha, item.name, std::string(full ? "full" : "differential"), now,
+             static_cast<std::int64_t>(events.size()), static_cast<std::int64_t>(households)});
+    });
+    logger_->information("'%s' (%s%s): %z residents changed, %z move events, %z households", item.name,
+                         std::string(full ? "full extract" : "differential"), std::string(baseline ? ", baseline" : ""),
+                         after.size(), events.size(), households);
+  }
+
+  /// Writes dir/tmp/<name> and renames it into dir/in/ (flushed first).
+  void writeDerived(const std::string& name, const std::string& content) {
+    static thread_local std::mt19937_64 random(std::random_device{}());
+    const fs::path tmp = eventsDir_ / "tmp" / (name + "." + std::to_string(::getpid()) + "-" +
+                                               std::to_string(random() % 1000000) + ".tmp");
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out.write(content.data(), static_cast<std::streamsize>(content.size()));
+      out.flush();
+      if (!out) throw std::runtime_error("cannot write '" + tmp.string() + "'");
+    }
+    if (fsync_) syncPath(tmp);
+    std::error_code ec;
+    fs::rename(tmp, eventsDir_ / "in" / name, ec);
+    if (ec) throw std::runtime_error("cannot move '" + name + "' into " + (eventsDir_ / "in").string() + ": " +
+                                     ec.message());
+    if (fsync_) syncPath(eventsDir_ / "in");
+  }
+
+  static void syncPath(const fs::path& p) {
+    const int fd = ::open(p.c_str(), O_RDONLY);
+    if (fd >= 0) {
+      ::fsync(fd);
+      ::close(fd);
+    }
+  }
+
+  Poco::Logger* logger_ = nullptr;
+  HostServices* services_ = nullptr;
+  StateStore* state_ = nullptr;
+  std::unique_ptr<Connector> inner_;
+  std::string transport_;
+  fs::path layout_;
+  std::vector<std::string> fullPatterns_;
+  fs::path eventsDir_;
+  std::string householderCode_;
+  bool fsync_ = true;
+  std::set<std::string> removal_;
+  std::map<std::string, std::string> reasons_;
+  std::string register_, exports_;
+};
+
+}  // namespace renkei::connectors::resident
+
+RENKEI_PLUGIN_INFO(renkei::connectors::resident::kInfo)
+
+POCO_BEGIN_MANIFEST(renkei::Connector)
+POCO_EXPORT_CLASS(renkei::connectors::resident::ResidentConnector)
+POCO_END_MANIFEST
