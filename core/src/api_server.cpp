@@ -7,6 +7,7 @@
 #include "api_server.h"
 
 #include <openssl/ssl.h>
+#include <signal.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -264,6 +265,9 @@ class ConnectionFactory final : public apache::thrift::TProcessorFactory {
 
 ApiServer::ApiServer(const HostConfig& config, const store::StoreConfig& storeConfig, Poco::Logger& logger)
     : config_(config), storeConfig_(storeConfig), logger_(logger) {
+  // A window system that hangs up while we write its answer must cost us a
+  // connection (EPIPE), not the process (OpenSSL writes with write(2)).
+  ::signal(SIGPIPE, SIG_IGN);
   // Thrift's own messages (a client hanging up mid-handshake …) go to the
   // debug log, not to stderr.
   apache::thrift::GlobalOutput.setOutputFunction(

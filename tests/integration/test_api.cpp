@@ -1,0 +1,478 @@
+// The window-system interface end to end: the real binary serving over real
+// TLS with certificates made at test time (scripts/make-certs), a C++ client
+// built from the generated code, and a Python client generated with
+// `thrift --gen py` on Debian's python3-thrift.
+#define BOOST_TEST_MODULE renkei_api
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+#include <time.h>
+
+#include <chrono>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include <thrift/TOutput.h>
+#include <thrift/protocol/TBinaryProtocol.h>
+#include <thrift/protocol/TMultiplexedProtocol.h>
+#include <thrift/transport/TBufferTransports.h>
+#include <thrift/transport/TSSLSocket.h>
+
+#include "api/CrmService.h"
+#include "api/RecordService.h"
+#include "api/ResidentService.h"
+#include "test_support.h"
+
+using namespace renkei;
+namespace fs = std::filesystem;
+namespace tt = apache::thrift::transport;
+namespace tp = apache::thrift::protocol;
+
+namespace {
+
+fs::path source(const std::string& rel) { return fs::path(test::env("RENKEI_SOURCE_DIR")) / rel; }
+
+/// A child's log, or "" before the child has opened it.
+std::string logOf(const fs::path& file) {
+  std::error_code ec;
+  return fs::exists(file, ec) ? test::readFile(file) : std::string();
+}
+
+/// Certificates for the whole test run: a CA with a server and two clients,
+/// and a second CA (one nobody trusts) with a client of the same name.
+struct Certificates {
+  test::TempDir dir;
+  Certificates() {
+    for (auto [sub, clients] : {std::pair{"ok", std::vector<std::string>{"window-a", "window-b"}},
+                                std::pair{"wrong", std::vector<std::string>{"window-a"}}}) {
+      std::vector<std::string> args{source("scripts/make-certs").string(), (dir / sub).string()};
+      args.insert(args.end(), clients.begin(), clients.end());
+      auto r = test::run(args);
+      BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+    }
+  }
+  std::string ok(const std::string& name) const { return (dir / "ok" / name).string(); }
+  std::string wrong(const std::string& name) const { return (dir / "wrong" / name).string(); }
+};
+
+const Certificates& certificates() {
+  static Certificates c;
+  return c;
+}
+
+/// `renkei serve` with the sample exports, the crm module and a subscription.
+struct Host {
+  test::TempDir dir;
+  test::Child child;
+  int port = 0;
+  int starts = 0;
+  bool running = false;
+
+  explicit Host(bool clientTimes = false, bool withSamples = true) {
+    fs::create_directories(dir / "jumin/in");
+    if (withSamples)
+      for (const auto& f : fs::directory_iterator(source("config/samples/jumin")))
+        fs::copy_file(f.path(), dir / "jumin/in" / f.path().filename());
+    const Certificates& c = certificates();
+    test::writeFile(dir / "config.xml",
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                    "<renkei xmlns=\"urn:renkei:config:1\" instance=\"api-test\" zone=\"lgwan\">\n"
+                    "  <pipeline poll-interval=\"1s\" batch-records=\"100\"/>\n"
+                    "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                    "  <api address=\"127.0.0.1\" port=\"0\" certificate=\"" + c.ok("server.crt") + "\" key=\"" +
+                        c.ok("server.key") + "\" client-ca=\"" + c.ok("ca.crt") + "\"/>\n"
+                    "  <subscription id=\"window-feed\" clients=\"window-a\" ack-timeout=\"2s\"/>\n"
+                    "  <connector id=\"jumin-in\" plugin=\"file\"><directory>jumin</directory>"
+                    "<pattern>*.csv</pattern></connector>\n"
+                    "  <module id=\"crm\" plugin=\"crm\"><client-times>" +
+                        std::string(clientTimes ? "true" : "false") + "</client-times></module>\n"
+                    "  <route id=\"jumin-to-crm\" from=\"jumin-in\" to=\"crm window-feed\" mapping=\"" +
+                        source("mappings/resident-to-crm.xml").string() + "\"/>\n"
+                    "</renkei>\n");
+    start();
+    if (withSamples) waitForCrm();
+  }
+  ~Host() { stop(); }
+
+  void start() {
+    // A log of its own per start: the last one's names the last port.
+    child = test::spawn({test::renkeiBinary(), "serve", "--config", (dir / "config.xml").string()},
+                        dir / ("serve-" + std::to_string(++starts)),
+                        {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+    running = true;
+    const std::regex serving("api: serving .* on 127\\.0\\.0\\.1:([0-9]+)");
+    for (int i = 0; i < 300 && port == 0; ++i) {
+      std::smatch m;
+      const std::string log = logOf(child.err);
+      if (std::regex_search(log, m, serving)) port = std::stoi(m[1]);
+      else std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    BOOST_TEST_REQUIRE(port > 0, "the host did not start its API: " << logOf(child.err));
+  }
+  void stop() {
+    if (!running) return;
+    ::kill(child.pid, SIGTERM);
+    auto r = child.wait();
+    running = false;
+    port = 0;
+    BOOST_TEST(r.exitCode == 0, "exit " << r.exitCode << " signal " << r.signal << ": " << r.err);
+  }
+  void restart() {
+    stop();
+    start();
+  }
+  /// Everything the host logged, over all its starts.
+  std::string log() const {
+    std::string all;
+    for (int i = 1; i <= starts; ++i) all += logOf(dir / ("serve-" + std::to_string(i) + ".err"));
+    return all;
+  }
+  /// Until the crm module holds both sample exports (5 batches delivered).
+  void waitForCrm() {
+    for (int i = 0; i < 300; ++i) {
+      auto r = test::run({test::renkeiBinary(), "status", "--config", (dir / "config.xml").string()},
+                         {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+      if (r.out.find("to crm: 0 batches pending (0 records, oldest -, 0 in delivery), 0 dead letters (0 records), "
+                     "5 delivered (425 records)") != std::string::npos)
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    BOOST_FAIL("the crm module did not get the sample exports: " << log());
+  }
+  void waitFor(const std::string& line, int count = 1) {
+    for (int i = 0; i < 600; ++i) {
+      const std::string l = log();
+      int n = 0;
+      for (std::size_t at = l.find(line); at != std::string::npos; at = l.find(line, at + 1)) ++n;
+      if (n >= count) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    BOOST_FAIL("waited in vain for '" << line << "' in " << log());
+  }
+};
+
+/// A window system's connection: one TLS socket, the three services.
+struct Client {
+  std::shared_ptr<tt::TSSLSocketFactory> factory = std::make_shared<tt::TSSLSocketFactory>();
+  std::shared_ptr<tt::TTransport> transport;
+  std::unique_ptr<api::RecordServiceClient> records;
+  std::unique_ptr<api::ResidentServiceClient> residents;
+  std::unique_ptr<api::CrmServiceClient> crm;
+
+  /// `cert` empty: no client certificate.
+  Client(int port, const std::string& trust, const std::string& cert, const std::string& key) {
+    factory->authenticate(true);
+    factory->loadTrustedCertificates(trust.c_str());
+    if (!cert.empty()) {
+      factory->loadCertificate(cert.c_str());
+      factory->loadPrivateKey(key.c_str());
+    }
+    transport = std::make_shared<tt::TBufferedTransport>(factory->createSocket("localhost", port));
+    auto protocol = std::make_shared<tp::TBinaryProtocol>(transport);
+    records = std::make_unique<api::RecordServiceClient>(
+        std::make_shared<tp::TMultiplexedProtocol>(protocol, "RecordService"));
+    residents = std::make_unique<api::ResidentServiceClient>(
+        std::make_shared<tp::TMultiplexedProtocol>(protocol, "ResidentService"));
+    crm = std::make_unique<api::CrmServiceClient>(std::make_shared<tp::TMultiplexedProtocol>(protocol, "CrmService"));
+    transport->open();
+  }
+  ~Client() {
+    try {
+      transport->close();
+    } catch (...) {
+    }
+  }
+  static Client as(const Host& h, const std::string& name) {
+    const Certificates& c = certificates();
+    return Client(h.port, c.ok("ca.crt"), c.ok(name + ".crt"), c.ok(name + ".key"));
+  }
+};
+
+template <typename F>
+api::ErrorCode::type errorOf(F&& call) {
+  try {
+    call();
+  } catch (const api::ApiError& e) {
+    return e.code;
+  }
+  return static_cast<api::ErrorCode::type>(0);
+}
+
+/// ms since the epoch of a time in JST.
+std::int64_t jst(int y, int mo, int d, int h, int mi, int s = 0) {
+  std::tm t{};
+  t.tm_year = y - 1900;
+  t.tm_mon = mo - 1;
+  t.tm_mday = d;
+  t.tm_hour = h;
+  t.tm_min = mi;
+  t.tm_sec = s;
+  return (static_cast<std::int64_t>(::timegm(&t)) - 9 * 3600) * 1000;
+}
+
+/// The refused clients write into sockets the server has closed.
+struct IgnoreSigpipe {
+  IgnoreSigpipe() {
+    ::signal(SIGPIPE, SIG_IGN);
+    apache::thrift::GlobalOutput.setOutputFunction([](const char*) {});  // the refusals are expected
+  }
+};
+BOOST_TEST_GLOBAL_FIXTURE(IgnoreSigpipe);
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(clients_without_a_certificate_or_from_another_ca_are_refused) {
+  Host host(false, false);
+  const Certificates& c = certificates();
+  // The handshake fails before any call: the client sees a transport error.
+  auto refused = [&](const std::string& cert, const std::string& key) {
+    try {
+      Client client(host.port, c.ok("ca.crt"), cert, key);
+      std::vector<api::RecordBatch> out;
+      client.records->pull(out, "window-feed", 1);
+    } catch (const tt::TTransportException&) {
+      return true;
+    }
+    return false;
+  };
+  BOOST_TEST(refused("", ""));
+  BOOST_TEST(refused(c.wrong("window-a.crt"), c.wrong("window-a.key")));
+  // A client that does not trust the server's CA refuses the server.
+  BOOST_TEST(([&] {
+    try {
+      Client client(host.port, c.wrong("ca.crt"), c.ok("window-a.crt"), c.ok("window-a.key"));
+      std::vector<api::RecordBatch> out;
+      client.records->pull(out, "window-feed", 1);
+    } catch (const tt::TTransportException&) {
+      return true;
+    }
+    return false;
+  }()));
+  // The right certificate gets through (nothing to pull yet).
+  Client ok = Client::as(host, "window-a");
+  std::vector<api::RecordBatch> out;
+  ok.records->pull(out, "window-feed", 1);
+  BOOST_TEST(out.empty());
+}
+
+BOOST_AUTO_TEST_CASE(pull_ack_and_redelivery_after_the_ack_timeout) {
+  Host host;
+  Client a = Client::as(host, "window-a");
+  std::vector<api::RecordBatch> first;
+  a.records->pull(first, "window-feed", 2);
+  BOOST_TEST_REQUIRE(first.size() == 2u);
+  BOOST_TEST(first[0].delivery == 1);
+  BOOST_TEST(first[0].fields.front() == "resident_code");
+  BOOST_TEST(first[0].records.size() == 100u);
+  // Out and unacknowledged: the rest of the route waits behind them.
+  std::vector<api::RecordBatch> none;
+  a.records->pull(none, "window-feed", 2);
+  BOOST_TEST(none.empty());
+  // A client that crashed: after the time-out the same batches come back.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2300));
+  std::vector<api::RecordBatch> again;
+  a.records->pull(again, "window-feed", 2);
+  BOOST_TEST_REQUIRE(again.size() == 2u);
+  BOOST_TEST(again[0].token == first[0].token);
+  BOOST_TEST(again[1].token == first[1].token);
+  BOOST_TEST(again[0].delivery == 2);
+  BOOST_TEST(again[0].records == first[0].records);
+  // A token nobody holds is refused; the held ones are acknowledged.
+  api::AckResult ack;
+  a.records->ack(ack, "window-feed", {again[0].token, again[1].token, "no-such-batch"});
+  BOOST_TEST(ack.acknowledged == 2);
+  BOOST_TEST(ack.refused == std::vector<std::string>{"no-such-batch"});
+  // The rest, each batch once, in order; then nothing.
+  std::set<std::string> tokens{first[0].token, first[1].token};
+  std::size_t records = 200;
+  for (;;) {
+    std::vector<api::RecordBatch> more;
+    a.records->pull(more, "window-feed", 10);
+    if (more.empty()) break;
+    std::vector<std::string> acks;
+    for (const auto& b : more) {
+      BOOST_TEST(tokens.insert(b.token).second, "batch handed out twice: " << b.token);
+      records += b.records.size();
+      acks.push_back(b.token);
+    }
+    api::AckResult r;
+    a.records->ack(r, "window-feed", acks);
+    BOOST_TEST(r.acknowledged == static_cast<int>(acks.size()));
+  }
+  BOOST_TEST(records == 425u);  // 395 + 30: every accepted record of the two exports
+  // Acknowledged batches stay acknowledged across a restart.
+  host.restart();
+  Client after = Client::as(host, "window-a");
+  std::vector<api::RecordBatch> nothing;
+  after.records->pull(nothing, "window-feed", 10);
+  BOOST_TEST(nothing.empty());
+  // Another client is not on the subscription; an unknown one does not exist.
+  Client b = Client::as(host, "window-b");
+  BOOST_TEST(errorOf([&] { b.records->pull(nothing, "window-feed", 1); }) == api::ErrorCode::FORBIDDEN);
+  BOOST_TEST(errorOf([&] { after.records->pull(nothing, "no-such", 1); }) == api::ErrorCode::NOT_FOUND);
+  BOOST_TEST(errorOf([&] { after.records->pull(nothing, "window-feed", 0); }) == api::ErrorCode::BAD_REQUEST);
+  BOOST_TEST(host.log().find("client=window-b") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(resident_lookups_and_a_visit) {
+  Host host;
+  Client a = Client::as(host, "window-a");
+  api::Resident r;
+  a.residents->getResident(r, "00010000019");
+  BOOST_TEST(r.residentCode == "00010000019");
+  BOOST_TEST(r.householdNo == "0001282838");
+  BOOST_TEST(r.fields["relationship"] == "世帯主");
+  BOOST_TEST(!r.fields["name"].empty());
+  BOOST_TEST(r.fields.count("mynumber") == 0u);  // the mapping drops 個人番号
+  api::Household h;
+  a.residents->getHousehold(h, "0001282838");
+  BOOST_TEST_REQUIRE(h.members.size() >= 2u);
+  BOOST_TEST(h.members[0].fields["relationship"] == "世帯主");
+  for (const auto& m : h.members) BOOST_TEST(m.householdNo == "0001282838");
+  BOOST_TEST(errorOf([&] { a.residents->getResident(r, "99999999999"); }) == api::ErrorCode::NOT_FOUND);
+  BOOST_TEST(errorOf([&] { a.residents->getHousehold(h, "0000000000"); }) == api::ErrorCode::NOT_FOUND);
+  BOOST_TEST(errorOf([&] { a.residents->getResident(r, ""); }) == api::ErrorCode::BAD_REQUEST);
+
+  api::Visit v;
+  a.crm->openVisit(v, "A-017", "", 0);
+  BOOST_TEST(v.id > 0);
+  BOOST_TEST(v.ticket == "A-017");
+  a.crm->linkResident(v, v.id, "00010000019", "staff-1", 0);
+  BOOST_TEST(v.residentCode == "00010000019");
+  a.crm->addProcedure(v, v.id, "転入届", "1番窓口", "staff-1", 0);
+  BOOST_TEST_REQUIRE(v.procedures.size() == 1u);
+  const std::int64_t p = v.procedures[0].id;
+  BOOST_TEST(v.procedures[0].progress == api::Progress::RECEIVED);
+  a.crm->setProgress(v, v.id, p, api::Progress::IN_PROGRESS, "staff-2", 0);
+  BOOST_TEST(v.procedures[0].startedAt > 0);
+  a.crm->setProgress(v, v.id, p, api::Progress::DONE, "staff-2", 0);
+  BOOST_TEST(v.procedures[0].finishedAt >= v.procedures[0].startedAt);
+  // 完了 is final; a time from the client is refused unless allowed.
+  BOOST_TEST(errorOf([&] { a.crm->setProgress(v, v.id, p, api::Progress::IN_PROGRESS, "s", 0); }) ==
+             api::ErrorCode::CONFLICT);
+  BOOST_TEST(errorOf([&] { a.crm->openVisit(v, "A-018", "", 1700000000000); }) == api::ErrorCode::FORBIDDEN);
+  BOOST_TEST(errorOf([&] { a.crm->linkResident(v, 1, "99999999999", "s", 0); }) == api::ErrorCode::NOT_FOUND);
+  BOOST_TEST(errorOf([&] { a.crm->openVisit(v, "", "", 0); }) == api::ErrorCode::BAD_REQUEST);
+  a.crm->closeVisit(v, 1, "staff-1", 0);
+  BOOST_TEST(v.closedAt > 0);
+  BOOST_TEST(errorOf([&] { a.crm->addProcedure(v, 1, "x", "y", "s", 0); }) == api::ErrorCode::CONFLICT);
+  BOOST_TEST(errorOf([&] { a.crm->getVisit(v, 999); }) == api::ErrorCode::NOT_FOUND);
+
+  // Every change is kept with its time, staff and client, across a restart.
+  host.restart();
+  Client again = Client::as(host, "window-a");
+  api::Visit kept;
+  again.crm->getVisit(kept, 1);
+  std::vector<std::string> what;
+  for (const auto& e : kept.history) what.push_back(e.what);
+  BOOST_TEST(what == (std::vector<std::string>{"opened", "resident-linked", "procedure-added", "progress",
+                                               "progress", "closed"}));
+  BOOST_TEST(kept.history[3].staff == "staff-2");
+  BOOST_TEST(kept.history[3].client == "window-a");
+  BOOST_TEST(kept.history[3].detail == "procedure " + std::to_string(p) + " 受付 → 対応中");
+  BOOST_TEST(kept.residentCode == "00010000019");
+
+  // The access log names caller, call and a masked key; never the values.
+  const std::string log = host.log();
+  BOOST_TEST(log.find("client=window-a") != std::string::npos);
+  BOOST_TEST(log.find("call=ResidentService.getResident key=resident_code:********019 found=1") != std::string::npos,
+             log);
+  BOOST_TEST(log.find("call=CrmService.linkResident visit=1 key=resident_code:********019 result=ok") !=
+             std::string::npos);
+  BOOST_TEST(log.find("00010000019") == std::string::npos);
+  BOOST_TEST(log.find(r.fields["name"]) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(reports_of_a_scripted_day_match_hand_computed_values) {
+  Host host(/*clientTimes=*/true, /*withSamples=*/false);
+  Client a = Client::as(host, "window-a");
+  api::Visit v;
+  auto progress = [&](std::int64_t visit, std::int64_t proc, api::Progress::type p, std::int64_t at) {
+    a.crm->setProgress(v, visit, proc, p, "staff", at);
+  };
+  // Visit 1, 2026-11-20 09:00 JST: 転入届 at 1番 (wait 10 min, handled 20 min)
+  // and 児童手当 at 2番 (wait 20 min, handled 5 min).
+  a.crm->openVisit(v, "A-001", "", jst(2026, 11, 20, 9, 0));
+  const auto v1 = v.id;
+  a.crm->addProcedure(v, v1, "転入届", "1番", "staff", jst(2026, 11, 20, 9, 0));
+  a.crm->addProcedure(v, v1, "児童手当", "2番", "staff", jst(2026, 11, 20, 9, 0, 30));
+  const auto p1 = v.procedures[0].id, p2 = v.procedures[1].id;
+  progress(v1, p1, api::Progress::IN_PROGRESS, jst(2026, 11, 20, 9, 10));
+  progress(v1, p2, api::Progress::IN_PROGRESS, jst(2026, 11, 20, 9, 20, 30));
+  progress(v1, p2, api::Progress::DONE, jst(2026, 11, 20, 9, 25, 30));
+  progress(v1, p1, api::Progress::DONE, jst(2026, 11, 20, 9, 30));
+  // Visit 2, 10:15: 転入届 at 1番, wait 5 min, returned (差戻し) after 30 min.
+  a.crm->openVisit(v, "A-002", "", jst(2026, 11, 20, 10, 15));
+  const auto v2 = v.id;
+  a.crm->addProcedure(v, v2, "転入届", "1番", "staff", jst(2026, 11, 20, 10, 15));
+  const auto p3 = v.procedures[0].id;
+  progress(v2, p3, api::Progress::IN_PROGRESS, jst(2026, 11, 20, 10, 20));
+  progress(v2, p3, api::Progress::RETURNED, jst(2026, 11, 20, 10, 50));
+  // Visit 3, 10:40 from the counter: 転入届 withdrawn before it started.
+  a.crm->openVisit(v, "", "staff-9", jst(2026, 11, 20, 10, 40));
+  const auto v3 = v.id;
+  a.crm->addProcedure(v, v3, "転入届", "1番", "staff", jst(2026, 11, 20, 10, 40));
+  progress(v3, v.procedures[0].id, api::Progress::WITHDRAWN, jst(2026, 11, 20, 10, 45));
+  // Visit 4, the next day 09:05: 印鑑登録 at 3番, wait 1 min, handled 10 min.
+  a.crm->openVisit(v, "B-001", "", jst(2026, 11, 21, 9, 5));
+  const auto v4 = v.id;
+  a.crm->addProcedure(v, v4, "印鑑登録", "3番", "staff", jst(2026, 11, 21, 9, 5));
+  progress(v4, v.procedures[0].id, api::Progress::IN_PROGRESS, jst(2026, 11, 21, 9, 6));
+  progress(v4, v.procedures[0].id, api::Progress::DONE, jst(2026, 11, 21, 9, 16));
+  // A visit the day before, outside the report.
+  a.crm->openVisit(v, "Z-999", "", jst(2026, 11, 19, 23, 59));
+
+  api::Report r;
+  a.crm->report(r, "2026-11-20", "2026-11-21");
+  auto counts = [](const std::vector<api::CountRow>& rows) {
+    std::vector<std::string> out;
+    for (const auto& c : rows) out.push_back(c.period + " " + std::to_string(c.visits) + "/" + std::to_string(c.procedures));
+    return out;
+  };
+  BOOST_TEST(counts(r.perDay) == (std::vector<std::string>{"2026-11-20 3/4", "2026-11-21 1/1"}));
+  BOOST_TEST(counts(r.perHour) ==
+             (std::vector<std::string>{"2026-11-20T09 1/2", "2026-11-20T10 2/2", "2026-11-21T09 1/1"}));
+  auto times = [](const std::vector<api::TimeRow>& rows) {
+    std::vector<std::string> out;
+    char buf[200];
+    for (const auto& t : rows) {
+      std::snprintf(buf, sizeof buf, "%s n=%d w=%d %.0f/%.0f h=%d %.0f/%.0f", t.key.c_str(), t.procedures, t.waited,
+                    t.waitAvgSeconds, t.waitP90Seconds, t.handled, t.handleAvgSeconds, t.handleP90Seconds);
+      out.push_back(buf);
+    }
+    return out;
+  };
+  // 転入届: waits 600 s and 300 s (the withdrawn one never started), handled
+  // 1200 s and 1800 s (差戻し counts as handled); p90 by nearest rank of two
+  // values is the larger.
+  BOOST_TEST(times(r.perProcedure) == (std::vector<std::string>{"児童手当 n=1 w=1 1200/1200 h=1 300/300",
+                                                                "印鑑登録 n=1 w=1 60/60 h=1 600/600",
+                                                                "転入届 n=3 w=2 450/600 h=2 1500/1800"}));
+  BOOST_TEST(times(r.perCounter) == (std::vector<std::string>{"1番 n=3 w=2 450/600 h=2 1500/1800",
+                                                              "2番 n=1 w=1 1200/1200 h=1 300/300",
+                                                              "3番 n=1 w=1 60/60 h=1 600/600"}));
+  BOOST_TEST(errorOf([&] { a.crm->report(r, "2026-11-21", "2026-11-20"); }) == api::ErrorCode::BAD_REQUEST);
+  BOOST_TEST(errorOf([&] { a.crm->report(r, "2026-02-30", "2026-03-01"); }) == api::ErrorCode::BAD_REQUEST);
+}
+
+BOOST_AUTO_TEST_CASE(a_python_window_system_pulls_and_looks_up_over_tls) {
+  Host host;
+  test::TempDir gen;
+  auto g = test::run({test::env("RENKEI_THRIFT"), "--gen", "py", "-out", gen.path().string(),
+                      source("core/api/renkei.thrift").string()});
+  BOOST_TEST_REQUIRE(g.exitCode == 0, g.err);
+  const Certificates& c = certificates();
+  // Debian's interpreter, where python3-thrift lives (not a python3 earlier on $PATH).
+  auto r = test::run({"/usr/bin/python3", source("tests/integration/api_client.py").string(), gen.path().string(),
+                      std::to_string(host.port), c.ok("ca.crt"), c.ok("window-a.crt"), c.ok("window-a.key"),
+                      "window-feed"});
+  BOOST_TEST_REQUIRE(r.exitCode == 0, r.out << r.err);
+  BOOST_TEST(r.out.find("\"batches\": 5") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("\"records\": 425") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("\"acknowledged\": 5") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("\"resident_code\": \"00010000019\"") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("\"resident_name_matches\": true") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("\"householder_first\": true") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("\"unknown\": 2") != std::string::npos, r.out);  // NOT_FOUND
+}
