@@ -268,6 +268,9 @@ ApiServer::ApiServer(const HostConfig& config, const store::StoreConfig& storeCo
   // A window system that hangs up while we write its answer must cost us a
   // connection (EPIPE), not the process (OpenSSL writes with write(2)).
   ::signal(SIGPIPE, SIG_IGN);
+  // The access log is an audit trail: written whatever <log level> says.
+  Poco::Logger& access = accessLog();
+  if (access.getLevel() < Poco::Message::PRIO_INFORMATION) access.setLevel(Poco::Message::PRIO_INFORMATION);
   // Thrift's own messages (a client hanging up mid-handshake …) go to the
   // debug log, not to stderr.
   apache::thrift::GlobalOutput.setOutputFunction(

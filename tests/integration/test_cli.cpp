@@ -26,7 +26,15 @@ struct DemoCopy {
   test::TempDir dir;
   DemoCopy() {
     fs::create_directories(dir / "config");
-    fs::copy_file(source("config/demo.xml"), dir / "config/demo.xml");
+    // The demo's API on a port the system chooses (tests run side by side),
+    // with certificates made as scripts/demo makes them.
+    std::string xml = test::readFile(source("config/demo.xml"));
+    const std::string fixed = "port=\"9443\"";
+    BOOST_REQUIRE(xml.find(fixed) != std::string::npos);
+    xml.replace(xml.find(fixed), fixed.size(), "port=\"0\"");
+    test::writeFile(dir / "config/demo.xml", xml);
+    auto certs = test::run({source("scripts/make-certs").string(), (dir / "var/tls").string(), "window-demo"});
+    BOOST_REQUIRE_MESSAGE(certs.exitCode == 0, certs.err);
     fs::copy(source("mappings"), dir / "mappings", fs::copy_options::recursive);
     fs::create_directories(dir / "var/exchange/jumin/in");
     for (const auto& f : fs::directory_iterator(source("config/samples/jumin")))
@@ -64,29 +72,48 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2) {
 }
 
 BOOST_AUTO_TEST_CASE(check_demo_config_is_clean) {
-  auto r = runRenkei({"check", "--config", source("config/demo.xml").string()});
+  DemoCopy demo;  // with the certificates scripts/demo makes
+  auto r = runRenkei({"check", "--config", demo.config()});
   BOOST_TEST(r.exitCode == 0, r.err);
-  BOOST_TEST(r.out.find(": ok (instance demo, zone lgwan, 2 connectors, 0 modules, 1 routes)") != std::string::npos,
+  BOOST_TEST(r.out.find(": ok (instance demo, zone lgwan, 6 connectors, 1 modules, 3 routes)") != std::string::npos,
              r.out);
 }
 
 BOOST_AUTO_TEST_CASE(check_demo_with_a_plugin_typo_exits_2_naming_the_line) {
-  test::TempDir tmp;
-  std::string text = test::readFile(source("config/demo.xml"));
-  const std::string from = "id=\"jumin-in\" plugin=\"file\"";
+  DemoCopy tmp;
+  std::string text = test::readFile(tmp.config());
+  const std::string from = "id=\"crm-out\" plugin=\"file\"";
   const auto at = text.find(from);
   BOOST_REQUIRE(at != std::string::npos);
-  text.replace(at, from.size(), "id=\"jumin-in\" plugin=\"fiel\"");
+  text.replace(at, from.size(), "id=\"crm-out\" plugin=\"fiel\"");
   // The line the typo sits on, counted the way an editor does.
   const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
-  test::writeFile(tmp / "config/demo.xml", text);
-  fs::copy(source("mappings"), tmp / "mappings", fs::copy_options::recursive);
-  auto r = runRenkei({"check", "--config", (tmp / "config/demo.xml").string()});
+  test::writeFile(tmp.config(), text);
+  auto r = runRenkei({"check", "--config", tmp.config()});
   BOOST_TEST(r.exitCode == 2);
   BOOST_TEST(r.err.find("demo.xml:" + std::to_string(line) +
-                        ": connector 'jumin-in': unknown plugin 'fiel'; did you mean 'file'?") != std::string::npos,
+                        ": connector 'crm-out': unknown plugin 'fiel'; did you mean 'file'?") != std::string::npos,
              r.err);
   BOOST_TEST(r.err.find("1 problem") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(check_names_missing_api_certificates_and_a_subscription_without_api) {
+  DemoCopy demo;
+  fs::remove_all(demo.dir / "var/tls");
+  auto r = runRenkei({"check", "--config", demo.config()});
+  BOOST_TEST(r.exitCode == 2);
+  BOOST_TEST(r.err.find("demo.xml:22: api: certificate '") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("var/tls/server.crt' does not exist") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("var/tls/ca.crt' does not exist") != std::string::npos, r.err);
+  std::string text = test::readFile(demo.config());
+  const auto api = text.find("  <api ");
+  text.erase(api, text.find("/>", api) + 2 - api);
+  test::writeFile(demo.config(), text);
+  auto noApi = runRenkei({"check", "--config", demo.config()});
+  BOOST_TEST(noApi.exitCode == 2);
+  BOOST_TEST(noApi.err.find("subscription 'window-feed': window systems pull it through the API, but there is no "
+                            "<api>") != std::string::npos,
+             noApi.err);
 }
 
 BOOST_AUTO_TEST_CASE(check_missing_or_broken_files_exit_2) {
@@ -121,8 +148,11 @@ BOOST_AUTO_TEST_CASE(serve_once_on_the_demo_exits_0_with_a_summary) {
   DemoCopy demo;
   auto r = runRenkei({"serve", "--config", demo.config(), "--once"});
   BOOST_TEST(r.exitCode == 0, r.err);
-  BOOST_TEST(r.out.find("route jumin-to-crm: jumin-in -> crm-out") != std::string::npos, r.out);
-  BOOST_TEST(r.out.find("2 files, 2 done, 0 to error/, 0 pending; 425 records delivered") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("route jumin-to-crm: jumin-in -> crm, crm-out, window-feed") != std::string::npos, r.out);
+  // 425 records to the crm module and to crm-out, 30 move events, 167 + 15
+  // households; window-feed waits to be pulled.
+  BOOST_TEST(r.out.find("5 files, 5 done, 0 to error/, 0 pending; 1062 records delivered") != std::string::npos,
+             r.out);
   BOOST_TEST(test::listFiles(demo.dir / "var/exchange/crm/out").size() == 2u);
   // The sample export holds five records the mapping rejects, with reasons.
   BOOST_TEST(r.out.find("5 rejected (in rejects/)") != std::string::npos, r.out);
@@ -178,7 +208,8 @@ BOOST_AUTO_TEST_CASE(operator_commands_report_and_refuse_clearly) {
   DemoCopy demo;
   auto empty = runRenkei({"status", "--config", demo.config()});
   BOOST_TEST(empty.exitCode == 0, empty.err);
-  BOOST_TEST(empty.out.find("route jumin-to-crm: jumin-in -> crm-out\n  nothing taken in yet") != std::string::npos,
+  BOOST_TEST(empty.out.find("route jumin-to-crm: jumin-in -> crm crm-out window-feed\n  nothing taken in yet") !=
+                 std::string::npos,
              empty.out);
   BOOST_REQUIRE(runRenkei({"serve", "--config", demo.config(), "--once"}).exitCode == 0);
   auto status = runRenkei({"status", "--config", demo.config()});
@@ -217,9 +248,11 @@ BOOST_AUTO_TEST_CASE(operator_commands_report_and_refuse_clearly) {
   auto replay = runRenkei({"replay", "--route", "jumin-to-crm", "--since", "1h", "--by", "cli-test", "--config",
                            demo.config()});
   BOOST_TEST(replay.exitCode == 0, replay.err);
-  BOOST_TEST(replay.out.find("replay: 2 deliveries of route jumin-to-crm") != std::string::npos, replay.out);
+  // Delivered batches to crm and crm-out come again; window-feed's are still
+  // waiting to be pulled and are not replayed.
+  BOOST_TEST(replay.out.find("replay: 4 deliveries of route jumin-to-crm") != std::string::npos, replay.out);
   auto after = runRenkei({"serve", "--config", demo.config(), "--once"});
-  BOOST_TEST(after.out.find("records: 425 delivered in 2 batches") != std::string::npos, after.out);
+  BOOST_TEST(after.out.find("records: 850 delivered in 4 batches") != std::string::npos, after.out);
   auto log = runRenkei({"status", "--config", demo.config()});
   BOOST_TEST(log.out.find("cli-test  replay: route jumin-to-crm since") != std::string::npos, log.out);
 }

@@ -1,0 +1,189 @@
+// renkei-window-client: a small window system in C++ over the Thrift API
+// (core/api/renkei.thrift), for IT staff checking certificates and routes,
+// for scripts/demo, and as the C++ example in docs/window-systems.md.
+//
+//   renkei-window-client [--host H] [--port P] --ca CA --cert CERT --key KEY COMMAND …
+//     lookup RESIDENT_CODE             a resident from the CRM cache
+//     household HOUSEHOLD_NO           a household, householder first
+//     visit --resident CODE [--ticket T] [--staff S] [--procedure P --counter C]
+//                                      opens a visit, links the resident, adds a procedure
+//     pull SUBSCRIPTION [--ack]        one pull of up to 10 batches (acknowledged with --ack)
+//     report FROM TO                   counts and times, days YYYY-MM-DD
+//
+// Exit status: 0 done, 1 the call failed (ApiError or connection), 2 usage.
+#include <signal.h>
+
+#include <ctime>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <thrift/TOutput.h>
+#include <thrift/protocol/TBinaryProtocol.h>
+#include <thrift/protocol/TMultiplexedProtocol.h>
+#include <thrift/transport/TBufferTransports.h>
+#include <thrift/transport/TSSLSocket.h>
+
+#include "api/CrmService.h"
+#include "api/RecordService.h"
+#include "api/ResidentService.h"
+
+namespace api = renkei::api;
+namespace tt = apache::thrift::transport;
+namespace tp = apache::thrift::protocol;
+
+namespace {
+
+const char* const kUsage =
+    "usage: renkei-window-client [--host H] [--port P] --ca CA --cert CERT --key KEY COMMAND …\n"
+    "  lookup RESIDENT_CODE\n"
+    "  household HOUSEHOLD_NO\n"
+    "  visit --resident CODE [--ticket T] [--staff S] [--procedure P --counter C]\n"
+    "  pull SUBSCRIPTION [--ack]\n"
+    "  report FROM TO            (YYYY-MM-DD)\n";
+
+const char* progressName(api::Progress::type p) {
+  switch (p) {
+    case api::Progress::RECEIVED: return "受付";
+    case api::Progress::IN_PROGRESS: return "対応中";
+    case api::Progress::DONE: return "完了";
+    case api::Progress::RETURNED: return "差戻し";
+    case api::Progress::WITHDRAWN: return "取下げ";
+  }
+  return "?";
+}
+
+void printResident(const api::Resident& r, const char* indent) {
+  std::cout << indent << "住民票コード " << r.residentCode << "  世帯番号 " << r.householdNo << "\n";
+  for (const char* f : {"name", "name_kana", "birth_date", "sex", "relationship", "address"}) {
+    auto it = r.fields.find(f);
+    if (it != r.fields.end() && !it->second.empty()) std::cout << indent << "  " << f << ": " << it->second << "\n";
+  }
+}
+
+/// A time in ms as local time (the machine's TZ).
+std::string when(std::int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+void printVisit(const api::Visit& v) {
+  std::cout << "visit " << v.id << (v.ticket.empty() ? "" : " (ticket " + v.ticket + ")")
+            << (v.residentCode.empty() ? "" : ", resident " + v.residentCode) << (v.closedAt ? ", closed" : ", open")
+            << "\n";
+  for (const auto& p : v.procedures)
+    std::cout << "  procedure " << p.id << " " << p.code << " at " << p.counter << ": " << progressName(p.progress)
+              << "\n";
+  for (const auto& e : v.history)
+    std::cout << "  " << when(e.at) << "  " << e.what << (e.detail.empty() ? "" : " (" + e.detail + ")") << " by "
+              << (e.staff.empty() ? "-" : e.staff) << " via " << e.client << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::signal(SIGPIPE, SIG_IGN);
+  apache::thrift::GlobalOutput.setOutputFunction([](const char*) {});
+  std::map<std::string, std::string> opt{{"--host", "localhost"}, {"--port", "9443"}};
+  std::vector<std::string> words;
+  std::map<std::string, bool> flags;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--ack") {
+      flags[a] = true;
+    } else if (a.rfind("--", 0) == 0) {
+      if (i + 1 >= argc) {
+        std::cerr << "renkei-window-client: " << a << " needs a value\n" << kUsage;
+        return 2;
+      }
+      opt[a] = argv[++i];
+    } else {
+      words.push_back(a);
+    }
+  }
+  for (const char* required : {"--ca", "--cert", "--key"})
+    if (!opt.count(required)) {
+      std::cerr << "renkei-window-client: " << required << " is required\n" << kUsage;
+      return 2;
+    }
+  if (words.empty()) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string command = words[0];
+  try {
+    auto factory = std::make_shared<tt::TSSLSocketFactory>();
+    factory->authenticate(true);  // the server must prove itself with a certificate from --ca
+    factory->loadTrustedCertificates(opt["--ca"].c_str());
+    factory->loadCertificate(opt["--cert"].c_str());
+    factory->loadPrivateKey(opt["--key"].c_str());
+    auto transport = std::make_shared<tt::TBufferedTransport>(
+        factory->createSocket(opt["--host"], std::stoi(opt["--port"])));
+    auto protocol = std::make_shared<tp::TBinaryProtocol>(transport);
+    api::RecordServiceClient records(std::make_shared<tp::TMultiplexedProtocol>(protocol, "RecordService"));
+    api::ResidentServiceClient residents(std::make_shared<tp::TMultiplexedProtocol>(protocol, "ResidentService"));
+    api::CrmServiceClient crm(std::make_shared<tp::TMultiplexedProtocol>(protocol, "CrmService"));
+    transport->open();
+
+    if (command == "lookup" && words.size() == 2) {
+      api::Resident r;
+      residents.getResident(r, words[1]);
+      printResident(r, "");
+    } else if (command == "household" && words.size() == 2) {
+      api::Household h;
+      residents.getHousehold(h, words[1]);
+      std::cout << "household " << h.householdNo << ": " << h.members.size() << " members\n";
+      for (const auto& m : h.members) printResident(m, "  ");
+    } else if (command == "visit" && words.size() == 1 && opt.count("--resident")) {
+      api::Visit v;
+      crm.openVisit(v, opt["--ticket"], opt.count("--staff") ? opt["--staff"] : std::string("window"), 0);
+      crm.linkResident(v, v.id, opt["--resident"], opt["--staff"], 0);
+      if (opt.count("--procedure"))
+        crm.addProcedure(v, v.id, opt["--procedure"], opt.count("--counter") ? opt["--counter"] : "1", opt["--staff"],
+                         0);
+      printVisit(v);
+    } else if (command == "pull" && words.size() == 2) {
+      std::vector<api::RecordBatch> batches;
+      records.pull(batches, words[1], 10);
+      std::vector<std::string> tokens;
+      for (const auto& b : batches) {
+        std::cout << "batch " << b.token << ": " << b.records.size() << " records from " << b.sourceItem
+                  << " (delivery " << b.delivery << ")\n";
+        tokens.push_back(b.token);
+      }
+      if (batches.empty()) std::cout << "nothing waiting\n";
+      if (flags["--ack"] && !tokens.empty()) {
+        api::AckResult a;
+        records.ack(a, words[1], tokens);
+        std::cout << a.acknowledged << " acknowledged, " << a.refused.size() << " refused\n";
+      }
+    } else if (command == "report" && words.size() == 3) {
+      api::Report r;
+      crm.report(r, words[1], words[2]);
+      for (const auto& d : r.perDay) std::cout << d.period << ": " << d.visits << " visits, " << d.procedures
+                                               << " procedures\n";
+      for (const auto& t : r.perProcedure)
+        std::cout << "  " << t.key << ": " << t.procedures << " procedures, wait avg " << std::fixed
+                  << std::setprecision(0) << t.waitAvgSeconds << " s (p90 " << t.waitP90Seconds
+                  << " s), handling avg " << t.handleAvgSeconds << " s (p90 " << t.handleP90Seconds << " s)\n";
+    } else {
+      std::cerr << "renkei-window-client: unknown command or wrong arguments: " << command << "\n" << kUsage;
+      return 2;
+    }
+    transport->close();
+  } catch (const api::ApiError& e) {
+    std::cerr << "renkei-window-client: " << command << ": error " << e.code << ": " << e.message << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "renkei-window-client: " << command << ": " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
