@@ -33,6 +33,18 @@ namespace {
 
 fs::path source(const std::string& rel) { return fs::path(test::env("RENKEI_SOURCE_DIR")) / rel; }
 
+bool onPostgres() {
+  const char* s = std::getenv("RENKEI_TEST_STORE");
+  return s && std::string(s) == "postgresql";
+}
+
+/// The store the host keeps its state in: SQLite, or a fresh database on the
+/// test cluster (test_api_postgres).
+std::string storeXml() {
+  if (onPostgres()) return "<store driver=\"postgresql\" connection=\"" + test::freshPostgresDatabase("api") + "\"/>";
+  return "<store driver=\"sqlite\" path=\"renkei.db\"/>";
+}
+
 /// A child's log, or "" before the child has opened it.
 std::string logOf(const fs::path& file) {
   std::error_code ec;
@@ -79,7 +91,7 @@ struct Host {
                     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                     "<renkei xmlns=\"urn:renkei:config:1\" instance=\"api-test\" zone=\"lgwan\">\n"
                     "  <pipeline poll-interval=\"1s\" batch-records=\"100\"/>\n"
-                    "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                    "  " + storeXml() + "\n"
                     "  <api address=\"127.0.0.1\" port=\"0\" certificate=\"" + c.ok("server.crt") + "\" key=\"" +
                         c.ok("server.key") + "\" client-ca=\"" + c.ok("ca.crt") + "\"/>\n"
                     "  <subscription id=\"window-feed\" clients=\"window-a\" ack-timeout=\"2s\"/>\n"

@@ -8,8 +8,10 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <thread>
 
+#include "state_store.h"
 #include "store/store.h"
 #include "test_support.h"
 
@@ -349,4 +351,66 @@ BOOST_AUTO_TEST_CASE(unusable_stores_are_clear_errors_without_secrets) {
     BOOST_TEST(what.find("cannot connect") != std::string::npos, what);
     BOOST_TEST(what.find("s3cret") == std::string::npos, what);
   }
+}
+
+// --- plugins' state (the SDK's StateStore) --------------------------------
+
+BOOST_AUTO_TEST_CASE(plugin_state_migrates_once_writes_in_transactions_and_reads_from_a_pool) {
+  Fresh f;
+  auto a = renkei::openStateStore(f.config, "crm-1");
+  BOOST_TEST(a->table("visits") == "st_crm_1_visits");
+  const std::vector<std::string> steps{
+      "CREATE TABLE {items} (id BIGINT PRIMARY KEY, name TEXT NOT NULL)",
+      "ALTER TABLE {items} ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+  };
+  a->migrate(steps);
+  a->migrate(steps);  // nothing left to do
+  // A second instance of the same plugin has tables of its own.
+  auto b = renkei::openStateStore(f.config, "crm-2");
+  b->migrate({steps[0]});
+  a->write([&](renkei::StateSession& s) {
+    s.run("INSERT INTO " + a->table("items") + " (id, name, note) VALUES (?, ?, ?)",
+          {std::int64_t{1}, std::string("髙橋"), std::string("x")});
+  });
+  // A throw rolls the whole transaction back.
+  BOOST_CHECK_THROW(a->write([&](renkei::StateSession& s) {
+                      s.run("INSERT INTO " + a->table("items") + " (id, name) VALUES (?, ?)",
+                            {std::int64_t{2}, std::string("b")});
+                      throw std::runtime_error("no");
+                    }),
+                    std::runtime_error);
+  // A constraint is a StateError naming no value.
+  try {
+    a->write([&](renkei::StateSession& s) {
+      s.run("INSERT INTO " + a->table("items") + " (id, name) VALUES (?, ?)", {std::int64_t{1}, std::string("秘密")});
+    });
+    BOOST_FAIL("a duplicate key was accepted");
+  } catch (const renkei::StateError& e) {
+    BOOST_TEST(std::string(e.what()).find("秘密") == std::string::npos, e.what());
+  }
+  // Readers on several threads see the committed row.
+  std::atomic<int> seen{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 12; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i)
+        a->read([&](renkei::StateSession& s) {
+          s.query("SELECT name FROM " + a->table("items") + " WHERE id = ?", {std::int64_t{1}},
+                  [&](renkei::StateRows& r) {
+                    if (r.text(0) == "髙橋") ++seen;
+                  });
+        });
+    });
+  for (auto& t : threads) t.join();
+  BOOST_TEST(seen.load() == 240);
+  int rows = 0;
+  a->read([&](renkei::StateSession& s) {
+    s.query("SELECT COUNT(*) FROM " + a->table("items"), {}, [&](renkei::StateRows& r) { rows = static_cast<int>(r.integer(0)); });
+  });
+  BOOST_TEST(rows == 1);
+  // State of a newer plugin version is refused, not overwritten.
+  auto older = renkei::openStateStore(f.config, "crm-1");
+  BOOST_CHECK_EXCEPTION(older->migrate({steps[0]}), renkei::StateError, [](const renkei::StateError& e) {
+    return std::string(e.what()).find("newer version (2 steps; this plugin knows 1)") != std::string::npos;
+  });
 }
