@@ -241,6 +241,10 @@ class SqlStateStore final : public StateStore {
         auto c = std::make_unique<Connection>();
         try {
           c->db = open();
+          // SQLite readers map the file instead of copying each page (the
+          // store's pages are 64 KiB, sized for the pipeline's writes): a
+          // look-up then touches a few cache lines, not a few pages.
+          if (c->db->dialect() == store::Dialect::Sqlite) c->db->exec("PRAGMA mmap_size=17179869184");
         } catch (...) {
           std::lock_guard again(poolMutex_);
           --opened_;

@@ -13,6 +13,6 @@ namespace renkei {
 /// Opens the state of plugin instance `instanceId`: one write connection and
 /// up to `readers` read connections opened as needed. Throws StateError.
 std::unique_ptr<StateStore> openStateStore(const store::StoreConfig& config, const std::string& instanceId,
-                                           std::size_t readers = 8);
+                                           std::size_t readers = 64);
 
 }  // namespace renkei

@@ -5,9 +5,6 @@
 #include <cmath>
 #include <map>
 
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
-
 #include "renkei/json.h"
 
 namespace renkei::plugins::crm {
@@ -81,7 +78,95 @@ api::TimeRow timeRow(const std::string& key, int procedures, const std::vector<d
   return row;
 }
 
+/// Appends code point `c` as UTF-8.
+void appendUtf8(std::string& out, std::uint32_t c) {
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+}
+
+/// Reads a JSON string literal at `p` (on its opening quote) into `out`;
+/// returns the position after the closing quote, or npos when malformed.
+std::size_t readJsonString(std::string_view j, std::size_t p, std::string& out) {
+  out.clear();
+  if (p >= j.size() || j[p] != '"') return std::string_view::npos;
+  ++p;
+  while (p < j.size()) {
+    const std::size_t plain = j.find_first_of("\"\\", p);
+    if (plain == std::string_view::npos) return plain;
+    out.append(j.substr(p, plain - p));
+    p = plain;
+    if (j[p] == '"') return p + 1;
+    if (++p >= j.size()) return std::string_view::npos;
+    const char e = j[p++];
+    switch (e) {
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'u': {
+        auto hex = [&](std::size_t at) -> std::optional<std::uint32_t> {
+          if (at + 4 > j.size()) return std::nullopt;
+          std::uint32_t v = 0;
+          for (std::size_t k = at; k < at + 4; ++k) {
+            const char h = j[k];
+            v = v * 16 + static_cast<std::uint32_t>(h >= '0' && h <= '9'   ? h - '0'
+                                                    : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                                                    : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                                                           : 99);
+            if (v > 0xFFFF) return std::nullopt;
+          }
+          return v;
+        };
+        auto c = hex(p);
+        if (!c) return std::string_view::npos;
+        p += 4;
+        if (*c >= 0xD800 && *c < 0xDC00 && p + 6 <= j.size() && j[p] == '\\' && j[p + 1] == 'u') {
+          if (auto low = hex(p + 2); low && *low >= 0xDC00 && *low < 0xE000) {
+            *c = 0x10000 + ((*c - 0xD800) << 10) + (*low - 0xDC00);
+            p += 6;
+          }
+        }
+        appendUtf8(out, *c);
+        break;
+      }
+      default: out += e;  // \" \\ \/
+    }
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace
+
+bool parseFlatObject(std::string_view j, std::map<std::string, std::string>& out) {
+  std::size_t p = j.find('{');
+  if (p == std::string_view::npos) return false;
+  ++p;
+  std::string key, value;
+  for (;;) {
+    while (p < j.size() && (j[p] == ' ' || j[p] == ',')) ++p;
+    if (p < j.size() && j[p] == '}') return true;
+    p = readJsonString(j, p, key);
+    if (p == std::string_view::npos) return false;
+    while (p < j.size() && (j[p] == ' ' || j[p] == ':')) ++p;
+    p = readJsonString(j, p, value);
+    if (p == std::string_view::npos) return false;
+    out.emplace_hint(out.end(), key, value);
+  }
+}
 
 std::optional<std::int64_t> parseDay(const std::string& t) {
   if (t.size() != 10 || t[4] != '-' || t[7] != '-') return std::nullopt;
@@ -177,9 +262,8 @@ api::Resident Crm::residentFrom(StateRows& row) {
   r.residentCode = row.text(0);
   r.householdNo = row.text(1);
   r.updatedAt = row.integer(3);
-  Poco::JSON::Parser parser;
-  auto object = parser.parse(row.text(2)).extract<Poco::JSON::Object::Ptr>();
-  for (const auto& [name, value] : *object) r.fields[name] = value.toString();
+  if (!parseFlatObject(row.text(2), r.fields))
+    throw StateError("the cached record of a resident is not a JSON object (the store was changed by hand?)");
   return r;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +73,10 @@ class Crm {
   CrmOptions options_;
   std::string residents_, visits_, procedures_, events_;
 };
+
+/// Parses a flat JSON object of string values (as the cache stores records)
+/// into `out`; false when malformed.
+bool parseFlatObject(std::string_view json, std::map<std::string, std::string>& out);
 
 /// "2026-11-20" → days since 1970-01-01, or nullopt when not a real date.
 std::optional<std::int64_t> parseDay(const std::string& text);

@@ -337,6 +337,10 @@ BOOST_AUTO_TEST_CASE(resident_lookups_and_a_visit) {
   BOOST_TEST(r.fields["relationship"] == "世帯主");
   BOOST_TEST(!r.fields["name"].empty());
   BOOST_TEST(r.fields.count("mynumber") == 0u);  // the mapping drops 個人番号
+  // Quotes and commas in a value come back as they went in.
+  api::Resident quoted;
+  a.residents->getResident(quoted, "00010269265");
+  BOOST_TEST(quoted.fields["remarks"] == "要確認,\"本人申出\"");
   api::Household h;
   a.residents->getHousehold(h, "0001282838");
   BOOST_TEST_REQUIRE(h.members.size() >= 2u);
