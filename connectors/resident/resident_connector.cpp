@@ -15,6 +15,7 @@
 // again after a crash yields the same files (which the host takes in once);
 // the register is updated in one transaction together with the export's hash.
 #include <fcntl.h>
+#include <signal.h>
 #include <fnmatch.h>
 #include <unistd.h>
 
@@ -297,9 +298,10 @@ class ResidentConnector final : public Connector, public Source {
         for (const Row& row : rows) s.query(columns + register_ + " WHERE resident_code = ?", {row.code}, take);
       }
     });
-    // The first full extract into an empty register is the baseline: it
-    // raises no events (every resident would otherwise "move in").
-    const bool baseline = full && empty;
+    // The first export into an empty register is the baseline: it raises no
+    // events (with nothing known before it, every resident would "move in").
+    // For an ODBC view that is the first poll.
+    const bool baseline = empty;
 
     std::vector<Event> events;
     std::map<std::string, Entry> after;  // changed residents
@@ -413,6 +415,8 @@ class ResidentConnector final : public Connector, public Source {
     // then the register and the export's hash in one transaction.
     if (!events.empty()) writeDerived(stem + ".events.jsonl", eventsJson);
     if (households) writeDerived(stem + ".households.jsonl", householdsJson);
+    // For the crash test (docs/testing.md): killed between the files and the commit.
+    if (const char* f = std::getenv("RENKEI_FAULT"); f && std::string(f) == "resident-after-derived") ::raise(SIGKILL);
     const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                                  std::chrono::system_clock::now().time_since_epoch())
                                  .count();

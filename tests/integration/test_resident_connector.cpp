@@ -6,7 +6,14 @@
 #define BOOST_TEST_MODULE renkei_resident_connector
 #include <boost/test/unit_test.hpp>
 
+#include <glob.h>
+#include <sql.h>
+#include <sqlext.h>
+
+#include <signal.h>
+
 #include <algorithm>
+#include <map>
 
 #include "test_support.h"
 
@@ -17,10 +24,12 @@ namespace {
 
 fs::path source(const std::string& rel) { return fs::path(test::env("RENKEI_SOURCE_DIR")) / rel; }
 
-test::ProcessResult runRenkei(const std::vector<std::string>& args) {
+test::ProcessResult runRenkei(const std::vector<std::string>& args, const std::string& fault = {}) {
   std::vector<std::string> full{test::renkeiBinary()};
   full.insert(full.end(), args.begin(), args.end());
-  return test::run(full, {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+  std::map<std::string, std::string> env{{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}};
+  if (!fault.empty()) env["RENKEI_FAULT"] = fault;
+  return test::run(full, env);
 }
 
 /// Takes what is in `kind` files in events/in/ away, concatenated by name.
@@ -86,6 +95,37 @@ BOOST_AUTO_TEST_CASE(golden_cases_full_and_differential_exports) {
     }
   }
   BOOST_TEST(cases >= 1);
+}
+
+// Killed with SIGKILL after the derived files are written and before the
+// register commits: the restart takes the export again and writes the same
+// files under the same names, so the events arrive once.
+BOOST_AUTO_TEST_CASE(sigkill_between_the_derived_files_and_the_register) {
+  const fs::path c = source("tests/cases/resident/moves");
+  test::TempDir dir;
+  writeConfig(dir.path(), c / "layout.xml");
+  fs::create_directories(dir / "drop/in");
+  fs::copy_file(c / "1-R_20261101_FULL.csv", dir / "drop/in/1-R_20261101_FULL.csv");
+  BOOST_TEST_REQUIRE(runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"}).exitCode == 0);
+  takeDerived(dir.path(), ".households.jsonl");
+  fs::copy_file(c / "2-R_20261102_DIFF.csv", dir / "drop/in/2-R_20261102_DIFF.csv");
+  auto killed = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"}, "resident-after-derived");
+  BOOST_TEST_REQUIRE(killed.signal == SIGKILL, killed.out << killed.err);
+  const auto written = test::listFiles(dir / "events/in");
+  BOOST_TEST(written.size() == 2u);  // events and households, before the register knew
+  BOOST_TEST(test::listFiles(dir / "drop/processing").size() == 1u);
+  auto again = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
+  BOOST_TEST_REQUIRE(again.exitCode == 0, again.out << again.err);
+  BOOST_TEST(test::listFiles(dir / "events/in") == written);  // the same names: overwritten, not added
+  const std::string expected = test::readFile(c / "expected-events.jsonl");
+  const std::string events = takeDerived(dir.path(), ".events.jsonl");
+  BOOST_TEST(events == expected.substr(0, events.size()));
+  BOOST_TEST(test::countLines(events) == 5u);
+  // And the register holds the differential: the next full extract raises
+  // just its own two events.
+  fs::copy_file(c / "3-R_20261201_FULL.csv", dir / "drop/in/3-R_20261201_FULL.csv");
+  BOOST_TEST_REQUIRE(runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"}).exitCode == 0);
+  BOOST_TEST(test::countLines(takeDerived(dir.path(), ".events.jsonl")) == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(sample_exports_feed_the_crm_and_raise_events_for_other_routes) {
@@ -157,4 +197,90 @@ BOOST_AUTO_TEST_CASE(a_missing_transport_key_is_a_config_error_naming_it) {
   BOOST_TEST(r.exitCode != 0);
   BOOST_TEST(r.err.find("config.xml:4") != std::string::npos, r.err);
   BOOST_TEST(r.err.find("transport 'odbc' needs the key 'connection'") != std::string::npos, r.err);
+}
+
+// The ODBC transport: a view of the core system polled by watermark (here
+// through the SQLite ODBC driver), spooled as JSON Lines, read through a
+// jsonl layout; the first poll is the baseline, a later change an event.
+BOOST_AUTO_TEST_CASE(an_odbc_view_as_transport) {
+  glob_t g{};
+  std::string driver;
+  if (::glob("/usr/lib/*/odbc/libsqlite3odbc.so", 0, nullptr, &g) == 0 && g.gl_pathc > 0) driver = g.gl_pathv[0];
+  globfree(&g);
+  BOOST_REQUIRE_MESSAGE(!driver.empty(), "the SQLite ODBC driver (libsqliteodbc) is not installed");
+  test::TempDir dir;
+  const std::string cs = "Driver=" + driver + ";Database=" + (dir / "core.sqlite3").string() + ";Timeout=20000;";
+  auto sql = [&](const std::string& statement) {
+    SQLHENV env = SQL_NULL_HENV;
+    SQLHDBC dbc = SQL_NULL_HDBC;
+    SQLHSTMT st = SQL_NULL_HSTMT;
+    SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env);
+    SQLSetEnvAttr(env, SQL_ATTR_ODBC_VERSION, reinterpret_cast<SQLPOINTER>(SQL_OV_ODBC3), 0);
+    SQLAllocHandle(SQL_HANDLE_DBC, env, &dbc);
+    std::string c = cs;
+    BOOST_REQUIRE(SQL_SUCCEEDED(SQLDriverConnect(dbc, nullptr, reinterpret_cast<SQLCHAR*>(c.data()), SQL_NTS, nullptr,
+                                                 0, nullptr, SQL_DRIVER_NOPROMPT)));
+    SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st);
+    const SQLRETURN rc = SQLExecDirect(st, reinterpret_cast<SQLCHAR*>(const_cast<char*>(statement.c_str())), SQL_NTS);
+    SQLFreeHandle(SQL_HANDLE_STMT, st);
+    SQLDisconnect(dbc);
+    SQLFreeHandle(SQL_HANDLE_DBC, dbc);
+    SQLFreeHandle(SQL_HANDLE_ENV, env);
+    BOOST_REQUIRE_MESSAGE(SQL_SUCCEEDED(rc) || rc == SQL_NO_DATA, "failed: " << statement);
+  };
+  sql("CREATE TABLE jumin (code TEXT PRIMARY KEY, household TEXT, relation TEXT, reason TEXT, moved TEXT, "
+      "notified TEXT, deleted TEXT, updated_at TEXT NOT NULL)");
+  sql("INSERT INTO jumin VALUES ('10000000001', 'H000000001', '02', '01', '5010501', '5010502', '0', '2026-11-01T09')");
+  sql("INSERT INTO jumin VALUES ('10000000002', 'H000000001', '03', '01', '5010501', '5010502', '0', '2026-11-01T09')");
+  test::writeFile(dir / "view.xml", R"(<?xml version="1.0" encoding="UTF-8"?>
+<layout xmlns="urn:renkei:layout:1" id="jumin-view" record="resident">
+  <jsonl/>
+  <field name="住民票コード" path="code" pii="identifier"/>
+  <field name="世帯番号" path="household" pii="identifier"/>
+  <field name="続柄" path="relation" pii="personal"/>
+  <field name="異動事由" path="reason" pii="none"/>
+  <field name="異動日" path="moved" pii="none"/>
+  <field name="届出日" path="notified" pii="none"/>
+  <field name="削除フラグ" path="deleted" pii="none"/>
+  <field name="updated_at" path="updated_at" pii="none"/>
+</layout>
+)");
+  test::writeFile(dir / "config.xml",
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"resident-odbc\" zone=\"lgwan\">\n"
+                  "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                  "  <connector id=\"jumin\" plugin=\"resident\">\n"
+                  "    <transport>odbc</transport>\n"
+                  "    <connection>" + cs + "</connection>\n"
+                  "    <query>SELECT code, household, relation, reason, moved, notified, deleted, updated_at FROM jumin "
+                  "WHERE updated_at &gt; ? ORDER BY updated_at, code</query>\n"
+                  "    <watermark-column>updated_at</watermark-column>\n"
+                  "    <interval>0s</interval>\n"
+                  "    <spool>spool</spool>\n"
+                  "    <layout>view.xml</layout>\n"
+                  "    <events-directory>events</events-directory>\n"
+                  "  </connector>\n"
+                  "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
+                  "  <route id=\"jumin\" from=\"jumin\" to=\"out\"/>\n"
+                  "</renkei>\n");
+  auto first = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
+  BOOST_TEST_REQUIRE(first.exitCode == 0, first.out << first.err);
+  BOOST_TEST(first.err.find("(differential, baseline): 2 residents changed, 0 move events, 1 households") !=
+                 std::string::npos,
+             first.err);
+  BOOST_TEST(takeDerived(dir.path(), ".events.jsonl").empty());
+  BOOST_TEST(takeDerived(dir.path(), ".households.jsonl").find("\"member_codes\":\"10000000001 10000000002\"") !=
+             std::string::npos);
+  // The spouse moves out (転出): one event, the household down to one.
+  sql("UPDATE jumin SET reason = '06', moved = '5061201', notified = '5061202', updated_at = '2026-12-01T10' "
+      "WHERE code = '10000000002'");
+  auto second = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
+  BOOST_TEST_REQUIRE(second.exitCode == 0, second.out << second.err);
+  const std::string events = takeDerived(dir.path(), ".events.jsonl");
+  BOOST_TEST(test::countLines(events) == 1u, events);
+  BOOST_TEST(events.find("\"event\":\"転出\",\"event_code\":\"06\",\"resident_code\":\"10000000002\"") !=
+             std::string::npos,
+             events);
+  BOOST_TEST(takeDerived(dir.path(), ".households.jsonl").find("\"member_codes\":\"10000000001\",\"members\":\"1\"") !=
+             std::string::npos);
 }
