@@ -101,6 +101,15 @@ enum Progress {
   WITHDRAWN = 5,    // 取下げ
 }
 
+/// The progress names as staff say them (for display and logs).
+const map<Progress, string> PROGRESS_NAMES = {
+  Progress.RECEIVED: "受付",
+  Progress.IN_PROGRESS: "対応中",
+  Progress.DONE: "完了",
+  Progress.RETURNED: "差戻し",
+  Progress.WITHDRAWN: "取下げ",
+}
+
 struct Procedure {
   1: i64 id,
   2: string code,          // the procedure (e.g. 転入届, or the municipality's procedure code)

@@ -30,6 +30,7 @@
 #include "api/CrmService.h"
 #include "api/RecordService.h"
 #include "api/ResidentService.h"
+#include "api/renkei_constants.h"
 
 namespace api = renkei::api;
 namespace tt = apache::thrift::transport;
@@ -46,14 +47,9 @@ const char* const kUsage =
     "  report FROM TO            (YYYY-MM-DD)\n";
 
 const char* progressName(api::Progress::type p) {
-  switch (p) {
-    case api::Progress::RECEIVED: return "受付";
-    case api::Progress::IN_PROGRESS: return "対応中";
-    case api::Progress::DONE: return "完了";
-    case api::Progress::RETURNED: return "差戻し";
-    case api::Progress::WITHDRAWN: return "取下げ";
-  }
-  return "?";
+  const auto& names = api::g_renkei_constants.PROGRESS_NAMES;
+  auto it = names.find(p);
+  return it == names.end() ? "?" : it->second.c_str();
 }
 
 void printResident(const api::Resident& r, const char* indent) {

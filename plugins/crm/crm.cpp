@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 
+#include "api/renkei_constants.h"
 #include "renkei/json.h"
 
 namespace renkei::plugins::crm {
@@ -13,14 +14,9 @@ namespace {
 constexpr std::int64_t kDayMs = 86'400'000;
 
 const char* progressName(api::Progress::type p) {
-  switch (p) {
-    case api::Progress::RECEIVED: return "受付";
-    case api::Progress::IN_PROGRESS: return "対応中";
-    case api::Progress::DONE: return "完了";
-    case api::Progress::RETURNED: return "差戻し";
-    case api::Progress::WITHDRAWN: return "取下げ";
-  }
-  return "?";
+  const auto& names = api::g_renkei_constants.PROGRESS_NAMES;
+  auto it = names.find(p);
+  return it == names.end() ? "?" : it->second.c_str();
 }
 
 bool allowed(api::Progress::type from, api::Progress::type to) {
