@@ -304,9 +304,13 @@ void ApiServer::start() {
     return mux;
   };
   auto socket = std::make_shared<tt::TSSLServerSocket>(api.address, api.port, tls_);
+  // A silent connection is closed after idle-timeout (a client reconnects);
+  // one that never finishes its handshake holds a thread no longer either.
+  if (api.idleTimeout.count() > 0) socket->setRecvTimeout(static_cast<int>(api.idleTimeout.count()));
   server_ = std::make_shared<apache::thrift::server::TThreadedServer>(
       std::make_shared<ConnectionFactory>(build), socket, std::make_shared<tt::TBufferedTransportFactory>(),
       std::make_shared<apache::thrift::protocol::TBinaryProtocolFactory>());
+  server_->setConcurrentClientLimit(api.maxConnections);  // one thread each; more wait to be accepted
   // serve() opens the port; its preServe event says it is listening.
   auto listening = std::make_shared<std::promise<void>>();
   server_->setServerEventHandler(std::make_shared<Listening>(listening));

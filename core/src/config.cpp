@@ -145,6 +145,22 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
         fs::path p(v);
         return p.is_relative() ? (config.directory / p).lexically_normal() : p;
       };
+      if (hasAttr(node, "max-connections")) {
+        Settings::Value v;
+        if (!parseSettingValue("int", attr(node, "max-connections"), config.directory, v) &&
+            std::get<std::int64_t>(v) > 0 && std::get<std::int64_t>(v) <= 100000)
+          api.maxConnections = static_cast<int>(std::get<std::int64_t>(v));
+        else
+          diags.add(fileName, api.line, "api: max-connections: '" + attr(node, "max-connections") +
+                                            "' is not a number from 1 to 100000");
+      }
+      if (hasAttr(node, "idle-timeout")) {
+        Settings::Value v;
+        if (auto err = parseSettingValue("duration", attr(node, "idle-timeout"), config.directory, v))
+          diags.add(fileName, api.line, "api: idle-timeout: " + *err);
+        else
+          api.idleTimeout = std::get<std::chrono::milliseconds>(v);
+      }
       api.certificate = file("certificate");
       api.key = file("key");
       api.clientCa = file("client-ca");

@@ -5,6 +5,7 @@
 // kept per connection, keyed by their text.
 #include "state_store.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -119,6 +120,9 @@ class SqlStateStore final : public StateStore {
     // A reader connection of its own is pointless for a database in memory
     // (it would be another, empty database): reads then share the writer.
     shareWriter_ = config_.driver == "sqlite" && config_.path == ":memory:";
+    // A PostgreSQL connection is a server process: a few serve many threads
+    // (the server's max_connections is shared by every host and instance).
+    if (config_.driver == "postgresql") maxReaders_ = std::min<std::size_t>(maxReaders_, 8);
     writer_.db = open();
   }
 

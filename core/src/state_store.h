@@ -11,7 +11,8 @@
 namespace renkei {
 
 /// Opens the state of plugin instance `instanceId`: one write connection and
-/// up to `readers` read connections opened as needed. Throws StateError.
+/// up to `readers` read connections opened as needed (at most 8 on
+/// PostgreSQL). Throws StateError.
 std::unique_ptr<StateStore> openStateStore(const store::StoreConfig& config, const std::string& instanceId,
                                            std::size_t readers = 64);
 

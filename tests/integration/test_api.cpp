@@ -81,7 +81,7 @@ struct Host {
   int starts = 0;
   bool running = false;
 
-  explicit Host(bool clientTimes = false, bool withSamples = true) {
+  explicit Host(bool clientTimes = false, bool withSamples = true, const std::string& apiExtra = "") {
     fs::create_directories(dir / "jumin/in");
     if (withSamples)
       for (const auto& f : fs::directory_iterator(source("config/samples/jumin")))
@@ -93,7 +93,7 @@ struct Host {
                     "  <pipeline poll-interval=\"1s\" batch-records=\"100\"/>\n"
                     "  " + storeXml() + "\n"
                     "  <api address=\"127.0.0.1\" port=\"0\" certificate=\"" + c.ok("server.crt") + "\" key=\"" +
-                        c.ok("server.key") + "\" client-ca=\"" + c.ok("ca.crt") + "\"/>\n"
+                        c.ok("server.key") + "\" client-ca=\"" + c.ok("ca.crt") + "\" " + apiExtra + "/>\n"
                     "  <subscription id=\"window-feed\" clients=\"window-a\" ack-timeout=\"2s\"/>\n"
                     "  <connector id=\"jumin-in\" plugin=\"file\"><directory>jumin</directory>"
                     "<pattern>*.csv</pattern></connector>\n"
@@ -265,6 +265,18 @@ BOOST_AUTO_TEST_CASE(clients_without_a_certificate_or_from_another_ca_are_refuse
   Client ok = Client::as(host, "window-a");
   std::vector<api::RecordBatch> out;
   ok.records->pull(out, "window-feed", 1);
+  BOOST_TEST(out.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_silent_connection_is_closed_after_the_idle_timeout) {
+  Host host(false, false, "idle-timeout=\"1s\"");
+  Client a = Client::as(host, "window-a");
+  std::vector<api::RecordBatch> out;
+  a.records->pull(out, "window-feed", 1);  // connected and served
+  std::this_thread::sleep_for(std::chrono::milliseconds(1800));
+  BOOST_CHECK_THROW(a.records->pull(out, "window-feed", 1), tt::TTransportException);
+  Client again = Client::as(host, "window-a");  // a client reconnects
+  again.records->pull(out, "window-feed", 1);
   BOOST_TEST(out.empty());
 }
 
