@@ -261,6 +261,18 @@ BOOST_AUTO_TEST_CASE(clients_without_a_certificate_or_from_another_ca_are_refuse
     }
     return false;
   }()));
+  // TLS 1.2 at least: a client offering only TLS 1.1 gets no session (the
+  // real openssl client, with a valid certificate).
+  auto handshake = [&](const char* version) {
+    return test::run({"/bin/sh", "-c",
+                      "echo | openssl s_client -connect 127.0.0.1:" + std::to_string(host.port) + " " + version +
+                          " -CAfile " + c.ok("ca.crt") + " -cert " + c.ok("window-a.crt") + " -key " +
+                          c.ok("window-a.key") + " 2>&1"});
+  };
+  const auto tls11 = handshake("-tls1_1");
+  BOOST_TEST(tls11.out.find("Cipher is (NONE)") != std::string::npos, tls11.out);
+  const auto tls12 = handshake("-tls1_2");
+  BOOST_TEST(tls12.out.find("Protocol  : TLSv1.2") != std::string::npos, tls12.out);
   // The right certificate gets through (nothing to pull yet).
   Client ok = Client::as(host, "window-a");
   std::vector<api::RecordBatch> out;
