@@ -165,8 +165,11 @@ class RecordHandler final : public api::RecordServiceIf {
     } catch (const store::StoreError& e) {
       throw apiError(api::ErrorCode::UNAVAILABLE, std::string("store: ") + e.what());
     }
-    accessLog().information("client=%s address=%s call=RecordService.pull subscription=%s batches=%z records=%z",
-                            caller_.client, caller_.address, sub.id, out.size(), records);
+    std::string tokens;  // batch ids: which records went out, without their content
+    for (const auto& b : out) tokens += (tokens.empty() ? "" : ",") + b.token;
+    accessLog().information("client=%s address=%s call=RecordService.pull subscription=%s batches=%z records=%z%s",
+                            caller_.client, caller_.address, sub.id, out.size(), records,
+                            tokens.empty() ? std::string() : " tokens=" + tokens);
   }
 
   void ack(api::AckResult& out, const std::string& subscription, const std::vector<std::string>& tokens) override {
