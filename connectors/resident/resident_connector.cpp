@@ -25,11 +25,12 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 #include <sstream>
 #include <vector>
 
-#include <Poco/DigestEngine.h>
-#include <Poco/SHA2Engine.h>
+#include <openssl/evp.h>
 
 #include "file_connector.h"
 #include "odbc_connector.h"
@@ -114,15 +115,26 @@ std::vector<std::string> splitOn(const std::string& text, const char* separators
 }
 
 std::string sha256File(const fs::path& file) {
-  Poco::SHA2Engine sha(Poco::SHA2Engine::SHA_256);
+  // OpenSSL's (SHA extensions where the CPU has them): exports are large.
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
   std::ifstream in(file, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read '" + file.filename().string() + "'");
   std::vector<char> buffer(1 << 20);
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    if (in.gcount() > 0) sha.update(buffer.data(), static_cast<unsigned>(in.gcount()));
+    if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<std::size_t>(in.gcount()));
   }
-  return Poco::DigestEngine::digestToHex(sha.digest());
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(ctx.get(), digest, &length);
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 15];
+  }
+  return hex;
 }
 
 /// One resident as the register keeps it.
@@ -246,98 +258,88 @@ class ResidentConnector final : public Connector, public Source {
   void derive(const Intake& item) {
     const std::string sha = sha256File(item.path);
     bool applied = false;
+    bool empty = true;
     state_->read([&](StateSession& s) {
       s.query("SELECT 1 FROM " + exports_ + " WHERE sha256 = ?", {sha}, [&](StateRows&) { applied = true; });
+      s.query("SELECT COUNT(*) FROM (SELECT 1 FROM " + register_ + " LIMIT 1) AS any_row", {},
+              [&](StateRows& r) { empty = r.integer(0) == 0; });
     });
     if (applied) return;  // taken before (a crash after the register was updated)
     const bool full = isFull(item.name);
-
-    // The export's rows, in file order (the last row of a resident wins).
-    struct Row {
-      std::string code;
-      Entry entry;
-      std::string notified;
-    };
-    std::vector<Row> rows;
-    ReadTotals totals;
-    const auto error = services_->readRecords(layout_, item.path, [&](const Record& r) {
-      auto field = [&](const char* name) {
-        const std::string* v = r.find(name);
-        return v ? *v : std::string();
-      };
-      Row row;
-      row.code = field("住民票コード");
-      if (row.code.empty() || field("削除フラグ") == "1") return;
-      row.entry.household = field("世帯番号");
-      row.entry.relationship = field("続柄");
-      row.entry.reason = field("異動事由");
-      row.entry.moved = field("異動日");
-      row.entry.current = !removal_.count(row.entry.reason);
-      row.notified = field("届出日");
-      rows.push_back(std::move(row));
-    }, totals);
-    if (error) {
-      logger_->warning("%s: no events from '%s': %s", std::string("resident"), item.name, *error);
-      return;
-    }
-
-    // The register before this export: all of it for a full extract (to
-    // find who is missing), else the residents the export names.
-    std::map<std::string, Entry> before;
-    bool empty = true;
-    state_->read([&](StateSession& s) {
-      s.query("SELECT COUNT(*) FROM " + register_, {}, [&](StateRows& r) { empty = r.integer(0) == 0; });
-      auto take = [&](StateRows& r) {
-        Entry e{r.text(1), r.text(2), r.text(3), r.text(4), r.integer(5) != 0};
-        before[r.text(0)] = e;
-      };
-      const std::string columns = "SELECT resident_code, household_no, relationship, reason, moved, current_flag FROM ";
-      if (full) {
-        s.query(columns + register_, {}, take);
-      } else {
-        for (const Row& row : rows) s.query(columns + register_ + " WHERE resident_code = ?", {row.code}, take);
-      }
-    });
     // The first export into an empty register is the baseline: it raises no
     // events (with nothing known before it, every resident would "move in").
     // For an ODBC view that is the first poll.
     const bool baseline = empty;
+    const std::string columns =
+        "SELECT resident_code, household_no, relationship, reason, moved, current_flag FROM " + register_;
+    auto entryOf = [](StateRows& r) { return Entry{r.text(1), r.text(2), r.text(3), r.text(4), r.integer(5) != 0}; };
+
+    // The register before this export: all of it for a full extract (to
+    // find who is missing); a differential looks up the residents it names.
+    std::unordered_map<std::string, Entry> before;
+    if (full && !empty)
+      state_->read([&](StateSession& s) { s.query(columns, {}, [&](StateRows& r) { before[r.text(0)] = entryOf(r); }); });
+    std::unordered_set<std::string> seen;
 
     std::vector<Event> events;
-    std::map<std::string, Entry> after;  // changed residents
-    std::set<std::string> touchedHouseholds;
-    std::set<std::string> seen;
-    for (const Row& row : rows) {
-      seen.insert(row.code);
-      auto old = before.find(row.code);
-      const Entry* prev = old != before.end() ? &old->second : nullptr;
-      if (auto a = after.find(row.code); a != after.end()) prev = &a->second;
-      const Entry& e = row.entry;
-      const bool moved = !prev || prev->reason != e.reason || prev->moved != e.moved;
-      const bool householdChanged = prev && prev->household != e.household;
-      const bool changed = moved || householdChanged || prev->relationship != e.relationship ||
-                           prev->current != e.current;
-      if (!changed) continue;
-      if (!baseline && (moved || householdChanged)) {
-        Event ev;
-        ev.code = moved ? e.reason : std::string();
-        ev.name = moved ? reasonName(e.reason) : "世帯変更";  // same move, another household
-        ev.resident = row.code;
-        ev.household = e.household;
-        ev.previousHousehold = prev ? prev->household : std::string();
-        ev.moved = e.moved;
-        ev.notified = row.notified;
-        events.push_back(std::move(ev));
+    std::unordered_map<std::string, Entry> after;  // residents this export changes (the last row of one wins)
+    std::unordered_set<std::string> touched;        // their households, before and after
+    std::optional<std::string> error;
+    ReadTotals totals;
+    state_->read([&](StateSession& s) {
+      try {
+      error = services_->readRecords(layout_, item.path, kFields, [&](const Record& r) {
+        static const std::string none;
+        auto field = [&](std::size_t i) -> const std::string& {
+          const std::size_t at = fieldIndex(r, i);
+          return at < r.size() ? r.value(at) : none;
+        };
+        const std::string& code = field(0);
+        if (code.empty() || field(6) == "1") return;  // no code, or flagged deleted (削除フラグ)
+        Entry e{field(1), field(2), field(3), field(4), false};
+        e.current = !removal_.count(e.reason);
+        std::optional<Entry> previous;
+        if (auto a = after.find(code); a != after.end()) {
+          previous = a->second;
+        } else if (full) {
+          if (auto b = before.find(code); b != before.end()) previous = b->second;
+          seen.insert(code);
+        } else if (!baseline) {
+          s.query(columns + " WHERE resident_code = ?", {code}, [&](StateRows& row) { previous = entryOf(row); });
+        }
+        const Entry* prev = previous ? &*previous : nullptr;
+        const bool moved = !prev || prev->reason != e.reason || prev->moved != e.moved;
+        const bool householdChanged = prev && prev->household != e.household;
+        if (!moved && !householdChanged && prev->relationship == e.relationship && prev->current == e.current) return;
+        if (!baseline && (moved || householdChanged)) {
+          Event ev;
+          ev.code = moved ? e.reason : std::string();
+          ev.name = moved ? reasonName(e.reason) : "世帯変更";  // same move, another household
+          ev.resident = code;
+          ev.household = e.household;
+          ev.previousHousehold = prev ? prev->household : std::string();
+          ev.moved = e.moved;
+          ev.notified = field(5);
+          events.push_back(std::move(ev));
+        }
+        if (prev) touched.insert(prev->household);
+        touched.insert(e.household);
+        after[code] = std::move(e);
+      }, totals);
+      } catch (const StateError&) {
+        throw;  // the store: the export stays claimed and is taken again
+      } catch (const std::runtime_error& e) {
+        error = e.what();  // a layout without the resident fields: the export goes on, without events
       }
-      if (prev) touchedHouseholds.insert(prev->household);
-      touchedHouseholds.insert(e.household);
-      after[row.code] = e;
+    });
+    if (error) {
+      logger_->warning("'%s': no events: %s", item.name, *error);
+      return;
     }
     if (full) {
       for (const auto& [code, e] : before) {
         if (seen.count(code) || !e.current) continue;
         Event ev;
-        ev.code = "";
         ev.name = "消除";  // missing from a full extract: no longer in the register
         ev.resident = code;
         ev.household = e.household;
@@ -346,25 +348,35 @@ class ResidentConnector final : public Connector, public Source {
         Entry gone = e;
         gone.current = false;
         after[code] = gone;
-        touchedHouseholds.insert(e.household);
+        touched.insert(e.household);
       }
     }
 
-    // Households touched: their members after this export.
-    std::map<std::string, std::vector<std::pair<std::string, Entry>>> members;
-    state_->read([&](StateSession& s) {
-      for (const std::string& h : touchedHouseholds) {
-        auto& list = members[h];
-        s.query("SELECT resident_code, household_no, relationship, reason, moved, current_flag FROM " + register_ +
-                    " WHERE household_no = ?",
-                {h}, [&](StateRows& r) {
-                  if (!after.count(r.text(0)))
-                    list.emplace_back(r.text(0), Entry{r.text(1), r.text(2), r.text(3), r.text(4), r.integer(5) != 0});
-                });
-      }
+    // The households touched, with their current members after this export:
+    // the register's (unless this export changes them) and this export's.
+    struct Member {
+      const std::string* household;
+      std::string code;
+      const Entry* entry;
+    };
+    std::vector<Member> members;
+    std::vector<std::pair<std::string, Entry>> kept;  // register members this export leaves alone
+    if (!baseline) {
+      state_->read([&](StateSession& s) {
+        for (const std::string& h : touched)
+          s.query(columns + " WHERE household_no = ?", {h}, [&](StateRows& r) {
+            if (!after.count(r.text(0))) kept.emplace_back(r.text(0), entryOf(r));
+          });
+      });
+    }
+    members.reserve(after.size() + kept.size());
+    for (const auto& [code, e] : after) members.push_back({&e.household, code, &e});
+    for (const auto& [code, e] : kept) members.push_back({&e.household, code, &e});
+    std::sort(members.begin(), members.end(), [](const Member& a, const Member& b) {
+      return *a.household != *b.household ? *a.household < *b.household : a.code < b.code;
     });
-    for (const auto& [code, e] : after)
-      if (touchedHouseholds.count(e.household)) members[e.household].emplace_back(code, e);
+    std::vector<std::string> households(touched.begin(), touched.end());
+    std::sort(households.begin(), households.end());
 
     std::string eventsJson, householdsJson;
     const std::string stem = fs::path(item.name).stem().string() + "." + sha.substr(0, 12);
@@ -385,21 +397,19 @@ class ResidentConnector final : public Connector, public Source {
       }
       eventsJson += ",\"export\":";
       appendJsonString(eventsJson, item.name);
-      eventsJson += ",\"export_kind\":";
-      eventsJson += full ? "\"full\"}\n" : "\"differential\"}\n";
+      eventsJson += full ? ",\"export_kind\":\"full\"}\n" : ",\"export_kind\":\"differential\"}\n";
     }
-    std::size_t households = 0;
-    for (auto& [household, list] : members) {
-      std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    auto m = members.begin();
+    for (const std::string& household : households) {
+      while (m != members.end() && *m->household < household) ++m;
       std::string householder, codes;
       std::size_t count = 0;
-      for (const auto& [code, e] : list) {
-        if (!e.current || e.household != household) continue;
-        if (e.relationship == householderCode_ && householder.empty()) householder = code;
+      for (; m != members.end() && *m->household == household; ++m) {
+        if (!m->entry->current) continue;
+        if (m->entry->relationship == householderCode_ && householder.empty()) householder = m->code;
         if (count++) codes += ' ';
-        codes += code;
+        codes += m->code;
       }
-      ++households;
       householdsJson += "{\"household_no\":";
       appendJsonString(householdsJson, household);
       householdsJson += ",\"householder_code\":";
@@ -414,7 +424,7 @@ class ResidentConnector final : public Connector, public Source {
     // Files first (same names and content if this export is taken again),
     // then the register and the export's hash in one transaction.
     if (!events.empty()) writeDerived(stem + ".events.jsonl", eventsJson);
-    if (households) writeDerived(stem + ".households.jsonl", householdsJson);
+    if (!households.empty()) writeDerived(stem + ".households.jsonl", householdsJson);
     // For the crash test (docs/testing.md): killed between the files and the commit.
     if (const char* f = std::getenv("RENKEI_FAULT"); f && std::string(f) == "resident-after-derived") ::raise(SIGKILL);
     const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -426,17 +436,40 @@ class ResidentConnector final : public Connector, public Source {
                                  "(?, ?, ?, ?, ?, ?) ON CONFLICT (resident_code) DO UPDATE SET "
                                  "household_no = excluded.household_no, relationship = excluded.relationship, "
                                  "reason = excluded.reason, moved = excluded.moved, current_flag = excluded.current_flag";
-      for (const auto& [code, e] : after)
-        s.run(upsert, {code, e.household, e.relationship, e.reason, e.moved, std::int64_t{e.current}});
+      // In key order: the register's B-tree then grows at its end instead of
+      // rewriting pages all over the file (a full extract is a million rows).
+      std::vector<const std::pair<const std::string, Entry>*> order;
+      order.reserve(after.size());
+      for (const auto& row : after) order.push_back(&row);
+      std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->first < b->first; });
+      for (const auto* row : order) {
+        const Entry& e = row->second;
+        s.run(upsert, {row->first, e.household, e.relationship, e.reason, e.moved, std::int64_t{e.current}});
+      }
       s.run("INSERT INTO " + exports_ +
                 " (sha256, name, kind, applied_ms, events, households) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (sha256) DO NOTHING",
             {sha, item.name, std::string(full ? "full" : "differential"), now,
-             static_cast<std::int64_t>(events.size()), static_cast<std::int64_t>(households)});
+             static_cast<std::int64_t>(events.size()), static_cast<std::int64_t>(households.size())});
     });
     logger_->information("'%s' (%s%s): %z residents changed, %z move events, %z households", item.name,
                          std::string(full ? "full extract" : "differential"), std::string(baseline ? ", baseline" : ""),
-                         after.size(), events.size(), households);
+                         after.size(), events.size(), households.size());
+  }
+
+  /// Index of kFields[i] in the records' names (found once per layout).
+  std::size_t fieldIndex(const Record& r, std::size_t i) {
+    if (indexNames_ != r.names().get()) {
+      indexNames_ = r.names().get();
+      for (std::size_t k = 0; k < kFields.size(); ++k) {
+        index_[k] = r.size();
+        for (std::size_t j = 0; j < r.size(); ++j)
+          if (r.name(j) == kFields[k]) index_[k] = j;
+        if (index_[k] == r.size() && k != 6)  // 削除フラグ may be missing
+          throw std::runtime_error("the layout '" + layout_.string() + "' has no field " + kFields[k]);
+      }
+    }
+    return index_[i];
   }
 
   /// Writes dir/tmp/<name> and renames it into dir/in/ (flushed first).
@@ -479,6 +512,11 @@ class ResidentConnector final : public Connector, public Source {
   std::set<std::string> removal_;
   std::map<std::string, std::string> reasons_;
   std::string register_, exports_;
+  // The fields the domain pass reads, in this order.
+  inline static const std::vector<std::string> kFields{"住民票コード", "世帯番号", "続柄", "異動事由",
+                                                       "異動日", "届出日", "削除フラグ"};
+  const FieldNames* indexNames_ = nullptr;
+  std::size_t index_[7] = {};
 };
 
 }  // namespace renkei::connectors::resident

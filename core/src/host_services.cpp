@@ -15,6 +15,7 @@ StateStore& InstanceServices::state() {
 
 std::optional<std::string> InstanceServices::readRecords(const std::filesystem::path& layoutFile,
                                                          const std::filesystem::path& file,
+                                                         const std::vector<std::string>& fields,
                                                          const std::function<void(const Record&)>& each,
                                                          ReadTotals& totals) {
   Diagnostics diags;
@@ -28,6 +29,14 @@ std::optional<std::string> InstanceServices::readRecords(const std::filesystem::
   }
   auto names = std::make_shared<FieldNames>();
   for (const auto& f : layout->fields) names->push_back(f.name);
+  std::vector<bool> wanted(names->size(), fields.empty());
+  if (!fields.empty()) {
+    std::vector<std::uint8_t> mask(names->size(), 0);
+    for (std::size_t i = 0; i < names->size(); ++i)
+      for (const auto& f : fields)
+        if ((*names)[i] == f) mask[i] = 1, wanted[i] = true;
+    reader->setFieldMask(std::move(mask));
+  }
   std::shared_ptr<const FieldNames> shared = names;
   formats::RawRecord raw;
   Record record(shared);
@@ -37,7 +46,8 @@ std::optional<std::string> InstanceServices::readRecords(const std::filesystem::
       ++totals.rejected;
       continue;
     }
-    for (std::size_t i = 0; i < raw.size() && i < shared->size(); ++i) record.set(i, std::string(raw.value(i)));
+    for (std::size_t i = 0; i < raw.size() && i < shared->size(); ++i)
+      if (wanted[i]) record.set(i, std::string(raw.value(i)));
     each(record);
   }
   if (reader->error()) return file.string() + ": " + reader->error()->format();

@@ -20,6 +20,7 @@ class InstanceServices final : public HostServices {
   StateStore& state() override;
   ApiRegistry* api() override { return api_; }
   std::optional<std::string> readRecords(const std::filesystem::path& layout, const std::filesystem::path& file,
+                                         const std::vector<std::string>& fields,
                                          const std::function<void(const Record&)>& each,
                                          ReadTotals& totals) override;
 

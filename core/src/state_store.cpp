@@ -124,6 +124,9 @@ class SqlStateStore final : public StateStore {
     // (the server's max_connections is shared by every host and instance).
     if (config_.driver == "postgresql") maxReaders_ = std::min<std::size_t>(maxReaders_, 8);
     writer_.db = open();
+    // Plugins write tables keyed by codes in no useful order (a register, a
+    // cache): a larger page cache keeps their B-trees' inner pages in memory.
+    if (writer_.db->dialect() == store::Dialect::Sqlite) writer_.db->exec("PRAGMA cache_size=-65536");
   }
 
   std::string dialect() const override {

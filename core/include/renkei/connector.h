@@ -39,10 +39,12 @@ class HostServices {
   /// Reads `file` with the host's parsers through the layout file `layout`
   /// (encodings, 外字, fixed widths, XML) and calls `each` with every readable
   /// record, named by the layout's source fields; unreadable records are
-  /// skipped and counted. Returns why the file cannot be read at all (with
-  /// file and byte offset), or nullopt. Safe from any plugin thread.
+  /// skipped and counted. With `fields` not empty only those fields are
+  /// decoded (the others read as ""). Returns why the file cannot be read at
+  /// all (with file and byte offset), or nullopt. Safe from any plugin thread.
   virtual std::optional<std::string> readRecords(const std::filesystem::path& layout,
                                                  const std::filesystem::path& file,
+                                                 const std::vector<std::string>& fields,
                                                  const std::function<void(const Record&)>& each,
                                                  ReadTotals& totals) = 0;
 };
