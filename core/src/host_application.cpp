@@ -120,7 +120,7 @@ void HostApplication::initialize(Poco::Util::Application& self) {
     startFailure_ = std::string(e.what()) + "renkei serve: configuration problems; nothing was started\n";
   } catch (const HostStartError& e) {
     startFailureCode_ = 2;
-    startFailure_ = std::string(e.what()) + "renkei serve: a plugin instance did not start; nothing was processed\n";
+    startFailure_ = std::string(e.what()) + "renkei serve: start-up failed (above); nothing was processed\n";
   } catch (const Poco::Exception& e) {
     startFailureCode_ = 1;
     startFailure_ = "renkei serve: start-up failed: " + e.displayText() + "\n";

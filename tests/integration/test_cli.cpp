@@ -116,6 +116,20 @@ BOOST_AUTO_TEST_CASE(check_names_missing_api_certificates_and_a_subscription_wit
              noApi.err);
 }
 
+BOOST_AUTO_TEST_CASE(serve_refuses_a_key_that_does_not_match_the_api_certificate) {
+  DemoCopy demo;
+  std::string text = test::readFile(demo.config());
+  const std::string key = "key=\"../var/tls/server.key\"";
+  text.replace(text.find(key), key.size(), "key=\"../var/tls/window-demo.key\"");
+  test::writeFile(demo.config(), text);
+  auto r = runRenkei({"serve", "--config", demo.config(), "--once"});
+  BOOST_TEST(r.exitCode == 2);
+  BOOST_TEST(r.err.find("demo.xml:22: api: key '") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("key values mismatch") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("start-up failed (above); nothing was processed") != std::string::npos, r.err);
+  BOOST_TEST(test::listFiles(demo.dir / "var/exchange/jumin/in").size() == 2u);  // nothing taken
+}
+
 BOOST_AUTO_TEST_CASE(check_missing_or_broken_files_exit_2) {
   auto missing = runRenkei({"check", "--config", "/nonexistent/renkei.xml"});
   BOOST_TEST(missing.exitCode == 2);
