@@ -221,8 +221,8 @@ class RecordHandler final : public api::RecordServiceIf {
 class ConnectionProcessor final : public TProcessor {
  public:
   using Build = std::function<std::shared_ptr<TProcessor>(const ApiCaller&)>;
-  ConnectionProcessor(std::shared_ptr<tt::TTransport> transport, Build build)
-      : transport_(std::move(transport)), build_(std::move(build)) {}
+  ConnectionProcessor(std::shared_ptr<tt::TTransport> transport, Build build, const std::vector<std::string>& allowed)
+      : transport_(std::move(transport)), build_(std::move(build)), allowed_(allowed) {}
 
   bool process(std::shared_ptr<TProtocol> in, std::shared_ptr<TProtocol> out, void* context) override {
     if (!inner_) {
@@ -233,6 +233,11 @@ class ConnectionProcessor final : public TProcessor {
       if (auto* socket = dynamic_cast<tt::TSocket*>(transport_.get()))
         caller.address = socket->getPeerAddress() + ":" + std::to_string(socket->getPeerPort());
       if (caller.client.empty()) return false;
+      if (!allowed_.empty() && std::find(allowed_.begin(), allowed_.end(), caller.client) == allowed_.end()) {
+        // Issued by the CA, but not one of this host's window systems.
+        accessLog().warning("client=%s address=%s refused: not among <api clients>", caller.client, caller.address);
+        return false;
+      }
       inner_ = build_(caller);
     }
     return inner_->process(std::move(in), std::move(out), context);
@@ -241,6 +246,7 @@ class ConnectionProcessor final : public TProcessor {
  private:
   std::shared_ptr<tt::TTransport> transport_;
   Build build_;
+  const std::vector<std::string>& allowed_;
   std::shared_ptr<TProcessor> inner_;
 };
 
@@ -255,13 +261,15 @@ class Listening final : public apache::thrift::server::TServerEventHandler {
 
 class ConnectionFactory final : public apache::thrift::TProcessorFactory {
  public:
-  explicit ConnectionFactory(ConnectionProcessor::Build build) : build_(std::move(build)) {}
+  ConnectionFactory(ConnectionProcessor::Build build, const std::vector<std::string>& allowed)
+      : build_(std::move(build)), allowed_(allowed) {}
   std::shared_ptr<TProcessor> getProcessor(const apache::thrift::TConnectionInfo& info) override {
-    return std::make_shared<ConnectionProcessor>(info.transport, build_);
+    return std::make_shared<ConnectionProcessor>(info.transport, build_, allowed_);
   }
 
  private:
   ConnectionProcessor::Build build_;
+  const std::vector<std::string>& allowed_;
 };
 
 }  // namespace
@@ -311,7 +319,7 @@ void ApiServer::start() {
   // one that never finishes its handshake holds a thread no longer either.
   if (api.idleTimeout.count() > 0) socket->setRecvTimeout(static_cast<int>(api.idleTimeout.count()));
   server_ = std::make_shared<apache::thrift::server::TThreadedServer>(
-      std::make_shared<ConnectionFactory>(build), socket, std::make_shared<tt::TBufferedTransportFactory>(),
+      std::make_shared<ConnectionFactory>(build, api.clients), socket, std::make_shared<tt::TBufferedTransportFactory>(),
       std::make_shared<apache::thrift::protocol::TBinaryProtocolFactory>());
   server_->setConcurrentClientLimit(api.maxConnections);  // one thread each; more wait to be accepted
   // serve() opens the port; its preServe event says it is listening.

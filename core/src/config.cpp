@@ -131,12 +131,10 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
       ApiConfig api;
       api.line = lineOf(node);
       if (hasAttr(node, "address")) api.address = attr(node, "address");
-      if (hasAttr(node, "port")) {
+      if (hasAttr(node, "port")) {  // the schema reports a value that is no port number
         Settings::Value v;
-        const auto err = parseSettingValue("int", attr(node, "port"), config.directory, v);
-        if (err || std::get<std::int64_t>(v) < 0 || std::get<std::int64_t>(v) > 65535)
-          diags.add(fileName, api.line, "api: port: '" + attr(node, "port") + "' is not a port number (0-65535)");
-        else
+        if (!parseSettingValue("int", attr(node, "port"), config.directory, v) && std::get<std::int64_t>(v) >= 0 &&
+            std::get<std::int64_t>(v) <= 65535)
           api.port = static_cast<int>(std::get<std::int64_t>(v));
       }
       auto file = [&](const char* name) {
@@ -145,6 +143,10 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
         fs::path p(v);
         return p.is_relative() ? (config.directory / p).lexically_normal() : p;
       };
+      {
+        std::istringstream clients(attr(node, "clients"));
+        for (std::string c; clients >> c;) api.clients.push_back(c);
+      }
       if (hasAttr(node, "max-connections")) {
         Settings::Value v;
         if (!parseSettingValue("int", attr(node, "max-connections"), config.directory, v) &&
@@ -326,6 +328,12 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
     if (sub.clients.empty())
       diags.add(file, sub.line,
                 "subscription '" + sub.id + "': clients=\"…\" must name at least one client certificate (its CN)");
+    if (config.api && !config.api->clients.empty())
+      for (const std::string& c : sub.clients)
+        if (std::find(config.api->clients.begin(), config.api->clients.end(), c) == config.api->clients.end())
+          diags.add(file, sub.line,
+                    "subscription '" + sub.id + "': client '" + c + "' is not among <api clients=\"…\">, so it "
+                    "could never connect");
     if (sub.ackTimeout < std::chrono::seconds(1))
       diags.add(file, sub.line, "subscription '" + sub.id + "': ack-timeout must be at least 1s");
   }

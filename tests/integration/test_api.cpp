@@ -280,6 +280,24 @@ BOOST_AUTO_TEST_CASE(clients_without_a_certificate_or_from_another_ca_are_refuse
   BOOST_TEST(out.empty());
 }
 
+BOOST_AUTO_TEST_CASE(api_clients_lets_in_only_the_listed_certificates) {
+  Host host(false, false, "clients=\"window-a\"");
+  Client a = Client::as(host, "window-a");
+  api::Resident r;
+  BOOST_TEST(errorOf([&] { a.residents->getResident(r, "00010000019"); }) == api::ErrorCode::NOT_FOUND);  // in
+  // window-b's certificate is from the same CA, but it is not on the list.
+  bool refused = false;
+  try {
+    Client b = Client::as(host, "window-b");
+    b.residents->getResident(r, "00010000019");
+  } catch (const tt::TTransportException&) {
+    refused = true;
+  }
+  BOOST_TEST(refused);
+  BOOST_TEST(host.log().find("client=window-b") != std::string::npos);
+  BOOST_TEST(host.log().find("refused: not among <api clients>") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(a_silent_connection_is_closed_after_the_idle_timeout) {
   Host host(false, false, "idle-timeout=\"1s\"");
   Client a = Client::as(host, "window-a");
