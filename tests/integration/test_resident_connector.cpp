@@ -43,7 +43,8 @@ std::string takeDerived(const fs::path& dir, const std::string& kind) {
   return out;
 }
 
-void writeConfig(const fs::path& dir, const fs::path& layout) {
+/// `mapping`: a mapping file for the route (else text lines pass through).
+void writeConfig(const fs::path& dir, const fs::path& layout, const std::string& mapping = {}) {
   test::writeFile(dir / "config.xml",
                   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                   "<renkei xmlns=\"urn:renkei:config:1\" instance=\"resident-test\" zone=\"lgwan\">\n"
@@ -54,7 +55,8 @@ void writeConfig(const fs::path& dir, const fs::path& layout) {
                   "    <events-directory>events</events-directory>\n"
                   "  </connector>\n"
                   "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
-                  "  <route id=\"jumin\" from=\"jumin\" to=\"out\"/>\n"
+                  "  <route id=\"jumin\" from=\"jumin\" to=\"out\"" +
+                      (mapping.empty() ? std::string() : " mapping=\"" + mapping + "\"") + "/>\n"
                   "</renkei>\n");
 }
 
@@ -177,6 +179,37 @@ BOOST_AUTO_TEST_CASE(sample_exports_feed_the_crm_and_raise_events_for_other_rout
   BOOST_TEST(events.find("住所") == std::string::npos);
   BOOST_TEST(test::listFiles(dir / "household-out/out").size() >= 2u);
   BOOST_TEST(test::listFiles(dir / "events/error").empty());
+}
+
+// A malformed export is the host's to quarantine: no events, no change to
+// the register, the file in error/ with its reason; the next export goes on.
+BOOST_AUTO_TEST_CASE(a_malformed_export_raises_nothing_and_is_quarantined) {
+  const fs::path c = source("tests/cases/resident/moves");
+  test::TempDir dir;
+  // The route reads the export through the same layout as the connector.
+  test::writeFile(dir / "map.xml", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                   "<mapping xmlns=\"urn:renkei:mapping:1\" id=\"codes\" version=\"1\">\n"
+                                   "  <source layout=\"" + (c / "layout.xml").string() + "\"/>\n"
+                                   "  <target record=\"resident\" zone=\"lgwan\"/>\n"
+                                   "  <field to=\"resident_code\" from=\"住民票コード\"/>\n"
+                                   "</mapping>\n");
+  writeConfig(dir.path(), c / "layout.xml", (dir / "map.xml").string());
+  fs::create_directories(dir / "drop/in");
+  fs::copy_file(c / "1-R_20261101_FULL.csv", dir / "drop/in/1-R_20261101_FULL.csv");
+  BOOST_TEST_REQUIRE(runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"}).exitCode == 0);
+  takeDerived(dir.path(), ".households.jsonl");
+  // A quoted field that never ends: the whole file is unusable.
+  test::writeFile(dir / "drop/in/2-R_BROKEN.csv",
+                  "住民票コード,世帯番号,続柄,異動事由,異動日,届出日,削除フラグ\n10000000006,H1,05,02,\"5061101,5061102,0\n");
+  fs::copy_file(c / "2-R_20261102_DIFF.csv", dir / "drop/in/3-R_20261102_DIFF.csv");
+  auto r = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
+  BOOST_TEST(r.exitCode == 1, r.out << r.err);  // a file went to error/
+  BOOST_TEST(fs::exists(dir / "drop/error/2-R_BROKEN.csv"));
+  BOOST_TEST(fs::exists(dir / "drop/error/2-R_BROKEN.csv.error.txt"));
+  BOOST_TEST(r.err.find("'2-R_BROKEN.csv': no events:") != std::string::npos, r.err);
+  // The differential after it raises exactly its own events.
+  const std::string events = takeDerived(dir.path(), ".events.jsonl");
+  BOOST_TEST(test::countLines(events) == 5u, events);
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_transport_key_is_a_config_error_naming_it) {
