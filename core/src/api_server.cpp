@@ -107,7 +107,11 @@ class ApiServer::Factory final : public tt::TSSLSocketFactory {
 
 namespace {
 
-Poco::Logger& accessLog() { return Poco::Logger::get("renkei.access"); }
+/// Looked up once: Logger::get takes a process-wide lock.
+Poco::Logger& accessLog() {
+  static Poco::Logger& log = Poco::Logger::get("renkei.access");
+  return log;
+}
 
 api::ApiError apiError(api::ErrorCode::type code, std::string message) {
   api::ApiError e;

@@ -10,9 +10,9 @@
 
 namespace renkei {
 
-/// Opens the state of plugin instance `instanceId`: one write connection and
-/// up to `readers` read connections opened as needed (at most 8 on
-/// PostgreSQL). Throws StateError.
+/// Opens the state of plugin instance `instanceId`: one write connection, and
+/// for reads a connection per reading thread (SQLite) or a pool of up to
+/// `readers` (at most 8) connections (PostgreSQL). Throws StateError.
 std::unique_ptr<StateStore> openStateStore(const store::StoreConfig& config, const std::string& instanceId,
                                            std::size_t readers = 64);
 

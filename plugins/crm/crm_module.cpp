@@ -52,7 +52,11 @@ std::string masked(const std::string& key) {
   return std::string(key.size() - 3, '*') + key.substr(key.size() - 3);
 }
 
-Poco::Logger& accessLog() { return Poco::Logger::get("renkei.access"); }
+/// Looked up once: Logger::get takes a process-wide lock.
+Poco::Logger& accessLog() {
+  static Poco::Logger& log = Poco::Logger::get("renkei.access");
+  return log;
+}
 
 api::ApiError toApi(const CrmError& e) {
   api::ApiError out;
