@@ -67,7 +67,8 @@ class StateStore {
   /// Runs `work` in one write transaction (committed when it returns, rolled
   /// back when it throws). Writers are serialised; keep the work short.
   virtual void write(const std::function<void(StateSession&)>& work) = 0;
-  /// Runs `work` on a read connection: sees every committed write, never
+  /// Runs `work` on a read connection (SQLite: the calling thread's own;
+  /// PostgreSQL: one of a small pool): sees every committed write, never
   /// waits for a writer. Safe from many threads at once.
   virtual void read(const std::function<void(StateSession&)>& work) = 0;
 };
