@@ -26,66 +26,8 @@ bool onPostgres() {
   return s && std::string(s) == "postgresql";
 }
 
-std::string sqliteDriver() {
-  glob_t g{};
-  std::string found;
-  if (::glob("/usr/lib/*/odbc/libsqlite3odbc.so", 0, nullptr, &g) == 0 && g.gl_pathc > 0) found = g.gl_pathv[0];
-  globfree(&g);
-  BOOST_REQUIRE_MESSAGE(!found.empty(), "the SQLite ODBC driver (libsqliteodbc) is not installed");
-  return found;
-}
-
-// Direct SQL for setting up and checking the databases (not the code under test).
-class Db {
- public:
-  explicit Db(const std::string& cs) {
-    SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env_);
-    SQLSetEnvAttr(env_, SQL_ATTR_ODBC_VERSION, reinterpret_cast<SQLPOINTER>(SQL_OV_ODBC3), 0);
-    SQLAllocHandle(SQL_HANDLE_DBC, env_, &dbc_);
-    std::string c = cs;
-    const SQLRETURN rc = SQLDriverConnect(dbc_, nullptr, reinterpret_cast<SQLCHAR*>(c.data()), SQL_NTS, nullptr, 0,
-                                          nullptr, SQL_DRIVER_NOPROMPT);
-    BOOST_REQUIRE_MESSAGE(SQL_SUCCEEDED(rc), "cannot connect to the test database");
-  }
-  ~Db() {
-    SQLDisconnect(dbc_);
-    SQLFreeHandle(SQL_HANDLE_DBC, dbc_);
-    SQLFreeHandle(SQL_HANDLE_ENV, env_);
-  }
-  void exec(const std::string& sql) {
-    SQLHSTMT s = SQL_NULL_HSTMT;
-    SQLAllocHandle(SQL_HANDLE_STMT, dbc_, &s);
-    const SQLRETURN rc = SQLExecDirect(s, reinterpret_cast<SQLCHAR*>(const_cast<char*>(sql.c_str())), SQL_NTS);
-    SQLFreeHandle(SQL_HANDLE_STMT, s);
-    BOOST_REQUIRE_MESSAGE(SQL_SUCCEEDED(rc) || rc == SQL_NO_DATA, "failed: " << sql);
-  }
-  /// Rows as "v1|v2|…" lines.
-  std::vector<std::string> rows(const std::string& sql) {
-    SQLHSTMT s = SQL_NULL_HSTMT;
-    SQLAllocHandle(SQL_HANDLE_STMT, dbc_, &s);
-    std::vector<std::string> out;
-    if (SQL_SUCCEEDED(SQLExecDirect(s, reinterpret_cast<SQLCHAR*>(const_cast<char*>(sql.c_str())), SQL_NTS))) {
-      SQLSMALLINT cols = 0;
-      SQLNumResultCols(s, &cols);
-      while (SQL_SUCCEEDED(SQLFetch(s))) {
-        std::string line;
-        for (SQLSMALLINT c = 1; c <= cols; ++c) {
-          char buf[1024];
-          SQLLEN len = 0;
-          SQLGetData(s, static_cast<SQLUSMALLINT>(c), SQL_C_CHAR, buf, sizeof buf, &len);
-          line += (c > 1 ? "|" : "") + (len == SQL_NULL_DATA ? std::string("NULL") : std::string(buf, static_cast<std::size_t>(len)));
-        }
-        out.push_back(line);
-      }
-    }
-    SQLFreeHandle(SQL_HANDLE_STMT, s);
-    return out;
-  }
-
- private:
-  SQLHENV env_ = SQL_NULL_HENV;
-  SQLHDBC dbc_ = SQL_NULL_HDBC;
-};
+std::string sqliteDriver() { return test::sqliteOdbcDriver(); }
+using Db = test::OdbcDb;
 
 // core.residents (the core system's view) → odbc source → mapping →
 // odbc sink window.residents (and a file sink beside it).

@@ -6,10 +6,6 @@
 #define BOOST_TEST_MODULE renkei_resident_connector
 #include <boost/test/unit_test.hpp>
 
-#include <glob.h>
-#include <sql.h>
-#include <sqlext.h>
-
 #include <signal.h>
 
 #include <algorithm>
@@ -236,31 +232,11 @@ BOOST_AUTO_TEST_CASE(a_missing_transport_key_is_a_config_error_naming_it) {
 // through the SQLite ODBC driver), spooled as JSON Lines, read through a
 // jsonl layout; the first poll is the baseline, a later change an event.
 BOOST_AUTO_TEST_CASE(an_odbc_view_as_transport) {
-  glob_t g{};
-  std::string driver;
-  if (::glob("/usr/lib/*/odbc/libsqlite3odbc.so", 0, nullptr, &g) == 0 && g.gl_pathc > 0) driver = g.gl_pathv[0];
-  globfree(&g);
-  BOOST_REQUIRE_MESSAGE(!driver.empty(), "the SQLite ODBC driver (libsqliteodbc) is not installed");
   test::TempDir dir;
-  const std::string cs = "Driver=" + driver + ";Database=" + (dir / "core.sqlite3").string() + ";Timeout=20000;";
-  auto sql = [&](const std::string& statement) {
-    SQLHENV env = SQL_NULL_HENV;
-    SQLHDBC dbc = SQL_NULL_HDBC;
-    SQLHSTMT st = SQL_NULL_HSTMT;
-    SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env);
-    SQLSetEnvAttr(env, SQL_ATTR_ODBC_VERSION, reinterpret_cast<SQLPOINTER>(SQL_OV_ODBC3), 0);
-    SQLAllocHandle(SQL_HANDLE_DBC, env, &dbc);
-    std::string c = cs;
-    BOOST_REQUIRE(SQL_SUCCEEDED(SQLDriverConnect(dbc, nullptr, reinterpret_cast<SQLCHAR*>(c.data()), SQL_NTS, nullptr,
-                                                 0, nullptr, SQL_DRIVER_NOPROMPT)));
-    SQLAllocHandle(SQL_HANDLE_STMT, dbc, &st);
-    const SQLRETURN rc = SQLExecDirect(st, reinterpret_cast<SQLCHAR*>(const_cast<char*>(statement.c_str())), SQL_NTS);
-    SQLFreeHandle(SQL_HANDLE_STMT, st);
-    SQLDisconnect(dbc);
-    SQLFreeHandle(SQL_HANDLE_DBC, dbc);
-    SQLFreeHandle(SQL_HANDLE_ENV, env);
-    BOOST_REQUIRE_MESSAGE(SQL_SUCCEEDED(rc) || rc == SQL_NO_DATA, "failed: " << statement);
-  };
+  const std::string cs =
+      "Driver=" + test::sqliteOdbcDriver() + ";Database=" + (dir / "core.sqlite3").string() + ";Timeout=20000;";
+  test::OdbcDb core(cs);  // the core system's database
+  auto sql = [&](const std::string& statement) { core.exec(statement); };
   sql("CREATE TABLE jumin (code TEXT PRIMARY KEY, household TEXT, relation TEXT, reason TEXT, moved TEXT, "
       "notified TEXT, deleted TEXT, updated_at TEXT NOT NULL)");
   sql("INSERT INTO jumin VALUES ('10000000001', 'H000000001', '02', '01', '5010501', '5010502', '0', '2026-11-01T09')");

@@ -1,4 +1,5 @@
 // Helpers shared by the test executables.
+#include <glob.h>
 #include <sql.h>
 #include <sqlext.h>
 #include <unistd.h>
@@ -186,6 +187,70 @@ ProcessResult run(const std::vector<std::string>& args, const std::map<std::stri
   if (WIFEXITED(status)) r.exitCode = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
   return r;
+}
+
+std::string sqliteOdbcDriver() {
+  glob_t g{};
+  std::string found;
+  if (::glob("/usr/lib/*/odbc/libsqlite3odbc.so", 0, nullptr, &g) == 0 && g.gl_pathc > 0) found = g.gl_pathv[0];
+  globfree(&g);
+  if (found.empty()) throw std::runtime_error("the SQLite ODBC driver (libsqliteodbc) is not installed");
+  return found;
+}
+
+OdbcDb::OdbcDb(const std::string& connection) {
+  SQLHENV env = SQL_NULL_HENV;
+  SQLHDBC dbc = SQL_NULL_HDBC;
+  SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env);
+  SQLSetEnvAttr(env, SQL_ATTR_ODBC_VERSION, reinterpret_cast<SQLPOINTER>(SQL_OV_ODBC3), 0);
+  SQLAllocHandle(SQL_HANDLE_DBC, env, &dbc);
+  env_ = env;
+  dbc_ = dbc;
+  std::string cs = connection;
+  const SQLRETURN rc = SQLDriverConnect(dbc, nullptr, reinterpret_cast<SQLCHAR*>(cs.data()), SQL_NTS, nullptr, 0,
+                                        nullptr, SQL_DRIVER_NOPROMPT);
+  if (!SQL_SUCCEEDED(rc)) {
+    SQLFreeHandle(SQL_HANDLE_DBC, dbc);
+    SQLFreeHandle(SQL_HANDLE_ENV, env);
+    throw std::runtime_error("cannot connect to the test database");
+  }
+}
+
+OdbcDb::~OdbcDb() {
+  SQLDisconnect(static_cast<SQLHDBC>(dbc_));
+  SQLFreeHandle(SQL_HANDLE_DBC, static_cast<SQLHDBC>(dbc_));
+  SQLFreeHandle(SQL_HANDLE_ENV, static_cast<SQLHENV>(env_));
+}
+
+void OdbcDb::exec(const std::string& sql) {
+  SQLHSTMT s = SQL_NULL_HSTMT;
+  SQLAllocHandle(SQL_HANDLE_STMT, static_cast<SQLHDBC>(dbc_), &s);
+  const SQLRETURN rc = SQLExecDirect(s, reinterpret_cast<SQLCHAR*>(const_cast<char*>(sql.c_str())), SQL_NTS);
+  SQLFreeHandle(SQL_HANDLE_STMT, s);
+  if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) throw std::runtime_error("failed: " + sql);
+}
+
+std::vector<std::string> OdbcDb::rows(const std::string& sql) {
+  SQLHSTMT s = SQL_NULL_HSTMT;
+  SQLAllocHandle(SQL_HANDLE_STMT, static_cast<SQLHDBC>(dbc_), &s);
+  std::vector<std::string> out;
+  if (SQL_SUCCEEDED(SQLExecDirect(s, reinterpret_cast<SQLCHAR*>(const_cast<char*>(sql.c_str())), SQL_NTS))) {
+    SQLSMALLINT cols = 0;
+    SQLNumResultCols(s, &cols);
+    while (SQL_SUCCEEDED(SQLFetch(s))) {
+      std::string line;
+      for (SQLSMALLINT c = 1; c <= cols; ++c) {
+        char buf[1024];
+        SQLLEN len = 0;
+        SQLGetData(s, static_cast<SQLUSMALLINT>(c), SQL_C_CHAR, buf, sizeof buf, &len);
+        line += (c > 1 ? "|" : "") +
+                (len == SQL_NULL_DATA ? std::string("NULL") : std::string(buf, static_cast<std::size_t>(len)));
+      }
+      out.push_back(line);
+    }
+  }
+  SQLFreeHandle(SQL_HANDLE_STMT, s);
+  return out;
 }
 
 }  // namespace renkei::test

@@ -61,6 +61,27 @@ struct Child {
 Child spawn(const std::vector<std::string>& args, const std::filesystem::path& outputStem,
             const std::map<std::string, std::string>& extraEnv = {});
 
+/// Path of the SQLite ODBC driver (Debian's libsqliteodbc); throws when it
+/// is not installed.
+std::string sqliteOdbcDriver();
+
+/// Direct SQL through ODBC, for setting up and checking test databases (not
+/// the code under test). Throws std::runtime_error naming the statement.
+class OdbcDb {
+ public:
+  explicit OdbcDb(const std::string& connection);
+  ~OdbcDb();
+  OdbcDb(const OdbcDb&) = delete;
+  OdbcDb& operator=(const OdbcDb&) = delete;
+  void exec(const std::string& sql);
+  /// Rows as "v1|v2|…" lines (NULL as "NULL").
+  std::vector<std::string> rows(const std::string& sql);
+
+ private:
+  void* env_ = nullptr;
+  void* dbc_ = nullptr;
+};
+
 /// Path of the renkei binary under test ($RENKEI_BIN).
 std::string renkeiBinary();
 
