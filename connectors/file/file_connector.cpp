@@ -13,6 +13,7 @@
 #include <fstream>
 #include <system_error>
 
+#include "renkei/files.h"
 #include "renkei/json.h"
 
 namespace fs = std::filesystem;
@@ -42,8 +43,8 @@ const renkei_config_key kKeys[] = {
 };
 
 const std::size_t kKeyCount = sizeof(kKeys) / sizeof(kKeys[0]);
-namespace {
 
+namespace {
 
 std::vector<std::string> splitGlobs(const std::string& text) {
   std::vector<std::string> out;
@@ -71,13 +72,6 @@ bool renameNoReplace(const fs::path& from, const fs::path& to, int& error) {
   if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return true;
   error = errno;
   return false;
-}
-
-void syncPath(const fs::path& path, bool directory) {
-  int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
 }
 
 // Moves `from` into folder `dir`, keeping its name or, when taken, adding
@@ -224,29 +218,12 @@ Outcome FileConnector::writeAtomically(const fs::path& dir, const std::string& n
     const fs::path tmp = directory_ / "tmp";
     ensureDirectory(tmp);
     ensureDirectory(dir);
-    // A name of this process's own: two hosts writing the same batch (one
-    // whose lease ran out while it was slow) never write into one file; the
-    // rename makes whichever finishes last the copy in place, and both are whole.
-    static const std::string kTag = std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
-    const fs::path tmpFile = tmp / (name + "." + kTag + ".tmp");
-    FILE* f = std::fopen(tmpFile.c_str(), "wb");
-    if (!f) return Outcome::retry("cannot write '" + tmpFile.string() + "': " + std::strerror(errno));
-    bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
-    ok = ok && std::fflush(f) == 0;
-    if (ok && fsync_) ok = ::fsync(fileno(f)) == 0;
-    const int writeErrno = errno;
-    ok = (std::fclose(f) == 0) && ok;
-    if (!ok) {
-      std::error_code ec;
-      fs::remove(tmpFile, ec);
-      return Outcome::retry("cannot write '" + tmpFile.string() + "': " + std::strerror(writeErrno));
-    }
-    // rename() replaces: the same content written again after a crash
-    // overwrites its own earlier copy, which keeps the effect exactly once.
-    if (std::rename(tmpFile.c_str(), (dir / name).c_str()) != 0)
-      return Outcome::retry("cannot rename into '" + dir.string() + "': " + std::strerror(errno));
-    if (fsync_) syncPath(dir, true);
-    return Outcome::ok();
+    // Two hosts writing the same batch (one whose lease ran out while it was
+    // slow) write temp files of their own; the rename makes whichever
+    // finishes last the copy in place, and both are whole. The same content
+    // written again after a crash replaces its own earlier copy: exactly once.
+    const std::string error = writeFileAtomically(tmp, dir / name, content, fsync_);
+    return error.empty() ? Outcome::ok() : Outcome::retry(error);
   } catch (const std::exception& e) {
     return Outcome::retry(e.what());
   }

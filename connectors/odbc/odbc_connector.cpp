@@ -11,6 +11,7 @@
 #include <ctime>
 #include <fstream>
 
+#include "renkei/files.h"
 #include "renkei/json.h"
 
 namespace fs = std::filesystem;
@@ -50,7 +51,6 @@ const renkei_config_key kKeys[] = {
 
 const std::size_t kKeyCount = sizeof(kKeys) / sizeof(kKeys[0]);
 namespace {
-
 
 std::vector<std::string> splitList(const std::string& text) {
   std::vector<std::string> out;
@@ -107,14 +107,6 @@ std::string safeName(const std::string& text) {
   std::string out;
   for (char c : text) out.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '-' ? c : '_');
   return out.substr(0, 40);
-}
-
-void syncPath(const fs::path& path, bool directory) {
-  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
 }
 
 }  // namespace
@@ -188,16 +180,8 @@ std::string OdbcConnector::watermark() const {
 }
 
 void OdbcConnector::writeFileAtomically(const fs::path& path, const std::string& content) {
-  const fs::path tmp = spool_ / "tmp" / (path.filename().string() + ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write '" + tmp.string() + "'");
-  }
-  syncPath(tmp, false);
-  fs::rename(tmp, path);
-  syncPath(path.parent_path(), true);
+  const std::string error = renkei::writeFileAtomically(spool_ / "tmp", path, content, /*sync=*/true);
+  if (!error.empty()) throw std::runtime_error(error);
 }
 
 std::vector<Intake> OdbcConnector::recover() {

@@ -14,16 +14,13 @@
 // export is applied and named after the export's content, so an export taken
 // again after a crash yields the same files (which the host takes in once);
 // the register is updated in one transaction together with the export's hash.
-#include <fcntl.h>
 #include <signal.h>
 #include <fnmatch.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
 #include <map>
 #include <memory>
-#include <random>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -34,6 +31,7 @@
 
 #include "file_connector.h"
 #include "odbc_connector.h"
+#include "renkei/files.h"
 #include "renkei/json.h"
 #include "renkei/sdk.h"
 
@@ -472,31 +470,10 @@ class ResidentConnector final : public Connector, public Source {
     return index_[i];
   }
 
-  /// Writes dir/tmp/<name> and renames it into dir/in/ (flushed first).
+  /// Writes dir/in/<name> through dir/tmp/ (flushed first when fsync).
   void writeDerived(const std::string& name, const std::string& content) {
-    static thread_local std::mt19937_64 random(std::random_device{}());
-    const fs::path tmp = eventsDir_ / "tmp" / (name + "." + std::to_string(::getpid()) + "-" +
-                                               std::to_string(random() % 1000000) + ".tmp");
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out.write(content.data(), static_cast<std::streamsize>(content.size()));
-      out.flush();
-      if (!out) throw std::runtime_error("cannot write '" + tmp.string() + "'");
-    }
-    if (fsync_) syncPath(tmp);
-    std::error_code ec;
-    fs::rename(tmp, eventsDir_ / "in" / name, ec);
-    if (ec) throw std::runtime_error("cannot move '" + name + "' into " + (eventsDir_ / "in").string() + ": " +
-                                     ec.message());
-    if (fsync_) syncPath(eventsDir_ / "in");
-  }
-
-  static void syncPath(const fs::path& p) {
-    const int fd = ::open(p.c_str(), O_RDONLY);
-    if (fd >= 0) {
-      ::fsync(fd);
-      ::close(fd);
-    }
+    const std::string error = writeFileAtomically(eventsDir_ / "tmp", eventsDir_ / "in" / name, content, fsync_);
+    if (!error.empty()) throw std::runtime_error(error);
   }
 
   Poco::Logger* logger_ = nullptr;

@@ -5,6 +5,7 @@
 
 #include "renkei/api.h"
 #include "renkei/connector.h"
+#include "renkei/files.h"
 #include "renkei/outcome.h"
 #include "renkei/plugin.h"
 #include "renkei/record.h"
