@@ -18,6 +18,7 @@
 #include "formats/reader.h"
 #include "mapping/mapping.h"
 #include "host_application.h"
+#include "log_channel.h"
 #include "operator_commands.h"
 #include "renkei/json.h"
 #include "renkei/plugin.h"
@@ -188,8 +189,11 @@ void setUpLogging() {
   Poco::AutoPtr<Poco::ConsoleChannel> console(new Poco::ConsoleChannel(std::cerr));
   Poco::AutoPtr<Poco::PatternFormatter> pattern(new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i %p %s: %t"));
   pattern->setProperty("times", "local");
-  Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(pattern, console));
-  Poco::Logger::root().setChannel(channel);
+  Poco::AutoPtr<Poco::FormattingChannel> formatted(new Poco::FormattingChannel(pattern, console));
+  // Every message escaped and bounded before it is formatted (file and
+  // certificate names are outside input).
+  Poco::AutoPtr<EscapingChannel> channel(new EscapingChannel(formatted));
+  Poco::Logger::setChannel("", channel);
   Poco::Logger::root().setLevel("information");
 }
 

@@ -13,6 +13,8 @@
 
 #include <Poco/Logger.h>
 
+#include "log_channel.h"
+
 namespace fs = std::filesystem;
 
 namespace renkei {
@@ -113,6 +115,14 @@ HostApplication::HostApplication(ServeOptions options) : options_(std::move(opti
 }
 
 void HostApplication::initialize(Poco::Util::Application& self) {
+  // POCO's application set-up installs a console channel of its own: every
+  // logger gets it wrapped, so no message (file and certificate names are
+  // outside input) can start a line of its own or grow without bound.
+  Poco::Channel* current = Poco::Logger::root().getChannel();
+  if (current && !dynamic_cast<EscapingChannel*>(current)) {
+    Poco::AutoPtr<Poco::Channel> next(current, true);
+    Poco::Logger::setChannel("", new EscapingChannel(next));
+  }
   try {
     ServerApplication::initialize(self);
   } catch (const ConfigFailure& e) {

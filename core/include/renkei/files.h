@@ -37,8 +37,15 @@ inline std::string writeFileAtomically(const std::filesystem::path& tmpDir, cons
                                        std::string_view content, bool sync) {
   static const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
   const std::filesystem::path tmp = tmpDir / (target.filename().string() + "." + tag + ".tmp");
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return "cannot write '" + tmp.string() + "': " + std::strerror(errno);
+  // Created, never opened through a link someone planted under the name;
+  // the rename then replaces a link at `target` instead of following it.
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+  FILE* f = fd < 0 ? nullptr : ::fdopen(fd, "wb");
+  if (!f) {
+    const int openErrno = errno;
+    if (fd >= 0) ::close(fd);
+    return "cannot write '" + tmp.string() + "': " + std::strerror(openErrno);
+  }
   bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
   ok = ok && std::fflush(f) == 0;
   if (ok && sync) ok = ::fsync(fileno(f)) == 0;

@@ -1,0 +1,84 @@
+// Text that came from outside (file names, certificate names, reasons that
+// quote them) made safe to write into one log line or one line of a reason
+// file: what every part that reports on hostile input needs, written once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace renkei {
+
+/// Returns `text` as one printable line: control characters (C0, DEL, C1),
+/// the Unicode line and paragraph separators and the bidirectional
+/// overrides are written as escapes (`\n`, `\t`, `\x1b`, `\u202e`), bytes that
+/// are not UTF-8 as `\xNN`, and a backslash as `\\`, so no input can start a
+/// new line, rewrite the terminal or pass itself off as another entry.
+/// Printable UTF-8 (Japanese included) is kept. When the result would pass
+/// `maxBytes`, it is cut at a character boundary and ends with
+/// "… (N bytes more)". Thread-safe; never throws except std::bad_alloc.
+inline std::string printable(std::string_view text, std::size_t maxBytes = 4096) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size() < maxBytes ? text.size() + 8 : maxBytes + 32);
+  auto byteEscape = [&](unsigned char c) {
+    out += "\\x";
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xF]);
+  };
+  auto codeEscape = [&](std::uint32_t cp) {
+    out += "\\u";
+    for (int shift = 12; shift >= 0; shift -= 4) out.push_back(kHex[(cp >> shift) & 0xF]);
+  };
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (out.size() >= maxBytes) {
+      out += "\xE2\x80\xA6 (" + std::to_string(text.size() - i) + " bytes more)";
+      return out;
+    }
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\\': out += "\\\\"; break;
+        default:
+          if (c < 0x20 || c == 0x7F) byteEscape(c);
+          else out.push_back(static_cast<char>(c));
+      }
+      ++i;
+      continue;
+    }
+    // A UTF-8 sequence: its length from the lead byte, then every
+    // continuation byte checked; overlong forms and surrogates refused.
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (c >= 0xC2 && c <= 0xDF) n = 2, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF) n = 3, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4) n = 4, cp = c & 0x07;
+    bool ok = n > 0 && i + n <= text.size();
+    for (std::size_t k = 1; ok && k < n; ++k) {
+      const unsigned char cc = static_cast<unsigned char>(text[i + k]);
+      ok = (cc & 0xC0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (ok) ok = !(n == 3 && cp < 0x800) && !(n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) &&
+                 !(cp >= 0xD800 && cp <= 0xDFFF);
+    if (!ok) {
+      byteEscape(c);
+      ++i;
+      continue;
+    }
+    const bool control = (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+                         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x061C ||
+                         cp == 0x200E || cp == 0x200F;
+    if (control) codeEscape(cp);
+    else out.append(text.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
+}  // namespace renkei
