@@ -2,8 +2,12 @@
 // and as a sink (tmp/ → out/).
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -43,6 +47,16 @@ class FileConnector : public Connector, public Source, public Sink {
   std::vector<std::string> patterns_;
   std::vector<std::string> ignore_;
   std::chrono::milliseconds minAge_{0};
+  std::chrono::milliseconds settle_{1000};
+  /// What each claimed file looked like when claimed, to see a change
+  /// after it was read.
+  struct Seen {
+    ino_t ino = 0;
+    off_t size = 0;
+    std::int64_t mtimeNs = 0;
+  };
+  std::mutex claimedMutex_;
+  std::map<std::string, Seen> claimed_;
   std::uint64_t maxFileSize_ = 0;
   bool createDirectories_ = true;
   bool fsync_ = true;

@@ -1,6 +1,12 @@
 // Instance config: libxml2 parse, XSD validation, semantic checks.
 #include "config.h"
 
+#include <cstdlib>
+#include <cerrno>
+#include <cstring>
+#include <unistd.h>
+#include <sys/stat.h>
+
 #include <libxml/tree.h>
 
 #include <algorithm>
@@ -9,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "renkei/connection_string.h"
 #include "schemas.h"
 #include "setting_types.h"
 #include "xml_document.h"
@@ -52,6 +59,12 @@ store::StoreConfig HostConfig::effectiveStore() const {
   store::StoreConfig sc;
   sc.path = directory / ("renkei-" + instance + ".db");
   return sc;
+}
+
+std::filesystem::path HostConfig::effectiveSpool() const {
+  if (!spool.empty()) return spool;
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp && *tmp ? std::filesystem::path(tmp) : std::filesystem::path("/tmp");
 }
 
 const InstanceConfig* HostConfig::findConnector(const std::string& id) const {
@@ -125,6 +138,11 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
       duration("retry-max", config.retryMax);
       duration("lease", config.lease);
       duration("retain-delivered", config.retainDelivered);
+      if (hasAttr(node, "spool")) {
+        const fs::path p(attr(node, "spool"));
+        config.spool = p.is_absolute() ? p : (config.directory / p).lexically_normal();
+        config.spoolLine = lineOf(node);
+      }
       if (config.lease < std::chrono::seconds(5))
         diags.add(fileName, lineOf(node), "pipeline: lease: must be at least 5s (hosts renew it while they work)");
     } else if (element == "api") {
@@ -230,6 +248,19 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
 void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics& diags) {
   const std::string file = config.file.string();
   const std::vector<std::string> pluginKeys = registry.keys();
+
+  // Intake copies every file into the spool folder before reading it.
+  if (!config.spool.empty()) {
+    struct stat st {};
+    if (::stat(config.spool.c_str(), &st) != 0)
+      diags.add(file, config.spoolLine,
+                "pipeline: spool: folder '" + config.spool.string() + "': " + std::strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+      diags.add(file, config.spoolLine, "pipeline: spool: '" + config.spool.string() + "' is not a folder");
+    else if (::access(config.spool.c_str(), W_OK | X_OK) != 0)
+      diags.add(file, config.spoolLine,
+                "pipeline: spool: folder '" + config.spool.string() + "' is not writable: " + std::strerror(errno));
+  }
 
   // Connector and module ids share one namespace: routes name either.
   std::map<std::string, int> seen;
@@ -425,12 +456,10 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
                   "store: driver 'postgresql' needs connection=\"…\" (an ODBC connection string such as "
                   "'DSN=renkei' or 'Driver={PostgreSQL Unicode};Server=…;Database=…;Uid=…'; the password from "
                   "password-file=\"…\" or $RENKEI_STORE_PASSWORD, never in the config)");
-      else if (config.store->connection.find("PWD=") != std::string::npos ||
-               config.store->connection.find("pwd=") != std::string::npos ||
-               config.store->connection.find("Password=") != std::string::npos)
+      else if (const std::string key = passwordKeyIn(config.store->connection); !key.empty())
         diags.add(file, config.storeLine,
-                  "store: the connection string holds a password; put it in password-file=\"…\" or "
-                  "$RENKEI_STORE_PASSWORD instead");
+                  "store: the connection string holds a password (attribute '" + key +
+                      "'); put it in password-file=\"…\" or $RENKEI_STORE_PASSWORD instead");
       if (config.store->passwordFile && !fs::is_regular_file(*config.store->passwordFile))
         diags.add(file, config.storeLine,
                   "store: password-file '" + config.store->passwordFile->string() + "' does not exist");

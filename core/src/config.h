@@ -86,6 +86,12 @@ struct HostConfig {
   std::chrono::milliseconds lease{60000};        ///< how long a host's claim on a file or batch lasts unrenewed
   std::int64_t maxOutboxRecords = 500000;       ///< intake of a route pauses while its outbox holds more
   std::chrono::milliseconds retainDelivered{30LL * 86400 * 1000};  ///< delivered batches kept this long (replay)
+  /// Where intake copies each file before reading it (an unnamed file that
+  /// vanishes when closed); empty: $TMPDIR, else /tmp.
+  std::filesystem::path spool;
+  int spoolLine = 0;
+  /// The spool folder to use: `spool`, else $TMPDIR, else /tmp.
+  std::filesystem::path effectiveSpool() const;
   std::vector<InstanceConfig> connectors;
   std::vector<InstanceConfig> modules;
   std::vector<RouteConfig> routes;

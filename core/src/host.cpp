@@ -151,6 +151,7 @@ void Host::start() {
   if (faultPoint_ == "slow-start") std::this_thread::sleep_for(std::chrono::seconds(1));
   // The store first: without it nothing may be claimed.
   storeConfig_ = config_.effectiveStore();
+  spool_ = config_.effectiveSpool();
   if (!config_.store) logger_.notice("no <store> in the config: using %s", storeConfig_.path.string());
   sharedStore_ = storeConfig_.driver == "postgresql";
   // Intake's commits leave the WAL checkpoints to the delivery thread, so
@@ -179,7 +180,7 @@ void Host::start() {
     ctx.configDir = config_.directory;
     ctx.logger = &Poco::Logger::get("renkei." + inst.id);
     auto& services = services_[inst.id];
-    services = std::make_unique<InstanceServices>(storeConfig_, inst.id, api_.get());
+    services = std::make_unique<InstanceServices>(storeConfig_, inst.id, api_.get(), spool_);
     ctx.services = services.get();
     return ctx;
   };
@@ -526,26 +527,33 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
   // the same pass.
   std::optional<std::string> fileError;
   try {
-    file = std::make_shared<MappedFile>(item.path);
+    // A private copy, hashed while copied: the vendor's file may be
+    // truncated or rewritten from here on without reaching what is read.
+    file = MappedFile::snapshot(item.path, spool_, sha, &stop);
     if (m) {
-      file->startDigest();
       auto check = formats::RecordReader::fromMapping(*m->layout, file);
       check->setFieldMask(std::vector<std::uint8_t>(m->layout->fields.size(), 0));  // structure only
       formats::RawRecord raw;
-      while (check->next(raw)) {
-      }
-      sha = file->finishDigest();
+      std::uint32_t n = 0;
+      while (check->next(raw))
+        if ((++n & 0x3FF) == 0 && stop) throw FileStopped("stopped while checking");
       file->rewind();
       if (check->error()) fileError = check->error()->format();
     } else {
-      sha = sha256Hex(*file);
       if (auto bad = checkUtf8Text(file->view()))
         fileError = "line " + std::to_string(bad->line) + ", byte offset " + std::to_string(bad->offset) + ": " +
                     bad->reason;
     }
     checked = std::chrono::steady_clock::now();
+  } catch (const FileStopped&) {
+    logger_.notice("route %s: stopping; '%s' stays in processing/ and is resumed next time", routeId, item.name);
+    return Taken::Stopped;
+  } catch (const SpoolError& e) {
+    problem(*route.stats, std::string("spool: ") + e.what());
+    logger_.error("route %s: %s; '%s' stays in processing/", routeId, std::string(e.what()), item.name);
+    return Taken::Stopped;
   } catch (const std::exception& e) {
-    return failItem(route, item, sha, e.what()) ? Taken::Done : Taken::Left;
+    return failItem(route, item, {}, e.what()) ? Taken::Done : Taken::Left;
   }
 
   // Register the content (with a lease).
@@ -674,7 +682,12 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
   }
 
   if (runStats && !runStats->rejects().empty()) {
-    Outcome o = route.source->writeRejects(item, runStats->rejects());
+    // Named per intake (the name and the content hash's first 12 digits):
+    // the same name dropped again with other content never replaces the
+    // first one's list, and the same content after a crash writes the same.
+    Intake named = item;
+    named.name = item.name + "." + sha.substr(0, 12);
+    Outcome o = route.source->writeRejects(named, runStats->rejects());
     if (o.status() == Outcome::Status::Retry) {
       problem(*route.stats, "'" + item.name + "' rejects: " + o.message());
       return Taken::Left;

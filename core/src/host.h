@@ -139,6 +139,7 @@ class Host {
   Poco::Logger& logger_;
   std::string hostId_;
   store::StoreConfig storeConfig_;
+  std::filesystem::path spool_;  ///< where intake copies files before reading them
   bool sharedStore_ = false;              ///< other hosts may work on the same store
   std::unique_ptr<store::Store> intakeStore_;
   std::unique_ptr<store::Store> deliveryStore_;

@@ -1,5 +1,7 @@
 #include "host_services.h"
 
+#include "mapped_file.h"
+
 #include "diagnostics.h"
 #include "formats/layout.h"
 #include "formats/reader.h"
@@ -23,7 +25,10 @@ std::optional<std::string> InstanceServices::readRecords(const std::filesystem::
   if (!layout) return "layout " + layoutFile.string() + ": " + diags.format();
   std::unique_ptr<formats::RecordReader> reader;
   try {
-    reader = formats::RecordReader::open(*layout, file);
+    // A private copy: the plugin's file may change under it without the
+    // read crashing or mixing two versions.
+    std::string sha;
+    reader = formats::RecordReader::fromMapping(*layout, MappedFile::snapshot(file, spool_, sha));
   } catch (const std::exception& e) {
     return file.string() + ": " + e.what();
   }

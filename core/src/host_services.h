@@ -14,8 +14,9 @@ namespace renkei {
 
 class InstanceServices final : public HostServices {
  public:
-  InstanceServices(store::StoreConfig config, std::string instanceId, ApiRegistry* api)
-      : config_(std::move(config)), instanceId_(std::move(instanceId)), api_(api) {}
+  InstanceServices(store::StoreConfig config, std::string instanceId, ApiRegistry* api,
+                   std::filesystem::path spool)
+      : config_(std::move(config)), instanceId_(std::move(instanceId)), api_(api), spool_(std::move(spool)) {}
 
   StateStore& state() override;
   ApiRegistry* api() override { return api_; }
@@ -28,6 +29,7 @@ class InstanceServices final : public HostServices {
   store::StoreConfig config_;
   std::string instanceId_;
   ApiRegistry* api_;
+  std::filesystem::path spool_;  ///< readRecords copies files here first
   std::mutex mutex_;
   std::unique_ptr<StateStore> state_;
 };

@@ -171,7 +171,7 @@ BOOST_AUTO_TEST_CASE(serve_once_on_the_demo_exits_0_with_a_summary) {
   // The sample export holds five records the mapping rejects, with reasons.
   BOOST_TEST(r.out.find("5 rejected (in rejects/)") != std::string::npos, r.out);
   const std::string rejects =
-      test::readFile(demo.dir / "var/exchange/jumin/rejects/JUMIN_20261101_FULL.csv.rejects.jsonl");
+      test::readFile(test::rejectsFile(demo.dir / "var/exchange/jumin/rejects", "JUMIN_20261101_FULL.csv"));
   BOOST_TEST(test::countLines(rejects) == 5u);
   BOOST_TEST(rejects.find("\"reasons\":[\"mynumber:個人番号\"]") != std::string::npos, rejects);
   // Mapped records are what the CRM expects, with nothing the mapping drops.

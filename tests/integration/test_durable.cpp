@@ -163,8 +163,7 @@ void checkExactlyOnce(const Instance& inst, const Reference& ref, const std::vec
   BOOST_TEST((std::adjacent_find(got.begin(), got.end()) == got.end()), "a record was delivered twice");
   for (const fs::path& f : files) {
     const std::string name = f.filename().string();
-    const fs::path kept = inst.jumin() / "rejects" / (name + ".rejects.jsonl");
-    BOOST_REQUIRE_MESSAGE(fs::exists(kept), "no rejects for " << name);
+    const fs::path kept = test::rejectsFile(inst.jumin() / "rejects", name);
     BOOST_TEST(test::readFile(kept) == ref.rejects.at(name), "rejects of " << name << " differ from the reference");
   }
 }

@@ -339,7 +339,7 @@ BOOST_AUTO_TEST_CASE(mapped_route_survives_sigkill_with_identical_output) {
   BOOST_TEST(cleanRun.out.find("records: 395 delivered") != std::string::npos, cleanRun.out);
   const std::string expected = clean->delivered();
   BOOST_TEST(test::countLines(expected) == 395u);
-  BOOST_TEST(test::countLines(test::readFile(clean->inBox() / "rejects/JUMIN.csv.rejects.jsonl")) == 5u);
+  BOOST_TEST(test::countLines(test::readFile(test::rejectsFile(clean->inBox() / "rejects", "JUMIN.csv"))) == 5u);
 
   auto crashed = makeInstance();
   auto killed = crashed->serveOnce({{"RENKEI_FAULT", "after-first-batch"}});
@@ -347,8 +347,8 @@ BOOST_AUTO_TEST_CASE(mapped_route_survives_sigkill_with_identical_output) {
   auto restarted = crashed->serveOnce();
   BOOST_TEST(restarted.exitCode == 0, restarted.err);
   BOOST_TEST(crashed->delivered() == expected);
-  BOOST_TEST(test::readFile(crashed->inBox() / "rejects/JUMIN.csv.rejects.jsonl") ==
-             test::readFile(clean->inBox() / "rejects/JUMIN.csv.rejects.jsonl"));
+  BOOST_TEST(test::readFile(test::rejectsFile(crashed->inBox() / "rejects", "JUMIN.csv")) ==
+             test::readFile(test::rejectsFile(clean->inBox() / "rejects", "JUMIN.csv")));
 }
 
 BOOST_AUTO_TEST_CASE(mapped_route_quarantines_a_file_with_a_file_error) {

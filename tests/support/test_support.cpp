@@ -253,4 +253,16 @@ std::vector<std::string> OdbcDb::rows(const std::string& sql) {
   return out;
 }
 
+std::filesystem::path rejectsFile(const std::filesystem::path& rejectsDir, const std::string& name) {
+  std::vector<std::filesystem::path> found;
+  for (const std::string& f : listFiles(rejectsDir))
+    if (f.size() == name.size() + 1 + 12 + 14 && f.rfind(name + ".", 0) == 0 &&
+        f.compare(f.size() - 14, 14, ".rejects.jsonl") == 0)
+      found.push_back(rejectsDir / f);
+  if (found.size() != 1)
+    throw std::runtime_error(std::to_string(found.size()) + " rejects files for '" + name + "' in " +
+                             rejectsDir.string());
+  return found.front();
+}
+
 }  // namespace renkei::test

@@ -27,6 +27,10 @@ std::string readFile(const std::filesystem::path& path);
 void writeFile(const std::filesystem::path& path, const std::string& content);
 /// Regular files directly in `dir`, by name, sorted; empty if no such folder.
 std::vector<std::string> listFiles(const std::filesystem::path& dir);
+/// The rejects file a route kept for the intake of `name` in `rejectsDir`
+/// (`<name>.<12 hex digits of its hash>.rejects.jsonl`); throws unless there
+/// is exactly one.
+std::filesystem::path rejectsFile(const std::filesystem::path& rejectsDir, const std::string& name);
 std::size_t countLines(const std::string& text);
 
 /// A required environment variable set by CTest (fails the test when missing).

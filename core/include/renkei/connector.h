@@ -95,7 +95,10 @@ class Source {
   /// Keeps the rejected records of a readable item for the operator: JSON
   /// Lines, one {"record","offset","reasons","fields"} object per record,
   /// with no personal values. Called before finish(); may be called again for
-  /// the same item after a crash (the result must be the same). Sources
+  /// the same item after a crash (the result must be the same). Here
+  /// `item.name` is the item's name followed by "." and the first 12 hex
+  /// digits of its content's SHA-256, so each intake has a name of its own
+  /// (use it to name what is kept; `item.path` is the claimed file). Sources
   /// without a place for rejects keep the default.
   virtual Outcome writeRejects(const Intake& item, const std::string& jsonl) {
     (void)item;
