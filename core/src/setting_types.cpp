@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "diagnostics.h"
+#include "renkei/connection_string.h"
 
 namespace renkei {
 namespace {
@@ -40,7 +41,7 @@ std::vector<std::string> enumChoices(const std::string& type) {
 }
 
 bool isValidKeyType(const std::string& type) {
-  static const char* kTypes[] = {"string", "int", "bool", "duration", "size", "path"};
+  static const char* kTypes[] = {"string", "int", "bool", "duration", "size", "path", "odbc-connection"};
   for (const char* t : kTypes)
     if (type == t) return true;
   return !enumChoices(type).empty();
@@ -49,6 +50,15 @@ bool isValidKeyType(const std::string& type) {
 std::optional<std::string> parseSettingValue(const std::string& type, const std::string& text,
                                              const std::filesystem::path& baseDir, Settings::Value& out) {
   if (type == "string") {
+    out = text;
+    return std::nullopt;
+  }
+  if (type == "odbc-connection") {
+    // Checked here, so `renkei check` refuses it for every plugin that
+    // declares a connection string, not only when the plugin starts.
+    if (const std::string key = passwordKeyIn(text); !key.empty())
+      return "the connection string holds a password (attribute '" + key +
+             "'); put it in a file (password-file) or the environment (password-env) instead";
     out = text;
     return std::nullopt;
   }

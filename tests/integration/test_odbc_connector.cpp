@@ -221,10 +221,22 @@ BOOST_AUTO_TEST_CASE(wrong_settings_are_refused_with_reasons) {
   BOOST_TEST(r.exitCode == 2);
   BOOST_TEST(r.err.find("connector 'core' (odbc): a source (query) needs watermark-column") != std::string::npos, r.err);
 
-  c.replace(c.find("</connection>"), 13, ";PWD=hunter2</connection>");
-  test::writeFile(s.config(), c);
-  r = s.serveOnce();
-  BOOST_TEST(r.exitCode == 2);
-  BOOST_TEST(r.err.find("connection holds a password; use password-file or password-env") != std::string::npos, r.err);
-  BOOST_TEST(r.err.find("hunter2") == std::string::npos, r.err);
+  // Every ODBC spelling of a password is refused, by `check` as by `serve`
+  // (issue 11 item 20: only "PWD=" was, and check never ran the plugin's).
+  for (const std::string spelling :
+       {";PWD=hunter2", ";password=hunter2", ";pWd=hunter2", "; PWD =hunter2", ";Pwd={hun;ter2}}x}",
+        ";SSLPassword=hunter2"}) {
+    std::string bad = c;
+    bad.replace(bad.find("</connection>"), 13, spelling + "</connection>");
+    test::writeFile(s.config(), bad);
+    for (const char* command : {"check", "serve"}) {
+      r = std::string(command) == "check"
+              ? test::run({test::renkeiBinary(), "check", "--config", s.config().string()})
+              : s.serveOnce();
+      BOOST_TEST(r.exitCode == 2, command << spelling);
+      BOOST_TEST(r.err.find("the connection string holds a password") != std::string::npos, command << r.err);
+      BOOST_TEST(r.err.find("hunter2") == std::string::npos, r.err);
+      BOOST_TEST(r.err.find("hun;ter") == std::string::npos, r.err);
+    }
+  }
 }

@@ -206,11 +206,17 @@ class CsvReader final : public BufferReader {
     for (std::size_t i = 0; i < fields.size(); ++i) {
       decodeField(item.slices[i], static_cast<std::size_t>(item.slices[i].data() - data_.data()), fields[i], scratch, i);
       if (item.doubledQuotes[i]) collapseQuotes(scratch, i);
-      const std::string name(scratch.value(i));
+      const std::string_view name = scratch.value(i);
       if (name != fields[i].name) {
+        // Never quoted: a file without a header row has a record here, and
+        // its first field may be a 住民票コード or a name (any size).
+        std::size_t chars = 0;
+        for (char c : name) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
         fail(item.offset, item.line,
-             "header row column " + std::to_string(i + 1) + " is '" + name + "', the layout's field " +
-                 std::to_string(i + 1) + " is '" + fields[i].name + "' (use header=\"skip\" to ignore the names)");
+             "header row column " + std::to_string(i + 1) + " is not the layout's field " + std::to_string(i + 1) +
+                 " '" + fields[i].name + "' (it holds " + std::to_string(chars) +
+                 " characters; its text is not shown, as it may be a record's value). Is the file without a "
+                 "header row? Then use header=\"false\"; to ignore the names, header=\"skip\"");
         return false;
       }
     }

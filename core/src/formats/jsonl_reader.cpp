@@ -78,6 +78,8 @@ class JsonlReader final : public BufferReader {
         if (value.size() > layout_.maxFieldBytes) {
           record.errors.push_back("field '" + f.name + "' is " + std::to_string(value.size()) +
                                   " bytes, more than max-field-bytes (" + std::to_string(layout_.maxFieldBytes) + ")");
+        } else if (value.find('\0') != std::string::npos) {
+          record.errors.push_back("field '" + f.name + "' holds a NUL character (\\u0000)");
         } else {
           record.setValue(it->second, value);
           applyGaijiTo(record, it->second);

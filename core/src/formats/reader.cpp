@@ -5,6 +5,7 @@
 
 #include "formats/reader_impl.h"
 #include "renkei/json.h"
+#include "renkei/text.h"
 
 namespace renkei::formats {
 
@@ -74,6 +75,8 @@ std::string FileError::format() const {
 }
 
 void RecordReader::fail(std::uint64_t offset, std::uint64_t line, std::string reason) {
+  // Bounded: a reason goes into logs, error.txt, the store and the summary.
+  if (reason.size() > 1024) reason = printable(reason, 1024);
   if (!error_) error_ = FileError{offset, line, std::move(reason)};
 }
 
@@ -84,6 +87,13 @@ void RecordReader::decodeField(std::string_view raw, std::size_t fileOffset, con
   text::CodecStats stats;
   record.arena.commit(layout_.codec->decodeInto(raw, out, stats, fileOffset));
   record.spans[index] = {start, record.arena.size() - start};
+  // The rule for NUL, the same in every format: a value holding U+0000
+  // rejects its record (it would cut the value short in C-string consumers
+  // and hide what follows it from people). Named, never shown.
+  if (const void* nul = std::memchr(record.arena.data() + start, 0, record.arena.size() - start))
+    record.errors.push_back("field '" + field.name + "' holds a NUL character (at character byte " +
+                            std::to_string(static_cast<const char*>(nul) - (record.arena.data() + start)) +
+                            " of the value)");
   if (stats.invalid) {
     if (layout_.rejectInvalidBytes)
       record.errors.push_back("field '" + field.name + "': invalid " + layout_.codec->name() + " bytes " +
@@ -201,7 +211,7 @@ bool RecordReader::readControl(const ControlRecord& control, const char* what, R
       const LayoutField& f = control.fields[i];
       // Marker fields are control codes; still, never echo a value the layout
       // marks as personal.
-      const std::string shown = f.pii == Pii::None ? " is '" + std::string(scratch.value(i)) + "'" : " differs";
+      const std::string shown = f.pii == Pii::None ? " is '" + printable(scratch.value(i), 64) + "'" : " differs";
       fail(item.offset, item.line,
            std::string(what) + " record: field '" + f.name + "'" + shown + ", expected '" + control.markerValue + "'");
       return false;

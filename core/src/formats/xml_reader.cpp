@@ -284,14 +284,45 @@ class XmlReader final : public BufferReader {
 
   static void quiet(void*, const char*, ...) {}
 
+  static std::string describeXmlError(int code) {
+    switch (code) {
+      case XML_ERR_UNDECLARED_ENTITY:
+      case XML_WAR_UNDECLARED_ENTITY: return "a reference to an undefined entity (&name;)";
+      case XML_ERR_ENTITY_LOOP: return "an entity that refers to itself";
+      case XML_ERR_TAG_NAME_MISMATCH: return "an end tag does not match its start tag";
+      case XML_ERR_TAG_NOT_FINISHED: return "an element is not closed";
+      case XML_ERR_DOCUMENT_END: return "extra content after the document element";
+      case XML_ERR_DOCUMENT_EMPTY: return "the document is empty";
+      case XML_ERR_INVALID_CHAR:
+      case XML_ERR_INVALID_CHARREF: return "a character not allowed in XML";
+      case XML_ERR_INVALID_ENCODING: return "bytes that are not valid in the document's encoding";
+      case XML_ERR_UNSUPPORTED_ENCODING: return "an encoding libxml2 does not support";
+      case XML_ERR_ATTRIBUTE_REDEFINED: return "an attribute given twice on one element";
+      case XML_ERR_LT_IN_ATTRIBUTE: return "'<' inside an attribute value";
+      case XML_ERR_ATTRIBUTE_WITHOUT_VALUE: return "an attribute without a value";
+      case XML_ERR_GT_REQUIRED: return "'>' expected";
+      case XML_ERR_LTSLASH_REQUIRED: return "'</' expected";
+      case XML_ERR_NAME_REQUIRED: return "a name expected";
+      case XML_ERR_STRING_NOT_CLOSED:
+      case XML_ERR_LITERAL_NOT_FINISHED: return "a quoted value is not closed";
+      case XML_ERR_ENTITYREF_SEMICOL_MISSING: return "an entity reference without ';'";
+      case XML_ERR_DOCTYPE_NOT_FINISHED: return "a DOCTYPE is not finished";
+      case XML_ERR_RESERVED_XML_NAME: return "an XML declaration where none may be";
+      case XML_ERR_NS_DECL_ERROR: return "a namespace declaration error";
+      case XML_ERR_NO_MEMORY: return "out of memory";
+      case XML_ERR_INTERNAL_ERROR: return "libxml2 internal error (a limit was reached)";
+      default: return "parse error (libxml2 code " + std::to_string(code) + ")";
+    }
+  }
+
   static void errorCallback(void* context, xmlErrorPtr error) {
     auto* self = static_cast<XmlReader*>(context);
     if (!error || error->level == XML_ERR_WARNING || self->xmlError_) return;
     self->xmlError_ = true;
     self->xmlErrorLine_ = static_cast<std::uint64_t>(std::max(0, error->line));
-    std::string m = error->message ? error->message : "";
-    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-    self->xmlErrorMessage_ = m;
+    // libxml2's own text quotes the input (an entity's name from inside a
+    // value, tag names, attribute values): described by its code instead.
+    self->xmlErrorMessage_ = describeXmlError(error->code);
   }
 
   xmlTextReaderPtr reader_ = nullptr;

@@ -279,7 +279,7 @@ std::shared_ptr<const Mapping> loadMapping(const fs::path& file, const KeyRing& 
         if (declared < pii)
           diags.add(fileName, line,
                     "field '" + f.to + "': pii=\"" + attr(c, "pii") + "\" would lower its class from " +
-                        formats::piiName(pii) + "; only mask(N) and pseudonym(KEY) lower a class");
+                        formats::piiName(pii) + "; only mask(N) with N <= " + std::to_string(kMaskMaxKept) + " and pseudonym(KEY) lower a class");
         else
           pii = declared;
       }
@@ -288,11 +288,13 @@ std::shared_ptr<const Mapping> loadMapping(const fs::path& file, const KeyRing& 
       if (!brokenPipeline && !mapping->zone.empty() && !zoneAllows(mapping->zone, pii))
         diags.add(fileName, line,
                   "field '" + f.to + "' (" + formats::piiName(pii) + ", " + origin + ") cannot go to " +
-                      zoneName(mapping->zone) + "; drop it, or lower it with mask(N) or pseudonym(KEY)");
-      // Free text bound for the internet zone is scanned for identifier-shaped
-      // numbers; a value a lowering transform produced (a pseudonym's hex, a
-      // mask, a band) is not free text and would only give false alarms.
-      f.scanContent = mapping->zone == "internet" && (f.steps.empty() || !f.steps.back()->lowersPii());
+                      zoneName(mapping->zone) + "; drop it, or lower it with mask(N) (N <= " + std::to_string(kMaskMaxKept) +
+                      ", which keeps at most N characters) or pseudonym(KEY)");
+      // Every field bound for the internet zone is scanned for identifier-
+      // shaped numbers, whatever its class says (a class can be wrong); only
+      // a keyed hash as the last step (pseudonym) is skipped: it carries no
+      // character of its input and its hex digits would give false alarms.
+      f.scanContent = mapping->zone == "internet" && (f.steps.empty() || !f.steps.back()->hidesInput());
       mapping->fields.push_back(std::move(f));
     }
   }

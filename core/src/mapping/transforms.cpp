@@ -155,10 +155,13 @@ class CountTransform : public Transform {
 
   bool apply(std::string_view in, std::string& out, const TransformContext&) const override {
     if (kind_ == Kind::Mask) {
-      // Every character but the last N becomes '*': the length is kept.
+      // Every character but the last N becomes '*' (the length is kept);
+      // never more than half of the value is kept, so a short value is
+      // masked whole instead of passing unchanged.
       std::size_t chars = 0;
       for (char c : in) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-      const std::size_t masked = chars > n_ ? chars - n_ : 0;
+      const std::size_t kept = std::min(n_, chars / 2);
+      const std::size_t masked = chars - kept;
       std::size_t at = 0;
       for (std::size_t seen = 0; at < in.size(); ++at) {
         if ((static_cast<unsigned char>(in[at]) & 0xC0) != 0x80 && seen++ == masked) break;
@@ -180,17 +183,14 @@ class CountTransform : public Transform {
       case Kind::Right:
         out.assign(in.substr(chars <= n_ ? 0 : starts[chars - n_]));
         return true;
-      case Kind::Mask: {
-        // Every character but the last N becomes '*': the length is kept.
-        const std::size_t masked = chars > n_ ? chars - n_ : 0;
-        out.assign(masked, '*');
-        out.append(in.substr(masked < chars ? starts[masked] : in.size()));
-        return true;
-      }
+      case Kind::Mask:
+        break;  // handled above
     }
     return false;
   }
-  bool lowersPii() const override { return kind_ == Kind::Mask; }
+  // A mask that keeps more than a few characters leaves the value
+  // identifying (mask(1000) keeps it whole): it does not lower the class.
+  bool lowersPii() const override { return kind_ == Kind::Mask && n_ <= kMaskMaxKept; }
 
  private:
   Kind kind_;
@@ -215,6 +215,7 @@ class Pseudonym : public Transform {
     return true;
   }
   bool lowersPii() const override { return true; }
+  bool hidesInput() const override { return true; }
 
  private:
   std::string key_;

@@ -35,11 +35,21 @@ class Transform {
   /// Writes the result for non-empty `in` to `out` (cleared by the caller).
   /// Returns false when the transform cannot handle the value (a field failure).
   virtual bool apply(std::string_view in, std::string& out, const TransformContext& context) const = 0;
-  /// True for transforms after which the value holds nothing personal (mask, pseudonym).
+  /// True for transforms after which the value holds nothing personal:
+  /// mask(N) with N <= kMaskMaxKept, and pseudonym(KEY).
   virtual bool lowersPii() const { return false; }
+  /// True when the output cannot carry any of the input's characters (a
+  /// keyed hash): the internet zone's content scan has nothing to find there.
+  virtual bool hidesInput() const { return false; }
   /// Source fields the transform reads besides its input (concat).
   virtual std::vector<int> readsFields() const { return {}; }
 };
+
+/// The most characters mask(N) may keep and still lower a field's class to
+/// none: a masked value keeps at most this many, and never more than half
+/// of itself (mask(4) keeps a phone number's last four digits; a two-
+/// character name becomes "**").
+constexpr std::size_t kMaskMaxKept = 4;
 
 /// Resolves names of source fields for transforms that take them.
 struct CompileEnv {

@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "renkei/sql_errors.h"
 #include "store/sql_db.h"
 #include "store/store.h"
 
@@ -21,9 +22,10 @@ std::string diagnostics(SQLSMALLINT type, SQLHANDLE handle) {
   for (SQLSMALLINT i = 1; SQLGetDiagRec(type, handle, i, state, &native, text, sizeof text, &length) == SQL_SUCCESS;
        ++i) {
     if (!out.empty()) out += "; ";
-    out += std::string(reinterpret_cast<char*>(state)) + " " + reinterpret_cast<char*>(text);
+    // Never the driver's text itself: its DETAIL quotes the row's values.
+    out += describeSqlError(reinterpret_cast<char*>(state), reinterpret_cast<char*>(text));
+    if (i >= 4) break;
   }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out.empty() ? "unknown ODBC error" : out;
 }
 
