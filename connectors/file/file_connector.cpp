@@ -237,6 +237,7 @@ std::optional<Intake> FileConnector::claim() {
                                  printable(name));
           continue;
         }
+        seen = again;
       }
     }
     const fs::path target = processing / entry.path().filename();
@@ -269,7 +270,9 @@ std::optional<Intake> FileConnector::claim() {
     }
     {
       std::lock_guard<std::mutex> lock(claimedMutex_);
-      claimed_[item.name] = Seen{claimed.st_ino, claimed.st_size, mtimeNs(claimed)};
+      // What was seen before the rename: a change between the look and
+      // the claim counts as a change too.
+      claimed_[item.name] = Seen{seen.st_ino, seen.st_size, mtimeNs(seen)};
     }
     return item;
   }

@@ -143,6 +143,26 @@ void Host::problem(RouteStats& stats, const std::string& text) {
   if (stats.problems.size() < 100) stats.problems.push_back(text);
 }
 
+std::string Host::fatal() const {
+  std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(problemsMutex_));
+  return fatal_;
+}
+
+bool Host::storePresent(store::Store& store) {
+  if (gone_) return false;
+  try {
+    store.verify();
+    return true;
+  } catch (const store::StoreGone& e) {
+    std::lock_guard<std::mutex> lock(problemsMutex_);
+    if (!gone_.exchange(true)) {
+      fatal_ = e.what();
+      logger_.critical("store: %s", fatal_);
+    }
+    return false;
+  }
+}
+
 std::string Host::storeDescription() const { return intakeStore_ ? intakeStore_->describe() : "none"; }
 
 void Host::start() {
@@ -373,7 +393,7 @@ void Host::run(const std::atomic<bool>& stop, bool once, std::mutex& mutex, std:
   std::thread delivery([&] { deliveryLoop(stop, once); });
   for (;;) {
     intakePass(stop);
-    if (once || stop) break;
+    if (once || stop || gone_) break;
     std::unique_lock<std::mutex> lock(mutex);
     wake.wait_for(lock, config_.pollInterval, [&] { return stop.load(); });
     if (stop) break;
@@ -400,8 +420,9 @@ void Host::run(const std::atomic<bool>& stop, bool once, std::mutex& mutex, std:
 
 bool Host::intakePass(const std::atomic<bool>& stop) {
   bool any = false;
+  if (!storePresent(*intakeStore_)) return false;
   for (Route& route : routes_) {
-    if (stop) break;
+    if (stop || gone_) break;
     // Items in processing/: left by an earlier run of this host (resumed at
     // once), or by a host that died (resumed when its lease has run out), or
     // being taken in by a live host (left alone).
@@ -412,7 +433,7 @@ bool Host::intakePass(const std::atomic<bool>& stop) {
       problem(*route.stats, std::string("recover: ") + e.what());
     }
     for (const Intake& item : recovered) {
-      if (stop) break;
+      if (stop || !storePresent(*intakeStore_)) break;
       const Taken t = take(route, item, stop);
       if (t == Taken::Done) {
         ++route.stats->filesRecovered;
@@ -420,7 +441,7 @@ bool Host::intakePass(const std::atomic<bool>& stop) {
       }
       any = true;
     }
-    while (!stop) {
+    while (!stop && storePresent(*intakeStore_)) {
       // Back-pressure: no new item while the route's outbox is too deep.
       try {
         if (intakeStore_->outboxDepth(route.config->id) > config_.maxOutboxRecords) {
@@ -809,7 +830,7 @@ void Host::deliveryLoop(const std::atomic<bool>& stop, bool once) {
       logger_.warning("store: housekeeping failed: %s", std::string(e.what()));
     }
   };
-  while (!stop) {
+  while (!stop && storePresent(*deliveryStore_)) {
     std::vector<store::Delivery> work;
     try {
       if (!pushTargets_.empty())

@@ -94,6 +94,9 @@ class Host {
 
   const std::vector<RouteStats>& stats() const { return stats_; }
   std::string storeDescription() const;
+  /// Why the host stopped on its own (the store's file removed or replaced
+  /// while it ran), or "" when it did not.
+  std::string fatal() const;
   /// The API's port once started (0 without <api>).
   int apiPort() const;
 
@@ -212,6 +215,11 @@ class Host {
   std::shared_ptr<const StoredBatch> loadBatch(const std::string& batchId);
 
   std::mutex problemsMutex_;
+  /// Checks that the store is still the one opened; on StoreGone records
+  /// why, logs it once and makes every loop stop. Returns false then.
+  bool storePresent(store::Store& store);
+  std::atomic<bool> gone_{false};
+  std::string fatal_;  ///< guarded by problemsMutex_
   PayloadCache cache_{64u << 20};
   std::map<std::string, std::shared_ptr<const FieldNames>> storedNames_;
   std::uint64_t storeReads_ = 0;

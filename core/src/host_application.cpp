@@ -185,6 +185,10 @@ int HostApplication::main(const std::vector<std::string>&) {
   signalThread.join();
 
   const std::uint64_t unfinished = printSummary(host, config, std::cout);
+  if (const std::string fatal = host.fatal(); !fatal.empty()) {
+    std::cerr << "renkei serve: stopped: " << fatal << "\n";
+    return 1;
+  }
   // A stop request is an orderly end: what is left resumes next time.
   return unfinished == 0 || stop ? EXIT_OK : 1;
 }

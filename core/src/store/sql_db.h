@@ -53,6 +53,8 @@ class SqlDatabase {
   virtual void lockSchema() {}
   /// Housekeeping a writer left to others (SQLite: a WAL checkpoint).
   virtual void maintain() {}
+  /// Throws StoreGone when the path no longer names the opened database.
+  virtual void verify() {}
 };
 
 /// `autoCheckpoint` false: this connection's commits never copy the WAL into

@@ -136,6 +136,7 @@ class SqlStore final : public Store {
 
   int schemaVersion() override { return db_->schemaVersion(); }
   std::string describe() const override { return db_->describe(); }
+  void verify() override { db_->verify(); }
 
   Claim registerFile(const std::string& route, const std::string& sha256, const std::string& name,
                      std::uint64_t size, const std::string& owner, std::int64_t leaseMs,

@@ -1,5 +1,6 @@
 // SqlDatabase over SQLite: one file in WAL mode.
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 
@@ -87,6 +88,13 @@ class SqliteDatabase final : public SqlDatabase {
     exec(fullSync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     exec("PRAGMA foreign_keys=ON");
     if (!autoCheckpoint) exec("PRAGMA wal_autocheckpoint=0");
+    // What the path names now, to see it deleted or replaced later.
+    struct stat st {};
+    if (path != ":memory:" && ::stat(path.c_str(), &st) == 0) {
+      device_ = st.st_dev;
+      inode_ = st.st_ino;
+      watch_ = true;
+    }
   }
   ~SqliteDatabase() override { sqlite3_close(db_); }
 
@@ -103,7 +111,19 @@ class SqliteDatabase final : public SqlDatabase {
       throw StoreError(where_ + ": " + message);
     }
   }
-  void begin() override { exec("BEGIN IMMEDIATE"); }
+  void begin() override {
+    verify();
+    exec("BEGIN IMMEDIATE");
+  }
+  void verify() override {
+    if (!watch_) return;
+    struct stat st {};
+    const bool present = ::stat(where_.c_str(), &st) == 0;
+    if (present && st.st_dev == device_ && st.st_ino == inode_) return;
+    throw StoreGone(where_ + ": the store file was " + (present ? "replaced" : "removed") +
+                    " while renkei ran (the path no longer names the open file); nothing more is taken in. "
+                    "Put the store back from a backup (or start afresh), then start renkei again");
+  }
   void commit() override { exec("COMMIT"); }
   void rollback() noexcept override { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
   int schemaVersion() override {
@@ -117,6 +137,9 @@ class SqliteDatabase final : public SqlDatabase {
  private:
   std::string where_;
   sqlite3* db_ = nullptr;
+  bool watch_ = false;
+  dev_t device_ = 0;
+  ino_t inode_ = 0;
 };
 
 }  // namespace

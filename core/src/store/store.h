@@ -21,6 +21,13 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The store's file was removed or replaced while it was open: whatever is
+/// written from here on would be lost at the next start. The host stops.
+class StoreGone : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 struct StoreConfig {
   std::string driver = "sqlite";
   std::filesystem::path path;  ///< sqlite: the database file (created with its folder); ":memory:" for none
@@ -143,6 +150,10 @@ class Store {
   virtual int schemaVersion() = 0;
   /// "sqlite /var/lib/renkei/renkei.db" or "postgresql" (no credentials).
   virtual std::string describe() const = 0;
+  /// Throws StoreGone when the store this object opened is no longer the
+  /// one its path names (SQLite: the file deleted or replaced). Cheap (a
+  /// stat); also run before every write transaction.
+  virtual void verify() {}
 
   // --- intake -----------------------------------------------------------
 
