@@ -57,6 +57,12 @@ std::string batchId(const std::string& route, const std::string& itemName, const
 // Accepted records per store transaction: large enough that a commit's
 // fsync is paid rarely, small enough that a stop or crash redoes little.
 constexpr std::size_t kRecordsPerCommit = 50000;
+// Bounds on what a record and a batch may become in the store (SQLite
+// refuses a value over 1 GB; PostgreSQL's limit is the same): a record of
+// more source bytes refuses its file; a batch closes at this many bytes of
+// stored form whatever batch-records says.
+constexpr std::uint64_t kMaxRecordBytes = 16u << 20;
+constexpr std::size_t kMaxBatchBytes = 64u << 20;
 // Deliveries leased at once by the delivery thread.
 constexpr std::size_t kDeliveriesPerClaim = 8;
 
@@ -556,14 +562,40 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
       check->setFieldMask(std::vector<std::uint8_t>(m->layout->fields.size(), 0));  // structure only
       formats::RawRecord raw;
       std::uint32_t n = 0;
-      while (check->next(raw))
+      // What one record may become is bounded here, before anything of the
+      // file is stored: its stored form (JSON, UTF-8) grows with its bytes.
+      std::uint64_t previousOffset = 0, previousNumber = 0, previousLine = 0;
+      auto tooLarge = [&](std::uint64_t end) {
+        if (previousNumber == 0 || end - previousOffset <= kMaxRecordBytes) return false;
+        fileError = "line " + std::to_string(previousLine) + ", byte offset " + std::to_string(previousOffset) +
+                    ": record " + std::to_string(previousNumber) + " is " + std::to_string(end - previousOffset) +
+                    " bytes; a record may be at most " + std::to_string(kMaxRecordBytes >> 20) +
+                    " MiB (nothing of the file was taken in)";
+        return true;
+      };
+      while (check->next(raw)) {
         if ((++n & 0x3FF) == 0 && stop) throw FileStopped("stopped while checking");
+        if (tooLarge(raw.offset)) break;
+        previousOffset = raw.offset, previousNumber = raw.number, previousLine = raw.line;
+      }
+      if (!fileError && !check->error()) tooLarge(file->view().size());
       file->rewind();
-      if (check->error()) fileError = check->error()->format();
+      if (!fileError && check->error()) fileError = check->error()->format();
     } else {
       if (auto bad = checkUtf8Text(file->view()))
         fileError = "line " + std::to_string(bad->line) + ", byte offset " + std::to_string(bad->offset) + ": " +
                     bad->reason;
+      std::uint64_t line = 0, start = 0;
+      const std::string_view all = file->view();
+      while (!fileError && start < all.size()) {
+        ++line;
+        const std::size_t end = std::min(all.find('\n', start), all.size());
+        if (end - start > kMaxRecordBytes)
+          fileError = "line " + std::to_string(line) + ", byte offset " + std::to_string(start) + ": the line is " +
+                      std::to_string(end - start) + " bytes; a record may be at most " +
+                      std::to_string(kMaxRecordBytes >> 20) + " MiB (nothing of the file was taken in)";
+        start = end + 1;
+      }
     }
     checked = std::chrono::steady_clock::now();
   } catch (const FileStopped&) {
@@ -667,7 +699,8 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
       if (run->step(raw) != mapping::Verdict::Accepted) continue;
       writer.append(buffer, run->record().values);
       addRecord(static_cast<std::int64_t>(raw.number));
-      if (static_cast<std::size_t>(batch.records) >= config_.batchRecords) ok = closeBatch();
+      if (static_cast<std::size_t>(batch.records) >= config_.batchRecords || buffer.size() >= kMaxBatchBytes)
+        ok = closeBatch();
       if (stop) ok = false;
     }
   } else {
@@ -680,7 +713,8 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
       line += "]\n";
       buffer.append(line);
       addRecord(++number);
-      if (static_cast<std::size_t>(batch.records) >= config_.batchRecords) ok = closeBatch();
+      if (static_cast<std::size_t>(batch.records) >= config_.batchRecords || buffer.size() >= kMaxBatchBytes)
+        ok = closeBatch();
       if (stop) ok = false;
     });
   }

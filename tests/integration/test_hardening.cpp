@@ -355,3 +355,22 @@ BOOST_AUTO_TEST_CASE(item03_a_store_deleted_under_the_host_stops_it_before_more_
   BOOST_TEST(again.exitCode == 0, again.err);
   BOOST_TEST(test::countLines(inst.delivered()) == 3u);
 }
+
+// Item 6: a record whose stored form would pass the store's limit is
+// refused with its file and the real reason, before anything is stored
+// (before: retried for ever with "NOT NULL constraint failed").
+BOOST_AUTO_TEST_CASE(item06_a_record_too_large_for_the_store_refuses_its_file_with_the_reason) {
+  Instance inst("<settle>0s</settle>", true);
+  std::string layout = test::readFile(inst.dir / "layout.xml");
+  layout.replace(layout.find("newline=\"any\""), 0, "max-field-bytes=\"100000000\" ");
+  test::writeFile(inst.dir / "layout.xml", layout);
+  test::writeFile(inst.inBox() / "in" / "huge.csv",
+                  "10000000001,small\n10000000002," + std::string(17 << 20, 'A') + "\n10000000003,small\n");
+  auto r = inst.serveOnce();
+  BOOST_TEST(r.exitCode == 1, r.err);
+  BOOST_TEST(inst.delivered().empty());
+  const std::string reason = test::readFile(inst.inBox() / "error" / "huge.csv.error.txt");
+  BOOST_TEST(reason.find("record 2 is 17825805 bytes; a record may be at most 16 MiB") != std::string::npos, reason);
+  BOOST_TEST(r.out.find("retries") != std::string::npos);
+  BOOST_TEST(r.out.find(", 0 retries") != std::string::npos, r.out);
+}

@@ -20,16 +20,20 @@ class SqliteStatement final : public SqlStatement {
   }
   ~SqliteStatement() override { sqlite3_finalize(stmt_); }
 
-  SqlStatement& bind(int i, std::string_view v) override {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  SqlStatement& bindLarge(int i, std::string_view v) override {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-    return *this;
-  }
+  SqlStatement& bind(int i, std::string_view v) override { return bindText(i, v, SQLITE_TRANSIENT); }
+  SqlStatement& bindLarge(int i, std::string_view v) override { return bindText(i, v, SQLITE_STATIC); }
   SqlStatement& bind(int i, std::int64_t v) override {
     sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  // A value SQLite cannot hold (over its 1 GB limit) is an error with its
+  // size, not a NULL that fails a constraint later.
+  SqlStatement& bindText(int i, std::string_view v, sqlite3_destructor_type how) {
+    const int rc = v.size() > 0x7fffffffu ? SQLITE_TOOBIG
+                                           : sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), how);
+    if (rc != SQLITE_OK)
+      throw StoreError(where_ + ": cannot store a value of " + std::to_string(v.size()) + " bytes: " +
+                       sqlite3_errstr(rc));
     return *this;
   }
   bool next() override {
