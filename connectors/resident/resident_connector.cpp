@@ -14,10 +14,14 @@
 // export is applied and named after the export's content, so an export taken
 // again after a crash yields the same files (which the host takes in once);
 // the register is updated in one transaction together with the export's hash.
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -34,6 +38,7 @@
 #include "renkei/files.h"
 #include "renkei/json.h"
 #include "renkei/sdk.h"
+#include "renkei/text.h"
 
 namespace fs = std::filesystem;
 
@@ -57,6 +62,10 @@ const renkei_config_key kOwnKeys[] = {
      "Code table of 異動事由 (code TAB name, e.g. mappings/codes/move-reason.tsv); the event's name comes from "
      "it. Without it the codes of the synthetic standard export are used (01 転入, 02 出生, 03 職権記載, 04 転居, "
      "05 世帯変更, 06 転出, 07 死亡, 08 職権消除, 09 国外転出, 10 帰化)."},
+    {"max-full-removal", "int", "5", 0,
+     "Percent of the register's current residents a full extract may remove (消除; up to 10 residents are "
+     "always allowed). A full extract that would remove more (a truncated export) is held in <directory>/held/ with the counts, unread by the routes; an "
+     "operator who has checked it moves it into <directory>/release/ to take it in anyway (file transport)."},
     {"removal-reasons", "string", "06 07 08 09", 0,
      "異動事由 codes after which the resident is no longer in the register (転出, 死亡, 職権消除, 国外転出)."},
     {"householder-code", "string", "02", 0, "続柄 code of the householder (世帯主)."},
@@ -161,6 +170,8 @@ class ResidentConnector final : public Connector, public Source {
     fullPatterns_ = splitOn(settings.getString("full-pattern"), ";");
     eventsDir_ = settings.getPath("events-directory");
     householderCode_ = settings.getString("householder-code");
+    maxFullRemoval_ = settings.getInt("max-full-removal");
+    if (maxFullRemoval_ < 0 || maxFullRemoval_ > 100) throw ConfigError("max-full-removal: a percent from 0 to 100");
     fsync_ = settings.getBool("fsync");
     for (const auto& code : splitOn(settings.getString("removal-reasons"), " ,")) removal_.insert(code);
     reasons_ = {{"01", "転入"}, {"02", "出生"}, {"03", "職権記載"}, {"04", "転居"}, {"05", "世帯変更"},
@@ -176,6 +187,7 @@ class ResidentConnector final : public Connector, public Source {
 
     if (transport_ == "file") {
       if (!settings.has("directory")) throw ConfigError("transport 'file' needs the key 'directory' (the drop folder)");
+      directory_ = settings.getPath("directory");
       auto t = std::make_unique<file::FileConnector>();
       t->configure(settings, context);
       inner_ = std::move(t);
@@ -203,15 +215,22 @@ class ResidentConnector final : public Connector, public Source {
   Source* source() override { return this; }
 
   std::vector<Intake> recover() override {
-    std::vector<Intake> items = inner_->source()->recover();
-    for (const Intake& item : items) derive(item);
+    std::vector<Intake> items, all = inner_->source()->recover();
+    for (const Intake& item : all)
+      if (derive(item, released_.count(item.name) > 0)) items.push_back(item);
+      else hold(item);
     return items;
   }
 
   std::optional<Intake> claim() override {
-    std::optional<Intake> item = inner_->source()->claim();
-    if (item) derive(*item);
-    return item;
+    for (;;) {
+      std::optional<Intake> item = takeReleased();
+      const bool released = item.has_value();
+      if (!item) item = inner_->source()->claim();
+      if (!item) return item;
+      if (derive(*item, released)) return item;
+      hold(*item);  // and on to the next export
+    }
   }
 
   Outcome finish(const Intake& item, Disposition disposition, const std::string& reason) override {
@@ -253,7 +272,10 @@ class ResidentConnector final : public Connector, public Source {
   /// the register as it was: the host then reads the export itself and
   /// quarantines it if it is unreadable; a store failure throws (the export
   /// stays claimed and is taken again).
-  void derive(const Intake& item) {
+  /// Returns false when a full extract would remove more of the register
+  /// than max-full-removal allows (and `released` is false): nothing of it
+  /// is applied, the caller holds it.
+  bool derive(const Intake& item, bool released) {
     const std::string sha = sha256File(item.path);
     bool applied = false;
     bool empty = true;
@@ -262,7 +284,7 @@ class ResidentConnector final : public Connector, public Source {
       s.query("SELECT COUNT(*) FROM (SELECT 1 FROM " + register_ + " LIMIT 1) AS any_row", {},
               [&](StateRows& r) { empty = r.integer(0) == 0; });
     });
-    if (applied) return;  // taken before (a crash after the register was updated)
+    if (applied) return true;  // taken before (a crash after the register was updated)
     const bool full = isFull(item.name);
     // The first export into an empty register is the baseline: it raises no
     // events (with nothing known before it, every resident would "move in").
@@ -332,7 +354,32 @@ class ResidentConnector final : public Connector, public Source {
     });
     if (error) {
       logger_->warning("'%s': no events: %s", item.name, *error);
-      return;
+      return true;
+    }
+    if (full && !baseline) {
+      // A truncated full extract looks like residents leaving: refused
+      // above the share an operator set, with the counts.
+      std::size_t current = 0, removed = 0;
+      for (const auto& [code, e] : before) {
+        if (!e.current) continue;
+        ++current;
+        if (!seen.count(code)) ++removed;
+      }
+      // A few removals are never held (a small register's ordinary day).
+      const bool tooMany = removed > kAlwaysRemovable &&
+                           removed * 100 > static_cast<std::size_t>(maxFullRemoval_) * current;
+      if (tooMany && !released) {
+        holdReason_ = "full extract '" + printable(item.name) + "' would remove " + std::to_string(removed) + " of " +
+                      std::to_string(current) + " current residents (" +
+                      std::to_string(current ? removed * 100 / current : 0) + "%), more than max-full-removal (" +
+                      std::to_string(maxFullRemoval_) + "%): held, nothing of it was taken in. Check that the "
+                      "export is complete (a cut-off file looks like residents leaving); to take it in anyway, "
+                      "move it into release/";
+        return false;
+      }
+      if (tooMany)
+        logger_->warning("'%s': released by an operator: removes %z of %z current residents", printable(item.name),
+                         removed, current);
     }
     if (full) {
       for (const auto& [code, e] : before) {
@@ -453,6 +500,51 @@ class ResidentConnector final : public Connector, public Source {
     logger_->information("'%s' (%s%s): %z residents changed, %z move events, %z households", item.name,
                          std::string(full ? "full extract" : "differential"), std::string(baseline ? ", baseline" : ""),
                          after.size(), events.size(), households.size());
+    return true;
+  }
+
+  /// Moves a claimed export from processing/ into held/ with the reason
+  /// beside it (file transport; with odbc the export is refused through the
+  /// host: error/ of the spool).
+  void hold(const Intake& item) {
+    if (directory_.empty()) {
+      logger_->error("%s", holdReason_);
+      inner_->source()->finish(item, Disposition::Failed, holdReason_);
+      return;
+    }
+    const fs::path held = directory_ / "held";
+    std::error_code ec;
+    fs::create_directories(held, ec);
+    const fs::path to = held / item.name;
+    if (::renameat2(AT_FDCWD, item.path.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
+      // Cannot hold it (a name already held): refused instead, never taken.
+      logger_->error("%s (cannot move it to held/: %s; moved to error/)", holdReason_, std::strerror(errno));
+      inner_->source()->finish(item, Disposition::Failed, holdReason_);
+      return;
+    }
+    const std::string error =
+        writeFileAtomically(held, held / (item.name + ".held.txt"), "reason: " + holdReason_ + "\n", fsync_);
+    if (!error.empty()) logger_->error("held/%s: reason file not written: %s", printable(item.name), error);
+    logger_->warning("%s", holdReason_);
+  }
+
+  /// An export an operator moved from held/ into release/: claimed into
+  /// processing/ and taken in without the removal check.
+  std::optional<Intake> takeReleased() {
+    if (directory_.empty()) return std::nullopt;
+    const fs::path release = directory_ / "release";
+    std::error_code ec;
+    if (!fs::is_directory(release, ec) || fs::is_symlink(release, ec)) return std::nullopt;
+    for (const auto& entry : fs::directory_iterator(release, ec)) {
+      if (!entry.is_regular_file(ec) || entry.is_symlink(ec)) continue;
+      const std::string name = entry.path().filename().string();
+      const fs::path target = directory_ / "processing" / name;
+      if (::renameat2(AT_FDCWD, entry.path().c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) continue;
+      released_.insert(name);
+      logger_->notice("'%s' taken from release/ (an operator released it)", printable(name));
+      return Intake{name, target, static_cast<std::uintmax_t>(fs::file_size(target, ec)), false};
+    }
+    return std::nullopt;
   }
 
   /// Index of kFields[i] in the records' names (found once per layout).
@@ -485,6 +577,11 @@ class ResidentConnector final : public Connector, public Source {
   std::vector<std::string> fullPatterns_;
   fs::path eventsDir_;
   std::string householderCode_;
+  fs::path directory_;  ///< the drop folder (file transport), for held/ and release/
+  std::int64_t maxFullRemoval_ = 5;
+  static constexpr std::size_t kAlwaysRemovable = 10;  ///< removals never held, whatever the share
+  std::string holdReason_;
+  std::set<std::string> released_;  ///< names taken from release/ (also after a restart in processing/)
   bool fsync_ = true;
   std::set<std::string> removal_;
   std::map<std::string, std::string> reasons_;
