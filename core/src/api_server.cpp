@@ -11,6 +11,9 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <chrono>
+#include <memory>
+#include <mutex>
 #include <future>
 #include <stdexcept>
 
@@ -53,11 +56,34 @@ class PeerSocket final : public tt::TSSLSocket {
     TSSLSocket::authorize();  // the chain was verified against client-ca; a missing certificate fails here
     X509* cert = SSL_get1_peer_certificate(ssl_);
     if (!cert) throw tt::TSSLException("no client certificate");
-    char cn[256] = {0};
-    X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn - 1);
-    X509_free(cert);
-    client_ = cn;
-    if (client_.empty()) throw tt::TSSLException("the client certificate has no common name");
+    std::unique_ptr<X509, void (*)(X509*)> owned(cert, X509_free);
+    client_ = commonName(X509_get_subject_name(cert));
+  }
+
+  /// The subject's one common name, read exactly: a name with an embedded
+  /// NUL ("window-demo\0.evil" read as "window-demo" before), with control
+  /// characters, with more than one CN, or longer than 64 characters is
+  /// refused rather than guessed at.
+  static std::string commonName(X509_NAME* subject) {
+    int found = -1, count = 0;
+    for (int i = -1; (i = X509_NAME_get_index_by_NID(subject, NID_commonName, i)) >= 0;) {
+      found = i;
+      ++count;
+    }
+    if (count == 0) throw tt::TSSLException("the client certificate has no common name");
+    if (count > 1) throw tt::TSSLException("the client certificate has more than one common name");
+    ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, found));
+    unsigned char* utf8 = nullptr;
+    const int length = ASN1_STRING_to_UTF8(&utf8, data);
+    if (length < 0) throw tt::TSSLException("the client certificate's common name is not readable text");
+    std::string name(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(length));
+    OPENSSL_free(utf8);
+    if (name.empty()) throw tt::TSSLException("the client certificate's common name is empty");
+    if (name.size() > 64) throw tt::TSSLException("the client certificate's common name is longer than 64 bytes");
+    for (unsigned char c : name)
+      if (c < 0x20 || c == 0x7F)
+        throw tt::TSSLException("the client certificate's common name holds a control character");
+    return name;
   }
 
  private:
@@ -113,6 +139,62 @@ Poco::Logger& accessLog() {
   return log;
 }
 
+// What one call may make the host do or allocate: Thrift refuses a longer
+// string or a larger list before allocating it; an ack names at most this
+// many tokens (each is a store look-up under the store lock).
+constexpr int32_t kMaxStringBytes = 1 << 20;
+constexpr int32_t kMaxContainerItems = 100000;
+constexpr std::size_t kMaxAckTokens = 1000;
+
+/// Failed handshakes (a scanner, a wrong certificate, a slow client) are
+/// logged with the address and reason, at most 20 lines a minute; the rest
+/// are counted and the count is logged with the next line.
+void logHandshakeFailure(const std::string& address, const std::string& reason) {
+  static std::mutex mutex;
+  static std::chrono::steady_clock::time_point window{};
+  static int inWindow = 0;
+  static std::uint64_t suppressed = 0, total = 0;
+  std::lock_guard lock(mutex);
+  ++total;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - window > std::chrono::minutes(1)) {
+    window = now;
+    inWindow = 0;
+  }
+  if (++inWindow > 20) {
+    ++suppressed;
+    return;
+  }
+  std::string more;
+  if (suppressed) more = " (" + std::to_string(suppressed) + " more not logged)";
+  suppressed = 0;
+  accessLog().warning("address=%s handshake failed: %s; %s failed since start%s", address, reason,
+                      std::to_string(total), more);
+}
+
+/// Logs every call the moment its reply is written, whatever the handler
+/// did (refusals included): who, from where, which call, how long.
+class CallLog final : public apache::thrift::TProcessorEventHandler {
+ public:
+  explicit CallLog(ApiCaller caller) : caller_(std::move(caller)) {}
+  void* getContext(const char*, void*) override { return new std::chrono::steady_clock::time_point(
+                                                      std::chrono::steady_clock::now()); }
+  void freeContext(void* ctx, const char*) override { delete static_cast<std::chrono::steady_clock::time_point*>(ctx); }
+  void postWrite(void* ctx, const char* fn, uint32_t) override {
+    const auto started = *static_cast<std::chrono::steady_clock::time_point*>(ctx);
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    accessLog().information("client=%s address=%s call=%s replied us=%s", caller_.client, caller_.address,
+                            std::string(fn), std::to_string(us.count()));
+  }
+  void handlerError(void*, const char* fn) override {
+    accessLog().warning("client=%s address=%s call=%s failed inside the handler", caller_.client, caller_.address,
+                        std::string(fn));
+  }
+
+ private:
+  ApiCaller caller_;
+};
+
 api::ApiError apiError(api::ErrorCode::type code, std::string message) {
   api::ApiError e;
   e.code = code;
@@ -130,7 +212,7 @@ class RecordHandler final : public api::RecordServiceIf {
   void pull(std::vector<api::RecordBatch>& out, const std::string& subscription, int32_t maxBatches) override {
     const SubscriptionConfig& sub = allowed(subscription, "pull");
     if (maxBatches < 1 || maxBatches > 100)
-      throw apiError(api::ErrorCode::BAD_REQUEST, "maxBatches must be 1 to 100");
+      throw refused("RecordService.pull", api::ErrorCode::BAD_REQUEST, "maxBatches must be 1 to 100");
     std::vector<std::string> routes;
     for (const RouteConfig& r : config_.routes)
       if (std::find(r.to.begin(), r.to.end(), sub.id) != r.to.end()) routes.push_back(r.id);
@@ -178,6 +260,11 @@ class RecordHandler final : public api::RecordServiceIf {
 
   void ack(api::AckResult& out, const std::string& subscription, const std::vector<std::string>& tokens) override {
     const SubscriptionConfig& sub = allowed(subscription, "ack");
+    // Bounded work per call: the store lock is held while acknowledging.
+    if (tokens.size() > kMaxAckTokens)
+      throw refused("RecordService.ack", api::ErrorCode::BAD_REQUEST,
+                    "at most " + std::to_string(kMaxAckTokens) + " tokens per ack (got " +
+                        std::to_string(tokens.size()) + ")");
     out.acknowledged = 0;
     try {
       std::lock_guard lock(storeMutex_);
@@ -203,9 +290,18 @@ class RecordHandler final : public api::RecordServiceIf {
   }
 
  private:
+  /// A refused call, in the access log like every other call.
+  api::ApiError refused(const char* call, api::ErrorCode::type code, const std::string& message) {
+    accessLog().warning("client=%s address=%s call=%s refused: %s", caller_.client, caller_.address,
+                        std::string(call), message);
+    return apiError(code, message);
+  }
+
   const SubscriptionConfig& allowed(const std::string& id, const char* call) {
     const SubscriptionConfig* sub = config_.findSubscription(id);
-    if (!sub) throw apiError(api::ErrorCode::NOT_FOUND, "no subscription '" + id + "'");
+    if (!sub)
+      throw refused((std::string("RecordService.") + call).c_str(), api::ErrorCode::NOT_FOUND,
+                    "no subscription '" + id + "'");
     if (std::find(sub->clients.begin(), sub->clients.end(), caller_.client) == sub->clients.end()) {
       accessLog().warning("client=%s address=%s call=RecordService.%s subscription=%s refused: not a client of it",
                           caller_.client, caller_.address, std::string(call), id);
@@ -229,13 +325,43 @@ class ConnectionProcessor final : public TProcessor {
       : transport_(std::move(transport)), build_(std::move(build)), allowed_(allowed) {}
 
   bool process(std::shared_ptr<TProtocol> in, std::shared_ptr<TProtocol> out, void* context) override {
+    // Nothing a client sends may end more than its own connection.
+    try {
+      return processChecked(std::move(in), std::move(out), context);
+    } catch (const std::bad_alloc&) {
+      accessLog().error("client=%s address=%s connection closed: a call needed more memory than there is",
+                        caller_.client, caller_.address);
+    } catch (const apache::thrift::protocol::TProtocolException& e) {
+      accessLog().warning("client=%s address=%s connection closed: malformed call: %s", caller_.client,
+                          caller_.address, std::string(e.what()));
+    } catch (const tt::TTransportException&) {
+      // The client went away or was silent too long: an ordinary end.
+    } catch (const std::exception& e) {
+      accessLog().error("client=%s address=%s connection closed: %s", caller_.client, caller_.address,
+                        std::string(e.what()));
+    }
+    return false;
+  }
+
+ private:
+  bool processChecked(std::shared_ptr<TProtocol> in, std::shared_ptr<TProtocol> out, void* context) {
     if (!inner_) {
       auto* peer = dynamic_cast<PeerSocket*>(transport_.get());
-      if (!peer || !peer->handshake()) return false;
-      ApiCaller caller;
-      caller.client = peer->client();
+      if (!peer) return false;
       if (auto* socket = dynamic_cast<tt::TSocket*>(transport_.get()))
-        caller.address = socket->getPeerAddress() + ":" + std::to_string(socket->getPeerPort());
+        caller_.address = socket->getPeerAddress() + ":" + std::to_string(socket->getPeerPort());
+      try {
+        if (!peer->handshake()) {
+          logHandshakeFailure(caller_.address, "the connection ended during the handshake");
+          return false;
+        }
+      } catch (const tt::TTransportException& e) {
+        logHandshakeFailure(caller_.address, e.what());
+        return false;
+      }
+      ApiCaller caller = caller_;
+      caller.client = peer->client();
+      caller_ = caller;
       if (caller.client.empty()) return false;
       if (!allowed_.empty() && std::find(allowed_.begin(), allowed_.end(), caller.client) == allowed_.end()) {
         // Issued by the CA, but not one of this host's window systems.
@@ -247,11 +373,11 @@ class ConnectionProcessor final : public TProcessor {
     return inner_->process(std::move(in), std::move(out), context);
   }
 
- private:
   std::shared_ptr<tt::TTransport> transport_;
   Build build_;
   const std::vector<std::string>& allowed_;
   std::shared_ptr<TProcessor> inner_;
+  ApiCaller caller_;  ///< address from the start, client once the handshake is done
 };
 
 class Listening final : public apache::thrift::server::TServerEventHandler {
@@ -313,9 +439,16 @@ void ApiServer::start() {
   const HostConfig& config = config_;
   auto build = [store, storeMutex, services, &config](const ApiCaller& caller) -> std::shared_ptr<TProcessor> {
     auto mux = std::make_shared<apache::thrift::TMultiplexedProcessor>();
-    mux->registerProcessor("RecordService", std::make_shared<api::RecordServiceProcessor>(
-                                                std::make_shared<RecordHandler>(config, *store, *storeMutex, caller)));
-    for (const auto& [name, factory] : services) mux->registerProcessor(name, factory(caller));
+    auto callLog = std::make_shared<CallLog>(caller);
+    auto records = std::make_shared<api::RecordServiceProcessor>(
+        std::make_shared<RecordHandler>(config, *store, *storeMutex, caller));
+    records->setEventHandler(callLog);
+    mux->registerProcessor("RecordService", records);
+    for (const auto& [name, factory] : services) {
+      auto processor = factory(caller);
+      processor->setEventHandler(callLog);
+      mux->registerProcessor(name, processor);
+    }
     return mux;
   };
   auto socket = std::make_shared<tt::TSSLServerSocket>(api.address, api.port, tls_);
@@ -324,7 +457,8 @@ void ApiServer::start() {
   if (api.idleTimeout.count() > 0) socket->setRecvTimeout(static_cast<int>(api.idleTimeout.count()));
   server_ = std::make_shared<apache::thrift::server::TThreadedServer>(
       std::make_shared<ConnectionFactory>(build, api.clients), socket, std::make_shared<tt::TBufferedTransportFactory>(),
-      std::make_shared<apache::thrift::protocol::TBinaryProtocolFactory>());
+      std::make_shared<apache::thrift::protocol::TBinaryProtocolFactory>(kMaxStringBytes, kMaxContainerItems, false,
+                                                                           true));
   server_->setConcurrentClientLimit(api.maxConnections);  // one thread each; more wait to be accepted
   // serve() opens the port; its preServe event says it is listening.
   auto listening = std::make_shared<std::promise<void>>();

@@ -19,6 +19,9 @@
 #include <thrift/transport/TBufferTransports.h>
 #include <thrift/transport/TSSLSocket.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "api/CrmService.h"
 #include "api/RecordService.h"
 #include "api/ResidentService.h"
@@ -231,6 +234,45 @@ struct IgnoreSigpipe {
   }
 };
 BOOST_TEST_GLOBAL_FIXTURE(IgnoreSigpipe);
+
+/// A client certificate with the subject `names` (each a CN, taken byte for
+/// byte: NUL and newline included) signed by the test CA, written as
+/// <dir>/<file>.crt and .key. make-certs cannot spell such names.
+void issueOddCertificate(const fs::path& dir, const std::string& file, const std::vector<std::string>& names) {
+  const Certificates& c = certificates();
+  auto readPem = [](const std::string& path, auto reader) {
+    FILE* f = std::fopen(path.c_str(), "r");
+    BOOST_REQUIRE(f);
+    auto* v = reader(f, nullptr, nullptr, nullptr);
+    std::fclose(f);
+    BOOST_REQUIRE(v);
+    return v;
+  };
+  X509* ca = readPem(c.ok("ca.crt"), PEM_read_X509);
+  EVP_PKEY* caKey = readPem(c.ok("ca.key"), PEM_read_PrivateKey);
+  EVP_PKEY* key = EVP_RSA_gen(2048);
+  X509* cert = X509_new();
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 4242);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* subject = X509_get_subject_name(cert);
+  for (const std::string& n : names)
+    X509_NAME_add_entry_by_NID(subject, NID_commonName, MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>(n.data()), static_cast<int>(n.size()), -1, 0);
+  X509_set_issuer_name(cert, X509_get_subject_name(ca));
+  X509_sign(cert, caKey, EVP_sha256());
+  FILE* out = std::fopen((dir / (file + ".crt")).c_str(), "w");
+  PEM_write_X509(out, cert);
+  std::fclose(out);
+  out = std::fopen((dir / (file + ".key")).c_str(), "w");
+  PEM_write_PrivateKey(out, key, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(out);
+  X509_free(cert);
+  X509_free(ca);
+  EVP_PKEY_free(key);
+  EVP_PKEY_free(caKey);
+}
 
 }  // namespace
 
@@ -533,4 +575,97 @@ BOOST_AUTO_TEST_CASE(a_python_window_system_pulls_and_looks_up_over_tls) {
   BOOST_TEST(r.out.find("\"resident_name_matches\": true") != std::string::npos, r.out);
   BOOST_TEST(r.out.find("\"householder_first\": true") != std::string::npos, r.out);
   BOOST_TEST(r.out.find("\"unknown\": 2") != std::string::npos, r.out);  // NOT_FOUND
+}
+
+// Issue 11, item 13: the certificate's name is read exactly. A CN with an
+// embedded NUL ("window-a\0.evil" passed as window-a before), two CNs (the
+// first counted), or a newline (forging access-log lines) are refused at the
+// handshake, and every failed handshake is logged with its address.
+BOOST_AUTO_TEST_CASE(certificate_names_are_read_exactly_and_failed_handshakes_logged) {
+  Host host(false, false);
+  test::TempDir odd;
+  issueOddCertificate(odd.path(), "nul", {std::string("window-a\0.evil", 15)});
+  issueOddCertificate(odd.path(), "two", {"window-a", "evil"});
+  issueOddCertificate(odd.path(), "newline", {"window-a\n2026-01-01 forged"});
+  const Certificates& c = certificates();
+  for (const char* name : {"nul", "two", "newline"}) {
+    bool refused = false;
+    try {
+      Client client(host.port, c.ok("ca.crt"), (odd / (std::string(name) + ".crt")).string(),
+                    (odd / (std::string(name) + ".key")).string());
+      std::vector<api::RecordBatch> out;
+      client.records->pull(out, "window-feed", 1);
+    } catch (const tt::TTransportException&) {
+      refused = true;
+    }
+    BOOST_TEST(refused, name);
+  }
+  host.waitFor("handshake failed", 3);
+  const std::string log = host.log();
+  BOOST_TEST(log.find("holds a control character") != std::string::npos, log);
+  BOOST_TEST(log.find("more than one common name") != std::string::npos, log);
+  BOOST_TEST(log.find("address=127.0.0.1:") != std::string::npos, log);
+  BOOST_TEST(log.find("\n2026-01-01 forged") == std::string::npos, log);
+  BOOST_TEST(log.find("client=window-a") == std::string::npos, log);  // none of them got in as window-a
+}
+
+// Issue 11, items 11 and 15: lengths a client claims are bounded before
+// anything is allocated (a 40-byte ack claiming 2^31 tokens aborted the
+// host; a 2 GiB string cost 2 GB); an ack names at most 1,000 tokens; every
+// call is in the access log, refusals included.
+BOOST_AUTO_TEST_CASE(claimed_lengths_are_bounded_and_every_call_is_logged) {
+  Host host(false, false);
+  const Certificates& c = certificates();
+  auto hostile = [&](auto write) {
+    tt::TSSLSocketFactory factory;
+    factory.authenticate(true);
+    factory.loadTrustedCertificates(c.ok("ca.crt").c_str());
+    factory.loadCertificate(c.ok("window-a.crt").c_str());
+    factory.loadPrivateKey(c.ok("window-a.key").c_str());
+    auto transport = std::make_shared<tt::TBufferedTransport>(factory.createSocket("localhost", host.port));
+    transport->open();
+    tp::TBinaryProtocol p(transport);
+    p.writeMessageBegin("RecordService:ack", apache::thrift::protocol::T_CALL, 1);
+    p.writeStructBegin("ack_args");
+    write(p, *transport);
+    transport->flush();
+    bool closed = false;
+    try {
+      std::string name;
+      apache::thrift::protocol::TMessageType type;
+      int32_t seq = 0;
+      p.readMessageBegin(name, type, seq);
+    } catch (const apache::thrift::TException&) {
+      closed = true;
+    }
+    return closed;
+  };
+  // A list that claims 2^31 - 1 elements, and a string that claims 2 GiB.
+  BOOST_TEST(hostile([](tp::TBinaryProtocol& p, tt::TTransport&) {
+    p.writeFieldBegin("subscription", apache::thrift::protocol::T_STRING, 1);
+    p.writeString(std::string("window-feed"));
+    p.writeFieldBegin("tokens", apache::thrift::protocol::T_LIST, 2);
+    p.writeListBegin(apache::thrift::protocol::T_STRING, 0x7fffffff);
+  }));
+  BOOST_TEST(hostile([](tp::TBinaryProtocol& p, tt::TTransport&) {
+    p.writeFieldBegin("subscription", apache::thrift::protocol::T_STRING, 1);
+    p.writeI32(0x7fffffff);
+  }));
+  // The host is alive and serves the next client.
+  Client a = Client::as(host, "window-a");
+  std::vector<api::RecordBatch> out;
+  a.records->pull(out, "window-feed", 1);
+  BOOST_TEST(out.empty());
+  // Too many tokens, and a bad maxBatches: refused, and in the access log.
+  api::AckResult result;
+  BOOST_TEST(errorOf([&] { a.records->ack(result, "window-feed", std::vector<std::string>(2000, "x")); }) ==
+             api::ErrorCode::BAD_REQUEST);
+  BOOST_TEST(errorOf([&] { a.records->pull(out, "window-feed", 0); }) == api::ErrorCode::BAD_REQUEST);
+  host.waitFor("call=RecordService.pull refused: maxBatches must be 1 to 100");
+  const std::string log = host.log();
+  BOOST_TEST(log.find("call=RecordService.ack refused: at most 1000 tokens per ack (got 2000)") != std::string::npos, log);
+  BOOST_TEST(log.find("connection closed: malformed call") != std::string::npos, log);
+  // Every call, whatever its result, has its line: 3 calls, 3 replies.
+  host.waitFor(" replied us=", 3);
+  BOOST_TEST(host.log().find("call=RecordService.ack replied us=") != std::string::npos, host.log());
 }
