@@ -1,6 +1,12 @@
 // Loading XML documents that people edit.
 #include "xml_document.h"
 
+#include <cstring>
+
+#include <cstdio>
+
+#include <cctype>
+
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
@@ -52,6 +58,43 @@ void validate(xmlDoc* doc, const char* schemaText, ErrorSink& sink) {
 
 }  // namespace
 
+std::optional<XmlShapeProblem> checkXmlShape(std::string_view text, std::size_t maxAttributes) {
+  auto problemAt = [&](std::size_t at, std::string reason) {
+    std::size_t line = 1;
+    for (std::size_t i = 0; i < at && i < text.size(); ++i) line += text[i] == '\n';
+    return XmlShapeProblem{at, line, std::move(reason)};
+  };
+  std::size_t i = 0;
+  const std::size_t n = text.size();
+  while (i < n) {
+    const char* lt = static_cast<const char*>(std::memchr(text.data() + i, '<', n - i));
+    if (!lt) break;
+    const std::size_t start = static_cast<std::size_t>(lt - text.data());
+    i = start + 1;
+    if (i >= n) break;
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (!(std::isalpha(c) || c == '_' || c == ':' || c >= 0x80)) continue;  // </, <!, <? …
+    // A start tag: attributes are counted by their '=' outside quotes.
+    std::size_t attributes = 0;
+    char quote = 0;
+    for (; i < n; ++i) {
+      const char ch = text[i];
+      if (quote) {
+        if (ch == quote) quote = 0;
+      } else if (ch == '"' || ch == '\'') {
+        quote = ch;
+      } else if (ch == '=') {
+        if (++attributes > maxAttributes)
+          return problemAt(start, "an element with more than " + std::to_string(maxAttributes) +
+                                      " attributes (refused before parsing)");
+      } else if (ch == '>') {
+        break;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 DocPtr load(const std::filesystem::path& file, const char* schema, const char* ns, const char* rootName,
             const char* kind, Diagnostics& diags) {
   const std::string fileName = file.string();
@@ -61,10 +104,34 @@ DocPtr load(const std::filesystem::path& file, const char* schema, const char* n
               std::filesystem::exists(file, ec) ? "not a regular file" : std::string(kind) + " file not found");
     return nullptr;
   }
+  // Read whole (a config, layout or mapping is small; larger is refused),
+  // its shape checked before libxml2 parses it.
+  constexpr std::uintmax_t kMaxBytes = 16u << 20;
+  const std::uintmax_t size = std::filesystem::file_size(file, ec);
+  if (ec || size > kMaxBytes) {
+    diags.add(fileName, 0, ec ? "cannot read: " + ec.message()
+                              : "the file is " + std::to_string(size) + " bytes; a " + kind + " may be at most 16 MiB");
+    return nullptr;
+  }
+  std::string bytes(static_cast<std::size_t>(size), '\0');
+  {
+    std::FILE* f = std::fopen(fileName.c_str(), "rb");
+    const std::size_t got = f ? std::fread(bytes.data(), 1, bytes.size(), f) : 0;
+    if (f) std::fclose(f);
+    if (!f || got != bytes.size()) {
+      diags.add(fileName, 0, "cannot read the whole file");
+      return nullptr;
+    }
+  }
+  if (auto bad = checkXmlShape(bytes)) {
+    diags.add(fileName, static_cast<int>(bad->line), bad->reason);
+    return nullptr;
+  }
   ErrorSink sink{&diags, fileName, ns};
   xmlSetStructuredErrorFunc(&sink, structuredError);
   // No network, no DTD loading, no entity substitution: these files are data.
-  DocPtr doc(xmlReadFile(fileName.c_str(), nullptr, XML_PARSE_NONET | XML_PARSE_NOCDATA));
+  DocPtr doc(xmlReadMemory(bytes.data(), static_cast<int>(bytes.size()), fileName.c_str(), nullptr,
+                           XML_PARSE_NONET | XML_PARSE_NOCDATA));
   xmlSetStructuredErrorFunc(nullptr, nullptr);
   if (!doc) {
     if (diags.empty()) diags.add(fileName, 0, "not a well-formed XML document");

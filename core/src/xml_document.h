@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <string>
 
 #include "diagnostics.h"
@@ -17,6 +19,18 @@ struct DocDeleter {
   void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
 };
 using DocPtr = std::unique_ptr<xmlDoc, DocDeleter>;
+
+/// Where an XML text has a shape whose parsing cost grows faster than its
+/// size: an element with more than `maxAttributes` attributes (libxml2's
+/// check for duplicates is quadratic: 200,000 attributes took minutes).
+struct XmlShapeProblem {
+  std::size_t offset = 0;
+  std::size_t line = 0;
+  std::string reason;
+};
+constexpr std::size_t kMaxXmlAttributes = 256;
+/// One linear pass over `text` before libxml2 sees it; nullopt when fine.
+std::optional<XmlShapeProblem> checkXmlShape(std::string_view text, std::size_t maxAttributes = kMaxXmlAttributes);
 
 /// Parses `file` and validates it against `schema` (XSD text). Returns the
 /// document if it could be parsed at all (schema problems are in `diags`),

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "formats/reader_impl.h"
+#include "xml_document.h"
 
 namespace renkei::formats {
 namespace {
@@ -23,6 +24,13 @@ class XmlReader final : public BufferReader {
     pos_ = skipBom(data_, *layout_.codec);
     for (std::size_t i = 0; i < layout_.fields.size(); ++i) byPath_.emplace(layout_.fields[i].path, i);
     lineStarts_.push_back({1, pos_});
+    // Shapes libxml2 parses in more than linear time are refused before it
+    // reads anything (it reads the first chunk as soon as it is created).
+    if (auto bad = xml::checkXmlShape(data_.substr(pos_))) {
+      bad->offset += pos_;
+      shapeProblem_ = std::move(bad);
+      return;
+    }
     reader_ = xmlReaderForIO(&XmlReader::readCallback, nullptr, this, layout_.file.string().c_str(), "UTF-8",
                              // The bytes handed over are UTF-8 whatever the declaration says.
                              XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_IGNORE_ENC);
@@ -38,6 +46,10 @@ class XmlReader final : public BufferReader {
 
  protected:
   bool nextRaw(RawItem& item) override {
+    if (shapeProblem_) {
+      fail(shapeProblem_->offset, shapeProblem_->line, shapeProblem_->reason);
+      return false;
+    }
     if (!reader_) {
       fail(0, 0, "cannot start the XML reader");
       return false;
@@ -326,6 +338,7 @@ class XmlReader final : public BufferReader {
   }
 
   xmlTextReaderPtr reader_ = nullptr;
+  std::optional<xml::XmlShapeProblem> shapeProblem_;
   std::unordered_map<std::string, std::size_t> byPath_;
   std::string out_;
   std::size_t outPos_ = 0;
