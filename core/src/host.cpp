@@ -178,6 +178,11 @@ void Host::start() {
   // The store first: without it nothing may be claimed.
   storeConfig_ = config_.effectiveStore();
   spool_ = config_.effectiveSpool();
+  // The furthest ahead a retry, lease or ack time-out can be: a stored time
+  // beyond it was set before the clock stepped back and counts as due.
+  std::int64_t horizon = std::max(config_.retryMax.count(), config_.lease.count());
+  for (const SubscriptionConfig& s : config_.subscriptions) horizon = std::max(horizon, s.ackTimeout.count());
+  storeConfig_.horizonMs = horizon + 60'000;
   if (!config_.store) logger_.notice("no <store> in the config: using %s", storeConfig_.path.string());
   sharedStore_ = storeConfig_.driver == "postgresql";
   // Intake's commits leave the WAL checkpoints to the delivery thread, so

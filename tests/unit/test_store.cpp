@@ -414,3 +414,37 @@ BOOST_AUTO_TEST_CASE(plugin_state_migrates_once_writes_in_transactions_and_reads
     return std::string(e.what()).find("newer version (2 steps; this plugin knows 1)") != std::string::npos;
   });
 }
+
+// Issue 11, item 5: a backward clock step left retries and leases in the
+// future for as long as the step (delivery stalled an hour for a 1-hour
+// step). A time further ahead than the horizon (the longest backoff, lease
+// or ack time-out) was set before the step: it counts as due or run out.
+BOOST_AUTO_TEST_CASE(a_backward_clock_step_delays_retries_and_leases_by_no_more_than_the_horizon) {
+  Fresh f;
+  f.config.horizonMs = 6 * 60 * 1000;  // retry-max 5 min + a minute
+  auto s = openStore(f.config);
+  FileEntry e;
+  s->registerFile("r", "cs", "a.csv", 1, "h1", 60000, &e);
+  s->appendBatches({batch("r", "cs", 0, 1), batch("r", "cs", 1, 1)}, {"crm"}, "h1", 60000);
+  auto d = s->claimDeliveries("h1", 60000, 1, {});
+  BOOST_REQUIRE(d.size() == 1u);
+  // A retry due in 1 s, scheduled before the clock went back one hour: it
+  // now reads as one hour and a second ahead.
+  s->markFailed(d[0].batchId, "crm", "h1", nowMs() + 3600 * 1000 + 1000, false, "busy");
+  auto again = s->claimDeliveries("h2", 60000, 10, {});
+  BOOST_REQUIRE(again.size() == 2u);  // due now, and the batch behind it with it, in order
+  BOOST_TEST(again[0].batchId == d[0].batchId);
+  // A lease taken before the step (an hour and a minute "ahead") has run
+  // out for everyone else; a lease within the horizon still holds.
+  BOOST_TEST(s->claimDeliveries("h3", 60000, 10, {}).empty());  // h2's lease is current
+  s->releaseLeases("h2");
+  auto held = s->claimDeliveries("h4", 3600 * 1000 + 60000, 1, {});
+  BOOST_REQUIRE(held.size() == 1u);
+  auto taken = s->claimDeliveries("h5", 60000, 1, {});
+  BOOST_REQUIRE(taken.size() == 1u);
+  BOOST_TEST(taken[0].batchId == held[0].batchId);
+  // The same for a file's lease: another host may resume it.
+  FileEntry earlier;
+  s->registerFile("r", "step", "b.csv", 1, "h1", 3600 * 1000 + 60000, &earlier);
+  BOOST_TEST((s->registerFile("r", "step", "b.csv", 1, "h2", 60000, &earlier) == Claim::Resume));
+}

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <type_traits>
 
 #include "store/sql_db.h"
@@ -132,7 +133,9 @@ const char* const kOutboxColumns =
 
 class SqlStore final : public Store {
  public:
-  explicit SqlStore(std::unique_ptr<SqlDatabase> db) : db_(std::move(db)) { migrate(); }
+  SqlStore(std::unique_ptr<SqlDatabase> db, std::int64_t horizonMs) : db_(std::move(db)), horizon_(horizonMs) {
+    migrate();
+  }
 
   int schemaVersion() override { return db_->schemaVersion(); }
   std::string describe() const override { return db_->describe(); }
@@ -157,7 +160,7 @@ class SqlStore final : public Store {
       if (earlier) *earlier = entry;
       if (entry.state == FileState::Done) return Claim::Done;
       if (entry.state == FileState::Processing && entry.leaseOwner != owner && !entry.leaseOwner.empty() &&
-          entry.leaseUntil >= now)
+          entry.leaseUntil >= now && (horizon_ <= 0 || entry.leaseUntil <= now + horizon_))
         return Claim::Busy;
       // Unfinished (its host died or stopped) or failed before (perhaps a
       // layout was fixed since): taken in again; stored batches are kept.
@@ -265,22 +268,30 @@ class SqlStore final : public Store {
       std::string sql =
           "SELECT o.id, o.batch_id, o.route, o.target, b.source_item, o.records, o.attempts "
           "FROM outbox o JOIN batches b ON b.id = o.batch_id "
-          "WHERE o.state = 'pending' AND o.next_attempt_ms <= ? AND o.lease_until < ?";
+          "WHERE o.state = 'pending' AND (o.next_attempt_ms <= ? OR o.next_attempt_ms > ?) "
+          "AND (o.lease_until < ? OR o.lease_until > ?)";
       sql += inList(" AND o.route", routes.size());
       sql += inList(" AND o.target", targets.size());
       sql +=
           " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.route = o.route AND p.target = o.target "
-          "AND p.state = 'pending' AND p.id < o.id AND (p.next_attempt_ms > ? OR p.lease_until >= ?))";
+          "AND p.state = 'pending' AND p.id < o.id AND ((p.next_attempt_ms > ? AND p.next_attempt_ms <= ?) "
+          "OR (p.lease_until >= ? AND p.lease_until <= ?)))";
       sql += " ORDER BY o.id LIMIT ?";
       if (db_->dialect() == Dialect::Postgres) sql += " FOR UPDATE OF o SKIP LOCKED";
       auto select = db_->prepare(sql);
       int p = 1;
+      // Times beyond the horizon were set before a backward clock step.
+      const std::int64_t horizon = horizon_ > 0 ? now + horizon_ : std::numeric_limits<std::int64_t>::max();
       select->bind(p++, now);
+      select->bind(p++, horizon);
       select->bind(p++, now);
+      select->bind(p++, horizon);
       for (const auto& r : routes) select->bind(p++, r);
       for (const auto& t : targets) select->bind(p++, t);
       select->bind(p++, now);
+      select->bind(p++, horizon);
       select->bind(p++, now);
+      select->bind(p++, horizon);
       select->bind(p++, static_cast<std::int64_t>(limit));
       std::vector<Delivery> out;
       std::vector<std::int64_t> ids;
@@ -590,6 +601,7 @@ class SqlStore final : public Store {
   }
 
   std::unique_ptr<SqlDatabase> db_;
+  std::int64_t horizon_ = 0;  ///< see StoreConfig::horizonMs
 };
 
 }  // namespace
@@ -612,7 +624,7 @@ std::unique_ptr<SqlDatabase> openDatabase(const StoreConfig& config) {
 }
 
 std::unique_ptr<Store> openStore(const StoreConfig& config) {
-  return std::make_unique<SqlStore>(openDatabase(config));
+  return std::make_unique<SqlStore>(openDatabase(config), config.horizonMs);
 }
 
 }  // namespace renkei::store

@@ -35,6 +35,11 @@ struct StoreConfig {
   std::string connection;      ///< postgresql: ODBC connection string, without the password
   bool autoCheckpoint = true;  ///< sqlite: false for a writer whose checkpoints another connection runs (maintain())
   std::optional<std::filesystem::path> passwordFile;  ///< postgresql: the password (else $RENKEI_STORE_PASSWORD)
+  /// How far ahead of now a retry time or a lease can legitimately be (the
+  /// longest backoff, lease or ack time-out, with a margin). A time further
+  /// ahead was set before the clock stepped back: it counts as due (or run
+  /// out), so a backward step delays nothing by more than this. 0: off.
+  std::int64_t horizonMs = 0;
 };
 
 /// Milliseconds since the Unix epoch (the store's clock for leases and retries).
