@@ -8,6 +8,8 @@
 
 #include <openssl/ssl.h>
 #include <signal.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -44,6 +46,13 @@ class PeerSocket final : public tt::TSSLSocket {
       : TSSLSocket(std::move(ctx), socket, std::move(interrupt)) {}
 
   const std::string& client() const { return client_; }
+  /// Why the peer's certificate was not accepted ("certificate revoked" …),
+  /// or "" when the chain check passed or did not run.
+  std::string verifyProblem() const {
+    if (!ssl_) return {};
+    const long result = SSL_get_verify_result(ssl_);
+    return result == X509_V_OK ? std::string() : X509_verify_cert_error_string(result);
+  }
   /// Runs the handshake now (Thrift would on the first read); false when it
   /// did not complete. Throws when the peer is refused.
   bool handshake() {
@@ -92,6 +101,110 @@ class PeerSocket final : public tt::TSSLSocket {
 
 }  // namespace
 
+namespace {
+
+/// The certificate revocation list of <api crl>: read at start (a bad one
+/// stops the start), read again when the file changes (looked at no more
+/// than once a second, on a handshake); a changed file that does not load
+/// or whose signature is not the client CA's keeps the previous list, with
+/// an error in the log. Used from OpenSSL's verify callback.
+class CrlGuard {
+ public:
+  CrlGuard(std::filesystem::path file, std::filesystem::path caFile) : file_(std::move(file)), caFile_(std::move(caFile)) {
+    std::string error;
+    auto crl = load(error);
+    if (!crl) throw std::runtime_error("api: crl '" + file_.string() + "': " + error);
+    crl_ = std::move(crl);
+  }
+
+  /// True when `cert` is on the current list.
+  bool revoked(X509* cert) {
+    std::shared_ptr<X509_CRL> crl = current();
+    X509_REVOKED* entry = nullptr;
+    return crl && X509_CRL_get0_by_cert(crl.get(), &entry, cert) == 1;
+  }
+
+  static CrlGuard* active;  ///< the API server's (one per process)
+
+ private:
+  std::shared_ptr<X509_CRL> current() {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - lastLook_ >= std::chrono::seconds(1)) {
+      lastLook_ = now;
+      std::error_code ec;
+      const auto mtime = std::filesystem::last_write_time(file_, ec);
+      if (!ec && mtime != mtime_) {
+        std::string error;
+        if (auto crl = load(error)) {
+          crl_ = std::move(crl);
+          Poco::Logger::get("renkei.api").notice("api: crl '%s' loaded again (%d revoked certificates)",
+                                                 file_.string(), count(crl_.get()));
+        } else {
+          Poco::Logger::get("renkei.api").error("api: crl '%s' changed but is not usable (%s); the previous list stays",
+                                                file_.string(), error);
+        }
+        mtime_ = mtime;  // reported once per change
+      }
+    }
+    return crl_;
+  }
+
+  static int count(X509_CRL* crl) {
+    STACK_OF(X509_REVOKED)* list = X509_CRL_get_REVOKED(crl);
+    return list ? sk_X509_REVOKED_num(list) : 0;
+  }
+
+  std::shared_ptr<X509_CRL> load(std::string& error) {
+    std::error_code ec;
+    mtime_ = std::filesystem::last_write_time(file_, ec);
+    std::unique_ptr<BIO, void (*)(BIO*)> in(BIO_new_file(file_.c_str(), "rb"), BIO_free_all);
+    if (!in) return error = "cannot read it", nullptr;
+    X509_CRL* crl = PEM_read_bio_X509_CRL(in.get(), nullptr, nullptr, nullptr);
+    if (!crl) {
+      BIO_reset(in.get());
+      crl = d2i_X509_CRL_bio(in.get(), nullptr);
+    }
+    if (!crl) return error = "not a certificate revocation list (PEM or DER)", nullptr;
+    std::shared_ptr<X509_CRL> owned(crl, X509_CRL_free);
+    // Only a list signed by the CA that issues the client certificates.
+    std::unique_ptr<BIO, void (*)(BIO*)> cas(BIO_new_file(caFile_.c_str(), "rb"), BIO_free_all);
+    bool signedByCa = false;
+    while (cas && !signedByCa) {
+      X509* ca = PEM_read_bio_X509(cas.get(), nullptr, nullptr, nullptr);
+      if (!ca) break;
+      if (X509_NAME_cmp(X509_get_subject_name(ca), X509_CRL_get_issuer(crl)) == 0)
+        signedByCa = X509_CRL_verify(crl, X509_get0_pubkey(ca)) == 1;
+      X509_free(ca);
+    }
+    ERR_clear_error();
+    if (!signedByCa) return error = "not signed by a CA of client-ca", nullptr;
+    return owned;
+  }
+
+  std::filesystem::path file_, caFile_;
+  std::mutex mutex_;
+  std::shared_ptr<X509_CRL> crl_;
+  std::filesystem::file_time_type mtime_{};
+  std::chrono::steady_clock::time_point lastLook_{};
+};
+
+CrlGuard* CrlGuard::active = nullptr;
+
+/// OpenSSL's chain check first; then the client's own certificate against
+/// the revocation list.
+int verifyWithCrl(int preverified, X509_STORE_CTX* ctx) {
+  if (!preverified) return 0;
+  if (X509_STORE_CTX_get_error_depth(ctx) != 0 || !CrlGuard::active) return 1;
+  if (CrlGuard::active->revoked(X509_STORE_CTX_get_current_cert(ctx))) {
+    X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REVOKED);
+    return 0;
+  }
+  return 1;
+}
+
+}  // namespace
+
 class ApiServer::Factory final : public tt::TSSLSocketFactory {
  public:
   explicit Factory(const ApiConfig& api) : TSSLSocketFactory(tt::SSLTLS) {
@@ -118,6 +231,14 @@ class ApiServer::Factory final : public tt::TSSLSocketFactory {
     if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(api.clientCa.c_str()))
       SSL_CTX_set_client_CA_list(ctx, names);
     authenticate(true);  // a client certificate is required
+    if (!api.crl.empty()) {
+      crl_ = std::make_unique<CrlGuard>(api.crl, api.clientCa);
+      CrlGuard::active = crl_.get();
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verifyWithCrl);
+    }
+  }
+  ~Factory() override {
+    if (CrlGuard::active == crl_.get()) CrlGuard::active = nullptr;
   }
 
   std::shared_ptr<tt::TSSLSocket> createSocket(THRIFT_SOCKET socket) override {
@@ -129,6 +250,9 @@ class ApiServer::Factory final : public tt::TSSLSocketFactory {
     s->server(true);
     return s;
   }
+
+ private:
+  std::unique_ptr<CrlGuard> crl_;
 };
 
 namespace {
@@ -356,7 +480,8 @@ class ConnectionProcessor final : public TProcessor {
           return false;
         }
       } catch (const tt::TTransportException& e) {
-        logHandshakeFailure(caller_.address, e.what());
+        const std::string why = peer->verifyProblem();
+        logHandshakeFailure(caller_.address, std::string(e.what()) + (why.empty() ? "" : " (" + why + ")"));
         return false;
       }
       ApiCaller caller = caller_;

@@ -184,6 +184,7 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
       api.certificate = file("certificate");
       api.key = file("key");
       api.clientCa = file("client-ca");
+      if (hasAttr(node, "crl")) api.crl = file("crl");
       config.api = api;
     } else if (element == "subscription") {
       SubscriptionConfig sub;
@@ -377,6 +378,7 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
     exists(config.api->certificate, "certificate");
     exists(config.api->key, "key");
     exists(config.api->clientCa, "client-ca");
+    exists(config.api->crl, "crl");
   }
 
   if (config.pluginDirectory) {

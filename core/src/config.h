@@ -55,6 +55,7 @@ struct ApiConfig {
   std::filesystem::path certificate;  ///< the server's certificate chain (PEM)
   std::filesystem::path key;          ///< its private key (PEM)
   std::filesystem::path clientCa;     ///< CA certificates that issue client certificates (PEM)
+  std::filesystem::path crl;          ///< revoked client certificates (PEM or DER CRL); empty: none; reloaded when it changes
   std::vector<std::string> clients;   ///< client certificate names allowed at all (empty: any the CA issued)
   int maxConnections = 512;           ///< connections served at once; more wait to be accepted
   std::chrono::milliseconds idleTimeout{600000};  ///< a connection silent this long is closed (0: never)

@@ -274,6 +274,48 @@ void issueOddCertificate(const fs::path& dir, const std::string& file, const std
   EVP_PKEY_free(caKey);
 }
 
+/// A CRL from the test CA revoking the certificates in `revoked` (files).
+void writeCrl(const fs::path& out, const std::vector<std::string>& revoked) {
+  const Certificates& c = certificates();
+  auto readPem = [](const std::string& path, auto reader) {
+    FILE* f = std::fopen(path.c_str(), "r");
+    BOOST_REQUIRE(f);
+    auto* v = reader(f, nullptr, nullptr, nullptr);
+    std::fclose(f);
+    BOOST_REQUIRE(v);
+    return v;
+  };
+  X509* ca = readPem(c.ok("ca.crt"), PEM_read_X509);
+  EVP_PKEY* caKey = readPem(c.ok("ca.key"), PEM_read_PrivateKey);
+  X509_CRL* crl = X509_CRL_new();
+  X509_CRL_set_version(crl, 1);
+  X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca));
+  ASN1_TIME* now = ASN1_TIME_adj(nullptr, std::time(nullptr), 0, -60);
+  ASN1_TIME* next = ASN1_TIME_adj(nullptr, std::time(nullptr), 1, 0);
+  X509_CRL_set1_lastUpdate(crl, now);
+  X509_CRL_set1_nextUpdate(crl, next);
+  for (const std::string& file : revoked) {
+    X509* cert = readPem(file, PEM_read_X509);
+    X509_REVOKED* r = X509_REVOKED_new();
+    X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(cert));
+    X509_REVOKED_set_revocationDate(r, now);
+    X509_CRL_add0_revoked(crl, r);
+    X509_free(cert);
+  }
+  X509_CRL_sort(crl);
+  X509_CRL_sign(crl, caKey, EVP_sha256());
+  const fs::path tmp = out.string() + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "w");
+  PEM_write_X509_CRL(f, crl);
+  std::fclose(f);
+  fs::rename(tmp, out);
+  ASN1_TIME_free(now);
+  ASN1_TIME_free(next);
+  X509_CRL_free(crl);
+  X509_free(ca);
+  EVP_PKEY_free(caKey);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(clients_without_a_certificate_or_from_another_ca_are_refused) {
@@ -668,4 +710,47 @@ BOOST_AUTO_TEST_CASE(claimed_lengths_are_bounded_and_every_call_is_logged) {
   // Every call, whatever its result, has its line: 3 calls, 3 replies.
   host.waitFor(" replied us=", 3);
   BOOST_TEST(host.log().find("call=RecordService.ack replied us=") != std::string::npos, host.log());
+}
+
+// Issue 11, item 14: one window system's certificate is revoked through a
+// CRL (<api crl>) without touching the others, and a new CRL is picked up
+// while the host runs.
+BOOST_AUTO_TEST_CASE(revoked_certificates_are_refused_and_a_new_crl_is_read_while_running) {
+  test::TempDir work;
+  const Certificates& c = certificates();
+  writeCrl(work / "clients.crl", {c.ok("window-b.crt")});
+  Host host(false, false, "crl=\"" + (work / "clients.crl").string() + "\"");
+  auto lookUp = [&](const std::string& name) {
+    try {
+      Client client = Client::as(host, name);
+      api::Resident r;
+      return errorOf([&] { client.residents->getResident(r, "00010000019"); }) == api::ErrorCode::NOT_FOUND;
+    } catch (const tt::TTransportException&) {
+      return false;
+    }
+  };
+  BOOST_TEST(lookUp("window-a"));
+  BOOST_TEST(!lookUp("window-b"));
+  host.waitFor("handshake failed");
+  BOOST_TEST(host.log().find("revoked") != std::string::npos, host.log());
+  // window-a revoked too: a new list, read within a second or so.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  writeCrl(work / "clients.crl", {c.ok("window-b.crt"), c.ok("window-a.crt")});
+  bool refused = false;
+  for (int i = 0; i < 40 && !refused; ++i) {
+    refused = !lookUp("window-a");
+    if (!refused) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  BOOST_TEST(refused);
+  BOOST_TEST(host.log().find("loaded again (2 revoked certificates)") != std::string::npos, host.log());
+  // A file that is no CRL stops the start, with the reason.
+  test::writeFile(work / "bad.crl", "not a list");
+  std::string config = test::readFile(host.dir / "config.xml");
+  config.replace(config.find((work / "clients.crl").string()), (work / "clients.crl").string().size(),
+                 (work / "bad.crl").string());
+  test::writeFile(work / "bad.xml", config);
+  auto bad = test::run({test::renkeiBinary(), "serve", "--config", (work / "bad.xml").string(), "--once"},
+                       {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+  BOOST_TEST(bad.exitCode == 2, bad.err);
+  BOOST_TEST(bad.err.find("not a certificate revocation list") != std::string::npos, bad.err);
 }
