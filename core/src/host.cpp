@@ -154,11 +154,10 @@ std::string Host::fatal() const {
   return fatal_;
 }
 
-bool Host::storePresent(store::Store& store) {
+bool Host::storePresent(store::Store& store, std::atomic<bool>& down, const char* who) {
   if (gone_) return false;
   try {
     store.verify();
-    return true;
   } catch (const store::StoreGone& e) {
     std::lock_guard<std::mutex> lock(problemsMutex_);
     if (!gone_.exchange(true)) {
@@ -166,7 +165,15 @@ bool Host::storePresent(store::Store& store) {
       logger_.critical("store: %s", fatal_);
     }
     return false;
+  } catch (const std::exception& e) {
+    if (!down.exchange(true)) {
+      logger_.error("store: %s; %s waits until the store answers", std::string(e.what()), std::string(who));
+      if (!routes_.empty()) problem(*routes_.front().stats, std::string("store: ") + e.what());
+    }
+    return false;
   }
+  if (down.exchange(false)) logger_.notice("store: answering again; %s goes on", std::string(who));
+  return true;
 }
 
 std::string Host::storeDescription() const { return intakeStore_ ? intakeStore_->describe() : "none"; }
@@ -431,7 +438,7 @@ void Host::run(const std::atomic<bool>& stop, bool once, std::mutex& mutex, std:
 
 bool Host::intakePass(const std::atomic<bool>& stop) {
   bool any = false;
-  if (!storePresent(*intakeStore_)) return false;
+  if (!storePresent(*intakeStore_, intakeDown_, "intake")) return false;
   for (Route& route : routes_) {
     if (stop || gone_) break;
     // Items in processing/: left by an earlier run of this host (resumed at
@@ -444,7 +451,7 @@ bool Host::intakePass(const std::atomic<bool>& stop) {
       problem(*route.stats, std::string("recover: ") + e.what());
     }
     for (const Intake& item : recovered) {
-      if (stop || !storePresent(*intakeStore_)) break;
+      if (stop || !storePresent(*intakeStore_, intakeDown_, "intake")) break;
       const Taken t = take(route, item, stop);
       if (t == Taken::Done) {
         ++route.stats->filesRecovered;
@@ -452,7 +459,7 @@ bool Host::intakePass(const std::atomic<bool>& stop) {
       }
       any = true;
     }
-    while (!stop && storePresent(*intakeStore_)) {
+    while (!stop && storePresent(*intakeStore_, intakeDown_, "intake")) {
       // Back-pressure: no new item while the route's outbox is too deep.
       try {
         if (intakeStore_->outboxDepth(route.config->id) > config_.maxOutboxRecords) {
@@ -869,7 +876,13 @@ void Host::deliveryLoop(const std::atomic<bool>& stop, bool once) {
       logger_.warning("store: housekeeping failed: %s", std::string(e.what()));
     }
   };
-  while (!stop && storePresent(*deliveryStore_)) {
+  while (!stop && !gone_) {
+    if (!storePresent(*deliveryStore_, deliveryDown_, "delivery")) {
+      if (gone_ || (once && intakeFinished_)) break;
+      std::unique_lock<std::mutex> lock(wakeMutex_);
+      deliveryWake_.wait_for(lock, std::chrono::seconds(1));
+      continue;
+    }
     std::vector<store::Delivery> work;
     try {
       if (!pushTargets_.empty())

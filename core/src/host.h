@@ -217,8 +217,12 @@ class Host {
   std::mutex problemsMutex_;
   /// Checks that the store is still the one opened; on StoreGone records
   /// why, logs it once and makes every loop stop. Returns false then.
-  bool storePresent(store::Store& store);
+  /// A store that does not answer (PostgreSQL restarting) makes it return
+  /// false too, logged once when it stops and once when it answers again
+  /// (`down` remembers which, per connection).
+  bool storePresent(store::Store& store, std::atomic<bool>& down, const char* who);
   std::atomic<bool> gone_{false};
+  std::atomic<bool> intakeDown_{false}, deliveryDown_{false};
   std::string fatal_;  ///< guarded by problemsMutex_
   PayloadCache cache_{64u << 20};
   std::map<std::string, std::shared_ptr<const FieldNames>> storedNames_;

@@ -448,3 +448,29 @@ BOOST_AUTO_TEST_CASE(a_backward_clock_step_delays_retries_and_leases_by_no_more_
   s->registerFile("r", "step", "b.csv", 1, "h1", 3600 * 1000 + 60000, &earlier);
   BOOST_TEST((s->registerFile("r", "step", "b.csv", 1, "h2", 60000, &earlier) == Claim::Resume));
 }
+
+// Issue 11, item 4: PostgreSQL restarted (here: the store's server process
+// terminated, as a restart or failover does to it): the next call fails,
+// and the connection is opened again instead of failing for ever.
+BOOST_AUTO_TEST_CASE(a_lost_postgresql_connection_is_opened_again, *boost::unit_test::precondition([](auto) {
+  return onPostgres();
+})) {
+  Fresh f;
+  auto s = openStore(f.config);
+  FileEntry e;
+  BOOST_TEST((s->registerFile("r", "pg", "a.csv", 1, "h1", 60000, &e) == Claim::New));
+  test::OdbcDb admin(f.config.connection);
+  admin.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+             "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  bool failed = false;
+  try {
+    s->outboxDepth("r");
+  } catch (const StoreError& error) {
+    failed = true;
+    BOOST_TEST(std::string(error.what()).find("SQLSTATE") != std::string::npos, error.what());
+  }
+  BOOST_TEST(failed);
+  BOOST_CHECK_NO_THROW(s->verify());  // connects again
+  BOOST_TEST(s->outboxDepth("r") == 0);
+  BOOST_TEST((s->registerFile("r", "pg", "a.csv", 1, "h1", 60000, &e) == Claim::Resume));
+}

@@ -10,6 +10,10 @@
 #include "store/sql_db.h"
 #include "store/store.h"
 
+#include <Poco/Logger.h>
+
+#include <chrono>
+
 namespace renkei::store {
 namespace {
 
@@ -161,30 +165,16 @@ class OdbcStatement final : public SqlStatement {
 
 class OdbcDatabase final : public SqlDatabase {
  public:
-  OdbcDatabase(const std::string& connection, const std::string& password) {
+  OdbcDatabase(const std::string& connection, const std::string& password)
+      : connection_(connection), password_(password) {
     SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env_);
     SQLSetEnvAttr(env_, SQL_ATTR_ODBC_VERSION, reinterpret_cast<SQLPOINTER>(SQL_OV_ODBC3), 0);
     SQLAllocHandle(SQL_HANDLE_DBC, env_, &dbc_);
-    std::string cs = connection;
-    if (!password.empty()) {
-      if (!cs.empty() && cs.back() != ';') cs += ';';
-      cs += "PWD={" + password + "};";
-    }
-    SQLCHAR out[2048];
-    SQLSMALLINT outLength = 0;
-    const SQLRETURN rc = SQLDriverConnect(dbc_, nullptr, reinterpret_cast<SQLCHAR*>(cs.data()), SQL_NTS, out,
-                                          sizeof out, &outLength, SQL_DRIVER_NOPROMPT);
-    // The out-connection-string holds the password: wiped, never shown.
-    std::fill(std::begin(out), std::end(out), 0);
-    std::fill(cs.begin(), cs.end(), '\0');
-    if (!succeeded(rc)) {
-      const std::string why = diagnostics(SQL_HANDLE_DBC, dbc_);
+    if (const std::string why = connect(); !why.empty()) {
       SQLFreeHandle(SQL_HANDLE_DBC, dbc_);
       SQLFreeHandle(SQL_HANDLE_ENV, env_);
       throw StoreError("postgresql store: cannot connect: " + why);
     }
-    connected_ = true;
-    exec("SET client_min_messages = warning");
     // Hosts starting together would race on CREATE TABLE IF NOT EXISTS (a
     // unique violation in pg_type): the first creates it under a lock.
     exec("SELECT pg_advisory_lock(" + std::string(kSchemaLock) + ")");
@@ -200,14 +190,52 @@ class OdbcDatabase final : public SqlDatabase {
     if (connected_) SQLDisconnect(dbc_);
     SQLFreeHandle(SQL_HANDLE_DBC, dbc_);
     SQLFreeHandle(SQL_HANDLE_ENV, env_);
+    std::fill(password_.begin(), password_.end(), '\0');
+  }
+
+  /// A connection the server dropped (a restart, a failover, a terminated
+  /// backend) is opened again before the next transaction, with backoff
+  /// (1 s doubling to 30 s); each change of state is logged once.
+  void ensureConnected() {
+    if (connected_) {
+      SQLUINTEGER dead = SQL_CD_FALSE;
+      if (!succeeded(SQLGetConnectAttr(dbc_, SQL_ATTR_CONNECTION_DEAD, &dead, 0, nullptr)) || dead != SQL_CD_TRUE)
+        return;
+      SQLDisconnect(dbc_);
+      connected_ = false;
+      backoff_ = std::chrono::seconds(1);
+      nextTry_ = std::chrono::steady_clock::now();
+      log().warning("postgresql store: the connection to the server was lost; reconnecting");
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now < nextTry_)
+      throw StoreError("postgresql store: not connected (the server went away); next attempt in " +
+                       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(nextTry_ - now).count() + 1) +
+                       " s");
+    if (const std::string why = connect(); !why.empty()) {
+      nextTry_ = now + backoff_;
+      const auto wait = backoff_;
+      backoff_ = std::min<std::chrono::seconds>(backoff_ * 2, std::chrono::seconds(30));
+      throw StoreError("postgresql store: cannot reconnect: " + why + "; next attempt in " +
+                       std::to_string(wait.count()) + " s");
+    }
+    log().notice("postgresql store: connected to the server again");
   }
 
   Dialect dialect() const override { return Dialect::Postgres; }
   std::string describe() const override { return "postgresql store"; }
   std::unique_ptr<SqlStatement> prepare(const std::string& sql) override {
+    ensureConnected();
     return std::make_unique<OdbcStatement>(dbc_, sql, where_);
   }
+  void verify() override {
+    // Cheap and bounded: a lost connection is reopened here (with backoff)
+    // before intake claims anything it could not register.
+    ensureConnected();
+    exec("SELECT 1");
+  }
   void exec(const std::string& sql) override {
+    ensureConnected();
     SQLHSTMT stmt = SQL_NULL_HSTMT;
     SQLAllocHandle(SQL_HANDLE_STMT, dbc_, &stmt);
     const SQLRETURN rc = SQLExecDirect(stmt, reinterpret_cast<SQLCHAR*>(const_cast<char*>(sql.c_str())), SQL_NTS);
@@ -217,6 +245,7 @@ class OdbcDatabase final : public SqlDatabase {
     if (!why.empty()) throw StoreError(where_ + ": " + why);
   }
   void begin() override {
+    ensureConnected();
     if (!succeeded(SQLSetConnectAttr(dbc_, SQL_ATTR_AUTOCOMMIT, reinterpret_cast<SQLPOINTER>(SQL_AUTOCOMMIT_OFF), 0)))
       throw StoreError(where_ + ": cannot begin a transaction: " + diagnostics(SQL_HANDLE_DBC, dbc_));
   }
@@ -243,10 +272,45 @@ class OdbcDatabase final : public SqlDatabase {
   }
 
  private:
+  static Poco::Logger& log() {
+    static Poco::Logger& l = Poco::Logger::get("renkei.store");
+    return l;
+  }
+
+  /// Connects; returns "" or why not (never the connection string).
+  std::string connect() {
+    std::string cs = connection_;
+    if (!password_.empty()) {
+      if (!cs.empty() && cs.back() != ';') cs += ';';
+      cs += "PWD={" + password_ + "};";
+    }
+    SQLCHAR out[2048];
+    SQLSMALLINT outLength = 0;
+    const SQLRETURN rc = SQLDriverConnect(dbc_, nullptr, reinterpret_cast<SQLCHAR*>(cs.data()), SQL_NTS, out,
+                                          sizeof out, &outLength, SQL_DRIVER_NOPROMPT);
+    // The out-connection-string holds the password: wiped, never shown.
+    std::fill(std::begin(out), std::end(out), 0);
+    std::fill(cs.begin(), cs.end(), '\0');
+    if (!succeeded(rc)) return diagnostics(SQL_HANDLE_DBC, dbc_);
+    connected_ = true;
+    try {
+      exec("SET client_min_messages = warning");
+    } catch (const StoreError& e) {
+      SQLDisconnect(dbc_);
+      connected_ = false;
+      return e.what();
+    }
+    return {};
+  }
+
   std::string where_ = "postgresql store";
+  std::string connection_;
+  std::string password_;  ///< kept for reconnecting; wiped at destruction
   SQLHENV env_ = SQL_NULL_HENV;
   SQLHDBC dbc_ = SQL_NULL_HDBC;
   bool connected_ = false;
+  std::chrono::seconds backoff_{1};
+  std::chrono::steady_clock::time_point nextTry_{};
 };
 
 }  // namespace
