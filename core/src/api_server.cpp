@@ -12,7 +12,12 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <condition_variable>
+#include <list>
+#include <thread>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -270,6 +275,116 @@ constexpr int32_t kMaxStringBytes = 1 << 20;
 constexpr int32_t kMaxContainerItems = 100000;
 constexpr std::size_t kMaxAckTokens = 1000;
 
+/// Connections that have not finished their TLS handshake are the ones an
+/// attacker without a certificate can hold: they get a pool of their own.
+/// A handshake gets handshake-timeout in all (one byte every few seconds
+/// resets no timer); when the pool, or one address's share of it, is full,
+/// the oldest handshake there is cut to make room for the newest, so a
+/// window system's handshake (milliseconds) gets through however many
+/// connections are held open. Cutting is shutdown(2) on a socket that is
+/// still registered (its owner leaves before closing it).
+class HandshakeGuard {
+ public:
+  HandshakeGuard(std::size_t maxPending, std::size_t maxPerAddress, std::chrono::milliseconds timeout)
+      : maxPending_(maxPending), maxPerAddress_(maxPerAddress), timeout_(timeout) {
+    watchdog_ = std::thread([this] { watch(); });
+  }
+  ~HandshakeGuard() {
+    {
+      std::lock_guard lock(mutex_);
+      quit_ = true;
+    }
+    wake_.notify_all();
+    watchdog_.join();
+  }
+
+  /// Leaves the pool when destroyed (before the socket is closed).
+  class Entry {
+   public:
+    Entry(HandshakeGuard& guard, std::uint64_t id) : guard_(guard), id_(id) {}
+    ~Entry() { guard_.leave(id_); }
+    Entry(const Entry&) = delete;
+    Entry& operator=(const Entry&) = delete;
+
+   private:
+    HandshakeGuard& guard_;
+    std::uint64_t id_;
+  };
+
+  std::unique_ptr<Entry> enter(int fd, const std::string& host) {
+    std::lock_guard lock(mutex_);
+    std::size_t sameHost = 0;
+    for (const Pending& p : pending_) sameHost += p.host == host;
+    if (sameHost >= maxPerAddress_) {
+      for (Pending& p : pending_)
+        if (p.host == host && !p.cut) {
+          cut(p, "more handshakes from this address than max-handshakes-per-address");
+          break;
+        }
+    } else if (live() >= maxPending_) {
+      for (Pending& p : pending_)
+        if (!p.cut) {
+          cut(p, "more handshakes at once than max-handshakes");
+          break;
+        }
+    }
+    pending_.push_back({++nextId_, fd, host, std::chrono::steady_clock::now(), false});
+    return std::make_unique<Entry>(*this, nextId_);
+  }
+
+ private:
+  struct Pending {
+    std::uint64_t id;
+    int fd;
+    std::string host;
+    std::chrono::steady_clock::time_point started;
+    bool cut;
+  };
+
+  std::size_t live() const {
+    std::size_t n = 0;
+    for (const Pending& p : pending_) n += !p.cut;
+    return n;
+  }
+
+  void cut(Pending& p, const char* why) {
+    p.cut = true;
+    ::shutdown(p.fd, SHUT_RDWR);
+    ++cuts_;
+    if (cuts_ == 1 || cuts_ % 1000 == 0)
+      accessLog().warning("address=%s handshake cut: %s (%s cut since start)", p.host, std::string(why),
+                          std::to_string(cuts_));
+  }
+
+  void leave(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    for (auto it = pending_.begin(); it != pending_.end(); ++it)
+      if (it->id == id) {
+        pending_.erase(it);
+        return;
+      }
+  }
+
+  void watch() {
+    std::unique_lock lock(mutex_);
+    while (!quit_) {
+      wake_.wait_for(lock, std::chrono::milliseconds(250));
+      const auto now = std::chrono::steady_clock::now();
+      for (Pending& p : pending_)
+        if (!p.cut && now - p.started > timeout_) cut(p, "handshake-timeout passed");
+    }
+  }
+
+  const std::size_t maxPending_, maxPerAddress_;
+  const std::chrono::milliseconds timeout_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::list<Pending> pending_;
+  std::uint64_t nextId_ = 0, cuts_ = 0;
+  bool quit_ = false;
+  std::thread watchdog_;
+};
+
 /// Failed handshakes (a scanner, a wrong certificate, a slow client) are
 /// logged with the address and reason, at most 20 lines a minute; the rest
 /// are counted and the count is logged with the next line.
@@ -445,8 +560,9 @@ class RecordHandler final : public api::RecordServiceIf {
 class ConnectionProcessor final : public TProcessor {
  public:
   using Build = std::function<std::shared_ptr<TProcessor>(const ApiCaller&)>;
-  ConnectionProcessor(std::shared_ptr<tt::TTransport> transport, Build build, const std::vector<std::string>& allowed)
-      : transport_(std::move(transport)), build_(std::move(build)), allowed_(allowed) {}
+  ConnectionProcessor(std::shared_ptr<tt::TTransport> transport, Build build, const std::vector<std::string>& allowed,
+                      HandshakeGuard& guard)
+      : transport_(std::move(transport)), build_(std::move(build)), allowed_(allowed), guard_(guard) {}
 
   bool process(std::shared_ptr<TProtocol> in, std::shared_ptr<TProtocol> out, void* context) override {
     // Nothing a client sends may end more than its own connection.
@@ -472,8 +588,9 @@ class ConnectionProcessor final : public TProcessor {
     if (!inner_) {
       auto* peer = dynamic_cast<PeerSocket*>(transport_.get());
       if (!peer) return false;
-      if (auto* socket = dynamic_cast<tt::TSocket*>(transport_.get()))
-        caller_.address = socket->getPeerAddress() + ":" + std::to_string(socket->getPeerPort());
+      caller_.address = peer->getPeerAddress() + ":" + std::to_string(peer->getPeerPort());
+      // In the pool of unfinished handshakes until it is done (or cut).
+      auto pending = guard_.enter(peer->getSocketFD(), peer->getPeerAddress());
       try {
         if (!peer->handshake()) {
           logHandshakeFailure(caller_.address, "the connection ended during the handshake");
@@ -484,6 +601,7 @@ class ConnectionProcessor final : public TProcessor {
         logHandshakeFailure(caller_.address, std::string(e.what()) + (why.empty() ? "" : " (" + why + ")"));
         return false;
       }
+      pending.reset();
       ApiCaller caller = caller_;
       caller.client = peer->client();
       caller_ = caller;
@@ -503,6 +621,7 @@ class ConnectionProcessor final : public TProcessor {
   const std::vector<std::string>& allowed_;
   std::shared_ptr<TProcessor> inner_;
   ApiCaller caller_;  ///< address from the start, client once the handshake is done
+  HandshakeGuard& guard_;
 };
 
 class Listening final : public apache::thrift::server::TServerEventHandler {
@@ -516,15 +635,19 @@ class Listening final : public apache::thrift::server::TServerEventHandler {
 
 class ConnectionFactory final : public apache::thrift::TProcessorFactory {
  public:
-  ConnectionFactory(ConnectionProcessor::Build build, const std::vector<std::string>& allowed)
-      : build_(std::move(build)), allowed_(allowed) {}
+  ConnectionFactory(ConnectionProcessor::Build build, const ApiConfig& api)
+      : build_(std::move(build)),
+        allowed_(api.clients),
+        guard_(static_cast<std::size_t>(api.maxHandshakes), static_cast<std::size_t>(api.maxHandshakesPerAddress),
+               api.handshakeTimeout) {}
   std::shared_ptr<TProcessor> getProcessor(const apache::thrift::TConnectionInfo& info) override {
-    return std::make_shared<ConnectionProcessor>(info.transport, build_, allowed_);
+    return std::make_shared<ConnectionProcessor>(info.transport, build_, allowed_, guard_);
   }
 
  private:
   ConnectionProcessor::Build build_;
   const std::vector<std::string>& allowed_;
+  HandshakeGuard guard_;
 };
 
 }  // namespace
@@ -581,7 +704,7 @@ void ApiServer::start() {
   // one that never finishes its handshake holds a thread no longer either.
   if (api.idleTimeout.count() > 0) socket->setRecvTimeout(static_cast<int>(api.idleTimeout.count()));
   server_ = std::make_shared<apache::thrift::server::TThreadedServer>(
-      std::make_shared<ConnectionFactory>(build, api.clients), socket, std::make_shared<tt::TBufferedTransportFactory>(),
+      std::make_shared<ConnectionFactory>(build, api), socket, std::make_shared<tt::TBufferedTransportFactory>(),
       std::make_shared<apache::thrift::protocol::TBinaryProtocolFactory>(kMaxStringBytes, kMaxContainerItems, false,
                                                                            true));
   server_->setConcurrentClientLimit(api.maxConnections);  // one thread each; more wait to be accepted

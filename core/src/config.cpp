@@ -174,6 +174,27 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
           diags.add(fileName, api.line, "api: max-connections: '" + attr(node, "max-connections") +
                                             "' is not a number from 1 to 100000");
       }
+      auto count = [&](const char* name, int& out, int max) {
+        if (!hasAttr(node, name)) return;
+        Settings::Value v;
+        if (!parseSettingValue("int", attr(node, name), config.directory, v) && std::get<std::int64_t>(v) > 0 &&
+            std::get<std::int64_t>(v) <= max)
+          out = static_cast<int>(std::get<std::int64_t>(v));
+        else
+          diags.add(fileName, api.line, std::string("api: ") + name + ": '" + attr(node, name) +
+                                            "' is not a number from 1 to " + std::to_string(max));
+      };
+      count("max-handshakes", api.maxHandshakes, 10000);
+      count("max-handshakes-per-address", api.maxHandshakesPerAddress, 10000);
+      if (hasAttr(node, "handshake-timeout")) {
+        Settings::Value v;
+        if (auto err = parseSettingValue("duration", attr(node, "handshake-timeout"), config.directory, v))
+          diags.add(fileName, api.line, "api: handshake-timeout: " + *err);
+        else if (std::get<std::chrono::milliseconds>(v).count() <= 0)
+          diags.add(fileName, api.line, "api: handshake-timeout: must be more than 0s");
+        else
+          api.handshakeTimeout = std::get<std::chrono::milliseconds>(v);
+      }
       if (hasAttr(node, "idle-timeout")) {
         Settings::Value v;
         if (auto err = parseSettingValue("duration", attr(node, "idle-timeout"), config.directory, v))

@@ -59,6 +59,9 @@ struct ApiConfig {
   std::vector<std::string> clients;   ///< client certificate names allowed at all (empty: any the CA issued)
   int maxConnections = 512;           ///< connections served at once; more wait to be accepted
   std::chrono::milliseconds idleTimeout{600000};  ///< a connection silent this long is closed (0: never)
+  std::chrono::milliseconds handshakeTimeout{10000};  ///< a TLS handshake not done in this time is closed
+  int maxHandshakes = 64;             ///< connections still in their handshake at once; the oldest makes room
+  int maxHandshakesPerAddress = 16;   ///< the same, per client address
   int line = 0;
 };
 
