@@ -33,6 +33,7 @@
 #include <thrift/transport/TSSLSocket.h>
 
 #include "api/RecordService.h"
+#include "api_limits.h"
 #include "json_lines.h"
 #include "store/store.h"
 
@@ -268,12 +269,9 @@ Poco::Logger& accessLog() {
   return log;
 }
 
-// What one call may make the host do or allocate: Thrift refuses a longer
-// string or a larger list before allocating it; an ack names at most this
-// many tokens (each is a store look-up under the store lock).
-constexpr int32_t kMaxStringBytes = 1 << 20;
-constexpr int32_t kMaxContainerItems = 100000;
-constexpr std::size_t kMaxAckTokens = 1000;
+using api_limits::kMaxAckTokens;
+using api_limits::kMaxContainerItems;
+using api_limits::kMaxStringBytes;
 
 /// Connections that have not finished their TLS handshake are the ones an
 /// attacker without a certificate can hold: they get a pool of their own.

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Runs one fuzz target for a short time from the golden-case inputs, in a
 # scratch corpus (nothing is written into the source tree).
-#   run_smoke.sh <fuzzer binary> <seconds> <source dir> <input glob>
+#   run_smoke.sh <fuzzer binary> <seconds> <source dir> <input glob under tests/cases/>
 set -euo pipefail
 fuzzer=$1 seconds=$2 source=$3 glob=$4
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/corpus" "$work/seeds"
 shopt -s nullglob
-for f in "$source"/tests/cases/formats/*/$glob; do
+for f in "$source"/tests/cases/$glob; do
   cp "$f" "$work/seeds/$(basename "$(dirname "$f")")-$(basename "$f")"
 done
 cd "$work"

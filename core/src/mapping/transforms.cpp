@@ -1,6 +1,8 @@
 // Mapping transforms and check rules (design.md "Transform definitions").
 #include "mapping/transforms.h"
 
+#include <filesystem>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -331,9 +333,16 @@ const char* const kTransformNames[] = {
 }  // namespace
 
 std::optional<std::string> readKeyFile(const std::string& file, std::string& key) {
+  // A folder, a FIFO or a device named as a key file is refused, not read
+  // (reading a folder threw out of `renkei check`; the config fuzzer found it).
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return "cannot read '" + file + "': no such file";
+  if (!std::filesystem::is_regular_file(file, ec)) return "'" + file + "' is not a regular file";
+  if (std::filesystem::file_size(file, ec) > 4096 || ec) return "'" + file + "' is larger than a key (4 KiB at most)";
   std::ifstream in(file, std::ios::binary);
   if (!in) return "cannot read '" + file + "'";
   key.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (in.bad()) return "cannot read '" + file + "'";
   while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
   if (key.size() < 16)
     return "'" + file + "' holds " + std::to_string(key.size()) +
@@ -369,7 +378,11 @@ std::vector<std::string> splitPipeline(const std::string& pipeline) {
 }
 
 std::unique_ptr<Transform> compileTransform(const std::string& step, const CompileEnv& env, std::string& error) {
-  const auto [name, args] = splitCall(step);
+  // Named variables, not a structured binding: the lambdas below capture
+  // them (clang 14, which builds the fuzz targets, cannot capture bindings).
+  const auto call = splitCall(step);
+  const auto& name = call.first;
+  const auto& args = call.second;
   static const std::map<std::string, std::string (*)(std::string_view)> kSimple = {
       {"trim", &trimSpaces},
       {"collapse-spaces", &collapseSpaces},
