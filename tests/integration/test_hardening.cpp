@@ -417,3 +417,21 @@ BOOST_AUTO_TEST_CASE(item21_attribute_bombs_are_refused_before_parsing_item19_en
   BOOST_TEST(e.err.find("本人申出") == std::string::npos, e.err);
   BOOST_TEST(e.err.find("undefined entity") != std::string::npos, e.err);
 }
+
+// Item 22: a reason file that cannot be written (disk full on the drop
+// folder left error.txt empty with nothing logged) is reported. The write
+// is made to fail by a folder planted under the temporary name it uses
+// (error/.<name>.error.txt.<pid>.tmp), which O_EXCL refuses.
+BOOST_AUTO_TEST_CASE(item22_a_reason_file_that_cannot_be_written_is_reported) {
+  Instance inst("<settle>0s</settle>");
+  test::writeFile(inst.inBox() / "in" / "bad.csv", "ok\n\xff\xfe\n");
+  fs::create_directories(inst.inBox() / "error");
+  auto child = test::spawn({test::renkeiBinary(), "serve", "--config", inst.config().string(), "--once"},
+                           inst.dir / "serve");
+  fs::create_directory(inst.inBox() / "error" / (".bad.csv.error.txt." + std::to_string(child.pid) + ".tmp"));
+  auto r = child.wait();
+  BOOST_TEST(r.exitCode == 1, r.err);
+  BOOST_TEST(fs::exists(inst.inBox() / "error" / "bad.csv"));
+  BOOST_TEST(r.err.find("moved to error/, but its reason file was not written: cannot write") != std::string::npos,
+             r.err);
+}
