@@ -34,6 +34,7 @@
 
 #include "api/RecordService.h"
 #include "api_limits.h"
+#include "tcp_progress.h"
 #include "json_lines.h"
 #include "store/store.h"
 
@@ -312,20 +313,11 @@ class HandshakeGuard {
   std::unique_ptr<Entry> enter(int fd, const std::string& host) {
     std::lock_guard lock(mutex_);
     std::size_t sameHost = 0;
-    for (const Pending& p : pending_) sameHost += p.host == host;
-    if (sameHost >= maxPerAddress_) {
-      for (Pending& p : pending_)
-        if (p.host == host && !p.cut) {
-          cut(p, "more handshakes from this address than max-handshakes-per-address");
-          break;
-        }
-    } else if (live() >= maxPending_) {
-      for (Pending& p : pending_)
-        if (!p.cut) {
-          cut(p, "more handshakes at once than max-handshakes");
-          break;
-        }
-    }
+    for (const Pending& p : pending_) sameHost += p.host == host && !p.cut;
+    if (sameHost >= maxPerAddress_)
+      cutLeastProgress(&host, "more handshakes from this address than max-handshakes-per-address");
+    else if (live() >= maxPending_)
+      cutLeastProgress(nullptr, "more handshakes at once than max-handshakes");
     pending_.push_back({++nextId_, fd, host, std::chrono::steady_clock::now(), false});
     return std::make_unique<Entry>(*this, nextId_);
   }
@@ -343,6 +335,20 @@ class HandshakeGuard {
     std::size_t n = 0;
     for (const Pending& p : pending_) n += !p.cut;
     return n;
+  }
+
+  // The one to cut: the handshake whose peer has sent the least (a silent
+  // connection before a slow one, a slow one before a window system whose
+  // ClientHello is in), the oldest among equals; `host` limits the choice.
+  void cutLeastProgress(const std::string* host, const char* why) {
+    Pending* victim = nullptr;
+    std::uint64_t least = 0;
+    for (Pending& p : pending_) {
+      if (p.cut || (host && p.host != *host)) continue;
+      const std::uint64_t received = tcpBytesReceived(p.fd);
+      if (!victim || received < least) victim = &p, least = received;
+    }
+    if (victim) cut(*victim, why);
   }
 
   void cut(Pending& p, const char* why) {
