@@ -241,19 +241,23 @@ struct IgnoreSigpipe {
 };
 BOOST_TEST_GLOBAL_FIXTURE(IgnoreSigpipe);
 
+/// One PEM object read with `reader` (PEM_read_X509 …); fails the test
+/// when the file or the object is missing.
+template <typename Reader>
+auto readPem(const std::string& path, Reader reader) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  BOOST_REQUIRE(f);
+  auto* v = reader(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  BOOST_REQUIRE(v);
+  return v;
+}
+
 /// A client certificate with the subject `names` (each a CN, taken byte for
 /// byte: NUL and newline included) signed by the test CA, written as
 /// <dir>/<file>.crt and .key. make-certs cannot spell such names.
 void issueOddCertificate(const fs::path& dir, const std::string& file, const std::vector<std::string>& names) {
   const Certificates& c = certificates();
-  auto readPem = [](const std::string& path, auto reader) {
-    FILE* f = std::fopen(path.c_str(), "r");
-    BOOST_REQUIRE(f);
-    auto* v = reader(f, nullptr, nullptr, nullptr);
-    std::fclose(f);
-    BOOST_REQUIRE(v);
-    return v;
-  };
   X509* ca = readPem(c.ok("ca.crt"), PEM_read_X509);
   EVP_PKEY* caKey = readPem(c.ok("ca.key"), PEM_read_PrivateKey);
   EVP_PKEY* key = EVP_RSA_gen(2048);
@@ -283,14 +287,6 @@ void issueOddCertificate(const fs::path& dir, const std::string& file, const std
 /// A CRL from the test CA revoking the certificates in `revoked` (files).
 void writeCrl(const fs::path& out, const std::vector<std::string>& revoked) {
   const Certificates& c = certificates();
-  auto readPem = [](const std::string& path, auto reader) {
-    FILE* f = std::fopen(path.c_str(), "r");
-    BOOST_REQUIRE(f);
-    auto* v = reader(f, nullptr, nullptr, nullptr);
-    std::fclose(f);
-    BOOST_REQUIRE(v);
-    return v;
-  };
   X509* ca = readPem(c.ok("ca.crt"), PEM_read_X509);
   EVP_PKEY* caKey = readPem(c.ok("ca.key"), PEM_read_PrivateKey);
   X509_CRL* crl = X509_CRL_new();
