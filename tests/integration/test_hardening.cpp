@@ -435,3 +435,51 @@ BOOST_AUTO_TEST_CASE(item22_a_reason_file_that_cannot_be_written_is_reported) {
   BOOST_TEST(r.err.find("moved to error/, but its reason file was not written: cannot write") != std::string::npos,
              r.err);
 }
+
+// Item 4: PostgreSQL going away under a running host (its connections
+// terminated, new ones refused, as during a restart): before, renkei never
+// reconnected, logged every second and read a claimed file again at every
+// poll. Now nothing is claimed meanwhile, each part logs once that it waits
+// and once that it goes on, and the host reconnects and resumes by itself.
+// Runs in test_hardening_postgres (the throwaway cluster).
+BOOST_AUTO_TEST_CASE(item04_postgresql_going_away_and_back_is_survived, *boost::unit_test::precondition([](auto) {
+  const char* s = std::getenv("RENKEI_TEST_STORE");
+  return s && std::string(s) == "postgresql";
+})) {
+  const std::string cs = test::freshPostgresDatabase("hard");
+  const std::string db = cs.substr(cs.find("Database=") + 9, cs.size() - cs.find("Database=") - 10);
+  Instance inst("<settle>0s</settle>");
+  std::string c = test::readFile(inst.config());
+  c.replace(c.find("<connector"), 0, "<store driver=\"postgresql\" connection=\"" + cs + "\"/>\n  ");
+  c.replace(c.find("<pipeline poll-interval=\"200ms\"/>"), 33, "<pipeline poll-interval=\"200ms\" retry-initial=\"200ms\"/>");
+  test::writeFile(inst.config(), c);
+  test::writeFile(inst.inBox() / "in" / "a.txt", "one\ntwo\n");
+  auto child = test::spawn({test::renkeiBinary(), "serve", "--config", inst.config().string()}, inst.dir / "serve");
+  auto waitLines = [&](std::size_t n) {
+    for (int i = 0; i < 300 && test::countLines(inst.delivered()) < n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return test::countLines(inst.delivered());
+  };
+  BOOST_REQUIRE(waitLines(2) == 2u);
+  test::OdbcDb admin("DSN=renkei_test;");
+  admin.exec("ALTER DATABASE " + db + " ALLOW_CONNECTIONS false");
+  admin.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + db + "'");
+  test::writeFile(inst.inBox() / "in" / "b.txt", "three\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // about a dozen polls
+  BOOST_TEST(test::listFiles(inst.inBox() / "in") == std::vector<std::string>{"b.txt"},
+             boost::test_tools::per_element());  // not claimed while the store is away
+  admin.exec("ALTER DATABASE " + db + " ALLOW_CONNECTIONS true");
+  BOOST_TEST(waitLines(3) == 3u);
+  ::kill(child.pid, SIGTERM);
+  auto r = child.wait();
+  BOOST_TEST(r.exitCode == 0, r.err);
+  auto count = [&](const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t at = r.err.find(what); at != std::string::npos; at = r.err.find(what, at + 1)) ++n;
+    return n;
+  };
+  BOOST_TEST(count("intake waits until the store answers") == 1u, r.err);
+  BOOST_TEST(count("answering again; intake goes on") == 1u, r.err);
+  BOOST_TEST(count("connected to the server again") >= 1u, r.err);
+  BOOST_TEST(count("delivery: store:") <= 2u, r.err);  // not a line per second
+}
