@@ -209,7 +209,11 @@ class ResidentConnector final : public Connector, public Source {
         "CREATE INDEX {register_household} ON {register} (household_no);"
         "CREATE TABLE {exports} (sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, "
         "applied_ms BIGINT NOT NULL, events BIGINT NOT NULL, households BIGINT NOT NULL);",
+        // Exports an operator released from held/: remembered until applied,
+        // so a restart in between does not hold them again.
+        "CREATE TABLE {releases} (name TEXT PRIMARY KEY);",
     });
+    releases_ = state_->table("releases");
   }
 
   Source* source() override { return this; }
@@ -217,7 +221,7 @@ class ResidentConnector final : public Connector, public Source {
   std::vector<Intake> recover() override {
     std::vector<Intake> items, all = inner_->source()->recover();
     for (const Intake& item : all)
-      if (derive(item, released_.count(item.name) > 0)) items.push_back(item);
+      if (derive(item, isReleased(item.name))) items.push_back(item);
       else hold(item);
     return items;
   }
@@ -491,6 +495,7 @@ class ResidentConnector final : public Connector, public Source {
         const Entry& e = row->second;
         s.run(upsert, {row->first, e.household, e.relationship, e.reason, e.moved, std::int64_t{e.current}});
       }
+      if (released) s.run("DELETE FROM " + releases_ + " WHERE name = ?", {item.name});
       s.run("INSERT INTO " + exports_ +
                 " (sha256, name, kind, applied_ms, events, households) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (sha256) DO NOTHING",
@@ -528,6 +533,14 @@ class ResidentConnector final : public Connector, public Source {
     logger_->warning("%s", holdReason_);
   }
 
+  bool isReleased(const std::string& name) {
+    bool found = false;
+    state_->read([&](StateSession& s) {
+      s.query("SELECT 1 FROM " + releases_ + " WHERE name = ?", {name}, [&](StateRows&) { found = true; });
+    });
+    return found;
+  }
+
   /// An export an operator moved from held/ into release/: claimed into
   /// processing/ and taken in without the removal check.
   std::optional<Intake> takeReleased() {
@@ -540,7 +553,9 @@ class ResidentConnector final : public Connector, public Source {
       const std::string name = entry.path().filename().string();
       const fs::path target = directory_ / "processing" / name;
       if (::renameat2(AT_FDCWD, entry.path().c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) continue;
-      released_.insert(name);
+      state_->write([&](StateSession& s) {
+        s.run("INSERT INTO " + releases_ + " (name) VALUES (?) ON CONFLICT (name) DO NOTHING", {name});
+      });
       logger_->notice("'%s' taken from release/ (an operator released it)", printable(name));
       return Intake{name, target, static_cast<std::uintmax_t>(fs::file_size(target, ec)), false};
     }
@@ -581,7 +596,7 @@ class ResidentConnector final : public Connector, public Source {
   std::int64_t maxFullRemoval_ = 5;
   static constexpr std::size_t kAlwaysRemovable = 10;  ///< removals never held, whatever the share
   std::string holdReason_;
-  std::set<std::string> released_;  ///< names taken from release/ (also after a restart in processing/)
+  std::string releases_;  ///< table of names taken from release/ and not yet applied
   bool fsync_ = true;
   std::set<std::string> removal_;
   std::map<std::string, std::string> reasons_;

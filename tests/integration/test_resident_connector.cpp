@@ -333,9 +333,16 @@ BOOST_AUTO_TEST_CASE(a_truncated_full_extract_is_held_until_an_operator_releases
   // current residents; the cut keeps 155 of them).
   fs::create_directories(dir / "drop/release");
   fs::rename(dir / "drop/held/JUMIN_20261102_FULL.csv", dir / "drop/release/JUMIN_20261102_FULL.csv");
+  // Killed after taking it from release/ (between the derived files and the
+  // register): the restart still knows it was released.
+  auto killed = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"}, "resident-after-derived");
+  BOOST_TEST(killed.signal == SIGKILL);
   auto released = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
   BOOST_TEST(released.exitCode == 0, released.err);
   BOOST_TEST(released.err.find("released by an operator: removes 157 of 312") != std::string::npos, released.err);
+  // Not held again; the reason file stays as the record of why it was held.
+  BOOST_TEST(test::listFiles(dir / "drop/held") == std::vector<std::string>{"JUMIN_20261102_FULL.csv.held.txt"},
+             boost::test_tools::per_element());
   const std::string events = takeDerived(dir.path(), ".events.jsonl");
   std::size_t removals = 0;
   for (std::size_t at = 0; (at = events.find("\"event\":\"消除\"", at)) != std::string::npos; ++at) ++removals;
