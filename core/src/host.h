@@ -97,6 +97,8 @@ class Host {
   /// Why the host stopped on its own (the store's file removed or replaced
   /// while it ran), or "" when it did not.
   std::string fatal() const;
+  /// True while the store does not answer (intake or delivery waiting).
+  bool storeUnavailable() const { return intakeDown_ || deliveryDown_; }
   /// The API's port once started (0 without <api>).
   int apiPort() const;
 

@@ -189,6 +189,8 @@ int HostApplication::main(const std::vector<std::string>&) {
     std::cerr << "renkei serve: stopped: " << fatal << "\n";
     return 1;
   }
+  // --once with the store not answering at the end: work is left undone.
+  if (options_.once && host.storeUnavailable()) return 1;
   // A stop request is an orderly end: what is left resumes next time.
   return unfinished == 0 || stop ? EXIT_OK : 1;
 }
