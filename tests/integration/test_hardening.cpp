@@ -172,7 +172,7 @@ BOOST_AUTO_TEST_CASE(item02_truncated_under_the_reader_is_an_error_for_that_file
   test::writeFile(inst.inBox() / "in" / "big.csv", rows(0, 300000));
   auto child = test::spawn({test::renkeiBinary(), "serve", "--config", inst.config().string(), "--once"},
                            inst.dir / "serve");
-  for (int i = 0; i < 400 && test::listFiles(inst.inBox() / "processing").empty(); ++i)
+  for (int i = 0; i < 4000 && test::listFiles(inst.inBox() / "processing").empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   ::truncate((inst.inBox() / "processing" / "big.csv").c_str(), 0);
   auto r = child.wait();
