@@ -2,6 +2,7 @@
 #include "file_connector.h"
 
 #include <fcntl.h>
+#include <dirent.h>
 #include <fnmatch.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -72,22 +73,24 @@ bool matchesAny(const std::vector<std::string>& globs, const std::string& name) 
                      [&](const std::string& g) { return fnmatch(g.c_str(), name.c_str(), FNM_PERIOD) == 0; });
 }
 
-// rename(2) that never replaces an existing target: two hosts on one folder,
-// or a vendor re-sending a name already in done/, must not overwrite a file.
-bool renameNoReplace(const fs::path& from, const fs::path& to, int& error) {
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return true;
+// renameat2(2) that never replaces an existing target: two hosts on one
+// folder, or a vendor re-sending a name already in done/, must not
+// overwrite a file. The target folder is a descriptor opened without
+// following links.
+bool renameNoReplace(int fromDir, const std::string& from, int toDir, const std::string& to, int& error) {
+  if (::renameat2(fromDir, from.c_str(), toDir, to.c_str(), RENAME_NOREPLACE) == 0) return true;
   error = errno;
   return false;
 }
 
-// Moves `from` into folder `dir`, keeping its name or, when taken, adding
-// ".1", ".2" … so nothing already there is replaced.
-fs::path moveInto(const fs::path& from, const fs::path& dir, std::string& error) {
-  const std::string name = from.filename().string();
+// Moves `from` (relative to `fromDir`) into the folder `dir` as `name`, or
+// when that is taken `name`.1, `name`.2 … so nothing already there is
+// replaced. Returns the name it got, or "" with `error` set.
+std::string moveInto(int fromDir, const std::string& from, const std::string& name, int dir, std::string& error) {
   for (int n = 0; n < 10000; ++n) {
-    fs::path to = dir / (n == 0 ? name : name + "." + std::to_string(n));
+    const std::string to = n == 0 ? name : name + "." + std::to_string(n);
     int err = 0;
-    if (renameNoReplace(from, to, err)) return to;
+    if (renameNoReplace(fromDir, from, dir, to, err)) return to;
     if (err != EEXIST) {
       error = std::strerror(err);
       return {};
@@ -109,13 +112,14 @@ std::int64_t nowNs() {
   return static_cast<std::int64_t>(now.tv_sec) * 1000000000LL + now.tv_nsec;
 }
 
-// Writes `text` to `dir`/`name` through a temporary file created without
-// following links (O_EXCL | O_NOFOLLOW) and a rename, which replaces a
-// planted link instead of writing through it. Returns "" or what failed.
-std::string writeReasonFile(const fs::path& dir, const std::string& name, const std::string& text, bool sync) {
-  const fs::path tmp = dir / ("." + name + "." + std::to_string(::getpid()) + ".tmp");
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
-  if (fd < 0) return "cannot write '" + printable(tmp.string()) + "': " + std::strerror(errno);
+// Writes `text` to `name` in the folder `dir` through a temporary file
+// created without following links (O_EXCL | O_NOFOLLOW) and a rename, which
+// replaces a planted link instead of writing through it. Returns "" or what
+// failed.
+std::string writeReasonFile(int dir, const std::string& name, const std::string& text, bool sync) {
+  const std::string tmp = "." + name + "." + std::to_string(::getpid()) + ".tmp";
+  const int fd = ::openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+  if (fd < 0) return "cannot write '" + printable(tmp) + "': " + std::strerror(errno);
   std::size_t done = 0;
   int err = 0;
   while (done < text.size()) {
@@ -129,12 +133,31 @@ std::string writeReasonFile(const fs::path& dir, const std::string& name, const 
   }
   if (!err && sync && ::fsync(fd) != 0) err = errno;
   if (::close(fd) != 0 && !err) err = errno;
-  if (!err && ::rename(tmp.c_str(), (dir / name).c_str()) != 0) err = errno;
+  if (!err && ::renameat(dir, tmp.c_str(), dir, name.c_str()) != 0) err = errno;
   if (err) {
-    ::unlink(tmp.c_str());
-    return "cannot write '" + printable((dir / name).string()) + "': " + std::strerror(err);
+    ::unlinkat(dir, tmp.c_str(), 0);
+    return "cannot write '" + printable(name) + "': " + std::strerror(err);
   }
   return {};
+}
+
+// The names in the folder `dir` (not "." and ".."), read through a
+// duplicate of its descriptor.
+std::vector<std::string> namesIn(int dir) {
+  std::vector<std::string> names;
+  const int copy = ::dup(dir);
+  DIR* d = copy >= 0 ? ::fdopendir(copy) : nullptr;
+  if (!d) {
+    if (copy >= 0) ::close(copy);
+    throw std::runtime_error(std::string("cannot list a folder: ") + std::strerror(errno));
+  }
+  ::rewinddir(d);
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  ::closedir(d);
+  return names;
 }
 
 }  // namespace
@@ -176,48 +199,87 @@ void FileConnector::ensureDirectory(const fs::path& dir) const {
   if (ec) throw std::runtime_error("cannot create folder '" + dir.string() + "': " + ec.message());
 }
 
-bool FileConnector::wanted(const fs::directory_entry& entry) const {
-  const std::string name = entry.path().filename().string();
+bool FileConnector::wanted(const std::string& name) const {
   return !matchesAny(ignore_, name) && matchesAny(patterns_, name);
+}
+
+FileConnector::Folder::~Folder() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+FileConnector::Folder& FileConnector::Folder::operator=(Folder&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+FileConnector::Folder FileConnector::openFolder(const char* name, bool create) const {
+  // The configured folder itself may be a link an administrator set up; its
+  // sub-folders are opened relative to it without following links, and
+  // every operation on their entries goes through that descriptor: a folder
+  // swapped for a link after this point cannot redirect anything.
+  ensureDirectory(directory_ / name);  // creates it, refuses a link, with its path in the message
+  const int root = ::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0)
+    throw std::runtime_error("cannot open folder '" + printable(directory_.string()) + "': " + std::strerror(errno));
+  const int fd = ::openat(root, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  const int err = errno;
+  ::close(root);
+  if (fd < 0) {
+    const fs::path path = directory_ / name;
+    if (err == ELOOP || err == ENOTDIR)
+      throw std::runtime_error("folder '" + printable(path.string()) +
+                               "' is a symbolic link or not a folder: refused (exchange sub-folders must be real "
+                               "folders)");
+    if (err == ENOENT && !create) return Folder();
+    throw std::runtime_error("cannot open folder '" + printable(path.string()) + "': " + std::strerror(err));
+  }
+  return Folder(fd);
+}
+
+std::filesystem::path FileConnector::Folder::entry(const std::string& name) const {
+  // The descriptor's own path in /proc: resolves to the folder it holds,
+  // whatever its name in the tree is now.
+  return fs::path("/proc/self/fd") / std::to_string(fd_) / name;
 }
 
 std::vector<Intake> FileConnector::recover() {
   std::vector<Intake> items;
-  const fs::path processing = directory_ / "processing";
   std::error_code ec;
-  if (!fs::is_directory(processing, ec)) return items;
-  ensureDirectory(processing);
-  for (const auto& entry : fs::directory_iterator(processing, ec)) {
+  if (!fs::exists(directory_ / "processing", ec) && !fs::is_symlink(directory_ / "processing", ec)) return items;
+  processing_ = openFolder("processing", false);
+  if (!processing_.valid()) return items;
+  for (const std::string& name : namesIn(processing_.fd())) {
     // Not following links: a link planted here is handed to the host, whose
     // open refuses it and sends it to error/ with the reason.
     struct stat st {};
-    if (!lstatOf(entry.path(), st) || S_ISDIR(st.st_mode)) continue;
-    items.push_back({entry.path().filename().string(), entry.path(), static_cast<std::uintmax_t>(st.st_size), true});
+    if (::fstatat(processing_.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode)) continue;
+    items.push_back({name, processing_.entry(name), static_cast<std::uintmax_t>(st.st_size), true});
   }
   std::sort(items.begin(), items.end(), [](const Intake& a, const Intake& b) { return a.name < b.name; });
   return items;
 }
 
 std::optional<Intake> FileConnector::claim() {
-  const fs::path in = directory_ / "in";
-  const fs::path processing = directory_ / "processing";
-  ensureDirectory(in);
-  ensureDirectory(processing);
+  const Folder in = openFolder("in", true);
+  processing_ = openFolder("processing", true);
+  auto statIn = [&](const std::string& name, struct stat& st) {
+    return ::fstatat(in.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+  };
 
   // Oldest name first: vendors number their exports, so name order is the
   // order they meant (full extract before the day's differences).
-  std::vector<fs::directory_entry> candidates;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(in, ec))
-    if (wanted(entry)) candidates.push_back(entry);
-  if (ec) throw std::runtime_error("cannot list '" + printable(in.string()) + "': " + ec.message());
-  std::sort(candidates.begin(), candidates.end(),
-            [](const auto& a, const auto& b) { return a.path().filename() < b.path().filename(); });
+  std::vector<std::string> candidates;
+  for (std::string& name : namesIn(in.fd()))
+    if (wanted(name)) candidates.push_back(std::move(name));
+  std::sort(candidates.begin(), candidates.end());
 
-  for (const auto& entry : candidates) {
-    const std::string name = entry.path().filename().string();
+  for (const std::string& name : candidates) {
     struct stat seen {};
-    if (!lstatOf(entry.path(), seen)) continue;  // gone meanwhile
+    if (!statIn(name, seen)) continue;  // gone meanwhile
     if (S_ISDIR(seen.st_mode)) continue;
     const bool regular = S_ISREG(seen.st_mode);
     if (regular) {
@@ -230,7 +292,7 @@ std::optional<Intake> FileConnector::claim() {
                                                            settle_.count() * 1000000LL);
         std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
         struct stat again {};
-        if (!lstatOf(entry.path(), again)) continue;
+        if (!statIn(name, again)) continue;
         if (again.st_ino != seen.st_ino || again.st_size != seen.st_size || mtimeNs(again) != mtimeNs(seen)) {
           if (logger_)
             logger_->information("%s: '%s' is still being written (it changed within settle); left in in/", id_,
@@ -240,20 +302,19 @@ std::optional<Intake> FileConnector::claim() {
         seen = again;
       }
     }
-    const fs::path target = processing / entry.path().filename();
     int err = 0;
-    if (!renameNoReplace(entry.path(), target, err)) {
+    if (!renameNoReplace(in.fd(), name, processing_.fd(), name, err)) {
       if (err == ENOENT) continue;  // another host claimed it first
       if (err == EEXIST) {
         if (logger_) logger_->warning("%s: '%s' is already in processing/; left in in/", id_, printable(name));
         continue;
       }
-      throw std::runtime_error("cannot claim '" + printable(entry.path().string()) + "': " + std::strerror(err));
+      throw std::runtime_error("cannot claim '" + printable(name) + "' from in/: " + std::strerror(err));
     }
-    if (fsync_) syncPath(processing, true);
+    if (fsync_) ::fsync(processing_.fd());
     struct stat claimed {};
-    if (!lstatOf(target, claimed)) continue;
-    Intake item{target.filename().string(), target, static_cast<std::uintmax_t>(claimed.st_size), false};
+    if (::fstatat(processing_.fd(), name.c_str(), &claimed, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    Intake item{name, processing_.entry(name), static_cast<std::uintmax_t>(claimed.st_size), false};
     if (!regular || !S_ISREG(claimed.st_mode)) {
       // A symbolic link (to the API's key, to /etc/passwd …), a FIFO or a
       // device: never opened; the entry itself goes to error/.
@@ -292,7 +353,7 @@ Outcome FileConnector::finish(const Intake& item, Disposition disposition, const
         if (auto it = claimed_.find(item.name); it != claimed_.end()) atClaim = it->second;
       }
       struct stat now {};
-      if (atClaim && lstatOf(item.path, now) &&
+      if (atClaim && ::lstat(item.path.c_str(), &now) == 0 &&
           (now.st_ino != atClaim->ino || now.st_size != atClaim->size || mtimeNs(now) != atClaim->mtimeNs)) {
         disposition = Disposition::Failed;
         why = "changed after it was read (" + std::to_string(atClaim->size) + " bytes when claimed, " +
@@ -302,12 +363,15 @@ Outcome FileConnector::finish(const Intake& item, Disposition disposition, const
         if (logger_) logger_->warning("%s: '%s' %s", id_, printable(item.name), why);
       }
     }
-    const fs::path dir = directory_ / (disposition == Disposition::Done ? "done" : "error");
-    ensureDirectory(dir);
+    const char* dirName = disposition == Disposition::Done ? "done" : "error";
+    const Folder dir = openFolder(dirName, true);
+    // The item through its folder's descriptor (its path in /proc), or as
+    // given by a host that built it itself.
     std::string error;
-    fs::path moved = moveInto(item.path, dir, error);
+    const std::string moved =
+        moveInto(AT_FDCWD, item.path.string(), item.path.filename().string(), dir.fd(), error);
     if (moved.empty())
-      return Outcome::retry("cannot move '" + printable(item.name) + "' to " + dir.filename().string() + "/: " + error);
+      return Outcome::retry("cannot move '" + printable(item.name) + "' to " + dirName + "/: " + error);
     {
       std::lock_guard<std::mutex> lock(claimedMutex_);
       claimed_.erase(item.name);
@@ -318,12 +382,12 @@ Outcome FileConnector::finish(const Intake& item, Disposition disposition, const
       // are escaped: one line each whatever the name holds.
       const std::string text = "file: " + printable(item.name) + "\n" + "connector: " + id_ + "\n" +
                                "reason: " + printable(why, 64 * 1024) + "\n";
-      const std::string failed = writeReasonFile(dir, moved.filename().string() + ".error.txt", text, fsync_);
+      const std::string failed = writeReasonFile(dir.fd(), moved + ".error.txt", text, fsync_);
       if (!failed.empty() && logger_)
         logger_->error("%s: '%s' moved to error/, but its reason file was not written: %s", id_,
                        printable(item.name), failed);
     }
-    if (fsync_) syncPath(dir, true);
+    if (fsync_) ::fsync(dir.fd());
     return Outcome::ok();
   } catch (const std::exception& e) {
     return Outcome::retry(e.what());

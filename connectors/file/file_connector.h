@@ -38,7 +38,33 @@ class FileConnector : public Connector, public Source, public Sink {
   bool needsRecords() const override { return false; }
 
  private:
-  bool wanted(const std::filesystem::directory_entry& entry) const;
+  bool wanted(const std::string& name) const;
+
+  /// An exchange sub-folder held open (O_DIRECTORY | O_NOFOLLOW): entries are
+  /// renamed and read through it, so the folder cannot be swapped for a link
+  /// between a check and a use.
+  class Folder {
+   public:
+    Folder() = default;
+    explicit Folder(int fd) : fd_(fd) {}
+    ~Folder();
+    Folder(Folder&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+    Folder& operator=(Folder&& other) noexcept;
+    Folder(const Folder&) = delete;
+    Folder& operator=(const Folder&) = delete;
+    int fd() const { return fd_; }
+    bool valid() const { return fd_ >= 0; }
+    /// A path to `name` in this folder that goes through the descriptor
+    /// (/proc/self/fd/N/name): valid while this Folder is open.
+    std::filesystem::path entry(const std::string& name) const;
+
+   private:
+    int fd_ = -1;
+  };
+  /// Opens <directory>/<name> without following a link (creating it when
+  /// `create` and create-directories allow); without `create` a missing
+  /// folder is an invalid Folder. Throws naming the folder otherwise.
+  Folder openFolder(const char* name, bool create) const;
   void ensureDirectory(const std::filesystem::path& dir) const;
   /// Writes `content` to dir/name through tmp/ and a rename, flushed first.
   Outcome writeAtomically(const std::filesystem::path& dir, const std::string& name, std::string_view content);
@@ -55,6 +81,9 @@ class FileConnector : public Connector, public Source, public Sink {
     off_t size = 0;
     std::int64_t mtimeNs = 0;
   };
+  /// processing/, held from recover() or claim() until the next one: the
+  /// items handed to the host name their files through it.
+  Folder processing_;
   std::mutex claimedMutex_;
   std::map<std::string, Seen> claimed_;
   std::uint64_t maxFileSize_ = 0;

@@ -15,7 +15,9 @@
 #include <fstream>
 #include <thread>
 
+#include "config.h"
 #include "mapped_file.h"
+#include "plugin_registry.h"
 #include "renkei/connection_string.h"
 #include "renkei/sql_errors.h"
 #include "renkei/text.h"
@@ -482,4 +484,43 @@ BOOST_AUTO_TEST_CASE(item04_postgresql_going_away_and_back_is_survived, *boost::
   BOOST_TEST(count("answering again; intake goes on") == 1u, r.err);
   BOOST_TEST(count("connected to the server again") >= 1u, r.err);
   BOOST_TEST(count("delivery: store:") <= 2u, r.err);  // not a line per second
+}
+
+// Item 9, the race: an exchange folder swapped for a link after renkei
+// checked it (between the claim and the read, or the read and the move)
+// redirects nothing: the claimed file is read and moved through the folder
+// descriptor the claim held. Driven step by step through the plugin.
+BOOST_AUTO_TEST_CASE(item09_a_folder_swapped_for_a_link_after_the_check_redirects_nothing) {
+  Instance inst("<settle>0s</settle>");
+  Diagnostics diags;
+  auto cfg = loadConfig(inst.config(), diags);
+  BOOST_REQUIRE(cfg);
+  PluginRegistry registry;
+  registry.scan({test::env("RENKEI_PLUGIN_DIR")});
+  checkConfig(*cfg, registry, diags);
+  BOOST_REQUIRE_MESSAGE(diags.empty(), diags.format());
+  auto connector = registry.createConnector("file");
+  HostContext context;
+  context.id = "src";
+  context.configDir = inst.dir.path();
+  connector->configure(cfg->connectors.front().settings, context);
+  Source& source = *connector->source();
+
+  test::writeFile(inst.inBox() / "in" / "a.csv", "genuine\n");
+  auto item = source.claim();
+  BOOST_REQUIRE(item);
+  // Now processing/ becomes a link to a folder holding a decoy of the name.
+  test::TempDir elsewhere;
+  test::writeFile(elsewhere / "a.csv", "decoy\n");
+  fs::rename(inst.inBox() / "processing", inst.inBox() / "processing.real");
+  fs::create_symlink(elsewhere.path(), inst.inBox() / "processing");
+  BOOST_TEST(test::readFile(item->path) == "genuine\n");  // the claimed file, not the decoy
+  BOOST_TEST(source.finish(*item, Disposition::Done, {}).isOk());
+  BOOST_TEST(test::readFile(inst.inBox() / "done" / "a.csv") == "genuine\n");
+  BOOST_TEST(test::readFile(elsewhere / "a.csv") == "decoy\n");  // untouched, still there
+  // And the next pass refuses the linked folder.
+  test::writeFile(inst.inBox() / "in" / "b.csv", "next\n");
+  BOOST_CHECK_EXCEPTION(source.claim(), std::runtime_error, [](const std::runtime_error& e) {
+    return std::string(e.what()).find("symbolic link") != std::string::npos;
+  });
 }
