@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <cerrno>
@@ -126,8 +127,7 @@ int unnamedFile(const std::filesystem::path& dir) {
 }  // namespace
 
 std::shared_ptr<MappedFile> MappedFile::snapshot(const std::filesystem::path& path,
-                                                 const std::filesystem::path& spoolDir, std::string& sha256,
-                                                 const std::atomic<bool>* stop) {
+                                                 const std::filesystem::path& spoolDir, std::string& sha256) {
   Fd in;
   in.fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (in.fd < 0) {
@@ -148,7 +148,6 @@ std::shared_ptr<MappedFile> MappedFile::snapshot(const std::filesystem::path& pa
   std::unique_ptr<char[]> buffer(new char[kChunk]);
   std::uint64_t total = 0;
   for (;;) {
-    if (stop && stop->load()) throw FileStopped("stopped while copying");
     const ssize_t n = ::read(in.fd, buffer.get(), kChunk);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -221,10 +220,6 @@ void MappedFile::release(std::size_t offset) {
   static const std::size_t kPage = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   const std::size_t end = std::min(offset, size_) / kPage * kPage;
   if (!data_ || end <= released_) return;
-  if (digest_ && end > digested_) {
-    EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(digest_), data_ + digested_, end - digested_);
-    digested_ = end;
-  }
   ::madvise(const_cast<char*>(data_) + released_, end - released_, MADV_DONTNEED);
   released_ = end;
 }
@@ -234,28 +229,7 @@ void MappedFile::rewind() {
   released_ = 0;
 }
 
-void MappedFile::startDigest() {
-  if (!digest_) digest_ = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(digest_), EVP_sha256(), nullptr);
-  digested_ = released_;
-  if (released_ > 0) EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(digest_), data_, released_);
-}
-
-std::string MappedFile::finishDigest() {
-  if (!digest_) startDigest();
-  auto* ctx = static_cast<EVP_MD_CTX*>(digest_);
-  if (size_ > digested_) EVP_DigestUpdate(ctx, data_ + digested_, size_ - digested_);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(ctx, digest, &length);
-  EVP_MD_CTX_free(ctx);
-  digest_ = nullptr;
-  digested_ = 0;
-  return hex(digest, length);
-}
-
 MappedFile::~MappedFile() {
-  if (digest_) EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(digest_));
   if (guarded_) unguard(data_);
   if (data_) ::munmap(const_cast<char*>(data_), size_);
 }
@@ -272,23 +246,5 @@ std::string hex(const unsigned char* digest, unsigned int length) {
   return out;
 }
 }  // namespace
-
-std::string sha256Hex(MappedFile& file) {
-  constexpr std::size_t kChunk = 8 << 20;
-  const std::string_view data = file.view();
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  for (std::size_t at = 0; at < data.size(); at += kChunk) {
-    const std::size_t n = std::min(kChunk, data.size() - at);
-    EVP_DigestUpdate(ctx, data.data() + at, n);
-    file.release(at + n);
-  }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(ctx, digest, &length);
-  EVP_MD_CTX_free(ctx);
-  file.rewind();
-  return hex(digest, length);
-}
 
 }  // namespace renkei

@@ -1,7 +1,6 @@
 // A read-only memory mapping of a whole input file.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
@@ -24,11 +23,6 @@ class SpoolError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// A stop request arrived while a file was being copied.
-class FileStopped : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 /// Maps a file read-only. An empty file maps to an empty view. Throws
 /// std::runtime_error naming the file when it cannot be opened or mapped.
@@ -51,11 +45,9 @@ class MappedFile {
   /// must be a regular file; its size, modification and change times are
   /// compared before and after the copy. Throws FileChanged when it changed
   /// while being copied, std::runtime_error (path and OS reason) for the
-  /// rest. `sha256` receives the lowercase hex digest. `stop` is polled
-  /// between chunks (a stop request ends a long copy: throws FileStopped).
+  /// rest. `sha256` receives the lowercase hex digest.
   static std::shared_ptr<MappedFile> snapshot(const std::filesystem::path& path,
-                                              const std::filesystem::path& spoolDir, std::string& sha256,
-                                              const std::atomic<bool>* stop = nullptr);
+                                              const std::filesystem::path& spoolDir, std::string& sha256);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -70,24 +62,12 @@ class MappedFile {
   /// once more from the beginning.
   void rewind();
 
-  /// Starts a SHA-256 of the file fed by release() as a reader moves on, so
-  /// hashing needs no pass of its own; finishDigest() hashes the rest and
-  /// returns the lowercase hex digest. Call before rewind().
-  void startDigest();
-  std::string finishDigest();
-
  private:
   MappedFile() = default;
   const char* data_ = nullptr;
   bool guarded_ = false;  ///< registered with the SIGBUS guard
   std::size_t size_ = 0;
   std::size_t released_ = 0;
-  void* digest_ = nullptr;  ///< EVP_MD_CTX while a digest runs
-  std::size_t digested_ = 0;
 };
-
-/// Lowercase hex SHA-256 of a whole mapped file, releasing its pages as it
-/// goes (then rewound).
-std::string sha256Hex(MappedFile& file);
 
 }  // namespace renkei
