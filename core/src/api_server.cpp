@@ -34,6 +34,7 @@
 
 #include "api/RecordService.h"
 #include "api_limits.h"
+#include "log_channel.h"
 #include "tcp_progress.h"
 #include "json_lines.h"
 #include "store/store.h"
@@ -415,17 +416,21 @@ void logHandshakeFailure(const std::string& address, const std::string& reason) 
                       std::to_string(total), more);
 }
 
-/// Logs every call the moment its reply is written, whatever the handler
-/// did (refusals included): who, from where, which call, how long.
+/// Makes sure every call has an access-log line: when its reply is written
+/// and the handler (the host's or a plugin's) wrote none for it — a call
+/// refused before the handler logged, a handler that logs nothing — one is
+/// written here. Calls that logged their own line cost nothing more.
 class CallLog final : public apache::thrift::TProcessorEventHandler {
  public:
   explicit CallLog(ApiCaller caller) : caller_(std::move(caller)) {}
-  void* getContext(const char*, void*) override { return new std::chrono::steady_clock::time_point(
-                                                      std::chrono::steady_clock::now()); }
-  void freeContext(void* ctx, const char*) override { delete static_cast<std::chrono::steady_clock::time_point*>(ctx); }
+  void* getContext(const char*, void*) override {
+    return new Context{std::chrono::steady_clock::now(), accessLinesOnThisThread()};
+  }
+  void freeContext(void* ctx, const char*) override { delete static_cast<Context*>(ctx); }
   void postWrite(void* ctx, const char* fn, uint32_t) override {
-    const auto started = *static_cast<std::chrono::steady_clock::time_point*>(ctx);
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    const auto* c = static_cast<Context*>(ctx);
+    if (accessLinesOnThisThread() != c->linesBefore) return;  // the handler logged the call
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - c->started);
     accessLog().information("client=%s address=%s call=%s replied us=%s", caller_.client, caller_.address,
                             std::string(fn), std::to_string(us.count()));
   }
@@ -435,6 +440,10 @@ class CallLog final : public apache::thrift::TProcessorEventHandler {
   }
 
  private:
+  struct Context {
+    std::chrono::steady_clock::time_point started;
+    std::uint64_t linesBefore;
+  };
   ApiCaller caller_;
 };
 

@@ -4,6 +4,8 @@
 #include <Poco/AutoPtr.h>
 #include <Poco/Channel.h>
 
+#include <cstdint>
+
 namespace renkei {
 
 /// Wraps the console (or any) channel: each message's text goes through
@@ -11,6 +13,11 @@ namespace renkei {
 /// name or a reason that quotes outside input can neither start a new log
 /// line nor make one larger than kMaxLogText bytes. Messages that the host
 /// writes over several lines on purpose use several log calls.
+/// Lines the access log (`renkei.access`) has written on this thread so
+/// far: lets the API write its own line for a call only when the handler
+/// (the host's or a plugin's) wrote none.
+std::uint64_t accessLinesOnThisThread();
+
 class EscapingChannel : public Poco::Channel {
  public:
   static constexpr std::size_t kMaxLogText = 4096;
