@@ -338,15 +338,21 @@ class HandshakeGuard {
     return n;
   }
 
-  // The one to cut: the handshake whose peer has sent the least (a silent
-  // connection before a slow one, a slow one before a window system whose
-  // ClientHello is in), the oldest among equals; `host` limits the choice.
+  // The one to cut: among the handshakes that have not even sent a
+  // ClientHello's worth of bytes (a silent or a dribbling connection), the
+  // one whose peer has sent the least, the oldest among equals; `host`
+  // limits the choice. A handshake that is moving is never cut for room
+  // (a window system's connection pool opening 50 connections at once is a
+  // burst, not an attack): the pool then grows, bounded by max-connections
+  // and each handshake by handshake-timeout.
   void cutLeastProgress(const std::string* host, const char* why) {
+    constexpr std::uint64_t kMoving = 64;  // a TLS ClientHello is larger
     Pending* victim = nullptr;
     std::uint64_t least = 0;
     for (Pending& p : pending_) {
       if (p.cut || (host && p.host != *host)) continue;
       const std::uint64_t received = tcpBytesReceived(p.fd);
+      if (received >= kMoving) continue;
       if (!victim || received < least) victim = &p, least = received;
     }
     if (victim) cut(*victim, why);
