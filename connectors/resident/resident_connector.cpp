@@ -31,7 +31,6 @@
 #include <sstream>
 #include <vector>
 
-#include <openssl/evp.h>
 
 #include "file_connector.h"
 #include "odbc_connector.h"
@@ -119,29 +118,6 @@ std::vector<std::string> splitOn(const std::string& text, const char* separators
     start = end + 1;
   }
   return out;
-}
-
-std::string sha256File(const fs::path& file) {
-  // OpenSSL's (SHA extensions where the CPU has them): exports are large.
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read '" + file.filename().string() + "'");
-  std::vector<char> buffer(1 << 20);
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<std::size_t>(in.gcount()));
-  }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(ctx.get(), digest, &length);
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 15];
-  }
-  return hex;
 }
 
 /// One resident as the register keeps it.
@@ -280,15 +256,11 @@ class ResidentConnector final : public Connector, public Source {
   /// than max-full-removal allows (and `released` is false): nothing of it
   /// is applied, the caller holds it.
   bool derive(const Intake& item, bool released) {
-    const std::string sha = sha256File(item.path);
-    bool applied = false;
     bool empty = true;
     state_->read([&](StateSession& s) {
-      s.query("SELECT 1 FROM " + exports_ + " WHERE sha256 = ?", {sha}, [&](StateRows&) { applied = true; });
       s.query("SELECT COUNT(*) FROM (SELECT 1 FROM " + register_ + " LIMIT 1) AS any_row", {},
               [&](StateRows& r) { empty = r.integer(0) == 0; });
     });
-    if (applied) return true;  // taken before (a crash after the register was updated)
     const bool full = isFull(item.name);
     // The first export into an empty register is the baseline: it raises no
     // events (with nothing known before it, every resident would "move in").
@@ -305,6 +277,7 @@ class ResidentConnector final : public Connector, public Source {
       state_->read([&](StateSession& s) { s.query(columns, {}, [&](StateRows& r) { before[r.text(0)] = entryOf(r); }); });
     std::unordered_set<std::string> seen;
 
+    std::string sha;  // of exactly the bytes read (the host's copy)
     std::vector<Event> events;
     std::unordered_map<std::string, Entry> after;  // residents this export changes (the last row of one wins)
     std::unordered_set<std::string> touched;        // their households, before and after
@@ -349,7 +322,7 @@ class ResidentConnector final : public Connector, public Source {
         if (prev) touched.insert(prev->household);
         touched.insert(e.household);
         after[code] = std::move(e);
-      }, totals);
+      }, totals, &sha);
       } catch (const StateError&) {
         throw;  // the store: the export stays claimed and is taken again
       } catch (const std::runtime_error& e) {
@@ -360,6 +333,15 @@ class ResidentConnector final : public Connector, public Source {
       logger_->warning("'%s': no events: %s", item.name, *error);
       return true;
     }
+    // Applied before (the same content under another name, or a crash after
+    // the register was updated): nothing again. Known only after the read,
+    // which then was for nothing; that is the rare case, and the common one
+    // reads the export once instead of twice.
+    bool applied = false;
+    state_->read([&](StateSession& s) {
+      s.query("SELECT 1 FROM " + exports_ + " WHERE sha256 = ?", {sha}, [&](StateRows&) { applied = true; });
+    });
+    if (applied) return true;
     if (full && !baseline) {
       // A truncated full extract looks like residents leaving: refused
       // above the share an operator set, with the counts.

@@ -19,7 +19,7 @@ std::optional<std::string> InstanceServices::readRecords(const std::filesystem::
                                                          const std::filesystem::path& file,
                                                          const std::vector<std::string>& fields,
                                                          const std::function<void(const Record&)>& each,
-                                                         ReadTotals& totals) {
+                                                         ReadTotals& totals, std::string* sha256) {
   Diagnostics diags;
   auto layout = formats::loadLayout(layoutFile, diags);
   if (!layout) return "layout " + layoutFile.string() + ": " + diags.format();
@@ -29,6 +29,7 @@ std::optional<std::string> InstanceServices::readRecords(const std::filesystem::
     // read crashing or mixing two versions.
     std::string sha;
     reader = formats::RecordReader::fromMapping(*layout, MappedFile::snapshot(file, spool_, sha));
+    if (sha256) *sha256 = sha;
   } catch (const std::exception& e) {
     return file.string() + ": " + e.what();
   }

@@ -23,7 +23,7 @@ class InstanceServices final : public HostServices {
   std::optional<std::string> readRecords(const std::filesystem::path& layout, const std::filesystem::path& file,
                                          const std::vector<std::string>& fields,
                                          const std::function<void(const Record&)>& each,
-                                         ReadTotals& totals) override;
+                                         ReadTotals& totals, std::string* sha256) override;
 
  private:
   store::StoreConfig config_;

@@ -44,8 +44,9 @@ class MappedFile {
   /// reach it. The original is opened without following a symbolic link and
   /// must be a regular file; its size, modification and change times are
   /// compared before and after the copy. Throws FileChanged when it changed
-  /// while being copied, std::runtime_error (path and OS reason) for the
-  /// rest. `sha256` receives the lowercase hex digest.
+  /// while being copied, SpoolError when the spool folder cannot take the
+  /// copy, std::runtime_error (the OS reason; the caller names the file) for
+  /// the rest. `sha256` receives the lowercase hex digest.
   static std::shared_ptr<MappedFile> snapshot(const std::filesystem::path& path,
                                               const std::filesystem::path& spoolDir, std::string& sha256);
   ~MappedFile();

@@ -49,7 +49,7 @@ BOOST_AUTO_TEST_CASE(version_and_help) {
   auto v = runRenkei({"version"});
   BOOST_TEST(v.exitCode == 0);
   BOOST_TEST(v.out.rfind("renkei ", 0) == 0u);
-  BOOST_TEST(v.out.find("plugin SDK ABI 4") != std::string::npos);
+  BOOST_TEST(v.out.find("plugin SDK ABI 5") != std::string::npos);
   auto h = runRenkei({"--help"});
   BOOST_TEST(h.exitCode == 0);
   BOOST_TEST(h.out.find("serve --config F [--once]") != std::string::npos);
@@ -155,7 +155,7 @@ BOOST_AUTO_TEST_CASE(plugins_shows_refused_libraries_with_reasons) {
   BOOST_TEST(r.exitCode == 0);
   BOOST_TEST(r.out.find("fixture-good 9.9.9") != std::string::npos, r.out);
   BOOST_TEST(r.out.find("refused: ") != std::string::npos);
-  BOOST_TEST(r.out.find("expected 4, found 999") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("expected 5, found 999") != std::string::npos, r.out);
 }
 
 BOOST_AUTO_TEST_CASE(serve_once_on_the_demo_exits_0_with_a_summary) {

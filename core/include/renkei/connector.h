@@ -40,13 +40,18 @@ class HostServices {
   /// (encodings, 外字, fixed widths, XML) and calls `each` with every readable
   /// record, named by the layout's source fields; unreadable records are
   /// skipped and counted. With `fields` not empty only those fields are
-  /// decoded (the others read as ""). Returns why the file cannot be read at
-  /// all (with file and byte offset), or nullopt. Safe from any plugin thread.
+  /// decoded (the others read as ""). The host reads a private copy of the
+  /// file (it may change under the plugin without reaching what is read);
+  /// when `sha256` is given it receives the lowercase hex SHA-256 of exactly
+  /// the bytes read, so a plugin naming its results by content needs no
+  /// hashing pass of its own (and cannot hash another version). Returns why
+  /// the file cannot be read at all (with file and byte offset), or nullopt.
+  /// Safe from any plugin thread.
   virtual std::optional<std::string> readRecords(const std::filesystem::path& layout,
                                                  const std::filesystem::path& file,
                                                  const std::vector<std::string>& fields,
                                                  const std::function<void(const Record&)>& each,
-                                                 ReadTotals& totals) = 0;
+                                                 ReadTotals& totals, std::string* sha256) = 0;
 };
 
 /// What the host tells a plugin instance about where it runs. Valid for the
