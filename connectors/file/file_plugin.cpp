@@ -1,7 +1,7 @@
 // The file plugin library: its info and its POCO
 // manifest. The connector class is in a static library of its own, so the
 // domain connectors (resident …) reuse it as their transport.
-#include "file_connector.h"
+#include "file_transport.h"
 
 namespace renkei::connectors::file {
 

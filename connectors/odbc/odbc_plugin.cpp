@@ -1,7 +1,7 @@
 // The odbc plugin library: its info and its POCO
 // manifest. The connector class is in a static library of its own, so the
 // domain connectors (resident …) reuse it as their transport.
-#include "odbc_connector.h"
+#include "odbc_transport.h"
 
 namespace renkei::connectors::odbc {
 

@@ -32,8 +32,8 @@
 #include <vector>
 
 
-#include "file_connector.h"
-#include "odbc_connector.h"
+#include "file_transport.h"
+#include "odbc_transport.h"
 #include "renkei/files.h"
 #include "renkei/json.h"
 #include "renkei/sdk.h"

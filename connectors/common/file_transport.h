@@ -1,4 +1,4 @@
-// The file connector: drop folders as a source (in/ → processing/ → done/ | error/)
+// The file transport (the file connector): drop folders as a source (in/ → processing/ → done/ | error/)
 // and as a sink (tmp/ → out/).
 #pragma once
 

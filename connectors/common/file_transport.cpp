@@ -1,5 +1,5 @@
 // The file connector: drop-folder lifecycle and the tmp/ + rename sink.
-#include "file_connector.h"
+#include "file_transport.h"
 
 #include <fcntl.h>
 #include <dirent.h>

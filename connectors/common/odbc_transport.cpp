@@ -1,5 +1,5 @@
 // The odbc connector: polling source with a watermark, upsert sink, lookup.
-#include "odbc_connector.h"
+#include "odbc_transport.h"
 
 #include "renkei/connection_string.h"
 
