@@ -37,7 +37,7 @@ class Fixed final : public api::ResidentServiceIf {
     for (auto& f : fields) r_.fields[f[0]] = f[1];
   }
   void getResident(api::Resident& out, const std::string&) override { out = r_; }
-  void getHousehold(api::Household& out, const std::string& no) override { out.householdNo = no; }
+  void getHousehold(api::Household& out, const std::string& no, bool) override { out.householdNo = no; }
 
  private:
   api::Resident r_;

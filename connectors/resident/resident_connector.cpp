@@ -1,19 +1,16 @@
 // The resident connector (住民記録): resident exports from the core system by
-// file drop or from an ODBC view (the file and odbc connectors as its
-// transport), with the domain on top: it keeps the register of residents
-// and households in the host's store and, for every export it takes, writes
-//   <stem>.<hash>.events.jsonl      move events (異動: 転入, 転居, 転出, 出生,
-//                                   死亡 …), one record each, identifiers only
-//   <stem>.<hash>.households.jsonl  the households the export touched, with
-//                                   their householder and members
-// into events-directory/in/, where a file connector picks them up for other
-// routes. The export itself goes on to the host unchanged (route mapping as
-// usual).
-//
-// Exactly once: the derived files are computed from the register before the
-// export is applied and named after the export's content, so an export taken
-// again after a crash yields the same files (which the host takes in once);
-// the register is updated in one transaction together with the export's hash.
+// file drop or from an ODBC view (the shared file and ODBC transports in
+// connectors/common), with the domain on top: it keeps the register of
+// residents and households in the host's store and, for every export the
+// host takes in, derives
+//   resident.event      move events (異動: 転入, 転居, 転出, 出生, 死亡 …), one
+//                       record each, identifiers only
+//   resident.household  the households the export touched, with their
+//                       householder and members
+// and hands them to the host with the register update (Source::prepare): the
+// export's own records, the events, the households and the register commit
+// in one store transaction or not at all. Routes take the derived records
+// with from="<this id>" records="resident.event" (or "resident.household").
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -54,9 +51,10 @@ const renkei_config_key kOwnKeys[] = {
     {"full-pattern", "string", "*FULL*;*full*;*ZENKEN*", 0,
      "Export names that are full extracts (globs separated by ';'); any other export is a differential. "
      "Residents missing from a full extract are removed from the register (event 消除)."},
-    {"events-directory", "path", nullptr, 1,
-     "Exchange folder the derived files are written to (<dir>/in/, through <dir>/tmp/): *.events.jsonl and "
-     "*.households.jsonl, for file connectors of other routes."},
+    {"events-directory", "path", nullptr, 0,
+     "No longer used (kept so older configs start): move events and households go to routes through the "
+     "engine seam, taken with records=\"resident.event\" and records=\"resident.household\"; a warning is "
+     "logged when it is set."},
     {"reason-codes", "path", nullptr, 0,
      "Code table of 異動事由 (code TAB name, e.g. mappings/codes/move-reason.tsv); the event's name comes from "
      "it. Without it the codes of the synthetic standard export are used (01 転入, 02 出生, 03 職権記載, 04 転居, "
@@ -68,7 +66,7 @@ const renkei_config_key kOwnKeys[] = {
     {"removal-reasons", "string", "06 07 08 09", 0,
      "異動事由 codes after which the resident is no longer in the register (転出, 死亡, 職権消除, 国外転出)."},
     {"householder-code", "string", "02", 0, "続柄 code of the householder (世帯主)."},
-    {"fsync", "bool", "true", 0, "Flush derived files and folder entries to disk before the export goes on."},
+    {"fsync", "bool", "true", 0, "Flush held/ reason files and folder entries to disk."},
 };
 
 /// The declared keys: the resident connector's own, then those of both
@@ -102,7 +100,7 @@ const renkei_plugin_info kInfo = {
     "0.1.0",
     "experimental",
     "住民記録 exports by file drop or ODBC view: the resident register, households (世帯) and move events (異動)",
-    RENKEI_ROLE_SOURCE,
+    RENKEI_ROLE_SOURCE | RENKEI_ROLE_EMITTER,
     "renkei::connectors::resident::ResidentConnector",
     allKeys().data(),
     allKeys().size(),
@@ -129,6 +127,12 @@ struct Entry {
   bool current = true;  ///< false once removed (転出, 死亡 … or missing from a full extract)
 };
 
+/// The export's bytes differ from those the host read (it was written to
+/// after it was claimed): the export goes to error/.
+struct ExportChanged : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 struct Event {
   std::string code, name, resident, household, previousHousehold, moved, notified;
 };
@@ -144,7 +148,11 @@ class ResidentConnector final : public Connector, public Source {
     transport_ = settings.getString("transport");
     layout_ = settings.getPath("layout");
     fullPatterns_ = splitOn(settings.getString("full-pattern"), ";");
-    eventsDir_ = settings.getPath("events-directory");
+    if (settings.has("events-directory") && !context.validating)
+      logger_->warning("key 'events-directory' is no longer used: move events and households reach routes "
+                       "through the engine seam (route from=\"%s\" records=\"resident.event\" or "
+                       "records=\"resident.household\"); nothing is written to that folder",
+                       context.id);
     householderCode_ = settings.getString("householder-code");
     maxFullRemoval_ = settings.getInt("max-full-removal");
     if (maxFullRemoval_ < 0 || maxFullRemoval_ > 100) throw ConfigError("max-full-removal: a percent from 0 to 100");
@@ -158,8 +166,6 @@ class ResidentConnector final : public Connector, public Source {
     }
     std::error_code ec;
     if (!fs::is_regular_file(layout_, ec)) throw ConfigError("layout: '" + layout_.string() + "' does not exist");
-    for (const char* sub : {"in", "tmp"}) fs::create_directories(eventsDir_ / sub, ec);
-    if (ec) throw ConfigError("events-directory: cannot create '" + eventsDir_.string() + "': " + ec.message());
 
     if (transport_ == "file") {
       if (!settings.has("directory")) throw ConfigError("transport 'file' needs the key 'directory' (the drop folder)");
@@ -175,6 +181,7 @@ class ResidentConnector final : public Connector, public Source {
       inner_ = std::move(t);
     }
     if (!inner_->source()) throw ConfigError("the transport '" + transport_ + "' is not set up as a source");
+    if (context.validating) return;  // renkei check: no store
 
     state_ = &services_->state();
     register_ = state_->table("register");
@@ -194,24 +201,28 @@ class ResidentConnector final : public Connector, public Source {
 
   Source* source() override { return this; }
 
-  std::vector<Intake> recover() override {
-    std::vector<Intake> items, all = inner_->source()->recover();
-    for (const Intake& item : all)
-      if (derive(item, isReleased(item.name))) items.push_back(item);
-      else hold(item);
-    return items;
-  }
+  // Listing only: the domain pass runs once per export, in prepare().
+  std::vector<Intake> recover() override { return inner_->source()->recover(); }
 
   std::optional<Intake> claim() override {
-    for (;;) {
-      std::optional<Intake> item = takeReleased();
-      const bool released = item.has_value();
-      if (!item) item = inner_->source()->claim();
-      if (!item) return item;
-      if (derive(*item, released)) return item;
-      hold(*item);  // and on to the next export
-    }
+    if (std::optional<Intake> released = takeReleased()) return released;
+    return inner_->source()->claim();
   }
+
+  Outcome prepare(const Intake& item, const std::string& sha256, ItemUnit& unit) override {
+    try {
+      if (derive(item, isReleased(item.name), sha256, unit)) return Outcome::ok();
+    } catch (const StateError& e) {
+      return Outcome::retry(std::string("store: ") + e.what());
+    } catch (const ExportChanged& e) {
+      return Outcome::error(e.what());
+    }
+    hold(item);
+    unit.withdrawn = true;
+    return Outcome::ok();
+  }
+
+  std::optional<fs::path> layout() const override { return layout_; }
 
   Outcome finish(const Intake& item, Disposition disposition, const std::string& reason) override {
     return inner_->source()->finish(item, disposition, reason);
@@ -248,14 +259,17 @@ class ResidentConnector final : public Connector, public Source {
     return false;
   }
 
-  /// The domain pass over one claimed export. Errors are logged and leave
-  /// the register as it was: the host then reads the export itself and
-  /// quarantines it if it is unreadable; a store failure throws (the export
-  /// stays claimed and is taken again).
+  /// The domain pass over one export the host has read and checked
+  /// (`hostSha`: the hash of the bytes it read). Fills `unit` with the move
+  /// events, the households and the register update, which the host commits
+  /// with the export's records. A layout without the resident fields is
+  /// logged and leaves the unit empty; a store failure throws StateError
+  /// (the export stays claimed and is taken again); an export whose bytes
+  /// differ from the host's throws ExportChanged.
   /// Returns false when a full extract would remove more of the register
   /// than max-full-removal allows (and `released` is false): nothing of it
   /// is applied, the caller holds it.
-  bool derive(const Intake& item, bool released) {
+  bool derive(const Intake& item, bool released, const std::string& hostSha, ItemUnit& unit) {
     bool empty = true;
     state_->read([&](StateSession& s) {
       s.query("SELECT COUNT(*) FROM (SELECT 1 FROM " + register_ + " LIMIT 1) AS any_row", {},
@@ -333,6 +347,9 @@ class ResidentConnector final : public Connector, public Source {
       logger_->warning("'%s': no events: %s", item.name, *error);
       return true;
     }
+    if (sha != hostSha)
+      throw ExportChanged("the export changed between the host's read and the register's: its content differs "
+                          "(a file must not be written to after it is dropped)");
     // Applied before (the same content under another name, or a crash after
     // the register was updated): nothing again. Known only after the read,
     // which then was for nothing; that is the rare case, and the common one
@@ -409,28 +426,26 @@ class ResidentConnector final : public Connector, public Source {
     std::vector<std::string> households(touched.begin(), touched.end());
     std::sort(households.begin(), households.end());
 
-    std::string eventsJson, householdsJson;
-    const std::string stem = fs::path(item.name).stem().string() + "." + sha.substr(0, 12);
+    static const auto eventNames = std::make_shared<const FieldNames>(
+        FieldNames{"event_id", "event", "event_code", "resident_code", "household_no", "previous_household_no",
+                   "move_date", "notified_date", "export", "export_kind"});
+    static const auto householdNames = std::make_shared<const FieldNames>(
+        FieldNames{"household_no", "householder_code", "member_codes", "members", "export"});
+    RecordSet eventSet{"resident.event", {}}, householdSet{"resident.household", {}};
+    eventSet.records.reserve(events.size());
     std::size_t n = 0;
     for (const Event& ev : events) {
-      ++n;
-      eventsJson += "{\"event_id\":";
-      appendJsonString(eventsJson, sha.substr(0, 12) + "-" + std::to_string(n));
-      for (const auto& [key, value] :
-           {std::pair<const char*, const std::string*>{"event", &ev.name}, {"event_code", &ev.code},
-            {"resident_code", &ev.resident}, {"household_no", &ev.household},
-            {"previous_household_no", &ev.previousHousehold}, {"move_date", &ev.moved},
-            {"notified_date", &ev.notified}}) {
-        eventsJson += ",\"";
-        eventsJson += key;
-        eventsJson += "\":";
-        appendJsonString(eventsJson, *value);
-      }
-      eventsJson += ",\"export\":";
-      appendJsonString(eventsJson, item.name);
-      eventsJson += full ? ",\"export_kind\":\"full\"}\n" : ",\"export_kind\":\"differential\"}\n";
+      Record r(eventNames);
+      const std::string* values[] = {&ev.name, &ev.code, &ev.resident, &ev.household, &ev.previousHousehold,
+                                     &ev.moved, &ev.notified};
+      r.set(0, sha.substr(0, 12) + "-" + std::to_string(++n));
+      for (std::size_t i = 0; i < 7; ++i) r.set(i + 1, *values[i]);
+      r.set(8, item.name);
+      r.set(9, full ? "full" : "differential");
+      eventSet.records.push_back(std::move(r));
     }
     auto m = members.begin();
+    householdSet.records.reserve(households.size());
     for (const std::string& household : households) {
       while (m != members.end() && *m->household < household) ++m;
       std::string householder, codes;
@@ -441,52 +456,46 @@ class ResidentConnector final : public Connector, public Source {
         if (count++) codes += ' ';
         codes += m->code;
       }
-      householdsJson += "{\"household_no\":";
-      appendJsonString(householdsJson, household);
-      householdsJson += ",\"householder_code\":";
-      appendJsonString(householdsJson, householder);
-      householdsJson += ",\"member_codes\":";
-      appendJsonString(householdsJson, codes);
-      householdsJson += ",\"members\":\"" + std::to_string(count) + "\",\"export\":";
-      appendJsonString(householdsJson, item.name);
-      householdsJson += "}\n";
+      Record r(householdNames);
+      r.set(0, household);
+      r.set(1, std::move(householder));
+      r.set(2, std::move(codes));
+      r.set(3, std::to_string(count));
+      r.set(4, item.name);
+      householdSet.records.push_back(std::move(r));
     }
+    const std::size_t changed = after.size(), eventCount = events.size(), householdCount = households.size();
+    if (!eventSet.records.empty()) unit.emission.sets.push_back(std::move(eventSet));
+    if (!householdSet.records.empty()) unit.emission.sets.push_back(std::move(householdSet));
 
-    // Files first (same names and content if this export is taken again),
-    // then the register and the export's hash in one transaction.
-    if (!events.empty()) writeDerived(stem + ".events.jsonl", eventsJson);
-    if (!households.empty()) writeDerived(stem + ".households.jsonl", householdsJson);
-    // For the crash test (docs/testing.md): killed between the files and the commit.
-    if (const char* f = std::getenv("RENKEI_FAULT"); f && std::string(f) == "resident-after-derived") ::raise(SIGKILL);
-    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
-    state_->write([&](StateSession& s) {
+    // The register and the export's hash, in the host's transaction with
+    // the export's records and the derived sets.
+    const std::int64_t now = services_->nowMs();
+    auto rows = std::make_shared<std::vector<std::pair<std::string, Entry>>>();
+    rows->reserve(after.size());
+    for (auto& row : after) rows->emplace_back(row.first, std::move(row.second));
+    // In key order: the register's B-tree then grows at its end instead of
+    // rewriting pages all over the file (a full extract is a million rows).
+    std::sort(rows->begin(), rows->end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    unit.emission.state = [this, rows, released, name = item.name, sha, full, now, eventCount,
+                           householdCount](StateSession& s) {
       const std::string upsert = "INSERT INTO " + register_ +
                                  " (resident_code, household_no, relationship, reason, moved, current_flag) VALUES "
                                  "(?, ?, ?, ?, ?, ?) ON CONFLICT (resident_code) DO UPDATE SET "
                                  "household_no = excluded.household_no, relationship = excluded.relationship, "
                                  "reason = excluded.reason, moved = excluded.moved, current_flag = excluded.current_flag";
-      // In key order: the register's B-tree then grows at its end instead of
-      // rewriting pages all over the file (a full extract is a million rows).
-      std::vector<const std::pair<const std::string, Entry>*> order;
-      order.reserve(after.size());
-      for (const auto& row : after) order.push_back(&row);
-      std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->first < b->first; });
-      for (const auto* row : order) {
-        const Entry& e = row->second;
-        s.run(upsert, {row->first, e.household, e.relationship, e.reason, e.moved, std::int64_t{e.current}});
-      }
-      if (released) s.run("DELETE FROM " + releases_ + " WHERE name = ?", {item.name});
+      for (const auto& [code, e] : *rows)
+        s.run(upsert, {code, e.household, e.relationship, e.reason, e.moved, std::int64_t{e.current}});
+      if (released) s.run("DELETE FROM " + releases_ + " WHERE name = ?", {name});
       s.run("INSERT INTO " + exports_ +
                 " (sha256, name, kind, applied_ms, events, households) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (sha256) DO NOTHING",
-            {sha, item.name, std::string(full ? "full" : "differential"), now,
-             static_cast<std::int64_t>(events.size()), static_cast<std::int64_t>(households.size())});
-    });
+            {sha, name, std::string(full ? "full" : "differential"), now, static_cast<std::int64_t>(eventCount),
+             static_cast<std::int64_t>(householdCount)});
+    };
     logger_->information("'%s' (%s%s): %z residents changed, %z move events, %z households", item.name,
                          std::string(full ? "full extract" : "differential"), std::string(baseline ? ", baseline" : ""),
-                         after.size(), events.size(), households.size());
+                         changed, eventCount, householdCount);
     return true;
   }
 
@@ -559,12 +568,6 @@ class ResidentConnector final : public Connector, public Source {
     return index_[i];
   }
 
-  /// Writes dir/in/<name> through dir/tmp/ (flushed first when fsync).
-  void writeDerived(const std::string& name, const std::string& content) {
-    const std::string error = writeFileAtomically(eventsDir_ / "tmp", eventsDir_ / "in" / name, content, fsync_);
-    if (!error.empty()) throw std::runtime_error(error);
-  }
-
   Poco::Logger* logger_ = nullptr;
   HostServices* services_ = nullptr;
   StateStore* state_ = nullptr;
@@ -572,7 +575,6 @@ class ResidentConnector final : public Connector, public Source {
   std::string transport_;
   fs::path layout_;
   std::vector<std::string> fullPatterns_;
-  fs::path eventsDir_;
   std::string householderCode_;
   fs::path directory_;  ///< the drop folder (file transport), for held/ and release/
   std::int64_t maxFullRemoval_ = 5;

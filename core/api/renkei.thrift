@@ -77,6 +77,16 @@ struct Resident {
   2: string householdNo,        // 世帯番号
   3: map<string, string> fields, // every field of the mapped record (crm.resident), by name
   4: i64 updatedAt,             // when the cache last took a record for this resident
+  /// Where the resident stands in the register, from the move events (異動):
+  /// 住民 (registered here), 転出 (moved out), 国外転出 (emigrated), 死亡
+  /// (died), 消除 (removed ex officio, or missing from a full extract). A
+  /// window system must not treat a resident whose `current` is false as
+  /// living here (no certificate, no procedure as a resident): see
+  /// docs/window-systems.md.
+  5: string status,
+  6: string statusDate,         // the event's 異動日 (ISO date), "" when none is known
+  7: string statusEvent,        // the event that set the status (転入, 転出, 死亡 …), "" when none
+  8: bool current,              // status is 住民
 }
 
 struct Household {
@@ -87,7 +97,9 @@ struct Household {
 
 service ResidentService {
   Resident getResident(1: string residentCode) throws (1: ApiError error),
-  Household getHousehold(1: string householdNo) throws (1: ApiError error),
+  /// Current members only, unless includeFormer (then members who moved
+  /// out, died or were removed too, with their status).
+  Household getHousehold(1: string householdNo, 2: bool includeFormer = false) throws (1: ApiError error),
 }
 
 // ---------------------------------------------------------------------------

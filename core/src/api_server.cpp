@@ -428,15 +428,21 @@ void logHandshakeFailure(const std::string& address, const std::string& reason) 
 /// written here. Calls that logged their own line cost nothing more.
 class CallLog final : public apache::thrift::TProcessorEventHandler {
  public:
-  explicit CallLog(ApiCaller caller) : caller_(std::move(caller)) {}
+  CallLog(ApiCaller caller, pipeline::MetricsRegistry* metrics) : caller_(std::move(caller)), metrics_(metrics) {}
   void* getContext(const char*, void*) override {
     return new Context{std::chrono::steady_clock::now(), accessLinesOnThisThread()};
   }
   void freeContext(void* ctx, const char*) override { delete static_cast<Context*>(ctx); }
   void postWrite(void* ctx, const char* fn, uint32_t) override {
     const auto* c = static_cast<Context*>(ctx);
+    const auto took = std::chrono::steady_clock::now() - c->started;
+    if (metrics_) {
+      // fn is "Service:method" (multiplexed) or "method".
+      metrics_->histogram("renkei_api_call_seconds", "Window-system API calls and their latency", {{"call", fn}})
+          .observe(std::chrono::duration<double>(took).count());
+    }
     if (accessLinesOnThisThread() != c->linesBefore) return;  // the handler logged the call
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - c->started);
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(took);
     accessLog().information("client=%s address=%s call=%s replied us=%s", caller_.client, caller_.address,
                             std::string(fn), std::to_string(us.count()));
   }
@@ -450,6 +456,7 @@ class CallLog final : public apache::thrift::TProcessorEventHandler {
     std::chrono::steady_clock::time_point started;
     std::uint64_t linesBefore;
   };
+  pipeline::MetricsRegistry* metrics_ = nullptr;
   ApiCaller caller_;
 };
 
@@ -704,9 +711,10 @@ void ApiServer::start() {
     services = services_;
   }
   const HostConfig& config = config_;
-  auto build = [store, storeMutex, services, &config](const ApiCaller& caller) -> std::shared_ptr<TProcessor> {
+  pipeline::MetricsRegistry* metrics = metrics_;
+  auto build = [store, storeMutex, services, &config, metrics](const ApiCaller& caller) -> std::shared_ptr<TProcessor> {
     auto mux = std::make_shared<apache::thrift::TMultiplexedProcessor>();
-    auto callLog = std::make_shared<CallLog>(caller);
+    auto callLog = std::make_shared<CallLog>(caller, metrics);
     auto records = std::make_shared<api::RecordServiceProcessor>(
         std::make_shared<RecordHandler>(config, *store, *storeMutex, caller));
     records->setEventHandler(callLog);

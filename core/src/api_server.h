@@ -5,6 +5,8 @@
 // SDK's ApiRegistry.
 #pragma once
 
+#include "pipeline/metrics.h"
+
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,6 +41,9 @@ class ApiServer final : public ApiRegistry {
   void stop();
   /// The port listened on (the configured one, or the one the system chose for 0).
   int port() const { return port_; }
+  /// Where each call's latency goes (renkei_api_call_seconds{call}); set
+  /// before start().
+  void setMetrics(pipeline::MetricsRegistry* metrics) { metrics_ = metrics; }
 
  private:
   class Factory;
@@ -51,6 +56,7 @@ class ApiServer final : public ApiRegistry {
   std::shared_ptr<apache::thrift::server::TThreadedServer> server_;
   std::thread thread_;
   int port_ = 0;
+  pipeline::MetricsRegistry* metrics_ = nullptr;
 };
 
 }  // namespace renkei

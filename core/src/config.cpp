@@ -145,6 +145,36 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
       }
       if (config.lease < std::chrono::seconds(5))
         diags.add(fileName, lineOf(node), "pipeline: lease: must be at least 5s (hosts renew it while they work)");
+    } else if (element == "admin") {
+      AdminConfig admin;
+      admin.line = lineOf(node);
+      if (hasAttr(node, "address")) admin.address = attr(node, "address");
+      if (hasAttr(node, "port")) {
+        Settings::Value v;
+        if (!parseSettingValue("int", attr(node, "port"), config.directory, v) && std::get<std::int64_t>(v) >= 0 &&
+            std::get<std::int64_t>(v) <= 65535)
+          admin.port = static_cast<int>(std::get<std::int64_t>(v));
+      }
+      for (auto [name, out] : {std::pair<const char*, fs::path*>{"certificate", &admin.certificate}, {"key", &admin.key}}) {
+        const std::string v = attr(node, name);
+        if (v.empty()) continue;
+        fs::path p(v);
+        *out = p.is_relative() ? (config.directory / p).lexically_normal() : p;
+      }
+      if (admin.certificate.empty() != admin.key.empty())
+        diags.add(fileName, admin.line, "admin: HTTPS needs both certificate=\"…\" and key=\"…\" (or neither, for "
+                                        "plain HTTP on loopback)");
+      for (const fs::path* p : {&admin.certificate, &admin.key}) {
+        std::error_code ec;
+        if (!p->empty() && !fs::is_regular_file(*p, ec))
+          diags.add(fileName, admin.line, "admin: '" + p->string() + "' does not exist");
+      }
+      if (admin.certificate.empty() && admin.address != "127.0.0.1" && admin.address != "::1" &&
+          admin.address != "localhost")
+        diags.add(fileName, admin.line, "admin: address '" + admin.address +
+                                            "' is not loopback; off the machine the admin listener needs HTTPS "
+                                            "(certificate=\"…\" key=\"…\")");
+      config.admin = admin;
     } else if (element == "api") {
       ApiConfig api;
       api.line = lineOf(node);
@@ -248,6 +278,7 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
       RouteConfig route;
       route.id = attr(node, "id");
       route.from = attr(node, "from");
+      route.records = attr(node, "records");
       route.line = lineOf(node);
       if (hasAttr(node, "mapping")) {
         fs::path m(attr(node, "mapping"));
@@ -409,25 +440,32 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
                 "plugins: directory '" + config.pluginDirectory->string() + "' does not exist");
   }
 
-  std::vector<std::string> connectorIds, sourceIds, targetIds;
+  std::vector<std::string> connectorIds, sourceIds, targetIds, emitterIds;
   for (const auto& c : config.connectors) {
     connectorIds.push_back(c.id);
     if (c.descriptor && (c.descriptor->roles & RENKEI_ROLE_SOURCE)) sourceIds.push_back(c.id);
     if (c.descriptor && (c.descriptor->roles & RENKEI_ROLE_SINK)) targetIds.push_back(c.id);
+    if (c.descriptor && (c.descriptor->roles & RENKEI_ROLE_EMITTER)) emitterIds.push_back(c.id);
   }
-  for (const auto& m : config.modules) targetIds.push_back(m.id);
+  for (const auto& m : config.modules) {
+    targetIds.push_back(m.id);
+    if (m.descriptor && (m.descriptor->roles & RENKEI_ROLE_EMITTER)) emitterIds.push_back(m.id);
+  }
   for (const auto& sub : config.subscriptions) targetIds.push_back(sub.id);
 
   std::map<std::string, int> routeIds;
-  std::map<std::string, const RouteConfig*> sourceOwner;
+  std::map<std::pair<std::string, std::string>, const RouteConfig*> sourceOwner;
   for (const RouteConfig& r : config.routes) {
-    // A claimed file feeds exactly one route; fan-out is several targets in `to`.
+    // A claimed item (or an emitted record type) feeds exactly one route;
+    // fan-out is several targets in `to`.
     if (!r.from.empty()) {
-      auto [it, inserted] = sourceOwner.emplace(r.from, &r);
+      auto [it, inserted] = sourceOwner.emplace(std::make_pair(r.from, r.records), &r);
       if (!inserted)
         diags.add(file, r.line,
-                  "route '" + r.id + "': connector '" + r.from + "' is already the source of route '" +
-                      it->second->id + "' (line " + std::to_string(it->second->line) +
+                  "route '" + r.id + "': " +
+                      (r.records.empty() ? "connector '" + r.from + "' is already the source"
+                                         : "records '" + r.records + "' of '" + r.from + "' already feed") +
+                      " of route '" + it->second->id + "' (line " + std::to_string(it->second->line) +
                       "); list several targets in one route's 'to' instead");
     }
     if (!r.id.empty()) {
@@ -440,16 +478,35 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
     requireAttribute(r.line, "<route>", "id", r.id);
     requireAttribute(r.line, where, "from", r.from);
     if (r.to.empty()) requireAttribute(r.line, where, "to", "");
-    if (!r.from.empty()) {
+    if (!r.from.empty() && !r.records.empty()) {
+      // Records an instance emits (the engine seam): a connector or module
+      // that declares the emitter role.
+      const InstanceConfig* from = config.findConnector(r.from);
+      if (!from) from = config.findModule(r.from);
+      if (!from) {
+        diags.add(file, r.line,
+                  where + ": from='" + r.from + "' names no connector or module" + didYouMean(r.from, emitterIds) +
+                      " instances that emit records: " +
+                      (emitterIds.empty() ? std::string("(none)") : joinList(emitterIds)));
+      } else if (from->descriptor && !(from->descriptor->roles & RENKEI_ROLE_EMITTER)) {
+        diags.add(file, r.line,
+                  where + ": " + from->element + " '" + r.from + "' (" + from->plugin +
+                      ") emits no records, so records=\"" + r.records + "\" never arrives; its roles: " +
+                      from->descriptor->roleNames());
+      }
+    } else if (!r.from.empty()) {
       const InstanceConfig* from = config.findConnector(r.from);
       if (!from) {
         diags.add(file, r.line,
                   where + ": from='" + r.from + "' names no connector" + didYouMean(r.from, connectorIds) +
-                      " connectors: " + (connectorIds.empty() ? std::string("(none)") : joinList(connectorIds)));
+                      " connectors: " + (connectorIds.empty() ? std::string("(none)") : joinList(connectorIds)) +
+                      (config.findModule(r.from) ? " (a module's records are taken with records=\"type\")" : ""));
       } else if (from->descriptor && !(from->descriptor->roles & RENKEI_ROLE_SOURCE)) {
         diags.add(file, r.line,
                   where + ": connector '" + r.from + "' (" + from->plugin + ") cannot be a source; its roles: " +
-                      from->descriptor->roleNames());
+                      from->descriptor->roleNames() +
+                      ((from->descriptor->roles & RENKEI_ROLE_EMITTER) ? " (take what it emits with records=\"type\")"
+                                                                      : ""));
       }
     }
     std::set<std::string> targets;

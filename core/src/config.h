@@ -37,6 +37,7 @@ struct RouteConfig {
   std::string id;
   std::string from;
   std::vector<std::string> to;
+  std::string records;  ///< records="type": the route takes that record type emitted by `from`; empty: its intake items
   int line = 0;
   std::optional<std::filesystem::path> mappingFile;     ///< resolved against the config's folder
   std::shared_ptr<const mapping::Mapping> mapping;      ///< compiled by checkConfig
@@ -45,6 +46,16 @@ struct RouteConfig {
 struct KeyConfig {
   std::string id;
   std::filesystem::path file;
+  int line = 0;
+};
+
+/// <admin>: the operators' HTTP listener (/metrics, /health); plain HTTP
+/// on loopback unless a certificate and key are given (then HTTPS).
+struct AdminConfig {
+  std::string address = "127.0.0.1";
+  int port = 9464;                    ///< 0: any free port (tests)
+  std::filesystem::path certificate;  ///< PEM chain; with `key`: HTTPS
+  std::filesystem::path key;
   int line = 0;
 };
 
@@ -101,6 +112,7 @@ struct HostConfig {
   std::vector<RouteConfig> routes;
   std::vector<KeyConfig> keys;  ///< pseudonym keys, read by checkConfig
   std::optional<ApiConfig> api;              ///< <api>; none: no window-system interface
+  std::optional<AdminConfig> admin;          ///< <admin>; none: no admin listener
   std::vector<SubscriptionConfig> subscriptions;
   std::optional<store::StoreConfig> store;  ///< <store>; none: SQLite file renkei-<instance>.db beside the config
   int storeLine = 0;

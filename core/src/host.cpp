@@ -22,37 +22,20 @@
 #include <random>
 #include <thread>
 
+#include "admin_server.h"
 #include "api_server.h"
 #include "formats/reader.h"
 #include "host_services.h"
 #include "json_lines.h"
 #include "mapped_file.h"
+#include "pipeline/batch_format.h"
+#include "pipeline/record_sets.h"
 #include "renkei/json.h"
+#include "state_store.h"
 #include "text_lines.h"
 
 namespace renkei {
 namespace {
-
-// File names become part of batch ids (and so of output file names): keep
-// them portable and free of path separators.
-std::string safeStem(const std::string& name) {
-  std::string stem = name;
-  const std::size_t dot = stem.rfind('.');
-  if (dot != std::string::npos && dot > 0) stem.resize(dot);
-  for (char& c : stem) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    if (!(std::isalnum(u) && u < 0x80) && c != '-' && c != '_' && c != '.') c = '_';
-  }
-  if (stem.size() > 64) stem.resize(64);
-  return stem;
-}
-
-std::string batchId(const std::string& route, const std::string& itemName, const std::string& sha,
-                    std::size_t sequence) {
-  char seq[16];
-  std::snprintf(seq, sizeof seq, "%06zu", sequence);
-  return route + "-" + safeStem(itemName) + "-" + sha.substr(0, 12) + "-" + seq;
-}
 
 // Accepted records per store transaction: large enough that a commit's
 // fsync is paid rarely, small enough that a stop or crash redoes little.
@@ -113,18 +96,20 @@ std::shared_ptr<const Host::StoredBatch> Host::PayloadCache::take(const std::str
 
 std::shared_ptr<const Host::StoredBatch> Host::loadBatch(const std::string& batchId) {
   if (auto cached = cache_.take(batchId)) return cached;
-  auto stored = deliveryStore_->payload(batchId);
+  auto stored = deliveryStore_->batch(batchId);
   if (!stored) return nullptr;
   ++storeReads_;
   auto batch = std::make_shared<StoredBatch>();
-  auto& names = storedNames_[stored->first];
+  auto& names = storedNames_[stored->fields];
   if (!names) {
-    auto parsed = parseNameArray(stored->first);
+    auto parsed = parseNameArray(stored->fields);
     if (!parsed) return nullptr;
     names = std::make_shared<const FieldNames>(std::move(*parsed));
   }
   batch->names = names;
-  batch->payload = std::move(stored->second);
+  batch->payload = std::move(stored->payload);
+  batch->recordType = std::move(stored->recordType);
+  batch->zone = std::move(stored->zone);
   return batch;
 }
 
@@ -198,6 +183,7 @@ void Host::start() {
   intakeConfig.autoCheckpoint = false;
   intakeStore_ = store::openStore(intakeConfig);
   writerStore_ = store::openStore(intakeConfig);
+  emitStore_ = store::openStore(intakeConfig);
   deliveryStore_ = store::openStore(storeConfig_);
   intakeStore_->releaseLeases(hostId_);
 
@@ -205,6 +191,7 @@ void Host::start() {
   if (config_.api) {
     try {
       api_ = std::make_unique<ApiServer>(config_, storeConfig_, logger_);
+      api_->setMetrics(&metrics_);
     } catch (const std::exception& e) {
       shutdown();
       throw HostStartError(config_.file.string() + ":" + std::to_string(config_.api->line) + ": " + e.what() + "\n");
@@ -218,7 +205,9 @@ void Host::start() {
     ctx.configDir = config_.directory;
     ctx.logger = &Poco::Logger::get("renkei." + inst.id);
     auto& services = services_[inst.id];
-    services = std::make_unique<InstanceServices>(storeConfig_, inst.id, api_.get(), spool_);
+    services = std::make_unique<InstanceServices>(
+        storeConfig_, inst.id, api_.get(), spool_,
+        [this](const std::string& emitter, const Emission& e) { return emit(emitter, e); }, metrics_.scope(inst.id));
     ctx.services = services.get();
     return ctx;
   };
@@ -257,23 +246,33 @@ void Host::start() {
     routeStats.id = rc.id;
     routeStats.from = rc.from;
     routeStats.to = rc.to;
+    routeStats.recordType = rc.records;
     stats_.push_back(std::move(routeStats));
     Route route;
     route.config = &rc;
     route.stats = &stats_.back();
-    route.names = std::make_shared<const FieldNames>(rc.mapping ? rc.mapping->targetNames() : FieldNames{"line"});
-    route.fieldsJson = "[";
-    for (std::size_t i = 0; i < route.names->size(); ++i) {
-      if (i) route.fieldsJson += ',';
-      appendJsonString(route.fieldsJson, (*route.names)[i]);
-    }
-    route.fieldsJson += "]";
-    route.source = connectors_.at(rc.from)->source();
-    // A connector whose settings do not enable a role it could play (an
-    // odbc connector without a query is no source).
+    route.zone = rc.mapping ? rc.mapping->zone : config_.zone;
     const std::string where = file + ":" + std::to_string(rc.line) + ": route '" + rc.id + "': ";
-    if (!route.source)
-      failures.push_back(where + "connector '" + rc.from + "' is not set up as a source (see its keys)");
+    if (rc.records.empty()) {
+      route.names = std::make_shared<const FieldNames>(rc.mapping ? rc.mapping->targetNames() : FieldNames{"line"});
+      route.fieldsJson = pipeline::fieldsJson(*route.names);
+      route.batchRecordType = rc.mapping ? rc.mapping->targetRecord : "line";
+      route.source = connectors_.count(rc.from) ? connectors_.at(rc.from)->source() : nullptr;
+      // A connector whose settings do not enable a role it could play (an
+      // odbc connector without a query is no source).
+      if (!route.source)
+        failures.push_back(where + "connector '" + rc.from + "' is not set up as a source (see its keys)");
+    } else {
+      // Records the instance emits: mapped when the route has a mapping,
+      // else kept with the names they were emitted with.
+      route.emitter = rc.from;
+      route.recordType = rc.records;
+      if (rc.mapping) {
+        route.names = std::make_shared<const FieldNames>(rc.mapping->targetNames());
+        route.fieldsJson = pipeline::fieldsJson(*route.names);
+        route.batchRecordType = rc.mapping->targetRecord;
+      }
+    }
     for (const std::string& to : rc.to) {
       route.targetIds.push_back(to);
       if (config_.findSubscription(to)) continue;  // pulled through the API, not pushed
@@ -288,11 +287,23 @@ void Host::start() {
     routeIds_.push_back(rc.id);
   }
   for (Route& r : routes_) routeById_[r.config->id] = &r;
+  routesReady_ = failures.empty();
   if (!failures.empty()) {
     std::string message;
     for (const auto& f : failures) message += f + "\n";
     shutdown();
     throw HostStartError(message);
+  }
+  try {
+    // Connectors that listen or emit on their own start once the routes
+    // their records take exist.
+    for (auto& [id, connector] : connectors_) {
+      connector->start();
+      startedConnectors_.push_back(connector.get());
+    }
+  } catch (const std::exception& e) {
+    shutdown();
+    throw HostStartError(std::string("a connector failed to start: ") + e.what() + "\n");
   }
   if (api_) {
     try {
@@ -302,12 +313,90 @@ void Host::start() {
       throw HostStartError(config_.file.string() + ":" + std::to_string(config_.api->line) + ": " + e.what() + "\n");
     }
   }
+  registerMetrics();
+  if (config_.admin) {
+    try {
+      adminStore_ = store::openStore(storeConfig_);
+      admin_ = std::make_unique<AdminServer>(*config_.admin, metrics_, [this]() -> std::string {
+        if (const std::string f = fatal(); !f.empty()) return "the store is gone: " + f;
+        if (storeUnavailable()) return "the store does not answer";
+        return {};
+      });
+      admin_->start();
+      const std::string scheme = config_.admin->certificate.empty() ? "http" : "https";
+      logger_.notice("admin: %s://%s:%d/metrics and /health", scheme, config_.admin->address, admin_->port());
+    } catch (const std::exception& e) {
+      shutdown();
+      throw HostStartError(config_.file.string() + ":" + std::to_string(config_.admin->line) + ": admin: " + e.what() +
+                           "\n");
+    }
+  }
 }
 
 int Host::apiPort() const { return api_ ? api_->port() : 0; }
 
+int Host::adminPort() const { return admin_ ? admin_->port() : 0; }
+
+void Host::registerMetrics() {
+  metrics_.addCollector([this] {
+    for (const RouteStats& s : stats_) {
+      const MetricLabels route{{"route", s.id}};
+      auto set = [&](const char* name, const char* help, std::uint64_t value) {
+        metrics_.setCounter(name, help, route, static_cast<double>(value));
+      };
+      set("renkei_records_taken_in_total", "Records a route stored (accepted by its mapping)", s.recordsStored);
+      if (!s.recordType.empty()) {
+        set("renkei_emissions_total", "Units emitted into a route through the engine seam", s.emissions);
+        set("renkei_emissions_seen_total", "Emitted units whose key was seen before (ignored)", s.emissionsSeen);
+        continue;
+      }
+      set("renkei_records_rejected_total", "Records a route's mapping rejected", s.rejected);
+      set("renkei_records_skipped_total", "Records a route's mapping skipped", s.skipped);
+      set("renkei_items_done_total", "Intake items (files) taken in completely", s.filesDone);
+      set("renkei_items_failed_total", "Intake items moved to error/", s.filesFailed);
+      set("renkei_items_duplicate_total", "Intake items whose content was taken in before", s.filesDuplicate);
+      set("renkei_items_held_total", "Intake items their source took back (held)", s.filesHeld);
+      set("renkei_intake_pauses_total", "Times intake waited for a full outbox (back-pressure)", s.pauses);
+    }
+    std::lock_guard<std::mutex> lock(adminMutex_);
+    if (!adminStore_) return;
+    try {
+      const std::int64_t now = store::nowMs();
+      for (const store::QueueStatus& q : adminStore_->queueStatus()) {
+        const MetricLabels l{{"route", q.route}, {"target", q.target}};
+        metrics_.gauge("renkei_outbox_pending_batches", "Batches waiting for delivery", l)
+            .set(static_cast<double>(q.pendingBatches));
+        metrics_.gauge("renkei_outbox_pending_records", "Records waiting for delivery (outbox depth)", l)
+            .set(static_cast<double>(q.pendingRecords));
+        metrics_.gauge("renkei_outbox_dead_batches", "Batches in the dead letters", l)
+            .set(static_cast<double>(q.deadBatches));
+        metrics_.gauge("renkei_outbox_oldest_pending_seconds", "Age of the oldest batch waiting for delivery", l)
+            .set(q.oldestPendingMs ? static_cast<double>(now - q.oldestPendingMs) / 1000.0 : 0.0);
+      }
+      metrics_.gauge("renkei_store_up", "1 when the store answers").set(1);
+    } catch (const std::exception&) {
+      metrics_.gauge("renkei_store_up", "1 when the store answers").set(0);
+    }
+  });
+}
+
 void Host::shutdown() {
+  if (admin_) admin_->stop();
+  admin_.reset();
+  {
+    std::lock_guard<std::mutex> lock(adminMutex_);
+    adminStore_.reset();
+  }
   if (api_) api_->stop();  // no call reaches a module being stopped
+  routesReady_ = false;    // emit() refuses from here on
+  for (auto it = startedConnectors_.rbegin(); it != startedConnectors_.rend(); ++it) {
+    try {
+      (*it)->stop();
+    } catch (const std::exception& e) {
+      logger_.error("a connector failed to stop: %s", std::string(e.what()));
+    }
+  }
+  startedConnectors_.clear();
   if (started_)
     for (auto& [id, module] : modules_) module->stop();
   started_ = false;
@@ -320,6 +409,7 @@ void Host::shutdown() {
       logger_.warning("store: cannot release leases: %s (they run out by themselves)", std::string(e.what()));
     }
   }
+  routesReady_ = false;
   routes_.clear();
   routeById_.clear();
   modules_.clear();
@@ -329,6 +419,10 @@ void Host::shutdown() {
   services_.clear();
   pushTargets_.clear();
   deliveryStore_.reset();
+  {
+    std::lock_guard<std::mutex> lock(emitMutex_);
+    emitStore_.reset();
+  }
   writerStore_.reset();
   intakeStore_.reset();
 }
@@ -347,7 +441,7 @@ void Host::CommitPipe::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool Host::CommitPipe::submit(Route& route, std::vector<store::BatchRow> group, std::string& error) {
+bool Host::CommitPipe::submit(Route& route, std::vector<store::BatchRow> group, bool staged, std::string& error) {
   std::unique_lock<std::mutex> lock(mutex_);
   changed_.wait(lock, [&] { return !busy_ || !error_.empty(); });
   if (!error_.empty()) {
@@ -356,6 +450,7 @@ bool Host::CommitPipe::submit(Route& route, std::vector<store::BatchRow> group, 
   }
   route_ = &route;
   pending_ = std::move(group);
+  staged_ = staged;
   busy_ = true;
   changed_.notify_all();
   return true;
@@ -381,15 +476,24 @@ void Host::CommitPipe::loop() {
     }
     std::vector<store::BatchRow> group = std::move(pending_);
     Route& route = *route_;
+    const bool staged = staged_;
     lock.unlock();
     std::string failure;
     try {
       const auto t0 = std::chrono::steady_clock::now();
-      host_.writerStore_->appendBatches(group, route.targetIds, host_.hostId_, host_.config_.lease.count());
+      // Staged batches get no outbox rows yet: they become deliverable with
+      // the rest of their unit (Host::take, commitUnit).
+      static const std::vector<std::string> none;
+      host_.writerStore_->appendBatches(group, staged ? none : route.targetIds, host_.hostId_,
+                                        host_.config_.lease.count());
       host_.storeWriteTime_ += std::chrono::steady_clock::now() - t0;
+      host_.metrics_.histogram("renkei_store_commit_seconds", "Time of one intake commit to the store")
+          .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       for (auto& b : group) {
         route.stats->recordsStored += static_cast<std::uint64_t>(b.records);
-        host_.cache_.put(b.id, std::make_shared<const StoredBatch>(StoredBatch{route.names, std::move(b.payload)}),
+        host_.cache_.put(b.id,
+                         std::make_shared<const StoredBatch>(
+                             StoredBatch{route.names, std::move(b.payload), route.batchRecordType, route.zone}),
                          static_cast<int>(route.targetIds.size()));
       }
       route.stats->batchesStored += group.size();
@@ -428,6 +532,7 @@ void Host::run(const std::atomic<bool>& stop, bool once, std::mutex& mutex, std:
   delivery.join();
   logger_.debug("delivery: %s batches read back from the store (not in memory)", std::to_string(storeReads_));
   for (Route& route : routes_) {
+    if (!route.source) continue;
     // Items left in processing/ (stopped, or store or folder trouble).
     std::uint64_t left = 0;
     for (const Intake& item : route.source->recover())
@@ -441,6 +546,7 @@ bool Host::intakePass(const std::atomic<bool>& stop) {
   if (!storePresent(*intakeStore_, intakeDown_, "intake")) return false;
   for (Route& route : routes_) {
     if (stop || gone_) break;
+    if (!route.source) continue;  // an emitted route: its records arrive through emit()
     // Items in processing/: left by an earlier run of this host (resumed at
     // once), or by a host that died (resumed when its lease has run out), or
     // being taken in by a live host (left alone).
@@ -519,12 +625,12 @@ bool Host::failItem(Route& route, const Intake& item, const std::string& sha, co
 }
 
 bool Host::commit(Route& route, const Intake& item, const std::string& sha, std::vector<store::BatchRow>& group,
-                  const std::atomic<bool>& stop, bool last) {
+                  const std::atomic<bool>& stop, bool last, bool staged) {
   const std::string& routeId = route.config->id;
   const std::int64_t leaseMs = config_.lease.count();
   try {
     std::string failure;
-    if (!group.empty() && !pipe_.submit(route, std::move(group), failure)) throw store::StoreError(failure);
+    if (!group.empty() && !pipe_.submit(route, std::move(group), staged, failure)) throw store::StoreError(failure);
     group.clear();
     // The last group must be in the store before the file counts as taken in.
     if (last && !pipe_.drain(failure)) throw store::StoreError(failure);
@@ -532,7 +638,7 @@ bool Host::commit(Route& route, const Intake& item, const std::string& sha, std:
     // outbox is deeper than allowed. Only the records of one commit are in
     // memory meanwhile. After a file's last commit the next claim checks.
     bool logged = false;
-    while (!last && !stop && intakeStore_->outboxDepth(routeId) > config_.maxOutboxRecords) {
+    while (!last && !staged && !stop && intakeStore_->outboxDepth(routeId) > config_.maxOutboxRecords) {
       if (!logged) {
         ++route.stats->pauses;
         logger_.notice("route %s: outbox holds more than %s records; intake of '%s' waits", routeId,
@@ -664,6 +770,18 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
     logger_.notice("route %s: resuming '%s' (taken in part before); batches already stored are kept", routeId,
                    item.name);
 
+  // What the source derives from the item (a register update, events)
+  // commits with the item's records in one unit; the item's batches are
+  // then staged (no outbox rows) until that commit.
+  ItemUnit unit;
+  switch (prepareUnit(route, item, sha, unit)) {
+    case Prepared::Go: break;
+    case Prepared::Left: return Taken::Left;
+    case Prepared::Failed: return Taken::Done;
+    case Prepared::Withdrawn: return Taken::Done;
+  }
+  const bool staged = unit.emission.state || !unit.emission.sets.empty();
+
   // Map into batches of batch-records accepted records; commit every
   // kRecordsPerCommit records. Batch ids depend only on the file and the
   // record order, so a resumed file yields the same ids.
@@ -674,12 +792,14 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
   formats::ByteArena buffer;
   auto closeBatch = [&]() -> bool {
     if (batch.records == 0) return true;
-    batch.id = batchId(routeId, item.name, sha, sequence);
+    batch.id = pipeline::batchId(routeId, item.name, sha, sequence);
     batch.route = routeId;
     batch.fileSha = sha;
     batch.sourceItem = item.name;
     batch.sequence = static_cast<std::int64_t>(sequence++);
     batch.fields = route.fieldsJson;
+    batch.recordType = route.batchRecordType;
+    batch.zone = route.zone;
     batch.payload.assign(buffer.data(), buffer.size());
     buffer.clear();
     inGroup += static_cast<std::size_t>(batch.records);
@@ -688,7 +808,7 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
     batch = store::BatchRow();
     if (inGroup < kRecordsPerCommit) return true;
     inGroup = 0;
-    return commit(route, item, sha, group, stop, false);
+    return commit(route, item, sha, group, stop, false, staged);
   };
   auto addRecord = [&](std::int64_t number) {
     if (batch.records == 0) batch.firstRecord = number;
@@ -729,7 +849,7 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
       if (stop) ok = false;
     });
   }
-  ok = ok && closeBatch() && commit(route, item, sha, group, stop, true);
+  ok = ok && closeBatch() && commit(route, item, sha, group, stop, true, staged);
   if (logger_.debug()) {
     auto ms = [](auto a, auto b) { return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count()); };
     const auto now = std::chrono::steady_clock::now();
@@ -761,11 +881,18 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
     if (!o.isOk()) logger_.warning("route %s: rejects of '%s' not kept: %s", routeId, item.name, o.message());
   }
   // Marked done in the store before the file moves: after a crash between
-  // the two, the resumed file is recognised and not taken in again.
+  // the two, the resumed file is recognised and not taken in again. A unit
+  // (the source's derived sets and state) commits here with the file's
+  // staged batches, all or nothing.
   try {
-    intakeStore_->finishFile(routeId, sha, store::FileState::Done, {});
+    if (staged) {
+      if (!commitItemUnit(route, item, sha, unit)) return Taken::Left;
+    } else {
+      intakeStore_->finishFile(routeId, sha, store::FileState::Done, {});
+    }
   } catch (const std::exception& e) {
     problem(*route.stats, std::string("store: ") + e.what());
+    logger_.error("route %s: store: %s; '%s' stays in processing/", routeId, std::string(e.what()), item.name);
     return Taken::Left;
   }
   fault("after-intake");
@@ -787,6 +914,115 @@ Host::Taken Host::take(Route& route, const Intake& item, const std::atomic<bool>
     logger_.information("route %s: '%s' taken in: %s records", routeId, item.name, std::to_string(accepted));
   }
   return Taken::Done;
+}
+
+Host::Prepared Host::prepareUnit(Route& route, const Intake& item, const std::string& sha, ItemUnit& unit) {
+  const std::string& routeId = route.config->id;
+  Outcome o = Outcome::ok();
+  try {
+    o = route.source->prepare(item, sha, unit);
+  } catch (const std::exception& e) {
+    o = Outcome::retry(std::string("the source threw: ") + e.what());
+  }
+  if (o.status() == Outcome::Status::Retry) {
+    problem(*route.stats, "'" + item.name + "': " + o.message());
+    logger_.error("route %s: '%s' waits: %s", routeId, item.name, o.message());
+    return Prepared::Left;
+  }
+  if (!o.isOk()) return failItem(route, item, sha, o.message()) ? Prepared::Failed : Prepared::Left;
+  if (unit.withdrawn) {
+    // The source moved it aside (a held extract): nothing of it is stored;
+    // the register entry says why, and the same content taken in again (an
+    // operator's release) resumes it.
+    try {
+      intakeStore_->finishFile(routeId, sha, store::FileState::Failed, "taken back by its source (held)");
+    } catch (const std::exception& e) {
+      problem(*route.stats, std::string("store: ") + e.what());
+    }
+    ++route.stats->filesHeld;
+    return Prepared::Withdrawn;
+  }
+  if (auto bad = pipeline::checkEmission(Emission{sha, unit.emission.sets, nullptr}); !bad.empty())
+    return failItem(route, item, sha, "the source's derived records: " + bad) ? Prepared::Failed : Prepared::Left;
+  return Prepared::Go;
+}
+
+bool Host::commitItemUnit(Route& route, const Intake& item, const std::string& sha, const ItemUnit& unit) {
+  pipeline::SetCounts counts;
+  store::UnitCommit commit;
+  commit.emitter = route.config->from;
+  commit.groups = pipeline::batchesForSets(routes_, route.config->from, item.name, sha, unit.emission.sets,
+                                           config_.batchRecords, counts, logger_);
+  commit.file = store::UnitCommit::File{route.config->id, sha, route.targetIds};
+  if (unit.emission.state)
+    commit.extra = [&](store::SqlDatabase& db) { withStateSession(db, unit.emission.state); };
+  fault("before-unit-commit");
+  writerStore_->commitUnit(commit);
+  for (const auto& g : commit.groups) countStored(g);
+  if (counts.unrouted) logger_.debug("route %s: '%s': %s derived records no route takes", route.config->id, item.name,
+                                     std::to_string(counts.unrouted));
+  deliveryWake_.notify_all();
+  fault("after-unit-commit");
+  return true;
+}
+
+void Host::countStored(const store::RoutedBatches& group) {
+  if (group.batches.empty()) return;
+  auto it = routeById_.find(group.batches.front().route);
+  if (it == routeById_.end()) return;
+  for (const auto& b : group.batches) it->second->stats->recordsStored += static_cast<std::uint64_t>(b.records);
+  it->second->stats->batchesStored += group.batches.size();
+}
+
+Outcome Host::emit(const std::string& emitter, const Emission& emission) {
+  if (!routesReady_) return Outcome::retry("the host is not running yet (emit once start() has returned)");
+  if (gone_) return Outcome::error("the host is stopping: its store is gone");
+  if (auto bad = pipeline::checkEmission(emission); !bad.empty()) return Outcome::error(bad);
+  std::lock_guard<std::mutex> lock(emitMutex_);
+  if (!emitStore_) return Outcome::retry("the host is stopping");
+  try {
+    if (emitStore_->emitted(emitter, emission.key)) return Outcome::ok();  // seen before: acknowledged
+    // Back-pressure: a route taking these records whose outbox is full.
+    for (Route& route : routes_) {
+      if (route.emitter != emitter) continue;
+      bool takes = false;
+      for (const RecordSet& set : emission.sets) takes = takes || set.recordType == route.recordType;
+      if (takes && emitStore_->outboxDepth(route.config->id) > config_.maxOutboxRecords) {
+        if (!route.paused) {
+          route.paused = true;
+          ++route.stats->pauses;
+          logger_.notice("route %s: outbox holds more than %s records; %s waits", route.config->id,
+                         std::to_string(config_.maxOutboxRecords), emitter);
+        }
+        return Outcome::retry("route '" + route.config->id + "': the outbox is full; emit again later");
+      }
+      route.paused = false;
+    }
+    pipeline::SetCounts counts;
+    store::UnitCommit commit;
+    commit.emitter = emitter;
+    commit.key = emission.key;
+    commit.groups = pipeline::batchesForSets(routes_, emitter, emitter, pipeline::sha256Hex(emitter + "\n" + emission.key),
+                                             emission.sets, config_.batchRecords, counts, logger_);
+    if (emission.state) commit.extra = [&](store::SqlDatabase& db) { withStateSession(db, emission.state); };
+    fault("before-emit-commit");
+    const bool fresh = emitStore_->commitUnit(commit);
+    for (Route& route : routes_) {
+      if (route.emitter != emitter) continue;
+      bool takes = false;
+      for (const RecordSet& set : emission.sets) takes = takes || set.recordType == route.recordType;
+      if (takes) ++(fresh ? route.stats->emissions : route.stats->emissionsSeen);
+    }
+    if (fresh) {
+      for (const auto& g : commit.groups) countStored(g);
+      deliveryWake_.notify_all();
+    }
+    return Outcome::ok();
+  } catch (const store::StoreGone& e) {
+    return Outcome::error(std::string("store: ") + e.what());
+  } catch (const std::exception& e) {
+    return Outcome::retry(std::string("store: ") + e.what());
+  }
 }
 
 std::chrono::milliseconds Host::backoff(int attempt) {
@@ -815,6 +1051,10 @@ Host::Attempt Host::deliver(const store::Delivery& d) {
     batch.sourceItem = d.sourceItem;
     batch.recordCount = static_cast<std::size_t>(d.records);
     auto stored = loadBatch(d.batchId);
+    if (stored) {
+      batch.recordType = stored->recordType;
+      batch.zone = stored->zone;
+    }
     const bool needsRecords = target->module || target->sink->needsRecords();
     std::optional<std::string> bad;
     std::string objects;
@@ -840,15 +1080,22 @@ Host::Attempt Host::deliver(const store::Delivery& d) {
   }
   const std::int64_t now = store::nowMs();
   const int attempt = d.attempts + 1;
+  const MetricLabels labels{{"route", d.route}, {"target", d.target}};
   if (o.isOk()) {
     fault("after-deliver");
     route.stats->records += static_cast<std::uint64_t>(d.records);
     ++route.stats->batches;
+    metrics_.counter("renkei_records_delivered_total", "Records delivered to a target", labels)
+        .add(static_cast<double>(d.records));
+    metrics_.counter("renkei_batches_delivered_total", "Batches delivered to a target", labels).add();
     return Attempt::Delivered;  // recorded by the caller, with the others of its claim
   }
   const bool dead = o.status() == Outcome::Status::Error || attempt >= config_.maxAttempts;
   const std::int64_t next = dead ? now : now + backoff(attempt).count();
   deliveryStore_->markFailed(d.batchId, d.target, hostId_, next, dead, o.message());
+  metrics_.counter(dead ? "renkei_batches_dead_total" : "renkei_delivery_retries_total",
+                   dead ? "Batches that became dead letters" : "Failed deliveries that will be retried", labels)
+      .add();
   if (dead) {
     ++route.stats->deadLetters;
     problem(*route.stats, "batch " + d.batchId + " to " + d.target + " is a dead letter after " +

@@ -19,6 +19,8 @@
 #include <Poco/Logger.h>
 
 #include "config.h"
+#include "pipeline/metrics.h"
+#include "pipeline/routes.h"
 #include "plugin_registry.h"
 #include "renkei/connector.h"
 #include "store/store.h"
@@ -32,35 +34,7 @@ class HostStartError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Counters of one route since the host started. Intake fields are written
-/// by the intake thread, delivery fields by the delivery thread; read them
-/// after run() returns.
-struct RouteStats {
-  std::string id;
-  std::string from;
-  std::vector<std::string> to;
-  // intake
-  std::uint64_t filesClaimed = 0;
-  std::uint64_t filesRecovered = 0;  ///< found in processing/ (an earlier run stopped) and taken in again
-  std::uint64_t filesDone = 0;
-  std::uint64_t filesFailed = 0;     ///< moved to error/
-  std::uint64_t filesPending = 0;    ///< still claimed at the end (store or folder trouble, or stopped)
-  std::uint64_t filesDuplicate = 0;  ///< same content as a file already taken in: not again
-  std::uint64_t filesBusy = 0;       ///< in processing/ under another host's lease: left to it
-  std::uint64_t recordsStored = 0;   ///< accepted records written to the store (once per record)
-  std::uint64_t batchesStored = 0;
-  std::uint64_t rejected = 0;        ///< records a mapping rejected (in rejects/)
-  std::uint64_t skipped = 0;         ///< records a mapping skipped
-  std::uint64_t warnings = 0;
-  std::uint64_t pauses = 0;          ///< times intake waited for a deep outbox (back-pressure)
-  // delivery (per target: a batch to two targets counts twice)
-  std::uint64_t records = 0;         ///< records delivered
-  std::uint64_t batches = 0;         ///< batches delivered
-  std::uint64_t retries = 0;         ///< failed attempts that will be retried
-  std::uint64_t deadLetters = 0;     ///< batches that went to the dead letters in this run
-  std::vector<std::string> problems; ///< one line each, no personal values
-};
-
+class AdminServer;
 class ApiServer;
 class InstanceServices;
 
@@ -93,6 +67,8 @@ class Host {
   void shutdown();
 
   const std::vector<RouteStats>& stats() const { return stats_; }
+  /// The host's metrics (routes, queues, the API, plugins), for /metrics.
+  pipeline::MetricsRegistry& metrics() { return metrics_; }
   std::string storeDescription() const;
   /// Why the host stopped on its own (the store's file removed or replaced
   /// while it ran), or "" when it did not.
@@ -101,24 +77,17 @@ class Host {
   bool storeUnavailable() const { return intakeDown_ || deliveryDown_; }
   /// The API's port once started (0 without <api>).
   int apiPort() const;
+  /// The admin listener's port once started (0 without <admin>).
+  int adminPort() const;
+
+  /// The engine seam (HostServices::emit of instance `emitter`): maps the
+  /// emission's sets for the routes that take them and commits them with
+  /// the emitter's state in one transaction. Thread-safe.
+  Outcome emit(const std::string& emitter, const Emission& emission);
 
  private:
-  struct Target {
-    std::string id;
-    Sink* sink = nullptr;
-    Module* module = nullptr;
-  };
-  struct Route {
-    const RouteConfig* config = nullptr;
-    Source* source = nullptr;
-    std::vector<Target> targets;
-    std::vector<std::string> targetIds;
-    RouteStats* stats = nullptr;
-    std::shared_ptr<const FieldNames> names;  ///< the mapping's target fields, or {"line"}
-    std::string fieldsJson;                   ///< the same as a JSON array (stored with each batch)
-    std::set<std::string> leftToOthers;       ///< recovered items another host holds (logged once)
-    bool paused = false;                      ///< intake waits for the outbox (logged once per pause)
-  };
+  using Target = pipeline::Target;
+  using Route = pipeline::Route;
   enum class Taken { Done, Left, Stopped };
 
   /// One pass of intake over every route; returns true if anything was claimed.
@@ -128,7 +97,14 @@ class Host {
   /// Writes the batches of `group` (and empties it); waits while the
   /// route's outbox is deeper than allowed. False when the store failed.
   bool commit(Route& route, const Intake& item, const std::string& sha, std::vector<store::BatchRow>& group,
-              const std::atomic<bool>& stop, bool last);
+              const std::atomic<bool>& stop, bool last, bool staged);
+  enum class Prepared { Go, Left, Failed, Withdrawn };
+  /// Asks the item's source for what commits with it (Source::prepare).
+  Prepared prepareUnit(Route& route, const Intake& item, const std::string& sha, ItemUnit& unit);
+  /// Commits the item's staged batches with the source's unit and marks the
+  /// item done, in one transaction. Throws store::StoreError.
+  bool commitItemUnit(Route& route, const Intake& item, const std::string& sha, const ItemUnit& unit);
+  void countStored(const store::RoutedBatches& group);
   bool failItem(Route& route, const Intake& item, const std::string& sha, const std::string& reason);
   void deliveryLoop(const std::atomic<bool>& stop, bool once);
   enum class Attempt { Delivered, Retry, Dead };
@@ -149,12 +125,21 @@ class Host {
   std::unique_ptr<store::Store> intakeStore_;
   std::unique_ptr<store::Store> deliveryStore_;
   std::unique_ptr<store::Store> writerStore_;  ///< the commit pipe's connection
+  std::unique_ptr<store::Store> emitStore_;    ///< emit()'s connection (guarded by emitMutex_)
+  std::mutex emitMutex_;
+  std::atomic<bool> routesReady_{false};       ///< emit() refuses (Retry) until the routes are built
   std::unique_ptr<ApiServer> api_;  ///< the window-system interface, when the config has <api>
+  std::unique_ptr<AdminServer> admin_;  ///< /metrics and /health, when the config has <admin>
+  std::unique_ptr<store::Store> adminStore_;  ///< the metrics' queue depths (guarded by adminMutex_)
+  std::mutex adminMutex_;
+  /// Registers the pipeline's series (routes, queues) with metrics_.
+  void registerMetrics();
   std::map<std::string, std::unique_ptr<InstanceServices>> services_;  ///< outlive the instances using them
   std::vector<std::string> pushTargets_;  ///< targets the delivery thread serves (not subscriptions)
   std::map<std::string, HostContext> contexts_;
   std::map<std::string, std::unique_ptr<Connector>> connectors_;
   std::map<std::string, std::unique_ptr<Module>> modules_;
+  std::vector<Connector*> startedConnectors_;  ///< stopped in reverse at shutdown
   std::vector<Route> routes_;
   std::map<std::string, Route*> routeById_;
   std::vector<std::string> routeIds_;
@@ -166,6 +151,7 @@ class Host {
   struct StoredBatch {
     std::shared_ptr<const FieldNames> names;
     std::string payload;  ///< JSON Lines of value arrays
+    std::string recordType, zone;
   };
   class PayloadCache {
    public:
@@ -196,7 +182,7 @@ class Host {
     void stop();
     /// Hands a group over; blocks while another waits. False when an
     /// earlier commit failed (the message is in `error`).
-    bool submit(Route& route, std::vector<store::BatchRow> group, std::string& error);
+    bool submit(Route& route, std::vector<store::BatchRow> group, bool staged, std::string& error);
     /// Waits until every group handed over is committed; false on failure.
     bool drain(std::string& error);
 
@@ -207,6 +193,7 @@ class Host {
     std::condition_variable changed_;
     Route* route_ = nullptr;
     std::vector<store::BatchRow> pending_;
+    bool staged_ = false;
     bool busy_ = false;
     bool quit_ = false;
     std::string error_;
@@ -216,6 +203,7 @@ class Host {
   /// A stored batch for delivery: from the cache, else from the store.
   std::shared_ptr<const StoredBatch> loadBatch(const std::string& batchId);
 
+  pipeline::MetricsRegistry metrics_;
   std::mutex problemsMutex_;
   /// Checks that the store is still the one opened; on StoreGone records
   /// why, logs it once and makes every loop stop. Returns false then.

@@ -1,5 +1,6 @@
 // `renkei serve`: subsystems, signal handling, the polling loop and the summary.
 #include "host_application.h"
+#include "instance_check.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -53,6 +54,8 @@ bool loadAndCheck(const fs::path& file, const std::optional<fs::path>& pluginDir
   if (!config) return false;
   registry.scan(pluginDirectories(pluginDir, config->pluginDirectory));
   checkConfig(*config, registry, diags);
+  // Each plugin's own checks, in validation mode (nothing started).
+  if (diags.empty()) validateInstances(*config, registry, diags);
   return diags.empty();
 }
 

@@ -1,6 +1,8 @@
 #include "host_services.h"
 
 #include "mapped_file.h"
+#include "renkei/text.h"
+#include <Poco/Logger.h>
 
 #include "diagnostics.h"
 #include "formats/layout.h"
@@ -9,7 +11,41 @@
 
 namespace renkei {
 
+std::string maskKey(const std::string& key) {
+  if (key.empty()) return key;
+  // Whole UTF-8 characters: the last three code points stay.
+  std::size_t keep = key.size(), chars = 0;
+  while (keep > 0 && chars < 3) {
+    --keep;
+    if ((static_cast<unsigned char>(key[keep]) & 0xC0) != 0x80) ++chars;
+  }
+  return std::string(keep == 0 ? 0 : 3, '*') + printable(key.substr(keep));
+}
+
+void writeAudit(const AuditEntry& e) {
+  static Poco::Logger& log = Poco::Logger::get("renkei.access");
+  std::string line = "client=" + printable(e.who);
+  if (!e.address.empty()) line += " address=" + printable(e.address);
+  line += " call=" + printable(e.action);
+  if (!e.recordType.empty()) line += " record=" + printable(e.recordType);
+  if (!e.keyName.empty()) line += " key=" + printable(e.keyName) + ":" + maskKey(e.key);
+  if (!e.fields.empty()) {
+    line += " fields=";
+    for (std::size_t i = 0; i < e.fields.size(); ++i) line += (i ? "," : "") + printable(e.fields[i]);
+  }
+  if (!e.result.empty()) line += " " + printable(e.result);
+  log.information(line);
+}
+
+Outcome InstanceServices::emit(const Emission& emission) {
+  if (!emit_) return Outcome::error("emit: not available while validating (renkei check)");
+  return emit_(instanceId_, emission);
+}
+
+std::int64_t InstanceServices::nowMs() { return store::nowMs(); }
+
 StateStore& InstanceServices::state() {
+  if (validating_) throw StateError("the store is not opened while validating (renkei check)");
   std::lock_guard lock(mutex_);
   if (!state_) state_ = openStateStore(config_, instanceId_);
   return *state_;

@@ -2,6 +2,7 @@
 // state in the store, opened on first use, and the API registry.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -12,14 +13,34 @@
 
 namespace renkei {
 
+/// One audit line in the `renkei.access` log (the one format for the API
+/// server, the modules and operator commands).
+void writeAudit(const AuditEntry& entry);
+/// A key as the audit trail shows it: its last three characters, the rest masked.
+std::string maskKey(const std::string& key);
+
 class InstanceServices final : public HostServices {
  public:
+  using Emit = std::function<Outcome(const std::string& emitter, const Emission&)>;
+  /// `emit` null: emit() refuses (renkei check's validation mode, where
+  /// state() throws as well).
   InstanceServices(store::StoreConfig config, std::string instanceId, ApiRegistry* api,
-                   std::filesystem::path spool)
-      : config_(std::move(config)), instanceId_(std::move(instanceId)), api_(api), spool_(std::move(spool)) {}
+                   std::filesystem::path spool, Emit emit, std::unique_ptr<MetricsScope> metrics,
+                   bool validating = false)
+      : config_(std::move(config)),
+        instanceId_(std::move(instanceId)),
+        api_(api),
+        spool_(std::move(spool)),
+        emit_(std::move(emit)),
+        metrics_(std::move(metrics)),
+        validating_(validating) {}
 
   StateStore& state() override;
   ApiRegistry* api() override { return api_; }
+  Outcome emit(const Emission& emission) override;
+  MetricsScope& metrics() override { return *metrics_; }
+  void audit(const AuditEntry& entry) override { writeAudit(entry); }
+  std::int64_t nowMs() override;
   std::optional<std::string> readRecords(const std::filesystem::path& layout, const std::filesystem::path& file,
                                          const std::vector<std::string>& fields,
                                          const std::function<void(const Record&)>& each,
@@ -30,6 +51,9 @@ class InstanceServices final : public HostServices {
   std::string instanceId_;
   ApiRegistry* api_;
   std::filesystem::path spool_;  ///< readRecords copies files here first
+  Emit emit_;
+  std::unique_ptr<MetricsScope> metrics_;
+  bool validating_ = false;
   std::mutex mutex_;
   std::unique_ptr<StateStore> state_;
 };

@@ -31,6 +31,7 @@ std::string PluginDescriptor::roleNames() const {
   if (roles & RENKEI_ROLE_SOURCE) out.push_back("source");
   if (roles & RENKEI_ROLE_SINK) out.push_back("sink");
   if (roles & RENKEI_ROLE_LOOKUP) out.push_back("lookup");
+  if (roles & RENKEI_ROLE_EMITTER) out.push_back("emitter");
   std::string joined;
   for (std::size_t i = 0; i < out.size(); ++i) joined += (i ? ", " : "") + out[i];
   return joined;

@@ -33,13 +33,15 @@ std::string sanitise(std::string_view name) {
 
 struct Connection {
   std::unique_ptr<SqlDatabase> db;
+  SqlDatabase* borrowed = nullptr;  ///< another's connection (a unit commit's transaction), used instead of db
+  SqlDatabase& database() { return borrowed ? *borrowed : *db; }
   std::map<std::string, std::unique_ptr<SqlStatement>, std::less<>> statements;
 
   SqlStatement& prepare(const std::string& sql) {
     auto it = statements.find(sql);
     if (it == statements.end()) {
       if (statements.size() > 256) statements.clear();  // a plugin building SQL per call: do not grow without end
-      it = statements.emplace(sql, db->prepare(sql)).first;
+      it = statements.emplace(sql, database().prepare(sql)).first;
     } else {
       it->second->reset();
     }
@@ -88,7 +90,7 @@ class Session final : public StateSession {
   }
   std::int64_t insertReturningId(const std::string& sql, const std::vector<StateValue>& params) override {
     return guarded([&]() -> std::int64_t {
-      if (c_.db->dialect() == store::Dialect::Postgres) {
+      if (c_.database().dialect() == store::Dialect::Postgres) {
         SqlStatement& s = bound(sql + " RETURNING id", params);
         if (!s.next()) throw StateError("an insert returned no id");
         return s.integer(0);
@@ -317,6 +319,13 @@ class SqlStateStore final : public StateStore {
 std::unique_ptr<StateStore> openStateStore(const store::StoreConfig& config, const std::string& instanceId,
                                            std::size_t readers) {
   return std::make_unique<SqlStateStore>(config, instanceId, readers);
+}
+
+void withStateSession(store::SqlDatabase& db, const std::function<void(StateSession&)>& work) {
+  Connection c;
+  c.borrowed = &db;
+  Session session(c);
+  work(session);
 }
 
 }  // namespace renkei

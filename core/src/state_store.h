@@ -2,6 +2,7 @@
 // SqlDatabase drivers as the pipeline (SQLite or PostgreSQL).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -15,5 +16,9 @@ namespace renkei {
 /// `readers` (at most 8) connections (PostgreSQL). Throws StateError.
 std::unique_ptr<StateStore> openStateStore(const store::StoreConfig& config, const std::string& instanceId,
                                            std::size_t readers = 64);
+
+/// Runs `work` with a StateSession over `db`, inside the caller's open
+/// transaction (a unit commit: the emitter's state with its records).
+void withStateSession(store::SqlDatabase& db, const std::function<void(StateSession&)>& work);
 
 }  // namespace renkei

@@ -41,7 +41,7 @@ namespace {
 const char* const kUsage =
     "usage: renkei-window-client [--host H] [--port P] --ca CA --cert CERT --key KEY COMMAND …\n"
     "  lookup RESIDENT_CODE\n"
-    "  household HOUSEHOLD_NO\n"
+    "  household HOUSEHOLD_NO [--former]   (current members; --former: also those who left)\n"
     "  visit --resident CODE [--ticket T] [--staff S] [--procedure P --counter C]\n"
     "  pull SUBSCRIPTION [--ack]\n"
     "  report FROM TO            (YYYY-MM-DD)\n";
@@ -53,7 +53,11 @@ const char* progressName(api::Progress::type p) {
 }
 
 void printResident(const api::Resident& r, const char* indent) {
-  std::cout << indent << "住民票コード " << r.residentCode << "  世帯番号 " << r.householdNo << "\n";
+  std::cout << indent << "住民票コード " << r.residentCode << "  世帯番号 " << r.householdNo << "  status "
+            << (r.status.empty() ? std::string("住民") : r.status);
+  if (!r.statusEvent.empty()) std::cout << " (" << r.statusEvent << (r.statusDate.empty() ? "" : " " + r.statusDate) << ")";
+  if (!r.current && !r.status.empty()) std::cout << "  NOT CURRENT: not a resident here";
+  std::cout << "\n";
   for (const char* f : {"name", "name_kana", "birth_date", "sex", "relationship", "address"}) {
     auto it = r.fields.find(f);
     if (it != r.fields.end() && !it->second.empty()) std::cout << indent << "  " << f << ": " << it->second << "\n";
@@ -92,7 +96,7 @@ int main(int argc, char** argv) {
   std::map<std::string, bool> flags;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--ack") {
+    if (a == "--ack" || a == "--former") {
       flags[a] = true;
     } else if (a.rfind("--", 0) == 0) {
       if (i + 1 >= argc) {
@@ -134,7 +138,7 @@ int main(int argc, char** argv) {
       printResident(r, "");
     } else if (command == "household" && words.size() == 2) {
       api::Household h;
-      residents.getHousehold(h, words[1]);
+      residents.getHousehold(h, words[1], flags.count("--former") > 0);
       std::cout << "household " << h.householdNo << ": " << h.members.size() << " members\n";
       for (const auto& m : h.members) printResident(m, "  ");
     } else if (command == "visit" && words.size() == 1 && opt.count("--resident")) {

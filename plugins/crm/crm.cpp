@@ -217,6 +217,12 @@ void Crm::migrate() {
       "CREATE TABLE {visit_events} (id " + id + ", visit_id BIGINT NOT NULL, at_ms BIGINT NOT NULL, "
       "what TEXT NOT NULL, detail TEXT NOT NULL, staff TEXT NOT NULL, client TEXT NOT NULL);"
       "CREATE INDEX {visit_events_visit} ON {visit_events} (visit_id);",
+      // 2: each cached resident's status in the register, from the move
+      // events (住民 until an event says otherwise).
+      "ALTER TABLE {residents} ADD COLUMN status TEXT NOT NULL DEFAULT '住民';"
+      "ALTER TABLE {residents} ADD COLUMN status_date TEXT NOT NULL DEFAULT '';"
+      "ALTER TABLE {residents} ADD COLUMN status_event TEXT NOT NULL DEFAULT '';"
+      "ALTER TABLE {residents} ADD COLUMN status_ms BIGINT NOT NULL DEFAULT 0;",
   });
 }
 
@@ -253,11 +259,54 @@ std::size_t Crm::upsertResidents(const std::vector<Record>& records, const std::
   return skipped;
 }
 
+namespace {
+/// The status an event leaves a resident in.
+std::string statusAfter(const std::string& event) {
+  static const std::map<std::string, std::string> removed{
+      {"転出", "転出"}, {"国外転出", "国外転出"}, {"死亡", "死亡"}, {"職権消除", "消除"}, {"消除", "消除"}};
+  auto it = removed.find(event);
+  return it == removed.end() ? std::string(kCurrent) : it->second;
+}
+}  // namespace
+
+std::size_t Crm::applyEvents(const std::vector<Record>& records, const std::string& batchId, std::int64_t now) {
+  std::size_t skipped = 0;
+  // A resident not cached yet gets a row of its own (its record may arrive
+  // after the event, by another route): the record's upsert keeps the status.
+  const std::string sql =
+      "INSERT INTO " + residents_ +
+      " (resident_code, household_no, householder, fields, batch_id, updated_ms, status, status_date, status_event, "
+      "status_ms) VALUES (?, ?, 0, '{}', ?, ?, ?, ?, ?, ?) ON CONFLICT (resident_code) DO UPDATE SET "
+      "status = excluded.status, status_date = excluded.status_date, status_event = excluded.status_event, "
+      "status_ms = excluded.status_ms, household_no = CASE WHEN excluded.status = '" + std::string(kCurrent) +
+      "' AND excluded.household_no <> '' THEN excluded.household_no ELSE " + residents_ + ".household_no END "
+      "WHERE excluded.status_date >= " + residents_ + ".status_date";
+  state_.write([&](StateSession& s) {
+    for (const Record& r : records) {
+      const std::string* code = r.find(options_.residentKey);
+      const std::string* event = r.find("event");
+      if (!code || code->empty() || !event || event->empty()) {
+        ++skipped;
+        continue;
+      }
+      const std::string* date = r.find("move_date");
+      const std::string* household = r.find(options_.householdKey);
+      s.run(sql, {*code, household ? *household : std::string(), batchId, now, statusAfter(*event),
+                  date ? *date : std::string(), *event, now});
+    }
+  });
+  return skipped;
+}
+
 api::Resident Crm::residentFrom(StateRows& row) {
   api::Resident r;
   r.residentCode = row.text(0);
   r.householdNo = row.text(1);
   r.updatedAt = row.integer(3);
+  r.status = row.text(4);
+  r.statusDate = row.text(5);
+  r.statusEvent = row.text(6);
+  r.current = r.status == kCurrent;
   if (!parseFlatObject(row.text(2), r.fields))
     throw StateError("the cached record of a resident is not a JSON object (the store was changed by hand?)");
   return r;
@@ -266,16 +315,19 @@ api::Resident Crm::residentFrom(StateRows& row) {
 std::optional<api::Resident> Crm::resident(const std::string& code) {
   std::optional<api::Resident> out;
   const std::string sql =
-      "SELECT resident_code, household_no, fields, updated_ms FROM " + residents_ + " WHERE resident_code = ?";
+      "SELECT resident_code, household_no, fields, updated_ms, status, status_date, status_event FROM " + residents_ +
+      " WHERE resident_code = ?";
   state_.read([&](StateSession& s) { s.query(sql, {code}, [&](StateRows& row) { out = residentFrom(row); }); });
   return out;
 }
 
-api::Household Crm::household(const std::string& householdNo) {
+api::Household Crm::household(const std::string& householdNo, bool includeFormer) {
   api::Household h;
   h.householdNo = householdNo;
-  const std::string sql = "SELECT resident_code, household_no, fields, updated_ms FROM " + residents_ +
-                          " WHERE household_no = ? ORDER BY householder DESC, resident_code";
+  const std::string sql = "SELECT resident_code, household_no, fields, updated_ms, status, status_date, status_event FROM " +
+                          residents_ + " WHERE household_no = ?" +
+                          (includeFormer ? std::string() : " AND status = '" + std::string(kCurrent) + "'") +
+                          " ORDER BY householder DESC, resident_code";
   state_.read([&](StateSession& s) {
     s.query(sql, {householdNo}, [&](StateRows& row) { h.members.push_back(residentFrom(row)); });
   });

@@ -16,6 +16,9 @@
 
 namespace renkei::plugins::crm {
 
+/// The status of a resident registered here (住民).
+inline constexpr const char* kCurrent = "住民";
+
 struct CrmOptions {
   std::string residentKey = "resident_code";
   std::string householdKey = "household_no";
@@ -47,8 +50,15 @@ class Crm {
   /// returns how many had no resident key (skipped).
   std::size_t upsertResidents(const std::vector<Record>& records, const std::string& batchId, std::int64_t now);
 
+  /// Applies move events (record type resident.event: resident_code,
+  /// event, move_date, household_no) to the residents' status, in one
+  /// transaction; an event older than the status a resident has is ignored
+  /// (a replayed batch never turns the clock back). Returns the events
+  /// without a resident code (skipped).
+  std::size_t applyEvents(const std::vector<Record>& records, const std::string& batchId, std::int64_t now);
   std::optional<api::Resident> resident(const std::string& code);
-  api::Household household(const std::string& householdNo);  ///< members empty: no such household
+  /// Current members only, unless `includeFormer`; members empty: no such household.
+  api::Household household(const std::string& householdNo, bool includeFormer = false);
 
   api::Visit openVisit(const std::string& ticket, const Actor& by, std::int64_t at);
   api::Visit visit(std::int64_t id);

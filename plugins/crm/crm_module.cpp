@@ -104,10 +104,10 @@ class ResidentHandler final : public api::ResidentServiceIf {
     });
   }
 
-  void getHousehold(api::Household& out, const std::string& householdNo) override {
+  void getHousehold(api::Household& out, const std::string& householdNo, const bool includeFormer) override {
     serve(log_, "getHousehold", [&] {
       requireText(householdNo, "householdNo", 32);
-      out = crm_.household(householdNo);
+      out = crm_.household(householdNo, includeFormer);
       accessLog().information(
           "client=%s address=%s call=ResidentService.getHousehold key=household_no:%s members=%z", caller_.client,
           caller_.address, masked(householdNo), out.members.size());
@@ -249,6 +249,7 @@ class CrmModule final : public Module {
     options.reportOffsetMinutes = parseOffset(settings.getString("report-utc-offset"));
     clientTimes_ = settings.getBool("client-times");
     if (!context.services) throw ConfigError("the crm module needs the host's store (no services offered)");
+    if (context.validating) return;  // renkei check: no store
     crm_ = std::make_unique<Crm>(context.services->state(), options);
     crm_->migrate();
     if (ApiRegistry* api = context.services->api()) {
@@ -267,6 +268,13 @@ class CrmModule final : public Module {
 
   Outcome accept(const Batch& batch) override {
     try {
+      // Move events drive each cached resident's status; any other record
+      // type is the resident's record itself.
+      if (batch.recordType == "resident.event") {
+        const std::size_t skipped = crm_->applyEvents(batch.records, batch.id, nowMs());
+        if (skipped) log_->warning("batch %s: %z move events without a resident code or event were skipped", batch.id, skipped);
+        return Outcome::ok();
+      }
       const std::size_t skipped = crm_->upsertResidents(batch.records, batch.id, nowMs());
       if (skipped)
         log_->warning("batch %s: %z records without a resident key were not cached", batch.id, skipped);

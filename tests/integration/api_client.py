@@ -50,7 +50,7 @@ while True:
     seen["acknowledged"] += result.acknowledged
 
 resident = residents.getResident(first["resident_code"])
-household = residents.getHousehold(resident.householdNo)
+household = residents.getHousehold(resident.householdNo, False)
 seen["resident_code"] = resident.residentCode
 seen["resident_name_matches"] = resident.fields.get("name") == latest[first["resident_code"]]["name"]
 seen["household_members"] = len(household.members)

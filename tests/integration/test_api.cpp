@@ -470,12 +470,12 @@ BOOST_AUTO_TEST_CASE(resident_lookups_and_a_visit) {
   a.residents->getResident(quoted, "00010269265");
   BOOST_TEST(quoted.fields["remarks"] == "要確認,\"本人申出\"");
   api::Household h;
-  a.residents->getHousehold(h, "0001282838");
+  a.residents->getHousehold(h, "0001282838", false);
   BOOST_TEST_REQUIRE(h.members.size() >= 2u);
   BOOST_TEST(h.members[0].fields["relationship"] == "世帯主");
   for (const auto& m : h.members) BOOST_TEST(m.householdNo == "0001282838");
   BOOST_TEST(errorOf([&] { a.residents->getResident(r, "99999999999"); }) == api::ErrorCode::NOT_FOUND);
-  BOOST_TEST(errorOf([&] { a.residents->getHousehold(h, "0000000000"); }) == api::ErrorCode::NOT_FOUND);
+  BOOST_TEST(errorOf([&] { a.residents->getHousehold(h, "0000000000", false); }) == api::ErrorCode::NOT_FOUND);
   BOOST_TEST(errorOf([&] { a.residents->getResident(r, ""); }) == api::ErrorCode::BAD_REQUEST);
 
   api::Visit v;

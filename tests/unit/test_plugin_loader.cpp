@@ -53,13 +53,13 @@ BOOST_AUTO_TEST_CASE(wrong_abi_is_refused_before_the_manifest_naming_both_versio
     BOOST_FAIL("a wrong ABI version was accepted");
   } catch (const PluginLoadError& e) {
     BOOST_TEST(std::string(e.what()) == lib.string() +
-                                           ": plugin SDK ABI version mismatch: expected 5, found 999; "
+                                           ": plugin SDK ABI version mismatch: expected " + std::to_string(RENKEI_SDK_ABI_VERSION) + ", found 999; "
                                            "rebuild the plugin against this renkei");
   }
   PluginRegistry registry;
   registry.scan({lib.parent_path()});
   BOOST_TEST(!registry.find("fixture-wrong-abi"));
-  BOOST_TEST(refusal(registry, lib).find("expected 5, found 999") != std::string::npos);
+  BOOST_TEST(refusal(registry, lib).find("expected " + std::to_string(RENKEI_SDK_ABI_VERSION) + ", found 999") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(library_without_info_is_not_a_plugin) {

@@ -10,6 +10,7 @@
 
 #include <Poco/Logger.h>
 
+#include "renkei/metrics.h"
 #include "renkei/outcome.h"
 #include "renkei/record.h"
 #include "renkei/settings.h"
@@ -17,7 +18,58 @@
 namespace renkei {
 
 class StateStore;
+class StateSession;
 class ApiRegistry;
+
+/// Records of one record type a plugin hands to the host. Routes take them
+/// with `from="<instance>" records="<recordType>"` and map them through
+/// their mapping (the mapping's layout fields are matched by name; a field
+/// the records lack reads as empty) or, without a mapping, pass them on as
+/// they are.
+struct RecordSet {
+  std::string recordType;       ///< e.g. "resident.event"; [a-z0-9._-]
+  std::vector<Record> records;  ///< share one FieldNames per set where you can
+};
+
+/// One unit of work handed to the host: every set, and the emitter's own
+/// state changes, commit in one store transaction or not at all.
+struct Emission {
+  /// The idempotency key: the producer's key and version (a bundle id, a
+  /// ticket event key, an application id + state version). A key this
+  /// instance emitted before is acknowledged and ignored, so a plugin that
+  /// crashes and emits again lands once. At most 200 bytes.
+  std::string key;
+  std::vector<RecordSet> sets;
+  /// Optional: the emitter's changes to its own tables (StateStore::table
+  /// names), run inside the same transaction, once, only when the key is
+  /// new. Use only the session given; never call StateStore::write from it.
+  std::function<void(StateSession&)> state;
+};
+
+/// What a source adds to the unit of work of one claimed item (see
+/// Source::prepare).
+struct ItemUnit {
+  /// Sets and state that commit together with the item's own records (the
+  /// key is the item's content hash; `emission.key` is ignored).
+  Emission emission;
+  /// The source has taken the item back (moved it aside, e.g. a held
+  /// extract): the host stores nothing of it and does not call finish().
+  bool withdrawn = false;
+};
+
+/// One line of the audit trail (the `renkei.access` log today; chained with
+/// HMAC in a later version). No personal values: `key` is masked by the
+/// host, `fields` are names.
+struct AuditEntry {
+  std::string who;         ///< the caller: a client certificate's name, an operator's id
+  std::string address;     ///< where the caller connected from, if any
+  std::string action;      ///< e.g. "ResidentService.getResident"
+  std::string recordType;  ///< e.g. "resident"; may be empty
+  std::string keyName;     ///< e.g. "resident_code"; may be empty
+  std::string key;         ///< the key's value: the host keeps only its last three characters
+  std::vector<std::string> fields;  ///< fields shown, if the call showed personal data
+  std::string result;      ///< e.g. "found=1", "refused: not found"
+};
 
 /// Counts of HostServices::readRecords.
 struct ReadTotals {
@@ -52,6 +104,23 @@ class HostServices {
                                                  const std::vector<std::string>& fields,
                                                  const std::function<void(const Record&)>& each,
                                                  ReadTotals& totals, std::string* sha256) = 0;
+  /// Hands records to the host (the engine seam). Ok once the whole
+  /// emission is committed to the store, or when its key was seen before
+  /// (then nothing is done again); Retry when the outboxes of the routes
+  /// taking it are full (back-pressure) or the store does not answer: emit
+  /// the same emission again later; Error when it can never be taken (the
+  /// message says why: a record type no route takes is not an error, it is
+  /// counted in renkei_emitted_unrouted_total). Needs RENKEI_ROLE_EMITTER.
+  /// Safe from any plugin thread; blocks for one store commit.
+  virtual Outcome emit(const Emission& emission) = 0;
+  /// This instance's metrics (renkei_* series, labelled with the instance).
+  virtual MetricsScope& metrics() = 0;
+  /// Writes one audit line (who, action, record type, masked key, fields,
+  /// result) through the host's audit trail. Thread-safe.
+  virtual void audit(const AuditEntry& entry) = 0;
+  /// The host's clock: milliseconds since the Unix epoch (UTC). Tests may
+  /// step it; use it for anything stored or compared with stored times.
+  virtual std::int64_t nowMs() = 0;
 };
 
 /// What the host tells a plugin instance about where it runs. Valid for the
@@ -62,7 +131,11 @@ struct HostContext {
   std::string id;                    ///< this plugin instance's id in config
   std::filesystem::path configDir;   ///< directory of the config file
   Poco::Logger* logger = nullptr;    ///< the instance's logger; never log personal values
-  HostServices* services = nullptr;  ///< store state and the API; set by the host (nullptr in `renkei check`)
+  HostServices* services = nullptr;  ///< the host's services; always set
+  /// True in `renkei check`: configure() checks the settings and files and
+  /// throws ConfigError for what is wrong, but starts no threads, listens on
+  /// nothing and writes nothing (services->state() throws, emit() refuses).
+  bool validating = false;
 };
 
 /// One unit of intake claimed by a source: a file (path set) the host decodes
@@ -80,18 +153,42 @@ enum class Disposition {
   Failed,  ///< could not be read at all; `reason` says why (file, offset, what)
 };
 
-/// The source role. The host calls it from one thread per route.
+/// The source role. The host calls a source from its route's intake thread
+/// only (one thread per source; other routes' intake runs on their own).
 class Source {
  public:
   virtual ~Source() = default;
 
   /// Items claimed by an earlier process that did not finish them (a crash
-  /// between claim and completion). Called once at start, before claim().
+  /// between claim and completion), and items this process claimed and has
+  /// not finished (after a stop or a store failure). Called at the start of
+  /// every intake pass and once at the end of a run (to count what is
+  /// left), so it must be cheap: list, do not read.
   virtual std::vector<Intake> recover() = 0;
 
   /// Claims the next waiting item atomically, or returns nullopt when none is
   /// waiting. A claimed item belongs to this process until finish().
   virtual std::optional<Intake> claim() = 0;
+
+  /// Called after the host has read, checked and hashed a claimed item
+  /// (`sha256`: lowercase hex of exactly the bytes it read) and before it
+  /// maps it. A source that derives more from the item (a register update,
+  /// events) fills `unit`: its sets and state then commit in the same
+  /// transaction as the item's last records, and the item's records reach
+  /// no target before that commit. Ok: go on; Retry: leave the item claimed
+  /// for the next pass; Error: the item goes to error/ with the message.
+  /// May be called again for the same item after a crash or a Retry.
+  virtual Outcome prepare(const Intake& item, const std::string& sha256, ItemUnit& unit) {
+    (void)item;
+    (void)sha256;
+    (void)unit;
+    return Outcome::ok();
+  }
+
+  /// The layout the source's items are written in, when the source knows
+  /// it (a domain connector reading them itself): `renkei check` then
+  /// requires the route's mapping to read them through the same layout.
+  virtual std::optional<std::filesystem::path> layout() const { return std::nullopt; }
 
   /// Called once the host has handled a claimed item. Must not lose the item:
   /// a failed one is kept (quarantined) with `reason` beside it.
@@ -147,6 +244,13 @@ class Connector {
   virtual ~Connector() = default;
 
   virtual void configure(const Settings& settings, const HostContext& context) = 0;
+
+  /// For connectors that listen or emit on their own (a bridge receiver, a
+  /// ticket machine feed): called once after every instance is configured
+  /// and the pipeline runs, and once at shutdown before destruction. Not
+  /// called in `renkei check`.
+  virtual void start() {}
+  virtual void stop() {}
 
   /// Role accessors: nullptr for a role the connector does not play.
   virtual Source* source() { return nullptr; }

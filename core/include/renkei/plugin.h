@@ -8,15 +8,16 @@
 /// another number, before it reads the library's POCO manifest. Bump it whenever
 /// a header in include/renkei changes a class layout, a virtual function or
 /// this struct.
-#define RENKEI_SDK_ABI_VERSION 5u
+#define RENKEI_SDK_ABI_VERSION 6u
 
 extern "C" {
 
-/// Role bits a connector may declare (a module declares none).
+/// Role bits a plugin may declare (a module declares at most EMITTER).
 enum renkei_role : std::uint32_t {
   RENKEI_ROLE_SOURCE = 1u << 0,  ///< produces intake (files, rows) for routes
   RENKEI_ROLE_SINK = 1u << 1,    ///< receives mapped records from routes
   RENKEI_ROLE_LOOKUP = 1u << 2,  ///< answers keyed look-ups
+  RENKEI_ROLE_EMITTER = 1u << 3, ///< hands record sets to the host (HostServices::emit, Source::prepare); routes take them with records="type"
 };
 
 /// One configuration key a plugin accepts, declared as data. The host checks

@@ -52,6 +52,8 @@ struct Batch {
   std::string id;
   std::string route;
   std::string sourceItem;        ///< name of the file or query the records came from
+  std::string recordType;        ///< the route mapping's target record (e.g. "resident.event"); else the emitted set's type, or "line"
+  std::string zone;              ///< the zone the records were mapped for (lgwan, internet, mynumber)
   std::size_t recordCount = 0;   ///< records in the batch (also when `records` is left empty)
   std::string_view jsonLines;    ///< valid for the duration of the call
   std::vector<Record> records;

@@ -71,6 +71,18 @@ const char* const kMigrations[] = {
     "  who TEXT NOT NULL,"
     "  action TEXT NOT NULL,"
     "  detail TEXT NOT NULL);",
+
+    // 3: the engine seam. A batch knows its record type and the zone it was
+    // mapped for; emissions remembers the idempotency keys of units handed
+    // in through HostServices::emit (a key seen before is ignored).
+    "ALTER TABLE batches ADD COLUMN record_type TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE batches ADD COLUMN zone TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE emissions ("
+    "  emitter TEXT NOT NULL,"
+    "  emission_key TEXT NOT NULL,"
+    "  at_ms INTEGER NOT NULL,"
+    "  records INTEGER NOT NULL,"
+    "  PRIMARY KEY (emitter, emission_key));",
 };
 
 std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
@@ -177,26 +189,8 @@ class SqlStore final : public Store {
                      const std::string& owner, std::int64_t leaseMs) override {
     if (batches.empty()) return;
     transaction(*db_, [&] {
+      insertBatches(batches, targets, nowMs());
       const std::int64_t now = nowMs();
-      auto insertBatch = [&] {
-        return db_->prepare(
-            "INSERT INTO batches (id, route, file_sha, source_item, seq, first_record, last_record, records, "
-            "created_ms, fields, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
-      };
-      for (const BatchRow& b : batches) {
-        auto s = insertBatch();
-        s->bind(1, b.id).bind(2, b.route).bind(3, b.fileSha).bind(4, b.sourceItem).bind(5, b.sequence);
-        s->bind(6, b.firstRecord).bind(7, b.lastRecord).bind(8, b.records).bind(9, now).bind(10, b.fields);
-        s->bindLarge(11, b.payload);
-        if (s->run() != 1) continue;  // stored by an earlier run: its outbox rows are there too
-        for (const std::string& target : targets) {
-          auto o = db_->prepare(
-              "INSERT INTO outbox (batch_id, route, target, state, records, created_ms, updated_ms, "
-              "next_attempt_ms) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT DO NOTHING");
-          o->bind(1, b.id).bind(2, b.route).bind(3, target).bind(4, b.records).bind(5, now).bind(6, now).bind(7, now);
-          o->run();
-        }
-      }
       auto lease = db_->prepare(
           "UPDATE intake_files SET lease_until = ? WHERE route = ? AND sha256 = ? AND lease_owner = ?");
       lease->bind(1, now + leaseMs).bind(2, batches.front().route).bind(3, batches.front().fileSha).bind(4, owner);
@@ -206,13 +200,44 @@ class SqlStore final : public Store {
 
   void finishFile(const std::string& route, const std::string& sha256, FileState state,
                   const std::string& note) override {
-    transaction(*db_, [&] {
-      auto update = db_->prepare(
-          "UPDATE intake_files SET state = ?, finished_at = ?, note = ?, lease_owner = '', lease_until = 0 "
-          "WHERE route = ? AND sha256 = ?");
-      update->bind(1, fileStateName(state)).bind(2, isoUtc(nowMs())).bind(3, note).bind(4, route).bind(5, sha256);
-      update->run();
+    transaction(*db_, [&] { setFileState(route, sha256, state, note); });
+  }
+
+  bool commitUnit(const UnitCommit& unit) override {
+    return transaction(*db_, [&] {
+      const std::int64_t now = nowMs();
+      if (!unit.key.empty()) {
+        std::int64_t records = 0;
+        for (const auto& g : unit.groups)
+          for (const BatchRow& b : g.batches) records += b.records;
+        auto seen = db_->prepare(
+            "INSERT INTO emissions (emitter, emission_key, at_ms, records) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING");
+        seen->bind(1, unit.emitter).bind(2, unit.key).bind(3, now).bind(4, records);
+        if (seen->run() != 1) return false;  // emitted before: acknowledged, nothing again
+      }
+      for (const auto& g : unit.groups) insertBatches(g.batches, g.targets, now);
+      if (unit.file) {
+        // The file's batches were stored without outbox rows (staged): they
+        // become deliverable now, in order, with everything else of the unit.
+        for (const std::string& target : unit.file->targets) {
+          auto o = db_->prepare(
+              "INSERT INTO outbox (batch_id, route, target, state, records, created_ms, updated_ms, next_attempt_ms) "
+              "SELECT id, route, ?, 'pending', records, ?, ?, ? FROM batches WHERE route = ? AND file_sha = ? "
+              "ORDER BY seq ON CONFLICT DO NOTHING");
+          o->bind(1, target).bind(2, now).bind(3, now).bind(4, now).bind(5, unit.file->route).bind(6, unit.file->sha256);
+          o->run();
+        }
+        setFileState(unit.file->route, unit.file->sha256, FileState::Done, {});
+      }
+      if (unit.extra) unit.extra(*db_);
+      return true;
     });
+  }
+
+  bool emitted(const std::string& emitter, const std::string& key) override {
+    auto s = db_->prepare("SELECT 1 FROM emissions WHERE emitter = ? AND emission_key = ?");
+    s->bind(1, emitter).bind(2, key);
+    return s->next();
   }
 
   std::vector<FileEntry> recentFiles(const std::string& route, std::size_t limit) override {
@@ -408,7 +433,7 @@ class SqlStore final : public Store {
   std::optional<BatchRow> batch(const std::string& batchId) override {
     auto s = db_->prepare(
         "SELECT id, route, file_sha, source_item, seq, first_record, last_record, records, created_ms, fields, "
-        "payload FROM batches WHERE id = ?");
+        "payload, record_type, zone FROM batches WHERE id = ?");
     s->bind(1, batchId);
     if (!s->next()) return std::nullopt;
     BatchRow b;
@@ -423,6 +448,8 @@ class SqlStore final : public Store {
     b.createdAt = isoUtc(s->integer(8));
     b.fields = s->text(9);
     b.payload = s->text(10);
+    b.recordType = s->text(11);
+    b.zone = s->text(12);
     return b;
   }
 
@@ -506,7 +533,9 @@ class SqlStore final : public Store {
     return transaction(*db_, [&] {
       auto select = db_->prepare(
           "SELECT b.id FROM batches b WHERE b.created_ms < ? AND NOT EXISTS "
-          "(SELECT 1 FROM outbox o WHERE o.batch_id = b.id AND o.state <> 'delivered') ORDER BY b.created_ms LIMIT ?");
+          "(SELECT 1 FROM outbox o WHERE o.batch_id = b.id AND o.state <> 'delivered') "
+          "AND EXISTS (SELECT 1 FROM outbox o WHERE o.batch_id = b.id) "  // staged batches wait for their unit
+          "ORDER BY b.created_ms LIMIT ?");
       select->bind(1, beforeMs).bind(2, static_cast<std::int64_t>(limit));
       std::vector<std::string> ids;
       while (select->next()) ids.push_back(select->text(0));
@@ -532,6 +561,38 @@ class SqlStore final : public Store {
 
  private:
   const char* forUpdate() const { return db_->dialect() == Dialect::Postgres ? " FOR UPDATE" : ""; }
+
+  /// Inside a transaction: batches and one outbox row per target for each
+  /// batch not stored before (a batch stored by an earlier run keeps the
+  /// rows it has; with no targets the batch is staged: see commitUnit).
+  void insertBatches(const std::vector<BatchRow>& batches, const std::vector<std::string>& targets, std::int64_t now) {
+    for (const BatchRow& b : batches) {
+      auto s = db_->prepare(
+          "INSERT INTO batches (id, route, file_sha, source_item, seq, first_record, last_record, records, "
+          "created_ms, fields, payload, record_type, zone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+          "ON CONFLICT DO NOTHING");
+      s->bind(1, b.id).bind(2, b.route).bind(3, b.fileSha).bind(4, b.sourceItem).bind(5, b.sequence);
+      s->bind(6, b.firstRecord).bind(7, b.lastRecord).bind(8, b.records).bind(9, now).bind(10, b.fields);
+      s->bindLarge(11, b.payload);
+      s->bind(12, b.recordType).bind(13, b.zone);
+      if (s->run() != 1) continue;  // stored by an earlier run: its outbox rows are there too
+      for (const std::string& target : targets) {
+        auto o = db_->prepare(
+            "INSERT INTO outbox (batch_id, route, target, state, records, created_ms, updated_ms, "
+            "next_attempt_ms) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+        o->bind(1, b.id).bind(2, b.route).bind(3, target).bind(4, b.records).bind(5, now).bind(6, now).bind(7, now);
+        o->run();
+      }
+    }
+  }
+
+  void setFileState(const std::string& route, const std::string& sha256, FileState state, const std::string& note) {
+    auto update = db_->prepare(
+        "UPDATE intake_files SET state = ?, finished_at = ?, note = ?, lease_owner = '', lease_until = 0 "
+        "WHERE route = ? AND sha256 = ?");
+    update->bind(1, fileStateName(state)).bind(2, isoUtc(nowMs())).bind(3, note).bind(4, route).bind(5, sha256);
+    update->run();
+  }
 
   void log(const std::string& who, const std::string& action, const std::string& detail, std::int64_t now) {
     auto s = db_->prepare("INSERT INTO operator_log (at_ms, who, action, detail) VALUES (?, ?, ?, ?)");

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -90,7 +91,36 @@ struct BatchRow {
   std::int64_t records = 0;      ///< accepted records in the batch
   std::string fields;            ///< the field names: a JSON array of strings
   std::string payload;           ///< the records: JSON Lines of arrays of string values, in `fields` order
+  std::string recordType;        ///< what the records are (the mapping's target record, or the emitted set's type)
+  std::string zone;              ///< the zone they were mapped for
   std::string createdAt;
+};
+
+class SqlDatabase;
+
+/// Batches of one route with the targets they go to.
+struct RoutedBatches {
+  std::vector<BatchRow> batches;
+  std::vector<std::string> targets;
+};
+
+/// One unit of work committed in one transaction (the engine seam): the
+/// records of an emission or of a source's derived sets, a taken-in file
+/// made deliverable, and the emitter's own state.
+struct UnitCommit {
+  std::string emitter;  ///< the plugin instance that emitted it
+  std::string key;      ///< idempotency key; a key `emitter` used before makes the commit do nothing. Empty: none.
+  std::vector<RoutedBatches> groups;
+  /// A file whose batches were stored staged (appendBatches without
+  /// targets): its outbox rows are written for `targets` and it is marked
+  /// done, in the same transaction.
+  struct File {
+    std::string route, sha256;
+    std::vector<std::string> targets;
+  };
+  std::optional<File> file;
+  /// Runs last inside the transaction (the emitter's state changes).
+  std::function<void(SqlDatabase&)> extra;
 };
 
 /// An outbox row handed out for delivery (the payload is fetched apart:
@@ -173,6 +203,12 @@ class Store {
   /// id) are left as they are. Durable when it returns.
   virtual void appendBatches(const std::vector<BatchRow>& batches, const std::vector<std::string>& targets,
                              const std::string& owner, std::int64_t leaseMs) = 0;
+
+  /// Commits a unit in one transaction; false when its key was committed
+  /// before (nothing is done then). Durable when it returns.
+  virtual bool commitUnit(const UnitCommit& unit) = 0;
+  /// True when `emitter` committed a unit with `key` before.
+  virtual bool emitted(const std::string& emitter, const std::string& key) = 0;
 
   /// Records how a registered file ended and drops its lease; durable when it returns.
   virtual void finishFile(const std::string& route, const std::string& sha256, FileState state,

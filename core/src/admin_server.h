@@ -1,0 +1,36 @@
+// The admin listener (POCO Net): /metrics in the Prometheus text format and
+// /health for monitoring; loopback HTTP by default, HTTPS when configured.
+// The full operator dashboard comes later; nothing here shows personal data.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "config.h"
+#include "pipeline/metrics.h"
+
+namespace Poco::Net {
+class HTTPServer;
+}
+
+namespace renkei {
+
+class AdminServer {
+ public:
+  /// Why the host is not healthy ("" when it is): the store gone or not
+  /// answering.
+  using Health = std::function<std::string()>;
+  /// Throws std::runtime_error (address in use, bad certificate …).
+  AdminServer(const AdminConfig& config, pipeline::MetricsRegistry& metrics, Health health);
+  ~AdminServer();
+  void start();
+  void stop();
+  int port() const;
+
+ private:
+  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  int port_ = 0;
+};
+
+}  // namespace renkei

@@ -1,0 +1,87 @@
+// Plugin instances configured in validation mode, and the layouts sources
+// and route mappings must agree on.
+#include "instance_check.h"
+
+#include <Poco/Logger.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "host_services.h"
+#include "mapping/mapping.h"
+#include "pipeline/metrics.h"
+
+namespace fs = std::filesystem;
+
+namespace renkei {
+namespace {
+
+bool sameFile(const fs::path& a, const fs::path& b) {
+  std::error_code ec1, ec2;
+  if (fs::equivalent(a, b, ec1)) return true;
+  // Two copies of one layout are the same layout.
+  std::ifstream x(a, std::ios::binary), y(b, std::ios::binary);
+  if (!x || !y) return false;
+  return std::string(std::istreambuf_iterator<char>(x), {}) == std::string(std::istreambuf_iterator<char>(y), {});
+}
+
+}  // namespace
+
+void validateInstances(const HostConfig& config, PluginRegistry& registry, Diagnostics& diags) {
+  const std::string file = config.file.string();
+  pipeline::MetricsRegistry metrics;  // thrown away: nothing is served while checking
+  store::StoreConfig noStore;
+  auto contextFor = [&](const InstanceConfig& inst, std::unique_ptr<InstanceServices>& services) {
+    HostContext ctx;
+    ctx.instance = config.instance;
+    ctx.zone = config.zone;
+    ctx.id = inst.id;
+    ctx.configDir = config.directory;
+    ctx.logger = &Poco::Logger::get("renkei." + inst.id);
+    ctx.validating = true;
+    services = std::make_unique<InstanceServices>(noStore, inst.id, nullptr, fs::temp_directory_path(), nullptr,
+                                                  metrics.scope(inst.id), true);
+    ctx.services = services.get();
+    return ctx;
+  };
+  auto where = [&](const InstanceConfig& inst) {
+    return inst.element + " '" + inst.id + "' (" + inst.plugin + "): ";
+  };
+  for (const InstanceConfig& inst : config.connectors) {
+    if (!inst.descriptor) continue;
+    std::unique_ptr<InstanceServices> services;
+    std::unique_ptr<Connector> connector;
+    try {
+      connector = registry.createConnector(inst.plugin);
+      connector->configure(inst.settings, contextFor(inst, services));
+    } catch (const std::exception& e) {
+      diags.add(file, inst.line, where(inst) + e.what());
+      continue;
+    }
+    Source* source = connector->source();
+    const std::optional<fs::path> layout = source ? source->layout() : std::nullopt;
+    if (!layout) continue;
+    for (const RouteConfig& r : config.routes) {
+      if (r.from != inst.id || !r.records.empty() || !r.mapping || !r.mapping->layout) continue;
+      if (!sameFile(r.mapping->layout->file, *layout))
+        diags.add(file, r.line,
+                  "route '" + r.id + "': its mapping '" + r.mapping->id + "' reads the layout '" +
+                      r.mapping->layout->file.string() + "', but connector '" + inst.id + "' (line " +
+                      std::to_string(inst.line) + ") takes its items in through the layout '" + layout->string() +
+                      "'; both must read the same layout (change one of them)");
+    }
+  }
+  for (const InstanceConfig& inst : config.modules) {
+    if (!inst.descriptor) continue;
+    std::unique_ptr<InstanceServices> services;
+    try {
+      auto module = registry.createModule(inst.plugin);
+      module->configure(inst.settings, contextFor(inst, services));
+    } catch (const std::exception& e) {
+      diags.add(file, inst.line, where(inst) + e.what());
+    }
+  }
+}
+
+}  // namespace renkei

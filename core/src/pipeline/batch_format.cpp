@@ -1,0 +1,59 @@
+// The stored batch format: names, ids.
+#include "pipeline/batch_format.h"
+
+#include <openssl/evp.h>
+
+#include <cctype>
+#include <cstdio>
+
+#include "renkei/json.h"
+
+namespace renkei::pipeline {
+namespace {
+
+// File names become part of batch ids (and so of output file names): keep
+// them portable and free of path separators.
+std::string safeStem(const std::string& name) {
+  std::string stem = name;
+  const std::size_t dot = stem.rfind('.');
+  if (dot != std::string::npos && dot > 0) stem.resize(dot);
+  for (char& c : stem) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (!(std::isalnum(u) && u < 0x80) && c != '-' && c != '_' && c != '.') c = '_';
+  }
+  if (stem.size() > 64) stem.resize(64);
+  return stem;
+}
+
+}  // namespace
+
+std::string fieldsJson(const FieldNames& names) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i) out += ',';
+    appendJsonString(out, names[i]);
+  }
+  return out + "]";
+}
+
+std::string batchId(const std::string& route, const std::string& itemName, const std::string& sha,
+                    std::size_t sequence) {
+  char seq[16];
+  std::snprintf(seq, sizeof seq, "%06zu", sequence);
+  return route + "-" + safeStem(itemName) + "-" + sha.substr(0, 12) + "-" + seq;
+}
+
+std::string sha256Hex(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace renkei::pipeline

@@ -1,0 +1,26 @@
+// The stored batch format, written and read here only: field names once per
+// batch as a JSON array, records as JSON Lines of arrays of string values in
+// that order, and deterministic batch ids.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "renkei/record.h"
+
+namespace renkei::pipeline {
+
+/// `["name1","name2",…]`: a batch's `fields` column.
+std::string fieldsJson(const FieldNames& names);
+
+/// `<route>-<item stem>-<sha's first 12 hex digits>-<sequence, 6 digits>`:
+/// the same content yields the same ids, so a unit taken in again after a
+/// crash rewrites nothing and targets (idempotent on the id) see it once.
+std::string batchId(const std::string& route, const std::string& itemName, const std::string& sha,
+                    std::size_t sequence);
+
+/// Lowercase hex SHA-256 of `text` (an emission key becomes part of ids).
+std::string sha256Hex(const std::string& text);
+
+}  // namespace renkei::pipeline

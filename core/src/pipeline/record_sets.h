@@ -1,0 +1,39 @@
+// The engine seam's mapping step: record sets an instance emits (or derives
+// from an intake item) become batches for every route that takes their
+// record type, through the route's mapping.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <Poco/Logger.h>
+
+#include "pipeline/routes.h"
+#include "renkei/connector.h"
+#include "store/store.h"
+
+namespace renkei::pipeline {
+
+struct SetCounts {
+  std::uint64_t accepted = 0;  ///< records in batches (per route taking them)
+  std::uint64_t rejected = 0;  ///< records a route's mapping rejected (counted, logged by field)
+  std::uint64_t unrouted = 0;  ///< records of a type no route takes
+};
+
+/// Batches of `sets` from `emitter` for each route in `routes` that takes
+/// them (`route.emitter`, `route.recordType`); ids from `itemName`, `sha`
+/// and the route, so the same unit yields the same ids. Batches close at
+/// `batchRecords` records. Mapping rejects are counted and logged by
+/// reason (field names only), never stored.
+std::vector<store::RoutedBatches> batchesForSets(std::vector<Route>& routes, const std::string& emitter,
+                                                 const std::string& itemName, const std::string& sha,
+                                                 const std::vector<RecordSet>& sets, std::size_t batchRecords,
+                                                 SetCounts& counts, Poco::Logger& logger);
+
+/// Why an emission cannot be taken at all (empty key, a key over 200 bytes,
+/// a record type with other characters than [a-z0-9._-], a record with
+/// another number of values than names), or "".
+std::string checkEmission(const Emission& emission);
+
+}  // namespace renkei::pipeline
