@@ -957,10 +957,12 @@ bool Host::commitItemUnit(Route& route, const Intake& item, const std::string& s
   if (unit.emission.state)
     commit.extra = [&](store::SqlDatabase& db) { withStateSession(db, unit.emission.state); };
   fault("before-unit-commit");
+  const auto t0 = std::chrono::steady_clock::now();
   writerStore_->commitUnit(commit);
+  metrics_.histogram("renkei_store_commit_seconds", "Time of one intake commit to the store")
+      .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   for (const auto& g : commit.groups) countStored(g);
-  if (counts.unrouted) logger_.debug("route %s: '%s': %s derived records no route takes", route.config->id, item.name,
-                                     std::to_string(counts.unrouted));
+  countSets(route.config->from, counts);
   deliveryWake_.notify_all();
   fault("after-unit-commit");
   return true;
@@ -974,6 +976,16 @@ void Host::countStored(const store::RoutedBatches& group) {
   it->second->stats->batchesStored += group.batches.size();
 }
 
+void Host::countSets(const std::string& emitter, const pipeline::SetCounts& counts) {
+  const MetricLabels labels{{"instance", emitter}};
+  if (counts.unrouted)
+    metrics_.counter("renkei_emitted_unrouted_total", "Emitted records of a type no route takes", labels)
+        .add(static_cast<double>(counts.unrouted));
+  if (counts.rejected)
+    metrics_.counter("renkei_emitted_rejected_total", "Emitted records a route's mapping rejected", labels)
+        .add(static_cast<double>(counts.rejected));
+}
+
 Outcome Host::emit(const std::string& emitter, const Emission& emission) {
   if (!routesReady_) return Outcome::retry("the host is not running yet (emit once start() has returned)");
   if (gone_) return Outcome::error("the host is stopping: its store is gone");
@@ -981,7 +993,16 @@ Outcome Host::emit(const std::string& emitter, const Emission& emission) {
   std::lock_guard<std::mutex> lock(emitMutex_);
   if (!emitStore_) return Outcome::retry("the host is stopping");
   try {
-    if (emitStore_->emitted(emitter, emission.key)) return Outcome::ok();  // seen before: acknowledged
+    if (emitStore_->emitted(emitter, emission.key)) {  // seen before: acknowledged, nothing again
+      for (Route& route : routes_)
+        if (route.emitter == emitter)
+          for (const RecordSet& set : emission.sets)
+            if (set.recordType == route.recordType) {
+              ++route.stats->emissionsSeen;
+              break;
+            }
+      return Outcome::ok();
+    }
     // Back-pressure: a route taking these records whose outbox is full.
     for (Route& route : routes_) {
       if (route.emitter != emitter) continue;
@@ -1006,7 +1027,10 @@ Outcome Host::emit(const std::string& emitter, const Emission& emission) {
                                              emission.sets, config_.batchRecords, counts, logger_);
     if (emission.state) commit.extra = [&](store::SqlDatabase& db) { withStateSession(db, emission.state); };
     fault("before-emit-commit");
+    const auto t0 = std::chrono::steady_clock::now();
     const bool fresh = emitStore_->commitUnit(commit);
+    metrics_.histogram("renkei_store_commit_seconds", "Time of one intake commit to the store")
+        .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     for (Route& route : routes_) {
       if (route.emitter != emitter) continue;
       bool takes = false;
@@ -1015,6 +1039,7 @@ Outcome Host::emit(const std::string& emitter, const Emission& emission) {
     }
     if (fresh) {
       for (const auto& g : commit.groups) countStored(g);
+      countSets(emitter, counts);
       deliveryWake_.notify_all();
     }
     return Outcome::ok();

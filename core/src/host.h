@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "pipeline/metrics.h"
+#include "pipeline/record_sets.h"
 #include "pipeline/routes.h"
 #include "plugin_registry.h"
 #include "renkei/connector.h"
@@ -105,6 +106,7 @@ class Host {
   /// item done, in one transaction. Throws store::StoreError.
   bool commitItemUnit(Route& route, const Intake& item, const std::string& sha, const ItemUnit& unit);
   void countStored(const store::RoutedBatches& group);
+  void countSets(const std::string& emitter, const pipeline::SetCounts& counts);
   bool failItem(Route& route, const Intake& item, const std::string& sha, const std::string& reason);
   void deliveryLoop(const std::atomic<bool>& stop, bool once);
   enum class Attempt { Delivered, Retry, Dead };

@@ -321,7 +321,7 @@ BOOST_AUTO_TEST_CASE(a_newer_schema_is_refused_naming_both_versions, *boost::uni
     openStore(c);
     BOOST_FAIL("a newer schema was accepted");
   } catch (const StoreError& e) {
-    BOOST_TEST(std::string(e.what()).find("schema version 7, newer than this renkei knows (2)") != std::string::npos,
+    BOOST_TEST(std::string(e.what()).find("schema version 7, newer than this renkei knows (3)") != std::string::npos,
                e.what());
   }
 }

@@ -1,0 +1,287 @@
+// The engine seam through the real binary (issue 12): a connector that emits
+// on a thread of its own (tests/fixtures/plugins/emitter.cpp) killed with
+// SIGKILL 20 times lands every unit once with its state; emitted records are
+// mapped by name and routed by record type; a store made before the seam is
+// migrated and keeps working; the admin listener serves /metrics and /health.
+#define BOOST_TEST_MODULE renkei_seam
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+#include <sqlite3.h>
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+
+#include <chrono>
+#include <random>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "test_support.h"
+
+using namespace renkei;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path source(const std::string& rel) { return fs::path(test::env("RENKEI_SOURCE_DIR")) / rel; }
+
+std::map<std::string, std::string> pluginEnv() {
+  return {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR") + ":" + test::env("RENKEI_TEST_PLUGIN_DIR")}};
+}
+
+test::ProcessResult runRenkei(const std::vector<std::string>& args) {
+  std::vector<std::string> full{test::renkeiBinary()};
+  full.insert(full.end(), args.begin(), args.end());
+  return test::run(full, pluginEnv());
+}
+
+std::vector<std::string> serveArgs(const fs::path& dir) {
+  return {test::renkeiBinary(), "serve", "--config", (dir / "config.xml").string()};
+}
+
+/// Every line the file sink wrote under `out`.
+std::vector<std::string> deliveredLines(const fs::path& out) {
+  std::vector<std::string> lines;
+  for (const std::string& f : test::listFiles(out)) {
+    std::istringstream in(test::readFile(out / f));
+    for (std::string l; std::getline(in, l);)
+      if (!l.empty()) lines.push_back(l);
+  }
+  return lines;
+}
+
+/// Rows of a one-column query on the SQLite store.
+std::vector<std::string> sqlite(const fs::path& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  std::vector<std::string> out;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return out;
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(h, sql.c_str(), -1, &s, nullptr) == SQLITE_OK)
+    while (sqlite3_step(s) == SQLITE_ROW) {
+      const unsigned char* t = sqlite3_column_text(s, 0);
+      out.emplace_back(t ? reinterpret_cast<const char*>(t) : "NULL");
+    }
+  sqlite3_finalize(s);
+  sqlite3_close(h);
+  return out;
+}
+
+struct Http {
+  int status = 0;
+  std::string body;
+};
+
+Http get(int port, const std::string& path) {
+  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+  Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, path, Poco::Net::HTTPMessage::HTTP_1_1);
+  session.sendRequest(request);
+  Poco::Net::HTTPResponse response;
+  std::istream& in = session.receiveResponse(response);
+  return {static_cast<int>(response.getStatus()), std::string(std::istreambuf_iterator<char>(in), {})};
+}
+
+/// Waits (up to `seconds`) until `ready` holds.
+bool waitFor(const std::function<bool()>& ready, int seconds) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return ready();
+}
+
+void writeEmitterConfig(const fs::path& dir, int units, int records, const std::string& extra = {}) {
+  test::writeFile(dir / "config.xml",
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"seam\" zone=\"lgwan\">\n"
+                  "  <pipeline poll-interval=\"200ms\" batch-records=\"7\"/>\n"
+                  "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n" +
+                      extra +
+                      "  <connector id=\"gen\" plugin=\"fixture-emitter\"><directory>gen</directory>"
+                      "<units>" + std::to_string(units) + "</units><records>" + std::to_string(records) +
+                      "</records></connector>\n"
+                      "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
+                      "  <route id=\"items\" from=\"gen\" records=\"test.item\" to=\"out\"/>\n"
+                      "</renkei>\n");
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(an_emitter_lands_every_unit_once_through_twenty_sigkills) {
+  test::TempDir dir;
+  const int units = 1500, records = 10;
+  writeEmitterConfig(dir.path(), units, records);
+  std::mt19937 random(20261130);
+  int kills = 0;
+  for (int run = 0; kills < 20 && run < 100; ++run) {
+    auto child = test::spawn(serveArgs(dir.path()), dir / ("run" + std::to_string(run)), pluginEnv());
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(40, 250)(random)));
+    test::ProcessResult r;
+    if (child.finished(r)) BOOST_FAIL("serve ended on its own: " << r.err);
+    ::kill(child.pid, SIGKILL);
+    if (child.wait().signal == SIGKILL) ++kills;
+    if (fs::exists(dir / "gen/done")) break;
+  }
+  BOOST_TEST_MESSAGE("killed " << kills << " times; emitter at unit " << test::readFile(dir / "gen/next"));
+  BOOST_TEST(kills >= 20, "only " << kills << " kills landed before the emitter finished");
+
+  auto child = test::spawn(serveArgs(dir.path()), dir / "last", pluginEnv());
+  const std::size_t expected = static_cast<std::size_t>(units * records);
+  const bool complete = waitFor(
+      [&] { return fs::exists(dir / "gen/done") && deliveredLines(dir / "out/out").size() >= expected; }, 60);
+  ::kill(child.pid, SIGTERM);
+  auto last = child.wait();
+  BOOST_TEST(last.exitCode == 0, last.err);
+  BOOST_TEST_REQUIRE(complete, "not everything arrived: " << deliveredLines(dir / "out/out").size() << " of "
+                                                          << expected);
+  const auto lines = deliveredLines(dir / "out/out");
+  const std::set<std::string> unique(lines.begin(), lines.end());
+  BOOST_TEST(lines.size() == expected);  // nothing twice
+  BOOST_TEST(unique.size() == expected);
+  BOOST_TEST(lines.front().find("{\"unit\":\"unit-") == 0, lines.front());
+  // Each unit's state row committed with its records, once.
+  BOOST_TEST(sqlite(dir / "renkei.db", "SELECT COUNT(*) FROM st_gen_units") == std::vector<std::string>{"1500"});
+  BOOST_TEST(sqlite(dir / "renkei.db", "SELECT COUNT(*) FROM emissions WHERE emitter = 'gen'") ==
+             std::vector<std::string>{"1500"});
+  // The batches know what they hold.
+  BOOST_TEST(sqlite(dir / "renkei.db", "SELECT DISTINCT record_type || '/' || zone FROM batches") ==
+             std::vector<std::string>{"test.item/lgwan"});
+  // The second emission of every unit was acknowledged without effect.
+  BOOST_TEST(last.err.find("dead letter") == std::string::npos, last.err);
+}
+
+BOOST_AUTO_TEST_CASE(emitted_records_are_mapped_by_name_and_routed_by_record_type) {
+  test::TempDir dir;
+  test::writeFile(dir / "items.xml", R"(<?xml version="1.0" encoding="UTF-8"?>
+<layout xmlns="urn:renkei:layout:1" id="items" record="test.item">
+  <jsonl/>
+  <field name="value" pii="none"/>
+  <field name="unit" pii="none"/>
+  <field name="absent" pii="none"/>
+</layout>
+)");
+  test::writeFile(dir / "map.xml", R"(<?xml version="1.0" encoding="UTF-8"?>
+<mapping xmlns="urn:renkei:mapping:1" id="items" version="1">
+  <source layout="items.xml"/>
+  <target record="test.mapped" zone="lgwan"/>
+  <field to="item" from="value" required="true"/>
+  <field to="of" from="unit"/>
+  <field to="missing" from="absent"/>
+</mapping>
+)");
+  test::writeFile(dir / "config.xml",
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"seam\" zone=\"lgwan\">\n"
+                  "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                  "  <connector id=\"gen\" plugin=\"fixture-emitter\"><directory>gen</directory>"
+                  "<units>3</units><records>2</records></connector>\n"
+                  "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
+                  "  <route id=\"items\" from=\"gen\" records=\"test.item\" to=\"out\" mapping=\"map.xml\"/>\n"
+                  "</renkei>\n");
+  auto check = runRenkei({"check", "--config", (dir / "config.xml").string()});
+  BOOST_TEST_REQUIRE(check.exitCode == 0, check.out << check.err);
+  auto child = test::spawn(serveArgs(dir.path()), dir / "serve", pluginEnv());
+  const bool complete = waitFor([&] { return deliveredLines(dir / "out/out").size() >= 6; }, 30);
+  ::kill(child.pid, SIGTERM);
+  child.wait();
+  BOOST_TEST_REQUIRE(complete);
+  const auto lines = deliveredLines(dir / "out/out");
+  BOOST_TEST(lines.size() == 6u);
+  BOOST_TEST(lines.front() == "{\"item\":\"unit-0/0\",\"of\":\"unit-0\",\"missing\":\"\"}");
+  BOOST_TEST(sqlite(dir / "renkei.db", "SELECT DISTINCT record_type FROM batches") ==
+             std::vector<std::string>{"test.mapped"});
+
+  // A route may not take records from an instance that emits none, nor a
+  // source's items by a record type: check says so with the line.
+  test::writeFile(dir / "bad.xml",
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"seam\" zone=\"lgwan\">\n"
+                  "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                  "  <connector id=\"gen\" plugin=\"fixture-emitter\"><directory>gen</directory></connector>\n"
+                  "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
+                  "  <route id=\"a\" from=\"out\" records=\"test.item\" to=\"out\"/>\n"
+                  "  <route id=\"b\" from=\"gen\" to=\"out\"/>\n"
+                  "</renkei>\n");
+  auto bad = runRenkei({"check", "--config", (dir / "bad.xml").string()});
+  BOOST_TEST(bad.exitCode == 2);
+  BOOST_TEST(bad.err.find("bad.xml:6: route 'a': connector 'out' (file) emits no records") != std::string::npos,
+             bad.err);
+  BOOST_TEST(bad.err.find("bad.xml:7: route 'b': connector 'gen' (fixture-emitter) cannot be a source; its roles: "
+                          "emitter (take what it emits with records=\"type\")") != std::string::npos,
+             bad.err);
+}
+
+// A store made by the main branch before the seam (schema 2, one dead
+// letter: tests/cases/store/v2/README.md): migrated on first use, its dead
+// letter resubmitted and delivered by today's binary.
+BOOST_AUTO_TEST_CASE(a_store_made_before_the_seam_is_migrated_and_keeps_working) {
+  test::TempDir dir;
+  for (const char* f : {"renkei.db", "config.xml"}) fs::copy_file(source("tests/cases/store/v2") / f, dir / f);
+  BOOST_TEST_REQUIRE(sqlite(dir / "renkei.db", "PRAGMA user_version") == std::vector<std::string>{"2"});
+  fs::remove(dir / "out/out");
+  fs::create_directories(dir / "out/tmp");
+  fs::create_directories(dir / "out/out");
+  fs::create_directories(dir / "drop/in");
+  auto status = runRenkei({"status", "--config", (dir / "config.xml").string()});
+  BOOST_TEST(status.exitCode == 0, status.out << status.err);
+  BOOST_TEST(status.out.find("1 dead") != std::string::npos, status.out);
+  BOOST_TEST(sqlite(dir / "renkei.db", "PRAGMA user_version") == std::vector<std::string>{"3"});
+  auto resubmit = runRenkei({"deadletters", "resubmit", "--config", (dir / "config.xml").string(), "--all", "--by",
+                             "test"});
+  BOOST_TEST_REQUIRE(resubmit.exitCode == 0, resubmit.out << resubmit.err);
+  auto serve = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
+  BOOST_TEST_REQUIRE(serve.exitCode == 0, serve.out << serve.err);
+  BOOST_TEST(deliveredLines(dir / "out/out") ==
+                 (std::vector<std::string>{"{\"line\":\"a\"}", "{\"line\":\"b\"}", "{\"line\":\"c\"}"}),
+             boost::test_tools::per_element());
+  // The same file again is still known as taken in (its register survived).
+  test::writeFile(dir / "drop/in/again.txt", "a\nb\nc\n");
+  auto again = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
+  BOOST_TEST(again.err.find("has the same content as 'lines.txt'") != std::string::npos, again.err);
+}
+
+BOOST_AUTO_TEST_CASE(the_admin_listener_serves_metrics_and_health) {
+  test::TempDir dir;
+  writeEmitterConfig(dir.path(), 5, 4, "  <admin address=\"127.0.0.1\" port=\"0\"/>\n");
+  auto child = test::spawn(serveArgs(dir.path()), dir / "serve", pluginEnv());
+  int port = 0;
+  waitFor(
+      [&] {
+        std::smatch m;
+        if (!fs::exists(child.err)) return false;
+        const std::string err = test::readFile(child.err);
+        static const std::regex admin("admin: http://127\\.0\\.0\\.1:([0-9]+)/metrics");
+        if (std::regex_search(err, m, admin)) port = std::stoi(m[1]);
+        return port != 0;
+      },
+      20);
+  BOOST_TEST_REQUIRE(port != 0, test::readFile(child.err));
+  waitFor([&] { return deliveredLines(dir / "out/out").size() >= 20; }, 30);
+  const Http health = get(port, "/health");
+  BOOST_TEST(health.status == 200);
+  BOOST_TEST(health.body == "{\"status\":\"ok\"}\n");
+  Http metrics;
+  waitFor(
+      [&] {
+        metrics = get(port, "/metrics");
+        return metrics.body.find("renkei_records_delivered_total{route=\"items\",target=\"out\"} 20") !=
+               std::string::npos;
+      },
+      20);
+  BOOST_TEST(metrics.status == 200);
+  for (const char* line : {"# TYPE renkei_records_delivered_total counter",
+                           "renkei_records_taken_in_total{route=\"items\"} 20",
+                           "renkei_emissions_total{route=\"items\"} 5",
+                           "renkei_emissions_seen_total{route=\"items\"} 5",
+                           "renkei_outbox_pending_records{route=\"items\",target=\"out\"} 0",
+                           "renkei_fixture_emitted_total{instance=\"gen\"} 5",
+                           "renkei_store_up 1",
+                           "# TYPE renkei_store_commit_seconds histogram"})
+    BOOST_TEST(metrics.body.find(line) != std::string::npos, line << " not in\n" << metrics.body);
+  BOOST_TEST(get(port, "/nothing").status == 404);
+  ::kill(child.pid, SIGTERM);
+  BOOST_TEST(child.wait().exitCode == 0);
+}
