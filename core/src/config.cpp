@@ -126,6 +126,11 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
       positive("batch-records", config.batchRecords);
       positive("max-attempts", config.maxAttempts);
       positive("max-outbox-records", config.maxOutboxRecords);
+      positive("intake-threads", config.intakeThreads);
+      if (config.intakeThreads > 16) {
+        diags.add(fileName, lineOf(node), "pipeline: intake-threads: at most 16");
+        config.intakeThreads = 16;
+      }
       auto duration = [&](const char* name, std::chrono::milliseconds& out) {
         if (!hasAttr(node, name)) return;
         Settings::Value v;

@@ -50,10 +50,12 @@ while True:
     seen["acknowledged"] += result.acknowledged
 
 resident = residents.getResident(first["resident_code"])
-household = residents.getHousehold(resident.householdNo, False)
+household = residents.getHousehold(resident.householdNo, True)  # former members too: the householder emigrated
 seen["resident_code"] = resident.residentCode
 seen["resident_name_matches"] = resident.fields.get("name") == latest[first["resident_code"]]["name"]
 seen["household_members"] = len(household.members)
+seen["householder_current"] = household.members[0].current
+seen["current_members"] = len(residents.getHousehold(resident.householdNo, False).members)
 seen["householder_first"] = household.members[0].fields.get("relationship") == "世帯主"
 try:
     residents.getResident("99999999999")

@@ -639,6 +639,9 @@ BOOST_AUTO_TEST_CASE(a_python_window_system_pulls_and_looks_up_over_tls) {
   BOOST_TEST(r.out.find("\"resident_code\": \"00010000019\"") != std::string::npos, r.out);
   BOOST_TEST(r.out.find("\"resident_name_matches\": true") != std::string::npos, r.out);
   BOOST_TEST(r.out.find("\"householder_first\": true") != std::string::npos, r.out);
+  // The status fields reach a generated Python client (the IDL grew, ids kept).
+  BOOST_TEST(r.out.find("\"householder_current\": false") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("\"current_members\": 1") != std::string::npos, r.out);
   BOOST_TEST(r.out.find("\"unknown\": 2") != std::string::npos, r.out);  // NOT_FOUND
 }
 
