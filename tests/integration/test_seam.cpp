@@ -285,3 +285,44 @@ BOOST_AUTO_TEST_CASE(the_admin_listener_serves_metrics_and_health) {
   ::kill(child.pid, SIGTERM);
   BOOST_TEST(child.wait().exitCode == 0);
 }
+
+// Issue 12, item 6: a route taking a slow item (a large export, OCR later)
+// does not hold up another route's intake; with one intake worker it would.
+BOOST_AUTO_TEST_CASE(a_slow_route_does_not_stall_the_others) {
+  for (const int threads : {2, 1}) {
+    BOOST_TEST_CONTEXT("intake-threads " << threads) {
+      test::TempDir dir;
+      test::writeFile(dir / "config.xml",
+                      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                      "<renkei xmlns=\"urn:renkei:config:1\" instance=\"seam\" zone=\"lgwan\">\n"
+                      "  <pipeline intake-threads=\"" + std::to_string(threads) + "\"/>\n"
+                      "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                      "  <connector id=\"a\" plugin=\"file\"><directory>a</directory><settle>0s</settle></connector>\n"
+                      "  <connector id=\"b\" plugin=\"file\"><directory>b</directory><settle>0s</settle></connector>\n"
+                      "  <connector id=\"out-a\" plugin=\"file\"><directory>out-a</directory></connector>\n"
+                      "  <connector id=\"out-b\" plugin=\"file\"><directory>out-b</directory></connector>\n"
+                      "  <route id=\"slow\" from=\"a\" to=\"out-a\"/>\n"
+                      "  <route id=\"quick\" from=\"b\" to=\"out-b\"/>\n"
+                      "</renkei>\n");
+      test::writeFile(dir / "a/in/slow-export.txt", "large\n");
+      test::writeFile(dir / "b/in/quick.txt", "small\n");
+      auto env = pluginEnv();
+      env["RENKEI_FAULT"] = "slow-take";
+      const auto started = std::chrono::steady_clock::now();
+      auto child = test::spawn({test::renkeiBinary(), "serve", "--config", (dir / "config.xml").string(), "--once"},
+                               dir / "serve", env);
+      BOOST_TEST_REQUIRE(waitFor([&] { return !deliveredLines(dir / "out-b/out").empty(); }, 30));
+      const double quick = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      const bool slowDone = !deliveredLines(dir / "out-a/out").empty();
+      auto r = child.wait();
+      BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+      BOOST_TEST(deliveredLines(dir / "out-a/out") == std::vector<std::string>{"{\"line\":\"large\"}"});
+      if (threads == 2) {
+        BOOST_TEST(!slowDone);  // the quick route went on while the slow one was taken in
+        BOOST_TEST(quick < 2.5, quick << " s");
+      } else {
+        BOOST_TEST(quick >= 3.0, quick << " s");  // one worker: behind the slow route
+      }
+    }
+  }
+}
