@@ -30,10 +30,10 @@ const renkei_config_key kKeys[] = {
     {"directory", "path", nullptr, 1,
      "Exchange folder. A source reads <directory>/in/ and keeps processing/, done/, error/ and "
      "rejects/; a sink writes <directory>/tmp/ and renames into <directory>/out/."},
-    {"pattern", "string", "*", 0,
-     "File names the source picks up from in/, as shell globs separated by ';' (e.g. *.csv;*.CSV)."},
-    {"ignore", "string", ".*;*.tmp;*.part", 0,
-     "File names the source never picks up (files a vendor is still writing), globs separated by ';'."},
+    {"pattern", "list", "*", 0,
+     "File names the source picks up from in/, as shell globs separated by ';' or ',' (e.g. *.csv;*.CSV)."},
+    {"ignore", "list", ".*;*.tmp;*.part", 0,
+     "File names the source never picks up (files a vendor is still writing), globs separated by ';' or ','."},
     {"min-age", "duration", "0s", 0,
      "A file modified more recently than this is left for the next poll (for vendors that "
      "write in place instead of renaming and pause longer than settle)."},
@@ -53,20 +53,6 @@ const std::size_t kKeyCount = sizeof(kKeys) / sizeof(kKeys[0]);
 
 namespace {
 
-std::vector<std::string> splitGlobs(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t end = text.find(';', start);
-    if (end == std::string::npos) end = text.size();
-    std::string part = text.substr(start, end - start);
-    part.erase(0, part.find_first_not_of(" \t"));
-    part.erase(part.find_last_not_of(" \t") + 1);
-    if (!part.empty()) out.push_back(part);
-    start = end + 1;
-  }
-  return out;
-}
 
 bool matchesAny(const std::vector<std::string>& globs, const std::string& name) {
   return std::any_of(globs.begin(), globs.end(),
@@ -164,8 +150,8 @@ std::vector<std::string> namesIn(int dir) {
 
 void FileConnector::configure(const Settings& settings, const HostContext& context) {
   directory_ = settings.getPath("directory");
-  patterns_ = splitGlobs(settings.getString("pattern"));
-  ignore_ = splitGlobs(settings.getString("ignore"));
+  patterns_ = settings.getList("pattern");
+  ignore_ = settings.getList("ignore");
   minAge_ = settings.getDuration("min-age");
   settle_ = settings.getDuration("settle");
   maxFileSize_ = settings.getSize("max-file-size");

@@ -26,8 +26,11 @@ const renkei_config_key kKeys[] = {
     {"connection", "odbc-connection", nullptr, 1,
      "ODBC connection string without the password, e.g. 'DSN=jumin' or "
      "'Driver={PostgreSQL Unicode};Server=db;Database=jumin;Uid=renkei'."},
-    {"password-file", "path", nullptr, 0, "File holding the password (first line); never put it in the config."},
-    {"password-env", "string", nullptr, 0, "Name of an environment variable holding the password."},
+    {"password", "secret", nullptr, 0,
+     "The password: file:<path> (its first line) or env:<VARIABLE>; read by the host, never written in the "
+     "config, never logged."},
+    {"password-file", "path", nullptr, 0, "Older form of password=\"file:…\": a file holding the password (first line)."},
+    {"password-env", "string", nullptr, 0, "Older form of password=\"env:…\": an environment variable holding the password."},
     {"query", "string", nullptr, 0,
      "Source: a SELECT with one '?' for the watermark, ordered by the watermark column, e.g. "
      "SELECT * FROM residents WHERE updated_at > ? ORDER BY updated_at, id. Makes the connector a source."},
@@ -41,7 +44,7 @@ const renkei_config_key kKeys[] = {
      "Source: folder for polled rows waiting to be taken in (processing/, error/, rejects/) and the "
      "watermark file. Required for a source."},
     {"table", "string", nullptr, 0, "Sink: the table records are upserted into. Makes the connector a sink."},
-    {"key", "string", nullptr, 0, "Sink: key columns of the upsert, separated by ',' (a unique key of the table)."},
+    {"key", "list", nullptr, 0, "Sink: key columns of the upsert, separated by ',' (a unique key of the table)."},
     {"upsert", "enum(on-conflict|delete-insert)", "on-conflict", 0,
      "Sink: INSERT … ON CONFLICT (key) DO UPDATE (PostgreSQL, SQLite), or DELETE by key then INSERT "
      "(any SQL database), in one transaction per batch."},
@@ -54,20 +57,6 @@ const renkei_config_key kKeys[] = {
 const std::size_t kKeyCount = sizeof(kKeys) / sizeof(kKeys[0]);
 namespace {
 
-std::vector<std::string> splitList(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    std::string part = text.substr(start, end - start);
-    part.erase(0, part.find_first_not_of(" \t"));
-    part.erase(part.find_last_not_of(" \t") + 1);
-    if (!part.empty()) out.push_back(part);
-    start = end + 1;
-  }
-  return out;
-}
 
 std::string quoteIdentifier(const std::string& name) {
   std::string out = "\"";
@@ -94,6 +83,9 @@ void OdbcConnector::configure(const Settings& settings, const HostContext& conte
   // `renkei check` too; checked again for hosts that skip the declaration.
   if (!passwordKeyIn(connectionString_).empty())
     throw ConfigError("connection holds a password; use password-file or password-env");
+  if (settings.has("password") + settings.has("password-file") + settings.has("password-env") > 1)
+    throw ConfigError("give the password one way: password (file:… or env:…), password-file or password-env");
+  if (settings.has("password")) password_ = settings.getSecret("password").value;
   if (settings.has("password-file")) passwordFile_ = settings.getPath("password-file");
   if (settings.has("password-env")) passwordEnv_ = settings.getString("password-env");
   if (settings.has("query")) {
@@ -112,7 +104,7 @@ void OdbcConnector::configure(const Settings& settings, const HostContext& conte
   if (settings.has("table")) {
     table_ = settings.getString("table");
     if (!settings.has("key")) throw ConfigError("a sink (table) needs key (its unique key columns)");
-    keyColumns_ = splitList(settings.getString("key"));
+    keyColumns_ = settings.getList("key");
     if (keyColumns_.empty()) throw ConfigError("key names no column");
     deleteInsert_ = settings.getString("upsert") == "delete-insert";
     emptyAsNull_ = settings.getBool("empty-as-null");
@@ -124,7 +116,7 @@ void OdbcConnector::configure(const Settings& settings, const HostContext& conte
 
 OdbcConnection& OdbcConnector::connection() {
   if (!connection_) {
-    std::string password;
+    std::string password = password_;
     if (!passwordFile_.empty()) {
       std::ifstream in(passwordFile_, std::ios::binary);
       if (!in) throw OdbcError("cannot read password-file '" + passwordFile_.string() + "'");

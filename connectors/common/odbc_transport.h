@@ -54,6 +54,7 @@ class OdbcConnector : public Connector, public Source, public Sink, public Looku
   std::string id_;
   Poco::Logger* logger_ = nullptr;
   std::string connectionString_;
+  std::string password_;  ///< from the `password` secret (never logged)
   std::filesystem::path passwordFile_;
   std::string passwordEnv_;
   std::unique_ptr<OdbcConnection> connection_;

@@ -48,7 +48,7 @@ const renkei_config_key kOwnKeys[] = {
     {"layout", "path", nullptr, 1,
      "Layout of the export (e.g. mappings/layouts/jumin-csv.xml; for odbc a jsonl layout of the view's "
      "columns). Must name the fields 住民票コード, 世帯番号, 続柄, 異動事由, 異動日 and 届出日."},
-    {"full-pattern", "string", "*FULL*;*full*;*ZENKEN*", 0,
+    {"full-pattern", "list", "*FULL*;*full*;*ZENKEN*", 0,
      "Export names that are full extracts (globs separated by ';'); any other export is a differential. "
      "Residents missing from a full extract are removed from the register (event 消除)."},
     {"events-directory", "path", nullptr, 0,
@@ -63,7 +63,7 @@ const renkei_config_key kOwnKeys[] = {
      "Percent of the register's current residents a full extract may remove (消除; up to 10 residents are "
      "always allowed). A full extract that would remove more (a truncated export) is held in <directory>/held/ with the counts, unread by the routes; an "
      "operator who has checked it moves it into <directory>/release/ to take it in anyway (file transport)."},
-    {"removal-reasons", "string", "06 07 08 09", 0,
+    {"removal-reasons", "list", "06,07,08,09", 0,
      "異動事由 codes after which the resident is no longer in the register (転出, 死亡, 職権消除, 国外転出)."},
     {"householder-code", "string", "02", 0, "続柄 code of the householder (世帯主)."},
     {"fsync", "bool", "true", 0, "Flush held/ reason files and folder entries to disk."},
@@ -106,17 +106,6 @@ const renkei_plugin_info kInfo = {
     allKeys().size(),
 };
 
-std::vector<std::string> splitOn(const std::string& text, const char* separators) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t end = text.find_first_of(separators, start);
-    if (end == std::string::npos) end = text.size();
-    if (end > start) out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
 
 /// One resident as the register keeps it.
 struct Entry {
@@ -147,7 +136,7 @@ class ResidentConnector final : public Connector, public Source {
     if (!services_) throw ConfigError("the resident connector needs the host's store (no services offered)");
     transport_ = settings.getString("transport");
     layout_ = settings.getPath("layout");
-    fullPatterns_ = splitOn(settings.getString("full-pattern"), ";");
+    fullPatterns_ = settings.getList("full-pattern");
     if (settings.has("events-directory") && !context.validating)
       logger_->warning("key 'events-directory' is no longer used: move events and households reach routes "
                        "through the engine seam (route from=\"%s\" records=\"resident.event\" or "
@@ -157,7 +146,11 @@ class ResidentConnector final : public Connector, public Source {
     maxFullRemoval_ = settings.getInt("max-full-removal");
     if (maxFullRemoval_ < 0 || maxFullRemoval_ > 100) throw ConfigError("max-full-removal: a percent from 0 to 100");
     fsync_ = settings.getBool("fsync");
-    for (const auto& code : splitOn(settings.getString("removal-reasons"), " ,")) removal_.insert(code);
+    // Codes hold no spaces: "06 07 08 09" (the form before the list type) still works.
+    for (const auto& item : settings.getList("removal-reasons")) {
+      std::istringstream words(item);
+      for (std::string code; words >> code;) removal_.insert(code);
+    }
     reasons_ = {{"01", "転入"}, {"02", "出生"}, {"03", "職権記載"}, {"04", "転居"}, {"05", "世帯変更"},
                 {"06", "転出"}, {"07", "死亡"}, {"08", "職権消除"}, {"09", "国外転出"}, {"10", "帰化"}};
     if (settings.has("reason-codes")) {

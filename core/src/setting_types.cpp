@@ -1,8 +1,15 @@
 // Parsing of plugin setting values by declared key type.
 #include "setting_types.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 
 #include "diagnostics.h"
@@ -24,6 +31,47 @@ std::pair<std::string_view, std::string_view> splitNumber(std::string_view text)
   return {text.substr(0, i), text.substr(i)};
 }
 
+// A secret named by the config: "file:<path>" (a regular file of at most
+// 4 KiB, not a link; its first line) or "env:<NAME>". Messages name the file
+// or the variable, never the value.
+std::optional<std::string> readSecret(const std::string& text, const std::filesystem::path& baseDir,
+                                      Settings::Value& out) {
+  SecretValue secret;
+  if (text.rfind("env:", 0) == 0) {
+    const std::string name = text.substr(4);
+    const char* v = name.empty() ? nullptr : std::getenv(name.c_str());
+    if (!v || !*v) return "environment variable '" + name + "' is not set (the secret is read from it)";
+    secret.value = v;
+    secret.from = "environment variable " + name;
+  } else if (text.rfind("file:", 0) == 0) {
+    std::filesystem::path p(text.substr(5));
+    if (p.empty()) return std::string("'file:' names no file");
+    if (p.is_relative()) p = (baseDir / p).lexically_normal();
+    const int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return "cannot read the secret file '" + p.string() + "': " + std::strerror(errno);
+    struct stat st {};
+    std::string content;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 4096) {
+      ::close(fd);
+      return "the secret file '" + p.string() + "' must be a regular file of at most 4 KiB";
+    }
+    content.resize(static_cast<std::size_t>(st.st_size));
+    const ssize_t n = ::read(fd, content.data(), content.size());
+    ::close(fd);
+    if (n < 0) return "cannot read the secret file '" + p.string() + "'";
+    content.resize(static_cast<std::size_t>(n));
+    content = content.substr(0, content.find_first_of("\r\n"));
+    if (content.empty()) return "the secret file '" + p.string() + "' is empty";
+    secret.value = std::move(content);
+    secret.from = "file " + p.string();
+  } else {
+    // Never quote `text`: it may be the secret itself.
+    return std::string("a secret is never written in the config: write file:<path> or env:<VARIABLE>");
+  }
+  out = std::move(secret);
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::vector<std::string> enumChoices(const std::string& type) {
@@ -41,7 +89,8 @@ std::vector<std::string> enumChoices(const std::string& type) {
 }
 
 bool isValidKeyType(const std::string& type) {
-  static const char* kTypes[] = {"string", "int", "bool", "duration", "size", "path", "odbc-connection"};
+  static const char* kTypes[] = {"string", "int",  "bool",           "duration", "size",
+                                 "path",   "list", "odbc-connection", "secret"};
   for (const char* t : kTypes)
     if (type == t) return true;
   return !enumChoices(type).empty();
@@ -103,6 +152,22 @@ std::optional<std::string> parseSettingValue(const std::string& type, const std:
     out = n * factor;
     return std::nullopt;
   }
+  if (type == "list") {
+    std::vector<std::string> items;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+      std::size_t end = text.find_first_of(",;", start);
+      if (end == std::string::npos) end = text.size();
+      std::string part = text.substr(start, end - start);
+      part.erase(0, part.find_first_not_of(" \t\r\n"));
+      part.erase(part.find_last_not_of(" \t\r\n") + 1);
+      if (!part.empty()) items.push_back(std::move(part));
+      start = end + 1;
+    }
+    out = std::move(items);
+    return std::nullopt;
+  }
+  if (type == "secret") return readSecret(text, baseDir, out);
   if (type == "path") {
     if (text.empty()) return std::string("an empty path");
     std::filesystem::path p(text);

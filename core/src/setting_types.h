@@ -11,7 +11,7 @@
 namespace renkei {
 
 /// True for the type names a plugin may declare: string, int, bool, duration,
-/// size, path, enum(a|b|...).
+/// size, path, list, secret, odbc-connection, enum(a|b|...).
 bool isValidKeyType(const std::string& type);
 
 /// The choices of an enum(a|b) type, empty for other types.

@@ -146,7 +146,7 @@ BOOST_AUTO_TEST_CASE(plugins_lists_file_with_its_keys) {
   auto r = runRenkei({"plugins"});
   BOOST_TEST(r.exitCode == 0, r.err);
   BOOST_TEST(r.out.find("file 0.1.0 (connector: source, sink) [stable]") != std::string::npos, r.out);
-  for (const char* key : {"directory (path, required)", "pattern (string, default '*')", "min-age (duration",
+  for (const char* key : {"directory (path, required)", "pattern (list, default '*')", "min-age (duration",
                           "max-file-size (size", "format (enum(jsonl)"})
     BOOST_TEST(r.out.find(key) != std::string::npos, "missing " << key);
 }

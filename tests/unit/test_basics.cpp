@@ -3,6 +3,10 @@
 #define BOOST_TEST_MODULE renkei_basics
 #include <boost/test/unit_test.hpp>
 
+#include <unistd.h>
+
+#include <fstream>
+
 #include "diagnostics.h"
 #include "formats/reader.h"
 #include "json_lines.h"
@@ -42,6 +46,51 @@ BOOST_AUTO_TEST_CASE(durations_sizes_bools_ints) {
   BOOST_TEST(!parse("int", "-42", v));
   BOOST_TEST(std::get<std::int64_t>(v) == -42);
   BOOST_TEST(parse("int", "4x", v).has_value());
+}
+
+// Issue 12: the list type replaces the connectors' own splitters.
+BOOST_AUTO_TEST_CASE(lists_split_on_commas_and_semicolons) {
+  Settings::Value v;
+  BOOST_TEST(!parse("list", " *.csv; *.CSV ,JUMIN_*.txt;;", v));
+  BOOST_TEST((std::get<std::vector<std::string>>(v) == std::vector<std::string>{"*.csv", "*.CSV", "JUMIN_*.txt"}));
+  BOOST_TEST(!parse("list", "", v));
+  BOOST_TEST(std::get<std::vector<std::string>>(v).empty());
+  BOOST_TEST(isValidKeyType("list"));
+  BOOST_TEST(isValidKeyType("secret"));
+}
+
+// Issue 12: a secret comes from a file or the environment, never from the
+// config, and no message quotes it.
+BOOST_AUTO_TEST_CASE(secrets_come_from_files_or_the_environment_and_are_never_quoted) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("renkei-secret-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  {
+    std::ofstream(dir / "db.pw") << "s3cret-value\nsecond line\n";
+  }
+  Settings::Value v;
+  BOOST_TEST(!parseSettingValue("secret", "file:db.pw", dir, v));
+  BOOST_TEST(std::get<SecretValue>(v).value == "s3cret-value");
+  BOOST_TEST(std::get<SecretValue>(v).from == "file " + (dir / "db.pw").string());
+  ::setenv("RENKEI_TEST_SECRET", "from-env", 1);
+  BOOST_TEST(!parse("secret", "env:RENKEI_TEST_SECRET", v));
+  BOOST_TEST(std::get<SecretValue>(v).value == "from-env");
+  // Written in the config: refused, and the message does not repeat it.
+  auto literal = parse("secret", "hunter2", v);
+  BOOST_TEST_REQUIRE(literal.has_value());
+  BOOST_TEST(literal->find("never written in the config") != std::string::npos);
+  BOOST_TEST(literal->find("hunter2") == std::string::npos);
+  BOOST_TEST(parse("secret", "env:RENKEI_TEST_NOT_SET_ANYWHERE", v).value().find("is not set") != std::string::npos);
+  // A link is not followed; a large file is no secret; neither is quoted.
+  fs::create_symlink(dir / "db.pw", dir / "link.pw");
+  auto link = parseSettingValue("secret", "file:link.pw", dir, v);
+  BOOST_TEST_REQUIRE(link.has_value());
+  BOOST_TEST(link->find("s3cret") == std::string::npos);
+  {
+    std::ofstream(dir / "big.pw") << std::string(5000, 'x');
+  }
+  BOOST_TEST(parseSettingValue("secret", "file:big.pw", dir, v).value().find("at most 4 KiB") != std::string::npos);
+  fs::remove_all(dir);
 }
 
 BOOST_AUTO_TEST_CASE(paths_resolve_against_the_config_folder) {

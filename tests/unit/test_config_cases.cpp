@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE(checked_settings_are_typed_and_defaulted) {
   const Settings& s = config->connectors[0].settings;
   BOOST_TEST(s.getPath("directory") == fs::absolute(tmp / "x/y").lexically_normal());
   BOOST_TEST(s.getDuration("min-age").count() == 2000);
-  BOOST_TEST(s.getString("pattern") == "*");                 // default
+  BOOST_TEST((s.getList("pattern") == std::vector<std::string>{"*"}));  // default
   BOOST_TEST(s.getSize("max-file-size") == 4ull << 30);       // default
   BOOST_TEST(config->routes[0].to == std::vector<std::string>{"out"});
 }

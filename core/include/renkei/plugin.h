@@ -22,7 +22,8 @@ enum renkei_role : std::uint32_t {
 
 /// One configuration key a plugin accepts, declared as data. The host checks
 /// every instance's settings against this table before the plugin sees them.
-/// `type` is one of: string, int, bool, duration, size, path, enum(a|b|c).
+/// `type` is one of: string, int, bool, duration, size, path, list, secret,
+/// odbc-connection, enum(a|b|c) (docs/plugins.md, "Key types").
 /// `default_value` is nullptr when the key has no default.
 struct renkei_config_key {
   const char* key;

@@ -9,8 +9,19 @@
 #include <stdexcept>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace renkei {
+
+/// The value of a `secret` key: read by the host from the file or the
+/// environment variable the config names (`file:…` or `env:…`; a secret is
+/// never written in the config itself). Never log it, never put it in a
+/// message; `from` says where it came from ("file /etc/renkei/db.pw",
+/// "environment variable CORE_DB_PASSWORD") for messages.
+struct SecretValue {
+  std::string value;
+  std::string from;
+};
 
 /// Thrown by a plugin's configure() when settings that passed the type check
 /// still do not make sense together. The host reports it with the instance id
@@ -29,7 +40,7 @@ class ConfigError : public std::runtime_error {
 class Settings {
  public:
   using Value = std::variant<std::string, std::int64_t, bool, std::chrono::milliseconds,
-                             std::uint64_t, std::filesystem::path>;
+                             std::uint64_t, std::filesystem::path, std::vector<std::string>, SecretValue>;
 
   bool has(const std::string& key) const { return values_.count(key) != 0; }
 
@@ -49,6 +60,14 @@ class Settings {
   const std::filesystem::path& getPath(const std::string& key) const {
     return get<std::filesystem::path>(key);
   }
+
+  /// list keys: items separated by ',' or ';', trimmed, empty ones dropped
+  /// (`*.csv; *.CSV`, `id, version`).
+  const std::vector<std::string>& getList(const std::string& key) const {
+    return get<std::vector<std::string>>(key);
+  }
+  /// secret keys: the secret itself (see SecretValue).
+  const SecretValue& getSecret(const std::string& key) const { return get<SecretValue>(key); }
 
   /// Used by the host while building the settings.
   void set(const std::string& key, Value value) { values_[key] = std::move(value); }
