@@ -5,6 +5,7 @@
 // on its first call, reads the client certificate's name from the socket and
 // builds the services for that caller.
 #include "api_server.h"
+#include "host_services.h"
 
 #include <openssl/ssl.h>
 #include <signal.h>
@@ -266,6 +267,16 @@ class ApiServer::Factory final : public tt::TSSLSocketFactory {
 namespace {
 
 /// Looked up once: Logger::get takes a process-wide lock.
+/// A call's line in the audit trail: the one format (host_services.h).
+void callAudit(const ApiCaller& caller, const std::string& call, const std::string& result, bool refused = false) {
+  AuditEntry e;
+  e.who = caller.client;
+  e.address = caller.address;
+  e.action = call;
+  e.result = result;
+  writeAudit(e, refused);
+}
+
 Poco::Logger& accessLog() {
   static Poco::Logger& log = Poco::Logger::get("renkei.access");
   return log;
@@ -443,12 +454,10 @@ class CallLog final : public apache::thrift::TProcessorEventHandler {
     }
     if (accessLinesOnThisThread() != c->linesBefore) return;  // the handler logged the call
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(took);
-    accessLog().information("client=%s address=%s call=%s replied us=%s", caller_.client, caller_.address,
-                            std::string(fn), std::to_string(us.count()));
+    callAudit(caller_, fn, "replied us=" + std::to_string(us.count()));
   }
   void handlerError(void*, const char* fn) override {
-    accessLog().warning("client=%s address=%s call=%s failed inside the handler", caller_.client, caller_.address,
-                        std::string(fn));
+    callAudit(caller_, fn, "failed inside the handler", true);
   }
 
  private:
@@ -518,9 +527,9 @@ class RecordHandler final : public api::RecordServiceIf {
     }
     std::string tokens;  // batch ids: which records went out, without their content
     for (const auto& b : out) tokens += (tokens.empty() ? "" : ",") + b.token;
-    accessLog().information("client=%s address=%s call=RecordService.pull subscription=%s batches=%z records=%z%s",
-                            caller_.client, caller_.address, sub.id, out.size(), records,
-                            tokens.empty() ? std::string() : " tokens=" + tokens);
+    callAudit(caller_, "RecordService.pull",
+              "subscription=" + sub.id + " batches=" + std::to_string(out.size()) + " records=" +
+                  std::to_string(records) + (tokens.empty() ? std::string() : " tokens=" + tokens));
   }
 
   void ack(api::AckResult& out, const std::string& subscription, const std::vector<std::string>& tokens) override {
@@ -550,15 +559,15 @@ class RecordHandler final : public api::RecordServiceIf {
     } catch (const store::StoreError& e) {
       throw apiError(api::ErrorCode::UNAVAILABLE, std::string("store: ") + e.what());
     }
-    accessLog().information("client=%s address=%s call=RecordService.ack subscription=%s acknowledged=%d refused=%z",
-                            caller_.client, caller_.address, sub.id, out.acknowledged, out.refused.size());
+    callAudit(caller_, "RecordService.ack",
+              "subscription=" + sub.id + " acknowledged=" + std::to_string(out.acknowledged) +
+                  " refused=" + std::to_string(out.refused.size()));
   }
 
  private:
   /// A refused call, in the access log like every other call.
   api::ApiError refused(const char* call, api::ErrorCode::type code, const std::string& message) {
-    accessLog().warning("client=%s address=%s call=%s refused: %s", caller_.client, caller_.address,
-                        std::string(call), message);
+    callAudit(caller_, call, "refused: " + message, true);
     return apiError(code, message);
   }
 
@@ -568,8 +577,8 @@ class RecordHandler final : public api::RecordServiceIf {
       throw refused((std::string("RecordService.") + call).c_str(), api::ErrorCode::NOT_FOUND,
                     "no subscription '" + id + "'");
     if (std::find(sub->clients.begin(), sub->clients.end(), caller_.client) == sub->clients.end()) {
-      accessLog().warning("client=%s address=%s call=RecordService.%s subscription=%s refused: not a client of it",
-                          caller_.client, caller_.address, std::string(call), id);
+      callAudit(caller_, std::string("RecordService.") + call, "subscription=" + id + " refused: not a client of it",
+                true);
       throw apiError(api::ErrorCode::FORBIDDEN, "client '" + caller_.client + "' may not use subscription '" + id + "'");
     }
     return *sub;

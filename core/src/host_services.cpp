@@ -12,17 +12,21 @@
 namespace renkei {
 
 std::string maskKey(const std::string& key) {
-  if (key.empty()) return key;
-  // Whole UTF-8 characters: the last three code points stay.
-  std::size_t keep = key.size(), chars = 0;
-  while (keep > 0 && chars < 3) {
+  // Whole UTF-8 characters: one '*' for each but the last three, which stay;
+  // a key of three characters or fewer is all stars.
+  std::size_t chars = 0;
+  for (char c : key)
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++chars;
+  if (chars <= 3) return std::string(chars, '*');
+  std::size_t keep = key.size(), kept = 0;
+  while (keep > 0 && kept < 3) {
     --keep;
-    if ((static_cast<unsigned char>(key[keep]) & 0xC0) != 0x80) ++chars;
+    if ((static_cast<unsigned char>(key[keep]) & 0xC0) != 0x80) ++kept;
   }
-  return std::string(keep == 0 ? 0 : 3, '*') + printable(key.substr(keep));
+  return std::string(chars - 3, '*') + printable(key.substr(keep));
 }
 
-void writeAudit(const AuditEntry& e) {
+void writeAudit(const AuditEntry& e, bool warning) {
   static Poco::Logger& log = Poco::Logger::get("renkei.access");
   std::string line = "client=" + printable(e.who);
   if (!e.address.empty()) line += " address=" + printable(e.address);
@@ -34,7 +38,8 @@ void writeAudit(const AuditEntry& e) {
     for (std::size_t i = 0; i < e.fields.size(); ++i) line += (i ? "," : "") + printable(e.fields[i]);
   }
   if (!e.result.empty()) line += " " + printable(e.result);
-  log.information(line);
+  if (warning) log.warning(line);
+  else log.information(line);
 }
 
 Outcome InstanceServices::emit(const Emission& emission) {

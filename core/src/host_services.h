@@ -13,9 +13,10 @@
 
 namespace renkei {
 
-/// One audit line in the `renkei.access` log (the one format for the API
-/// server, the modules and operator commands).
-void writeAudit(const AuditEntry& entry);
+/// One audit line in the `renkei.access` log, the one format for the API
+/// server and the modules: `client=… address=… call=… [record=…]
+/// [key=name:****123] [fields=a,b] result`. `warning`: a refused call.
+void writeAudit(const AuditEntry& entry, bool warning = false);
 /// A key as the audit trail shows it: its last three characters, the rest masked.
 std::string maskKey(const std::string& key);
 

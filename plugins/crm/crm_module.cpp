@@ -46,16 +46,21 @@ std::int64_t nowMs() {
       .count();
 }
 
-/// A key as the access log shows it: its last three characters, the rest masked.
-std::string masked(const std::string& key) {
-  if (key.size() <= 3) return std::string(key.size(), '*');
-  return std::string(key.size() - 3, '*') + key.substr(key.size() - 3);
-}
-
-/// Looked up once: Logger::get takes a process-wide lock.
-Poco::Logger& accessLog() {
-  static Poco::Logger& log = Poco::Logger::get("renkei.access");
-  return log;
+/// One line of the audit trail, through the host (HostServices::audit): the
+/// host masks the key and writes the one format every audited call has.
+void audit(HostServices& host, const ApiCaller& caller, const std::string& action, const std::string& record,
+           const std::string& keyName, const std::string& key, const std::string& result,
+           std::vector<std::string> fields = {}) {
+  AuditEntry e;
+  e.who = caller.client;
+  e.address = caller.address;
+  e.action = action;
+  e.recordType = record;
+  e.keyName = keyName;
+  e.key = key;
+  e.fields = std::move(fields);
+  e.result = result;
+  host.audit(e);
 }
 
 api::ApiError toApi(const CrmError& e) {
@@ -91,14 +96,18 @@ void requireText(const std::string& value, const char* what, std::size_t max, bo
 
 class ResidentHandler final : public api::ResidentServiceIf {
  public:
-  ResidentHandler(Crm& crm, Poco::Logger& log, ApiCaller caller) : crm_(crm), log_(log), caller_(std::move(caller)) {}
+  ResidentHandler(Crm& crm, Poco::Logger& log, HostServices& host, ApiCaller caller)
+      : crm_(crm), log_(log), host_(host), caller_(std::move(caller)) {}
 
   void getResident(api::Resident& out, const std::string& code) override {
     serve(log_, "getResident", [&] {
       requireText(code, "residentCode", 32);
       auto r = crm_.resident(code);
-      accessLog().information("client=%s address=%s call=ResidentService.getResident key=resident_code:%s found=%d",
-                              caller_.client, caller_.address, masked(code), r ? 1 : 0);
+      std::vector<std::string> shown;
+      if (r)
+        for (const auto& [name, value] : r->fields) shown.push_back(name);
+      audit(host_, caller_, "ResidentService.getResident", "resident", "resident_code", code,
+            r ? "found=1" : "found=0", std::move(shown));
       if (!r) throw CrmError{api::ErrorCode::NOT_FOUND, "no resident with that code"};
       out = std::move(*r);
     });
@@ -108,9 +117,8 @@ class ResidentHandler final : public api::ResidentServiceIf {
     serve(log_, "getHousehold", [&] {
       requireText(householdNo, "householdNo", 32);
       out = crm_.household(householdNo, includeFormer);
-      accessLog().information(
-          "client=%s address=%s call=ResidentService.getHousehold key=household_no:%s members=%z", caller_.client,
-          caller_.address, masked(householdNo), out.members.size());
+      audit(host_, caller_, "ResidentService.getHousehold", "resident", "household_no", householdNo,
+            "members=" + std::to_string(out.members.size()) + (includeFormer ? " former=1" : ""));
       if (out.members.empty()) throw CrmError{api::ErrorCode::NOT_FOUND, "no household with that number"};
     });
   }
@@ -118,13 +126,14 @@ class ResidentHandler final : public api::ResidentServiceIf {
  private:
   Crm& crm_;
   Poco::Logger& log_;
+  HostServices& host_;
   ApiCaller caller_;
 };
 
 class CrmHandler final : public api::CrmServiceIf {
  public:
-  CrmHandler(Crm& crm, Poco::Logger& log, bool clientTimes, ApiCaller caller)
-      : crm_(crm), log_(log), clientTimes_(clientTimes), caller_(std::move(caller)) {}
+  CrmHandler(Crm& crm, Poco::Logger& log, HostServices& host, bool clientTimes, ApiCaller caller)
+      : crm_(crm), log_(log), host_(host), clientTimes_(clientTimes), caller_(std::move(caller)) {}
 
   void openVisit(api::Visit& out, const std::string& ticket, const std::string& staff, int64_t at) override {
     call("openVisit", 0, [&] {
@@ -181,8 +190,7 @@ class CrmHandler final : public api::CrmServiceIf {
   void report(api::Report& out, const std::string& fromDate, const std::string& toDate) override {
     serve(log_, "report", [&] {
       out = crm_.report(fromDate, toDate);
-      accessLog().information("client=%s address=%s call=CrmService.report from=%s to=%s", caller_.client,
-                              caller_.address, fromDate, toDate);
+      audit(host_, caller_, "CrmService.report", "", "", "", "from=" + fromDate + " to=" + toDate);
     });
   }
 
@@ -213,14 +221,13 @@ class CrmHandler final : public api::CrmServiceIf {
     log(name, id, residentCode, ok);
   }
   void log(const char* name, std::int64_t visitId, const std::string& residentCode, bool ok) {
-    accessLog().information("client=%s address=%s call=CrmService.%s visit=%s%s result=%s", caller_.client,
-                            caller_.address, std::string(name), std::to_string(visitId),
-                            residentCode.empty() ? std::string() : " key=resident_code:" + masked(residentCode),
-                            std::string(ok ? "ok" : "error"));
+    audit(host_, caller_, std::string("CrmService.") + name, "visit", residentCode.empty() ? "" : "resident_code",
+          residentCode, "visit=" + std::to_string(visitId) + " result=" + (ok ? "ok" : "error"));
   }
 
   Crm& crm_;
   Poco::Logger& log_;
+  HostServices& host_;
   bool clientTimes_;
   ApiCaller caller_;
 };
@@ -256,12 +263,14 @@ class CrmModule final : public Module {
       Crm* crm = crm_.get();
       Poco::Logger* log = log_;
       const bool clientTimes = clientTimes_;
-      api->addService("ResidentService", [crm, log](const ApiCaller& caller) {
-        return std::make_shared<api::ResidentServiceProcessor>(std::make_shared<ResidentHandler>(*crm, *log, caller));
+      HostServices* host = context.services;
+      api->addService("ResidentService", [crm, log, host](const ApiCaller& caller) {
+        return std::make_shared<api::ResidentServiceProcessor>(
+            std::make_shared<ResidentHandler>(*crm, *log, *host, caller));
       });
-      api->addService("CrmService", [crm, log, clientTimes](const ApiCaller& caller) {
+      api->addService("CrmService", [crm, log, host, clientTimes](const ApiCaller& caller) {
         return std::make_shared<api::CrmServiceProcessor>(
-            std::make_shared<CrmHandler>(*crm, *log, clientTimes, caller));
+            std::make_shared<CrmHandler>(*crm, *log, *host, clientTimes, caller));
       });
     }
   }

@@ -541,9 +541,12 @@ BOOST_AUTO_TEST_CASE(resident_lookups_and_a_visit) {
   // The access log names caller, call and a masked key; never the values.
   const std::string log = host.log();
   BOOST_TEST(log.find("client=window-a") != std::string::npos);
-  BOOST_TEST(log.find("call=ResidentService.getResident key=resident_code:********019 found=1") != std::string::npos,
+  BOOST_TEST(log.find("call=ResidentService.getResident record=resident key=resident_code:********019 fields=") !=
+                 std::string::npos,
              log);
-  BOOST_TEST(log.find("call=CrmService.linkResident visit=1 key=resident_code:********019 result=ok") !=
+  BOOST_TEST(log.find(",name,") != std::string::npos);  // the fields shown, by name
+  BOOST_TEST(log.find(" found=1") != std::string::npos);
+  BOOST_TEST(log.find("call=CrmService.linkResident record=visit key=resident_code:********019 visit=1 result=ok") !=
              std::string::npos);
   BOOST_TEST(log.find("00010000019") == std::string::npos);
   BOOST_TEST(log.find(r.fields["name"]) == std::string::npos);

@@ -30,7 +30,11 @@ class ApiRegistry {
  public:
   virtual ~ApiRegistry() = default;
   /// Adds `service` (its IDL name, e.g. "CrmService"). Call from configure()
-  /// or start(). A name added twice is a ConfigError naming both instances.
+  /// or Module::start(): the host copies the services when it opens the port
+  /// (after every module has started), so one added later is not served.
+  /// Throws std::runtime_error ("api: service '…' is already served") for a
+  /// name added twice or "RecordService" (the host's own); thrown from
+  /// configure(), it fails that instance with the config's line.
   virtual void addService(const std::string& service, ApiProcessorFactory factory) = 0;
 };
 

@@ -226,7 +226,9 @@ class Sink {
   virtual bool needsRecords() const { return true; }
 };
 
-/// The lookup role: keyed queries answered from an outside system.
+/// The lookup role: keyed queries answered from an outside system. Declared
+/// by the odbc connector; the host does not call it yet (the review module's
+/// look-ups will, through HostServices, in a later version).
 class Lookup {
  public:
   virtual ~Lookup() = default;
