@@ -464,21 +464,25 @@ class ResidentConnector final : public Connector, public Source {
     // The register and the export's hash, in the host's transaction with
     // the export's records and the derived sets.
     const std::int64_t now = services_->nowMs();
-    auto rows = std::make_shared<std::vector<std::pair<std::string, Entry>>>();
-    rows->reserve(after.size());
-    for (auto& row : after) rows->emplace_back(row.first, std::move(row.second));
-    // In key order: the register's B-tree then grows at its end instead of
-    // rewriting pages all over the file (a full extract is a million rows).
-    std::sort(rows->begin(), rows->end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    unit.emission.state = [this, rows, released, name = item.name, sha, full, now, eventCount,
+    // The changed residents move into the unit as they are (no copy: a full
+    // extract is a million of them), written in key order: the register's
+    // B-tree then grows at its end instead of rewriting pages all over.
+    auto changedRows = std::make_shared<std::unordered_map<std::string, Entry>>(std::move(after));
+    auto rows = std::make_shared<std::vector<const std::pair<const std::string, Entry>*>>();
+    rows->reserve(changedRows->size());
+    for (const auto& row : *changedRows) rows->push_back(&row);
+    std::sort(rows->begin(), rows->end(), [](auto* a, auto* b) { return a->first < b->first; });
+    unit.emission.state = [this, changedRows, rows, released, name = item.name, sha, full, now, eventCount,
                            householdCount](StateSession& s) {
       const std::string upsert = "INSERT INTO " + register_ +
                                  " (resident_code, household_no, relationship, reason, moved, current_flag) VALUES "
                                  "(?, ?, ?, ?, ?, ?) ON CONFLICT (resident_code) DO UPDATE SET "
                                  "household_no = excluded.household_no, relationship = excluded.relationship, "
                                  "reason = excluded.reason, moved = excluded.moved, current_flag = excluded.current_flag";
-      for (const auto& [code, e] : *rows)
+      for (const auto* row : *rows) {
+        const auto& [code, e] = *row;
         s.run(upsert, {code, e.household, e.relationship, e.reason, e.moved, std::int64_t{e.current}});
+      }
       if (released) s.run("DELETE FROM " + releases_ + " WHERE name = ?", {name});
       s.run("INSERT INTO " + exports_ +
                 " (sha256, name, kind, applied_ms, events, households) VALUES (?, ?, ?, ?, ?, ?) "

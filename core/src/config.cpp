@@ -1,5 +1,6 @@
 // Instance config: libxml2 parse, XSD validation, semantic checks.
 #include "config.h"
+#include "host_sections.h"
 
 #include <cstdlib>
 #include <cerrno>
@@ -85,6 +86,70 @@ const InstanceConfig* HostConfig::findModule(const std::string& id) const {
   return nullptr;
 }
 
+namespace {
+
+// <pipeline>: read through its key table (host_sections.cpp), defaults
+// included when the element is absent.
+void applyPipeline(HostConfig& config, xmlNodePtr node, Diagnostics& diags) {
+  const std::string file = config.file.string();
+  const int line = node ? static_cast<int>(xmlGetLineNo(node)) : 0;
+  const Settings p = readSection(node, "pipeline", pipelineKeys(), config.directory, file, diags);
+  auto positive = [&](const char* key) -> std::int64_t {
+    const std::int64_t v = p.getInt(key);
+    if (v > 0) return v;
+    diags.add(file, line, std::string("pipeline: ") + key + ": must be at least 1");
+    return 1;
+  };
+  config.pollInterval = p.getDuration("poll-interval");
+  config.batchRecords = static_cast<std::size_t>(positive("batch-records"));
+  config.maxAttempts = static_cast<int>(positive("max-attempts"));
+  config.maxOutboxRecords = positive("max-outbox-records");
+  config.intakeThreads = static_cast<std::size_t>(positive("intake-threads"));
+  if (config.intakeThreads > 16) {
+    diags.add(file, line, "pipeline: intake-threads: at most 16");
+    config.intakeThreads = 16;
+  }
+  config.retryInitial = p.getDuration("retry-initial");
+  config.retryMax = p.getDuration("retry-max");
+  config.lease = p.getDuration("lease");
+  config.retainDelivered = p.getDuration("retain-delivered");
+  if (p.has("spool")) {
+    config.spool = p.getPath("spool");
+    config.spoolLine = line;
+  }
+  if (config.lease < std::chrono::seconds(5))
+    diags.add(file, line, "pipeline: lease: must be at least 5s (hosts renew it while they work)");
+}
+
+void applyAdmin(HostConfig& config, xmlNodePtr node, Diagnostics& diags) {
+  if (!node) return;
+  const std::string file = config.file.string();
+  const Settings a = readSection(node, "admin", adminKeys(), config.directory, file, diags);
+  AdminConfig admin;
+  admin.line = static_cast<int>(xmlGetLineNo(node));
+  admin.address = a.getString("address");
+  const std::int64_t port = a.getInt("port");
+  if (port < 0 || port > 65535) diags.add(file, admin.line, "admin: port: " + std::to_string(port) + " is no port");
+  else admin.port = static_cast<int>(port);
+  if (a.has("certificate")) admin.certificate = a.getPath("certificate");
+  if (a.has("key")) admin.key = a.getPath("key");
+  if (admin.certificate.empty() != admin.key.empty())
+    diags.add(file, admin.line,
+              "admin: HTTPS needs both certificate=\"…\" and key=\"…\" (or neither, for plain HTTP on loopback)");
+  for (const fs::path* p : {&admin.certificate, &admin.key}) {
+    std::error_code ec;
+    if (!p->empty() && !fs::is_regular_file(*p, ec)) diags.add(file, admin.line, "admin: '" + p->string() + "' does not exist");
+  }
+  if (admin.certificate.empty() && admin.address != "127.0.0.1" && admin.address != "::1" &&
+      admin.address != "localhost")
+    diags.add(file, admin.line,
+              "admin: address '" + admin.address +
+                  "' is not loopback; off the machine the admin listener needs HTTPS (certificate=\"…\" key=\"…\")");
+  config.admin = admin;
+}
+
+}  // namespace
+
 std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
   const std::string fileName = file.string();
   xml::DocPtr doc = xml::load(file, kConfigSchema, kNamespace, "renkei", "config", diags);
@@ -97,6 +162,7 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
   config.directory = fs::absolute(file, ec).parent_path();
   config.instance = attr(root, "instance");
   config.zone = attr(root, "zone");
+  xmlNodePtr pipelineNode = nullptr, adminNode = nullptr;
   for (xmlNodePtr node = root->children; node; node = node->next) {
     if (node->type != XML_ELEMENT_NODE || !inNamespace(node)) continue;
     const std::string element = name(node);
@@ -110,76 +176,9 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
     } else if (element == "log") {
       if (hasAttr(node, "level")) config.logLevel = attr(node, "level");
     } else if (element == "pipeline") {
-      if (hasAttr(node, "poll-interval")) {
-        Settings::Value v;
-        if (auto err = parseSettingValue("duration", attr(node, "poll-interval"), config.directory, v))
-          diags.add(fileName, lineOf(node), "pipeline: poll-interval: " + *err);
-        else
-          config.pollInterval = std::get<std::chrono::milliseconds>(v);
-      }
-      auto positive = [&](const char* name, auto& out) {
-        if (!hasAttr(node, name)) return;
-        Settings::Value v;
-        if (!parseSettingValue("int", attr(node, name), config.directory, v) && std::get<std::int64_t>(v) > 0)
-          out = static_cast<std::remove_reference_t<decltype(out)>>(std::get<std::int64_t>(v));
-      };
-      positive("batch-records", config.batchRecords);
-      positive("max-attempts", config.maxAttempts);
-      positive("max-outbox-records", config.maxOutboxRecords);
-      positive("intake-threads", config.intakeThreads);
-      if (config.intakeThreads > 16) {
-        diags.add(fileName, lineOf(node), "pipeline: intake-threads: at most 16");
-        config.intakeThreads = 16;
-      }
-      auto duration = [&](const char* name, std::chrono::milliseconds& out) {
-        if (!hasAttr(node, name)) return;
-        Settings::Value v;
-        if (auto err = parseSettingValue("duration", attr(node, name), config.directory, v))
-          diags.add(fileName, lineOf(node), std::string("pipeline: ") + name + ": " + *err);
-        else
-          out = std::get<std::chrono::milliseconds>(v);
-      };
-      duration("retry-initial", config.retryInitial);
-      duration("retry-max", config.retryMax);
-      duration("lease", config.lease);
-      duration("retain-delivered", config.retainDelivered);
-      if (hasAttr(node, "spool")) {
-        const fs::path p(attr(node, "spool"));
-        config.spool = p.is_absolute() ? p : (config.directory / p).lexically_normal();
-        config.spoolLine = lineOf(node);
-      }
-      if (config.lease < std::chrono::seconds(5))
-        diags.add(fileName, lineOf(node), "pipeline: lease: must be at least 5s (hosts renew it while they work)");
+      pipelineNode = node;
     } else if (element == "admin") {
-      AdminConfig admin;
-      admin.line = lineOf(node);
-      if (hasAttr(node, "address")) admin.address = attr(node, "address");
-      if (hasAttr(node, "port")) {
-        Settings::Value v;
-        if (!parseSettingValue("int", attr(node, "port"), config.directory, v) && std::get<std::int64_t>(v) >= 0 &&
-            std::get<std::int64_t>(v) <= 65535)
-          admin.port = static_cast<int>(std::get<std::int64_t>(v));
-      }
-      for (auto [name, out] : {std::pair<const char*, fs::path*>{"certificate", &admin.certificate}, {"key", &admin.key}}) {
-        const std::string v = attr(node, name);
-        if (v.empty()) continue;
-        fs::path p(v);
-        *out = p.is_relative() ? (config.directory / p).lexically_normal() : p;
-      }
-      if (admin.certificate.empty() != admin.key.empty())
-        diags.add(fileName, admin.line, "admin: HTTPS needs both certificate=\"…\" and key=\"…\" (or neither, for "
-                                        "plain HTTP on loopback)");
-      for (const fs::path* p : {&admin.certificate, &admin.key}) {
-        std::error_code ec;
-        if (!p->empty() && !fs::is_regular_file(*p, ec))
-          diags.add(fileName, admin.line, "admin: '" + p->string() + "' does not exist");
-      }
-      if (admin.certificate.empty() && admin.address != "127.0.0.1" && admin.address != "::1" &&
-          admin.address != "localhost")
-        diags.add(fileName, admin.line, "admin: address '" + admin.address +
-                                            "' is not loopback; off the machine the admin listener needs HTTPS "
-                                            "(certificate=\"…\" key=\"…\")");
-      config.admin = admin;
+      adminNode = node;
     } else if (element == "api") {
       ApiConfig api;
       api.line = lineOf(node);
@@ -300,6 +299,8 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
       config.routes.push_back(std::move(route));
     }
   }
+  applyPipeline(config, pipelineNode, diags);
+  applyAdmin(config, adminNode, diags);
   return config;
 }
 

@@ -9,7 +9,10 @@
 #include <signal.h>
 #include <sqlite3.h>
 
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/SSLManager.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 
@@ -325,4 +328,48 @@ BOOST_AUTO_TEST_CASE(a_slow_route_does_not_stall_the_others) {
       }
     }
   }
+}
+
+// The admin listener with a certificate speaks HTTPS (TLS 1.2+) and nothing
+// else; made at test time by scripts/make-certs.
+BOOST_AUTO_TEST_CASE(the_admin_listener_speaks_https_with_a_certificate) {
+  test::TempDir dir;
+  Poco::Net::initializeSSL();
+  auto certs = test::run({source("scripts/make-certs").string(), (dir / "tls").string(), "window-a"});
+  BOOST_TEST_REQUIRE(certs.exitCode == 0, certs.err);
+  writeEmitterConfig(dir.path(), 1, 1,
+                     "  <admin address=\"127.0.0.1\" port=\"0\" certificate=\"tls/server.crt\" key=\"tls/server.key\"/>\n");
+  auto child = test::spawn(serveArgs(dir.path()), dir / "serve", pluginEnv());
+  int port = 0;
+  waitFor(
+      [&] {
+        std::smatch m;
+        if (!fs::exists(child.err)) return false;
+        const std::string err = test::readFile(child.err);
+        static const std::regex admin("admin: https://127\\.0\\.0\\.1:([0-9]+)/metrics");
+        if (std::regex_search(err, m, admin)) port = std::stoi(m[1]);
+        return port != 0;
+      },
+      20);
+  BOOST_TEST_REQUIRE(port != 0, test::readFile(child.err));
+  Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "",
+                                                           (dir / "tls/ca.crt").string(),
+                                                           Poco::Net::Context::VERIFY_STRICT);
+  Poco::Net::HTTPSClientSession session("localhost", static_cast<Poco::UInt16>(port), context);
+  Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, "/health", Poco::Net::HTTPMessage::HTTP_1_1);
+  session.sendRequest(request);
+  Poco::Net::HTTPResponse response;
+  std::istream& in = session.receiveResponse(response);
+  BOOST_TEST(static_cast<int>(response.getStatus()) == 200);
+  BOOST_TEST(std::string(std::istreambuf_iterator<char>(in), {}) == "{\"status\":\"ok\"}\n");
+  // Plain HTTP on the same port gets no answer.
+  bool plainAnswered = true;
+  try {
+    plainAnswered = get(port, "/health").status == 200;
+  } catch (const std::exception&) {
+    plainAnswered = false;
+  }
+  BOOST_TEST(!plainAnswered);
+  ::kill(child.pid, SIGTERM);
+  BOOST_TEST(child.wait().exitCode == 0);
 }

@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "config.h"
+#include "host_sections.h"
 #include "plugin_registry.h"
 #include "golden.h"
 
@@ -114,4 +115,28 @@ BOOST_AUTO_TEST_CASE(checked_settings_are_typed_and_defaulted) {
   BOOST_TEST((s.getList("pattern") == std::vector<std::string>{"*"}));  // default
   BOOST_TEST(s.getSize("max-file-size") == 4ull << 30);       // default
   BOOST_TEST(config->routes[0].to == std::vector<std::string>{"out"});
+}
+
+// Issue 12: the host's sections are declared as key tables; the operators'
+// table in docs/configuration.md must list every key with the declared
+// default (the declaration is the documentation).
+BOOST_AUTO_TEST_CASE(configuration_md_lists_every_host_section_key_with_its_default) {
+  const std::string doc = test::readFile(std::filesystem::path(test::env("RENKEI_SOURCE_DIR")) / "docs/configuration.md");
+  for (const auto& [section, keys] : {std::pair<const char*, const std::vector<renkei_config_key>*>{"pipeline", &pipelineKeys()},
+                                      {"admin", &adminKeys()}}) {
+    for (const renkei_config_key& k : *keys) {
+      BOOST_TEST_CONTEXT(section << " " << k.key) {
+        // "| `<pipeline>` | `lease` | no | `60s` |", or several keys in one row.
+        const std::string head = std::string("| `<") + section + ">` | ";
+        std::size_t at = std::string::npos;
+        for (std::size_t p = doc.find(head); p != std::string::npos; p = doc.find(head, p + 1)) {
+          const std::string row = doc.substr(p, doc.find('\n', p) - p);
+          if (row.find(std::string("`") + k.key + "`") != std::string::npos) at = p;
+        }
+        BOOST_TEST_REQUIRE(at != std::string::npos, "no row for the key");
+        const std::string row = doc.substr(at, doc.find('\n', at) - at);
+        if (k.default_value) BOOST_TEST(row.find(std::string("`") + k.default_value + "`") != std::string::npos, row);
+      }
+    }
+  }
 }

@@ -344,7 +344,7 @@ bool FileIntake::mapAndStore(Route& route, const Intake& item, Checked& checked,
   return ok;
 }
 
-FileIntake::Taken FileIntake::complete(Route& route, const Intake& item, const std::string& sha, const ItemUnit& unit,
+FileIntake::Taken FileIntake::complete(Route& route, const Intake& item, const std::string& sha, ItemUnit& unit,
                                        bool staged, std::uint64_t accepted, mapping::MapRun* run) {
   const std::string& routeId = route.config->id;
   if (run && !run->rejects().empty()) {
@@ -480,12 +480,17 @@ FileIntake::Prepared FileIntake::prepareUnit(Route& route, const Intake& item, c
   return Prepared::Go;
 }
 
-void FileIntake::commitItemUnit(Route& route, const Intake& item, const std::string& sha, const ItemUnit& unit) {
+void FileIntake::commitItemUnit(Route& route, const Intake& item, const std::string& sha, ItemUnit& unit) {
   pipeline::SetCounts counts;
   store::UnitCommit commit;
   commit.emitter = route.config->from;
-  commit.groups = batchesForSets(shared_.routes, route.config->from, item.name, sha, unit.emission.sets,
-                                           shared_.config.batchRecords, counts, shared_.logger);
+  // Each set's records are freed once mapped: only their stored form stays
+  // in memory until the commit (a full extract derives 100,000s of them).
+  for (RecordSet& set : unit.emission.sets) {
+    appendBatchesForSet(shared_.routes, route.config->from, item.name, sha, set, shared_.config.batchRecords, counts,
+                        shared_.logger, commit.groups);
+    std::vector<Record>().swap(set.records);
+  }
   commit.file = store::UnitCommit::File{route.config->id, sha, route.targetIds};
   if (unit.emission.state)
     commit.extra = [&](store::SqlDatabase& db) { withStateSession(db, unit.emission.state); };

@@ -64,7 +64,7 @@ class FileIntake {
   bool mapAndStore(Route& route, const Intake& item, Checked& checked, bool staged, const std::atomic<bool>& stop,
                    std::uint64_t& accepted, std::optional<mapping::MapRun>& run);
   /// Rejects kept, done in the store (with the unit), the item finished.
-  Taken complete(Route& route, const Intake& item, const std::string& sha, const ItemUnit& unit, bool staged,
+  Taken complete(Route& route, const Intake& item, const std::string& sha, ItemUnit& unit, bool staged,
                  std::uint64_t accepted, mapping::MapRun* run);
 
   /// Writes the batches of `group` (and empties it); waits while the
@@ -76,7 +76,7 @@ class FileIntake {
   Prepared prepareUnit(Route& route, const Intake& item, const std::string& sha, ItemUnit& unit);
   /// Commits the item's staged batches with the source's unit and marks the
   /// item done, in one transaction. Throws store::StoreError.
-  void commitItemUnit(Route& route, const Intake& item, const std::string& sha, const ItemUnit& unit);
+  void commitItemUnit(Route& route, const Intake& item, const std::string& sha, ItemUnit& unit);
 
   Shared& shared_;
   std::filesystem::path spool_;  ///< where intake copies files before reading them

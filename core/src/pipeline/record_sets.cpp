@@ -63,7 +63,15 @@ std::vector<store::RoutedBatches> batchesForSets(std::vector<Route>& routes, con
                                                  const std::vector<RecordSet>& sets, std::size_t batchRecords,
                                                  SetCounts& counts, Poco::Logger& logger) {
   std::vector<store::RoutedBatches> out;
-  for (const RecordSet& set : sets) {
+  for (const RecordSet& set : sets)
+    appendBatchesForSet(routes, emitter, itemName, sha, set, batchRecords, counts, logger, out);
+  return out;
+}
+
+void appendBatchesForSet(std::vector<Route>& routes, const std::string& emitter, const std::string& itemName,
+                         const std::string& sha, const RecordSet& set, std::size_t batchRecords, SetCounts& counts,
+                         Poco::Logger& logger, std::vector<store::RoutedBatches>& out) {
+  {
     bool taken = false;
     for (Route& route : routes) {
       if (route.source || route.emitter != emitter || route.recordType != set.recordType) continue;
@@ -151,7 +159,6 @@ std::vector<store::RoutedBatches> batchesForSets(std::vector<Route>& routes, con
     }
     if (!taken) counts.unrouted += set.records.size();
   }
-  return out;
 }
 
 }  // namespace renkei::pipeline

@@ -30,6 +30,12 @@ std::vector<store::RoutedBatches> batchesForSets(std::vector<Route>& routes, con
                                                  const std::string& itemName, const std::string& sha,
                                                  const std::vector<RecordSet>& sets, std::size_t batchRecords,
                                                  SetCounts& counts, Poco::Logger& logger);
+/// The same for one set, appended to `out` (sequence numbers go on after
+/// the batches `out` already holds for a route), so a caller can free each
+/// set's records once it is mapped.
+void appendBatchesForSet(std::vector<Route>& routes, const std::string& emitter, const std::string& itemName,
+                         const std::string& sha, const RecordSet& set, std::size_t batchRecords, SetCounts& counts,
+                         Poco::Logger& logger, std::vector<store::RoutedBatches>& out);
 
 /// Why an emission cannot be taken at all (empty key, a key over 200 bytes,
 /// a record type with other characters than [a-z0-9._-], a record with

@@ -1,0 +1,64 @@
+// Key tables of the host's sections and the reader that applies them.
+#include "host_sections.h"
+
+#include "setting_types.h"
+
+namespace renkei {
+
+const std::vector<renkei_config_key>& pipelineKeys() {
+  static const std::vector<renkei_config_key> keys{
+      {"poll-interval", "duration", "5s", 0, "how often sources are asked for new items"},
+      {"batch-records", "int", "10000", 0, "records per stored batch (a batch also closes at 64 MiB)"},
+      {"max-attempts", "int", "8", 0, "delivery attempts before a batch becomes a dead letter"},
+      {"retry-initial", "duration", "1s", 0, "first retry delay; doubles per attempt, with jitter"},
+      {"retry-max", "duration", "5m", 0, "longest retry delay"},
+      {"lease", "duration", "60s", 0, "how long a claimed item or leased batch is a host's (at least 5s)"},
+      {"max-outbox-records", "int", "500000", 0, "back-pressure: undelivered records a route may hold"},
+      {"intake-threads", "int", "2", 0, "intake workers (1-16); a route is taken by one at a time"},
+      {"retain-delivered", "duration", "30d", 0, "how long delivered batches stay in the store"},
+      {"spool", "path", nullptr, 0, "where intake copies items before reading them ($TMPDIR or /tmp)"},
+  };
+  return keys;
+}
+
+const std::vector<renkei_config_key>& adminKeys() {
+  static const std::vector<renkei_config_key> keys{
+      {"address", "string", "127.0.0.1", 0, "where the admin listener listens (loopback unless HTTPS)"},
+      {"port", "int", "9464", 0, "its port (0: one the system chooses, logged)"},
+      {"certificate", "path", nullptr, 0, "PEM certificate chain: with key, HTTPS"},
+      {"key", "path", nullptr, 0, "PEM private key: with certificate, HTTPS"},
+  };
+  return keys;
+}
+
+Settings readSection(xmlNodePtr node, const char* section, const std::vector<renkei_config_key>& keys,
+                     const std::filesystem::path& directory, const std::string& file, Diagnostics& diags) {
+  Settings out;
+  const int line = node ? static_cast<int>(xmlGetLineNo(node)) : 0;
+  for (const renkei_config_key& k : keys) {
+    std::string text;
+    bool given = false;
+    if (node) {
+      if (xmlChar* v = xmlGetProp(node, reinterpret_cast<const xmlChar*>(k.key))) {
+        text = reinterpret_cast<const char*>(v);
+        xmlFree(v);
+        given = true;
+      }
+    }
+    if (!given && !k.default_value) continue;
+    Settings::Value value;
+    if (auto err = parseSettingValue(k.type, given ? text : k.default_value, directory, value)) {
+      const std::string quoted = std::string("'") + k.key + "'";
+      bool reported = false;
+      for (const auto& d : diags.items())
+        reported = reported || (d.line == line && d.message.find(quoted) != std::string::npos);
+      if (!reported) diags.add(file, line, std::string(section) + ": " + k.key + ": " + *err);
+      if (!k.default_value) continue;
+      parseSettingValue(k.type, k.default_value, directory, value);
+    }
+    out.set(k.key, std::move(value));
+  }
+  return out;
+}
+
+}  // namespace renkei

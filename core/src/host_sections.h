@@ -1,0 +1,30 @@
+// The host's own config sections declared as key tables, like a plugin's
+// keys: one place for each attribute's type, default and meaning, read by
+// the config loader and held to docs/configuration.md by a test.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <libxml/tree.h>
+
+#include "diagnostics.h"
+#include "renkei/plugin.h"
+#include "renkei/settings.h"
+
+namespace renkei {
+
+/// <pipeline> and <admin>, attribute by attribute.
+const std::vector<renkei_config_key>& pipelineKeys();
+const std::vector<renkei_config_key>& adminKeys();
+
+/// The section's settings: each attribute of `node` parsed by its declared
+/// type (a bad value reported as "<section>: <key>: why" at the element's
+/// line, unless the schema already reported that attribute there), every
+/// other key at its default. `node` may be null (the section is absent: all
+/// defaults). Paths resolve against `directory`.
+Settings readSection(xmlNodePtr node, const char* section, const std::vector<renkei_config_key>& keys,
+                     const std::filesystem::path& directory, const std::string& file, Diagnostics& diags);
+
+}  // namespace renkei
