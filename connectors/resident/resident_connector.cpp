@@ -263,182 +263,231 @@ class ResidentConnector final : public Connector, public Source {
   /// than max-full-removal allows (and `released` is false): nothing of it
   /// is applied, the caller holds it.
   bool derive(const Intake& item, bool released, const std::string& hostSha, ItemUnit& unit) {
-    bool empty = true;
-    state_->read([&](StateSession& s) {
-      s.query("SELECT COUNT(*) FROM (SELECT 1 FROM " + register_ + " LIMIT 1) AS any_row", {},
-              [&](StateRows& r) { empty = r.integer(0) == 0; });
-    });
-    const bool full = isFull(item.name);
+    ExportPass p;
+    p.full = isFull(item.name);
     // The first export into an empty register is the baseline: it raises no
     // events (with nothing known before it, every resident would "move in").
     // For an ODBC view that is the first poll.
-    const bool baseline = empty;
-    const std::string columns =
-        "SELECT resident_code, household_no, relationship, reason, moved, current_flag FROM " + register_;
-    auto entryOf = [](StateRows& r) { return Entry{r.text(1), r.text(2), r.text(3), r.text(4), r.integer(5) != 0}; };
-
+    p.baseline = registerEmpty();
     // The register before this export: all of it for a full extract (to
     // find who is missing); a differential looks up the residents it names.
-    std::unordered_map<std::string, Entry> before;
-    if (full && !empty)
-      state_->read([&](StateSession& s) { s.query(columns, {}, [&](StateRows& r) { before[r.text(0)] = entryOf(r); }); });
-    std::unordered_set<std::string> seen;
-
-    std::string sha;  // of exactly the bytes read (the host's copy)
-    std::vector<Event> events;
-    std::unordered_map<std::string, Entry> after;  // residents this export changes (the last row of one wins)
-    std::unordered_set<std::string> touched;        // their households, before and after
-    std::optional<std::string> error;
-    ReadTotals totals;
-    state_->read([&](StateSession& s) {
-      try {
-      error = services_->readRecords(layout_, item.path, kFields, [&](const Record& r) {
-        static const std::string none;
-        auto field = [&](std::size_t i) -> const std::string& {
-          const std::size_t at = fieldIndex(r, i);
-          return at < r.size() ? r.value(at) : none;
-        };
-        const std::string& code = field(0);
-        if (code.empty() || field(6) == "1") return;  // no code, or flagged deleted (削除フラグ)
-        Entry e{field(1), field(2), field(3), field(4), false};
-        e.current = !removal_.count(e.reason);
-        std::optional<Entry> previous;
-        if (auto a = after.find(code); a != after.end()) {
-          previous = a->second;
-        } else if (full) {
-          if (auto b = before.find(code); b != before.end()) previous = b->second;
-          seen.insert(code);
-        } else if (!baseline) {
-          s.query(columns + " WHERE resident_code = ?", {code}, [&](StateRows& row) { previous = entryOf(row); });
-        }
-        const Entry* prev = previous ? &*previous : nullptr;
-        const bool moved = !prev || prev->reason != e.reason || prev->moved != e.moved;
-        const bool householdChanged = prev && prev->household != e.household;
-        if (!moved && !householdChanged && prev->relationship == e.relationship && prev->current == e.current) return;
-        if (!baseline && (moved || householdChanged)) {
-          Event ev;
-          ev.code = moved ? e.reason : std::string();
-          ev.name = moved ? reasonName(e.reason) : "世帯変更";  // same move, another household
-          ev.resident = code;
-          ev.household = e.household;
-          ev.previousHousehold = prev ? prev->household : std::string();
-          ev.moved = e.moved;
-          ev.notified = field(5);
-          events.push_back(std::move(ev));
-        }
-        if (prev) touched.insert(prev->household);
-        touched.insert(e.household);
-        after[code] = std::move(e);
-      }, totals, &sha);
-      } catch (const StateError&) {
-        throw;  // the store: the export stays claimed and is taken again
-      } catch (const std::runtime_error& e) {
-        error = e.what();  // a layout without the resident fields: the export goes on, without events
-      }
-    });
-    if (error) {
+    if (p.full && !p.baseline)
+      state_->read([&](StateSession& s) { s.query(kColumns + register_, {}, [&](StateRows& r) { p.before[r.text(0)] = entryOf(r); }); });
+    if (std::optional<std::string> error = readExport(item, p)) {
       logger_->warning("'%s': no events: %s", item.name, *error);
       return true;
     }
-    if (sha != hostSha)
+    if (p.sha != hostSha)
       throw ExportChanged("the export changed between the host's read and the register's: its content differs "
                           "(a file must not be written to after it is dropped)");
     // Applied before (the same content under another name, or a crash after
     // the register was updated): nothing again. Known only after the read,
     // which then was for nothing; that is the rare case, and the common one
     // reads the export once instead of twice.
+    if (appliedBefore(p.sha)) return true;
+    if (p.full && !p.baseline && !removalsAllowed(item, p, released)) return false;
+    if (p.full) addRemovals(p);
+    const std::size_t changed = p.after.size(), events = p.events.size(), households = p.touched.size();
+    addDerivedSets(item, p, unit.emission.sets);
+    unit.emission.state = registerUpdate(item, p, released);
+    logger_->information("'%s' (%s%s): %z residents changed, %z move events, %z households", item.name,
+                         std::string(p.full ? "full extract" : "differential"),
+                         std::string(p.baseline ? ", baseline" : ""), changed, events, households);
+    return true;
+  }
+
+  /// What one export does to the register, gathered while it is read.
+  struct ExportPass {
+    bool full = false, baseline = false;
+    std::string sha;                                // of exactly the bytes read (the host's copy)
+    std::unordered_map<std::string, Entry> before;  // full extract: the register before it
+    std::unordered_set<std::string> seen;           // full extract: residents it lists
+    std::unordered_map<std::string, Entry> after;   // residents it changes (the last row of one wins)
+    std::unordered_set<std::string> touched;        // their households, before and after
+    std::vector<Event> events;
+  };
+
+  inline static const std::string kColumns =
+      "SELECT resident_code, household_no, relationship, reason, moved, current_flag FROM ";
+  static Entry entryOf(StateRows& r) { return Entry{r.text(1), r.text(2), r.text(3), r.text(4), r.integer(5) != 0}; }
+
+  bool registerEmpty() {
+    bool empty = true;
+    state_->read([&](StateSession& s) {
+      s.query("SELECT COUNT(*) FROM (SELECT 1 FROM " + register_ + " LIMIT 1) AS any_row", {},
+              [&](StateRows& r) { empty = r.integer(0) == 0; });
+    });
+    return empty;
+  }
+
+  bool appliedBefore(const std::string& sha) {
     bool applied = false;
     state_->read([&](StateSession& s) {
       s.query("SELECT 1 FROM " + exports_ + " WHERE sha256 = ?", {sha}, [&](StateRows&) { applied = true; });
     });
-    if (applied) return true;
-    if (full && !baseline) {
-      // A truncated full extract looks like residents leaving: refused
-      // above the share an operator set, with the counts.
-      std::size_t current = 0, removed = 0;
-      for (const auto& [code, e] : before) {
-        if (!e.current) continue;
-        ++current;
-        if (!seen.count(code)) ++removed;
-      }
-      // A few removals are never held (a small register's ordinary day).
-      const bool tooMany = removed > kAlwaysRemovable &&
-                           removed * 100 > static_cast<std::size_t>(maxFullRemoval_) * current;
-      if (tooMany && !released) {
-        holdReason_ = "full extract '" + printable(item.name) + "' would remove " + std::to_string(removed) + " of " +
-                      std::to_string(current) + " current residents (" +
-                      std::to_string(current ? removed * 100 / current : 0) + "%), more than max-full-removal (" +
-                      std::to_string(maxFullRemoval_) + "%): held, nothing of it was taken in. Check that the "
-                      "export is complete (a cut-off file looks like residents leaving); to take it in anyway, "
-                      "move it into release/";
-        return false;
-      }
-      if (tooMany)
-        logger_->warning("'%s': released by an operator: removes %z of %z current residents", printable(item.name),
-                         removed, current);
-    }
-    if (full) {
-      for (const auto& [code, e] : before) {
-        if (seen.count(code) || !e.current) continue;
-        Event ev;
-        ev.name = "消除";  // missing from a full extract: no longer in the register
-        ev.resident = code;
-        ev.household = e.household;
-        ev.previousHousehold = e.household;
-        events.push_back(std::move(ev));
-        Entry gone = e;
-        gone.current = false;
-        after[code] = gone;
-        touched.insert(e.household);
-      }
-    }
+    return applied;
+  }
 
-    // The households touched, with their current members after this export:
-    // the register's (unless this export changes them) and this export's.
+  /// Reads the export through the host's parsers, comparing each row with
+  /// the register: changed residents, their households, move events.
+  /// Returns why it has no resident fields (then nothing is derived).
+  std::optional<std::string> readExport(const Intake& item, ExportPass& p) {
+    std::optional<std::string> error;
+    ReadTotals totals;
+    state_->read([&](StateSession& s) {
+      try {
+        error = services_->readRecords(layout_, item.path, kFields, [&](const Record& r) { compareRow(r, s, p); },
+                                       totals, &p.sha);
+      } catch (const StateError&) {
+        throw;  // the store: the export stays claimed and is taken again
+      } catch (const std::runtime_error& e) {
+        error = e.what();  // a layout without the resident fields: the export goes on, without events
+      }
+    });
+    return error;
+  }
+
+  /// One row of the export against what the register (or an earlier row)
+  /// says of the same resident.
+  void compareRow(const Record& r, StateSession& s, ExportPass& p) {
+    static const std::string none;
+    auto field = [&](std::size_t i) -> const std::string& {
+      const std::size_t at = fieldIndex(r, i);
+      return at < r.size() ? r.value(at) : none;
+    };
+    const std::string& code = field(0);
+    if (code.empty() || field(6) == "1") return;  // no code, or flagged deleted (削除フラグ)
+    Entry e{field(1), field(2), field(3), field(4), false};
+    e.current = !removal_.count(e.reason);
+    std::optional<Entry> previous;
+    if (auto a = p.after.find(code); a != p.after.end()) {
+      previous = a->second;
+    } else if (p.full) {
+      if (auto b = p.before.find(code); b != p.before.end()) previous = b->second;
+      p.seen.insert(code);
+    } else if (!p.baseline) {
+      s.query(kColumns + register_ + " WHERE resident_code = ?", {code},
+              [&](StateRows& row) { previous = entryOf(row); });
+    }
+    const Entry* prev = previous ? &*previous : nullptr;
+    const bool moved = !prev || prev->reason != e.reason || prev->moved != e.moved;
+    const bool householdChanged = prev && prev->household != e.household;
+    if (!moved && !householdChanged && prev->relationship == e.relationship && prev->current == e.current) return;
+    if (!p.baseline && (moved || householdChanged)) {
+      Event ev;
+      ev.code = moved ? e.reason : std::string();
+      ev.name = moved ? reasonName(e.reason) : "世帯変更";  // same move, another household
+      ev.resident = code;
+      ev.household = e.household;
+      ev.previousHousehold = prev ? prev->household : std::string();
+      ev.moved = e.moved;
+      ev.notified = field(5);
+      p.events.push_back(std::move(ev));
+    }
+    if (prev) p.touched.insert(prev->household);
+    p.touched.insert(e.household);
+    p.after[code] = std::move(e);
+  }
+
+  /// A truncated full extract looks like residents leaving: refused above
+  /// the share an operator set, with the counts (holdReason_), unless an
+  /// operator released it.
+  bool removalsAllowed(const Intake& item, const ExportPass& p, bool released) {
+    std::size_t current = 0, removed = 0;
+    for (const auto& [code, e] : p.before) {
+      if (!e.current) continue;
+      ++current;
+      if (!p.seen.count(code)) ++removed;
+    }
+    // A few removals are never held (a small register's ordinary day).
+    const bool tooMany =
+        removed > kAlwaysRemovable && removed * 100 > static_cast<std::size_t>(maxFullRemoval_) * current;
+    if (tooMany && !released) {
+      holdReason_ = "full extract '" + printable(item.name) + "' would remove " + std::to_string(removed) + " of " +
+                    std::to_string(current) + " current residents (" +
+                    std::to_string(current ? removed * 100 / current : 0) + "%), more than max-full-removal (" +
+                    std::to_string(maxFullRemoval_) + "%): held, nothing of it was taken in. Check that the "
+                    "export is complete (a cut-off file looks like residents leaving); to take it in anyway, "
+                    "move it into release/";
+      return false;
+    }
+    if (tooMany)
+      logger_->warning("'%s': released by an operator: removes %z of %z current residents", printable(item.name),
+                       removed, current);
+    return true;
+  }
+
+  /// Residents missing from a full extract are no longer in the register.
+  void addRemovals(ExportPass& p) {
+    for (const auto& [code, e] : p.before) {
+      if (p.seen.count(code) || !e.current) continue;
+      Event ev;
+      ev.name = "消除";
+      ev.resident = code;
+      ev.household = e.household;
+      ev.previousHousehold = e.household;
+      p.events.push_back(std::move(ev));
+      Entry gone = e;
+      gone.current = false;
+      p.after[code] = gone;
+      p.touched.insert(e.household);
+    }
+  }
+
+  /// The move events and the households touched (with their current
+  /// members after this export: the register's, unless this export changes
+  /// them, and this export's) as record sets for the routes.
+  void addDerivedSets(const Intake& item, const ExportPass& p, std::vector<RecordSet>& sets) {
+    static const auto eventNames = std::make_shared<const FieldNames>(
+        FieldNames{"event_id", "event", "event_code", "resident_code", "household_no", "previous_household_no",
+                   "move_date", "notified_date", "export", "export_kind"});
+    RecordSet eventSet{"resident.event", {}};
+    eventSet.records.reserve(p.events.size());
+    std::size_t n = 0;
+    for (const Event& ev : p.events) {
+      Record r(eventNames);
+      const std::string* values[] = {&ev.name, &ev.code, &ev.resident, &ev.household, &ev.previousHousehold,
+                                     &ev.moved, &ev.notified};
+      r.set(0, p.sha.substr(0, 12) + "-" + std::to_string(++n));
+      for (std::size_t i = 0; i < 7; ++i) r.set(i + 1, *values[i]);
+      r.set(8, item.name);
+      r.set(9, p.full ? "full" : "differential");
+      eventSet.records.push_back(std::move(r));
+    }
+    if (!eventSet.records.empty()) sets.push_back(std::move(eventSet));
+    RecordSet householdSet = households(item, p);
+    if (!householdSet.records.empty()) sets.push_back(std::move(householdSet));
+  }
+
+  RecordSet households(const Intake& item, const ExportPass& p) {
     struct Member {
       const std::string* household;
       std::string code;
       const Entry* entry;
     };
-    std::vector<Member> members;
     std::vector<std::pair<std::string, Entry>> kept;  // register members this export leaves alone
-    if (!baseline) {
+    if (!p.baseline) {
       state_->read([&](StateSession& s) {
-        for (const std::string& h : touched)
-          s.query(columns + " WHERE household_no = ?", {h}, [&](StateRows& r) {
-            if (!after.count(r.text(0))) kept.emplace_back(r.text(0), entryOf(r));
+        for (const std::string& h : p.touched)
+          s.query(kColumns + register_ + " WHERE household_no = ?", {h}, [&](StateRows& r) {
+            if (!p.after.count(r.text(0))) kept.emplace_back(r.text(0), entryOf(r));
           });
       });
     }
-    members.reserve(after.size() + kept.size());
-    for (const auto& [code, e] : after) members.push_back({&e.household, code, &e});
+    std::vector<Member> members;
+    members.reserve(p.after.size() + kept.size());
+    for (const auto& [code, e] : p.after) members.push_back({&e.household, code, &e});
     for (const auto& [code, e] : kept) members.push_back({&e.household, code, &e});
     std::sort(members.begin(), members.end(), [](const Member& a, const Member& b) {
       return *a.household != *b.household ? *a.household < *b.household : a.code < b.code;
     });
-    std::vector<std::string> households(touched.begin(), touched.end());
+    std::vector<std::string> households(p.touched.begin(), p.touched.end());
     std::sort(households.begin(), households.end());
-
-    static const auto eventNames = std::make_shared<const FieldNames>(
-        FieldNames{"event_id", "event", "event_code", "resident_code", "household_no", "previous_household_no",
-                   "move_date", "notified_date", "export", "export_kind"});
-    static const auto householdNames = std::make_shared<const FieldNames>(
+    static const auto names = std::make_shared<const FieldNames>(
         FieldNames{"household_no", "householder_code", "member_codes", "members", "export"});
-    RecordSet eventSet{"resident.event", {}}, householdSet{"resident.household", {}};
-    eventSet.records.reserve(events.size());
-    std::size_t n = 0;
-    for (const Event& ev : events) {
-      Record r(eventNames);
-      const std::string* values[] = {&ev.name, &ev.code, &ev.resident, &ev.household, &ev.previousHousehold,
-                                     &ev.moved, &ev.notified};
-      r.set(0, sha.substr(0, 12) + "-" + std::to_string(++n));
-      for (std::size_t i = 0; i < 7; ++i) r.set(i + 1, *values[i]);
-      r.set(8, item.name);
-      r.set(9, full ? "full" : "differential");
-      eventSet.records.push_back(std::move(r));
-    }
+    RecordSet set{"resident.household", {}};
+    set.records.reserve(households.size());
     auto m = members.begin();
-    householdSet.records.reserve(households.size());
     for (const std::string& household : households) {
       while (m != members.end() && *m->household < household) ++m;
       std::string householder, codes;
@@ -449,31 +498,33 @@ class ResidentConnector final : public Connector, public Source {
         if (count++) codes += ' ';
         codes += m->code;
       }
-      Record r(householdNames);
+      Record r(names);
       r.set(0, household);
       r.set(1, std::move(householder));
       r.set(2, std::move(codes));
       r.set(3, std::to_string(count));
       r.set(4, item.name);
-      householdSet.records.push_back(std::move(r));
+      set.records.push_back(std::move(r));
     }
-    const std::size_t changed = after.size(), eventCount = events.size(), householdCount = households.size();
-    if (!eventSet.records.empty()) unit.emission.sets.push_back(std::move(eventSet));
-    if (!householdSet.records.empty()) unit.emission.sets.push_back(std::move(householdSet));
+    return set;
+  }
 
-    // The register and the export's hash, in the host's transaction with
-    // the export's records and the derived sets.
+  /// The register and the export's hash, for the host's transaction with
+  /// the export's records and the derived sets. The changed residents move
+  /// into it as they are (no copy: a full extract is a million of them),
+  /// written in key order: the register's B-tree then grows at its end
+  /// instead of rewriting pages all over.
+  std::function<void(StateSession&)> registerUpdate(const Intake& item, ExportPass& p, bool released) {
     const std::int64_t now = services_->nowMs();
-    // The changed residents move into the unit as they are (no copy: a full
-    // extract is a million of them), written in key order: the register's
-    // B-tree then grows at its end instead of rewriting pages all over.
-    auto changedRows = std::make_shared<std::unordered_map<std::string, Entry>>(std::move(after));
+    const std::int64_t events = static_cast<std::int64_t>(p.events.size());
+    const std::int64_t households = static_cast<std::int64_t>(p.touched.size());
+    auto changed = std::make_shared<std::unordered_map<std::string, Entry>>(std::move(p.after));
     auto rows = std::make_shared<std::vector<const std::pair<const std::string, Entry>*>>();
-    rows->reserve(changedRows->size());
-    for (const auto& row : *changedRows) rows->push_back(&row);
+    rows->reserve(changed->size());
+    for (const auto& row : *changed) rows->push_back(&row);
     std::sort(rows->begin(), rows->end(), [](auto* a, auto* b) { return a->first < b->first; });
-    unit.emission.state = [this, changedRows, rows, released, name = item.name, sha, full, now, eventCount,
-                           householdCount](StateSession& s) {
+    return [this, changed, rows, released, name = item.name, sha = p.sha, full = p.full, now, events,
+            households](StateSession& s) {
       const std::string upsert = "INSERT INTO " + register_ +
                                  " (resident_code, household_no, relationship, reason, moved, current_flag) VALUES "
                                  "(?, ?, ?, ?, ?, ?) ON CONFLICT (resident_code) DO UPDATE SET "
@@ -487,13 +538,8 @@ class ResidentConnector final : public Connector, public Source {
       s.run("INSERT INTO " + exports_ +
                 " (sha256, name, kind, applied_ms, events, households) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (sha256) DO NOTHING",
-            {sha, name, std::string(full ? "full" : "differential"), now, static_cast<std::int64_t>(eventCount),
-             static_cast<std::int64_t>(householdCount)});
+            {sha, name, std::string(full ? "full" : "differential"), now, events, households});
     };
-    logger_->information("'%s' (%s%s): %z residents changed, %z move events, %z households", item.name,
-                         std::string(full ? "full extract" : "differential"), std::string(baseline ? ", baseline" : ""),
-                         changed, eventCount, householdCount);
-    return true;
   }
 
   /// Moves a claimed export from processing/ into held/ with the reason
