@@ -304,45 +304,32 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
   return config;
 }
 
-void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics& diags) {
-  const std::string file = config.file.string();
-  const std::vector<std::string> pluginKeys = registry.keys();
+namespace {
 
-  // Intake copies every file into the spool folder before reading it.
-  if (!config.spool.empty()) {
-    struct stat st {};
-    if (::stat(config.spool.c_str(), &st) != 0)
-      diags.add(file, config.spoolLine,
-                "pipeline: spool: folder '" + config.spool.string() + "': " + std::strerror(errno));
-    else if (!S_ISDIR(st.st_mode))
-      diags.add(file, config.spoolLine, "pipeline: spool: '" + config.spool.string() + "' is not a folder");
-    else if (::access(config.spool.c_str(), W_OK | X_OK) != 0)
-      diags.add(file, config.spoolLine,
-                "pipeline: spool: folder '" + config.spool.string() + "' is not writable: " + std::strerror(errno));
+/// The checks of checkConfig, one method per part of the config. Each
+/// reports into `diags` with the config's file and the element's line.
+class ConfigChecker {
+ public:
+  ConfigChecker(HostConfig& config, const PluginRegistry& registry, Diagnostics& diags)
+      : config(config), registry(registry), diags(diags), file(config.file.string()), pluginKeys(registry.keys()) {}
+
+  void spool() {
+    // Intake copies every file into the spool folder before reading it.
+    if (!config.spool.empty()) {
+      struct stat st {};
+      if (::stat(config.spool.c_str(), &st) != 0)
+        diags.add(file, config.spoolLine,
+                  "pipeline: spool: folder '" + config.spool.string() + "': " + std::strerror(errno));
+      else if (!S_ISDIR(st.st_mode))
+        diags.add(file, config.spoolLine, "pipeline: spool: '" + config.spool.string() + "' is not a folder");
+      else if (::access(config.spool.c_str(), W_OK | X_OK) != 0)
+        diags.add(file, config.spoolLine,
+                  "pipeline: spool: folder '" + config.spool.string() + "' is not writable: " + std::strerror(errno));
+    }
   }
 
-  // Connector and module ids share one namespace: routes name either.
-  std::map<std::string, int> seen;
-  auto checkId = [&](const InstanceConfig& inst) {
-    if (inst.id.empty()) return;
-    auto [it, inserted] = seen.emplace(inst.id, inst.line);
-    if (!inserted)
-      diags.add(file, inst.line,
-                "duplicate id '" + inst.id + "' (first defined at line " + std::to_string(it->second) + ")");
-  };
-
-  // The schema validator stops checking an element's content at the first
-  // unexpected child, so required attributes are checked here too; a problem
-  // the schema already reported on that line is not repeated.
-  auto requireAttribute = [&](int line, const std::string& what, const char* attribute, const std::string& value) {
-    if (!value.empty()) return;
-    const std::string quoted = std::string("attribute '") + attribute + "'";
-    for (const auto& d : diags.items())
-      if (d.line == line && d.message.find(quoted) != std::string::npos) return;
-    diags.add(file, line, what + ": missing " + quoted);
-  };
-
-  auto checkInstance = [&](InstanceConfig& inst) {
+  /// An instance's plugin: known, of the right kind, its settings typed.
+  void instance(InstanceConfig& inst) {
     requireAttribute(inst.line, "<" + inst.element + ">", "id", inst.id);
     requireAttribute(inst.line, inst.element + " '" + inst.id + "'", "plugin", inst.plugin);
     checkId(inst);
@@ -362,106 +349,78 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
       return;
     }
     inst.descriptor = d;
-    const std::vector<std::string> validKeys = d->keyNames();
-    std::map<std::string, int> given;
-    for (const SettingText& t : inst.texts) {
-      const ConfigKeySpec* spec = d->findKey(t.key);
-      if (!spec) {
-        diags.add(file, t.line,
-                  describe(inst) + ": unknown key '" + t.key + "'" + didYouMean(t.key, validKeys) +
-                      " valid keys: " + joinList(validKeys));
-        continue;
-      }
-      auto [it, inserted] = given.emplace(t.key, t.line);
-      if (!inserted) {
-        diags.add(file, t.line,
-                  describe(inst) + ": key '" + t.key + "' given twice (first at line " +
-                      std::to_string(it->second) + ")");
-        continue;
-      }
-      Settings::Value value;
-      if (auto err = parseSettingValue(spec->type, t.value, config.directory, value)) {
-        diags.add(file, t.line, describe(inst) + ": key '" + t.key + "': " + *err);
-        continue;
-      }
-      inst.settings.set(t.key, std::move(value));
-    }
-    for (const ConfigKeySpec& spec : d->keys) {
-      if (given.count(spec.key)) continue;
-      if (spec.required) {
-        diags.add(file, inst.line,
-                  describe(inst) + ": missing required key '" + spec.key + "' (" + spec.type + "): " +
-                      spec.description);
-        continue;
-      }
-      if (!spec.hasDefault) continue;
-      Settings::Value value;
-      if (auto err = parseSettingValue(spec.type, spec.defaultValue, config.directory, value)) {
-        diags.add(file, inst.line,
-                  describe(inst) + ": plugin bug: default of key '" + spec.key + "': " + *err);
-        continue;
-      }
-      inst.settings.set(spec.key, std::move(value));
-    }
-  };
-
-  for (auto& c : config.connectors) checkInstance(c);
-  for (auto& m : config.modules) checkInstance(m);
-  for (const SubscriptionConfig& sub : config.subscriptions) {
-    auto [it, inserted] = seen.emplace(sub.id, sub.line);
-    if (!inserted)
-      diags.add(file, sub.line,
-                "duplicate id '" + sub.id + "' (first defined at line " + std::to_string(it->second) + ")");
-    if (!config.api)
-      diags.add(file, sub.line,
-                "subscription '" + sub.id + "': window systems pull it through the API, but there is no <api>");
-    if (sub.clients.empty())
-      diags.add(file, sub.line,
-                "subscription '" + sub.id + "': clients=\"…\" must name at least one client certificate (its CN)");
-    if (config.api && !config.api->clients.empty())
-      for (const std::string& c : sub.clients)
-        if (std::find(config.api->clients.begin(), config.api->clients.end(), c) == config.api->clients.end())
-          diags.add(file, sub.line,
-                    "subscription '" + sub.id + "': client '" + c + "' is not among <api clients=\"…\">, so it "
-                    "could never connect");
-    if (sub.ackTimeout < std::chrono::seconds(1))
-      diags.add(file, sub.line, "subscription '" + sub.id + "': ack-timeout must be at least 1s");
+    settings(inst, *d);
   }
-  if (config.api) {
-    auto exists = [&](const fs::path& p, const char* what) {
+
+  void subscriptions() {
+    for (const SubscriptionConfig& sub : config.subscriptions) {
+      auto [it, inserted] = seen.emplace(sub.id, sub.line);
+      if (!inserted)
+        diags.add(file, sub.line,
+                  "duplicate id '" + sub.id + "' (first defined at line " + std::to_string(it->second) + ")");
+      if (!config.api)
+        diags.add(file, sub.line,
+                  "subscription '" + sub.id + "': window systems pull it through the API, but there is no <api>");
+      if (sub.clients.empty())
+        diags.add(file, sub.line,
+                  "subscription '" + sub.id + "': clients=\"…\" must name at least one client certificate (its CN)");
+      if (config.api && !config.api->clients.empty())
+        for (const std::string& c : sub.clients)
+          if (std::find(config.api->clients.begin(), config.api->clients.end(), c) == config.api->clients.end())
+            diags.add(file, sub.line,
+                      "subscription '" + sub.id + "': client '" + c + "' is not among <api clients=\"…\">, so it "
+                      "could never connect");
+      if (sub.ackTimeout < std::chrono::seconds(1))
+        diags.add(file, sub.line, "subscription '" + sub.id + "': ack-timeout must be at least 1s");
+    }
+  }
+
+  void api() {
+    if (config.api) {
+      auto exists = [&](const fs::path& p, const char* what) {
+        std::error_code ec;
+        if (!p.empty() && !fs::is_regular_file(p, ec))
+          diags.add(file, config.api->line, std::string("api: ") + what + " '" + p.string() + "' does not exist");
+      };
+      exists(config.api->certificate, "certificate");
+      exists(config.api->key, "key");
+      exists(config.api->clientCa, "client-ca");
+      exists(config.api->crl, "crl");
+    }
+
+  }
+
+  void pluginDirectory() {
+    if (config.pluginDirectory) {
       std::error_code ec;
-      if (!p.empty() && !fs::is_regular_file(p, ec))
-        diags.add(file, config.api->line, std::string("api: ") + what + " '" + p.string() + "' does not exist");
-    };
-    exists(config.api->certificate, "certificate");
-    exists(config.api->key, "key");
-    exists(config.api->clientCa, "client-ca");
-    exists(config.api->crl, "crl");
+      if (!fs::is_directory(*config.pluginDirectory, ec))
+        diags.add(file, config.pluginDirectoryLine,
+                  "plugins: directory '" + config.pluginDirectory->string() + "' does not exist");
+    }
+
   }
 
-  if (config.pluginDirectory) {
-    std::error_code ec;
-    if (!fs::is_directory(*config.pluginDirectory, ec))
-      diags.add(file, config.pluginDirectoryLine,
-                "plugins: directory '" + config.pluginDirectory->string() + "' does not exist");
+  void routes() {
+    for (const auto& c : config.connectors) {
+      connectorIds.push_back(c.id);
+      if (c.descriptor && (c.descriptor->roles & RENKEI_ROLE_SOURCE)) sourceIds.push_back(c.id);
+      if (c.descriptor && (c.descriptor->roles & RENKEI_ROLE_SINK)) targetIds.push_back(c.id);
+      if (c.descriptor && (c.descriptor->roles & RENKEI_ROLE_EMITTER)) emitterIds.push_back(c.id);
+    }
+    for (const auto& m : config.modules) {
+      targetIds.push_back(m.id);
+      if (m.descriptor && (m.descriptor->roles & RENKEI_ROLE_EMITTER)) emitterIds.push_back(m.id);
+    }
+    for (const auto& sub : config.subscriptions) targetIds.push_back(sub.id);
+
+    for (const RouteConfig& r : config.routes) {
+      routeSource(r);
+      routeTargets(r);
+    }
   }
 
-  std::vector<std::string> connectorIds, sourceIds, targetIds, emitterIds;
-  for (const auto& c : config.connectors) {
-    connectorIds.push_back(c.id);
-    if (c.descriptor && (c.descriptor->roles & RENKEI_ROLE_SOURCE)) sourceIds.push_back(c.id);
-    if (c.descriptor && (c.descriptor->roles & RENKEI_ROLE_SINK)) targetIds.push_back(c.id);
-    if (c.descriptor && (c.descriptor->roles & RENKEI_ROLE_EMITTER)) emitterIds.push_back(c.id);
-  }
-  for (const auto& m : config.modules) {
-    targetIds.push_back(m.id);
-    if (m.descriptor && (m.descriptor->roles & RENKEI_ROLE_EMITTER)) emitterIds.push_back(m.id);
-  }
-  for (const auto& sub : config.subscriptions) targetIds.push_back(sub.id);
-
-  std::map<std::string, int> routeIds;
-  std::map<std::pair<std::string, std::string>, const RouteConfig*> sourceOwner;
-  for (const RouteConfig& r : config.routes) {
+  /// A route's id and where its records come from.
+  void routeSource(const RouteConfig& r) {
     // A claimed item (or an emitted record type) feeds exactly one route;
     // fan-out is several targets in `to`.
     if (!r.from.empty()) {
@@ -515,6 +474,11 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
                                                                       : ""));
       }
     }
+  }
+
+  /// Where a route's records go.
+  void routeTargets(const RouteConfig& r) {
+    const std::string where = "route '" + r.id + "'";
     std::set<std::string> targets;
     for (const std::string& to : r.to) {
       if (!targets.insert(to).second) {
@@ -535,46 +499,143 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
     }
   }
 
-  if (config.store) {
-    if (config.store->driver == "postgresql") {
-      if (config.store->connection.empty())
-        diags.add(file, config.storeLine,
-                  "store: driver 'postgresql' needs connection=\"…\" (an ODBC connection string such as "
-                  "'DSN=renkei' or 'Driver={PostgreSQL Unicode};Server=…;Database=…;Uid=…'; the password from "
-                  "password-file=\"…\" or $RENKEI_STORE_PASSWORD, never in the config)");
-      else if (const std::string key = passwordKeyIn(config.store->connection); !key.empty())
-        diags.add(file, config.storeLine,
-                  "store: the connection string holds a password (attribute '" + key +
-                      "'); put it in password-file=\"…\" or $RENKEI_STORE_PASSWORD instead");
-      if (config.store->passwordFile && !fs::is_regular_file(*config.store->passwordFile))
-        diags.add(file, config.storeLine,
-                  "store: password-file '" + config.store->passwordFile->string() + "' does not exist");
-    } else if (config.store->path.empty())
-      diags.add(file, config.storeLine, "store: driver 'sqlite' needs path=\"…\" (the database file)");
+  void store() {
+    if (config.store) {
+      if (config.store->driver == "postgresql") {
+        if (config.store->connection.empty())
+          diags.add(file, config.storeLine,
+                    "store: driver 'postgresql' needs connection=\"…\" (an ODBC connection string such as "
+                    "'DSN=renkei' or 'Driver={PostgreSQL Unicode};Server=…;Database=…;Uid=…'; the password from "
+                    "password-file=\"…\" or $RENKEI_STORE_PASSWORD, never in the config)");
+        else if (const std::string key = passwordKeyIn(config.store->connection); !key.empty())
+          diags.add(file, config.storeLine,
+                    "store: the connection string holds a password (attribute '" + key +
+                        "'); put it in password-file=\"…\" or $RENKEI_STORE_PASSWORD instead");
+        if (config.store->passwordFile && !fs::is_regular_file(*config.store->passwordFile))
+          diags.add(file, config.storeLine,
+                    "store: password-file '" + config.store->passwordFile->string() + "' does not exist");
+      } else if (config.store->path.empty())
+        diags.add(file, config.storeLine, "store: driver 'sqlite' needs path=\"…\" (the database file)");
+    }
+
   }
 
-  // Pseudonym keys: files the config names, never values in it.
-  mapping::KeyRing keys;
-  for (const KeyConfig& k : config.keys) {
-    std::string key;
-    if (auto error = mapping::readKeyFile(k.file.string(), key))
-      diags.add(file, k.line, "key '" + k.id + "': " + *error);
-    else if (!keys.emplace(k.id, key).second)
-      diags.add(file, k.line, "key '" + k.id + "' is declared twice");
+  void mappings() {
+    // Pseudonym keys: files the config names, never values in it.
+    mapping::KeyRing keys;
+    for (const KeyConfig& k : config.keys) {
+      std::string key;
+      if (auto error = mapping::readKeyFile(k.file.string(), key))
+        diags.add(file, k.line, "key '" + k.id + "': " + *error);
+      else if (!keys.emplace(k.id, key).second)
+        diags.add(file, k.line, "key '" + k.id + "' is declared twice");
+    }
+    // Every mapping a route names is compiled here, so `renkei check` reports
+    // its problems too; a mapping must target this instance's zone (data
+    // crosses zones only through the bridge).
+    for (RouteConfig& r : config.routes) {
+      if (!r.mappingFile) continue;
+      Diagnostics mappingDiags;
+      r.mapping = mapping::loadMapping(*r.mappingFile, keys, mappingDiags);
+      for (const auto& d : mappingDiags.items()) diags.add(d.file, d.line, d.message, d.column);
+      if (r.mapping && r.mapping->zone != config.zone)
+        diags.add(file, r.line,
+                  "route '" + r.id + "': mapping '" + r.mapping->id + "' targets the " + r.mapping->zone +
+                      " zone, but this instance runs in the " + config.zone + " zone");
+    }
   }
-  // Every mapping a route names is compiled here, so `renkei check` reports
-  // its problems too; a mapping must target this instance's zone (data
-  // crosses zones only through the bridge).
-  for (RouteConfig& r : config.routes) {
-    if (!r.mappingFile) continue;
-    Diagnostics mappingDiags;
-    r.mapping = mapping::loadMapping(*r.mappingFile, keys, mappingDiags);
-    for (const auto& d : mappingDiags.items()) diags.add(d.file, d.line, d.message, d.column);
-    if (r.mapping && r.mapping->zone != config.zone)
-      diags.add(file, r.line,
-                "route '" + r.id + "': mapping '" + r.mapping->id + "' targets the " + r.mapping->zone +
-                    " zone, but this instance runs in the " + config.zone + " zone");
+
+ private:
+  /// Every key given checked against the plugin's table; defaults added.
+  void settings(InstanceConfig& inst, const PluginDescriptor& descriptor) {
+    const PluginDescriptor* d = &descriptor;
+    const std::vector<std::string> validKeys = d->keyNames();
+    std::map<std::string, int> given;
+    for (const SettingText& t : inst.texts) {
+      const ConfigKeySpec* spec = d->findKey(t.key);
+      if (!spec) {
+        diags.add(file, t.line,
+                  describe(inst) + ": unknown key '" + t.key + "'" + didYouMean(t.key, validKeys) +
+                      " valid keys: " + joinList(validKeys));
+        continue;
+      }
+      auto [it, inserted] = given.emplace(t.key, t.line);
+      if (!inserted) {
+        diags.add(file, t.line,
+                  describe(inst) + ": key '" + t.key + "' given twice (first at line " +
+                      std::to_string(it->second) + ")");
+        continue;
+      }
+      Settings::Value value;
+      if (auto err = parseSettingValue(spec->type, t.value, config.directory, value)) {
+        diags.add(file, t.line, describe(inst) + ": key '" + t.key + "': " + *err);
+        continue;
+      }
+      inst.settings.set(t.key, std::move(value));
+    }
+    for (const ConfigKeySpec& spec : d->keys) {
+      if (given.count(spec.key)) continue;
+      if (spec.required) {
+        diags.add(file, inst.line,
+                  describe(inst) + ": missing required key '" + spec.key + "' (" + spec.type + "): " +
+                      spec.description);
+        continue;
+      }
+      if (!spec.hasDefault) continue;
+      Settings::Value value;
+      if (auto err = parseSettingValue(spec.type, spec.defaultValue, config.directory, value)) {
+        diags.add(file, inst.line,
+                  describe(inst) + ": plugin bug: default of key '" + spec.key + "': " + *err);
+        continue;
+      }
+      inst.settings.set(spec.key, std::move(value));
+    }
+    }
+
+  // Connector and module ids share one namespace: routes name either.
+  void checkId(const InstanceConfig& inst) {
+    if (inst.id.empty()) return;
+    auto [it, inserted] = seen.emplace(inst.id, inst.line);
+    if (!inserted)
+      diags.add(file, inst.line,
+                "duplicate id '" + inst.id + "' (first defined at line " + std::to_string(it->second) + ")");
   }
+
+  // The schema validator stops checking an element's content at the first
+  // unexpected child, so required attributes are checked here too; a problem
+  // the schema already reported on that line is not repeated.
+  void requireAttribute(int line, const std::string& what, const char* attribute, const std::string& value) {
+    if (!value.empty()) return;
+    const std::string quoted = std::string("attribute '") + attribute + "'";
+    for (const auto& d : diags.items())
+      if (d.line == line && d.message.find(quoted) != std::string::npos) return;
+    diags.add(file, line, what + ": missing " + quoted);
+  }
+
+  HostConfig& config;
+  const PluginRegistry& registry;
+  Diagnostics& diags;
+  const std::string file;
+  const std::vector<std::string> pluginKeys;
+  std::map<std::string, int> seen;  ///< instance and subscription ids, with their lines
+  std::vector<std::string> connectorIds, sourceIds, targetIds, emitterIds;  ///< for routes' messages
+  std::map<std::string, int> routeIds;
+  std::map<std::pair<std::string, std::string>, const RouteConfig*> sourceOwner;  ///< (from, records) → route
+};
+
+}  // namespace
+
+void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics& diags) {
+  ConfigChecker check(config, registry, diags);
+  check.spool();
+  for (auto& c : config.connectors) check.instance(c);
+  for (auto& m : config.modules) check.instance(m);
+  check.subscriptions();
+  check.api();
+  check.pluginDirectory();
+  check.routes();
+  check.store();
+  check.mappings();
 }
 
 }  // namespace renkei
