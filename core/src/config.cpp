@@ -148,6 +148,129 @@ void applyAdmin(HostConfig& config, xmlNodePtr node, Diagnostics& diags) {
   config.admin = admin;
 }
 
+
+// One reader per element of the config: each fills its part of `config`
+// and reports what it cannot read with the element's line.
+void readApi(HostConfig& config, xmlNodePtr node, Diagnostics& diags) {
+  const std::string fileName = config.file.string();
+  ApiConfig api;
+  api.line = lineOf(node);
+  if (hasAttr(node, "address")) api.address = attr(node, "address");
+  if (hasAttr(node, "port")) {  // the schema reports a value that is no port number
+    Settings::Value v;
+    if (!parseSettingValue("int", attr(node, "port"), config.directory, v) && std::get<std::int64_t>(v) >= 0 &&
+        std::get<std::int64_t>(v) <= 65535)
+      api.port = static_cast<int>(std::get<std::int64_t>(v));
+  }
+  auto file = [&](const char* name) {
+    const std::string v = attr(node, name);
+    if (v.empty()) return fs::path();
+    fs::path p(v);
+    return p.is_relative() ? (config.directory / p).lexically_normal() : p;
+  };
+  {
+    std::istringstream clients(attr(node, "clients"));
+    for (std::string c; clients >> c;) api.clients.push_back(c);
+  }
+  if (hasAttr(node, "max-connections")) {
+    Settings::Value v;
+    if (!parseSettingValue("int", attr(node, "max-connections"), config.directory, v) &&
+        std::get<std::int64_t>(v) > 0 && std::get<std::int64_t>(v) <= 100000)
+      api.maxConnections = static_cast<int>(std::get<std::int64_t>(v));
+    else
+      diags.add(fileName, api.line, "api: max-connections: '" + attr(node, "max-connections") +
+                                        "' is not a number from 1 to 100000");
+  }
+  auto count = [&](const char* name, int& out, int max) {
+    if (!hasAttr(node, name)) return;
+    Settings::Value v;
+    if (!parseSettingValue("int", attr(node, name), config.directory, v) && std::get<std::int64_t>(v) > 0 &&
+        std::get<std::int64_t>(v) <= max)
+      out = static_cast<int>(std::get<std::int64_t>(v));
+    else
+      diags.add(fileName, api.line, std::string("api: ") + name + ": '" + attr(node, name) +
+                                        "' is not a number from 1 to " + std::to_string(max));
+  };
+  count("max-handshakes", api.maxHandshakes, 10000);
+  count("max-handshakes-per-address", api.maxHandshakesPerAddress, 10000);
+  if (hasAttr(node, "handshake-timeout")) {
+    Settings::Value v;
+    if (auto err = parseSettingValue("duration", attr(node, "handshake-timeout"), config.directory, v))
+      diags.add(fileName, api.line, "api: handshake-timeout: " + *err);
+    else if (std::get<std::chrono::milliseconds>(v).count() <= 0)
+      diags.add(fileName, api.line, "api: handshake-timeout: must be more than 0s");
+    else
+      api.handshakeTimeout = std::get<std::chrono::milliseconds>(v);
+  }
+  if (hasAttr(node, "idle-timeout")) {
+    Settings::Value v;
+    if (auto err = parseSettingValue("duration", attr(node, "idle-timeout"), config.directory, v))
+      diags.add(fileName, api.line, "api: idle-timeout: " + *err);
+    else
+      api.idleTimeout = std::get<std::chrono::milliseconds>(v);
+  }
+  api.certificate = file("certificate");
+  api.key = file("key");
+  api.clientCa = file("client-ca");
+  if (hasAttr(node, "crl")) api.crl = file("crl");
+  config.api = api;
+}
+
+void readSubscription(HostConfig& config, xmlNodePtr node, Diagnostics& diags) {
+  const std::string fileName = config.file.string();
+  SubscriptionConfig sub;
+  sub.id = attr(node, "id");
+  sub.line = lineOf(node);
+  std::istringstream clients(attr(node, "clients"));
+  for (std::string c; clients >> c;) sub.clients.push_back(c);
+  if (hasAttr(node, "ack-timeout")) {
+    Settings::Value v;
+    if (auto err = parseSettingValue("duration", attr(node, "ack-timeout"), config.directory, v))
+      diags.add(fileName, sub.line, "subscription '" + sub.id + "': ack-timeout: " + *err);
+    else
+      sub.ackTimeout = std::get<std::chrono::milliseconds>(v);
+  }
+  config.subscriptions.push_back(std::move(sub));
+}
+
+void readStore(HostConfig& config, xmlNodePtr node) {
+  store::StoreConfig sc;
+  sc.driver = attr(node, "driver");
+  if (hasAttr(node, "path")) {
+    fs::path p(attr(node, "path"));
+    sc.path = p.is_relative() ? (config.directory / p).lexically_normal() : p;
+  }
+  sc.fullSync = attr(node, "synchronous") != "normal";
+  sc.connection = attr(node, "connection");
+  if (hasAttr(node, "password-file")) {
+    fs::path p(attr(node, "password-file"));
+    sc.passwordFile = p.is_relative() ? (config.directory / p).lexically_normal() : p;
+  }
+  config.store = sc;
+  config.storeLine = lineOf(node);
+}
+
+void readRoute(HostConfig& config, xmlNodePtr node) {
+  RouteConfig route;
+  route.id = attr(node, "id");
+  route.from = attr(node, "from");
+  route.records = attr(node, "records");
+  route.line = lineOf(node);
+  if (hasAttr(node, "mapping")) {
+    fs::path m(attr(node, "mapping"));
+    route.mappingFile = m.is_relative() ? (config.directory / m).lexically_normal() : m;
+  }
+  std::string to = attr(node, "to");
+  std::size_t start = 0;
+  while (start < to.size()) {
+    std::size_t end = to.find_first_of(" \t\r\n", start);
+    if (end == std::string::npos) end = to.size();
+    if (end > start) route.to.push_back(to.substr(start, end - start));
+    start = end + 1;
+  }
+  config.routes.push_back(std::move(route));
+}
+
 }  // namespace
 
 std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
@@ -180,123 +303,22 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
     } else if (element == "admin") {
       adminNode = node;
     } else if (element == "api") {
-      ApiConfig api;
-      api.line = lineOf(node);
-      if (hasAttr(node, "address")) api.address = attr(node, "address");
-      if (hasAttr(node, "port")) {  // the schema reports a value that is no port number
-        Settings::Value v;
-        if (!parseSettingValue("int", attr(node, "port"), config.directory, v) && std::get<std::int64_t>(v) >= 0 &&
-            std::get<std::int64_t>(v) <= 65535)
-          api.port = static_cast<int>(std::get<std::int64_t>(v));
-      }
-      auto file = [&](const char* name) {
-        const std::string v = attr(node, name);
-        if (v.empty()) return fs::path();
-        fs::path p(v);
-        return p.is_relative() ? (config.directory / p).lexically_normal() : p;
-      };
-      {
-        std::istringstream clients(attr(node, "clients"));
-        for (std::string c; clients >> c;) api.clients.push_back(c);
-      }
-      if (hasAttr(node, "max-connections")) {
-        Settings::Value v;
-        if (!parseSettingValue("int", attr(node, "max-connections"), config.directory, v) &&
-            std::get<std::int64_t>(v) > 0 && std::get<std::int64_t>(v) <= 100000)
-          api.maxConnections = static_cast<int>(std::get<std::int64_t>(v));
-        else
-          diags.add(fileName, api.line, "api: max-connections: '" + attr(node, "max-connections") +
-                                            "' is not a number from 1 to 100000");
-      }
-      auto count = [&](const char* name, int& out, int max) {
-        if (!hasAttr(node, name)) return;
-        Settings::Value v;
-        if (!parseSettingValue("int", attr(node, name), config.directory, v) && std::get<std::int64_t>(v) > 0 &&
-            std::get<std::int64_t>(v) <= max)
-          out = static_cast<int>(std::get<std::int64_t>(v));
-        else
-          diags.add(fileName, api.line, std::string("api: ") + name + ": '" + attr(node, name) +
-                                            "' is not a number from 1 to " + std::to_string(max));
-      };
-      count("max-handshakes", api.maxHandshakes, 10000);
-      count("max-handshakes-per-address", api.maxHandshakesPerAddress, 10000);
-      if (hasAttr(node, "handshake-timeout")) {
-        Settings::Value v;
-        if (auto err = parseSettingValue("duration", attr(node, "handshake-timeout"), config.directory, v))
-          diags.add(fileName, api.line, "api: handshake-timeout: " + *err);
-        else if (std::get<std::chrono::milliseconds>(v).count() <= 0)
-          diags.add(fileName, api.line, "api: handshake-timeout: must be more than 0s");
-        else
-          api.handshakeTimeout = std::get<std::chrono::milliseconds>(v);
-      }
-      if (hasAttr(node, "idle-timeout")) {
-        Settings::Value v;
-        if (auto err = parseSettingValue("duration", attr(node, "idle-timeout"), config.directory, v))
-          diags.add(fileName, api.line, "api: idle-timeout: " + *err);
-        else
-          api.idleTimeout = std::get<std::chrono::milliseconds>(v);
-      }
-      api.certificate = file("certificate");
-      api.key = file("key");
-      api.clientCa = file("client-ca");
-      if (hasAttr(node, "crl")) api.crl = file("crl");
-      config.api = api;
+      readApi(config, node, diags);
     } else if (element == "subscription") {
-      SubscriptionConfig sub;
-      sub.id = attr(node, "id");
-      sub.line = lineOf(node);
-      std::istringstream clients(attr(node, "clients"));
-      for (std::string c; clients >> c;) sub.clients.push_back(c);
-      if (hasAttr(node, "ack-timeout")) {
-        Settings::Value v;
-        if (auto err = parseSettingValue("duration", attr(node, "ack-timeout"), config.directory, v))
-          diags.add(fileName, sub.line, "subscription '" + sub.id + "': ack-timeout: " + *err);
-        else
-          sub.ackTimeout = std::get<std::chrono::milliseconds>(v);
-      }
-      config.subscriptions.push_back(std::move(sub));
+      readSubscription(config, node, diags);
     } else if (element == "connector") {
       config.connectors.push_back(readInstance(node));
     } else if (element == "module") {
       config.modules.push_back(readInstance(node));
     } else if (element == "store") {
-      store::StoreConfig sc;
-      sc.driver = attr(node, "driver");
-      if (hasAttr(node, "path")) {
-        fs::path p(attr(node, "path"));
-        sc.path = p.is_relative() ? (config.directory / p).lexically_normal() : p;
-      }
-      sc.fullSync = attr(node, "synchronous") != "normal";
-      sc.connection = attr(node, "connection");
-      if (hasAttr(node, "password-file")) {
-        fs::path p(attr(node, "password-file"));
-        sc.passwordFile = p.is_relative() ? (config.directory / p).lexically_normal() : p;
-      }
-      config.store = sc;
-      config.storeLine = lineOf(node);
+      readStore(config, node);
     } else if (element == "key") {
       fs::path keyFile(attr(node, "file"));
       if (keyFile.is_relative()) keyFile = (config.directory / keyFile).lexically_normal();
       config.keys.push_back({attr(node, "id"), keyFile, lineOf(node)});
     } else if (element == "route") {
-      RouteConfig route;
-      route.id = attr(node, "id");
-      route.from = attr(node, "from");
-      route.records = attr(node, "records");
-      route.line = lineOf(node);
-      if (hasAttr(node, "mapping")) {
-        fs::path m(attr(node, "mapping"));
-        route.mappingFile = m.is_relative() ? (config.directory / m).lexically_normal() : m;
-      }
-      std::string to = attr(node, "to");
-      std::size_t start = 0;
-      while (start < to.size()) {
-        std::size_t end = to.find_first_of(" \t\r\n", start);
-        if (end == std::string::npos) end = to.size();
-        if (end > start) route.to.push_back(to.substr(start, end - start));
-        start = end + 1;
-      }
-      config.routes.push_back(std::move(route));
+      readRoute(config, node);
+
     }
   }
   applyPipeline(config, pipelineNode, diags);
