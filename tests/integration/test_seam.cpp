@@ -86,6 +86,24 @@ Http get(int port, const std::string& path) {
   return {static_cast<int>(response.getStatus()), std::string(std::istreambuf_iterator<char>(in), {})};
 }
 
+bool waitFor(const std::function<bool()>& ready, int seconds);
+
+/// The admin listener's port from the host's log ("admin: http://…:PORT"), or 0.
+int adminPort(const test::Child& child, const std::string& scheme) {
+  int port = 0;
+  const std::regex line("admin: " + scheme + "://127\\.0\\.0\\.1:([0-9]+)/metrics");
+  waitFor(
+      [&] {
+        std::smatch m;
+        if (!fs::exists(child.err)) return false;
+        const std::string err = test::readFile(child.err);
+        if (std::regex_search(err, m, line)) port = std::stoi(m[1]);
+        return port != 0;
+      },
+      20);
+  return port;
+}
+
 /// Waits (up to `seconds`) until `ready` holds.
 bool waitFor(const std::function<bool()>& ready, int seconds) {
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
@@ -222,7 +240,16 @@ BOOST_AUTO_TEST_CASE(emitted_records_are_mapped_by_name_and_routed_by_record_typ
 // letter resubmitted and delivered by today's binary.
 BOOST_AUTO_TEST_CASE(a_store_made_before_the_seam_is_migrated_and_keeps_working) {
   test::TempDir dir;
-  for (const char* f : {"renkei.db", "config.xml"}) fs::copy_file(source("tests/cases/store/v2") / f, dir / f);
+  fs::copy_file(source("tests/cases/store/v2/config.xml"), dir / "config.xml");
+  {
+    sqlite3* db = nullptr;
+    BOOST_TEST_REQUIRE(sqlite3_open((dir / "renkei.db").c_str(), &db) == SQLITE_OK);
+    const std::string dump = test::readFile(source("tests/cases/store/v2/renkei.sql"));
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db, dump.c_str(), nullptr, nullptr, &error);
+    BOOST_TEST_REQUIRE(rc == SQLITE_OK, (error ? error : ""));
+    sqlite3_close(db);
+  }
   BOOST_TEST_REQUIRE(sqlite(dir / "renkei.db", "PRAGMA user_version") == std::vector<std::string>{"2"});
   fs::remove(dir / "out/out");
   fs::create_directories(dir / "out/tmp");
@@ -250,17 +277,7 @@ BOOST_AUTO_TEST_CASE(the_admin_listener_serves_metrics_and_health) {
   test::TempDir dir;
   writeEmitterConfig(dir.path(), 5, 4, "  <admin address=\"127.0.0.1\" port=\"0\"/>\n");
   auto child = test::spawn(serveArgs(dir.path()), dir / "serve", pluginEnv());
-  int port = 0;
-  waitFor(
-      [&] {
-        std::smatch m;
-        if (!fs::exists(child.err)) return false;
-        const std::string err = test::readFile(child.err);
-        static const std::regex admin("admin: http://127\\.0\\.0\\.1:([0-9]+)/metrics");
-        if (std::regex_search(err, m, admin)) port = std::stoi(m[1]);
-        return port != 0;
-      },
-      20);
+  const int port = adminPort(child, "http");
   BOOST_TEST_REQUIRE(port != 0, test::readFile(child.err));
   waitFor([&] { return deliveredLines(dir / "out/out").size() >= 20; }, 30);
   const Http health = get(port, "/health");
@@ -340,17 +357,7 @@ BOOST_AUTO_TEST_CASE(the_admin_listener_speaks_https_with_a_certificate) {
   writeEmitterConfig(dir.path(), 1, 1,
                      "  <admin address=\"127.0.0.1\" port=\"0\" certificate=\"tls/server.crt\" key=\"tls/server.key\"/>\n");
   auto child = test::spawn(serveArgs(dir.path()), dir / "serve", pluginEnv());
-  int port = 0;
-  waitFor(
-      [&] {
-        std::smatch m;
-        if (!fs::exists(child.err)) return false;
-        const std::string err = test::readFile(child.err);
-        static const std::regex admin("admin: https://127\\.0\\.0\\.1:([0-9]+)/metrics");
-        if (std::regex_search(err, m, admin)) port = std::stoi(m[1]);
-        return port != 0;
-      },
-      20);
+  const int port = adminPort(child, "https");
   BOOST_TEST_REQUIRE(port != 0, test::readFile(child.err));
   Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "",
                                                            (dir / "tls/ca.crt").string(),
