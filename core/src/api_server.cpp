@@ -465,8 +465,8 @@ class CallLog final : public apache::thrift::TProcessorEventHandler {
     std::chrono::steady_clock::time_point started;
     std::uint64_t linesBefore;
   };
-  pipeline::MetricsRegistry* metrics_ = nullptr;
   ApiCaller caller_;
+  pipeline::MetricsRegistry* metrics_ = nullptr;
 };
 
 api::ApiError apiError(api::ErrorCode::type code, std::string message) {

@@ -152,67 +152,32 @@ void applyAdmin(HostConfig& config, xmlNodePtr node, Diagnostics& diags) {
 // One reader per element of the config: each fills its part of `config`
 // and reports what it cannot read with the element's line.
 void readApi(HostConfig& config, xmlNodePtr node, Diagnostics& diags) {
-  const std::string fileName = config.file.string();
+  const std::string file = config.file.string();
+  const Settings a = readSection(node, "api", apiKeys(), config.directory, file, diags);
   ApiConfig api;
   api.line = lineOf(node);
-  if (hasAttr(node, "address")) api.address = attr(node, "address");
-  if (hasAttr(node, "port")) {  // the schema reports a value that is no port number
-    Settings::Value v;
-    if (!parseSettingValue("int", attr(node, "port"), config.directory, v) && std::get<std::int64_t>(v) >= 0 &&
-        std::get<std::int64_t>(v) <= 65535)
-      api.port = static_cast<int>(std::get<std::int64_t>(v));
-  }
-  auto file = [&](const char* name) {
-    const std::string v = attr(node, name);
-    if (v.empty()) return fs::path();
-    fs::path p(v);
-    return p.is_relative() ? (config.directory / p).lexically_normal() : p;
+  // Numbers out of range: refused with the range, unless the schema or the
+  // type already named the attribute at this line.
+  auto number = [&](const char* key, std::int64_t min, std::int64_t max, int& out) {
+    const std::int64_t v = a.getInt(key);
+    if (v >= min && v <= max) out = static_cast<int>(v);
+    else if (!reportedAt(diags, api.line, key))
+      diags.add(file, api.line, std::string("api: ") + key + ": '" + std::to_string(v) + "' is not a number from " +
+                                    std::to_string(min) + " to " + std::to_string(max));
   };
-  {
-    std::istringstream clients(attr(node, "clients"));
-    for (std::string c; clients >> c;) api.clients.push_back(c);
-  }
-  if (hasAttr(node, "max-connections")) {
-    Settings::Value v;
-    if (!parseSettingValue("int", attr(node, "max-connections"), config.directory, v) &&
-        std::get<std::int64_t>(v) > 0 && std::get<std::int64_t>(v) <= 100000)
-      api.maxConnections = static_cast<int>(std::get<std::int64_t>(v));
-    else
-      diags.add(fileName, api.line, "api: max-connections: '" + attr(node, "max-connections") +
-                                        "' is not a number from 1 to 100000");
-  }
-  auto count = [&](const char* name, int& out, int max) {
-    if (!hasAttr(node, name)) return;
-    Settings::Value v;
-    if (!parseSettingValue("int", attr(node, name), config.directory, v) && std::get<std::int64_t>(v) > 0 &&
-        std::get<std::int64_t>(v) <= max)
-      out = static_cast<int>(std::get<std::int64_t>(v));
-    else
-      diags.add(fileName, api.line, std::string("api: ") + name + ": '" + attr(node, name) +
-                                        "' is not a number from 1 to " + std::to_string(max));
-  };
-  count("max-handshakes", api.maxHandshakes, 10000);
-  count("max-handshakes-per-address", api.maxHandshakesPerAddress, 10000);
-  if (hasAttr(node, "handshake-timeout")) {
-    Settings::Value v;
-    if (auto err = parseSettingValue("duration", attr(node, "handshake-timeout"), config.directory, v))
-      diags.add(fileName, api.line, "api: handshake-timeout: " + *err);
-    else if (std::get<std::chrono::milliseconds>(v).count() <= 0)
-      diags.add(fileName, api.line, "api: handshake-timeout: must be more than 0s");
-    else
-      api.handshakeTimeout = std::get<std::chrono::milliseconds>(v);
-  }
-  if (hasAttr(node, "idle-timeout")) {
-    Settings::Value v;
-    if (auto err = parseSettingValue("duration", attr(node, "idle-timeout"), config.directory, v))
-      diags.add(fileName, api.line, "api: idle-timeout: " + *err);
-    else
-      api.idleTimeout = std::get<std::chrono::milliseconds>(v);
-  }
-  api.certificate = file("certificate");
-  api.key = file("key");
-  api.clientCa = file("client-ca");
-  if (hasAttr(node, "crl")) api.crl = file("crl");
+  api.address = a.getString("address");
+  number("port", 0, 65535, api.port);
+  number("max-connections", 1, 100000, api.maxConnections);
+  number("max-handshakes", 1, 10000, api.maxHandshakes);
+  number("max-handshakes-per-address", 1, 10000, api.maxHandshakesPerAddress);
+  std::istringstream clients(a.getString("clients"));
+  for (std::string c; clients >> c;) api.clients.push_back(c);
+  api.idleTimeout = a.getDuration("idle-timeout");
+  api.handshakeTimeout = a.getDuration("handshake-timeout");
+  if (api.handshakeTimeout.count() <= 0) diags.add(file, api.line, "api: handshake-timeout: must be more than 0s");
+  for (auto [key, out] : {std::pair<const char*, fs::path*>{"certificate", &api.certificate}, {"key", &api.key},
+                          {"client-ca", &api.clientCa}, {"crl", &api.crl}})
+    if (a.has(key)) *out = a.getPath(key);
   config.api = api;
 }
 
@@ -233,19 +198,14 @@ void readSubscription(HostConfig& config, xmlNodePtr node, Diagnostics& diags) {
   config.subscriptions.push_back(std::move(sub));
 }
 
-void readStore(HostConfig& config, xmlNodePtr node) {
+void readStore(HostConfig& config, xmlNodePtr node, Diagnostics& diags) {
+  const Settings st = readSection(node, "store", storeKeys(), config.directory, config.file.string(), diags);
   store::StoreConfig sc;
-  sc.driver = attr(node, "driver");
-  if (hasAttr(node, "path")) {
-    fs::path p(attr(node, "path"));
-    sc.path = p.is_relative() ? (config.directory / p).lexically_normal() : p;
-  }
-  sc.fullSync = attr(node, "synchronous") != "normal";
-  sc.connection = attr(node, "connection");
-  if (hasAttr(node, "password-file")) {
-    fs::path p(attr(node, "password-file"));
-    sc.passwordFile = p.is_relative() ? (config.directory / p).lexically_normal() : p;
-  }
+  sc.driver = st.has("driver") ? st.getString("driver") : std::string();
+  if (st.has("path")) sc.path = st.getPath("path");
+  sc.fullSync = st.getString("synchronous") != "normal";
+  if (st.has("connection")) sc.connection = st.getString("connection");
+  if (st.has("password-file")) sc.passwordFile = st.getPath("password-file");
   config.store = sc;
   config.storeLine = lineOf(node);
 }
@@ -311,7 +271,7 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
     } else if (element == "module") {
       config.modules.push_back(readInstance(node));
     } else if (element == "store") {
-      readStore(config, node);
+      readStore(config, node, diags);
     } else if (element == "key") {
       fs::path keyFile(attr(node, "file"));
       if (keyFile.is_relative()) keyFile = (config.directory / keyFile).lexically_normal();

@@ -31,6 +31,42 @@ const std::vector<renkei_config_key>& adminKeys() {
   return keys;
 }
 
+const std::vector<renkei_config_key>& apiKeys() {
+  static const std::vector<renkei_config_key> keys{
+      {"address", "string", "127.0.0.1", 0, "where the window-system interface listens (TLS)"},
+      {"port", "int", "9443", 0, "its port (0: one the system chooses, logged)"},
+      {"certificate", "path", nullptr, 1, "the server's certificate chain (PEM)"},
+      {"key", "path", nullptr, 1, "its private key (PEM)"},
+      {"client-ca", "path", nullptr, 1, "CA certificates that issue the window systems' client certificates (PEM)"},
+      {"crl", "path", nullptr, 0, "revoked client certificates (PEM or DER CRL), read again when it changes"},
+      {"clients", "string", "", 0, "client certificate names allowed at all, separated by spaces (empty: any)"},
+      {"max-connections", "int", "512", 0, "connections served at once (1-100000)"},
+      {"idle-timeout", "duration", "10m", 0, "a connection silent this long is closed (0s: never)"},
+      {"handshake-timeout", "duration", "10s", 0, "a TLS handshake not done in this time is cut"},
+      {"max-handshakes", "int", "64", 0, "connections still in their handshake at once (1-10000)"},
+      {"max-handshakes-per-address", "int", "16", 0, "the same, per client address (1-10000)"},
+  };
+  return keys;
+}
+
+const std::vector<renkei_config_key>& storeKeys() {
+  static const std::vector<renkei_config_key> keys{
+      {"driver", "enum(sqlite|postgresql)", nullptr, 1, "the embedded SQLite file or PostgreSQL through psqlODBC"},
+      {"path", "path", nullptr, 0, "sqlite: the database file (created with its folder)"},
+      {"synchronous", "enum(full|normal)", "full", 0, "sqlite: full (a commit survives power loss) or normal"},
+      {"connection", "string", nullptr, 0, "postgresql: ODBC connection string without the password"},
+      {"password-file", "path", nullptr, 0, "postgresql: the password's file (else $RENKEI_STORE_PASSWORD)"},
+  };
+  return keys;
+}
+
+bool reportedAt(const Diagnostics& diags, int line, const char* attribute) {
+  const std::string quoted = std::string("'") + attribute + "'";
+  for (const auto& d : diags.items())
+    if (d.line == line && d.message.find(quoted) != std::string::npos) return true;
+  return false;
+}
+
 Settings readSection(xmlNodePtr node, const char* section, const std::vector<renkei_config_key>& keys,
                      const std::filesystem::path& directory, const std::string& file, Diagnostics& diags) {
   Settings out;
@@ -48,11 +84,7 @@ Settings readSection(xmlNodePtr node, const char* section, const std::vector<ren
     if (!given && !k.default_value) continue;
     Settings::Value value;
     if (auto err = parseSettingValue(k.type, given ? text : k.default_value, directory, value)) {
-      const std::string quoted = std::string("'") + k.key + "'";
-      bool reported = false;
-      for (const auto& d : diags.items())
-        reported = reported || (d.line == line && d.message.find(quoted) != std::string::npos);
-      if (!reported) diags.add(file, line, std::string(section) + ": " + k.key + ": " + *err);
+      if (!reportedAt(diags, line, k.key)) diags.add(file, line, std::string(section) + ": " + k.key + ": " + *err);
       if (!k.default_value) continue;
       parseSettingValue(k.type, k.default_value, directory, value);
     }

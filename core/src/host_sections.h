@@ -15,9 +15,15 @@
 
 namespace renkei {
 
-/// <pipeline> and <admin>, attribute by attribute.
+/// <pipeline>, <admin>, <api> and <store>, attribute by attribute.
 const std::vector<renkei_config_key>& pipelineKeys();
 const std::vector<renkei_config_key>& adminKeys();
+const std::vector<renkei_config_key>& apiKeys();
+const std::vector<renkei_config_key>& storeKeys();
+
+/// True when `diags` holds a problem at `line` naming the attribute (the
+/// schema's or the type's): a range check then adds nothing more.
+bool reportedAt(const Diagnostics& diags, int line, const char* attribute);
 
 /// The section's settings: each attribute of `node` parsed by its declared
 /// type (a bad value reported as "<section>: <key>: why" at the element's
