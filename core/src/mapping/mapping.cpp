@@ -107,199 +107,250 @@ std::vector<std::string> Mapping::targetNames() const {
   return out;
 }
 
+namespace {
+
+/// Compiles one mapping file: the header (source layout, target, inline
+/// code tables) first, then skips, checks and fields, each reported with
+/// its line.
+class MappingCompiler {
+ public:
+  MappingCompiler(const fs::path& file, const KeyRing& keys, Diagnostics& diags)
+      : fileName(file.string()), dir(file.parent_path()), keys(keys), diags(diags) {}
+
+  std::shared_ptr<Mapping> compile(xmlNodePtr root, const fs::path& file) {
+    mapping = std::make_shared<Mapping>();
+    mapping->file = file;
+    mapping->id = attr(root, "id");
+    mapping->version = attr(root, "version");
+    // Source, target and inline code tables first: fields refer to them.
+    for (xmlNodePtr c = root->children; c; c = c->next) {
+      if (c->type != XML_ELEMENT_NODE) continue;
+      const std::string element = name(c);
+      if (element == "source") source(c);
+      else if (element == "target") {
+        mapping->targetRecord = attr(c, "record");
+        mapping->zone = attr(c, "zone");
+      } else if (element == "codes") codes(c);
+    }
+    if (!mapping->layout) return nullptr;
+    names = sourceNames(*mapping->layout);
+    env = CompileEnv{mapping->layout.get(), &keys};
+    for (xmlNodePtr c = root->children; c; c = c->next) {
+      if (c->type != XML_ELEMENT_NODE) continue;
+      const std::string element = name(c);
+      if (element == "skip") skip(c, lineOf(c));
+      else if (element == "check") check(c, lineOf(c));
+      else if (element == "field") field(c, lineOf(c));
+    }
+    return mapping;
+  }
+
+ private:
+  void source(xmlNodePtr c) {
+    fs::path layoutPath(attr(c, "layout"));
+    if (layoutPath.is_relative()) layoutPath = (dir / layoutPath).lexically_normal();
+    Diagnostics layoutDiags;
+    mapping->layout = formats::loadLayout(layoutPath, layoutDiags);
+    for (const auto& d : layoutDiags.items()) diags.add(d.file, d.line, d.message, d.column);
+    if (!mapping->layout && layoutDiags.empty())
+      diags.add(fileName, lineOf(c), "source layout '" + layoutPath.string() + "' cannot be used");
+  }
+
+  void codes(xmlNodePtr c) {
+    auto table = std::make_unique<CodeTable>();
+    table->id = attr(c, "id");
+    if (hasAttr(c, "default")) table->defaultValue = attr(c, "default");
+    std::map<std::string, int> seen;
+    for (xmlNodePtr code = c->children; code; code = code->next) {
+      if (code->type != XML_ELEMENT_NODE || name(code) != "code") continue;
+      auto [it, inserted] = seen.emplace(attr(code, "from"), lineOf(code));
+      if (!inserted) {
+        diags.add(fileName, lineOf(code),
+                  "codes '" + table->id + "': code '" + it->first + "' listed twice (first at line " +
+                      std::to_string(it->second) + ")");
+        continue;
+      }
+      table->add(attr(code, "from"), attr(code, "to"));
+    }
+    table->seal();
+    if (inlineTables.count(table->id))
+      diags.add(fileName, lineOf(c), "codes '" + table->id + "' is defined twice");
+    inlineTables[table->id] = table.get();
+    mapping->codeTables.push_back(std::move(table));
+  }
+
+  int sourceField(const std::string& wanted, int line, const std::string& what) {
+    const int index = mapping->layout->fieldIndex(wanted);
+    if (index < 0)
+      diags.add(fileName, line,
+                what + ": '" + wanted + "' is not a field of layout '" + mapping->layout->id + "'" +
+                    didYouMean(wanted, names) + " fields: " + joinList(names));
+    return index;
+  }
+
+  void skip(xmlNodePtr c, int line) {
+    CompiledSkip skip;
+    skip.field = sourceField(attr(c, "when"), line, "<skip when>");
+    skip.equals = attr(c, "equals");
+    mapping->skips.push_back(skip);
+  }
+
+  void check(xmlNodePtr c, int line) {
+    CompiledCheck check;
+    check.fieldName = attr(c, "field");
+    check.field = sourceField(check.fieldName, line, "<check field>");
+    check.rule = attr(c, "rule");
+    const std::string onFail = attr(c, "on-fail");
+    check.onFail = onFail == "warn" ? OnFail::Warn : onFail == "null" ? OnFail::Null : OnFail::Reject;
+    std::string error;
+    check.check = compileCheck(check.rule, error);
+    if (!check.check) {
+      diags.add(fileName, line, "<check rule>: " + error);
+      return;
+    }
+    if (check.check->warnOnly() && check.onFail != OnFail::Warn)
+      diags.add(fileName, line,
+                "check '" + check.rule + "' can only warn (on-fail=\"warn\"): its official formula is not confirmed");
+    check.evaluateEmpty = check.rule == "required";
+    mapping->checks.push_back(std::move(check));
+  }
+
+  void field(xmlNodePtr c, int line) {
+    const formats::Layout& layout = *mapping->layout;
+    CompiledField f;
+    f.to = attr(c, "to");
+    f.line = line;
+    auto [it, inserted] = targets.emplace(f.to, line);
+    if (!inserted)
+      diags.add(fileName, line,
+                "target field '" + f.to + "' is mapped twice (first at line " + std::to_string(it->second) + ")");
+    const bool hasFrom = hasAttr(c, "from"), hasValue = hasAttr(c, "value");
+    if (hasFrom == hasValue) {
+      diags.add(fileName, line, "field '" + f.to + "': give exactly one of from=\"source field\" or value=\"literal\"");
+      return;
+    }
+    Pii pii = Pii::None;
+    std::string origin = "a literal";
+    if (hasFrom) {
+      const std::string from = attr(c, "from");
+      f.from = sourceField(from, line, "field '" + f.to + "' from");
+      if (f.from < 0) return;
+      pii = layout.fields[static_cast<std::size_t>(f.from)].pii;
+      origin = "from " + from;
+    } else {
+      f.literal = attr(c, "value");
+    }
+    const bool brokenPipeline = !steps(c, f, pii);
+    fieldCodes(c, f);
+    f.required = attr(c, "required") == "true" || attr(c, "required") == "1";
+    if (hasAttr(c, "default")) f.defaultValue = attr(c, "default");
+    if (hasAttr(c, "pii")) {
+      const Pii declared = formats::parsePii(attr(c, "pii")).value_or(Pii::Personal);
+      if (declared < pii)
+        diags.add(fileName, line,
+                  "field '" + f.to + "': pii=\"" + attr(c, "pii") + "\" would lower its class from " +
+                      formats::piiName(pii) + "; only mask(N) with N <= " + std::to_string(kMaskMaxKept) + " and pseudonym(KEY) lower a class");
+      else
+        pii = declared;
+    }
+    f.pii = pii;
+    // A pipeline that did not compile cannot say what class it yields.
+    if (!brokenPipeline && !mapping->zone.empty() && !zoneAllows(mapping->zone, pii))
+      diags.add(fileName, line,
+                "field '" + f.to + "' (" + formats::piiName(pii) + ", " + origin + ") cannot go to " +
+                    zoneName(mapping->zone) + "; drop it, or lower it with mask(N) (N <= " + std::to_string(kMaskMaxKept) +
+                    ", which keeps at most N characters) or pseudonym(KEY)");
+    // Every field bound for the internet zone is scanned for identifier-
+    // shaped numbers, whatever its class says (a class can be wrong); only
+    // a keyed hash as the last step (pseudonym) is skipped: it carries no
+    // character of its input and its hex digits would give false alarms.
+    f.scanContent = mapping->zone == "internet" && (f.steps.empty() || !f.steps.back()->hidesInput());
+    mapping->fields.push_back(std::move(f));
+  }
+
+  /// The field's transform steps; the PII class flows through them. False
+  /// when a step did not compile (reported).
+  bool steps(xmlNodePtr c, CompiledField& f, Pii& pii) {
+    const formats::Layout& layout = *mapping->layout;
+    const int line = f.line;
+    bool brokenPipeline = false;
+    if (hasAttr(c, "transform")) {
+      for (const std::string& step : splitPipeline(attr(c, "transform"))) {
+        std::string error;
+        auto t = compileTransform(step, env, error);
+        if (!t) {
+          diags.add(fileName, line, "field '" + f.to + "': " + error);
+          brokenPipeline = true;
+          continue;
+        }
+        // The class flows through the pipeline: mask and pseudonym lower it
+        // to none; concat adds the classes of what it reads.
+        if (t->lowersPii()) pii = Pii::None;
+        for (int read : t->readsFields()) {
+          pii = std::max(pii, layout.fields[static_cast<std::size_t>(read)].pii);
+          f.reads.push_back(read);
+        }
+        f.stepNames.push_back(step);
+        f.steps.push_back(std::move(t));
+      }
+    }
+    return !brokenPipeline;
+  }
+
+  /// The field's code table: inline by id, or a file (cached per mapping).
+  void fieldCodes(xmlNodePtr c, CompiledField& f) {
+    const int line = f.line;
+    if (hasAttr(c, "codes")) {
+      const std::string codes = attr(c, "codes");
+      const bool isFile =
+          codes.find('/') != std::string::npos || (codes.size() > 4 && codes.substr(codes.size() - 4) == ".tsv");
+      if (isFile) {
+        fs::path p(codes);
+        if (p.is_relative()) p = (dir / p).lexically_normal();
+        auto cached = fileTables.find(p.string());
+        if (cached != fileTables.end()) {
+          f.codes = cached->second;
+        } else if (auto table = loadCodeFile(p, diags)) {
+          f.codes = table.get();
+          fileTables[p.string()] = table.get();
+          mapping->codeTables.push_back(std::move(table));
+        }
+      } else if (auto found = inlineTables.find(codes); found != inlineTables.end()) {
+        f.codes = found->second;
+      } else {
+        std::vector<std::string> ids;
+        for (const auto& [id, _] : inlineTables) ids.push_back(id);
+        diags.add(fileName, line,
+                  "field '" + f.to + "': no code table '" + codes + "'" + didYouMean(codes, ids) +
+                      (ids.empty() ? std::string(" (define <codes id=\"" + codes + "\"> or name a file codes/x.tsv)")
+                                   : " tables: " + joinList(ids)));
+      }
+    }
+  }
+
+  const std::string fileName;
+  const fs::path dir;
+  const KeyRing& keys;
+  Diagnostics& diags;
+  std::shared_ptr<Mapping> mapping;
+  std::vector<std::string> names;  ///< the layout's field names, for did-you-mean
+  CompileEnv env{nullptr, nullptr};
+  std::map<std::string, const CodeTable*> inlineTables;
+  std::map<std::string, const CodeTable*> fileTables;
+  std::map<std::string, int> targets;  ///< target field → line
+};
+
+}  // namespace
+
 std::shared_ptr<const Mapping> loadMapping(const fs::path& file, const KeyRing& keys, Diagnostics& diags) {
   const std::size_t before = diags.size();
   xml::DocPtr doc = xml::load(file, kMappingSchema, kNamespace, "mapping", "mapping", diags);
   if (!doc) return nullptr;
-  const std::string fileName = file.string();
-  const fs::path dir = file.parent_path();
   xmlNodePtr root = xmlDocGetRootElement(doc.get());
-
-  auto mapping = std::make_shared<Mapping>();
-  mapping->file = file;
-  mapping->id = attr(root, "id");
-  mapping->version = attr(root, "version");
-
-  // Source, target and inline code tables first: fields refer to them.
-  std::map<std::string, const CodeTable*> inlineTables;
-  std::map<std::string, const CodeTable*> fileTables;
-  for (xmlNodePtr c = root->children; c; c = c->next) {
-    if (c->type != XML_ELEMENT_NODE) continue;
-    const std::string element = name(c);
-    if (element == "source") {
-      fs::path layoutPath(attr(c, "layout"));
-      if (layoutPath.is_relative()) layoutPath = (dir / layoutPath).lexically_normal();
-      Diagnostics layoutDiags;
-      mapping->layout = formats::loadLayout(layoutPath, layoutDiags);
-      for (const auto& d : layoutDiags.items()) diags.add(d.file, d.line, d.message, d.column);
-      if (!mapping->layout && layoutDiags.empty())
-        diags.add(fileName, lineOf(c), "source layout '" + layoutPath.string() + "' cannot be used");
-    } else if (element == "target") {
-      mapping->targetRecord = attr(c, "record");
-      mapping->zone = attr(c, "zone");
-    } else if (element == "codes") {
-      auto table = std::make_unique<CodeTable>();
-      table->id = attr(c, "id");
-      if (hasAttr(c, "default")) table->defaultValue = attr(c, "default");
-      std::map<std::string, int> seen;
-      for (xmlNodePtr code = c->children; code; code = code->next) {
-        if (code->type != XML_ELEMENT_NODE || name(code) != "code") continue;
-        auto [it, inserted] = seen.emplace(attr(code, "from"), lineOf(code));
-        if (!inserted) {
-          diags.add(fileName, lineOf(code),
-                    "codes '" + table->id + "': code '" + it->first + "' listed twice (first at line " +
-                        std::to_string(it->second) + ")");
-          continue;
-        }
-        table->add(attr(code, "from"), attr(code, "to"));
-      }
-      table->seal();
-      if (inlineTables.count(table->id))
-        diags.add(fileName, lineOf(c), "codes '" + table->id + "' is defined twice");
-      inlineTables[table->id] = table.get();
-      mapping->codeTables.push_back(std::move(table));
-    }
-  }
-  if (!mapping->layout) return nullptr;
-  const formats::Layout& layout = *mapping->layout;
-  const std::vector<std::string> names = sourceNames(layout);
-  auto sourceField = [&](const std::string& wanted, int line, const std::string& what) -> int {
-    const int index = layout.fieldIndex(wanted);
-    if (index < 0)
-      diags.add(fileName, line,
-                what + ": '" + wanted + "' is not a field of layout '" + layout.id + "'" + didYouMean(wanted, names) +
-                    " fields: " + joinList(names));
-    return index;
-  };
-
-  const CompileEnv env{&layout, &keys};
-  std::map<std::string, int> targets;
-  for (xmlNodePtr c = root->children; c; c = c->next) {
-    if (c->type != XML_ELEMENT_NODE) continue;
-    const std::string element = name(c);
-    const int line = lineOf(c);
-    if (element == "skip") {
-      CompiledSkip skip;
-      skip.field = sourceField(attr(c, "when"), line, "<skip when>");
-      skip.equals = attr(c, "equals");
-      mapping->skips.push_back(skip);
-    } else if (element == "check") {
-      CompiledCheck check;
-      check.fieldName = attr(c, "field");
-      check.field = sourceField(check.fieldName, line, "<check field>");
-      check.rule = attr(c, "rule");
-      const std::string onFail = attr(c, "on-fail");
-      check.onFail = onFail == "warn" ? OnFail::Warn : onFail == "null" ? OnFail::Null : OnFail::Reject;
-      std::string error;
-      check.check = compileCheck(check.rule, error);
-      if (!check.check) {
-        diags.add(fileName, line, "<check rule>: " + error);
-        continue;
-      }
-      if (check.check->warnOnly() && check.onFail != OnFail::Warn)
-        diags.add(fileName, line,
-                  "check '" + check.rule + "' can only warn (on-fail=\"warn\"): its official formula is not confirmed");
-      check.evaluateEmpty = check.rule == "required";
-      mapping->checks.push_back(std::move(check));
-    } else if (element == "field") {
-      CompiledField f;
-      f.to = attr(c, "to");
-      f.line = line;
-      auto [it, inserted] = targets.emplace(f.to, line);
-      if (!inserted)
-        diags.add(fileName, line,
-                  "target field '" + f.to + "' is mapped twice (first at line " + std::to_string(it->second) + ")");
-      const bool hasFrom = hasAttr(c, "from"), hasValue = hasAttr(c, "value");
-      if (hasFrom == hasValue) {
-        diags.add(fileName, line, "field '" + f.to + "': give exactly one of from=\"source field\" or value=\"literal\"");
-        continue;
-      }
-      Pii pii = Pii::None;
-      std::string origin = "a literal";
-      if (hasFrom) {
-        const std::string from = attr(c, "from");
-        f.from = sourceField(from, line, "field '" + f.to + "' from");
-        if (f.from < 0) continue;
-        pii = layout.fields[static_cast<std::size_t>(f.from)].pii;
-        origin = "from " + from;
-      } else {
-        f.literal = attr(c, "value");
-      }
-      bool brokenPipeline = false;
-      if (hasAttr(c, "transform")) {
-        for (const std::string& step : splitPipeline(attr(c, "transform"))) {
-          std::string error;
-          auto t = compileTransform(step, env, error);
-          if (!t) {
-            diags.add(fileName, line, "field '" + f.to + "': " + error);
-            brokenPipeline = true;
-            continue;
-          }
-          // The class flows through the pipeline: mask and pseudonym lower it
-          // to none; concat adds the classes of what it reads.
-          if (t->lowersPii()) pii = Pii::None;
-          for (int read : t->readsFields()) {
-            pii = std::max(pii, layout.fields[static_cast<std::size_t>(read)].pii);
-            f.reads.push_back(read);
-          }
-          f.stepNames.push_back(step);
-          f.steps.push_back(std::move(t));
-        }
-      }
-      if (hasAttr(c, "codes")) {
-        const std::string codes = attr(c, "codes");
-        const bool isFile =
-            codes.find('/') != std::string::npos || (codes.size() > 4 && codes.substr(codes.size() - 4) == ".tsv");
-        if (isFile) {
-          fs::path p(codes);
-          if (p.is_relative()) p = (dir / p).lexically_normal();
-          auto cached = fileTables.find(p.string());
-          if (cached != fileTables.end()) {
-            f.codes = cached->second;
-          } else if (auto table = loadCodeFile(p, diags)) {
-            f.codes = table.get();
-            fileTables[p.string()] = table.get();
-            mapping->codeTables.push_back(std::move(table));
-          }
-        } else if (auto found = inlineTables.find(codes); found != inlineTables.end()) {
-          f.codes = found->second;
-        } else {
-          std::vector<std::string> ids;
-          for (const auto& [id, _] : inlineTables) ids.push_back(id);
-          diags.add(fileName, line,
-                    "field '" + f.to + "': no code table '" + codes + "'" + didYouMean(codes, ids) +
-                        (ids.empty() ? std::string(" (define <codes id=\"" + codes + "\"> or name a file codes/x.tsv)")
-                                     : " tables: " + joinList(ids)));
-        }
-      }
-      f.required = attr(c, "required") == "true" || attr(c, "required") == "1";
-      if (hasAttr(c, "default")) f.defaultValue = attr(c, "default");
-      if (hasAttr(c, "pii")) {
-        const Pii declared = formats::parsePii(attr(c, "pii")).value_or(Pii::Personal);
-        if (declared < pii)
-          diags.add(fileName, line,
-                    "field '" + f.to + "': pii=\"" + attr(c, "pii") + "\" would lower its class from " +
-                        formats::piiName(pii) + "; only mask(N) with N <= " + std::to_string(kMaskMaxKept) + " and pseudonym(KEY) lower a class");
-        else
-          pii = declared;
-      }
-      f.pii = pii;
-      // A pipeline that did not compile cannot say what class it yields.
-      if (!brokenPipeline && !mapping->zone.empty() && !zoneAllows(mapping->zone, pii))
-        diags.add(fileName, line,
-                  "field '" + f.to + "' (" + formats::piiName(pii) + ", " + origin + ") cannot go to " +
-                      zoneName(mapping->zone) + "; drop it, or lower it with mask(N) (N <= " + std::to_string(kMaskMaxKept) +
-                      ", which keeps at most N characters) or pseudonym(KEY)");
-      // Every field bound for the internet zone is scanned for identifier-
-      // shaped numbers, whatever its class says (a class can be wrong); only
-      // a keyed hash as the last step (pseudonym) is skipped: it carries no
-      // character of its input and its hex digits would give false alarms.
-      f.scanContent = mapping->zone == "internet" && (f.steps.empty() || !f.steps.back()->hidesInput());
-      mapping->fields.push_back(std::move(f));
-    }
-  }
+  auto mapping = MappingCompiler(file, keys, diags).compile(root, file);
+  if (!mapping) return nullptr;
   if (mapping->fields.empty() && diags.size() == before)
-    diags.add(fileName, lineOf(root), "the mapping has no <field>: it would deliver empty records");
+    diags.add(file.string(), lineOf(root), "the mapping has no <field>: it would deliver empty records");
   return diags.size() == before ? mapping : nullptr;
 }
 
