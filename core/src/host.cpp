@@ -76,16 +76,20 @@ void Host::start() {
     }
   }
   buildInstances();
+  // A plugin's stop() that throws is logged; the others still stop.
+  auto stopQuietly = [this](const char* what, auto* instance) {
+    return [this, what, instance] {
+      try {
+        instance->stop();
+      } catch (const std::exception& e) {
+        logger_.error("%s failed to stop: %s", std::string(what), std::string(e.what()));
+      }
+    };
+  };
   try {
     for (auto& [id, module] : modules_) {
       Module* m = module.get();
-      startPart([m] { m->start(); }, [this, m] {
-        try {
-          m->stop();
-        } catch (const std::exception& e) {
-          logger_.error("a module failed to stop: %s", std::string(e.what()));
-        }
-      });
+      startPart([m] { m->start(); }, stopQuietly("a module", m));
     }
   } catch (const std::exception& e) {
     fail(std::string("a module failed to start: ") + e.what() + "\n");
@@ -97,13 +101,7 @@ void Host::start() {
     // their records take exist.
     for (auto& [id, connector] : connectors_) {
       Connector* c = connector.get();
-      startPart([c] { c->start(); }, [this, c] {
-        try {
-          c->stop();
-        } catch (const std::exception& e) {
-          logger_.error("a connector failed to stop: %s", std::string(e.what()));
-        }
-      });
+      startPart([c] { c->start(); }, stopQuietly("a connector", c));
     }
   } catch (const std::exception& e) {
     fail(std::string("a connector failed to start: ") + e.what() + "\n");
