@@ -61,12 +61,21 @@ void Host::startPart(const std::function<void()>& begin, std::function<void()> e
 }
 
 void Host::start() {
+  startStore();
+  startInstances();
+  startPipeline();
+  startApi();
+  startAdmin();
+}
+
+void Host::startStore() {
   // A start-up as slow as a distant store's, for the test of a stop request
   // arriving meanwhile (docs/testing.md).
   if (shared_->faultIs("slow-start")) std::this_thread::sleep_for(std::chrono::seconds(1));
-  // The parts in order; shutdown() stops them in reverse. Adding a service
-  // (the audit log, the bridge's listener) is one more step here.
   openStore();
+}
+
+void Host::startInstances() {
   if (config_.api) {
     try {
       api_ = std::make_unique<ApiServer>(config_, storeConfig_, logger_);
@@ -76,16 +85,6 @@ void Host::start() {
     }
   }
   buildInstances();
-  // A plugin's stop() that throws is logged; the others still stop.
-  auto stopQuietly = [this](const char* what, auto* instance) {
-    return [this, what, instance] {
-      try {
-        instance->stop();
-      } catch (const std::exception& e) {
-        logger_.error("%s failed to stop: %s", std::string(what), std::string(e.what()));
-      }
-    };
-  };
   try {
     for (auto& [id, module] : modules_) {
       Module* m = module.get();
@@ -94,6 +93,9 @@ void Host::start() {
   } catch (const std::exception& e) {
     fail(std::string("a module failed to start: ") + e.what() + "\n");
   }
+}
+
+void Host::startPipeline() {
   buildRoutes();
   startPart([this] { seam_->open(); }, [this] { seam_->close(); });
   try {
@@ -106,15 +108,44 @@ void Host::start() {
   } catch (const std::exception& e) {
     fail(std::string("a connector failed to start: ") + e.what() + "\n");
   }
-  if (api_) {
-    try {
-      startPart([this] { api_->start(); }, [this] { api_->stop(); });  // no call reaches a stopped module
-    } catch (const std::exception& e) {
-      fail(config_.file.string() + ":" + std::to_string(config_.api->line) + ": " + e.what() + "\n");
-    }
-  }
   registerMetrics();
-  if (config_.admin) startAdmin();
+}
+
+void Host::startApi() {
+  if (!api_) return;
+  try {
+    startPart([this] { api_->start(); }, [this] { api_->stop(); });  // no call reaches a stopped module
+  } catch (const std::exception& e) {
+    fail(config_.file.string() + ":" + std::to_string(config_.api->line) + ": " + e.what() + "\n");
+  }
+}
+
+std::function<void()> Host::stopQuietly(const char* what, Module* module) {
+  return [this, what, module] {
+    try {
+      module->stop();
+    } catch (const std::exception& e) {
+      logger_.error("%s failed to stop: %s", std::string(what), std::string(e.what()));
+    }
+  };
+}
+
+std::function<void()> Host::stopQuietly(const char* what, Connector* connector) {
+  return [this, what, connector] {
+    try {
+      connector->stop();
+    } catch (const std::exception& e) {
+      logger_.error("%s failed to stop: %s", std::string(what), std::string(e.what()));
+    }
+  };
+}
+
+void Host::stopPartsDownTo(std::size_t mark) {
+  while (stops_.size() > mark) {
+    auto stop = std::move(stops_.back());
+    stops_.pop_back();
+    stop();
+  }
 }
 
 void Host::openStore() {
@@ -248,6 +279,7 @@ void Host::buildRoutes() {
 }
 
 void Host::startAdmin() {
+  if (!config_.admin) return;
   try {
     adminStore_ = store::openStore(storeConfig_);
     admin_ = std::make_unique<AdminServer>(*config_.admin, metrics_, [this]() -> std::string {
@@ -310,11 +342,7 @@ void Host::shutdown() {
   // What start() started, in reverse order: the admin listener and the API
   // first (no call reaches a module being stopped), the seam (emit() refuses
   // from here on), connectors, modules, the leases.
-  while (!stops_.empty()) {
-    auto stop = std::move(stops_.back());
-    stops_.pop_back();
-    stop();
-  }
+  stopPartsDownTo(0);
   shared_->routes.clear();
   shared_->routeById.clear();
   shared_->pushTargets.clear();

@@ -52,13 +52,28 @@ class Host {
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
 
-  /// Starts the host's parts in order: the store and the pipeline's
-  /// connections, the API server, the plugin instances (configured, modules
-  /// started), the routes, the engine seam, listening connectors, the API
-  /// port, the admin listener. Each part that started is stopped by
-  /// shutdown() in reverse order. Throws HostStartError listing every
-  /// instance that failed, or store::StoreError.
+  /// Starts the host's parts in order (each of the start… functions below);
+  /// `renkei serve` drives them as POCO subsystems instead (host_application).
+  /// Throws HostStartError listing every instance that failed, or
+  /// store::StoreError; on a throw, what had started is stopped.
   void start();
+
+  /// The parts, in the order they must start; each registers the stops of
+  /// what it started, and stopPartsDownTo(mark) stops, in reverse, what was
+  /// started after partsStarted() returned `mark`.
+  /// The store: its connections for intake workers, the seam and delivery.
+  void startStore();
+  /// The API server (not yet listening) and the plugin instances: configured,
+  /// modules started.
+  void startInstances();
+  /// Routes, the engine seam, connectors that listen or emit, the metrics.
+  void startPipeline();
+  /// The window-system API's port (when the config has <api>).
+  void startApi();
+  /// The admin listener (when the config has <admin>).
+  void startAdmin();
+  std::size_t partsStarted() const { return stops_.size(); }
+  void stopPartsDownTo(std::size_t mark);
 
   /// Runs intake (a few worker threads; a route is taken by one worker at a
   /// time, so a slow route does not stall the others) and delivery (a thread
@@ -93,7 +108,8 @@ class Host {
   void openStore();
   void buildInstances();
   void buildRoutes();
-  void startAdmin();
+  std::function<void()> stopQuietly(const char* what, Module* module);
+  std::function<void()> stopQuietly(const char* what, Connector* connector);
   /// Registers the pipeline's series (routes, queues) with metrics_.
   void registerMetrics();
   /// One intake worker's loop over the routes.

@@ -83,16 +83,27 @@ std::string defaultHostId() {
   return name;
 }
 
-void PipelineSubsystem::initialize(Poco::Util::Application& app) {
+void StoreSubsystem::initialize(Poco::Util::Application& app) {
   auto& cfg = app.getSubsystem<ConfigSubsystem>();
   const std::string hostId = options_.hostId.value_or(defaultHostId());
   host_ = std::make_unique<Host>(cfg.config(), cfg.registry(), Poco::Logger::get("renkei.host"), hostId);
-  host_->start();  // StoreError: exit 1
+  host_->startStore();  // StoreError: exit 1
 }
 
-void PipelineSubsystem::uninitialize() {
+void StoreSubsystem::uninitialize() {
   if (host_) host_->shutdown();
   host_.reset();
+}
+
+void HostPartSubsystem::initialize(Poco::Util::Application& app) {
+  host_ = &app.getSubsystem<StoreSubsystem>().host();
+  mark_ = host_->partsStarted();
+  (host_->*start_)();  // HostStartError: the host has stopped everything (exit 2)
+}
+
+void HostPartSubsystem::uninitialize() {
+  if (host_) host_->stopPartsDownTo(mark_);
+  host_ = nullptr;
 }
 
 namespace {
@@ -113,8 +124,13 @@ HostApplication::HostApplication(ServeOptions options) : options_(std::move(opti
   // signal thread and is an orderly stop, not a kill.
   const sigset_t signals = stopSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Initialised in this order, uninitialised in reverse.
   addSubsystem(new ConfigSubsystem(options_));
-  addSubsystem(new PipelineSubsystem(options_));
+  addSubsystem(new StoreSubsystem(options_));
+  addSubsystem(new HostPartSubsystem("renkei.instances", &Host::startInstances));
+  addSubsystem(new HostPartSubsystem("renkei.pipeline", &Host::startPipeline));
+  addSubsystem(new HostPartSubsystem("renkei.api", &Host::startApi));
+  addSubsystem(new HostPartSubsystem("renkei.admin", &Host::startAdmin));
 }
 
 void HostApplication::initialize(Poco::Util::Application& self) {
@@ -149,7 +165,7 @@ int HostApplication::main(const std::vector<std::string>&) {
     return startFailureCode_;
   }
   auto& cfg = getSubsystem<ConfigSubsystem>();
-  Host& host = getSubsystem<PipelineSubsystem>().host();
+  Host& host = getSubsystem<StoreSubsystem>().host();
   Poco::Logger& log = Poco::Logger::get("renkei.host");
 
   // SIGINT/SIGTERM (blocked since construction) are taken by a thread of

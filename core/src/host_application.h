@@ -65,11 +65,12 @@ class ConfigSubsystem : public Poco::Util::Subsystem {
   std::optional<HostConfig> config_;
 };
 
-/// Builds the plugin instances and routes; destroys them first on shutdown.
-class PipelineSubsystem : public Poco::Util::Subsystem {
+/// The store and the host that owns the pipeline's parts: created first,
+/// destroyed last (after every part below has stopped).
+class StoreSubsystem : public Poco::Util::Subsystem {
  public:
-  explicit PipelineSubsystem(const ServeOptions& options) : options_(options) {}
-  const char* name() const override { return "renkei.pipeline"; }
+  explicit StoreSubsystem(const ServeOptions& options) : options_(options) {}
+  const char* name() const override { return "renkei.store"; }
   void initialize(Poco::Util::Application& app) override;
   void uninitialize() override;
 
@@ -78,6 +79,24 @@ class PipelineSubsystem : public Poco::Util::Subsystem {
  private:
   const ServeOptions& options_;
   std::unique_ptr<Host> host_;
+};
+
+/// One part of the host (plugin instances, the pipeline, the API, the admin
+/// listener …) as a POCO subsystem: initialised in the order added, after
+/// the store; uninitialised in reverse, stopping only what it started.
+/// Adding a service is one addSubsystem line and its Host::start… function.
+class HostPartSubsystem : public Poco::Util::Subsystem {
+ public:
+  HostPartSubsystem(const char* name, void (Host::*start)()) : name_(name), start_(start) {}
+  const char* name() const override { return name_; }
+  void initialize(Poco::Util::Application& app) override;
+  void uninitialize() override;
+
+ private:
+  const char* name_;
+  void (Host::*start_)();
+  Host* host_ = nullptr;
+  std::size_t mark_ = 0;
 };
 
 class HostApplication : public Poco::Util::ServerApplication {
