@@ -46,3 +46,42 @@ function(renkei_plugins_before_host)
     add_dependencies(renkei ${plugin_targets})
   endif()
 endfunction()
+
+# renkei_thrift_library(<name> IDL <file.thrift> SERVICES <Service> ...)
+# A plugin's own window-system services: its IDL (in the plugin's folder,
+# including core's renkei.thrift for ApiError) generated into the plugin's
+# build folder and built as the static library renkei_<name>_api, which
+# links renkei::api. Core's CMake is not touched by a new service.
+function(renkei_thrift_library name)
+  cmake_parse_arguments(T "" "IDL" "SERVICES" ${ARGN})
+  renkei_find_thrift()
+  get_filename_component(stem ${T_IDL} NAME_WE)
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/generated/api)
+  set(sources ${out}/${stem}_types.cpp)
+  set(headers ${out}/${stem}_types.h)
+  file(READ ${CMAKE_CURRENT_SOURCE_DIR}/${T_IDL} idl)
+  if(idl MATCHES "\nconst ")
+    list(APPEND sources ${out}/${stem}_constants.cpp)
+    list(APPEND headers ${out}/${stem}_constants.h)
+  endif()
+  foreach(service ${T_SERVICES})
+    list(APPEND sources ${out}/${service}.cpp)
+    list(APPEND headers ${out}/${service}.h)
+  endforeach()
+  add_custom_command(OUTPUT ${sources} ${headers}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${out}
+    COMMAND ${THRIFT_EXECUTABLE} --gen cpp:no_skeleton,moveable_types -I ${CMAKE_SOURCE_DIR}/core/api -out ${out}
+            ${CMAKE_CURRENT_SOURCE_DIR}/${T_IDL}
+    # thrift leaves unchanged outputs untouched: without this the rule runs on every build.
+    COMMAND ${CMAKE_COMMAND} -E touch_nocreate ${sources} ${headers}
+    DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${T_IDL} ${CMAKE_SOURCE_DIR}/core/api/renkei.thrift
+    COMMENT "Generating the Thrift services of ${T_IDL}")
+  add_library(renkei_${name}_api STATIC ${sources})
+  target_include_directories(renkei_${name}_api PUBLIC ${CMAKE_CURRENT_BINARY_DIR}/generated)
+  target_link_libraries(renkei_${name}_api PUBLIC renkei::api)
+  # Generated and large: debug info for it only slows the build.
+  set_source_files_properties(${sources} PROPERTIES COMPILE_OPTIONS "-g0")
+  # Where the generated files are, for the fuzz sub-build.
+  set_property(GLOBAL APPEND PROPERTY RENKEI_PLUGIN_API_SOURCES ${sources})
+  set_property(GLOBAL APPEND PROPERTY RENKEI_PLUGIN_API_DIRS ${CMAKE_CURRENT_BINARY_DIR}/generated)
+endfunction()

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <map>
 
-#include "api/renkei_constants.h"
+#include "api/crm_constants.h"
 #include "renkei/json.h"
 
 namespace renkei::plugins::crm {
@@ -14,7 +14,7 @@ namespace {
 constexpr std::int64_t kDayMs = 86'400'000;
 
 const char* progressName(api::Progress::type p) {
-  const auto& names = api::g_renkei_constants.PROGRESS_NAMES;
+  const auto& names = api::g_crm_constants.PROGRESS_NAMES;
   auto it = names.find(p);
   return it == names.end() ? "?" : it->second.c_str();
 }

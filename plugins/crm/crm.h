@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "api/renkei_types.h"
+#include "api/crm_types.h"
 #include "renkei/record.h"
 #include "renkei/state.h"
 

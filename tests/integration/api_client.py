@@ -16,7 +16,8 @@ sys.path.insert(0, sys.argv[1])
 from thrift.protocol import TBinaryProtocol, TMultiplexedProtocol  # noqa: E402
 from thrift.transport import TSSLSocket, TTransport  # noqa: E402
 
-from renkei_api import RecordService, ResidentService  # noqa: E402
+from renkei_api import RecordService  # noqa: E402
+from renkei_crm_api import ResidentService  # noqa: E402
 from renkei_api.ttypes import ApiError  # noqa: E402
 
 port, ca, cert, key, subscription = int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]

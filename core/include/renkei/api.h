@@ -3,8 +3,10 @@
 // the services it implements under their IDL names, and the host builds a
 // processor for each TLS connection with the caller it has authenticated.
 //
-// Plugins that add services link the generated interface (CMake target
-// renkei::api) and include its headers ("api/CrmService.h" …).
+// A plugin that adds services keeps their IDL in its folder (including
+// core/api/renkei.thrift for ApiError), generates it with
+// renkei_thrift_library(<key> IDL <key>.thrift SERVICES …) and includes the
+// generated headers ("api/CrmService.h" …); see plugins/crm/.
 #pragma once
 
 #include <functional>

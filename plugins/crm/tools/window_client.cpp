@@ -30,7 +30,7 @@
 #include "api/CrmService.h"
 #include "api/RecordService.h"
 #include "api/ResidentService.h"
-#include "api/renkei_constants.h"
+#include "api/crm_constants.h"
 
 namespace api = renkei::api;
 namespace tt = apache::thrift::transport;
@@ -47,7 +47,7 @@ const char* const kUsage =
     "  report FROM TO            (YYYY-MM-DD)\n";
 
 const char* progressName(api::Progress::type p) {
-  const auto& names = api::g_renkei_constants.PROGRESS_NAMES;
+  const auto& names = api::g_crm_constants.PROGRESS_NAMES;
   auto it = names.find(p);
   return it == names.end() ? "?" : it->second.c_str();
 }
