@@ -10,6 +10,7 @@
 #include "diagnostics.h"
 #include "formats/reader.h"
 #include "json_lines.h"
+#include "pipeline/record_sets.h"
 #include "renkei/json.h"
 #include "setting_types.h"
 #include "text_lines.h"
@@ -192,4 +193,28 @@ BOOST_AUTO_TEST_CASE(malformed_stored_arrays_are_reported_with_their_line) {
   BOOST_TEST(expandJsonArrays("[\"unterminated]\n", names, out).has_value());
   BOOST_TEST(expandJsonArrays("{\"a\":\"1\"}\n", names, out).has_value());
   BOOST_TEST(!parseNameArray("[1,2]"));
+}
+
+// Issue 12: what the engine seam refuses before anything is stored (the
+// message names fields and sizes, never a value).
+BOOST_AUTO_TEST_CASE(the_seam_refuses_malformed_emissions_without_quoting_values) {
+  auto names = std::make_shared<const FieldNames>(FieldNames{"code", "note"});
+  auto emission = [&](const std::string& key, const std::string& type, const std::string& note) {
+    Emission e;
+    e.key = key;
+    Record r(names);
+    r.set(0, "A-1");
+    r.set(1, note);
+    e.sets.push_back(RecordSet{type, {r}});
+    return e;
+  };
+  BOOST_TEST(pipeline::checkEmission(emission("k1", "ticket.event", "ok")).empty());
+  BOOST_TEST(pipeline::checkEmission(emission("", "ticket.event", "ok")) == "the emission has no key");
+  BOOST_TEST(pipeline::checkEmission(emission(std::string(201, 'k'), "ticket.event", "ok")).find("at most 200") !=
+             std::string::npos);
+  BOOST_TEST(pipeline::checkEmission(emission("k1", "Ticket Event", "ok")).find("use a-z, 0-9") != std::string::npos);
+  const std::string nul = pipeline::checkEmission(emission("k1", "ticket.event", std::string("se\0cret", 7)));
+  BOOST_TEST(nul == "record type 'ticket.event', record 1: field 'note' holds a NUL character");
+  const std::string big = pipeline::checkEmission(emission("k1", "ticket.event", std::string((16u << 20) + 1, 'x')));
+  BOOST_TEST(big.find("record 1 is 16777220 bytes; a record may be at most 16 MiB") != std::string::npos, big);
 }

@@ -109,8 +109,10 @@ class HostServices {
   /// (then nothing is done again); Retry when the outboxes of the routes
   /// taking it are full (back-pressure) or the store does not answer: emit
   /// the same emission again later; Error when it can never be taken (the
-  /// message says why: a record type no route takes is not an error, it is
-  /// counted in renkei_emitted_unrouted_total). Needs RENKEI_ROLE_EMITTER.
+  /// message says why: no key or one over 200 bytes, a record type outside
+  /// [a-z0-9._-], a value holding NUL, a record over 16 MiB; a record type no
+  /// route takes is not an error, it is counted in
+  /// renkei_emitted_unrouted_total). Needs RENKEI_ROLE_EMITTER.
   /// Safe from any plugin thread; blocks for one store commit.
   virtual Outcome emit(const Emission& emission) = 0;
   /// This instance's metrics (renkei_* series, labelled with the instance).

@@ -13,6 +13,9 @@ namespace renkei::pipeline {
 namespace {
 
 constexpr std::size_t kMaxKeyBytes = 200;
+// The same bound as a record of a file (file_intake.cpp): what one record may
+// become in the store grows with its bytes.
+constexpr std::size_t kMaxRecordBytes = 16u << 20;
 constexpr std::size_t kMaxBatchBytes = 64u << 20;
 
 /// Puts a record's values where the mapping's layout expects them, by field
@@ -52,8 +55,24 @@ std::string checkEmission(const Emission& emission) {
     for (char c : set.recordType)
       if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
         return "record type '" + printable(set.recordType) + "': use a-z, 0-9, '.', '_' and '-'";
-    for (const Record& r : set.records)
+    std::size_t number = 0;
+    for (const Record& r : set.records) {
+      ++number;
       if (!r.names()) return "record type '" + set.recordType + "': a record without field names";
+      std::size_t bytes = 0;
+      for (std::size_t i = 0; i < r.size(); ++i) {
+        bytes += r.value(i).size();
+        // Values are text: a NUL is refused as in every file format (fields
+        // named, never the value).
+        if (r.value(i).find('\0') != std::string::npos)
+          return "record type '" + set.recordType + "', record " + std::to_string(number) + ": field '" +
+                 printable(r.name(i)) + "' holds a NUL character";
+      }
+      if (bytes > kMaxRecordBytes)
+        return "record type '" + set.recordType + "', record " + std::to_string(number) + " is " +
+               std::to_string(bytes) + " bytes; a record may be at most " + std::to_string(kMaxRecordBytes >> 20) +
+               " MiB";
+    }
   }
   return {};
 }
