@@ -1,5 +1,7 @@
 // The renkei command line: serve, check, plugins, version.
 #include "cli.h"
+#include "store/sql_db.h"
+#include "store/store.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -245,6 +247,18 @@ int commandCheck(const Args& a) {
     std::cerr << "renkei check: " << config->string() << ": " << diags.size()
               << (diags.size() == 1 ? " problem\n" : " problems\n");
     return kExitUsage;
+  }
+  // A PostgreSQL store must answer now (an SQLite store's folder was checked
+  // with the config): what `serve` would find at start.
+  if (host->store && host->store->driver == "postgresql") {
+    try {
+      store::openDatabase(host->effectiveStore());
+    } catch (const std::exception& e) {
+      std::cerr << config->string() << ":" << host->storeLine << ": store: the PostgreSQL server does not answer: "
+                << e.what() << "\n";
+      std::cerr << "renkei check: " << config->string() << ": 1 problem\n";
+      return kExitUsage;
+    }
   }
   std::cout << "renkei check: " << config->string() << ": ok (instance " << host->instance << ", zone "
             << host->zone << ", " << host->connectors.size() << " connectors, " << host->modules.size()

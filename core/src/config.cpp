@@ -458,6 +458,32 @@ class ConfigChecker {
     }
   }
 
+  /// An SQLite store's file: its folder exists and is writable, or can be
+  /// created (its nearest existing folder is writable); the file, when it
+  /// exists, is a regular file renkei can write.
+  void storeFolder() {
+    const store::StoreConfig sc = config.effectiveStore();
+    if (sc.driver != "sqlite" || sc.path.empty() || sc.path == ":memory:") return;
+    const int line = config.store ? config.storeLine : 0;
+    std::error_code ec;
+    if (fs::exists(sc.path, ec)) {
+      if (!fs::is_regular_file(sc.path, ec))
+        diags.add(file, line, "store: '" + sc.path.string() + "' is not a file");
+      else if (::access(sc.path.c_str(), R_OK | W_OK) != 0)
+        diags.add(file, line, "store: '" + sc.path.string() + "' cannot be written: " + std::strerror(errno));
+      return;
+    }
+    fs::path folder = sc.path.parent_path();
+    while (!folder.empty() && !fs::exists(folder, ec)) folder = folder.parent_path();
+    if (folder.empty()) folder = ".";
+    if (!fs::is_directory(folder, ec))
+      diags.add(file, line, "store: '" + folder.string() + "' (on the way to the store's file) is not a folder");
+    else if (::access(folder.c_str(), W_OK | X_OK) != 0)
+      diags.add(file, line,
+                "store: folder '" + folder.string() + "' is not writable, so the store '" + sc.path.string() +
+                    "' cannot be created there: " + std::strerror(errno));
+  }
+
   /// Where a route's records go.
   void routeTargets(const RouteConfig& r) {
     const std::string where = "route '" + r.id + "'";
@@ -482,6 +508,7 @@ class ConfigChecker {
   }
 
   void store() {
+    storeFolder();
     if (config.store) {
       if (config.store->driver == "postgresql") {
         if (config.store->connection.empty())

@@ -205,10 +205,18 @@ int runOperatorCommand(const std::string& command, const std::string& action,
     return kUsage;
   }
   try {
-    auto s = store::openStore(config->effectiveStore());
+    // Operator commands read and change an existing store; they never
+    // create one (a wrong --config or path would otherwise make an empty
+    // store and report "nothing pending").
+    store::StoreConfig storeConfig = config->effectiveStore();
+    storeConfig.create = false;
+    auto s = store::openStore(storeConfig);
     if (command == "status") return status(*s, *config);
     if (command == "deadletters") return deadletters(*s, action, values, flags);
     return replay(*s, *config, values);
+  } catch (const store::StoreMissing& e) {
+    std::cerr << name << ": " << e.what() << "\n";
+    return kUsage;
   } catch (const std::exception& e) {
     std::cerr << name << ": " << e.what() << "\n";
     return kRuntime;

@@ -222,11 +222,19 @@ BOOST_AUTO_TEST_CASE(serve_reports_a_connector_that_refuses_its_settings) {
 // what would be valid; on the demo's store they report what serve did.
 BOOST_AUTO_TEST_CASE(operator_commands_report_and_refuse_clearly) {
   DemoCopy demo;
-  auto empty = runRenkei({"status", "--config", demo.config()});
-  BOOST_TEST(empty.exitCode == 0, empty.err);
-  BOOST_TEST(empty.out.find("route jumin-to-crm: jumin-in -> crm crm-out window-feed\n  nothing taken in yet") !=
-                 std::string::npos,
-             empty.out);
+  // Issue 13, item 4: before the first serve there is no store, and the
+  // operator commands say so (exit 2) instead of making an empty one.
+  for (const std::vector<std::string>& cmd : {std::vector<std::string>{"status"}, {"deadletters", "list"},
+                                              {"replay", "--route", "jumin-to-crm", "--since", "1h"}}) {
+    std::vector<std::string> args = cmd;
+    args.insert(args.end(), {"--config", demo.config()});
+    auto r = runRenkei(args);
+    BOOST_TEST(r.exitCode == 2, cmd[0] << ": " << r.out << r.err);
+    BOOST_TEST(r.err.find("var/renkei.db: there is no store here (the file does not exist; renkei serve creates it") !=
+                   std::string::npos,
+               r.err);
+    BOOST_TEST(!fs::exists(demo.dir / "var/renkei.db"), cmd[0] << " created a store");
+  }
   BOOST_REQUIRE(runRenkei({"serve", "--config", demo.config(), "--once"}).exitCode == 0);
   auto status = runRenkei({"status", "--config", demo.config()});
   BOOST_TEST(status.out.find("to crm-out: 0 batches pending (0 records, oldest -, 0 in delivery), 0 dead letters (0 "
@@ -271,4 +279,31 @@ BOOST_AUTO_TEST_CASE(operator_commands_report_and_refuse_clearly) {
   BOOST_TEST(after.out.find("records: 850 delivered in 4 batches") != std::string::npos, after.out);
   auto log = runRenkei({"status", "--config", demo.config()});
   BOOST_TEST(log.out.find("cli-test  replay: route jumin-to-crm since") != std::string::npos, log.out);
+}
+
+// Issue 13, item 4: check says why a store could not be made or reached,
+// with the path and the system's reason.
+BOOST_AUTO_TEST_CASE(check_and_serve_name_the_store_path_and_the_reason) {
+  test::TempDir dir;
+  test::writeFile(dir / "blocker", "a file where a folder should be\n");
+  test::writeFile(dir / "config.xml",
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"t\" zone=\"lgwan\">\n"
+                  "  <store driver=\"sqlite\" path=\"blocker/var/renkei.db\"/>\n"
+                  "</renkei>\n");
+  auto check = runRenkei({"check", "--config", (dir / "config.xml").string()});
+  BOOST_TEST(check.exitCode == 2, check.out << check.err);
+  BOOST_TEST(check.err.find("config.xml:3: store: '" + (dir / "blocker").string() +
+                            "' (on the way to the store's file) is not a folder") != std::string::npos,
+             check.err);
+  // A PostgreSQL store that does not answer fails check, naming the line.
+  test::writeFile(dir / "pg.xml",
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"t\" zone=\"lgwan\">\n"
+                  "  <store driver=\"postgresql\" connection=\"Driver={PostgreSQL Unicode};Server=127.0.0.1;Port=1;"
+                  "Database=renkei;Uid=renkei\"/>\n"
+                  "</renkei>\n");
+  auto pg = runRenkei({"check", "--config", (dir / "pg.xml").string()});
+  BOOST_TEST(pg.exitCode == 2, pg.out << pg.err);
+  BOOST_TEST(pg.err.find("pg.xml:3: store: the PostgreSQL server does not answer: ") != std::string::npos, pg.err);
 }

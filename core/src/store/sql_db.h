@@ -59,7 +59,10 @@ class SqlDatabase {
 
 /// `autoCheckpoint` false: this connection's commits never copy the WAL into
 /// the database; another connection calls maintain() for it.
-std::unique_ptr<SqlDatabase> openSqlite(const std::string& path, bool fullSync, bool autoCheckpoint);
+/// `create` false: a missing file is StoreMissing (operator commands never
+/// create a store).
+std::unique_ptr<SqlDatabase> openSqlite(const std::string& path, bool fullSync, bool autoCheckpoint,
+                                        bool create = true);
 /// `connection` is an ODBC connection string; the password may come from
 /// `password` (read from a file or the environment by the caller) and is
 /// never part of an error message.

@@ -668,7 +668,8 @@ class SqlStore final : public Store {
 }  // namespace
 
 std::unique_ptr<SqlDatabase> openDatabase(const StoreConfig& config) {
-  if (config.driver == "sqlite") return openSqlite(config.path.string(), config.fullSync, config.autoCheckpoint);
+  if (config.driver == "sqlite")
+    return openSqlite(config.path.string(), config.fullSync, config.autoCheckpoint, config.create);
   if (config.driver == "postgresql") {
     std::string password;
     if (config.passwordFile) {

@@ -1,5 +1,7 @@
 // SqlDatabase over SQLite: one file in WAL mode.
 #include <sqlite3.h>
+
+#include <cstring>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -69,16 +71,22 @@ class SqliteStatement final : public SqlStatement {
 
 class SqliteDatabase final : public SqlDatabase {
  public:
-  SqliteDatabase(const std::string& path, bool fullSync, bool autoCheckpoint) : where_(path) {
+  SqliteDatabase(const std::string& path, bool fullSync, bool autoCheckpoint, bool create) : where_(path) {
     std::error_code ec;
     const fs::path p(path);
-    if (path != ":memory:" && p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        nullptr) != SQLITE_OK) {
-      const std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    if (!create && path != ":memory:" && !fs::exists(p, ec))
+      throw StoreMissing("sqlite " + path + ": there is no store here (the file does not exist; renkei serve "
+                         "creates it on its first start); check the config's <store path> and --config");
+    if (create && path != ":memory:" && p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+      std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+      // The OS's reason names what is wrong (no such folder, permission).
+      if (const int os = db_ ? sqlite3_system_errno(db_) : 0; os != 0) message += " (" + std::string(std::strerror(os)) + ")";
+      if (ec) message += "; its folder could not be created: " + ec.message();
       sqlite3_close(db_);
       db_ = nullptr;
-      throw StoreError(where_ + ": cannot open the store: " + message);
+      throw StoreError("sqlite " + where_ + ": cannot open the store: " + message);
     }
     // Several processes (serve, and the operators' commands) share the file:
     // a writer waits for another's transaction instead of failing.
@@ -148,8 +156,8 @@ class SqliteDatabase final : public SqlDatabase {
 
 }  // namespace
 
-std::unique_ptr<SqlDatabase> openSqlite(const std::string& path, bool fullSync, bool autoCheckpoint) {
-  return std::make_unique<SqliteDatabase>(path, fullSync, autoCheckpoint);
+std::unique_ptr<SqlDatabase> openSqlite(const std::string& path, bool fullSync, bool autoCheckpoint, bool create) {
+  return std::make_unique<SqliteDatabase>(path, fullSync, autoCheckpoint, create);
 }
 
 }  // namespace renkei::store

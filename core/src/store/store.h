@@ -22,6 +22,13 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// An operator command found no store where the config says it is (it
+/// never creates one).
+class StoreMissing : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 /// The store's file was removed or replaced while it was open: whatever is
 /// written from here on would be lost at the next start. The host stops.
 class StoreGone : public StoreError {
@@ -35,6 +42,7 @@ struct StoreConfig {
   bool fullSync = true;        ///< sqlite: synchronous=FULL (a commit survives power loss), else NORMAL
   std::string connection;      ///< postgresql: ODBC connection string, without the password
   bool autoCheckpoint = true;  ///< sqlite: false for a writer whose checkpoints another connection runs (maintain())
+  bool create = true;          ///< sqlite: create the file and its folder when missing (serve); false: StoreMissing
   std::optional<std::filesystem::path> passwordFile;  ///< postgresql: the password (else $RENKEI_STORE_PASSWORD)
   /// How far ahead of now a retry time or a lease can legitimately be (the
   /// longest backoff, lease or ack time-out, with a margin). A time further
