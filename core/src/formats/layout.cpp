@@ -137,12 +137,15 @@ std::shared_ptr<const Layout> loadLayout(const fs::path& file, Diagnostics& diag
                : kind == "xml" ? LayoutKind::Xml
                                : LayoutKind::Jsonl;
 
-  const std::string encoding = kind == "jsonl" ? "utf-8" : (hasAttr(format, "encoding") ? attr(format, "encoding") : "windows-31j");
+  const std::string given = kind == "jsonl" ? "utf-8" : (hasAttr(format, "encoding") ? attr(format, "encoding") : "windows-31j");
+  // The names people use (cp932, sjis, Shift_JIS, utf8 …) are accepted.
+  const std::string encoding = text::canonicalCodecName(given);
   layout->codec = text::findCodec(encoding);
   if (!layout->codec) {
     diags.add(fileName, formatLine,
-              "unknown encoding '" + encoding + "'" + didYouMean(encoding, text::codecNames()) +
-                  " valid: " + joinList(text::codecNames()));
+              "unknown encoding '" + given + "'" + didYouMean(given, text::codecNames()) +
+                  " valid: " + joinList(text::codecNames()) +
+                  " (also accepted: cp932 and ms932 for windows-31j, sjis for shift_jis, utf8 for utf-8)");
     return nullptr;
   }
   layout->rejectInvalidBytes = attr(format, "invalid-bytes") != "substitute";

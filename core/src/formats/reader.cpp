@@ -80,6 +80,19 @@ void RecordReader::fail(std::uint64_t offset, std::uint64_t line, std::string re
   if (!error_) error_ = FileError{offset, line, std::move(reason)};
 }
 
+std::string RecordReader::cp932Hint(std::string_view raw) const {
+  // shift_jis is JIS X 0208 only; most vendor files called "Shift_JIS" are
+  // CP932 (NEC and IBM extensions, ①, ㈱ …). Say so when CP932 reads the bytes.
+  if (layout_.codec->name() != "shift_jis") return {};
+  static const text::Codec* cp932 = text::findCodec("windows-31j");
+  if (!cp932) return {};
+  std::string out(text::Codec::decodeBound(raw.size()), '\0');
+  text::CodecStats stats;
+  cp932->decodeInto(raw, out.data(), stats, 0);
+  if (stats.invalid) return {};
+  return "; these bytes are valid windows-31j (CP932): if the file is CP932, write encoding=\"windows-31j\"";
+}
+
 void RecordReader::decodeField(std::string_view raw, std::size_t fileOffset, const LayoutField& field,
                                RawRecord& record, std::size_t index) const {
   const std::size_t start = record.arena.size();
@@ -97,7 +110,8 @@ void RecordReader::decodeField(std::string_view raw, std::size_t fileOffset, con
   if (stats.invalid) {
     if (layout_.rejectInvalidBytes)
       record.errors.push_back("field '" + field.name + "': invalid " + layout_.codec->name() + " bytes " +
-                              stats.firstInvalidBytes() + " at byte offset " + std::to_string(stats.firstInvalidOffset));
+                              stats.firstInvalidBytes() + " at byte offset " +
+                              std::to_string(stats.firstInvalidOffset) + cp932Hint(raw));
     else
       record.substituted += stats.invalid;
   }

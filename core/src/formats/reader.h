@@ -159,6 +159,8 @@ class RecordReader {
 
   void fail(std::uint64_t offset, std::uint64_t line, std::string reason);
 
+  /// A hint for an invalid shift_jis field that windows-31j reads (or "").
+  std::string cp932Hint(std::string_view raw) const;
   /// Decodes raw bytes of field `index` onto the end of the record's arena
   /// (codec, invalid bytes, gaiji) and sets its span.
   void decodeField(std::string_view raw, std::size_t fileOffset, const LayoutField& field, RawRecord& record,

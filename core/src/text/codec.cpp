@@ -1,6 +1,8 @@
 // Table-driven codecs for Japanese vendor files, and UTF-8.
 #include "text/codec.h"
 
+#include <cctype>
+
 #include <array>
 #include <cstring>
 #include <map>
@@ -343,6 +345,21 @@ Registry& registry() {
 }  // namespace
 
 const Codec* findCodec(std::string_view name) { return registry().get(name); }
+
+std::string canonicalCodecName(std::string_view name) {
+  std::string key;
+  for (char c : name) key += (c == '_') ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static const std::pair<const char*, const char*> kAliases[] = {
+      {"windows-31j", "windows-31j"}, {"cp932", "windows-31j"}, {"ms932", "windows-31j"},
+      {"ms-932", "windows-31j"},      {"x-sjis-cp932", "windows-31j"}, {"shift-jis", "shift_jis"},
+      {"sjis", "shift_jis"},          {"x-sjis", "shift_jis"},   {"utf-8", "utf-8"},
+      {"utf8", "utf-8"},              {"euc-jp", "euc-jp"},       {"eucjp", "euc-jp"},
+      {"shift-jisx0213", "shift_jisx0213"}, {"sjisx0213", "shift_jisx0213"},
+  };
+  for (const auto& [alias, canonical] : kAliases)
+    if (key == alias) return canonical;
+  return std::string(name);
+}
 
 std::vector<std::string> codecNames() {
   std::vector<std::string> out{"utf-8"};

@@ -81,6 +81,11 @@ class Codec {
 /// The codec of that exact name, or nullptr.
 const Codec* findCodec(std::string_view name);
 
+/// The codec name for `name` or an alias people use, any case: cp932,
+/// ms932, windows_31j → windows-31j; sjis, shift-jis, Shift_JIS → shift_jis;
+/// utf8 → utf-8; eucjp, euc_jp → euc-jp. Unknown names come back as given.
+std::string canonicalCodecName(std::string_view name);
+
 /// The supported names, for messages.
 std::vector<std::string> codecNames();
 
