@@ -215,6 +215,11 @@ void readRoute(HostConfig& config, xmlNodePtr node) {
   route.id = attr(node, "id");
   route.from = attr(node, "from");
   route.records = attr(node, "records");
+  if (hasAttr(node, "problem-rejects")) {
+    // "N%" (the schema checked the shape).
+    const std::string v = attr(node, "problem-rejects");
+    route.problemRejects = std::atoi(v.c_str());
+  }
   route.line = lineOf(node);
   if (hasAttr(node, "mapping")) {
     fs::path m(attr(node, "mapping"));

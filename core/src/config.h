@@ -38,6 +38,7 @@ struct RouteConfig {
   std::string from;
   std::vector<std::string> to;
   std::string records;  ///< records="type": the route takes that record type emitted by `from`; empty: its intake items
+  int problemRejects = 100;  ///< problem-rejects="N%": a file whose rejected share reaches N % is a problem
   int line = 0;
   std::optional<std::filesystem::path> mappingFile;     ///< resolved against the config's folder
   std::shared_ptr<const mapping::Mapping> mapping;      ///< compiled by checkConfig

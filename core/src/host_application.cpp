@@ -215,7 +215,7 @@ int HostApplication::main(const std::vector<std::string>&) {
 }
 
 std::uint64_t printSummary(const Host& host, const HostConfig& config, std::ostream& out) {
-  std::uint64_t files = 0, done = 0, failed = 0, pending = 0, records = 0, dead = 0;
+  std::uint64_t files = 0, done = 0, failed = 0, pending = 0, records = 0, dead = 0, rejecting = 0;
   out << "renkei serve: instance " << config.instance << " (zone " << config.zone << "), "
       << config.routes.size() << (config.routes.size() == 1 ? " route" : " routes") << "\n";
   for (const RouteStats& s : host.stats()) {
@@ -240,12 +240,14 @@ std::uint64_t printSummary(const Host& host, const HostConfig& config, std::ostr
     pending += s.filesPending;
     records += s.records;
     dead += s.deadLetters;
+    rejecting += s.filesTooManyRejects;
   }
   out << "renkei: " << files << " files, " << done << " done, " << failed << " to error/, " << pending
       << " pending; " << records << " records delivered";
   if (dead) out << "; " << dead << " batches to the dead letters";
+  if (rejecting) out << "; " << rejecting << (rejecting == 1 ? " file" : " files") << " with too many rejected records";
   out << "\n";
-  return failed + pending + dead;
+  return failed + pending + dead + rejecting;
 }
 
 }  // namespace renkei

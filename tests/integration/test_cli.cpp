@@ -307,3 +307,50 @@ BOOST_AUTO_TEST_CASE(check_and_serve_name_the_store_path_and_the_reason) {
   BOOST_TEST(pg.exitCode == 2, pg.out << pg.err);
   BOOST_TEST(pg.err.find("pg.xml:3: store: the PostgreSQL server does not answer: ") != std::string::npos, pg.err);
 }
+
+// Issue 13, item 2: a file whose every record is rejected is a problem, not
+// a success; problem-rejects="N%" sets the share per route.
+BOOST_AUTO_TEST_CASE(a_file_whose_records_are_all_rejected_is_a_problem) {
+  test::TempDir dir;
+  test::writeFile(dir / "layout.xml", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                      "<layout xmlns=\"urn:renkei:layout:1\" id=\"t\" record=\"t\">\n"
+                                      "  <csv encoding=\"utf-8\" header=\"false\"/>\n"
+                                      "  <field name=\"code\" pii=\"none\"/>\n"
+                                      "  <field name=\"name\" pii=\"none\"/>\n"
+                                      "</layout>\n");
+  test::writeFile(dir / "map.xml", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                   "<mapping xmlns=\"urn:renkei:mapping:1\" id=\"m\" version=\"1\">\n"
+                                   "  <source layout=\"layout.xml\"/>\n"
+                                   "  <target record=\"t\" zone=\"lgwan\"/>\n"
+                                   "  <field to=\"code\" from=\"code\"/>\n"
+                                   "  <field to=\"name\" from=\"name\" required=\"true\"/>\n"
+                                   "</mapping>\n");
+  auto config = [&](const std::string& extra) {
+    test::writeFile(dir / "config.xml",
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                    "<renkei xmlns=\"urn:renkei:config:1\" instance=\"t\" zone=\"lgwan\">\n"
+                    "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                    "  <connector id=\"in\" plugin=\"file\"><directory>in</directory><settle>0s</settle></connector>\n"
+                    "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
+                    "  <route id=\"r\" from=\"in\" to=\"out\" mapping=\"map.xml\"" + extra + "/>\n"
+                    "</renkei>\n");
+  };
+  config("");
+  test::writeFile(dir / "in/in/all-bad.csv", "1,\n2,\n3,\n");
+  auto r = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
+  BOOST_TEST(r.exitCode == 1, r.out << r.err);
+  BOOST_TEST(r.out.find("problem: 'all-bad.csv': every record was rejected (3 of 3); reasons in rejects/all-bad.csv.") !=
+                 std::string::npos,
+             r.out);
+  BOOST_TEST(r.out.find("; 1 file with too many rejected records") != std::string::npos, r.out);
+  // Two of three rejected: fine by default, a problem at 50 %.
+  test::writeFile(dir / "in/in/mostly-bad.csv", "4,\n5,\n6,ok\n");
+  auto fine = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
+  BOOST_TEST(fine.exitCode == 0, fine.out << fine.err);
+  config(" problem-rejects=\"50%\"");
+  test::writeFile(dir / "in/in/mostly-bad-2.csv", "7,\n8,\n9,ok\n");
+  auto strict = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
+  BOOST_TEST(strict.exitCode == 1, strict.out << strict.err);
+  BOOST_TEST(strict.out.find("problem: 'mostly-bad-2.csv': rejected records reached 50% (2 of 3)") != std::string::npos,
+             strict.out);
+}

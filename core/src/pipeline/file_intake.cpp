@@ -380,6 +380,7 @@ FileIntake::Taken FileIntake::complete(Route& route, const Intake& item, const s
     return Taken::Left;
   }
   ++route.stats->filesDone;
+  if (run) rejectsProblem(route, item, sha, accepted, *run);
   if (run) {
     route.stats->rejected += run->rejected;
     route.stats->skipped += run->skipped;
@@ -390,6 +391,27 @@ FileIntake::Taken FileIntake::complete(Route& route, const Intake& item, const s
     shared_.logger.information("route %s: '%s' taken in: %s records", routeId, item.name, std::to_string(accepted));
   }
   return Taken::Done;
+}
+
+void FileIntake::rejectsProblem(Route& route, const Intake& item, const std::string& sha, std::uint64_t accepted,
+                                const mapping::MapRun& run) {
+  // A file whose records (nearly) all were rejected is taken in, but it is
+  // a problem, not a success: usually a wrong layout or mapping, or a vendor
+  // change. The summary says it, serve --once exits 1, the metric counts it.
+  const std::uint64_t judged = accepted + run.rejected;
+  if (judged == 0 || run.rejected * 100 < static_cast<std::uint64_t>(route.config->problemRejects) * judged) return;
+  ++route.stats->filesTooManyRejects;
+  shared_.metrics
+      .counter("renkei_items_too_many_rejects_total", "Items whose rejected share reached the route's problem-rejects",
+               {{"route", route.config->id}})
+      .add();
+  const std::string what = run.rejected == judged ? "every record was rejected (" : "rejected records reached " +
+                                                                                      std::to_string(route.config->problemRejects) + "% (";
+  const std::string text = "'" + item.name + "': " + what + std::to_string(run.rejected) + " of " +
+                           std::to_string(judged) + "); reasons in rejects/" + item.name + "." + sha.substr(0, 12) +
+                           ".rejects.jsonl";
+  shared_.problem(*route.stats, text);
+  shared_.logger.warning("route %s: %s", route.config->id, text);
 }
 
 bool FileIntake::failItem(Route& route, const Intake& item, const std::string& sha, const std::string& reason) {

@@ -72,6 +72,9 @@ class FileIntake {
   bool commit(Route& route, const Intake& item, const std::string& sha, std::vector<store::BatchRow>& group,
               const std::atomic<bool>& stop, bool last, bool staged);
   bool failItem(Route& route, const Intake& item, const std::string& sha, const std::string& reason);
+  /// A problem when the item's rejected share reaches the route's problem-rejects.
+  void rejectsProblem(Route& route, const Intake& item, const std::string& sha, std::uint64_t accepted,
+                      const mapping::MapRun& run);
   /// Asks the item's source for what commits with it (Source::prepare).
   Prepared prepareUnit(Route& route, const Intake& item, const std::string& sha, ItemUnit& unit);
   /// Commits the item's staged batches with the source's unit and marks the

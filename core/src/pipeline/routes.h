@@ -32,6 +32,7 @@ struct RouteStats {
   std::uint64_t filesDuplicate = 0;  ///< same content as a file already taken in: not again
   std::uint64_t filesBusy = 0;       ///< in processing/ under another host's lease: left to it
   std::uint64_t filesHeld = 0;       ///< taken back by their source (a held extract)
+  std::uint64_t filesTooManyRejects = 0;  ///< taken in, but rejects reached the route's problem-rejects share
   std::uint64_t recordsStored = 0;   ///< accepted records written to the store (once per record)
   std::uint64_t batchesStored = 0;
   std::uint64_t rejected = 0;        ///< records a mapping rejected (in rejects/)
