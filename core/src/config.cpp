@@ -549,6 +549,13 @@ class ConfigChecker {
     // crosses zones only through the bridge).
     for (RouteConfig& r : config.routes) {
       if (!r.mappingFile) continue;
+      // A file the config names is reported at the line that names it.
+      std::error_code ec;
+      if (!fs::exists(*r.mappingFile, ec)) {
+        diags.add(file, r.line,
+                  "route '" + r.id + "': mapping file '" + r.mappingFile->string() + "' does not exist");
+        continue;
+      }
       Diagnostics mappingDiags;
       r.mapping = mapping::loadMapping(*r.mappingFile, keys, mappingDiags);
       for (const auto& d : mappingDiags.items()) diags.add(d.file, d.line, d.message, d.column);
@@ -641,12 +648,13 @@ class ConfigChecker {
 
 void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics& diags) {
   ConfigChecker check(config, registry, diags);
+  // A missing plugin folder first: every "unknown plugin" after it follows from it.
+  check.pluginDirectory();
   check.spool();
   for (auto& c : config.connectors) check.instance(c);
   for (auto& m : config.modules) check.instance(m);
   check.subscriptions();
   check.api();
-  check.pluginDirectory();
   check.routes();
   check.store();
   check.mappings();

@@ -354,3 +354,14 @@ BOOST_AUTO_TEST_CASE(a_file_whose_records_are_all_rejected_is_a_problem) {
   BOOST_TEST(strict.out.find("problem: 'mostly-bad-2.csv': rejected records reached 50% (2 of 3)") != std::string::npos,
              strict.out);
 }
+
+// Issue 13, item 5: a missing plugin folder is the first problem reported.
+BOOST_AUTO_TEST_CASE(a_missing_plugin_folder_is_reported_before_the_unknown_plugins) {
+  auto r = runRenkei({"check", "--config", source("tests/cases/config/referenced-files-missing/config.xml").string()});
+  BOOST_TEST(r.exitCode == 2);
+  const std::size_t folder = r.err.find("plugins: directory '");
+  const std::size_t unknown = r.err.find("unknown plugin 'file'");
+  BOOST_TEST_REQUIRE(folder != std::string::npos, r.err);
+  BOOST_TEST_REQUIRE(unknown != std::string::npos, r.err);
+  BOOST_TEST(folder < unknown, r.err);
+}
