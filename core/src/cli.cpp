@@ -45,7 +45,9 @@ const char* const kUsage =
     "                              dry-run a mapping on a file: records out, rejects with reasons\n"
     "  read --layout L --in F [--out O]\n"
     "                              read a vendor file with a layout; raw records as JSON Lines\n"
-    "  status --config F           queues per route and target: pending, dead letters, ages, last errors\n"
+    "  status --config F [--failed-since T] [--max-age D]\n"
+    "                              queues per route and target: pending, dead letters, ages, last errors;\n"
+    "                              exit 3 dead letters, 4 files to error/ since T (24h), 5 a batch waiting over D (1h)\n"
     "  deadletters list --config F [--route R]\n"
     "  deadletters show --config F --batch ID [--records N]\n"
     "  deadletters resubmit --config F (--batch ID | --route R | --all) [--by NAME]\n"
@@ -107,7 +109,7 @@ Args parseArgs(int argc, char** argv) {
   Args a;
   static const std::map<std::string, std::vector<std::string>> kOptions = {
       {"serve", {"--config", "--plugin-dir", "--log-level", "--host-id"}},
-      {"status", {"--config"}},
+      {"status", {"--config", "--failed-since", "--max-age"}},
       {"deadletters", {"--config", "--route", "--batch", "--records", "--by"}},
       {"replay", {"--config", "--route", "--since", "--by"}},
       {"check", {"--config", "--plugin-dir"}},

@@ -215,7 +215,7 @@ int HostApplication::main(const std::vector<std::string>&) {
 }
 
 std::uint64_t printSummary(const Host& host, const HostConfig& config, std::ostream& out) {
-  std::uint64_t files = 0, done = 0, failed = 0, pending = 0, records = 0, dead = 0, rejecting = 0;
+  std::uint64_t files = 0, done = 0, duplicate = 0, failed = 0, pending = 0, records = 0, dead = 0, rejecting = 0;
   out << "renkei serve: instance " << config.instance << " (zone " << config.zone << "), "
       << config.routes.size() << (config.routes.size() == 1 ? " route" : " routes") << "\n";
   for (const RouteStats& s : host.stats()) {
@@ -235,15 +235,18 @@ std::uint64_t printSummary(const Host& host, const HostConfig& config, std::ostr
         << " retries, " << s.deadLetters << " dead letters\n";
     for (const auto& p : s.problems) out << "    problem: " << p << "\n";
     files += s.filesClaimed + s.filesRecovered;
-    done += s.filesDone + s.filesDuplicate;
+    // As the route lines count them: a duplicate was not taken in again.
+    done += s.filesDone;
+    duplicate += s.filesDuplicate;
     failed += s.filesFailed;
     pending += s.filesPending;
     records += s.records;
     dead += s.deadLetters;
     rejecting += s.filesTooManyRejects;
   }
-  out << "renkei: " << files << " files, " << done << " done, " << failed << " to error/, " << pending
-      << " pending; " << records << " records delivered";
+  out << "renkei: " << files << " files, " << done << " done, ";
+  if (duplicate) out << duplicate << " duplicate, ";
+  out << failed << " to error/, " << pending << " pending; " << records << " records delivered";
   if (dead) out << "; " << dead << " batches to the dead letters";
   if (rejecting) out << "; " << rejecting << (rejecting == 1 ? " file" : " files") << " with too many rejected records";
   out << "\n";

@@ -49,8 +49,21 @@ void printEntry(const store::OutboxEntry& e) {
   if (!e.lastError.empty()) std::cout << "    last error: " << e.lastError << "\n";
 }
 
-int status(store::Store& s, const HostConfig& config) {
+// renkei status's exit codes for monitoring (docs/operations.md): the first
+// that applies, in this order.
+constexpr int kDeadLetters = 3, kFailedFiles = 4, kOldOutbox = 5;
+
+int status(store::Store& s, const HostConfig& config, const std::map<std::string, std::string>& values) {
   const std::int64_t now = store::nowMs();
+  const std::string failedText = values.count("--failed-since") ? value(values, "--failed-since") : "24h";
+  const std::string ageText = values.count("--max-age") ? value(values, "--max-age") : "1h";
+  const auto failedSince = store::parseSince(failedText, now);
+  const auto oldestAllowed = store::parseSince(ageText, now);
+  if (!failedSince || !oldestAllowed) {
+    std::cerr << "renkei status: --failed-since and --max-age take a date, a time or a duration (24h, 90m, 3d)\n";
+    return kUsage;
+  }
+  std::vector<std::pair<int, std::string>> problems;
   std::cout << "renkei status: instance " << config.instance << ", " << s.describe() << " (schema "
             << s.schemaVersion() << ")\n";
   const auto queues = s.queueStatus();
@@ -71,7 +84,17 @@ int status(store::Store& s, const HostConfig& config) {
                 << q.deadBatches << " dead letters (" << q.deadRecords << " records), " << q.deliveredBatches
                 << " delivered (" << q.deliveredRecords << " records)\n";
       if (!q.lastError.empty()) std::cout << "    last error " << q.lastErrorAt << ": " << q.lastError << "\n";
+      if (q.deadBatches > 0)
+        problems.emplace_back(kDeadLetters, "route " + r.id + " to " + q.target + ": " +
+                                                std::to_string(q.deadBatches) + " dead letters");
+      if (q.oldestPendingMs > 0 && q.oldestPendingMs < *oldestAllowed)
+        problems.emplace_back(kOldOutbox, "route " + r.id + " to " + q.target + ": a batch has waited " +
+                                              age(q.oldestPendingMs, now) + ", more than " + ageText);
     }
+    const std::string since = store::isoUtc(*failedSince);
+    for (const store::FileEntry& f : s.recentFiles(r.id, 1000))
+      if (f.state == store::FileState::Failed && f.finishedAt >= since)
+        problems.emplace_back(kFailedFiles, "route " + r.id + ": '" + f.name + "' went to error/ at " + f.finishedAt);
     if (!any) std::cout << "  nothing taken in yet\n";
   }
   const auto files = s.recentFiles({}, 5);
@@ -86,7 +109,13 @@ int status(store::Store& s, const HostConfig& config) {
     std::cout << "recent operator actions:\n";
     for (const auto& a : actions) std::cout << "  " << a.at << "  " << a.who << "  " << a.action << ": " << a.detail << "\n";
   }
-  return kOk;
+  if (problems.empty()) return kOk;
+  int code = kOldOutbox + 1;
+  for (const auto& [c, text] : problems) {
+    std::cout << "problem: " << text << "\n";
+    code = std::min(code, c);
+  }
+  return code;
 }
 
 int deadletters(store::Store& s, const std::string& action, const std::map<std::string, std::string>& values,
@@ -211,7 +240,7 @@ int runOperatorCommand(const std::string& command, const std::string& action,
     store::StoreConfig storeConfig = config->effectiveStore();
     storeConfig.create = false;
     auto s = store::openStore(storeConfig);
-    if (command == "status") return status(*s, *config);
+    if (command == "status") return status(*s, *config, values);
     if (command == "deadletters") return deadletters(*s, action, values, flags);
     return replay(*s, *config, values);
   } catch (const store::StoreMissing& e) {

@@ -237,6 +237,15 @@ BOOST_AUTO_TEST_CASE(operator_commands_report_and_refuse_clearly) {
   }
   BOOST_REQUIRE(runRenkei({"serve", "--config", demo.config(), "--once"}).exitCode == 0);
   auto status = runRenkei({"status", "--config", demo.config()});
+  // Issue 13, item 3: exit codes for monitoring. The window-feed batches
+  // wait for a window system to pull them: fine for an hour, a problem
+  // (exit 5) past --max-age.
+  BOOST_TEST(status.exitCode == 0, status.out << status.err);
+  auto old = runRenkei({"status", "--max-age", "0m", "--config", demo.config()});
+  BOOST_TEST(old.exitCode == 5, old.out << old.err);
+  BOOST_TEST(old.out.find("problem: route jumin-to-crm to window-feed: a batch has waited ") != std::string::npos,
+             old.out);
+  BOOST_TEST(runRenkei({"status", "--max-age", "soon", "--config", demo.config()}).exitCode == 2);
   BOOST_TEST(status.out.find("to crm-out: 0 batches pending (0 records, oldest -, 0 in delivery), 0 dead letters (0 "
                              "records), 2 delivered (425 records)") != std::string::npos,
              status.out);
