@@ -98,6 +98,11 @@ void StoreSubsystem::uninitialize() {
 void HostPartSubsystem::initialize(Poco::Util::Application& app) {
   host_ = &app.getSubsystem<StoreSubsystem>().host();
   mark_ = host_->partsStarted();
+  if (listener_ && options_.once) {
+    Poco::Logger::get("renkei.host")
+        .notice("serve --once: %s not started (a running service may hold its port)", std::string(name_));
+    return;
+  }
   (host_->*start_)();  // HostStartError: the host has stopped everything (exit 2)
 }
 
@@ -127,10 +132,10 @@ HostApplication::HostApplication(ServeOptions options) : options_(std::move(opti
   // Initialised in this order, uninitialised in reverse.
   addSubsystem(new ConfigSubsystem(options_));
   addSubsystem(new StoreSubsystem(options_));
-  addSubsystem(new HostPartSubsystem("renkei.instances", &Host::startInstances));
-  addSubsystem(new HostPartSubsystem("renkei.pipeline", &Host::startPipeline));
-  addSubsystem(new HostPartSubsystem("renkei.api", &Host::startApi));
-  addSubsystem(new HostPartSubsystem("renkei.admin", &Host::startAdmin));
+  addSubsystem(new HostPartSubsystem("renkei.instances", &Host::startInstances, options_));
+  addSubsystem(new HostPartSubsystem("renkei.pipeline", &Host::startPipeline, options_));
+  addSubsystem(new HostPartSubsystem("renkei.api", &Host::startApi, options_, true));
+  addSubsystem(new HostPartSubsystem("renkei.admin", &Host::startAdmin, options_, true));
 }
 
 void HostApplication::initialize(Poco::Util::Application& self) {
@@ -196,7 +201,8 @@ int HostApplication::main(const std::vector<std::string>&) {
 
   const HostConfig& config = cfg.config();
   log.information("instance %s (zone %s): %z routes, store: %s, serving%s", config.instance, config.zone,
-                  config.routes.size(), host.storeDescription(), std::string(options_.once ? " once" : ""));
+                  config.routes.size(), host.storeDescription(),
+                  std::string(options_.once ? " once (the API and the admin listener are not started)" : ""));
   host.run(stop, options_.once, mutex, wake);
 
   exiting = true;

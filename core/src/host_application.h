@@ -87,7 +87,11 @@ class StoreSubsystem : public Poco::Util::Subsystem {
 /// Adding a service is one addSubsystem line and its Host::start… function.
 class HostPartSubsystem : public Poco::Util::Subsystem {
  public:
-  HostPartSubsystem(const char* name, void (Host::*start)()) : name_(name), start_(start) {}
+  /// `listener`: a part that opens a port (the API, the admin listener):
+  /// not started by `serve --once`, which may run beside the service that
+  /// holds those ports (to drain after a resubmit, or to test a change).
+  HostPartSubsystem(const char* name, void (Host::*start)(), const ServeOptions& options, bool listener = false)
+      : name_(name), start_(start), options_(options), listener_(listener) {}
   const char* name() const override { return name_; }
   void initialize(Poco::Util::Application& app) override;
   void uninitialize() override;
@@ -95,6 +99,8 @@ class HostPartSubsystem : public Poco::Util::Subsystem {
  private:
   const char* name_;
   void (Host::*start_)();
+  const ServeOptions& options_;
+  bool listener_ = false;
   Host* host_ = nullptr;
   std::size_t mark_ = 0;
 };

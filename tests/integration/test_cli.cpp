@@ -5,6 +5,10 @@
 
 #include <algorithm>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "renkei/plugin.h"
 #include "test_support.h"
 
@@ -373,4 +377,34 @@ BOOST_AUTO_TEST_CASE(a_missing_plugin_folder_is_reported_before_the_unknown_plug
   BOOST_TEST_REQUIRE(folder != std::string::npos, r.err);
   BOOST_TEST_REQUIRE(unknown != std::string::npos, r.err);
   BOOST_TEST(folder < unknown, r.err);
+}
+
+// Issue 13, item 10: serve --once can run beside the service (to drain after
+// a resubmit): it opens neither the API port nor the admin listener, so a
+// port the running service holds is no obstacle.
+BOOST_AUTO_TEST_CASE(serve_once_runs_beside_a_service_that_holds_the_ports) {
+  DemoCopy demo;
+  // "The running service": a socket listening on the admin port.
+  const int held = ::socket(AF_INET, SOCK_STREAM, 0);
+  BOOST_TEST_REQUIRE(held >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  BOOST_TEST_REQUIRE(::bind(held, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  BOOST_TEST_REQUIRE(::listen(held, 4) == 0);
+  ::getsockname(held, reinterpret_cast<sockaddr*>(&address), &length);
+  const std::string port = std::to_string(ntohs(address.sin_port));
+  std::string xml = test::readFile(demo.config());
+  const std::string admin = "port=\"9464\"";
+  BOOST_TEST_REQUIRE(xml.find(admin) != std::string::npos);
+  xml.replace(xml.find(admin), admin.size(), "port=\"" + port + "\"");
+  test::writeFile(demo.config(), xml);
+  auto r = runRenkei({"serve", "--config", demo.config(), "--once"});
+  ::close(held);
+  BOOST_TEST(r.exitCode == 0, r.out << r.err);
+  BOOST_TEST(r.err.find("serve --once: renkei.admin not started (a running service may hold its port)") !=
+                 std::string::npos,
+             r.err);
+  BOOST_TEST(r.out.find("2 files, 2 done") != std::string::npos, r.out);
 }
