@@ -120,26 +120,6 @@ void Host::startApi() {
   }
 }
 
-std::function<void()> Host::stopQuietly(const char* what, Module* module) {
-  return [this, what, module] {
-    try {
-      module->stop();
-    } catch (const std::exception& e) {
-      logger_.error("%s failed to stop: %s", std::string(what), std::string(e.what()));
-    }
-  };
-}
-
-std::function<void()> Host::stopQuietly(const char* what, Connector* connector) {
-  return [this, what, connector] {
-    try {
-      connector->stop();
-    } catch (const std::exception& e) {
-      logger_.error("%s failed to stop: %s", std::string(what), std::string(e.what()));
-    }
-  };
-}
-
 void Host::stopPartsDownTo(std::size_t mark) {
   while (stops_.size() > mark) {
     auto stop = std::move(stops_.back());

@@ -108,8 +108,18 @@ class Host {
   void openStore();
   void buildInstances();
   void buildRoutes();
-  std::function<void()> stopQuietly(const char* what, Module* module);
-  std::function<void()> stopQuietly(const char* what, Connector* connector);
+  /// How to stop a module or connector: a stop() that throws is logged, the
+  /// other parts still stop.
+  template <typename Instance>
+  std::function<void()> stopQuietly(const char* what, Instance* instance) {
+    return [this, what, instance] {
+      try {
+        instance->stop();
+      } catch (const std::exception& e) {
+        logger_.error("%s failed to stop: %s", std::string(what), std::string(e.what()));
+      }
+    };
+  }
   /// Registers the pipeline's series (routes, queues) with metrics_.
   void registerMetrics();
   /// One intake worker's loop over the routes.

@@ -71,7 +71,10 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
     std::cout << "route " << r.id << ": " << r.from << " ->";
     for (const auto& t : r.to) std::cout << " " << t;
     std::cout << "\n";
-    for (const store::FileEntry& f : s.recentFiles(r.id, 1000))
+    // One read of the route's recent files serves both the files in hand and
+    // the failures for monitoring.
+    const std::vector<store::FileEntry> recent = s.recentFiles(r.id, 1000);
+    for (const store::FileEntry& f : recent)
       if (f.state == store::FileState::Processing)
         std::cout << "  file '" << f.name << "' being taken in since " << f.firstSeen
                   << (f.leaseOwner.empty() ? std::string(" (no host holds it)") : " by host " + f.leaseOwner) << "\n";
@@ -92,7 +95,7 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
                                               age(q.oldestPendingMs, now) + ", more than " + ageText);
     }
     const std::string since = store::isoUtc(*failedSince);
-    for (const store::FileEntry& f : s.recentFiles(r.id, 1000))
+    for (const store::FileEntry& f : recent)
       if (f.state == store::FileState::Failed && f.finishedAt >= since)
         problems.emplace_back(kFailedFiles, "route " + r.id + ": '" + f.name + "' went to error/ at " + f.finishedAt);
     if (!any) std::cout << "  nothing taken in yet\n";

@@ -339,8 +339,9 @@ BOOST_AUTO_TEST_CASE(a_slow_route_does_not_stall_the_others) {
       BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
       BOOST_TEST(deliveredLines(dir / "out-a/out") == std::vector<std::string>{"{\"line\":\"large\"}"});
       if (threads == 2) {
-        BOOST_TEST(!slowDone);  // the quick route went on while the slow one was taken in
-        BOOST_TEST(quick < 2.5, quick << " s");
+        // The quick route went on while the slow one was taken in (an
+        // ordering, not a time: a loaded machine starts slowly).
+        BOOST_TEST(!slowDone, "the quick route waited for the slow one (" << quick << " s)");
       } else {
         BOOST_TEST(quick >= 3.0, quick << " s");  // one worker: behind the slow route
       }

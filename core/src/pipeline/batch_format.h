@@ -11,6 +11,14 @@
 
 namespace renkei::pipeline {
 
+/// Bounds on what a record and a batch may become in the store (SQLite
+/// refuses a value over 1 GB; PostgreSQL's limit is the same), the same for
+/// records of files and emitted records: a record of more bytes is refused;
+/// a batch closes at this many bytes of stored form whatever batch-records
+/// says.
+inline constexpr std::size_t kMaxRecordBytes = 16u << 20;
+inline constexpr std::size_t kMaxBatchBytes = 64u << 20;
+
 /// `["name1","name2",…]`: a batch's `fields` column.
 std::string fieldsJson(const FieldNames& names);
 

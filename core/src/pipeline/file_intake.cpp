@@ -19,12 +19,6 @@ namespace {
 // Accepted records per store transaction: large enough that a commit's
 // fsync is paid rarely, small enough that a stop or crash redoes little.
 constexpr std::size_t kRecordsPerCommit = 50000;
-// Bounds on what a record and a batch may become in the store (SQLite
-// refuses a value over 1 GB; PostgreSQL's limit is the same): a record of
-// more source bytes refuses its file; a batch closes at this many bytes of
-// stored form whatever batch-records says.
-constexpr std::uint64_t kMaxRecordBytes = 16u << 20;
-constexpr std::size_t kMaxBatchBytes = 64u << 20;
 
 /// Seconds since the inode last changed (a rename into processing/ sets it).
 double secondsSinceChange(const std::filesystem::path& path) {

@@ -13,10 +13,6 @@ namespace renkei::pipeline {
 namespace {
 
 constexpr std::size_t kMaxKeyBytes = 200;
-// The same bound as a record of a file (file_intake.cpp): what one record may
-// become in the store grows with its bytes.
-constexpr std::size_t kMaxRecordBytes = 16u << 20;
-constexpr std::size_t kMaxBatchBytes = 64u << 20;
 
 /// Puts a record's values where the mapping's layout expects them, by field
 /// name (found once per FieldNames); a layout field the record lacks is "".
@@ -139,7 +135,12 @@ void appendBatchesForSet(std::vector<Route>& routes, const std::string& emitter,
         std::map<std::string, std::uint64_t> reasons;
         for (const Record& record : set.records) {
           byName.fill(record, static_cast<std::uint64_t>(++number), raw);
-          if (run.step(raw) != mapping::Verdict::Accepted) {
+          const mapping::Verdict verdict = run.step(raw);
+          // The rejects lines MapRun gathers are not kept for emitted
+          // records (counted and logged by reason instead): dropped at once,
+          // so a set of rejected records does not grow memory.
+          run.rejects().clear();
+          if (verdict != mapping::Verdict::Accepted) {
             if (run.record().verdict == mapping::Verdict::Rejected) {
               ++counts.rejected;
               for (const std::string& reason : run.record().reasons) ++reasons[reason];
@@ -151,7 +152,6 @@ void appendBatchesForSet(std::vector<Route>& routes, const std::string& emitter,
           buffer.append(arena.data(), arena.size());
           add(number);
         }
-        run.rejects().clear();
         for (const auto& [reason, n] : reasons)
           logger.warning("route %s: %s record(s) of '%s' from %s rejected by the mapping: %s", routeId,
                          std::to_string(n), set.recordType, emitter, reason);
