@@ -244,6 +244,7 @@ int commandCheck(const Args& a) {
   Diagnostics diags;
   const bool ok = loadAndCheck(*config, optionalPath(a, "--plugin-dir"), registry, host, diags);
   for (const RefusedLibrary& r : registry.refused()) std::cerr << "warning: refused plugin library: " << r.reason << "\n";
+  std::cerr << diags.formatWarnings();
   if (!ok) {
     std::cerr << diags.format();
     std::cerr << "renkei check: " << config->string() << ": " << diags.size()
@@ -279,6 +280,7 @@ int commandRead(const Args& a) {
   }
   Diagnostics diags;
   auto layout = formats::loadLayout(*layoutPath, diags);
+  std::cerr << diags.formatWarnings();
   if (!layout) {
     std::cerr << diags.format() << "renkei read: the layout has problems; nothing was read\n";
     return kExitUsage;
@@ -360,6 +362,7 @@ int commandMap(const Args& a) {
   if (!loadKeys(a.keys, keys)) return kExitUsage;
   Diagnostics diags;
   auto compiled = mapping::loadMapping(*mappingPath, keys, diags);
+  std::cerr << diags.formatWarnings();
   if (!compiled) {
     std::cerr << diags.format() << "renkei map: the mapping has problems; nothing was mapped\n";
     return kExitUsage;

@@ -558,7 +558,7 @@ class ConfigChecker {
       }
       Diagnostics mappingDiags;
       r.mapping = mapping::loadMapping(*r.mappingFile, keys, mappingDiags);
-      for (const auto& d : mappingDiags.items()) diags.add(d.file, d.line, d.message, d.column);
+      diags.append(mappingDiags);
       if (r.mapping && r.mapping->zone != config.zone)
         diags.add(file, r.line,
                   "route '" + r.id + "': mapping '" + r.mapping->id + "' targets the " + r.mapping->zone +

@@ -26,6 +26,21 @@ std::string Diagnostics::format() const {
   return out;
 }
 
+void Diagnostics::warn(std::string file, int line, std::string message) {
+  warnings_.push_back({std::move(file), line, 0, "warning: " + std::move(message)});
+}
+
+std::string Diagnostics::formatWarnings() const {
+  std::string out;
+  for (const auto& d : warnings_) out += d.format() + "\n";
+  return out;
+}
+
+void Diagnostics::append(const Diagnostics& other) {
+  items_.insert(items_.end(), other.items_.begin(), other.items_.end());
+  warnings_.insert(warnings_.end(), other.warnings_.begin(), other.warnings_.end());
+}
+
 std::size_t editDistance(const std::string& a, const std::string& b) {
   const std::size_t n = a.size(), m = b.size();
   std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));

@@ -27,8 +27,18 @@ class Diagnostics {
   /// All messages, one per line.
   std::string format() const;
 
+  /// Something that works but is probably not what was meant (a fixed-width
+  /// layout with uncovered bytes): reported, never a reason to refuse.
+  void warn(std::string file, int line, std::string message);
+  const std::vector<Diagnostic>& warnings() const { return warnings_; }
+  /// "file:line: warning: message" lines.
+  std::string formatWarnings() const;
+  /// Errors and warnings of `other`, appended.
+  void append(const Diagnostics& other);
+
  private:
   std::vector<Diagnostic> items_;
+  std::vector<Diagnostic> warnings_;
 };
 
 /// Damerau-Levenshtein distance (optimal string alignment), on bytes.

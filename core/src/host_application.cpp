@@ -72,6 +72,7 @@ void ConfigSubsystem::initialize(Poco::Util::Application&) {
     throw ConfigFailure(text);
   }
   setLogLevel(options_.logLevel.value_or(config_->logLevel));
+  for (const auto& w : diags.warnings()) Poco::Logger::get("renkei").warning(w.format());
   for (const auto& r : registry_.refused())
     Poco::Logger::get("renkei").warning("plugin library refused: %s: %s", r.path.string(), r.reason);
 }

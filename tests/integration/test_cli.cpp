@@ -408,3 +408,37 @@ BOOST_AUTO_TEST_CASE(serve_once_runs_beside_a_service_that_holds_the_ports) {
              r.err);
   BOOST_TEST(r.out.find("2 files, 2 done") != std::string::npos, r.out);
 }
+
+// Issue 13, item 7: a fixed-width layout with bytes no field covers still
+// works, but `read`, `map` and `check` say which bytes nobody reads.
+BOOST_AUTO_TEST_CASE(fixed_width_gaps_are_warned_about_in_read_and_check) {
+  const fs::path caseDir = source("tests/cases/formats/layout-fixed-gaps");
+  const std::string want = "layout.xml:6: warning: <fixed>: 3 of 15 record bytes belong to no field (byte 10, "
+                           "bytes 13–14, counted from 0)";
+  auto read = runRenkei({"read", "--layout", (caseDir / "layout.xml").string(), "--in", (caseDir / "input.dat").string()});
+  BOOST_TEST(read.exitCode == 0, read.err);
+  BOOST_TEST(read.err.find(want) != std::string::npos, read.err);
+  BOOST_TEST(read.out.find("\"郵便番号\":\"131016\"") != std::string::npos, read.out);
+
+  test::TempDir dir;
+  fs::copy_file(caseDir / "layout.xml", dir / "layout.xml");
+  test::writeFile(dir / "map.xml", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                   "<mapping xmlns=\"urn:renkei:mapping:1\" id=\"m\" version=\"1\">\n"
+                                   "  <source layout=\"layout.xml\"/>\n"
+                                   "  <target record=\"t\" zone=\"lgwan\"/>\n"
+                                   "  <field to=\"code\" from=\"郵便番号\"/>\n"
+                                   "</mapping>\n");
+  test::writeFile(dir / "config.xml",
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"t\" zone=\"lgwan\">\n"
+                  "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                  "  <connector id=\"in\" plugin=\"file\"><directory>in</directory></connector>\n"
+                  "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
+                  "  <route id=\"r\" from=\"in\" to=\"out\" mapping=\"map.xml\"/>\n"
+                  "</renkei>\n");
+  auto check = runRenkei({"check", "--config", (dir / "config.xml").string()});
+  BOOST_TEST(check.exitCode == 0, check.err);
+  BOOST_TEST(check.err.find(want) != std::string::npos, check.err);
+  auto map = runRenkei({"map", "--mapping", (dir / "map.xml").string(), "--in", (caseDir / "input.dat").string()});
+  BOOST_TEST(map.err.find(want) != std::string::npos, map.err);
+}

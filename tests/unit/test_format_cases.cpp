@@ -6,6 +6,8 @@
 //                               and "gaiji unmapped: N" check the totals. Without this
 //                               file, no record may be rejected and the file must be clean.
 //   expected-layout-errors.txt  the layout must fail to load with these messages
+//   expected-layout-warnings.txt the layout loads with these warnings; without
+//                               this file it must load without any
 // A new case is new files only.
 #define BOOST_TEST_MODULE renkei_format_cases
 #include <boost/test/unit_test.hpp>
@@ -36,6 +38,10 @@ void runCase(const fs::path& dir) {
     return;
   }
   BOOST_REQUIRE_MESSAGE(layout, "layout problems:\n" << diags.format());
+  if (fs::exists(dir / "expected-layout-warnings.txt"))
+    test::expectEachLineIn(diags.formatWarnings(), dir / "expected-layout-warnings.txt");
+  else
+    BOOST_TEST(diags.warnings().empty(), "unexpected layout warnings:\n" << diags.formatWarnings());
   const fs::path input = test::caseInput(dir);
   BOOST_REQUIRE_MESSAGE(!input.empty(), "no input.* file");
   const std::string data = test::readFile(input);

@@ -204,6 +204,40 @@ std::shared_ptr<const Layout> loadLayout(const fs::path& file, Diagnostics& diag
     layout->newline = hasAttr(format, "newline") ? parseNewline(attr(format, "newline")) : Newline::Crlf;
     if (layout->newline == Newline::Any)
       diags.add(fileName, formatLine, "<fixed>: newline must be crlf, lf or none (record boundaries come from the byte count)");
+    // Bytes no field covers are read by nobody: usually a field declared a
+    // byte short (131016 read as 13101), sometimes filler left out on purpose.
+    auto warnUncovered = [&](const std::vector<std::pair<std::size_t, const LayoutField*>>& spans,
+                             const std::string& where) {
+      std::vector<std::string> gaps;
+      std::size_t cursor = 0, uncovered = 0;
+      auto gap = [&](std::size_t from, std::size_t to) {  // [from, to)
+        uncovered += to - from;
+        gaps.push_back(to - from == 1 ? "byte " + std::to_string(from)
+                                      : "bytes " + std::to_string(from) + "–" + std::to_string(to - 1));
+      };
+      for (const auto& [offset, f] : spans) {
+        if (offset > cursor) gap(cursor, offset);
+        cursor = std::max(cursor, offset + f->bytes);
+      }
+      // Header and trailer records are usually a few fields padded to the
+      // record length: only their inner gaps are suspicious.
+      const bool tail = where.empty() && cursor < layout->recordBytes;
+      if (tail) gap(cursor, layout->recordBytes);
+      if (gaps.empty()) return;
+      constexpr std::size_t kShown = 8;
+      std::string list;
+      for (std::size_t i = 0; i < gaps.size() && i < kShown; ++i) list += (i ? ", " : "") + gaps[i];
+      if (gaps.size() > kShown) list += " and " + std::to_string(gaps.size() - kShown) + " more ranges";
+      diags.warn(fileName, formatLine,
+                 "<fixed>: " + where + std::to_string(uncovered) + " of " + std::to_string(layout->recordBytes) +
+                     " record bytes belong to no field (" + list + ", counted from 0)" +
+                     (tail ? "; the fields end at byte " + std::to_string(cursor) +
+                                                         " but record-bytes is " +
+                                                         std::to_string(layout->recordBytes)
+                                                   : std::string()) +
+                     "; check the neighbouring fields' offset and bytes, or declare filler as a field with "
+                     "pii=\"none\"");
+    };
     auto checkFixed = [&](const std::vector<LayoutField>& fields, const std::string& where) {
       std::vector<std::pair<std::size_t, const LayoutField*>> spans;
       for (const auto& f : fields) {
@@ -219,6 +253,7 @@ std::shared_ptr<const Layout> loadLayout(const fs::path& file, Diagnostics& diag
         spans.emplace_back(f.offset, &f);
       }
       std::sort(spans.begin(), spans.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      warnUncovered(spans, where);
       for (std::size_t i = 1; i < spans.size(); ++i) {
         const LayoutField& prev = *spans[i - 1].second;
         const LayoutField& cur = *spans[i].second;

@@ -151,7 +151,7 @@ class MappingCompiler {
     if (layoutPath.is_relative()) layoutPath = (dir / layoutPath).lexically_normal();
     Diagnostics layoutDiags;
     mapping->layout = formats::loadLayout(layoutPath, layoutDiags);
-    for (const auto& d : layoutDiags.items()) diags.add(d.file, d.line, d.message, d.column);
+    diags.append(layoutDiags);
     if (!mapping->layout && layoutDiags.empty())
       diags.add(fileName, lineOf(c), "source layout '" + layoutPath.string() + "' cannot be used");
   }
