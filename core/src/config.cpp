@@ -137,8 +137,10 @@ void applyAdmin(HostConfig& config, xmlNodePtr node, Diagnostics& diags) {
     diags.add(file, admin.line,
               "admin: HTTPS needs both certificate=\"…\" and key=\"…\" (or neither, for plain HTTP on loopback)");
   for (const fs::path* p : {&admin.certificate, &admin.key}) {
-    std::error_code ec;
-    if (!p->empty() && !fs::is_regular_file(*p, ec)) diags.add(file, admin.line, "admin: '" + p->string() + "' does not exist");
+    if (p->empty()) continue;
+    if (auto why = unreadableFile(*p))
+      diags.add(file, admin.line, std::string("admin: ") + (p == &admin.key ? "key" : "certificate") + " '" +
+                                      p->string() + "' " + *why);
   }
   if (admin.certificate.empty() && admin.address != "127.0.0.1" && admin.address != "::1" &&
       admin.address != "localhost")
@@ -365,9 +367,9 @@ class ConfigChecker {
   void api() {
     if (config.api) {
       auto exists = [&](const fs::path& p, const char* what) {
-        std::error_code ec;
-        if (!p.empty() && !fs::is_regular_file(p, ec))
-          diags.add(file, config.api->line, std::string("api: ") + what + " '" + p.string() + "' does not exist");
+        if (p.empty()) return;
+        if (auto why = unreadableFile(p))
+          diags.add(file, config.api->line, std::string("api: ") + what + " '" + p.string() + "' " + *why);
       };
       exists(config.api->certificate, "certificate");
       exists(config.api->key, "key");
@@ -550,10 +552,8 @@ class ConfigChecker {
     for (RouteConfig& r : config.routes) {
       if (!r.mappingFile) continue;
       // A file the config names is reported at the line that names it.
-      std::error_code ec;
-      if (!fs::exists(*r.mappingFile, ec)) {
-        diags.add(file, r.line,
-                  "route '" + r.id + "': mapping file '" + r.mappingFile->string() + "' does not exist");
+      if (auto why = unreadableFile(*r.mappingFile)) {
+        diags.add(file, r.line, "route '" + r.id + "': mapping file '" + r.mappingFile->string() + "' " + *why);
         continue;
       }
       Diagnostics mappingDiags;

@@ -2,7 +2,12 @@
 #include "diagnostics.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace renkei {
 
@@ -97,6 +102,16 @@ std::string joinList(const std::vector<std::string>& items, const std::string& s
     out += items[i];
   }
   return out;
+}
+
+std::optional<std::string> unreadableFile(const std::filesystem::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0)
+    return errno == ENOENT ? std::string("does not exist") : std::string("cannot be read: ") + std::strerror(errno);
+  if (S_ISDIR(st.st_mode)) return std::string("is a folder, not a file");
+  if (!S_ISREG(st.st_mode)) return std::string("is not a regular file");
+  if (::access(file.c_str(), R_OK) != 0) return std::string("cannot be read: ") + std::strerror(errno);
+  return std::nullopt;
 }
 
 }  // namespace renkei

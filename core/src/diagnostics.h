@@ -2,7 +2,9 @@
 // with the file and line it comes from, collected so that all are reported.
 #pragma once
 
+#include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +58,11 @@ std::string didYouMean(const std::string& word, const std::vector<std::string>& 
 /// comment, with a UTF-8 BOM and CR line ends removed. Returns false when
 /// the file cannot be opened.
 bool forEachTableLine(const std::string& file, const std::function<void(int, const std::string&)>& fn);
+
+/// Why a file a config, mapping or layout names cannot be read ("does not
+/// exist", "is a folder, not a file", "cannot be read: Permission denied"),
+/// or nothing when it can: for reporting it at the line that names it.
+std::optional<std::string> unreadableFile(const std::filesystem::path& file);
 
 /// "a, b, c" for messages.
 std::string joinList(const std::vector<std::string>& items, const std::string& separator = ", ");

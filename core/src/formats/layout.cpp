@@ -155,7 +155,10 @@ std::shared_ptr<const Layout> loadLayout(const fs::path& file, Diagnostics& diag
   if (hasAttr(format, "gaiji")) {
     fs::path g(attr(format, "gaiji"));
     if (g.is_relative()) g = (file.parent_path() / g).lexically_normal();
-    layout->gaiji = text::GaijiTable::load(g, *layout->codec, diags);
+    if (auto why = unreadableFile(g))
+      diags.add(fileName, lineOf(format), "gaiji table '" + g.string() + "' " + *why);
+    else
+      layout->gaiji = text::GaijiTable::load(g, *layout->codec, diags);
   }
 
   // Field names are what mappings refer to: each must be unique.

@@ -149,6 +149,10 @@ class MappingCompiler {
   void source(xmlNodePtr c) {
     fs::path layoutPath(attr(c, "layout"));
     if (layoutPath.is_relative()) layoutPath = (dir / layoutPath).lexically_normal();
+    if (auto why = unreadableFile(layoutPath)) {
+      diags.add(fileName, lineOf(c), "source layout '" + layoutPath.string() + "' " + *why);
+      return;
+    }
     Diagnostics layoutDiags;
     mapping->layout = formats::loadLayout(layoutPath, layoutDiags);
     diags.append(layoutDiags);
@@ -310,6 +314,8 @@ class MappingCompiler {
         auto cached = fileTables.find(p.string());
         if (cached != fileTables.end()) {
           f.codes = cached->second;
+        } else if (auto why = unreadableFile(p)) {
+          diags.add(fileName, line, "field '" + f.to + "': code table '" + p.string() + "' " + *why);
         } else if (auto table = loadCodeFile(p, diags)) {
           f.codes = table.get();
           fileTables[p.string()] = table.get();
