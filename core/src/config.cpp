@@ -18,6 +18,7 @@
 
 #include "renkei/connection_string.h"
 #include "schemas.h"
+#include "local_time.h"
 #include "setting_types.h"
 #include "xml_document.h"
 
@@ -252,6 +253,8 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
   config.directory = fs::absolute(file, ec).parent_path();
   config.instance = attr(root, "instance");
   config.zone = attr(root, "zone");
+  config.rootLine = lineOf(root);
+  if (hasAttr(root, "time-zone")) config.timeZone = attr(root, "time-zone");
   xmlNodePtr pipelineNode = nullptr, adminNode = nullptr;
   for (xmlNodePtr node = root->children; node; node = node->next) {
     if (node->type != XML_ELEMENT_NODE || !inNamespace(node)) continue;
@@ -647,6 +650,7 @@ class ConfigChecker {
 }  // namespace
 
 void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics& diags) {
+  if (auto why = useTimeZone(config.timeZone)) diags.add(config.file.string(), config.rootLine, *why);
   ConfigChecker check(config, registry, diags);
   // A missing plugin folder first: every "unknown plugin" after it follows from it.
   check.pluginDirectory();

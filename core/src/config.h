@@ -94,6 +94,9 @@ struct HostConfig {
   std::optional<std::filesystem::path> pluginDirectory;
   int pluginDirectoryLine = 0;
   std::string logLevel = "information";
+  /// time-zone="…": the zone operator output shows times in (IANA name).
+  std::string timeZone = "Asia/Tokyo";
+  int rootLine = 0;
   std::chrono::milliseconds pollInterval{5000};
   std::size_t batchRecords = 10000;
   int maxAttempts = 8;                          ///< delivery attempts before a batch is a dead letter

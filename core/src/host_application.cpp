@@ -1,5 +1,6 @@
 // `renkei serve`: subsystems, signal handling, the polling loop and the summary.
 #include "host_application.h"
+#include "local_time.h"
 #include "instance_check.h"
 
 #include <pthread.h>
@@ -201,8 +202,8 @@ int HostApplication::main(const std::vector<std::string>&) {
   });
 
   const HostConfig& config = cfg.config();
-  log.information("instance %s (zone %s): %z routes, store: %s, serving%s", config.instance, config.zone,
-                  config.routes.size(), host.storeDescription(),
+  log.information("instance %s (zone %s): %z routes, store: %s, times in %s, serving%s", config.instance,
+                  config.zone, config.routes.size(), host.storeDescription(), timeZoneDescription(),
                   std::string(options_.once ? " once (the API and the admin listener are not started)" : ""));
   host.run(stop, options_.once, mutex, wake);
 

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "diagnostics.h"
 #include "json_lines.h"
+#include "local_time.h"
 #include "store/store.h"
 
 namespace renkei {
@@ -45,7 +46,7 @@ std::string age(std::int64_t sinceMs, std::int64_t now) {
 void printEntry(const store::OutboxEntry& e) {
   std::cout << e.batchId << "  route " << e.route << " -> " << e.target << "  " << e.records << " records (file '"
             << e.sourceItem << "', records " << e.firstRecord << "-" << e.lastRecord << ")  " << e.attempts
-            << (e.attempts == 1 ? " attempt" : " attempts") << ", last " << e.updatedAt << "\n";
+            << (e.attempts == 1 ? " attempt" : " attempts") << ", last " << localTimeFromIso(e.updatedAt) << "\n";
   if (!e.lastError.empty()) std::cout << "    last error: " << e.lastError << "\n";
 }
 
@@ -60,12 +61,13 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
   const auto failedSince = store::parseSince(failedText, now);
   const auto oldestAllowed = store::parseSince(ageText, now);
   if (!failedSince || !oldestAllowed) {
-    std::cerr << "renkei status: --failed-since and --max-age take a date, a time or a duration (24h, 90m, 3d)\n";
+    std::cerr << "renkei status: --failed-since and --max-age take a date (midnight in " << timeZoneDescription()
+              << "), a time or a duration (24h, 90m, 3d)\n";
     return kUsage;
   }
   std::vector<std::pair<int, std::string>> problems;
   std::cout << "renkei status: instance " << config.instance << ", " << s.describe() << " (schema "
-            << s.schemaVersion() << ")\n";
+            << s.schemaVersion() << "); times in " << timeZoneDescription() << "\n";
   const auto queues = s.queueStatus();
   for (const RouteConfig& r : config.routes) {
     std::cout << "route " << r.id << ": " << r.from << " ->";
@@ -76,7 +78,7 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
     const std::vector<store::FileEntry> recent = s.recentFiles(r.id, 1000);
     for (const store::FileEntry& f : recent)
       if (f.state == store::FileState::Processing)
-        std::cout << "  file '" << f.name << "' being taken in since " << f.firstSeen
+        std::cout << "  file '" << f.name << "' being taken in since " << localTimeFromIso(f.firstSeen)
                   << (f.leaseOwner.empty() ? std::string(" (no host holds it)") : " by host " + f.leaseOwner) << "\n";
     bool any = false;
     for (const auto& q : queues) {
@@ -86,7 +88,8 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
                 << " records, oldest " << age(q.oldestPendingMs, now) << ", " << q.leased << " in delivery), "
                 << q.deadBatches << " dead letters (" << q.deadRecords << " records), " << q.deliveredBatches
                 << " delivered (" << q.deliveredRecords << " records)\n";
-      if (!q.lastError.empty()) std::cout << "    last error " << q.lastErrorAt << ": " << q.lastError << "\n";
+      if (!q.lastError.empty())
+        std::cout << "    last error " << localTimeFromIso(q.lastErrorAt) << ": " << q.lastError << "\n";
       if (q.deadBatches > 0)
         problems.emplace_back(kDeadLetters, "route " + r.id + " to " + q.target + ": " +
                                                 std::to_string(q.deadBatches) + " dead letters");
@@ -97,20 +100,21 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
     const std::string since = store::isoUtc(*failedSince);
     for (const store::FileEntry& f : recent)
       if (f.state == store::FileState::Failed && f.finishedAt >= since)
-        problems.emplace_back(kFailedFiles, "route " + r.id + ": '" + f.name + "' went to error/ at " + f.finishedAt);
+        problems.emplace_back(kFailedFiles,
+                              "route " + r.id + ": '" + f.name + "' went to error/ at " + localTimeFromIso(f.finishedAt));
     if (!any) std::cout << "  nothing taken in yet\n";
   }
   const auto files = s.recentFiles({}, 5);
   if (!files.empty()) {
     std::cout << "recent files:\n";
     for (const auto& f : files)
-      std::cout << "  " << f.firstSeen << "  " << f.route << "  '" << f.name << "'  " << store::fileStateName(f.state)
+      std::cout << "  " << localTimeFromIso(f.firstSeen) << "  " << f.route << "  '" << f.name << "'  " << store::fileStateName(f.state)
                 << (f.note.empty() ? std::string() : ": " + f.note) << "\n";
   }
   const auto actions = s.operatorLog(5);
   if (!actions.empty()) {
     std::cout << "recent operator actions:\n";
-    for (const auto& a : actions) std::cout << "  " << a.at << "  " << a.who << "  " << a.action << ": " << a.detail << "\n";
+    for (const auto& a : actions) std::cout << "  " << localTimeFromIso(a.at) << "  " << a.who << "  " << a.action << ": " << a.detail << "\n";
   }
   if (problems.empty()) return kOk;
   int code = kOldOutbox + 1;
@@ -144,10 +148,11 @@ int deadletters(store::Store& s, const std::string& action, const std::map<std::
     }
     std::cout << "batch " << b->id << "\n  route " << b->route << ", file '" << b->sourceItem << "' (sha256 "
               << b->fileSha << "), records " << b->firstRecord << "-" << b->lastRecord << " (" << b->records
-              << " accepted), stored " << b->createdAt << "\n";
+              << " accepted), stored " << localTimeFromIso(b->createdAt) << "\n";
     for (const auto& e : s.batchOutbox(batch)) {
       std::cout << "  to " << e.target << ": " << store::outboxStateName(e.state) << ", " << e.attempts
-                << (e.attempts == 1 ? " attempt" : " attempts") << ", last change " << e.updatedAt << "\n";
+                << (e.attempts == 1 ? " attempt" : " attempts") << ", last change " << localTimeFromIso(e.updatedAt)
+                << "\n";
       if (!e.lastError.empty()) std::cout << "    last error: " << e.lastError << "\n";
     }
     const std::string n = value(values, "--records");
@@ -211,12 +216,14 @@ int replay(store::Store& s, const HostConfig& config, const std::map<std::string
   auto from = store::parseSince(since, store::nowMs());
   if (!from) {
     std::cerr << "renkei replay: --since '" << since
-              << "' is not a date (2026-11-22), a UTC time (2026-11-22T09:00:00Z) or a duration back (90m, 2h, 3d)\n";
+              << "' is not a date (2026-11-22: midnight in " << timeZoneDescription()
+              << "), a local time (2026-11-22T09:00:00), a UTC time (2026-11-22T00:00:00Z) or a duration back (90m, "
+                 "2h, 3d)\n";
     return kUsage;
   }
   const std::int64_t n = s.replay(route, *from, operatorName(values));
   std::cout << "replay: " << n << (n == 1 ? " delivery" : " deliveries") << " of route " << route << " since "
-            << store::isoUtc(*from) << " queued again; sinks overwrite by batch id, so each lands once\n";
+            << localTime(*from) << " queued again; sinks overwrite by batch id, so each lands once\n";
   return kOk;
 }
 
@@ -234,6 +241,10 @@ int runOperatorCommand(const std::string& command, const std::string& action,
   auto config = loadConfig(configFile, diags);
   if (!config || !diags.empty()) {
     std::cerr << diags.format() << name << ": configuration problems\n";
+    return kUsage;
+  }
+  if (auto why = useTimeZone(config->timeZone)) {
+    std::cerr << config->file.string() << ":" << config->rootLine << ": " << *why << "\n";
     return kUsage;
   }
   try {

@@ -442,3 +442,34 @@ BOOST_AUTO_TEST_CASE(fixed_width_gaps_are_warned_about_in_read_and_check) {
   auto map = runRenkei({"map", "--mapping", (dir / "map.xml").string(), "--in", (caseDir / "input.dat").string()});
   BOOST_TEST(map.err.find(want) != std::string::npos, map.err);
 }
+
+// Issue 13, item 9: people read times in the municipality's zone (default
+// Asia/Tokyo, said in the output); a date given to --since is that zone's
+// midnight; an unknown zone is a config error at its line.
+BOOST_AUTO_TEST_CASE(operator_times_are_local_and_a_since_date_is_local_midnight) {
+  DemoCopy demo;
+  BOOST_REQUIRE(runRenkei({"serve", "--config", demo.config(), "--once"}).exitCode == 0);
+  auto status = runRenkei({"status", "--config", demo.config()});
+  BOOST_TEST(status.out.find("times in Asia/Tokyo (UTC+09:00)") != std::string::npos, status.out);
+  BOOST_TEST(status.out.find(" +09:00  jumin-to-crm") != std::string::npos, status.out);
+  BOOST_TEST(status.out.find("Z  jumin-to-crm") == std::string::npos, status.out);
+  auto replay = runRenkei({"replay", "--route", "jumin-to-crm", "--since", "2026-11-22", "--by", "t", "--config",
+                           demo.config()});
+  BOOST_TEST(replay.exitCode == 0, replay.err);
+  BOOST_TEST(replay.out.find("since 2026-11-22 00:00:00 +09:00 queued again") != std::string::npos, replay.out);
+
+  std::string xml = test::readFile(demo.config());
+  const std::string root = "zone=\"lgwan\"";
+  BOOST_TEST_REQUIRE(xml.find(root) != std::string::npos);
+  xml.replace(xml.find(root), root.size(), "zone=\"lgwan\" time-zone=\"UTC\"");
+  test::writeFile(demo.config(), xml);
+  auto utc = runRenkei({"replay", "--route", "jumin-to-crm", "--since", "2026-11-22", "--by", "t", "--config",
+                        demo.config()});
+  BOOST_TEST(utc.out.find("since 2026-11-22 00:00:00 +00:00 queued again") != std::string::npos, utc.out);
+
+  xml.replace(xml.find("time-zone=\"UTC\""), std::string("time-zone=\"UTC\"").size(), "time-zone=\"Asia/Tokio\"");
+  test::writeFile(demo.config(), xml);
+  auto check = runRenkei({"check", "--config", demo.config()});
+  BOOST_TEST(check.exitCode == 2);
+  BOOST_TEST(check.err.find("time-zone 'Asia/Tokio': no such zone") != std::string::npos, check.err);
+}

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "state_store.h"
+#include "local_time.h"
 #include "store/store.h"
 #include "test_support.h"
 
@@ -270,10 +271,25 @@ BOOST_AUTO_TEST_CASE(pruning_removes_only_old_batches_delivered_everywhere) {
   BOOST_TEST((s->registerFile("r", "ee", "a.csv", 1, "h1", 60000, &e) == Claim::Resume));
 }
 
+// Issue 13, item 9: a date is midnight where the municipality is, not in UTC.
 BOOST_AUTO_TEST_CASE(since_accepts_dates_times_and_durations) {
   const std::int64_t now = 1'800'000'000'000;
-  BOOST_TEST(*parseSince("2026-11-22", now) == 1'795'305'600'000);
+  BOOST_TEST_REQUIRE(!useTimeZone("Asia/Tokyo"));
+  // 2026-11-22 00:00 in Tokyo is 2026-11-21 15:00 UTC.
+  BOOST_TEST(*parseSince("2026-11-22", now) == 1'795'305'600'000 - 9 * 3'600'000);
+  BOOST_TEST(*parseSince("2026-11-22T09:00:00", now) == 1'795'305'600'000);
+  BOOST_TEST(*parseSince("2026-11-22 09:00:00", now) == 1'795'305'600'000);
   BOOST_TEST(*parseSince("2026-11-22T09:00:00Z", now) == 1'795'338'000'000);
+  BOOST_TEST(localTime(1'795'305'600'000) == "2026-11-22 09:00:00 +09:00");
+  BOOST_TEST(localTimeFromIso("2026-11-22T00:00:00Z") == "2026-11-22 09:00:00 +09:00");
+  BOOST_TEST(timeZoneDescription() == "Asia/Tokyo (UTC+09:00)");
+  BOOST_TEST_REQUIRE(!useTimeZone("UTC"));
+  BOOST_TEST(*parseSince("2026-11-22", now) == 1'795'305'600'000);
+  BOOST_TEST(localTime(1'795'305'600'000) == "2026-11-22 00:00:00 +00:00");
+  BOOST_TEST(useTimeZone("Asia/Tokio").value_or("").find("no such zone") != std::string::npos);
+  BOOST_TEST(useTimeZone("../etc/passwd").value_or("").find("not a zone name") != std::string::npos);
+  BOOST_TEST(!parseSince("2026-11-22X09:00:00", now));
+  BOOST_TEST(!parseSince("2026-11-22T09:00:00+09", now));
   BOOST_TEST(*parseSince("90m", now) == now - 5'400'000);
   BOOST_TEST(*parseSince("3d", now) == now - 259'200'000);
   BOOST_TEST(!parseSince("yesterday", now));

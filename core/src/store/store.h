@@ -55,8 +55,10 @@ struct StoreConfig {
 std::int64_t nowMs();
 /// "2026-11-22T23:31:24Z" for a time in ms.
 std::string isoUtc(std::int64_t ms);
-/// Parses "2026-11-22", "2026-11-22T10:00:00Z" (UTC) or a duration back from
-/// now ("90m", "2h", "3d"); nullopt when it is none of these.
+/// Parses a date "2026-11-22" (midnight, local time), a local time
+/// "2026-11-22T10:00:00" (or with a space), a UTC time "2026-11-22T10:00:00Z"
+/// or a duration back from now ("90m", "2h", "3d"); nullopt when it is none
+/// of these. Local is the process's zone: the configured one (local_time.h).
 std::optional<std::int64_t> parseSince(const std::string& text, std::int64_t now);
 
 enum class FileState { Processing, Done, Failed };

@@ -38,9 +38,11 @@ std::optional<std::int64_t> parseSince(const std::string& text, std::int64_t now
   std::tm tm{};
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
   char tail = 0;
-  int n = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s, &tail);
-  if (n == 7 && tail != 'Z') return std::nullopt;
-  if (n != 3 && n != 6 && n != 7) return std::nullopt;
+  char separator = 0;
+  int n = std::sscanf(text.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%c", &y, &mo, &d, &separator, &h, &mi, &s, &tail);
+  if (n >= 4 && separator != 'T' && separator != ' ') return std::nullopt;
+  if (n == 8 && (tail != 'Z' || text.size() != 20)) return std::nullopt;
+  if (n != 3 && n != 7 && n != 8) return std::nullopt;
   if (n == 3 && text.size() != 10) return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
   tm.tm_year = y - 1900;
@@ -49,7 +51,13 @@ std::optional<std::int64_t> parseSince(const std::string& text, std::int64_t now
   tm.tm_hour = h;
   tm.tm_min = mi;
   tm.tm_sec = s;
-  return static_cast<std::int64_t>(timegm(&tm)) * 1000;
+  if (n == 8) return static_cast<std::int64_t>(timegm(&tm)) * 1000;
+  // A date or a time without 'Z' is the municipality's: local time (the
+  // process's zone is the configured one, see local_time.h).
+  tm.tm_isdst = -1;
+  const std::time_t local = std::mktime(&tm);
+  if (local == static_cast<std::time_t>(-1)) return std::nullopt;
+  return static_cast<std::int64_t>(local) * 1000;
 }
 
 const char* fileStateName(FileState s) {
