@@ -54,7 +54,10 @@ const char* const kUsage =
     "                              dead letters: list them, show one, send them again after a fix\n"
     "  replay --config F --route R --since T [--by NAME]\n"
     "                              deliver again what the store holds for a route since T\n"
-    "                              (2026-11-22, 2026-11-22T09:00:00Z, or 90m, 2h, 3d back)\n"
+    "                              (2026-11-22 = local midnight, 2026-11-22T00:00:00Z, or 90m, 2h, 3d back)\n"
+    "  reprocess --config F --route R --file NAME [--by NAME]\n"
+    "                              take a file in again under the current config (after a layout or\n"
+    "                              mapping fix); its records go out again as new batches\n"
     "  plugins                     list the plugins found, with their config keys\n"
     "  version                     print the version\n"
     "\n"
@@ -112,6 +115,7 @@ Args parseArgs(int argc, char** argv) {
       {"status", {"--config", "--failed-since", "--max-age"}},
       {"deadletters", {"--config", "--route", "--batch", "--records", "--by"}},
       {"replay", {"--config", "--route", "--since", "--by"}},
+      {"reprocess", {"--config", "--route", "--file", "--by"}},
       {"check", {"--config", "--plugin-dir"}},
       {"plugins", {"--plugin-dir"}},
       {"read", {"--layout", "--in", "--out"}},
@@ -477,7 +481,7 @@ int runCli(int argc, char** argv) {
   if (a.command == "check") return commandCheck(a);
   if (a.command == "read") return commandRead(a);
   if (a.command == "map") return commandMap(a);
-  if (a.command == "status" || a.command == "deadletters" || a.command == "replay")
+  if (a.command == "status" || a.command == "deadletters" || a.command == "replay" || a.command == "reprocess")
     return runOperatorCommand(a.command, a.action, a.values, a.flags);
   return commandServe(a);
 }

@@ -46,6 +46,16 @@ bool Host::storeUnavailable() const { return shared_->intakeDown || shared_->del
 
 std::string Host::storeDescription() const { return controlStore_ ? controlStore_->describe() : "none"; }
 
+bool Host::deliveredNow(const std::string& batchId, const std::string& target) const {
+  if (!controlStore_) return false;
+  try {
+    for (const store::OutboxEntry& e : controlStore_->batchOutbox(batchId))
+      if (e.target == target) return e.state == store::OutboxState::Delivered;
+  } catch (const std::exception&) {
+  }
+  return false;
+}
+
 int Host::apiPort() const { return api_ ? api_->port() : 0; }
 
 int Host::adminPort() const { return admin_ ? admin_->port() : 0; }

@@ -90,6 +90,9 @@ class Host {
 
   const std::vector<RouteStats>& stats() const;
   std::string storeDescription() const;
+  /// Whether the batch's row for `target` is delivered now (a dead letter
+  /// resubmitted and delivered while this host ran); false when unknown.
+  bool deliveredNow(const std::string& batchId, const std::string& target) const;
   /// Why the host stopped on its own (the store's file removed or replaced
   /// while it ran), or "" when it did not.
   std::string fatal() const;

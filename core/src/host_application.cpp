@@ -224,6 +224,7 @@ int HostApplication::main(const std::vector<std::string>&) {
 
 std::uint64_t printSummary(const Host& host, const HostConfig& config, std::ostream& out) {
   std::uint64_t files = 0, done = 0, duplicate = 0, failed = 0, pending = 0, records = 0, dead = 0, rejecting = 0;
+  std::uint64_t resolvedDead = 0;
   out << "renkei serve: instance " << config.instance << " (zone " << config.zone << "), "
       << config.routes.size() << (config.routes.size() == 1 ? " route" : " routes") << "\n";
   for (const RouteStats& s : host.stats()) {
@@ -241,7 +242,16 @@ std::uint64_t printSummary(const Host& host, const HostConfig& config, std::ostr
     out << "\n"
         << "    records: " << s.records << " delivered in " << s.batches << " batches, " << s.retries
         << " retries, " << s.deadLetters << " dead letters\n";
-    for (const auto& p : s.problems) out << "    problem: " << p << "\n";
+    for (const RouteStats::Problem& p : s.problems) {
+      // A dead letter an operator resubmitted while the host ran, and that
+      // was delivered since, is no longer a current problem.
+      if (!p.batchId.empty() && host.deliveredNow(p.batchId, p.target)) {
+        out << "    resolved: " << p.text << " (at " << localTime(p.atMs) << "; resubmitted and delivered since)\n";
+        ++resolvedDead;
+        continue;
+      }
+      out << "    problem: " << p.text << " (at " << localTime(p.atMs) << ")\n";
+    }
     files += s.filesClaimed + s.filesRecovered;
     // As the route lines count them: a duplicate was not taken in again.
     done += s.filesDone;
@@ -255,7 +265,9 @@ std::uint64_t printSummary(const Host& host, const HostConfig& config, std::ostr
   out << "renkei: " << files << " files, " << done << " done, ";
   if (duplicate) out << duplicate << " duplicate, ";
   out << failed << " to error/, " << pending << " pending; " << records << " records delivered";
+  dead -= std::min(dead, resolvedDead);
   if (dead) out << "; " << dead << " batches to the dead letters";
+  if (resolvedDead) out << "; " << resolvedDead << " dead letters resubmitted and delivered since";
   if (rejecting) out << "; " << rejecting << (rejecting == 1 ? " file" : " files") << " with too many rejected records";
   out << "\n";
   return failed + pending + dead + rejecting;

@@ -227,6 +227,57 @@ int replay(store::Store& s, const HostConfig& config, const std::map<std::string
   return kOk;
 }
 
+// After a layout or mapping fix: the file's content is taken in again under
+// the config then in force. The register is marked here; the running host
+// (or the next `serve --once`) asks the route's source to put the kept file
+// back and takes it in as a new generation.
+int reprocess(store::Store& s, const HostConfig& config, const std::map<std::string, std::string>& values) {
+  const std::string route = value(values, "--route");
+  const std::string file = value(values, "--file");
+  if (route.empty() || file.empty()) {
+    std::cerr << "renkei reprocess: --route R and --file NAME are required (names from 'renkei status')\n";
+    return kUsage;
+  }
+  std::vector<std::string> ids;
+  const RouteConfig* found = nullptr;
+  for (const auto& r : config.routes) {
+    ids.push_back(r.id);
+    if (r.id == route) found = &r;
+  }
+  if (!found) {
+    std::cerr << "renkei reprocess: no route '" << route << "' in " << config.file.string() << didYouMean(route, ids)
+              << "\n";
+    return kUsage;
+  }
+  if (!found->records.empty()) {
+    std::cerr << "renkei reprocess: route '" << route << "' takes records its source emits, not files; ask the "
+              << "source to send them again\n";
+    return kUsage;
+  }
+  const auto entry = s.requestReprocess(route, file, operatorName(values));
+  if (!entry) {
+    std::vector<std::string> names;
+    for (const auto& f : s.recentFiles(route, 200)) names.push_back(f.name);
+    std::cerr << "renkei reprocess: route " << route << " has taken in no file named '" << file << "'"
+              << didYouMean(file, names) << "\n";
+    return kRuntime;
+  }
+  if (entry->state == store::FileState::Processing) {
+    std::cerr << "renkei reprocess: '" << file << "' is being taken in right now; run this again once it is done\n";
+    return kRuntime;
+  }
+  std::cout << "reprocess: '" << entry->name << "' (taken in " << localTimeFromIso(entry->firstSeen) << ", "
+            << store::fileStateName(entry->state) << ", sha256 " << entry->sha256.substr(0, 12)
+            << ") will be taken in again under the current config, as generation " << entry->generation + 1 << ".\n"
+            << "  A running host does it now ('renkei serve --once' otherwise): the route's source puts the kept\n"
+            << "  file back into its drop folder (or, if it kept none, drop the file there again).\n"
+            << "  What the receivers see: the file's records again, in new batches (ids with '-g"
+            << entry->generation + 1 << "-');\n"
+            << "  what was delivered before stays delivered (a file target keeps both; a receiver that upserts by\n"
+            << "  the record's key ends with the new values). Logged in the operators' log.\n";
+  return kOk;
+}
+
 }  // namespace
 
 int runOperatorCommand(const std::string& command, const std::string& action,
@@ -256,6 +307,7 @@ int runOperatorCommand(const std::string& command, const std::string& action,
     auto s = store::openStore(storeConfig);
     if (command == "status") return status(*s, *config, values);
     if (command == "deadletters") return deadletters(*s, action, values, flags);
+    if (command == "reprocess") return reprocess(*s, *config, values);
     return replay(*s, *config, values);
   } catch (const store::StoreMissing& e) {
     std::cerr << name << ": " << e.what() << "\n";

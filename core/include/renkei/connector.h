@@ -209,6 +209,20 @@ class Source {
     (void)jsonl;
     return Outcome::error("this source keeps no rejects files");
   }
+
+  /// Puts an item this source finished before (Done or Failed) back where
+  /// claim() finds it, byte for byte and under its name: the one named
+  /// `name` (or as renamed when kept, "name.1" …) whose content has the
+  /// lowercase hex SHA-256 `sha256`. Called by the host, from the intake
+  /// thread, when an operator ran `renkei reprocess`; the host then takes it
+  /// in again as a new generation. Ok: it is waiting; Error: it is not kept
+  /// (the message says where it was looked for: the operator drops it
+  /// again). Sources that keep nothing keep the default.
+  virtual Outcome requeue(const std::string& name, const std::string& sha256) {
+    (void)name;
+    (void)sha256;
+    return Outcome::error("this source keeps no finished items; drop the item again");
+  }
 };
 
 /// The sink role. deliver() must be idempotent on batch.id: the host may call

@@ -37,10 +37,11 @@ std::string fieldsJson(const FieldNames& names) {
 }
 
 std::string batchId(const std::string& route, const std::string& itemName, const std::string& sha,
-                    std::size_t sequence) {
+                    std::size_t sequence, std::int64_t generation) {
   char seq[16];
   std::snprintf(seq, sizeof seq, "%06zu", sequence);
-  return route + "-" + safeStem(itemName) + "-" + sha.substr(0, 12) + "-" + seq;
+  return route + "-" + safeStem(itemName) + "-" + sha.substr(0, 12) + "-" +
+         (generation > 0 ? "g" + std::to_string(generation) + "-" : std::string()) + seq;
 }
 
 std::string sha256Hex(const std::string& text) {

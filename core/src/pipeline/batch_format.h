@@ -25,8 +25,11 @@ std::string fieldsJson(const FieldNames& names);
 /// `<route>-<item stem>-<sha's first 12 hex digits>-<sequence, 6 digits>`:
 /// the same content yields the same ids, so a unit taken in again after a
 /// crash rewrites nothing and targets (idempotent on the id) see it once.
+/// A generation above 0 (an operator's `renkei reprocess`, under a config
+/// that may map the content differently) adds `g<N>-` before the sequence:
+/// new batches, never an overwrite of what was delivered with other content.
 std::string batchId(const std::string& route, const std::string& itemName, const std::string& sha,
-                    std::size_t sequence);
+                    std::size_t sequence, std::int64_t generation = 0);
 
 /// Lowercase hex SHA-256 of `text` (an emission key becomes part of ids).
 std::string sha256Hex(const std::string& text);

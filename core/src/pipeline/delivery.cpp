@@ -112,7 +112,8 @@ Delivery::Attempt Delivery::deliver(const store::Delivery& d) {
   if (dead) {
     ++route.stats->deadLetters;
     shared_.problem(*route.stats, "batch " + d.batchId + " to " + d.target + " is a dead letter after " +
-                              std::to_string(attempt) + (attempt == 1 ? " attempt: " : " attempts: ") + o.message());
+                              std::to_string(attempt) + (attempt == 1 ? " attempt: " : " attempts: ") + o.message(),
+                    d.batchId, d.target);
     shared_.logger.error("route %s: batch %s to %s is a dead letter after %d attempts: %s ('renkei deadletters' to "
                   "resubmit)",
                   d.route, d.batchId, d.target, attempt, o.message());

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "formats/reader.h"
+#include "local_time.h"
 #include "pipeline/batch_format.h"
 #include "renkei/json.h"
 #include "state_store.h"
@@ -100,6 +101,7 @@ bool FileIntake::storeAnswers() { return shared_.storePresent(*intake_, shared_.
 bool FileIntake::pass(Route& route, const std::atomic<bool>& stop) {
   bool any = false;
   const HostConfig& config = shared_.config;
+  requeueAsked(route);
   // Items in processing/: left by an earlier run of this host (resumed at
   // once), or by a host that died (resumed when its lease has run out), or
   // being taken in by a live host (left alone).
@@ -154,12 +156,35 @@ bool FileIntake::pass(Route& route, const std::atomic<bool>& stop) {
   return any;
 }
 
+void FileIntake::requeueAsked(Route& route) {
+  std::vector<store::FileEntry> asked;
+  try {
+    asked = intake_->reprocessRequests(route.config->id);
+  } catch (const std::exception& e) {
+    return;  // the store's trouble shows in the claim that follows
+  }
+  for (const store::FileEntry& f : asked) {
+    Outcome o = route.source->requeue(f.name, f.sha256);
+    if (o.isOk())
+      shared_.logger.notice("route %s: '%s' put back by its source to be taken in again (renkei reprocess)",
+                            route.config->id, f.name);
+    else
+      shared_.logger.warning("route %s: reprocess of '%s': %s; it is taken in again when it arrives",
+                             route.config->id, f.name, o.message());
+    try {
+      intake_->reprocessAsked(route.config->id, f.sha256);
+    } catch (const std::exception&) {
+      return;  // asked again next pass; the source refuses a second put-back harmlessly
+    }
+  }
+}
+
 FileIntake::Taken FileIntake::take(Route& route, const Intake& item, const std::atomic<bool>& stop) {
   const auto started = std::chrono::steady_clock::now();
   Taken taken = Taken::Done;
   std::optional<Checked> checked = readAndCheck(route, item, taken);
   if (!checked) return taken;
-  if (std::optional<Taken> ended = registerContent(route, item, checked->sha)) return *ended;
+  if (std::optional<Taken> ended = registerContent(route, item, *checked)) return *ended;
   if (checked->error) return failItem(route, item, checked->sha, *checked->error) ? Taken::Done : Taken::Left;
   // docs/testing.md: an item taking long (a large export, OCR) for the test
   // that other routes go on meanwhile.
@@ -188,7 +213,7 @@ FileIntake::Taken FileIntake::take(Route& route, const Intake& item, const std::
   shared_.metrics.histogram("renkei_intake_item_seconds", "Time to take one intake item in (copy to commit)",
                             {{"route", route.config->id}})
       .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  return complete(route, item, checked->sha, unit, staged, accepted, run ? &*run : nullptr);
+  return complete(route, item, *checked, unit, staged, accepted, run ? &*run : nullptr);
 }
 
 std::optional<FileIntake::Checked> FileIntake::readAndCheck(Route& route, const Intake& item, Taken& taken) {
@@ -218,8 +243,9 @@ std::optional<FileIntake::Checked> FileIntake::readAndCheck(Route& route, const 
   return std::nullopt;
 }
 
-std::optional<FileIntake::Taken> FileIntake::registerContent(Route& route, const Intake& item, const std::string& sha) {
+std::optional<FileIntake::Taken> FileIntake::registerContent(Route& route, const Intake& item, Checked& checked) {
   const std::string& routeId = route.config->id;
+  const std::string& sha = checked.sha;
   const HostConfig& config = shared_.config;
   store::FileEntry earlier;
   store::Claim claim;
@@ -255,13 +281,20 @@ std::optional<FileIntake::Taken> FileIntake::registerContent(Route& route, const
     if (item.recovered && earlier.name == item.name)
       shared_.logger.notice("route %s: '%s' was taken in before the restart; moved to done/", routeId, item.name);
     else
-      shared_.logger.notice("route %s: '%s' has the same content as '%s' (taken in %s): not processed again",
-                            routeId, item.name, earlier.name, earlier.firstSeen);
+      shared_.logger.notice("route %s: '%s' has the same content as '%s' (taken in %s): not processed again; to "
+                            "take it in again under the current config: renkei reprocess --route %s --file '%s'",
+                            routeId, item.name, earlier.name, localTimeFromIso(earlier.firstSeen), routeId,
+                            earlier.name);
     return Taken::Done;
   }
+  checked.generation = claim == store::Claim::New ? 0 : earlier.generation;
   if (claim == store::Claim::Resume)
     shared_.logger.notice("route %s: resuming '%s' (taken in part before); batches already stored are kept",
                           routeId, item.name);
+  if (claim == store::Claim::Again)
+    shared_.logger.notice("route %s: taking '%s' in again as an operator asked (renkei reprocess): generation %s, "
+                          "under the current config; its batches get ids of their own",
+                          routeId, item.name, std::to_string(checked.generation));
   return std::nullopt;
 }
 
@@ -279,7 +312,7 @@ bool FileIntake::mapAndStore(Route& route, const Intake& item, Checked& checked,
   formats::ByteArena buffer;
   auto closeBatch = [&]() -> bool {
     if (batch.records == 0) return true;
-    batch.id = batchId(routeId, item.name, checked.sha, sequence);
+    batch.id = batchId(routeId, item.name, checked.sha, sequence, checked.generation);
     batch.route = routeId;
     batch.fileSha = checked.sha;
     batch.sourceItem = item.name;
@@ -338,8 +371,9 @@ bool FileIntake::mapAndStore(Route& route, const Intake& item, Checked& checked,
   return ok;
 }
 
-FileIntake::Taken FileIntake::complete(Route& route, const Intake& item, const std::string& sha, ItemUnit& unit,
+FileIntake::Taken FileIntake::complete(Route& route, const Intake& item, const Checked& checked, ItemUnit& unit,
                                        bool staged, std::uint64_t accepted, mapping::MapRun* run) {
+  const std::string& sha = checked.sha;
   const std::string& routeId = route.config->id;
   if (run && !run->rejects().empty()) {
     // Named per intake (the name and the content hash's first 12 digits):
@@ -359,7 +393,7 @@ FileIntake::Taken FileIntake::complete(Route& route, const Intake& item, const s
   // (the source's derived sets and state) commits here with the file's
   // staged batches, all or nothing.
   try {
-    if (staged) commitItemUnit(route, item, sha, unit);
+    if (staged) commitItemUnit(route, item, sha, checked.generation, unit);
     else intake_->finishFile(routeId, sha, store::FileState::Done, {});
   } catch (const std::exception& e) {
     shared_.problem(*route.stats, std::string("store: ") + e.what());
@@ -496,7 +530,8 @@ FileIntake::Prepared FileIntake::prepareUnit(Route& route, const Intake& item, c
   return Prepared::Go;
 }
 
-void FileIntake::commitItemUnit(Route& route, const Intake& item, const std::string& sha, ItemUnit& unit) {
+void FileIntake::commitItemUnit(Route& route, const Intake& item, const std::string& sha, std::int64_t generation,
+                                ItemUnit& unit) {
   pipeline::SetCounts counts;
   store::UnitCommit commit;
   commit.emitter = route.config->from;
@@ -504,7 +539,7 @@ void FileIntake::commitItemUnit(Route& route, const Intake& item, const std::str
   // in memory until the commit (a full extract derives 100,000s of them).
   for (RecordSet& set : unit.emission.sets) {
     appendBatchesForSet(shared_.routes, route.config->from, item.name, sha, set, shared_.config.batchRecords, counts,
-                        shared_.logger, commit.groups);
+                        shared_.logger, commit.groups, generation);
     std::vector<Record>().swap(set.records);
   }
   commit.file = store::UnitCommit::File{route.config->id, sha, route.targetIds};

@@ -49,6 +49,7 @@ class FileIntake {
     std::shared_ptr<MappedFile> file;
     std::string sha;
     std::optional<std::string> error;  ///< why the file cannot be read as a whole
+    std::int64_t generation = 0;       ///< the intake's generation (renkei reprocess), from the register
   };
 
   /// Takes one claimed item into the store to the end (or until `stop`).
@@ -58,13 +59,15 @@ class FileIntake {
   std::optional<Checked> readAndCheck(Route& route, const Intake& item, Taken& taken);
   /// Registers the content; nullopt to go on (New or Resume), else how the
   /// item ended (a duplicate, another host's, store trouble).
-  std::optional<Taken> registerContent(Route& route, const Intake& item, const std::string& sha);
+  std::optional<Taken> registerContent(Route& route, const Intake& item, Checked& checked);
+  /// Asks the source to put back the files an operator wants taken in again.
+  void requeueAsked(Route& route);
   /// Maps the checked item into batches and commits them (staged when its
   /// unit commits later). False when stopped or the store failed.
   bool mapAndStore(Route& route, const Intake& item, Checked& checked, bool staged, const std::atomic<bool>& stop,
                    std::uint64_t& accepted, std::optional<mapping::MapRun>& run);
   /// Rejects kept, done in the store (with the unit), the item finished.
-  Taken complete(Route& route, const Intake& item, const std::string& sha, ItemUnit& unit, bool staged,
+  Taken complete(Route& route, const Intake& item, const Checked& checked, ItemUnit& unit, bool staged,
                  std::uint64_t accepted, mapping::MapRun* run);
 
   /// Writes the batches of `group` (and empties it); waits while the
@@ -79,7 +82,8 @@ class FileIntake {
   Prepared prepareUnit(Route& route, const Intake& item, const std::string& sha, ItemUnit& unit);
   /// Commits the item's staged batches with the source's unit and marks the
   /// item done, in one transaction. Throws store::StoreError.
-  void commitItemUnit(Route& route, const Intake& item, const std::string& sha, ItemUnit& unit);
+  void commitItemUnit(Route& route, const Intake& item, const std::string& sha, std::int64_t generation,
+                      ItemUnit& unit);
 
   Shared& shared_;
   std::filesystem::path spool_;  ///< where intake copies files before reading them

@@ -85,7 +85,8 @@ std::vector<store::RoutedBatches> batchesForSets(std::vector<Route>& routes, con
 
 void appendBatchesForSet(std::vector<Route>& routes, const std::string& emitter, const std::string& itemName,
                          const std::string& sha, const RecordSet& set, std::size_t batchRecords, SetCounts& counts,
-                         Poco::Logger& logger, std::vector<store::RoutedBatches>& out) {
+                         Poco::Logger& logger, std::vector<store::RoutedBatches>& out,
+                         std::int64_t generation) {
   {
     bool taken = false;
     for (Route& route : routes) {
@@ -104,7 +105,7 @@ void appendBatchesForSet(std::vector<Route>& routes, const std::string& emitter,
       std::string names;  // the batch's fields (a set without a mapping keeps its own names)
       auto close = [&] {
         if (batch.records == 0) return;
-        batch.id = batchId(routeId, itemName, sha, sequence);
+        batch.id = batchId(routeId, itemName, sha, sequence, generation);
         batch.route = routeId;
         batch.fileSha = sha;
         batch.sourceItem = itemName;

@@ -35,7 +35,8 @@ std::vector<store::RoutedBatches> batchesForSets(std::vector<Route>& routes, con
 /// set's records once it is mapped.
 void appendBatchesForSet(std::vector<Route>& routes, const std::string& emitter, const std::string& itemName,
                          const std::string& sha, const RecordSet& set, std::size_t batchRecords, SetCounts& counts,
-                         Poco::Logger& logger, std::vector<store::RoutedBatches>& out);
+                         Poco::Logger& logger, std::vector<store::RoutedBatches>& out,
+                         std::int64_t generation = 0);
 
 /// Why an emission cannot be taken at all (empty key, a key over 200 bytes,
 /// a record type with other characters than [a-z0-9._-], a record with

@@ -46,7 +46,15 @@ struct RouteStats {
   std::uint64_t batches = 0;         ///< batches delivered
   std::uint64_t retries = 0;         ///< failed attempts that will be retried
   std::uint64_t deadLetters = 0;     ///< batches that went to the dead letters in this run
-  std::vector<std::string> problems; ///< one line each, no personal values
+  /// Something that went wrong in this run, with when (for people: an old
+  /// problem keeps its own time) and, for a dead letter, which row (the
+  /// summary checks whether it was resubmitted and delivered since).
+  struct Problem {
+    std::string text;  ///< one line, no personal values
+    std::int64_t atMs = 0;
+    std::string batchId, target;
+  };
+  std::vector<Problem> problems;
 };
 
 namespace pipeline {

@@ -14,9 +14,9 @@ Shared::Shared(const HostConfig& config_, Poco::Logger& logger_, std::string hos
   if (const char* f = std::getenv("RENKEI_FAULT")) faultPoint_ = f;
 }
 
-void Shared::problem(RouteStats& s, const std::string& text) {
+void Shared::problem(RouteStats& s, const std::string& text, const std::string& batchId, const std::string& target) {
   std::lock_guard<std::mutex> lock(problemsMutex_);
-  if (s.problems.size() < 100) s.problems.push_back(text);
+  if (s.problems.size() < 100) s.problems.push_back({text, store::nowMs(), batchId, target});
 }
 
 void Shared::fault(const char* point) const {

@@ -49,7 +49,8 @@ class Shared {
   void notifyDelivery() { deliveryWake.notify_all(); }
 
   /// A problem line for the route's summary (at most 100 per route).
-  void problem(RouteStats& stats, const std::string& text);
+  void problem(RouteStats& stats, const std::string& text, const std::string& batchId = {},
+               const std::string& target = {});
   /// Fault injection for the crash tests (docs/testing.md): SIGKILL when
   /// RENKEI_FAULT names `point`.
   void fault(const char* point) const;

@@ -83,6 +83,16 @@ const char* const kMigrations[] = {
     "  at_ms INTEGER NOT NULL,"
     "  records INTEGER NOT NULL,"
     "  PRIMARY KEY (emitter, emission_key));",
+
+    // 4: operators' fixes. `renkei reprocess` asks for a file to be taken in
+    // again (reprocess 1: the source should put it back, 2: waiting for it);
+    // each intake of the same content is a generation of its own, so its
+    // batches get ids of their own. An outbox row's last error keeps its
+    // own time (updated_ms moves on a resubmit).
+    "ALTER TABLE intake_files ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE intake_files ADD COLUMN reprocess INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE outbox ADD COLUMN last_error_ms INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE outbox SET last_error_ms = updated_ms WHERE last_error <> '';",
 };
 
 std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
@@ -137,7 +147,7 @@ auto transaction(SqlDatabase& db, F&& work) {
 
 const char* const kFileColumns =
     "route, sha256, name, size, state, first_seen, COALESCE(finished_at, ''), COALESCE(note, ''), lease_owner, "
-    "lease_until";
+    "lease_until, generation, reprocess";
 
 const char* const kOutboxColumns =
     "o.batch_id, o.route, o.target, b.source_item, o.state, o.attempts, o.records, b.first_record, b.last_record, "
@@ -170,6 +180,16 @@ class SqlStore final : public Store {
       if (!select->next()) throw StoreError(describe() + ": a registered file vanished");
       FileEntry entry = readFile(*select);
       if (earlier) *earlier = entry;
+      if (entry.reprocess != 0 && entry.state != FileState::Processing) {
+        // An operator asked for it (renkei reprocess): a new generation.
+        auto again = db_->prepare(
+            "UPDATE intake_files SET state = 'processing', lease_owner = ?, lease_until = ?, reprocess = 0, "
+            "generation = generation + 1, finished_at = NULL, note = '' WHERE route = ? AND sha256 = ?");
+        again->bind(1, owner).bind(2, now + leaseMs).bind(3, route).bind(4, sha256);
+        again->run();
+        if (earlier) earlier->generation = entry.generation + 1;
+        return Claim::Again;
+      }
       if (entry.state == FileState::Done) return Claim::Done;
       if (entry.state == FileState::Processing && entry.leaseOwner != owner && !entry.leaseOwner.empty() &&
           entry.leaseUntil >= now && (horizon_ <= 0 || entry.leaseUntil <= now + horizon_))
@@ -375,9 +395,11 @@ class SqlStore final : public Store {
     transaction(*db_, [&] {
       auto s = db_->prepare(
           "UPDATE outbox SET state = ?, attempts = attempts + 1, next_attempt_ms = ?, updated_ms = ?, "
-          "last_error = ?, lease_owner = '', lease_until = 0 WHERE batch_id = ? AND target = ? AND lease_owner = ?");
-      s->bind(1, dead ? "dead" : "pending").bind(2, nextAttemptAt).bind(3, nowMs()).bind(4, error);
-      s->bind(5, batchId).bind(6, target).bind(7, owner);
+          "last_error = ?, last_error_ms = ?, lease_owner = '', lease_until = 0 "
+          "WHERE batch_id = ? AND target = ? AND lease_owner = ?");
+      const std::int64_t now = nowMs();
+      s->bind(1, dead ? "dead" : "pending").bind(2, nextAttemptAt).bind(3, now).bind(4, error).bind(5, now);
+      s->bind(6, batchId).bind(7, target).bind(8, owner);
       s->run();
     });
   }
@@ -469,6 +491,44 @@ class SqlStore final : public Store {
     });
   }
 
+  std::optional<FileEntry> requestReprocess(const std::string& route, const std::string& name,
+                                            const std::string& who) override {
+    return transaction(*db_, [&]() -> std::optional<FileEntry> {
+      auto select = db_->prepare(std::string("SELECT ") + kFileColumns +
+                                 " FROM intake_files WHERE route = ? AND name = ? "
+                                 "ORDER BY first_seen DESC, sha256 DESC LIMIT 1" + forUpdate());
+      select->bind(1, route).bind(2, name);
+      if (!select->next()) return std::nullopt;
+      FileEntry entry = readFile(*select);
+      if (entry.state == FileState::Processing) return entry;  // the caller says it is busy
+      auto update = db_->prepare("UPDATE intake_files SET reprocess = 1 WHERE route = ? AND sha256 = ?");
+      update->bind(1, route).bind(2, entry.sha256);
+      update->run();
+      const std::int64_t now = nowMs();
+      log(who, "reprocess",
+          "route " + route + ": '" + name + "' (sha256 " + entry.sha256.substr(0, 12) + ", generation " +
+              std::to_string(entry.generation + 1) + ")",
+          now);
+      entry.reprocess = 1;
+      return entry;
+    });
+  }
+
+  std::vector<FileEntry> reprocessRequests(const std::string& route) override {
+    auto select = db_->prepare(std::string("SELECT ") + kFileColumns +
+                               " FROM intake_files WHERE route = ? AND reprocess = 1 ORDER BY first_seen LIMIT 100");
+    select->bind(1, route);
+    std::vector<FileEntry> out;
+    while (select->next()) out.push_back(readFile(*select));
+    return out;
+  }
+
+  void reprocessAsked(const std::string& route, const std::string& sha256) override {
+    auto s = db_->prepare("UPDATE intake_files SET reprocess = 2 WHERE route = ? AND sha256 = ? AND reprocess = 1");
+    s->bind(1, route).bind(2, sha256);
+    s->run();
+  }
+
   std::int64_t replay(const std::string& route, std::int64_t sinceMs, const std::string& who) override {
     return transaction(*db_, [&] {
       const std::int64_t now = nowMs();
@@ -516,8 +576,8 @@ class SqlStore final : public Store {
     }
     for (QueueStatus& q : out) {
       auto e = db_->prepare(
-          "SELECT last_error, updated_ms FROM outbox WHERE route = ? AND target = ? AND last_error <> '' "
-          "AND state <> 'delivered' ORDER BY updated_ms DESC LIMIT 1");
+          "SELECT last_error, last_error_ms FROM outbox WHERE route = ? AND target = ? AND last_error <> '' "
+          "AND state <> 'delivered' ORDER BY last_error_ms DESC LIMIT 1");
       e->bind(1, q.route).bind(2, q.target);
       if (e->next()) {
         q.lastError = e->text(0);
@@ -612,6 +672,8 @@ class SqlStore final : public Store {
     e.note = s.text(7);
     e.leaseOwner = s.text(8);
     e.leaseUntil = s.integer(9);
+    e.generation = s.integer(10);
+    e.reprocess = static_cast<int>(s.integer(11));
     return e;
   }
 

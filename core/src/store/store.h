@@ -75,6 +75,8 @@ struct FileEntry {
   std::string note;       ///< why it failed, if it did (no personal values)
   std::string leaseOwner; ///< the host taking it in (state processing)
   std::int64_t leaseUntil = 0;
+  std::int64_t generation = 0;  ///< how many times an operator had it taken in again (renkei reprocess)
+  int reprocess = 0;            ///< 1: taking in again asked for; 2: the source was asked, waiting for it
 };
 
 /// What registerFile decided.
@@ -84,6 +86,8 @@ enum class Claim {
            ///< been fixed): take it in again; stored batches are kept
   Done,    ///< the same content was taken in completely before
   Busy,    ///< another host holds a live lease on it
+  Again,   ///< done or failed before, and an operator asked for it again (renkei reprocess): a new
+           ///< generation (FileEntry::generation in `earlier`), with batches of its own
 };
 
 /// One batch of mapped records as the intake writes it. `id` is
@@ -292,6 +296,17 @@ class Store {
   /// Delivered rows of `route` created at or after `sinceMs` back to pending;
   /// logged as `who`. Returns the rows changed.
   virtual std::int64_t replay(const std::string& route, std::int64_t sinceMs, const std::string& who) = 0;
+  /// Asks for the latest file named `name` on `route` to be taken in again
+  /// (its content, under the config then in force); logged for `who`.
+  /// Returns the entry (state Processing: it is being taken in, nothing
+  /// asked), or nullopt when no such file was taken in.
+  virtual std::optional<FileEntry> requestReprocess(const std::string& route, const std::string& name,
+                                                    const std::string& who) = 0;
+  /// Files of `route` whose source should put them back for reprocessing.
+  virtual std::vector<FileEntry> reprocessRequests(const std::string& route) = 0;
+  /// The source was asked (or cannot be): the file is now awaited in the
+  /// source's drop folder, whoever puts it there.
+  virtual void reprocessAsked(const std::string& route, const std::string& sha256) = 0;
   virtual std::vector<QueueStatus> queueStatus() = 0;
   virtual std::vector<OperatorAction> operatorLog(std::size_t limit) = 0;
 
