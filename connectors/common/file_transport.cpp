@@ -16,6 +16,8 @@
 #include <system_error>
 #include <thread>
 
+#include <openssl/evp.h>
+
 #include "renkei/files.h"
 #include "renkei/json.h"
 #include "renkei/text.h"
@@ -144,6 +146,48 @@ std::vector<std::string> namesIn(int dir) {
   }
   ::closedir(d);
   return names;
+}
+
+// Lowercase hex SHA-256 of the regular file `name` in `dir` (not followed
+// if it is a link), or "" when it cannot be read.
+std::string sha256Of(int dir, const std::string& name) {
+  const int fd = ::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return {};
+  struct stat st {};
+  std::string out;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1) {
+    std::vector<char> buffer(1 << 20);
+    bool ok = true;
+    for (;;) {
+      const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) ok = false;
+      if (n <= 0) break;
+      EVP_DigestUpdate(ctx, buffer.data(), static_cast<std::size_t>(n));
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (ok && EVP_DigestFinal_ex(ctx, digest, &length) == 1) {
+      static const char* hex = "0123456789abcdef";
+      for (unsigned int i = 0; i < length; ++i) {
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 15];
+      }
+    }
+  }
+  EVP_MD_CTX_free(ctx);
+  ::close(fd);
+  return out;
+}
+
+// "name" or "name.N" as moveInto() names a kept file.
+bool keptAs(const std::string& candidate, const std::string& name) {
+  if (candidate == name) return true;
+  if (candidate.size() <= name.size() + 1 || candidate.compare(0, name.size(), name) != 0 ||
+      candidate[name.size()] != '.')
+    return false;
+  return candidate.find_first_not_of("0123456789", name.size() + 1) == std::string::npos;
 }
 
 }  // namespace
@@ -377,6 +421,39 @@ Outcome FileConnector::finish(const Intake& item, Disposition disposition, const
     return Outcome::ok();
   } catch (const std::exception& e) {
     return Outcome::retry(e.what());
+  }
+}
+
+Outcome FileConnector::requeue(const std::string& name, const std::string& sha256) {
+  try {
+    const Folder in = openFolder("in", true);
+    for (const char* kept : {"done", "error"}) {
+      const Folder dir = openFolder(kept, false);
+      if (!dir.valid()) continue;
+      for (const std::string& candidate : namesIn(dir.fd())) {
+        if (!keptAs(candidate, name) || sha256Of(dir.fd(), candidate) != sha256) continue;
+        int err = 0;
+        if (!renameNoReplace(dir.fd(), candidate, in.fd(), name, err))
+          return Outcome::error(err == EEXIST ? "in/ already holds a file named '" + printable(name) +
+                                                    "'; it stays in " + kept + "/ as '" + printable(candidate) + "'"
+                                              : "cannot move '" + printable(candidate) + "' from " + kept +
+                                                    "/ to in/: " + std::strerror(err));
+        if (std::string(kept) == "error") ::unlinkat(dir.fd(), (candidate + ".error.txt").c_str(), 0);
+        if (fsync_) {
+          ::fsync(in.fd());
+          ::fsync(dir.fd());
+        }
+        if (logger_)
+          logger_->notice("%s: '%s' put back from %s/ into in/ to be taken in again", id_, printable(candidate),
+                          std::string(kept));
+        return Outcome::ok();
+      }
+    }
+    return Outcome::error("no file named '" + printable(name) + "' (or '" + printable(name) +
+                          ".N') with that content in done/ or error/ of " + directory_.string() +
+                          "; drop the file into in/ again");
+  } catch (const std::exception& e) {
+    return Outcome::error(e.what());
   }
 }
 

@@ -4,6 +4,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <functional>
+#include <thread>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -472,4 +476,139 @@ BOOST_AUTO_TEST_CASE(operator_times_are_local_and_a_since_date_is_local_midnight
   auto check = runRenkei({"check", "--config", demo.config()});
   BOOST_TEST(check.exitCode == 2);
   BOOST_TEST(check.err.find("time-zone 'Asia/Tokio': no such zone") != std::string::npos, check.err);
+}
+
+// Issue 13, item 1: after a mapping fix, the same vendor file is taken in
+// again by `renkei reprocess` (the duplicate message names the command); the
+// source puts its kept copy back, the records go out as new batches, and the
+// operators' log says who asked.
+BOOST_AUTO_TEST_CASE(reprocess_takes_a_file_in_again_after_a_mapping_fix) {
+  test::TempDir dir;
+  test::writeFile(dir / "layout.xml", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                      "<layout xmlns=\"urn:renkei:layout:1\" id=\"t\" record=\"t\">\n"
+                                      "  <csv encoding=\"utf-8\" header=\"false\"/>\n"
+                                      "  <field name=\"code\" pii=\"none\"/>\n"
+                                      "  <field name=\"kind\" pii=\"none\"/>\n"
+                                      "</layout>\n");
+  auto mapping = [&](const std::string& from) {
+    test::writeFile(dir / "map.xml", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                     "<mapping xmlns=\"urn:renkei:mapping:1\" id=\"m\" version=\"1\">\n"
+                                     "  <source layout=\"layout.xml\"/>\n"
+                                     "  <target record=\"t\" zone=\"lgwan\"/>\n"
+                                     "  <field to=\"code\" from=\"code\"/>\n"
+                                     "  <field to=\"kind\" from=\"" + from + "\"/>\n"
+                                     "</mapping>\n");
+  };
+  test::writeFile(dir / "config.xml",
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"t\" zone=\"lgwan\">\n"
+                  "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                  "  <connector id=\"in\" plugin=\"file\"><directory>in</directory><settle>0s</settle></connector>\n"
+                  "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
+                  "  <route id=\"r\" from=\"in\" to=\"out\" mapping=\"map.xml\"/>\n"
+                  "</renkei>\n");
+  const std::string config = (dir / "config.xml").string();
+  auto outputs = [&] {
+    std::string all;
+    for (const auto& e : fs::directory_iterator(dir / "out/out"))
+      all += e.path().filename().string() + ":" + test::readFile(e.path()) + "\n";
+    return all;
+  };
+  mapping("code");  // the mistake: kind read from the wrong column
+  const std::string content = "1,A\n2,B\n";
+  test::writeFile(dir / "in/in/export.csv", content);
+  BOOST_REQUIRE(runRenkei({"serve", "--config", config, "--once"}).exitCode == 0);
+  BOOST_TEST(outputs().find("\"kind\":\"A\"") == std::string::npos, outputs());
+
+  mapping("kind");  // fixed; the vendor file dropped again is a duplicate
+  test::writeFile(dir / "in/in/export.csv", content);
+  auto again = runRenkei({"serve", "--config", config, "--once"});
+  BOOST_TEST(again.exitCode == 0, again.out << again.err);
+  BOOST_TEST(again.err.find("not processed again; to take it in again under the current config: renkei reprocess "
+                            "--route r --file 'export.csv'") != std::string::npos,
+             again.err);
+  BOOST_TEST(outputs().find("\"kind\":\"A\"") == std::string::npos, outputs());
+
+  auto unknown = runRenkei({"reprocess", "--config", config, "--route", "r", "--file", "exprt.csv"});
+  BOOST_TEST(unknown.exitCode == 1);
+  BOOST_TEST(unknown.err.find("has taken in no file named 'exprt.csv'; did you mean 'export.csv'?") !=
+                 std::string::npos,
+             unknown.err);
+  auto asked = runRenkei({"reprocess", "--config", config, "--route", "r", "--file", "export.csv", "--by", "tanaka"});
+  BOOST_TEST(asked.exitCode == 0, asked.err);
+  BOOST_TEST(asked.out.find("will be taken in again under the current config, as generation 1") != std::string::npos,
+             asked.out);
+  BOOST_TEST(asked.out.find("in new batches (ids with '-g1-')") != std::string::npos, asked.out);
+
+  auto redo = runRenkei({"serve", "--config", config, "--once"});
+  BOOST_TEST(redo.exitCode == 0, redo.out << redo.err);
+  BOOST_TEST(redo.err.find("put back from done/ into in/") != std::string::npos, redo.err);
+  BOOST_TEST(redo.err.find("taking 'export.csv' in again as an operator asked") != std::string::npos, redo.err);
+  BOOST_TEST(redo.out.find("1 files, 1 done") != std::string::npos, redo.out);
+  const std::string out = outputs();
+  BOOST_TEST(out.find("-g1-000000") != std::string::npos, out);
+  BOOST_TEST(out.find("\"kind\":\"A\"") != std::string::npos, out);
+  BOOST_TEST(fs::is_empty(dir / "in/in"));
+
+  // Asked once, done once: the next run takes nothing in.
+  auto quiet = runRenkei({"serve", "--config", config, "--once"});
+  BOOST_TEST(quiet.out.find("0 files") != std::string::npos, quiet.out);
+  auto status = runRenkei({"status", "--config", config});
+  BOOST_TEST(status.out.find("tanaka  reprocess: route r: 'export.csv'") != std::string::npos, status.out);
+}
+
+// Issue 13, item 3: an old error keeps its own time after a resubmit, and a
+// dead letter resubmitted and delivered while the service runs is no longer
+// a current problem in the shutdown summary (nor in its exit status).
+BOOST_AUTO_TEST_CASE(a_resubmitted_and_delivered_dead_letter_is_no_longer_a_problem) {
+  test::TempDir dir;
+  test::writeFile(dir / "config.xml",
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"t\" zone=\"lgwan\">\n"
+                  "  <pipeline poll-interval=\"200ms\" max-attempts=\"1\"/>\n"
+                  "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                  "  <connector id=\"in\" plugin=\"file\"><directory>in</directory><settle>0s</settle></connector>\n"
+                  "  <connector id=\"out\" plugin=\"file\"><directory>out</directory>"
+                  "<create-directories>false</create-directories></connector>\n"
+                  "  <route id=\"r\" from=\"in\" to=\"out\"/>\n"
+                  "</renkei>\n");
+  const std::string config = (dir / "config.xml").string();
+  fs::create_directories(dir / "out");  // but not out/tmp: every delivery fails at once
+  test::writeFile(dir / "in/in/lines.txt", "a\nb\n");
+  auto first = runRenkei({"serve", "--config", config, "--once"});
+  BOOST_TEST(first.exitCode == 1, first.out << first.err);
+  BOOST_TEST(first.out.find("problem: batch r-lines-") != std::string::npos, first.out);
+  auto failed = runRenkei({"status", "--config", config});
+  const std::size_t at = failed.out.find("    last error ");
+  BOOST_TEST_REQUIRE(at != std::string::npos, failed.out);
+  const std::string errorTime = failed.out.substr(at + 15, 25);  // "2026-12-01 07:30:12 +09:00"
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  BOOST_REQUIRE(runRenkei({"deadletters", "resubmit", "--all", "--by", "t", "--config", config}).exitCode == 0);
+  auto waiting = runRenkei({"status", "--config", config});
+  BOOST_TEST(waiting.exitCode == 0, waiting.out);  // no dead letter now: pending again
+  BOOST_TEST(waiting.out.find("    last error " + errorTime) != std::string::npos,
+             "the error's own time " << errorTime << " in:\n" << waiting.out);
+
+  // Dead again under a running service; then fixed and resubmitted while it runs.
+  auto child = test::spawn({test::renkeiBinary(), "serve", "--config", config}, dir / "serve");
+  auto waitUntil = [&](const std::function<bool()>& done) {
+    for (int i = 0; i < 150 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return done();
+  };
+  BOOST_TEST_REQUIRE(waitUntil([&] { return runRenkei({"status", "--config", config}).exitCode == 3; }));
+  fs::create_directories(dir / "out/tmp");
+  fs::create_directories(dir / "out/out");
+  BOOST_REQUIRE(runRenkei({"deadletters", "resubmit", "--all", "--by", "t", "--config", config}).exitCode == 0);
+  BOOST_TEST_REQUIRE(waitUntil([&] { return !test::listFiles(dir / "out/out").empty(); }));
+  ::kill(child.pid, SIGTERM);
+  auto served = child.wait();
+  BOOST_TEST(served.exitCode == 0, served.out << served.err);
+  BOOST_TEST(served.out.find("    resolved: batch r-lines-") != std::string::npos, served.out);
+  BOOST_TEST(served.out.find("resubmitted and delivered since") != std::string::npos, served.out);
+  BOOST_TEST(served.out.find("    problem: batch") == std::string::npos, served.out);
+  BOOST_TEST(served.out.find("1 dead letters resubmitted and delivered since") != std::string::npos, served.out);
+  auto after = runRenkei({"status", "--config", config});
+  BOOST_TEST(after.exitCode == 0, after.out);
+  BOOST_TEST(after.out.find("last error") == std::string::npos, after.out);
 }
