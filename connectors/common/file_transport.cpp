@@ -482,4 +482,8 @@ Outcome FileConnector::writeRejects(const Intake& item, const std::string& jsonl
   return writeAtomically(directory_ / "rejects", item.name + ".rejects.jsonl", jsonl);
 }
 
+Outcome FileConnector::writeWarnings(const Intake& item, const std::string& jsonl) {
+  return writeAtomically(directory_ / "rejects", item.name + ".warnings.jsonl", jsonl);
+}
+
 }  // namespace renkei::connectors::file

@@ -32,6 +32,7 @@ class FileConnector : public Connector, public Source, public Sink {
   std::optional<Intake> claim() override;
   Outcome finish(const Intake& item, Disposition disposition, const std::string& reason) override;
   Outcome writeRejects(const Intake& item, const std::string& jsonl) override;
+  Outcome writeWarnings(const Intake& item, const std::string& jsonl) override;
   Outcome requeue(const std::string& name, const std::string& sha256) override;
 
   // Sink

@@ -41,9 +41,10 @@ const char* const kUsage =
     "commands:\n"
     "  serve --config F [--once]   run the host; --once drains what is waiting and exits\n"
     "  check --config F            check a config, its plugins and routes; lists every problem\n"
-    "  map --mapping M --in F [--out O] [--rejects R] [--key ID=FILE]...\n"
-    "                              dry-run a mapping on a file: records out, rejects with reasons\n"
-    "  read --layout L --in F [--out O]\n"
+    "  map --mapping M --in F [--out O] [--rejects R] [--warnings W] [--key ID=FILE]...\n"
+    "                              dry-run a mapping on a file: records out, rejects with reasons,\n"
+    "                              warnings by record, field and kind\n"
+    "  read --layout L --in F [--out O] [--warnings W]\n"
     "                              read a vendor file with a layout; raw records as JSON Lines\n"
     "  status --config F [--failed-since T] [--max-age D]\n"
     "                              queues per route and target: pending, dead letters, ages, last errors;\n"
@@ -118,8 +119,8 @@ Args parseArgs(int argc, char** argv) {
       {"reprocess", {"--config", "--route", "--file", "--by"}},
       {"check", {"--config", "--plugin-dir"}},
       {"plugins", {"--plugin-dir"}},
-      {"read", {"--layout", "--in", "--out"}},
-      {"map", {"--mapping", "--in", "--out", "--rejects", "--key"}},
+      {"read", {"--layout", "--in", "--out", "--warnings"}},
+      {"map", {"--mapping", "--in", "--out", "--rejects", "--warnings", "--key"}},
       {"version", {}},
   };
   if (argc < 2) {
@@ -303,15 +304,34 @@ int commandRead(const Args& a) {
       return kExitRuntime;
     }
   }
+  OutputFile warningsOut;
+  const auto warningsPath = optionalPath(a, "--warnings");
+  if (warningsPath && !warningsOut.open(*warningsPath)) {
+    std::cerr << "renkei read: cannot write '" << warningsPath->string() << "': " << std::strerror(errno) << "\n";
+    return kExitRuntime;
+  }
   std::vector<std::string> names;
   for (const auto& f : layout->fields) names.push_back(f.name);
   const formats::JsonLinesWriter writer(names);
   formats::RawRecord raw;
   formats::ByteArena buffer;
+  std::vector<mapping::RecordWarning> warnings;
+  std::string warningLines;
+  std::uint64_t warningRecords = 0;
+  bool warningsWritten = true;
   while (reader->next(raw)) {
     if (!raw.errors.empty()) {
       std::cerr << input->string() << ": " << formats::describeRejected(raw) << "\n";
       continue;
+    }
+    warnings.clear();
+    mapping::appendReaderWarnings(*layout, raw, warnings);
+    if (!warnings.empty() && warningsPath && warningRecords++ < mapping::MapRun::kMaxWarningLines) {
+      mapping::appendWarningLine(warningLines, raw, warnings);
+      if (warningLines.size() >= (1 << 16)) {
+        warningsWritten = warningsWritten && warningsOut.write(warningLines);
+        warningLines.clear();
+      }
     }
     writer.append(buffer, raw);
     if (buffer.size() >= (1 << 20)) {
@@ -319,13 +339,15 @@ int commandRead(const Args& a) {
       buffer.clear();
     }
   }
-  const bool written = out.write({buffer.data(), buffer.size()}) && out.close();
+  bool written = out.write({buffer.data(), buffer.size()}) && out.close();
+  if (warningsPath) written = warningsWritten && warningsOut.write(warningLines) && warningsOut.close() && written;
   const auto& t = reader->totals();
   if (reader->error())
     std::cerr << input->string() << ": " << reader->error()->format() << "\n";
   std::cerr << "renkei read: " << t.records << " records, " << (t.records - t.rejected) << " read, " << t.rejected
             << " with errors, " << t.substituted << " invalid sequences substituted, 外字 " << t.gaijiMapped
-            << " mapped / " << t.gaijiUnmapped << " unmapped" << (reader->error() ? "; the file is unusable" : "")
+            << " mapped / " << t.gaijiUnmapped << " unmapped, " << warningRecords << " records with warnings"
+            << (reader->error() ? "; the file is unusable" : "")
             << "\n";
   if (!written) {
     std::cerr << "renkei read: writing the output failed: " << std::strerror(errno) << "\n";
@@ -379,8 +401,13 @@ int commandMap(const Args& a) {
     std::cerr << "renkei map: " << e.what() << "\n";
     return kExitRuntime;
   }
-  OutputFile out, rejects;
+  OutputFile out, rejects, warningsOut;
   bool haveRejects = false;
+  const auto warningsPath = optionalPath(a, "--warnings");
+  if (warningsPath && !warningsOut.open(*warningsPath)) {
+    std::cerr << "renkei map: cannot write '" << warningsPath->string() << "': " << std::strerror(errno) << "\n";
+    return kExitRuntime;
+  }
   if (auto o = optionalPath(a, "--out"); o && !out.open(*o)) {
     std::cerr << "renkei map: cannot write '" << o->string() << "': " << std::strerror(errno) << "\n";
     return kExitRuntime;
@@ -410,13 +437,21 @@ int commandMap(const Args& a) {
       if (haveRejects) ok = ok && rejects.write(run.rejects());
       run.rejects().clear();
     }
+    if (run.warningLines().size() >= (1 << 16)) {
+      if (warningsPath) ok = ok && warningsOut.write(run.warningLines());
+      run.warningLines().clear();
+    }
   }
   ok = ok && out.write({buffer.data(), buffer.size()}) && out.close();
   if (haveRejects) ok = rejects.write(run.rejects()) && rejects.close() && ok;
+  if (warningsPath) ok = warningsOut.write(run.warningLines()) && warningsOut.close() && ok;
   if (reader->error()) std::cerr << input->string() << ": " << reader->error()->format() << "\n";
   std::cerr << "renkei map: " << run.read << " read, " << run.accepted << " accepted, " << run.rejected
-            << " rejected, " << run.skipped << " skipped, " << run.warnings << " warnings, " << run.unmappedGaiji
-            << " unmapped 外字"
+            << " rejected, " << run.skipped << " skipped, " << run.describeWarnings()
+            << (run.recordsWithWarnings > mapping::MapRun::kMaxWarningLines
+                    ? "; the warnings file lists the first " + std::to_string(mapping::MapRun::kMaxWarningLines) +
+                          " records with warnings"
+                    : std::string())
             << (reader->error() ? "; the file is unusable" : "") << "\n";
   if (!ok) {
     std::cerr << "renkei map: writing the output failed: " << std::strerror(errno) << "\n";

@@ -1,6 +1,5 @@
 // `renkei serve`: subsystems, signal handling, the polling loop and the summary.
 #include "host_application.h"
-#include "local_time.h"
 #include "instance_check.h"
 
 #include <pthread.h>
@@ -15,6 +14,7 @@
 
 #include <Poco/Logger.h>
 
+#include "local_time.h"
 #include "log_channel.h"
 
 namespace fs = std::filesystem;
@@ -237,7 +237,9 @@ std::uint64_t printSummary(const Host& host, const HostConfig& config, std::ostr
     if (s.filesBusy) out << ", " << s.filesBusy << " left to other hosts";
     out << "\n"
         << "    intake: " << s.recordsStored << " records stored in " << s.batchesStored << " batches, "
-        << s.rejected << " rejected (in rejects/), " << s.skipped << " skipped, " << s.warnings << " warnings";
+        << s.rejected << " rejected (in rejects/), " << s.skipped << " skipped, "
+        << mapping::describeWarnings(s.warnings, s.warningsOf);
+    if (s.warnings) out << " (by record: rejects/<file>.warnings.jsonl)";
     if (s.pauses) out << ", " << s.pauses << " pauses for a deep outbox";
     out << "\n"
         << "    records: " << s.records << " delivered in " << s.batches << " batches, " << s.retries

@@ -612,3 +612,51 @@ BOOST_AUTO_TEST_CASE(a_resubmitted_and_delivered_dead_letter_is_no_longer_a_prob
   BOOST_TEST(after.exitCode == 0, after.out);
   BOOST_TEST(after.out.find("last error") == std::string::npos, after.out);
 }
+
+// Issue 13, item 8: warnings say what they are: the summaries break them
+// down by kind, and a warnings file names record, field and kind (never a
+// value) — for serve (beside the rejects), map and read.
+BOOST_AUTO_TEST_CASE(warnings_are_broken_down_and_listed_by_record_field_and_kind) {
+  const fs::path caseDir = source("tests/cases/mapping/warnings-every-kind");
+  test::TempDir dir;
+  for (const char* f : {"layout.xml", "mapping.xml"}) fs::copy_file(caseDir / f, dir / f);
+  test::writeFile(dir / "config.xml",
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"t\" zone=\"lgwan\">\n"
+                  "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                  "  <connector id=\"in\" plugin=\"file\"><directory>in</directory><settle>0s</settle></connector>\n"
+                  "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
+                  "  <route id=\"r\" from=\"in\" to=\"out\" mapping=\"mapping.xml\"/>\n"
+                  "</renkei>\n");
+  fs::create_directories(dir / "in/in");
+  fs::copy_file(caseDir / "input.csv", dir / "in/in/people.csv");
+  auto r = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
+  BOOST_TEST(r.exitCode == 0, r.out << r.err);
+  BOOST_TEST(r.out.find("3 warnings (1 unmapped 外字, 1 failed optional transforms, 1 warn checks) (by record: "
+                        "rejects/<file>.warnings.jsonl)") != std::string::npos,
+             r.out);
+  std::vector<fs::path> kept;
+  for (const auto& e : fs::directory_iterator(dir / "in/rejects")) kept.push_back(e.path());
+  BOOST_TEST_REQUIRE(kept.size() == 1u);
+  BOOST_TEST(kept[0].filename().string().find("people.csv.") == 0u);
+  BOOST_TEST(kept[0].filename().string().find(".warnings.jsonl") != std::string::npos);
+  BOOST_TEST(test::readFile(kept[0]) == test::readFile(caseDir / "expected-warnings.jsonl"));
+  BOOST_TEST(test::readFile(kept[0]).find("花子") == std::string::npos);
+
+  auto map = runRenkei({"map", "--mapping", (caseDir / "mapping.xml").string(), "--in",
+                        (caseDir / "input.csv").string(), "--out", (dir / "m.jsonl").string(), "--warnings",
+                        (dir / "m-warnings.jsonl").string()});
+  BOOST_TEST(map.exitCode == 0, map.err);
+  BOOST_TEST(map.err.find("3 warnings (1 unmapped 外字, 1 failed optional transforms, 1 warn checks)") !=
+                 std::string::npos,
+             map.err);
+  BOOST_TEST(test::readFile(dir / "m-warnings.jsonl") == test::readFile(caseDir / "expected-warnings.jsonl"));
+
+  auto read = runRenkei({"read", "--layout", (caseDir / "layout.xml").string(), "--in",
+                         (caseDir / "input.csv").string(), "--out", (dir / "r.jsonl").string(), "--warnings",
+                         (dir / "r-warnings.jsonl").string()});
+  BOOST_TEST(read.exitCode == 0, read.err);
+  BOOST_TEST(read.err.find("1 records with warnings") != std::string::npos, read.err);
+  BOOST_TEST(test::readFile(dir / "r-warnings.jsonl") ==
+             "{\"record\":1,\"offset\":0,\"warnings\":[{\"kind\":\"unmapped-gaiji\",\"field\":\"name\"}]}\n");
+}

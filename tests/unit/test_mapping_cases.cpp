@@ -5,6 +5,7 @@
 //   expected.jsonl         the accepted records, exactly as `renkei map` writes them
 //   expected-rejects.txt   "record N: reason; reason" per rejected record, exactly
 //   expected-summary.txt   lines "skipped: N", "warnings: N", "accepted: N", "rejected: N"
+//   expected-warnings.jsonl the warnings file's lines (accepted records' warnings: record, field, kind)
 //   expected-errors.txt    the mapping must not compile; each line must appear in the problems
 // Folders starting with '_' hold shared layouts. RENKEI_TODAY is 2026-11-22
 // for every case (age-band). A new case is new files only.
@@ -27,7 +28,7 @@ namespace {
 fs::path root() { return fs::path(test::env("RENKEI_SOURCE_DIR")); }
 
 struct Run {
-  std::string accepted, rejects;
+  std::string accepted, rejects, warningLines;
   std::uint64_t read = 0, acceptedCount = 0, rejectedCount = 0, skipped = 0, warnings = 0;
 };
 
@@ -43,7 +44,10 @@ Run runMapping(const mapping::Mapping& m, const fs::path& input) {
   while (reader->next(raw)) {
     ++run.read;
     mapper.map(raw, mapped);
-    run.warnings += mapped.warnings;
+    if (mapped.verdict == mapping::Verdict::Accepted && !mapped.warnings.empty()) {
+      run.warnings += mapped.warnings.size();  // as MapRun counts them
+      mapping::appendWarningLine(run.warningLines, raw, mapped.warnings);
+    }
     if (mapped.verdict == mapping::Verdict::Skipped) {
       ++run.skipped;
     } else if (mapped.verdict == mapping::Verdict::Rejected) {
@@ -75,6 +79,8 @@ void runCase(const fs::path& dir) {
   const Run run = runMapping(*m, test::caseInput(dir));
   if (fs::exists(dir / "expected.jsonl")) BOOST_TEST(run.accepted == test::readFile(dir / "expected.jsonl"));
   BOOST_TEST(run.rejects == (fs::exists(dir / "expected-rejects.txt") ? test::readFile(dir / "expected-rejects.txt") : ""));
+  if (fs::exists(dir / "expected-warnings.jsonl"))
+    BOOST_TEST(run.warningLines == test::readFile(dir / "expected-warnings.jsonl"));
   if (fs::exists(dir / "expected-summary.txt")) {
     for (const auto& l : test::expectationLines(test::readFile(dir / "expected-summary.txt"))) {
       const auto colon = l.find(": ");

@@ -210,6 +210,17 @@ class Source {
     return Outcome::error("this source keeps no rejects files");
   }
 
+  /// Keeps the warnings of a readable item beside its rejects: JSON Lines,
+  /// one {"record","offset","warnings":[{"kind","field","rule"}]} object per
+  /// record delivered with warnings (unmapped 外字, substituted bytes, failed
+  /// optional transforms, warn checks), names only, never values; at most
+  /// the first 100,000 records. Called like writeRejects (same `item.name`).
+  virtual Outcome writeWarnings(const Intake& item, const std::string& jsonl) {
+    (void)item;
+    (void)jsonl;
+    return Outcome::error("this source keeps no warnings files");
+  }
+
   /// Puts an item this source finished before (Done or Failed) back where
   /// claim() finds it, byte for byte and under its name: the one named
   /// `name` (or as renamed when kept, "name.1" …) whose content has the

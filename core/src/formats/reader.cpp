@@ -112,8 +112,10 @@ void RecordReader::decodeField(std::string_view raw, std::size_t fileOffset, con
       record.errors.push_back("field '" + field.name + "': invalid " + layout_.codec->name() + " bytes " +
                               stats.firstInvalidBytes() + " at byte offset " +
                               std::to_string(stats.firstInvalidOffset) + cp932Hint(raw));
-    else
+    else {
       record.substituted += stats.invalid;
+      record.substitutedFields.push_back(static_cast<std::uint32_t>(index));
+    }
   }
   // Only text that decoded to private-use characters needs the 外字 pass.
   if (stats.privateUse) applyGaijiTo(record, index);
@@ -128,6 +130,7 @@ void RecordReader::applyGaijiTo(RawRecord& record, std::size_t index) const {
   text::applyGaiji(value, layout_.gaiji.get(), layout_.unmappedGaiji, gaiji);
   record.gaijiMapped += gaiji.mapped;
   record.gaijiUnmapped += gaiji.unmapped;
+  if (gaiji.unmapped) record.gaijiFields.push_back(static_cast<std::uint32_t>(index));
   if (gaiji.mapped == 0 && layout_.unmappedGaiji == text::UnmappedGaiji::Keep) return;  // unchanged
   // The value moves to the end of the arena; its old bytes are left unused.
   record.setValue(index, value);

@@ -68,6 +68,9 @@ struct RawRecord {
   std::uint64_t substituted = 0;    ///< invalid byte sequences replaced by 〓 (invalid-bytes="substitute")
   std::uint64_t gaijiMapped = 0;    ///< 外字 replaced through the gaiji table
   std::uint64_t gaijiUnmapped = 0;  ///< 外字 delivered as configured (kept or 〓)
+  /// Fields (layout indexes) holding an unmapped 外字, or invalid bytes
+  /// replaced by 〓: what the warnings file names.
+  std::vector<std::uint32_t> gaijiFields, substitutedFields;
 
   std::size_t size() const { return spans.size(); }
   /// Value of field `i`; valid until the record is read into again.
@@ -81,6 +84,8 @@ struct RawRecord {
     spans.assign(fields, {0, 0});
     errors.clear();
     substituted = gaijiMapped = gaijiUnmapped = 0;
+    gaijiFields.clear();
+    substitutedFields.clear();
   }
   void setValue(std::size_t i, std::string_view v) {
     spans[i] = {arena.size(), v.size()};

@@ -384,13 +384,66 @@ void appendRejectLine(std::string& out, const formats::Layout& layout, const for
   out += "}\n";
 }
 
+const char* warningKindName(WarningKind kind) {
+  switch (kind) {
+    case WarningKind::Gaiji: return "unmapped-gaiji";
+    case WarningKind::Substituted: return "substituted";
+    case WarningKind::Transform: return "transform";
+    case WarningKind::Check: return "check";
+  }
+  return "check";
+}
+
+void appendReaderWarnings(const formats::Layout& layout, const formats::RawRecord& record,
+                          std::vector<RecordWarning>& out) {
+  for (std::uint32_t i : record.gaijiFields)
+    if (i < layout.fields.size()) out.push_back({WarningKind::Gaiji, layout.fields[i].name, {}});
+  for (std::uint32_t i : record.substitutedFields)
+    if (i < layout.fields.size()) out.push_back({WarningKind::Substituted, layout.fields[i].name, {}});
+}
+
+void appendWarningLine(std::string& out, const formats::RawRecord& record, const std::vector<RecordWarning>& warnings) {
+  out += "{\"record\":" + std::to_string(record.number) + ",\"offset\":" + std::to_string(record.offset) +
+         ",\"warnings\":[";
+  for (std::size_t i = 0; i < warnings.size(); ++i) {
+    if (i) out.push_back(',');
+    out += "{\"kind\":\"";
+    out += warningKindName(warnings[i].kind);
+    out += "\",\"field\":";
+    appendJsonString(out, warnings[i].field);
+    if (!warnings[i].rule.empty()) {
+      out += ",\"rule\":";
+      appendJsonString(out, warnings[i].rule);
+    }
+    out.push_back('}');
+  }
+  out += "]}\n";
+}
+
+std::string describeWarnings(std::uint64_t total, const std::uint64_t* byKind) {
+  std::string out = std::to_string(total) + " warnings";
+  if (total == 0) return out;
+  static const char* const kWhat[kWarningKinds] = {"unmapped 外字", "invalid bytes substituted",
+                                                   "failed optional transforms", "warn checks"};
+  std::string parts;
+  for (std::size_t k = 0; k < kWarningKinds; ++k)
+    if (byKind[k]) parts += (parts.empty() ? "" : ", ") + std::to_string(byKind[k]) + " " + kWhat[k];
+  return out + " (" + parts + ")";
+}
+
+std::string MapRun::describeWarnings() const { return mapping::describeWarnings(warnings, warningsOf); }
+
 Mapper::Mapper(const Mapping& mapping) : mapping_(mapping) {}
 
 Verdict MapRun::step(const formats::RawRecord& raw) {
   ++read;
   unmappedGaiji += raw.gaijiUnmapped;
   mapper_.map(raw, mapped_);
-  warnings += mapped_.warnings;
+  if (!mapped_.warnings.empty() && mapped_.verdict == Verdict::Accepted) {
+    warnings += mapped_.warnings.size();
+    for (const RecordWarning& w : mapped_.warnings) ++warningsOf[static_cast<std::size_t>(w.kind)];
+    if (recordsWithWarnings++ < kMaxWarningLines) appendWarningLine(warningLines_, raw, mapped_.warnings);
+  }
   switch (mapped_.verdict) {
     case Verdict::Skipped: ++skipped; break;
     case Verdict::Rejected:
@@ -405,7 +458,7 @@ Verdict MapRun::step(const formats::RawRecord& raw) {
 void Mapper::map(const formats::RawRecord& in, MappedRecord& out) {
   const Mapping& m = mapping_;
   out.reasons.clear();
-  out.warnings = in.gaijiUnmapped;
+  out.warnings.clear();
   out.verdict = Verdict::Accepted;
   out.values.resize(m.fields.size());
   out.buffers.resize(m.fields.size());
@@ -414,6 +467,7 @@ void Mapper::map(const formats::RawRecord& in, MappedRecord& out) {
     out.verdict = Verdict::Rejected;
     return;
   }
+  appendReaderWarnings(*m.layout, in, out.warnings);
   source_.resize(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) source_[i] = in.value(i);
 
@@ -431,7 +485,7 @@ void Mapper::map(const formats::RawRecord& in, MappedRecord& out) {
     if (c.check->passes(v)) continue;
     switch (c.onFail) {
       case OnFail::Reject: out.reasons.push_back(c.rule + ":" + c.fieldName); break;
-      case OnFail::Warn: ++out.warnings; break;
+      case OnFail::Warn: out.warnings.push_back({WarningKind::Check, c.fieldName, c.rule}); break;
       case OnFail::Null: v = std::string_view(); break;
     }
   }
@@ -440,33 +494,32 @@ void Mapper::map(const formats::RawRecord& in, MappedRecord& out) {
   for (std::size_t i = 0; i < m.fields.size(); ++i) {
     const CompiledField& f = m.fields[i];
     std::string_view v = f.from >= 0 ? source_[static_cast<std::size_t>(f.from)] : std::string_view(f.literal);
-    const char* failed = nullptr;
-    std::string failedStep;
+    // The failed step's name (views into the compiled mapping), or empty.
+    std::string_view failed;
     if (!v.empty()) {
       for (std::size_t k = 0; k < f.steps.size(); ++k) {
         std::string& target = (k % 2 == 0) ? a_ : b_;
         target.clear();
         if (!f.steps[k]->apply(v, target, context)) {
-          failedStep = f.stepNames[k];
-          failed = failedStep.c_str();
+          failed = f.stepNames[k];
           break;
         }
         v = target;
       }
-      if (!failed && f.codes && !v.empty()) {
+      if (failed.empty() && f.codes && !v.empty()) {
         if (const std::string* code = f.codes->find(v)) v = *code;
         else if (f.codes->defaultValue) v = *f.codes->defaultValue;
         else failed = "codes";
       }
     }
-    if (failed) {
+    if (!failed.empty()) {
       if (f.required) out.reasons.push_back(std::string(failed) + ":" + f.to);
-      else ++out.warnings;
+      else out.warnings.push_back({WarningKind::Transform, f.to, failed});
       v = f.defaultValue ? std::string_view(*f.defaultValue) : std::string_view();
     } else if (v.empty() && f.defaultValue) {
       v = *f.defaultValue;
     }
-    if (f.required && v.empty() && !failed) out.reasons.push_back("required:" + f.to);
+    if (f.required && v.empty() && failed.empty()) out.reasons.push_back("required:" + f.to);
     // Values that point into scratch space are copied to the field's buffer.
     if (v.data() == a_.data() || v.data() == b_.data()) {
       out.buffers[i].assign(v);

@@ -88,11 +88,44 @@ std::shared_ptr<const Mapping> loadMapping(const std::filesystem::path& file, co
 
 enum class Verdict { Accepted, Rejected, Skipped };
 
+/// What a warning is about. A record with warnings is delivered; the
+/// summary counts each kind and the warnings file names record, field and
+/// kind (never a value).
+enum class WarningKind {
+  Gaiji,        ///< an unmapped 外字 in a source field, delivered as configured (kept or 〓)
+  Substituted,  ///< invalid bytes in a source field replaced by 〓 (invalid-bytes="substitute")
+  Transform,    ///< an optional field's transform or code table failed: the field is empty or its default
+  Check,        ///< a check with on-fail="warn" did not pass
+};
+constexpr std::size_t kWarningKinds = 4;
+/// "unmapped-gaiji", "substituted", "transform", "check".
+const char* warningKindName(WarningKind kind);
+
+/// One warning of one record: views into the layout's and the mapping's
+/// names, valid while they live.
+struct RecordWarning {
+  WarningKind kind;
+  std::string_view field;  ///< source field (gaiji, substituted, check) or target field (transform)
+  std::string_view rule;   ///< the transform step, "codes", or the check's rule; "" otherwise
+};
+
+/// "12 warnings (3 unmapped 外字, 9 warn checks)" from a total and the
+/// counts by WarningKind (kWarningKinds of them): for summaries.
+std::string describeWarnings(std::uint64_t total, const std::uint64_t* byKind);
+
+/// The reader's warnings of a record (unmapped 外字, substituted bytes).
+void appendReaderWarnings(const formats::Layout& layout, const formats::RawRecord& record,
+                          std::vector<RecordWarning>& out);
+
+/// Appends one warnings-file line: {"record":N,"offset":B,"warnings":
+/// [{"kind":…,"field":…,"rule":…}]} — names only.
+void appendWarningLine(std::string& out, const formats::RawRecord& record, const std::vector<RecordWarning>& warnings);
+
 /// The result of mapping one record. Reused between records.
 struct MappedRecord {
   Verdict verdict = Verdict::Accepted;
   std::vector<std::string> reasons;  ///< rejected: every reason, "<rule>:<field>"
-  std::uint64_t warnings = 0;
+  std::vector<RecordWarning> warnings;
   /// Output values in target order; views into `buffers` or into the source
   /// record, valid until the next map() or until the source record changes.
   std::vector<std::string_view> values;
@@ -129,14 +162,23 @@ class MapRun {
   const MappedRecord& record() const { return mapped_; }
   /// Rejects lines gathered so far (clear it after writing it out).
   std::string& rejects() { return rejects_; }
+  /// Warnings-file lines gathered so far (clear it after writing it out);
+  /// at most kMaxWarningLines per run, the rest only counted.
+  std::string& warningLines() { return warningLines_; }
+  static constexpr std::uint64_t kMaxWarningLines = 100000;
 
   std::uint64_t read = 0, accepted = 0, rejected = 0, skipped = 0, warnings = 0, unmappedGaiji = 0;
+  std::uint64_t warningsOf[kWarningKinds] = {};  ///< by WarningKind
+  std::uint64_t recordsWithWarnings = 0;         ///< lines the warnings file got (or would have, past the cap)
+  /// "3 warnings (2 unmapped 外字, 1 failed optional transform)" for summaries.
+  std::string describeWarnings() const;
 
  private:
   const Mapping& mapping_;
   Mapper mapper_;
   MappedRecord mapped_;
   std::string rejects_;
+  std::string warningLines_;
 };
 
 }  // namespace renkei::mapping

@@ -388,6 +388,19 @@ FileIntake::Taken FileIntake::complete(Route& route, const Intake& item, const C
     }
     if (!o.isOk()) shared_.logger.warning("route %s: rejects of '%s' not kept: %s", routeId, item.name, o.message());
   }
+  if (run && !run->warningLines().empty()) {
+    // Beside the rejects, named the same way: which record, field and kind
+    // (no values), so an operator can see what "12 warnings" were.
+    Intake named = item;
+    named.name = item.name + "." + sha.substr(0, 12);
+    Outcome o = route.source->writeWarnings(named, run->warningLines());
+    if (o.status() == Outcome::Status::Retry) {
+      shared_.problem(*route.stats, "'" + item.name + "' warnings: " + o.message());
+      return Taken::Left;
+    }
+    if (!o.isOk())
+      shared_.logger.information("route %s: warnings of '%s' not kept: %s", routeId, item.name, o.message());
+  }
   // Marked done in the store before the file moves: after a crash between
   // the two, the resumed file is recognised and not taken in again. A unit
   // (the source's derived sets and state) commits here with the file's
@@ -413,8 +426,10 @@ FileIntake::Taken FileIntake::complete(Route& route, const Intake& item, const C
     route.stats->rejected += run->rejected;
     route.stats->skipped += run->skipped;
     route.stats->warnings += run->warnings;
-    shared_.logger.information("route %s: '%s' taken in: %s accepted, %s rejected, %s skipped", routeId, item.name,
-                               std::to_string(accepted), std::to_string(run->rejected), std::to_string(run->skipped));
+    for (std::size_t k = 0; k < mapping::kWarningKinds; ++k) route.stats->warningsOf[k] += run->warningsOf[k];
+    shared_.logger.information("route %s: '%s' taken in: %s accepted, %s rejected, %s skipped, %s", routeId,
+                               item.name, std::to_string(accepted), std::to_string(run->rejected),
+                               std::to_string(run->skipped), run->describeWarnings());
   } else {
     shared_.logger.information("route %s: '%s' taken in: %s records", routeId, item.name, std::to_string(accepted));
   }

@@ -38,6 +38,7 @@ struct RouteStats {
   std::uint64_t rejected = 0;        ///< records a mapping rejected (in rejects/)
   std::uint64_t skipped = 0;         ///< records a mapping skipped
   std::uint64_t warnings = 0;
+  std::uint64_t warningsOf[mapping::kWarningKinds] = {};  ///< by mapping::WarningKind
   std::uint64_t pauses = 0;          ///< times intake waited for a deep outbox (back-pressure)
   std::uint64_t emissions = 0;       ///< units of emitted records taken (emitted routes)
   std::uint64_t emissionsSeen = 0;   ///< units whose key was seen before: ignored
