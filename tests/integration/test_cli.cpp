@@ -47,7 +47,8 @@ struct DemoCopy {
     fs::copy(source("mappings"), dir / "mappings", fs::copy_options::recursive);
     fs::create_directories(dir / "var/exchange/jumin/in");
     for (const auto& f : fs::directory_iterator(source("config/samples/jumin")))
-      fs::copy_file(f.path(), dir / "var/exchange/jumin/in" / f.path().filename());
+      if (f.path().extension() == ".csv")  // as scripts/demo drops them
+        fs::copy_file(f.path(), dir / "var/exchange/jumin/in" / f.path().filename());
   }
   std::string config() const { return (dir / "config/demo.xml").string(); }
 };
@@ -173,9 +174,9 @@ BOOST_AUTO_TEST_CASE(serve_once_on_the_demo_exits_0_with_a_summary) {
   BOOST_TEST(r.exitCode == 0, r.err);
   BOOST_TEST(r.out.find("route jumin-to-crm: jumin-in -> crm, crm-out, window-feed") != std::string::npos, r.out);
   // 425 records to the crm module and to crm-out, 30 move events to the crm
-  // module and to events-out, 167 + 15 households (derived records go through
+  // module and to events-out, 167 + 12 households (derived records go through
   // the engine seam: two files, no relay files); window-feed waits to be pulled.
-  BOOST_TEST(r.out.find("2 files, 2 done, 0 to error/, 0 pending; 1092 records delivered") != std::string::npos,
+  BOOST_TEST(r.out.find("2 files, 2 done, 0 to error/, 0 pending; 1089 records delivered") != std::string::npos,
              r.out);
   BOOST_TEST(test::listFiles(demo.dir / "var/exchange/crm/out").size() == 2u);
   // The sample export holds five records the mapping rejects, with reasons.

@@ -392,7 +392,7 @@ BOOST_AUTO_TEST_CASE(a_truncated_full_extract_is_held_until_an_operator_releases
   test::writeFile(dir / "drop/in/JUMIN_20261102_FULL.csv", full.substr(0, cut));
   auto r = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
   BOOST_TEST(r.exitCode == 0, r.err);
-  BOOST_TEST(r.err.find("would remove 157 of 312 current residents (50%), more than max-full-removal (5%): held") !=
+  BOOST_TEST(r.err.find("would remove 200 of 400 current residents (50%), more than max-full-removal (5%): held") !=
                  std::string::npos,
              r.err);
   BOOST_TEST(test::listFiles(dir / "drop/held") ==
@@ -404,8 +404,8 @@ BOOST_AUTO_TEST_CASE(a_truncated_full_extract_is_held_until_an_operator_releases
   for (const auto& f : test::listFiles(dir / "out/out")) after += test::countLines(test::readFile(dir / "out/out" / f));
   BOOST_TEST(after == delivered);
 
-  // Released by an operator: taken in, 157 消除 events (the sample has 312
-  // current residents; the cut keeps 155 of them).
+  // Released by an operator: taken in, 200 消除 events (every one of the
+  // sample's 400 residents is current; the cut keeps 200 of them).
   fs::create_directories(dir / "drop/release");
   fs::rename(dir / "drop/held/JUMIN_20261102_FULL.csv", dir / "drop/release/JUMIN_20261102_FULL.csv");
   // Killed after taking it from release/ (before its unit commits): the
@@ -414,13 +414,13 @@ BOOST_AUTO_TEST_CASE(a_truncated_full_extract_is_held_until_an_operator_releases
   BOOST_TEST(killed.signal == SIGKILL);
   auto released = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
   BOOST_TEST(released.exitCode == 0, released.err);
-  BOOST_TEST(released.err.find("released by an operator: removes 157 of 312") != std::string::npos, released.err);
+  BOOST_TEST(released.err.find("released by an operator: removes 200 of 400") != std::string::npos, released.err);
   // Not held again; the reason file stays as the record of why it was held.
   BOOST_TEST(test::listFiles(dir / "drop/held") == std::vector<std::string>{"JUMIN_20261102_FULL.csv.held.txt"},
              boost::test_tools::per_element());
   const std::string events = takeDerived(dir.path(), ".events.jsonl");
   std::size_t removals = 0;
   for (std::size_t at = 0; (at = events.find("\"event\":\"消除\"", at)) != std::string::npos; ++at) ++removals;
-  BOOST_TEST(removals == 157u);
+  BOOST_TEST(removals == 200u);
   BOOST_TEST(test::listFiles(dir / "drop/done").size() == 2u);
 }
