@@ -228,6 +228,10 @@ void readRoute(HostConfig& config, xmlNodePtr node) {
     fs::path m(attr(node, "mapping"));
     route.mappingFile = m.is_relative() ? (config.directory / m).lexically_normal() : m;
   }
+  if (hasAttr(node, "layout")) {
+    fs::path l(attr(node, "layout"));
+    route.layoutFile = l.is_relative() ? (config.directory / l).lexically_normal() : l;
+  }
   std::string to = attr(node, "to");
   std::size_t start = 0;
   while (start < to.size()) {
@@ -553,14 +557,30 @@ class ConfigChecker {
     // its problems too; a mapping must target this instance's zone (data
     // crosses zones only through the bridge).
     for (RouteConfig& r : config.routes) {
+      if (r.layoutFile && !r.mappingFile) {
+        diags.add(file, r.line,
+                  "route '" + r.id + "': layout=\"…\" replaces the layout of the route's mapping, but the route has "
+                  "no mapping=\"…\"");
+        continue;
+      }
       if (!r.mappingFile) continue;
+      if (r.layoutFile) {
+        if (auto why = unreadableFile(*r.layoutFile)) {
+          diags.add(file, r.line, "route '" + r.id + "': layout file '" + r.layoutFile->string() + "' " + *why);
+          continue;
+        }
+      }
       // A file the config names is reported at the line that names it.
       if (auto why = unreadableFile(*r.mappingFile)) {
         diags.add(file, r.line, "route '" + r.id + "': mapping file '" + r.mappingFile->string() + "' " + *why);
         continue;
       }
       Diagnostics mappingDiags;
-      r.mapping = mapping::loadMapping(*r.mappingFile, keys, mappingDiags);
+      r.mapping = mapping::loadMapping(*r.mappingFile, keys, mappingDiags, r.layoutFile ? &*r.layoutFile : nullptr);
+      if (r.layoutFile && !mappingDiags.empty())
+        diags.add(file, r.line,
+                  "route '" + r.id + "': its mapping does not fit the layout '" + r.layoutFile->string() +
+                      "' it names (problems below)");
       diags.append(mappingDiags);
       if (r.mapping && r.mapping->zone != config.zone)
         diags.add(file, r.line,
@@ -648,6 +668,15 @@ class ConfigChecker {
 };
 
 }  // namespace
+
+mapping::KeyRing routeKeys(const HostConfig& config) {
+  mapping::KeyRing keys;
+  for (const KeyConfig& k : config.keys) {
+    std::string key;
+    if (!mapping::readKeyFile(k.file.string(), key)) keys.emplace(k.id, key);
+  }
+  return keys;
+}
 
 void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics& diags) {
   if (auto why = useTimeZone(config.timeZone)) diags.add(config.file.string(), config.rootLine, *why);

@@ -41,6 +41,9 @@ struct RouteConfig {
   int problemRejects = 100;  ///< problem-rejects="N%": a file whose rejected share reaches N % is a problem
   int line = 0;
   std::optional<std::filesystem::path> mappingFile;     ///< resolved against the config's folder
+  /// layout="…": the source's items read through this layout instead of the
+  /// mapping's own (a format swap without copying the mapping).
+  std::optional<std::filesystem::path> layoutFile;
   std::shared_ptr<const mapping::Mapping> mapping;      ///< compiled by checkConfig
 };
 
@@ -139,6 +142,10 @@ std::optional<HostConfig> loadConfig(const std::filesystem::path& file, Diagnost
 /// settings and their types, required keys, route references and roles; reads
 /// the pseudonym keys and compiles every route's mapping (zones included).
 /// Fills each instance's typed settings and descriptor and each route's mapping.
+/// The pseudonym keys the config names (<key id file>), read again; a key
+/// that cannot be read is left out (checkConfig reports it).
+mapping::KeyRing routeKeys(const HostConfig& config);
+
 void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics& diags);
 
 }  // namespace renkei

@@ -32,7 +32,7 @@ bool sameFile(const fs::path& a, const fs::path& b) {
 
 }  // namespace
 
-void validateInstances(const HostConfig& config, PluginRegistry& registry, Diagnostics& diags) {
+void validateInstances(HostConfig& config, PluginRegistry& registry, Diagnostics& diags) {
   const std::string file = config.file.string();
   pipeline::MetricsRegistry metrics;  // thrown away: nothing is served while checking
   store::StoreConfig noStore;
@@ -66,14 +66,31 @@ void validateInstances(const HostConfig& config, PluginRegistry& registry, Diagn
     Source* source = connector->source();
     const std::optional<fs::path> layout = source ? source->layout() : std::nullopt;
     if (!layout) continue;
-    for (const RouteConfig& r : config.routes) {
+    for (RouteConfig& r : config.routes) {
       if (r.from != inst.id || !r.records.empty() || !r.mapping || !r.mapping->layout) continue;
-      if (!sameFile(r.mapping->layout->file, *layout))
+      if (sameFile(r.mapping->layout->file, *layout)) continue;
+      if (r.layoutFile) {
         diags.add(file, r.line,
-                  "route '" + r.id + "': its mapping '" + r.mapping->id + "' reads the layout '" +
-                      r.mapping->layout->file.string() + "', but connector '" + inst.id + "' (line " +
-                      std::to_string(inst.line) + ") takes its items in through the layout '" + layout->string() +
-                      "'; both must read the same layout (change one of them)");
+                  "route '" + r.id + "': it reads through the layout '" + r.layoutFile->string() + "', but connector '" +
+                      inst.id + "' (line " + std::to_string(inst.line) + ") takes its items in through the layout '" +
+                      layout->string() + "'; both must read the same layout (drop the route's layout=\"…\": the "
+                      "connector's is used)");
+        continue;
+      }
+      // The connector chooses the format (its <layout>): the route's mapping
+      // reads through the same layout, so a format swap is one change.
+      Diagnostics compiled;
+      const mapping::KeyRing keys = routeKeys(config);
+      auto m = mapping::loadMapping(*r.mappingFile, keys, compiled, &*layout);
+      if (!compiled.empty()) {
+        diags.add(file, r.line,
+                  "route '" + r.id + "': its mapping '" + r.mapping->id + "' reads the items of connector '" + inst.id +
+                      "' (line " + std::to_string(inst.line) + ") through the connector's layout '" +
+                      layout->string() + "' and does not fit it (problems below)");
+        diags.append(compiled);
+        continue;
+      }
+      r.mapping = m;
     }
   }
   for (const InstanceConfig& inst : config.modules) {

@@ -13,6 +13,6 @@ namespace renkei {
 /// passed checkConfig) with HostContext::validating set, then destroys
 /// them; also checks that a route's mapping reads a source's items through
 /// the layout the source says they are written in. Problems go to `diags`.
-void validateInstances(const HostConfig& config, PluginRegistry& registry, Diagnostics& diags);
+void validateInstances(HostConfig& config, PluginRegistry& registry, Diagnostics& diags);
 
 }  // namespace renkei

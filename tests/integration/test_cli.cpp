@@ -661,3 +661,39 @@ BOOST_AUTO_TEST_CASE(warnings_are_broken_down_and_listed_by_record_field_and_kin
   BOOST_TEST(test::readFile(dir / "r-warnings.jsonl") ==
              "{\"record\":1,\"offset\":0,\"warnings\":[{\"kind\":\"unmapped-gaiji\",\"field\":\"name\"}]}\n");
 }
+
+// Issue 13, item 11: a file route swaps CSV for fixed-width with one
+// attribute: layout="…" on the route; the mapping and its code tables stay.
+BOOST_AUTO_TEST_CASE(a_route_names_the_layout_so_the_mapping_serves_both_formats) {
+  test::TempDir dir;
+  auto config = [&](const std::string& layout) {
+    test::writeFile(dir / "config.xml",
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                    "<renkei xmlns=\"urn:renkei:config:1\" instance=\"t\" zone=\"lgwan\">\n"
+                    "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                    "  <connector id=\"in\" plugin=\"file\"><directory>in</directory><settle>0s</settle></connector>\n"
+                    "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
+                    "  <route id=\"r\" from=\"in\" to=\"out\" mapping=\"" + source("mappings/resident-to-crm.xml").string() +
+                        "\"" + layout + "/>\n"
+                    "</renkei>\n");
+  };
+  auto take = [&](const char* sample) {
+    fs::create_directories(dir / "in/in");
+    fs::create_directories(dir / "out/out");
+    const auto before = test::listFiles(dir / "out/out");
+    fs::copy_file(source(std::string("config/samples/jumin/") + sample), dir / "in/in" / sample);
+    auto r = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
+    BOOST_TEST(r.exitCode == 0, r.out << r.err);
+    std::string all;
+    for (const auto& f : test::listFiles(dir / "out/out"))
+      if (std::find(before.begin(), before.end(), f) == before.end()) all += test::readFile(dir / "out/out" / f);
+    return all;
+  };
+  config("");
+  const std::string csv = take("JUMIN_20261101_FULL.csv");
+  config(" layout=\"" + source("mappings/layouts/jumin-fixed.xml").string() + "\"");
+  BOOST_TEST(runRenkei({"check", "--config", (dir / "config.xml").string()}).exitCode == 0);
+  const std::string fixed = take("JUMIN_20261101_FULL.dat");
+  BOOST_TEST(test::countLines(csv) == 395u);
+  BOOST_TEST((csv == fixed), "the fixed-width export mapped differently from the CSV one");
+}

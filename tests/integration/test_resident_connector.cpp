@@ -182,21 +182,46 @@ BOOST_AUTO_TEST_CASE(twenty_sigkills_across_the_unit_lose_and_repeat_nothing) {
   BOOST_TEST(takeDerived(dir.path(), ".households.jsonl") == test::readFile(c / "expected-households.jsonl"));
 }
 
-// Issue 12: the connector's layout and the route mapping's must agree; a
-// fixed-width layout under a CSV mapping is refused by check, naming both.
-BOOST_AUTO_TEST_CASE(check_refuses_a_route_mapping_that_reads_another_layout) {
+// Issue 13, item 11: the connector chooses the format. With its layout
+// switched to fixed-width, the same CSV-written mapping reads the exports
+// through it (one change), and the records are those of the CSV export; a
+// route that names another layout than the connector's is refused.
+BOOST_AUTO_TEST_CASE(the_connectors_layout_is_the_routes_one_change_swaps_the_format) {
+  auto delivered = [](const fs::path& dir) {
+    std::string all;
+    for (const auto& f : test::listFiles(dir / "out/out")) all += test::readFile(dir / "out/out" / f);
+    return all;
+  };
+  auto run = [&](const char* layout, const char* sample) {
+    auto dir = std::make_unique<test::TempDir>();
+    writeConfig(dir->path(), source(std::string("mappings/layouts/") + layout),
+                source("mappings/resident-to-crm.xml").string());
+    std::string xml = test::readFile(*dir / "config.xml");
+    xml.replace(xml.find("<pattern>*.csv</pattern>"), std::string("<pattern>*.csv</pattern>").size(),
+                "<pattern>JUMIN_*</pattern>");
+    test::writeFile(*dir / "config.xml", xml);
+    auto check = runRenkei({"check", "--config", (*dir / "config.xml").string()});
+    BOOST_TEST(check.exitCode == 0, check.out << check.err);
+    fs::create_directories(*dir / "drop/in");
+    fs::copy_file(source(std::string("config/samples/jumin/") + sample), *dir / "drop/in" / sample);
+    auto r = runRenkei({"serve", "--config", (*dir / "config.xml").string(), "--once"});
+    BOOST_TEST(r.exitCode == 0, r.out << r.err);
+    const std::string out = delivered(dir->path());
+    return std::make_pair(std::move(dir), out);
+  };
+  auto csv = run("jumin-csv.xml", "JUMIN_20261101_FULL.csv");
+  auto fixed = run("jumin-fixed.xml", "JUMIN_20261101_FULL.dat");
+  BOOST_TEST(test::countLines(csv.second) == 395u);
+  BOOST_TEST((csv.second == fixed.second), "the fixed-width export mapped differently from the CSV one");
+
   test::TempDir dir;
-  writeConfig(dir.path(), source("mappings/layouts/jumin-fixed.xml"), source("mappings/resident-to-crm.xml").string());
+  writeConfig(dir.path(), source("mappings/layouts/jumin-fixed.xml"), source("mappings/resident-to-crm.xml").string() +
+                                                                          "\" layout=\"" +
+                                                                          source("mappings/layouts/jumin-csv.xml").string());
   auto r = runRenkei({"check", "--config", (dir / "config.xml").string()});
   BOOST_TEST(r.exitCode == 2, r.out << r.err);
-  BOOST_TEST(r.err.find("config.xml:9: route 'jumin': its mapping 'resident-to-crm' reads the layout '") !=
-                 std::string::npos,
-             r.err);
+  BOOST_TEST(r.err.find("config.xml:9: route 'jumin': it reads through the layout '") != std::string::npos, r.err);
   BOOST_TEST(r.err.find("jumin-fixed.xml'; both must read the same layout") != std::string::npos, r.err);
-  // The same through serve: nothing taken in.
-  fs::create_directories(dir / "drop/in");
-  auto s = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
-  BOOST_TEST(s.exitCode == 2, s.err);
 }
 
 BOOST_AUTO_TEST_CASE(sample_exports_feed_the_crm_and_raise_events_for_other_routes) {

@@ -114,8 +114,8 @@ namespace {
 /// its line.
 class MappingCompiler {
  public:
-  MappingCompiler(const fs::path& file, const KeyRing& keys, Diagnostics& diags)
-      : fileName(file.string()), dir(file.parent_path()), keys(keys), diags(diags) {}
+  MappingCompiler(const fs::path& file, const KeyRing& keys, Diagnostics& diags, const fs::path* layout)
+      : fileName(file.string()), dir(file.parent_path()), keys(keys), diags(diags), layoutOverride(layout) {}
 
   std::shared_ptr<Mapping> compile(xmlNodePtr root, const fs::path& file) {
     mapping = std::make_shared<Mapping>();
@@ -149,6 +149,7 @@ class MappingCompiler {
   void source(xmlNodePtr c) {
     fs::path layoutPath(attr(c, "layout"));
     if (layoutPath.is_relative()) layoutPath = (dir / layoutPath).lexically_normal();
+    if (layoutOverride) layoutPath = *layoutOverride;  // the route's layout="…", checked where it is named
     if (auto why = unreadableFile(layoutPath)) {
       diags.add(fileName, lineOf(c), "source layout '" + layoutPath.string() + "' " + *why);
       return;
@@ -344,16 +345,18 @@ class MappingCompiler {
   std::map<std::string, const CodeTable*> inlineTables;
   std::map<std::string, const CodeTable*> fileTables;
   std::map<std::string, int> targets;  ///< target field → line
+  const fs::path* layoutOverride = nullptr;
 };
 
 }  // namespace
 
-std::shared_ptr<const Mapping> loadMapping(const fs::path& file, const KeyRing& keys, Diagnostics& diags) {
+std::shared_ptr<const Mapping> loadMapping(const fs::path& file, const KeyRing& keys, Diagnostics& diags,
+                                           const fs::path* layout) {
   const std::size_t before = diags.size();
   xml::DocPtr doc = xml::load(file, kMappingSchema, kNamespace, "mapping", "mapping", diags);
   if (!doc) return nullptr;
   xmlNodePtr root = xmlDocGetRootElement(doc.get());
-  auto mapping = MappingCompiler(file, keys, diags).compile(root, file);
+  auto mapping = MappingCompiler(file, keys, diags, layout).compile(root, file);
   if (!mapping) return nullptr;
   if (mapping->fields.empty() && diags.size() == before)
     diags.add(file.string(), lineOf(root), "the mapping has no <field>: it would deliver empty records");

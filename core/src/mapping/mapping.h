@@ -84,7 +84,11 @@ struct Mapping {
 
 /// Loads and compiles a mapping (and its layout). Every problem goes to
 /// `diags` with file:line; returns null if any.
-std::shared_ptr<const Mapping> loadMapping(const std::filesystem::path& file, const KeyRing& keys, Diagnostics& diags);
+/// With `layout`, the mapping reads its source through that layout instead
+/// of the one its <source> names (a route's layout="…": the same mapping for
+/// a vendor's CSV and fixed-width exports); the field names must exist there.
+std::shared_ptr<const Mapping> loadMapping(const std::filesystem::path& file, const KeyRing& keys, Diagnostics& diags,
+                                           const std::filesystem::path* layout = nullptr);
 
 enum class Verdict { Accepted, Rejected, Skipped };
 
