@@ -260,9 +260,20 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
   config.rootLine = lineOf(root);
   if (hasAttr(root, "time-zone")) config.timeZone = attr(root, "time-zone");
   xmlNodePtr pipelineNode = nullptr, adminNode = nullptr;
+  // Elements come in any order; these at most once.
+  static const std::set<std::string> kOnce = {"plugins", "log", "pipeline", "store", "admin", "api"};
+  std::map<std::string, int> seenOnce;
   for (xmlNodePtr node = root->children; node; node = node->next) {
     if (node->type != XML_ELEMENT_NODE || !inNamespace(node)) continue;
     const std::string element = name(node);
+    if (kOnce.count(element)) {
+      auto [it, inserted] = seenOnce.emplace(element, lineOf(node));
+      if (!inserted) {
+        diags.add(file.string(), lineOf(node),
+                  "<" + element + "> is given twice (first at line " + std::to_string(it->second) + "); give it once");
+        continue;
+      }
+    }
     if (element == "plugins") {
       const std::string dir = attr(node, "directory");
       if (!dir.empty()) {

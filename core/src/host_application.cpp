@@ -242,8 +242,13 @@ std::uint64_t printSummary(const Host& host, const HostConfig& config, std::ostr
     if (s.warnings) out << " (by record: rejects/<file>.warnings.jsonl)";
     if (s.pauses) out << ", " << s.pauses << " pauses for a deep outbox";
     out << "\n"
-        << "    records: " << s.records << " delivered in " << s.batches << " batches, " << s.retries
-        << " retries, " << s.deadLetters << " dead letters\n";
+        << "    records: " << s.records << " delivered in " << s.batches << " batches"
+        // Counted per target: with three targets a stored record is delivered
+        // (up to) three times, so this can be a multiple of "stored" above.
+        << (s.to.size() > 1 ? " (per target: a record to " + std::to_string(s.to.size()) + " targets counts " +
+                                  std::to_string(s.to.size()) + " times)"
+                            : std::string())
+        << ", " << s.retries << " retries, " << s.deadLetters << " dead letters\n";
     for (const RouteStats::Problem& p : s.problems) {
       // A dead letter an operator resubmitted while the host ran, and that
       // was delivered since, is no longer a current problem.
@@ -266,7 +271,7 @@ std::uint64_t printSummary(const Host& host, const HostConfig& config, std::ostr
   }
   out << "renkei: " << files << " files, " << done << " done, ";
   if (duplicate) out << duplicate << " duplicate, ";
-  out << failed << " to error/, " << pending << " pending; " << records << " records delivered";
+  out << failed << " to error/, " << pending << " pending; " << records << " records delivered (counted per target)";
   dead -= std::min(dead, resolvedDead);
   if (dead) out << "; " << dead << " batches to the dead letters";
   if (resolvedDead) out << "; " << resolvedDead << " dead letters resubmitted and delivered since";

@@ -94,6 +94,19 @@ void requireText(const std::string& value, const char* what, std::size_t max, bo
     throw CrmError{api::ErrorCode::BAD_REQUEST, std::string(what) + " is longer than " + std::to_string(max) + " bytes"};
 }
 
+/// 住民票コード and 世帯番号 are ASCII digits (and letters in some systems):
+/// a window system sending full-width ones (０００１…) gets a clear
+/// BAD_REQUEST instead of a look-up that finds nothing. The value is not
+/// repeated (it may be personal).
+void requireCode(const std::string& value, const char* what) {
+  requireText(value, what, 32);
+  for (unsigned char c : value)
+    if (c < 0x21 || c > 0x7E)
+      throw CrmError{api::ErrorCode::BAD_REQUEST,
+                     std::string(what) + " must be ASCII (half-width digits and letters); full-width or other "
+                                         "characters are not converted"};
+}
+
 class ResidentHandler final : public api::ResidentServiceIf {
  public:
   ResidentHandler(Crm& crm, Poco::Logger& log, HostServices& host, ApiCaller caller)
@@ -101,7 +114,7 @@ class ResidentHandler final : public api::ResidentServiceIf {
 
   void getResident(api::Resident& out, const std::string& code) override {
     serve(log_, "getResident", [&] {
-      requireText(code, "residentCode", 32);
+      requireCode(code, "residentCode");
       auto r = crm_.resident(code);
       std::vector<std::string> shown;
       if (r)
@@ -115,7 +128,7 @@ class ResidentHandler final : public api::ResidentServiceIf {
 
   void getHousehold(api::Household& out, const std::string& householdNo, const bool includeFormer) override {
     serve(log_, "getHousehold", [&] {
-      requireText(householdNo, "householdNo", 32);
+      requireCode(householdNo, "householdNo");
       out = crm_.household(householdNo, includeFormer);
       audit(host_, caller_, "ResidentService.getHousehold", "resident", "household_no", householdNo,
             "members=" + std::to_string(out.members.size()) + (includeFormer ? " former=1" : ""));
@@ -154,7 +167,7 @@ class CrmHandler final : public api::CrmServiceIf {
   void linkResident(api::Visit& out, int64_t visitId, const std::string& residentCode, const std::string& staff,
                     int64_t at) override {
     call("linkResident", visitId, [&] {
-      requireText(residentCode, "residentCode", 32);
+      requireCode(residentCode, "residentCode");
       requireText(staff, "staff", 64, false);
       out = crm_.linkResident(visitId, residentCode, actor(staff), when(at));
       return visitId;

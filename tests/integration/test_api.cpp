@@ -510,6 +510,10 @@ BOOST_AUTO_TEST_CASE(resident_lookups_and_a_visit) {
   BOOST_TEST(errorOf([&] { a.residents->getResident(r, "99999999999"); }) == api::ErrorCode::NOT_FOUND);
   BOOST_TEST(errorOf([&] { a.residents->getHousehold(h, "0000000000", false); }) == api::ErrorCode::NOT_FOUND);
   BOOST_TEST(errorOf([&] { a.residents->getResident(r, ""); }) == api::ErrorCode::BAD_REQUEST);
+  // Issue 13, item 13: codes are ASCII; full-width digits are refused clearly.
+  BOOST_TEST(errorOf([&] { a.residents->getResident(r, "０００１００２３７７６"); }) == api::ErrorCode::BAD_REQUEST);
+  BOOST_TEST(errorOf([&] { a.residents->getHousehold(h, "０００１２８２８３８", false); }) ==
+             api::ErrorCode::BAD_REQUEST);
 
   api::Visit v;
   a.crm->openVisit(v, "A-017", "", 0);

@@ -633,7 +633,7 @@ BOOST_AUTO_TEST_CASE(warnings_are_broken_down_and_listed_by_record_field_and_kin
   fs::copy_file(caseDir / "input.csv", dir / "in/in/people.csv");
   auto r = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
   BOOST_TEST(r.exitCode == 0, r.out << r.err);
-  BOOST_TEST(r.out.find("3 warnings (1 unmapped 外字, 1 failed optional transforms, 1 warn checks) (by record: "
+  BOOST_TEST(r.out.find("3 warnings (1 unmapped 外字, 1 failed optional transform, 1 warn check) (by record: "
                         "rejects/<file>.warnings.jsonl)") != std::string::npos,
              r.out);
   std::vector<fs::path> kept;
@@ -648,7 +648,7 @@ BOOST_AUTO_TEST_CASE(warnings_are_broken_down_and_listed_by_record_field_and_kin
                         (caseDir / "input.csv").string(), "--out", (dir / "m.jsonl").string(), "--warnings",
                         (dir / "m-warnings.jsonl").string()});
   BOOST_TEST(map.exitCode == 0, map.err);
-  BOOST_TEST(map.err.find("3 warnings (1 unmapped 外字, 1 failed optional transforms, 1 warn checks)") !=
+  BOOST_TEST(map.err.find("3 warnings (1 unmapped 外字, 1 failed optional transform, 1 warn check)") !=
                  std::string::npos,
              map.err);
   BOOST_TEST(test::readFile(dir / "m-warnings.jsonl") == test::readFile(caseDir / "expected-warnings.jsonl"));

@@ -424,13 +424,16 @@ void appendWarningLine(std::string& out, const formats::RawRecord& record, const
 }
 
 std::string describeWarnings(std::uint64_t total, const std::uint64_t* byKind) {
-  std::string out = std::to_string(total) + " warnings";
+  std::string out = std::to_string(total) + (total == 1 ? " warning" : " warnings");
   if (total == 0) return out;
-  static const char* const kWhat[kWarningKinds] = {"unmapped 外字", "invalid bytes substituted",
+  static const char* const kOne[kWarningKinds] = {"unmapped 外字", "invalid bytes substituted",
+                                                  "failed optional transform", "warn check"};
+  static const char* const kMany[kWarningKinds] = {"unmapped 外字", "invalid bytes substituted",
                                                    "failed optional transforms", "warn checks"};
   std::string parts;
   for (std::size_t k = 0; k < kWarningKinds; ++k)
-    if (byKind[k]) parts += (parts.empty() ? "" : ", ") + std::to_string(byKind[k]) + " " + kWhat[k];
+    if (byKind[k])
+      parts += (parts.empty() ? "" : ", ") + std::to_string(byKind[k]) + " " + (byKind[k] == 1 ? kOne[k] : kMany[k]);
   return out + " (" + parts + ")";
 }
 
