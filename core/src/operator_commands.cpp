@@ -195,6 +195,18 @@ int deadletters(store::Store& s, const std::string& action, const std::map<std::
   return kOk;
 }
 
+/// The route named by --route, or null after saying which routes there are.
+const RouteConfig* namedRoute(const HostConfig& config, const std::string& id, const char* command) {
+  std::vector<std::string> ids;
+  for (const auto& r : config.routes) {
+    if (r.id == id) return &r;
+    ids.push_back(r.id);
+  }
+  std::cerr << "renkei " << command << ": no route '" << id << "' in " << config.file.string() << didYouMean(id, ids)
+            << "\n";
+  return nullptr;
+}
+
 int replay(store::Store& s, const HostConfig& config, const std::map<std::string, std::string>& values) {
   const std::string route = value(values, "--route");
   const std::string since = value(values, "--since");
@@ -202,17 +214,7 @@ int replay(store::Store& s, const HostConfig& config, const std::map<std::string
     std::cerr << "renkei replay: --route R and --since T are required\n";
     return kUsage;
   }
-  bool known = false;
-  std::vector<std::string> ids;
-  for (const auto& r : config.routes) {
-    ids.push_back(r.id);
-    known = known || r.id == route;
-  }
-  if (!known) {
-    std::cerr << "renkei replay: no route '" << route << "' in " << config.file.string() << didYouMean(route, ids)
-              << "\n";
-    return kUsage;
-  }
+  if (!namedRoute(config, route, "replay")) return kUsage;
   auto from = store::parseSince(since, store::nowMs());
   if (!from) {
     std::cerr << "renkei replay: --since '" << since
@@ -238,17 +240,8 @@ int reprocess(store::Store& s, const HostConfig& config, const std::map<std::str
     std::cerr << "renkei reprocess: --route R and --file NAME are required (names from 'renkei status')\n";
     return kUsage;
   }
-  std::vector<std::string> ids;
-  const RouteConfig* found = nullptr;
-  for (const auto& r : config.routes) {
-    ids.push_back(r.id);
-    if (r.id == route) found = &r;
-  }
-  if (!found) {
-    std::cerr << "renkei reprocess: no route '" << route << "' in " << config.file.string() << didYouMean(route, ids)
-              << "\n";
-    return kUsage;
-  }
+  const RouteConfig* found = namedRoute(config, route, "reprocess");
+  if (!found) return kUsage;
   if (!found->records.empty()) {
     std::cerr << "renkei reprocess: route '" << route << "' takes records its source emits, not files; ask the "
               << "source to send them again\n";

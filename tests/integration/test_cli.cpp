@@ -53,6 +53,20 @@ struct DemoCopy {
   std::string config() const { return (dir / "config/demo.xml").string(); }
 };
 
+// A config with one route from the drop folder in/ to the drop folder out/,
+// as most tests here need: `route` adds attributes to the route (a mapping),
+// `pipeline` a <pipeline> element, `out` settings of the target.
+std::string dropConfig(const std::string& route = "", const std::string& pipeline = "", const std::string& out = "") {
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+         "<renkei xmlns=\"urn:renkei:config:1\" instance=\"t\" zone=\"lgwan\">\n" +
+         pipeline +
+         "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+         "  <connector id=\"in\" plugin=\"file\"><directory>in</directory><settle>0s</settle></connector>\n"
+         "  <connector id=\"out\" plugin=\"file\"><directory>out</directory>" + out + "</connector>\n"
+         "  <route id=\"r\" from=\"in\" to=\"out\"" + route + "/>\n"
+         "</renkei>\n";
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(version_and_help) {
@@ -344,14 +358,7 @@ BOOST_AUTO_TEST_CASE(a_file_whose_records_are_all_rejected_is_a_problem) {
                                    "  <field to=\"name\" from=\"name\" required=\"true\"/>\n"
                                    "</mapping>\n");
   auto config = [&](const std::string& extra) {
-    test::writeFile(dir / "config.xml",
-                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                    "<renkei xmlns=\"urn:renkei:config:1\" instance=\"t\" zone=\"lgwan\">\n"
-                    "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
-                    "  <connector id=\"in\" plugin=\"file\"><directory>in</directory><settle>0s</settle></connector>\n"
-                    "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
-                    "  <route id=\"r\" from=\"in\" to=\"out\" mapping=\"map.xml\"" + extra + "/>\n"
-                    "</renkei>\n");
+    test::writeFile(dir / "config.xml", dropConfig(" mapping=\"map.xml\"" + extra));
   };
   config("");
   test::writeFile(dir / "in/in/all-bad.csv", "1,\n2,\n3,\n");
@@ -433,14 +440,7 @@ BOOST_AUTO_TEST_CASE(fixed_width_gaps_are_warned_about_in_read_and_check) {
                                    "  <target record=\"t\" zone=\"lgwan\"/>\n"
                                    "  <field to=\"code\" from=\"郵便番号\"/>\n"
                                    "</mapping>\n");
-  test::writeFile(dir / "config.xml",
-                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"t\" zone=\"lgwan\">\n"
-                  "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
-                  "  <connector id=\"in\" plugin=\"file\"><directory>in</directory></connector>\n"
-                  "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
-                  "  <route id=\"r\" from=\"in\" to=\"out\" mapping=\"map.xml\"/>\n"
-                  "</renkei>\n");
+  test::writeFile(dir / "config.xml", dropConfig(" mapping=\"map.xml\""));
   auto check = runRenkei({"check", "--config", (dir / "config.xml").string()});
   BOOST_TEST(check.exitCode == 0, check.err);
   BOOST_TEST(check.err.find(want) != std::string::npos, check.err);
@@ -500,14 +500,7 @@ BOOST_AUTO_TEST_CASE(reprocess_takes_a_file_in_again_after_a_mapping_fix) {
                                      "  <field to=\"kind\" from=\"" + from + "\"/>\n"
                                      "</mapping>\n");
   };
-  test::writeFile(dir / "config.xml",
-                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"t\" zone=\"lgwan\">\n"
-                  "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
-                  "  <connector id=\"in\" plugin=\"file\"><directory>in</directory><settle>0s</settle></connector>\n"
-                  "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
-                  "  <route id=\"r\" from=\"in\" to=\"out\" mapping=\"map.xml\"/>\n"
-                  "</renkei>\n");
+  test::writeFile(dir / "config.xml", dropConfig(" mapping=\"map.xml\""));
   const std::string config = (dir / "config.xml").string();
   auto outputs = [&] {
     std::string all;
@@ -563,16 +556,7 @@ BOOST_AUTO_TEST_CASE(reprocess_takes_a_file_in_again_after_a_mapping_fix) {
 // a current problem in the shutdown summary (nor in its exit status).
 BOOST_AUTO_TEST_CASE(a_resubmitted_and_delivered_dead_letter_is_no_longer_a_problem) {
   test::TempDir dir;
-  test::writeFile(dir / "config.xml",
-                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"t\" zone=\"lgwan\">\n"
-                  "  <pipeline poll-interval=\"200ms\" max-attempts=\"1\"/>\n"
-                  "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
-                  "  <connector id=\"in\" plugin=\"file\"><directory>in</directory><settle>0s</settle></connector>\n"
-                  "  <connector id=\"out\" plugin=\"file\"><directory>out</directory>"
-                  "<create-directories>false</create-directories></connector>\n"
-                  "  <route id=\"r\" from=\"in\" to=\"out\"/>\n"
-                  "</renkei>\n");
+  test::writeFile(dir / "config.xml", dropConfig("", "  <pipeline poll-interval=\"200ms\" max-attempts=\"1\"/>\n", "<create-directories>false</create-directories>"));
   const std::string config = (dir / "config.xml").string();
   fs::create_directories(dir / "out");  // but not out/tmp: every delivery fails at once
   test::writeFile(dir / "in/in/lines.txt", "a\nb\n");
@@ -621,14 +605,7 @@ BOOST_AUTO_TEST_CASE(warnings_are_broken_down_and_listed_by_record_field_and_kin
   const fs::path caseDir = source("tests/cases/mapping/warnings-every-kind");
   test::TempDir dir;
   for (const char* f : {"layout.xml", "mapping.xml"}) fs::copy_file(caseDir / f, dir / f);
-  test::writeFile(dir / "config.xml",
-                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"t\" zone=\"lgwan\">\n"
-                  "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
-                  "  <connector id=\"in\" plugin=\"file\"><directory>in</directory><settle>0s</settle></connector>\n"
-                  "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
-                  "  <route id=\"r\" from=\"in\" to=\"out\" mapping=\"mapping.xml\"/>\n"
-                  "</renkei>\n");
+  test::writeFile(dir / "config.xml", dropConfig(" mapping=\"mapping.xml\""));
   fs::create_directories(dir / "in/in");
   fs::copy_file(caseDir / "input.csv", dir / "in/in/people.csv");
   auto r = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
@@ -668,14 +645,7 @@ BOOST_AUTO_TEST_CASE(a_route_names_the_layout_so_the_mapping_serves_both_formats
   test::TempDir dir;
   auto config = [&](const std::string& layout) {
     test::writeFile(dir / "config.xml",
-                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                    "<renkei xmlns=\"urn:renkei:config:1\" instance=\"t\" zone=\"lgwan\">\n"
-                    "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
-                    "  <connector id=\"in\" plugin=\"file\"><directory>in</directory><settle>0s</settle></connector>\n"
-                    "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
-                    "  <route id=\"r\" from=\"in\" to=\"out\" mapping=\"" + source("mappings/resident-to-crm.xml").string() +
-                        "\"" + layout + "/>\n"
-                    "</renkei>\n");
+                    dropConfig(" mapping=\"" + source("mappings/resident-to-crm.xml").string() + "\"" + layout));
   };
   auto take = [&](const char* sample) {
     fs::create_directories(dir / "in/in");

@@ -375,31 +375,31 @@ FileIntake::Taken FileIntake::complete(Route& route, const Intake& item, const C
                                        bool staged, std::uint64_t accepted, mapping::MapRun* run) {
   const std::string& sha = checked.sha;
   const std::string& routeId = route.config->id;
-  if (run && !run->rejects().empty()) {
-    // Named per intake (the name and the content hash's first 12 digits):
-    // the same name dropped again with other content never replaces the
-    // first one's list, and the same content after a crash writes the same.
+  // The rejects, and beside them the warnings (record, field, kind; no
+  // values), are kept named per intake (the name and the content hash's
+  // first 12 digits): the same name dropped again with other content never
+  // replaces the first one's lists, and the same content after a crash
+  // writes the same. Retry leaves the item for the next pass.
+  if (run) {
     Intake named = item;
     named.name = item.name + "." + sha.substr(0, 12);
-    Outcome o = route.source->writeRejects(named, run->rejects());
-    if (o.status() == Outcome::Status::Retry) {
-      shared_.problem(*route.stats, "'" + item.name + "' rejects: " + o.message());
-      return Taken::Left;
+    const struct {
+      const char* what;
+      const std::string& jsonl;
+      Outcome (Source::*write)(const Intake&, const std::string&);
+    } lists[] = {{"rejects", run->rejects(), &Source::writeRejects},
+                 {"warnings", run->warningLines(), &Source::writeWarnings}};
+    for (const auto& list : lists) {
+      if (list.jsonl.empty()) continue;
+      Outcome o = (route.source->*list.write)(named, list.jsonl);
+      if (o.status() == Outcome::Status::Retry) {
+        shared_.problem(*route.stats, "'" + item.name + "' " + list.what + ": " + o.message());
+        return Taken::Left;
+      }
+      if (!o.isOk())
+        shared_.logger.warning("route %s: %s of '%s' not kept: %s", routeId, std::string(list.what), item.name,
+                               o.message());
     }
-    if (!o.isOk()) shared_.logger.warning("route %s: rejects of '%s' not kept: %s", routeId, item.name, o.message());
-  }
-  if (run && !run->warningLines().empty()) {
-    // Beside the rejects, named the same way: which record, field and kind
-    // (no values), so an operator can see what "12 warnings" were.
-    Intake named = item;
-    named.name = item.name + "." + sha.substr(0, 12);
-    Outcome o = route.source->writeWarnings(named, run->warningLines());
-    if (o.status() == Outcome::Status::Retry) {
-      shared_.problem(*route.stats, "'" + item.name + "' warnings: " + o.message());
-      return Taken::Left;
-    }
-    if (!o.isOk())
-      shared_.logger.information("route %s: warnings of '%s' not kept: %s", routeId, item.name, o.message());
   }
   // Marked done in the store before the file moves: after a crash between
   // the two, the resumed file is recognised and not taken in again. A unit
