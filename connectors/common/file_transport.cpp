@@ -425,6 +425,11 @@ Outcome FileConnector::finish(const Intake& item, Disposition disposition, const
 }
 
 Outcome FileConnector::requeue(const std::string& name, const std::string& sha256) {
+  // A name from the store's register is a name this source once claimed in
+  // in/; anything that could leave the folder is refused, not looked for.
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+      name.find('\0') != std::string::npos)
+    return Outcome::error("'" + printable(name) + "' is not a file name in a drop folder");
   try {
     const Folder in = openFolder("in", true);
     for (const char* kept : {"done", "error"}) {
