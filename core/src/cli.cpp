@@ -22,6 +22,7 @@
 #include "host_application.h"
 #include "log_channel.h"
 #include "operator_commands.h"
+#include "token_commands.h"
 #include "renkei/json.h"
 #include "renkei/plugin.h"
 #include "version.h"
@@ -59,6 +60,8 @@ const char* const kUsage =
     "  reprocess --config F --route R --file NAME [--by NAME]\n"
     "                              take a file in again under the current config (after a layout or\n"
     "                              mapping fix); its records go out again as new batches\n"
+    "  token keygen --out DIR      a key pair for sealed visit tokens; prints the key id only\n"
+    "  token inspect --text T      a token's header (version, key id, expiry) without opening it\n"
     "  plugins                     list the plugins found, with their config keys\n"
     "  version                     print the version\n"
     "\n"
@@ -117,6 +120,7 @@ Args parseArgs(int argc, char** argv) {
       {"deadletters", {"--config", "--route", "--batch", "--records", "--by"}},
       {"replay", {"--config", "--route", "--since", "--by"}},
       {"reprocess", {"--config", "--route", "--file", "--by"}},
+      {"token", {"--out", "--text"}},
       {"check", {"--config", "--plugin-dir"}},
       {"plugins", {"--plugin-dir"}},
       {"read", {"--layout", "--in", "--out", "--warnings"}},
@@ -136,16 +140,18 @@ Args parseArgs(int argc, char** argv) {
     return a;
   }
   int first = 2;
-  if (a.command == "deadletters") {
-    static const std::vector<std::string> kActions = {"list", "show", "resubmit"};
+  static const std::map<std::string, std::vector<std::string>> kActions = {
+      {"deadletters", {"list", "show", "resubmit"}}, {"token", {"keygen", "inspect"}}};
+  if (auto actions = kActions.find(a.command); actions != kActions.end()) {
+    const std::vector<std::string>& valid = actions->second;
     if (argc < 3 || std::string(argv[2]).rfind("--", 0) == 0) {
-      a.errors.push_back("deadletters: say what to do: list, show or resubmit");
+      a.errors.push_back(a.command + ": say what to do: " + joinList(valid, ", "));
       return a;
     }
     a.action = argv[2];
-    if (std::find(kActions.begin(), kActions.end(), a.action) == kActions.end()) {
-      a.errors.push_back("deadletters: unknown action '" + a.action + "'" + didYouMean(a.action, kActions) +
-                         " actions: list, show, resubmit");
+    if (std::find(valid.begin(), valid.end(), a.action) == valid.end()) {
+      a.errors.push_back(a.command + ": unknown action '" + a.action + "'" + didYouMean(a.action, valid) +
+                         " actions: " + joinList(valid, ", "));
       return a;
     }
     first = 3;
@@ -516,6 +522,7 @@ int runCli(int argc, char** argv) {
   if (a.command == "check") return commandCheck(a);
   if (a.command == "read") return commandRead(a);
   if (a.command == "map") return commandMap(a);
+  if (a.command == "token") return runTokenCommand(a.action, a.values);
   if (a.command == "status" || a.command == "deadletters" || a.command == "replay" || a.command == "reprocess")
     return runOperatorCommand(a.command, a.action, a.values, a.flags);
   return commandServe(a);

@@ -13,7 +13,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include "renkei/plugin.h"
+#include "renkei/seal.h"
+#include "renkei/token.h"
 #include "test_support.h"
 
 using namespace renkei;
@@ -282,7 +286,7 @@ BOOST_AUTO_TEST_CASE(operator_commands_report_and_refuse_clearly) {
 
   auto noAction = runRenkei({"deadletters", "--config", demo.config()});
   BOOST_TEST(noAction.exitCode == 2);
-  BOOST_TEST(noAction.err.find("deadletters: say what to do: list, show or resubmit") != std::string::npos,
+  BOOST_TEST(noAction.err.find("deadletters: say what to do: list, show, resubmit") != std::string::npos,
              noAction.err);
   auto typo = runRenkei({"deadletters", "lst", "--config", demo.config()});
   BOOST_TEST(typo.exitCode == 2);
@@ -666,4 +670,37 @@ BOOST_AUTO_TEST_CASE(a_route_names_the_layout_so_the_mapping_serves_both_formats
   const std::string fixed = take("JUMIN_20261101_FULL.dat");
   BOOST_TEST(test::countLines(csv) == 395u);
   BOOST_TEST((csv == fixed), "the fixed-width export mapped differently from the CSV one");
+}
+
+// Issue 14 (the sealed visit token, in part): keygen writes the pair with the
+// private half readable by its owner only and prints the key id, never key
+// material; inspect reads a token's header without any key.
+BOOST_AUTO_TEST_CASE(token_keygen_and_inspect) {
+  test::TempDir dir;
+  auto gen = runRenkei({"token", "keygen", "--out", (dir / "keys").string()});
+  BOOST_TEST_REQUIRE(gen.exitCode == 0, gen.err);
+  BOOST_TEST(gen.out.find("BEGIN") == std::string::npos);
+  const std::string id = gen.out.substr(7, 8);  // "key id XXXXXXXX"
+  const fs::path priv = dir / "keys" / ("token-" + id + ".key"), pub = dir / "keys" / ("token-" + id + ".pub");
+  struct stat st {};
+  BOOST_TEST_REQUIRE(::stat(priv.c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 077) == 0u);
+  const auto key = seal::PrivateKey::fromFile(priv.string());
+  BOOST_TEST(key.publicKey().id() == id);
+  BOOST_TEST(seal::PublicKey::fromFile(pub.string()).id() == id);
+  // A second keygen into the same folder never overwrites a key.
+  BOOST_TEST(runRenkei({"token", "keygen", "--out", (dir / "keys").string()}).exitCode == 0);
+  BOOST_TEST(test::listFiles(dir / "keys").size() == 4u);
+
+  const std::string text = token::make(key.publicKey(), "{\"name\":\"佐藤　大輔\"}", 1'900'000'000);
+  auto shown = runRenkei({"token", "inspect", "--text", text});
+  BOOST_TEST(shown.exitCode == 0, shown.err);
+  BOOST_TEST(shown.out.find("version 1, key id " + id + ", expires 2030-03-18 02:47:00 +09:00") != std::string::npos, shown.out);
+  BOOST_TEST(shown.out.find("+09:00") != std::string::npos, shown.out);
+  auto bad = runRenkei({"token", "inspect", "--text", "RK9:" + text.substr(4)});
+  BOOST_TEST(bad.exitCode == 1);
+  BOOST_TEST(bad.out.find("refused: wrong-version") != std::string::npos, bad.out);
+  auto typo = runRenkei({"token", "inspcet", "--text", text});
+  BOOST_TEST(typo.exitCode == 2);
+  BOOST_TEST(typo.err.find("did you mean 'inspect'?") != std::string::npos, typo.err);
 }

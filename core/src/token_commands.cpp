@@ -1,0 +1,91 @@
+// `renkei token keygen` makes the LGWAN side's key pair (the private half
+// never leaves LGWAN; the public half goes to the internet instance);
+// `renkei token inspect` reads a token's header without any key.
+#include "token_commands.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <tuple>
+
+#include "local_time.h"
+#include "renkei/token.h"
+
+namespace renkei {
+namespace {
+
+constexpr int kOk = 0, kRefused = 1, kUsage = 2;
+
+std::string value(const std::map<std::string, std::string>& values, const std::string& key) {
+  auto it = values.find(key);
+  return it == values.end() ? std::string() : it->second;
+}
+
+/// Writes `text` to a new file (never over an existing one) with `mode`.
+std::string writeNew(const std::filesystem::path& file, const std::string& text, mode_t mode) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0) return "cannot create '" + file.string() + "': " + std::strerror(errno);
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  const int error = errno;
+  ::close(fd);
+  return ok ? std::string() : "cannot write '" + file.string() + "': " + std::strerror(error);
+}
+
+int keygen(const std::map<std::string, std::string>& values) {
+  const std::string out = value(values, "--out");
+  if (out.empty()) {
+    std::cerr << "renkei token keygen: --out DIR is required (where the key pair is written)\n";
+    return kUsage;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  const auto key = seal::PrivateKey::generate();
+  const std::string id = key.publicKey().id();
+  const std::filesystem::path priv = std::filesystem::path(out) / ("token-" + id + ".key");
+  const std::filesystem::path pub = std::filesystem::path(out) / ("token-" + id + ".pub");
+  for (const auto& [file, text, mode] : {std::tuple{priv, key.pem(), mode_t{0600}},
+                                        std::tuple{pub, key.publicKey().pem(), mode_t{0644}}}) {
+    if (const std::string error = writeNew(file, text, mode); !error.empty()) {
+      std::cerr << "renkei token keygen: " << error << "\n";
+      return 1;
+    }
+  }
+  std::cout << "key id " << id << "\n"
+            << "  private key: " << priv.string() << " (mode 600; for the LGWAN instance only)\n"
+            << "  public key:  " << pub.string() << " (for the internet instance, which seals with it)\n";
+  return kOk;
+}
+
+int inspect(const std::map<std::string, std::string>& values) {
+  std::string text = value(values, "--text");
+  if (text.empty()) {
+    std::cerr << "renkei token inspect: --text T is required (the scanned token; quote it: it may hold spaces)\n";
+    return kUsage;
+  }
+  useTimeZone(kDefaultTimeZone);
+  const token::Result r = token::inspect(text);
+  if (!r.ok()) {
+    std::cout << "refused: " << token::refusalName(*r.refusal) << ": " << r.why << "\n";
+    return kRefused;
+  }
+  const std::int64_t now = std::time(nullptr);
+  std::cout << "version " << r.header.version << ", key id " << r.header.keyId << ", expires "
+            << localTime(r.header.expiresAt * 1000) << (r.header.expiresAt <= now ? " (expired)" : "")
+            << "\n(the content is sealed; only the LGWAN instance holding key " << r.header.keyId
+            << " opens it)\n";
+  return kOk;
+}
+
+}  // namespace
+
+int runTokenCommand(const std::string& action, const std::map<std::string, std::string>& values) {
+  return action == "keygen" ? keygen(values) : inspect(values);
+}
+
+}  // namespace renkei
