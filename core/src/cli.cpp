@@ -61,6 +61,8 @@ const char* const kUsage =
     "                              take a file in again under the current config (after a layout or\n"
     "                              mapping fix); its records go out again as new batches\n"
     "  token keygen --out DIR      a key pair for sealed visit tokens; prints the key id only\n"
+    "  token make --public-key PUB --payload FILE [--expires 7d] [--png F] [--svg F]\n"
+    "                              a token of a JSON file (synthetic data: for testing window systems)\n"
     "  token inspect --text T      a token's header (version, key id, expiry) without opening it\n"
     "  plugins                     list the plugins found, with their config keys\n"
     "  version                     print the version\n"
@@ -120,7 +122,7 @@ Args parseArgs(int argc, char** argv) {
       {"deadletters", {"--config", "--route", "--batch", "--records", "--by"}},
       {"replay", {"--config", "--route", "--since", "--by"}},
       {"reprocess", {"--config", "--route", "--file", "--by"}},
-      {"token", {"--out", "--text"}},
+      {"token", {"--out", "--text", "--public-key", "--payload", "--expires", "--png", "--svg"}},
       {"check", {"--config", "--plugin-dir"}},
       {"plugins", {"--plugin-dir"}},
       {"read", {"--layout", "--in", "--out", "--warnings"}},
@@ -141,7 +143,7 @@ Args parseArgs(int argc, char** argv) {
   }
   int first = 2;
   static const std::map<std::string, std::vector<std::string>> kActions = {
-      {"deadletters", {"list", "show", "resubmit"}}, {"token", {"keygen", "inspect"}}};
+      {"deadletters", {"list", "show", "resubmit"}}, {"token", {"keygen", "make", "inspect"}}};
   if (auto actions = kActions.find(a.command); actions != kActions.end()) {
     const std::vector<std::string>& valid = actions->second;
     if (argc < 3 || std::string(argv[2]).rfind("--", 0) == 0) {

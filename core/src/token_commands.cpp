@@ -11,10 +11,14 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <optional>
+#include <sstream>
 #include <tuple>
 
 #include "local_time.h"
+#include "renkei/qr.h"
 #include "renkei/token.h"
 
 namespace renkei {
@@ -62,6 +66,66 @@ int keygen(const std::map<std::string, std::string>& values) {
   return kOk;
 }
 
+/// "7d", "24h", "90m": seconds; nullopt otherwise.
+std::optional<std::int64_t> duration(const std::string& text) {
+  if (text.size() < 2 || text.size() > 8 || text.find_first_not_of("0123456789") != text.size() - 1) return std::nullopt;
+  const std::int64_t n = std::stoll(text.substr(0, text.size() - 1));
+  switch (text.back()) {
+    case 'm': return n * 60;
+    case 'h': return n * 3600;
+    case 'd': return n * 86400;
+    default: return std::nullopt;
+  }
+}
+
+// For testing window systems with synthetic households: the concierge makes
+// real tokens. The payload never reaches a log or the output.
+int make(const std::map<std::string, std::string>& values) {
+  const std::string keyFile = value(values, "--public-key"), payloadFile = value(values, "--payload");
+  if (keyFile.empty() || payloadFile.empty()) {
+    std::cerr << "renkei token make: --public-key PUB (the LGWAN side's public key) and --payload FILE are required\n";
+    return kUsage;
+  }
+  const auto lifetime = duration(values.count("--expires") ? value(values, "--expires") : "7d");
+  if (!lifetime) {
+    std::cerr << "renkei token make: --expires takes a duration: 90m, 24h, 7d\n";
+    return kUsage;
+  }
+  std::string payload;
+  {
+    std::ifstream in(payloadFile, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      std::cerr << "renkei token make: cannot read '" << payloadFile << "'\n";
+      return 1;
+    }
+    payload = text.str();
+  }
+  try {
+    const auto key = seal::PublicKey::fromFile(keyFile);
+    const std::string text = token::make(key, payload, std::time(nullptr) + *lifetime);
+    for (const char* option : {"--png", "--svg"}) {
+      const std::string file = value(values, option);
+      if (file.empty()) continue;
+      const std::string image = std::string(option) == "--png" ? qr::png(text, 4) : qr::svg(text);
+      std::ofstream out(file, std::ios::binary | std::ios::trunc);
+      out << image;
+      if (!out.flush()) {
+        std::cerr << "renkei token make: cannot write '" << file << "'\n";
+        return 1;
+      }
+    }
+    std::cout << text << "\n";
+    std::cerr << "renkei token make: " << text.size() << " characters, QR version " << qr::version(text)
+              << " (level M), key id " << key.id() << "\n";
+    return kOk;
+  } catch (const std::exception& e) {
+    std::cerr << "renkei token make: " << e.what() << "\n";
+    return 1;
+  }
+}
+
 int inspect(const std::map<std::string, std::string>& values) {
   std::string text = value(values, "--text");
   if (text.empty()) {
@@ -85,7 +149,9 @@ int inspect(const std::map<std::string, std::string>& values) {
 }  // namespace
 
 int runTokenCommand(const std::string& action, const std::map<std::string, std::string>& values) {
-  return action == "keygen" ? keygen(values) : inspect(values);
+  if (action == "keygen") return keygen(values);
+  if (action == "make") return make(values);
+  return inspect(values);
 }
 
 }  // namespace renkei
