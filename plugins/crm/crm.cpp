@@ -223,6 +223,9 @@ void Crm::migrate() {
       "ALTER TABLE {residents} ADD COLUMN status_date TEXT NOT NULL DEFAULT '';"
       "ALTER TABLE {residents} ADD COLUMN status_event TEXT NOT NULL DEFAULT '';"
       "ALTER TABLE {residents} ADD COLUMN status_ms BIGINT NOT NULL DEFAULT 0;",
+      // 3: sealed visit tokens opened (single use): by token id, never the content.
+      "CREATE TABLE {tokens_opened} (token_id TEXT PRIMARY KEY, opened_ms BIGINT NOT NULL, "
+      "expires_ms BIGINT NOT NULL, client TEXT NOT NULL);",
   });
 }
 

@@ -147,3 +147,49 @@ service CrmService {
   /// Counts and times over whole days [fromDate, toDate] (YYYY-MM-DD).
   Report report(1: string fromDate, 2: string toDate) throws (1: renkei.ApiError error),
 }
+
+// ---------------------------------------------------------------------------
+// TokenService: opens a sealed visit token (事前申請 QR, docs/tokens.md) the
+// window system scanned at the counter. Served only where the crm module has
+// token keys (token-keys: the LGWAN instance). Each token opens once; every
+// opening is audited (who, token id; never the content).
+
+enum TokenRefusal {
+  MALFORMED = 1,      // not a token's shape, truncated, content not a token's
+  WRONG_PREFIX = 2,   // not a renkei token
+  WRONG_VERSION = 3,  // a format this host does not read
+  UNKNOWN_KEY = 4,    // made for a key this host does not hold
+  EXPIRED = 5,
+  TAMPERED = 6,       // changed since it was made
+  USED = 7,           // opened before (tokens are single use)
+}
+
+exception TokenRefused {
+  1: TokenRefusal code,
+  2: string message,   // for people; never the token's content
+}
+
+struct TokenMember {
+  1: string name,
+  2: string nameKana,
+  3: string birthDate,     // YYYY-MM-DD
+  4: string sex,           // "1" male, "2" female (the register's codes)
+  5: string relationship,  // as the resident answered (e.g. 世帯主, 子)
+}
+
+struct OpenedToken {
+  1: string tokenId,
+  2: i64 issuedAt,               // ms since 1970
+  3: i64 expiresAt,              // ms since 1970
+  4: string lifeEvent,           // 転入, 転居, 出生 …
+  5: list<string> procedures,    // procedure codes the resident chose
+  6: string plannedMoveDate,     // YYYY-MM-DD or ""
+  7: string address,             // the new address (転入, 転居) or the current one
+  8: string previousAddress,
+  9: list<TokenMember> members,
+}
+
+service TokenService {
+  /// The scanned text (white space around it is ignored).
+  OpenedToken open(1: string text) throws (1: renkei.ApiError error, 2: TokenRefused refused),
+}

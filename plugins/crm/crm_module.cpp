@@ -8,7 +8,9 @@
 
 #include "api/CrmService.h"
 #include "api/ResidentService.h"
+#include "api/TokenService.h"
 #include "crm.h"
+#include "crm_tokens.h"
 #include "renkei/sdk.h"
 
 namespace renkei::plugins::crm {
@@ -26,6 +28,9 @@ const renkei_config_key kKeys[] = {
      "when false a call giving one is refused and the host's clock is used."},
     {"report-utc-offset", "string", "+09:00", 0,
      "Time zone of the reports' days and hours, as an offset from UTC (+09:00 is JST)."},
+    {"token-keys", "list", nullptr, 0,
+     "Private key files (PEM, mode 600) for opening sealed visit tokens (docs/tokens.md), separated by ';': "
+     "the current key and those before a rotation. With keys, TokenService is served; only in the LGWAN zone."},
 };
 
 const renkei_plugin_info kInfo = {
@@ -34,7 +39,8 @@ const renkei_plugin_info kInfo = {
     "module",
     "0.1.0",
     "experimental",
-    "Visits (来庁単位): resident cache, procedures and progress, reports; ResidentService and CrmService",
+    "Visits (来庁単位): resident cache, procedures and progress, reports, sealed visit tokens opened; "
+    "ResidentService, CrmService, TokenService",
     0,
     "renkei::plugins::crm::CrmModule",
     kKeys,
@@ -138,6 +144,40 @@ class ResidentHandler final : public api::ResidentServiceIf {
 
  private:
   Crm& crm_;
+  Poco::Logger& log_;
+  HostServices& host_;
+  ApiCaller caller_;
+};
+
+/// TokenService: a scanned token opened once; every opening audited with the
+/// token id (never its content), refusals with their code.
+class TokenHandler final : public api::TokenServiceIf {
+ public:
+  TokenHandler(TokenOpener& opener, Poco::Logger& log, HostServices& host, ApiCaller caller)
+      : opener_(opener), log_(log), host_(host), caller_(std::move(caller)) {}
+
+  void open(api::OpenedToken& out, const std::string& text) override {
+    try {
+      requireText(text, "text", 4400);
+      out = opener_.open(text, host_.nowMs(), caller_.client);
+      audit(host_, caller_, "TokenService.open", "visit-token", "token_id", out.tokenId, "opened");
+    } catch (const api::TokenRefused& e) {
+      audit(host_, caller_, "TokenService.open", "visit-token", "token_id", "",
+            std::string("refused: ") + api::to_string(e.code));
+      throw;
+    } catch (const CrmError& e) {
+      throw toApi(e);
+    } catch (const StateError& e) {
+      log_.error("TokenService.open: store: %s", std::string(e.what()));
+      throw toApi({api::ErrorCode::UNAVAILABLE, "the store cannot answer now"});
+    } catch (const std::exception& e) {
+      log_.error("TokenService.open: %s", std::string(e.what()));
+      throw toApi({api::ErrorCode::INTERNAL, "internal error (see the host's log)"});
+    }
+  }
+
+ private:
+  TokenOpener& opener_;
   Poco::Logger& log_;
   HostServices& host_;
   ApiCaller caller_;
@@ -268,6 +308,21 @@ class CrmModule final : public Module {
     options.householderValue = settings.getString("householder-value");
     options.reportOffsetMinutes = parseOffset(settings.getString("report-utc-offset"));
     clientTimes_ = settings.getBool("client-times");
+    std::vector<seal::PrivateKey> tokenKeys;
+    if (settings.has("token-keys")) {
+      if (context.zone != "lgwan")
+        throw ConfigError("token-keys: tokens are opened in the LGWAN zone only; this instance is in the " +
+                          context.zone + " zone (the internet side holds the public key)");
+      for (const std::string& file : settings.getList("token-keys")) {
+        const std::filesystem::path path =
+            std::filesystem::path(file).is_relative() ? context.configDir / file : std::filesystem::path(file);
+        try {
+          tokenKeys.push_back(seal::PrivateKey::fromFile(path.string()));
+        } catch (const seal::KeyError& e) {
+          throw ConfigError(std::string("token-keys: ") + e.what());
+        }
+      }
+    }
     if (!context.services) throw ConfigError("the crm module needs the host's store (no services offered)");
     if (context.validating) return;  // renkei check: no store
     crm_ = std::make_unique<Crm>(context.services->state(), options);
@@ -285,6 +340,13 @@ class CrmModule final : public Module {
         return std::make_shared<api::CrmServiceProcessor>(
             std::make_shared<CrmHandler>(*crm, *log, *host, clientTimes, caller));
       });
+      if (!tokenKeys.empty()) {
+        tokens_ = std::make_unique<TokenOpener>(context.services->state(), std::move(tokenKeys));
+        TokenOpener* tokens = tokens_.get();
+        api->addService("TokenService", [tokens, log, host](const ApiCaller& caller) {
+          return std::make_shared<api::TokenServiceProcessor>(std::make_shared<TokenHandler>(*tokens, *log, *host, caller));
+        });
+      }
     }
   }
 
@@ -310,6 +372,7 @@ class CrmModule final : public Module {
   Poco::Logger* log_ = nullptr;
   bool clientTimes_ = false;
   std::unique_ptr<Crm> crm_;
+  std::unique_ptr<TokenOpener> tokens_;
 };
 
 }  // namespace renkei::plugins::crm

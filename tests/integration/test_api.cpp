@@ -5,6 +5,10 @@
 #define BOOST_TEST_MODULE renkei_api
 #include <boost/test/unit_test.hpp>
 
+#include <sys/stat.h>
+
+#include <ctime>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -31,6 +35,8 @@
 #include "api/CrmService.h"
 #include "api/RecordService.h"
 #include "api/ResidentService.h"
+#include "api/TokenService.h"
+#include "renkei/token.h"
 #include "test_support.h"
 
 using namespace renkei;
@@ -90,7 +96,8 @@ struct Host {
   int starts = 0;
   bool running = false;
 
-  explicit Host(bool clientTimes = false, bool withSamples = true, const std::string& apiExtra = "") {
+  explicit Host(bool clientTimes = false, bool withSamples = true, const std::string& apiExtra = "",
+                const std::string& crmExtra = "") {
     fs::create_directories(dir / "jumin/in");
     if (withSamples)
       for (const auto& f : fs::directory_iterator(source("config/samples/jumin")))
@@ -109,7 +116,7 @@ struct Host {
                         "</layout><reason-codes>" + source("mappings/codes/move-reason.tsv").string() +
                         "</reason-codes></connector>\n"
                     "  <module id=\"crm\" plugin=\"crm\"><client-times>" +
-                        std::string(clientTimes ? "true" : "false") + "</client-times></module>\n"
+                        std::string(clientTimes ? "true" : "false") + "</client-times>" + crmExtra + "</module>\n"
                     "  <route id=\"jumin-to-crm\" from=\"jumin-in\" to=\"crm window-feed\" mapping=\"" +
                         source("mappings/resident-to-crm.xml").string() + "\"/>\n"
                     "  <route id=\"resident-events\" from=\"jumin-in\" records=\"resident.event\" to=\"crm\" "
@@ -187,6 +194,7 @@ struct Client {
   std::unique_ptr<api::RecordServiceClient> records;
   std::unique_ptr<api::ResidentServiceClient> residents;
   std::unique_ptr<api::CrmServiceClient> crm;
+  std::unique_ptr<api::TokenServiceClient> tokens;
 
   /// `cert` empty: no client certificate.
   Client(int port, const std::string& trust, const std::string& cert, const std::string& key) {
@@ -203,6 +211,8 @@ struct Client {
     residents = std::make_unique<api::ResidentServiceClient>(
         std::make_shared<tp::TMultiplexedProtocol>(protocol, "ResidentService"));
     crm = std::make_unique<api::CrmServiceClient>(std::make_shared<tp::TMultiplexedProtocol>(protocol, "CrmService"));
+    tokens =
+        std::make_unique<api::TokenServiceClient>(std::make_shared<tp::TMultiplexedProtocol>(protocol, "TokenService"));
     transport->open();
   }
   ~Client() {
@@ -870,4 +880,74 @@ BOOST_AUTO_TEST_CASE(a_window_system_is_served_while_1000_idle_and_50_slow_conne
   for (int fd : idle) ::close(fd);
   for (int fd : slow) ::close(fd);
   BOOST_TEST(host.log().find("handshake cut") != std::string::npos);
+}
+
+// Issue 14 (in part): a sealed visit token made with the LGWAN side's public
+// key opens once over TokenService (the crm module holding the private keys,
+// the one before a rotation too); each refusal has its own code; every
+// opening is audited with the token id and never the content.
+BOOST_AUTO_TEST_CASE(sealed_visit_tokens_open_once_over_the_api) {
+  test::TempDir keys;
+  const auto old = seal::PrivateKey::generate(), current = seal::PrivateKey::generate();
+  for (const auto* k : {&old, &current}) {
+    test::writeFile(keys / (k->publicKey().id() + ".key"), k->pem());
+    ::chmod((keys / (k->publicKey().id() + ".key")).c_str(), 0600);
+  }
+  Host h(false, false, "",
+         "<token-keys>" + (keys / (current.publicKey().id() + ".key")).string() + ";" +
+             (keys / (old.publicKey().id() + ".key")).string() + "</token-keys>");
+  Client a = Client::as(h, "window-a");
+  const std::int64_t now = std::time(nullptr);
+  const std::string payload =
+      "{\"id\":\"tok-0001\",\"issued\":" + std::to_string(now) + ",\"event\":\"転入\",\"procedures\":[\"kokuho\","
+      "\"jidou-teate\"],\"move\":\"2026-12-01\",\"address\":\"東京都世田谷区中央１丁目２番３号\",\"previous_address\":"
+      "\"大阪府大阪市北区若葉６丁目１６番９号\",\"members\":[{\"name\":\"佐藤　大輔\",\"kana\":\"サトウ　ダイスケ\","
+      "\"birth\":\"1960-05-17\",\"sex\":\"1\",\"relationship\":\"世帯主\"},{\"name\":\"佐藤　湊\",\"birth\":"
+      "\"2020-03-15\",\"sex\":\"1\",\"relationship\":\"子\"}]}";
+  const std::string text = token::make(current.publicKey(), payload, now + 3600);
+  api::OpenedToken t;
+  a.tokens->open(t, text);
+  BOOST_TEST(t.tokenId == "tok-0001");
+  BOOST_TEST(t.lifeEvent == "転入");
+  BOOST_TEST(t.plannedMoveDate == "2026-12-01");
+  BOOST_TEST(t.address == "東京都世田谷区中央１丁目２番３号");
+  BOOST_TEST(t.previousAddress == "大阪府大阪市北区若葉６丁目１６番９号");
+  BOOST_TEST((t.procedures == std::vector<std::string>{"kokuho", "jidou-teate"}));
+  BOOST_TEST_REQUIRE(t.members.size() == 2u);
+  BOOST_TEST(t.members[0].name == "佐藤　大輔");
+  BOOST_TEST(t.members[0].birthDate == "1960-05-17");
+  BOOST_TEST(t.members[1].relationship == "子");
+  BOOST_TEST(t.expiresAt >= (now + 3600) * 1000);
+
+  auto refusal = [&](const std::string& scanned) {
+    try {
+      api::OpenedToken ignored;
+      a.tokens->open(ignored, scanned);
+    } catch (const api::TokenRefused& e) {
+      return std::string(api::to_string(e.code));
+    }
+    return std::string("opened");
+  };
+  BOOST_TEST(refusal(text) == "USED");
+  const std::string beforeRotation =
+      token::make(old.publicKey(), "{\"id\":\"tok-0002\",\"event\":\"転居\",\"members\":[]}", now + 3600);
+  BOOST_TEST(refusal(beforeRotation) == "opened");
+  std::string changed = token::make(current.publicKey(), "{\"id\":\"tok-0003\"}", now + 3600);
+  changed[changed.size() - 3] = changed[changed.size() - 3] == 'A' ? 'B' : 'A';
+  BOOST_TEST(refusal(changed) == "TAMPERED");
+  BOOST_TEST(refusal(token::make(current.publicKey(), "{\"id\":\"tok-0004\"}", now - 120)) == "EXPIRED");
+  BOOST_TEST(refusal(token::make(seal::PrivateKey::generate().publicKey(), "{\"id\":\"x\"}", now + 60)) ==
+             "UNKNOWN_KEY");
+  BOOST_TEST(refusal("RK9" + text.substr(3)) == "WRONG_VERSION");
+  BOOST_TEST(refusal("QR1" + text.substr(3)) == "WRONG_PREFIX");
+  BOOST_TEST(refusal(text.substr(0, text.size() / 2)) == "MALFORMED");
+  BOOST_TEST(refusal(token::make(current.publicKey(), "not json", now + 60)) == "MALFORMED");
+
+  // The audit: who and which token, never a name, an address or a birth date.
+  h.stop();
+  const std::string log = h.log();
+  BOOST_TEST(log.find("call=TokenService.open") != std::string::npos, log);
+  BOOST_TEST(log.find("refused: USED") != std::string::npos, log);
+  for (const char* personal : {"佐藤", "世田谷", "若葉", "1960-05-17"})
+    BOOST_TEST(log.find(personal) == std::string::npos, personal);
 }

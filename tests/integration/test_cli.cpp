@@ -753,3 +753,34 @@ BOOST_AUTO_TEST_CASE(token_qr_codes_read_back_with_a_real_decoder) {
   BOOST_REQUIRE_MESSAGE(drawn.exitCode == 0, drawn.err);
   BOOST_TEST(decode(dir / "svg.png") == text);
 }
+
+// Issue 14 (in part): token keys are checked at their line: a missing or
+// world-readable key file, and keys outside the LGWAN zone, are refused.
+BOOST_AUTO_TEST_CASE(check_refuses_token_keys_that_cannot_be_used) {
+  test::TempDir dir;
+  const auto key = seal::PrivateKey::generate();
+  test::writeFile(dir / "open.key", key.pem());
+  ::chmod((dir / "open.key").c_str(), 0644);
+  auto config = [&](const std::string& zone, const std::string& keys) {
+    test::writeFile(dir / "config.xml",
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                    "<renkei xmlns=\"urn:renkei:config:1\" instance=\"t\" zone=\"" + zone + "\">\n"
+                    "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                    "  <module id=\"crm\" plugin=\"crm\"><token-keys>" + keys + "</token-keys></module>\n"
+                    "</renkei>\n");
+    return runRenkei({"check", "--config", (dir / "config.xml").string()});
+  };
+  auto missing = config("lgwan", "missing.key");
+  BOOST_TEST(missing.exitCode == 2);
+  BOOST_TEST(missing.err.find("config.xml:4: module 'crm' (crm): token-keys: key file '") != std::string::npos,
+             missing.err);
+  BOOST_TEST(missing.err.find("missing.key' does not exist") != std::string::npos, missing.err);
+  auto readable = config("lgwan", "open.key");
+  BOOST_TEST(readable.exitCode == 2);
+  BOOST_TEST(readable.err.find("may be read by others (mode 644); chmod 600 it") != std::string::npos, readable.err);
+  ::chmod((dir / "open.key").c_str(), 0600);
+  BOOST_TEST(config("lgwan", "open.key").exitCode == 0);
+  auto internet = config("internet", "open.key");
+  BOOST_TEST(internet.exitCode == 2);
+  BOOST_TEST(internet.err.find("tokens are opened in the LGWAN zone only") != std::string::npos, internet.err);
+}
