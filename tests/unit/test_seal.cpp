@@ -169,3 +169,30 @@ BOOST_AUTO_TEST_CASE(a_sealed_deflate_bomb_is_refused_bounded) {
   BOOST_TEST(r.why.find("over 64 KiB") != std::string::npos, r.why);
   BOOST_TEST(refusal(token::open(forge("not deflated at all"), {key}, now)) == "malformed");
 }
+
+// The bridge signs its bundles with Ed25519: a signature verifies with the
+// sender's public key only, over exactly the bytes signed.
+BOOST_AUTO_TEST_CASE(ed25519_signatures_verify_only_unchanged_and_with_the_senders_key) {
+  test::TempDir dir;
+  const auto sender = seal::SigningKey::generate(), other = seal::SigningKey::generate();
+  const std::string message = "{\"bundle\":\"b-1\"}\nrecord 1\nrecord 2\n";
+  const std::string signature = sender.sign(message);
+  BOOST_TEST(signature.size() == 64u);
+  BOOST_TEST(seal::verify(sender.publicPem(), message, signature));
+  BOOST_TEST(!seal::verify(other.publicPem(), message, signature));
+  BOOST_TEST(!seal::verify(sender.publicPem(), message + " ", signature));
+  for (std::size_t i = 0; i < signature.size(); ++i) {
+    std::string changed = signature;
+    changed[i] = static_cast<char>(changed[i] ^ 0x80);
+    BOOST_TEST(!seal::verify(sender.publicPem(), message, changed), "signature byte " << i);
+  }
+  BOOST_TEST(!seal::verify(sender.publicPem(), message, signature.substr(1)));
+  BOOST_TEST(seal::SigningKey::fromPem(sender.pem()).id() == sender.id());
+  test::writeFile(dir / "s.key", sender.pem());
+  ::chmod((dir / "s.key").c_str(), 0600);
+  BOOST_TEST(seal::SigningKey::fromFile((dir / "s.key").string()).sign(message) == signature);  // deterministic
+  // An X25519 key is no signing key, and the other way round.
+  BOOST_CHECK_THROW(seal::SigningKey::fromPem(seal::PrivateKey::generate().pem()), seal::KeyError);
+  BOOST_CHECK_THROW(seal::PrivateKey::fromPem(sender.pem()), seal::KeyError);
+  BOOST_CHECK_THROW(seal::verify(seal::PrivateKey::generate().publicKey().pem(), message, signature), seal::KeyError);
+}

@@ -64,6 +64,32 @@ std::string sealTo(const PublicKey& to, std::string_view plain, std::string_view
 /// for another key, was changed anywhere, or `aad` differs.
 std::optional<std::string> open(const PrivateKey& key, std::string_view sealed, std::string_view aad);
 
+/// An Ed25519 key pair for signing (the bridge's bundles): the sender holds
+/// the private half, the receiver only the public one.
+class SigningKey {
+ public:
+  static SigningKey generate();
+  /// From a PEM "PRIVATE KEY" (PKCS#8) text, or a file (refused when
+  /// others may read it, or a link). Throw KeyError.
+  static SigningKey fromPem(std::string_view pem);
+  static SigningKey fromFile(const std::string& file);
+  std::string pem() const;
+  /// The public half as PEM, and its fingerprint (8 uppercase hex digits of
+  /// the SHA-256 of the raw 32-byte key) people compare.
+  std::string publicPem() const;
+  const std::string& id() const { return id_; }
+  const std::string& publicRaw() const { return publicRaw_; }
+  /// 64-byte Ed25519 signature of `message`.
+  std::string sign(std::string_view message) const;
+
+ private:
+  std::string raw_, publicRaw_, id_;
+};
+
+/// Whether `signature` is `publicKeyPem`'s Ed25519 signature of `message`.
+/// Throws KeyError for a key that is not an Ed25519 public key.
+bool verify(std::string_view publicKeyPem, std::string_view message, std::string_view signature);
+
 /// Bytes overhead sealTo adds to the plaintext.
 constexpr std::size_t kSealOverhead = 32 + 16;
 

@@ -235,6 +235,73 @@ std::optional<std::string> open(const PrivateKey& key, std::string_view sealed, 
   return out;
 }
 
+SigningKey SigningKey::generate() {
+  Pkey key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+  if (!key) throw KeyError("cannot generate an Ed25519 key");
+  SigningKey k;
+  k.raw_ = rawOf(key.get(), true);
+  k.publicRaw_ = rawOf(key.get(), false);
+  k.id_ = hexId(k.publicRaw_);
+  return k;
+}
+
+SigningKey SigningKey::fromPem(std::string_view pem) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  Pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!key || EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519)
+    throw KeyError("not an Ed25519 private key in PEM (\"-----BEGIN PRIVATE KEY-----\")");
+  SigningKey k;
+  k.raw_ = rawOf(key.get(), true);
+  k.publicRaw_ = rawOf(key.get(), false);
+  k.id_ = hexId(k.publicRaw_);
+  return k;
+}
+
+SigningKey SigningKey::fromFile(const std::string& file) {
+  try {
+    return fromPem(readKeyFile(file, true));
+  } catch (const KeyError& e) {
+    const std::string what = e.what();
+    throw KeyError(what.find(file) == std::string::npos ? "key file '" + file + "': " + what : what);
+  }
+}
+
+std::string SigningKey::pem() const {
+  Pkey key(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, bytes(raw_), raw_.size()));
+  if (!key) throw KeyError("not an Ed25519 private key");
+  return pemOf(key.get(), true);
+}
+
+std::string SigningKey::publicPem() const {
+  Pkey key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, bytes(publicRaw_), publicRaw_.size()));
+  if (!key) throw KeyError("not an Ed25519 public key");
+  return pemOf(key.get(), false);
+}
+
+std::string SigningKey::sign(std::string_view message) const {
+  Pkey key(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, bytes(raw_), raw_.size()));
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  std::string signature(64, '\0');
+  std::size_t n = signature.size();
+  if (!key || !ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1 ||
+      EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &n, bytes(message),
+                     message.size()) != 1 ||
+      n != 64)
+    throw KeyError("Ed25519 signing failed");
+  return signature;
+}
+
+bool verify(std::string_view publicKeyPem, std::string_view message, std::string_view signature) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(publicKeyPem.data(), static_cast<int>(publicKeyPem.size())));
+  Pkey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  if (!key || EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519)
+    throw KeyError("not an Ed25519 public key in PEM (\"-----BEGIN PUBLIC KEY-----\")");
+  if (signature.size() != 64) return false;
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  return ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) == 1 &&
+         EVP_DigestVerify(ctx.get(), bytes(signature), signature.size(), bytes(message), message.size()) == 1;
+}
+
 std::string base45Encode(std::string_view in) {
   std::string out;
   out.reserve(in.size() / 2 * 3 + 2);
