@@ -121,6 +121,28 @@ bool deriveKeys(EVP_PKEY* mine, EVP_PKEY* peer, const std::string& ephemeralRaw,
   return ok;
 }
 
+/// The key in a PEM text of `type` (EVP_PKEY_X25519 or EVP_PKEY_ED25519).
+Pkey readPem(std::string_view pem, bool isPrivate, int type, const char* what) {
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  Pkey key(isPrivate ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
+                     : PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  if (!key || EVP_PKEY_get_id(key.get()) != type)
+    throw KeyError(std::string("not an ") + what + (isPrivate ? " private" : " public") + " key in PEM (\"-----BEGIN " +
+                   (isPrivate ? "PRIVATE" : "PUBLIC") + " KEY-----\")");
+  return key;
+}
+
+/// `fromPem` of a key file's text, with the file named in any error.
+template <typename Key, typename FromPem>
+Key fromKeyFile(const std::string& file, bool isPrivate, FromPem fromPem) {
+  try {
+    return fromPem(readKeyFile(file, isPrivate));
+  } catch (const KeyError& e) {
+    const std::string what = e.what();
+    throw KeyError(what.find(file) == std::string::npos ? "key file '" + file + "': " + what : what);
+  }
+}
+
 const char kBase45[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 
 int base45Value(char c) {
@@ -132,10 +154,7 @@ int base45Value(char c) {
 }  // namespace
 
 PublicKey PublicKey::fromPem(std::string_view pem) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  Pkey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-  if (!key || EVP_PKEY_get_id(key.get()) != EVP_PKEY_X25519)
-    throw KeyError("not an X25519 public key in PEM (\"-----BEGIN PUBLIC KEY-----\")");
+  Pkey key = readPem(pem, false, EVP_PKEY_X25519, "X25519");
   PublicKey k;
   k.raw_ = rawOf(key.get(), false);
   k.id_ = hexId(k.raw_);
@@ -143,12 +162,7 @@ PublicKey PublicKey::fromPem(std::string_view pem) {
 }
 
 PublicKey PublicKey::fromFile(const std::string& file) {
-  try {
-    return fromPem(readKeyFile(file, false));
-  } catch (const KeyError& e) {
-    const std::string what = e.what();
-    throw KeyError(what.find(file) == std::string::npos ? "key file '" + file + "': " + what : what);
-  }
+  return fromKeyFile<PublicKey>(file, false, [](const std::string& pem) { return fromPem(pem); });
 }
 
 std::string PublicKey::pem() const { return pemOf(publicPkey(raw_).get(), false); }
@@ -164,10 +178,7 @@ PrivateKey PrivateKey::generate() {
 }
 
 PrivateKey PrivateKey::fromPem(std::string_view pem) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  Pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key || EVP_PKEY_get_id(key.get()) != EVP_PKEY_X25519)
-    throw KeyError("not an X25519 private key in PEM (\"-----BEGIN PRIVATE KEY-----\")");
+  Pkey key = readPem(pem, true, EVP_PKEY_X25519, "X25519");
   PrivateKey k;
   k.raw_ = rawOf(key.get(), true);
   k.public_.raw_ = rawOf(key.get(), false);
@@ -176,12 +187,7 @@ PrivateKey PrivateKey::fromPem(std::string_view pem) {
 }
 
 PrivateKey PrivateKey::fromFile(const std::string& file) {
-  try {
-    return fromPem(readKeyFile(file, true));
-  } catch (const KeyError& e) {
-    const std::string what = e.what();
-    throw KeyError(what.find(file) == std::string::npos ? "key file '" + file + "': " + what : what);
-  }
+  return fromKeyFile<PrivateKey>(file, true, [](const std::string& pem) { return fromPem(pem); });
 }
 
 std::string PrivateKey::pem() const { return pemOf(privatePkey(raw_).get(), true); }
@@ -246,10 +252,7 @@ SigningKey SigningKey::generate() {
 }
 
 SigningKey SigningKey::fromPem(std::string_view pem) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  Pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key || EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519)
-    throw KeyError("not an Ed25519 private key in PEM (\"-----BEGIN PRIVATE KEY-----\")");
+  Pkey key = readPem(pem, true, EVP_PKEY_ED25519, "Ed25519");
   SigningKey k;
   k.raw_ = rawOf(key.get(), true);
   k.publicRaw_ = rawOf(key.get(), false);
@@ -258,12 +261,7 @@ SigningKey SigningKey::fromPem(std::string_view pem) {
 }
 
 SigningKey SigningKey::fromFile(const std::string& file) {
-  try {
-    return fromPem(readKeyFile(file, true));
-  } catch (const KeyError& e) {
-    const std::string what = e.what();
-    throw KeyError(what.find(file) == std::string::npos ? "key file '" + file + "': " + what : what);
-  }
+  return fromKeyFile<SigningKey>(file, true, [](const std::string& pem) { return fromPem(pem); });
 }
 
 std::string SigningKey::pem() const {
@@ -292,10 +290,7 @@ std::string SigningKey::sign(std::string_view message) const {
 }
 
 bool verify(std::string_view publicKeyPem, std::string_view message, std::string_view signature) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(publicKeyPem.data(), static_cast<int>(publicKeyPem.size())));
-  Pkey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-  if (!key || EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519)
-    throw KeyError("not an Ed25519 public key in PEM (\"-----BEGIN PUBLIC KEY-----\")");
+  Pkey key = readPem(publicKeyPem, false, EVP_PKEY_ED25519, "Ed25519");
   if (signature.size() != 64) return false;
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   return ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) == 1 &&
