@@ -46,7 +46,7 @@ int main() {
       Policy p;
       p.zone = m.toZone;
       p.recordTypes = {"r"};
-      p.senderPublicKeyPem = signer.publicPem();
+      p.sender = seal::VerifyKey::fromPem(signer.publicPem());
       p.key = &key;
       const std::string bundle = writeBundle(m, rows, signer, &key.publicKey());
       if (!readBundle(bundle, p).ok()) return 1;

@@ -61,7 +61,7 @@ struct Limits {
 struct Policy {
   std::string zone;                      ///< the receiving zone: the manifest's `to` must be it
   std::set<std::string> recordTypes;     ///< allow-list for this direction
-  std::string senderPublicKeyPem;        ///< the only key whose signature counts
+  std::optional<seal::VerifyKey> sender; ///< the only key whose signature counts (parsed once)
   const seal::PrivateKey* key = nullptr; ///< opens sealed bundles (null: none may be sealed to us)
   Limits limits;
 };

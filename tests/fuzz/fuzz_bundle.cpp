@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Policy p;
     p.zone = "lgwan";
     p.recordTypes = {"application"};
-    p.senderPublicKeyPem = signer.publicPem();
+    p.sender = seal::VerifyKey::fromPem(signer.publicPem());
     p.key = &key;
     p.limits.maxBytes = 1 << 20;
     return p;

@@ -42,7 +42,7 @@ struct Zones {
     Policy p;
     p.zone = "lgwan";
     p.recordTypes = {"application"};
-    p.senderPublicKeyPem = internetSigner.publicPem();
+    p.sender = seal::VerifyKey::fromPem(internetSigner.publicPem());
     p.key = &lgwanKey;
     return p;
   }
@@ -50,7 +50,7 @@ struct Zones {
     Policy p;
     p.zone = "internet";
     p.recordTypes = {"notice"};
-    p.senderPublicKeyPem = lgwanSigner.publicPem();
+    p.sender = seal::VerifyKey::fromPem(lgwanSigner.publicPem());
     return p;
   }
 };
@@ -99,7 +99,7 @@ BOOST_AUTO_TEST_CASE(what_each_refusal_says) {
   const std::string good = z.application({{"A-1", "佐藤　大輔"}});
   // Signed by another key.
   Policy other = z.intoLgwan();
-  other.senderPublicKeyPem = seal::SigningKey::generate().publicPem();
+  other.sender = seal::VerifyKey::fromPem(seal::SigningKey::generate().publicPem());
   BOOST_TEST(reason(readBundle(good, other)).find("signature does not verify") != std::string::npos);
   // A record type not allowed in this direction.
   Policy types = z.intoLgwan();

@@ -188,6 +188,12 @@ BOOST_AUTO_TEST_CASE(ed25519_signatures_verify_only_unchanged_and_with_the_sende
   }
   BOOST_TEST(!seal::verify(sender.publicPem(), message, signature.substr(1)));
   BOOST_TEST(seal::SigningKey::fromPem(sender.pem()).id() == sender.id());
+  const auto parsed = seal::VerifyKey::fromPem(sender.publicPem());  // parsed once, used for many
+  BOOST_TEST(parsed.id() == sender.id());
+  BOOST_TEST(parsed.verify(message, signature));
+  BOOST_TEST(!parsed.verify(message, other.sign(message)));
+  test::writeFile(dir / "s.pub", sender.publicPem());
+  BOOST_TEST(seal::VerifyKey::fromFile((dir / "s.pub").string()).verify(message, signature));
   test::writeFile(dir / "s.key", sender.pem());
   ::chmod((dir / "s.key").c_str(), 0600);
   BOOST_TEST(seal::SigningKey::fromFile((dir / "s.key").string()).sign(message) == signature);  // deterministic

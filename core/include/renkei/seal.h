@@ -86,6 +86,21 @@ class SigningKey {
   std::string raw_, publicRaw_, id_;
 };
 
+/// A sender's Ed25519 public key, parsed once (verifying many bundles).
+class VerifyKey {
+ public:
+  /// From a PEM "PUBLIC KEY" text or file. Throw KeyError.
+  static VerifyKey fromPem(std::string_view pem);
+  static VerifyKey fromFile(const std::string& file);
+  const std::string& id() const { return id_; }
+  /// Whether `signature` is this key's Ed25519 signature of `message`.
+  bool verify(std::string_view message, std::string_view signature) const;
+
+ private:
+  std::shared_ptr<void> key_;  ///< the parsed EVP_PKEY
+  std::string id_;
+};
+
 /// Whether `signature` is `publicKeyPem`'s Ed25519 signature of `message`.
 /// Throws KeyError for a key that is not an Ed25519 public key.
 bool verify(std::string_view publicKeyPem, std::string_view message, std::string_view signature);

@@ -289,12 +289,28 @@ std::string SigningKey::sign(std::string_view message) const {
   return signature;
 }
 
-bool verify(std::string_view publicKeyPem, std::string_view message, std::string_view signature) {
-  Pkey key = readPem(publicKeyPem, false, EVP_PKEY_ED25519, "Ed25519");
-  if (signature.size() != 64) return false;
+VerifyKey VerifyKey::fromPem(std::string_view pem) {
+  Pkey key = readPem(pem, false, EVP_PKEY_ED25519, "Ed25519");
+  VerifyKey k;
+  k.id_ = hexId(rawOf(key.get(), false));
+  k.key_ = std::shared_ptr<void>(key.release(), [](void* p) { EVP_PKEY_free(static_cast<EVP_PKEY*>(p)); });
+  return k;
+}
+
+VerifyKey VerifyKey::fromFile(const std::string& file) {
+  return fromKeyFile<VerifyKey>(file, false, [](const std::string& pem) { return fromPem(pem); });
+}
+
+bool VerifyKey::verify(std::string_view message, std::string_view signature) const {
+  if (signature.size() != 64 || !key_) return false;
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  return ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) == 1 &&
+  return ctx &&
+         EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, static_cast<EVP_PKEY*>(key_.get())) == 1 &&
          EVP_DigestVerify(ctx.get(), bytes(signature), signature.size(), bytes(message), message.size()) == 1;
+}
+
+bool verify(std::string_view publicKeyPem, std::string_view message, std::string_view signature) {
+  return VerifyKey::fromPem(publicKeyPem).verify(message, signature);
 }
 
 std::string base45Encode(std::string_view in) {
