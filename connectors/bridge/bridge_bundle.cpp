@@ -248,6 +248,13 @@ Verified readBundle(std::string_view bytes, const Policy& policy) {
     } catch (const std::exception&) {
       return refuse("record " + std::to_string(n) + " is not a JSON array of text");
     }
+    if (policy.zone == "internet" && policy.identifierScan)
+      for (std::size_t i = 0; i < row.size(); ++i)
+        if (policy.identifierScan(row[i]))
+          return refuse("record " + std::to_string(n) + ", field '" +
+                        (i < m.fields.size() ? m.fields[i].name : std::string("?")) +
+                        "' holds what looks like a 住民票コード or 個人番号; nothing of the kind may reach the "
+                        "internet zone");
     if (row.size() != m.fields.size())
       return refuse("record " + std::to_string(n) + " has " + std::to_string(row.size()) + " values for " +
                     std::to_string(m.fields.size()) + " fields");

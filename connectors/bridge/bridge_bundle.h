@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -63,6 +64,10 @@ struct Policy {
   std::set<std::string> recordTypes;     ///< allow-list for this direction
   std::optional<seal::VerifyKey> sender; ///< the only key whose signature counts (parsed once)
   const seal::PrivateKey* key = nullptr; ///< opens sealed bundles (null: none may be sealed to us)
+  /// Into the internet zone: every value is scanned with this (the host's
+  /// HostServices::looksLikeIdentifier); a hit refuses the bundle, even when
+  /// its manifest says every field is `none`.
+  std::function<bool(std::string_view)> identifierScan;
   Limits limits;
 };
 

@@ -7,6 +7,7 @@
 #include "diagnostics.h"
 #include "formats/layout.h"
 #include "formats/reader.h"
+#include "mapping/transforms.h"
 #include "state_store.h"
 
 namespace renkei {
@@ -99,6 +100,10 @@ std::optional<std::string> InstanceServices::readRecords(const std::filesystem::
   }
   if (reader->error()) return file.string() + ": " + reader->error()->format();
   return std::nullopt;
+}
+
+bool InstanceServices::looksLikeIdentifier(std::string_view value) const {
+  return mapping::looksLikeIdentifier(value);
 }
 
 }  // namespace renkei

@@ -42,6 +42,7 @@ class InstanceServices final : public HostServices {
   MetricsScope& metrics() override { return *metrics_; }
   void audit(const AuditEntry& entry) override { writeAudit(entry); }
   std::int64_t nowMs() override;
+  bool looksLikeIdentifier(std::string_view value) const override;
   std::optional<std::string> readRecords(const std::filesystem::path& layout, const std::filesystem::path& file,
                                          const std::vector<std::string>& fields,
                                          const std::function<void(const Record&)>& each,

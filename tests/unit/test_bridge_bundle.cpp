@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "bridge_bundle.h"
+#include "mapping/transforms.h"
 
 using namespace renkei;
 using namespace renkei::connectors::bridge;
@@ -173,4 +174,24 @@ BOOST_AUTO_TEST_CASE(a_bundle_of_a_million_records_is_refused_by_its_manifest) {
   p.limits.maxBytes = bundle.size() + 1;  // not the size limit: the record limit refuses it
   BOOST_TEST(readBundle(bundle, p).refusal.value_or("read") ==
              "the manifest says 1000000 records, more than the limit 100000");
+}
+
+// Into the internet zone, a manifest that says `none` is not taken on trust:
+// every value is scanned with the host's identifier scan (the one mappings
+// into that zone use), and a 12-digit number with a valid 個人番号 check digit
+// in free text refuses the bundle.
+BOOST_AUTO_TEST_CASE(an_identifier_in_free_text_bound_for_the_internet_is_refused) {
+  Zones z;
+  Policy p = z.intoInternet();
+  p.identifierScan = [](std::string_view v) { return renkei::mapping::looksLikeIdentifier(v); };
+  // 123456789018: the check digit of 12345678901 is 8 (総務省令第八十五号 第五条).
+  const std::string leaked = z.notice({{"1", "お問い合わせ番号 1234 5678 9018 の件"}});
+  const Verified v = readBundle(leaked, p);
+  BOOST_TEST(v.refusal.value_or("read") ==
+             "record 1, field 'status' holds what looks like a 住民票コード or 個人番号; nothing of the kind may "
+             "reach the internet zone");
+  BOOST_TEST(v.refusal->find("9018") == std::string::npos);  // the value is never quoted
+  BOOST_TEST(readBundle(z.notice({{"1", "受付番号 20261201-0001"}}), p).ok());
+  // Without the scan (a receiver that has not been given it), the same bundle reads: the scan is what refuses.
+  BOOST_TEST(readBundle(leaked, z.intoInternet()).ok());
 }

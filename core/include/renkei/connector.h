@@ -123,6 +123,13 @@ class HostServices {
   /// The host's clock: milliseconds since the Unix epoch (UTC). Tests may
   /// step it; use it for anything stored or compared with stored times.
   virtual std::int64_t nowMs() = 0;
+  /// The host's content scan for data bound for the internet zone: true
+  /// when `value` holds a 住民票コード-shaped run of 11 digits, or 12 digits
+  /// with a valid 個人番号 check digit (half- or full-width, single
+  /// separators allowed). What a mapping into the internet zone refuses
+  /// (`pii-scan`); a plugin sending there (the bridge) scans with the same.
+  /// Thread-safe, no state.
+  virtual bool looksLikeIdentifier(std::string_view value) const = 0;
 };
 
 /// What the host tells a plugin instance about where it runs. Valid for the
