@@ -2,30 +2,14 @@
 // written and read per second, 1,000 records per bundle and 1, clear
 // (PII-free, LGWAN → internet) and sealed (personal, internet → LGWAN).
 // Synthetic records; run by hand (bench/README.md).
-#include <chrono>
 #include <cstdio>
 #include <string>
 
 #include "bridge_bundle.h"
+#include "common/rate.h"
 
 using namespace renkei;
 using namespace renkei::connectors::bridge;
-
-namespace {
-
-template <typename F>
-double perSecond(F&& f) {
-  using clock = std::chrono::steady_clock;
-  int n = 0;
-  const auto start = clock::now();
-  while (clock::now() - start < std::chrono::seconds(2)) {
-    f();
-    ++n;
-  }
-  return n / std::chrono::duration<double>(clock::now() - start).count();
-}
-
-}  // namespace
 
 int main() {
   const auto signer = seal::SigningKey::generate();
@@ -50,8 +34,8 @@ int main() {
       p.key = &key;
       const std::string bundle = writeBundle(m, rows, signer, &key.publicKey());
       if (!readBundle(bundle, p).ok()) return 1;
-      const double writes = perSecond([&] { writeBundle(m, rows, signer, &key.publicKey()); });
-      const double reads = perSecond([&] {
+      const double writes = bench::perSecond([&] { writeBundle(m, rows, signer, &key.publicKey()); });
+      const double reads = bench::perSecond([&] {
         if (!readBundle(bundle, p).ok()) std::abort();
       });
       std::printf("%-6s  %14d  %12zu  %15.0f  %14.0f  %14.0f\n", sealed ? "sealed" : "clear", size, bundle.size(),

@@ -1,11 +1,11 @@
 // Sealed visit tokens: seal (make) and open per second, and the token text's
 // length for households of 1, 4 and 8 members with the QR version (level M,
 // alphanumeric mode) it needs. Synthetic members; run by hand (bench/README.md).
-#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "common/rate.h"
 #include "renkei/token.h"
 
 namespace {
@@ -38,17 +38,6 @@ std::string household(int members) {
   return p + "]}";
 }
 
-template <typename F>
-double perSecond(F&& f) {
-  using clock = std::chrono::steady_clock;
-  int n = 0;
-  const auto start = clock::now();
-  while (clock::now() - start < std::chrono::seconds(2)) {
-    f();
-    ++n;
-  }
-  return n / std::chrono::duration<double>(clock::now() - start).count();
-}
 
 }  // namespace
 
@@ -61,8 +50,8 @@ int main() {
   for (int members : {1, 4, 8}) {
     const std::string payload = household(members);
     const std::string text = token::make(key.publicKey(), payload, now + 7 * 86400);
-    const double seals = perSecond([&] { token::make(key.publicKey(), payload, now + 7 * 86400); });
-    const double opens = perSecond([&] {
+    const double seals = bench::perSecond([&] { token::make(key.publicKey(), payload, now + 7 * 86400); });
+    const double opens = bench::perSecond([&] {
       if (!token::open(text, keys, now).ok()) std::abort();
     });
     const int version = qrVersion(text.size());

@@ -42,19 +42,6 @@ std::optional<std::string> unbase64(std::string_view in) {
   return out;
 }
 
-std::string sha256Hex(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 15];
-  }
-  return out;
-}
-
 std::string manifestLine(const Manifest& m) {
   std::string j = "{\"format\":";
   appendJsonString(j, kFormat);
@@ -134,7 +121,7 @@ std::string writeBundle(Manifest m, const Rows& rows, const seal::SigningKey& si
     payload += "]\n";
   }
   m.records = static_cast<std::int64_t>(rows.size());
-  m.payloadSha256 = sha256Hex(payload);
+  m.payloadSha256 = seal::sha256Hex(payload);
   m.sealed = false;
   for (const Field& f : m.fields) m.sealed = m.sealed || f.pii != "none";
   if (m.sealed && !receiver) throw std::invalid_argument("a bundle with personal fields is sealed: no receiver key");
@@ -221,7 +208,7 @@ Verified readBundle(std::string_view bytes, const Policy& policy) {
     if (!opened) return refuse("the sealed payload does not open (changed, or sealed to another key)");
     payload = std::move(*opened);
   }
-  if (sha256Hex(payload) != m.payloadSha256) return refuse("the payload does not match its SHA-256 in the manifest");
+  if (seal::sha256Hex(payload) != m.payloadSha256) return refuse("the payload does not match its SHA-256 in the manifest");
   std::size_t at = 0;
   for (std::int64_t n = 1; at < payload.size(); ++n) {
     const std::size_t end = payload.find('\n', at);

@@ -105,6 +105,9 @@ class VerifyKey {
 /// Throws KeyError for a key that is not an Ed25519 public key.
 bool verify(std::string_view publicKeyPem, std::string_view message, std::string_view signature);
 
+/// Lowercase hex SHA-256 of `bytes` (content hashes in ids and manifests).
+std::string sha256Hex(std::string_view bytes);
+
 /// Bytes overhead sealTo adds to the plaintext.
 constexpr std::size_t kSealOverhead = 32 + 16;
 

@@ -1,12 +1,11 @@
 // The stored batch format: names, ids.
 #include "pipeline/batch_format.h"
 
-#include <openssl/evp.h>
-
 #include <cctype>
 #include <cstdio>
 
 #include "renkei/json.h"
+#include "renkei/seal.h"
 
 namespace renkei::pipeline {
 namespace {
@@ -44,17 +43,6 @@ std::string batchId(const std::string& route, const std::string& itemName, const
          (generation > 0 ? "g" + std::to_string(generation) + "-" : std::string()) + seq;
 }
 
-std::string sha256Hex(const std::string& text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 15];
-  }
-  return out;
-}
+std::string sha256Hex(const std::string& text) { return seal::sha256Hex(text); }
 
 }  // namespace renkei::pipeline

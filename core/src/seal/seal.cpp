@@ -6,6 +6,7 @@
 #include <openssl/pem.h>
 #include <sys/stat.h>
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -42,15 +43,8 @@ std::string rawOf(EVP_PKEY* key, bool isPrivate) {
 }
 
 std::string hexId(const std::string& raw) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(raw.data(), raw.size(), digest, &length, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789ABCDEF";
-  std::string id;
-  for (int i = 0; i < 4; ++i) {
-    id += hex[digest[i] >> 4];
-    id += hex[digest[i] & 15];
-  }
+  std::string id = sha256Hex(raw).substr(0, 8);
+  for (char& c : id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return id;
 }
 
@@ -311,6 +305,19 @@ bool VerifyKey::verify(std::string_view message, std::string_view signature) con
 
 bool verify(std::string_view publicKeyPem, std::string_view message, std::string_view signature) {
   return VerifyKey::fromPem(publicKeyPem).verify(message, signature);
+}
+
+std::string sha256Hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 15];
+  }
+  return out;
 }
 
 std::string base45Encode(std::string_view in) {
