@@ -733,6 +733,13 @@ BOOST_AUTO_TEST_CASE(token_qr_codes_read_back_with_a_real_decoder) {
     return out;
   };
   BOOST_TEST(decode(dir / "t.png") == text);
+  // A payload larger than a token carries is refused by name, read no further than the limit.
+  test::writeFile(dir / "huge.json", std::string(200000, ' '));
+  auto huge = runRenkei({"token", "make", "--public-key", (dir / ("token-" + id + ".pub")).string(), "--payload",
+                         (dir / "huge.json").string()});
+  BOOST_TEST(huge.exitCode == 1);
+  BOOST_TEST(huge.err.find("the payload has 65537 bytes; a token carries at most 65536") != std::string::npos,
+             huge.err);
   // The SVG drawn to pixels module by module (no SVG renderer is needed to
   // prove its path is the same code), then decoded.
   const std::string draw =

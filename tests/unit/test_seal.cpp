@@ -202,3 +202,13 @@ BOOST_AUTO_TEST_CASE(ed25519_signatures_verify_only_unchanged_and_with_the_sende
   BOOST_CHECK_THROW(seal::PrivateKey::fromPem(sender.pem()), seal::KeyError);
   BOOST_CHECK_THROW(seal::verify(seal::PrivateKey::generate().publicKey().pem(), message, signature), seal::KeyError);
 }
+
+// A payload the opening side would refuse is refused when the token is made.
+BOOST_AUTO_TEST_CASE(a_payload_over_the_limit_is_refused_when_made) {
+  const auto key = seal::PrivateKey::generate();
+  BOOST_CHECK_THROW(token::make(key.publicKey(), std::string(token::kMaxPayload + 1, 'x'), 1'900'000'000),
+                    std::invalid_argument);
+  BOOST_TEST(token::open(token::make(key.publicKey(), std::string(token::kMaxPayload, 'x'), 1'900'000'000), {key},
+                         1'800'000'000)
+                 .payload.size() == token::kMaxPayload);
+}

@@ -44,8 +44,12 @@ struct Result {
   bool ok() const { return !refusal; }
 };
 
+/// The most payload a token carries (opening refuses more): 64 KiB.
+constexpr std::size_t kMaxPayload = 64 * 1024;
+
 /// Seals `payload` for `key`, valid until `expiresAt` (seconds since 1970,
-/// rounded up to the minute).
+/// rounded up to the minute). Throws std::invalid_argument for a payload
+/// over kMaxPayload (it could never be opened).
 std::string make(const seal::PublicKey& key, std::string_view payload, std::int64_t expiresAt);
 
 /// Reads the header only (no key needed): for IT staff looking at a token.

@@ -11,7 +11,6 @@ namespace {
 
 constexpr std::string_view kPrefix = "RK";
 constexpr std::size_t kMaxText = 4296;  // the most a QR code holds in alphanumeric mode
-constexpr std::size_t kMaxPayload = 64 * 1024;  // opened content: far above a household's
 
 // The payload is deflated (raw, level 9) before sealing: Japanese JSON
 // halves or better, which lowers the QR version a household needs.
@@ -124,6 +123,9 @@ const char* refusalName(Refusal r) {
 }
 
 std::string make(const seal::PublicKey& key, std::string_view payload, std::int64_t expiresAt) {
+  if (payload.size() > kMaxPayload)
+    throw std::invalid_argument("the payload has " + std::to_string(payload.size()) + " bytes; a token carries at most " +
+                                std::to_string(kMaxPayload));
   Header h;
   h.version = kVersion;
   h.keyId = key.id();
