@@ -13,6 +13,7 @@
 #include "diagnostics.h"
 #include "json_lines.h"
 #include "local_time.h"
+#include "renkei/text.h"
 #include "store/store.h"
 
 namespace renkei {
@@ -45,9 +46,9 @@ std::string age(std::int64_t sinceMs, std::int64_t now) {
 
 void printEntry(const store::OutboxEntry& e) {
   std::cout << e.batchId << "  route " << e.route << " -> " << e.target << "  " << e.records << " records (file '"
-            << e.sourceItem << "', records " << e.firstRecord << "-" << e.lastRecord << ")  " << e.attempts
+            << printable(e.sourceItem) << "', records " << e.firstRecord << "-" << e.lastRecord << ")  " << e.attempts
             << (e.attempts == 1 ? " attempt" : " attempts") << ", last " << localTimeFromIso(e.updatedAt) << "\n";
-  if (!e.lastError.empty()) std::cout << "    last error: " << e.lastError << "\n";
+  if (!e.lastError.empty()) std::cout << "    last error: " << printable(e.lastError) << "\n";
 }
 
 // renkei status's exit codes for monitoring (docs/operations.md): the first
@@ -78,8 +79,8 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
     const std::vector<store::FileEntry> recent = s.recentFiles(r.id, 1000);
     for (const store::FileEntry& f : recent)
       if (f.state == store::FileState::Processing)
-        std::cout << "  file '" << f.name << "' being taken in since " << localTimeFromIso(f.firstSeen)
-                  << (f.leaseOwner.empty() ? std::string(" (no host holds it)") : " by host " + f.leaseOwner) << "\n";
+        std::cout << "  file '" << printable(f.name) << "' being taken in since " << localTimeFromIso(f.firstSeen)
+                  << (f.leaseOwner.empty() ? std::string(" (no host holds it)") : " by host " + printable(f.leaseOwner)) << "\n";
     bool any = false;
     for (const auto& q : queues) {
       if (q.route != r.id) continue;
@@ -89,7 +90,7 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
                 << q.deadBatches << " dead letters (" << q.deadRecords << " records), " << q.deliveredBatches
                 << " delivered (" << q.deliveredRecords << " records)\n";
       if (!q.lastError.empty())
-        std::cout << "    last error " << localTimeFromIso(q.lastErrorAt) << ": " << q.lastError << "\n";
+        std::cout << "    last error " << localTimeFromIso(q.lastErrorAt) << ": " << printable(q.lastError) << "\n";
       if (q.deadBatches > 0)
         problems.emplace_back(kDeadLetters, "route " + r.id + " to " + q.target + ": " +
                                                 std::to_string(q.deadBatches) + " dead letters");
@@ -101,20 +102,20 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
     for (const store::FileEntry& f : recent)
       if (f.state == store::FileState::Failed && f.finishedAt >= since)
         problems.emplace_back(kFailedFiles,
-                              "route " + r.id + ": '" + f.name + "' went to error/ at " + localTimeFromIso(f.finishedAt));
+                              "route " + r.id + ": '" + printable(f.name) + "' went to error/ at " + localTimeFromIso(f.finishedAt));
     if (!any) std::cout << "  nothing taken in yet\n";
   }
   const auto files = s.recentFiles({}, 5);
   if (!files.empty()) {
     std::cout << "recent files:\n";
     for (const auto& f : files)
-      std::cout << "  " << localTimeFromIso(f.firstSeen) << "  " << f.route << "  '" << f.name << "'  " << store::fileStateName(f.state)
-                << (f.note.empty() ? std::string() : ": " + f.note) << "\n";
+      std::cout << "  " << localTimeFromIso(f.firstSeen) << "  " << f.route << "  '" << printable(f.name) << "'  " << store::fileStateName(f.state)
+                << (f.note.empty() ? std::string() : ": " + printable(f.note)) << "\n";
   }
   const auto actions = s.operatorLog(5);
   if (!actions.empty()) {
     std::cout << "recent operator actions:\n";
-    for (const auto& a : actions) std::cout << "  " << localTimeFromIso(a.at) << "  " << a.who << "  " << a.action << ": " << a.detail << "\n";
+    for (const auto& a : actions) std::cout << "  " << localTimeFromIso(a.at) << "  " << printable(a.who) << "  " << a.action << ": " << printable(a.detail) << "\n";
   }
   if (problems.empty()) return kOk;
   int code = kOldOutbox + 1;
@@ -146,14 +147,14 @@ int deadletters(store::Store& s, const std::string& action, const std::map<std::
       std::cerr << "renkei deadletters show: no batch '" << batch << "' in the store\n";
       return kRuntime;
     }
-    std::cout << "batch " << b->id << "\n  route " << b->route << ", file '" << b->sourceItem << "' (sha256 "
+    std::cout << "batch " << b->id << "\n  route " << b->route << ", file '" << printable(b->sourceItem) << "' (sha256 "
               << b->fileSha << "), records " << b->firstRecord << "-" << b->lastRecord << " (" << b->records
               << " accepted), stored " << localTimeFromIso(b->createdAt) << "\n";
     for (const auto& e : s.batchOutbox(batch)) {
       std::cout << "  to " << e.target << ": " << store::outboxStateName(e.state) << ", " << e.attempts
                 << (e.attempts == 1 ? " attempt" : " attempts") << ", last change " << localTimeFromIso(e.updatedAt)
                 << "\n";
-      if (!e.lastError.empty()) std::cout << "    last error: " << e.lastError << "\n";
+      if (!e.lastError.empty()) std::cout << "    last error: " << printable(e.lastError) << "\n";
     }
     const std::string n = value(values, "--records");
     if (!n.empty()) {
@@ -259,7 +260,7 @@ int reprocess(store::Store& s, const HostConfig& config, const std::map<std::str
     std::cerr << "renkei reprocess: '" << file << "' is being taken in right now; run this again once it is done\n";
     return kRuntime;
   }
-  std::cout << "reprocess: '" << entry->name << "' (taken in " << localTimeFromIso(entry->firstSeen) << ", "
+  std::cout << "reprocess: '" << printable(entry->name) << "' (taken in " << localTimeFromIso(entry->firstSeen) << ", "
             << store::fileStateName(entry->state) << ", sha256 " << entry->sha256.substr(0, 12)
             << ") will be taken in again under the current config, as generation " << entry->generation + 1 << ".\n"
             << "  A running host does it now ('renkei serve --once' otherwise): the route's source puts the kept\n"

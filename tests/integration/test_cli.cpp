@@ -791,3 +791,22 @@ BOOST_AUTO_TEST_CASE(check_refuses_token_keys_that_cannot_be_used) {
   BOOST_TEST(internet.exitCode == 2);
   BOOST_TEST(internet.err.find("tokens are opened in the LGWAN zone only") != std::string::npos, internet.err);
 }
+
+// Review of issue 13: operator output names files as the logs do — a name
+// holding a newline or an escape sequence cannot start a line of its own or
+// rewrite the terminal in `status` or `reprocess`.
+BOOST_AUTO_TEST_CASE(operator_output_escapes_file_names) {
+  test::TempDir dir;
+  test::writeFile(dir / "config.xml", dropConfig());
+  const std::string name = "x\nproblem: forged\x1b[2J.txt";
+  test::writeFile(dir / "in/in" / name, "a\n");
+  BOOST_REQUIRE(runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"}).exitCode == 0);
+  auto status = runRenkei({"status", "--config", (dir / "config.xml").string()});
+  BOOST_TEST(status.exitCode == 0, status.out);
+  BOOST_TEST(status.out.find("'x\\nproblem: forged\\x1b[2J.txt'  done") != std::string::npos, status.out);
+  BOOST_TEST(status.out.find("\nproblem: forged") == std::string::npos, status.out);
+  BOOST_TEST(status.out.find('\x1b') == std::string::npos);
+  auto again = runRenkei({"reprocess", "--config", (dir / "config.xml").string(), "--route", "r", "--file", name});
+  BOOST_TEST(again.exitCode == 0, again.err);
+  BOOST_TEST(again.out.find("reprocess: 'x\\nproblem: forged\\x1b[2J.txt'") != std::string::npos, again.out);
+}
