@@ -44,6 +44,10 @@ const renkei_config_key kKeys[] = {
      "(a file still being written in place is left in in/); 0s claims at once."},
     {"max-file-size", "size", "4GiB", 0,
      "A larger file is not read: it is moved to error/ with the reason."},
+    {"keep-done", "bool", "true", 0,
+     "Keep each file taken in under done/ (for `renkei reprocess` and audits). false: delete it once its records "
+     "are stored, the way the internet zone must (it keeps nothing personal; `renkei check` requires it there for "
+     "routes with personal fields). Files that fail are always kept in error/ for the operator."},
     {"format", "enum(jsonl)", "jsonl", 0, "Sink output format: JSON Lines, UTF-8, one record per line."},
     {"create-directories", "bool", "true", 0,
      "Create the exchange sub-folders when missing; when false a missing folder is a configuration error."},
@@ -201,6 +205,7 @@ void FileConnector::configure(const Settings& settings, const HostContext& conte
   maxFileSize_ = settings.getSize("max-file-size");
   createDirectories_ = settings.getBool("create-directories");
   fsync_ = settings.getBool("fsync");
+  keepDone_ = settings.getBool("keep-done");
   logger_ = context.logger;
   id_ = context.id;
   if (patterns_.empty()) throw ConfigError("key 'pattern': no file pattern given; use '*' for every file");
@@ -392,6 +397,14 @@ Outcome FileConnector::finish(const Intake& item, Disposition disposition, const
               "file under a temporary name and rename it when complete";
         if (logger_) logger_->warning("%s: '%s' %s", id_, printable(item.name), why);
       }
+    }
+    if (disposition == Disposition::Done && !keepDone_) {
+      if (::unlink(item.path.c_str()) != 0 && errno != ENOENT)
+        return Outcome::retry("cannot delete '" + printable(item.name) + "' (keep-done=false): " + std::strerror(errno));
+      if (fsync_) syncPath(directory_ / "processing", true);
+      std::lock_guard<std::mutex> lock(claimedMutex_);
+      claimed_.erase(item.name);
+      return Outcome::ok();
     }
     const char* dirName = disposition == Disposition::Done ? "done" : "error";
     const Folder dir = openFolder(dirName, true);

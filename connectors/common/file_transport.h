@@ -34,6 +34,7 @@ class FileConnector : public Connector, public Source, public Sink {
   Outcome writeRejects(const Intake& item, const std::string& jsonl) override;
   Outcome writeWarnings(const Intake& item, const std::string& jsonl) override;
   Outcome requeue(const std::string& name, const std::string& sha256) override;
+  bool keepsItems() const override { return keepDone_; }
 
   // Sink
   Outcome deliver(const Batch& batch) override;
@@ -91,6 +92,7 @@ class FileConnector : public Connector, public Source, public Sink {
   std::uint64_t maxFileSize_ = 0;
   bool createDirectories_ = true;
   bool fsync_ = true;
+  bool keepDone_ = true;
   Poco::Logger* logger_ = nullptr;
   std::string id_;
 };

@@ -428,17 +428,20 @@ class ConfigChecker {
 
   /// A route's id and where its records come from.
   void routeSource(const RouteConfig& r) {
-    // A claimed item (or an emitted record type) feeds exactly one route;
-    // fan-out is several targets in `to`.
+    // A claimed item feeds exactly one route, and an emitted record type one
+    // route per mapping (the same events mapped for LGWAN and, PII-free, for
+    // the internet zone); fan-out is several targets in `to`.
     if (!r.from.empty()) {
-      auto [it, inserted] = sourceOwner.emplace(std::make_pair(r.from, r.records), &r);
+      const std::string key = r.records.empty() ? std::string() : r.records + "\n" + (r.mappingFile ? r.mappingFile->string() : std::string());
+      auto [it, inserted] = sourceOwner.emplace(std::make_pair(r.from, key), &r);
       if (!inserted)
         diags.add(file, r.line,
                   "route '" + r.id + "': " +
                       (r.records.empty() ? "connector '" + r.from + "' is already the source"
                                          : "records '" + r.records + "' of '" + r.from + "' already feed") +
                       " of route '" + it->second->id + "' (line " + std::to_string(it->second->line) +
-                      "); list several targets in one route's 'to' instead");
+                      "); list several targets in one route's 'to' instead" +
+                      (r.records.empty() ? "" : " (or map them with another mapping)"));
     }
     if (!r.id.empty()) {
       auto [it, inserted] = routeIds.emplace(r.id, r.line);
@@ -565,8 +568,7 @@ class ConfigChecker {
         diags.add(file, k.line, "key '" + k.id + "' is declared twice");
     }
     // Every mapping a route names is compiled here, so `renkei check` reports
-    // its problems too; a mapping must target this instance's zone (data
-    // crosses zones only through the bridge).
+    // its problems too.
     for (RouteConfig& r : config.routes) {
       if (r.layoutFile && !r.mappingFile) {
         diags.add(file, r.line,
@@ -593,10 +595,8 @@ class ConfigChecker {
                   "route '" + r.id + "': its mapping does not fit the layout '" + r.layoutFile->string() +
                       "' it names (problems below)");
       diags.append(mappingDiags);
-      if (r.mapping && r.mapping->zone != config.zone)
-        diags.add(file, r.line,
-                  "route '" + r.id + "': mapping '" + r.mapping->id + "' targets the " + r.mapping->zone +
-                      " zone, but this instance runs in the " + config.zone + " zone");
+      // The mapping's zone against its targets' zones: validateInstances
+      // (a sink may deliver into another zone: the bridge's sending half).
     }
   }
 

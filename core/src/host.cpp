@@ -227,6 +227,11 @@ void Host::buildRoutes() {
     route.config = &rc;
     route.stats = &s.stats.back();
     route.zone = rc.mapping ? rc.mapping->zone : config_.zone;
+    if (rc.mapping) {
+      std::vector<std::string> classes;
+      for (const auto& f : rc.mapping->fields) classes.emplace_back(formats::piiName(f.pii));
+      route.fieldPii = std::make_shared<const std::vector<std::string>>(std::move(classes));
+    }
     const std::string where = file + ":" + std::to_string(rc.line) + ": route '" + rc.id + "': ";
     if (rc.records.empty()) {
       route.names = std::make_shared<const FieldNames>(rc.mapping ? rc.mapping->targetNames() : FieldNames{"line"});
@@ -257,6 +262,26 @@ void Host::buildRoutes() {
       if (auto it = modules_.find(to); it != modules_.end()) t.module = it->second.get();
       if (!t.sink && !t.module) failures.push_back(where + "connector '" + to + "' is not set up as a sink (see its keys)");
       route.targets.push_back(t);
+    }
+    // The internet zone keeps personal fields only sealed to the sink that
+    // carries them out (renkei check has made sure every target seals, to
+    // one key).
+    const bool personal = route.fieldPii && std::any_of(route.fieldPii->begin(), route.fieldPii->end(),
+                                                         [](const std::string& c) { return c != "none"; });
+    if (config_.zone == "internet" && personal && route.targets.empty()) {
+      failures.push_back(where + "its fields are not all of class none: the internet zone keeps nothing personal");
+    } else if (config_.zone == "internet" && personal) {
+      const Target& first = route.targets.front();
+      if (!first.sink || first.sink->sealingKey().empty()) {
+        failures.push_back(where + "its fields are not all of class none, and '" + first.id +
+                           "' does not seal what it carries: the internet zone keeps nothing personal");
+      } else {
+        try {
+          route.sealTo = std::make_shared<const seal::PublicKey>(seal::PublicKey::fromPem(first.sink->sealingKey()));
+        } catch (const std::exception& e) {
+          failures.push_back(where + "the sealing key of '" + first.id + "': " + e.what());
+        }
+      }
     }
     s.routes.push_back(std::move(route));
     s.routeIds.push_back(rc.id);
@@ -359,6 +384,15 @@ void Host::run(const std::atomic<bool>& stop, bool once, std::mutex& mutex, std:
   std::vector<std::thread> intake;
   for (auto& w : workers_) intake.emplace_back([&, worker = w.get()] { intakeLoop(*worker, stop, once, mutex, wake); });
   for (std::thread& t : intake) t.join();
+  if (once && !stop) {
+    for (auto& [id, connector] : connectors_) {
+      try {
+        connector->takeWaiting();
+      } catch (const std::exception& e) {
+        logger_.error("connector %s: taking in what waits failed: %s", id, std::string(e.what()));
+      }
+    }
+  }
   for (auto& w : workers_) w->stop();
   {
     std::lock_guard<std::mutex> lock(shared_->wakeMutex);

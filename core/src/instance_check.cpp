@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <set>
 
 #include "host_services.h"
 #include "mapping/mapping.h"
@@ -28,6 +30,90 @@ bool sameFile(const fs::path& a, const fs::path& b) {
   std::ifstream x(a, std::ios::binary), y(b, std::ios::binary);
   if (!x || !y) return false;
   return std::string(std::istreambuf_iterator<char>(x), {}) == std::string(std::istreambuf_iterator<char>(y), {});
+}
+
+struct SinkZone {
+  std::string zone;        ///< the zone it delivers into; "?" when it could not be configured
+  std::string sealingKey;  ///< PEM; empty: it does not seal
+};
+
+/// The internet zone keeps nothing personal, not even in its outbox: a
+/// route there whose fields are not all of class none delivers only to
+/// sinks that seal, to one key (its batches are stored sealed to it).
+void checkSealed(const HostConfig& config, const RouteConfig& r, const std::map<std::string, SinkZone>& sinks,
+                 const std::set<std::string>& keepers, Diagnostics& diags) {
+  if (config.zone != "internet" || !r.mapping) return;
+  std::string personal;
+  for (const auto& f : r.mapping->fields)
+    if (f.pii != formats::Pii::None && personal.empty()) personal = f.to + "' (" + formats::piiName(f.pii) + ")";
+  if (personal.empty()) return;
+  if (r.records.empty() && keepers.count(r.from))
+    diags.add(config.file.string(), r.line,
+              "route '" + r.id + "': field '" + personal + " is personal, and connector '" + r.from +
+                  "' keeps what it took in (done/); the internet zone keeps nothing personal: set keep-done=false "
+                  "on it");
+  std::set<std::string> keys;
+  for (const std::string& to : r.to) {
+    auto it = sinks.find(to);
+    if (it == sinks.end() || it->second.sealingKey.empty()) {
+      diags.add(config.file.string(), r.line,
+                "route '" + r.id + "': field '" + personal + " is personal, and target '" + to +
+                    "' does not seal what it carries; the internet zone keeps nothing personal, not even in its "
+                    "outbox (only a bridge into LGWAN with a receiver-key may take it: its batches are stored "
+                    "sealed to that key)");
+      return;
+    }
+    keys.insert(it->second.sealingKey);
+  }
+  if (keys.size() > 1)
+    diags.add(config.file.string(), r.line,
+              "route '" + r.id + "': its targets seal to different keys; a route's batches are stored sealed to "
+                                 "one: make one route per target");
+}
+
+/// Data crosses zones only through a sink that delivers into another zone
+/// (the bridge's sending half): a route's mapping targets the zone of every
+/// target it delivers to, and a route into another zone has a mapping (so
+/// each field's class is known and allowed there).
+void checkZones(const HostConfig& config, const std::map<std::string, SinkZone>& sinkZones,
+                const std::set<std::string>& keepers, Diagnostics& diags) {
+  const std::string file = config.file.string();
+  for (const RouteConfig& r : config.routes) {
+    std::set<std::string> zones;
+    bool unknown = false;
+    for (const std::string& to : r.to) unknown = unknown || (sinkZones.count(to) && sinkZones.at(to).zone == "?");
+    if (unknown) continue;
+    for (const std::string& to : r.to) {
+      auto it = sinkZones.find(to);
+      const std::string zone = it == sinkZones.end() ? config.zone : it->second.zone;
+      zones.insert(zone);
+      if (!r.mapping && !r.mappingFile && zone != config.zone)
+        diags.add(file, r.line,
+                  "route '" + r.id + "': target '" + to + "' delivers into the " + zone +
+                      " zone; a route into another zone needs a mapping with <target zone=\"" + zone +
+                      "\"/>, so every field's PII class is known and allowed there");
+    }
+    if (!r.mapping) continue;
+    if (zones.size() > 1) {
+      diags.add(file, r.line,
+                "route '" + r.id + "': its targets are in different zones (" + joinList({zones.begin(), zones.end()}) +
+                    "); one mapping targets one zone: make one route per zone");
+      continue;
+    }
+    const std::string zone = zones.empty() ? config.zone : *zones.begin();
+    if (r.mapping->zone == zone) {
+      checkSealed(config, r, sinkZones, keepers, diags);
+      continue;
+    }
+    if (zone == config.zone)
+      diags.add(file, r.line,
+                "route '" + r.id + "': mapping '" + r.mapping->id + "' targets the " + r.mapping->zone +
+                    " zone, but this instance runs in the " + config.zone + " zone");
+    else
+      diags.add(file, r.line,
+                "route '" + r.id + "': mapping '" + r.mapping->id + "' targets the " + r.mapping->zone +
+                    " zone, but its target delivers into the " + zone + " zone");
+  }
 }
 
 }  // namespace
@@ -52,6 +138,8 @@ void validateInstances(HostConfig& config, PluginRegistry& registry, Diagnostics
   auto where = [&](const InstanceConfig& inst) {
     return inst.element + " '" + inst.id + "' (" + inst.plugin + "): ";
   };
+  std::map<std::string, SinkZone> sinkZones;  // sinks delivering into another zone, or sealing
+  std::set<std::string> keepers;              // sources that keep what they took in
   for (const InstanceConfig& inst : config.connectors) {
     if (!inst.descriptor) continue;
     std::unique_ptr<InstanceServices> services;
@@ -61,9 +149,14 @@ void validateInstances(HostConfig& config, PluginRegistry& registry, Diagnostics
       connector->configure(inst.settings, contextFor(inst, services));
     } catch (const std::exception& e) {
       diags.add(file, inst.line, where(inst) + e.what());
+      sinkZones[inst.id] = {"?", ""};  // unknown: its routes' zones are not checked
       continue;
     }
+    if (Sink* sink = connector->sink(); sink && ((!sink->zone().empty() && sink->zone() != config.zone) ||
+                                                  !sink->sealingKey().empty()))
+      sinkZones[inst.id] = {sink->zone().empty() ? config.zone : sink->zone(), sink->sealingKey()};
     Source* source = connector->source();
+    if (source && source->keepsItems()) keepers.insert(inst.id);
     const std::optional<fs::path> layout = source ? source->layout() : std::nullopt;
     if (!layout) continue;
     for (RouteConfig& r : config.routes) {
@@ -93,6 +186,7 @@ void validateInstances(HostConfig& config, PluginRegistry& registry, Diagnostics
       r.mapping = m;
     }
   }
+  checkZones(config, sinkZones, keepers, diags);
   for (const InstanceConfig& inst : config.modules) {
     if (!inst.descriptor) continue;
     std::unique_ptr<InstanceServices> services;

@@ -13,6 +13,7 @@
 #include "diagnostics.h"
 #include "json_lines.h"
 #include "local_time.h"
+#include "pipeline/batch_format.h"
 #include "renkei/text.h"
 #include "store/store.h"
 
@@ -164,6 +165,10 @@ int deadletters(store::Store& s, const std::string& action, const std::map<std::
       } catch (const std::exception&) {
         std::cerr << "renkei deadletters show: --records '" << n << "' is not a number\n";
         return kUsage;
+      }
+      if (pipeline::sealedAtRest(b->payload)) {
+        std::cout << "(the records are stored sealed to the receiving zone's key: only that zone opens them)\n";
+        return kOk;
       }
       std::size_t at = 0;
       for (std::size_t i = 0; i < want && at < b->payload.size(); ++i) {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "config.h"
+#include "instance_check.h"
 #include "formats/layout.h"
 #include "mapping/mapping.h"
 #include "host_sections.h"
@@ -33,6 +34,9 @@ CaseResult checkFile(const fs::path& file) {
     PluginRegistry registry;
     registry.scan({config->pluginDirectory.value_or(fs::path(test::env("RENKEI_PLUGIN_DIR")))});
     checkConfig(*config, registry, diags);
+    // as `renkei check` goes on: the plugins configured in validation mode
+    // (the zones of the sinks, the layouts of the sources)
+    if (diags.empty()) validateInstances(*config, registry, diags);
   }
   r.ok = diags.empty();
   r.problems = diags.size();
@@ -78,7 +82,7 @@ BOOST_AUTO_TEST_CASE(golden_cases) {
 
 BOOST_AUTO_TEST_CASE(shipped_configs_are_clean) {
   // The shipped configs name files that scripts make at run time (the demo's
-  // certificates in var/tls/): check them in a copy of the tree where those
+  // certificates in var/tls/, its keys in var/keys/): check them in a copy of the tree where those
   // exist, as after scripts/demo.
   const fs::path source = test::env("RENKEI_SOURCE_DIR");
   test::TempDir tree;
@@ -86,6 +90,9 @@ BOOST_AUTO_TEST_CASE(shipped_configs_are_clean) {
   fs::copy(source / "mappings", tree / "mappings", fs::copy_options::recursive);
   auto certs = test::run({(source / "scripts/make-certs").string(), (tree / "var/tls").string(), "window-demo"});
   BOOST_REQUIRE_MESSAGE(certs.exitCode == 0, certs.err);
+  auto keys = test::run({(source / "scripts/make-keys").string(), (tree / "var/keys").string()},
+                        {{"RENKEI_BIN", test::renkeiBinary()}});
+  BOOST_REQUIRE_MESSAGE(keys.exitCode == 0, keys.err);
   const fs::path configDir = tree / "config";
   std::size_t checked = 0;
   for (const auto& e : fs::directory_iterator(configDir)) {
@@ -162,6 +169,9 @@ BOOST_AUTO_TEST_CASE(every_xml_example_in_the_docs_checks) {
   fs::create_directories(tree / "config");
   auto certs = test::run({(source / "scripts/make-certs").string(), (tree / "var/tls").string(), "window-demo"});
   BOOST_REQUIRE_MESSAGE(certs.exitCode == 0, certs.err);
+  auto keys = test::run({(source / "scripts/make-keys").string(), (tree / "var/keys").string()},
+                        {{"RENKEI_BIN", test::renkeiBinary()}});
+  BOOST_REQUIRE_MESSAGE(keys.exitCode == 0, keys.err);
 
   std::vector<fs::path> documents;
   for (const fs::path& dir : {source / "docs", source / "connectors", source / "plugins"})

@@ -236,6 +236,12 @@ class Source {
   /// in again as a new generation. Ok: it is waiting; Error: it is not kept
   /// (the message says where it was looked for: the operator drops it
   /// again). Sources that keep nothing keep the default.
+  /// Whether the source keeps what it took in once it is done (the file
+  /// connector's done/, unless keep-done=false). In the internet zone a
+  /// route with personal fields may not read from a source that keeps its
+  /// items: nothing personal stays there (`renkei check`).
+  virtual bool keepsItems() const { return false; }
+
   virtual Outcome requeue(const std::string& name, const std::string& sha256) {
     (void)name;
     (void)sha256;
@@ -258,6 +264,17 @@ class Sink {
   /// False when deliver() only reads batch.jsonLines (the host then skips
   /// building Record objects).
   virtual bool needsRecords() const { return true; }
+  /// The zone this sink delivers into when it is not the instance's own
+  /// (lgwan, internet, mynumber): the bridge's sending half. A route to such
+  /// a sink needs a mapping for that zone (`renkei check`), so every field's
+  /// class is known and allowed there. Empty: the instance's zone.
+  virtual std::string zone() const { return {}; }
+  /// The X25519 public key (PEM) of the zone this sink delivers into, when
+  /// the sink seals what it carries there (the bridge's sending half). In
+  /// the internet zone a route whose fields are not all of class none may
+  /// only deliver to such sinks, and the host stores its batches sealed to
+  /// this key: deliver() then gets Batch::sealedPayload. Empty: none.
+  virtual std::string sealingKey() const { return {}; }
 };
 
 /// The lookup role: keyed queries answered from an outside system. Declared
@@ -287,6 +304,12 @@ class Connector {
   /// called in `renkei check`.
   virtual void start() {}
   virtual void stop() {}
+
+  /// `renkei serve --once`: called once after start(), from the host's
+  /// intake, before delivery ends: a connector that emits on its own takes
+  /// in what waits now (a bridge's in/ folder) and returns, so a run with
+  /// --once leaves nothing waiting for the next. Not called otherwise.
+  virtual void takeWaiting() {}
 
   /// Role accessors: nullptr for a role the connector does not play.
   virtual Source* source() { return nullptr; }

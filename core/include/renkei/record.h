@@ -55,7 +55,20 @@ struct Batch {
   std::string recordType;        ///< the route mapping's target record (e.g. "resident.event"); else the emitted set's type, or "line"
   std::string zone;              ///< the zone the records were mapped for (lgwan, internet, mynumber)
   std::size_t recordCount = 0;   ///< records in the batch (also when `records` is left empty)
+  /// The PII class of each field in field order (none, personal,
+  /// identifier, special, mynumber), from the route's mapping; null when the
+  /// route has no mapping (records passed on as emitted: classes unknown,
+  /// treat them as personal).
+  std::shared_ptr<const std::vector<std::string>> fieldPii;
   std::string_view jsonLines;    ///< valid for the duration of the call
+  /// The field names (also when `records` is left empty).
+  std::shared_ptr<const FieldNames> fieldNames;
+  /// Set instead of jsonLines and records when the batch was stored sealed
+  /// (the internet zone keeps personal fields only sealed, to the key of the
+  /// sink that delivers them: Sink::sealingKey): "<SHA-256 hex of the clear
+  /// JSON Lines of value arrays>:<Base64 of the sealed bytes>", sealed with
+  /// the associated data "renkei-batch:<id>". Valid for the call.
+  std::string_view sealedPayload;
   std::vector<Record> records;
 };
 

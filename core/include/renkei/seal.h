@@ -111,6 +111,13 @@ std::string sha256Hex(std::string_view bytes);
 /// Bytes overhead sealTo adds to the plaintext.
 constexpr std::size_t kSealOverhead = 32 + 16;
 
+/// Base64 (RFC 4648, with padding, no line breaks).
+std::string base64Encode(std::string_view bytes);
+/// nullopt unless `text` is canonical Base64: decoders ignore the low bits
+/// of a last character before '=', so two texts would decode alike; in
+/// signed or sealed text one changed character must not pass.
+std::optional<std::string> base64Decode(std::string_view text);
+
 /// RFC 9285: 3 characters per 2 bytes from the QR alphanumeric set.
 std::string base45Encode(std::string_view bytes);
 /// nullopt when `text` is not Base45 (a character outside the set, a

@@ -1,6 +1,8 @@
 // Mapping transforms and check rules (design.md "Transform definitions").
 #include "mapping/transforms.h"
 
+#include <cctype>
+
 #include <filesystem>
 
 #include <openssl/evp.h>
@@ -628,9 +630,28 @@ bool looksLikeIdentifier(std::string_view t) {
     digits.clear();
     return found;
   };
+  // A digest (a pseudonym, a content hash: 32 or more hex characters with a
+  // letter among them) holds digit runs by chance, about one in nine of
+  // them 11 long; it is opaque, not an identifier, and is stepped over.
+  auto digestEnd = [&](std::size_t at) -> std::size_t {
+    if (at > 0 && std::isxdigit(static_cast<unsigned char>(t[at - 1]))) return at;
+    std::size_t end = at;
+    bool letter = false;
+    while (end < t.size() && std::isxdigit(static_cast<unsigned char>(t[end]))) {
+      letter = letter || !std::isdigit(static_cast<unsigned char>(t[end]));
+      ++end;
+    }
+    return end - at >= 32 && letter ? end : at;
+  };
   std::size_t i = 0;
   bool lastWasSeparator = false;
   while (i < t.size()) {
+    if (const std::size_t end = digestEnd(i); end != i) {
+      if (flush()) return true;
+      lastWasSeparator = false;
+      i = end;
+      continue;
+    }
     std::uint32_t cp;
     const std::size_t len = next(t, i, cp);
     i += len;

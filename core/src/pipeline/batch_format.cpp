@@ -45,4 +45,12 @@ std::string batchId(const std::string& route, const std::string& itemName, const
 
 std::string sha256Hex(const std::string& text) { return seal::sha256Hex(text); }
 
+std::string sealedAad(const std::string& batchId) { return "renkei-batch:" + batchId; }
+
+std::string sealAtRest(const seal::PublicKey& key, const std::string& batchId, std::string_view payload) {
+  return "sealed:" + seal::sha256Hex(payload) + ":" + seal::base64Encode(seal::sealTo(key, payload, sealedAad(batchId)));
+}
+
+bool sealedAtRest(std::string_view payload) { return payload.substr(0, 7) == "sealed:"; }
+
 }  // namespace renkei::pipeline

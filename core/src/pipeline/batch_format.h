@@ -6,8 +6,10 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "renkei/record.h"
+#include "renkei/seal.h"
 
 namespace renkei::pipeline {
 
@@ -30,6 +32,17 @@ std::string fieldsJson(const FieldNames& names);
 /// new batches, never an overwrite of what was delivered with other content.
 std::string batchId(const std::string& route, const std::string& itemName, const std::string& sha,
                     std::size_t sequence, std::int64_t generation = 0);
+
+/// The internet zone keeps nothing personal, not even in its outbox: the
+/// batches of a route there whose fields are not all of class none (allowed
+/// only to a sink that seals, Sink::sealingKey) are stored sealed to that
+/// sink's key: "sealed:<SHA-256 hex of the clear payload>:<Base64 of
+/// seal::sealTo(key, payload, sealedAad(id))>". Only the far zone opens it.
+std::string sealAtRest(const seal::PublicKey& key, const std::string& batchId, std::string_view payload);
+/// The associated data a batch is sealed with at rest.
+std::string sealedAad(const std::string& batchId);
+/// Whether a stored payload is sealed at rest.
+bool sealedAtRest(std::string_view payload);
 
 /// Lowercase hex SHA-256 of `text` (an emission key becomes part of ids).
 std::string sha256Hex(const std::string& text);

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "json_lines.h"
+#include "pipeline/batch_format.h"
 
 namespace renkei::pipeline {
 namespace {
@@ -63,16 +64,24 @@ Delivery::Attempt Delivery::deliver(const store::Delivery& d) {
     batch.route = d.route;
     batch.sourceItem = d.sourceItem;
     batch.recordCount = static_cast<std::size_t>(d.records);
+    batch.fieldPii = route.fieldPii;
     auto stored = loadBatch(d.batchId);
     if (stored) {
       batch.recordType = stored->recordType;
       batch.zone = stored->zone;
+      batch.fieldNames = stored->names;
     }
     const bool needsRecords = target->module || target->sink->needsRecords();
     std::optional<std::string> bad;
     std::string objects;
     if (!stored) {
       bad = "the batch is not in the store";
+    } else if (sealedAtRest(stored->payload)) {
+      // Only the far zone opens it: the sink that sealing key belongs to.
+      if (!target->sink || target->sink->sealingKey().empty())
+        bad = "the batch is stored sealed, and '" + d.target + "' is not a sink that carries sealed batches";
+      else
+        batch.sealedPayload = std::string_view(stored->payload).substr(7);
     } else {
       bad = expandJsonArrays(stored->payload, *stored->names, objects);
       batch.jsonLines = objects;

@@ -320,7 +320,10 @@ bool FileIntake::mapAndStore(Route& route, const Intake& item, Checked& checked,
     batch.fields = route.fieldsJson;
     batch.recordType = route.batchRecordType;
     batch.zone = route.zone;
-    batch.payload.assign(buffer.data(), buffer.size());
+    if (route.sealTo)
+      batch.payload = sealAtRest(*route.sealTo, batch.id, std::string_view(buffer.data(), buffer.size()));
+    else
+      batch.payload.assign(buffer.data(), buffer.size());
     buffer.clear();
     inGroup += static_cast<std::size_t>(batch.records);
     accepted += static_cast<std::uint64_t>(batch.records);

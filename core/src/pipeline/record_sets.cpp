@@ -111,7 +111,7 @@ void appendBatchesForSet(std::vector<Route>& routes, const std::string& emitter,
         batch.sourceItem = itemName;
         batch.sequence = static_cast<std::int64_t>(sequence++);
         batch.fields = route.names ? route.fieldsJson : names;
-        batch.payload = std::move(buffer);
+        batch.payload = route.sealTo ? sealAtRest(*route.sealTo, batch.id, buffer) : std::move(buffer);
         batch.recordType = route.batchRecordType.empty() ? set.recordType : route.batchRecordType;
         batch.zone = route.zone;
         buffer.clear();

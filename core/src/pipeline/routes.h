@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "renkei/connector.h"
+#include "renkei/seal.h"
 
 namespace renkei {
 
@@ -76,6 +77,10 @@ struct Route {
   RouteStats* stats = nullptr;
   std::shared_ptr<const FieldNames> names;  ///< the mapping's target fields, or {"line"}; null: as emitted
   std::string fieldsJson;                   ///< the same as a JSON array (stored with each batch)
+  std::shared_ptr<const std::vector<std::string>> fieldPii;  ///< the mapping's class per field; null without one
+  /// The internet zone, fields not all of class none: batches are stored
+  /// sealed to their sink's key (batch_format.h, sealAtRest).
+  std::shared_ptr<const seal::PublicKey> sealTo;
   std::string batchRecordType;              ///< what its batches hold (mapping's target record, …)
   std::string zone;                         ///< the zone they are mapped for
   std::set<std::string> leftToOthers;       ///< recovered items another host holds (logged once)

@@ -320,6 +320,27 @@ std::string sha256Hex(std::string_view bytes) {
   return out;
 }
 
+std::string base64Encode(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::optional<std::string> base64Decode(std::string_view in) {
+  if (in.size() % 4 != 0) return std::nullopt;
+  std::string out(in.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  if (n < 0) return std::nullopt;
+  std::size_t pad = 0;
+  for (std::size_t i = in.size(); i > 0 && in[i - 1] == '=' && pad < 2; --i) ++pad;
+  out.resize(static_cast<std::size_t>(n) - pad);
+  if (base64Encode(out) != in) return std::nullopt;
+  return out;
+}
+
 std::string base45Encode(std::string_view in) {
   std::string out;
   out.reserve(in.size() / 2 * 3 + 2);
