@@ -31,7 +31,7 @@ int main() {
       p.zone = m.toZone;
       p.recordTypes = {"r"};
       p.sender = seal::VerifyKey::fromPem(signer.publicPem());
-      p.key = &key;
+      p.keys = {&key};
       const std::string bundle = writeBundle(m, rows, signer, &key.publicKey());
       if (!readBundle(bundle, p).ok()) return 1;
       const double writes = bench::perSecond([&] { writeBundle(m, rows, signer, &key.publicKey()); });

@@ -2,8 +2,6 @@
 // read back whole or refused whole.
 #include "bridge_bundle.h"
 
-#include <openssl/evp.h>
-
 #include <Poco/JSON/Parser.h>
 
 #include <stdexcept>
@@ -17,30 +15,6 @@ constexpr std::string_view kFormat = "renkei-bundle/1";
 constexpr std::string_view kSealed = "sealed:";
 constexpr std::string_view kSignature = "signature:";
 const std::set<std::string> kClasses = {"none", "personal", "identifier", "special", "mynumber"};
-
-std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-std::optional<std::string> unbase64(std::string_view in) {
-  if (in.size() % 4 != 0) return std::nullopt;
-  std::string out(in.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t pad = 0;
-  for (std::size_t i = in.size(); i > 0 && in[i - 1] == '=' && pad < 2; --i) ++pad;
-  out.resize(static_cast<std::size_t>(n) - pad);
-  // Canonical only: the low bits of a last character before '=' are ignored
-  // by decoders, so two texts would decode alike; one byte changed anywhere
-  // in a bundle must refuse it.
-  if (base64(out) != in) return std::nullopt;
-  return out;
-}
 
 std::string manifestLine(const Manifest& m) {
   std::string j = "{\"format\":";
@@ -68,7 +42,9 @@ std::string manifestLine(const Manifest& m) {
   j += "],\"records\":" + std::to_string(m.records);
   field("created", m.created);
   field("payload_sha256", m.payloadSha256);
-  j += std::string(",\"sealed\":") + (m.sealed ? "true" : "false") + "}";
+  j += std::string(",\"sealed\":") + (m.sealed ? "true" : "false");
+  if (!m.sealedAad.empty()) field("sealed_aad", m.sealedAad);
+  j += "}";
   return j;
 }
 
@@ -127,8 +103,26 @@ std::string writeBundle(Manifest m, const Rows& rows, const seal::SigningKey& si
   if (m.sealed && !receiver) throw std::invalid_argument("a bundle with personal fields is sealed: no receiver key");
   const std::string manifest = manifestLine(m);
   std::string out = manifest + "\n";
-  out += m.sealed ? std::string(kSealed) + base64(seal::sealTo(*receiver, payload, manifest)) + "\n" : payload;
-  return out + std::string(kSignature) + base64(signer.sign(out)) + "\n";
+  out += m.sealed ? std::string(kSealed) + seal::base64Encode(seal::sealTo(*receiver, payload, manifest)) + "\n" : payload;
+  return out + std::string(kSignature) + seal::base64Encode(signer.sign(out)) + "\n";
+}
+
+std::string writeSealedBundle(Manifest m, std::string_view sealedPayload, const std::string& aad,
+                              const seal::SigningKey& signer) {
+  const std::size_t colon = sealedPayload.find(':');
+  if (colon != 64 || aad.empty() || !seal::base64Decode(sealedPayload.substr(colon + 1)))
+    throw std::invalid_argument("not a payload sealed at rest");
+  m.payloadSha256 = std::string(sealedPayload.substr(0, colon));
+  m.sealed = true;
+  m.sealedAad = aad;
+  bool personal = false;
+  for (const Field& f : m.fields) personal = personal || f.pii != "none";
+  if (!personal) throw std::invalid_argument("a payload sealed at rest without personal fields");
+  std::string out = manifestLine(m) + "\n";
+  out += std::string(kSealed);
+  out += sealedPayload.substr(colon + 1);
+  out += "\n";
+  return out + std::string(kSignature) + seal::base64Encode(signer.sign(out)) + "\n";
 }
 
 Verified readBundle(std::string_view bytes, const Policy& policy) {
@@ -149,7 +143,7 @@ Verified readBundle(std::string_view bytes, const Policy& policy) {
   const std::string_view last = std::string_view(canonical).substr(lastStart, canonical.size() - 1 - lastStart);
   if (lastStart == 0 || last.substr(0, kSignature.size()) != kSignature)
     return refuse("no signature line at the end");
-  const auto signature = unbase64(last.substr(kSignature.size()));
+  const auto signature = seal::base64Decode(last.substr(kSignature.size()));
   const std::string_view signedPart = std::string_view(canonical).substr(0, lastStart);
   if (!policy.sender) return refuse("no sender key is configured for this direction");
   if (!signature || !policy.sender->verify(signedPart, *signature))
@@ -172,6 +166,7 @@ Verified readBundle(std::string_view bytes, const Policy& policy) {
     m.created = text(o, "created");
     m.payloadSha256 = text(o, "payload_sha256");
     m.sealed = o->getValue<bool>("sealed");
+    if (o->has("sealed_aad")) m.sealedAad = text(o, "sealed_aad");
     auto fields = o->getArray("fields");
     if (!fields) throw std::runtime_error("no 'fields'");
     for (std::size_t i = 0; i < fields->size(); ++i) {
@@ -193,6 +188,7 @@ Verified readBundle(std::string_view bytes, const Policy& policy) {
     if (policy.zone == "internet" && f.pii != "none")
       return refuse("field '" + f.name + "' is of class " + f.pii + ": the internet zone holds class none only");
   }
+  if (!m.sealed && !m.sealedAad.empty()) return refuse("sealed_aad without a sealed payload");
   if (personal != m.sealed) return refuse(personal ? "personal fields, but not sealed" : "sealed without personal fields");
   if (m.records < 0 || static_cast<std::size_t>(m.records) > policy.limits.maxRecords)
     return refuse("the manifest says " + std::to_string(m.records) + " records, more than the limit " +
@@ -202,9 +198,11 @@ Verified readBundle(std::string_view bytes, const Policy& policy) {
   if (m.sealed) {
     if (payload.substr(0, kSealed.size()) != kSealed || payload.find('\n') != payload.size() - 1)
       return refuse("a sealed bundle holds one sealed line");
-    if (!policy.key) return refuse("sealed, but this side holds no key to open it");
-    const auto sealedBytes = unbase64(std::string_view(payload).substr(kSealed.size(), payload.size() - kSealed.size() - 1));
-    auto opened = sealedBytes ? seal::open(*policy.key, *sealedBytes, manifestText) : std::nullopt;
+    if (policy.keys.empty()) return refuse("sealed, but this side holds no key to open it");
+    const auto sealedBytes = seal::base64Decode(std::string_view(payload).substr(kSealed.size(), payload.size() - kSealed.size() - 1));
+    std::optional<std::string> opened;
+    for (const seal::PrivateKey* key : policy.keys)
+      if (sealedBytes && !opened) opened = seal::open(*key, *sealedBytes, m.sealedAad.empty() ? manifestText : m.sealedAad);
     if (!opened) return refuse("the sealed payload does not open (changed, or sealed to another key)");
     payload = std::move(*opened);
   }

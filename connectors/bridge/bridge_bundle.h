@@ -42,6 +42,11 @@ struct Manifest {
   std::string created;           ///< ISO 8601 UTC
   std::string payloadSha256;     ///< filled by writeBundle
   bool sealed = false;           ///< filled by writeBundle
+  /// The associated data the payload was sealed with, when it is not the
+  /// manifest line: a payload the sending host sealed at rest (the internet
+  /// zone keeps nothing personal in the clear; Batch::sealedPayload). Bound
+  /// to the manifest by the signature.
+  std::string sealedAad;
 };
 
 using Rows = std::vector<std::vector<std::string>>;
@@ -51,6 +56,13 @@ using Rows = std::vector<std::vector<std::string>>;
 /// (then `receiver` is required: std::invalid_argument otherwise).
 std::string writeBundle(Manifest manifest, const Rows& rows, const seal::SigningKey& signer,
                         const seal::PublicKey* receiver);
+
+/// Writes a bundle of a payload sealed before (Batch::sealedPayload:
+/// "<SHA-256 hex of the clear payload>:<Base64 of the sealed bytes>", sealed
+/// to the receiver with `aad`); `manifest.records` must be set.
+/// std::invalid_argument when `sealedPayload` is not of that form.
+std::string writeSealedBundle(Manifest manifest, std::string_view sealedPayload, const std::string& aad,
+                              const seal::SigningKey& signer);
 
 struct Limits {
   std::size_t maxBytes = 64u << 20;       ///< the whole bundle
@@ -63,7 +75,9 @@ struct Policy {
   std::string zone;                      ///< the receiving zone: the manifest's `to` must be it
   std::set<std::string> recordTypes;     ///< allow-list for this direction
   std::optional<seal::VerifyKey> sender; ///< the only key whose signature counts (parsed once)
-  const seal::PrivateKey* key = nullptr; ///< opens sealed bundles (null: none may be sealed to us)
+  /// Open sealed bundles (each tried: several during a key rotation); none:
+  /// nothing may be sealed to this side.
+  std::vector<const seal::PrivateKey*> keys;
   /// Into the internet zone: every value is scanned with this (the host's
   /// HostServices::looksLikeIdentifier); a hit refuses the bundle, even when
   /// its manifest says every field is `none`.

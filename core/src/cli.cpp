@@ -64,6 +64,9 @@ const char* const kUsage =
     "  token make --public-key PUB --payload FILE [--expires 7d] [--png F] [--svg F]\n"
     "                              a token of a JSON file (synthetic data: for testing window systems)\n"
     "  token inspect --text T      a token's header (version, key id, expiry) without opening it\n"
+    "  bridge keygen --out DIR --zone ZONE\n"
+    "                              this side's bridge keys: a signing pair, and (not for the internet zone)\n"
+    "                              a sealing pair; prints the public halves' key ids only\n"
     "  plugins                     list the plugins found, with their config keys\n"
     "  version                     print the version\n"
     "\n"
@@ -123,6 +126,7 @@ Args parseArgs(int argc, char** argv) {
       {"replay", {"--config", "--route", "--since", "--by"}},
       {"reprocess", {"--config", "--route", "--file", "--by"}},
       {"token", {"--out", "--text", "--public-key", "--payload", "--expires", "--png", "--svg"}},
+      {"bridge", {"--out", "--zone"}},
       {"check", {"--config", "--plugin-dir"}},
       {"plugins", {"--plugin-dir"}},
       {"read", {"--layout", "--in", "--out", "--warnings"}},
@@ -143,7 +147,8 @@ Args parseArgs(int argc, char** argv) {
   }
   int first = 2;
   static const std::map<std::string, std::vector<std::string>> kActions = {
-      {"deadletters", {"list", "show", "resubmit"}}, {"token", {"keygen", "make", "inspect"}}};
+      {"deadletters", {"list", "show", "resubmit"}}, {"token", {"keygen", "make", "inspect"}},
+      {"bridge", {"keygen"}}};
   if (auto actions = kActions.find(a.command); actions != kActions.end()) {
     const std::vector<std::string>& valid = actions->second;
     if (argc < 3 || std::string(argv[2]).rfind("--", 0) == 0) {
@@ -525,6 +530,7 @@ int runCli(int argc, char** argv) {
   if (a.command == "read") return commandRead(a);
   if (a.command == "map") return commandMap(a);
   if (a.command == "token") return runTokenCommand(a.action, a.values);
+  if (a.command == "bridge") return runBridgeCommand(a.action, a.values);
   if (a.command == "status" || a.command == "deadletters" || a.command == "replay" || a.command == "reprocess")
     return runOperatorCommand(a.command, a.action, a.values, a.flags);
   return commandServe(a);

@@ -16,6 +16,7 @@
 #include <optional>
 #include <sstream>
 #include <tuple>
+#include <vector>
 
 #include "local_time.h"
 #include "renkei/qr.h"
@@ -147,6 +148,57 @@ int inspect(const std::map<std::string, std::string>& values) {
 }
 
 }  // namespace
+
+// One side of a bridge holds a signing key (every bundle it sends is signed;
+// the other side holds the public half) and, unless it is the internet zone,
+// a sealing key (bundles with personal fields are sealed to its public half;
+// the internet zone opens nothing).
+int bridgeKeygen(const std::map<std::string, std::string>& values) {
+  const std::string out = value(values, "--out"), zone = value(values, "--zone");
+  if (out.empty() || (zone != "lgwan" && zone != "internet" && zone != "mynumber")) {
+    std::cerr << "renkei bridge keygen: --out DIR (where the keys are written) and --zone lgwan|internet|mynumber "
+                 "(this side's zone) are required\n";
+    return kUsage;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  // Never over a key in use: a folder per key generation (rotation keeps
+  // the old folder until the old key's bundles and tokens are gone).
+  const auto signing = seal::SigningKey::generate();
+  const std::filesystem::path dir(out);
+  std::vector<std::tuple<std::filesystem::path, std::string, mode_t>> files = {
+      {dir / "bridge-signing.key", signing.pem(), mode_t{0600}},
+      {dir / "bridge-signing.pub", signing.publicPem(), mode_t{0644}}};
+  std::optional<seal::PrivateKey> sealing;
+  if (zone != "internet") {
+    sealing = seal::PrivateKey::generate();
+    files.push_back({dir / "bridge-sealing.key", sealing->pem(), mode_t{0600}});
+    files.push_back({dir / "bridge-sealing.pub", sealing->publicKey().pem(), mode_t{0644}});
+  }
+  for (const auto& [file, text, mode] : files) {
+    if (const std::string error = writeNew(file, text, mode); !error.empty()) {
+      std::cerr << "renkei bridge keygen: " << error << "\n";
+      return 1;
+    }
+  }
+  std::cout << "signing key id " << signing.id() << "\n"
+            << "  private key: " << std::get<0>(files[0]).string()
+            << " (mode 600; this side's signing-key)\n"
+            << "  public key:  " << std::get<0>(files[1]).string()
+            << " (the other side's sender-key)\n";
+  if (sealing)
+    std::cout << "sealing key id " << sealing->publicKey().id() << "\n"
+              << "  private key: " << std::get<0>(files[2]).string()
+              << " (mode 600; this side's opening-keys)\n"
+              << "  public key:  " << std::get<0>(files[3]).string()
+              << " (the other side's receiver-key)\n";
+  return kOk;
+}
+
+int runBridgeCommand(const std::string& action, const std::map<std::string, std::string>& values) {
+  (void)action;  // keygen is the only action
+  return bridgeKeygen(values);
+}
 
 int runTokenCommand(const std::string& action, const std::map<std::string, std::string>& values) {
   if (action == "keygen") return keygen(values);

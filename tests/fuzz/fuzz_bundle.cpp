@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     p.zone = "lgwan";
     p.recordTypes = {"application"};
     p.sender = seal::VerifyKey::fromPem(signer.publicPem());
-    p.key = &key;
+    p.keys = {&key};
     p.limits.maxBytes = 1 << 20;
     return p;
   }();

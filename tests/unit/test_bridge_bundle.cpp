@@ -44,7 +44,7 @@ struct Zones {
     p.zone = "lgwan";
     p.recordTypes = {"application"};
     p.sender = seal::VerifyKey::fromPem(internetSigner.publicPem());
-    p.key = &lgwanKey;
+    p.keys = {&lgwanKey};
     return p;
   }
   Policy intoInternet() const {
@@ -109,7 +109,7 @@ BOOST_AUTO_TEST_CASE(what_each_refusal_says) {
   // Sealed to another LGWAN key.
   const seal::PrivateKey wrong = seal::PrivateKey::generate();
   Policy key = z.intoLgwan();
-  key.key = &wrong;
+  key.keys = {&wrong};
   BOOST_TEST(reason(readBundle(good, key)).find("does not open") != std::string::npos);
   // Personal fields bound for the internet zone: refused even when signed.
   const std::string personalOut =

@@ -1,0 +1,97 @@
+// The bridge connector (frontyard.md §2): one per zone. Its sending half is
+// a route target that writes each batch as one signed bundle (sealed to the
+// receiver when it carries anything personal) into a drop folder; its
+// receiving half claims bundles from a drop folder, verifies each whole and
+// hands its records to the host through the engine seam, keyed by the
+// bundle id, so a bundle delivered twice lands once.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bridge_bundle.h"
+#include "renkei/sdk.h"
+
+namespace renkei::connectors::bridge {
+
+extern const renkei_config_key kKeys[];
+extern const std::size_t kKeyCount;
+/// The bridge's tables in the host's store (StateStore::migrate steps).
+const std::vector<std::string>& bridgeMigrations();
+
+/// The sending half's settings.
+struct SendSide {
+  std::filesystem::path folder;  ///< tmp/ and out/ below it
+  std::string toZone;
+  std::set<std::string> types;
+  std::optional<seal::SigningKey> signer;
+  std::optional<seal::PublicKey> receiver;  ///< seals bundles with personal fields
+};
+
+/// The receiving half's settings.
+struct ReceiveSide {
+  std::filesystem::path folder;  ///< in/, processing/, done/, rejected/ below it
+  std::vector<seal::PrivateKey> keys;
+  Policy policy;  ///< keys point into `keys`
+  std::chrono::milliseconds poll{2000};
+};
+
+class BridgeConnector final : public Connector, public Sink {
+ public:
+  ~BridgeConnector() override;
+  void configure(const Settings& settings, const HostContext& context) override;
+  void start() override;
+  void stop() override;
+  void takeWaiting() override;
+  Sink* sink() override { return send_ ? this : nullptr; }
+
+  // Sink: the sending half.
+  Outcome deliver(const Batch& batch) override;
+  std::string zone() const override { return send_ ? send_->toZone : std::string(); }
+  std::string sealingKey() const override {
+    return send_ && send_->receiver ? send_->receiver->pem() : std::string();
+  }
+
+  /// One pass of the receiving half over its folder: every bundle waiting
+  /// is delivered, found already delivered, or rejected. Returns false when
+  /// the store asked to retry later (the bundle stays claimed).
+  bool receivePass();
+
+ private:
+  void configureSend(const Settings& settings);
+  void configureReceive(const Settings& settings);
+  /// Writes the bundle text to tmp/ and renames it into out/.
+  Outcome place(const Manifest& manifest, const std::string& text, std::size_t records, bool sealed);
+  /// The manifest of a batch: fields with their classes, ids, sequence.
+  Outcome manifestFor(const Batch& batch, const FieldNames& names, Manifest& manifest);
+  /// The bundle's sequence number for `batchId`: the one given before, or
+  /// the next. Kept in the store, so a batch delivered again gets its own.
+  std::int64_t sequenceFor(const std::string& batchId);
+  /// Handles one claimed bundle in processing/; false: retry later.
+  bool receiveOne(const std::string& name);
+  void reject(const std::string& name, const std::string& reason, std::uintmax_t bytes, const std::string& sha);
+  void receiveLoop();
+
+  HostContext context_;
+  Poco::Logger* log_ = nullptr;
+  bool fsync_ = true;
+  std::optional<SendSide> send_;
+  std::optional<ReceiveSide> receive_;
+
+  std::mutex passMutex_;  ///< one pass at a time (the thread's, or takeWaiting's)
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+};
+
+}  // namespace renkei::connectors::bridge

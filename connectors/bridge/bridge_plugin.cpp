@@ -1,0 +1,197 @@
+// The bridge plugin: its keys, its info, configuration and the receiving
+// half's thread. The halves' work is in bridge_send.cpp and
+// bridge_receive.cpp.
+#include <Poco/ClassLibrary.h>
+
+#include "bridge_connector.h"
+
+namespace renkei::connectors::bridge {
+
+const renkei_config_key kKeys[] = {
+    {"send-folder", "path", nullptr, 0,
+     "The sending half's drop folder: each batch routed here is written as one bundle to tmp/ and renamed "
+     "into out/, where the municipality's transfer product takes it. Without it the connector sends nothing."},
+    {"to-zone", "enum(lgwan|internet|mynumber)", nullptr, 0,
+     "The zone the sending half delivers into (required with send-folder). A route to this connector needs a "
+     "mapping with <target zone=\"…\"/> for it; into the internet zone every field must be of class none, and "
+     "every value is scanned again for 個人番号 and 住民票コード."},
+    {"send-types", "list", nullptr, 0,
+     "Record types the sending half may send (required with send-folder): a batch of another type is a dead "
+     "letter, never a bundle."},
+    {"signing-key", "path", nullptr, 0,
+     "This side's Ed25519 private key (PEM; made by `renkei bridge keygen`), which signs every bundle sent "
+     "(required with send-folder). Readable by the service only."},
+    {"receiver-key", "path", nullptr, 0,
+     "The receiving side's X25519 public key (PEM): bundles with any field not of class none are sealed to it, "
+     "so a transfer server in between sees nothing personal (required with send-folder unless to-zone is "
+     "internet)."},
+    {"receive-folder", "path", nullptr, 0,
+     "The receiving half's drop folder: bundles are claimed from in/ into processing/, then moved to done/, or "
+     "whole to rejected/ with a <name>.reason.txt. Without it the connector receives nothing."},
+    {"receive-types", "list", nullptr, 0,
+     "Record types the receiving half accepts (required with receive-folder); routes take them with "
+     "<route from=\"this connector\" records=\"type\">."},
+    {"sender-key", "path", nullptr, 0,
+     "The sending side's Ed25519 public key (PEM): only bundles it signed are accepted (required with "
+     "receive-folder)."},
+    {"opening-keys", "list", nullptr, 0,
+     "This side's X25519 private keys (PEM files, comma-separated) that open sealed bundles; list the old one "
+     "beside the new during a key rotation. LGWAN and 個人番号利用事務系 only: the internet zone holds none."},
+    {"max-bundle-bytes", "size", "64MiB", 0, "A larger bundle is rejected whole, before it is read."},
+    {"max-records", "int", "100000", 0, "A bundle with more records is rejected whole."},
+    {"max-field-bytes", "size", "64KiB", 0, "A bundle with a longer value is rejected whole."},
+    {"poll-interval", "duration", "2s", 0, "How often the receiving half looks into in/."},
+    {"fsync", "bool", "true", 0, "Flush bundles and folder entries to disk before a move counts as done."},
+};
+const std::size_t kKeyCount = sizeof(kKeys) / sizeof(kKeys[0]);
+
+namespace {
+
+const renkei_plugin_info kInfo = {
+    RENKEI_SDK_ABI_VERSION,
+    "bridge",
+    "connector",
+    "0.1.0",
+    "experimental",
+    "Crossing the zones (LGWAN <-> internet): signed, sealed bundles through a drop folder",
+    RENKEI_ROLE_SINK | RENKEI_ROLE_EMITTER,
+    "renkei::connectors::bridge::BridgeConnector",
+    kKeys,
+    kKeyCount,
+};
+
+template <typename Key>
+Key readKey(const char* setting, const std::filesystem::path& file) {
+  try {
+    return Key::fromFile(file.string());
+  } catch (const std::exception& e) {
+    throw ConfigError(std::string(setting) + ": " + e.what());
+  }
+}
+
+std::set<std::string> typeList(const Settings& settings, const char* key) {
+  const auto& list = settings.getList(key);
+  if (list.empty()) throw ConfigError(std::string(key) + ": name at least one record type");
+  return {list.begin(), list.end()};
+}
+
+}  // namespace
+
+BridgeConnector::~BridgeConnector() { stop(); }
+
+void BridgeConnector::configure(const Settings& settings, const HostContext& context) {
+  context_ = context;
+  log_ = context.logger;
+  fsync_ = settings.getBool("fsync");
+  if (!context.services) throw ConfigError("the bridge needs the host's services");
+  if (settings.has("send-folder")) configureSend(settings);
+  for (const char* key : {"to-zone", "send-types", "signing-key", "receiver-key"})
+    if (!send_ && settings.has(key))
+      throw ConfigError(std::string(key) + " belongs to the sending half, which needs send-folder");
+  if (settings.has("receive-folder")) configureReceive(settings);
+  for (const char* key : {"receive-types", "sender-key", "opening-keys"})
+    if (!receive_ && settings.has(key))
+      throw ConfigError(std::string(key) + " belongs to the receiving half, which needs receive-folder");
+  if (!send_ && !receive_) throw ConfigError("give send-folder, receive-folder or both: this bridge does nothing");
+  if (context.validating) return;  // renkei check: no store, no folders
+  context.services->state().migrate(bridgeMigrations());
+}
+
+void BridgeConnector::configureSend(const Settings& settings) {
+  SendSide side;
+  side.folder = settings.getPath("send-folder");
+  for (const char* key : {"to-zone", "send-types", "signing-key"})
+    if (!settings.has(key)) throw ConfigError(std::string("send-folder needs ") + key);
+  side.toZone = settings.getString("to-zone");
+  side.types = typeList(settings, "send-types");
+  side.signer = readKey<seal::SigningKey>("signing-key", settings.getPath("signing-key"));
+  if (settings.has("receiver-key"))
+    side.receiver = readKey<seal::PublicKey>("receiver-key", settings.getPath("receiver-key"));
+  else if (side.toZone != "internet")
+    throw ConfigError("send-folder into the " + side.toZone +
+                      " zone needs receiver-key (bundles with personal fields are sealed to it)");
+  if (side.toZone == "internet" && side.receiver)
+    throw ConfigError("receiver-key: nothing is sealed into the internet zone (it takes class none only); "
+                      "remove the key");
+  send_ = std::move(side);
+}
+
+void BridgeConnector::configureReceive(const Settings& settings) {
+  ReceiveSide side;
+  side.folder = settings.getPath("receive-folder");
+  for (const char* key : {"receive-types", "sender-key"})
+    if (!settings.has(key)) throw ConfigError(std::string("receive-folder needs ") + key);
+  side.policy.zone = context_.zone;
+  side.policy.recordTypes = typeList(settings, "receive-types");
+  side.policy.sender = readKey<seal::VerifyKey>("sender-key", settings.getPath("sender-key"));
+  if (settings.has("opening-keys")) {
+    if (context_.zone == "internet")
+      throw ConfigError("opening-keys: the internet zone holds no private key (nothing personal may be opened "
+                        "there); remove the key");
+    for (const std::string& file : settings.getList("opening-keys")) {
+      const std::filesystem::path path =
+          std::filesystem::path(file).is_relative() ? context_.configDir / file : std::filesystem::path(file);
+      side.keys.push_back(readKey<seal::PrivateKey>("opening-keys", path));
+    }
+  }
+  side.policy.limits.maxBytes = settings.getSize("max-bundle-bytes");
+  const std::int64_t records = settings.getInt("max-records");
+  if (records < 1) throw ConfigError("max-records: at least 1");
+  side.policy.limits.maxRecords = static_cast<std::size_t>(records);
+  side.policy.limits.maxFieldBytes = settings.getSize("max-field-bytes");
+  side.poll = settings.getDuration("poll-interval");
+  if (side.poll.count() < 10) throw ConfigError("poll-interval: at least 10ms");
+  HostServices* host = context_.services;
+  side.policy.identifierScan = [host](std::string_view v) { return host->looksLikeIdentifier(v); };
+  receive_ = std::move(side);
+  for (const seal::PrivateKey& key : receive_->keys) receive_->policy.keys.push_back(&key);
+}
+
+void BridgeConnector::start() {
+  if (!receive_ || thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = false;
+  }
+  thread_ = std::thread([this] { receiveLoop(); });
+}
+
+void BridgeConnector::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void BridgeConnector::takeWaiting() {
+  if (!receive_) return;
+  std::lock_guard<std::mutex> pass(passMutex_);
+  receivePass();
+}
+
+void BridgeConnector::receiveLoop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    try {
+      std::lock_guard<std::mutex> pass(passMutex_);
+      // false: the store asked to retry; the bundle stays claimed and is
+      // taken first after the wait
+      receivePass();
+    } catch (const std::exception& e) {
+      log_->error("bridge %s: receiving stopped for this pass: %s", context_.id, std::string(e.what()));
+    }
+    lock.lock();
+    wake_.wait_for(lock, receive_->poll, [this] { return stopping_; });
+  }
+}
+
+}  // namespace renkei::connectors::bridge
+
+RENKEI_PLUGIN_INFO(renkei::connectors::bridge::kInfo)
+
+POCO_BEGIN_MANIFEST(renkei::Connector)
+POCO_EXPORT_CLASS(renkei::connectors::bridge::BridgeConnector)
+POCO_END_MANIFEST
