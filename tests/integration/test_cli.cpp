@@ -48,6 +48,9 @@ struct DemoCopy {
     test::writeFile(dir / "config/demo.xml", xml);
     auto certs = test::run({source("scripts/make-certs").string(), (dir / "var/tls").string(), "window-demo"});
     BOOST_REQUIRE_MESSAGE(certs.exitCode == 0, certs.err);
+    auto keys = test::run({source("scripts/make-keys").string(), (dir / "var/keys").string()},
+                          {{"RENKEI_BIN", test::renkeiBinary()}});
+    BOOST_REQUIRE_MESSAGE(keys.exitCode == 0, keys.err);
     fs::copy(source("mappings"), dir / "mappings", fs::copy_options::recursive);
     fs::create_directories(dir / "var/exchange/jumin/in");
     for (const auto& f : fs::directory_iterator(source("config/samples/jumin")))
@@ -103,7 +106,7 @@ BOOST_AUTO_TEST_CASE(check_demo_config_is_clean) {
   DemoCopy demo;  // with the certificates scripts/demo makes
   auto r = runRenkei({"check", "--config", demo.config()});
   BOOST_TEST(r.exitCode == 0, r.err);
-  BOOST_TEST(r.out.find(": ok (instance demo, zone lgwan, 4 connectors, 1 modules, 3 routes)") != std::string::npos,
+  BOOST_TEST(r.out.find(": ok (instance demo, zone lgwan, 6 connectors, 1 modules, 5 routes)") != std::string::npos,
              r.out);
 }
 
@@ -192,10 +195,12 @@ BOOST_AUTO_TEST_CASE(serve_once_on_the_demo_exits_0_with_a_summary) {
   BOOST_TEST(r.exitCode == 0, r.err);
   BOOST_TEST(r.out.find("route jumin-to-crm: jumin-in -> crm, crm-out, window-feed") != std::string::npos, r.out);
   // 425 records to the crm module and to crm-out, 30 move events to the crm
-  // module and to events-out, 167 + 12 households (derived records go through
-  // the engine seam: two files, no relay files); window-feed waits to be pulled.
-  BOOST_TEST(r.out.find("2 files, 2 done, 0 to error/, 0 pending; 1089 records delivered") != std::string::npos,
+  // module and to events-out and, PII-free, to the bridge, 167 + 12
+  // households (derived records go through the engine seam: two files, no
+  // relay files); window-feed waits to be pulled.
+  BOOST_TEST(r.out.find("2 files, 2 done, 0 to error/, 0 pending; 1119 records delivered") != std::string::npos,
              r.out);
+  BOOST_TEST(test::listFiles(demo.dir / "var/bridge/lgwan-send/out").size() == 1u);
   BOOST_TEST(test::listFiles(demo.dir / "var/exchange/crm/out").size() == 2u);
   // The sample export holds five records the mapping rejects, with reasons.
   BOOST_TEST(r.out.find("5 rejected (in rejects/)") != std::string::npos, r.out);
