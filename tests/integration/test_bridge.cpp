@@ -1,0 +1,491 @@
+// The bridge between two real instances (issue 14): an LGWAN instance and an
+// internet instance on one machine, each with its own store and keys made by
+// `renkei bridge keygen`, linked by drop folders the test moves files
+// between (the transfer product). PII-free records go out, sealed
+// applications come in; a sanitiser's CRLF and BOM do not break a bundle;
+// a changed byte, another key, an identifier in free text, limits, bad text
+// and a record type not allowed refuse a bundle whole; duplicates and
+// bundles out of order land once; SIGKILL of either side while bundles flow
+// both ways loses nothing and doubles nothing; the internet side's store
+// and folders hold nothing personal.
+#define BOOST_TEST_MODULE renkei_bridge
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+
+#include <chrono>
+#include <functional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "bridge_bundle.h"
+#include "renkei/seal.h"
+#include "test_support.h"
+
+using namespace renkei;
+namespace fs = std::filesystem;
+namespace bridge = renkei::connectors::bridge;
+
+namespace {
+
+std::map<std::string, std::string> pluginEnv() { return {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}}; }
+
+test::ProcessResult runRenkei(const std::vector<std::string>& args) {
+  std::vector<std::string> full{test::renkeiBinary()};
+  full.insert(full.end(), args.begin(), args.end());
+  return test::run(full, pluginEnv());
+}
+
+bool waitFor(const std::function<bool()>& ready, int seconds) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return ready();
+}
+
+/// Every line the file sink wrote under `out`.
+std::vector<std::string> deliveredLines(const fs::path& out) {
+  std::vector<std::string> lines;
+  for (const std::string& f : test::listFiles(out)) {
+    std::istringstream in(test::readFile(out / f));
+    for (std::string l; std::getline(in, l);)
+      if (!l.empty()) lines.push_back(l);
+  }
+  return lines;
+}
+
+/// Every file below `dir`, read whole (the store, logs, folders).
+std::string everythingUnder(const fs::path& dir) {
+  std::string all;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) all += test::readFile(e.path());
+  return all;
+}
+
+const char* kNoticeLayout = R"(<layout xmlns="urn:renkei:layout:1" id="notice-csv" record="notice">
+  <csv encoding="utf-8" header="true" newline="lf"/>
+  <field name="id" pii="none"/>
+  <field name="status" pii="none"/>
+</layout>
+)";
+const char* kNoticeMapping = R"(<mapping xmlns="urn:renkei:mapping:1" id="notice" version="1">
+  <source layout="notice.xml"/>
+  <target record="notice" zone="internet"/>
+  <field to="id" from="id" required="true"/>
+  <field to="status" from="status"/>
+</mapping>
+)";
+const char* kApplicationLayout = R"(<layout xmlns="urn:renkei:layout:1" id="application-csv" record="form">
+  <csv encoding="utf-8" header="true" newline="lf"/>
+  <field name="id" pii="none"/>
+  <field name="name" pii="personal"/>
+  <field name="birth" pii="personal"/>
+</layout>
+)";
+const char* kApplicationMapping = R"(<mapping xmlns="urn:renkei:mapping:1" id="application" version="1">
+  <source layout="application.xml"/>
+  <target record="application" zone="lgwan"/>
+  <field to="id" from="id" required="true"/>
+  <field to="name" from="name" required="true"/>
+  <field to="birth" from="birth"/>
+</mapping>
+)";
+
+/// Two instances, their keys and the folders between them.
+struct Zones {
+  test::TempDir dir;
+  fs::path lgwan, net;  // each instance's folder
+  explicit Zones(const std::string& netKeepDone = "false") {
+    lgwan = dir / "lgwan";
+    net = dir / "net";
+    for (const auto& [out, zone] : {std::pair{dir / "keys/lgwan", "lgwan"}, {dir / "keys/lgwan-old", "lgwan"},
+                                    {dir / "keys/internet", "internet"}}) {
+      auto r = runRenkei({"bridge", "keygen", "--out", out.string(), "--zone", zone});
+      BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+    }
+    test::writeFile(lgwan / "notice.xml", kNoticeLayout);
+    test::writeFile(lgwan / "notice-map.xml", kNoticeMapping);
+    test::writeFile(net / "application.xml", kApplicationLayout);
+    test::writeFile(net / "application-map.xml", kApplicationMapping);
+    const std::string keys = (dir / "keys").string();
+    // LGWAN opens with its current key and, after a rotation, the old one:
+    // the internet side still seals to the old public key.
+    test::writeFile(lgwan / "config.xml", R"(<renkei xmlns="urn:renkei:config:1" instance="city" zone="lgwan">
+  <log level="information"/>
+  <pipeline poll-interval="100ms" retry-initial="100ms" retry-max="500ms"/>
+  <store driver="sqlite" path="renkei.db"/>
+  <connector id="notices-in" plugin="file"><directory>notices</directory><settle>0s</settle></connector>
+  <connector id="bridge" plugin="bridge">
+    <send-folder>send</send-folder>
+    <to-zone>internet</to-zone>
+    <send-types>notice</send-types>
+    <signing-key>)" + keys + R"(/lgwan/bridge-signing.key</signing-key>
+    <receive-folder>receive</receive-folder>
+    <receive-types>application</receive-types>
+    <sender-key>)" + keys + R"(/internet/bridge-signing.pub</sender-key>
+    <opening-keys>)" + keys + "/lgwan/bridge-sealing.key, " + keys + R"(/lgwan-old/bridge-sealing.key</opening-keys>
+    <poll-interval>100ms</poll-interval>
+  </connector>
+  <connector id="apps-out" plugin="file"><directory>apps</directory></connector>
+  <route id="notices-out" from="notices-in" to="bridge" mapping="notice-map.xml"/>
+  <route id="apps-in" from="bridge" records="application" to="apps-out"/>
+</renkei>
+)");
+    test::writeFile(net / "config.xml", R"(<renkei xmlns="urn:renkei:config:1" instance="net" zone="internet">
+  <log level="information"/>
+  <pipeline poll-interval="100ms" retry-initial="100ms" retry-max="500ms"/>
+  <store driver="sqlite" path="renkei.db"/>
+  <connector id="forms-in" plugin="file"><directory>forms</directory><settle>0s</settle><keep-done>)" +
+                                         netKeepDone + R"(</keep-done></connector>
+  <connector id="bridge" plugin="bridge">
+    <send-folder>send</send-folder>
+    <to-zone>lgwan</to-zone>
+    <send-types>application</send-types>
+    <signing-key>)" + keys + R"(/internet/bridge-signing.key</signing-key>
+    <receiver-key>)" + keys + R"(/lgwan-old/bridge-sealing.pub</receiver-key>
+    <receive-folder>receive</receive-folder>
+    <receive-types>notice</receive-types>
+    <sender-key>)" + keys + R"(/lgwan/bridge-signing.pub</sender-key>
+    <poll-interval>100ms</poll-interval>
+  </connector>
+  <connector id="notices-out" plugin="file"><directory>notices</directory></connector>
+  <route id="apps-out" from="forms-in" to="bridge" mapping="application-map.xml"/>
+  <route id="notices-in" from="bridge" records="notice" to="notices-out"/>
+</renkei>
+)");
+    fs::create_directories(lgwan / "notices/in");
+    fs::create_directories(net / "forms/in");
+    fs::create_directories(lgwan / "receive/in");
+    fs::create_directories(net / "receive/in");
+  }
+  std::string lgwanConfig() const { return (lgwan / "config.xml").string(); }
+  std::string netConfig() const { return (net / "config.xml").string(); }
+  test::ProcessResult once(const fs::path& instance) {
+    return runRenkei({"serve", "--config", (instance / "config.xml").string(), "--once"});
+  }
+  /// The transfer product: every bundle in one side's out/ to the other's
+  /// in/, through `sanitise` (unchanged by default). Returns how many.
+  int transfer(const std::function<std::string(const std::string&)>& sanitise = nullptr) {
+    int moved = 0;
+    for (const auto& [from, to] : {std::pair{lgwan / "send/out", net / "receive/in"}, {net / "send/out", lgwan / "receive/in"}}) {
+      for (const std::string& name : test::listFiles(from)) {
+        std::string text = test::readFile(from / name);
+        if (sanitise) text = sanitise(text);
+        test::writeFile(to / (name + ".part"), text);
+        fs::rename(to / (name + ".part"), to / name);
+        fs::remove(from / name);
+        ++moved;
+      }
+    }
+    return moved;
+  }
+  /// A bundle signed by the internet side (as its instance would make it),
+  /// for bundles no instance would send.
+  std::string signedByNet(bridge::Manifest m, const bridge::Rows& rows) {
+    const auto signer = seal::SigningKey::fromFile((dir / "keys/internet/bridge-signing.key").string());
+    const auto receiver = seal::PublicKey::fromFile((dir / "keys/lgwan/bridge-sealing.pub").string());
+    return bridge::writeBundle(std::move(m), rows, signer, &receiver);
+  }
+  std::string signedByLgwan(bridge::Manifest m, const bridge::Rows& rows) {
+    const auto signer = seal::SigningKey::fromFile((dir / "keys/lgwan/bridge-signing.key").string());
+    return bridge::writeBundle(std::move(m), rows, signer, nullptr);
+  }
+};
+
+bridge::Manifest manifest(const std::string& id, const std::string& sender, const std::string& from,
+                          const std::string& to, const std::string& type,
+                          const std::vector<std::pair<std::string, std::string>>& fields, std::int64_t sequence = 1) {
+  bridge::Manifest m;
+  m.bundleId = id;
+  m.sender = sender;
+  m.fromZone = from;
+  m.toZone = to;
+  m.sequence = sequence;
+  m.recordType = type;
+  for (const auto& [name, pii] : fields) m.fields.push_back({name, pii});
+  m.created = "2026-12-01T00:00:00Z";
+  return m;
+}
+
+/// The reason file kept beside a rejected bundle `name`.
+std::string reasonOf(const fs::path& receive, const std::string& name) {
+  const fs::path file = receive / "rejected" / (name + ".reason.txt");
+  return fs::exists(file) ? test::readFile(file) : std::string("(no reason file for ") + name + ")";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(records_cross_both_ways_through_a_sanitiser_and_nothing_personal_stays_on_the_internet_side) {
+  Zones z;
+  BOOST_REQUIRE(runRenkei({"check", "--config", z.lgwanConfig()}).exitCode == 0);
+  auto check = runRenkei({"check", "--config", z.netConfig()});
+  BOOST_REQUIRE_MESSAGE(check.exitCode == 0, check.err);
+  test::writeFile(z.lgwan / "notices/in/notices.csv", "id,status\nA-1,受付\nA-2,補正依頼\nA-3,完了\n");
+  test::writeFile(z.net / "forms/in/forms.csv",
+                  "id,name,birth\nN-1,試験 花子,1988-04-01\nN-2,見本 太郎,1975-12-24\n");
+  auto a = z.once(z.lgwan);
+  BOOST_TEST(a.exitCode == 0, a.out << a.err);
+  auto b = z.once(z.net);
+  BOOST_TEST(b.exitCode == 0, b.out << b.err);
+  // In transit: the application bundle is sealed; the notices are in the clear.
+  const auto sealedOut = test::listFiles(z.net / "send/out");
+  BOOST_REQUIRE_EQUAL(sealedOut.size(), 1u);
+  const std::string inTransit = test::readFile(z.net / "send/out" / sealedOut[0]);
+  BOOST_TEST(inTransit.find("\nsealed:") != std::string::npos);
+  BOOST_TEST(inTransit.find("試験") == std::string::npos);
+  BOOST_TEST(inTransit.find("\"pii\":\"personal\"") != std::string::npos);
+  // A sanitiser that rewrites line ends and adds a BOM: still verified.
+  BOOST_TEST(z.transfer([](const std::string& t) {
+    std::string crlf = "\xEF\xBB\xBF";
+    for (char c : t) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+    return crlf;
+  }) == 2);
+  a = z.once(z.lgwan);
+  BOOST_TEST(a.exitCode == 0, a.out << a.err);
+  b = z.once(z.net);
+  BOOST_TEST(b.exitCode == 0, b.out << b.err);
+  const auto apps = deliveredLines(z.lgwan / "apps/out");
+  BOOST_REQUIRE_EQUAL(apps.size(), 2u);
+  BOOST_TEST(apps[0].find("\"name\":\"試験 花子\"") != std::string::npos, apps[0]);
+  const auto notices = deliveredLines(z.net / "notices/out");
+  BOOST_REQUIRE_EQUAL(notices.size(), 3u);
+  BOOST_TEST(notices[1].find("補正依頼") != std::string::npos);
+  BOOST_TEST(test::listFiles(z.lgwan / "receive/rejected").empty());
+  BOOST_TEST(test::listFiles(z.net / "receive/rejected").empty());
+  BOOST_TEST(test::listFiles(z.lgwan / "receive/done").size() == 1u);
+  // Nothing personal on the internet side: its store, its folders, its
+  // output (the sealed bundle has gone to the transfer product).
+  const std::string internet = everythingUnder(z.net) + b.out + b.err;
+  for (const char* value : {"試験", "花子", "見本", "1988-04-01", "1975-12-24"})
+    BOOST_TEST(internet.find(value) == std::string::npos, "'" << value << "' found on the internet side");
+  // The form file was deleted once stored (keep-done=false).
+  BOOST_TEST(test::listFiles(z.net / "forms/done").empty());
+}
+
+BOOST_AUTO_TEST_CASE(check_keeps_personal_fields_out_of_the_internet_zone) {
+  // A source that keeps what it took in, in the internet zone, with
+  // personal fields: refused.
+  Zones keeps("true");
+  auto r = runRenkei({"check", "--config", keeps.netConfig()});
+  BOOST_TEST(r.exitCode == 2);
+  BOOST_TEST(r.err.find("connector 'forms-in' keeps what it took in (done/); the internet zone keeps nothing "
+                        "personal: set keep-done=false") != std::string::npos,
+             r.err);
+  // Personal fields to a sink that does not seal: refused.
+  Zones z;
+  std::string text = test::readFile(z.netConfig());
+  text.replace(text.find("to=\"bridge\" mapping"), 11, "to=\"notices-out\"");
+  test::writeFile(z.netConfig(), text);
+  r = runRenkei({"check", "--config", z.netConfig()});
+  BOOST_TEST(r.exitCode == 2);
+  BOOST_TEST(r.err.find("route 'apps-out': mapping 'application' targets the lgwan zone, but this instance runs in "
+                        "the internet zone") != std::string::npos,
+             r.err);
+  // A mapping for the LGWAN zone to a bridge into the internet zone:
+  // refused, naming both.
+  Zones y;
+  text = test::readFile(y.lgwan / "notice-map.xml");
+  text.replace(text.find("zone=\"internet\""), 15, "zone=\"lgwan\"");
+  test::writeFile(y.lgwan / "notice-map.xml", text);
+  r = runRenkei({"check", "--config", y.lgwanConfig()});
+  BOOST_TEST(r.exitCode == 2);
+  BOOST_TEST(r.err.find("route 'notices-out': mapping 'notice' targets the lgwan zone, but its target delivers into "
+                        "the internet zone") != std::string::npos,
+             r.err);
+}
+
+BOOST_AUTO_TEST_CASE(a_changed_byte_anywhere_refuses_the_bundle_whole) {
+  Zones z;
+  test::writeFile(z.net / "forms/in/forms.csv", "id,name,birth\nN-1,試験 花子,1988-04-01\n");
+  test::writeFile(z.lgwan / "notices/in/notices.csv", "id,status\nA-1,受付\n");
+  BOOST_REQUIRE(z.once(z.net).exitCode == 0);
+  BOOST_REQUIRE(z.once(z.lgwan).exitCode == 0);
+  const std::string sealedBundle = test::readFile(z.net / "send/out" / test::listFiles(z.net / "send/out")[0]);
+  const std::string clearBundle = test::readFile(z.lgwan / "send/out" / test::listFiles(z.lgwan / "send/out")[0]);
+  auto lineStart = [](const std::string& t, int line) {
+    std::size_t at = 0;
+    for (int i = 0; i < line; ++i) at = t.find('\n', at) + 1;
+    return at;
+  };
+  struct Change {
+    std::string name;
+    const std::string* bundle;
+    std::size_t at;
+    fs::path in;
+  };
+  const std::vector<Change> changes = {
+      {"manifest", &sealedBundle, 20, z.lgwan / "receive"},
+      {"sealed-payload", &sealedBundle, lineStart(sealedBundle, 1) + 30, z.lgwan / "receive"},
+      {"signature", &sealedBundle, lineStart(sealedBundle, 2) + 15, z.lgwan / "receive"},
+      {"record", &clearBundle, lineStart(clearBundle, 1) + 3, z.net / "receive"},
+  };
+  for (const Change& c : changes) {
+    std::string bad = *c.bundle;
+    bad[c.at] = bad[c.at] == 'A' ? 'B' : 'A';
+    test::writeFile(c.in / "in" / (c.name + ".bundle"), bad);
+  }
+  BOOST_TEST(z.once(z.lgwan).exitCode == 0);
+  BOOST_TEST(z.once(z.net).exitCode == 0);
+  for (const Change& c : changes) {
+    BOOST_TEST_CONTEXT("changed: " << c.name) {
+      BOOST_TEST(fs::exists(c.in / "rejected" / (c.name + ".bundle")));
+      BOOST_TEST(reasonOf(c.in, c.name + ".bundle").find("reason: the signature does not verify") != std::string::npos,
+                 reasonOf(c.in, c.name + ".bundle"));
+    }
+  }
+  BOOST_TEST(deliveredLines(z.lgwan / "apps/out").empty());
+  BOOST_TEST(deliveredLines(z.net / "notices/out").empty());
+}
+
+BOOST_AUTO_TEST_CASE(bundles_that_break_a_rule_are_refused_whole_with_the_reason) {
+  Zones z;
+  const fs::path lg = z.lgwan / "receive/in", net = z.net / "receive/in";
+  const std::vector<std::pair<std::string, std::string>> appFields = {{"id", "none"}, {"name", "personal"}};
+  const std::vector<std::pair<std::string, std::string>> noticeFields = {{"id", "none"}, {"status", "none"}};
+  // signed with another key (the LGWAN side's own, not the internet's)
+  test::writeFile(lg / "other-key.bundle",
+                  z.signedByLgwan(manifest("b1", "net", "internet", "lgwan", "application", noticeFields),
+                                  {{"N-1", "x"}}));
+  // a record type not on the allow-list
+  test::writeFile(lg / "type.bundle",
+                  z.signedByNet(manifest("b2", "net", "internet", "lgwan", "payment", appFields), {{"N-1", "試験"}}));
+  // a 個人番号 in free text under a manifest that says none, into the internet zone
+  test::writeFile(net / "mynumber.bundle",
+                  z.signedByLgwan(manifest("b3", "city", "lgwan", "internet", "notice", noticeFields),
+                                  {{"A-1", "番号は 1234 5678 9018 です"}}));
+  // a NUL in a value
+  test::writeFile(net / "nul.bundle", z.signedByLgwan(manifest("b4", "city", "lgwan", "internet", "notice", noticeFields),
+                                                      {{"A-1", std::string("a\0b", 3)}}));
+  // invalid UTF-8 (a lone continuation byte in the manifest's created time)
+  std::string badText = z.signedByLgwan(manifest("b5", "city", "lgwan", "internet", "notice", noticeFields), {{"A-1", "x"}});
+  badText.replace(badText.find("2026-12-01"), 1, "\x80");
+  test::writeFile(net / "utf8.bundle", badText);
+  // 10^6 records: more than max-records
+  {
+    bridge::Rows rows(1000000, std::vector<std::string>{"A", ""});
+    test::writeFile(net / "million.bundle",
+                    z.signedByLgwan(manifest("b6", "city", "lgwan", "internet", "notice", noticeFields), rows));
+  }
+  // a 100 MB field: more than max-bundle-bytes, refused before it is read
+  {
+    std::string big(100u << 20, 'x');
+    test::writeFile(net / "big.bundle",
+                    z.signedByLgwan(manifest("b7", "city", "lgwan", "internet", "notice", noticeFields), {{"A-1", big}}));
+  }
+  // a symbolic link pointing anywhere
+  fs::create_symlink("/etc/passwd", net / "link.bundle");
+  auto a = z.once(z.lgwan);
+  BOOST_TEST(a.exitCode == 0, a.out << a.err);
+  auto b = z.once(z.net);
+  BOOST_TEST(b.exitCode == 0, b.out << b.err);
+  const std::vector<std::tuple<fs::path, std::string, std::string>> expected = {
+      {z.lgwan / "receive", "other-key.bundle", "the signature does not verify"},
+      {z.lgwan / "receive", "type.bundle", "record type 'payment' is not allowed in this direction"},
+      {z.net / "receive", "mynumber.bundle", "field 'status' holds what looks like a 住民票コード or 個人番号"},
+      {z.net / "receive", "nul.bundle", "record 1, field 'status' holds a control character"},
+      {z.net / "receive", "utf8.bundle", "invalid UTF-8 or a control character at byte"},
+      {z.net / "receive", "million.bundle", "the manifest says 1000000 records, more than the limit 100000"},
+      {z.net / "receive", "big.bundle", "more than the limit 67108864 (max-bundle-bytes)"},
+      {z.net / "receive", "link.bundle", "a symbolic link, not a bundle"},
+  };
+  for (const auto& [receive, name, why] : expected) {
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_TEST((fs::exists(receive / "rejected" / name) || fs::is_symlink(receive / "rejected" / name)));
+      const std::string reason = reasonOf(receive, name);
+      BOOST_TEST(reason.find(why) != std::string::npos, reason);
+      // the reason names what failed, never a value
+      BOOST_TEST(reason.find("9018") == std::string::npos);
+    }
+  }
+  BOOST_TEST(fs::exists("/etc/passwd"));
+  BOOST_TEST(deliveredLines(z.lgwan / "apps/out").empty());
+  BOOST_TEST(deliveredLines(z.net / "notices/out").empty());
+  BOOST_TEST(test::listFiles(lg).empty());
+  BOOST_TEST(test::listFiles(net).empty());
+}
+
+BOOST_AUTO_TEST_CASE(duplicates_and_bundles_out_of_order_are_delivered_once_and_gaps_reported) {
+  Zones z;
+  for (int n = 1; n <= 3; ++n) {
+    test::writeFile(z.lgwan / "notices/in" / ("n" + std::to_string(n) + ".csv"),
+                    "id,status\nA-" + std::to_string(n) + "a,受付\nA-" + std::to_string(n) + "b,完了\n");
+    BOOST_REQUIRE(z.once(z.lgwan).exitCode == 0);  // one file, one bundle, in order
+  }
+  const auto bundles = test::listFiles(z.lgwan / "send/out");
+  BOOST_REQUIRE_EQUAL(bundles.size(), 3u);
+  const fs::path out = z.lgwan / "send/out", in = z.net / "receive/in";
+  // the third first
+  fs::copy_file(out / bundles[2], in / bundles[2]);
+  auto r = z.once(z.net);
+  BOOST_TEST(r.exitCode == 0);
+  BOOST_TEST((r.out + r.err).find("from city, bundles with sequence 1–2 not received yet") != std::string::npos,
+             r.out << r.err);
+  // then the first twice (the transfer product retried), and the second
+  fs::copy_file(out / bundles[0], in / bundles[0]);
+  fs::copy_file(out / bundles[0], in / (bundles[0] + ".retry"));
+  fs::copy_file(out / bundles[1], in / bundles[1]);
+  r = z.once(z.net);
+  BOOST_TEST(r.exitCode == 0);
+  BOOST_TEST((r.out + r.err).find("was received before: ignored") != std::string::npos, r.out << r.err);
+  // and the third again, after all
+  fs::copy_file(out / bundles[2], in / bundles[2]);
+  BOOST_TEST(z.once(z.net).exitCode == 0);
+  const auto lines = deliveredLines(z.net / "notices/out");
+  BOOST_TEST(lines.size() == 6u);
+  BOOST_TEST(std::set<std::string>(lines.begin(), lines.end()).size() == 6u);
+  BOOST_TEST(test::listFiles(z.net / "receive/done").size() == 5u);
+  BOOST_TEST(test::listFiles(z.net / "receive/rejected").empty());
+}
+
+BOOST_AUTO_TEST_CASE(sigkill_of_either_side_while_bundles_flow_both_ways_loses_and_doubles_nothing) {
+  Zones z;
+  constexpr int kFiles = 100;  // per side: 200 bundles in all
+  for (int n = 0; n < kFiles; ++n) {
+    test::writeFile(z.lgwan / "notices/in" / ("n" + std::to_string(n) + ".csv"),
+                    "id,status\nL" + std::to_string(n) + "-1,受付\nL" + std::to_string(n) + "-2,完了\n");
+    test::writeFile(z.net / "forms/in" / ("f" + std::to_string(n) + ".csv"),
+                    "id,name,birth\nF" + std::to_string(n) + ",試験 花子,1988-04-01\n");
+  }
+  auto start = [&](const fs::path& instance, int run) {
+    return test::spawn({test::renkeiBinary(), "serve", "--config", (instance / "config.xml").string()},
+                       instance / ("run" + std::to_string(run)), pluginEnv());
+  };
+  std::mt19937 random(20261201);
+  test::Child lg = start(z.lgwan, 0), net = start(z.net, 0);
+  int kills = 0, run = 1;
+  while (kills < 20) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150 + random() % 400));
+    z.transfer();
+    test::Child& victim = random() % 2 ? lg : net;
+    const fs::path instance = &victim == &lg ? z.lgwan : z.net;
+    ::kill(victim.pid, SIGKILL);
+    if (victim.wait().signal == SIGKILL) ++kills;
+    victim = start(instance, run++);
+  }
+  // The final drain: both run until every record has crossed.
+  const bool complete = waitFor(
+      [&] {
+        z.transfer();
+        return deliveredLines(z.lgwan / "apps/out").size() >= kFiles &&
+               deliveredLines(z.net / "notices/out").size() >= 2 * kFiles;
+      },
+      120);
+  ::kill(lg.pid, SIGTERM);
+  ::kill(net.pid, SIGTERM);
+  lg.wait();
+  net.wait();
+  BOOST_TEST(complete);
+  BOOST_TEST(kills == 20);
+  const auto apps = deliveredLines(z.lgwan / "apps/out");
+  const auto notices = deliveredLines(z.net / "notices/out");
+  BOOST_TEST(apps.size() == static_cast<std::size_t>(kFiles));
+  BOOST_TEST(notices.size() == static_cast<std::size_t>(2 * kFiles));
+  BOOST_TEST(std::set<std::string>(apps.begin(), apps.end()).size() == apps.size());
+  BOOST_TEST(std::set<std::string>(notices.begin(), notices.end()).size() == notices.size());
+  BOOST_TEST(test::listFiles(z.lgwan / "receive/rejected").empty());
+  BOOST_TEST(test::listFiles(z.net / "receive/rejected").empty());
+}
