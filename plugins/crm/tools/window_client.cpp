@@ -9,6 +9,7 @@
 //                                      opens a visit, links the resident, adds a procedure
 //     pull SUBSCRIPTION [--ack]        one pull of up to 10 batches (acknowledged with --ack)
 //     report FROM TO                   counts and times, days YYYY-MM-DD
+//     open-token TEXT                  opens a scanned visit token (once: tokens are single use)
 //
 // Exit status: 0 done, 1 the call failed (ApiError or connection), 2 usage.
 #include <signal.h>
@@ -30,6 +31,7 @@
 #include "api/CrmService.h"
 #include "api/RecordService.h"
 #include "api/ResidentService.h"
+#include "api/TokenService.h"
 #include "api/crm_constants.h"
 
 namespace api = renkei::api;
@@ -44,7 +46,8 @@ const char* const kUsage =
     "  household HOUSEHOLD_NO [--former]   (current members; --former: also those who left)\n"
     "  visit --resident CODE [--ticket T] [--staff S] [--procedure P --counter C]\n"
     "  pull SUBSCRIPTION [--ack]\n"
-    "  report FROM TO            (YYYY-MM-DD)\n";
+    "  report FROM TO            (YYYY-MM-DD)\n"
+    "  open-token TEXT           a scanned visit token (RK1:…), opened once\n";
 
 const char* progressName(api::Progress::type p) {
   const auto& names = api::g_crm_constants.PROGRESS_NAMES;
@@ -130,6 +133,7 @@ int main(int argc, char** argv) {
     api::RecordServiceClient records(std::make_shared<tp::TMultiplexedProtocol>(protocol, "RecordService"));
     api::ResidentServiceClient residents(std::make_shared<tp::TMultiplexedProtocol>(protocol, "ResidentService"));
     api::CrmServiceClient crm(std::make_shared<tp::TMultiplexedProtocol>(protocol, "CrmService"));
+    api::TokenServiceClient tokens(std::make_shared<tp::TMultiplexedProtocol>(protocol, "TokenService"));
     transport->open();
 
     if (command == "lookup" && words.size() == 2) {
@@ -173,11 +177,29 @@ int main(int argc, char** argv) {
         std::cout << "  " << t.key << ": " << t.procedures << " procedures, wait avg " << std::fixed
                   << std::setprecision(0) << t.waitAvgSeconds << " s (p90 " << t.waitP90Seconds
                   << " s), handling avg " << t.handleAvgSeconds << " s (p90 " << t.handleP90Seconds << " s)\n";
+    } else if (command == "open-token" && words.size() == 2) {
+      api::OpenedToken t;
+      tokens.open(t, words[1]);
+      std::cout << "token " << t.tokenId << ": " << t.lifeEvent << ", planned move " << t.plannedMoveDate << "\n"
+                << "  address " << t.address << (t.previousAddress.empty() ? "" : " (from " + t.previousAddress + ")")
+                << "\n";
+      for (const auto& m : t.members)
+        std::cout << "  " << m.relationship << ": " << m.name << " (" << m.nameKana << "), born " << m.birthDate
+                  << ", sex " << m.sex << "\n";
+      std::cout << "  procedures:";
+      for (const auto& p : t.procedures) std::cout << " " << p;
+      std::cout << "\n";
     } else {
       std::cerr << "renkei-window-client: unknown command or wrong arguments: " << command << "\n" << kUsage;
       return 2;
     }
     transport->close();
+  } catch (const api::TokenRefused& e) {
+    const auto& names = api::_TokenRefusal_VALUES_TO_NAMES;
+    auto it = names.find(e.code);
+    std::cerr << "renkei-window-client: " << command << ": refused " << (it == names.end() ? "?" : it->second) << ": "
+              << e.message << "\n";
+    return 1;
   } catch (const api::ApiError& e) {
     std::cerr << "renkei-window-client: " << command << ": error " << e.code << ": " << e.message << "\n";
     return 1;
