@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bridge_bundle.h"
+#include "bridge_zmq.h"
 #include "renkei/sdk.h"
 
 namespace renkei::connectors::bridge {
@@ -30,7 +31,8 @@ const std::vector<std::string>& bridgeMigrations();
 
 /// The sending half's settings.
 struct SendSide {
-  std::filesystem::path folder;  ///< tmp/ and out/ below it
+  std::filesystem::path folder;  ///< tmp/ and out/ below it (the folder transport)
+  std::unique_ptr<ZmqSender> zmq;  ///< the ZeroMQ transport, when send-endpoint is given
   std::string toZone;
   std::set<std::string> types;
   std::optional<seal::SigningKey> signer;
@@ -43,6 +45,7 @@ struct ReceiveSide {
   std::vector<seal::PrivateKey> keys;
   Policy policy;  ///< keys point into `keys`
   std::chrono::milliseconds poll{2000};
+  std::unique_ptr<ZmqReceiver> zmq;  ///< listening too, when receive-endpoint is given
 };
 
 class BridgeConnector final : public Connector, public Sink {
@@ -69,6 +72,8 @@ class BridgeConnector final : public Connector, public Sink {
  private:
   void configureSend(const Settings& settings);
   void configureReceive(const Settings& settings);
+  /// A CURVE key file named by `key` (ConfigError naming the key).
+  static std::string curveKey(const Settings& settings, const char* key);
   /// Writes the bundle text to tmp/ and renames it into out/.
   Outcome place(const Manifest& manifest, const std::string& text, std::size_t records, bool sealed);
   /// The manifest of a batch: fields with their classes, ids, sequence.
@@ -78,7 +83,15 @@ class BridgeConnector final : public Connector, public Sink {
   std::int64_t sequenceFor(const std::string& batchId);
   /// Handles one claimed bundle in processing/; false: retry later.
   bool receiveOne(const std::string& name);
+  /// Verifies one bundle and hands its records to the host: Delivered,
+  /// Duplicate (taken before), Rejected (the reason) or Retry.
+  ZmqReply take(const std::string& bytes, const std::string& sha);
+  /// A bundle that came over ZeroMQ and was refused: kept in rejected/.
+  ZmqReply takeFromZmq(const std::string& bytes);
   void reject(const std::string& name, const std::string& reason, std::uintmax_t bytes, const std::string& sha);
+  /// Writes the reason file for rejected/`name` (the name it will have).
+  std::string reasonFileFor(const std::string& name, const std::string& reason, std::uintmax_t bytes,
+                            const std::string& sha);
   void receiveLoop();
 
   HostContext context_;

@@ -37,6 +37,20 @@ const renkei_config_key kKeys[] = {
     {"opening-keys", "list", nullptr, 0,
      "This side's X25519 private keys (PEM files, comma-separated) that open sealed bundles; list the old one "
      "beside the new during a key rotation. LGWAN and 個人番号利用事務系 only: the internet zone holds none."},
+    {"send-endpoint", "string", nullptr, 0,
+     "The ZeroMQ transport instead of send-folder, where the zone model allows a direct channel: the receiver's "
+     "address (tcp://host:port). Each bundle is acknowledged after the receiver committed it; until then the batch "
+     "stays in the outbox and is sent again. Needs curve-key and curve-server-key."},
+    {"receive-endpoint", "string", nullptr, 0,
+     "Also listen for bundles over ZeroMQ (e.g. tcp://0.0.0.0:5571), beside receive-folder (whose rejected/ keeps "
+     "what is refused). Only clients whose CURVE key is in curve-clients get in. Needs curve-key."},
+    {"curve-key", "path", nullptr, 0,
+     "This side's CURVE secret key (Z85; bridge-curve.key from `renkei bridge keygen`), for the ZeroMQ transport."},
+    {"curve-server-key", "path", nullptr, 0, "The receiver's CURVE public key (its bridge-curve.pub), for send-endpoint."},
+    {"curve-clients", "list", nullptr, 0,
+     "CURVE public key files of the senders allowed to connect to receive-endpoint; any other key gets nothing."},
+    {"ack-timeout", "duration", "10s", 0,
+     "How long the sending half waits for the receiver's acknowledgement over ZeroMQ before the batch is retried."},
     {"max-bundle-bytes", "size", "64MiB", 0, "A larger bundle is rejected whole, before it is read."},
     {"max-records", "int", "100000", 0, "A bundle with more records is rejected whole."},
     {"max-field-bytes", "size", "64KiB", 0, "A bundle with a longer value is rejected whole."},
@@ -84,12 +98,14 @@ void BridgeConnector::configure(const Settings& settings, const HostContext& con
   log_ = context.logger;
   fsync_ = settings.getBool("fsync");
   if (!context.services) throw ConfigError("the bridge needs the host's services");
-  if (settings.has("send-folder")) configureSend(settings);
-  for (const char* key : {"to-zone", "send-types", "signing-key", "receiver-key"})
+  if (settings.has("send-folder") && settings.has("send-endpoint"))
+    throw ConfigError("give send-folder or send-endpoint, not both: one transport per sending half");
+  if (settings.has("send-folder") || settings.has("send-endpoint")) configureSend(settings);
+  for (const char* key : {"to-zone", "send-types", "signing-key", "receiver-key", "curve-server-key"})
     if (!send_ && settings.has(key))
-      throw ConfigError(std::string(key) + " belongs to the sending half, which needs send-folder");
+      throw ConfigError(std::string(key) + " belongs to the sending half, which needs send-folder or send-endpoint");
   if (settings.has("receive-folder")) configureReceive(settings);
-  for (const char* key : {"receive-types", "sender-key", "opening-keys"})
+  for (const char* key : {"receive-types", "sender-key", "opening-keys", "receive-endpoint", "curve-clients"})
     if (!receive_ && settings.has(key))
       throw ConfigError(std::string(key) + " belongs to the receiving half, which needs receive-folder");
   if (!send_ && !receive_) throw ConfigError("give send-folder, receive-folder or both: this bridge does nothing");
@@ -97,18 +113,38 @@ void BridgeConnector::configure(const Settings& settings, const HostContext& con
   context.services->state().migrate(bridgeMigrations());
 }
 
+std::string BridgeConnector::curveKey(const Settings& settings, const char* key) {
+  if (!settings.has(key)) throw ConfigError(std::string("the ZeroMQ transport needs ") + key);
+  try {
+    return readCurveKey(settings.getPath(key).string());
+  } catch (const std::exception& e) {
+    throw ConfigError(std::string(key) + ": " + e.what());
+  }
+}
+
 void BridgeConnector::configureSend(const Settings& settings) {
   SendSide side;
-  side.folder = settings.getPath("send-folder");
+  const char* transport = settings.has("send-folder") ? "send-folder" : "send-endpoint";
+  if (settings.has("send-folder")) side.folder = settings.getPath("send-folder");
   for (const char* key : {"to-zone", "send-types", "signing-key"})
-    if (!settings.has(key)) throw ConfigError(std::string("send-folder needs ") + key);
+    if (!settings.has(key)) throw ConfigError(std::string(transport) + " needs " + key);
+  if (settings.has("send-endpoint")) {
+    const std::string secret = curveKey(settings, "curve-key");
+    const std::string server = curveKey(settings, "curve-server-key");
+    try {
+      side.zmq = std::make_unique<ZmqSender>(settings.getString("send-endpoint"), server, secret,
+                                             settings.getDuration("ack-timeout"));
+    } catch (const std::exception& e) {
+      throw ConfigError(std::string("send-endpoint: ") + e.what());
+    }
+  }
   side.toZone = settings.getString("to-zone");
   side.types = typeList(settings, "send-types");
   side.signer = readKey<seal::SigningKey>("signing-key", settings.getPath("signing-key"));
   if (settings.has("receiver-key"))
     side.receiver = readKey<seal::PublicKey>("receiver-key", settings.getPath("receiver-key"));
   else if (side.toZone != "internet")
-    throw ConfigError("send-folder into the " + side.toZone +
+    throw ConfigError(std::string(transport) + " into the " + side.toZone +
                       " zone needs receiver-key (bundles with personal fields are sealed to it)");
   if (side.toZone == "internet" && side.receiver)
     throw ConfigError("receiver-key: nothing is sealed into the internet zone (it takes class none only); "
@@ -143,12 +179,37 @@ void BridgeConnector::configureReceive(const Settings& settings) {
   if (side.poll.count() < 10) throw ConfigError("poll-interval: at least 10ms");
   HostServices* host = context_.services;
   side.policy.identifierScan = [host](std::string_view v) { return host->looksLikeIdentifier(v); };
+  if (settings.has("receive-endpoint")) {
+    const std::string secret = curveKey(settings, "curve-key");
+    if (!settings.has("curve-clients")) throw ConfigError("receive-endpoint needs curve-clients (who may connect)");
+    std::set<std::string> clients;
+    for (const std::string& file : settings.getList("curve-clients")) {
+      const std::filesystem::path path =
+          std::filesystem::path(file).is_relative() ? context_.configDir / file : std::filesystem::path(file);
+      try {
+        clients.insert(readCurveKey(path.string()));
+      } catch (const std::exception& e) {
+        throw ConfigError(std::string("curve-clients: ") + e.what());
+      }
+    }
+    side.zmq = std::make_unique<ZmqReceiver>(settings.getString("receive-endpoint"), secret, std::move(clients),
+                                             side.policy.limits.maxBytes,
+                                             [this](const std::string& bytes) { return takeFromZmq(bytes); });
+  }
   receive_ = std::move(side);
   for (const seal::PrivateKey& key : receive_->keys) receive_->policy.keys.push_back(&key);
 }
 
 void BridgeConnector::start() {
   if (!receive_ || thread_.joinable()) return;
+  if (receive_->zmq) {
+    try {
+      receive_->zmq->start();
+    } catch (const std::exception& e) {
+      throw std::runtime_error("bridge " + context_.id + ": receive-endpoint: " + e.what());
+    }
+    log_->information("bridge %s: listening for bundles on %s (ZeroMQ, CURVE)", context_.id, receive_->zmq->endpoint());
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = false;
@@ -163,6 +224,7 @@ void BridgeConnector::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (receive_ && receive_->zmq) receive_->zmq->stop();
 }
 
 void BridgeConnector::takeWaiting() {

@@ -162,13 +162,31 @@ bool BridgeConnector::receiveOne(const std::string& name) {
     reject(name, why, static_cast<std::uintmax_t>(st.st_size), sha);
     return true;
   }
+  const ZmqReply r = take(bytes, sha);
+  switch (r.kind) {
+    case ZmqReply::Kind::Retry:
+    case ZmqReply::Kind::NoAnswer:
+      return false;
+    case ZmqReply::Kind::Rejected:
+      reject(name, r.detail, bytes.size(), sha);
+      return true;
+    case ZmqReply::Kind::Delivered:
+    case ZmqReply::Kind::Duplicate:
+      break;
+  }
+  if (moveUnique(side.folder / "processing" / name, side.folder / "done", name).empty() && errno != ENOENT)
+    log_->error("bridge %s: '%s' is delivered but cannot be moved to done/: %s (it is taken again, as a "
+                "duplicate, on the next pass)",
+                context_.id, printable(name), std::string(std::strerror(errno)));
+  return true;
+}
+
+ZmqReply BridgeConnector::take(const std::string& bytes, const std::string& sha) {
+  const ReceiveSide& side = *receive_;
   Verified v = readBundle(bytes, side.policy);
   if (v.ok() && (!plainId(v.manifest.bundleId) || !plainId(v.manifest.sender)))
     v.refusal = "the bundle id or sender name is not 1 to 64 of A-Z a-z 0-9 . _ -";
-  if (!v.ok()) {
-    reject(name, *v.refusal, bytes.size(), sha);
-    return true;
-  }
+  if (!v.ok()) return {ZmqReply::Kind::Rejected, *v.refusal};
   const Manifest& m = v.manifest;
   auto names = std::make_shared<FieldNames>();
   for (const Field& f : m.fields) names->push_back(f.name);
@@ -188,6 +206,7 @@ bool BridgeConnector::receiveOne(const std::string& name) {
   std::int64_t missingFrom = 0, missingTo = 0;
   StateStore& store = context_.services->state();
   const std::int64_t now = context_.services->nowMs();
+  const std::int64_t records = static_cast<std::int64_t>(v.rows.size());
   emission.state = [&](StateSession& s) {
     fresh = true;
     missingFrom = missingTo = 0;
@@ -205,48 +224,65 @@ bool BridgeConnector::receiveOne(const std::string& name) {
     }
     s.run("INSERT INTO " + store.table("received") +
               " (bundle_key, sequence, record_type, records, sha256, received_ms) VALUES (?, ?, ?, ?, ?, ?)",
-          {emission.key, m.sequence, m.recordType, static_cast<std::int64_t>(v.rows.size()), sha, now});
+          {emission.key, m.sequence, m.recordType, records, sha, now});
   };
   const Outcome o = context_.services->emit(emission);
   if (o.status() == Outcome::Status::Retry) {
-    log_->warning("bridge %s: bundle %s waits in processing/: %s", context_.id, m.bundleId, o.message());
-    return false;
+    log_->warning("bridge %s: bundle %s waits: %s", context_.id, m.bundleId, o.message());
+    return {ZmqReply::Kind::Retry, o.message()};
   }
-  if (o.status() == Outcome::Status::Error) {
-    reject(name, "the host refused its records: " + o.message(), bytes.size(), sha);
-    return true;
-  }
+  if (o.status() == Outcome::Status::Error) return {ZmqReply::Kind::Rejected, "the host refused its records: " + o.message()};
   MetricsScope& metrics = context_.services->metrics();
   const MetricLabels labels{{"from", m.fromZone}};
-  if (fresh) {
-    metrics.counter("renkei_bridge_bundles_received_total", "Bundles verified and delivered", labels).add();
-    metrics.counter("renkei_bridge_records_received_total", "Records received in bundles", labels)
-        .add(static_cast<double>(m.records));
-    log_->information("bridge %s: bundle %s from %s (sequence %s, %s records of type %s) delivered", context_.id,
-                      m.bundleId, m.sender, std::to_string(m.sequence), std::to_string(m.records), m.recordType);
-    if (missingTo) {
-      metrics.counter("renkei_bridge_sequence_gaps_total", "Bundles missing in a sender's sequence when a later one came", labels)
-          .add(static_cast<double>(missingTo - missingFrom + 1));
-      log_->warning("bridge %s: from %s, bundles with sequence %s not received yet (the next came first: "
-                    "delayed or lost in transfer?)",
-                    context_.id, m.sender,
-                    missingFrom == missingTo ? std::to_string(missingFrom)
-                                             : std::to_string(missingFrom) + "–" + std::to_string(missingTo));
-    }
-  } else {
+  if (!fresh) {
     metrics.counter("renkei_bridge_bundles_duplicate_total", "Bundles received again: acknowledged and ignored", labels).add();
     log_->information("bridge %s: bundle %s from %s was received before: ignored", context_.id, m.bundleId, m.sender);
+    return {ZmqReply::Kind::Duplicate, ""};
   }
-  if (moveUnique(side.folder / "processing" / name, side.folder / "done", name).empty() && errno != ENOENT)
-    log_->error("bridge %s: bundle %s is delivered but cannot be moved to done/: %s (it is taken again, as a "
-                "duplicate, on the next pass)",
-                context_.id, m.bundleId, std::string(std::strerror(errno)));
-  return true;
+  metrics.counter("renkei_bridge_bundles_received_total", "Bundles verified and delivered", labels).add();
+  metrics.counter("renkei_bridge_records_received_total", "Records received in bundles", labels)
+      .add(static_cast<double>(records));
+  log_->information("bridge %s: bundle %s from %s (sequence %s, %s records of type %s) delivered", context_.id,
+                    m.bundleId, m.sender, std::to_string(m.sequence), std::to_string(records), m.recordType);
+  if (missingTo) {
+    metrics.counter("renkei_bridge_sequence_gaps_total", "Bundles missing in a sender's sequence when a later one came", labels)
+        .add(static_cast<double>(missingTo - missingFrom + 1));
+    log_->warning("bridge %s: from %s, bundles with sequence %s not received yet (the next came first: "
+                  "delayed or lost in transfer?)",
+                  context_.id, m.sender,
+                  missingFrom == missingTo ? std::to_string(missingFrom)
+                                           : std::to_string(missingFrom) + "–" + std::to_string(missingTo));
+  }
+  return {ZmqReply::Kind::Delivered, ""};
 }
 
-void BridgeConnector::reject(const std::string& name, const std::string& reason, std::uintmax_t bytes,
-                             const std::string& sha) {
+ZmqReply BridgeConnector::takeFromZmq(const std::string& bytes) {
+  const std::string sha = seal::sha256Hex(bytes);
+  ZmqReply r = bytes.size() > receive_->policy.limits.maxBytes
+                   ? ZmqReply{ZmqReply::Kind::Rejected, "the bundle has " + std::to_string(bytes.size()) +
+                                                            " bytes, more than the limit " +
+                                                            std::to_string(receive_->policy.limits.maxBytes) +
+                                                            " (max-bundle-bytes)"}
+                   : take(bytes, sha);
+  if (r.kind == ZmqReply::Kind::Rejected) {
+    // Kept whole for the operator, as a refused file would be.
+    const std::string name = "zeromq-" + sha.substr(0, 16) + ".bundle";
+    const std::string used = reasonFileFor(name, r.detail, bytes.size(), sha);
+    if (std::string error = writeFileAtomically(receive_->folder / "tmp", receive_->folder / "rejected" / used, bytes, fsync_);
+        !error.empty())
+      log_->error("bridge %s: %s", context_.id, error);
+    context_.services->metrics().counter("renkei_bridge_bundles_rejected_total", "Bundles refused whole (see rejected/)").add();
+    log_->warning("bridge %s: a bundle over ZeroMQ rejected whole (rejected/%s.reason.txt): %s", context_.id, used,
+                  r.detail);
+  }
+  return r;
+}
+
+std::string BridgeConnector::reasonFileFor(const std::string& name, const std::string& reason, std::uintmax_t bytes,
+                                           const std::string& sha) {
   const ReceiveSide& side = *receive_;
+  std::error_code ec;
+  for (const char* sub : {"rejected", "tmp"}) fs::create_directories(side.folder / sub, ec);
   // A name too long for a ".reason.txt" beside it is shortened.
   std::string kept = name;
   if (kept.size() > 200) kept = kept.substr(0, 160) + "-" + seal::sha256Hex(name).substr(0, 16);
@@ -265,6 +301,13 @@ void BridgeConnector::reject(const std::string& name, const std::string& reason,
   if (std::string error = writeFileAtomically(side.folder / "tmp", side.folder / "rejected" / (used + ".reason.txt"), text, fsync_);
       !error.empty())
     log_->error("bridge %s: %s", context_.id, error);
+  return used;
+}
+
+void BridgeConnector::reject(const std::string& name, const std::string& reason, std::uintmax_t bytes,
+                             const std::string& sha) {
+  const ReceiveSide& side = *receive_;
+  const std::string used = reasonFileFor(name, reason, bytes, sha);
   if (moveUnique(side.folder / "processing" / name, side.folder / "rejected", used).empty())
     log_->error("bridge %s: cannot move '%s' to rejected/: %s", context_.id, printable(name),
                 std::string(std::strerror(errno)));

@@ -139,6 +139,29 @@ Outcome BridgeConnector::deliver(const Batch& batch) {
 
 Outcome BridgeConnector::place(const Manifest& manifest, const std::string& text, std::size_t records, bool sealed) {
   const SendSide& side = *send_;
+  const MetricLabels labels{{"to", side.toZone}};
+  if (side.zmq) {
+    const ZmqReply reply = side.zmq->send(text);
+    switch (reply.kind) {
+      case ZmqReply::Kind::Rejected:
+        return Outcome::error("the receiver rejected bundle " + manifest.bundleId + ": " + reply.detail);
+      case ZmqReply::Kind::Retry:
+      case ZmqReply::Kind::NoAnswer:
+        return Outcome::retry("bundle " + manifest.bundleId + " over ZeroMQ: " + reply.detail);
+      case ZmqReply::Kind::Delivered:
+      case ZmqReply::Kind::Duplicate:
+        break;
+    }
+    context_.services->metrics().counter("renkei_bridge_bundles_sent_total", "Bundles written for the other zone", labels).add();
+    context_.services->metrics()
+        .counter("renkei_bridge_records_sent_total", "Records sent in bundles", labels)
+        .add(static_cast<double>(records));
+    log_->information("bridge %s: bundle %s (sequence %s, %z records of type %s%s) acknowledged over ZeroMQ%s",
+                      context_.id, manifest.bundleId, std::to_string(manifest.sequence), records, manifest.recordType,
+                      std::string(sealed ? ", sealed" : ""),
+                      std::string(reply.kind == ZmqReply::Kind::Duplicate ? " (the receiver had it already)" : ""));
+    return Outcome::ok();
+  }
   std::error_code ec;
   for (const char* sub : {"tmp", "out"}) {
     std::filesystem::create_directories(side.folder / sub, ec);
@@ -148,7 +171,6 @@ Outcome BridgeConnector::place(const Manifest& manifest, const std::string& text
   if (std::string error = writeFileAtomically(side.folder / "tmp", side.folder / "out" / name, text, fsync_);
       !error.empty())
     return Outcome::retry(error);
-  const MetricLabels labels{{"to", side.toZone}};
   context_.services->metrics().counter("renkei_bridge_bundles_sent_total", "Bundles written for the other zone", labels).add();
   context_.services->metrics()
       .counter("renkei_bridge_records_sent_total", "Records sent in bundles", labels)

@@ -175,6 +175,12 @@ int bridgeKeygen(const std::map<std::string, std::string>& values) {
     files.push_back({dir / "bridge-sealing.key", sealing->pem(), mode_t{0600}});
     files.push_back({dir / "bridge-sealing.pub", sealing->publicKey().pem(), mode_t{0644}});
   }
+  // The ZeroMQ transport's CURVE pair (an X25519 pair of its own, in Z85 as
+  // ZeroMQ reads it), for a direct channel where the zone model allows one.
+  const auto curve = seal::PrivateKey::generate();
+  const std::string curvePublic = seal::z85Encode(curve.publicKey().raw());
+  files.push_back({dir / "bridge-curve.key", seal::z85Encode(curve.raw()) + "\n", mode_t{0600}});
+  files.push_back({dir / "bridge-curve.pub", curvePublic + "\n", mode_t{0644}});
   for (const auto& [file, text, mode] : files) {
     if (const std::string error = writeNew(file, text, mode); !error.empty()) {
       std::cerr << "renkei bridge keygen: " << error << "\n";
@@ -186,6 +192,10 @@ int bridgeKeygen(const std::map<std::string, std::string>& values) {
             << " (mode 600; this side's signing-key)\n"
             << "  public key:  " << std::get<0>(files[1]).string()
             << " (the other side's sender-key)\n";
+  std::cout << "CURVE key (ZeroMQ transport) " << curvePublic.substr(0, 8) << "…\n"
+            << "  secret key:  " << (dir / "bridge-curve.key").string() << " (mode 600; this side's curve-key)\n"
+            << "  public key:  " << (dir / "bridge-curve.pub").string()
+            << " (the other side's curve-server-key or curve-clients)\n";
   if (sealing)
     std::cout << "sealing key id " << sealing->publicKey().id() << "\n"
               << "  private key: " << std::get<0>(files[2]).string()

@@ -11,7 +11,11 @@
 #define BOOST_TEST_MODULE renkei_bridge
 #include <boost/test/unit_test.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <functional>
@@ -488,4 +492,112 @@ BOOST_AUTO_TEST_CASE(sigkill_of_either_side_while_bundles_flow_both_ways_loses_a
   BOOST_TEST(std::set<std::string>(notices.begin(), notices.end()).size() == notices.size());
   BOOST_TEST(test::listFiles(z.lgwan / "receive/rejected").empty());
   BOOST_TEST(test::listFiles(z.net / "receive/rejected").empty());
+}
+
+namespace {
+
+/// A file's text, or "" while it does not exist.
+std::string textOf(const fs::path& file) { return fs::exists(file) ? test::readFile(file) : std::string(); }
+
+/// A TCP port free on loopback now (bound and closed).
+int freePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t n = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+/// The two instances of Zones with applications crossing over ZeroMQ
+/// instead of the folder: LGWAN listens on `port`, the internet side
+/// connects with the CURVE key in `clientKeyDir`.
+void useZeroMq(Zones& z, int port, const std::string& clientKeyDir) {
+  const std::string keys = (z.dir / "keys").string();
+  std::string lg = test::readFile(z.lgwanConfig());
+  lg.replace(lg.find("    <poll-interval>"), 0,
+             "    <receive-endpoint>tcp://127.0.0.1:" + std::to_string(port) + "</receive-endpoint>\n"
+             "    <curve-key>" + keys + "/lgwan/bridge-curve.key</curve-key>\n"
+             "    <curve-clients>" + keys + "/internet/bridge-curve.pub</curve-clients>\n");
+  test::writeFile(z.lgwanConfig(), lg);
+  std::string net = test::readFile(z.netConfig());
+  net.replace(net.find("<send-folder>send</send-folder>"), 31,
+              "<send-endpoint>tcp://127.0.0.1:" + std::to_string(port) + "</send-endpoint>\n"
+              "    <curve-key>" + keys + "/" + clientKeyDir + "/bridge-curve.key</curve-key>\n"
+              "    <curve-server-key>" + keys + "/lgwan/bridge-curve.pub</curve-server-key>\n"
+              "    <ack-timeout>1s</ack-timeout>");
+  test::writeFile(z.netConfig(), net);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(zeromq_with_curve_acknowledges_after_commit_and_lets_no_other_key_in) {
+  Zones z;
+  const int port = freePort();
+  useZeroMq(z, port, "internet");
+  auto check = runRenkei({"check", "--config", z.netConfig()});
+  BOOST_REQUIRE_MESSAGE(check.exitCode == 0, check.err);
+  auto lg = test::spawn({test::renkeiBinary(), "serve", "--config", z.lgwanConfig()}, z.lgwan / "serve", pluginEnv());
+  BOOST_REQUIRE(waitFor([&] { return (textOf(lg.err) + textOf(lg.out)).find("listening for bundles on tcp://127.0.0.1:") !=
+                                     std::string::npos; },
+                        20));
+  test::writeFile(z.net / "forms/in/forms.csv", "id,name,birth\nN-1,試験 花子,1988-04-01\nN-2,見本 太郎,1975-12-24\n");
+  auto b = z.once(z.net);
+  BOOST_TEST(b.exitCode == 0, b.out << b.err);
+  BOOST_TEST(b.out.find("2 records delivered") != std::string::npos, b.out);
+  // Acknowledged means committed: the records are there by now.
+  BOOST_TEST(waitFor([&] { return deliveredLines(z.lgwan / "apps/out").size() == 2; }, 20));
+  BOOST_TEST(test::listFiles(z.net / "send/out").empty());
+
+  // A sender whose CURVE key is not on the receiver's list gets nothing:
+  // no answer, the batch stays in its outbox.
+  Zones other;
+  useZeroMq(other, port, "lgwan-old");
+  // the same receiver: the other tree's keys are not the receiver's clients
+  std::string net = test::readFile(other.netConfig());
+  const std::string ownKeys = (other.dir / "keys").string(), receiverKeys = (z.dir / "keys").string();
+  net.replace(net.find(ownKeys + "/lgwan/bridge-curve.pub"), ownKeys.size(), receiverKeys);
+  test::writeFile(other.netConfig(), net);
+  test::writeFile(other.net / "forms/in/forms.csv", "id,name,birth\nX-1,例題 次郎,1990-01-01\n");
+  auto c = z.once(other.net);
+  BOOST_TEST(c.exitCode != 0, c.out << c.err);
+  BOOST_TEST(c.out.find("0 records delivered") != std::string::npos, c.out);
+  BOOST_TEST((c.out + c.err).find("no acknowledgement within 1000 ms") != std::string::npos, c.out << c.err);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  BOOST_TEST(deliveredLines(z.lgwan / "apps/out").size() == 2u);
+  BOOST_TEST(test::listFiles(z.lgwan / "receive/rejected").empty());
+  ::kill(lg.pid, SIGTERM);
+  lg.wait();
+}
+
+BOOST_AUTO_TEST_CASE(zeromq_sender_keeps_its_bundles_while_the_receiver_is_down_for_a_minute) {
+  Zones z;
+  const int port = freePort();
+  useZeroMq(z, port, "internet");
+  // retries every few seconds at most, so the return is seen soon
+  std::string net = test::readFile(z.netConfig());
+  net.replace(net.find("retry-max=\"500ms\""), 17, "retry-max=\"3s\" max-attempts=\"1000\"");
+  test::writeFile(z.netConfig(), net);
+  for (int n = 0; n < 5; ++n)
+    test::writeFile(z.net / "forms/in" / ("f" + std::to_string(n) + ".csv"),
+                    "id,name,birth\nF" + std::to_string(n) + ",試験 花子,1988-04-01\n");
+  auto sender = test::spawn({test::renkeiBinary(), "serve", "--config", z.netConfig()}, z.net / "serve", pluginEnv());
+  const auto down = std::chrono::steady_clock::now();
+  // The receiver is down: the sender retries and keeps the batches.
+  std::this_thread::sleep_for(std::chrono::seconds(60));
+  test::ProcessResult early;
+  BOOST_TEST(!sender.finished(early), early.err);
+  BOOST_TEST(deliveredLines(z.lgwan / "apps/out").empty());
+  auto lg = test::spawn({test::renkeiBinary(), "serve", "--config", z.lgwanConfig()}, z.lgwan / "serve", pluginEnv());
+  const bool all = waitFor([&] { return deliveredLines(z.lgwan / "apps/out").size() == 5; }, 60);
+  BOOST_TEST(all, "delivered " << deliveredLines(z.lgwan / "apps/out").size() << " of 5 after the receiver returned");
+  BOOST_TEST((std::chrono::steady_clock::now() - down >= std::chrono::seconds(60)));
+  ::kill(sender.pid, SIGTERM);
+  ::kill(lg.pid, SIGTERM);
+  const auto s = sender.wait();
+  lg.wait();
+  BOOST_TEST(s.out.find("0 dead letters") != std::string::npos, s.out);
 }

@@ -118,6 +118,13 @@ std::string base64Encode(std::string_view bytes);
 /// signed or sealed text one changed character must not pass.
 std::optional<std::string> base64Decode(std::string_view text);
 
+/// ZeroMQ's Z85 (RFC 32/Z85): 5 characters per 4 bytes; `bytes.size()`
+/// must be a multiple of 4 (CURVE keys: 32 bytes, 40 characters).
+std::string z85Encode(std::string_view bytes);
+/// nullopt when `text` is not Z85 (length not a multiple of 5, a character
+/// outside the alphabet, a group above 2^32 - 1).
+std::optional<std::string> z85Decode(std::string_view text);
+
 /// RFC 9285: 3 characters per 2 bytes from the QR alphanumeric set.
 std::string base45Encode(std::string_view bytes);
 /// nullopt when `text` is not Base45 (a character outside the set, a

@@ -341,6 +341,43 @@ std::optional<std::string> base64Decode(std::string_view in) {
   return out;
 }
 
+namespace {
+constexpr std::string_view kZ85 =
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+}  // namespace
+
+std::string z85Encode(std::string_view in) {
+  std::string out;
+  if (in.size() % 4 != 0) return out;
+  for (std::size_t i = 0; i < in.size(); i += 4) {
+    std::uint32_t v = 0;
+    for (std::size_t k = 0; k < 4; ++k) v = v << 8 | static_cast<unsigned char>(in[i + k]);
+    char group[5];
+    for (int k = 4; k >= 0; --k) {
+      group[k] = kZ85[v % 85];
+      v /= 85;
+    }
+    out.append(group, 5);
+  }
+  return out;
+}
+
+std::optional<std::string> z85Decode(std::string_view text) {
+  if (text.size() % 5 != 0) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); i += 5) {
+    std::uint64_t v = 0;
+    for (std::size_t k = 0; k < 5; ++k) {
+      const std::size_t d = kZ85.find(text[i + k]);
+      if (d == std::string_view::npos) return std::nullopt;
+      v = v * 85 + d;
+    }
+    if (v > 0xFFFFFFFFull) return std::nullopt;
+    for (int k = 3; k >= 0; --k) out += static_cast<char>((v >> (8 * k)) & 0xFF);
+  }
+  return out;
+}
+
 std::string base45Encode(std::string_view in) {
   std::string out;
   out.reserve(in.size() / 2 * 3 + 2);

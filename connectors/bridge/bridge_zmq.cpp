@@ -1,0 +1,221 @@
+// ZeroMQ with CURVE: a REQ socket per sender (made anew after a timeout, as
+// REQ's state machine requires), a REP socket and a ZAP handler on the
+// receiver, both on the receiver's own thread.
+#include "bridge_zmq.h"
+
+#include <zmq.hpp>
+
+#include <atomic>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <thread>
+
+namespace renkei::connectors::bridge {
+namespace {
+
+std::string replyText(const ZmqReply& r) {
+  switch (r.kind) {
+    case ZmqReply::Kind::Delivered: return "delivered";
+    case ZmqReply::Kind::Duplicate: return "duplicate";
+    case ZmqReply::Kind::Rejected: return "rejected\n" + r.detail;
+    case ZmqReply::Kind::Retry: return "retry\n" + r.detail;
+    case ZmqReply::Kind::NoAnswer: break;
+  }
+  return "retry\nno answer";
+}
+
+ZmqReply parseReply(const std::string& text) {
+  ZmqReply r;
+  const std::size_t nl = text.find('\n');
+  const std::string head = text.substr(0, nl);
+  r.detail = nl == std::string::npos ? std::string() : text.substr(nl + 1);
+  if (head == "delivered") r.kind = ZmqReply::Kind::Delivered;
+  else if (head == "duplicate") r.kind = ZmqReply::Kind::Duplicate;
+  else if (head == "rejected") r.kind = ZmqReply::Kind::Rejected;
+  else if (head == "retry") r.kind = ZmqReply::Kind::Retry;
+  else r = {ZmqReply::Kind::Retry, "an answer this sender does not read"};
+  return r;
+}
+
+}  // namespace
+
+std::string readCurveKey(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read the CURVE key file '" + file + "'");
+  std::string text(std::istreambuf_iterator<char>(in), {});
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (text.size() != 40) throw std::runtime_error("'" + file + "' is not a CURVE key (40 characters of Z85)");
+  std::uint8_t raw[32];
+  if (!zmq_z85_decode(raw, text.c_str())) throw std::runtime_error("'" + file + "' is not a CURVE key (Z85)");
+  return text;
+}
+
+std::string curvePublicOf(const std::string& secretZ85) {
+  char pub[41] = {};
+  if (zmq_curve_public(pub, secretZ85.c_str()) != 0) throw std::runtime_error("not a CURVE secret key");
+  return pub;
+}
+
+struct ZmqSender::Impl {
+  std::string endpoint, serverPublic, secret, ownPublic;
+  std::chrono::milliseconds timeout;
+  zmq::context_t context{1};
+  std::unique_ptr<zmq::socket_t> socket;
+
+  void open() {
+    socket = std::make_unique<zmq::socket_t>(context, zmq::socket_type::req);
+    socket->set(zmq::sockopt::linger, 0);
+    socket->set(zmq::sockopt::curve_serverkey, serverPublic);
+    socket->set(zmq::sockopt::curve_publickey, ownPublic);
+    socket->set(zmq::sockopt::curve_secretkey, secret);
+    socket->connect(endpoint);
+  }
+};
+
+ZmqSender::ZmqSender(std::string endpoint, std::string serverPublic, std::string secret,
+                     std::chrono::milliseconds timeout)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->endpoint = std::move(endpoint);
+  impl_->serverPublic = std::move(serverPublic);
+  impl_->secret = std::move(secret);
+  impl_->ownPublic = curvePublicOf(impl_->secret);
+  impl_->timeout = timeout;
+}
+
+ZmqSender::~ZmqSender() = default;
+
+ZmqReply ZmqSender::send(const std::string& bundle) {
+  if (!impl_->socket) impl_->open();
+  zmq::socket_t& s = *impl_->socket;
+  // A REQ socket queues the request until the peer is there; the wait for
+  // the answer bounds the whole exchange.
+  if (!s.send(zmq::buffer(bundle), zmq::send_flags::dontwait)) {
+    impl_->socket.reset();
+    return {ZmqReply::Kind::NoAnswer, "the receiver is not reachable"};
+  }
+  zmq::pollitem_t item{static_cast<void*>(s), 0, ZMQ_POLLIN, 0};
+  zmq::poll(&item, 1, impl_->timeout);
+  zmq::message_t reply;
+  if (!(item.revents & ZMQ_POLLIN) || !s.recv(reply, zmq::recv_flags::dontwait)) {
+    impl_->socket.reset();  // REQ cannot send again before it has an answer
+    return {ZmqReply::Kind::NoAnswer, "no acknowledgement within " + std::to_string(impl_->timeout.count()) +
+                                          " ms (the receiver is down, or refuses this side's CURVE key)"};
+  }
+  return parseReply(reply.to_string());
+}
+
+struct ZmqReceiver::Impl {
+  std::string endpoint, secret;
+  std::set<std::string> clients;  // Z85 public keys
+  std::size_t maxBytes = 0;
+  Handler handle;
+  zmq::context_t context{1};
+  std::unique_ptr<zmq::socket_t> zap, rep;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+  std::string bound;
+
+  // ZAP (RFC 27): version, request id, domain, address, identity,
+  // mechanism, credentials (the client's 32-byte public key for CURVE).
+  void answerZap() {
+    std::vector<zmq::message_t> frames;
+    for (;;) {
+      zmq::message_t m;
+      if (!zap->recv(m, zmq::recv_flags::dontwait)) return;
+      const bool more = m.more();
+      frames.push_back(std::move(m));
+      if (!more) break;
+    }
+    if (frames.size() < 6) return;
+    bool allowed = false;
+    if (frames.size() >= 7 && frames[5].to_string() == "CURVE" && frames[6].size() == 32) {
+      char z85[41] = {};
+      zmq_z85_encode(z85, static_cast<const std::uint8_t*>(frames[6].data()), 32);
+      allowed = clients.count(z85) > 0;
+    }
+    const std::string requestId = frames[1].to_string();
+    zap->send(zmq::buffer(std::string("1.0")), zmq::send_flags::sndmore);
+    zap->send(zmq::buffer(requestId), zmq::send_flags::sndmore);
+    zap->send(zmq::buffer(std::string(allowed ? "200" : "400")), zmq::send_flags::sndmore);
+    zap->send(zmq::buffer(std::string(allowed ? "OK" : "not on this bridge's curve-clients")), zmq::send_flags::sndmore);
+    zap->send(zmq::buffer(std::string()), zmq::send_flags::sndmore);
+    zap->send(zmq::buffer(std::string()), zmq::send_flags::none);
+  }
+
+  void loop() {
+    while (!stopping) {
+      zmq::pollitem_t items[] = {{static_cast<void*>(*zap), 0, ZMQ_POLLIN, 0},
+                                 {static_cast<void*>(*rep), 0, ZMQ_POLLIN, 0}};
+      try {
+        zmq::poll(items, 2, std::chrono::milliseconds(200));
+        if (items[0].revents & ZMQ_POLLIN) answerZap();
+        if (items[1].revents & ZMQ_POLLIN) {
+          zmq::message_t request;
+          if (!rep->recv(request, zmq::recv_flags::dontwait)) continue;
+          // One frame per bundle; any further frames are drained and the
+          // request refused.
+          bool extra = false;
+          while (request.more()) {
+            zmq::message_t more;
+            if (!rep->recv(more, zmq::recv_flags::dontwait)) break;
+            extra = true;
+            if (!more.more()) break;
+          }
+          ZmqReply reply = extra ? ZmqReply{ZmqReply::Kind::Rejected, "a bundle is one message"}
+                                 : handle(request.to_string());
+          rep->send(zmq::buffer(replyText(reply)), zmq::send_flags::none);
+        }
+      } catch (const zmq::error_t&) {
+        if (stopping) return;
+      }
+    }
+  }
+};
+
+ZmqReceiver::ZmqReceiver(std::string endpoint, std::string secret, std::set<std::string> clients,
+                         std::size_t maxBytes, Handler handle)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->endpoint = std::move(endpoint);
+  impl_->secret = std::move(secret);
+  impl_->clients = std::move(clients);
+  impl_->maxBytes = maxBytes;
+  impl_->handle = std::move(handle);
+}
+
+ZmqReceiver::~ZmqReceiver() { stop(); }
+
+void ZmqReceiver::start() {
+  Impl& i = *impl_;
+  // The ZAP handler first: without it CURVE encrypts but lets any client in.
+  i.zap = std::make_unique<zmq::socket_t>(i.context, zmq::socket_type::rep);
+  i.zap->set(zmq::sockopt::linger, 0);
+  i.zap->bind("inproc://zeromq.zap.01");
+  i.rep = std::make_unique<zmq::socket_t>(i.context, zmq::socket_type::rep);
+  i.rep->set(zmq::sockopt::linger, 0);
+  i.rep->set(zmq::sockopt::curve_server, 1);
+  i.rep->set(zmq::sockopt::curve_secretkey, i.secret);
+  i.rep->set(zmq::sockopt::zap_domain, std::string("renkei-bridge"));
+  // A message over the limit drops the connection before it is held whole.
+  i.rep->set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(i.maxBytes + 1024));
+  try {
+    i.rep->bind(i.endpoint);
+  } catch (const zmq::error_t& e) {
+    throw std::runtime_error("cannot listen on '" + i.endpoint + "': " + e.what());
+  }
+  i.bound = i.rep->get(zmq::sockopt::last_endpoint);
+  i.stopping = false;
+  i.thread = std::thread([&i] { i.loop(); });
+}
+
+void ZmqReceiver::stop() {
+  if (!impl_ || !impl_->thread.joinable()) return;
+  impl_->stopping = true;
+  impl_->thread.join();
+  impl_->rep.reset();
+  impl_->zap.reset();
+}
+
+std::string ZmqReceiver::endpoint() const { return impl_->bound; }
+
+}  // namespace renkei::connectors::bridge
