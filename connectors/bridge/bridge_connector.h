@@ -33,6 +33,7 @@ const std::vector<std::string>& bridgeMigrations();
 struct SendSide {
   std::filesystem::path folder;  ///< tmp/ and out/ below it (the folder transport)
   std::unique_ptr<ZmqSender> zmq;  ///< the ZeroMQ transport, when send-endpoint is given
+  bool approval = false;           ///< held in pending-approval/ until an operator approves
   std::string toZone;
   std::set<std::string> types;
   std::optional<seal::SigningKey> signer;
@@ -55,6 +56,7 @@ class BridgeConnector final : public Connector, public Sink {
   void start() override;
   void stop() override;
   void takeWaiting() override;
+  std::optional<OperatorResult> operate(const OperatorRequest& request) override;
   Sink* sink() override { return send_ ? this : nullptr; }
 
   // Sink: the sending half.

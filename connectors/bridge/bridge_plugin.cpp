@@ -37,6 +37,10 @@ const renkei_config_key kKeys[] = {
     {"opening-keys", "list", nullptr, 0,
      "This side's X25519 private keys (PEM files, comma-separated) that open sealed bundles; list the old one "
      "beside the new during a key rotation. LGWAN and 個人番号利用事務系 only: the internet zone holds none."},
+    {"approval", "bool", "false", 0,
+     "Hold each outgoing bundle in <send-folder>/pending-approval/ until an operator approves it (`renkei bridge "
+     "approve --bundle NAME --by WHO`, which moves it into out/) or rejects it (`renkei bridge reject`, into "
+     "rejected/ with the reason); both are kept in the operators' log. With send-folder only."},
     {"send-endpoint", "string", nullptr, 0,
      "The ZeroMQ transport instead of send-folder, where the zone model allows a direct channel: the receiver's "
      "address (tcp://host:port). Each bundle is acknowledged after the receiver committed it; until then the batch "
@@ -128,6 +132,9 @@ void BridgeConnector::configureSend(const Settings& settings) {
   if (settings.has("send-folder")) side.folder = settings.getPath("send-folder");
   for (const char* key : {"to-zone", "send-types", "signing-key"})
     if (!settings.has(key)) throw ConfigError(std::string(transport) + " needs " + key);
+  side.approval = settings.getBool("approval");
+  if (side.approval && !settings.has("send-folder"))
+    throw ConfigError("approval: bundles are held for approval in send-folder's pending-approval/; it needs send-folder");
   if (settings.has("send-endpoint")) {
     const std::string secret = curveKey(settings, "curve-key");
     const std::string server = curveKey(settings, "curve-server-key");

@@ -163,21 +163,27 @@ Outcome BridgeConnector::place(const Manifest& manifest, const std::string& text
     return Outcome::ok();
   }
   std::error_code ec;
-  for (const char* sub : {"tmp", "out"}) {
+  const char* into = side.approval ? "pending-approval" : "out";
+  for (const char* sub : {"tmp", into}) {
     std::filesystem::create_directories(side.folder / sub, ec);
     if (ec) return Outcome::retry("cannot create '" + (side.folder / sub).string() + "': " + ec.message());
   }
   const std::string name = context_.instance + "." + padded(manifest.sequence) + ".bundle";
-  if (std::string error = writeFileAtomically(side.folder / "tmp", side.folder / "out" / name, text, fsync_);
+  // Approved or rejected already (a batch delivered again after a crash):
+  // the operator's decision stands.
+  if (side.approval && (std::filesystem::exists(side.folder / "approved" / name, ec) ||
+                        std::filesystem::exists(side.folder / "rejected" / name, ec)))
+    return Outcome::ok();
+  if (std::string error = writeFileAtomically(side.folder / "tmp", side.folder / into / name, text, fsync_);
       !error.empty())
     return Outcome::retry(error);
   context_.services->metrics().counter("renkei_bridge_bundles_sent_total", "Bundles written for the other zone", labels).add();
   context_.services->metrics()
       .counter("renkei_bridge_records_sent_total", "Records sent in bundles", labels)
       .add(static_cast<double>(records));
-  log_->information("bridge %s: bundle %s (sequence %s, %z records of type %s%s) is in out/ as %s", context_.id,
+  log_->information("bridge %s: bundle %s (sequence %s, %z records of type %s%s) is in %s/ as %s", context_.id,
                     manifest.bundleId, std::to_string(manifest.sequence), records, manifest.recordType,
-                    std::string(sealed ? ", sealed" : ""), name);
+                    std::string(sealed ? ", sealed" : ""), std::string(into), name);
   return Outcome::ok();
 }
 

@@ -22,6 +22,7 @@
 #include "host_application.h"
 #include "log_channel.h"
 #include "operator_commands.h"
+#include "plugin_commands.h"
 #include "token_commands.h"
 #include "renkei/json.h"
 #include "renkei/plugin.h"
@@ -67,6 +68,8 @@ const char* const kUsage =
     "  bridge keygen --out DIR --zone ZONE\n"
     "                              this side's bridge keys: a signing pair, and (not for the internet zone)\n"
     "                              a sealing pair; prints the public halves' key ids only\n"
+    "  bridge pending|approve|reject --config F [--connector ID] [--bundle NAME] [--reason TEXT] [--by WHO]\n"
+    "                              outgoing bundles held for an operator's approval (approval=true)\n"
     "  plugins                     list the plugins found, with their config keys\n"
     "  version                     print the version\n"
     "\n"
@@ -126,7 +129,7 @@ Args parseArgs(int argc, char** argv) {
       {"replay", {"--config", "--route", "--since", "--by"}},
       {"reprocess", {"--config", "--route", "--file", "--by"}},
       {"token", {"--out", "--text", "--public-key", "--payload", "--expires", "--png", "--svg"}},
-      {"bridge", {"--out", "--zone"}},
+      {"bridge", {"--out", "--zone", "--config", "--connector", "--bundle", "--reason", "--by"}},
       {"check", {"--config", "--plugin-dir"}},
       {"plugins", {"--plugin-dir"}},
       {"read", {"--layout", "--in", "--out", "--warnings"}},
@@ -148,7 +151,7 @@ Args parseArgs(int argc, char** argv) {
   int first = 2;
   static const std::map<std::string, std::vector<std::string>> kActions = {
       {"deadletters", {"list", "show", "resubmit"}}, {"token", {"keygen", "make", "inspect"}},
-      {"bridge", {"keygen"}}};
+      {"bridge", {"keygen", "pending", "approve", "reject"}}};
   if (auto actions = kActions.find(a.command); actions != kActions.end()) {
     const std::vector<std::string>& valid = actions->second;
     if (argc < 3 || std::string(argv[2]).rfind("--", 0) == 0) {
@@ -530,7 +533,9 @@ int runCli(int argc, char** argv) {
   if (a.command == "read") return commandRead(a);
   if (a.command == "map") return commandMap(a);
   if (a.command == "token") return runTokenCommand(a.action, a.values);
-  if (a.command == "bridge") return runBridgeCommand(a.action, a.values);
+  if (a.command == "bridge" && a.action == "keygen") return runBridgeCommand(a.action, a.values);
+  // The rest is the bridge connector's own (Connector::operate).
+  if (a.command == "bridge") return runPluginCommand(a.command, a.action, a.values);
   if (a.command == "status" || a.command == "deadletters" || a.command == "replay" || a.command == "reprocess")
     return runOperatorCommand(a.command, a.action, a.values, a.flags);
   return commandServe(a);

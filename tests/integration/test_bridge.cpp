@@ -601,3 +601,59 @@ BOOST_AUTO_TEST_CASE(zeromq_sender_keeps_its_bundles_while_the_receiver_is_down_
   lg.wait();
   BOOST_TEST(s.out.find("0 dead letters") != std::string::npos, s.out);
 }
+
+BOOST_AUTO_TEST_CASE(an_operator_approves_or_rejects_what_leaves_for_the_internet_zone) {
+  Zones z;
+  std::string lg = test::readFile(z.lgwanConfig());
+  lg.replace(lg.find("    <to-zone>"), 0, "    <approval>true</approval>\n");
+  test::writeFile(z.lgwanConfig(), lg);
+  for (int n = 1; n <= 2; ++n) {
+    test::writeFile(z.lgwan / "notices/in" / ("n" + std::to_string(n) + ".csv"),
+                    "id,status\nA-" + std::to_string(n) + ",受付\n");
+    BOOST_REQUIRE(z.once(z.lgwan).exitCode == 0);
+  }
+  // Held: nothing in out/ for the transfer product.
+  BOOST_TEST(test::listFiles(z.lgwan / "send/out").empty());
+  BOOST_TEST(test::listFiles(z.lgwan / "send/pending-approval").size() == 2u);
+  auto pending = runRenkei({"bridge", "pending", "--config", z.lgwanConfig()});
+  BOOST_TEST(pending.exitCode == 0, pending.err);
+  BOOST_TEST(pending.out.find("city.000000000001.bundle  notice, 1 records, sequence 1, to the internet zone") !=
+                 std::string::npos,
+             pending.out);
+  BOOST_TEST(pending.out.find("2 bundles wait for approval") != std::string::npos, pending.out);
+  // Approve one, reject the other (with the reason), each by name.
+  auto approve = runRenkei({"bridge", "approve", "--config", z.lgwanConfig(), "--bundle", "city.000000000001.bundle",
+                            "--by", "tanaka"});
+  BOOST_TEST(approve.exitCode == 0, approve.err);
+  BOOST_TEST(approve.out.find("approved: city.000000000001.bundle") != std::string::npos, approve.out);
+  auto noReason = runRenkei({"bridge", "reject", "--config", z.lgwanConfig(), "--bundle", "city.000000000002.bundle",
+                             "--by", "suzuki"});
+  BOOST_TEST(noReason.exitCode == 2);
+  BOOST_TEST(noReason.err.find("--reason TEXT is required") != std::string::npos, noReason.err);
+  auto reject = runRenkei({"bridge", "reject", "--config", z.lgwanConfig(), "--bundle", "city.000000000002.bundle",
+                           "--reason", "wrong template", "--by", "suzuki"});
+  BOOST_TEST(reject.exitCode == 0, reject.err);
+  auto unknown = runRenkei({"bridge", "approve", "--config", z.lgwanConfig(), "--bundle", "../renkei.db", "--by", "x"});
+  BOOST_TEST(unknown.exitCode == 2);
+  auto gone = runRenkei({"bridge", "approve", "--config", z.lgwanConfig(), "--bundle", "city.000000000009.bundle",
+                         "--by", "x"});
+  BOOST_TEST(gone.exitCode == 1);
+  BOOST_TEST(gone.err.find("no bundle 'city.000000000009.bundle' waits for approval") != std::string::npos, gone.err);
+  BOOST_TEST(test::listFiles(z.lgwan / "send/out") == std::vector<std::string>{"city.000000000001.bundle"});
+  BOOST_TEST(test::readFile(z.lgwan / "send/rejected/city.000000000002.bundle.reason.txt").find("reason: wrong template") !=
+             std::string::npos);
+  // Audited: who did what, in the operators' log.
+  auto status = runRenkei({"status", "--config", z.lgwanConfig()});
+  BOOST_TEST(status.out.find("tanaka  bridge approve: connector bridge: approved bundle city.000000000001.bundle") !=
+                 std::string::npos,
+             status.out);
+  BOOST_TEST(status.out.find("suzuki  bridge reject: connector bridge: rejected bundle city.000000000002.bundle") !=
+                 std::string::npos,
+             status.out);
+  // Only the approved one crosses.
+  BOOST_TEST(z.transfer() == 1);
+  BOOST_TEST(z.once(z.net).exitCode == 0);
+  const auto lines = deliveredLines(z.net / "notices/out");
+  BOOST_REQUIRE_EQUAL(lines.size(), 1u);
+  BOOST_TEST(lines[0].find("A-1") != std::string::npos);
+}

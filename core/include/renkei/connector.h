@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -287,6 +288,26 @@ class Lookup {
   virtual Outcome lookup(const std::string& keyName, const std::string& key, std::vector<Record>& out) = 0;
 };
 
+/// What an operator asked of a connector instance: `renkei <plugin key>
+/// <action> --config F [--connector ID] [--bundle NAME] [--reason TEXT]
+/// --by WHO` (e.g. `renkei bridge approve`). The instance is configured in
+/// validation mode (no store, no threads) before it is asked.
+struct OperatorRequest {
+  std::string action;
+  std::map<std::string, std::string> options;  ///< "--bundle" → "…", as given
+  std::string by;                              ///< who asks (--by, else the login name)
+};
+
+/// What the connector did: printed for the operator; `logged` (one line, no
+/// personal values) goes to the operators' log in the host's store, so
+/// `renkei status` shows who did what. Empty: nothing changed.
+struct OperatorResult {
+  int status = 0;  ///< 0 done, 1 refused (say why in `error`), 2 usage
+  std::string output;
+  std::string error;
+  std::string logged;
+};
+
 /// Base of every connector plugin class. The host creates one object per
 /// config instance, calls configure() once, then uses the roles it declared in
 /// its renkei_plugin_info. Objects are destroyed before their library is
@@ -310,6 +331,13 @@ class Connector {
   /// in what waits now (a bridge's in/ folder) and returns, so a run with
   /// --once leaves nothing waiting for the next. Not called otherwise.
   virtual void takeWaiting() {}
+
+  /// An operator's command (OperatorRequest); nullopt when this connector
+  /// takes none or not this action.
+  virtual std::optional<OperatorResult> operate(const OperatorRequest& request) {
+    (void)request;
+    return std::nullopt;
+  }
 
   /// Role accessors: nullptr for a role the connector does not play.
   virtual Source* source() { return nullptr; }

@@ -622,6 +622,10 @@ class SqlStore final : public Store {
     return out;
   }
 
+  void logOperatorAction(const std::string& who, const std::string& action, const std::string& detail) override {
+    log(who, action, detail, nowMs());
+  }
+
  private:
   const char* forUpdate() const { return db_->dialect() == Dialect::Postgres ? " FOR UPDATE" : ""; }
 

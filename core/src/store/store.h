@@ -309,6 +309,8 @@ class Store {
   virtual void reprocessAsked(const std::string& route, const std::string& sha256) = 0;
   virtual std::vector<QueueStatus> queueStatus() = 0;
   virtual std::vector<OperatorAction> operatorLog(std::size_t limit) = 0;
+  /// Adds a line to the operators' log (a plugin's operator command).
+  virtual void logOperatorAction(const std::string& who, const std::string& action, const std::string& detail) = 0;
 
   /// Removes batches created before `beforeMs` whose every outbox row is
   /// delivered (at most `limit` batches, oldest first); returns how many.

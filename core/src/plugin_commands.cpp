@@ -1,0 +1,123 @@
+// An operator's command for a plugin's instances (plugin_commands.h).
+#include "plugin_commands.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include <Poco/Logger.h>
+
+#include "config.h"
+#include "diagnostics.h"
+#include "host_application.h"
+#include "host_services.h"
+#include "local_time.h"
+#include "pipeline/metrics.h"
+#include "plugin_registry.h"
+#include "renkei/text.h"
+#include "store/store.h"
+
+namespace fs = std::filesystem;
+
+namespace renkei {
+namespace {
+
+constexpr int kUsage = 2;
+
+std::string value(const std::map<std::string, std::string>& values, const std::string& key) {
+  auto it = values.find(key);
+  return it == values.end() ? std::string() : it->second;
+}
+
+}  // namespace
+
+int runPluginCommand(const std::string& plugin, const std::string& action,
+                     const std::map<std::string, std::string>& values) {
+  const std::string name = "renkei " + plugin + " " + action;
+  const std::string configFile = value(values, "--config");
+  if (configFile.empty()) {
+    std::cerr << name << ": --config is required (the instance whose " << plugin << " connector to ask)\n";
+    return kUsage;
+  }
+  Diagnostics diags;
+  std::optional<HostConfig> config;
+  PluginRegistry registry;
+  if (!loadAndCheck(configFile, std::nullopt, registry, config, diags)) {
+    std::cerr << diags.format() << name << ": configuration problems (renkei check --config " << configFile << ")\n";
+    return kUsage;
+  }
+  if (auto why = useTimeZone(config->timeZone)) {
+    std::cerr << config->file.string() << ":" << config->rootLine << ": " << *why << "\n";
+    return kUsage;
+  }
+  const std::string wanted = value(values, "--connector");
+  std::vector<const InstanceConfig*> instances;
+  std::vector<std::string> ids;
+  for (const InstanceConfig& inst : config->connectors) {
+    if (inst.plugin != plugin) continue;
+    ids.push_back(inst.id);
+    if (wanted.empty() || inst.id == wanted) instances.push_back(&inst);
+  }
+  if (instances.empty()) {
+    std::cerr << name << ": " << configFile << " has "
+              << (ids.empty() ? "no " + plugin + " connector"
+                              : "no " + plugin + " connector '" + wanted + "'" + didYouMean(wanted, ids) +
+                                    " (there are: " + joinList(ids) + ")")
+              << "\n";
+    return kUsage;
+  }
+  if (instances.size() > 1) {
+    std::cerr << name << ": " << configFile << " has " << instances.size() << " " << plugin
+              << " connectors; say which with --connector (" << joinList(ids) << ")\n";
+    return kUsage;
+  }
+  const InstanceConfig& inst = *instances.front();
+  OperatorRequest request;
+  request.action = action;
+  request.options = values;
+  request.by = value(values, "--by");
+  if (request.by.empty())
+    if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_name) request.by = pw->pw_name;
+  std::optional<OperatorResult> result;
+  try {
+    pipeline::MetricsRegistry metrics;
+    InstanceServices services(store::StoreConfig{}, inst.id, nullptr, fs::temp_directory_path(), nullptr,
+                              metrics.scope(inst.id), true);
+    HostContext ctx;
+    ctx.instance = config->instance;
+    ctx.zone = config->zone;
+    ctx.id = inst.id;
+    ctx.configDir = config->directory;
+    ctx.logger = &Poco::Logger::get("renkei." + inst.id);
+    ctx.services = &services;
+    ctx.validating = true;
+    auto connector = registry.createConnector(inst.plugin);
+    connector->configure(inst.settings, ctx);
+    result = connector->operate(request);
+  } catch (const std::exception& e) {
+    std::cerr << name << ": connector '" << inst.id << "': " << e.what() << "\n";
+    return 1;
+  }
+  if (!result) {
+    std::cerr << name << ": connector '" << inst.id << "' (" << plugin << ") does not take '" << action << "'\n";
+    return kUsage;
+  }
+  std::cout << result->output;
+  if (!result->error.empty()) std::cerr << name << ": " << result->error << "\n";
+  if (!result->logged.empty()) {
+    try {
+      store::StoreConfig storeConfig = config->effectiveStore();
+      storeConfig.create = false;
+      auto s = store::openStore(storeConfig);
+      s->logOperatorAction(request.by, plugin + " " + action, "connector " + inst.id + ": " + result->logged);
+    } catch (const std::exception& e) {
+      // Done, but not in the log: say so, the operator keeps a note.
+      std::cerr << name << ": done, but the operators' log could not be written: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  return result->status;
+}
+
+}  // namespace renkei
