@@ -22,6 +22,7 @@
 #include "host_application.h"
 #include "log_channel.h"
 #include "operator_commands.h"
+#include "calendar_file.h"
 #include "plugin_commands.h"
 #include "token_commands.h"
 #include "renkei/json.h"
@@ -68,6 +69,10 @@ const char* const kUsage =
     "  bridge keygen --out DIR --zone ZONE\n"
     "                              this side's bridge keys: a signing pair, and (not for the internet zone)\n"
     "                              a sealing pair; prints the public halves' key ids only\n"
+    "  calendar [--calendar F] [--year Y]\n"
+    "                              a year with each day's kind (holidays, 年末年始, local days, 土日開庁)\n"
+    "  calendar [--calendar F] --from DATE --days N [--rule days|open-days|days-exact]\n"
+    "                              a deadline counted on the calendar\n"
     "  bridge pending|approve|reject --config F [--connector ID] [--bundle NAME] [--reason TEXT] [--by WHO]\n"
     "                              outgoing bundles held for an operator's approval (approval=true)\n"
     "  plugins                     list the plugins found, with their config keys\n"
@@ -130,6 +135,7 @@ Args parseArgs(int argc, char** argv) {
       {"reprocess", {"--config", "--route", "--file", "--by"}},
       {"token", {"--out", "--text", "--public-key", "--payload", "--expires", "--png", "--svg"}},
       {"bridge", {"--out", "--zone", "--config", "--connector", "--bundle", "--reason", "--by"}},
+      {"calendar", {"--calendar", "--year", "--from", "--days", "--rule"}},
       {"check", {"--config", "--plugin-dir"}},
       {"plugins", {"--plugin-dir"}},
       {"read", {"--layout", "--in", "--out", "--warnings"}},
@@ -533,6 +539,7 @@ int runCli(int argc, char** argv) {
   if (a.command == "read") return commandRead(a);
   if (a.command == "map") return commandMap(a);
   if (a.command == "token") return runTokenCommand(a.action, a.values);
+  if (a.command == "calendar") return runCalendarCommand(a.values);
   if (a.command == "bridge" && a.action == "keygen") return runBridgeCommand(a.action, a.values);
   // The rest is the bridge connector's own (Connector::operate).
   if (a.command == "bridge") return runPluginCommand(a.command, a.action, a.values);

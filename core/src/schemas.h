@@ -6,4 +6,5 @@ namespace renkei {
 extern const char* const kConfigSchema;  ///< urn:renkei:config:1
 extern const char* const kLayoutSchema;  ///< urn:renkei:layout:1
 extern const char* const kMappingSchema;  ///< urn:renkei:mapping:1
+extern const char* const kCalendarSchema;  ///< urn:renkei:calendar:1
 }  // namespace renkei

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "instance_check.h"
+#include "calendar_file.h"
 #include "formats/layout.h"
 #include "mapping/mapping.h"
 #include "host_sections.h"
@@ -207,6 +208,11 @@ BOOST_AUTO_TEST_CASE(every_xml_example_in_the_docs_checks) {
         } else if (element == "layout") {
           test::writeFile(tree / "mappings/layouts/example.xml", xml);
           BOOST_TEST(formats::loadLayout(tree / "mappings/layouts/example.xml", diags) != nullptr, diags.format());
+        } else if (element == "calendar") {
+          fs::copy_file(source / "config/calendar/syukujitsu.csv", tree / "config/syukujitsu.csv",
+                        fs::copy_options::overwrite_existing);
+          test::writeFile(tree / "config/calendar.xml", xml);
+          BOOST_TEST(loadCalendar(tree / "config/calendar.xml", diags).has_value(), diags.format());
         } else if (element == "mapping") {
           test::writeFile(tree / "mappings/example.xml", xml);
           BOOST_TEST(mapping::loadMapping(tree / "mappings/example.xml", {}, diags) != nullptr, diags.format());
