@@ -23,6 +23,7 @@
 #include "log_channel.h"
 #include "operator_commands.h"
 #include "calendar_file.h"
+#include "guidance/guidance.h"
 #include "plugin_commands.h"
 #include "token_commands.h"
 #include "renkei/json.h"
@@ -69,6 +70,8 @@ const char* const kUsage =
     "  bridge keygen --out DIR --zone ZONE\n"
     "                              this side's bridge keys: a signing pair, and (not for the internet zone)\n"
     "                              a sealing pair; prints the public halves' key ids only\n"
+    "  check --knowledge F [--rules F] [--calendar F]\n"
+    "                              the concierge's knowledge, rule and calendar files, with file:line\n"
     "  calendar [--calendar F] [--year Y]\n"
     "                              a year with each day's kind (holidays, 年末年始, local days, 土日開庁)\n"
     "  calendar [--calendar F] --from DATE --days N [--rule days|open-days|days-exact]\n"
@@ -136,7 +139,7 @@ Args parseArgs(int argc, char** argv) {
       {"token", {"--out", "--text", "--public-key", "--payload", "--expires", "--png", "--svg"}},
       {"bridge", {"--out", "--zone", "--config", "--connector", "--bundle", "--reason", "--by"}},
       {"calendar", {"--calendar", "--year", "--from", "--days", "--rule"}},
-      {"check", {"--config", "--plugin-dir"}},
+      {"check", {"--config", "--plugin-dir", "--knowledge", "--rules", "--calendar"}},
       {"plugins", {"--plugin-dir"}},
       {"read", {"--layout", "--in", "--out", "--warnings"}},
       {"map", {"--mapping", "--in", "--out", "--rejects", "--warnings", "--key"}},
@@ -260,7 +263,40 @@ int commandPlugins(const Args& a) {
   return kExitOk;
 }
 
+/// `renkei check --knowledge F [--rules F] [--calendar F]`: the concierge's
+/// files on their own, with file:line (a config that uses them checks them
+/// again when its modules are configured).
+int checkGuidanceFiles(const Args& a) {
+  Diagnostics diags;
+  std::vector<std::string> checked;
+  std::shared_ptr<const guidance::Knowledge> knowledge;
+  if (auto k = optionalPath(a, "--knowledge")) {
+    knowledge = guidance::loadKnowledge(*k, diags);
+    checked.push_back(k->string());
+    if (auto r = optionalPath(a, "--rules")) {
+      if (knowledge) guidance::loadRules(*r, *knowledge, diags);
+      checked.push_back(r->string());
+    }
+  } else if (optionalPath(a, "--rules")) {
+    std::cerr << "renkei check: --rules needs --knowledge (rules name its procedures and life events)\n";
+    return kExitUsage;
+  }
+  if (auto c = optionalPath(a, "--calendar")) {
+    loadCalendar(*c, diags);
+    checked.push_back(c->string());
+  }
+  if (!diags.empty()) {
+    std::cerr << diags.format() << "renkei check: " << diags.size() << (diags.size() == 1 ? " problem\n" : " problems\n");
+    return kExitUsage;
+  }
+  for (const std::string& f : checked) std::cout << "renkei check: " << f << ": ok\n";
+  return kExitOk;
+}
+
 int commandCheck(const Args& a) {
+  if (!a.values.count("--config") &&
+      (a.values.count("--knowledge") || a.values.count("--rules") || a.values.count("--calendar")))
+    return checkGuidanceFiles(a);
   auto config = optionalPath(a, "--config");
   if (!config) {
     std::cerr << "renkei check: --config is required\n" << kUsage;

@@ -7,4 +7,6 @@ extern const char* const kConfigSchema;  ///< urn:renkei:config:1
 extern const char* const kLayoutSchema;  ///< urn:renkei:layout:1
 extern const char* const kMappingSchema;  ///< urn:renkei:mapping:1
 extern const char* const kCalendarSchema;  ///< urn:renkei:calendar:1
+extern const char* const kKnowledgeSchema;  ///< urn:renkei:knowledge:1
+extern const char* const kRulesSchema;  ///< urn:renkei:rules:1
 }  // namespace renkei

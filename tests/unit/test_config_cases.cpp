@@ -10,6 +10,7 @@
 #include "config.h"
 #include "instance_check.h"
 #include "calendar_file.h"
+#include "guidance/guidance.h"
 #include "formats/layout.h"
 #include "mapping/mapping.h"
 #include "host_sections.h"
@@ -213,6 +214,14 @@ BOOST_AUTO_TEST_CASE(every_xml_example_in_the_docs_checks) {
                         fs::copy_options::overwrite_existing);
           test::writeFile(tree / "config/calendar.xml", xml);
           BOOST_TEST(loadCalendar(tree / "config/calendar.xml", diags).has_value(), diags.format());
+        } else if (element == "knowledge") {
+          test::writeFile(tree / "config/knowledge.xml", xml);
+          BOOST_TEST(guidance::loadKnowledge(tree / "config/knowledge.xml", diags) != nullptr, diags.format());
+        } else if (element == "rules") {
+          // against the shipped knowledge, whose procedures and events it names
+          auto knowledge = guidance::loadKnowledge(source / "config/concierge/knowledge.xml", diags);
+          test::writeFile(tree / "config/rules.xml", xml);
+          BOOST_TEST((knowledge && guidance::loadRules(tree / "config/rules.xml", *knowledge, diags)), diags.format());
         } else if (element == "mapping") {
           test::writeFile(tree / "mappings/example.xml", xml);
           BOOST_TEST(mapping::loadMapping(tree / "mappings/example.xml", {}, diags) != nullptr, diags.format());
