@@ -1,0 +1,540 @@
+// The concierge module (frontyard.md §4): an HTTPS JSON API for front ends
+// (web, LINE, kiosk) that walks a resident through a life event's questions,
+// judges the related procedures with their deadlines on the municipal
+// calendar, and makes the sealed visit token. It runs in the internet zone
+// and keeps nothing personal: sessions hold the place in the question tree
+// only, in memory, erased after an idle time-out; what a resident types for
+// the token exists only in that request; the only thing kept is counts per
+// life event and channel.
+#include <Poco/ClassLibrary.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SecureServerSocket.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <ctime>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+#include "calendar_file.h"
+#include "concierge_sessions.h"
+#include "guidance/guidance.h"
+#include "renkei/json.h"
+#include "renkei/qr.h"
+#include "renkei/sdk.h"
+#include "renkei/token.h"
+
+namespace renkei::concierge {
+namespace {
+
+const renkei_config_key kKeys[] = {
+    {"knowledge", "path", nullptr, 1, "The knowledge file (urn:renkei:knowledge:1): life events, questions, procedures."},
+    {"rules", "path", nullptr, 0, "The related-procedure rule file (urn:renkei:rules:1)."},
+    {"calendar", "path", nullptr, 1, "The municipal calendar file (urn:renkei:calendar:1) deadlines are counted on."},
+    {"parameters", "list", "", 0, "Values of the rules' parameters, name=value, comma-separated (e.g. child-medical-age=15)."},
+    {"token-key", "path", nullptr, 1,
+     "LGWAN's public key for visit tokens (token-<id>.pub from `renkei token keygen`); the internet zone holds no "
+     "private key."},
+    {"token-lifetime", "duration", "7d", 0, "How long a token made here can be opened at the counter."},
+    {"towns", "path", nullptr, 1,
+     "The municipality's town list: one address prefix per line (e.g. 架空県見本市中央一丁目); a new address for a "
+     "move into or within the municipality must begin with one of them."},
+    {"address-check-events", "list", "tennyu,tenkyo", 0, "Life events whose token address must be inside the municipality."},
+    {"address", "string", "127.0.0.1", 0, "Where the API listens."},
+    {"port", "int", "8443", 0, "The API's port (0: any free port, logged)."},
+    {"certificate", "path", nullptr, 1, "The API's TLS certificate chain (PEM)."},
+    {"key", "path", nullptr, 1, "The API's TLS private key (PEM)."},
+    {"session-idle", "duration", "15m", 0, "A session unused this long is erased."},
+    {"max-sessions", "int", "10000", 0, "Sessions held at most; the one idle longest is erased for a new one."},
+    {"rate-limit", "int", "300", 0, "Requests per minute one client address may make."},
+    {"max-body", "size", "64KiB", 0, "A larger request is refused (413) before it is read."},
+};
+
+const renkei_plugin_info kInfo = {
+    RENKEI_SDK_ABI_VERSION,
+    "concierge",
+    "module",
+    "0.1.0",
+    "experimental",
+    "Guidance for residents: life events, questions, related procedures with deadlines, the sealed visit token",
+    0,
+    "renkei::concierge::ConciergeModule",
+    kKeys,
+    sizeof(kKeys) / sizeof(kKeys[0]),
+};
+
+using Poco::Net::HTTPResponse;
+using Poco::Net::HTTPServerRequest;
+using Poco::Net::HTTPServerResponse;
+
+/// A refusal the API returns as {"error": …}: names fields, never values.
+struct ApiError {
+  HTTPResponse::HTTPStatus status;
+  std::string message;
+};
+
+std::string jsonText(std::string_view s) {
+  std::string out;
+  appendJsonString(out, s);
+  return out;
+}
+
+bool validUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  for (std::size_t i = 0; i < s.size();) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (std::size_t k = 1; k < n; ++k)
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+    i += n;
+  }
+  return true;
+}
+
+/// Text of a JSON member: required (or ""), at most `max` characters, no
+/// control characters.
+std::string field(const Poco::JSON::Object::Ptr& o, const std::string& where, const std::string& name, bool required,
+                   std::size_t max) {
+  if (!o->has(name) || o->isNull(name)) {
+    if (required) throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, where + name + ": required"};
+    return {};
+  }
+  if (!o->get(name).isString()) throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, where + name + ": must be text"};
+  std::string v = o->getValue<std::string>(name);
+  if (required && v.empty()) throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, where + name + ": required"};
+  if (v.size() > max * 4) throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, where + name + ": too long"};
+  for (unsigned char c : v)
+    if (c < 0x20 || c == 0x7F) throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, where + name + ": holds a control character"};
+  return v;
+}
+
+calendar::Date dateField(const Poco::JSON::Object::Ptr& o, const std::string& where, const std::string& name) {
+  const std::string v = field(o, where, name, true, 10);
+  const auto d = calendar::parseIso(v);
+  if (!d) throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, where + name + ": not a day of the calendar (YYYY-MM-DD)"};
+  return *d;
+}
+
+calendar::Date today() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  return calendar::Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
+}
+
+class Concierge {
+ public:
+  std::shared_ptr<const guidance::Knowledge> knowledge;
+  std::shared_ptr<const guidance::Rules> rules;
+  calendar::Calendar cal;
+  std::map<std::string, std::string> parameters;
+  std::optional<seal::PublicKey> tokenKey;
+  std::chrono::seconds tokenLifetime{7 * 86400};
+  std::vector<std::string> towns;
+  std::set<std::string> addressEvents;
+  std::size_t maxBody = 64 * 1024;
+  std::unique_ptr<Sessions> sessions;
+  std::unique_ptr<RateLimit> rateLimit;
+  HostServices* host = nullptr;
+  Poco::Logger* log = nullptr;
+  std::string id;
+
+  void handle(HTTPServerRequest& request, HTTPServerResponse& response) {
+    std::string body;
+    try {
+      if (!rateLimit->allow(request.clientAddress().host().toString()))
+        throw ApiError{HTTPResponse::HTTP_TOO_MANY_REQUESTS, "too many requests from this address; wait a minute"};
+      const std::string path = request.getURI().substr(0, request.getURI().find('?'));
+      const bool post = request.getMethod() == "POST";
+      if (post) body = readBody(request);
+      std::string out;
+      if (path == "/api/v1/events" && request.getMethod() == "GET") out = events();
+      else if (path == "/api/v1/sessions" && post) out = openSession(parse(body));
+      else if (path.rfind("/api/v1/sessions/", 0) == 0) out = sessionCall(path.substr(17), post, body);
+      else throw ApiError{HTTPResponse::HTTP_NOT_FOUND, "no such resource (see docs/concierge-api.yaml)"};
+      send(response, HTTPResponse::HTTP_OK, out);
+    } catch (const ApiError& e) {
+      send(response, e.status, "{\"error\":" + jsonText(e.message) + "}");
+    } catch (const std::exception& e) {
+      // Nothing of the request in the log: the message is the code's own.
+      log->error("concierge %s: a request failed: %s", id, std::string(e.what()));
+      send(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "{\"error\":\"internal error\"}");
+    }
+    // What the resident typed lived in `body` only.
+    std::fill(body.begin(), body.end(), '\0');
+  }
+
+ private:
+  static void send(HTTPServerResponse& response, HTTPResponse::HTTPStatus status, const std::string& json) {
+    response.setStatus(status);
+    response.setContentType("application/json; charset=utf-8");
+    response.set("Cache-Control", "no-store");
+    response.set("X-Content-Type-Options", "nosniff");
+    response.setContentLength(static_cast<std::streamsize>(json.size()));
+    response.send() << json;
+  }
+
+  std::string readBody(HTTPServerRequest& request) {
+    if (request.hasContentLength() && request.getContentLength64() > static_cast<std::int64_t>(maxBody))
+      throw ApiError{HTTPResponse::HTTP_REQUEST_ENTITY_TOO_LARGE, "the request is larger than " + std::to_string(maxBody) + " bytes"};
+    // Bounded whatever the header says (a client may lie about the length).
+    std::string body(maxBody + 1, '\0');
+    request.stream().read(body.data(), static_cast<std::streamsize>(body.size()));
+    body.resize(static_cast<std::size_t>(request.stream().gcount()));
+    if (body.size() > maxBody)
+      throw ApiError{HTTPResponse::HTTP_REQUEST_ENTITY_TOO_LARGE, "the request is larger than " + std::to_string(maxBody) + " bytes"};
+    if (!validUtf8(body)) throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "the request is not valid UTF-8"};
+    return body;
+  }
+
+  static Poco::JSON::Object::Ptr parse(const std::string& body) {
+    try {
+      auto v = Poco::JSON::Parser().parse(body.empty() ? std::string("{}") : body);
+      if (auto o = v.extract<Poco::JSON::Object::Ptr>()) return o;
+    } catch (const std::exception&) {
+    }
+    throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "the request is not a JSON object"};
+  }
+
+  std::string events() const {
+    std::string j = "{\"events\":[";
+    for (std::size_t i = 0; i < knowledge->events.size(); ++i) {
+      const guidance::Event& e = knowledge->events[i];
+      j += (i ? ",{" : "{") + std::string("\"id\":") + jsonText(e.id) + ",\"name\":" + jsonText(e.name) +
+           ",\"help\":" + jsonText(e.help) + "}";
+    }
+    return j + "]}";
+  }
+
+  std::string openSession(const Poco::JSON::Object::Ptr& o) {
+    const std::string event = field(o, "", "event", true, 64);
+    std::string channel = field(o, "", "channel", false, 16);
+    if (channel.empty()) channel = "web";
+    if (channel != "web" && channel != "line" && channel != "kiosk")
+      throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "channel: one of web, line, kiosk"};
+    const guidance::Event* e = knowledge->event(event);
+    if (!e) throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "event: no such life event (GET /api/v1/events)"};
+    Session s = sessions->open(e->id, channel, e->questions.empty() ? std::string() : e->questions.front().id);
+    host->metrics()
+        .counter("renkei_concierge_sessions_total", "Sessions opened, per life event and channel",
+                 {{"event", e->id}, {"channel", channel}})
+        .add();
+    count(e->id, channel, "sessions");
+    return state(s);
+  }
+
+  std::string sessionCall(const std::string& rest, bool post, const std::string& body) {
+    const std::size_t slash = rest.find('/');
+    const std::string sid = rest.substr(0, slash), action = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    auto found = sessions->get(sid);
+    if (!found) throw ApiError{HTTPResponse::HTTP_NOT_FOUND, "no such session (unknown, or erased after being idle)"};
+    Session s = *found;
+    const guidance::Event& e = *knowledge->event(s.event);
+    if (action.empty() && !post) return state(s);
+    if (action == "answer" && post) {
+      if (s.question.empty()) throw ApiError{HTTPResponse::HTTP_CONFLICT, "the questions are done; ask for the result"};
+      auto o = parse(body);
+      if (!o->has("choice") || !o->get("choice").isInteger())
+        throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "choice: the index of a choice is required"};
+      const int choice = o->getValue<int>("choice");
+      const guidance::Question* q = e.find(s.question);
+      if (!q || choice < 0 || static_cast<std::size_t>(choice) >= q->choices.size())
+        throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "choice: not one of this question's choices"};
+      s.steps.push_back({q->id, choice});
+      s.question = q->choices[static_cast<std::size_t>(choice)].next;
+      sessions->put(s);
+      return state(s);
+    }
+    if (action == "back" && post) {
+      if (s.steps.empty()) throw ApiError{HTTPResponse::HTTP_CONFLICT, "this is the first question"};
+      s.question = s.steps.back().question;
+      s.steps.pop_back();
+      sessions->put(s);
+      return state(s);
+    }
+    if (action == "result" && post) return result(s, parse(body), nullptr);
+    if (action == "token" && post) {
+      if (!s.question.empty()) throw ApiError{HTTPResponse::HTTP_CONFLICT, "answer the questions first"};
+      std::string token;
+      const std::string out = result(s, parse(body), &token);
+      sessions->erase(s.id);  // made: nothing of it stays
+      host->metrics()
+          .counter("renkei_concierge_tokens_total", "Visit tokens made, per life event and channel",
+                   {{"event", s.event}, {"channel", s.channel}})
+          .add();
+      count(s.event, s.channel, "tokens");
+      return out;
+    }
+    throw ApiError{HTTPResponse::HTTP_NOT_FOUND, "no such action for a session"};
+  }
+
+  /// The current question (or that the tree is done), with progress.
+  std::string state(const Session& s) const {
+    const guidance::Event& e = *knowledge->event(s.event);
+    const guidance::Question* q = s.question.empty() ? nullptr : e.find(s.question);
+    const int progress = !q || e.depth == 0 ? 100 : (q->level - 1) * 100 / e.depth;
+    std::string j = "{\"session\":" + jsonText(s.id) + ",\"event\":" + jsonText(e.id) + ",\"event_name\":" +
+                    jsonText(e.name) + ",\"progress\":" + std::to_string(progress) +
+                    ",\"can_go_back\":" + (s.steps.empty() ? "false" : "true") + ",\"done\":" + (q ? "false" : "true");
+    if (q) {
+      j += ",\"question\":{\"id\":" + jsonText(q->id) + ",\"text\":" + jsonText(q->text) + ",\"help\":" +
+           jsonText(q->help) + ",\"level\":" + std::to_string(q->level) + ",\"choices\":[";
+      for (std::size_t i = 0; i < q->choices.size(); ++i)
+        j += (i ? ",{" : "{") + std::string("\"index\":") + std::to_string(i) + ",\"label\":" +
+             jsonText(q->choices[i].label) + "}";
+      j += "]}";
+    }
+    return j + "}";
+  }
+
+  /// The procedures for the answers and the household (its members' birth
+  /// dates become ages and school years at once); with `token`, also the
+  /// sealed token of the members' 4 情報, the address and the move date.
+  std::string result(const Session& s, const Poco::JSON::Object::Ptr& o, std::string* token) {
+    if (!s.question.empty()) throw ApiError{HTTPResponse::HTTP_CONFLICT, "answer the questions first"};
+    const guidance::Event& e = *knowledge->event(s.event);
+    guidance::Household h;
+    h.event = e.id;
+    h.moveDate = dateField(o, "", "move_date");
+    const calendar::Date now = today();
+    if (calendar::toDays(h.moveDate) < calendar::toDays(now) - 366 || calendar::toDays(h.moveDate) > calendar::toDays(now) + 366)
+      throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "move_date: more than a year from today"};
+    for (const Step& step : s.steps) {
+      const guidance::Choice& c = e.find(step.question)->choices[static_cast<std::size_t>(step.choice)];
+      for (const auto& [k, v] : c.facts) h.facts[k] = v;
+      h.chosenProcedures.insert(h.chosenProcedures.end(), c.procedures.begin(), c.procedures.end());
+    }
+    auto members = o->getArray("members");
+    if (!members || members->size() == 0 || members->size() > 12)
+      throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "members: 1 to 12 members are required"};
+    std::string payloadMembers;
+    for (std::size_t i = 0; i < members->size(); ++i) {
+      const std::string where = "members[" + std::to_string(i) + "].";
+      auto m = members->getObject(static_cast<unsigned>(i));
+      if (!m) throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, where.substr(0, where.size() - 1) + ": must be an object"};
+      const calendar::Date birth = dateField(m, where, "birth");
+      if (now < birth) throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, where + "birth: in the future"};
+      if (birth.year < 1900) throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, where + "birth: before 1900"};
+      std::set<std::string> flags;
+      if (auto f = m->getArray("flags"))
+        for (std::size_t k = 0; k < f->size() && k < 8; ++k)
+          if (f->get(static_cast<unsigned>(k)).isString()) flags.insert(f->getElement<std::string>(static_cast<unsigned>(k)));
+      h.members.push_back(guidance::memberFacts(birth, h.moveDate, flags));
+      if (token) {
+        const std::string name = field(m, where, "name", true, 100), kana = field(m, where, "kana", false, 100);
+        const std::string sex = field(m, where, "sex", true, 1), rel = field(m, where, "relationship", false, 20);
+        if (sex != "1" && sex != "2" && sex != "9")
+          throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, where + "sex: 1 (male), 2 (female) or 9 (not stated)"};
+        payloadMembers += (i ? ",{" : "{") + std::string("\"name\":") + jsonText(name) + ",\"kana\":" + jsonText(kana) +
+                          ",\"birth\":" + jsonText(calendar::iso(birth)) + ",\"sex\":" + jsonText(sex) +
+                          ",\"relationship\":" + jsonText(rel) + "}";
+      }
+    }
+    std::vector<guidance::Outcome> outcomes;
+    try {
+      outcomes = guidance::judge(*knowledge, rules.get(), cal, h, parameters);
+    } catch (const std::invalid_argument& x) {
+      throw std::runtime_error(x.what());
+    }
+    std::string procedures = "[", ids;
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+      const guidance::Outcome& r = outcomes[i];
+      const guidance::Procedure& p = *r.procedure;
+      procedures += (i ? ",{" : "{") + std::string("\"id\":") + jsonText(p.id) + ",\"name\":" + jsonText(p.name) +
+                    ",\"counter\":" + jsonText(p.counter) + ",\"where\":" + jsonText(p.where) + ",\"help\":" +
+                    jsonText(p.help) + ",\"deadline\":" + (r.deadline ? jsonText(calendar::iso(*r.deadline)) : "null") +
+                    ",\"because\":" + jsonText(r.because) + ",\"bring\":[";
+      for (std::size_t k = 0; k < p.bring.size(); ++k) procedures += (k ? "," : "") + jsonText(p.bring[k]);
+      procedures += "]}";
+      ids += (i ? "," : "") + jsonText(p.id);
+    }
+    procedures += "]";
+    std::string j = "{\"event\":" + jsonText(e.id) + ",\"move_date\":" + jsonText(calendar::iso(h.moveDate)) +
+                    ",\"procedures\":" + procedures;
+    if (token) {
+      const std::string address = field(o, "", "address", true, 200);
+      const std::string previous = field(o, "", "previous_address", false, 200);
+      if (addressEvents.count(e.id) &&
+          std::none_of(towns.begin(), towns.end(), [&](const std::string& t) { return address.rfind(t, 0) == 0; }))
+        throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "address: not inside the municipality (check the town name)"};
+      const std::int64_t issued = std::time(nullptr);
+      const std::string payload = "{\"id\":" + jsonText(randomId()) + ",\"issued\":" + std::to_string(issued) +
+                                  ",\"event\":" + jsonText(e.name) + ",\"procedures\":[" + ids + "],\"move\":" +
+                                  jsonText(calendar::iso(h.moveDate)) + ",\"address\":" + jsonText(address) +
+                                  ",\"previous_address\":" + jsonText(previous) + ",\"members\":[" + payloadMembers + "]}";
+      try {
+        *token = renkei::token::make(*tokenKey, payload, issued + tokenLifetime.count());
+      } catch (const std::exception& x) {
+        throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, std::string("the token cannot be made: ") + x.what()};
+      }
+      j += ",\"token\":" + jsonText(*token) + ",\"expires\":" + std::to_string(issued + tokenLifetime.count()) +
+           ",\"qr_svg\":" + jsonText(qr::svg(*token));
+    }
+    return j + "}";
+  }
+
+  /// The counts kept per day (the municipality's local date), life event and channel.
+  void count(const std::string& event, const std::string& channel, const char* what) {
+    try {
+      StateStore& st = host->state();
+      const std::string day = calendar::iso(today());
+      st.write([&](StateSession& s) {
+        s.run("INSERT INTO " + st.table("counts") +
+                  " (day, event, channel, sessions, tokens) VALUES (?, ?, ?, 0, 0) ON CONFLICT (day, event, channel) DO NOTHING",
+              {day, event, channel});
+        s.run("UPDATE " + st.table("counts") + " SET " + what + " = " + what +
+                  " + 1 WHERE day = ? AND event = ? AND channel = ?",
+              {day, event, channel});
+      });
+    } catch (const std::exception& e) {
+      log->warning("concierge %s: counts not kept: %s", id, std::string(e.what()));
+    }
+  }
+};
+
+class Handler final : public Poco::Net::HTTPRequestHandler {
+ public:
+  explicit Handler(Concierge& c) : c_(c) {}
+  void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override { c_.handle(request, response); }
+
+ private:
+  Concierge& c_;
+};
+
+class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  explicit Factory(Concierge& c) : c_(c) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override { return new Handler(c_); }
+
+ private:
+  Concierge& c_;
+};
+
+}  // namespace
+
+class ConciergeModule final : public Module {
+ public:
+  ~ConciergeModule() override { stop(); }
+
+  void configure(const Settings& settings, const HostContext& context) override {
+    c_.host = context.services;
+    c_.log = context.logger;
+    c_.id = context.id;
+    std::string problems;
+    Diagnostics diags;
+    c_.knowledge = guidance::loadKnowledge(settings.getPath("knowledge"), diags);
+    if (c_.knowledge && settings.has("rules")) c_.rules = guidance::loadRules(settings.getPath("rules"), *c_.knowledge, diags);
+    auto cal = loadCalendar(settings.getPath("calendar"), diags);
+    if (!diags.empty()) throw ConfigError("its files have problems:\n" + diags.format());
+    c_.cal = *cal;
+    for (const std::string& p : settings.getList("parameters")) {
+      const std::size_t eq = p.find('=');
+      if (eq == std::string::npos || eq == 0) throw ConfigError("parameters: '" + p + "' is not name=value");
+      c_.parameters[p.substr(0, eq)] = p.substr(eq + 1);
+    }
+    if (c_.rules)
+      for (const std::string& missing : guidance::missingParameters(*c_.rules, c_.parameters))
+        throw ConfigError("parameters: the rules need '" + missing + "' (name=value)");
+    try {
+      c_.tokenKey = seal::PublicKey::fromFile(settings.getPath("token-key").string());
+    } catch (const std::exception& e) {
+      throw ConfigError(std::string("token-key: ") + e.what());
+    }
+    c_.tokenLifetime = std::chrono::duration_cast<std::chrono::seconds>(settings.getDuration("token-lifetime"));
+    {
+      std::ifstream in(settings.getPath("towns"));
+      if (!in) throw ConfigError("towns: cannot read '" + settings.getPath("towns").string() + "'");
+      for (std::string line; std::getline(in, line) && c_.towns.size() < 100000;) {
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+        if (!line.empty() && line[0] != '#') c_.towns.push_back(line);
+      }
+      if (c_.towns.empty()) throw ConfigError("towns: the town list is empty");
+    }
+    for (const std::string& e : settings.getList("address-check-events")) c_.addressEvents.insert(e);
+    const std::int64_t maxSessions = settings.getInt("max-sessions"), rate = settings.getInt("rate-limit");
+    if (maxSessions < 1 || rate < 1) throw ConfigError("max-sessions and rate-limit: at least 1");
+    c_.sessions = std::make_unique<Sessions>(static_cast<std::size_t>(maxSessions), settings.getDuration("session-idle"));
+    c_.rateLimit = std::make_unique<RateLimit>(static_cast<int>(rate));
+    c_.maxBody = settings.getSize("max-body");
+    address_ = settings.getString("address");
+    port_ = static_cast<int>(settings.getInt("port"));
+    certificate_ = settings.getPath("certificate").string();
+    key_ = settings.getPath("key").string();
+    if (context.validating) return;
+    c_.host->state().migrate({"CREATE TABLE {counts} (day TEXT NOT NULL, event TEXT NOT NULL, channel TEXT NOT NULL, "
+                              "sessions BIGINT NOT NULL, tokens BIGINT NOT NULL, PRIMARY KEY (day, event, channel))"});
+  }
+
+  void start() override {
+    Poco::Net::initializeSSL();
+    Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, key_, certificate_, "",
+                                                             Poco::Net::Context::VERIFY_NONE);
+    context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+    Poco::Net::SecureServerSocket socket(Poco::Net::SocketAddress(address_, static_cast<Poco::UInt16>(port_)), 64, context);
+    auto params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(16);
+    params->setMaxQueued(256);
+    params->setTimeout(Poco::Timespan(15, 0));
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(c_), socket, params);
+    server_->start();
+    c_.log->information("concierge %s: serving the API on https://%s:%s/api/v1/", c_.id, address_,
+                        std::to_string(socket.address().port()));
+    expirer_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      while (!stopping_) {
+        wake_.wait_for(lock, std::chrono::seconds(5));
+        c_.sessions->expire();
+        c_.host->metrics().gauge("renkei_concierge_sessions", "Sessions held in memory").set(static_cast<double>(c_.sessions->size()));
+      }
+    });
+  }
+
+  void stop() override {
+    if (server_) {
+      server_->stopAll(true);
+      server_.reset();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (expirer_.joinable()) expirer_.join();
+  }
+
+  Outcome accept(const Batch&) override {
+    return Outcome::error("the concierge takes no routed records (it answers residents over its API)");
+  }
+
+ private:
+  Concierge c_;
+  std::string address_, certificate_, key_;
+  int port_ = 0;
+  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::thread expirer_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+};
+
+}  // namespace renkei::concierge
+
+RENKEI_PLUGIN_INFO(renkei::concierge::kInfo)
+
+POCO_BEGIN_MANIFEST(renkei::Module)
+POCO_EXPORT_CLASS(renkei::concierge::ConciergeModule)
+POCO_END_MANIFEST

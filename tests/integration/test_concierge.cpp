@@ -1,0 +1,343 @@
+// The concierge module through the real binary over TLS (issue 15, item 4,
+// and the proof of issues 14 and 15): a 転入 session walked through every
+// level with back and progress, the procedures and deadlines as dates, a
+// token made in the internet instance and opened once in an LGWAN instance;
+// bad input refused by field; sessions bounded and erased; and after 100
+// synthetic households with tokens, none of the names, addresses or birth
+// dates entered is in the internet instance's store, logs, metrics or
+// temporary folder.
+#define BOOST_TEST_MODULE renkei_concierge
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/SSLManager.h>
+
+#include <chrono>
+#include <functional>
+#include <regex>
+#include <thread>
+
+#include "test_support.h"
+
+using namespace renkei;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path source(const std::string& rel) { return fs::path(test::env("RENKEI_SOURCE_DIR")) / rel; }
+
+std::map<std::string, std::string> pluginEnv() { return {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}}; }
+
+std::string textOf(const fs::path& f) { return fs::exists(f) ? test::readFile(f) : std::string(); }
+
+bool waitFor(const std::function<bool()>& ready, int seconds) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return ready();
+}
+
+struct Http {
+  int status = 0;
+  std::string body;
+  Poco::JSON::Object::Ptr json() const {
+    return Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();
+  }
+};
+
+/// The internet instance with the concierge (and an admin listener), and
+/// an LGWAN instance whose crm module opens the tokens.
+struct Zones {
+  test::TempDir dir;
+  test::Child internet, lgwan;
+  int apiPort = 0, adminPort = 0, lgwanPort = 0;
+  Poco::Net::Context::Ptr tls;
+
+  explicit Zones(const std::string& extra = "") {
+    auto certs = test::run({source("scripts/make-certs").string(), (dir / "tls").string(), "window-demo"});
+    BOOST_REQUIRE_MESSAGE(certs.exitCode == 0, certs.err);
+    auto keys = test::run({source("scripts/make-keys").string(), (dir / "keys").string()},
+                          {{"RENKEI_BIN", test::renkeiBinary()}});
+    BOOST_REQUIRE_MESSAGE(keys.exitCode == 0, keys.err);
+    const std::string s = source("config").string(), t = (dir / "tls").string(), k = (dir / "keys").string();
+    test::writeFile(dir / "internet/config.xml", R"(<renkei xmlns="urn:renkei:config:1" instance="net" zone="internet">
+  <log level="information"/>
+  <store driver="sqlite" path="renkei.db"/>
+  <admin address="127.0.0.1" port="0"/>
+  <module id="concierge" plugin="concierge">
+    <knowledge>)" + s + R"(/concierge/knowledge.xml</knowledge>
+    <rules>)" + s + R"(/concierge/related-procedures.xml</rules>
+    <calendar>)" + s + R"(/calendar/demo-city.xml</calendar>
+    <parameters>child-medical-age=15</parameters>
+    <token-key>)" + k + R"(/internet/token.pub</token-key>
+    <towns>)" + s + R"(/concierge/towns.txt</towns>
+    <port>0</port>
+    <certificate>)" + t + R"(/server.crt</certificate>
+    <key>)" + t + R"(/server.key</key>
+)" + extra + R"(  </module>
+</renkei>
+)");
+    test::writeFile(dir / "lgwan/config.xml", R"(<renkei xmlns="urn:renkei:config:1" instance="city" zone="lgwan">
+  <store driver="sqlite" path="renkei.db"/>
+  <api address="127.0.0.1" port="0" certificate=")" + t + R"(/server.crt" key=")" + t +
+                                                  R"(/server.key" client-ca=")" + t + R"(/ca.crt" clients="window-demo"/>
+  <module id="crm" plugin="crm"><token-keys>)" + k + R"(/lgwan/token.key</token-keys></module>
+</renkei>
+)");
+    // The internet instance's temporary files go where the test can look.
+    fs::create_directories(dir / "internet/tmp");
+    auto env = pluginEnv();
+    env["TMPDIR"] = (dir / "internet/tmp").string();
+    internet = test::spawn({test::renkeiBinary(), "serve", "--config", (dir / "internet/config.xml").string()},
+                           dir / "internet/serve", env);
+    lgwan = test::spawn({test::renkeiBinary(), "serve", "--config", (dir / "lgwan/config.xml").string()},
+                        dir / "lgwan/serve", pluginEnv());
+    const std::regex api("serving the API on https://127\\.0\\.0\\.1:([0-9]+)/"),
+        admin("admin: http://127\\.0\\.0\\.1:([0-9]+)/metrics"), lg("on 127\\.0\\.0\\.1:([0-9]+) \\(TLS");
+    BOOST_REQUIRE(waitFor(
+        [&] {
+          std::smatch m;
+          const std::string out = textOf(internet.err) + textOf(internet.out), lout = textOf(lgwan.err) + textOf(lgwan.out);
+          if (!apiPort && std::regex_search(out, m, api)) apiPort = std::stoi(m[1]);
+          if (!adminPort && std::regex_search(out, m, admin)) adminPort = std::stoi(m[1]);
+          if (!lgwanPort && std::regex_search(lout, m, lg)) lgwanPort = std::stoi(m[1]);
+          return apiPort && adminPort && lgwanPort;
+        },
+        30));
+    tls = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", (dir / "tls/ca.crt").string(),
+                                 Poco::Net::Context::VERIFY_RELAXED);
+  }
+  ~Zones() { stop(); }
+  void stop() {
+    for (test::Child* c : {&internet, &lgwan})
+      if (c->pid > 0) {
+        ::kill(c->pid, SIGTERM);
+        c->wait();
+        c->pid = -1;
+      }
+  }
+
+  /// status -1: the server closed the connection before answering (it
+  /// refuses a body over max-body without reading it).
+  Http call(const std::string& method, const std::string& path, const std::string& body = "") {
+    try {
+      Poco::Net::HTTPSClientSession session("127.0.0.1", static_cast<Poco::UInt16>(apiPort), tls);
+      Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+      request.setHost("localhost");
+      if (method == "POST") {
+        request.setContentType("application/json");
+        request.setContentLength(static_cast<std::streamsize>(body.size()));
+        session.sendRequest(request) << body;
+      } else {
+        session.sendRequest(request);
+      }
+      Poco::Net::HTTPResponse response;
+      std::istream& in = session.receiveResponse(response);
+      return {static_cast<int>(response.getStatus()), std::string(std::istreambuf_iterator<char>(in), {})};
+    } catch (const Poco::IOException&) {
+      return {-1, ""};
+    }
+  }
+  std::string metrics() {
+    Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(adminPort));
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, "/metrics", Poco::Net::HTTPMessage::HTTP_1_1);
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session.receiveResponse(response);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  test::ProcessResult openToken(const std::string& token) {
+    const std::string t = (dir / "tls").string();
+    return test::run({(fs::path(test::renkeiBinary()).parent_path() / "renkei-window-client").string(), "--port",
+                      std::to_string(lgwanPort), "--ca", t + "/ca.crt", "--cert", t + "/window-demo.crt", "--key",
+                      t + "/window-demo.key", "open-token", token});
+  }
+  /// A session of `event` answered with `choices`.
+  std::string session(const std::string& event, const std::vector<int>& choices, const std::string& channel = "web") {
+    auto s = call("POST", "/api/v1/sessions", R"({"event":")" + event + R"(","channel":")" + channel + R"("})");
+    BOOST_REQUIRE_MESSAGE(s.status == 200, s.body);
+    const std::string id = s.json()->getValue<std::string>("session");
+    for (int c : choices) {
+      auto a = call("POST", "/api/v1/sessions/" + id + "/answer", R"({"choice":)" + std::to_string(c) + "}");
+      BOOST_REQUIRE_MESSAGE(a.status == 200, a.body);
+    }
+    return id;
+  }
+};
+
+std::string household(const std::string& name, const std::string& child, const std::string& birth,
+                      const std::string& address, const std::string& move = "2026-12-21") {
+  return R"({"move_date":")" + move + R"(","address":")" + address +
+         R"(","previous_address":"試験県例題市北町二丁目3番4号","members":[)"
+         R"({"name":")" + name + R"(","kana":"シケン タロウ","birth":"1986-05-10","sex":"1","relationship":"世帯主"},)"
+         R"({"name":")" + child + R"(","kana":"シケン サクラ","birth":")" + birth + R"(","sex":"2","relationship":"子"}]})";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_resident_walks_tennyu_with_a_child_and_the_counter_opens_the_token_once) {
+  Zones z;
+  auto events = z.call("GET", "/api/v1/events");
+  BOOST_TEST(events.status == 200);
+  BOOST_TEST(events.body.find("\"id\":\"tennyu\"") != std::string::npos, events.body);
+  auto s = z.call("POST", "/api/v1/sessions", R"({"event":"tennyu","channel":"kiosk"})");
+  BOOST_REQUIRE_EQUAL(s.status, 200);
+  auto j = s.json();
+  const std::string id = j->getValue<std::string>("session");
+  BOOST_TEST(j->getValue<int>("progress") == 0);
+  BOOST_TEST(j->getObject("question")->getValue<std::string>("id") == "where-from");
+  auto a = z.call("POST", "/api/v1/sessions/" + id + "/answer", R"({"choice":1})");
+  BOOST_TEST(a.json()->getValue<int>("progress") == 33);
+  BOOST_TEST(a.json()->getObject("question")->getValue<std::string>("id") == "insurance");
+  auto back = z.call("POST", "/api/v1/sessions/" + id + "/back");
+  BOOST_TEST(back.json()->getObject("question")->getValue<std::string>("id") == "where-from");
+  BOOST_TEST(back.json()->getValue<int>("progress") == 0);
+  z.call("POST", "/api/v1/sessions/" + id + "/answer", R"({"choice":1})");
+  a = z.call("POST", "/api/v1/sessions/" + id + "/answer", R"({"choice":1})");
+  BOOST_TEST(a.json()->getValue<int>("progress") == 66);
+  a = z.call("POST", "/api/v1/sessions/" + id + "/answer", R"({"choice":2})");
+  BOOST_TEST(a.json()->getValue<bool>("done"));
+  BOOST_TEST(a.json()->getValue<int>("progress") == 100);
+  // The procedures, with deadlines as dates on the municipal calendar
+  // (moved on Monday 2026-12-21: 14 days end on 1/4, 15 on 1/5, past 年末年始).
+  auto r = z.call("POST", "/api/v1/sessions/" + id + "/result",
+                  R"({"move_date":"2026-12-21","members":[{"birth":"1986-05-10"},{"birth":"2019-04-01"}]})");
+  BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+  for (const std::string expected : {R"("id":"tennyu-todoke")", R"("deadline":"2027-01-04")", R"("id":"kokuho-kanyu")",
+                                     R"("id":"jidou-teate")", R"("deadline":"2027-01-05")", R"("id":"shugaku")",
+                                     R"("id":"kodomo-iryo")", "市民課 1番窓口", "本人確認書類"})
+    BOOST_TEST(r.body.find(expected) != std::string::npos, expected << " in " << r.body);
+  // The token, made with the public key only, opened once in LGWAN.
+  auto t = z.call("POST", "/api/v1/sessions/" + id + "/token",
+                  household("試験 太郎", "試験 さくら", "2019-04-01", "架空県見本市中央一丁目1番1号"));
+  BOOST_REQUIRE_MESSAGE(t.status == 200, t.body);
+  const std::string token = t.json()->getValue<std::string>("token");
+  BOOST_TEST(token.rfind("RK1:", 0) == 0u);
+  BOOST_TEST(t.json()->getValue<std::string>("qr_svg").find("<svg") != std::string::npos);
+  BOOST_TEST(z.call("GET", "/api/v1/sessions/" + id).status == 404);  // erased once the token is made
+  auto opened = z.openToken(token);
+  BOOST_TEST(opened.exitCode == 0, opened.err);
+  BOOST_TEST(opened.out.find("子: 試験 さくら (シケン サクラ), born 2019-04-01") != std::string::npos, opened.out);
+  BOOST_TEST(opened.out.find("jidou-teate") != std::string::npos, opened.out);
+  auto again = z.openToken(token);
+  BOOST_TEST(again.exitCode == 1);
+  BOOST_TEST(again.err.find("refused USED") != std::string::npos, again.err);
+  const std::string metrics = z.metrics();
+  BOOST_TEST(metrics.find("renkei_concierge_sessions_total{channel=\"kiosk\",event=\"tennyu\",instance=\"concierge\"} 1") !=
+                 std::string::npos,
+             metrics);
+}
+
+BOOST_AUTO_TEST_CASE(bad_input_is_refused_by_field_and_sessions_stay_bounded) {
+  Zones z("    <session-idle>2s</session-idle>\n    <max-sessions>1000</max-sessions>\n    <rate-limit>100000</rate-limit>\n");
+  BOOST_TEST(z.call("GET", "/api/v1/sessions/0123456789abcdef0123456789abcdef").status == 404);
+  BOOST_TEST(z.call("POST", "/api/v1/sessions", R"({"event":"tenyu"})").status == 400);
+  const std::string id = z.session("tennyu", {});
+  auto wrong = z.call("POST", "/api/v1/sessions/" + id + "/answer", R"({"choice":7})");
+  BOOST_TEST(wrong.status == 400);
+  BOOST_TEST(wrong.body.find("not one of this question's choices") != std::string::npos, wrong.body);
+  // Past the last level: nothing more to answer.
+  for (int c : {0, 0, 2}) z.call("POST", "/api/v1/sessions/" + id + "/answer", R"({"choice":)" + std::to_string(c) + "}");
+  BOOST_TEST(z.call("POST", "/api/v1/sessions/" + id + "/answer", R"({"choice":0})").status == 409);
+  // A 1 MB body: refused before it is read (413, or the connection closed
+  // under the sender), and the service goes on; invalid UTF-8.
+  const int big = z.call("POST", "/api/v1/sessions/" + id + "/token", std::string(1 << 20, 'x')).status;
+  BOOST_TEST((big == 413 || big == -1), big);
+  BOOST_TEST(z.call("GET", "/api/v1/events").status == 200);
+  BOOST_TEST(z.call("POST", "/api/v1/sessions", "{\"event\":\"\xff\xfe\"}").status == 400);
+  // Impossible and future dates, a missing item, an address outside the city.
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {household("試験 太郎", "試験 さくら", "2019-02-30", "架空県見本市中央一丁目1番1号"), "members[1].birth: not a day of the calendar"},
+      {household("試験 太郎", "試験 さくら", "2030-01-01", "架空県見本市中央一丁目1番1号"), "members[1].birth: in the future"},
+      {household("", "試験 さくら", "2019-04-01", "架空県見本市中央一丁目1番1号"), "members[0].name: required"},
+      {household("試験 太郎", "試験 さくら", "2019-04-01", "架空県よその市1番"), "address: not inside the municipality"},
+  };
+  for (const auto& [body, why] : refused) {
+    auto r = z.call("POST", "/api/v1/sessions/" + id + "/token", body);
+    BOOST_TEST(r.status == 400, r.body);
+    BOOST_TEST(r.body.find(why) != std::string::npos, r.body);
+    BOOST_TEST(r.body.find("試験") == std::string::npos);  // the error names fields, never values
+  }
+  // 10,000 sessions from one client: at most 1,000 held, the oldest idle erased.
+  const std::string first = z.session("shomeisho", {});
+  {
+    // one connection, kept alive, as a flooding client would
+    Poco::Net::HTTPSClientSession flood("127.0.0.1", static_cast<Poco::UInt16>(z.apiPort), z.tls);
+    flood.setKeepAlive(true);
+    const std::string body = R"({"event":"shomeisho"})";
+    for (int i = 0; i < 10000; ++i) {
+      Poco::Net::HTTPRequest request("POST", "/api/v1/sessions", Poco::Net::HTTPMessage::HTTP_1_1);
+      request.setKeepAlive(true);
+      request.setContentLength(static_cast<std::streamsize>(body.size()));
+      flood.sendRequest(request) << body;
+      Poco::Net::HTTPResponse response;
+      std::istream& in = flood.receiveResponse(response);
+      std::string ignored(std::istreambuf_iterator<char>(in), {});
+      if (response.getStatus() != 200) BOOST_FAIL("session " << i << ": " << response.getStatus());
+    }
+  }
+  BOOST_TEST(z.call("GET", "/api/v1/sessions/" + first).status == 404);
+  const std::regex gauge("renkei_concierge_sessions\\{instance=\"concierge\"\\} ([0-9]+)");
+  std::smatch held;
+  std::string m;
+  BOOST_TEST(waitFor([&] { m = z.metrics(); return std::regex_search(m, held, gauge); }, 10));
+  BOOST_TEST(std::stoi(held[1]) <= 1000, m);
+  // An idle session is erased after session-idle.
+  const std::string idle = z.session("shomeisho", {});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  BOOST_TEST(z.call("GET", "/api/v1/sessions/" + idle).status == 404);
+}
+
+BOOST_AUTO_TEST_CASE(one_address_is_rate_limited) {
+  Zones z("    <rate-limit>30</rate-limit>\n");
+  int refused = 0;
+  for (int i = 0; i < 60; ++i) {
+    auto r = z.call("GET", "/api/v1/events");
+    if (r.status == 429) ++refused;
+  }
+  BOOST_TEST(refused >= 25);
+}
+
+BOOST_AUTO_TEST_CASE(after_100_households_nothing_personal_stays_in_the_internet_zone) {
+  Zones z("    <rate-limit>10000</rate-limit>\n");  // one test client makes 500 requests
+  std::vector<std::string> entered;
+  std::vector<std::string> tokens;
+  for (int n = 0; n < 100; ++n) {
+    const std::string id = z.session(n % 2 ? "tennyu" : "tenkyo", n % 2 ? std::vector<int>{1, 1, 2} : std::vector<int>{0});
+    char name[64], child[64], address[128], birth[16];
+    std::snprintf(name, sizeof name, "証跡%03d 太郎", n);
+    std::snprintf(child, sizeof child, "証跡%03d 花子", n);
+    std::snprintf(address, sizeof address, "架空県見本市北町一丁目%d番%d号", 100 + n, n % 9 + 1);
+    std::snprintf(birth, sizeof birth, "2015-%02d-%02d", n % 12 + 1, n % 27 + 1);
+    auto t = z.call("POST", "/api/v1/sessions/" + id + "/token", household(name, child, birth, address));
+    BOOST_REQUIRE_MESSAGE(t.status == 200, t.body);
+    tokens.push_back(t.json()->getValue<std::string>("token"));
+    entered.insert(entered.end(), {name, child, address, birth});
+  }
+  const std::string metrics = z.metrics();
+  // The last token still opens in LGWAN (the data is there, sealed).
+  BOOST_TEST(z.openToken(tokens.back()).exitCode == 0);
+  z.stop();
+  // The internet instance's store, logs, metrics and temporary folder.
+  std::string kept = metrics;
+  for (const auto& e : fs::recursive_directory_iterator(z.dir / "internet"))
+    if (e.is_regular_file()) kept += test::readFile(e.path());
+  std::size_t hits = 0;
+  for (const std::string& value : entered)
+    if (kept.find(value) != std::string::npos) {
+      ++hits;
+      BOOST_ERROR("'" << value << "' stayed in the internet zone");
+    }
+  BOOST_TEST(hits == 0u);
+  BOOST_TEST(entered.size() == 400u);
+  BOOST_TEST(kept.find("renkei_concierge_tokens_total") != std::string::npos);
+}
