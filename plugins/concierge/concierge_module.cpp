@@ -491,7 +491,7 @@ class ConciergeModule final : public Module {
     params->setTimeout(Poco::Timespan(15, 0));
     server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(c_), socket, params);
     server_->start();
-    c_.log->information("concierge %s: serving the API on https://%s:%s/api/v1/", c_.id, address_,
+    c_.log->notice("concierge %s: serving the API on https://%s:%s/api/v1/", c_.id, address_,
                         std::to_string(socket.address().port()));
     expirer_ = std::thread([this] {
       std::unique_lock<std::mutex> lock(mutex_);
