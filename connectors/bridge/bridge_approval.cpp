@@ -16,15 +16,6 @@ namespace renkei::connectors::bridge {
 namespace fs = std::filesystem;
 namespace {
 
-std::string isoUtcNow() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
-
 /// "concierge.move-event, 30 records, sequence 7, created …" from a
 /// bundle's manifest line (read at most 64 KiB), or why not.
 std::string summary(const fs::path& file) {
@@ -101,7 +92,7 @@ std::optional<OperatorResult> BridgeConnector::operate(const OperatorRequest& re
   // The note first: a bundle redelivered after this (a crash before the host
   // recorded it) finds the decision and is not held again.
   const std::string note = "bundle: " + name + "\n" + (action == "approve" ? "approved" : "rejected") + ": " +
-                           isoUtcNow() + "\nby: " + request.by + "\n" + (reason.empty() ? "" : "reason: " + reason + "\n") +
+                           isoUtc(static_cast<std::int64_t>(std::time(nullptr)) * 1000) + "\nby: " + request.by + "\n" + (reason.empty() ? "" : "reason: " + reason + "\n") +
                            "what: " + what + "\n";
   const fs::path noteFile = send_->folder / dir / (action == "approve" ? name : name + ".reason.txt");
   if (std::string error = writeFileAtomically(send_->folder / "tmp", noteFile, note, fsync_); !error.empty())

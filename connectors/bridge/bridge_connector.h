@@ -26,6 +26,9 @@ namespace renkei::connectors::bridge {
 
 extern const renkei_config_key kKeys[];
 extern const std::size_t kKeyCount;
+/// "2026-12-01T01:18:47Z" for milliseconds since 1970.
+std::string isoUtc(std::int64_t ms);
+
 /// The bridge's tables in the host's store (StateStore::migrate steps).
 const std::vector<std::string>& bridgeMigrations();
 

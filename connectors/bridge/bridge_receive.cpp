@@ -16,25 +16,11 @@
 
 #include "bridge_connector.h"
 #include "renkei/files.h"
+#include "renkei/text.h"
 
 namespace renkei::connectors::bridge {
 namespace fs = std::filesystem;
 namespace {
-
-/// A name as logs and reason files may show it: control bytes escaped.
-std::string printable(const std::string& name) {
-  std::string out;
-  for (unsigned char c : name) {
-    if (c < 0x20 || c == 0x7F) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02X", c);
-      out += hex;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
 
 /// A bundle id or sender name that may be part of a key and a log line.
 bool plainId(const std::string& s) {
@@ -73,15 +59,6 @@ std::string moveUnique(const fs::path& from, const fs::path& dir, const std::str
     if (errno != EEXIST) return {};
   }
   return {};
-}
-
-std::string isoUtc(std::int64_t ms) {
-  const std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
 }
 
 }  // namespace

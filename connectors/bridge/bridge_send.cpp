@@ -7,8 +7,6 @@
 #include "renkei/files.h"
 
 namespace renkei::connectors::bridge {
-namespace {
-
 std::string isoUtc(std::int64_t ms) {
   const std::time_t t = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
@@ -17,6 +15,8 @@ std::string isoUtc(std::int64_t ms) {
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return text;
 }
+
+namespace {
 
 std::string padded(std::int64_t n) {
   std::string s = std::to_string(n);

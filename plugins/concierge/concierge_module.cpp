@@ -31,6 +31,7 @@
 #include "renkei/json.h"
 #include "renkei/qr.h"
 #include "renkei/sdk.h"
+#include "renkei/text.h"
 #include "renkei/token.h"
 
 namespace renkei::concierge {
@@ -86,23 +87,6 @@ std::string jsonText(std::string_view s) {
   std::string out;
   appendJsonString(out, s);
   return out;
-}
-
-bool validUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  for (std::size_t i = 0; i < s.size();) {
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    const std::size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (std::size_t k = 1; k < n; ++k)
-      if ((p[i + k] & 0xC0) != 0x80) return false;
-    i += n;
-  }
-  return true;
 }
 
 /// Text of a JSON member: required (or ""), at most `max` characters, no
@@ -197,7 +181,7 @@ class Concierge {
     body.resize(static_cast<std::size_t>(request.stream().gcount()));
     if (body.size() > maxBody)
       throw ApiError{HTTPResponse::HTTP_REQUEST_ENTITY_TOO_LARGE, "the request is larger than " + std::to_string(maxBody) + " bytes"};
-    if (!validUtf8(body)) throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "the request is not valid UTF-8"};
+    if (firstInvalidUtf8(body) != std::string_view::npos) throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "the request is not valid UTF-8"};
     return body;
   }
 

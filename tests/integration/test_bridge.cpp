@@ -42,25 +42,7 @@ test::ProcessResult runRenkei(const std::vector<std::string>& args) {
   return test::run(full, pluginEnv());
 }
 
-bool waitFor(const std::function<bool()>& ready, int seconds) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < until) {
-    if (ready()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return ready();
-}
 
-/// Every line the file sink wrote under `out`.
-std::vector<std::string> deliveredLines(const fs::path& out) {
-  std::vector<std::string> lines;
-  for (const std::string& f : test::listFiles(out)) {
-    std::istringstream in(test::readFile(out / f));
-    for (std::string l; std::getline(in, l);)
-      if (!l.empty()) lines.push_back(l);
-  }
-  return lines;
-}
 
 /// Every file below `dir`, read whole (the store, logs, folders).
 std::string everythingUnder(const fs::path& dir) {
@@ -252,10 +234,10 @@ BOOST_AUTO_TEST_CASE(records_cross_both_ways_through_a_sanitiser_and_nothing_per
   BOOST_TEST(a.exitCode == 0, a.out << a.err);
   b = z.once(z.net);
   BOOST_TEST(b.exitCode == 0, b.out << b.err);
-  const auto apps = deliveredLines(z.lgwan / "apps/out");
+  const auto apps = test::linesIn(z.lgwan / "apps/out");
   BOOST_REQUIRE_EQUAL(apps.size(), 2u);
   BOOST_TEST(apps[0].find("\"name\":\"試験 花子\"") != std::string::npos, apps[0]);
-  const auto notices = deliveredLines(z.net / "notices/out");
+  const auto notices = test::linesIn(z.net / "notices/out");
   BOOST_REQUIRE_EQUAL(notices.size(), 3u);
   BOOST_TEST(notices[1].find("補正依頼") != std::string::npos);
   BOOST_TEST(test::listFiles(z.lgwan / "receive/rejected").empty());
@@ -341,8 +323,8 @@ BOOST_AUTO_TEST_CASE(a_changed_byte_anywhere_refuses_the_bundle_whole) {
                  reasonOf(c.in, c.name + ".bundle"));
     }
   }
-  BOOST_TEST(deliveredLines(z.lgwan / "apps/out").empty());
-  BOOST_TEST(deliveredLines(z.net / "notices/out").empty());
+  BOOST_TEST(test::linesIn(z.lgwan / "apps/out").empty());
+  BOOST_TEST(test::linesIn(z.net / "notices/out").empty());
 }
 
 BOOST_AUTO_TEST_CASE(bundles_that_break_a_rule_are_refused_whole_with_the_reason) {
@@ -406,8 +388,8 @@ BOOST_AUTO_TEST_CASE(bundles_that_break_a_rule_are_refused_whole_with_the_reason
     }
   }
   BOOST_TEST(fs::exists("/etc/passwd"));
-  BOOST_TEST(deliveredLines(z.lgwan / "apps/out").empty());
-  BOOST_TEST(deliveredLines(z.net / "notices/out").empty());
+  BOOST_TEST(test::linesIn(z.lgwan / "apps/out").empty());
+  BOOST_TEST(test::linesIn(z.net / "notices/out").empty());
   BOOST_TEST(test::listFiles(lg).empty());
   BOOST_TEST(test::listFiles(net).empty());
 }
@@ -438,7 +420,7 @@ BOOST_AUTO_TEST_CASE(duplicates_and_bundles_out_of_order_are_delivered_once_and_
   // and the third again, after all
   fs::copy_file(out / bundles[2], in / bundles[2]);
   BOOST_TEST(z.once(z.net).exitCode == 0);
-  const auto lines = deliveredLines(z.net / "notices/out");
+  const auto lines = test::linesIn(z.net / "notices/out");
   BOOST_TEST(lines.size() == 6u);
   BOOST_TEST(std::set<std::string>(lines.begin(), lines.end()).size() == 6u);
   BOOST_TEST(test::listFiles(z.net / "receive/done").size() == 5u);
@@ -471,11 +453,11 @@ BOOST_AUTO_TEST_CASE(sigkill_of_either_side_while_bundles_flow_both_ways_loses_a
     victim = start(instance, run++);
   }
   // The final drain: both run until every record has crossed.
-  const bool complete = waitFor(
+  const bool complete = test::waitFor(
       [&] {
         z.transfer();
-        return deliveredLines(z.lgwan / "apps/out").size() >= kFiles &&
-               deliveredLines(z.net / "notices/out").size() >= 2 * kFiles;
+        return test::linesIn(z.lgwan / "apps/out").size() >= kFiles &&
+               test::linesIn(z.net / "notices/out").size() >= 2 * kFiles;
       },
       120);
   ::kill(lg.pid, SIGTERM);
@@ -484,8 +466,8 @@ BOOST_AUTO_TEST_CASE(sigkill_of_either_side_while_bundles_flow_both_ways_loses_a
   net.wait();
   BOOST_TEST(complete);
   BOOST_TEST(kills == 20);
-  const auto apps = deliveredLines(z.lgwan / "apps/out");
-  const auto notices = deliveredLines(z.net / "notices/out");
+  const auto apps = test::linesIn(z.lgwan / "apps/out");
+  const auto notices = test::linesIn(z.net / "notices/out");
   BOOST_TEST(apps.size() == static_cast<std::size_t>(kFiles));
   BOOST_TEST(notices.size() == static_cast<std::size_t>(2 * kFiles));
   BOOST_TEST(std::set<std::string>(apps.begin(), apps.end()).size() == apps.size());
@@ -496,8 +478,6 @@ BOOST_AUTO_TEST_CASE(sigkill_of_either_side_while_bundles_flow_both_ways_loses_a
 
 namespace {
 
-/// A file's text, or "" while it does not exist.
-std::string textOf(const fs::path& file) { return fs::exists(file) ? test::readFile(file) : std::string(); }
 
 /// A TCP port free on loopback now (bound and closed).
 int freePort() {
@@ -541,7 +521,7 @@ BOOST_AUTO_TEST_CASE(zeromq_with_curve_acknowledges_after_commit_and_lets_no_oth
   auto check = runRenkei({"check", "--config", z.netConfig()});
   BOOST_REQUIRE_MESSAGE(check.exitCode == 0, check.err);
   auto lg = test::spawn({test::renkeiBinary(), "serve", "--config", z.lgwanConfig()}, z.lgwan / "serve", pluginEnv());
-  BOOST_REQUIRE(waitFor([&] { return (textOf(lg.err) + textOf(lg.out)).find("listening for bundles on tcp://127.0.0.1:") !=
+  BOOST_REQUIRE(test::waitFor([&] { return (test::textOf(lg.err) + test::textOf(lg.out)).find("listening for bundles on tcp://127.0.0.1:") !=
                                      std::string::npos; },
                         20));
   test::writeFile(z.net / "forms/in/forms.csv", "id,name,birth\nN-1,試験 花子,1988-04-01\nN-2,見本 太郎,1975-12-24\n");
@@ -549,7 +529,7 @@ BOOST_AUTO_TEST_CASE(zeromq_with_curve_acknowledges_after_commit_and_lets_no_oth
   BOOST_TEST(b.exitCode == 0, b.out << b.err);
   BOOST_TEST(b.out.find("2 records delivered") != std::string::npos, b.out);
   // Acknowledged means committed: the records are there by now.
-  BOOST_TEST(waitFor([&] { return deliveredLines(z.lgwan / "apps/out").size() == 2; }, 20));
+  BOOST_TEST(test::waitFor([&] { return test::linesIn(z.lgwan / "apps/out").size() == 2; }, 20));
   BOOST_TEST(test::listFiles(z.net / "send/out").empty());
 
   // A sender whose CURVE key is not on the receiver's list gets nothing:
@@ -567,7 +547,7 @@ BOOST_AUTO_TEST_CASE(zeromq_with_curve_acknowledges_after_commit_and_lets_no_oth
   BOOST_TEST(c.out.find("0 records delivered") != std::string::npos, c.out);
   BOOST_TEST((c.out + c.err).find("no acknowledgement within 1000 ms") != std::string::npos, c.out << c.err);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  BOOST_TEST(deliveredLines(z.lgwan / "apps/out").size() == 2u);
+  BOOST_TEST(test::linesIn(z.lgwan / "apps/out").size() == 2u);
   BOOST_TEST(test::listFiles(z.lgwan / "receive/rejected").empty());
   ::kill(lg.pid, SIGTERM);
   lg.wait();
@@ -590,10 +570,10 @@ BOOST_AUTO_TEST_CASE(zeromq_sender_keeps_its_bundles_while_the_receiver_is_down_
   std::this_thread::sleep_for(std::chrono::seconds(60));
   test::ProcessResult early;
   BOOST_TEST(!sender.finished(early), early.err);
-  BOOST_TEST(deliveredLines(z.lgwan / "apps/out").empty());
+  BOOST_TEST(test::linesIn(z.lgwan / "apps/out").empty());
   auto lg = test::spawn({test::renkeiBinary(), "serve", "--config", z.lgwanConfig()}, z.lgwan / "serve", pluginEnv());
-  const bool all = waitFor([&] { return deliveredLines(z.lgwan / "apps/out").size() == 5; }, 60);
-  BOOST_TEST(all, "delivered " << deliveredLines(z.lgwan / "apps/out").size() << " of 5 after the receiver returned");
+  const bool all = test::waitFor([&] { return test::linesIn(z.lgwan / "apps/out").size() == 5; }, 60);
+  BOOST_TEST(all, "delivered " << test::linesIn(z.lgwan / "apps/out").size() << " of 5 after the receiver returned");
   BOOST_TEST((std::chrono::steady_clock::now() - down >= std::chrono::seconds(60)));
   ::kill(sender.pid, SIGTERM);
   ::kill(lg.pid, SIGTERM);
@@ -653,7 +633,7 @@ BOOST_AUTO_TEST_CASE(an_operator_approves_or_rejects_what_leaves_for_the_interne
   // Only the approved one crosses.
   BOOST_TEST(z.transfer() == 1);
   BOOST_TEST(z.once(z.net).exitCode == 0);
-  const auto lines = deliveredLines(z.net / "notices/out");
+  const auto lines = test::linesIn(z.net / "notices/out");
   BOOST_REQUIRE_EQUAL(lines.size(), 1u);
   BOOST_TEST(lines[0].find("A-1") != std::string::npos);
 }

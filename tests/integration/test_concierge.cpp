@@ -35,16 +35,7 @@ fs::path source(const std::string& rel) { return fs::path(test::env("RENKEI_SOUR
 
 std::map<std::string, std::string> pluginEnv() { return {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}}; }
 
-std::string textOf(const fs::path& f) { return fs::exists(f) ? test::readFile(f) : std::string(); }
 
-bool waitFor(const std::function<bool()>& ready, int seconds) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < until) {
-    if (ready()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return ready();
-}
 
 struct Http {
   int status = 0;
@@ -103,10 +94,10 @@ struct Zones {
                         dir / "lgwan/serve", pluginEnv());
     const std::regex api("serving the API on https://127\\.0\\.0\\.1:([0-9]+)/"),
         admin("admin: http://127\\.0\\.0\\.1:([0-9]+)/metrics"), lg("on 127\\.0\\.0\\.1:([0-9]+) \\(TLS");
-    BOOST_REQUIRE(waitFor(
+    BOOST_REQUIRE(test::waitFor(
         [&] {
           std::smatch m;
-          const std::string out = textOf(internet.err) + textOf(internet.out), lout = textOf(lgwan.err) + textOf(lgwan.out);
+          const std::string out = test::textOf(internet.err) + test::textOf(internet.out), lout = test::textOf(lgwan.err) + test::textOf(lgwan.out);
           if (!apiPort && std::regex_search(out, m, api)) apiPort = std::stoi(m[1]);
           if (!adminPort && std::regex_search(out, m, admin)) adminPort = std::stoi(m[1]);
           if (!lgwanPort && std::regex_search(lout, m, lg)) lgwanPort = std::stoi(m[1]);
@@ -289,7 +280,7 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_by_field_and_sessions_stay_bounded) {
   const std::regex gauge("renkei_concierge_sessions\\{instance=\"concierge\"\\} ([0-9]+)");
   std::smatch held;
   std::string m;
-  BOOST_TEST(waitFor([&] { m = z.metrics(); return std::regex_search(m, held, gauge); }, 10));
+  BOOST_TEST(test::waitFor([&] { m = z.metrics(); return std::regex_search(m, held, gauge); }, 10));
   BOOST_TEST(std::stoi(held[1]) <= 1000, m);
   // An idle session is erased after session-idle.
   const std::string idle = z.session("shomeisho", {});

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -263,6 +264,29 @@ std::filesystem::path rejectsFile(const std::filesystem::path& rejectsDir, const
     throw std::runtime_error(std::to_string(found.size()) + " rejects files for '" + name + "' in " +
                              rejectsDir.string());
   return found.front();
+}
+
+std::string textOf(const std::filesystem::path& path) {
+  return std::filesystem::exists(path) ? readFile(path) : std::string();
+}
+
+std::vector<std::string> linesIn(const std::filesystem::path& dir) {
+  std::vector<std::string> lines;
+  for (const std::string& f : listFiles(dir)) {
+    std::istringstream in(readFile(dir / f));
+    for (std::string l; std::getline(in, l);)
+      if (!l.empty()) lines.push_back(l);
+  }
+  return lines;
+}
+
+bool waitFor(const std::function<bool()>& ready, int seconds) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return ready();
 }
 
 }  // namespace renkei::test

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -32,6 +33,12 @@ std::vector<std::string> listFiles(const std::filesystem::path& dir);
 /// is exactly one.
 std::filesystem::path rejectsFile(const std::filesystem::path& rejectsDir, const std::string& name);
 std::size_t countLines(const std::string& text);
+/// A file's text, or "" while it does not exist (a child's log not yet made).
+std::string textOf(const std::filesystem::path& path);
+/// Every non-empty line of every file directly in `dir` (what a file sink wrote).
+std::vector<std::string> linesIn(const std::filesystem::path& dir);
+/// Polls `ready` every 50 ms for at most `seconds`; its last answer.
+bool waitFor(const std::function<bool()>& ready, int seconds);
 
 /// A required environment variable set by CTest (fails the test when missing).
 std::string env(const char* name);

@@ -10,6 +10,31 @@
 
 namespace renkei {
 
+/// The byte offset of the first byte of `text` that does not begin a
+/// complete, well-formed UTF-8 character (overlong forms and surrogates
+/// refused), or npos when all of it is UTF-8.
+inline std::size_t firstInvalidUtf8(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  for (std::size_t i = 0; i < text.size();) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+    if (n == 0 || i + n > text.size()) return i;
+    std::uint32_t cp = n == 2 ? c & 0x1F : n == 3 ? c & 0x0F : c & 0x07;
+    for (std::size_t k = 1; k < n; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return i;
+      cp = cp << 6 | (p[i + k] & 0x3F);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+      return i;
+    i += n;
+  }
+  return std::string_view::npos;
+}
+
 /// Returns `text` as one printable line: control characters (C0, DEL, C1),
 /// the Unicode line and paragraph separators and the bidirectional
 /// overrides are written as escapes (`\n`, `\t`, `\x1b`, `\u202e`), bytes that
