@@ -24,6 +24,7 @@
 #include <fstream>
 #include <iterator>
 #include <thread>
+#include <tuple>
 
 #include "calendar_file.h"
 #include "concierge_sessions.h"
@@ -371,23 +372,50 @@ class Concierge {
     return j + "}";
   }
 
-  /// The counts kept per day (the municipality's local date), life event and channel.
+  /// The counts kept per day (the municipality's local date), life event and
+  /// channel: added up in memory, written by flush() (every few seconds and
+  /// at stop), so a request never waits for a store commit.
   void count(const std::string& event, const std::string& channel, const char* what) {
+    std::lock_guard<std::mutex> lock(countsMutex_);
+    auto& c = counts_[{calendar::iso(today()), event, channel}];
+    (std::string(what) == "tokens" ? c.second : c.first) += 1;
+  }
+
+ public:
+  void flush() {
+    std::map<std::tuple<std::string, std::string, std::string>, std::pair<std::int64_t, std::int64_t>> counts;
+    {
+      std::lock_guard<std::mutex> lock(countsMutex_);
+      counts.swap(counts_);
+    }
+    if (counts.empty()) return;
     try {
       StateStore& st = host->state();
-      const std::string day = calendar::iso(today());
       st.write([&](StateSession& s) {
-        s.run("INSERT INTO " + st.table("counts") +
-                  " (day, event, channel, sessions, tokens) VALUES (?, ?, ?, 0, 0) ON CONFLICT (day, event, channel) DO NOTHING",
-              {day, event, channel});
-        s.run("UPDATE " + st.table("counts") + " SET " + what + " = " + what +
-                  " + 1 WHERE day = ? AND event = ? AND channel = ?",
-              {day, event, channel});
+        for (const auto& [key, n] : counts) {
+          const auto& [day, event, channel] = key;
+          s.run("INSERT INTO " + st.table("counts") +
+                    " (day, event, channel, sessions, tokens) VALUES (?, ?, ?, 0, 0) ON CONFLICT (day, event, channel) DO NOTHING",
+                {day, event, channel});
+          s.run("UPDATE " + st.table("counts") +
+                    " SET sessions = sessions + ?, tokens = tokens + ? WHERE day = ? AND event = ? AND channel = ?",
+                {n.first, n.second, day, event, channel});
+        }
       });
     } catch (const std::exception& e) {
-      log->warning("concierge %s: counts not kept: %s", id, std::string(e.what()));
+      // Kept for the next flush: counts are not lost to a store that is away.
+      std::lock_guard<std::mutex> lock(countsMutex_);
+      for (const auto& [key, n] : counts) {
+        counts_[key].first += n.first;
+        counts_[key].second += n.second;
+      }
+      log->warning("concierge %s: counts not written yet: %s", id, std::string(e.what()));
     }
   }
+
+ private:
+  std::mutex countsMutex_;
+  std::map<std::tuple<std::string, std::string, std::string>, std::pair<std::int64_t, std::int64_t>> counts_;
 };
 
 class Handler final : public Poco::Net::HTTPRequestHandler {
@@ -482,6 +510,7 @@ class ConciergeModule final : public Module {
       while (!stopping_) {
         wake_.wait_for(lock, std::chrono::seconds(5));
         c_.sessions->expire();
+        c_.flush();
         c_.host->metrics().gauge("renkei_concierge_sessions", "Sessions held in memory").set(static_cast<double>(c_.sessions->size()));
       }
     });
@@ -497,7 +526,10 @@ class ConciergeModule final : public Module {
       stopping_ = true;
     }
     wake_.notify_all();
-    if (expirer_.joinable()) expirer_.join();
+    if (expirer_.joinable()) {
+      expirer_.join();
+      c_.flush();
+    }
   }
 
   Outcome accept(const Batch&) override {
