@@ -36,6 +36,9 @@
 #include "renkei/token.h"
 
 namespace renkei::concierge {
+extern const char* const kPageHtml;
+extern const char* const kPageCss;
+extern const char* const kPageJs;
 namespace {
 
 const renkei_config_key kKeys[] = {
@@ -59,6 +62,10 @@ const renkei_config_key kKeys[] = {
     {"max-sessions", "int", "10000", 0, "Sessions held at most; the one idle longest is erased for a new one."},
     {"rate-limit", "int", "300", 0, "Requests per minute one client address may make."},
     {"max-body", "size", "64KiB", 0, "A larger request is refused (413) before it is read."},
+    {"colour", "enum(blue|red|green|yellow|purple)", "blue", 0,
+     "The page's base colour (青, 赤, 緑, 黄, 紫); each keeps every text at a contrast of 7:1 or more (WCAG AAA)."},
+    {"municipality", "string", "", 0, "The municipality's name, shown in the page's header."},
+    {"logo", "path", nullptr, 0, "The municipality's logo (PNG or SVG, at most 256 KiB), shown in the page's header."},
 };
 
 const renkei_plugin_info kInfo = {
@@ -137,6 +144,8 @@ class Concierge {
   HostServices* host = nullptr;
   Poco::Logger* log = nullptr;
   std::string id;
+  std::string pageConfig;  ///< /page-config.json
+  std::string logo, logoType;
 
   void handle(HTTPServerRequest& request, HTTPServerResponse& response) {
     std::string body;
@@ -146,6 +155,7 @@ class Concierge {
       const std::string path = request.getURI().substr(0, request.getURI().find('?'));
       const bool post = request.getMethod() == "POST";
       if (post) body = readBody(request);
+      if (request.getMethod() == "GET" && servePage(path, response)) return;
       std::string out;
       if (path == "/api/v1/events" && request.getMethod() == "GET") out = events();
       else if (path == "/api/v1/sessions" && post) out = openSession(parse(body));
@@ -164,6 +174,29 @@ class Concierge {
   }
 
  private:
+  /// The page and what it loads, all from here (no other origin).
+  bool servePage(const std::string& path, HTTPServerResponse& response) const {
+    const char* type = nullptr;
+    std::string_view body;
+    if (path == "/" || path == "/index.html") type = "text/html; charset=utf-8", body = kPageHtml;
+    else if (path == "/app.css") type = "text/css; charset=utf-8", body = kPageCss;
+    else if (path == "/app.js") type = "text/javascript; charset=utf-8", body = kPageJs;
+    else if (path == "/page-config.json") type = "application/json; charset=utf-8", body = pageConfig;
+    else if (path == "/logo" && !logo.empty()) type = logoType.c_str(), body = logo;
+    else return false;
+    response.setStatus(HTTPResponse::HTTP_OK);
+    response.setContentType(type);
+    response.set("Content-Security-Policy",
+                 "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
+                 "frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+    response.set("X-Content-Type-Options", "nosniff");
+    response.set("Referrer-Policy", "no-referrer");
+    response.set("Cache-Control", "no-cache");
+    response.setContentLength(static_cast<std::streamsize>(body.size()));
+    response.send().write(body.data(), static_cast<std::streamsize>(body.size()));
+    return true;
+  }
+
   static void send(HTTPServerResponse& response, HTTPResponse::HTTPStatus status, const std::string& json) {
     response.setStatus(status);
     response.setContentType("application/json; charset=utf-8");
@@ -482,6 +515,19 @@ class ConciergeModule final : public Module {
     c_.sessions = std::make_unique<Sessions>(static_cast<std::size_t>(maxSessions), settings.getDuration("session-idle"));
     c_.rateLimit = std::make_unique<RateLimit>(static_cast<int>(rate));
     c_.maxBody = settings.getSize("max-body");
+    c_.pageConfig = "{\"colour\":" + jsonText(settings.getString("colour")) + ",\"municipality\":" +
+                    jsonText(settings.getString("municipality")) + ",\"logo\":" + (settings.has("logo") ? "true" : "false") + "}";
+    if (settings.has("logo")) {
+      const std::filesystem::path logo = settings.getPath("logo");
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(logo, ec) || std::filesystem::file_size(logo, ec) > 256 * 1024)
+        throw ConfigError("logo: '" + logo.string() + "' is not a file of at most 256 KiB");
+      const std::string ext = logo.extension().string();
+      if (ext != ".png" && ext != ".svg") throw ConfigError("logo: a .png or .svg file");
+      std::ifstream in(logo, std::ios::binary);
+      c_.logo.assign(std::istreambuf_iterator<char>(in), {});
+      c_.logoType = ext == ".png" ? "image/png" : "image/svg+xml";
+    }
     address_ = settings.getString("address");
     port_ = static_cast<int>(settings.getInt("port"));
     certificate_ = settings.getPath("certificate").string();
