@@ -162,6 +162,7 @@ enum TokenRefusal {
   EXPIRED = 5,
   TAMPERED = 6,       // changed since it was made
   USED = 7,           // opened before (tokens are single use)
+  NO_KEY = 8,         // this instance holds no key to open tokens (the internet zone never does)
 }
 
 exception TokenRefused {

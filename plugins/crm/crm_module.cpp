@@ -153,13 +153,19 @@ class ResidentHandler final : public api::ResidentServiceIf {
 /// token id (never its content), refusals with their code.
 class TokenHandler final : public api::TokenServiceIf {
  public:
-  TokenHandler(TokenOpener& opener, Poco::Logger& log, HostServices& host, ApiCaller caller)
+  TokenHandler(TokenOpener* opener, Poco::Logger& log, HostServices& host, ApiCaller caller)
       : opener_(opener), log_(log), host_(host), caller_(std::move(caller)) {}
 
   void open(api::OpenedToken& out, const std::string& text) override {
     try {
       requireText(text, "text", 4400);
-      out = opener_.open(text, host_.nowMs(), caller_.client);
+      if (!opener_) {
+        api::TokenRefused refused;
+        refused.code = api::TokenRefusal::NO_KEY;
+        refused.message = "this instance holds no key to open visit tokens (the crm module's token-keys, LGWAN only)";
+        throw refused;
+      }
+      out = opener_->open(text, host_.nowMs(), caller_.client);
       audit(host_, caller_, "TokenService.open", "visit-token", "token_id", out.tokenId, "opened");
     } catch (const api::TokenRefused& e) {
       audit(host_, caller_, "TokenService.open", "visit-token", "token_id", "",
@@ -177,7 +183,7 @@ class TokenHandler final : public api::TokenServiceIf {
   }
 
  private:
-  TokenOpener& opener_;
+  TokenOpener* opener_;  ///< null: no token-keys
   Poco::Logger& log_;
   HostServices& host_;
   ApiCaller caller_;
@@ -340,13 +346,13 @@ class CrmModule final : public Module {
         return std::make_shared<api::CrmServiceProcessor>(
             std::make_shared<CrmHandler>(*crm, *log, *host, clientTimes, caller));
       });
-      if (!tokenKeys.empty()) {
-        tokens_ = std::make_unique<TokenOpener>(context.services->state(), std::move(tokenKeys));
-        TokenOpener* tokens = tokens_.get();
-        api->addService("TokenService", [tokens, log, host](const ApiCaller& caller) {
-          return std::make_shared<api::TokenServiceProcessor>(std::make_shared<TokenHandler>(*tokens, *log, *host, caller));
-        });
-      }
+      // Always offered: an instance without keys refuses with NO_KEY, so a
+      // window system pointed at the wrong instance is told so.
+      if (!tokenKeys.empty()) tokens_ = std::make_unique<TokenOpener>(context.services->state(), std::move(tokenKeys));
+      TokenOpener* tokens = tokens_.get();
+      api->addService("TokenService", [tokens, log, host](const ApiCaller& caller) {
+        return std::make_shared<api::TokenServiceProcessor>(std::make_shared<TokenHandler>(tokens, *log, *host, caller));
+      });
     }
   }
 

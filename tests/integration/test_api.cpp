@@ -943,6 +943,19 @@ BOOST_AUTO_TEST_CASE(sealed_visit_tokens_open_once_over_the_api) {
   BOOST_TEST(refusal(text.substr(0, text.size() / 2)) == "MALFORMED");
   BOOST_TEST(refusal(token::make(current.publicKey(), "not json", now + 60)) == "MALFORMED");
 
+  // An instance that holds no key (as in the internet zone) refuses with its own code.
+  {
+    Host keyless(false, false, "", "");
+    Client k = Client::as(keyless, "window-a");
+    try {
+      api::OpenedToken ignored;
+      k.tokens->open(ignored, text);
+      BOOST_ERROR("opened without a key");
+    } catch (const api::TokenRefused& e) {
+      BOOST_TEST(std::string(api::to_string(e.code)) == "NO_KEY");
+    }
+  }
+
   // The audit: who and which token, never a name, an address or a birth date.
   h.stop();
   const std::string log = h.log();
