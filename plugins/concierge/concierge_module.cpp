@@ -62,6 +62,9 @@ const renkei_config_key kKeys[] = {
     {"max-sessions", "int", "10000", 0, "Sessions held at most; the one idle longest is erased for a new one."},
     {"rate-limit", "int", "300", 0, "Requests per minute one client address may make."},
     {"max-body", "size", "64KiB", 0, "A larger request is refused (413) before it is read."},
+    {"report-clients", "list", "127.0.0.1,::1", 0,
+     "Client addresses that may read the daily report (GET /api/v1/report): counts per day, life event and channel, "
+     "nothing about a person."},
     {"colour", "enum(blue|red|green|yellow|purple)", "blue", 0,
      "The page's base colour (青, 赤, 緑, 黄, 紫); each keeps every text at a contrast of 7:1 or more (WCAG AAA)."},
     {"municipality", "string", "", 0, "The municipality's name, shown in the page's header."},
@@ -144,6 +147,7 @@ class Concierge {
   HostServices* host = nullptr;
   Poco::Logger* log = nullptr;
   std::string id;
+  std::set<std::string> reportClients;
   std::string pageConfig;  ///< /page-config.json
   std::string logo, logoType;
 
@@ -157,7 +161,21 @@ class Concierge {
       if (post) body = readBody(request);
       if (request.getMethod() == "GET" && servePage(path, response)) return;
       std::string out;
-      if (path == "/api/v1/events" && request.getMethod() == "GET") out = events();
+      if (path == "/api/v1/report" && request.getMethod() == "GET") {
+        if (!reportClients.count(request.clientAddress().host().toString()))
+          throw ApiError{HTTPResponse::HTTP_FORBIDDEN, "the report is for the addresses in report-clients"};
+        const bool csv = request.getURI().find("format=csv") != std::string::npos;
+        const std::string text = report(request.getURI(), csv);
+        if (csv) {
+          response.setStatus(HTTPResponse::HTTP_OK);
+          response.setContentType("text/csv; charset=utf-8");
+          response.set("Cache-Control", "no-store");
+          response.setContentLength(static_cast<std::streamsize>(text.size()));
+          response.send() << text;
+          return;
+        }
+        out = text;
+      } else if (path == "/api/v1/events" && request.getMethod() == "GET") out = events();
       else if (path == "/api/v1/sessions" && post) out = openSession(parse(body));
       else if (path.rfind("/api/v1/sessions/", 0) == 0) out = sessionCall(path.substr(17), post, body);
       else throw ApiError{HTTPResponse::HTTP_NOT_FOUND, "no such resource (see docs/concierge-api.yaml)"};
@@ -226,6 +244,41 @@ class Concierge {
     } catch (const std::exception&) {
     }
     throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "the request is not a JSON object"};
+  }
+
+  /// Counts per day, life event and channel between ?from= and ?to=
+  /// (YYYY-MM-DD; default: today), as JSON or CSV.
+  std::string report(const std::string& uri, bool csv) {
+    auto param = [&](const char* name) -> std::string {
+      const std::string key = std::string(name) + "=";
+      const std::size_t at = uri.find(key);
+      return at == std::string::npos ? std::string() : uri.substr(at + key.size(), 10);
+    };
+    const std::string today = calendar::iso(concierge::today());
+    const std::string fromText = param("from").empty() ? today : param("from");
+    const std::string toText = param("to").empty() ? fromText : param("to");
+    if (!calendar::parseIso(fromText) || !calendar::parseIso(toText))
+      throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "from, to: days (YYYY-MM-DD)"};
+    flush();
+    std::string out = csv ? "day,event,channel,sessions,tokens\n" : "{\"from\":" + jsonText(fromText) + ",\"to\":" + jsonText(toText) + ",\"counts\":[";
+    bool first = true;
+    StateStore& st = host->state();
+    st.read([&](StateSession& s) {
+      s.query("SELECT day, event, channel, sessions, tokens FROM " + st.table("counts") +
+                  " WHERE day >= ? AND day <= ? ORDER BY day, event, channel",
+              {fromText, toText}, [&](StateRows& r) {
+                if (csv) {
+                  out += r.text(0) + "," + r.text(1) + "," + r.text(2) + "," + std::to_string(r.integer(3)) + "," +
+                         std::to_string(r.integer(4)) + "\n";
+                } else {
+                  out += std::string(first ? "" : ",") + "{\"day\":" + jsonText(r.text(0)) + ",\"event\":" +
+                         jsonText(r.text(1)) + ",\"channel\":" + jsonText(r.text(2)) + ",\"sessions\":" +
+                         std::to_string(r.integer(3)) + ",\"tokens\":" + std::to_string(r.integer(4)) + "}";
+                }
+                first = false;
+              });
+    });
+    return csv ? out : out + "]}";
   }
 
   std::string events() const {
@@ -528,6 +581,7 @@ class ConciergeModule final : public Module {
       c_.logo.assign(std::istreambuf_iterator<char>(in), {});
       c_.logoType = ext == ".png" ? "image/png" : "image/svg+xml";
     }
+    for (const std::string& a : settings.getList("report-clients")) c_.reportClients.insert(a);
     address_ = settings.getString("address");
     port_ = static_cast<int>(settings.getInt("port"));
     certificate_ = settings.getPath("certificate").string();

@@ -222,6 +222,12 @@ BOOST_AUTO_TEST_CASE(a_resident_walks_tennyu_with_a_child_and_the_counter_opens_
   auto again = z.openToken(token);
   BOOST_TEST(again.exitCode == 1);
   BOOST_TEST(again.err.find("refused USED") != std::string::npos, again.err);
+  // The daily report: counts only (the test's client is on loopback, in report-clients).
+  auto report = z.call("GET", "/api/v1/report?format=csv");
+  BOOST_TEST(report.status == 200, report.body);
+  BOOST_TEST(report.body.rfind("day,event,channel,sessions,tokens\n", 0) == 0u, report.body);
+  BOOST_TEST(report.body.find(",tennyu,kiosk,1,1\n") != std::string::npos, report.body);
+  BOOST_TEST(z.call("GET", "/api/v1/report?from=2026-02-30").status == 400);
   const std::string metrics = z.metrics();
   BOOST_TEST(metrics.find("renkei_concierge_sessions_total{channel=\"kiosk\",event=\"tennyu\",instance=\"concierge\"} 1") !=
                  std::string::npos,
