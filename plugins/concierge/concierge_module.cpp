@@ -452,8 +452,15 @@ class Concierge {
       } catch (const std::exception& x) {
         throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, std::string("the token cannot be made: ") + x.what()};
       }
+      std::string svg;
+      try {
+        svg = qr::svg(*token);
+      } catch (const std::exception&) {
+        throw ApiError{HTTPResponse::HTTP_BAD_REQUEST,
+                       "members: the household does not fit one QR code (fewer members, or shorter names and addresses)"};
+      }
       j += ",\"token\":" + jsonText(*token) + ",\"expires\":" + std::to_string(issued + tokenLifetime.count()) +
-           ",\"qr_svg\":" + jsonText(qr::svg(*token));
+           ",\"qr_svg\":" + jsonText(svg);
     }
     return j + "}";
   }

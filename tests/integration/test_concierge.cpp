@@ -258,6 +258,28 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_by_field_and_sessions_stay_bounded) {
       {household("", "試験 さくら", "2019-04-01", "架空県見本市中央一丁目1番1号"), "members[0].name: required"},
       {household("試験 太郎", "試験 さくら", "2019-04-01", "架空県よその市1番"), "address: not inside the municipality"},
   };
+  // Twelve members with the longest names allowed: too much for one QR code.
+  {
+    // 100 different kanji per name: text deflate cannot shrink much
+    auto kanji = [](int seed) {
+      std::string out;
+      for (int k = 0; k < 100; ++k) {
+        const unsigned cp = 0x4E00 + static_cast<unsigned>((seed * 7919 + k * 104729) % 20000);
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+      }
+      return out;
+    };
+    std::string members;
+    for (int i = 0; i < 12; ++i)
+      members += std::string(i ? "," : "") + R"({"name":")" + kanji(i) + R"(","kana":")" + kanji(100 + i) +
+                 R"(","birth":"1990-01-01","sex":"1"})";
+    auto big = z.call("POST", "/api/v1/sessions/" + id + "/token",
+                      R"({"move_date":"2026-12-21","address":"架空県見本市中央一丁目1番1号","members":[)" + members + "]}");
+    BOOST_TEST(big.status == 400, big.body);
+    BOOST_TEST(big.body.find("does not fit one QR code") != std::string::npos, big.body);
+  }
   for (const auto& [body, why] : refused) {
     auto r = z.call("POST", "/api/v1/sessions/" + id + "/token", body);
     BOOST_TEST(r.status == 400, r.body);
