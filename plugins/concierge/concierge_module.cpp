@@ -444,7 +444,8 @@ class Concierge {
         throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "address: not inside the municipality (check the town name)"};
       const std::int64_t issued = std::time(nullptr);
       const std::string payload = "{\"id\":" + jsonText(randomId()) + ",\"issued\":" + std::to_string(issued) +
-                                  ",\"event\":" + jsonText(e.name) + ",\"procedures\":[" + ids + "],\"move\":" +
+                                  ",\"event\":" + jsonText(e.name) + ",\"event_id\":" + jsonText(e.id) +
+                                  ",\"procedures\":[" + ids + "],\"move\":" +
                                   jsonText(calendar::iso(h.moveDate)) + ",\"address\":" + jsonText(address) +
                                   ",\"previous_address\":" + jsonText(previous) + ",\"members\":[" + payloadMembers + "]}";
       try {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "api/crm_constants.h"
 #include "renkei/json.h"
@@ -226,16 +227,66 @@ void Crm::migrate() {
       // 3: sealed visit tokens opened (single use): by token id, never the content.
       "CREATE TABLE {tokens_opened} (token_id TEXT PRIMARY KEY, opened_ms BIGINT NOT NULL, "
       "expires_ms BIGINT NOT NULL, client TEXT NOT NULL);",
+      // 4: name and birth date, to find an opened token's members (filled
+      // below for rows cached before).
+      "ALTER TABLE {residents} ADD COLUMN match_key TEXT NOT NULL DEFAULT '';"
+      "CREATE INDEX {residents_match} ON {residents} (match_key);",
   });
+  // Rows cached before step 4, in chunks (a register of a million rows too).
+  for (;;) {
+    std::vector<std::pair<std::string, std::string>> keys;
+    state_.read([&](StateSession& s) {
+      s.query("SELECT resident_code, fields FROM " + residents_ + " WHERE match_key = '' LIMIT 1000", {},
+              [&](StateRows& row) {
+                std::map<std::string, std::string> f;
+                parseFlatObject(row.text(1), f);
+                std::string key = matchKey(f[options_.nameField], f[options_.birthField]);
+                keys.emplace_back(row.text(0), key == "|" ? std::string("-") : key);
+              });
+    });
+    if (keys.empty()) break;
+    state_.write([&](StateSession& s) {
+      for (const auto& [code, key] : keys)
+        s.run("UPDATE " + residents_ + " SET match_key = ? WHERE resident_code = ?", {key, code});
+    });
+  }
+}
+
+std::string Crm::matchKey(const std::string& name, const std::string& birth) {
+  std::string n;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (name[i] == ' ') continue;
+    if (name.compare(i, 3, "\xE3\x80\x80") == 0) {  // U+3000
+      i += 2;
+      continue;
+    }
+    n += name[i];
+  }
+  return n + "|" + birth;
+}
+
+std::vector<api::Household> Crm::householdsOf(const std::vector<std::pair<std::string, std::string>>& nameBirth) {
+  std::set<std::string> numbers;
+  state_.read([&](StateSession& s) {
+    for (const auto& [name, birth] : nameBirth)
+      s.query("SELECT household_no FROM " + residents_ + " WHERE match_key = ? AND status = ?",
+              {matchKey(name, birth), std::string(kCurrent)}, [&](StateRows& row) {
+                if (numbers.size() < 8) numbers.insert(row.text(0));
+              });
+  });
+  std::vector<api::Household> out;
+  for (const std::string& no : numbers) out.push_back(household(no));
+  return out;
 }
 
 std::size_t Crm::upsertResidents(const std::vector<Record>& records, const std::string& batchId, std::int64_t now) {
   std::size_t skipped = 0;
   const std::string sql = "INSERT INTO " + residents_ +
-                          " (resident_code, household_no, householder, fields, batch_id, updated_ms) "
-                          "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (resident_code) DO UPDATE SET "
+                          " (resident_code, household_no, householder, fields, batch_id, updated_ms, match_key) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (resident_code) DO UPDATE SET "
                           "household_no = excluded.household_no, householder = excluded.householder, "
-                          "fields = excluded.fields, batch_id = excluded.batch_id, updated_ms = excluded.updated_ms";
+                          "fields = excluded.fields, batch_id = excluded.batch_id, updated_ms = excluded.updated_ms, "
+                          "match_key = excluded.match_key";
   state_.write([&](StateSession& s) {
     std::string json;
     for (const Record& r : records) {
@@ -255,8 +306,11 @@ std::size_t Crm::upsertResidents(const std::vector<Record>& records, const std::
         appendJsonString(json, r.value(i));
       }
       json.push_back('}');
+      const std::string* name = r.find(options_.nameField);
+      const std::string* birth = r.find(options_.birthField);
       s.run(sql, {*code, household ? *household : std::string(),
-                  std::int64_t{relation && *relation == options_.householderValue}, json, batchId, now});
+                  std::int64_t{relation && *relation == options_.householderValue}, json, batchId, now,
+                  matchKey(name ? *name : std::string(), birth ? *birth : std::string())});
     }
   });
   return skipped;

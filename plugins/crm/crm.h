@@ -24,6 +24,8 @@ struct CrmOptions {
   std::string householdKey = "household_no";
   std::string relationshipField = "relationship";
   std::string householderValue = "世帯主";
+  std::string nameField = "name";        ///< 氏名, for finding a token's members in the register
+  std::string birthField = "birth_date";  ///< 生年月日 (ISO), likewise
   std::int64_t reportOffsetMinutes = 9 * 60;  ///< the reports' time zone (JST)
 };
 
@@ -59,6 +61,12 @@ class Crm {
   std::optional<api::Resident> resident(const std::string& code);
   /// Current members only, unless `includeFormer`; members empty: no such household.
   api::Household household(const std::string& householdNo, bool includeFormer = false);
+  /// The current households of the residents with this name (spaces
+  /// ignored) and birth date: how an opened token's members are found in the
+  /// register. At most 8 households.
+  std::vector<api::Household> householdsOf(const std::vector<std::pair<std::string, std::string>>& nameBirth);
+  /// "name without spaces|birth date": the index the look-up above uses.
+  static std::string matchKey(const std::string& name, const std::string& birth);
 
   api::Visit openVisit(const std::string& ticket, const Actor& by, std::int64_t at);
   api::Visit visit(std::int64_t id);

@@ -188,6 +188,13 @@ struct OpenedToken {
   7: string address,             // the new address (転入, 転居) or the current one
   8: string previousAddress,
   9: list<TokenMember> members,
+  /// What the register adds (the crm module with guidance files: knowledge,
+  /// calendar): members of the households the token's members belong to who
+  /// are not in the token, and the procedures judged on the register's
+  /// household that the token's own judgement did not list.
+  10: list<TokenMember> registerMembers,
+  11: list<string> registerProcedures,
+  12: string lifeEventId,            // the knowledge file's id of the life event (tennyu …), "" for older tokens
 }
 
 service TokenService {

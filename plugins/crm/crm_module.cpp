@@ -11,6 +11,8 @@
 #include "api/TokenService.h"
 #include "crm.h"
 #include "crm_tokens.h"
+#include "calendar_file.h"
+#include "guidance/guidance.h"
 #include "renkei/sdk.h"
 
 namespace renkei::plugins::crm {
@@ -28,6 +30,14 @@ const renkei_config_key kKeys[] = {
      "when false a call giving one is refused and the host's clock is used."},
     {"report-utc-offset", "string", "+09:00", 0,
      "Time zone of the reports' days and hours, as an offset from UTC (+09:00 is JST)."},
+    {"knowledge", "path", nullptr, 0,
+     "The concierge's knowledge file: with it (and calendar), an opened token also lists what the register adds "
+     "(members the token leaves out, the procedures they call for)."},
+    {"rules", "path", nullptr, 0, "The related-procedure rule file, for the judgement on register data."},
+    {"calendar", "path", nullptr, 0, "The municipal calendar file, for the judgement's deadlines."},
+    {"parameters", "list", "", 0, "The rules' parameters, name=value (as the concierge's)."},
+    {"name-field", "string", "name", 0, "Field of the cached resident record holding 氏名 (finding a token's members)."},
+    {"birth-field", "string", "birth_date", 0, "Field holding 生年月日 (ISO), likewise."},
     {"token-keys", "list", nullptr, 0,
      "Private key files (PEM, mode 600) for opening sealed visit tokens (docs/tokens.md), separated by ';': "
      "the current key and those before a rotation. With keys, TokenService is served; only in the LGWAN zone."},
@@ -151,10 +161,63 @@ class ResidentHandler final : public api::ResidentServiceIf {
 
 /// TokenService: a scanned token opened once; every opening audited with the
 /// token id (never its content), refusals with their code.
+/// The related-procedure judgement on the register's data when a token is
+/// opened (frontyard.md §4): the households the token's members live in, the
+/// members the token leaves out, the procedures their facts add.
+struct RegisterJudge {
+  std::shared_ptr<const guidance::Knowledge> knowledge;
+  std::shared_ptr<const guidance::Rules> rules;
+  calendar::Calendar cal;
+  std::map<std::string, std::string> parameters;
+  std::string nameField, birthField, relationshipField;
+
+  void addTo(api::OpenedToken& t, Crm& crm) const {
+    const guidance::Event* event = knowledge->event(t.lifeEventId);
+    if (!event)
+      for (const guidance::Event& e : knowledge->events)
+        if (e.name == t.lifeEvent) event = &e;
+    const auto move = calendar::parseIso(t.plannedMoveDate);
+    if (!event || !move) return;
+    std::vector<std::pair<std::string, std::string>> keys;
+    std::set<std::string> inToken;
+    guidance::Household fromToken;
+    fromToken.event = event->id;
+    fromToken.moveDate = *move;
+    for (const api::TokenMember& m : t.members) {
+      keys.emplace_back(m.name, m.birthDate);
+      inToken.insert(Crm::matchKey(m.name, m.birthDate));
+      if (auto birth = calendar::parseIso(m.birthDate)) fromToken.members.push_back(guidance::memberFacts(*birth, *move));
+    }
+    fromToken.chosenProcedures = t.procedures;
+    guidance::Household fromRegister = fromToken;
+    for (const api::Household& h : crm.householdsOf(keys))
+      for (const api::Resident& r : h.members) {
+        auto field = [&](const std::string& name) {
+          auto it = r.fields.find(name);
+          return it == r.fields.end() ? std::string() : it->second;
+        };
+        const std::string name = field(nameField), birth = field(birthField);
+        if (inToken.count(Crm::matchKey(name, birth))) continue;
+        inToken.insert(Crm::matchKey(name, birth));
+        api::TokenMember added;
+        added.name = name;
+        added.birthDate = birth;
+        added.relationship = field(relationshipField);
+        t.registerMembers.push_back(added);
+        if (auto b = calendar::parseIso(birth)) fromRegister.members.push_back(guidance::memberFacts(*b, *move));
+      }
+    std::set<std::string> before;
+    for (const auto& o : guidance::judge(*knowledge, rules.get(), cal, fromToken, parameters)) before.insert(o.procedure->id);
+    for (const auto& o : guidance::judge(*knowledge, rules.get(), cal, fromRegister, parameters))
+      if (!before.count(o.procedure->id)) t.registerProcedures.push_back(o.procedure->id);
+  }
+};
+
 class TokenHandler final : public api::TokenServiceIf {
  public:
-  TokenHandler(TokenOpener* opener, Poco::Logger& log, HostServices& host, ApiCaller caller)
-      : opener_(opener), log_(log), host_(host), caller_(std::move(caller)) {}
+  TokenHandler(TokenOpener* opener, const RegisterJudge* judge, Crm& crm, Poco::Logger& log, HostServices& host,
+               ApiCaller caller)
+      : opener_(opener), judge_(judge), crm_(crm), log_(log), host_(host), caller_(std::move(caller)) {}
 
   void open(api::OpenedToken& out, const std::string& text) override {
     try {
@@ -166,6 +229,7 @@ class TokenHandler final : public api::TokenServiceIf {
         throw refused;
       }
       out = opener_->open(text, host_.nowMs(), caller_.client);
+      if (judge_) judge_->addTo(out, crm_);
       audit(host_, caller_, "TokenService.open", "visit-token", "token_id", out.tokenId, "opened");
     } catch (const api::TokenRefused& e) {
       audit(host_, caller_, "TokenService.open", "visit-token", "token_id", "",
@@ -184,6 +248,8 @@ class TokenHandler final : public api::TokenServiceIf {
 
  private:
   TokenOpener* opener_;  ///< null: no token-keys
+  const RegisterJudge* judge_;  ///< null: no guidance files
+  Crm& crm_;
   Poco::Logger& log_;
   HostServices& host_;
   ApiCaller caller_;
@@ -314,6 +380,32 @@ class CrmModule final : public Module {
     options.householderValue = settings.getString("householder-value");
     options.reportOffsetMinutes = parseOffset(settings.getString("report-utc-offset"));
     clientTimes_ = settings.getBool("client-times");
+    options.nameField = settings.getString("name-field");
+    options.birthField = settings.getString("birth-field");
+    if (settings.has("knowledge") != settings.has("calendar"))
+      throw ConfigError("knowledge and calendar go together (the judgement on register data needs both)");
+    if (settings.has("knowledge")) {
+      auto judge = std::make_unique<RegisterJudge>();
+      Diagnostics diags;
+      judge->knowledge = guidance::loadKnowledge(settings.getPath("knowledge"), diags);
+      if (judge->knowledge && settings.has("rules"))
+        judge->rules = guidance::loadRules(settings.getPath("rules"), *judge->knowledge, diags);
+      auto cal = loadCalendar(settings.getPath("calendar"), diags);
+      if (!diags.empty()) throw ConfigError("its guidance files have problems:\n" + diags.format());
+      judge->cal = *cal;
+      for (const std::string& p : settings.getList("parameters")) {
+        const std::size_t eq = p.find('=');
+        if (eq == std::string::npos || eq == 0) throw ConfigError("parameters: '" + p + "' is not name=value");
+        judge->parameters[p.substr(0, eq)] = p.substr(eq + 1);
+      }
+      if (judge->rules)
+        for (const std::string& missing : guidance::missingParameters(*judge->rules, judge->parameters))
+          throw ConfigError("parameters: the rules need '" + missing + "' (name=value)");
+      judge->nameField = options.nameField;
+      judge->birthField = options.birthField;
+      judge->relationshipField = options.relationshipField;
+      judge_ = std::move(judge);
+    }
     std::vector<seal::PrivateKey> tokenKeys;
     if (settings.has("token-keys")) {
       if (context.zone != "lgwan")
@@ -350,8 +442,10 @@ class CrmModule final : public Module {
       // window system pointed at the wrong instance is told so.
       if (!tokenKeys.empty()) tokens_ = std::make_unique<TokenOpener>(context.services->state(), std::move(tokenKeys));
       TokenOpener* tokens = tokens_.get();
-      api->addService("TokenService", [tokens, log, host](const ApiCaller& caller) {
-        return std::make_shared<api::TokenServiceProcessor>(std::make_shared<TokenHandler>(tokens, *log, *host, caller));
+      const RegisterJudge* judge = judge_.get();
+      api->addService("TokenService", [tokens, judge, crm, log, host](const ApiCaller& caller) {
+        return std::make_shared<api::TokenServiceProcessor>(
+            std::make_shared<TokenHandler>(tokens, judge, *crm, *log, *host, caller));
       });
     }
   }
@@ -379,6 +473,7 @@ class CrmModule final : public Module {
   bool clientTimes_ = false;
   std::unique_ptr<Crm> crm_;
   std::unique_ptr<TokenOpener> tokens_;
+  std::unique_ptr<RegisterJudge> judge_;  ///< with guidance files: what the register adds to an opened token
 };
 
 }  // namespace renkei::plugins::crm

@@ -51,6 +51,7 @@ api::OpenedToken parsePayload(const std::string& json) {
     throw refused(api::TokenRefusal::MALFORMED, "the payload has no token id");
   if (o->has("issued") && o->get("issued").isNumeric()) t.issuedAt = o->get("issued").convert<std::int64_t>() * 1000;
   t.lifeEvent = text(o, "event");
+  t.lifeEventId = text(o, "event_id");
   t.plannedMoveDate = text(o, "move");
   t.address = text(o, "address");
   t.previousAddress = text(o, "previous_address");

@@ -964,3 +964,32 @@ BOOST_AUTO_TEST_CASE(sealed_visit_tokens_open_once_over_the_api) {
   for (const char* personal : {"佐藤", "世田谷", "若葉", "1960-05-17"})
     BOOST_TEST(log.find(personal) == std::string::npos, personal);
 }
+
+// Issue 15, item 3: the same judgement in LGWAN on register data when a
+// token is opened: the resident named only himself; the register's
+// household adds his wife and a grandchild of 5, and the child adds the
+// 子ども医療費受給者証 change of address the token did not list.
+BOOST_AUTO_TEST_CASE(an_opened_token_lists_what_the_register_adds) {
+  test::TempDir keys;
+  const auto key = seal::PrivateKey::generate();
+  test::writeFile(keys / "t.key", key.pem());
+  ::chmod((keys / "t.key").c_str(), 0600);
+  const std::string c = source("config").string();
+  Host h(false, true, "",
+         "<token-keys>" + (keys / "t.key").string() + "</token-keys><knowledge>" + c +
+             "/concierge/knowledge.xml</knowledge><rules>" + c + "/concierge/related-procedures.xml</rules><calendar>" +
+             c + "/calendar/demo-city.xml</calendar><parameters>child-medical-age=15</parameters>");
+  Client a = Client::as(h, "window-a");
+  const std::int64_t now = std::time(nullptr);
+  const std::string payload =
+      "{\"id\":\"tok-reg-1\",\"event\":\"転居（見本市の中で引っ越した）\",\"event_id\":\"tenkyo\","
+      "\"procedures\":[\"tenkyo-todoke\",\"mynumber-card\"],\"move\":\"2026-12-21\",\"address\":\"架空県見本市南町1番\","
+      "\"members\":[{\"name\":\"佐藤 誠\",\"birth\":\"1952-11-25\",\"sex\":\"1\",\"relationship\":\"世帯主\"}]}";
+  api::OpenedToken t;
+  a.tokens->open(t, token::make(key.publicKey(), payload, now + 3600));
+  std::vector<std::string> added;
+  for (const auto& m : t.registerMembers) added.push_back(m.name + " " + m.birthDate);
+  BOOST_TEST(added.size() == 2u);
+  BOOST_TEST((std::find(added.begin(), added.end(), "佐藤　翔太 2021-05-24") != added.end()));
+  BOOST_TEST((t.registerProcedures == std::vector<std::string>{"kodomo-iryo-henko"}));
+}

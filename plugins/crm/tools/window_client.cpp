@@ -189,6 +189,13 @@ int main(int argc, char** argv) {
       std::cout << "  procedures:";
       for (const auto& p : t.procedures) std::cout << " " << p;
       std::cout << "\n";
+      for (const auto& m : t.registerMembers)
+        std::cout << "  the register adds a member: " << m.relationship << ": " << m.name << ", born " << m.birthDate << "\n";
+      if (!t.registerProcedures.empty()) {
+        std::cout << "  the register adds procedures:";
+        for (const auto& p : t.registerProcedures) std::cout << " " << p;
+        std::cout << "\n";
+      }
     } else {
       std::cerr << "renkei-window-client: unknown command or wrong arguments: " << command << "\n" << kUsage;
       return 2;
