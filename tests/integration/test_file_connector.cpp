@@ -304,10 +304,14 @@ BOOST_AUTO_TEST_CASE(serve_polls_until_sigterm_and_exits_cleanly) {
   // A file dropped while the host runs is picked up by a later poll.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   inst.drop("late.csv", "late\n");
+  // Taken in (done/) and delivered: a stop does not wait for deliveries
+  // (they stay in the outbox for the next start), so the test waits for
+  // both before it stops the host; on a loaded machine the delivery can
+  // come a poll after the file is done.
   bool done = false;
-  for (int i = 0; i < 100 && !done; ++i) {
+  for (int i = 0; i < 200 && !done; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    done = !test::listFiles(inst.inBox() / "done").empty();
+    done = !test::listFiles(inst.inBox() / "done").empty() && !inst.delivered().empty();
   }
   BOOST_TEST(done);
   ::kill(pid, SIGTERM);
