@@ -29,11 +29,12 @@ namespace renkei {
 using pipeline::Route;
 using pipeline::Target;
 
-Host::Host(const HostConfig& config, PluginRegistry& registry, Poco::Logger& logger, std::string hostId)
+Host::Host(const HostConfig& config, PluginRegistry& registry, Poco::Logger& logger, std::string hostId, bool once)
     : config_(config),
       registry_(registry),
       logger_(logger),
       hostId_(std::move(hostId)),
+      once_(once),
       shared_(std::make_unique<pipeline::Shared>(config, logger, hostId_, metrics_)) {}
 
 Host::~Host() { shutdown(); }
@@ -182,6 +183,7 @@ void Host::buildInstances() {
     ctx.id = inst.id;
     ctx.configDir = config_.directory;
     ctx.logger = &Poco::Logger::get("renkei." + inst.id);
+    ctx.once = once_;
     auto& services = services_[inst.id];
     pipeline::Seam* seam = seam_.get();
     services = std::make_unique<InstanceServices>(

@@ -47,7 +47,8 @@ class Host {
   /// the host, as must `registry`. `hostId` names this process among hosts
   /// sharing a store (leases); it must be stable across restarts of the same
   /// host, so a restarted host takes its own leased work back at once.
-  Host(const HostConfig& config, PluginRegistry& registry, Poco::Logger& logger, std::string hostId);
+  Host(const HostConfig& config, PluginRegistry& registry, Poco::Logger& logger, std::string hostId,
+       bool once = false);
   ~Host();
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
@@ -134,6 +135,7 @@ class Host {
   PluginRegistry& registry_;
   Poco::Logger& logger_;
   std::string hostId_;
+  bool once_ = false;  ///< serve --once: plugins do not listen (HostContext::once)
   store::StoreConfig storeConfig_;
   std::filesystem::path spool_;  ///< where intake copies files before reading them
   pipeline::MetricsRegistry metrics_;

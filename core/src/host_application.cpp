@@ -88,7 +88,8 @@ std::string defaultHostId() {
 void StoreSubsystem::initialize(Poco::Util::Application& app) {
   auto& cfg = app.getSubsystem<ConfigSubsystem>();
   const std::string hostId = options_.hostId.value_or(defaultHostId());
-  host_ = std::make_unique<Host>(cfg.config(), cfg.registry(), Poco::Logger::get("renkei.host"), hostId);
+  host_ = std::make_unique<Host>(cfg.config(), cfg.registry(), Poco::Logger::get("renkei.host"), hostId,
+                                 options_.once);
   host_->startStore();  // StoreError: exit 1
 }
 

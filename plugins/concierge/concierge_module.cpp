@@ -594,12 +594,18 @@ class ConciergeModule final : public Module {
     port_ = static_cast<int>(settings.getInt("port"));
     certificate_ = settings.getPath("certificate").string();
     key_ = settings.getPath("key").string();
+    once_ = context.once;
     if (context.validating) return;
     c_.host->state().migrate({"CREATE TABLE {counts} (day TEXT NOT NULL, event TEXT NOT NULL, channel TEXT NOT NULL, "
                               "sessions BIGINT NOT NULL, tokens BIGINT NOT NULL, PRIMARY KEY (day, event, channel))"});
   }
 
   void start() override {
+    if (once_) {
+      // serve --once beside the service, which holds the API's port
+      c_.log->notice("serve --once: concierge %s: its API is not started (a running service may hold its port)", c_.id);
+      return;
+    }
     Poco::Net::initializeSSL();
     Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, key_, certificate_, "",
                                                              Poco::Net::Context::VERIFY_NONE);
@@ -648,6 +654,7 @@ class ConciergeModule final : public Module {
   Concierge c_;
   std::string address_, certificate_, key_;
   int port_ = 0;
+  bool once_ = false;
   std::unique_ptr<Poco::Net::HTTPServer> server_;
   std::thread expirer_;
   std::mutex mutex_;

@@ -360,3 +360,19 @@ BOOST_AUTO_TEST_CASE(after_100_households_nothing_personal_stays_in_the_internet
   BOOST_TEST(entered.size() == 400u);
   BOOST_TEST(kept.find("renkei_concierge_tokens_total") != std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(serve_once_runs_beside_the_service_that_holds_the_concierge_port) {
+  Zones z;
+  // The same module on the port the running service holds: --once does
+  // not listen, so it runs (and says so) instead of failing to bind.
+  std::string config = test::readFile(z.dir / "internet/config.xml");
+  config.replace(config.find("<port>0</port>"), 14, "<port>" + std::to_string(z.apiPort) + "</port>");
+  config.replace(config.find("path=\"renkei.db\""), 16, "path=\"once.db\"");
+  test::writeFile(z.dir / "internet/once.xml", config);
+  auto once = test::run({test::renkeiBinary(), "serve", "--config", (z.dir / "internet/once.xml").string(), "--once"},
+                        pluginEnv());
+  BOOST_TEST(once.exitCode == 0, once.out << once.err);
+  BOOST_TEST((once.out + once.err).find("concierge concierge: its API is not started") != std::string::npos,
+             once.out << once.err);
+  BOOST_TEST(z.call("GET", "/api/v1/events").status == 200);  // the service still answers
+}

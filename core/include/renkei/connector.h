@@ -146,6 +146,10 @@ struct HostContext {
   /// throws ConfigError for what is wrong, but starts no threads, listens on
   /// nothing and writes nothing (services->state() throws, emit() refuses).
   bool validating = false;
+  /// True in `renkei serve --once`: a run beside the service, which may hold
+  /// the ports; a plugin that listens on its own (the concierge's API) does
+  /// not, and says so in the log.
+  bool once = false;
 };
 
 /// One unit of intake claimed by a source: a file (path set) the host decodes
