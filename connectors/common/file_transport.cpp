@@ -2,6 +2,7 @@
 #include "file_transport.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <dirent.h>
 #include <fnmatch.h>
 #include <sys/stat.h>
@@ -108,6 +109,25 @@ std::int64_t nowNs() {
 // created without following links (O_EXCL | O_NOFOLLOW) and a rename, which
 // replaces a planted link instead of writing through it. Returns "" or what
 // failed.
+std::vector<std::string> namesIn(int dir);
+
+/// Removes the temporaries of `name` that a process killed while writing it
+/// left behind (".<name>.<pid>.tmp" of a pid no longer running): a reason
+/// file written again after a crash leaves no stray file beside it.
+void removeStaleTemporaries(int dir, const std::string& name) {
+  const std::string prefix = "." + name + ".";
+  for (const std::string& entry : namesIn(dir)) {
+    if (entry.size() <= prefix.size() + 4 || entry.compare(0, prefix.size(), prefix) != 0 ||
+        entry.compare(entry.size() - 4, 4, ".tmp") != 0)
+      continue;
+    const std::string pid = entry.substr(prefix.size(), entry.size() - prefix.size() - 4);
+    if (pid.empty() || pid.size() > 10 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t p = static_cast<pid_t>(std::stol(pid));
+    if (p == ::getpid() || ::kill(p, 0) == 0 || errno != ESRCH) continue;
+    ::unlinkat(dir, entry.c_str(), 0);
+  }
+}
+
 std::string writeReasonFile(int dir, const std::string& name, const std::string& text, bool sync) {
   const std::string tmp = "." + name + "." + std::to_string(::getpid()) + ".tmp";
   const int fd = ::openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
@@ -130,6 +150,7 @@ std::string writeReasonFile(int dir, const std::string& name, const std::string&
     ::unlinkat(dir, tmp.c_str(), 0);
     return "cannot write '" + printable(name) + "': " + std::strerror(err);
   }
+  removeStaleTemporaries(dir, name);
   return {};
 }
 

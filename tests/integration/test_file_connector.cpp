@@ -134,6 +134,23 @@ BOOST_AUTO_TEST_CASE(unreadable_file_is_quarantined_with_its_reason_and_the_rest
   BOOST_TEST(inst.delivered() == "{\"line\":\"fine\"}\n");
 }
 
+// A process killed while it wrote a reason file leaves ".<name>.<pid>.tmp";
+// the reason file written again after the restart takes it away (seen in
+// test_durable's kills: error/ held a stray hidden file).
+BOOST_AUTO_TEST_CASE(a_reason_file_written_again_leaves_no_stray_temporary) {
+  Instance inst;
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  ::waitpid(gone, nullptr, 0);  // a pid no process has now
+  fs::create_directories(inst.inBox() / "error");
+  const std::string stray = ".a-bad.csv.error.txt." + std::to_string(gone) + ".tmp";
+  test::writeFile(inst.inBox() / "error" / stray, "reason: half written");
+  inst.drop("a-bad.csv", "\x95\x5C\n");
+  inst.runOnce();
+  BOOST_TEST(test::listFiles(inst.inBox() / "error") == (std::vector<std::string>{"a-bad.csv", "a-bad.csv.error.txt"}),
+             boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(oversized_file_is_quarantined_unread) {
   Instance inst("<max-file-size>16</max-file-size>");
   inst.drop("big.txt", std::string(17, 'x') + "\n");
