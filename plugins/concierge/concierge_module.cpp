@@ -626,6 +626,13 @@ class ConciergeModule final : public Module {
         c_.sessions->expire();
         c_.flush();
         c_.host->metrics().gauge("renkei_concierge_sessions", "Sessions held in memory").set(static_cast<double>(c_.sessions->size()));
+        // A flood shows as sessions erased to make room (max-sessions).
+        const std::uint64_t evicted = c_.sessions->evicted();
+        if (evicted > evictedReported_)
+          c_.host->metrics()
+              .counter("renkei_concierge_sessions_evicted_total", "Sessions erased to make room for new ones (max-sessions)")
+              .add(static_cast<double>(evicted - evictedReported_));
+        evictedReported_ = evicted;
       }
     });
   }
@@ -655,6 +662,7 @@ class ConciergeModule final : public Module {
   std::string address_, certificate_, key_;
   int port_ = 0;
   bool once_ = false;
+  std::uint64_t evictedReported_ = 0;  ///< the expirer thread's own
   std::unique_ptr<Poco::Net::HTTPServer> server_;
   std::thread expirer_;
   std::mutex mutex_;

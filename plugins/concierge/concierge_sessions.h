@@ -4,6 +4,7 @@
 // PII-free facts of the answers; nothing that names or locates a person.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <list>
@@ -43,7 +44,8 @@ class Sessions {
   /// Erases the sessions idle longer than the time-out; returns how many.
   std::size_t expire();
   std::size_t size();
-  std::uint64_t evicted() const { return evicted_; }
+  /// Sessions erased to make room for new ones (not timed out), since start.
+  std::uint64_t evicted() const { return evicted_.load(); }
 
  private:
   std::mutex mutex_;
@@ -51,7 +53,7 @@ class Sessions {
   std::chrono::milliseconds idle_;
   std::list<Session> lru_;  // front: most recently used
   std::unordered_map<std::string, std::list<Session>::iterator> index_;
-  std::uint64_t evicted_ = 0;
+  std::atomic<std::uint64_t> evicted_{0};
 };
 
 /// Per client address: at most `perMinute` requests in any minute.

@@ -310,6 +310,10 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_by_field_and_sessions_stay_bounded) {
   std::string m;
   BOOST_TEST(test::waitFor([&] { m = z.metrics(); return std::regex_search(m, held, gauge); }, 10));
   BOOST_TEST(std::stoi(held[1]) <= 1000, m);
+  // …and the flood shows: sessions erased to make room are counted.
+  const std::regex evicted("renkei_concierge_sessions_evicted_total\\{instance=\"concierge\"\\} ([0-9]+)");
+  std::smatch count;
+  BOOST_TEST(test::waitFor([&] { m = z.metrics(); return std::regex_search(m, count, evicted) && std::stoi(count[1]) > 0; }, 10), m);
   // An idle session is erased after session-idle.
   const std::string idle = z.session("shomeisho", {});
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
