@@ -29,6 +29,11 @@ function(renkei_plugin_library key)
   set(target renkei_plugin_${key})
   add_library(${target} MODULE ${P_SOURCES})
   target_link_libraries(${target} PRIVATE renkei::sdk ${P_LIBRARIES})
+  # Each plugin binds to its own copies of the static libraries it links
+  # (Thrift's generated enum tables, the codecs …): without this, two
+  # plugins holding the same global (crm and review both link renkei::api)
+  # resolve to one object, constructed and destroyed twice at exit.
+  target_link_options(${target} PRIVATE "LINKER:-Bsymbolic")
   set_target_properties(${target} PROPERTIES
     PREFIX ""
     OUTPUT_NAME renkei_${key}
