@@ -22,6 +22,7 @@
 #include "renkei/files.h"
 #include "renkei/json.h"
 #include "renkei/text.h"
+#include "text/codec.h"
 
 namespace fs = std::filesystem;
 
@@ -49,7 +50,13 @@ const renkei_config_key kKeys[] = {
      "Keep each file taken in under done/ (for `renkei reprocess` and audits). false: delete it once its records "
      "are stored, the way the internet zone must (it keeps nothing personal; `renkei check` requires it there for "
      "routes with personal fields). Files that fail are always kept in error/ for the operator."},
-    {"format", "enum(jsonl)", "jsonl", 0, "Sink output format: JSON Lines, UTF-8, one record per line."},
+    {"format", "enum(jsonl|csv)", "jsonl", 0,
+     "Sink output format: jsonl (JSON Lines, UTF-8, one record per line) or csv (through output-layout: its "
+     "columns in order, encoding, delimiter, newline and header row; for RPA and core-system intake)."},
+    {"output-layout", "path", nullptr, 0,
+     "format=csv: the CSV layout (urn:renkei:layout:1) the sink writes. Each column takes the record's field of "
+     "the same name (empty when missing). A character the encoding cannot hold fails the batch (dead letter, "
+     "field and code point named): never a substitute."},
     {"create-directories", "bool", "true", 0,
      "Create the exchange sub-folders when missing; when false a missing folder is a configuration error."},
     {"fsync", "bool", "true", 0,
@@ -230,6 +237,16 @@ void FileConnector::configure(const Settings& settings, const HostContext& conte
   logger_ = context.logger;
   id_ = context.id;
   if (patterns_.empty()) throw ConfigError("key 'pattern': no file pattern given; use '*' for every file");
+  if (settings.getString("format") == "csv") {
+    if (!settings.has("output-layout")) throw ConfigError("format=csv needs output-layout (the CSV layout to write)");
+    Diagnostics diags;
+    csv_ = formats::loadLayout(settings.getPath("output-layout"), diags);
+    if (!csv_ || !diags.empty()) throw ConfigError("output-layout: " + diags.format());
+    if (csv_->kind != formats::LayoutKind::Csv)
+      throw ConfigError("output-layout: '" + settings.getPath("output-layout").string() + "' is not a CSV layout");
+  } else if (settings.has("output-layout")) {
+    throw ConfigError("output-layout is for format=csv");
+  }
   std::error_code ec;
   if (fs::exists(directory_, ec) && !fs::is_directory(directory_, ec))
     throw ConfigError("key 'directory': '" + directory_.string() + "' exists but is not a folder");
@@ -514,7 +531,63 @@ Outcome FileConnector::writeAtomically(const fs::path& dir, const std::string& n
 
 Outcome FileConnector::deliver(const Batch& batch) {
   // The host hands over the records as JSON Lines: written as they are.
-  return writeAtomically(directory_ / "out", batch.id + ".jsonl", batch.jsonLines);
+  if (!csv_) return writeAtomically(directory_ / "out", batch.id + ".jsonl", batch.jsonLines);
+  std::string out;
+  if (const auto problem = writeCsv(*csv_, batch, out)) return Outcome::error(*problem);
+  return writeAtomically(directory_ / "out", batch.id + ".csv", out);
+}
+
+std::optional<std::string> writeCsv(const formats::Layout& layout, const Batch& batch, std::string& out) {
+  const text::Codec& codec = *layout.codec;
+  const char* newline = layout.newline == formats::Newline::Lf ? "\n" : "\r\n";
+  const char delimiter = layout.delimiter, quote = layout.quote;
+  const auto cell = [&](std::string_view value, std::size_t record, const std::string& field) -> std::optional<std::string> {
+    text::CodecStats stats;
+    std::string encoded;
+    codec.encode(value, encoded, stats);
+    if (stats.invalid) {
+      // Name the character by its code point and the field, never the value.
+      std::uint32_t cp = 0;
+      const auto* p = reinterpret_cast<const unsigned char*>(value.data());
+      std::size_t at = stats.firstInvalidOffset < value.size() ? stats.firstInvalidOffset : 0;
+      text::decodeUtf8(p + at, value.size() - at, cp);
+      char name[16];
+      std::snprintf(name, sizeof name, "U+%04X", cp);
+      return "record " + std::to_string(record) + ", field " + field + ": " + name + " cannot be written in " +
+             codec.name() + " (map it in the sender's conversion table); nothing was written";
+    }
+    const bool needsQuote = encoded.find(delimiter) != std::string::npos || encoded.find(quote) != std::string::npos ||
+                            encoded.find_first_of("\r\n") != std::string::npos;
+    if (needsQuote) {
+      out += quote;
+      for (char c : encoded) {
+        if (c == quote) out += quote;
+        out += c;
+      }
+      out += quote;
+    } else {
+      out += encoded;
+    }
+    return std::nullopt;
+  };
+  if (layout.header != formats::HeaderRow::Absent) {
+    for (std::size_t i = 0; i < layout.fields.size(); ++i) {
+      if (i) out += delimiter;
+      if (auto problem = cell(layout.fields[i].name, 0, layout.fields[i].name)) return problem;
+    }
+    out += newline;
+  }
+  std::size_t n = 0;
+  for (const Record& r : batch.records) {
+    ++n;
+    for (std::size_t i = 0; i < layout.fields.size(); ++i) {
+      if (i) out += delimiter;
+      const std::string* v = r.find(layout.fields[i].name);
+      if (auto problem = cell(v ? std::string_view(*v) : std::string_view(), n, layout.fields[i].name)) return problem;
+    }
+    out += newline;
+  }
+  return std::nullopt;
 }
 
 Outcome FileConnector::writeRejects(const Intake& item, const std::string& jsonl) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "formats/layout.h"
 #include "renkei/sdk.h"
 
 namespace renkei::connectors::file {
@@ -19,6 +20,12 @@ namespace renkei::connectors::file {
 /// that use it as their transport.
 extern const renkei_config_key kKeys[];
 extern const std::size_t kKeyCount;
+
+/// A batch as CSV through `layout` (format=csv): columns in the layout's
+/// order, encoded in its encoding, quoted where needed, a header row unless
+/// header="false". Returns why it cannot be written (a character the
+/// encoding lacks, named by field and code point), nothing written then.
+std::optional<std::string> writeCsv(const formats::Layout& layout, const Batch& batch, std::string& out);
 
 class FileConnector : public Connector, public Source, public Sink {
  public:
@@ -38,7 +45,7 @@ class FileConnector : public Connector, public Source, public Sink {
 
   // Sink
   Outcome deliver(const Batch& batch) override;
-  bool needsRecords() const override { return false; }
+  bool needsRecords() const override { return csv_ != nullptr; }
 
  private:
   bool wanted(const std::string& name) const;
@@ -93,6 +100,7 @@ class FileConnector : public Connector, public Source, public Sink {
   bool createDirectories_ = true;
   bool fsync_ = true;
   bool keepDone_ = true;
+  std::shared_ptr<const formats::Layout> csv_;  ///< format=csv: the layout written
   Poco::Logger* logger_ = nullptr;
   std::string id_;
 };

@@ -177,7 +177,7 @@ BOOST_AUTO_TEST_CASE(plugins_lists_file_with_its_keys) {
   BOOST_TEST(r.exitCode == 0, r.err);
   BOOST_TEST(r.out.find("file 0.1.0 (connector: source, sink) [stable]") != std::string::npos, r.out);
   for (const char* key : {"directory (path, required)", "pattern (list, default '*')", "min-age (duration",
-                          "max-file-size (size", "format (enum(jsonl)"})
+                          "max-file-size (size", "format (enum(jsonl|csv)", "output-layout (path"})
     BOOST_TEST(r.out.find(key) != std::string::npos, "missing " << key);
 }
 
