@@ -9,4 +9,5 @@ extern const char* const kMappingSchema;  ///< urn:renkei:mapping:1
 extern const char* const kCalendarSchema;  ///< urn:renkei:calendar:1
 extern const char* const kKnowledgeSchema;  ///< urn:renkei:knowledge:1
 extern const char* const kRulesSchema;  ///< urn:renkei:rules:1
+extern const char* const kProceduresSchema;  ///< urn:renkei:procedures:1 (the review module)
 }  // namespace renkei

@@ -62,8 +62,10 @@ std::string kanjiNumerals(std::string_view s) {
 }
 
 std::string canonicalSex(const std::string& s) {
-  if (s == "1" || s == "男" || s == "男性") return "1";
-  if (s == "2" || s == "女" || s == "女性") return "2";
+  // The export's code (1/2), the form's words, or the shipped code table's
+  // (mappings/codes/sex.tsv: male/female).
+  if (s == "1" || s == "男" || s == "男性" || s == "male") return "1";
+  if (s == "2" || s == "女" || s == "女性" || s == "female") return "2";
   return s;
 }
 

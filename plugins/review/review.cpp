@@ -1,0 +1,1063 @@
+#include "review.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include "text/check_digits.h"
+#include "text/codec.h"
+
+namespace fs = std::filesystem;
+
+namespace renkei::review {
+namespace {
+
+constexpr std::int64_t kDayMs = 86'400'000;
+
+/// Thrown inside a store transaction when the application changed since it
+/// was read: the transaction rolls back and the caller is told.
+struct Changed {};
+
+std::string json(const Poco::Dynamic::Var& v) {
+  std::ostringstream out;
+  Poco::JSON::Stringifier::condense(v, out);
+  return out.str();
+}
+
+Poco::Dynamic::Var parse(const std::string& text) {
+  Poco::JSON::Parser parser;
+  return parser.parse(text.empty() ? std::string("null") : text);
+}
+
+std::string fieldsJson(const std::vector<std::pair<std::string, std::string>>& fields) {
+  Poco::JSON::Array::Ptr a = new Poco::JSON::Array;
+  for (const auto& [k, v] : fields) {
+    Poco::JSON::Array::Ptr pair = new Poco::JSON::Array;
+    pair->add(k);
+    pair->add(v);
+    a->add(pair);
+  }
+  return json(a);
+}
+
+std::vector<std::pair<std::string, std::string>> fieldsFrom(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto a = parse(text).extract<Poco::JSON::Array::Ptr>();
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    auto pair = a->getArray(static_cast<unsigned>(i));
+    out.emplace_back(pair->getElement<std::string>(0), pair->getElement<std::string>(1));
+  }
+  return out;
+}
+
+std::string findingsJson(const std::vector<Finding>& findings) {
+  Poco::JSON::Array::Ptr a = new Poco::JSON::Array;
+  for (const Finding& f : findings) {
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+    o->set("rule", f.rule);
+    o->set("field", f.field);
+    o->set("ok", f.ok);
+    o->set("message", f.message);
+    a->add(o);
+  }
+  return json(a);
+}
+
+std::vector<Finding> findingsFrom(const std::string& text) {
+  std::vector<Finding> out;
+  auto a = parse(text).extract<Poco::JSON::Array::Ptr>();
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    auto o = a->getObject(static_cast<unsigned>(i));
+    out.push_back({o->getValue<std::string>("rule"), o->getValue<std::string>("field"), o->getValue<bool>("ok"),
+                   o->getValue<std::string>("message")});
+  }
+  return out;
+}
+
+std::string attachmentsJson(const std::vector<AttachmentIn>& list) {
+  Poco::JSON::Array::Ptr a = new Poco::JSON::Array;
+  for (const auto& x : list) {
+    Poco::JSON::Array::Ptr pair = new Poco::JSON::Array;
+    pair->add(x.name);
+    pair->add(x.sha256);
+    a->add(pair);
+  }
+  return json(a);
+}
+
+std::vector<AttachmentIn> attachmentsFrom(const std::string& text) {
+  std::vector<AttachmentIn> out;
+  for (const auto& [n, s] : fieldsFrom(text)) out.push_back({n, s});
+  return out;
+}
+
+/// 問合せ番号: 12 characters of an alphabet without look-alikes (0/O, 1/I/L),
+/// 60 bits from the system's random source, as XXXX-XXXX-XXXX.
+std::string inquiryNumber() {
+  static const char kAlphabet[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";  // 31
+  unsigned char bytes[12];
+  std::string out;
+  while (out.size() < 14) {
+    if (RAND_bytes(bytes, sizeof bytes) != 1) throw ReviewError{ReviewError::Unavailable, "no random source"};
+    for (unsigned char b : bytes) {
+      if (b >= 248) continue;  // 248 = 8 × 31: no bias
+      if (out.size() == 4 || out.size() == 9) out += '-';
+      out += kAlphabet[b % 31];
+      if (out.size() == 14) break;
+    }
+  }
+  return out;
+}
+
+std::string sha256File(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return {};
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) EVP_DigestUpdate(ctx, buf, static_cast<std::size_t>(in.gcount()));
+  unsigned char md[32];
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(ctx, md, &n);
+  EVP_MD_CTX_free(ctx);
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < n; ++i) out += hex[md[i] >> 4], out += hex[md[i] & 15];
+  return out;
+}
+
+std::size_t utf8Length(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+bool allDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return c >= '0' && c <= '9'; });
+}
+
+bool allKatakana(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::uint32_t cp = 0;
+    const std::size_t n = text::decodeUtf8(p + i, s.size() - i, cp);
+    if (n == 0) return false;
+    const bool ok = (cp >= 0x30A1 && cp <= 0x30FA) || cp == 0x30FC || cp == 0x30FB || cp == 0x3000 || cp == 0x20;
+    if (!ok) return false;
+    i += n;
+  }
+  return true;
+}
+
+bool safeName(std::string_view s) {
+  return !s.empty() && s.size() <= 64 &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.'; }) &&
+         s != "." && s != "..";
+}
+
+bool isLowerHex64(std::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+std::string matchKeyOf(const std::string& name, const std::string& birth,
+                       const std::map<std::string, std::string>& variants) {
+  return normaliseName(name, variants) + "|" + birth;
+}
+
+std::string valueOf(const std::vector<std::pair<std::string, std::string>>& fields, const std::string& name) {
+  for (const auto& [k, v] : fields)
+    if (k == name) return v;
+  return {};
+}
+
+const char* kColumns =
+    "id, arrival_no, inquiry_no, procedure_id, source, municipality, external_id, received_ms, state, version, "
+    "assigned, fields, attachments, findings, resident_code, due, paused_days, correction_deadline, "
+    "correction_comment, hold_reason, started_ms, decided_ms, written_ms, reflected_ms";
+
+}  // namespace
+
+const char* stateLabel(const std::string& code) {
+  static const std::map<std::string, const char*> labels = {
+      {state::kReceived, "受付"},  {state::kReviewing, "審査中"}, {state::kCorrection, "補正依頼"},
+      {state::kReturned, "差戻し"}, {state::kApproved, "承認"},    {state::kAwaiting, "反映待ち"},
+      {state::kReflected, "反映済"}, {state::kRejected, "却下"},  {state::kWithdrawn, "取下げ"}};
+  auto it = labels.find(code);
+  return it == labels.end() ? "?" : it->second;
+}
+
+bool Application::hasErrors() const {
+  return std::any_of(findings.begin(), findings.end(), [](const Finding& f) { return !f.ok; });
+}
+
+std::optional<Action> parseAction(const std::string& name) {
+  static const std::map<std::string, Action> names = {
+      {"start", Action::Start},       {"request-correction", Action::RequestCorrection},
+      {"resubmit", Action::Resubmit}, {"return", Action::Return},
+      {"approve", Action::Approve},   {"reject", Action::Reject},
+      {"withdraw", Action::Withdraw}, {"assign", Action::Assign},
+      {"write-back", Action::WriteBack}};
+  auto it = names.find(name);
+  if (it == names.end()) return std::nullopt;
+  return it->second;
+}
+
+const char* actionName(Action a) {
+  switch (a) {
+    case Action::Start: return "start";
+    case Action::RequestCorrection: return "request-correction";
+    case Action::Resubmit: return "resubmit";
+    case Action::Return: return "return";
+    case Action::Approve: return "approve";
+    case Action::Reject: return "reject";
+    case Action::Withdraw: return "withdraw";
+    case Action::Assign: return "assign";
+    case Action::WriteBack: return "write-back";
+  }
+  return "?";
+}
+
+Review::Review(StateStore& state, std::shared_ptr<const Procedures> procedures, calendar::Calendar cal,
+               ReviewOptions options, EmitFn emit)
+    : state_(state),
+      procedures_(std::move(procedures)),
+      cal_(std::move(cal)),
+      options_(std::move(options)),
+      emit_(std::move(emit)),
+      apps_(state_.table("applications")),
+      history_(state_.table("history")),
+      residents_(state_.table("residents")),
+      counters_(state_.table("counters")),
+      noticeNames_(std::make_shared<FieldNames>(FieldNames{"arrival_no", "procedure", "template", "deadline", "at"})),
+      mailNames_(std::make_shared<FieldNames>(
+          FieldNames{"department", "template", "count", "arrival_nos", "day"})) {}
+
+void Review::migrate() {
+  const std::string id = state_.dialect() == "postgresql" ? "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+                                                          : "INTEGER PRIMARY KEY";
+  state_.migrate({
+      // 1: applications with their history, the 4 情報 cache of the
+      // register, and the daily counters of 到達番号.
+      "CREATE TABLE {applications} (id " + id +
+          ", arrival_no TEXT NOT NULL UNIQUE, inquiry_no TEXT NOT NULL, "
+          "procedure_id TEXT NOT NULL, source TEXT NOT NULL, municipality TEXT NOT NULL, external_id TEXT NOT NULL UNIQUE, "
+          "received_ms BIGINT NOT NULL, state TEXT NOT NULL, version BIGINT NOT NULL, assigned TEXT NOT NULL, "
+          "fields TEXT NOT NULL, attachments TEXT NOT NULL, findings TEXT NOT NULL, resident_code TEXT NOT NULL, "
+          "due TEXT NOT NULL, paused_days BIGINT NOT NULL, correction_deadline TEXT NOT NULL, "
+          "correction_comment TEXT NOT NULL, correction_ms BIGINT NOT NULL DEFAULT 0, hold_reason TEXT NOT NULL, "
+          "started_ms BIGINT NOT NULL, decided_ms BIGINT NOT NULL, written_ms BIGINT NOT NULL, "
+          "reflected_ms BIGINT NOT NULL, match_key TEXT NOT NULL);"
+          "CREATE INDEX {applications_state} ON {applications} (state);"
+          "CREATE INDEX {applications_received} ON {applications} (received_ms);"
+          "CREATE INDEX {applications_match} ON {applications} (match_key);"
+          "CREATE TABLE {history} (id " + id +
+          ", application_id BIGINT NOT NULL, at_ms BIGINT NOT NULL, from_state TEXT NOT NULL, "
+          "to_state TEXT NOT NULL, action TEXT NOT NULL, who TEXT NOT NULL, why TEXT NOT NULL);"
+          "CREATE INDEX {history_application} ON {history} (application_id);"
+          "CREATE TABLE {residents} (resident_code TEXT PRIMARY KEY, match_key TEXT NOT NULL, name TEXT NOT NULL, "
+          "birth TEXT NOT NULL, sex TEXT NOT NULL, address TEXT NOT NULL, status TEXT NOT NULL, event TEXT NOT NULL);"
+          "CREATE INDEX {residents_match} ON {residents} (match_key);"
+          "CREATE TABLE {counters} (day TEXT PRIMARY KEY, n BIGINT NOT NULL);",
+  });
+}
+
+calendar::Date Review::today(std::int64_t now) const {
+  const std::int64_t local = now + options_.offsetMinutes * 60'000;
+  return calendar::fromDays(local >= 0 ? local / kDayMs : (local - kDayMs + 1) / kDayMs);
+}
+
+std::string Review::localDay(std::int64_t ms) const { return calendar::iso(today(ms)); }
+
+std::string Review::dueDate(const Procedure& p, std::int64_t receivedAt, int pausedDays) const {
+  return calendar::iso(cal_.deadline(today(receivedAt), p.periodDays + pausedDays, calendar::Rule::OpenDays));
+}
+
+RecordSet Review::notice(const Application& a, const std::string& templ, const std::string& deadline,
+                         std::int64_t now) const {
+  RecordSet set;
+  set.recordType = "review.notice";
+  Record r(noticeNames_);
+  r.set(0, a.arrivalNo);
+  r.set(1, a.procedure);
+  r.set(2, templ);
+  r.set(3, deadline);
+  r.set(4, localDay(now));
+  set.records.push_back(std::move(r));
+  return set;
+}
+
+void Review::commit(const Emission& e, const std::string& what) {
+  const Outcome o = emit_(e);
+  if (o.isOk()) return;
+  if (o.status() == Outcome::Status::Retry)
+    throw ReviewError{ReviewError::Unavailable, what + ": the store cannot take it now (" + o.message() + "); try again"};
+  throw ReviewError{ReviewError::Unavailable, what + ": " + o.message()};
+}
+
+std::vector<Finding> Review::formalReview(const Procedure& p,
+                                          const std::vector<std::pair<std::string, std::string>>& fields,
+                                          const std::vector<AttachmentIn>& attachments,
+                                          const std::map<std::string, std::string>& received,
+                                          std::string& residentCode) {
+  std::vector<Finding> out;
+  FourItems said;
+  // One field's rules; `scope` reads the other fields of the same
+  // applicant or member (required-when).
+  const auto check = [&](const FieldRule& r, const std::string& sent, const std::string& label,
+                         const std::function<std::string(const std::string&)>& scope) {
+    const std::string v = valueOf(fields, sent);
+    const std::string what = label + " (" + sent + ")";
+    bool required = r.required;
+    if (!r.requiredWhenField.empty()) required = required || scope(r.requiredWhenField) == r.requiredWhenValue;
+    if (v.empty()) {
+      if (required) out.push_back({"required", sent, false, what + " is required and missing"});
+      return;  // the other rules apply to what is there
+    }
+    if (utf8Length(v) > r.maxLength) {
+      out.push_back({"length", sent, false, what + " is longer than " + std::to_string(r.maxLength) + " characters"});
+      return;
+    }
+    if (r.format == "date") {
+      if (!calendar::parseIso(v))
+        out.push_back({"date", sent, false, what + " is not a real date (YYYY-MM-DD; e.g. no 2月30日)"});
+    } else if (r.format == "digits" && !allDigits(v)) {
+      out.push_back({"format", sent, false, what + " must be half-width digits"});
+    } else if (r.format == "katakana" && !allKatakana(v)) {
+      out.push_back({"format", sent, false, what + " must be full-width katakana"});
+    } else if (r.format == "postal-code" && !std::regex_match(v, std::regex("[0-9]{3}-?[0-9]{4}"))) {
+      out.push_back({"format", sent, false, what + " is not a postal code (NNN-NNNN)"});
+    } else if (r.format == "phone" && !std::regex_match(v, std::regex("[0-9][0-9-]{8,12}[0-9]"))) {
+      out.push_back({"format", sent, false, what + " is not a phone number (digits and hyphens)"});
+    }
+    if (r.regex && !std::regex_match(v, *r.regex))
+      out.push_back({"pattern", sent, false, what + " does not have the form the procedure asks for"});
+    if (!r.checkDigit.empty()) {
+      const bool ok = r.checkDigit == "mynumber"         ? text::isValidMyNumber(v)
+                      : r.checkDigit == "juminhyo-code"  ? text::isValidJuminhyoCode(v)
+                      : r.checkDigit == "residence-card" ? text::isValidResidenceCardNumber(v)
+                                                         : text::isValidCorporateNumber(v);
+      if (!ok) out.push_back({"check-digit", sent, false, what + ": the check digit is wrong (" + r.checkDigit + ")"});
+    }
+    if (!r.values.empty() && std::find(r.values.begin(), r.values.end(), v) == r.values.end())
+      out.push_back({"values", sent, false, what + " is not one of the values the procedure lists"});
+  };
+  for (const FieldRule& r : p.fields) {
+    const std::string v = valueOf(fields, r.name);
+    if (r.match == "name") said.name = v;
+    else if (r.match == "birth") said.birth = v;
+    else if (r.match == "sex") said.sex = v;
+    else if (r.match == "address") said.address = v;
+    check(r, r.name, r.label, [&](const std::string& other) { return valueOf(fields, other); });
+  }
+  // Members: each one present (any of its fields sent) is checked whole.
+  if (!p.memberFields.empty()) {
+    int present = 0;
+    for (int n = 1; n <= p.maxMembers; ++n) {
+      const std::string prefix = "member." + std::to_string(n) + ".";
+      const bool any = std::any_of(fields.begin(), fields.end(),
+                                   [&](const auto& f) { return f.first.rfind(prefix, 0) == 0 && !f.second.empty(); });
+      if (!any) continue;
+      ++present;
+      for (const FieldRule& r : p.memberFields)
+        check(r, prefix + r.name, "世帯員" + std::to_string(n) + " " + r.label,
+              [&](const std::string& other) { return valueOf(fields, prefix + other); });
+    }
+    if (present < p.minMembers)
+      out.push_back({"members", "", false,
+                     "the application lists " + std::to_string(present) + " members; the procedure needs at least " +
+                         std::to_string(p.minMembers)});
+  }
+  // Attachments: required ones present, each one's bytes as the manifest says.
+  for (const AttachmentRule& a : p.attachments) {
+    auto it = std::find_if(attachments.begin(), attachments.end(), [&](const AttachmentIn& x) { return x.name == a.name; });
+    if (it == attachments.end()) {
+      if (a.required) out.push_back({"attachment", a.name, false, "attachment " + a.label + " (" + a.name + ") is required and missing"});
+      continue;
+    }
+    std::string actual;
+    if (auto r = received.find(a.name); r != received.end()) actual = r->second;
+    out.push_back(actual.empty()
+                      ? Finding{"attachment", a.name, false, "attachment " + a.label + " (" + a.name + ") is listed but was not received"}
+                  : actual != it->sha256
+                      ? Finding{"attachment", a.name, false,
+                                "attachment " + a.label + " (" + a.name + "): its SHA-256 does not match the manifest"}
+                      : Finding{"attachment", a.name, true, "attachment " + a.label + " (" + a.name + ") as listed"});
+  }
+  // The register: the applicant by 氏名 and 生年月日, then item by item.
+  if (p.registerRequired && !said.name.empty() && !said.birth.empty()) {
+    struct Candidate {
+      std::string code, status;
+      FourItems items;
+    };
+    std::vector<Candidate> found;
+    state_.read([&](StateSession& s) {
+      s.query("SELECT resident_code, name, birth, sex, address, status FROM " + residents_ +
+                  " WHERE match_key = ? ORDER BY resident_code LIMIT 8",
+              {matchKeyOf(said.name, said.birth, options_.variants)}, [&](StateRows& row) {
+                found.push_back({row.text(0), row.text(5), {row.text(1), row.text(2), row.text(3), row.text(4)}});
+              });
+    });
+    const Candidate* best = nullptr;
+    std::optional<MatchResult> bestMatch;
+    for (const Candidate& c : found) {
+      if (c.status != options_.currentStatus) continue;
+      MatchResult m = match(said, c.items, options_.variants);
+      if (!best || (m.matched() && !bestMatch->matched())) best = &c, bestMatch = m;
+    }
+    if (found.empty()) {
+      out.push_back({"register", "", false, "the applicant is not in the resident register (no resident with this 氏名 and 生年月日)"});
+    } else if (!best) {
+      out.push_back({"register", "", false,
+                     "the resident with this 氏名 and 生年月日 is not registered here now (status " + found.front().status +
+                         "; moved out or removed)"});
+    } else {
+      residentCode = best->code;
+      for (const ItemResult& item : bestMatch->items) {
+        if (item.item == "sex" && said.sex.empty()) continue;
+        if (item.item == "address" && said.address.empty()) continue;
+        const bool ok = item.verdict == Verdict::Same || item.verdict == Verdict::SameAfterNormalising;
+        std::string msg = "4 情報 " + item.item + ": " + verdictName(item.verdict);
+        if (!item.normalisation.empty()) msg += " (" + item.normalisation + ")";
+        out.push_back({"match." + item.item, "", ok, msg});
+      }
+    }
+  }
+  return out;
+}
+
+Application Review::load(StateSession& s, const std::string& where, const std::vector<StateValue>& params) {
+  std::optional<Application> a;
+  s.query(std::string("SELECT ") + kColumns + " FROM " + apps_ + " WHERE " + where, params, [&](StateRows& row) {
+    Application x;
+    x.id = row.integer(0);
+    x.arrivalNo = row.text(1);
+    x.inquiryNo = row.text(2);
+    x.procedure = row.text(3);
+    x.source = row.text(4);
+    x.municipality = row.text(5);
+    x.externalId = row.text(6);
+    x.receivedAt = row.integer(7);
+    x.state = row.text(8);
+    x.version = row.integer(9);
+    x.assigned = row.text(10);
+    x.fields = fieldsFrom(row.text(11));
+    x.attachments = attachmentsFrom(row.text(12));
+    x.findings = findingsFrom(row.text(13));
+    x.residentCode = row.text(14);
+    x.due = row.text(15);
+    x.pausedDays = static_cast<int>(row.integer(16));
+    x.correctionDeadline = row.text(17);
+    x.correctionComment = row.text(18);
+    x.holdReason = row.text(19);
+    x.startedAt = row.integer(20);
+    x.decidedAt = row.integer(21);
+    x.writtenAt = row.integer(22);
+    x.reflectedAt = row.integer(23);
+    a = std::move(x);
+  });
+  if (!a) throw ReviewError{ReviewError::NotFound, "no application with that number"};
+  s.query("SELECT at_ms, from_state, to_state, action, who, why FROM " + history_ +
+              " WHERE application_id = ? ORDER BY id",
+          {a->id}, [&](StateRows& row) {
+            a->history.push_back({row.integer(0), row.text(1), row.text(2), row.text(3), row.text(4), row.text(5)});
+          });
+  return *a;
+}
+
+Application Review::get(const std::string& arrivalNo) {
+  Application a;
+  state_.read([&](StateSession& s) { a = load(s, "arrival_no = ?", {arrivalNo}); });
+  return a;
+}
+
+std::optional<Application> Review::findByExternalId(const std::string& externalId) {
+  std::optional<Application> a;
+  state_.read([&](StateSession& s) {
+    try {
+      a = load(s, "external_id = ?", {externalId});
+    } catch (const ReviewError& e) {
+      if (e.code != ReviewError::NotFound) throw;
+    }
+  });
+  return a;
+}
+
+Application Review::intake(const IntakeInput& in, std::int64_t now) {
+  if (in.externalId.empty() || in.externalId.size() > 128 ||
+      !std::all_of(in.externalId.begin(), in.externalId.end(), [](unsigned char c) { return c > 0x20 && c < 0x7F; }))
+    throw ReviewError{ReviewError::BadRequest, "the application id is missing, longer than 128 bytes or not printable ASCII"};
+  const Procedure* p = procedures_->find(in.procedure);
+  if (!p) throw ReviewError{ReviewError::BadRequest, "no procedure '" + in.procedure + "' is configured here"};
+  if (auto existing = findByExternalId(in.externalId)) return *existing;  // taken before: once
+
+  std::vector<std::pair<std::string, std::string>> kept;
+  std::size_t unknown = 0;
+  for (const auto& [k, v] : in.fields) {
+    if (p->field(k)) kept.emplace_back(k, v);
+    else ++unknown;
+  }
+  std::vector<AttachmentIn> attachments;
+  for (const auto& a : in.attachments) {
+    if (!safeName(a.name) || !isLowerHex64(a.sha256))
+      throw ReviewError{ReviewError::BadRequest,
+                        "an attachment's name must be [A-Za-z0-9._-] (at most 64) and its SHA-256 64 lowercase hex digits"};
+    attachments.push_back(a);
+  }
+  std::map<std::string, std::string> received = in.received;
+  if (!options_.attachmentsDir.empty() && safeName(in.externalId))
+    for (const auto& a : attachments)
+      if (!received.count(a.name)) {
+        const fs::path file = options_.attachmentsDir / in.externalId / a.name;
+        std::error_code ec;
+        if (fs::is_regular_file(fs::symlink_status(file, ec))) received[a.name] = sha256File(file);
+      }
+  std::string residentCode;
+  std::vector<Finding> findings = formalReview(*p, kept, attachments, received, residentCode);
+  if (unknown)
+    findings.push_back({"unknown", "", true, std::to_string(unknown) + " items not part of the procedure were not kept"});
+
+  Application a;
+  a.inquiryNo = inquiryNumber();
+  a.procedure = p->id;
+  a.source = in.source.empty() ? "window" : in.source;
+  a.municipality = in.municipality.empty() ? options_.municipality : in.municipality;
+  a.externalId = in.externalId;
+  a.receivedAt = now;
+  a.state = state::kReceived;
+  a.version = 1;
+  a.fields = kept;
+  a.attachments = attachments;
+  a.findings = findings;
+  a.residentCode = residentCode;
+  a.due = dueDate(*p, now, 0);
+  const std::string day = localDay(now);
+  std::string matchKey;
+  {
+    std::string name, birth;
+    for (const FieldRule& r : p->fields) {
+      if (r.match == "name") name = valueOf(kept, r.name);
+      if (r.match == "birth") birth = valueOf(kept, r.name);
+    }
+    if (!name.empty() && !birth.empty()) matchKey = matchKeyOf(name, birth, options_.variants);
+  }
+
+  Emission e;
+  e.key = "review-intake:" + in.externalId;
+  const std::string compact = day.substr(0, 4) + day.substr(5, 2) + day.substr(8, 2);
+  // The 到達番号 is drawn first, in a short transaction of its own: the
+  // notice and the mail carry it, and an emission's records are fixed before
+  // its commit. A crash between the two leaves a gap in the day's numbers,
+  // never a number used twice.
+  std::int64_t n = 0;
+  state_.write([&](StateSession& s) {
+    if (s.run("UPDATE " + counters_ + " SET n = n + 1 WHERE day = ?", {compact}) == 0)
+      s.run("INSERT INTO " + counters_ + " (day, n) VALUES (?, 1)", {compact});
+    s.query("SELECT n FROM " + counters_ + " WHERE day = ?", {compact}, [&](StateRows& row) {
+      n = row.integer(0);
+    });
+  });
+  char seq[16];
+  std::snprintf(seq, sizeof seq, "%06lld", static_cast<long long>(n));
+  a.arrivalNo = "R" + compact + "-" + seq;
+  e.state = [&](StateSession& s) {
+    a.id = s.insertReturningId(
+        "INSERT INTO " + apps_ +
+            " (arrival_no, inquiry_no, procedure_id, source, municipality, external_id, received_ms, state, version, "
+            "assigned, fields, attachments, findings, resident_code, due, paused_days, correction_deadline, "
+            "correction_comment, hold_reason, started_ms, decided_ms, written_ms, reflected_ms, match_key) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, '', ?, ?, ?, ?, ?, 0, '', '', '', 0, 0, 0, 0, ?)",
+        {a.arrivalNo, a.inquiryNo, a.procedure, a.source, a.municipality, a.externalId, now, a.state,
+         fieldsJson(kept), attachmentsJson(attachments), findingsJson(findings), residentCode, a.due, matchKey});
+    s.run("INSERT INTO " + history_ +
+              " (application_id, at_ms, from_state, to_state, action, who, why) VALUES (?, ?, '', ?, 'intake', ?, ?)",
+          {a.id, now, std::string(state::kReceived), in.staff.empty() ? a.source : in.staff,
+           std::string("到達 (") + a.source + ")"});
+  };
+  e.sets.push_back(notice(a, "received", "", now));
+  RecordSet mail;
+  mail.recordType = "review.mail";
+  Record m(mailNames_);
+  m.set(0, p->department);
+  m.set(1, "arrival");
+  m.set(2, "1");
+  m.set(3, a.arrivalNo);
+  m.set(4, day);
+  mail.records.push_back(std::move(m));
+  e.sets.push_back(std::move(mail));
+  commit(e, "intake");
+  if (auto taken = findByExternalId(in.externalId)) return *taken;
+  throw ReviewError{ReviewError::Unavailable, "intake: the application was not stored; try again"};
+}
+
+std::vector<Summary> Review::list(const std::string& stateFilter, const std::string& procedure,
+                                  const std::string& assigned, std::int64_t now, std::size_t limit) {
+  std::vector<Summary> out;
+  std::string where = "1 = 1";
+  std::vector<StateValue> params;
+  if (!stateFilter.empty()) where += " AND state = ?", params.push_back(stateFilter);
+  if (!procedure.empty()) where += " AND procedure_id = ?", params.push_back(procedure);
+  if (!assigned.empty()) where += " AND assigned = ?", params.push_back(assigned);
+  params.push_back(static_cast<std::int64_t>(std::min<std::size_t>(limit, 5000)));
+  const std::string today = localDay(now);
+  state_.read([&](StateSession& s) {
+    s.query("SELECT arrival_no, procedure_id, state, assigned, due, correction_deadline, received_ms FROM " + apps_ +
+                " WHERE " + where + " ORDER BY received_ms, id LIMIT ?",
+            params, [&](StateRows& row) {
+              {
+                Summary x{row.text(0), row.text(1), row.text(2), row.text(3), row.text(4), row.text(5), row.integer(6)};
+                x.overdue = ((x.state == state::kReceived || x.state == state::kReviewing) && today > x.due) ||
+                            (x.state == state::kCorrection && today > x.correctionDeadline);
+                out.push_back(std::move(x));
+              }
+            });
+  });
+  return out;
+}
+
+Application Review::act(const std::string& arrivalNo, const ActionInput& in, std::int64_t now) {
+  Application a = get(arrivalNo);
+  if (in.expectedVersion >= 0 && in.expectedVersion != a.version)
+    throw ReviewError{ReviewError::Conflict, "the application changed since it was read (version " +
+                                                 std::to_string(a.version) + "); read it again"};
+  const Procedure* p = procedures_->find(a.procedure);
+  if (!p) throw ReviewError{ReviewError::Conflict, "procedure '" + a.procedure + "' is no longer configured"};
+  const std::string from = a.state;
+  const auto in_ = [&](std::initializer_list<const char*> states) {
+    return std::any_of(states.begin(), states.end(), [&](const char* st) { return from == st; });
+  };
+  const auto refuse = [&](const std::string& why) {
+    throw ReviewError{ReviewError::Conflict, std::string(actionName(in.action)) + " is not allowed in state " + from +
+                                                 " (" + stateLabel(from) + ")" + (why.empty() ? "" : ": " + why)};
+  };
+  if (in.who.empty() || in.who.size() > 64) throw ReviewError{ReviewError::BadRequest, "who (1 to 64 bytes) is required"};
+  if (in.why.size() > 2000) throw ReviewError{ReviewError::BadRequest, "why is longer than 2000 bytes"};
+
+  std::string to = from, why = in.why;
+  std::vector<std::string> sets;  // SQL SET parts
+  std::vector<StateValue> values;
+  Emission e;
+  const std::string todayIso = localDay(now);
+  bool reviewAgain = false;
+  std::vector<std::pair<std::string, std::string>> newFields;
+  switch (in.action) {
+    case Action::Start:
+      if (!in_({state::kReceived})) refuse("");
+      to = state::kReviewing;
+      sets.push_back("started_ms = ?"), values.push_back(now);
+      if (a.assigned.empty()) sets.push_back("assigned = ?"), values.push_back(in.who);
+      break;
+    case Action::Assign:
+      if (in_({state::kReflected, state::kRejected, state::kWithdrawn, state::kReturned})) refuse("it is closed");
+      if (in.assignee.empty() || in.assignee.size() > 64)
+        throw ReviewError{ReviewError::BadRequest, "assignee (1 to 64 bytes) is required"};
+      sets.push_back("assigned = ?"), values.push_back(in.assignee);
+      why = "→ " + in.assignee + (why.empty() ? "" : ": " + why);
+      break;
+    case Action::RequestCorrection: {
+      if (!in_({state::kReviewing})) refuse("");
+      if (in.why.empty()) throw ReviewError{ReviewError::BadRequest, "a 補正依頼 needs a comment (why)"};
+      std::string deadline = in.deadline;
+      if (deadline.empty()) {
+        deadline = calendar::iso(cal_.deadline(dayOf(now), p->correctionDays, calendar::Rule::Days));
+      } else {
+        const auto d = calendar::parseIso(deadline);
+        if (!d) throw ReviewError{ReviewError::BadRequest, "deadline is not a real date (YYYY-MM-DD)"};
+        if (!(dayOf(now) < *d)) throw ReviewError{ReviewError::BadRequest, "deadline must be after today"};
+        deadline = calendar::iso(cal_.nextOpenDay(*d));  // a closed day moves to the next open one
+      }
+      to = state::kCorrection;
+      sets.push_back("correction_deadline = ?"), values.push_back(deadline);
+      sets.push_back("correction_comment = ?"), values.push_back(in.why);
+      sets.push_back("correction_ms = ?"), values.push_back(now);
+      a.correctionDeadline = deadline;
+      e.sets.push_back(notice(a, "correction", deadline, now));
+      break;
+    }
+    case Action::Resubmit: {
+      if (!in_({state::kCorrection})) refuse("");
+      // The clock restarts: the open days it waited are added to the period.
+      std::int64_t correctionMs = 0;
+      state_.read([&](StateSession& s) {
+        s.query("SELECT correction_ms FROM " + apps_ + " WHERE id = ?", {a.id}, [&](StateRows& row) {
+          correctionMs = row.integer(0);
+        });
+      });
+      const int waited = std::max(0, cal_.openDaysBetween(dayOf(correctionMs), dayOf(now)));
+      const int paused = a.pausedDays + waited;
+      newFields = a.fields;
+      for (const auto& [k, v] : in.fields) {
+        if (!p->field(k)) throw ReviewError{ReviewError::BadRequest, "field '" + k + "' is not part of the procedure"};
+        auto it = std::find_if(newFields.begin(), newFields.end(), [&](const auto& f) { return f.first == k; });
+        if (it == newFields.end()) newFields.emplace_back(k, v);
+        else it->second = v;
+      }
+      reviewAgain = true;
+      to = state::kReviewing;
+      sets.push_back("paused_days = ?"), values.push_back(static_cast<std::int64_t>(paused));
+      sets.push_back("due = ?"), values.push_back(dueDate(*p, a.receivedAt, paused));
+      why = (why.empty() ? std::string("補正") : why) + " (" + std::to_string(waited) + " open days paused)";
+      break;
+    }
+    case Action::Return:
+      if (!in_({state::kReviewing, state::kCorrection})) refuse("");
+      if (in.why.empty()) throw ReviewError{ReviewError::BadRequest, "a 差戻し needs a reason (why)"};
+      to = state::kReturned;
+      sets.push_back("decided_ms = ?"), values.push_back(now);
+      e.sets.push_back(notice(a, "returned", "", now));
+      break;
+    case Action::Reject:
+      if (!in_({state::kReviewing, state::kCorrection})) refuse("");
+      if (in.why.empty()) throw ReviewError{ReviewError::BadRequest, "a 却下 needs a reason (why)"};
+      to = state::kRejected;
+      sets.push_back("decided_ms = ?"), values.push_back(now);
+      e.sets.push_back(notice(a, "rejected", "", now));
+      break;
+    case Action::Withdraw:
+      if (!in_({state::kReceived, state::kReviewing, state::kCorrection}))
+        refuse("取下げ is possible only before a decision");
+      to = state::kWithdrawn;
+      sets.push_back("decided_ms = ?"), values.push_back(now);
+      break;
+    case Action::Approve:
+    case Action::WriteBack: {
+      if (in.action == Action::Approve && !in_({state::kReviewing})) refuse("");
+      if (in.action == Action::WriteBack && !in_({state::kApproved})) refuse("only an approved application held for write-back");
+      if (in.action == Action::Approve && a.hasErrors())
+        refuse("the formal review has findings (request a 補正 or decide otherwise)");
+      if (in.action == Action::Approve) sets.push_back("decided_ms = ?"), values.push_back(now);
+      // The write-back record, every value made ready for the core system;
+      // a character it cannot take holds the application, named.
+      const WriteBack& w = p->writeBack;
+      auto names = std::make_shared<FieldNames>(
+          FieldNames{"application_id", "kind", "procedure", "resident_code", "approved_on", "member_no"});
+      for (const FieldRule& r : p->fields)
+        if (r.writeBack) names->push_back(r.name);
+      for (const FieldRule& r : p->memberFields)
+        if (r.writeBack) names->push_back("member_" + r.name);  // apart from the applicant's own
+      // One row for the application, or one per member present (a
+      // household's 転入: Japanese, foreign or mixed, each its own row).
+      std::vector<int> members;
+      for (int n = 1; n <= p->maxMembers; ++n) {
+        const std::string prefix = "member." + std::to_string(n) + ".";
+        if (std::any_of(a.fields.begin(), a.fields.end(),
+                        [&](const auto& f) { return f.first.rfind(prefix, 0) == 0 && !f.second.empty(); }))
+          members.push_back(n);
+      }
+      if (members.empty()) members.push_back(0);
+      std::string hold;
+      RecordSet wb;
+      wb.recordType = p->recordType();
+      for (int member : members) {
+        Record rec(names);
+        rec.set(0, a.arrivalNo);
+        rec.set(1, w.kind);
+        rec.set(2, a.procedure);
+        rec.set(3, a.residentCode);
+        rec.set(4, todayIso);
+        rec.set(5, member ? std::to_string(member) : std::string());
+        std::size_t i = 6;
+        const auto put = [&](const std::string& sent, const std::string& label) {
+          Converted c = convertForCoreSystem(valueOf(a.fields, sent), w.conversionTable.get(), *w.codec);
+          if (c.unmappable && hold.empty())
+            hold = label + " (" + sent + "): " + codePointName(*c.unmappable) + " is in neither the conversion table nor " +
+                   w.encoding + "; add it to " +
+                   (w.conversionTablePath.empty() ? std::string("a conversion table")
+                                                  : w.conversionTablePath.filename().string()) +
+                   " and write back again";
+          rec.set(i++, std::move(c.text));
+        };
+        for (const FieldRule& r : p->fields)
+          if (r.writeBack) put(r.name, r.label);
+        const std::string prefix = "member." + std::to_string(member) + ".";
+        for (const FieldRule& r : p->memberFields)
+          if (r.writeBack) put(prefix + r.name, "世帯員" + std::to_string(member) + " " + r.label);
+        wb.records.push_back(std::move(rec));
+      }
+      if (!hold.empty()) {
+        to = state::kApproved;
+        sets.push_back("hold_reason = ?"), values.push_back(hold);
+        why = (why.empty() ? "" : why + "; ") + "write-back held: " + hold;
+        break;
+      }
+      to = state::kAwaiting;
+      sets.push_back("hold_reason = ''");
+      sets.push_back("written_ms = ?"), values.push_back(now);
+      e.sets.push_back(std::move(wb));
+      e.key = "review-writeback:" + a.arrivalNo;  // written once, whatever happens
+      break;
+    }
+  }
+  std::vector<Finding> findings;
+  std::string residentCode = a.residentCode;
+  if (reviewAgain) {
+    findings = formalReview(*p, newFields, a.attachments, {}, residentCode);
+    // Attachments were checked on arrival; keep those results.
+    for (const Finding& f : a.findings)
+      if (f.rule == "attachment") findings.push_back(f);
+    sets.push_back("fields = ?"), values.push_back(fieldsJson(newFields));
+    sets.push_back("findings = ?"), values.push_back(findingsJson(findings));
+    sets.push_back("resident_code = ?"), values.push_back(residentCode);
+  }
+  if (e.key.empty()) {
+    unsigned char nonce[12];
+    RAND_bytes(nonce, sizeof nonce);
+    static const char hex[] = "0123456789abcdef";
+    std::string n;
+    for (unsigned char b : nonce) n += hex[b >> 4], n += hex[b & 15];
+    e.key = "review-act:" + a.arrivalNo + ":" + std::to_string(a.version + 1) + ":" + n;
+  }
+  bool changed = false;
+  e.state = [&](StateSession& s) {
+    std::string sql = "UPDATE " + apps_ + " SET state = ?, version = version + 1";
+    std::vector<StateValue> params{to};
+    for (const auto& part : sets) sql += ", " + part;
+    params.insert(params.end(), values.begin(), values.end());
+    sql += " WHERE id = ? AND version = ?";
+    params.push_back(a.id);
+    params.push_back(a.version);
+    if (s.run(sql, params) != 1) {
+      changed = true;
+      throw Changed{};
+    }
+    s.run("INSERT INTO " + history_ +
+              " (application_id, at_ms, from_state, to_state, action, who, why) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          {a.id, now, from, to, std::string(actionName(in.action)), in.who, why});
+  };
+  try {
+    commit(e, actionName(in.action));
+  } catch (const ReviewError&) {
+    if (changed)
+      throw ReviewError{ReviewError::Conflict, "the application changed at the same time; read it again"};
+    throw;
+  }
+  if (to == state::kAwaiting || from == state::kAwaiting) awaitingDirty_ = true;
+  return get(arrivalNo);
+}
+
+std::size_t Review::takeResidents(const std::vector<Record>& records, std::int64_t now) {
+  // The 4 情報 cache, one transaction for the batch.
+  struct Row {
+    std::string code, key, name, birth, sex, address, status, event;
+  };
+  std::vector<Row> rows;
+  rows.reserve(records.size());
+  for (const Record& r : records) {
+    const auto get = [&](const std::string& f) {
+      const std::string* v = r.find(f);
+      return v ? *v : std::string();
+    };
+    Row x{get(options_.residentKey), "", get(options_.nameField), get(options_.birthField), get(options_.sexField),
+          get(options_.addressField), get(options_.statusField), get(options_.eventField)};
+    if (x.code.empty()) continue;
+    if (x.status.empty()) x.status = options_.currentStatus;
+    x.key = matchKeyOf(x.name, x.birth, options_.variants);
+    rows.push_back(std::move(x));
+  }
+  state_.write([&](StateSession& s) {
+    for (const Row& x : rows) {
+      if (s.run("UPDATE " + residents_ +
+                    " SET match_key = ?, name = ?, birth = ?, sex = ?, address = ?, status = ?, event = ? "
+                    "WHERE resident_code = ?",
+                {x.key, x.name, x.birth, x.sex, x.address, x.status, x.event, x.code}) == 0)
+        s.run("INSERT INTO " + residents_ +
+                  " (resident_code, match_key, name, birth, sex, address, status, event) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+              {x.code, x.key, x.name, x.birth, x.sex, x.address, x.status, x.event});
+    }
+  });
+  // Reconciliation: a written-back application whose 異動 now shows in the
+  // register (same 氏名 and 生年月日, the procedure's reflect-event) is 反映済.
+  std::vector<std::pair<std::string, std::string>> reflected;  // arrival no, resident code
+  {
+    std::lock_guard lock(awaitingMutex_);
+    if (awaitingDirty_.exchange(false)) {
+      awaiting_.clear();
+      state_.read([&](StateSession& s) {
+        s.query("SELECT match_key, arrival_no, procedure_id FROM " + apps_ + " WHERE state = ? AND match_key <> ''",
+                {std::string(state::kAwaiting)}, [&](StateRows& row) {
+                  {
+                    const Procedure* p = procedures_->find(row.text(2));
+                    if (!p || p->writeBack.reflectEvent.empty()) return;
+                    awaiting_.emplace(row.text(0), Waiting{row.text(1), row.text(2), p->writeBack.reflectEvent});
+                  }
+                });
+      });
+    }
+    if (awaiting_.empty()) return 0;
+    for (const Row& x : rows) {
+      auto [b, e] = awaiting_.equal_range(x.key);
+      for (auto it = b; it != e; ++it)
+        if (it->second.event == x.event) reflected.emplace_back(it->second.arrivalNo, x.code);
+    }
+  }
+  std::size_t n = 0;
+  for (const auto& [arrivalNo, code] : reflected) n += reflect(arrivalNo, "reconciled with the resident export", now);
+  return n;
+}
+
+std::size_t Review::reflect(const std::string& arrivalNo, const std::string& how, std::int64_t now) {
+  Application a;
+  try {
+    a = get(arrivalNo);
+  } catch (const ReviewError&) {
+    return 0;
+  }
+  if (a.state != state::kAwaiting) return 0;
+  Emission e;
+  e.key = "review-reflected:" + a.arrivalNo;
+  e.sets.push_back(notice(a, "completed", "", now));
+  e.state = [&](StateSession& s) {
+    if (s.run("UPDATE " + apps_ + " SET state = ?, version = version + 1, reflected_ms = ? WHERE id = ? AND state = ?",
+              {std::string(state::kReflected), now, a.id, std::string(state::kAwaiting)}) != 1)
+      throw Changed{};
+    s.run("INSERT INTO " + history_ +
+              " (application_id, at_ms, from_state, to_state, action, who, why) VALUES (?, ?, ?, ?, 'reflected', 'core-system', ?)",
+          {a.id, now, std::string(state::kAwaiting), std::string(state::kReflected), how});
+  };
+  try {
+    commit(e, "reflect");
+  } catch (const ReviewError& err) {
+    if (err.code == ReviewError::Unavailable) throw;
+    return 0;
+  }
+  awaitingDirty_ = true;
+  return 1;
+}
+
+std::size_t Review::acknowledge(const std::vector<Record>& records, std::int64_t now) {
+  std::size_t n = 0;
+  for (const Record& r : records) {
+    const std::string* id = r.find("application_id");
+    if (!id) id = r.find("arrival_no");
+    if (!id || id->empty()) continue;
+    const std::string* result = r.find("result");
+    if (result && !result->empty() && *result != "ok" && *result != "OK" && *result != "0") continue;
+    n += reflect(*id, "acknowledged by the core system", now);
+  }
+  return n;
+}
+
+std::vector<Review::Overdue> Review::overdue(std::int64_t now) {
+  std::vector<Overdue> out;
+  const calendar::Date today = dayOf(now);
+  const std::string todayIso = calendar::iso(today);
+  state_.read([&](StateSession& s) {
+    s.query("SELECT arrival_no, procedure_id, state, due, correction_deadline, written_ms FROM " + apps_ +
+                " WHERE state IN (?, ?, ?, ?) ORDER BY received_ms, id",
+            {std::string(state::kReceived), std::string(state::kReviewing), std::string(state::kCorrection),
+             std::string(state::kAwaiting)},
+            [&](StateRows& row) {
+              {
+                const std::string st = row.text(2);
+                const Procedure* p = procedures_->find(row.text(1));
+                const std::string dept = p ? p->department : "";
+                if ((st == state::kReceived || st == state::kReviewing) && todayIso > row.text(3))
+                  out.push_back({row.text(0), row.text(1), dept, "processing", row.text(3)});
+                else if (st == state::kCorrection && todayIso > row.text(4))
+                  out.push_back({row.text(0), row.text(1), dept, "correction", row.text(4)});
+                else if (st == state::kAwaiting && p &&
+                         cal_.openDaysBetween(dayOf(row.integer(5)), today) > p->writeBack.reflectDays)
+                  out.push_back({row.text(0), row.text(1), dept, "reflection", localDay(row.integer(5))});
+              }
+            });
+  });
+  return out;
+}
+
+std::size_t Review::remind(std::int64_t now) {
+  const calendar::Date today = dayOf(now);
+  if (!cal_.isOpen(today)) return 0;  // reminders on open mornings only
+  std::map<std::string, std::vector<std::string>> byDept;
+  for (const Overdue& o : overdue(now)) byDept[o.department].push_back(o.arrivalNo);
+  std::size_t n = 0;
+  for (const auto& [dept, numbers] : byDept) {
+    Emission e;
+    e.key = "review-overdue:" + calendar::iso(today) + ":" + dept;  // once per department and day
+    RecordSet mail;
+    mail.recordType = "review.mail";
+    Record m(mailNames_);
+    std::string list;
+    for (const auto& x : numbers) list += (list.empty() ? "" : " ") + x;
+    m.set(0, dept);
+    m.set(1, "overdue");
+    m.set(2, std::to_string(numbers.size()));
+    m.set(3, list);
+    m.set(4, calendar::iso(today));
+    mail.records.push_back(std::move(m));
+    e.sets.push_back(std::move(mail));
+    commit(e, "reminder");
+    ++n;
+  }
+  return n;
+}
+
+std::vector<ReportRow> Review::report(const std::string& by, const std::string& from, const std::string& to) {
+  static const std::set<std::string> kinds = {"day", "month", "hour", "form", "department", "municipality"};
+  if (!kinds.count(by))
+    throw ReviewError{ReviewError::BadRequest, "by must be day, month, hour, form, department or municipality"};
+  const auto f = calendar::parseIso(from), t = calendar::parseIso(to);
+  if (!f || !t || *t < *f) throw ReviewError{ReviewError::BadRequest, "from and to must be dates (YYYY-MM-DD), from ≤ to"};
+  if (calendar::toDays(*t) - calendar::toDays(*f) > 3700)
+    throw ReviewError{ReviewError::BadRequest, "a report covers at most ten years"};
+  const std::int64_t offset = options_.offsetMinutes * 60'000;
+  const std::int64_t begin = calendar::toDays(*f) * kDayMs - offset, end = (calendar::toDays(*t) + 1) * kDayMs - offset;
+  struct Acc {
+    std::int64_t count = 0, started = 0;
+    double minutes = 0;
+  };
+  std::map<std::string, Acc> acc;
+  state_.read([&](StateSession& s) {
+    s.query("SELECT received_ms, started_ms, procedure_id, municipality FROM " + apps_ +
+                " WHERE received_ms >= ? AND received_ms < ?",
+            {begin, end}, [&](StateRows& row) {
+              {
+                const std::int64_t at = row.integer(0), started = row.integer(1);
+                const Procedure* p = procedures_->find(row.text(2));
+                std::string key;
+                if (by == "day") key = localDay(at);
+                else if (by == "month") key = localDay(at).substr(0, 7);
+                else if (by == "hour") {
+                  const std::int64_t local = at + offset;
+                  char h[4];
+                  std::snprintf(h, sizeof h, "%02d", static_cast<int>(((local % kDayMs) + kDayMs) % kDayMs / 3'600'000));
+                  key = h;
+                } else if (by == "form") key = p ? p->form : row.text(2);
+                else if (by == "department") key = p ? p->department : "";
+                else key = row.text(3);
+                Acc& x = acc[key];
+                ++x.count;
+                if (started > 0) ++x.started, x.minutes += static_cast<double>(started - at) / 60'000.0;
+              }
+            });
+  });
+  std::vector<ReportRow> out;
+  for (const auto& [k, x] : acc) out.push_back({k, x.count, x.started ? x.minutes / static_cast<double>(x.started) : 0.0});
+  return out;
+}
+
+std::string Review::reportCsv(const std::string& by, const std::vector<ReportRow>& rows) {
+  std::string out = by + ",count,average_reception_minutes\r\n";
+  for (const ReportRow& r : rows) {
+    std::string key = r.key;
+    if (key.find_first_of(",\"\r\n") != std::string::npos) {
+      std::string q = "\"";
+      for (char c : key) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+      key = q + "\"";
+    }
+    char avg[32];
+    std::snprintf(avg, sizeof avg, "%.1f", r.averageReceptionMinutes);
+    out += key + "," + std::to_string(r.count) + "," + avg + "\r\n";
+  }
+  return out;
+}
+
+}  // namespace renkei::review

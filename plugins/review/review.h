@@ -1,0 +1,229 @@
+// The review module's state and operations (電子審査 with 申請管理,
+// frontyard.md §5): applications taken in, checked formally against the
+// procedure's rules and the resident register, moved through their states
+// with history, written back by one path, reconciled, reported. State lives
+// in the host's store; what leaves (write-back records, notices to residents,
+// staff mail) leaves through the engine seam in the same transaction as the
+// state change that caused it, so a crash can neither lose nor repeat it.
+// The Thrift handlers in review_module.cpp are thin layers over this class.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "applicant_match.h"
+#include "procedures.h"
+#include "renkei/calendar.h"
+#include "renkei/connector.h"
+#include "renkei/outcome.h"
+#include "renkei/record.h"
+#include "renkei/state.h"
+
+namespace renkei::review {
+
+/// States (frontyard.md §5); stored and served by these codes.
+namespace state {
+inline constexpr const char* kReceived = "received";      ///< 受付 (到達)
+inline constexpr const char* kReviewing = "reviewing";    ///< 審査中
+inline constexpr const char* kCorrection = "correction";  ///< 補正依頼 (the clock pauses)
+inline constexpr const char* kReturned = "returned";      ///< 差戻し
+inline constexpr const char* kApproved = "approved";      ///< 承認, its write-back held (the reason says why)
+inline constexpr const char* kAwaiting = "awaiting";      ///< 反映待ち (written back)
+inline constexpr const char* kReflected = "reflected";    ///< 反映済
+inline constexpr const char* kRejected = "rejected";      ///< 却下
+inline constexpr const char* kWithdrawn = "withdrawn";    ///< 取下げ
+}  // namespace state
+/// 受付, 審査中 … for a state code.
+const char* stateLabel(const std::string& code);
+
+/// Why a request cannot be served (turned into the API's error codes).
+struct ReviewError : std::runtime_error {
+  enum Code { BadRequest, NotFound, Conflict, Unavailable } code;
+  std::string message;
+  ReviewError(Code c, std::string m) : std::runtime_error(m), code(c), message(std::move(m)) {}
+};
+
+/// One formal-review result: a rule on a field (or the register match).
+struct Finding {
+  std::string rule;     ///< required, format, pattern, check-digit, values, length, date, register, match.<item>, attachment
+  std::string field;    ///< the field or attachment it is about ("" for the whole application)
+  bool ok = false;
+  std::string message;  ///< names fields and rules, never values
+};
+
+struct HistoryEntry {
+  std::int64_t at = 0;
+  std::string from, to, action, who, why;
+};
+
+struct AttachmentIn {
+  std::string name;
+  std::string sha256;  ///< as the manifest says
+};
+
+struct Application {
+  std::int64_t id = 0;
+  std::string arrivalNo;   ///< 到達番号: R-YYYYMMDD-NNNNNN
+  std::string inquiryNo;   ///< 問合せ番号: 12 characters, hard to guess
+  std::string procedure;
+  std::string source;      ///< bridge, package, window
+  std::string municipality;  ///< 申請元 (source municipality, for reports)
+  std::string externalId;  ///< the sender's id (the intake's idempotency key)
+  std::int64_t receivedAt = 0;  ///< 到達日時, ms UTC
+  std::string state;
+  std::int64_t version = 0;
+  std::string assigned;
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::vector<AttachmentIn> attachments;
+  std::vector<Finding> findings;
+  std::string residentCode;  ///< the register's resident the applicant matched, if any
+  std::string due;           ///< 標準処理期間 end (YYYY-MM-DD), paused days added
+  int pausedDays = 0;
+  std::string correctionDeadline, correctionComment;
+  std::string holdReason;    ///< why an approved application's write-back waits
+  std::int64_t startedAt = 0, decidedAt = 0, writtenAt = 0, reflectedAt = 0;
+  std::vector<HistoryEntry> history;
+  bool hasErrors() const;
+};
+
+struct IntakeInput {
+  std::string externalId;  ///< required: the same id taken twice is one application
+  std::string procedure;
+  std::string source;      ///< bridge, package, window
+  std::string municipality;
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::vector<AttachmentIn> attachments;
+  /// Attachments as received (name → SHA-256 of the bytes), to check
+  /// against the manifest; a name the manifest lists but this lacks is missing.
+  std::map<std::string, std::string> received;
+  std::string staff;       ///< who entered it (window intake)
+};
+
+enum class Action { Start, RequestCorrection, Resubmit, Return, Approve, Reject, Withdraw, Assign, WriteBack };
+std::optional<Action> parseAction(const std::string& name);
+const char* actionName(Action a);
+
+struct ActionInput {
+  Action action = Action::Start;
+  std::string who;
+  std::string why;       ///< reason / 補正 comment
+  std::string assignee;  ///< Assign
+  std::string deadline;  ///< RequestCorrection: YYYY-MM-DD; empty: correction-days on the calendar
+  std::int64_t expectedVersion = -1;  ///< ≥ 0: refused when the application changed since
+  std::vector<std::pair<std::string, std::string>> fields;  ///< Resubmit: the corrected items
+};
+
+struct Summary {
+  std::string arrivalNo, procedure, state, assigned, due, correctionDeadline;
+  std::int64_t receivedAt = 0;
+  bool overdue = false;
+};
+
+struct ReportRow {
+  std::string key;               ///< the day, month, hour, form, department or municipality
+  std::int64_t count = 0;
+  double averageReceptionMinutes = 0;  ///< 到達 → 審査開始, of those started
+};
+
+struct ReviewOptions {
+  std::string municipality;  ///< this municipality (intake without a source municipality)
+  std::int64_t offsetMinutes = 9 * 60;  ///< local time (JST) for days, hours, 到達番号
+  std::map<std::string, std::string> variants;  ///< 異体字 table for 4 情報 matching
+  // The resident records routed to the module (the register's export).
+  std::string residentKey = "resident_code", nameField = "name", birthField = "birth_date", sexField = "sex",
+              addressField = "address", statusField = "status", eventField = "event";
+  std::string currentStatus = "住民";
+  std::filesystem::path attachmentsDir;  ///< package attachments: <dir>/<external id>/<name>
+};
+
+/// The host's seam (HostServices::emit), or a test's.
+using EmitFn = std::function<Outcome(const Emission&)>;
+
+class Review {
+ public:
+  Review(StateStore& state, std::shared_ptr<const Procedures> procedures, calendar::Calendar cal,
+         ReviewOptions options, EmitFn emit);
+
+  void migrate();
+
+  /// Takes an application in: 到達日時, 到達番号, 問合せ番号, formal review,
+  /// the 受付 notice and the department's mail, all in one commit. The same
+  /// external id again returns the application already taken (no second
+  /// one, no second notice). Throws ReviewError; Retry from the seam becomes
+  /// Unavailable.
+  Application intake(const IntakeInput& in, std::int64_t now);
+
+  Application get(const std::string& arrivalNo);
+  std::optional<Application> findByExternalId(const std::string& externalId);
+  std::vector<Summary> list(const std::string& stateFilter, const std::string& procedure,
+                            const std::string& assigned, std::int64_t now, std::size_t limit = 500);
+
+  /// One action by staff (or the applicant: Resubmit, Withdraw).
+  Application act(const std::string& arrivalNo, const ActionInput& in, std::int64_t now);
+
+  /// Resident records (the register's export, routed here): the 4 情報
+  /// cache and the reconciliation of written-back applications (反映済 when
+  /// the 異動 appears). Returns how many applications became 反映済.
+  std::size_t takeResidents(const std::vector<Record>& records, std::int64_t now);
+  /// Acknowledgements from the core system (records with application_id /
+  /// arrival_no): 反映済. Returns how many.
+  std::size_t acknowledge(const std::vector<Record>& records, std::int64_t now);
+
+  /// Overdue: 標準処理期間 passed, 補正 deadline passed, 反映 waiting longer
+  /// than reflect-days; counted on the calendar's open days.
+  struct Overdue {
+    std::string arrivalNo, procedure, department, what;  ///< what: processing, correction, reflection
+    std::string since;
+  };
+  std::vector<Overdue> overdue(std::int64_t now);
+  /// The morning reminder: one mail record per department with overdue
+  /// items, once per open day (the key is the day). Returns departments mailed.
+  std::size_t remind(std::int64_t now);
+
+  /// by: day, month, hour, form, department, municipality. from/to: YYYY-MM-DD (local).
+  std::vector<ReportRow> report(const std::string& by, const std::string& from, const std::string& to);
+  static std::string reportCsv(const std::string& by, const std::vector<ReportRow>& rows);
+
+  const Procedures& procedures() const { return *procedures_; }
+  calendar::Date today(std::int64_t now) const;
+
+ private:
+  std::vector<Finding> formalReview(const Procedure& p, const std::vector<std::pair<std::string, std::string>>& fields,
+                                    const std::vector<AttachmentIn>& attachments,
+                                    const std::map<std::string, std::string>& received, std::string& residentCode);
+  /// 反映待ち → 反映済 with the 完了 notice, once. 1 when it changed.
+  std::size_t reflect(const std::string& arrivalNo, const std::string& how, std::int64_t now);
+  Application load(StateSession& s, const std::string& where, const std::vector<StateValue>& params);
+  void commit(const Emission& e, const std::string& what);
+  std::string dueDate(const Procedure& p, std::int64_t receivedAt, int pausedDays) const;
+  std::string localDay(std::int64_t ms) const;
+  calendar::Date dayOf(std::int64_t ms) const { return today(ms); }
+  RecordSet notice(const Application& a, const std::string& templ, const std::string& deadline, std::int64_t now) const;
+
+  StateStore& state_;
+  std::shared_ptr<const Procedures> procedures_;
+  calendar::Calendar cal_;
+  ReviewOptions options_;
+  EmitFn emit_;
+  std::string apps_, history_, residents_, counters_;
+  std::shared_ptr<FieldNames> noticeNames_, mailNames_;
+  /// Written-back applications waiting for their 異動, by match key (for
+  /// reconciling a resident export without a query per row); rebuilt when
+  /// an application enters or leaves 反映待ち.
+  struct Waiting {
+    std::string arrivalNo, procedure, event;
+  };
+  std::multimap<std::string, Waiting> awaiting_;
+  std::atomic<bool> awaitingDirty_{true};
+  std::mutex awaitingMutex_;
+};
+
+}  // namespace renkei::review

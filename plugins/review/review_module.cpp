@@ -1,0 +1,482 @@
+// The review module (電子審査 with 申請管理): applications routed in (from the
+// bridge, from dropped packages read through a layout) or submitted over
+// ReviewService; resident records routed in for 4 情報 matching and
+// reconciliation; acknowledgements from the core system. What it sends —
+// the write-back (writeback.<procedure>), notices to residents
+// (review.notice) and staff mail (review.mail) — goes out through the
+// engine seam, so routes decide where, and exactly one route may take a
+// procedure's write-back (renkei check).
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include <Poco/Logger.h>
+
+#include "api/ReviewService.h"
+#include "calendar_file.h"
+#include "renkei/sdk.h"
+#include "review.h"
+
+namespace renkei::plugins::review {
+namespace rv = renkei::review;
+namespace {
+
+const renkei_config_key kKeys[] = {
+    {"procedures", "path", nullptr, 1,
+     "The procedures file (urn:renkei:procedures:1): fields with PII classes, formal rules, attachments, processing "
+     "period and write-back of each procedure (plugins/review/README.md)."},
+    {"calendar", "path", nullptr, 1,
+     "The municipal calendar file: processing periods, 補正 deadlines and reminders count its open days."},
+    {"variants", "path", nullptr, 0,
+     "Old and new character forms for 4 情報 matching (old<TAB>new per line; config/review/kanji-variants.tsv)."},
+    {"municipality", "string", "", 0, "This municipality's name or code: the 申請元 of applications that name none."},
+    {"utc-offset", "string", "+09:00", 0, "Local time (days, hours, 到達番号, deadlines) as an offset from UTC."},
+    {"application-record", "string", "application", 0, "Record type of routed applications."},
+    {"resident-record", "string", "resident", 0,
+     "Record type of routed resident records (the register's export): the 4 情報 cache and reconciliation."},
+    {"ack-record", "string", "writeback.ack", 0,
+     "Record type of routed acknowledgements from the core system (application_id, result): 反映済."},
+    {"external-id-field", "string", "application_id", 0,
+     "Field of an application record holding the sender's id (the same id twice is one application)."},
+    {"procedure-field", "string", "procedure", 0, "Field of an application record naming the procedure."},
+    {"municipality-field", "string", "municipality", 0, "Field naming the source municipality (申請元), if any."},
+    {"attachments-field", "string", "attachments", 0,
+     "Field listing the application's attachments as name:sha256 separated by ';' (the manifest)."},
+    {"attachments-dir", "path", nullptr, 0,
+     "Where package attachments are: <dir>/<application id>/<name>; each is hashed and compared with the manifest."},
+    {"resident-key", "string", "resident_code", 0, "Field of resident records holding the 住民票コード."},
+    {"name-field", "string", "name", 0, "Field of resident records holding 氏名."},
+    {"birth-field", "string", "birth_date", 0, "Field holding 生年月日 (YYYY-MM-DD)."},
+    {"sex-field", "string", "sex", 0, "Field holding 性別."},
+    {"address-field", "string", "address", 0, "Field holding 住所."},
+    {"status-field", "string", "resident_status", 0, "Field holding the resident's status in the register."},
+    {"current-status", "string", "1", 0, "Value of status-field for a resident registered here now."},
+    {"event-field", "string", "move_reason", 0,
+     "Field holding the last 異動 (転入, 転居 …): an application whose procedure's reflect-event it names is 反映済."},
+    {"reminder-time", "string", "08:30", 0, "Local time after which each open day's overdue mail is sent (HH:MM)."},
+};
+
+const renkei_plugin_info kInfo = {
+    RENKEI_SDK_ABI_VERSION,
+    "review",
+    "module",
+    "0.1.0",
+    "experimental",
+    "Applications (電子審査 with 申請管理): intake, formal review, states, one write-back per procedure, notices; "
+    "ReviewService",
+    RENKEI_ROLE_EMITTER,
+    "renkei::plugins::review::ReviewModule",
+    kKeys,
+    sizeof(kKeys) / sizeof(kKeys[0]),
+};
+
+std::int64_t parseOffset(const std::string& text) {
+  if (text.size() == 6 && (text[0] == '+' || text[0] == '-') && text[3] == ':' && std::isdigit(text[1]) &&
+      std::isdigit(text[2]) && std::isdigit(text[4]) && std::isdigit(text[5])) {
+    const int h = std::stoi(text.substr(1, 2)), m = std::stoi(text.substr(4, 2));
+    if (h <= 14 && m < 60) return (text[0] == '-' ? -1 : 1) * (h * 60 + m);
+  }
+  throw ConfigError("utc-offset: '" + text + "' is not an offset like +09:00");
+}
+
+int parseClock(const std::string& text) {
+  if (text.size() == 5 && text[2] == ':' && std::isdigit(text[0]) && std::isdigit(text[1]) && std::isdigit(text[3]) &&
+      std::isdigit(text[4])) {
+    const int h = std::stoi(text.substr(0, 2)), m = std::stoi(text.substr(3, 2));
+    if (h < 24 && m < 60) return h * 60 + m;
+  }
+  throw ConfigError("reminder-time: '" + text + "' is not a time like 08:30");
+}
+
+api::ApiError toApi(const rv::ReviewError& e) {
+  api::ApiError out;
+  out.code = e.code == rv::ReviewError::BadRequest ? api::ErrorCode::BAD_REQUEST
+             : e.code == rv::ReviewError::NotFound ? api::ErrorCode::NOT_FOUND
+             : e.code == rv::ReviewError::Conflict ? api::ErrorCode::CONFLICT
+                                                   : api::ErrorCode::UNAVAILABLE;
+  out.message = e.message;
+  return out;
+}
+
+template <typename F>
+void serve(Poco::Logger& log, const char* call, F&& f) {
+  try {
+    f();
+  } catch (const rv::ReviewError& e) {
+    throw toApi(e);
+  } catch (const api::ApiError&) {
+    throw;
+  } catch (const StateError& e) {
+    log.error("%s: store: %s", std::string(call), std::string(e.what()));
+    throw toApi({rv::ReviewError::Unavailable, "the store cannot answer now"});
+  } catch (const std::exception& e) {
+    log.error("%s: %s", std::string(call), std::string(e.what()));
+    api::ApiError out;
+    out.code = api::ErrorCode::INTERNAL;
+    out.message = "internal error (see the host's log)";
+    throw out;
+  }
+}
+
+api::Application toApi(const rv::Application& a) {
+  api::Application out;
+  out.arrivalNo = a.arrivalNo;
+  out.inquiryNo = a.inquiryNo;
+  out.procedure = a.procedure;
+  out.source = a.source;
+  out.municipality = a.municipality;
+  out.receivedAt = a.receivedAt;
+  out.state = a.state;
+  out.stateLabel = rv::stateLabel(a.state);
+  out.version = a.version;
+  out.assigned = a.assigned;
+  for (const auto& [k, v] : a.fields) out.fields[k] = v;
+  for (const auto& x : a.attachments) {
+    api::Attachment at;
+    at.name = x.name;
+    at.sha256 = x.sha256;
+    out.attachments.push_back(std::move(at));
+  }
+  for (const auto& f : a.findings) {
+    api::Finding x;
+    x.rule = f.rule;
+    x.field = f.field;
+    x.ok = f.ok;
+    x.message = f.message;
+    out.findings.push_back(std::move(x));
+  }
+  out.residentCode = a.residentCode;
+  out.due = a.due;
+  out.pausedDays = a.pausedDays;
+  out.correctionDeadline = a.correctionDeadline;
+  out.correctionComment = a.correctionComment;
+  out.holdReason = a.holdReason;
+  for (const auto& h : a.history) {
+    api::HistoryEntry x;
+    x.at = h.at;
+    x.fromState = h.from;
+    x.toState = h.to;
+    x.action = h.action;
+    x.who = h.who;
+    x.why = h.why;
+    out.history.push_back(std::move(x));
+  }
+  return out;
+}
+
+std::vector<rv::AttachmentIn> parseManifest(const std::string& text) {
+  std::vector<rv::AttachmentIn> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find(';', start), text.size());
+    const std::string item = text.substr(start, end - start);
+    if (!item.empty()) {
+      const std::size_t colon = item.rfind(':');
+      if (colon == std::string::npos)
+        throw rv::ReviewError{rv::ReviewError::BadRequest, "the attachment list is not name:sha256;…"};
+      out.push_back({item.substr(0, colon), item.substr(colon + 1)});
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+class ReviewHandler final : public api::ReviewServiceIf {
+ public:
+  ReviewHandler(rv::Review& review, Poco::Logger& log, HostServices& host, ApiCaller caller)
+      : review_(review), log_(log), host_(host), caller_(std::move(caller)) {}
+
+  void submit(api::Application& out, const api::NewApplication& in) override {
+    serve(log_, "submit", [&] {
+      rv::IntakeInput x;
+      x.externalId = in.applicationId;
+      x.procedure = in.procedure;
+      x.source = "window";
+      x.municipality = in.municipality;
+      for (const auto& [k, v] : in.fields) x.fields.emplace_back(k, v);
+      for (const auto& a : in.attachments) x.attachments.push_back({a.name, a.sha256});
+      x.staff = in.staff.empty() ? caller_.client : in.staff;
+      out = toApi(review_.intake(x, host_.nowMs()));
+      audit("ReviewService.submit", out.arrivalNo, "state=" + out.state);
+    });
+  }
+  void getApplication(api::Application& out, const std::string& arrivalNo) override {
+    serve(log_, "getApplication", [&] {
+      out = toApi(review_.get(arrivalNo));
+      std::vector<std::string> shown;
+      for (const auto& [k, v] : out.fields) shown.push_back(k);
+      audit("ReviewService.getApplication", arrivalNo, "found=1", std::move(shown));
+    });
+  }
+  void listApplications(std::vector<api::Summary>& out, const std::string& state, const std::string& procedure,
+                        const std::string& assigned, const int32_t limit) override {
+    serve(log_, "listApplications", [&] {
+      for (const auto& s : review_.list(state, procedure, assigned, host_.nowMs(),
+                                        limit <= 0 ? 500 : static_cast<std::size_t>(limit))) {
+        api::Summary x;
+        x.arrivalNo = s.arrivalNo;
+        x.procedure = s.procedure;
+        x.state = s.state;
+        x.assigned = s.assigned;
+        x.due = s.due;
+        x.correctionDeadline = s.correctionDeadline;
+        x.receivedAt = s.receivedAt;
+        x.overdue = s.overdue;
+        out.push_back(std::move(x));
+      }
+    });
+  }
+  void act(api::Application& out, const std::string& arrivalNo, const api::ActionRequest& r) override {
+    serve(log_, "act", [&] {
+      const auto action = rv::parseAction(r.action);
+      if (!action)
+        throw rv::ReviewError{rv::ReviewError::BadRequest,
+                              "unknown action '" + r.action.substr(0, 40) +
+                                  "' (start, request-correction, resubmit, return, approve, reject, withdraw, assign, "
+                                  "write-back)"};
+      rv::ActionInput in;
+      in.action = *action;
+      in.who = r.who.empty() ? caller_.client : r.who;
+      in.why = r.why;
+      in.assignee = r.assignee;
+      in.deadline = r.deadline;
+      in.expectedVersion = r.expectedVersion;
+      for (const auto& [k, v] : r.fields) in.fields.emplace_back(k, v);
+      try {
+        out = toApi(review_.act(arrivalNo, in, host_.nowMs()));
+      } catch (const rv::ReviewError& e) {
+        audit("ReviewService.act", arrivalNo, std::string("action=") + rv::actionName(*action) + " refused");
+        throw;
+      }
+      audit("ReviewService.act", arrivalNo, std::string("action=") + rv::actionName(*action) + " state=" + out.state);
+    });
+  }
+  void overdue(std::vector<api::Overdue>& out) override {
+    serve(log_, "overdue", [&] {
+      for (const auto& o : review_.overdue(host_.nowMs())) {
+        api::Overdue x;
+        x.arrivalNo = o.arrivalNo;
+        x.procedure = o.procedure;
+        x.department = o.department;
+        x.what = o.what;
+        x.since = o.since;
+        out.push_back(std::move(x));
+      }
+    });
+  }
+  void report(std::vector<api::ReportRow>& out, const std::string& by, const std::string& from,
+              const std::string& to) override {
+    serve(log_, "report", [&] {
+      for (const auto& r : review_.report(by, from, to)) {
+        api::ReportRow x;
+        x.key = r.key;
+        x.count = r.count;
+        x.averageReceptionMinutes = r.averageReceptionMinutes;
+        out.push_back(std::move(x));
+      }
+    });
+  }
+  void reportCsv(std::string& out, const std::string& by, const std::string& from, const std::string& to) override {
+    serve(log_, "reportCsv", [&] { out = rv::Review::reportCsv(by, review_.report(by, from, to)); });
+  }
+
+ private:
+  void audit(const std::string& action, const std::string& arrivalNo, const std::string& result,
+             std::vector<std::string> fields = {}) {
+    AuditEntry e;
+    e.who = caller_.client;
+    e.address = caller_.address;
+    e.action = action;
+    e.recordType = "application";
+    // 到達番号 is not personal: shown whole in the result, not masked as a key.
+    e.result = "arrival_no=" + arrivalNo.substr(0, 32) + " " + result;
+    e.fields = std::move(fields);
+    host_.audit(e);
+  }
+
+  rv::Review& review_;
+  Poco::Logger& log_;
+  HostServices& host_;
+  ApiCaller caller_;
+};
+
+}  // namespace
+
+class ReviewModule final : public Module {
+ public:
+  void configure(const Settings& settings, const HostContext& context) override {
+    log_ = context.logger;
+    host_ = context.services;
+    Diagnostics diags;
+    auto procedures = rv::loadProcedures(settings.getPath("procedures"), diags);
+    auto cal = loadCalendar(settings.getPath("calendar"), diags);
+    rv::ReviewOptions options;
+    if (settings.has("variants")) {
+      std::ifstream in(settings.getPath("variants"), std::ios::binary);
+      if (!in) throw ConfigError("variants: cannot read " + settings.getPath("variants").string());
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      for (const std::string& problem : rv::loadVariants(text, options.variants))
+        diags.add(settings.getPath("variants").string(), 0, problem);
+    }
+    if (!diags.empty() || !procedures || !cal) throw ConfigError("its files have problems:\n" + diags.format());
+    for (const auto& p : procedures->list)
+      if (!p.writeBack.codec) throw ConfigError("procedure '" + p.id + "': no codec for its write-back");
+    options.municipality = settings.getString("municipality");
+    options.offsetMinutes = parseOffset(settings.getString("utc-offset"));
+    options.residentKey = settings.getString("resident-key");
+    options.nameField = settings.getString("name-field");
+    options.birthField = settings.getString("birth-field");
+    options.sexField = settings.getString("sex-field");
+    options.addressField = settings.getString("address-field");
+    options.statusField = settings.getString("status-field");
+    options.currentStatus = settings.getString("current-status");
+    options.eventField = settings.getString("event-field");
+    if (settings.has("attachments-dir")) options.attachmentsDir = settings.getPath("attachments-dir");
+    applicationRecord_ = settings.getString("application-record");
+    residentRecord_ = settings.getString("resident-record");
+    ackRecord_ = settings.getString("ack-record");
+    externalIdField_ = settings.getString("external-id-field");
+    procedureField_ = settings.getString("procedure-field");
+    municipalityField_ = settings.getString("municipality-field");
+    attachmentsField_ = settings.getString("attachments-field");
+    reminderMinute_ = parseClock(settings.getString("reminder-time"));
+    offsetMinutes_ = options.offsetMinutes;
+    once_ = context.once;
+    if (context.zone != "lgwan")
+      throw ConfigError("the review module runs in the LGWAN zone (applications are personal); this instance is in the " +
+                        context.zone + " zone");
+    if (!context.services) throw ConfigError("the review module needs the host's store");
+    if (context.validating) return;
+    HostServices* host = context.services;
+    review_ = std::make_unique<rv::Review>(context.services->state(), procedures, *cal, options,
+                                           [host](const Emission& e) { return host->emit(e); });
+    review_->migrate();
+    if (ApiRegistry* api = context.services->api()) {
+      rv::Review* review = review_.get();
+      Poco::Logger* log = log_;
+      api->addService("ReviewService", [review, log, host](const ApiCaller& caller) {
+        return std::make_shared<api::ReviewServiceProcessor>(std::make_shared<ReviewHandler>(*review, *log, *host, caller));
+      });
+    }
+  }
+
+  void start() override {
+    if (once_ || !review_) return;
+    reminders_ = std::thread([this] { remindLoop(); });
+  }
+
+  void stop() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (reminders_.joinable()) reminders_.join();
+  }
+
+  Outcome accept(const Batch& batch) override {
+    try {
+      const std::int64_t now = host_->nowMs();
+      if (batch.recordType == residentRecord_) {
+        const std::size_t n = review_->takeResidents(batch.records, now);
+        if (n) log_->information("batch %s: %z applications reconciled (反映済)", batch.id, n);
+        return Outcome::ok();
+      }
+      if (batch.recordType == ackRecord_) {
+        const std::size_t n = review_->acknowledge(batch.records, now);
+        log_->information("batch %s: %z applications acknowledged (反映済)", batch.id, n);
+        return Outcome::ok();
+      }
+      if (batch.recordType != applicationRecord_)
+        return Outcome::error("the review module takes records of type " + applicationRecord_ + ", " +
+                              residentRecord_ + " or " + ackRecord_ + ", not " + batch.recordType);
+      std::string refused;
+      std::size_t refusedCount = 0;
+      for (std::size_t i = 0; i < batch.records.size(); ++i) {
+        const Record& r = batch.records[i];
+        rv::IntakeInput in;
+        in.source = "bridge";
+        for (std::size_t f = 0; f < r.size(); ++f) {
+          const std::string& name = r.name(f);
+          if (name == externalIdField_) in.externalId = r.value(f);
+          else if (name == procedureField_) in.procedure = r.value(f);
+          else if (name == municipalityField_) in.municipality = r.value(f);
+          else if (name == attachmentsField_) {
+            try {
+              in.attachments = parseManifest(r.value(f));
+            } catch (const rv::ReviewError&) {
+            }
+          } else if (name == "source") {
+            // A mapping says where its applications come from
+            // (<field to="source" value="package"/>); bridge when it does not.
+            if (r.value(f) == "package" || r.value(f) == "window") in.source = r.value(f);
+          } else in.fields.emplace_back(name, r.value(f));
+        }
+        try {
+          review_->intake(in, now);
+          host_->metrics().counter("renkei_review_applications_total", "Applications taken in, per source",
+                                   {{"source", in.source}}).add();
+        } catch (const rv::ReviewError& e) {
+          if (e.code == rv::ReviewError::Unavailable) return Outcome::retry(e.message);
+          ++refusedCount;
+          if (refused.empty()) refused = "record " + std::to_string(i + 1) + ": " + e.message;
+          host_->metrics().counter("renkei_review_refused_total", "Routed applications refused (kept as dead letters)").add();
+        }
+      }
+      // The good ones are in (and taking them again is a no-op); the batch
+      // with the refused ones stays as a dead letter to fix and replay.
+      if (refusedCount)
+        return Outcome::error(std::to_string(refusedCount) + " of " + std::to_string(batch.records.size()) +
+                              " applications refused; first: " + refused);
+      return Outcome::ok();
+    } catch (const StateError& e) {
+      return Outcome::retry(std::string("store: ") + e.what());
+    } catch (const rv::ReviewError& e) {
+      return e.code == rv::ReviewError::Unavailable ? Outcome::retry(e.message) : Outcome::error(e.message);
+    }
+  }
+
+ private:
+  void remindLoop() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      try {
+        const std::int64_t now = host_->nowMs();
+        const std::int64_t local = now + offsetMinutes_ * 60'000;
+        const int minute = static_cast<int>(((local % 86'400'000) + 86'400'000) % 86'400'000 / 60'000);
+        if (minute >= reminderMinute_) {
+          const std::size_t n = review_->remind(now);
+          if (n) log_->information("overdue reminders: %z departments", n);
+        }
+      } catch (const std::exception& e) {
+        log_->warning("overdue reminders: %s (tried again in a minute)", std::string(e.what()));
+      }
+      lock.lock();
+      wake_.wait_for(lock, std::chrono::seconds(60), [this] { return stopping_; });
+    }
+  }
+
+  Poco::Logger* log_ = nullptr;
+  HostServices* host_ = nullptr;
+  std::unique_ptr<rv::Review> review_;
+  std::string applicationRecord_, residentRecord_, ackRecord_, externalIdField_, procedureField_, municipalityField_,
+      attachmentsField_;
+  int reminderMinute_ = 8 * 60 + 30;
+  std::int64_t offsetMinutes_ = 9 * 60;
+  bool once_ = false;
+  std::thread reminders_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+};
+
+}  // namespace renkei::plugins::review
+
+RENKEI_PLUGIN_INFO(renkei::plugins::review::kInfo)
+
+POCO_BEGIN_MANIFEST(renkei::Module)
+POCO_EXPORT_CLASS(renkei::plugins::review::ReviewModule)
+POCO_END_MANIFEST
