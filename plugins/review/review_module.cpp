@@ -34,7 +34,7 @@ const renkei_config_key kKeys[] = {
     {"municipality", "string", "", 0, "This municipality's name or code: the 申請元 of applications that name none."},
     {"utc-offset", "string", "+09:00", 0, "Local time (days, hours, 到達番号, deadlines) as an offset from UTC."},
     {"application-record", "string", "application", 0, "Record type of routed applications."},
-    {"resident-record", "string", "resident", 0,
+    {"resident-record", "string", "crm.resident", 0,
      "Record type of routed resident records (the register's export): the 4 情報 cache and reconciliation."},
     {"ack-record", "string", "writeback.ack", 0,
      "Record type of routed acknowledgements from the core system (application_id, result): 反映済."},
