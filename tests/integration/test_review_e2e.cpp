@@ -8,7 +8,11 @@
 #define BOOST_TEST_MODULE renkei_review_e2e
 #include <boost/test/unit_test.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <regex>
@@ -56,14 +60,17 @@ struct Host {
   int port = 0, starts = 0;
   bool running = false;
 
-  Host() {
+  /// mailPort > 0: staff mail through the mail connector to an SMTP server
+  /// on that port (else into a folder).
+  explicit Host(int mailPort = 0, int maxAttempts = 8) {
     for (const char* sub : {"apps/in", "jumin/in"}) fs::create_directories(dir / sub);
     const Certificates& c = certificates();
     test::writeFile(
         dir / "config.xml",
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         "<renkei xmlns=\"urn:renkei:config:1\" instance=\"review-test\" zone=\"lgwan\">\n"
-        "  <pipeline poll-interval=\"200ms\" batch-records=\"100\" retry-initial=\"200ms\" retry-max=\"1s\"/>\n"
+        "  <pipeline poll-interval=\"200ms\" batch-records=\"100\" retry-initial=\"200ms\" retry-max=\"1s\" "
+        "max-attempts=\"" + std::to_string(maxAttempts) + "\"/>\n"
         "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
         "  <admin address=\"127.0.0.1\" port=\"0\"/>\n"
         "  <api address=\"127.0.0.1\" port=\"0\" certificate=\"" + c("server.crt") + "\" key=\"" + c("server.key") +
@@ -74,8 +81,13 @@ struct Host {
         "<settle>0s</settle></connector>\n"
         "  <connector id=\"rpa\" plugin=\"file\"><directory>rpa</directory><format>csv</format><output-layout>" +
             source("mappings/layouts/rpa-tennyu.xml").string() + "</output-layout></connector>\n"
-        "  <connector id=\"notices\" plugin=\"file\"><directory>notices</directory></connector>\n"
-        "  <connector id=\"mail\" plugin=\"file\"><directory>mail</directory></connector>\n"
+        "  <connector id=\"notices\" plugin=\"file\"><directory>notices</directory></connector>\n" +
+        (mailPort > 0
+             ? "  <connector id=\"mail\" plugin=\"mail\"><server>127.0.0.1:" + std::to_string(mailPort) +
+                   "</server><from>renkei@city.example.lg.jp</from>"
+                   "<recipients>市民課=shimin@city.example.lg.jp</recipients><templates>" +
+                   source("config/review/mail").string() + "</templates><timeout>5s</timeout></connector>\n"
+             : std::string("  <connector id=\"mail\" plugin=\"file\"><directory>mail</directory></connector>\n")) +
         "  <module id=\"review\" plugin=\"review\">"
         "<procedures>" + source("config/review/procedures.xml").string() + "</procedures>"
         "<calendar>" + source("config/calendar/demo-city.xml").string() + "</calendar>"
@@ -419,4 +431,77 @@ BOOST_AUTO_TEST_CASE(sigkill_around_the_write_back_writes_each_application_once)
   for (const auto& l : csvLines(h.dir / "rpa/out")) ++rows[l.substr(0, l.find(','))];
   BOOST_TEST(rows.size() == 10u);
   for (const auto& [id, n] : rows) BOOST_TEST(n == 1, id << " written " << n << " times");
+}
+
+namespace {
+
+int freePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t n = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
+  const int port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+/// A real SMTP server (aiosmtpd, Debian's python3-aiosmtpd) on loopback,
+/// keeping what it receives as a Maildir.
+struct SmtpServer {
+  test::TempDir dir;
+  test::Child child;
+  explicit SmtpServer(int port) {
+    child = test::spawn({"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:" + std::to_string(port), "-c",
+                         "aiosmtpd.handlers.Mailbox", (dir / "maildir").string()},
+                        dir / "smtp");
+  }
+  ~SmtpServer() {
+    ::kill(child.pid, SIGTERM);
+    child.wait();
+  }
+  std::vector<std::string> mails() const {
+    std::vector<std::string> out;
+    std::error_code ec;
+    if (!fs::is_directory(dir / "maildir/new", ec)) return out;
+    for (const auto& f : fs::directory_iterator(dir / "maildir/new")) out.push_back(test::readFile(f.path()));
+    return out;
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(staff_mail_waits_out_an_smtp_server_that_is_down_and_then_arrives) {
+  const int port = freePort();
+  Host h(port, 50);
+  h.start();
+  h.drop("apps", "a.jsonl", application("mail-1", "見本 三郎", "1977-07-07"));
+  // Nothing listens yet: the delivery is retried, the application unharmed.
+  BOOST_TEST_REQUIRE(eventually([&] { return h.log().find("SMTP 127.0.0.1:" + std::to_string(port)) != std::string::npos; }),
+                     h.log());
+  Client c(h.port);
+  BOOST_TEST(c.list().size() == 1u);
+  const std::string no = c.list()[0].arrivalNo;
+  SmtpServer smtp(port);
+  BOOST_TEST_REQUIRE(eventually([&] { return smtp.mails().size() == 1u; }), h.log());
+  const std::string mail = smtp.mails()[0];
+  BOOST_TEST(mail.find("X-RcptTo: shimin@city.example.lg.jp") != std::string::npos, mail);
+  BOOST_TEST(mail.find("Subject: =?UTF-8?") != std::string::npos, mail);
+  BOOST_TEST(mail.find("到達番号: " + no) != std::string::npos, mail);
+  BOOST_TEST(mail.find("Message-ID: <") != std::string::npos, mail);
+  for (const char* v : {"見本", "1977-07-07", "架空県"}) BOOST_TEST(mail.find(v) == std::string::npos, v);
+}
+
+BOOST_AUTO_TEST_CASE(staff_mail_that_can_never_be_sent_becomes_a_dead_letter) {
+  const int port = freePort();
+  Host h(port, 2);
+  h.start();
+  h.drop("apps", "a.jsonl", application("mail-2", "見本 四郎", "1977-07-07"));
+  BOOST_TEST_REQUIRE(eventually([&] {
+    auto r = test::run({test::renkeiBinary(), "status", "--config", (h.dir / "config.xml").string()},
+                       {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+    return r.out.find("1 dead letters (1 records)") != std::string::npos;
+  }), h.log());
 }
