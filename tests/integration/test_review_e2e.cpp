@@ -62,7 +62,9 @@ struct Host {
 
   /// mailPort > 0: staff mail through the mail connector to an SMTP server
   /// on that port (else into a folder).
-  explicit Host(int mailPort = 0, int maxAttempts = 8) {
+  /// odbc not empty: the write-back goes to that ODBC data source's table
+  /// rpa_tennyu by upsert instead of to the RPA folder.
+  explicit Host(int mailPort = 0, int maxAttempts = 8, const std::string& odbc = "") {
     for (const char* sub : {"apps/in", "jumin/in"}) fs::create_directories(dir / sub);
     const Certificates& c = certificates();
     test::writeFile(
@@ -78,9 +80,12 @@ struct Host {
         "  <connector id=\"apps-in\" plugin=\"file\"><directory>apps</directory><pattern>*.jsonl</pattern>"
         "<settle>0s</settle></connector>\n"
         "  <connector id=\"jumin-in\" plugin=\"file\"><directory>jumin</directory><pattern>*.csv</pattern>"
-        "<settle>0s</settle></connector>\n"
-        "  <connector id=\"rpa\" plugin=\"file\"><directory>rpa</directory><format>csv</format><output-layout>" +
-            source("mappings/layouts/rpa-tennyu.xml").string() + "</output-layout></connector>\n"
+        "<settle>0s</settle></connector>\n" +
+        (odbc.empty()
+             ? "  <connector id=\"rpa\" plugin=\"file\"><directory>rpa</directory><format>csv</format><output-layout>" +
+                   source("mappings/layouts/rpa-tennyu.xml").string() + "</output-layout></connector>\n"
+             : "  <connector id=\"rpa\" plugin=\"odbc\"><connection>" + odbc +
+                   "</connection><table>rpa_tennyu</table><key>application_id, member_no</key></connector>\n") +
         "  <connector id=\"notices\" plugin=\"file\"><directory>notices</directory></connector>\n" +
         (mailPort > 0
              ? "  <connector id=\"mail\" plugin=\"mail\"><server>127.0.0.1:" + std::to_string(mailPort) +
@@ -97,8 +102,9 @@ struct Host {
             source("tests/fixtures/review/application-to-review.xml").string() + "\"/>\n"
         "  <route id=\"register\" from=\"jumin-in\" to=\"review\" mapping=\"" +
             source("mappings/resident-to-crm.xml").string() + "\"/>\n"
-        "  <route id=\"write-back\" from=\"review\" records=\"writeback.tennyu-todoke\" to=\"rpa\" mapping=\"" +
-            source("mappings/writeback-tennyu-rpa.xml").string() + "\"/>\n"
+        "  <route id=\"write-back\" from=\"review\" records=\"writeback.tennyu-todoke\" to=\"rpa\"" +
+            (odbc.empty() ? " mapping=\"" + source("mappings/writeback-tennyu-rpa.xml").string() + "\"" : std::string()) +
+            "/>\n"
         "  <route id=\"notices\" from=\"review\" records=\"review.notice\" to=\"notices\"/>\n"
         "  <route id=\"mail\" from=\"review\" records=\"review.mail\" to=\"mail\"/>\n"
         "</renkei>\n");
@@ -504,4 +510,53 @@ BOOST_AUTO_TEST_CASE(staff_mail_that_can_never_be_sent_becomes_a_dead_letter) {
                        {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
     return r.out.find("1 dead letters (1 records)") != std::string::npos;
   }), h.log());
+}
+
+BOOST_AUTO_TEST_CASE(write_back_by_odbc_upsert_writes_each_member_once) {
+  // The core system's table: SQLite through the SQLite ODBC driver, or
+  // PostgreSQL through psqlODBC (RENKEI_TEST_STORE=postgresql).
+  test::TempDir db;
+  const char* store = std::getenv("RENKEI_TEST_STORE");
+  const bool pg = store && std::string(store) == "postgresql";
+  const std::string cs = pg ? test::freshPostgresDatabase("rpa")
+                            : "Driver=" + test::sqliteOdbcDriver() + ";Database=" + (db / "core.sqlite3").string() +
+                                  ";Timeout=20000;";
+  {
+    test::OdbcDb core(cs);
+    core.exec("CREATE TABLE rpa_tennyu (application_id VARCHAR(32) NOT NULL, member_no VARCHAR(4) NOT NULL, "
+              "kind VARCHAR(20), procedure VARCHAR(40), resident_code VARCHAR(16), approved_on VARCHAR(10), "
+              "name VARCHAR(80), name_kana VARCHAR(120), birth_date VARCHAR(10), sex VARCHAR(4), phone VARCHAR(20), "
+              "move_date VARCHAR(10), address VARCHAR(240), new_address VARCHAR(240), member_name VARCHAR(80), "
+              "member_name_kana VARCHAR(120), member_birth_date VARCHAR(10), member_sex VARCHAR(4), "
+              "member_relationship VARCHAR(20), member_resident_type VARCHAR(10), member_nationality VARCHAR(80), "
+              "member_residence_status VARCHAR(80), member_residence_period VARCHAR(40), "
+              "member_residence_expiry VARCHAR(10), member_residence_card_no VARCHAR(12), member_alias VARCHAR(80), "
+              "member_article30_45 VARCHAR(40), PRIMARY KEY (application_id, member_no))");
+  }
+  Host h(0, 8, cs);
+  h.start();
+  h.drop("apps", "a.jsonl", application("odbc-1", "見本 五郎", "1980-01-01", true));
+  std::string no;
+  {
+    Client c(h.port);
+    BOOST_TEST_REQUIRE(eventually([&] { return c.list().size() == 1u; }), h.log());
+    no = c.list()[0].arrivalNo;
+    c.act(no, "start");
+    BOOST_TEST(c.act(no, "approve").state == "awaiting");
+  }
+  test::OdbcDb core(cs);
+  const std::string q = "SELECT application_id, member_no, member_resident_type FROM rpa_tennyu ORDER BY member_no";
+  BOOST_TEST_REQUIRE(eventually([&] { return core.rows(q).size() == 2u; }), h.log());
+  // Delivered again (an operator's replay): upserted over itself, still two rows.
+  h.stop();
+  auto r = test::run({test::renkeiBinary(), "replay", "--config", (h.dir / "config.xml").string(), "--route",
+                      "write-back", "--since", "2000-01-01"},
+                     {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+  h.start();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const auto rows = core.rows(q);
+  BOOST_REQUIRE(rows.size() == 2u);
+  BOOST_TEST(rows[0] == no + "|1|日本人");
+  BOOST_TEST(rows[1] == no + "|2|外国人");
+  BOOST_TEST(r.exitCode == 0, r.out << r.err);
 }
