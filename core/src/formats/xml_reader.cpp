@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <set>
 #include <unordered_map>
 
 #include "formats/reader_impl.h"
@@ -22,7 +23,11 @@ class XmlReader final : public BufferReader {
   XmlReader(const Layout& layout, std::string_view data, std::shared_ptr<MappedFile> m)
       : BufferReader(layout, data, std::move(m)) {
     pos_ = skipBom(data_, *layout_.codec);
-    for (std::size_t i = 0; i < layout_.fields.size(); ++i) byPath_.emplace(layout_.fields[i].path, i);
+    for (std::size_t i = 0; i < layout_.fields.size(); ++i) {
+      byPath_.emplace(layout_.fields[i].path, i);
+      const std::size_t slash = layout_.fields[i].path.find('/');
+      if (slash != std::string::npos) groups_.insert(layout_.fields[i].path.substr(0, slash));
+    }
     lineStarts_.push_back({1, pos_});
     // Shapes libxml2 parses in more than linear time are refused before it
     // reads anything (it reads the first chunk as soon as it is created).
@@ -147,8 +152,34 @@ class XmlReader final : public BufferReader {
       const int d = xmlTextReaderDepth(reader_);
       if (type == XML_READER_TYPE_END_ELEMENT && d == depth) break;
       if (type == XML_READER_TYPE_ELEMENT && d == depth + 1) {
+        // A group of the layout's ("生年月日/年号"): its named children are
+        // read, the rest skipped (one level: forms' date groups 年号/年/月/日).
+        const std::string name = localName();
+        if (groups_.count(name) && !xmlTextReaderIsEmptyElement(reader_)) {
+          r = xmlTextReaderRead(reader_);
+          while (r > 0) {
+            lastLine_ = std::max(lastLine_, nodeLine());
+            const int t = xmlTextReaderNodeType(reader_);
+            const int dd = xmlTextReaderDepth(reader_);
+            if (t == XML_READER_TYPE_END_ELEMENT && dd == depth + 1) break;
+            if (t == XML_READER_TYPE_ELEMENT && dd == depth + 2) {
+              auto child = byPath_.find(name + "/" + localName());
+              if (child != byPath_.end()) {
+                xmlChar* value = xmlTextReaderReadString(reader_);
+                setValue(item, child->second, value);
+                xmlFree(value);
+              }
+              r = xmlTextReaderNext(reader_);
+              continue;
+            }
+            r = xmlTextReaderRead(reader_);
+          }
+          if (r <= 0) continue;  // reported at the top of the loop
+          r = xmlTextReaderRead(reader_);
+          continue;
+        }
         // Elements the layout does not name are skipped, as are their children.
-        auto it = byPath_.find(localName());
+        auto it = byPath_.find(name);
         if (it != byPath_.end()) {
           xmlChar* value = xmlTextReaderReadString(reader_);
           setValue(item, it->second, value);
@@ -340,6 +371,7 @@ class XmlReader final : public BufferReader {
   xmlTextReaderPtr reader_ = nullptr;
   std::optional<xml::XmlShapeProblem> shapeProblem_;
   std::unordered_map<std::string, std::size_t> byPath_;
+  std::set<std::string> groups_;  ///< first parts of "group/child" paths
   std::string out_;
   std::size_t outPos_ = 0;
   std::deque<std::pair<std::uint64_t, std::uint64_t>> lineStarts_;  // (line, source offset)
