@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include <thrift/protocol/TBinaryProtocol.h>
@@ -65,7 +66,7 @@ struct Host {
   /// odbc not empty: the write-back goes to that ODBC data source's table
   /// rpa_tennyu by upsert instead of to the RPA folder.
   explicit Host(int mailPort = 0, int maxAttempts = 8, const std::string& odbc = "") {
-    for (const char* sub : {"apps/in", "jumin/in"}) fs::create_directories(dir / sub);
+    for (const char* sub : {"apps/in", "jumin/in", "forms/in", "packages"}) fs::create_directories(dir / sub);
     const Certificates& c = certificates();
     test::writeFile(
         dir / "config.xml",
@@ -78,6 +79,8 @@ struct Host {
         "  <api address=\"127.0.0.1\" port=\"0\" certificate=\"" + c("server.crt") + "\" key=\"" + c("server.key") +
             "\" client-ca=\"" + c("ca.crt") + "\" clients=\"staff\"/>\n"
         "  <connector id=\"apps-in\" plugin=\"file\"><directory>apps</directory><pattern>*.jsonl</pattern>"
+        "<settle>0s</settle></connector>\n"
+        "  <connector id=\"forms-in\" plugin=\"file\"><directory>forms</directory><pattern>*.xml</pattern>"
         "<settle>0s</settle></connector>\n"
         "  <connector id=\"jumin-in\" plugin=\"file\"><directory>jumin</directory><pattern>*.csv</pattern>"
         "<settle>0s</settle></connector>\n" +
@@ -97,7 +100,9 @@ struct Host {
         "<procedures>" + source("config/review/procedures.xml").string() + "</procedures>"
         "<calendar>" + source("config/calendar/demo-city.xml").string() + "</calendar>"
         "<variants>" + source("config/review/kanji-variants.tsv").string() + "</variants>"
-        "<municipality>見本市</municipality></module>\n"
+        "<municipality>見本市</municipality><attachments-dir>packages</attachments-dir></module>\n"
+        "  <route id=\"forms\" from=\"forms-in\" to=\"review\" mapping=\"" +
+            source("mappings/form-tennyu-to-review.xml").string() + "\"/>\n"
         "  <route id=\"apps\" from=\"apps-in\" to=\"review\" mapping=\"" +
             source("tests/fixtures/review/application-to-review.xml").string() + "\"/>\n"
         "  <route id=\"register\" from=\"jumin-in\" to=\"review\" mapping=\"" +
@@ -559,4 +564,36 @@ BOOST_AUTO_TEST_CASE(write_back_by_odbc_upsert_writes_each_member_once) {
   BOOST_TEST(rows[0] == no + "|1|日本人");
   BOOST_TEST(rows[1] == no + "|2|外国人");
   BOOST_TEST(r.exitCode == 0, r.out << r.err);
+}
+
+BOOST_AUTO_TEST_CASE(a_package_form_is_read_through_its_layout_and_its_attachment_checked) {
+  Host h;
+  // P-0001: the sample package, its attachment as listed. P-0002: the same
+  // form, but the attachment in the folder is not the one the manifest lists.
+  fs::create_directories(h.dir / "packages/P-0001");
+  fs::create_directories(h.dir / "packages/P-0002");
+  fs::copy_file(source("config/samples/packages/P-0001/identity"), h.dir / "packages/P-0001/identity");
+  test::writeFile(h.dir / "packages/P-0002/identity", "another document\n");
+  const std::string form = test::readFile(source("config/samples/packages/FORM_P-0001.xml"));
+  std::string second = form;
+  second.replace(second.find("申請ID=\"P-0001\""), std::string("申請ID=\"P-0001\"").size(), "申請ID=\"P-0002\"");
+  h.start();
+  h.drop("forms", "FORM_P-0001.xml", form);
+  h.drop("forms", "FORM_P-0002.xml", second);
+  Client c(h.port);
+  BOOST_TEST_REQUIRE(eventually([&] { return c.list().size() == 2u; }), h.log());
+  std::multiset<std::string> outcomes;
+  for (const auto& s : c.list()) {
+    auto a = c.get(s.arrivalNo);
+    BOOST_TEST(a.source == "package");
+    BOOST_TEST(a.fields["birth_date"] == "1990-05-01");  // 平成2年5月1日 from the date group
+    BOOST_TEST(a.fields["move_date"] == "2026-11-28");
+    std::string ng;
+    for (const auto& f : a.findings)
+      if (!f.ok) ng += f.rule + ":" + f.field + " ";
+    outcomes.insert(ng);
+  }
+  // One clean, one whose attachment's SHA-256 is not the manifest's.
+  BOOST_TEST(outcomes.count("") == 1u);
+  BOOST_TEST(outcomes.count("attachment:identity ") == 1u);
 }
