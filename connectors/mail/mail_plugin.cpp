@@ -180,7 +180,10 @@ class MailConnector final : public Connector, public Sink {
       if (m.to.empty())
         return Outcome::error("record " + std::to_string(i + 1) + ": no recipient for " + recipientField_ + " '" +
                               (who ? printable(*who) : std::string()) + "' (add it to recipients or set default-recipient)");
+      // A value with a line break must not start a header of its own.
       m.subject = fill(t->second.subject, r);
+      for (char& ch : m.subject)
+        if (ch == '\r' || ch == '\n') ch = ' ';
       m.body = fill(t->second.body, r);
       // The same record sent again (a retried batch) keeps its Message-ID.
       m.messageId = "<" + batch.id + "." + std::to_string(i + 1) + "@renkei>";

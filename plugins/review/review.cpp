@@ -13,6 +13,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include "renkei/text.h"
 #include "text/check_digits.h"
 #include "text/codec.h"
 
@@ -178,6 +179,26 @@ std::string valueOf(const std::vector<std::pair<std::string, std::string>>& fiel
   for (const auto& [k, v] : fields)
     if (k == name) return v;
   return {};
+}
+
+/// What any application may hold: at most 2,000 items of at most 64 KiB of
+/// UTF-8 each (a form's items are short; a client sending more is refused
+/// whole, before anything is stored). Messages name the item, never its value.
+void checkValues(const std::vector<std::pair<std::string, std::string>>& fields) {
+  if (fields.size() > 2000)
+    throw ReviewError{ReviewError::BadRequest, "an application has at most 2000 items; this one has " +
+                                                   std::to_string(fields.size())};
+  for (const auto& [k, v] : fields) {
+    const std::string name = k.size() > 64 ? k.substr(0, 64) + "…" : k;
+    if (k.empty() || k.size() > 128 || firstInvalidUtf8(k) != std::string::npos)
+      throw ReviewError{ReviewError::BadRequest, "an item name is empty, longer than 128 bytes or not UTF-8"};
+    if (v.size() > 65536)
+      throw ReviewError{ReviewError::BadRequest, "item '" + name + "' is longer than 65536 bytes"};
+    if (firstInvalidUtf8(v) != std::string::npos)
+      throw ReviewError{ReviewError::BadRequest, "item '" + name + "' is not UTF-8"};
+    if (v.find('\0') != std::string::npos)
+      throw ReviewError{ReviewError::BadRequest, "item '" + name + "' holds a NUL character"};
+  }
 }
 
 const char* kColumns =
@@ -500,6 +521,7 @@ Application Review::intake(const IntakeInput& in, std::int64_t now) {
   if (!p) throw ReviewError{ReviewError::BadRequest, "no procedure '" + in.procedure + "' is configured here"};
   if (auto existing = findByExternalId(in.externalId)) return *existing;  // taken before: once
 
+  checkValues(in.fields);
   std::vector<std::pair<std::string, std::string>> kept;
   std::size_t unknown = 0;
   for (const auto& [k, v] : in.fields) {
@@ -517,9 +539,12 @@ Application Review::intake(const IntakeInput& in, std::int64_t now) {
   if (!options_.attachmentsDir.empty() && safeName(in.externalId))
     for (const auto& a : attachments)
       if (!received.count(a.name)) {
-        const fs::path file = options_.attachmentsDir / in.externalId / a.name;
+        // Neither the package's folder nor the file may be a link (it could
+        // point anywhere on this machine): such an attachment is not received.
+        const fs::path folder = options_.attachmentsDir / in.externalId, file = folder / a.name;
         std::error_code ec;
-        if (fs::is_regular_file(fs::symlink_status(file, ec))) received[a.name] = sha256File(file);
+        if (fs::is_directory(fs::symlink_status(folder, ec)) && fs::is_regular_file(fs::symlink_status(file, ec)))
+          received[a.name] = sha256File(file);
       }
   std::string residentCode;
   std::vector<Finding> findings = formalReview(*p, kept, attachments, received, residentCode);
@@ -694,6 +719,7 @@ Application Review::act(const std::string& arrivalNo, const ActionInput& in, std
       });
       const int waited = std::max(0, cal_.openDaysBetween(dayOf(correctionMs), dayOf(now)));
       const int paused = a.pausedDays + waited;
+      checkValues(in.fields);
       newFields = a.fields;
       for (const auto& [k, v] : in.fields) {
         if (!p->field(k)) throw ReviewError{ReviewError::BadRequest, "field '" + k + "' is not part of the procedure"};

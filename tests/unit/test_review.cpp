@@ -73,7 +73,7 @@ struct Fixture {
   std::unique_ptr<review::Review> review;
   std::shared_ptr<const review::Procedures> shipped, extra;
 
-  Fixture() {
+  explicit Fixture(const fs::path& attachmentsDir = {}) {
     if (const char* v = std::getenv("RENKEI_TEST_STORE"); v && std::string(v) == "postgresql") {
       config.driver = "postgresql";
       config.connection = test::freshPostgresDatabase("review");
@@ -94,6 +94,7 @@ struct Fixture {
     options.statusField = "resident_status";
     options.currentStatus = "1";
     options.eventField = "move_reason";
+    options.attachmentsDir = attachmentsDir;
     review::loadVariants(test::readFile(source("config/review/kanji-variants.tsv")), options.variants);
     review = std::make_unique<review::Review>(*state, both, *cal, options,
                                               [this](const Emission& e) { return seam(e); });
@@ -448,4 +449,49 @@ BOOST_AUTO_TEST_CASE(procedure_files_report_problems_with_file_and_line) {
   review::ConversionTable::parse("# c\nU+20BB7\tU+E000\nU+20BB7\tX\nnonsense\n", "t.tsv", d2);
   BOOST_TEST(d2.format().find("t.tsv:3") != std::string::npos, d2.format());
   BOOST_TEST(d2.format().find("t.tsv:4") != std::string::npos, d2.format());
+}
+
+BOOST_AUTO_TEST_CASE(hostile_items_are_refused_whole_and_links_are_not_followed) {
+  test::TempDir packages;
+  Fixture f(packages.path());
+  const auto refused = [&](review::IntakeInput in) {
+    try {
+      f.review->intake(in, at("2026-04-24"));
+    } catch (const review::ReviewError& e) {
+      BOOST_TEST(e.code == review::ReviewError::BadRequest);
+      return e.message;
+    }
+    return std::string("taken");
+  };
+  auto in = tennyu("big");
+  in.fields.push_back({"phone", std::string(70000, '9')});
+  BOOST_TEST(refused(in) == "item 'phone' is longer than 65536 bytes");
+  in = tennyu("latin1");
+  in.fields[0].second = "\xe9t\xe9";
+  BOOST_TEST(refused(in) == "item 'name' is not UTF-8");
+  in = tennyu("many");
+  for (int i = 0; i < 2001; ++i) in.fields.push_back({"x" + std::to_string(i), "1"});
+  BOOST_TEST(refused(in).find("at most 2000 items") != std::string::npos);
+  BOOST_TEST(f.review->list("", "", "", at("2026-04-24")).empty());  // nothing stored
+  // A package folder that is a link to elsewhere: its attachment is not received.
+  test::TempDir elsewhere;
+  test::writeFile(elsewhere / "identity", "secret file elsewhere\n");
+  fs::create_symlink(elsewhere.path(), packages / "cert-link");
+  review::IntakeInput cert;
+  cert.externalId = "cert-link";
+  cert.procedure = "test-cert";
+  cert.fields = {{"name", "見本 花子"}, {"birth_date", "1985-02-14"}, {"copies", "1"}};
+  cert.attachments = {{"identity", std::string(64, 'a')}};
+  auto a = f.review->intake(cert, at("2026-04-24"));
+  bool notReceived = false;
+  for (const auto& x : a.findings)
+    notReceived = notReceived || (x.rule == "attachment" && x.message.find("was not received") != std::string::npos);
+  BOOST_TEST(notReceived, rules(a));
+  // A real folder with the right bytes: received and as listed.
+  fs::create_directories(packages / "cert-ok");
+  test::writeFile(packages / "cert-ok" / "identity", "abc");
+  cert.externalId = "cert-ok";
+  cert.attachments = {{"identity", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"}};  // SHA-256("abc")
+  a = f.review->intake(cert, at("2026-04-24"));
+  BOOST_TEST(rules(a).find("attachment") == std::string::npos, rules(a));
 }
