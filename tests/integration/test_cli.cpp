@@ -52,6 +52,8 @@ struct DemoCopy {
                           {{"RENKEI_BIN", test::renkeiBinary()}});
     BOOST_REQUIRE_MESSAGE(keys.exitCode == 0, keys.err);
     fs::copy(source("mappings"), dir / "mappings", fs::copy_options::recursive);
+    for (const char* sub : {"review", "calendar"})  // the review module's procedures, tables, mail templates
+      fs::copy(source("config") / sub, dir / "config" / sub, fs::copy_options::recursive);
     fs::create_directories(dir / "var/exchange/jumin/in");
     for (const auto& f : fs::directory_iterator(source("config/samples/jumin")))
       if (f.path().extension() == ".csv")  // as scripts/demo drops them
@@ -106,7 +108,7 @@ BOOST_AUTO_TEST_CASE(check_demo_config_is_clean) {
   DemoCopy demo;  // with the certificates scripts/demo makes
   auto r = runRenkei({"check", "--config", demo.config()});
   BOOST_TEST(r.exitCode == 0, r.err);
-  BOOST_TEST(r.out.find(": ok (instance demo, zone lgwan, 6 connectors, 1 modules, 5 routes)") != std::string::npos,
+  BOOST_TEST(r.out.find(": ok (instance demo, zone lgwan, 12 connectors, 2 modules, 12 routes)") != std::string::npos,
              r.out);
 }
 
@@ -194,11 +196,12 @@ BOOST_AUTO_TEST_CASE(serve_once_on_the_demo_exits_0_with_a_summary) {
   auto r = runRenkei({"serve", "--config", demo.config(), "--once"});
   BOOST_TEST(r.exitCode == 0, r.err);
   BOOST_TEST(r.out.find("route jumin-to-crm: jumin-in -> crm, crm-out, window-feed") != std::string::npos, r.out);
-  // 425 records to the crm module and to crm-out, 30 move events to the crm
-  // module and to events-out and, PII-free, to the bridge, 167 + 12
-  // households (derived records go through the engine seam: two files, no
-  // relay files); window-feed waits to be pulled.
-  BOOST_TEST(r.out.find("2 files, 2 done, 0 to error/, 0 pending; 1119 records delivered") != std::string::npos,
+  // 425 records to the crm module, to crm-out and to the review module (its
+  // register cache), 30 move events to the crm module and to events-out
+  // and, PII-free, to the bridge, 167 + 12 households (derived records go
+  // through the engine seam: two files, no relay files); window-feed waits
+  // to be pulled.
+  BOOST_TEST(r.out.find("2 files, 2 done, 0 to error/, 0 pending; 1544 records delivered") != std::string::npos,
              r.out);
   BOOST_TEST(test::listFiles(demo.dir / "var/bridge/lgwan-send/out").size() == 1u);
   BOOST_TEST(test::listFiles(demo.dir / "var/exchange/crm/out").size() == 2u);
@@ -313,11 +316,11 @@ BOOST_AUTO_TEST_CASE(operator_commands_report_and_refuse_clearly) {
   auto replay = runRenkei({"replay", "--route", "jumin-to-crm", "--since", "1h", "--by", "cli-test", "--config",
                            demo.config()});
   BOOST_TEST(replay.exitCode == 0, replay.err);
-  // Delivered batches to crm and crm-out come again; window-feed's are still
-  // waiting to be pulled and are not replayed.
-  BOOST_TEST(replay.out.find("replay: 4 deliveries of route jumin-to-crm") != std::string::npos, replay.out);
+  // Delivered batches to crm, crm-out and review come again; window-feed's
+  // are still waiting to be pulled and are not replayed.
+  BOOST_TEST(replay.out.find("replay: 6 deliveries of route jumin-to-crm") != std::string::npos, replay.out);
   auto after = runRenkei({"serve", "--config", demo.config(), "--once"});
-  BOOST_TEST(after.out.find("records: 850 delivered in 4 batches") != std::string::npos, after.out);
+  BOOST_TEST(after.out.find("records: 1275 delivered in 6 batches") != std::string::npos, after.out);
   auto log = runRenkei({"status", "--config", demo.config()});
   BOOST_TEST(log.out.find("cli-test  replay: route jumin-to-crm since") != std::string::npos, log.out);
 }
