@@ -866,7 +866,6 @@ Application Review::act(const std::string& arrivalNo, const ActionInput& in, std
       throw ReviewError{ReviewError::Conflict, "the application changed at the same time; read it again"};
     throw;
   }
-  if (to == state::kAwaiting || from == state::kAwaiting) awaitingDirty_ = true;
   return get(arrivalNo);
 }
 
@@ -905,7 +904,15 @@ std::size_t Review::takeResidents(const std::vector<Record>& records, std::int64
   std::vector<std::pair<std::string, std::string>> reflected;  // arrival no, resident code
   {
     std::lock_guard lock(awaitingMutex_);
-    if (awaitingDirty_.exchange(false)) {
+    // What waits is read again when it changed: by its count and latest
+    // write-back (an approval on another host sharing the store included).
+    std::pair<std::int64_t, std::int64_t> stamp{0, 0};
+    state_.read([&](StateSession& s) {
+      s.query("SELECT count(*), coalesce(max(written_ms), 0) FROM " + apps_ + " WHERE state = ?",
+              {std::string(state::kAwaiting)}, [&](StateRows& row) { stamp = {row.integer(0), row.integer(1)}; });
+    });
+    if (stamp != awaitingStamp_) {
+      awaitingStamp_ = stamp;
       awaiting_.clear();
       state_.read([&](StateSession& s) {
         s.query("SELECT match_key, arrival_no, procedure_id FROM " + apps_ + " WHERE state = ? AND match_key <> ''",
@@ -955,7 +962,6 @@ std::size_t Review::reflect(const std::string& arrivalNo, const std::string& how
     if (err.code == ReviewError::Unavailable) throw;
     return 0;
   }
-  awaitingDirty_ = true;
   return 1;
 }
 

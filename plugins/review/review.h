@@ -216,13 +216,13 @@ class Review {
   std::string apps_, history_, residents_, counters_;
   std::shared_ptr<FieldNames> noticeNames_, mailNames_;
   /// Written-back applications waiting for their 異動, by match key (for
-  /// reconciling a resident export without a query per row); rebuilt when
-  /// an application enters or leaves 反映待ち.
+  /// reconciling a resident export without a query per row); read again
+  /// when their count or latest write-back time differs from the stamp.
   struct Waiting {
     std::string arrivalNo, procedure, event;
   };
   std::multimap<std::string, Waiting> awaiting_;
-  std::atomic<bool> awaitingDirty_{true};
+  std::pair<std::int64_t, std::int64_t> awaitingStamp_{-1, -1};
   std::mutex awaitingMutex_;
 };
 

@@ -495,3 +495,33 @@ BOOST_AUTO_TEST_CASE(hostile_items_are_refused_whole_and_links_are_not_followed)
   a = f.review->intake(cert, at("2026-04-24"));
   BOOST_TEST(rules(a).find("attachment") == std::string::npos, rules(a));
 }
+
+BOOST_AUTO_TEST_CASE(a_second_host_on_the_same_store_reconciles_what_the_first_approved) {
+  Fixture f;
+  // Host B: the same instance's state opened again (two hosts sharing a store).
+  auto stateB = openStateStore(f.config, "review");
+  Diagnostics diags;
+  auto cal = loadCalendar(source("config/calendar/demo-city.xml"), diags);
+  review::ReviewOptions options;
+  options.statusField = "resident_status";
+  options.currentStatus = "1";
+  options.eventField = "move_reason";
+  Seam seamB;
+  seamB.st = stateB.get();
+  review::Review b(*stateB, f.shipped, *cal, options, [&](const Emission& e) { return seamB(e); });
+  auto names = std::make_shared<FieldNames>(
+      FieldNames{"resident_code", "name", "birth_date", "sex", "address", "resident_status", "move_reason"});
+  Record r(names);
+  for (std::size_t i = 0; i < 7; ++i)
+    r.set(i, std::vector<std::string>{"00000000034", "見本 太郎", "1990-05-01", "male", "x", "1", "転入"}[i]);
+  BOOST_TEST(b.takeResidents({r}, at("2026-04-24")) == 0u);  // B has seen nothing waiting yet
+  auto a = f.review->intake(tennyu("web-1"), at("2026-04-24"));
+  review::ActionInput act;
+  act.who = "staff-a";
+  act.action = review::Action::Start;
+  f.review->act(a.arrivalNo, act, at("2026-04-24"));
+  act.action = review::Action::Approve;
+  f.review->act(a.arrivalNo, act, at("2026-04-24", 11));  // approved on host A
+  BOOST_TEST(b.takeResidents({r}, at("2026-04-25")) == 1u);  // reconciled on host B
+  BOOST_TEST(f.review->get(a.arrivalNo).state == "reflected");
+}
