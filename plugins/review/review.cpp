@@ -204,7 +204,7 @@ void checkValues(const std::vector<std::pair<std::string, std::string>>& fields)
 const char* kColumns =
     "id, arrival_no, inquiry_no, procedure_id, source, municipality, external_id, received_ms, state, version, "
     "assigned, fields, attachments, findings, resident_code, due, paused_days, correction_deadline, "
-    "correction_comment, hold_reason, started_ms, decided_ms, written_ms, reflected_ms";
+    "correction_comment, hold_reason, started_ms, decided_ms, written_ms, reflected_ms, certificate_serial";
 
 }  // namespace
 
@@ -259,6 +259,7 @@ Review::Review(StateStore& state, std::shared_ptr<const Procedures> procedures, 
       history_(state_.table("history")),
       residents_(state_.table("residents")),
       counters_(state_.table("counters")),
+      certificates_(state_.table("certificates")),
       noticeNames_(std::make_shared<FieldNames>(FieldNames{"arrival_no", "procedure", "template", "deadline", "at"})),
       mailNames_(std::make_shared<FieldNames>(
           FieldNames{"department", "template", "count", "arrival_nos", "day"})) {}
@@ -289,6 +290,11 @@ void Review::migrate() {
           "birth TEXT NOT NULL, sex TEXT NOT NULL, address TEXT NOT NULL, status TEXT NOT NULL, event TEXT NOT NULL);"
           "CREATE INDEX {residents_match} ON {residents} (match_key);"
           "CREATE TABLE {counters} (day TEXT PRIMARY KEY, n BIGINT NOT NULL);",
+      // 2: applicants identified by their JPKI signing certificate: the
+      // resident system's serial → 住民票コード table, and the serial an
+      // application carried.
+      "CREATE TABLE {certificates} (serial TEXT PRIMARY KEY, resident_code TEXT NOT NULL);"
+      "ALTER TABLE {applications} ADD COLUMN certificate_serial TEXT NOT NULL DEFAULT '';",
   });
 }
 
@@ -329,7 +335,7 @@ std::vector<Finding> Review::formalReview(const Procedure& p,
                                           const std::vector<std::pair<std::string, std::string>>& fields,
                                           const std::vector<AttachmentIn>& attachments,
                                           const std::map<std::string, std::string>& received,
-                                          std::string& residentCode) {
+                                          const std::string& certificateSerial, std::string& residentCode) {
   std::vector<Finding> out;
   FourItems said;
   // One field's rules; `scope` reads the other fields of the same
@@ -414,12 +420,54 @@ std::vector<Finding> Review::formalReview(const Procedure& p,
                                 "attachment " + a.label + " (" + a.name + "): its SHA-256 does not match the manifest"}
                       : Finding{"attachment", a.name, true, "attachment " + a.label + " (" + a.name + ") as listed"});
   }
-  // The register: the applicant by 氏名 and 生年月日, then item by item.
+  // The register: by the signing certificate's serial when the application
+  // carries one (the resident system's mapping table), else by 氏名 and
+  // 生年月日; then item by item.
+  struct Candidate {
+    std::string code, status;
+    FourItems items;
+  };
+  const auto itemFindings = [&](const MatchResult& m) {
+    for (const ItemResult& item : m.items) {
+      if (item.item == "sex" && said.sex.empty()) continue;
+      if (item.item == "address" && said.address.empty()) continue;
+      if (item.item == "name" && said.name.empty()) continue;
+      if (item.item == "birth" && said.birth.empty()) continue;
+      const bool ok = item.verdict == Verdict::Same || item.verdict == Verdict::SameAfterNormalising;
+      std::string msg = "4 情報 " + item.item + ": " + verdictName(item.verdict);
+      if (!item.normalisation.empty()) msg += " (" + item.normalisation + ")";
+      out.push_back({"match." + item.item, "", ok, msg});
+    }
+  };
+  if (p.registerRequired && !certificateSerial.empty()) {
+    std::optional<std::string> code;
+    std::optional<Candidate> resident;
+    state_.read([&](StateSession& s) {
+      s.query("SELECT resident_code FROM " + certificates_ + " WHERE serial = ?", {certificateSerial},
+              [&](StateRows& row) { code = row.text(0); });
+      if (code)
+        s.query("SELECT resident_code, name, birth, sex, address, status FROM " + residents_ + " WHERE resident_code = ?",
+                {*code}, [&](StateRows& row) {
+                  resident = Candidate{row.text(0), row.text(5), {row.text(1), row.text(2), row.text(3), row.text(4)}};
+                });
+    });
+    if (!code) {
+      out.push_back({"register", "", false,
+                     "the signing certificate's serial is not in the mapping table (シリアル番号対応表) of the resident system"});
+    } else if (!resident) {
+      out.push_back({"register", "", false, "the resident the certificate's serial names is not in the register cache"});
+    } else if (resident->status != options_.currentStatus) {
+      out.push_back({"register", "", false,
+                     "the resident the certificate's serial names is not registered here now (status " + resident->status +
+                         "; moved out or removed)"});
+    } else {
+      residentCode = resident->code;
+      out.push_back({"register", "", true, "the applicant identified by the signing certificate's serial"});
+      itemFindings(match(said, resident->items, options_.variants));
+    }
+    return out;
+  }
   if (p.registerRequired && !said.name.empty() && !said.birth.empty()) {
-    struct Candidate {
-      std::string code, status;
-      FourItems items;
-    };
     std::vector<Candidate> found;
     state_.read([&](StateSession& s) {
       s.query("SELECT resident_code, name, birth, sex, address, status FROM " + residents_ +
@@ -443,14 +491,7 @@ std::vector<Finding> Review::formalReview(const Procedure& p,
                          "; moved out or removed)"});
     } else {
       residentCode = best->code;
-      for (const ItemResult& item : bestMatch->items) {
-        if (item.item == "sex" && said.sex.empty()) continue;
-        if (item.item == "address" && said.address.empty()) continue;
-        const bool ok = item.verdict == Verdict::Same || item.verdict == Verdict::SameAfterNormalising;
-        std::string msg = "4 情報 " + item.item + ": " + verdictName(item.verdict);
-        if (!item.normalisation.empty()) msg += " (" + item.normalisation + ")";
-        out.push_back({"match." + item.item, "", ok, msg});
-      }
+      itemFindings(*bestMatch);
     }
   }
   return out;
@@ -484,6 +525,7 @@ Application Review::load(StateSession& s, const std::string& where, const std::v
     x.decidedAt = row.integer(21);
     x.writtenAt = row.integer(22);
     x.reflectedAt = row.integer(23);
+    x.certificateSerial = row.text(24);
     a = std::move(x);
   });
   if (!a) throw ReviewError{ReviewError::NotFound, "no application with that number"};
@@ -547,7 +589,7 @@ Application Review::intake(const IntakeInput& in, std::int64_t now) {
           received[a.name] = sha256File(file);
       }
   std::string residentCode;
-  std::vector<Finding> findings = formalReview(*p, kept, attachments, received, residentCode);
+  std::vector<Finding> findings = formalReview(*p, kept, attachments, received, in.certificateSerial, residentCode);
   if (unknown)
     findings.push_back({"unknown", "", true, std::to_string(unknown) + " items not part of the procedure were not kept"});
 
@@ -599,10 +641,11 @@ Application Review::intake(const IntakeInput& in, std::int64_t now) {
         "INSERT INTO " + apps_ +
             " (arrival_no, inquiry_no, procedure_id, source, municipality, external_id, received_ms, state, version, "
             "assigned, fields, attachments, findings, resident_code, due, paused_days, correction_deadline, "
-            "correction_comment, hold_reason, started_ms, decided_ms, written_ms, reflected_ms, match_key) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, '', ?, ?, ?, ?, ?, 0, '', '', '', 0, 0, 0, 0, ?)",
+            "correction_comment, hold_reason, started_ms, decided_ms, written_ms, reflected_ms, match_key, "
+            "certificate_serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, '', ?, ?, ?, ?, ?, 0, '', '', '', 0, 0, 0, 0, ?, ?)",
         {a.arrivalNo, a.inquiryNo, a.procedure, a.source, a.municipality, a.externalId, now, a.state,
-         fieldsJson(kept), attachmentsJson(attachments), findingsJson(findings), residentCode, a.due, matchKey});
+         fieldsJson(kept), attachmentsJson(attachments), findingsJson(findings), residentCode, a.due, matchKey,
+         in.certificateSerial});
     s.run("INSERT INTO " + history_ +
               " (application_id, at_ms, from_state, to_state, action, who, why) VALUES (?, ?, '', ?, 'intake', ?, ?)",
           {a.id, now, std::string(state::kReceived), in.staff.empty() ? a.source : in.staff,
@@ -826,7 +869,7 @@ Application Review::act(const std::string& arrivalNo, const ActionInput& in, std
   std::vector<Finding> findings;
   std::string residentCode = a.residentCode;
   if (reviewAgain) {
-    findings = formalReview(*p, newFields, a.attachments, {}, residentCode);
+    findings = formalReview(*p, newFields, a.attachments, {}, a.certificateSerial, residentCode);
     // Attachments were checked on arrival; keep those results.
     for (const Finding& f : a.findings)
       if (f.rule == "attachment") findings.push_back(f);
@@ -963,6 +1006,21 @@ std::size_t Review::reflect(const std::string& arrivalNo, const std::string& how
     return 0;
   }
   return 1;
+}
+
+std::size_t Review::takeCertificates(const std::vector<Record>& records) {
+  std::size_t taken = 0;
+  state_.write([&](StateSession& s) {
+    for (const Record& r : records) {
+      const std::string* serial = r.find(options_.serialField);
+      const std::string* code = r.find(options_.residentKey);
+      if (!serial || !code || serial->empty() || code->empty() || serial->size() > 128) continue;
+      if (s.run("UPDATE " + certificates_ + " SET resident_code = ? WHERE serial = ?", {*code, *serial}) == 0)
+        s.run("INSERT INTO " + certificates_ + " (serial, resident_code) VALUES (?, ?)", {*serial, *code});
+      ++taken;
+    }
+  });
+  return taken;
 }
 
 std::size_t Review::acknowledge(const std::vector<Record>& records, std::int64_t now) {

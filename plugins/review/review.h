@@ -90,6 +90,7 @@ struct Application {
   std::string correctionDeadline, correctionComment;
   std::string holdReason;    ///< why an approved application's write-back waits
   std::int64_t startedAt = 0, decidedAt = 0, writtenAt = 0, reflectedAt = 0;
+  std::string certificateSerial;  ///< the JPKI signing certificate's serial, when the application was signed
   std::vector<HistoryEntry> history;
   bool hasErrors() const;
 };
@@ -105,6 +106,10 @@ struct IntakeInput {
   /// against the manifest; a name the manifest lists but this lacks is missing.
   std::map<std::string, std::string> received;
   std::string staff;       ///< who entered it (window intake)
+  /// The serial of the JPKI signing certificate an online application was
+  /// signed with: the applicant is found through the resident system's
+  /// mapping table (takeCertificates) instead of by 4 情報.
+  std::string certificateSerial;
 };
 
 enum class Action { Start, RequestCorrection, Resubmit, Return, Approve, Reject, Withdraw, Assign, WriteBack };
@@ -141,6 +146,7 @@ struct ReviewOptions {
   std::string residentKey = "resident_code", nameField = "name", birthField = "birth_date", sexField = "sex",
               addressField = "address", statusField = "status", eventField = "event";
   std::string currentStatus = "住民";
+  std::string serialField = "serial";  ///< the certificate mapping's serial field (its resident field: residentKey)
   std::filesystem::path attachmentsDir;  ///< package attachments: <dir>/<external id>/<name>
 };
 
@@ -173,6 +179,9 @@ class Review {
   /// cache and the reconciliation of written-back applications (反映済 when
   /// the 異動 appears). Returns how many applications became 反映済.
   std::size_t takeResidents(const std::vector<Record>& records, std::int64_t now);
+  /// The resident system's certificate mapping (serial → 住民票コード),
+  /// routed here. Returns the rows taken.
+  std::size_t takeCertificates(const std::vector<Record>& records);
   /// Acknowledgements from the core system (records with application_id /
   /// arrival_no): 反映済. Returns how many.
   std::size_t acknowledge(const std::vector<Record>& records, std::int64_t now);
@@ -198,7 +207,8 @@ class Review {
  private:
   std::vector<Finding> formalReview(const Procedure& p, const std::vector<std::pair<std::string, std::string>>& fields,
                                     const std::vector<AttachmentIn>& attachments,
-                                    const std::map<std::string, std::string>& received, std::string& residentCode);
+                                    const std::map<std::string, std::string>& received,
+                                    const std::string& certificateSerial, std::string& residentCode);
   /// 反映待ち → 反映済 with the 完了 notice, once. 1 when it changed.
   std::size_t reflect(const std::string& arrivalNo, const std::string& how, std::int64_t now);
   Application load(StateSession& s, const std::string& where, const std::vector<StateValue>& params);
@@ -213,7 +223,7 @@ class Review {
   calendar::Calendar cal_;
   ReviewOptions options_;
   EmitFn emit_;
-  std::string apps_, history_, residents_, counters_;
+  std::string apps_, history_, residents_, counters_, certificates_;
   std::shared_ptr<FieldNames> noticeNames_, mailNames_;
   /// Written-back applications waiting for their 異動, by match key (for
   /// reconciling a resident export without a query per row); read again

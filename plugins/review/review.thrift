@@ -59,6 +59,7 @@ struct Application {
   18: string correctionComment,
   19: string holdReason,
   20: list<HistoryEntry> history,
+  21: string certificateSerial, // the JPKI signing certificate's serial, when the applicant was identified by it
 }
 
 struct Summary {
@@ -79,6 +80,7 @@ struct NewApplication {
   4: list<Attachment> attachments,
   5: string staff,              // who entered it
   6: string municipality,       // 申請元, when not this municipality
+  7: string certificateSerial,  // signed with a JPKI certificate: the applicant is found by its serial
 }
 
 /// action: start, request-correction, resubmit, return, approve, reject,

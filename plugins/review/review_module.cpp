@@ -38,6 +38,12 @@ const renkei_config_key kKeys[] = {
      "Record type of routed resident records (the register's export): the 4 情報 cache and reconciliation."},
     {"ack-record", "string", "writeback.ack", 0,
      "Record type of routed acknowledgements from the core system (application_id, result): 反映済."},
+    {"certificate-record", "string", "certificate.map", 0,
+     "Record type of the resident system's certificate mapping (serial-field → resident-key), routed here: an "
+     "application signed with a JPKI certificate is matched by its serial instead of by 4 情報."},
+    {"serial-field", "string", "serial", 0, "Field of the certificate mapping holding the certificate's serial."},
+    {"certificate-field", "string", "certificate_serial", 0,
+     "Field of an application record holding the serial of the certificate it was signed with, if any."},
     {"external-id-field", "string", "application_id", 0,
      "Field of an application record holding the sender's id (the same id twice is one application)."},
     {"procedure-field", "string", "procedure", 0, "Field of an application record naming the procedure."},
@@ -153,6 +159,7 @@ api::Application toApi(const rv::Application& a) {
   out.correctionDeadline = a.correctionDeadline;
   out.correctionComment = a.correctionComment;
   out.holdReason = a.holdReason;
+  out.certificateSerial = a.certificateSerial;
   for (const auto& h : a.history) {
     api::HistoryEntry x;
     x.at = h.at;
@@ -198,6 +205,7 @@ class ReviewHandler final : public api::ReviewServiceIf {
       for (const auto& [k, v] : in.fields) x.fields.emplace_back(k, v);
       for (const auto& a : in.attachments) x.attachments.push_back({a.name, a.sha256});
       x.staff = in.staff.empty() ? caller_.client : in.staff;
+      x.certificateSerial = in.certificateSerial;
       out = toApi(review_.intake(x, host_.nowMs()));
       audit("ReviewService.submit", out.arrivalNo, "state=" + out.state);
     });
@@ -333,6 +341,9 @@ class ReviewModule final : public Module {
     options.statusField = settings.getString("status-field");
     options.currentStatus = settings.getString("current-status");
     options.eventField = settings.getString("event-field");
+    options.serialField = settings.getString("serial-field");
+    certificateRecord_ = settings.getString("certificate-record");
+    certificateField_ = settings.getString("certificate-field");
     if (settings.has("attachments-dir")) options.attachmentsDir = settings.getPath("attachments-dir");
     applicationRecord_ = settings.getString("application-record");
     residentRecord_ = settings.getString("resident-record");
@@ -384,6 +395,11 @@ class ReviewModule final : public Module {
         if (n) log_->information("batch %s: %z applications reconciled (反映済)", batch.id, n);
         return Outcome::ok();
       }
+      if (batch.recordType == certificateRecord_) {
+        const std::size_t n = review_->takeCertificates(batch.records);
+        log_->information("batch %s: %z certificate serials taken", batch.id, n);
+        return Outcome::ok();
+      }
       if (batch.recordType == ackRecord_) {
         const std::size_t n = review_->acknowledge(batch.records, now);
         log_->information("batch %s: %z applications acknowledged (反映済)", batch.id, n);
@@ -391,7 +407,8 @@ class ReviewModule final : public Module {
       }
       if (batch.recordType != applicationRecord_)
         return Outcome::error("the review module takes records of type " + applicationRecord_ + ", " +
-                              residentRecord_ + " or " + ackRecord_ + ", not " + batch.recordType);
+                              residentRecord_ + ", " + certificateRecord_ + " or " + ackRecord_ + ", not " +
+                              batch.recordType);
       std::string refused;
       std::size_t refusedCount = 0;
       for (std::size_t i = 0; i < batch.records.size(); ++i) {
@@ -403,6 +420,7 @@ class ReviewModule final : public Module {
           if (name == externalIdField_) in.externalId = r.value(f);
           else if (name == procedureField_) in.procedure = r.value(f);
           else if (name == municipalityField_) in.municipality = r.value(f);
+          else if (name == certificateField_) in.certificateSerial = r.value(f);
           else if (name == attachmentsField_) {
             try {
               in.attachments = parseManifest(r.value(f));
@@ -462,7 +480,7 @@ class ReviewModule final : public Module {
   Poco::Logger* log_ = nullptr;
   HostServices* host_ = nullptr;
   std::unique_ptr<rv::Review> review_;
-  std::string applicationRecord_, residentRecord_, ackRecord_, externalIdField_, procedureField_, municipalityField_,
+  std::string applicationRecord_, residentRecord_, ackRecord_, certificateRecord_, certificateField_, externalIdField_, procedureField_, municipalityField_,
       attachmentsField_;
   int reminderMinute_ = 8 * 60 + 30;
   std::int64_t offsetMinutes_ = 9 * 60;

@@ -525,3 +525,46 @@ BOOST_AUTO_TEST_CASE(a_second_host_on_the_same_store_reconciles_what_the_first_a
   BOOST_TEST(b.takeResidents({r}, at("2026-04-25")) == 1u);  // reconciled on host B
   BOOST_TEST(f.review->get(a.arrivalNo).state == "reflected");
 }
+
+BOOST_AUTO_TEST_CASE(a_signed_application_is_matched_by_its_certificate_serial) {
+  Fixture f;
+  f.residents({{"00000000018", "見本 花子", "1985-02-14", "female", "架空県見本市中央一丁目1番1号", "1", ""},
+               {"00000000026", "転出 次郎", "1970-01-01", "male", "架空県見本市南町2-2", "2", "転出"}});
+  auto names = std::make_shared<FieldNames>(FieldNames{"serial", "resident_code"});
+  std::vector<Record> map;
+  for (auto [serial, code] : {std::pair{"0A1B2C3D", "00000000018"}, std::pair{"0E0E0E0E", "00000000026"}}) {
+    Record r(names);
+    r.set(0, serial);
+    r.set(1, code);
+    map.push_back(r);
+  }
+  BOOST_TEST(f.review->takeCertificates(map) == 2u);
+  review::IntakeInput in;
+  in.procedure = "test-cert";
+  in.attachments = {{"identity", std::string(64, 'a')}};
+  in.received = {{"identity", std::string(64, 'a')}};
+  // Signed: found by the serial although the name is written another way.
+  in.externalId = "signed-1";
+  in.certificateSerial = "0A1B2C3D";
+  in.fields = {{"name", "見本　花子"}, {"birth_date", "1985-02-14"}, {"copies", "1"}};
+  auto a = f.review->intake(in, at("2026-04-24"));
+  BOOST_TEST(a.residentCode == "00000000018");
+  BOOST_TEST(rules(a) == "");
+  BOOST_TEST(a.certificateSerial == "0A1B2C3D");
+  // The serial names a resident whose 生年月日 the application gets wrong: that item is named.
+  in.externalId = "signed-2";
+  in.fields = {{"name", "見本 花子"}, {"birth_date", "1985-02-15"}, {"copies", "1"}};
+  a = f.review->intake(in, at("2026-04-24"));
+  BOOST_TEST(rules(a) == "match.birth: ");
+  // An unknown serial, and one naming a resident who moved out.
+  in.externalId = "signed-3";
+  in.certificateSerial = "FFFFFFFF";
+  a = f.review->intake(in, at("2026-04-24"));
+  BOOST_TEST(rules(a) == "register: ");
+  in.externalId = "signed-4";
+  in.certificateSerial = "0E0E0E0E";
+  in.fields = {{"name", "転出 次郎"}, {"birth_date", "1970-01-01"}, {"copies", "1"}};
+  a = f.review->intake(in, at("2026-04-24"));
+  BOOST_TEST(rules(a) == "register: ");
+  BOOST_TEST(a.findings.back().message.find("moved out") != std::string::npos);
+}
