@@ -25,8 +25,12 @@ namespace {
 constexpr std::int64_t kDayMs = 86'400'000;
 
 /// Thrown inside a store transaction when the application changed since it
-/// was read: the transaction rolls back and the caller is told.
-struct Changed {};
+/// was read: the transaction rolls back and the caller is told. A
+/// std::exception, as the host's seam expects of anything a state step
+/// throws (it answers Retry; the caller's flag says why).
+struct Changed : std::runtime_error {
+  Changed() : std::runtime_error("the application changed meanwhile") {}
+};
 
 std::string json(const Poco::Dynamic::Var& v) {
   std::ostringstream out;

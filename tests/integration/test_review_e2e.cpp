@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <regex>
 #include <set>
@@ -596,4 +597,46 @@ BOOST_AUTO_TEST_CASE(a_package_form_is_read_through_its_layout_and_its_attachmen
   // One clean, one whose attachment's SHA-256 is not the manifest's.
   BOOST_TEST(outcomes.count("") == 1u);
   BOOST_TEST(outcomes.count("attachment:identity ") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(staff_changing_one_application_at_once_get_ok_or_conflict_and_the_host_lives) {
+  Host h;
+  h.start();
+  h.drop("apps", "a.jsonl", application("race-1", "見本 六郎", "1981-01-01"));
+  std::string no;
+  {
+    Client c(h.port);
+    BOOST_TEST_REQUIRE(eventually([&] { return c.list().size() == 1u; }), h.log());
+    no = c.list()[0].arrivalNo;
+    c.act(no, "start");
+  }
+  std::atomic<int> ok{0}, conflict{0}, other{0};
+  std::vector<std::thread> staff;
+  for (int t = 0; t < 8; ++t)
+    staff.emplace_back([&, t] {
+      Client c(h.port);
+      for (int i = 0; i < 25; ++i) {
+        api::ActionRequest r;
+        r.action = "assign";
+        r.who = "staff-" + std::to_string(t);
+        r.assignee = r.who;
+        const api::Application a = c.get(no);
+        r.expectedVersion = a.version;
+        try {
+          api::Application out;
+          c.review->act(out, no, r);
+          ++ok;
+        } catch (const api::ApiError& e) {
+          (e.code == api::ErrorCode::CONFLICT ? conflict : other)++;
+        }
+      }
+    });
+  for (auto& t : staff) t.join();
+  BOOST_TEST(ok + conflict == 200);
+  BOOST_TEST(other == 0);
+  BOOST_TEST(ok > 0);
+  Client c(h.port);
+  const auto a = c.get(no);
+  BOOST_TEST(a.version == 2 + ok);  // every assignment that was answered ok, and only those, in the history
+  BOOST_TEST(static_cast<int>(a.history.size()) == 2 + ok);
 }
