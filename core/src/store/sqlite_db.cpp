@@ -1,7 +1,9 @@
 // SqlDatabase over SQLite: one file in WAL mode.
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstring>
+#include <thread>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -94,9 +96,25 @@ class SqliteDatabase final : public SqlDatabase {
     // Batches are large (a payload of hundreds of kilobytes): big pages
     // mean fewer overflow pages and system calls per batch. Takes effect
     // when the file is created.
-    exec("PRAGMA page_size=65536");
-    exec("PRAGMA cache_size=-8192");
-    exec("PRAGMA journal_mode=WAL");
+    // Hosts opening a new file together: switching it to WAL can answer
+    // "database is locked" at once, without the busy handler (SQLite does
+    // so where waiting could deadlock). Tried again for up to 30 s.
+    for (int attempt = 0;; ++attempt) {
+      try {
+        exec("PRAGMA page_size=65536");
+        exec("PRAGMA cache_size=-8192");
+        exec("PRAGMA journal_mode=WAL");
+        break;
+      } catch (const StoreError&) {
+        const int code = sqlite3_errcode(db_);
+        if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) || attempt >= 300) {
+          sqlite3_close(db_);
+          db_ = nullptr;
+          throw;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
     exec(fullSync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     exec("PRAGMA foreign_keys=ON");
     if (!autoCheckpoint) exec("PRAGMA wal_autocheckpoint=0");
