@@ -13,6 +13,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include "renkei/seal.h"
 #include "renkei/text.h"
 #include "text/check_digits.h"
 #include "text/codec.h"
@@ -979,37 +980,74 @@ std::size_t Review::takeResidents(const std::vector<Record>& records, std::int64
         if (it->second.event == x.event) reflected.emplace_back(it->second.arrivalNo, x.code);
     }
   }
-  std::size_t n = 0;
-  for (const auto& [arrivalNo, code] : reflected) n += reflect(arrivalNo, "reconciled with the resident export", now);
-  return n;
+  std::vector<std::string> numbers;
+  for (const auto& [arrivalNo, code] : reflected) numbers.push_back(arrivalNo);
+  return numbers.empty() ? 0 : reflect(numbers, "reconciled with the resident export", now);
 }
 
-std::size_t Review::reflect(const std::string& arrivalNo, const std::string& how, std::int64_t now) {
-  Application a;
-  try {
-    a = get(arrivalNo);
-  } catch (const ReviewError&) {
-    return 0;
+std::size_t Review::reflect(const std::vector<std::string>& arrivalNos, const std::string& how, std::int64_t now) {
+  // All of them in one commit (a resident batch can reflect thousands):
+  // what is still 反映待ち is read, then moved with its 完了 notice. When
+  // another path moved one meanwhile, the commit is refused whole and the
+  // rest is read again, so no notice goes out twice.
+  std::vector<std::string> wanted(arrivalNos);
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    struct Row {
+      std::int64_t id;
+      std::string arrivalNo, procedure;
+    };
+    std::vector<Row> rows;
+    state_.read([&](StateSession& s) {
+      for (std::size_t i = 0; i < wanted.size(); i += 500) {
+        const std::size_t n = std::min<std::size_t>(500, wanted.size() - i);
+        std::string sql = "SELECT id, arrival_no, procedure_id FROM " + apps_ + " WHERE state = ? AND arrival_no IN (";
+        std::vector<StateValue> params{std::string(state::kAwaiting)};
+        for (std::size_t j = 0; j < n; ++j) {
+          sql += j ? ", ?" : "?";
+          params.push_back(wanted[i + j]);
+        }
+        s.query(sql + ")", params, [&](StateRows& row) { rows.push_back({row.integer(0), row.text(1), row.text(2)}); });
+      }
+    });
+    if (rows.empty()) return 0;
+    std::string list;
+    for (const Row& r : rows) list += r.arrivalNo + "\n";
+    Emission e;
+    e.key = "review-reflected:" + seal::sha256Hex(list);
+    RecordSet notices;
+    notices.recordType = "review.notice";
+    for (const Row& r : rows) {
+      Application a;
+      a.arrivalNo = r.arrivalNo;
+      a.procedure = r.procedure;
+      RecordSet one = notice(a, "completed", "", now);
+      notices.records.push_back(std::move(one.records.front()));
+    }
+    e.sets.push_back(std::move(notices));
+    bool changed = false;
+    e.state = [&](StateSession& s) {
+      for (const Row& r : rows) {
+        if (s.run("UPDATE " + apps_ + " SET state = ?, version = version + 1, reflected_ms = ? WHERE id = ? AND state = ?",
+                  {std::string(state::kReflected), now, r.id, std::string(state::kAwaiting)}) != 1) {
+          changed = true;
+          throw Changed{};
+        }
+        s.run("INSERT INTO " + history_ +
+                  " (application_id, at_ms, from_state, to_state, action, who, why) VALUES (?, ?, ?, ?, 'reflected', "
+                  "'core-system', ?)",
+              {r.id, now, std::string(state::kAwaiting), std::string(state::kReflected), how});
+      }
+    };
+    try {
+      commit(e, "reflect");
+      return rows.size();
+    } catch (const ReviewError&) {
+      if (!changed) throw;
+    }
   }
-  if (a.state != state::kAwaiting) return 0;
-  Emission e;
-  e.key = "review-reflected:" + a.arrivalNo;
-  e.sets.push_back(notice(a, "completed", "", now));
-  e.state = [&](StateSession& s) {
-    if (s.run("UPDATE " + apps_ + " SET state = ?, version = version + 1, reflected_ms = ? WHERE id = ? AND state = ?",
-              {std::string(state::kReflected), now, a.id, std::string(state::kAwaiting)}) != 1)
-      throw Changed{};
-    s.run("INSERT INTO " + history_ +
-              " (application_id, at_ms, from_state, to_state, action, who, why) VALUES (?, ?, ?, ?, 'reflected', 'core-system', ?)",
-          {a.id, now, std::string(state::kAwaiting), std::string(state::kReflected), how});
-  };
-  try {
-    commit(e, "reflect");
-  } catch (const ReviewError& err) {
-    if (err.code == ReviewError::Unavailable) throw;
-    return 0;
-  }
-  return 1;
+  throw ReviewError{ReviewError::Unavailable, "reflect: the applications kept changing; tried five times"};
 }
 
 std::size_t Review::takeCertificates(const std::vector<Record>& records) {
@@ -1028,16 +1066,16 @@ std::size_t Review::takeCertificates(const std::vector<Record>& records) {
 }
 
 std::size_t Review::acknowledge(const std::vector<Record>& records, std::int64_t now) {
-  std::size_t n = 0;
+  std::vector<std::string> numbers;
   for (const Record& r : records) {
     const std::string* id = r.find("application_id");
     if (!id) id = r.find("arrival_no");
     if (!id || id->empty()) continue;
     const std::string* result = r.find("result");
     if (result && !result->empty() && *result != "ok" && *result != "OK" && *result != "0") continue;
-    n += reflect(*id, "acknowledged by the core system", now);
+    numbers.push_back(*id);
   }
-  return n;
+  return numbers.empty() ? 0 : reflect(numbers, "acknowledged by the core system", now);
 }
 
 std::vector<Review::Overdue> Review::overdue(std::int64_t now) {

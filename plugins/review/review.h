@@ -209,8 +209,9 @@ class Review {
                                     const std::vector<AttachmentIn>& attachments,
                                     const std::map<std::string, std::string>& received,
                                     const std::string& certificateSerial, std::string& residentCode);
-  /// 反映待ち → 反映済 with the 完了 notice, once. 1 when it changed.
-  std::size_t reflect(const std::string& arrivalNo, const std::string& how, std::int64_t now);
+  /// 反映待ち → 反映済 with the 完了 notice, once each, all in one commit.
+  /// Returns how many changed.
+  std::size_t reflect(const std::vector<std::string>& arrivalNos, const std::string& how, std::int64_t now);
   Application load(StateSession& s, const std::string& where, const std::vector<StateValue>& params);
   void commit(const Emission& e, const std::string& what);
   std::string dueDate(const Procedure& p, std::int64_t receivedAt, int pausedDays) const;

@@ -568,3 +568,42 @@ BOOST_AUTO_TEST_CASE(a_signed_application_is_matched_by_its_certificate_serial) 
   BOOST_TEST(rules(a) == "register: ");
   BOOST_TEST(a.findings.back().message.find("moved out") != std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(reflection_of_many_commits_once_and_tells_each_resident_once) {
+  Fixture f;
+  review::ActionInput act;
+  act.who = "staff-a";
+  std::vector<std::string> numbers;
+  auto names = std::make_shared<FieldNames>(
+      FieldNames{"resident_code", "name", "birth_date", "sex", "address", "resident_status", "move_reason"});
+  std::vector<Record> export_;
+  for (int i = 0; i < 30; ++i) {
+    auto in = tennyu("web-" + std::to_string(i));
+    const std::string name = "見本 " + std::to_string(100 + i);
+    in.fields[0].second = name;
+    auto a = f.review->intake(in, at("2026-04-24"));
+    act.action = review::Action::Start;
+    f.review->act(a.arrivalNo, act, at("2026-04-24"));
+    act.action = review::Action::Approve;
+    f.review->act(a.arrivalNo, act, at("2026-04-24"));
+    numbers.push_back(a.arrivalNo);
+    Record r(names);
+    for (std::size_t k = 0; k < 7; ++k)
+      r.set(k, std::vector<std::string>{"000000" + std::to_string(10000 + i), name, "1990-05-01", "male", "x", "1", "転入"}[k]);
+    export_.push_back(r);
+  }
+  // One already acknowledged by the core system.
+  auto ackNames = std::make_shared<FieldNames>(FieldNames{"application_id"});
+  Record ack(ackNames);
+  ack.set(0, numbers[7]);
+  BOOST_TEST(f.review->acknowledge({ack}, at("2026-04-25")) == 1u);
+  const int before = f.seam.emissions;
+  BOOST_TEST(f.review->takeResidents(export_, at("2026-04-27")) == 29u);
+  BOOST_TEST(f.seam.emissions - before == 1);  // the 29 in one commit
+  std::map<std::string, int> completed;
+  for (const auto& n : f.seam.of("review.notice"))
+    if (get(n, "template") == "completed") ++completed[get(n, "arrival_no")];
+  BOOST_TEST(completed.size() == 30u);
+  for (const auto& [no, count] : completed) BOOST_TEST(count == 1, no);
+  BOOST_TEST(f.review->takeResidents(export_, at("2026-04-28")) == 0u);  // the same export again: nothing
+}
