@@ -1,5 +1,10 @@
 #include "review.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -124,13 +129,47 @@ std::string inquiryNumber() {
   return out;
 }
 
-std::string sha256File(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return {};
+const std::regex kPostalCode("[0-9]{3}-?[0-9]{4}");
+const std::regex kPhone("[0-9][0-9-]{8,12}[0-9]");
+constexpr std::size_t kMaxPatternBytes = 256;
+
+/// Closes a descriptor when it goes out of scope.
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+};
+
+/// SHA-256 of <dir>/<package>/<name>, opened through descriptors that never
+/// follow a link (the package folder or the file swapped for a link between
+/// a check and a use reads nothing) and only when it is a regular file;
+/// nullopt otherwise. The bytes hashed are the bytes read, whatever the
+/// file does meanwhile.
+std::optional<std::string> hashAttachment(const fs::path& dir, const std::string& package, const std::string& name) {
+  Fd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (root.fd < 0) return std::nullopt;
+  Fd folder(::openat(root.fd, package.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (folder.fd < 0) return std::nullopt;
+  Fd file(::openat(folder.fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  struct stat st {};
+  if (file.fd < 0 || ::fstat(file.fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  char buf[65536];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) EVP_DigestUpdate(ctx, buf, static_cast<std::size_t>(in.gcount()));
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    const ssize_t n = ::read(file.fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      EVP_MD_CTX_free(ctx);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    EVP_DigestUpdate(ctx, buf.data(), static_cast<std::size_t>(n));
+  }
   unsigned char md[32];
   unsigned int n = 0;
   EVP_DigestFinal_ex(ctx, md, &n);
@@ -366,12 +405,18 @@ std::vector<Finding> Review::formalReview(const Procedure& p,
       out.push_back({"format", sent, false, what + " must be half-width digits"});
     } else if (r.format == "katakana" && !allKatakana(v)) {
       out.push_back({"format", sent, false, what + " must be full-width katakana"});
-    } else if (r.format == "postal-code" && !std::regex_match(v, std::regex("[0-9]{3}-?[0-9]{4}"))) {
+    } else if (r.format == "postal-code" && !std::regex_match(v, kPostalCode)) {
       out.push_back({"format", sent, false, what + " is not a postal code (NNN-NNNN)"});
-    } else if (r.format == "phone" && !std::regex_match(v, std::regex("[0-9][0-9-]{8,12}[0-9]"))) {
+    } else if (r.format == "phone" && !std::regex_match(v, kPhone)) {
       out.push_back({"format", sent, false, what + " is not a phone number (digits and hyphens)"});
     }
-    if (r.regex && !std::regex_match(v, *r.regex))
+    // std::regex recurses per character: a long value against a config's
+    // pattern could exhaust the stack. Longer values are not matched (staff
+    // see why) — a pattern is for short codes.
+    if (r.regex && v.size() > kMaxPatternBytes)
+      out.push_back({"pattern", sent, false,
+                     what + " is longer than " + std::to_string(kMaxPatternBytes) + " bytes, too long to check against its pattern"});
+    else if (r.regex && !std::regex_match(v, *r.regex))
       out.push_back({"pattern", sent, false, what + " does not have the form the procedure asks for"});
     if (!r.checkDigit.empty()) {
       const bool ok = r.checkDigit == "mynumber"         ? text::isValidMyNumber(v)
@@ -588,10 +633,7 @@ Application Review::intake(const IntakeInput& in, std::int64_t now) {
       if (!received.count(a.name)) {
         // Neither the package's folder nor the file may be a link (it could
         // point anywhere on this machine): such an attachment is not received.
-        const fs::path folder = options_.attachmentsDir / in.externalId, file = folder / a.name;
-        std::error_code ec;
-        if (fs::is_directory(fs::symlink_status(folder, ec)) && fs::is_regular_file(fs::symlink_status(file, ec)))
-          received[a.name] = sha256File(file);
+        if (auto sha = hashAttachment(options_.attachmentsDir, in.externalId, a.name)) received[a.name] = *sha;
       }
   std::string residentCode;
   std::vector<Finding> findings = formalReview(*p, kept, attachments, received, in.certificateSerial, residentCode);

@@ -180,6 +180,8 @@ std::vector<rv::AttachmentIn> parseManifest(const std::string& text) {
     const std::size_t end = std::min(text.find(';', start), text.size());
     const std::string item = text.substr(start, end - start);
     if (!item.empty()) {
+      if (out.size() == 100)
+        throw rv::ReviewError{rv::ReviewError::BadRequest, "the attachment list names more than 100 attachments"};
       const std::size_t colon = item.rfind(':');
       if (colon == std::string::npos)
         throw rv::ReviewError{rv::ReviewError::BadRequest, "the attachment list is not name:sha256;…"};
@@ -415,24 +417,24 @@ class ReviewModule final : public Module {
         const Record& r = batch.records[i];
         rv::IntakeInput in;
         in.source = "bridge";
+        const std::string* manifest = nullptr;
         for (std::size_t f = 0; f < r.size(); ++f) {
           const std::string& name = r.name(f);
           if (name == externalIdField_) in.externalId = r.value(f);
           else if (name == procedureField_) in.procedure = r.value(f);
           else if (name == municipalityField_) in.municipality = r.value(f);
           else if (name == certificateField_) in.certificateSerial = r.value(f);
-          else if (name == attachmentsField_) {
-            try {
-              in.attachments = parseManifest(r.value(f));
-            } catch (const rv::ReviewError&) {
-            }
-          } else if (name == "source") {
+          else if (name == attachmentsField_) manifest = &r.value(f);
+          else if (name == "source") {
             // A mapping says where its applications come from
             // (<field to="source" value="package"/>); bridge when it does not.
             if (r.value(f) == "package" || r.value(f) == "window") in.source = r.value(f);
           } else in.fields.emplace_back(name, r.value(f));
         }
         try {
+          // A manifest that cannot be read refuses the application (a dead
+          // letter saying so), rather than taking it without its attachments.
+          if (manifest) in.attachments = parseManifest(*manifest);
           review_->intake(in, now);
           host_->metrics().counter("renkei_review_applications_total", "Applications taken in, per source",
                                    {{"source", in.source}}).add();

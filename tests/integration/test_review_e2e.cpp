@@ -597,6 +597,19 @@ BOOST_AUTO_TEST_CASE(a_package_form_is_read_through_its_layout_and_its_attachmen
   // One clean, one whose attachment's SHA-256 is not the manifest's.
   BOOST_TEST(outcomes.count("") == 1u);
   BOOST_TEST(outcomes.count("attachment:identity ") == 1u);
+  // A form whose attachment list cannot be read is refused, not taken
+  // without its attachments: a dead letter saying why, nothing stored.
+  std::string garbled = form;
+  garbled.replace(garbled.find("申請ID=\"P-0001\""), std::string("申請ID=\"P-0001\"").size(), "申請ID=\"P-0003\"");
+  const std::size_t at = garbled.find("<添付>") + std::string("<添付>").size();
+  garbled.replace(at, garbled.find("</添付>") - at, "identity-without-a-hash");
+  h.drop("forms", "FORM_P-0003.xml", garbled);
+  BOOST_TEST_REQUIRE(eventually([&] {
+    auto r = test::run({test::renkeiBinary(), "status", "--config", (h.dir / "config.xml").string()},
+                       {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+    return r.out.find("1 dead letters (1 records)") != std::string::npos;
+  }), h.log());
+  BOOST_TEST(c.list().size() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(staff_changing_one_application_at_once_get_ok_or_conflict_and_the_host_lives) {

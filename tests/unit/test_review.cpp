@@ -487,6 +487,31 @@ BOOST_AUTO_TEST_CASE(hostile_items_are_refused_whole_and_links_are_not_followed)
   for (const auto& x : a.findings)
     notReceived = notReceived || (x.rule == "attachment" && x.message.find("was not received") != std::string::npos);
   BOOST_TEST(notReceived, rules(a));
+  // A real folder whose file is a link to elsewhere: not received either.
+  fs::create_directories(packages / "cert-file-link");
+  fs::create_symlink(elsewhere / "identity", packages / "cert-file-link" / "identity");
+  cert.externalId = "cert-file-link";
+  a = f.review->intake(cert, at("2026-04-24"));
+  notReceived = false;
+  for (const auto& x : a.findings)
+    notReceived = notReceived || (x.rule == "attachment" && x.message.find("was not received") != std::string::npos);
+  BOOST_TEST(notReceived, rules(a));
+  // A value far longer than its pattern is for is not run through the
+  // regular expression (std::regex recurses per character), and says so.
+  cert.externalId = "cert-pattern";
+  cert.attachments.clear();
+  cert.fields = {{"name", "見本 花子"}, {"birth_date", "1985-02-14"}, {"copies", "1"}, {"reference", std::string(3000, 'A')}};
+  a = f.review->intake(cert, at("2026-04-24"));
+  BOOST_TEST(rules(a).find("pattern:reference") != std::string::npos, rules(a));
+  BOOST_TEST(a.findings.size() > 0u);
+  bool tooLong = false;
+  for (const auto& x : a.findings) tooLong = tooLong || x.message.find("too long to check against its pattern") != std::string::npos;
+  BOOST_TEST(tooLong);
+  cert.externalId = "cert-pattern-ok";
+  cert.fields.back().second = "AB-1234";
+  a = f.review->intake(cert, at("2026-04-24"));
+  BOOST_TEST(rules(a).find("pattern") == std::string::npos, rules(a));
+  cert.attachments = {{"identity", std::string(64, 'a')}};
   // A real folder with the right bytes: received and as listed.
   fs::create_directories(packages / "cert-ok");
   test::writeFile(packages / "cert-ok" / "identity", "abc");
