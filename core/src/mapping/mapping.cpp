@@ -270,7 +270,27 @@ class MappingCompiler {
     // a keyed hash as the last step (pseudonym) is skipped: it carries no
     // character of its input and its hex digits would give false alarms.
     f.scanContent = mapping->zone == "internet" && (f.steps.empty() || !f.steps.back()->hidesInput());
+    if (hasAttr(c, "pattern")) fieldPattern(c, f);
     mapping->fields.push_back(std::move(f));
+  }
+
+  /// pattern="…": compiled, and proved (or not) unable to hold an
+  /// identifier, which is what lets a field bound for the internet zone
+  /// skip the content scan; a pattern that can hold one keeps the scan.
+  void fieldPattern(xmlNodePtr c, CompiledField& f) {
+    std::string error;
+    f.pattern = ValuePattern::compile(attr(c, "pattern"), error);
+    if (!f.pattern) {
+      diags.add(fileName, f.line, "field '" + f.to + "': " + error);
+      return;
+    }
+    if (!f.scanContent) return;
+    if (auto why = f.pattern->canHoldIdentifier())
+      diags.warn(fileName, f.line,
+                 "field '" + f.to + "': pattern=\"" + attr(c, "pattern") + "\" does not exempt it from the identifier scan: " +
+                     *why);
+    else
+      f.patternExempt = true;
   }
 
   /// The field's transform steps; the PII class flows through them. False
@@ -525,6 +545,16 @@ void Mapper::map(const formats::RawRecord& in, MappedRecord& out) {
     } else if (v.empty() && f.defaultValue) {
       v = *f.defaultValue;
     }
+    bool matched = false;
+    if (f.pattern && !v.empty() && failed.empty()) {
+      matched = f.pattern->matches(v);
+      if (!matched) {
+        if (f.required) out.reasons.push_back("pattern:" + f.to);
+        else out.warnings.push_back({WarningKind::Transform, f.to, "pattern"});
+        v = f.defaultValue ? std::string_view(*f.defaultValue) : std::string_view();
+        failed = "pattern";
+      }
+    }
     if (f.required && v.empty() && failed.empty()) out.reasons.push_back("required:" + f.to);
     // Values that point into scratch space are copied to the field's buffer.
     if (v.data() == a_.data() || v.data() == b_.data()) {
@@ -534,7 +564,8 @@ void Mapper::map(const formats::RawRecord& in, MappedRecord& out) {
     out.values[i] = v;
     // The zone guard again at run time, and the content scan for the internet zone.
     if (!zoneAllows(m.zone, f.pii)) out.reasons.push_back("zone:" + f.to);
-    if (f.scanContent && !v.empty() && looksLikeIdentifier(v)) out.reasons.push_back("pii-scan:" + f.to);
+    if (f.scanContent && !(f.patternExempt && matched) && !v.empty() && looksLikeIdentifier(v))
+      out.reasons.push_back("pii-scan:" + f.to);
   }
   if (!out.reasons.empty()) out.verdict = Verdict::Rejected;
 }

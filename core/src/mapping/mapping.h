@@ -48,6 +48,10 @@ struct CompiledField {
   std::optional<std::string> defaultValue;
   formats::Pii pii = formats::Pii::None;  ///< class of the output value
   bool scanContent = false;               ///< internet zone: scan the value for identifiers
+  /// pattern="…": the value must match it (else a field failure "pattern");
+  /// a matching value skips the scan when the pattern cannot hold an identifier.
+  std::unique_ptr<ValuePattern> pattern;
+  bool patternExempt = false;
 };
 
 struct CompiledCheck {

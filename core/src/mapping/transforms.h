@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "formats/layout.h"
+#include "mapping/identifier_scan.h"
 
 namespace renkei::mapping {
 
@@ -78,10 +79,5 @@ class CheckRule {
 
 std::unique_ptr<CheckRule> compileCheck(const std::string& rule, std::string& error);
 std::vector<std::string> checkNames();
-
-/// True when `text` holds a valid 個人番号 or a 住民票コード-shaped number
-/// (11 or 12 digits in a row, ASCII or full-width, '-' or ' ' allowed
-/// between them): the content scan for values bound for the internet zone.
-bool looksLikeIdentifier(std::string_view text);
 
 }  // namespace renkei::mapping
