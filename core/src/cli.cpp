@@ -52,11 +52,17 @@ const char* const kUsage =
     "                              read a vendor file with a layout; raw records as JSON Lines\n"
     "  status --config F [--failed-since T] [--max-age D]\n"
     "                              queues per route and target: pending, dead letters, ages, last errors;\n"
-    "                              exit 3 dead letters, 4 files to error/ since T (24h), 5 a batch waiting over D (1h)\n"
+    "                              exit 3 dead letters, 4 files to error/ since T (24h), 5 a batch waiting over D (1h),\n"
+    "                              6 held records (rejected by a mapping on the engine seam, or no route takes them)\n"
     "  deadletters list --config F [--route R]\n"
     "  deadletters show --config F --batch ID [--records N]\n"
     "  deadletters resubmit --config F (--batch ID | --route R | --all) [--by NAME]\n"
     "                              dead letters: list them, show one, send them again after a fix\n"
+    "  held list --config F [--emitter E] [--route R]\n"
+    "  held show --config F --id N [--records]\n"
+    "  held resubmit --config F (--id N | --emitter E | --route R | --all) [--by NAME]\n"
+    "                              emitted records a mapping rejected or no route takes: list them, show\n"
+    "                              one, have the running host take them again after a fix\n"
     "  replay --config F --route R --since T [--by NAME]\n"
     "                              deliver again what the store holds for a route since T\n"
     "                              (2026-11-22 = local midnight, 2026-11-22T00:00:00Z, or 90m, 2h, 3d back)\n"
@@ -134,6 +140,7 @@ Args parseArgs(int argc, char** argv) {
       {"serve", {"--config", "--plugin-dir", "--log-level", "--host-id"}},
       {"status", {"--config", "--failed-since", "--max-age"}},
       {"deadletters", {"--config", "--route", "--batch", "--records", "--by"}},
+      {"held", {"--config", "--emitter", "--route", "--id", "--by"}},
       {"replay", {"--config", "--route", "--since", "--by"}},
       {"reprocess", {"--config", "--route", "--file", "--by"}},
       {"token", {"--out", "--text", "--public-key", "--payload", "--expires", "--png", "--svg"}},
@@ -159,7 +166,8 @@ Args parseArgs(int argc, char** argv) {
   }
   int first = 2;
   static const std::map<std::string, std::vector<std::string>> kActions = {
-      {"deadletters", {"list", "show", "resubmit"}}, {"token", {"keygen", "make", "inspect"}},
+      {"deadletters", {"list", "show", "resubmit"}}, {"held", {"list", "show", "resubmit"}},
+      {"token", {"keygen", "make", "inspect"}},
       {"bridge", {"keygen", "pending", "approve", "reject"}}};
   if (auto actions = kActions.find(a.command); actions != kActions.end()) {
     const std::vector<std::string>& valid = actions->second;
@@ -188,7 +196,11 @@ Args parseArgs(int argc, char** argv) {
       a.once = true;
       continue;
     }
-    if (a.command == "deadletters" && arg == "--all") {
+    if ((a.command == "deadletters" || a.command == "held") && arg == "--all") {
+      a.flags.insert(arg);
+      continue;
+    }
+    if (a.command == "held" && arg == "--records") {
       a.flags.insert(arg);
       continue;
     }
@@ -196,7 +208,8 @@ Args parseArgs(int argc, char** argv) {
     if (std::find(allowed.begin(), allowed.end(), arg) == allowed.end()) {
       std::vector<std::string> valid = allowed;
       if (a.command == "serve") valid.push_back("--once");
-      if (a.command == "deadletters") valid.push_back("--all");
+      if (a.command == "deadletters" || a.command == "held") valid.push_back("--all");
+      if (a.command == "held") valid.push_back("--records");
       a.errors.push_back(a.command + ": unknown option '" + arg + "'" + didYouMean(arg, valid));
       continue;
     }
@@ -579,7 +592,8 @@ int runCli(int argc, char** argv) {
   if (a.command == "bridge" && a.action == "keygen") return runBridgeCommand(a.action, a.values);
   // The rest is the bridge connector's own (Connector::operate).
   if (a.command == "bridge") return runPluginCommand(a.command, a.action, a.values);
-  if (a.command == "status" || a.command == "deadletters" || a.command == "replay" || a.command == "reprocess")
+  if (a.command == "status" || a.command == "deadletters" || a.command == "held" || a.command == "replay" ||
+      a.command == "reprocess")
     return runOperatorCommand(a.command, a.action, a.values, a.flags);
   return commandServe(a);
 }

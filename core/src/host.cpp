@@ -348,6 +348,19 @@ void Host::registerMetrics() {
         metrics_.gauge("renkei_outbox_oldest_pending_seconds", "Age of the oldest batch waiting for delivery", l)
             .set(q.oldestPendingMs ? static_cast<double>(now - q.oldestPendingMs) / 1000.0 : 0.0);
       }
+      // A group whose records were all taken again reads 0, not its last count.
+      for (const MetricLabels& l : heldLabels_)
+        metrics_.gauge("renkei_held_records", "Emitted records held: rejected by a route's mapping, or no route "
+                                              "takes them (renkei status; renkei held resubmit)", l)
+            .set(0);
+      for (const store::HeldSummary& h : adminStore_->heldSummary()) {
+        const MetricLabels l{{"emitter", h.emitter}, {"route", h.route.empty() ? "(none)" : h.route},
+                             {"record_type", h.recordType}};
+        metrics_.gauge("renkei_held_records", "Emitted records held: rejected by a route's mapping, or no route "
+                                              "takes them (renkei status; renkei held resubmit)", l)
+            .set(static_cast<double>(h.held + h.resubmit));
+        if (std::find(heldLabels_.begin(), heldLabels_.end(), l) == heldLabels_.end()) heldLabels_.push_back(l);
+      }
       metrics_.gauge("renkei_store_up", "1 when the store answers").set(1);
     } catch (const std::exception&) {
       metrics_.gauge("renkei_store_up", "1 when the store answers").set(0);
@@ -427,6 +440,8 @@ void Host::intakeLoop(pipeline::FileIntake& worker, const std::atomic<bool>& sto
         worker.pass(route, stop);
         shared_->release(route);
       }
+      // Held records an operator asked for again (renkei held resubmit).
+      if (&worker == workers_.front().get() && !stop && !shared_->gone) seam_->resubmitHeld();
     }
     if (once || stop || shared_->gone) return;
     std::unique_lock<std::mutex> lock(mutex);

@@ -118,6 +118,28 @@ void checkZones(const HostConfig& config, const std::map<std::string, SinkZone>&
 
 }  // namespace
 
+/// The record types an instance declares it emits, against the routes that
+/// take them: none is a problem (its records would only be held), and a type
+/// with one final path (a procedure's write-back) has exactly one route.
+void checkEmitted(const HostConfig& config, const InstanceConfig& inst, const std::vector<EmittedType>& types,
+                  Diagnostics& diags) {
+  for (const EmittedType& t : types) {
+    std::vector<const RouteConfig*> taking;
+    for (const RouteConfig& r : config.routes)
+      if (r.from == inst.id && r.records == t.recordType) taking.push_back(&r);
+    if (taking.empty())
+      diags.add(config.file.string(), inst.line,
+                inst.element + " '" + inst.id + "' (" + inst.plugin + ") emits " + t.what + " (records=\"" +
+                    t.recordType + "\"), but no route takes them" +
+                    (t.routes == EmittedType::Routes::ExactlyOne
+                         ? ": add exactly one route (最終反映経路は一系統): <route id=\"…\" from=\"" + inst.id +
+                               "\" records=\"" + t.recordType + "\" to=\"…\"/>"
+                         : ": add a route <route id=\"…\" from=\"" + inst.id + "\" records=\"" + t.recordType +
+                               "\" to=\"…\"/> (records no route takes are held as problems)"));
+    // Two routes for a write-back are reported where the routes are read.
+  }
+}
+
 void validateInstances(HostConfig& config, PluginRegistry& registry, Diagnostics& diags) {
   const std::string file = config.file.string();
   pipeline::MetricsRegistry metrics;  // thrown away: nothing is served while checking
@@ -155,6 +177,7 @@ void validateInstances(HostConfig& config, PluginRegistry& registry, Diagnostics
     if (Sink* sink = connector->sink(); sink && ((!sink->zone().empty() && sink->zone() != config.zone) ||
                                                   !sink->sealingKey().empty()))
       sinkZones[inst.id] = {sink->zone().empty() ? config.zone : sink->zone(), sink->sealingKey()};
+    checkEmitted(config, inst, connector->emits(), diags);
     Source* source = connector->source();
     if (source && source->keepsItems()) keepers.insert(inst.id);
     const std::optional<fs::path> layout = source ? source->layout() : std::nullopt;
@@ -193,6 +216,7 @@ void validateInstances(HostConfig& config, PluginRegistry& registry, Diagnostics
     try {
       auto module = registry.createModule(inst.plugin);
       module->configure(inst.settings, contextFor(inst, services));
+      checkEmitted(config, inst, module->emits(), diags);
     } catch (const std::exception& e) {
       diags.add(file, inst.line, where(inst) + e.what());
     }

@@ -6,6 +6,8 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -54,7 +56,7 @@ void printEntry(const store::OutboxEntry& e) {
 
 // renkei status's exit codes for monitoring (docs/operations.md): the first
 // that applies, in this order.
-constexpr int kDeadLetters = 3, kFailedFiles = 4, kOldOutbox = 5;
+constexpr int kDeadLetters = 3, kFailedFiles = 4, kOldOutbox = 5, kHeldRecords = 6;
 
 int status(store::Store& s, const HostConfig& config, const std::map<std::string, std::string>& values) {
   const std::int64_t now = store::nowMs();
@@ -106,6 +108,21 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
                               "route " + r.id + ": '" + printable(f.name) + "' went to error/ at " + localTimeFromIso(f.finishedAt));
     if (!any) std::cout << "  nothing taken in yet\n";
   }
+  // Emitted records a route's mapping rejected or no route takes.
+  const auto held = s.heldSummary();
+  if (!held.empty()) {
+    std::cout << "held records (renkei held list; after a fix: renkei held resubmit):\n";
+    for (const store::HeldSummary& h : held) {
+      const std::string where = h.route.empty() ? "no route takes them" : "route " + h.route;
+      std::cout << "  " << h.emitter << " " << h.recordType << ": " << h.held << " held"
+                << (h.resubmit ? ", " + std::to_string(h.resubmit) + " being taken again" : std::string()) << " ("
+                << where << "), oldest " << age(h.oldestMs, now) << "; last reason: " << printable(h.lastReasons)
+                << "\n";
+      if (h.held > 0)
+        problems.emplace_back(kHeldRecords, h.emitter + " " + h.recordType + ": " + std::to_string(h.held) +
+                                                " records held (" + where + ")");
+    }
+  }
   const auto files = s.recentFiles({}, 5);
   if (!files.empty()) {
     std::cout << "recent files:\n";
@@ -119,7 +136,7 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
     for (const auto& a : actions) std::cout << "  " << localTimeFromIso(a.at) << "  " << printable(a.who) << "  " << a.action << ": " << printable(a.detail) << "\n";
   }
   if (problems.empty()) return kOk;
-  int code = kOldOutbox + 1;
+  int code = kHeldRecords + 1;
   for (const auto& [c, text] : problems) {
     std::cout << "problem: " << text << "\n";
     code = std::min(code, c);
@@ -277,6 +294,71 @@ int reprocess(store::Store& s, const HostConfig& config, const std::map<std::str
   return kOk;
 }
 
+int heldRecords(store::Store& s, const std::string& action, const std::map<std::string, std::string>& values,
+                const std::set<std::string>& flags) {
+  const std::string emitter = value(values, "--emitter"), route = value(values, "--route");
+  std::int64_t id = 0;
+  if (const std::string text = value(values, "--id"); !text.empty()) {
+    char* end = nullptr;
+    errno = 0;
+    const long long n = std::strtoll(text.c_str(), &end, 10);
+    if (errno || !end || *end || n <= 0) {
+      std::cerr << "renkei held " << action << ": --id '" << printable(text)
+                << "' is not a record id (ids from 'renkei held list')\n";
+      return kUsage;
+    }
+    id = n;
+  }
+  auto printHeld = [](const store::HeldRecord& h) {
+    std::cout << h.id << "  " << h.emitter << " " << h.recordType << " record " << h.number << " of unit '"
+              << printable(h.key) << "'  " << (h.route.empty() ? std::string("no route takes it") : "route " + h.route)
+              << "  " << h.state << " since " << localTimeFromIso(h.changedAt) << "\n    reasons: "
+              << printable(h.reasons) << "\n";
+  };
+  if (action == "list") {
+    const auto rows = s.listHeld(emitter, route, 100000);
+    for (const auto& h : rows) printHeld(h);
+    std::cout << rows.size() << (rows.size() == 1 ? " held record" : " held records") << "\n";
+    return kOk;
+  }
+  if (action == "show") {
+    if (!id) {
+      std::cerr << "renkei held show: --id N is required (ids from 'renkei held list')\n";
+      return kUsage;
+    }
+    const auto h = s.heldRecord(id);
+    if (!h) {
+      std::cerr << "renkei held show: no held record " << id << "\n";
+      return kRuntime;
+    }
+    printHeld(*h);
+    std::cout << "    fields: " << h->fields << "\n";
+    if (flags.count("--records")) {
+      if (pipeline::sealedAtRest(h->record))
+        std::cout << "    (its values are sealed to the receiving zone's key: only that zone opens them)\n";
+      else
+        std::cout << "    values: " << h->record << "\n";
+    }
+    return kOk;
+  }
+  // resubmit
+  if (!id && emitter.empty() && route.empty() && !flags.count("--all")) {
+    std::cerr << "renkei held resubmit: say which: --id N, --emitter E, --route R, or --all\n";
+    return kUsage;
+  }
+  const std::int64_t n = s.requestHeldResubmit(id, emitter, route, operatorName(values));
+  if (n == 0 && id) {
+    std::cerr << "renkei held resubmit: record " << id << " is not held (ids from 'renkei held list')\n";
+    return kRuntime;
+  }
+  std::cout << "resubmit: " << n << (n == 1 ? " held record" : " held records")
+            << " will be taken again under the config the running host has now (after a mapping\n"
+            << "  fix, restart the service first, or run 'renkei serve --once' beside it). Each goes through the\n"
+            << "  route that rejected it (or every route of its type when none took it); what is rejected again\n"
+            << "  stays held with its new reasons. Logged in the operators' log.\n";
+  return kOk;
+}
+
 }  // namespace
 
 int runOperatorCommand(const std::string& command, const std::string& action,
@@ -306,6 +388,7 @@ int runOperatorCommand(const std::string& command, const std::string& action,
     auto s = store::openStore(storeConfig);
     if (command == "status") return status(*s, *config, values);
     if (command == "deadletters") return deadletters(*s, action, values, flags);
+    if (command == "held") return heldRecords(*s, action, values, flags);
     if (command == "reprocess") return reprocess(*s, *config, values);
     return replay(*s, *config, values);
   } catch (const store::StoreMissing& e) {

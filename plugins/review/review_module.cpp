@@ -316,6 +316,8 @@ class ReviewHandler final : public api::ReviewServiceIf {
 
 class ReviewModule final : public Module {
  public:
+  std::vector<EmittedType> emits() const override { return emits_; }
+
   void configure(const Settings& settings, const HostContext& context) override {
     log_ = context.logger;
     host_ = context.services;
@@ -331,8 +333,15 @@ class ReviewModule final : public Module {
         diags.add(settings.getPath("variants").string(), 0, problem);
     }
     if (!diags.empty() || !procedures || !cal) throw ConfigError("its files have problems:\n" + diags.format());
-    for (const auto& p : procedures->list)
+    emits_.clear();
+    for (const auto& p : procedures->list) {
       if (!p.writeBack.codec) throw ConfigError("procedure '" + p.id + "': no codec for its write-back");
+      // One final write-back path per procedure: zero routes is as wrong as two.
+      emits_.push_back({p.recordType(), EmittedType::Routes::ExactlyOne,
+                        "the write-back of procedure '" + p.id + "' (" + p.name + ")"});
+    }
+    emits_.push_back({"review.notice", EmittedType::Routes::AtLeastOne, "notices to residents"});
+    emits_.push_back({"review.mail", EmittedType::Routes::AtLeastOne, "staff mail"});
     options.municipality = settings.getString("municipality");
     options.offsetMinutes = parseOffset(settings.getString("utc-offset"));
     options.residentKey = settings.getString("resident-key");
@@ -479,6 +488,7 @@ class ReviewModule final : public Module {
     }
   }
 
+  std::vector<EmittedType> emits_;
   Poco::Logger* log_ = nullptr;
   HostServices* host_ = nullptr;
   std::unique_ptr<rv::Review> review_;

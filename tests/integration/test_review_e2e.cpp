@@ -112,6 +112,15 @@ struct Host {
             (odbc.empty() ? " mapping=\"" + source("mappings/writeback-tennyu-rpa.xml").string() + "\"" : std::string()) +
             "/>\n"
         "  <route id=\"notices\" from=\"review\" records=\"review.notice\" to=\"notices\"/>\n"
+        // every procedure has its one write-back path (renkei check refuses none)
+        "  <connector id=\"rpa-other\" plugin=\"file\"><directory>rpa-other</directory></connector>\n"
+        "  <route id=\"write-back-tenkyo\" from=\"review\" records=\"writeback.tenkyo-todoke\" to=\"rpa-other\"/>\n"
+        "  <route id=\"write-back-tenshutsu\" from=\"review\" records=\"writeback.tenshutsu-todoke\" "
+        "to=\"rpa-other\"/>\n"
+        "  <route id=\"write-back-tokurei-tennyu\" from=\"review\" records=\"writeback.tokurei-tennyu\" "
+        "to=\"rpa-other\"/>\n"
+        "  <route id=\"write-back-tokurei-tenshutsu\" from=\"review\" records=\"writeback.tokurei-tenshutsu\" "
+        "to=\"rpa-other\"/>\n"
         "  <route id=\"mail\" from=\"review\" records=\"review.mail\" to=\"mail\"/>\n"
         "</renkei>\n");
     auto check = test::run({test::renkeiBinary(), "check", "--config", (dir / "config.xml").string()},

@@ -261,7 +261,7 @@ BOOST_AUTO_TEST_CASE(a_store_made_before_the_seam_is_migrated_and_keeps_working)
   BOOST_TEST(status.out.find("problem: route lines to out: 1 dead letters") != std::string::npos, status.out);
   // Migrated to the current schema by the first command; the dead letter's
   // error keeps the time it happened (2026-11-30T20:03:07Z, shown in Tokyo time).
-  BOOST_TEST(sqlite(dir / "renkei.db", "PRAGMA user_version") == std::vector<std::string>{"4"});
+  BOOST_TEST(sqlite(dir / "renkei.db", "PRAGMA user_version") == std::vector<std::string>{"5"});
   BOOST_TEST(status.out.find("last error 2026-12-01 05:03:07 +09:00: folder") != std::string::npos, status.out);
   auto resubmit = runRenkei({"deadletters", "resubmit", "--config", (dir / "config.xml").string(), "--all", "--by",
                              "test"});
@@ -384,4 +384,99 @@ BOOST_AUTO_TEST_CASE(the_admin_listener_speaks_https_with_a_certificate) {
   BOOST_TEST(!plainAnswered);
   ::kill(child.pid, SIGTERM);
   BOOST_TEST(child.wait().exitCode == 0);
+}
+
+// Emitted records a route's mapping rejects, and records no route takes, are
+// held in the store with their reasons: `renkei status` shows them (exit 6),
+// /metrics counts them from the store (after a restart too), and after a fix
+// `renkei held resubmit` has the running host take them again.
+BOOST_AUTO_TEST_CASE(rejected_and_unrouted_emitted_records_are_held_shown_and_taken_again) {
+  test::TempDir dir;
+  test::writeFile(dir / "items.xml", R"(<?xml version="1.0" encoding="UTF-8"?>
+<layout xmlns="urn:renkei:layout:1" id="items" record="test.item">
+  <jsonl/>
+  <field name="value" pii="none"/>
+  <field name="n" pii="none"/>
+</layout>
+)");
+  auto writeMapping = [&](const std::string& pattern) {
+    test::writeFile(dir / "map.xml", R"(<?xml version="1.0" encoding="UTF-8"?>
+<mapping xmlns="urn:renkei:mapping:1" id="items" version="1">
+  <source layout="items.xml"/>
+  <target record="test.mapped" zone="lgwan"/>
+  <field to="item" from="value" required="true" pattern=")" + pattern + R"("/>
+</mapping>
+)");
+  };
+  writeMapping("unit-[0-9]+/[0-4]");  // rejects n = 5 … 9
+  auto config = [&](const std::string& extra) {
+    return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+           "<renkei xmlns=\"urn:renkei:config:1\" instance=\"seam\" zone=\"lgwan\">\n"
+           "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+           "  <admin address=\"127.0.0.1\" port=\"0\"/>\n"
+           "  <pipeline poll-interval=\"200ms\"/>\n"
+           "  <connector id=\"gen\" plugin=\"fixture-emitter\"><directory>gen</directory>"
+           "<units>3</units><records>10</records></connector>\n"
+           "  <connector id=\"other\" plugin=\"fixture-emitter\"><directory>other</directory>"
+           "<units>1</units><records>4</records><record-type>test.other</record-type></connector>\n"
+           "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
+           "  <route id=\"items\" from=\"gen\" records=\"test.item\" to=\"out\" mapping=\"map.xml\"/>\n" +
+           extra + "</renkei>\n";
+  };
+  test::writeFile(dir / "config.xml", config(""));
+  auto check = runRenkei({"check", "--config", (dir / "config.xml").string()});
+  BOOST_TEST_REQUIRE(check.exitCode == 0, check.out << check.err);
+
+  auto child = test::spawn(serveArgs(dir.path()), dir / "serve", pluginEnv());
+  const int port = adminPort(child, "http");
+  BOOST_TEST_REQUIRE(port > 0);
+  const bool taken = waitFor(
+      [&] {
+        return deliveredLines(dir / "out/out").size() >= 15 && fs::exists(dir / "other/done") &&
+               sqlite(dir / "renkei.db", "SELECT COUNT(*) FROM held_records") == std::vector<std::string>{"19"};
+      },
+      30);
+  const Http metrics = get(port, "/metrics");
+  ::kill(child.pid, SIGTERM);
+  child.wait();
+  BOOST_TEST_REQUIRE(taken, test::readFile(child.err));
+  BOOST_TEST(deliveredLines(dir / "out/out").size() == 15u);
+  BOOST_TEST(metrics.body.find("renkei_held_records{emitter=\"gen\",record_type=\"test.item\",route=\"items\"} 15") !=
+                 std::string::npos,
+             metrics.body);
+  BOOST_TEST(metrics.body.find("renkei_held_records{emitter=\"other\",record_type=\"test.other\",route=\"(none)\"} 4") !=
+                 std::string::npos,
+             metrics.body);
+
+  // Status: the problem and its exit code, from the store (no host running).
+  auto status = runRenkei({"status", "--config", (dir / "config.xml").string()});
+  BOOST_TEST(status.exitCode == 6, status.out << status.err);
+  BOOST_TEST(status.out.find("gen test.item: 15 held (route items)") != std::string::npos, status.out);
+  BOOST_TEST(status.out.find("last reason: pattern:item") != std::string::npos, status.out);
+  BOOST_TEST(status.out.find("other test.other: 4 held (no route takes them)") != std::string::npos, status.out);
+  BOOST_TEST(status.out.find("problem: gen test.item: 15 records held (route items)") != std::string::npos, status.out);
+  auto list = runRenkei({"held", "list", "--config", (dir / "config.xml").string(), "--route", "items"});
+  BOOST_TEST(list.exitCode == 0, list.err);
+  BOOST_TEST(list.out.find("15 held records") != std::string::npos, list.out);
+  BOOST_TEST(list.out.find("record 6 of unit 'unit-0'") != std::string::npos, list.out);
+  // The values stay out of the listing; show --records prints them.
+  BOOST_TEST(list.out.find("unit-0/5") == std::string::npos, list.out);
+
+  // Fixed: the mapping takes every n, and a route takes test.other.
+  writeMapping("unit-[0-9]+/[0-9]");
+  test::writeFile(dir / "config.xml",
+                  config("  <route id=\"others\" from=\"other\" records=\"test.other\" to=\"out\"/>\n"));
+  auto resubmit = runRenkei({"held", "resubmit", "--config", (dir / "config.xml").string(), "--all", "--by", "tester"});
+  BOOST_TEST(resubmit.exitCode == 0, resubmit.err);
+  BOOST_TEST(resubmit.out.find("resubmit: 19 held records") != std::string::npos, resubmit.out);
+  auto again = test::spawn(serveArgs(dir.path()), dir / "serve2", pluginEnv());
+  const bool all = waitFor([&] { return deliveredLines(dir / "out/out").size() >= 34; }, 30);
+  ::kill(again.pid, SIGTERM);
+  again.wait();
+  BOOST_TEST_REQUIRE(all, test::readFile(again.err));
+  BOOST_TEST(deliveredLines(dir / "out/out").size() == 34u);  // nothing twice
+  auto after = runRenkei({"status", "--config", (dir / "config.xml").string()});
+  BOOST_TEST(after.exitCode == 0, after.out);
+  BOOST_TEST(after.out.find("held records (renkei held list") == std::string::npos, after.out);
+  BOOST_TEST(after.out.find("tester  held resubmit") != std::string::npos, after.out);
 }

@@ -57,7 +57,7 @@ BOOST_AUTO_TEST_CASE(migrations_apply_once_and_the_register_persists) {
   Fresh f;
   {
     auto s = openStore(f.config);
-    BOOST_TEST(s->schemaVersion() == 4);
+    BOOST_TEST(s->schemaVersion() == 5);
     FileEntry earlier;
     BOOST_TEST((s->registerFile("r", "aa", "a.csv", 10, "h1", 60000, &earlier) == Claim::New));
     // Same content, other name, while h1 holds the lease: busy for h2, resumable for h1.
@@ -69,7 +69,7 @@ BOOST_AUTO_TEST_CASE(migrations_apply_once_and_the_register_persists) {
     s->finishFile("r", "aa", FileState::Done, {});
   }
   auto reopened = openStore(f.config);  // migrations do not run twice
-  BOOST_TEST(reopened->schemaVersion() == 4);
+  BOOST_TEST(reopened->schemaVersion() == 5);
   FileEntry done;
   BOOST_TEST((reopened->registerFile("r", "aa", "c.csv", 10, "h2", 60000, &done) == Claim::Done));
   BOOST_TEST(!done.finishedAt.empty());
@@ -95,7 +95,7 @@ BOOST_AUTO_TEST_CASE(hosts_opening_a_new_store_together_migrate_it_once) {
   for (auto& t : hosts) t.join();
   for (int i = 0; i < 4; ++i) {
     BOOST_TEST(errors[i].empty(), errors[i]);
-    BOOST_TEST(versions[i] == 4);
+    BOOST_TEST(versions[i] == 5);
   }
 }
 
@@ -316,7 +316,7 @@ BOOST_AUTO_TEST_CASE(a_version_1_store_is_migrated_keeping_its_register, *boost:
   StoreConfig c;
   c.path = dir / "var/renkei.db";
   auto s = openStore(c);
-  BOOST_TEST(s->schemaVersion() == 4);
+  BOOST_TEST(s->schemaVersion() == 5);
   FileEntry e;
   BOOST_TEST((s->registerFile("r", "aa", "again.csv", 3, "h", 1000, &e) == Claim::Done));
   BOOST_TEST(e.name == "old.csv");
@@ -337,7 +337,7 @@ BOOST_AUTO_TEST_CASE(a_newer_schema_is_refused_naming_both_versions, *boost::uni
     openStore(c);
     BOOST_FAIL("a newer schema was accepted");
   } catch (const StoreError& e) {
-    BOOST_TEST(std::string(e.what()).find("schema version 7, newer than this renkei knows (4)") != std::string::npos,
+    BOOST_TEST(std::string(e.what()).find("schema version 7, newer than this renkei knows (5)") != std::string::npos,
                e.what());
   }
 }
@@ -489,4 +489,56 @@ BOOST_AUTO_TEST_CASE(a_lost_postgresql_connection_is_opened_again, *boost::unit_
   BOOST_CHECK_NO_THROW(s->verify());  // connects again
   BOOST_TEST(s->outboxDepth("r") == 0);
   BOOST_TEST((s->registerFile("r", "pg", "a.csv", 1, "h1", 60000, &e) == Claim::Resume));
+}
+
+// Held records: kept with the unit that emitted them, counted per emitter,
+// route and type, asked for again by an operator (logged), and resolved or
+// held again in the commit that takes them again. The same on both stores.
+BOOST_AUTO_TEST_CASE(held_records_are_kept_counted_asked_for_and_settled) {
+  Fresh f;
+  auto s = openStore(f.config);
+  UnitCommit unit;
+  unit.emitter = "review";
+  unit.key = "unit-1";
+  for (int i = 1; i <= 3; ++i) {
+    HeldRecord h;
+    h.route = i < 3 ? "write-back" : "";
+    h.recordType = "writeback.tennyu";
+    h.number = i;
+    h.reasons = i < 3 ? "required:氏名" : "unrouted: no route takes record type 'writeback.tennyu' from review";
+    h.fields = "[\"申請ID\",\"氏名\"]";
+    h.record = "[\"R20261207-000001\",\"髙橋 " + std::to_string(i) + "\"]";
+    unit.held.push_back(h);
+  }
+  BOOST_TEST(s->commitUnit(unit));
+  BOOST_TEST(!s->commitUnit(unit));  // the same key: nothing held twice
+  auto summary = s->heldSummary();
+  BOOST_TEST_REQUIRE(summary.size() == 2u);
+  BOOST_TEST(summary[0].route == "");
+  BOOST_TEST(summary[0].held == 1);
+  BOOST_TEST(summary[1].route == "write-back");
+  BOOST_TEST(summary[1].held == 2);
+  BOOST_TEST(summary[1].lastReasons == "required:氏名");
+  const auto rows = s->listHeld("review", "write-back", 10);
+  BOOST_TEST_REQUIRE(rows.size() == 2u);
+  BOOST_TEST(rows[0].key == "unit-1");
+  BOOST_TEST(rows[0].record == "[\"R20261207-000001\",\"髙橋 1\"]");
+  BOOST_TEST(s->resubmitRequests(10).empty());
+  BOOST_TEST(s->requestHeldResubmit(0, "", "write-back", "operator") == 2);
+  BOOST_TEST(s->requestHeldResubmit(0, "", "write-back", "operator") == 0);  // asked already
+  const auto asked = s->resubmitRequests(10);
+  BOOST_TEST_REQUIRE(asked.size() == 2u);
+  BOOST_TEST(asked[0].changedBy == "operator");
+  UnitCommit again;
+  again.emitter = "review";
+  again.key = "held-resubmit:1";
+  again.heldResolved = {asked[0].id};
+  again.heldAgain = {{asked[1].id, "pattern:氏名"}};
+  BOOST_TEST(s->commitUnit(again));
+  summary = s->heldSummary();
+  BOOST_TEST_REQUIRE(summary.size() == 2u);
+  BOOST_TEST(summary[1].held == 1);
+  BOOST_TEST(summary[1].lastReasons == "pattern:氏名");
+  BOOST_TEST(s->heldRecord(asked[0].id)->state == "resolved");
+  BOOST_TEST(s->operatorLog(1).front().action == "held resubmit");
 }

@@ -312,6 +312,19 @@ struct OperatorResult {
   std::string logged;
 };
 
+/// A record type an instance emits through the engine seam, and how many
+/// routes must take it (returned by emits()).
+struct EmittedType {
+  enum class Routes {
+    AtLeastOne,  ///< records no route takes would be held at run time: `renkei check` refuses the config
+    ExactlyOne,  ///< one final path (a procedure's write-back, 最終反映経路は一系統): zero or two are refused
+  };
+  std::string recordType;
+  Routes routes = Routes::AtLeastOne;
+  /// What the records are, for the message ("the write-back of procedure 'tennyu-todoke'").
+  std::string what;
+};
+
 /// Base of every connector plugin class. The host creates one object per
 /// config instance, calls configure() once, then uses the roles it declared in
 /// its renkei_plugin_info. Objects are destroyed before their library is
@@ -344,6 +357,8 @@ class Connector {
   }
 
   /// Role accessors: nullptr for a role the connector does not play.
+  /// As Module::emits(): the record types this instance emits that routes must take.
+  virtual std::vector<EmittedType> emits() const { return {}; }
   virtual Source* source() { return nullptr; }
   virtual Sink* sink() { return nullptr; }
   virtual Lookup* lookup() { return nullptr; }
@@ -362,6 +377,11 @@ class Module {
   virtual void stop() {}
   /// Records routed to the module; must be idempotent on batch.id.
   virtual Outcome accept(const Batch& batch) = 0;
+  /// After configure() (in `renkei check` too): the record types this
+  /// instance emits that routes must take. The host checks the config's
+  /// routes against them; records of a type no route takes are held at run
+  /// time. Default: none declared.
+  virtual std::vector<EmittedType> emits() const { return {}; }
 };
 
 }  // namespace renkei

@@ -551,6 +551,7 @@ FileIntake::Prepared FileIntake::prepareUnit(Route& route, const Intake& item, c
 void FileIntake::commitItemUnit(Route& route, const Intake& item, const std::string& sha, std::int64_t generation,
                                 ItemUnit& unit) {
   pipeline::SetCounts counts;
+  counts.holdUnrouted = false;  // derived sets are offered: a type no route takes is counted only
   store::UnitCommit commit;
   commit.emitter = route.config->from;
   // Each set's records are freed once mapped: only their stored form stays
@@ -560,6 +561,8 @@ void FileIntake::commitItemUnit(Route& route, const Intake& item, const std::str
                         shared_.logger, commit.groups, generation);
     std::vector<Record>().swap(set.records);
   }
+  for (store::HeldRecord& h : counts.held) h.key = "file " + sha.substr(0, 12);
+  commit.held = std::move(counts.held);
   commit.file = store::UnitCommit::File{route.config->id, sha, route.targetIds};
   if (unit.emission.state)
     commit.extra = [&](store::SqlDatabase& db) { withStateSession(db, unit.emission.state); };

@@ -3,6 +3,7 @@
 
 #include <map>
 
+#include "diagnostics.h"
 #include "formats/reader.h"
 #include "mapping/mapping.h"
 #include "pipeline/batch_format.h"
@@ -38,6 +39,26 @@ class ByName {
   const FieldNames* names_ = nullptr;
   std::vector<int> index_;
 };
+
+/// A record kept for an operator: its names and values as JSON arrays,
+/// the values sealed to the receiving zone where the route seals at rest.
+store::HeldRecord heldRecord(const Route* route, const std::string& recordType, const Record& record,
+                             std::int64_t number, std::string reasons) {
+  store::HeldRecord h;
+  h.route = route ? route->config->id : std::string();
+  h.recordType = recordType;
+  h.number = number;
+  h.reasons = std::move(reasons);
+  h.fields = record.names() ? fieldsJson(*record.names()) : "[]";
+  std::string values = "[";
+  for (std::size_t i = 0; i < record.size(); ++i) {
+    if (i) values += ',';
+    appendJsonString(values, record.value(i));
+  }
+  values += ']';
+  h.record = route && route->sealTo ? sealAtRest(*route->sealTo, "held:" + h.route, values) : std::move(values);
+  return h;
+}
 
 }  // namespace
 
@@ -86,11 +107,12 @@ std::vector<store::RoutedBatches> batchesForSets(std::vector<Route>& routes, con
 void appendBatchesForSet(std::vector<Route>& routes, const std::string& emitter, const std::string& itemName,
                          const std::string& sha, const RecordSet& set, std::size_t batchRecords, SetCounts& counts,
                          Poco::Logger& logger, std::vector<store::RoutedBatches>& out,
-                         std::int64_t generation) {
+                         std::int64_t generation, const std::string& onlyRoute) {
   {
     bool taken = false;
     for (Route& route : routes) {
       if (route.source || route.emitter != emitter || route.recordType != set.recordType) continue;
+      if (!onlyRoute.empty() && route.config->id != onlyRoute) continue;
       taken = true;
       const std::string& routeId = route.config->id;
       store::RoutedBatches group;
@@ -145,6 +167,8 @@ void appendBatchesForSet(std::vector<Route>& routes, const std::string& emitter,
             if (run.record().verdict == mapping::Verdict::Rejected) {
               ++counts.rejected;
               for (const std::string& reason : run.record().reasons) ++reasons[reason];
+              counts.held.push_back(heldRecord(&route, set.recordType, record, number,
+                                               joinList(run.record().reasons, "; ")));
             }
             continue;
           }
@@ -177,7 +201,16 @@ void appendBatchesForSet(std::vector<Route>& routes, const std::string& emitter,
       close();
       if (!group.batches.empty()) out.push_back(std::move(group));
     }
-    if (!taken) counts.unrouted += set.records.size();
+    if (!taken) {
+      counts.unrouted += set.records.size();
+      if (counts.holdUnrouted) {
+        std::int64_t number = 0;
+        const std::string why = "unrouted: no route takes record type '" + set.recordType + "' from " + emitter;
+        for (const Record& record : set.records) counts.held.push_back(heldRecord(nullptr, set.recordType, record, ++number, why));
+        logger.warning("%s record(s) of type '%s' from %s: no route takes them; held (renkei status, renkei held)",
+                       std::to_string(set.records.size()), set.recordType, emitter);
+      }
+    }
   }
 }
 

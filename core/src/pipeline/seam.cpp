@@ -1,7 +1,9 @@
 // The engine seam: HostServices::emit of every plugin instance.
 #include "pipeline/seam.h"
 
+#include "json_lines.h"
 #include "pipeline/batch_format.h"
+#include "pipeline/record_sets.h"
 #include "state_store.h"
 
 namespace renkei::pipeline {
@@ -55,6 +57,7 @@ Outcome Seam::emit(const std::string& emitter, const Emission& emission) {
     commit.key = emission.key;
     commit.groups = batchesForSets(shared_.routes, emitter, emitter, sha256Hex(emitter + "\n" + emission.key),
                                              emission.sets, shared_.config.batchRecords, counts, shared_.logger);
+    commit.held = std::move(counts.held);
     if (emission.state) commit.extra = [&](store::SqlDatabase& db) { withStateSession(db, emission.state); };
     shared_.fault("before-emit-commit");
     const auto t0 = std::chrono::steady_clock::now();
@@ -78,6 +81,73 @@ Outcome Seam::emit(const std::string& emitter, const Emission& emission) {
   } catch (const std::exception& e) {
     return Outcome::retry(std::string("store: ") + e.what());
   }
+}
+
+std::size_t Seam::resubmitHeld() {
+  if (!open_ || shared_.gone) return 0;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!store_) return 0;
+  std::size_t taken = 0;
+  try {
+    const std::vector<store::HeldRecord> rows = store_->resubmitRequests(2000);
+    std::size_t at = 0;
+    while (at < rows.size()) {
+      // One group: the same emitter, route and record type.
+      std::size_t end = at;
+      while (end < rows.size() && rows[end].emitter == rows[at].emitter && rows[end].route == rows[at].route &&
+             rows[end].recordType == rows[at].recordType)
+        ++end;
+      const store::HeldRecord& first = rows[at];
+      store::UnitCommit commit;
+      commit.emitter = first.emitter;
+      commit.key = "held-resubmit:" + std::to_string(first.id) + "-" + std::to_string(rows[end - 1].id) + "@" +
+                   first.changedAt;
+      RecordSet set{first.recordType, {}};
+      std::vector<std::int64_t> ids;  // by record number in `set`, from 1
+      for (std::size_t i = at; i < end; ++i) {
+        const store::HeldRecord& h = rows[i];
+        auto names = parseNameArray(h.fields);
+        std::vector<Record> records;
+        if (sealedAtRest(h.record)) {
+          commit.heldAgain.emplace_back(h.id, "sealed at rest to the receiving zone: only its source can send it "
+                                              "again; " + h.reasons);
+          continue;
+        }
+        if (!names || parseJsonArrays(h.record + "\n", std::make_shared<const FieldNames>(*names), records) ||
+            records.size() != 1) {
+          commit.heldAgain.emplace_back(h.id, "unreadable in the store; " + h.reasons);
+          continue;
+        }
+        set.records.push_back(std::move(records.front()));
+        ids.push_back(h.id);
+      }
+      SetCounts counts;
+      if (!set.records.empty())
+        appendBatchesForSet(shared_.routes, first.emitter, first.emitter, sha256Hex(first.emitter + "\n" + commit.key),
+                            set, shared_.config.batchRecords, counts, shared_.logger, commit.groups, 0, first.route);
+      std::vector<bool> again(ids.size(), false);
+      for (const store::HeldRecord& h : counts.held) {
+        const auto n = static_cast<std::size_t>(h.number);
+        if (n >= 1 && n <= ids.size() && !again[n - 1]) {
+          again[n - 1] = true;
+          commit.heldAgain.emplace_back(ids[n - 1], h.reasons);
+        }
+      }
+      for (std::size_t i = 0; i < ids.size(); ++i)
+        if (!again[i]) commit.heldResolved.push_back(ids[i]);
+      store_->commitUnit(commit);
+      for (const auto& g : commit.groups) shared_.countStored(g);
+      shared_.logger.notice("held records of %s (%s, route %s) taken again: %s taken, %s held again",
+                            first.emitter, first.recordType, first.route.empty() ? std::string("none") : first.route,
+                            std::to_string(commit.heldResolved.size()), std::to_string(commit.heldAgain.size()));
+      taken += commit.heldResolved.size();
+      at = end;
+    }
+    if (taken) shared_.notifyDelivery();
+  } catch (const std::exception& e) {
+    shared_.logger.error("held records: taking them again failed: %s", std::string(e.what()));
+  }
+  return taken;
 }
 
 }  // namespace renkei::pipeline

@@ -26,6 +26,12 @@ class Seam {
   void close();
   /// HostServices::emit of instance `emitter` (see connector.h).
   Outcome emit(const std::string& emitter, const Emission& emission);
+  /// Takes held records an operator asked for again (renkei held resubmit)
+  /// through the current routes: the route that rejected one, or every
+  /// route of its emitter and type when none took it. Each group commits
+  /// in one unit (new batches; the records resolved or held again with
+  /// their new reasons). Returns the records taken; never throws.
+  std::size_t resubmitHeld();
 
  private:
   Shared& shared_;

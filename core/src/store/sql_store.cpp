@@ -96,6 +96,25 @@ const char* const kMigrations[] = {
     // Asked every intake pass; almost always empty: a partial index keeps
     // that a look-up, not a scan of the route's whole register.
     "CREATE INDEX intake_files_reprocess ON intake_files (route) WHERE reprocess = 1;",
+
+    // 5: held records. An emitted record a route's mapping rejected, or of
+    // a type no route takes, is kept with why (held), until an operator has
+    // it taken again (resubmit) and a route takes it (resolved).
+    "CREATE TABLE held_records ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  emitter TEXT NOT NULL,"
+    "  emission_key TEXT NOT NULL,"
+    "  route TEXT NOT NULL,"
+    "  record_type TEXT NOT NULL,"
+    "  number INTEGER NOT NULL,"
+    "  reasons TEXT NOT NULL,"
+    "  fields TEXT NOT NULL,"
+    "  record TEXT NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('held', 'resubmit', 'resolved')),"
+    "  created_ms INTEGER NOT NULL,"
+    "  changed_ms INTEGER NOT NULL,"
+    "  changed_by TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX held_records_state ON held_records (state, emitter, route);",
 };
 
 std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
@@ -252,9 +271,95 @@ class SqlStore final : public Store {
         }
         setFileState(unit.file->route, unit.file->sha256, FileState::Done, {});
       }
+      insertHeld(unit.emitter, unit.key, unit.held, now);
+      for (const auto& [id, reasons] : unit.heldAgain) {
+        auto u = db_->prepare(
+            "UPDATE held_records SET state = 'held', reasons = ?, changed_ms = ? WHERE id = ? AND state = 'resubmit'");
+        u->bind(1, reasons).bind(2, now).bind(3, id);
+        u->run();
+      }
+      for (std::int64_t id : unit.heldResolved) {
+        auto u = db_->prepare(
+            "UPDATE held_records SET state = 'resolved', changed_ms = ? WHERE id = ? AND state = 'resubmit'");
+        u->bind(1, now).bind(2, id);
+        u->run();
+      }
       if (unit.extra) unit.extra(*db_);
       return true;
     });
+  }
+
+  std::vector<HeldSummary> heldSummary() override {
+    auto s = db_->prepare(
+        "SELECT emitter, route, record_type, state, COUNT(*), MIN(created_ms), MAX(id) FROM held_records "
+        "WHERE state <> 'resolved' GROUP BY emitter, route, record_type, state ORDER BY emitter, route, record_type");
+    std::vector<HeldSummary> out;
+    std::vector<std::int64_t> latest;
+    while (s->next()) {
+      if (out.empty() || out.back().emitter != s->text(0) || out.back().route != s->text(1) ||
+          out.back().recordType != s->text(2)) {
+        out.emplace_back();
+        out.back().emitter = s->text(0);
+        out.back().route = s->text(1);
+        out.back().recordType = s->text(2);
+        latest.push_back(0);
+      }
+      HeldSummary& h = out.back();
+      (s->text(3) == "held" ? h.held : h.resubmit) += s->integer(4);
+      const std::int64_t oldest = s->integer(5);
+      h.oldestMs = h.oldestMs == 0 ? oldest : std::min(h.oldestMs, oldest);
+      latest.back() = std::max(latest.back(), s->integer(6));
+    }
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      auto r = db_->prepare("SELECT reasons FROM held_records WHERE id = ?");
+      r->bind(1, latest[i]);
+      if (r->next()) out[i].lastReasons = r->text(0);
+    }
+    return out;
+  }
+
+  std::vector<HeldRecord> listHeld(const std::string& emitter, const std::string& route, std::size_t limit) override {
+    auto s = db_->prepare(std::string("SELECT ") + kHeldColumns +
+                          " FROM held_records WHERE state <> 'resolved' AND (? = '' OR emitter = ?) "
+                          "AND (? = '' OR route = ?) ORDER BY id LIMIT ?");
+    s->bind(1, emitter).bind(2, emitter).bind(3, route).bind(4, route).bind(5, static_cast<std::int64_t>(limit));
+    std::vector<HeldRecord> out;
+    while (s->next()) out.push_back(readHeld(*s));
+    return out;
+  }
+
+  std::optional<HeldRecord> heldRecord(std::int64_t id) override {
+    auto s = db_->prepare(std::string("SELECT ") + kHeldColumns + " FROM held_records WHERE id = ?");
+    s->bind(1, id);
+    if (!s->next()) return std::nullopt;
+    return readHeld(*s);
+  }
+
+  std::int64_t requestHeldResubmit(std::int64_t id, const std::string& emitter, const std::string& route,
+                                   const std::string& who) override {
+    return transaction(*db_, [&] {
+      const std::int64_t now = nowMs();
+      auto s = db_->prepare(
+          "UPDATE held_records SET state = 'resubmit', changed_ms = ?, changed_by = ? WHERE state = 'held' "
+          "AND (? = 0 OR id = ?) AND (? = '' OR emitter = ?) AND (? = '' OR route = ?)");
+      s->bind(1, now).bind(2, who).bind(3, id).bind(4, id).bind(5, emitter).bind(6, emitter).bind(7, route).bind(8, route);
+      const std::int64_t changed = s->run();
+      log(who, "held resubmit",
+          (id ? "record " + std::to_string(id) : std::string("held records")) +
+              (emitter.empty() ? "" : " of " + emitter) + (route.empty() ? "" : " on route " + route) + ": " +
+              std::to_string(changed) + " records",
+          now);
+      return changed;
+    });
+  }
+
+  std::vector<HeldRecord> resubmitRequests(std::size_t limit) override {
+    auto s = db_->prepare(std::string("SELECT ") + kHeldColumns +
+                          " FROM held_records WHERE state = 'resubmit' ORDER BY emitter, route, record_type, id LIMIT ?");
+    s->bind(1, static_cast<std::int64_t>(limit));
+    std::vector<HeldRecord> out;
+    while (s->next()) out.push_back(readHeld(*s));
+    return out;
   }
 
   bool emitted(const std::string& emitter, const std::string& key) override {
@@ -671,6 +776,42 @@ class SqlStore final : public Store {
         "WHERE route = ? AND sha256 = ?");
     update->bind(1, fileStateName(state)).bind(2, isoUtc(nowMs())).bind(3, note).bind(4, route).bind(5, sha256);
     update->run();
+  }
+
+  static constexpr const char* kHeldColumns =
+      "id, emitter, emission_key, route, record_type, number, reasons, fields, record, state, created_ms, changed_ms, "
+      "changed_by";
+
+  static HeldRecord readHeld(SqlStatement& s) {
+    HeldRecord h;
+    h.id = s.integer(0);
+    h.emitter = s.text(1);
+    h.key = s.text(2);
+    h.route = s.text(3);
+    h.recordType = s.text(4);
+    h.number = s.integer(5);
+    h.reasons = s.text(6);
+    h.fields = s.text(7);
+    h.record = s.text(8);
+    h.state = s.text(9);
+    h.createdAt = isoUtc(s.integer(10));
+    h.changedAt = isoUtc(s.integer(11));
+    h.changedBy = s.text(12);
+    return h;
+  }
+
+  void insertHeld(const std::string& emitter, const std::string& key, const std::vector<HeldRecord>& held,
+                  std::int64_t now) {
+    for (const HeldRecord& h : held) {
+      auto s = db_->prepare(
+          "INSERT INTO held_records (emitter, emission_key, route, record_type, number, reasons, fields, record, "
+          "state, created_ms, changed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'held', ?, ?)");
+      s->bind(1, h.emitter.empty() ? emitter : h.emitter).bind(2, h.key.empty() ? key : h.key).bind(3, h.route);
+      s->bind(4, h.recordType).bind(5, h.number).bind(6, h.reasons).bind(7, h.fields);
+      s->bindLarge(8, h.record);
+      s->bind(9, now).bind(10, now);
+      s->run();
+    }
   }
 
   void log(const std::string& who, const std::string& action, const std::string& detail, std::int64_t now) {

@@ -118,6 +118,31 @@ struct RoutedBatches {
   std::vector<std::string> targets;
 };
 
+/// An emitted record a route's mapping rejected, or of a record type no
+/// route takes: kept in the store with why, counted, shown by `renkei
+/// status`, until an operator has it taken again after a fix.
+struct HeldRecord {
+  std::int64_t id = 0;
+  std::string emitter;     ///< the instance that emitted it (empty in a UnitCommit: the unit's)
+  std::string key;         ///< the emission's idempotency key (empty in a UnitCommit: the unit's)
+  std::string route;       ///< the route whose mapping rejected it; empty: no route takes its type
+  std::string recordType;
+  std::int64_t number = 0; ///< its place in the emitted set, from 1
+  std::string reasons;     ///< "required:name; pii-scan:note" (field names, never values)
+  std::string fields;      ///< the record's field names: a JSON array
+  std::string record;      ///< its values: a JSON array (sealed to the receiving zone where the route seals)
+  std::string state;       ///< held, resubmit (an operator asked), resolved (a route took it)
+  std::string createdAt, changedAt, changedBy;
+};
+
+/// Held records of one emitter, route and record type (not resolved).
+struct HeldSummary {
+  std::string emitter, route, recordType;
+  std::int64_t held = 0, resubmit = 0;
+  std::int64_t oldestMs = 0;
+  std::string lastReasons;  ///< of the most recent one
+};
+
 /// One unit of work committed in one transaction (the engine seam): the
 /// records of an emission or of a source's derived sets, a taken-in file
 /// made deliverable, and the emitter's own state.
@@ -135,6 +160,12 @@ struct UnitCommit {
   std::optional<File> file;
   /// Runs last inside the transaction (the emitter's state changes).
   std::function<void(SqlDatabase&)> extra;
+  /// Records of the unit a route's mapping rejected or no route takes: held.
+  std::vector<HeldRecord> held;
+  /// Held records taken again: those a route took now (resolved), and
+  /// those rejected again with their new reasons (held again).
+  std::vector<std::int64_t> heldResolved;
+  std::vector<std::pair<std::int64_t, std::string>> heldAgain;
 };
 
 /// An outbox row handed out for delivery (the payload is fetched apart:
@@ -308,6 +339,19 @@ class Store {
   /// source's drop folder, whoever puts it there.
   virtual void reprocessAsked(const std::string& route, const std::string& sha256) = 0;
   virtual std::vector<QueueStatus> queueStatus() = 0;
+  /// Held records not resolved, per emitter, route and record type.
+  virtual std::vector<HeldSummary> heldSummary() = 0;
+  /// Held records not resolved (of `emitter` and `route` when not empty), oldest first.
+  virtual std::vector<HeldRecord> listHeld(const std::string& emitter, const std::string& route,
+                                           std::size_t limit) = 0;
+  virtual std::optional<HeldRecord> heldRecord(std::int64_t id) = 0;
+  /// Held records back to the host (state resubmit): record `id`, or every
+  /// held record of `emitter` / `route` (0 and empty: all); logged as `who`.
+  /// A running host takes them again under its current config.
+  virtual std::int64_t requestHeldResubmit(std::int64_t id, const std::string& emitter, const std::string& route,
+                                           const std::string& who) = 0;
+  /// Held records an operator asked to be taken again, by emitter, route, type and id.
+  virtual std::vector<HeldRecord> resubmitRequests(std::size_t limit) = 0;
   virtual std::vector<OperatorAction> operatorLog(std::size_t limit) = 0;
   /// Adds a line to the operators' log (a plugin's operator command).
   virtual void logOperatorAction(const std::string& who, const std::string& action, const std::string& detail) = 0;
