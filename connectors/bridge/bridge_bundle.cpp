@@ -177,6 +177,10 @@ Verified readBundle(std::string_view bytes, const Policy& policy) {
   } catch (const std::exception& e) {
     return refuse(std::string("the manifest is not readable: ") + e.what());
   }
+  // A sequence is positive and below a stated bound before anything is
+  // stored: it is counted on, compared and kept per sender.
+  if (m.sequence < 1 || m.sequence > kMaxSequence)
+    return refuse("sequence " + std::to_string(m.sequence) + " is not between 1 and " + std::to_string(kMaxSequence));
   // The direction's rules.
   if (m.toZone != policy.zone) return refuse("the bundle is for the " + m.toZone + " zone, this is " + policy.zone);
   if (!policy.recordTypes.count(m.recordType))

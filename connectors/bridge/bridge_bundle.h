@@ -26,6 +26,10 @@
 
 namespace renkei::connectors::bridge {
 
+/// The largest per-sender sequence number a bundle may carry (a sender
+/// sending a bundle a second for 30,000 years stays below it).
+constexpr std::int64_t kMaxSequence = 1'000'000'000'000'000;
+
 struct Field {
   std::string name;
   std::string pii;  ///< none, personal, identifier, special, mynumber

@@ -4,6 +4,7 @@
 // moves it to done/; a refused bundle goes whole to rejected/ with a
 // <name>.reason.txt beside it. A bundle claimed by a process that was
 // killed is in processing/ and is taken first on the next pass.
+#include <optional>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -187,15 +188,15 @@ ZmqReply BridgeConnector::take(const std::string& bytes, const std::string& sha)
   emission.state = [&](StateSession& s) {
     fresh = true;
     missingFrom = missingTo = 0;
-    std::int64_t last = -1;
+    std::optional<std::int64_t> last;  // none: the sender's first bundle
     s.query("SELECT last_sequence FROM " + store.table("senders") + " WHERE sender = ?", {m.sender},
             [&](StateRows& r) { last = r.integer(0); });
-    if (last < 0) {
+    if (!last) {
       s.run("INSERT INTO " + store.table("senders") + " (sender, last_sequence, gaps) VALUES (?, ?, 0)",
             {m.sender, m.sequence});
       if (m.sequence > 1) missingFrom = 1, missingTo = m.sequence - 1;
-    } else if (m.sequence > last) {
-      if (m.sequence > last + 1) missingFrom = last + 1, missingTo = m.sequence - 1;
+    } else if (m.sequence > *last) {
+      if (m.sequence > *last + 1) missingFrom = *last + 1, missingTo = m.sequence - 1;
       s.run("UPDATE " + store.table("senders") + " SET last_sequence = ?, gaps = gaps + ? WHERE sender = ?",
             {m.sequence, missingTo ? missingTo - missingFrom + 1 : 0, m.sender});
     }

@@ -195,3 +195,23 @@ BOOST_AUTO_TEST_CASE(an_identifier_in_free_text_bound_for_the_internet_is_refuse
   // Without the scan (a receiver that has not been given it), the same bundle reads: the scan is what refuses.
   BOOST_TEST(readBundle(leaked, z.intoInternet()).ok());
 }
+
+// A signed bundle with a sequence of -1 once wedged its direction for good
+// (-1 was also "no row yet", and the store error was retried for ever): a
+// sequence outside 1 … 10^15 is refused before anything is stored.
+BOOST_AUTO_TEST_CASE(a_sequence_outside_its_bound_is_refused_before_anything_is_stored) {
+  Zones z;
+  for (const std::int64_t bad : {std::int64_t{-1}, std::int64_t{0}, std::int64_t{-2},
+                                 kMaxSequence + 1}) {
+    Manifest m = Zones::manifest("lgwan", "internet", "notice", {{"number", "none"}, {"status", "none"}});
+    m.sequence = bad;
+    const Verified v = readBundle(writeBundle(m, {{"1", "x"}}, z.lgwanSigner, nullptr), z.intoInternet());
+    BOOST_TEST(v.refusal.value_or("read") ==
+                   "sequence " + std::to_string(bad) + " is not between 1 and 1000000000000000",
+               bad);
+  }
+  Manifest m = Zones::manifest("lgwan", "internet", "notice", {{"number", "none"}, {"status", "none"}});
+  m.sequence = kMaxSequence;
+  BOOST_TEST(!readBundle(writeBundle(m, {{"1", "x"}}, z.lgwanSigner, nullptr), z.intoInternet()).refusal);
+}
+
