@@ -1,5 +1,7 @@
 #include "procedures.h"
 
+#include "renkei/text.h"
+
 #include <algorithm>
 #include <fstream>
 #include <set>
@@ -13,6 +15,19 @@ namespace fs = std::filesystem;
 
 namespace renkei::review {
 namespace {
+
+/// A number attribute: bounded, reported with file:line, `fallback` when
+/// absent or wrong (the problem is reported, so the file is refused).
+int numberAttr(xmlNodePtr node, const char* name, int fallback, std::int64_t min, std::int64_t max,
+               const std::string& file, Diagnostics& diags, const std::string& what) {
+  if (!xml::hasAttr(node, name)) return fallback;
+  const std::string text = xml::attr(node, name);
+  if (const auto v = parseWholeNumber(text, min, max)) return static_cast<int>(*v);
+  diags.add(file, xml::lineOf(node),
+            what + name + " '" + printable(text) + "' is not " + wholeNumberRange(min, max));
+  return fallback;
+}
+
 
 std::vector<std::string> splitTabs(const std::string& line) {
   std::vector<std::string> out;
@@ -80,9 +95,8 @@ FieldRule readField(xmlNodePtr g, const std::string& f, Diagnostics& diags, std:
   r.match = xml::attr(g, "match");
   r.writeBack = boolAttr(g, "write-back", true);
   if (xml::hasAttr(g, "max-length")) {
-    const int m = std::stoi(xml::attr(g, "max-length"));
-    if (m < 1 || m > 4000) diags.add(f, line, "field '" + r.name + "': max-length must be 1 to 4000");
-    else r.maxLength = static_cast<std::size_t>(m);
+    const int m = numberAttr(g, "max-length", 0, 1, 4000, f, diags, "field '" + r.name + "': ");
+    if (m > 0) r.maxLength = static_cast<std::size_t>(m);
   }
   if (xml::hasAttr(g, "values")) {
     std::istringstream words(xml::attr(g, "values"));
@@ -257,8 +271,8 @@ std::shared_ptr<const Procedures> loadProcedures(const fs::path& file, Diagnosti
     p.name = xml::attr(c, "name");
     p.form = xml::hasAttr(c, "form") ? xml::attr(c, "form") : p.id;
     p.department = xml::attr(c, "department");
-    p.periodDays = std::stoi(xml::attr(c, "period-days"));
-    if (xml::hasAttr(c, "correction-days")) p.correctionDays = std::stoi(xml::attr(c, "correction-days"));
+    p.periodDays = numberAttr(c, "period-days", 0, 0, 3650, f, diags, "procedure '" + p.id + "': ");
+    p.correctionDays = numberAttr(c, "correction-days", p.correctionDays, 1, 3650, f, diags, "procedure '" + p.id + "': ");
     p.registerRequired = !xml::hasAttr(c, "register") || xml::attr(c, "register") == "required";
     if (auto [it, inserted] = ids.emplace(p.id, p.line); !inserted)
       diags.add(f, p.line, "procedure '" + p.id + "' is declared twice (first at line " + std::to_string(it->second) + ")");
@@ -271,8 +285,8 @@ std::shared_ptr<const Procedures> loadProcedures(const fs::path& file, Diagnosti
       if (what == "field") {
         p.fields.push_back(readField(g, f, diags, fieldLines, matched));
       } else if (what == "members") {
-        p.minMembers = xml::hasAttr(g, "min") ? std::stoi(xml::attr(g, "min")) : 1;
-        p.maxMembers = xml::hasAttr(g, "max") ? std::stoi(xml::attr(g, "max")) : 9;
+        p.minMembers = numberAttr(g, "min", 1, 0, 99, f, diags, "members: ");
+        p.maxMembers = numberAttr(g, "max", 9, 1, 99, f, diags, "members: ");
         if (p.maxMembers < 1 || p.maxMembers > 99 || p.minMembers < 0 || p.minMembers > p.maxMembers)
           diags.add(f, line, "members: min and max must be 0 ≤ min ≤ max ≤ 99, max ≥ 1");
         std::map<std::string, int> memberLines;
@@ -300,7 +314,7 @@ std::shared_ptr<const Procedures> loadProcedures(const fs::path& file, Diagnosti
           diags.add(f, line, "write-back: encoding '" + w.encoding + "' is not one of " + names);
         }
         w.reflectEvent = xml::attr(g, "reflect-event");
-        if (xml::hasAttr(g, "reflect-days")) w.reflectDays = std::stoi(xml::attr(g, "reflect-days"));
+        w.reflectDays = numberAttr(g, "reflect-days", w.reflectDays, 0, 3650, f, diags, "write-back: ");
         if (xml::hasAttr(g, "conversion-table")) {
           fs::path t = xml::attr(g, "conversion-table");
           if (t.is_relative()) t = file.parent_path() / t;

@@ -942,6 +942,29 @@ BOOST_AUTO_TEST_CASE(sealed_visit_tokens_open_once_over_the_api) {
   BOOST_TEST(refusal("QR1" + text.substr(3)) == "WRONG_PREFIX");
   BOOST_TEST(refusal(text.substr(0, text.size() / 2)) == "MALFORMED");
   BOOST_TEST(refusal(token::make(current.publicKey(), "not json", now + 60)) == "MALFORMED");
+  // Every header field bounded: an 18-digit expiry once overflowed when
+  // turned into seconds; a 6-digit length is longer than a token can be.
+  {
+    const std::size_t k = text.find(':', 4), e = text.find(':', k + 1), l = text.find(':', e + 1);
+    BOOST_TEST(refusal(text.substr(0, k + 1) + "999999999999999999" + text.substr(e)) == "MALFORMED");
+    BOOST_TEST(refusal(text.substr(0, e + 1) + "000001" + text.substr(l)) == "MALFORMED");
+    BOOST_TEST(refusal("RK0001" + text.substr(3)) == "MALFORMED");
+  }
+  // Odd payloads are refused, not trimmed or half read.
+  const std::string member = R"({"name":"試験 花子","birth":"1990-01-01","sex":"2"})";
+  std::string many;
+  for (int i = 0; i < 21; ++i) many += (i ? "," : "") + member;
+  int odd = 0;
+  for (const std::string& body :
+       {R"("members":[)" + many + "]", std::string(R"("members":[1])"), std::string(R"("members":{"a":1})"),
+        R"("members":[{"name":")" + std::string(401, 'a') + R"("}])", std::string(R"("members":[{"name":"a
+b"}])"),
+        std::string(R"("procedures":[1])"), R"("procedures":[)" + std::string(R"("p",)") + std::string(R"("")") + "]",
+        std::string(R"("move":"tomorrow")"), std::string(R"("issued":"x")"), std::string(R"("issued":1e30)"),
+        std::string(R"("members":[{"birth":"1990/01/01"}])")}) {
+    const std::string odd_payload = "{\"id\":\"tok-odd-" + std::to_string(++odd) + "\"," + body + "}";
+    BOOST_TEST(refusal(token::make(current.publicKey(), odd_payload, now + 3600)) == "MALFORMED", body.substr(0, 60));
+  }
 
   // An instance that holds no key (as in the internet zone) refuses with its own code.
   {

@@ -168,3 +168,28 @@ BOOST_AUTO_TEST_CASE(rule_files_name_unknown_procedures_events_and_parameters) {
            "r.xml:7: rule 'd': through-march-after-age: parameter 'age-limt' is not declared"})
     BOOST_TEST(text.find(expected) != std::string::npos, "expected '" << expected << "' in:\n" << text);
 }
+
+// A number past int in a rule file once aborted `renkei check` (rc 134):
+// every number read from these files is range-checked and named with its line.
+BOOST_AUTO_TEST_CASE(numbers_in_rule_files_are_range_checked_with_their_line) {
+  const Shipped s;
+  test::TempDir tmp;
+  test::writeFile(tmp / "r.xml", R"(<rules xmlns="urn:renkei:rules:1" id="t">
+  <rule id="a" procedure="jidou-teate" trigger="tennyu" valid-from="2024-10-01" cite="x" deadline-days="99999999999999999999"/>
+  <rule id="b" procedure="jidou-teate" trigger="tennyu" valid-from="2024-10-01" cite="x">
+    <when><member min-age="2147483648"/></when>
+  </rule>
+  <rule id="c" procedure="jidou-teate" trigger="tennyu" valid-from="2024-10-01" cite="x">
+    <when><member max-age="-1"/></when>
+  </rule>
+</rules>
+)");
+  Diagnostics diags;
+  BOOST_TEST(!guidance::loadRules(tmp / "r.xml", *s.knowledge, diags));
+  const std::string text = diags.format();
+  for (const std::string expected : {
+           "r.xml:2: rule 'a': deadline-days: '99999999999999999999' is not a whole number from 0 to 3650",
+           "r.xml:4: rule 'b': min-age: '2147483648' is not a whole number from 0 to 3650",
+           "r.xml:7: rule 'c': max-age: '-1' is not a whole number from 0 to 3650"})
+    BOOST_TEST(text.find(expected) != std::string::npos, "expected '" << expected << "' in:\n" << text);
+}

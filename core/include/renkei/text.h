@@ -3,12 +3,69 @@
 // file: what every part that reports on hostile input needs, written once.
 #pragma once
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace renkei {
+
+/// `text` as a whole number between `min` and `max` (ASCII digits with an
+/// optional leading '-'), or nothing: empty, any other character, or out of
+/// range. Never throws: for every number read from a file people edit (a
+/// value past `int` once aborted `renkei check`).
+inline std::optional<std::int64_t> parseWholeNumber(std::string_view text, std::int64_t min, std::int64_t max) {
+  std::int64_t value = 0;
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < min || value > max) return std::nullopt;
+  return value;
+}
+
+/// True when a spreadsheet or an RPA robot opening a CSV would read the
+/// value as a formula (CSV injection, OWASP): it begins with '=', '+', '-',
+/// '@', a tab or a carriage return (or their full-width forms ＝ ＋ － ＠),
+/// unless it is a plain number ("-1", "+81", "-0.5").
+inline bool looksLikeFormula(std::string_view v) {
+  if (v.empty()) return false;
+  const unsigned char c = static_cast<unsigned char>(v.front());
+  bool lead = c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
+  // ＝ U+FF1D, ＋ U+FF0B, － U+FF0D, ＠ U+FF20 (spreadsheets fold them)
+  if (!lead && v.size() >= 3 && c == 0xEF && static_cast<unsigned char>(v[1]) == 0xBC) {
+    const unsigned char t = static_cast<unsigned char>(v[2]);
+    lead = t == 0x9D || t == 0x8B || t == 0x8D || t == 0xA0;
+    if (lead) return true;
+  }
+  if (!lead) return false;
+  if (c == '-' || c == '+') {
+    std::size_t i = 1, digits = 0, dots = 0;
+    for (; i < v.size(); ++i) {
+      if (v[i] >= '0' && v[i] <= '9') ++digits;
+      else if (v[i] == '.' && ++dots == 1) continue;
+      else break;
+    }
+    if (i == v.size() && digits > 0) return false;
+  }
+  return true;
+}
+
+/// One CSV cell for a report people open in a spreadsheet: a value that
+/// looks like a formula gets a leading apostrophe (shown as text, never run),
+/// and the cell is quoted when it holds a comma, a quote or a line end.
+inline std::string csvCell(std::string_view v) {
+  std::string cell = looksLikeFormula(v) ? "'" + std::string(v) : std::string(v);
+  if (cell.find_first_of(",\"\r\n\t") == std::string::npos && !looksLikeFormula(v)) return cell;
+  std::string q = "\"";
+  for (char c : cell) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+/// "a whole number from MIN to MAX" for messages beside parseWholeNumber.
+inline std::string wholeNumberRange(std::int64_t min, std::int64_t max) {
+  return "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+}
 
 /// The byte offset of the first byte of `text` that does not begin a
 /// complete, well-formed UTF-8 character (overlong forms and surrogates

@@ -1,6 +1,8 @@
 // Knowledge files, rule files and the judgement (guidance.h).
 #include "guidance/guidance.h"
 
+#include "renkei/text.h"
+
 #include <algorithm>
 #include <functional>
 #include <sstream>
@@ -21,11 +23,24 @@ std::vector<std::string> words(const std::string& text) {
   return out;
 }
 
-std::optional<Number> number(const std::string& text) {
+/// Ages and day counts in rule files: bounded, reported with file:line.
+constexpr std::int64_t kMaxRuleNumber = 3650;
+
+std::optional<Number> number(const std::string& text, const std::string& file, int line, const std::string& what,
+                             Diagnostics& diags) {
   if (text.empty()) return std::nullopt;
   Number n;
-  if (text.rfind("param:", 0) == 0) n.parameter = text.substr(6);
-  else n.value = std::stoi(text);
+  if (text.rfind("param:", 0) == 0) {
+    n.parameter = text.substr(6);
+    return n;
+  }
+  const auto v = parseWholeNumber(text, 0, kMaxRuleNumber);
+  if (!v) {
+    diags.add(file, line, what + ": '" + printable(text) + "' is not " + wholeNumberRange(0, kMaxRuleNumber) +
+                              " (or param:NAME)");
+    return std::nullopt;
+  }
+  n.value = static_cast<int>(*v);
   return n;
 }
 
@@ -89,7 +104,15 @@ std::shared_ptr<const Knowledge> loadKnowledge(const fs::path& file, Diagnostics
       p.name = xml::attr(c, "name");
       p.counter = xml::attr(c, "counter");
       if (xml::hasAttr(c, "where")) p.where = xml::attr(c, "where");
-      if (xml::hasAttr(c, "deadline-days")) p.deadlineDays = std::stoi(xml::attr(c, "deadline-days"));
+      if (xml::hasAttr(c, "deadline-days")) {
+        if (const auto v = parseWholeNumber(xml::attr(c, "deadline-days"), 0, kMaxRuleNumber)) {
+          p.deadlineDays = static_cast<int>(*v);
+        } else {
+          diags.add(file.string(), line, "procedure '" + p.id + "': deadline-days '" +
+                                             printable(xml::attr(c, "deadline-days")) + "' is not " +
+                                             wholeNumberRange(0, kMaxRuleNumber));
+        }
+      }
       if (xml::hasAttr(c, "deadline-rule")) p.deadlineRule = *calendar::parseRule(xml::attr(c, "deadline-rule"));
       for (xmlNodePtr g = c->children; g; g = g->next) {
         if (g->type != XML_ELEMENT_NODE) continue;
@@ -229,7 +252,7 @@ Conditions readConditions(xmlNodePtr node, const std::string& f, const std::stri
   std::vector<std::string> params;
   for (const auto& [name, _] : rules.parameters) params.push_back(name);
   auto num = [&](xmlNodePtr n, const char* attr) -> std::optional<Number> {
-    auto v = number(xml::attr(n, attr));
+    auto v = number(xml::attr(n, attr), f, xml::lineOf(n), "rule '" + rule + "': " + attr, diags);
     if (v && !v->parameter.empty() && !rules.parameters.count(v->parameter))
       diags.add(f, xml::lineOf(n), "rule '" + rule + "': " + attr + ": parameter '" + v->parameter +
                                        "' is not declared (<parameter name=\"…\"/>)" + didYouMean(v->parameter, params));
@@ -304,7 +327,8 @@ std::shared_ptr<const Rules> loadRules(const fs::path& file, const Knowledge& kn
       else if (from && *rule.validTo < *from)
         diags.add(f, line, "rule '" + rule.id + "': valid-to is before valid-from");
     }
-    if (xml::hasAttr(c, "deadline-days")) rule.deadlineDays = number(xml::attr(c, "deadline-days"));
+    if (xml::hasAttr(c, "deadline-days"))
+      rule.deadlineDays = number(xml::attr(c, "deadline-days"), f, line, "rule '" + rule.id + "': deadline-days", diags);
     if (rule.deadlineDays && !rule.deadlineDays->parameter.empty() && !r->parameters.count(rule.deadlineDays->parameter))
       diags.add(f, line, "rule '" + rule.id + "': deadline-days: parameter '" + rule.deadlineDays->parameter +
                              "' is not declared");
@@ -344,11 +368,9 @@ int valueOf(const Number& n, const std::map<std::string, std::string>& params, c
   if (it != params.end()) text = it->second;
   else if (auto d = rules.parameters.find(n.parameter); d != rules.parameters.end() && d->second) text = *d->second;
   else throw std::invalid_argument("parameter '" + n.parameter + "' of the rules has no value (set it in the config)");
-  try {
-    return std::stoi(text);
-  } catch (const std::exception&) {
-    throw std::invalid_argument("parameter '" + n.parameter + "': '" + text + "' is not a number");
-  }
+  if (const auto v = parseWholeNumber(text, 0, kMaxRuleNumber)) return static_cast<int>(*v);
+  throw std::invalid_argument("parameter '" + n.parameter + "': '" + printable(text) + "' is not " +
+                              wholeNumberRange(0, kMaxRuleNumber));
 }
 
 bool memberHolds(const MemberFacts& m, const MemberCondition& c, const std::map<std::string, std::string>& p,

@@ -81,7 +81,10 @@ Result parse(std::string_view text, std::string& sealed) {
     part = text.substr(at, colon - at);
     at = colon + 1;
   }
-  if (!digits(parts[0])) return refuse(Refusal::Malformed, "no version in the header");
+  // Every header number is bounded before it is read: a version of at most
+  // 3 digits, an expiry in minutes since 1970 of at most 10 (an 18-digit one
+  // overflowed when turned into seconds), a length of at most 5.
+  if (!digits(parts[0]) || parts[0].size() > 3) return refuse(Refusal::Malformed, "no version in the header");
   Header h;
   h.version = static_cast<int>(std::stoll(std::string(parts[0])));
   if (h.version != kVersion)
@@ -93,6 +96,8 @@ Result parse(std::string_view text, std::string& sealed) {
     return refuse(Refusal::Malformed, "the key id is not 8 hex digits");
   h.keyId = std::string(parts[1]);
   if (!digits(parts[2]) || !digits(parts[3])) return refuse(Refusal::Malformed, "the header's numbers are not digits");
+  if (parts[2].size() > 10 || parts[3].size() > 5)
+    return refuse(Refusal::Malformed, "the header's numbers are longer than a token's can be");
   h.expiresAt = std::stoll(std::string(parts[2])) * 60;
   const std::size_t length = static_cast<std::size_t>(std::stoull(std::string(parts[3])));
   // Base45 never ends in a space (a last triple's third character is at
