@@ -57,6 +57,11 @@ const renkei_config_key kKeys[] = {
      "format=csv: the CSV layout (urn:renkei:layout:1) the sink writes. Each column takes the record's field of "
      "the same name (empty when missing). A character the encoding cannot hold fails the batch (dead letter, "
      "field and code point named): never a substitute."},
+    {"formula-cells", "enum(refuse|quote)", "refuse", 0,
+     "format=csv: a value a spreadsheet or an RPA robot would run as a formula (CSV injection: it begins with "
+     "=, +, -, @, a tab or a carriage return, or ＝ ＋ － ＠, and is not a plain number). refuse: the batch fails "
+     "(dead letter naming the record and field; nothing written), so the core system never receives an altered "
+     "value; quote: written as text with a leading apostrophe (for files people open in a spreadsheet)."},
     {"create-directories", "bool", "true", 0,
      "Create the exchange sub-folders when missing; when false a missing folder is a configuration error."},
     {"fsync", "bool", "true", 0,
@@ -240,6 +245,7 @@ void FileConnector::configure(const Settings& settings, const HostContext& conte
   if (settings.getString("format") == "csv") {
     if (!settings.has("output-layout")) throw ConfigError("format=csv needs output-layout (the CSV layout to write)");
     Diagnostics diags;
+    quoteFormulas_ = settings.getString("formula-cells") == "quote";
     csv_ = formats::loadLayout(settings.getPath("output-layout"), diags);
     if (!csv_ || !diags.empty()) throw ConfigError("output-layout: " + diags.format());
     if (csv_->kind != formats::LayoutKind::Csv)
@@ -533,15 +539,23 @@ Outcome FileConnector::deliver(const Batch& batch) {
   // The host hands over the records as JSON Lines: written as they are.
   if (!csv_) return writeAtomically(directory_ / "out", batch.id + ".jsonl", batch.jsonLines);
   std::string out;
-  if (const auto problem = writeCsv(*csv_, batch, out)) return Outcome::error(*problem);
+  if (const auto problem = writeCsv(*csv_, batch, out, quoteFormulas_)) return Outcome::error(*problem);
   return writeAtomically(directory_ / "out", batch.id + ".csv", out);
 }
 
-std::optional<std::string> writeCsv(const formats::Layout& layout, const Batch& batch, std::string& out) {
+std::optional<std::string> writeCsv(const formats::Layout& layout, const Batch& batch, std::string& out,
+                                    bool quoteFormulas) {
   const text::Codec& codec = *layout.codec;
   const char* newline = layout.newline == formats::Newline::Lf ? "\n" : "\r\n";
   const char delimiter = layout.delimiter, quote = layout.quote;
   const auto cell = [&](std::string_view value, std::size_t record, const std::string& field) -> std::optional<std::string> {
+    const bool formula = looksLikeFormula(value);
+    if (formula && !quoteFormulas)
+      return "record " + std::to_string(record) + ", field " + field +
+             ": the value begins like a formula (=, +, -, @, a tab or a line end): refused so that no spreadsheet or "
+             "RPA robot runs it (formula-cells=refuse); nothing was written";
+    std::string apostrophed;
+    if (formula) value = apostrophed = "'" + std::string(value);
     text::CodecStats stats;
     std::string encoded;
     codec.encode(value, encoded, stats);
@@ -556,8 +570,8 @@ std::optional<std::string> writeCsv(const formats::Layout& layout, const Batch& 
       return "record " + std::to_string(record) + ", field " + field + ": " + name + " cannot be written in " +
              codec.name() + " (map it in the sender's conversion table); nothing was written";
     }
-    const bool needsQuote = encoded.find(delimiter) != std::string::npos || encoded.find(quote) != std::string::npos ||
-                            encoded.find_first_of("\r\n") != std::string::npos;
+    const bool needsQuote = formula || encoded.find(delimiter) != std::string::npos ||
+                            encoded.find(quote) != std::string::npos || encoded.find_first_of("\r\n") != std::string::npos;
     if (needsQuote) {
       out += quote;
       for (char c : encoded) {

@@ -25,7 +25,8 @@ extern const std::size_t kKeyCount;
 /// order, encoded in its encoding, quoted where needed, a header row unless
 /// header="false". Returns why it cannot be written (a character the
 /// encoding lacks, named by field and code point), nothing written then.
-std::optional<std::string> writeCsv(const formats::Layout& layout, const Batch& batch, std::string& out);
+std::optional<std::string> writeCsv(const formats::Layout& layout, const Batch& batch, std::string& out,
+                                    bool quoteFormulas = false);
 
 class FileConnector : public Connector, public Source, public Sink {
  public:
@@ -101,6 +102,7 @@ class FileConnector : public Connector, public Source, public Sink {
   bool fsync_ = true;
   bool keepDone_ = true;
   std::shared_ptr<const formats::Layout> csv_;  ///< format=csv: the layout written
+  bool quoteFormulas_ = false;                  ///< formula-cells=quote
   Poco::Logger* logger_ = nullptr;
   std::string id_;
 };

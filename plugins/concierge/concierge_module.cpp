@@ -268,7 +268,8 @@ class Concierge {
                   " WHERE day >= ? AND day <= ? ORDER BY day, event, channel",
               {fromText, toText}, [&](StateRows& r) {
                 if (csv) {
-                  out += r.text(0) + "," + r.text(1) + "," + r.text(2) + "," + std::to_string(r.integer(3)) + "," +
+                  out += csvCell(r.text(0)) + "," + csvCell(r.text(1)) + "," + csvCell(r.text(2)) + "," +
+                         std::to_string(r.integer(3)) + "," +
                          std::to_string(r.integer(4)) + "\n";
                 } else {
                   out += std::string(first ? "" : ",") + "{\"day\":" + jsonText(r.text(0)) + ",\"event\":" +

@@ -1219,14 +1219,9 @@ std::vector<ReportRow> Review::report(const std::string& by, const std::string& 
 }
 
 std::string Review::reportCsv(const std::string& by, const std::vector<ReportRow>& rows) {
-  std::string out = by + ",count,average_reception_minutes\r\n";
+  std::string out = csvCell(by) + ",count,average_reception_minutes\r\n";
   for (const ReportRow& r : rows) {
-    std::string key = r.key;
-    if (key.find_first_of(",\"\r\n") != std::string::npos) {
-      std::string q = "\"";
-      for (char c : key) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-      key = q + "\"";
-    }
+    const std::string key = csvCell(r.key);  // quoted, and a formula never runs
     char avg[32];
     std::snprintf(avg, sizeof avg, "%.1f", r.averageReceptionMinutes);
     out += key + "," + std::to_string(r.count) + "," + avg + "\r\n";
