@@ -142,7 +142,7 @@ void removeStaleTemporaries(int dir, const std::string& name) {
 
 std::string writeReasonFile(int dir, const std::string& name, const std::string& text, bool sync) {
   const std::string tmp = "." + name + "." + std::to_string(::getpid()) + ".tmp";
-  const int fd = ::openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+  const int fd = ::openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return "cannot write '" + printable(tmp) + "': " + std::strerror(errno);
   std::size_t done = 0;
   int err = 0;

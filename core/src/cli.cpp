@@ -1,5 +1,7 @@
 // The renkei command line: serve, check, plugins, version.
 #include "cli.h"
+
+#include <sys/stat.h>
 #include "store/sql_db.h"
 #include "store/store.h"
 
@@ -567,6 +569,10 @@ int commandServe(const Args& a) {
 }  // namespace
 
 int runCli(int argc, char** argv) {
+  // What renkei writes (the store, spools, rejects, sink files, reason files,
+  // keys) is readable by renkei alone, whatever umask it was started with;
+  // files meant for others (public keys) are given their mode explicitly.
+  ::umask(077);
   setUpLogging();
   if (argc >= 2) {
     const std::string first = argv[1];

@@ -143,6 +143,8 @@ void applyAdmin(HostConfig& config, xmlNodePtr node, Diagnostics& diags) {
       diags.add(file, admin.line, std::string("admin: ") + (p == &admin.key ? "key" : "certificate") + " '" +
                                       p->string() + "' " + *why);
   }
+  if (!admin.key.empty())
+    if (auto why = notPrivate(admin.key)) diags.add(file, admin.line, "admin: key '" + admin.key.string() + "' " + *why);
   if (admin.certificate.empty() && admin.address != "127.0.0.1" && admin.address != "::1" &&
       admin.address != "localhost")
     diags.add(file, admin.line,
@@ -391,6 +393,8 @@ class ConfigChecker {
       };
       exists(config.api->certificate, "certificate");
       exists(config.api->key, "key");
+      if (auto why = config.api->key.empty() ? std::nullopt : notPrivate(config.api->key))
+        diags.add(file, config.api->line, "api: key '" + config.api->key.string() + "' " + *why);
       exists(config.api->clientCa, "client-ca");
       exists(config.api->crl, "crl");
     }
@@ -566,8 +570,16 @@ class ConfigChecker {
         if (config.store->passwordFile && !fs::is_regular_file(*config.store->passwordFile))
           diags.add(file, config.storeLine,
                     "store: password-file '" + config.store->passwordFile->string() + "' does not exist");
-      } else if (config.store->path.empty())
+        else if (auto why = config.store->passwordFile ? notPrivate(*config.store->passwordFile) : std::nullopt)
+          diags.add(file, config.storeLine,
+                    "store: password-file '" + config.store->passwordFile->string() + "' " + *why);
+      } else if (config.store->path.empty()) {
         diags.add(file, config.storeLine, "store: driver 'sqlite' needs path=\"…\" (the database file)");
+      } else if (config.store->path != ":memory:") {
+        // The register and the applications are in clear in it.
+        if (auto why = notPrivate(config.store->path))
+          diags.add(file, config.storeLine, "store: '" + config.store->path.string() + "' " + *why);
+      }
     }
 
   }

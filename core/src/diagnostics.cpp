@@ -114,4 +114,13 @@ std::optional<std::string> unreadableFile(const std::filesystem::path& file) {
   return std::nullopt;
 }
 
+std::optional<std::string> notPrivate(const std::filesystem::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0 || !(st.st_mode & 077)) return std::nullopt;
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return std::string("is open to other users (mode ") + mode + "): it must be readable by renkei alone; chmod " +
+         (S_ISDIR(st.st_mode) ? "700" : "600") + " '" + file.string() + "'";
+}
+
 }  // namespace renkei

@@ -64,6 +64,11 @@ bool forEachTableLine(const std::string& file, const std::function<void(int, con
 /// or nothing when it can: for reporting it at the line that names it.
 std::optional<std::string> unreadableFile(const std::filesystem::path& file);
 
+/// Why a file holding a secret or personal data is not private (any access
+/// for the group or others: "is readable by other users (mode 0644); chmod
+/// 600 'path'"), or nothing (private, or not there: reported elsewhere).
+std::optional<std::string> notPrivate(const std::filesystem::path& file);
+
 /// "a, b, c" for messages.
 std::string joinList(const std::vector<std::string>& items, const std::string& separator = ", ");
 

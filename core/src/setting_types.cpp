@@ -7,6 +7,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -54,6 +55,13 @@ std::optional<std::string> readSecret(const std::string& text, const std::filesy
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 4096) {
       ::close(fd);
       return "the secret file '" + p.string() + "' must be a regular file of at most 4 KiB";
+    }
+    if (st.st_mode & 077) {
+      ::close(fd);
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      return "the secret file '" + p.string() + "' is open to other users (mode " + mode +
+             "): it must be readable by renkei alone; chmod 600 it";
     }
     content.resize(static_cast<std::size_t>(st.st_size));
     const ssize_t n = ::read(fd, content.data(), content.size());

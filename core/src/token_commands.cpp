@@ -36,7 +36,9 @@ std::string value(const std::map<std::string, std::string>& values, const std::s
 std::string writeNew(const std::filesystem::path& file, const std::string& text, mode_t mode) {
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return "cannot create '" + file.string() + "': " + std::strerror(errno);
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  // The mode as asked, not as the umask leaves it (a public key is for the other zone).
+  const bool ok = ::fchmod(fd, mode) == 0 &&
+                  ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
   const int error = errno;
   ::close(fd);
   return ok ? std::string() : "cannot write '" + file.string() + "': " + std::strerror(error);

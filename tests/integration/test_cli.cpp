@@ -818,3 +818,43 @@ BOOST_AUTO_TEST_CASE(operator_output_escapes_file_names) {
   BOOST_TEST(again.exitCode == 0, again.err);
   BOOST_TEST(again.out.find("reprocess: 'x\\nproblem: forged\\x1b[2J.txt'") != std::string::npos, again.out);
 }
+
+// Personal data at rest is readable by renkei alone whatever the umask it was
+// started with: the store (and its WAL), its folder, sink files; a store
+// left open to others is refused by check (and so by serve).
+BOOST_AUTO_TEST_CASE(what_renkei_writes_is_readable_by_renkei_alone_whatever_the_umask) {
+  test::TempDir dir;
+  test::writeFile(dir / "config.xml", std::string(dropConfig()).replace(dropConfig().find("path=\"renkei.db\""),
+                                                                         16, "path=\"var/renkei.db\""));
+  fs::create_directories(dir / "in/in");
+  test::writeFile(dir / "in/in/a.txt", "試験 一郎\n試験 二郎\n");
+  const mode_t old = ::umask(0);  // the child inherits it
+  auto served = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
+  ::umask(old);
+  BOOST_TEST_REQUIRE(served.exitCode == 0, served.out << served.err);
+  auto mode = [](const fs::path& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 ? st.st_mode & 07777 : 07777;
+  };
+  BOOST_TEST(mode(dir / "var/renkei.db") == 0600u);
+  BOOST_TEST(mode(dir / "var") == 0700u);
+  if (fs::exists(dir / "var/renkei.db-wal")) BOOST_TEST(mode(dir / "var/renkei.db-wal") == 0600u);
+  const auto outs = test::listFiles(dir / "out/out");
+  BOOST_TEST_REQUIRE(outs.size() == 1u);
+  BOOST_TEST(mode(dir / "out/out" / outs.front()) == 0600u);
+  BOOST_TEST(mode(dir / "out") == 0700u);
+
+  ::chmod((dir / "var/renkei.db").c_str(), 0644);
+  auto check = runRenkei({"check", "--config", (dir / "config.xml").string()});
+  BOOST_TEST(check.exitCode == 2);
+  BOOST_TEST(check.err.find("config.xml:3: store: '" + (dir / "var/renkei.db").string() +
+                            "' is open to other users (mode 0644): it must be readable by renkei alone; chmod 600") !=
+                 std::string::npos,
+             check.err);
+  // serve checks the same before it starts
+  auto refused = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
+  BOOST_TEST(refused.exitCode == 2, refused.err);
+  ::chmod((dir / "var/renkei.db").c_str(), 0600);
+  auto again = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
+  BOOST_TEST(again.exitCode == 0, again.err);
+}

@@ -1,4 +1,6 @@
 // SqlDatabase over SQLite: one file in WAL mode.
+#include <fcntl.h>
+#include <unistd.h>
 #include <sqlite3.h>
 
 #include <chrono>
@@ -15,6 +17,30 @@ namespace fs = std::filesystem;
 
 namespace renkei::store {
 namespace {
+
+/// The store holds the register and applications in clear: readable by
+/// renkei alone whatever the umask. A new folder is made 0700 and a new file
+/// 0600 before SQLite opens it (SQLite gives its -wal and -shm files the
+/// database file's mode). A store left looser is refused by `renkei check`
+/// (which every start runs); one made looser by an older version is
+/// tightened here when renkei owns it.
+void privateStoreFile(const fs::path& p, std::error_code& ec) {
+  if (p.has_parent_path() && !fs::exists(p.parent_path(), ec)) {
+    fs::create_directories(p.parent_path(), ec);
+    if (!ec) ::chmod(p.parent_path().c_str(), 0700);
+  }
+  // Never open and close an existing store file here: closing any
+  // descriptor of it drops every POSIX lock this process's other SQLite
+  // connections hold on it. A new file is made with O_EXCL; an existing
+  // one is changed by path.
+  struct stat st {};
+  if (::lstat(p.c_str(), &st) != 0) {
+    const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) ::close(fd);  // nobody holds locks on a file just made
+    return;                    // else SQLite reports why it cannot open it
+  }
+  if (S_ISREG(st.st_mode) && (st.st_mode & 077) && st.st_uid == ::geteuid()) ::chmod(p.c_str(), st.st_mode & 0700);
+}
 
 class SqliteStatement final : public SqlStatement {
  public:
@@ -79,7 +105,7 @@ class SqliteDatabase final : public SqlDatabase {
     if (!create && path != ":memory:" && !fs::exists(p, ec))
       throw StoreMissing("sqlite " + path + ": there is no store here (the file does not exist; renkei serve "
                          "creates it on its first start); check the config's <store path> and --config");
-    if (create && path != ":memory:" && p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
+    if (create && path != ":memory:") privateStoreFile(p, ec);
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
       std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
