@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <fnmatch.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -34,6 +35,7 @@
 #include "renkei/files.h"
 #include "renkei/json.h"
 #include "renkei/sdk.h"
+#include "renkei/seal.h"
 #include "renkei/text.h"
 
 namespace fs = std::filesystem;
@@ -62,7 +64,8 @@ const renkei_config_key kOwnKeys[] = {
     {"max-full-removal", "int", "5", 0,
      "Percent of the register's current residents a full extract may remove (消除; up to 10 residents are "
      "always allowed). A full extract that would remove more (a truncated export) is held in <directory>/held/ with the counts, unread by the routes; an "
-     "operator who has checked it moves it into <directory>/release/ to take it in anyway (file transport)."},
+     "operator who has checked it releases it with `renkei resident release --file NAME` (recorded with who, by name "
+     "and content) to take it in anyway (file transport). A file dropped anywhere is never a release."},
     {"removal-reasons", "list", "06,07,08,09", 0,
      "異動事由 codes after which the resident is no longer in the register (転出, 死亡, 職権消除, 国外転出)."},
     {"householder-code", "string", "02", 0, "続柄 code of the householder (世帯主)."},
@@ -132,6 +135,7 @@ class ResidentConnector final : public Connector, public Source {
  public:
   void configure(const Settings& settings, const HostContext& context) override {
     logger_ = context.logger;
+    id_ = context.id;
     services_ = context.services;
     if (!services_) throw ConfigError("the resident connector needs the host's store (no services offered)");
     transport_ = settings.getString("transport");
@@ -175,7 +179,12 @@ class ResidentConnector final : public Connector, public Source {
     }
     if (!inner_->source()) throw ConfigError("the transport '" + transport_ + "' is not set up as a source");
     if (context.validating) return;  // renkei check: no store
+    openState();
+  }
 
+  /// The register, the exports applied and the releases in the host's store.
+  void openState() {
+    if (state_) return;
     state_ = &services_->state();
     register_ = state_->table("register");
     exports_ = state_->table("exports");
@@ -188,8 +197,87 @@ class ResidentConnector final : public Connector, public Source {
         // Exports an operator released from held/: remembered until applied,
         // so a restart in between does not hold them again.
         "CREATE TABLE {releases} (name TEXT PRIMARY KEY);",
+        // Releases by `renkei resident release`: the held file's name and
+        // content, who and when (the release/ folder that anyone who could
+        // write in/ could also write is gone; {releases} stays unused).
+        "CREATE TABLE {released} (name TEXT NOT NULL, sha256 TEXT NOT NULL, released_by TEXT NOT NULL, "
+        "at_ms BIGINT NOT NULL, PRIMARY KEY (name, sha256));",
     });
-    releases_ = state_->table("releases");
+    released_ = state_->table("released");
+  }
+
+  /// renkei resident held | release --file NAME: the exports held for
+  /// removing too much, and the operator's release of one of them.
+  std::optional<OperatorResult> operate(const OperatorRequest& request) override {
+    if (request.action != "held" && request.action != "release") return std::nullopt;
+    OperatorResult r;
+    if (directory_.empty()) {
+      r.status = 2;
+      r.error = "connector '" + id_ + "' takes exports over ODBC: a held export is refused into the spool's error/";
+      return r;
+    }
+    const fs::path held = directory_ / "held";
+    std::error_code ec;
+    if (request.action == "held") {
+      std::vector<std::string> names;
+      for (fs::directory_iterator it(held, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string n = it->path().filename().string();
+        if (it->is_regular_file(ec) && !it->is_symlink(ec) && n.size() > 0 &&
+            (n.size() < 9 || n.compare(n.size() - 9, 9, ".held.txt") != 0))
+          names.push_back(n);
+      }
+      std::sort(names.begin(), names.end());
+      for (const std::string& n : names) {
+        std::string why;
+        std::ifstream in(held / (n + ".held.txt"));
+        std::getline(in, why);
+        r.output += printable(n) + "  " + printable(why) + "\n";
+      }
+      r.output += std::to_string(names.size()) + (names.size() == 1 ? " export is" : " exports are") + " held in " +
+                  printable(held.string()) + "\n";
+      return r;
+    }
+    const auto file = request.options.find("--file");
+    const std::string name = file == request.options.end() ? std::string() : file->second;
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+      r.status = 2;
+      r.error = "--file NAME is required: an export held in " + printable(held.string()) + " ('renkei resident held')";
+      return r;
+    }
+    struct stat st {};
+    const fs::path path = held / name;
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      r.status = 1;
+      r.error = "no export '" + printable(name) + "' is held in " + printable(held.string()) + " ('renkei resident held')";
+      return r;
+    }
+    std::string sha;
+    if (const auto bad = sha256OfFile(path, sha)) {
+      r.status = 1;
+      r.error = *bad;
+      return r;
+    }
+    // Recorded first, by name and content: what the host then claims from
+    // in/ under this name is taken without the check only if it is these bytes.
+    openState();
+    const std::int64_t now = services_->nowMs();
+    state_->write([&](StateSession& s) {
+      s.run("INSERT INTO " + released_ + " (name, sha256, released_by, at_ms) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (name, sha256) DO NOTHING",
+            {name, sha, request.by, now});
+    });
+    const fs::path in = directory_ / "in" / name;
+    if (::renameat2(AT_FDCWD, path.c_str(), AT_FDCWD, in.c_str(), RENAME_NOREPLACE) != 0) {
+      r.status = 1;
+      r.error = "cannot move '" + printable(name) + "' back into in/: " + std::strerror(errno);
+      return r;
+    }
+    // held/<name>.held.txt stays: the record of why it was held.
+    r.output = "released: '" + printable(name) + "' (sha256 " + sha.substr(0, 12) + ") is back in " +
+               printable((directory_ / "in").string()) +
+               "; the running host takes it in as it is, removals included (logged with who released it).\n";
+    r.logged = "released held export '" + printable(name) + "' (sha256 " + sha.substr(0, 12) + ")";
+    return r;
   }
 
   Source* source() override { return this; }
@@ -197,14 +285,11 @@ class ResidentConnector final : public Connector, public Source {
   // Listing only: the domain pass runs once per export, in prepare().
   std::vector<Intake> recover() override { return inner_->source()->recover(); }
 
-  std::optional<Intake> claim() override {
-    if (std::optional<Intake> released = takeReleased()) return released;
-    return inner_->source()->claim();
-  }
+  std::optional<Intake> claim() override { return inner_->source()->claim(); }
 
   Outcome prepare(const Intake& item, const std::string& sha256, ItemUnit& unit) override {
     try {
-      if (derive(item, isReleased(item.name), sha256, unit)) return Outcome::ok();
+      if (derive(item, releasedBy(item.name, sha256), sha256, unit)) return Outcome::ok();
     } catch (const StateError& e) {
       return Outcome::retry(std::string("store: ") + e.what());
     } catch (const ExportChanged& e) {
@@ -262,7 +347,8 @@ class ResidentConnector final : public Connector, public Source {
   /// Returns false when a full extract would remove more of the register
   /// than max-full-removal allows (and `released` is false): nothing of it
   /// is applied, the caller holds it.
-  bool derive(const Intake& item, bool released, const std::string& hostSha, ItemUnit& unit) {
+  bool derive(const Intake& item, const std::optional<std::string>& released, const std::string& hostSha,
+              ItemUnit& unit) {
     ExportPass p;
     p.full = isFull(item.name);
     // The first export into an empty register is the baseline: it raises no
@@ -392,7 +478,7 @@ class ResidentConnector final : public Connector, public Source {
   /// A truncated full extract looks like residents leaving: refused above
   /// the share an operator set, with the counts (holdReason_), unless an
   /// operator released it.
-  bool removalsAllowed(const Intake& item, const ExportPass& p, bool released) {
+  bool removalsAllowed(const Intake& item, const ExportPass& p, const std::optional<std::string>& released) {
     std::size_t current = 0, removed = 0;
     for (const auto& [code, e] : p.before) {
       if (!e.current) continue;
@@ -408,12 +494,12 @@ class ResidentConnector final : public Connector, public Source {
                     std::to_string(current ? removed * 100 / current : 0) + "%), more than max-full-removal (" +
                     std::to_string(maxFullRemoval_) + "%): held, nothing of it was taken in. Check that the "
                     "export is complete (a cut-off file looks like residents leaving); to take it in anyway, "
-                    "move it into release/";
+                    "renkei resident release --config <config> --file '" + printable(item.name) + "'";
       return false;
     }
     if (tooMany)
-      logger_->warning("'%s': released by an operator: removes %z of %z current residents", printable(item.name),
-                       removed, current);
+      logger_->warning("'%s': released by %s (renkei resident release): removes %z of %z current residents",
+                       printable(item.name), printable(*released), removed, current);
     return true;
   }
 
@@ -514,7 +600,9 @@ class ResidentConnector final : public Connector, public Source {
   /// into it as they are (no copy: a full extract is a million of them),
   /// written in key order: the register's B-tree then grows at its end
   /// instead of rewriting pages all over.
-  std::function<void(StateSession&)> registerUpdate(const Intake& item, ExportPass& p, bool released) {
+  std::function<void(StateSession&)> registerUpdate(const Intake& item, ExportPass& p,
+                                                   const std::optional<std::string>& releasedBy) {
+    const bool released = releasedBy.has_value();
     const std::int64_t now = services_->nowMs();
     const std::int64_t events = static_cast<std::int64_t>(p.events.size());
     const std::int64_t households = static_cast<std::int64_t>(p.touched.size());
@@ -534,7 +622,7 @@ class ResidentConnector final : public Connector, public Source {
         const auto& [code, e] = *row;
         s.run(upsert, {code, e.household, e.relationship, e.reason, e.moved, std::int64_t{e.current}});
       }
-      if (released) s.run("DELETE FROM " + releases_ + " WHERE name = ?", {name});
+      if (released) s.run("DELETE FROM " + released_ + " WHERE name = ? AND sha256 = ?", {name, sha});
       s.run("INSERT INTO " + exports_ +
                 " (sha256, name, kind, applied_ms, events, households) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (sha256) DO NOTHING",
@@ -567,32 +655,22 @@ class ResidentConnector final : public Connector, public Source {
     logger_->warning("%s", holdReason_);
   }
 
-  bool isReleased(const std::string& name) {
-    bool found = false;
+  /// Who released this export (its name and content) with `renkei resident
+  /// release`, or nothing: only such an export skips the removal check.
+  std::optional<std::string> releasedBy(const std::string& name, const std::string& sha) {
+    std::optional<std::string> who;
     state_->read([&](StateSession& s) {
-      s.query("SELECT 1 FROM " + releases_ + " WHERE name = ?", {name}, [&](StateRows&) { found = true; });
+      s.query("SELECT released_by FROM " + released_ + " WHERE name = ? AND sha256 = ?", {name, sha},
+              [&](StateRows& row) { who = row.text(0); });
     });
-    return found;
+    return who;
   }
 
-  /// An export an operator moved from held/ into release/: claimed into
-  /// processing/ and taken in without the removal check.
-  std::optional<Intake> takeReleased() {
-    if (directory_.empty()) return std::nullopt;
-    const fs::path release = directory_ / "release";
-    std::error_code ec;
-    if (!fs::is_directory(release, ec) || fs::is_symlink(release, ec)) return std::nullopt;
-    for (const auto& entry : fs::directory_iterator(release, ec)) {
-      if (!entry.is_regular_file(ec) || entry.is_symlink(ec)) continue;
-      const std::string name = entry.path().filename().string();
-      const fs::path target = directory_ / "processing" / name;
-      if (::renameat2(AT_FDCWD, entry.path().c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) continue;
-      state_->write([&](StateSession& s) {
-        s.run("INSERT INTO " + releases_ + " (name) VALUES (?) ON CONFLICT (name) DO NOTHING", {name});
-      });
-      logger_->notice("'%s' taken from release/ (an operator released it)", printable(name));
-      return Intake{name, target, static_cast<std::uintmax_t>(fs::file_size(target, ec)), false};
-    }
+  static std::optional<std::string> sha256OfFile(const fs::path& path, std::string& hex) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return "cannot read '" + printable(path.string()) + "'";
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    hex = seal::sha256Hex(bytes);
     return std::nullopt;
   }
 
@@ -612,6 +690,7 @@ class ResidentConnector final : public Connector, public Source {
   }
 
   Poco::Logger* logger_ = nullptr;
+  std::string id_;
   HostServices* services_ = nullptr;
   StateStore* state_ = nullptr;
   std::unique_ptr<Connector> inner_;
@@ -623,7 +702,7 @@ class ResidentConnector final : public Connector, public Source {
   std::int64_t maxFullRemoval_ = 5;
   static constexpr std::size_t kAlwaysRemovable = 10;  ///< removals never held, whatever the share
   std::string holdReason_;
-  std::string releases_;  ///< table of names taken from release/ and not yet applied
+  std::string released_;  ///< releases by renkei resident release, not yet applied
   bool fsync_ = true;
   std::set<std::string> removal_;
   std::map<std::string, std::string> reasons_;

@@ -35,6 +35,9 @@ class InstanceServices final : public HostServices {
         emit_(std::move(emit)),
         metrics_(std::move(metrics)),
         validating_(validating) {}
+  /// An operator command (renkei <plugin> <action>): the instance was
+  /// configured in validation mode; its state in the store opens now.
+  void openForOperator() { validating_ = false; }
 
   StateStore& state() override;
   ApiRegistry* api() override { return api_; }

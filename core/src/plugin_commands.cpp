@@ -82,7 +82,12 @@ int runPluginCommand(const std::string& plugin, const std::string& action,
   std::optional<OperatorResult> result;
   try {
     pipeline::MetricsRegistry metrics;
-    InstanceServices services(store::StoreConfig{}, inst.id, nullptr, fs::temp_directory_path(), nullptr,
+    // The instance is configured as `renkei check` does (nothing started);
+    // then its state in the existing store is open to the action (a resident
+    // release is recorded there, where only renkei writes).
+    store::StoreConfig storeConfig = config->effectiveStore();
+    storeConfig.create = false;
+    InstanceServices services(storeConfig, inst.id, nullptr, fs::temp_directory_path(), nullptr,
                               metrics.scope(inst.id), true);
     HostContext ctx;
     ctx.instance = config->instance;
@@ -94,6 +99,7 @@ int runPluginCommand(const std::string& plugin, const std::string& action,
     ctx.validating = true;
     auto connector = registry.createConnector(inst.plugin);
     connector->configure(inst.settings, ctx);
+    services.openForOperator();
     result = connector->operate(request);
   } catch (const std::exception& e) {
     std::cerr << name << ": connector '" << inst.id << "': " << e.what() << "\n";

@@ -397,7 +397,8 @@ BOOST_AUTO_TEST_CASE(an_odbc_view_as_transport) {
 // Issue 11, item 7: a full extract cut short would remove much of the
 // register (385 消除 from an export cut at 500 of 1,000 rows, silently).
 // Above max-full-removal (default 5 %) it is held with the counts, nothing
-// of it taken in; an operator who moves it into release/ takes it in.
+// of it taken in; an operator releases it with `renkei resident release`
+// (recorded with who, by name and content), never by dropping a file.
 BOOST_AUTO_TEST_CASE(a_truncated_full_extract_is_held_until_an_operator_releases_it) {
   test::TempDir dir;
   writeConfig(dir.path(), source("mappings/layouts/jumin-csv.xml"), source("mappings/resident-to-crm.xml").string());
@@ -429,17 +430,35 @@ BOOST_AUTO_TEST_CASE(a_truncated_full_extract_is_held_until_an_operator_releases
   for (const auto& f : test::listFiles(dir / "out/out")) after += test::countLines(test::readFile(dir / "out/out" / f));
   BOOST_TEST(after == delivered);
 
+  // A file dropped into a release/ folder is no release (anyone who can
+  // write in/ could write there): nothing happens to it.
+  fs::create_directories(dir / "drop/release");
+  test::writeFile(dir / "drop/release/JUMIN_20261103_FULL.csv", full.substr(0, cut));
+  auto bypass = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
+  BOOST_TEST(bypass.err.find("JUMIN_20261103") == std::string::npos, bypass.err);
+  BOOST_TEST(fs::exists(dir / "drop/release/JUMIN_20261103_FULL.csv"));
+  // The operator lists what is held and releases it: recorded with who.
+  auto held = runRenkei({"resident", "held", "--config", (dir / "config.xml").string()});
+  BOOST_TEST(held.exitCode == 0, held.err);
+  BOOST_TEST(held.out.find("JUMIN_20261102_FULL.csv  reason: full extract") != std::string::npos, held.out);
+  BOOST_TEST(held.out.find("1 export is held") != std::string::npos, held.out);
+  auto release = runRenkei({"resident", "release", "--config", (dir / "config.xml").string(), "--file",
+                            "JUMIN_20261102_FULL.csv", "--by", "住民係"});
+  BOOST_TEST_REQUIRE(release.exitCode == 0, release.out << release.err);
+  BOOST_TEST(release.out.find("released: 'JUMIN_20261102_FULL.csv'") != std::string::npos, release.out);
+  auto nothing = runRenkei({"resident", "release", "--config", (dir / "config.xml").string(), "--file", "x.csv"});
+  BOOST_TEST(nothing.exitCode == 1);
   // Released by an operator: taken in, 200 消除 events (every one of the
   // sample's 400 residents is current; the cut keeps 200 of them).
-  fs::create_directories(dir / "drop/release");
-  fs::rename(dir / "drop/held/JUMIN_20261102_FULL.csv", dir / "drop/release/JUMIN_20261102_FULL.csv");
-  // Killed after taking it from release/ (before its unit commits): the
-  // restart still knows it was released.
+  // Killed before its unit commits: the restart still knows it was released.
   auto killed = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"}, "before-unit-commit");
   BOOST_TEST(killed.signal == SIGKILL);
   auto released = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
   BOOST_TEST(released.exitCode == 0, released.err);
-  BOOST_TEST(released.err.find("released by an operator: removes 200 of 400") != std::string::npos, released.err);
+  BOOST_TEST(released.err.find("released by 住民係 (renkei resident release): removes 200 of 400") != std::string::npos,
+             released.err);
+  auto status = runRenkei({"status", "--config", (dir / "config.xml").string()});
+  BOOST_TEST(status.out.find("住民係  resident release: connector") != std::string::npos, status.out);
   // Not held again; the reason file stays as the record of why it was held.
   BOOST_TEST(test::listFiles(dir / "drop/held") == std::vector<std::string>{"JUMIN_20261102_FULL.csv.held.txt"},
              boost::test_tools::per_element());
