@@ -15,6 +15,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "renkei/local_time.h"
+
 #include "bridge_connector.h"
 #include "renkei/files.h"
 #include "renkei/text.h"
@@ -273,8 +275,11 @@ std::string BridgeConnector::reasonFileFor(const std::string& name, const std::s
     used = candidate;
   }
   if (used.empty()) used = kept + "." + std::to_string(context_.services->nowMs());
-  std::string text = "bundle: " + printable(name) + "\nrejected: " + isoUtc(context_.services->nowMs()) +
-                     "\nreason: " + reason + "\nbytes: " + std::to_string(bytes) + "\n";
+  // The format of every reason file renkei writes: one escaped line per
+  // item (a manifest's texts are the sender's), times local with the offset.
+  std::string text = "bundle: " + printable(name) + "\nconnector: " + context_.id +
+                     "\nrejected: " + localTimeText(context_.services->nowMs()) + "\nreason: " +
+                     printable(reason, 64 * 1024) + "\nbytes: " + std::to_string(bytes) + "\n";
   if (!sha.empty()) text += "sha256: " + sha + "\n";
   if (std::string error = writeFileAtomically(side.folder / "tmp", side.folder / "rejected" / (used + ".reason.txt"), text, fsync_);
       !error.empty())

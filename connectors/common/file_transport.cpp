@@ -241,6 +241,7 @@ void FileConnector::configure(const Settings& settings, const HostContext& conte
   keepDone_ = settings.getBool("keep-done");
   logger_ = context.logger;
   id_ = context.id;
+  validating_ = context.validating;
   if (patterns_.empty()) throw ConfigError("key 'pattern': no file pattern given; use '*' for every file");
   if (settings.getString("format") == "csv") {
     if (!settings.has("output-layout")) throw ConfigError("format=csv needs output-layout (the CSV layout to write)");
@@ -259,6 +260,33 @@ void FileConnector::configure(const Settings& settings, const HostContext& conte
   if (!createDirectories_ && !fs::is_directory(directory_, ec))
     throw ConfigError("key 'directory': folder '" + directory_.string() +
                       "' does not exist (create-directories is false)");
+}
+
+void FileConnector::start() {
+  if (validating_) return;
+  // "<name>.<pid>-<random>.tmp" (renkei/files.h) of a process no longer
+  // running, and not touched for a minute: a writer killed mid-write. Its
+  // content is a batch's records; the batch is written again from the store.
+  std::error_code ec;
+  const fs::path tmp = directory_ / "tmp";
+  if (!fs::is_directory(fs::symlink_status(tmp, ec))) return;
+  std::size_t removed = 0;
+  const auto now = fs::file_time_type::clock::now();
+  for (const auto& entry : fs::directory_iterator(tmp, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() < 5 || name.compare(name.size() - 4, 4, ".tmp") != 0) continue;
+    const std::size_t dash = name.rfind('-'), dot = name.rfind('.', dash == std::string::npos ? 0 : dash);
+    if (dash == std::string::npos || dot == std::string::npos || dot + 1 >= dash) continue;
+    const std::string pid = name.substr(dot + 1, dash - dot - 1);
+    if (pid.size() > 10 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t p = static_cast<pid_t>(std::stol(pid));
+    if (p == ::getpid() || ::kill(p, 0) == 0 || errno != ESRCH) continue;
+    if (!entry.is_regular_file(ec) || now - entry.last_write_time(ec) < std::chrono::minutes(1)) continue;
+    if (fs::remove(entry.path(), ec)) ++removed;
+  }
+  if (removed)
+    logger_->notice("connector %s: removed %s temporary file(s) a writer killed mid-write left in %s", id_,
+                    std::to_string(removed), printable(tmp.string()));
 }
 
 void FileConnector::ensureDirectory(const fs::path& dir) const {

@@ -31,6 +31,9 @@ std::optional<std::string> writeCsv(const formats::Layout& layout, const Batch& 
 class FileConnector : public Connector, public Source, public Sink {
  public:
   void configure(const Settings& settings, const HostContext& context) override;
+  /// Removes what a writer killed mid-write left in tmp/ (its temporaries
+  /// hold records: names, addresses).
+  void start() override;
 
   Source* source() override { return this; }
   Sink* sink() override { return this; }
@@ -103,6 +106,7 @@ class FileConnector : public Connector, public Source, public Sink {
   bool keepDone_ = true;
   std::shared_ptr<const formats::Layout> csv_;  ///< format=csv: the layout written
   bool quoteFormulas_ = false;                  ///< formula-cells=quote
+  bool validating_ = false;
   Poco::Logger* logger_ = nullptr;
   std::string id_;
 };

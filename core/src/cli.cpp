@@ -75,6 +75,10 @@ const char* const kUsage =
     "  token make --public-key PUB --payload FILE [--expires 7d] [--png F] [--svg F]\n"
     "                              a token of a JSON file (synthetic data: for testing window systems)\n"
     "  token inspect --text T      a token's header (version, key id, expiry) without opening it\n"
+    "  resident held --config F [--connector C]\n"
+    "  resident release --config F [--connector C] --file NAME [--by NAME]\n"
+    "                              full exports held for removing too much of the register: list them;\n"
+    "                              release one after checking it (recorded with who; taken in as it is)\n"
     "  bridge keygen --out DIR --zone ZONE\n"
     "                              this side's bridge keys: a signing pair, and (not for the internet zone)\n"
     "                              a sealing pair; prints the public halves' key ids only\n"
@@ -147,6 +151,7 @@ Args parseArgs(int argc, char** argv) {
       {"reprocess", {"--config", "--route", "--file", "--by"}},
       {"token", {"--out", "--text", "--public-key", "--payload", "--expires", "--png", "--svg"}},
       {"bridge", {"--out", "--zone", "--config", "--connector", "--bundle", "--reason", "--by"}},
+      {"resident", {"--config", "--connector", "--file", "--by"}},
       {"calendar", {"--calendar", "--year", "--from", "--days", "--rule"}},
       {"check", {"--config", "--plugin-dir", "--knowledge", "--rules", "--calendar"}},
       {"plugins", {"--plugin-dir"}},
@@ -170,7 +175,7 @@ Args parseArgs(int argc, char** argv) {
   static const std::map<std::string, std::vector<std::string>> kActions = {
       {"deadletters", {"list", "show", "resubmit"}}, {"held", {"list", "show", "resubmit"}},
       {"token", {"keygen", "make", "inspect"}},
-      {"bridge", {"keygen", "pending", "approve", "reject"}}};
+      {"bridge", {"keygen", "pending", "approve", "reject"}}, {"resident", {"held", "release"}}};
   if (auto actions = kActions.find(a.command); actions != kActions.end()) {
     const std::vector<std::string>& valid = actions->second;
     if (argc < 3 || std::string(argv[2]).rfind("--", 0) == 0) {
@@ -236,7 +241,9 @@ std::optional<fs::path> optionalPath(const Args& a, const std::string& key) {
 
 void setUpLogging() {
   Poco::AutoPtr<Poco::ConsoleChannel> console(new Poco::ConsoleChannel(std::cerr));
-  Poco::AutoPtr<Poco::PatternFormatter> pattern(new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i %p %s: %t"));
+  Poco::AutoPtr<Poco::PatternFormatter> pattern(new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i%z %p %s: %t"));
+  // Local time with its offset (the configured time-zone once the config is
+  // read): "2026-12-07 10:30:00.123+09:00 Information renkei.host: …".
   pattern->setProperty("times", "local");
   Poco::AutoPtr<Poco::FormattingChannel> formatted(new Poco::FormattingChannel(pattern, console));
   // Every message escaped and bounded before it is formatted (file and
@@ -597,7 +604,7 @@ int runCli(int argc, char** argv) {
   if (a.command == "calendar") return runCalendarCommand(a.values);
   if (a.command == "bridge" && a.action == "keygen") return runBridgeCommand(a.action, a.values);
   // The rest is the bridge connector's own (Connector::operate).
-  if (a.command == "bridge") return runPluginCommand(a.command, a.action, a.values);
+  if (a.command == "bridge" || a.command == "resident") return runPluginCommand(a.command, a.action, a.values);
   if (a.command == "status" || a.command == "deadletters" || a.command == "held" || a.command == "replay" ||
       a.command == "reprocess")
     return runOperatorCommand(a.command, a.action, a.values, a.flags);

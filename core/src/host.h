@@ -49,6 +49,8 @@ class Host {
   /// host, so a restarted host takes its own leased work back at once.
   Host(const HostConfig& config, PluginRegistry& registry, Poco::Logger& logger, std::string hostId,
        bool once = false);
+  /// The config the host runs (for subsystems that only report on it).
+  const HostConfig& config() const { return config_; }
   ~Host();
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;

@@ -1,5 +1,10 @@
 // `renkei serve`: subsystems, signal handling, the polling loop and the summary.
 #include "host_application.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include "instance_check.h"
 
 #include <pthread.h>
@@ -49,10 +54,31 @@ std::vector<fs::path> pluginDirectories(const std::optional<fs::path>& cli, cons
   return {bin / "plugins", (bin / ".." / "lib" / "renkei" / "plugins").lexically_normal()};
 }
 
+/// serve: a SQLite store an older renkei made open to other users is made
+/// private before the checks (which refuse it) run; said in the log.
+void tightenStore(const HostConfig& config) {
+  if (!config.store || config.store->driver != "sqlite" || config.store->path.empty() ||
+      config.store->path == ":memory:")
+    return;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const fs::path p = config.store->path.string() + suffix;
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 077) || st.st_uid != ::geteuid())
+      continue;
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    if (::chmod(p.c_str(), st.st_mode & 0700) == 0)
+      Poco::Logger::get("renkei.host")
+          .notice("store: '%s' was open to other users (mode %s): made readable by renkei alone", p.string(),
+                  std::string(mode));
+  }
+}
+
 bool loadAndCheck(const fs::path& file, const std::optional<fs::path>& pluginDir, PluginRegistry& registry,
-                  std::optional<HostConfig>& config, Diagnostics& diags) {
+                  std::optional<HostConfig>& config, Diagnostics& diags, bool serving) {
   config = loadConfig(file, diags);
   if (!config) return false;
+  if (serving) tightenStore(*config);
   registry.scan(pluginDirectories(pluginDir, config->pluginDirectory));
   checkConfig(*config, registry, diags);
   // Each plugin's own checks, in validation mode (nothing started).
@@ -67,7 +93,7 @@ void setLogLevel(const std::string& level) {
 
 void ConfigSubsystem::initialize(Poco::Util::Application&) {
   Diagnostics diags;
-  if (!loadAndCheck(options_.config, options_.pluginDir, registry_, config_, diags)) {
+  if (!loadAndCheck(options_.config, options_.pluginDir, registry_, config_, diags, true)) {
     std::string text = diags.format();
     for (const auto& r : registry_.refused()) text += r.path.string() + ": refused: " + r.reason + "\n";
     throw ConfigFailure(text);
@@ -102,8 +128,13 @@ void HostPartSubsystem::initialize(Poco::Util::Application& app) {
   host_ = &app.getSubsystem<StoreSubsystem>().host();
   mark_ = host_->partsStarted();
   if (listener_ && options_.once) {
-    Poco::Logger::get("renkei.host")
-        .notice("serve --once: %s not started (a running service may hold its port)", std::string(name_));
+    // Said only of a listener the config has: one it lacks was never going to start.
+    const HostConfig& config = host_->config();
+    const bool configured = std::string(name_) == "renkei.api" ? config.api.has_value() : config.admin.has_value();
+    if (configured)
+      Poco::Logger::get("renkei.host")
+          .notice("serve --once: %s not started (a running service may hold its port)",
+                  std::string(std::string(name_) == "renkei.api" ? "the API" : "the admin listener"));
     return;
   }
   (host_->*start_)();  // HostStartError: the host has stopped everything (exit 2)
@@ -205,7 +236,9 @@ int HostApplication::main(const std::vector<std::string>&) {
   const HostConfig& config = cfg.config();
   log.information("instance %s (zone %s): %z routes, store: %s, times in %s, serving%s", config.instance,
                   config.zone, config.routes.size(), host.storeDescription(), timeZoneDescription(),
-                  std::string(options_.once ? " once (the API and the admin listener are not started)" : ""));
+                  std::string(!options_.once                      ? ""
+                              : config.api || config.admin ? " once (its listeners are not started)"
+                                                           : " once"));
   host.run(stop, options_.once, mutex, wake);
 
   exiting = true;

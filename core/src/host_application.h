@@ -43,7 +43,7 @@ std::vector<std::filesystem::path> pluginDirectories(const std::optional<std::fi
 /// Loads and checks a config and scans the plugins it needs. Shared by
 /// `check` and `serve`. Returns false when there are problems (in `diags`).
 bool loadAndCheck(const std::filesystem::path& file, const std::optional<std::filesystem::path>& pluginDir,
-                  PluginRegistry& registry, std::optional<HostConfig>& config, Diagnostics& diags);
+                  PluginRegistry& registry, std::optional<HostConfig>& config, Diagnostics& diags, bool serving = false);
 
 /// Sets the level of every renkei logger ("information", "debug", …).
 void setLogLevel(const std::string& level);

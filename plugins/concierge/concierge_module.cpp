@@ -167,7 +167,7 @@ class Concierge {
         const bool csv = request.getURI().find("format=csv") != std::string::npos;
         const std::string text = report(request.getURI(), csv);
         if (csv) {
-          response.setStatus(HTTPResponse::HTTP_OK);
+          response.setStatusAndReason(HTTPResponse::HTTP_OK);
           response.setContentType("text/csv; charset=utf-8");
           response.set("Cache-Control", "no-store");
           response.setContentLength(static_cast<std::streamsize>(text.size()));
@@ -202,7 +202,7 @@ class Concierge {
     else if (path == "/page-config.json") type = "application/json; charset=utf-8", body = pageConfig;
     else if (path == "/logo" && !logo.empty()) type = logoType.c_str(), body = logo;
     else return false;
-    response.setStatus(HTTPResponse::HTTP_OK);
+    response.setStatusAndReason(HTTPResponse::HTTP_OK);
     response.setContentType(type);
     response.set("Content-Security-Policy",
                  "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
@@ -216,7 +216,7 @@ class Concierge {
   }
 
   static void send(HTTPServerResponse& response, HTTPResponse::HTTPStatus status, const std::string& json) {
-    response.setStatus(status);
+    response.setStatusAndReason(status);
     response.setContentType("application/json; charset=utf-8");
     response.set("Cache-Control", "no-store");
     response.set("X-Content-Type-Options", "nosniff");

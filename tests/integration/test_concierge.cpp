@@ -40,6 +40,7 @@ std::map<std::string, std::string> pluginEnv() { return {{"RENKEI_PLUGIN_DIR", t
 struct Http {
   int status = 0;
   std::string body;
+  std::string reason;  ///< the status line's reason phrase
   Poco::JSON::Object::Ptr json() const {
     return Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();
   }
@@ -133,9 +134,10 @@ struct Zones {
       }
       Poco::Net::HTTPResponse response;
       std::istream& in = session.receiveResponse(response);
-      return {static_cast<int>(response.getStatus()), std::string(std::istreambuf_iterator<char>(in), {})};
+      return {static_cast<int>(response.getStatus()), std::string(std::istreambuf_iterator<char>(in), {}),
+              response.getReason()};
     } catch (const Poco::IOException&) {
-      return {-1, ""};
+      return {-1, "", ""};
     }
   }
   std::string metrics() {
@@ -229,13 +231,22 @@ BOOST_AUTO_TEST_CASE(a_resident_walks_tennyu_with_a_child_and_the_counter_opens_
   BOOST_TEST(report.body.find(",tennyu,kiosk,1,1\n") != std::string::npos, report.body);
   BOOST_TEST(z.call("GET", "/api/v1/report?from=2026-02-30").status == 400);
   const std::string metrics = z.metrics();
-  BOOST_TEST(metrics.find("renkei_concierge_sessions_total{channel=\"kiosk\",event=\"tennyu\",instance=\"concierge\"} 1") !=
+  BOOST_TEST(metrics.find("renkei_concierge_sessions_total{channel=\"kiosk\",event=\"tennyu\",plugin=\"concierge\"} 1") !=
                  std::string::npos,
              metrics);
 }
 
 BOOST_AUTO_TEST_CASE(bad_input_is_refused_by_field_and_sessions_stay_bounded) {
   Zones z("    <session-idle>2s</session-idle>\n    <max-sessions>1000</max-sessions>\n    <rate-limit>100000</rate-limit>\n");
+  // Status lines carry their own reason ("400 OK" once); HEAD / is a 404 that says so.
+  {
+    const Http bad = z.call("POST", "/api/v1/sessions", "not json");
+    BOOST_TEST(bad.status == 400);
+    BOOST_TEST(bad.reason == "Bad Request");
+    const Http head = z.call("HEAD", "/nowhere");
+    BOOST_TEST(head.status == 404);
+    BOOST_TEST(head.reason == "Not Found");
+  }
   BOOST_TEST(z.call("GET", "/api/v1/sessions/0123456789abcdef0123456789abcdef").status == 404);
   BOOST_TEST(z.call("POST", "/api/v1/sessions", R"({"event":"tenyu"})").status == 400);
   const std::string id = z.session("tennyu", {});
@@ -305,13 +316,13 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_by_field_and_sessions_stay_bounded) {
     }
   }
   BOOST_TEST(z.call("GET", "/api/v1/sessions/" + first).status == 404);
-  const std::regex gauge("renkei_concierge_sessions\\{instance=\"concierge\"\\} ([0-9]+)");
+  const std::regex gauge("renkei_concierge_sessions\\{plugin=\"concierge\"\\} ([0-9]+)");
   std::smatch held;
   std::string m;
   BOOST_TEST(test::waitFor([&] { m = z.metrics(); return std::regex_search(m, held, gauge); }, 10));
   BOOST_TEST(std::stoi(held[1]) <= 1000, m);
   // …and the flood shows: sessions erased to make room are counted.
-  const std::regex evicted("renkei_concierge_sessions_evicted_total\\{instance=\"concierge\"\\} ([0-9]+)");
+  const std::regex evicted("renkei_concierge_sessions_evicted_total\\{plugin=\"concierge\"\\} ([0-9]+)");
   std::smatch count;
   BOOST_TEST(test::waitFor([&] { m = z.metrics(); return std::regex_search(m, count, evicted) && std::stoi(count[1]) > 0; }, 10), m);
   // An idle session is erased after session-idle.

@@ -301,7 +301,7 @@ BOOST_AUTO_TEST_CASE(the_admin_listener_serves_metrics_and_health) {
                            "renkei_emissions_total{route=\"items\"} 5",
                            "renkei_emissions_seen_total{route=\"items\"} 5",
                            "renkei_outbox_pending_records{route=\"items\",target=\"out\"} 0",
-                           "renkei_fixture_emitted_total{instance=\"gen\"} 5",
+                           "renkei_fixture_emitted_total{plugin=\"gen\"} 5",
                            "renkei_store_up 1",
                            "# TYPE renkei_store_commit_seconds histogram"})
     BOOST_TEST(metrics.body.find(line) != std::string::npos, line << " not in\n" << metrics.body);

@@ -3,6 +3,8 @@
 #define BOOST_TEST_MODULE renkei_basics
 #include <boost/test/unit_test.hpp>
 
+#include <sys/stat.h>
+
 #include <unistd.h>
 
 #include <fstream>
@@ -70,6 +72,13 @@ BOOST_AUTO_TEST_CASE(secrets_come_from_files_or_the_environment_and_are_never_qu
     std::ofstream(dir / "db.pw") << "s3cret-value\nsecond line\n";
   }
   Settings::Value v;
+  // A secret file others can read is refused, naming its mode (not its content).
+  ::chmod((dir / "db.pw").c_str(), 0644);
+  auto open = parseSettingValue("secret", "file:db.pw", dir, v);
+  BOOST_TEST_REQUIRE(open.has_value());
+  BOOST_TEST(open->find("is open to other users (mode 0644)") != std::string::npos, *open);
+  BOOST_TEST(open->find("s3cret") == std::string::npos);
+  ::chmod((dir / "db.pw").c_str(), 0600);
   BOOST_TEST(!parseSettingValue("secret", "file:db.pw", dir, v));
   BOOST_TEST(std::get<SecretValue>(v).value == "s3cret-value");
   BOOST_TEST(std::get<SecretValue>(v).from == "file " + (dir / "db.pw").string());

@@ -39,7 +39,7 @@ inline std::string writeFileAtomically(const std::filesystem::path& tmpDir, cons
   const std::filesystem::path tmp = tmpDir / (target.filename().string() + "." + tag + ".tmp");
   // Created, never opened through a link someone planted under the name;
   // the rename then replaces a link at `target` instead of following it.
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   FILE* f = fd < 0 ? nullptr : ::fdopen(fd, "wb");
   if (!f) {
     const int openErrno = errno;

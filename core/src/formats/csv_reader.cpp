@@ -5,10 +5,22 @@
 #include <bit>
 #include <cstring>
 
+#include <set>
+#include "renkei/text.h"
 #include "formats/reader_impl.h"
 
 namespace renkei::formats {
 namespace {
+
+/// "'a', 'b' and 'c'" (at most ten, then "and N more").
+std::string joinNames(const std::vector<std::string>& names) {
+  std::string out;
+  const std::size_t shown = std::min<std::size_t>(names.size(), 10);
+  for (std::size_t i = 0; i < shown; ++i)
+    out += (i == 0 ? "" : i + 1 == shown && names.size() <= 10 ? " and " : ", ") + ("'" + names[i] + "'");
+  if (names.size() > 10) out += " and " + std::to_string(names.size() - 10) + " more";
+  return out;
+}
 
 // Finds `c` in [p, end), eight bytes at a time (fields are short, so this
 // beats a memchr call per field), and notes whether a line feed came before
@@ -185,6 +197,27 @@ class CsvReader final : public BufferReader {
     return true;
   }
 
+  /// When the header row does not fit: does the file look encoded other
+  /// than the layout says? A UTF-8 BOM, or non-ASCII text that is valid
+  /// UTF-8 under a Japanese legacy encoding (CP932's kanji lead bytes are
+  /// never UTF-8 lead bytes), or bytes that are not UTF-8 under utf-8.
+  std::string encodingHint() const {
+    const std::string_view head = data_.substr(0, std::min<std::size_t>(data_.size(), 4096));
+    const std::string name = layout_.codec ? layout_.codec->name() : std::string("utf-8");
+    const bool bom = head.size() >= 3 && head.substr(0, 3) == "\xEF\xBB\xBF";
+    bool nonAscii = false;
+    for (char c : head) nonAscii = nonAscii || static_cast<unsigned char>(c) >= 0x80;
+    std::size_t bad = firstInvalidUtf8(head);
+    if (bad != std::string_view::npos && bad + 4 >= head.size() && head.size() == 4096) bad = std::string_view::npos;  // cut
+    if (name != "utf-8" && (bom || (nonAscii && bad == std::string_view::npos)))
+      return std::string(" The file looks like UTF-8 (") + (bom ? "it starts with a UTF-8 BOM" : "its text is valid UTF-8") +
+             "), but the layout reads " + name + ": ask the sender for " + name + ", or set encoding=\"utf-8\" in the layout.";
+    if (name == "utf-8" && nonAscii && bad != std::string_view::npos)
+      return " The file is not UTF-8 (byte offset " + std::to_string(bad) +
+             "), but the layout reads utf-8: a Japanese vendor file is usually windows-31j (CP932); set encoding in the layout.";
+    return {};
+  }
+
   // The column header row must name the layout's fields, in order.
   bool readHeaderRow() {
     RawItem item;
@@ -195,14 +228,35 @@ class CsvReader final : public BufferReader {
     records_ = 0;
     if (layout_.header == HeaderRow::Skip) return true;
     const auto& fields = layout_.fields;
+    RawRecord scratch;
+    scratch.reset(std::max(fields.size(), item.slices.size()));
     if (item.slices.size() != fields.size()) {
+      // Header names are the vendor's column names, not a record's values:
+      // the layout's fields the row lacks are named (from the layout).
+      std::vector<std::string> missing;
+      if (const std::string hint = encodingHint(); !hint.empty()) {
+        fail(item.offset, item.line,
+             "header row has " + std::to_string(item.slices.size()) + " columns, the layout has " +
+                 std::to_string(fields.size()) + " fields." + hint);
+        return false;
+      }
+      std::set<std::string> present;
+      for (std::size_t i = 0; i < item.slices.size() && i < 1000; ++i) {
+        RawRecord one;
+        one.reset(1);
+        decodeField(item.slices[i], static_cast<std::size_t>(item.slices[i].data() - data_.data()), fields[0], one, 0);
+        present.insert(std::string(one.value(0)));
+      }
+      for (const auto& f : fields)
+        if (!present.count(f.name)) missing.push_back(f.name);
       fail(item.offset, item.line,
            "header row has " + std::to_string(item.slices.size()) + " columns, the layout has " +
-               std::to_string(fields.size()) + " fields");
+               std::to_string(fields.size()) + " fields" +
+               (missing.empty() || missing.size() == fields.size()
+                    ? std::string()
+                    : "; the row lacks the layout's " + joinNames(missing)));
       return false;
     }
-    RawRecord scratch;
-    scratch.reset(fields.size());
     for (std::size_t i = 0; i < fields.size(); ++i) {
       decodeField(item.slices[i], static_cast<std::size_t>(item.slices[i].data() - data_.data()), fields[i], scratch, i);
       if (item.doubledQuotes[i]) collapseQuotes(scratch, i);
@@ -212,6 +266,11 @@ class CsvReader final : public BufferReader {
         // its first field may be a 住民票コード or a name (any size).
         std::size_t chars = 0;
         for (char c : name) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+        if (const std::string hint = encodingHint(); !hint.empty()) {
+          fail(item.offset, item.line,
+               "header row column " + std::to_string(i + 1) + " is not the layout's field '" + fields[i].name + "'." + hint);
+          return false;
+        }
         fail(item.offset, item.line,
              "header row column " + std::to_string(i + 1) + " is not the layout's field " + std::to_string(i + 1) +
                  " '" + fields[i].name + "' (it holds " + std::to_string(chars) +

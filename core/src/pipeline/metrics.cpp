@@ -172,7 +172,7 @@ class InstanceScope final : public MetricsScope {
 
  private:
   MetricLabels with(MetricLabels labels) const {
-    labels["instance"] = instance_;
+    labels["plugin"] = instance_;  // "instance" is Prometheus' own target label
     return labels;
   }
   MetricsRegistry& registry_;

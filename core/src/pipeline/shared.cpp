@@ -72,7 +72,7 @@ void Shared::countStored(const store::RoutedBatches& group) {
 }
 
 void Shared::countSets(const std::string& emitter, const SetCounts& counts) {
-  const MetricLabels labels{{"instance", emitter}};
+  const MetricLabels labels{{"plugin", emitter}};
   if (counts.unrouted)
     metrics.counter("renkei_emitted_unrouted_total", "Emitted records of a type no route takes", labels)
         .add(static_cast<double>(counts.unrouted));

@@ -28,6 +28,8 @@
 #include <thrift/transport/TBufferTransports.h>
 #include <thrift/transport/TSSLSocket.h>
 
+#include "client_tools.h"
+
 #include "api/CrmService.h"
 #include "api/RecordService.h"
 #include "api/ResidentService.h"
@@ -67,15 +69,8 @@ void printResident(const api::Resident& r, const char* indent) {
   }
 }
 
-/// A time in ms as local time (the machine's TZ).
-std::string when(std::int64_t ms) {
-  const std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
+/// A time in ms as local time with its offset (the machine's TZ).
+std::string when(std::int64_t ms) { return renkei::clients::localTime(ms, true); }
 
 void printVisit(const api::Visit& v) {
   std::cout << "visit " << v.id << (v.ticket.empty() ? "" : " (ticket " + v.ticket + ")")
@@ -99,6 +94,10 @@ int main(int argc, char** argv) {
   std::map<std::string, bool> flags;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
     if (a == "--ack" || a == "--former") {
       flags[a] = true;
     } else if (a.rfind("--", 0) == 0) {
@@ -122,13 +121,13 @@ int main(int argc, char** argv) {
   }
   const std::string command = words[0];
   try {
-    auto factory = std::make_shared<tt::TSSLSocketFactory>();
-    factory->authenticate(true);  // the server must prove itself with a certificate from --ca
-    factory->loadTrustedCertificates(opt["--ca"].c_str());
-    factory->loadCertificate(opt["--cert"].c_str());
-    factory->loadPrivateKey(opt["--key"].c_str());
-    auto transport = std::make_shared<tt::TBufferedTransport>(
-        factory->createSocket(opt["--host"], std::stoi(opt["--port"])));
+    const auto portNumber = renkei::clients::port(opt["--port"]);
+    if (!portNumber) {
+      std::cerr << "renkei-window-client: --port '" << opt["--port"] << "' is not a port (1 to 65535)\n";
+      return 2;
+    }
+    auto factory = renkei::clients::tlsFactory(opt["--ca"], opt["--cert"], opt["--key"]);
+    auto transport = std::make_shared<tt::TBufferedTransport>(factory->createSocket(opt["--host"], *portNumber));
     auto protocol = std::make_shared<tp::TBinaryProtocol>(transport);
     api::RecordServiceClient records(std::make_shared<tp::TMultiplexedProtocol>(protocol, "RecordService"));
     api::ResidentServiceClient residents(std::make_shared<tp::TMultiplexedProtocol>(protocol, "ResidentService"));

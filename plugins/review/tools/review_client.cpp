@@ -9,7 +9,7 @@
 //     overdue                             what is past its period, 補正 deadline or reflection wait
 //     report BY FROM TO [--csv]           BY: day, month, hour, form, department, municipality
 //
-// Times are shown in the machine's time zone (TZ). Exit status: 0 done, 1
+// Times are shown in the machine's time zone (TZ) with its offset. Exit status: 0 done, 1
 // the call failed (ApiError or connection), 2 usage.
 #include <signal.h>
 
@@ -26,6 +26,8 @@
 #include <thrift/protocol/TMultiplexedProtocol.h>
 #include <thrift/transport/TBufferTransports.h>
 #include <thrift/transport/TSSLSocket.h>
+
+#include "client_tools.h"
 
 #include "api/ReviewService.h"
 
@@ -44,14 +46,7 @@ const char* const kUsage =
     "  overdue\n"
     "  report BY FROM TO [--csv]   BY: day, month, hour, form, department, municipality\n";
 
-std::string when(std::int64_t ms) {
-  const std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
-  return buf;
-}
+std::string when(std::int64_t ms) { return renkei::clients::localTime(ms, false); }
 
 void print(const api::Application& a) {
   std::cout << a.arrivalNo << "  " << a.procedure << "  " << a.state << " (" << a.stateLabel << ")  到達 "
@@ -82,6 +77,10 @@ int main(int argc, char** argv) {
   bool csv = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
     if (a == "--csv") {
       csv = true;
     } else if (a.rfind("--", 0) == 0) {
@@ -115,13 +114,13 @@ int main(int argc, char** argv) {
   }
   const std::string command = words[0];
   try {
-    auto factory = std::make_shared<tt::TSSLSocketFactory>();
-    factory->authenticate(true);
-    factory->loadTrustedCertificates(opt["--ca"].c_str());
-    factory->loadCertificate(opt["--cert"].c_str());
-    factory->loadPrivateKey(opt["--key"].c_str());
-    auto transport = std::make_shared<tt::TBufferedTransport>(
-        factory->createSocket(opt["--host"], std::stoi(opt["--port"])));
+    const auto portNumber = renkei::clients::port(opt["--port"]);
+    if (!portNumber) {
+      std::cerr << "renkei-review-client: --port '" << opt["--port"] << "' is not a port (1 to 65535)\n";
+      return 2;
+    }
+    auto factory = renkei::clients::tlsFactory(opt["--ca"], opt["--cert"], opt["--key"]);
+    auto transport = std::make_shared<tt::TBufferedTransport>(factory->createSocket(opt["--host"], *portNumber));
     auto protocol = std::make_shared<tp::TBinaryProtocol>(transport);
     api::ReviewServiceClient review(std::make_shared<tp::TMultiplexedProtocol>(protocol, "ReviewService"));
     transport->open();
