@@ -5,6 +5,8 @@
 // table in config; subject and body from a template file per template id
 // with {field} placeholders. A server that does not answer is a Retry: the
 // pipeline's backoff, then a dead letter like any delivery.
+#include <cctype>
+
 #include <Poco/Net/MailMessage.h>
 #include <Poco/Net/MailRecipient.h>
 #include <Poco/Net/NetException.h>
@@ -89,7 +91,51 @@ std::string fill(const std::string& text, const Record& r) {
   return out;
 }
 
+/// The longest line SMTP carries (RFC 5321: 1000 octets with CRLF); longer
+/// ones are folded. Relays answer "500 Line too long" otherwise.
+constexpr std::size_t kMaxLineBytes = 998;
+
 }  // namespace
+
+/// The SMTP reply code behind an exception: POCO keeps it as the
+/// exception's code, or (in some calls) only in the text ("…: 550 5.1.1 …").
+int replyCode(const Poco::Exception& e) {
+  if (e.code() >= 200 && e.code() < 600) return e.code();
+  const std::string t = e.displayText();
+  for (std::size_t i = 0; i + 3 <= t.size(); ++i)
+    if ((i == 0 || t[i - 1] == ' ') && t[i] >= '2' && t[i] <= '5' && std::isdigit(static_cast<unsigned char>(t[i + 1])) &&
+        std::isdigit(static_cast<unsigned char>(t[i + 2])) && (i + 3 == t.size() || t[i + 3] == ' ' || t[i + 3] == '-'))
+      return (t[i] - '0') * 100 + (t[i + 1] - '0') * 10 + (t[i + 2] - '0');
+  return 0;
+}
+
+/// A mail body as it goes on the wire in 8bit: every line end (CR LF, a bare
+/// LF, a bare CR) becomes CRLF, so "\n.\n" in a value cannot end the DATA
+/// early (SMTP smuggling): POCO's mail stream doubles a dot that begins a
+/// line only after CR LF (RFC 5321 4.5.2; the receiver removes it), and now
+/// every line begins after one. A line over 998 bytes is folded at a UTF-8
+/// character boundary.
+std::string wireBody(const std::string& text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 16 + 4);
+  std::size_t lineStart = 0;  // in `out`
+  auto newline = [&] {
+    out += "\r\n";
+    lineStart = out.size();
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\r' || c == '\n') {
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      newline();
+      continue;
+    }
+    if (out.size() - lineStart >= kMaxLineBytes && (static_cast<unsigned char>(c) & 0xC0) != 0x80) newline();
+    out += c;
+  }
+  if (out.size() != lineStart) out += "\r\n";
+  return out;
+}
 
 class MailConnector final : public Connector, public Sink {
  public:
@@ -189,6 +235,7 @@ class MailConnector final : public Connector, public Sink {
       m.messageId = "<" + batch.id + "." + std::to_string(i + 1) + "@renkei>";
       mails.push_back(std::move(m));
     }
+    std::size_t sent = 0;
     try {
       std::unique_ptr<Poco::Net::SMTPClientSession> session;
       if (starttls_) {
@@ -210,13 +257,24 @@ class MailConnector final : public Connector, public Sink {
         message.setSubject(Poco::Net::MailMessage::encodeWord(m.subject, "UTF-8"));
         message.set("Message-ID", m.messageId);
         message.setContentType("text/plain; charset=UTF-8");
-        message.setContent(m.body, Poco::Net::MailMessage::ENCODING_8BIT);
+        message.setContent(wireBody(m.body), Poco::Net::MailMessage::ENCODING_8BIT);
         session->sendMessage(message);
+        ++sent;
       }
       session->close();
+    } catch (const Poco::Net::SMTPException& e) {
+      // A permanent refusal (5xx: "550 mailbox unknown", "552 too large")
+      // will be refused again: a dead letter now, with the reply. A 4xx or
+      // no answer is tried again.
+      const std::string why = "SMTP " + host_ + ":" + std::to_string(port_) + ": " + printable(e.displayText(), 500) +
+                              (sent ? " (" + std::to_string(sent) + " of " + std::to_string(mails.size()) +
+                                          " mails of the batch went out before)"
+                                    : std::string());
+      if (const int code = replyCode(e); code >= 500 && code < 600) return Outcome::error(why);
+      return Outcome::retry(why);
     } catch (const Poco::Exception& e) {
       // Not answering, refusing, timing out: tried again with backoff.
-      return Outcome::retry("SMTP " + host_ + ":" + std::to_string(port_) + ": " + e.displayText());
+      return Outcome::retry("SMTP " + host_ + ":" + std::to_string(port_) + ": " + printable(e.displayText(), 500));
     } catch (const std::exception& e) {
       return Outcome::retry("SMTP " + host_ + ":" + std::to_string(port_) + ": " + e.what());
     }

@@ -9,7 +9,9 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <optional>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -112,6 +114,26 @@ std::vector<AttachmentIn> attachmentsFrom(const std::string& text) {
 }
 
 /// 問合せ番号: 12 characters of an alphabet without look-alikes (0/O, 1/I/L),
+/// What an applicant's value may not hold, named by code point (never the
+/// value): a control character (line breaks, tabs, C1, DEL) or a private-use
+/// character (U+E000–U+F8FF and the supplementary planes 15 and 16).
+std::optional<std::string> badCharacter(const std::string& v) {
+  for (std::size_t i = 0; i < v.size();) {
+    std::uint32_t cp = 0;
+    const std::size_t n = text::decodeUtf8(reinterpret_cast<const unsigned char*>(v.data()) + i, v.size() - i, cp);
+    if (n == 0) return std::string("bytes that are not UTF-8");
+    i += n;
+    char name[16];
+    std::snprintf(name, sizeof name, "U+%04X", cp);
+    if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0))
+      return std::string("a control character (") + name + (cp == '\n' || cp == '\r' ? ", a line break" : "") + ")";
+    if ((cp >= 0xE000 && cp <= 0xF8FF) || cp >= 0xF0000)
+      return std::string("a private-use character (") + name +
+             "): an applicant's text may not hold one; only the conversion table maps into the core system's 外字";
+  }
+  return std::nullopt;
+}
+
 /// 60 bits from the system's random source, as XXXX-XXXX-XXXX.
 std::string inquiryNumber() {
   static const char kAlphabet[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";  // 31
@@ -396,6 +418,13 @@ std::vector<Finding> Review::formalReview(const Procedure& p,
     }
     if (utf8Length(v) > r.maxLength) {
       out.push_back({"length", sent, false, what + " is longer than " + std::to_string(r.maxLength) + " characters"});
+      return;
+    }
+    // What an applicant types holds no line break or control character (a
+    // name holds none), and no private-use character: that area is the core
+    // system's 外字, which only the conversion table maps into.
+    if (const auto bad = badCharacter(v)) {
+      out.push_back({"characters", sent, false, what + " holds " + *bad});
       return;
     }
     if (r.format == "date") {
@@ -932,8 +961,9 @@ Application Review::act(const std::string& arrivalNo, const ActionInput& in, std
     for (unsigned char b : nonce) n += hex[b >> 4], n += hex[b & 15];
     e.key = "review-act:" + a.arrivalNo + ":" + std::to_string(a.version + 1) + ":" + n;
   }
-  bool changed = false;
+  bool changed = false, ran = false;
   e.state = [&](StateSession& s) {
+    ran = true;
     std::string sql = "UPDATE " + apps_ + " SET state = ?, version = version + 1";
     std::vector<StateValue> params{to};
     for (const auto& part : sets) sql += ", " + part;
@@ -955,6 +985,15 @@ Application Review::act(const std::string& arrivalNo, const ActionInput& in, std
     if (changed)
       throw ReviewError{ReviewError::Conflict, "the application changed at the same time; read it again"};
     throw;
+  }
+  // The write-back's key is the application's: a second approval racing the
+  // first is acknowledged by the store without running, so this one did
+  // nothing and must say so (eight staff approving at once once all heard "ok").
+  if (!ran) {
+    const Application now_ = get(arrivalNo);
+    throw ReviewError{ReviewError::Conflict, std::string(actionName(in.action)) +
+                                                 ": already done for this application (its write-back is written once); "
+                                                 "it is now " + now_.state + " (" + stateLabel(now_.state) + ")"};
   }
   return get(arrivalNo);
 }
@@ -1159,8 +1198,13 @@ std::size_t Review::remind(std::int64_t now) {
     RecordSet mail;
     mail.recordType = "review.mail";
     Record m(mailNames_);
+    // One number a line, at most 50 (a mail of 32 on one line once met
+    // "500 Line too long"); the rest is counted, and the list is on screen.
+    constexpr std::size_t kListed = 50;
     std::string list;
-    for (const auto& x : numbers) list += (list.empty() ? "" : " ") + x;
+    for (std::size_t k = 0; k < numbers.size() && k < kListed; ++k) list += (k ? "\n              " : "") + numbers[k];
+    if (numbers.size() > kListed)
+      list += "\n              … and " + std::to_string(numbers.size() - kListed) + " more (the overdue list on screen)";
     m.set(0, dept);
     m.set(1, "overdue");
     m.set(2, std::to_string(numbers.size()));

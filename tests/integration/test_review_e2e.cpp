@@ -661,4 +661,90 @@ BOOST_AUTO_TEST_CASE(staff_changing_one_application_at_once_get_ok_or_conflict_a
   const auto a = c.get(no);
   BOOST_TEST(a.version == 2 + ok);  // every assignment that was answered ok, and only those, in the history
   BOOST_TEST(static_cast<int>(a.history.size()) == 2 + ok);
+
+  // Eight staff approving at once, without a version: one approval counts,
+  // and the other seven hear that it was done already (they once all heard
+  // "ok" while one write-back was written).
+  std::atomic<int> approved{0}, told{0}, wrong{0};
+  std::vector<std::thread> approvers;
+  for (int t = 0; t < 8; ++t)
+    approvers.emplace_back([&, t] {
+      Client c(h.port);
+      api::ActionRequest r;
+      r.action = "approve";
+      r.who = "approver-" + std::to_string(t);
+      r.expectedVersion = -1;
+      try {
+        api::Application out;
+        c.review->act(out, no, r);
+        ++approved;
+      } catch (const api::ApiError& e) {
+        (e.code == api::ErrorCode::CONFLICT ? told : wrong)++;
+      }
+    });
+  for (auto& t : approvers) t.join();
+  BOOST_TEST(approved == 1);
+  BOOST_TEST(told == 7);
+  BOOST_TEST(wrong == 0);
+  const auto after = c.get(no);
+  int approvals = 0;
+  for (const auto& step : after.history) approvals += step.action == "approve";
+  BOOST_TEST(approvals == 1);
+}
+
+// SMTP smuggling: a value holding "\n.\n" (or "\n.\r\n", bare CRs) once ended
+// the DATA early and the rest went to the relay as commands. Every line end
+// becomes CRLF, a leading dot is doubled, long lines are folded: one mail
+// arrives, holding the text as text.
+BOOST_AUTO_TEST_CASE(a_value_cannot_end_a_mail_early_or_break_its_lines) {
+  const int port = freePort();
+  SmtpServer smtp(port);
+  test::TempDir dir;
+  fs::create_directories(dir / "in/in");
+  fs::create_directories(dir / "templates");
+  test::writeFile(dir / "templates/note.txt", "Subject: note for {department}\n\n{body}\n-- end\n");
+  test::writeFile(dir / "notes.xml", R"(<layout xmlns="urn:renkei:layout:1" id="notes" record="note">
+  <jsonl/><field name="department" pii="none"/><field name="template" pii="none"/><field name="body" pii="none"/>
+</layout>)");
+  test::writeFile(dir / "map.xml", R"(<mapping xmlns="urn:renkei:mapping:1" id="notes" version="1">
+  <source layout="notes.xml"/><target record="note" zone="lgwan"/>
+  <field to="department" from="department"/><field to="template" from="template"/><field to="body" from="body"/>
+</mapping>)");
+  test::writeFile(dir / "config.xml",
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"mail-test\" zone=\"lgwan\">\n"
+                  "  <pipeline retry-initial=\"200ms\" retry-max=\"1s\" max-attempts=\"20\"/>\n"
+                  "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                  "  <connector id=\"in\" plugin=\"file\"><directory>in</directory><settle>0s</settle></connector>\n"
+                  "  <connector id=\"mail\" plugin=\"mail\"><server>127.0.0.1:" + std::to_string(port) +
+                      "</server><from>renkei@city.example.lg.jp</from><recipients>市民課=shimin@city.example.lg.jp"
+                      "</recipients><templates>templates</templates><timeout>5s</timeout></connector>\n"
+                  "  <route id=\"notes\" from=\"in\" to=\"mail\" mapping=\"map.xml\"/>\n"
+                  "</renkei>\n");
+  const std::string smuggled =
+      "first\n.\nMAIL FROM:<x@evil.example>\nRCPT TO:<y@evil.example>\nDATA\nsmuggled-lf\n.\r\n"
+      "QUIT\r.\r.leading dot\n" + std::string(3000, 'w');
+  std::string line = "{\"department\":\"市民課\",\"template\":\"note\",\"body\":\"";
+  for (char c : smuggled) line += c == '\n' ? std::string("\\n") : c == '\r' ? std::string("\\r") : std::string(1, c);
+  line += "\"}\n";
+  test::writeFile(dir / "in/in/a.jsonl", line);
+  auto served = test::run({test::renkeiBinary(), "serve", "--config", (dir / "config.xml").string(), "--once"},
+                          {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+  BOOST_TEST_REQUIRE(served.exitCode == 0, served.out << served.err);
+  BOOST_TEST_REQUIRE(eventually([&] { return smtp.mails().size() == 1u; }), served.err);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  BOOST_TEST(smtp.mails().size() == 1u);  // nothing smuggled as a second mail
+  const std::string mail = smtp.mails()[0];
+  BOOST_TEST(mail.find("MAIL FROM:<x@evil.example>") != std::string::npos, mail);  // text, not a command
+  BOOST_TEST(mail.find("smuggled-lf") != std::string::npos);
+  BOOST_TEST(mail.find("\n.leading dot\n") != std::string::npos, mail);  // doubled on the wire, undoubled on arrival
+  BOOST_TEST(mail.find("\n.\nMAIL FROM") != std::string::npos, mail);    // the lone dot is text
+  BOOST_TEST(mail.find("-- end") != std::string::npos);
+  std::size_t longest = 0, at = 0;
+  while (at < mail.size()) {
+    const std::size_t nl = mail.find('\n', at);
+    longest = std::max(longest, (nl == std::string::npos ? mail.size() : nl) - at);
+    at = nl == std::string::npos ? mail.size() : nl + 1;
+  }
+  BOOST_TEST(longest <= 1000u);
 }

@@ -213,6 +213,22 @@ BOOST_AUTO_TEST_CASE(formal_review_names_every_bad_item_and_never_a_value) {
   BOOST_TEST(rules(a) ==
              "required:member.2.nationality required:member.2.residence_status required:member.2.residence_period "
              "required:member.2.residence_expiry check-digit:member.2.residence_card_no required:member.2.article30_45 ");
+  // A name holds no line break, and an applicant's text no private-use
+  // character (that area is the core system's 外字: only the conversion
+  // table maps into it).
+  in.externalId = "cert-5";
+  in.fields = {{"name", "見本\n花子"}, {"birth_date", "1985-02-14"}, {"copies", "1"}, {"address", "架空県\uE000市"}};
+  in.attachments = {{"identity", good}};
+  in.received = {{"identity", good}};
+  a = f.review->intake(in, at("2026-04-24"));
+  BOOST_TEST(rules(a).find("characters:name characters:address") != std::string::npos, rules(a));
+  for (const auto& x : a.findings) {
+    BOOST_TEST(x.message.find("花子") == std::string::npos);
+    if (x.rule == "characters" && x.field == "address")
+      BOOST_TEST(x.message.find("a private-use character (U+E000)") != std::string::npos, x.message);
+    if (x.rule == "characters" && x.field == "name")
+      BOOST_TEST(x.message.find("a control character (U+000A, a line break)") != std::string::npos, x.message);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(states_move_with_history_and_the_clock_pauses_for_correction) {
@@ -444,6 +460,22 @@ BOOST_AUTO_TEST_CASE(procedure_files_report_problems_with_file_and_line) {
   BOOST_TEST(text.find("missing.tsv") != std::string::npos, text);
   BOOST_TEST(text.find("match=\"birth\"") != std::string::npos, text);  // register needs name and birth
   BOOST_TEST(text.find("p.xml:8: procedure 'a' is declared twice") != std::string::npos, text);
+  // Numbers past int (once an abort) are named with their line and range.
+  test::writeFile(file, R"(<?xml version="1.0" encoding="UTF-8"?>
+<procedures xmlns="urn:renkei:procedures:1">
+  <procedure id="a" name="A" department="d" period-days="99999999999" register="none">
+    <field name="n" pii="none" max-length="2147483648"/>
+    <write-back kind="k"/>
+  </procedure>
+</procedures>
+)");
+  Diagnostics d3;
+  BOOST_TEST(!review::loadProcedures(file, d3));
+  // (the schema names what it bounds; the loader bounds the rest)
+  BOOST_TEST(d3.format().find("p.xml:3: ") != std::string::npos, d3.format());
+  BOOST_TEST(d3.format().find("'period-days': '99999999999'") != std::string::npos, d3.format());
+  BOOST_TEST(d3.format().find("p.xml:4: ") != std::string::npos, d3.format());
+  BOOST_TEST(d3.format().find("2147483648") != std::string::npos, d3.format());
   // A conversion table's problems, by line.
   Diagnostics d2;
   review::ConversionTable::parse("# c\nU+20BB7\tU+E000\nU+20BB7\tX\nnonsense\n", "t.tsv", d2);
