@@ -308,6 +308,14 @@ class ResidentConnector final : public Connector, public Source {
   Outcome writeRejects(const Intake& item, const std::string& jsonl) override {
     return inner_->source()->writeRejects(item, jsonl);
   }
+  // The summary points to rejects/<file>.warnings.jsonl: the transport writes it.
+  Outcome writeWarnings(const Intake& item, const std::string& jsonl) override {
+    return inner_->source()->writeWarnings(item, jsonl);
+  }
+  bool keepsItems() const override { return inner_->source()->keepsItems(); }
+  Outcome requeue(const std::string& name, const std::string& sha256) override {
+    return inner_->source()->requeue(name, sha256);
+  }
 
  private:
   void loadReasons(const fs::path& file) {

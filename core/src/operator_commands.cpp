@@ -285,6 +285,8 @@ int reprocess(store::Store& s, const HostConfig& config, const std::map<std::str
   std::cout << "reprocess: '" << printable(entry->name) << "' (taken in " << localTimeFromIso(entry->firstSeen) << ", "
             << store::fileStateName(entry->state) << ", sha256 " << entry->sha256.substr(0, 12)
             << ") will be taken in again under the current config, as generation " << entry->generation + 1 << ".\n"
+            << "  The config is the one the host read when it started: after a layout or mapping fix, restart\n"
+            << "  the running service first (renkei reads layouts and mappings at start; there is no reload).\n"
             << "  A running host does it now ('renkei serve --once' otherwise): the route's source puts the kept\n"
             << "  file back into its drop folder (or, if it kept none, drop the file there again).\n"
             << "  What the receivers see: the file's records again, in new batches (ids with '-g"

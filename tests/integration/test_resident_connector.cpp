@@ -468,3 +468,30 @@ BOOST_AUTO_TEST_CASE(a_truncated_full_extract_is_held_until_an_operator_releases
   BOOST_TEST(removals == 200u);
   BOOST_TEST(test::listFiles(dir / "drop/done").size() == 2u);
 }
+
+// reprocess worked for the file connector only ("this source keeps no
+// finished items" with the file in done/); the resident connector hands it
+// to its transport, and its warnings file (promised by the summary) is written.
+BOOST_AUTO_TEST_CASE(a_resident_export_is_reprocessed_and_its_warnings_file_written) {
+  test::TempDir dir;
+  writeConfig(dir.path(), source("mappings/layouts/jumin-csv.xml"), source("mappings/resident-to-crm.xml").string());
+  fs::create_directories(dir / "drop/in");
+  fs::copy_file(source("config/samples/jumin/JUMIN_20261101_FULL.csv"), dir / "drop/in/JUMIN_20261101_FULL.csv");
+  auto first = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
+  BOOST_TEST_REQUIRE(first.exitCode == 0, first.err);
+  if (first.out.find("warning") != std::string::npos && first.out.find("0 warnings") == std::string::npos) {
+    bool warnings = false;
+    for (const auto& f : test::listFiles(dir / "drop/rejects")) warnings = warnings || f.find(".warnings.jsonl") != std::string::npos;
+    BOOST_TEST(warnings, first.out);
+  }
+  auto reprocess = runRenkei({"reprocess", "--config", (dir / "config.xml").string(), "--route", "jumin", "--file",
+                              "JUMIN_20261101_FULL.csv", "--by", "tester"});
+  BOOST_TEST_REQUIRE(reprocess.exitCode == 0, reprocess.out << reprocess.err);
+  BOOST_TEST(reprocess.out.find("there is no reload") != std::string::npos, reprocess.out);
+  auto again = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
+  BOOST_TEST(again.exitCode == 0, again.err);
+  BOOST_TEST(again.out.find("1 done") != std::string::npos, again.out);
+  bool generation = false;
+  for (const auto& f : test::listFiles(dir / "out/out")) generation = generation || f.find("-g1-") != std::string::npos;
+  BOOST_TEST(generation);
+}
