@@ -783,7 +783,7 @@ Application Review::act(const std::string& arrivalNo, const ActionInput& in, std
     throw ReviewError{ReviewError::Conflict, std::string(actionName(in.action)) + " is not allowed in state " + from +
                                                  " (" + stateLabel(from) + ")" + (why.empty() ? "" : ": " + why)};
   };
-  if (in.who.empty() || in.who.size() > 64) throw ReviewError{ReviewError::BadRequest, "who (1 to 64 bytes) is required"};
+  if (in.who.empty() || in.who.size() > 200) throw ReviewError{ReviewError::BadRequest, "who (1 to 200 bytes) is required"};
   if (in.why.size() > 2000) throw ReviewError{ReviewError::BadRequest, "why is longer than 2000 bytes"};
 
   std::string to = from, why = in.why;

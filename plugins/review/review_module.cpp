@@ -18,6 +18,7 @@
 #include "calendar_file.h"
 #include "renkei/sdk.h"
 #include "review.h"
+#include "renkei/text.h"
 
 namespace renkei::plugins::review {
 namespace rv = renkei::review;
@@ -206,7 +207,7 @@ class ReviewHandler final : public api::ReviewServiceIf {
       x.municipality = in.municipality;
       for (const auto& [k, v] : in.fields) x.fields.emplace_back(k, v);
       for (const auto& a : in.attachments) x.attachments.push_back({a.name, a.sha256});
-      x.staff = in.staff.empty() ? caller_.client : in.staff;
+      x.staff = actor(in.staff);
       x.certificateSerial = in.certificateSerial;
       out = toApi(review_.intake(x, host_.nowMs()));
       audit("ReviewService.submit", out.arrivalNo, "state=" + out.state);
@@ -248,7 +249,10 @@ class ReviewHandler final : public api::ReviewServiceIf {
                                   "write-back)"};
       rv::ActionInput in;
       in.action = *action;
-      in.who = r.who.empty() ? caller_.client : r.who;
+      // Until operators are users of their own, who acts is the client
+      // certificate's name; a name the client sends is kept beside it,
+      // marked as claimed (a client once recorded any name it liked).
+      in.who = actor(r.who);
       in.why = r.why;
       in.assignee = r.assignee;
       in.deadline = r.deadline;
@@ -257,10 +261,12 @@ class ReviewHandler final : public api::ReviewServiceIf {
       try {
         out = toApi(review_.act(arrivalNo, in, host_.nowMs()));
       } catch (const rv::ReviewError& e) {
-        audit("ReviewService.act", arrivalNo, std::string("action=") + rv::actionName(*action) + " refused");
+        audit("ReviewService.act", arrivalNo, std::string("action=") + rv::actionName(*action) + " refused", {},
+              in.who);
         throw;
       }
-      audit("ReviewService.act", arrivalNo, std::string("action=") + rv::actionName(*action) + " state=" + out.state);
+      audit("ReviewService.act", arrivalNo, std::string("action=") + rv::actionName(*action) + " state=" + out.state,
+            {}, in.who);
     });
   }
   void overdue(std::vector<api::Overdue>& out) override {
@@ -293,10 +299,16 @@ class ReviewHandler final : public api::ReviewServiceIf {
   }
 
  private:
+  /// The authenticated name, with what the client claims beside it.
+  std::string actor(const std::string& claimed) const {
+    if (claimed.empty() || claimed == caller_.client) return caller_.client;
+    return caller_.client + " (claimed: " + printable(claimed.substr(0, 48)) + ")";
+  }
+
   void audit(const std::string& action, const std::string& arrivalNo, const std::string& result,
-             std::vector<std::string> fields = {}) {
+             std::vector<std::string> fields = {}, const std::string& who = {}) {
     AuditEntry e;
-    e.who = caller_.client;
+    e.who = who.empty() ? caller_.client : who;
     e.address = caller_.address;
     e.action = action;
     e.recordType = "application";

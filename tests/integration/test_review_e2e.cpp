@@ -686,6 +686,17 @@ BOOST_AUTO_TEST_CASE(staff_changing_one_application_at_once_get_ok_or_conflict_a
   BOOST_TEST(approved == 1);
   BOOST_TEST(told == 7);
   BOOST_TEST(wrong == 0);
+  // Who acted is the certificate's name; what the client sent is kept beside
+  // it as claimed (escaped: a line break forges nothing).
+  {
+    api::ActionRequest r;
+    r.action = "assign";
+    r.who = "市長\nforged line";
+    r.assignee = "staff-x";
+    api::Application out;
+    c.review->act(out, no, r);
+    BOOST_TEST(out.history.back().who == "staff (claimed: 市長\\nforged line)", out.history.back().who);
+  }
   const auto after = c.get(no);
   int approvals = 0;
   for (const auto& step : after.history) approvals += step.action == "approve";
