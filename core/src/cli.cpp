@@ -52,7 +52,7 @@ const char* const kUsage =
     "                              warnings by record, field and kind\n"
     "  read --layout L --in F [--out O] [--warnings W]\n"
     "                              read a vendor file with a layout; raw records as JSON Lines\n"
-    "  status --config F [--failed-since T] [--max-age D]\n"
+    "  status --config F [--failed-since T] [--max-age D] [--ack NAME|all [--by NAME]]\n"
     "                              queues per route and target: pending, dead letters, ages, last errors;\n"
     "                              exit 3 dead letters, 4 files to error/ since T (24h), 5 a batch waiting over D (1h),\n"
     "                              6 held records (rejected by a mapping on the engine seam, or no route takes them)\n"
@@ -144,7 +144,7 @@ Args parseArgs(int argc, char** argv) {
   Args a;
   static const std::map<std::string, std::vector<std::string>> kOptions = {
       {"serve", {"--config", "--plugin-dir", "--log-level", "--host-id"}},
-      {"status", {"--config", "--failed-since", "--max-age"}},
+      {"status", {"--config", "--failed-since", "--max-age", "--ack", "--by"}},
       {"deadletters", {"--config", "--route", "--batch", "--records", "--by"}},
       {"held", {"--config", "--emitter", "--route", "--id", "--by"}},
       {"replay", {"--config", "--route", "--since", "--by"}},

@@ -70,6 +70,10 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
     return kUsage;
   }
   std::vector<std::pair<int, std::string>> problems;
+  std::vector<std::string> resolved;
+  const std::string ack = value(values, "--ack");
+  const auto acks = s.acknowledgedFiles();
+  int acknowledged = 0;
   std::cout << "renkei status: instance " << config.instance << ", " << s.describe() << " (schema "
             << s.schemaVersion() << "); times in " << timeZoneDescription() << "\n";
   const auto queues = s.queueStatus();
@@ -102,10 +106,37 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
                                               age(q.oldestPendingMs, now) + ", more than " + ageText);
     }
     const std::string since = store::isoUtc(*failedSince);
-    for (const store::FileEntry& f : recent)
-      if (f.state == store::FileState::Failed && f.finishedAt >= since)
-        problems.emplace_back(kFailedFiles,
-                              "route " + r.id + ": '" + printable(f.name) + "' went to error/ at " + localTimeFromIso(f.finishedAt));
+    for (const store::FileEntry& f : recent) {
+      if (f.state != store::FileState::Failed || f.finishedAt < since) continue;
+      const std::string what = "route " + r.id + ": '" + printable(f.name) + "' went to error/ at " +
+                               localTimeFromIso(f.finishedAt);
+      // Seen to: a corrected file of the same name taken in since, or an
+      // operator's acknowledgement. Shown, not counted.
+      const store::FileEntry* fixed = nullptr;
+      for (const store::FileEntry& later : recent)
+        if (later.name == f.name && later.state == store::FileState::Done && later.firstSeen >= f.finishedAt &&
+            later.sha256 != f.sha256)
+          fixed = &later;
+      if (fixed) {
+        resolved.push_back(what + "; a corrected file of the same name was taken in at " +
+                           localTimeFromIso(fixed->firstSeen));
+        continue;
+      }
+      if (auto a = acks.find({r.id, f.sha256}); a != acks.end()) {
+        resolved.push_back(what + "; acknowledged by " + printable(a->second.first) + " at " +
+                           localTimeFromIso(a->second.second));
+        continue;
+      }
+      if (!ack.empty() && (ack == "all" || ack == f.name)) {
+        s.acknowledgeFile(r.id, f.sha256, operatorName(values), "route " + r.id + ": '" + printable(f.name) +
+                                                                    "' (sha256 " + f.sha256.substr(0, 12) +
+                                                                    ") that went to error/");
+        resolved.push_back(what + "; acknowledged now by " + printable(operatorName(values)));
+        ++acknowledged;
+        continue;
+      }
+      problems.emplace_back(kFailedFiles, what);
+    }
     if (!any) std::cout << "  nothing taken in yet\n";
   }
   // Emitted records a route's mapping rejected or no route takes.
@@ -135,6 +166,10 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
     std::cout << "recent operator actions:\n";
     for (const auto& a : actions) std::cout << "  " << localTimeFromIso(a.at) << "  " << printable(a.who) << "  " << a.action << ": " << printable(a.detail) << "\n";
   }
+  for (const std::string& text : resolved) std::cout << "resolved: " << text << "\n";
+  if (!ack.empty() && acknowledged == 0)
+    std::cerr << "renkei status: --ack " << printable(ack)
+              << ": no failed file of that name is a problem now (names from the problem: lines)\n";
   if (problems.empty()) return kOk;
   int code = kHeldRecords + 1;
   for (const auto& [c, text] : problems) {

@@ -893,3 +893,43 @@ BOOST_AUTO_TEST_CASE(the_clients_answer_help_and_name_the_file_they_cannot_use) 
     BOOST_TEST(port.exitCode == 2, client);
   }
 }
+
+// A failed file stayed a problem for 24 h after its fix: a corrected file of
+// the same name taken in since shows it resolved, and an operator can
+// acknowledge one (`status --ack`), recorded with who.
+BOOST_AUTO_TEST_CASE(a_failed_file_is_resolved_by_its_fix_or_acknowledged) {
+  test::TempDir dir;
+  test::writeFile(dir / "config.xml",
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"t\" zone=\"lgwan\">\n"
+                  "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                  "  <connector id=\"in\" plugin=\"file\"><directory>in</directory><settle>0s</settle></connector>\n"
+                  "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
+                  "  <route id=\"r\" from=\"in\" to=\"out\" mapping=\"" + source("mappings/resident-to-crm.xml").string() +
+                  "\"/>\n"
+                  "</renkei>\n");
+  const std::string config = (dir / "config.xml").string();
+  fs::create_directories(dir / "in/in");
+  test::writeFile(dir / "in/in/a.txt", "not,the,header\r\n");  // not the layout's header: error/
+  test::writeFile(dir / "in/in/b.txt", "nor,this\r\n");
+  runRenkei({"serve", "--config", config, "--once"});
+  auto failed = runRenkei({"status", "--config", config});
+  BOOST_TEST(failed.exitCode == 4, failed.out);
+  // The vendor sends a.txt again, complete.
+  fs::copy_file(source("config/samples/jumin/JUMIN_20261101_FULL.csv"), dir / "in/in/a.txt");
+  BOOST_TEST(runRenkei({"serve", "--config", config, "--once"}).exitCode == 0);
+  auto fixed = runRenkei({"status", "--config", config});
+  BOOST_TEST(fixed.exitCode == 4, fixed.out);  // b.txt still
+  BOOST_TEST(fixed.out.find("resolved: route r: 'a.txt' went to error/ at ") != std::string::npos, fixed.out);
+  BOOST_TEST(fixed.out.find("a corrected file of the same name was taken in at") != std::string::npos, fixed.out);
+  BOOST_TEST(fixed.out.find("problem: route r: 'b.txt'") != std::string::npos, fixed.out);
+  // b.txt will not come back: acknowledged by name, with who.
+  auto ack = runRenkei({"status", "--config", config, "--ack", "b.txt", "--by", "係長"});
+  BOOST_TEST(ack.exitCode == 0, ack.out << ack.err);
+  BOOST_TEST(ack.out.find("acknowledged now by 係長") != std::string::npos, ack.out);
+  auto after = runRenkei({"status", "--config", config});
+  BOOST_TEST(after.exitCode == 0, after.out);
+  BOOST_TEST(after.out.find("'b.txt' went to error/ at ") != std::string::npos, after.out);
+  BOOST_TEST(after.out.find("acknowledged by 係長 at ") != std::string::npos, after.out);
+  BOOST_TEST(after.out.find("係長  acknowledged: route r: 'b.txt'") != std::string::npos, after.out);
+}

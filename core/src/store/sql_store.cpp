@@ -1,6 +1,7 @@
 // The store over SQL: one implementation for SQLite and PostgreSQL; the
 // dialects differ in column types, locking and where the schema version lives.
 #include <algorithm>
+#include <map>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -115,6 +116,15 @@ const char* const kMigrations[] = {
     "  changed_ms INTEGER NOT NULL,"
     "  changed_by TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX held_records_state ON held_records (state, emitter, route);",
+
+    // 6: a failed file an operator has seen to (renkei status --ack): no
+    // longer a problem for monitoring; who and when are kept.
+    "CREATE TABLE acknowledged_files ("
+    "  route TEXT NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  who TEXT NOT NULL,"
+    "  at_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (route, sha256));",
 };
 
 std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
@@ -287,6 +297,26 @@ class SqlStore final : public Store {
       if (unit.extra) unit.extra(*db_);
       return true;
     });
+  }
+
+  std::int64_t acknowledgeFile(const std::string& route, const std::string& sha256, const std::string& who,
+                               const std::string& detail) override {
+    return transaction(*db_, [&] {
+      const std::int64_t now = nowMs();
+      auto s = db_->prepare(
+          "INSERT INTO acknowledged_files (route, sha256, who, at_ms) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING");
+      s->bind(1, route).bind(2, sha256).bind(3, who).bind(4, now);
+      const std::int64_t n = s->run();
+      if (n) log(who, "acknowledged", detail, now);
+      return n;
+    });
+  }
+
+  std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> acknowledgedFiles() override {
+    auto s = db_->prepare("SELECT route, sha256, who, at_ms FROM acknowledged_files");
+    std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> out;
+    while (s->next()) out[{s->text(0), s->text(1)}] = {s->text(2), isoUtc(s->integer(3))};
+    return out;
   }
 
   std::vector<HeldSummary> heldSummary() override {

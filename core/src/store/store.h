@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -339,6 +340,13 @@ class Store {
   /// source's drop folder, whoever puts it there.
   virtual void reprocessAsked(const std::string& route, const std::string& sha256) = 0;
   virtual std::vector<QueueStatus> queueStatus() = 0;
+  /// An operator has seen to the failed file (route, sha256): it is no
+  /// longer a problem for `renkei status`; logged with `detail`. Returns 1,
+  /// or 0 when it was acknowledged before.
+  virtual std::int64_t acknowledgeFile(const std::string& route, const std::string& sha256, const std::string& who,
+                                       const std::string& detail) = 0;
+  /// (route, sha256) → (who, when as UTC ISO) of every acknowledged file.
+  virtual std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> acknowledgedFiles() = 0;
   /// Held records not resolved, per emitter, route and record type.
   virtual std::vector<HeldSummary> heldSummary() = 0;
   /// Held records not resolved (of `emitter` and `route` when not empty), oldest first.
