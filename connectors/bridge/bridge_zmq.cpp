@@ -57,6 +57,9 @@ std::string curvePublicOf(const std::string& secretZ85) {
   return pub;
 }
 
+/// The largest acknowledgement a sender reads.
+constexpr std::size_t kMaxReplyBytes = 64 * 1024;
+
 struct ZmqSender::Impl {
   std::string endpoint, serverPublic, secret, ownPublic;
   std::chrono::milliseconds timeout;
@@ -69,6 +72,9 @@ struct ZmqSender::Impl {
     socket->set(zmq::sockopt::curve_serverkey, serverPublic);
     socket->set(zmq::sockopt::curve_publickey, ownPublic);
     socket->set(zmq::sockopt::curve_secretkey, secret);
+    // A reply is a short acknowledgement: a peer that sends more (a
+    // compromised receiver's 200 MiB) is cut off by libzmq, not buffered.
+    socket->set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(kMaxReplyBytes));
     socket->connect(endpoint);
   }
 };

@@ -170,7 +170,13 @@ BOOST_AUTO_TEST_CASE(each_target_gets_its_batches_in_order) {
   // wait too. archive's first batch becomes a dead letter: it does not hold
   // the later archive batches back.
   s->markFailed("r-oo-0", "crm", "h1", nowMs() + 60000, false, "busy");
-  s->markFailed("r-oo-0", "archive", "h1", nowMs(), true, "refused");
+  // A target's error can be any size (a peer's 200 MiB reply once became a
+  // dead letter's error): kept to 2,000 bytes, cut at a character and marked.
+  s->markFailed("r-oo-0", "archive", "h1", nowMs(), true, "refused: " + std::string(1 << 20, 'x') + "髙");
+  const auto dead = s->listOutbox(OutboxState::Dead, "", 10);
+  BOOST_TEST_REQUIRE(dead.size() == 1u);
+  BOOST_TEST(dead[0].lastError.size() < 2100u);
+  BOOST_TEST(dead[0].lastError.find("(1048588 bytes, cut to 2000)") != std::string::npos, dead[0].lastError.substr(1990));
   BOOST_TEST(names(s->claimDeliveries("h2", 60000, 10, {})) ==
                  (std::vector<std::string>{"r-oo-1>archive", "r-oo-2>archive"}),
              boost::test_tools::per_element());

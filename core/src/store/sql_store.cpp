@@ -138,6 +138,16 @@ std::string postgresSql(const std::string& sqlite) {
   return replaceAll(s, "INTEGER", "BIGINT");
 }
 
+constexpr std::size_t kMaxErrorBytes = 2000;
+
+std::string boundedError(const std::string& error) {
+  if (error.size() <= kMaxErrorBytes) return error;
+  std::size_t cut = kMaxErrorBytes;
+  while (cut > 0 && (static_cast<unsigned char>(error[cut]) & 0xC0) == 0x80) --cut;
+  return error.substr(0, cut) + " … (" + std::to_string(error.size()) + " bytes, cut to " +
+         std::to_string(kMaxErrorBytes) + ")";
+}
+
 /// "<column> IN (?, ?, …)" for n parameters, or nothing when n is 0.
 std::string inList(const std::string& column, std::size_t n) {
   if (n == 0) return {};
@@ -548,7 +558,9 @@ class SqlStore final : public Store {
           "last_error = ?, last_error_ms = ?, lease_owner = '', lease_until = 0 "
           "WHERE batch_id = ? AND target = ? AND lease_owner = ?");
       const std::int64_t now = nowMs();
-      s->bind(1, dead ? "dead" : "pending").bind(2, nextAttemptAt).bind(3, now).bind(4, error).bind(5, now);
+      // A target's error text is the target's (a peer's reply can be any
+      // size): kept to kMaxErrorBytes, cut at a UTF-8 boundary and marked.
+      s->bind(1, dead ? "dead" : "pending").bind(2, nextAttemptAt).bind(3, now).bind(4, boundedError(error)).bind(5, now);
       s->bind(6, batchId).bind(7, target).bind(8, owner);
       s->run();
     });
