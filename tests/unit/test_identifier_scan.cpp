@@ -194,6 +194,13 @@ BOOST_AUTO_TEST_CASE(digests_are_stepped_over_and_digits_glued_to_them_are_not) 
   BOOST_TEST(looksLikeIdentifier(digest + "12345678901"));
   BOOST_TEST(looksLikeIdentifier("12345678901" + digest));
   BOOST_TEST(looksLikeIdentifier("ab12345678901cd"));  // a short hex token is not a digest
+  // Many digests with digits glued to them, side by side (hostile input):
+  // each split is read once, not scanned again inside (nested sub-scans
+  // once made this exponential). 4,000 tokens, one of them an identifier.
+  std::string many;
+  for (int i = 0; i < 4000; ++i) many += seal::sha256Hex("g" + std::to_string(i)).substr(0, 32) + "1234567 z ";
+  BOOST_TEST(!looksLikeIdentifier(many));
+  BOOST_TEST(looksLikeIdentifier(many + digest + "123456789018"));
 }
 
 BOOST_AUTO_TEST_CASE(the_projects_own_numbers_codes_and_dates_pass) {

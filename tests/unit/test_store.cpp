@@ -539,7 +539,7 @@ BOOST_AUTO_TEST_CASE(held_records_are_kept_counted_asked_for_and_settled) {
   again.emitter = "review";
   again.key = "held-resubmit:1";
   again.heldResolved = {asked[0].id};
-  again.heldAgain = {{asked[1].id, "pattern:氏名"}};
+  again.heldAgain = {{asked[1].id, "pattern:氏名", ""}};
   BOOST_TEST(s->commitUnit(again));
   summary = s->heldSummary();
   BOOST_TEST_REQUIRE(summary.size() == 2u);
@@ -547,4 +547,19 @@ BOOST_AUTO_TEST_CASE(held_records_are_kept_counted_asked_for_and_settled) {
   BOOST_TEST(summary[1].lastReasons == "pattern:氏名");
   BOOST_TEST(s->heldRecord(asked[0].id)->state == "resolved");
   BOOST_TEST(s->operatorLog(1).front().action == "held resubmit");
+  // A record no route took, rejected now by a route that appeared, is held
+  // for that route from here on (a later resubmit runs that route alone).
+  const auto unrouted = s->listHeld("review", "", 10);
+  std::int64_t lone = 0;
+  for (const auto& h : unrouted)
+    if (h.route.empty()) lone = h.id;
+  BOOST_TEST_REQUIRE(lone != 0);
+  BOOST_TEST(s->requestHeldResubmit(lone, "", "", "operator") == 1);
+  UnitCommit retarget;
+  retarget.emitter = "review";
+  retarget.key = "held-resubmit:2";
+  retarget.heldAgain = {{lone, "required:氏名", "write-back-new"}};
+  BOOST_TEST(s->commitUnit(retarget));
+  BOOST_TEST(s->heldRecord(lone)->route == "write-back-new");
+  BOOST_TEST(s->heldRecord(lone)->state == "held");
 }

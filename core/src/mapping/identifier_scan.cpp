@@ -22,14 +22,7 @@ constexpr int kMaxJoiningSeparators = 3;
 /// Bytes read on either side of a digest that digits are glued to.
 constexpr std::size_t kGlueWindow = 256;
 
-std::size_t decodeAt(std::string_view s, std::size_t i, std::uint32_t& cp) {
-  const std::size_t len = text::decodeUtf8(reinterpret_cast<const unsigned char*>(s.data()) + i, s.size() - i, cp);
-  if (!len) {
-    cp = 0xFFFD;
-    return 1;
-  }
-  return len;
-}
+
 
 bool asciiAlnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool asciiHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
@@ -96,14 +89,31 @@ class Runs {
   }
 
   void judge(const std::string& digits, std::size_t count) {
-    if (count == 11 || (count == 12 && text::isValidMyNumber(digits))) hit_ = true;
+    if (count == 0) return;
+    const bool h = count == 11 || (count == 12 && text::isValidMyNumber(digits));
+    hit_ = hit_ || h;
+    if (++runs_ == 1) first_ = h;
+    last_ = h;
   }
+
+ public:
+  std::size_t runs() const { return runs_; }
+  bool firstHit() const { return first_; }
+  bool lastHit() const { return last_; }
+
+ private:
+  std::size_t runs_ = 0;
+  bool first_ = false, last_ = false;
 
   std::string digits_, groupDigits_;
   std::size_t count_ = 0, group_ = 0, beforeComma_ = 0;
   int seps_ = 0;
   bool comma_ = false, commaGroup_ = false, hit_ = false;
 };
+
+/// Which runs of a text count: any, only the first, or only the last.
+enum class Part { Any, First, Last };
+bool scanText(std::string_view t, bool digests, Part part);
 
 /// Byte spans of digests: read as one breaking character.
 /// A UUID (8-4-4-4-12 hex digits with a letter among them) at `i`: its length, or 0.
@@ -163,13 +173,14 @@ std::vector<std::pair<std::size_t, std::size_t>> digestSpans(std::string_view t,
           const std::string_view token = t.substr(i, len);
           if (allDigits(token.substr(d))) {
             split = true;
-            // (a window: a run is far shorter, and nesting stays shallow)
-            if (looksLikeIdentifier(t.substr(i + d, kGlueWindow))) glued = true;
+            // The run that begins where the digest ends (read in a window,
+            // digests not looked for again: no nesting, linear work).
+            if (scanText(t.substr(i + d, kGlueWindow), false, Part::First)) glued = true;
           }
           if (allDigits(token.substr(0, len - d))) {
             split = true;
             const std::size_t stop = i + len - d, start = stop > kGlueWindow ? stop - kGlueWindow : 0;
-            if (looksLikeIdentifier(t.substr(start, stop - start))) glued = true;
+            if (scanText(t.substr(start, stop - start), false, Part::Last)) glued = true;
           }
         }
         if (split) spans.push_back({i, j});
@@ -204,9 +215,13 @@ int scanKind(char32_t cp, int* digit) {
   return r->kind;
 }
 
-bool looksLikeIdentifier(std::string_view t) {
+bool looksLikeIdentifier(std::string_view t) { return scanText(t, true, Part::Any); }
+
+namespace {
+
+bool scanText(std::string_view t, bool digests, Part part) {
   bool glued = false;
-  const auto spans = digestSpans(t, glued);
+  const auto spans = digests ? digestSpans(t, glued) : std::vector<std::pair<std::size_t, std::size_t>>();
   if (glued) return true;
   Runs runs;
   std::size_t span = 0;
@@ -218,7 +233,7 @@ bool looksLikeIdentifier(std::string_view t) {
       continue;
     }
     std::uint32_t cp;
-    i += decodeAt(t, i, cp);
+    i += text::decodeUtf8At(t, i, cp);
     int d = 0;
     switch (scanKind(cp, &d)) {
       case kDigit: runs.digit(d); break;
@@ -227,11 +242,14 @@ bool looksLikeIdentifier(std::string_view t) {
       case kIgnorable: break;
       default: runs.end(); break;
     }
-    if (runs.hit()) return true;
+    if (part == Part::Any && runs.hit()) return true;
+    if (part == Part::First && runs.runs() > 0) return runs.firstHit();
   }
   runs.end();
-  return runs.hit();
+  return part == Part::Any ? runs.hit() : part == Part::First ? runs.firstHit() : runs.lastHit();
 }
+
+}  // namespace
 
 // ---------------------------------------------------------------------------
 // Value patterns
@@ -260,7 +278,7 @@ std::vector<char32_t> codePoints(std::string_view s) {
   std::vector<char32_t> out;
   for (std::size_t i = 0; i < s.size();) {
     std::uint32_t cp;
-    i += decodeAt(s, i, cp);
+    i += text::decodeUtf8At(s, i, cp);
     out.push_back(cp);
   }
   return out;

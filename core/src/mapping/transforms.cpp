@@ -54,14 +54,7 @@ std::vector<std::size_t> charStarts(std::string_view s) {
 bool isSpace(std::uint32_t cp) { return cp == 0x20 || cp == 0x09 || cp == 0x3000; }
 
 // Decodes the code point at s[i]; invalid bytes count as one character.
-std::size_t next(std::string_view s, std::size_t i, std::uint32_t& cp) {
-  const std::size_t len = text::decodeUtf8(reinterpret_cast<const unsigned char*>(s.data()) + i, s.size() - i, cp);
-  if (!len) {
-    cp = 0xFFFD;
-    return 1;
-  }
-  return len;
-}
+std::size_t next(std::string_view s, std::size_t i, std::uint32_t& cp) { return text::decodeUtf8At(s, i, cp); }
 
 class FnTransform : public Transform {
  public:

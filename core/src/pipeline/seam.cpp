@@ -108,14 +108,17 @@ std::size_t Seam::resubmitHeld() {
         const store::HeldRecord& h = rows[i];
         auto names = parseNameArray(h.fields);
         std::vector<Record> records;
+        // Said once, however often it is asked for again (no growing reasons).
+        const auto keep = [&](const std::string& why) {
+          commit.heldAgain.push_back({h.id, h.reasons.rfind(why, 0) == 0 ? h.reasons : why + "; " + h.reasons, ""});
+        };
         if (sealedAtRest(h.record)) {
-          commit.heldAgain.emplace_back(h.id, "sealed at rest to the receiving zone: only its source can send it "
-                                              "again; " + h.reasons);
+          keep("sealed at rest to the receiving zone: only its source can send it again");
           continue;
         }
         if (!names || parseJsonArrays(h.record + "\n", std::make_shared<const FieldNames>(*names), records) ||
             records.size() != 1) {
-          commit.heldAgain.emplace_back(h.id, "unreadable in the store; " + h.reasons);
+          keep("unreadable in the store");
           continue;
         }
         set.records.push_back(std::move(records.front()));
@@ -125,12 +128,18 @@ std::size_t Seam::resubmitHeld() {
       if (!set.records.empty())
         appendBatchesForSet(shared_.routes, first.emitter, first.emitter, sha256Hex(first.emitter + "\n" + commit.key),
                             set, shared_.config.batchRecords, counts, shared_.logger, commit.groups, 0, first.route);
+      // Rejected again: the held row now belongs to the route that rejected
+      // it; a second route rejecting the same record gets a held row of its
+      // own (each route takes it again alone, nothing twice).
       std::vector<bool> again(ids.size(), false);
-      for (const store::HeldRecord& h : counts.held) {
+      for (store::HeldRecord& h : counts.held) {
         const auto n = static_cast<std::size_t>(h.number);
-        if (n >= 1 && n <= ids.size() && !again[n - 1]) {
+        if (n < 1 || n > ids.size()) continue;
+        if (!again[n - 1]) {
           again[n - 1] = true;
-          commit.heldAgain.emplace_back(ids[n - 1], h.reasons);
+          commit.heldAgain.push_back({ids[n - 1], h.reasons, h.route});
+        } else {
+          commit.held.push_back(std::move(h));
         }
       }
       for (std::size_t i = 0; i < ids.size(); ++i)

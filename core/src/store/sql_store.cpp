@@ -292,10 +292,13 @@ class SqlStore final : public Store {
         setFileState(unit.file->route, unit.file->sha256, FileState::Done, {});
       }
       insertHeld(unit.emitter, unit.key, unit.held, now);
-      for (const auto& [id, reasons] : unit.heldAgain) {
+      for (const auto& again : unit.heldAgain) {
+        // A record no route took, rejected now by a route that appeared:
+        // held for that route from here on (a later resubmit runs it alone).
         auto u = db_->prepare(
-            "UPDATE held_records SET state = 'held', reasons = ?, changed_ms = ? WHERE id = ? AND state = 'resubmit'");
-        u->bind(1, reasons).bind(2, now).bind(3, id);
+            "UPDATE held_records SET state = 'held', reasons = ?, changed_ms = ?, "
+            "route = CASE WHEN ? = '' THEN route ELSE ? END WHERE id = ? AND state = 'resubmit'");
+        u->bind(1, again.reasons).bind(2, now).bind(3, again.route).bind(4, again.route).bind(5, again.id);
         u->run();
       }
       for (std::int64_t id : unit.heldResolved) {

@@ -166,7 +166,12 @@ struct UnitCommit {
   /// Held records taken again: those a route took now (resolved), and
   /// those rejected again with their new reasons (held again).
   std::vector<std::int64_t> heldResolved;
-  std::vector<std::pair<std::int64_t, std::string>> heldAgain;
+  struct HeldAgain {
+    std::int64_t id = 0;
+    std::string reasons;  ///< the reasons now (replacing the old ones)
+    std::string route;    ///< the route that rejected it now; empty: as it was
+  };
+  std::vector<HeldAgain> heldAgain;
 };
 
 /// An outbox row handed out for delivery (the payload is fetched apart:

@@ -93,6 +93,18 @@ std::vector<std::string> codecNames();
 /// sets `cp`, or 0 when invalid (overlong, surrogate, > U+10FFFF, truncated).
 std::size_t decodeUtf8(const unsigned char* p, std::size_t avail, std::uint32_t& cp);
 
+/// The code point at s[i] and its length; a byte that does not begin valid
+/// UTF-8 counts as one character, U+FFFD (for readers of text that may be
+/// anything: the mapping's transforms, the identifier scan).
+inline std::size_t decodeUtf8At(std::string_view s, std::size_t i, std::uint32_t& cp) {
+  const std::size_t len = decodeUtf8(reinterpret_cast<const unsigned char*>(s.data()) + i, s.size() - i, cp);
+  if (!len) {
+    cp = 0xFFFD;
+    return 1;
+  }
+  return len;
+}
+
 /// Appends code point `cp` as UTF-8.
 void appendUtf8(std::string& out, std::uint32_t cp);
 
