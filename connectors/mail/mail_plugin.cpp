@@ -4,24 +4,27 @@
 // recipients come from a field of the record (the department) through a
 // table in config; subject and body from a template file per template id
 // with {field} placeholders. A server that does not answer is a Retry: the
-// pipeline's backoff, then a dead letter like any delivery.
+// pipeline's backoff, then a dead letter like any delivery; a 5xx refusal is
+// a dead letter at once. Each mail that the relay accepted is recorded, so a
+// retried batch sends only the rest, and a mail whose acceptance was lost
+// (the connection dropped after the message went out whole) is never sent
+// again by itself: a dead letter saying so.
 #include <cctype>
 
 #include <Poco/Net/MailMessage.h>
 #include <Poco/Net/MailRecipient.h>
-#include <Poco/Net/NetException.h>
-#include <Poco/Net/SMTPClientSession.h>
-#include <Poco/Net/SecureSMTPClientSession.h>
-#include <Poco/Net/StringPartSource.h>
-#include <Poco/Timespan.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
 
 #include "renkei/sdk.h"
 #include "renkei/text.h"
+#include "smtp_client.h"
 
 namespace renkei::connectors::mail {
 namespace fs = std::filesystem;
@@ -45,7 +48,12 @@ const renkei_config_key kKeys[] = {
                                      "is checked against the system's trust store)."},
     {"username", "string", "", 0, "SMTP AUTH LOGIN user; empty: no authentication."},
     {"password", "secret", nullptr, 0, "SMTP AUTH password (file:… or env:…; never in the config itself)."},
-    {"timeout", "duration", "30s", 0, "Time allowed for connecting and for each SMTP reply."},
+    {"ca", "path", nullptr, 0,
+     "Certificate authorities (PEM) the server's certificate is checked against with starttls; not set: the "
+     "system's trust store."},
+    {"timeout", "duration", "30s", 0,
+     "Time allowed for connecting, and for each SMTP reply from its command to its last line (1s-10m): a server "
+     "that stops or drips is cut off then, and the batch is tried again with the pipeline's backoff."},
 };
 
 const renkei_plugin_info kInfo = {
@@ -97,18 +105,6 @@ constexpr std::size_t kMaxLineBytes = 998;
 
 }  // namespace
 
-/// The SMTP reply code behind an exception: POCO keeps it as the
-/// exception's code, or (in some calls) only in the text ("…: 550 5.1.1 …").
-int replyCode(const Poco::Exception& e) {
-  if (e.code() >= 200 && e.code() < 600) return e.code();
-  const std::string t = e.displayText();
-  for (std::size_t i = 0; i + 3 <= t.size(); ++i)
-    if ((i == 0 || t[i - 1] == ' ') && t[i] >= '2' && t[i] <= '5' && std::isdigit(static_cast<unsigned char>(t[i + 1])) &&
-        std::isdigit(static_cast<unsigned char>(t[i + 2])) && (i + 3 == t.size() || t[i + 3] == ' ' || t[i + 3] == '-'))
-      return (t[i] - '0') * 100 + (t[i + 1] - '0') * 10 + (t[i + 2] - '0');
-  return 0;
-}
-
 /// A mail body as it goes on the wire in 8bit: every line end (CR LF, a bare
 /// LF, a bare CR) becomes CRLF, so "\n.\n" in a value cannot end the DATA
 /// early (SMTP smuggling): POCO's mail stream doubles a dot that begins a
@@ -141,37 +137,47 @@ class MailConnector final : public Connector, public Sink {
  public:
   void configure(const Settings& settings, const HostContext& context) override {
     logger_ = context.logger;
+    services_ = context.services;
     id_ = context.id;
     const std::string server = settings.getString("server");
     const std::size_t colon = server.rfind(':');
     if (colon == std::string::npos || colon == 0) throw ConfigError("server: '" + server + "' is not host:port");
-    host_ = server.substr(0, colon);
+    server_.host = server.substr(0, colon);
     try {
       const int port = std::stoi(server.substr(colon + 1));
       if (port < 1 || port > 65535) throw std::out_of_range("port");
-      port_ = static_cast<Poco::UInt16>(port);
+      server_.port = static_cast<std::uint16_t>(port);
     } catch (const std::exception&) {
       throw ConfigError("server: '" + server + "' has no port 1–65535");
     }
     from_ = settings.getString("from");
-    if (from_.find('@') == std::string::npos) throw ConfigError("from: '" + from_ + "' is not a mail address");
+    if (!smtp::Session::plainAddress(from_)) throw ConfigError("from: '" + printable(from_) + "' is not a mail address");
     for (const std::string& pair : settings.getList("recipients")) {
       const std::size_t eq = pair.find('=');
-      if (eq == std::string::npos || eq == 0 || pair.find('@', eq) == std::string::npos)
-        throw ConfigError("recipients: '" + pair + "' is not value=address");
+      if (eq == std::string::npos || eq == 0 || !smtp::Session::plainAddress(pair.substr(eq + 1)))
+        throw ConfigError("recipients: '" + printable(pair) + "' is not value=address");
       recipients_.emplace(pair.substr(0, eq), pair.substr(eq + 1));
     }
     defaultRecipient_ = settings.getString("default-recipient");
     recipientField_ = settings.getString("recipient-field");
     templateField_ = settings.getString("template-field");
-    starttls_ = settings.getBool("starttls");
-    username_ = settings.getString("username");
-    if (!username_.empty()) {
-      if (!settings.has("password")) throw ConfigError("username is set: password (file:… or env:…) is needed too");
-      password_ = settings.getSecret("password").value;
+    if (!defaultRecipient_.empty() && !smtp::Session::plainAddress(defaultRecipient_))
+      throw ConfigError("default-recipient: '" + printable(defaultRecipient_) + "' is not a mail address");
+    server_.starttls = settings.getBool("starttls");
+    if (settings.has("ca")) {
+      server_.ca = settings.getPath("ca");
+      std::error_code ec;
+      if (!fs::is_regular_file(server_.ca, ec)) throw ConfigError("ca: '" + server_.ca.string() + "' is not a file");
+      if (!server_.starttls) throw ConfigError("ca: set only with starttls=true (it is what the server's certificate is checked against)");
     }
-    timeout_ = Poco::Timespan(static_cast<long>(settings.getDuration("timeout").count() / 1000),
-                              static_cast<long>(settings.getDuration("timeout").count() % 1000) * 1000);
+    server_.username = settings.getString("username");
+    if (!server_.username.empty()) {
+      if (!settings.has("password")) throw ConfigError("username is set: password (file:… or env:…) is needed too");
+      server_.password = settings.getSecret("password").value;
+    }
+    server_.timeout = settings.getDuration("timeout");
+    if (server_.timeout.count() < 1000 || server_.timeout.count() > 600'000)
+      throw ConfigError("timeout: between 1s and 10m");
     const fs::path dir = settings.getPath("templates");
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) throw ConfigError("templates: '" + dir.string() + "' is not a folder");
@@ -197,6 +203,19 @@ class MailConnector final : public Connector, public Sink {
       templates_[f.path().stem().string()] = std::move(t);
     }
     if (templates_.empty()) throw ConfigError("templates: no <template>.txt in '" + dir.string() + "'");
+  }
+
+  void start() override {
+    state_ = &services_->state();
+    // Which mails of a batch went out: names of batches and their mails
+    // (no address, no value), so a retried batch does not send them twice.
+    state_->migrate({"CREATE TABLE {sent} (message_id TEXT PRIMARY KEY, batch TEXT NOT NULL, state TEXT NOT NULL, "
+                     "at BIGINT NOT NULL)",
+                     "CREATE INDEX {sent}_batch ON {sent} (batch)"});
+    // Kept 90 days: longer than any retry or dead letter waits in practice.
+    const std::int64_t before = services_->nowMs() - 90LL * 86'400'000;
+    sentTable_ = state_->table("sent");
+    state_->write([&](StateSession& s) { s.run("DELETE FROM " + sentTable_ + " WHERE at < ?", {before}); });
   }
 
   Sink* sink() override { return this; }
@@ -235,61 +254,87 @@ class MailConnector final : public Connector, public Sink {
       m.messageId = "<" + batch.id + "." + std::to_string(i + 1) + "@renkei>";
       mails.push_back(std::move(m));
     }
-    std::size_t sent = 0;
-    try {
-      std::unique_ptr<Poco::Net::SMTPClientSession> session;
-      if (starttls_) {
-        auto s = std::make_unique<Poco::Net::SecureSMTPClientSession>(host_, port_);
-        s->setTimeout(timeout_);
-        s->login();
-        s->startTLS();
-        session = std::move(s);
-      } else {
-        session = std::make_unique<Poco::Net::SMTPClientSession>(host_, port_);
-        session->setTimeout(timeout_);
+    // Mails of this batch known to have gone out (a retry after a later
+    // mail failed, or a resubmitted dead letter): not sent again.
+    std::set<std::string> done;
+    state_->read([&](StateSession& s) {
+      s.query("SELECT message_id FROM " + sentTable_ + " WHERE batch = ? AND state = 'sent'", {batch.id},
+              [&](StateRows& row) { done.insert(row.text(0)); });
+    });
+    auto mark = [&](const std::string& messageId, const char* state) {
+      const std::int64_t now = services_->nowMs();
+      state_->write([&](StateSession& s) {
+        s.run("INSERT INTO " + sentTable_ + " (message_id, batch, state, at) VALUES (?, ?, ?, ?) "
+              "ON CONFLICT (message_id) DO UPDATE SET state = excluded.state, at = excluded.at",
+              {messageId, batch.id, std::string(state), now});
+      });
+    };
+    std::size_t sent = 0, skipped = 0;
+    std::optional<smtp::Session> session;
+    for (std::size_t i = 0; i < mails.size(); ++i) {
+      const Mail& m = mails[i];
+      if (done.count(m.messageId)) {
+        ++skipped;
+        continue;
       }
-      if (!username_.empty()) session->login(Poco::Net::SMTPClientSession::AUTH_LOGIN, username_, password_);
-      else if (!starttls_) session->login();
-      for (const Mail& m : mails) {
+      const std::string before = sent ? " (" + std::to_string(sent) + " of " + std::to_string(mails.size()) +
+                                            " mails of the batch went out before)"
+                                      : std::string();
+      try {
+        if (!session) session.emplace(server_);
         Poco::Net::MailMessage message;
         message.setSender(from_);
-        for (const auto& to : m.to) message.addRecipient(Poco::Net::MailRecipient(Poco::Net::MailRecipient::PRIMARY_RECIPIENT, to));
+        for (const auto& to : m.to)
+          message.addRecipient(Poco::Net::MailRecipient(Poco::Net::MailRecipient::PRIMARY_RECIPIENT, to));
         message.setSubject(Poco::Net::MailMessage::encodeWord(m.subject, "UTF-8"));
         message.set("Message-ID", m.messageId);
         message.setContentType("text/plain; charset=UTF-8");
         message.setContent(wireBody(m.body), Poco::Net::MailMessage::ENCODING_8BIT);
-        session->sendMessage(message);
-        ++sent;
+        std::ostringstream wire;
+        message.write(wire);
+        session->send(from_, m.to, wire.str());
+      } catch (const smtp::Error& e) {
+        switch (e.kind()) {
+          case smtp::Error::Kind::Permanent:
+            // "550 mailbox unknown", "552 too large": refused again if sent
+            // again, so a dead letter now, with the reply.
+            return Outcome::error(e.what() + before);
+          case smtp::Error::Kind::Uncertain:
+            // The whole mail went out and the relay's answer did not come
+            // back: it may have been accepted. Never sent twice by itself;
+            // an operator who finds it missing in the relay's log resubmits.
+            mark(m.messageId, "uncertain");
+            return Outcome::error(std::string(e.what()) + ": mail " + std::to_string(i + 1) + " of " +
+                                  std::to_string(mails.size()) + " (Message-ID " + m.messageId +
+                                  ") may have been accepted, so it is not sent again by itself; look for it in the "
+                                  "relay's log, and resubmit the dead letter if it did not go out (mails known "
+                                  "as sent are not sent again)" + before);
+          case smtp::Error::Kind::Transient:
+            return Outcome::retry(e.what() + before);
+        }
+      } catch (const std::exception& e) {
+        return Outcome::retry("SMTP " + server_.host + ":" + std::to_string(server_.port) + ": " +
+                              printable(e.what(), 500) + before);
       }
-      session->close();
-    } catch (const Poco::Net::SMTPException& e) {
-      // A permanent refusal (5xx: "550 mailbox unknown", "552 too large")
-      // will be refused again: a dead letter now, with the reply. A 4xx or
-      // no answer is tried again.
-      const std::string why = "SMTP " + host_ + ":" + std::to_string(port_) + ": " + printable(e.displayText(), 500) +
-                              (sent ? " (" + std::to_string(sent) + " of " + std::to_string(mails.size()) +
-                                          " mails of the batch went out before)"
-                                    : std::string());
-      if (const int code = replyCode(e); code >= 500 && code < 600) return Outcome::error(why);
-      return Outcome::retry(why);
-    } catch (const Poco::Exception& e) {
-      // Not answering, refusing, timing out: tried again with backoff.
-      return Outcome::retry("SMTP " + host_ + ":" + std::to_string(port_) + ": " + printable(e.displayText(), 500));
-    } catch (const std::exception& e) {
-      return Outcome::retry("SMTP " + host_ + ":" + std::to_string(port_) + ": " + e.what());
+      mark(m.messageId, "sent");
+      ++sent;
     }
-    logger_->information("%s: %z mails sent", id_, mails.size());
+    if (session) session->quit();
+    if (skipped)
+      logger_->information("%s: %z mails of batch %s had gone out before: not sent again", id_, skipped, batch.id);
+    logger_->information("%s: %z mails sent", id_, sent);
     return Outcome::ok();
   }
 
  private:
   Poco::Logger* logger_ = nullptr;
-  std::string id_, host_, from_, defaultRecipient_, recipientField_, templateField_, username_, password_;
-  Poco::UInt16 port_ = 25;
+  HostServices* services_ = nullptr;
+  StateStore* state_ = nullptr;
+  std::string sentTable_;  ///< mails the server accepted, by Message-ID
+  std::string id_, from_, defaultRecipient_, recipientField_, templateField_;
+  smtp::Server server_;
   std::multimap<std::string, std::string> recipients_;
   std::map<std::string, Template> templates_;
-  bool starttls_ = false;
-  Poco::Timespan timeout_{30, 0};
 };
 
 }  // namespace renkei::connectors::mail

@@ -110,6 +110,11 @@ void applyPipeline(HostConfig& config, xmlNodePtr node, Diagnostics& diags) {
     diags.add(file, line, "pipeline: intake-threads: at most 16");
     config.intakeThreads = 16;
   }
+  config.deliveryThreads = static_cast<std::size_t>(positive("delivery-threads"));
+  if (config.deliveryThreads > 32) {
+    diags.add(file, line, "pipeline: delivery-threads: at most 32");
+    config.deliveryThreads = 32;
+  }
   config.retryInitial = p.getDuration("retry-initial");
   config.retryMax = p.getDuration("retry-max");
   config.lease = p.getDuration("lease");

@@ -104,6 +104,7 @@ struct HostConfig {
   std::size_t batchRecords = 10000;
   int maxAttempts = 8;                          ///< delivery attempts before a batch is a dead letter
   std::size_t intakeThreads = 2;                ///< intake workers; a route is taken by one at a time
+  std::size_t deliveryThreads = 8;              ///< delivery workers; a target is served by one (its own, up to this many)
   std::chrono::milliseconds retryInitial{1000};  ///< first backoff; doubles per attempt, with jitter
   std::chrono::milliseconds retryMax{300000};    ///< backoff ceiling
   std::chrono::milliseconds lease{60000};        ///< how long a host's claim on a file or batch lasts unrenewed

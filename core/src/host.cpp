@@ -156,7 +156,19 @@ void Host::openStore() {
   intakeConfig.autoCheckpoint = false;
   controlStore_ = store::openStore(intakeConfig);
   seam_ = std::make_unique<pipeline::Seam>(*shared_, intakeConfig);
-  delivery_ = std::make_unique<pipeline::Delivery>(*shared_, storeConfig_);
+  // Delivery: each pushed target served by a worker of its own while there
+  // are delivery-threads enough, else targets share workers round-robin; a
+  // target that hangs (a relay that never answers) holds only its worker.
+  std::vector<std::string> targets;
+  for (const RouteConfig& r : config_.routes)
+    for (const std::string& to : r.to)
+      if (!config_.findSubscription(to) && std::find(targets.begin(), targets.end(), to) == targets.end())
+        targets.push_back(to);
+  const std::size_t deliveryWorkers = std::max<std::size_t>(1, std::min(config_.deliveryThreads, targets.size()));
+  std::vector<std::vector<std::string>> shares(deliveryWorkers);
+  for (std::size_t i = 0; i < targets.size(); ++i) shares[i % deliveryWorkers].push_back(targets[i]);
+  for (std::size_t i = 0; i < deliveryWorkers; ++i)
+    deliveries_.push_back(std::make_unique<pipeline::Delivery>(*shared_, storeConfig_, std::move(shares[i]), i == 0));
   std::size_t sources = 0;
   for (const RouteConfig& r : config_.routes) sources += r.records.empty() ? 1 : 0;
   const std::size_t workers = std::max<std::size_t>(1, std::min<std::size_t>(config_.intakeThreads, sources));
@@ -387,7 +399,7 @@ void Host::shutdown() {
   contexts_.clear();
   services_.clear();
   workers_.clear();
-  delivery_.reset();
+  deliveries_.clear();
   seam_.reset();
   controlStore_.reset();
 }
@@ -395,7 +407,8 @@ void Host::shutdown() {
 void Host::run(const std::atomic<bool>& stop, bool once, std::mutex& mutex, std::condition_variable& wake) {
   shared_->intakeFinished = false;
   for (auto& w : workers_) w->start();
-  std::thread delivery([&] { delivery_->loop(stop, once); });
+  std::vector<std::thread> delivery;
+  for (auto& d : deliveries_) delivery.emplace_back([&, worker = d.get()] { worker->loop(stop, once); });
   std::vector<std::thread> intake;
   for (auto& w : workers_) intake.emplace_back([&, worker = w.get()] { intakeLoop(*worker, stop, once, mutex, wake); });
   for (std::thread& t : intake) t.join();
@@ -415,9 +428,12 @@ void Host::run(const std::atomic<bool>& stop, bool once, std::mutex& mutex, std:
   }
   // The delivery thread sees a stop request within its short waits.
   shared_->notifyDelivery();
-  delivery.join();
-  logger_.debug("delivery: %s batches read back from the store (not in memory)",
-                std::to_string(delivery_->storeReads()));
+  std::uint64_t storeReads = 0;
+  for (std::size_t i = 0; i < delivery.size(); ++i) {
+    delivery[i].join();
+    storeReads += deliveries_[i]->storeReads();
+  }
+  logger_.debug("delivery: %s batches read back from the store (not in memory)", std::to_string(storeReads));
   for (Route& route : shared_->routes) {
     if (!route.source) continue;
     // Items left in processing/ (stopped, or store or folder trouble).

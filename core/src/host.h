@@ -79,8 +79,8 @@ class Host {
   void stopPartsDownTo(std::size_t mark);
 
   /// Runs intake (a few worker threads; a route is taken by one worker at a
-  /// time, so a slow route does not stall the others) and delivery (a thread
-  /// of its own) until `stop` is set; with `once`, until nothing is waiting
+  /// time, so a slow route does not stall the others) and delivery (a worker per
+  /// target up to delivery-threads, so a stuck target holds up only itself) until `stop` is set; with `once`, until nothing is waiting
   /// and every batch taken in is delivered or a dead letter. A stop finishes
   /// the delivery in hand and drops the batches of a file not yet committed
   /// (the file stays claimed and is resumed by the next start). `wake` is
@@ -146,7 +146,7 @@ class Host {
 
   std::unique_ptr<store::Store> controlStore_;  ///< leases at start and shutdown, the store's description
   std::unique_ptr<pipeline::Seam> seam_;
-  std::unique_ptr<pipeline::Delivery> delivery_;
+  std::vector<std::unique_ptr<pipeline::Delivery>> deliveries_;  ///< one per target up to delivery-threads
   std::vector<std::unique_ptr<pipeline::FileIntake>> workers_;
   std::unique_ptr<ApiServer> api_;      ///< the window-system interface, when the config has <api>
   std::unique_ptr<AdminServer> admin_;  ///< /metrics and /health, when the config has <admin>

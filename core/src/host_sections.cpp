@@ -15,6 +15,9 @@ const std::vector<renkei_config_key>& pipelineKeys() {
       {"lease", "duration", "60s", 0, "how long a claimed item or leased batch is a host's (at least 5s)"},
       {"max-outbox-records", "int", "500000", 0, "back-pressure: undelivered records a route may hold"},
       {"intake-threads", "int", "2", 0, "intake workers (1-16); a route is taken by one at a time"},
+      {"delivery-threads", "int", "8", 0,
+       "delivery workers (1-32); each target has one of its own while there are enough, so a stuck target holds "
+       "up only itself"},
       {"retain-delivered", "duration", "30d", 0, "how long delivered batches stay in the store"},
       {"spool", "path", nullptr, 0, "where intake copies items before reading them ($TMPDIR or /tmp)"},
   };

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <regex>
@@ -525,6 +526,53 @@ BOOST_AUTO_TEST_CASE(staff_mail_that_can_never_be_sent_becomes_a_dead_letter) {
                        {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
     return r.out.find("1 dead letters (1 records)") != std::string::npos;
   }), h.log());
+}
+
+// A relay that takes the connection and never says a word: each attempt to
+// mail holds its delivery worker for the connector's time-out (5 s here).
+// Delivery has a worker per target, so the write-back of an approval is not
+// queued behind it (with one delivery thread it waited up to the time-out).
+BOOST_AUTO_TEST_CASE(a_dead_mail_relay_does_not_hold_up_the_write_back) {
+  const int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_TEST_REQUIRE(::bind(silent, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  BOOST_TEST_REQUIRE(::listen(silent, 128) == 0);  // never accepted: the kernel completes the handshake
+  socklen_t n = sizeof a;
+  ::getsockname(silent, reinterpret_cast<sockaddr*>(&a), &n);
+  const int silentPort = ntohs(a.sin_port);
+
+  // From 承認 to the write-back file, with mail to the silent relay and
+  // with mail into a folder; five approvals each.
+  auto latencies = [](int mailPort) {
+    Host h(mailPort, 50);
+    h.start();
+    std::string lines;
+    for (int i = 1; i <= 5; ++i)
+      lines += application("slow-" + std::to_string(i), "見本 六郎", "1981-01-0" + std::to_string(i));
+    h.drop("apps", "a.jsonl", lines);
+    Client c(h.port);
+    BOOST_TEST_REQUIRE(eventually([&] { return c.list().size() == 5u; }), h.log());
+    std::vector<double> out;
+    for (const auto& s : c.list()) {
+      c.act(s.arrivalNo, "start");
+      std::this_thread::sleep_for(std::chrono::milliseconds(700));  // mail attempts under way
+      const std::size_t before = csvLines(h.dir / "rpa/out").size();
+      const auto t0 = std::chrono::steady_clock::now();
+      c.act(s.arrivalNo, "approve");
+      BOOST_TEST_REQUIRE(eventually([&] { return csvLines(h.dir / "rpa/out").size() > before; }), h.log());
+      out.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return out;
+  };
+  const auto stuck = latencies(silentPort);
+  const auto normal = latencies(0);
+  ::close(silent);
+  auto worst = [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); };
+  BOOST_TEST_MESSAGE("write-back latency, worst of 5: mail relay silent " << worst(stuck) << " s, mail into a folder "
+                                                                          << worst(normal) << " s");
+  BOOST_TEST(worst(stuck) < worst(normal) + 1.5);
 }
 
 BOOST_AUTO_TEST_CASE(write_back_by_odbc_upsert_writes_each_member_once) {

@@ -16,7 +16,8 @@ namespace {
 constexpr std::size_t kDeliveriesPerClaim = 8;
 }  // namespace
 
-Delivery::Delivery(Shared& shared, const store::StoreConfig& config) : shared_(shared), store_(store::openStore(config)) {}
+Delivery::Delivery(Shared& shared, const store::StoreConfig& config, std::vector<std::string> targets, bool housekeeper)
+    : shared_(shared), store_(store::openStore(config)), targets_(std::move(targets)), housekeeper_(housekeeper) {}
 
 Delivery::~Delivery() = default;
 
@@ -105,8 +106,11 @@ Delivery::Attempt Delivery::deliver(const store::Delivery& d) {
   const MetricLabels labels{{"route", d.route}, {"target", d.target}};
   if (o.isOk()) {
     shared_.fault("after-deliver");
-    route.stats->records += static_cast<std::uint64_t>(d.records);
-    ++route.stats->batches;
+    {
+      std::lock_guard<std::mutex> lock(shared_.deliveryStatsMutex);  // a route's targets are served apart
+      route.stats->records += static_cast<std::uint64_t>(d.records);
+      ++route.stats->batches;
+    }
     shared_.metrics.counter("renkei_records_delivered_total", "Records delivered to a target", labels)
         .add(static_cast<double>(d.records));
     shared_.metrics.counter("renkei_batches_delivered_total", "Batches delivered to a target", labels).add();
@@ -119,7 +123,10 @@ Delivery::Attempt Delivery::deliver(const store::Delivery& d) {
                    dead ? "Batches that became dead letters" : "Failed deliveries that will be retried", labels)
       .add();
   if (dead) {
-    ++route.stats->deadLetters;
+    {
+      std::lock_guard<std::mutex> lock(shared_.deliveryStatsMutex);
+      ++route.stats->deadLetters;
+    }
     shared_.problem(*route.stats, "batch " + d.batchId + " to " + d.target + " is a dead letter after " +
                               std::to_string(attempt) + (attempt == 1 ? " attempt: " : " attempts: ") + o.message(),
                     d.batchId, d.target);
@@ -127,7 +134,10 @@ Delivery::Attempt Delivery::deliver(const store::Delivery& d) {
                   "resubmit)",
                   d.route, d.batchId, d.target, attempt, o.message());
   } else {
-    ++route.stats->retries;
+    {
+      std::lock_guard<std::mutex> lock(shared_.deliveryStatsMutex);
+      ++route.stats->retries;
+    }
     shared_.logger.warning("route %s: delivery of batch %s to %s failed (attempt %d of %d): %s; retry in %s ms", d.route,
                     d.batchId, d.target, attempt, shared_.config.maxAttempts, o.message(), std::to_string(next - now));
   }
@@ -154,8 +164,8 @@ void Delivery::loop(const std::atomic<bool>& stop, bool once) {
     }
     std::vector<store::Delivery> work;
     try {
-      if (!shared_.pushTargets.empty())
-        work = store_->claimDeliveries(shared_.hostId, leaseMs, kDeliveriesPerClaim, shared_.routeIds, shared_.pushTargets);
+      if (!targets_.empty())
+        work = store_->claimDeliveries(shared_.hostId, leaseMs, kDeliveriesPerClaim, shared_.routeIds, targets_);
     } catch (const std::exception& e) {
       if (!shared_.routes.empty()) shared_.problem(*shared_.routes.front().stats, std::string("store: ") + e.what());
       shared_.logger.error("delivery: store: %s", std::string(e.what()));
@@ -192,15 +202,15 @@ void Delivery::loop(const std::atomic<bool>& stop, bool once) {
     }
     if (!work.empty()) {
       shared_.notifyDelivery();  // intake may be waiting for the outbox to drain
-      if (++sinceCheckpoint >= 8) {
+      if (housekeeper_ && ++sinceCheckpoint >= 8) {
         sinceCheckpoint = 0;
         checkpoint();
       }
       continue;
     }
-    checkpoint();
+    if (housekeeper_) checkpoint();
     // Idle: delivered batches past their retention go (a few at a time).
-    if (store::nowMs() >= nextPrune) {
+    if (housekeeper_ && store::nowMs() >= nextPrune) {
       nextPrune = store::nowMs() + 60'000;
       try {
         const std::int64_t pruned =
@@ -219,7 +229,7 @@ void Delivery::loop(const std::atomic<bool>& stop, bool once) {
     if (shared_.intakeFinished) {
       std::optional<std::int64_t> due;
       try {
-        if (!shared_.pushTargets.empty()) due = store_->nextDue(shared_.routeIds, shared_.pushTargets);
+        if (!targets_.empty()) due = store_->nextDue(shared_.routeIds, targets_);
       } catch (const std::exception& e) {
         shared_.logger.error("delivery: store: %s", std::string(e.what()));
       }

@@ -1,7 +1,9 @@
-// Delivery on a thread of its own: leases due outbox rows (each target sees
-// a route's batches in order), hands each batch to its sink or module, marks
-// it delivered, or schedules a retry with backoff, or makes it a dead
-// letter; checkpoints and prunes the store when idle.
+// Delivery on threads of their own, each serving its share of the targets
+// (one target each, up to the pipeline's delivery-threads): leases due
+// outbox rows (each target sees a route's batches in order), hands each
+// batch to its sink or module, marks it delivered, or schedules a retry with
+// backoff, or makes it a dead letter. A target that hangs holds only its own
+// worker; the first worker also checkpoints and prunes the store when idle.
 #pragma once
 
 #include <atomic>
@@ -9,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "pipeline/shared.h"
 #include "store/store.h"
@@ -17,8 +20,10 @@ namespace renkei::pipeline {
 
 class Delivery {
  public:
-  /// Opens delivery's store connection. Throws store::StoreError.
-  Delivery(Shared& shared, const store::StoreConfig& config);
+  /// Opens this worker's store connection. Throws store::StoreError.
+  /// `targets`: the targets it serves; `housekeeper`: it also checkpoints
+  /// and prunes the store.
+  Delivery(Shared& shared, const store::StoreConfig& config, std::vector<std::string> targets, bool housekeeper);
   ~Delivery();
   /// Runs until `stop`; with `once`, until intake has finished and nothing
   /// deliverable is pending (retries included).
@@ -37,6 +42,8 @@ class Delivery {
 
   Shared& shared_;
   std::unique_ptr<store::Store> store_;
+  const std::vector<std::string> targets_;
+  const bool housekeeper_;
   std::map<std::string, std::shared_ptr<const FieldNames>> storedNames_;  ///< parsed `fields`
   std::uint64_t storeReads_ = 0;
 };

@@ -46,6 +46,8 @@ class Shared {
   std::mutex wakeMutex;
   std::condition_variable deliveryWake;
   std::atomic<bool> intakeFinished{false};
+  /// Delivery workers count on a route's stats under this (one per target).
+  std::mutex deliveryStatsMutex;
   void notifyDelivery() { deliveryWake.notify_all(); }
 
   /// A problem line for the route's summary (at most 100 per route).
