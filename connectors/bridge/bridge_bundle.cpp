@@ -4,6 +4,7 @@
 
 #include <Poco/JSON/Parser.h>
 
+#include <cctype>
 #include <stdexcept>
 
 #include "renkei/json.h"
@@ -15,6 +16,35 @@ constexpr std::string_view kFormat = "renkei-bundle/1";
 constexpr std::string_view kSealed = "sealed:";
 constexpr std::string_view kSignature = "signature:";
 const std::set<std::string> kClasses = {"none", "personal", "identifier", "special", "mynumber"};
+const std::set<std::string> kZones = {"lgwan", "internet", "mynumber"};
+
+/// A name from a manifest: [A-Za-z0-9._-], 1 to kMaxNameBytes bytes.
+bool plainName(const std::string& name) {
+  if (name.empty() || name.size() > kMaxNameBytes) return false;
+  for (unsigned char c : name)
+    if (!(std::isalnum(c) || c == '.' || c == '_' || c == '-')) return false;
+  return true;
+}
+
+/// The values a record's line holds, counted without parsing it (a comma
+/// outside a string separates two): so a line of a million values is
+/// refused before a parser allocates for each.
+std::size_t countValues(std::string_view line) {
+  std::size_t commas = 0;
+  bool inString = false, escaped = false, any = false;
+  for (char c : line) {
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') inString = false;
+      continue;
+    }
+    if (c == '"') inString = any = true;
+    else if (c == ',') ++commas;
+    else if (c != '[' && c != ']' && c != ' ') any = true;
+  }
+  return any || commas ? commas + 1 : 0;
+}
 
 std::string manifestLine(const Manifest& m) {
   std::string j = "{\"format\":";
@@ -150,6 +180,9 @@ Verified readBundle(std::string_view bytes, const Policy& policy) {
     return refuse("the signature does not verify (changed, or signed with another key)");
   // The manifest.
   const std::size_t manifestEnd = signedPart.find('\n');
+  if (manifestEnd > kMaxManifestBytes)
+    return refuse("the manifest has " + std::to_string(manifestEnd) + " bytes, more than the limit " +
+                  std::to_string(kMaxManifestBytes));
   const std::string manifestText(signedPart.substr(0, manifestEnd));
   Verified v;
   Manifest& m = v.manifest;
@@ -169,6 +202,9 @@ Verified readBundle(std::string_view bytes, const Policy& policy) {
     if (o->has("sealed_aad")) m.sealedAad = text(o, "sealed_aad");
     auto fields = o->getArray("fields");
     if (!fields) throw std::runtime_error("no 'fields'");
+    if (fields->size() > kMaxFields)
+      return refuse("the manifest names " + std::to_string(fields->size()) + " fields, more than the limit " +
+                    std::to_string(kMaxFields));
     for (std::size_t i = 0; i < fields->size(); ++i) {
       auto f = fields->getObject(static_cast<unsigned>(i));
       if (!f) throw std::runtime_error("a field is not an object");
@@ -177,6 +213,17 @@ Verified readBundle(std::string_view bytes, const Policy& policy) {
   } catch (const std::exception& e) {
     return refuse(std::string("the manifest is not readable: ") + e.what());
   }
+  // Names go into log lines, reason files and metric labels: short, plain,
+  // and the zones one of the three.
+  for (const auto& [what, name] : {std::pair<const char*, const std::string*>{"bundle", &m.bundleId},
+                                   {"sender", &m.sender},
+                                   {"record_type", &m.recordType}})
+    if (!plainName(*name)) return refuse(std::string("its ") + what + " is not a plain name (letters, digits, . _ -; at most " +
+                                         std::to_string(kMaxNameBytes) + " bytes)");
+  for (const Field& f : m.fields)
+    if (!plainName(f.name)) return refuse("a field name is not a plain name");
+  if (!kZones.count(m.fromZone) || !kZones.count(m.toZone) || m.fromZone == m.toZone)
+    return refuse("its zones are not two of lgwan, internet and mynumber");
   // A sequence is positive and below a stated bound before anything is
   // stored: it is counted on, compared and kept per sender.
   if (m.sequence < 1 || m.sequence > kMaxSequence)
@@ -217,7 +264,11 @@ Verified readBundle(std::string_view bytes, const Policy& policy) {
     if (end == std::string::npos) return refuse("record " + std::to_string(n) + " has no line end");
     if (v.rows.size() >= static_cast<std::size_t>(m.records))
       return refuse("more records than the manifest's " + std::to_string(m.records));
+    if (const std::size_t count = countValues(std::string_view(payload).substr(at, end - at)); count > m.fields.size())
+      return refuse("record " + std::to_string(n) + " has " + std::to_string(count) + " values for " +
+                    std::to_string(m.fields.size()) + " fields");
     std::vector<std::string> row;
+    row.reserve(m.fields.size());
     try {
       auto values = Poco::JSON::Parser().parse(payload.substr(at, end - at)).extract<Poco::JSON::Array::Ptr>();
       for (std::size_t i = 0; i < values->size(); ++i) {

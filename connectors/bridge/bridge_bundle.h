@@ -29,6 +29,13 @@ namespace renkei::connectors::bridge {
 /// The largest per-sender sequence number a bundle may carry (a sender
 /// sending a bundle a second for 30,000 years stays below it).
 constexpr std::int64_t kMaxSequence = 1'000'000'000'000'000;
+/// The manifest line, its fields, and its names: bounded before and after
+/// parsing, so a hostile (signed) manifest cannot make the receiver allocate
+/// without limit, and every name it carries is short and plain enough for a
+/// log line, a reason file or a metric label.
+constexpr std::size_t kMaxManifestBytes = 256u << 10;
+constexpr std::size_t kMaxFields = 1000;
+constexpr std::size_t kMaxNameBytes = 100;
 
 struct Field {
   std::string name;

@@ -5,6 +5,7 @@
 #include "store/sql_db.h"
 #include "store/store.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -23,6 +24,7 @@
 #include "mapping/mapping.h"
 #include "host_application.h"
 #include "log_channel.h"
+#include "renkei/text.h"
 #include "operator_commands.h"
 #include "calendar_file.h"
 #include "guidance/guidance.h"
@@ -226,6 +228,19 @@ Args parseArgs(int argc, char** argv) {
         continue;
       }
       value = argv[++i];
+    }
+    if (arg == "--by" || arg == "--reason") {
+      // Who acts, and why: written into the operators' log, the store and
+      // note files line by line, so one line of UTF-8 text, bounded.
+      const std::size_t limit = arg == "--by" ? 100 : 500;
+      const bool control = std::any_of(value.begin(), value.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+      });
+      if (value.empty() || value.size() > limit || control || firstInvalidUtf8(value) != std::string::npos) {
+        a.errors.push_back(a.command + ": " + arg + ": one line of UTF-8 text of 1 to " + std::to_string(limit) +
+                           " bytes, without line breaks or control characters");
+        continue;
+      }
     }
     if (arg == "--key") a.keys.push_back(value);
     else a.values[arg] = value;

@@ -933,3 +933,23 @@ BOOST_AUTO_TEST_CASE(a_failed_file_is_resolved_by_its_fix_or_acknowledged) {
   BOOST_TEST(after.out.find("acknowledged by 係長 at ") != std::string::npos, after.out);
   BOOST_TEST(after.out.find("係長  acknowledged: route r: 'b.txt'") != std::string::npos, after.out);
 }
+
+// Who acts (--by) and why (--reason) go line by line into the operators'
+// log, the store and the bridge's note files: a line break there once forged
+// a note line ("by: 市長"). One line of UTF-8, bounded, or the command stops.
+BOOST_AUTO_TEST_CASE(an_operator_name_cannot_add_lines_to_a_log_or_note) {
+  DemoCopy demo;
+  for (const std::string bad : {std::string("係長\nby: 市長"), std::string("a\rb"), std::string(101, 'a'),
+                                std::string("\xff\xfe"), std::string()}) {
+    auto r = runRenkei({"replay", "--route", "jumin-to-crm", "--since", "1h", "--by", bad, "--config", demo.config()});
+    BOOST_TEST(r.exitCode == 2, r.err);
+    BOOST_TEST(r.err.find("--by: one line of UTF-8 text of 1 to 100 bytes") != std::string::npos, r.err);
+  }
+  auto reason = runRenkei({"bridge", "reject", "--bundle", "x", "--reason", "ok\nby: 市長", "--config", demo.config()});
+  BOOST_TEST(reason.exitCode == 2, reason.err);
+  BOOST_TEST(reason.err.find("--reason: one line of UTF-8 text of 1 to 500 bytes") != std::string::npos, reason.err);
+  BOOST_REQUIRE(runRenkei({"serve", "--config", demo.config(), "--once"}).exitCode == 0);
+  auto fine = runRenkei({"replay", "--route", "jumin-to-crm", "--since", "1h", "--by", "係長 見本", "--config",
+                         demo.config()});
+  BOOST_TEST(fine.exitCode == 0, fine.err);
+}

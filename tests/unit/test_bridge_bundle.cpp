@@ -4,6 +4,8 @@
 #define BOOST_TEST_MODULE renkei_bridge_bundle
 #include <boost/test/unit_test.hpp>
 
+#include <sys/resource.h>
+
 #include "bridge_bundle.h"
 #include "mapping/transforms.h"
 
@@ -215,3 +217,64 @@ BOOST_AUTO_TEST_CASE(a_sequence_outside_its_bound_is_refused_before_anything_is_
   BOOST_TEST(!readBundle(writeBundle(m, {{"1", "x"}}, z.lgwanSigner, nullptr), z.intoInternet()).refusal);
 }
 
+
+// A compromised peer's signed bundle may say anything its format allows:
+// 1.7 million fields once cost the receiver 2.4 GB. The manifest's size and
+// field count, each record's value count, and every name in it are bounded
+// before anything is parsed or allocated for them.
+BOOST_AUTO_TEST_CASE(a_hostile_manifest_or_record_is_refused_before_it_costs_memory) {
+  Zones z;
+  auto peakKiB = [] {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss;
+  };
+  Policy p = z.intoInternet();
+  // A record of 1.7 million values for a manifest of two fields: a good
+  // bundle with its record replaced, its digest and signature made again
+  // (what the peer's own key can do).
+  Manifest m = Zones::manifest("lgwan", "internet", "notice", {{"number", "none"}, {"status", "none"}});
+  const std::string good = writeBundle(m, {{"1", "x"}}, z.lgwanSigner, nullptr);
+  std::string manifestLine = good.substr(0, good.find('\n'));
+  std::string row = "[";
+  for (int i = 0; i < 1'700'000; ++i) row += i ? ",\"\"" : "\"\"";
+  row += "]\n";
+  const std::string oldSha = seal::sha256Hex("[\"1\",\"x\"]\n");
+  BOOST_TEST_REQUIRE(manifestLine.find(oldSha) != std::string::npos);
+  manifestLine.replace(manifestLine.find(oldSha), oldSha.size(), seal::sha256Hex(row));
+  std::string bundle = manifestLine + "\n" + row;
+  bundle += "signature:" + seal::base64Encode(z.lgwanSigner.sign(bundle)) + "\n";
+  row.clear();
+  row.shrink_to_fit();
+  const long before = peakKiB();
+  BOOST_TEST(readBundle(bundle, p).refusal.value_or("read") == "record 1 has 1700000 values for 2 fields");
+  BOOST_TEST(peakKiB() - before < 50 * 1024);  // the peak grew by less than 50 MiB
+  // 1.7 million fields in the manifest: over its size bound.
+  std::vector<Field> many(1'700'000, Field{"f", "none"});
+  m.fields = many;
+  many.clear();
+  std::string huge = writeBundle(m, {}, z.lgwanSigner, nullptr);
+  m.fields.clear();
+  m.fields.shrink_to_fit();
+  p.limits.maxBytes = huge.size() + 1;
+  BOOST_TEST(readBundle(huge, p).refusal.value_or("read").rfind("the manifest has ", 0) == 0u);
+  huge.clear();
+  huge.shrink_to_fit();
+  // 2,000 short fields fit in 256 KiB: the field count refuses them.
+  m.fields.assign(2000, Field{"f", "none"});
+  BOOST_TEST(readBundle(writeBundle(m, {}, z.lgwanSigner, nullptr), p).refusal.value_or("read") ==
+             "the manifest names 2000 fields, more than the limit 1000");
+  // Names bound for log lines and metric labels.
+  m = Zones::manifest("lgwan", "internet", "notice", {{"number", "none"}, {"status", "none"}});
+  m.fromZone = "lgwan\nrenkei_up 0";
+  BOOST_TEST(readBundle(writeBundle(m, {{"1", "x"}}, z.lgwanSigner, nullptr), p).refusal.value_or("read") ==
+             "its zones are not two of lgwan, internet and mynumber");
+  m.fromZone = "lgwan";
+  m.sender = std::string(101, 'a');
+  BOOST_TEST(readBundle(writeBundle(m, {{"1", "x"}}, z.lgwanSigner, nullptr), p).refusal.value_or("read").find(
+                 "its sender is not a plain name") == 0u);
+  m.sender = "city-lgwan";
+  m.fields[1].name = "status\r\nx";
+  BOOST_TEST(readBundle(writeBundle(m, {{"1", "x"}}, z.lgwanSigner, nullptr), p).refusal.value_or("read") ==
+             "a field name is not a plain name");
+}
