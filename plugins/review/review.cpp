@@ -649,8 +649,17 @@ Application Review::intake(const IntakeInput& in, std::int64_t now) {
     if (p->field(k)) kept.emplace_back(k, v);
     else ++unknown;
   }
+  // Bounded like a package's manifest, whatever the source: each
+  // attachment is hashed on disk and listed in every finding.
+  if (in.attachments.size() > kMaxAttachments)
+    throw ReviewError{ReviewError::BadRequest, "an application lists at most " + std::to_string(kMaxAttachments) +
+                                                   " attachments; this one " + std::to_string(in.attachments.size())};
   std::vector<AttachmentIn> attachments;
+  std::set<std::string> names;
   for (const auto& a : in.attachments) {
+    if (!names.insert(a.name).second)
+      throw ReviewError{ReviewError::BadRequest, "attachment '" + (safeName(a.name) ? a.name : std::string("?")) +
+                                                     "' is listed twice"};
     if (!safeName(a.name) || !isLowerHex64(a.sha256))
       throw ReviewError{ReviewError::BadRequest,
                         "an attachment's name must be [A-Za-z0-9._-] (at most 64) and its SHA-256 64 lowercase hex digits"};

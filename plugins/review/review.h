@@ -29,6 +29,10 @@
 
 namespace renkei::review {
 
+/// The most attachments one application may list (a package's manifest and a
+/// window system's submit alike).
+constexpr std::size_t kMaxAttachments = 100;
+
 /// States (frontyard.md §5); stored and served by these codes.
 namespace state {
 inline constexpr const char* kReceived = "received";      ///< 受付 (到達)

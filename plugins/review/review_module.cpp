@@ -181,8 +181,9 @@ std::vector<rv::AttachmentIn> parseManifest(const std::string& text) {
     const std::size_t end = std::min(text.find(';', start), text.size());
     const std::string item = text.substr(start, end - start);
     if (!item.empty()) {
-      if (out.size() == 100)
-        throw rv::ReviewError{rv::ReviewError::BadRequest, "the attachment list names more than 100 attachments"};
+      if (out.size() == rv::kMaxAttachments)
+        throw rv::ReviewError{rv::ReviewError::BadRequest, "the attachment list names more than " +
+                                                               std::to_string(rv::kMaxAttachments) + " attachments"};
       const std::size_t colon = item.rfind(':');
       if (colon == std::string::npos)
         throw rv::ReviewError{rv::ReviewError::BadRequest, "the attachment list is not name:sha256;…"};

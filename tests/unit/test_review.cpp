@@ -504,6 +504,14 @@ BOOST_AUTO_TEST_CASE(hostile_items_are_refused_whole_and_links_are_not_followed)
   in = tennyu("many");
   for (int i = 0; i < 2001; ++i) in.fields.push_back({"x" + std::to_string(i), "1"});
   BOOST_TEST(refused(in).find("at most 2000 items") != std::string::npos);
+  // A window system's submit listing 100,000 attachments (each would be
+  // hashed on disk and named in the findings): bounded like a package's.
+  in = tennyu("attachments");
+  for (int i = 0; i < 100'000; ++i) in.attachments.push_back({"a" + std::to_string(i), std::string(64, 'a')});
+  BOOST_TEST(refused(in) == "an application lists at most 100 attachments; this one 100000");
+  in.attachments.resize(2);
+  in.attachments[1].name = "a0";
+  BOOST_TEST(refused(in) == "attachment 'a0' is listed twice");
   BOOST_TEST(f.review->list("", "", "", at("2026-04-24")).empty());  // nothing stored
   // A package folder that is a link to elsewhere: its attachment is not received.
   test::TempDir elsewhere;
