@@ -6,6 +6,8 @@
 #include <dirent.h>
 #include <fnmatch.h>
 #include <sys/stat.h>
+
+#include <ctime>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -50,6 +52,11 @@ const renkei_config_key kKeys[] = {
      "Keep each file taken in under done/ (for `renkei reprocess` and audits). false: delete it once its records "
      "are stored, the way the internet zone must (it keeps nothing personal; `renkei check` requires it there for "
      "routes with personal fields). Files that fail are always kept in error/ for the operator."},
+    {"keep-done-for", "duration", nullptr, 0,
+     "How long a file stays in done/, counted from when it was taken in; then it is removed, with a log line. Not "
+     "set: until removed by hand, except 7d for files whose layout declares a class the zone does not hold "
+     "(個人番号 in an LGWAN export): long enough to reprocess after a fix. `renkei check` says what each source keeps "
+     "and for how long."},
     {"format", "enum(jsonl|csv)", "jsonl", 0,
      "Sink output format: jsonl (JSON Lines, UTF-8, one record per line) or csv (through output-layout: its "
      "columns in order, encoding, delimiter, newline and header row; for RPA and core-system intake)."},
@@ -239,6 +246,13 @@ void FileConnector::configure(const Settings& settings, const HostContext& conte
   createDirectories_ = settings.getBool("create-directories");
   fsync_ = settings.getBool("fsync");
   keepDone_ = settings.getBool("keep-done");
+  if (settings.has("keep-done-for")) {
+    keepDoneFor_ = settings.getDuration("keep-done-for");
+    keepDoneForSet_ = true;
+    if (keepDoneFor_.count() < 60'000) throw ConfigError("keep-done-for: at least 1m (or keep-done=false)");
+    if (!keepDone_) throw ConfigError("keep-done-for is set, but keep-done=false keeps nothing");
+  }
+  zone_ = context.zone;
   logger_ = context.logger;
   id_ = context.id;
   validating_ = context.validating;
@@ -370,7 +384,65 @@ std::vector<Intake> FileConnector::recover() {
   return items;
 }
 
+namespace {
+/// "7d", "36h", "90m", "45s": a retention as the config writes it.
+std::string durationText(std::chrono::milliseconds d) {
+  const std::int64_t s = d.count() / 1000;
+  if (s % 86400 == 0) return std::to_string(s / 86400) + "d";
+  if (s % 3600 == 0) return std::to_string(s / 3600) + "h";
+  if (s % 60 == 0) return std::to_string(s / 60) + "m";
+  return std::to_string(s) + "s";
+}
+}  // namespace
+
+std::string FileConnector::itemsHold(const std::string& sensitive) {
+  if (!keepDone_) return "deletes each file taken in once its records are stored (keep-done=false)";
+  const std::string why = sensitive.empty() ? std::string()
+                                            : ": its files hold " + sensitive + " fields, which the " + zone_ +
+                                                  " zone does not hold";
+  if (!keepDoneForSet_ && !sensitive.empty()) keepDoneFor_ = std::chrono::hours(24 * 7);
+  if (keepDoneFor_.count() == 0)
+    return "keeps each file taken in under " + (directory_ / "done").string() +
+           " until it is removed by hand (keep-done-for sets a retention)";
+  return "keeps each file taken in under " + (directory_ / "done").string() + " for " + durationText(keepDoneFor_) +
+         ", then removes it" + why + (keepDoneForSet_ ? std::string(" (keep-done-for)") : std::string(" (keep-done-for sets how long)"));
+}
+
+void FileConnector::purgeDone() {
+  if (keepDoneFor_.count() == 0 || validating_) return;
+  const auto nowSteady = std::chrono::steady_clock::now();
+  if (nowSteady < nextPurge_) return;
+  nextPurge_ = nowSteady + std::chrono::minutes(10);
+  const Folder done = openFolder("done", false);
+  if (done.fd() < 0) return;
+  // Taken in = moved into done/: a rename sets the file's change time (its
+  // modification time is the vendor's).
+  const std::int64_t cutoff = static_cast<std::int64_t>(std::time(nullptr)) * 1000 - keepDoneFor_.count();
+  std::size_t removed = 0, failed = 0;
+  int lastError = 0;
+  for (const std::string& name : namesIn(done.fd())) {
+    struct stat st {};
+    if (::fstatat(done.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+    const std::int64_t changedMs = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000 + st.st_ctim.tv_nsec / 1'000'000;
+    if (changedMs >= cutoff) continue;
+    if (::unlinkat(done.fd(), name.c_str(), 0) == 0) {
+      ++removed;
+    } else {
+      ++failed;
+      lastError = errno;
+    }
+  }
+  if (removed && fsync_) ::fsync(done.fd());
+  if (removed && logger_)
+    logger_->notice("connector %s: %s file(s) in done/ taken in more than %s ago removed (keep-done-for)", id_,
+                    std::to_string(removed), durationText(keepDoneFor_));
+  if (failed && logger_)
+    logger_->error("connector %s: %s file(s) in done/ past keep-done-for could not be removed: %s", id_,
+                   std::to_string(failed), std::string(std::strerror(lastError)));
+}
+
 std::optional<Intake> FileConnector::claim() {
+  purgeDone();
   const Folder in = openFolder("in", true);
   processing_ = openFolder("processing", true);
   auto statIn = [&](const std::string& name, struct stat& st) {

@@ -46,6 +46,7 @@ class FileConnector : public Connector, public Source, public Sink {
   Outcome writeWarnings(const Intake& item, const std::string& jsonl) override;
   Outcome requeue(const std::string& name, const std::string& sha256) override;
   bool keepsItems() const override { return keepDone_; }
+  std::string itemsHold(const std::string& sensitive) override;
 
   // Sink
   Outcome deliver(const Batch& batch) override;
@@ -104,6 +105,15 @@ class FileConnector : public Connector, public Source, public Sink {
   bool createDirectories_ = true;
   bool fsync_ = true;
   bool keepDone_ = true;
+  /// How long done/ keeps a file (0: until removed by hand); keep-done-for,
+  /// or 7 days for files holding a class the zone does not hold.
+  std::chrono::milliseconds keepDoneFor_{0};
+  bool keepDoneForSet_ = false;
+  std::string zone_;
+  std::chrono::steady_clock::time_point nextPurge_{};
+  /// Removes files in done/ taken in longer ago than keepDoneFor_ (at most
+  /// every ten minutes; from the intake thread).
+  void purgeDone();
   std::shared_ptr<const formats::Layout> csv_;  ///< format=csv: the layout written
   bool quoteFormulas_ = false;                  ///< formula-cells=quote
   bool validating_ = false;

@@ -313,6 +313,7 @@ class ResidentConnector final : public Connector, public Source {
     return inner_->source()->writeWarnings(item, jsonl);
   }
   bool keepsItems() const override { return inner_->source()->keepsItems(); }
+  std::string itemsHold(const std::string& sensitive) override { return inner_->source()->itemsHold(sensitive); }
   Outcome requeue(const std::string& name, const std::string& sha256) override {
     return inner_->source()->requeue(name, sha256);
   }

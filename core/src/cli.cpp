@@ -366,6 +366,7 @@ int commandCheck(const Args& a) {
   std::cout << "renkei check: " << config->string() << ": ok (instance " << host->instance << ", zone "
             << host->zone << ", " << host->connectors.size() << " connectors, " << host->modules.size()
             << " modules, " << host->routes.size() << " routes)\n";
+  for (const std::string& k : host->keeping) std::cout << "  " << k << "\n";
   return kExitOk;
 }
 

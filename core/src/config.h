@@ -119,6 +119,9 @@ struct HostConfig {
   std::vector<InstanceConfig> connectors;
   std::vector<InstanceConfig> modules;
   std::vector<RouteConfig> routes;
+  /// What each source keeps of what it took in, and for how long (from
+  /// validateInstances; printed by `renkei check`).
+  std::vector<std::string> keeping;
   std::vector<KeyConfig> keys;  ///< pseudonym keys, read by checkConfig
   std::optional<ApiConfig> api;              ///< <api>; none: no window-system interface
   std::optional<AdminConfig> admin;          ///< <admin>; none: no admin listener

@@ -4,6 +4,7 @@
 
 #include <Poco/Logger.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -140,6 +141,21 @@ void checkEmitted(const HostConfig& config, const InstanceConfig& inst, const st
   }
 }
 
+bool readsFrom(const HostConfig& config, const std::string& id) {
+  return std::any_of(config.routes.begin(), config.routes.end(),
+                     [&](const RouteConfig& r) { return r.from == id && r.records.empty(); });
+}
+
+std::string classNotHeld(const HostConfig& config, const std::string& id) {
+  int worst = -1;
+  for (const RouteConfig& r : config.routes) {
+    if (r.from != id || !r.records.empty() || !r.mapping || !r.mapping->layout) continue;
+    for (const auto& f : r.mapping->layout->fields)
+      if (!mapping::zoneAllows(config.zone, f.pii)) worst = std::max(worst, static_cast<int>(f.pii));
+  }
+  return worst < 0 ? std::string() : formats::piiName(static_cast<formats::Pii>(worst));
+}
+
 void validateInstances(HostConfig& config, PluginRegistry& registry, Diagnostics& diags) {
   const std::string file = config.file.string();
   pipeline::MetricsRegistry metrics;  // thrown away: nothing is served while checking
@@ -181,8 +197,8 @@ void validateInstances(HostConfig& config, PluginRegistry& registry, Diagnostics
     Source* source = connector->source();
     if (source && source->keepsItems()) keepers.insert(inst.id);
     const std::optional<fs::path> layout = source ? source->layout() : std::nullopt;
-    if (!layout) continue;
     for (RouteConfig& r : config.routes) {
+      if (!layout) break;
       if (r.from != inst.id || !r.records.empty() || !r.mapping || !r.mapping->layout) continue;
       if (sameFile(r.mapping->layout->file, *layout)) continue;
       if (r.layoutFile) {
@@ -208,6 +224,9 @@ void validateInstances(HostConfig& config, PluginRegistry& registry, Diagnostics
       }
       r.mapping = m;
     }
+    if (source && readsFrom(config, inst.id))
+      if (std::string keeps = source->itemsHold(classNotHeld(config, inst.id)); !keeps.empty())
+        config.keeping.push_back("connector '" + inst.id + "' " + keeps);
   }
   checkZones(config, sinkZones, keepers, diags);
   for (const InstanceConfig& inst : config.modules) {

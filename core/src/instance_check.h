@@ -15,4 +15,11 @@ namespace renkei {
 /// the layout the source says they are written in. Problems go to `diags`.
 void validateInstances(HostConfig& config, PluginRegistry& registry, Diagnostics& diags);
 
+/// The most sensitive PII class that a layout reading connector `id`'s items
+/// declares and the instance's zone does not hold ("mynumber" for an LGWAN
+/// export with 個人番号), or "" (what Source::itemsHold is told).
+std::string classNotHeld(const HostConfig& config, const std::string& id);
+/// Whether a route takes connector `id`'s items in (it is used as a source).
+bool readsFrom(const HostConfig& config, const std::string& id);
+
 }  // namespace renkei

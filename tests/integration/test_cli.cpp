@@ -953,3 +953,46 @@ BOOST_AUTO_TEST_CASE(an_operator_name_cannot_add_lines_to_a_log_or_note) {
                          demo.config()});
   BOOST_TEST(fine.exitCode == 0, fine.err);
 }
+
+// Raw exports with 個人番号 on the LGWAN side are kept in done/ for a short
+// time (7 days unless keep-done-for says otherwise), long enough to
+// reprocess after a fix, then removed with a log line; `check` says what
+// each source keeps and for how long. The host is run 8 days ahead of the
+// machine's clock (libfaketime) to see the purge.
+BOOST_AUTO_TEST_CASE(exports_with_mynumber_leave_done_after_their_retention) {
+  DemoCopy demo;
+  auto check = runRenkei({"check", "--config", demo.config()});
+  BOOST_TEST(check.exitCode == 0, check.err);
+  BOOST_TEST(check.out.find("connector 'jumin-in' keeps each file taken in under ") != std::string::npos, check.out);
+  BOOST_TEST(check.out.find("done for 7d, then removes it: its files hold mynumber fields, which the lgwan zone "
+                            "does not hold (keep-done-for sets how long)") != std::string::npos,
+             check.out);
+  BOOST_REQUIRE(runRenkei({"serve", "--config", demo.config(), "--once"}).exitCode == 0);
+  const fs::path done = demo.dir / "var/exchange/jumin/done";
+  const std::size_t kept = test::listFiles(done).size();
+  BOOST_TEST_REQUIRE(kept >= 2u);
+  // A day later (real time): still there.
+  auto dayLater = test::run({"/usr/bin/faketime", "-f", "+1d", test::renkeiBinary(), "serve", "--once", "--config",
+                             demo.config()},
+                            {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+  BOOST_TEST(dayLater.exitCode == 0, dayLater.err);
+  BOOST_TEST(test::listFiles(done).size() == kept);
+  auto weekLater = test::run({"/usr/bin/faketime", "-f", "+8d", test::renkeiBinary(), "serve", "--once", "--config",
+                              demo.config()},
+                             {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+  BOOST_TEST(weekLater.exitCode == 0, weekLater.err);
+  BOOST_TEST(test::listFiles(done).empty());
+  BOOST_TEST(weekLater.err.find("connector jumin-in: " + std::to_string(kept) +
+                                " file(s) in done/ taken in more than 7d ago removed (keep-done-for)") != std::string::npos,
+             weekLater.err);
+  // Set by the config: kept as long as it says.
+  std::string xml = test::readFile(demo.config());
+  xml.replace(xml.find("<directory>../var/exchange/jumin</directory>"),
+              std::string("<directory>../var/exchange/jumin</directory>").size(),
+              "<directory>../var/exchange/jumin</directory><keep-done-for>30d</keep-done-for>");
+  test::writeFile(demo.config(), xml);
+  check = runRenkei({"check", "--config", demo.config()});
+  BOOST_TEST(check.out.find("done for 30d, then removes it: its files hold mynumber fields, which the lgwan zone "
+                            "does not hold (keep-done-for)") != std::string::npos,
+             check.out);
+}

@@ -233,6 +233,24 @@ class Source {
     return Outcome::error("this source keeps no warnings files");
   }
 
+  /// Whether the source keeps what it took in once it is done (the file
+  /// connector's done/, unless keep-done=false). In the internet zone a
+  /// route with personal fields may not read from a source that keeps its
+  /// items: nothing personal stays there (`renkei check`).
+  virtual bool keepsItems() const { return false; }
+
+  /// What the host knows of this source's items before it starts (and in
+  /// `renkei check`): `sensitive` is a PII class that a layout reading them
+  /// declares and this instance's zone does not hold (e.g. "mynumber" for 個人番号
+  /// in an LGWAN export), or "". A source that keeps finished items keeps
+  /// such items briefly (the file connector: keep-done-for, 7 days when not
+  /// set). Returns one line saying what it keeps and for how long, printed by
+  /// `renkei check` and logged at start; "" when it keeps nothing.
+  virtual std::string itemsHold(const std::string& sensitive) {
+    (void)sensitive;
+    return {};
+  }
+
   /// Puts an item this source finished before (Done or Failed) back where
   /// claim() finds it, byte for byte and under its name: the one named
   /// `name` (or as renamed when kept, "name.1" …) whose content has the
@@ -241,12 +259,6 @@ class Source {
   /// in again as a new generation. Ok: it is waiting; Error: it is not kept
   /// (the message says where it was looked for: the operator drops it
   /// again). Sources that keep nothing keep the default.
-  /// Whether the source keeps what it took in once it is done (the file
-  /// connector's done/, unless keep-done=false). In the internet zone a
-  /// route with personal fields may not read from a source that keeps its
-  /// items: nothing personal stays there (`renkei check`).
-  virtual bool keepsItems() const { return false; }
-
   virtual Outcome requeue(const std::string& name, const std::string& sha256) {
     (void)name;
     (void)sha256;
