@@ -1,13 +1,15 @@
 // Operator approval of outgoing bundles (approval=true): the sending half
 // writes each bundle to pending-approval/; `renkei bridge approve` moves it
-// into out/ (the transfer product takes it from there) and leaves a note in
-// approved/; `renkei bridge reject` moves it to rejected/ with the reason.
+// into out/ (the transfer product takes it from there), keeps a copy and a
+// note in approved/ (keep-approved-for: a replay writes the copy again);
+// `renkei bridge reject` moves it to rejected/ with the reason.
 // The host keeps who did what in its operators' log.
 #include <Poco/JSON/Parser.h>
 
 #include <algorithm>
 #include <ctime>
 #include <fstream>
+#include <iterator>
 
 #include "bridge_connector.h"
 #include "renkei/files.h"
@@ -94,7 +96,19 @@ std::optional<OperatorResult> BridgeConnector::operate(const OperatorRequest& re
   const std::string note = "bundle: " + name + "\n" + (action == "approve" ? "approved" : "rejected") + ": " +
                            isoUtc(static_cast<std::int64_t>(std::time(nullptr)) * 1000) + "\nby: " + request.by + "\n" + (reason.empty() ? "" : "reason: " + reason + "\n") +
                            "what: " + what + "\n";
-  const fs::path noteFile = send_->folder / dir / (action == "approve" ? name : name + ".reason.txt");
+  const fs::path noteFile = send_->folder / dir / (action == "approve" ? name + ".note.txt" : name + ".reason.txt");
+  if (action == "approve") {
+    // The bundle as approved, kept (keep-approved-for): if the transfer
+    // product loses it, `renkei replay` writes these bytes to out/ again.
+    // Kept before the move, so a crash in between still finds the decision.
+    std::ifstream in(pending / name, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) return refused("cannot read '" + name + "' in " + pending.string());
+    if (std::string error = writeFileAtomically(send_->folder / "tmp", send_->folder / dir / name, bytes, fsync_);
+        !error.empty())
+      return refused(error);
+    purgeApproved();
+  }
   if (std::string error = writeFileAtomically(send_->folder / "tmp", noteFile, note, fsync_); !error.empty())
     return refused(error);
   const fs::path target = action == "approve" ? send_->folder / "out" / name : send_->folder / "rejected" / name;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -37,6 +38,7 @@ struct SendSide {
   std::filesystem::path folder;  ///< tmp/ and out/ below it (the folder transport)
   std::unique_ptr<ZmqSender> zmq;  ///< the ZeroMQ transport, when send-endpoint is given
   bool approval = false;           ///< held in pending-approval/ until an operator approves
+  std::chrono::milliseconds keepApprovedFor{30LL * 86'400'000};  ///< approved/ copies and notes
   std::string toZone;
   std::set<std::string> types;
   std::optional<seal::SigningKey> signer;
@@ -79,8 +81,16 @@ class BridgeConnector final : public Connector, public Sink {
   void configureReceive(const Settings& settings);
   /// A CURVE key file named by `key` (ConfigError naming the key).
   static std::string curveKey(const Settings& settings, const char* key);
-  /// Writes the bundle text to tmp/ and renames it into out/.
+  /// Writes the bundle text to tmp/ and renames it into out/ (or
+  /// pending-approval/); a bundle decided on before is not held again: an
+  /// approved one is written to out/ again from its kept copy when out/ no
+  /// longer has it (a replay after the transfer product lost it).
   Outcome place(const Manifest& manifest, const std::string& text, std::size_t records, bool sealed);
+  /// Removes approved/ copies and notes older than keep-approved-for (at
+  /// most every ten minutes).
+  void purgeApproved();
+  std::chrono::steady_clock::time_point nextApprovedPurge_{};
+  std::mutex approvedMutex_;
   /// The manifest of a batch: fields with their classes, ids, sequence.
   Outcome manifestFor(const Batch& batch, const FieldNames& names, Manifest& manifest);
   /// The bundle's sequence number for `batchId`: the one given before, or

@@ -41,6 +41,10 @@ const renkei_config_key kKeys[] = {
      "Hold each outgoing bundle in <send-folder>/pending-approval/ until an operator approves it (`renkei bridge "
      "approve --bundle NAME --by WHO`, which moves it into out/) or rejects it (`renkei bridge reject`, into "
      "rejected/ with the reason); both are kept in the operators' log. With send-folder only."},
+    {"keep-approved-for", "duration", "30d", 0,
+     "How long an approved bundle is kept in <send-folder>/approved/ (with its note): a bundle the transfer product "
+     "lost is written to out/ again, byte for byte as approved, when its batch is sent again (`renkei replay`) within "
+     "this time. At least 1h; older copies and notes are removed with a log line."},
     {"send-endpoint", "string", nullptr, 0,
      "The ZeroMQ transport instead of send-folder, where the zone model allows a direct channel: the receiver's "
      "address (tcp://host:port). Each bundle is acknowledged after the receiver committed it; until then the batch "
@@ -133,6 +137,8 @@ void BridgeConnector::configureSend(const Settings& settings) {
   for (const char* key : {"to-zone", "send-types", "signing-key"})
     if (!settings.has(key)) throw ConfigError(std::string(transport) + " needs " + key);
   side.approval = settings.getBool("approval");
+  side.keepApprovedFor = settings.getDuration("keep-approved-for");
+  if (side.keepApprovedFor < std::chrono::hours(1)) throw ConfigError("keep-approved-for: at least 1h");
   if (side.approval && !settings.has("send-folder"))
     throw ConfigError("approval: bundles are held for approval in send-folder's pending-approval/; it needs send-folder");
   if (settings.has("send-endpoint")) {

@@ -2,11 +2,14 @@
 // out/. The same batch delivered again (after a crash or a retry) becomes
 // the same bundle id and sequence, so the receiver takes it once.
 #include <ctime>
+#include <fstream>
+#include <iterator>
 
 #include "bridge_connector.h"
 #include "renkei/files.h"
 
 namespace renkei::connectors::bridge {
+namespace fs = std::filesystem;
 std::string isoUtc(std::int64_t ms) {
   const std::time_t t = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
@@ -137,6 +140,25 @@ Outcome BridgeConnector::deliver(const Batch& batch) {
   return place(manifest, text, rows.size(), sealed);
 }
 
+void BridgeConnector::purgeApproved() {
+  std::lock_guard<std::mutex> lock(approvedMutex_);
+  const auto now = std::chrono::steady_clock::now();
+  if (now < nextApprovedPurge_) return;
+  nextApprovedPurge_ = now + std::chrono::minutes(10);
+  const fs::path dir = send_->folder / "approved";
+  const auto cutoff = fs::file_time_type::clock::now() - send_->keepApprovedFor;
+  std::error_code ec;
+  std::size_t removed = 0;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code e2;
+    if (!it->is_regular_file(e2) || it->is_symlink(e2)) continue;
+    if (it->last_write_time(e2) < cutoff && !e2 && fs::remove(it->path(), e2)) ++removed;
+  }
+  if (removed)
+    log_->notice("bridge %s: %z approved bundle copies and notes older than keep-approved-for removed from approved/",
+                 context_.id, removed);
+}
+
 Outcome BridgeConnector::place(const Manifest& manifest, const std::string& text, std::size_t records, bool sealed) {
   const SendSide& side = *send_;
   const MetricLabels labels{{"to", side.toZone}};
@@ -169,12 +191,43 @@ Outcome BridgeConnector::place(const Manifest& manifest, const std::string& text
     if (ec) return Outcome::retry("cannot create '" + (side.folder / sub).string() + "': " + ec.message());
   }
   const std::string name = context_.instance + "." + padded(manifest.sequence) + ".bundle";
-  // Approved or rejected already (a batch delivered again after a crash):
-  // the operator's decision stands.
-  if (side.approval && (std::filesystem::exists(side.folder / "approved" / name, ec) ||
-                        std::filesystem::exists(side.folder / "rejected" / name, ec)))
-    return Outcome::ok();
-  if (std::string error = writeFileAtomically(side.folder / "tmp", side.folder / into / name, text, fsync_);
+  std::string placeInto = into;
+  if (side.approval) {
+    purgeApproved();
+    // Decided on already (a batch delivered again after a crash, or sent
+    // again by `renkei replay`): the operator's decision stands.
+    if (std::filesystem::exists(side.folder / "rejected" / name, ec)) {
+      log_->information("bridge %s: bundle %s was rejected by an operator (rejected/%s): not written again",
+                        context_.id, manifest.bundleId, name);
+      return Outcome::ok();
+    }
+    const fs::path kept = side.folder / "approved" / name;
+    if (std::filesystem::exists(kept, ec)) {
+      std::ifstream in(kept, std::ios::binary);
+      std::string approved((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (!in.good() && !in.eof()) return Outcome::retry("cannot read approved/" + name);
+      if (approved.rfind("bundle: ", 0) == 0) {
+        // A note from a version that kept no copy: the bundle as made now
+        // waits for approval again.
+        log_->warning("bridge %s: bundle %s was approved before, but no copy of it was kept: it waits for approval "
+                      "again in pending-approval/",
+                      context_.id, manifest.bundleId);
+        placeInto = "pending-approval";
+      } else if (std::filesystem::exists(side.folder / "out" / name, ec)) {
+        return Outcome::ok();  // still waiting for the transfer product
+      } else {
+        // The transfer product took it and lost it (or it was taken and
+        // this is a replay): the bytes the operator approved, again.
+        if (std::string error = writeFileAtomically(side.folder / "tmp", side.folder / "out" / name, approved, fsync_);
+            !error.empty())
+          return Outcome::retry(error);
+        log_->notice("bridge %s: bundle %s was approved before: written to out/ again as approved (%s)", context_.id,
+                     manifest.bundleId, name);
+        return Outcome::ok();
+      }
+    }
+  }
+  if (std::string error = writeFileAtomically(side.folder / "tmp", side.folder / placeInto / name, text, fsync_);
       !error.empty())
     return Outcome::retry(error);
   context_.services->metrics().counter("renkei_bridge_bundles_sent_total", "Bundles written for the other zone", labels).add();
@@ -183,7 +236,7 @@ Outcome BridgeConnector::place(const Manifest& manifest, const std::string& text
       .add(static_cast<double>(records));
   log_->information("bridge %s: bundle %s (sequence %s, %z records of type %s%s) is in %s/ as %s", context_.id,
                     manifest.bundleId, std::to_string(manifest.sequence), records, manifest.recordType,
-                    std::string(sealed ? ", sealed" : ""), std::string(into), name);
+                    std::string(sealed ? ", sealed" : ""), placeInto, name);
   return Outcome::ok();
 }
 

@@ -636,4 +636,29 @@ BOOST_AUTO_TEST_CASE(an_operator_approves_or_rejects_what_leaves_for_the_interne
   const auto lines = test::linesIn(z.net / "notices/out");
   BOOST_REQUIRE_EQUAL(lines.size(), 1u);
   BOOST_TEST(lines[0].find("A-1") != std::string::npos);
+
+  // The transfer product lost what it took (the internet side never read
+  // it): `renkei replay` writes the approved bundle to out/ again, byte for
+  // byte as approved (once said "delivered" and wrote nothing); the
+  // rejected one stays rejected, and nothing waits for approval again.
+  const std::string approvedBytes = test::readFile(z.lgwan / "send/approved/city.000000000001.bundle");
+  BOOST_TEST(approvedBytes.rfind("{", 0) == 0u);  // the bundle itself, not a note
+  BOOST_TEST(test::readFile(z.lgwan / "send/approved/city.000000000001.bundle.note.txt").find("by: tanaka") !=
+             std::string::npos);
+  auto replay = runRenkei({"replay", "--route", "notices-out", "--since", "1h", "--by", "tanaka", "--config",
+                           z.lgwanConfig()});
+  BOOST_TEST(replay.exitCode == 0, replay.err);
+  auto again = z.once(z.lgwan);
+  BOOST_TEST(again.exitCode == 0, again.err);
+  BOOST_TEST(test::listFiles(z.lgwan / "send/out") == std::vector<std::string>{"city.000000000001.bundle"});
+  BOOST_TEST(test::readFile(z.lgwan / "send/out/city.000000000001.bundle") == approvedBytes);
+  BOOST_TEST(test::listFiles(z.lgwan / "send/pending-approval").empty());
+  BOOST_TEST(again.err.find("was approved before: written to out/ again as approved") != std::string::npos, again.err);
+  BOOST_TEST(again.err.find("was rejected by an operator (rejected/city.000000000002.bundle): not written again") !=
+                 std::string::npos,
+             again.err);
+  // The receiver had it already: acknowledged, nothing twice.
+  BOOST_TEST(z.transfer() == 1);
+  BOOST_TEST(z.once(z.net).exitCode == 0);
+  BOOST_TEST(test::linesIn(z.net / "notices/out").size() == 1u);
 }
