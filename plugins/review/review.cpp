@@ -586,7 +586,9 @@ Application Review::load(StateSession& s, const std::string& where, const std::v
     x.procedure = row.text(3);
     x.source = row.text(4);
     x.municipality = row.text(5);
+    // "<origin>\x1f<id>" (ids kept per origin), or a bare id stored before.
     x.externalId = row.text(6);
+    if (const std::size_t cut = x.externalId.rfind('\x1f'); cut != std::string::npos) x.externalId.erase(0, cut + 1);
     x.receivedAt = row.integer(7);
     x.state = row.text(8);
     x.version = row.integer(9);
@@ -622,11 +624,25 @@ Application Review::get(const std::string& arrivalNo) {
   return a;
 }
 
-std::optional<Application> Review::findByExternalId(const std::string& externalId) {
+namespace {
+/// The stored key of an id: its origin, a unit separator, the id (neither
+/// holds a control character).
+std::string originKey(const std::string& origin, const std::string& id) { return origin + '\x1f' + id; }
+}  // namespace
+
+std::optional<Application> Review::findByExternalId(const std::string& origin, const std::string& externalId,
+                                                    const std::string& source) {
   std::optional<Application> a;
   state_.read([&](StateSession& s) {
     try {
-      a = load(s, "external_id = ?", {externalId});
+      a = load(s, "external_id = ?", {originKey(origin, externalId)});
+    } catch (const ReviewError& e) {
+      if (e.code != ReviewError::NotFound) throw;
+    }
+    if (a) return;
+    try {
+      // Stored before ids had origins: the same id from the same kind of source.
+      a = load(s, "external_id = ? AND source = ?", {externalId, source});
     } catch (const ReviewError& e) {
       if (e.code != ReviewError::NotFound) throw;
     }
@@ -640,7 +656,10 @@ Application Review::intake(const IntakeInput& in, std::int64_t now) {
     throw ReviewError{ReviewError::BadRequest, "the application id is missing, longer than 128 bytes or not printable ASCII"};
   const Procedure* p = procedures_->find(in.procedure);
   if (!p) throw ReviewError{ReviewError::BadRequest, "no procedure '" + in.procedure + "' is configured here"};
-  if (auto existing = findByExternalId(in.externalId)) return *existing;  // taken before: once
+  if (in.origin.empty() || in.origin.size() > 200 ||
+      std::any_of(in.origin.begin(), in.origin.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+    throw ReviewError{ReviewError::BadRequest, "the application's origin (the route or the caller) is not known"};
+  if (auto existing = findByExternalId(in.origin, in.externalId, in.source)) return *existing;  // taken before: once
 
   checkValues(in.fields);
   std::vector<std::pair<std::string, std::string>> kept;
@@ -704,7 +723,7 @@ Application Review::intake(const IntakeInput& in, std::int64_t now) {
   }
 
   Emission e;
-  e.key = "review-intake:" + in.externalId;
+  e.key = "review-intake:" + seal::sha256Hex(originKey(in.origin, in.externalId)).substr(0, 32);
   const std::string compact = day.substr(0, 4) + day.substr(5, 2) + day.substr(8, 2);
   // The 到達番号 is drawn first, in a short transaction of its own: the
   // notice and the mail carry it, and an emission's records are fixed before
@@ -728,7 +747,7 @@ Application Review::intake(const IntakeInput& in, std::int64_t now) {
             "assigned, fields, attachments, findings, resident_code, due, paused_days, correction_deadline, "
             "correction_comment, hold_reason, started_ms, decided_ms, written_ms, reflected_ms, match_key, "
             "certificate_serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, '', ?, ?, ?, ?, ?, 0, '', '', '', 0, 0, 0, 0, ?, ?)",
-        {a.arrivalNo, a.inquiryNo, a.procedure, a.source, a.municipality, a.externalId, now, a.state,
+        {a.arrivalNo, a.inquiryNo, a.procedure, a.source, a.municipality, originKey(in.origin, in.externalId), now, a.state,
          fieldsJson(kept), attachmentsJson(attachments), findingsJson(findings), residentCode, a.due, matchKey,
          in.certificateSerial});
     s.run("INSERT INTO " + history_ +
@@ -748,7 +767,7 @@ Application Review::intake(const IntakeInput& in, std::int64_t now) {
   mail.records.push_back(std::move(m));
   e.sets.push_back(std::move(mail));
   commit(e, "intake");
-  if (auto taken = findByExternalId(in.externalId)) return *taken;
+  if (auto taken = findByExternalId(in.origin, in.externalId, in.source)) return *taken;
   throw ReviewError{ReviewError::Unavailable, "intake: the application was not stored; try again"};
 }
 

@@ -100,9 +100,13 @@ struct Application {
 };
 
 struct IntakeInput {
-  std::string externalId;  ///< required: the same id taken twice is one application
+  std::string externalId;  ///< required: the same id taken twice from one origin is one application
+  /// Who the host says sent it, never a field of the record: "route:<id>"
+  /// for a routed record, "window:<certificate name>" for a window system.
+  /// Ids are kept per origin, so one sender cannot reach another's.
+  std::string origin;
   std::string procedure;
-  std::string source;      ///< bridge, package, window
+  std::string source;      ///< bridge, package, window (window only from the API)
   std::string municipality;
   std::vector<std::pair<std::string, std::string>> fields;
   std::vector<AttachmentIn> attachments;
@@ -172,7 +176,10 @@ class Review {
   Application intake(const IntakeInput& in, std::int64_t now);
 
   Application get(const std::string& arrivalNo);
-  std::optional<Application> findByExternalId(const std::string& externalId);
+  /// The application `origin` sent as `externalId` (an application stored
+  /// before ids had origins counts when its source is `source`).
+  std::optional<Application> findByExternalId(const std::string& origin, const std::string& externalId,
+                                              const std::string& source);
   std::vector<Summary> list(const std::string& stateFilter, const std::string& procedure,
                             const std::string& assigned, std::int64_t now, std::size_t limit = 500);
 

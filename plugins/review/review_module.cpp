@@ -203,6 +203,8 @@ class ReviewHandler final : public api::ReviewServiceIf {
     serve(log_, "submit", [&] {
       rv::IntakeInput x;
       x.externalId = in.applicationId;
+      // Ids are the caller's own: kept under its certificate's name.
+      x.origin = "window:" + caller_.client;
       x.procedure = in.procedure;
       x.source = "window";
       x.municipality = in.municipality;
@@ -439,6 +441,9 @@ class ReviewModule final : public Module {
         const Record& r = batch.records[i];
         rv::IntakeInput in;
         in.source = "bridge";
+        // Who sent it is the route the host delivered it on; ids are kept
+        // per route, so no routed record can reach a window system's.
+        in.origin = "route:" + batch.route;
         const std::string* manifest = nullptr;
         for (std::size_t f = 0; f < r.size(); ++f) {
           const std::string& name = r.name(f);
@@ -448,9 +453,10 @@ class ReviewModule final : public Module {
           else if (name == certificateField_) in.certificateSerial = r.value(f);
           else if (name == attachmentsField_) manifest = &r.value(f);
           else if (name == "source") {
-            // A mapping says where its applications come from
-            // (<field to="source" value="package"/>); bridge when it does not.
-            if (r.value(f) == "package" || r.value(f) == "window") in.source = r.value(f);
+            // A mapping says its applications are packages
+            // (<field to="source" value="package"/>); bridge when it does
+            // not. Never "window": that is a window system's call alone.
+            if (r.value(f) == "package") in.source = r.value(f);
           } else in.fields.emplace_back(name, r.value(f));
         }
         try {

@@ -528,6 +528,39 @@ BOOST_AUTO_TEST_CASE(staff_mail_that_can_never_be_sent_becomes_a_dead_letter) {
   }), h.log());
 }
 
+// A window system's application id and a package dropped on a route with
+// the same id (and "source":"window" written into it) are two
+// applications: ids are kept per origin (the caller's certificate, the
+// route), and a routed record cannot call itself a window system's.
+BOOST_AUTO_TEST_CASE(a_routed_record_cannot_take_over_a_window_systems_application) {
+  Host h;
+  h.start();
+  Client c(h.port);
+  api::NewApplication w;
+  w.applicationId = "W-20261207-1";
+  w.procedure = "tennyu-todoke";
+  w.staff = "staff-a";
+  for (const auto& [k, v] : std::map<std::string, std::string>{{"name", "見本 太郎"}, {"name_kana", "ミホン タロウ"},
+                                                                {"birth_date", "1990-05-01"}, {"sex", "1"},
+                                                                {"address", "架空県別市北町1-2-3"},
+                                                                {"new_address", "架空県見本市中央1-1-1"},
+                                                                {"move_date", "2026-11-20"}, {"phone", "090-0000-0000"}})
+    w.fields[k] = v;
+  api::Application mine;
+  c.review->submit(mine, w);
+  BOOST_TEST(mine.source == "window");
+  std::string forged = application("W-20261207-1", "偽 一郎", "1970-01-01");
+  forged.insert(forged.size() - 2, ",\"source\":\"window\"");
+  h.drop("apps", "forged.jsonl", forged);
+  BOOST_TEST_REQUIRE(eventually([&] { return c.list().size() == 2u; }), h.log());
+  api::Application again;
+  c.review->submit(again, w);  // the window system asks again: its own, unchanged
+  BOOST_TEST(again.arrivalNo == mine.arrivalNo);
+  BOOST_TEST(again.fields["name"] == "見本 太郎");
+  for (const auto& s : c.list())
+    if (s.arrivalNo != mine.arrivalNo) BOOST_TEST(c.get(s.arrivalNo).source == "package");
+}
+
 // A relay that takes the connection and never says a word: each attempt to
 // mail holds its delivery worker for the connector's time-out (5 s here).
 // Delivery has a worker per target, so the write-back of an approval is not

@@ -116,6 +116,7 @@ struct Fixture {
 
 review::IntakeInput tennyu(const std::string& id) {
   review::IntakeInput in;
+  in.origin = "route:apps";
   in.externalId = id;
   in.procedure = "tennyu-todoke";
   in.source = "bridge";
@@ -170,6 +171,7 @@ BOOST_AUTO_TEST_CASE(formal_review_names_every_bad_item_and_never_a_value) {
   f.residents({{"00000000018", "見本 花子", "1985-02-14", "female", "架空県見本市中央一丁目1番1号", "1", ""},
                {"00000000026", "転出 次郎", "1970-01-01", "male", "架空県見本市南町2-2", "2", "転出"}});
   review::IntakeInput in;
+  in.origin = "route:apps";
   in.externalId = "cert-1";
   in.procedure = "test-cert";
   in.fields = {{"name", "見本　花子"}, {"birth_date", "1985-02-14"}, {"sex", "女"},
@@ -483,6 +485,31 @@ BOOST_AUTO_TEST_CASE(procedure_files_report_problems_with_file_and_line) {
   BOOST_TEST(d2.format().find("t.tsv:4") != std::string::npos, d2.format());
 }
 
+// Ids are kept per origin (the route, or the window system's certificate):
+// a record forged on a route with a window system's id is an application of
+// its own, and neither sender is answered with the other's.
+BOOST_AUTO_TEST_CASE(the_same_id_from_two_origins_is_two_applications) {
+  test::TempDir packages;
+  Fixture f(packages.path());
+  auto window = tennyu("W-0001");
+  window.origin = "window:window-demo";
+  window.source = "window";
+  const auto own = f.review->intake(window, at("2026-04-24"));
+  auto forged = tennyu("W-0001");  // on a route, the same id
+  forged.fields[0].second = "偽 太郎";
+  const auto other = f.review->intake(forged, at("2026-04-24", 10));
+  BOOST_TEST(other.arrivalNo != own.arrivalNo);
+  BOOST_TEST(other.source == "bridge");
+  BOOST_TEST(other.externalId == "W-0001");  // shown as sent
+  // Each origin again: its own, once.
+  BOOST_TEST(f.review->intake(window, at("2026-04-24", 11)).arrivalNo == own.arrivalNo);
+  BOOST_TEST(f.review->intake(forged, at("2026-04-24", 12)).arrivalNo == other.arrivalNo);
+  BOOST_TEST(f.review->list("", "", "", at("2026-04-24", 13)).size() == 2u);
+  auto nowhere = tennyu("x");
+  nowhere.origin = "";
+  BOOST_CHECK_THROW(f.review->intake(nowhere, at("2026-04-24")), review::ReviewError);
+}
+
 BOOST_AUTO_TEST_CASE(hostile_items_are_refused_whole_and_links_are_not_followed) {
   test::TempDir packages;
   Fixture f(packages.path());
@@ -518,6 +545,7 @@ BOOST_AUTO_TEST_CASE(hostile_items_are_refused_whole_and_links_are_not_followed)
   test::writeFile(elsewhere / "identity", "secret file elsewhere\n");
   fs::create_symlink(elsewhere.path(), packages / "cert-link");
   review::IntakeInput cert;
+  cert.origin = "route:apps";
   cert.externalId = "cert-link";
   cert.procedure = "test-cert";
   cert.fields = {{"name", "見本 花子"}, {"birth_date", "1985-02-14"}, {"copies", "1"}};
@@ -605,6 +633,7 @@ BOOST_AUTO_TEST_CASE(a_signed_application_is_matched_by_its_certificate_serial) 
   }
   BOOST_TEST(f.review->takeCertificates(map) == 2u);
   review::IntakeInput in;
+  in.origin = "route:apps";
   in.procedure = "test-cert";
   in.attachments = {{"identity", std::string(64, 'a')}};
   in.received = {{"identity", std::string(64, 'a')}};
