@@ -1,10 +1,11 @@
 // The admin listener: a few GET endpoints on POCO's HTTPServer.
 #include "admin_server.h"
 
+#include "renkei/http_server.h"
+
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
@@ -84,24 +85,26 @@ class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
 
 AdminServer::AdminServer(const AdminConfig& config, pipeline::MetricsRegistry& metrics, Health health) {
   const Poco::Net::SocketAddress address(config.address, static_cast<Poco::UInt16>(config.port));
-  auto params = new Poco::Net::HTTPServerParams;
-  params->setMaxThreads(4);
-  params->setMaxQueued(16);
-  params->setTimeout(Poco::Timespan(10, 0));
-  params->setKeepAlive(false);
+  // Few threads, one request per connection; an idle or slow client is cut
+  // at the request deadline (5 s), and one address holds at most three
+  // connections, so a scanner cannot keep /health from the monitor.
+  http::Limits limits;
+  limits.threads = 8;
+  limits.queued = 16;
+  limits.requestDeadline = std::chrono::seconds(5);
+  limits.keepAliveRequests = 0;
+  limits.perAddress = 3;  // a Prometheus and an operator's browser; never every thread
+  limits.perAddressRate = 20;
+  auto& log = Poco::Logger::get("renkei.admin");
   if (!config.certificate.empty()) {
     Poco::Net::initializeSSL();
-    Poco::Net::Context::Ptr context = new Poco::Net::Context(
-        Poco::Net::Context::TLS_SERVER_USE, config.key.string(), config.certificate.string(), "",
-        Poco::Net::Context::VERIFY_NONE);
-    context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
-    Poco::Net::SecureServerSocket socket(address, 64, context);
+    Poco::Net::SecureServerSocket socket(address, 64, http::serverContext(config.key.string(), config.certificate.string()));
     port_ = socket.address().port();
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(metrics, std::move(health)), socket, params);
+    server_ = std::make_unique<http::Server>(socket, new Factory(metrics, std::move(health)), limits, "admin", log);
   } else {
     Poco::Net::ServerSocket socket(address, 64);
     port_ = socket.address().port();
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(metrics, std::move(health)), socket, params);
+    server_ = std::make_unique<http::Server>(socket, new Factory(metrics, std::move(health)), limits, "admin", log);
   }
 }
 
@@ -110,7 +113,7 @@ AdminServer::~AdminServer() { stop(); }
 void AdminServer::start() { server_->start(); }
 
 void AdminServer::stop() {
-  if (server_) server_->stopAll(true);
+  if (server_) server_->stop();
 }
 
 int AdminServer::port() const { return port_; }

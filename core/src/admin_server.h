@@ -10,9 +10,7 @@
 #include "config.h"
 #include "pipeline/metrics.h"
 
-namespace Poco::Net {
-class HTTPServer;
-}
+#include "renkei/http_server.h"
 
 namespace renkei {
 
@@ -29,7 +27,7 @@ class AdminServer {
   int port() const;
 
  private:
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::unique_ptr<http::Server> server_;
   int port_ = 0;
 };
 

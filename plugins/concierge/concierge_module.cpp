@@ -11,7 +11,6 @@
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
@@ -31,6 +30,7 @@
 #include "guidance/guidance.h"
 #include "renkei/json.h"
 #include "renkei/qr.h"
+#include "renkei/http_server.h"
 #include "renkei/sdk.h"
 #include "renkei/text.h"
 #include "renkei/token.h"
@@ -61,7 +61,21 @@ const renkei_config_key kKeys[] = {
     {"session-idle", "duration", "15m", 0, "A session unused this long is erased."},
     {"max-sessions", "int", "10000", 0, "Sessions held at most; the one idle longest is erased for a new one."},
     {"rate-limit", "int", "300", 0, "Requests per minute one client address may make."},
+    {"session-rate", "int", "20", 0,
+     "New sessions per minute one client address may open (a resident opens one or two; a kiosk a few)."},
+    {"max-new-sessions", "int", "1200", 0,
+     "New sessions per minute from all addresses together: a flood from many addresses cannot push residents' "
+     "sessions out of max-sessions. Refusals are counted in renkei_concierge_sessions_refused_total, apart from the "
+     "report's sessions."},
     {"max-body", "size", "64KiB", 0, "A larger request is refused (413) before it is read."},
+    {"request-deadline", "duration", "10s", 0,
+     "A request must arrive whole (the TLS handshake included) and be answered within this time from the connection, "
+     "or from the previous answer on a kept-alive one; an idle or slow-dripping client is cut then (1s-60s)."},
+    {"connections-per-address", "int", "8", 0,
+     "Connections one client address may hold at once, waiting or served; more are closed at once (a browser opens "
+     "up to six; residents behind one carrier address share it). With 32 threads, no one address can hold them all."},
+    {"connection-rate", "int", "200", 0,
+     "New connections a second one client address may open (a burst of twice that); faster ones are closed at once."},
     {"report-clients", "list", "127.0.0.1,::1", 0,
      "Client addresses that may read the daily report (GET /api/v1/report): counts per day, life event and channel, "
      "nothing about a person."},
@@ -111,9 +125,15 @@ std::string field(const Poco::JSON::Object::Ptr& o, const std::string& where, co
   if (!o->get(name).isString()) throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, where + name + ": must be text"};
   std::string v = o->getValue<std::string>(name);
   if (required && v.empty()) throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, where + name + ": required"};
-  if (v.size() > max * 4) throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, where + name + ": too long"};
-  for (unsigned char c : v)
+  if (v.size() > max * 4 || firstInvalidUtf8(v) != std::string::npos)
+    throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, where + name + ": at most " + std::to_string(max) + " characters"};
+  std::size_t characters = 0;
+  for (unsigned char c : v) {
     if (c < 0x20 || c == 0x7F) throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, where + name + ": holds a control character"};
+    characters += (c & 0xC0) != 0x80 ? 1 : 0;  // a character starts at each byte that does not continue one
+  }
+  if (characters > max)
+    throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, where + name + ": at most " + std::to_string(max) + " characters"};
   return v;
 }
 
@@ -144,6 +164,8 @@ class Concierge {
   std::size_t maxBody = 64 * 1024;
   std::unique_ptr<Sessions> sessions;
   std::unique_ptr<RateLimit> rateLimit;
+  std::unique_ptr<RateLimit> sessionRate;   ///< new sessions per address
+  std::unique_ptr<RateLimit> sessionTotal;  ///< new sessions in all
   HostServices* host = nullptr;
   Poco::Logger* log = nullptr;
   std::string id;
@@ -176,7 +198,7 @@ class Concierge {
         }
         out = text;
       } else if (path == "/api/v1/events" && request.getMethod() == "GET") out = events();
-      else if (path == "/api/v1/sessions" && post) out = openSession(parse(body));
+      else if (path == "/api/v1/sessions" && post) out = openSession(parse(body), request.clientAddress().host().toString());
       else if (path.rfind("/api/v1/sessions/", 0) == 0) out = sessionCall(path.substr(17), post, body);
       else throw ApiError{HTTPResponse::HTTP_NOT_FOUND, "no such resource (see docs/concierge-api.yaml)"};
       send(response, HTTPResponse::HTTP_OK, out);
@@ -292,7 +314,20 @@ class Concierge {
     return j + "]}";
   }
 
-  std::string openSession(const Poco::JSON::Object::Ptr& o) {
+  std::string openSession(const Poco::JSON::Object::Ptr& o, const std::string& address) {
+    // New sessions are rationed apart from requests: a flood of them would
+    // push residents' sessions out (max-sessions), so one address and all
+    // together may open only so many a minute; refusals are counted apart
+    // from real use (the report counts only sessions opened).
+    const char* refused = !sessionRate->allow(address) ? "address" : !sessionTotal->allow("*") ? "total" : nullptr;
+    if (refused) {
+      host->metrics()
+          .counter("renkei_concierge_sessions_refused_total",
+                   "New sessions refused: over session-rate for one address, or over max-new-sessions in all",
+                   {{"reason", refused}})
+          .add();
+      throw ApiError{HTTPResponse::HTTP_TOO_MANY_REQUESTS, "too many new sessions now; wait a minute"};
+    }
     const std::string event = field(o, "", "event", true, 64);
     std::string channel = field(o, "", "channel", false, 16);
     if (channel.empty()) channel = "web";
@@ -322,7 +357,14 @@ class Concierge {
       auto o = parse(body);
       if (!o->has("choice") || !o->get("choice").isInteger())
         throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "choice: the index of a choice is required"};
-      const int choice = o->getValue<int>("choice");
+      // Any whole number may arrive (1e30 as an integer literal): read
+      // wide, never converted where it could throw, then bounded.
+      std::int64_t choice = -1;
+      try {
+        choice = o->getValue<Poco::Int64>("choice");
+      } catch (const Poco::Exception&) {
+        throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "choice: not one of this question's choices"};
+      }
       const guidance::Question* q = e.find(s.question);
       if (!q || choice < 0 || static_cast<std::size_t>(choice) >= q->choices.size())
         throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "choice: not one of this question's choices"};
@@ -576,6 +618,11 @@ class ConciergeModule final : public Module {
     if (maxSessions < 1 || rate < 1) throw ConfigError("max-sessions and rate-limit: at least 1");
     c_.sessions = std::make_unique<Sessions>(static_cast<std::size_t>(maxSessions), settings.getDuration("session-idle"));
     c_.rateLimit = std::make_unique<RateLimit>(static_cast<int>(rate));
+    const std::int64_t sessionRate = settings.getInt("session-rate"), newSessions = settings.getInt("max-new-sessions");
+    if (sessionRate < 1 || sessionRate > 100'000 || newSessions < 1 || newSessions > 1'000'000)
+      throw ConfigError("session-rate (1-100000) and max-new-sessions (1-1000000): out of range");
+    c_.sessionRate = std::make_unique<RateLimit>(static_cast<int>(sessionRate));
+    c_.sessionTotal = std::make_unique<RateLimit>(static_cast<int>(newSessions));
     c_.maxBody = settings.getSize("max-body");
     c_.pageConfig = "{\"colour\":" + jsonText(settings.getString("colour")) + ",\"municipality\":" +
                     jsonText(settings.getString("municipality")) + ",\"logo\":" + (settings.has("logo") ? "true" : "false") + "}";
@@ -593,6 +640,17 @@ class ConciergeModule final : public Module {
     for (const std::string& a : settings.getList("report-clients")) c_.reportClients.insert(a);
     address_ = settings.getString("address");
     port_ = static_cast<int>(settings.getInt("port"));
+    limits_.requestDeadline = settings.getDuration("request-deadline");
+    if (limits_.requestDeadline < std::chrono::seconds(1) || limits_.requestDeadline > std::chrono::seconds(60))
+      throw ConfigError("request-deadline: between 1s and 60s");
+    const std::int64_t perAddress = settings.getInt("connections-per-address"),
+                       connectionRate = settings.getInt("connection-rate");
+    if (perAddress < 1 || perAddress > 10'000) throw ConfigError("connections-per-address: 1-10000");
+    if (connectionRate < 1 || connectionRate > 100'000) throw ConfigError("connection-rate: 1-100000");
+    limits_.perAddress = static_cast<std::size_t>(perAddress);
+    limits_.perAddressRate = static_cast<double>(connectionRate);
+    limits_.threads = 32;
+    limits_.queued = 256;
     certificate_ = settings.getPath("certificate").string();
     key_ = settings.getPath("key").string();
     once_ = context.once;
@@ -608,15 +666,9 @@ class ConciergeModule final : public Module {
       return;
     }
     Poco::Net::initializeSSL();
-    Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, key_, certificate_, "",
-                                                             Poco::Net::Context::VERIFY_NONE);
-    context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
-    Poco::Net::SecureServerSocket socket(Poco::Net::SocketAddress(address_, static_cast<Poco::UInt16>(port_)), 64, context);
-    auto params = new Poco::Net::HTTPServerParams;
-    params->setMaxThreads(16);
-    params->setMaxQueued(256);
-    params->setTimeout(Poco::Timespan(15, 0));
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(c_), socket, params);
+    Poco::Net::SecureServerSocket socket(Poco::Net::SocketAddress(address_, static_cast<Poco::UInt16>(port_)), 64,
+                                         http::serverContext(key_, certificate_));
+    server_ = std::make_unique<http::Server>(socket, new Factory(c_), limits_, "concierge " + c_.id, *c_.log);
     server_->start();
     c_.log->notice("concierge %s: serving the API on https://%s:%s/api/v1/", c_.id, address_,
                         std::to_string(socket.address().port()));
@@ -640,7 +692,7 @@ class ConciergeModule final : public Module {
 
   void stop() override {
     if (server_) {
-      server_->stopAll(true);
+      server_->stop();
       server_.reset();
     }
     {
@@ -664,7 +716,8 @@ class ConciergeModule final : public Module {
   int port_ = 0;
   bool once_ = false;
   std::uint64_t evictedReported_ = 0;  ///< the expirer thread's own
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::unique_ptr<http::Server> server_;
+  http::Limits limits_;
   std::thread expirer_;
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -9,7 +9,12 @@
 #define BOOST_TEST_MODULE renkei_concierge
 #include <boost/test/unit_test.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/Context.h>
@@ -19,6 +24,7 @@
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/SSLManager.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <regex>
@@ -237,7 +243,8 @@ BOOST_AUTO_TEST_CASE(a_resident_walks_tennyu_with_a_child_and_the_counter_opens_
 }
 
 BOOST_AUTO_TEST_CASE(bad_input_is_refused_by_field_and_sessions_stay_bounded) {
-  Zones z("    <session-idle>2s</session-idle>\n    <max-sessions>1000</max-sessions>\n    <rate-limit>100000</rate-limit>\n");
+  Zones z("    <session-idle>2s</session-idle>\n    <max-sessions>1000</max-sessions>\n    <rate-limit>100000</rate-limit>\n"
+          "    <session-rate>100000</session-rate>\n    <max-new-sessions>1000000</max-new-sessions>\n");
   // Status lines carry their own reason ("400 OK" once); HEAD / is a 404 that says so.
   {
     const Http bad = z.call("POST", "/api/v1/sessions", "not json");
@@ -331,6 +338,180 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_by_field_and_sessions_stay_bounded) {
   BOOST_TEST(z.call("GET", "/api/v1/sessions/" + idle).status == 404);
 }
 
+namespace {
+/// A TCP connection to 127.0.0.1:`port` from the loopback address `from`
+/// (another client address than the test's own), or -1.
+int connectFrom(int port, const char* from) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  ::inet_pton(AF_INET, from, &a.sin_addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return ::close(fd), -1;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) return ::close(fd), -1;
+  return fd;
+}
+/// Whether the server has closed `fd` (EOF or reset) within `ms`.
+bool closedWithin(int fd, int ms) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, ms) <= 0) return false;
+  char c;
+  return ::recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
+}
+}  // namespace
+
+// 300 idle connections and 16 clients dripping a TLS handshake a byte at a
+// time once stopped the concierge (and 80 idle ones the admin listener),
+// with no credentials at all. Now one address holds at most
+// connections-per-address, and a request must be whole within
+// request-deadline: a resident elsewhere is answered at once throughout.
+BOOST_AUTO_TEST_CASE(idle_and_slow_clients_cannot_stop_the_concierge_or_the_admin_listener) {
+  Zones z("    <request-deadline>2s</request-deadline>\n");
+  std::vector<int> held;
+  int admitted = 0;
+  for (int i = 0; i < 300; ++i)
+    if (const int fd = connectFrom(z.apiPort, "127.0.0.2"); fd >= 0) held.push_back(fd);
+  for (int i = 0; i < 80; ++i)
+    if (const int fd = connectFrom(z.adminPort, "127.0.0.4"); fd >= 0) held.push_back(fd);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> drippers;
+  for (int i = 0; i < 16; ++i)
+    drippers.emplace_back([&] {
+      // A ClientHello's first bytes, one every 300 ms, connecting again when cut.
+      const std::string hello("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+      while (!stop) {
+        const int fd = connectFrom(z.apiPort, "127.0.0.3");
+        if (fd < 0) continue;
+        for (std::size_t b = 0; !stop && ::send(fd, &hello[b % hello.size()], 1, MSG_NOSIGNAL) == 1; ++b)
+          std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        ::close(fd);
+      }
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  double worst = 0, worstAdmin = 0;
+  for (int i = 0; i < 8; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = z.call("GET", "/api/v1/events");
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    BOOST_TEST(r.status == 200, "a resident's request, round " << i << ": " << r.status);
+    worst = std::max(worst, s);
+    t0 = std::chrono::steady_clock::now();
+    BOOST_TEST(z.metrics().find("# TYPE renkei_") != std::string::npos);
+    worstAdmin = std::max(worstAdmin, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  BOOST_TEST_MESSAGE("under 300 idle, 16 dripping and 80 idle admin connections: a resident's request took at most "
+                     << worst << " s, /metrics " << worstAdmin << " s");
+  BOOST_TEST(worst < 1.5);
+  BOOST_TEST(worstAdmin < 1.5);
+  // Every idle connection was closed: at once (over the address's share) or
+  // at the request deadline.
+  for (int fd : held) admitted += closedWithin(fd, 3000) ? 1 : 0;
+  BOOST_TEST(admitted == static_cast<int>(held.size()));
+  stop = true;
+  for (auto& t : drippers) t.join();
+  for (int fd : held) ::close(fd);
+  const std::string log = test::textOf(z.internet.err);
+  BOOST_TEST(log.find("address=127.0.0.2 connection closed: had per-address connections open") != std::string::npos);
+  BOOST_TEST(log.find("connection closed: no whole request answered within request-deadline") != std::string::npos);
+}
+
+// TLS 1.2 with ECDHE and AEAD suites, or TLS 1.3: a client offering only
+// static RSA key exchange or CBC with SHA-1 MACs gets no connection.
+BOOST_AUTO_TEST_CASE(only_forward_secret_aead_suites_are_spoken) {
+  Zones z;
+  auto handshake = [&](const std::vector<std::string>& options) {
+    std::vector<std::string> args{"/usr/bin/openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(z.apiPort),
+                                  "-servername", "localhost"};
+    args.insert(args.end(), options.begin(), options.end());
+    auto r = test::run({"/bin/sh", "-c", "echo | " + [&] {
+      std::string cmd;
+      for (const auto& a : args) cmd += "'" + a + "' ";
+      return cmd;
+    }() + "2>&1"});
+    return r.out;
+  };
+  for (const std::vector<std::string> refused : {std::vector<std::string>{"-tls1_2", "-cipher", "AES128-SHA"},
+                                                 {"-tls1_2", "-cipher", "AES256-GCM-SHA384"},
+                                                 {"-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA"},
+                                                 {"-tls1_1"}}) {
+    const std::string out = handshake(refused);
+    BOOST_TEST(out.find("Cipher is (NONE)") != std::string::npos, refused[refused.size() - 1] << ": " << out);
+  }
+  for (const std::vector<std::string> spoken : {std::vector<std::string>{"-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"},
+                                                {"-tls1_3"}}) {
+    const std::string out = handshake(spoken);
+    BOOST_TEST(out.find("Cipher is (NONE)") == std::string::npos, spoken[spoken.size() - 1] << ": " << out);
+    BOOST_TEST(out.find("New, TLSv1.") != std::string::npos, out);
+  }
+}
+
+// 11,200 sessions from 40 addresses in 3 s once pushed every resident's
+// session out of max-sessions. New sessions are rationed per address and in
+// all; a resident's session opened before the flood is still there after.
+BOOST_AUTO_TEST_CASE(a_flood_of_new_sessions_cannot_push_residents_out) {
+  Zones z("    <max-sessions>500</max-sessions>\n    <max-new-sessions>300</max-new-sessions>\n"
+          "    <rate-limit>100000</rate-limit>\n");
+  const std::string resident = z.session("tennyu", {});
+  // 40 addresses (127.0.0.10-49), 40 new sessions each, one kept-alive
+  // TLS connection per address.
+  const std::string flood = R"(
+import http.client, json, ssl, sys, threading
+port, ca = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=ca)
+counts = {"opened": 0, "refused": 0, "other": 0}
+lock = threading.Lock()
+def run(n):
+    c = http.client.HTTPSConnection("localhost", port, context=ctx, source_address=("127.0.0.%d" % (10 + n), 0))
+    for _ in range(40):
+        c.request("POST", "/api/v1/sessions", body='{"event":"tennyu"}', headers={"Content-Type": "application/json"})
+        r = c.getresponse(); r.read()
+        with lock:
+            counts["opened" if r.status == 200 else "refused" if r.status == 429 else "other"] += 1
+ts = [threading.Thread(target=run, args=(n,)) for n in range(40)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print(json.dumps(counts))
+)";
+  auto r = test::run({"/usr/bin/python3", "-c", flood, std::to_string(z.apiPort), (z.dir / "tls/ca.crt").string()});
+  BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+  BOOST_TEST_MESSAGE("1,600 new sessions from 40 addresses: " << r.out);
+  auto counts = Poco::JSON::Parser().parse(r.out).extract<Poco::JSON::Object::Ptr>();
+  BOOST_TEST(counts->getValue<int>("opened") <= 300);
+  BOOST_TEST(counts->getValue<int>("refused") >= 1300);
+  BOOST_TEST(counts->getValue<int>("other") == 0);
+  // The resident's session is still there, and answers.
+  auto state = z.call("GET", "/api/v1/sessions/" + resident);
+  BOOST_TEST(state.status == 200, state.body);
+  BOOST_TEST(z.metrics().find("renkei_concierge_sessions_refused_total{") != std::string::npos);
+}
+
+// A name is at most 100 characters (not 400 bytes); a choice is any whole
+// number JSON can write, answered 400 when it is not a choice (was 500).
+BOOST_AUTO_TEST_CASE(names_and_choices_are_bounded_by_what_they_are) {
+  Zones z;
+  const std::string id = z.session("tennyu", {});
+  for (const std::string big : {"99999999999999999999", "1e30", "-9223372036854775809", "4294967296"}) {
+    auto a = z.call("POST", "/api/v1/sessions/" + id + "/answer", R"({"choice":)" + big + "}");
+    BOOST_TEST(a.status == 400, big << ": " << a.status << " " << a.body);
+  }
+  std::string long101;
+  for (int i = 0; i < 101; ++i) long101 += "あ";
+  std::string ascii101(101, 'a'), ok100;
+  for (int i = 0; i < 100; ++i) ok100 += "あ";
+  auto fine = z.call("POST", "/api/v1/sessions/" + z.session("tennyu", {1, 1, 2}) + "/token",
+                     household(ok100.substr(0, 60), "試験 さくら", "2020-04-01", "架空県見本市中央一丁目1番1号"));
+  BOOST_TEST(fine.status == 200, fine.body);
+  for (const std::string& name : {long101, ascii101}) {
+    auto t = z.call("POST", "/api/v1/sessions/" + z.session("tennyu", {1, 1, 2}) + "/token",
+                    household(name, "試験 さくら", "2020-04-01", "架空県見本市中央一丁目1番1号"));
+    BOOST_TEST(t.status == 400, t.body);
+    BOOST_TEST(t.body.find("name: at most 100 characters") != std::string::npos, t.body);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(one_address_is_rate_limited) {
   Zones z("    <rate-limit>30</rate-limit>\n");
   int refused = 0;
@@ -342,7 +523,7 @@ BOOST_AUTO_TEST_CASE(one_address_is_rate_limited) {
 }
 
 BOOST_AUTO_TEST_CASE(after_100_households_nothing_personal_stays_in_the_internet_zone) {
-  Zones z("    <rate-limit>10000</rate-limit>\n");  // one test client makes 500 requests
+  Zones z("    <rate-limit>10000</rate-limit>\n    <session-rate>10000</session-rate>\n");  // one test client makes 500 requests
   std::vector<std::string> entered;
   std::vector<std::string> tokens;
   for (int n = 0; n < 100; ++n) {
