@@ -254,6 +254,7 @@ ZmqReply BridgeConnector::takeFromZmq(const std::string& bytes) {
     context_.services->metrics().counter("renkei_bridge_bundles_rejected_total", "Bundles refused whole (see rejected/)").add();
     log_->warning("bridge %s: a bundle over ZeroMQ rejected whole (rejected/%s.reason.txt): %s", context_.id, used,
                   r.detail);
+    context_.services->recordRefusal(used, r.detail);
   }
   return r;
 }
@@ -297,6 +298,7 @@ void BridgeConnector::reject(const std::string& name, const std::string& reason,
   context_.services->metrics().counter("renkei_bridge_bundles_rejected_total", "Bundles refused whole (see rejected/)").add();
   log_->warning("bridge %s: '%s' rejected whole (rejected/%s.reason.txt): %s", context_.id, printable(name),
                 printable(used), reason);
+  context_.services->recordRefusal(used, reason);  // a problem in renkei status until acknowledged
 }
 
 }  // namespace renkei::connectors::bridge

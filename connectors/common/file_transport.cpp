@@ -253,6 +253,7 @@ void FileConnector::configure(const Settings& settings, const HostContext& conte
     if (!keepDone_) throw ConfigError("keep-done-for is set, but keep-done=false keeps nothing");
   }
   zone_ = context.zone;
+  services_ = context.services;
   logger_ = context.logger;
   id_ = context.id;
   validating_ = context.validating;
@@ -497,15 +498,13 @@ std::optional<Intake> FileConnector::claim() {
     if (!regular || !S_ISREG(claimed.st_mode)) {
       // A symbolic link (to the API's key, to /etc/passwd …), a FIFO or a
       // device: never opened; the entry itself goes to error/.
-      finish(item, Disposition::Failed,
-             S_ISLNK(claimed.st_mode) ? "is a symbolic link: not read (only regular files are taken in)"
-                                      : "is not a regular file: not read");
+      refuse(item, S_ISLNK(claimed.st_mode) ? "is a symbolic link: not read (only regular files are taken in)"
+                                            : "is not a regular file: not read");
       continue;
     }
     if (maxFileSize_ > 0 && item.size > maxFileSize_) {
-      finish(item, Disposition::Failed,
-             "file is " + std::to_string(item.size) + " bytes, larger than max-file-size (" +
-                 std::to_string(maxFileSize_) + " bytes)");
+      refuse(item, "file is " + std::to_string(item.size) + " bytes, larger than max-file-size (" +
+                       std::to_string(maxFileSize_) + " bytes)");
       continue;
     }
     {
@@ -517,6 +516,14 @@ std::optional<Intake> FileConnector::claim() {
     return item;
   }
   return std::nullopt;
+}
+
+void FileConnector::refuse(const Intake& item, const std::string& reason) {
+  // Never handed to the host: to error/ with its reason, and kept in the
+  // store as refused so `renkei status` shows it (exit 4) until acknowledged.
+  finish(item, Disposition::Failed, reason);
+  if (services_ && !services_->recordRefusal(item.name, reason) && logger_)
+    logger_->error("%s: '%s' went to error/ (%s); it is not in renkei status", id_, printable(item.name), reason);
 }
 
 Outcome FileConnector::finish(const Intake& item, Disposition disposition, const std::string& reason) {

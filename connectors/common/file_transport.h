@@ -110,6 +110,10 @@ class FileConnector : public Connector, public Source, public Sink {
   std::chrono::milliseconds keepDoneFor_{0};
   bool keepDoneForSet_ = false;
   std::string zone_;
+  HostServices* services_ = nullptr;
+  /// An item refused before it is handed over (a link, over max-file-size):
+  /// to error/ with the reason, and recorded as refused in the store.
+  void refuse(const Intake& item, const std::string& reason);
   std::chrono::steady_clock::time_point nextPurge_{};
   /// Removes files in done/ taken in longer ago than keepDoneFor_ (at most
   /// every ten minutes; from the intake thread).

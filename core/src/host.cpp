@@ -380,6 +380,18 @@ void Host::registerMetrics() {
             .set(static_cast<double>(h.held + h.resubmit));
         if (std::find(heldLabels_.begin(), heldLabels_.end(), l) == heldLabels_.end()) heldLabels_.push_back(l);
       }
+      // Items refused whole before the host saw them, not yet acknowledged.
+      for (const std::string& source : refusalSources_)
+        metrics_.gauge("renkei_refused_items", "Items a connector refused whole, not yet acknowledged (renkei status)",
+                       {{"connector", source}})
+            .set(0);
+      for (const auto& [source, n] : adminStore_->openRefusals()) {
+        metrics_.gauge("renkei_refused_items", "Items a connector refused whole, not yet acknowledged (renkei status)",
+                       {{"connector", source}})
+            .set(static_cast<double>(n));
+        if (std::find(refusalSources_.begin(), refusalSources_.end(), source) == refusalSources_.end())
+          refusalSources_.push_back(source);
+      }
       metrics_.gauge("renkei_store_up", "1 when the store answers").set(1);
     } catch (const std::exception&) {
       metrics_.gauge("renkei_store_up", "1 when the store answers").set(0);

@@ -152,6 +152,7 @@ class Host {
   std::unique_ptr<AdminServer> admin_;  ///< /metrics and /health, when the config has <admin>
   std::unique_ptr<store::Store> adminStore_;  ///< the metrics' queue depths (guarded by adminMutex_)
   std::vector<MetricLabels> heldLabels_;  ///< label sets of renkei_held_records set before (guarded by adminMutex_)
+  std::vector<std::string> refusalSources_;  ///< connectors with refusals seen (their gauge reads 0 once acknowledged)
   std::mutex adminMutex_;
   std::map<std::string, std::unique_ptr<InstanceServices>> services_;  ///< outlive the instances using them
   std::map<std::string, HostContext> contexts_;

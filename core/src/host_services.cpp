@@ -50,6 +50,21 @@ Outcome InstanceServices::emit(const Emission& emission) {
 
 std::int64_t InstanceServices::nowMs() { return store::nowMs(); }
 
+bool InstanceServices::recordRefusal(const std::string& item, const std::string& reason) {
+  if (validating_) return false;
+  std::lock_guard lock(mutex_);
+  try {
+    if (!refusals_) refusals_ = store::openStore(config_);
+    refusals_->recordRefusal(instanceId_, item, reason);
+    return true;
+  } catch (const std::exception& e) {
+    Poco::Logger::get("renkei.host")
+        .error("%s: a refused item could not be recorded in the store (%s); it stays where %s put it",
+               instanceId_, std::string(e.what()), instanceId_);
+    return false;
+  }
+}
+
 StateStore& InstanceServices::state() {
   if (validating_) throw StateError("the store is not opened while validating (renkei check)");
   std::lock_guard lock(mutex_);

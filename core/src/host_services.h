@@ -45,6 +45,7 @@ class InstanceServices final : public HostServices {
   MetricsScope& metrics() override { return *metrics_; }
   void audit(const AuditEntry& entry) override { writeAudit(entry); }
   std::int64_t nowMs() override;
+  bool recordRefusal(const std::string& item, const std::string& reason) override;
   bool looksLikeIdentifier(std::string_view value) const override;
   std::optional<std::string> readRecords(const std::filesystem::path& layout, const std::filesystem::path& file,
                                          const std::vector<std::string>& fields,
@@ -61,6 +62,7 @@ class InstanceServices final : public HostServices {
   bool validating_ = false;
   std::mutex mutex_;
   std::unique_ptr<StateStore> state_;
+  std::unique_ptr<store::Store> refusals_;  ///< opened on the first refusal
 };
 
 }  // namespace renkei

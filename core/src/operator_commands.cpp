@@ -154,6 +154,30 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
                                                 " records held (" + where + ")");
     }
   }
+  // Items a plugin refused whole before the host saw them (a file over
+  // max-file-size, a bridge bundle that does not verify).
+  const auto refused = s.refusals(*failedSince, 1000);
+  if (!refused.empty()) {
+    std::cout << "refused items (kept where their connector put them: error/, rejected/):\n";
+    for (const store::Refusal& r : refused) {
+      const std::string what = "connector " + r.source + ": '" + printable(r.item) + "' refused at " +
+                               localTimeFromIso(store::isoUtc(r.atMs)) + ": " + printable(r.reason, 300);
+      std::cout << "  " << what << "\n";
+      if (r.acknowledgedMs) {
+        resolved.push_back(what + "; acknowledged by " + printable(r.acknowledgedBy) + " at " +
+                           localTimeFromIso(store::isoUtc(r.acknowledgedMs)));
+        continue;
+      }
+      if (!ack.empty() && (ack == "all" || ack == r.item)) {
+        s.acknowledgeRefusal(r.id, operatorName(values), "connector " + r.source + ": '" + printable(r.item) +
+                                                              "' that it refused");
+        resolved.push_back(what + "; acknowledged now by " + printable(operatorName(values)));
+        ++acknowledged;
+        continue;
+      }
+      problems.emplace_back(kFailedFiles, what);
+    }
+  }
   const auto files = s.recentFiles({}, 5);
   if (!files.empty()) {
     std::cout << "recent files:\n";
@@ -169,7 +193,7 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
   for (const std::string& text : resolved) std::cout << "resolved: " << text << "\n";
   if (!ack.empty() && acknowledged == 0)
     std::cerr << "renkei status: --ack " << printable(ack)
-              << ": no failed file of that name is a problem now (names from the problem: lines)\n";
+              << ": no failed file or refused item of that name is a problem now (names from the problem: lines)\n";
   if (problems.empty()) return kOk;
   int code = kHeldRecords + 1;
   for (const auto& [c, text] : problems) {

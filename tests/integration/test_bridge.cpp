@@ -392,6 +392,21 @@ BOOST_AUTO_TEST_CASE(bundles_that_break_a_rule_are_refused_whole_with_the_reason
   BOOST_TEST(test::linesIn(z.net / "notices/out").empty());
   BOOST_TEST(test::listFiles(lg).empty());
   BOOST_TEST(test::listFiles(net).empty());
+  // Every refused bundle is a problem in renkei status (it was in none),
+  // named with its reason, until an operator acknowledges it.
+  auto status = runRenkei({"status", "--config", z.lgwanConfig()});
+  BOOST_TEST(status.exitCode == 4, status.out);
+  BOOST_TEST(status.out.find("problem: connector bridge: 'other-key.bundle' refused at ") != std::string::npos,
+             status.out);
+  BOOST_TEST(status.out.find("the signature does not verify") != std::string::npos, status.out);
+  auto netStatus = runRenkei({"status", "--config", z.netConfig()});
+  BOOST_TEST(netStatus.exitCode == 4, netStatus.out);
+  for (const char* name : {"mynumber.bundle", "nul.bundle", "utf8.bundle", "million.bundle", "big.bundle", "link.bundle"})
+    BOOST_TEST(netStatus.out.find(std::string("problem: connector bridge: '") + name + "' refused") != std::string::npos,
+               name << " in " << netStatus.out);
+  BOOST_TEST(netStatus.out.find("9018") == std::string::npos);
+  auto ack = runRenkei({"status", "--config", z.lgwanConfig(), "--ack", "all", "--by", "係長"});
+  BOOST_TEST(runRenkei({"status", "--config", z.lgwanConfig()}).exitCode == 0, ack.out);
 }
 
 BOOST_AUTO_TEST_CASE(duplicates_and_bundles_out_of_order_are_delivered_once_and_gaps_reported) {

@@ -996,3 +996,38 @@ BOOST_AUTO_TEST_CASE(exports_with_mynumber_leave_done_after_their_retention) {
                             "does not hold (keep-done-for)") != std::string::npos,
              check.out);
 }
+
+// A file refused before the host saw it (over max-file-size, a link) went
+// to error/ with its reason and was in no status: now it is a problem
+// (exit 4) until acknowledged, like a file that failed in intake.
+BOOST_AUTO_TEST_CASE(a_file_refused_before_it_is_read_is_a_problem_until_acknowledged) {
+  test::TempDir dir;
+  test::writeFile(dir / "config.xml",
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"t\" zone=\"lgwan\">\n"
+                  "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                  "  <connector id=\"in\" plugin=\"file\"><directory>in</directory><settle>0s</settle>"
+                  "<max-file-size>1KiB</max-file-size></connector>\n"
+                  "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
+                  "  <route id=\"r\" from=\"in\" to=\"out\"/>\n"
+                  "</renkei>\n");
+  const std::string config = (dir / "config.xml").string();
+  fs::create_directories(dir / "in/in");
+  test::writeFile(dir / "in/in/big.txt", std::string(4096, 'x') + "\n");
+  test::writeFile(dir / "in/in/small.txt", "fine\n");
+  fs::create_symlink("/etc/hostname", dir / "in/in/link.txt");
+  runRenkei({"serve", "--config", config, "--once"});
+  BOOST_TEST(fs::exists(dir / "in/error/big.txt"));
+  auto status = runRenkei({"status", "--config", config});
+  BOOST_TEST(status.exitCode == 4, status.out);
+  BOOST_TEST(status.out.find("problem: connector in: 'big.txt' refused at ") != std::string::npos, status.out);
+  BOOST_TEST(status.out.find("larger than max-file-size (1024 bytes)") != std::string::npos, status.out);
+  BOOST_TEST(status.out.find("problem: connector in: 'link.txt' refused at ") != std::string::npos, status.out);
+  auto ack = runRenkei({"status", "--config", config, "--ack", "big.txt", "--by", "係長"});
+  BOOST_TEST(ack.out.find("acknowledged now by 係長") != std::string::npos, ack.out);
+  BOOST_TEST(ack.exitCode == 4, ack.out);  // link.txt still
+  runRenkei({"status", "--config", config, "--ack", "all", "--by", "係長"});
+  auto after = runRenkei({"status", "--config", config});
+  BOOST_TEST(after.exitCode == 0, after.out);
+  BOOST_TEST(after.out.find("resolved: connector in: 'big.txt' refused at ") != std::string::npos, after.out);
+}

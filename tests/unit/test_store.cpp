@@ -57,7 +57,7 @@ BOOST_AUTO_TEST_CASE(migrations_apply_once_and_the_register_persists) {
   Fresh f;
   {
     auto s = openStore(f.config);
-    BOOST_TEST(s->schemaVersion() == 6);
+    BOOST_TEST(s->schemaVersion() == 7);
     FileEntry earlier;
     BOOST_TEST((s->registerFile("r", "aa", "a.csv", 10, "h1", 60000, &earlier) == Claim::New));
     // Same content, other name, while h1 holds the lease: busy for h2, resumable for h1.
@@ -69,7 +69,7 @@ BOOST_AUTO_TEST_CASE(migrations_apply_once_and_the_register_persists) {
     s->finishFile("r", "aa", FileState::Done, {});
   }
   auto reopened = openStore(f.config);  // migrations do not run twice
-  BOOST_TEST(reopened->schemaVersion() == 6);
+  BOOST_TEST(reopened->schemaVersion() == 7);
   FileEntry done;
   BOOST_TEST((reopened->registerFile("r", "aa", "c.csv", 10, "h2", 60000, &done) == Claim::Done));
   BOOST_TEST(!done.finishedAt.empty());
@@ -322,7 +322,7 @@ BOOST_AUTO_TEST_CASE(a_version_1_store_is_migrated_keeping_its_register, *boost:
   StoreConfig c;
   c.path = dir / "var/renkei.db";
   auto s = openStore(c);
-  BOOST_TEST(s->schemaVersion() == 6);
+  BOOST_TEST(s->schemaVersion() == 7);
   FileEntry e;
   BOOST_TEST((s->registerFile("r", "aa", "again.csv", 3, "h", 1000, &e) == Claim::Done));
   BOOST_TEST(e.name == "old.csv");
@@ -562,4 +562,27 @@ BOOST_AUTO_TEST_CASE(held_records_are_kept_counted_asked_for_and_settled) {
   BOOST_TEST(s->commitUnit(retarget));
   BOOST_TEST(s->heldRecord(lone)->route == "write-back-new");
   BOOST_TEST(s->heldRecord(lone)->state == "held");
+}
+
+BOOST_AUTO_TEST_CASE(refused_items_are_kept_listed_and_acknowledged) {
+  Fresh f;
+  auto s = openStore(f.config);
+  const std::int64_t start = nowMs();
+  s->recordRefusal("bridge", "a.bundle", "the signature does not verify");
+  s->recordRefusal("in", "big.csv", std::string(1 << 20, 'r'));  // a reason of 1 MiB is kept bounded
+  auto open = s->openRefusals();
+  BOOST_TEST(open["bridge"] == 1);
+  BOOST_TEST(open["in"] == 1);
+  auto list = s->refusals(start, 100);
+  BOOST_TEST_REQUIRE(list.size() == 2u);
+  BOOST_TEST(list[0].item == "big.csv");  // newest first
+  BOOST_TEST(list[0].reason.size() < 2100u);
+  BOOST_TEST(list[1].reason == "the signature does not verify");
+  BOOST_TEST(s->acknowledgeRefusal(list[1].id, "係長", "connector bridge: 'a.bundle'") == 1);
+  BOOST_TEST(s->acknowledgeRefusal(list[1].id, "係長", "again") == 0);
+  BOOST_TEST(s->openRefusals().count("bridge") == 0u);
+  // An acknowledged refusal older than the window drops out; an open one stays.
+  list = s->refusals(nowMs() + 60'000, 100);
+  BOOST_TEST_REQUIRE(list.size() == 1u);
+  BOOST_TEST(list[0].item == "big.csv");
 }

@@ -121,6 +121,13 @@ class HostServices {
   /// Writes one audit line (who, action, record type, masked key, fields,
   /// result) through the host's audit trail. Thread-safe.
   virtual void audit(const AuditEntry& entry) = 0;
+  /// Keeps an item this instance refused whole before the host saw it (a
+  /// file over max-file-size, a bundle that does not verify), with the
+  /// reason (names, never values): `renkei status` shows it and exits 4
+  /// until an operator acknowledges it (`status --ack NAME`), /metrics
+  /// counts it (renkei_refused_items). The item itself stays where the
+  /// plugin put it (error/, rejected/). True once stored. Thread-safe.
+  virtual bool recordRefusal(const std::string& item, const std::string& reason) = 0;
   /// The host's clock: milliseconds since the Unix epoch (UTC). Tests may
   /// step it; use it for anything stored or compared with stored times.
   virtual std::int64_t nowMs() = 0;

@@ -125,6 +125,19 @@ const char* const kMigrations[] = {
     "  who TEXT NOT NULL,"
     "  at_ms INTEGER NOT NULL,"
     "  PRIMARY KEY (route, sha256));",
+
+    // 7: items a plugin refused whole before the host saw them (a file
+    // over max-file-size, a bundle that does not verify): a problem for
+    // `renkei status` until an operator acknowledges it.
+    "CREATE TABLE refused_items ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  source TEXT NOT NULL,"
+    "  item TEXT NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  at_ms INTEGER NOT NULL,"
+    "  acknowledged_by TEXT NOT NULL DEFAULT '',"
+    "  acknowledged_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX refused_items_open ON refused_items (acknowledged_ms, at_ms);",
 };
 
 std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
@@ -329,6 +342,54 @@ class SqlStore final : public Store {
     auto s = db_->prepare("SELECT route, sha256, who, at_ms FROM acknowledged_files");
     std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> out;
     while (s->next()) out[{s->text(0), s->text(1)}] = {s->text(2), isoUtc(s->integer(3))};
+    return out;
+  }
+
+  void recordRefusal(const std::string& source, const std::string& item, const std::string& reason) override {
+    transaction(*db_, [&] {
+      auto s = db_->prepare("INSERT INTO refused_items (source, item, reason, at_ms) VALUES (?, ?, ?, ?)");
+      s->bind(1, source).bind(2, boundedError(item)).bind(3, boundedError(reason)).bind(4, nowMs());
+      s->run();
+      return 0;
+    });
+  }
+
+  std::vector<Refusal> refusals(std::int64_t sinceMs, std::size_t limit) override {
+    auto s = db_->prepare(
+        "SELECT id, source, item, reason, at_ms, acknowledged_by, acknowledged_ms FROM refused_items "
+        "WHERE at_ms >= ? OR acknowledged_ms = 0 ORDER BY id DESC LIMIT ?");
+    s->bind(1, sinceMs).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<Refusal> out;
+    while (s->next()) {
+      Refusal r;
+      r.id = s->integer(0);
+      r.source = s->text(1);
+      r.item = s->text(2);
+      r.reason = s->text(3);
+      r.atMs = s->integer(4);
+      r.acknowledgedBy = s->text(5);
+      r.acknowledgedMs = s->integer(6);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  std::int64_t acknowledgeRefusal(std::int64_t id, const std::string& who, const std::string& detail) override {
+    return transaction(*db_, [&] {
+      const std::int64_t now = nowMs();
+      auto s = db_->prepare(
+          "UPDATE refused_items SET acknowledged_by = ?, acknowledged_ms = ? WHERE id = ? AND acknowledged_ms = 0");
+      s->bind(1, who).bind(2, now).bind(3, id);
+      const std::int64_t n = s->run();
+      if (n) log(who, "acknowledged", detail, now);
+      return n;
+    });
+  }
+
+  std::map<std::string, std::int64_t> openRefusals() override {
+    auto s = db_->prepare("SELECT source, COUNT(*) FROM refused_items WHERE acknowledged_ms = 0 GROUP BY source");
+    std::map<std::string, std::int64_t> out;
+    while (s->next()) out[s->text(0)] = s->integer(1);
     return out;
   }
 

@@ -136,6 +136,17 @@ struct HeldRecord {
   std::string createdAt, changedAt, changedBy;
 };
 
+/// An item a plugin refused whole before the host saw it.
+struct Refusal {
+  std::int64_t id = 0;
+  std::string source;  ///< the connector
+  std::string item;    ///< its name (a file, a bundle)
+  std::string reason;
+  std::int64_t atMs = 0;
+  std::string acknowledgedBy;
+  std::int64_t acknowledgedMs = 0;  ///< 0: still a problem
+};
+
 /// Held records of one emitter, route and record type (not resolved).
 struct HeldSummary {
   std::string emitter, route, recordType;
@@ -352,6 +363,15 @@ class Store {
                                        const std::string& detail) = 0;
   /// (route, sha256) → (who, when as UTC ISO) of every acknowledged file.
   virtual std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> acknowledgedFiles() = 0;
+  /// Keeps an item `source` refused whole (HostServices::recordRefusal);
+  /// item and reason cut to a stated size.
+  virtual void recordRefusal(const std::string& source, const std::string& item, const std::string& reason) = 0;
+  /// Refusals not acknowledged, and those since `sinceMs`; newest first.
+  virtual std::vector<Refusal> refusals(std::int64_t sinceMs, std::size_t limit) = 0;
+  /// An operator has seen to refusal `id`; logged with `detail`. 1, or 0 when done before.
+  virtual std::int64_t acknowledgeRefusal(std::int64_t id, const std::string& who, const std::string& detail) = 0;
+  /// Refusals not acknowledged, per source.
+  virtual std::map<std::string, std::int64_t> openRefusals() = 0;
   /// Held records not resolved, per emitter, route and record type.
   virtual std::vector<HeldSummary> heldSummary() = 0;
   /// Held records not resolved (of `emitter` and `route` when not empty), oldest first.
