@@ -46,6 +46,11 @@ const renkei_config_key kKeys[] = {
     {"settle", "duration", "1s", 0,
      "A file is claimed only when its size and modification time have stayed the same for this long "
      "(a file still being written in place is left in in/); 0s claims at once."},
+    {"trigger", "string", "", 0,
+     "The vendor's completeness signal, as a suffix (.end, .ok): 'JUMIN.csv' is claimed only once 'JUMIN.csv.end' or "
+     "'JUMIN.end' is in in/; the trigger file is removed when its file is claimed, and files ending in it are never "
+     "taken in. Empty: no trigger (a writer still holding the file open, or one changing it within settle, is "
+     "waited for)."},
     {"max-file-size", "size", "4GiB", 0,
      "A larger file is not read: it is moved to error/ with the reason."},
     {"keep-done", "bool", "true", 0,
@@ -242,6 +247,9 @@ void FileConnector::configure(const Settings& settings, const HostContext& conte
   ignore_ = settings.getList("ignore");
   minAge_ = settings.getDuration("min-age");
   settle_ = settings.getDuration("settle");
+  trigger_ = settings.getString("trigger");
+  if (!trigger_.empty() && (trigger_.front() != '.' || trigger_.size() > 16 || trigger_.find('/') != std::string::npos))
+    throw ConfigError("trigger: a suffix such as .end or .ok (at most 16 bytes, starting with a dot)");
   maxFileSize_ = settings.getSize("max-file-size");
   createDirectories_ = settings.getBool("create-directories");
   fsync_ = settings.getBool("fsync");
@@ -322,7 +330,40 @@ void FileConnector::ensureDirectory(const fs::path& dir) const {
 }
 
 bool FileConnector::wanted(const std::string& name) const {
+  if (!trigger_.empty() && name.size() > trigger_.size() &&
+      name.compare(name.size() - trigger_.size(), trigger_.size(), trigger_) == 0)
+    return false;  // a trigger file says another file is complete; it is not data
   return !matchesAny(ignore_, name) && matchesAny(patterns_, name);
+}
+
+bool FileConnector::heldOpenForWriting(int folder, const std::string& name) {
+  if (leases_ == Leases::Unavailable) return false;
+  const int fd = ::openat(folder, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;  // gone, or not ours to read: the claim will say
+  // A read lease cannot be taken while any process has the file open for
+  // writing. Taken and given back at once (no owner is set for the fd, so
+  // a writer opening it meanwhile sends this process no signal).
+  bool held = false;
+  if (::fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+    ::fcntl(fd, F_SETLEASE, F_UNLCK);
+    if (leases_ == Leases::Unknown && logger_)
+      logger_->information("%s: a file is claimed only when no process holds it open for writing (checked with a "
+                           "read lease), and when unchanged for settle",
+                           id_);
+    leases_ = Leases::Available;
+  } else if (errno == EAGAIN) {
+    held = true;
+  } else {
+    const int err = errno;
+    leases_ = Leases::Unavailable;
+    if (logger_)
+      logger_->warning("%s: cannot tell whether a writer still holds a file open (a read lease: %s; it needs the "
+                       "files' owner or CAP_LEASE, and a local file system): settle and min-age alone decide when a "
+                       "file is complete; a vendor that pauses longer should write a trigger file or rename",
+                       id_, std::string(std::strerror(err)));
+  }
+  ::close(fd);
+  return held;
 }
 
 FileConnector::Folder::~Folder() {
@@ -482,6 +523,24 @@ std::optional<Intake> FileConnector::claim() {
         seen = again;
       }
     }
+    // The vendor's own completeness signal: the trigger file beside it.
+    std::string trigger;
+    if (regular && !trigger_.empty()) {
+      struct stat t {};
+      const std::size_t dot = name.rfind('.');
+      for (const std::string& candidate :
+           {name + trigger_, dot != std::string::npos && dot > 0 ? name.substr(0, dot) + trigger_ : std::string()})
+        if (trigger.empty() && !candidate.empty() && statIn(candidate, t) && S_ISREG(t.st_mode)) trigger = candidate;
+      if (trigger.empty()) continue;  // waits for its trigger file
+    }
+    // A writer that pauses longer than settle still holds the file open.
+    if (regular && heldOpenForWriting(in.fd(), name)) {
+      if (logger_ && heldNoted_.insert(name).second)
+        logger_->information("%s: '%s' is still open for writing by another process; left in in/", id_,
+                             printable(name));
+      continue;
+    }
+    heldNoted_.erase(name);
     int err = 0;
     if (!renameNoReplace(in.fd(), name, processing_.fd(), name, err)) {
       if (err == ENOENT) continue;  // another host claimed it first
@@ -491,6 +550,9 @@ std::optional<Intake> FileConnector::claim() {
       }
       throw std::runtime_error("cannot claim '" + printable(name) + "' from in/: " + std::strerror(err));
     }
+    if (!trigger.empty() && ::unlinkat(in.fd(), trigger.c_str(), 0) != 0 && errno != ENOENT && logger_)
+      logger_->warning("%s: the trigger file '%s' could not be removed: %s", id_, printable(trigger),
+                       std::string(std::strerror(errno)));
     if (fsync_) ::fsync(processing_.fd());
     struct stat claimed {};
     if (::fstatat(processing_.fd(), name.c_str(), &claimed, AT_SYMLINK_NOFOLLOW) != 0) continue;

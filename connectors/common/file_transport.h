@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -54,6 +55,14 @@ class FileConnector : public Connector, public Source, public Sink {
 
  private:
   bool wanted(const std::string& name) const;
+  /// True when a process holds in/`name` open for writing (a read lease
+  /// cannot be taken); false when not, or when leases cannot be used here
+  /// (said once: settle and min-age decide then).
+  bool heldOpenForWriting(int folder, const std::string& name);
+  enum class Leases { Unknown, Available, Unavailable };
+  Leases leases_ = Leases::Unknown;
+  std::string trigger_;              ///< trigger suffix (.end), or ""
+  std::set<std::string> heldNoted_;  ///< files said to be open for writing (said once each)
 
   /// An exchange sub-folder held open (O_DIRECTORY | O_NOFOLLOW): entries are
   /// renamed and read through it, so the folder cannot be swapped for a link

@@ -418,3 +418,60 @@ BOOST_AUTO_TEST_CASE(store_registers_content_and_skips_what_was_processed) {
   BOOST_TEST(test::listFiles(inst.outBox() / "out") == before, boost::test_tools::per_element());
   BOOST_TEST(test::listFiles(inst.inBox() / "done").size() == 4u);
 }
+
+// A vendor that writes in place and pauses longer than settle while it
+// holds the file open (4 s here, settle 1 s) once had half its file taken
+// in. A file is claimed only when no process holds it open for writing (a
+// read lease cannot be taken then); where leases cannot be used the host
+// says so and settle decides.
+BOOST_AUTO_TEST_CASE(a_writer_that_pauses_with_the_file_open_is_waited_for) {
+  Instance inst("<settle>1s</settle>", "", R"(<pipeline poll-interval="100ms"/>)");
+  fs::create_directories(inst.inBox() / "in");
+  test::Child host = test::spawn({test::renkeiBinary(), "serve", "--config", inst.config().string()},
+                                 inst.dir / "serve");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // The writer: 300 lines, a 4 s pause with the file open, 295 more.
+  auto writer = test::run({"/usr/bin/python3", "-c",
+                           "import sys, time\n"
+                           "f = open(sys.argv[1], 'w')\n"
+                           "for i in range(300): f.write('first %d\\n' % i)\n"
+                           "f.flush(); time.sleep(4)\n"
+                           "for i in range(295): f.write('second %d\\n' % i)\n"
+                           "f.close()\n",
+                           (inst.inBox() / "in" / "paused.txt").string()});
+  BOOST_TEST(writer.exitCode == 0, writer.err);
+  BOOST_TEST(test::waitFor([&] { return test::countLines(inst.delivered()) >= 595u; }, 20));
+  ::kill(host.pid, SIGTERM);
+  auto r = host.wait();
+  BOOST_TEST(r.exitCode == 0, r.err);
+  const std::string log = test::textOf(inst.dir / "serve.err") + r.err;
+  if (log.find("cannot tell whether a writer still holds a file open") != std::string::npos) {
+    BOOST_TEST_MESSAGE("read leases cannot be used here: settle alone decided (" << log << ")");
+  } else {
+    BOOST_TEST(test::countLines(inst.delivered()) == 595u, "records delivered");
+    BOOST_TEST(test::listFiles(inst.inBox() / "error").empty());
+  }
+}
+
+// The vendor's completeness signal: with trigger=.end a file is claimed
+// only once its trigger file is there (name.end or stem.end); the trigger
+// is removed then and never taken in itself.
+BOOST_AUTO_TEST_CASE(a_trigger_file_says_when_a_file_is_complete) {
+  Instance inst("<settle>0s</settle><trigger>.end</trigger>");
+  inst.drop("JUMIN.csv", "a\nb\n");
+  inst.drop("KOKUHO.csv", "c\n");
+  BOOST_TEST(inst.serveOnce().exitCode == 0);
+  BOOST_TEST(inst.delivered().empty());
+  BOOST_TEST(test::listFiles(inst.inBox() / "in").size() == 2u);  // both wait
+  inst.drop("JUMIN.end", "");
+  inst.drop("KOKUHO.csv.end", "");
+  BOOST_TEST(inst.serveOnce().exitCode == 0);
+  BOOST_TEST(test::countLines(inst.delivered()) == 3u);
+  BOOST_TEST(test::listFiles(inst.inBox() / "in").empty());  // triggers removed with their files' claim
+  BOOST_TEST(inst.delivered().find(".end") == std::string::npos);
+  // A bad suffix is a config error.
+  Instance bad("<trigger>end/x</trigger>");
+  auto check = test::run({test::renkeiBinary(), "check", "--config", bad.config().string()});
+  BOOST_TEST(check.exitCode == 2);
+  BOOST_TEST(check.err.find("trigger: a suffix such as .end or .ok") != std::string::npos, check.err);
+}

@@ -95,7 +95,7 @@ BOOST_AUTO_TEST_CASE(hosts_opening_a_new_store_together_migrate_it_once) {
   for (auto& t : hosts) t.join();
   for (int i = 0; i < 4; ++i) {
     BOOST_TEST(errors[i].empty(), errors[i]);
-    BOOST_TEST(versions[i] == 6);
+    BOOST_TEST(versions[i] == 7);
   }
 }
 
@@ -337,13 +337,13 @@ BOOST_AUTO_TEST_CASE(a_newer_schema_is_refused_naming_both_versions, *boost::uni
   openStore(c);
   sqlite3* db = nullptr;
   sqlite3_open((dir / "var/renkei.db").c_str(), &db);
-  sqlite3_exec(db, "PRAGMA user_version = 7", nullptr, nullptr, nullptr);
+  sqlite3_exec(db, "PRAGMA user_version = 8", nullptr, nullptr, nullptr);
   sqlite3_close(db);
   try {
     openStore(c);
     BOOST_FAIL("a newer schema was accepted");
   } catch (const StoreError& e) {
-    BOOST_TEST(std::string(e.what()).find("schema version 7, newer than this renkei knows (6)") != std::string::npos,
+    BOOST_TEST(std::string(e.what()).find("schema version 8, newer than this renkei knows (7)") != std::string::npos,
                e.what());
   }
 }
