@@ -52,6 +52,14 @@ const renkei_config_key kKeys[] = {
     {"receive-endpoint", "string", nullptr, 0,
      "Also listen for bundles over ZeroMQ (e.g. tcp://0.0.0.0:5571), beside receive-folder (whose rejected/ keeps "
      "what is refused). Only clients whose CURVE key is in curve-clients get in. Needs curve-key."},
+    {"max-connections", "int", "64", 0,
+     "Connections to receive-endpoint at once; more are closed at once (libzmq itself takes every connection and "
+     "checks the CURVE key only after the handshake)."},
+    {"connections-per-address", "int", "4", 0,
+     "Connections to receive-endpoint at once from one address (a sender needs one)."},
+    {"handshake-timeout", "duration", "5s", 0,
+     "A connection to receive-endpoint that has not sent its greeting, or not finished the CURVE handshake, within "
+     "this time is closed (1s-1m)."},
     {"curve-key", "path", nullptr, 0,
      "This side's CURVE secret key (Z85; bridge-curve.key from `renkei bridge keygen`), for the ZeroMQ transport."},
     {"curve-server-key", "path", nullptr, 0, "The receiver's CURVE public key (its bridge-curve.pub), for send-endpoint."},
@@ -205,9 +213,19 @@ void BridgeConnector::configureReceive(const Settings& settings) {
         throw ConfigError(std::string("curve-clients: ") + e.what());
       }
     }
+    GateLimits gate;
+    const std::int64_t total = settings.getInt("max-connections"), perAddress = settings.getInt("connections-per-address");
+    if (total < 1 || total > 10'000 || perAddress < 1 || perAddress > total)
+      throw ConfigError("max-connections (1-10000) and connections-per-address (1 to max-connections): out of range");
+    gate.total = static_cast<std::size_t>(total);
+    gate.perAddress = static_cast<std::size_t>(perAddress);
+    gate.handshake = settings.getDuration("handshake-timeout");
+    if (gate.handshake < std::chrono::seconds(1) || gate.handshake > std::chrono::minutes(1))
+      throw ConfigError("handshake-timeout: between 1s and 1m");
     side.zmq = std::make_unique<ZmqReceiver>(settings.getString("receive-endpoint"), secret, std::move(clients),
                                              side.policy.limits.maxBytes,
-                                             [this](const std::string& bytes) { return takeFromZmq(bytes); });
+                                             [this](const std::string& bytes) { return takeFromZmq(bytes); }, gate,
+                                             log_, "bridge " + context_.id);
   }
   receive_ = std::move(side);
   for (const seal::PrivateKey& key : receive_->keys) receive_->policy.keys.push_back(&key);

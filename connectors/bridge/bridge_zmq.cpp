@@ -121,6 +121,10 @@ struct ZmqReceiver::Impl {
   std::thread thread;
   std::atomic<bool> stopping{false};
   std::string bound;
+  GateLimits gateLimits;
+  Poco::Logger* log = nullptr;
+  std::string name;
+  std::unique_ptr<Gate> gate;
 
   // ZAP (RFC 27): version, request id, domain, address, identity,
   // mechanism, credentials (the client's 32-byte public key for CURVE).
@@ -180,8 +184,11 @@ struct ZmqReceiver::Impl {
 };
 
 ZmqReceiver::ZmqReceiver(std::string endpoint, std::string secret, std::set<std::string> clients,
-                         std::size_t maxBytes, Handler handle)
+                         std::size_t maxBytes, Handler handle, GateLimits gate, Poco::Logger* log, std::string name)
     : impl_(std::make_unique<Impl>()) {
+  impl_->gateLimits = gate;
+  impl_->log = log;
+  impl_->name = std::move(name);
   impl_->endpoint = std::move(endpoint);
   impl_->secret = std::move(secret);
   impl_->clients = std::move(clients);
@@ -204,18 +211,47 @@ void ZmqReceiver::start() {
   i.rep->set(zmq::sockopt::zap_domain, std::string("renkei-bridge"));
   // A message over the limit drops the connection before it is held whole.
   i.rep->set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(i.maxBytes + 1024));
+  // The gate cuts a connection that has not greeted within the handshake
+  // time; libzmq drops one that has not finished the CURVE handshake in
+  // twice that (its default waits 30 s).
+  i.rep->set(zmq::sockopt::handshake_ivl, static_cast<int>(2 * i.gateLimits.handshake.count()));
+  // tcp://host:port: the gate listens there, libzmq on loopback behind it.
+  std::string host;
+  int port = -1;
+  if (i.endpoint.rfind("tcp://", 0) == 0 && i.log) {
+    const std::string rest = i.endpoint.substr(6);
+    const std::size_t colon = rest.rfind(':');
+    if (colon != std::string::npos && colon > 0) {
+      host = rest.substr(0, colon);
+      if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+      try {
+        port = std::stoi(rest.substr(colon + 1));
+      } catch (const std::exception&) {
+        port = -1;
+      }
+    }
+    if (port < 0 || port > 65535) throw std::runtime_error("'" + i.endpoint + "' is not tcp://host:port");
+  }
+  const std::string zmqEndpoint = port >= 0 ? "tcp://127.0.0.1:0" : i.endpoint;
   try {
-    i.rep->bind(i.endpoint);
+    i.rep->bind(zmqEndpoint);
   } catch (const zmq::error_t& e) {
-    throw std::runtime_error("cannot listen on '" + i.endpoint + "': " + e.what());
+    throw std::runtime_error("cannot listen on '" + zmqEndpoint + "': " + e.what());
   }
   i.bound = i.rep->get(zmq::sockopt::last_endpoint);
+  if (port >= 0) {
+    const int inner = std::stoi(i.bound.substr(i.bound.rfind(':') + 1));
+    i.gate = std::make_unique<Gate>(host, port, inner, i.gateLimits, i.name, *i.log);
+    i.bound = "tcp://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+              std::to_string(i.gate->port());
+  }
   i.stopping = false;
   i.thread = std::thread([&i] { i.loop(); });
 }
 
 void ZmqReceiver::stop() {
   if (!impl_ || !impl_->thread.joinable()) return;
+  impl_->gate.reset();  // no new connections while the socket goes
   impl_->stopping = true;
   impl_->thread.join();
   impl_->rep.reset();
@@ -223,5 +259,7 @@ void ZmqReceiver::stop() {
 }
 
 std::string ZmqReceiver::endpoint() const { return impl_->bound; }
+
+GateStats ZmqReceiver::gateStats() const { return impl_->gate ? impl_->gate->stats() : GateStats{}; }
 
 }  // namespace renkei::connectors::bridge

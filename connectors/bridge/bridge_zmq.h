@@ -12,6 +12,8 @@
 #include <set>
 #include <string>
 
+#include "bridge_gate.h"
+
 namespace renkei::connectors::bridge {
 
 /// A CURVE key file: 40 characters of Z85 (a newline after it is allowed).
@@ -45,8 +47,10 @@ class ZmqReceiver {
   /// `handle` gets each bundle's bytes and returns the reply (called on the
   /// receiver's thread only).
   using Handler = std::function<ZmqReply(const std::string& bytes)>;
+  /// A tcp:// endpoint is served through a Gate (bounded connections, a
+  /// handshake deadline) relaying to the ZeroMQ socket on loopback.
   ZmqReceiver(std::string endpoint, std::string secret, std::set<std::string> clients, std::size_t maxBytes,
-              Handler handle);
+              Handler handle, GateLimits gate = {}, Poco::Logger* log = nullptr, std::string name = "bridge");
   ~ZmqReceiver();
   /// Binds and starts the thread; throws std::runtime_error (e.g. the
   /// endpoint in use).
@@ -54,6 +58,8 @@ class ZmqReceiver {
   void stop();
   /// The endpoint actually bound (tcp://…:0 becomes the chosen port).
   std::string endpoint() const;
+  /// The gate's counts (zero without one).
+  GateStats gateStats() const;
 
  private:
   struct Impl;

@@ -338,30 +338,6 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_by_field_and_sessions_stay_bounded) {
   BOOST_TEST(z.call("GET", "/api/v1/sessions/" + idle).status == 404);
 }
 
-namespace {
-/// A TCP connection to 127.0.0.1:`port` from the loopback address `from`
-/// (another client address than the test's own), or -1.
-int connectFrom(int port, const char* from) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  ::inet_pton(AF_INET, from, &a.sin_addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return ::close(fd), -1;
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<std::uint16_t>(port));
-  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) return ::close(fd), -1;
-  return fd;
-}
-/// Whether the server has closed `fd` (EOF or reset) within `ms`.
-bool closedWithin(int fd, int ms) {
-  pollfd p{fd, POLLIN, 0};
-  if (::poll(&p, 1, ms) <= 0) return false;
-  char c;
-  return ::recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
-}
-}  // namespace
 
 // 300 idle connections and 16 clients dripping a TLS handshake a byte at a
 // time once stopped the concierge (and 80 idle ones the admin listener),
@@ -373,9 +349,9 @@ BOOST_AUTO_TEST_CASE(idle_and_slow_clients_cannot_stop_the_concierge_or_the_admi
   std::vector<int> held;
   int admitted = 0;
   for (int i = 0; i < 300; ++i)
-    if (const int fd = connectFrom(z.apiPort, "127.0.0.2"); fd >= 0) held.push_back(fd);
+    if (const int fd = test::connectFrom(z.apiPort, "127.0.0.2"); fd >= 0) held.push_back(fd);
   for (int i = 0; i < 80; ++i)
-    if (const int fd = connectFrom(z.adminPort, "127.0.0.4"); fd >= 0) held.push_back(fd);
+    if (const int fd = test::connectFrom(z.adminPort, "127.0.0.4"); fd >= 0) held.push_back(fd);
   std::atomic<bool> stop{false};
   std::vector<std::thread> drippers;
   for (int i = 0; i < 16; ++i)
@@ -383,7 +359,7 @@ BOOST_AUTO_TEST_CASE(idle_and_slow_clients_cannot_stop_the_concierge_or_the_admi
       // A ClientHello's first bytes, one every 300 ms, connecting again when cut.
       const std::string hello("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
       while (!stop) {
-        const int fd = connectFrom(z.apiPort, "127.0.0.3");
+        const int fd = test::connectFrom(z.apiPort, "127.0.0.3");
         if (fd < 0) continue;
         for (std::size_t b = 0; !stop && ::send(fd, &hello[b % hello.size()], 1, MSG_NOSIGNAL) == 1; ++b)
           std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -409,7 +385,7 @@ BOOST_AUTO_TEST_CASE(idle_and_slow_clients_cannot_stop_the_concierge_or_the_admi
   BOOST_TEST(worstAdmin < 1.5);
   // Every idle connection was closed: at once (over the address's share) or
   // at the request deadline.
-  for (int fd : held) admitted += closedWithin(fd, 3000) ? 1 : 0;
+  for (int fd : held) admitted += test::closedWithin(fd, 3000) ? 1 : 0;
   BOOST_TEST(admitted == static_cast<int>(held.size()));
   stop = true;
   for (auto& t : drippers) t.join();

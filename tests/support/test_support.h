@@ -93,6 +93,12 @@ class OdbcDb {
   void* dbc_ = nullptr;
 };
 
+/// A TCP connection to 127.0.0.1:`port` from the loopback address `from`
+/// (127.0.0.2 …: another client address than the test's own), or -1.
+int connectFrom(int port, const char* from);
+/// Whether the server has closed `fd` (EOF or reset) within `ms`.
+bool closedWithin(int fd, int ms);
+
 /// Path of the renkei binary under test ($RENKEI_BIN).
 std::string renkeiBinary();
 
