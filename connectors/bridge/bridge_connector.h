@@ -52,6 +52,9 @@ struct ReceiveSide {
   Policy policy;  ///< keys point into `keys`
   std::chrono::milliseconds poll{2000};
   std::unique_ptr<ZmqReceiver> zmq;  ///< listening too, when receive-endpoint is given
+  std::chrono::milliseconds keepRejectedFor{30LL * 86'400'000};  ///< rejected/ bundles and reasons
+  std::uint64_t maxRejectedBytes = 1ull << 30;  ///< rejected/ bundle bytes; beyond, only the reason is kept
+  std::chrono::steady_clock::time_point nextPurge{};
 };
 
 class BridgeConnector final : public Connector, public Sink {
@@ -104,6 +107,9 @@ class BridgeConnector final : public Connector, public Sink {
   /// A bundle that came over ZeroMQ and was refused: kept in rejected/.
   ZmqReply takeFromZmq(const std::string& bytes);
   void reject(const std::string& name, const std::string& reason, std::uintmax_t bytes, const std::string& sha);
+  /// rejected/: removes what is older than keep-rejected-for (at most
+  /// every ten minutes) and returns the bytes it holds.
+  std::uintmax_t tendRejected(bool purge);
   /// Writes the reason file for rejected/`name` (the name it will have).
   std::string reasonFileFor(const std::string& name, const std::string& reason, std::uintmax_t bytes,
                             const std::string& sha);

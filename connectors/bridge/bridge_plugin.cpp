@@ -52,6 +52,11 @@ const renkei_config_key kKeys[] = {
     {"receive-endpoint", "string", nullptr, 0,
      "Also listen for bundles over ZeroMQ (e.g. tcp://0.0.0.0:5571), beside receive-folder (whose rejected/ keeps "
      "what is refused). Only clients whose CURVE key is in curve-clients get in. Needs curve-key."},
+    {"keep-rejected-for", "duration", "30d", 0,
+     "How long rejected/ keeps a refused bundle and its reason (at least 1h); older ones are removed with a log line."},
+    {"max-rejected-bytes", "size", "1GiB", 0,
+     "The most bundle bytes rejected/ keeps: a bundle refused over ZeroMQ beyond this is kept as its reason only "
+     "(with its size and SHA-256)."},
     {"max-connections", "int", "64", 0,
      "Connections to receive-endpoint at once; more are closed at once (libzmq itself takes every connection and "
      "checks the CURVE key only after the handshake)."},
@@ -197,6 +202,9 @@ void BridgeConnector::configureReceive(const Settings& settings) {
   side.policy.limits.maxRecords = static_cast<std::size_t>(records);
   side.policy.limits.maxFieldBytes = settings.getSize("max-field-bytes");
   side.poll = settings.getDuration("poll-interval");
+  side.keepRejectedFor = settings.getDuration("keep-rejected-for");
+  if (side.keepRejectedFor < std::chrono::hours(1)) throw ConfigError("keep-rejected-for: at least 1h");
+  side.maxRejectedBytes = settings.getSize("max-rejected-bytes");
   if (side.poll.count() < 10) throw ConfigError("poll-interval: at least 10ms");
   HostServices* host = context_.services;
   side.policy.identifierScan = [host](std::string_view v) { return host->looksLikeIdentifier(v); };
@@ -261,6 +269,7 @@ void BridgeConnector::stop() {
 void BridgeConnector::takeWaiting() {
   if (!receive_) return;
   std::lock_guard<std::mutex> pass(passMutex_);
+  tendRejected(true);
   receivePass();
 }
 
@@ -270,6 +279,7 @@ void BridgeConnector::receiveLoop() {
     lock.unlock();
     try {
       std::lock_guard<std::mutex> pass(passMutex_);
+      tendRejected(true);
       // false: the store asked to retry; the bundle stays claimed and is
       // taken first after the wait
       receivePass();

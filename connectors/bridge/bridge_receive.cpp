@@ -247,16 +247,49 @@ ZmqReply BridgeConnector::takeFromZmq(const std::string& bytes) {
   if (r.kind == ZmqReply::Kind::Rejected) {
     // Kept whole for the operator, as a refused file would be.
     const std::string name = "zeromq-" + sha.substr(0, 16) + ".bundle";
-    const std::string used = reasonFileFor(name, r.detail, bytes.size(), sha);
-    if (std::string error = writeFileAtomically(receive_->folder / "tmp", receive_->folder / "rejected" / used, bytes, fsync_);
-        !error.empty())
-      log_->error("bridge %s: %s", context_.id, error);
+    // rejected/ is bounded: beyond max-rejected-bytes a refused bundle is
+    // kept as its reason (size and SHA-256) only.
+    const bool keep = tendRejected(false) + bytes.size() <= receive_->maxRejectedBytes;
+    const std::string used =
+        reasonFileFor(name, keep ? r.detail : r.detail + " (the bundle itself was not kept: rejected/ holds max-rejected-bytes)",
+                      bytes.size(), sha);
+    if (keep)
+      if (std::string error = writeFileAtomically(receive_->folder / "tmp", receive_->folder / "rejected" / used, bytes, fsync_);
+          !error.empty())
+        log_->error("bridge %s: %s", context_.id, error);
     context_.services->metrics().counter("renkei_bridge_bundles_rejected_total", "Bundles refused whole (see rejected/)").add();
     log_->warning("bridge %s: a bundle over ZeroMQ rejected whole (rejected/%s.reason.txt): %s", context_.id, used,
                   r.detail);
     context_.services->recordRefusal(used, r.detail);
   }
   return r;
+}
+
+std::uintmax_t BridgeConnector::tendRejected(bool purge) {
+  ReceiveSide& side = *receive_;
+  const auto now = std::chrono::steady_clock::now();
+  const bool due = purge && now >= side.nextPurge;
+  if (due) side.nextPurge = now + std::chrono::minutes(10);
+  // Ages against the wall clock (time(), what an operator's clock says).
+  const std::int64_t cutoff = static_cast<std::int64_t>(std::time(nullptr)) * 1000 - side.keepRejectedFor.count();
+  std::uintmax_t bytes = 0;
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(side.folder / "rejected", ec), end; !ec && it != end; it.increment(ec)) {
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0) continue;
+    const std::int64_t changedMs = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
+    std::error_code e2;
+    if (due && changedMs < cutoff && fs::remove(it->path(), e2)) {
+      ++removed;
+      continue;
+    }
+    if (S_ISREG(st.st_mode)) bytes += static_cast<std::uintmax_t>(st.st_size);
+  }
+  if (removed)
+    log_->notice("bridge %s: %z bundles and reasons in rejected/ older than keep-rejected-for removed", context_.id,
+                 removed);
+  return bytes;
 }
 
 std::string BridgeConnector::reasonFileFor(const std::string& name, const std::string& reason, std::uintmax_t bytes,

@@ -1,6 +1,8 @@
 // The sending half: one batch, one bundle, written to tmp/ and renamed into
 // out/. The same batch delivered again (after a crash or a retry) becomes
 // the same bundle id and sequence, so the receiver takes it once.
+#include <sys/stat.h>
+
 #include <ctime>
 #include <fstream>
 #include <iterator>
@@ -146,13 +148,16 @@ void BridgeConnector::purgeApproved() {
   if (now < nextApprovedPurge_) return;
   nextApprovedPurge_ = now + std::chrono::minutes(10);
   const fs::path dir = send_->folder / "approved";
-  const auto cutoff = fs::file_time_type::clock::now() - send_->keepApprovedFor;
+  // Ages against the wall clock (time(), what an operator's clock says).
+  const std::int64_t cutoff = static_cast<std::int64_t>(std::time(nullptr)) * 1000 - send_->keepApprovedFor.count();
   std::error_code ec;
   std::size_t removed = 0;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    const std::int64_t changedMs = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
     std::error_code e2;
-    if (!it->is_regular_file(e2) || it->is_symlink(e2)) continue;
-    if (it->last_write_time(e2) < cutoff && !e2 && fs::remove(it->path(), e2)) ++removed;
+    if (changedMs < cutoff && fs::remove(it->path(), e2)) ++removed;
   }
   if (removed)
     log_->notice("bridge %s: %z approved bundle copies and notes older than keep-approved-for removed from approved/",

@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "bridge_bundle.h"
+#include "bridge_zmq.h"
 #include "renkei/seal.h"
 #include "test_support.h"
 
@@ -609,6 +610,53 @@ BOOST_AUTO_TEST_CASE(a_flood_of_connections_to_the_zeromq_receiver_stops_nothing
   ::kill(lg.pid, SIGTERM);
   auto r = lg.wait();
   BOOST_TEST(r.exitCode == 0, r.err);
+}
+
+// A peer with a valid key sending what is not a bundle: each is refused and
+// kept in rejected/ for the operator, but rejected/ is bounded — beyond
+// max-rejected-bytes only the reason is kept (63 MiB frames were kept
+// without bound) — and emptied after keep-rejected-for (the host run 31
+// days ahead of the machine's clock).
+BOOST_AUTO_TEST_CASE(rejected_keeps_what_it_may_and_for_as_long_as_it_may) {
+  Zones z;
+  const int port = freePort();
+  useZeroMq(z, port, "internet");
+  std::string lgConfig = test::readFile(z.lgwanConfig());
+  lgConfig.replace(lgConfig.find("    <receive-endpoint>"), 0, "    <max-rejected-bytes>64KiB</max-rejected-bytes>\n");
+  test::writeFile(z.lgwanConfig(), lgConfig);
+  auto lg = test::spawn({test::renkeiBinary(), "serve", "--config", z.lgwanConfig()}, z.lgwan / "serve", pluginEnv());
+  BOOST_REQUIRE(test::waitFor([&] { return (test::textOf(lg.err) + test::textOf(lg.out)).find("listening for bundles on tcp://127.0.0.1:") !=
+                                     std::string::npos; },
+                        20));
+  const std::string keys = (z.dir / "keys").string();
+  bridge::ZmqSender sender("tcp://127.0.0.1:" + std::to_string(port), bridge::readCurveKey(keys + "/lgwan/bridge-curve.pub"),
+                           bridge::readCurveKey(keys + "/internet/bridge-curve.key"), std::chrono::seconds(10));
+  BOOST_TEST((sender.send(std::string(10 * 1024, 'x')).kind == bridge::ZmqReply::Kind::Rejected));
+  BOOST_TEST((sender.send(std::string(100 * 1024, 'y')).kind == bridge::ZmqReply::Kind::Rejected));
+  ::kill(lg.pid, SIGTERM);
+  lg.wait();
+  const fs::path rejected = z.lgwan / "receive/rejected";
+  std::size_t bundles = 0, reasons = 0, bytes = 0;
+  std::string texts;
+  for (const std::string& f : test::listFiles(rejected)) {
+    if (f.size() > 11 && f.compare(f.size() - 11, 11, ".reason.txt") == 0) {
+      ++reasons;
+      texts += test::readFile(rejected / f);
+    } else {
+      ++bundles;
+      bytes += fs::file_size(rejected / f);
+    }
+  }
+  BOOST_TEST(reasons == 2u);
+  BOOST_TEST(bundles == 1u);  // the 10 KiB one; the 100 KiB one would pass 64 KiB
+  BOOST_TEST(bytes == 10u * 1024);
+  BOOST_TEST(texts.find("the bundle itself was not kept: rejected/ holds max-rejected-bytes") != std::string::npos, texts);
+  // A month on: rejected/ keeps nothing older than keep-rejected-for (30d).
+  auto later = test::run({"/usr/bin/faketime", "-f", "+31d", test::renkeiBinary(), "serve", "--once", "--config",
+                          z.lgwanConfig()},
+                         pluginEnv());
+  BOOST_TEST(test::listFiles(rejected).empty(), later.err);
+  BOOST_TEST(later.err.find("in rejected/ older than keep-rejected-for removed") != std::string::npos, later.err);
 }
 
 BOOST_AUTO_TEST_CASE(zeromq_sender_keeps_its_bundles_while_the_receiver_is_down_for_a_minute) {
