@@ -7,6 +7,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <vector>
+#include <fstream>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -67,6 +70,9 @@ const char* const kUsage =
     "  held resubmit --config F (--id N | --emitter E | --route R | --all) [--by NAME]\n"
     "                              emitted records a mapping rejected or no route takes: list them, show\n"
     "                              one, have the running host take them again after a fix\n"
+    "  reload --config F           the running host (serve --config F) reads its config again: checked\n"
+    "                              first; with problems it runs on unchanged, else it finishes the item in\n"
+    "                              hand and starts again with it (the same as sending it SIGHUP)\n"
     "  replay --config F --route R --since T [--by NAME]\n"
     "                              deliver again what the store holds for a route since T\n"
     "                              (2026-11-22 = local midnight, 2026-11-22T00:00:00Z, or 90m, 2h, 3d back)\n"
@@ -147,6 +153,7 @@ Args parseArgs(int argc, char** argv) {
   static const std::map<std::string, std::vector<std::string>> kOptions = {
       {"serve", {"--config", "--plugin-dir", "--log-level", "--host-id"}},
       {"status", {"--config", "--failed-since", "--max-age", "--ack", "--by"}},
+      {"reload", {"--config"}},
       {"deadletters", {"--config", "--route", "--batch", "--records", "--by"}},
       {"held", {"--config", "--emitter", "--route", "--id", "--by"}},
       {"replay", {"--config", "--route", "--since", "--by"}},
@@ -266,6 +273,51 @@ void setUpLogging() {
   Poco::AutoPtr<EscapingChannel> channel(new EscapingChannel(formatted));
   Poco::Logger::setChannel("", channel);
   Poco::Logger::root().setLevel("information");
+}
+
+// The running `renkei serve` processes of a config (found in /proc by their
+// command line, the config compared by its real path), each sent SIGHUP.
+int commandReload(const Args& a) {
+  const auto config = optionalPath(a, "--config");
+  if (!config) {
+    std::cerr << "renkei reload: --config is required\n";
+    return kExitUsage;
+  }
+  std::error_code ec;
+  const fs::path wanted = fs::weakly_canonical(fs::absolute(*config), ec);
+  int sent = 0;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos || std::stoll(pid) == ::getpid()) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::vector<std::string> args;
+    for (std::string arg; std::getline(in, arg, '\0');) args.push_back(arg);
+    if (args.size() < 2 || fs::path(args[0]).filename() != "renkei" || args[1] != "serve") continue;
+    if (std::find(args.begin(), args.end(), "--once") != args.end()) continue;
+    fs::path given;
+    for (std::size_t i = 2; i < args.size(); ++i) {
+      if (args[i] == "--config" && i + 1 < args.size()) given = args[i + 1];
+      else if (args[i].rfind("--config=", 0) == 0) given = args[i].substr(9);
+    }
+    if (given.empty()) continue;
+    std::error_code e2;
+    const fs::path cwd = fs::read_symlink(entry.path() / "cwd", e2);
+    const fs::path theirs = fs::weakly_canonical(given.is_absolute() ? given : cwd / given, e2);
+    if (theirs != wanted) continue;
+    if (::kill(static_cast<pid_t>(std::stoll(pid)), SIGHUP) == 0) {
+      std::cout << "renkei reload: process " << pid << " (serve --config " << printable(given.string())
+                << ") asked to read its config again; its log says what it found\n";
+      ++sent;
+    } else {
+      std::cerr << "renkei reload: process " << pid << ": " << std::strerror(errno) << "\n";
+    }
+  }
+  if (sent == 0) {
+    std::cerr << "renkei reload: no running 'renkei serve --config " << printable(config->string())
+              << "' found (as this user)\n";
+    return kExitRuntime;
+  }
+  return kExitOk;
 }
 
 int commandVersion() {
@@ -612,6 +664,7 @@ int runCli(int argc, char** argv) {
     return kExitUsage;
   }
   if (a.command == "version") return commandVersion();
+  if (a.command == "reload") return commandReload(a);
   if (a.command == "plugins") return commandPlugins(a);
   if (a.command == "check") return commandCheck(a);
   if (a.command == "read") return commandRead(a);

@@ -86,6 +86,29 @@ bool loadAndCheck(const fs::path& file, const std::optional<fs::path>& pluginDir
   return diags.empty();
 }
 
+std::string ConfigSubsystem::prepareReload() {
+  Diagnostics diags;
+  std::optional<HostConfig> next = loadConfig(options_.config, diags);
+  if (next) {
+    checkConfig(*next, registry_, diags);
+    if (diags.empty()) validateInstances(*next, registry_, diags);
+  }
+  if (!next || !diags.empty()) return diags.format();
+  if (next->pluginDirectory != config_->pluginDirectory)
+    Poco::Logger::get("renkei.host")
+        .warning("reload: plugin-directory changed; plugin libraries are loaded at start only (restart to use it)");
+  next_ = std::move(next);
+  return {};
+}
+
+void ConfigSubsystem::adopt() {
+  if (!next_) return;
+  tightenStore(*next_);
+  config_ = std::move(next_);
+  next_.reset();
+  setLogLevel(options_.logLevel.value_or(config_->logLevel));
+}
+
 void setLogLevel(const std::string& level) {
   Poco::Logger::root().setLevel(level);
   Poco::Logger::setLevel("renkei", Poco::Logger::parseLevel(level));
@@ -153,6 +176,7 @@ sigset_t stopSignals() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // reload: taken by the same thread
   return signals;
 }
 }  // namespace
@@ -165,11 +189,15 @@ HostApplication::HostApplication(ServeOptions options) : options_(std::move(opti
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   // Initialised in this order, uninitialised in reverse.
   addSubsystem(new ConfigSubsystem(options_));
-  addSubsystem(new StoreSubsystem(options_));
-  addSubsystem(new HostPartSubsystem("renkei.instances", &Host::startInstances, options_));
-  addSubsystem(new HostPartSubsystem("renkei.pipeline", &Host::startPipeline, options_));
-  addSubsystem(new HostPartSubsystem("renkei.api", &Host::startApi, options_, true));
-  addSubsystem(new HostPartSubsystem("renkei.admin", &Host::startAdmin, options_, true));
+  store_ = new StoreSubsystem(options_);
+  addSubsystem(store_);
+  for (HostPartSubsystem* part : {new HostPartSubsystem("renkei.instances", &Host::startInstances, options_),
+                                  new HostPartSubsystem("renkei.pipeline", &Host::startPipeline, options_),
+                                  new HostPartSubsystem("renkei.api", &Host::startApi, options_, true),
+                                  new HostPartSubsystem("renkei.admin", &Host::startAdmin, options_, true)}) {
+    addSubsystem(part);
+    parts_.push_back(part);
+  }
 }
 
 void HostApplication::initialize(Poco::Util::Application& self) {
@@ -223,37 +251,94 @@ int HostApplication::main(const std::vector<std::string>&) {
   }
   std::mutex mutex;
   std::condition_variable wake;
+  // SIGHUP: the config is read and checked again while the host goes on;
+  // with problems it stays as it is (the problems in the log), else the
+  // host finishes the item in hand and starts again with it.
+  std::atomic<bool> reload{false}, terminate{false};
   std::thread signalThread([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    if (exiting) return;
-    log.notice("signal %d received: finishing the item in hand, then stopping", sig);
-    stop = true;
-    std::lock_guard<std::mutex> lock(mutex);
-    wake.notify_all();
+    for (;;) {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      if (exiting) return;
+      if (sig == SIGHUP && !options_.once) {
+        log.notice("reload: SIGHUP received; reading %s again", options_.config.string());
+        const std::string problems = cfg.prepareReload();
+        if (!problems.empty()) {
+          log.error("reload: the config has problems; the running config stays as it is:\n%s", problems);
+          continue;
+        }
+        reload = true;
+      } else {
+        log.notice("signal %d received: finishing the item in hand, then stopping", sig);
+        reload = false;
+        terminate = true;
+      }
+      stop = true;
+      std::lock_guard<std::mutex> lock(mutex);
+      wake.notify_all();
+      if (!reload) return;
+    }
   });
 
-  const HostConfig& config = cfg.config();
-  log.information("instance %s (zone %s): %z routes, store: %s, times in %s, serving%s", config.instance,
-                  config.zone, config.routes.size(), host.storeDescription(), timeZoneDescription(),
-                  std::string(!options_.once                      ? ""
-                              : config.api || config.admin ? " once (its listeners are not started)"
-                                                           : " once"));
-  host.run(stop, options_.once, mutex, wake);
+  const HostConfig* config = &cfg.config();
+  Host* current = &host;
+  for (;;) {
+    log.information("instance %s (zone %s): %z routes, store: %s, times in %s, serving%s", config->instance,
+                    config->zone, config->routes.size(), current->storeDescription(), timeZoneDescription(),
+                    std::string(!options_.once                        ? ""
+                                : config->api || config->admin ? " once (its listeners are not started)"
+                                                               : " once"));
+    current->run(stop, options_.once, mutex, wake);
+    if (!reload.exchange(false)) break;
+    log.notice("reload: the item in hand is finished; starting again with the new config");
+    if (!restartParts()) {
+      exiting = true;
+      pthread_kill(signalThread.native_handle(), SIGTERM);
+      signalThread.join();
+      std::cerr << startFailure_;
+      return startFailureCode_;
+    }
+    config = &cfg.config();
+    current = &getSubsystem<StoreSubsystem>().host();
+    log.notice("reload: serving with the new config (connectors, modules, routes, mappings, listeners and the store "
+               "as it now says; the plugin libraries are those loaded at start)");
+    stop = terminate.load();  // a stop asked for during the restart stands
+  }
 
   exiting = true;
   pthread_kill(signalThread.native_handle(), SIGTERM);
   signalThread.join();
 
-  const std::uint64_t unfinished = printSummary(host, config, std::cout);
-  if (const std::string fatal = host.fatal(); !fatal.empty()) {
+  Host& last = *current;
+  const std::uint64_t unfinished = printSummary(last, *config, std::cout);
+  if (const std::string fatal = last.fatal(); !fatal.empty()) {
     std::cerr << "renkei serve: stopped: " << fatal << "\n";
     return 1;
   }
   // --once with the store not answering at the end: work is left undone.
-  if (options_.once && host.storeUnavailable()) return 1;
+  if (options_.once && last.storeUnavailable()) return 1;
   // A stop request is an orderly end: what is left resumes next time.
   return unfinished == 0 || stop ? EXIT_OK : 1;
+}
+
+bool HostApplication::restartParts() {
+  for (auto it = parts_.rbegin(); it != parts_.rend(); ++it) (*it)->uninitialize();
+  store_->uninitialize();
+  getSubsystem<ConfigSubsystem>().adopt();
+  try {
+    store_->initialize(*this);
+    for (HostPartSubsystem* part : parts_) part->initialize(*this);
+    return true;
+  } catch (const HostStartError& e) {
+    startFailureCode_ = 2;
+    startFailure_ = std::string(e.what()) + "renkei serve: start-up after the reload failed (above); stopped\n";
+  } catch (const std::exception& e) {
+    startFailureCode_ = 1;
+    startFailure_ = std::string("renkei serve: start-up after the reload failed: ") + e.what() + "\n";
+  }
+  for (auto it = parts_.rbegin(); it != parts_.rend(); ++it) (*it)->uninitialize();
+  store_->uninitialize();
+  return false;
 }
 
 std::uint64_t printSummary(const Host& host, const HostConfig& config, std::ostream& out) {

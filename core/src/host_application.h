@@ -59,10 +59,17 @@ class ConfigSubsystem : public Poco::Util::Subsystem {
   const HostConfig& config() const { return *config_; }
   PluginRegistry& registry() { return registry_; }
 
+  /// Reads and checks the config file again (with the plugins loaded at
+  /// start): "" and the new config kept aside for adopt(), or the problems.
+  std::string prepareReload();
+  /// Makes the config prepareReload() read the current one; only while no
+  /// host refers to the current one.
+  void adopt();
+
  private:
   const ServeOptions& options_;
   PluginRegistry registry_;
-  std::optional<HostConfig> config_;
+  std::optional<HostConfig> config_, next_;
 };
 
 /// The store and the host that owns the pipeline's parts: created first,
@@ -120,9 +127,16 @@ class HostApplication : public Poco::Util::ServerApplication {
   int main(const std::vector<std::string>& args) override;
 
  private:
+  /// Stops every part and the store, adopts the checked config and starts
+  /// them again (SIGHUP, renkei reload). False when the new start failed
+  /// (logged; the process then exits 2).
+  bool restartParts();
+
   ServeOptions options_;
   int startFailureCode_ = 0;
   std::string startFailure_;
+  StoreSubsystem* store_ = nullptr;
+  std::vector<HostPartSubsystem*> parts_;  ///< the host's parts, in start order
 };
 
 /// Prints the per-route summary of a host to `out`; returns the number of

@@ -344,8 +344,8 @@ int reprocess(store::Store& s, const HostConfig& config, const std::map<std::str
   std::cout << "reprocess: '" << printable(entry->name) << "' (taken in " << localTimeFromIso(entry->firstSeen) << ", "
             << store::fileStateName(entry->state) << ", sha256 " << entry->sha256.substr(0, 12)
             << ") will be taken in again under the current config, as generation " << entry->generation + 1 << ".\n"
-            << "  The config is the one the host read when it started: after a layout or mapping fix, restart\n"
-            << "  the running service first (renkei reads layouts and mappings at start; there is no reload).\n"
+            << "  The config is the one the running host last read: after a layout or mapping fix, have it read\n"
+            << "  the config again first: 'renkei reload --config F' (or SIGHUP; systemctl reload).\n"
             << "  A running host does it now ('renkei serve --once' otherwise): the route's source puts the kept\n"
             << "  file back into its drop folder (or, if it kept none, drop the file there again).\n"
             << "  What the receivers see: the file's records again, in new batches (ids with '-g"
@@ -414,7 +414,7 @@ int heldRecords(store::Store& s, const std::string& action, const std::map<std::
   }
   std::cout << "resubmit: " << n << (n == 1 ? " held record" : " held records")
             << " will be taken again under the config the running host has now (after a mapping\n"
-            << "  fix, restart the service first, or run 'renkei serve --once' beside it). Each goes through the\n"
+            << "  fix, 'renkei reload --config F' first, or run 'renkei serve --once' beside it). Each goes through the\n"
             << "  route that rejected it (or every route of its type when none took it); what is rejected again\n"
             << "  stays held with its new reasons. Logged in the operators' log.\n";
   return kOk;

@@ -1031,3 +1031,45 @@ BOOST_AUTO_TEST_CASE(a_file_refused_before_it_is_read_is_a_problem_until_acknowl
   BOOST_TEST(after.exitCode == 0, after.out);
   BOOST_TEST(after.out.find("resolved: connector in: 'big.txt' refused at ") != std::string::npos, after.out);
 }
+
+// A running host reads its config again on `renkei reload` (or SIGHUP): a
+// config with problems leaves it running as it was, with the problems in its
+// log; a good one is taken up after the item in hand, without a restart.
+BOOST_AUTO_TEST_CASE(a_running_host_reads_its_config_again_on_reload) {
+  test::TempDir dir;
+  test::writeFile(dir / "config.xml", dropConfig("", "<pipeline poll-interval=\"100ms\"/>\n"));
+  const std::string config = (dir / "config.xml").string();
+  auto noHost = runRenkei({"reload", "--config", config});
+  BOOST_TEST(noHost.exitCode == 1);
+  BOOST_TEST(noHost.err.find("no running 'renkei serve --config") != std::string::npos, noHost.err);
+  fs::create_directories(dir / "in/in");
+  test::Child host = test::spawn({test::renkeiBinary(), "serve", "--config", config}, dir / "serve",
+                                 {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+  test::writeFile(dir / "in/in/a.txt", "a\n");
+  BOOST_REQUIRE(test::waitFor([&] { return !test::linesIn(dir / "out/out").empty(); }, 20));
+  // A broken config: refused, the host goes on as it was.
+  test::writeFile(dir / "config.xml", "<renkei");
+  auto bad = runRenkei({"reload", "--config", config});
+  BOOST_TEST(bad.exitCode == 0, bad.err);
+  BOOST_TEST(test::waitFor([&] { return test::textOf(dir / "serve.err").find("reload: the config has problems; the running "
+                                                                          "config stays as it is") != std::string::npos; },
+                           10));
+  test::writeFile(dir / "in/in/b.txt", "b\n");
+  BOOST_TEST(test::waitFor([&] { return test::linesIn(dir / "out/out").size() == 2u; }, 20));
+  // The fix: the sink writes elsewhere now.
+  std::string fixed = dropConfig("", "<pipeline poll-interval=\"100ms\"/>\n");
+  fixed.replace(fixed.find("<directory>out</directory>"), 26, "<directory>out2</directory>");
+  test::writeFile(dir / "config.xml", fixed);
+  auto good = runRenkei({"reload", "--config", config});
+  BOOST_TEST(good.exitCode == 0, good.err);
+  BOOST_TEST(good.out.find("asked to read its config again") != std::string::npos, good.out);
+  BOOST_TEST(test::waitFor([&] { return test::textOf(dir / "serve.err").find("reload: serving with the new config") !=
+                                        std::string::npos; },
+                           20));
+  test::writeFile(dir / "in/in/c.txt", "c\n");
+  BOOST_TEST(test::waitFor([&] { return test::linesIn(dir / "out2/out").size() == 1u; }, 20), test::textOf(dir / "serve.err"));
+  BOOST_TEST(test::linesIn(dir / "out/out").size() == 2u);
+  ::kill(host.pid, SIGTERM);
+  auto r = host.wait();
+  BOOST_TEST(r.exitCode == 0, r.err);
+}

@@ -487,7 +487,7 @@ BOOST_AUTO_TEST_CASE(a_resident_export_is_reprocessed_and_its_warnings_file_writ
   auto reprocess = runRenkei({"reprocess", "--config", (dir / "config.xml").string(), "--route", "jumin", "--file",
                               "JUMIN_20261101_FULL.csv", "--by", "tester"});
   BOOST_TEST_REQUIRE(reprocess.exitCode == 0, reprocess.out << reprocess.err);
-  BOOST_TEST(reprocess.out.find("there is no reload") != std::string::npos, reprocess.out);
+  BOOST_TEST(reprocess.out.find("renkei reload --config F") != std::string::npos, reprocess.out);
   auto again = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
   BOOST_TEST(again.exitCode == 0, again.err);
   BOOST_TEST(again.out.find("1 done") != std::string::npos, again.out);
