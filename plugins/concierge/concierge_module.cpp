@@ -8,6 +8,7 @@
 // life event and channel.
 #include <Poco/ClassLibrary.h>
 #include <Poco/JSON/Parser.h>
+#include <openssl/crypto.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
@@ -135,6 +136,38 @@ std::string field(const Poco::JSON::Object::Ptr& o, const std::string& where, co
   if (characters > max)
     throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, where + name + ": at most " + std::to_string(max) + " characters"};
   return v;
+}
+
+/// What a resident typed is cleared before its memory is given back, not
+/// left for the allocator: every string this module builds from it, and the
+/// parsed request (POCO's JSON values are strings held in place).
+void wipe(std::string& s) {
+  if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
+}
+void wipeJson(const Poco::Dynamic::Var& v) {
+  if (v.type() == typeid(Poco::JSON::Object::Ptr)) {
+    if (auto o = v.extract<Poco::JSON::Object::Ptr>())
+      for (const auto& [key, value] : *o) wipeJson(value);
+  } else if (v.type() == typeid(Poco::JSON::Array::Ptr)) {
+    if (auto a = v.extract<Poco::JSON::Array::Ptr>())
+      for (const auto& value : *a) wipeJson(value);
+  } else if (v.type() == typeid(std::string)) {
+    wipe(const_cast<std::string&>(v.extract<std::string>()));
+  }
+}
+/// Clears the strings it names when the scope ends, however it ends.
+struct Wiped {
+  std::initializer_list<std::string*> strings;
+  ~Wiped() {
+    for (std::string* s : strings) wipe(*s);
+  }
+};
+/// Appends `v` as JSON text to `out` (reserved: no copy is left behind by a
+/// reallocation), clearing the temporary.
+void appendJson(std::string& out, const std::string& v) {
+  std::string t = jsonText(v);
+  out += t;
+  wipe(t);
 }
 
 calendar::Date dateField(const Poco::JSON::Object::Ptr& o, const std::string& where, const std::string& name) {
@@ -380,11 +413,23 @@ class Concierge {
       sessions->put(s);
       return state(s);
     }
-    if (action == "result" && post) return result(s, parse(body), nullptr);
+    if (action == "result" && post) {
+      const auto o = parse(body);
+      struct Clear {
+        const Poco::JSON::Object::Ptr& o;
+        ~Clear() { wipeJson(o); }
+      } clear{o};
+      return result(s, o, nullptr);
+    }
     if (action == "token" && post) {
       if (!s.question.empty()) throw ApiError{HTTPResponse::HTTP_CONFLICT, "answer the questions first"};
       std::string token;
-      const std::string out = result(s, parse(body), &token);
+      const auto o = parse(body);
+      struct Clear {
+        const Poco::JSON::Object::Ptr& o;
+        ~Clear() { wipeJson(o); }
+      } clear{o};
+      const std::string out = result(s, o, &token);
       sessions->erase(s.id);  // made: nothing of it stays
       host->metrics()
           .counter("renkei_concierge_tokens_total", "Visit tokens made, per life event and channel",
@@ -436,6 +481,8 @@ class Concierge {
     if (!members || members->size() == 0 || members->size() > 12)
       throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "members: 1 to 12 members are required"};
     std::string payloadMembers;
+    payloadMembers.reserve(64 * 1024);  // 12 members of 100-character names, escaped: never reallocated
+    Wiped clearMembers{{&payloadMembers}};
     for (std::size_t i = 0; i < members->size(); ++i) {
       const std::string where = "members[" + std::to_string(i) + "].";
       auto m = members->getObject(static_cast<unsigned>(i));
@@ -449,13 +496,22 @@ class Concierge {
           if (f->get(static_cast<unsigned>(k)).isString()) flags.insert(f->getElement<std::string>(static_cast<unsigned>(k)));
       h.members.push_back(guidance::memberFacts(birth, h.moveDate, flags));
       if (token) {
-        const std::string name = field(m, where, "name", true, 100), kana = field(m, where, "kana", false, 100);
-        const std::string sex = field(m, where, "sex", true, 1), rel = field(m, where, "relationship", false, 20);
+        std::string name = field(m, where, "name", true, 100), kana = field(m, where, "kana", false, 100);
+        std::string sex = field(m, where, "sex", true, 1), rel = field(m, where, "relationship", false, 20);
+        Wiped clearMember{{&name, &kana, &sex, &rel}};
         if (sex != "1" && sex != "2" && sex != "9")
           throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, where + "sex: 1 (male), 2 (female) or 9 (not stated)"};
-        payloadMembers += (i ? ",{" : "{") + std::string("\"name\":") + jsonText(name) + ",\"kana\":" + jsonText(kana) +
-                          ",\"birth\":" + jsonText(calendar::iso(birth)) + ",\"sex\":" + jsonText(sex) +
-                          ",\"relationship\":" + jsonText(rel) + "}";
+        payloadMembers += i ? ",{\"name\":" : "{\"name\":";
+        appendJson(payloadMembers, name);
+        payloadMembers += ",\"kana\":";
+        appendJson(payloadMembers, kana);
+        payloadMembers += ",\"birth\":";
+        appendJson(payloadMembers, calendar::iso(birth));
+        payloadMembers += ",\"sex\":";
+        appendJson(payloadMembers, sex);
+        payloadMembers += ",\"relationship\":";
+        appendJson(payloadMembers, rel);
+        payloadMembers += "}";
       }
     }
     std::vector<guidance::Outcome> outcomes;
@@ -480,17 +536,25 @@ class Concierge {
     std::string j = "{\"event\":" + jsonText(e.id) + ",\"move_date\":" + jsonText(calendar::iso(h.moveDate)) +
                     ",\"procedures\":" + procedures;
     if (token) {
-      const std::string address = field(o, "", "address", true, 200);
-      const std::string previous = field(o, "", "previous_address", false, 200);
+      std::string address = field(o, "", "address", true, 200);
+      std::string previous = field(o, "", "previous_address", false, 200);
+      Wiped clearAddresses{{&address, &previous}};
       if (addressEvents.count(e.id) &&
           std::none_of(towns.begin(), towns.end(), [&](const std::string& t) { return address.rfind(t, 0) == 0; }))
         throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "address: not inside the municipality (check the town name)"};
       const std::int64_t issued = std::time(nullptr);
-      const std::string payload = "{\"id\":" + jsonText(randomId()) + ",\"issued\":" + std::to_string(issued) +
-                                  ",\"event\":" + jsonText(e.name) + ",\"event_id\":" + jsonText(e.id) +
-                                  ",\"procedures\":[" + ids + "],\"move\":" +
-                                  jsonText(calendar::iso(h.moveDate)) + ",\"address\":" + jsonText(address) +
-                                  ",\"previous_address\":" + jsonText(previous) + ",\"members\":[" + payloadMembers + "]}";
+      std::string payload;
+      payload.reserve(payloadMembers.size() + ids.size() + 4 * 1024);
+      Wiped clearPayload{{&payload}};
+      payload += "{\"id\":" + jsonText(randomId()) + ",\"issued\":" + std::to_string(issued) + ",\"event\":" +
+                 jsonText(e.name) + ",\"event_id\":" + jsonText(e.id) + ",\"procedures\":[" + ids + "],\"move\":" +
+                 jsonText(calendar::iso(h.moveDate)) + ",\"address\":";
+      appendJson(payload, address);
+      payload += ",\"previous_address\":";
+      appendJson(payload, previous);
+      payload += ",\"members\":[";
+      payload += payloadMembers;
+      payload += "]}";
       try {
         *token = renkei::token::make(*tokenKey, payload, issued + tokenLifetime.count());
       } catch (const std::exception& x) {

@@ -27,6 +27,8 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <sstream>
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -486,6 +488,55 @@ BOOST_AUTO_TEST_CASE(names_and_choices_are_bounded_by_what_they_are) {
     BOOST_TEST(t.status == 400, t.body);
     BOOST_TEST(t.body.find("name: at most 100 characters") != std::string::npos, t.body);
   }
+}
+
+namespace {
+/// Where `needle` stands in the writable memory of process `pid` (this
+/// test's child): the bytes around each copy.
+std::vector<std::string> copiesIn(int pid, const std::string& needle) {
+  std::vector<std::string> found;
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  std::ifstream mem("/proc/" + std::to_string(pid) + "/mem", std::ios::binary);
+  for (std::string line; std::getline(maps, line);) {
+    std::istringstream in(line);
+    std::string range, perms;
+    in >> range >> perms;
+    if (perms.size() < 2 || perms[0] != 'r' || perms[1] != 'w') continue;
+    const std::uint64_t lo = std::stoull(range.substr(0, range.find('-')), nullptr, 16),
+                        hi = std::stoull(range.substr(range.find('-') + 1), nullptr, 16);
+    if (hi - lo > (1ull << 30)) continue;
+    std::string data(hi - lo, '\0');
+    mem.clear();
+    mem.seekg(static_cast<std::streamoff>(lo));
+    if (!mem.read(data.data(), static_cast<std::streamsize>(data.size()))) continue;
+    for (std::size_t at = data.find(needle); at != std::string::npos; at = data.find(needle, at + 1))
+      found.push_back(data.substr(at >= 40 ? at - 40 : 0, 80));
+  }
+  return found;
+}
+}  // namespace
+
+// What a resident typed (names, addresses) is cleared from the strings
+// renkei builds of it — the token's payload, each member, the parsed request
+// — and from zlib's window, once the token is made; what is left is the raw
+// request in POCO's pooled HTTP buffer and OpenSSL's record buffer, which
+// renkei does not own (counted here, so a new copy shows).
+BOOST_AUTO_TEST_CASE(what_a_resident_typed_is_cleared_once_the_token_is_made) {
+  Zones z;
+  const std::string id = z.session("tennyu", {1, 1, 2});
+  // The request written with spaces after ':' — renkei's own JSON has none,
+  // so a copy renkei made can be told from the raw request.
+  const std::string body = R"({"move_date": "2026-12-21", "address": "架空県見本市中央一丁目1番1号", "members": [)"
+                           R"({"name": "試験QZXWVU太郎", "kana": "シケン タロウ", "birth": "1986-05-10", "sex": "1"}]})";
+  auto t = z.call("POST", "/api/v1/sessions/" + id + "/token", body);
+  BOOST_TEST_REQUIRE(t.status == 200, t.body);
+  const auto copies = copiesIn(z.internet.pid, "QZXWVU");
+  std::size_t built = 0;
+  for (const std::string& c : copies) built += c.find("\"name\":\"試験QZXWVU") != std::string::npos ? 1 : 0;
+  BOOST_TEST_MESSAGE(copies.size() << " copies of the typed name in the process right after the token, " << built
+                                   << " of them built by renkei");
+  BOOST_TEST(built == 0u);
+  BOOST_TEST(copies.size() <= 3u);
 }
 
 BOOST_AUTO_TEST_CASE(one_address_is_rate_limited) {

@@ -1,5 +1,8 @@
 // The sealed visit token's text form: header, length, Base45 of the seal.
 #include "renkei/token.h"
+#include <cstring>
+#include <cstdlib>
+#include <openssl/crypto.h>
 
 #include <zlib.h>
 
@@ -14,8 +17,28 @@ constexpr std::size_t kMaxText = 4296;  // the most a QR code holds in alphanume
 
 // The payload is deflated (raw, level 9) before sealing: Japanese JSON
 // halves or better, which lowers the QR version a household needs.
+// zlib's memory, cleared before it is freed: its window holds the payload
+// (a resident's names and address) in clear.
+voidpf clearingAlloc(voidpf, uInt items, uInt size) {
+  const std::size_t bytes = static_cast<std::size_t>(items) * size;
+  auto* block = static_cast<unsigned char*>(std::malloc(bytes + 16));
+  if (!block) return Z_NULL;
+  std::memcpy(block, &bytes, sizeof bytes);
+  return block + 16;
+}
+void clearingFree(voidpf, voidpf address) {
+  if (!address) return;
+  auto* block = static_cast<unsigned char*>(address) - 16;
+  std::size_t bytes = 0;
+  std::memcpy(&bytes, block, sizeof bytes);
+  OPENSSL_cleanse(address, bytes);
+  std::free(block);
+}
+
 std::string deflateRaw(std::string_view in) {
   z_stream z{};
+  z.zalloc = clearingAlloc;
+  z.zfree = clearingFree;
   if (deflateInit2(&z, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) != Z_OK) throw std::runtime_error("zlib");
   std::string out(deflateBound(&z, static_cast<uLong>(in.size())), '\0');
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
