@@ -294,7 +294,9 @@ class Concierge {
 
   static Poco::JSON::Object::Ptr parse(const std::string& body) {
     try {
-      auto v = Poco::JSON::Parser().parse(body.empty() ? std::string("{}") : body);
+      static const std::string kEmpty = "{}";
+      const std::string& text = body.empty() ? kEmpty : body;  // no copy of what the resident sent
+      auto v = Poco::JSON::Parser().parse(text);
       if (auto o = v.extract<Poco::JSON::Object::Ptr>()) return o;
     } catch (const std::exception&) {
     }
@@ -715,6 +717,7 @@ class ConciergeModule final : public Module {
     limits_.perAddressRate = static_cast<double>(connectionRate);
     limits_.threads = 32;
     limits_.queued = 256;
+    limits_.clearBuffers = true;  // residents' requests
     certificate_ = settings.getPath("certificate").string();
     key_ = settings.getPath("key").string();
     once_ = context.once;

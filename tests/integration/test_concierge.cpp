@@ -516,11 +516,14 @@ std::vector<std::string> copiesIn(int pid, const std::string& needle) {
 }
 }  // namespace
 
-// What a resident typed (names, addresses) is cleared from the strings
-// renkei builds of it — the token's payload, each member, the parsed request
-// — and from zlib's window, once the token is made; what is left is the raw
-// request in POCO's pooled HTTP buffer and OpenSSL's record buffer, which
-// renkei does not own (counted here, so a new copy shows).
+// What a resident typed (names, addresses) is not left in the process once
+// its request is answered and its connection ends: the strings renkei
+// builds of it (the token's payload, each member, the parsed request) and
+// zlib's window are cleared before their memory is given back, POCO's
+// pooled HTTP buffers are cleared when the connection ends, and OpenSSL's
+// memory is cleared whenever it is freed (the record buffers hold the
+// request in clear). Before: 4 copies right after the token, 2 still there
+// after 20 other requests.
 BOOST_AUTO_TEST_CASE(what_a_resident_typed_is_cleared_once_the_token_is_made) {
   Zones z;
   const std::string id = z.session("tennyu", {1, 1, 2});
@@ -533,10 +536,13 @@ BOOST_AUTO_TEST_CASE(what_a_resident_typed_is_cleared_once_the_token_is_made) {
   const auto copies = copiesIn(z.internet.pid, "QZXWVU");
   std::size_t built = 0;
   for (const std::string& c : copies) built += c.find("\"name\":\"試験QZXWVU") != std::string::npos ? 1 : 0;
-  BOOST_TEST_MESSAGE(copies.size() << " copies of the typed name in the process right after the token, " << built
+  BOOST_TEST_MESSAGE(copies.size() << " copies of the typed name right after the answer, " << built
                                    << " of them built by renkei");
   BOOST_TEST(built == 0u);
-  BOOST_TEST(copies.size() <= 3u);
+  // The connection has ended (the client closed it): none is left.
+  std::size_t left = copies.size();
+  BOOST_TEST(test::waitFor([&] { return (left = copiesIn(z.internet.pid, "QZXWVU").size()) == 0; }, 10),
+             left << " copies left");
 }
 
 BOOST_AUTO_TEST_CASE(one_address_is_rate_limited) {

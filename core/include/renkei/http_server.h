@@ -39,6 +39,9 @@ struct Limits {
   int keepAliveRequests = 100;                      ///< requests on one connection; 0: one, then closed
   std::size_t perAddress = 32;                      ///< connections served at once from one address
   double perAddressRate = 50;                       ///< new connections a second from one address (burst: twice that)
+  /// Clear POCO's pooled HTTP buffers when a connection ends: they held the
+  /// raw requests (what a resident typed) and are reused, not freed.
+  bool clearBuffers = false;
 };
 
 /// Counts since start, for metrics and tests.

@@ -5,9 +5,11 @@
 // reused by a newer socket is never touched).
 #include "renkei/http_server.h"
 
+#include <openssl/crypto.h>
 #include <sys/socket.h>
 
 #include <Poco/Logger.h>
+#include <Poco/Net/HTTPBufferAllocator.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPServerConnection.h>
 #include <Poco/Net/HTTPServerParams.h>
@@ -247,39 +249,57 @@ class Handlers final : public Poco::Net::HTTPRequestHandlerFactory {
   std::shared_ptr<Server::Guard> guard_;
 };
 
+/// POCO keeps its HTTP buffers in a pool, most recently returned first: the
+/// ones this connection used are taken, cleared and given back.
+void clearPooledBuffers() {
+  constexpr int kBuffers = 32;
+  char* taken[kBuffers];
+  for (char*& b : taken) b = Poco::Net::HTTPBufferAllocator::allocate(Poco::Net::HTTPBufferAllocator::BUFFER_SIZE);
+  for (char* b : taken) {
+    OPENSSL_cleanse(b, Poco::Net::HTTPBufferAllocator::BUFFER_SIZE);
+    Poco::Net::HTTPBufferAllocator::deallocate(b, Poco::Net::HTTPBufferAllocator::BUFFER_SIZE);
+  }
+}
+
 class Connection final : public Poco::Net::HTTPServerConnection {
  public:
   Connection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
-             Poco::Net::HTTPRequestHandlerFactory::Ptr handlers, std::shared_ptr<Server::Guard> guard)
-      : HTTPServerConnection(socket, std::move(params), std::move(handlers)), guard_(std::move(guard)) {}
+             Poco::Net::HTTPRequestHandlerFactory::Ptr handlers, std::shared_ptr<Server::Guard> guard,
+             bool clearBuffers)
+      : HTTPServerConnection(socket, std::move(params), std::move(handlers)),
+        guard_(std::move(guard)),
+        clearBuffers_(clearBuffers) {}
   void run() override {
     auto entry = guard_->enter(socket());
     current = entry.get();
     try {
-      HTTPServerConnection::run();
+      HTTPServerConnection::run();  // its session, and the session's buffer, end here
     } catch (...) {
     }
     current = nullptr;
+    if (clearBuffers_) clearPooledBuffers();
     guard_->leave(entry);
   }
 
  private:
   std::shared_ptr<Server::Guard> guard_;
+  bool clearBuffers_;
 };
 
 class ConnectionFactory final : public Poco::Net::TCPServerConnectionFactory {
  public:
   ConnectionFactory(Poco::Net::HTTPServerParams::Ptr params, Poco::Net::HTTPRequestHandlerFactory::Ptr handlers,
-                    std::shared_ptr<Server::Guard> guard)
-      : params_(std::move(params)), handlers_(std::move(handlers)), guard_(std::move(guard)) {}
+                    std::shared_ptr<Server::Guard> guard, bool clearBuffers)
+      : params_(std::move(params)), handlers_(std::move(handlers)), guard_(std::move(guard)), clearBuffers_(clearBuffers) {}
   Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
-    return new Connection(socket, params_, handlers_, guard_);
+    return new Connection(socket, params_, handlers_, guard_, clearBuffers_);
   }
 
  private:
   Poco::Net::HTTPServerParams::Ptr params_;
   Poco::Net::HTTPRequestHandlerFactory::Ptr handlers_;
   std::shared_ptr<Server::Guard> guard_;
+  bool clearBuffers_;
 };
 
 }  // namespace
@@ -315,7 +335,8 @@ Server::Server(const Poco::Net::ServerSocket& socket, Poco::Net::HTTPRequestHand
   params->setKeepAliveTimeout(
       Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(limits.keepAlive).count()));
   Poco::Net::HTTPRequestHandlerFactory::Ptr handlers = new Handlers(std::move(factory), guard_);
-  server_ = std::make_unique<GuardedTcpServer>(new ConnectionFactory(params, handlers, guard_), socket, params);
+  server_ = std::make_unique<GuardedTcpServer>(new ConnectionFactory(params, handlers, guard_, limits.clearBuffers),
+                                               socket, params);
   serverPointer_ = server_.get();
   server_->setConnectionFilter(new Admission(guard_, serverPointer_));
 }
