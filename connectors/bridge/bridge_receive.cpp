@@ -270,22 +270,14 @@ std::uintmax_t BridgeConnector::tendRejected(bool purge) {
   const auto now = std::chrono::steady_clock::now();
   const bool due = purge && now >= side.nextPurge;
   if (due) side.nextPurge = now + std::chrono::minutes(10);
-  // Ages against the wall clock (time(), what an operator's clock says).
-  const std::int64_t cutoff = static_cast<std::int64_t>(std::time(nullptr)) * 1000 - side.keepRejectedFor.count();
-  std::uintmax_t bytes = 0;
-  std::size_t removed = 0;
-  std::error_code ec;
-  for (fs::directory_iterator it(side.folder / "rejected", ec), end; !ec && it != end; it.increment(ec)) {
-    struct stat st {};
-    if (::lstat(it->path().c_str(), &st) != 0) continue;
-    const std::int64_t changedMs = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
-    std::error_code e2;
-    if (due && changedMs < cutoff && fs::remove(it->path(), e2)) {
-      ++removed;
-      continue;
-    }
-    if (S_ISREG(st.st_mode)) bytes += static_cast<std::uintmax_t>(st.st_size);
-  }
+  const int dir = openOwnFolder(side.folder / "rejected");
+  if (dir < 0) return 0;
+  // Not due: only the bytes it holds are counted (an age no file has).
+  const Removal r = removeOlderThan(dir, due ? side.keepRejectedFor : std::chrono::milliseconds::max() / 2,
+                                    AgeBy::Modified);
+  ::close(dir);
+  const std::size_t removed = r.removed;
+  const std::uintmax_t bytes = r.keptBytes;
   if (removed)
     log_->notice("bridge %s: %z bundles and reasons in rejected/ older than keep-rejected-for removed", context_.id,
                  removed);

@@ -1,8 +1,6 @@
 // The sending half: one batch, one bundle, written to tmp/ and renamed into
 // out/. The same batch delivered again (after a crash or a retry) becomes
 // the same bundle id and sequence, so the receiver takes it once.
-#include <sys/stat.h>
-
 #include <ctime>
 #include <fstream>
 #include <iterator>
@@ -147,18 +145,10 @@ void BridgeConnector::purgeApproved() {
   const auto now = std::chrono::steady_clock::now();
   if (now < nextApprovedPurge_) return;
   nextApprovedPurge_ = now + std::chrono::minutes(10);
-  const fs::path dir = send_->folder / "approved";
-  // Ages against the wall clock (time(), what an operator's clock says).
-  const std::int64_t cutoff = static_cast<std::int64_t>(std::time(nullptr)) * 1000 - send_->keepApprovedFor.count();
-  std::error_code ec;
-  std::size_t removed = 0;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    struct stat st {};
-    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    const std::int64_t changedMs = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
-    std::error_code e2;
-    if (changedMs < cutoff && fs::remove(it->path(), e2)) ++removed;
-  }
+  const int dir = openOwnFolder(send_->folder / "approved");
+  if (dir < 0) return;
+  const std::size_t removed = removeOlderThan(dir, send_->keepApprovedFor, AgeBy::Modified).removed;
+  ::close(dir);
   if (removed)
     log_->notice("bridge %s: %z approved bundle copies and notes older than keep-approved-for removed from approved/",
                  context_.id, removed);

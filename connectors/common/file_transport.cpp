@@ -459,21 +459,9 @@ void FileConnector::purgeDone() {
   if (done.fd() < 0) return;
   // Taken in = moved into done/: a rename sets the file's change time (its
   // modification time is the vendor's).
-  const std::int64_t cutoff = static_cast<std::int64_t>(std::time(nullptr)) * 1000 - keepDoneFor_.count();
-  std::size_t removed = 0, failed = 0;
-  int lastError = 0;
-  for (const std::string& name : namesIn(done.fd())) {
-    struct stat st {};
-    if (::fstatat(done.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
-    const std::int64_t changedMs = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000 + st.st_ctim.tv_nsec / 1'000'000;
-    if (changedMs >= cutoff) continue;
-    if (::unlinkat(done.fd(), name.c_str(), 0) == 0) {
-      ++removed;
-    } else {
-      ++failed;
-      lastError = errno;
-    }
-  }
+  const Removal r = removeOlderThan(done.fd(), keepDoneFor_, AgeBy::Changed);
+  const std::size_t removed = r.removed, failed = r.failed;
+  const int lastError = r.lastError;
   if (removed && fsync_) ::fsync(done.fd());
   if (removed && logger_)
     logger_->notice("connector %s: %s file(s) in done/ taken in more than %s ago removed (keep-done-for)", id_,

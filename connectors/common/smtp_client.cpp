@@ -221,7 +221,10 @@ void Session::send(const std::string& from, const std::vector<std::string>& to, 
   if (r.code != 250) fail(r, "MAIL FROM");
   for (const std::string& address : to) {
     if (!plainAddress(address)) {
-      command("RSET", "RSET");
+      try {
+        command("RSET", "RSET");
+      } catch (const Error&) {
+      }
       throw Error(Error::Kind::Permanent, 0, where() + ": a recipient is not a plain address");
     }
     r = command("RCPT TO:<" + address + ">", "RCPT TO");

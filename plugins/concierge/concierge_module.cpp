@@ -403,7 +403,7 @@ class Concierge {
       const guidance::Question* q = e.find(s.question);
       if (!q || choice < 0 || static_cast<std::size_t>(choice) >= q->choices.size())
         throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "choice: not one of this question's choices"};
-      s.steps.push_back({q->id, choice});
+      s.steps.push_back({q->id, static_cast<int>(choice)});  // one of the question's choices: small
       s.question = q->choices[static_cast<std::size_t>(choice)].next;
       sessions->put(s);
       return state(s);

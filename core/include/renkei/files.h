@@ -3,12 +3,17 @@
 // connector's derived files) needs, written once.
 #pragma once
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <chrono>
+#include <cstdint>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -64,6 +69,61 @@ inline std::string writeFileAtomically(const std::filesystem::path& tmpDir, cons
   }
   if (sync) syncPath(target.parent_path(), true);
   return {};
+}
+
+/// Which time says how old a file in a folder is.
+enum class AgeBy {
+  Modified,  ///< when it was written (files this plugin wrote there)
+  Changed,   ///< when it was last renamed into the folder (a vendor's file keeps its own modification time)
+};
+
+/// What removeOlderThan did.
+struct Removal {
+  std::size_t removed = 0, failed = 0;
+  std::uintmax_t keptBytes = 0;  ///< bytes of the regular files left
+  int lastError = 0;             ///< errno of the last failure
+};
+
+/// Removes the regular files and symbolic links (never followed) of the
+/// open folder `dir` that are older than `age` by the wall clock: time(),
+/// what an operator's clock says and a test may step. Sub-folders are left.
+/// Retention for what a plugin keeps (done/, approved/, rejected/ …),
+/// written once.
+inline Removal removeOlderThan(int dir, std::chrono::milliseconds age, AgeBy by) {
+  Removal r;
+  const int copy = ::dup(dir);
+  if (copy < 0) return r;
+  DIR* d = ::fdopendir(copy);
+  if (!d) {
+    ::close(copy);
+    return r;
+  }
+  const std::int64_t cutoff = static_cast<std::int64_t>(std::time(nullptr)) * 1000 - age.count();
+  while (const dirent* e = ::readdir(d)) {
+    struct stat st {};
+    if (::fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) continue;
+    const timespec& t = by == AgeBy::Modified ? st.st_mtim : st.st_ctim;
+    const std::int64_t atMs = static_cast<std::int64_t>(t.tv_sec) * 1000 + t.tv_nsec / 1'000'000;
+    if (atMs >= cutoff) {
+      if (S_ISREG(st.st_mode)) r.keptBytes += static_cast<std::uintmax_t>(st.st_size);
+      continue;
+    }
+    if (::unlinkat(dir, e->d_name, 0) == 0) {
+      ++r.removed;
+    } else {
+      ++r.failed;
+      r.lastError = errno;
+    }
+  }
+  ::closedir(d);
+  return r;
+}
+
+/// A plugin's own sub-folder opened without following a link (O_NOFOLLOW),
+/// for removeOlderThan; -1 when it is missing or not a real folder.
+inline int openOwnFolder(const std::filesystem::path& folder) {
+  return ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 }  // namespace renkei
