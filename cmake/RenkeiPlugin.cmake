@@ -4,7 +4,10 @@
 #   renkei_plugin_library(<key> SOURCES ... [LIBRARIES ...])   inside the plugin folder
 #
 # A plugin is a MODULE library named renkei_<key>.so in build/bin/plugins,
-# linked against the SDK headers only.
+# compiled against the SDK's headers (core/include) and the support
+# library's (core/support/include) only, and linked against the one shared
+# support library: never core/src (test_plugin_boundary checks the compile
+# commands).
 
 function(renkei_add_plugin key)
   cmake_parse_arguments(P "" "KIND" "" ${ARGN})
@@ -28,11 +31,9 @@ function(renkei_plugin_library key)
   cmake_parse_arguments(P "" "" "SOURCES;LIBRARIES" ${ARGN})
   set(target renkei_plugin_${key})
   add_library(${target} MODULE ${P_SOURCES})
-  target_link_libraries(${target} PRIVATE renkei::sdk ${P_LIBRARIES})
-  # Each plugin binds to its own copies of the static libraries it links
-  # (Thrift's generated enum tables, the codecs …): without this, two
-  # plugins holding the same global (crm and review both link renkei::api)
-  # resolve to one object, constructed and destroyed twice at exit.
+  target_link_libraries(${target} PRIVATE renkei::sdk renkei::support ${P_LIBRARIES})
+  # A plugin's own symbols bind inside it: two plugins' static libraries (a
+  # plugin's generated Thrift services) never resolve to each other's copy.
   target_link_options(${target} PRIVATE "LINKER:-Bsymbolic")
   set_target_properties(${target} PROPERTIES
     PREFIX ""

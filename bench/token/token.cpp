@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "common/rate.h"
-#include "renkei/token.h"
+#include "renkei/support/token.h"
 
 namespace {
 

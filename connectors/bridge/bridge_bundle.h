@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "renkei/seal.h"
+#include "renkei/support/seal.h"
 
 namespace renkei::connectors::bridge {
 

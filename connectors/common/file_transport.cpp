@@ -24,7 +24,7 @@
 #include "renkei/files.h"
 #include "renkei/json.h"
 #include "renkei/text.h"
-#include "text/codec.h"
+#include "renkei/support/codec.h"
 
 namespace fs = std::filesystem;
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "formats/layout.h"
+#include "renkei/support/layout.h"
 #include "renkei/sdk.h"
 
 namespace renkei::connectors::file {

@@ -35,7 +35,7 @@
 #include "renkei/files.h"
 #include "renkei/json.h"
 #include "renkei/sdk.h"
-#include "renkei/seal.h"
+#include "renkei/support/seal.h"
 #include "renkei/text.h"
 
 namespace fs = std::filesystem;

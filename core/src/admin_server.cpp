@@ -1,7 +1,7 @@
 // The admin listener: a few GET endpoints on POCO's HTTPServer.
 #include "admin_server.h"
 
-#include "renkei/http_server.h"
+#include "renkei/support/http_server.h"
 
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>

@@ -10,7 +10,7 @@
 #include "config.h"
 #include "pipeline/metrics.h"
 
-#include "renkei/http_server.h"
+#include "renkei/support/http_server.h"
 
 namespace renkei {
 

@@ -20,7 +20,7 @@
 #include "schemas.h"
 #include "local_time.h"
 #include "setting_types.h"
-#include "xml_document.h"
+#include "renkei/support/xml_document.h"
 
 namespace fs = std::filesystem;
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "diagnostics.h"
+#include "renkei/support/diagnostics.h"
 #include "mapping/mapping.h"
 #include "store/store.h"
 #include "plugin_registry.h"

@@ -9,7 +9,7 @@
 
 #include <libxml/tree.h>
 
-#include "diagnostics.h"
+#include "renkei/support/diagnostics.h"
 #include "renkei/plugin.h"
 #include "renkei/settings.h"
 

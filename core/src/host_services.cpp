@@ -4,8 +4,8 @@
 #include "renkei/text.h"
 #include <Poco/Logger.h>
 
-#include "diagnostics.h"
-#include "formats/layout.h"
+#include "renkei/support/diagnostics.h"
+#include "renkei/support/layout.h"
 #include "formats/reader.h"
 #include "mapping/transforms.h"
 #include "state_store.h"

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "config.h"
-#include "diagnostics.h"
+#include "renkei/support/diagnostics.h"
 #include "plugin_registry.h"
 
 namespace renkei {

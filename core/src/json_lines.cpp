@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "renkei/json.h"
-#include "text/codec.h"
+#include "renkei/support/codec.h"
 
 #include <cstdint>
 

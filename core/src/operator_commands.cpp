@@ -12,7 +12,7 @@
 #include <memory>
 
 #include "config.h"
-#include "diagnostics.h"
+#include "renkei/support/diagnostics.h"
 #include "json_lines.h"
 #include "local_time.h"
 #include "pipeline/batch_format.h"

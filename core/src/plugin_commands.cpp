@@ -9,7 +9,7 @@
 #include <Poco/Logger.h>
 
 #include "config.h"
-#include "diagnostics.h"
+#include "renkei/support/diagnostics.h"
 #include "host_application.h"
 #include "host_services.h"
 #include "local_time.h"

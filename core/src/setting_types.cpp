@@ -13,7 +13,7 @@
 #include <cstring>
 #include <limits>
 
-#include "diagnostics.h"
+#include "renkei/support/diagnostics.h"
 #include "renkei/connection_string.h"
 
 namespace renkei {

@@ -1,7 +1,7 @@
 // UTF-8 validation for plain text intake.
 #include "text_lines.h"
 
-#include "text/codec.h"
+#include "renkei/support/codec.h"
 
 namespace renkei {
 

@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "local_time.h"
-#include "renkei/qr.h"
-#include "renkei/token.h"
+#include "renkei/support/qr.h"
+#include "renkei/support/token.h"
 
 namespace renkei {
 namespace {

@@ -26,15 +26,15 @@
 #include <thread>
 #include <tuple>
 
-#include "calendar_file.h"
+#include "renkei/support/calendar_file.h"
 #include "concierge_sessions.h"
-#include "guidance/guidance.h"
+#include "renkei/support/guidance.h"
 #include "renkei/json.h"
-#include "renkei/qr.h"
-#include "renkei/http_server.h"
+#include "renkei/support/qr.h"
+#include "renkei/support/http_server.h"
 #include "renkei/sdk.h"
 #include "renkei/text.h"
-#include "renkei/token.h"
+#include "renkei/support/token.h"
 
 namespace renkei::concierge {
 extern const char* const kPageHtml;

@@ -11,8 +11,8 @@
 #include "api/TokenService.h"
 #include "crm.h"
 #include "crm_tokens.h"
-#include "calendar_file.h"
-#include "guidance/guidance.h"
+#include "renkei/support/calendar_file.h"
+#include "renkei/support/guidance.h"
 #include "renkei/sdk.h"
 
 namespace renkei::plugins::crm {

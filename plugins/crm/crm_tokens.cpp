@@ -4,7 +4,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include "renkei/text.h"
-#include "renkei/token.h"
+#include "renkei/support/token.h"
 
 #include <algorithm>
 

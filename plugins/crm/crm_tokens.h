@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "api/crm_types.h"
-#include "renkei/seal.h"
+#include "renkei/support/seal.h"
 #include "renkei/state.h"
 
 namespace renkei::plugins::crm {

@@ -1,7 +1,7 @@
 // Applicant matching by 4 情報 (applicant_match.h).
 #include "applicant_match.h"
 
-#include "text/normalize.h"
+#include "renkei/support/normalize.h"
 
 namespace renkei::review {
 namespace {

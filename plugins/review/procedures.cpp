@@ -7,13 +7,15 @@
 #include <set>
 #include <sstream>
 
-#include "schemas.h"
-#include "text/codec.h"
-#include "xml_document.h"
+#include "renkei/support/codec.h"
+#include "renkei/support/xml_document.h"
 
 namespace fs = std::filesystem;
 
 namespace renkei::review {
+
+extern const char* const kProceduresSchema;  // procedures_schema.cpp, generated
+
 namespace {
 
 /// A number attribute: bounded, reported with file:line, `fallback` when

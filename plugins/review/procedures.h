@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "diagnostics.h"
+#include "renkei/support/diagnostics.h"
 
 namespace renkei::text {
 class Codec;

@@ -20,10 +20,10 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
-#include "renkei/seal.h"
+#include "renkei/support/seal.h"
 #include "renkei/text.h"
-#include "text/check_digits.h"
-#include "text/codec.h"
+#include "renkei/support/check_digits.h"
+#include "renkei/support/codec.h"
 
 namespace fs = std::filesystem;
 

@@ -21,7 +21,7 @@
 
 #include "applicant_match.h"
 #include "procedures.h"
-#include "renkei/calendar.h"
+#include "renkei/support/calendar.h"
 #include "renkei/connector.h"
 #include "renkei/outcome.h"
 #include "renkei/record.h"

@@ -15,7 +15,7 @@
 #include <Poco/Logger.h>
 
 #include "api/ReviewService.h"
-#include "calendar_file.h"
+#include "renkei/support/calendar_file.h"
 #include "renkei/sdk.h"
 #include "review.h"
 #include "renkei/text.h"

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "formats/layout.h"
+#include "renkei/support/layout.h"
 #include "formats/reader.h"
 
 namespace renkei::fuzz {

@@ -1,7 +1,7 @@
 // Fuzz target: every codec decodes any bytes to valid UTF-8, and encodes its
 // own output back without crashing.
 #include "fuzz_common.h"
-#include "text/codec.h"
+#include "renkei/support/codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;

@@ -1,6 +1,6 @@
 // Fuzz target: the layout loader (schema, field checks) on any bytes.
-#include "diagnostics.h"
-#include "formats/layout.h"
+#include "renkei/support/diagnostics.h"
+#include "renkei/support/layout.h"
 #include "fuzz_loaders.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -1,6 +1,6 @@
 // Fuzz target: the mapping compiler (transforms, codes, checks, zones) on any
 // bytes, against a fixed layout beside it (people.xml).
-#include "diagnostics.h"
+#include "renkei/support/diagnostics.h"
 #include "fuzz_loaders.h"
 #include "mapping/mapping.h"
 

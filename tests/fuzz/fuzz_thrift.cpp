@@ -12,9 +12,11 @@
 #include <memory>
 #include <new>
 
-#include "api/CrmService.h"
 #include "api/RecordService.h"
+#if RENKEI_FUZZ_CRM
+#include "api/CrmService.h"
 #include "api/ResidentService.h"
+#endif
 #include "api_limits.h"
 
 using namespace renkei;
@@ -24,10 +26,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto m = std::make_shared<apache::thrift::TMultiplexedProcessor>();
     m->registerProcessor("RecordService",
                          std::make_shared<api::RecordServiceProcessor>(std::make_shared<api::RecordServiceNull>()));
+#if RENKEI_FUZZ_CRM  // the crm plugin's services, when it is built
     m->registerProcessor("ResidentService",
                          std::make_shared<api::ResidentServiceProcessor>(std::make_shared<api::ResidentServiceNull>()));
     m->registerProcessor("CrmService",
                          std::make_shared<api::CrmServiceProcessor>(std::make_shared<api::CrmServiceNull>()));
+#endif
     return m;
   }();
   namespace tt = apache::thrift::transport;

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "renkei/token.h"
+#include "renkei/support/token.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace renkei;

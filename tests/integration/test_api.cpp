@@ -36,7 +36,7 @@
 #include "api/RecordService.h"
 #include "api/ResidentService.h"
 #include "api/TokenService.h"
-#include "renkei/token.h"
+#include "renkei/support/token.h"
 #include "test_support.h"
 
 using namespace renkei;

@@ -26,7 +26,7 @@
 
 #include "bridge_bundle.h"
 #include "bridge_zmq.h"
-#include "renkei/seal.h"
+#include "renkei/support/seal.h"
 #include "test_support.h"
 
 using namespace renkei;

@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 
 #include "renkei/plugin.h"
-#include "renkei/seal.h"
-#include "renkei/token.h"
+#include "renkei/support/seal.h"
+#include "renkei/support/token.h"
 #include "test_support.h"
 
 using namespace renkei;

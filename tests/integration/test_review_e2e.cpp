@@ -28,7 +28,7 @@
 
 #include "api/ReviewService.h"
 #include "test_support.h"
-#include "text/codec.h"
+#include "renkei/support/codec.h"
 
 using namespace renkei;
 namespace fs = std::filesystem;

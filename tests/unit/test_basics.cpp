@@ -9,7 +9,7 @@
 
 #include <fstream>
 
-#include "diagnostics.h"
+#include "renkei/support/diagnostics.h"
 #include "formats/reader.h"
 #include "json_lines.h"
 #include "pipeline/record_sets.h"

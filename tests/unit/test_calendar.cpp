@@ -8,10 +8,10 @@
 #include <fstream>
 #include <iterator>
 
-#include "calendar_file.h"
-#include "renkei/calendar.h"
+#include "renkei/support/calendar_file.h"
+#include "renkei/support/calendar.h"
 #include "test_support.h"
-#include "text/codec.h"
+#include "renkei/support/codec.h"
 
 using namespace renkei;
 using calendar::Date;

@@ -14,7 +14,7 @@
 #include <optional>
 #include <sstream>
 
-#include "text/codec.h"
+#include "renkei/support/codec.h"
 
 using namespace renkei::text;
 

@@ -9,9 +9,9 @@
 
 #include "config.h"
 #include "instance_check.h"
-#include "calendar_file.h"
-#include "guidance/guidance.h"
-#include "formats/layout.h"
+#include "renkei/support/calendar_file.h"
+#include "renkei/support/guidance.h"
+#include "renkei/support/layout.h"
 #include "mapping/mapping.h"
 #include "host_sections.h"
 #include "plugin_registry.h"

@@ -5,9 +5,9 @@
 #define BOOST_TEST_MODULE renkei_csv_output
 #include <boost/test/unit_test.hpp>
 
-#include "diagnostics.h"
+#include "renkei/support/diagnostics.h"
 #include "file_transport.h"
-#include "formats/layout.h"
+#include "renkei/support/layout.h"
 #include "renkei/text.h"
 #include "test_support.h"
 

@@ -11,9 +11,9 @@
 
 #include <cstdlib>
 
-#include "calendar_file.h"
+#include "renkei/support/calendar_file.h"
 #include "golden.h"
-#include "guidance/guidance.h"
+#include "renkei/support/guidance.h"
 #include "test_support.h"
 
 using namespace renkei;

@@ -11,15 +11,15 @@
 #include <cstdio>
 #include <random>
 
-#include "diagnostics.h"
+#include "renkei/support/diagnostics.h"
 #include "formats/reader.h"
 #include "mapping/identifier_scan.h"
 #include "mapping/mapping.h"
-#include "renkei/calendar.h"
-#include "renkei/seal.h"
+#include "renkei/support/calendar.h"
+#include "renkei/support/seal.h"
 #include "test_support.h"
-#include "text/check_digits.h"
-#include "text/codec.h"
+#include "renkei/support/check_digits.h"
+#include "renkei/support/codec.h"
 
 using namespace renkei;
 using mapping::looksLikeIdentifier;

@@ -17,9 +17,9 @@
 
 #include "formats/reader.h"
 #include "mapping/mapping.h"
-#include "renkei/seal.h"
+#include "renkei/support/seal.h"
 #include "golden.h"
-#include "text/check_digits.h"
+#include "renkei/support/check_digits.h"
 
 using namespace renkei;
 namespace fs = std::filesystem;

@@ -11,11 +11,11 @@
 
 #include <set>
 
-#include "calendar_file.h"
+#include "renkei/support/calendar_file.h"
 #include "review.h"
 #include "state_store.h"
 #include "test_support.h"
-#include "text/codec.h"
+#include "renkei/support/codec.h"
 
 using namespace renkei;
 namespace fs = std::filesystem;

@@ -9,8 +9,8 @@
 
 #include <random>
 
-#include "renkei/seal.h"
-#include "renkei/token.h"
+#include "renkei/support/seal.h"
+#include "renkei/support/token.h"
 #include "test_support.h"
 
 using namespace renkei;

@@ -4,10 +4,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include "test_support.h"
-#include "text/check_digits.h"
-#include "text/era.h"
-#include "text/gaiji.h"
-#include "text/normalize.h"
+#include "renkei/support/check_digits.h"
+#include "renkei/support/era.h"
+#include "renkei/support/gaiji.h"
+#include "renkei/support/normalize.h"
 
 using namespace renkei;
 using namespace renkei::text;

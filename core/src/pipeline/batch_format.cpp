@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "renkei/json.h"
-#include "renkei/seal.h"
+#include "renkei/support/seal.h"
 
 namespace renkei::pipeline {
 namespace {

@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "renkei/record.h"
-#include "renkei/seal.h"
+#include "renkei/support/seal.h"
 
 namespace renkei::pipeline {
 

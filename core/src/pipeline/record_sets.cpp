@@ -3,7 +3,7 @@
 
 #include <map>
 
-#include "diagnostics.h"
+#include "renkei/support/diagnostics.h"
 #include "formats/reader.h"
 #include "mapping/mapping.h"
 #include "pipeline/batch_format.h"

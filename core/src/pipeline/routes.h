@@ -11,7 +11,7 @@
 
 #include "config.h"
 #include "renkei/connector.h"
-#include "renkei/seal.h"
+#include "renkei/support/seal.h"
 
 namespace renkei {
 
