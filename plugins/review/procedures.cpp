@@ -253,6 +253,109 @@ const Procedure* Procedures::find(const std::string& id) const {
   return nullptr;
 }
 
+namespace {
+
+using Tables = std::map<std::string, std::shared_ptr<const ConversionTable>>;
+
+/// <members min max>: the household members' fields.
+void readMembers(xmlNodePtr g, Procedure& p, const std::string& f, Diagnostics& diags) {
+  p.minMembers = numberAttr(g, "min", 1, 0, 99, f, diags, "members: ");
+  p.maxMembers = numberAttr(g, "max", 9, 1, 99, f, diags, "members: ");
+  if (p.maxMembers < 1 || p.maxMembers > 99 || p.minMembers < 0 || p.minMembers > p.maxMembers)
+    diags.add(f, xml::lineOf(g), "members: min and max must be 0 ≤ min ≤ max ≤ 99, max ≥ 1");
+  std::map<std::string, int> memberLines;
+  std::set<std::string> memberMatched;
+  for (xmlNodePtr m = g->children; m; m = m->next) {
+    if (m->type != XML_ELEMENT_NODE) continue;
+    FieldRule r = readField(m, f, diags, memberLines, memberMatched);
+    if (!r.match.empty()) diags.add(f, r.line, "members: field '" + r.name + "': match is for the applicant's fields");
+    p.memberFields.push_back(std::move(r));
+  }
+}
+
+/// <write-back kind encoding reflect-event reflect-days conversion-table>.
+void readWriteBack(xmlNodePtr g, WriteBack& w, const fs::path& file, Tables& tables, Diagnostics& diags) {
+  const std::string f = file.string();
+  w.kind = xml::attr(g, "kind");
+  w.encoding = text::canonicalCodecName(xml::hasAttr(g, "encoding") ? xml::attr(g, "encoding") : "windows-31j");
+  w.codec = text::findCodec(w.encoding);
+  if (!w.codec) {
+    std::string names;
+    for (const auto& n : text::codecNames()) names += (names.empty() ? "" : ", ") + n;
+    diags.add(f, xml::lineOf(g), "write-back: encoding '" + w.encoding + "' is not one of " + names);
+  }
+  w.reflectEvent = xml::attr(g, "reflect-event");
+  w.reflectDays = numberAttr(g, "reflect-days", w.reflectDays, 0, 3650, f, diags, "write-back: ");
+  if (xml::hasAttr(g, "conversion-table")) {
+    fs::path t = xml::attr(g, "conversion-table");
+    if (t.is_relative()) t = file.parent_path() / t;
+    w.conversionTablePath = t;
+    auto it = tables.find(t.string());
+    if (it == tables.end()) it = tables.emplace(t.string(), ConversionTable::load(t, diags)).first;
+    w.conversionTable = it->second;
+  }
+}
+
+/// What holds across a procedure's elements: required-when names a field
+/// of the same list; the register match and reflection need 氏名 and 生年月日.
+void checkProcedure(const Procedure& p, const std::set<std::string>& matched, const std::string& f, Diagnostics& diags) {
+  for (const auto* list : {&p.fields, &p.memberFields})
+    for (const FieldRule& r : *list)
+      if (!r.requiredWhenField.empty() &&
+          std::none_of(list->begin(), list->end(), [&](const FieldRule& o) { return o.name == r.requiredWhenField; }))
+        diags.add(f, r.line,
+                  "field '" + r.name + "': required-when names '" + r.requiredWhenField + "', which is not a field " +
+                      (list == &p.fields ? "of the procedure" : "of its members"));
+  const bool hasName = matched.count("name") > 0, hasBirth = matched.count("birth") > 0;
+  if (p.registerRequired && !(hasName && hasBirth))
+    diags.add(f, p.line,
+              "procedure '" + p.id +
+                  "': register=\"required\" needs fields with match=\"name\" and match=\"birth\" (how the applicant "
+                  "is found in the resident register); say register=\"none\" for a procedure without one");
+  if (!p.writeBack.reflectEvent.empty() && !(hasName && hasBirth))
+    diags.add(f, p.line,
+              "procedure '" + p.id +
+                  "': reflect-event needs fields with match=\"name\" and match=\"birth\" (how the 異動 is found "
+                  "in the next resident export)");
+}
+
+/// One <procedure> and what it holds.
+Procedure readProcedure(xmlNodePtr c, const fs::path& file, Tables& tables, Diagnostics& diags) {
+  const std::string f = file.string();
+  Procedure p;
+  p.line = xml::lineOf(c);
+  p.id = xml::attr(c, "id");
+  p.name = xml::attr(c, "name");
+  p.form = xml::hasAttr(c, "form") ? xml::attr(c, "form") : p.id;
+  p.department = xml::attr(c, "department");
+  p.periodDays = numberAttr(c, "period-days", 0, 0, 3650, f, diags, "procedure '" + p.id + "': ");
+  p.correctionDays = numberAttr(c, "correction-days", p.correctionDays, 1, 3650, f, diags, "procedure '" + p.id + "': ");
+  p.registerRequired = !xml::hasAttr(c, "register") || xml::attr(c, "register") == "required";
+  std::map<std::string, int> fieldLines;
+  std::set<std::string> matched;
+  for (xmlNodePtr g = c->children; g; g = g->next) {
+    if (g->type != XML_ELEMENT_NODE) continue;
+    const std::string what = xml::name(g);
+    if (what == "field") {
+      p.fields.push_back(readField(g, f, diags, fieldLines, matched));
+    } else if (what == "members") {
+      readMembers(g, p, f, diags);
+    } else if (what == "attachment") {
+      AttachmentRule a;
+      a.name = xml::attr(g, "name");
+      a.label = xml::hasAttr(g, "label") ? xml::attr(g, "label") : a.name;
+      a.required = boolAttr(g, "required", true);
+      p.attachments.push_back(std::move(a));
+    } else if (what == "write-back") {
+      readWriteBack(g, p.writeBack, file, tables, diags);
+    }
+  }
+  checkProcedure(p, matched, f, diags);
+  return p;
+}
+
+}  // namespace
+
 std::shared_ptr<const Procedures> loadProcedures(const fs::path& file, Diagnostics& diags) {
   const std::size_t before = diags.size();
   xml::DocPtr doc = xml::load(file, kProceduresSchema, "urn:renkei:procedures:1", "procedures", "procedures", diags);
@@ -264,87 +367,12 @@ std::shared_ptr<const Procedures> loadProcedures(const fs::path& file, Diagnosti
   xmlNodePtr root = xmlDocGetRootElement(doc.get());
   out->municipality = xml::attr(root, "municipality");
   std::map<std::string, int> ids;
-  std::map<std::string, std::shared_ptr<const ConversionTable>> tables;
+  Tables tables;
   for (xmlNodePtr c = root->children; c; c = c->next) {
     if (c->type != XML_ELEMENT_NODE) continue;
-    Procedure p;
-    p.line = xml::lineOf(c);
-    p.id = xml::attr(c, "id");
-    p.name = xml::attr(c, "name");
-    p.form = xml::hasAttr(c, "form") ? xml::attr(c, "form") : p.id;
-    p.department = xml::attr(c, "department");
-    p.periodDays = numberAttr(c, "period-days", 0, 0, 3650, f, diags, "procedure '" + p.id + "': ");
-    p.correctionDays = numberAttr(c, "correction-days", p.correctionDays, 1, 3650, f, diags, "procedure '" + p.id + "': ");
-    p.registerRequired = !xml::hasAttr(c, "register") || xml::attr(c, "register") == "required";
+    Procedure p = readProcedure(c, file, tables, diags);
     if (auto [it, inserted] = ids.emplace(p.id, p.line); !inserted)
       diags.add(f, p.line, "procedure '" + p.id + "' is declared twice (first at line " + std::to_string(it->second) + ")");
-    std::map<std::string, int> fieldLines;
-    std::set<std::string> matched;
-    for (xmlNodePtr g = c->children; g; g = g->next) {
-      if (g->type != XML_ELEMENT_NODE) continue;
-      const int line = xml::lineOf(g);
-      const std::string what = xml::name(g);
-      if (what == "field") {
-        p.fields.push_back(readField(g, f, diags, fieldLines, matched));
-      } else if (what == "members") {
-        p.minMembers = numberAttr(g, "min", 1, 0, 99, f, diags, "members: ");
-        p.maxMembers = numberAttr(g, "max", 9, 1, 99, f, diags, "members: ");
-        if (p.maxMembers < 1 || p.maxMembers > 99 || p.minMembers < 0 || p.minMembers > p.maxMembers)
-          diags.add(f, line, "members: min and max must be 0 ≤ min ≤ max ≤ 99, max ≥ 1");
-        std::map<std::string, int> memberLines;
-        std::set<std::string> memberMatched;
-        for (xmlNodePtr m = g->children; m; m = m->next) {
-          if (m->type != XML_ELEMENT_NODE) continue;
-          FieldRule r = readField(m, f, diags, memberLines, memberMatched);
-          if (!r.match.empty()) diags.add(f, r.line, "members: field '" + r.name + "': match is for the applicant's fields");
-          p.memberFields.push_back(std::move(r));
-        }
-      } else if (what == "attachment") {
-        AttachmentRule a;
-        a.name = xml::attr(g, "name");
-        a.label = xml::hasAttr(g, "label") ? xml::attr(g, "label") : a.name;
-        a.required = boolAttr(g, "required", true);
-        p.attachments.push_back(std::move(a));
-      } else if (what == "write-back") {
-        WriteBack& w = p.writeBack;
-        w.kind = xml::attr(g, "kind");
-        w.encoding = text::canonicalCodecName(xml::hasAttr(g, "encoding") ? xml::attr(g, "encoding") : "windows-31j");
-        w.codec = text::findCodec(w.encoding);
-        if (!w.codec) {
-          std::string names;
-          for (const auto& n : text::codecNames()) names += (names.empty() ? "" : ", ") + n;
-          diags.add(f, line, "write-back: encoding '" + w.encoding + "' is not one of " + names);
-        }
-        w.reflectEvent = xml::attr(g, "reflect-event");
-        w.reflectDays = numberAttr(g, "reflect-days", w.reflectDays, 0, 3650, f, diags, "write-back: ");
-        if (xml::hasAttr(g, "conversion-table")) {
-          fs::path t = xml::attr(g, "conversion-table");
-          if (t.is_relative()) t = file.parent_path() / t;
-          w.conversionTablePath = t;
-          auto it = tables.find(t.string());
-          if (it == tables.end()) it = tables.emplace(t.string(), ConversionTable::load(t, diags)).first;
-          w.conversionTable = it->second;
-        }
-      }
-    }
-    for (const auto* list : {&p.fields, &p.memberFields})
-      for (const FieldRule& r : *list)
-        if (!r.requiredWhenField.empty() &&
-            std::none_of(list->begin(), list->end(), [&](const FieldRule& o) { return o.name == r.requiredWhenField; }))
-          diags.add(f, r.line,
-                    "field '" + r.name + "': required-when names '" + r.requiredWhenField +
-                        "', which is not a field " + (list == &p.fields ? "of the procedure" : "of its members"));
-    const bool hasName = matched.count("name") > 0, hasBirth = matched.count("birth") > 0;
-    if (p.registerRequired && !(hasName && hasBirth))
-      diags.add(f, p.line,
-                "procedure '" + p.id +
-                    "': register=\"required\" needs fields with match=\"name\" and match=\"birth\" (how the applicant "
-                    "is found in the resident register); say register=\"none\" for a procedure without one");
-    if (!p.writeBack.reflectEvent.empty() && !(hasName && hasBirth))
-      diags.add(f, p.line,
-                "procedure '" + p.id +
-                    "': reflect-event needs fields with match=\"name\" and match=\"birth\" (how the 異動 is found "
-                    "in the next resident export)");
     out->list.push_back(std::move(p));
   }
   if (diags.size() != before) return nullptr;

@@ -29,6 +29,10 @@
 
 namespace renkei::review {
 
+namespace detail {
+struct Step;
+}  // namespace detail
+
 /// The most attachments one application may list (a package's manifest and a
 /// window system's submit alike).
 constexpr std::size_t kMaxAttachments = 100;
@@ -216,10 +220,36 @@ class Review {
   calendar::Date today(std::int64_t now) const;
 
  private:
+  // Formal review (review_formal.cpp).
   std::vector<Finding> formalReview(const Procedure& p, const std::vector<std::pair<std::string, std::string>>& fields,
                                     const std::vector<AttachmentIn>& attachments,
                                     const std::map<std::string, std::string>& received,
                                     const std::string& certificateSerial, std::string& residentCode);
+  /// A resident in the register cache, as the match reads it.
+  struct RegisterEntry {
+    std::string code, status;
+    FourItems items;
+  };
+  void matchByCertificate(const FourItems& said, const std::string& serial, std::string& residentCode,
+                          std::vector<Finding>& out);
+  void matchByName(const FourItems& said, std::string& residentCode, std::vector<Finding>& out);
+
+  // Intake (review_intake.cpp).
+  std::map<std::string, std::string> receivedAttachments(const IntakeInput& in,
+                                                         const std::vector<AttachmentIn>& attachments) const;
+  std::string drawArrivalNumber(const std::string& day);
+  Emission intakeEmission(Application& a, const IntakeInput& in, const Procedure& p, const std::string& matchKey,
+                          std::int64_t now);
+
+  // The state machine (review_actions.cpp); Step is in review_internal.h.
+  void planAction(Application& a, const Procedure& p, const ActionInput& in, std::int64_t now, detail::Step& step);
+  void planCorrection(Application& a, const Procedure& p, const ActionInput& in, std::int64_t now, detail::Step& step);
+  void planResubmission(const Application& a, const Procedure& p, const ActionInput& in, std::int64_t now,
+                        detail::Step& step);
+  void planWriteBack(const Application& a, const Procedure& p, std::int64_t now, detail::Step& step);
+  RecordSet writeBackRecords(const Application& a, const Procedure& p, const std::string& today, std::string& hold) const;
+  Application commitAction(const Application& a, const ActionInput& in, std::int64_t now, detail::Step& step);
+
   /// 反映待ち → 反映済 with the 完了 notice, once each, all in one commit.
   /// Returns how many changed.
   std::size_t reflect(const std::vector<std::string>& arrivalNos, const std::string& how, std::int64_t now);
