@@ -653,6 +653,8 @@ class ConfigChecker {
                       std::to_string(it->second) + ")");
         continue;
       }
+      if (!spec->deprecated.empty())
+        diags.warn(file, t.line, describe(inst) + ": key '" + t.key + "' is deprecated: " + spec->deprecated);
       Settings::Value value;
       if (auto err = parseSettingValue(spec->type, t.value, config.directory, value)) {
         diags.add(file, t.line, describe(inst) + ": key '" + t.key + "': " + *err);

@@ -1,5 +1,7 @@
 #include "host_services.h"
 
+#include <ctime>
+
 #include "mapped_file.h"
 #include "renkei/text.h"
 #include <Poco/Logger.h>
@@ -49,6 +51,15 @@ Outcome InstanceServices::emit(const Emission& emission) {
 }
 
 std::int64_t InstanceServices::nowMs() { return store::nowMs(); }
+
+// The process's zone is the config's time-zone (useTimeZone, before any
+// thread starts), so localtime_r answers for the instance.
+std::int64_t InstanceServices::utcOffsetMinutes(std::int64_t ms) const {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  return tm.tm_gmtoff / 60;
+}
 
 bool InstanceServices::recordRefusal(const std::string& item, const std::string& reason) {
   if (validating_) return false;

@@ -45,6 +45,7 @@ class InstanceServices final : public HostServices {
   MetricsScope& metrics() override { return *metrics_; }
   void audit(const AuditEntry& entry) override { writeAudit(entry); }
   std::int64_t nowMs() override;
+  std::int64_t utcOffsetMinutes(std::int64_t ms) const override;
   bool recordRefusal(const std::string& item, const std::string& reason) override;
   bool looksLikeIdentifier(std::string_view value) const override;
   std::optional<std::string> readRecords(const std::filesystem::path& layout, const std::filesystem::path& file,

@@ -82,6 +82,7 @@ PluginDescriptor PluginRegistry::readInfo(const fs::path& library) {
     spec.defaultValue = str(k.default_value);
     spec.required = k.required != 0;
     spec.description = str(k.description);
+    spec.deprecated = str(k.deprecated);
     if (spec.key.empty() || !isValidKeyType(spec.type))
       throw PluginLoadError(file + ": plugin '" + d.key + "' declares key '" + spec.key +
                             "' with invalid type '" + spec.type + "'");

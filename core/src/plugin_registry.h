@@ -30,6 +30,7 @@ struct ConfigKeySpec {
   std::string defaultValue;
   bool required = false;
   std::string description;
+  std::string deprecated;  ///< non-empty: the key is deprecated; what replaces it
 };
 
 /// What a plugin library declares, copied out of its renkei_plugin_info.

@@ -26,7 +26,7 @@ struct CrmOptions {
   std::string householderValue = "世帯主";
   std::string nameField = "name";        ///< 氏名, for finding a token's members in the register
   std::string birthField = "birth_date";  ///< 生年月日 (ISO), likewise
-  std::int64_t reportOffsetMinutes = 9 * 60;  ///< the reports' time zone (JST)
+  std::int64_t reportOffsetMinutes = 9 * 60;  ///< the reports' local time: the host's time-zone, read at configure
 };
 
 /// Thrown for a request that cannot be served; turned into api::ApiError.

@@ -28,8 +28,9 @@ const renkei_config_key kKeys[] = {
     {"client-times", "bool", "false", 0,
      "Accept event times from clients (the `at` argument of visit calls, e.g. a ticket machine's clock); "
      "when false a call giving one is refused and the host's clock is used."},
-    {"report-utc-offset", "string", "+09:00", 0,
-     "Time zone of the reports' days and hours, as an offset from UTC (+09:00 is JST)."},
+    {"report-utc-offset", "string", nullptr, 0,
+     "Time zone of the reports' days and hours, as an offset from UTC (+09:00 is JST).",
+     "the reports follow the config's time-zone (<renkei time-zone=\"…\">); remove this key"},
     {"knowledge", "path", nullptr, 0,
      "The concierge's knowledge file: with it (and calendar), an opened token also lists what the register adds "
      "(members the token leaves out, the procedures they call for)."},
@@ -357,16 +358,6 @@ class CrmHandler final : public api::CrmServiceIf {
   ApiCaller caller_;
 };
 
-std::int64_t parseOffset(const std::string& text) {
-  // ±HH:MM
-  if (text.size() == 6 && (text[0] == '+' || text[0] == '-') && text[3] == ':' && std::isdigit(text[1]) &&
-      std::isdigit(text[2]) && std::isdigit(text[4]) && std::isdigit(text[5])) {
-    const int h = std::stoi(text.substr(1, 2)), m = std::stoi(text.substr(4, 2));
-    if (h <= 14 && m < 60) return (text[0] == '-' ? -1 : 1) * (h * 60 + m);
-  }
-  throw ConfigError("report-utc-offset: '" + text + "' is not an offset like +09:00");
-}
-
 }  // namespace
 
 class CrmModule final : public Module {
@@ -378,7 +369,8 @@ class CrmModule final : public Module {
     options.householdKey = settings.getString("household-key");
     options.relationshipField = settings.getString("relationship-field");
     options.householderValue = settings.getString("householder-value");
-    options.reportOffsetMinutes = parseOffset(settings.getString("report-utc-offset"));
+    options.reportOffsetMinutes =
+        localOffsetMinutes(settings, "report-utc-offset", *context.services, context.services->nowMs());
     clientTimes_ = settings.getBool("client-times");
     options.nameField = settings.getString("name-field");
     options.birthField = settings.getString("birth-field");

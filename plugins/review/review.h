@@ -152,7 +152,7 @@ struct ReportRow {
 
 struct ReviewOptions {
   std::string municipality;  ///< this municipality (intake without a source municipality)
-  std::int64_t offsetMinutes = 9 * 60;  ///< local time (JST) for days, hours, 到達番号
+  std::int64_t offsetMinutes = 9 * 60;  ///< local time for days, hours, 到達番号: the host's time-zone, read at configure
   std::map<std::string, std::string> variants;  ///< 異体字 table for 4 情報 matching
   // The resident records routed to the module (the register's export).
   std::string residentKey = "resident_code", nameField = "name", birthField = "birth_date", sexField = "sex",

@@ -33,7 +33,8 @@ const renkei_config_key kKeys[] = {
     {"variants", "path", nullptr, 0,
      "Old and new character forms for 4 情報 matching (old<TAB>new per line; config/review/kanji-variants.tsv)."},
     {"municipality", "string", "", 0, "This municipality's name or code: the 申請元 of applications that name none."},
-    {"utc-offset", "string", "+09:00", 0, "Local time (days, hours, 到達番号, deadlines) as an offset from UTC."},
+    {"utc-offset", "string", nullptr, 0, "Local time (days, hours, 到達番号, deadlines) as an offset from UTC.",
+     "days, hours and deadlines follow the config's time-zone (<renkei time-zone=\"…\">); remove this key"},
     {"application-record", "string", "application", 0, "Record type of routed applications."},
     {"resident-record", "string", "crm.resident", 0,
      "Record type of routed resident records (the register's export): the 4 情報 cache and reconciliation."},
@@ -78,15 +79,6 @@ const renkei_plugin_info kInfo = {
     kKeys,
     sizeof(kKeys) / sizeof(kKeys[0]),
 };
-
-std::int64_t parseOffset(const std::string& text) {
-  if (text.size() == 6 && (text[0] == '+' || text[0] == '-') && text[3] == ':' && std::isdigit(text[1]) &&
-      std::isdigit(text[2]) && std::isdigit(text[4]) && std::isdigit(text[5])) {
-    const int h = std::stoi(text.substr(1, 2)), m = std::stoi(text.substr(4, 2));
-    if (h <= 14 && m < 60) return (text[0] == '-' ? -1 : 1) * (h * 60 + m);
-  }
-  throw ConfigError("utc-offset: '" + text + "' is not an offset like +09:00");
-}
 
 int parseClock(const std::string& text) {
   if (text.size() == 5 && text[2] == ':' && std::isdigit(text[0]) && std::isdigit(text[1]) && std::isdigit(text[3]) &&
@@ -358,7 +350,7 @@ class ReviewModule final : public Module {
     emits_.push_back({"review.notice", EmittedType::Routes::AtLeastOne, "notices to residents"});
     emits_.push_back({"review.mail", EmittedType::Routes::AtLeastOne, "staff mail"});
     options.municipality = settings.getString("municipality");
-    options.offsetMinutes = parseOffset(settings.getString("utc-offset"));
+    options.offsetMinutes = localOffsetMinutes(settings, "utc-offset", *context.services, context.services->nowMs());
     options.residentKey = settings.getString("resident-key");
     options.nameField = settings.getString("name-field");
     options.birthField = settings.getString("birth-field");

@@ -42,7 +42,7 @@ CaseResult checkFile(const fs::path& file) {
   }
   r.ok = diags.empty();
   r.problems = diags.size();
-  r.text = diags.format();
+  r.text = diags.format() + diags.formatWarnings();  // warnings are expected lines too, not problems
   return r;
 }
 

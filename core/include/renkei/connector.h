@@ -131,6 +131,11 @@ class HostServices {
   /// The host's clock: milliseconds since the Unix epoch (UTC). Tests may
   /// step it; use it for anything stored or compared with stored times.
   virtual std::int64_t nowMs() = 0;
+  /// The instance's local time: minutes east of UTC at `ms` in the config's
+  /// time-zone (one zone per instance; +540 for Asia/Tokyo). Days, hours
+  /// and deadlines a plugin shows or counts use this, never a zone of its
+  /// own. Thread-safe.
+  virtual std::int64_t utcOffsetMinutes(std::int64_t ms) const = 0;
   /// The host's content scan for data bound for the internet zone: true
   /// when `value` holds a 住民票コード-shaped run of 11 digits, or 12 digits
   /// with a valid 個人番号 check digit (half- or full-width, single
@@ -139,6 +144,23 @@ class HostServices {
   /// Thread-safe, no state.
   virtual bool looksLikeIdentifier(std::string_view value) const = 0;
 };
+
+/// A plugin's local time: the offset the deprecated `key` gives (±HH:MM,
+/// kept for configs written before the host's time-zone served plugins) or
+/// else the host's (HostServices::utcOffsetMinutes) at `nowMs`. Throws
+/// ConfigError naming the key when its value is not an offset.
+inline std::int64_t localOffsetMinutes(const Settings& settings, const std::string& key, const HostServices& host,
+                                       std::int64_t nowMs) {
+  if (!settings.has(key)) return host.utcOffsetMinutes(nowMs);
+  const std::string& text = settings.getString(key);
+  const auto digit = [&](std::size_t i) { return text[i] >= '0' && text[i] <= '9'; };
+  if (text.size() == 6 && (text[0] == '+' || text[0] == '-') && text[3] == ':' && digit(1) && digit(2) && digit(4) &&
+      digit(5)) {
+    const int h = (text[1] - '0') * 10 + (text[2] - '0'), m = (text[4] - '0') * 10 + (text[5] - '0');
+    if (h <= 14 && m < 60) return (text[0] == '-' ? -1 : 1) * (h * 60 + m);
+  }
+  throw ConfigError(key + ": '" + text + "' is not an offset like +09:00");
+}
 
 /// What the host tells a plugin instance about where it runs. Valid for the
 /// instance's whole life; owned by the host.

@@ -8,7 +8,7 @@
 /// another number, before it reads the library's POCO manifest. Bump it whenever
 /// a header in include/renkei changes a class layout, a virtual function or
 /// this struct.
-#define RENKEI_SDK_ABI_VERSION 10u
+#define RENKEI_SDK_ABI_VERSION 11u
 
 extern "C" {
 
@@ -24,13 +24,16 @@ enum renkei_role : std::uint32_t {
 /// every instance's settings against this table before the plugin sees them.
 /// `type` is one of: string, int, bool, duration, size, path, list, secret,
 /// odbc-connection, enum(a|b|c) (docs/plugins.md, "Key types").
-/// `default_value` is nullptr when the key has no default.
+/// `default_value` is nullptr when the key has no default. `deprecated`,
+/// when set, says what replaces the key: the host still takes it, and
+/// `renkei check` warns at its line (file:line) with that text.
 struct renkei_config_key {
   const char* key;
   const char* type;
   const char* default_value;
   int required;
   const char* description;
+  const char* deprecated = nullptr;
 };
 
 /// What a plugin library says about itself. `abi_version` must stay the first
