@@ -1,0 +1,87 @@
+// Plugins in this process, through the harness (tests/support/plugin_harness.h):
+// the library the host loads, the host's key rules, a real state store, and
+// a recording seam and clock instead of a running host. What only a real
+// host can show (SIGKILL, TLS, routes) stays in the integration tests.
+#define BOOST_TEST_MODULE renkei_plugin_harness
+#include <boost/test/unit_test.hpp>
+
+#include "plugin_harness.h"
+
+using namespace renkei;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path source(const std::string& rel) { return fs::path(test::env("RENKEI_SOURCE_DIR")) / rel; }
+
+/// 2026-12-06 16:00 UTC: already 2026-12-07 01:00 in Tokyo.
+constexpr std::int64_t kLateEveningUtc = 1'796'572'800'000;
+
+std::string field(const Record& r, const std::string& name) {
+  const std::string* v = r.find(name);
+  return v ? *v : "<none>";
+}
+
+void configureReview(test::PluginHarness& h) {
+  h.set("procedures", source("config/review/procedures.xml").string())
+      .set("calendar", source("config/calendar/demo-city.xml").string());
+}
+
+Batch applications(const std::string& id) {
+  return test::PluginHarness::batch("application", {"application_id", "procedure", "shimei"},
+                                    {{"A-1", "tennyu-todoke", "見本 花子"}, {"A-2", "tennyu-todoke", "見本 太郎"}}, id);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_review_module_numbers_applications_on_the_hosts_local_day_and_takes_each_once) {
+  if (!fs::exists(fs::path(test::env("RENKEI_PLUGIN_DIR")) / "renkei_review.so")) return;  // plugin switched off
+  test::PluginHarness h("review");
+  configureReview(h);
+  // A host whose time-zone is UTC: the late evening is still the 6th (a
+  // module with a zone of its own, +09:00, would say the 7th).
+  h.host().moveTo(kLateEveningUtc);
+  h.host().setUtcOffsetMinutes(0);
+  h.configure();
+  h.start();
+  BOOST_TEST(h.module().accept(applications("b1")).isOk());
+  const auto notices = h.host().emitted("review.notice");
+  BOOST_TEST_REQUIRE(notices.size() == 2u);
+  // The 到達番号 is the day in the host's time-zone.
+  BOOST_TEST(field(notices[0], "arrival_no") == "R20261206-000001");
+  BOOST_TEST(field(notices[1], "arrival_no") == "R20261206-000002");
+  BOOST_TEST(h.host().emitted("review.mail").size() == 2u);
+  const std::size_t emissions = h.host().emissions();
+  // The same batch again (a redelivery after a crash): nothing new.
+  BOOST_TEST(h.module().accept(applications("b1")).isOk());
+  BOOST_TEST(h.host().emissions() == emissions);
+  BOOST_TEST(h.host().emitted("review.notice").size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_deprecated_offset_key_still_wins_over_the_hosts_zone) {
+  if (!fs::exists(fs::path(test::env("RENKEI_PLUGIN_DIR")) / "renkei_review.so")) return;
+  test::PluginHarness h("review");
+  configureReview(h);
+  h.set("utc-offset", "+09:00");
+  h.host().moveTo(kLateEveningUtc);
+  h.host().setUtcOffsetMinutes(0);
+  h.configure();
+  BOOST_TEST(h.module().accept(applications("b1")).isOk());
+  const auto notices = h.host().emitted("review.notice");
+  BOOST_TEST_REQUIRE(!notices.empty());
+  BOOST_TEST(field(notices[0], "arrival_no") == "R20261207-000001");  // the key's Tokyo day, not the host's UTC one
+}
+
+BOOST_AUTO_TEST_CASE(keys_are_checked_by_the_hosts_rules_before_the_plugin_sees_them) {
+  if (!fs::exists(fs::path(test::env("RENKEI_PLUGIN_DIR")) / "renkei_review.so")) return;
+  test::PluginHarness h("review");
+  configureReview(h);
+  h.set("procedurse", "x.xml");
+  BOOST_CHECK_EXCEPTION(h.configure(), std::runtime_error, [](const std::runtime_error& e) {
+    return std::string(e.what()).find("unknown key 'procedurse'") != std::string::npos;
+  });
+  test::PluginHarness missing("review");
+  BOOST_CHECK_EXCEPTION(missing.configure(), std::runtime_error, [](const std::runtime_error& e) {
+    return std::string(e.what()).find("missing required key 'procedures'") != std::string::npos;
+  });
+}
