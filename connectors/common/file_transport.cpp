@@ -597,6 +597,9 @@ Outcome FileConnector::finish(const Intake& item, Disposition disposition, const
               " bytes now): the content as claimed was taken in; the rest was not. Re-send the whole "
               "file under a temporary name and rename it when complete";
         if (logger_) logger_->warning("%s: '%s' %s", id_, printable(item.name), why);
+        // The host counted it done: kept as refused too, so `renkei status`
+        // (exit 4) and /metrics show it until an operator acknowledges it.
+        if (services_) services_->recordRefusal(item.name, why);
       }
     }
     if (disposition == Disposition::Done && !keepDone_) {
