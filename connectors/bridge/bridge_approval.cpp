@@ -51,6 +51,19 @@ OperatorResult refused(std::string why, int status = 1) {
 
 }  // namespace
 
+std::vector<std::pair<std::string, std::string>> BridgeConnector::pendingBundles() const {
+  const fs::path pending = send_->folder / "pending-approval";
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (fs::directory_iterator it(pending, ec), end; !ec && it != end; it.increment(ec))
+    if (it->is_regular_file() && plainName(it->path().filename().string()))
+      names.push_back(it->path().filename().string());
+  std::sort(names.begin(), names.end());
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& n : names) out.emplace_back(n, summary(pending / n));
+  return out;
+}
+
 std::optional<OperatorResult> BridgeConnector::operate(const OperatorRequest& request) {
   const std::string& action = request.action;
   if (action != "pending" && action != "approve" && action != "reject") return std::nullopt;
@@ -61,14 +74,10 @@ std::optional<OperatorResult> BridgeConnector::operate(const OperatorRequest& re
   const fs::path pending = send_->folder / "pending-approval";
   std::error_code ec;
   if (action == "pending") {
-    std::vector<std::string> names;
-    for (fs::directory_iterator it(pending, ec), end; !ec && it != end; it.increment(ec))
-      if (it->is_regular_file() && plainName(it->path().filename().string()))
-        names.push_back(it->path().filename().string());
-    std::sort(names.begin(), names.end());
+    const auto bundles = pendingBundles();
     OperatorResult r;
-    for (const std::string& n : names) r.output += n + "  " + summary(pending / n) + "\n";
-    r.output += std::to_string(names.size()) + (names.size() == 1 ? " bundle waits" : " bundles wait") +
+    for (const auto& [name, what] : bundles) r.output += name + "  " + what + "\n";
+    r.output += std::to_string(bundles.size()) + (bundles.size() == 1 ? " bundle waits" : " bundles wait") +
                 " for approval in " + pending.string() + "\n";
     return r;
   }

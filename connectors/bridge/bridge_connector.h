@@ -82,6 +82,9 @@ class BridgeConnector final : public Connector, public Sink {
  private:
   void configureSend(const Settings& settings);
   void configureReceive(const Settings& settings);
+  /// Bundles waiting in pending-approval/, by name, with what each holds
+  /// (record type, count, sequence, zone, when made: never values).
+  std::vector<std::pair<std::string, std::string>> pendingBundles() const;
   /// A CURVE key file named by `key` (ConfigError naming the key).
   static std::string curveKey(const Settings& settings, const char* key);
   /// Writes the bundle text to tmp/ and renames it into out/ (or

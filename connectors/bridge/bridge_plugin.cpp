@@ -3,6 +3,11 @@
 // bridge_receive.cpp.
 #include <Poco/ClassLibrary.h>
 
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+
+#include <sstream>
+
 #include "bridge_connector.h"
 
 namespace renkei::connectors::bridge {
@@ -132,6 +137,26 @@ void BridgeConnector::configure(const Settings& settings, const HostContext& con
   if (!send_ && !receive_) throw ConfigError("give send-folder, receive-folder or both: this bridge does nothing");
   if (context.validating) return;  // renkei check: no store, no folders
   context.services->state().migrate(bridgeMigrations());
+  if (send_ && send_->approval)
+    context.services->admin()->addHandler(
+        "pending", "bundles waiting for an operator's approval: name, record type, count, sequence, zone, when made",
+        "view", [this](const AdminRequest&) {
+          AdminResponse r;
+          Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
+          for (const auto& [name, what] : pendingBundles()) {
+            Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+            o->set("bundle", name);
+            o->set("holds", what);
+            list->add(o);
+          }
+          Poco::JSON::Object out;
+          out.set("connector", context_.id);
+          out.set("pending", list);
+          std::ostringstream text;
+          out.stringify(text);
+          r.body = text.str() + "\n";
+          return r;
+        });
 }
 
 std::string BridgeConnector::curveKey(const Settings& settings, const char* key) {

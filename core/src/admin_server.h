@@ -1,12 +1,15 @@
-// The admin listener (POCO Net): /metrics in the Prometheus text format and
-// /health for monitoring; loopback HTTP by default, HTTPS when configured.
-// The full operator dashboard comes later; nothing here shows personal data.
+// The admin listener (POCO Net): /metrics in the Prometheus text format,
+// /health for monitoring, and the pages plugins add (/plugins, then
+// /plugins/<instance>/<path>); loopback HTTP by default, HTTPS when
+// configured. The full operator console comes later; nothing here shows
+// personal data.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "admin_pages.h"
 #include "config.h"
 #include "pipeline/metrics.h"
 
@@ -20,7 +23,7 @@ class AdminServer {
   /// answering.
   using Health = std::function<std::string()>;
   /// Throws std::runtime_error (address in use, bad certificate …).
-  AdminServer(const AdminConfig& config, pipeline::MetricsRegistry& metrics, Health health);
+  AdminServer(const AdminConfig& config, pipeline::MetricsRegistry& metrics, const AdminPages& pages, Health health);
   ~AdminServer();
   void start();
   void stop();

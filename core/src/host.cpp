@@ -203,6 +203,7 @@ void Host::buildInstances() {
         storeConfig_, inst.id, api_.get(), spool_,
         [seam](const std::string& emitter, const Emission& e) { return seam->emit(emitter, e); },
         metrics_.scope(inst.id));
+    services->setAdmin(adminPages_.forInstance(inst.id));
     ctx.services = services.get();
     return ctx;
   };
@@ -318,7 +319,7 @@ void Host::startAdmin() {
   if (!config_.admin) return;
   try {
     adminStore_ = store::openStore(storeConfig_);
-    admin_ = std::make_unique<AdminServer>(*config_.admin, metrics_, [this]() -> std::string {
+    admin_ = std::make_unique<AdminServer>(*config_.admin, metrics_, adminPages_, [this]() -> std::string {
       if (const std::string f = fatal(); !f.empty()) return "the store is gone: " + f;
       if (storeUnavailable()) return "the store does not answer";
       return {};
@@ -410,6 +411,7 @@ void Host::shutdown() {
   modules_.clear();
   connectors_.clear();
   admin_.reset();
+  adminPages_.clear();  // the handlers' code is the plugins': gone with them
   {
     std::lock_guard<std::mutex> lock(adminMutex_);
     adminStore_.reset();

@@ -15,6 +15,7 @@
 
 #include <Poco/Logger.h>
 
+#include "admin_pages.h"
 #include "config.h"
 #include "pipeline/metrics.h"
 #include "pipeline/routes.h"
@@ -149,6 +150,7 @@ class Host {
   std::vector<std::unique_ptr<pipeline::Delivery>> deliveries_;  ///< one per target up to delivery-threads
   std::vector<std::unique_ptr<pipeline::FileIntake>> workers_;
   std::unique_ptr<ApiServer> api_;      ///< the window-system interface, when the config has <api>
+  AdminPages adminPages_;  ///< pages plugins add (HostServices::admin), served by admin_
   std::unique_ptr<AdminServer> admin_;  ///< /metrics and /health, when the config has <admin>
   std::unique_ptr<store::Store> adminStore_;  ///< the metrics' queue depths (guarded by adminMutex_)
   std::vector<MetricLabels> heldLabels_;  ///< label sets of renkei_held_records set before (guarded by adminMutex_)

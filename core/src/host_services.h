@@ -41,6 +41,10 @@ class InstanceServices final : public HostServices {
 
   StateStore& state() override;
   ApiRegistry* api() override { return api_; }
+  AdminRegistry* admin() override { return admin_ ? admin_.get() : &discarded_; }
+  /// The host's pages for this instance (AdminPages::forInstance); without
+  /// it, pages are taken and not served.
+  void setAdmin(std::unique_ptr<AdminRegistry> admin) { admin_ = std::move(admin); }
   Outcome emit(const Emission& emission) override;
   MetricsScope& metrics() override { return *metrics_; }
   void audit(const AuditEntry& entry) override { writeAudit(entry); }
@@ -64,6 +68,11 @@ class InstanceServices final : public HostServices {
   std::mutex mutex_;
   std::unique_ptr<StateStore> state_;
   std::unique_ptr<store::Store> refusals_;  ///< opened on the first refusal
+  std::unique_ptr<AdminRegistry> admin_;
+  /// Pages of an instance with no listener to serve them (renkei check).
+  struct Discarded final : AdminRegistry {
+    void addHandler(const std::string&, const std::string&, const std::string&, AdminHandler) override {}
+  } discarded_;
 };
 
 }  // namespace renkei

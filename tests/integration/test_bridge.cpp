@@ -688,6 +688,37 @@ BOOST_AUTO_TEST_CASE(zeromq_sender_keeps_its_bundles_while_the_receiver_is_down_
   BOOST_TEST(s.out.find("0 dead letters") != std::string::npos, s.out);
 }
 
+// The bridge adds a page to the operator listener (HostServices::admin):
+// what waits for approval, listed at /plugins and served at
+// /plugins/bridge/pending without a line of the host naming the bridge.
+BOOST_AUTO_TEST_CASE(bundles_waiting_for_approval_are_a_page_on_the_admin_listener) {
+  Zones z;
+  std::string lg = test::readFile(z.lgwanConfig());
+  lg.replace(lg.find("    <to-zone>"), 0, "    <approval>true</approval>\n");
+  lg.replace(lg.find("  <store "), 0, "  <admin address=\"127.0.0.1\" port=\"0\"/>\n");
+  test::writeFile(z.lgwanConfig(), lg);
+  test::writeFile(z.lgwan / "notices/in/n1.csv", "id,status\nA-1,受付\n");
+  BOOST_REQUIRE(z.once(z.lgwan).exitCode == 0);
+  auto host = test::spawn({test::renkeiBinary(), "serve", "--config", z.lgwanConfig()}, z.lgwan / "serve", pluginEnv());
+  const int port = test::adminPort(host);
+  BOOST_TEST_REQUIRE(port != 0, test::textOf(host.err));
+  const auto index = test::httpGet(port, "/plugins");
+  BOOST_TEST(index.status == 200);
+  BOOST_TEST(index.body.find("\"path\":\"/plugins/bridge/pending\"") != std::string::npos, index.body);
+  BOOST_TEST(index.body.find("\"permission\":\"view\"") != std::string::npos, index.body);
+  const auto page = test::httpGet(port, "/plugins/bridge/pending");
+  BOOST_TEST(page.status == 200, page.body);
+  BOOST_TEST(page.body.find("\"bundle\":\"city.000000000001.bundle\"") != std::string::npos, page.body);
+  BOOST_TEST(page.body.find("notice, 1 records, sequence 1, to the internet zone") != std::string::npos, page.body);
+  BOOST_TEST(page.body.find("A-1") == std::string::npos, page.body);  // names and counts, never values
+  BOOST_TEST(test::httpGet(port, "/plugins/bridge/nothing").status == 404);
+  BOOST_TEST(test::httpGet(port, "/plugins/notices-in/pending").status == 404);
+  ::kill(host.pid, SIGTERM);
+  host.wait();
+  // Each page call is in the audit trail with where it came from.
+  BOOST_TEST(test::textOf(host.err).find("call=admin bridge/pending") != std::string::npos, test::textOf(host.err));
+}
+
 BOOST_AUTO_TEST_CASE(an_operator_approves_or_rejects_what_leaves_for_the_internet_zone) {
   Zones z;
   std::string lg = test::readFile(z.lgwanConfig());

@@ -72,37 +72,12 @@ std::vector<std::string> sqlite(const fs::path& db, const std::string& sql) {
   return out;
 }
 
-struct Http {
-  int status = 0;
-  std::string body;
-};
-
-Http get(int port, const std::string& path) {
-  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
-  Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, path, Poco::Net::HTTPMessage::HTTP_1_1);
-  session.sendRequest(request);
-  Poco::Net::HTTPResponse response;
-  std::istream& in = session.receiveResponse(response);
-  return {static_cast<int>(response.getStatus()), std::string(std::istreambuf_iterator<char>(in), {})};
-}
+// The shared helpers (test_support): GET and the admin listener's port.
+using Http = test::HttpReply;
+Http get(int port, const std::string& path) { return test::httpGet(port, path); }
+using test::adminPort;
 
 bool waitFor(const std::function<bool()>& ready, int seconds);
-
-/// The admin listener's port from the host's log ("admin: http://…:PORT"), or 0.
-int adminPort(const test::Child& child, const std::string& scheme) {
-  int port = 0;
-  const std::regex line("admin: " + scheme + "://127\\.0\\.0\\.1:([0-9]+)/metrics");
-  waitFor(
-      [&] {
-        std::smatch m;
-        if (!fs::exists(child.err)) return false;
-        const std::string err = test::readFile(child.err);
-        if (std::regex_search(err, m, line)) port = std::stoi(m[1]);
-        return port != 0;
-      },
-      20);
-  return port;
-}
 
 /// Waits (up to `seconds`) until `ready` holds.
 bool waitFor(const std::function<bool()>& ready, int seconds) {

@@ -144,6 +144,21 @@ std::vector<std::pair<std::string, std::string>> RecordingHost::refusals() const
   return refusals_;
 }
 
+AdminResponse RecordingHost::page(const std::string& path, const std::map<std::string, std::string>& query) const {
+  const auto& p = pages_.pages.at(path);
+  AdminRequest in;
+  in.method = "GET";
+  in.path = path;
+  in.query = query;
+  in.address = "127.0.0.1";
+  return p.handler(in);
+}
+
+std::pair<std::string, std::string> RecordingHost::pageInfo(const std::string& path) const {
+  const auto& p = pages_.pages.at(path);
+  return {p.help, p.permission};
+}
+
 double RecordingHost::metric(const std::string& name, const MetricLabels& labels) const {
   return metrics_->read(name, labels);
 }

@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,6 +45,8 @@ class RecordingHost final : public HostServices {
 
   StateStore& state() override;
   ApiRegistry* api() override { return nullptr; }
+  /// Pages are kept; a test calls them with page(path).
+  AdminRegistry* admin() override { return &pages_; }
   std::optional<std::string> readRecords(const std::filesystem::path& layout, const std::filesystem::path& file,
                                          const std::vector<std::string>& fields,
                                          const std::function<void(const Record&)>& each, ReadTotals& totals,
@@ -70,11 +73,27 @@ class RecordingHost final : public HostServices {
   std::size_t emissions() const;
   std::vector<AuditEntry> audits() const;
   std::vector<std::pair<std::string, std::string>> refusals() const;
+  /// The page the instance added at `path` (its help and permission in
+  /// pageInfo); throws std::out_of_range when there is none.
+  AdminResponse page(const std::string& path, const std::map<std::string, std::string>& query = {}) const;
+  std::pair<std::string, std::string> pageInfo(const std::string& path) const;  ///< help, permission
   /// A counter's or gauge's value (0 when never touched); labels as given.
   double metric(const std::string& name, const MetricLabels& labels = {}) const;
 
  private:
   class Metrics;
+  struct Pages final : AdminRegistry {
+    struct Page {
+      std::string help, permission;
+      AdminHandler handler;
+    };
+    std::map<std::string, Page> pages;
+    void addHandler(const std::string& path, const std::string& help, const std::string& permission,
+                    AdminHandler handler) override {
+      if (!pages.emplace(path, Page{help, permission, std::move(handler)}).second)
+        throw std::invalid_argument("admin page '" + path + "' added twice");
+    }
+  } pages_;
   mutable std::mutex mutex_;
   std::unique_ptr<InstanceServices> inner_;  ///< the host's own state, readers and scan
   std::unique_ptr<Metrics> metrics_;

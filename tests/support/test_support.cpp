@@ -13,6 +13,13 @@
 
 #include "test_support.h"
 
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+
+#include <iterator>
+#include <regex>
+
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -319,6 +326,30 @@ bool closedWithin(int fd, int ms) {
     const ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
     if (n <= 0) return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
   }
+}
+
+HttpReply httpGet(int port, const std::string& path) {
+  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+  Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, path, Poco::Net::HTTPMessage::HTTP_1_1);
+  session.sendRequest(request);
+  Poco::Net::HTTPResponse response;
+  std::istream& in = session.receiveResponse(response);
+  return {static_cast<int>(response.getStatus()), std::string(std::istreambuf_iterator<char>(in), {})};
+}
+
+int adminPort(const Child& child, const std::string& scheme) {
+  int port = 0;
+  const std::regex line("admin: " + scheme + "://127\\.0\\.0\\.1:([0-9]+)/metrics");
+  waitFor(
+      [&] {
+        std::smatch m;
+        if (!fs::exists(child.err)) return false;
+        const std::string err = readFile(child.err);
+        if (std::regex_search(err, m, line)) port = std::stoi(m[1]);
+        return port != 0;
+      },
+      20);
+  return port;
 }
 
 }  // namespace renkei::test

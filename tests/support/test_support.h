@@ -72,6 +72,17 @@ struct Child {
 Child spawn(const std::vector<std::string>& args, const std::filesystem::path& outputStem,
             const std::map<std::string, std::string>& extraEnv = {});
 
+/// An HTTP answer: its status and body.
+struct HttpReply {
+  int status = 0;
+  std::string body;
+};
+/// GET http://127.0.0.1:<port><path> (throws when nothing answers).
+HttpReply httpGet(int port, const std::string& path);
+/// The admin listener's port from a host's log ("admin: <scheme>://127.0.0.1:PORT/metrics"),
+/// waiting up to 20 s for the line; 0 when it never came.
+int adminPort(const Child& child, const std::string& scheme = "http");
+
 /// Path of the SQLite ODBC driver (Debian's libsqliteodbc); throws when it
 /// is not installed.
 std::string sqliteOdbcDriver();

@@ -85,3 +85,21 @@ BOOST_AUTO_TEST_CASE(keys_are_checked_by_the_hosts_rules_before_the_plugin_sees_
     return std::string(e.what()).find("missing required key 'procedures'") != std::string::npos;
   });
 }
+
+BOOST_AUTO_TEST_CASE(a_plugin_adds_its_pages_to_the_operator_listener) {
+  if (!fs::exists(fs::path(test::env("RENKEI_PLUGIN_DIR")) / "renkei_bridge.so")) return;
+  test::PluginHarness h("bridge");
+  // Keys made by the host's own keygen.
+  auto keys = test::run({test::renkeiBinary(), "bridge", "keygen", "--out", (h.dir() / "keys").string(), "--zone", "lgwan"});
+  BOOST_TEST_REQUIRE(keys.exitCode == 0, keys.err);
+  h.set("send-folder", "send").set("to-zone", "internet").set("send-types", "notice").set("approval", "true");
+  h.set("signing-key", (h.dir() / "keys/bridge-signing.key").string());
+  h.configure();
+  BOOST_TEST(h.host().pageInfo("pending").second == "view");
+  BOOST_TEST(h.host().page("pending").body == "{\"connector\":\"under-test\",\"pending\":[]}\n");
+  fs::create_directories(h.dir() / "send/pending-approval");
+  test::writeFile(h.dir() / "send/pending-approval/x.bundle", "not a bundle\n");
+  const std::string body = h.host().page("pending").body;
+  BOOST_TEST(body.find("\"bundle\":\"x.bundle\"") != std::string::npos, body);
+  BOOST_TEST(body.find("(no readable manifest)") != std::string::npos, body);
+}

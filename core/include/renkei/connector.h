@@ -11,6 +11,7 @@
 
 #include <Poco/Logger.h>
 
+#include "renkei/admin.h"
 #include "renkei/metrics.h"
 #include "renkei/outcome.h"
 #include "renkei/record.h"
@@ -89,6 +90,10 @@ class HostServices {
   /// The window-system interface, to add services to; nullptr when the
   /// config has no <api> (a module then serves only routes).
   virtual ApiRegistry* api() = 0;
+  /// The operator listener, to add pages to (renkei/admin.h). Never null:
+  /// without <admin> in the config, or in `renkei check`, what is added is
+  /// kept and not served.
+  virtual AdminRegistry* admin() = 0;
   /// Reads `file` with the host's parsers through the layout file `layout`
   /// (encodings, 外字, fixed widths, XML) and calls `each` with every readable
   /// record, named by the layout's source fields; unreadable records are

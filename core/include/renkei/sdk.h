@@ -3,6 +3,7 @@
 
 #include <Poco/ClassLibrary.h>
 
+#include "renkei/admin.h"
 #include "renkei/api.h"
 #include "renkei/connector.h"
 #include "renkei/files.h"
