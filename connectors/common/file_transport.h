@@ -17,7 +17,7 @@
 
 namespace renkei::connectors::file {
 
-/// The keys this connector declares (in file_plugin.cpp), for connectors
+/// The keys this connector declares (file_transport.cpp), for connectors
 /// that use it as their transport.
 extern const renkei_config_key kKeys[];
 extern const std::size_t kKeyCount;

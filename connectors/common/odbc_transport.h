@@ -13,7 +13,7 @@
 
 namespace renkei::connectors::odbc {
 
-/// The keys this connector declares (in odbc_plugin.cpp), for connectors
+/// The keys this connector declares (odbc_transport.cpp), for connectors
 /// that use it as their transport.
 extern const renkei_config_key kKeys[];
 extern const std::size_t kKeyCount;

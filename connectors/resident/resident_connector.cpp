@@ -96,19 +96,6 @@ const std::vector<renkei_config_key>& allKeys() {
 }
 
 // Built when the library loads (before the host reads the info).
-const renkei_plugin_info kInfo = {
-    RENKEI_SDK_ABI_VERSION,
-    "resident",
-    "connector",
-    "0.1.0",
-    "experimental",
-    "住民記録 exports by file drop or ODBC view: the resident register, households (世帯) and move events (異動)",
-    RENKEI_ROLE_SOURCE | RENKEI_ROLE_EMITTER,
-    "renkei::connectors::resident::ResidentConnector",
-    allKeys().data(),
-    allKeys().size(),
-};
-
 
 /// One resident as the register keeps it.
 struct Entry {
@@ -725,8 +712,6 @@ class ResidentConnector final : public Connector, public Source {
 
 }  // namespace renkei::connectors::resident
 
-RENKEI_PLUGIN_INFO(renkei::connectors::resident::kInfo)
-
-POCO_BEGIN_MANIFEST(renkei::Connector)
-POCO_EXPORT_CLASS(renkei::connectors::resident::ResidentConnector)
-POCO_END_MANIFEST
+RENKEI_PLUGIN(Connector, renkei::connectors::resident::ResidentConnector, "resident", "0.1.0", "experimental",
+              "住民記録 exports by file drop or ODBC view: the resident register, households (世帯) and move events (異動)",
+              RENKEI_ROLE_SOURCE | RENKEI_ROLE_EMITTER, renkei::connectors::resident::allKeys().data(), renkei::connectors::resident::allKeys().size())

@@ -341,7 +341,9 @@ int commandPlugins(const Args& a) {
       std::cout << "    " << k.key << " (" << k.type;
       if (k.required) std::cout << ", required";
       if (k.hasDefault) std::cout << ", default '" << k.defaultValue << "'";
+      if (!k.deprecated.empty()) std::cout << ", deprecated";
       std::cout << ")\n      " << k.description << "\n";
+      if (!k.deprecated.empty()) std::cout << "      deprecated: " << k.deprecated << "\n";
     }
   }
   for (const RefusedLibrary& r : registry.refused()) std::cout << "\nrefused: " << r.reason << "\n";

@@ -86,19 +86,6 @@ const renkei_config_key kKeys[] = {
     {"logo", "path", nullptr, 0, "The municipality's logo (PNG or SVG, at most 256 KiB), shown in the page's header."},
 };
 
-const renkei_plugin_info kInfo = {
-    RENKEI_SDK_ABI_VERSION,
-    "concierge",
-    "module",
-    "0.1.0",
-    "experimental",
-    "Guidance for residents: life events, questions, related procedures with deadlines, the sealed visit token",
-    0,
-    "renkei::concierge::ConciergeModule",
-    kKeys,
-    sizeof(kKeys) / sizeof(kKeys[0]),
-};
-
 using Poco::Net::HTTPResponse;
 using Poco::Net::HTTPServerRequest;
 using Poco::Net::HTTPServerResponse;
@@ -793,8 +780,6 @@ class ConciergeModule final : public Module {
 
 }  // namespace renkei::concierge
 
-RENKEI_PLUGIN_INFO(renkei::concierge::kInfo)
-
-POCO_BEGIN_MANIFEST(renkei::Module)
-POCO_EXPORT_CLASS(renkei::concierge::ConciergeModule)
-POCO_END_MANIFEST
+RENKEI_PLUGIN(Module, renkei::concierge::ConciergeModule, "concierge", "0.1.0", "experimental",
+              "Guidance for residents: life events, questions, related procedures with deadlines, the sealed visit token",
+              0, renkei::concierge::kKeys, sizeof(renkei::concierge::kKeys) / sizeof(renkei::concierge::kKeys[0]))

@@ -44,20 +44,6 @@ const renkei_config_key kKeys[] = {
      "the current key and those before a rotation. With keys, TokenService is served; only in the LGWAN zone."},
 };
 
-const renkei_plugin_info kInfo = {
-    RENKEI_SDK_ABI_VERSION,
-    "crm",
-    "module",
-    "0.1.0",
-    "experimental",
-    "Visits (来庁単位): resident cache, procedures and progress, reports, sealed visit tokens opened; "
-    "ResidentService, CrmService, TokenService",
-    0,
-    "renkei::plugins::crm::CrmModule",
-    kKeys,
-    sizeof(kKeys) / sizeof(kKeys[0]),
-};
-
 std::int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -470,8 +456,6 @@ class CrmModule final : public Module {
 
 }  // namespace renkei::plugins::crm
 
-RENKEI_PLUGIN_INFO(renkei::plugins::crm::kInfo)
-
-POCO_BEGIN_MANIFEST(renkei::Module)
-POCO_EXPORT_CLASS(renkei::plugins::crm::CrmModule)
-POCO_END_MANIFEST
+RENKEI_PLUGIN(Module, renkei::plugins::crm::CrmModule, "crm", "0.1.0", "experimental",
+              "Visits (来庁単位): resident cache, procedures and progress, reports, sealed visit tokens opened; " "ResidentService, CrmService, TokenService",
+              0, renkei::plugins::crm::kKeys, sizeof(renkei::plugins::crm::kKeys) / sizeof(renkei::plugins::crm::kKeys[0]))

@@ -66,20 +66,6 @@ const renkei_config_key kKeys[] = {
     {"reminder-time", "string", "08:30", 0, "Local time after which each open day's overdue mail is sent (HH:MM)."},
 };
 
-const renkei_plugin_info kInfo = {
-    RENKEI_SDK_ABI_VERSION,
-    "review",
-    "module",
-    "0.1.0",
-    "experimental",
-    "Applications (電子審査 with 申請管理): intake, formal review, states, one write-back per procedure, notices; "
-    "ReviewService",
-    RENKEI_ROLE_EMITTER,
-    "renkei::plugins::review::ReviewModule",
-    kKeys,
-    sizeof(kKeys) / sizeof(kKeys[0]),
-};
-
 int parseClock(const std::string& text) {
   if (text.size() == 5 && text[2] == ':' && std::isdigit(text[0]) && std::isdigit(text[1]) && std::isdigit(text[3]) &&
       std::isdigit(text[4])) {
@@ -516,8 +502,6 @@ class ReviewModule final : public Module {
 
 }  // namespace renkei::plugins::review
 
-RENKEI_PLUGIN_INFO(renkei::plugins::review::kInfo)
-
-POCO_BEGIN_MANIFEST(renkei::Module)
-POCO_EXPORT_CLASS(renkei::plugins::review::ReviewModule)
-POCO_END_MANIFEST
+RENKEI_PLUGIN(Module, renkei::plugins::review::ReviewModule, "review", "0.1.0", "experimental",
+              "Applications (電子審査 with 申請管理): intake, formal review, states, one write-back per procedure, notices; " "ReviewService",
+              RENKEI_ROLE_EMITTER, renkei::plugins::review::kKeys, sizeof(renkei::plugins::review::kKeys) / sizeof(renkei::plugins::review::kKeys[0]))

@@ -181,6 +181,12 @@ BOOST_AUTO_TEST_CASE(plugins_lists_file_with_its_keys) {
   for (const char* key : {"directory (path, required)", "pattern (list, default '*')", "min-age (duration",
                           "max-file-size (size", "format (enum(jsonl|csv)", "output-layout (path"})
     BOOST_TEST(r.out.find(key) != std::string::npos, "missing " << key);
+  // A deprecated key is marked, with what replaces it.
+  if (r.out.find("\nreview ") != std::string::npos) {
+    BOOST_TEST(r.out.find("utc-offset (string, deprecated)") != std::string::npos, r.out);
+    BOOST_TEST(r.out.find("deprecated: days, hours and deadlines follow the config's time-zone") != std::string::npos,
+               r.out);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(plugins_shows_refused_libraries_with_reasons) {

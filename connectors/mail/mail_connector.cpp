@@ -56,19 +56,6 @@ const renkei_config_key kKeys[] = {
      "that stops or drips is cut off then, and the batch is tried again with the pipeline's backoff."},
 };
 
-const renkei_plugin_info kInfo = {
-    RENKEI_SDK_ABI_VERSION,
-    "mail",
-    "connector",
-    "0.1.0",
-    "experimental",
-    "Mail through an SMTP server: each record one mail, recipients by a field, subject and body from templates",
-    RENKEI_ROLE_SINK,
-    "renkei::connectors::mail::MailConnector",
-    kKeys,
-    sizeof(kKeys) / sizeof(kKeys[0]),
-};
-
 struct Template {
   std::string subject, body;
 };
@@ -339,8 +326,6 @@ class MailConnector final : public Connector, public Sink {
 
 }  // namespace renkei::connectors::mail
 
-RENKEI_PLUGIN_INFO(renkei::connectors::mail::kInfo)
-
-POCO_BEGIN_MANIFEST(renkei::Connector)
-POCO_EXPORT_CLASS(renkei::connectors::mail::MailConnector)
-POCO_END_MANIFEST
+RENKEI_PLUGIN(Connector, renkei::connectors::mail::MailConnector, "mail", "0.1.0", "experimental",
+              "Mail through an SMTP server: each record one mail, recipients by a field, subject and body from templates",
+              RENKEI_ROLE_SINK, renkei::connectors::mail::kKeys, sizeof(renkei::connectors::mail::kKeys) / sizeof(renkei::connectors::mail::kKeys[0]))

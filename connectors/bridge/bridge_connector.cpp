@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "bridge_connector.h"
+#include "renkei/sdk.h"
 
 namespace renkei::connectors::bridge {
 
@@ -86,19 +87,6 @@ const renkei_config_key kKeys[] = {
 const std::size_t kKeyCount = sizeof(kKeys) / sizeof(kKeys[0]);
 
 namespace {
-
-const renkei_plugin_info kInfo = {
-    RENKEI_SDK_ABI_VERSION,
-    "bridge",
-    "connector",
-    "0.1.0",
-    "experimental",
-    "Crossing the zones (LGWAN <-> internet): signed, sealed bundles through a drop folder",
-    RENKEI_ROLE_SINK | RENKEI_ROLE_EMITTER,
-    "renkei::connectors::bridge::BridgeConnector",
-    kKeys,
-    kKeyCount,
-};
 
 template <typename Key>
 Key readKey(const char* setting, const std::filesystem::path& file) {
@@ -318,8 +306,6 @@ void BridgeConnector::receiveLoop() {
 
 }  // namespace renkei::connectors::bridge
 
-RENKEI_PLUGIN_INFO(renkei::connectors::bridge::kInfo)
-
-POCO_BEGIN_MANIFEST(renkei::Connector)
-POCO_EXPORT_CLASS(renkei::connectors::bridge::BridgeConnector)
-POCO_END_MANIFEST
+RENKEI_PLUGIN(Connector, renkei::connectors::bridge::BridgeConnector, "bridge", "0.1.0", "experimental",
+              "Crossing the zones (LGWAN <-> internet): signed, sealed bundles through a drop folder",
+              RENKEI_ROLE_SINK | RENKEI_ROLE_EMITTER, renkei::connectors::bridge::kKeys, renkei::connectors::bridge::kKeyCount)
