@@ -268,7 +268,7 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
   if (hasAttr(root, "time-zone")) config.timeZone = attr(root, "time-zone");
   xmlNodePtr pipelineNode = nullptr, adminNode = nullptr;
   // Elements come in any order; these at most once.
-  static const std::set<std::string> kOnce = {"plugins", "log", "pipeline", "store", "admin", "api"};
+  static const std::set<std::string> kOnce = {"plugins", "log", "pipeline", "store", "admin", "api", "calendar"};
   std::map<std::string, int> seenOnce;
   for (xmlNodePtr node = root->children; node; node = node->next) {
     if (node->type != XML_ELEMENT_NODE || !inNamespace(node)) continue;
@@ -294,6 +294,10 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
       pipelineNode = node;
     } else if (element == "admin") {
       adminNode = node;
+    } else if (element == "calendar") {
+      fs::path p(attr(node, "file"));
+      config.calendarFile = p.is_absolute() ? p : (config.directory / p).lexically_normal();
+      config.calendarLine = lineOf(node);
     } else if (element == "api") {
       readApi(config, node, diags);
     } else if (element == "subscription") {

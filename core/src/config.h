@@ -4,10 +4,12 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "renkei/support/calendar.h"
 #include "renkei/support/diagnostics.h"
 #include "mapping/mapping.h"
 #include "store/store.h"
@@ -125,6 +127,12 @@ struct HostConfig {
   std::vector<KeyConfig> keys;  ///< pseudonym keys, read by checkConfig
   std::optional<ApiConfig> api;              ///< <api>; none: no window-system interface
   std::optional<AdminConfig> admin;          ///< <admin>; none: no admin listener
+  /// <calendar file="…"/>: the municipal calendar every plugin of this
+  /// instance counts days on (HostServices::calendar); loaded with the
+  /// plugins' checks (validateInstances), file:line on problems.
+  std::optional<std::filesystem::path> calendarFile;
+  int calendarLine = 0;
+  std::shared_ptr<const calendar::Calendar> calendar;
   std::vector<SubscriptionConfig> subscriptions;
   std::optional<store::StoreConfig> store;  ///< <store>; none: SQLite file renkei-<instance>.db beside the config
   int storeLine = 0;

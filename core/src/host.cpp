@@ -204,6 +204,7 @@ void Host::buildInstances() {
         [seam](const std::string& emitter, const Emission& e) { return seam->emit(emitter, e); },
         metrics_.scope(inst.id));
     services->setAdmin(adminPages_.forInstance(inst.id));
+    services->setCalendar(config_.calendar);
     ctx.services = services.get();
     return ctx;
   };

@@ -45,6 +45,9 @@ class InstanceServices final : public HostServices {
   /// The host's pages for this instance (AdminPages::forInstance); without
   /// it, pages are taken and not served.
   void setAdmin(std::unique_ptr<AdminRegistry> admin) { admin_ = std::move(admin); }
+  const calendar::Calendar* calendar() const override { return calendar_.get(); }
+  /// The config's calendar (HostConfig::calendar), shared by the instances.
+  void setCalendar(std::shared_ptr<const calendar::Calendar> calendar) { calendar_ = std::move(calendar); }
   Outcome emit(const Emission& emission) override;
   MetricsScope& metrics() override { return *metrics_; }
   void audit(const AuditEntry& entry) override { writeAudit(entry); }
@@ -69,6 +72,7 @@ class InstanceServices final : public HostServices {
   std::unique_ptr<StateStore> state_;
   std::unique_ptr<store::Store> refusals_;  ///< opened on the first refusal
   std::unique_ptr<AdminRegistry> admin_;
+  std::shared_ptr<const calendar::Calendar> calendar_;
   /// Pages of an instance with no listener to serve them (renkei check).
   struct Discarded final : AdminRegistry {
     void addHandler(const std::string&, const std::string&, const std::string&, AdminHandler) override {}

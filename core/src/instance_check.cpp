@@ -12,6 +12,7 @@
 #include <set>
 
 #include "host_services.h"
+#include "renkei/support/calendar_file.h"
 #include "mapping/mapping.h"
 #include "pipeline/metrics.h"
 
@@ -158,6 +159,17 @@ std::string classNotHeld(const HostConfig& config, const std::string& id) {
 
 void validateInstances(HostConfig& config, PluginRegistry& registry, Diagnostics& diags) {
   const std::string file = config.file.string();
+  // The instance's calendar first: the plugins ask for it while they check.
+  if (config.calendarFile && !config.calendar) {
+    Diagnostics found;
+    if (auto cal = loadCalendar(*config.calendarFile, found); cal && found.empty()) {
+      config.calendar = std::make_shared<const calendar::Calendar>(std::move(*cal));
+    } else {
+      diags.add(file, config.calendarLine,
+                "calendar: '" + config.calendarFile->string() + "' cannot be used (its problems follow)");
+      diags.append(found);
+    }
+  }
   pipeline::MetricsRegistry metrics;  // thrown away: nothing is served while checking
   store::StoreConfig noStore;
   auto contextFor = [&](const InstanceConfig& inst, std::unique_ptr<InstanceServices>& services) {
@@ -170,6 +182,7 @@ void validateInstances(HostConfig& config, PluginRegistry& registry, Diagnostics
     ctx.validating = true;
     services = std::make_unique<InstanceServices>(noStore, inst.id, nullptr, fs::temp_directory_path(), nullptr,
                                                   metrics.scope(inst.id), true);
+    services->setCalendar(config.calendar);
     ctx.services = services.get();
     return ctx;
   };

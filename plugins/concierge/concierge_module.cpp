@@ -45,7 +45,8 @@ namespace {
 const renkei_config_key kKeys[] = {
     {"knowledge", "path", nullptr, 1, "The knowledge file (urn:renkei:knowledge:1): life events, questions, procedures."},
     {"rules", "path", nullptr, 0, "The related-procedure rule file (urn:renkei:rules:1)."},
-    {"calendar", "path", nullptr, 1, "The municipal calendar file (urn:renkei:calendar:1) deadlines are counted on."},
+    {"calendar", "path", nullptr, 0, "The municipal calendar file (urn:renkei:calendar:1) deadlines are counted on.",
+     "the config's <calendar file=\"…\"/> serves every plugin of the instance; remove this key"},
     {"parameters", "list", "", 0, "Values of the rules' parameters, name=value, comma-separated (e.g. child-medical-age=15)."},
     {"token-key", "path", nullptr, 1,
      "LGWAN's public key for visit tokens (token-<id>.pub from `renkei token keygen`); the internet zone holds no "
@@ -640,7 +641,7 @@ class ConciergeModule final : public Module {
     Diagnostics diags;
     c_.knowledge = guidance::loadKnowledge(settings.getPath("knowledge"), diags);
     if (c_.knowledge && settings.has("rules")) c_.rules = guidance::loadRules(settings.getPath("rules"), *c_.knowledge, diags);
-    auto cal = loadCalendar(settings.getPath("calendar"), diags);
+    auto cal = pluginCalendar(settings, "calendar", *context.services, diags);
     if (!diags.empty()) throw ConfigError("its files have problems:\n" + diags.format());
     c_.cal = *cal;
     for (const std::string& p : settings.getList("parameters")) {

@@ -35,7 +35,8 @@ const renkei_config_key kKeys[] = {
      "The concierge's knowledge file: with it (and calendar), an opened token also lists what the register adds "
      "(members the token leaves out, the procedures they call for)."},
     {"rules", "path", nullptr, 0, "The related-procedure rule file, for the judgement on register data."},
-    {"calendar", "path", nullptr, 0, "The municipal calendar file, for the judgement's deadlines."},
+    {"calendar", "path", nullptr, 0, "The municipal calendar file, for the judgement's deadlines.",
+     "the config's <calendar file=\"…\"/> serves every plugin of the instance; remove this key"},
     {"parameters", "list", "", 0, "The rules' parameters, name=value (as the concierge's)."},
     {"name-field", "string", "name", 0, "Field of the cached resident record holding 氏名 (finding a token's members)."},
     {"birth-field", "string", "birth_date", 0, "Field holding 生年月日 (ISO), likewise."},
@@ -360,15 +361,15 @@ class CrmModule final : public Module {
     clientTimes_ = settings.getBool("client-times");
     options.nameField = settings.getString("name-field");
     options.birthField = settings.getString("birth-field");
-    if (settings.has("knowledge") != settings.has("calendar"))
-      throw ConfigError("knowledge and calendar go together (the judgement on register data needs both)");
+    if (!settings.has("knowledge") && settings.has("calendar"))
+      throw ConfigError("calendar without knowledge: the judgement on register data needs both");
     if (settings.has("knowledge")) {
       auto judge = std::make_unique<RegisterJudge>();
       Diagnostics diags;
       judge->knowledge = guidance::loadKnowledge(settings.getPath("knowledge"), diags);
       if (judge->knowledge && settings.has("rules"))
         judge->rules = guidance::loadRules(settings.getPath("rules"), *judge->knowledge, diags);
-      auto cal = loadCalendar(settings.getPath("calendar"), diags);
+      auto cal = pluginCalendar(settings, "calendar", *context.services, diags);
       if (!diags.empty()) throw ConfigError("its guidance files have problems:\n" + diags.format());
       judge->cal = *cal;
       for (const std::string& p : settings.getList("parameters")) {

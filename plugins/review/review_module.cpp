@@ -28,8 +28,9 @@ const renkei_config_key kKeys[] = {
     {"procedures", "path", nullptr, 1,
      "The procedures file (urn:renkei:procedures:1): fields with PII classes, formal rules, attachments, processing "
      "period and write-back of each procedure (plugins/review/README.md)."},
-    {"calendar", "path", nullptr, 1,
-     "The municipal calendar file: processing periods, 補正 deadlines and reminders count its open days."},
+    {"calendar", "path", nullptr, 0,
+     "The municipal calendar file: processing periods, 補正 deadlines and reminders count its open days.",
+     "the config's <calendar file=\"…\"/> serves every plugin of the instance; remove this key"},
     {"variants", "path", nullptr, 0,
      "Old and new character forms for 4 情報 matching (old<TAB>new per line; config/review/kanji-variants.tsv)."},
     {"municipality", "string", "", 0, "This municipality's name or code: the 申請元 of applications that name none."},
@@ -316,7 +317,7 @@ class ReviewModule final : public Module {
     host_ = context.services;
     Diagnostics diags;
     auto procedures = rv::loadProcedures(settings.getPath("procedures"), diags);
-    auto cal = loadCalendar(settings.getPath("calendar"), diags);
+    auto cal = pluginCalendar(settings, "calendar", *context.services, diags);
     rv::ReviewOptions options;
     if (settings.has("variants")) {
       std::ifstream in(settings.getPath("variants"), std::ios::binary);

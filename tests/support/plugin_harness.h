@@ -61,12 +61,15 @@ class RecordingHost final : public HostServices {
   bool recordRefusal(const std::string& item, const std::string& reason) override;
   std::int64_t nowMs() override { return now_.load(); }
   std::int64_t utcOffsetMinutes(std::int64_t) const override { return offsetMinutes_; }
+  const calendar::Calendar* calendar() const override { return calendar_.get(); }
   bool looksLikeIdentifier(std::string_view value) const override;
 
   // What the test reads and moves.
   void moveTo(std::int64_t ms) { now_ = ms; }
   void advance(std::int64_t ms) { now_ += ms; }
   void setUtcOffsetMinutes(std::int64_t minutes) { offsetMinutes_ = minutes; }
+  /// The instance's calendar, as the config's <calendar file="…"/> gives it.
+  void setCalendar(std::shared_ptr<const calendar::Calendar> c) { calendar_ = std::move(c); }
   std::atomic<bool> refuseEmits{false};
   /// Every record emitted (after its emission committed) of `recordType`.
   std::vector<Record> emitted(const std::string& recordType) const;
@@ -99,6 +102,7 @@ class RecordingHost final : public HostServices {
   std::unique_ptr<Metrics> metrics_;
   std::atomic<std::int64_t> now_{1'798'761'600'000};  ///< 2027-01-01T00:00:00Z until moved
   std::int64_t offsetMinutes_ = 9 * 60;
+  std::shared_ptr<const calendar::Calendar> calendar_;
   std::set<std::string> keys_;
   std::vector<RecordSet> sets_;
   std::size_t emissions_ = 0;

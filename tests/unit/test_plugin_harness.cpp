@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "plugin_harness.h"
+#include "renkei/support/calendar_file.h"
 
 using namespace renkei;
 namespace fs = std::filesystem;
@@ -102,4 +103,25 @@ BOOST_AUTO_TEST_CASE(a_plugin_adds_its_pages_to_the_operator_listener) {
   const std::string body = h.host().page("pending").body;
   BOOST_TEST(body.find("\"bundle\":\"x.bundle\"") != std::string::npos, body);
   BOOST_TEST(body.find("(no readable manifest)") != std::string::npos, body);
+}
+
+BOOST_AUTO_TEST_CASE(the_municipal_calendar_is_the_hosts_one_per_instance) {
+  if (!fs::exists(fs::path(test::env("RENKEI_PLUGIN_DIR")) / "renkei_review.so")) return;
+  // Without a calendar of its own or the host's, the module says where it belongs.
+  test::PluginHarness none("review");
+  none.set("procedures", source("config/review/procedures.xml").string());
+  BOOST_CHECK_EXCEPTION(none.configure(), ConfigError, [](const ConfigError& e) {
+    return std::string(e.what()).find("<calendar file=") != std::string::npos;
+  });
+  // With the host's calendar (the config's <calendar file="…"/>) it runs.
+  Diagnostics diags;
+  auto cal = loadCalendar(source("config/calendar/demo-city.xml"), diags);
+  BOOST_TEST_REQUIRE(diags.empty(), diags.format());
+  test::PluginHarness h("review");
+  h.set("procedures", source("config/review/procedures.xml").string());
+  h.host().setCalendar(std::make_shared<const calendar::Calendar>(*cal));
+  h.host().moveTo(1'796'778'000'000);  // 2026-12-09 (Wed) 10:00 JST
+  h.configure();
+  BOOST_TEST(h.module().accept(applications("b1")).isOk());
+  BOOST_TEST(h.host().emitted("review.notice").size() == 2u);
 }

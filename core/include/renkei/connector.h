@@ -19,6 +19,10 @@
 
 namespace renkei {
 
+namespace calendar {
+class Calendar;  // renkei/support/calendar.h
+}  // namespace calendar
+
 class StateStore;
 class StateSession;
 class ApiRegistry;
@@ -141,6 +145,11 @@ class HostServices {
   /// and deadlines a plugin shows or counts use this, never a zone of its
   /// own. Thread-safe.
   virtual std::int64_t utcOffsetMinutes(std::int64_t ms) const = 0;
+  /// The municipal calendar of this instance (the config's <calendar
+  /// file="…"/>: open days, holidays, deadlines; renkei/support/calendar.h),
+  /// or nullptr when the config names none. The same for every plugin, also
+  /// in `renkei check`. Thread-safe (read-only).
+  virtual const calendar::Calendar* calendar() const = 0;
   /// The host's content scan for data bound for the internet zone: true
   /// when `value` holds a 住民票コード-shaped run of 11 digits, or 12 digits
   /// with a valid 個人番号 check digit (half- or full-width, single

@@ -37,6 +37,13 @@ std::string value(const std::map<std::string, std::string>& values, const std::s
 
 }  // namespace
 
+std::optional<calendar::Calendar> pluginCalendar(const Settings& settings, const std::string& key,
+                                                 const HostServices& host, Diagnostics& diags) {
+  if (settings.has(key)) return loadCalendar(settings.getPath(key), diags);
+  if (const calendar::Calendar* c = host.calendar()) return *c;
+  throw ConfigError("needs the municipal calendar: <calendar file=\"…\"/> in the config (every plugin counts on it)");
+}
+
 std::optional<calendar::Calendar> loadCalendar(const fs::path& file, Diagnostics& diags) {
   const std::size_t before = diags.size();
   xml::DocPtr doc = xml::load(file, kCalendarSchema, kNamespace, "calendar", "calendar", diags);
