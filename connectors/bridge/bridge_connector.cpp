@@ -253,7 +253,7 @@ void BridgeConnector::configureReceive(const Settings& settings) {
 }
 
 void BridgeConnector::start() {
-  if (!receive_ || thread_.joinable()) return;
+  if (!receive_ || receiver_.running()) return;
   if (receive_->zmq) {
     try {
       receive_->zmq->start();
@@ -262,20 +262,21 @@ void BridgeConnector::start() {
     }
     log_->information("bridge %s: listening for bundles on %s (ZeroMQ, CURVE)", context_.id, receive_->zmq->endpoint());
   }
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = false;
-  }
-  thread_ = std::thread([this] { receiveLoop(); });
+  Worker::Options every;
+  every.interval = receive_->poll;
+  // A pass that fails (the store asked to retry: the bundle stays claimed
+  // and is taken first next time) is logged and tried again.
+  receiver_.start("bridge " + context_.id + ": receiving", every,
+                  [this] {
+                    std::lock_guard<std::mutex> pass(passMutex_);
+                    tendRejected(true);
+                    receivePass();
+                  },
+                  *log_);
 }
 
 void BridgeConnector::stop() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  receiver_.stop();
   if (receive_ && receive_->zmq) receive_->zmq->stop();
 }
 
@@ -284,24 +285,6 @@ void BridgeConnector::takeWaiting() {
   std::lock_guard<std::mutex> pass(passMutex_);
   tendRejected(true);
   receivePass();
-}
-
-void BridgeConnector::receiveLoop() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  while (!stopping_) {
-    lock.unlock();
-    try {
-      std::lock_guard<std::mutex> pass(passMutex_);
-      tendRejected(true);
-      // false: the store asked to retry; the bundle stays claimed and is
-      // taken first after the wait
-      receivePass();
-    } catch (const std::exception& e) {
-      log_->error("bridge %s: receiving stopped for this pass: %s", context_.id, std::string(e.what()));
-    }
-    lock.lock();
-    wake_.wait_for(lock, receive_->poll, [this] { return stopping_; });
-  }
 }
 
 }  // namespace renkei::connectors::bridge

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bridge_bundle.h"
+#include "renkei/support/worker.h"
 #include "bridge_zmq.h"
 #include "renkei/sdk.h"
 
@@ -116,7 +117,6 @@ class BridgeConnector final : public Connector, public Sink {
   /// Writes the reason file for rejected/`name` (the name it will have).
   std::string reasonFileFor(const std::string& name, const std::string& reason, std::uintmax_t bytes,
                             const std::string& sha);
-  void receiveLoop();
 
   HostContext context_;
   Poco::Logger* log_ = nullptr;
@@ -125,10 +125,7 @@ class BridgeConnector final : public Connector, public Sink {
   std::optional<ReceiveSide> receive_;
 
   std::mutex passMutex_;  ///< one pass at a time (the thread's, or takeWaiting's)
-  std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
+  Worker receiver_;  ///< the receiving half's passes over its folder
 };
 
 }  // namespace renkei::connectors::bridge

@@ -76,10 +76,7 @@ bool BridgeConnector::receivePass() {
       return false;
     }
   }
-  auto stopping = [this] {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return stopping_;
-  };
+  auto stopping = [this] { return receiver_.stopRequested(); };
   // What an earlier process claimed and did not finish comes first.
   for (const std::string& name : entries(root / "processing")) {
     if (stopping()) return true;

@@ -29,6 +29,7 @@
 #include "renkei/support/calendar_file.h"
 #include "concierge_sessions.h"
 #include "renkei/support/guidance.h"
+#include "renkei/support/worker.h"
 #include "renkei/json.h"
 #include "renkei/support/qr.h"
 #include "renkei/support/http_server.h"
@@ -727,22 +728,21 @@ class ConciergeModule final : public Module {
     server_->start();
     c_.log->notice("concierge %s: serving the API on https://%s:%s/api/v1/", c_.id, address_,
                         std::to_string(socket.address().port()));
-    expirer_ = std::thread([this] {
-      std::unique_lock<std::mutex> lock(mutex_);
-      while (!stopping_) {
-        wake_.wait_for(lock, std::chrono::seconds(5));
-        c_.sessions->expire();
-        c_.flush();
-        c_.host->metrics().gauge("renkei_concierge_sessions", "Sessions held in memory").set(static_cast<double>(c_.sessions->size()));
-        // A flood shows as sessions erased to make room (max-sessions).
-        const std::uint64_t evicted = c_.sessions->evicted();
-        if (evicted > evictedReported_)
-          c_.host->metrics()
-              .counter("renkei_concierge_sessions_evicted_total", "Sessions erased to make room for new ones (max-sessions)")
-              .add(static_cast<double>(evicted - evictedReported_));
-        evictedReported_ = evicted;
-      }
-    });
+    Worker::Options every5s;
+    every5s.interval = std::chrono::seconds(5);
+    every5s.passFirst = false;
+    expirer_.start("concierge " + c_.id + ": sessions", every5s, [this] {
+      c_.sessions->expire();
+      c_.flush();
+      c_.host->metrics().gauge("renkei_concierge_sessions", "Sessions held in memory").set(static_cast<double>(c_.sessions->size()));
+      // A flood shows as sessions erased to make room (max-sessions).
+      const std::uint64_t evicted = c_.sessions->evicted();
+      if (evicted > evictedReported_)
+        c_.host->metrics()
+            .counter("renkei_concierge_sessions_evicted_total", "Sessions erased to make room for new ones (max-sessions)")
+            .add(static_cast<double>(evicted - evictedReported_));
+      evictedReported_ = evicted;
+    }, *c_.log);
   }
 
   void stop() override {
@@ -750,13 +750,8 @@ class ConciergeModule final : public Module {
       server_->stop();
       server_.reset();
     }
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    if (expirer_.joinable()) {
-      expirer_.join();
+    if (expirer_.running()) {
+      expirer_.stop();
       c_.flush();
     }
   }
@@ -773,10 +768,7 @@ class ConciergeModule final : public Module {
   std::uint64_t evictedReported_ = 0;  ///< the expirer thread's own
   std::unique_ptr<http::Server> server_;
   http::Limits limits_;
-  std::thread expirer_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
+  Worker expirer_;
 };
 
 }  // namespace renkei::concierge

@@ -17,6 +17,7 @@
 #include "api/ReviewService.h"
 #include "renkei/support/calendar_file.h"
 #include "renkei/sdk.h"
+#include "renkei/support/worker.h"
 #include "review.h"
 #include "renkei/text.h"
 
@@ -380,17 +381,13 @@ class ReviewModule final : public Module {
 
   void start() override {
     if (once_ || !review_) return;
-    reminders_ = std::thread([this] { remindLoop(); });
+    Worker::Options everyMinute;
+    everyMinute.interval = std::chrono::seconds(60);
+    everyMinute.maxBackoff = std::chrono::seconds(60);  // a failed pass: tried again in a minute
+    reminders_.start("overdue reminders", everyMinute, [this] { remindPass(); }, *log_);
   }
 
-  void stop() override {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    if (reminders_.joinable()) reminders_.join();
-  }
+  void stop() override { reminders_.stop(); }
 
   Outcome accept(const Batch& batch) override {
     try {
@@ -466,24 +463,15 @@ class ReviewModule final : public Module {
   }
 
  private:
-  void remindLoop() {
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      lock.unlock();
-      try {
-        const std::int64_t now = host_->nowMs();
-        const std::int64_t local = now + offsetMinutes_ * 60'000;
-        const int minute = static_cast<int>(((local % 86'400'000) + 86'400'000) % 86'400'000 / 60'000);
-        if (minute >= reminderMinute_) {
-          const std::size_t n = review_->remind(now);
-          if (n) log_->information("overdue reminders: %z departments", n);
-        }
-      } catch (const std::exception& e) {
-        log_->warning("overdue reminders: %s (tried again in a minute)", std::string(e.what()));
-      }
-      lock.lock();
-      wake_.wait_for(lock, std::chrono::seconds(60), [this] { return stopping_; });
-    }
+  /// Once an open morning is past reminder-time, the day's reminder mail
+  /// (Review::remind sends each department's once a day).
+  void remindPass() {
+    const std::int64_t now = host_->nowMs();
+    const std::int64_t local = now + offsetMinutes_ * 60'000;
+    const int minute = static_cast<int>(((local % 86'400'000) + 86'400'000) % 86'400'000 / 60'000);
+    if (minute < reminderMinute_) return;
+    const std::size_t n = review_->remind(now);
+    if (n) log_->information("overdue reminders: %z departments", n);
   }
 
   std::vector<EmittedType> emits_;
@@ -495,10 +483,7 @@ class ReviewModule final : public Module {
   int reminderMinute_ = 8 * 60 + 30;
   std::int64_t offsetMinutes_ = 9 * 60;
   bool once_ = false;
-  std::thread reminders_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
+  Worker reminders_;
 };
 
 }  // namespace renkei::plugins::review
