@@ -457,18 +457,7 @@ BOOST_AUTO_TEST_CASE(sigkill_around_the_write_back_writes_each_application_once)
 
 namespace {
 
-int freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t n = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-  const int port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
+using test::freePort;
 
 /// A real SMTP server (aiosmtpd, Debian's python3-aiosmtpd) on loopback,
 /// keeping what it receives as a Maildir.

@@ -72,6 +72,11 @@ struct Child {
 Child spawn(const std::vector<std::string>& args, const std::filesystem::path& outputStem,
             const std::map<std::string, std::string>& extraEnv = {});
 
+/// A TCP port free on loopback now (bound and closed): for what must be
+/// given a port before it starts (a ZeroMQ endpoint in a config). A
+/// listener that can bind port 0 and say which it got is better.
+int freePort();
+
 /// An HTTP answer: its status and body.
 struct HttpReply {
   int status = 0;
