@@ -66,6 +66,7 @@ std::vector<std::pair<std::string, std::string>> BridgeConnector::pendingBundles
 
 std::optional<OperatorResult> BridgeConnector::operate(const OperatorRequest& request) {
   const std::string& action = request.action;
+  if (action == "keygen") return bridgeKeygen(request.options);  // needs no config (a fresh instance)
   if (action != "pending" && action != "approve" && action != "reject") return std::nullopt;
   if (!send_ || !send_->approval)
     return refused("connector '" + context_.id + "' holds nothing for approval (approval=true on its sending half "

@@ -289,6 +289,25 @@ void BridgeConnector::takeWaiting() {
 
 }  // namespace renkei::connectors::bridge
 
+namespace {
+// The operators' commands: `renkei bridge <action> …` (the host checks the
+// options; BridgeConnector::operate answers).
+const renkei_operator_verb kVerbs[] = {
+    {"keygen", "--out --zone", 0, "--out DIR --zone lgwan|internet|mynumber",
+     "this side's keys: a signing pair, a CURVE pair and (not for the internet zone) a sealing pair; prints the "
+     "public halves' key ids only"},
+    {"pending", "--connector", 1, "--config F [--connector ID]",
+     "outgoing bundles held for an operator's approval (approval=true), with what each holds"},
+    {"approve", "--connector --bundle --by", 1, "--config F [--connector ID] --bundle NAME [--by WHO]",
+     "let a held bundle go: into out/ for the transfer product, a copy and a note kept in approved/"},
+    {"reject", "--connector --bundle --reason --by", 1,
+     "--config F [--connector ID] --bundle NAME --reason TEXT [--by WHO]",
+     "stop a held bundle: into rejected/ with the reason"},
+};
+}  // namespace
+
+RENKEI_PLUGIN_VERBS(kVerbs)
+
 RENKEI_PLUGIN(Connector, renkei::connectors::bridge::BridgeConnector, "bridge", "0.1.0", "experimental",
               "Crossing the zones (LGWAN <-> internet): signed, sealed bundles through a drop folder",
               RENKEI_ROLE_SINK | RENKEI_ROLE_EMITTER, renkei::connectors::bridge::kKeys, renkei::connectors::bridge::kKeyCount)

@@ -28,6 +28,8 @@ namespace renkei::connectors::bridge {
 
 extern const renkei_config_key kKeys[];
 extern const std::size_t kKeyCount;
+/// `renkei bridge keygen` (bridge_keys.cpp): this side's keys.
+OperatorResult bridgeKeygen(const std::map<std::string, std::string>& options);
 /// "2026-12-01T01:18:47Z" for milliseconds since 1970.
 std::string isoUtc(std::int64_t ms);
 

@@ -712,6 +712,18 @@ class ResidentConnector final : public Connector, public Source {
 
 }  // namespace renkei::connectors::resident
 
+namespace {
+// The operators' commands: `renkei resident <action> …`.
+const renkei_operator_verb kVerbs[] = {
+    {"held", "--connector", 1, "--config F [--connector C]",
+     "full exports held for removing too much of the register, with what each would remove"},
+    {"release", "--connector --file --by", 1, "--config F [--connector C] --file NAME [--by NAME]",
+     "take a held export in after checking it (recorded with who; taken in as it is)"},
+};
+}  // namespace
+
+RENKEI_PLUGIN_VERBS(kVerbs)
+
 RENKEI_PLUGIN(Connector, renkei::connectors::resident::ResidentConnector, "resident", "0.1.0", "experimental",
               "住民記録 exports by file drop or ODBC view: the resident register, households (世帯) and move events (異動)",
               RENKEI_ROLE_SOURCE | RENKEI_ROLE_EMITTER, renkei::connectors::resident::allKeys().data(), renkei::connectors::resident::allKeys().size())

@@ -83,21 +83,14 @@ const char* const kUsage =
     "  token make --public-key PUB --payload FILE [--expires 7d] [--png F] [--svg F]\n"
     "                              a token of a JSON file (synthetic data: for testing window systems)\n"
     "  token inspect --text T      a token's header (version, key id, expiry) without opening it\n"
-    "  resident held --config F [--connector C]\n"
-    "  resident release --config F [--connector C] --file NAME [--by NAME]\n"
-    "                              full exports held for removing too much of the register: list them;\n"
-    "                              release one after checking it (recorded with who; taken in as it is)\n"
-    "  bridge keygen --out DIR --zone ZONE\n"
-    "                              this side's bridge keys: a signing pair, and (not for the internet zone)\n"
-    "                              a sealing pair; prints the public halves' key ids only\n"
-    "  check --knowledge F [--rules F] [--calendar F]\n"
+      "  check --knowledge F [--rules F] [--calendar F]\n"
     "                              the concierge's knowledge, rule and calendar files, with file:line\n"
     "  calendar [--calendar F] [--year Y]\n"
     "                              a year with each day's kind (holidays, 年末年始, local days, 土日開庁)\n"
     "  calendar [--calendar F] --from DATE --days N [--rule days|open-days|days-exact]\n"
     "                              a deadline counted on the calendar\n"
-    "  bridge pending|approve|reject --config F [--connector ID] [--bundle NAME] [--reason TEXT] [--by WHO]\n"
-    "                              outgoing bundles held for an operator's approval (approval=true)\n"
+    "  <plugin> <action> ...       a plugin's own commands (bridge keygen|pending|approve|reject,\n"
+    "                              resident held|release …): `renkei plugins` lists each with its options\n"
     "  plugins                     list the plugins found, with their config keys\n"
     "  version                     print the version\n"
     "\n"
@@ -146,6 +139,8 @@ struct Args {
   bool once = false;
   std::set<std::string> flags;    ///< options without a value (--all)
   std::vector<std::string> errors;
+  bool plugin = false;            ///< not the host's command: a plugin's (its key)
+  std::vector<std::string> builtins;  ///< the host's commands, for "did you mean"
 };
 
 Args parseArgs(int argc, char** argv) {
@@ -159,8 +154,6 @@ Args parseArgs(int argc, char** argv) {
       {"replay", {"--config", "--route", "--since", "--by"}},
       {"reprocess", {"--config", "--route", "--file", "--by"}},
       {"token", {"--out", "--text", "--public-key", "--payload", "--expires", "--png", "--svg"}},
-      {"bridge", {"--out", "--zone", "--config", "--connector", "--bundle", "--reason", "--by"}},
-      {"resident", {"--config", "--connector", "--file", "--by"}},
       {"calendar", {"--calendar", "--year", "--from", "--days", "--rule"}},
       {"check", {"--config", "--plugin-dir", "--knowledge", "--rules", "--calendar"}},
       {"plugins", {"--plugin-dir"}},
@@ -174,18 +167,24 @@ Args parseArgs(int argc, char** argv) {
   }
   a.command = argv[1];
   auto known = kOptions.find(a.command);
-  if (known == kOptions.end()) {
-    std::vector<std::string> commands;
-    for (const auto& [c, _] : kOptions) commands.push_back(c);
-    a.errors.push_back("unknown command '" + a.command + "'" + didYouMean(a.command, commands));
-    return a;
+  // Not the host's: a plugin's own command (`renkei bridge pending …`),
+  // checked against the plugin's declared verbs when it runs.
+  a.plugin = known == kOptions.end();
+  if (a.plugin) {
+    for (const auto& [c, _] : kOptions) a.builtins.push_back(c);
+    if (a.command.empty() || a.command.rfind("-", 0) == 0) {
+      a.errors.push_back("unknown command '" + a.command + "'" + didYouMean(a.command, a.builtins));
+      return a;
+    }
   }
   int first = 2;
   static const std::map<std::string, std::vector<std::string>> kActions = {
       {"deadletters", {"list", "show", "resubmit"}}, {"held", {"list", "show", "resubmit"}},
-      {"token", {"keygen", "make", "inspect"}},
-      {"bridge", {"keygen", "pending", "approve", "reject"}}, {"resident", {"held", "release"}}};
-  if (auto actions = kActions.find(a.command); actions != kActions.end()) {
+      {"token", {"keygen", "make", "inspect"}}};
+  if (a.plugin && argc >= 3 && std::string(argv[2]).rfind("--", 0) != 0) {
+    a.action = argv[2];
+    first = 3;
+  } else if (auto actions = kActions.find(a.command); actions != kActions.end()) {
     const std::vector<std::string>& valid = actions->second;
     if (argc < 3 || std::string(argv[2]).rfind("--", 0) == 0) {
       a.errors.push_back(a.command + ": say what to do: " + joinList(valid, ", "));
@@ -220,8 +219,9 @@ Args parseArgs(int argc, char** argv) {
       a.flags.insert(arg);
       continue;
     }
-    const auto& allowed = known->second;
-    if (std::find(allowed.begin(), allowed.end(), arg) == allowed.end()) {
+    static const std::vector<std::string> kNone;
+    const auto& allowed = a.plugin ? kNone : known->second;
+    if (!a.plugin && std::find(allowed.begin(), allowed.end(), arg) == allowed.end()) {
       std::vector<std::string> valid = allowed;
       if (a.command == "serve") valid.push_back("--once");
       if (a.command == "deadletters" || a.command == "held") valid.push_back("--all");
@@ -344,6 +344,11 @@ int commandPlugins(const Args& a) {
       if (!k.deprecated.empty()) std::cout << ", deprecated";
       std::cout << ")\n      " << k.description << "\n";
       if (!k.deprecated.empty()) std::cout << "      deprecated: " << k.deprecated << "\n";
+    }
+    if (!p.verbs.empty()) {
+      std::cout << "  commands:\n";
+      for (const auto& v : p.verbs)
+        std::cout << "    renkei " << p.key << " " << v.action << " " << v.usage << "\n      " << v.help << "\n";
     }
   }
   for (const RefusedLibrary& r : registry.refused()) std::cout << "\nrefused: " << r.reason << "\n";
@@ -673,9 +678,8 @@ int runCli(int argc, char** argv) {
   if (a.command == "map") return commandMap(a);
   if (a.command == "token") return runTokenCommand(a.action, a.values);
   if (a.command == "calendar") return runCalendarCommand(a.values);
-  if (a.command == "bridge" && a.action == "keygen") return runBridgeCommand(a.action, a.values);
-  // The rest is the bridge connector's own (Connector::operate).
-  if (a.command == "bridge" || a.command == "resident") return runPluginCommand(a.command, a.action, a.values);
+  // A plugin's own command (Connector::operate), checked against its verbs.
+  if (a.plugin) return runPluginCommand(a.command, a.action, a.values, a.builtins);
   if (a.command == "status" || a.command == "deadletters" || a.command == "held" || a.command == "replay" ||
       a.command == "reprocess")
     return runOperatorCommand(a.command, a.action, a.values, a.flags);

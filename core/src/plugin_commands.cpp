@@ -4,6 +4,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include <Poco/Logger.h>
@@ -32,9 +33,88 @@ std::string value(const std::map<std::string, std::string>& values, const std::s
 
 }  // namespace
 
+namespace {
+
+/// The plugin's declared verb for `action`, with the options checked; or
+/// the usage problem (printed, exit 2).
+const PluginDescriptor::Verb* findVerb(const PluginDescriptor& d, const std::string& action,
+                                       const std::map<std::string, std::string>& values, std::string& problem) {
+  std::vector<std::string> actions;
+  for (const auto& v : d.verbs) actions.push_back(v.action);
+  if (action.empty()) {
+    problem = d.key + ": say what to do: " + joinList(actions, ", ");
+    return nullptr;
+  }
+  const PluginDescriptor::Verb* verb = d.findVerb(action);
+  if (!verb) {
+    problem = d.key + ": unknown action '" + action + "'" + didYouMean(action, actions) + " actions: " +
+              joinList(actions, ", ");
+    return nullptr;
+  }
+  for (const auto& [option, _] : values)
+    if (std::find(verb->options.begin(), verb->options.end(), option) == verb->options.end()) {
+      problem = d.key + " " + action + ": unknown option '" + option + "'" + didYouMean(option, verb->options) +
+                " (" + d.key + " " + action + " " + verb->usage + ")";
+      return nullptr;
+    }
+  return verb;
+}
+
+/// A verb that needs no config: a fresh instance, never configured.
+int runWithoutConfig(PluginRegistry& registry, const PluginDescriptor& d, const OperatorRequest& request,
+                     const std::string& name) {
+  std::optional<OperatorResult> result;
+  try {
+    auto connector = registry.createConnector(d.key);
+    result = connector->operate(request);
+  } catch (const std::exception& e) {
+    std::cerr << name << ": " << e.what() << "\n";
+    return 1;
+  }
+  if (!result) {
+    std::cerr << name << ": the " << d.key << " plugin does not take '" << request.action << "'\n";
+    return kUsage;
+  }
+  std::cout << result->output;
+  if (!result->error.empty()) std::cerr << name << ": " << result->error << "\n";
+  return result->status;
+}
+
+}  // namespace
+
 int runPluginCommand(const std::string& plugin, const std::string& action,
-                     const std::map<std::string, std::string>& values) {
-  const std::string name = "renkei " + plugin + " " + action;
+                     const std::map<std::string, std::string>& values, const std::vector<std::string>& builtins) {
+  const std::string name = "renkei " + plugin + (action.empty() ? "" : " " + action);
+  // The plugin's verbs, from the default plugin directories (and the
+  // config's, when one is named and has its own).
+  PluginRegistry scanned;
+  std::optional<std::filesystem::path> configDir;
+  if (const std::string c = value(values, "--config"); !c.empty()) {
+    Diagnostics ignored;
+    if (auto cfg = loadConfig(c, ignored)) configDir = cfg->pluginDirectory;
+  }
+  scanned.scan(pluginDirectories(std::nullopt, configDir));
+  const PluginDescriptor* d = scanned.find(plugin);
+  if (!d || d->verbs.empty()) {
+    std::vector<std::string> commands = builtins;
+    for (const PluginDescriptor& p : scanned.plugins())
+      if (!p.verbs.empty()) commands.push_back(p.key);
+    std::cerr << "renkei: unknown command '" << plugin << "'" << didYouMean(plugin, commands) << "\n";
+    return kUsage;
+  }
+  std::string problem;
+  const PluginDescriptor::Verb* verb = findVerb(*d, action, values, problem);
+  if (!verb) {
+    std::cerr << "renkei: " << problem << "\n";
+    return kUsage;
+  }
+  if (!verb->needsConfig) {
+    OperatorRequest request;
+    request.action = action;
+    request.options = values;
+    request.by = value(values, "--by");
+    return runWithoutConfig(scanned, *d, request, name);
+  }
   const std::string configFile = value(values, "--config");
   if (configFile.empty()) {
     std::cerr << name << ": --config is required (the instance whose " << plugin << " connector to ask)\n";

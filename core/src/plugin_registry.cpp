@@ -1,6 +1,8 @@
 // The plugin registry: ABI check before manifest, then POCO ClassLoader.
 #include "plugin_registry.h"
 
+#include <sstream>
+
 #include <algorithm>
 
 #include "setting_types.h"
@@ -87,6 +89,24 @@ PluginDescriptor PluginRegistry::readInfo(const fs::path& library) {
       throw PluginLoadError(file + ": plugin '" + d.key + "' declares key '" + spec.key +
                             "' with invalid type '" + spec.type + "'");
     d.keys.push_back(std::move(spec));
+  }
+  if (lib.hasSymbol(RENKEI_PLUGIN_VERBS_SYMBOL)) {
+    std::size_t count = 0;
+    auto verbsFn = reinterpret_cast<renkei_plugin_verbs_fn>(lib.getSymbol(RENKEI_PLUGIN_VERBS_SYMBOL));
+    const renkei_operator_verb* verbs = verbsFn(&count);
+    for (std::size_t i = 0; verbs && i < count && i < 64; ++i) {
+      PluginDescriptor::Verb v;
+      v.action = str(verbs[i].action);
+      std::istringstream words(str(verbs[i].options));
+      for (std::string w; words >> w;) v.options.push_back(w);
+      v.needsConfig = verbs[i].needs_config != 0;
+      if (v.needsConfig) v.options.insert(v.options.begin(), "--config");
+      v.usage = str(verbs[i].usage);
+      v.help = str(verbs[i].help);
+      if (v.action.empty() || v.action.rfind("--", 0) == 0)
+        throw PluginLoadError(file + ": plugin '" + d.key + "' declares an operator command without an action");
+      d.verbs.push_back(std::move(v));
+    }
   }
   lib.unload();
   return d;

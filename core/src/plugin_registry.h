@@ -44,6 +44,19 @@ struct PluginDescriptor {
   std::uint32_t roles = 0;
   std::string className;
   std::vector<ConfigKeySpec> keys;
+  /// Its operator commands (RENKEI_PLUGIN_VERBS), if it offers any.
+  struct Verb {
+    std::string action;
+    std::vector<std::string> options;
+    bool needsConfig = true;
+    std::string usage, help;
+  };
+  std::vector<Verb> verbs;
+  const Verb* findVerb(const std::string& action) const {
+    for (const Verb& v : verbs)
+      if (v.action == action) return &v;
+    return nullptr;
+  }
 
   const ConfigKeySpec* findKey(const std::string& name) const;
   std::vector<std::string> keyNames() const;

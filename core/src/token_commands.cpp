@@ -3,6 +3,8 @@
 // `renkei token inspect` reads a token's header without any key.
 #include "token_commands.h"
 
+#include "renkei/files.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,17 +35,6 @@ std::string value(const std::map<std::string, std::string>& values, const std::s
 }
 
 /// Writes `text` to a new file (never over an existing one) with `mode`.
-std::string writeNew(const std::filesystem::path& file, const std::string& text, mode_t mode) {
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) return "cannot create '" + file.string() + "': " + std::strerror(errno);
-  // The mode as asked, not as the umask leaves it (a public key is for the other zone).
-  const bool ok = ::fchmod(fd, mode) == 0 &&
-                  ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  const int error = errno;
-  ::close(fd);
-  return ok ? std::string() : "cannot write '" + file.string() + "': " + std::strerror(error);
-}
-
 int keygen(const std::map<std::string, std::string>& values) {
   const std::string out = value(values, "--out");
   if (out.empty()) {
@@ -58,7 +49,7 @@ int keygen(const std::map<std::string, std::string>& values) {
   const std::filesystem::path pub = std::filesystem::path(out) / ("token-" + id + ".pub");
   for (const auto& [file, text, mode] : {std::tuple{priv, key.pem(), mode_t{0600}},
                                         std::tuple{pub, key.publicKey().pem(), mode_t{0644}}}) {
-    if (const std::string error = writeNew(file, text, mode); !error.empty()) {
+    if (const std::string error = writeNewFile(file, text, mode); !error.empty()) {
       std::cerr << "renkei token keygen: " << error << "\n";
       return 1;
     }
@@ -150,67 +141,6 @@ int inspect(const std::map<std::string, std::string>& values) {
 }
 
 }  // namespace
-
-// One side of a bridge holds a signing key (every bundle it sends is signed;
-// the other side holds the public half) and, unless it is the internet zone,
-// a sealing key (bundles with personal fields are sealed to its public half;
-// the internet zone opens nothing).
-int bridgeKeygen(const std::map<std::string, std::string>& values) {
-  const std::string out = value(values, "--out"), zone = value(values, "--zone");
-  if (out.empty() || (zone != "lgwan" && zone != "internet" && zone != "mynumber")) {
-    std::cerr << "renkei bridge keygen: --out DIR (where the keys are written) and --zone lgwan|internet|mynumber "
-                 "(this side's zone) are required\n";
-    return kUsage;
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(out, ec);
-  // Never over a key in use: a folder per key generation (rotation keeps
-  // the old folder until the old key's bundles and tokens are gone).
-  const auto signing = seal::SigningKey::generate();
-  const std::filesystem::path dir(out);
-  std::vector<std::tuple<std::filesystem::path, std::string, mode_t>> files = {
-      {dir / "bridge-signing.key", signing.pem(), mode_t{0600}},
-      {dir / "bridge-signing.pub", signing.publicPem(), mode_t{0644}}};
-  std::optional<seal::PrivateKey> sealing;
-  if (zone != "internet") {
-    sealing = seal::PrivateKey::generate();
-    files.push_back({dir / "bridge-sealing.key", sealing->pem(), mode_t{0600}});
-    files.push_back({dir / "bridge-sealing.pub", sealing->publicKey().pem(), mode_t{0644}});
-  }
-  // The ZeroMQ transport's CURVE pair (an X25519 pair of its own, in Z85 as
-  // ZeroMQ reads it), for a direct channel where the zone model allows one.
-  const auto curve = seal::PrivateKey::generate();
-  const std::string curvePublic = seal::z85Encode(curve.publicKey().raw());
-  files.push_back({dir / "bridge-curve.key", seal::z85Encode(curve.raw()) + "\n", mode_t{0600}});
-  files.push_back({dir / "bridge-curve.pub", curvePublic + "\n", mode_t{0644}});
-  for (const auto& [file, text, mode] : files) {
-    if (const std::string error = writeNew(file, text, mode); !error.empty()) {
-      std::cerr << "renkei bridge keygen: " << error << "\n";
-      return 1;
-    }
-  }
-  std::cout << "signing key id " << signing.id() << "\n"
-            << "  private key: " << std::get<0>(files[0]).string()
-            << " (mode 600; this side's signing-key)\n"
-            << "  public key:  " << std::get<0>(files[1]).string()
-            << " (the other side's sender-key)\n";
-  std::cout << "CURVE key (ZeroMQ transport) " << curvePublic.substr(0, 8) << "…\n"
-            << "  secret key:  " << (dir / "bridge-curve.key").string() << " (mode 600; this side's curve-key)\n"
-            << "  public key:  " << (dir / "bridge-curve.pub").string()
-            << " (the other side's curve-server-key or curve-clients)\n";
-  if (sealing)
-    std::cout << "sealing key id " << sealing->publicKey().id() << "\n"
-              << "  private key: " << std::get<0>(files[2]).string()
-              << " (mode 600; this side's opening-keys)\n"
-              << "  public key:  " << std::get<0>(files[3]).string()
-              << " (the other side's receiver-key)\n";
-  return kOk;
-}
-
-int runBridgeCommand(const std::string& action, const std::map<std::string, std::string>& values) {
-  (void)action;  // keygen is the only action
-  return bridgeKeygen(values);
-}
 
 int runTokenCommand(const std::string& action, const std::map<std::string, std::string>& values) {
   if (action == "keygen") return keygen(values);

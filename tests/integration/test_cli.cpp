@@ -98,6 +98,23 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_2) {
   BOOST_TEST(option.err.find("unknown option '--confg'; did you mean '--config'?") != std::string::npos, option.err);
   BOOST_TEST(runRenkei({"check"}).exitCode == 2);
   BOOST_TEST(runRenkei({"serve"}).exitCode == 2);
+  // A plugin's commands are checked against what the plugin declares (the
+  // host names none of them).
+  auto noAction = runRenkei({"bridge"});
+  BOOST_TEST(noAction.exitCode == 2);
+  BOOST_TEST(noAction.err.find("bridge: say what to do: keygen, pending, approve, reject") != std::string::npos,
+             noAction.err);
+  auto typo = runRenkei({"bridge", "aprove"});
+  BOOST_TEST(typo.exitCode == 2);
+  BOOST_TEST(typo.err.find("bridge: unknown action 'aprove'; did you mean 'approve'?") != std::string::npos, typo.err);
+  auto badOption = runRenkei({"bridge", "approve", "--config", "x.xml", "--bundel", "b"});
+  BOOST_TEST(badOption.exitCode == 2);
+  BOOST_TEST(badOption.err.find("unknown option '--bundel'; did you mean '--bundle'?") != std::string::npos,
+             badOption.err);
+  auto notAPlugin = runRenkei({"brige", "pending"});
+  BOOST_TEST(notAPlugin.exitCode == 2);
+  BOOST_TEST(notAPlugin.err.find("unknown command 'brige'; did you mean 'bridge'?") != std::string::npos,
+             notAPlugin.err);
   BOOST_TEST(runRenkei({"check", "--config"}).exitCode == 2);
   auto level = runRenkei({"serve", "--config", source("config/demo.xml").string(), "--log-level", "loud"});
   BOOST_TEST(level.exitCode == 2);
@@ -181,6 +198,13 @@ BOOST_AUTO_TEST_CASE(plugins_lists_file_with_its_keys) {
   for (const char* key : {"directory (path, required)", "pattern (list, default '*')", "min-age (duration",
                           "max-file-size (size", "format (enum(jsonl|csv)", "output-layout (path"})
     BOOST_TEST(r.out.find(key) != std::string::npos, "missing " << key);
+  // A plugin's own commands are listed from its declaration.
+  if (r.out.find("\nbridge ") != std::string::npos) {
+    BOOST_TEST(r.out.find("renkei bridge keygen --out DIR --zone lgwan|internet|mynumber") != std::string::npos, r.out);
+    BOOST_TEST(r.out.find("renkei bridge approve --config F [--connector ID] --bundle NAME [--by WHO]") !=
+                   std::string::npos,
+               r.out);
+  }
   // A deprecated key is marked, with what replaces it.
   if (r.out.find("\nreview ") != std::string::npos) {
     BOOST_TEST(r.out.find("utc-offset (string, deprecated)") != std::string::npos, r.out);

@@ -22,6 +22,19 @@
 
 namespace renkei {
 
+/// Writes a file that must not exist yet (a key: never over one in use),
+/// never through a link, with exactly `mode` whatever the umask, and
+/// fsyncs it. Returns "" when done, else why not (naming the file).
+inline std::string writeNewFile(const std::filesystem::path& file, const std::string& text, mode_t mode) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0) return "cannot create '" + file.string() + "': " + std::strerror(errno);
+  const bool ok = ::fchmod(fd, mode) == 0 &&
+                  ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  const int error = errno;
+  ::close(fd);
+  return ok ? std::string() : "cannot write '" + file.string() + "': " + std::strerror(error);
+}
+
 /// Flushes a file, or a folder's entries, to disk. Best effort: called after
 /// the data is written, a failure here leaves nothing half-done to report.
 inline void syncPath(const std::filesystem::path& path, bool directory) {

@@ -8,7 +8,7 @@
 /// another number, before it reads the library's POCO manifest. Bump it whenever
 /// a header in include/renkei changes a class layout, a virtual function or
 /// this struct.
-#define RENKEI_SDK_ABI_VERSION 13u
+#define RENKEI_SDK_ABI_VERSION 14u
 
 extern "C" {
 
@@ -55,6 +55,31 @@ struct renkei_plugin_info {
 /// library is loaded. It must not throw and must not allocate.
 typedef const renkei_plugin_info* (*renkei_plugin_info_fn)();
 }
+
+/// One operator command a plugin offers on the command line:
+/// `renkei <plugin key> <action> [options]`, answered by the plugin's
+/// Connector::operate(). The host checks the options against `options`
+/// before the plugin runs and lists the verbs in its help and in
+/// `renkei plugins`.
+struct renkei_operator_verb {
+  const char* action;   ///< "pending"
+  const char* options;  ///< the options it takes, space-separated ("--connector --bundle --by"); --config is implied when needs_config
+  int needs_config;     ///< 1: on the config's instance of this plugin (--config F, --connector ID when several);
+                        ///< 0: on a fresh instance never configured: no settings, no host services (`bridge keygen`)
+  const char* usage;    ///< its arguments, for help ("--config F [--connector ID] --bundle NAME [--by WHO]")
+  const char* help;     ///< what it does, one line
+};
+typedef const renkei_operator_verb* (*renkei_plugin_verbs_fn)(std::size_t* count);
+#define RENKEI_PLUGIN_VERBS_SYMBOL "renkei_plugin_verbs"
+
+/// Exports a plugin's operator commands (an array of renkei_operator_verb);
+/// optional, once per library: RENKEI_PLUGIN_VERBS(kVerbs)
+#define RENKEI_PLUGIN_VERBS(verb_array)                                                       \
+  extern "C" __attribute__((visibility("default"))) const renkei_operator_verb*               \
+  renkei_plugin_verbs(std::size_t* count) {                                                    \
+    *count = sizeof(verb_array) / sizeof((verb_array)[0]);                                     \
+    return verb_array;                                                                         \
+  }
 
 /// Name of the exported info function, for the host's symbol look-up.
 #define RENKEI_PLUGIN_INFO_SYMBOL "renkei_plugin_info"
