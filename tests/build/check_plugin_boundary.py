@@ -21,7 +21,8 @@ import sys
 
 build, source = sys.argv[1], os.path.realpath(sys.argv[2])
 forbidden = [os.path.join(source, "core", "src"), os.path.join(source, "core", "support", "src")]
-plugin_roots = [os.path.join(source, "plugins"), os.path.join(source, "connectors")]
+plugin_roots = [os.path.join(source, "plugins"), os.path.join(source, "connectors"),
+                os.path.join(source, "docs", "examples")]
 
 with open(os.path.join(build, "compile_commands.json"), encoding="utf-8") as f:
     commands = json.load(f)

@@ -165,11 +165,13 @@ double RecordingHost::metric(const std::string& name, const MetricLabels& labels
 
 // ---- the harness -----------------------------------------------------------
 
-PluginHarness::PluginHarness(const std::string& key, const std::string& zone, const std::string& id)
+PluginHarness::PluginHarness(const std::string& key, const std::string& zone, const std::string& id,
+                             const fs::path& directory)
     : key_(key), zone_(zone), id_(id), registry_(std::make_unique<PluginRegistry>()) {
-  registry_->scan({fs::path(env("RENKEI_PLUGIN_DIR"))});
+  const fs::path dir = directory.empty() ? fs::path(env("RENKEI_PLUGIN_DIR")) : directory;
+  registry_->scan({dir});
   const PluginDescriptor* d = registry_->find(key_);
-  if (!d) throw std::runtime_error("no plugin '" + key_ + "' in " + env("RENKEI_PLUGIN_DIR"));
+  if (!d) throw std::runtime_error("no plugin '" + key_ + "' in " + dir.string());
   host_ = std::make_unique<RecordingHost>(dir_.path(), id_);
 }
 

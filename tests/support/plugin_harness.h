@@ -113,8 +113,10 @@ class RecordingHost final : public HostServices {
 /// One plugin instance in this process.
 class PluginHarness {
  public:
-  /// Loads renkei_<key>.so from RENKEI_PLUGIN_DIR. `zone`: the instance's zone.
-  explicit PluginHarness(const std::string& key, const std::string& zone = "lgwan", const std::string& id = "under-test");
+  /// Loads renkei_<key>.so from `directory` (default: RENKEI_PLUGIN_DIR).
+  /// `zone`: the instance's zone.
+  explicit PluginHarness(const std::string& key, const std::string& zone = "lgwan", const std::string& id = "under-test",
+                         const std::filesystem::path& directory = {});
   ~PluginHarness();
   PluginHarness(const PluginHarness&) = delete;
   PluginHarness& operator=(const PluginHarness&) = delete;
