@@ -29,8 +29,10 @@ const renkei_config_key kKeys[] = {
     {"password", "secret", nullptr, 0,
      "The password: file:<path> (its first line) or env:<VARIABLE>; read by the host, never written in the "
      "config, never logged."},
-    {"password-file", "path", nullptr, 0, "Older form of password=\"file:…\": a file holding the password (first line)."},
-    {"password-env", "string", nullptr, 0, "Older form of password=\"env:…\": an environment variable holding the password."},
+    {"password-file", "path", nullptr, 0, "A file holding the password (first line).",
+     "give <password>file:…</password> instead (one secret key for every source of a password)"},
+    {"password-env", "string", nullptr, 0, "An environment variable holding the password.",
+     "give <password>env:…</password> instead (one secret key for every source of a password)"},
     {"query", "string", nullptr, 0,
      "Source: a SELECT with one '?' for the watermark, ordered by the watermark column, e.g. "
      "SELECT * FROM residents WHERE updated_at > ? ORDER BY updated_at, id. Makes the connector a source."},

@@ -14,7 +14,7 @@
 #include <cctype>
 #include <sstream>
 
-namespace renkei::smtp {
+namespace renkei::connectors::smtp {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -263,4 +263,4 @@ void Session::quit() {
   }
 }
 
-}  // namespace renkei::smtp
+}  // namespace renkei::connectors::smtp

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-namespace renkei::smtp {
+namespace renkei::connectors::smtp {
 
 /// The most a server may send as one reply: a line (with CRLF), the lines
 /// of a multi-line reply, all of them. RFC 5321 allows 512 octets a line;
@@ -95,4 +95,4 @@ class Session {
   std::vector<std::string> capabilities_;
 };
 
-}  // namespace renkei::smtp
+}  // namespace renkei::connectors::smtp

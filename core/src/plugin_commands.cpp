@@ -31,10 +31,6 @@ std::string value(const std::map<std::string, std::string>& values, const std::s
   return it == values.end() ? std::string() : it->second;
 }
 
-}  // namespace
-
-namespace {
-
 /// The plugin's declared verb for `action`, with the options checked; or
 /// the usage problem (printed, exit 2).
 const PluginDescriptor::Verb* findVerb(const PluginDescriptor& d, const std::string& action,

@@ -37,7 +37,7 @@
 #include "renkei/text.h"
 #include "renkei/support/token.h"
 
-namespace renkei::concierge {
+namespace renkei::plugins::concierge {
 extern const char* const kPageHtml;
 extern const char* const kPageCss;
 extern const char* const kPageJs;
@@ -771,8 +771,8 @@ class ConciergeModule final : public Module {
   Worker expirer_;
 };
 
-}  // namespace renkei::concierge
+}  // namespace renkei::plugins::concierge
 
-RENKEI_PLUGIN(Module, renkei::concierge::ConciergeModule, "concierge", "0.1.0", "experimental",
+RENKEI_PLUGIN(Module, renkei::plugins::concierge::ConciergeModule, "concierge", "0.1.0", "experimental",
               "Guidance for residents: life events, questions, related procedures with deadlines, the sealed visit token",
-              0, renkei::concierge::kKeys, sizeof(renkei::concierge::kKeys) / sizeof(renkei::concierge::kKeys[0]))
+              0, renkei::plugins::concierge::kKeys, sizeof(renkei::plugins::concierge::kKeys) / sizeof(renkei::plugins::concierge::kKeys[0]))

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-namespace renkei::concierge {
+namespace renkei::plugins::concierge {
 
 std::string randomId() {
   unsigned char b[16];
@@ -106,4 +106,4 @@ bool RateLimit::allow(const std::string& address) {
   return true;
 }
 
-}  // namespace renkei::concierge
+}  // namespace renkei::plugins::concierge

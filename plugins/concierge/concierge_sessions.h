@@ -15,7 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace renkei::concierge {
+namespace renkei::plugins::concierge {
 
 struct Step {
   std::string question;                      ///< the question answered
@@ -75,4 +75,4 @@ class RateLimit {
 /// 128 random bits as 32 hex digits.
 std::string randomId();
 
-}  // namespace renkei::concierge
+}  // namespace renkei::plugins::concierge

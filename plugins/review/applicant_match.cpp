@@ -3,7 +3,7 @@
 
 #include "renkei/support/normalize.h"
 
-namespace renkei::review {
+namespace renkei::plugins::review {
 namespace {
 
 /// The UTF-8 characters of `s`.
@@ -173,4 +173,4 @@ MatchResult match(const FourItems& a, const FourItems& b, const std::map<std::st
   return m;
 }
 
-}  // namespace renkei::review
+}  // namespace renkei::plugins::review

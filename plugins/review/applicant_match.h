@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-namespace renkei::review {
+namespace renkei::plugins::review {
 
 /// Old and new character forms (髙 → 高 …): one pair per line, "old<TAB>new",
 /// '#' comments. Returns the problems with their line numbers.
@@ -44,4 +44,4 @@ MatchResult match(const FourItems& application, const FourItems& record,
 std::string normaliseName(std::string_view name, const std::map<std::string, std::string>& variants);
 std::string normaliseAddress(std::string_view address, const std::map<std::string, std::string>& variants);
 
-}  // namespace renkei::review
+}  // namespace renkei::plugins::review

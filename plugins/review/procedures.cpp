@@ -12,7 +12,7 @@
 
 namespace fs = std::filesystem;
 
-namespace renkei::review {
+namespace renkei::plugins::review {
 
 extern const char* const kProceduresSchema;  // procedures_schema.cpp, generated
 
@@ -379,4 +379,4 @@ std::shared_ptr<const Procedures> loadProcedures(const fs::path& file, Diagnosti
   return out;
 }
 
-}  // namespace renkei::review
+}  // namespace renkei::plugins::review

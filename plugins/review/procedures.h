@@ -20,7 +20,7 @@ namespace renkei::text {
 class Codec;
 }
 
-namespace renkei::review {
+namespace renkei::plugins::review {
 
 struct FieldRule {
   std::string name;
@@ -115,4 +115,4 @@ struct Procedures {
 /// Loads a procedures file; every problem goes to `diags` with file:line.
 std::shared_ptr<const Procedures> loadProcedures(const std::filesystem::path& file, Diagnostics& diags);
 
-}  // namespace renkei::review
+}  // namespace renkei::plugins::review

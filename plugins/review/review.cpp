@@ -11,7 +11,7 @@
 
 #include "review_internal.h"
 
-namespace renkei::review {
+namespace renkei::plugins::review {
 
 using namespace detail;
 
@@ -237,4 +237,4 @@ std::vector<Summary> Review::list(const std::string& stateFilter, const std::str
   return out;
 }
 
-}  // namespace renkei::review
+}  // namespace renkei::plugins::review

@@ -27,7 +27,7 @@
 #include "renkei/record.h"
 #include "renkei/state.h"
 
-namespace renkei::review {
+namespace renkei::plugins::review {
 
 namespace detail {
 struct Step;
@@ -278,4 +278,4 @@ class Review {
   std::mutex awaitingMutex_;
 };
 
-}  // namespace renkei::review
+}  // namespace renkei::plugins::review

@@ -9,7 +9,7 @@
 
 #include "review_internal.h"
 
-namespace renkei::review {
+namespace renkei::plugins::review {
 
 using namespace detail;
 
@@ -260,4 +260,4 @@ Application Review::commitAction(const Application& a, const ActionInput& in, st
   return get(a.arrivalNo);
 }
 
-}  // namespace renkei::review
+}  // namespace renkei::plugins::review

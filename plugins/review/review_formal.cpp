@@ -11,7 +11,7 @@
 #include "renkei/support/check_digits.h"
 #include "review_internal.h"
 
-namespace renkei::review {
+namespace renkei::plugins::review {
 
 using namespace detail;
 
@@ -218,4 +218,4 @@ void Review::matchByName(const FourItems& said, std::string& residentCode, std::
   }
 }
 
-}  // namespace renkei::review
+}  // namespace renkei::plugins::review

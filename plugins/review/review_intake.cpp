@@ -10,7 +10,7 @@
 #include "renkei/support/seal.h"
 #include "review_internal.h"
 
-namespace renkei::review {
+namespace renkei::plugins::review {
 
 using namespace detail;
 
@@ -160,4 +160,4 @@ Emission Review::intakeEmission(Application& a, const IntakeInput& in, const Pro
   return e;
 }
 
-}  // namespace renkei::review
+}  // namespace renkei::plugins::review

@@ -14,7 +14,7 @@
 
 #include "review.h"
 
-namespace renkei::review::detail {
+namespace renkei::plugins::review::detail {
 
 constexpr std::int64_t kDayMs = 86'400'000;
 
@@ -86,4 +86,4 @@ struct Step {
   }
 };
 
-}  // namespace renkei::review::detail
+}  // namespace renkei::plugins::review::detail

@@ -22,7 +22,7 @@
 #include "renkei/text.h"
 
 namespace renkei::plugins::review {
-namespace rv = renkei::review;
+namespace rv = renkei::plugins::review;
 namespace {
 
 const renkei_config_key kKeys[] = {

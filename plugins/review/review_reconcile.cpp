@@ -11,7 +11,7 @@
 
 #include "review_internal.h"
 
-namespace renkei::review {
+namespace renkei::plugins::review {
 
 using namespace detail;
 
@@ -176,4 +176,4 @@ std::size_t Review::acknowledge(const std::vector<Record>& records, std::int64_t
   return numbers.empty() ? 0 : reflect(numbers, "acknowledged by the core system", now);
 }
 
-}  // namespace renkei::review
+}  // namespace renkei::plugins::review

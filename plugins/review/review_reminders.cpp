@@ -6,7 +6,7 @@
 
 #include "review_internal.h"
 
-namespace renkei::review {
+namespace renkei::plugins::review {
 
 using namespace detail;
 
@@ -69,4 +69,4 @@ std::size_t Review::remind(std::int64_t now) {
   return n;
 }
 
-}  // namespace renkei::review
+}  // namespace renkei::plugins::review

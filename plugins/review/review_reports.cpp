@@ -9,7 +9,7 @@
 
 #include "review_internal.h"
 
-namespace renkei::review {
+namespace renkei::plugins::review {
 
 using namespace detail;
 
@@ -68,4 +68,4 @@ std::string Review::reportCsv(const std::string& by, const std::vector<ReportRow
   return out;
 }
 
-}  // namespace renkei::review
+}  // namespace renkei::plugins::review

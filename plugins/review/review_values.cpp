@@ -22,7 +22,7 @@
 
 namespace fs = std::filesystem;
 
-namespace renkei::review::detail {
+namespace renkei::plugins::review::detail {
 namespace {
 
 std::string json(const Poco::Dynamic::Var& v) {
@@ -267,4 +267,4 @@ const char* const kColumns =
     "assigned, fields, attachments, findings, resident_code, due, paused_days, correction_deadline, "
     "correction_comment, hold_reason, started_ms, decided_ms, written_ms, reflected_ms, certificate_serial";
 
-}  // namespace renkei::review::detail
+}  // namespace renkei::plugins::review::detail

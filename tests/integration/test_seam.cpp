@@ -281,8 +281,24 @@ BOOST_AUTO_TEST_CASE(the_admin_listener_serves_metrics_and_health) {
                            "# TYPE renkei_store_commit_seconds histogram"})
     BOOST_TEST(metrics.body.find(line) != std::string::npos, line << " not in\n" << metrics.body);
   BOOST_TEST(get(port, "/nothing").status == 404);
+  // The pages the plugin added: served within their permission, a
+  // handler's failure answered without its text.
+  const Http units = get(port, "/plugins/gen/units");
+  BOOST_TEST(units.status == 200);
+  BOOST_TEST(units.body == "{\"units\":5}\n", units.body);
+  const Http reset = get(port, "/plugins/gen/reset");
+  BOOST_TEST(reset.status == 403);
+  BOOST_TEST(reset.body.find("needs the 'operate' permission") != std::string::npos, reset.body);
+  const Http broken = get(port, "/plugins/gen/broken");
+  BOOST_TEST(broken.status == 500);
+  BOOST_TEST(broken.body.find("123-4567") == std::string::npos, broken.body);
+  const Http index = get(port, "/plugins");
+  BOOST_TEST(index.body.find("\"path\":\"/plugins/gen/reset\",\"help\":\"start the units again\","
+                             "\"permission\":\"operate\"") != std::string::npos,
+             index.body);
   ::kill(child.pid, SIGTERM);
   BOOST_TEST(child.wait().exitCode == 0);
+  BOOST_TEST(test::readFile(child.err).find("call=admin gen/reset") != std::string::npos);
 }
 
 // Issue 12, item 6: a route taking a slow item (a large export, OCR later)

@@ -20,9 +20,9 @@
 
 namespace fs = std::filesystem;
 namespace test = renkei::test;
-using renkei::smtp::Error;
-using renkei::smtp::Server;
-using renkei::smtp::Session;
+using renkei::connectors::smtp::Error;
+using renkei::connectors::smtp::Server;
+using renkei::connectors::smtp::Session;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -87,7 +87,7 @@ Server serverOn(std::uint16_t port, int timeoutMs = 1500) {
 
 const std::string kMessage = "Subject: test\r\nTo: a@city.example\r\n\r\nline one\r\n.\r\n..two dots\r\nlast\r\n";
 
-/// Runs `attempt`, which must throw smtp::Error; returns it with the time it took.
+/// Runs `attempt`, which must throw connectors::smtp::Error; returns it with the time it took.
 std::pair<Error, double> failure(const std::function<void()>& attempt) {
   const auto start = Clock::now();
   try {

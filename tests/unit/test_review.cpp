@@ -70,8 +70,8 @@ struct Fixture {
   store::StoreConfig config;
   std::unique_ptr<StateStore> state;
   Seam seam;
-  std::unique_ptr<review::Review> review;
-  std::shared_ptr<const review::Procedures> shipped, extra;
+  std::unique_ptr<plugins::review::Review> review;
+  std::shared_ptr<const plugins::review::Procedures> shipped, extra;
 
   explicit Fixture(const fs::path& attachmentsDir = {}) {
     if (const char* v = std::getenv("RENKEI_TEST_STORE"); v && std::string(v) == "postgresql") {
@@ -83,20 +83,20 @@ struct Fixture {
     state = openStateStore(config, "review");
     seam.st = state.get();
     Diagnostics diags;
-    shipped = review::loadProcedures(source("config/review/procedures.xml"), diags);
-    extra = review::loadProcedures(source("tests/fixtures/review/procedures.xml"), diags);
+    shipped = plugins::review::loadProcedures(source("config/review/procedures.xml"), diags);
+    extra = plugins::review::loadProcedures(source("tests/fixtures/review/procedures.xml"), diags);
     auto cal = loadCalendar(source("config/calendar/demo-city.xml"), diags);
     BOOST_REQUIRE_MESSAGE(diags.empty(), diags.format());
-    auto both = std::make_shared<review::Procedures>(*shipped);
+    auto both = std::make_shared<plugins::review::Procedures>(*shipped);
     for (const auto& p : extra->list) both->list.push_back(p);
-    review::ReviewOptions options;
+    plugins::review::ReviewOptions options;
     options.municipality = "見本市";
     options.statusField = "resident_status";
     options.currentStatus = "1";
     options.eventField = "move_reason";
     options.attachmentsDir = attachmentsDir;
-    review::loadVariants(test::readFile(source("config/review/kanji-variants.tsv")), options.variants);
-    review = std::make_unique<review::Review>(*state, both, *cal, options,
+    plugins::review::loadVariants(test::readFile(source("config/review/kanji-variants.tsv")), options.variants);
+    review = std::make_unique<plugins::review::Review>(*state, both, *cal, options,
                                               [this](const Emission& e) { return seam(e); });
     review->migrate();
   }
@@ -114,8 +114,8 @@ struct Fixture {
   }
 };
 
-review::IntakeInput tennyu(const std::string& id) {
-  review::IntakeInput in;
+plugins::review::IntakeInput tennyu(const std::string& id) {
+  plugins::review::IntakeInput in;
   in.origin = "route:apps";
   in.externalId = id;
   in.procedure = "tennyu-todoke";
@@ -128,7 +128,7 @@ review::IntakeInput tennyu(const std::string& id) {
   return in;
 }
 
-std::string rules(const review::Application& a) {
+std::string rules(const plugins::review::Application& a) {
   std::string out;
   for (const auto& f : a.findings)
     if (!f.ok) out += f.rule + ":" + f.field + " ";
@@ -163,14 +163,14 @@ BOOST_AUTO_TEST_CASE(intake_numbers_each_application_once_and_sends_the_receipt)
   BOOST_TEST(get(mail[0], "department") == "市民課");
   BOOST_TEST(f.review->intake(tennyu("web-2"), at("2026-04-24")).arrivalNo == "R20260424-000002");
   BOOST_TEST(f.review->intake(tennyu("web-3"), at("2026-04-25")).arrivalNo == "R20260425-000001");
-  BOOST_CHECK_THROW(f.review->intake(tennyu("bad id with spaces"), at("2026-04-24")), review::ReviewError);
+  BOOST_CHECK_THROW(f.review->intake(tennyu("bad id with spaces"), at("2026-04-24")), plugins::review::ReviewError);
 }
 
 BOOST_AUTO_TEST_CASE(formal_review_names_every_bad_item_and_never_a_value) {
   Fixture f;
   f.residents({{"00000000018", "見本 花子", "1985-02-14", "female", "架空県見本市中央一丁目1番1号", "1", ""},
                {"00000000026", "転出 次郎", "1970-01-01", "male", "架空県見本市南町2-2", "2", "転出"}});
-  review::IntakeInput in;
+  plugins::review::IntakeInput in;
   in.origin = "route:apps";
   in.externalId = "cert-1";
   in.procedure = "test-cert";
@@ -236,17 +236,17 @@ BOOST_AUTO_TEST_CASE(formal_review_names_every_bad_item_and_never_a_value) {
 BOOST_AUTO_TEST_CASE(states_move_with_history_and_the_clock_pauses_for_correction) {
   Fixture f;
   auto a = f.review->intake(tennyu("web-1"), at("2026-04-24"));
-  review::ActionInput act;
+  plugins::review::ActionInput act;
   act.who = "staff-a";
-  act.action = review::Action::Approve;
-  BOOST_CHECK_THROW(f.review->act(a.arrivalNo, act, at("2026-04-24")), review::ReviewError);  // not started
-  act.action = review::Action::Start;
+  act.action = plugins::review::Action::Approve;
+  BOOST_CHECK_THROW(f.review->act(a.arrivalNo, act, at("2026-04-24")), plugins::review::ReviewError);  // not started
+  act.action = plugins::review::Action::Start;
   a = f.review->act(a.arrivalNo, act, at("2026-04-24", 10, 30));
   BOOST_TEST(a.state == "reviewing");
   BOOST_TEST(a.assigned == "staff-a");
   // 補正依頼 on Saturday 04-25 (a service day? no: counted from the next day,
   // 14 days → 05-09 Sat, rolled to Mon 05-11: frontyard.md §7's vector).
-  act.action = review::Action::RequestCorrection;
+  act.action = plugins::review::Action::RequestCorrection;
   act.why = "新住所の番地を確認してください";
   a = f.review->act(a.arrivalNo, act, at("2026-04-25"));
   BOOST_TEST(a.state == "correction");
@@ -255,9 +255,9 @@ BOOST_AUTO_TEST_CASE(states_move_with_history_and_the_clock_pauses_for_correctio
   BOOST_TEST(get(notices.back(), "template") == "correction");
   BOOST_TEST(get(notices.back(), "deadline") == "2026-05-11");
   // A stale version is refused.
-  act.action = review::Action::Resubmit;
+  act.action = plugins::review::Action::Resubmit;
   act.expectedVersion = 1;
-  BOOST_CHECK_THROW(f.review->act(a.arrivalNo, act, at("2026-05-07")), review::ReviewError);
+  BOOST_CHECK_THROW(f.review->act(a.arrivalNo, act, at("2026-05-07")), plugins::review::ReviewError);
   // Resubmitted on Thursday 05-07: open days waited (04-27, 04-28, 04-30,
   // 05-01, 05-07; 04-29 and 05-03..06 are holidays) are added to the period.
   act.expectedVersion = a.version;
@@ -268,22 +268,22 @@ BOOST_AUTO_TEST_CASE(states_move_with_history_and_the_clock_pauses_for_correctio
   BOOST_TEST(a.due == "2026-05-08");  // 04-27 + 5 open days
   act.expectedVersion = -1;
   act.fields.clear();
-  act.action = review::Action::Approve;
+  act.action = plugins::review::Action::Approve;
   act.why = "";
   a = f.review->act(a.arrivalNo, act, at("2026-05-07", 11));
   BOOST_TEST(a.state == "awaiting");
   // 取下げ after the decision, and 承認 after 取下げ, are refused.
-  act.action = review::Action::Withdraw;
-  BOOST_CHECK_THROW(f.review->act(a.arrivalNo, act, at("2026-05-07", 12)), review::ReviewError);
+  act.action = plugins::review::Action::Withdraw;
+  BOOST_CHECK_THROW(f.review->act(a.arrivalNo, act, at("2026-05-07", 12)), plugins::review::ReviewError);
   auto b = f.review->intake(tennyu("web-2"), at("2026-05-07"));
   b = f.review->act(b.arrivalNo, act, at("2026-05-07", 12));
   BOOST_TEST(b.state == "withdrawn");
-  act.action = review::Action::Approve;
+  act.action = plugins::review::Action::Approve;
   try {
     f.review->act(b.arrivalNo, act, at("2026-05-07", 13));
     BOOST_FAIL("承認 after 取下げ was taken");
-  } catch (const review::ReviewError& e) {
-    BOOST_TEST(e.code == review::ReviewError::Conflict);
+  } catch (const plugins::review::ReviewError& e) {
+    BOOST_TEST(e.code == plugins::review::ReviewError::Conflict);
     BOOST_TEST(e.message.find("withdrawn") != std::string::npos);
   }
   // Every change is in the history: who, when, why.
@@ -315,11 +315,11 @@ BOOST_AUTO_TEST_CASE(write_back_converts_through_the_table_and_holds_what_it_can
   in.fields = t2;
   auto a = f.review->intake(in, at("2026-04-24"));
   BOOST_TEST(rules(a) == "");
-  review::ActionInput act;
+  plugins::review::ActionInput act;
   act.who = "staff-a";
-  act.action = review::Action::Start;
+  act.action = plugins::review::Action::Start;
   f.review->act(a.arrivalNo, act, at("2026-04-24"));
-  act.action = review::Action::Approve;
+  act.action = plugins::review::Action::Approve;
   a = f.review->act(a.arrivalNo, act, at("2026-04-24", 11));
   BOOST_TEST(a.state == "awaiting");
   const auto rows = f.seam.of("writeback.tennyu-todoke");
@@ -340,16 +340,16 @@ BOOST_AUTO_TEST_CASE(write_back_converts_through_the_table_and_holds_what_it_can
   auto held = tennyu("web-2");
   held.fields[0].second = "\xF0\xAA\x9A\xB2山 一郎";  // U+2A6B2
   auto b = f.review->intake(held, at("2026-04-24"));
-  act.action = review::Action::Start;
+  act.action = plugins::review::Action::Start;
   f.review->act(b.arrivalNo, act, at("2026-04-24"));
-  act.action = review::Action::Approve;
+  act.action = plugins::review::Action::Approve;
   b = f.review->act(b.arrivalNo, act, at("2026-04-24", 11));
   BOOST_TEST(b.state == "approved");
   BOOST_TEST(b.holdReason.find("name") != std::string::npos);
   BOOST_TEST(b.holdReason.find("U+2A6B2") != std::string::npos);
   BOOST_TEST(b.holdReason.find("jumin-demo.tsv") != std::string::npos);
   BOOST_TEST(f.seam.of("writeback.tennyu-todoke").size() == 2u);
-  act.action = review::Action::WriteBack;  // the table still lacks it: still held
+  act.action = plugins::review::Action::WriteBack;  // the table still lacks it: still held
   b = f.review->act(b.arrivalNo, act, at("2026-04-24", 12));
   BOOST_TEST(b.state == "approved");
   BOOST_TEST(f.seam.of("writeback.tennyu-todoke").size() == 2u);
@@ -357,16 +357,16 @@ BOOST_AUTO_TEST_CASE(write_back_converts_through_the_table_and_holds_what_it_can
 
 BOOST_AUTO_TEST_CASE(reflection_comes_from_the_resident_export_or_an_acknowledgement) {
   Fixture f;
-  review::ActionInput act;
+  plugins::review::ActionInput act;
   act.who = "staff-a";
   std::vector<std::string> numbers;
   for (const char* id : {"web-1", "web-2"}) {
     auto in = tennyu(id);
     if (std::string(id) == "web-2") in.fields[0].second = "見本 次郎";
     auto a = f.review->intake(in, at("2026-04-24"));
-    act.action = review::Action::Start;
+    act.action = plugins::review::Action::Start;
     f.review->act(a.arrivalNo, act, at("2026-04-24"));
-    act.action = review::Action::Approve;
+    act.action = plugins::review::Action::Approve;
     f.review->act(a.arrivalNo, act, at("2026-04-24"));
     numbers.push_back(a.arrivalNo);
   }
@@ -407,9 +407,9 @@ BOOST_AUTO_TEST_CASE(reminders_go_on_open_mornings_once_per_department) {
 
 BOOST_AUTO_TEST_CASE(reports_count_by_day_hour_form_department_and_municipality) {
   Fixture f;
-  review::ActionInput act;
+  plugins::review::ActionInput act;
   act.who = "staff-a";
-  act.action = review::Action::Start;
+  act.action = plugins::review::Action::Start;
   auto a = f.review->intake(tennyu("web-1"), at("2026-04-24", 9));
   f.review->act(a.arrivalNo, act, at("2026-04-24", 9, 30));
   auto in = tennyu("web-2");
@@ -431,9 +431,9 @@ BOOST_AUTO_TEST_CASE(reports_count_by_day_hour_form_department_and_municipality)
   BOOST_TEST(f.review->report("form", "2026-04-24", "2026-04-30")[0].key == "JR-TENNYU");
   BOOST_TEST(f.review->report("department", "2026-04-24", "2026-04-30")[0].key == "市民課");
   BOOST_TEST(f.review->report("month", "2026-04-01", "2026-04-30")[0].count == 3);
-  BOOST_TEST(review::Review::reportCsv("day", day) ==
+  BOOST_TEST(plugins::review::Review::reportCsv("day", day) ==
              "day,count,average_reception_minutes\r\n2026-04-24,2,60.0\r\n2026-04-27,1,0.0\r\n");
-  BOOST_CHECK_THROW(f.review->report("week", "2026-04-24", "2026-04-30"), review::ReviewError);
+  BOOST_CHECK_THROW(f.review->report("week", "2026-04-24", "2026-04-30"), plugins::review::ReviewError);
 }
 
 BOOST_AUTO_TEST_CASE(procedure_files_report_problems_with_file_and_line) {
@@ -453,7 +453,7 @@ BOOST_AUTO_TEST_CASE(procedure_files_report_problems_with_file_and_line) {
 </procedures>
 )");
   Diagnostics diags;
-  BOOST_TEST(!review::loadProcedures(file, diags));
+  BOOST_TEST(!plugins::review::loadProcedures(file, diags));
   const std::string text = diags.format();
   BOOST_TEST(text.find("p.xml:5") != std::string::npos, text);  // pattern; required-when
   BOOST_TEST(text.find("not a regular expression") != std::string::npos, text);
@@ -472,7 +472,7 @@ BOOST_AUTO_TEST_CASE(procedure_files_report_problems_with_file_and_line) {
 </procedures>
 )");
   Diagnostics d3;
-  BOOST_TEST(!review::loadProcedures(file, d3));
+  BOOST_TEST(!plugins::review::loadProcedures(file, d3));
   // (the schema names what it bounds; the loader bounds the rest)
   BOOST_TEST(d3.format().find("p.xml:3: ") != std::string::npos, d3.format());
   BOOST_TEST(d3.format().find("'period-days': '99999999999'") != std::string::npos, d3.format());
@@ -480,7 +480,7 @@ BOOST_AUTO_TEST_CASE(procedure_files_report_problems_with_file_and_line) {
   BOOST_TEST(d3.format().find("2147483648") != std::string::npos, d3.format());
   // A conversion table's problems, by line.
   Diagnostics d2;
-  review::ConversionTable::parse("# c\nU+20BB7\tU+E000\nU+20BB7\tX\nnonsense\n", "t.tsv", d2);
+  plugins::review::ConversionTable::parse("# c\nU+20BB7\tU+E000\nU+20BB7\tX\nnonsense\n", "t.tsv", d2);
   BOOST_TEST(d2.format().find("t.tsv:3") != std::string::npos, d2.format());
   BOOST_TEST(d2.format().find("t.tsv:4") != std::string::npos, d2.format());
 }
@@ -507,17 +507,17 @@ BOOST_AUTO_TEST_CASE(the_same_id_from_two_origins_is_two_applications) {
   BOOST_TEST(f.review->list("", "", "", at("2026-04-24", 13)).size() == 2u);
   auto nowhere = tennyu("x");
   nowhere.origin = "";
-  BOOST_CHECK_THROW(f.review->intake(nowhere, at("2026-04-24")), review::ReviewError);
+  BOOST_CHECK_THROW(f.review->intake(nowhere, at("2026-04-24")), plugins::review::ReviewError);
 }
 
 BOOST_AUTO_TEST_CASE(hostile_items_are_refused_whole_and_links_are_not_followed) {
   test::TempDir packages;
   Fixture f(packages.path());
-  const auto refused = [&](review::IntakeInput in) {
+  const auto refused = [&](plugins::review::IntakeInput in) {
     try {
       f.review->intake(in, at("2026-04-24"));
-    } catch (const review::ReviewError& e) {
-      BOOST_TEST(e.code == review::ReviewError::BadRequest);
+    } catch (const plugins::review::ReviewError& e) {
+      BOOST_TEST(e.code == plugins::review::ReviewError::BadRequest);
       return e.message;
     }
     return std::string("taken");
@@ -544,7 +544,7 @@ BOOST_AUTO_TEST_CASE(hostile_items_are_refused_whole_and_links_are_not_followed)
   test::TempDir elsewhere;
   test::writeFile(elsewhere / "identity", "secret file elsewhere\n");
   fs::create_symlink(elsewhere.path(), packages / "cert-link");
-  review::IntakeInput cert;
+  plugins::review::IntakeInput cert;
   cert.origin = "route:apps";
   cert.externalId = "cert-link";
   cert.procedure = "test-cert";
@@ -595,13 +595,13 @@ BOOST_AUTO_TEST_CASE(a_second_host_on_the_same_store_reconciles_what_the_first_a
   auto stateB = openStateStore(f.config, "review");
   Diagnostics diags;
   auto cal = loadCalendar(source("config/calendar/demo-city.xml"), diags);
-  review::ReviewOptions options;
+  plugins::review::ReviewOptions options;
   options.statusField = "resident_status";
   options.currentStatus = "1";
   options.eventField = "move_reason";
   Seam seamB;
   seamB.st = stateB.get();
-  review::Review b(*stateB, f.shipped, *cal, options, [&](const Emission& e) { return seamB(e); });
+  plugins::review::Review b(*stateB, f.shipped, *cal, options, [&](const Emission& e) { return seamB(e); });
   auto names = std::make_shared<FieldNames>(
       FieldNames{"resident_code", "name", "birth_date", "sex", "address", "resident_status", "move_reason"});
   Record r(names);
@@ -609,11 +609,11 @@ BOOST_AUTO_TEST_CASE(a_second_host_on_the_same_store_reconciles_what_the_first_a
     r.set(i, std::vector<std::string>{"00000000034", "見本 太郎", "1990-05-01", "male", "x", "1", "転入"}[i]);
   BOOST_TEST(b.takeResidents({r}, at("2026-04-24")) == 0u);  // B has seen nothing waiting yet
   auto a = f.review->intake(tennyu("web-1"), at("2026-04-24"));
-  review::ActionInput act;
+  plugins::review::ActionInput act;
   act.who = "staff-a";
-  act.action = review::Action::Start;
+  act.action = plugins::review::Action::Start;
   f.review->act(a.arrivalNo, act, at("2026-04-24"));
-  act.action = review::Action::Approve;
+  act.action = plugins::review::Action::Approve;
   f.review->act(a.arrivalNo, act, at("2026-04-24", 11));  // approved on host A
   BOOST_TEST(b.takeResidents({r}, at("2026-04-25")) == 1u);  // reconciled on host B
   BOOST_TEST(f.review->get(a.arrivalNo).state == "reflected");
@@ -632,7 +632,7 @@ BOOST_AUTO_TEST_CASE(a_signed_application_is_matched_by_its_certificate_serial) 
     map.push_back(r);
   }
   BOOST_TEST(f.review->takeCertificates(map) == 2u);
-  review::IntakeInput in;
+  plugins::review::IntakeInput in;
   in.origin = "route:apps";
   in.procedure = "test-cert";
   in.attachments = {{"identity", std::string(64, 'a')}};
@@ -665,7 +665,7 @@ BOOST_AUTO_TEST_CASE(a_signed_application_is_matched_by_its_certificate_serial) 
 
 BOOST_AUTO_TEST_CASE(reflection_of_many_commits_once_and_tells_each_resident_once) {
   Fixture f;
-  review::ActionInput act;
+  plugins::review::ActionInput act;
   act.who = "staff-a";
   std::vector<std::string> numbers;
   auto names = std::make_shared<FieldNames>(
@@ -676,9 +676,9 @@ BOOST_AUTO_TEST_CASE(reflection_of_many_commits_once_and_tells_each_resident_onc
     const std::string name = "見本 " + std::to_string(100 + i);
     in.fields[0].second = name;
     auto a = f.review->intake(in, at("2026-04-24"));
-    act.action = review::Action::Start;
+    act.action = plugins::review::Action::Start;
     f.review->act(a.arrivalNo, act, at("2026-04-24"));
-    act.action = review::Action::Approve;
+    act.action = plugins::review::Action::Approve;
     f.review->act(a.arrivalNo, act, at("2026-04-24"));
     numbers.push_back(a.arrivalNo);
     Record r(names);

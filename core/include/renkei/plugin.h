@@ -58,9 +58,8 @@ typedef const renkei_plugin_info* (*renkei_plugin_info_fn)();
 
 /// One operator command a plugin offers on the command line:
 /// `renkei <plugin key> <action> [options]`, answered by the plugin's
-/// Connector::operate(). The host checks the options against `options`
-/// before the plugin runs and lists the verbs in its help and in
-/// `renkei plugins`.
+/// Connector::operate(). The host checks the action and options against
+/// this before the plugin runs, and `renkei plugins` lists them.
 struct renkei_operator_verb {
   const char* action;   ///< "pending"
   const char* options;  ///< the options it takes, space-separated ("--connector --bundle --by"); --config is implied when needs_config
