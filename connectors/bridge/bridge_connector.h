@@ -21,10 +21,18 @@
 
 #include "bridge_bundle.h"
 #include "renkei/support/worker.h"
-#include "bridge_zmq.h"
+#include "zmq_channel.h"
 #include "renkei/sdk.h"
 
 namespace renkei::connectors::bridge {
+
+// The toolkit's ZeroMQ channel (connectors/common/zmq_channel.h).
+using channel::curvePublicOf;
+using channel::GateLimits;
+using channel::readCurveKey;
+using channel::ZmqReceiver;
+using channel::ZmqReply;
+using channel::ZmqSender;
 
 extern const renkei_config_key kKeys[];
 extern const std::size_t kKeyCount;

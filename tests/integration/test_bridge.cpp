@@ -25,7 +25,7 @@
 #include <thread>
 
 #include "bridge_bundle.h"
-#include "bridge_zmq.h"
+#include "zmq_channel.h"
 #include "renkei/support/seal.h"
 #include "test_support.h"
 
@@ -618,10 +618,10 @@ BOOST_AUTO_TEST_CASE(rejected_keeps_what_it_may_and_for_as_long_as_it_may) {
                                      std::string::npos; },
                         20));
   const std::string keys = (z.dir / "keys").string();
-  bridge::ZmqSender sender("tcp://127.0.0.1:" + std::to_string(port), bridge::readCurveKey(keys + "/lgwan/bridge-curve.pub"),
-                           bridge::readCurveKey(keys + "/internet/bridge-curve.key"), std::chrono::seconds(10));
-  BOOST_TEST((sender.send(std::string(10 * 1024, 'x')).kind == bridge::ZmqReply::Kind::Rejected));
-  BOOST_TEST((sender.send(std::string(100 * 1024, 'y')).kind == bridge::ZmqReply::Kind::Rejected));
+  connectors::channel::ZmqSender sender("tcp://127.0.0.1:" + std::to_string(port), connectors::channel::readCurveKey(keys + "/lgwan/bridge-curve.pub"),
+                           connectors::channel::readCurveKey(keys + "/internet/bridge-curve.key"), std::chrono::seconds(10));
+  BOOST_TEST((sender.send(std::string(10 * 1024, 'x')).kind == connectors::channel::ZmqReply::Kind::Rejected));
+  BOOST_TEST((sender.send(std::string(100 * 1024, 'y')).kind == connectors::channel::ZmqReply::Kind::Rejected));
   ::kill(lg.pid, SIGTERM);
   lg.wait();
   const fs::path rejected = z.lgwan / "receive/rejected";

@@ -1,7 +1,7 @@
-// The gate in front of the ZeroMQ receiver (bridge_gate.h): one thread, one
+// The gate in front of the ZeroMQ receiver (zmq_gate.h): one thread, one
 // poll() over the listener and every relayed pair; each direction buffers at
 // most 64 KiB and stops reading while its buffer is full.
-#include "bridge_gate.h"
+#include "zmq_gate.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -21,7 +21,7 @@
 #include <stdexcept>
 #include <vector>
 
-namespace renkei::connectors::bridge {
+namespace renkei::connectors::channel {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -229,4 +229,4 @@ void Gate::run() {
   for (auto it = pairs.begin(); it != pairs.end();) it = close(it);
 }
 
-}  // namespace renkei::connectors::bridge
+}  // namespace renkei::connectors::channel

@@ -1,9 +1,11 @@
-// The bridge's ZeroMQ transport, for a direct channel where the zone model
-// allows one: CURVE-encrypted REQ/REP, the receiver accepting only client
-// keys on its allow-list (a ZAP handler), each bundle acknowledged only
-// after the receiver committed it. Until then the sender's batch stays in
+// A ZeroMQ channel for connectors (the toolkit, librenkei_zmq_channel): a
+// direct channel where the zone model allows one (the bridge's), or a
+// device's feed later. CURVE-encrypted REQ/REP, the receiver accepting only
+// client keys on its allow-list (a ZAP handler) and behind a Gate (bounded
+// connections, a handshake deadline), each message acknowledged only after
+// the receiver's handler committed it. Until then a sender's batch stays in
 // its outbox and is sent again (the host's retries), so a receiver that is
-// down gets every bundle when it returns.
+// down gets every message when it returns.
 #pragma once
 
 #include <chrono>
@@ -12,9 +14,9 @@
 #include <set>
 #include <string>
 
-#include "bridge_gate.h"
+#include "zmq_gate.h"
 
-namespace renkei::connectors::bridge {
+namespace renkei::connectors::channel {
 
 /// A CURVE key file: 40 characters of Z85 (a newline after it is allowed).
 /// Throws std::runtime_error naming the file.
@@ -66,4 +68,4 @@ class ZmqReceiver {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace renkei::connectors::bridge
+}  // namespace renkei::connectors::channel

@@ -1,7 +1,7 @@
 // ZeroMQ with CURVE: a REQ socket per sender (made anew after a timeout, as
 // REQ's state machine requires), a REP socket and a ZAP handler on the
 // receiver, both on the receiver's own thread.
-#include "bridge_zmq.h"
+#include "zmq_channel.h"
 
 #include <zmq.hpp>
 
@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace renkei::connectors::bridge {
+namespace renkei::connectors::channel {
 namespace {
 
 std::string replyText(const ZmqReply& r) {
@@ -262,4 +262,4 @@ std::string ZmqReceiver::endpoint() const { return impl_->bound; }
 
 GateStats ZmqReceiver::gateStats() const { return impl_->gate ? impl_->gate->stats() : GateStats{}; }
 
-}  // namespace renkei::connectors::bridge
+}  // namespace renkei::connectors::channel

@@ -20,7 +20,7 @@ namespace Poco {
 class Logger;
 }
 
-namespace renkei::connectors::bridge {
+namespace renkei::connectors::channel {
 
 struct GateLimits {
   std::size_t total = 64;       ///< connections at once
@@ -55,4 +55,4 @@ class Gate {
   std::thread thread_;
 };
 
-}  // namespace renkei::connectors::bridge
+}  // namespace renkei::connectors::channel
