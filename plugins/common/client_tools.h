@@ -15,6 +15,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <thrift/protocol/TBinaryProtocol.h>
+#include <thrift/transport/TBufferTransports.h>
 #include <thrift/transport/TSSLSocket.h>
 
 #include "renkei/local_time.h"
@@ -61,6 +63,37 @@ inline std::shared_ptr<apache::thrift::transport::TSSLSocketFactory> tlsFactory(
 inline std::optional<int> port(const std::string& text) {
   const auto v = parseWholeNumber(text, 1, 65535);
   return v ? std::optional<int>(static_cast<int>(*v)) : std::nullopt;
+}
+
+/// Why a client cannot connect yet ("--ca is required"), or nothing: the
+/// TLS options every client needs.
+inline std::optional<std::string> missingTlsOption(const std::map<std::string, std::string>& options) {
+  for (const char* required : {"--ca", "--cert", "--key"})
+    if (!options.count(required)) return std::string(required) + " is required";
+  return std::nullopt;
+}
+
+/// A client's connection to the host's TLS port: --host and --port, the
+/// client certificate (--cert, --key) and the CA it trusts (--ca). Not yet
+/// opened (transport->open()); each service is a TMultiplexedProtocol over
+/// `protocol`. Throws std::runtime_error naming the option that is wrong.
+struct Connection {
+  std::shared_ptr<apache::thrift::transport::TBufferedTransport> transport;
+  std::shared_ptr<apache::thrift::protocol::TBinaryProtocol> protocol;
+};
+inline Connection connection(const std::map<std::string, std::string>& options) {
+  const auto get = [&](const char* k) {
+    auto it = options.find(k);
+    return it == options.end() ? std::string() : it->second;
+  };
+  const auto portNumber = port(get("--port"));
+  if (!portNumber) throw std::runtime_error("--port '" + printable(get("--port")) + "' is not a port (1 to 65535)");
+  auto factory = tlsFactory(get("--ca"), get("--cert"), get("--key"));
+  Connection c;
+  c.transport = std::make_shared<apache::thrift::transport::TBufferedTransport>(
+      factory->createSocket(get("--host"), *portNumber));
+  c.protocol = std::make_shared<apache::thrift::protocol::TBinaryProtocol>(c.transport);
+  return c;
 }
 
 /// A time in ms as the machine's local time with its offset:

@@ -103,25 +103,21 @@ int main(int argc, char** argv) {
       words.push_back(a);
     }
   }
-  for (const char* required : {"--ca", "--cert", "--key"})
-    if (!opt.count(required)) {
-      std::cerr << "renkei-review-client: " << required << " is required\n" << kUsage;
-      return 2;
-    }
+  if (auto missing = renkei::clients::missingTlsOption(opt)) {
+    std::cerr << "renkei-review-client: " << *missing << "\n" << kUsage;
+    return 2;
+  }
   if (words.empty()) {
     std::cerr << kUsage;
     return 2;
   }
   const std::string command = words[0];
   try {
-    const auto portNumber = renkei::clients::port(opt["--port"]);
-    if (!portNumber) {
+    if (!renkei::clients::port(opt["--port"])) {
       std::cerr << "renkei-review-client: --port '" << opt["--port"] << "' is not a port (1 to 65535)\n";
       return 2;
     }
-    auto factory = renkei::clients::tlsFactory(opt["--ca"], opt["--cert"], opt["--key"]);
-    auto transport = std::make_shared<tt::TBufferedTransport>(factory->createSocket(opt["--host"], *portNumber));
-    auto protocol = std::make_shared<tp::TBinaryProtocol>(transport);
+    const auto [transport, protocol] = renkei::clients::connection(opt);
     api::ReviewServiceClient review(std::make_shared<tp::TMultiplexedProtocol>(protocol, "ReviewService"));
     transport->open();
     if (command == "list" && words.size() == 1) {
