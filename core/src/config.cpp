@@ -456,21 +456,6 @@ class ConfigChecker {
                       "); list several targets in one route's 'to' instead" +
                       (r.records.empty() ? "" : " (or map them with another mapping)"));
     }
-    // 最終反映経路は一系統 (design.md §2, principle 5): a procedure's
-    // write-back (records="writeback.<procedure>") has one route and one
-    // target, whatever its mapping.
-    if (!r.from.empty() && r.records.rfind("writeback.", 0) == 0) {
-      auto [it, inserted] = writeBackOwner.emplace(r.records, &r);
-      if (!inserted)
-        diags.add(file, r.line,
-                  "route '" + r.id + "' and route '" + it->second->id + "' (line " + std::to_string(it->second->line) +
-                      ") both write back '" + r.records +
-                      "': one final write-back path per procedure (最終反映経路は一系統); keep one route");
-      else if (r.to.size() > 1)
-        diags.add(file, r.line,
-                  "route '" + r.id + "' writes back '" + r.records + "' to " + std::to_string(r.to.size()) +
-                      " targets: one final write-back path per procedure (最終反映経路は一系統); keep one target");
-    }
     if (!r.id.empty()) {
       auto [it, inserted] = routeIds.emplace(r.id, r.line);
       if (!inserted)
@@ -714,7 +699,6 @@ class ConfigChecker {
   std::vector<std::string> connectorIds, sourceIds, targetIds, emitterIds;  ///< for routes' messages
   std::map<std::string, int> routeIds;
   std::map<std::pair<std::string, std::string>, const RouteConfig*> sourceOwner;  ///< (from, records) → route
-  std::map<std::string, const RouteConfig*> writeBackOwner;  ///< writeback.<procedure> → its one route
 };
 
 }  // namespace

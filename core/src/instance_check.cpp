@@ -138,7 +138,19 @@ void checkEmitted(const HostConfig& config, const InstanceConfig& inst, const st
                                "\" records=\"" + t.recordType + "\" to=\"…\"/>"
                          : ": add a route <route id=\"…\" from=\"" + inst.id + "\" records=\"" + t.recordType +
                                "\" to=\"…\"/> (records no route takes are held as problems)"));
-    // Two routes for a write-back are reported where the routes are read.
+    if (t.routes != EmittedType::Routes::ExactlyOne) continue;
+    // One final path, whatever the mappings: a second route, or a second
+    // target, is refused (the plugin says which types; the host names none).
+    const std::string file = config.file.string(), what = t.what + " (records=\"" + t.recordType + "\")";
+    for (std::size_t i = 1; i < taking.size(); ++i)
+      diags.add(file, taking[i]->line,
+                "route '" + taking[i]->id + "' and route '" + taking[0]->id + "' (line " +
+                    std::to_string(taking[0]->line) + ") both take " + what +
+                    ": it has one final path (最終反映経路は一系統); keep one route");
+    if (taking.size() == 1 && taking[0]->to.size() > 1)
+      diags.add(file, taking[0]->line,
+                "route '" + taking[0]->id + "' sends " + what + " to " + std::to_string(taking[0]->to.size()) +
+                    " targets: it has one final path (最終反映経路は一系統); keep one target");
   }
 }
 
