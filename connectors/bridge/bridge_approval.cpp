@@ -10,6 +10,7 @@
 #include <ctime>
 #include <fstream>
 #include <iterator>
+#include <limits>
 
 #include "bridge_connector.h"
 #include "renkei/files.h"
@@ -51,7 +52,8 @@ OperatorResult refused(std::string why, int status = 1) {
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> BridgeConnector::pendingBundles() const {
+std::vector<std::pair<std::string, std::string>> BridgeConnector::pendingBundles(std::size_t limit,
+                                                                                std::size_t& total) const {
   const fs::path pending = send_->folder / "pending-approval";
   std::vector<std::string> names;
   std::error_code ec;
@@ -59,8 +61,9 @@ std::vector<std::pair<std::string, std::string>> BridgeConnector::pendingBundles
     if (it->is_regular_file() && plainName(it->path().filename().string()))
       names.push_back(it->path().filename().string());
   std::sort(names.begin(), names.end());
+  total = names.size();
   std::vector<std::pair<std::string, std::string>> out;
-  for (const std::string& n : names) out.emplace_back(n, summary(pending / n));
+  for (std::size_t i = 0; i < names.size() && i < limit; ++i) out.emplace_back(names[i], summary(pending / names[i]));
   return out;
 }
 
@@ -75,7 +78,8 @@ std::optional<OperatorResult> BridgeConnector::operate(const OperatorRequest& re
   const fs::path pending = send_->folder / "pending-approval";
   std::error_code ec;
   if (action == "pending") {
-    const auto bundles = pendingBundles();
+    std::size_t total = 0;
+    const auto bundles = pendingBundles(std::numeric_limits<std::size_t>::max(), total);  // an operator asked for all
     OperatorResult r;
     for (const auto& [name, what] : bundles) r.output += name + "  " + what + "\n";
     r.output += std::to_string(bundles.size()) + (bundles.size() == 1 ? " bundle waits" : " bundles wait") +

@@ -131,7 +131,10 @@ void BridgeConnector::configure(const Settings& settings, const HostContext& con
         "view", [this](const AdminRequest&) {
           AdminResponse r;
           Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
-          for (const auto& [name, what] : pendingBundles()) {
+          // The page answers within the listener's deadline: the first 200
+          // by name, and how many wait in all.
+          std::size_t total = 0;
+          for (const auto& [name, what] : pendingBundles(200, total)) {
             Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
             o->set("bundle", name);
             o->set("holds", what);
@@ -140,6 +143,7 @@ void BridgeConnector::configure(const Settings& settings, const HostContext& con
           Poco::JSON::Object out;
           out.set("connector", context_.id);
           out.set("pending", list);
+          out.set("total", static_cast<Poco::UInt64>(total));
           std::ostringstream text;
           out.stringify(text);
           r.body = text.str() + "\n";

@@ -94,8 +94,10 @@ class BridgeConnector final : public Connector, public Sink {
   void configureSend(const Settings& settings);
   void configureReceive(const Settings& settings);
   /// Bundles waiting in pending-approval/, by name, with what each holds
-  /// (record type, count, sequence, zone, when made: never values).
-  std::vector<std::pair<std::string, std::string>> pendingBundles() const;
+  /// (record type, count, sequence, zone, when made: never values): the
+  /// first `limit` by name (each summary reads up to 64 KiB); `total` gets
+  /// how many wait in all.
+  std::vector<std::pair<std::string, std::string>> pendingBundles(std::size_t limit, std::size_t& total) const;
   /// A CURVE key file named by `key` (ConfigError naming the key).
   static std::string curveKey(const Settings& settings, const char* key);
   /// Writes the bundle text to tmp/ and renames it into out/ (or

@@ -94,7 +94,10 @@ PluginDescriptor PluginRegistry::readInfo(const fs::path& library) {
     std::size_t count = 0;
     auto verbsFn = reinterpret_cast<renkei_plugin_verbs_fn>(lib.getSymbol(RENKEI_PLUGIN_VERBS_SYMBOL));
     const renkei_operator_verb* verbs = verbsFn(&count);
-    for (std::size_t i = 0; verbs && i < count && i < 64; ++i) {
+    if (count > 64)
+      throw PluginLoadError(file + ": plugin '" + d.key + "' declares " + std::to_string(count) +
+                            " operator commands; at most 64");
+    for (std::size_t i = 0; verbs && i < count; ++i) {
       PluginDescriptor::Verb v;
       v.action = str(verbs[i].action);
       std::istringstream words(str(verbs[i].options));

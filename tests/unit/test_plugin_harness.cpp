@@ -97,12 +97,20 @@ BOOST_AUTO_TEST_CASE(a_plugin_adds_its_pages_to_the_operator_listener) {
   h.set("signing-key", (h.dir() / "keys/bridge-signing.key").string());
   h.configure();
   BOOST_TEST(h.host().pageInfo("pending").second == "view");
-  BOOST_TEST(h.host().page("pending").body == "{\"connector\":\"under-test\",\"pending\":[]}\n");
+  BOOST_TEST(h.host().page("pending").body == "{\"connector\":\"under-test\",\"pending\":[],\"total\":0}\n");
   fs::create_directories(h.dir() / "send/pending-approval");
   test::writeFile(h.dir() / "send/pending-approval/x.bundle", "not a bundle\n");
   const std::string body = h.host().page("pending").body;
   BOOST_TEST(body.find("\"bundle\":\"x.bundle\"") != std::string::npos, body);
   BOOST_TEST(body.find("(no readable manifest)") != std::string::npos, body);
+  // However many wait, the page reads and lists 200 and says how many there are.
+  for (int i = 0; i < 250; ++i)
+    test::writeFile(h.dir() / "send/pending-approval" / ("y" + std::to_string(1000 + i) + ".bundle"), "x\n");
+  const std::string many = h.host().page("pending").body;
+  std::size_t listed = 0;
+  for (std::size_t at = many.find("\"bundle\""); at != std::string::npos; at = many.find("\"bundle\"", at + 1)) ++listed;
+  BOOST_TEST(listed == 200u);
+  BOOST_TEST(many.find("\"total\":251") != std::string::npos, many.substr(many.size() - 40));
 }
 
 BOOST_AUTO_TEST_CASE(the_municipal_calendar_is_the_hosts_one_per_instance) {
