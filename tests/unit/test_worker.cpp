@@ -75,4 +75,12 @@ BOOST_AUTO_TEST_CASE(a_failing_pass_is_logged_and_tried_again_with_backoff) {
     if (++passes < 3) throw std::runtime_error("the store does not answer");
   }, log());
   BOOST_TEST(waitUntil([&] { return passes >= 4; }, 5s));
+  w.stop();
+  // Nor does one that throws something that is not a std::exception.
+  std::atomic<int> odd{0};
+  Worker v;
+  v.start("test", o, [&] {
+    if (++odd < 3) throw 42;
+  }, log());
+  BOOST_TEST(waitUntil([&] { return odd >= 4; }, 5s));
 }

@@ -46,6 +46,12 @@ void Worker::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void Worker::failed(int failures, const std::string& what) {
+  const auto wait = waitAfter(options_, failures);
+  log_->warning("%s: %s (tried again in %s s)", name_, what,
+                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(wait).count()));
+}
+
 void Worker::loop() {
   int failures = 0;
   std::unique_lock lock(mutex_);
@@ -57,10 +63,9 @@ void Worker::loop() {
       pass_();
       failures = 0;
     } catch (const std::exception& e) {
-      ++failures;
-      const auto wait = waitAfter(options_, failures);
-      log_->warning("%s: %s (tried again in %s s)", name_, std::string(e.what()),
-                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(wait).count()));
+      failed(++failures, e.what());
+    } catch (...) {  // not a std::exception: still not the end of the thread (or the process)
+      failed(++failures, "an exception that is not a std::exception");
     }
     lock.lock();
     wake_.wait_for(lock, waitAfter(options_, failures), [this] { return stopping_ || woken_; });

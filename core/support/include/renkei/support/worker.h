@@ -53,6 +53,7 @@ class Worker {
 
  private:
   void loop();
+  void failed(int failures, const std::string& what);
 
   std::string name_;
   Options options_;
