@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "bridge_connector.h"
+#include "renkei/text.h"
 #include "renkei/sdk.h"
 
 namespace renkei::connectors::bridge {
@@ -252,6 +253,24 @@ void BridgeConnector::configureReceive(const Settings& settings) {
                                              [this](const std::string& bytes) { return takeFromZmq(bytes); }, gate,
                                              log_, "bridge " + context_.id);
   }
+  DropFolderOptions drop;
+  drop.directory = side.folder;
+  drop.noun = "bundle";
+  drop.failed = "rejected";
+  drop.reasonSuffix = ".reason.txt";
+  drop.fsync = fsync_;
+  drop.linkRefusal = "a symbolic link, not a bundle";
+  drop.notRegularRefusal = "not a regular file";
+  drop.keepFailedFor = side.keepRejectedFor;
+  drop.keepFailedKey = "keep-rejected-for";
+  // A link or a FIFO in in/: refused by the folder, counted and reported as
+  // any refused bundle is.
+  drop.refused = [this](const std::string& name, const std::string& reason) {
+    context_.services->metrics().counter("renkei_bridge_bundles_rejected_total", "Bundles refused whole (see rejected/)").add();
+    log_->warning("bridge %s: '%s' rejected whole (rejected/): %s", context_.id, printable(name), reason);
+    context_.services->recordRefusal(name, reason);
+  };
+  side.drop = std::make_unique<DropFolder>(std::move(drop), log_, context_.id);
   receive_ = std::move(side);
   for (const seal::PrivateKey& key : receive_->keys) receive_->policy.keys.push_back(&key);
 }
@@ -273,7 +292,7 @@ void BridgeConnector::start() {
   receiver_.start("bridge " + context_.id + ": receiving", every,
                   [this] {
                     std::lock_guard<std::mutex> pass(passMutex_);
-                    tendRejected(true);
+                    receive_->drop->purge();
                     receivePass();
                   },
                   *log_);
@@ -287,7 +306,7 @@ void BridgeConnector::stop() {
 void BridgeConnector::takeWaiting() {
   if (!receive_) return;
   std::lock_guard<std::mutex> pass(passMutex_);
-  tendRejected(true);
+  receive_->drop->purge();
   receivePass();
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bridge_bundle.h"
+#include "drop_folder.h"
 #include "renkei/support/worker.h"
 #include "zmq_channel.h"
 #include "renkei/sdk.h"
@@ -59,13 +60,13 @@ struct SendSide {
 /// The receiving half's settings.
 struct ReceiveSide {
   std::filesystem::path folder;  ///< in/, processing/, done/, rejected/ below it
+  std::unique_ptr<DropFolder> drop;  ///< that folder (the toolkit's drop folder)
   std::vector<seal::PrivateKey> keys;
   Policy policy;  ///< keys point into `keys`
   std::chrono::milliseconds poll{2000};
   std::unique_ptr<ZmqReceiver> zmq;  ///< listening too, when receive-endpoint is given
   std::chrono::milliseconds keepRejectedFor{30LL * 86'400'000};  ///< rejected/ bundles and reasons
   std::uint64_t maxRejectedBytes = 1ull << 30;  ///< rejected/ bundle bytes; beyond, only the reason is kept
-  std::chrono::steady_clock::time_point nextPurge{};
 };
 
 class BridgeConnector final : public Connector, public Sink {
@@ -116,19 +117,17 @@ class BridgeConnector final : public Connector, public Sink {
   /// the next. Kept in the store, so a batch delivered again gets its own.
   std::int64_t sequenceFor(const std::string& batchId);
   /// Handles one claimed bundle in processing/; false: retry later.
-  bool receiveOne(const std::string& name);
+  bool receiveOne(const Intake& item);
   /// Verifies one bundle and hands its records to the host: Delivered,
   /// Duplicate (taken before), Rejected (the reason) or Retry.
   ZmqReply take(const std::string& bytes, const std::string& sha);
   /// A bundle that came over ZeroMQ and was refused: kept in rejected/.
   ZmqReply takeFromZmq(const std::string& bytes);
-  void reject(const std::string& name, const std::string& reason, std::uintmax_t bytes, const std::string& sha);
-  /// rejected/: removes what is older than keep-rejected-for (at most
-  /// every ten minutes) and returns the bytes it holds.
-  std::uintmax_t tendRejected(bool purge);
-  /// Writes the reason file for rejected/`name` (the name it will have).
-  std::string reasonFileFor(const std::string& name, const std::string& reason, std::uintmax_t bytes,
-                            const std::string& sha);
+  /// To rejected/ with its reason, counted, and a problem in renkei status.
+  void reject(const Intake& item, const std::string& reason, std::uintmax_t bytes, const std::string& sha);
+  /// The reason file's text for a refused bundle (with its size and hash).
+  std::string reasonFor(const std::string& name, const std::string& reason, std::uintmax_t bytes,
+                        const std::string& sha) const;
 
   HostContext context_;
   Poco::Logger* log_ = nullptr;

@@ -34,81 +34,36 @@ bool plainId(const std::string& s) {
   });
 }
 
-/// Names a transfer product is still writing, or that are not bundles.
-bool ignored(const std::string& name) {
-  auto ends = [&](const char* suffix) {
-    const std::size_t n = std::strlen(suffix);
-    return name.size() >= n && name.compare(name.size() - n, n, suffix) == 0;
-  };
-  return name.empty() || name[0] == '.' || ends(".tmp") || ends(".part") || ends("~");
-}
-
-std::vector<std::string> entries(const fs::path& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    names.push_back(it->path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-/// Moves `from` to `dir`/`name`, or `name`.1, `name`.2 … when taken; returns
-/// the name used, or "" when it could not be moved.
-std::string moveUnique(const fs::path& from, const fs::path& dir, const std::string& name) {
-  for (int n = 0; n < 1000; ++n) {
-    const std::string candidate = n ? name + "." + std::to_string(n) : name;
-    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, (dir / candidate).c_str(), RENAME_NOREPLACE) == 0)
-      return candidate;
-    if (errno != EEXIST) return {};
-  }
-  return {};
-}
-
 }  // namespace
 
 bool BridgeConnector::receivePass() {
-  const fs::path& root = receive_->folder;
-  std::error_code ec;
-  for (const char* sub : {"in", "processing", "done", "rejected", "tmp"}) {
-    fs::create_directories(root / sub, ec);
-    if (ec) {
-      log_->error("bridge %s: cannot create '%s': %s", context_.id, (root / sub).string(), ec.message());
-      return false;
-    }
-  }
+  DropFolder& drop = *receive_->drop;
   auto stopping = [this] { return receiver_.stopRequested(); };
-  // What an earlier process claimed and did not finish comes first.
-  for (const std::string& name : entries(root / "processing")) {
-    if (stopping()) return true;
-    if (!receiveOne(name)) return false;
-  }
-  for (const std::string& name : entries(root / "in")) {
-    if (stopping()) return true;
-    if (ignored(name)) continue;
-    if (::renameat2(AT_FDCWD, (root / "in" / name).c_str(), AT_FDCWD, (root / "processing" / name).c_str(),
-                    RENAME_NOREPLACE) != 0) {
-      if (errno == EEXIST) {
-        // The same name is still being handled (a copy delivered again):
-        // it waits in in/ for the next pass.
-        continue;
-      }
-      if (errno != ENOENT)
-        log_->warning("bridge %s: cannot claim '%s': %s", context_.id, printable(name), std::string(std::strerror(errno)));
-      continue;
+  try {
+    // What an earlier process claimed and did not finish comes first.
+    for (const Intake& item : drop.recover()) {
+      if (stopping()) return true;
+      if (!receiveOne(item)) return false;
     }
-    if (!receiveOne(name)) return false;
+    for (const std::string& name : drop.candidates()) {
+      if (stopping()) return true;
+      if (auto item = drop.claim(name))
+        if (!receiveOne(*item)) return false;
+    }
+  } catch (const std::exception& e) {
+    log_->error("bridge %s: %s", context_.id, std::string(e.what()));
+    return false;
   }
   return true;
 }
 
-bool BridgeConnector::receiveOne(const std::string& name) {
+bool BridgeConnector::receiveOne(const Intake& item) {
   const ReceiveSide& side = *receive_;
-  const fs::path path = side.folder / "processing" / name;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  const int fd = ::open(item.path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     const int error = errno;
     if (error == ENOENT) return true;  // another host took it
-    reject(name, error == ELOOP ? "a symbolic link, not a bundle" : std::string("cannot be opened: ") + std::strerror(error), 0, "");
+    reject(item, error == ELOOP ? "a symbolic link, not a bundle" : std::string("cannot be opened: ") + std::strerror(error), 0, "");
     return true;
   }
   struct stat st {};
@@ -136,7 +91,7 @@ bool BridgeConnector::receiveOne(const std::string& name) {
   ::close(fd);
   const std::string sha = why.empty() ? seal::sha256Hex(bytes) : std::string();
   if (!why.empty()) {
-    reject(name, why, static_cast<std::uintmax_t>(st.st_size), sha);
+    reject(item, why, static_cast<std::uintmax_t>(st.st_size), sha);
     return true;
   }
   const ZmqReply r = take(bytes, sha);
@@ -145,16 +100,15 @@ bool BridgeConnector::receiveOne(const std::string& name) {
     case ZmqReply::Kind::NoAnswer:
       return false;
     case ZmqReply::Kind::Rejected:
-      reject(name, r.detail, bytes.size(), sha);
+      reject(item, r.detail, bytes.size(), sha);
       return true;
     case ZmqReply::Kind::Delivered:
     case ZmqReply::Kind::Duplicate:
       break;
   }
-  if (moveUnique(side.folder / "processing" / name, side.folder / "done", name).empty() && errno != ENOENT)
-    log_->error("bridge %s: '%s' is delivered but cannot be moved to done/: %s (it is taken again, as a "
-                "duplicate, on the next pass)",
-                context_.id, printable(name), std::string(std::strerror(errno)));
+  if (const Outcome o = side.drop->done(item); !o.isOk())
+    log_->error("bridge %s: '%s' is delivered but %s (it is taken again, as a duplicate, on the next pass)",
+                context_.id, printable(item.name), o.message());
   return true;
 }
 
@@ -242,18 +196,19 @@ ZmqReply BridgeConnector::takeFromZmq(const std::string& bytes) {
                                                             " (max-bundle-bytes)"}
                    : take(bytes, sha);
   if (r.kind == ZmqReply::Kind::Rejected) {
-    // Kept whole for the operator, as a refused file would be.
+    // Kept whole for the operator, as a refused file would be; rejected/ is
+    // bounded: beyond max-rejected-bytes a refused bundle is kept as its
+    // reason (size and SHA-256) only.
     const std::string name = "zeromq-" + sha.substr(0, 16) + ".bundle";
-    // rejected/ is bounded: beyond max-rejected-bytes a refused bundle is
-    // kept as its reason (size and SHA-256) only.
-    const bool keep = tendRejected(false) + bytes.size() <= receive_->maxRejectedBytes;
+    DropFolder& drop = *receive_->drop;
+    const std::uintmax_t held = drop.failedBytes();
+    const bool whole = held + bytes.size() <= receive_->maxRejectedBytes;
     const std::string used =
-        reasonFileFor(name, keep ? r.detail : r.detail + " (the bundle itself was not kept: rejected/ holds max-rejected-bytes)",
-                      bytes.size(), sha);
-    if (keep)
-      if (std::string error = writeFileAtomically(receive_->folder / "tmp", receive_->folder / "rejected" / used, bytes, fsync_);
-          !error.empty())
-        log_->error("bridge %s: %s", context_.id, error);
+        whole ? drop.keep(name, bytes, reasonFor(name, r.detail, bytes.size(), sha))
+              : drop.reasonOnly(name, reasonFor(name,
+                                                r.detail + " (the bundle itself was not kept: rejected/ holds "
+                                                           "max-rejected-bytes)",
+                                                bytes.size(), sha));
     context_.services->metrics().counter("renkei_bridge_bundles_rejected_total", "Bundles refused whole (see rejected/)").add();
     log_->warning("bridge %s: a bundle over ZeroMQ rejected whole (rejected/%s.reason.txt): %s", context_.id, used,
                   r.detail);
@@ -262,65 +217,21 @@ ZmqReply BridgeConnector::takeFromZmq(const std::string& bytes) {
   return r;
 }
 
-std::uintmax_t BridgeConnector::tendRejected(bool purge) {
-  ReceiveSide& side = *receive_;
-  const auto now = std::chrono::steady_clock::now();
-  const bool due = purge && now >= side.nextPurge;
-  if (due) side.nextPurge = now + std::chrono::minutes(10);
-  const int dir = openOwnFolder(side.folder / "rejected");
-  if (dir < 0) return 0;
-  // Not due: only the bytes it holds are counted (an age no file has).
-  const Removal r = removeOlderThan(dir, due ? side.keepRejectedFor : std::chrono::milliseconds::max() / 2,
-                                    AgeBy::Modified);
-  ::close(dir);
-  const std::size_t removed = r.removed;
-  const std::uintmax_t bytes = r.keptBytes;
-  if (removed)
-    log_->notice("bridge %s: %z bundles and reasons in rejected/ older than keep-rejected-for removed", context_.id,
-                 removed);
-  return bytes;
-}
-
-std::string BridgeConnector::reasonFileFor(const std::string& name, const std::string& reason, std::uintmax_t bytes,
-                                           const std::string& sha) {
-  const ReceiveSide& side = *receive_;
-  std::error_code ec;
-  for (const char* sub : {"rejected", "tmp"}) fs::create_directories(side.folder / sub, ec);
-  // A name too long for a ".reason.txt" beside it is shortened.
-  std::string kept = name;
-  if (kept.size() > 200) kept = kept.substr(0, 160) + "-" + seal::sha256Hex(name).substr(0, 16);
-  std::string used;
-  for (int n = 0; n < 1000 && used.empty(); ++n) {
-    const std::string candidate = n ? kept + "." + std::to_string(n) : kept;
-    struct stat st {};
-    if (::lstat((side.folder / "rejected" / candidate).c_str(), &st) == 0) continue;
-    if (::lstat((side.folder / "rejected" / (candidate + ".reason.txt")).c_str(), &st) == 0) continue;
-    used = candidate;
-  }
-  if (used.empty()) used = kept + "." + std::to_string(context_.services->nowMs());
+std::string BridgeConnector::reasonFor(const std::string& name, const std::string& reason, std::uintmax_t bytes,
+                                       const std::string& sha) const {
   // The format of every reason file renkei writes: one escaped line per
   // item (a manifest's texts are the sender's), times local with the offset.
-  std::string text = "bundle: " + printable(name) + "\nconnector: " + context_.id +
-                     "\nrejected: " + localTimeText(context_.services->nowMs()) + "\nreason: " +
-                     printable(reason, 64 * 1024) + "\nbytes: " + std::to_string(bytes) + "\n";
-  if (!sha.empty()) text += "sha256: " + sha + "\n";
-  if (std::string error = writeFileAtomically(side.folder / "tmp", side.folder / "rejected" / (used + ".reason.txt"), text, fsync_);
-      !error.empty())
-    log_->error("bridge %s: %s", context_.id, error);
-  return used;
+  return receive_->drop->reasonText(name, reason, localTimeText(context_.services->nowMs()),
+                                    "bytes: " + std::to_string(bytes) + "\n" + (sha.empty() ? "" : "sha256: " + sha + "\n"));
 }
 
-void BridgeConnector::reject(const std::string& name, const std::string& reason, std::uintmax_t bytes,
+void BridgeConnector::reject(const Intake& item, const std::string& reason, std::uintmax_t bytes,
                              const std::string& sha) {
-  const ReceiveSide& side = *receive_;
-  const std::string used = reasonFileFor(name, reason, bytes, sha);
-  if (moveUnique(side.folder / "processing" / name, side.folder / "rejected", used).empty())
-    log_->error("bridge %s: cannot move '%s' to rejected/: %s", context_.id, printable(name),
-                std::string(std::strerror(errno)));
+  const std::string used = receive_->drop->fail(item, reasonFor(item.name, reason, bytes, sha));
   context_.services->metrics().counter("renkei_bridge_bundles_rejected_total", "Bundles refused whole (see rejected/)").add();
-  log_->warning("bridge %s: '%s' rejected whole (rejected/%s.reason.txt): %s", context_.id, printable(name),
-                printable(used), reason);
-  context_.services->recordRefusal(used, reason);  // a problem in renkei status until acknowledged
+  log_->warning("bridge %s: '%s' rejected whole (rejected/%s.reason.txt): %s", context_.id, printable(item.name),
+                printable(used.empty() ? item.name : used), reason);
+  context_.services->recordRefusal(used.empty() ? item.name : used, reason);  // a problem in renkei status until acknowledged
 }
 
 }  // namespace renkei::connectors::bridge
