@@ -1,11 +1,20 @@
-// A ZeroMQ channel for connectors (the toolkit, librenkei_zmq_channel): a
-// direct channel where the zone model allows one (the bridge's), or a
-// device's feed later. CURVE-encrypted REQ/REP, the receiver accepting only
-// client keys on its allow-list (a ZAP handler) and behind a Gate (bounded
-// connections, a handshake deadline), each message acknowledged only after
-// the receiver's handler committed it. Until then a sender's batch stays in
-// its outbox and is sent again (the host's retries), so a receiver that is
-// down gets every message when it returns.
+// A ZeroMQ channel for connectors (the toolkit, librenkei_zmq_channel).
+//
+// REQ/REP (ZmqSender, ZmqReceiver): a direct channel where the zone model
+// allows one (the bridge's). Each message is acknowledged only after the
+// receiver's handler committed it; until then a sender's batch stays in its
+// outbox and is sent again (the host's retries), so a receiver that is down
+// gets every message when it returns.
+//
+// PUB/SUB (ZmqPublisher, ZmqSubscriber): live events for displays and
+// dashboards (a ticket called, a visit opened). A notification, not a
+// delivery: what an event says is already committed in the store, a
+// subscriber that was away reads the state through the API, and every event
+// carries the publisher's sequence number so a subscriber sees a gap.
+//
+// Both listening ends are CURVE servers that accept only client keys on
+// their allow-list (a ZAP handler) and sit behind a Gate (bounded
+// connections, a handshake deadline).
 #pragma once
 
 #include <chrono>
@@ -13,6 +22,8 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
+#include <cstdint>
 
 #include "zmq_gate.h"
 
@@ -62,6 +73,56 @@ class ZmqReceiver {
   std::string endpoint() const;
   /// The gate's counts (zero without one).
   GateStats gateStats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// One event as a subscriber gets it.
+struct ZmqEvent {
+  std::string topic;    ///< e.g. "ticket.called" (subscriptions match by prefix)
+  std::uint64_t sequence = 0;  ///< the publisher's, from 1 since it started
+  std::string payload;  ///< JSON, by convention; never personal values for the internet zone
+};
+
+class ZmqPublisher {
+ public:
+  /// Listens on `endpoint` (tcp://host:port through a Gate, or ipc://, inproc://)
+  /// with the CURVE `secret`; only subscribers whose public keys are in
+  /// `clients` get anything. A subscriber that falls `highWater` events
+  /// behind misses the newer ones (it sees the gap in the sequence).
+  ZmqPublisher(std::string endpoint, std::string secret, std::set<std::string> clients, GateLimits gate = {},
+               Poco::Logger* log = nullptr, std::string name = "events", int highWater = 10'000);
+  ~ZmqPublisher();
+  void start();
+  void stop();
+  /// Queues one event; never blocks on subscribers. Thread-safe. Returns
+  /// its sequence number (0 when not started).
+  std::uint64_t publish(const std::string& topic, const std::string& payload);
+  std::string endpoint() const;
+  GateStats gateStats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class ZmqSubscriber {
+ public:
+  using Handler = std::function<void(const ZmqEvent& event)>;
+  /// Connects to a publisher (its public key `serverPublic`) with this
+  /// side's CURVE `secret`, takes events whose topic starts with one of
+  /// `topics` ("" for all), at most `maxBytes` each (a larger one drops the
+  /// connection, which is made again), and calls `handle` on its own thread.
+  ZmqSubscriber(std::string endpoint, std::string serverPublic, std::string secret, std::vector<std::string> topics,
+                std::size_t maxBytes, Handler handle);
+  ~ZmqSubscriber();
+  void start();
+  void stop();
+  /// Events whose sequence number skipped ahead (missed while away or
+  /// slow), counted over the subscriber's life.
+  std::uint64_t missed() const;
 
  private:
   struct Impl;
