@@ -63,21 +63,43 @@ int Host::apiPort() const { return api_ ? api_->port() : 0; }
 int Host::adminPort() const { return admin_ ? admin_->port() : 0; }
 
 void Host::fail(const std::string& message) {
-  shutdown();
+  // The part that failed stops what it started (its caller, below); the
+  // parts before it are stopped by whoever started them, in reverse.
   throw HostStartError(message);
 }
 
-void Host::startPart(const std::function<void()>& begin, std::function<void()> end) {
+const std::vector<Host::PartInfo>& Host::parts() {
+  static const std::vector<PartInfo> table = {
+      {Part::Instances, "renkei.instances", &Host::startInstances, false},
+      {Part::Pipeline, "renkei.pipeline", &Host::startPipeline, false},
+      {Part::Api, "renkei.api", &Host::startApi, true},
+      {Part::Admin, "renkei.admin", &Host::startAdmin, true},
+  };
+  return table;
+}
+
+void Host::startPart(Part p, const std::function<void()>& begin, std::function<void()> end) {
   begin();
-  if (end) stops_.push_back(std::move(end));
+  if (end) stops_[static_cast<std::size_t>(p)].push_back(std::move(end));
+}
+
+void Host::stopPart(Part p) {
+  auto& stops = stops_[static_cast<std::size_t>(p)];
+  while (!stops.empty()) {
+    auto stop = std::move(stops.back());
+    stops.pop_back();
+    stop();
+  }
 }
 
 void Host::start() {
-  startStore();
-  startInstances();
-  startPipeline();
-  startApi();
-  startAdmin();
+  try {
+    startStore();
+    for (const PartInfo& part : parts()) (this->*part.start)();
+  } catch (...) {
+    shutdown();
+    throw;
+  }
 }
 
 void Host::startStore() {
@@ -100,7 +122,7 @@ void Host::startInstances() {
   try {
     for (auto& [id, module] : modules_) {
       Module* m = module.get();
-      startPart([m] { m->start(); }, stopQuietly("a module", m));
+      startPart(Part::Instances, [m] { m->start(); }, stopQuietly("a module", m));
     }
   } catch (const std::exception& e) {
     fail(std::string("a module failed to start: ") + e.what() + "\n");
@@ -109,13 +131,13 @@ void Host::startInstances() {
 
 void Host::startPipeline() {
   buildRoutes();
-  startPart([this] { seam_->open(); }, [this] { seam_->close(); });
+  startPart(Part::Pipeline, [this] { seam_->open(); }, [this] { seam_->close(); });
   try {
     // Connectors that listen or emit on their own start once the routes
     // their records take exist.
     for (auto& [id, connector] : connectors_) {
       Connector* c = connector.get();
-      startPart([c] { c->start(); }, stopQuietly("a connector", c));
+      startPart(Part::Pipeline, [c] { c->start(); }, stopQuietly("a connector", c));
     }
   } catch (const std::exception& e) {
     fail(std::string("a connector failed to start: ") + e.what() + "\n");
@@ -126,17 +148,9 @@ void Host::startPipeline() {
 void Host::startApi() {
   if (!api_) return;
   try {
-    startPart([this] { api_->start(); }, [this] { api_->stop(); });  // no call reaches a stopped module
+    startPart(Part::Api, [this] { api_->start(); }, [this] { api_->stop(); });  // no call reaches a stopped module
   } catch (const std::exception& e) {
     fail(config_.file.string() + ":" + std::to_string(config_.api->line) + ": " + e.what() + "\n");
-  }
-}
-
-void Host::stopPartsDownTo(std::size_t mark) {
-  while (stops_.size() > mark) {
-    auto stop = std::move(stops_.back());
-    stops_.pop_back();
-    stop();
   }
 }
 
@@ -178,7 +192,7 @@ void Host::openStore() {
   controlStore_->releaseLeases(hostId_);
   // Work this host leased goes back to the pool at shutdown (another host,
   // or this one restarted, need not wait for the leases to run out).
-  stops_.push_back([this] {
+  stops_[static_cast<std::size_t>(Part::Store)].push_back([this] {
     try {
       controlStore_->releaseLeases(hostId_);
     } catch (const std::exception& e) {
@@ -325,7 +339,7 @@ void Host::startAdmin() {
       if (storeUnavailable()) return "the store does not answer";
       return {};
     });
-    startPart([this] { admin_->start(); }, [this] { admin_->stop(); });
+    startPart(Part::Admin, [this] { admin_->start(); }, [this] { admin_->stop(); });
     const std::string scheme = config_.admin->certificate.empty() ? "http" : "https";
     logger_.notice("admin: %s://%s:%d/metrics and /health", scheme, config_.admin->address, admin_->port());
   } catch (const std::exception& e) {
@@ -402,10 +416,11 @@ void Host::registerMetrics() {
 }
 
 void Host::shutdown() {
-  // What start() started, in reverse order: the admin listener and the API
-  // first (no call reaches a module being stopped), the seam (emit() refuses
-  // from here on), connectors, modules, the leases.
-  stopPartsDownTo(0);
+  // Every part, the last started first: the admin listener and the API (no
+  // call reaches a module being stopped), the seam (emit() refuses from here
+  // on), connectors, modules; then the store's leases.
+  for (auto it = parts().rbegin(); it != parts().rend(); ++it) stopPart(it->part);
+  stopPart(Part::Store);
   shared_->routes.clear();
   shared_->routeById.clear();
   shared_->pushTargets.clear();

@@ -3,6 +3,7 @@
 // emitters through the store to sinks and modules.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -56,15 +57,25 @@ class Host {
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
 
-  /// Starts the host's parts in order (each of the start… functions below);
-  /// `renkei serve` drives them as POCO subsystems instead (host_application).
-  /// Throws HostStartError listing every instance that failed, or
-  /// store::StoreError; on a throw, what had started is stopped.
+  /// The host's parts after the store, in the order they start (and stop
+  /// in reverse). The one ordering: `renkei serve` makes each a POCO
+  /// subsystem (host_application), start() walks it for an embedded host.
+  enum class Part { Store, Instances, Pipeline, Api, Admin };
+  struct PartInfo {
+    Part part;
+    const char* name;       ///< the subsystem's name
+    void (Host::*start)();  ///< starts it, recording its stops in its own list
+    bool listener;          ///< opens a port: not started by `serve --once`
+  };
+  static const std::vector<PartInfo>& parts();
+
+  /// The store, then every part in order. Throws HostStartError listing
+  /// every instance that failed, or store::StoreError; on a throw, what had
+  /// started is stopped.
   void start();
 
-  /// The parts, in the order they must start; each registers the stops of
-  /// what it started, and stopPartsDownTo(mark) stops, in reverse, what was
-  /// started after partsStarted() returned `mark`.
+  /// Each part registers the stops of what it started in its own list;
+  /// stopPart(p) stops them, in reverse.
   /// The store: its connections for intake workers, the seam and delivery.
   void startStore();
   /// The API server (not yet listening) and the plugin instances: configured,
@@ -76,8 +87,9 @@ class Host {
   void startApi();
   /// The admin listener (when the config has <admin>).
   void startAdmin();
-  std::size_t partsStarted() const { return stops_.size(); }
-  void stopPartsDownTo(std::size_t mark);
+  /// Stops what part `p` started, in reverse (nothing when it started
+  /// nothing, or was stopped already).
+  void stopPart(Part p);
 
   /// Runs intake (a few worker threads; a route is taken by one worker at a
   /// time, so a slow route does not stall the others) and delivery (a worker per
@@ -88,8 +100,8 @@ class Host {
   /// notified with `stop`.
   void run(const std::atomic<bool>& stop, bool once, std::mutex& mutex, std::condition_variable& wake);
 
-  /// Stops what start() started, in reverse order (also done by the
-  /// destructor).
+  /// Stops every part, the last started first, then the store (also done
+  /// by the destructor).
   void shutdown();
 
   const std::vector<RouteStats>& stats() const;
@@ -110,8 +122,8 @@ class Host {
   pipeline::MetricsRegistry& metrics() { return metrics_; }
 
  private:
-  /// Runs `begin`; on success remembers `end` for shutdown (reverse order).
-  void startPart(const std::function<void()>& begin, std::function<void()> end);
+  /// Runs `begin`; on success remembers `end` in part `p`'s stop list.
+  void startPart(Part p, const std::function<void()>& begin, std::function<void()> end);
   void openStore();
   void buildInstances();
   void buildRoutes();
@@ -143,7 +155,8 @@ class Host {
   std::filesystem::path spool_;  ///< where intake copies files before reading them
   pipeline::MetricsRegistry metrics_;
   std::unique_ptr<pipeline::Shared> shared_;
-  std::vector<std::function<void()>> stops_;  ///< what start() started, to stop in reverse
+  /// What each part started, to stop in reverse (indexed by Part).
+  std::array<std::vector<std::function<void()>>, 5> stops_;
 
   std::unique_ptr<store::Store> controlStore_;  ///< leases at start and shutdown, the store's description
   std::unique_ptr<pipeline::Seam> seam_;

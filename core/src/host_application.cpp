@@ -149,22 +149,26 @@ void StoreSubsystem::uninitialize() {
 
 void HostPartSubsystem::initialize(Poco::Util::Application& app) {
   host_ = &app.getSubsystem<StoreSubsystem>().host();
-  mark_ = host_->partsStarted();
-  if (listener_ && options_.once) {
+  if (part_.listener && options_.once) {
     // Said only of a listener the config has: one it lacks was never going to start.
     const HostConfig& config = host_->config();
-    const bool configured = std::string(name_) == "renkei.api" ? config.api.has_value() : config.admin.has_value();
-    if (configured)
+    const bool api = part_.part == Host::Part::Api;
+    if (api ? config.api.has_value() : config.admin.has_value())
       Poco::Logger::get("renkei.host")
           .notice("serve --once: %s not started (a running service may hold its port)",
-                  std::string(std::string(name_) == "renkei.api" ? "the API" : "the admin listener"));
+                  std::string(api ? "the API" : "the admin listener"));
     return;
   }
-  (host_->*start_)();  // HostStartError: the host has stopped everything (exit 2)
+  try {
+    (host_->*part_.start)();  // HostStartError: exit 2
+  } catch (...) {
+    host_->stopPart(part_.part);  // what this part started before it failed
+    throw;
+  }
 }
 
 void HostPartSubsystem::uninitialize() {
-  if (host_) host_->stopPartsDownTo(mark_);
+  if (host_) host_->stopPart(part_.part);
   host_ = nullptr;
 }
 
@@ -191,13 +195,16 @@ HostApplication::HostApplication(ServeOptions options) : options_(std::move(opti
   addSubsystem(new ConfigSubsystem(options_));
   store_ = new StoreSubsystem(options_);
   addSubsystem(store_);
-  for (HostPartSubsystem* part : {new HostPartSubsystem("renkei.instances", &Host::startInstances, options_),
-                                  new HostPartSubsystem("renkei.pipeline", &Host::startPipeline, options_),
-                                  new HostPartSubsystem("renkei.api", &Host::startApi, options_, true),
-                                  new HostPartSubsystem("renkei.admin", &Host::startAdmin, options_, true)}) {
+  for (const Host::PartInfo& info : Host::parts()) {
+    auto* part = new HostPartSubsystem(info, options_);
     addSubsystem(part);
     parts_.push_back(part);
   }
+}
+
+void HostApplication::stopEverything() {
+  for (auto it = parts_.rbegin(); it != parts_.rend(); ++it) (*it)->uninitialize();
+  store_->uninitialize();
 }
 
 void HostApplication::initialize(Poco::Util::Application& self) {
@@ -224,6 +231,9 @@ void HostApplication::initialize(Poco::Util::Application& self) {
     startFailureCode_ = 1;
     startFailure_ = std::string("renkei serve: start-up failed: ") + e.what() + "\n";
   }
+  // POCO uninitialises only an application whose every subsystem started:
+  // the parts that did are stopped here, the last first.
+  if (startFailureCode_ != 0) stopEverything();
 }
 
 int HostApplication::main(const std::vector<std::string>&) {
@@ -322,8 +332,7 @@ int HostApplication::main(const std::vector<std::string>&) {
 }
 
 bool HostApplication::restartParts() {
-  for (auto it = parts_.rbegin(); it != parts_.rend(); ++it) (*it)->uninitialize();
-  store_->uninitialize();
+  stopEverything();
   getSubsystem<ConfigSubsystem>().adopt();
   try {
     store_->initialize(*this);
@@ -336,8 +345,7 @@ bool HostApplication::restartParts() {
     startFailureCode_ = 1;
     startFailure_ = std::string("renkei serve: start-up after the reload failed: ") + e.what() + "\n";
   }
-  for (auto it = parts_.rbegin(); it != parts_.rend(); ++it) (*it)->uninitialize();
-  store_->uninitialize();
+  stopEverything();
   return false;
 }
 

@@ -89,27 +89,22 @@ class StoreSubsystem : public Poco::Util::Subsystem {
 };
 
 /// One part of the host (plugin instances, the pipeline, the API, the admin
-/// listener …) as a POCO subsystem: initialised in the order added, after
-/// the store; uninitialised in reverse, stopping only what it started.
-/// Adding a service is one addSubsystem line and its Host::start… function.
+/// listener …; Host::parts() lists them in order) as a POCO subsystem:
+/// initialised in that order, after the store; uninitialised in reverse,
+/// each stopping what its part started (the part's own stop list).
+/// Adding a service is one row in Host::parts() and its Host::start…
+/// function.
 class HostPartSubsystem : public Poco::Util::Subsystem {
  public:
-  /// `listener`: a part that opens a port (the API, the admin listener):
-  /// not started by `serve --once`, which may run beside the service that
-  /// holds those ports (to drain after a resubmit, or to test a change).
-  HostPartSubsystem(const char* name, void (Host::*start)(), const ServeOptions& options, bool listener = false)
-      : name_(name), start_(start), options_(options), listener_(listener) {}
-  const char* name() const override { return name_; }
+  HostPartSubsystem(const Host::PartInfo& part, const ServeOptions& options) : part_(part), options_(options) {}
+  const char* name() const override { return part_.name; }
   void initialize(Poco::Util::Application& app) override;
   void uninitialize() override;
 
  private:
-  const char* name_;
-  void (Host::*start_)();
+  const Host::PartInfo& part_;
   const ServeOptions& options_;
-  bool listener_ = false;
   Host* host_ = nullptr;
-  std::size_t mark_ = 0;
 };
 
 class HostApplication : public Poco::Util::ServerApplication {
@@ -131,6 +126,9 @@ class HostApplication : public Poco::Util::ServerApplication {
   /// them again (SIGHUP, renkei reload). False when the new start failed
   /// (logged; the process then exits 2).
   bool restartParts();
+  /// Stops every part that started and the store, the last first (a
+  /// start-up that failed half-way: POCO uninitialises nothing then).
+  void stopEverything();
 
   ServeOptions options_;
   int startFailureCode_ = 0;

@@ -17,6 +17,10 @@
 #include <Poco/Net/HTTPResponse.h>
 
 #include <chrono>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <random>
 #include <regex>
 #include <set>
@@ -250,6 +254,33 @@ BOOST_AUTO_TEST_CASE(a_store_made_before_the_seam_is_migrated_and_keeps_working)
   test::writeFile(dir / "drop/in/again.txt", "a\nb\nc\n");
   auto again = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
   BOOST_TEST(again.err.find("has the same content as 'lines.txt'") != std::string::npos, again.err);
+}
+
+// A part that fails to start (the admin listener's port is taken) after
+// the pipeline started an emitter: every part that started is stopped, the
+// last first, and serve exits 2 naming the config line — it does not hang
+// with the emitter's thread running.
+BOOST_AUTO_TEST_CASE(a_part_that_fails_to_start_stops_the_parts_started_before_it) {
+  test::TempDir dir;
+  const int taken = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in at{};
+  at.sin_family = AF_INET;
+  at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_REQUIRE(::bind(taken, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0);
+  BOOST_REQUIRE(::listen(taken, 1) == 0);
+  socklen_t length = sizeof at;
+  ::getsockname(taken, reinterpret_cast<sockaddr*>(&at), &length);
+  const int port = ntohs(at.sin_port);
+  writeEmitterConfig(dir.path(), 1000, 10,
+                     "  <admin address=\"127.0.0.1\" port=\"" + std::to_string(port) + "\"/>\n");
+  const auto began = std::chrono::steady_clock::now();
+  auto r = test::run({"/usr/bin/timeout", "-s", "KILL", "60", test::renkeiBinary(), "serve", "--config",
+                      (dir / "config.xml").string()},
+                     pluginEnv());
+  ::close(taken);
+  BOOST_TEST(r.exitCode == 2, r.err);
+  BOOST_TEST(r.err.find("config.xml:5: admin:") != std::string::npos, r.err);
+  BOOST_TEST((std::chrono::steady_clock::now() - began < std::chrono::seconds(20)));
 }
 
 BOOST_AUTO_TEST_CASE(the_admin_listener_serves_metrics_and_health) {
