@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "bridge_connector.h"
+#include "renkei/local_time.h"
 #include "renkei/text.h"
 #include "renkei/sdk.h"
 
@@ -263,6 +264,10 @@ void BridgeConnector::configureReceive(const Settings& settings) {
   drop.notRegularRefusal = "not a regular file";
   drop.keepFailedFor = side.keepRejectedFor;
   drop.keepFailedKey = "keep-rejected-for";
+  drop.stamp = [this] {
+    const std::int64_t now = context_.services->nowMs();
+    return localTimeAt(now, context_.services->utcOffsetMinutes(now));
+  };
   // A link or a FIFO in in/: refused by the folder, counted and reported as
   // any refused bundle is.
   drop.refused = [this](const std::string& name, const std::string& reason) {

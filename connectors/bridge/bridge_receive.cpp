@@ -221,7 +221,7 @@ std::string BridgeConnector::reasonFor(const std::string& name, const std::strin
                                        const std::string& sha) const {
   // The format of every reason file renkei writes: one escaped line per
   // item (a manifest's texts are the sender's), times local with the offset.
-  return receive_->drop->reasonText(name, reason, localTimeText(context_.services->nowMs()),
+  return receive_->drop->reasonText(name, reason, {},
                                     "bytes: " + std::to_string(bytes) + "\n" + (sha.empty() ? "" : "sha256: " + sha + "\n"));
 }
 

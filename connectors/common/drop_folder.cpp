@@ -451,7 +451,8 @@ std::string DropFolder::reasonText(const std::string& name, const std::string& r
                                    const std::string& extra) const {
   // One escaped line per item (a name or a reason may hold anything).
   std::string text = options_.noun + ": " + printable(name) + "\nconnector: " + id_ + "\n";
-  if (!at.empty()) text += options_.failed + ": " + at + "\n";
+  const std::string when = !at.empty() ? at : options_.stamp ? options_.stamp() : std::string();
+  if (!when.empty()) text += options_.failed + ": " + when + "\n";
   text += "reason: " + printable(reason, 64 * 1024) + "\n" + extra;
   return text;
 }

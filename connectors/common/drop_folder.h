@@ -71,6 +71,9 @@ struct DropFolderOptions {
   std::chrono::milliseconds keepFailedFor{0};
   /// The config keys those two are set by, for the log lines of a purge.
   std::string keepDoneKey = "keep-done-for", keepFailedKey = "keep-failed-for";
+  /// The time a reason file states ("<failed>: <time>"), when set: the
+  /// host's clock in the municipality's zone, with its offset.
+  std::function<std::string()> stamp;
   /// Called for every item refused by the folder itself (a link, too
   /// large, changed after it was read), after it is in <failed>/ with its
   /// reason: the connector records it where operators see it.
@@ -115,8 +118,9 @@ class DropFolder {
   /// (free) name it describes.
   std::string reasonOnly(const std::string& name, const std::string& reasonText);
   /// The reason text every drop folder writes: "<noun>: <name>",
-  /// "connector: <id>", a time line when `at` is not empty, "reason: …",
-  /// then `extra` lines; names and reasons escaped, one line each.
+  /// "connector: <id>", "<failed>: <time>" (`at`, or the options' stamp),
+  /// "reason: …", then `extra` lines; names and reasons escaped, one line
+  /// each.
   std::string reasonText(const std::string& name, const std::string& reason, const std::string& at = {},
                          const std::string& extra = {}) const;
 

@@ -410,38 +410,7 @@ BOOST_AUTO_TEST_CASE(bundles_that_break_a_rule_are_refused_whole_with_the_reason
   BOOST_TEST(runRenkei({"status", "--config", z.lgwanConfig()}).exitCode == 0, ack.out);
 }
 
-BOOST_AUTO_TEST_CASE(duplicates_and_bundles_out_of_order_are_delivered_once_and_gaps_reported) {
-  Zones z;
-  for (int n = 1; n <= 3; ++n) {
-    test::writeFile(z.lgwan / "notices/in" / ("n" + std::to_string(n) + ".csv"),
-                    "id,status\nA-" + std::to_string(n) + "a,受付\nA-" + std::to_string(n) + "b,完了\n");
-    BOOST_REQUIRE(z.once(z.lgwan).exitCode == 0);  // one file, one bundle, in order
-  }
-  const auto bundles = test::listFiles(z.lgwan / "send/out");
-  BOOST_REQUIRE_EQUAL(bundles.size(), 3u);
-  const fs::path out = z.lgwan / "send/out", in = z.net / "receive/in";
-  // the third first
-  fs::copy_file(out / bundles[2], in / bundles[2]);
-  auto r = z.once(z.net);
-  BOOST_TEST(r.exitCode == 0);
-  BOOST_TEST((r.out + r.err).find("from city, bundles with sequence 1–2 not received yet") != std::string::npos,
-             r.out << r.err);
-  // then the first twice (the transfer product retried), and the second
-  fs::copy_file(out / bundles[0], in / bundles[0]);
-  fs::copy_file(out / bundles[0], in / (bundles[0] + ".retry"));
-  fs::copy_file(out / bundles[1], in / bundles[1]);
-  r = z.once(z.net);
-  BOOST_TEST(r.exitCode == 0);
-  BOOST_TEST((r.out + r.err).find("was received before: ignored") != std::string::npos, r.out << r.err);
-  // and the third again, after all
-  fs::copy_file(out / bundles[2], in / bundles[2]);
-  BOOST_TEST(z.once(z.net).exitCode == 0);
-  const auto lines = test::linesIn(z.net / "notices/out");
-  BOOST_TEST(lines.size() == 6u);
-  BOOST_TEST(std::set<std::string>(lines.begin(), lines.end()).size() == 6u);
-  BOOST_TEST(test::listFiles(z.net / "receive/done").size() == 5u);
-  BOOST_TEST(test::listFiles(z.net / "receive/rejected").empty());
-}
+// Duplicates and bundles out of order: test_bridge_receive (in process).
 
 BOOST_AUTO_TEST_CASE(sigkill_of_either_side_while_bundles_flow_both_ways_loses_and_doubles_nothing) {
   Zones z;
