@@ -181,15 +181,6 @@ bool keptAs(const std::string& candidate, const std::string& name) {
   return candidate.find_first_not_of("0123456789", name.size() + 1) == std::string::npos;
 }
 
-/// "7d", "36h", "90m", "45s": a retention as the config writes it.
-std::string durationText(std::chrono::milliseconds d) {
-  const std::int64_t s = d.count() / 1000;
-  if (s % 86400 == 0) return std::to_string(s / 86400) + "d";
-  if (s % 3600 == 0) return std::to_string(s / 3600) + "h";
-  if (s % 60 == 0) return std::to_string(s / 60) + "m";
-  return std::to_string(s) + "s";
-}
-
 /// A SHA-256 of `text` (hex), for shortening names.
 std::string shortHash(const std::string& text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -205,6 +196,14 @@ std::string shortHash(const std::string& text) {
 }
 
 }  // namespace
+
+std::string DropFolder::durationText(std::chrono::milliseconds d) {
+  const std::int64_t s = d.count() / 1000;
+  if (s % 86400 == 0) return std::to_string(s / 86400) + "d";
+  if (s % 3600 == 0) return std::to_string(s / 3600) + "h";
+  if (s % 60 == 0) return std::to_string(s / 60) + "m";
+  return std::to_string(s) + "s";
+}
 
 DropFolder::DropFolder(DropFolderOptions options, Poco::Logger* logger, std::string id)
     : options_(std::move(options)), logger_(logger), id_(std::move(id)) {}

@@ -142,6 +142,8 @@ class DropFolder {
   void ensureFolder(const std::string& sub) const;
 
   const DropFolderOptions& options() const { return options_; }
+  /// "7d", "36h", "90m", "45s": a retention as the config writes it.
+  static std::string durationText(std::chrono::milliseconds d);
   void setKeepDoneFor(std::chrono::milliseconds d) { options_.keepDoneFor = d; }
   const std::filesystem::path& directory() const { return options_.directory; }
 

@@ -142,17 +142,6 @@ void FileConnector::start() {
 
 std::vector<Intake> FileConnector::recover() { return drop_->recover(); }
 
-namespace {
-/// "7d", "36h", "90m", "45s": a retention as the config writes it.
-std::string durationText(std::chrono::milliseconds d) {
-  const std::int64_t s = d.count() / 1000;
-  if (s % 86400 == 0) return std::to_string(s / 86400) + "d";
-  if (s % 3600 == 0) return std::to_string(s / 3600) + "h";
-  if (s % 60 == 0) return std::to_string(s / 60) + "m";
-  return std::to_string(s) + "s";
-}
-}  // namespace
-
 std::string FileConnector::itemsHold(const std::string& sensitive) {
   const fs::path& directory = drop_->directory();
   if (!keepDone_) return "deletes each file taken in once its records are stored (keep-done=false)";
@@ -166,7 +155,7 @@ std::string FileConnector::itemsHold(const std::string& sensitive) {
   if (keepDoneFor_.count() == 0)
     return "keeps each file taken in under " + (directory / "done").string() +
            " until it is removed by hand (keep-done-for sets a retention)";
-  return "keeps each file taken in under " + (directory / "done").string() + " for " + durationText(keepDoneFor_) +
+  return "keeps each file taken in under " + (directory / "done").string() + " for " + DropFolder::durationText(keepDoneFor_) +
          ", then removes it" + why + (keepDoneForSet_ ? std::string(" (keep-done-for)") : std::string(" (keep-done-for sets how long)"));
 }
 
