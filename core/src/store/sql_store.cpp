@@ -138,6 +138,25 @@ const char* const kMigrations[] = {
     "  acknowledged_by TEXT NOT NULL DEFAULT '',"
     "  acknowledged_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX refused_items_open ON refused_items (acknowledged_ms, at_ms);",
+
+    // 8: the audit trail (audit_trail.h): every access to personal data and
+    // every operator action, each entry sealed with the one before it. Never
+    // pruned with messages.
+    "CREATE TABLE audit_trail ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  at_ms INTEGER NOT NULL,"
+    "  who TEXT NOT NULL,"
+    "  address TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  record_type TEXT NOT NULL,"
+    "  key_name TEXT NOT NULL,"
+    "  key_masked TEXT NOT NULL,"
+    "  fields TEXT NOT NULL,"
+    "  result TEXT NOT NULL,"
+    "  why TEXT NOT NULL,"
+    "  prev TEXT NOT NULL,"
+    "  seal TEXT NOT NULL);"
+    "CREATE INDEX audit_trail_time ON audit_trail (at_ms);",
 };
 
 std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
@@ -841,8 +860,37 @@ class SqlStore final : public Store {
     auto s = db_->prepare("SELECT at_ms, who, action, detail FROM operator_log ORDER BY id DESC LIMIT ?");
     s->bind(1, static_cast<std::int64_t>(limit));
     std::vector<OperatorAction> out;
-    while (s->next()) out.push_back({isoUtc(s->integer(0)), s->text(1), s->text(2), s->text(3)});
+    while (s->next()) {
+      OperatorAction a;
+      a.atMs = s->integer(0);
+      a.at = isoUtc(a.atMs);
+      a.who = s->text(1);
+      a.action = s->text(2);
+      a.detail = s->text(3);
+      out.push_back(std::move(a));
+    }
     return out;
+  }
+
+  std::vector<OperatorAction> operatorLogAfter(std::int64_t id) override {
+    std::vector<OperatorAction> out;
+    auto s = db_->prepare("SELECT id, at_ms, who, action, detail FROM operator_log WHERE id > ? ORDER BY id LIMIT 10000");
+    s->bind(1, id);
+    while (s->next()) {
+      OperatorAction a;
+      a.id = s->integer(0);
+      a.atMs = s->integer(1);
+      a.who = s->text(2);
+      a.action = s->text(3);
+      a.detail = s->text(4);
+      out.push_back(std::move(a));
+    }
+    return out;
+  }
+
+  std::int64_t lastOperatorLogId() override {
+    auto s = db_->prepare("SELECT COALESCE(MAX(id), 0) FROM operator_log");
+    return s->next() ? s->integer(0) : 0;
   }
 
   void logOperatorAction(const std::string& who, const std::string& action, const std::string& detail) override {

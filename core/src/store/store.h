@@ -230,6 +230,8 @@ struct QueueStatus {
 };
 
 struct OperatorAction {
+  std::int64_t id = 0;     ///< its place in the operators' log
+  std::int64_t atMs = 0;
   std::string at;
   std::string who;
   std::string action;
@@ -386,6 +388,10 @@ class Store {
   /// Held records an operator asked to be taken again, by emitter, route, type and id.
   virtual std::vector<HeldRecord> resubmitRequests(std::size_t limit) = 0;
   virtual std::vector<OperatorAction> operatorLog(std::size_t limit) = 0;
+  /// The operators' log after line `id` (at most 10,000), oldest first:
+  /// what an operator command did, for the audit trail.
+  virtual std::vector<OperatorAction> operatorLogAfter(std::int64_t id) = 0;
+  virtual std::int64_t lastOperatorLogId() = 0;
   /// Adds a line to the operators' log (a plugin's operator command).
   virtual void logOperatorAction(const std::string& who, const std::string& action, const std::string& detail) = 0;
 
