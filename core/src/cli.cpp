@@ -79,6 +79,11 @@ const char* const kUsage =
     "  reprocess --config F --route R --file NAME [--by NAME]\n"
     "                              take a file in again under the current config (after a layout or\n"
     "                              mapping fix); its records go out again as new batches\n"
+    "  audit verify --config F     check every entry of the audit trail and its anchors; names the first\n"
+    "                              entry changed, inserted, reordered or deleted (exit 1)\n"
+    "  audit export --config F --fiscal-year Y [--out F]\n"
+    "                              the trail of fiscal year Y (April to March) as CSV, for a PIA\n"
+    "  audit anchor --config F     write the newest entry's seal to the anchor file now\n"
     "  token keygen --out DIR      a key pair for sealed visit tokens; prints the key id only\n"
     "  token make --public-key PUB --payload FILE [--expires 7d] [--png F] [--svg F]\n"
     "                              a token of a JSON file (synthetic data: for testing window systems)\n"
@@ -153,6 +158,7 @@ Args parseArgs(int argc, char** argv) {
       {"held", {"--config", "--emitter", "--route", "--id", "--by"}},
       {"replay", {"--config", "--route", "--since", "--by"}},
       {"reprocess", {"--config", "--route", "--file", "--by"}},
+      {"audit", {"--config", "--fiscal-year", "--out"}},
       {"token", {"--out", "--text", "--public-key", "--payload", "--expires", "--png", "--svg"}},
       {"calendar", {"--calendar", "--year", "--from", "--days", "--rule"}},
       {"check", {"--config", "--plugin-dir", "--knowledge", "--rules", "--calendar"}},
@@ -180,7 +186,7 @@ Args parseArgs(int argc, char** argv) {
   int first = 2;
   static const std::map<std::string, std::vector<std::string>> kActions = {
       {"deadletters", {"list", "show", "resubmit"}}, {"held", {"list", "show", "resubmit"}},
-      {"token", {"keygen", "make", "inspect"}}};
+      {"token", {"keygen", "make", "inspect"}}, {"audit", {"verify", "export", "anchor"}}};
   if (a.plugin && argc >= 3 && std::string(argv[2]).rfind("--", 0) != 0) {
     a.action = argv[2];
     first = 3;
@@ -681,7 +687,7 @@ int runCli(int argc, char** argv) {
   // A plugin's own command (Connector::operate), checked against its verbs.
   if (a.plugin) return runPluginCommand(a.command, a.action, a.values, a.builtins);
   if (a.command == "status" || a.command == "deadletters" || a.command == "held" || a.command == "replay" ||
-      a.command == "reprocess")
+      a.command == "reprocess" || a.command == "audit")
     return runOperatorCommand(a.command, a.action, a.values, a.flags);
   return commandServe(a);
 }

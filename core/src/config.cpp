@@ -1,5 +1,6 @@
 // Instance config: libxml2 parse, XSD validation, semantic checks.
 #include "config.h"
+#include "audit_key.h"
 #include "host_sections.h"
 
 #include <cstdlib>
@@ -268,7 +269,7 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
   if (hasAttr(root, "time-zone")) config.timeZone = attr(root, "time-zone");
   xmlNodePtr pipelineNode = nullptr, adminNode = nullptr;
   // Elements come in any order; these at most once.
-  static const std::set<std::string> kOnce = {"plugins", "log", "pipeline", "store", "admin", "api", "calendar"};
+  static const std::set<std::string> kOnce = {"plugins", "log", "pipeline", "store", "admin", "api", "calendar", "audit"};
   std::map<std::string, int> seenOnce;
   for (xmlNodePtr node = root->children; node; node = node->next) {
     if (node->type != XML_ELEMENT_NODE || !inNamespace(node)) continue;
@@ -294,6 +295,23 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
       pipelineNode = node;
     } else if (element == "admin") {
       adminNode = node;
+    } else if (element == "audit") {
+      AuditConfig a;
+      a.line = lineOf(node);
+      const auto path = [&](const char* name) {
+        const fs::path p(attr(node, name));
+        return p.is_absolute() ? p : (config.directory / p).lexically_normal();
+      };
+      a.keyFile = path("key-file");
+      a.anchorFile = path("anchor-file");
+      if (hasAttr(node, "keep-fiscal-years")) {
+        try {
+          a.keepFiscalYears = std::stoi(attr(node, "keep-fiscal-years"));
+        } catch (const std::exception&) {
+          a.keepFiscalYears = 0;
+        }
+      }
+      config.audit = a;
     } else if (element == "calendar") {
       fs::path p(attr(node, "file"));
       config.calendarFile = p.is_absolute() ? p : (config.directory / p).lexically_normal();
@@ -548,6 +566,28 @@ class ConfigChecker {
     }
   }
 
+  /// <audit>: a key only its owner reads, an anchor file in a folder that
+  /// exists and is not the store, five fiscal years at least.
+  void audit() {
+    if (!config.audit) return;
+    const AuditConfig& a = *config.audit;
+    try {
+      audit::readKey(a.keyFile);
+    } catch (const std::exception& e) {
+      diags.add(file, a.line, std::string("audit: key-file: ") + e.what());
+    }
+    if (a.keepFiscalYears < 5)
+      diags.add(file, a.line,
+                 "audit: keep-fiscal-years: at least 5 (an access history for a privacy impact assessment is kept five "
+                 "fiscal years)");
+    std::error_code ec;
+    if (!fs::is_directory(a.anchorFile.parent_path(), ec))
+      diags.add(file, a.line, "audit: anchor-file: the folder '" + a.anchorFile.parent_path().string() + "' does not exist");
+    const store::StoreConfig sc = config.effectiveStore();
+    if (sc.driver == "sqlite" && fs::weakly_canonical(a.anchorFile, ec) == fs::weakly_canonical(sc.path, ec))
+      diags.add(file, a.line, "audit: anchor-file: not the store itself");
+  }
+
   void store() {
     storeFolder();
     if (config.store) {
@@ -725,6 +765,7 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
   check.routes();
   check.store();
   check.mappings();
+  check.audit();
 }
 
 }  // namespace renkei

@@ -65,6 +65,15 @@ struct AdminConfig {
   int line = 0;
 };
 
+/// <audit>: the audit trail (audit_trail.h): its key, its anchor file, how
+/// long it is kept.
+struct AuditConfig {
+  std::filesystem::path keyFile;     ///< key-file: the HMAC key (a secret, 0600)
+  std::filesystem::path anchorFile;  ///< anchor-file: each day's last seal, outside the store
+  int keepFiscalYears = 5;           ///< keep-fiscal-years: at least 5 (check refuses less)
+  int line = 0;
+};
+
 /// <api>: the window-system interface (core/api/renkei.thrift) over TLS.
 struct ApiConfig {
   std::string address = "127.0.0.1";
@@ -127,6 +136,7 @@ struct HostConfig {
   std::vector<KeyConfig> keys;  ///< pseudonym keys, read by checkConfig
   std::optional<ApiConfig> api;              ///< <api>; none: no window-system interface
   std::optional<AdminConfig> admin;          ///< <admin>; none: no admin listener
+  std::optional<AuditConfig> audit;          ///< <audit>; none: accesses are log lines only
   /// <calendar file="…"/>: the municipal calendar every plugin of this
   /// instance counts days on (HostServices::calendar); loaded with the
   /// plugins' checks (validateInstances), file:line on problems.

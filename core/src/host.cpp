@@ -12,6 +12,10 @@
 // the batch id, so the effect is exactly once.
 #include "host.h"
 
+#include <ctime>
+
+#include "audit_trail.h"
+
 #include <algorithm>
 #include <thread>
 
@@ -190,6 +194,26 @@ void Host::openStore() {
   for (std::size_t i = 0; i < workers; ++i)
     workers_.push_back(std::make_unique<pipeline::FileIntake>(*shared_, intakeConfig, spool_, sharedStore));
   controlStore_->releaseLeases(hostId_);
+  if (config_.audit) {
+    // Every access and operator action from here on goes into the trail;
+    // a call whose entry cannot be stored does not answer.
+    audit_ = std::make_unique<audit::Trail>(
+        storeConfig_, audit::readKey(config_.audit->keyFile), config_.audit->anchorFile, [](std::int64_t ms) {
+          const std::time_t t = static_cast<std::time_t>(ms / 1000);
+          std::tm tm{};
+          localtime_r(&t, &tm);
+          return static_cast<std::int64_t>(tm.tm_gmtoff / 60);
+        });
+    audit::install(audit_.get());
+    stops_[static_cast<std::size_t>(Part::Store)].push_back([this] {
+      audit::install(nullptr);
+      try {
+        audit_->anchorNow();
+      } catch (const std::exception& e) {
+        logger_.error("audit: cannot anchor the trail at stop: %s", std::string(e.what()));
+      }
+    });
+  }
   // Work this host leased goes back to the pool at shutdown (another host,
   // or this one restarted, need not wait for the leases to run out).
   stops_[static_cast<std::size_t>(Part::Store)].push_back([this] {
@@ -438,6 +462,7 @@ void Host::shutdown() {
   workers_.clear();
   deliveries_.clear();
   seam_.reset();
+  audit_.reset();
   controlStore_.reset();
 }
 

@@ -34,6 +34,9 @@ class HostStartError : public std::runtime_error {
 };
 
 class AdminServer;
+namespace audit {
+class Trail;
+}
 class ApiServer;
 class InstanceServices;
 namespace pipeline {
@@ -159,6 +162,9 @@ class Host {
   std::array<std::vector<std::function<void()>>, 5> stops_;
 
   std::unique_ptr<store::Store> controlStore_;  ///< leases at start and shutdown, the store's description
+  /// The audit trail (<audit>): installed for writeAudit from the store's
+  /// start until the last part stopped.
+  std::unique_ptr<audit::Trail> audit_;
   std::unique_ptr<pipeline::Seam> seam_;
   std::vector<std::unique_ptr<pipeline::Delivery>> deliveries_;  ///< one per target up to delivery-threads
   std::vector<std::unique_ptr<pipeline::FileIntake>> workers_;

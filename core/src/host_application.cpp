@@ -1,5 +1,6 @@
 // `renkei serve`: subsystems, signal handling, the polling loop and the summary.
 #include "host_application.h"
+#include "host_services.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -173,6 +174,20 @@ void HostPartSubsystem::uninitialize() {
 }
 
 namespace {
+/// A reload is an operator action: into the audit trail (and the log).
+void auditReload(const std::string& result) {
+  AuditEntry e;
+  e.who = "operator (SIGHUP or renkei reload)";
+  e.address = "local";
+  e.action = "config reload";
+  e.result = result;
+  try {
+    writeAudit(e);
+  } catch (const std::exception& ex) {
+    Poco::Logger::get("renkei.host").error("reload: the audit trail did not take it: %s", std::string(ex.what()));
+  }
+}
+
 // SIGINT and SIGTERM: blocked in every thread and taken by the host's signal
 // thread with sigwait().
 sigset_t stopSignals() {
@@ -275,6 +290,7 @@ int HostApplication::main(const std::vector<std::string>&) {
         const std::string problems = cfg.prepareReload();
         if (!problems.empty()) {
           log.error("reload: the config has problems; the running config stays as it is:\n%s", problems);
+          auditReload("refused: the config has problems (the log names them)");
           continue;
         }
         reload = true;
@@ -312,6 +328,7 @@ int HostApplication::main(const std::vector<std::string>&) {
     current = &getSubsystem<StoreSubsystem>().host();
     log.notice("reload: serving with the new config (connectors, modules, routes, mappings, listeners and the store "
                "as it now says; the plugin libraries are those loaded at start)");
+    auditReload("serving the config read again");
     stop = terminate.load();  // a stop asked for during the restart stands
   }
 

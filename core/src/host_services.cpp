@@ -1,5 +1,7 @@
 #include "host_services.h"
 
+#include "audit_trail.h"
+
 #include <ctime>
 
 #include "mapped_file.h"
@@ -43,6 +45,9 @@ void writeAudit(const AuditEntry& e, bool warning) {
   if (!e.result.empty()) line += " " + printable(e.result);
   if (warning) log.warning(line);
   else log.information(line);
+  // With <audit>: kept in the sealed trail before the call answers (throws
+  // when it cannot be: no access without its record).
+  if (audit::Trail* trail = audit::installed()) trail->append(audit::fromAudit(e, store::nowMs()));
 }
 
 Outcome InstanceServices::emit(const Emission& emission) {

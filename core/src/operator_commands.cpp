@@ -3,6 +3,11 @@
 // --records`, which an operator runs in the zone where the data lives.
 #include "operator_commands.h"
 
+#include <sstream>
+
+#include "audit_trail.h"
+#include "renkei/files.h"
+
 #include <pwd.h>
 #include <unistd.h>
 
@@ -252,6 +257,10 @@ int deadletters(store::Store& s, const std::string& action, const std::map<std::
         at = nl == std::string::npos ? b->payload.size() : nl + 1;
       }
       auto names = parseNameArray(b->fields);
+      // Records shown are personal data seen: who looked, at what.
+      s.logOperatorAction(operatorName(values), "deadletters show",
+                          "batch " + b->id + " (route " + b->route + "): " + std::to_string(want) +
+                              " records shown, fields " + b->fields);
       std::string objects;
       if (!names || expandJsonArrays(std::string_view(b->payload).substr(0, at), *names, objects)) {
         std::cerr << "renkei deadletters show: the stored batch is unreadable\n";
@@ -422,6 +431,85 @@ int heldRecords(store::Store& s, const std::string& action, const std::map<std::
 
 }  // namespace
 
+std::int64_t offsetAt(std::int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  return tm.tm_gmtoff / 60;
+}
+
+int auditCommand(const HostConfig& config, const std::string& action, const std::map<std::string, std::string>& values) {
+  const std::string name = "renkei audit " + action;
+  if (!config.audit) {
+    std::cerr << config.file.string() << ":" << config.rootLine << ": " << name
+              << ": the config has no <audit key-file=\"…\" anchor-file=\"…\"/>: accesses are only log lines\n";
+    return kUsage;
+  }
+  const std::string key = audit::readKey(config.audit->keyFile);
+  auto db = store::openDatabase(config.effectiveStore());
+  if (action == "verify") {
+    const audit::Finding f = audit::verify(*db, key, config.audit->anchorFile);
+    if (!f.ok) {
+      std::cout << "audit trail: NOT intact: " << f.what << "\n  (" << f.entries << " entries read, " << f.anchors
+                << " anchors checked)\n";
+      return kRuntime;
+    }
+    std::cout << "audit trail: intact: " << f.entries << (f.entries == 1 ? " entry" : " entries") << ", every seal and "
+              << f.anchors << (f.anchors == 1 ? " anchor" : " anchors") << " (" << config.audit->anchorFile.string()
+              << ") match\n";
+    return kOk;
+  }
+  if (action == "anchor") {
+    audit::Trail trail(config.effectiveStore(), key, config.audit->anchorFile, offsetAt);
+    trail.anchorNow();
+    std::cout << "audit trail: the newest entry's seal is in " << config.audit->anchorFile.string() << "\n";
+    return kOk;
+  }
+  // export
+  const std::string year = value(values, "--fiscal-year");
+  int y = 0;
+  try {
+    y = std::stoi(year);
+  } catch (const std::exception&) {
+  }
+  if (y < 2000 || y > 2200 || year.size() != 4) {
+    std::cerr << name << ": --fiscal-year YYYY is required (2026: April 2026 to March 2027)\n";
+    return kUsage;
+  }
+  const std::string out = value(values, "--out");
+  std::int64_t n = 0;
+  if (out.empty()) {
+    n = audit::exportCsv(*db, y, offsetAt, std::cout);
+  } else {
+    std::ostringstream text;
+    n = audit::exportCsv(*db, y, offsetAt, text);
+    if (const std::string error = writeNewFile(out, text.str(), 0600); !error.empty()) {
+      std::cerr << name << ": " << error << "\n";
+      return kRuntime;
+    }
+  }
+  std::cerr << name << ": " << n << (n == 1 ? " entry" : " entries") << " of fiscal year " << y << "\n";
+  return kOk;
+}
+
+/// What an operator command put in the operators' log, into the audit
+/// trail too (when the config has one): one trail for every action.
+void auditOperatorActions(const HostConfig& config, store::Store& s, std::int64_t after) {
+  if (!config.audit) return;
+  const auto actions = s.operatorLogAfter(after);
+  if (actions.empty()) return;
+  audit::Trail trail(config.effectiveStore(), audit::readKey(config.audit->keyFile), config.audit->anchorFile, offsetAt);
+  for (const store::OperatorAction& a : actions) {
+    audit::Entry e;
+    e.atMs = a.atMs;
+    e.who = a.who;
+    e.address = "command line";
+    e.action = a.action;
+    e.result = a.detail;
+    trail.append(std::move(e));
+  }
+}
+
 int runOperatorCommand(const std::string& command, const std::string& action,
                        const std::map<std::string, std::string>& values, const std::set<std::string>& flags) {
   const std::string configFile = value(values, "--config");
@@ -447,11 +535,16 @@ int runOperatorCommand(const std::string& command, const std::string& action,
     store::StoreConfig storeConfig = config->effectiveStore();
     storeConfig.create = false;
     auto s = store::openStore(storeConfig);
-    if (command == "status") return status(*s, *config, values);
-    if (command == "deadletters") return deadletters(*s, action, values, flags);
-    if (command == "held") return heldRecords(*s, action, values, flags);
-    if (command == "reprocess") return reprocess(*s, *config, values);
-    return replay(*s, *config, values);
+    if (command == "audit") return auditCommand(*config, action, values);
+    const std::int64_t logged = s->lastOperatorLogId();
+    int rc = kOk;
+    if (command == "status") rc = status(*s, *config, values);
+    else if (command == "deadletters") rc = deadletters(*s, action, values, flags);
+    else if (command == "held") rc = heldRecords(*s, action, values, flags);
+    else if (command == "reprocess") rc = reprocess(*s, *config, values);
+    else rc = replay(*s, *config, values);
+    auditOperatorActions(*config, *s, logged);
+    return rc;
   } catch (const store::StoreMissing& e) {
     std::cerr << name << ": " << e.what() << "\n";
     return kUsage;

@@ -1,6 +1,7 @@
 // The operators' commands on the store: status, deadletters, replay.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -11,5 +12,13 @@ namespace renkei {
 /// exit status (0 done, 1 store trouble, 2 usage or config error).
 int runOperatorCommand(const std::string& command, const std::string& action,
                        const std::map<std::string, std::string>& values, const std::set<std::string>& flags);
+
+struct HostConfig;
+namespace store {
+class Store;
+}
+/// Copies what an operator command wrote to the operators' log after line
+/// `after` into the audit trail, when the config has <audit>.
+void auditOperatorActions(const HostConfig& config, store::Store& s, std::int64_t after);
 
 }  // namespace renkei

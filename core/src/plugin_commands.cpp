@@ -1,5 +1,6 @@
 // An operator's command for a plugin's instances (plugin_commands.h).
 #include "plugin_commands.h"
+#include "operator_commands.h"
 
 #include <pwd.h>
 #include <unistd.h>
@@ -192,7 +193,9 @@ int runPluginCommand(const std::string& plugin, const std::string& action,
       store::StoreConfig storeConfig = config->effectiveStore();
       storeConfig.create = false;
       auto s = store::openStore(storeConfig);
+      const std::int64_t logged = s->lastOperatorLogId();
       s->logOperatorAction(request.by, plugin + " " + action, "connector " + inst.id + ": " + result->logged);
+      auditOperatorActions(*config, *s, logged);
     } catch (const std::exception& e) {
       // Done, but not in the log: say so, the operator keeps a note.
       std::cerr << name << ": done, but the operators' log could not be written: " << e.what() << "\n";

@@ -19,8 +19,10 @@
 #include <chrono>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <random>
 #include <regex>
 #include <set>
@@ -330,6 +332,79 @@ BOOST_AUTO_TEST_CASE(the_admin_listener_serves_metrics_and_health) {
   ::kill(child.pid, SIGTERM);
   BOOST_TEST(child.wait().exitCode == 0);
   BOOST_TEST(test::readFile(child.err).find("call=admin gen/reset") != std::string::npos);
+}
+
+// The audit trail with the real host: pages served and refused, a config
+// reload and an operator's acknowledgement each leave a sealed entry before
+// they answer; `renkei audit verify` finds the trail intact, then names the
+// entry edited in the store; the fiscal year's export lists them.
+BOOST_AUTO_TEST_CASE(the_audit_trail_keeps_every_access_and_action_and_verify_finds_a_change) {
+  test::TempDir dir;
+  fs::create_directories(dir / "secrets");
+  fs::create_directories(dir / "anchors");
+  test::writeFile(dir / "secrets/audit.key", std::string(64, 'a') + "\n");
+  ::chmod((dir / "secrets/audit.key").c_str(), 0600);
+  writeEmitterConfig(dir.path(), 5, 4,
+                     "  <admin address=\"127.0.0.1\" port=\"0\"/>\n"
+                     "  <audit key-file=\"secrets/audit.key\" anchor-file=\"anchors/audit.txt\"/>\n");
+  BOOST_TEST_REQUIRE(runRenkei({"check", "--config", (dir / "config.xml").string()}).exitCode == 0);
+  auto child = test::spawn(serveArgs(dir.path()), dir / "serve", pluginEnv());
+  const int port = adminPort(child, "http");
+  BOOST_TEST_REQUIRE(port != 0, test::readFile(child.err));
+  BOOST_TEST(get(port, "/plugins/gen/units").status == 200);
+  BOOST_TEST(get(port, "/plugins/gen/reset").status == 403);
+  auto reload = runRenkei({"reload", "--config", (dir / "config.xml").string()});
+  BOOST_TEST(reload.exitCode == 0, reload.err);
+  BOOST_TEST(test::waitFor([&] { return test::readFile(child.err).find("reload: serving with the new config") !=
+                                        std::string::npos; }, 20));
+  ::kill(child.pid, SIGTERM);
+  BOOST_TEST(child.wait().exitCode == 0);
+  // An operator's command, after the host: into the same trail.
+  auto replay = runRenkei({"replay", "--config", (dir / "config.xml").string(), "--route", "items", "--since", "1h",
+                           "--by", "係長"});
+  BOOST_TEST(replay.exitCode == 0, replay.err);
+
+  auto verify = runRenkei({"audit", "verify", "--config", (dir / "config.xml").string()});
+  BOOST_TEST(verify.exitCode == 0, verify.out << verify.err);
+  BOOST_TEST(verify.out.find("audit trail: intact: 4 entries") != std::string::npos, verify.out);
+  // The newest seal at each stop of the store: the reload's and the last.
+  BOOST_TEST(verify.out.find("2 anchors") != std::string::npos, verify.out);
+  struct stat st {};
+  BOOST_TEST_REQUIRE(::stat((dir / "anchors/audit.txt").c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 0777) == 0600u);
+
+  // Exported for the fiscal year this runs in (April to March).
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  const int fiscal = local.tm_year + 1900 - (local.tm_mon < 3 ? 1 : 0);
+  auto csv = runRenkei({"audit", "export", "--config", (dir / "config.xml").string(), "--fiscal-year",
+                        std::to_string(fiscal), "--out", (dir / "fy.csv").string()});
+  BOOST_TEST(csv.exitCode == 0, csv.err);
+  const std::string rows = test::readFile(dir / "fy.csv");
+  for (const char* action : {"\"admin gen/units\"", "\"admin gen/reset\"", "\"config reload\""})
+    BOOST_TEST(rows.find(action) != std::string::npos, action << " in " << rows);
+  BOOST_TEST(rows.find("\"refused: needs operate\"") != std::string::npos, rows);
+  BOOST_TEST(rows.find("\"係長\",\"command line\",\"replay\"") != std::string::npos, rows);
+  BOOST_TEST(runRenkei({"audit", "export", "--config", (dir / "config.xml").string(), "--fiscal-year",
+                        std::to_string(fiscal), "--out", (dir / "fy.csv").string()})
+                 .exitCode != 0);  // never over a file
+
+  // Someone with the store's file (not the key) edits who looked.
+  sqlite3* db = nullptr;
+  BOOST_TEST_REQUIRE(sqlite3_open((dir / "renkei.db").c_str(), &db) == SQLITE_OK);
+  BOOST_TEST(sqlite3_exec(db, "UPDATE audit_trail SET who = 'nobody' WHERE seq = 2", nullptr, nullptr, nullptr) ==
+             SQLITE_OK);
+  sqlite3_close(db);
+  auto after = runRenkei({"audit", "verify", "--config", (dir / "config.xml").string()});
+  BOOST_TEST(after.exitCode == 1, after.out << after.err);
+  BOOST_TEST(after.out.find("NOT intact: entry 2 was changed") != std::string::npos, after.out);
+
+  // A key others can read is refused before anything runs.
+  ::chmod((dir / "secrets/audit.key").c_str(), 0644);
+  auto check = runRenkei({"check", "--config", (dir / "config.xml").string()});
+  BOOST_TEST(check.exitCode == 2);
+  BOOST_TEST((check.out + check.err).find("config.xml:6: audit: key-file:") != std::string::npos, check.out << check.err);
 }
 
 // Issue 12, item 6: a route taking a slow item (a large export, OCR later)

@@ -183,7 +183,7 @@ BOOST_AUTO_TEST_CASE(every_xml_example_in_the_docs_checks) {
   std::sort(documents.begin(), documents.end());
 
   static const std::set<std::string> kConfigParts = {"route", "connector", "module", "subscription", "api", "admin",
-                                                     "store", "pipeline", "log", "plugins", "key"};
+                                                     "store", "pipeline", "log", "plugins", "key", "audit"};
   std::size_t examples = 0;
   for (const fs::path& doc : documents) {
     const std::string text = test::readFile(doc);
