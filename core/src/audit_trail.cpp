@@ -99,6 +99,36 @@ std::string csvCell(const std::string& v) {
 
 }  // namespace
 
+std::filesystem::path trailFile(const std::filesystem::path& storeFile) {
+  return storeFile.parent_path() / (storeFile.stem().string() + "-audit" + storeFile.extension().string());
+}
+
+std::unique_ptr<store::SqlDatabase> openTrailDatabase(store::StoreConfig config, bool create) {
+  if (config.driver == "sqlite") {
+    config.path = trailFile(config.path);
+    config.create = create;
+    config.autoCheckpoint = true;
+  }
+  auto db = store::openDatabase(config);
+  // Its own schema: one table and an index, the same on both dialects.
+  db->exec("CREATE TABLE IF NOT EXISTS audit_trail ("
+           "  seq BIGINT PRIMARY KEY,"
+           "  at_ms BIGINT NOT NULL,"
+           "  who TEXT NOT NULL,"
+           "  address TEXT NOT NULL,"
+           "  action TEXT NOT NULL,"
+           "  record_type TEXT NOT NULL,"
+           "  key_name TEXT NOT NULL,"
+           "  key_masked TEXT NOT NULL,"
+           "  fields TEXT NOT NULL,"
+           "  result TEXT NOT NULL,"
+           "  why TEXT NOT NULL,"
+           "  prev TEXT NOT NULL,"
+           "  seal TEXT NOT NULL)");
+  db->exec("CREATE INDEX IF NOT EXISTS audit_trail_time ON audit_trail (at_ms)");
+  return db;
+}
+
 Entry fromAudit(const AuditEntry& a, std::int64_t atMs, const std::string& why) {
   Entry e;
   e.atMs = atMs;
@@ -131,7 +161,7 @@ std::string sealOf(const std::string& key, const std::string& prev, const Entry&
 Trail::Trail(const store::StoreConfig& config, std::string key, fs::path anchorFile,
              std::function<std::int64_t(std::int64_t)> offsetMinutes)
     : config_(config), key_(std::move(key)), anchorFile_(std::move(anchorFile)), offset_(std::move(offsetMinutes)) {
-  db_ = store::openDatabase(config_);
+  db_ = openTrailDatabase(config_, true);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -270,7 +300,7 @@ void Trail::anchor(std::int64_t seq, std::int64_t atMs, const std::string& seal)
 
 void Trail::anchorNow() {
   // A connection of its own: the writer's belongs to its thread.
-  auto db = store::openDatabase(config_);
+  auto db = openTrailDatabase(config_, true);
   auto s = db->prepare("SELECT seq, at_ms, seal FROM audit_trail ORDER BY seq DESC LIMIT 1");
   if (s->next()) anchor(s->integer(0), s->integer(1), s->text(2));
 }

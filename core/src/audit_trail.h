@@ -1,6 +1,8 @@
 // The audit trail: one append-only record of every access to personal data
-// and every operator action, in the store's own table (never pruned with
-// messages), each entry sealed with HMAC-SHA256 over its content and the
+// and every operator action, in a table of its own (never pruned with
+// messages): on PostgreSQL in the store's database, on SQLite in a file of
+// its own beside the store's (renkei.db → renkei-audit.db), so its steady
+// appends never reset the page caches of the store's readers (look-ups), each entry sealed with HMAC-SHA256 over its content and the
 // previous entry's seal, so a changed, inserted, reordered or deleted entry
 // is found by `renkei audit verify`; the last seal of each day is also
 // written to an anchor file outside the store, so a trail rewritten whole
@@ -41,6 +43,12 @@ struct Entry {
   std::string prev;  ///< the previous entry's seal ("" for the first)
   std::string seal;  ///< HMAC-SHA256(key, prev ‖ content), hex
 };
+
+/// The trail's SQLite file beside the store's: renkei.db → renkei-audit.db.
+std::filesystem::path trailFile(const std::filesystem::path& storeFile);
+/// Opens the trail's database for a store config (its table made when
+/// missing); with `create` false a missing SQLite file is StoreMissing.
+std::unique_ptr<store::SqlDatabase> openTrailDatabase(store::StoreConfig config, bool create);
 
 /// An entry from the SDK's AuditEntry (the key masked, fields joined).
 Entry fromAudit(const AuditEntry& e, std::int64_t atMs, const std::string& why = {});

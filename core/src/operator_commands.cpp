@@ -446,7 +446,7 @@ int auditCommand(const HostConfig& config, const std::string& action, const std:
     return kUsage;
   }
   const std::string key = audit::readKey(config.audit->keyFile);
-  auto db = store::openDatabase(config.effectiveStore());
+  auto db = audit::openTrailDatabase(config.effectiveStore(), action == "anchor");
   if (action == "verify") {
     const audit::Finding f = audit::verify(*db, key, config.audit->anchorFile);
     if (!f.ok) {

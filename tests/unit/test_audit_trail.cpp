@@ -46,16 +46,16 @@ struct Fresh {
     } else {
       config.path = dir / "renkei.db";
     }
-    store::openStore(config);  // the schema, as the host makes it
+    audit::openTrailDatabase(config, true);  // its table, as the host makes it
     anchors = dir / "anchors.txt";
   }
   std::unique_ptr<audit::Trail> trail() { return std::make_unique<audit::Trail>(config, kKey, anchors, jst); }
   audit::Finding verify(const std::string& key = kKey) {
-    auto db = store::openDatabase(config);
+    auto db = audit::openTrailDatabase(config, false);
     return audit::verify(*db, key, anchors);
   }
   void sql(const std::string& statement) {
-    auto db = store::openDatabase(config);
+    auto db = audit::openTrailDatabase(config, false);
     db->exec(statement);
   }
 };
@@ -98,7 +98,7 @@ BOOST_AUTO_TEST_CASE(appends_from_many_threads_land_once_each_in_one_chain) {
   BOOST_TEST(v.ok, v.what);
   BOOST_TEST(v.entries == 2000);
   // The key is kept masked; the values of fields never enter.
-  auto db = store::openDatabase(f.config);
+  auto db = audit::openTrailDatabase(f.config, false);
   auto s = db->prepare("SELECT key_masked, fields, why FROM audit_trail WHERE seq = 1");
   BOOST_REQUIRE(s->next());
   const std::string key = s->text(0), fields = s->text(1), why = s->text(2);  // each read once (ODBC)
@@ -180,7 +180,7 @@ BOOST_AUTO_TEST_CASE(anchors_catch_a_trail_resealed_whole_or_cut_short) {
   // Someone with the key edits entry 5 and reseals everything after it:
   // every seal matches, the anchors do not.
   {
-    auto db = store::openDatabase(f.config);
+    auto db = audit::openTrailDatabase(f.config, false);
     std::vector<audit::Entry> all;
     auto s = db->prepare("SELECT seq, at_ms, who, address, action, record_type, key_name, key_masked, fields, result, "
                          "why, prev, seal FROM audit_trail ORDER BY seq");
@@ -228,7 +228,7 @@ BOOST_AUTO_TEST_CASE(the_fiscal_year_export_cuts_at_the_first_of_april_local_tim
     trail->append(entry(1'806'505'200'000, "first-of-fy2027"));  // 2027-04-01 00:00 JST
     trail->append(entry(1'806'505'200'000, "=cmd|' /c calc'!A1"));
   }
-  auto db = store::openDatabase(f.config);
+  auto db = audit::openTrailDatabase(f.config, false);
   std::ostringstream fy2026, fy2027;
   BOOST_TEST(audit::exportCsv(*db, 2026, jst, fy2026) == 1);
   BOOST_TEST(audit::exportCsv(*db, 2027, jst, fy2027) == 2);
