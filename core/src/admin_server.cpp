@@ -18,6 +18,10 @@
 #include <chrono>
 
 #include "host_services.h"
+#include "renkei/local_time.h"
+
+#include <Poco/JSON/Parser.h>
+#include <openssl/crypto.h>
 
 namespace renkei {
 namespace {
@@ -55,12 +59,16 @@ std::string pageIndex(const AdminPages& pages) {
 
 class Handler final : public Poco::Net::HTTPRequestHandler {
  public:
-  Handler(pipeline::MetricsRegistry& metrics, const AdminPages& pages, AdminServer::Health& health)
-      : metrics_(metrics), pages_(pages), health_(health) {}
+  Handler(pipeline::MetricsRegistry& metrics, const AdminPages& pages, AdminServer::Health& health,
+          console::Console& console, bool https)
+      : metrics_(metrics), pages_(pages), health_(health), console_(console), https_(https) {}
   void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
     response.set("Cache-Control", "no-store");
     response.set("X-Content-Type-Options", "nosniff");
+    response.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    response.set("Referrer-Policy", "no-referrer");
     const std::string path = request.getURI().substr(0, request.getURI().find('?'));
+    if (path.rfind("/api/v1/", 0) == 0) return serveApi(request, response, path.substr(8));
     if (request.getMethod() != "GET" && request.getMethod() != "HEAD") {
       response.setStatusAndReason(HTTPResponse::HTTP_METHOD_NOT_ALLOWED);
       response.set("Allow", "GET, HEAD");
@@ -90,6 +98,7 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
         response.send() << "{\"status\":\"unavailable\",\"reason\":\"" << escaped << "\"}\n";
       }
     } else if (path == "/plugins") {
+      if (console_.enabled() && !signedIn(request, response, "")) return;
       response.setContentType("application/json; charset=utf-8");
       response.send() << pageIndex(pages_);
     } else if (path.rfind("/plugins/", 0) == 0) {
@@ -118,11 +127,17 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     audit.who = "admin listener";
     audit.address = request.clientAddress().host().toString();
     audit.action = "admin " + page->instance + "/" + page->path;
-    if (!AdminPages::servedWithoutSignIn(page->permission)) {
+    if (console_.enabled()) {
+      // Operators sign in: the page needs a session whose groups permit it.
+      auto session = signedIn(request, response, page->permission);
+      if (!session) return;
+      audit.who = session->user;
+    } else if (!AdminPages::servedWithoutSignIn(page->permission)) {
       audit.result = "refused: needs " + page->permission;
       writeAudit(audit, true);
       return plain(HTTPResponse::HTTP_FORBIDDEN, "this page needs the '" + page->permission +
-                                                    "' permission; operators cannot sign in to this listener yet");
+                                                    "' permission; no operator can sign in to this listener (the "
+                                                    "config's <admin> has no <group>)");
     }
     AdminRequest in;
     in.method = request.getMethod();
@@ -151,29 +166,177 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     else response.send() << out.body;
   }
 
+  static void json(HTTPServerResponse& response, HTTPResponse::HTTPStatus status, const std::string& body) {
+    response.setStatusAndReason(status);
+    response.setContentType("application/json; charset=utf-8");
+    response.setContentLength(static_cast<std::streamsize>(body.size() + 1));
+    response.send() << body << "\n";
+  }
+
+  /// The request's session, when it has one that permits `permission` (""
+  /// for any); otherwise the answer is sent (401, or 403) and nothing
+  /// returned. A session still on its one-time password may only change it.
+  std::optional<console::Session> signedIn(HTTPServerRequest& request, HTTPServerResponse& response,
+                                           const std::string& permission) {
+    const std::string address = request.clientAddress().host().toString();
+    if (!console_.allowed(address)) {
+      json(response, HTTPResponse::HTTP_FORBIDDEN, "{\"error\":\"this address may not use the console\"}");
+      return std::nullopt;
+    }
+    auto session = console_.session(console::cookie(request.get("Cookie", ""), "renkei_session"), store::nowMs());
+    if (!session) {
+      json(response, HTTPResponse::HTTP_UNAUTHORIZED, "{\"error\":\"sign in first\",\"login\":\"/api/v1/login\"}");
+      return std::nullopt;
+    }
+    if (session->mustChangePassword) {
+      json(response, HTTPResponse::HTTP_FORBIDDEN,
+           "{\"error\":\"change the one-time password first\",\"password\":\"/api/v1/password\"}");
+      return std::nullopt;
+    }
+    if (!permission.empty() && !session->permissions.count(permission)) {
+      AuditEntry e;
+      e.who = session->user;
+      e.address = address;
+      e.action = "admin " + request.getURI().substr(0, 200);
+      e.result = "refused: needs " + permission;
+      writeAudit(e, true);
+      json(response, HTTPResponse::HTTP_FORBIDDEN, "{\"error\":\"needs the " + permission + " permission\"}");
+      return std::nullopt;
+    }
+    return session;
+  }
+
+  /// Changes need the session's CSRF token in X-CSRF-Token.
+  std::optional<console::Session> changing(HTTPServerRequest& request, HTTPServerResponse& response) {
+    auto session = console_.session(console::cookie(request.get("Cookie", ""), "renkei_session"), store::nowMs());
+    if (!session) {
+      json(response, HTTPResponse::HTTP_UNAUTHORIZED, "{\"error\":\"sign in first\"}");
+      return std::nullopt;
+    }
+    const std::string token = request.get("X-CSRF-Token", "");
+    if (token.size() != session->csrf.size() ||
+        CRYPTO_memcmp(token.data(), session->csrf.data(), token.size()) != 0) {
+      json(response, HTTPResponse::HTTP_FORBIDDEN, "{\"error\":\"missing or stale CSRF token\"}");
+      return std::nullopt;
+    }
+    return session;
+  }
+
+  /// A JSON object body of at most 8 KiB; nothing when it is not one.
+  static Poco::JSON::Object::Ptr body(HTTPServerRequest& request) {
+    if (request.getContentLength() > 8192 || request.getContentLength() < 0) return nullptr;
+    std::string text(static_cast<std::size_t>(request.getContentLength()), '\0');
+    request.stream().read(text.data(), static_cast<std::streamsize>(text.size()));
+    if (request.stream().gcount() != static_cast<std::streamsize>(text.size())) return nullptr;
+    try {
+      return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
+    } catch (const std::exception&) {
+      return nullptr;
+    }
+  }
+
+  static std::string field(const Poco::JSON::Object::Ptr& o, const char* name) {
+    if (!o || !o->has(name) || !o->get(name).isString()) return {};
+    return o->getValue<std::string>(name).substr(0, 1024);
+  }
+
+  std::string sessionCookie(const std::string& value, bool end = false) const {
+    return "renkei_session=" + value + "; Path=/; HttpOnly; SameSite=Strict" + (https_ ? "; Secure" : "") +
+           (end ? "; Max-Age=0" : "");
+  }
+
+  /// /api/v1/login, logout, password, me: the console's sign-in.
+  void serveApi(HTTPServerRequest& request, HTTPServerResponse& response, const std::string& what) {
+    if (!console_.enabled())
+      return json(response, HTTPResponse::HTTP_NOT_FOUND,
+                  "{\"error\":\"no operator can sign in: the config's <admin> has no <group>\"}");
+    const bool post = request.getMethod() == "POST";
+    const std::string address = request.clientAddress().host().toString();
+    if (what == "login" && post) {
+      if (request.getContentType().rfind("application/json", 0) != 0)
+        return json(response, HTTPResponse::HTTP_UNSUPPORTED_MEDIA_TYPE, "{\"error\":\"send JSON\"}");
+      const auto in = body(request);
+      if (!in) return json(response, HTTPResponse::HTTP_BAD_REQUEST, "{\"error\":\"a JSON object of at most 8 KiB\"}");
+      const console::SignIn r =
+          console_.signIn(field(in, "user"), field(in, "password"), field(in, "code"), address, store::nowMs());
+      switch (r.result) {
+        case console::SignIn::Result::NotAllowedHere:
+          return json(response, HTTPResponse::HTTP_FORBIDDEN, "{\"error\":\"this address may not use the console\"}");
+        case console::SignIn::Result::SecondFactorNotEnrolled:
+          return json(response, HTTPResponse::HTTP_FORBIDDEN,
+                      "{\"error\":\"this operator needs a second factor: 'renkei admin user totp' enrols one\"}");
+        case console::SignIn::Result::Failed:
+          return json(response, HTTPResponse::HTTP_UNAUTHORIZED,
+                      "{\"error\":\"sign-in failed: wrong id, password or code, or locked out for a while\"}");
+        case console::SignIn::Result::Ok:
+          break;
+      }
+      const console::Session& s = *r.session;
+      response.set("Set-Cookie", sessionCookie(s.id));
+      std::string permissions;
+      for (const std::string& p : s.permissions) permissions += (permissions.empty() ? "" : ",") + jsonText(p);
+      return json(response, HTTPResponse::HTTP_OK,
+                  "{\"user\":" + jsonText(s.user) + ",\"permissions\":[" + permissions + "],\"csrf\":" +
+                      jsonText(s.csrf) + ",\"must_change_password\":" + (s.mustChangePassword ? "true" : "false") +
+                      ",\"last_login\":" +
+                      (r.previousLoginMs ? jsonText(localTimeText(r.previousLoginMs)) : std::string("null")) +
+                      ",\"last_login_from\":" + jsonText(r.previousAddress) + "}");
+    }
+    if (what == "logout" && post) {
+      const auto s = changing(request, response);
+      if (!s) return;
+      console_.signOut(s->id);
+      response.set("Set-Cookie", sessionCookie("", true));
+      return json(response, HTTPResponse::HTTP_OK, "{\"signed_out\":true}");
+    }
+    if (what == "password" && post) {
+      const auto s = changing(request, response);
+      if (!s) return;
+      const auto in = body(request);
+      const std::string why = console_.changePassword(s->id, field(in, "old"), field(in, "new"));
+      if (!why.empty()) return json(response, HTTPResponse::HTTP_BAD_REQUEST, "{\"error\":" + jsonText(why) + "}");
+      return json(response, HTTPResponse::HTTP_OK, "{\"changed\":true}");
+    }
+    if (what == "me" && request.getMethod() == "GET") {
+      const auto s = signedIn(request, response, "");
+      if (!s) return;
+      std::string permissions;
+      for (const std::string& p : s->permissions) permissions += (permissions.empty() ? "" : ",") + jsonText(p);
+      return json(response, HTTPResponse::HTTP_OK,
+                  "{\"user\":" + jsonText(s->user) + ",\"permissions\":[" + permissions + "]}");
+    }
+    json(response, HTTPResponse::HTTP_NOT_FOUND, "{\"error\":\"not found\"}");
+  }
+
   pipeline::MetricsRegistry& metrics_;
   const AdminPages& pages_;
   AdminServer::Health& health_;
+  console::Console& console_;
+  bool https_ = false;
 };
 
 class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  Factory(pipeline::MetricsRegistry& metrics, const AdminPages& pages, AdminServer::Health health)
-      : metrics_(metrics), pages_(pages), health_(std::move(health)) {}
+  Factory(pipeline::MetricsRegistry& metrics, const AdminPages& pages, AdminServer::Health health,
+          console::Console& console, bool https)
+      : metrics_(metrics), pages_(pages), health_(std::move(health)), console_(console), https_(https) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
-    return new Handler(metrics_, pages_, health_);
+    return new Handler(metrics_, pages_, health_, console_, https_);
   }
 
  private:
   pipeline::MetricsRegistry& metrics_;
   const AdminPages& pages_;
   AdminServer::Health health_;
+  console::Console& console_;
+  bool https_;
 };
 
 }  // namespace
 
 AdminServer::AdminServer(const AdminConfig& config, pipeline::MetricsRegistry& metrics, const AdminPages& pages,
-                         Health health) {
+                         Health health, const store::StoreConfig& store)
+    : console_(std::make_unique<console::Console>(config, store)) {
   const Poco::Net::SocketAddress address(config.address, static_cast<Poco::UInt16>(config.port));
   // Few threads, one request per connection; an idle or slow client is cut
   // at the request deadline (5 s), and one address holds at most three
@@ -190,11 +353,13 @@ AdminServer::AdminServer(const AdminConfig& config, pipeline::MetricsRegistry& m
     Poco::Net::initializeSSL();
     Poco::Net::SecureServerSocket socket(address, 64, http::serverContext(config.key.string(), config.certificate.string()));
     port_ = socket.address().port();
-    server_ = std::make_unique<http::Server>(socket, new Factory(metrics, pages, std::move(health)), limits, "admin", log);
+    server_ = std::make_unique<http::Server>(socket, new Factory(metrics, pages, std::move(health), *console_, true),
+                                             limits, "admin", log);
   } else {
     Poco::Net::ServerSocket socket(address, 64);
     port_ = socket.address().port();
-    server_ = std::make_unique<http::Server>(socket, new Factory(metrics, pages, std::move(health)), limits, "admin", log);
+    server_ = std::make_unique<http::Server>(socket, new Factory(metrics, pages, std::move(health), *console_, false),
+                                             limits, "admin", log);
   }
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "admin_pages.h"
+#include "console_auth.h"
 #include "config.h"
 #include "pipeline/metrics.h"
 
@@ -23,13 +24,16 @@ class AdminServer {
   /// answering.
   using Health = std::function<std::string()>;
   /// Throws std::runtime_error (address in use, bad certificate …).
-  AdminServer(const AdminConfig& config, pipeline::MetricsRegistry& metrics, const AdminPages& pages, Health health);
+  /// `store`: where the operators are (when the config has groups).
+  AdminServer(const AdminConfig& config, pipeline::MetricsRegistry& metrics, const AdminPages& pages, Health health,
+              const store::StoreConfig& store);
   ~AdminServer();
   void start();
   void stop();
   int port() const;
 
  private:
+  std::unique_ptr<console::Console> console_;  ///< before server_: its handlers use it
   std::unique_ptr<http::Server> server_;
   int port_ = 0;
 };

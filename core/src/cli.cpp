@@ -29,6 +29,7 @@
 #include "log_channel.h"
 #include "renkei/text.h"
 #include "operator_commands.h"
+#include "admin_commands.h"
 #include "renkei/support/calendar_file.h"
 #include "renkei/support/guidance.h"
 #include "plugin_commands.h"
@@ -79,6 +80,15 @@ const char* const kUsage =
     "  reprocess --config F --route R --file NAME [--by NAME]\n"
     "                              take a file in again under the current config (after a layout or\n"
     "                              mapping fix); its records go out again as new batches\n"
+    "  admin user add --config F --user ID --groups G[,G…] [--by NAME]\n"
+    "                              an operator of the console; prints a one-time password once (changed at\n"
+    "                              the first sign-in). No operator exists until this is run\n"
+    "  admin user passwd|disable|enable --config F --user ID [--by NAME]\n"
+    "                              a new one-time password; sign-in refused or allowed again\n"
+    "  admin user totp --config F --user ID [--png F] [--by NAME]\n"
+    "                              a new TOTP secret (RFC 6238) to enrol in an authenticator app (QR code);\n"
+    "                              required for groups with administer or audit\n"
+    "  admin user list --config F  operators, groups, state, last sign-in\n"
     "  audit verify --config F     check every entry of the audit trail and its anchors; names the first\n"
     "                              entry changed, inserted, reordered or deleted (exit 1)\n"
     "  audit export --config F --fiscal-year Y [--out F]\n"
@@ -159,6 +169,7 @@ Args parseArgs(int argc, char** argv) {
       {"replay", {"--config", "--route", "--since", "--by"}},
       {"reprocess", {"--config", "--route", "--file", "--by"}},
       {"audit", {"--config", "--fiscal-year", "--out"}},
+      {"admin", {"--config", "--user", "--groups", "--by", "--png"}},
       {"token", {"--out", "--text", "--public-key", "--payload", "--expires", "--png", "--svg"}},
       {"calendar", {"--calendar", "--year", "--from", "--days", "--rule"}},
       {"check", {"--config", "--plugin-dir", "--knowledge", "--rules", "--calendar"}},
@@ -187,7 +198,17 @@ Args parseArgs(int argc, char** argv) {
   static const std::map<std::string, std::vector<std::string>> kActions = {
       {"deadletters", {"list", "show", "resubmit"}}, {"held", {"list", "show", "resubmit"}},
       {"token", {"keygen", "make", "inspect"}}, {"audit", {"verify", "export", "anchor"}}};
-  if (a.plugin && argc >= 3 && std::string(argv[2]).rfind("--", 0) != 0) {
+  if (a.command == "admin") {
+    // renkei admin user <verb> …
+    static const std::vector<std::string> kVerbs = {"add", "passwd", "disable", "enable", "list", "totp"};
+    if (argc < 4 || std::string(argv[2]) != "user" ||
+        std::find(kVerbs.begin(), kVerbs.end(), std::string(argv[3])) == kVerbs.end()) {
+      a.errors.push_back("admin: say what to do: admin user " + joinList(kVerbs, "|"));
+      return a;
+    }
+    a.action = argv[3];
+    first = 4;
+  } else if (a.plugin && argc >= 3 && std::string(argv[2]).rfind("--", 0) != 0) {
     a.action = argv[2];
     first = 3;
   } else if (auto actions = kActions.find(a.command); actions != kActions.end()) {
@@ -686,6 +707,7 @@ int runCli(int argc, char** argv) {
   if (a.command == "calendar") return runCalendarCommand(a.values);
   // A plugin's own command (Connector::operate), checked against its verbs.
   if (a.plugin) return runPluginCommand(a.command, a.action, a.values, a.builtins);
+  if (a.command == "admin") return runAdminCommand(a.action, a.values);
   if (a.command == "status" || a.command == "deadletters" || a.command == "held" || a.command == "replay" ||
       a.command == "reprocess" || a.command == "audit")
     return runOperatorCommand(a.command, a.action, a.values, a.flags);

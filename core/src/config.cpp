@@ -1,6 +1,10 @@
 // Instance config: libxml2 parse, XSD validation, semantic checks.
 #include "config.h"
+
+#include <arpa/inet.h>
+#include <sstream>
 #include "audit_key.h"
+#include "operators.h"
 #include "host_sections.h"
 
 #include <cstdlib>
@@ -128,6 +132,26 @@ void applyPipeline(HostConfig& config, xmlNodePtr node, Diagnostics& diags) {
     diags.add(file, line, "pipeline: lease: must be at least 5s (hosts renew it while they work)");
 }
 
+std::vector<std::string> splitSpaces(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+/// "10.0.0.0/8", "192.168.1.7/32", "::1/128": an address and a prefix length.
+bool validCidr(const std::string& block) {
+  const std::size_t slash = block.find('/');
+  if (slash == std::string::npos || slash + 1 >= block.size() || block.size() - slash > 4) return false;
+  const std::string address = block.substr(0, slash), bits = block.substr(slash + 1);
+  if (bits.find_first_not_of("0123456789") != std::string::npos) return false;
+  const int n = std::stoi(bits);
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, address.c_str(), buf) == 1) return n <= 32;
+  if (inet_pton(AF_INET6, address.c_str(), buf) == 1) return n <= 128;
+  return false;
+}
+
 void applyAdmin(HostConfig& config, xmlNodePtr node, Diagnostics& diags) {
   if (!node) return;
   const std::string file = config.file.string();
@@ -156,6 +180,37 @@ void applyAdmin(HostConfig& config, xmlNodePtr node, Diagnostics& diags) {
     diags.add(file, admin.line,
               "admin: address '" + admin.address +
                   "' is not loopback; off the machine the admin listener needs HTTPS (certificate=\"…\" key=\"…\")");
+  admin.sessionIdle = a.getDuration("session-idle");
+  if (admin.sessionIdle < std::chrono::seconds(10) || admin.sessionIdle > std::chrono::hours(12))
+    diags.add(file, admin.line, "admin: session-idle: between 10s and 12h");
+  const std::int64_t failures = a.getInt("max-failures");
+  if (failures < 1 || failures > 100) diags.add(file, admin.line, "admin: max-failures: 1 to 100");
+  else admin.maxFailures = static_cast<int>(failures);
+  admin.lockout = a.getDuration("lockout");
+  if (admin.lockout < std::chrono::minutes(1)) diags.add(file, admin.line, "admin: lockout: at least 1m");
+  for (std::string block : splitSpaces(a.getString("allow"))) {
+    if (!validCidr(block)) {
+      diags.add(file, admin.line, "admin: allow: '" + block + "' is not an address block like 10.0.0.0/8 or ::1/128");
+      continue;
+    }
+    admin.allow.push_back(block);
+  }
+  // <group name="…" permissions="…"/>: what each group of operators may do.
+  for (xmlNodePtr g = node->children; g; g = g->next) {
+    if (g->type != XML_ELEMENT_NODE || std::string(reinterpret_cast<const char*>(g->name)) != "group") continue;
+    const int line = static_cast<int>(xmlGetLineNo(g));
+    const std::string name = attr(g, "name");
+    if (admin.groups.count(name)) {
+      diags.add(file, line, "admin: group '" + name + "' is given twice (first at line " +
+                                std::to_string(admin.groupLines[name]) + ")");
+      continue;
+    }
+    std::set<std::string> permissions;
+    for (const std::string& p : splitSpaces(attr(g, "permissions"))) permissions.insert(p);
+    if (permissions.empty()) diags.add(file, line, "admin: group '" + name + "' permits nothing (permissions=\"view …\")");
+    admin.groups[name] = permissions;
+    admin.groupLines[name] = line;
+  }
   config.admin = admin;
 }
 
@@ -566,6 +621,24 @@ class ConfigChecker {
     }
   }
 
+  /// <admin><group permissions="…"/>: each permission is renkei's own
+  /// (view, operate, administer, audit) or a plugin's key or instance id.
+  void operatorGroups() {
+    if (!config.admin) return;
+    std::set<std::string> known = operators::kBuiltinPermissions;
+    for (const auto& list : {&config.connectors, &config.modules})
+      for (const InstanceConfig& i : *list) {
+        known.insert(i.id);
+        known.insert(i.plugin);
+      }
+    for (const auto& [name, permissions] : config.admin->groups)
+      for (const std::string& p : permissions)
+        if (!known.count(p))
+          diags.add(file, config.admin->groupLines.at(name),
+                    "admin: group '" + name + "': permission '" + p +
+                        "' is not view, operate, administer, audit or a plugin or instance of this config");
+  }
+
   /// <audit>: a key only its owner reads, an anchor file in a folder that
   /// exists and is not the store, five fiscal years at least.
   void audit() {
@@ -766,6 +839,7 @@ void checkConfig(HostConfig& config, const PluginRegistry& registry, Diagnostics
   check.store();
   check.mappings();
   check.audit();
+  check.operatorGroups();
 }
 
 }  // namespace renkei

@@ -63,6 +63,15 @@ struct AdminConfig {
   std::filesystem::path certificate;  ///< PEM chain; with `key`: HTTPS
   std::filesystem::path key;
   int line = 0;
+  /// The console's operators (operators.h): groups and what each permits
+  /// (<group name="…" permissions="…"/>); none: nobody signs in, and only
+  /// pages needing `view` are served, to anyone who reaches the listener.
+  std::map<std::string, std::set<std::string>> groups;
+  std::map<std::string, int> groupLines;
+  std::chrono::milliseconds sessionIdle{15 * 60'000};
+  int maxFailures = 5;
+  std::chrono::milliseconds lockout{15 * 60'000};
+  std::vector<std::string> allow;  ///< CIDR blocks that may sign in; empty: any
 };
 
 /// <audit>: the audit trail (audit_trail.h): its key, its anchor file, how

@@ -362,7 +362,7 @@ void Host::startAdmin() {
       if (const std::string f = fatal(); !f.empty()) return "the store is gone: " + f;
       if (storeUnavailable()) return "the store does not answer";
       return {};
-    });
+    }, storeConfig_);
     startPart(Part::Admin, [this] { admin_->start(); }, [this] { admin_->stop(); });
     const std::string scheme = config_.admin->certificate.empty() ? "http" : "https";
     logger_.notice("admin: %s://%s:%d/metrics and /health", scheme, config_.admin->address, admin_->port());

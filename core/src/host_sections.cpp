@@ -30,6 +30,12 @@ const std::vector<renkei_config_key>& adminKeys() {
       {"port", "int", "9464", 0, "its port (0: one the system chooses, logged)"},
       {"certificate", "path", nullptr, 0, "PEM certificate chain: with key, HTTPS"},
       {"key", "path", nullptr, 0, "PEM private key: with certificate, HTTPS"},
+      {"session-idle", "duration", "15m", 0, "a console session unused this long ends (sign in again)"},
+      {"max-failures", "int", "5", 0, "failed sign-ins in a row before an operator is locked out"},
+      {"lockout", "duration", "15m", 0, "how long a locked-out operator cannot sign in"},
+      {"allow", "string", "", 0,
+       "addresses that may sign in, as CIDR blocks separated by spaces (10.0.0.0/8 192.168.1.0/24 ::1/128); empty: "
+       "any address that reaches the listener"},
   };
   return keys;
 }

@@ -242,7 +242,7 @@ BOOST_AUTO_TEST_CASE(a_store_made_before_the_seam_is_migrated_and_keeps_working)
   BOOST_TEST(status.out.find("problem: route lines to out: 1 dead letters") != std::string::npos, status.out);
   // Migrated to the current schema by the first command; the dead letter's
   // error keeps the time it happened (2026-11-30T20:03:07Z, shown in Tokyo time).
-  BOOST_TEST(sqlite(dir / "renkei.db", "PRAGMA user_version") == std::vector<std::string>{"7"});
+  BOOST_TEST(sqlite(dir / "renkei.db", "PRAGMA user_version") == std::vector<std::string>{"8"});
   BOOST_TEST(status.out.find("last error 2026-12-01 05:03:07 +09:00: folder") != std::string::npos, status.out);
   auto resubmit = runRenkei({"deadletters", "resubmit", "--config", (dir / "config.xml").string(), "--all", "--by",
                              "test"});
@@ -392,7 +392,7 @@ BOOST_AUTO_TEST_CASE(the_audit_trail_keeps_every_access_and_action_and_verify_fi
 
   // Someone with the store's file (not the key) edits who looked.
   sqlite3* db = nullptr;
-  BOOST_TEST_REQUIRE(sqlite3_open((dir / "renkei.db").c_str(), &db) == SQLITE_OK);
+  BOOST_TEST_REQUIRE(sqlite3_open((dir / "renkei-audit.db").c_str(), &db) == SQLITE_OK);
   BOOST_TEST(sqlite3_exec(db, "UPDATE audit_trail SET who = 'nobody' WHERE seq = 2", nullptr, nullptr, nullptr) ==
              SQLITE_OK);
   sqlite3_close(db);

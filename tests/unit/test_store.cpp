@@ -57,7 +57,7 @@ BOOST_AUTO_TEST_CASE(migrations_apply_once_and_the_register_persists) {
   Fresh f;
   {
     auto s = openStore(f.config);
-    BOOST_TEST(s->schemaVersion() == 7);
+    BOOST_TEST(s->schemaVersion() == 8);
     FileEntry earlier;
     BOOST_TEST((s->registerFile("r", "aa", "a.csv", 10, "h1", 60000, &earlier) == Claim::New));
     // Same content, other name, while h1 holds the lease: busy for h2, resumable for h1.
@@ -69,7 +69,7 @@ BOOST_AUTO_TEST_CASE(migrations_apply_once_and_the_register_persists) {
     s->finishFile("r", "aa", FileState::Done, {});
   }
   auto reopened = openStore(f.config);  // migrations do not run twice
-  BOOST_TEST(reopened->schemaVersion() == 7);
+  BOOST_TEST(reopened->schemaVersion() == 8);
   FileEntry done;
   BOOST_TEST((reopened->registerFile("r", "aa", "c.csv", 10, "h2", 60000, &done) == Claim::Done));
   BOOST_TEST(!done.finishedAt.empty());
@@ -95,7 +95,7 @@ BOOST_AUTO_TEST_CASE(hosts_opening_a_new_store_together_migrate_it_once) {
   for (auto& t : hosts) t.join();
   for (int i = 0; i < 4; ++i) {
     BOOST_TEST(errors[i].empty(), errors[i]);
-    BOOST_TEST(versions[i] == 7);
+    BOOST_TEST(versions[i] == 8);
   }
 }
 
@@ -322,7 +322,7 @@ BOOST_AUTO_TEST_CASE(a_version_1_store_is_migrated_keeping_its_register, *boost:
   StoreConfig c;
   c.path = dir / "var/renkei.db";
   auto s = openStore(c);
-  BOOST_TEST(s->schemaVersion() == 7);
+  BOOST_TEST(s->schemaVersion() == 8);
   FileEntry e;
   BOOST_TEST((s->registerFile("r", "aa", "again.csv", 3, "h", 1000, &e) == Claim::Done));
   BOOST_TEST(e.name == "old.csv");
@@ -337,13 +337,13 @@ BOOST_AUTO_TEST_CASE(a_newer_schema_is_refused_naming_both_versions, *boost::uni
   openStore(c);
   sqlite3* db = nullptr;
   sqlite3_open((dir / "var/renkei.db").c_str(), &db);
-  sqlite3_exec(db, "PRAGMA user_version = 8", nullptr, nullptr, nullptr);
+  sqlite3_exec(db, "PRAGMA user_version = 9", nullptr, nullptr, nullptr);
   sqlite3_close(db);
   try {
     openStore(c);
     BOOST_FAIL("a newer schema was accepted");
   } catch (const StoreError& e) {
-    BOOST_TEST(std::string(e.what()).find("schema version 8, newer than this renkei knows (7)") != std::string::npos,
+    BOOST_TEST(std::string(e.what()).find("schema version 9, newer than this renkei knows (8)") != std::string::npos,
                e.what());
   }
 }

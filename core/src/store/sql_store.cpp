@@ -139,24 +139,22 @@ const char* const kMigrations[] = {
     "  acknowledged_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX refused_items_open ON refused_items (acknowledged_ms, at_ms);",
 
-    // 8: the audit trail (audit_trail.h): every access to personal data and
-    // every operator action, each entry sealed with the one before it. Never
-    // pruned with messages.
-    "CREATE TABLE audit_trail ("
-    "  seq INTEGER PRIMARY KEY,"
-    "  at_ms INTEGER NOT NULL,"
-    "  who TEXT NOT NULL,"
-    "  address TEXT NOT NULL,"
-    "  action TEXT NOT NULL,"
-    "  record_type TEXT NOT NULL,"
-    "  key_name TEXT NOT NULL,"
-    "  key_masked TEXT NOT NULL,"
-    "  fields TEXT NOT NULL,"
-    "  result TEXT NOT NULL,"
-    "  why TEXT NOT NULL,"
-    "  prev TEXT NOT NULL,"
-    "  seal TEXT NOT NULL);"
-    "CREATE INDEX audit_trail_time ON audit_trail (at_ms);",
+    // 8: the operators who sign in to the console (operators.h): a scrypt
+    // hash, groups (their permissions are the config's), lock-out after
+    // failures, the TOTP secret, the last sign-in. None made by default.
+    "CREATE TABLE operators ("
+    "  id TEXT PRIMARY KEY,"
+    "  password_hash TEXT NOT NULL,"
+    "  groups_list TEXT NOT NULL,"
+    "  disabled INTEGER NOT NULL DEFAULT 0,"
+    "  must_change INTEGER NOT NULL DEFAULT 1,"
+    "  failures INTEGER NOT NULL DEFAULT 0,"
+    "  locked_until_ms INTEGER NOT NULL DEFAULT 0,"
+    "  totp_secret TEXT NOT NULL DEFAULT '',"
+    "  totp_last_step INTEGER NOT NULL DEFAULT 0,"
+    "  last_login_ms INTEGER NOT NULL DEFAULT 0,"
+    "  last_login_address TEXT NOT NULL DEFAULT '',"
+    "  created_ms INTEGER NOT NULL);",
 };
 
 std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
