@@ -17,6 +17,7 @@
 
 #include <chrono>
 
+#include "console_page.h"
 #include "host_services.h"
 #include "renkei/local_time.h"
 
@@ -60,8 +61,8 @@ std::string pageIndex(const AdminPages& pages) {
 class Handler final : public Poco::Net::HTTPRequestHandler {
  public:
   Handler(pipeline::MetricsRegistry& metrics, const AdminPages& pages, AdminServer::Health& health,
-          console::Console& console, bool https)
-      : metrics_(metrics), pages_(pages), health_(health), console_(console), https_(https) {}
+          console::Console& console, bool https, const AdminServer::Report& routes)
+      : metrics_(metrics), pages_(pages), health_(health), console_(console), https_(https), routes_(routes) {}
   void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
     response.set("Cache-Control", "no-store");
     response.set("X-Content-Type-Options", "nosniff");
@@ -73,6 +74,33 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       response.setStatusAndReason(HTTPResponse::HTTP_METHOD_NOT_ALLOWED);
       response.set("Allow", "GET, HEAD");
       response.send() << "only GET\n";
+      return;
+    }
+    if (path == "/favicon.ico") {  // browsers ask; there is none
+      response.setStatusAndReason(HTTPResponse::HTTP_NO_CONTENT);
+      response.send();
+      return;
+    }
+    if (path == "/" || path == "/console.js" || path == "/console.css") {
+      if (!console_.enabled()) {
+        response.setStatusAndReason(HTTPResponse::HTTP_NOT_FOUND);
+        response.setContentType("text/plain; charset=utf-8");
+        response.send() << "no console: the config's <admin> has no <group> (see docs/console.md); try /metrics, "
+                           "/health or /plugins\n";
+        return;
+      }
+      // The page's own script and style only: nothing inline, nothing from elsewhere.
+      response.set("Content-Security-Policy",
+                   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+                   "form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+      const char* body = path == "/" ? console::kPageHtml : path == "/console.js" ? console::kPageJs : console::kPageCss;
+      response.setContentType(path == "/" ? "text/html; charset=utf-8"
+                              : path == "/console.js" ? "text/javascript; charset=utf-8"
+                                                      : "text/css; charset=utf-8");
+      const std::string text(body);
+      response.setContentLength(static_cast<std::streamsize>(text.size()));
+      if (request.getMethod() == "HEAD") response.send();
+      else response.send() << text;
       return;
     }
     if (path == "/metrics") {
@@ -183,7 +211,8 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       json(response, HTTPResponse::HTTP_FORBIDDEN, "{\"error\":\"this address may not use the console\"}");
       return std::nullopt;
     }
-    auto session = console_.session(console::cookie(request.get("Cookie", ""), "renkei_session"), store::nowMs());
+    auto session = console_.session(console::cookie(request.get("Cookie", ""), "renkei_session"), store::nowMs(),
+                                    request.get("X-Renkei-Background", "") != "1");
     if (!session) {
       json(response, HTTPResponse::HTTP_UNAUTHORIZED, "{\"error\":\"sign in first\",\"login\":\"/api/v1/login\"}");
       return std::nullopt;
@@ -303,7 +332,12 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       std::string permissions;
       for (const std::string& p : s->permissions) permissions += (permissions.empty() ? "" : ",") + jsonText(p);
       return json(response, HTTPResponse::HTTP_OK,
-                  "{\"user\":" + jsonText(s->user) + ",\"permissions\":[" + permissions + "]}");
+                  "{\"user\":" + jsonText(s->user) + ",\"permissions\":[" + permissions + "],\"csrf\":" +
+                      jsonText(s->csrf) + "}");
+    }
+    if (what == "routes" && request.getMethod() == "GET") {
+      if (!signedIn(request, response, "view")) return;
+      return json(response, HTTPResponse::HTTP_OK, routes_ ? routes_() : "{\"queues\":[]}");
     }
     json(response, HTTPResponse::HTTP_NOT_FOUND, "{\"error\":\"not found\"}");
   }
@@ -313,15 +347,17 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
   AdminServer::Health& health_;
   console::Console& console_;
   bool https_ = false;
+  const AdminServer::Report& routes_;
 };
 
 class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
  public:
   Factory(pipeline::MetricsRegistry& metrics, const AdminPages& pages, AdminServer::Health health,
-          console::Console& console, bool https)
-      : metrics_(metrics), pages_(pages), health_(std::move(health)), console_(console), https_(https) {}
+          console::Console& console, bool https, AdminServer::Report routes)
+      : metrics_(metrics), pages_(pages), health_(std::move(health)), console_(console), https_(https),
+        routes_(std::move(routes)) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
-    return new Handler(metrics_, pages_, health_, console_, https_);
+    return new Handler(metrics_, pages_, health_, console_, https_, routes_);
   }
 
  private:
@@ -330,12 +366,13 @@ class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
   AdminServer::Health health_;
   console::Console& console_;
   bool https_;
+  AdminServer::Report routes_;
 };
 
 }  // namespace
 
 AdminServer::AdminServer(const AdminConfig& config, pipeline::MetricsRegistry& metrics, const AdminPages& pages,
-                         Health health, const store::StoreConfig& store)
+                         Health health, const store::StoreConfig& store, Report routes)
     : console_(std::make_unique<console::Console>(config, store)) {
   const Poco::Net::SocketAddress address(config.address, static_cast<Poco::UInt16>(config.port));
   // Few threads, one request per connection; an idle or slow client is cut
@@ -353,12 +390,12 @@ AdminServer::AdminServer(const AdminConfig& config, pipeline::MetricsRegistry& m
     Poco::Net::initializeSSL();
     Poco::Net::SecureServerSocket socket(address, 64, http::serverContext(config.key.string(), config.certificate.string()));
     port_ = socket.address().port();
-    server_ = std::make_unique<http::Server>(socket, new Factory(metrics, pages, std::move(health), *console_, true),
+    server_ = std::make_unique<http::Server>(socket, new Factory(metrics, pages, std::move(health), *console_, true, routes),
                                              limits, "admin", log);
   } else {
     Poco::Net::ServerSocket socket(address, 64);
     port_ = socket.address().port();
-    server_ = std::make_unique<http::Server>(socket, new Factory(metrics, pages, std::move(health), *console_, false),
+    server_ = std::make_unique<http::Server>(socket, new Factory(metrics, pages, std::move(health), *console_, false, routes),
                                              limits, "admin", log);
   }
 }

@@ -23,10 +23,12 @@ class AdminServer {
   /// Why the host is not healthy ("" when it is): the store gone or not
   /// answering.
   using Health = std::function<std::string()>;
+  /// A report as JSON (the routes' queues for the console).
+  using Report = std::function<std::string()>;
   /// Throws std::runtime_error (address in use, bad certificate …).
   /// `store`: where the operators are (when the config has groups).
   AdminServer(const AdminConfig& config, pipeline::MetricsRegistry& metrics, const AdminPages& pages, Health health,
-              const store::StoreConfig& store);
+              const store::StoreConfig& store, Report routes = {});
   ~AdminServer();
   void start();
   void stop();

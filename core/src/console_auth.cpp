@@ -160,7 +160,7 @@ SignIn Console::signIn(const std::string& user, const std::string& password, con
   return out;
 }
 
-std::optional<Session> Console::session(const std::string& id, std::int64_t nowMs) {
+std::optional<Session> Console::session(const std::string& id, std::int64_t nowMs, bool use) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return std::nullopt;
@@ -169,7 +169,7 @@ std::optional<Session> Console::session(const std::string& id, std::int64_t nowM
     sessions_.erase(it);
     return std::nullopt;
   }
-  it->second.lastUsedMs = nowMs;
+  if (use) it->second.lastUsedMs = nowMs;
   return it->second;
 }
 

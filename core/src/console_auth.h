@@ -50,8 +50,9 @@ class Console {
   bool allowed(const std::string& address) const;
   SignIn signIn(const std::string& user, const std::string& password, const std::string& code,
                 const std::string& address, std::int64_t nowMs);
-  /// The session of a cookie, not idle past session-idle (its time moved on).
-  std::optional<Session> session(const std::string& id, std::int64_t nowMs);
+  /// The session of a cookie, not idle past session-idle; `use` moves its
+  /// time on (a page's own background refresh does not).
+  std::optional<Session> session(const std::string& id, std::int64_t nowMs, bool use = true);
   void signOut(const std::string& id);
   /// Changes the password of the session's operator (the old one checked;
   /// the new one at least 12 characters, not the old). "" or why not.

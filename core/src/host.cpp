@@ -362,13 +362,49 @@ void Host::startAdmin() {
       if (const std::string f = fatal(); !f.empty()) return "the store is gone: " + f;
       if (storeUnavailable()) return "the store does not answer";
       return {};
-    }, storeConfig_);
+    }, storeConfig_, [this] { return queuesJson(); });
     startPart(Part::Admin, [this] { admin_->start(); }, [this] { admin_->stop(); });
     const std::string scheme = config_.admin->certificate.empty() ? "http" : "https";
     logger_.notice("admin: %s://%s:%d/metrics and /health", scheme, config_.admin->address, admin_->port());
   } catch (const std::exception& e) {
     fail(config_.file.string() + ":" + std::to_string(config_.admin->line) + ": admin: " + e.what() + "\n");
   }
+}
+
+std::string Host::queuesJson() {
+  // The console's routes page: each route and target, what waits, since
+  // when, the dead letters and the last error (field names, never values).
+  auto text = [](const std::string& v) {
+    std::string out = "\"";
+    for (char c : v) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') out += '\\', out += c;
+      else if (u < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", u);
+        out += buf;
+      } else out += c;
+    }
+    return out + "\"";
+  };
+  std::string out = "{\"queues\":[";
+  std::lock_guard<std::mutex> lock(adminMutex_);
+  if (adminStore_) {
+    const std::int64_t now = store::nowMs();
+    bool first = true;
+    for (const store::QueueStatus& q : adminStore_->queueStatus()) {
+      out += first ? "" : ",";
+      first = false;
+      out += "{\"route\":" + text(q.route) + ",\"target\":" + text(q.target) +
+             ",\"pending_batches\":" + std::to_string(q.pendingBatches) +
+             ",\"pending_records\":" + std::to_string(q.pendingRecords) +
+             ",\"oldest_pending_ms\":" + std::to_string(q.oldestPendingMs ? now - q.oldestPendingMs : 0) +
+             ",\"dead_batches\":" + std::to_string(q.deadBatches) +
+             ",\"delivered_records\":" + std::to_string(q.deliveredRecords) +
+             ",\"last_error\":" + text(q.lastError.substr(0, 500)) + "}";
+    }
+  }
+  return out + "]}";
 }
 
 void Host::registerMetrics() {

@@ -142,6 +142,8 @@ class Host {
       }
     };
   }
+  /// The routes' queues as JSON, for the console (GET /api/v1/routes).
+  std::string queuesJson();
   /// Registers the pipeline's series (routes, queues) with metrics_.
   void registerMetrics();
   /// One intake worker's loop over the routes.

@@ -1,0 +1,219 @@
+// The console's page: one HTML file, its script and its style, served by
+// the admin listener at /, /console.js and /console.css. No framework and
+// no build step: plain HTML over the JSON API (/api/v1/…), Japanese first
+// with an English switch, usable by keyboard alone, colours at 7:1 or more.
+#include "console_page.h"
+
+namespace renkei::console {
+
+const char* const kPageHtml = R"html(<!DOCTYPE html>
+<html lang="ja">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>renkei 運用コンソール</title>
+<link rel="stylesheet" href="/console.css">
+<script src="/console.js" defer></script>
+</head>
+<body>
+<header>
+  <h1 id="title" data-ja="renkei 運用コンソール" data-en="renkei operator console">renkei 運用コンソール</h1>
+  <button type="button" id="lang" lang="en">English</button>
+  <button type="button" id="logout" hidden data-ja="サインアウト" data-en="Sign out">サインアウト</button>
+</header>
+<main id="main" tabindex="-1">
+  <p id="status" role="status" aria-live="polite"></p>
+  <form id="login" hidden>
+    <h2 data-ja="サインイン" data-en="Sign in">サインイン</h2>
+    <label for="user" data-ja="運用者 ID" data-en="Operator id">運用者 ID</label>
+    <input id="user" name="user" autocomplete="username" required>
+    <label for="password" data-ja="パスワード" data-en="Password">パスワード</label>
+    <input id="password" name="password" type="password" autocomplete="current-password" required>
+    <label for="code" data-ja="確認コード（管理・監査の権限がある場合）" data-en="Code (for administer or audit)">確認コード（管理・監査の権限がある場合）</label>
+    <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}">
+    <button type="submit" data-ja="サインイン" data-en="Sign in">サインイン</button>
+  </form>
+  <form id="change" hidden>
+    <h2 data-ja="パスワードの変更" data-en="Change the password">パスワードの変更</h2>
+    <p data-ja="ワンタイムパスワードを、12 文字以上の新しいパスワードに変えてください。" data-en="Replace the one-time password with a new one of at least 12 characters.">ワンタイムパスワードを、12 文字以上の新しいパスワードに変えてください。</p>
+    <label for="old" data-ja="今のパスワード" data-en="Current password">今のパスワード</label>
+    <input id="old" type="password" autocomplete="current-password" required>
+    <label for="new" data-ja="新しいパスワード" data-en="New password">新しいパスワード</label>
+    <input id="new" type="password" autocomplete="new-password" minlength="12" required>
+    <button type="submit" data-ja="変更する" data-en="Change">変更する</button>
+  </form>
+  <section id="dashboard" hidden aria-labelledby="routes-title">
+    <p id="who"></p>
+    <h2 id="routes-title" tabindex="-1" data-ja="ルートと配信先" data-en="Routes and targets">ルートと配信先</h2>
+    <table id="routes">
+      <caption data-ja="5 秒ごとに更新" data-en="Updated every 5 seconds">5 秒ごとに更新</caption>
+      <thead><tr>
+        <th scope="col" data-ja="ルート" data-en="Route">ルート</th>
+        <th scope="col" data-ja="配信先" data-en="Target">配信先</th>
+        <th scope="col" data-ja="待ち（件）" data-en="Waiting (records)">待ち（件）</th>
+        <th scope="col" data-ja="最古の待ち" data-en="Oldest waiting">最古の待ち</th>
+        <th scope="col" data-ja="不達（バッチ）" data-en="Dead letters (batches)">不達（バッチ）</th>
+        <th scope="col" data-ja="配信済み（件）" data-en="Delivered (records)">配信済み（件）</th>
+        <th scope="col" data-ja="最後のエラー" data-en="Last error">最後のエラー</th>
+      </tr></thead>
+      <tbody></tbody>
+    </table>
+  </section>
+</main>
+</body>
+</html>
+)html";
+
+const char* const kPageCss = R"css(
+[hidden] { display: none !important; }
+:root { color: #111; background: #fff; font-family: "Noto Sans CJK JP", "IPAexGothic", sans-serif; }
+body { margin: 0; line-height: 1.6; }
+header { display: flex; gap: 1rem; align-items: center; padding: 0.5rem 1rem; background: #0b3d2e; color: #fff; }
+header h1 { font-size: 1.25rem; margin: 0; flex: 1; color: #fff; }
+main { padding: 1rem; max-width: 72rem; }
+button { font: inherit; padding: 0.4rem 1rem; border: 2px solid #0b3d2e; background: #fff; color: #0b3d2e; border-radius: 4px; cursor: pointer; }
+header button { border-color: #fff; background: #0b3d2e; color: #fff; }
+button:focus, input:focus { outline: 3px solid #b35900; outline-offset: 2px; }
+form { display: grid; gap: 0.25rem 1rem; max-width: 28rem; }
+label { font-weight: bold; margin-top: 0.5rem; }
+input { font: inherit; padding: 0.4rem; border: 2px solid #444; border-radius: 4px; color: #111; background: #fff; }
+table { border-collapse: collapse; width: 100%; }
+caption { text-align: left; color: #333; }
+th, td { border: 1px solid #666; padding: 0.3rem 0.5rem; text-align: left; color: #111; }
+th { background: #e8efe9; }
+td.number { text-align: right; font-variant-numeric: tabular-nums; }
+td.bad { color: #8b0000; font-weight: bold; }
+#status { min-height: 1.6em; color: #111; font-weight: bold; }
+)css";
+
+const char* const kPageJs = R"js(
+"use strict";
+const state = { csrf: "", lang: localStorage.getItem("renkei.lang") || "ja", timer: 0 };
+const $ = (id) => document.getElementById(id);
+const t = (ja, en) => (state.lang === "ja" ? ja : en);
+
+function applyLang() {
+  document.documentElement.lang = state.lang;
+  for (const e of document.querySelectorAll("[data-ja]")) e.textContent = e.dataset[state.lang];
+  $("lang").textContent = state.lang === "ja" ? "English" : "日本語";
+  $("lang").lang = state.lang === "ja" ? "en" : "ja";
+  document.title = $("title").textContent;
+}
+
+function show(id) {
+  for (const s of ["login", "change", "dashboard"]) $(s).hidden = s !== id;
+  $("logout").hidden = id === "login";
+  // The focus where the work is: the form's first field, or the heading.
+  const first = $(id).querySelector("input") || $(id).querySelector("h2");
+  if (first) first.focus();
+}
+
+async function api(method, path, body, background) {
+  const r = await fetch(path, {
+    method, credentials: "same-origin",
+    // The page's own refresh is not the operator's use: it does not keep
+    // an idle session alive.
+    headers: Object.assign({ "Content-Type": "application/json" }, state.csrf ? { "X-CSRF-Token": state.csrf } : {},
+                           background ? { "X-Renkei-Background": "1" } : {}),
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  let json = {};
+  try { json = await r.json(); } catch (e) { json = {}; }
+  if (r.status === 401 && path !== "/api/v1/login") {
+    clearInterval(state.timer);
+    state.csrf = "";
+    $("status").textContent = t("サインインしてください（セッションが終了しました）。", "Please sign in (the session ended).");
+    show("login");
+  }
+  return { status: r.status, json };
+}
+
+function age(ms) {
+  if (!ms) return "—";
+  const s = Math.round(ms / 1000);
+  if (s < 120) return s + t(" 秒", " s");
+  if (s < 7200) return Math.round(s / 60) + t(" 分", " min");
+  return Math.round(s / 3600) + t(" 時間", " h");
+}
+
+async function refresh() {
+  const r = await api("GET", "/api/v1/routes", undefined, state.polled);
+  state.polled = true;
+  if (r.status !== 200) return;
+  const body = $("routes").querySelector("tbody");
+  body.textContent = "";
+  for (const q of r.json.queues) {
+    const tr = document.createElement("tr");
+    const cells = [q.route, q.target, q.pending_records, age(q.oldest_pending_ms), q.dead_batches,
+                   q.delivered_records, q.last_error || ""];
+    cells.forEach((v, i) => {
+      const td = document.createElement("td");
+      td.textContent = String(v);
+      if (i >= 2 && i <= 5) td.className = "number";
+      if (i === 4 && v > 0) td.className = "number bad";
+      tr.appendChild(td);
+    });
+    body.appendChild(tr);
+  }
+}
+
+async function dashboard(me) {
+  state.polled = false;
+  $("who").textContent = t("サインイン中: ", "Signed in: ") + me.user +
+    (me.last_login ? t("（前回のサインイン: ", " (last sign-in: ") + me.last_login + t(" ", " from ") + me.last_login_from + t(" から）", ")") : "");
+  show("dashboard");
+  await refresh();
+  state.timer = setInterval(refresh, 5000);
+}
+
+async function start() {
+  applyLang();
+  $("lang").addEventListener("click", () => {
+    state.lang = state.lang === "ja" ? "en" : "ja";
+    localStorage.setItem("renkei.lang", state.lang);
+    applyLang();
+  });
+  $("login").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const r = await api("POST", "/api/v1/login", { user: $("user").value, password: $("password").value, code: $("code").value });
+    $("password").value = "";
+    $("code").value = "";
+    if (r.status !== 200) {
+      $("status").textContent = r.status === 403 && r.json.error ? r.json.error
+        : t("サインインできませんでした。ID、パスワード、確認コードを確かめてください（続けて失敗すると一時的にロックされます）。",
+            "Sign-in failed: check the id, password and code (repeated failures lock the operator out for a while).");
+      $("user").focus();
+      return;
+    }
+    state.csrf = r.json.csrf;
+    $("status").textContent = "";
+    if (r.json.must_change_password) return show("change");
+    dashboard(r.json);
+  });
+  $("change").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const r = await api("POST", "/api/v1/password", { old: $("old").value, new: $("new").value });
+    $("old").value = "";
+    $("new").value = "";
+    if (r.status !== 200) { $("status").textContent = r.json.error || "?"; return; }
+    $("status").textContent = t("パスワードを変更しました。", "The password is changed.");
+    const me = await api("GET", "/api/v1/me");
+    if (me.status === 200) dashboard(me.json);
+  });
+  $("logout").addEventListener("click", async () => {
+    clearInterval(state.timer);
+    await api("POST", "/api/v1/logout");
+    state.csrf = "";
+    $("status").textContent = t("サインアウトしました。", "Signed out.");
+    show("login");
+  });
+  // Still signed in (the cookie)? Else the sign-in form, without a message.
+  const me = await api("GET", "/api/v1/me");
+  if (me.status === 200) { state.csrf = me.json.csrf; dashboard(me.json); return; }
+  $("status").textContent = "";
+  show("login");
+}
+document.addEventListener("DOMContentLoaded", start);
+)js";
+
+}  // namespace renkei::console
