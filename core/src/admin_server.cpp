@@ -15,6 +15,7 @@
 
 #include <Poco/URI.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "console_page.h"
@@ -61,8 +62,8 @@ std::string pageIndex(const AdminPages& pages) {
 class Handler final : public Poco::Net::HTTPRequestHandler {
  public:
   Handler(pipeline::MetricsRegistry& metrics, const AdminPages& pages, AdminServer::Health& health,
-          console::Console& console, bool https, const AdminServer::Report& routes)
-      : metrics_(metrics), pages_(pages), health_(health), console_(console), https_(https), routes_(routes) {}
+          console::Console& console, bool https, const AdminServer::Backend& backend)
+      : metrics_(metrics), pages_(pages), health_(health), console_(console), https_(https), backend_(backend) {}
   void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
     response.set("Cache-Control", "no-store");
     response.set("X-Content-Type-Options", "nosniff");
@@ -337,7 +338,66 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     }
     if (what == "routes" && request.getMethod() == "GET") {
       if (!signedIn(request, response, "view")) return;
-      return json(response, HTTPResponse::HTTP_OK, routes_ ? routes_() : "{\"queues\":[]}");
+      return json(response, HTTPResponse::HTTP_OK, backend_.routes ? backend_.routes() : "{\"queues\":[]}");
+    }
+    if (what == "deadletters" && request.getMethod() == "GET") {
+      if (!signedIn(request, response, "view")) return;
+      return json(response, HTTPResponse::HTTP_OK, backend_.deadLetters ? backend_.deadLetters() : "{\"dead\":[]}");
+    }
+    if (what.rfind("deadletters/", 0) == 0 && backend_.deadLetter) {
+      // deadletters/<batch> (GET: show) and deadletters/<batch>/resubmit (POST)
+      std::string rest = what.substr(12);
+      const bool resubmit = rest.size() > 9 && rest.compare(rest.size() - 9, 9, "/resubmit") == 0;
+      if (resubmit) rest.resize(rest.size() - 9);
+      std::string batch;
+      try {
+        Poco::URI::decode(rest, batch);
+      } catch (const Poco::Exception&) {
+      }
+      if (batch.empty() || batch.size() > 200 || batch.find('/') != std::string::npos)
+        return json(response, HTTPResponse::HTTP_BAD_REQUEST, "{\"error\":\"not a batch id\"}");
+      if (resubmit && post) {
+        const auto s = changing(request, response);
+        if (!s) return;
+        if (!s->permissions.count("operate"))
+          return json(response, HTTPResponse::HTTP_FORBIDDEN, "{\"error\":\"needs the operate permission\"}");
+        const std::int64_t n = backend_.resubmit(batch, s->user);
+        AuditEntry e;
+        e.who = s->user;
+        e.address = address;
+        e.action = "console deadletters resubmit";
+        e.result = "batch " + batch + ": " + std::to_string(n) + " rows";
+        writeAudit(e);
+        return json(response, n ? HTTPResponse::HTTP_OK : HTTPResponse::HTTP_NOT_FOUND,
+                    "{\"resubmitted\":" + std::to_string(n) + "}");
+      }
+      if (!resubmit && request.getMethod() == "GET") {
+        int records = 0;
+        try {
+          for (const auto& [k, v] : Poco::URI(request.getURI()).getQueryParameters())
+            if (k == "records") records = std::clamp(std::stoi(v), 0, 100);
+        } catch (const std::exception&) {
+          return json(response, HTTPResponse::HTTP_BAD_REQUEST, "{\"error\":\"records=N, 0 to 100\"}");
+        }
+        // Records are personal data: operate, and each look audited with
+        // who, which batch, how many and which fields.
+        const auto s = signedIn(request, response, records ? "operate" : "view");
+        if (!s) return;
+        const auto shown = backend_.deadLetter(batch, records);
+        if (!shown) return json(response, HTTPResponse::HTTP_NOT_FOUND, "{\"error\":\"no such batch\"}");
+        if (records) {
+          AuditEntry e;
+          e.who = s->user;
+          e.address = address;
+          e.action = "console deadletters show";
+          e.recordType = "batch";
+          e.keyName = "batch";
+          e.key = batch;
+          e.result = std::to_string(records) + " records shown";
+          writeAudit(e);
+        }
+        return json(response, HTTPResponse::HTTP_OK, *shown);
+      }
     }
     json(response, HTTPResponse::HTTP_NOT_FOUND, "{\"error\":\"not found\"}");
   }
@@ -347,17 +407,17 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
   AdminServer::Health& health_;
   console::Console& console_;
   bool https_ = false;
-  const AdminServer::Report& routes_;
+  const AdminServer::Backend& backend_;
 };
 
 class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
  public:
   Factory(pipeline::MetricsRegistry& metrics, const AdminPages& pages, AdminServer::Health health,
-          console::Console& console, bool https, AdminServer::Report routes)
+          console::Console& console, bool https, AdminServer::Backend backend)
       : metrics_(metrics), pages_(pages), health_(std::move(health)), console_(console), https_(https),
-        routes_(std::move(routes)) {}
+        backend_(std::move(backend)) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
-    return new Handler(metrics_, pages_, health_, console_, https_, routes_);
+    return new Handler(metrics_, pages_, health_, console_, https_, backend_);
   }
 
  private:
@@ -366,13 +426,13 @@ class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
   AdminServer::Health health_;
   console::Console& console_;
   bool https_;
-  AdminServer::Report routes_;
+  AdminServer::Backend backend_;
 };
 
 }  // namespace
 
 AdminServer::AdminServer(const AdminConfig& config, pipeline::MetricsRegistry& metrics, const AdminPages& pages,
-                         Health health, const store::StoreConfig& store, Report routes)
+                         Health health, const store::StoreConfig& store, Backend backend)
     : console_(std::make_unique<console::Console>(config, store)) {
   const Poco::Net::SocketAddress address(config.address, static_cast<Poco::UInt16>(config.port));
   // Few threads, one request per connection; an idle or slow client is cut
@@ -390,12 +450,12 @@ AdminServer::AdminServer(const AdminConfig& config, pipeline::MetricsRegistry& m
     Poco::Net::initializeSSL();
     Poco::Net::SecureServerSocket socket(address, 64, http::serverContext(config.key.string(), config.certificate.string()));
     port_ = socket.address().port();
-    server_ = std::make_unique<http::Server>(socket, new Factory(metrics, pages, std::move(health), *console_, true, routes),
+    server_ = std::make_unique<http::Server>(socket, new Factory(metrics, pages, std::move(health), *console_, true, backend),
                                              limits, "admin", log);
   } else {
     Poco::Net::ServerSocket socket(address, 64);
     port_ = socket.address().port();
-    server_ = std::make_unique<http::Server>(socket, new Factory(metrics, pages, std::move(health), *console_, false, routes),
+    server_ = std::make_unique<http::Server>(socket, new Factory(metrics, pages, std::move(health), *console_, false, backend),
                                              limits, "admin", log);
   }
 }

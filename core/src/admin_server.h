@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "admin_pages.h"
@@ -23,12 +24,21 @@ class AdminServer {
   /// Why the host is not healthy ("" when it is): the store gone or not
   /// answering.
   using Health = std::function<std::string()>;
-  /// A report as JSON (the routes' queues for the console).
-  using Report = std::function<std::string()>;
+  /// What the console's pages read and do in the host (JSON answers;
+  /// field names and counts, never a record's values except where said).
+  struct Backend {
+    std::function<std::string()> routes;       ///< {"queues":[…]}
+    std::function<std::string()> deadLetters;  ///< {"dead":[…]}
+    /// One dead letter with its rows and, with `records` > 0, its first
+    /// records (personal data: audited by the caller); nothing: no batch.
+    std::function<std::optional<std::string>(const std::string& batch, int records)> deadLetter;
+    /// Sends a dead letter again; the rows changed (logged as `who`).
+    std::function<std::int64_t(const std::string& batch, const std::string& who)> resubmit;
+  };
   /// Throws std::runtime_error (address in use, bad certificate …).
   /// `store`: where the operators are (when the config has groups).
   AdminServer(const AdminConfig& config, pipeline::MetricsRegistry& metrics, const AdminPages& pages, Health health,
-              const store::StoreConfig& store, Report routes = {});
+              const store::StoreConfig& store, Backend backend = {});
   ~AdminServer();
   void start();
   void stop();

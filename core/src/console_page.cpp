@@ -58,6 +58,24 @@ const char* const kPageHtml = R"html(<!DOCTYPE html>
       </tr></thead>
       <tbody></tbody>
     </table>
+    <h2 id="dead-title" data-ja="不達（デッドレター）" data-en="Dead letters">不達（デッドレター）</h2>
+    <p id="dead-none" data-ja="不達はありません。" data-en="No dead letters.">不達はありません。</p>
+    <table id="dead">
+      <thead><tr>
+        <th scope="col" data-ja="バッチ" data-en="Batch">バッチ</th>
+        <th scope="col" data-ja="ルート" data-en="Route">ルート</th>
+        <th scope="col" data-ja="配信先" data-en="Target">配信先</th>
+        <th scope="col" data-ja="件数" data-en="Records">件数</th>
+        <th scope="col" data-ja="試行" data-en="Attempts">試行</th>
+        <th scope="col" data-ja="最後のエラー" data-en="Last error">最後のエラー</th>
+        <th scope="col" data-ja="操作" data-en="Actions">操作</th>
+      </tr></thead>
+      <tbody></tbody>
+    </table>
+    <section id="shown" hidden aria-live="polite">
+      <h3 data-ja="不達の内容（この閲覧は監査証跡に残ります）" data-en="The dead letter's records (this look is in the audit trail)">不達の内容（この閲覧は監査証跡に残ります）</h3>
+      <pre id="shown-text"></pre>
+    </section>
   </section>
 </main>
 </body>
@@ -81,6 +99,8 @@ table { border-collapse: collapse; width: 100%; }
 caption { text-align: left; color: #333; }
 th, td { border: 1px solid #666; padding: 0.3rem 0.5rem; text-align: left; color: #111; }
 th { background: #e8efe9; }
+td button { margin: 0.1rem 0.25rem; }
+pre { white-space: pre-wrap; border: 1px solid #666; padding: 0.5rem; color: #111; background: #f7f7f7; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
 td.bad { color: #8b0000; font-weight: bold; }
 #status { min-height: 1.6em; color: #111; font-weight: bold; }
@@ -137,8 +157,10 @@ function age(ms) {
 }
 
 async function refresh() {
-  const r = await api("GET", "/api/v1/routes", undefined, state.polled);
+  const background = state.polled;
   state.polled = true;
+  await refreshDead(background);
+  const r = await api("GET", "/api/v1/routes", undefined, background);
   if (r.status !== 200) return;
   const body = $("routes").querySelector("tbody");
   body.textContent = "";
@@ -153,6 +175,51 @@ async function refresh() {
       if (i === 4 && v > 0) td.className = "number bad";
       tr.appendChild(td);
     });
+    body.appendChild(tr);
+  }
+}
+
+function button(ja, en, action) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.dataset.ja = ja;
+  b.dataset.en = en;
+  b.textContent = t(ja, en);
+  b.addEventListener("click", action);
+  return b;
+}
+
+async function refreshDead(background) {
+  const r = await api("GET", "/api/v1/deadletters", undefined, background);
+  if (r.status !== 200) return;
+  const body = $("dead").querySelector("tbody");
+  body.textContent = "";
+  $("dead-none").hidden = r.json.dead.length > 0;
+  $("dead").hidden = r.json.dead.length === 0;
+  for (const d of r.json.dead) {
+    const tr = document.createElement("tr");
+    [d.batch, d.route, d.target, d.records, d.attempts, d.last_error].forEach((v, i) => {
+      const td = document.createElement("td");
+      td.textContent = String(v);
+      if (i === 3 || i === 4) td.className = "number";
+      tr.appendChild(td);
+    });
+    const td = document.createElement("td");
+    td.appendChild(button("内容を見る", "Show", async () => {
+      const s = await api("GET", "/api/v1/deadletters/" + encodeURIComponent(d.batch) + "?records=5");
+      if (s.status !== 200) { $("status").textContent = s.json.error || String(s.status); return; }
+      $("shown").hidden = false;
+      $("shown-text").textContent = t("項目: ", "Fields: ") + s.json.fields.join(", ") + "\n" +
+        (s.json.sealed ? t("（受け取る区域の鍵で封印されています）", "(sealed to the receiving zone's key)")
+                       : (s.json.shown || []).map((o) => JSON.stringify(o)).join("\n"));
+    }));
+    td.appendChild(button("再送する", "Resubmit", async () => {
+      const s = await api("POST", "/api/v1/deadletters/" + encodeURIComponent(d.batch) + "/resubmit");
+      $("status").textContent = s.status === 200 ? t("再送しました: ", "Resubmitted: ") + d.batch
+                                                 : (s.json.error || String(s.status));
+      refreshDead(false);
+    }));
+    tr.appendChild(td);
     body.appendChild(tr);
   }
 }

@@ -15,6 +15,8 @@
 #include <ctime>
 
 #include "audit_trail.h"
+#include "json_lines.h"
+#include "pipeline/batch_format.h"
 
 #include <algorithm>
 #include <thread>
@@ -362,7 +364,7 @@ void Host::startAdmin() {
       if (const std::string f = fatal(); !f.empty()) return "the store is gone: " + f;
       if (storeUnavailable()) return "the store does not answer";
       return {};
-    }, storeConfig_, [this] { return queuesJson(); });
+    }, storeConfig_, consoleBackend());
     startPart(Part::Admin, [this] { admin_->start(); }, [this] { admin_->stop(); });
     const std::string scheme = config_.admin->certificate.empty() ? "http" : "https";
     logger_.notice("admin: %s://%s:%d/metrics and /health", scheme, config_.admin->address, admin_->port());
@@ -371,22 +373,96 @@ void Host::startAdmin() {
   }
 }
 
+namespace {
+/// A JSON string of `v` (controls escaped).
+std::string jsonString(const std::string& v) {
+  std::string out = "\"";
+  for (char c : v) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') out += '\\', out += c;
+    else if (u < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u);
+      out += buf;
+    } else out += c;
+  }
+  return out + "\"";
+}
+}  // namespace
+
+AdminServer::Backend Host::consoleBackend() {
+  AdminServer::Backend b;
+  b.routes = [this] { return queuesJson(); };
+  b.deadLetters = [this] {
+    std::string out = "{\"dead\":[";
+    std::lock_guard<std::mutex> lock(adminMutex_);
+    if (adminStore_) {
+      bool first = true;
+      for (const store::OutboxEntry& e : adminStore_->listOutbox(store::OutboxState::Dead, "", 1000)) {
+        out += first ? "" : ",";
+        first = false;
+        out += "{\"batch\":" + jsonString(e.batchId) + ",\"route\":" + jsonString(e.route) +
+               ",\"target\":" + jsonString(e.target) + ",\"records\":" + std::to_string(e.records) +
+               ",\"attempts\":" + std::to_string(e.attempts) + ",\"source\":" + jsonString(e.sourceItem) +
+               ",\"last_error\":" + jsonString(e.lastError.substr(0, 500)) +
+               ",\"updated\":" + jsonString(e.updatedAt) + "}";
+      }
+    }
+    return out + "]}";
+  };
+  b.deadLetter = [this](const std::string& batch, int records) -> std::optional<std::string> {
+    std::lock_guard<std::mutex> lock(adminMutex_);
+    if (!adminStore_) return std::nullopt;
+    auto row = adminStore_->batch(batch);
+    if (!row) return std::nullopt;
+    std::string out = "{\"batch\":" + jsonString(row->id) + ",\"route\":" + jsonString(row->route) +
+                      ",\"records\":" + std::to_string(row->records) + ",\"fields\":" +
+                      (parseNameArray(row->fields) ? row->fields : std::string("[]")) + ",\"rows\":[";
+    bool first = true;
+    for (const store::OutboxEntry& e : adminStore_->batchOutbox(batch)) {
+      out += first ? "" : ",";
+      first = false;
+      out += "{\"target\":" + jsonString(e.target) + ",\"state\":" + jsonString(store::outboxStateName(e.state)) +
+             ",\"attempts\":" + std::to_string(e.attempts) + ",\"last_error\":" + jsonString(e.lastError.substr(0, 500)) +
+             "}";
+    }
+    out += "]";
+    if (records > 0) {
+      if (pipeline::sealedAtRest(row->payload)) {
+        out += ",\"sealed\":true";
+      } else {
+        std::size_t at = 0;
+        for (int i = 0; i < records && at < row->payload.size(); ++i) {
+          const std::size_t nl = row->payload.find('\n', at);
+          at = nl == std::string::npos ? row->payload.size() : nl + 1;
+        }
+        std::string objects;
+        auto names = parseNameArray(row->fields);
+        if (names && !expandJsonArrays(std::string_view(row->payload).substr(0, at), *names, objects)) {
+          std::string list;
+          for (std::size_t p = 0; p < objects.size();) {
+            const std::size_t nl = objects.find('\n', p);
+            const std::string line = objects.substr(p, nl == std::string::npos ? std::string::npos : nl - p);
+            if (!line.empty()) list += (list.empty() ? "" : ",") + line;
+            p = nl == std::string::npos ? objects.size() : nl + 1;
+          }
+          out += ",\"shown\":[" + list + "]";
+        }
+      }
+    }
+    return out + "}";
+  };
+  b.resubmit = [this](const std::string& batch, const std::string& who) -> std::int64_t {
+    std::lock_guard<std::mutex> lock(adminMutex_);
+    return adminStore_ ? adminStore_->resubmit(batch, "", who + " (console)") : 0;
+  };
+  return b;
+}
+
 std::string Host::queuesJson() {
   // The console's routes page: each route and target, what waits, since
   // when, the dead letters and the last error (field names, never values).
-  auto text = [](const std::string& v) {
-    std::string out = "\"";
-    for (char c : v) {
-      const auto u = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') out += '\\', out += c;
-      else if (u < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", u);
-        out += buf;
-      } else out += c;
-    }
-    return out + "\"";
-  };
+  const auto text = jsonString;
   std::string out = "{\"queues\":[";
   std::lock_guard<std::mutex> lock(adminMutex_);
   if (adminStore_) {

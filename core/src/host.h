@@ -17,6 +17,7 @@
 #include <Poco/Logger.h>
 
 #include "admin_pages.h"
+#include "admin_server.h"
 #include "config.h"
 #include "pipeline/metrics.h"
 #include "pipeline/routes.h"
@@ -144,6 +145,8 @@ class Host {
   }
   /// The routes' queues as JSON, for the console (GET /api/v1/routes).
   std::string queuesJson();
+  /// What the console reads and does here (routes, dead letters).
+  AdminServer::Backend consoleBackend();
   /// Registers the pipeline's series (routes, queues) with metrics_.
   void registerMetrics();
   /// One intake worker's loop over the routes.

@@ -113,11 +113,18 @@ def main():
         os.makedirs(work + "/exchange/in")
         with open(work + "/exchange/in/items.txt", "w") as f:
             f.write("一\n二\n三\n")
+        # A second route whose target cannot take its batch (its tmp/ is a
+        # file): a dead letter for the console to show and resubmit.
+        os.makedirs(work + "/exchange2/in")
+        with open(work + "/exchange2/in/more.txt", "w") as f:
+            f.write("四\n五\n")
+        os.makedirs(work + "/broken")
+        open(work + "/broken/tmp", "w").close()
         config = work + "/config.xml"
         with open(config, "w") as f:
             f.write("""<renkei xmlns="urn:renkei:config:1" instance="city" zone="lgwan">
   <store driver="sqlite" path="renkei.db"/>
-  <pipeline poll-interval="250ms"/>
+  <pipeline poll-interval="250ms" max-attempts="1"/>
   <audit key-file="secrets/audit.key" anchor-file="audit-anchors.txt"/>
   <admin address="127.0.0.1" port="0" max-failures="3" session-idle="10s">
     <group name="staff" permissions="view"/>
@@ -126,6 +133,9 @@ def main():
   <connector id="drop" plugin="file"><directory>exchange</directory><settle>0s</settle></connector>
   <connector id="core" plugin="file"><directory>core</directory></connector>
   <route id="items" from="drop" to="core"/>
+  <connector id="drop2" plugin="file"><directory>exchange2</directory><settle>0s</settle></connector>
+  <connector id="broken" plugin="file"><directory>broken</directory></connector>
+  <route id="more" from="drop2" to="broken"/>
 </renkei>
 """)
 
@@ -185,6 +195,27 @@ def main():
         check("items" in rows and "core" in rows, "the routes page shows the route and its target: " + rows.replace("\n", " | "))
         driver.save_screenshot(ARTIFACTS + "/console-2-routes-ja.png")
         contrast(driver, "routes page")
+        # The dead letter: shown (audited), fixed, resubmitted, delivered.
+        wait.until(lambda d: "more" in d.find_element(By.ID, "dead").text)
+        check("broken" in driver.find_element(By.ID, "dead").text, "the dead letter is listed with its target")
+        show = [b for b in driver.find_elements(By.CSS_SELECTOR, "#dead button") if b.text == "内容を見る"][0]
+        show.send_keys(Keys.ENTER)
+        wait.until(EC.visibility_of_element_located((By.ID, "shown")))
+        shown = driver.find_element(By.ID, "shown-text").text
+        check("line" in shown and "四" in shown, "its records are shown to an operator who may operate: " + shown.replace("\n", " | "))
+        driver.save_screenshot(ARTIFACTS + "/console-2b-dead-letter.png")
+        os.remove(work + "/broken/tmp")
+        resubmit = [b for b in driver.find_elements(By.CSS_SELECTOR, "#dead button") if b.text == "再送する"][0]
+        resubmit.send_keys(Keys.ENTER)
+        wait.until(lambda d: "再送しました" in d.find_element(By.ID, "status").text)
+        WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "dead-none").is_displayed())
+        delivered = []
+        for _ in range(150):  # the running host delivers it on its next turn
+            delivered = os.listdir(work + "/broken/out") if os.path.isdir(work + "/broken/out") else []
+            if delivered:
+                break
+            time.sleep(0.1)
+        check(len(delivered) == 1, "resubmitted from the console and delivered: " + ", ".join(delivered))
         driver.find_element(By.ID, "lang").send_keys(Keys.ENTER)
         wait.until(lambda d: d.find_element(By.ID, "routes-title").text == "Routes and targets")
         check(driver.execute_script("return document.documentElement.lang") == "en", "English second")
@@ -225,6 +256,16 @@ def main():
               driver.find_element(By.ID, "status").text)
         driver.save_screenshot(ARTIFACTS + "/console-5-timed-out.png")
         script_errors(driver, "after the time-out")
+        host.send_signal(signal.SIGTERM)
+        host.wait(timeout=30)
+        host = None
+        # Every step in the audit trail, which verifies.
+        fy = time.localtime().tm_year - (1 if time.localtime().tm_mon < 4 else 0)
+        trail = renkei("audit", "export", "--config", config, "--fiscal-year", str(fy))
+        for action in ("console sign-in", "console password change", "console deadletters show",
+                       "console deadletters resubmit", "console sign-out", "console session"):
+            check('"%s"' % action in trail, "the audit trail has " + action)
+        check("intact" in renkei("audit", "verify", "--config", config), "the audit trail verifies")
     finally:
         if driver:
             driver.quit()
