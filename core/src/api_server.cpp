@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <list>
+#include <cctype>
 #include <thread>
 #include <chrono>
 #include <memory>
@@ -592,6 +593,48 @@ class RecordHandler final : public api::RecordServiceIf {
 
 /// One connection's processor: builds the caller's services on the first
 /// call (the handshake is done by then).
+/// The permission a service needs: its name without "Service", in lower
+/// case (ResidentService → resident, RecordService → record).
+std::string permissionOf(const std::string& service) {
+  std::string p = service;
+  if (p.size() > 7 && p.compare(p.size() - 7, 7, "Service") == 0) p.resize(p.size() - 7);
+  for (char& c : p) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return p;
+}
+
+/// A service this client may not call: each call is read whole and answered
+/// with an exception that names the permission (the connection stays), and
+/// is audited as refused.
+class Refusal final : public TProcessor {
+ public:
+  Refusal(std::string service, ApiCaller caller) : service_(std::move(service)), caller_(std::move(caller)) {}
+  bool process(std::shared_ptr<TProtocol> in, std::shared_ptr<TProtocol> out, void*) override {
+    std::string name;
+    apache::thrift::protocol::TMessageType type;
+    int32_t seqid = 0;
+    in->readMessageBegin(name, type, seqid);
+    in->skip(apache::thrift::protocol::T_STRUCT);
+    in->readMessageEnd();
+    in->getTransport()->readEnd();
+    const std::string permission = permissionOf(service_);
+    callAudit(caller_, service_ + "." + name.substr(0, 100), "refused: needs the " + permission + " permission", true);
+    if (type == apache::thrift::protocol::T_ONEWAY) return true;
+    apache::thrift::TApplicationException x(apache::thrift::TApplicationException::UNKNOWN_METHOD,
+                                            "client '" + caller_.client + "' may not call " + service_ +
+                                                " (needs the " + permission + " permission in <api><client>)");
+    out->writeMessageBegin(name, apache::thrift::protocol::T_EXCEPTION, seqid);
+    x.write(out.get());
+    out->writeMessageEnd();
+    out->getTransport()->writeEnd();
+    out->getTransport()->flush();
+    return true;
+  }
+
+ private:
+  std::string service_;
+  ApiCaller caller_;
+};
+
 class ConnectionProcessor final : public TProcessor {
  public:
   using Build = std::function<std::shared_ptr<TProcessor>(const ApiCaller&)>;
@@ -727,8 +770,21 @@ void ApiServer::start() {
     auto records = std::make_shared<api::RecordServiceProcessor>(
         std::make_shared<RecordHandler>(config, *store, *storeMutex, caller));
     records->setEventHandler(callLog);
-    mux->registerProcessor("RecordService", records);
+    // With <api><client permissions>: only the services the client's
+    // permissions name; the others answer a refusal.
+    const auto& permissions = config.api->clientPermissions;
+    const auto granted = permissions.find(caller.client);
+    auto allowed = [&](const std::string& service) {
+      return permissions.empty() ||
+             (granted != permissions.end() && granted->second.count(permissionOf(service)) > 0);
+    };
+    if (allowed("RecordService")) mux->registerProcessor("RecordService", records);
+    else mux->registerProcessor("RecordService", std::make_shared<Refusal>("RecordService", caller));
     for (const auto& [name, factory] : services) {
+      if (!allowed(name)) {
+        mux->registerProcessor(name, std::make_shared<Refusal>(name, caller));
+        continue;
+      }
       auto processor = factory(caller);
       processor->setEventHandler(callLog);
       mux->registerProcessor(name, processor);

@@ -244,6 +244,17 @@ void readApi(HostConfig& config, xmlNodePtr node, Diagnostics& diags) {
   for (auto [key, out] : {std::pair<const char*, fs::path*>{"certificate", &api.certificate}, {"key", &api.key},
                           {"client-ca", &api.clientCa}, {"crl", &api.crl}})
     if (a.has(key)) *out = a.getPath(key);
+  for (xmlNodePtr c = node->children; c; c = c->next) {
+    if (c->type != XML_ELEMENT_NODE || std::string(reinterpret_cast<const char*>(c->name)) != "client") continue;
+    const std::string name = attr(c, "name");
+    std::set<std::string> permissions;
+    for (const std::string& p : splitSpaces(attr(c, "permissions"))) permissions.insert(p);
+    if (!api.clientPermissions.emplace(name, permissions).second)
+      diags.add(file, static_cast<int>(xmlGetLineNo(c)), "api: client '" + name + "' is given twice");
+    // A client with permissions is a client allowed in.
+    if (!api.clients.empty() && std::find(api.clients.begin(), api.clients.end(), name) == api.clients.end())
+      api.clients.push_back(name);
+  }
   config.api = api;
 }
 

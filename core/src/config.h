@@ -92,6 +92,11 @@ struct ApiConfig {
   std::filesystem::path clientCa;     ///< CA certificates that issue client certificates (PEM)
   std::filesystem::path crl;          ///< revoked client certificates (PEM or DER CRL); empty: none; reloaded when it changes
   std::vector<std::string> clients;   ///< client certificate names allowed at all (empty: any the CA issued)
+  /// <client name="…" permissions="…"/>: what each window system may call,
+  /// by service (resident, record, crm, token, review …: the service's name
+  /// without "Service", in lower case). None given: every client may call
+  /// every service.
+  std::map<std::string, std::set<std::string>> clientPermissions;
   int maxConnections = 512;           ///< connections served at once; more wait to be accepted
   std::chrono::milliseconds idleTimeout{600000};  ///< a connection silent this long is closed (0: never)
   std::chrono::milliseconds handshakeTimeout{10000};  ///< a TLS handshake not done in this time is closed

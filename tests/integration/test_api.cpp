@@ -97,7 +97,7 @@ struct Host {
   bool running = false;
 
   explicit Host(bool clientTimes = false, bool withSamples = true, const std::string& apiExtra = "",
-                const std::string& crmExtra = "") {
+                const std::string& crmExtra = "", const std::string& apiChildren = "") {
     fs::create_directories(dir / "jumin/in");
     if (withSamples)
       for (const auto& f : fs::directory_iterator(source("config/samples/jumin")))
@@ -109,8 +109,9 @@ struct Host {
                     "  <pipeline poll-interval=\"1s\" batch-records=\"100\"/>\n"
                     "  " + storeXml() + "\n"
                     "  <api address=\"127.0.0.1\" port=\"0\" certificate=\"" + c.ok("server.crt") + "\" key=\"" +
-                        c.ok("server.key") + "\" client-ca=\"" + c.ok("ca.crt") + "\" " + apiExtra + "/>\n"
-                    "  <subscription id=\"window-feed\" clients=\"window-a\" ack-timeout=\"2s\"/>\n"
+                        c.ok("server.key") + "\" client-ca=\"" + c.ok("ca.crt") + "\" " + apiExtra +
+                        (apiChildren.empty() ? std::string("/>\n") : ">" + apiChildren + "</api>\n") +
+                        "  <subscription id=\"window-feed\" clients=\"window-a\" ack-timeout=\"2s\"/>\n"
                     "  <connector id=\"jumin-in\" plugin=\"resident\"><directory>jumin</directory>"
                     "<pattern>*.csv</pattern><layout>" + source("mappings/layouts/jumin-csv.xml").string() +
                         "</layout><reason-codes>" + source("mappings/codes/move-reason.tsv").string() +
@@ -399,6 +400,38 @@ BOOST_AUTO_TEST_CASE(api_clients_lets_in_only_the_listed_certificates) {
   BOOST_TEST(refused);
   BOOST_TEST(host.log().find("client=window-b") != std::string::npos);
   BOOST_TEST(host.log().find("refused: not among <api clients>") != std::string::npos);
+}
+
+// <api><client permissions>: a window system calls only the services its
+// permissions name; any other call is answered with an exception naming the
+// permission (the connection stays usable) and is audited as refused.
+BOOST_AUTO_TEST_CASE(a_window_system_calls_only_the_services_its_permissions_name) {
+  Host host(false, false, "", "",
+            "<client name=\"window-a\" permissions=\"resident\"/><client name=\"window-b\" permissions=\"record crm\"/>");
+  auto refusal = [](const std::function<void()>& call) -> std::string {
+    try {
+      call();
+    } catch (const apache::thrift::TApplicationException& e) {
+      return e.what();
+    } catch (const std::exception&) {
+      return "answered";
+    }
+    return "answered";
+  };
+  Client a = Client::as(host, "window-a");
+  api::Resident r;
+  std::vector<api::RecordBatch> out;
+  BOOST_TEST(refusal([&] { a.residents->getResident(r, "00010000019"); }) == "answered");
+  const std::string pulled = refusal([&] { a.records->pull(out, "window-feed", 1); });
+  BOOST_TEST(pulled.find("client 'window-a' may not call RecordService (needs the record permission") != std::string::npos,
+             pulled);
+  BOOST_TEST(refusal([&] { a.residents->getResident(r, "00010000019"); }) == "answered");  // still connected
+  Client b = Client::as(host, "window-b");
+  const std::string looked = refusal([&] { b.residents->getResident(r, "00010000019"); });
+  BOOST_TEST(looked.find("needs the resident permission") != std::string::npos, looked);
+  BOOST_TEST(host.log().find("client=window-a") != std::string::npos);
+  BOOST_TEST(host.log().find("call=RecordService.pull refused: needs the record permission") != std::string::npos,
+             host.log());
 }
 
 BOOST_AUTO_TEST_CASE(a_silent_connection_is_closed_after_the_idle_timeout) {
