@@ -71,7 +71,8 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     response.set("Referrer-Policy", "no-referrer");
     const std::string path = request.getURI().substr(0, request.getURI().find('?'));
     if (path.rfind("/api/v1/", 0) == 0) return serveApi(request, response, path.substr(8));
-    if (request.getMethod() != "GET" && request.getMethod() != "HEAD") {
+    const bool pagePost = request.getMethod() == "POST" && path.rfind("/plugins/", 0) == 0 && console_.enabled();
+    if (request.getMethod() != "GET" && request.getMethod() != "HEAD" && !pagePost) {
       response.setStatusAndReason(HTTPResponse::HTTP_METHOD_NOT_ALLOWED);
       response.set("Allow", "GET, HEAD");
       response.send() << "only GET\n";
@@ -156,11 +157,22 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     audit.who = "admin listener";
     audit.address = request.clientAddress().host().toString();
     audit.action = "admin " + page->instance + "/" + page->path;
+    std::string who;
     if (console_.enabled()) {
-      // Operators sign in: the page needs a session whose groups permit it.
-      auto session = signedIn(request, response, page->permission);
+      // Operators sign in: the page needs a session whose groups permit it;
+      // a POST (a change: approve, reject …) also the session's CSRF token.
+      auto session = request.getMethod() == "POST" ? changing(request, response) : signedIn(request, response, page->permission);
       if (!session) return;
+      if (request.getMethod() == "POST" && (session->mustChangePassword || !session->permissions.count(page->permission))) {
+        audit.who = session->user;
+        audit.result = "refused: needs " + page->permission;
+        writeAudit(audit, true);
+        return json(response, HTTPResponse::HTTP_FORBIDDEN, "{\"error\":\"needs the " + page->permission + " permission\"}");
+      }
+      if (request.getMethod() == "POST" && page->permission == "view")
+        return json(response, HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "{\"error\":\"a view page takes GET only\"}");
       audit.who = session->user;
+      who = session->user;
     } else if (!AdminPages::servedWithoutSignIn(page->permission)) {
       audit.result = "refused: needs " + page->permission;
       writeAudit(audit, true);
@@ -172,6 +184,7 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     in.method = request.getMethod();
     in.path = page->path;
     in.address = audit.address;
+    in.who = who;
     try {
       for (const auto& [k, v] : Poco::URI(request.getURI()).getQueryParameters()) in.query[k] = v;
     } catch (const Poco::Exception&) {

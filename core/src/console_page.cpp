@@ -72,6 +72,16 @@ const char* const kPageHtml = R"html(<!DOCTYPE html>
       </tr></thead>
       <tbody></tbody>
     </table>
+    <h2 id="held-title" data-ja="承認待ちのバンドル（区域間連携）" data-en="Bundles waiting for approval (bridge)">承認待ちのバンドル（区域間連携）</h2>
+    <p id="held-none" data-ja="承認待ちはありません。" data-en="Nothing waits for approval.">承認待ちはありません。</p>
+    <table id="held">
+      <thead><tr>
+        <th scope="col" data-ja="バンドル" data-en="Bundle">バンドル</th>
+        <th scope="col" data-ja="内容" data-en="Holds">内容</th>
+        <th scope="col" data-ja="操作" data-en="Actions">操作</th>
+      </tr></thead>
+      <tbody></tbody>
+    </table>
     <section id="shown" hidden aria-live="polite">
       <h3 data-ja="不達の内容（この閲覧は監査証跡に残ります）" data-en="The dead letter's records (this look is in the audit trail)">不達の内容（この閲覧は監査証跡に残ります）</h3>
       <pre id="shown-text"></pre>
@@ -160,6 +170,7 @@ async function refresh() {
   const background = state.polled;
   state.polled = true;
   await refreshDead(background);
+  await refreshHeld(background);
   const r = await api("GET", "/api/v1/routes", undefined, background);
   if (r.status !== 200) return;
   const body = $("routes").querySelector("tbody");
@@ -222,6 +233,50 @@ async function refreshDead(background) {
     tr.appendChild(td);
     body.appendChild(tr);
   }
+}
+
+async function refreshHeld(background) {
+  const index = await api("GET", "/plugins", undefined, background);
+  const body = $("held").querySelector("tbody");
+  if (index.status !== 200) return;
+  const rows = [];
+  for (const p of index.json.pages.filter((p) => p.path.endsWith("/pending"))) {
+    const r = await api("GET", p.path, undefined, background);
+    if (r.status !== 200 || !Array.isArray(r.json.pending)) continue;
+    for (const b of r.json.pending) rows.push({ base: p.path.slice(0, -"pending".length), bundle: b.bundle, holds: b.holds });
+  }
+  body.textContent = "";
+  $("held-none").hidden = rows.length > 0;
+  $("held").hidden = rows.length === 0;
+  rows.forEach((row, n) => {
+    const tr = document.createElement("tr");
+    for (const v of [row.bundle, row.holds]) {
+      const td = document.createElement("td");
+      td.textContent = v;
+      tr.appendChild(td);
+    }
+    const td = document.createElement("td");
+    const act = async (what, reason) => {
+      const q = "?bundle=" + encodeURIComponent(row.bundle) + (reason ? "&reason=" + encodeURIComponent(reason) : "");
+      const r = await api("POST", row.base + what + q);
+      $("status").textContent = r.status === 200 ? (what === "approve" ? t("承認しました: ", "Approved: ") : t("却下しました: ", "Rejected: ")) + row.bundle
+                                                 : (r.json.message || r.json.error || String(r.status));
+      refreshHeld(false);
+    };
+    td.appendChild(button("承認する", "Approve", () => act("approve")));
+    const label = document.createElement("label");
+    label.htmlFor = "reason-" + n;
+    label.dataset.ja = "却下の理由";
+    label.dataset.en = "Reason to reject";
+    label.textContent = t("却下の理由", "Reason to reject");
+    const reason = document.createElement("input");
+    reason.id = "reason-" + n;
+    td.appendChild(label);
+    td.appendChild(reason);
+    td.appendChild(button("却下する", "Reject", () => act("reject", reason.value)));
+    tr.appendChild(td);
+    body.appendChild(tr);
+  });
 }
 
 async function dashboard(me) {

@@ -90,7 +90,7 @@ def script_errors(driver, where):
     for entry in driver.get_log("browser"):
         if entry["level"] != "SEVERE":
             continue
-        if re.search(r"/api/v1/\S+ - Failed to load resource: the server responded with a status of 40[13]", entry["message"]):
+        if re.search(r"/(api/v1|plugins)\S* - Failed to load resource: the server responded with a status of 40[13]", entry["message"]):
             continue
         bad.append(entry["message"])
     check(not bad, "%s: no script errors%s" % (where, ("; " + " | ".join(bad)) if bad else ""))
@@ -120,6 +120,11 @@ def main():
             f.write("四\n五\n")
         os.makedirs(work + "/broken")
         open(work + "/broken/tmp", "w").close()
+        # A bundle held for an operator's approval before it leaves for the
+        # internet zone (the bridge's sending half, approval=true).
+        os.makedirs(work + "/send/pending-approval")
+        with open(work + "/send/pending-approval/city.000000000001.bundle", "w") as f:
+            f.write("(a bundle)\n")
         config = work + "/config.xml"
         with open(config, "w") as f:
             f.write("""<renkei xmlns="urn:renkei:config:1" instance="city" zone="lgwan">
@@ -136,6 +141,8 @@ def main():
   <connector id="drop2" plugin="file"><directory>exchange2</directory><settle>0s</settle></connector>
   <connector id="broken" plugin="file"><directory>broken</directory></connector>
   <route id="more" from="drop2" to="broken"/>
+  <connector id="bridge" plugin="bridge"><send-folder>send</send-folder><to-zone>internet</to-zone>
+    <send-types>notice</send-types><approval>true</approval><signing-key>keys/bridge-signing.key</signing-key></connector>
 </renkei>
 """)
 
@@ -145,6 +152,7 @@ def main():
                 raise SystemExit("renkei %s: %s%s" % (" ".join(args), r.stdout, r.stderr))
             return r.stdout
 
+        renkei("bridge", "keygen", "--out", work + "/keys", "--zone", "lgwan")
         kacho = one_time_password(renkei("admin", "user", "add", "--config", config, "--user", "kacho", "--groups", "it"))
         secret = re.search(r"secret=([A-Z2-7]+)&", renkei("admin", "user", "totp", "--config", config, "--user", "kacho")).group(1)
         sato = one_time_password(renkei("admin", "user", "add", "--config", config, "--user", "sato", "--groups", "staff"))
@@ -216,6 +224,16 @@ def main():
                 break
             time.sleep(0.1)
         check(len(delivered) == 1, "resubmitted from the console and delivered: " + ", ".join(delivered))
+        # The held bundle: approved from the console, on its way to out/.
+        wait.until(lambda d: "city.000000000001.bundle" in d.find_element(By.ID, "held").text)
+        approve = [b for b in driver.find_elements(By.CSS_SELECTOR, "#held button") if b.text == "承認する"][0]
+        approve.send_keys(Keys.ENTER)
+        wait.until(lambda d: "承認しました" in d.find_element(By.ID, "status").text)
+        check(os.path.exists(work + "/send/out/city.000000000001.bundle"), "the approved bundle is in out/ for the transfer product")
+        note = open(work + "/send/approved/city.000000000001.bundle.note.txt").read() if os.path.exists(
+            work + "/send/approved/city.000000000001.bundle.note.txt") else ""
+        check("by: kacho" in note, "the approval note names the operator: " + note.replace("\n", " | "))
+        driver.save_screenshot(ARTIFACTS + "/console-2c-approved.png")
         driver.find_element(By.ID, "lang").send_keys(Keys.ENTER)
         wait.until(lambda d: d.find_element(By.ID, "routes-title").text == "Routes and targets")
         check(driver.execute_script("return document.documentElement.lang") == "en", "English second")
@@ -263,7 +281,7 @@ def main():
         fy = time.localtime().tm_year - (1 if time.localtime().tm_mon < 4 else 0)
         trail = renkei("audit", "export", "--config", config, "--fiscal-year", str(fy))
         for action in ("console sign-in", "console password change", "console deadletters show",
-                       "console deadletters resubmit", "console sign-out", "console session"):
+                       "console deadletters resubmit", "admin bridge/approve", "console sign-out", "console session"):
             check('"%s"' % action in trail, "the audit trail has " + action)
         check("intact" in renkei("audit", "verify", "--config", config), "the audit trail verifies")
     finally:

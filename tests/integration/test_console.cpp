@@ -176,6 +176,11 @@ BOOST_AUTO_TEST_CASE(no_operator_exists_until_one_is_made_and_the_first_password
   // Now the pages its group permits, and not the others.
   BOOST_TEST(c.call("GET", "/plugins/gen/units").status == 200);
   BOOST_TEST(c.call("GET", "/plugins/gen/reset").status == 403);
+  // A change to a plugin's page: POST, with the CSRF token and the page's
+  // permission (operate); a view page takes GET only.
+  BOOST_TEST(c.call("POST", "/plugins/gen/reset").status == 403);
+  BOOST_TEST(c.call("POST", "/plugins/gen/reset", {}, false).status == 403);
+  BOOST_TEST(c.call("POST", "/plugins/gen/units").status == 405);
   BOOST_TEST(c.call("GET", "/api/v1/me").body.find("\"user\":\"tanaka\"") != std::string::npos);
   // Signed out: the cookie is worth nothing, even with its token.
   BOOST_TEST(c.call("POST", "/api/v1/logout").status == 200);

@@ -15,10 +15,14 @@ namespace renkei {
 
 /// One request to a plugin's page.
 struct AdminRequest {
-  std::string method;   ///< GET or HEAD (the listener takes nothing else yet)
+  std::string method;   ///< GET or HEAD; POST for a page whose permission is not "view" (SDK ABI 15)
   std::string path;     ///< the handler's own path ("pending"), without /plugins/<id>/
   std::map<std::string, std::string> query;  ///< decoded parameters, each name once (the last given wins)
   std::string address;  ///< the caller's address
+  /// The signed-in operator's id (SDK ABI 15): who a change is logged as.
+  /// A POST reaches the handler only from a session with the page's
+  /// permission and the session's CSRF token; the host audits it.
+  std::string who;
 };
 
 /// What the page answers. Never a personal value in a page that does not
@@ -33,8 +37,8 @@ using AdminHandler = std::function<AdminResponse(const AdminRequest&)>;
 
 /// Permissions a page may ask for: "view" (read-only figures and lists),
 /// "operate", "administer", "audit", or a module's own ("review", "crm").
-/// Until operators sign in, the listener serves "view" pages only and
-/// answers 403 for the others, naming the permission.
+/// Without operators (no <admin><group>), the listener serves "view" pages
+/// only, to anyone who reaches it, and answers 403 for the others.
 class AdminRegistry {
  public:
   virtual ~AdminRegistry() = default;
