@@ -225,8 +225,12 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       json(response, HTTPResponse::HTTP_FORBIDDEN, "{\"error\":\"this address may not use the console\"}");
       return std::nullopt;
     }
+    // A page's own refresh (the header, or ?background=1 on an image) is not
+    // the operator's use: it does not keep an idle session alive.
+    const bool background = request.get("X-Renkei-Background", "") == "1" ||
+                            request.getURI().find("background=1") != std::string::npos;
     auto session = console_.session(console::cookie(request.get("Cookie", ""), "renkei_session"), store::nowMs(),
-                                    request.get("X-Renkei-Background", "") != "1");
+                                    !background);
     if (!session) {
       json(response, HTTPResponse::HTTP_UNAUTHORIZED, "{\"error\":\"sign in first\",\"login\":\"/api/v1/login\"}");
       return std::nullopt;
@@ -352,6 +356,21 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     if (what == "routes" && request.getMethod() == "GET") {
       if (!signedIn(request, response, "view")) return;
       return json(response, HTTPResponse::HTTP_OK, backend_.routes ? backend_.routes() : "{\"queues\":[]}");
+    }
+    if (what == "plugins" && request.getMethod() == "GET") {
+      if (!signedIn(request, response, "view")) return;
+      return json(response, HTTPResponse::HTTP_OK, backend_.plugins ? backend_.plugins() : "{\"plugins\":[]}");
+    }
+    if ((what == "routes.csv" || what == "routes.svg") && request.getMethod() == "GET") {
+      if (!signedIn(request, response, "view")) return;
+      const bool csv = what == "routes.csv";
+      const std::string body = csv ? (backend_.routesCsv ? backend_.routesCsv() : std::string())
+                                   : (backend_.routesSvg ? backend_.routesSvg() : std::string());
+      response.setContentType(csv ? "text/csv; charset=utf-8" : "image/svg+xml; charset=utf-8");
+      if (csv) response.set("Content-Disposition", "attachment; filename=\"renkei-routes.csv\"");
+      response.setContentLength(static_cast<std::streamsize>(body.size()));
+      response.send() << body;
+      return;
     }
     if (what == "deadletters" && request.getMethod() == "GET") {
       if (!signedIn(request, response, "view")) return;

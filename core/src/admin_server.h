@@ -28,6 +28,9 @@ class AdminServer {
   /// field names and counts, never a record's values except where said).
   struct Backend {
     std::function<std::string()> routes;       ///< {"queues":[…]}
+    std::function<std::string()> plugins;      ///< {"plugins":[…]}: key, version, status, instances
+    /// The routes' queues as CSV (a report download) and as an SVG bar chart.
+    std::function<std::string()> routesCsv, routesSvg;
     std::function<std::string()> deadLetters;  ///< {"dead":[…]}
     /// One dead letter with its rows and, with `records` > 0, its first
     /// records (personal data: audited by the caller); nothing: no batch.

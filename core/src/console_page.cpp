@@ -58,6 +58,8 @@ const char* const kPageHtml = R"html(<!DOCTYPE html>
       </tr></thead>
       <tbody></tbody>
     </table>
+    <p><a id="routes-csv" href="/api/v1/routes.csv" download="renkei-routes.csv" data-ja="この表を CSV でダウンロード" data-en="Download this table as CSV">この表を CSV でダウンロード</a></p>
+    <img id="routes-chart" src="/api/v1/routes.svg" width="720" alt="ルートと配信先ごとの配信済み・待ちの件数（上の表と同じ数）" data-alt-en="Delivered and waiting records per route and target (the numbers in the table above)">
     <h2 id="dead-title" data-ja="不達（デッドレター）" data-en="Dead letters">不達（デッドレター）</h2>
     <p id="dead-none" data-ja="不達はありません。" data-en="No dead letters.">不達はありません。</p>
     <table id="dead">
@@ -86,6 +88,17 @@ const char* const kPageHtml = R"html(<!DOCTYPE html>
       <h3 data-ja="不達の内容（この閲覧は監査証跡に残ります）" data-en="The dead letter's records (this look is in the audit trail)">不達の内容（この閲覧は監査証跡に残ります）</h3>
       <pre id="shown-text"></pre>
     </section>
+    <h2 id="plugins-title" data-ja="プラグイン" data-en="Plugins">プラグイン</h2>
+    <table id="plugins">
+      <thead><tr>
+        <th scope="col" data-ja="キー" data-en="Key">キー</th>
+        <th scope="col" data-ja="版" data-en="Version">版</th>
+        <th scope="col" data-ja="状態" data-en="Status">状態</th>
+        <th scope="col" data-ja="この構成での ID" data-en="Instances here">この構成での ID</th>
+        <th scope="col" data-ja="説明" data-en="Description">説明</th>
+      </tr></thead>
+      <tbody></tbody>
+    </table>
   </section>
 </main>
 </body>
@@ -110,6 +123,8 @@ caption { text-align: left; color: #333; }
 th, td { border: 1px solid #666; padding: 0.3rem 0.5rem; text-align: left; color: #111; }
 th { background: #e8efe9; }
 td button { margin: 0.1rem 0.25rem; }
+a { color: #0b3d2e; }
+img { max-width: 100%; height: auto; border: 1px solid #666; }
 pre { white-space: pre-wrap; border: 1px solid #666; padding: 0.5rem; color: #111; background: #f7f7f7; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
 td.bad { color: #8b0000; font-weight: bold; }
@@ -125,6 +140,9 @@ const t = (ja, en) => (state.lang === "ja" ? ja : en);
 function applyLang() {
   document.documentElement.lang = state.lang;
   for (const e of document.querySelectorAll("[data-ja]")) e.textContent = e.dataset[state.lang];
+  const chart = $("routes-chart");
+  if (!chart.dataset.altJa) chart.dataset.altJa = chart.alt;
+  chart.alt = state.lang === "ja" ? chart.dataset.altJa : chart.dataset.altEn;
   $("lang").textContent = state.lang === "ja" ? "English" : "日本語";
   $("lang").lang = state.lang === "ja" ? "en" : "ja";
   document.title = $("title").textContent;
@@ -171,6 +189,7 @@ async function refresh() {
   state.polled = true;
   await refreshDead(background);
   await refreshHeld(background);
+  $("routes-chart").src = "/api/v1/routes.svg?at=" + Date.now() + (background ? "&background=1" : "");
   const r = await api("GET", "/api/v1/routes", undefined, background);
   if (r.status !== 200) return;
   const body = $("routes").querySelector("tbody");
@@ -279,11 +298,28 @@ async function refreshHeld(background) {
   });
 }
 
+async function refreshPlugins() {
+  const r = await api("GET", "/api/v1/plugins");
+  if (r.status !== 200) return;
+  const body = $("plugins").querySelector("tbody");
+  body.textContent = "";
+  for (const p of r.json.plugins) {
+    const tr = document.createElement("tr");
+    for (const v of [p.key, p.version, p.status, p.instances.join(", "), p.description]) {
+      const td = document.createElement("td");
+      td.textContent = v;
+      tr.appendChild(td);
+    }
+    body.appendChild(tr);
+  }
+}
+
 async function dashboard(me) {
   state.polled = false;
   $("who").textContent = t("サインイン中: ", "Signed in: ") + me.user +
     (me.last_login ? t("（前回のサインイン: ", " (last sign-in: ") + me.last_login + t(" ", " from ") + me.last_login_from + t(" から）", ")") : "");
   show("dashboard");
+  await refreshPlugins();
   await refresh();
   state.timer = setInterval(refresh, 5000);
 }

@@ -16,6 +16,7 @@
 
 #include "audit_trail.h"
 #include "json_lines.h"
+#include "renkei/text.h"
 #include "pipeline/batch_format.h"
 
 #include <algorithm>
@@ -393,6 +394,85 @@ std::string jsonString(const std::string& v) {
 AdminServer::Backend Host::consoleBackend() {
   AdminServer::Backend b;
   b.routes = [this] { return queuesJson(); };
+  b.plugins = [this] {
+    std::string out = "{\"plugins\":[";
+    bool first = true;
+    for (const PluginDescriptor& d : registry_.plugins()) {
+      std::string instances;
+      for (const auto* list : {&config_.connectors, &config_.modules})
+        for (const InstanceConfig& i : *list)
+          if (i.plugin == d.key) instances += (instances.empty() ? "" : ",") + jsonString(i.id);
+      out += first ? "" : ",";
+      first = false;
+      out += "{\"key\":" + jsonString(d.key) + ",\"kind\":" + jsonString(d.kind) + ",\"version\":" +
+             jsonString(d.version) + ",\"status\":" + jsonString(d.status) + ",\"description\":" +
+             jsonString(d.description) + ",\"instances\":[" + instances + "]}";
+    }
+    return out + "]}";
+  };
+  b.routesCsv = [this] {
+    // For a spreadsheet: UTF-8 with a BOM, CRLF, every cell quoted, a cell
+    // a spreadsheet would run as a formula written as text.
+    auto cell = [](const std::string& v) {
+      std::string text = looksLikeFormula(v) ? "'" + v : v, out = "\"";
+      for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+      return out + "\"";
+    };
+    std::string out = "\xEF\xBB\xBFroute,target,pending_batches,pending_records,oldest_pending_seconds,dead_batches,"
+                      "delivered_records,last_error\r\n";
+    std::lock_guard<std::mutex> lock(adminMutex_);
+    if (!adminStore_) return out;
+    const std::int64_t now = store::nowMs();
+    for (const store::QueueStatus& q : adminStore_->queueStatus())
+      out += cell(q.route) + "," + cell(q.target) + "," + std::to_string(q.pendingBatches) + "," +
+             std::to_string(q.pendingRecords) + "," + std::to_string(q.oldestPendingMs ? (now - q.oldestPendingMs) / 1000 : 0) +
+             "," + std::to_string(q.deadBatches) + "," + std::to_string(q.deliveredRecords) + "," +
+             cell(q.lastError.substr(0, 500)) + "\r\n";
+    return out;
+  };
+  b.routesSvg = [this] {
+    // Delivered and waiting records per route and target, as bars drawn
+    // here (no chart library): readable without colour (each bar labelled),
+    // with a title and a description for screen readers.
+    std::vector<store::QueueStatus> queues;
+    {
+      std::lock_guard<std::mutex> lock(adminMutex_);
+      if (adminStore_) queues = adminStore_->queueStatus();
+    }
+    auto xml = [](const std::string& v) {
+      std::string out;
+      for (char c : v) {
+        if (c == '<') out += "&lt;";
+        else if (c == '>') out += "&gt;";
+        else if (c == '&') out += "&amp;";
+        else if (c == '"') out += "&quot;";
+        else if (static_cast<unsigned char>(c) >= 0x20) out += c;
+      }
+      return out;
+    };
+    std::int64_t most = 1;
+    for (const auto& q : queues) most = std::max({most, q.deliveredRecords, q.pendingRecords});
+    const int rowHeight = 44, left = 220, width = 720, height = 60 + rowHeight * static_cast<int>(std::max<std::size_t>(1, queues.size()));
+    std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" width=\"" + std::to_string(width) +
+                      "\" height=\"" + std::to_string(height) + "\" viewBox=\"0 0 " + std::to_string(width) + " " +
+                      std::to_string(height) + "\" aria-labelledby=\"t d\">\n<title id=\"t\">Records per route and target</title>\n"
+                      "<desc id=\"d\">Delivered (dark bar) and waiting (light bar) records of each route and target</desc>\n"
+                      "<style>text{font:14px sans-serif;fill:#111}</style>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n";
+    int y = 40;
+    for (const auto& q : queues) {
+      const int delivered = static_cast<int>((width - left - 120) * q.deliveredRecords / most);
+      const int pending = static_cast<int>((width - left - 120) * q.pendingRecords / most);
+      svg += "<text x=\"8\" y=\"" + std::to_string(y + 14) + "\">" + xml(q.route + " → " + q.target) + "</text>\n";
+      svg += "<rect x=\"" + std::to_string(left) + "\" y=\"" + std::to_string(y) + "\" width=\"" + std::to_string(delivered) +
+             "\" height=\"16\" fill=\"#0b3d2e\"/><text x=\"" + std::to_string(left + delivered + 6) + "\" y=\"" +
+             std::to_string(y + 13) + "\">" + std::to_string(q.deliveredRecords) + " delivered</text>\n";
+      svg += "<rect x=\"" + std::to_string(left) + "\" y=\"" + std::to_string(y + 20) + "\" width=\"" + std::to_string(pending) +
+             "\" height=\"16\" fill=\"#7fb79f\"/><text x=\"" + std::to_string(left + pending + 6) + "\" y=\"" +
+             std::to_string(y + 33) + "\">" + std::to_string(q.pendingRecords) + " waiting</text>\n";
+      y += rowHeight;
+    }
+    return svg + "</svg>\n";
+  };
   b.deadLetters = [this] {
     std::string out = "{\"dead\":[";
     std::lock_guard<std::mutex> lock(adminMutex_);

@@ -224,6 +224,24 @@ def main():
                 break
             time.sleep(0.1)
         check(len(delivered) == 1, "resubmitted from the console and delivered: " + ", ".join(delivered))
+        # The plugins with their versions; the routes as a CSV download and a chart.
+        plugins = driver.find_element(By.ID, "plugins").text
+        check("file" in plugins and "bridge" in plugins and "0.1.0" in plugins, "the plugins are listed with their versions")
+        downloads = work + "/downloads"
+        os.makedirs(downloads)
+        driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
+        driver.find_element(By.ID, "routes-csv").send_keys(Keys.ENTER)
+        got = ""
+        for _ in range(100):
+            if os.path.exists(downloads + "/renkei-routes.csv"):
+                got = open(downloads + "/renkei-routes.csv", encoding="utf-8-sig").read()
+                if got:
+                    break
+            time.sleep(0.1)
+        check(got.startswith("route,target,") and '"items","core",0,0,0,0,3' in got,
+              "the routes table downloads as CSV: " + got.replace("\r\n", " | ")[:200])
+        chart = driver.execute_script("const i = document.getElementById('routes-chart'); return [i.complete, i.naturalWidth];")
+        check(chart[0] and chart[1] == 720, "the chart drawn by renkei (SVG) shows: %s" % chart)
         # The held bundle: approved from the console, on its way to out/.
         wait.until(lambda d: "city.000000000001.bundle" in d.find_element(By.ID, "held").text)
         approve = [b for b in driver.find_elements(By.CSS_SELECTOR, "#held button") if b.text == "承認する"][0]
