@@ -372,6 +372,29 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       response.send() << body;
       return;
     }
+    if (what == "problems" && request.getMethod() == "GET") {
+      if (!signedIn(request, response, "view")) return;
+      return json(response, HTTPResponse::HTTP_OK,
+                  backend_.problems ? backend_.problems() : "{\"refused\":[],\"held\":[]}");
+    }
+    if (what.rfind("problems/", 0) == 0 && what.size() > 13 && what.compare(what.size() - 4, 4, "/ack") == 0 && post &&
+        backend_.acknowledge) {
+      const auto s = changing(request, response);
+      if (!s) return;
+      if (!s->permissions.count("operate"))
+        return json(response, HTTPResponse::HTTP_FORBIDDEN, "{\"error\":\"needs the operate permission\"}");
+      const std::string id = what.substr(9, what.size() - 13);
+      if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos)
+        return json(response, HTTPResponse::HTTP_BAD_REQUEST, "{\"error\":\"not an item number\"}");
+      const std::int64_t n = backend_.acknowledge(std::stoll(id), s->user);
+      AuditEntry e;
+      e.who = s->user;
+      e.address = address;
+      e.action = "console acknowledge";
+      e.result = "refused item " + id + (n ? ": acknowledged" : ": acknowledged before");
+      writeAudit(e);
+      return json(response, HTTPResponse::HTTP_OK, "{\"acknowledged\":" + std::to_string(n) + "}");
+    }
     if (what == "deadletters" && request.getMethod() == "GET") {
       if (!signedIn(request, response, "view")) return;
       return json(response, HTTPResponse::HTTP_OK, backend_.deadLetters ? backend_.deadLetters() : "{\"dead\":[]}");

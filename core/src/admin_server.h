@@ -35,6 +35,11 @@ class AdminServer {
     /// One dead letter with its rows and, with `records` > 0, its first
     /// records (personal data: audited by the caller); nothing: no batch.
     std::function<std::optional<std::string>(const std::string& batch, int records)> deadLetter;
+    /// {"refused":[…],"held":[…]}: items refused whole (error/, rejected/)
+    /// not acknowledged, and held records per emitter, route and type.
+    std::function<std::string()> problems;
+    /// An operator has seen to refused item `id`: 1, or 0 (logged as `who`).
+    std::function<std::int64_t(std::int64_t id, const std::string& who)> acknowledge;
     /// Sends a dead letter again; the rows changed (logged as `who`).
     std::function<std::int64_t(const std::string& batch, const std::string& who)> resubmit;
   };

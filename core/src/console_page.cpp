@@ -74,6 +74,18 @@ const char* const kPageHtml = R"html(<!DOCTYPE html>
       </tr></thead>
       <tbody></tbody>
     </table>
+    <h2 id="refused-title" data-ja="受け取れなかったもの（error/・rejected/）" data-en="Refused whole (error/, rejected/)">受け取れなかったもの（error/・rejected/）</h2>
+    <p id="refused-none" data-ja="ありません。" data-en="None.">ありません。</p>
+    <table id="refused">
+      <thead><tr>
+        <th scope="col" data-ja="受け取り口" data-en="Connector">受け取り口</th>
+        <th scope="col" data-ja="ファイル" data-en="Item">ファイル</th>
+        <th scope="col" data-ja="理由" data-en="Reason">理由</th>
+        <th scope="col" data-ja="日時" data-en="When">日時</th>
+        <th scope="col" data-ja="操作" data-en="Actions">操作</th>
+      </tr></thead>
+      <tbody></tbody>
+    </table>
     <h2 id="held-title" data-ja="承認待ちのバンドル（区域間連携）" data-en="Bundles waiting for approval (bridge)">承認待ちのバンドル（区域間連携）</h2>
     <p id="held-none" data-ja="承認待ちはありません。" data-en="Nothing waits for approval.">承認待ちはありません。</p>
     <table id="held">
@@ -189,6 +201,7 @@ async function refresh() {
   state.polled = true;
   await refreshDead(background);
   await refreshHeld(background);
+  await refreshProblems(background);
   $("routes-chart").src = "/api/v1/routes.svg?at=" + Date.now() + (background ? "&background=1" : "");
   const r = await api("GET", "/api/v1/routes", undefined, background);
   if (r.status !== 200) return;
@@ -248,6 +261,31 @@ async function refreshDead(background) {
       $("status").textContent = s.status === 200 ? t("再送しました: ", "Resubmitted: ") + d.batch
                                                  : (s.json.error || String(s.status));
       refreshDead(false);
+    }));
+    tr.appendChild(td);
+    body.appendChild(tr);
+  }
+}
+
+async function refreshProblems(background) {
+  const r = await api("GET", "/api/v1/problems", undefined, background);
+  if (r.status !== 200) return;
+  const body = $("refused").querySelector("tbody");
+  body.textContent = "";
+  $("refused-none").hidden = r.json.refused.length > 0;
+  $("refused").hidden = r.json.refused.length === 0;
+  for (const p of r.json.refused) {
+    const tr = document.createElement("tr");
+    for (const v of [p.source, p.item, p.reason, p.at]) {
+      const td = document.createElement("td");
+      td.textContent = v;
+      tr.appendChild(td);
+    }
+    const td = document.createElement("td");
+    td.appendChild(button("確認済みにする", "Acknowledge", async () => {
+      const a = await api("POST", "/api/v1/problems/" + p.id + "/ack");
+      $("status").textContent = a.status === 200 ? t("確認済みにしました: ", "Acknowledged: ") + p.item : (a.json.error || String(a.status));
+      refreshProblems(false);
     }));
     tr.appendChild(td);
     body.appendChild(tr);

@@ -16,6 +16,7 @@
 
 #include "audit_trail.h"
 #include "json_lines.h"
+#include "renkei/local_time.h"
 #include "renkei/text.h"
 #include "pipeline/batch_format.h"
 
@@ -531,6 +532,34 @@ AdminServer::Backend Host::consoleBackend() {
       }
     }
     return out + "}";
+  };
+  b.problems = [this] {
+    std::string out = "{\"refused\":[";
+    std::lock_guard<std::mutex> lock(adminMutex_);
+    if (!adminStore_) return out + "],\"held\":[]}";
+    bool first = true;
+    for (const store::Refusal& r : adminStore_->refusals(store::nowMs(), 500)) {
+      if (r.acknowledgedMs) continue;
+      out += first ? "" : ",";
+      first = false;
+      out += "{\"id\":" + std::to_string(r.id) + ",\"source\":" + jsonString(r.source) + ",\"item\":" +
+             jsonString(r.item) + ",\"reason\":" + jsonString(r.reason.substr(0, 1000)) + ",\"at\":" +
+             jsonString(localTimeText(r.atMs)) + "}";
+    }
+    out += "],\"held\":[";
+    first = true;
+    for (const store::HeldSummary& h : adminStore_->heldSummary()) {
+      out += first ? "" : ",";
+      first = false;
+      out += "{\"emitter\":" + jsonString(h.emitter) + ",\"route\":" + jsonString(h.route) + ",\"record_type\":" +
+             jsonString(h.recordType) + ",\"held\":" + std::to_string(h.held) + ",\"reasons\":" +
+             jsonString(h.lastReasons.substr(0, 500)) + "}";
+    }
+    return out + "]}";
+  };
+  b.acknowledge = [this](std::int64_t id, const std::string& who) -> std::int64_t {
+    std::lock_guard<std::mutex> lock(adminMutex_);
+    return adminStore_ ? adminStore_->acknowledgeRefusal(id, who + " (console)", "acknowledged in the console") : 0;
   };
   b.resubmit = [this](const std::string& batch, const std::string& who) -> std::int64_t {
     std::lock_guard<std::mutex> lock(adminMutex_);

@@ -113,6 +113,10 @@ def main():
         os.makedirs(work + "/exchange/in")
         with open(work + "/exchange/in/items.txt", "w") as f:
             f.write("一\n二\n三\n")
+        # Refused whole (over max-file-size), under a name that is HTML: the
+        # console shows it as text, never as markup.
+        with open(work + "/exchange/in/<img id=\"injected\" src=\"x\" onerror=\"document.title='pwned'\">big.txt", "w") as f:
+            f.write("x" * 2048)
         # A second route whose target cannot take its batch (its tmp/ is a
         # file): a dead letter for the console to show and resubmit.
         os.makedirs(work + "/exchange2/in")
@@ -135,7 +139,7 @@ def main():
     <group name="staff" permissions="view"/>
     <group name="it" permissions="view operate administer"/>
   </admin>
-  <connector id="drop" plugin="file"><directory>exchange</directory><settle>0s</settle></connector>
+  <connector id="drop" plugin="file"><directory>exchange</directory><settle>0s</settle><max-file-size>1KiB</max-file-size></connector>
   <connector id="core" plugin="file"><directory>core</directory></connector>
   <route id="items" from="drop" to="core"/>
   <connector id="drop2" plugin="file"><directory>exchange2</directory><settle>0s</settle></connector>
@@ -242,6 +246,17 @@ def main():
               "the routes table downloads as CSV: " + got.replace("\r\n", " | ")[:200])
         chart = driver.execute_script("const i = document.getElementById('routes-chart'); return [i.complete, i.naturalWidth];")
         check(chart[0] and chart[1] == 720, "the chart drawn by renkei (SVG) shows: %s" % chart)
+        # The refused file: listed with its reason, as text; acknowledged.
+        wait.until(lambda d: "big" in d.find_element(By.ID, "refused").text)
+        refused = driver.find_element(By.ID, "refused").text
+        check('<img id="injected"' in refused and "max-file-size" in refused,
+              "the refused file is listed with its reason, its HTML name as text")
+        check(not driver.find_elements(By.ID, "injected") and driver.title != "pwned",
+              "no markup or script from a file name reaches the page")
+        ack = [b for b in driver.find_elements(By.CSS_SELECTOR, "#refused button") if b.text == "確認済みにする"][0]
+        ack.send_keys(Keys.ENTER)
+        wait.until(lambda d: d.find_element(By.ID, "refused-none").is_displayed())
+        check(True, "acknowledged from the console: no longer a problem")
         # The held bundle: approved from the console, on its way to out/.
         wait.until(lambda d: "city.000000000001.bundle" in d.find_element(By.ID, "held").text)
         approve = [b for b in driver.find_elements(By.CSS_SELECTOR, "#held button") if b.text == "承認する"][0]
@@ -299,7 +314,8 @@ def main():
         fy = time.localtime().tm_year - (1 if time.localtime().tm_mon < 4 else 0)
         trail = renkei("audit", "export", "--config", config, "--fiscal-year", str(fy))
         for action in ("console sign-in", "console password change", "console deadletters show",
-                       "console deadletters resubmit", "admin bridge/approve", "console sign-out", "console session"):
+                       "console deadletters resubmit", "admin bridge/approve", "console acknowledge", "console sign-out",
+                       "console session"):
             check('"%s"' % action in trail, "the audit trail has " + action)
         check("intact" in renkei("audit", "verify", "--config", config), "the audit trail verifies")
     finally:
