@@ -395,6 +395,33 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       writeAudit(e);
       return json(response, HTTPResponse::HTTP_OK, "{\"acknowledged\":" + std::to_string(n) + "}");
     }
+    if (what.rfind("routes/", 0) == 0 && what.size() > 14 && what.compare(what.size() - 7, 7, "/replay") == 0 && post &&
+        backend_.replay) {
+      const auto s = changing(request, response);
+      if (!s) return;
+      if (!s->permissions.count("operate"))
+        return json(response, HTTPResponse::HTTP_FORBIDDEN, "{\"error\":\"needs the operate permission\"}");
+      std::string route, since;
+      try {
+        Poco::URI::decode(what.substr(7, what.size() - 14), route);
+        for (const auto& [k, v] : Poco::URI(request.getURI()).getQueryParameters())
+          if (k == "since") since = v.substr(0, 64);
+      } catch (const Poco::Exception&) {
+        return json(response, HTTPResponse::HTTP_BAD_REQUEST, "{\"error\":\"route and since=…\"}");
+      }
+      const auto done = backend_.replay(route, since, s->user);
+      AuditEntry e;
+      e.who = s->user;
+      e.address = address;
+      e.action = "console replay";
+      e.result = "route " + route.substr(0, 100) + " since " + since + ": " +
+                 (std::holds_alternative<std::int64_t>(done) ? std::to_string(std::get<std::int64_t>(done)) + " deliveries"
+                                                             : "refused: " + std::get<std::string>(done));
+      writeAudit(e, !std::holds_alternative<std::int64_t>(done));
+      if (!std::holds_alternative<std::int64_t>(done))
+        return json(response, HTTPResponse::HTTP_BAD_REQUEST, "{\"error\":" + jsonText(std::get<std::string>(done)) + "}");
+      return json(response, HTTPResponse::HTTP_OK, "{\"replayed\":" + std::to_string(std::get<std::int64_t>(done)) + "}");
+    }
     if (what == "deadletters" && request.getMethod() == "GET") {
       if (!signedIn(request, response, "view")) return;
       return json(response, HTTPResponse::HTTP_OK, backend_.deadLetters ? backend_.deadLetters() : "{\"dead\":[]}");

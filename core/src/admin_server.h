@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <variant>
 #include <string>
 
 #include "admin_pages.h"
@@ -40,6 +41,11 @@ class AdminServer {
     std::function<std::string()> problems;
     /// An operator has seen to refused item `id`: 1, or 0 (logged as `who`).
     std::function<std::int64_t(std::int64_t id, const std::string& who)> acknowledge;
+    /// Delivers again what the store holds for `route` since `since` (as
+    /// `renkei replay --since` takes it): the rows, or why not.
+    std::function<std::variant<std::int64_t, std::string>(const std::string& route, const std::string& since,
+                                                          const std::string& who)>
+        replay;
     /// Sends a dead letter again; the rows changed (logged as `who`).
     std::function<std::int64_t(const std::string& batch, const std::string& who)> resubmit;
   };

@@ -55,6 +55,7 @@ const char* const kPageHtml = R"html(<!DOCTYPE html>
         <th scope="col" data-ja="不達（バッチ）" data-en="Dead letters (batches)">不達（バッチ）</th>
         <th scope="col" data-ja="配信済み（件）" data-en="Delivered (records)">配信済み（件）</th>
         <th scope="col" data-ja="最後のエラー" data-en="Last error">最後のエラー</th>
+        <th scope="col" data-ja="再配信" data-en="Replay">再配信</th>
       </tr></thead>
       <tbody></tbody>
     </table>
@@ -218,6 +219,13 @@ async function refresh() {
       if (i === 4 && v > 0) td.className = "number bad";
       tr.appendChild(td);
     });
+    const td = document.createElement("td");
+    td.appendChild(button("直近 1 時間を再配信", "Replay the last hour", async () => {
+      const a = await api("POST", "/api/v1/routes/" + encodeURIComponent(q.route) + "/replay?since=1h");
+      $("status").textContent = a.status === 200 ? t("再配信: ", "Replayed: ") + q.route + " (" + a.json.replayed + ")"
+                                                 : (a.json.error || String(a.status));
+    }));
+    tr.appendChild(td);
     body.appendChild(tr);
   }
 }

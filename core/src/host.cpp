@@ -561,6 +561,16 @@ AdminServer::Backend Host::consoleBackend() {
     std::lock_guard<std::mutex> lock(adminMutex_);
     return adminStore_ ? adminStore_->acknowledgeRefusal(id, who + " (console)", "acknowledged in the console") : 0;
   };
+  b.replay = [this](const std::string& route, const std::string& since,
+                    const std::string& who) -> std::variant<std::int64_t, std::string> {
+    if (std::none_of(config_.routes.begin(), config_.routes.end(), [&](const RouteConfig& r) { return r.id == route; }))
+      return std::string("no route of that name in this config");
+    const auto from = store::parseSince(since, store::nowMs());
+    if (!from) return std::string("since: a date (2026-11-22), a time, or 90m, 2h, 3d back");
+    std::lock_guard<std::mutex> lock(adminMutex_);
+    if (!adminStore_) return std::string("the store is not open");
+    return adminStore_->replay(route, *from, who + " (console)");
+  };
   b.resubmit = [this](const std::string& batch, const std::string& who) -> std::int64_t {
     std::lock_guard<std::mutex> lock(adminMutex_);
     return adminStore_ ? adminStore_->resubmit(batch, "", who + " (console)") : 0;

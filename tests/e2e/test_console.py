@@ -246,6 +246,12 @@ def main():
               "the routes table downloads as CSV: " + got.replace("\r\n", " | ")[:200])
         chart = driver.execute_script("const i = document.getElementById('routes-chart'); return [i.complete, i.naturalWidth];")
         check(chart[0] and chart[1] == 720, "the chart drawn by renkei (SVG) shows: %s" % chart)
+        # Replay from the console: the route's last hour delivered again.
+        replay = [b for b in driver.find_elements(By.CSS_SELECTOR, "#routes button") if b.text == "直近 1 時間を再配信"][0]
+        replay.send_keys(Keys.ENTER)
+        wait.until(lambda d: "再配信: items" in d.find_element(By.ID, "status").text)
+        check("(1)" in driver.find_element(By.ID, "status").text,
+              "the route's last hour is replayed: " + driver.find_element(By.ID, "status").text)
         # The refused file: listed with its reason, as text; acknowledged.
         wait.until(lambda d: "big" in d.find_element(By.ID, "refused").text)
         refused = driver.find_element(By.ID, "refused").text
@@ -314,7 +320,7 @@ def main():
         fy = time.localtime().tm_year - (1 if time.localtime().tm_mon < 4 else 0)
         trail = renkei("audit", "export", "--config", config, "--fiscal-year", str(fy))
         for action in ("console sign-in", "console password change", "console deadletters show",
-                       "console deadletters resubmit", "admin bridge/approve", "console acknowledge", "console sign-out",
+                       "console deadletters resubmit", "admin bridge/approve", "console acknowledge", "console replay", "console sign-out",
                        "console session"):
             check('"%s"' % action in trail, "the audit trail has " + action)
         check("intact" in renkei("audit", "verify", "--config", config), "the audit trail verifies")
