@@ -101,6 +101,8 @@ const char* const kPageHtml = R"html(<!DOCTYPE html>
       <h3 data-ja="不達の内容（この閲覧は監査証跡に残ります）" data-en="The dead letter's records (this look is in the audit trail)">不達の内容（この閲覧は監査証跡に残ります）</h3>
       <pre id="shown-text"></pre>
     </section>
+    <h2 id="pages-title" data-ja="モジュールの帳票とページ" data-en="Modules' reports and pages">モジュールの帳票とページ</h2>
+    <ul id="pages"></ul>
     <h2 id="plugins-title" data-ja="プラグイン" data-en="Plugins">プラグイン</h2>
     <table id="plugins">
       <thead><tr>
@@ -344,6 +346,24 @@ async function refreshHeld(background) {
   });
 }
 
+async function refreshPages() {
+  const r = await api("GET", "/plugins");
+  if (r.status !== 200) return;
+  const list = $("pages");
+  list.textContent = "";
+  const today = new Date().toISOString().slice(0, 10);
+  for (const p of r.json.pages) {
+    if (/\/(approve|reject)$/.test(p.path)) continue;  // buttons above, not links
+    const li = document.createElement("li");
+    const a = document.createElement("a");
+    a.href = p.path + (p.path.endsWith("/report") ? "?by=day&from=" + today + "&to=" + today : "");
+    a.textContent = p.path;
+    li.appendChild(a);
+    li.appendChild(document.createTextNode(" — " + p.help + " (" + p.permission + ")"));
+    list.appendChild(li);
+  }
+}
+
 async function refreshPlugins() {
   const r = await api("GET", "/api/v1/plugins");
   if (r.status !== 200) return;
@@ -366,6 +386,7 @@ async function dashboard(me) {
     (me.last_login ? t("（前回のサインイン: ", " (last sign-in: ") + me.last_login + t(" ", " from ") + me.last_login_from + t(" から）", ")") : "");
   show("dashboard");
   await refreshPlugins();
+  await refreshPages();
   await refresh();
   state.timer = setInterval(refresh, 5000);
 }

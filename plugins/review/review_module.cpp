@@ -16,6 +16,7 @@
 
 #include "api/ReviewService.h"
 #include "renkei/support/calendar_file.h"
+#include "renkei/admin.h"
 #include "renkei/sdk.h"
 #include "renkei/support/worker.h"
 #include "review.h"
@@ -370,6 +371,31 @@ class ReviewModule final : public Module {
     review_ = std::make_unique<rv::Review>(context.services->state(), procedures, *cal, options,
                                            [host](const Emission& e) { return host->emit(e); });
     review_->migrate();
+    if (AdminRegistry* admin = context.services->admin()) {
+      // The same report as ReviewService.report, as CSV for the console
+      // (counts and averages per key; no application's values).
+      rv::Review* review = review_.get();
+      admin->addHandler("report",
+                        "applications taken in per day, month, hour, form, department or municipality, with the "
+                        "average time to reception (CSV; ?by=day&from=YYYY-MM-DD&to=YYYY-MM-DD)",
+                        "review", [review](const AdminRequest& request) {
+                          AdminResponse r;
+                          auto get = [&](const char* k, const char* fallback) {
+                            auto it = request.query.find(k);
+                            return it == request.query.end() ? std::string(fallback) : it->second;
+                          };
+                          try {
+                            const std::string by = get("by", "day");
+                            r.body = rv::Review::reportCsv(by, review->report(by, get("from", ""), get("to", "")));
+                            r.contentType = "text/csv; charset=utf-8";
+                          } catch (const rv::ReviewError& e) {
+                            r.status = 400;
+                            r.contentType = "text/plain; charset=utf-8";
+                            r.body = e.message + "\n";
+                          }
+                          return r;
+                        });
+    }
     if (ApiRegistry* api = context.services->api()) {
       rv::Review* review = review_.get();
       Poco::Logger* log = log_;

@@ -57,6 +57,14 @@ BOOST_AUTO_TEST_CASE(the_review_module_numbers_applications_on_the_hosts_local_d
   BOOST_TEST(h.module().accept(applications("b1")).isOk());
   BOOST_TEST(h.host().emissions() == emissions);
   BOOST_TEST(h.host().emitted("review.notice").size() == 2u);
+  // The report as a page for the console (permission review): CSV of
+  // counts per day, the same as ReviewService.report.
+  BOOST_TEST(h.host().pageInfo("report").second == "review");
+  const AdminResponse report = h.host().page("report", {{"by", "day"}, {"from", "2026-12-01"}, {"to", "2026-12-31"}});
+  BOOST_TEST(report.status == 200, report.body);
+  BOOST_TEST(report.contentType == "text/csv; charset=utf-8");
+  BOOST_TEST(report.body == "day,count,average_reception_minutes\r\n2026-12-06,2,0.0\r\n", report.body);
+  BOOST_TEST(h.host().page("report", {{"by", "week"}}).status == 400);
 }
 
 BOOST_AUTO_TEST_CASE(a_deprecated_offset_key_still_wins_over_the_hosts_zone) {
