@@ -151,6 +151,57 @@ void BridgeConnector::configure(const Settings& settings, const HostContext& con
           r.body = text.str() + "\n";
           return r;
         });
+  // The crossing at a glance: the last bundle each way, each sender's
+  // sequence and the gaps seen (names, numbers and times; never records).
+  context.services->admin()->addHandler(
+      "status", "the last bundle sent and received, each sender's last sequence and the gaps seen", "view",
+      [this](const AdminRequest&) {
+        StateStore& store = context_.services->state();
+        Poco::JSON::Object out;
+        out.set("connector", context_.id);
+        const auto when = [this](std::int64_t ms) {
+          return ms ? localTimeAt(ms, context_.services->utcOffsetMinutes(ms)) : std::string();
+        };
+        store.read([&](StateSession& s) {
+          if (send_) {
+            Poco::JSON::Object sent;
+            s.query("SELECT sequence, created_ms FROM " + store.table("sent") + " ORDER BY sequence DESC LIMIT 1", {},
+                    [&](StateRows& r) {
+                      sent.set("last_sequence", r.integer(0));
+                      sent.set("at", when(r.integer(1)));
+                    });
+            sent.set("to_zone", send_->toZone);
+            out.set("sent", sent);
+          }
+          if (receive_) {
+            Poco::JSON::Array::Ptr senders = new Poco::JSON::Array;
+            s.query("SELECT sender, last_sequence, gaps FROM " + store.table("senders") + " ORDER BY sender", {},
+                    [&](StateRows& r) {
+                      Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+                      o->set("sender", r.text(0));
+                      o->set("last_sequence", r.integer(1));
+                      o->set("gaps", r.integer(2));
+                      senders->add(o);
+                    });
+            Poco::JSON::Object received;
+            s.query("SELECT sequence, record_type, records, received_ms FROM " + store.table("received") +
+                        " ORDER BY received_ms DESC LIMIT 1",
+                    {}, [&](StateRows& r) {
+                      received.set("last_sequence", r.integer(0));
+                      received.set("record_type", r.text(1));
+                      received.set("records", r.integer(2));
+                      received.set("at", when(r.integer(3)));
+                    });
+            received.set("senders", senders);
+            out.set("received", received);
+          }
+        });
+        AdminResponse r;
+        std::ostringstream text;
+        out.stringify(text);
+        r.body = text.str() + "\n";
+        return r;
+      });
   if (send_ && send_->approval) {
     // Approve or reject from the console (POST, operate): the same decision
     // as `renkei bridge approve|reject`, made as the signed-in operator.

@@ -145,8 +145,10 @@ ZmqReply BridgeConnector::take(const std::string& bytes, const std::string& sha)
     s.query("SELECT last_sequence FROM " + store.table("senders") + " WHERE sender = ?", {m.sender},
             [&](StateRows& r) { last = r.integer(0); });
     if (!last) {
-      s.run("INSERT INTO " + store.table("senders") + " (sender, last_sequence, gaps) VALUES (?, ?, 0)",
-            {m.sender, m.sequence});
+      // A first bundle numbered past 1 has a gap before it, as the metric
+      // counts it.
+      s.run("INSERT INTO " + store.table("senders") + " (sender, last_sequence, gaps) VALUES (?, ?, ?)",
+            {m.sender, m.sequence, m.sequence > 1 ? m.sequence - 1 : std::int64_t{0}});
       if (m.sequence > 1) missingFrom = 1, missingTo = m.sequence - 1;
     } else if (m.sequence > *last) {
       if (m.sequence > *last + 1) missingFrom = *last + 1, missingTo = m.sequence - 1;

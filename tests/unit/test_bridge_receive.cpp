@@ -97,6 +97,13 @@ BOOST_AUTO_TEST_CASE(duplicates_and_bundles_out_of_order_are_delivered_once_and_
   BOOST_TEST(r.h.host().metric("renkei_bridge_bundles_received_total", {{"from", "lgwan"}}) == 3);
   BOOST_TEST(r.h.host().metric("renkei_bridge_sequence_gaps_total", {{"from", "lgwan"}}) == 2);  // not counted again
   BOOST_TEST(test::listFiles(r.h.dir() / "receive/done").size() == 5u);
+  // The console's status page: the last bundle received, the sender's
+  // sequence and the gaps (2), no records.
+  const std::string status = r.h.host().page("status").body;
+  BOOST_TEST(status.find("\"sender\":\"city\"") != std::string::npos, status);
+  BOOST_TEST(status.find("\"last_sequence\":3") != std::string::npos, status);
+  BOOST_TEST(status.find("\"gaps\":2") != std::string::npos, status);
+  BOOST_TEST(status.find("A-1a") == std::string::npos, status);
   BOOST_TEST(test::listFiles(r.h.dir() / "receive/rejected").empty());
   BOOST_TEST(r.h.host().refusals().empty());
 }
