@@ -357,6 +357,22 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       if (!signedIn(request, response, "view")) return;
       return json(response, HTTPResponse::HTTP_OK, backend_.routes ? backend_.routes() : "{\"queues\":[]}");
     }
+    if (what == "calendar" && request.getMethod() == "GET") {
+      if (!signedIn(request, response, "view")) return;
+      int year = 0;
+      try {
+        for (const auto& [k, v] : Poco::URI(request.getURI()).getQueryParameters())
+          if (k == "year" && v.size() == 4 && v.find_first_not_of("0123456789") == std::string::npos) year = std::stoi(v);
+      } catch (const std::exception&) {
+      }
+      if (year < 1950 || year > 2200)
+        return json(response, HTTPResponse::HTTP_BAD_REQUEST, "{\"error\":\"year=YYYY (1950-2200)\"}");
+      const auto days = backend_.calendar ? backend_.calendar(year) : std::nullopt;
+      if (!days)
+        return json(response, HTTPResponse::HTTP_NOT_FOUND,
+                    "{\"error\":\"no municipal calendar in this config (<calendar file=…/>)\"}");
+      return json(response, HTTPResponse::HTTP_OK, *days);
+    }
     if (what == "plugins" && request.getMethod() == "GET") {
       if (!signedIn(request, response, "view")) return;
       return json(response, HTTPResponse::HTTP_OK, backend_.plugins ? backend_.plugins() : "{\"plugins\":[]}");

@@ -30,6 +30,10 @@ class AdminServer {
   struct Backend {
     std::function<std::string()> routes;       ///< {"queues":[…]}
     std::function<std::string()> plugins;      ///< {"plugins":[…]}: key, version, status, instances
+    /// The municipal calendar's days of `year` that are not plain open
+    /// weekdays (holidays, 年末年始, local closed days, 土日開庁), or nothing
+    /// without a calendar.
+    std::function<std::optional<std::string>(int year)> calendar;
     /// The routes' queues as CSV (a report download) and as an SVG bar chart.
     std::function<std::string()> routesCsv, routesSvg;
     std::function<std::string()> deadLetters;  ///< {"dead":[…]}

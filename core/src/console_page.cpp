@@ -103,6 +103,8 @@ const char* const kPageHtml = R"html(<!DOCTYPE html>
     </section>
     <h2 id="pages-title" data-ja="モジュールの帳票とページ" data-en="Modules' reports and pages">モジュールの帳票とページ</h2>
     <ul id="pages"></ul>
+    <h2 id="calendar-title" data-ja="市の暦（今年の休日と開庁日）" data-en="The municipal calendar (this year's closed and service days)">市の暦（今年の休日と開庁日）</h2>
+    <ul id="calendar"></ul>
     <h2 id="plugins-title" data-ja="プラグイン" data-en="Plugins">プラグイン</h2>
     <table id="plugins">
       <thead><tr>
@@ -364,6 +366,24 @@ async function refreshPages() {
   }
 }
 
+async function refreshCalendar() {
+  const year = new Date().getFullYear();
+  const r = await api("GET", "/api/v1/calendar?year=" + year);
+  const list = $("calendar");
+  list.textContent = "";
+  if (r.status !== 200) {
+    const li = document.createElement("li");
+    li.textContent = r.json.error || String(r.status);
+    list.appendChild(li);
+    return;
+  }
+  for (const d of r.json.days) {
+    const li = document.createElement("li");
+    li.textContent = d.date + " " + (d.name || d.kind) + (d.open ? t("（開庁）", " (open)") : "");
+    list.appendChild(li);
+  }
+}
+
 async function refreshPlugins() {
   const r = await api("GET", "/api/v1/plugins");
   if (r.status !== 200) return;
@@ -387,6 +407,7 @@ async function dashboard(me) {
   show("dashboard");
   await refreshPlugins();
   await refreshPages();
+  await refreshCalendar();
   await refresh();
   state.timer = setInterval(refresh, 5000);
 }

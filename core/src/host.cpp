@@ -474,6 +474,23 @@ AdminServer::Backend Host::consoleBackend() {
     }
     return svg + "</svg>\n";
   };
+  b.calendar = [this](int year) -> std::optional<std::string> {
+    if (!config_.calendar) return std::nullopt;
+    std::string out = "{\"year\":" + std::to_string(year) + ",\"days\":[";
+    bool first = true;
+    const calendar::Date start{year, 1, 1};
+    for (std::int64_t d = calendar::toDays(start); calendar::fromDays(d).year == year; ++d) {
+      const calendar::Date date = calendar::fromDays(d);
+      const calendar::Day day = config_.calendar->day(date);
+      if (day.kind == calendar::Kind::Open || day.kind == calendar::Kind::Saturday || day.kind == calendar::Kind::Sunday)
+        continue;
+      out += first ? "" : ",";
+      first = false;
+      out += "{\"date\":" + jsonString(calendar::iso(date)) + ",\"kind\":" + jsonString(calendar::kindName(day.kind)) +
+             ",\"name\":" + jsonString(day.name) + ",\"open\":" + (day.open ? "true" : "false") + "}";
+    }
+    return out + "]}";
+  };
   b.deadLetters = [this] {
     std::string out = "{\"dead\":[";
     std::lock_guard<std::mutex> lock(adminMutex_);

@@ -112,6 +112,7 @@ struct Host {
                     "<renkei xmlns=\"urn:renkei:config:1\" instance=\"city\" zone=\"lgwan\">\n"
                     "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
                     "  <audit key-file=\"secrets/audit.key\" anchor-file=\"audit-anchors.txt\"/>\n"
+                    "  <calendar file=\"" + (fs::path(test::env("RENKEI_SOURCE_DIR")) / "config/calendar/demo-city.xml").string() + "\"/>\n"
                     "  <admin address=\"127.0.0.1\" port=\"0\" max-failures=\"3\" session-idle=\"10s\"" +
                         adminAttributes +
                         ">\n"
@@ -182,6 +183,16 @@ BOOST_AUTO_TEST_CASE(no_operator_exists_until_one_is_made_and_the_first_password
   BOOST_TEST(c.call("POST", "/plugins/gen/reset", {}, false).status == 403);
   BOOST_TEST(c.call("POST", "/plugins/gen/units").status == 405);
   BOOST_TEST(c.call("GET", "/api/v1/me").body.find("\"user\":\"tanaka\"") != std::string::npos);
+  // The municipal calendar, for any year (the years a test can reach).
+  for (int year : {2026, 2027, 2030}) {
+    const std::string days = c.call("GET", "/api/v1/calendar?year=" + std::to_string(year)).body;
+    BOOST_TEST(days.find("{\"date\":\"" + std::to_string(year) + "-01-01\",\"kind\":\"holiday\",\"name\":\"元日\"") !=
+                   std::string::npos,
+               days.substr(0, 300));
+    BOOST_TEST(days.find("\"" + std::to_string(year) + "-12-31\",\"kind\":\"year-end\"") != std::string::npos,
+               days.substr(days.size() > 300 ? days.size() - 300 : 0));
+  }
+  BOOST_TEST(c.call("GET", "/api/v1/calendar?year=20x6").status == 400);
   // Signed out: the cookie is worth nothing, even with its token.
   BOOST_TEST(c.call("POST", "/api/v1/logout").status == 200);
   BOOST_TEST(c.call("GET", "/plugins/gen/units").status == 401);
