@@ -368,9 +368,10 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       if (year < 1950 || year > 2200)
         return json(response, HTTPResponse::HTTP_BAD_REQUEST, "{\"error\":\"year=YYYY (1950-2200)\"}");
       const auto days = backend_.calendar ? backend_.calendar(year) : std::nullopt;
+      // Without a calendar: said, not an error (the page shows it).
       if (!days)
-        return json(response, HTTPResponse::HTTP_NOT_FOUND,
-                    "{\"error\":\"no municipal calendar in this config (<calendar file=…/>)\"}");
+        return json(response, HTTPResponse::HTTP_OK,
+                    "{\"year\":" + std::to_string(year) + ",\"configured\":false,\"days\":[]}");
       return json(response, HTTPResponse::HTTP_OK, *days);
     }
     if (what == "plugins" && request.getMethod() == "GET") {

@@ -377,6 +377,11 @@ async function refreshCalendar() {
     list.appendChild(li);
     return;
   }
+  if (!r.json.configured) {
+    const li = document.createElement("li");
+    li.textContent = t("この構成には市の暦がありません（<calendar file=…/>）。", "This config has no municipal calendar (<calendar file=…/>).");
+    list.appendChild(li);
+  }
   for (const d of r.json.days) {
     const li = document.createElement("li");
     li.textContent = d.date + " " + (d.name || d.kind) + (d.open ? t("（開庁）", " (open)") : "");

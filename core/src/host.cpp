@@ -476,7 +476,7 @@ AdminServer::Backend Host::consoleBackend() {
   };
   b.calendar = [this](int year) -> std::optional<std::string> {
     if (!config_.calendar) return std::nullopt;
-    std::string out = "{\"year\":" + std::to_string(year) + ",\"days\":[";
+    std::string out = "{\"year\":" + std::to_string(year) + ",\"configured\":true,\"days\":[";
     bool first = true;
     const calendar::Date start{year, 1, 1};
     for (std::int64_t d = calendar::toDays(start); calendar::fromDays(d).year == year; ++d) {

@@ -228,6 +228,8 @@ def main():
                 break
             time.sleep(0.1)
         check(len(delivered) == 1, "resubmitted from the console and delivered: " + ", ".join(delivered))
+        check("市の暦がありません" in driver.find_element(By.ID, "calendar").text,
+              "without a calendar the page says so: " + driver.find_element(By.ID, "calendar").text)
         # The plugins with their versions; the routes as a CSV download and a chart.
         plugins = driver.find_element(By.ID, "plugins").text
         check("file" in plugins and "bridge" in plugins and "0.1.0" in plugins, "the plugins are listed with their versions")
