@@ -4,9 +4,6 @@
 // and prints it once.
 #include "admin_commands.h"
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <iostream>
 #include <sstream>
@@ -28,15 +25,7 @@ namespace {
 constexpr int kOk = 0, kRuntime = 1, kUsage = 2;
 
 std::string value(const std::map<std::string, std::string>& values, const std::string& key) {
-  auto it = values.find(key);
-  return it == values.end() ? std::string() : it->second;
-}
-
-std::string who(const std::map<std::string, std::string>& values) {
-  std::string by = value(values, "--by");
-  if (!by.empty()) return by;
-  if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_name) return pw->pw_name;
-  return "uid " + std::to_string(::getuid());
+  return optionValue(values, key);
 }
 
 std::set<std::string> permissionsOf(const AdminConfig& admin, const std::vector<std::string>& groups) {
@@ -132,7 +121,7 @@ int runAdminCommand(const std::string& verb, const std::map<std::string, std::st
       const std::string password = operators::oneTimePassword();
       op.passwordHash = operators::hashPassword(password);
       directory.add(op);
-      s->logOperatorAction(who(values), "admin user add", "operator " + id + " in groups " + joined(groups));
+      s->logOperatorAction(operatorName(values), "admin user add", "operator " + id + " in groups " + joined(groups));
       std::cout << "operator " << id << " added, groups " << joined(groups) << "\n"
                 << "one-time password (shown once; changed at the first sign-in): " << password << "\n";
       if (operators::needsSecondFactor(permissionsOf(admin, groups)))
@@ -149,20 +138,20 @@ int runAdminCommand(const std::string& verb, const std::map<std::string, std::st
       found->failures = 0;
       found->lockedUntilMs = 0;
       directory.save(*found);
-      s->logOperatorAction(who(values), "admin user passwd", "operator " + id + ": a new one-time password");
+      s->logOperatorAction(operatorName(values), "admin user passwd", "operator " + id + ": a new one-time password");
       std::cout << "one-time password for " << id << " (shown once; changed at the next sign-in): " << password << "\n";
     } else if (verb == "disable" || verb == "enable") {
       found->disabled = verb == "disable";
       if (!found->disabled) found->failures = 0, found->lockedUntilMs = 0;
       directory.save(*found);
-      s->logOperatorAction(who(values), "admin user " + verb, "operator " + id);
+      s->logOperatorAction(operatorName(values), "admin user " + verb, "operator " + id);
       std::cout << "operator " << id << (found->disabled ? ": sign-in refused from now on\n" : ": may sign in again\n");
     } else if (verb == "totp") {
       const std::string secret = operators::randomSecret(20);  // 160 bits, as RFC 4226 recommends
       found->totpSecret = secret;
       found->totpLastStep = 0;
       directory.save(*found);
-      s->logOperatorAction(who(values), "admin user totp", "operator " + id + ": a new TOTP secret");
+      s->logOperatorAction(operatorName(values), "admin user totp", "operator " + id + ": a new TOTP secret");
       const std::string uri = operators::totpUri(config->instance, id, secret);
       const std::string png = value(values, "--png");
       if (!png.empty()) {

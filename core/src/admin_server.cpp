@@ -20,6 +20,7 @@
 
 #include "console_page.h"
 #include "host_services.h"
+#include "renkei/json.h"
 #include "renkei/local_time.h"
 
 #include <Poco/JSON/Parser.h>
@@ -32,19 +33,7 @@ using Poco::Net::HTTPResponse;
 using Poco::Net::HTTPServerRequest;
 using Poco::Net::HTTPServerResponse;
 
-std::string jsonText(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') out += '\\', out += c;
-    else if (u < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", u);
-      out += buf;
-    } else out += c;
-  }
-  return out + "\"";
-}
+std::string jsonText(const std::string& s) { return jsonQuoted(s); }
 
 /// /plugins: every page plugins added, with its help and permission.
 std::string pageIndex(const AdminPages& pages) {

@@ -16,6 +16,7 @@
 
 #include "audit_trail.h"
 #include "json_lines.h"
+#include "renkei/json.h"
 #include "renkei/local_time.h"
 #include "renkei/text.h"
 #include "pipeline/batch_format.h"
@@ -376,20 +377,7 @@ void Host::startAdmin() {
 }
 
 namespace {
-/// A JSON string of `v` (controls escaped).
-std::string jsonString(const std::string& v) {
-  std::string out = "\"";
-  for (char c : v) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') out += '\\', out += c;
-    else if (u < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", u);
-      out += buf;
-    } else out += c;
-  }
-  return out + "\"";
-}
+std::string jsonString(const std::string& v) { return jsonQuoted(v); }
 }  // namespace
 
 AdminServer::Backend Host::consoleBackend() {

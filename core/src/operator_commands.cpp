@@ -35,7 +35,7 @@ std::string value(const std::map<std::string, std::string>& values, const std::s
 }
 
 /// Who runs the command, for the operators' log: --by, else the login name.
-std::string operatorName(const std::map<std::string, std::string>& values) {
+std::string operatorNameOf(const std::map<std::string, std::string>& values) {
   std::string who = value(values, "--by");
   if (!who.empty()) return who;
   if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_name) return pw->pw_name;
@@ -509,6 +509,12 @@ void auditOperatorActions(const HostConfig& config, store::Store& s, std::int64_
     trail.append(std::move(e));
   }
 }
+
+std::string optionValue(const std::map<std::string, std::string>& values, const std::string& key) {
+  return value(values, key);
+}
+
+std::string operatorName(const std::map<std::string, std::string>& values) { return renkei::operatorNameOf(values); }
 
 int runOperatorCommand(const std::string& command, const std::string& action,
                        const std::map<std::string, std::string>& values, const std::set<std::string>& flags) {

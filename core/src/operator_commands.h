@@ -17,6 +17,11 @@ struct HostConfig;
 namespace store {
 class Store;
 }
+/// The value of option `key` ("" when not given).
+std::string optionValue(const std::map<std::string, std::string>& values, const std::string& key);
+/// Who runs an operator command: --by, else the login name.
+std::string operatorName(const std::map<std::string, std::string>& values);
+
 /// Copies what an operator command wrote to the operators' log after line
 /// `after` into the audit trail, when the config has <audit>.
 void auditOperatorActions(const HostConfig& config, store::Store& s, std::int64_t after);

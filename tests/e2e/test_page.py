@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from page_checks import contrast_problems  # noqa: E402
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -48,38 +50,10 @@ def wait_for_log(path, pattern, seconds=30):
     raise SystemExit("not started: %s (%s)" % (pattern, path))
 
 
-CONTRAST_JS = r"""
-function lum(c) {
-  const m = c.match(/rgba?\(([\d.]+), ([\d.]+), ([\d.]+)(?:, ([\d.]+))?\)/);
-  if (!m) return null;
-  const f = (v) => { v = v / 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
-  return { l: 0.2126 * f(+m[1]) + 0.7152 * f(+m[2]) + 0.0722 * f(+m[3]), a: m[4] === undefined ? 1 : +m[4] };
-}
-function background(e) {
-  for (; e; e = e.parentElement) {
-    const b = lum(getComputedStyle(e).backgroundColor);
-    if (b && b.a > 0) return b.l;
-  }
-  return 1;
-}
-const bad = [];
-let checked = 0;
-for (const e of document.querySelectorAll("body *")) {
-  if (e.offsetParent === null && getComputedStyle(e).position !== "fixed") continue;
-  const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
-  if (!own) continue;
-  const c = lum(getComputedStyle(e).color);
-  const b = background(e);
-  const ratio = (Math.max(c.l, b) + 0.05) / (Math.min(c.l, b) + 0.05);
-  checked++;
-  if (ratio < 7) bad.push(e.tagName + "#" + e.id + "." + e.className + " " + ratio.toFixed(2) + " '" + e.textContent.trim().slice(0, 20) + "'");
-}
-return [checked, bad];
-"""
 
 
 def contrast(driver, where):
-    checked, bad = driver.execute_script(CONTRAST_JS)
+    checked, bad = contrast_problems(driver, 7)
     check(checked > 0 and not bad, "%s: %d text elements at 7:1 or more%s" % (where, checked, ("; below: " + "; ".join(bad)) if bad else ""))
 
 

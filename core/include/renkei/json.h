@@ -72,6 +72,13 @@ inline void appendJsonString(std::string& out, std::string_view text) {
   out.resize(static_cast<std::size_t>(end - out.data()));
 }
 
+/// `text` as a JSON string literal, quotes included.
+inline std::string jsonQuoted(std::string_view text) {
+  std::string out;
+  appendJsonString(out, text);
+  return out;
+}
+
 /// Appends one record as a JSON object with keys in record order, plus '\n'.
 inline void appendJsonLine(std::string& out, const Record& record) {
   out.push_back('{');
