@@ -242,8 +242,15 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     return session;
   }
 
-  /// Changes need the session's CSRF token in X-CSRF-Token.
-  std::optional<console::Session> changing(HTTPServerRequest& request, HTTPServerResponse& response) {
+  /// Changes need an allowed address, the session's CSRF token in
+  /// X-CSRF-Token and (but for the password change and sign-out) a
+  /// password that is no longer the one-time one.
+  std::optional<console::Session> changing(HTTPServerRequest& request, HTTPServerResponse& response,
+                                           bool beforePasswordChange = false) {
+    if (!console_.allowed(request.clientAddress().host().toString())) {
+      json(response, HTTPResponse::HTTP_FORBIDDEN, "{\"error\":\"this address may not use the console\"}");
+      return std::nullopt;
+    }
     auto session = console_.session(console::cookie(request.get("Cookie", ""), "renkei_session"), store::nowMs());
     if (!session) {
       json(response, HTTPResponse::HTTP_UNAUTHORIZED, "{\"error\":\"sign in first\"}");
@@ -253,6 +260,11 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     if (token.size() != session->csrf.size() ||
         CRYPTO_memcmp(token.data(), session->csrf.data(), token.size()) != 0) {
       json(response, HTTPResponse::HTTP_FORBIDDEN, "{\"error\":\"missing or stale CSRF token\"}");
+      return std::nullopt;
+    }
+    if (session->mustChangePassword && !beforePasswordChange) {
+      json(response, HTTPResponse::HTTP_FORBIDDEN,
+           "{\"error\":\"change the one-time password first\",\"password\":\"/api/v1/password\"}");
       return std::nullopt;
     }
     return session;
@@ -319,14 +331,14 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
                       ",\"last_login_from\":" + jsonText(r.previousAddress) + "}");
     }
     if (what == "logout" && post) {
-      const auto s = changing(request, response);
+      const auto s = changing(request, response, true);
       if (!s) return;
       console_.signOut(s->id);
       response.set("Set-Cookie", sessionCookie("", true));
       return json(response, HTTPResponse::HTTP_OK, "{\"signed_out\":true}");
     }
     if (what == "password" && post) {
-      const auto s = changing(request, response);
+      const auto s = changing(request, response, true);
       if (!s) return;
       const auto in = body(request);
       const std::string why = console_.changePassword(s->id, field(in, "old"), field(in, "new"));

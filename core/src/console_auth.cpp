@@ -145,6 +145,23 @@ SignIn Console::signIn(const std::string& user, const std::string& password, con
   op->lastLoginMs = nowMs;
   op->lastLoginAddress = address;
   directory.save(*op);
+  // Sessions left to idle are dropped here (none is kept past its time),
+  // and one operator holds at most 8: the oldest goes.
+  std::size_t mine = 0;
+  std::string oldest;
+  std::int64_t oldestMs = 0;
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (nowMs - it->second.lastUsedMs > config_.sessionIdle.count()) {
+      it = sessions_.erase(it);
+      continue;
+    }
+    if (it->second.user == op->id) {
+      ++mine;
+      if (oldest.empty() || it->second.lastUsedMs < oldestMs) oldest = it->first, oldestMs = it->second.lastUsedMs;
+    }
+    ++it;
+  }
+  if (mine >= 8) sessions_.erase(oldest);
   Session s;
   s.id = hex(operators::randomSecret(32));
   s.csrf = hex(operators::randomSecret(32));

@@ -165,6 +165,7 @@ BOOST_AUTO_TEST_CASE(no_operator_exists_until_one_is_made_and_the_first_password
   BOOST_TEST(in.setCookie.find("SameSite=Strict") != std::string::npos, in.setCookie);
   // Nothing but the password change until it is changed.
   BOOST_TEST(c.call("GET", "/plugins/gen/units").status == 403);
+  BOOST_TEST(c.call("POST", "/plugins/gen/reset").status == 403);  // not a change either, even with the token
   BOOST_TEST(c.call("POST", "/api/v1/password", "{\"old\":\"" + once + "\",\"new\":\"a new long password\"}", false)
                  .status == 403);  // no CSRF token
   const std::string csrf = c.csrf;
@@ -304,7 +305,12 @@ BOOST_AUTO_TEST_CASE(an_address_off_the_allow_list_cannot_sign_in) {
   BOOST_TEST(outside.login("sato", once).status == 403);
   Client inside(h.port, "127.0.0.2");
   BOOST_TEST(inside.login("sato", once).status == 200);
-  // The cookie does not travel: from the other address it is refused too.
+  // The cookie does not travel: from the other address it is refused too,
+  // for reading and for changing.
   outside.cookie = inside.cookie;
+  outside.csrf = inside.csrf;
   BOOST_TEST(outside.call("GET", "/api/v1/me").status == 403);
+  BOOST_TEST(outside.call("POST", "/api/v1/logout").status == 403);
+  // Still signed in there (its one-time password not changed yet).
+  BOOST_TEST(inside.call("GET", "/api/v1/me").body.find("change the one-time password first") != std::string::npos);
 }
