@@ -45,21 +45,9 @@ std::string joined(const std::vector<std::string>& v) {
 
 int runAdminCommand(const std::string& verb, const std::map<std::string, std::string>& values) {
   const std::string name = "renkei admin user " + verb;
+  auto config = operatorConfig(values, name, "the instance whose operators these are");
+  if (!config) return kUsage;
   const std::string configFile = value(values, "--config");
-  if (configFile.empty()) {
-    std::cerr << name << ": --config is required (the instance whose operators these are)\n";
-    return kUsage;
-  }
-  Diagnostics diags;
-  auto config = loadConfig(configFile, diags);
-  if (!config || !diags.empty()) {
-    std::cerr << diags.format() << name << ": configuration problems\n";
-    return kUsage;
-  }
-  if (auto why = useTimeZone(config->timeZone)) {
-    std::cerr << config->file.string() << ":" << config->rootLine << ": " << *why << "\n";
-    return kUsage;
-  }
   if (!config->admin || config->admin->groups.empty()) {
     std::cerr << config->file.string() << ":" << (config->admin ? config->admin->line : config->rootLine) << ": "
               << name << ": the config's <admin> has no <group name=\"…\" permissions=\"…\"/>: operators are members "

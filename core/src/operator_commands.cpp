@@ -516,24 +516,31 @@ std::string optionValue(const std::map<std::string, std::string>& values, const 
 
 std::string operatorName(const std::map<std::string, std::string>& values) { return renkei::operatorNameOf(values); }
 
-int runOperatorCommand(const std::string& command, const std::string& action,
-                       const std::map<std::string, std::string>& values, const std::set<std::string>& flags) {
+std::optional<HostConfig> operatorConfig(const std::map<std::string, std::string>& values, const std::string& name,
+                                         const std::string& whose) {
   const std::string configFile = value(values, "--config");
-  const std::string name = "renkei " + command + (action.empty() ? "" : " " + action);
   if (configFile.empty()) {
-    std::cerr << name << ": --config is required (the instance whose store to open)\n";
-    return kUsage;
+    std::cerr << name << ": --config is required (" << whose << ")\n";
+    return std::nullopt;
   }
   Diagnostics diags;
   auto config = loadConfig(configFile, diags);
   if (!config || !diags.empty()) {
     std::cerr << diags.format() << name << ": configuration problems\n";
-    return kUsage;
+    return std::nullopt;
   }
   if (auto why = useTimeZone(config->timeZone)) {
     std::cerr << config->file.string() << ":" << config->rootLine << ": " << *why << "\n";
-    return kUsage;
+    return std::nullopt;
   }
+  return config;
+}
+
+int runOperatorCommand(const std::string& command, const std::string& action,
+                       const std::map<std::string, std::string>& values, const std::set<std::string>& flags) {
+  const std::string name = "renkei " + command + (action.empty() ? "" : " " + action);
+  auto config = operatorConfig(values, name, "the instance whose store to open");
+  if (!config) return kUsage;
   try {
     // Operator commands read and change an existing store; they never
     // create one (a wrong --config or path would otherwise make an empty

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+
+#include "config.h"
 #include <map>
 #include <set>
 #include <string>
@@ -13,7 +16,6 @@ namespace renkei {
 int runOperatorCommand(const std::string& command, const std::string& action,
                        const std::map<std::string, std::string>& values, const std::set<std::string>& flags);
 
-struct HostConfig;
 namespace store {
 class Store;
 }
@@ -21,6 +23,11 @@ class Store;
 std::string optionValue(const std::map<std::string, std::string>& values, const std::string& key);
 /// Who runs an operator command: --by, else the login name.
 std::string operatorName(const std::map<std::string, std::string>& values);
+
+/// The config an operator command names with --config, read and with its
+/// time-zone in use; nothing after printing why (the exit status is 2).
+std::optional<HostConfig> operatorConfig(const std::map<std::string, std::string>& values, const std::string& name,
+                                         const std::string& whose);
 
 /// Copies what an operator command wrote to the operators' log after line
 /// `after` into the audit trail, when the config has <audit>.
