@@ -18,6 +18,7 @@
 #include "json_lines.h"
 #include "renkei/json.h"
 #include "renkei/local_time.h"
+#include "renkei/support/chart.h"
 #include "renkei/text.h"
 #include "pipeline/batch_format.h"
 
@@ -420,47 +421,17 @@ AdminServer::Backend Host::consoleBackend() {
     return out;
   };
   b.routesSvg = [this] {
-    // Delivered and waiting records per route and target, as bars drawn
-    // here (no chart library): readable without colour (each bar labelled),
-    // with a title and a description for screen readers.
-    std::vector<store::QueueStatus> queues;
+    // Delivered and waiting records per route and target (chart.h).
+    std::vector<chart::Row> rows;
     {
       std::lock_guard<std::mutex> lock(adminMutex_);
-      if (adminStore_) queues = adminStore_->queueStatus();
+      if (adminStore_)
+        for (const store::QueueStatus& q : adminStore_->queueStatus())
+          rows.push_back({q.route + " → " + q.target, {q.deliveredRecords, q.pendingRecords}});
     }
-    auto xml = [](const std::string& v) {
-      std::string out;
-      for (char c : v) {
-        if (c == '<') out += "&lt;";
-        else if (c == '>') out += "&gt;";
-        else if (c == '&') out += "&amp;";
-        else if (c == '"') out += "&quot;";
-        else if (static_cast<unsigned char>(c) >= 0x20) out += c;
-      }
-      return out;
-    };
-    std::int64_t most = 1;
-    for (const auto& q : queues) most = std::max({most, q.deliveredRecords, q.pendingRecords});
-    const int rowHeight = 44, left = 220, width = 720, height = 60 + rowHeight * static_cast<int>(std::max<std::size_t>(1, queues.size()));
-    std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" width=\"" + std::to_string(width) +
-                      "\" height=\"" + std::to_string(height) + "\" viewBox=\"0 0 " + std::to_string(width) + " " +
-                      std::to_string(height) + "\" aria-labelledby=\"t d\">\n<title id=\"t\">Records per route and target</title>\n"
-                      "<desc id=\"d\">Delivered (dark bar) and waiting (light bar) records of each route and target</desc>\n"
-                      "<style>text{font:14px sans-serif;fill:#111}</style>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n";
-    int y = 40;
-    for (const auto& q : queues) {
-      const int delivered = static_cast<int>((width - left - 120) * q.deliveredRecords / most);
-      const int pending = static_cast<int>((width - left - 120) * q.pendingRecords / most);
-      svg += "<text x=\"8\" y=\"" + std::to_string(y + 14) + "\">" + xml(q.route + " → " + q.target) + "</text>\n";
-      svg += "<rect x=\"" + std::to_string(left) + "\" y=\"" + std::to_string(y) + "\" width=\"" + std::to_string(delivered) +
-             "\" height=\"16\" fill=\"#0b3d2e\"/><text x=\"" + std::to_string(left + delivered + 6) + "\" y=\"" +
-             std::to_string(y + 13) + "\">" + std::to_string(q.deliveredRecords) + " delivered</text>\n";
-      svg += "<rect x=\"" + std::to_string(left) + "\" y=\"" + std::to_string(y + 20) + "\" width=\"" + std::to_string(pending) +
-             "\" height=\"16\" fill=\"#7fb79f\"/><text x=\"" + std::to_string(left + pending + 6) + "\" y=\"" +
-             std::to_string(y + 33) + "\">" + std::to_string(q.pendingRecords) + " waiting</text>\n";
-      y += rowHeight;
-    }
-    return svg + "</svg>\n";
+    return chart::bars("Records per route and target",
+                       "Delivered and waiting records of each route and target (the numbers in the table)",
+                       {"delivered", "waiting"}, rows);
   };
   b.calendar = [this](int year) -> std::optional<std::string> {
     if (!config_.calendar) return std::nullopt;

@@ -13,6 +13,10 @@
 #include "crm_tokens.h"
 #include "renkei/support/calendar_file.h"
 #include "renkei/support/guidance.h"
+#include "renkei/admin.h"
+#include "renkei/support/chart.h"
+#include "renkei/text.h"
+#include <cstdio>
 #include "renkei/sdk.h"
 
 namespace renkei::plugins::crm {
@@ -347,6 +351,60 @@ class CrmHandler final : public api::CrmServiceIf {
 
 }  // namespace
 
+/// The crm module's report page (see configure()).
+static AdminResponse reportPage(Crm& crm, const AdminRequest& request) {
+  auto get = [&](const char* k, const char* fallback) {
+    auto it = request.query.find(k);
+    return it == request.query.end() ? std::string(fallback) : it->second;
+  };
+  AdminResponse r;
+  const std::string view = get("view", "day"), format = get("format", "csv");
+  if ((view != "day" && view != "hour" && view != "procedure" && view != "counter") || (format != "csv" && format != "svg") ||
+      (format == "svg" && view != "day" && view != "hour")) {
+    r.status = 400;
+    r.contentType = "text/plain; charset=utf-8";
+    r.body = "view=day|hour|procedure|counter, format=csv (or svg for day and hour)\n";
+    return r;
+  }
+  api::Report report;
+  try {
+    report = crm.report(get("from", ""), get("to", ""));
+  } catch (const CrmError& e) {
+    r.status = 400;
+    r.contentType = "text/plain; charset=utf-8";
+    r.body = e.message + "\n";
+    return r;
+  }
+  const auto& counts = view == "day" ? report.perDay : report.perHour;
+  if (format == "svg") {
+    std::vector<chart::Row> rows;
+    for (const api::CountRow& c : counts) rows.push_back({c.period, {c.visits, c.procedures}});
+    r.contentType = "image/svg+xml; charset=utf-8";
+    r.body = chart::bars("Visits and procedures per " + view + ", " + report.fromDate + " to " + report.toDate,
+                         "Visits opened and procedures received in each " + view, {"visits", "procedures"}, rows);
+    return r;
+  }
+  r.contentType = "text/csv; charset=utf-8";
+  char number[32];
+  auto fixed = [&](double v) {
+    std::snprintf(number, sizeof number, "%.1f", v);
+    return std::string(number);
+  };
+  if (view == "day" || view == "hour") {
+    r.body = "period,visits,procedures\r\n";
+    for (const api::CountRow& c : counts)
+      r.body += csvCell(c.period) + "," + std::to_string(c.visits) + "," + std::to_string(c.procedures) + "\r\n";
+  } else {
+    r.body = csvCell(view) + ",procedures,waited,wait_avg_seconds,wait_p90_seconds,handled,handle_avg_seconds,"
+             "handle_p90_seconds\r\n";
+    for (const api::TimeRow& t : view == "procedure" ? report.perProcedure : report.perCounter)
+      r.body += csvCell(t.key) + "," + std::to_string(t.procedures) + "," + std::to_string(t.waited) + "," +
+                fixed(t.waitAvgSeconds) + "," + fixed(t.waitP90Seconds) + "," + std::to_string(t.handled) + "," +
+                fixed(t.handleAvgSeconds) + "," + fixed(t.handleP90Seconds) + "\r\n";
+  }
+  return r;
+}
+
 class CrmModule final : public Module {
  public:
   void configure(const Settings& settings, const HostContext& context) override {
@@ -404,6 +462,16 @@ class CrmModule final : public Module {
     if (context.validating) return;  // renkei check: no store
     crm_ = std::make_unique<Crm>(context.services->state(), options);
     crm_->migrate();
+    if (AdminRegistry* admin = context.services->admin()) {
+      // CrmService.report as a console page (permission crm): one view as
+      // CSV, or visits and procedures per day or hour as a chart.
+      Crm* crm = crm_.get();
+      admin->addHandler(
+          "report",
+          "visits and procedures per day or hour, waiting and handling times per procedure or counter "
+          "(?view=day|hour|procedure|counter&from=YYYY-MM-DD&to=YYYY-MM-DD[&format=svg]; CSV)",
+          "crm", [crm](const AdminRequest& request) { return reportPage(*crm, request); });
+    }
     if (ApiRegistry* api = context.services->api()) {
       Crm* crm = crm_.get();
       Poco::Logger* log = log_;

@@ -141,3 +141,25 @@ BOOST_AUTO_TEST_CASE(the_municipal_calendar_is_the_hosts_one_per_instance) {
   BOOST_TEST(h.module().accept(applications("b1")).isOk());
   BOOST_TEST(h.host().emitted("review.notice").size() == 2u);
 }
+
+BOOST_AUTO_TEST_CASE(the_crm_modules_report_is_a_console_page_as_csv_and_as_a_chart) {
+  if (!fs::exists(fs::path(test::env("RENKEI_PLUGIN_DIR")) / "renkei_crm.so")) return;  // plugin switched off
+  test::PluginHarness h("crm");
+  h.configure();
+  BOOST_TEST(h.host().pageInfo("report").second == "crm");
+  const AdminResponse days = h.host().page("report", {{"view", "day"}, {"from", "2026-12-01"}, {"to", "2026-12-07"}});
+  BOOST_TEST(days.status == 200, days.body);
+  BOOST_TEST(days.contentType == "text/csv; charset=utf-8");
+  BOOST_TEST(days.body.rfind("period,visits,procedures\r\n", 0) == 0u, days.body);
+  const AdminResponse times = h.host().page("report", {{"view", "counter"}, {"from", "2026-12-01"}, {"to", "2026-12-07"}});
+  BOOST_TEST(times.body.rfind("counter,procedures,waited,wait_avg_seconds", 0) == 0u, times.body);
+  const AdminResponse chart =
+      h.host().page("report", {{"view", "hour"}, {"from", "2026-12-01"}, {"to", "2026-12-07"}, {"format", "svg"}});
+  BOOST_TEST(chart.contentType == "image/svg+xml; charset=utf-8");
+  BOOST_TEST(chart.body.find("<title id=\"t\">Visits and procedures per hour, 2026-12-01 to 2026-12-07</title>") !=
+                 std::string::npos,
+             chart.body);
+  BOOST_TEST(h.host().page("report", {{"view", "week"}}).status == 400);
+  BOOST_TEST(h.host().page("report", {{"from", "2026-12-07"}, {"to", "2026-12-01"}}).status == 400);
+  BOOST_TEST(h.host().page("report", {{"view", "procedure"}, {"format", "svg"}}).status == 400);
+}
