@@ -112,7 +112,7 @@ def main():
   <audit key-file="secrets/audit.key" anchor-file="audit-anchors.txt"/>
   <admin address="127.0.0.1" port="0" max-failures="3" session-idle="10s">
     <group name="staff" permissions="view"/>
-    <group name="it" permissions="view operate administer"/>
+    <group name="it" permissions="view operate administer crm"/>
   </admin>
   <connector id="drop" plugin="file"><directory>exchange</directory><settle>0s</settle><max-file-size>1KiB</max-file-size></connector>
   <connector id="core" plugin="file"><directory>core</directory></connector>
@@ -120,6 +120,7 @@ def main():
   <connector id="drop2" plugin="file"><directory>exchange2</directory><settle>0s</settle></connector>
   <connector id="broken" plugin="file"><directory>broken</directory></connector>
   <route id="more" from="drop2" to="broken"/>
+  <module id="crm" plugin="crm"/>
   <connector id="bridge" plugin="bridge"><send-folder>send</send-folder><to-zone>internet</to-zone>
     <send-types>notice</send-types><approval>true</approval><signing-key>keys/bridge-signing.key</signing-key></connector>
 </renkei>
@@ -240,6 +241,12 @@ def main():
         ack.send_keys(Keys.ENTER)
         wait.until(lambda d: d.find_element(By.ID, "refused-none").is_displayed())
         check(True, "acknowledged from the console: no longer a problem")
+        # A module's report from the list of its pages: the CRM's, as CSV.
+        link = driver.find_element(By.CSS_SELECTOR, "#pages a[href^='/plugins/crm/report']")
+        report = driver.execute_script("return fetch(arguments[0]).then(r => r.text().then(t => r.status + ' ' + r.headers.get('content-type') + '\\n' + t))",
+                                       link.get_attribute("href"))
+        check(report.startswith("200 text/csv") and "period,visits,procedures" in report,
+              "the CRM's report opens from the console's list of module pages: " + report.replace("\r\n", " | ")[:120])
         # The held bundle: approved from the console, on its way to out/.
         wait.until(lambda d: "city.000000000001.bundle" in d.find_element(By.ID, "held").text)
         approve = [b for b in driver.find_elements(By.CSS_SELECTOR, "#held button") if b.text == "承認する"][0]
