@@ -33,6 +33,7 @@
 #include "renkei/json.h"
 #include "renkei/support/qr.h"
 #include "renkei/support/http_server.h"
+#include "renkei/admin.h"
 #include "renkei/sdk.h"
 #include "renkei/text.h"
 #include "renkei/support/token.h"
@@ -292,8 +293,10 @@ class Concierge {
     throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "the request is not a JSON object"};
   }
 
+ public:
   /// Counts per day, life event and channel between ?from= and ?to=
-  /// (YYYY-MM-DD; default: today), as JSON or CSV.
+  /// (YYYY-MM-DD; default: today), as JSON or CSV (the API's, and the
+  /// console's page).
   std::string report(const std::string& uri, bool csv) {
     auto param = [&](const char* name) -> std::string {
       const std::string key = std::string(name) + "=";
@@ -328,6 +331,7 @@ class Concierge {
     return csv ? out : out + "]}";
   }
 
+ private:
   std::string events() const {
     std::string j = "{\"events\":[";
     for (std::size_t i = 0; i < knowledge->events.size(); ++i) {
@@ -713,6 +717,37 @@ class ConciergeModule final : public Module {
     if (context.validating) return;
     c_.host->state().migrate({"CREATE TABLE {counts} (day TEXT NOT NULL, event TEXT NOT NULL, channel TEXT NOT NULL, "
                               "sessions BIGINT NOT NULL, tokens BIGINT NOT NULL, PRIMARY KEY (day, event, channel))"});
+    // The daily report for the operator console too (permission
+    // concierge): counts only, the same as GET /api/v1/report.
+    if (AdminRegistry* admin = c_.host->admin())
+      admin->addHandler("report",
+                        "sessions and tokens per day, life event and channel (?from=YYYY-MM-DD&to=YYYY-MM-DD"
+                        "[&format=csv]; default today)",
+                        "concierge", [this](const AdminRequest& request) {
+                          AdminResponse r;
+                          std::string uri = "?";
+                          for (const char* key : {"from", "to"})
+                            if (auto it = request.query.find(key); it != request.query.end()) {
+                              if (it->second.size() > 10 || it->second.find_first_not_of("0123456789-") != std::string::npos) {
+                                r.status = 400;
+                                r.contentType = "text/plain; charset=utf-8";
+                                r.body = std::string(key) + ": a date (YYYY-MM-DD)\n";
+                                return r;
+                              }
+                              uri += std::string(key) + "=" + it->second + "&";
+                            }
+                          const auto format = request.query.find("format");
+                          const bool csv = format != request.query.end() && format->second == "csv";
+                          try {
+                            r.body = c_.report(uri, csv);
+                            r.contentType = csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";
+                          } catch (const ApiError& e) {
+                            r.status = e.status;
+                            r.contentType = "text/plain; charset=utf-8";
+                            r.body = e.message + "\n";
+                          }
+                          return r;
+                        });
   }
 
   void start() override {

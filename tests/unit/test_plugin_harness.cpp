@@ -163,3 +163,33 @@ BOOST_AUTO_TEST_CASE(the_crm_modules_report_is_a_console_page_as_csv_and_as_a_ch
   BOOST_TEST(h.host().page("report", {{"from", "2026-12-07"}, {"to", "2026-12-01"}}).status == 400);
   BOOST_TEST(h.host().page("report", {{"view", "procedure"}, {"format", "svg"}}).status == 400);
 }
+
+BOOST_AUTO_TEST_CASE(the_concierges_daily_report_is_a_console_page) {
+  if (!fs::exists(fs::path(test::env("RENKEI_PLUGIN_DIR")) / "renkei_concierge.so")) return;  // plugin switched off
+  test::PluginHarness h("concierge", "internet");
+  auto keys = test::run({test::renkeiBinary(), "token", "keygen", "--out", (h.dir() / "keys").string()});
+  BOOST_TEST_REQUIRE(keys.exitCode == 0, keys.err);
+  std::string pub;
+  for (const auto& f : fs::directory_iterator(h.dir() / "keys"))
+    if (f.path().extension() == ".pub") pub = f.path().string();
+  h.set("knowledge", source("config/concierge/knowledge.xml").string())
+      .set("rules", source("config/concierge/related-procedures.xml").string())
+      .set("token-key", pub)
+      .set("towns", source("config/concierge/towns.txt").string())
+      .set("parameters", "child-medical-age=15")
+      .set("certificate", (h.dir() / "none.crt").string())
+      .set("key", (h.dir() / "none.key").string());
+  Diagnostics diags;
+  auto cal = loadCalendar(source("config/calendar/demo-city.xml"), diags);
+  BOOST_TEST_REQUIRE(diags.empty(), diags.format());
+  h.host().setCalendar(std::make_shared<const calendar::Calendar>(*cal));
+  h.configure();
+  BOOST_TEST(h.host().pageInfo("report").second == "concierge");
+  const AdminResponse csv = h.host().page("report", {{"from", "2026-12-01"}, {"to", "2026-12-07"}, {"format", "csv"}});
+  BOOST_TEST(csv.status == 200, csv.body);
+  BOOST_TEST(csv.contentType == "text/csv; charset=utf-8");
+  BOOST_TEST(csv.body.find("day,event,channel,sessions,tokens") == 0u, csv.body);
+  const AdminResponse json = h.host().page("report", {{"from", "2026-12-01"}, {"to", "2026-12-07"}});
+  BOOST_TEST(json.contentType == "application/json; charset=utf-8");
+  BOOST_TEST(h.host().page("report", {{"from", "2026-12-01&to=x"}}).status == 400);
+}
