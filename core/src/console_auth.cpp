@@ -102,15 +102,47 @@ SignIn Console::signIn(const std::string& user, const std::string& password, con
     if (operators::validId(user)) op = operators::Directory(*db_).find(user);
   }
   // The same work for an unknown id as for a known one: no timing tells.
-  // Outside the lock: a sign-in's scrypt never holds up others' sessions.
-  const bool passwordOk = op ? operators::checkPassword(password, op->passwordHash) : operators::checkNoPassword(password);
-  std::lock_guard<std::mutex> lock(mutex_);
-  operators::Directory directory(*db_);
-  if (op) op = directory.find(user);  // as it is now (another sign-in may have counted a failure)
-  if (!op) {
-    audit(user, address, "console sign-in", "refused: failed");
+  // Outside the lock: a sign-in's scrypt never holds up others' sessions;
+  // at most two at once, so a flood of sign-ins costs 2 × 32 MiB, not one
+  // per listener thread.
+  scrypts_.acquire();
+  bool passwordOk = false;
+  try {
+    passwordOk = op ? operators::checkPassword(password, op->passwordHash) : operators::checkNoPassword(password);
+  } catch (...) {
+    scrypts_.release();
+    throw;
+  }
+  scrypts_.release();
+  // Decided under the lock; written to the audit trail after it (a commit
+  // must not hold up every session look-up).
+  std::string result;
+  std::vector<Session> idle;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    result = decide(user, address, code, nowMs, passwordOk, out, idle);
+  }
+  for (const Session& i : idle) audit(i.user, i.address, "console session", "ended: idle");
+  if (out.result != SignIn::Result::Ok) {
+    audit(user, address, "console sign-in", result);
     return out;
   }
+  try {
+    audit(user, address, "console sign-in", "ok");
+  } catch (...) {
+    // Not in the trail: no session either.
+    std::lock_guard<std::mutex> lock(mutex_);
+    sessions_.erase(out.session->id);
+    throw;
+  }
+  return out;
+}
+
+std::string Console::decide(const std::string& user, const std::string& address, const std::string& code,
+                            std::int64_t nowMs, bool passwordOk, SignIn& out, std::vector<Session>& idle) {
+  operators::Directory directory(*db_);
+  std::optional<operators::Operator> op = operators::validId(user) ? directory.find(user) : std::nullopt;
+  if (!op) return "refused: failed";
   const auto fail = [&](const std::string& why) {
     ++op->failures;
     if (op->failures >= config_.maxFailures) {
@@ -118,21 +150,17 @@ SignIn Console::signIn(const std::string& user, const std::string& password, con
       op->failures = 0;
     }
     directory.save(*op);
-    audit(user, address, "console sign-in", "refused: " + why);
-    return out;
+    return "refused: " + why;
   };
   if (op->disabled) return fail("disabled");
-  if (op->lockedUntilMs > nowMs) {
-    audit(user, address, "console sign-in", "refused: locked out");
-    return out;  // not counted again: the lock-out does not grow by trying
-  }
+  // Not counted again: the lock-out does not grow by trying.
+  if (op->lockedUntilMs > nowMs) return "refused: locked out";
   if (!passwordOk) return fail("wrong password");
   const std::set<std::string> permissions = permissionsOf(*op);
   if (operators::needsSecondFactor(permissions)) {
     if (op->totpSecret.empty()) {
       out.result = SignIn::Result::SecondFactorNotEnrolled;
-      audit(user, address, "console sign-in", "refused: no second factor enrolled");
-      return out;
+      return "refused: no second factor enrolled";
     }
     const auto step = operators::totpMatch(op->totpSecret, code, nowMs / 1000 / 30);
     // A code is good once: not again, nor an older one.
@@ -145,13 +173,15 @@ SignIn Console::signIn(const std::string& user, const std::string& password, con
   op->lastLoginMs = nowMs;
   op->lastLoginAddress = address;
   directory.save(*op);
-  // Sessions left to idle are dropped here (none is kept past its time),
-  // and one operator holds at most 8: the oldest goes.
+  // Sessions left to idle are dropped here (none is kept past its time,
+  // each said in the trail), and one operator holds at most 8: the oldest
+  // goes.
   std::size_t mine = 0;
   std::string oldest;
   std::int64_t oldestMs = 0;
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     if (nowMs - it->second.lastUsedMs > config_.sessionIdle.count()) {
+      idle.push_back(it->second);
       it = sessions_.erase(it);
       continue;
     }
@@ -173,49 +203,78 @@ SignIn Console::signIn(const std::string& user, const std::string& password, con
   sessions_[s.id] = s;
   out.session = s;
   out.result = SignIn::Result::Ok;
-  audit(user, address, "console sign-in", "ok");
-  return out;
+  return "ok";
 }
 
 std::optional<Session> Console::session(const std::string& id, std::int64_t nowMs, bool use) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = sessions_.find(id);
-  if (it == sessions_.end()) return std::nullopt;
-  if (nowMs - it->second.lastUsedMs > config_.sessionIdle.count()) {
-    audit(it->second.user, it->second.address, "console session", "ended: idle");
+  std::optional<Session> ended;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return std::nullopt;
+    if (nowMs - it->second.lastUsedMs <= config_.sessionIdle.count()) {
+      if (use) it->second.lastUsedMs = nowMs;
+      return it->second;
+    }
+    ended = it->second;
     sessions_.erase(it);
-    return std::nullopt;
   }
-  if (use) it->second.lastUsedMs = nowMs;
-  return it->second;
+  audit(ended->user, ended->address, "console session", "ended: idle");
+  return std::nullopt;
 }
 
 void Console::signOut(const std::string& id) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = sessions_.find(id);
-  if (it == sessions_.end()) return;
-  audit(it->second.user, it->second.address, "console sign-out", "ok");
-  sessions_.erase(it);
+  std::optional<Session> ended;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return;
+    ended = it->second;
+    sessions_.erase(it);
+  }
+  audit(ended->user, ended->address, "console sign-out", "ok");
 }
 
 std::string Console::changePassword(const std::string& sessionId, const std::string& oldPassword,
                                     const std::string& newPassword) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto it = sessions_.find(sessionId);
-  if (it == sessions_.end()) return "not signed in";
-  operators::Directory directory(*db_);
-  std::optional<operators::Operator> op = directory.find(it->second.user);
-  if (!op || !operators::checkPassword(oldPassword, op->passwordHash)) {
-    audit(it->second.user, it->second.address, "console password change", "refused: the old password is wrong");
+  Session session;
+  std::optional<operators::Operator> op;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = sessions_.find(sessionId);
+    if (it == sessions_.end()) return "not signed in";
+    session = it->second;
+    op = operators::Directory(*db_).find(session.user);
+  }
+  // The two scrypts outside the lock, like a sign-in's.
+  scrypts_.acquire();
+  bool oldOk = false;
+  std::string hash;
+  try {
+    oldOk = op && operators::checkPassword(oldPassword, op->passwordHash);
+    if (oldOk && newPassword.size() >= 12 && newPassword.size() <= 256 && newPassword != oldPassword)
+      hash = operators::hashPassword(newPassword);
+  } catch (...) {
+    scrypts_.release();
+    throw;
+  }
+  scrypts_.release();
+  if (!oldOk) {
+    audit(session.user, session.address, "console password change", "refused: the old password is wrong");
     return "the old password is wrong";
   }
-  if (newPassword.size() < 12 || newPassword.size() > 256 || newPassword == oldPassword)
-    return "a new password of 12 to 256 characters, not the old one";
-  op->passwordHash = operators::hashPassword(newPassword);
-  op->mustChangePassword = false;
-  directory.save(*op);
-  it->second.mustChangePassword = false;
-  audit(it->second.user, it->second.address, "console password change", "ok");
+  if (hash.empty()) return "a new password of 12 to 256 characters, not the old one";
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    operators::Directory directory(*db_);
+    op = directory.find(session.user);
+    if (!op) return "not signed in";
+    op->passwordHash = hash;
+    op->mustChangePassword = false;
+    directory.save(*op);
+    if (auto it = sessions_.find(sessionId); it != sessions_.end()) it->second.mustChangePassword = false;
+  }
+  audit(session.user, session.address, "console password change", "ok");
   return {};
 }
 

@@ -14,7 +14,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <semaphore>
 #include <set>
+#include <vector>
 #include <string>
 
 #include "config.h"
@@ -62,10 +64,16 @@ class Console {
 
  private:
   std::set<std::string> permissionsOf(const operators::Operator& op) const;
+  /// The sign-in's outcome after the password check (under mutex_): the
+  /// operator's failures and lock-out, the code, the session made; the
+  /// audit result to write; sessions found idle in `idle`.
+  std::string decide(const std::string& user, const std::string& address, const std::string& code,
+                     std::int64_t nowMs, bool passwordOk, SignIn& out, std::vector<Session>& idle);
   AdminConfig config_;
   std::unique_ptr<store::SqlDatabase> db_;
   mutable std::mutex mutex_;  ///< db_ and sessions_
   std::map<std::string, Session> sessions_;
+  std::counting_semaphore<2> scrypts_{2};  ///< sign-ins hashing at once
 };
 
 /// The value of cookie `name` in a Cookie header ("" when absent).
