@@ -333,7 +333,6 @@ std::vector<Intake> DropFolder::recover() {
     // opens it (O_NOFOLLOW) refuses it with the reason.
     struct stat st {};
     if (::fstatat(processing_.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode)) continue;
-    if (name.size() > 4 && name.compare(0, 1, ".") == 0 && name.compare(name.size() - 4, 4, ".tmp") == 0) continue;
     items.push_back({name, processing_.entry(name), static_cast<std::uintmax_t>(st.st_size), true});
   }
   std::sort(items.begin(), items.end(), [](const Intake& a, const Intake& b) { return a.name < b.name; });

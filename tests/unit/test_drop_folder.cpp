@@ -195,9 +195,15 @@ BOOST_AUTO_TEST_CASE(what_was_claimed_before_a_crash_is_recovered_and_can_be_put
     renkei::test::writeFile(f.at("in") / "a.csv", "content");
     BOOST_REQUIRE(first.claimNext());
   }  // the process "dies" with a.csv claimed
+  // Whatever is in processing/ is taken first, whatever its name: a
+  // dot-file there is not passed over in silence.
+  renkei::test::writeFile(f.at("processing") / ".odd.tmp", "x");
   DropFolder drop(f.options(), &log(), "t");
   auto items = drop.recover();
-  BOOST_REQUIRE(items.size() == 1u);
+  BOOST_REQUIRE(items.size() == 2u);
+  BOOST_TEST(items[0].name == ".odd.tmp");
+  BOOST_TEST(drop.fail(items[0], drop.reasonText(".odd.tmp", "not ours")) == ".odd.tmp");
+  items.erase(items.begin());
   BOOST_TEST(items[0].recovered);
   BOOST_TEST(drop.fail(items[0], drop.reasonText("a.csv", "line 2: invalid")) == "a.csv");
   // Reprocess: by name and content only.
