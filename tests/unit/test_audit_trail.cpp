@@ -256,3 +256,27 @@ BOOST_AUTO_TEST_CASE(the_key_is_a_secret_of_its_owner_only) {
   ::chmod((dir / "good.key").c_str(), 0600);
   BOOST_TEST(audit::readKey(dir / "good.key") == std::string(64, 'b'));
 }
+
+// PostgreSQL restarted under a running host (its connections terminated):
+// the trail's next append goes on (the store's ODBC connection reconnects
+// by itself); it does not stay broken, every API call failing, until the
+// host restarts.
+BOOST_AUTO_TEST_CASE(the_trail_goes_on_after_the_store_drops_its_connection,
+                     *boost::unit_test::precondition([](auto) { return onPostgres(); })) {
+  Fresh f;
+  auto trail = f.trail();
+  trail->append(entry(kMarch31, "before"));
+  {
+    auto other = audit::openTrailDatabase(f.config, false);
+    auto s = other->prepare(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> "
+        "pg_backend_pid()");
+    while (s->next()) {
+    }
+  }
+  BOOST_CHECK_NO_THROW(trail->append(entry(kMarch31 + 1000, "after")));
+  trail.reset();
+  const audit::Finding v = f.verify();
+  BOOST_TEST(v.ok, v.what);
+  BOOST_TEST(v.entries == 2);
+}
