@@ -167,6 +167,61 @@ class ResidentConnector final : public Connector, public Source {
     if (!inner_->source()) throw ConfigError("the transport '" + transport_ + "' is not set up as a source");
     if (context.validating) return;  // renkei check: no store
     openState();
+    if (AdminRegistry* admin = services_->admin(); admin && !directory_.empty()) addPages(*admin);
+  }
+
+  /// The console's view of held/: the exports held and why (view), and the
+  /// release of one (POST ?file=NAME, operate) — the same as `renkei
+  /// resident held|release`, made as the signed-in operator.
+  void addPages(AdminRegistry& admin) {
+    admin.addHandler("held", "full exports held for removing too many residents: file and why (release: POST)", "view",
+                     [this](const AdminRequest&) {
+                       AdminResponse r;
+                       std::string list;
+                       for (const auto& [name, why] : heldExports(1000))  // within the page's deadline
+                         list += (list.empty() ? "" : ",") + std::string("{\"file\":") + jsonQuoted(name) +
+                                 ",\"reason\":" + jsonQuoted(why) + "}";
+                       r.body = "{\"connector\":" + jsonQuoted(id_) + ",\"held\":[" + list + "]}\n";
+                       return r;
+                     });
+    admin.addHandler("release", "take a held export in as it is, removals included (POST ?file=NAME)", "operate",
+                     [this](const AdminRequest& request) {
+                       AdminResponse r;
+                       if (request.method != "POST") {
+                         r.status = 405;
+                         r.body = "{\"error\":\"POST\"}\n";
+                         return r;
+                       }
+                       OperatorRequest op;
+                       op.action = "release";
+                       op.by = request.who.empty() ? std::string("console") : request.who + " (console)";
+                       if (auto it = request.query.find("file"); it != request.query.end()) op.options["--file"] = it->second;
+                       const OperatorResult result = *operate(op);
+                       r.status = result.status == 0 ? 200 : result.status == 2 ? 400 : 409;
+                       r.body = "{\"ok\":" + std::string(result.status == 0 ? "true" : "false") + ",\"message\":" +
+                                jsonQuoted(result.status == 0 ? result.logged : result.error) + "}\n";
+                       return r;
+                     });
+  }
+
+  /// held/'s exports (by name) with the first line of each reason file.
+  std::vector<std::pair<std::string, std::string>> heldExports(std::size_t limit = SIZE_MAX) const {
+    const fs::path held = directory_ / "held";
+    std::vector<std::pair<std::string, std::string>> out;
+    std::error_code ec;
+    for (fs::directory_iterator it(held, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string n = it->path().filename().string();
+      if (it->is_regular_file(ec) && !it->is_symlink(ec) && n.size() > 0 &&
+          (n.size() < 9 || n.compare(n.size() - 9, 9, ".held.txt") != 0))
+        out.emplace_back(n, "");
+      if (out.size() >= limit) break;
+    }
+    std::sort(out.begin(), out.end());
+    for (auto& [name, why] : out) {
+      std::ifstream in(held / (name + ".held.txt"));
+      std::getline(in, why);
+    }
+    return out;
   }
 
   /// The register, the exports applied and the releases in the host's store.
@@ -204,23 +259,10 @@ class ResidentConnector final : public Connector, public Source {
       return r;
     }
     const fs::path held = directory_ / "held";
-    std::error_code ec;
     if (request.action == "held") {
-      std::vector<std::string> names;
-      for (fs::directory_iterator it(held, ec), end; !ec && it != end; it.increment(ec)) {
-        const std::string n = it->path().filename().string();
-        if (it->is_regular_file(ec) && !it->is_symlink(ec) && n.size() > 0 &&
-            (n.size() < 9 || n.compare(n.size() - 9, 9, ".held.txt") != 0))
-          names.push_back(n);
-      }
-      std::sort(names.begin(), names.end());
-      for (const std::string& n : names) {
-        std::string why;
-        std::ifstream in(held / (n + ".held.txt"));
-        std::getline(in, why);
-        r.output += printable(n) + "  " + printable(why) + "\n";
-      }
-      r.output += std::to_string(names.size()) + (names.size() == 1 ? " export is" : " exports are") + " held in " +
+      const auto list = heldExports();
+      for (const auto& [name, why] : list) r.output += printable(name) + "  " + printable(why) + "\n";
+      r.output += std::to_string(list.size()) + (list.size() == 1 ? " export is" : " exports are") + " held in " +
                   printable(held.string()) + "\n";
       return r;
     }
