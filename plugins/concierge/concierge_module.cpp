@@ -27,6 +27,7 @@
 #include <tuple>
 
 #include "renkei/support/calendar_file.h"
+#include "renkei/support/chart.h"
 #include "concierge_sessions.h"
 #include "renkei/support/guidance.h"
 #include "renkei/support/worker.h"
@@ -210,7 +211,7 @@ class Concierge {
         if (!reportClients.count(request.clientAddress().host().toString()))
           throw ApiError{HTTPResponse::HTTP_FORBIDDEN, "the report is for the addresses in report-clients"};
         const bool csv = request.getURI().find("format=csv") != std::string::npos;
-        const std::string text = report(request.getURI(), csv);
+        const std::string text = report(request.getURI(), csv ? "csv" : "json");
         if (csv) {
           response.setStatusAndReason(HTTPResponse::HTTP_OK);
           response.setContentType("text/csv; charset=utf-8");
@@ -295,9 +296,10 @@ class Concierge {
 
  public:
   /// Counts per day, life event and channel between ?from= and ?to=
-  /// (YYYY-MM-DD; default: today), as JSON or CSV (the API's, and the
-  /// console's page).
-  std::string report(const std::string& uri, bool csv) {
+  /// (YYYY-MM-DD; default: today), as JSON, CSV or (for the console's
+  /// page) an SVG chart of sessions and tokens per row.
+  std::string report(const std::string& uri, const std::string& format) {
+    const bool csv = format == "csv", svg = format == "svg";
     auto param = [&](const char* name) -> std::string {
       const std::string key = std::string(name) + "=";
       const std::size_t at = uri.find(key);
@@ -311,12 +313,16 @@ class Concierge {
     flush();
     std::string out = csv ? "day,event,channel,sessions,tokens\n" : "{\"from\":" + jsonText(fromText) + ",\"to\":" + jsonText(toText) + ",\"counts\":[";
     bool first = true;
+    std::vector<chart::Row> bars;
     StateStore& st = host->state();
     st.read([&](StateSession& s) {
       s.query("SELECT day, event, channel, sessions, tokens FROM " + st.table("counts") +
                   " WHERE day >= ? AND day <= ? ORDER BY day, event, channel",
               {fromText, toText}, [&](StateRows& r) {
-                if (csv) {
+                if (svg) {
+                  if (bars.size() < 200)
+                    bars.push_back({r.text(0) + " " + r.text(1) + " " + r.text(2), {r.integer(3), r.integer(4)}});
+                } else if (csv) {
                   out += csvCell(r.text(0)) + "," + csvCell(r.text(1)) + "," + csvCell(r.text(2)) + "," +
                          std::to_string(r.integer(3)) + "," +
                          std::to_string(r.integer(4)) + "\n";
@@ -328,6 +334,10 @@ class Concierge {
                 first = false;
               });
     });
+    if (svg)
+      return chart::bars("Concierge sessions and tokens, " + fromText + " to " + toText,
+                         "Sessions begun and tokens issued per day, life event and channel", {"sessions", "tokens"},
+                         bars);
     return csv ? out : out + "]}";
   }
 
@@ -722,7 +732,7 @@ class ConciergeModule final : public Module {
     if (AdminRegistry* admin = c_.host->admin())
       admin->addHandler("report",
                         "sessions and tokens per day, life event and channel (?from=YYYY-MM-DD&to=YYYY-MM-DD"
-                        "[&format=csv]; default today)",
+                        "&format=json|csv|svg; default today, JSON)",
                         "concierge", [this](const AdminRequest& request) {
                           AdminResponse r;
                           std::string uri = "?";
@@ -736,11 +746,19 @@ class ConciergeModule final : public Module {
                               }
                               uri += std::string(key) + "=" + it->second + "&";
                             }
-                          const auto format = request.query.find("format");
-                          const bool csv = format != request.query.end() && format->second == "csv";
+                          const auto asked = request.query.find("format");
+                          const std::string format = asked == request.query.end() ? "json" : asked->second;
+                          if (format != "json" && format != "csv" && format != "svg") {
+                            r.status = 400;
+                            r.contentType = "text/plain; charset=utf-8";
+                            r.body = "format: json, csv or svg\n";
+                            return r;
+                          }
                           try {
-                            r.body = c_.report(uri, csv);
-                            r.contentType = csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";
+                            r.body = c_.report(uri, format);
+                            r.contentType = format == "csv"   ? "text/csv; charset=utf-8"
+                                            : format == "svg" ? "image/svg+xml; charset=utf-8"
+                                                              : "application/json; charset=utf-8";
                           } catch (const ApiError& e) {
                             r.status = e.status;
                             r.contentType = "text/plain; charset=utf-8";

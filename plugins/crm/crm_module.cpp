@@ -358,12 +358,12 @@ static AdminResponse reportPage(Crm& crm, const AdminRequest& request) {
     return it == request.query.end() ? std::string(fallback) : it->second;
   };
   AdminResponse r;
-  const std::string view = get("view", "day"), format = get("format", "csv");
-  if ((view != "day" && view != "hour" && view != "procedure" && view != "counter") || (format != "csv" && format != "svg") ||
-      (format == "svg" && view != "day" && view != "hour")) {
+  // by= as every report page takes it (view= as it was first named)
+  const std::string view = get("by", get("view", "day").c_str()), format = get("format", "csv");
+  if ((view != "day" && view != "hour" && view != "procedure" && view != "counter") || (format != "csv" && format != "svg")) {
     r.status = 400;
     r.contentType = "text/plain; charset=utf-8";
-    r.body = "view=day|hour|procedure|counter, format=csv (or svg for day and hour)\n";
+    r.body = "by=day|hour|procedure|counter, format=csv|svg\n";
     return r;
   }
   api::Report report;
@@ -376,6 +376,16 @@ static AdminResponse reportPage(Crm& crm, const AdminRequest& request) {
     return r;
   }
   const auto& counts = view == "day" ? report.perDay : report.perHour;
+  if (format == "svg" && (view == "procedure" || view == "counter")) {
+    std::vector<chart::Row> rows;
+    for (const api::TimeRow& t : view == "procedure" ? report.perProcedure : report.perCounter)
+      if (rows.size() < 200) rows.push_back({t.key, {t.procedures, t.waited, t.handled}});
+    r.contentType = "image/svg+xml; charset=utf-8";
+    r.body = chart::bars("Procedures per " + view + ", " + report.fromDate + " to " + report.toDate,
+                         "Procedures received, waits timed and handlings timed per " + view,
+                         {"procedures", "waited", "handled"}, rows);
+    return r;
+  }
   if (format == "svg") {
     std::vector<chart::Row> rows;
     for (const api::CountRow& c : counts) rows.push_back({c.period, {c.visits, c.procedures}});
@@ -469,7 +479,7 @@ class CrmModule final : public Module {
       admin->addHandler(
           "report",
           "visits and procedures per day or hour, waiting and handling times per procedure or counter "
-          "(?view=day|hour|procedure|counter&from=YYYY-MM-DD&to=YYYY-MM-DD[&format=svg]; CSV)",
+          "(?by=day|hour|procedure|counter&from=YYYY-MM-DD&to=YYYY-MM-DD&format=csv|svg; CSV)",
           "crm", [crm](const AdminRequest& request) { return reportPage(*crm, request); });
     }
     if (ApiRegistry* api = context.services->api()) {

@@ -16,6 +16,7 @@
 
 #include "api/ReviewService.h"
 #include "renkei/support/calendar_file.h"
+#include "renkei/support/chart.h"
 #include "renkei/admin.h"
 #include "renkei/sdk.h"
 #include "renkei/support/worker.h"
@@ -377,16 +378,35 @@ class ReviewModule final : public Module {
       rv::Review* review = review_.get();
       admin->addHandler("report",
                         "applications taken in per day, month, hour, form, department or municipality, with the "
-                        "average time to reception (CSV; ?by=day&from=YYYY-MM-DD&to=YYYY-MM-DD)",
+                        "average time to reception (?by=day|month|hour|form|department|municipality"
+                        "&from=YYYY-MM-DD&to=YYYY-MM-DD&format=csv|svg; CSV)",
                         "review", [review](const AdminRequest& request) {
                           AdminResponse r;
                           auto get = [&](const char* k, const char* fallback) {
                             auto it = request.query.find(k);
                             return it == request.query.end() ? std::string(fallback) : it->second;
                           };
+                          const std::string format = get("format", "csv");
+                          if (format != "csv" && format != "svg") {
+                            r.status = 400;
+                            r.contentType = "text/plain; charset=utf-8";
+                            r.body = "format: csv or svg\n";
+                            return r;
+                          }
                           try {
                             const std::string by = get("by", "day");
-                            r.body = rv::Review::reportCsv(by, review->report(by, get("from", ""), get("to", "")));
+                            const auto rows = review->report(by, get("from", ""), get("to", ""));
+                            if (format == "svg") {
+                              std::vector<chart::Row> bars;
+                              for (const rv::ReportRow& row : rows)
+                                if (bars.size() < 200) bars.push_back({row.key, {row.count}});
+                              r.body = chart::bars("Applications taken in per " + by,
+                                                   "Applications taken in per " + by + " between the dates asked",
+                                                   {"applications"}, bars);
+                              r.contentType = "image/svg+xml; charset=utf-8";
+                              return r;
+                            }
+                            r.body = rv::Review::reportCsv(by, rows);
                             r.contentType = "text/csv; charset=utf-8";
                           } catch (const rv::ReviewError& e) {
                             r.status = 400;
