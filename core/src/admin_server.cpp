@@ -270,6 +270,41 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     return session;
   }
 
+  /// A change that needs the operate permission: the session, or the
+  /// answer sent (403 refused and audited as `action`).
+  std::optional<console::Session> operating(HTTPServerRequest& request, HTTPServerResponse& response,
+                                            const std::string& action) {
+    auto s = changing(request, response);
+    if (!s) return std::nullopt;
+    if (!s->permissions.count("operate")) {
+      AuditEntry e;
+      e.who = s->user;
+      e.address = request.clientAddress().host().toString();
+      e.action = action;
+      e.result = "refused: needs operate";
+      writeAudit(e, true);
+      json(response, HTTPResponse::HTTP_FORBIDDEN, "{\"error\":\"needs the operate permission\"}");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  /// The query's parameters (each at most `limit` bytes; the last given
+  /// wins); nothing when the query is not well formed.
+  static std::optional<std::map<std::string, std::string>> query(const HTTPServerRequest& request,
+                                                                  std::size_t limit = 1024) {
+    std::map<std::string, std::string> out;
+    try {
+      for (const auto& [k, v] : Poco::URI(request.getURI()).getQueryParameters()) {
+        if (v.size() > limit) return std::nullopt;
+        out[k] = v;
+      }
+    } catch (const Poco::Exception&) {
+      return std::nullopt;
+    }
+    return out;
+  }
+
   /// A JSON object body of at most 8 KiB; nothing when it is not one.
   static Poco::JSON::Object::Ptr body(HTTPServerRequest& request) {
     if (request.getContentLength() > 8192 || request.getContentLength() < 0) return nullptr;
@@ -397,10 +432,8 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     }
     if (what.rfind("problems/", 0) == 0 && what.size() > 13 && what.compare(what.size() - 4, 4, "/ack") == 0 && post &&
         backend_.acknowledge) {
-      const auto s = changing(request, response);
+      const auto s = operating(request, response, "console acknowledge");
       if (!s) return;
-      if (!s->permissions.count("operate"))
-        return json(response, HTTPResponse::HTTP_FORBIDDEN, "{\"error\":\"needs the operate permission\"}");
       const std::string id = what.substr(9, what.size() - 13);
       if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos)
         return json(response, HTTPResponse::HTTP_BAD_REQUEST, "{\"error\":\"not an item number\"}");
@@ -415,10 +448,8 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     }
     if (what.rfind("routes/", 0) == 0 && what.size() > 14 && what.compare(what.size() - 7, 7, "/replay") == 0 && post &&
         backend_.replay) {
-      const auto s = changing(request, response);
+      const auto s = operating(request, response, "console replay");
       if (!s) return;
-      if (!s->permissions.count("operate"))
-        return json(response, HTTPResponse::HTTP_FORBIDDEN, "{\"error\":\"needs the operate permission\"}");
       std::string route, since;
       try {
         Poco::URI::decode(what.substr(7, what.size() - 14), route);
@@ -440,6 +471,53 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
         return json(response, HTTPResponse::HTTP_BAD_REQUEST, "{\"error\":" + jsonText(std::get<std::string>(done)) + "}");
       return json(response, HTTPResponse::HTTP_OK, "{\"replayed\":" + std::to_string(std::get<std::int64_t>(done)) + "}");
     }
+    if (what == "files" && request.getMethod() == "GET") {
+      if (!signedIn(request, response, "view")) return;
+      return json(response, HTTPResponse::HTTP_OK, backend_.files ? backend_.files() : "{\"files\":[]}");
+    }
+    if (what == "files/reprocess" && post && backend_.reprocess) {
+      // ?route=R&file=NAME: a file the route took in, taken in again.
+      const auto s = operating(request, response, "console reprocess");
+      if (!s) return;
+      const auto q = query(request);
+      const std::string route = q && q->count("route") ? q->at("route") : "";
+      const std::string file = q && q->count("file") ? q->at("file") : "";
+      if (route.empty() || file.empty() || route.size() > 200 || file.size() > 1024)
+        return json(response, HTTPResponse::HTTP_BAD_REQUEST, "{\"error\":\"route=R&file=NAME (names from /api/v1/files)\"}");
+      const auto [status, message] = backend_.reprocess(route, file, s->user);
+      AuditEntry e;
+      e.who = s->user;
+      e.address = address;
+      e.action = "console reprocess";
+      // A file's name may name a person (an export per resident): masked
+      // as a key; its route whole.
+      e.recordType = "file";
+      e.keyName = "name";
+      e.key = file;
+      e.result = "route " + route.substr(0, 100) + ": " + (status == 200 ? "asked" : "refused: " + message);
+      writeAudit(e, status != 200);
+      return json(response, static_cast<HTTPResponse::HTTPStatus>(status),
+                  status == 200 ? "{\"reprocess\":" + jsonText(message) + "}" : "{\"error\":" + jsonText(message) + "}");
+    }
+    if (what == "held/resubmit" && post && backend_.heldResubmit) {
+      // ?emitter=E[&route=R]: the held records of one source (and route).
+      const auto s = operating(request, response, "console held resubmit");
+      if (!s) return;
+      const auto q = query(request, 200);
+      const std::string emitter = q && q->count("emitter") ? q->at("emitter") : "";
+      const std::string route = q && q->count("route") ? q->at("route") : "";
+      if (emitter.empty())
+        return json(response, HTTPResponse::HTTP_BAD_REQUEST, "{\"error\":\"emitter=E[&route=R] (from /api/v1/problems)\"}");
+      const std::int64_t n = backend_.heldResubmit(emitter, route, s->user);
+      AuditEntry e;
+      e.who = s->user;
+      e.address = address;
+      e.action = "console held resubmit";
+      e.result = "emitter " + emitter + (route.empty() ? "" : " route " + route) + ": " + std::to_string(n) + " records";
+      writeAudit(e);
+      return json(response, n ? HTTPResponse::HTTP_OK : HTTPResponse::HTTP_NOT_FOUND,
+                  "{\"resubmitted\":" + std::to_string(n) + "}");
+    }
     if (what == "deadletters" && request.getMethod() == "GET") {
       if (!signedIn(request, response, "view")) return;
       return json(response, HTTPResponse::HTTP_OK, backend_.deadLetters ? backend_.deadLetters() : "{\"dead\":[]}");
@@ -457,10 +535,8 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       if (batch.empty() || batch.size() > 200 || batch.find('/') != std::string::npos)
         return json(response, HTTPResponse::HTTP_BAD_REQUEST, "{\"error\":\"not a batch id\"}");
       if (resubmit && post) {
-        const auto s = changing(request, response);
+        const auto s = operating(request, response, "console deadletters resubmit");
         if (!s) return;
-        if (!s->permissions.count("operate"))
-          return json(response, HTTPResponse::HTTP_FORBIDDEN, "{\"error\":\"needs the operate permission\"}");
         const std::int64_t n = backend_.resubmit(batch, s->user);
         AuditEntry e;
         e.who = s->user;

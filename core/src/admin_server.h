@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <variant>
 #include <string>
 
@@ -52,6 +53,19 @@ class AdminServer {
         replay;
     /// Sends a dead letter again; the rows changed (logged as `who`).
     std::function<std::int64_t(const std::string& batch, const std::string& who)> resubmit;
+    /// {"files":[…]}: the files each file route took in lately (name, state,
+    /// when, why it failed), newest first.
+    std::function<std::string()> files;
+    /// Has `file` of `route` taken in again under the config in force (as
+    /// `renkei reprocess`): what will happen, or why not (HTTP status and a
+    /// sentence).
+    std::function<std::pair<int, std::string>(const std::string& route, const std::string& file,
+                                              const std::string& who)>
+        reprocess;
+    /// Has the held records of `emitter` (and `route`, when not empty) taken
+    /// again (as `renkei held resubmit`): how many.
+    std::function<std::int64_t(const std::string& emitter, const std::string& route, const std::string& who)>
+        heldResubmit;
   };
   /// Throws std::runtime_error (address in use, bad certificate …).
   /// `store`: where the operators are (when the config has groups).

@@ -16,6 +16,7 @@
 
 #include "audit_trail.h"
 #include "json_lines.h"
+#include "local_time.h"
 #include "renkei/json.h"
 #include "renkei/local_time.h"
 #include "renkei/support/chart.h"
@@ -550,6 +551,46 @@ AdminServer::Backend Host::consoleBackend() {
   b.resubmit = [this](const std::string& batch, const std::string& who) -> std::int64_t {
     std::lock_guard<std::mutex> lock(adminMutex_);
     return adminStore_ ? adminStore_->resubmit(batch, "", who + " (console)") : 0;
+  };
+  b.files = [this] {
+    // The file routes' last files: names and states, never content.
+    std::string out = "{\"files\":[";
+    std::lock_guard<std::mutex> lock(adminMutex_);
+    if (!adminStore_) return out + "]}";
+    bool first = true;
+    for (const RouteConfig& r : config_.routes) {
+      if (!r.records.empty()) continue;  // a route of emitted records takes in no files
+      for (const store::FileEntry& f : adminStore_->recentFiles(r.id, 50)) {
+        out += first ? "" : ",";
+        first = false;
+        out += "{\"route\":" + jsonString(r.id) + ",\"name\":" + jsonString(f.name) + ",\"state\":" +
+               jsonString(store::fileStateName(f.state)) + ",\"first_seen\":" + jsonString(localTimeFromIso(f.firstSeen)) +
+               ",\"finished\":" + jsonString(f.finishedAt.empty() ? "" : localTimeFromIso(f.finishedAt)) +
+               ",\"note\":" + jsonString(f.note.substr(0, 500)) + ",\"generation\":" + std::to_string(f.generation) +
+               ",\"reprocess_asked\":" + (f.reprocess ? "true" : "false") + "}";
+      }
+    }
+    return out + "]}";
+  };
+  b.reprocess = [this](const std::string& route, const std::string& file,
+                       const std::string& who) -> std::pair<int, std::string> {
+    const auto r = std::find_if(config_.routes.begin(), config_.routes.end(),
+                                [&](const RouteConfig& c) { return c.id == route; });
+    if (r == config_.routes.end()) return {404, "no route of that name in this config"};
+    if (!r->records.empty())
+      return {400, "this route takes records its source emits, not files; ask the source to send them again"};
+    std::lock_guard<std::mutex> lock(adminMutex_);
+    if (!adminStore_) return {503, "the store is not open"};
+    const auto entry = adminStore_->requestReprocess(route, file, who + " (console)");
+    if (!entry) return {404, "this route has taken in no file of that name"};
+    if (entry->state == store::FileState::Processing)
+      return {409, "the file is being taken in right now; ask again once it is done"};
+    return {200, "taken in again under the config in force, as generation " + std::to_string(entry->generation + 1) +
+                     "; its records go out in new batches"};
+  };
+  b.heldResubmit = [this](const std::string& emitter, const std::string& route, const std::string& who) -> std::int64_t {
+    std::lock_guard<std::mutex> lock(adminMutex_);
+    return adminStore_ ? adminStore_->requestHeldResubmit(0, emitter, route, who + " (console)") : 0;
   };
   return b;
 }
