@@ -97,9 +97,64 @@ const char* const kPageHtml = R"html(<!DOCTYPE html>
       </tr></thead>
       <tbody></tbody>
     </table>
+    <h2 id="exports-title" data-ja="保留された全件データ（削除が多すぎるもの）" data-en="Full exports held (they would remove too many residents)">保留された全件データ（削除が多すぎるもの）</h2>
+    <p id="exports-none" data-ja="ありません。" data-en="None.">ありません。</p>
+    <table id="exports">
+      <thead><tr>
+        <th scope="col" data-ja="受け取り口" data-en="Connector">受け取り口</th>
+        <th scope="col" data-ja="ファイル" data-en="File">ファイル</th>
+        <th scope="col" data-ja="理由" data-en="Reason">理由</th>
+        <th scope="col" data-ja="操作" data-en="Actions">操作</th>
+      </tr></thead>
+      <tbody></tbody>
+    </table>
+    <h2 id="heldrec-title" data-ja="保留中のレコード（ルートのマッピングが拒否、または受けるルートなし）" data-en="Held records (a route's mapping refused them, or no route takes them)">保留中のレコード（ルートのマッピングが拒否、または受けるルートなし）</h2>
+    <p id="heldrec-none" data-ja="ありません。" data-en="None.">ありません。</p>
+    <table id="heldrec">
+      <thead><tr>
+        <th scope="col" data-ja="送り元" data-en="Source">送り元</th>
+        <th scope="col" data-ja="ルート" data-en="Route">ルート</th>
+        <th scope="col" data-ja="レコード型" data-en="Record type">レコード型</th>
+        <th scope="col" data-ja="件数" data-en="Records">件数</th>
+        <th scope="col" data-ja="理由" data-en="Reasons">理由</th>
+        <th scope="col" data-ja="操作" data-en="Actions">操作</th>
+      </tr></thead>
+      <tbody></tbody>
+    </table>
+    <h2 id="files-title" data-ja="取り込んだファイル（ルートごとに新しい 50 件）" data-en="Files taken in (the newest 50 per route)">取り込んだファイル（ルートごとに新しい 50 件）</h2>
+    <p id="files-none" data-ja="ありません。" data-en="None.">ありません。</p>
+    <table id="files">
+      <thead><tr>
+        <th scope="col" data-ja="ルート" data-en="Route">ルート</th>
+        <th scope="col" data-ja="ファイル" data-en="File">ファイル</th>
+        <th scope="col" data-ja="状態" data-en="State">状態</th>
+        <th scope="col" data-ja="受け取り" data-en="Taken in">受け取り</th>
+        <th scope="col" data-ja="理由" data-en="Why it failed">理由</th>
+        <th scope="col" data-ja="操作" data-en="Actions">操作</th>
+      </tr></thead>
+      <tbody></tbody>
+    </table>
     <section id="shown" hidden aria-live="polite">
       <h3 data-ja="不達の内容（この閲覧は監査証跡に残ります）" data-en="The dead letter's records (this look is in the audit trail)">不達の内容（この閲覧は監査証跡に残ります）</h3>
       <pre id="shown-text"></pre>
+    </section>
+    <h2 id="reports-title" data-ja="帳票" data-en="Reports">帳票</h2>
+    <p id="reports-none" data-ja="この構成には帳票を出すモジュールがありません（または権限がありません）。" data-en="No module of this config has a report (or none you may see).">この構成には帳票を出すモジュールがありません（または権限がありません）。</p>
+    <form id="report-form">
+      <label for="report-page" data-ja="帳票" data-en="Report">帳票</label>
+      <select id="report-page"></select>
+      <label for="report-by" data-ja="集計の単位" data-en="Per">集計の単位</label>
+      <select id="report-by"></select>
+      <label for="report-from" data-ja="開始日" data-en="From">開始日</label>
+      <input id="report-from" type="date" required>
+      <label for="report-to" data-ja="終了日" data-en="To">終了日</label>
+      <input id="report-to" type="date" required>
+      <button type="submit" data-ja="表示する" data-en="Show">表示する</button>
+    </form>
+    <section id="report-view" hidden aria-live="polite">
+      <table id="report-table"><caption id="report-caption" tabindex="-1"></caption><thead></thead><tbody></tbody></table>
+      <p><a id="report-csv" href="/" data-ja="この帳票を CSV でダウンロード" data-en="Download this report as CSV">この帳票を CSV でダウンロード</a></p>
+      <div id="report-chart"></div>
     </section>
     <h2 id="pages-title" data-ja="モジュールの帳票とページ" data-en="Modules' reports and pages">モジュールの帳票とページ</h2>
     <ul id="pages"></ul>
@@ -131,10 +186,10 @@ header h1 { font-size: 1.25rem; margin: 0; flex: 1; color: #fff; }
 main { padding: 1rem; max-width: 72rem; }
 button { font: inherit; padding: 0.4rem 1rem; border: 2px solid #0b3d2e; background: #fff; color: #0b3d2e; border-radius: 4px; cursor: pointer; }
 header button { border-color: #fff; background: #0b3d2e; color: #fff; }
-button:focus, input:focus { outline: 3px solid #b35900; outline-offset: 2px; }
+button:focus, input:focus, select:focus, a:focus { outline: 3px solid #b35900; outline-offset: 2px; }
 form { display: grid; gap: 0.25rem 1rem; max-width: 28rem; }
 label { font-weight: bold; margin-top: 0.5rem; }
-input { font: inherit; padding: 0.4rem; border: 2px solid #444; border-radius: 4px; color: #111; background: #fff; }
+input, select { font: inherit; padding: 0.4rem; border: 2px solid #444; border-radius: 4px; color: #111; background: #fff; }
 table { border-collapse: collapse; width: 100%; }
 caption { text-align: left; color: #333; }
 th, td { border: 1px solid #666; padding: 0.3rem 0.5rem; text-align: left; color: #111; }
@@ -173,7 +228,7 @@ function show(id) {
   if (first) first.focus();
 }
 
-async function api(method, path, body, background) {
+async function api(method, path, body, background, asText) {
   const r = await fetch(path, {
     method, credentials: "same-origin",
     // The page's own refresh is not the operator's use: it does not keep
@@ -182,15 +237,62 @@ async function api(method, path, body, background) {
                            background ? { "X-Renkei-Background": "1" } : {}),
     body: body ? JSON.stringify(body) : undefined,
   });
-  let json = {};
-  try { json = await r.json(); } catch (e) { json = {}; }
+  let json = {}, text = "";
+  if (asText) text = await r.text();
+  else try { json = await r.json(); } catch (e) { json = {}; }
   if (r.status === 401 && path !== "/api/v1/login") {
     clearInterval(state.timer);
     state.csrf = "";
     $("status").textContent = t("サインインしてください（セッションが終了しました）。", "Please sign in (the session ended).");
     show("login");
   }
-  return { status: r.status, json };
+  return { status: r.status, json, text, type: r.headers.get("Content-Type") || "" };
+}
+
+// A table's rows from `items`: the cells as text (never markup), numbers
+// right-aligned, the row's buttons last; "none" shown when there are none.
+function fillTable(id, items, cellsOf, actionsOf, numbers) {
+  const table = $(id);
+  const body = table.querySelector("tbody");
+  body.textContent = "";
+  $(id + "-none").hidden = items.length > 0;
+  table.hidden = items.length === 0;
+  items.forEach((item, n) => {
+    const tr = document.createElement("tr");
+    cellsOf(item).forEach((v, i) => {
+      const td = document.createElement("td");
+      td.textContent = v === undefined || v === null ? "" : String(v);
+      if (numbers && numbers.includes(i)) td.className = "number";
+      tr.appendChild(td);
+    });
+    if (actionsOf) {
+      const td = document.createElement("td");
+      for (const b of actionsOf(item, n)) td.appendChild(b);
+      tr.appendChild(td);
+    }
+    body.appendChild(tr);
+  });
+}
+
+// RFC 4180 CSV (quoted cells, doubled quotes, CRLF or LF) into rows of cells.
+function parseCsv(text) {
+  const rows = [];
+  let row = [], cell = "", quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") { row.push(cell); cell = ""; }
+    else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      row.push(cell); rows.push(row); row = []; cell = "";
+    } else cell += c;
+  }
+  if (cell !== "" || row.length) { row.push(cell); rows.push(row); }
+  return rows;
 }
 
 function age(ms) {
@@ -207,6 +309,7 @@ async function refresh() {
   await refreshDead(background);
   await refreshHeld(background);
   await refreshProblems(background);
+  await refreshFiles(background);
   $("routes-chart").src = "/api/v1/routes.svg?at=" + Date.now() + (background ? "&background=1" : "");
   const r = await api("GET", "/api/v1/routes", undefined, background);
   if (r.status !== 200) return;
@@ -286,6 +389,7 @@ async function refreshProblems(background) {
   body.textContent = "";
   $("refused-none").hidden = r.json.refused.length > 0;
   $("refused").hidden = r.json.refused.length === 0;
+  refreshHeldRecords(r.json.held);
   for (const p of r.json.refused) {
     const tr = document.createElement("tr");
     for (const v of [p.source, p.item, p.reason, p.at]) {
@@ -304,16 +408,54 @@ async function refreshProblems(background) {
   }
 }
 
+function refreshHeldRecords(held) {
+  fillTable("heldrec", held, (h) => [h.emitter, h.route || t("（受けるルートなし）", "(no route takes them)"), h.record_type, h.held, h.reasons],
+    (h) => [button("再送する", "Resubmit", async () => {
+      const a = await api("POST", "/api/v1/held/resubmit?emitter=" + encodeURIComponent(h.emitter) +
+                                  (h.route ? "&route=" + encodeURIComponent(h.route) : ""));
+      $("status").textContent = a.status === 200 ? t("再送を依頼しました: ", "Resubmit asked: ") + h.emitter + " (" + a.json.resubmitted + ")"
+                                                 : (a.json.error || String(a.status));
+      refreshProblems(false);
+    })], [3]);
+}
+
+async function refreshFiles(background) {
+  const r = await api("GET", "/api/v1/files", undefined, background);
+  if (r.status !== 200) return;
+  const names = { done: t("完了", "done"), failed: t("失敗", "failed"), processing: t("取り込み中", "taking in") };
+  fillTable("files", r.json.files, (f) => [f.route, f.name, (names[f.state] || f.state) + (f.generation ? " (" + t("再取り込み ", "generation ") + f.generation + ")" : "") +
+                                            (f.reprocess_asked ? t("・再取り込み待ち", ", reprocess asked") : ""), f.first_seen, f.note],
+    (f) => f.state === "processing" || f.reprocess_asked ? [] : [button("再取り込みする", "Reprocess", async () => {
+      const a = await api("POST", "/api/v1/files/reprocess?route=" + encodeURIComponent(f.route) + "&file=" + encodeURIComponent(f.name));
+      $("status").textContent = a.status === 200 ? t("再取り込みを依頼しました: ", "Reprocess asked: ") + f.name
+                                                 : (a.json.error || String(a.status));
+      refreshFiles(false);
+    })]);
+}
+
 async function refreshHeld(background) {
   const index = await api("GET", "/plugins", undefined, background);
   const body = $("held").querySelector("tbody");
   if (index.status !== 200) return;
-  const rows = [];
+  const rows = [], exports = [];
   for (const p of index.json.pages.filter((p) => p.path.endsWith("/pending"))) {
     const r = await api("GET", p.path, undefined, background);
     if (r.status !== 200 || !Array.isArray(r.json.pending)) continue;
     for (const b of r.json.pending) rows.push({ base: p.path.slice(0, -"pending".length), bundle: b.bundle, holds: b.holds });
   }
+  for (const p of index.json.pages.filter((p) => p.path.endsWith("/held"))) {
+    const r = await api("GET", p.path, undefined, background);
+    if (r.status !== 200 || !Array.isArray(r.json.held)) continue;
+    for (const h of r.json.held) exports.push({ base: p.path.slice(0, -"held".length), connector: r.json.connector, file: h.file, reason: h.reason });
+  }
+  // Taking a held export in removes the residents it lacks: asked twice.
+  fillTable("exports", exports, (e) => [e.connector, e.file, e.reason], (e) => [button("このまま取り込む", "Take it in as it is", async () => {
+    if (!window.confirm(t("「" + e.file + "」を、削除を含めてそのまま取り込みます。よろしいですか？",
+                          "Take '" + e.file + "' in as it is, removals included?"))) return;
+    const a = await api("POST", e.base + "release?file=" + encodeURIComponent(e.file));
+    $("status").textContent = a.status === 200 ? t("取り込みを許可しました: ", "Released: ") + e.file : (a.json.message || a.json.error || String(a.status));
+    refreshHeld(false);
+  })]);
   body.textContent = "";
   $("held-none").hidden = rows.length > 0;
   $("held").hidden = rows.length === 0;
@@ -353,9 +495,10 @@ async function refreshPages() {
   if (r.status !== 200) return;
   const list = $("pages");
   list.textContent = "";
-  const today = new Date().toISOString().slice(0, 10);
+  setupReports(r.json.pages);
+  const today = localDay();
   for (const p of r.json.pages) {
-    if (/\/(approve|reject)$/.test(p.path)) continue;  // buttons above, not links
+    if (/\/(approve|reject|release)$/.test(p.path)) continue;  // buttons above, not links
     const li = document.createElement("li");
     const a = document.createElement("a");
     a.href = p.path + (p.path.endsWith("/report") ? "?by=day&from=" + today + "&to=" + today : "");
@@ -364,6 +507,99 @@ async function refreshPages() {
     li.appendChild(document.createTextNode(" — " + p.help + " (" + p.permission + ")"));
     list.appendChild(li);
   }
+}
+
+// The reports: every plugin page named "report". Its help names its
+// groupings as by=a|b|c; each takes from=, to= and format=csv|svg.
+const byNames = { day: ["日", "day"], hour: ["時間帯", "hour"], month: ["月", "month"], procedure: ["手続", "procedure"],
+                  counter: ["窓口", "counter"], form: ["様式", "form"], department: ["担当課", "department"],
+                  municipality: ["市区町村", "municipality"] };
+function setupReports(pages) {
+  const reports = pages.filter((p) => p.path.endsWith("/report"));
+  $("reports-none").hidden = reports.length > 0;
+  $("report-form").hidden = reports.length === 0;
+  const select = $("report-page");
+  select.textContent = "";
+  for (const p of reports) {
+    const o = document.createElement("option");
+    o.value = p.path;
+    o.textContent = p.path.split("/")[2] + " — " + p.help.split(" (")[0];
+    o.dataset.by = (p.help.match(/by=([a-z|]+)/) || ["", ""])[1];
+    select.appendChild(o);
+  }
+  const groupings = () => {
+    const by = $("report-by");
+    by.textContent = "";
+    const chosen = select.selectedOptions[0];
+    const list = chosen && chosen.dataset.by ? chosen.dataset.by.split("|") : [];
+    by.disabled = list.length === 0;
+    for (const b of list) {
+      const o = document.createElement("option");
+      o.value = b;
+      o.textContent = byNames[b] ? t(byNames[b][0], byNames[b][1]) : b;
+      by.appendChild(o);
+    }
+  };
+  select.onchange = groupings;
+  groupings();
+  const today = localDay();
+  if (!$("report-from").value) $("report-from").value = today;
+  if (!$("report-to").value) $("report-to").value = today;
+}
+
+function localDay() {
+  const d = new Date();
+  return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
+}
+
+async function showReport() {
+  const path = $("report-page").value;
+  if (!path) return;
+  let q = "?from=" + encodeURIComponent($("report-from").value) + "&to=" + encodeURIComponent($("report-to").value);
+  if (!$("report-by").disabled && $("report-by").value) q += "&by=" + encodeURIComponent($("report-by").value);
+  const r = await api("GET", path + q + "&format=csv", undefined, false, true);
+  if (r.status !== 200 || !r.type.startsWith("text/csv")) {
+    $("status").textContent = t("帳票を出せませんでした: ", "The report failed: ") + (r.text || String(r.status)).trim();
+    return;
+  }
+  const rows = parseCsv(r.text);
+  const table = $("report-table");
+  const head = table.querySelector("thead"), body = table.querySelector("tbody");
+  head.textContent = "";
+  body.textContent = "";
+  const label = $("report-page").selectedOptions[0].textContent;
+  $("report-caption").textContent = label + " " + $("report-from").value + " – " + $("report-to").value +
+    t("（" + Math.max(rows.length - 1, 0) + " 行）", " (" + Math.max(rows.length - 1, 0) + " rows)");
+  const tr = document.createElement("tr");
+  for (const name of rows[0] || []) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = name;
+    tr.appendChild(th);
+  }
+  head.appendChild(tr);
+  for (const row of rows.slice(1)) {
+    const tr = document.createElement("tr");
+    for (const v of row) {
+      const td = document.createElement("td");
+      td.textContent = v;
+      if (/^-?[0-9]+(\.[0-9]+)?$/.test(v)) td.className = "number";
+      tr.appendChild(td);
+    }
+    body.appendChild(tr);
+  }
+  const csv = $("report-csv");
+  csv.href = path + q + "&format=csv";
+  csv.download = "renkei-" + path.split("/")[2] + "-report-" + $("report-from").value + ".csv";
+  const chart = $("report-chart");
+  chart.textContent = "";
+  const img = document.createElement("img");
+  img.src = path + q + "&format=svg";
+  img.width = 720;
+  img.alt = t("上の表の件数のグラフ", "A chart of the counts in the table above");
+  chart.appendChild(img);
+  $("report-view").hidden = false;
+  $("report-caption").focus();
 }
 
 async function refreshCalendar() {
@@ -451,6 +687,7 @@ async function start() {
     const me = await api("GET", "/api/v1/me");
     if (me.status === 200) dashboard(me.json);
   });
+  $("report-form").addEventListener("submit", (ev) => { ev.preventDefault(); showReport(); });
   $("logout").addEventListener("click", async () => {
     clearInterval(state.timer);
     await api("POST", "/api/v1/logout");
