@@ -118,11 +118,17 @@ struct Host {
                         ">\n"
                         "    <group name=\"staff\" permissions=\"view\"/>\n"
                         "    <group name=\"it\" permissions=\"view operate administer\"/>\n"
+                        "    <group name=\"ops\" permissions=\"view operate\"/>\n"
                         "  </admin>\n"
                         "  <connector id=\"gen\" plugin=\"fixture-emitter\"><directory>gen</directory><units>1</units>"
                         "<records>1</records></connector>\n"
+                        // records no route takes: held, for the console to resubmit
+                        "  <connector id=\"stray\" plugin=\"fixture-emitter\"><directory>stray</directory><units>1</units>"
+                        "<records>2</records><record-type>test.unrouted</record-type></connector>\n"
                         "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
+                        "  <connector id=\"drop\" plugin=\"file\"><directory>drop</directory><settle>0s</settle></connector>\n"
                         "  <route id=\"items\" from=\"gen\" records=\"test.item\" to=\"out\"/>\n"
+                        "  <route id=\"files\" from=\"drop\" to=\"out\"/>\n"
                         "</renkei>\n");
   }
   std::string config() const { return (dir / "config.xml").string(); }
@@ -313,4 +319,135 @@ BOOST_AUTO_TEST_CASE(an_address_off_the_allow_list_cannot_sign_in) {
   BOOST_TEST(outside.call("POST", "/api/v1/logout").status == 403);
   // Still signed in there (its one-time password not changed yet).
   BOOST_TEST(inside.call("GET", "/api/v1/me").body.find("change the one-time password first") != std::string::npos);
+}
+
+// Every change the console's API offers, from an operator who may only view:
+// refused, and each refusal in the trail. Then, from one who may operate,
+// hostile values in every parameter: SQL, markup, traversal, NUL, over-long.
+BOOST_AUTO_TEST_CASE(changes_need_operate_and_hostile_parameters_change_nothing) {
+  Host h;
+  fs::create_directories(h.dir / "drop/in");
+  test::writeFile(h.dir / "drop/in/a.txt", "一\n二\n");
+  std::map<std::string, std::string> once;
+  for (const char* user : {"sato", "suzuki"}) {
+    auto add = runRenkei({"admin", "user", "add", "--config", h.config(), "--user", user, "--groups",
+                          std::string(user) == "sato" ? "staff" : "ops"});
+    BOOST_TEST_REQUIRE(add.exitCode == 0, add.err);
+    once[user] = oneTimePassword(add.out);
+  }
+  h.start();
+  auto signIn = [&](const std::string& user) {
+    Client c(h.port);
+    BOOST_TEST_REQUIRE(c.login(user, once[user]).status == 200);
+    BOOST_TEST_REQUIRE(
+        c.call("POST", "/api/v1/password", "{\"old\":\"" + once[user] + "\",\"new\":\"a new long password\"}").status ==
+        200);
+    return c;
+  };
+  Client viewer = signIn("sato");
+  Client op = signIn("suzuki");
+  // The file taken in and the stray records held, before anything is asked.
+  std::string files, problems;
+  for (int i = 0; i < 50; ++i) {
+    files = op.call("GET", "/api/v1/files").body;
+    problems = op.call("GET", "/api/v1/problems").body;
+    if (files.find("\"name\":\"a.txt\",\"state\":\"done\"") != std::string::npos &&
+        problems.find("\"record_type\":\"test.unrouted\",\"held\":2") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  BOOST_TEST_REQUIRE(files.find("\"route\":\"files\",\"name\":\"a.txt\",\"state\":\"done\"") != std::string::npos, files);
+  BOOST_TEST_REQUIRE(problems.find("\"emitter\":\"stray\",\"route\":\"\",\"record_type\":\"test.unrouted\",\"held\":2") !=
+                         std::string::npos,
+                     problems);
+
+  // View only: every change refused (403), the pages' and the API's alike.
+  const std::vector<std::string> changes{"/api/v1/problems/1/ack",
+                                         "/api/v1/routes/items/replay?since=1h",
+                                         "/api/v1/deadletters/x/resubmit",
+                                         "/api/v1/files/reprocess?route=files&file=a.txt",
+                                         "/api/v1/held/resubmit?emitter=stray",
+                                         "/plugins/gen/reset"};
+  for (const std::string& path : changes) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    BOOST_TEST(viewer.call("POST", path).status == 403, path);
+  }
+  BOOST_TEST(viewer.call("GET", "/api/v1/deadletters/x?records=5").status == 403);  // records: operate
+  // Reading is allowed, with view.
+  for (const char* path : {"/api/v1/routes", "/api/v1/files", "/api/v1/problems", "/api/v1/deadletters",
+                           "/api/v1/plugins", "/api/v1/routes.csv", "/api/v1/routes.svg", "/plugins"}) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    BOOST_TEST(viewer.call("GET", path).status == 200, path);
+  }
+
+  // Hostile values: answered 4xx with JSON, nothing done, nothing echoed as markup.
+  const std::vector<std::pair<std::string, int>> hostile{
+      {"/api/v1/files/reprocess?route=files&file=..%2F..%2F..%2Fetc%2Fpasswd", 404},
+      {"/api/v1/files/reprocess?route=files&file=a.txt%27%20OR%20%271%27%3D%271", 404},
+      {"/api/v1/files/reprocess?route=..%2Ffiles&file=a.txt", 404},
+      {"/api/v1/files/reprocess?route=%3Cscript%3Ealert(1)%3C%2Fscript%3E&file=a.txt", 404},
+      {"/api/v1/files/reprocess?route=items&file=a.txt", 400},  // a route of records, not files
+      {"/api/v1/files/reprocess?route=files&file=" + std::string(2000, 'x'), 400},
+      {"/api/v1/files/reprocess?route=files", 400},
+      {"/api/v1/files/reprocess?route=files&file=a%", 400},  // not well formed
+      {"/api/v1/held/resubmit?emitter=stray%27%20OR%20%271%27%3D%271", 404},
+      {"/api/v1/held/resubmit?emitter=", 400},
+      {"/api/v1/deadletters/..%2F..%2Fetc%2Fpasswd/resubmit", 400},
+      {"/api/v1/deadletters/x%27%3B%20DROP%20TABLE%20batches%3B--/resubmit", 404},
+      {"/api/v1/routes/%3Cimg%20src%3Dx%3E/replay?since=1h", 400},
+      {"/api/v1/routes/items/replay?since=%27%3B--", 400},
+      {"/api/v1/problems/1%20OR%201%3D1/ack", 400},
+      {"/api/v1/problems/99999999999999999999/ack", 400},
+  };
+  // (paced under the listener's 20 new connections a second per address)
+  const auto paced = [] { std::this_thread::sleep_for(std::chrono::milliseconds(60)); };
+  for (const auto& [path, status] : hostile) {
+    paced();
+    const Reply r = op.call("POST", path);
+    BOOST_TEST(r.status == status, path << " → " << r.status << " " << r.body);
+    BOOST_TEST(r.body.find('<') == std::string::npos, path << ": " << r.body);
+  }
+  for (const auto& [path, status] :
+       std::vector<std::pair<std::string, int>>{{"/api/v1/deadletters/..%2F..%2Fetc%2Fpasswd?records=5", 400},
+                                                {"/api/v1/deadletters/x?records=%27%20OR%201", 400},
+                                                {"/api/v1/calendar?year=..%2F..%2F", 400},
+                                                {"/plugins/../api/v1/me", 404},
+                                                {"/plugins/gen/..%2F..%2Fapi/v1/me", 404}}) {
+    paced();
+    const Reply r = op.call("GET", path);
+    BOOST_TEST(r.status == status, path << " → " << r.status << " " << r.body);
+  }
+  // Nothing was done by any of them: the file is taken in once, the held
+  // records wait as they were.
+  BOOST_TEST(op.call("GET", "/api/v1/files").body.find("\"reprocess_asked\":true") == std::string::npos);
+  BOOST_TEST(op.call("GET", "/api/v1/problems").body.find("\"held\":2") != std::string::npos);
+  // The same changes done right, by the operator who may.
+  Reply reprocess = op.call("POST", "/api/v1/files/reprocess?route=files&file=a.txt");
+  BOOST_TEST(reprocess.status == 200, reprocess.body);
+  BOOST_TEST(reprocess.body.find("generation 1") != std::string::npos, reprocess.body);
+  Reply resubmit = op.call("POST", "/api/v1/held/resubmit?emitter=stray");
+  BOOST_TEST(resubmit.status == 200, resubmit.body);
+  BOOST_TEST(resubmit.body.find("\"resubmitted\":2") != std::string::npos, resubmit.body);
+  // Taken in again: a second generation delivered.
+  std::size_t delivered = 0;
+  for (int i = 0; i < 100 && delivered < 2; ++i) {
+    delivered = 0;
+    for (const std::string& f : test::listFiles(h.dir / "out/out")) delivered += f.find("files-") == 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  BOOST_TEST(delivered == 2u);
+
+  ::kill(h.child.pid, SIGTERM);
+  h.child.wait();
+  h.child.pid = -1;
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  auto csv = runRenkei({"audit", "export", "--config", h.config(), "--fiscal-year",
+                        std::to_string(local.tm_year + 1900 - (local.tm_mon < 3 ? 1 : 0))});
+  for (const char* line : {"\"console reprocess\",\"\",\"\",\"\",\"\",\"refused: needs operate\"",
+                           "\"console held resubmit\",\"\",\"\",\"\",\"\",\"refused: needs operate\"",
+                           "\"console held resubmit\",\"\",\"\",\"\",\"\",\"emitter stray: 2 records\""})
+    BOOST_TEST(csv.out.find(line) != std::string::npos, line << " in\n" << csv.out.substr(0, 3000));
+  BOOST_TEST(runRenkei({"audit", "verify", "--config", h.config()}).exitCode == 0);
 }

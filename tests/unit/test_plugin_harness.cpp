@@ -64,6 +64,14 @@ BOOST_AUTO_TEST_CASE(the_review_module_numbers_applications_on_the_hosts_local_d
   BOOST_TEST(report.status == 200, report.body);
   BOOST_TEST(report.contentType == "text/csv; charset=utf-8");
   BOOST_TEST(report.body == "day,count,average_reception_minutes\r\n2026-12-06,2,0.0\r\n", report.body);
+  // and as a chart renkei draws: one bar per day with its number
+  const AdminResponse chart =
+      h.host().page("report", {{"by", "day"}, {"from", "2026-12-01"}, {"to", "2026-12-31"}, {"format", "svg"}});
+  BOOST_TEST(chart.status == 200, chart.body);
+  BOOST_TEST(chart.contentType == "image/svg+xml; charset=utf-8");
+  BOOST_TEST(chart.body.find("Applications taken in per day") != std::string::npos, chart.body);
+  BOOST_TEST(chart.body.find(">2026-12-06<") != std::string::npos, chart.body);
+  BOOST_TEST(h.host().page("report", {{"format", "xlsx"}}).status == 400);
   BOOST_TEST(h.host().page("report", {{"by", "week"}}).status == 400);
 }
 
@@ -161,7 +169,15 @@ BOOST_AUTO_TEST_CASE(the_crm_modules_report_is_a_console_page_as_csv_and_as_a_ch
              chart.body);
   BOOST_TEST(h.host().page("report", {{"view", "week"}}).status == 400);
   BOOST_TEST(h.host().page("report", {{"from", "2026-12-07"}, {"to", "2026-12-01"}}).status == 400);
-  BOOST_TEST(h.host().page("report", {{"view", "procedure"}, {"format", "svg"}}).status == 400);
+  // by= as every report page takes it (view= kept), and a chart of every view.
+  const AdminResponse byCounter = h.host().page("report", {{"by", "counter"}, {"from", "2026-12-01"}, {"to", "2026-12-07"}});
+  BOOST_TEST(byCounter.body == times.body);
+  const AdminResponse procedures =
+      h.host().page("report", {{"by", "procedure"}, {"from", "2026-12-01"}, {"to", "2026-12-07"}, {"format", "svg"}});
+  BOOST_TEST(procedures.status == 200, procedures.body);
+  BOOST_TEST(procedures.body.find("Procedures per procedure, 2026-12-01 to 2026-12-07") != std::string::npos,
+             procedures.body);
+  BOOST_TEST(h.host().page("report", {{"by", "day"}, {"format", "pdf"}}).status == 400);
 }
 
 BOOST_AUTO_TEST_CASE(the_concierges_daily_report_is_a_console_page) {
@@ -191,5 +207,10 @@ BOOST_AUTO_TEST_CASE(the_concierges_daily_report_is_a_console_page) {
   BOOST_TEST(csv.body.find("day,event,channel,sessions,tokens") == 0u, csv.body);
   const AdminResponse json = h.host().page("report", {{"from", "2026-12-01"}, {"to", "2026-12-07"}});
   BOOST_TEST(json.contentType == "application/json; charset=utf-8");
+  const AdminResponse svg = h.host().page("report", {{"from", "2026-12-01"}, {"to", "2026-12-07"}, {"format", "svg"}});
+  BOOST_TEST(svg.status == 200, svg.body);
+  BOOST_TEST(svg.contentType == "image/svg+xml; charset=utf-8");
+  BOOST_TEST(svg.body.find("Concierge sessions and tokens, 2026-12-01 to 2026-12-07") != std::string::npos, svg.body);
+  BOOST_TEST(h.host().page("report", {{"format", "pdf"}}).status == 400);
   BOOST_TEST(h.host().page("report", {{"from", "2026-12-01&to=x"}}).status == 400);
 }
