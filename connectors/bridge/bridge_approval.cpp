@@ -12,6 +12,7 @@
 #include <iterator>
 #include <limits>
 
+#include "renkei/local_time.h"
 #include "bridge_connector.h"
 #include "renkei/files.h"
 
@@ -107,8 +108,10 @@ std::optional<OperatorResult> BridgeConnector::operate(const OperatorRequest& re
   }
   // The note first: a bundle redelivered after this (a crash before the host
   // recorded it) finds the decision and is not held again.
+  // Its time for people: the municipality's zone with the offset, as the reason files state it.
+  const std::int64_t nowMs = static_cast<std::int64_t>(std::time(nullptr)) * 1000;
   const std::string note = "bundle: " + name + "\n" + (action == "approve" ? "approved" : "rejected") + ": " +
-                           isoUtc(static_cast<std::int64_t>(std::time(nullptr)) * 1000) + "\nby: " + request.by + "\n" + (reason.empty() ? "" : "reason: " + reason + "\n") +
+                           localTimeAt(nowMs, context_.services->utcOffsetMinutes(nowMs)) + "\nby: " + request.by + "\n" + (reason.empty() ? "" : "reason: " + reason + "\n") +
                            "what: " + what + "\n";
   const fs::path noteFile = send_->folder / dir / (action == "approve" ? name + ".note.txt" : name + ".reason.txt");
   if (action == "approve") {
