@@ -306,11 +306,17 @@ function age(ms) {
 async function refresh() {
   const background = state.polled;
   state.polled = true;
+  // The routes first (what an operator looks at first), then the rest, one
+  // request at a time: the listener serves few connections per address.
+  await refreshRoutes(background);
   await refreshDead(background);
   await refreshHeld(background);
   await refreshProblems(background);
   await refreshFiles(background);
   $("routes-chart").src = "/api/v1/routes.svg?at=" + Date.now() + (background ? "&background=1" : "");
+}
+
+async function refreshRoutes(background) {
   const r = await api("GET", "/api/v1/routes", undefined, background);
   if (r.status !== 200) return;
   const body = $("routes").querySelector("tbody");
@@ -646,10 +652,10 @@ async function dashboard(me) {
   $("who").textContent = t("サインイン中: ", "Signed in: ") + me.user +
     (me.last_login ? t("（前回のサインイン: ", " (last sign-in: ") + me.last_login + t(" ", " from ") + me.last_login_from + t(" から）", ")") : "");
   show("dashboard");
-  await refreshPlugins();
-  await refreshPages();
-  await refreshCalendar();
   await refresh();
+  await refreshPages();
+  await refreshPlugins();
+  await refreshCalendar();
   state.timer = setInterval(refresh, 5000);
 }
 
