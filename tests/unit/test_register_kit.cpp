@@ -1,0 +1,186 @@
+// The register kit (connectors/common/register_kit.h) on its own, over the
+// host's real store (the plugin harness's host): the register's snapshots
+// by key and by column, a pass's baseline, previous states and removals,
+// the removal guard's threshold both ways, the ledger of applied exports,
+// and held/ with its release (by name and content, with who), from the
+// command line and from the console's pages.
+#define BOOST_TEST_MODULE renkei_register_kit
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+
+#include "plugin_harness.h"
+#include "register_kit.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using namespace renkei;
+
+namespace {
+
+const kit::RegisterSpec kSpec{"people", "person_id", {"household", "status"}, {"household"}};
+
+struct Store {
+  test::TempDir dir;
+  test::RecordingHost host{dir.path(), "kit"};
+  StateStore& state = host.state();
+  Store() {
+    state.migrate({kit::Register::createStep(kSpec), kit::ExportLedger::createStep("exports", {"events"}),
+                   kit::HeldExports::createStep("releases")});
+  }
+  void put(kit::Register& reg, std::unordered_map<std::string, kit::Snapshot> rows) {
+    state.write([&](StateSession& s) { reg.write(s, kit::sortedRows(rows)); });
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_register_keeps_snapshots_by_key_and_finds_them_by_column) {
+  Store st;
+  kit::Register reg(st.state, kSpec);
+  BOOST_TEST(reg.empty());
+  BOOST_TEST(reg.column("status") == 1u);
+  BOOST_CHECK_THROW(reg.column("nothing"), std::logic_error);
+  st.put(reg, {{"p1", {{"h1", "active"}, true}}, {"p2", {{"h1", "active"}, true}}, {"p3", {{"h2", "ended"}, false}}});
+  BOOST_TEST(!reg.empty());
+  st.state.read([&](StateSession& s) {
+    const auto p3 = reg.find(s, "p3");
+    BOOST_TEST_REQUIRE(p3.has_value());
+    BOOST_TEST(p3->values == (std::vector<std::string>{"h2", "ended"}), boost::test_tools::per_element());
+    BOOST_TEST(!p3->current);
+    BOOST_TEST(!reg.find(s, "p9").has_value());
+    std::vector<std::string> members;
+    reg.byColumn(s, "household", "h1", [&](const std::string& key, kit::Snapshot) { members.push_back(key); });
+    std::sort(members.begin(), members.end());
+    BOOST_TEST(members == (std::vector<std::string>{"p1", "p2"}), boost::test_tools::per_element());
+  });
+  // An upsert replaces the values and the flag, nothing else.
+  st.put(reg, {{"p1", {{"h3", "moved"}, true}}});
+  BOOST_TEST(reg.all().size() == 3u);
+  BOOST_TEST(reg.all().at("p1").values[0] == "h3");
+}
+
+BOOST_AUTO_TEST_CASE(a_pass_knows_the_baseline_what_changed_and_what_a_full_extract_leaves_out) {
+  Store st;
+  kit::Register reg(st.state, kSpec);
+  {
+    kit::Pass first(reg, true);
+    BOOST_TEST(first.baseline());  // an empty register: the first export raises nothing
+  }
+  std::unordered_map<std::string, kit::Snapshot> rows;
+  for (int i = 0; i < 100; ++i) rows["p" + std::to_string(i)] = {{"h" + std::to_string(i / 4), "active"}, true};
+  rows["gone"] = {{"h99", "ended"}, false};
+  st.put(reg, rows);
+
+  // A full extract listing 97 of the 100 current people (and a changed one).
+  kit::Pass full(reg, true);
+  BOOST_TEST(!full.baseline());
+  st.state.read([&](StateSession& s) {
+    for (int i = 0; i < 97; ++i) {
+      const auto prev = full.previous(s, "p" + std::to_string(i));
+      BOOST_TEST_REQUIRE(prev.has_value());
+      if (i == 5) full.change("p5", {{"h1", "active"}, true});
+    }
+    BOOST_TEST(full.previous(s, "p5")->values[0] == "h1");  // this export's earlier row wins
+    BOOST_TEST(!full.previous(s, "new").has_value());
+  });
+  const kit::Pass::Missing m = full.missing();
+  BOOST_TEST(m.current == 100u);  // the ended one does not count
+  BOOST_TEST(m.removed == 3u);
+  std::vector<std::string> ended;
+  full.endMissing([&](const std::string& key, const kit::Snapshot& last) {
+    ended.push_back(key);
+    BOOST_TEST(last.current);
+  });
+  std::sort(ended.begin(), ended.end());
+  BOOST_TEST(ended == (std::vector<std::string>{"p97", "p98", "p99"}), boost::test_tools::per_element());
+  BOOST_TEST(!full.changes().at("p98").current);
+  BOOST_TEST(full.changes().size() == 4u);  // p5 and the three ended
+
+  // A differential looks up only what it names, and ends nobody.
+  kit::Pass diff(reg, false);
+  st.state.read([&](StateSession& s) { BOOST_TEST(diff.previous(s, "p98")->current); });
+  BOOST_TEST(diff.missing().removed == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(the_removal_guard_holds_above_its_share_and_never_a_few) {
+  const kit::RemovalGuard guard{5, 10}, never{100, 10}, always{0, 0};
+  auto missing = [](std::size_t current, std::size_t removed) { return kit::Pass::Missing{current, removed}; };
+  BOOST_TEST(!guard.tooMany(missing(1000, 50)));  // exactly 5 %: allowed
+  BOOST_TEST(guard.tooMany(missing(1000, 51)));   // above: held
+  BOOST_TEST(!guard.tooMany(missing(20, 10)));    // 50 %, but only ten: a small register's ordinary day
+  BOOST_TEST(guard.tooMany(missing(20, 11)));
+  BOOST_TEST(!never.tooMany(missing(100, 100)));  // 100: never held
+  BOOST_TEST(always.tooMany(missing(100, 1)));    // 0: every removal held
+}
+
+BOOST_AUTO_TEST_CASE(the_ledger_knows_an_export_by_its_content) {
+  Store st;
+  kit::ExportLedger ledger(st.state, "exports", {"events"});
+  BOOST_TEST(!ledger.applied("abc"));
+  st.state.write([&](StateSession& s) { ledger.record(s, "abc", "A_FULL.csv", "full", 1, {7}); });
+  st.state.write([&](StateSession& s) { ledger.record(s, "abc", "B_FULL.csv", "full", 2, {7}); });  // once
+  BOOST_TEST(ledger.applied("abc"));
+}
+
+BOOST_AUTO_TEST_CASE(a_held_export_is_listed_with_its_reason_and_released_by_name_and_content) {
+  Store st;
+  const fs::path drop = st.dir / "drop";
+  fs::create_directories(drop / "in");
+  fs::create_directories(drop / "processing");
+  kit::HeldExports held(drop, st.state, "releases", "renkei welfare", false);
+  test::writeFile(drop / "processing/K_FULL.csv", "H,1\nD,a\nT,1\n");
+  BOOST_TEST(!held.hold(drop / "processing/K_FULL.csv", "K_FULL.csv", "would end 80 of 100").has_value());
+  // A second of the same name cannot be held over it: said, the caller refuses it.
+  test::writeFile(drop / "processing/K_FULL.csv", "other");
+  const auto again = held.hold(drop / "processing/K_FULL.csv", "K_FULL.csv", "again");
+  BOOST_TEST_REQUIRE(again.has_value());
+  BOOST_TEST(again->find("cannot move it to held/") == 0u, *again);
+  // A link in held/ is not an export to release.
+  BOOST_TEST(::symlink("/etc/passwd", (drop / "held/passwd").c_str()) == 0);
+  const auto list = held.list();
+  BOOST_TEST_REQUIRE(list.size() == 1u);
+  BOOST_TEST(list[0].first == "K_FULL.csv");
+  BOOST_TEST(list[0].second == "reason: would end 80 of 100");
+
+  OperatorRequest ls;
+  ls.action = "held";
+  BOOST_TEST(held.operate(ls, 1)->output.find("1 export is held") != std::string::npos);
+  for (const char* bad : {"", "../in/x", "..", "passwd", "none.csv"}) {
+    OperatorRequest r;
+    r.action = "release";
+    r.options["--file"] = bad;
+    const auto result = held.operate(r, 1);
+    BOOST_TEST(result->status != 0, bad);
+    BOOST_TEST(result->error.find("renkei welfare held") != std::string::npos, result->error);
+  }
+  BOOST_TEST(!held.releasedBy("K_FULL.csv", "x").has_value());
+
+  // Released from the console's page: POST only, as the signed-in operator.
+  held.addPages(*st.host.admin(), "kit", [] { return std::int64_t{5}; });
+  BOOST_TEST(st.host.pageInfo("held").second == "view");
+  BOOST_TEST(st.host.pageInfo("release").second == "operate");
+  BOOST_TEST(st.host.page("held").body.find("\"file\":\"K_FULL.csv\"") != std::string::npos);
+  BOOST_TEST(st.host.page("release", {{"file", "K_FULL.csv"}}).status == 405);  // the harness's page() is a GET
+  OperatorRequest release;
+  release.action = "release";
+  release.options["--file"] = "K_FULL.csv";
+  release.by = "kacho";
+  const auto done = held.operate(release, 7);
+  BOOST_TEST_REQUIRE(done->status == 0, done->error);
+  BOOST_TEST(done->logged.find("released held export 'K_FULL.csv'") == 0u, done->logged);
+  BOOST_TEST(fs::exists(drop / "in/K_FULL.csv"));
+  BOOST_TEST(fs::exists(drop / "held/K_FULL.csv.held.txt"));  // the record of why it was held stays
+  // Known by name and content: the bytes released, not any file of that name.
+  std::string released;
+  st.state.read([&](StateSession& s) {
+    s.query("SELECT sha256, released_by FROM " + st.state.table("releases"), {},
+            [&](StateRows& r) { released = r.text(0) + " " + r.text(1); });
+  });
+  BOOST_TEST(released.size() == 64u + 1 + 5, released);
+  const std::string content = released.substr(0, 64);
+  BOOST_TEST(held.releasedBy("K_FULL.csv", content).value_or("") == "kacho");
+  BOOST_TEST(!held.releasedBy("K_FULL.csv", std::string(64, '0')).has_value());
+  st.state.write([&](StateSession& s) { held.applied(s, "K_FULL.csv", content); });
+  BOOST_TEST(!held.releasedBy("K_FULL.csv", content).has_value());
+}
