@@ -31,6 +31,7 @@
 
 
 #include "file_transport.h"
+#include "register_kit.h"
 #include "odbc_transport.h"
 #include "renkei/files.h"
 #include "renkei/json.h"
@@ -97,13 +98,12 @@ const std::vector<renkei_config_key>& allKeys() {
 
 // Built when the library loads (before the host reads the info).
 
-/// One resident as the register keeps it.
-struct Entry {
-  std::string household;
-  std::string relationship;
-  std::string reason;   ///< 異動事由 of the last move
-  std::string moved;    ///< 異動日 of the last move (as exported)
-  bool current = true;  ///< false once removed (転出, 死亡 … or missing from a full extract)
+/// One resident as the register keeps it (kit::Snapshot values, in this order).
+enum Column : std::size_t {
+  kHousehold,     ///< 世帯番号
+  kRelationship,  ///< 続柄
+  kReason,        ///< 異動事由 of the last move
+  kMoved,         ///< 異動日 of the last move (as exported)
 };
 
 /// The export's bytes differ from those the host read (it was written to
@@ -134,8 +134,8 @@ class ResidentConnector final : public Connector, public Source {
                        "records=\"resident.household\"); nothing is written to that folder",
                        context.id);
     householderCode_ = settings.getString("householder-code");
-    maxFullRemoval_ = settings.getInt("max-full-removal");
-    if (maxFullRemoval_ < 0 || maxFullRemoval_ > 100) throw ConfigError("max-full-removal: a percent from 0 to 100");
+    guard_.maxPercent = static_cast<int>(settings.getInt("max-full-removal"));
+    if (guard_.maxPercent < 0 || guard_.maxPercent > 100) throw ConfigError("max-full-removal: a percent from 0 to 100");
     fsync_ = settings.getBool("fsync");
     // Codes hold no spaces: "06 07 08 09" (the form before the list type) still works.
     for (const auto& item : settings.getList("removal-reasons")) {
@@ -167,69 +167,15 @@ class ResidentConnector final : public Connector, public Source {
     if (!inner_->source()) throw ConfigError("the transport '" + transport_ + "' is not set up as a source");
     if (context.validating) return;  // renkei check: no store
     openState();
-    if (AdminRegistry* admin = services_->admin(); admin && !directory_.empty()) addPages(*admin);
-  }
-
-  /// The console's view of held/: the exports held and why (view), and the
-  /// release of one (POST ?file=NAME, operate) — the same as `renkei
-  /// resident held|release`, made as the signed-in operator.
-  void addPages(AdminRegistry& admin) {
-    admin.addHandler("held", "full exports held for removing too many residents: file and why (release: POST)", "view",
-                     [this](const AdminRequest&) {
-                       AdminResponse r;
-                       std::string list;
-                       for (const auto& [name, why] : heldExports(1000))  // within the page's deadline
-                         list += (list.empty() ? "" : ",") + std::string("{\"file\":") + jsonQuoted(name) +
-                                 ",\"reason\":" + jsonQuoted(why) + "}";
-                       r.body = "{\"connector\":" + jsonQuoted(id_) + ",\"held\":[" + list + "]}\n";
-                       return r;
-                     });
-    admin.addHandler("release", "take a held export in as it is, removals included (POST ?file=NAME)", "operate",
-                     [this](const AdminRequest& request) {
-                       AdminResponse r;
-                       if (request.method != "POST") {
-                         r.status = 405;
-                         r.body = "{\"error\":\"POST\"}\n";
-                         return r;
-                       }
-                       OperatorRequest op;
-                       op.action = "release";
-                       op.by = request.who.empty() ? std::string("console") : request.who + " (console)";
-                       if (auto it = request.query.find("file"); it != request.query.end()) op.options["--file"] = it->second;
-                       const OperatorResult result = *operate(op);
-                       r.status = result.status == 0 ? 200 : result.status == 2 ? 400 : 409;
-                       r.body = "{\"ok\":" + std::string(result.status == 0 ? "true" : "false") + ",\"message\":" +
-                                jsonQuoted(result.status == 0 ? result.logged : result.error) + "}\n";
-                       return r;
-                     });
-  }
-
-  /// held/'s exports (by name) with the first line of each reason file.
-  std::vector<std::pair<std::string, std::string>> heldExports(std::size_t limit = SIZE_MAX) const {
-    const fs::path held = directory_ / "held";
-    std::vector<std::pair<std::string, std::string>> out;
-    std::error_code ec;
-    for (fs::directory_iterator it(held, ec), end; !ec && it != end; it.increment(ec)) {
-      const std::string n = it->path().filename().string();
-      if (it->is_regular_file(ec) && !it->is_symlink(ec) && n.size() > 0 &&
-          (n.size() < 9 || n.compare(n.size() - 9, 9, ".held.txt") != 0))
-        out.emplace_back(n, "");
-      if (out.size() >= limit) break;
-    }
-    std::sort(out.begin(), out.end());
-    for (auto& [name, why] : out) {
-      std::ifstream in(held / (name + ".held.txt"));
-      std::getline(in, why);
-    }
-    return out;
+    if (AdminRegistry* admin = services_->admin(); admin && held_) held_->addPages(*admin, id_, [this] { return services_->nowMs(); });
   }
 
   /// The register, the exports applied and the releases in the host's store.
   void openState() {
     if (state_) return;
     state_ = &services_->state();
-    register_ = state_->table("register");
-    exports_ = state_->table("exports");
+    // The tables as the first versions made them (the kit's Register and
+    // ExportLedger take them as they are).
     state_->migrate({
         "CREATE TABLE {register} (resident_code TEXT PRIMARY KEY, household_no TEXT NOT NULL, "
         "relationship TEXT NOT NULL, reason TEXT NOT NULL, moved TEXT NOT NULL, current_flag BIGINT NOT NULL);"
@@ -245,68 +191,26 @@ class ResidentConnector final : public Connector, public Source {
         "CREATE TABLE {released} (name TEXT NOT NULL, sha256 TEXT NOT NULL, released_by TEXT NOT NULL, "
         "at_ms BIGINT NOT NULL, PRIMARY KEY (name, sha256));",
     });
-    released_ = state_->table("released");
+    register_ = std::make_unique<kit::Register>(
+        *state_, kit::RegisterSpec{"register", "resident_code", {"household_no", "relationship", "reason", "moved"},
+                                   {"household_no"}});
+    exports_ = std::make_unique<kit::ExportLedger>(*state_, "exports", std::vector<std::string>{"events", "households"});
+    if (!directory_.empty())
+      held_ = std::make_unique<kit::HeldExports>(directory_, *state_, "released", "renkei resident", fsync_);
   }
 
   /// renkei resident held | release --file NAME: the exports held for
   /// removing too much, and the operator's release of one of them.
   std::optional<OperatorResult> operate(const OperatorRequest& request) override {
     if (request.action != "held" && request.action != "release") return std::nullopt;
-    OperatorResult r;
     if (directory_.empty()) {
+      OperatorResult r;
       r.status = 2;
       r.error = "connector '" + id_ + "' takes exports over ODBC: a held export is refused into the spool's error/";
       return r;
     }
-    const fs::path held = directory_ / "held";
-    if (request.action == "held") {
-      const auto list = heldExports();
-      for (const auto& [name, why] : list) r.output += printable(name) + "  " + printable(why) + "\n";
-      r.output += std::to_string(list.size()) + (list.size() == 1 ? " export is" : " exports are") + " held in " +
-                  printable(held.string()) + "\n";
-      return r;
-    }
-    const auto file = request.options.find("--file");
-    const std::string name = file == request.options.end() ? std::string() : file->second;
-    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
-      r.status = 2;
-      r.error = "--file NAME is required: an export held in " + printable(held.string()) + " ('renkei resident held')";
-      return r;
-    }
-    struct stat st {};
-    const fs::path path = held / name;
-    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      r.status = 1;
-      r.error = "no export '" + printable(name) + "' is held in " + printable(held.string()) + " ('renkei resident held')";
-      return r;
-    }
-    std::string sha;
-    if (const auto bad = sha256OfFile(path, sha)) {
-      r.status = 1;
-      r.error = *bad;
-      return r;
-    }
-    // Recorded first, by name and content: what the host then claims from
-    // in/ under this name is taken without the check only if it is these bytes.
     openState();
-    const std::int64_t now = services_->nowMs();
-    state_->write([&](StateSession& s) {
-      s.run("INSERT INTO " + released_ + " (name, sha256, released_by, at_ms) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (name, sha256) DO NOTHING",
-            {name, sha, request.by, now});
-    });
-    const fs::path in = directory_ / "in" / name;
-    if (::renameat2(AT_FDCWD, path.c_str(), AT_FDCWD, in.c_str(), RENAME_NOREPLACE) != 0) {
-      r.status = 1;
-      r.error = "cannot move '" + printable(name) + "' back into in/: " + std::strerror(errno);
-      return r;
-    }
-    // held/<name>.held.txt stays: the record of why it was held.
-    r.output = "released: '" + printable(name) + "' (sha256 " + sha.substr(0, 12) + ") is back in " +
-               printable((directory_ / "in").string()) +
-               "; the running host takes it in as it is, removals included (logged with who released it).\n";
-    r.logged = "released held export '" + printable(name) + "' (sha256 " + sha.substr(0, 12) + ")";
-    return r;
+    return held_->operate(request, services_->nowMs());
   }
 
   Source* source() override { return this; }
@@ -318,7 +222,7 @@ class ResidentConnector final : public Connector, public Source {
 
   Outcome prepare(const Intake& item, const std::string& sha256, ItemUnit& unit) override {
     try {
-      if (derive(item, releasedBy(item.name, sha256), sha256, unit)) return Outcome::ok();
+      if (derive(item, held_ ? held_->releasedBy(item.name, sha256) : std::nullopt, sha256, unit)) return Outcome::ok();
     } catch (const StateError& e) {
       return Outcome::retry(std::string("store: ") + e.what());
     } catch (const ExportChanged& e) {
@@ -387,16 +291,9 @@ class ResidentConnector final : public Connector, public Source {
   /// is applied, the caller holds it.
   bool derive(const Intake& item, const std::optional<std::string>& released, const std::string& hostSha,
               ItemUnit& unit) {
-    ExportPass p;
-    p.full = isFull(item.name);
-    // The first export into an empty register is the baseline: it raises no
-    // events (with nothing known before it, every resident would "move in").
-    // For an ODBC view that is the first poll.
-    p.baseline = registerEmpty();
-    // The register before this export: all of it for a full extract (to
-    // find who is missing); a differential looks up the residents it names.
-    if (p.full && !p.baseline)
-      state_->read([&](StateSession& s) { s.query(kColumns + register_, {}, [&](StateRows& r) { p.before[r.text(0)] = entryOf(r); }); });
+    // The first export into an empty register is the baseline (no events);
+    // for an ODBC view that is the first poll.
+    ExportPass p(*register_, isFull(item.name));
     if (std::optional<std::string> error = readExport(item, p)) {
       logger_->warning("'%s': no events: %s", item.name, *error);
       return true;
@@ -408,49 +305,26 @@ class ResidentConnector final : public Connector, public Source {
     // the register was updated): nothing again. Known only after the read,
     // which then was for nothing; that is the rare case, and the common one
     // reads the export once instead of twice.
-    if (appliedBefore(p.sha)) return true;
-    if (p.full && !p.baseline && !removalsAllowed(item, p, released)) return false;
-    if (p.full) addRemovals(p);
-    const std::size_t changed = p.after.size(), events = p.events.size(), households = p.touched.size();
+    if (exports_->applied(p.sha)) return true;
+    if (p.full() && !p.baseline() && !removalsAllowed(item, p, released)) return false;
+    if (p.full()) addRemovals(p);
+    const std::size_t changed = p.changes().size(), events = p.events.size(), households = p.touched.size();
     addDerivedSets(item, p, unit.emission.sets);
     unit.emission.state = registerUpdate(item, p, released);
     logger_->information("'%s' (%s%s): %z residents changed, %z move events, %z households", item.name,
-                         std::string(p.full ? "full extract" : "differential"),
-                         std::string(p.baseline ? ", baseline" : ""), changed, events, households);
+                         std::string(p.full() ? "full extract" : "differential"),
+                         std::string(p.baseline() ? ", baseline" : ""), changed, events, households);
     return true;
   }
 
-  /// What one export does to the register, gathered while it is read.
-  struct ExportPass {
-    bool full = false, baseline = false;
-    std::string sha;                                // of exactly the bytes read (the host's copy)
-    std::unordered_map<std::string, Entry> before;  // full extract: the register before it
-    std::unordered_set<std::string> seen;           // full extract: residents it lists
-    std::unordered_map<std::string, Entry> after;   // residents it changes (the last row of one wins)
-    std::unordered_set<std::string> touched;        // their households, before and after
+  /// The kit's pass over the register, with what residents add: the move
+  /// events and the households touched.
+  struct ExportPass : kit::Pass {
+    using kit::Pass::Pass;
+    std::string sha;                          // of exactly the bytes read (the host's copy)
+    std::unordered_set<std::string> touched;  // households of the changed residents, before and after
     std::vector<Event> events;
   };
-
-  inline static const std::string kColumns =
-      "SELECT resident_code, household_no, relationship, reason, moved, current_flag FROM ";
-  static Entry entryOf(StateRows& r) { return Entry{r.text(1), r.text(2), r.text(3), r.text(4), r.integer(5) != 0}; }
-
-  bool registerEmpty() {
-    bool empty = true;
-    state_->read([&](StateSession& s) {
-      s.query("SELECT COUNT(*) FROM (SELECT 1 FROM " + register_ + " LIMIT 1) AS any_row", {},
-              [&](StateRows& r) { empty = r.integer(0) == 0; });
-    });
-    return empty;
-  }
-
-  bool appliedBefore(const std::string& sha) {
-    bool applied = false;
-    state_->read([&](StateSession& s) {
-      s.query("SELECT 1 FROM " + exports_ + " WHERE sha256 = ?", {sha}, [&](StateRows&) { applied = true; });
-    });
-    return applied;
-  }
 
   /// Reads the export through the host's parsers, comparing each row with
   /// the register: changed residents, their households, move events.
@@ -481,81 +355,63 @@ class ResidentConnector final : public Connector, public Source {
     };
     const std::string& code = field(0);
     if (code.empty() || field(6) == "1") return;  // no code, or flagged deleted (削除フラグ)
-    Entry e{field(1), field(2), field(3), field(4), false};
-    e.current = !removal_.count(e.reason);
-    std::optional<Entry> previous;
-    if (auto a = p.after.find(code); a != p.after.end()) {
-      previous = a->second;
-    } else if (p.full) {
-      if (auto b = p.before.find(code); b != p.before.end()) previous = b->second;
-      p.seen.insert(code);
-    } else if (!p.baseline) {
-      s.query(kColumns + register_ + " WHERE resident_code = ?", {code},
-              [&](StateRows& row) { previous = entryOf(row); });
-    }
-    const Entry* prev = previous ? &*previous : nullptr;
-    const bool moved = !prev || prev->reason != e.reason || prev->moved != e.moved;
-    const bool householdChanged = prev && prev->household != e.household;
-    if (!moved && !householdChanged && prev->relationship == e.relationship && prev->current == e.current) return;
-    if (!p.baseline && (moved || householdChanged)) {
+    kit::Snapshot e{{field(1), field(2), field(3), field(4)}, false};
+    e.current = !removal_.count(e.values[kReason]);
+    const std::optional<kit::Snapshot> previous = p.previous(s, code);
+    const kit::Snapshot* prev = previous ? &*previous : nullptr;
+    const bool moved = !prev || prev->values[kReason] != e.values[kReason] || prev->values[kMoved] != e.values[kMoved];
+    const bool householdChanged = prev && prev->values[kHousehold] != e.values[kHousehold];
+    if (!moved && !householdChanged && prev->values[kRelationship] == e.values[kRelationship] &&
+        prev->current == e.current)
+      return;
+    if (!p.baseline() && (moved || householdChanged)) {
       Event ev;
-      ev.code = moved ? e.reason : std::string();
-      ev.name = moved ? reasonName(e.reason) : "世帯変更";  // same move, another household
+      ev.code = moved ? e.values[kReason] : std::string();
+      ev.name = moved ? reasonName(e.values[kReason]) : "世帯変更";  // same move, another household
       ev.resident = code;
-      ev.household = e.household;
-      ev.previousHousehold = prev ? prev->household : std::string();
-      ev.moved = e.moved;
+      ev.household = e.values[kHousehold];
+      ev.previousHousehold = prev ? prev->values[kHousehold] : std::string();
+      ev.moved = e.values[kMoved];
       ev.notified = field(5);
       p.events.push_back(std::move(ev));
     }
-    if (prev) p.touched.insert(prev->household);
-    p.touched.insert(e.household);
-    p.after[code] = std::move(e);
+    if (prev) p.touched.insert(prev->values[kHousehold]);
+    p.touched.insert(e.values[kHousehold]);
+    p.change(code, std::move(e));
   }
 
   /// A truncated full extract looks like residents leaving: refused above
   /// the share an operator set, with the counts (holdReason_), unless an
   /// operator released it.
   bool removalsAllowed(const Intake& item, const ExportPass& p, const std::optional<std::string>& released) {
-    std::size_t current = 0, removed = 0;
-    for (const auto& [code, e] : p.before) {
-      if (!e.current) continue;
-      ++current;
-      if (!p.seen.count(code)) ++removed;
-    }
-    // A few removals are never held (a small register's ordinary day).
-    const bool tooMany =
-        removed > kAlwaysRemovable && removed * 100 > static_cast<std::size_t>(maxFullRemoval_) * current;
+    const kit::Pass::Missing m = p.missing();
+    const bool tooMany = guard_.tooMany(m);
     if (tooMany && !released) {
-      holdReason_ = "full extract '" + printable(item.name) + "' would remove " + std::to_string(removed) + " of " +
-                    std::to_string(current) + " current residents (" +
-                    std::to_string(current ? removed * 100 / current : 0) + "%), more than max-full-removal (" +
-                    std::to_string(maxFullRemoval_) + "%): held, nothing of it was taken in. Check that the "
+      holdReason_ = "full extract '" + printable(item.name) + "' would remove " + std::to_string(m.removed) + " of " +
+                    std::to_string(m.current) + " current residents (" +
+                    std::to_string(m.current ? m.removed * 100 / m.current : 0) + "%), more than max-full-removal (" +
+                    std::to_string(guard_.maxPercent) + "%): held, nothing of it was taken in. Check that the "
                     "export is complete (a cut-off file looks like residents leaving); to take it in anyway, "
                     "renkei resident release --config <config> --file '" + printable(item.name) + "'";
       return false;
     }
     if (tooMany)
       logger_->warning("'%s': released by %s (renkei resident release): removes %z of %z current residents",
-                       printable(item.name), printable(*released), removed, current);
+                       printable(item.name), printable(*released), m.removed, m.current);
     return true;
   }
 
   /// Residents missing from a full extract are no longer in the register.
   void addRemovals(ExportPass& p) {
-    for (const auto& [code, e] : p.before) {
-      if (p.seen.count(code) || !e.current) continue;
+    p.endMissing([&](const std::string& code, const kit::Snapshot& e) {
       Event ev;
       ev.name = "消除";
       ev.resident = code;
-      ev.household = e.household;
-      ev.previousHousehold = e.household;
+      ev.household = e.values[kHousehold];
+      ev.previousHousehold = e.values[kHousehold];
       p.events.push_back(std::move(ev));
-      Entry gone = e;
-      gone.current = false;
-      p.after[code] = gone;
-      p.touched.insert(e.household);
-    }
+      p.touched.insert(e.values[kHousehold]);
+    });
   }
 
   /// The move events and the households touched (with their current
@@ -575,7 +431,7 @@ class ResidentConnector final : public Connector, public Source {
       r.set(0, p.sha.substr(0, 12) + "-" + std::to_string(++n));
       for (std::size_t i = 0; i < 7; ++i) r.set(i + 1, *values[i]);
       r.set(8, item.name);
-      r.set(9, p.full ? "full" : "differential");
+      r.set(9, p.full() ? "full" : "differential");
       eventSet.records.push_back(std::move(r));
     }
     if (!eventSet.records.empty()) sets.push_back(std::move(eventSet));
@@ -587,21 +443,22 @@ class ResidentConnector final : public Connector, public Source {
     struct Member {
       const std::string* household;
       std::string code;
-      const Entry* entry;
+      const kit::Snapshot* entry;
     };
-    std::vector<std::pair<std::string, Entry>> kept;  // register members this export leaves alone
-    if (!p.baseline) {
+    const auto& after = p.changes();
+    std::vector<std::pair<std::string, kit::Snapshot>> kept;  // register members this export leaves alone
+    if (!p.baseline()) {
       state_->read([&](StateSession& s) {
         for (const std::string& h : p.touched)
-          s.query(kColumns + register_ + " WHERE household_no = ?", {h}, [&](StateRows& r) {
-            if (!p.after.count(r.text(0))) kept.emplace_back(r.text(0), entryOf(r));
+          register_->byColumn(s, "household_no", h, [&](const std::string& code, kit::Snapshot e) {
+            if (!after.count(code)) kept.emplace_back(code, std::move(e));
           });
       });
     }
     std::vector<Member> members;
-    members.reserve(p.after.size() + kept.size());
-    for (const auto& [code, e] : p.after) members.push_back({&e.household, code, &e});
-    for (const auto& [code, e] : kept) members.push_back({&e.household, code, &e});
+    members.reserve(after.size() + kept.size());
+    for (const auto& [code, e] : after) members.push_back({&e.values[kHousehold], code, &e});
+    for (const auto& [code, e] : kept) members.push_back({&e.values[kHousehold], code, &e});
     std::sort(members.begin(), members.end(), [](const Member& a, const Member& b) {
       return *a.household != *b.household ? *a.household < *b.household : a.code < b.code;
     });
@@ -618,7 +475,7 @@ class ResidentConnector final : public Connector, public Source {
       std::size_t count = 0;
       for (; m != members.end() && *m->household == household; ++m) {
         if (!m->entry->current) continue;
-        if (m->entry->relationship == householderCode_ && householder.empty()) householder = m->code;
+        if (m->entry->values[kRelationship] == householderCode_ && householder.empty()) householder = m->code;
         if (count++) codes += ' ';
         codes += m->code;
       }
@@ -636,35 +493,20 @@ class ResidentConnector final : public Connector, public Source {
   /// The register and the export's hash, for the host's transaction with
   /// the export's records and the derived sets. The changed residents move
   /// into it as they are (no copy: a full extract is a million of them),
-  /// written in key order: the register's B-tree then grows at its end
-  /// instead of rewriting pages all over.
+  /// written in key order.
   std::function<void(StateSession&)> registerUpdate(const Intake& item, ExportPass& p,
                                                    const std::optional<std::string>& releasedBy) {
     const bool released = releasedBy.has_value();
     const std::int64_t now = services_->nowMs();
     const std::int64_t events = static_cast<std::int64_t>(p.events.size());
     const std::int64_t households = static_cast<std::int64_t>(p.touched.size());
-    auto changed = std::make_shared<std::unordered_map<std::string, Entry>>(std::move(p.after));
-    auto rows = std::make_shared<std::vector<const std::pair<const std::string, Entry>*>>();
-    rows->reserve(changed->size());
-    for (const auto& row : *changed) rows->push_back(&row);
-    std::sort(rows->begin(), rows->end(), [](auto* a, auto* b) { return a->first < b->first; });
-    return [this, changed, rows, released, name = item.name, sha = p.sha, full = p.full, now, events,
+    auto changed = p.takeChanges();
+    auto rows = std::make_shared<std::vector<const std::pair<const std::string, kit::Snapshot>*>>(kit::sortedRows(*changed));
+    return [this, changed, rows, released, name = item.name, sha = p.sha, full = p.full(), now, events,
             households](StateSession& s) {
-      const std::string upsert = "INSERT INTO " + register_ +
-                                 " (resident_code, household_no, relationship, reason, moved, current_flag) VALUES "
-                                 "(?, ?, ?, ?, ?, ?) ON CONFLICT (resident_code) DO UPDATE SET "
-                                 "household_no = excluded.household_no, relationship = excluded.relationship, "
-                                 "reason = excluded.reason, moved = excluded.moved, current_flag = excluded.current_flag";
-      for (const auto* row : *rows) {
-        const auto& [code, e] = *row;
-        s.run(upsert, {code, e.household, e.relationship, e.reason, e.moved, std::int64_t{e.current}});
-      }
-      if (released) s.run("DELETE FROM " + released_ + " WHERE name = ? AND sha256 = ?", {name, sha});
-      s.run("INSERT INTO " + exports_ +
-                " (sha256, name, kind, applied_ms, events, households) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (sha256) DO NOTHING",
-            {sha, name, std::string(full ? "full" : "differential"), now, events, households});
+      register_->write(s, *rows);
+      if (released && held_) held_->applied(s, name, sha);
+      exports_->record(s, sha, name, full ? "full" : "differential", now, {events, households});
     };
   }
 
@@ -672,44 +514,21 @@ class ResidentConnector final : public Connector, public Source {
   /// beside it (file transport; with odbc the export is refused through the
   /// host: error/ of the spool).
   void hold(const Intake& item) {
-    if (directory_.empty()) {
+    if (!held_) {
       logger_->error("%s", holdReason_);
       inner_->source()->finish(item, Disposition::Failed, holdReason_);
       return;
     }
-    const fs::path held = directory_ / "held";
-    std::error_code ec;
-    fs::create_directories(held, ec);
-    const fs::path to = held / item.name;
-    if (::renameat2(AT_FDCWD, item.path.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
-      // Cannot hold it (a name already held): refused instead, never taken.
-      logger_->error("%s (cannot move it to held/: %s; moved to error/)", holdReason_, std::strerror(errno));
-      inner_->source()->finish(item, Disposition::Failed, holdReason_);
-      return;
+    if (const auto error = held_->hold(item.path, item.name, holdReason_)) {
+      if (error->rfind("cannot move", 0) == 0) {
+        // Cannot hold it (a name already held): refused instead, never taken.
+        logger_->error("%s (%s; moved to error/)", holdReason_, *error);
+        inner_->source()->finish(item, Disposition::Failed, holdReason_);
+        return;
+      }
+      logger_->error("%s", *error);
     }
-    const std::string error =
-        writeFileAtomically(held, held / (item.name + ".held.txt"), "reason: " + holdReason_ + "\n", fsync_);
-    if (!error.empty()) logger_->error("held/%s: reason file not written: %s", printable(item.name), error);
     logger_->warning("%s", holdReason_);
-  }
-
-  /// Who released this export (its name and content) with `renkei resident
-  /// release`, or nothing: only such an export skips the removal check.
-  std::optional<std::string> releasedBy(const std::string& name, const std::string& sha) {
-    std::optional<std::string> who;
-    state_->read([&](StateSession& s) {
-      s.query("SELECT released_by FROM " + released_ + " WHERE name = ? AND sha256 = ?", {name, sha},
-              [&](StateRows& row) { who = row.text(0); });
-    });
-    return who;
-  }
-
-  static std::optional<std::string> sha256OfFile(const fs::path& path, std::string& hex) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return "cannot read '" + printable(path.string()) + "'";
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    hex = seal::sha256Hex(bytes);
-    return std::nullopt;
   }
 
   /// Index of kFields[i] in the records' names (found once per layout).
@@ -737,14 +556,14 @@ class ResidentConnector final : public Connector, public Source {
   std::vector<std::string> fullPatterns_;
   std::string householderCode_;
   fs::path directory_;  ///< the drop folder (file transport), for held/ and release/
-  std::int64_t maxFullRemoval_ = 5;
-  static constexpr std::size_t kAlwaysRemovable = 10;  ///< removals never held, whatever the share
+  kit::RemovalGuard guard_;  ///< max-full-removal; up to 10 removals are never held, whatever the share
   std::string holdReason_;
-  std::string released_;  ///< releases by renkei resident release, not yet applied
   bool fsync_ = true;
   std::set<std::string> removal_;
   std::map<std::string, std::string> reasons_;
-  std::string register_, exports_;
+  std::unique_ptr<kit::Register> register_;
+  std::unique_ptr<kit::ExportLedger> exports_;
+  std::unique_ptr<kit::HeldExports> held_;  ///< file transport: held/ and the releases
   // The fields the domain pass reads, in this order.
   inline static const std::vector<std::string> kFields{"住民票コード", "世帯番号", "続柄", "異動事由",
                                                        "異動日", "届出日", "削除フラグ"};
