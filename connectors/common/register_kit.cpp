@@ -110,6 +110,50 @@ std::vector<const std::pair<const std::string, Snapshot>*> sortedRows(
   return rows;
 }
 
+// ---- OfferedRegister --------------------------------------------------------
+
+OfferedRegister::OfferedRegister(Register& reg, StateStore& state, std::string keyName, std::vector<std::string> byColumns,
+                                 std::vector<std::string> shared)
+    : reg_(reg), state_(state), keyName_(std::move(keyName)), byColumns_(std::move(byColumns)), shared_(std::move(shared)) {
+  for (const std::string& c : byColumns_) reg_.column(c);  // throws for a column it has not
+  for (const std::string& c : shared_) reg_.column(c);
+}
+
+std::vector<std::string> OfferedRegister::keys() const {
+  std::vector<std::string> out{keyName_};
+  out.insert(out.end(), byColumns_.begin(), byColumns_.end());
+  return out;
+}
+
+RegisterEntry OfferedRegister::entry(const std::string& key, const Snapshot& s) const {
+  RegisterEntry e;
+  e.key = key;
+  e.current = s.current;
+  e.fields[keyName_] = key;
+  for (const std::string& c : shared_) e.fields[c] = s.values[reg_.column(c)];
+  return e;
+}
+
+std::optional<RegisterEntry> OfferedRegister::find(const std::string& keyName, const std::string& value) {
+  std::optional<RegisterEntry> out;
+  if (value.empty()) return out;
+  if (keyName == keyName_) {
+    state_.read([&](StateSession& s) {
+      if (auto snapshot = reg_.find(s, value)) out = entry(value, *snapshot);
+    });
+    return out;
+  }
+  if (std::find(byColumns_.begin(), byColumns_.end(), keyName) == byColumns_.end()) return out;
+  // A column need not be unique (a 宛名番号 reused): the current one wins,
+  // else the last found.
+  state_.read([&](StateSession& s) {
+    reg_.byColumn(s, keyName, value, [&](const std::string& key, Snapshot snapshot) {
+      if (!out || (!out->current && snapshot.current)) out = entry(key, snapshot);
+    });
+  });
+  return out;
+}
+
 // ---- Pass -------------------------------------------------------------------
 
 Pass::Pass(Register& reg, bool full) : reg_(reg), full_(full) {

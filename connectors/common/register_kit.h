@@ -88,6 +88,24 @@ class Register {
   std::string table_, select_, upsert_;
 };
 
+/// A register offered to the host's other plugins (renkei/registers.h):
+/// searched by its key (under `keyName`) or by an indexed column, answering
+/// with the columns named in `shared` (identifiers only).
+class OfferedRegister final : public RegisterLookup {
+ public:
+  OfferedRegister(Register& reg, StateStore& state, std::string keyName, std::vector<std::string> byColumns,
+                  std::vector<std::string> shared);
+  std::vector<std::string> keys() const override;
+  std::optional<RegisterEntry> find(const std::string& keyName, const std::string& value) override;
+
+ private:
+  RegisterEntry entry(const std::string& key, const Snapshot& s) const;
+  Register& reg_;
+  StateStore& state_;
+  std::string keyName_;
+  std::vector<std::string> byColumns_, shared_;
+};
+
 /// What one export does to a register, gathered while it is read.
 class Pass {
  public:

@@ -50,7 +50,7 @@ const renkei_config_key kOwnKeys[] = {
      "(a polled view: connection, query, spool … as for the odbc connector)."},
     {"layout", "path", nullptr, 1,
      "Layout of the export (e.g. mappings/layouts/jumin-csv.xml; for odbc a jsonl layout of the view's "
-     "columns). Must name the fields 住民票コード, 世帯番号, 続柄, 異動事由, 異動日 and 届出日."},
+     "columns). Must name the fields 住民票コード, 世帯番号, 続柄, 異動事由, 異動日 and 届出日; 宛名番号 (kept, so other core systems' rows link to the residents) and 削除フラグ when it has them."},
     {"full-pattern", "list", "*FULL*;*full*;*ZENKEN*", 0,
      "Export names that are full extracts (globs separated by ';'); any other export is a differential. "
      "Residents missing from a full extract are removed from the register (event 消除)."},
@@ -104,6 +104,7 @@ enum Column : std::size_t {
   kRelationship,  ///< 続柄
   kReason,        ///< 異動事由 of the last move
   kMoved,         ///< 異動日 of the last move (as exported)
+  kAtena,         ///< 宛名番号, when the layout has it ("" otherwise): the other core systems' key
 };
 
 /// The export's bytes differ from those the host read (it was written to
@@ -168,6 +169,12 @@ class ResidentConnector final : public Connector, public Source {
     if (context.validating) return;  // renkei check: no store
     openState();
     if (AdminRegistry* admin = services_->admin(); admin && held_) held_->addPages(*admin, id_, [this] { return services_->nowMs(); });
+    // The residents, for the host's other plugins to link their rows to:
+    // by 住民票コード or 宛名番号; identifiers only.
+    services_->registers().offer(
+        "resident", std::make_shared<kit::OfferedRegister>(*register_, *state_, "resident_code",
+                                                           std::vector<std::string>{"atena_no"},
+                                                           std::vector<std::string>{"household_no", "atena_no"}));
   }
 
   /// The register, the exports applied and the releases in the host's store.
@@ -190,10 +197,15 @@ class ResidentConnector final : public Connector, public Source {
         // write in/ could also write is gone; {releases} stays unused).
         "CREATE TABLE {released} (name TEXT NOT NULL, sha256 TEXT NOT NULL, released_by TEXT NOT NULL, "
         "at_ms BIGINT NOT NULL, PRIMARY KEY (name, sha256));",
+        // 宛名番号 beside the 住民票コード, so the welfare and other core
+        // systems' rows (keyed by it) are checked against the residents.
+        "ALTER TABLE {register} ADD COLUMN atena_no TEXT NOT NULL DEFAULT '';"
+        "CREATE INDEX {register_atena} ON {register} (atena_no);",
     });
     register_ = std::make_unique<kit::Register>(
-        *state_, kit::RegisterSpec{"register", "resident_code", {"household_no", "relationship", "reason", "moved"},
-                                   {"household_no"}});
+        *state_, kit::RegisterSpec{"register", "resident_code",
+                                   {"household_no", "relationship", "reason", "moved", "atena_no"},
+                                   {"household_no", "atena_no"}});
     exports_ = std::make_unique<kit::ExportLedger>(*state_, "exports", std::vector<std::string>{"events", "households"});
     if (!directory_.empty())
       held_ = std::make_unique<kit::HeldExports>(directory_, *state_, "released", "renkei resident", fsync_);
@@ -355,14 +367,14 @@ class ResidentConnector final : public Connector, public Source {
     };
     const std::string& code = field(0);
     if (code.empty() || field(6) == "1") return;  // no code, or flagged deleted (削除フラグ)
-    kit::Snapshot e{{field(1), field(2), field(3), field(4)}, false};
+    kit::Snapshot e{{field(1), field(2), field(3), field(4), field(7)}, false};
     e.current = !removal_.count(e.values[kReason]);
     const std::optional<kit::Snapshot> previous = p.previous(s, code);
     const kit::Snapshot* prev = previous ? &*previous : nullptr;
     const bool moved = !prev || prev->values[kReason] != e.values[kReason] || prev->values[kMoved] != e.values[kMoved];
     const bool householdChanged = prev && prev->values[kHousehold] != e.values[kHousehold];
     if (!moved && !householdChanged && prev->values[kRelationship] == e.values[kRelationship] &&
-        prev->current == e.current)
+        prev->current == e.current && prev->values[kAtena] == e.values[kAtena])
       return;
     if (!p.baseline() && (moved || householdChanged)) {
       Event ev;
@@ -539,7 +551,7 @@ class ResidentConnector final : public Connector, public Source {
         index_[k] = r.size();
         for (std::size_t j = 0; j < r.size(); ++j)
           if (r.name(j) == kFields[k]) index_[k] = j;
-        if (index_[k] == r.size() && k != 6)  // 削除フラグ may be missing
+        if (index_[k] == r.size() && k < 6)  // 削除フラグ and 宛名番号 may be missing
           throw std::runtime_error("the layout '" + layout_.string() + "' has no field " + kFields[k]);
       }
     }
@@ -566,9 +578,9 @@ class ResidentConnector final : public Connector, public Source {
   std::unique_ptr<kit::HeldExports> held_;  ///< file transport: held/ and the releases
   // The fields the domain pass reads, in this order.
   inline static const std::vector<std::string> kFields{"住民票コード", "世帯番号", "続柄", "異動事由",
-                                                       "異動日", "届出日", "削除フラグ"};
+                                                       "異動日", "届出日", "削除フラグ", "宛名番号"};
   const FieldNames* indexNames_ = nullptr;
-  std::size_t index_[7] = {};
+  std::size_t index_[8] = {};
 };
 
 }  // namespace renkei::connectors::resident

@@ -250,6 +250,7 @@ void Host::buildInstances() {
         metrics_.scope(inst.id));
     services->setAdmin(adminPages_.forInstance(inst.id));
     services->setCalendar(config_.calendar);
+    services->setRegisters(registers_);
     ctx.services = services.get();
     return ctx;
   };

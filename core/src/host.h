@@ -22,6 +22,7 @@
 #include "pipeline/metrics.h"
 #include "pipeline/routes.h"
 #include "plugin_registry.h"
+#include "register_directory.h"
 #include "renkei/connector.h"
 #include "store/store.h"
 
@@ -171,6 +172,8 @@ class Host {
   /// start until the last part stopped.
   std::unique_ptr<audit::Trail> audit_;
   std::unique_ptr<pipeline::Seam> seam_;
+  /// Registers the instances offer one another (HostServices::registers).
+  std::shared_ptr<RegisterDirectory> registers_ = std::make_shared<HostRegisterDirectory>();
   std::vector<std::unique_ptr<pipeline::Delivery>> deliveries_;  ///< one per target up to delivery-threads
   std::vector<std::unique_ptr<pipeline::FileIntake>> workers_;
   std::unique_ptr<ApiServer> api_;      ///< the window-system interface, when the config has <api>

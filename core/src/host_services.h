@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 
+#include "register_directory.h"
 #include "renkei/connector.h"
 #include "renkei/state.h"
 #include "store/store.h"
@@ -48,6 +49,9 @@ class InstanceServices final : public HostServices {
   const calendar::Calendar* calendar() const override { return calendar_.get(); }
   /// The config's calendar (HostConfig::calendar), shared by the instances.
   void setCalendar(std::shared_ptr<const calendar::Calendar> calendar) { calendar_ = std::move(calendar); }
+  RegisterDirectory& registers() override { return *registers_; }
+  /// The config's directory, shared by its instances (each has its own until set).
+  void setRegisters(std::shared_ptr<RegisterDirectory> registers) { registers_ = std::move(registers); }
   Outcome emit(const Emission& emission) override;
   MetricsScope& metrics() override { return *metrics_; }
   void audit(const AuditEntry& entry) override { writeAudit(entry); }
@@ -61,6 +65,7 @@ class InstanceServices final : public HostServices {
                                          ReadTotals& totals, std::string* sha256) override;
 
  private:
+  std::shared_ptr<RegisterDirectory> registers_ = std::make_shared<HostRegisterDirectory>();
   store::StoreConfig config_;
   std::string instanceId_;
   ApiRegistry* api_;

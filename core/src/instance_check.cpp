@@ -184,6 +184,9 @@ void validateInstances(HostConfig& config, PluginRegistry& registry, Diagnostics
   }
   pipeline::MetricsRegistry metrics;  // thrown away: nothing is served while checking
   store::StoreConfig noStore;
+  // One directory for the config: a second instance offering the same
+  // register is refused here, as at serve.
+  auto registers = std::make_shared<HostRegisterDirectory>();
   auto contextFor = [&](const InstanceConfig& inst, std::unique_ptr<InstanceServices>& services) {
     HostContext ctx;
     ctx.instance = config.instance;
@@ -195,6 +198,7 @@ void validateInstances(HostConfig& config, PluginRegistry& registry, Diagnostics
     services = std::make_unique<InstanceServices>(noStore, inst.id, nullptr, fs::temp_directory_path(), nullptr,
                                                   metrics.scope(inst.id), true);
     services->setCalendar(config.calendar);
+    services->setRegisters(registers);
     ctx.services = services.get();
     return ctx;
   };

@@ -969,7 +969,7 @@ BOOST_AUTO_TEST_CASE(a_failed_file_is_resolved_by_its_fix_or_acknowledged) {
 // a note line ("by: 市長"). One line of UTF-8, bounded, or the command stops.
 BOOST_AUTO_TEST_CASE(an_operator_name_cannot_add_lines_to_a_log_or_note) {
   DemoCopy demo;
-  for (const std::string bad : {std::string("係長\nby: 市長"), std::string("a\rb"), std::string(101, 'a'),
+  for (const std::string& bad : {std::string("係長\nby: 市長"), std::string("a\rb"), std::string(101, 'a'),
                                 std::string("\xff\xfe"), std::string()}) {
     auto r = runRenkei({"replay", "--route", "jumin-to-crm", "--since", "1h", "--by", bad, "--config", demo.config()});
     BOOST_TEST(r.exitCode == 2, r.err);

@@ -63,6 +63,8 @@ class RecordingHost final : public HostServices {
   std::int64_t utcOffsetMinutes(std::int64_t) const override { return offsetMinutes_; }
   const calendar::Calendar* calendar() const override { return calendar_.get(); }
   bool looksLikeIdentifier(std::string_view value) const override;
+  /// Its own directory: a test offers what another plugin would.
+  RegisterDirectory& registers() override;
 
   // What the test reads and moves.
   void moveTo(std::int64_t ms) { now_ = ms; }

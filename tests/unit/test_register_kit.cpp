@@ -184,3 +184,28 @@ BOOST_AUTO_TEST_CASE(a_held_export_is_listed_with_its_reason_and_released_by_nam
   st.state.write([&](StateSession& s) { held.applied(s, "K_FULL.csv", content); });
   BOOST_TEST(!held.releasedBy("K_FULL.csv", content).has_value());
 }
+
+BOOST_AUTO_TEST_CASE(a_register_offered_to_other_plugins_is_found_by_its_key_or_an_indexed_column) {
+  Store st;
+  kit::Register reg(st.state, kSpec);
+  st.put(reg, {{"p1", {{"h1", "active"}, false}}, {"p2", {{"h1", "active"}, true}}, {"p3", {{"h2", "x"}, true}}});
+  st.host.registers().offer("person", std::make_shared<kit::OfferedRegister>(reg, st.state, "person_id",
+                                                                             std::vector<std::string>{"household"},
+                                                                             std::vector<std::string>{"household"}));
+  BOOST_CHECK_THROW(st.host.registers().offer("person", st.host.registers().find("person")), std::invalid_argument);
+  const auto lookup = st.host.registers().find("person");
+  BOOST_TEST_REQUIRE(lookup != nullptr);
+  BOOST_TEST(!st.host.registers().find("koseki"));
+  BOOST_TEST(lookup->keys() == (std::vector<std::string>{"person_id", "household"}), boost::test_tools::per_element());
+  const auto p3 = lookup->find("person_id", "p3");
+  BOOST_TEST_REQUIRE(p3.has_value());
+  BOOST_TEST(p3->fields.at("household") == "h2");
+  BOOST_TEST(p3->fields.count("status") == 0u);  // only what it shares
+  // By a column that two share: the current one.
+  const auto h1 = lookup->find("household", "h1");
+  BOOST_TEST_REQUIRE(h1.has_value());
+  BOOST_TEST(h1->key == "p2");
+  BOOST_TEST(!lookup->find("person_id", "p9").has_value());
+  BOOST_TEST(!lookup->find("status", "active").has_value());  // not a key it is searched by
+  BOOST_TEST(!lookup->find("person_id", "").has_value());
+}

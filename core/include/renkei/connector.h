@@ -15,6 +15,7 @@
 #include "renkei/metrics.h"
 #include "renkei/outcome.h"
 #include "renkei/record.h"
+#include "renkei/registers.h"
 #include "renkei/settings.h"
 
 namespace renkei {
@@ -157,6 +158,9 @@ class HostServices {
   /// (`pii-scan`); a plugin sending there (the bridge) scans with the same.
   /// Thread-safe, no state.
   virtual bool looksLikeIdentifier(std::string_view value) const = 0;
+  /// Registers plugins offer one another (SDK ABI 16): a connector that
+  /// keeps one offers it, another finds entities there by key. Never null.
+  virtual RegisterDirectory& registers() = 0;
 };
 
 /// A plugin's local time: the offset the deprecated `key` gives (±HH:MM,
