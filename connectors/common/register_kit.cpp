@@ -11,6 +11,8 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "file_transport.h"
+#include "odbc_transport.h"
 #include "renkei/files.h"
 #include "renkei/json.h"
 #include "renkei/support/seal.h"
@@ -19,6 +21,43 @@
 namespace fs = std::filesystem;
 
 namespace renkei::kit {
+
+// ---- ExportConnector --------------------------------------------------------
+
+void ExportConnector::configureTransport(const Settings& settings, const HostContext& context,
+                                         const std::string& transport) {
+  if (transport == "file") {
+    if (!settings.has("directory")) throw ConfigError("transport 'file' needs the key 'directory' (the drop folder)");
+    directory_ = settings.getPath("directory");
+    auto t = std::make_unique<connectors::file::FileConnector>();
+    t->configure(settings, context);
+    inner_ = std::move(t);
+  } else {
+    for (const char* key : {"connection", "query", "spool"})
+      if (!settings.has(key)) throw ConfigError(std::string("transport 'odbc' needs the key '") + key + "'");
+    auto t = std::make_unique<connectors::odbc::OdbcConnector>();
+    t->configure(settings, context);
+    inner_ = std::move(t);
+  }
+  if (!inner_->source()) throw ConfigError("the transport '" + transport + "' is not set up as a source");
+}
+
+std::vector<renkei_config_key> withTransportKeys(const renkei_config_key* own, std::size_t n) {
+  std::vector<renkei_config_key> out(own, own + n);
+  auto add = [&](const renkei_config_key* keys, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) {
+      const bool seen = std::any_of(out.begin(), out.end(),
+                                    [&](const renkei_config_key& k) { return std::string(k.key) == keys[i].key; });
+      if (seen) continue;
+      renkei_config_key k = keys[i];
+      k.required = 0;
+      out.push_back(k);
+    }
+  };
+  add(connectors::file::kKeys, connectors::file::kKeyCount);
+  add(connectors::odbc::kKeys, connectors::odbc::kKeyCount);
+  return out;
+}
 
 // ---- Register ---------------------------------------------------------------
 

@@ -45,6 +45,44 @@
 
 namespace renkei::kit {
 
+/// A connector whose exports arrive by file drop or ODBC view (the shared
+/// transports) and get a domain pass in prepare(): the source side every
+/// core-system connector shares. The transport's items, rejects, warnings
+/// and requeue are the transport's.
+class ExportConnector : public Connector, public Source {
+ public:
+  Source* source() override { return this; }
+  std::vector<Intake> recover() override { return inner_->source()->recover(); }
+  std::optional<Intake> claim() override { return inner_->source()->claim(); }
+  Outcome finish(const Intake& item, Disposition disposition, const std::string& reason) override {
+    return inner_->source()->finish(item, disposition, reason);
+  }
+  Outcome writeRejects(const Intake& item, const std::string& jsonl) override {
+    return inner_->source()->writeRejects(item, jsonl);
+  }
+  Outcome writeWarnings(const Intake& item, const std::string& jsonl) override {
+    return inner_->source()->writeWarnings(item, jsonl);
+  }
+  bool keepsItems() const override { return inner_->source()->keepsItems(); }
+  std::string itemsHold(const std::string& sensitive) override { return inner_->source()->itemsHold(sensitive); }
+  Outcome requeue(const std::string& name, const std::string& sha256) override {
+    return inner_->source()->requeue(name, sha256);
+  }
+
+ protected:
+  /// Sets up `transport` ("file": a drop folder, `directory` … as for the
+  /// file connector; "odbc": a polled view, `connection`, `query`, `spool` …)
+  /// from the same settings. Throws ConfigError naming a missing key.
+  void configureTransport(const Settings& settings, const HostContext& context, const std::string& transport);
+  std::unique_ptr<Connector> inner_;
+  std::filesystem::path directory_;  ///< the drop folder (file transport): held/ lives beside in/
+};
+
+/// A connector's key table: its own keys, then both transports' (passed
+/// through; a key a transport requires is optional here, and
+/// configureTransport checks it for the one chosen).
+std::vector<renkei_config_key> withTransportKeys(const renkei_config_key* own, std::size_t n);
+
 /// One entity's state as the register keeps it.
 struct Snapshot {
   std::vector<std::string> values;  ///< in RegisterSpec::columns order

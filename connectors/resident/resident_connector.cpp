@@ -74,25 +74,9 @@ const renkei_config_key kOwnKeys[] = {
 };
 
 /// The declared keys: the resident connector's own, then those of both
-/// transports (their settings are passed through). A key required by a
-/// transport is optional here; configure() checks it for the chosen one.
+/// transports (their settings are passed through).
 const std::vector<renkei_config_key>& allKeys() {
-  static const std::vector<renkei_config_key> keys = [] {
-    std::vector<renkei_config_key> out(std::begin(kOwnKeys), std::end(kOwnKeys));
-    auto add = [&](const renkei_config_key* keys, std::size_t n) {
-      for (std::size_t i = 0; i < n; ++i) {
-        const bool seen = std::any_of(out.begin(), out.end(),
-                                      [&](const renkei_config_key& k) { return std::string(k.key) == keys[i].key; });
-        if (seen) continue;
-        renkei_config_key k = keys[i];
-        k.required = 0;
-        out.push_back(k);
-      }
-    };
-    add(file::kKeys, file::kKeyCount);
-    add(odbc::kKeys, odbc::kKeyCount);
-    return out;
-  }();
+  static const std::vector<renkei_config_key> keys = kit::withTransportKeys(kOwnKeys, std::size(kOwnKeys));
   return keys;
 }
 
@@ -119,7 +103,7 @@ struct Event {
 
 }  // namespace
 
-class ResidentConnector final : public Connector, public Source {
+class ResidentConnector final : public kit::ExportConnector {
  public:
   void configure(const Settings& settings, const HostContext& context) override {
     logger_ = context.logger;
@@ -152,20 +136,7 @@ class ResidentConnector final : public Connector, public Source {
     std::error_code ec;
     if (!fs::is_regular_file(layout_, ec)) throw ConfigError("layout: '" + layout_.string() + "' does not exist");
 
-    if (transport_ == "file") {
-      if (!settings.has("directory")) throw ConfigError("transport 'file' needs the key 'directory' (the drop folder)");
-      directory_ = settings.getPath("directory");
-      auto t = std::make_unique<file::FileConnector>();
-      t->configure(settings, context);
-      inner_ = std::move(t);
-    } else {
-      for (const char* key : {"connection", "query", "spool"})
-        if (!settings.has(key)) throw ConfigError(std::string("transport 'odbc' needs the key '") + key + "'");
-      auto t = std::make_unique<odbc::OdbcConnector>();
-      t->configure(settings, context);
-      inner_ = std::move(t);
-    }
-    if (!inner_->source()) throw ConfigError("the transport '" + transport_ + "' is not set up as a source");
+    configureTransport(settings, context, transport_);
     if (context.validating) return;  // renkei check: no store
     openState();
     if (AdminRegistry* admin = services_->admin(); admin && held_) held_->addPages(*admin, id_, [this] { return services_->nowMs(); });
@@ -225,13 +196,7 @@ class ResidentConnector final : public Connector, public Source {
     return held_->operate(request, services_->nowMs());
   }
 
-  Source* source() override { return this; }
-
-  // Listing only: the domain pass runs once per export, in prepare().
-  std::vector<Intake> recover() override { return inner_->source()->recover(); }
-
-  std::optional<Intake> claim() override { return inner_->source()->claim(); }
-
+  // Listing and claiming are the transport's: the domain pass runs once per export, in prepare().
   Outcome prepare(const Intake& item, const std::string& sha256, ItemUnit& unit) override {
     try {
       if (derive(item, held_ ? held_->releasedBy(item.name, sha256) : std::nullopt, sha256, unit)) return Outcome::ok();
@@ -246,22 +211,6 @@ class ResidentConnector final : public Connector, public Source {
   }
 
   std::optional<fs::path> layout() const override { return layout_; }
-
-  Outcome finish(const Intake& item, Disposition disposition, const std::string& reason) override {
-    return inner_->source()->finish(item, disposition, reason);
-  }
-  Outcome writeRejects(const Intake& item, const std::string& jsonl) override {
-    return inner_->source()->writeRejects(item, jsonl);
-  }
-  // The summary points to rejects/<file>.warnings.jsonl: the transport writes it.
-  Outcome writeWarnings(const Intake& item, const std::string& jsonl) override {
-    return inner_->source()->writeWarnings(item, jsonl);
-  }
-  bool keepsItems() const override { return inner_->source()->keepsItems(); }
-  std::string itemsHold(const std::string& sensitive) override { return inner_->source()->itemsHold(sensitive); }
-  Outcome requeue(const std::string& name, const std::string& sha256) override {
-    return inner_->source()->requeue(name, sha256);
-  }
 
  private:
   void loadReasons(const fs::path& file) {
@@ -562,12 +511,10 @@ class ResidentConnector final : public Connector, public Source {
   std::string id_;
   HostServices* services_ = nullptr;
   StateStore* state_ = nullptr;
-  std::unique_ptr<Connector> inner_;
   std::string transport_;
   fs::path layout_;
   std::vector<std::string> fullPatterns_;
   std::string householderCode_;
-  fs::path directory_;  ///< the drop folder (file transport), for held/ and release/
   kit::RemovalGuard guard_;  ///< max-full-removal; up to 10 removals are never held, whatever the share
   std::string holdReason_;
   bool fsync_ = true;
