@@ -1,0 +1,206 @@
+// The welfare connector through the real binary, beside the resident
+// connector whose register it checks persons against: the 国保 export of
+// tests/tools/gen_welfare.py (synthetic people of the resident sample) taken
+// in as facts per person (welfare.kokuho, never an amount); rows for persons
+// the resident register does not know held and taken once they are known;
+// a trailer that disagrees refusing the export whole; a full export that
+// would end 80 % of the recipients held until an operator releases it; the
+// same row twice; a date the row does not give properly; SIGKILL before the
+// unit commits.
+#define BOOST_TEST_MODULE renkei_welfare_connector
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "test_support.h"
+
+using namespace renkei;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path source(const std::string& rel) { return fs::path(test::env("RENKEI_SOURCE_DIR")) / rel; }
+
+test::ProcessResult runRenkei(const std::vector<std::string>& args, const std::string& fault = {}) {
+  std::vector<std::string> full{test::renkeiBinary()};
+  full.insert(full.end(), args.begin(), args.end());
+  std::map<std::string, std::string> env{{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}};
+  if (!fault.empty()) env["RENKEI_FAULT"] = fault;
+  return test::run(full, env);
+}
+
+struct City {
+  test::TempDir dir;
+  City() {
+    for (const char* d : {"jumin/in", "kokuho/in"}) fs::create_directories(dir / d);
+    test::writeFile(dir / "config.xml",
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                    "<renkei xmlns=\"urn:renkei:config:1\" instance=\"welfare-test\" zone=\"lgwan\">\n"
+                    "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                    "  <connector id=\"jumin\" plugin=\"resident\"><directory>jumin</directory><pattern>*.csv</pattern>"
+                    "<layout>" + source("mappings/layouts/jumin-csv.xml").string() + "</layout></connector>\n"
+                    "  <connector id=\"kokuho\" plugin=\"welfare\"><directory>kokuho</directory><pattern>*.csv</pattern>"
+                    "<program>" + source("mappings/welfare/kokuho.xml").string() + "</program>"
+                    "<layout>" + source("mappings/layouts/welfare-kokuho-csv.xml").string() + "</layout></connector>\n"
+                    "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
+                    "  <connector id=\"facts\" plugin=\"file\"><directory>facts</directory></connector>\n"
+                    "  <route id=\"jumin\" from=\"jumin\" to=\"out\" mapping=\"" +
+                        source("mappings/resident-to-crm.xml").string() + "\"/>\n"
+                    "  <route id=\"kokuho\" from=\"kokuho\" to=\"out\" mapping=\"" +
+                        source("mappings/welfare-kokuho-to-window.xml").string() + "\"/>\n"
+                    "  <route id=\"kokuho-facts\" from=\"kokuho\" records=\"welfare.kokuho\" to=\"facts\"/>\n"
+                    "</renkei>\n");
+  }
+  std::string config() const { return (dir / "config.xml").string(); }
+  test::ProcessResult once(const std::string& fault = {}) { return runRenkei({"serve", "--config", config(), "--once"}, fault); }
+  /// gen_welfare.py's export into kokuho/in/ as `name`.
+  void welfare(const std::string& name, const std::vector<std::string>& args = {}) {
+    std::vector<std::string> cmd{"/usr/bin/python3", source("tests/tools/gen_welfare.py").string(), "--resident",
+                                 source("config/samples/jumin/JUMIN_20261101_FULL.csv").string(), "--out",
+                                 (dir / "kokuho/in" / name).string()};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    auto r = test::run(cmd);
+    BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+  }
+  void residents() {
+    fs::copy_file(source("config/samples/jumin/JUMIN_20261101_FULL.csv"), dir / "jumin/in/JUMIN_20261101_FULL.csv");
+  }
+  /// The facts delivered since the last call, one JSON line each.
+  std::vector<std::string> takeFacts() {
+    std::vector<std::string> lines;
+    const fs::path out = dir / "facts/out";
+    for (const std::string& name : test::listFiles(out)) {
+      const std::string text = test::readFile(out / name);
+      for (std::size_t at = 0; at < text.size();) {
+        const std::size_t nl = text.find('\n', at);
+        lines.push_back(text.substr(at, nl - at));
+        at = nl == std::string::npos ? text.size() : nl + 1;
+      }
+      fs::remove(out / name);
+    }
+    return lines;
+  }
+};
+
+std::size_t count(const std::vector<std::string>& lines, const std::string& part) {
+  return static_cast<std::size_t>(
+      std::count_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(part) != std::string::npos; }));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(facts_per_person_and_persons_the_residents_do_not_know_held_until_they_are_known) {
+  City c;
+  // The 国保 export before the residents: nobody is known yet, every row waits.
+  c.welfare("KOKUHO_20261201_FULL.csv");
+  auto first = c.once();
+  BOOST_TEST_REQUIRE(first.exitCode == 0, first.err);
+  BOOST_TEST(first.err.find("125 rows, 0 persons changed, 125 held for a person not in the resident register") !=
+                 std::string::npos,
+             first.err);
+  BOOST_TEST(c.takeFacts().empty());
+  auto unknown = runRenkei({"welfare", "unknown", "--config", c.config()});
+  BOOST_TEST(unknown.out.find("125 rows of kokuho (国民健康保険) wait for a person") != std::string::npos, unknown.out);
+  // The residents arrive; the next 国保 export (a differential) takes every
+  // row that waited, and its own.
+  c.residents();
+  BOOST_TEST_REQUIRE(c.once().exitCode == 0);
+  c.welfare("KOKUHO_20261202_DIFF.csv", {"--only", "1", "--ended", "1"});
+  auto second = c.once();
+  BOOST_TEST_REQUIRE(second.exitCode == 0, second.err);
+  const auto facts = c.takeFacts();
+  BOOST_TEST(facts.size() == 125u);
+  BOOST_TEST(count(facts, "\"kokuho_member\":\"true\"") == 124u);
+  BOOST_TEST(count(facts, "\"current\":\"false\",\"kokuho_member\":\"false\"") == 1u);  // the differential's row
+  BOOST_TEST(count(facts, "\"kokuho_since\":\"20") == 125u);                           // dates as ISO
+  BOOST_TEST(count(facts, "保険料") + count(facts, "50000") == 0u);                      // never an amount
+  BOOST_TEST(runRenkei({"welfare", "unknown", "--config", c.config()}).out.find("0 rows of kokuho") != std::string::npos);
+  // The same export again, under another name: nothing twice.
+  c.welfare("KOKUHO_20261202_DIFF-again.csv", {"--only", "1", "--ended", "1"});
+  BOOST_TEST_REQUIRE(c.once().exitCode == 0);
+  BOOST_TEST(c.takeFacts().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_trailer_that_disagrees_refuses_the_export_whole) {
+  City c;
+  c.residents();
+  c.welfare("KOKUHO_20261201_FULL.csv", {"--count", "999"});
+  auto r = c.once();
+  BOOST_TEST((r.exitCode != 0 || r.err.find("to error/") != std::string::npos), r.err);
+  BOOST_TEST(test::listFiles(c.dir / "kokuho/error").size() >= 1u);
+  BOOST_TEST(c.takeFacts().empty());  // nothing applied
+  // The corrected export is then the baseline, whole.
+  c.welfare("KOKUHO_20261201_FULL-fixed.csv");
+  BOOST_TEST_REQUIRE(c.once().exitCode == 0);
+  BOOST_TEST(c.takeFacts().size() == 125u);
+}
+
+BOOST_AUTO_TEST_CASE(a_full_export_ending_most_recipients_is_held_until_an_operator_releases_it) {
+  City c;
+  c.residents();
+  c.welfare("KOKUHO_20261201_FULL.csv");
+  BOOST_TEST_REQUIRE(c.once().exitCode == 0);
+  BOOST_TEST(c.takeFacts().size() == 125u);
+  // Cut off after 25 of 125: it would end 100 (80 %).
+  c.welfare("KOKUHO_20261202_FULL.csv", {"--only", "25"});
+  auto r = c.once();
+  BOOST_TEST(r.err.find("would end 100 of 125 current 被保険者 of kokuho (80%), more than max-full-removal (20%): held") !=
+                 std::string::npos,
+             r.err);
+  BOOST_TEST(c.takeFacts().empty());
+  BOOST_TEST(fs::exists(c.dir / "kokuho/held/KOKUHO_20261202_FULL.csv"));
+  auto held = runRenkei({"welfare", "held", "--config", c.config()});
+  BOOST_TEST(held.out.find("1 export is held") != std::string::npos, held.out);
+  auto release = runRenkei({"welfare", "release", "--config", c.config(), "--file", "KOKUHO_20261202_FULL.csv",
+                            "--by", "国保係"});
+  BOOST_TEST_REQUIRE(release.exitCode == 0, release.err);
+  auto again = c.once();
+  BOOST_TEST(again.err.find("released by 国保係 (renkei welfare release): ends 100 of 125") != std::string::npos, again.err);
+  const auto facts = c.takeFacts();
+  BOOST_TEST(count(facts, "\"current\":\"false\"") == 100u);
+}
+
+BOOST_AUTO_TEST_CASE(the_same_row_twice_and_an_unreadable_date) {
+  City c;
+  c.residents();
+  c.welfare("KOKUHO_20261201_FULL.csv");
+  BOOST_TEST_REQUIRE(c.once().exitCode == 0);
+  c.takeFacts();
+  // A differential naming one person twice (the second row wins) and
+  // another with a date that is no date.
+  const std::string ascii =
+      "\"1\",\"999999\",\"20261203\"\r\n"
+      "\"A010007938\",\"00010007938\",\"00001000\",\"01\",\"0\",\"20100101\",\"20261130\",\"1\",\"1\"\r\n"
+      "\"A010007938\",\"00010007938\",\"00001000\",\"01\",\"1\",\"20100101\",\"\",\"\",\"1\"\r\n"
+      "\"A010039614\",\"00010039614\",\"00001000\",\"02\",\"0\",\"2011-02-30\",\"\",\"\",\"1\"\r\n"
+      "\"9\",\"3\"\r\n";
+  test::writeFile(c.dir / "kokuho/in/KOKUHO_20261203_DIFF.csv", ascii);  // ASCII only: the same bytes in CP932
+  auto r = c.once();
+  BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+  const auto facts = c.takeFacts();
+  BOOST_TEST_REQUIRE(facts.size() == 2u);
+  BOOST_TEST(count(facts, "\"person_key\":\"00010007938\",\"resident_code\":\"00010007938\",\"current\":\"true\","
+                          "\"kokuho_member\":\"true\",\"kokuho_since\":\"2010-01-01\",\"kokuho_householder\":\"true\"") ==
+             1u);
+  BOOST_TEST(count(facts, "\"kokuho_since\":\"\"") == 1u);  // not a date: left empty, counted
+}
+
+BOOST_AUTO_TEST_CASE(killed_before_the_unit_commits_every_fact_lands_once) {
+  City c;
+  c.residents();
+  BOOST_TEST_REQUIRE(c.once().exitCode == 0);
+  c.welfare("KOKUHO_20261201_FULL.csv");
+  auto killed = c.once("before-unit-commit");
+  BOOST_TEST_REQUIRE(killed.signal == SIGKILL, killed.out << killed.err);
+  BOOST_TEST(c.takeFacts().empty());
+  auto again = c.once();
+  BOOST_TEST_REQUIRE(again.exitCode == 0, again.err);
+  const auto facts = c.takeFacts();
+  BOOST_TEST(facts.size() == 125u);
+  std::set<std::string> unique(facts.begin(), facts.end());
+  BOOST_TEST(unique.size() == 125u);
+}

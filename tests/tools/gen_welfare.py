@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Synthetic welfare exports that agree with a resident export: the same
+people (by 住民票コード), a share of them in the program, as the core system
+would write the file — CP932 CSV with a header record (区分 1, 市町村コード,
+作成年月日), one data record per person and a trailer (区分 9, 合計件数).
+
+    gen_welfare.py --resident JUMIN_FULL.csv --program kokuho --out KOKUHO_FULL.csv
+                   [--share 0.3] [--ended 0.0] [--only N] [--count N] [--seed 7]
+
+--ended: the share of the program's people written with a 資格喪失日 (left it);
+--only: write only the first N people (a cut-off export; the trailer counts
+what is written unless --count says otherwise: a trailer that disagrees).
+Every value is made up; 宛名番号 is 'A' + the 住民票コード's last 9 digits.
+"""
+import argparse
+import csv
+import hashlib
+import io
+
+
+def pick(code, seed, share):
+    h = int(hashlib.sha256(("%d:%s" % (seed, code)).encode()).hexdigest()[:8], 16)
+    return h / 0xFFFFFFFF < share
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--resident", required=True)
+    ap.add_argument("--program", choices=["kokuho"], default="kokuho")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--share", type=float, default=0.3)
+    ap.add_argument("--ended", type=float, default=0.0)
+    ap.add_argument("--only", type=int, default=None)
+    ap.add_argument("--count", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--date", default="20261201")
+    a = ap.parse_args()
+    with open(a.resident, encoding="cp932", newline="") as f:
+        rows = list(csv.DictReader(f))
+    people = [r for r in rows if r["削除フラグ"] != "1" and pick(r["住民票コード"], a.seed, a.share)]
+    if a.only is not None:
+        people = people[:a.only]
+    out = io.StringIO()
+    w = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    w.writerow(["1", "999999", a.date])
+    for n, r in enumerate(people):
+        code = r["住民票コード"]
+        ended = pick(code, a.seed + 1, a.ended)
+        w.writerow(["A" + code[-9:], code, "%08d" % (1000 + n // 3), "%02d" % (n % 3 + 1),
+                    "1" if r["続柄"] == "02" else "0", "20%02d%02d01" % (10 + n % 15, n % 12 + 1),
+                    a.date if ended else "", "1" if ended else "", str(50000 + (n * 7919) % 400000)])
+    w.writerow(["9", str(a.count if a.count is not None else len(people))])
+    with open(a.out, "w", encoding="cp932", newline="") as f:
+        f.write(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
