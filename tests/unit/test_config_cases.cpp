@@ -12,6 +12,7 @@
 #include "renkei/support/calendar_file.h"
 #include "renkei/support/guidance.h"
 #include "renkei/support/layout.h"
+#include "renkei/support/xml_document.h"
 #include "mapping/mapping.h"
 #include "host_sections.h"
 #include "plugin_registry.h"
@@ -229,6 +230,14 @@ BOOST_AUTO_TEST_CASE(every_xml_example_in_the_docs_checks) {
           test::writeFile(tree / "config/fragment.xml",
                           "<renkei xmlns=\"urn:renkei:config:1\" instance=\"docs\" zone=\"lgwan\">\n" + xml + "</renkei>\n");
           BOOST_TEST(loadConfig(tree / "config/fragment.xml", diags).has_value());
+          BOOST_TEST(diags.empty(), diags.format());
+        } else if (element == "program") {
+          // a welfare program file, against its schema (the connector's own
+          // checks run in test_welfare_connector)
+          const std::string xsd = test::readFile(source / "config/schema/renkei-welfare.xsd");
+          test::writeFile(tree / "mappings/welfare-example.xml", xml);
+          BOOST_TEST(xml::load(tree / "mappings/welfare-example.xml", xsd.c_str(), "urn:renkei:welfare:1", "program",
+                               "welfare program", diags) != nullptr);
           BOOST_TEST(diags.empty(), diags.format());
         } else if (element == "header" || element == "trailer" || element == "field") {
           // In a layout's order: format, header, data fields, trailer.
