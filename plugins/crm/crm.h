@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,23 @@ namespace renkei::plugins::crm {
 
 /// The status of a resident registered here (住民).
 inline constexpr const char* kCurrent = "住民";
+
+/// A register event as the related-procedure judgement sees it: the
+/// knowledge file's event, its date, and each member by birth date and the
+/// facts that are true for them (kokuho_member …). No name, no key.
+struct JudgedEvent {
+  std::string eventId;  ///< tenshutsu, shibou, shussei
+  std::string date;     ///< YYYY-MM-DD
+  struct Member {
+    std::string birth;  ///< YYYY-MM-DD, "" when not cached
+    std::set<std::string> flags;
+  };
+  std::vector<Member> members;
+};
+struct Judged {
+  std::string procedure, name, deadline, because, rule;
+};
+using RelatedJudge = std::function<std::vector<Judged>(const JudgedEvent&)>;
 
 struct CrmOptions {
   std::string residentKey = "resident_code";
@@ -58,6 +76,21 @@ class Crm {
   /// (a replayed batch never turns the clock back). Returns the events
   /// without a resident code (skipped).
   std::size_t applyEvents(const std::vector<Record>& records, const std::string& batchId, std::int64_t now);
+  /// Takes the welfare facts (record types welfare.<program>: program,
+  /// resident_code, and the facts as "true"/"false" or values): per
+  /// resident and program the names of the facts that are true. Returns
+  /// the records without a resident code (skipped).
+  std::size_t upsertFacts(const std::vector<Record>& records, std::int64_t now);
+  /// Judges the related procedures of register events (resident.event,
+  /// mapped: event, event_id, resident_code, household_no, move_date as
+  /// YYYY-MM-DD) whose event `eventIds` names (転出 → tenshutsu …): the
+  /// person's facts, or at a birth the household's, and keeps what `judge`
+  /// lists. An event judged before is not judged again. Returns how many
+  /// procedures were listed.
+  std::size_t judgeEvents(const std::vector<Record>& records, const std::map<std::string, std::string>& eventIds,
+                          const RelatedJudge& judge, std::int64_t now);
+  /// The related procedures of a household's events, newest event first.
+  std::vector<api::RelatedProcedure> related(const std::string& householdNo);
   std::optional<api::Resident> resident(const std::string& code);
   /// Current members only, unless `includeFormer`; members empty: no such household.
   api::Household household(const std::string& householdNo, bool includeFormer = false);
@@ -89,7 +122,7 @@ class Crm {
 
   StateStore& state_;
   CrmOptions options_;
-  std::string residents_, visits_, procedures_, events_;
+  std::string residents_, visits_, procedures_, events_, facts_, related_;
 };
 
 /// Parses a flat JSON object of string values (as the cache stores records)

@@ -127,6 +127,20 @@ struct Report {
   6: list<TimeRow> perCounter,
 }
 
+/// A procedure the core systems' facts call for after a register event
+/// (転出, 死亡, 出生): judged by the related-procedure rules on the welfare
+/// facts of the person (or, at a birth, the household), with its deadline.
+struct RelatedProcedure {
+  1: string procedure,     // the knowledge file's id (kokuho-dattai …)
+  2: string name,          // 国民健康保険の脱退・資格喪失
+  3: string deadline,      // YYYY-MM-DD on the municipal calendar, "" when none
+  4: string because,       // the rule and its source (法令, 条例)
+  5: string rule,          // the rule's file:line
+  6: string event,         // the register's event (転出, 死亡, 出生)
+  7: string eventDate,     // its date (YYYY-MM-DD)
+  8: string residentCode,  // whose event it was
+}
+
 service CrmService {
   /// Opens a visit from a ticket number, or from staff at the counter (one of
   /// the two must be given). `at` is the event time when the module allows
@@ -146,6 +160,10 @@ service CrmService {
   Visit closeVisit(1: i64 visitId, 2: string staff, 3: i64 at = 0) throws (1: renkei.ApiError error),
   /// Counts and times over whole days [fromDate, toDate] (YYYY-MM-DD).
   Report report(1: string fromDate, 2: string toDate) throws (1: renkei.ApiError error),
+  /// The related procedures judged for a household's register events, newest
+  /// event first (the crm module with rules, knowledge and calendar, and
+  /// welfare facts routed to it).
+  list<RelatedProcedure> relatedProcedures(1: string householdNo) throws (1: renkei.ApiError error),
 }
 
 // ---------------------------------------------------------------------------

@@ -44,6 +44,9 @@ const renkei_config_key kKeys[] = {
     {"parameters", "list", "", 0, "The rules' parameters, name=value (as the concierge's)."},
     {"name-field", "string", "name", 0, "Field of the cached resident record holding 氏名 (finding a token's members)."},
     {"birth-field", "string", "birth_date", 0, "Field holding 生年月日 (ISO), likewise."},
+    {"related-events", "list", "転出=tenshutsu;国外転出=tenshutsu;死亡=shibou;出生=shussei", 0,
+     "Register events (resident.event's event, mapped) whose related procedures are judged from the welfare facts, "
+     "each as event=knowledge event id; with knowledge, rules and calendar. relatedProcedures lists what was found."},
     {"token-keys", "list", nullptr, 0,
      "Private key files (PEM, mode 600) for opening sealed visit tokens (docs/tokens.md), separated by ';': "
      "the current key and those before a rotation. With keys, TokenService is served; only in the LGWAN zone."},
@@ -203,6 +206,31 @@ struct RegisterJudge {
     for (const auto& o : guidance::judge(*knowledge, rules.get(), cal, fromRegister, parameters))
       if (!before.count(o.procedure->id)) t.registerProcedures.push_back(o.procedure->id);
   }
+
+  /// The related procedures of one register event: the rules' outcomes only
+  /// (what the facts call for; the event's own 届 is done already).
+  std::vector<Judged> related(const JudgedEvent& e) const {
+    std::vector<Judged> out;
+    const auto date = calendar::parseIso(e.date);
+    if (!date || !rules) return out;
+    guidance::Household h;
+    h.event = e.eventId;
+    h.moveDate = *date;
+    // Where the person moves to is not in the register's event: a rule
+    // that needs it (後期's 負担区分等証明書) lists its procedure to be checked.
+    h.facts["to-other-prefecture"] = "unknown";
+    for (const JudgedEvent::Member& m : e.members) {
+      guidance::MemberFacts f;
+      if (auto birth = calendar::parseIso(m.birth)) f = guidance::memberFacts(*birth, *date);
+      f.flags = m.flags;
+      h.members.push_back(std::move(f));
+    }
+    for (const guidance::Outcome& o : guidance::judge(*knowledge, rules.get(), cal, h, parameters))
+      if (!o.where.empty())
+        out.push_back({o.procedure->id, o.procedure->name, o.deadline ? calendar::iso(*o.deadline) : std::string(),
+                       o.because, o.where});
+    return out;
+  }
 };
 
 class TokenHandler final : public api::TokenServiceIf {
@@ -308,6 +336,14 @@ class CrmHandler final : public api::CrmServiceIf {
     serve(log_, "report", [&] {
       out = crm_.report(fromDate, toDate);
       audit(host_, caller_, "CrmService.report", "", "", "", "from=" + fromDate + " to=" + toDate);
+    });
+  }
+  void relatedProcedures(std::vector<api::RelatedProcedure>& out, const std::string& householdNo) override {
+    serve(log_, "relatedProcedures", [&] {
+      if (householdNo.empty()) throw CrmError{api::ErrorCode::BAD_REQUEST, "householdNo is required"};
+      out = crm_.related(householdNo);
+      audit(host_, caller_, "CrmService.relatedProcedures", "household", "household_no", householdNo,
+            "found=" + std::to_string(out.size()));
     });
   }
 
@@ -429,6 +465,12 @@ class CrmModule final : public Module {
     clientTimes_ = settings.getBool("client-times");
     options.nameField = settings.getString("name-field");
     options.birthField = settings.getString("birth-field");
+    for (const std::string& pair : settings.getList("related-events")) {
+      const std::size_t eq = pair.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == pair.size())
+        throw ConfigError("related-events: '" + pair + "' is not event=knowledge-event-id");
+      relatedEvents_[pair.substr(0, eq)] = pair.substr(eq + 1);
+    }
     if (!settings.has("knowledge") && settings.has("calendar"))
       throw ConfigError("calendar without knowledge: the judgement on register data needs both");
     if (settings.has("knowledge")) {
@@ -514,6 +556,17 @@ class CrmModule final : public Module {
       if (batch.recordType == "resident.event") {
         const std::size_t skipped = crm_->applyEvents(batch.records, batch.id, nowMs());
         if (skipped) log_->warning("batch %s: %z move events without a resident code or event were skipped", batch.id, skipped);
+        if (judge_ && judge_->rules) {
+          const RegisterJudge* judge = judge_.get();
+          const std::size_t listed = crm_->judgeEvents(batch.records, relatedEvents_,
+                                                       [judge](const JudgedEvent& e) { return judge->related(e); }, nowMs());
+          if (listed) log_->information("batch %s: %z related procedures listed from the core systems' facts", batch.id, listed);
+        }
+        return Outcome::ok();
+      }
+      if (batch.recordType.rfind("welfare.", 0) == 0) {
+        const std::size_t skipped = crm_->upsertFacts(batch.records, nowMs());
+        if (skipped) log_->warning("batch %s: %z facts without a resident code were skipped", batch.id, skipped);
         return Outcome::ok();
       }
       const std::size_t skipped = crm_->upsertResidents(batch.records, batch.id, nowMs());
@@ -528,6 +581,7 @@ class CrmModule final : public Module {
  private:
   Poco::Logger* log_ = nullptr;
   bool clientTimes_ = false;
+  std::map<std::string, std::string> relatedEvents_;
   std::unique_ptr<Crm> crm_;
   std::unique_ptr<TokenOpener> tokens_;
   std::unique_ptr<RegisterJudge> judge_;  ///< with guidance files: what the register adds to an opened token

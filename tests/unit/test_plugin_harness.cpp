@@ -7,6 +7,7 @@
 
 #include "plugin_harness.h"
 #include "renkei/support/calendar_file.h"
+#include "renkei/state.h"
 
 using namespace renkei;
 namespace fs = std::filesystem;
@@ -213,4 +214,77 @@ BOOST_AUTO_TEST_CASE(the_concierges_daily_report_is_a_console_page) {
   BOOST_TEST(svg.body.find("Concierge sessions and tokens, 2026-12-01 to 2026-12-07") != std::string::npos, svg.body);
   BOOST_TEST(h.host().page("report", {{"format", "pdf"}}).status == 400);
   BOOST_TEST(h.host().page("report", {{"from", "2026-12-01&to=x"}}).status == 400);
+}
+
+// Related procedures from the core systems' facts: the welfare connector's
+// facts routed to the crm module, then the register's events. A 国保 member
+// moving out needs 資格喪失 within 14 days; a 児童手当 recipient's household
+// with a birth needs 額改定 within 15; a resident with no such facts needs
+// neither. Each with its deadline on the municipal calendar and the rule's
+// file:line; a replayed batch lists nothing twice.
+BOOST_AUTO_TEST_CASE(the_crm_lists_related_procedures_from_the_facts_at_register_events) {
+  if (!fs::exists(fs::path(test::env("RENKEI_PLUGIN_DIR")) / "renkei_crm.so")) return;  // plugin switched off
+  test::PluginHarness h("crm");
+  Diagnostics diags;
+  auto cal = loadCalendar(source("config/calendar/demo-city.xml"), diags);
+  BOOST_TEST_REQUIRE(diags.empty(), diags.format());
+  h.host().setCalendar(std::make_shared<const calendar::Calendar>(*cal));
+  h.set("knowledge", source("config/concierge/knowledge.xml").string())
+      .set("rules", source("config/concierge/related-procedures.xml").string())
+      .set("parameters", "child-medical-age=15");
+  h.configure();
+  auto& crm = h.module();
+  const std::vector<std::string> residentFields{"resident_code", "household_no", "name", "birth_date", "relationship"};
+  BOOST_TEST(crm.accept(test::PluginHarness::batch("crm.resident", residentFields,
+                                                   {{"R1", "H1", "見本 一郎", "1960-04-01", "世帯主"},
+                                                    {"R2", "H2", "見本 花子", "1990-05-05", "世帯主"},
+                                                    {"R3", "H2", "見本 太郎", "2020-06-06", "子"},
+                                                    {"R4", "H4", "見本 次郎", "1985-07-07", "世帯主"}},
+                                                   "residents"))
+                 .isOk());
+  BOOST_TEST(crm.accept(test::PluginHarness::batch("welfare.kokuho",
+                                                   {"program", "person_key", "resident_code", "current",
+                                                    "kokuho_member", "kokuho_since", "export"},
+                                                   {{"kokuho", "R1", "R1", "true", "true", "2020-04-01", "K"},
+                                                    {"kokuho", "R4", "R4", "false", "false", "2020-04-01", "K"}},
+                                                   "facts-kokuho"))
+                 .isOk());
+  BOOST_TEST(crm.accept(test::PluginHarness::batch("welfare.jidou-teate",
+                                                   {"program", "person_key", "resident_code", "current",
+                                                    "jidou_teate_recipient", "export"},
+                                                   {{"jidou-teate", "A2", "R2", "true", "true", "J"}}, "facts-jidou"))
+                 .isOk());
+  const std::vector<std::string> eventFields{"event_id", "event", "event_code", "resident_code", "household_no",
+                                             "move_date"};
+  const Batch events = test::PluginHarness::batch("resident.event", eventFields,
+                                                  {{"e1", "転出", "06", "R1", "H1", "2026-12-07"},
+                                                   {"e2", "出生", "02", "R5", "H2", "2026-12-04"},
+                                                   {"e3", "転出", "06", "R4", "H4", "2026-12-07"},
+                                                   {"e4", "転居", "04", "R2", "H2", "2026-12-07"}},
+                                                  "events");
+  BOOST_TEST(crm.accept(events).isOk());
+  BOOST_TEST(crm.accept(events).isOk());  // a replay lists nothing twice
+  std::vector<std::string> rows;
+  StateStore& st = h.host().state();
+  st.read([&](StateSession& s) {
+    s.query("SELECT event_id, procedure_id, deadline, rule, household_no FROM " + st.table("related") +
+                " ORDER BY event_id, procedure_id",
+            {}, [&](StateRows& r) {
+              rows.push_back(r.text(0) + " " + r.text(1) + " " + r.text(2) + " " + r.text(3) + " " + r.text(4));
+            });
+  });
+  // The rules' lines, read from the shipped file (it may grow): where the
+  // rule's start tag ends, as every file:line of renkei's XML files.
+  const std::string text = test::readFile(source("config/concierge/related-procedures.xml"));
+  auto lineOf = [&](const std::string& id) {
+    const std::size_t at = text.find('>', text.find("<rule id=\"" + id + "\""));
+    return std::to_string(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n') + 1);
+  };
+  // 2026-12-07 + 14 days = 12-21 (a Monday, open); 12-04 + 15 = 12-19, a
+  // Saturday: the calendar moves it to the next open day, 12-21.
+  const std::vector<std::string> expected{
+      "e1 kokuho-dattai 2026-12-21 related-procedures.xml:" + lineOf("kokuho-soshitsu") + " H1",
+      "e2 jidou-teate-gakukaitei 2026-12-21 related-procedures.xml:" + lineOf("jidou-teate-gakukaitei") + " H2"};
+  BOOST_TEST(rows == expected, boost::test_tools::per_element());
+  // Nothing for R4 (its 国保 ended) or for a 転居 (not a related event).
 }

@@ -286,6 +286,7 @@ std::shared_ptr<const Rules> loadRules(const fs::path& file, const Knowledge& kn
   if (!doc) return nullptr;
   const std::string f = file.string();
   auto r = std::make_shared<Rules>();
+  r->file = file;
   xmlNodePtr root = xmlDocGetRootElement(doc.get());
   r->id = xml::attr(root, "id");
   r->version = xml::attr(root, "version");
@@ -414,7 +415,7 @@ std::vector<Outcome> judge(const Knowledge& knowledge, const Rules* rules, const
     ids.insert(ids.end(), h.chosenProcedures.begin(), h.chosenProcedures.end());
     for (const std::string& id : ids)
       if (const Procedure* p = knowledge.procedure(id); p && !found.count(id))
-        found[id] = Outcome{p, deadlineOf(p->deadlineDays, p->deadlineRule), "the answers"};
+        found[id] = Outcome{p, deadlineOf(p->deadlineDays, p->deadlineRule), "the answers", ""};
   }
   if (rules)
     for (const Rule& r : rules->rules) {
@@ -428,7 +429,8 @@ std::vector<Outcome> judge(const Knowledge& knowledge, const Rules* rules, const
         days = valueOf(*r.deadlineDays, parameters, *rules);
         how = r.deadlineRule;
       }
-      Outcome o{p, deadlineOf(days, how), "rule " + r.id + " (" + r.cite + ")"};
+      Outcome o{p, deadlineOf(days, how), "rule " + r.id + " (" + r.cite + ")",
+                rules->file.filename().string() + ":" + std::to_string(r.line)};
       auto it = found.find(p->id);
       if (it == found.end()) found[p->id] = o;
       else if (o.deadline && (!it->second.deadline || *o.deadline < *it->second.deadline)) it->second = o;

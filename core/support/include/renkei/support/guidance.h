@@ -93,6 +93,7 @@ struct Rule {
 };
 
 struct Rules {
+  std::filesystem::path file;  ///< where it was read from (an outcome names file:line)
   std::string id, version;
   std::map<std::string, std::optional<std::string>> parameters;  ///< name → default
   std::vector<Rule> rules;
@@ -124,6 +125,7 @@ struct Outcome {
   const Procedure* procedure = nullptr;
   std::optional<calendar::Date> deadline;
   std::string because;  ///< "the answers", or "rule <id> (<cite>)"
+  std::string where;    ///< the rule's file:line; "" for the answers
 };
 
 /// The procedures a household needs, in the knowledge file's order, each
