@@ -26,7 +26,8 @@ def pick(code, seed, share):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--resident", required=True)
-    ap.add_argument("--program", choices=["kokuho"], default="kokuho")
+    ap.add_argument("--program", choices=["kokuho", "jidou-teate"], default="kokuho")
+    ap.add_argument("--include", default="", help="住民票コード always in the program, separated by commas")
     ap.add_argument("--out", required=True)
     ap.add_argument("--share", type=float, default=0.3)
     ap.add_argument("--ended", type=float, default=0.0)
@@ -37,7 +38,10 @@ def main():
     a = ap.parse_args()
     with open(a.resident, encoding="cp932", newline="") as f:
         rows = list(csv.DictReader(f))
-    people = [r for r in rows if r["削除フラグ"] != "1" and pick(r["住民票コード"], a.seed, a.share)]
+    include = set(filter(None, a.include.split(",")))
+    people = [r for r in rows if r["削除フラグ"] != "1" and
+              (r["住民票コード"] in include or
+               (pick(r["住民票コード"], a.seed, a.share) and (a.program != "jidou-teate" or r["続柄"] == "02")))]
     if a.only is not None:
         people = people[:a.only]
     out = io.StringIO()
@@ -45,10 +49,14 @@ def main():
     w.writerow(["1", "999999", a.date])
     for n, r in enumerate(people):
         code = r["住民票コード"]
-        ended = pick(code, a.seed + 1, a.ended)
-        w.writerow(["A" + code[-9:], code, "%08d" % (1000 + n // 3), "%02d" % (n % 3 + 1),
-                    "1" if r["続柄"] == "02" else "0", "20%02d%02d01" % (10 + n % 15, n % 12 + 1),
-                    a.date if ended else "", "1" if ended else "", str(50000 + (n * 7919) % 400000)])
+        ended = pick(code, a.seed + 1, a.ended) and code not in include
+        if a.program == "kokuho":
+            w.writerow(["A" + code[-9:], code, "%08d" % (1000 + n // 3), "%02d" % (n % 3 + 1),
+                        "1" if r["続柄"] == "02" else "0", "20%02d%02d01" % (10 + n % 15, n % 12 + 1),
+                        a.date if ended else "", "1" if ended else "", str(50000 + (n * 7919) % 400000)])
+        else:  # jidou-teate: 受給者番号, 対象児童数, 認定日, 支給状態, 支給月額
+            w.writerow(["A" + code[-9:], code, "J%07d" % (n + 1), str(1 + n % 3), "20%02d%02d15" % (12 + n % 12, n % 12 + 1),
+                        "2" if ended else "1", str(10000 * (1 + n % 3))])
     w.writerow(["9", str(a.count if a.count is not None else len(people))])
     with open(a.out, "w", encoding="cp932", newline="") as f:
         f.write(out.getvalue())

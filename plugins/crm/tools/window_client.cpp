@@ -49,6 +49,7 @@ const char* const kUsage =
     "  visit --resident CODE [--ticket T] [--staff S] [--procedure P --counter C]\n"
     "  pull SUBSCRIPTION [--ack]\n"
     "  report FROM TO            (YYYY-MM-DD)\n"
+    "  related HOUSEHOLD_NO      procedures the core systems' facts call for after its register events\n"
     "  open-token TEXT           a scanned visit token (RK1:…), opened once\n";
 
 const char* progressName(api::Progress::type p) {
@@ -163,6 +164,14 @@ int main(int argc, char** argv) {
         records.ack(a, words[1], tokens);
         std::cout << a.acknowledged << " acknowledged, " << a.refused.size() << " refused\n";
       }
+    } else if (command == "related" && words.size() == 2) {
+      std::vector<api::RelatedProcedure> list;
+      crm.relatedProcedures(list, words[1]);
+      std::cout << "household " << words[1] << ": " << list.size() << " related procedures\n";
+      for (const auto& p : list)
+        std::cout << "  " << p.event << " " << p.eventDate << " (" << p.residentCode << "): " << p.name
+                  << (p.deadline.empty() ? std::string() : ", by " + p.deadline) << "\n    because " << p.because
+                  << " [" << p.rule << "]\n";
     } else if (command == "report" && words.size() == 3) {
       api::Report r;
       crm.report(r, words[1], words[2]);
