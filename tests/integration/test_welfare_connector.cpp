@@ -204,3 +204,43 @@ BOOST_AUTO_TEST_CASE(killed_before_the_unit_commits_every_fact_lands_once) {
   std::set<std::string> unique(facts.begin(), facts.end());
   BOOST_TEST(unique.size() == 125u);
 }
+
+// Every shipped program file is one renkei check takes; a wrong one is
+// named with file:line.
+BOOST_AUTO_TEST_CASE(every_shipped_program_checks_and_a_wrong_one_is_named_with_its_line) {
+  test::TempDir dir;
+  std::string connectors;
+  int n = 0;
+  for (const auto& f : fs::directory_iterator(source("mappings/welfare"))) {
+    if (f.path().extension() != ".xml") continue;
+    connectors += "  <connector id=\"w" + std::to_string(++n) + "\" plugin=\"welfare\"><directory>w" + std::to_string(n) +
+                  "</directory><program>" + f.path().string() + "</program><layout>" +
+                  source("mappings/layouts/welfare-kokuho-csv.xml").string() + "</layout></connector>\n";
+  }
+  BOOST_TEST(n >= 13);
+  auto config = [&](const std::string& body) {
+    test::writeFile(dir / "config.xml",
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                    "<renkei xmlns=\"urn:renkei:config:1\" instance=\"programs\" zone=\"lgwan\">\n"
+                    "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n" + body + "</renkei>\n");
+    return runRenkei({"check", "--config", (dir / "config.xml").string()});
+  };
+  auto ok = config(connectors);
+  BOOST_TEST(ok.exitCode == 0, ok.out << ok.err);
+  test::writeFile(dir / "bad.xml",
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<program xmlns=\"urn:renkei:welfare:1\" id=\"bad\" name=\"x\">\n"
+                  "  <key field=\"宛名番号\" resident-key=\"atena_no\"/>\n"
+                  "  <ended field=\"状態\" in=\"2\" not-empty=\"true\"/>\n"
+                  "  <fact name=\"a\" current=\"true\"/>\n"
+                  "  <fact name=\"a\" field=\"x\" type=\"date\"/>\n"
+                  "  <fact name=\"b\" field=\"金額\"/>\n"
+                  "</program>\n");
+  auto bad = config("  <connector id=\"w\" plugin=\"welfare\"><directory>w</directory><program>" +
+                    (dir / "bad.xml").string() + "</program><layout>" +
+                    source("mappings/layouts/welfare-kokuho-csv.xml").string() + "</layout></connector>\n");
+  BOOST_TEST(bad.exitCode == 2, bad.out << bad.err);
+  for (const std::string& expected : {"bad.xml:4: ended: give exactly one of", "bad.xml:6: fact 'a' is declared twice",
+                                      "bad.xml:7: fact 'b': a field needs type=\"date\", type=\"code\" or in=\"codes\""})
+    BOOST_TEST(bad.err.find(expected) != std::string::npos, expected << " in\n" << bad.err);
+}
