@@ -122,6 +122,34 @@ std::optional<Snapshot> Register::find(StateSession& s, const std::string& key) 
   return out;
 }
 
+void Register::findMany(StateSession& s, const std::vector<std::string>& keys,
+                        const std::function<void(const std::string&, Snapshot)>& each) {
+  whereIn(s, spec_.key, keys, each);
+}
+
+void Register::byColumnMany(StateSession& s, const std::string& column, const std::vector<std::string>& values,
+                            const std::function<void(const std::string&, Snapshot)>& each) {
+  whereIn(s, spec_.columns.at(this->column(column)), values, each);
+}
+
+void Register::whereIn(StateSession& s, const std::string& column, const std::vector<std::string>& keys,
+                       const std::function<void(const std::string&, Snapshot)>& each) {
+  const std::size_t n = spec_.columns.size();
+  constexpr std::size_t kPerStatement = 500;
+  std::vector<StateValue> params;
+  for (std::size_t at = 0; at < keys.size(); at += kPerStatement) {
+    const std::size_t count = std::min(kPerStatement, keys.size() - at);
+    std::string marks;
+    params.clear();
+    for (std::size_t i = 0; i < count; ++i) {
+      marks += i ? ", ?" : "?";
+      params.emplace_back(keys[at + i]);
+    }
+    s.query(select_ + " WHERE " + column + " IN (" + marks + ")", params,
+            [&](StateRows& r) { each(r.text(0), snapshotOf(r, n)); });
+  }
+}
+
 void Register::byColumn(StateSession& s, const std::string& column, const std::string& value,
                         const std::function<void(const std::string&, Snapshot)>& each) {
   const std::size_t n = spec_.columns.size();
@@ -174,20 +202,35 @@ RegisterEntry OfferedRegister::entry(const std::string& key, const Snapshot& s) 
 }
 
 std::optional<RegisterEntry> OfferedRegister::find(const std::string& keyName, const std::string& value) {
-  std::optional<RegisterEntry> out;
-  if (value.empty()) return out;
-  if (keyName == keyName_) {
-    state_.read([&](StateSession& s) {
-      if (auto snapshot = reg_.find(s, value)) out = entry(value, *snapshot);
-    });
-    return out;
-  }
-  if (std::find(byColumns_.begin(), byColumns_.end(), keyName) == byColumns_.end()) return out;
-  // A column need not be unique (a 宛名番号 reused): the current one wins,
-  // else the last found.
+  auto found = findMany(keyName, {value});
+  if (found.empty()) return std::nullopt;
+  return std::move(found.begin()->second);
+}
+
+std::map<std::string, RegisterEntry> OfferedRegister::findMany(const std::string& keyName,
+                                                                const std::vector<std::string>& values) {
+  std::map<std::string, RegisterEntry> out;
+  const bool byKey = keyName == keyName_;
+  if (!byKey && std::find(byColumns_.begin(), byColumns_.end(), keyName) == byColumns_.end()) return out;
   state_.read([&](StateSession& s) {
-    reg_.byColumn(s, keyName, value, [&](const std::string& key, Snapshot snapshot) {
-      if (!out || (!out->current && snapshot.current)) out = entry(key, snapshot);
+    if (byKey) {
+      std::vector<std::string> keys;
+      keys.reserve(values.size());
+      for (const std::string& v : values)
+        if (!v.empty()) keys.push_back(v);
+      reg_.findMany(s, keys, [&](const std::string& key, Snapshot snapshot) { out.emplace(key, entry(key, snapshot)); });
+      return;
+    }
+    // A column need not be unique (a 宛名番号 reused): the current one
+    // wins, else the last found.
+    std::vector<std::string> wanted;
+    for (const std::string& v : values)
+      if (!v.empty()) wanted.push_back(v);
+    const std::size_t at = reg_.column(keyName);
+    reg_.byColumnMany(s, keyName, wanted, [&](const std::string& key, Snapshot snapshot) {
+      auto it = out.find(snapshot.values[at]);
+      if (it == out.end()) out.emplace(snapshot.values[at], entry(key, snapshot));
+      else if (!it->second.current && snapshot.current) it->second = entry(key, snapshot);
     });
   });
   return out;

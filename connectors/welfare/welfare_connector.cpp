@@ -189,14 +189,24 @@ class WelfareConnector final : public kit::ExportConnector {
     bool current = true;
   };
 
+  /// A row read, waiting for its person to be checked (in chunks: one
+  /// read of the resident register per chunk, not per row).
+  struct Row {
+    std::string key, facts;
+    bool current = true;
+  };
+
   struct ExportPass : kit::Pass {
     using kit::Pass::Pass;
     std::string sha;
-    std::vector<std::string> changed;                  // keys whose facts changed, in row order
     std::unordered_map<std::string, Waiting> unknown;  // this export's rows for unknown persons
-    std::unordered_set<std::string> named;             // every key this export names
+    std::vector<Row> chunk;                            // rows read, persons not checked yet
     std::size_t rows = 0, noKey = 0, reused = 0, unreadable = 0;
+    /// Whether this export names `key` (changed it, or holds it for an
+    /// unknown person; an unchanged row's key is in the register already).
+    bool names(const std::string& key) const { return changes().count(key) || unknown.count(key); }
   };
+  static constexpr std::size_t kChunk = 4096;
 
   void openState() {
     if (state_) return;
@@ -245,22 +255,26 @@ class WelfareConnector final : public kit::ExportConnector {
       if (guard_.tooMany(m))
         logger_->warning("'%s': released by %s (renkei welfare release): ends %z of %z current %s",
                          printable(item.name), printable(*released), m.removed, m.current, program_.recipients);
-      p.endMissing([&](const std::string& key, const kit::Snapshot&) { p.changed.push_back(key); });
+      p.endMissing([](const std::string&, const kit::Snapshot&) {});
     }
     // Rows held before for unknown persons: taken now that the person is
     // known (unless this export says something newer of them).
     std::vector<std::string> resolved;
     state_->read([&](StateSession& s) {
-      for (auto& [key, waiting] : earlierUnknown(s)) {
-        if (p.named.count(key)) {
+      const auto earlier = earlierUnknown(s);
+      std::vector<std::string> keys;
+      for (const auto& [key, waiting] : earlier)
+        if (!p.names(key)) keys.push_back(key);
+      const auto known = residentCodes(keys);
+      for (const auto& [key, waiting] : earlier) {
+        if (p.names(key)) {
           resolved.push_back(key);  // this export's row supersedes it
           continue;
         }
-        if (auto code = residentCode(key)) {
+        if (auto code = known.find(key); code != known.end()) {
           resolved.push_back(key);
           p.previous(s, key);
-          p.change(key, kit::Snapshot{{*code, waiting.facts}, waiting.current});
-          p.changed.push_back(key);
+          p.change(key, kit::Snapshot{{code->second, waiting.facts}, waiting.current});
         } else if (p.full()) {
           resolved.push_back(key);  // a full extract no longer lists it: nothing waits
         }
@@ -268,9 +282,12 @@ class WelfareConnector final : public kit::ExportConnector {
     });
     if (p.reused) reusedCounter().add(static_cast<double>(p.reused));
     if (p.unreadable) unreadableCounter().add(static_cast<double>(p.unreadable));
-    const std::size_t changed = p.changed.size(), waiting = p.unknown.size();
-    addDerivedSet(item, p, unit.emission.sets);
-    unit.emission.state = update(item, p, released, resolved);
+    const std::size_t changed = p.changes().size(), waiting = p.unknown.size();
+    // In key order, once: the records (the same export, the same records)
+    // and the register's writes (its B-tree grows at its end).
+    auto rows = std::make_shared<Rows>(kit::sortedRows(p.changes()));
+    addDerivedSet(item, *rows, unit.emission.sets);
+    unit.emission.state = update(item, p, rows, released, resolved);
     logger_->information("'%s' (%s%s): %z rows, %z persons changed, %z held for a person not in the resident "
                          "register, %z without a key",
                          item.name, std::string(p.full() ? "full extract" : "differential"),
@@ -282,12 +299,19 @@ class WelfareConnector final : public kit::ExportConnector {
     return true;
   }
 
-  std::optional<std::string> residentCode(const std::string& key) {
-    if (!residents_) return program_.residentKey == "resident_code" ? std::optional<std::string>(key) : std::string();
-    const auto entry = residents_->find(program_.residentKey, key);
-    if (!entry) return std::nullopt;
-    const auto code = entry->fields.find("resident_code");
-    return code == entry->fields.end() ? entry->key : code->second;
+  /// The 住民票コード of each person the resident register knows, by key
+  /// (every key, with "" or the key itself, without a resident register).
+  std::unordered_map<std::string, std::string> residentCodes(const std::vector<std::string>& keys) {
+    std::unordered_map<std::string, std::string> out;
+    if (!residents_) {
+      for (const std::string& k : keys) out[k] = program_.residentKey == "resident_code" ? k : std::string();
+      return out;
+    }
+    for (auto& [value, entry] : residents_->findMany(program_.residentKey, keys)) {
+      const auto code = entry.fields.find("resident_code");
+      out[value] = code == entry.fields.end() ? entry.key : code->second;
+    }
+    return out;
   }
 
   std::optional<std::string> readExport(const Intake& item, ExportPass& p) {
@@ -297,7 +321,8 @@ class WelfareConnector final : public kit::ExportConnector {
     state_->read([&](StateSession& s) {
       try {
         error = services_->readRecords(
-            layout_, item.path, fields, [&](const Record& r) { compareRow(r, s, p, fields); }, totals, &p.sha);
+            layout_, item.path, fields, [&](const Record& r) { readRow(r, s, p, fields); }, totals, &p.sha);
+        if (!error) checkPersons(s, p);
       } catch (const StateError&) {
         throw;
       } catch (const std::runtime_error& e) {
@@ -307,7 +332,7 @@ class WelfareConnector final : public kit::ExportConnector {
     return error;
   }
 
-  void compareRow(const Record& r, StateSession& s, ExportPass& p, const std::vector<std::string>& fields) {
+  void readRow(const Record& r, StateSession& s, ExportPass& p, const std::vector<std::string>& fields) {
     if (indexNames_ != r.names().get()) {
       indexNames_ = r.names().get();
       index_.assign(fields.size(), r.size());
@@ -326,21 +351,35 @@ class WelfareConnector final : public kit::ExportConnector {
       ++p.noKey;
       return;
     }
-    p.named.insert(key);
-    bool current = true;
-    const std::string facts = factsText(program_.compute(row, current, p.unreadable));
-    const std::optional<kit::Snapshot> prev = p.previous(s, key);  // marks it seen in a full extract
-    std::optional<std::string> code = residentCode(key);
-    if (!code && !holdUnknown_) code = std::string();
-    if (!code) {
-      p.unknown[key] = Waiting{facts, current};
-      return;
+    Row read;
+    read.key = key;
+    read.facts = factsText(program_.compute(row, read.current, p.unreadable));
+    p.chunk.push_back(std::move(read));
+    if (p.chunk.size() >= kChunk) checkPersons(s, p);
+  }
+
+  /// The rows read so far against the register and the residents, in row
+  /// order (the last row of a key wins).
+  void checkPersons(StateSession& s, ExportPass& p) {
+    std::vector<std::string> keys;
+    keys.reserve(p.chunk.size());
+    for (const Row& r : p.chunk) keys.push_back(r.key);
+    const auto known = residentCodes(keys);
+    for (Row& r : p.chunk) {
+      const std::optional<kit::Snapshot> prev = p.previous(s, r.key);  // marks it seen in a full extract
+      const auto found = known.find(r.key);
+      if (found == known.end() && holdUnknown_) {
+        p.unknown[r.key] = Waiting{std::move(r.facts), r.current};
+        continue;
+      }
+      const std::string code = found == known.end() ? std::string() : found->second;
+      p.unknown.erase(r.key);
+      if (prev && prev->values[kFacts] == r.facts && prev->current == r.current && prev->values[kResidentCode] == code)
+        continue;
+      if (prev && !prev->values[kResidentCode].empty() && !code.empty() && prev->values[kResidentCode] != code) ++p.reused;
+      p.change(r.key, kit::Snapshot{{code, std::move(r.facts)}, r.current});
     }
-    p.unknown.erase(key);
-    if (prev && prev->values[kFacts] == facts && prev->current == current && prev->values[kResidentCode] == *code) return;
-    if (prev && !prev->values[kResidentCode].empty() && !code->empty() && prev->values[kResidentCode] != *code) ++p.reused;
-    if (!prev || std::find(p.changed.begin(), p.changed.end(), key) == p.changed.end()) p.changed.push_back(key);
-    p.change(key, kit::Snapshot{{*code, facts}, current});
+    p.chunk.clear();
   }
 
   std::unordered_map<std::string, Waiting> earlierUnknown(StateSession& s) {
@@ -368,7 +407,9 @@ class WelfareConnector final : public kit::ExportConnector {
   }
 
   /// welfare.<program>: the persons whose facts changed.
-  void addDerivedSet(const Intake& item, const ExportPass& p, std::vector<RecordSet>& sets) {
+  using Rows = std::vector<const std::pair<const std::string, kit::Snapshot>*>;
+
+  void addDerivedSet(const Intake& item, const Rows& rows, std::vector<RecordSet>& sets) {
     if (!names_) {
       FieldNames names{"program", "person_key", "resident_code", "current"};
       for (const Fact& f : program_.facts) names.push_back(f.name);
@@ -376,12 +417,10 @@ class WelfareConnector final : public kit::ExportConnector {
       names_ = std::make_shared<const FieldNames>(std::move(names));
     }
     RecordSet set{"welfare." + program_.id, {}};
-    set.records.reserve(p.changed.size());
-    const auto& changes = p.changes();
-    for (const std::string& key : p.changed) {
-      const auto it = changes.find(key);
-      if (it == changes.end()) continue;
-      const kit::Snapshot& snap = it->second;
+    set.records.reserve(rows.size());
+    for (const auto* row : rows) {
+      const std::string& key = row->first;
+      const kit::Snapshot& snap = row->second;
       std::vector<std::string> facts = factsOf(snap.values[kFacts], program_.facts.size());
       if (!snap.current)  // left the program: its current-facts say so
         for (std::size_t i = 0; i < facts.size(); ++i)
@@ -398,13 +437,13 @@ class WelfareConnector final : public kit::ExportConnector {
     if (!set.records.empty()) sets.push_back(std::move(set));
   }
 
-  std::function<void(StateSession&)> update(const Intake& item, ExportPass& p, const std::optional<std::string>& released,
+  std::function<void(StateSession&)> update(const Intake& item, ExportPass& p, std::shared_ptr<Rows> rows,
+                                            const std::optional<std::string>& released,
                                             std::vector<std::string> resolved) {
     const std::int64_t now = services_->nowMs();
-    const std::int64_t changed = static_cast<std::int64_t>(p.changed.size());
+    const std::int64_t changed = static_cast<std::int64_t>(p.changes().size());
     const std::int64_t unknown = static_cast<std::int64_t>(p.unknown.size());
-    auto changes = p.takeChanges();
-    auto rows = std::make_shared<std::vector<const std::pair<const std::string, kit::Snapshot>*>>(kit::sortedRows(*changes));
+    auto changes = p.takeChanges();  // the nodes `rows` points to move with it
     auto waiting = std::make_shared<std::unordered_map<std::string, Waiting>>(std::move(p.unknown));
     return [this, changes, rows, waiting, resolved = std::move(resolved), released = released.has_value(),
             name = item.name, sha = p.sha, full = p.full(), now, changed, unknown](StateSession& s) {

@@ -33,6 +33,11 @@ class RegisterLookup {
   /// caller's thread, several at once; reads the offering plugin's state
   /// (throws StateError when the store fails).
   virtual std::optional<RegisterEntry> find(const std::string& keyName, const std::string& value) = 0;
+  /// The entities of many `values` at once (one read of the offering
+  /// plugin's state, not one per value): those found, by value. For a
+  /// connector checking every row of a large export.
+  virtual std::map<std::string, RegisterEntry> findMany(const std::string& keyName,
+                                                        const std::vector<std::string>& values) = 0;
 };
 
 class RegisterDirectory {
