@@ -52,7 +52,8 @@ struct DemoCopy {
                           {{"RENKEI_BIN", test::renkeiBinary()}});
     BOOST_REQUIRE_MESSAGE(keys.exitCode == 0, keys.err);
     fs::copy(source("mappings"), dir / "mappings", fs::copy_options::recursive);
-    for (const char* sub : {"review", "calendar"})  // the review module's procedures, tables, mail templates
+    // the review module's procedures, tables, mail templates; the crm module's related-procedure rules
+    for (const char* sub : {"review", "calendar", "concierge"})
       fs::copy(source("config") / sub, dir / "config" / sub, fs::copy_options::recursive);
     fs::create_directories(dir / "var/exchange/jumin/in");
     for (const auto& f : fs::directory_iterator(source("config/samples/jumin")))
@@ -125,7 +126,7 @@ BOOST_AUTO_TEST_CASE(check_demo_config_is_clean) {
   DemoCopy demo;  // with the certificates scripts/demo makes
   auto r = runRenkei({"check", "--config", demo.config()});
   BOOST_TEST(r.exitCode == 0, r.err);
-  BOOST_TEST(r.out.find(": ok (instance demo, zone lgwan, 12 connectors, 2 modules, 12 routes)") != std::string::npos,
+  BOOST_TEST(r.out.find(": ok (instance demo, zone lgwan, 15 connectors, 2 modules, 16 routes)") != std::string::npos,
              r.out);
 }
 

@@ -13,8 +13,11 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <random>
 #include <set>
+#include <thread>
 
 #include "test_support.h"
 
@@ -213,7 +216,8 @@ BOOST_AUTO_TEST_CASE(every_shipped_program_checks_and_a_wrong_one_is_named_with_
   int n = 0;
   for (const auto& f : fs::directory_iterator(source("mappings/welfare"))) {
     if (f.path().extension() != ".xml") continue;
-    connectors += "  <connector id=\"w" + std::to_string(++n) + "\" plugin=\"welfare\"><directory>w" + std::to_string(n) +
+    const std::string id = "w" + std::to_string(++n);
+    connectors += "  <connector id=\"" + id + "\" plugin=\"welfare\"><directory>" + id +
                   "</directory><program>" + f.path().string() + "</program><layout>" +
                   source("mappings/layouts/welfare-kokuho-csv.xml").string() + "</layout></connector>\n";
   }
@@ -240,7 +244,79 @@ BOOST_AUTO_TEST_CASE(every_shipped_program_checks_and_a_wrong_one_is_named_with_
                     (dir / "bad.xml").string() + "</program><layout>" +
                     source("mappings/layouts/welfare-kokuho-csv.xml").string() + "</layout></connector>\n");
   BOOST_TEST(bad.exitCode == 2, bad.out << bad.err);
-  for (const std::string& expected : {"bad.xml:4: ended: give exactly one of", "bad.xml:6: fact 'a' is declared twice",
+  for (const char* expected : {"bad.xml:4: ended: give exactly one of", "bad.xml:6: fact 'a' is declared twice",
                                       "bad.xml:7: fact 'b': a field needs type=\"date\", type=\"code\" or in=\"codes\""})
     BOOST_TEST(bad.err.find(expected) != std::string::npos, expected << " in\n" << bad.err);
+}
+
+// SIGKILL at random moments while four 国保 exports (a full one and three
+// differentials of 20,000 residents' people) are taken in: every fact lands
+// once, the register and the facts in step — the same as a run never killed.
+BOOST_AUTO_TEST_CASE(sigkill_at_random_moments_every_fact_once) {
+  test::TempDir data;
+  const fs::path jumin = data / "JUMIN_20261101_FULL.csv";
+  auto gen = test::run({"/usr/bin/python3", source("tests/tools/gen_residents.py").string(), "--rows", "20000", "--seed",
+                        "11", "--csv", jumin.string()});
+  BOOST_TEST_REQUIRE(gen.exitCode == 0, gen.err);
+  std::vector<fs::path> exports;
+  auto welfare = [&](const std::string& name, const std::vector<std::string>& args) {
+    std::vector<std::string> cmd{"/usr/bin/python3", source("tests/tools/gen_welfare.py").string(), "--resident",
+                                 jumin.string(), "--out", (data / name).string()};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    auto r = test::run(cmd);
+    BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+    exports.push_back(data / name);
+  };
+  welfare("KOKUHO_1_FULL.csv", {"--share", "0.6"});
+  welfare("KOKUHO_2_DIFF.csv", {"--share", "0.6", "--only", "3000", "--ended", "0.5", "--seed", "8"});
+  welfare("KOKUHO_3_DIFF.csv", {"--share", "0.3", "--seed", "9"});
+  welfare("KOKUHO_4_DIFF.csv", {"--share", "0.6", "--only", "5000", "--ended", "0.2", "--seed", "10"});
+  welfare("KOKUHO_5_FULL.csv", {"--share", "0.5", "--ended", "0.1", "--seed", "12"});
+
+  auto prepare = [&](City& c) {
+    fs::copy_file(jumin, c.dir / "jumin/in/JUMIN_20261101_FULL.csv");
+    BOOST_TEST_REQUIRE(c.once().exitCode == 0);  // the residents first
+    c.takeFacts();
+    for (const fs::path& e : exports) fs::copy_file(e, c.dir / "kokuho/in" / e.filename());
+  };
+  auto sortedFacts = [](City& c) {
+    auto lines = c.takeFacts();
+    std::sort(lines.begin(), lines.end());
+    return lines;
+  };
+  City reference;
+  prepare(reference);
+  BOOST_TEST_REQUIRE(reference.once().exitCode == 0);
+  const auto expected = sortedFacts(reference);
+  BOOST_TEST(expected.size() > 12000u);
+
+  City c;
+  prepare(c);
+  std::mt19937 random(20261207);
+  int kills = 0;
+  for (int run = 0; kills < 20 && run < 200; ++run) {
+    auto child = test::spawn({test::renkeiBinary(), "serve", "--config", c.config(), "--once"},
+                             c.dir.path() / ("run" + std::to_string(run)),
+                             {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, std::max(15, 120 - 5 * kills))(random)));
+    test::ProcessResult r;
+    if (child.finished(r)) {
+      if (test::listFiles(c.dir / "kokuho/in").empty() && test::listFiles(c.dir / "kokuho/processing").empty()) break;
+      continue;
+    }
+    ::kill(child.pid, SIGKILL);
+    if (child.wait().signal == SIGKILL) ++kills;
+  }
+  BOOST_TEST_MESSAGE("killed " << kills << " times");
+  BOOST_TEST(kills >= 20, "only " << kills << " kills landed before the work was done");
+  for (int i = 0; i < 3; ++i) BOOST_TEST_REQUIRE(c.once().exitCode == 0);
+  const auto got = sortedFacts(c);
+  BOOST_TEST(got.size() == expected.size());
+  BOOST_TEST((got == expected), "the facts differ from a run never killed");
+  // Each export where the run never killed put it (the last full one ends
+  // too many recipients: held in both).
+  for (const char* folder : {"kokuho/done", "kokuho/held", "kokuho/error"})
+    BOOST_TEST(test::listFiles(c.dir / folder) == test::listFiles(reference.dir / folder), boost::test_tools::per_element());
+  BOOST_TEST(test::listFiles(c.dir / "kokuho/done").size() + test::listFiles(c.dir / "kokuho/held").size() / 2 ==
+             exports.size());
 }

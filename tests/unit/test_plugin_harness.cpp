@@ -9,6 +9,8 @@
 #include "renkei/support/calendar_file.h"
 #include "renkei/state.h"
 
+#include <sstream>
+
 using namespace renkei;
 namespace fs = std::filesystem;
 
@@ -287,4 +289,68 @@ BOOST_AUTO_TEST_CASE(the_crm_lists_related_procedures_from_the_facts_at_register
       "e2 jidou-teate-gakukaitei 2026-12-21 related-procedures.xml:" + lineOf("jidou-teate-gakukaitei") + " H2"};
   BOOST_TEST(rows == expected, boost::test_tools::per_element());
   // Nothing for R4 (its 国保 ended) or for a 転居 (not a related event).
+}
+
+// Golden cases (tests/cases/related/<case>/): residents, facts and register
+// events in, the related procedures kept out — among them a change of the
+// law, judged by the rule in force on each event's day.
+BOOST_AUTO_TEST_CASE(related_procedure_golden_cases) {
+  if (!fs::exists(fs::path(test::env("RENKEI_PLUGIN_DIR")) / "renkei_crm.so")) return;  // plugin switched off
+  Diagnostics diags;
+  auto cal = loadCalendar(source("config/calendar/demo-city.xml"), diags);
+  BOOST_TEST_REQUIRE(diags.empty(), diags.format());
+  int cases = 0;
+  for (const auto& entry : fs::directory_iterator(source("tests/cases/related"))) {
+    if (!entry.is_directory()) continue;
+    ++cases;
+    const fs::path c = entry.path();
+    BOOST_TEST_CONTEXT("case " << c.filename().string()) {
+      test::PluginHarness h("crm");
+      h.host().setCalendar(std::make_shared<const calendar::Calendar>(*cal));
+      h.set("knowledge", source("config/concierge/knowledge.xml").string())
+          .set("rules", fs::exists(c / "rules.xml") ? (c / "rules.xml").string()
+                                                    : source("config/concierge/related-procedures.xml").string())
+          .set("parameters", "child-medical-age=15");
+      h.configure();
+      std::istringstream in(test::readFile(c / "input.tsv"));
+      int n = 0;
+      for (std::string line; std::getline(in, line);) {
+        std::vector<std::string> f;
+        std::istringstream words(line);
+        for (std::string w; words >> w;) f.push_back(w);
+        if (f.empty()) continue;
+        const std::string id = "b" + std::to_string(++n);
+        Batch b;
+        if (f[0] == "resident") {
+          b = test::PluginHarness::batch("crm.resident", {"resident_code", "household_no", "birth_date"},
+                                         {{f.at(1), f.at(2), f.at(3)}}, id);
+        } else if (f[0] == "fact") {
+          std::vector<std::string> names{"program", "resident_code", "current"}, values{f.at(2), f.at(1), "true"};
+          for (std::size_t i = 3; i < f.size(); ++i) {
+            names.push_back(f[i]);
+            values.push_back("true");
+          }
+          b = test::PluginHarness::batch("welfare." + f.at(2), names, {values}, id);
+        } else {
+          b = test::PluginHarness::batch("resident.event",
+                                         {"event_id", "event", "resident_code", "household_no", "move_date"},
+                                         {{f.at(1), f.at(2), f.at(3), f.at(4), f.at(5)}}, id);
+        }
+        BOOST_TEST(h.module().accept(b).isOk(), line);
+      }
+      std::string got;
+      StateStore& st = h.host().state();
+      st.read([&](StateSession& s) {
+        s.query("SELECT event_id, procedure_id, deadline, because FROM " + st.table("related") +
+                    " ORDER BY event_id, procedure_id",
+                {}, [&](StateRows& r) {
+                  const std::string because = r.text(3);  // "rule <id> (<cite>)"
+                  got += r.text(0) + "\t" + r.text(1) + "\t" + r.text(2) + "\t" +
+                         because.substr(5, because.find(" (") - 5) + "\n";
+                });
+      });
+      BOOST_TEST(got == test::readFile(c / "expected.tsv"));
+    }
+  }
+  BOOST_TEST(cases >= 2);
 }
