@@ -40,6 +40,16 @@ const renkei_config_key kKeys[] = {
      "Source: the result column whose value in the last row of a poll becomes the next watermark "
      "(strictly increasing per change, or rows sharing a value across polls are taken once or twice)."},
     {"initial-watermark", "string", "", 0, "Source: the watermark before the first poll ('' takes everything)."},
+    {"watermark-check-query", "string", nullptr, 0,
+     "Source: a SELECT returning the view's highest watermark (e.g. SELECT MAX(updated_at) FROM residents), run "
+     "when a poll finds no row: below the watermark kept, the view's watermark went backwards (a database restored "
+     "from a backup, a clock set back) and its rows would never be polled again; on-watermark-backwards says what "
+     "follows. Watermarks of digits only compare as numbers, others as text (ISO times compare right)."},
+    {"on-watermark-backwards", "enum(hold|rescan)", "hold", 0,
+     "Source: 'hold' stops taking rows and reports it (renkei status, the console, "
+     "renkei_odbc_watermark_backwards_total) until an operator resets the watermark (removes <spool>/watermark); "
+     "'rescan' goes back to initial-watermark and reads every row again — only where a second reading is harmless "
+     "(a target that upserts by key, a connector with a register of what it took)."},
     {"interval", "duration", "60s", 0, "Source: time between polls."},
     {"max-rows", "int", "50000", 0, "Source: rows per poll at most (one intake file); the next poll goes on."},
     {"spool", "path", nullptr, 0,
@@ -100,6 +110,9 @@ void OdbcConnector::configure(const Settings& settings, const HostContext& conte
     interval_ = settings.getDuration("interval");
     maxRows_ = settings.getInt("max-rows");
     if (maxRows_ <= 0) throw ConfigError("max-rows must be at least 1");
+    if (settings.has("watermark-check-query")) checkQuery_ = settings.getString("watermark-check-query");
+    rescanBackwards_ = settings.getString("on-watermark-backwards") == "rescan";
+    services_ = context.services;
     if (!context.validating)  // renkei check writes nothing
       for (const char* sub : {"processing", "tmp", "error", "rejects"}) fs::create_directories(spool_ / sub);
   }
@@ -166,6 +179,18 @@ std::vector<Intake> OdbcConnector::recover() {
   return items;
 }
 
+static bool watermarkBelow(const std::string& a, const std::string& b) {
+  auto digits = [](const std::string& s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (digits(a) && digits(b)) {
+    const std::size_t za = a.find_first_not_of('0'), zb = b.find_first_not_of('0');
+    const std::string x = za == std::string::npos ? "" : a.substr(za), y = zb == std::string::npos ? "" : b.substr(zb);
+    return x.size() != y.size() ? x.size() < y.size() : x < y;
+  }
+  return a < b;
+}
+
 std::optional<Intake> OdbcConnector::claim() {
   // A poll waits for the interval, and for the previous poll's file: the
   // watermark moves only when the host has finished with it.
@@ -174,6 +199,10 @@ std::optional<Intake> OdbcConnector::claim() {
   if (polledOnce_ && now - lastPoll_ < interval_) return std::nullopt;
   lastPoll_ = now;
   polledOnce_ = true;
+  // The watermark went backwards: an operator's turn, until the watermark
+  // kept is reset (removed or rewritten).
+  if (holding_ && watermark() == heldAt_) return std::nullopt;
+  holding_ = false;
 
   const std::string from = watermark();
   std::string content;
@@ -205,7 +234,10 @@ std::optional<Intake> OdbcConnector::claim() {
     dropConnection();
     throw std::runtime_error(std::string("poll: ") + e.what());
   }
-  if (rows == 0) return std::nullopt;
+  if (rows == 0) {
+    checkWatermark(from);
+    return std::nullopt;
+  }
 
   // The rows wait in the spool (with the watermark they lead to) until the
   // host has them in its store; a crash before that finds them again.
@@ -219,6 +251,41 @@ std::optional<Intake> OdbcConnector::claim() {
   writeFileAtomically(spool_ / "processing" / name, content);
   if (logger_) logger_->information("%s: polled %s rows after the watermark", id_, std::to_string(rows));
   return Intake{name, spool_ / "processing" / name, content.size(), false};
+}
+
+void OdbcConnector::checkWatermark(const std::string& kept) {
+  if (checkQuery_.empty() || kept.empty() || kept == initialWatermark_) return;
+  std::optional<std::string> highest;
+  try {
+    OdbcStatement check(connection(), checkQuery_);
+    check.execute({});
+    std::vector<std::optional<std::string>> values;
+    if (check.fetch(values) && !values.empty()) highest = values[0];
+  } catch (const OdbcError& e) {
+    dropConnection();
+    throw std::runtime_error(std::string("watermark-check-query: ") + e.what());
+  }
+  // An empty view (NULL) has gone back too: everything in it is gone.
+  if (highest && !watermarkBelow(*highest, kept)) return;
+  const std::string why = "the view's highest watermark is below the one kept (" + watermarkColumn_ +
+                          "): a database restored from a backup or a clock set back; rows changed since would "
+                          "never be polled";
+  if (services_)
+    services_->metrics()
+        .counter("renkei_odbc_watermark_backwards_total", "Polls that found the view's watermark below the one kept")
+        .add();
+  if (rescanBackwards_) {
+    if (logger_) logger_->warning("%s: %s: reading every row again from initial-watermark (on-watermark-backwards=rescan)", id_, why);
+    writeFileAtomically(spool_ / "watermark", initialWatermark_);
+    lastPoll_ = std::chrono::steady_clock::time_point{};  // the rescan at the next turn
+    return;
+  }
+  holding_ = true;
+  heldAt_ = kept;
+  const std::string reason = why + "; polling stops until an operator removes " + (spool_ / "watermark").string() +
+                             " (or sets on-watermark-backwards=rescan)";
+  if (logger_) logger_->error("%s: %s", id_, reason);
+  if (services_) services_->recordRefusal(id_ + ": watermark", reason);
 }
 
 Outcome OdbcConnector::finish(const Intake& item, Disposition disposition, const std::string& reason) {

@@ -44,6 +44,9 @@ class OdbcConnector : public Connector, public Source, public Sink, public Looku
 
   /// The watermark the next poll starts after.
   std::string watermark() const;
+  /// After a poll that found nothing: whether the view's watermark went
+  /// below `kept` (watermark-check-query), and then hold or rescan.
+  void checkWatermark(const std::string& kept);
 
  private:
   OdbcConnection& connection();
@@ -67,6 +70,11 @@ class OdbcConnector : public Connector, public Source, public Sink, public Looku
   std::filesystem::path spool_;
   std::chrono::steady_clock::time_point lastPoll_{};
   bool polledOnce_ = false;
+  std::string checkQuery_;
+  bool rescanBackwards_ = false;
+  bool holding_ = false;  ///< the watermark went backwards (hold): no poll until the watermark kept is reset
+  std::string heldAt_;
+  HostServices* services_ = nullptr;
   // sink
   std::string table_;
   std::vector<std::string> keyColumns_;

@@ -66,7 +66,7 @@ struct Setup {
 )");
     writeConfig("");
   }
-  void writeConfig(const std::string& pipeline) {
+  void writeConfig(const std::string& pipeline, const std::string& coreExtra = "") {
     test::writeFile(config(), R"(<?xml version="1.0" encoding="UTF-8"?>
 <renkei xmlns="urn:renkei:config:1" instance="odbc" zone="lgwan">
   <log level="information"/>
@@ -78,7 +78,7 @@ struct Setup {
     <watermark-column>updated_at</watermark-column>
     <interval>0s</interval>
     <max-rows>2</max-rows>
-    <spool>spool/core</spool>
+    <spool>spool/core</spool>)" + coreExtra + R"(
   </connector>
   <connector id="window" plugin="odbc">
     <connection>)" + cs + R"(</connection>
@@ -127,6 +127,48 @@ BOOST_AUTO_TEST_CASE(polls_after_the_watermark_maps_and_upserts_exactly_once) {
                  (std::vector<std::string>{"00010000019|山田　次郎", "00010000027|髙橋　花子", "00010000035|表　能十",
                                            "00010000043|佐藤　𠮷子"}),
              boost::test_tools::per_element());
+}
+
+// A view whose watermark goes backwards (the 中間DB restored from a backup,
+// its clock set back): polls after the watermark kept would never see its
+// rows again. watermark-check-query finds it when a poll is empty: 'hold'
+// stops and reports it (renkei status) until an operator resets the
+// watermark; 'rescan' reads every row again (the table upserts by key).
+BOOST_AUTO_TEST_CASE(a_watermark_that_goes_backwards_is_held_and_reported_or_rescanned) {
+  Setup s;
+  const std::string check = "<watermark-check-query>SELECT MAX(updated_at) FROM residents</watermark-check-query>";
+  s.writeConfig("", check);
+  BOOST_TEST_REQUIRE(s.serveOnce().exitCode == 0);
+  BOOST_TEST(test::readFile(s.dir / "spool/core/watermark") == "2026-11-01T09:00:02");
+  Db db(s.cs);
+  // Restored from last month's backup, then a row written after it.
+  db.exec("UPDATE residents SET updated_at = '2026-10-0' || substr(updated_at, 10, 1) || 'T08:00:00'");
+  db.exec("INSERT INTO residents VALUES ('00010000043', '佐藤　𠮷子', 'ｻﾄｳ ﾖｼｺ', '2026-10-05T10:00:00')");
+  auto held = s.serveOnce();
+  BOOST_TEST(held.exitCode == 0, held.out << held.err);
+  BOOST_TEST(held.err.find("the view's highest watermark is below the one kept (updated_at)") != std::string::npos,
+             held.err);
+  BOOST_TEST(db.rows("SELECT COUNT(*) FROM window_residents") == std::vector<std::string>{"3"});
+  auto status = test::run({test::renkeiBinary(), "status", "--config", s.config().string()});
+  BOOST_TEST(status.out.find("core: watermark") != std::string::npos, status.out);
+  BOOST_TEST(status.out.find("polling stops until an operator removes") != std::string::npos, status.out);
+  // The operator resets it: every row again, the new one among them.
+  fs::remove(s.dir / "spool/core/watermark");
+  BOOST_TEST_REQUIRE(s.serveOnce().exitCode == 0);
+  BOOST_TEST(db.rows("SELECT resident_code FROM window_residents ORDER BY 1") ==
+                 (std::vector<std::string>{"00010000019", "00010000027", "00010000035", "00010000043"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(test::readFile(s.dir / "spool/core/watermark") == "2026-10-05T10:00:00");
+  // With rescan, the next time it goes back it reads everything by itself.
+  s.writeConfig("", check + "<on-watermark-backwards>rescan</on-watermark-backwards>");
+  db.exec("UPDATE residents SET name = '山田　三郎', updated_at = '2026-09-01T00:00:00' WHERE code = '00010000019'");
+  db.exec("UPDATE residents SET updated_at = '2026-09-01T00:00:01' WHERE code <> '00010000019'");
+  auto rescan = s.serveOnce();
+  BOOST_TEST(rescan.exitCode == 0, rescan.out << rescan.err);
+  BOOST_TEST(rescan.err.find("reading every row again") != std::string::npos, rescan.err);
+  BOOST_TEST(s.serveOnce().exitCode == 0);  // the rescan's poll at the next start
+  BOOST_TEST(db.rows("SELECT name FROM window_residents WHERE resident_code = '00010000019'") ==
+             std::vector<std::string>{"山田　三郎"});
 }
 
 BOOST_AUTO_TEST_CASE(sigkill_after_a_delivery_upserts_nothing_twice) {
