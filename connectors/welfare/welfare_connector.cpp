@@ -57,6 +57,9 @@ const renkei_config_key kOwnKeys[] = {
      "A row whose person the resident register (the config's resident connector) does not know: 'hold' keeps "
      "its facts aside, counted and listed (`renkei welfare unknown`), until an export finds the person "
      "known; 'take' takes it as it is (a program of non-residents, 住登外)."},
+    {"known-from", "list", "resident", 0,
+     "The registers a row's person is looked for in, in order (separated by ';'): 'resident' (the resident "
+     "connector's), and e.g. 'jutogai' (住登外, a jlis connector's offer). A name no instance offers is said at start."},
     {"fsync", "bool", "true", 0, "Flush held/ reason files and folder entries to disk."},
 };
 
@@ -112,6 +115,7 @@ class WelfareConnector final : public kit::ExportConnector {
     guard_.maxPercent = static_cast<int>(settings.getInt("max-full-removal"));
     if (guard_.maxPercent < 0 || guard_.maxPercent > 100) throw ConfigError("max-full-removal: a percent from 0 to 100");
     holdUnknown_ = settings.getString("unknown-persons") == "hold";
+    knownFrom_ = settings.getList("known-from");
     fsync_ = settings.getBool("fsync");
     configureTransport(settings, context, settings.getString("transport"));
     if (context.validating) return;
@@ -134,11 +138,14 @@ class WelfareConnector final : public kit::ExportConnector {
   }
 
   void start() override {
-    residents_ = services_->registers().find("resident");
-    if (!residents_ && holdUnknown_)
-      logger_->warning("no resident register in this config (a resident connector): rows of %s are not checked "
-                       "against the residents",
-                       program_.id);
+    residents_.clear();
+    for (const std::string& name : knownFrom_) {
+      if (auto lookup = services_->registers().find(name)) residents_.push_back(std::move(lookup));
+      else
+        logger_->warning("known-from: no instance of this config offers the register '%s'", name);
+    }
+    if (residents_.empty() && holdUnknown_)
+      logger_->warning("no register to look persons up in (known-from): rows of %s are not checked", program_.id);
     unknownGauge().set(static_cast<double>(unknownCount()));
   }
 
@@ -303,13 +310,20 @@ class WelfareConnector final : public kit::ExportConnector {
   /// (every key, with "" or the key itself, without a resident register).
   std::unordered_map<std::string, std::string> residentCodes(const std::vector<std::string>& keys) {
     std::unordered_map<std::string, std::string> out;
-    if (!residents_) {
+    if (residents_.empty()) {
       for (const std::string& k : keys) out[k] = program_.residentKey == "resident_code" ? k : std::string();
       return out;
     }
-    for (auto& [value, entry] : residents_->findMany(program_.residentKey, keys)) {
-      const auto code = entry.fields.find("resident_code");
-      out[value] = code == entry.fields.end() ? entry.key : code->second;
+    // Each register in turn, for the keys the ones before did not know.
+    std::vector<std::string> left = keys;
+    for (const auto& lookup : residents_) {
+      if (left.empty()) break;
+      for (auto& [value, entry] : lookup->findMany(program_.residentKey, left)) {
+        const auto code = entry.fields.find("resident_code");
+        out[value] = code == entry.fields.end() ? entry.key : code->second;
+      }
+      left.erase(std::remove_if(left.begin(), left.end(), [&](const std::string& k) { return out.count(k) > 0; }),
+                 left.end());
     }
     return out;
   }
@@ -511,7 +525,8 @@ class WelfareConnector final : public kit::ExportConnector {
   std::unique_ptr<kit::Register> register_;
   std::unique_ptr<kit::ExportLedger> exports_;
   std::unique_ptr<kit::HeldExports> held_;
-  std::shared_ptr<RegisterLookup> residents_;
+  std::vector<std::string> knownFrom_;
+  std::vector<std::shared_ptr<RegisterLookup>> residents_;
   std::shared_ptr<const FieldNames> names_;
   const FieldNames* indexNames_ = nullptr;
   std::vector<std::size_t> index_;
