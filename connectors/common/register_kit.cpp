@@ -42,6 +42,48 @@ void ExportConnector::configureTransport(const Settings& settings, const HostCon
   if (!inner_->source()) throw ConfigError("the transport '" + transport + "' is not set up as a source");
 }
 
+void ExportConnector::holdExport(const Intake& item, const std::string& reason, HeldExports* held, Poco::Logger& log) {
+  if (!held) {
+    log.error("%s", reason);
+    inner_->source()->finish(item, Disposition::Failed, reason);
+    return;
+  }
+  if (const auto error = held->hold(item.path, item.name, reason)) {
+    if (error->rfind("cannot move", 0) == 0) {
+      // Cannot hold it (a name already held): refused instead, never taken.
+      log.error("%s (%s; moved to error/)", reason, *error);
+      inner_->source()->finish(item, Disposition::Failed, reason);
+      return;
+    }
+    log.error("%s", *error);
+  }
+  log.warning("%s", reason);
+}
+
+std::string textArray(const std::vector<std::string>& values) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + jsonQuoted(values[i]);
+  return out + "]";
+}
+
+std::vector<std::string> arrayValues(const std::string& text, std::size_t n) {
+  std::vector<std::string> out;
+  for (std::size_t i = 1; i < text.size() && out.size() < n;) {
+    const std::size_t q = text.find('"', i);
+    if (q == std::string::npos) break;
+    std::string v;
+    std::size_t j = q + 1;
+    for (; j < text.size() && text[j] != '"'; ++j) {
+      if (text[j] == '\\' && j + 1 < text.size()) ++j;
+      v += text[j];
+    }
+    out.push_back(std::move(v));
+    i = j + 1;
+  }
+  out.resize(n);
+  return out;
+}
+
 std::vector<renkei_config_key> withTransportKeys(const renkei_config_key* own, std::size_t n) {
   std::vector<renkei_config_key> out(own, own + n);
   auto add = [&](const renkei_config_key* keys, std::size_t count) {

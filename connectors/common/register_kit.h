@@ -74,9 +74,18 @@ class ExportConnector : public Connector, public Source {
   /// file connector; "odbc": a polled view, `connection`, `query`, `spool` …)
   /// from the same settings. Throws ConfigError naming a missing key.
   void configureTransport(const Settings& settings, const HostContext& context, const std::string& transport);
+  /// Takes a claimed export back into `held` (with `reason` beside it), or,
+  /// without held/ (odbc) or when it cannot be moved there (a name held
+  /// already), refuses it through the transport (error/) — never taken in.
+  void holdExport(const Intake& item, const std::string& reason, class HeldExports* held, Poco::Logger& log);
   std::unique_ptr<Connector> inner_;
   std::filesystem::path directory_;  ///< the drop folder (file transport): held/ lives beside in/
 };
+
+/// A list of short values as one text column (a JSON array of strings), and
+/// back (`n` values; missing ones empty).
+std::string textArray(const std::vector<std::string>& values);
+std::vector<std::string> arrayValues(const std::string& text, std::size_t n);
 
 /// A connector's key table: its own keys, then both transports' (passed
 /// through; a key a transport requires is optional here, and

@@ -78,30 +78,6 @@ const std::vector<renkei_config_key>& allKeys() {
 
 enum Column : std::size_t { kResidentCode, kValues, kUpdated };
 
-std::string jsonArray(const std::vector<std::string>& values) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + jsonQuoted(values[i]);
-  return out + "]";
-}
-
-std::vector<std::string> arrayOf(const std::string& text, std::size_t n) {
-  std::vector<std::string> out;
-  for (std::size_t i = 1; i < text.size() && out.size() < n;) {
-    const std::size_t q = text.find('"', i);
-    if (q == std::string::npos) break;
-    std::string v;
-    std::size_t j = q + 1;
-    for (; j < text.size() && text[j] != '"'; ++j) {
-      if (text[j] == '\\' && j + 1 < text.size()) ++j;
-      v += text[j];
-    }
-    out.push_back(std::move(v));
-    i = j + 1;
-  }
-  out.resize(n);
-  return out;
-}
-
 /// "+09:00" → 540; nothing when it is not an offset.
 std::optional<int> offsetMinutes(const std::string& text) {
   if (text.size() != 6 || (text[0] != '+' && text[0] != '-') || text[3] != ':') return std::nullopt;
@@ -163,7 +139,7 @@ class JlisConnector final : public kit::ExportConnector {
     } catch (const Changed& e) {
       return Outcome::error(e.what());
     }
-    hold(item);
+    holdExport(item, holdReason_, held_.get(), *logger_);
     unit.withdrawn = true;
     return Outcome::ok();
   }
@@ -314,7 +290,7 @@ class JlisConnector final : public kit::ExportConnector {
     }
     std::vector<std::string> kept;
     for (const std::string& f : keep_) kept.push_back(value(f));
-    kit::Snapshot next{{value(residentField_), jsonArray(kept), localTime(value(updatedField_))},
+    kit::Snapshot next{{value(residentField_), kit::textArray(kept), localTime(value(updatedField_))},
                        endedField_.empty() || !endedCodes_.count(value(endedField_))};
     const auto prev = p.previous(s, key);
     if (prev && prev->values[kResidentCode] == next.values[kResidentCode] && prev->values[kValues] == next.values[kValues] &&
@@ -341,7 +317,7 @@ class JlisConnector final : public kit::ExportConnector {
       r.set(2, snap.values[kResidentCode]);
       r.set(3, snap.current ? "true" : "false");
       r.set(4, snap.values[kUpdated]);
-      const auto kept = arrayOf(snap.values[kValues], keep_.size());
+      const auto kept = kit::arrayValues(snap.values[kValues], keep_.size());
       for (std::size_t i = 0; i < kept.size(); ++i) r.set(5 + i, kept[i]);
       r.set(5 + kept.size(), item.name);
       set.records.push_back(std::move(r));
@@ -349,22 +325,6 @@ class JlisConnector final : public kit::ExportConnector {
     if (!set.records.empty()) sets.push_back(std::move(set));
   }
 
-  void hold(const Intake& item) {
-    if (!held_) {
-      logger_->error("%s", holdReason_);
-      inner_->source()->finish(item, Disposition::Failed, holdReason_);
-      return;
-    }
-    if (const auto error = held_->hold(item.path, item.name, holdReason_)) {
-      if (error->rfind("cannot move", 0) == 0) {
-        logger_->error("%s (%s; moved to error/)", holdReason_, *error);
-        inner_->source()->finish(item, Disposition::Failed, holdReason_);
-        return;
-      }
-      logger_->error("%s", *error);
-    }
-    logger_->warning("%s", holdReason_);
-  }
 
   inline static const kit::RegisterSpec kSpec{
       "register", "atena_no", {"resident_code", "kept", "updated_at"}, {"resident_code"}};

@@ -205,7 +205,7 @@ class ResidentConnector final : public kit::ExportConnector {
     } catch (const ExportChanged& e) {
       return Outcome::error(e.what());
     }
-    hold(item);
+    holdExport(item, holdReason_, held_.get(), *logger_);
     unit.withdrawn = true;
     return Outcome::ok();
   }
@@ -469,27 +469,6 @@ class ResidentConnector final : public kit::ExportConnector {
       if (released && held_) held_->applied(s, name, sha);
       exports_->record(s, sha, name, full ? "full" : "differential", now, {events, households});
     };
-  }
-
-  /// Moves a claimed export from processing/ into held/ with the reason
-  /// beside it (file transport; with odbc the export is refused through the
-  /// host: error/ of the spool).
-  void hold(const Intake& item) {
-    if (!held_) {
-      logger_->error("%s", holdReason_);
-      inner_->source()->finish(item, Disposition::Failed, holdReason_);
-      return;
-    }
-    if (const auto error = held_->hold(item.path, item.name, holdReason_)) {
-      if (error->rfind("cannot move", 0) == 0) {
-        // Cannot hold it (a name already held): refused instead, never taken.
-        logger_->error("%s (%s; moved to error/)", holdReason_, *error);
-        inner_->source()->finish(item, Disposition::Failed, holdReason_);
-        return;
-      }
-      logger_->error("%s", *error);
-    }
-    logger_->warning("%s", holdReason_);
   }
 
   /// Index of kFields[i] in the records' names (found once per layout).

@@ -70,33 +70,6 @@ const std::vector<renkei_config_key>& allKeys() {
 
 enum Column : std::size_t { kResidentCode, kFacts };
 
-/// The facts as the register keeps them: a JSON array of strings in the
-/// program's fact order.
-std::string factsText(const std::vector<std::string>& facts) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < facts.size(); ++i) out += (i ? "," : "") + jsonQuoted(facts[i]);
-  return out + "]";
-}
-
-std::vector<std::string> factsOf(const std::string& text, std::size_t n) {
-  std::vector<std::string> out;
-  std::size_t i = 1;
-  while (i < text.size() && out.size() < n) {
-    const std::size_t q = text.find('"', i);
-    if (q == std::string::npos) break;
-    std::string v;
-    std::size_t j = q + 1;
-    for (; j < text.size() && text[j] != '"'; ++j) {
-      if (text[j] == '\\' && j + 1 < text.size()) ++j;
-      v += text[j];
-    }
-    out.push_back(std::move(v));
-    i = j + 1;
-  }
-  out.resize(n);
-  return out;
-}
-
 class WelfareConnector final : public kit::ExportConnector {
  public:
   void configure(const Settings& settings, const HostContext& context) override {
@@ -159,7 +132,7 @@ class WelfareConnector final : public kit::ExportConnector {
     } catch (const ExportChanged& e) {
       return Outcome::error(e.what());
     }
-    hold(item);
+    holdExport(item, holdReason_, held_.get(), *logger_);
     unit.withdrawn = true;
     return Outcome::ok();
   }
@@ -367,7 +340,7 @@ class WelfareConnector final : public kit::ExportConnector {
     }
     Row read;
     read.key = key;
-    read.facts = factsText(program_.compute(row, read.current, p.unreadable));
+    read.facts = kit::textArray(program_.compute(row, read.current, p.unreadable));
     p.chunk.push_back(std::move(read));
     if (p.chunk.size() >= kChunk) checkPersons(s, p);
   }
@@ -435,7 +408,7 @@ class WelfareConnector final : public kit::ExportConnector {
     for (const auto* row : rows) {
       const std::string& key = row->first;
       const kit::Snapshot& snap = row->second;
-      std::vector<std::string> facts = factsOf(snap.values[kFacts], program_.facts.size());
+      std::vector<std::string> facts = kit::arrayValues(snap.values[kFacts], program_.facts.size());
       if (!snap.current)  // left the program: its current-facts say so
         for (std::size_t i = 0; i < facts.size(); ++i)
           if (program_.facts[i].kind == Fact::Kind::Current) facts[i] = "false";
@@ -476,22 +449,6 @@ class WelfareConnector final : public kit::ExportConnector {
     };
   }
 
-  void hold(const Intake& item) {
-    if (!held_) {
-      logger_->error("%s", holdReason_);
-      inner_->source()->finish(item, Disposition::Failed, holdReason_);
-      return;
-    }
-    if (const auto error = held_->hold(item.path, item.name, holdReason_)) {
-      if (error->rfind("cannot move", 0) == 0) {
-        logger_->error("%s (%s; moved to error/)", holdReason_, *error);
-        inner_->source()->finish(item, Disposition::Failed, holdReason_);
-        return;
-      }
-      logger_->error("%s", *error);
-    }
-    logger_->warning("%s", holdReason_);
-  }
 
   Gauge& unknownGauge() {
     return services_->metrics().gauge("renkei_welfare_unknown_persons",
