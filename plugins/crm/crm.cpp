@@ -392,7 +392,7 @@ std::size_t Crm::upsertFacts(const std::vector<Record>& records, std::int64_t no
 }
 
 std::size_t Crm::judgeEvents(const std::vector<Record>& records, const std::map<std::string, std::string>& eventIds,
-                             const RelatedJudge& judge, std::int64_t now) {
+                             const RelatedJudge& judge, std::int64_t now, std::size_t& undated) {
   std::size_t listed = 0;
   auto flagsOf = [&](StateSession& s, const std::string& code) {
     std::set<std::string> flags;
@@ -415,7 +415,11 @@ std::size_t Crm::judgeEvents(const std::vector<Record>& records, const std::map<
     };
     const auto id = eventIds.find(field("event"));
     const std::string code = field(options_.residentKey), eventKey = field("event_id");
-    if (id == eventIds.end() || code.empty() || eventKey.empty() || !parseDay(field("move_date"))) continue;
+    if (id == eventIds.end() || code.empty() || eventKey.empty()) continue;
+    if (!parseDay(field("move_date"))) {
+      ++undated;
+      continue;
+    }
     JudgedEvent e;
     e.eventId = id->second;
     e.date = field("move_date");

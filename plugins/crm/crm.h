@@ -86,9 +86,11 @@ class Crm {
   /// YYYY-MM-DD) whose event `eventIds` names (転出 → tenshutsu …): the
   /// person's facts, or at a birth the household's, and keeps what `judge`
   /// lists. An event judged before is not judged again. Returns how many
-  /// procedures were listed.
+  /// procedures were listed; `undated` counts the events of those kinds
+  /// whose move_date is no YYYY-MM-DD (not judged: a route without the
+  /// events mapping?).
   std::size_t judgeEvents(const std::vector<Record>& records, const std::map<std::string, std::string>& eventIds,
-                          const RelatedJudge& judge, std::int64_t now);
+                          const RelatedJudge& judge, std::int64_t now, std::size_t& undated);
   /// The related procedures of a household's events, newest event first.
   std::vector<api::RelatedProcedure> related(const std::string& householdNo);
   std::optional<api::Resident> resident(const std::string& code);

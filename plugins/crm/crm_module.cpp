@@ -558,9 +558,14 @@ class CrmModule final : public Module {
         if (skipped) log_->warning("batch %s: %z move events without a resident code or event were skipped", batch.id, skipped);
         if (judge_ && judge_->rules) {
           const RegisterJudge* judge = judge_.get();
-          const std::size_t listed = crm_->judgeEvents(batch.records, relatedEvents_,
-                                                       [judge](const JudgedEvent& e) { return judge->related(e); }, nowMs());
+          std::size_t undated = 0;
+          const std::size_t listed = crm_->judgeEvents(
+              batch.records, relatedEvents_, [judge](const JudgedEvent& e) { return judge->related(e); }, nowMs(), undated);
           if (listed) log_->information("batch %s: %z related procedures listed from the core systems' facts", batch.id, listed);
+          if (undated)
+            log_->warning("batch %s: %z register events without a move_date as YYYY-MM-DD were not judged for related "
+                          "procedures (route resident.event through mappings/resident-events.xml)",
+                          batch.id, undated);
         }
         return Outcome::ok();
       }

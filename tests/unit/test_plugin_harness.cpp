@@ -262,7 +262,9 @@ BOOST_AUTO_TEST_CASE(the_crm_lists_related_procedures_from_the_facts_at_register
                                                   {{"e1", "転出", "06", "R1", "H1", "2026-12-07"},
                                                    {"e2", "出生", "02", "R5", "H2", "2026-12-04"},
                                                    {"e3", "転出", "06", "R4", "H4", "2026-12-07"},
-                                                   {"e4", "転居", "04", "R2", "H2", "2026-12-07"}},
+                                                   {"e4", "転居", "04", "R2", "H2", "2026-12-07"},
+                                                   // an era date, not mapped to ISO: not judged (a warning)
+                                                   {"e5", "転出", "06", "R1", "H1", "5081207"}},
                                                   "events");
   BOOST_TEST(crm.accept(events).isOk());
   BOOST_TEST(crm.accept(events).isOk());  // a replay lists nothing twice
