@@ -263,6 +263,9 @@ class JlisConnector final : public kit::ExportConnector {
                          std::string(p.full() ? "full extract" : "differential"),
                          std::string(p.baseline() ? ", baseline" : ""), p.rows, static_cast<std::size_t>(changed),
                          entity_, p.noKey);
+    if (p.noKey)
+      logger_->warning("'%s': %z rows without %s derive nothing (the route and its mapping see them)", item.name,
+                       p.noKey, keyField_);
     return true;
   }
 

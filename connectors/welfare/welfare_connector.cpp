@@ -272,6 +272,9 @@ class WelfareConnector final : public kit::ExportConnector {
                          "register, %z without a key",
                          item.name, std::string(p.full() ? "full extract" : "differential"),
                          std::string(p.baseline() ? ", baseline" : ""), p.rows, changed, waiting, p.noKey);
+    if (p.noKey)
+      logger_->warning("'%s': %z rows without %s derive no facts (the export's route and its mapping see them)",
+                       item.name, p.noKey, program_.keyField);
     if (p.reused)
       logger_->warning("'%s': %z rows link their %s to another resident than before (a key reused?): the newest "
                        "link is kept",
