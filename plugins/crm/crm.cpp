@@ -460,6 +460,17 @@ std::size_t Crm::judgeEvents(const std::vector<Record>& records, const std::map<
   return listed;
 }
 
+std::set<std::string> Crm::facts(const std::string& residentCode) {
+  std::set<std::string> out;
+  state_.read([&](StateSession& s) {
+    s.query("SELECT flags FROM " + facts_ + " WHERE resident_code = ?", {residentCode}, [&](StateRows& row) {
+      std::istringstream in(row.text(0));
+      for (std::string f; in >> f;) out.insert(f);
+    });
+  });
+  return out;
+}
+
 std::vector<api::RelatedProcedure> Crm::related(const std::string& householdNo) {
   std::vector<api::RelatedProcedure> out;
   state_.read([&](StateSession& s) {

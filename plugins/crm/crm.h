@@ -91,6 +91,8 @@ class Crm {
   /// events mapping?).
   std::size_t judgeEvents(const std::vector<Record>& records, const std::map<std::string, std::string>& eventIds,
                           const RelatedJudge& judge, std::int64_t now, std::size_t& undated);
+  /// The names of the facts that are true for a resident, over all programs.
+  std::set<std::string> facts(const std::string& residentCode);
   /// The related procedures of a household's events, newest event first.
   std::vector<api::RelatedProcedure> related(const std::string& householdNo);
   std::optional<api::Resident> resident(const std::string& code);

@@ -175,13 +175,17 @@ struct RegisterJudge {
     if (!event || !move) return;
     std::vector<std::pair<std::string, std::string>> keys;
     std::set<std::string> inToken;
+    std::map<std::string, std::size_t> tokenMember;  // match key → its place in the household judged
     guidance::Household fromToken;
     fromToken.event = event->id;
     fromToken.moveDate = *move;
     for (const api::TokenMember& m : t.members) {
       keys.emplace_back(m.name, m.birthDate);
       inToken.insert(Crm::matchKey(m.name, m.birthDate));
-      if (auto birth = calendar::parseIso(m.birthDate)) fromToken.members.push_back(guidance::memberFacts(*birth, *move));
+      if (auto birth = calendar::parseIso(m.birthDate)) {
+        tokenMember[Crm::matchKey(m.name, m.birthDate)] = fromToken.members.size();
+        fromToken.members.push_back(guidance::memberFacts(*birth, *move));
+      }
     }
     fromToken.chosenProcedures = t.procedures;
     guidance::Household fromRegister = fromToken;
@@ -192,6 +196,13 @@ struct RegisterJudge {
           return it == r.fields.end() ? std::string() : it->second;
         };
         const std::string name = field(nameField), birth = field(birthField);
+        // What the core systems' facts say of a member the token names
+        // (kokuho_member …), for the rules that judge on them: on the
+        // register's side only.
+        if (auto it = tokenMember.find(Crm::matchKey(name, birth)); it != tokenMember.end()) {
+          fromRegister.members[it->second].flags = crm.facts(r.residentCode);
+          continue;
+        }
         if (inToken.count(Crm::matchKey(name, birth))) continue;
         inToken.insert(Crm::matchKey(name, birth));
         api::TokenMember added;
@@ -199,6 +210,8 @@ struct RegisterJudge {
         added.birthDate = birth;
         added.relationship = field(relationshipField);
         t.registerMembers.push_back(added);
+        // Members the token leaves out count by their ages only: the token
+        // says who moves, and their programs are theirs, not the mover's.
         if (auto b = calendar::parseIso(birth)) fromRegister.members.push_back(guidance::memberFacts(*b, *move));
       }
     std::set<std::string> before;

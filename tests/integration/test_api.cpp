@@ -97,7 +97,8 @@ struct Host {
   bool running = false;
 
   explicit Host(bool clientTimes = false, bool withSamples = true, const std::string& apiExtra = "",
-                const std::string& crmExtra = "", const std::string& apiChildren = "") {
+                const std::string& crmExtra = "", const std::string& apiChildren = "",
+                const std::string& configExtra = "") {
     fs::create_directories(dir / "jumin/in");
     if (withSamples)
       for (const auto& f : fs::directory_iterator(source("config/samples/jumin")))
@@ -121,8 +122,8 @@ struct Host {
                     "  <route id=\"jumin-to-crm\" from=\"jumin-in\" to=\"crm window-feed\" mapping=\"" +
                         source("mappings/resident-to-crm.xml").string() + "\"/>\n"
                     "  <route id=\"resident-events\" from=\"jumin-in\" records=\"resident.event\" to=\"crm\" "
-                    "mapping=\"" + source("mappings/resident-events.xml").string() + "\"/>\n"
-                    "</renkei>\n");
+                    "mapping=\"" + source("mappings/resident-events.xml").string() + "\"/>\n" +
+                    configExtra + "</renkei>\n");
     start();
     if (withSamples) waitForCrm();
   }
@@ -1048,4 +1049,62 @@ BOOST_AUTO_TEST_CASE(an_opened_token_lists_what_the_register_adds) {
   BOOST_TEST(added.size() == 2u);
   BOOST_TEST((std::find(added.begin(), added.end(), "佐藤　翔太 2021-05-24") != added.end()));
   BOOST_TEST((t.registerProcedures == std::vector<std::string>{"kodomo-iryo-henko"}));
+}
+
+// The same judgement with the core systems' facts: a resident asks to move
+// out and does not tick 国民健康保険 (he forgot); the 国保 export says he is a
+// member, so the register adds 国保の資格喪失 to what the token lists.
+BOOST_AUTO_TEST_CASE(an_opened_token_adds_what_the_core_systems_facts_call_for) {
+  test::TempDir keys;
+  const auto key = seal::PrivateKey::generate();
+  test::writeFile(keys / "t.key", key.pem());
+  ::chmod((keys / "t.key").c_str(), 0600);
+  const std::string c = source("config").string();
+  const std::string welfare =
+      "  <connector id=\"kokuho-in\" plugin=\"welfare\"><directory>kokuho</directory><pattern>*.csv</pattern>"
+      "<program>" + source("mappings/welfare/kokuho.xml").string() + "</program><layout>" +
+      source("mappings/layouts/welfare-kokuho-csv.xml").string() + "</layout></connector>\n"
+      "  <connector id=\"kokuho-out\" plugin=\"file\"><directory>kokuho-out</directory></connector>\n"
+      "  <route id=\"kokuho\" from=\"kokuho-in\" to=\"kokuho-out\" mapping=\"" +
+      source("mappings/welfare-kokuho-to-window.xml").string() + "\"/>\n"
+      "  <route id=\"kokuho-facts\" from=\"kokuho-in\" records=\"welfare.kokuho\" to=\"crm\"/>\n";
+  Host h(false, true, "",
+         "<token-keys>" + (keys / "t.key").string() + "</token-keys><knowledge>" + c +
+             "/concierge/knowledge.xml</knowledge><rules>" + c + "/concierge/related-procedures.xml</rules><calendar>" +
+             c + "/calendar/demo-city.xml</calendar><parameters>child-medical-age=15</parameters>",
+         "", welfare);
+  // 佐藤 誠 (00010348455) is a 国保 member.
+  fs::create_directories(h.dir / "kokuho/in");
+  test::writeFile(h.dir / "kokuho/in/KOKUHO_20261201_FULL.csv",
+                  "\"1\",\"999999\",\"20261201\"\r\n"
+                  "\"A010348455\",\"00010348455\",\"00001000\",\"01\",\"1\",\"20100101\",\"\",\"\",\"1\"\r\n"
+                  "\"9\",\"1\"\r\n");
+  bool delivered = false;
+  for (int i = 0; i < 300 && !delivered; ++i) {
+    auto r = test::run({test::renkeiBinary(), "status", "--config", (h.dir / "config.xml").string()},
+                       {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+    delivered = r.out.find("route kokuho-facts") != std::string::npos &&
+                r.out.find("to crm: 0 batches pending (0 records, oldest -, 0 in delivery), 0 dead letters (0 records), "
+                           "1 delivered (1 records)") != std::string::npos;
+    if (!delivered) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  BOOST_TEST_REQUIRE(delivered);
+  Client a = Client::as(h, "window-a");
+  const std::int64_t now = std::time(nullptr);
+  auto open = [&](const std::string& id, const std::string& name, const std::string& birth) {
+    const std::string payload =
+        "{\"id\":\"" + id + "\",\"event\":\"転出（見本市からほかの市区町村へ引っ越す）\",\"event_id\":\"tenshutsu\","
+        "\"procedures\":[\"tenshutsu-todoke\"],\"move\":\"2026-12-21\",\"address\":\"架空県別市1番\","
+        "\"members\":[{\"name\":\"" + name + "\",\"birth\":\"" + birth + "\",\"sex\":\"1\",\"relationship\":\"世帯主\"}]}";
+    api::OpenedToken t;
+    a.tokens->open(t, token::make(key.publicKey(), payload, now + 3600));
+    return t;
+  };
+  const api::OpenedToken member = open("tok-fact-1", "佐藤 誠", "1952-11-25");
+  BOOST_TEST((std::find(member.registerProcedures.begin(), member.registerProcedures.end(), "kokuho-dattai") !=
+              member.registerProcedures.end()));
+  // His wife is in no program the register knows of: nothing added for her.
+  const api::OpenedToken wife = open("tok-fact-2", "佐藤 恵子", "1955-06-15");
+  BOOST_TEST((std::find(wife.registerProcedures.begin(), wife.registerProcedures.end(), "kokuho-dattai") ==
+              wife.registerProcedures.end()));
 }
