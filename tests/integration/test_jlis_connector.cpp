@@ -4,7 +4,8 @@
 // municipality's zone — no name, no address), offered to the welfare
 // connector, which then knows a 住登外 person's row; a file sent twice; an
 // entity changed, ended; a cut-off full extract held; and 住民 polled from
-// a view over ODBC (SQLite's driver) page by page.
+// a view over ODBC (SQLite's driver) page by page, one that disappears
+// mid-way and comes back.
 #define BOOST_TEST_MODULE renkei_jlis_connector
 #include <boost/test/unit_test.hpp>
 
@@ -256,4 +257,23 @@ BOOST_AUTO_TEST_CASE(jumin_polled_from_a_view_page_by_page) {
   BOOST_TEST(second.find("\"atena_no\":\"A1\",\"resident_code\":\"00010000019\",\"current\":\"false\"") !=
                  std::string::npos,
              second);
+  // The view disappears (the database's maintenance drops and rebuilds
+  // it): the poll fails, said with the reason, nothing is lost; back, it
+  // goes on from the watermark kept.
+  {
+    test::OdbcDb db(cs);
+    db.exec("ALTER TABLE jumin RENAME TO jumin_rebuilding");
+  }
+  auto gone = serve();
+  BOOST_TEST(gone.err.find("poll: ") != std::string::npos, gone.out << gone.err);
+  BOOST_TEST(test::readFile(dir / "spool/watermark") == "2026-12-02 10:00:01");
+  {
+    test::OdbcDb db(cs);
+    db.exec("ALTER TABLE jumin_rebuilding RENAME TO jumin");
+    db.exec("INSERT INTO jumin VALUES ('A4', '00010000043', 'H3', '1', '2026-12-03 08:00:00')");
+  }
+  BOOST_TEST_REQUIRE(serve().exitCode == 0);
+  const std::string third = lines();
+  BOOST_TEST(test::countLines(third) == 1u, third);
+  BOOST_TEST(third.find("\"atena_no\":\"A4\"") != std::string::npos, third);
 }
