@@ -19,6 +19,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <set>
@@ -26,6 +27,7 @@
 #include <unordered_set>
 
 #include "register_kit.h"
+#include "renkei/support/seal.h"
 #include "renkei/json.h"
 #include "renkei/sdk.h"
 #include "renkei/text.h"
@@ -60,6 +62,10 @@ const renkei_config_key kOwnKeys[] = {
     {"known-from", "list", "resident", 0,
      "The registers a row's person is looked for in, in order (separated by ';'): 'resident' (the resident "
      "connector's), and e.g. 'jutogai' (住登外, a jlis connector's offer). A name no instance offers is said at start."},
+    {"recheck-interval", "duration", "10m", 0,
+     "How often rows held for unknown persons are looked up again between exports (on the intake's turn; the "
+     "first turn of a run looks at once): those now known are taken, their facts sent. 0s: only when the "
+     "program's next export comes."},
     {"fsync", "bool", "true", 0, "Flush held/ reason files and folder entries to disk."},
 };
 
@@ -89,6 +95,7 @@ class WelfareConnector final : public kit::ExportConnector {
     if (guard_.maxPercent < 0 || guard_.maxPercent > 100) throw ConfigError("max-full-removal: a percent from 0 to 100");
     holdUnknown_ = settings.getString("unknown-persons") == "hold";
     knownFrom_ = settings.getList("known-from");
+    recheckInterval_ = settings.getDuration("recheck-interval");
     fsync_ = settings.getBool("fsync");
     configureTransport(settings, context, settings.getString("transport"));
     if (context.validating) return;
@@ -123,6 +130,24 @@ class WelfareConnector final : public kit::ExportConnector {
   }
 
   std::optional<fs::path> layout() const override { return layout_; }
+
+  /// On the intake's turn (the thread that runs prepare(), so the two never
+  /// overlap): now and then, the rows held for unknown persons looked up
+  /// again.
+  std::optional<Intake> claim() override {
+    const auto now = std::chrono::steady_clock::now();
+    if (holdUnknown_ && !residents_.empty() && recheckInterval_.count() > 0 &&
+        (!rechecked_ || now - lastRecheck_ >= recheckInterval_)) {
+      rechecked_ = true;
+      lastRecheck_ = now;
+      try {
+        recheckUnknown();
+      } catch (const std::exception& e) {
+        logger_->warning("rows held for unknown persons not looked at again now: %s", std::string(e.what()));
+      }
+    }
+    return ExportConnector::claim();
+  }
 
   Outcome prepare(const Intake& item, const std::string& sha256, ItemUnit& unit) override {
     try {
@@ -396,6 +421,51 @@ class WelfareConnector final : public kit::ExportConnector {
     return n;
   }
 
+  /// The held rows whose persons are known now: taken through the engine
+  /// seam (their facts and the register in one unit, keyed by what it
+  /// resolves, so a retry lands once).
+  void recheckUnknown() {
+    std::unordered_map<std::string, Waiting> waiting;
+    state_->read([&](StateSession& s) { waiting = earlierUnknown(s); });
+    if (waiting.empty()) return;
+    std::vector<std::string> keys;
+    for (const auto& [key, w] : waiting) keys.push_back(key);
+    const auto known = residentCodes(keys);
+    if (known.empty()) return;
+    auto changes = std::make_shared<std::unordered_map<std::string, kit::Snapshot>>();
+    std::vector<std::string> resolved;
+    state_->read([&](StateSession& s) {
+      for (const auto& [key, code] : known) {
+        const Waiting& w = waiting.at(key);
+        resolved.push_back(key);
+        const auto prev = register_->find(s, key);
+        if (prev && prev->values[kFacts] == w.facts && prev->current == w.current && prev->values[kResidentCode] == code)
+          continue;
+        (*changes)[key] = kit::Snapshot{{code, w.facts}, w.current};
+      }
+    });
+    std::sort(resolved.begin(), resolved.end());
+    std::string what;
+    for (const std::string& k : resolved) what += k + "\n" + waiting.at(k).facts + "\n";
+    auto rows = std::make_shared<Rows>(kit::sortedRows(*changes));
+    Emission e;
+    e.key = "recheck-" + seal::sha256Hex(what);
+    addDerivedSet(Intake{"(held rows, now known)", {}, 0, false}, *rows, e.sets);
+    e.state = [this, changes, rows, resolved](StateSession& s) {
+      register_->write(s, *rows);
+      for (const std::string& key : resolved) s.run("DELETE FROM " + unknown_ + " WHERE person_key = ?", {key});
+      std::int64_t n = 0;
+      s.query("SELECT COUNT(*) FROM " + unknown_, {}, [&](StateRows& r) { n = r.integer(0); });
+      unknownGauge().set(static_cast<double>(n));
+    };
+    const Outcome o = services_->emit(e);
+    if (o.isOk())
+      logger_->information("%z rows held for persons then unknown are taken now (%z with facts changed)",
+                           resolved.size(), rows->size());
+    else
+      logger_->warning("rows held for unknown persons, now known, wait for the next turn: %s", o.message());
+  }
+
   /// welfare.<program>: the persons whose facts changed.
   using Rows = std::vector<const std::pair<const std::string, kit::Snapshot>*>;
 
@@ -486,6 +556,9 @@ class WelfareConnector final : public kit::ExportConnector {
   std::unique_ptr<kit::ExportLedger> exports_;
   std::unique_ptr<kit::HeldExports> held_;
   std::vector<std::string> knownFrom_;
+  std::chrono::milliseconds recheckInterval_{600000};
+  std::chrono::steady_clock::time_point lastRecheck_{};
+  bool rechecked_ = false;
   std::vector<std::shared_ptr<RegisterLookup>> residents_;
   std::shared_ptr<const FieldNames> names_;
   const FieldNames* indexNames_ = nullptr;
