@@ -170,8 +170,8 @@ class WelfareConnector final : public kit::ExportConnector {
       const auto keys = unknownKeys(1000);
       for (const std::string& k : keys) r.output += printable(k) + "\n";
       r.output += std::to_string(unknownCount()) + " rows of " + program_.id + " (" + program_.name +
-                  ") wait for a person the resident register does not know; each is taken when an export finds "
-                  "the person known\n";
+                  ") wait for a person the resident register does not know; each is taken once the person is "
+                  "known (looked at again every recheck-interval and at each export)\n";
       return r;
     }
     if (request.action != "held" && request.action != "release") return std::nullopt;

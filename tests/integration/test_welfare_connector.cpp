@@ -108,7 +108,9 @@ BOOST_AUTO_TEST_CASE(facts_per_person_and_persons_the_residents_do_not_know_held
              first.err);
   BOOST_TEST(c.takeFacts().empty());
   auto unknown = runRenkei({"welfare", "unknown", "--config", c.config()});
-  BOOST_TEST(unknown.out.find("125 rows of kokuho (国民健康保険) wait for a person") != std::string::npos, unknown.out);
+  BOOST_TEST(unknown.out.find("125 rows of kokuho (国民健康保険) wait for a person the resident register does not "
+                              "know; each is taken once the person is known") != std::string::npos,
+             unknown.out);
   // The residents arrive; the next 国保 export (a differential) takes every
   // row that waited, and its own.
   c.residents();
