@@ -19,6 +19,7 @@
 #include <set>
 #include <thread>
 
+#include "renkei/support/codec.h"
 #include "test_support.h"
 
 using namespace renkei;
@@ -345,4 +346,81 @@ BOOST_AUTO_TEST_CASE(sigkill_at_random_moments_every_fact_once) {
     BOOST_TEST(test::listFiles(c.dir / folder) == test::listFiles(reference.dir / folder), boost::test_tools::per_element());
   BOOST_TEST(test::listFiles(c.dir / "kokuho/done").size() + test::listFiles(c.dir / "kokuho/held").size() / 2 ==
              exports.size());
+}
+
+// Keyed by 宛名番号, found through the resident register's 宛名番号: and a
+// 宛名番号 the core system gives to another person (reused) links the row
+// to the new person, counted and said, never silently to the old one.
+BOOST_AUTO_TEST_CASE(a_row_keyed_by_atena_no_and_a_key_reused_for_another_person) {
+  test::TempDir dir;
+  for (const char* d : {"jumin/in", "kokuho/in"}) fs::create_directories(dir / d);
+  test::writeFile(dir / "kokuho.xml",
+                  "<program xmlns=\"urn:renkei:welfare:1\" id=\"kokuho\" name=\"国民健康保険\">\n"
+                  "  <key field=\"宛名番号\" resident-key=\"atena_no\"/>\n"
+                  "  <ended field=\"資格喪失日\" not-empty=\"true\"/>\n"
+                  "  <fact name=\"kokuho_member\" current=\"true\"/>\n"
+                  "</program>\n");
+  test::writeFile(dir / "config.xml",
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"atena\" zone=\"lgwan\">\n"
+                  "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                  "  <connector id=\"jumin\" plugin=\"resident\"><directory>jumin</directory><pattern>*.csv</pattern>"
+                  "<layout>" + source("tests/fixtures/welfare/jumin-atena.xml").string() + "</layout></connector>\n"
+                  "  <connector id=\"kokuho\" plugin=\"welfare\"><directory>kokuho</directory><pattern>*.csv</pattern>"
+                  "<program>" + (dir / "kokuho.xml").string() + "</program><layout>" +
+                  source("mappings/layouts/welfare-kokuho-csv.xml").string() + "</layout></connector>\n"
+                  "  <connector id=\"facts\" plugin=\"file\"><directory>facts</directory></connector>\n"
+                  "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
+                  "  <route id=\"jumin\" from=\"jumin\" to=\"out\" mapping=\"" + (dir / "jumin-map.xml").string() + "\"/>\n"
+                  "  <route id=\"kokuho\" from=\"kokuho\" to=\"out\" mapping=\"" +
+                      source("mappings/welfare-kokuho-to-window.xml").string() + "\"/>\n"
+                  "  <route id=\"kokuho-facts\" from=\"kokuho\" records=\"welfare.kokuho\" to=\"facts\"/>\n"
+                  "</renkei>\n");
+  test::writeFile(dir / "jumin-map.xml",
+                  "<mapping xmlns=\"urn:renkei:mapping:1\" id=\"j\" version=\"1\">\n"
+                  "  <source layout=\"" + source("tests/fixtures/welfare/jumin-atena.xml").string() + "\"/>\n"
+                  "  <target record=\"resident\" zone=\"lgwan\"/>\n"
+                  "  <field to=\"resident_code\" from=\"住民票コード\" required=\"true\"/>\n</mapping>\n");
+  auto once = [&] { return runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"}); };
+  auto facts = [&] {
+    std::string all;
+    for (const std::string& f : test::listFiles(dir / "facts/out")) {
+      all += test::readFile(dir / "facts/out" / f);
+      fs::remove(dir / "facts/out" / f);
+    }
+    return all;
+  };
+  const std::string header = "\"住民票コード\",\"宛名番号\",\"世帯番号\",\"続柄\",\"異動事由\",\"異動日\",\"届出日\"\r\n";
+  auto cp932 = [](const std::string& utf8) {
+    std::string out;
+    text::CodecStats stats;
+    text::findCodec("windows-31j")->encode(utf8, out, stats);
+    return out;
+  };
+  test::writeFile(dir / "jumin/in/J1_FULL.csv",
+                  cp932(header + "\"00010000019\",\"A1\",\"H1\",\"02\",\"01\",\"4010101\",\"4010101\"\r\n"
+                                 "\"00010000027\",\"A2\",\"H2\",\"02\",\"01\",\"4010101\",\"4010101\"\r\n"));
+  {
+    auto r = once();
+    BOOST_TEST_REQUIRE(r.exitCode == 0, r.out << r.err);
+  }
+  const std::string row = "\"00001000\",\"01\",\"1\",\"20200401\",\"\",\"\",\"1\"\r\n";
+  test::writeFile(dir / "kokuho/in/K1_DIFF.csv",
+                  cp932("\"1\",\"999999\",\"20261201\"\r\n\"A1\",\"\"," + row + "\"9\",\"1\"\r\n"));
+  BOOST_TEST_REQUIRE(once().exitCode == 0);
+  const std::string first = facts();
+  BOOST_TEST(first.find("\"person_key\":\"A1\",\"resident_code\":\"00010000019\"") != std::string::npos, first);
+  // The core system gives A1 to the second resident (the first gets A9).
+  test::writeFile(dir / "jumin/in/J2_DIFF.csv",
+                  cp932(header + "\"00010000019\",\"A9\",\"H1\",\"02\",\"01\",\"4010101\",\"4010101\"\r\n"
+                                 "\"00010000027\",\"A1\",\"H2\",\"02\",\"01\",\"4010101\",\"4010101\"\r\n"));
+  BOOST_TEST_REQUIRE(once().exitCode == 0);
+  test::writeFile(dir / "kokuho/in/K2_DIFF.csv",
+                  cp932("\"1\",\"999999\",\"20261202\"\r\n\"A1\",\"\"," + row + "\"9\",\"1\"\r\n"));
+  auto r = once();
+  BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+  BOOST_TEST(r.err.find("1 rows link their 宛名番号 to another resident than before (a key reused?)") != std::string::npos,
+             r.err);
+  const std::string second = facts();
+  BOOST_TEST(second.find("\"person_key\":\"A1\",\"resident_code\":\"00010000027\"") != std::string::npos, second);
 }
