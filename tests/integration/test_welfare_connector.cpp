@@ -424,3 +424,55 @@ BOOST_AUTO_TEST_CASE(a_row_keyed_by_atena_no_and_a_key_reused_for_another_person
   const std::string second = facts();
   BOOST_TEST(second.find("\"person_key\":\"A1\",\"resident_code\":\"00010000027\"") != std::string::npos, second);
 }
+
+// Each shipped layout with its program takes in what gen_welfare.py makes:
+// one welfare.<program> record per person, its facts computed (dates as
+// ISO, the certified levels, the codes), no unreadable fact.
+BOOST_AUTO_TEST_CASE(each_shipped_layout_and_program_take_in_a_generated_export) {
+  test::TempDir dir;
+  const std::vector<std::pair<std::string, std::string>> programs{
+      {"kokuho", "\"kokuho_since\":\"20"},
+      {"jidou-teate", "\"jidou_teate_since\":\"20"},
+      {"kaigo", "\"kaigo_certified\":\"true\",\"kaigo_certified_until\":\"2027-"},
+      {"kouki", "\"kouki_prefecture\":\"39000"},
+      {"inkan", "\"inkan_registered\":\"true\""},
+      {"fukushi-iryo", "\"fukushi_iryo_kind\":\"hitorioya\",\"fukushi_iryo_until\":\"2027-03-31\""},
+      {"mynumber-card", "\"card_certificate_valid_until\":\"20"}};
+  std::string connectors;
+  for (const auto& [program, expected] : programs) {
+    fs::create_directories(dir / program / "in");
+    auto gen = test::run({"/usr/bin/python3", source("tests/tools/gen_welfare.py").string(), "--program", program,
+                          "--resident", source("config/samples/jumin/JUMIN_20261101_FULL.csv").string(), "--share",
+                          "0.3", "--ended", "0.1", "--out", (dir / program / "in" / "EXPORT_FULL.csv").string()});
+    BOOST_REQUIRE_MESSAGE(gen.exitCode == 0, gen.err);
+    connectors += "  <connector id=\"" + program + "\" plugin=\"welfare\"><directory>" + program +
+                  "</directory><pattern>*.csv</pattern><program>" +
+                  source("mappings/welfare/" + program + ".xml").string() + "</program><layout>" +
+                  source("mappings/layouts/welfare-" + program + "-csv.xml").string() +
+                  "</layout><unknown-persons>take</unknown-persons></connector>\n"
+                  "  <route id=\"" + program + "\" from=\"" + program + "\" to=\"out\"/>\n"
+                  "  <route id=\"" + program + "-facts\" from=\"" + program + "\" records=\"welfare." + program +
+                  "\" to=\"facts\"/>\n";
+  }
+  test::writeFile(dir / "config.xml",
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<renkei xmlns=\"urn:renkei:config:1\" instance=\"programs\" zone=\"lgwan\">\n"
+                  "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                  "  <connector id=\"out\" plugin=\"file\"><directory>out</directory><format>jsonl</format></connector>\n"
+                  "  <connector id=\"facts\" plugin=\"file\"><directory>facts</directory></connector>\n" +
+                      connectors + "</renkei>\n");
+  auto r = runRenkei({"serve", "--config", (dir / "config.xml").string(), "--once"});
+  BOOST_TEST_REQUIRE(r.exitCode == 0, r.out << r.err);
+  for (const auto& [program, expected] : programs) {
+    BOOST_TEST_CONTEXT(program) {
+      std::string all;
+      for (const std::string& f : test::listFiles(dir / "facts/out"))
+        if (f.rfind(program + "-facts-", 0) == 0) all += test::readFile(dir / "facts/out" / f);
+      const std::string text = test::readFile(dir / program / "done/EXPORT_FULL.csv");
+      const std::size_t rows = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) - 2;  // header, trailer
+      BOOST_TEST(test::countLines(all) == rows);
+      BOOST_TEST(all.find(expected) != std::string::npos, all.substr(0, 400));
+      BOOST_TEST(all.find("\"\",\"export\"") == std::string::npos, all.substr(0, 400));  // no fact left empty at the end
+    }
+  }
+}
