@@ -8,6 +8,7 @@
 
 #include <sstream>
 
+#include "operator_page.h"
 #include "bridge_connector.h"
 #include "renkei/local_time.h"
 #include "renkei/text.h"
@@ -211,26 +212,8 @@ void BridgeConnector::configure(const Settings& settings, const HostContext& con
           std::string(action) == "approve" ? "let a held bundle go (POST ?bundle=NAME)"
                                            : "stop a held bundle (POST ?bundle=NAME&reason=TEXT)",
           "operate", [this, action](const AdminRequest& request) {
-            AdminResponse r;
-            if (request.method != "POST") {
-              r.status = 405;
-              r.body = "{\"error\":\"POST\"}\n";
-              return r;
-            }
-            OperatorRequest op;
-            op.action = action;
-            op.by = request.who.empty() ? std::string("console") : request.who;
-            for (const char* key : {"bundle", "reason"})
-              if (auto it = request.query.find(key); it != request.query.end()) op.options[std::string("--") + key] = it->second;
-            const std::optional<OperatorResult> result = operate(op);
-            Poco::JSON::Object out;
-            out.set("ok", result && result->status == 0);
-            out.set("message", result ? (result->status == 0 ? result->logged : result->error) : std::string("?"));
-            r.status = result && result->status == 0 ? 200 : result && result->status == 2 ? 400 : 409;
-            std::ostringstream text;
-            out.stringify(text);
-            r.body = text.str() + "\n";
-            return r;
+            return operatorPage(request, action, {"bundle", "reason"},
+                                [this](const OperatorRequest& op) { return operate(op); });
           });
   }
 }

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "file_transport.h"
+#include "operator_page.h"
 #include "odbc_transport.h"
 #include "renkei/files.h"
 #include "renkei/json.h"
@@ -488,21 +489,8 @@ void HeldExports::addPages(AdminRegistry& admin, const std::string& instance,
                    });
   admin.addHandler("release", "take a held export in as it is, removals included (POST ?file=NAME)", "operate",
                    [this, now](const AdminRequest& request) {
-                     AdminResponse r;
-                     if (request.method != "POST") {
-                       r.status = 405;
-                       r.body = "{\"error\":\"POST\"}\n";
-                       return r;
-                     }
-                     OperatorRequest op;
-                     op.action = "release";
-                     op.by = request.who.empty() ? std::string("console") : request.who + " (console)";
-                     if (auto it = request.query.find("file"); it != request.query.end()) op.options["--file"] = it->second;
-                     const OperatorResult result = *operate(op, now());
-                     r.status = result.status == 0 ? 200 : result.status == 2 ? 400 : 409;
-                     r.body = "{\"ok\":" + std::string(result.status == 0 ? "true" : "false") + ",\"message\":" +
-                              jsonQuoted(result.status == 0 ? result.logged : result.error) + "}\n";
-                     return r;
+                     return connectors::operatorPage(request, "release", {"file"},
+                                         [&](const OperatorRequest& op) { return operate(op, now()); });
                    });
 }
 
