@@ -394,14 +394,6 @@ std::size_t Crm::upsertFacts(const std::vector<Record>& records, std::int64_t no
 std::size_t Crm::judgeEvents(const std::vector<Record>& records, const std::map<std::string, std::string>& eventIds,
                              const RelatedJudge& judge, std::int64_t now, std::size_t& undated) {
   std::size_t listed = 0;
-  auto flagsOf = [&](StateSession& s, const std::string& code) {
-    std::set<std::string> flags;
-    s.query("SELECT flags FROM " + facts_ + " WHERE resident_code = ?", {code}, [&](StateRows& row) {
-      std::istringstream in(row.text(0));
-      for (std::string f; in >> f;) flags.insert(f);
-    });
-    return flags;
-  };
   auto birthOf = [&](const std::string& fields) {
     std::map<std::string, std::string> f;
     parseFlatObject(fields, f);
@@ -433,7 +425,7 @@ std::size_t Crm::judgeEvents(const std::vector<Record>& records, const std::map<
       s.query("SELECT fields FROM " + residents_ + " WHERE resident_code = ?", {code},
               [&](StateRows& row) { e.members.push_back({birthOf(row.text(0)), {}}); });
       if (e.members.empty()) e.members.push_back({});
-      e.members.back().flags = flagsOf(s, code);
+      e.members.back().flags = factsIn(s, code);
       if (e.eventId == "shussei" && !household.empty()) {
         std::vector<std::pair<std::string, std::string>> others;
         s.query("SELECT resident_code, fields FROM " + residents_ + " WHERE household_no = ? AND status = '" +
@@ -441,7 +433,7 @@ std::size_t Crm::judgeEvents(const std::vector<Record>& records, const std::map<
                 {household}, [&](StateRows& row) {
                   if (seen.insert(row.text(0)).second) others.emplace_back(row.text(0), row.text(1));
                 });
-        for (const auto& [other, fields] : others) e.members.push_back({birthOf(fields), flagsOf(s, other)});
+        for (const auto& [other, fields] : others) e.members.push_back({birthOf(fields), factsIn(s, other)});
       }
     });
     if (judgedBefore) continue;
@@ -460,14 +452,18 @@ std::size_t Crm::judgeEvents(const std::vector<Record>& records, const std::map<
   return listed;
 }
 
+std::set<std::string> Crm::factsIn(StateSession& s, const std::string& residentCode) {
+  std::set<std::string> out;
+  s.query("SELECT flags FROM " + facts_ + " WHERE resident_code = ?", {residentCode}, [&](StateRows& row) {
+    std::istringstream in(row.text(0));
+    for (std::string f; in >> f;) out.insert(f);
+  });
+  return out;
+}
+
 std::set<std::string> Crm::facts(const std::string& residentCode) {
   std::set<std::string> out;
-  state_.read([&](StateSession& s) {
-    s.query("SELECT flags FROM " + facts_ + " WHERE resident_code = ?", {residentCode}, [&](StateRows& row) {
-      std::istringstream in(row.text(0));
-      for (std::string f; in >> f;) out.insert(f);
-    });
-  });
+  state_.read([&](StateSession& s) { out = factsIn(s, residentCode); });
   return out;
 }
 

@@ -123,6 +123,7 @@ class Crm {
   void event(StateSession& s, std::int64_t visitId, std::int64_t at, const std::string& what,
              const std::string& detail, const Actor& by);
   api::Resident residentFrom(StateRows& row);
+  std::set<std::string> factsIn(StateSession& s, const std::string& residentCode);
 
   StateStore& state_;
   CrmOptions options_;
