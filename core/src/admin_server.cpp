@@ -230,12 +230,8 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       return std::nullopt;
     }
     if (!permission.empty() && !session->permissions.count(permission)) {
-      AuditEntry e;
-      e.who = session->user;
-      e.address = address;
-      e.action = "admin " + request.getURI().substr(0, 200);
-      e.result = "refused: needs " + permission;
-      writeAudit(e, true);
+      auditChange(session->user, address, "admin " + request.getURI().substr(0, 200),
+                  "refused: needs " + permission, true);
       json(response, HTTPResponse::HTTP_FORBIDDEN, "{\"error\":\"needs the " + permission + " permission\"}");
       return std::nullopt;
     }
@@ -270,6 +266,18 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     return session;
   }
 
+  /// One line of the audit trail for what an operator did (or was refused:
+  /// `refused`) at the console.
+  static void auditChange(const std::string& who, const std::string& address, const std::string& action,
+                          const std::string& result, bool refused = false) {
+    AuditEntry e;
+    e.who = who;
+    e.address = address;
+    e.action = action;
+    e.result = result;
+    writeAudit(e, refused);
+  }
+
   /// A change that needs the operate permission: the session, or the
   /// answer sent (403 refused and audited as `action`).
   std::optional<console::Session> operating(HTTPServerRequest& request, HTTPServerResponse& response,
@@ -277,12 +285,8 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     auto s = changing(request, response);
     if (!s) return std::nullopt;
     if (!s->permissions.count("operate")) {
-      AuditEntry e;
-      e.who = s->user;
-      e.address = request.clientAddress().host().toString();
-      e.action = action;
-      e.result = "refused: needs operate";
-      writeAudit(e, true);
+      auditChange(s->user, request.clientAddress().host().toString(), action,
+                  "refused: needs operate", true);
       json(response, HTTPResponse::HTTP_FORBIDDEN, "{\"error\":\"needs the operate permission\"}");
       return std::nullopt;
     }
@@ -438,12 +442,8 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos)
         return json(response, HTTPResponse::HTTP_BAD_REQUEST, "{\"error\":\"not an item number\"}");
       const std::int64_t n = backend_.acknowledge(std::stoll(id), s->user);
-      AuditEntry e;
-      e.who = s->user;
-      e.address = address;
-      e.action = "console acknowledge";
-      e.result = "refused item " + id + (n ? ": acknowledged" : ": acknowledged before");
-      writeAudit(e);
+      auditChange(s->user, address, "console acknowledge",
+                  "refused item " + id + (n ? ": acknowledged" : ": acknowledged before"));
       return json(response, HTTPResponse::HTTP_OK, "{\"acknowledged\":" + std::to_string(n) + "}");
     }
     if (what.rfind("routes/", 0) == 0 && what.size() > 14 && what.compare(what.size() - 7, 7, "/replay") == 0 && post &&
@@ -459,15 +459,13 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
         return json(response, HTTPResponse::HTTP_BAD_REQUEST, "{\"error\":\"route and since=…\"}");
       }
       const auto done = backend_.replay(route, since, s->user);
-      AuditEntry e;
-      e.who = s->user;
-      e.address = address;
-      e.action = "console replay";
-      e.result = "route " + route.substr(0, 100) + " since " + since + ": " +
-                 (std::holds_alternative<std::int64_t>(done) ? std::to_string(std::get<std::int64_t>(done)) + " deliveries"
-                                                             : "refused: " + std::get<std::string>(done));
-      writeAudit(e, !std::holds_alternative<std::int64_t>(done));
-      if (!std::holds_alternative<std::int64_t>(done))
+      const bool refused = !std::holds_alternative<std::int64_t>(done);
+      auditChange(s->user, address, "console replay",
+                  "route " + route.substr(0, 100) + " since " + since + ": " +
+                      (refused ? "refused: " + std::get<std::string>(done)
+                               : std::to_string(std::get<std::int64_t>(done)) + " deliveries"),
+                  refused);
+      if (refused)
         return json(response, HTTPResponse::HTTP_BAD_REQUEST, "{\"error\":" + jsonText(std::get<std::string>(done)) + "}");
       return json(response, HTTPResponse::HTTP_OK, "{\"replayed\":" + std::to_string(std::get<std::int64_t>(done)) + "}");
     }
@@ -509,12 +507,8 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       if (emitter.empty())
         return json(response, HTTPResponse::HTTP_BAD_REQUEST, "{\"error\":\"emitter=E[&route=R] (from /api/v1/problems)\"}");
       const std::int64_t n = backend_.heldResubmit(emitter, route, s->user);
-      AuditEntry e;
-      e.who = s->user;
-      e.address = address;
-      e.action = "console held resubmit";
-      e.result = "emitter " + emitter + (route.empty() ? "" : " route " + route) + ": " + std::to_string(n) + " records";
-      writeAudit(e);
+      auditChange(s->user, address, "console held resubmit",
+                  "emitter " + emitter + (route.empty() ? "" : " route " + route) + ": " + std::to_string(n) + " records");
       return json(response, n ? HTTPResponse::HTTP_OK : HTTPResponse::HTTP_NOT_FOUND,
                   "{\"resubmitted\":" + std::to_string(n) + "}");
     }
@@ -538,12 +532,8 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
         const auto s = operating(request, response, "console deadletters resubmit");
         if (!s) return;
         const std::int64_t n = backend_.resubmit(batch, s->user);
-        AuditEntry e;
-        e.who = s->user;
-        e.address = address;
-        e.action = "console deadletters resubmit";
-        e.result = "batch " + batch + ": " + std::to_string(n) + " rows";
-        writeAudit(e);
+        auditChange(s->user, address, "console deadletters resubmit",
+                    "batch " + batch + ": " + std::to_string(n) + " rows");
         return json(response, n ? HTTPResponse::HTTP_OK : HTTPResponse::HTTP_NOT_FOUND,
                     "{\"resubmitted\":" + std::to_string(n) + "}");
       }
@@ -562,13 +552,9 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
         const auto shown = backend_.deadLetter(batch, records);
         if (!shown) return json(response, HTTPResponse::HTTP_NOT_FOUND, "{\"error\":\"no such batch\"}");
         if (records) {
-          AuditEntry e;
-          e.who = s->user;
-          e.address = address;
-          e.action = "console deadletters show";
           // A batch id names no one: kept whole (a key would be masked).
-          e.result = "batch " + batch + ": " + std::to_string(records) + " records shown";
-          writeAudit(e);
+          auditChange(s->user, address, "console deadletters show",
+                      "batch " + batch + ": " + std::to_string(records) + " records shown");
         }
         return json(response, HTTPResponse::HTTP_OK, *shown);
       }
