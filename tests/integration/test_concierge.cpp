@@ -412,14 +412,14 @@ BOOST_AUTO_TEST_CASE(only_forward_secret_aead_suites_are_spoken) {
     }() + "2>&1"});
     return r.out;
   };
-  for (const std::vector<std::string> refused : {std::vector<std::string>{"-tls1_2", "-cipher", "AES128-SHA"},
+  for (const std::vector<std::string>& refused : {std::vector<std::string>{"-tls1_2", "-cipher", "AES128-SHA"},
                                                  {"-tls1_2", "-cipher", "AES256-GCM-SHA384"},
                                                  {"-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA"},
                                                  {"-tls1_1"}}) {
     const std::string out = handshake(refused);
     BOOST_TEST(out.find("Cipher is (NONE)") != std::string::npos, refused[refused.size() - 1] << ": " << out);
   }
-  for (const std::vector<std::string> spoken : {std::vector<std::string>{"-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"},
+  for (const std::vector<std::string>& spoken : {std::vector<std::string>{"-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"},
                                                 {"-tls1_3"}}) {
     const std::string out = handshake(spoken);
     BOOST_TEST(out.find("Cipher is (NONE)") == std::string::npos, spoken[spoken.size() - 1] << ": " << out);

@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <map>
 
-#include "renkei/support/codec.h"
 #include "test_support.h"
 
 using namespace renkei;
@@ -28,13 +27,6 @@ test::ProcessResult runRenkei(const std::vector<std::string>& args) {
   return test::run(full, {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
 }
 
-std::string cp932(const std::string& utf8) {
-  std::string out;
-  text::CodecStats stats;
-  text::findCodec("windows-31j")->encode(utf8, out, stats);
-  return out;
-}
-
 /// A 住登外 file of `n` made-up people (宛名番号 B000000001 …), `ended` of
 /// them flagged deleted; `count` overrides the trailer's.
 std::string jutogai(int n, int ended = 0, const std::string& reason = "01", int count = -1) {
@@ -46,7 +38,7 @@ std::string jutogai(int n, int ended = 0, const std::string& reason = "01", int 
             "\"架空県別市1-" + std::to_string(i) + "\",\"" + reason + "\",\"20200401\",\"" + (i <= ended ? "1" : "0") +
             "\",\"2026-12-03 09:15:00\"\r\n";
   }
-  return cp932(text + "\"9\",\"" + std::to_string(count < 0 ? n : count) + "\"\r\n");
+  return test::cp932(text + "\"9\",\"" + std::to_string(count < 0 ? n : count) + "\"\r\n");
 }
 
 struct City {
@@ -147,7 +139,7 @@ BOOST_AUTO_TEST_CASE(jutogai_changes_per_atena_no_without_names_and_known_to_the
   // The welfare connector looks persons up in the residents, then in 住登外:
   // B000000005 is known there, Z999999999 nowhere (held).
   test::writeFile(c.dir / "kokuho/in/KOKUHO_20261205_DIFF.csv",
-                  cp932("\"1\",\"999999\",\"20261205\"\r\n"
+                  test::cp932("\"1\",\"999999\",\"20261205\"\r\n"
                         "\"B000000005\",\"\",\"00009999\",\"01\",\"1\",\"20200401\",\"\",\"\",\"1\"\r\n"
                         "\"Z999999999\",\"\",\"00009998\",\"01\",\"1\",\"20200401\",\"\",\"\",\"1\"\r\n"
                         "\"9\",\"2\"\r\n"));

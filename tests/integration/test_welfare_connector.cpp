@@ -19,7 +19,6 @@
 #include <set>
 #include <thread>
 
-#include "renkei/support/codec.h"
 #include "test_support.h"
 
 using namespace renkei;
@@ -192,6 +191,24 @@ BOOST_AUTO_TEST_CASE(a_full_export_ending_most_recipients_is_held_until_an_opera
   BOOST_TEST(again.err.find("released by 国保係 (renkei welfare release): ends 100 of 125") != std::string::npos, again.err);
   const auto facts = c.takeFacts();
   BOOST_TEST(count(facts, "\"current\":\"false\"") == 100u);
+}
+
+// The guard's other side: a full export that ends fewer than
+// max-full-removal (15 of 125, 12 % under 20 %) is taken in, not held.
+BOOST_AUTO_TEST_CASE(a_full_export_ending_a_few_recipients_is_taken_in) {
+  City c;
+  c.residents();
+  c.welfare("KOKUHO_20261201_FULL.csv");
+  BOOST_TEST_REQUIRE(c.once().exitCode == 0);
+  c.takeFacts();
+  c.welfare("KOKUHO_20261202_FULL.csv", {"--only", "110"});
+  auto r = c.once();
+  BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+  BOOST_TEST(r.err.find("would end") == std::string::npos, r.err);
+  BOOST_TEST(!fs::exists(c.dir / "kokuho/held/KOKUHO_20261202_FULL.csv"));
+  const auto facts = c.takeFacts();
+  BOOST_TEST(facts.size() == 15u);
+  BOOST_TEST(count(facts, "\"current\":\"false\",\"kokuho_member\":\"false\"") == 15u);
 }
 
 BOOST_AUTO_TEST_CASE(the_same_row_twice_and_an_unreadable_date) {
@@ -391,14 +408,8 @@ BOOST_AUTO_TEST_CASE(a_row_keyed_by_atena_no_and_a_key_reused_for_another_person
     return all;
   };
   const std::string header = "\"住民票コード\",\"宛名番号\",\"世帯番号\",\"続柄\",\"異動事由\",\"異動日\",\"届出日\"\r\n";
-  auto cp932 = [](const std::string& utf8) {
-    std::string out;
-    text::CodecStats stats;
-    text::findCodec("windows-31j")->encode(utf8, out, stats);
-    return out;
-  };
   test::writeFile(dir / "jumin/in/J1_FULL.csv",
-                  cp932(header + "\"00010000019\",\"A1\",\"H1\",\"02\",\"01\",\"4010101\",\"4010101\"\r\n"
+                  test::cp932(header + "\"00010000019\",\"A1\",\"H1\",\"02\",\"01\",\"4010101\",\"4010101\"\r\n"
                                  "\"00010000027\",\"A2\",\"H2\",\"02\",\"01\",\"4010101\",\"4010101\"\r\n"));
   {
     auto r = once();
@@ -406,17 +417,17 @@ BOOST_AUTO_TEST_CASE(a_row_keyed_by_atena_no_and_a_key_reused_for_another_person
   }
   const std::string row = "\"00001000\",\"01\",\"1\",\"20200401\",\"\",\"\",\"1\"\r\n";
   test::writeFile(dir / "kokuho/in/K1_DIFF.csv",
-                  cp932("\"1\",\"999999\",\"20261201\"\r\n\"A1\",\"\"," + row + "\"9\",\"1\"\r\n"));
+                  test::cp932("\"1\",\"999999\",\"20261201\"\r\n\"A1\",\"\"," + row + "\"9\",\"1\"\r\n"));
   BOOST_TEST_REQUIRE(once().exitCode == 0);
   const std::string first = facts();
   BOOST_TEST(first.find("\"person_key\":\"A1\",\"resident_code\":\"00010000019\"") != std::string::npos, first);
   // The core system gives A1 to the second resident (the first gets A9).
   test::writeFile(dir / "jumin/in/J2_DIFF.csv",
-                  cp932(header + "\"00010000019\",\"A9\",\"H1\",\"02\",\"01\",\"4010101\",\"4010101\"\r\n"
+                  test::cp932(header + "\"00010000019\",\"A9\",\"H1\",\"02\",\"01\",\"4010101\",\"4010101\"\r\n"
                                  "\"00010000027\",\"A1\",\"H2\",\"02\",\"01\",\"4010101\",\"4010101\"\r\n"));
   BOOST_TEST_REQUIRE(once().exitCode == 0);
   test::writeFile(dir / "kokuho/in/K2_DIFF.csv",
-                  cp932("\"1\",\"999999\",\"20261202\"\r\n\"A1\",\"\"," + row + "\"9\",\"1\"\r\n"));
+                  test::cp932("\"1\",\"999999\",\"20261202\"\r\n\"A1\",\"\"," + row + "\"9\",\"1\"\r\n"));
   auto r = once();
   BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
   BOOST_TEST(r.err.find("1 rows link their 宛名番号 to another resident than before (a key reused?)") != std::string::npos,

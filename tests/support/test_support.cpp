@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+
 #include <cstdio>
 
+#include "renkei/support/codec.h"
 #include "test_support.h"
 
 #include <Poco/Net/HTTPClientSession.h>
@@ -45,6 +47,13 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   fs::remove_all(path_, ec);
+}
+
+std::string cp932(const std::string& utf8) {
+  std::string out;
+  text::CodecStats stats;
+  text::findCodec("windows-31j")->encode(utf8, out, stats);
+  return out;
 }
 
 std::string readFile(const fs::path& path) {

@@ -25,6 +25,8 @@ class TempDir {
 };
 
 std::string readFile(const std::filesystem::path& path);
+/// `utf8` in CP932 (windows-31j), as the core systems write their exports.
+std::string cp932(const std::string& utf8);
 void writeFile(const std::filesystem::path& path, const std::string& content);
 /// Regular files directly in `dir`, by name, sorted; empty if no such folder.
 std::vector<std::string> listFiles(const std::filesystem::path& dir);
