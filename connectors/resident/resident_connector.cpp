@@ -31,6 +31,7 @@
 
 
 #include "file_transport.h"
+#include "person_match.h"
 #include "register_kit.h"
 #include "odbc_transport.h"
 #include "renkei/files.h"
@@ -50,7 +51,8 @@ const renkei_config_key kOwnKeys[] = {
      "(a polled view: connection, query, spool … as for the odbc connector)."},
     {"layout", "path", nullptr, 1,
      "Layout of the export (e.g. mappings/layouts/jumin-csv.xml; for odbc a jsonl layout of the view's "
-     "columns). Must name the fields 住民票コード, 世帯番号, 続柄, 異動事由, 異動日 and 届出日; 宛名番号 (kept, so other core systems' rows link to the residents) and 削除フラグ when it has them."},
+     "columns). Must name the fields 住民票コード, 世帯番号, 続柄, 異動事由, 異動日 and 届出日; 宛名番号 (kept, so other core systems' rows link to the residents), 削除フラグ, and 氏名, 生年月日, 性別, 本籍 and 筆頭者 "
+     "(kept as matching digests only, so the family registry finds a resident its 附票 does not name) when it has them."},
     {"full-pattern", "list", "*FULL*;*full*;*ZENKEN*", 0,
      "Export names that are full extracts (globs separated by ';'); any other export is a differential. "
      "Residents missing from a full extract are removed from the register (event 消除)."},
@@ -89,6 +91,8 @@ enum Column : std::size_t {
   kReason,        ///< 異動事由 of the last move
   kMoved,         ///< 異動日 of the last move (as exported)
   kAtena,         ///< 宛名番号, when the layout has it ("" otherwise): the other core systems' key
+  kIdentity,      ///< digest of 氏名, 生年月日, 性別 (person_match.h; "" without them)
+  kDisplay,       ///< digest of 本籍, 筆頭者: the 戸籍の表示 ("" without them)
 };
 
 /// The export's bytes differ from those the host read (it was written to
@@ -98,7 +102,7 @@ struct ExportChanged : std::runtime_error {
 };
 
 struct Event {
-  std::string code, name, resident, household, previousHousehold, moved, notified;
+  std::string code, name, resident, household, previousHousehold, moved, notified, identity;
 };
 
 }  // namespace
@@ -144,8 +148,9 @@ class ResidentConnector final : public kit::ExportConnector {
     // by 住民票コード or 宛名番号; identifiers only.
     services_->registers().offer(
         "resident", std::make_shared<kit::OfferedRegister>(*register_, *state_, "resident_code",
-                                                           std::vector<std::string>{"atena_no"},
-                                                           std::vector<std::string>{"household_no", "atena_no"}));
+                                                           std::vector<std::string>{"atena_no", "identity"},
+                                                           std::vector<std::string>{"household_no", "atena_no",
+                                                                                    "koseki_display"}));
   }
 
   /// The register, the exports applied and the releases in the host's store.
@@ -172,11 +177,18 @@ class ResidentConnector final : public kit::ExportConnector {
         // systems' rows (keyed by it) are checked against the residents.
         "ALTER TABLE {register} ADD COLUMN atena_no TEXT NOT NULL DEFAULT '';"
         "CREATE INDEX {register_atena} ON {register} (atena_no);",
+        // The person's matching digests (4 情報 less the address, and the
+        // 戸籍の表示), so the family registry finds a resident its 附票 does
+        // not name; filled as exports bring each resident again.
+        "ALTER TABLE {register} ADD COLUMN identity TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE {register} ADD COLUMN koseki_display TEXT NOT NULL DEFAULT '';"
+        "CREATE INDEX {register_identity} ON {register} (identity);",
     });
     register_ = std::make_unique<kit::Register>(
         *state_, kit::RegisterSpec{"register", "resident_code",
-                                   {"household_no", "relationship", "reason", "moved", "atena_no"},
-                                   {"household_no", "atena_no"}});
+                                   {"household_no", "relationship", "reason", "moved", "atena_no", "identity",
+                                    "koseki_display"},
+                                   {"household_no", "atena_no", "identity"}});
     exports_ = std::make_unique<kit::ExportLedger>(*state_, "exports", std::vector<std::string>{"events", "households"});
     if (!directory_.empty())
       held_ = std::make_unique<kit::HeldExports>(directory_, *state_, "released", "renkei resident", fsync_);
@@ -285,6 +297,7 @@ class ResidentConnector final : public kit::ExportConnector {
     std::string sha;                          // of exactly the bytes read (the host's copy)
     std::unordered_set<std::string> touched;  // households of the changed residents, before and after
     std::vector<Event> events;
+    bool identities = false;  // the layout has 氏名, 生年月日 and 性別: events carry the person's digest
   };
 
   /// Reads the export through the host's parsers, comparing each row with
@@ -316,14 +329,18 @@ class ResidentConnector final : public kit::ExportConnector {
     };
     const std::string& code = field(0);
     if (code.empty() || field(6) == "1") return;  // no code, or flagged deleted (削除フラグ)
-    kit::Snapshot e{{field(1), field(2), field(3), field(4), field(7)}, false};
+    p.identities = index_[8] < r.size() && index_[9] < r.size() && index_[10] < r.size();
+    kit::Snapshot e{{field(1), field(2), field(3), field(4), field(7), kit::identityKey(field(8), field(9), field(10)),
+                     kit::displayKey(field(11), field(12))},
+                    false};
     e.current = !removal_.count(e.values[kReason]);
     const std::optional<kit::Snapshot> previous = p.previous(s, code);
     const kit::Snapshot* prev = previous ? &*previous : nullptr;
     const bool moved = !prev || prev->values[kReason] != e.values[kReason] || prev->values[kMoved] != e.values[kMoved];
     const bool householdChanged = prev && prev->values[kHousehold] != e.values[kHousehold];
     if (!moved && !householdChanged && prev->values[kRelationship] == e.values[kRelationship] &&
-        prev->current == e.current && prev->values[kAtena] == e.values[kAtena])
+        prev->current == e.current && prev->values[kAtena] == e.values[kAtena] &&
+        prev->values[kIdentity] == e.values[kIdentity] && prev->values[kDisplay] == e.values[kDisplay])
       return;
     if (!p.baseline() && (moved || householdChanged)) {
       Event ev;
@@ -334,6 +351,7 @@ class ResidentConnector final : public kit::ExportConnector {
       ev.previousHousehold = prev ? prev->values[kHousehold] : std::string();
       ev.moved = e.values[kMoved];
       ev.notified = field(5);
+      ev.identity = e.values[kIdentity];
       p.events.push_back(std::move(ev));
     }
     if (prev) p.touched.insert(prev->values[kHousehold]);
@@ -370,6 +388,7 @@ class ResidentConnector final : public kit::ExportConnector {
       ev.resident = code;
       ev.household = e.values[kHousehold];
       ev.previousHousehold = e.values[kHousehold];
+      ev.identity = e.values[kIdentity];
       p.events.push_back(std::move(ev));
       p.touched.insert(e.values[kHousehold]);
     });
@@ -379,9 +398,14 @@ class ResidentConnector final : public kit::ExportConnector {
   /// members after this export: the register's, unless this export changes
   /// them, and this export's) as record sets for the routes.
   void addDerivedSets(const Intake& item, const ExportPass& p, std::vector<RecordSet>& sets) {
-    static const auto eventNames = std::make_shared<const FieldNames>(
+    static const auto plainNames = std::make_shared<const FieldNames>(
         FieldNames{"event_id", "event", "event_code", "resident_code", "household_no", "previous_household_no",
                    "move_date", "notified_date", "export", "export_kind"});
+    // With the person's matching digest when the layout has what it is made of.
+    static const auto identityNames = std::make_shared<const FieldNames>(
+        FieldNames{"event_id", "event", "event_code", "resident_code", "household_no", "previous_household_no",
+                   "move_date", "notified_date", "export", "export_kind", "identity"});
+    const auto& eventNames = p.identities ? identityNames : plainNames;
     RecordSet eventSet{"resident.event", {}};
     eventSet.records.reserve(p.events.size());
     std::size_t n = 0;
@@ -393,6 +417,7 @@ class ResidentConnector final : public kit::ExportConnector {
       for (std::size_t i = 0; i < 7; ++i) r.set(i + 1, *values[i]);
       r.set(8, item.name);
       r.set(9, p.full() ? "full" : "differential");
+      if (p.identities) r.set(10, ev.identity);
       eventSet.records.push_back(std::move(r));
     }
     if (!eventSet.records.empty()) sets.push_back(std::move(eventSet));
@@ -479,7 +504,7 @@ class ResidentConnector final : public kit::ExportConnector {
         index_[k] = r.size();
         for (std::size_t j = 0; j < r.size(); ++j)
           if (r.name(j) == kFields[k]) index_[k] = j;
-        if (index_[k] == r.size() && k < 6)  // 削除フラグ and 宛名番号 may be missing
+        if (index_[k] == r.size() && k < 6)  // 削除フラグ, 宛名番号 and the person's 4 情報 may be missing
           throw std::runtime_error("the layout '" + layout_.string() + "' has no field " + kFields[k]);
       }
     }
@@ -503,10 +528,11 @@ class ResidentConnector final : public kit::ExportConnector {
   std::unique_ptr<kit::ExportLedger> exports_;
   std::unique_ptr<kit::HeldExports> held_;  ///< file transport: held/ and the releases
   // The fields the domain pass reads, in this order.
-  inline static const std::vector<std::string> kFields{"住民票コード", "世帯番号", "続柄", "異動事由",
-                                                       "異動日", "届出日", "削除フラグ", "宛名番号"};
+  inline static const std::vector<std::string> kFields{"住民票コード", "世帯番号", "続柄", "異動事由", "異動日",
+                                                       "届出日", "削除フラグ", "宛名番号", "氏名", "生年月日",
+                                                       "性別", "本籍", "筆頭者"};
   const FieldNames* indexNames_ = nullptr;
-  std::size_t index_[8] = {};
+  std::size_t index_[13] = {};
 };
 
 }  // namespace renkei::connectors::resident
