@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include "person_match.h"
 #include "plugin_harness.h"
 #include "register_kit.h"
 #include "test_support.h"
@@ -208,4 +209,29 @@ BOOST_AUTO_TEST_CASE(a_register_offered_to_other_plugins_is_found_by_its_key_or_
   BOOST_TEST(!lookup->find("person_id", "p9").has_value());
   BOOST_TEST(!lookup->find("status", "active").has_value());  // not a key it is searched by
   BOOST_TEST(!lookup->find("person_id", "").has_value());
+}
+
+// The digests that find a person across core systems: the same person
+// however the date and spacing are written; another person, or the same
+// name in another kanji (髙 and 高), is another digest — never folded.
+BOOST_AUTO_TEST_CASE(person_digests_agree_across_notations_and_never_fold_kanji) {
+  for (const char* d : {"2026-12-01", "20261201", "2026/12/01", "5081201", "05081201", "R08.12.01", "令和8年12月1日",
+                        "令和８年１２月１日"})
+    BOOST_TEST(kit::isoDate(d).value_or("?") == "2026-12-01", d);
+  BOOST_TEST(kit::isoDate("令和元年5月1日").value_or("?") == "2019-05-01");
+  for (const char* bad : {"", "2026-02-30", "平成31年5月1日", "昭和64年1月8日", "見本", "20261301"})
+    BOOST_TEST(!kit::isoDate(bad).has_value(), bad);
+  const std::string a = kit::identityKey("小林　茂", "3350818", "1");
+  BOOST_TEST(a.size() == 32u);
+  BOOST_TEST(kit::identityKey("小林茂", "1960-08-18", "1") == a);
+  BOOST_TEST(kit::identityKey("小林 茂", "昭和35年8月18日", "１") == a);
+  BOOST_TEST(kit::identityKey("小林\U000E0100茂", "1960-08-18", "1") == a);  // an IVS is no other person
+  BOOST_TEST(kit::identityKey("小林茂", "1960-08-19", "1") != a);
+  BOOST_TEST(kit::identityKey("小林茂", "1960-08-18", "2") != a);
+  BOOST_TEST(kit::identityKey("髙橋茂", "1960-08-18", "1") != kit::identityKey("高橋茂", "1960-08-18", "1"));
+  BOOST_TEST(kit::identityKey("", "1960-08-18", "1").empty());
+  BOOST_TEST(kit::identityKey("小林茂", "見本", "1").empty());
+  BOOST_TEST(kit::displayKey("北海道札幌市中央区表町７３５番地", "小林　茂") ==
+             kit::displayKey("北海道札幌市中央区表町735番地", "小林茂"));
+  BOOST_TEST(kit::displayKey("北海道札幌市中央区表町735番地", "").empty());
 }
