@@ -245,6 +245,11 @@ void Crm::migrate() {
       "PRIMARY KEY (event_id, procedure_id));"
       "CREATE INDEX {related_household} ON {related} (household_no);"
       "CREATE INDEX {related_resident} ON {related} (resident_code);",
+      // 6: the person's matching digest beside each judged event, so a
+      // 戸籍 event (koseki) and the resident feed's notice of the same
+      // change (住基法 9条2項) are one fact, whichever comes first.
+      "ALTER TABLE {related} ADD COLUMN identity TEXT NOT NULL DEFAULT '';"
+      "CREATE INDEX {related_fact} ON {related} (event, event_date);",
   });
   // Rows cached before step 4, in chunks (a register of a million rows too).
   for (;;) {
@@ -406,26 +411,39 @@ std::size_t Crm::judgeEvents(const std::vector<Record>& records, const std::map<
       return v ? *v : std::string();
     };
     const auto id = eventIds.find(field("event"));
-    const std::string code = field(options_.residentKey), eventKey = field("event_id");
-    if (id == eventIds.end() || code.empty() || eventKey.empty()) continue;
-    if (!parseDay(field("move_date"))) {
+    const std::string code = field(options_.residentKey), eventKey = field("event_id"), identity = field("identity");
+    const std::string household = field(options_.householdKey);
+    // A 戸籍 birth may come before the child is a resident: its household
+    // (the parents') and its digest are enough.
+    if (id == eventIds.end() || eventKey.empty() || (code.empty() && (identity.empty() || household.empty())))
+      continue;
+    const std::string date = r.find("move_date") ? field("move_date") : field("event_date");
+    if (!parseDay(date)) {
       ++undated;
       continue;
     }
     JudgedEvent e;
     e.eventId = id->second;
-    e.date = field("move_date");
-    const std::string household = field(options_.householdKey);
-    bool judgedBefore = false;
+    e.date = date;
+    bool judgedBefore = false, adopt = false;
     state_.read([&](StateSession& s) {
-      s.query("SELECT 1 FROM " + related_ + " WHERE event_id = ? LIMIT 1", {eventKey},
-              [&](StateRows&) { judgedBefore = true; });
+      // Judged before: this event, or the same change of the same person
+      // from the other feed (by 住民票コード or by the person's digest).
+      s.query("SELECT resident_code FROM " + related_ +
+                  " WHERE event_id = ? OR (event = ? AND event_date = ? AND ((? <> '' AND resident_code = ?) OR "
+                  "(? <> '' AND identity = ?))) LIMIT 1",
+              {eventKey, field("event"), date, code, code, identity, identity}, [&](StateRows& row) {
+                judgedBefore = true;
+                adopt = row.text(0).empty() && !code.empty();
+              });
+      if (judgedBefore) return;
       // The person; at a birth, the household the child is born into.
       std::set<std::string> seen{code};
-      s.query("SELECT fields FROM " + residents_ + " WHERE resident_code = ?", {code},
-              [&](StateRows& row) { e.members.push_back({birthOf(row.text(0)), {}}); });
-      if (e.members.empty()) e.members.push_back({});
-      e.members.back().flags = factsIn(s, code);
+      if (!code.empty())
+        s.query("SELECT fields FROM " + residents_ + " WHERE resident_code = ?", {code},
+                [&](StateRows& row) { e.members.push_back({birthOf(row.text(0)), {}}); });
+      if (e.members.empty()) e.members.push_back({e.eventId == "shussei" ? date : std::string(), {}});
+      if (!code.empty()) e.members.back().flags = factsIn(s, code);
       if (e.eventId == "shussei" && !household.empty()) {
         std::vector<std::pair<std::string, std::string>> others;
         s.query("SELECT resident_code, fields FROM " + residents_ + " WHERE household_no = ? AND status = '" +
@@ -436,6 +454,12 @@ std::size_t Crm::judgeEvents(const std::vector<Record>& records, const std::map<
         for (const auto& [other, fields] : others) e.members.push_back({birthOf(fields), factsIn(s, other)});
       }
     });
+    if (adopt)  // the 戸籍 event came first: the procedures now name the resident
+      state_.write([&](StateSession& s) {
+        s.run("UPDATE " + related_ + " SET resident_code = ? WHERE event = ? AND event_date = ? AND identity = ? AND "
+              "resident_code = ''",
+              {code, field("event"), date, identity});
+      });
     if (judgedBefore) continue;
     const std::vector<Judged> found = judge(e);
     if (found.empty()) continue;
@@ -443,8 +467,10 @@ std::size_t Crm::judgeEvents(const std::vector<Record>& records, const std::map<
       for (const Judged& j : found) {
         s.run("INSERT INTO " + related_ +
                   " (event_id, procedure_id, resident_code, household_no, event, event_date, name, deadline, because, "
-                  "rule, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id, procedure_id) DO NOTHING",
-              {eventKey, j.procedure, code, household, field("event"), e.date, j.name, j.deadline, j.because, j.rule, now});
+                  "rule, created_ms, identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                  "ON CONFLICT (event_id, procedure_id) DO NOTHING",
+              {eventKey, j.procedure, code, household, field("event"), e.date, j.name, j.deadline, j.because, j.rule, now,
+               identity});
         ++listed;
       }
     });

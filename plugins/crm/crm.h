@@ -83,9 +83,13 @@ class Crm {
   std::size_t upsertFacts(const std::vector<Record>& records, std::int64_t now);
   /// Judges the related procedures of register events (resident.event,
   /// mapped: event, event_id, resident_code, household_no, move_date as
-  /// YYYY-MM-DD) whose event `eventIds` names (転出 → tenshutsu …): the
-  /// person's facts, or at a birth the household's, and keeps what `judge`
-  /// lists. An event judged before is not judged again. Returns how many
+  /// YYYY-MM-DD; or koseki.event: event_date, and a birth's household
+  /// without a resident code yet) whose event `eventIds` names (転出 →
+  /// tenshutsu …): the person's facts, or at a birth the household's, and
+  /// keeps what `judge` lists. An event judged before is not judged again,
+  /// nor the same change of the same person from the other feed (event,
+  /// date and 住民票コード or `identity`: a 戸籍 event and its 9条2項
+  /// notice are one fact). Returns how many
   /// procedures were listed; `undated` counts the events of those kinds
   /// whose move_date is no YYYY-MM-DD (not judged: a route without the
   /// events mapping?).

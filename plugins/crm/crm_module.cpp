@@ -45,7 +45,8 @@ const renkei_config_key kKeys[] = {
     {"name-field", "string", "name", 0, "Field of the cached resident record holding 氏名 (finding a token's members)."},
     {"birth-field", "string", "birth_date", 0, "Field holding 生年月日 (ISO), likewise."},
     {"related-events", "list", "転出=tenshutsu;国外転出=tenshutsu;死亡=shibou;出生=shussei", 0,
-     "Register events (resident.event's event, mapped) whose related procedures are judged from the welfare facts, "
+     "Register events (resident.event's event, mapped, and koseki.event's: 出生, 死亡 …) whose related procedures are "
+     "judged from the welfare facts (a 戸籍 event and the resident feed's notice of it count once), "
      "each as event=knowledge event id; with knowledge, rules and calendar. relatedProcedures lists what was found."},
     {"token-keys", "list", nullptr, 0,
      "Private key files (PEM, mode 600) for opening sealed visit tokens (docs/tokens.md), separated by ';': "
@@ -579,6 +580,20 @@ class CrmModule final : public Module {
             log_->warning("batch %s: %z register events without a move_date as YYYY-MM-DD were not judged for related "
                           "procedures (route resident.event through mappings/resident-events.xml)",
                           batch.id, undated);
+        }
+        return Outcome::ok();
+      }
+      // 戸籍 events (the koseki connector): judged like the register's; the
+      // resident's status stays the resident feed's.
+      if (batch.recordType == "koseki.event") {
+        if (judge_ && judge_->rules) {
+          const RegisterJudge* judge = judge_.get();
+          std::size_t undated = 0;
+          const std::size_t listed = crm_->judgeEvents(
+              batch.records, relatedEvents_, [judge](const JudgedEvent& e) { return judge->related(e); }, nowMs(), undated);
+          if (listed) log_->information("batch %s: %z related procedures listed from 戸籍 events", batch.id, listed);
+          if (undated)
+            log_->warning("batch %s: %z 戸籍 events without an event_date as YYYY-MM-DD were not judged", batch.id, undated);
         }
         return Outcome::ok();
       }
