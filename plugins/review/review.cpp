@@ -67,6 +67,7 @@ Review::Review(StateStore& state, std::shared_ptr<const Procedures> procedures, 
       residents_(state_.table("residents")),
       counters_(state_.table("counters")),
       certificates_(state_.table("certificates")),
+      lossy_(state_.table("lossy")),
       noticeNames_(std::make_shared<FieldNames>(FieldNames{"arrival_no", "procedure", "template", "deadline", "at"})),
       mailNames_(std::make_shared<FieldNames>(
           FieldNames{"department", "template", "count", "arrival_nos", "day"})) {}
@@ -102,6 +103,8 @@ void Review::migrate() {
       // application carried.
       "CREATE TABLE {certificates} (serial TEXT PRIMARY KEY, resident_code TEXT NOT NULL);"
       "ALTER TABLE {applications} ADD COLUMN certificate_serial TEXT NOT NULL DEFAULT '';",
+      // 3: the family registry's names that came as Unicode only, by 住民票コード.
+      "CREATE TABLE {lossy} (resident_code TEXT PRIMARY KEY, fields TEXT NOT NULL);",
   });
 }
 

@@ -197,6 +197,11 @@ class Review {
   /// The resident system's certificate mapping (serial → 住民票コード),
   /// routed here. Returns the rows taken.
   std::size_t takeCertificates(const std::vector<Record>& records);
+  /// The family registry's persons (koseki.person, routed here): per
+  /// 住民票コード the values that came as Unicode only (`lossy`: surname,
+  /// given), shown beside the 4 情報 match — the text cannot say which
+  /// glyph the 戸籍 holds. Returns the rows taken.
+  std::size_t takeLossy(const std::vector<Record>& records);
   /// Acknowledgements from the core system (records with application_id /
   /// arrival_no): 反映済. Returns how many.
   std::size_t acknowledge(const std::vector<Record>& records, std::int64_t now);
@@ -265,7 +270,7 @@ class Review {
   calendar::Calendar cal_;
   ReviewOptions options_;
   EmitFn emit_;
-  std::string apps_, history_, residents_, counters_, certificates_;
+  std::string apps_, history_, residents_, counters_, certificates_, lossy_;
   std::shared_ptr<FieldNames> noticeNames_, mailNames_;
   /// Written-back applications waiting for their 異動, by match key (for
   /// reconciling a resident export without a query per row); read again

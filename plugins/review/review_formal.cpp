@@ -158,6 +158,19 @@ std::vector<Finding> Review::formalReview(const Procedure& p, const Fields& fiel
     matchByCertificate(said, certificateSerial, residentCode, out);
   else if (p.registerRequired && !said.name.empty() && !said.birth.empty())
     matchByName(said, residentCode, out);
+  // A name the family registry holds only as Unicode: shown, not failed
+  // (the applicant's text may well be right; the glyph on file is unknown).
+  if (!residentCode.empty() && !said.name.empty()) {
+    std::string fields;
+    state_.read([&](StateSession& s) {
+      s.query("SELECT fields FROM " + lossy_ + " WHERE resident_code = ?", {residentCode},
+              [&](StateRows& row) { fields = row.text(0); });
+    });
+    if (!fields.empty())
+      out.push_back({"lossy.name", "", true,
+                     "the 戸籍 holds this person's " + fields +
+                         " as Unicode only (lossy: no 統一文字番号): compare the name with the 戸籍's glyph"});
+  }
   return out;
 }
 

@@ -443,6 +443,11 @@ class ReviewModule final : public Module {
         if (n) log_->information("batch %s: %z applications reconciled (反映済)", batch.id, n);
         return Outcome::ok();
       }
+      if (batch.recordType == "koseki.person") {
+        const std::size_t n = review_->takeLossy(batch.records);
+        log_->information("batch %s: %z family-registry persons taken (lossy names)", batch.id, n);
+        return Outcome::ok();
+      }
       if (batch.recordType == certificateRecord_) {
         const std::size_t n = review_->takeCertificates(batch.records);
         log_->information("batch %s: %z certificate serials taken", batch.id, n);

@@ -163,6 +163,22 @@ std::size_t Review::takeCertificates(const std::vector<Record>& records) {
   return taken;
 }
 
+std::size_t Review::takeLossy(const std::vector<Record>& records) {
+  std::size_t taken = 0;
+  state_.write([&](StateSession& s) {
+    for (const Record& r : records) {
+      const std::string* code = r.find(options_.residentKey);
+      const std::string* lossy = r.find("lossy");
+      if (!code || code->empty() || code->size() > 64 || !lossy || lossy->size() > 200) continue;
+      if (lossy->empty()) s.run("DELETE FROM " + lossy_ + " WHERE resident_code = ?", {*code});
+      else if (s.run("UPDATE " + lossy_ + " SET fields = ? WHERE resident_code = ?", {*lossy, *code}) == 0)
+        s.run("INSERT INTO " + lossy_ + " (resident_code, fields) VALUES (?, ?)", {*code, *lossy});
+      ++taken;
+    }
+  });
+  return taken;
+}
+
 std::size_t Review::acknowledge(const std::vector<Record>& records, std::int64_t now) {
   std::vector<std::string> numbers;
   for (const Record& r : records) {

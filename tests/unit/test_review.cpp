@@ -701,3 +701,46 @@ BOOST_AUTO_TEST_CASE(reflection_of_many_commits_once_and_tells_each_resident_onc
   for (const auto& [no, count] : completed) BOOST_TEST(count == 1, no);
   BOOST_TEST(f.review->takeResidents(export_, at("2026-04-28")) == 0u);  // the same export again: nothing
 }
+
+// A name the family registry holds as Unicode only (koseki.person's
+// `lossy`) is shown beside the 4 情報 match, without failing it; a later
+// person record without it takes the mark away.
+BOOST_AUTO_TEST_CASE(a_name_the_koseki_holds_only_as_unicode_is_shown_as_lossy) {
+  Fixture f;
+  f.residents({{"00000000018", "見本 花子", "1985-02-14", "female", "架空県見本市中央一丁目1番1号", "1", ""}});
+  auto names = std::make_shared<FieldNames>(FieldNames{"person", "resident_code", "lossy"});
+  auto person = [&](const std::string& lossy) {
+    Record r(names);
+    r.set(0, "K1/01");
+    r.set(1, "00000000018");
+    r.set(2, lossy);
+    return std::vector<Record>{r};
+  };
+  auto apply = [&](const std::string& id) {
+    plugins::review::IntakeInput in;
+    in.origin = "route:apps";
+    in.procedure = "test-cert";
+    in.externalId = id;
+    in.attachments = {{"identity", std::string(64, 'a')}};
+    in.received = {{"identity", std::string(64, 'a')}};
+    in.fields = {{"name", "見本 花子"}, {"birth_date", "1985-02-14"}, {"copies", "1"}};
+    return f.review->intake(in, at("2026-04-24"));
+  };
+  auto lossyFinding = [](const plugins::review::Application& a) {
+    for (const auto& x : a.findings)
+      if (x.rule == "lossy.name") return x.message;
+    return std::string();
+  };
+  auto a = apply("plain");
+  BOOST_TEST(a.residentCode == "00000000018");
+  BOOST_TEST(lossyFinding(a).empty());
+  BOOST_TEST(f.review->takeLossy(person("given")) == 1u);
+  a = apply("lossy");
+  BOOST_TEST(rules(a) == "");  // shown, not failed
+  BOOST_TEST(lossyFinding(a) ==
+             "the 戸籍 holds this person's given as Unicode only (lossy: no 統一文字番号): compare the name with the "
+             "戸籍's glyph");
+  BOOST_TEST(lossyFinding(a).find("花子") == std::string::npos);  // fields named, never values
+  BOOST_TEST(f.review->takeLossy(person("")) == 1u);
+  BOOST_TEST(lossyFinding(apply("fixed")).empty());
+}
