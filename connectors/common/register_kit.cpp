@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "file_transport.h"
+#include "person_match.h"
 #include "operator_page.h"
 #include "odbc_transport.h"
 #include "renkei/files.h"
@@ -327,11 +328,16 @@ std::shared_ptr<std::unordered_map<std::string, Snapshot>> Pass::takeChanges() {
 
 // ---- ExportLedger -----------------------------------------------------------
 
-ExportLedger::ExportLedger(StateStore& state, std::string table, std::vector<std::string> counts) : state_(state) {
+ExportLedger::ExportLedger(StateStore& state, std::string table, std::vector<std::string> counts, bool made)
+    : state_(state), made_(made) {
   table_ = state_.table(table);
   std::string columns = "sha256, name, kind, applied_ms", marks = "?, ?, ?, ?";
   for (const std::string& c : counts) {
     columns += ", " + c;
+    marks += ", ?";
+  }
+  if (made_) {
+    columns += ", made";
     marks += ", ?";
   }
   insert_ = "INSERT INTO " + table_ + " (" + columns + ") VALUES (" + marks + ") ON CONFLICT (sha256) DO NOTHING";
@@ -344,6 +350,34 @@ std::string ExportLedger::createStep(const std::string& table, const std::vector
   return sql + ");";
 }
 
+std::string ExportLedger::madeStep(const std::string& table) {
+  return "ALTER TABLE {" + table + "} ADD COLUMN made TEXT NOT NULL DEFAULT '';";
+}
+
+std::string ExportLedger::lastFullMade() {
+  std::string made;
+  if (!made_) return made;
+  state_.read([&](StateSession& s) {
+    s.query("SELECT coalesce(max(made), '') FROM " + table_ + " WHERE kind = 'full' AND made <> ''", {},
+            [&](StateRows& r) { made = r.text(0); });
+  });
+  return made;
+}
+
+std::string madeDate(const ReadTotals& totals, const std::string& field) {
+  for (const auto& [name, value] : totals.header)
+    if (name == field) return isoDate(value).value_or("");
+  return {};
+}
+
+std::optional<std::string> staleDifferential(const std::string& name, const std::string& made,
+                                             const std::string& lastFull, const std::string& command) {
+  if (made.empty() || lastFull.empty() || made >= lastFull) return std::nullopt;
+  return "differential '" + printable(name) + "' was made on " + made + ", before the full extract applied last (made " +
+         lastFull + "): what it says is older than the register, held, nothing of it was taken in. Check where it "
+         "came from; to take it in anyway, " + command + " release --config <config> --file '" + printable(name) + "'";
+}
+
 bool ExportLedger::applied(const std::string& sha256) {
   bool applied = false;
   state_.read([&](StateSession& s) {
@@ -353,9 +387,10 @@ bool ExportLedger::applied(const std::string& sha256) {
 }
 
 void ExportLedger::record(StateSession& s, const std::string& sha256, const std::string& name, const std::string& kind,
-                          std::int64_t atMs, const std::vector<std::int64_t>& counts) {
+                          std::int64_t atMs, const std::vector<std::int64_t>& counts, const std::string& made) {
   std::vector<StateValue> params{sha256, name, kind, atMs};
   for (std::int64_t n : counts) params.emplace_back(n);
+  if (made_) params.emplace_back(made);
   s.run(insert_, params);
 }
 

@@ -215,20 +215,36 @@ struct RemovalGuard {
 };
 
 /// The exports applied, by content: (sha256, name, kind, applied_ms, and
-/// the counts the plugin names).
+/// the counts the plugin names; with `made`, the date the export says it
+/// was made, from its header record).
 class ExportLedger {
  public:
-  ExportLedger(StateStore& state, std::string table, std::vector<std::string> counts);
+  ExportLedger(StateStore& state, std::string table, std::vector<std::string> counts, bool made = false);
   /// The migration step for a new table.
   static std::string createStep(const std::string& table, const std::vector<std::string>& counts);
+  /// The later step that adds `made` (YYYY-MM-DD, '' when unknown).
+  static std::string madeStep(const std::string& table);
   bool applied(const std::string& sha256);
   void record(StateSession& s, const std::string& sha256, const std::string& name, const std::string& kind,
-              std::int64_t atMs, const std::vector<std::int64_t>& counts);
+              std::int64_t atMs, const std::vector<std::int64_t>& counts, const std::string& made = {});
+  /// The latest `made` of a full extract applied ('' when none says).
+  std::string lastFullMade();
 
  private:
   StateStore& state_;
   std::string table_, insert_;
+  bool made_ = false;
 };
+
+/// The date an export was made, from its header record's `field`
+/// (作成年月日, any notation person_match.h's isoDate reads), or ''.
+std::string madeDate(const ReadTotals& totals, const std::string& field);
+
+/// Why a differential made on `made` must not be applied after the full
+/// extract made on `lastFull` (it is older: what it says is superseded), or
+/// nothing. Either date unknown: nothing.
+std::optional<std::string> staleDifferential(const std::string& name, const std::string& made,
+                                             const std::string& lastFull, const std::string& command);
 
 /// held/ beside a drop folder: exports an operator must look at before they
 /// are taken in. Each held file has `<name>.held.txt` with its reason; a

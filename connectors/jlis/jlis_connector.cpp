@@ -68,6 +68,10 @@ const renkei_config_key kOwnKeys[] = {
     {"max-full-removal", "int", "10", 0,
      "Percent of the current entities a full extract may end (up to 10 always allowed); more is held in "
      "<directory>/held/ until an operator releases it (renkei jlis release --file NAME, or the console)."},
+    {"made-field", "string", "作成年月日", 0,
+     "The header record's field with the date the export was made (any of the date notations). A differential "
+     "made before the last full extract applied is held (its news is older than the register) until an operator "
+     "releases it; without the field (no header, an ODBC view) nothing is compared."},
     {"fsync", "bool", "true", 0, "Flush held/ reason files and folder entries to disk."},
 };
 
@@ -118,6 +122,7 @@ class JlisConnector final : public kit::ExportConnector {
     guard_.maxPercent = static_cast<int>(settings.getInt("max-full-removal"));
     if (guard_.maxPercent < 0 || guard_.maxPercent > 100) throw ConfigError("max-full-removal: a percent from 0 to 100");
     fsync_ = settings.getBool("fsync");
+    madeField_ = settings.getString("made-field");
     configureTransport(settings, context, settings.getString("transport"));
     if (context.validating) return;
     openState();
@@ -165,9 +170,11 @@ class JlisConnector final : public kit::ExportConnector {
     if (state_) return;
     state_ = &services_->state();
     state_->migrate({kit::Register::createStep(kSpec) + kit::ExportLedger::createStep("exports", {"changed"}) +
-                     kit::HeldExports::createStep("releases")});
+                         kit::HeldExports::createStep("releases"),
+                     // The date each export says it was made (its header).
+                     kit::ExportLedger::madeStep("exports")});
     register_ = std::make_unique<kit::Register>(*state_, kSpec);
-    exports_ = std::make_unique<kit::ExportLedger>(*state_, "exports", std::vector<std::string>{"changed"});
+    exports_ = std::make_unique<kit::ExportLedger>(*state_, "exports", std::vector<std::string>{"changed"}, true);
     if (!directory_.empty())
       held_ = std::make_unique<kit::HeldExports>(directory_, *state_, "releases", "renkei jlis", fsync_);
   }
@@ -236,6 +243,12 @@ class JlisConnector final : public kit::ExportConnector {
     if (p.sha != hostSha)
       throw Changed("the file changed between the host's read and the register's: its content differs");
     if (exports_->applied(p.sha)) return true;
+    const std::string made = kit::madeDate(totals, madeField_);
+    if (!p.full() && !released)
+      if (auto why = kit::staleDifferential(item.name, made, exports_->lastFullMade(), "renkei jlis")) {
+        holdReason_ = *why;
+        return false;
+      }
     if (p.full() && !p.baseline()) {
       const kit::Pass::Missing m = p.missing();
       if (guard_.tooMany(m) && !released) {
@@ -254,10 +267,10 @@ class JlisConnector final : public kit::ExportConnector {
     const std::int64_t now = services_->nowMs(), changed = static_cast<std::int64_t>(rows->size());
     auto changes = p.takeChanges();
     unit.emission.state = [this, rows, changes, released = released.has_value(), name = item.name, sha = p.sha,
-                           full = p.full(), now, changed](StateSession& s) {
+                           full = p.full(), now, changed, made](StateSession& s) {
       register_->write(s, *rows);
       if (released && held_) held_->applied(s, name, sha);
-      exports_->record(s, sha, name, full ? "full" : "differential", now, {changed});
+      exports_->record(s, sha, name, full ? "full" : "differential", now, {changed}, made);
     };
     logger_->information("'%s' (%s%s): %z rows, %z %s entities changed, %z without a key", item.name,
                          std::string(p.full() ? "full extract" : "differential"),
@@ -333,7 +346,7 @@ class JlisConnector final : public kit::ExportConnector {
       "register", "atena_no", {"resident_code", "kept", "updated_at"}, {"resident_code"}};
 
   Poco::Logger* logger_ = nullptr;
-  std::string id_, entity_, keyField_, residentField_, endedField_, updatedField_, offer_, holdReason_;
+  std::string id_, entity_, keyField_, residentField_, endedField_, updatedField_, offer_, holdReason_, madeField_;
   std::vector<std::string> keep_, fullPatterns_;
   std::set<std::string> endedCodes_;
   int dbOffset_ = 9 * 60;

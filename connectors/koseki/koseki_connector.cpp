@@ -75,6 +75,10 @@ const renkei_config_key kOwnKeys[] = {
     {"expect-days", "int", "14", 0,
      "Days after a 戸籍 event within which the resident register is expected to show it (出生: a resident, 死亡: "
      "a removal, 婚姻/離婚: a new 戸籍の表示); later it is overdue (renkei koseki expected, /metrics)."},
+    {"made-field", "string", "作成年月日", 0,
+     "The header record's field with the date the export was made (any of the date notations). A differential "
+     "made before the last full extract applied is held (its news is older than the register) until an operator "
+     "releases it; without the field (no header, an ODBC view) nothing is compared."},
     {"fsync", "bool", "true", 0, "Flush held/ reason files and folder entries to disk."},
 };
 
@@ -225,6 +229,7 @@ class KosekiConnector final : public kit::ExportConnector {
     if (historyDays_ < 0 || historyDays_ > 36500) throw ConfigError("history-days: 0 to 36500");
     if (expectDays_ < 1 || expectDays_ > 3650) throw ConfigError("expect-days: 1 to 3650");
     fsync_ = settings.getBool("fsync");
+    madeField_ = settings.getString("made-field");
     configureTransport(settings, context, settings.getString("transport"));
     if (context.validating) return;
     openState();
@@ -349,13 +354,15 @@ class KosekiConnector final : public kit::ExportConnector {
                      "resident_code TEXT NOT NULL, identity TEXT NOT NULL, display_before TEXT NOT NULL, "
                      "event_date TEXT NOT NULL, created_ms BIGINT NOT NULL, met_ms BIGINT NOT NULL);"
                      // The latest 受附日 seen (what a new person's history is measured against).
-                     "CREATE TABLE {meta} (name TEXT PRIMARY KEY, value TEXT NOT NULL);"});
+                     "CREATE TABLE {meta} (name TEXT PRIMARY KEY, value TEXT NOT NULL);" +
+                     kit::ExportLedger::madeStep("exports")});
     persons_ = state_->table("persons");
     expected_ = state_->table("expected");
     meta_ = state_->table("meta");
     personReg_ = std::make_unique<kit::Register>(*state_, kPersons);
     kosekiReg_ = std::make_unique<kit::Register>(*state_, kRegisters);
-    exports_ = std::make_unique<kit::ExportLedger>(*state_, "exports", std::vector<std::string>{"persons", "events"});
+    exports_ =
+        std::make_unique<kit::ExportLedger>(*state_, "exports", std::vector<std::string>{"persons", "events"}, true);
     if (!directory_.empty())
       held_ = std::make_unique<kit::HeldExports>(directory_, *state_, "releases", "renkei koseki", fsync_);
   }
@@ -409,6 +416,12 @@ class KosekiConnector final : public kit::ExportConnector {
     if (x.sha != hostSha)
       throw Changed("the export changed between the host's read and the register's: its content differs");
     if (exports_->applied(x.sha)) return true;
+    const std::string made = kit::madeDate(totals, madeField_);
+    if (!isFull(item.name) && !released)
+      if (auto why = kit::staleDifferential(item.name, made, exports_->lastFullMade(), "renkei koseki")) {
+        holdReason_ = *why;
+        return false;
+      }
 
     kit::Pass kp(*kosekiReg_, isFull(item.name)), pp(*personReg_, isFull(item.name));
     const std::int64_t now = services_->nowMs();
@@ -437,6 +450,9 @@ class KosekiConnector final : public kit::ExportConnector {
         const auto prev = kp.previous(s, kid);
         if (!rows.head && !prev)
           throw Refused("戸籍番号 " + printable(kid) + " has lines but no 戸籍 record, here or in the register");
+        if (!rows.head && kp.full())
+          throw Refused("full extract: 戸籍番号 " + printable(kid) + " has lines but no 戸籍 record (a full extract "
+                        "lists every 戸籍 whole)");
         kit::Snapshot next = prev ? *prev : kit::Snapshot{std::vector<std::string>(kRegisters.columns.size()), true};
         if (rows.head) {
           next.values[kHonseki] = rows.honseki;
@@ -475,6 +491,9 @@ class KosekiConnector final : public kit::ExportConnector {
           throw Refused("data record " + std::to_string(rows.record) + ": a line for person " + printable(key) +
                         " of whom neither this export nor the register has a 者 record (a 戸籍 event for a person "
                         "in no register)");
+        if (!rows.person && pp.full())
+          throw Refused("data record " + std::to_string(rows.record) + ": full extract: person " + printable(key) +
+                        " has lines but no 者 record (a full extract lists every person whole)");
         previous[key] = prev;
       }
       // Links: the 附票's 住民票コード, else 4 情報 + 戸籍の表示.
@@ -605,7 +624,7 @@ class KosekiConnector final : public kit::ExportConnector {
     }
     unit.emission.state = [this, pc, kc, personRows, kosekiRows, expectations, released = released.has_value(),
                            name = item.name, sha = x.sha, full = pp.full(), now, personsChanged, eventCount,
-                           latest](StateSession& s) {
+                           latest, made](StateSession& s) {
       kosekiReg_->write(s, *kosekiRows);
       if (!latest.empty())
         s.run("INSERT INTO " + meta_ + " (name, value) VALUES ('received_through', ?) ON CONFLICT (name) DO UPDATE "
@@ -618,7 +637,7 @@ class KosekiConnector final : public kit::ExportConnector {
                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (event_id) DO NOTHING",
               {e[0], e[1], e[2], e[3], e[4], e[5], e[6], now});
       if (released && held_) held_->applied(s, name, sha);
-      exports_->record(s, sha, name, full ? "full" : "differential", now, {personsChanged, eventCount});
+      exports_->record(s, sha, name, full ? "full" : "differential", now, {personsChanged, eventCount}, made);
     };
     metrics(lossyValues, byIdentity, unlinked);
     logger_->information("'%s' (%s%s): %z records, %z 戸籍, %z persons changed, %z events; links: %z by 4 情報 + "
@@ -895,7 +914,7 @@ class KosekiConnector final : public kit::ExportConnector {
   }
 
   Poco::Logger* logger_ = nullptr;
-  std::string id_, holdReason_, residentRegister_, persons_, expected_, meta_;
+  std::string id_, holdReason_, residentRegister_, persons_, expected_, meta_, madeField_;
   std::map<std::string, int> kinds_;
   std::vector<std::string> fullPatterns_;
   HostServices* services_ = nullptr;

@@ -66,6 +66,10 @@ const renkei_config_key kOwnKeys[] = {
      "How often rows held for unknown persons are looked up again between exports (on the intake's turn; the "
      "first turn of a run looks at once): those now known are taken, their facts sent. 0s: only when the "
      "program's next export comes."},
+    {"made-field", "string", "作成年月日", 0,
+     "The header record's field with the date the export was made (any of the date notations). A differential "
+     "made before the last full extract applied is held (its news is older than the register) until an operator "
+     "releases it; without the field (no header, an ODBC view) nothing is compared."},
     {"fsync", "bool", "true", 0, "Flush held/ reason files and folder entries to disk."},
 };
 
@@ -97,6 +101,7 @@ class WelfareConnector final : public kit::ExportConnector {
     knownFrom_ = settings.getList("known-from");
     recheckInterval_ = settings.getDuration("recheck-interval");
     fsync_ = settings.getBool("fsync");
+    madeField_ = settings.getString("made-field");
     configureTransport(settings, context, settings.getString("transport"));
     if (context.validating) return;
     openState();
@@ -203,7 +208,7 @@ class WelfareConnector final : public kit::ExportConnector {
 
   struct ExportPass : kit::Pass {
     using kit::Pass::Pass;
-    std::string sha;
+    std::string sha, made;  // made: the header's 作成年月日 as YYYY-MM-DD ('' unknown)
     std::unordered_map<std::string, Waiting> unknown;  // this export's rows for unknown persons
     std::vector<Row> chunk;                            // rows read, persons not checked yet
     std::size_t rows = 0, noKey = 0, reused = 0, unreadable = 0;
@@ -221,9 +226,13 @@ class WelfareConnector final : public kit::ExportConnector {
             kit::HeldExports::createStep("releases") +
             "CREATE TABLE {unknown} (person_key TEXT PRIMARY KEY, facts TEXT NOT NULL, current_flag BIGINT NOT NULL, "
             "export TEXT NOT NULL, at_ms BIGINT NOT NULL);",
+        // The date each export says it was made (its header), so a
+        // differential older than the last full extract is held.
+        kit::ExportLedger::madeStep("exports"),
     });
     register_ = std::make_unique<kit::Register>(*state_, kSpec);
-    exports_ = std::make_unique<kit::ExportLedger>(*state_, "exports", std::vector<std::string>{"changed", "unknown"});
+    exports_ =
+        std::make_unique<kit::ExportLedger>(*state_, "exports", std::vector<std::string>{"changed", "unknown"}, true);
     unknown_ = state_->table("unknown");
     if (!directory_.empty())
       held_ = std::make_unique<kit::HeldExports>(directory_, *state_, "releases", "renkei welfare", fsync_);
@@ -246,6 +255,11 @@ class WelfareConnector final : public kit::ExportConnector {
       throw ExportChanged("the export changed between the host's read and the register's: its content differs "
                           "(a file must not be written to after it is dropped)");
     if (exports_->applied(p.sha)) return true;
+    if (!p.full() && !released)
+      if (auto why = kit::staleDifferential(item.name, p.made, exports_->lastFullMade(), "renkei welfare")) {
+        holdReason_ = *why;
+        return false;
+      }
     if (p.full() && !p.baseline()) {
       const kit::Pass::Missing m = p.missing();
       if (guard_.tooMany(m) && !released) {
@@ -338,6 +352,7 @@ class WelfareConnector final : public kit::ExportConnector {
         error = services_->readRecords(
             layout_, item.path, fields, [&](const Record& r) { readRow(r, s, p, fields); }, totals, &p.sha);
         if (!error) checkPersons(s, p);
+        p.made = kit::madeDate(totals, madeField_);
       } catch (const StateError&) {
         throw;
       } catch (const std::runtime_error& e) {
@@ -506,7 +521,7 @@ class WelfareConnector final : public kit::ExportConnector {
     auto changes = p.takeChanges();  // the nodes `rows` points to move with it
     auto waiting = std::make_shared<std::unordered_map<std::string, Waiting>>(std::move(p.unknown));
     return [this, changes, rows, waiting, resolved = std::move(resolved), released = released.has_value(),
-            name = item.name, sha = p.sha, full = p.full(), now, changed, unknown](StateSession& s) {
+            name = item.name, sha = p.sha, full = p.full(), now, changed, unknown, made = p.made](StateSession& s) {
       register_->write(s, *rows);
       for (const std::string& key : resolved) s.run("DELETE FROM " + unknown_ + " WHERE person_key = ?", {key});
       for (const auto& [key, w] : *waiting)
@@ -515,7 +530,7 @@ class WelfareConnector final : public kit::ExportConnector {
               "export = excluded.export, at_ms = excluded.at_ms",
               {key, w.facts, std::int64_t{w.current}, name, now});
       if (released && held_) held_->applied(s, name, sha);
-      exports_->record(s, sha, name, full ? "full" : "differential", now, {changed, unknown});
+      exports_->record(s, sha, name, full ? "full" : "differential", now, {changed, unknown}, made);
       std::int64_t n = 0;
       s.query("SELECT COUNT(*) FROM " + unknown_, {}, [&](StateRows& r) { n = r.integer(0); });
       unknownGauge().set(static_cast<double>(n));
@@ -543,7 +558,7 @@ class WelfareConnector final : public kit::ExportConnector {
   inline static const kit::RegisterSpec kSpec{"register", "person_key", {"resident_code", "facts"}, {"resident_code"}};
 
   Poco::Logger* logger_ = nullptr;
-  std::string id_;
+  std::string id_, madeField_;
   HostServices* services_ = nullptr;
   StateStore* state_ = nullptr;
   Program program_;

@@ -119,7 +119,9 @@ std::optional<std::string> InstanceServices::readRecords(const std::filesystem::
   std::shared_ptr<const FieldNames> shared = names;
   formats::RawRecord raw;
   Record record(shared);
+  bool first = true;
   while (reader->next(raw)) {
+    if (first) totals.header = reader->header(), first = false;
     ++totals.records;
     if (!raw.errors.empty()) {
       ++totals.rejected;
@@ -129,6 +131,7 @@ std::optional<std::string> InstanceServices::readRecords(const std::filesystem::
       if (wanted[i]) record.set(i, std::string(raw.value(i)));
     each(record);
   }
+  if (first) totals.header = reader->header();  // a header and no data
   if (reader->error()) return file.string() + ": " + reader->error()->format();
   return std::nullopt;
 }

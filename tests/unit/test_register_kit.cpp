@@ -235,3 +235,19 @@ BOOST_AUTO_TEST_CASE(person_digests_agree_across_notations_and_never_fold_kanji)
              kit::displayKey("北海道札幌市中央区表町735番地", "小林茂"));
   BOOST_TEST(kit::displayKey("北海道札幌市中央区表町735番地", "").empty());
 }
+
+// A differential made before the last full extract is stale; an unknown
+// date on either side compares nothing.
+BOOST_AUTO_TEST_CASE(a_differential_older_than_the_last_full_is_stale) {
+  ReadTotals t;
+  t.header = {{"区分", "1"}, {"市町村コード", "999999"}, {"作成年月日", "20261130"}};
+  BOOST_TEST(kit::madeDate(t, "作成年月日") == "2026-11-30");
+  BOOST_TEST(kit::madeDate(t, "作成日").empty());
+  BOOST_TEST(kit::madeDate(ReadTotals{}, "作成年月日").empty());
+  auto why = kit::staleDifferential("D.csv", "2026-11-30", "2026-12-01", "renkei welfare");
+  BOOST_TEST_REQUIRE(why.has_value());
+  BOOST_TEST(why->find("renkei welfare release --config <config> --file 'D.csv'") != std::string::npos, *why);
+  BOOST_TEST(!kit::staleDifferential("D.csv", "2026-12-01", "2026-12-01", "x").has_value());
+  BOOST_TEST(!kit::staleDifferential("D.csv", "", "2026-12-01", "x").has_value());
+  BOOST_TEST(!kit::staleDifferential("D.csv", "2026-11-30", "", "x").has_value());
+}

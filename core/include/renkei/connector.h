@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <Poco/Logger.h>
@@ -82,6 +83,9 @@ struct AuditEntry {
 struct ReadTotals {
   std::uint64_t records = 0;   ///< data records in the file
   std::uint64_t rejected = 0;  ///< records the layout could not read (wrong field count, bad bytes …), skipped
+  /// The header record's fields by name, as read (SDK ABI 17; empty when
+  /// the layout has no header record): e.g. 作成年月日, the export's date.
+  std::vector<std::pair<std::string, std::string>> header;
 };
 
 /// What the host offers a plugin instance beyond its settings. Owned by the

@@ -164,6 +164,9 @@ bool RecordReader::next(RawRecord& out) {
         return false;
       }
       if (!readControl(*layout_.headerRecord, "header", control_, item)) return false;
+      const auto& fields = layout_.headerRecord->fields;
+      for (std::size_t i = 0; i < fields.size() && i < control_.size(); ++i)
+        header_.emplace_back(fields[i].name, std::string(control_.value(i)));
     }
   }
 

@@ -149,6 +149,9 @@ class RecordReader {
 
   const std::optional<FileError>& error() const { return error_; }
   const ReaderTotals& totals() const { return totals_; }
+  /// The header record's fields by name (once the first next() has read
+  /// it; empty without a header record).
+  const std::vector<std::pair<std::string, std::string>>& header() const { return header_; }
   const Layout& layout() const { return layout_; }
 
  protected:
@@ -192,6 +195,7 @@ class RecordReader {
   RawItem pending_;  ///< one item of lookahead, to tell the trailer from data
   RawItem current_;
   RawRecord control_;
+  std::vector<std::pair<std::string, std::string>> header_;
   std::uint64_t dataNumber_ = 0;
 };
 
