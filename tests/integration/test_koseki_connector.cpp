@@ -9,9 +9,14 @@
 #define BOOST_TEST_MODULE renkei_koseki_connector
 #include <boost/test/unit_test.hpp>
 
+#include <signal.h>
+
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <random>
 #include <set>
+#include <thread>
 
 #include "test_support.h"
 
@@ -304,4 +309,101 @@ BOOST_AUTO_TEST_CASE(bad_exports_refused_whole_naming_the_record_or_held_until_r
   BOOST_TEST_REQUIRE(c.once().exitCode == 0);
   auto after = c.take("persons");
   BOOST_TEST(count(after, "\"current\":\"false\"") > 200u);  // their 戸籍 closed (除籍簿)
+
+  // A differential made before that full extract (its header's 作成年月日):
+  // what it says is older than the register — held, not applied.
+  c.koseki("KOSEKI_20261130_DIFF.csv", {"--diff", source(kDiff).string(), "--date", "20261130"});
+  r = c.once();
+  BOOST_TEST(r.err.find("differential 'KOSEKI_20261130_DIFF.csv' was made on 2026-11-30, before the full extract "
+                        "applied last (made 2026-12-01)") != std::string::npos,
+             r.err);
+  BOOST_TEST(c.take("events").empty());
+  BOOST_TEST(fs::exists(c.dir / "koseki/held/KOSEKI_20261130_DIFF.csv"));
+}
+
+// SIGKILL at random moments while a full 戸籍 export of 20,000 residents'
+// 戸籍 and the 戸籍 side of a differential (a death for every 40th) are
+// taken in: every person and event once, the registers and what was sent in
+// step — the same as a run never killed.
+BOOST_AUTO_TEST_CASE(sigkill_at_random_moments_every_event_once) {
+  test::TempDir data;
+  const fs::path jumin = data / "JUMIN_FULL.csv", deaths = data / "JUMIN_DEATHS.csv";
+  auto gen = test::run({"/usr/bin/python3", source("tests/tools/gen_residents.py").string(), "--rows", "20000", "--seed",
+                        "13", "--csv", jumin.string()});
+  BOOST_TEST_REQUIRE(gen.exitCode == 0, gen.err);
+  {
+    const std::string text = test::readFile(jumin);
+    std::string out = text.substr(0, text.find("\r\n") + 2);
+    std::size_t n = 0;
+    for (std::size_t at = out.size(); at < text.size();) {
+      const std::size_t end = text.find("\r\n", at);
+      std::string row = text.substr(at, end - at);
+      at = end + 2;
+      if (n++ % 40) continue;
+      // 異動事由 (the 19th cell) 07 死亡 on 令和8年12月1日.
+      std::size_t cell = 0, pos = 0;
+      for (; cell < 18 && pos != std::string::npos; ++cell) pos = row.find("\",\"", pos + 1);
+      if (pos == std::string::npos) continue;
+      const std::size_t reasonAt = pos + 3, dateAt = row.find("\",\"", reasonAt) + 3;
+      row.replace(dateAt, row.find('"', dateAt) - dateAt, "5081201");
+      row.replace(reasonAt, row.find('"', reasonAt) - reasonAt, "07");
+      out += row + "\r\n";
+    }
+    test::writeFile(deaths, out);
+  }
+  std::vector<fs::path> exports;
+  auto koseki = [&](const std::string& name, const std::vector<std::string>& args) {
+    std::vector<std::string> cmd{"/usr/bin/python3", source("tests/tools/gen_koseki.py").string(), "--share", "1",
+                                 "--resident", jumin.string(), "--out", (data / name).string()};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    auto r = test::run(cmd);
+    BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+    exports.push_back(data / name);
+  };
+  koseki("KOSEKI_1_FULL.csv", {});
+  koseki("KOSEKI_2_DIFF.csv", {"--diff", deaths.string(), "--date", "20261202"});
+
+  auto prepare = [&](City& c) {
+    fs::copy_file(jumin, c.dir / "jumin/in/JUMIN_FULL.csv");
+    BOOST_TEST_REQUIRE(c.once().exitCode == 0);  // the residents first
+    for (const fs::path& e : exports) fs::copy_file(e, c.dir / "koseki/in" / e.filename());
+  };
+  auto derived = [](City& c) {
+    auto lines = c.take("persons");
+    for (auto& l : c.take("events")) lines.push_back(l);
+    std::sort(lines.begin(), lines.end());
+    return lines;
+  };
+  City reference;
+  prepare(reference);
+  BOOST_TEST_REQUIRE(reference.once().exitCode == 0);
+  const auto expected = derived(reference);
+  BOOST_TEST(count(expected, "\"event\":\"死亡\"") > 100u);
+
+  City c;
+  prepare(c);
+  std::mt19937 random(20261207);
+  int kills = 0;
+  for (int run = 0; kills < 20 && run < 200; ++run) {
+    auto child = test::spawn({test::renkeiBinary(), "serve", "--config", c.config(), "--once"},
+                             c.dir.path() / ("run" + std::to_string(run)),
+                             {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(5, std::max(15, 150 - 6 * kills))(random)));
+    test::ProcessResult r;
+    if (child.finished(r)) {
+      if (test::listFiles(c.dir / "koseki/in").empty() && test::listFiles(c.dir / "koseki/processing").empty()) break;
+      continue;
+    }
+    ::kill(child.pid, SIGKILL);
+    if (child.wait().signal == SIGKILL) ++kills;
+  }
+  BOOST_TEST_MESSAGE("killed " << kills << " times");
+  BOOST_TEST(kills >= 20, "only " << kills << " kills landed before the work was done");
+  for (int i = 0; i < 3; ++i) BOOST_TEST_REQUIRE(c.once().exitCode == 0);
+  const auto got = derived(c);
+  BOOST_TEST(got.size() == expected.size());
+  BOOST_TEST((got == expected), "the persons and events differ from a run never killed");
+  BOOST_TEST(test::listFiles(c.dir / "koseki/done") == test::listFiles(reference.dir / "koseki/done"),
+             boost::test_tools::per_element());
 }
