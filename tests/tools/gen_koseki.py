@@ -129,10 +129,12 @@ def person_rows(w, kid, seq, p, father, mother, relation, removed, events, fuhyo
         w.row(種別="附票", 戸籍番号=kid, 者番号="%02d" % seq, **fuhyo)
 
 
-def birth_event(p, father_name, seed):
+def birth_event(p, father_name, seed, until=None):
     born = iso(p["生年月日"])
     notified = born + datetime.timedelta(days=3 + h("n", seed, p["住民票コード"]) % 10)
     received = notified + datetime.timedelta(days=h("r", seed, p["住民票コード"]) % 3)
+    if until is not None:  # not after the export was made
+        notified, received = min(notified, until), min(received, until)
     return ("出生", born, notified, received,
             [("出生日", kanji(born)), ("出生地", "愛知県名古屋市"), ("届出日", kanji(notified)), ("届出人", "父")])
 
@@ -241,13 +243,17 @@ def fuhyo(p, a):
 def diff(rows, changes, a):
     """The 戸籍 side of a resident differential (births, deaths) and --marry."""
     by_code = {r["住民票コード"]: r for r in rows}
+    groups = {}
+    for m in rows:
+        if m["削除フラグ"] != "1":
+            groups.setdefault((m["本籍"], m["筆頭者"]), []).append(m)
     w = Writer()
     for r in changes:
         reason = r["異動事由"]
         if reason not in ("02", "07"):
             continue
         kid = koseki_id(r["本籍"], r["筆頭者"])
-        members = [m for m in rows if m["本籍"] == r["本籍"] and m["筆頭者"] == r["筆頭者"] and m["削除フラグ"] != "1"]
+        members = groups.get((r["本籍"], r["筆頭者"]), [])
         if h("here", a.seed, r["本籍"], r["筆頭者"]) % 1000 >= a.share * 1000:
             continue
         day = iso(r["異動日"])
@@ -255,11 +261,12 @@ def diff(rows, changes, a):
             seq = 20 + h("seq", r["住民票コード"]) % 70
             father = next((split(m["氏名"])[1] for m in members if m["性別"] == "1" and m["続柄"] in ("02", "03")), "")
             mother = next((split(m["氏名"])[1] for m in members if m["性別"] == "2" and m["続柄"] in ("02", "03")), "")
+            made = datetime.date(int(a.date[:4]), int(a.date[4:6]), int(a.date[6:8]))
             person_rows(w, kid, seq, r, father, mother, children_order(r["性別"], 0), False,
-                        [birth_event(r, "", a.seed)], fuhyo(r, a), a.seed)
+                        [birth_event(r, "", a.seed, max(made, day))], fuhyo(r, a), a.seed)
         else:
             person = by_code.get(r["住民票コード"], r)
-            seq = position(rows, person, a)
+            seq = position(groups, person, a)
             if seq is None:
                 continue
             notified = day + datetime.timedelta(days=2)
@@ -269,7 +276,7 @@ def diff(rows, changes, a):
     for code in a.marry:
         p = by_code[code]
         kid = koseki_id(p["本籍"], p["筆頭者"])
-        seq = position(rows, p, a)
+        seq = position(groups, p, a)
         day = datetime.date(2026, 12, 2)
         spouse = "中村智子" if p["性別"] == "1" else "中村大輔"
         new_honseki = "愛知県名古屋市中区三の丸三丁目１番"
@@ -279,9 +286,9 @@ def diff(rows, changes, a):
     return w
 
 
-def position(rows, person, a):
+def position(groups, person, a):
     """The 者番号 write_koseki gave `person` (or None)."""
-    members = [m for m in rows if m["本籍"] == person["本籍"] and m["筆頭者"] == person["筆頭者"] and m["削除フラグ"] != "1"]
+    members = groups.get((person["本籍"], person["筆頭者"]), [])
     w = Writer()
     head = next((m for m in members if m["氏名"] == person["筆頭者"]), None)
     if head is None:
