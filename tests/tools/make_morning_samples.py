@@ -11,6 +11,11 @@ samples made by make_demo_samples.py:
       - a 児童手当 recipient's household moves to another city (転出, every member);
       - a baby is born into a household whose householder receives 児童手当 (出生).
 
+The family registry too: every resident's 戸籍 as of the 2026-11-01 register
+(config/samples/koseki/KOSEKI_20261101_FULL.csv, gen_koseki.py) and the
+morning's 戸籍 side (config/samples/morning/KOSEKI_20261203_DIFF.csv): the
+baby's 出生, which the 戸籍 system exports before the resident system does.
+
 None of them changed in the 2026-11-02 differential. Prints the three
 households (the demo asks the CRM for their related procedures).
 
@@ -86,6 +91,13 @@ def main():
     subprocess.run(gen + ["--program", "jidou-teate", "--share", "0.15", "--include",
                           moving[0][d.COL["住民票コード"]] + "," + head[d.COL["住民票コード"]],
                           "--out", os.path.join(SAMPLES, "welfare/JIDOU_20261202_FULL.csv")], check=True)
+    os.makedirs(os.path.join(SAMPLES, "koseki"), exist_ok=True)
+    koseki = [sys.executable, os.path.join(HERE, "gen_koseki.py"), "--share", "1", "--resident",
+              os.path.join(SAMPLES, "jumin/JUMIN_20261101_FULL.csv")]
+    subprocess.run(koseki + ["--date", "20261101", "--out", os.path.join(SAMPLES, "koseki/KOSEKI_20261101_FULL.csv")],
+                   check=True)
+    subprocess.run(koseki + ["--date", "20261203", "--diff", os.path.join(SAMPLES, "morning/JUMIN_20261203_DIFF.csv"),
+                             "--out", os.path.join(SAMPLES, "morning/KOSEKI_20261203_DIFF.csv")], check=True)
     print(" ".join([kokuho[d.COL["世帯番号"]], moving[0][d.COL["世帯番号"]], head[d.COL["世帯番号"]]]))
 
 
