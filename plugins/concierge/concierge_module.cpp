@@ -55,6 +55,10 @@ const renkei_config_key kKeys[] = {
      "LGWAN's public key for visit tokens (token-<id>.pub from `renkei token keygen`); the internet zone holds no "
      "private key."},
     {"token-lifetime", "duration", "7d", 0, "How long a token made here can be opened at the counter."},
+    {"fact-flags", "list", "kokuho_member,jidou_teate_recipient,kouki_member,kaigo_certified,kaigo_insured,inkan_registered", 0,
+     "Member flags that are the core systems' facts (the welfare connector's), which the internet zone never holds: "
+     "the procedures rules would add with them are listed apart as checked at the counter (which procedures, not "
+     "why). A flag the resident gives in the request counts as given."},
     {"towns", "path", nullptr, 1,
      "The municipality's town list: one address prefix per line (e.g. 架空県見本市中央一丁目); a new address for a "
      "move into or within the municipality must begin with one of them."},
@@ -185,6 +189,7 @@ class Concierge {
   std::chrono::seconds tokenLifetime{7 * 86400};
   std::vector<std::string> towns;
   std::set<std::string> addressEvents;
+  std::set<std::string> factFlags;
   std::size_t maxBody = 64 * 1024;
   std::unique_ptr<Sessions> sessions;
   std::unique_ptr<RateLimit> rateLimit;
@@ -538,8 +543,26 @@ class Concierge {
       ids += (i ? "," : "") + jsonText(p.id);
     }
     procedures += "]";
+    // What the city's records could add (a member in 国保, a recipient of
+    // 児童手当 …): judged as if every member had every fact, listed apart
+    // with no reason — the counter judges them on the facts themselves.
+    std::string atCounter = "[";
+    if (rules && !factFlags.empty()) {
+      guidance::Household all = h;
+      for (auto& m : all.members) m.flags.insert(factFlags.begin(), factFlags.end());
+      std::set<std::string> listed;
+      for (const guidance::Outcome& r : outcomes) listed.insert(r.procedure->id);
+      std::size_t n = 0;
+      for (const guidance::Outcome& r : guidance::judge(*knowledge, rules.get(), cal, all, parameters)) {
+        const guidance::Procedure& p = *r.procedure;
+        if (!listed.insert(p.id).second) continue;
+        atCounter += (n++ ? ",{" : "{") + std::string("\"id\":") + jsonText(p.id) + ",\"name\":" + jsonText(p.name) +
+                     ",\"counter\":" + jsonText(p.counter) + ",\"where\":" + jsonText(p.where) + "}";
+      }
+    }
+    atCounter += "]";
     std::string j = "{\"event\":" + jsonText(e.id) + ",\"move_date\":" + jsonText(calendar::iso(h.moveDate)) +
-                    ",\"procedures\":" + procedures;
+                    ",\"procedures\":" + procedures + ",\"at_counter\":" + atCounter;
     if (token) {
       std::string address = field(o, "", "address", true, 200);
       std::string previous = field(o, "", "previous_address", false, 200);
@@ -673,6 +696,7 @@ class ConciergeModule final : public Module {
       throw ConfigError(std::string("token-key: ") + e.what());
     }
     c_.tokenLifetime = std::chrono::duration_cast<std::chrono::seconds>(settings.getDuration("token-lifetime"));
+    for (const std::string& f : settings.getList("fact-flags")) c_.factFlags.insert(f);
     {
       std::ifstream in(settings.getPath("towns"));
       if (!in) throw ConfigError("towns: cannot read '" + settings.getPath("towns").string() + "'");

@@ -143,6 +143,8 @@ def main():
             for name in ("転入届", "国民健康保険の加入", "児童手当の認定請求", "小・中学校の転入学手続き"):
                 check(name in text, "the procedures list %s" % name)
             check(len(re.findall(r"期限: \d{4}-\d{2}-\d{2}", text)) >= 3, "deadlines are dates")
+            check(not driver.find_element(By.ID, "at-counter").is_displayed(),
+                  "a 転入 has nothing the city's records add (no rule on them): the section stays hidden")
             contrast(driver, "390 px, procedures")
             driver.find_element(By.ID, "make-token").send_keys(Keys.ENTER)
             qr = wait.until(EC.visibility_of_element_located((By.ID, "qr-image")))

@@ -244,6 +244,43 @@ BOOST_AUTO_TEST_CASE(a_resident_walks_tennyu_with_a_child_and_the_counter_opens_
              metrics);
 }
 
+// What the city's records could add is listed apart — which procedures,
+// never why (the internet zone holds no facts): a resident who says they
+// are not in 国保 still hears that the counter checks it; one who says they
+// are has it among the procedures. The ages by law keep 後期 off a list for
+// a family of forty-year-olds and children.
+BOOST_AUTO_TEST_CASE(procedures_the_citys_records_may_add_are_listed_apart_without_a_reason) {
+  Zones z;
+  auto atCounter = [&](int insured) {
+    const std::string id = z.session("tenshutsu", {insured});
+    auto r = z.call("POST", "/api/v1/sessions/" + id + "/result",
+                    R"({"move_date":"2026-12-21","members":[{"birth":"1986-05-10"},{"birth":"2024-04-01"}]})");
+    BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+    std::set<std::string> ids;
+    auto list = r.json()->getArray("at_counter");
+    BOOST_REQUIRE(list);
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      auto p = list->getObject(static_cast<unsigned>(i));
+      ids.insert(p->getValue<std::string>("id"));
+      BOOST_TEST(!p->has("because"));  // which, not why
+      BOOST_TEST(!p->has("deadline"));
+      BOOST_TEST(!p->getValue<std::string>("counter").empty());
+    }
+    BOOST_TEST(r.body.find("\"id\":\"tenshutsu-todoke\"") != std::string::npos);
+    return ids;
+  };
+  auto notInsured = atCounter(1);
+  BOOST_TEST(notInsured.count("kokuho-dattai") == 1u);
+  BOOST_TEST(notInsured.count("inkan-haishi") == 1u);
+  BOOST_TEST(notInsured.count("jidou-teate-shometsu") == 0u);  // a child under 18: among the procedures already
+  BOOST_TEST(notInsured.count("kaigo-shikaku-shomei") == 1u);
+  BOOST_TEST(notInsured.count("kouki-futan-shomei") == 0u);  // nobody 65 or older
+  BOOST_TEST(notInsured.count("tenshutsu-todoke") == 0u);    // already among the procedures
+  auto insured = atCounter(0);
+  BOOST_TEST(insured.count("kokuho-dattai") == 0u);  // the resident said so: a procedure, not a check
+  BOOST_TEST(insured.count("inkan-haishi") == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(bad_input_is_refused_by_field_and_sessions_stay_bounded) {
   Zones z("    <session-idle>2s</session-idle>\n    <max-sessions>1000</max-sessions>\n    <rate-limit>100000</rate-limit>\n"
           "    <session-rate>100000</session-rate>\n    <max-new-sessions>1000000</max-new-sessions>\n");

@@ -142,6 +142,21 @@
       }
       list.appendChild(li);
     }
+    // What the city's records may add: names and counters only (the reason
+    // is the resident's own records, which this page never sees).
+    const extra = $("at-counter-list");
+    extra.replaceChildren();
+    for (const p of r.at_counter || []) {
+      const li = document.createElement("li");
+      const name = document.createElement("strong");
+      name.textContent = p.name;
+      const meta = document.createElement("div");
+      meta.className = "meta";
+      meta.textContent = "窓口: " + p.counter;
+      li.append(name, meta);
+      extra.appendChild(li);
+    }
+    $("at-counter").hidden = !extra.children.length;
   }
 
   $("household-form").addEventListener("submit", async (ev) => {
