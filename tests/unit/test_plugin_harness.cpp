@@ -288,7 +288,8 @@ BOOST_AUTO_TEST_CASE(the_crm_lists_related_procedures_from_the_facts_at_register
   // Saturday: the calendar moves it to the next open day, 12-21.
   const std::vector<std::string> expected{
       "e1 kokuho-dattai 2026-12-21 related-procedures.xml:" + lineOf("kokuho-soshitsu") + " H1",
-      "e2 jidou-teate-gakukaitei 2026-12-21 related-procedures.xml:" + lineOf("jidou-teate-gakukaitei") + " H2"};
+      "e2 jidou-teate-gakukaitei 2026-12-21 related-procedures.xml:" + lineOf("jidou-teate-gakukaitei") + " H2",
+      "e2 kodomo-iryo  related-procedures.xml:" + lineOf("kodomo-iryo-shussei") + " H2"};  // every birth
   BOOST_TEST(rows == expected, boost::test_tools::per_element());
   // Nothing for R4 (its 国保 ended) or for a 転居 (not a related event).
 }

@@ -273,6 +273,8 @@ Conditions readConditions(xmlNodePtr node, const std::string& f, const std::stri
       c.facts.push_back({xml::attr(n, "name"), xml::attr(n, "equals")});
     } else if (name == "any") {
       c.any.push_back(readConditions(n, f, rule, rules, diags, true));
+    } else if (name == "none") {
+      c.none.push_back(readConditions(n, f, rule, rules, diags, true));
     }
   }
   return c;
@@ -397,6 +399,7 @@ bool holds(const Conditions& c, const Household& h, const std::map<std::string, 
     parts.push_back(it != h.facts.end() && it->second == value);
   }
   for (const Conditions& sub : c.any) parts.push_back(holds(sub, h, p, rules));
+  for (const Conditions& sub : c.none) parts.push_back(!holds(sub, h, p, rules));
   if (c.anyGroup) return std::find(parts.begin(), parts.end(), true) != parts.end();
   return std::find(parts.begin(), parts.end(), false) == parts.end();
 }
@@ -432,8 +435,16 @@ std::vector<Outcome> judge(const Knowledge& knowledge, const Rules* rules, const
       Outcome o{p, deadlineOf(days, how), "rule " + r.id + " (" + r.cite + ")",
                 rules->file.filename().string() + ":" + std::to_string(r.line)};
       auto it = found.find(p->id);
-      if (it == found.end()) found[p->id] = o;
-      else if (o.deadline && (!it->second.deadline || *o.deadline < *it->second.deadline)) it->second = o;
+      if (it == found.end()) {
+        found[p->id] = o;
+      } else if (it->second.where.empty()) {
+        // A procedure of the event itself that a rule also calls for: the
+        // rule says why (and where it is written), the earlier deadline counts.
+        if (it->second.deadline && (!o.deadline || *it->second.deadline < *o.deadline)) o.deadline = it->second.deadline;
+        it->second = o;
+      } else if (o.deadline && (!it->second.deadline || *o.deadline < *it->second.deadline)) {
+        it->second = o;
+      }
     }
   std::vector<Outcome> out;
   for (const Procedure& p : knowledge.procedures)

@@ -78,7 +78,8 @@ struct Conditions {
   std::vector<MemberCondition> members;              ///< each: some member satisfies it
   std::vector<std::pair<std::string, std::string>> facts;  ///< each: fact equals
   std::vector<Conditions> any;                       ///< each: at least one of its parts holds
-  bool anyGroup = false;                             ///< this group is an <any>
+  std::vector<Conditions> none;                      ///< each: none of its parts holds
+  bool anyGroup = false;                             ///< this group is an <any> (or a <none>: its parts are alternatives)
 };
 
 struct Rule {
