@@ -1,0 +1,552 @@
+// The OCR connector: scans of the papers residents bring (転出証明書 …)
+// dropped by a scanner into a folder, read with Tesseract through its C++
+// API and handed to the host as one record per document through the engine
+// seam (HostServices::emit, keyed by the file's SHA-256: a document read
+// twice lands once). Its own worker threads do the reading, one Tesseract
+// engine per language and thread, OMP_THREAD_LIMIT=1, so a slow page never
+// stalls another route's intake.
+//
+// A page is aligned to its template by the registration marks printed on
+// it (found as filled squares near where the template puts them; the page
+// deskewed by their angle), then each zone is cut out and read with its
+// language and page segmentation mode. What the city knows corrects the
+// reading: an era date must be a real date (stated as ISO beside it), a
+// 住民票コード or 個人番号 failing its check digit is flagged, a code table
+// maps what is printed to the code sent. Every field carries its
+// confidence, its box and whether it needs review (always for names and
+// 本籍: Debian's model cannot write some name kanji at all). Log lines name
+// documents and fields, never what was read.
+#include <fnmatch.h>
+#include <stdlib.h>
+
+#include <leptonica/allheaders.h>
+#include <tesseract/baseapi.h>
+
+#include <Poco/Logger.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "drop_folder.h"
+#include "ocr_template.h"
+#include "renkei/json.h"
+#include "renkei/local_time.h"
+#include "renkei/sdk.h"
+#include "renkei/support/check_digits.h"
+#include "renkei/support/era.h"
+#include "renkei/support/normalize.h"
+#include "renkei/support/seal.h"
+#include "renkei/support/worker.h"
+#include "renkei/text.h"
+
+namespace fs = std::filesystem;
+
+namespace renkei::connectors::ocr {
+namespace {
+
+const renkei_config_key kKeys[] = {
+    {"directory", "path", nullptr, 1,
+     "The scanners' folder: scans arrive in <directory>/in/, are read from processing/, kept in done/, and a scan "
+     "that cannot be read goes to error/ with its reason."},
+    {"pattern", "list", "*.png;*.PNG;*.tif;*.tiff;*.TIF;*.TIFF;*.jpg;*.jpeg;*.JPG;*.JPEG", 0,
+     "The file names taken from in/."},
+    {"templates", "list", nullptr, 1,
+     "The OCR template files (urn:renkei:ocr-template:1, e.g. mappings/ocr/tenshutsu-a.xml), separated by ';'."},
+    {"template", "string", "", 0,
+     "The template every scan is read with ('' with one template: that one). Choosing a template by the form's "
+     "anchor text is to come."},
+    {"workers", "int", "2", 0, "Threads reading scans, each with its own Tesseract engines (one core each)."},
+    {"review-below", "int", "80", 0,
+     "A field read with a mean confidence below this (0-100) is marked for review; names are always marked."},
+    {"max-file-size", "size", "50MiB", 0, "A larger scan is refused unread (to error/ with the reason)."},
+    {"max-pixels", "int", "60000000", 0,
+     "A scan whose header says more pixels than this is refused before it is decoded (a decompression bomb, a "
+     "30,000 px wide photo): A4 at 600 dpi is 35 million."},
+    {"tessdata", "path", nullptr, 0, "Tesseract's language data (default: Debian's /usr/share/tesseract-ocr/5/tessdata)."},
+    {"poll", "duration", "2s", 0, "How often in/ is looked at."},
+    {"keep-done-for", "duration", "0s", 0,
+     "How long scans taken in stay in done/ (0: until removed by hand). Scans hold personal data: set a retention."},
+    {"fsync", "bool", "true", 0, "Flush moved files and reason files to disk."},
+};
+
+/// The registration found on a page: template mm → image px.
+struct Alignment {
+  double scaleX = 0, scaleY = 0, offsetX = 0, offsetY = 0;
+  double dpi = 0;
+  int found = 0;
+};
+
+struct PixDeleter {
+  void operator()(PIX* p) const { pixDestroy(&p); }
+};
+using PixPtr = std::unique_ptr<PIX, PixDeleter>;
+
+/// One worker's engines, one per language, made on first use.
+class Engines {
+ public:
+  explicit Engines(std::string tessdata) : tessdata_(std::move(tessdata)) {}
+  tesseract::TessBaseAPI* get(const std::string& lang) {
+    auto& slot = apis_[lang];
+    if (!slot) {
+      auto api = std::make_unique<tesseract::TessBaseAPI>();
+      if (api->Init(tessdata_.empty() ? nullptr : tessdata_.c_str(), lang.c_str(), tesseract::OEM_LSTM_ONLY) != 0)
+        throw std::runtime_error("Tesseract cannot load the language '" + lang + "' (package tesseract-ocr-" +
+                                 (lang == "jpn_vert" ? std::string("jpn-vert") : lang) + ")");
+      api->SetVariable("debug_file", "/dev/null");
+      slot = std::move(api);
+    }
+    return slot.get();
+  }
+
+ private:
+  std::string tessdata_;
+  std::map<std::string, std::unique_ptr<tesseract::TessBaseAPI>> apis_;
+};
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  std::size_t a = 0;
+  while (a < s.size() && (s[a] == ' ' || s[a] == '\n')) ++a;
+  s.erase(0, a);
+  for (char& c : s)
+    if (c == '\n') c = ' ';
+  return s;
+}
+
+std::string withoutSpaces(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size();) {
+    if (s[i] == ' ') {
+      ++i;
+      continue;
+    }
+    if (s.compare(i, 3, "\u3000") == 0) {
+      i += 3;
+      continue;
+    }
+    out += s[i++];
+  }
+  return out;
+}
+
+class OcrConnector final : public Connector {
+ public:
+  void configure(const Settings& settings, const HostContext& context) override {
+    log_ = context.logger;
+    id_ = context.id;
+    services_ = context.services;
+    once_ = context.once;
+    // Debian's libtesseract is built with OpenMP: on two cores its threads
+    // made a page 3-4 times slower. One thread per engine; the workers are the parallelism.
+    ::setenv("OMP_THREAD_LIMIT", "1", 1);
+    Diagnostics diags;
+    for (const std::string& file : settings.getList("templates")) {
+      fs::path p(file);
+      if (p.is_relative()) p = fs::path(context.configDir) / p;
+      if (auto t = loadTemplate(p, diags)) templates_.push_back(std::move(*t));
+    }
+    if (!diags.empty()) throw ConfigError("templates:\n" + diags.format());
+    if (templates_.empty()) throw ConfigError("templates: no template");
+    const std::string chosen = settings.getString("template");
+    if (chosen.empty() && templates_.size() > 1)
+      throw ConfigError("template: " + std::to_string(templates_.size()) +
+                        " templates and none chosen (choosing by anchor text is to come)");
+    for (const Template& t : templates_)
+      if (chosen.empty() || t.id == chosen) template_ = &t;
+    if (!template_) throw ConfigError("template: no template has the id '" + chosen + "'");
+    workers_ = static_cast<int>(settings.getInt("workers"));
+    if (workers_ < 1 || workers_ > 16) throw ConfigError("workers: 1 to 16");
+    reviewBelow_ = static_cast<int>(settings.getInt("review-below"));
+    if (reviewBelow_ < 0 || reviewBelow_ > 100) throw ConfigError("review-below: 0 to 100");
+    maxPixels_ = settings.getInt("max-pixels");
+    if (maxPixels_ < 1000000) throw ConfigError("max-pixels: at least 1000000");
+    if (settings.has("tessdata")) tessdata_ = settings.getPath("tessdata").string();
+    poll_ = std::chrono::duration_cast<std::chrono::milliseconds>(settings.getDuration("poll"));
+    DropFolderOptions o;
+    o.directory = settings.getPath("directory");
+    o.noun = "scan";
+    o.patterns = settings.getList("pattern");
+    o.maxFileSize = settings.getSize("max-file-size");
+    o.fsync = settings.getBool("fsync");
+    o.keepDoneFor = std::chrono::duration_cast<std::chrono::milliseconds>(settings.getDuration("keep-done-for"));
+    o.createDirectories = !context.validating;
+    o.stamp = [this] {
+      const std::int64_t now = services_->nowMs();
+      return localTimeAt(now, services_->utcOffsetMinutes(now));
+    };
+    o.refused = [this](const std::string& name, const std::string& reason) {
+      if (services_) services_->recordRefusal(name, reason);
+    };
+    drop_ = std::make_unique<DropFolder>(std::move(o), log_, id_);
+    drop_->check();
+  }
+
+  std::vector<EmittedType> emits() const override {
+    return {{template_->record, EmittedType::Routes::AtLeastOne,
+             "the fields read from scans of '" + template_->name + "'"}};
+  }
+
+  void start() override {
+    // What a killed process had claimed comes first: taken back here, before
+    // any worker claims (processing/ then holds only what they are reading).
+    {
+      std::lock_guard lock(recoveredMutex_);
+      recovered_ = drop_->recover();
+    }
+    if (once_) return;  // serve --once: takeWaiting() reads on the host's thread
+    for (int i = 0; i < workers_; ++i) {
+      auto w = std::make_unique<Worker>();
+      auto engines = std::make_shared<Engines>(tessdata_);
+      Worker* self = w.get();
+      Worker::Options opt;
+      opt.interval = poll_;
+      w->start("ocr " + id_ + ": reading", opt, [this, engines, self] { pass(*engines, [self] { return self->stopRequested(); }); },
+               *log_);
+      workers.push_back(std::move(w));
+    }
+  }
+
+  void stop() override {
+    for (auto& w : workers) w->stop();
+    workers.clear();
+  }
+
+  /// --once: what waits now, read on the caller's thread.
+  void takeWaiting() override {
+    Engines engines(tessdata_);
+    pass(engines, [] { return false; });
+  }
+
+ private:
+  /// Reads scans until none waits (or stopping).
+  void pass(Engines& engines, const std::function<bool()>& stopping) {
+    for (;;) {
+      std::optional<Intake> item;
+      {
+        std::lock_guard lock(recoveredMutex_);
+        if (recovered_.empty()) break;
+        item = recovered_.back();
+        recovered_.pop_back();
+      }
+      if (stopping()) return;
+      if (!readOne(*item, engines)) {
+        std::lock_guard lock(recoveredMutex_);
+        recovered_.push_back(*item);
+        return;
+      }
+    }
+    while (!stopping()) {
+      auto item = drop_->claimNext();
+      if (!item) return;
+      if (!readOne(*item, engines)) return;
+    }
+  }
+
+  /// Reads one scan and hands its record to the host. False: the store
+  /// cannot take it now (the scan stays claimed and is read again).
+  bool readOne(const Intake& item, Engines& engines) {
+    std::string why;
+    Record record(names());
+    try {
+      why = read(item, engines, record);
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    if (!why.empty()) {
+      log_->warning("ocr %s: '%s' refused: %s", id_, printable(item.name), why);
+      drop_->fail(item, drop_->reasonText(item.name, why));
+      services_->recordRefusal(item.name, why);
+      return true;
+    }
+    Emission e;
+    e.key = "ocr:" + sha_;
+    e.sets.push_back({template_->record, {std::move(record)}});
+    const Outcome o = services_->emit(e);
+    if (o.status() == Outcome::Status::Retry) return false;
+    if (!o.isOk()) {
+      drop_->fail(item, drop_->reasonText(item.name, o.message()));
+      return true;
+    }
+    if (const Outcome d = drop_->done(item); !d.isOk())
+      log_->error("ocr %s: '%s' is read but %s", id_, printable(item.name), d.message());
+    return true;
+  }
+
+  std::shared_ptr<const FieldNames> names() {
+    std::call_once(namesOnce_, [this] {
+      FieldNames n{"document", "template", "sha256", "dpi", "source", "review_count"};
+      for (const Zone& z : template_->zones)
+        for (const char* suffix : {"", ".raw", ".confidence", ".review", ".why", ".box"})
+          n.push_back(z.field + suffix);
+      names_ = std::make_shared<const FieldNames>(std::move(n));
+    });
+    return names_;
+  }
+
+  /// The page read into `record`; "" or why it cannot be read.
+  std::string read(const Intake& item, Engines& engines, Record& record) {
+    l_int32 format = 0, w = 0, h = 0, bps = 0, spp = 0, cmap = 0;
+    if (pixReadHeader(item.path.c_str(), &format, &w, &h, &bps, &spp, &cmap) != 0 || w <= 0 || h <= 0)
+      return "not an image Leptonica can read (PNG, TIFF, JPEG), or a corrupt one";
+    if (static_cast<std::int64_t>(w) * h > maxPixels_)
+      return "the image is " + std::to_string(w) + " × " + std::to_string(h) + " px, more than max-pixels (" +
+             std::to_string(maxPixels_) + "): not decoded";
+    sha_ = seal::sha256Hex(readAll(item.path));
+    PixPtr raw(pixRead(item.path.c_str()));
+    if (!raw) return "the image cannot be decoded (corrupt?)";
+    PixPtr gray(pixConvertTo8(raw.get(), 0));
+    if (!gray) return "the image cannot be turned to grey";
+    Alignment a = align(gray.get());
+    if (a.found < 3) return std::to_string(a.found) + " of the template's registration marks found: not a page of '" +
+                            template_->name + "', or upside down, or cut off";
+    // A skewed page is turned straight by the angle of its top marks, then found again.
+    const double angle = skew(gray.get(), a);
+    if (std::fabs(angle) > 0.0015) {
+      PixPtr turned(pixRotate(gray.get(), -angle, L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0));
+      if (turned) {
+        gray = std::move(turned);
+        a = align(gray.get());
+        if (a.found < 3) return "the registration marks are lost once the page is turned straight";
+      }
+    }
+    std::size_t reviews = 0;
+    record.set(0, item.name);
+    record.set(1, template_->id);
+    record.set(2, sha_);
+    record.set(3, std::to_string(static_cast<int>(std::lround(a.dpi))));
+    record.set(4, "ocr");
+    std::size_t at = 6;
+    for (const Zone& z : template_->zones) {
+      const double inset = 0.7;  // mm: the box's own lines stay out
+      const int x = static_cast<int>(a.offsetX + (z.x + inset) * a.scaleX);
+      const int y = static_cast<int>(a.offsetY + (z.y + inset) * a.scaleY);
+      const int zw = static_cast<int>((z.width - 2 * inset) * a.scaleX), zh = static_cast<int>((z.height - 2 * inset) * a.scaleY);
+      std::string text, raw, why;
+      int confidence = 0;
+      if (x >= 0 && y >= 0 && zw > 4 && zh > 4 && x + zw <= static_cast<int>(pixGetWidth(gray.get())) &&
+          y + zh <= static_cast<int>(pixGetHeight(gray.get()))) {
+        BOX* box = boxCreate(x, y, zw, zh);
+        PixPtr clip(pixClipRectangle(gray.get(), box, nullptr));
+        boxDestroy(&box);
+        if (blank(clip.get())) {  // an empty box: nothing to read, nothing to review
+          record.set(at++, "");
+          record.set(at++, "");
+          record.set(at++, "100");
+          record.set(at++, "false");
+          record.set(at++, "");
+          record.set(at++, std::to_string(x) + "," + std::to_string(y) + "," + std::to_string(zw) + "," + std::to_string(zh));
+          continue;
+        }
+        // A white margin round the text: the engine reads a box edge to edge badly.
+        PixPtr framed(pixAddBorder(clip.get(), static_cast<l_uint32>(a.scaleX * 2), 255));
+        tesseract::TessBaseAPI* api = engines.get(z.lang);
+        api->SetPageSegMode(static_cast<tesseract::PageSegMode>(z.psm));
+        api->SetImage(framed ? framed.get() : clip.get());
+        api->SetSourceResolution(static_cast<int>(std::lround(a.dpi)));
+        char* t = api->GetUTF8Text();
+        raw = trimmed(t ? t : "");
+        delete[] t;
+        confidence = raw.empty() ? 0 : std::max(0, api->MeanTextConf());
+        api->Clear();
+      } else {
+        why = "the zone falls outside the scan";
+      }
+      bool warnOnly = false;
+      text = correct(z, raw, why, warnOnly);
+      const bool review = z.reviewAlways || confidence < reviewBelow_ || (!why.empty() && !warnOnly);
+      if (review) {
+        ++reviews;
+        if (why.empty()) why = z.reviewAlways ? "always reviewed (names: the model cannot write some name kanji)"
+                                              : "confidence " + std::to_string(confidence) + " below " +
+                                                    std::to_string(reviewBelow_);
+      }
+      record.set(at++, text);
+      record.set(at++, raw == text ? std::string() : raw);
+      record.set(at++, std::to_string(confidence));
+      record.set(at++, review ? "true" : "false");
+      record.set(at++, why);
+      record.set(at++, std::to_string(x) + "," + std::to_string(y) + "," + std::to_string(zw) + "," + std::to_string(zh));
+    }
+    record.set(5, std::to_string(reviews));
+    log_->information("ocr %s: '%s' read with %s: %z fields, %z for review", id_, printable(item.name), template_->id,
+                      template_->zones.size(), reviews);
+    return {};
+  }
+
+  /// What the reading becomes once the city's rules have seen it; `why`
+  /// says what looks wrong.
+  std::string correct(const Zone& z, const std::string& raw, std::string& why, bool& warnOnly) const {
+    std::string v = raw;
+    if (z.type == "digits" || z.type == "era-date" || z.type == "code")
+      v = text::toHalfwidth(withoutSpaces(v));
+    if (z.type == "digits") {
+      std::string d;
+      for (char c : v)
+        if (c >= '0' && c <= '9') d += c;
+      if (d.size() != v.size() && why.empty()) why = "characters other than digits were read (dropped)";
+      v = d;
+    }
+    if (z.type == "name" || z.type == "address" || z.type == "kanji") {
+      // One full-width space between 氏 and 名, none in an address.
+      std::string out;
+      bool space = false;
+      for (std::size_t i = 0; i < v.size();) {
+        const bool sp = v[i] == ' ' || v.compare(i, 3, "\u3000") == 0;
+        if (sp) {
+          space = true;
+          i += v[i] == ' ' ? 1 : 3;
+          continue;
+        }
+        if (space && !out.empty() && z.type == "name") out += "\u3000";
+        space = false;
+        out += v[i++];
+      }
+      v = out;
+    }
+    if (!z.codes.empty() && !v.empty()) {
+      auto it = z.codes.find(v);
+      if (it != z.codes.end()) v = it->second;
+      else if (why.empty()) why = "not one of the codes printed on this form";
+    }
+    if (v.empty()) return v;
+    if (z.type == "era-date") {
+      // A real date of its era (昭和64年1月8日 is none), stated as ISO.
+      if (auto iso = text::eraToIso(v, text::EraFormat::Kanji)) return *iso;
+      if (why.empty()) why = "not a real date of its era";
+      return v;
+    }
+    if (z.check == "juminhyo-code" && v.size() != 11 && why.empty()) why = "not a 住民票コード (11 digits)";
+    if (z.check == "juminhyo-code" && v.size() == 11 && !text::isValidJuminhyoCode(v) && why.empty()) {
+      // The formula is not confirmed (the 個人番号 scheme on 10 digits is
+      // assumed): said, not a reason for review on its own.
+      why = "the check digit does not agree with the assumed 住民票コード formula (unconfirmed: a warning)";
+      warnOnly = true;
+    }
+    if (z.check == "mynumber" && !text::isValidMyNumber(v) && why.empty()) why = "not a 個人番号 (check digit)";
+    if (z.check == "residence-card-number" && !text::isValidResidenceCardNumber(v) && why.empty())
+      why = "not a 在留カード number (two letters, eight digits, two letters)";
+    return v;
+  }
+
+  /// Hardly any ink (under 0.2 % of the box dark): an empty box.
+  static bool blank(PIX* clip) {
+    PixPtr bin(pixConvertTo1(clip, 128));
+    if (!bin) return false;
+    l_int32 ink = 0;
+    pixCountPixels(bin.get(), &ink, nullptr);
+    return ink < 0.002 * pixGetWidth(clip) * pixGetHeight(clip);
+  }
+
+  static std::string readAll(const fs::path& p) {
+    std::FILE* f = std::fopen(p.c_str(), "rb");
+    if (!f) return {};
+    std::string out;
+    char buf[65536];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+    std::fclose(f);
+    return out;
+  }
+
+  /// Finds the registration marks: filled squares of the template's size
+  /// near where it puts them (the page's size in px gives the scale).
+  Alignment align(PIX* gray) const {
+    Alignment a;
+    const int w = static_cast<int>(pixGetWidth(gray)), h = static_cast<int>(pixGetHeight(gray));
+    const double sx = w / template_->pageWidth, sy = h / template_->pageHeight;
+    a.dpi = sx * 25.4;
+    PixPtr bin(pixConvertTo1(gray, 128));
+    if (!bin) return a;
+    BOXA* boxes = pixConnComp(bin.get(), nullptr, 8);
+    if (!boxes) return a;
+    const double size = template_->markSize * sx;
+    std::vector<std::pair<double, double>> found;  // centres in px, per mark (NaN: not found)
+    for (const auto& [mx, my] : template_->marks) {
+      const double ex = (mx + template_->markSize / 2) * sx, ey = (my + template_->markSize / 2) * sy;
+      double best = 1e18, bx = NAN, by = NAN;
+      for (l_int32 i = 0; i < boxaGetCount(boxes); ++i) {
+        l_int32 x, y, bw, bh;
+        boxaGetBoxGeometry(boxes, i, &x, &y, &bw, &bh);
+        if (bw < size * 0.6 || bw > size * 1.5 || bh < size * 0.6 || bh > size * 1.5) continue;
+        const double cx = x + bw / 2.0, cy = y + bh / 2.0;
+        const double d = std::hypot(cx - ex, cy - ey);
+        if (d > 0.08 * w || d >= best) continue;
+        // Filled: most of the box is ink.
+        BOX* b = boxCreate(x, y, bw, bh);
+        PixPtr part(pixClipRectangle(bin.get(), b, nullptr));
+        boxDestroy(&b);
+        l_int32 ink = 0;
+        if (part) pixCountPixels(part.get(), &ink, nullptr);
+        if (ink < 0.7 * bw * bh) continue;
+        best = d, bx = cx, by = cy;
+      }
+      found.emplace_back(bx, by);
+    }
+    boxaDestroy(&boxes);
+    // Scale and offset from the marks found (least squares per axis).
+    std::vector<std::pair<double, double>> xs, ys;  // (template mm, px)
+    for (std::size_t i = 0; i < found.size(); ++i) {
+      if (std::isnan(found[i].first)) continue;
+      ++a.found;
+      xs.emplace_back(template_->marks[i].first + template_->markSize / 2, found[i].first);
+      ys.emplace_back(template_->marks[i].second + template_->markSize / 2, found[i].second);
+    }
+    auto fit = [](const std::vector<std::pair<double, double>>& pts, double& scale, double& offset) {
+      double n = static_cast<double>(pts.size()), sx = 0, sy = 0, sxx = 0, sxy = 0;
+      for (const auto& [t, p] : pts) sx += t, sy += p, sxx += t * t, sxy += t * p;
+      const double den = n * sxx - sx * sx;
+      if (std::fabs(den) < 1e-9) return;
+      scale = (n * sxy - sx * sy) / den;
+      offset = (sy - scale * sx) / n;
+    };
+    if (a.found >= 3) {
+      fit(xs, a.scaleX, a.offsetX);
+      fit(ys, a.scaleY, a.offsetY);
+      a.dpi = a.scaleX * 25.4;
+    }
+    a.found = std::min(a.found, static_cast<int>(template_->marks.size()));
+    lastMarks_ = found;
+    return a;
+  }
+
+  /// The page's skew (radians) from the first two marks on one line.
+  double skew(PIX*, const Alignment&) const {
+    if (lastMarks_.size() < 2 || std::isnan(lastMarks_[0].first) || std::isnan(lastMarks_[1].first)) return 0;
+    const auto& m = template_->marks;
+    if (std::fabs(m[0].second - m[1].second) > 0.5) return 0;  // not on one line
+    const double dx = lastMarks_[1].first - lastMarks_[0].first, dy = lastMarks_[1].second - lastMarks_[0].second;
+    return std::atan2(dy, dx) * (m[1].first > m[0].first ? 1 : -1);
+  }
+
+  Poco::Logger* log_ = nullptr;
+  std::string id_, tessdata_;
+  HostServices* services_ = nullptr;
+  std::vector<Template> templates_;
+  const Template* template_ = nullptr;
+  int workers_ = 2, reviewBelow_ = 80;
+  std::int64_t maxPixels_ = 60000000;
+  std::chrono::milliseconds poll_{2000};
+  std::unique_ptr<DropFolder> drop_;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::once_flag namesOnce_;
+  std::mutex recoveredMutex_;
+  std::vector<Intake> recovered_;
+  bool once_ = false;
+  std::shared_ptr<const FieldNames> names_;
+  static thread_local std::string sha_;
+  static thread_local std::vector<std::pair<double, double>> lastMarks_;
+};
+
+thread_local std::string OcrConnector::sha_;
+thread_local std::vector<std::pair<double, double>> OcrConnector::lastMarks_;
+
+}  // namespace
+}  // namespace renkei::connectors::ocr
+
+RENKEI_PLUGIN(Connector, renkei::connectors::ocr::OcrConnector, "ocr", "0.1.0", "experimental",
+              "Scans of the papers residents bring, read with Tesseract against a template into one record each",
+              RENKEI_ROLE_EMITTER, renkei::connectors::ocr::kKeys, std::size(renkei::connectors::ocr::kKeys))

@@ -1,0 +1,95 @@
+#include "ocr_template.h"
+
+#include <set>
+#include <sstream>
+
+#include "renkei/support/xml_document.h"
+
+namespace fs = std::filesystem;
+
+namespace renkei::connectors::ocr {
+
+extern const char* const kTemplateSchema;  // ocr_schema.cpp, generated
+
+namespace {
+
+double mm(xmlNodePtr n, const char* name) { return std::stod(xml::attr(n, name)); }
+
+}  // namespace
+
+std::optional<Template> loadTemplate(const fs::path& file, Diagnostics& diags) {
+  const std::size_t before = diags.size();
+  xml::DocPtr doc = xml::load(file, kTemplateSchema, "urn:renkei:ocr-template:1", "template", "OCR template", diags);
+  if (!doc || diags.size() != before) return std::nullopt;
+  const std::string f = file.string();
+  Template t;
+  t.file = file;
+  xmlNodePtr root = xmlDocGetRootElement(doc.get());
+  t.id = xml::attr(root, "id");
+  t.name = xml::attr(root, "name");
+  t.record = xml::attr(root, "record");
+  std::set<std::string> fields;
+  for (xmlNodePtr c = root->children; c; c = c->next) {
+    if (c->type != XML_ELEMENT_NODE) continue;
+    const std::string element = xml::name(c);
+    const int line = xml::lineOf(c);
+    if (element == "page") {
+      t.pageWidth = mm(c, "width-mm");
+      t.pageHeight = mm(c, "height-mm");
+      if (t.pageWidth < 50 || t.pageHeight < 50) diags.add(f, line, "page: a page is at least 50 mm each way");
+    } else if (element == "marks") {
+      t.markSize = mm(c, "size-mm");
+      if (t.markSize < 2) diags.add(f, line, "marks: size-mm under 2 mm cannot be found again on a scan");
+      for (xmlNodePtr m = c->children; m; m = m->next) {
+        if (m->type != XML_ELEMENT_NODE) continue;
+        t.marks.emplace_back(mm(m, "x-mm"), mm(m, "y-mm"));
+        if (t.marks.back().first + t.markSize > t.pageWidth || t.marks.back().second + t.markSize > t.pageHeight)
+          diags.add(f, xml::lineOf(m), "mark: outside the page (" + std::to_string(t.pageWidth) + " × " +
+                                           std::to_string(t.pageHeight) + " mm)");
+      }
+    } else if (element == "anchor") {
+      t.anchors.push_back(xml::attr(c, "text"));
+    } else if (element == "zone") {
+      Zone z;
+      z.line = line;
+      z.field = xml::attr(c, "field");
+      z.x = mm(c, "x-mm");
+      z.y = mm(c, "y-mm");
+      z.width = mm(c, "width-mm");
+      z.height = mm(c, "height-mm");
+      if (xml::hasAttr(c, "lang")) z.lang = xml::attr(c, "lang");
+      if (xml::hasAttr(c, "psm")) z.psm = std::stoi(xml::attr(c, "psm"));
+      if (xml::hasAttr(c, "type")) z.type = xml::attr(c, "type");
+      z.pii = xml::attr(c, "pii");
+      if (xml::hasAttr(c, "check")) z.check = xml::attr(c, "check");
+      z.reviewAlways = xml::hasAttr(c, "review") && xml::attr(c, "review") == "always";
+      // Names and 本籍 are always shown: the model cannot write some name kanji at all.
+      if (z.type == "name") z.reviewAlways = true;
+      if (xml::hasAttr(c, "codes")) {
+        std::istringstream in(xml::attr(c, "codes"));
+        for (std::string pair; in >> pair;) {
+          const std::size_t eq = pair.find('=');
+          if (eq == std::string::npos || eq == 0 || eq + 1 == pair.size())
+            diags.add(f, line, "zone '" + z.field + "': codes: '" + pair + "' is not printed=code");
+          else
+            z.codes[pair.substr(0, eq)] = pair.substr(eq + 1);
+        }
+      }
+      if (!fields.insert(z.field).second) diags.add(f, line, "zone '" + z.field + "': the field has a zone already");
+      if (z.width < 2 || z.height < 2) diags.add(f, line, "zone '" + z.field + "': smaller than 2 × 2 mm");
+      if (t.pageWidth > 0 && (z.x + z.width > t.pageWidth || z.y + z.height > t.pageHeight))
+        diags.add(f, line, "zone '" + z.field + "': outside the page (" + std::to_string(z.x + z.width) + " × " +
+                               std::to_string(z.y + z.height) + " mm on a page of " + std::to_string(t.pageWidth) +
+                               " × " + std::to_string(t.pageHeight) + " mm)");
+      if (z.lang == "jpn_vert" && z.psm != 5)
+        diags.add(f, line, "zone '" + z.field + "': lang jpn_vert reads only with psm=\"5\" (vertical block)");
+      if (z.type == "digits" && z.pii == "mynumber" && z.check.empty())
+        diags.add(f, line, "zone '" + z.field + "': a 個人番号 zone needs check=\"mynumber\"");
+      t.zones.push_back(std::move(z));
+    }
+  }
+  if (diags.size() != before) return std::nullopt;
+  return t;
+}
+
+}  // namespace renkei::connectors::ocr

@@ -1,0 +1,43 @@
+// OCR templates (urn:renkei:ocr-template:1): one form residents bring, as
+// the ocr connector reads it — page size, registration marks, anchor texts,
+// and the zones with their field, language, page segmentation mode, type,
+// PII class, check and code table. Measures in millimetres from the page's
+// top-left corner. Loaded once at configure; every problem with file:line.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "renkei/support/diagnostics.h"
+
+namespace renkei::connectors::ocr {
+
+struct Zone {
+  std::string field;
+  double x = 0, y = 0, width = 0, height = 0;  ///< mm
+  std::string lang = "jpn";                    ///< jpn, jpn_vert, eng
+  int psm = 7;                                 ///< Tesseract page segmentation mode
+  std::string type = "kanji";  ///< kanji, name, kana, digits, era-date, address, latin, code
+  std::string pii;             ///< none, personal, identifier, special, mynumber
+  std::string check;           ///< juminhyo-code, mynumber, residence-card-number, or ""
+  std::map<std::string, std::string> codes;  ///< what is printed → the code sent (男=1)
+  bool reviewAlways = false;   ///< names and 本籍: shown for review whatever the confidence
+  int line = 0;
+};
+
+struct Template {
+  std::filesystem::path file;
+  std::string id, name, record;
+  double pageWidth = 0, pageHeight = 0, markSize = 0;  ///< mm
+  std::vector<std::pair<double, double>> marks;       ///< top-left corners, mm
+  std::vector<std::string> anchors;
+  std::vector<Zone> zones;
+};
+
+/// The template in `file`, or nothing with every problem in `diags`.
+std::optional<Template> loadTemplate(const std::filesystem::path& file, Diagnostics& diags);
+
+}  // namespace renkei::connectors::ocr
