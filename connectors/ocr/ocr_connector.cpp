@@ -67,6 +67,12 @@ const renkei_config_key kKeys[] = {
     {"max-pixels", "int", "60000000", 0,
      "A scan whose header says more pixels than this is refused before it is decoded (a decompression bomb, a "
      "30,000 px wide photo): A4 at 600 dpi is 35 million."},
+    {"address-master", "path", nullptr, 0,
+     "The city's 町字 list (one address prefix per line, # comments; the concierge's towns file serves): a zone "
+     "with master=\"town\" (the 転出先 of a 転出証明書) is snapped to the nearest, the reading kept beside it."},
+    {"address-max-edits", "int", "2", 0,
+     "The most characters a reading may differ from a town of the list to be snapped to it (more: not in the "
+     "list, for review). A snapped address is shown for review with the edits counted."},
     {"tessdata", "path", nullptr, 0, "Tesseract's language data (default: Debian's /usr/share/tesseract-ocr/5/tessdata)."},
     {"poll", "duration", "2s", 0, "How often in/ is looked at."},
     {"keep-done-for", "duration", "0s", 0,
@@ -166,6 +172,13 @@ class OcrConnector final : public Connector {
     maxPixels_ = settings.getInt("max-pixels");
     if (maxPixels_ < 1000000) throw ConfigError("max-pixels: at least 1000000");
     if (settings.has("tessdata")) tessdata_ = settings.getPath("tessdata").string();
+    maxEdits_ = static_cast<int>(settings.getInt("address-max-edits"));
+    if (maxEdits_ < 0 || maxEdits_ > 10) throw ConfigError("address-max-edits: 0 to 10");
+    if (settings.has("address-master")) loadTowns(settings.getPath("address-master"));
+    for (const Zone& z : template_->zones)
+      if (z.snapToTown && towns_.empty())
+        throw ConfigError(template_->file.string() + ":" + std::to_string(z.line) + ": zone '" + z.field +
+                          "' is snapped to the town list (master=\"town\"): set address-master");
     poll_ = std::chrono::duration_cast<std::chrono::milliseconds>(settings.getDuration("poll"));
     DropFolderOptions o;
     o.directory = settings.getPath("directory");
@@ -414,6 +427,7 @@ class OcrConnector final : public Connector {
       else if (why.empty()) why = "not one of the codes printed on this form";
     }
     if (v.empty()) return v;
+    if (z.snapToTown) return snap(v, why);
     if (z.type == "era-date") {
       // A real date of its era (昭和64年1月8日 is none), stated as ISO.
       if (auto iso = text::eraToIso(v, text::EraFormat::Kanji)) return *iso;
@@ -431,6 +445,90 @@ class OcrConnector final : public Connector {
     if (z.check == "residence-card-number" && !text::isValidResidenceCardNumber(v) && why.empty())
       why = "not a 在留カード number (two letters, eight digits, two letters)";
     return v;
+  }
+
+  void loadTowns(const fs::path& file) {
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) throw ConfigError("address-master: cannot read '" + file.string() + "'");
+    const std::string text = readAll(file);
+    for (std::size_t at = 0; at < text.size();) {
+      std::size_t nl = text.find('\n', at);
+      if (nl == std::string::npos) nl = text.size();
+      std::string line = text.substr(at, nl - at);
+      at = nl + 1;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty() || line[0] == '#') continue;
+      towns_.push_back(codePoints(withoutSpaces(text::toHalfwidth(line))));
+    }
+    if (towns_.empty()) throw ConfigError("address-master: '" + file.string() + "' lists no town");
+  }
+
+  static std::u32string codePoints(const std::string& s) {
+    std::u32string out;
+    for (std::size_t i = 0; i < s.size();) {
+      const unsigned char c = static_cast<unsigned char>(s[i]);
+      const int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
+      char32_t cp = n == 1 ? c : c & (0x7F >> n);
+      for (int k = 1; k < n && i + k < s.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+      out.push_back(cp);
+      i += static_cast<std::size_t>(n);
+    }
+    return out;
+  }
+
+  static std::string utf8(const std::u32string& s) {
+    std::string out;
+    for (char32_t c : s) {
+      if (c < 0x80) out += static_cast<char>(c);
+      else if (c < 0x800) out += static_cast<char>(0xC0 | (c >> 6)), out += static_cast<char>(0x80 | (c & 0x3F));
+      else if (c < 0x10000)
+        out += static_cast<char>(0xE0 | (c >> 12)), out += static_cast<char>(0x80 | ((c >> 6) & 0x3F)),
+            out += static_cast<char>(0x80 | (c & 0x3F));
+      else
+        out += static_cast<char>(0xF0 | (c >> 18)), out += static_cast<char>(0x80 | ((c >> 12) & 0x3F)),
+            out += static_cast<char>(0x80 | ((c >> 6) & 0x3F)), out += static_cast<char>(0x80 | (c & 0x3F));
+    }
+    return out;
+  }
+
+  static std::size_t edits(const std::u32string& a, const std::u32string& b) {
+    std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+      cur[0] = i;
+      for (std::size_t j = 1; j <= b.size(); ++j)
+        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      std::swap(prev, cur);
+    }
+    return prev[b.size()];
+  }
+
+  /// The reading's town part snapped to the nearest town of the list (its
+  /// first characters against each town, a few more or fewer), when no
+  /// more than address-max-edits apart and no other town as near.
+  std::string snap(const std::string& reading, std::string& why) const {
+    const std::u32string r = codePoints(withoutSpaces(text::toHalfwidth(reading)));
+    std::size_t best = SIZE_MAX, bestLen = 0, ties = 0;
+    const std::u32string* town = nullptr;
+    for (const std::u32string& t : towns_) {
+      const std::size_t lo = t.size() > 2 ? t.size() - 2 : 0;
+      for (std::size_t len = lo; len <= t.size() + 2 && len <= r.size(); ++len) {
+        const std::size_t e = edits(r.substr(0, len), t);
+        if (e < best) best = e, bestLen = len, town = &t, ties = 0;
+        else if (e == best && town != &t) ++ties;
+      }
+    }
+    if (!town || best > static_cast<std::size_t>(maxEdits_)) {
+      if (why.empty()) why = "not in the town list (address-master) within " + std::to_string(maxEdits_) + " edits";
+      return reading;
+    }
+    if (ties) {
+      if (why.empty()) why = "as near to two towns of the list: not snapped";
+      return reading;
+    }
+    const std::string snapped = utf8(*town) + utf8(r.substr(bestLen));
+    if (best > 0 && why.empty()) why = "snapped to the town list (" + std::to_string(best) + " edits)";
+    return snapped;
   }
 
   /// Hardly any ink (under 0.2 % of the box dark): an empty box.
@@ -527,7 +625,8 @@ class OcrConnector final : public Connector {
   HostServices* services_ = nullptr;
   std::vector<Template> templates_;
   const Template* template_ = nullptr;
-  int workers_ = 2, reviewBelow_ = 80;
+  int workers_ = 2, reviewBelow_ = 80, maxEdits_ = 2;
+  std::vector<std::u32string> towns_;
   std::int64_t maxPixels_ = 60000000;
   std::chrono::milliseconds poll_{2000};
   std::unique_ptr<DropFolder> drop_;

@@ -25,6 +25,7 @@ struct Zone {
   std::string check;           ///< juminhyo-code, mynumber, residence-card-number, or ""
   std::map<std::string, std::string> codes;  ///< what is printed → the code sent (男=1)
   bool reviewAlways = false;   ///< names and 本籍: shown for review whatever the confidence
+  bool snapToTown = false;     ///< master="town": snapped to the city's 町字 list
   int line = 0;
 };
 

@@ -40,7 +40,8 @@ struct Scanner {
                     "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
                     "  <connector id=\"scans\" plugin=\"ocr\"><directory>scans</directory><templates>" +
                         (templates.empty() ? source("mappings/ocr/tenshutsu-a.xml").string() : templates) +
-                        "</templates></connector>\n"
+                        "</templates><address-master>" + source("config/concierge/towns.txt").string() +
+                        "</address-master></connector>\n"
                     "  <connector id=\"drafts\" plugin=\"file\"><directory>drafts</directory></connector>\n"
                     "  <route id=\"drafts\" from=\"scans\" records=\"ocr.tenshutsu\" to=\"drafts\"/>\n"
                     "</renkei>\n");
@@ -150,6 +151,29 @@ BOOST_AUTO_TEST_CASE(a_tenshutsu_certificate_is_read_field_by_field_and_correcte
   fs::copy_file(s.dir / "truth" / first, s.dir / "scans/in" / ("again-" + first));
   BOOST_TEST_REQUIRE(runRenkei({"serve", "--config", s.config(), "--once"}).exitCode == 0);
   BOOST_TEST(s.drafts().size() == 5u);
+}
+
+// The 転出先 is an address of this city: the reading is snapped to its town
+// list (a slip of one character, 見木市 for 見本市, put right), the reading
+// kept beside it and the field shown for review with the edits counted.
+BOOST_AUTO_TEST_CASE(the_destination_is_snapped_to_the_citys_towns_with_the_reading_kept) {
+  Scanner s;
+  s.render({"--count", "2", "--typo"});
+  auto r = runRenkei({"serve", "--config", s.config(), "--once"});
+  BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+  auto drafts = s.drafts();
+  BOOST_TEST_REQUIRE(drafts.size() == 2u, r.err);
+  for (const auto& [document, d] : drafts) {
+    BOOST_TEST_CONTEXT(document) {
+      auto t = s.truth(document);
+      BOOST_TEST(text(d, "destination") == t->getValue<std::string>("destination"));
+      BOOST_TEST(text(d, "destination.raw").find("見木市") != std::string::npos, text(d, "destination.raw"));
+      BOOST_TEST(text(d, "destination.review") == "true");
+      BOOST_TEST(text(d, "destination.why") == "snapped to the town list (1 edits)");
+      // The previous address is another city's: never snapped to this one's towns.
+      BOOST_TEST(text(d, "address.why").find("town") == std::string::npos);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_corrupt_file_a_bomb_and_another_form_go_to_error_with_the_reason) {

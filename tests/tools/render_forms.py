@@ -32,8 +32,9 @@ MINCHO = "/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf"
 PAGE = (210.0, 297.0)  # A4, mm
 MARKS = [(10, 10), (195, 10), (10, 282), (195, 282)]  # top-left corners, 5 mm squares
 ISSUER = "架空県見本市長"
-DESTINATIONS = ["東京都千代田区千代田１番１号", "大阪府大阪市北区中之島１丁目３番２０号", "福岡県福岡市中央区天神１丁目８番１号",
-                "北海道札幌市中央区北一条西２丁目"]
+# The 転出先 is the city reading the form: one of its towns (the concierge's list).
+TOWNS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../config/concierge/towns.txt")
+DESTINATIONS = [line.strip() for line in open(TOWNS, encoding="utf-8") if line.strip() and not line.startswith("#")]
 RELATIONS = {"02": "世帯主", "03": "妻", "04": "夫", "05": "子", "06": "父", "07": "母", "99": "同居人"}
 SEX = {"1": "男", "2": "女"}
 ERAS = [("令和", datetime.date(2019, 5, 1)), ("平成", datetime.date(1989, 1, 8)), ("昭和", datetime.date(1926, 12, 25)),
@@ -89,7 +90,8 @@ def truth_of(members, n, seed):
     head = next(r for r in members if r["続柄"] == "02")
     members = [head] + [r for r in members if r is not head]
     move = datetime.date(2026, 12, 1) + datetime.timedelta(days=rnd.randrange(0, 40))
-    t = {"address": head["住所"], "householder": head["氏名"], "destination": rnd.choice(DESTINATIONS),
+    t = {"address": head["住所"], "householder": head["氏名"],
+         "destination": rnd.choice(DESTINATIONS) + "%d番%d号" % (rnd.randrange(1, 30), rnd.randrange(1, 20)),
          "move_date": era(move), "move_date.iso": move.isoformat()}
     for i, r in enumerate(members, 1):
         t["member.%d.name" % i] = r["氏名"]
@@ -156,12 +158,15 @@ def main():
     ap.add_argument("--jpeg", type=int, default=0, help="JPEG quality (artefacts), 0: none")
     ap.add_argument("--format", choices=["png", "jpeg", "tiff"], default="png")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--typo", action="store_true",
+                    help="print the 転出先 with 本 as 木 (a slip the town list corrects); the truth keeps 本")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rnd = random.Random(a.seed)
     for n, members in enumerate(households(a.resident)[a.start:a.start + a.count]):
         t = truth_of(members, a.start + n, a.seed)
-        img = degrade(draw_tenshutsu_a(t, a.dpi), a, rnd)
+        printed = dict(t, destination=t["destination"].replace("見本市", "見木市")) if a.typo else t
+        img = degrade(draw_tenshutsu_a(printed, a.dpi), a, rnd)
         if a.jpeg:
             buf = io.BytesIO()
             img.save(buf, "JPEG", quality=a.jpeg)
