@@ -187,7 +187,7 @@ class OcrConnector final : public Connector {
     o.maxFileSize = settings.getSize("max-file-size");
     o.fsync = settings.getBool("fsync");
     o.keepDoneFor = std::chrono::duration_cast<std::chrono::milliseconds>(settings.getDuration("keep-done-for"));
-    o.createDirectories = !context.validating;
+    o.createDirectories = true;  // made when the host runs (renkei check makes nothing)
     o.stamp = [this] {
       const std::int64_t now = services_->nowMs();
       return localTimeAt(now, services_->utcOffsetMinutes(now));
