@@ -58,8 +58,8 @@ const renkei_config_key kKeys[] = {
     {"templates", "list", nullptr, 1,
      "The OCR template files (urn:renkei:ocr-template:1, e.g. mappings/ocr/tenshutsu-a.xml), separated by ';'."},
     {"template", "string", "", 0,
-     "The template every scan is read with ('' with one template: that one). Choosing a template by the form's "
-     "anchor text is to come."},
+     "The template every scan is read with; '': the one whose anchor text (in its box) the scan bears — with one "
+     "template, that one."},
     {"workers", "int", "2", 0, "Threads reading scans, each with its own Tesseract engines (one core each)."},
     {"review-below", "int", "80", 0,
      "A field read with a mean confidence below this (0-100) is marked for review; names are always marked."},
@@ -159,12 +159,14 @@ class OcrConnector final : public Connector {
     if (!diags.empty()) throw ConfigError("templates:\n" + diags.format());
     if (templates_.empty()) throw ConfigError("templates: no template");
     const std::string chosen = settings.getString("template");
-    if (chosen.empty() && templates_.size() > 1)
-      throw ConfigError("template: " + std::to_string(templates_.size()) +
-                        " templates and none chosen (choosing by anchor text is to come)");
     for (const Template& t : templates_)
-      if (chosen.empty() || t.id == chosen) template_ = &t;
-    if (!template_) throw ConfigError("template: no template has the id '" + chosen + "'");
+      if (chosen.empty() || t.id == chosen) candidates_.push_back(&t);
+    if (candidates_.empty()) throw ConfigError("template: no template has the id '" + chosen + "'");
+    if (candidates_.size() > 1)
+      for (const Template* t : candidates_)
+        if (std::none_of(t->anchors.begin(), t->anchors.end(), [](const Anchor& a) { return a.width > 0; }))
+          throw ConfigError(t->file.string() + ": template '" + t->id + "' has no anchor with a box: with several "
+                            "templates each scan is matched to one by its anchor text (or set template)");
     workers_ = static_cast<int>(settings.getInt("workers"));
     if (workers_ < 1 || workers_ > 16) throw ConfigError("workers: 1 to 16");
     reviewBelow_ = static_cast<int>(settings.getInt("review-below"));
@@ -175,10 +177,11 @@ class OcrConnector final : public Connector {
     maxEdits_ = static_cast<int>(settings.getInt("address-max-edits"));
     if (maxEdits_ < 0 || maxEdits_ > 10) throw ConfigError("address-max-edits: 0 to 10");
     if (settings.has("address-master")) loadTowns(settings.getPath("address-master"));
-    for (const Zone& z : template_->zones)
-      if (z.snapToTown && towns_.empty())
-        throw ConfigError(template_->file.string() + ":" + std::to_string(z.line) + ": zone '" + z.field +
-                          "' is snapped to the town list (master=\"town\"): set address-master");
+    for (const Template* t : candidates_)
+      for (const Zone& z : t->zones)
+        if (z.snapToTown && towns_.empty())
+          throw ConfigError(t->file.string() + ":" + std::to_string(z.line) + ": zone '" + z.field +
+                            "' is snapped to the town list (master=\"town\"): set address-master");
     poll_ = std::chrono::duration_cast<std::chrono::milliseconds>(settings.getDuration("poll"));
     DropFolderOptions o;
     o.directory = settings.getPath("directory");
@@ -200,8 +203,10 @@ class OcrConnector final : public Connector {
   }
 
   std::vector<EmittedType> emits() const override {
-    return {{template_->record, EmittedType::Routes::AtLeastOne,
-             "the fields read from scans of '" + template_->name + "'"}};
+    std::vector<EmittedType> out;
+    for (const Template* t : candidates_)
+      out.push_back({t->record, EmittedType::Routes::AtLeastOne, "the fields read from scans of '" + t->name + "'"});
+    return out;
   }
 
   void start() override {
@@ -264,12 +269,14 @@ class OcrConnector final : public Connector {
   /// cannot take it now (the scan stays claimed and is read again).
   bool readOne(const Intake& item, Engines& engines) {
     std::string why;
-    Record record(names());
+    std::optional<Record> record;
+    const Template* used = nullptr;
     try {
-      why = read(item, engines, record);
+      why = read(item, engines, record, used);
     } catch (const std::exception& e) {
       why = e.what();
     }
+    if (why.empty() && !record) why = "nothing read";
     if (!why.empty()) {
       log_->warning("ocr %s: '%s' refused: %s", id_, printable(item.name), why);
       drop_->fail(item, drop_->reasonText(item.name, why));
@@ -278,7 +285,7 @@ class OcrConnector final : public Connector {
     }
     Emission e;
     e.key = "ocr:" + sha_;
-    e.sets.push_back({template_->record, {std::move(record)}});
+    e.sets.push_back({used->record, {std::move(*record)}});
     const Outcome o = services_->emit(e);
     if (o.status() == Outcome::Status::Retry) return false;
     if (!o.isOk()) {
@@ -290,19 +297,21 @@ class OcrConnector final : public Connector {
     return true;
   }
 
-  std::shared_ptr<const FieldNames> names() {
-    std::call_once(namesOnce_, [this] {
-      FieldNames n{"document", "template", "sha256", "dpi", "source", "review_count"};
-      for (const Zone& z : template_->zones)
+  std::shared_ptr<const FieldNames> names(const Template& t) {
+    std::lock_guard lock(namesMutex_);
+    auto& slot = names_[t.id];
+    if (!slot) {
+      FieldNames n{"document", "template", "sha256", "dpi", "source", "review_count", "turned"};
+      for (const Zone& z : t.zones)
         for (const char* suffix : {"", ".raw", ".confidence", ".review", ".why", ".box"})
           n.push_back(z.field + suffix);
-      names_ = std::make_shared<const FieldNames>(std::move(n));
-    });
-    return names_;
+      slot = std::make_shared<const FieldNames>(std::move(n));
+    }
+    return slot;
   }
 
   /// The page read into `record`; "" or why it cannot be read.
-  std::string read(const Intake& item, Engines& engines, Record& record) {
+  std::string read(const Intake& item, Engines& engines, std::optional<Record>& out, const Template*& used) {
     l_int32 format = 0, w = 0, h = 0, bps = 0, spp = 0, cmap = 0;
     if (pixReadHeader(item.path.c_str(), &format, &w, &h, &bps, &spp, &cmap) != 0 || w <= 0 || h <= 0)
       return "not an image Leptonica can read (PNG, TIFF, JPEG), or a corrupt one";
@@ -312,39 +321,91 @@ class OcrConnector final : public Connector {
     sha_ = seal::sha256Hex(readAll(item.path));
     PixPtr raw(pixRead(item.path.c_str()));
     if (!raw) return "the image cannot be decoded (corrupt?)";
-    PixPtr gray(pixConvertTo8(raw.get(), 0));
-    if (!gray) return "the image cannot be turned to grey";
-    Alignment a = align(gray.get());
-    if (a.found < 3) return std::to_string(a.found) + " of the template's registration marks found: not a page of '" +
-                            template_->name + "', or upside down, or cut off";
-    // A skewed page is turned straight by the angle of its top marks, then found again.
-    const double angle = skew(gray.get(), a);
-    if (std::fabs(angle) > 0.0015) {
-      PixPtr turned(pixRotate(gray.get(), -angle, L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0));
-      if (turned) {
-        gray = std::move(turned);
-        a = align(gray.get());
-        if (a.found < 3) return "the registration marks are lost once the page is turned straight";
+    PixPtr scanned(pixConvertTo8(raw.get(), 0));
+    if (!scanned) return "the image cannot be turned to grey";
+    raw.reset();
+    // Each template in turn, the page as it came and turned round: the
+    // registration marks (deskewed by the top ones), then the anchor text
+    // in its box says which form it is, and which way up.
+    std::string why = "no template's registration marks found (at least 3): not a form this connector knows, or cut off";
+    for (const Template* t : candidates_) {
+      for (const bool flip : {false, true}) {
+        PixPtr gray(flip ? pixRotate180(nullptr, scanned.get()) : pixClone(scanned.get()));
+        if (!gray) continue;
+        Alignment a = align(gray.get(), *t);
+        if (a.found < 3) continue;
+        const double angle = skew(*t);
+        if (std::fabs(angle) > 0.0015) {
+          PixPtr straight(pixRotate(gray.get(), -angle, L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0));
+          if (!straight) continue;
+          gray = std::move(straight);
+          a = align(gray.get(), *t);
+          if (a.found < 3) continue;
+        }
+        const bool boxed = std::any_of(t->anchors.begin(), t->anchors.end(), [](const Anchor& x) { return x.width > 0; });
+        if (boxed && !anchored(gray.get(), a, *t, engines)) {
+          why = "the registration marks of '" + t->name + "' are found but not its anchor text, either way up: " +
+                "another form";
+          continue;
+        }
+        if (!boxed && flip) continue;  // marks alone cannot tell which way up: taken as it came
+        out.emplace(names(*t));
+        used = t;
+        readZones(item, engines, gray.get(), a, *t, flip, *out);
+        return {};
       }
     }
+    return why;
+  }
+
+  /// Whether an anchor text of `t` is in its box (a few characters may be misread).
+  bool anchored(PIX* gray, const Alignment& a, const Template& t, Engines& engines) const {
+    for (const Anchor& anchor : t.anchors) {
+      if (anchor.width <= 0) continue;
+      const int x = static_cast<int>(a.offsetX + anchor.x * a.scaleX), y = static_cast<int>(a.offsetY + anchor.y * a.scaleY);
+      const int w = static_cast<int>(anchor.width * a.scaleX), h = static_cast<int>(anchor.height * a.scaleY);
+      if (x < 0 || y < 0 || w < 8 || h < 8 || x + w > static_cast<int>(pixGetWidth(gray)) ||
+          y + h > static_cast<int>(pixGetHeight(gray)))
+        continue;
+      BOX* box = boxCreate(x, y, w, h);
+      PixPtr clip(pixClipRectangle(gray, box, nullptr));
+      boxDestroy(&box);
+      if (!clip || blank(clip.get())) continue;
+      tesseract::TessBaseAPI* api = engines.get("jpn");
+      api->SetPageSegMode(tesseract::PSM_SINGLE_LINE);
+      api->SetImage(clip.get());
+      api->SetSourceResolution(static_cast<int>(std::lround(a.dpi)));
+      char* text = api->GetUTF8Text();
+      const std::u32string read = codePoints(withoutSpaces(trimmed(text ? text : "")));
+      delete[] text;
+      api->Clear();
+      const std::u32string want = codePoints(withoutSpaces(anchor.text));
+      if (!want.empty() && edits(read, want) * 3 <= want.size()) return true;
+    }
+    return false;
+  }
+
+  void readZones(const Intake& item, Engines& engines, PIX* page, const Alignment& a, const Template& t, bool flipped,
+                 Record& record) {
     std::size_t reviews = 0;
     record.set(0, item.name);
-    record.set(1, template_->id);
+    record.set(1, t.id);
+    record.set(6, flipped ? "180" : "0");
     record.set(2, sha_);
     record.set(3, std::to_string(static_cast<int>(std::lround(a.dpi))));
     record.set(4, "ocr");
-    std::size_t at = 6;
-    for (const Zone& z : template_->zones) {
+    std::size_t at = 7;
+    for (const Zone& z : t.zones) {
       const double inset = 0.7;  // mm: the box's own lines stay out
       const int x = static_cast<int>(a.offsetX + (z.x + inset) * a.scaleX);
       const int y = static_cast<int>(a.offsetY + (z.y + inset) * a.scaleY);
       const int zw = static_cast<int>((z.width - 2 * inset) * a.scaleX), zh = static_cast<int>((z.height - 2 * inset) * a.scaleY);
       std::string text, raw, why;
       int confidence = 0;
-      if (x >= 0 && y >= 0 && zw > 4 && zh > 4 && x + zw <= static_cast<int>(pixGetWidth(gray.get())) &&
-          y + zh <= static_cast<int>(pixGetHeight(gray.get()))) {
+      if (x >= 0 && y >= 0 && zw > 4 && zh > 4 && x + zw <= static_cast<int>(pixGetWidth(page)) &&
+          y + zh <= static_cast<int>(pixGetHeight(page))) {
         BOX* box = boxCreate(x, y, zw, zh);
-        PixPtr clip(pixClipRectangle(gray.get(), box, nullptr));
+        PixPtr clip(pixClipRectangle(page, box, nullptr));
         boxDestroy(&box);
         if (blank(clip.get())) {  // an empty box: nothing to read, nothing to review
           record.set(at++, "");
@@ -386,9 +447,8 @@ class OcrConnector final : public Connector {
       record.set(at++, std::to_string(x) + "," + std::to_string(y) + "," + std::to_string(zw) + "," + std::to_string(zh));
     }
     record.set(5, std::to_string(reviews));
-    log_->information("ocr %s: '%s' read with %s: %z fields, %z for review", id_, printable(item.name), template_->id,
-                      template_->zones.size(), reviews);
-    return {};
+    log_->information("ocr %s: '%s' read with %s%s: %z fields, %z for review", id_, printable(item.name), t.id,
+                      std::string(flipped ? " (turned round: it was upside down)" : ""), t.zones.size(), reviews);
   }
 
   /// What the reading becomes once the city's rules have seen it; `why`
@@ -552,19 +612,19 @@ class OcrConnector final : public Connector {
 
   /// Finds the registration marks: filled squares of the template's size
   /// near where it puts them (the page's size in px gives the scale).
-  Alignment align(PIX* gray) const {
+  Alignment align(PIX* gray, const Template& t) const {
     Alignment a;
     const int w = static_cast<int>(pixGetWidth(gray)), h = static_cast<int>(pixGetHeight(gray));
-    const double sx = w / template_->pageWidth, sy = h / template_->pageHeight;
+    const double sx = w / t.pageWidth, sy = h / t.pageHeight;
     a.dpi = sx * 25.4;
     PixPtr bin(pixConvertTo1(gray, 128));
     if (!bin) return a;
     BOXA* boxes = pixConnComp(bin.get(), nullptr, 8);
     if (!boxes) return a;
-    const double size = template_->markSize * sx;
+    const double size = t.markSize * sx;
     std::vector<std::pair<double, double>> found;  // centres in px, per mark (NaN: not found)
-    for (const auto& [mx, my] : template_->marks) {
-      const double ex = (mx + template_->markSize / 2) * sx, ey = (my + template_->markSize / 2) * sy;
+    for (const auto& [mx, my] : t.marks) {
+      const double ex = (mx + t.markSize / 2) * sx, ey = (my + t.markSize / 2) * sy;
       double best = 1e18, bx = NAN, by = NAN;
       for (l_int32 i = 0; i < boxaGetCount(boxes); ++i) {
         l_int32 x, y, bw, bh;
@@ -590,8 +650,8 @@ class OcrConnector final : public Connector {
     for (std::size_t i = 0; i < found.size(); ++i) {
       if (std::isnan(found[i].first)) continue;
       ++a.found;
-      xs.emplace_back(template_->marks[i].first + template_->markSize / 2, found[i].first);
-      ys.emplace_back(template_->marks[i].second + template_->markSize / 2, found[i].second);
+      xs.emplace_back(t.marks[i].first + t.markSize / 2, found[i].first);
+      ys.emplace_back(t.marks[i].second + t.markSize / 2, found[i].second);
     }
     auto fit = [](const std::vector<std::pair<double, double>>& pts, double& scale, double& offset) {
       double n = static_cast<double>(pts.size()), sx = 0, sy = 0, sxx = 0, sxy = 0;
@@ -606,15 +666,15 @@ class OcrConnector final : public Connector {
       fit(ys, a.scaleY, a.offsetY);
       a.dpi = a.scaleX * 25.4;
     }
-    a.found = std::min(a.found, static_cast<int>(template_->marks.size()));
+    a.found = std::min(a.found, static_cast<int>(t.marks.size()));
     lastMarks_ = found;
     return a;
   }
 
   /// The page's skew (radians) from the first two marks on one line.
-  double skew(PIX*, const Alignment&) const {
+  double skew(const Template& t) const {
     if (lastMarks_.size() < 2 || std::isnan(lastMarks_[0].first) || std::isnan(lastMarks_[1].first)) return 0;
-    const auto& m = template_->marks;
+    const auto& m = t.marks;
     if (std::fabs(m[0].second - m[1].second) > 0.5) return 0;  // not on one line
     const double dx = lastMarks_[1].first - lastMarks_[0].first, dy = lastMarks_[1].second - lastMarks_[0].second;
     return std::atan2(dy, dx) * (m[1].first > m[0].first ? 1 : -1);
@@ -624,18 +684,18 @@ class OcrConnector final : public Connector {
   std::string id_, tessdata_;
   HostServices* services_ = nullptr;
   std::vector<Template> templates_;
-  const Template* template_ = nullptr;
+  std::vector<const Template*> candidates_;
   int workers_ = 2, reviewBelow_ = 80, maxEdits_ = 2;
   std::vector<std::u32string> towns_;
   std::int64_t maxPixels_ = 60000000;
   std::chrono::milliseconds poll_{2000};
   std::unique_ptr<DropFolder> drop_;
   std::vector<std::unique_ptr<Worker>> workers;
-  std::once_flag namesOnce_;
+  std::mutex namesMutex_;
+  std::map<std::string, std::shared_ptr<const FieldNames>> names_;
   std::mutex recoveredMutex_;
   std::vector<Intake> recovered_;
   bool once_ = false;
-  std::shared_ptr<const FieldNames> names_;
   static thread_local std::string sha_;
   static thread_local std::vector<std::pair<double, double>> lastMarks_;
 };

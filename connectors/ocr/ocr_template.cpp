@@ -48,7 +48,21 @@ std::optional<Template> loadTemplate(const fs::path& file, Diagnostics& diags) {
                                            std::to_string(t.pageHeight) + " mm)");
       }
     } else if (element == "anchor") {
-      t.anchors.push_back(xml::attr(c, "text"));
+      Anchor a;
+      a.text = xml::attr(c, "text");
+      const int boxAttrs = xml::hasAttr(c, "x-mm") + xml::hasAttr(c, "y-mm") + xml::hasAttr(c, "width-mm") +
+                           xml::hasAttr(c, "height-mm");
+      if (boxAttrs == 4) {
+        a.x = mm(c, "x-mm");
+        a.y = mm(c, "y-mm");
+        a.width = mm(c, "width-mm");
+        a.height = mm(c, "height-mm");
+        if (t.pageWidth > 0 && (a.x + a.width > t.pageWidth || a.y + a.height > t.pageHeight))
+          diags.add(f, line, "anchor '" + a.text + "': its box is outside the page");
+      } else if (boxAttrs != 0) {
+        diags.add(f, line, "anchor '" + a.text + "': give its box whole (x-mm, y-mm, width-mm, height-mm) or not at all");
+      }
+      t.anchors.push_back(std::move(a));
     } else if (element == "zone") {
       Zone z;
       z.line = line;

@@ -29,12 +29,20 @@ struct Zone {
   int line = 0;
 };
 
+/// Text printed on every copy of the form (its title, the issuing
+/// municipality): in its box (mm; width 0: no box), it tells which form a
+/// scan is and which way up.
+struct Anchor {
+  std::string text;
+  double x = 0, y = 0, width = 0, height = 0;
+};
+
 struct Template {
   std::filesystem::path file;
   std::string id, name, record;
   double pageWidth = 0, pageHeight = 0, markSize = 0;  ///< mm
   std::vector<std::pair<double, double>> marks;       ///< top-left corners, mm
-  std::vector<std::string> anchors;
+  std::vector<Anchor> anchors;
   std::vector<Zone> zones;
 };
 

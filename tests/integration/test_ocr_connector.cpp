@@ -176,6 +176,23 @@ BOOST_AUTO_TEST_CASE(the_destination_is_snapped_to_the_citys_towns_with_the_read
   }
 }
 
+// A page fed upside down: its marks are symmetric, its title is not — read
+// turned round, and said so.
+BOOST_AUTO_TEST_CASE(an_upside_down_page_is_turned_by_its_anchor_text_and_read) {
+  Scanner s;
+  s.render({"--count", "1", "--start", "1", "--rotate", "180"});
+  auto r = runRenkei({"serve", "--config", s.config(), "--once"});
+  BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+  auto drafts = s.drafts();
+  BOOST_TEST_REQUIRE(drafts.size() == 1u, r.err);
+  const auto& [document, d] = *drafts.begin();
+  auto t = s.truth(document);
+  BOOST_TEST(text(d, "turned") == "180");
+  BOOST_TEST(text(d, "move_date") == t->getValue<std::string>("move_date.iso"));
+  BOOST_TEST(text(d, "member.1.code") == t->getValue<std::string>("member.1.code"));
+  BOOST_TEST(r.err.find("turned round: it was upside down") != std::string::npos, r.err);
+}
+
 BOOST_AUTO_TEST_CASE(a_corrupt_file_a_bomb_and_another_form_go_to_error_with_the_reason) {
   Scanner s;
   s.render({"--count", "1"});
@@ -202,11 +219,52 @@ BOOST_AUTO_TEST_CASE(a_corrupt_file_a_bomb_and_another_form_go_to_error_with_the
   auto reason = [&](const std::string& name) { return test::readFile(error / (name + ".error.txt")); };
   BOOST_TEST(reason("cut.png").find("cannot be decoded") != std::string::npos, reason("cut.png"));
   BOOST_TEST(reason("bomb.png").find("40000 × 40000 px, more than max-pixels") != std::string::npos, reason("bomb.png"));
-  BOOST_TEST(reason("other.png").find("registration marks found: not a page of") != std::string::npos,
+  BOOST_TEST(reason("other.png").find("no template's registration marks found") != std::string::npos,
              reason("other.png"));
   // Counted where operators look.
   auto status = runRenkei({"status", "--config", s.config()});
   BOOST_TEST(status.out.find("bomb.png") != std::string::npos, status.out);
+}
+
+// Another form printed with the same marks (here: a template titled
+// 住民異動届) is told apart by its anchor text: refused with the reason; with
+// both templates configured, each scan goes to the one whose title it bears.
+BOOST_AUTO_TEST_CASE(the_anchor_text_tells_one_form_from_another_with_the_same_marks) {
+  test::TempDir dir;
+  std::string t = test::readFile(source("mappings/ocr/tenshutsu-a.xml"));
+  for (auto [from, to] : {std::pair<std::string, std::string>{"id=\"tenshutsu-a\"", "id=\"idou-todoke\""},
+                          {"anchor text=\"転出証明書\"", "anchor text=\"住民異動届\""},
+                          {"record=\"ocr.tenshutsu\"", "record=\"ocr.idou\""}})
+    t.replace(t.find(from), from.size(), to);
+  test::writeFile(dir / "idou.xml", t);
+  {
+    Scanner s((dir / "idou.xml").string());
+    test::writeFile(s.dir / "config.xml",
+                    std::string(test::readFile(s.dir / "config.xml"))
+                        .replace(test::readFile(s.dir / "config.xml").find("records=\"ocr.tenshutsu\""),
+                                 std::string("records=\"ocr.tenshutsu\"").size(), "records=\"ocr.idou\""));
+    s.render({"--count", "1"});
+    auto r = runRenkei({"serve", "--config", s.config(), "--once"});
+    BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+    BOOST_TEST(s.drafts().empty());
+    const fs::path error = s.dir / "scans/error";
+    BOOST_TEST_REQUIRE(test::listFiles(error).size() == 2u);
+    const std::string reason = test::readFile(error / (test::listFiles(error).front() + ".error.txt"));
+    BOOST_TEST(reason.find("are found but not its anchor text, either way up: another form") != std::string::npos,
+               reason);
+  }
+  // Both templates: the 転出証明書 goes to its own.
+  Scanner both(source("mappings/ocr/tenshutsu-a.xml").string() + ";" + (dir / "idou.xml").string());
+  test::writeFile(both.dir / "config.xml",
+                  std::string(test::readFile(both.dir / "config.xml"))
+                      .replace(test::readFile(both.dir / "config.xml").find("</renkei>"), 9,
+                               "  <route id=\"idou\" from=\"scans\" records=\"ocr.idou\" to=\"drafts\"/>\n</renkei>"));
+  both.render({"--count", "1"});
+  auto r = runRenkei({"serve", "--config", both.config(), "--once"});
+  BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+  auto drafts = both.drafts();
+  BOOST_TEST_REQUIRE(drafts.size() == 1u, r.err);
+  BOOST_TEST(text(drafts.begin()->second, "template") == "tenshutsu-a");
 }
 
 BOOST_AUTO_TEST_CASE(a_template_zone_outside_the_page_is_a_check_error_with_its_line) {
