@@ -417,27 +417,45 @@ class OcrConnector final : public Connector {
           continue;
         }
         // A white margin round the text: the engine reads a box edge to edge badly.
-        PixPtr framed(pixAddBorder(clip.get(), static_cast<l_uint32>(a.scaleX * 2), 255));
         tesseract::TessBaseAPI* api = engines.get(z.lang);
-        api->SetPageSegMode(static_cast<tesseract::PageSegMode>(z.psm));
-        api->SetImage(framed ? framed.get() : clip.get());
-        api->SetSourceResolution(static_cast<int>(std::lround(a.dpi)));
-        char* t = api->GetUTF8Text();
-        raw = trimmed(t ? t : "");
-        delete[] t;
-        confidence = raw.empty() ? 0 : std::max(0, api->MeanTextConf());
-        api->Clear();
+        auto readAt = [&](float scale, int& conf) {
+          PixPtr scaled(scale == 1.0f ? pixClone(clip.get()) : pixScale(clip.get(), scale, scale));
+          PixPtr framed(pixAddBorder(scaled ? scaled.get() : clip.get(), static_cast<l_uint32>(a.scaleX * 2 * scale), 255));
+          api->SetPageSegMode(static_cast<tesseract::PageSegMode>(z.psm));
+          api->SetImage(framed ? framed.get() : clip.get());
+          api->SetSourceResolution(static_cast<int>(std::lround(a.dpi * scale)));
+          char* t = api->GetUTF8Text();
+          std::string out = trimmed(t ? t : "");
+          delete[] t;
+          conf = out.empty() ? 0 : std::max(0, api->MeanTextConf());
+          api->Clear();
+          return out;
+        };
+        raw = readAt(1.0f, confidence);
+        // A value from a code table the first reading is not in: read again
+        // at other sizes (the model reads a lone 男 at 200 dpi, not at 300).
+        if (!z.codes.empty() && !z.codes.count(text::toHalfwidth(withoutSpaces(raw))))
+          for (float scale : {0.67f, 1.5f}) {
+            int conf = 0;
+            const std::string again = readAt(scale, conf);
+            if (z.codes.count(text::toHalfwidth(withoutSpaces(again)))) {
+              raw = again;
+              confidence = conf;
+              break;
+            }
+          }
       } else {
         why = "the zone falls outside the scan";
       }
       bool warnOnly = false;
       text = correct(z, raw, why, warnOnly);
-      const bool review = z.reviewAlways || confidence < reviewBelow_ || (!why.empty() && !warnOnly);
+      const int below = z.reviewBelow >= 0 ? z.reviewBelow : reviewBelow_;
+      const bool review = z.reviewAlways || confidence < below || (!why.empty() && !warnOnly);
       if (review) {
         ++reviews;
         if (why.empty()) why = z.reviewAlways ? "always reviewed (names: the model cannot write some name kanji)"
                                               : "confidence " + std::to_string(confidence) + " below " +
-                                                    std::to_string(reviewBelow_);
+                                                    std::to_string(below);
       }
       record.set(at++, text);
       record.set(at++, raw == text ? std::string() : raw);
@@ -463,6 +481,26 @@ class OcrConnector final : public Connector {
         if (c >= '0' && c <= '9') d += c;
       if (d.size() != v.size() && why.empty()) why = "characters other than digits were read (dropped)";
       v = d;
+    }
+    if (z.type == "address") {
+      // Address notation the model gets wrong in known ways: 丁 read as 」
+      // or lost between a number and 目, a stray quote inside a word.
+      std::string out;
+      for (std::size_t i = 0; i < v.size();) {
+        const bool afterDigit = !out.empty() && out.back() >= '0' && out.back() <= '9';
+        if (afterDigit && v.compare(i, 6, "」目") == 0) {
+          out += "丁目";
+          i += 6;
+        } else if (afterDigit && v.compare(i, 3, "目") == 0) {
+          out += "丁目";
+          i += 3;
+        } else if (v[i] == '\'' || v[i] == '`' || v[i] == '"') {
+          ++i;
+        } else {
+          out += v[i++];
+        }
+      }
+      v = out;
     }
     if (z.type == "name" || z.type == "address" || z.type == "kanji") {
       // One full-width space between 氏 and 名, none in an address.

@@ -80,6 +80,7 @@ std::optional<Template> loadTemplate(const fs::path& file, Diagnostics& diags) {
       // Names and 本籍 are always shown: the model cannot write some name kanji at all.
       if (z.type == "name") z.reviewAlways = true;
       z.snapToTown = xml::hasAttr(c, "master") && xml::attr(c, "master") == "town";
+      if (xml::hasAttr(c, "review-below")) z.reviewBelow = std::stoi(xml::attr(c, "review-below"));
       if (xml::hasAttr(c, "codes")) {
         std::istringstream in(xml::attr(c, "codes"));
         for (std::string pair; in >> pair;) {

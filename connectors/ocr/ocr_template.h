@@ -26,6 +26,7 @@ struct Zone {
   std::map<std::string, std::string> codes;  ///< what is printed → the code sent (男=1)
   bool reviewAlways = false;   ///< names and 本籍: shown for review whatever the confidence
   bool snapToTown = false;     ///< master="town": snapped to the city's 町字 list
+  int reviewBelow = -1;        ///< the zone's own confidence threshold (-1: the connector's)
   int line = 0;
 };
 
