@@ -2,7 +2,8 @@
 // dropped by a scanner into a folder, read with Tesseract through its C++
 // API and handed to the host as one record per document through the engine
 // seam (HostServices::emit, keyed by the file's SHA-256: a document read
-// twice lands once). Its own worker threads do the reading, one Tesseract
+// twice lands once; a multi-page TIFF or PDF gives a record per page read,
+// in one unit). Its own worker threads do the reading, one Tesseract
 // engine per language and thread, OMP_THREAD_LIMIT=1, so a slow page never
 // stalls another route's intake.
 //
@@ -33,6 +34,7 @@
 #include <thread>
 
 #include "drop_folder.h"
+#include "ocr_pages.h"
 #include "ocr_template.h"
 #include "renkei/json.h"
 #include "renkei/local_time.h"
@@ -53,8 +55,8 @@ const renkei_config_key kKeys[] = {
     {"directory", "path", nullptr, 1,
      "The scanners' folder: scans arrive in <directory>/in/, are read from processing/, kept in done/, and a scan "
      "that cannot be read goes to error/ with its reason."},
-    {"pattern", "list", "*.png;*.PNG;*.tif;*.tiff;*.TIF;*.TIFF;*.jpg;*.jpeg;*.JPG;*.JPEG", 0,
-     "The file names taken from in/."},
+    {"pattern", "list", "*.png;*.PNG;*.tif;*.tiff;*.TIF;*.TIFF;*.jpg;*.jpeg;*.JPG;*.JPEG;*.pdf;*.PDF", 0,
+     "The file names taken from in/ (PNG, TIFF with one page or many, JPEG, PDF)."},
     {"templates", "list", nullptr, 1,
      "The OCR template files (urn:renkei:ocr-template:1, e.g. mappings/ocr/tenshutsu-a.xml), separated by ';'."},
     {"template", "string", "", 0,
@@ -67,6 +69,12 @@ const renkei_config_key kKeys[] = {
     {"max-pixels", "int", "60000000", 0,
      "A scan whose header says more pixels than this is refused before it is decoded (a decompression bomb, a "
      "30,000 px wide photo): A4 at 600 dpi is 35 million."},
+    {"max-pages", "int", "50", 0,
+     "A multi-page TIFF or PDF with more pages is refused before any page is decoded (split it, or raise this)."},
+    {"pdf-dpi", "int", "300", 0, "A PDF's pages are rendered at this resolution (150 to 600) before they are read."},
+    {"min-dpi", "int", "150", 0,
+     "A page whose registration marks say it was scanned coarser than this (a photo at 72 dpi) is refused with "
+     "the reason: too few pixels to read a kanji."},
     {"address-master", "path", nullptr, 0,
      "The city's 町字 list (one address prefix per line, # comments; the concierge's towns file serves): a zone "
      "with master=\"town\" (the 転出先 of a 転出証明書) is snapped to the nearest, the reading kept beside it."},
@@ -86,11 +94,6 @@ struct Alignment {
   double dpi = 0;
   int found = 0;
 };
-
-struct PixDeleter {
-  void operator()(PIX* p) const { pixDestroy(&p); }
-};
-using PixPtr = std::unique_ptr<PIX, PixDeleter>;
 
 /// One worker's engines, one per language, made on first use.
 class Engines {
@@ -173,6 +176,21 @@ class OcrConnector final : public Connector {
     if (reviewBelow_ < 0 || reviewBelow_ > 100) throw ConfigError("review-below: 0 to 100");
     maxPixels_ = settings.getInt("max-pixels");
     if (maxPixels_ < 1000000) throw ConfigError("max-pixels: at least 1000000");
+    limits_.maxPixels = maxPixels_;
+    limits_.maxPages = static_cast<int>(settings.getInt("max-pages"));
+    if (limits_.maxPages < 1 || limits_.maxPages > 10000) throw ConfigError("max-pages: 1 to 10000");
+    limits_.pdfDpi = static_cast<int>(settings.getInt("pdf-dpi"));
+    if (limits_.pdfDpi < 150 || limits_.pdfDpi > 600) throw ConfigError("pdf-dpi: 150 to 600");
+    minDpi_ = static_cast<int>(settings.getInt("min-dpi"));
+    if (minDpi_ < 50 || minDpi_ > 600) throw ConfigError("min-dpi: 50 to 600");
+    quietPoppler();
+    // Leptonica's own messages ("Error in pixReadStreamPng …") go to the
+    // host's log at debug level, timestamped, instead of bare on stderr; the
+    // connector says why a scan is refused. They name functions, not data.
+    leptonicaLog_.store(log_);
+    leptSetStderrHandler([](const char* message) {
+      if (Poco::Logger* l = leptonicaLog_.load(); l && l->debug()) l->debug("leptonica: %s", trimmed(message));
+    });
     if (settings.has("tessdata")) tessdata_ = settings.getPath("tessdata").string();
     maxEdits_ = static_cast<int>(settings.getInt("address-max-edits"));
     if (maxEdits_ < 0 || maxEdits_ > 10) throw ConfigError("address-max-edits: 0 to 10");
@@ -269,14 +287,13 @@ class OcrConnector final : public Connector {
   /// cannot take it now (the scan stays claimed and is read again).
   bool readOne(const Intake& item, Engines& engines) {
     std::string why;
-    std::optional<Record> record;
-    const Template* used = nullptr;
+    std::vector<std::pair<const Template*, Record>> pages;
     try {
-      why = read(item, engines, record, used);
+      why = read(item, engines, pages);
     } catch (const std::exception& e) {
       why = e.what();
     }
-    if (why.empty() && !record) why = "nothing read";
+    if (why.empty() && pages.empty()) why = "nothing read";
     if (!why.empty()) {
       log_->warning("ocr %s: '%s' refused: %s", id_, printable(item.name), why);
       drop_->fail(item, drop_->reasonText(item.name, why));
@@ -285,7 +302,15 @@ class OcrConnector final : public Connector {
     }
     Emission e;
     e.key = "ocr:" + sha_;
-    e.sets.push_back({used->record, {std::move(*record)}});
+    // One set per record type (a multi-page scan may hold different forms).
+    for (auto& [t, record] : pages) {
+      auto set = std::find_if(e.sets.begin(), e.sets.end(), [&](const auto& x) { return x.recordType == t->record; });
+      if (set == e.sets.end()) {
+        e.sets.push_back({t->record, {}});
+        set = std::prev(e.sets.end());
+      }
+      set->records.push_back(std::move(record));
+    }
     const Outcome o = services_->emit(e);
     if (o.status() == Outcome::Status::Retry) return false;
     if (!o.isOk()) {
@@ -301,7 +326,7 @@ class OcrConnector final : public Connector {
     std::lock_guard lock(namesMutex_);
     auto& slot = names_[t.id];
     if (!slot) {
-      FieldNames n{"document", "template", "sha256", "dpi", "source", "review_count", "turned"};
+      FieldNames n{"document", "template", "sha256", "dpi", "source", "review_count", "turned", "page", "pages"};
       for (const Zone& z : t.zones)
         for (const char* suffix : {"", ".raw", ".confidence", ".review", ".why", ".box"})
           n.push_back(z.field + suffix);
@@ -310,20 +335,35 @@ class OcrConnector final : public Connector {
     return slot;
   }
 
-  /// The page read into `record`; "" or why it cannot be read.
-  std::string read(const Intake& item, Engines& engines, std::optional<Record>& out, const Template*& used) {
-    l_int32 format = 0, w = 0, h = 0, bps = 0, spp = 0, cmap = 0;
-    if (pixReadHeader(item.path.c_str(), &format, &w, &h, &bps, &spp, &cmap) != 0 || w <= 0 || h <= 0)
-      return "not an image Leptonica can read (PNG, TIFF, JPEG), or a corrupt one";
-    if (static_cast<std::int64_t>(w) * h > maxPixels_)
-      return "the image is " + std::to_string(w) + " × " + std::to_string(h) + " px, more than max-pixels (" +
-             std::to_string(maxPixels_) + "): not decoded";
+  /// Every page of the scan read, one record each; "" or why the scan
+  /// cannot be read (naming the page of a multi-page scan). Blank pages (the
+  /// back of a sheet scanned on both sides) are passed over; a scan with
+  /// nothing else is refused.
+  std::string read(const Intake& item, Engines& engines, std::vector<std::pair<const Template*, Record>>& out) {
+    ScanPages pages;
+    if (std::string why = pages.open(item.path, limits_); !why.empty()) return why;
     sha_ = seal::sha256Hex(readAll(item.path));
-    PixPtr raw(pixRead(item.path.c_str()));
-    if (!raw) return "the image cannot be decoded (corrupt?)";
-    PixPtr scanned(pixConvertTo8(raw.get(), 0));
-    if (!scanned) return "the image cannot be turned to grey";
-    raw.reset();
+    const int n = pages.count();
+    auto where = [n](int i) { return n > 1 ? "page " + std::to_string(i + 1) + " of " + std::to_string(n) + ": " : std::string(); };
+    for (int i = 0; i < n; ++i) {
+      PixPtr scanned;
+      if (std::string why = pages.page(i, scanned); !why.empty()) return where(i) + why;
+      if (blankPage(scanned.get())) continue;
+      std::optional<Record> record;
+      const Template* used = nullptr;
+      if (std::string why = readPage(item, engines, std::move(scanned), record, used); !why.empty())
+        return where(i) + why;
+      record->set(7, std::to_string(i + 1));
+      record->set(8, std::to_string(n));
+      out.emplace_back(used, std::move(*record));
+    }
+    if (out.empty()) return n > 1 ? "every page is blank" : "the page is blank";
+    return {};
+  }
+
+  /// One page read into `out`; "" or why it cannot be read.
+  std::string readPage(const Intake& item, Engines& engines, PixPtr scanned, std::optional<Record>& out,
+                       const Template*& used) {
     // Each template in turn, the page as it came and turned round: the
     // registration marks (deskewed by the top ones), then the anchor text
     // in its box says which form it is, and which way up.
@@ -334,6 +374,10 @@ class OcrConnector final : public Connector {
         if (!gray) continue;
         Alignment a = align(gray.get(), *t);
         if (a.found < 3) continue;
+        if (a.dpi < minDpi_)
+          return "the page is scanned at about " + std::to_string(static_cast<int>(std::lround(a.dpi))) +
+                 " dpi, coarser than min-dpi (" + std::to_string(minDpi_) + "): too few pixels to read; scan it " +
+                 "again at 300 dpi";
         const double angle = skew(*t);
         if (std::fabs(angle) > 0.0015) {
           PixPtr straight(pixRotate(gray.get(), -angle, L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0));
@@ -394,7 +438,7 @@ class OcrConnector final : public Connector {
     record.set(2, sha_);
     record.set(3, std::to_string(static_cast<int>(std::lround(a.dpi))));
     record.set(4, "ocr");
-    std::size_t at = 7;
+    std::size_t at = 9;
     for (const Zone& z : t.zones) {
       const double inset = 0.7;  // mm: the box's own lines stay out
       const int x = static_cast<int>(a.offsetX + (z.x + inset) * a.scaleX);
@@ -638,6 +682,16 @@ class OcrConnector final : public Connector {
     return ink < 0.002 * pixGetWidth(clip) * pixGetHeight(clip);
   }
 
+  /// A page with next to no ink (under 0.02 %: a few specks of dust; one
+  /// printed line is ten times that): the back of a sheet, nothing to read.
+  static bool blankPage(PIX* page) {
+    PixPtr bin(pixConvertTo1(page, 128));
+    if (!bin) return false;
+    l_int32 ink = 0;
+    pixCountPixels(bin.get(), &ink, nullptr);
+    return ink < 0.0002 * pixGetWidth(page) * pixGetHeight(page);
+  }
+
   static std::string readAll(const fs::path& p) {
     std::FILE* f = std::fopen(p.c_str(), "rb");
     if (!f) return {};
@@ -726,6 +780,8 @@ class OcrConnector final : public Connector {
   int workers_ = 2, reviewBelow_ = 80, maxEdits_ = 2;
   std::vector<std::u32string> towns_;
   std::int64_t maxPixels_ = 60000000;
+  PageLimits limits_;
+  int minDpi_ = 150;
   std::chrono::milliseconds poll_{2000};
   std::unique_ptr<DropFolder> drop_;
   std::vector<std::unique_ptr<Worker>> workers;
@@ -734,6 +790,7 @@ class OcrConnector final : public Connector {
   std::mutex recoveredMutex_;
   std::vector<Intake> recovered_;
   bool once_ = false;
+  static inline std::atomic<Poco::Logger*> leptonicaLog_{nullptr};
   static thread_local std::string sha_;
   static thread_local std::vector<std::pair<double, double>> lastMarks_;
 };

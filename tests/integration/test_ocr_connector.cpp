@@ -48,7 +48,7 @@ struct Scanner {
   }
   std::string config() const { return (dir / "config.xml").string(); }
   /// render_forms.py's pages into scans/in/ (with their truth beside, in truth/).
-  void render(const std::vector<std::string>& args) {
+  void render(const std::vector<std::string>& args, bool intoScans = true) {
     std::vector<std::string> cmd{"/usr/bin/python3", source("tests/tools/render_forms.py").string(), "--resident",
                                  source("config/samples/jumin/JUMIN_20261101_FULL.csv").string(), "--out",
                                  (dir / "truth").string()};
@@ -56,10 +56,20 @@ struct Scanner {
     auto r = test::run(cmd);
     BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
     for (const std::string& name : test::listFiles(dir / "truth"))
-      if (name.find(".truth.json") == std::string::npos && !fs::exists(dir / "scans/done" / name))
+      if (intoScans && name.find(".truth.json") == std::string::npos && !fs::exists(dir / "scans/done" / name))
         fs::copy_file(dir / "truth" / name, dir / "scans/in" / name, fs::copy_options::skip_existing);
   }
-  /// The drafts delivered, by document.
+  /// render_forms.py's pages packed into one scan in scans/in/ (pack_pages.py).
+  void pack(const std::string& name, const std::vector<std::string>& args) {
+    std::vector<std::string> cmd{"/usr/bin/python3", source("tests/tools/pack_pages.py").string(),
+                                 (dir / "scans/in" / name).string()};
+    for (const std::string& a : args)
+      cmd.push_back(a.rfind("--", 0) == 0 || std::isdigit(static_cast<unsigned char>(a[0])) ? a
+                                                                                            : (dir / "truth" / a).string());
+    auto r = test::run(cmd);
+    BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+  }
+  /// The drafts delivered, by document (and "#page" for a multi-page scan).
   std::map<std::string, Poco::JSON::Object::Ptr> drafts() {
     std::map<std::string, Poco::JSON::Object::Ptr> out;
     const fs::path folder = dir / "drafts/out";
@@ -68,7 +78,8 @@ struct Scanner {
       for (std::size_t at = 0; at < text.size();) {
         const std::size_t nl = text.find('\n', at);
         auto o = Poco::JSON::Parser().parse(text.substr(at, nl - at)).extract<Poco::JSON::Object::Ptr>();
-        out[o->getValue<std::string>("document")] = o;
+        const std::string pages = o->has("pages") ? o->getValue<std::string>("pages") : "1";
+        out[o->getValue<std::string>("document") + (pages == "1" ? "" : "#" + o->getValue<std::string>("page"))] = o;
         at = nl == std::string::npos ? text.size() : nl + 1;
       }
     }
@@ -248,6 +259,7 @@ BOOST_AUTO_TEST_CASE(a_corrupt_file_a_bomb_and_another_form_go_to_error_with_the
   // Counted where operators look.
   auto status = runRenkei({"status", "--config", s.config()});
   BOOST_TEST(status.out.find("bomb.png") != std::string::npos, status.out);
+  BOOST_TEST(r.err.find("Error in") == std::string::npos, r.err);
 }
 
 // Another form printed with the same marks (here: a template titled
@@ -306,4 +318,76 @@ BOOST_AUTO_TEST_CASE(a_template_zone_outside_the_page_is_a_check_error_with_its_
   BOOST_TEST(r.err.find("bad.xml:" + std::to_string(line) + ": zone 'destination': outside the page") !=
                  std::string::npos,
              r.err);
+}
+
+// What a document feeder writes: one PDF or multi-page TIFF for several
+// forms, with the blank backs of sheets scanned on both sides. Each page is
+// read (PDF pages rendered through poppler) into a record of its own with
+// its page number; blank pages are passed over. And what may arrive
+// instead: a 200-page PDF (refused before any page is rendered), a 30,000
+// px wide image (refused before it is decoded), a blank page, a photo at 72
+// dpi, a PDF whose second page is another form (named by page) — each to
+// error/ with the reason.
+BOOST_AUTO_TEST_CASE(a_feeder_scan_is_read_page_by_page_and_what_cannot_be_read_is_refused_by_page) {
+  Scanner s;
+  s.render({"--count", "3"}, false);
+  s.render({"--count", "1", "--start", "9", "--dpi", "72"}, false);
+  // Pages 1 and 2 in a PDF, a blank back after the first.
+  s.pack("feeder.pdf", {"tenshutsu-a-000.png", "tenshutsu-a-001.png", "--blank-after", "1"});
+  // Two A4 pages from a colour scanner, uncompressed: a TIFF of 52 MB.
+  s.pack("colour.tif", {"tenshutsu-a-002.png", "tenshutsu-a-000.png", "--rgb", "--raw"});
+  s.pack("long.pdf", {"--blank-pages", "200", "--dpi", "20"});
+  s.pack("blank.png", {"--blank-pages", "1", "--dpi", "150"});
+  fs::copy_file(s.dir / "truth/tenshutsu-a-009.png", s.dir / "scans/in/photo.png");
+  auto py = test::run({"/usr/bin/python3", "-c",
+                       "import sys; from PIL import Image; Image.new('1', (30000, 3000), 1).save(sys.argv[1])",
+                       (s.dir / "scans/in/wide.png").string()});
+  BOOST_TEST_REQUIRE(py.exitCode == 0, py.err);
+  auto other = test::run({"/usr/bin/convert", "-size", "2480x3508", "xc:white", "-font",
+                          "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf", "-pointsize", "60", "-annotate",
+                          "+300+400", "住民票の写し等の交付請求書", (s.dir / "truth/other.png").string()});
+  BOOST_TEST_REQUIRE(other.exitCode == 0, other.err);
+  s.pack("mixed.pdf", {"tenshutsu-a-001.png", "other.png"});
+  BOOST_TEST(fs::file_size(s.dir / "scans/in/colour.tif") > 50'000'000u);
+
+  auto r = runRenkei({"serve", "--config", s.config(), "--once"});
+  BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+  auto drafts = s.drafts();
+  std::vector<std::string> documents;
+  for (const auto& [key, d] : drafts) documents.push_back(key);
+  BOOST_TEST(documents == (std::vector<std::string>{"colour.tif#1", "colour.tif#2", "feeder.pdf#1", "feeder.pdf#3"}),
+             r.err);
+  auto same = [&](const std::string& key, const std::string& page) {
+    BOOST_TEST_CONTEXT(key) {
+      BOOST_TEST_REQUIRE(drafts.count(key) == 1u);
+      const auto& d = drafts[key];
+      auto t = s.truth(page);
+      BOOST_TEST(text(d, "move_date") == t->getValue<std::string>("move_date.iso"));
+      BOOST_TEST(text(d, "member.1.code") == t->getValue<std::string>("member.1.code"));
+      BOOST_TEST(text(d, "member.1.birth") == t->getValue<std::string>("member.1.birth.iso"));
+    }
+  };
+  same("feeder.pdf#1", "tenshutsu-a-000.png");
+  same("feeder.pdf#3", "tenshutsu-a-001.png");
+  same("colour.tif#1", "tenshutsu-a-002.png");
+  same("colour.tif#2", "tenshutsu-a-000.png");
+  BOOST_TEST(text(drafts["feeder.pdf#3"], "pages") == "3");
+  BOOST_TEST(text(drafts["feeder.pdf#1"], "dpi") == "300");
+
+  const fs::path error = s.dir / "scans/error";
+  auto reason = [&](const std::string& name) {
+    return fs::exists(error / (name + ".error.txt")) ? test::readFile(error / (name + ".error.txt")) : "(not refused)";
+  };
+  BOOST_TEST(reason("long.pdf").find("a scan of 200 pages, more than max-pages (50)") != std::string::npos,
+             reason("long.pdf"));
+  BOOST_TEST(reason("wide.png").find("30000 × 3000 px, more than max-pixels") != std::string::npos, reason("wide.png"));
+  BOOST_TEST(reason("blank.png").find("the page is blank") != std::string::npos, reason("blank.png"));
+  BOOST_TEST(reason("photo.png").find("scanned at about 72 dpi, coarser than min-dpi (150)") != std::string::npos,
+             reason("photo.png"));
+  BOOST_TEST(reason("mixed.pdf").find("page 2 of 2: no template's registration marks found") != std::string::npos,
+             reason("mixed.pdf"));
+  // Refused whole: the first page of mixed.pdf is not sent on its own.
+  BOOST_TEST(drafts.count("mixed.pdf#1") == 0u);
+  for (const char* name : {"long.pdf", "wide.png", "blank.png", "photo.png", "mixed.pdf"})
+    BOOST_TEST(fs::exists(error / name), name);  // the scan kept as it came
 }
