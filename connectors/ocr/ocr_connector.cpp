@@ -326,7 +326,7 @@ class OcrConnector final : public Connector {
     std::lock_guard lock(namesMutex_);
     auto& slot = names_[t.id];
     if (!slot) {
-      FieldNames n{"document", "template", "sha256", "dpi", "source", "review_count", "turned", "page", "pages"};
+      FieldNames n{"document", "template", "sha256", "dpi", "source", "review_count", "turned", "page", "pages", "review_fields"};
       for (const Zone& z : t.zones)
         for (const char* suffix : {"", ".raw", ".confidence", ".review", ".why", ".box"})
           n.push_back(z.field + suffix);
@@ -438,7 +438,8 @@ class OcrConnector final : public Connector {
     record.set(2, sha_);
     record.set(3, std::to_string(static_cast<int>(std::lround(a.dpi))));
     record.set(4, "ocr");
-    std::size_t at = 9;
+    std::size_t at = 10;
+    std::string reviewFields;  // the fields marked, by name (never what was read)
     for (const Zone& z : t.zones) {
       const double inset = 0.7;  // mm: the box's own lines stay out
       const int x = static_cast<int>(a.offsetX + (z.x + inset) * a.scaleX);
@@ -514,6 +515,7 @@ class OcrConnector final : public Connector {
       const bool review = z.reviewAlways || confidence < below || (!why.empty() && !warnOnly);
       if (review) {
         ++reviews;
+        reviewFields += (reviewFields.empty() ? "" : " ") + z.field;
         if (why.empty()) why = z.reviewAlways ? "always reviewed (names: the model cannot write some name kanji)"
                                               : "confidence " + std::to_string(confidence) + " below " +
                                                     std::to_string(below);
@@ -526,6 +528,7 @@ class OcrConnector final : public Connector {
       record.set(at++, std::to_string(x) + "," + std::to_string(y) + "," + std::to_string(zw) + "," + std::to_string(zh));
     }
     record.set(5, std::to_string(reviews));
+    record.set(9, reviewFields);
     log_->information("ocr %s: '%s' read with %s%s: %z fields, %z for review", id_, printable(item.name), t.id,
                       std::string(flipped ? " (turned round: it was upside down)" : ""), t.zones.size(), reviews);
   }

@@ -226,11 +226,12 @@ std::vector<Summary> Review::list(const std::string& stateFilter, const std::str
   params.emplace_back(std::in_place_type<std::int64_t>, static_cast<std::int64_t>(std::min<std::size_t>(limit, 5000)));
   const std::string today = localDay(now);
   state_.read([&](StateSession& s) {
-    s.query("SELECT arrival_no, procedure_id, state, assigned, due, correction_deadline, received_ms FROM " + apps_ +
+    s.query("SELECT arrival_no, procedure_id, state, assigned, due, correction_deadline, received_ms, source FROM " + apps_ +
                 " WHERE " + where + " ORDER BY received_ms, id LIMIT ?",
             params, [&](StateRows& row) {
               {
-                Summary x{row.text(0), row.text(1), row.text(2), row.text(3), row.text(4), row.text(5), row.integer(6)};
+                Summary x{row.text(0), row.text(1), row.text(2), row.text(3), row.text(4), row.text(5), row.integer(6),
+                          false, row.text(7)};
                 x.overdue = ((x.state == state::kReceived || x.state == state::kReviewing) && today > x.due) ||
                             (x.state == state::kCorrection && today > x.correctionDeadline);
                 out.push_back(std::move(x));

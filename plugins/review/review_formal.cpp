@@ -171,6 +171,11 @@ std::vector<Finding> Review::formalReview(const Procedure& p, const Fields& fiel
                      "the 戸籍 holds this person's " + fields +
                          " as Unicode only (lossy: no 統一文字番号): compare the name with the 戸籍's glyph"});
   }
+  // A draft read from a scan (the ocr connector): the fields its reading
+  // marked for review (names always, low confidence, failed checks), by
+  // their names on the form — shown, for staff to check against the paper.
+  if (const std::string marked = valueOf(fields, "ocr_review"); !marked.empty())
+    out.push_back({"ocr.review", "ocr_review", true, "read from a scan: check these fields against the paper: " + marked});
   return out;
 }
 

@@ -220,6 +220,7 @@ class ReviewHandler final : public api::ReviewServiceIf {
         x.correctionDeadline = s.correctionDeadline;
         x.receivedAt = s.receivedAt;
         x.overdue = s.overdue;
+        x.source = s.source;
         out.push_back(std::move(x));
       }
     });
@@ -481,9 +482,10 @@ class ReviewModule final : public Module {
           else if (name == attachmentsField_) manifest = &r.value(f);
           else if (name == "source") {
             // A mapping says its applications are packages
-            // (<field to="source" value="package"/>); bridge when it does
-            // not. Never "window": that is a window system's call alone.
-            if (r.value(f) == "package") in.source = r.value(f);
+            // (<field to="source" value="package"/>) or drafts read from a
+            // scan at the window ("ocr"); bridge when it does not. Never
+            // "window": that is a window system's call alone.
+            if (r.value(f) == "package" || r.value(f) == "ocr") in.source = r.value(f);
           } else in.fields.emplace_back(name, r.value(f));
         }
         try {

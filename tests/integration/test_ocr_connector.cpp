@@ -391,3 +391,73 @@ BOOST_AUTO_TEST_CASE(a_feeder_scan_is_read_page_by_page_and_what_cannot_be_read_
   for (const char* name : {"long.pdf", "wide.png", "blank.png", "photo.png", "mixed.pdf"})
     BOOST_TEST(fs::exists(error / name), name);  // the scan kept as it came
 }
+
+// A 転出証明書 read at the window becomes a 転入届 draft in the review module
+// (mappings/ocr/tenshutsu-to-review.xml, source "ocr"): the household as
+// members, the 従前の住所 and the 転出先; what the certificate does not say
+// (the 異動日, each member's 住民種別) left for staff and reported as
+// required; the fields the reading marked shown by name as ocr.review.
+BOOST_AUTO_TEST_CASE(a_read_certificate_becomes_a_tennyu_draft_for_review) {
+  Scanner s;
+  std::string config = test::readFile(s.dir / "config.xml");
+  std::string review =
+      "  <calendar file=\"" + source("config/calendar/demo-city.xml").string() + "\"/>\n"
+      "  <module id=\"review\" plugin=\"review\"><procedures>" + source("config/review/procedures.xml").string() +
+      "</procedures><variants>" + source("config/review/kanji-variants.tsv").string() +
+      "</variants><municipality>見本市</municipality></module>\n"
+      "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
+      "  <route id=\"to-review\" from=\"scans\" records=\"ocr.tenshutsu\" to=\"review\" mapping=\"" +
+      source("mappings/ocr/tenshutsu-to-review.xml").string() + "\"/>\n";
+  for (const char* type : {"writeback.tennyu-todoke", "writeback.tenkyo-todoke", "writeback.tenshutsu-todoke",
+                           "writeback.tokurei-tennyu", "writeback.tokurei-tenshutsu", "review.notice", "review.mail"})
+    review += std::string("  <route id=\"") + type + "\" from=\"review\" records=\"" + type + "\" to=\"out\"/>\n";
+  config.replace(config.find("</renkei>"), 9, review + "</renkei>\n");
+  test::writeFile(s.dir / "config.xml", config);
+  s.render({"--count", "2"});
+  auto r = runRenkei({"serve", "--config", s.config(), "--once"});
+  BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+  auto drafts = s.drafts();
+  BOOST_TEST_REQUIRE(drafts.size() == 2u, r.err);
+
+  const std::string db = (s.dir / "renkei.db").string();
+  auto sql = [&](const std::string& q) {
+    auto x = test::run({"/usr/bin/sqlite3", "-separator", "\t", db, q});
+    BOOST_REQUIRE_MESSAGE(x.exitCode == 0, x.err);
+    return x.out;
+  };
+  std::string table = sql("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%review%applications'");
+  while (!table.empty() && table.back() == '\n') table.pop_back();
+  BOOST_TEST_REQUIRE(!table.empty());
+  const std::string rows = sql("SELECT source, procedure_id, state, fields, findings FROM " + table + " ORDER BY id");
+  BOOST_TEST(std::count(rows.begin(), rows.end(), '\n') == 2, rows);
+  for (const auto& [document, d] : drafts) {
+    BOOST_TEST_CONTEXT(document) {
+      auto t = s.truth(document);
+      // The draft holds what was read (as the connector wrote it) …
+      BOOST_TEST(rows.find(text(d, "member.1.name")) != std::string::npos);
+      BOOST_TEST(rows.find(text(d, "destination")) != std::string::npos);
+      BOOST_TEST(rows.find(t->getValue<std::string>("member.1.birth.iso")) != std::string::npos);
+    }
+  }
+  std::size_t at = 0;
+  for (std::string line; at < rows.size();) {
+    const std::size_t nl = rows.find('\n', at);
+    line = rows.substr(at, nl - at);
+    at = nl + 1;
+    BOOST_TEST_CONTEXT(line.substr(0, 40)) {
+      BOOST_TEST(line.rfind("ocr\ttennyu-todoke\treceived\t", 0) == 0u);
+      // … the fields the reading marked, by name …
+      BOOST_TEST(line.find("ocr.review") != std::string::npos);
+      BOOST_TEST(line.find("householder") != std::string::npos);
+      // … and what the certificate does not say, left for staff.
+      BOOST_TEST(line.find("move_date") != std::string::npos);
+      BOOST_TEST(line.find("resident_type") != std::string::npos);
+    }
+  }
+  // The same scans again: one draft each still (the scan's hash and page).
+  for (const auto& [document, d] : drafts)
+    fs::copy_file(s.dir / "truth" / document, s.dir / "scans/in" / ("again-" + document));
+  BOOST_TEST_REQUIRE(runRenkei({"serve", "--config", s.config(), "--once"}).exitCode == 0);
+  const std::string again = sql("SELECT count(*) FROM " + table);
+  BOOST_TEST(again == "2\n");
+}

@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
       review.listApplications(list, opt["--state"], opt["--procedure"], "", 500);
       for (const auto& s : list)
         std::cout << s.arrivalNo << "  " << std::left << std::setw(18) << s.procedure << std::setw(11) << s.state
-                  << " 到達 " << when(s.receivedAt) << "  due " << s.due << (s.overdue ? "  OVERDUE" : "") << "\n";
+                  << std::setw(8) << s.source << " 到達 " << when(s.receivedAt) << "  due " << s.due << (s.overdue ? "  OVERDUE" : "") << "\n";
       if (list.empty()) std::cout << "no applications\n";
     } else if (command == "show" && words.size() == 2) {
       api::Application a;
