@@ -86,6 +86,9 @@ const renkei_config_key kKeys[] = {
     {"keep-done-for", "duration", "0s", 0,
      "How long scans taken in stay in done/ (0: until removed by hand). Scans hold personal data: set a retention."},
     {"fsync", "bool", "true", 0, "Flush moved files and reason files to disk."},
+    {"keep-report-for", "duration", "400d", 0,
+     "How long the recognition report's rows are kept (per page and field: the template, the field's name, its "
+     "confidence and whether it was marked; never what was read). 0: kept until removed."},
 };
 
 /// The registration found on a page: template mm → image px.
@@ -93,6 +96,24 @@ struct Alignment {
   double scaleX = 0, scaleY = 0, offsetX = 0, offsetY = 0;
   double dpi = 0;
   int found = 0;
+};
+
+/// What the recognition report keeps of one field read: no value, only
+/// its name, confidence and whether (and why) it was marked for review.
+struct FieldStat {
+  std::string field;
+  int confidence = 0;
+  bool empty = false;   ///< an empty box: not counted as read
+  std::string marked;   ///< "", always, confidence, check, town
+};
+
+/// One page read: its template, its record and what the report keeps.
+struct PageRead {
+  const Template* t = nullptr;
+  std::optional<Record> record;
+  std::vector<FieldStat> stats;
+  int page = 1;
+  bool turned = false;
 };
 
 /// One worker's engines, one per language, made on first use.
@@ -218,6 +239,76 @@ class OcrConnector final : public Connector {
     };
     drop_ = std::make_unique<DropFolder>(std::move(o), log_, id_);
     drop_->check();
+    keepReportDays_ = std::chrono::duration_cast<std::chrono::hours>(settings.getDuration("keep-report-for")).count() / 24;
+    if (context.validating) return;  // renkei check: no store
+    openState();
+    if (AdminRegistry* admin = services_->admin())
+      admin->addHandler("report",
+                        "recognition per template, field or day: pages, fields read, marked for review and why, "
+                        "confidence distribution (?by=template|field|day&from=YYYY-MM-DD&to=YYYY-MM-DD; CSV)",
+                        "view", [this](const AdminRequest& request) {
+                          AdminResponse r;
+                          auto get = [&](const char* k, const char* fallback) {
+                            auto it = request.query.find(k);
+                            return it == request.query.end() ? std::string(fallback) : it->second;
+                          };
+                          std::string error;
+                          const auto rows = report(get("by", "template"), get("from", ""), get("to", ""), error);
+                          if (!error.empty()) {
+                            r.status = 400;
+                            r.contentType = "text/plain; charset=utf-8";
+                            r.body = error + "\n";
+                            return r;
+                          }
+                          r.contentType = "text/csv; charset=utf-8";
+                          r.body = reportCsv(get("by", "template"), rows);
+                          return r;
+                        });
+  }
+
+  /// renkei ocr report [--per template|field|day] [--from D] [--to D] [--format text|csv]
+  std::optional<OperatorResult> operate(const OperatorRequest& request) override {
+    if (request.action != "report") return std::nullopt;
+    openState();
+    auto opt = [&](const char* k, const char* fallback) {
+      auto it = request.options.find(k);
+      return it == request.options.end() ? std::string(fallback) : it->second;
+    };
+    OperatorResult r;
+    const std::string by = opt("--per", "template");
+    const auto rows = report(by, opt("--from", ""), opt("--to", ""), r.error);
+    if (!r.error.empty()) {
+      r.error = "--per " + by + ": " + r.error;
+      r.status = 2;
+      return r;
+    }
+    const std::string format = opt("--format", "text");
+    if (format != "text" && format != "csv") {
+      r.status = 2;
+      r.error = "--format: text or csv";
+      return r;
+    }
+    if (format == "csv") {
+      r.output = reportCsv(by, rows);
+      return r;
+    }
+    r.output = "recognition by " + by + " (fields read: boxes with ink; marked: for review, and why)\n";
+    if (rows.empty()) r.output += "  nothing read in that period\n";
+    for (const ReportRow& x : rows) {
+      auto pct = [](std::int64_t n, std::int64_t of) {
+        return of ? std::to_string((n * 1000 / of + 5) / 10) + " %" : std::string("-");
+      };
+      r.output += "  " + x.key + ": " + std::to_string(x.pages) + (x.pages == 1 ? " page, " : " pages, ") +
+                  std::to_string(x.fields) +
+                  " fields read, " + std::to_string(x.marked) + " marked (" + pct(x.marked, x.fields) + ": " +
+                  std::to_string(x.always) + " names always, " + std::to_string(x.lowConfidence) +
+                  " low confidence, " + std::to_string(x.check) + " a check failed, " + std::to_string(x.town) +
+                  " town list), mean confidence " + std::to_string(x.fields ? x.confidenceSum / x.fields : 0) +
+                  ", confidence 0-49/50-69/70-79/80-89/90-100: " + std::to_string(x.buckets[0]) + "/" +
+                  std::to_string(x.buckets[1]) + "/" + std::to_string(x.buckets[2]) + "/" + std::to_string(x.buckets[3]) +
+                  "/" + std::to_string(x.buckets[4]) + "\n";
+    }
+    return r;
   }
 
   std::vector<EmittedType> emits() const override {
@@ -287,7 +378,7 @@ class OcrConnector final : public Connector {
   /// cannot take it now (the scan stays claimed and is read again).
   bool readOne(const Intake& item, Engines& engines) {
     std::string why;
-    std::vector<std::pair<const Template*, Record>> pages;
+    std::vector<PageRead> pages;
     try {
       why = read(item, engines, pages);
     } catch (const std::exception& e) {
@@ -303,14 +394,39 @@ class OcrConnector final : public Connector {
     Emission e;
     e.key = "ocr:" + sha_;
     // One set per record type (a multi-page scan may hold different forms).
-    for (auto& [t, record] : pages) {
-      auto set = std::find_if(e.sets.begin(), e.sets.end(), [&](const auto& x) { return x.recordType == t->record; });
+    for (PageRead& p : pages) {
+      auto set = std::find_if(e.sets.begin(), e.sets.end(), [&](const auto& x) { return x.recordType == p.t->record; });
       if (set == e.sets.end()) {
-        e.sets.push_back({t->record, {}});
+        e.sets.push_back({p.t->record, {}});
         set = std::prev(e.sets.end());
       }
-      set->records.push_back(std::move(record));
+      set->records.push_back(std::move(*p.record));
     }
+    // The recognition report's rows, in the same commit as the records
+    // (once: only when the key is new).
+    const std::int64_t now = services_->nowMs();
+    const std::string day = localTimeAt(now, services_->utcOffsetMinutes(now)).substr(0, 10);
+    e.state = [this, &pages, now, day, sha = sha_](StateSession& s) {
+      for (const PageRead& p : pages) {
+        std::int64_t marked = 0;
+        for (const FieldStat& f : p.stats) {
+          if (!f.marked.empty()) ++marked;
+          s.run("INSERT INTO " + fieldsTable_ +
+                    " (sha256, page, field, template, day, confidence, empty, marked) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                {sha, static_cast<std::int64_t>(p.page), f.field, p.t->id, day, static_cast<std::int64_t>(f.confidence),
+                 static_cast<std::int64_t>(f.empty ? 1 : 0), f.marked});
+        }
+        s.run("INSERT INTO " + pagesTable_ +
+                  " (sha256, page, template, day, read_ms, marked, turned) VALUES (?, ?, ?, ?, ?, ?, ?)",
+              {sha, static_cast<std::int64_t>(p.page), p.t->id, day, now, marked,
+               static_cast<std::int64_t>(p.turned ? 1 : 0)});
+      }
+      if (keepReportDays_ > 0) {
+        const std::string cutoff = localTimeAt(now - keepReportDays_ * 86400000LL, services_->utcOffsetMinutes(now)).substr(0, 10);
+        s.run("DELETE FROM " + fieldsTable_ + " WHERE day < ?", {cutoff});
+        s.run("DELETE FROM " + pagesTable_ + " WHERE day < ?", {cutoff});
+      }
+    };
     const Outcome o = services_->emit(e);
     if (o.status() == Outcome::Status::Retry) return false;
     if (!o.isOk()) {
@@ -339,7 +455,7 @@ class OcrConnector final : public Connector {
   /// cannot be read (naming the page of a multi-page scan). Blank pages (the
   /// back of a sheet scanned on both sides) are passed over; a scan with
   /// nothing else is refused.
-  std::string read(const Intake& item, Engines& engines, std::vector<std::pair<const Template*, Record>>& out) {
+  std::string read(const Intake& item, Engines& engines, std::vector<PageRead>& out) {
     ScanPages pages;
     if (std::string why = pages.open(item.path, limits_); !why.empty()) return why;
     sha_ = seal::sha256Hex(readAll(item.path));
@@ -350,12 +466,14 @@ class OcrConnector final : public Connector {
       if (std::string why = pages.page(i, scanned); !why.empty()) return where(i) + why;
       if (blankPage(scanned.get())) continue;
       std::optional<Record> record;
-      const Template* used = nullptr;
-      if (std::string why = readPage(item, engines, std::move(scanned), record, used); !why.empty())
+      PageRead p;
+      if (std::string why = readPage(item, engines, std::move(scanned), record, p); !why.empty())
         return where(i) + why;
       record->set(7, std::to_string(i + 1));
       record->set(8, std::to_string(n));
-      out.emplace_back(used, std::move(*record));
+      p.record = std::move(record);
+      p.page = i + 1;
+      out.push_back(std::move(p));
     }
     if (out.empty()) return n > 1 ? "every page is blank" : "the page is blank";
     return {};
@@ -363,7 +481,7 @@ class OcrConnector final : public Connector {
 
   /// One page read into `out`; "" or why it cannot be read.
   std::string readPage(const Intake& item, Engines& engines, PixPtr scanned, std::optional<Record>& out,
-                       const Template*& used) {
+                       PageRead& page) {
     // Each template in turn, the page as it came and turned round: the
     // registration marks (deskewed by the top ones), then the anchor text
     // in its box says which form it is, and which way up.
@@ -394,8 +512,9 @@ class OcrConnector final : public Connector {
         }
         if (!boxed && flip) continue;  // marks alone cannot tell which way up: taken as it came
         out.emplace(names(*t));
-        used = t;
-        readZones(item, engines, gray.get(), a, *t, flip, *out);
+        page.t = t;
+        page.turned = flip;
+        readZones(item, engines, gray.get(), a, *t, flip, *out, page.stats);
         return {};
       }
     }
@@ -430,7 +549,7 @@ class OcrConnector final : public Connector {
   }
 
   void readZones(const Intake& item, Engines& engines, PIX* page, const Alignment& a, const Template& t, bool flipped,
-                 Record& record) {
+                 Record& record, std::vector<FieldStat>& stats) {
     std::size_t reviews = 0;
     record.set(0, item.name);
     record.set(1, t.id);
@@ -459,6 +578,7 @@ class OcrConnector final : public Connector {
           record.set(at++, "false");
           record.set(at++, "");
           record.set(at++, std::to_string(x) + "," + std::to_string(y) + "," + std::to_string(zw) + "," + std::to_string(zh));
+          stats.push_back({z.field, 100, true, ""});
           continue;
         }
         // A white margin round the text: the engine reads a box edge to edge badly.
@@ -513,6 +633,12 @@ class OcrConnector final : public Connector {
       text = correct(z, raw, why, warnOnly);
       const int below = z.reviewBelow >= 0 ? z.reviewBelow : reviewBelow_;
       const bool review = z.reviewAlways || confidence < below || (!why.empty() && !warnOnly);
+      const std::string marked = !review            ? ""
+                                 : z.reviewAlways    ? "always"
+                                 : why.empty() || warnOnly ? "confidence"
+                                 : why.find("town") != std::string::npos ? "town"
+                                                                               : "check";
+      stats.push_back({z.field, confidence, false, marked});
       if (review) {
         ++reviews;
         reviewFields += (reviewFields.empty() ? "" : " ") + z.field;
@@ -693,6 +819,99 @@ class OcrConnector final : public Connector {
     return snapped;
   }
 
+  void openState() {
+    if (state_) return;
+    state_ = &services_->state();
+    state_->migrate({
+        // The recognition report: per page read and per field, no values.
+        "CREATE TABLE {pages} (sha256 TEXT NOT NULL, page BIGINT NOT NULL, template TEXT NOT NULL, day TEXT NOT NULL, "
+        "read_ms BIGINT NOT NULL, marked BIGINT NOT NULL, turned BIGINT NOT NULL, PRIMARY KEY (sha256, page));"
+        "CREATE INDEX {pages_day} ON {pages} (day);"
+        "CREATE TABLE {fields} (sha256 TEXT NOT NULL, page BIGINT NOT NULL, field TEXT NOT NULL, template TEXT NOT NULL, "
+        "day TEXT NOT NULL, confidence BIGINT NOT NULL, empty BIGINT NOT NULL, marked TEXT NOT NULL, "
+        "PRIMARY KEY (sha256, page, field));"
+        "CREATE INDEX {fields_day} ON {fields} (day);",
+    });
+    pagesTable_ = state_->table("pages");
+    fieldsTable_ = state_->table("fields");
+  }
+
+  struct ReportRow {
+    std::string key;
+    std::int64_t pages = 0, fields = 0, marked = 0, always = 0, lowConfidence = 0, check = 0, town = 0;
+    std::int64_t confidenceSum = 0;
+    std::int64_t buckets[5] = {0, 0, 0, 0, 0};  ///< confidence 0-49, 50-69, 70-79, 80-89, 90-100
+  };
+
+  /// The recognition report between two local days (inclusive; "" open).
+  std::vector<ReportRow> report(const std::string& by, const std::string& from, const std::string& to,
+                                std::string& error) {
+    std::string key;
+    if (by == "template") key = "template";
+    else if (by == "field") key = "template || ' ' || field";
+    else if (by == "day") key = "day";
+    else {
+      error = "per: template, field or day";
+      return {};
+    }
+    for (const std::string* d : {&from, &to})
+      if (!d->empty() && (d->size() != 10 || (*d)[4] != '-' || (*d)[7] != '-')) {
+        error = "from, to: YYYY-MM-DD";
+        return {};
+      }
+    const std::string lo = from.empty() ? "0000-00-00" : from, hi = to.empty() ? "9999-99-99" : to;
+    std::map<std::string, ReportRow> rows;
+    state_->read([&](StateSession& s) {
+      s.query("SELECT " + key + ", count(*), "
+                  "sum(CASE WHEN marked <> '' THEN 1 ELSE 0 END), sum(CASE WHEN marked = 'always' THEN 1 ELSE 0 END), "
+                  "sum(CASE WHEN marked = 'confidence' THEN 1 ELSE 0 END), sum(CASE WHEN marked = 'check' THEN 1 ELSE 0 END), "
+                  "sum(CASE WHEN marked = 'town' THEN 1 ELSE 0 END), sum(confidence), "
+                  "sum(CASE WHEN confidence < 50 THEN 1 ELSE 0 END), "
+                  "sum(CASE WHEN confidence >= 50 AND confidence < 70 THEN 1 ELSE 0 END), "
+                  "sum(CASE WHEN confidence >= 70 AND confidence < 80 THEN 1 ELSE 0 END), "
+                  "sum(CASE WHEN confidence >= 80 AND confidence < 90 THEN 1 ELSE 0 END), "
+                  "sum(CASE WHEN confidence >= 90 THEN 1 ELSE 0 END), count(DISTINCT sha256 || '#' || CAST(page AS TEXT)) "
+                  "FROM " + fieldsTable_ + " WHERE empty = 0 AND day >= ? AND day <= ? GROUP BY " + key,
+              {lo, hi}, [&](StateRows& row) {
+                ReportRow x;
+                x.key = row.text(0);
+                x.fields = row.integer(1);
+                x.marked = row.integer(2);
+                x.always = row.integer(3);
+                x.lowConfidence = row.integer(4);
+                x.check = row.integer(5);
+                x.town = row.integer(6);
+                x.confidenceSum = row.integer(7);
+                for (int b = 0; b < 5; ++b) x.buckets[b] = row.integer(8 + b);
+                x.pages = row.integer(13);
+                rows[x.key] = x;
+              });
+    });
+    std::vector<ReportRow> out;
+    for (auto& [k, x] : rows) out.push_back(std::move(x));
+    return out;
+  }
+
+  static std::string reportCsv(const std::string& by, const std::vector<ReportRow>& rows) {
+    std::string out = by + ",pages,fields_read,marked,marked_always,marked_low_confidence,marked_check,"
+                           "marked_town,mean_confidence,confidence_0_49,confidence_50_69,confidence_70_79,"
+                           "confidence_80_89,confidence_90_100\r\n";
+    for (const ReportRow& x : rows) {
+      std::string key = x.key;
+      if (key.find_first_of(",\"\r\n") != std::string::npos) {
+        std::string q = "\"";
+        for (char c : key) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+        key = q + "\"";
+      }
+      out += key + "," + std::to_string(x.pages) + "," + std::to_string(x.fields) + "," + std::to_string(x.marked) +
+             "," + std::to_string(x.always) + "," + std::to_string(x.lowConfidence) + "," + std::to_string(x.check) +
+             "," + std::to_string(x.town) + "," + std::to_string(x.fields ? x.confidenceSum / x.fields : 0);
+      for (std::int64_t b : x.buckets) out += "," + std::to_string(b);
+      out += "\r\n";
+    }
+    return out;
+  }
+
   /// Hardly any ink (under 0.2 % of the box dark): an empty box.
   static bool blank(PIX* clip) {
     PixPtr bin(pixConvertTo1(clip, 128));
@@ -802,6 +1021,9 @@ class OcrConnector final : public Connector {
   std::int64_t maxPixels_ = 60000000;
   PageLimits limits_;
   int minDpi_ = 150;
+  StateStore* state_ = nullptr;
+  std::string pagesTable_, fieldsTable_;
+  std::int64_t keepReportDays_ = 400;
   std::chrono::milliseconds poll_{2000};
   std::unique_ptr<DropFolder> drop_;
   std::vector<std::unique_ptr<Worker>> workers;
@@ -820,6 +1042,16 @@ thread_local std::vector<std::pair<double, double>> OcrConnector::lastMarks_;
 
 }  // namespace
 }  // namespace renkei::connectors::ocr
+
+namespace {
+const renkei_operator_verb kVerbs[] = {
+    {"report", "--connector --per --from --to --format", 1,
+     "--config F [--connector C] [--per template|field|day] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format text|csv]",
+     "recognition: pages, fields read, marked for review and why, confidence distribution (no values read)"},
+};
+}  // namespace
+
+RENKEI_PLUGIN_VERBS(kVerbs)
 
 RENKEI_PLUGIN(Connector, renkei::connectors::ocr::OcrConnector, "ocr", "0.1.0", "experimental",
               "Scans of the papers residents bring, read with Tesseract against a template into one record each",

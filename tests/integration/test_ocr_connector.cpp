@@ -181,6 +181,25 @@ BOOST_AUTO_TEST_CASE(a_tenshutsu_certificate_is_read_field_by_field_and_correcte
   for (const auto& [document, d] : drafts)
     BOOST_TEST(r.err.find(text(d, "member.1.code")) == std::string::npos);
   BOOST_TEST(test::listFiles(s.dir / "scans/done").size() == 5u);
+  // The recognition report: per template and per field, counts and
+  // confidences, never what was read.
+  auto report = runRenkei({"ocr", "report", "--config", s.config()});
+  BOOST_TEST_REQUIRE(report.exitCode == 0, report.out << report.err);
+  BOOST_TEST(report.out.find("tenshutsu-a: 5 pages, ") != std::string::npos, report.out);
+  // Every member name and every 世帯主 (one a page) marked, always.
+  BOOST_TEST(report.out.find(std::to_string(names + 5) + " names always") != std::string::npos, report.out);
+  auto csv = runRenkei({"ocr", "report", "--per", "field", "--format", "csv", "--config", s.config()});
+  BOOST_TEST_REQUIRE(csv.exitCode == 0, csv.err);
+  BOOST_TEST(csv.out.rfind("field,pages,fields_read,marked,", 0) == 0u, csv.out);
+  // Every page has a 世帯主: read on 5 pages, always marked.
+  BOOST_TEST(csv.out.find("tenshutsu-a householder,5,5,5,5,0,0,0,") != std::string::npos, csv.out);
+  for (const auto& [document, d] : drafts) {
+    BOOST_TEST(report.out.find(text(d, "member.1.name")) == std::string::npos);
+    BOOST_TEST(csv.out.find(text(d, "member.1.code")) == std::string::npos);
+  }
+  auto bad = runRenkei({"ocr", "report", "--per", "name", "--config", s.config()});
+  BOOST_TEST(bad.exitCode == 2, bad.out << bad.err);
+  BOOST_TEST(bad.err.find("--per name: per: template, field or day") != std::string::npos, bad.err);
   // The same scan again under another name lands once (keyed by content).
   const std::string first = drafts.begin()->first;
   fs::copy_file(s.dir / "truth" / first, s.dir / "scans/in" / ("again-" + first));
@@ -460,4 +479,27 @@ BOOST_AUTO_TEST_CASE(a_read_certificate_becomes_a_tennyu_draft_for_review) {
   BOOST_TEST_REQUIRE(runRenkei({"serve", "--config", s.config(), "--once"}).exitCode == 0);
   const std::string again = sql("SELECT count(*) FROM " + table);
   BOOST_TEST(again == "2\n");
+}
+
+// The report's rows are kept for keep-report-for, then purged (the host run
+// days ahead of the machine's clock through libfaketime).
+BOOST_AUTO_TEST_CASE(the_reports_rows_are_kept_for_their_configured_time) {
+  Scanner s;
+  std::string config = test::readFile(s.dir / "config.xml");
+  config.replace(config.find("</address-master>"), 17, "</address-master><keep-report-for>2d</keep-report-for>");
+  test::writeFile(s.dir / "config.xml", config);
+  s.render({"--count", "1"});
+  BOOST_TEST_REQUIRE(runRenkei({"serve", "--config", s.config(), "--once"}).exitCode == 0);
+  auto report = runRenkei({"ocr", "report", "--config", s.config()});
+  BOOST_TEST(report.out.find("tenshutsu-a: 1 page, ") != std::string::npos, report.out);
+  s.render({"--count", "1", "--start", "3"});
+  auto later = test::run({"/usr/bin/faketime", "-f", "+3d", test::renkeiBinary(), "serve", "--once", "--config",
+                          s.config()},
+                         {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}, {"OMP_THREAD_LIMIT", "1"}});
+  BOOST_TEST_REQUIRE(later.exitCode == 0, later.err);
+  BOOST_TEST(s.drafts().size() == 2u);
+  // Three days on: the first page's rows are gone, the second's kept.
+  report = runRenkei({"ocr", "report", "--per", "day", "--config", s.config()});
+  BOOST_TEST(std::count(report.out.begin(), report.out.end(), '\n') == 2, report.out);
+  BOOST_TEST(report.out.find(": 1 page, ") != std::string::npos, report.out);
 }
