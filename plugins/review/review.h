@@ -142,7 +142,7 @@ struct Summary {
   std::string arrivalNo, procedure, state, assigned, due, correctionDeadline;
   std::int64_t receivedAt = 0;
   bool overdue = false;
-  std::string source;  ///< bridge, package, window, ocr
+  std::string source;  ///< bridge, package, window, ocr, ic
 };
 
 struct ReportRow {

@@ -42,7 +42,7 @@ struct Application {
   1: string arrivalNo,          // 到達番号
   2: string inquiryNo,          // 問合せ番号
   3: string procedure,
-  4: string source,             // bridge, package, window, ocr (a draft read from a scan)
+  4: string source,             // bridge, package, window, ocr (a draft read from a scan), ic (from a card's chip)
   5: string municipality,       // 申請元
   6: i64 receivedAt,            // 到達日時, ms since 1970 (UTC)
   7: string state,
@@ -71,7 +71,7 @@ struct Summary {
   6: string correctionDeadline,
   7: i64 receivedAt,
   8: bool overdue,
-  9: string source,             // bridge, package, window, ocr
+  9: string source,             // bridge, package, window, ocr, ic
 }
 
 struct NewApplication {

@@ -482,10 +482,11 @@ class ReviewModule final : public Module {
           else if (name == attachmentsField_) manifest = &r.value(f);
           else if (name == "source") {
             // A mapping says its applications are packages
-            // (<field to="source" value="package"/>) or drafts read from a
-            // scan at the window ("ocr"); bridge when it does not. Never
+            // (<field to="source" value="package"/>), drafts read from a
+            // scan at the window ("ocr") or from a マイナンバーカード's chip
+            // by the window PC ("ic"); bridge when it does not. Never
             // "window": that is a window system's call alone.
-            if (r.value(f) == "package" || r.value(f) == "ocr") in.source = r.value(f);
+            if (r.value(f) == "package" || r.value(f) == "ocr" || r.value(f) == "ic") in.source = r.value(f);
           } else in.fields.emplace_back(name, r.value(f));
         }
         try {

@@ -68,7 +68,7 @@ struct Host {
   /// odbc not empty: the write-back goes to that ODBC data source's table
   /// rpa_tennyu by upsert instead of to the RPA folder.
   explicit Host(int mailPort = 0, int maxAttempts = 8, const std::string& odbc = "") {
-    for (const char* sub : {"apps/in", "jumin/in", "forms/in", "packages"}) fs::create_directories(dir / sub);
+    for (const char* sub : {"apps/in", "jumin/in", "forms/in", "cards/in", "packages"}) fs::create_directories(dir / sub);
     const Certificates& c = certificates();
     test::writeFile(
         dir / "config.xml",
@@ -85,6 +85,8 @@ struct Host {
         "  <connector id=\"forms-in\" plugin=\"file\"><directory>forms</directory><pattern>*.xml</pattern>"
         "<settle>0s</settle></connector>\n"
         "  <connector id=\"jumin-in\" plugin=\"file\"><directory>jumin</directory><pattern>*.csv</pattern>"
+        "<settle>0s</settle></connector>\n"
+        "  <connector id=\"cards-in\" plugin=\"file\"><directory>cards</directory><pattern>*.jsonl</pattern>"
         "<settle>0s</settle></connector>\n" +
         (odbc.empty()
              ? "  <connector id=\"rpa\" plugin=\"file\"><directory>rpa</directory><format>csv</format><output-layout>" +
@@ -109,6 +111,8 @@ struct Host {
             source("tests/fixtures/review/application-to-review.xml").string() + "\"/>\n"
         "  <route id=\"register\" from=\"jumin-in\" to=\"review\" mapping=\"" +
             source("mappings/resident-to-crm.xml").string() + "\"/>\n"
+        "  <route id=\"cards\" from=\"cards-in\" to=\"review\" mapping=\"" +
+            source("mappings/card-ic-to-review.xml").string() + "\"/>\n"
         "  <route id=\"write-back\" from=\"review\" records=\"writeback.tennyu-todoke\" to=\"rpa\"" +
             (odbc.empty() ? " mapping=\"" + source("mappings/writeback-tennyu-rpa.xml").string() + "\"" : std::string()) +
             "/>\n"
@@ -828,4 +832,54 @@ BOOST_AUTO_TEST_CASE(a_value_cannot_end_a_mail_early_or_break_its_lines) {
     at = nl == std::string::npos ? mail.size() : nl + 1;
   }
   BOOST_TEST(longest <= 1000u);
+}
+
+// What a window PC read from a マイナンバーカード's chip (券面事項入力補助AP)
+// becomes a 転居届 draft (mappings/card-ic-to-review.xml, source "ic"),
+// matched item by item with the register: the card's 4 情報 beside the
+// register's, a differing address shown as such, a person the register
+// does not hold said so; what the card cannot say left for staff.
+BOOST_AUTO_TEST_CASE(a_card_read_at_the_window_becomes_a_draft_matched_with_the_register) {
+  Host h;
+  h.start();
+  h.drop("jumin", "JUMIN_NEXT.csv", exportWith("見本　太郎", "4020501"));
+  const std::string db = (h.dir / "renkei.db").string();
+  BOOST_TEST_REQUIRE(eventually([&] {
+    auto r = test::run({"/usr/bin/sqlite3", db,
+                        "SELECT count(*) FROM sqlite_master WHERE name LIKE '%review%residents'"});
+    if (r.out != "1\n") return false;
+    auto t = test::run({"/usr/bin/sqlite3", db, "SELECT name FROM sqlite_master WHERE name LIKE '%review%residents'"});
+    std::string table = t.out.substr(0, t.out.find('\n'));
+    auto n = test::run({"/usr/bin/sqlite3", db, "SELECT count(*) FROM " + table});
+    return n.out != "0\n" && !n.out.empty();
+  }), h.log());
+  h.drop("cards", "cards-1.jsonl",
+         "{\"読取ID\":\"W1-0001\",\"読取日時\":\"2026-12-07T09:12:03+09:00\",\"端末\":\"窓口1\",\"氏名\":\"見本　太郎\","
+         "\"氏名振り仮名\":\"みほん　たろう\",\"住所\":\"架空県見本市どこにもない町99番\",\"生年月日\":\"19900501\",\"性別\":\"1\"}\n"
+         "{\"読取ID\":\"W1-0002\",\"読取日時\":\"2026-12-07T09:20:41+09:00\",\"端末\":\"窓口1\",\"氏名\":\"登録　なし\","
+         "\"氏名振り仮名\":\"\",\"住所\":\"架空県見本市西町10番1号\",\"生年月日\":\"19600229\",\"性別\":\"2\"}\n");
+  Client c(h.port);
+  BOOST_TEST_REQUIRE(eventually([&] { return c.list().size() == 2u; }), h.log());
+  std::map<std::string, std::map<std::string, std::string>> byName;  // name → rule:field → ok/ng
+  for (const auto& s : c.list()) {
+    auto a = c.get(s.arrivalNo);
+    BOOST_TEST(a.source == "ic");
+    BOOST_TEST(s.source == "ic");
+    BOOST_TEST(a.procedure == "tenkyo-todoke");
+    auto& f = byName[a.fields["name"]];
+    for (const auto& x : a.findings) f[x.rule + (x.field.empty() ? "" : ":" + x.field)] = x.ok ? "ok" : "ng";
+    if (a.fields["name"] == "見本　太郎") {
+      BOOST_TEST(a.fields["name_kana"] == "ミホン　タロウ");  // hiragana on the card, katakana in the draft
+      BOOST_TEST(a.fields["birth_date"] == "1990-05-01");
+    }
+  }
+  BOOST_TEST_REQUIRE(byName.count("見本　太郎") == 1u);
+  auto& found = byName["見本　太郎"];
+  BOOST_TEST(found["match.name"] == "ok");
+  BOOST_TEST(found["match.birth"] == "ok");
+  BOOST_TEST(found["match.sex"] == "ok");
+  BOOST_TEST(found["match.address"] == "ng");  // the card's address is not the register's
+  BOOST_TEST(found["required:move_date"] == "ng");
+  BOOST_TEST(found["required:new_address"] == "ng");
+  BOOST_TEST(byName["登録　なし"]["register"] == "ng");
 }
