@@ -482,6 +482,11 @@ class OcrConnector final : public Connector {
   /// One page read into `out`; "" or why it cannot be read.
   std::string readPage(const Intake& item, Engines& engines, PixPtr scanned, std::optional<Record>& out,
                        PageRead& page) {
+    // Uneven light — the shadow of a fold, a curled edge — flattened to
+    // even paper before anything is read (Leptonica's background
+    // normalisation; text stays dark).
+    if (PixPtr even(pixBackgroundNorm(scanned.get(), nullptr, nullptr, 10, 15, 100, 50, 255, 2, 1)); even)
+      scanned = std::move(even);
     // Each template in turn, the page as it came and turned round: the
     // registration marks (deskewed by the top ones), then the anchor text
     // in its box says which form it is, and which way up.
@@ -506,7 +511,7 @@ class OcrConnector final : public Connector {
         }
         const bool boxed = std::any_of(t->anchors.begin(), t->anchors.end(), [](const Anchor& x) { return x.width > 0; });
         if (boxed && !anchored(gray.get(), a, *t, engines)) {
-          why = "the registration marks of '" + t->name + "' are found but not its anchor text, either way up: " +
+          why = "the registration marks of '" + t->name + "' are found but not all its anchor texts, either way up: " +
                 "another form";
           continue;
         }
@@ -521,19 +526,23 @@ class OcrConnector final : public Connector {
     return why;
   }
 
-  /// Whether an anchor text of `t` is in its box (a few characters may be misread).
+  /// Whether every anchor text of `t` with a box is in its box (a few
+  /// characters may be misread): the title and the issuer's name together
+  /// tell one municipality's 転出証明書 from another's.
   bool anchored(PIX* gray, const Alignment& a, const Template& t, Engines& engines) const {
+    bool any = false;
     for (const Anchor& anchor : t.anchors) {
       if (anchor.width <= 0) continue;
+      any = true;
       const int x = static_cast<int>(a.offsetX + anchor.x * a.scaleX), y = static_cast<int>(a.offsetY + anchor.y * a.scaleY);
       const int w = static_cast<int>(anchor.width * a.scaleX), h = static_cast<int>(anchor.height * a.scaleY);
       if (x < 0 || y < 0 || w < 8 || h < 8 || x + w > static_cast<int>(pixGetWidth(gray)) ||
           y + h > static_cast<int>(pixGetHeight(gray)))
-        continue;
+        return false;
       BOX* box = boxCreate(x, y, w, h);
       PixPtr clip(pixClipRectangle(gray, box, nullptr));
       boxDestroy(&box);
-      if (!clip || blank(clip.get())) continue;
+      if (!clip || blank(clip.get())) return false;
       tesseract::TessBaseAPI* api = engines.get("jpn");
       api->SetPageSegMode(tesseract::PSM_SINGLE_LINE);
       api->SetImage(clip.get());
@@ -543,9 +552,9 @@ class OcrConnector final : public Connector {
       delete[] text;
       api->Clear();
       const std::u32string want = codePoints(withoutSpaces(anchor.text));
-      if (!want.empty() && edits(read, want) * 3 <= want.size()) return true;
+      if (want.empty() || edits(read, want) * 3 > want.size()) return false;
     }
-    return false;
+    return any;
   }
 
   void readZones(const Intake& item, Engines& engines, PIX* page, const Alignment& a, const Template& t, bool flipped,

@@ -6,6 +6,7 @@
 #include <poppler/cpp/poppler-page-renderer.h>
 #include <poppler/cpp/poppler-page.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <mutex>
@@ -16,6 +17,42 @@ namespace {
 std::string tooLarge(std::int64_t w, std::int64_t h, std::int64_t max) {
   return "the image is " + std::to_string(w) + " × " + std::to_string(h) + " px, more than max-pixels (" +
          std::to_string(max) + "): not decoded";
+}
+
+/// A strongly red pixel: a 受付印 or 公印 stamped over the text.
+inline bool red(int r, int g, int b) { return r > 120 && r - std::max(g, b) > 60; }
+
+inline int luminance(int r, int g, int b) { return (r * 299 + g * 587 + b * 114 + 500) / 1000; }
+
+/// The scan as 8-bit grey. A colour scan's red seals are dropped to paper
+/// first (red dropout, as forms scanners do): a seal over a name would
+/// otherwise be read into it.
+PixPtr toGrey(PIX* raw) {
+  PixPtr full;
+  PIX* src = raw;
+  if (pixGetColormap(raw)) {
+    full.reset(pixRemoveColormap(raw, REMOVE_CMAP_TO_FULL_COLOR));
+    if (!full) return nullptr;
+    src = full.get();
+  }
+  if (pixGetDepth(src) != 32) return PixPtr(pixConvertTo8(src, 0));
+  const int w = static_cast<int>(pixGetWidth(src)), h = static_cast<int>(pixGetHeight(src));
+  PixPtr grey(pixCreate(w, h, 8));
+  if (!grey) return nullptr;
+  pixCopyResolution(grey.get(), src);
+  const l_uint32* in = pixGetData(src);
+  l_uint32* out = pixGetData(grey.get());
+  const int wplIn = pixGetWpl(src), wplOut = pixGetWpl(grey.get());
+  for (int y = 0; y < h; ++y) {
+    const l_uint32* row = in + static_cast<std::ptrdiff_t>(y) * wplIn;
+    l_uint32* line = out + static_cast<std::ptrdiff_t>(y) * wplOut;
+    for (int x = 0; x < w; ++x) {
+      l_int32 r, g, b;
+      extractRGBValues(row[x], &r, &g, &b);
+      SET_DATA_BYTE(line, x, red(r, g, b) ? 255 : luminance(r, g, b));
+    }
+  }
+  return grey;
 }
 
 bool startsWithPdf(const std::filesystem::path& file) {
@@ -83,7 +120,7 @@ std::string ScanPages::page(int index, PixPtr& out) const {
       return tooLarge(static_cast<std::int64_t>(w), static_cast<std::int64_t>(h), limits_.maxPixels) +
              " (rendered at pdf-dpi " + std::to_string(limits_.pdfDpi) + ")";
     poppler::page_renderer r;
-    r.set_image_format(poppler::image::format_gray8);
+    r.set_image_format(poppler::image::format_argb32);  // colour: red seals dropped below
     r.set_render_hint(poppler::page_renderer::antialiasing, true);
     r.set_render_hint(poppler::page_renderer::text_antialiasing, true);
     const poppler::image img = r.render_page(p.get(), limits_.pdfDpi, limits_.pdfDpi);
@@ -94,9 +131,13 @@ std::string ScanPages::page(int index, PixPtr& out) const {
     const int wpl = pixGetWpl(pix.get());
     l_uint32* data = pixGetData(pix.get());
     for (int y = 0; y < img.height(); ++y) {
-      const unsigned char* row = reinterpret_cast<const unsigned char*>(src + static_cast<std::ptrdiff_t>(y) * img.bytes_per_row());
+      const auto* row = reinterpret_cast<const std::uint32_t*>(src + static_cast<std::ptrdiff_t>(y) * img.bytes_per_row());
       l_uint32* line = data + static_cast<std::ptrdiff_t>(y) * wpl;
-      for (int x = 0; x < img.width(); ++x) SET_DATA_BYTE(line, x, row[x]);
+      for (int x = 0; x < img.width(); ++x) {
+        const std::uint32_t p = row[x];  // 0xAARRGGBB, native order
+        const int r = (p >> 16) & 0xFF, g = (p >> 8) & 0xFF, b = p & 0xFF;
+        SET_DATA_BYTE(line, x, red(r, g, b) ? 255 : luminance(r, g, b));
+      }
     }
     pixSetResolution(pix.get(), limits_.pdfDpi, limits_.pdfDpi);
     out = std::move(pix);
@@ -112,7 +153,7 @@ std::string ScanPages::page(int index, PixPtr& out) const {
   if (static_cast<std::int64_t>(w) * h > limits_.maxPixels) return tooLarge(w, h, limits_.maxPixels);
   PixPtr raw(kind_ == "tiff" ? pixReadTiff(file_.c_str(), index) : pixRead(file_.c_str()));
   if (!raw) return "the image cannot be decoded (corrupt?)";
-  out.reset(pixConvertTo8(raw.get(), 0));
+  out = toGrey(raw.get());
   if (!out) return "the image cannot be turned to grey";
   return {};
 }

@@ -10,9 +10,17 @@ JPEG, TIFF) at 300 or 200 dpi, optionally degraded. Beside each image a
                     [--jpeg 60] [--format png|jpeg|tiff] [--seed 1] [--start 0]
 
 Forms (each matches mappings/ocr/<form>.xml: the same boxes, in mm):
-  tenshutsu-a   転出証明書, the household across: 従前の住所, 世帯主, 転出先,
-                転出予定年月日, then a table of up to four members (氏名,
-                生年月日, 性別, 続柄, 住民票コード)
+  tenshutsu-a   転出証明書 of 架空県見本市, the household across: 従前の住所, 世帯主,
+                転出先, 転出予定年月日, then a table of up to four members (氏名,
+                生年月日, 性別, 続柄, 住民票コード); the issuer at the foot
+  tenshutsu-b   転出証明書 of 架空県例示町, the members stacked: a block of two
+                rows per member; the issuer under the title
+  tenshutsu-c   転出証明書 of 架空県試験村, the 従前の住所 written vertically
+                (縦書き) in a tall box on the right, the rest across
+Degradations: --rotate, --noise, --blur, --jpeg, --stamp (a red 受付 seal
+over the 世帯主: the page becomes a colour scan; --mono-stamp: the same seal
+as a mono scanner renders it, grey), --fold (shadows across the page where
+it was folded in three).
 
 Every page has four registration marks (5 mm squares, 10 mm from the edges)
 the connector aligns to. Needs Pillow (python3-pil) and the IPAex fonts.
@@ -25,13 +33,13 @@ import json
 import os
 import random
 
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
 GOTHIC = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"
 MINCHO = "/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf"
 PAGE = (210.0, 297.0)  # A4, mm
 MARKS = [(10, 10), (195, 10), (10, 282), (195, 282)]  # top-left corners, 5 mm squares
-ISSUER = "架空県見本市長"
+ISSUERS = {"tenshutsu-a": "架空県見本市長", "tenshutsu-b": "架空県例示町長", "tenshutsu-c": "架空県試験村長"}
 # The 転出先 is the city reading the form: one of its towns (the concierge's list).
 TOWNS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../config/concierge/towns.txt")
 DESTINATIONS = [line.strip() for line in open(TOWNS, encoding="utf-8") if line.strip() and not line.startswith("#")]
@@ -103,16 +111,28 @@ def truth_of(members, n, seed):
     return t
 
 
-def draw_tenshutsu_a(t, dpi):
+def page(dpi):
+    """A blank A4 page with its marks and title; (image, draw, px, fonts)."""
     px = lambda mm: int(round(mm / 25.4 * dpi))  # noqa: E731
     img = Image.new("L", (px(PAGE[0]), px(PAGE[1])), 255)
     d = ImageDraw.Draw(img)
-    title = ImageFont.truetype(MINCHO, px(9))
-    label = ImageFont.truetype(GOTHIC, px(3.2))
-    value = ImageFont.truetype(MINCHO, px(4.2))
+    fonts = {"title": ImageFont.truetype(MINCHO, px(9)), "label": ImageFont.truetype(GOTHIC, px(3.2)),
+             "value": ImageFont.truetype(MINCHO, px(4.2))}
     for x, y in MARKS:
         d.rectangle([px(x), px(y), px(x + 5), px(y + 5)], fill=0)
-    d.text((px(105), px(30)), "転出証明書", font=title, fill=0, anchor="mm")
+    d.text((px(105), px(30)), "転出証明書", font=fonts["title"], fill=0, anchor="mm")
+    return img, d, px, fonts
+
+
+def box(d, px, x, y, w, h, text, font):
+    d.rectangle([px(x), px(y), px(x + w), px(y + h)], outline=0, width=max(1, px(0.25)))
+    if text:
+        d.text((px(x + 1.5), px(y + h / 2)), text, font=font, fill=0, anchor="lm")
+
+
+def draw_tenshutsu_a(t, dpi):
+    img, d, px, fonts = page(dpi)
+    label, value = fonts["label"], fonts["value"]
     for field, (x, y, w, h) in TENSHUTSU_A.items():
         d.text((px(15), px(y + h / 2)), LABELS_A[field], font=label, fill=0, anchor="lm")
         d.rectangle([px(x), px(y), px(x + w), px(y + h)], outline=0, width=max(1, px(0.25)))
@@ -129,17 +149,116 @@ def draw_tenshutsu_a(t, dpi):
             if v:
                 d.text((px(x + 1.5), px(top + ROW_H / 2)), v, font=value, fill=0, anchor="lm")
     d.text((px(15), px(200)), "上記のとおり転出したことを証明する。", font=value, fill=0, anchor="lm")
-    d.text((px(120), px(215)), ISSUER, font=value, fill=0, anchor="lm")
+    d.text((px(120), px(215)), ISSUERS["tenshutsu-a"], font=value, fill=0, anchor="lm")
     return img
+
+
+# tenshutsu-b: the issuer under the title, then the four rows, then a block
+# of two rows per member (氏名 | 生年月日 / 性別 | 続柄 | 住民票コード).
+TENSHUTSU_B = {"address": (55, 55, 140, 9), "householder": (55, 67, 80, 9), "destination": (55, 79, 140, 9),
+               "move_date": (55, 91, 70, 9)}
+B_TOP, B_BLOCK = 110.0, 30.0
+COLUMNS_B = [("name", "氏名", 40, 0, 75), ("birth", "生年月日", 140, 0, 55), ("sex", "性別", 40, 12, 12),
+             ("relation", "続柄", 75, 12, 25), ("code", "住民票コード", 140, 12, 55)]
+
+
+def draw_tenshutsu_b(t, dpi):
+    img, d, px, fonts = page(dpi)
+    label, value = fonts["label"], fonts["value"]
+    d.text((px(130), px(44)), ISSUERS["tenshutsu-b"], font=value, fill=0, anchor="lm")
+    for field, (x, y, w, h) in TENSHUTSU_B.items():
+        d.text((px(15), px(y + h / 2)), LABELS_A[field], font=label, fill=0, anchor="lm")
+        box(d, px, x, y, w, h, t[field], value)
+    for i in range(1, 5):
+        top = B_TOP + (i - 1) * B_BLOCK
+        d.text((px(15), px(top + 5)), "世帯員%d" % i, font=label, fill=0, anchor="lm")
+        for key, text, x, dy, w in COLUMNS_B:
+            d.text((px(x - 2), px(top + dy + 5)), text, font=label, fill=0, anchor="rm")
+            box(d, px, x, top + dy, w, 10, t.get("member.%d.%s" % (i, key), ""), value)
+    d.text((px(15), px(240)), "上記のとおり転出したことを証明する。", font=value, fill=0, anchor="lm")
+    return img
+
+
+# tenshutsu-c: the 従前の住所 written vertically in a tall box on the right
+# (one character under another, digits full-width and upright), the other
+# rows across, the members' table below it, the issuer at the foot.
+TENSHUTSU_C = {"householder": (45, 52, 80, 9), "destination": (45, 64, 120, 9), "move_date": (45, 76, 70, 9)}
+C_VERTICAL = (178, 45, 14, 130)
+C_TABLE = 182.0
+
+
+def draw_tenshutsu_c(t, dpi):
+    img, d, px, fonts = page(dpi)
+    label, value = fonts["label"], fonts["value"]
+    for field, (x, y, w, h) in TENSHUTSU_C.items():
+        d.text((px(15), px(y + h / 2)), LABELS_A[field], font=label, fill=0, anchor="lm")
+        box(d, px, x, y, w, h, t[field], value)
+    x, y, w, h = C_VERTICAL
+    d.text((px(x + w / 2), px(y - 3)), "従前の住所", font=label, fill=0, anchor="mm")
+    box(d, px, x, y, w, h, "", value)
+    at = y + 4.0
+    for ch in t["address"]:
+        d.text((px(x + w / 2), px(at)), ch, font=value, fill=0, anchor="mm")
+        at += 5.0
+    d.text((px(15), px(C_TABLE - 5)), "世帯員", font=label, fill=0, anchor="lm")
+    for key, text, cx, w in COLUMNS_A:
+        d.rectangle([px(cx), px(C_TABLE), px(cx + w), px(C_TABLE + 7)], outline=0, width=max(1, px(0.25)))
+        d.text((px(cx + w / 2), px(C_TABLE + 3.5)), text, font=label, fill=0, anchor="mm")
+    for i in range(1, 5):
+        top = C_TABLE + 7 + (i - 1) * ROW_H
+        for key, _, cx, w in COLUMNS_A:
+            box(d, px, cx, top, w, ROW_H, t.get("member.%d.%s" % (i, key), ""), value)
+    d.text((px(15), px(255)), "上記のとおり転出したことを証明する。", font=value, fill=0, anchor="lm")
+    d.text((px(120), px(268)), ISSUERS["tenshutsu-c"], font=value, fill=0, anchor="lm")
+    return img
+
+
+DRAW = {"tenshutsu-a": draw_tenshutsu_a, "tenshutsu-b": draw_tenshutsu_b, "tenshutsu-c": draw_tenshutsu_c}
+# Where the 世帯主 box is, for --stamp (mm).
+HOUSEHOLDER = {"tenshutsu-a": TENSHUTSU_A["householder"], "tenshutsu-b": TENSHUTSU_B["householder"],
+               "tenshutsu-c": TENSHUTSU_C["householder"]}
+
+
+def stamp(img, form, dpi, mono):
+    """A red 受付 seal (a ring with two characters) over the right end of the
+    世帯主 box: the page becomes a colour scan; with mono, a grey one (a
+    mono scanner renders red as mid grey, nothing can drop it)."""
+    px = lambda mm: int(round(mm / 25.4 * dpi))  # noqa: E731
+    x, y, w, h = HOUSEHOLDER[form]
+    ink = 150 if mono else (200, 40, 40)
+    base = img if mono else img.convert("RGB")
+    layer = Image.new(base.mode, img.size, 255 if mono else (255, 255, 255))
+    d = ImageDraw.Draw(layer)
+    cx, cy, r = x + w - 12, y + h / 2, 9
+    d.ellipse([px(cx - r), px(cy - r), px(cx + r), px(cy + r)], outline=ink, width=px(0.8))
+    d.text((px(cx), px(cy)), "受付", font=ImageFont.truetype(GOTHIC, px(6)), fill=ink, anchor="mm")
+    # The seal's ink and the printed black mix as a multiply.
+    return ImageChops.multiply(base, layer)
+
+
+def fold(img, dpi):
+    """Shadows across the page where it was folded in three (a grey band
+    fading out either side of each fold)."""
+    px = lambda mm: int(round(mm / 25.4 * dpi))  # noqa: E731
+    shade = Image.new(img.mode, img.size, 255 if img.mode == "L" else (255, 255, 255))
+    d = ImageDraw.Draw(shade)
+    for fy in (99, 198):
+        for k in range(px(6)):
+            v = 170 + int(85 * k / px(6))
+            c = v if img.mode == "L" else (v, v, v)
+            d.line([(0, px(fy) + k), (img.size[0], px(fy) + k)], fill=c)
+            d.line([(0, px(fy) - k), (img.size[0], px(fy) - k)], fill=c)
+    return ImageChops.multiply(img, shade)
 
 
 def degrade(img, a, rnd):
     if a.rotate:
-        img = img.rotate(a.rotate, resample=Image.BICUBIC, expand=False, fillcolor=255)
+        img = img.rotate(a.rotate, resample=Image.BICUBIC, expand=False,
+                         fillcolor=255 if img.mode == "L" else (255, 255, 255))
     if a.blur:
         img = img.filter(ImageFilter.GaussianBlur(a.blur))
     if a.noise:
-        noise = Image.effect_noise(img.size, a.noise)
+        noise = Image.effect_noise(img.size, a.noise).convert(img.mode)
         img = Image.blend(img, noise, 0.15)
     return img
 
@@ -147,7 +266,7 @@ def degrade(img, a, rnd):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--resident", required=True)
-    ap.add_argument("--form", choices=["tenshutsu-a"], default="tenshutsu-a")
+    ap.add_argument("--form", choices=sorted(DRAW), default="tenshutsu-a")
     ap.add_argument("--out", required=True)
     ap.add_argument("--count", type=int, default=3)
     ap.add_argument("--start", type=int, default=0, help="skip this many households")
@@ -158,6 +277,9 @@ def main():
     ap.add_argument("--jpeg", type=int, default=0, help="JPEG quality (artefacts), 0: none")
     ap.add_argument("--format", choices=["png", "jpeg", "tiff"], default="png")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--stamp", action="store_true", help="a red 受付 seal over the 世帯主 box (a colour scan)")
+    ap.add_argument("--mono-stamp", action="store_true", help="the seal as a mono scanner renders red: grey")
+    ap.add_argument("--fold", action="store_true", help="fold shadows across the page")
     ap.add_argument("--typo", action="store_true",
                     help="print the 転出先 with 本 as 木 (a slip the town list corrects); the truth keeps 本")
     a = ap.parse_args()
@@ -166,7 +288,12 @@ def main():
     for n, members in enumerate(households(a.resident)[a.start:a.start + a.count]):
         t = truth_of(members, a.start + n, a.seed)
         printed = dict(t, destination=t["destination"].replace("見本市", "見木市")) if a.typo else t
-        img = degrade(draw_tenshutsu_a(printed, a.dpi), a, rnd)
+        img = DRAW[a.form](printed, a.dpi)
+        if a.stamp or a.mono_stamp:
+            img = stamp(img, a.form, a.dpi, a.mono_stamp)
+        if a.fold:
+            img = fold(img, a.dpi)
+        img = degrade(img, a, rnd)
         if a.jpeg:
             buf = io.BytesIO()
             img.save(buf, "JPEG", quality=a.jpeg)
