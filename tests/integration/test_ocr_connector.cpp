@@ -543,9 +543,11 @@ BOOST_AUTO_TEST_CASE(three_layouts_are_told_apart_by_their_issuer_and_read_into_
         rightOrShown(m + "relation", t->getValue<std::string>(m + "relation"));
         BOOST_TEST(text(d, m + "name.review") == "true");
       }
-      // Under the seal the 世帯主 is still read, and always shown.
+      // Under the red seal the 世帯主 is still read (the seal dropped as
+      // paper, not read into the name), and always shown.
       BOOST_TEST(text(d, "householder.review") == "true");
       BOOST_TEST(!text(d, "householder").empty());
+      BOOST_TEST(text(d, "householder").find("受") == std::string::npos, text(d, "householder"));
     }
   }
   // The vertical 従前の住所 is read, not left empty.
