@@ -495,13 +495,18 @@ class OcrConnector final : public Connector {
       for (const bool flip : {false, true}) {
         PixPtr gray(flip ? pixRotate180(nullptr, scanned.get()) : pixClone(scanned.get()));
         if (!gray) continue;
-        Alignment a = align(gray.get(), *t);
-        if (a.found < 3) continue;
+        Alignment a = t->byEdges ? alignByEdges(gray, *t) : align(gray.get(), *t);
+        if (a.found < 3) {
+          if (t->byEdges && why.rfind("no template's", 0) == 0)
+            why = "no card found by its edges (a card of " + std::to_string(t->pageWidth).substr(0, 4) + " × " +
+                  std::to_string(t->pageHeight).substr(0, 4) + " mm on a white bed) and no template's marks";
+          continue;
+        }
         if (a.dpi < minDpi_)
           return "the page is scanned at about " + std::to_string(static_cast<int>(std::lround(a.dpi))) +
                  " dpi, coarser than min-dpi (" + std::to_string(minDpi_) + "): too few pixels to read; scan it " +
                  "again at 300 dpi";
-        const double angle = skew(*t);
+        const double angle = t->byEdges ? 0.0 : skew(*t);
         if (std::fabs(angle) > 0.0015) {
           PixPtr straight(pixRotate(gray.get(), -angle, L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0));
           if (!straight) continue;
@@ -651,7 +656,8 @@ class OcrConnector final : public Connector {
       if (review) {
         ++reviews;
         reviewFields += (reviewFields.empty() ? "" : " ") + z.field;
-        if (why.empty()) why = z.reviewAlways ? "always reviewed (names: the model cannot write some name kanji)"
+        if (why.empty()) why = z.reviewAlways ? (z.type == "latin" ? "always reviewed (a name)"
+                                                                   : "always reviewed (names: the model cannot write some name kanji)")
                                               : "confidence " + std::to_string(confidence) + " below " +
                                                     std::to_string(below);
       }
@@ -672,8 +678,24 @@ class OcrConnector final : public Connector {
   /// says what looks wrong.
   std::string correct(const Zone& z, const std::string& raw, std::string& why, bool& warnOnly) const {
     std::string v = raw;
-    if (z.type == "digits" || z.type == "era-date" || z.type == "code")
+    if (z.type == "digits" || z.type == "era-date" || z.type == "date" || z.type == "code")
       v = text::toHalfwidth(withoutSpaces(v));
+    if (z.type == "code")
+      for (char& c : v)
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (z.type == "latin") {
+      // Latin names as printed on cards: capitals, one space between parts.
+      std::string out;
+      for (char c : text::toHalfwidth(v)) {
+        if (c == ' ') {
+          if (!out.empty() && out.back() != ' ') out += ' ';
+          continue;
+        }
+        out += c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+      }
+      while (!out.empty() && out.back() == ' ') out.pop_back();
+      v = out;
+    }
     if (z.type == "digits") {
       std::string d;
       for (char c : v)
@@ -725,10 +747,17 @@ class OcrConnector final : public Connector {
     }
     if (v.empty()) return v;
     if (z.snapToTown) return snap(v, why);
+    if (!z.list.empty()) return snapToList(z, v, why);
     if (z.type == "era-date") {
       // A real date of its era (昭和64年1月8日 is none), stated as ISO.
       if (auto iso = text::eraToIso(v, text::EraFormat::Kanji)) return *iso;
       if (why.empty()) why = "not a real date of its era";
+      return v;
+    }
+    if (z.type == "date") {
+      // A Western date as cards print it (1991年06月19日, 1991.06.19), real, as ISO.
+      if (auto iso = gregorianToIso(v)) return *iso;
+      if (why.empty()) why = "not a real date";
       return v;
     }
     if (z.check == "juminhyo-code" && v.size() != 11 && why.empty()) why = "not a 住民票コード (11 digits)";
@@ -739,9 +768,63 @@ class OcrConnector final : public Connector {
       warnOnly = true;
     }
     if (z.check == "mynumber" && !text::isValidMyNumber(v) && why.empty()) why = "not a 個人番号 (check digit)";
+    if (z.check == "residence-card-number") {
+      // Two letters, eight digits, two letters: what the model confuses
+      // between them (O/0, I/1, S/5, B/8, Z/2, J read as ')') put in its
+      // place by position — said, and shown.
+      std::string a;
+      for (char c : v)
+        if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ')' || c == '$') a += c;
+      if (a.size() == 12) {
+        static const std::map<char, char> toLetter = {{'0', 'O'}, {'1', 'I'}, {'5', 'S'}, {'8', 'B'},
+                                                      {'2', 'Z'}, {')', 'J'}, {'$', 'S'}};
+        static const std::map<char, char> toDigit = {{'O', '0'}, {'D', '0'}, {'Q', '0'}, {'I', '1'}, {'L', '1'},
+                                                     {'S', '5'}, {'$', '5'}, {'B', '8'}, {'Z', '2'}};
+        for (std::size_t i = 0; i < 12; ++i) {
+          const bool letter = i < 2 || i >= 10;
+          const auto& table = letter ? toLetter : toDigit;
+          if (auto it = table.find(a[i]); it != table.end()) a[i] = it->second;
+        }
+        if (a != v && text::isValidResidenceCardNumber(a)) {
+          v = a;
+          if (why.empty()) why = "letters and digits put in their places by the 在留カード number's pattern";
+        }
+      }
+    }
     if (z.check == "residence-card-number" && !text::isValidResidenceCardNumber(v) && why.empty())
       why = "not a 在留カード number (two letters, eight digits, two letters)";
     return v;
+  }
+
+  /// 1991年06月19日, 1991.06.19, 1991/06/19 or 1991-06-19 → 1991-06-19 when
+  /// that day exists.
+  static std::optional<std::string> gregorianToIso(const std::string& v) {
+    int part[3] = {0, 0, 0}, k = 0, digits = 0;
+    for (std::size_t i = 0; i < v.size() && k < 3;) {
+      const unsigned char c = static_cast<unsigned char>(v[i]);
+      if (c >= '0' && c <= '9') {
+        part[k] = part[k] * 10 + (c - '0');
+        ++digits;
+        ++i;
+        continue;
+      }
+      if (digits == 0) return std::nullopt;
+      ++k;
+      digits = 0;
+      if (v.compare(i, 3, "年") == 0 || v.compare(i, 3, "月") == 0 || v.compare(i, 3, "日") == 0) i += 3;
+      else if (c == '.' || c == '/' || c == '-') ++i;
+      else return std::nullopt;
+    }
+    if (digits > 0) ++k;
+    if (k != 3) return std::nullopt;
+    const int y = part[0], m = part[1], d = part[2];
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1868 || y > 2200 || m < 1 || m > 12 || d < 1 || d > days[m - 1] + (m == 2 && leap ? 1 : 0))
+      return std::nullopt;
+    char out[32];
+    std::snprintf(out, sizeof out, "%04d-%02d-%02d", y, m, d);
+    return std::string(out);
   }
 
   void loadTowns(const fs::path& file) {
@@ -921,6 +1004,32 @@ class OcrConnector final : public Connector {
     return out;
   }
 
+  /// The reading snapped to the nearest value of the zone's list, when no
+  /// more than a third of its characters apart (at least one) and no other
+  /// value as near; else left as read and marked.
+  static std::string snapToList(const Zone& z, const std::string& reading, std::string& why) {
+    const std::u32string r = codePoints(withoutSpaces(text::toHalfwidth(reading)));
+    std::size_t best = SIZE_MAX, ties = 0;
+    const std::string* pick = nullptr;
+    for (const std::string& v : z.list) {
+      const std::size_t e = edits(r, codePoints(withoutSpaces(text::toHalfwidth(v))));
+      if (e < best) best = e, pick = &v, ties = 0;
+      else if (e == best) ++ties;
+    }
+    const std::size_t bound = std::max<std::size_t>(1, r.size() / 3);
+    const std::string list = fs::path(z.listFile).filename().string();
+    if (!pick || best > bound) {
+      if (why.empty()) why = "not one of the values of " + list;
+      return reading;
+    }
+    if (ties) {
+      if (why.empty()) why = "as near to two values of " + list + ": not snapped";
+      return reading;
+    }
+    if (best > 0 && why.empty()) why = "snapped to " + list + " (" + std::to_string(best) + " edits)";
+    return *pick;
+  }
+
   /// Hardly any ink (under 0.2 % of the box dark): an empty box.
   static bool blank(PIX* clip) {
     PixPtr bin(pixConvertTo1(clip, 128));
@@ -1008,6 +1117,66 @@ class OcrConnector final : public Connector {
     }
     a.found = std::min(a.found, static_cast<int>(t.marks.size()));
     lastMarks_ = found;
+    return a;
+  }
+
+  /// A card laid on the scanner's glass, found by its edges: the largest
+  /// region darker than the white bed (the card's tint or rim), its top
+  /// edge's angle straightened (gray is replaced by the straightened scan),
+  /// then its box gives scale and offset. found = 4 when a box of the
+  /// template's proportions is there, else 0.
+  Alignment alignByEdges(PixPtr& gray, const Template& t) const {
+    Alignment a;
+    auto card = [&](PIX* g, l_int32& x, l_int32& y, l_int32& w, l_int32& h) -> PixPtr {
+      PixPtr bin(pixConvertTo1(g, 245));
+      if (!bin) return nullptr;
+      PixPtr closed(pixCloseBrick(nullptr, bin.get(), 9, 9));
+      BOXA* boxes = closed ? pixConnCompBB(closed.get(), 8) : nullptr;
+      x = y = w = h = 0;
+      if (!boxes) return nullptr;
+      for (l_int32 i = 0; i < boxaGetCount(boxes); ++i) {
+        l_int32 bx, by, bw, bh;
+        boxaGetBoxGeometry(boxes, i, &bx, &by, &bw, &bh);
+        if (static_cast<std::int64_t>(bw) * bh > static_cast<std::int64_t>(w) * h) x = bx, y = by, w = bw, h = bh;
+      }
+      boxaDestroy(&boxes);
+      return bin;
+    };
+    l_int32 x, y, w, h;
+    PixPtr bin = card(gray.get(), x, y, w, h);
+    if (!bin || w < 50 || h < 50) return a;
+    // The top edge: the first dark pixel from the top in the middle 60 % of
+    // the columns (the rounded corners left out), fitted by least squares.
+    double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (l_int32 cx = x + w / 5; cx < x + w * 4 / 5; cx += std::max(1, w / 100)) {
+      for (l_int32 cy = y; cy < y + h / 2; ++cy) {
+        l_uint32 v = 0;
+        pixGetPixel(bin.get(), cx, cy, &v);
+        if (v) {
+          n += 1, sx += cx, sy += cy, sxx += static_cast<double>(cx) * cx, sxy += static_cast<double>(cx) * cy;
+          break;
+        }
+      }
+    }
+    const double den = n * sxx - sx * sx;
+    const double angle = n > 10 && std::fabs(den) > 1e-9 ? std::atan((n * sxy - sx * sy) / den) : 0.0;
+    if (std::fabs(angle) > 0.0015 && std::fabs(angle) < 0.2) {
+      PixPtr straight(pixRotate(gray.get(), -angle, L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0));
+      if (straight) {
+        gray = std::move(straight);
+        bin = card(gray.get(), x, y, w, h);
+        if (!bin) return a;
+      }
+    }
+    // A box of the card's proportions (within 8 %), not a stray mark.
+    const double want = t.pageWidth / t.pageHeight, got = h > 0 ? static_cast<double>(w) / h : 0;
+    if (got < want * 0.92 || got > want * 1.08) return a;
+    a.scaleX = w / t.pageWidth;
+    a.scaleY = h / t.pageHeight;
+    a.offsetX = x;
+    a.offsetY = y;
+    a.dpi = a.scaleX * 25.4;
+    a.found = 4;
     return a;
   }
 

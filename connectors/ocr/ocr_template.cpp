@@ -1,5 +1,6 @@
 #include "ocr_template.h"
 
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -47,6 +48,8 @@ std::optional<Template> loadTemplate(const fs::path& file, Diagnostics& diags) {
           diags.add(f, xml::lineOf(m), "mark: outside the page (" + std::to_string(t.pageWidth) + " × " +
                                            std::to_string(t.pageHeight) + " mm)");
       }
+    } else if (element == "edges") {
+      t.byEdges = true;
     } else if (element == "anchor") {
       Anchor a;
       a.text = xml::attr(c, "text");
@@ -89,6 +92,23 @@ std::optional<Template> loadTemplate(const fs::path& file, Diagnostics& diags) {
             diags.add(f, line, "zone '" + z.field + "': codes: '" + pair + "' is not printed=code");
           else
             z.codes[pair.substr(0, eq)] = pair.substr(eq + 1);
+        }
+      }
+      if (xml::hasAttr(c, "list")) {
+        // The values the zone can hold, one per line (# comments), relative
+        // to the template: a reading is snapped to the nearest.
+        fs::path p(xml::attr(c, "list"));
+        if (p.is_relative()) p = file.parent_path() / p;
+        z.listFile = p.string();
+        std::ifstream in(p);
+        if (!in) {
+          diags.add(f, line, "zone '" + z.field + "': list: cannot read '" + p.string() + "'");
+        } else {
+          for (std::string v; std::getline(in, v);) {
+            if (!v.empty() && v.back() == '\r') v.pop_back();
+            if (!v.empty() && v[0] != '#') z.list.push_back(v);
+          }
+          if (z.list.empty()) diags.add(f, line, "zone '" + z.field + "': list: '" + p.string() + "' holds no value");
         }
       }
       if (!fields.insert(z.field).second) diags.add(f, line, "zone '" + z.field + "': the field has a zone already");

@@ -20,13 +20,15 @@ struct Zone {
   double x = 0, y = 0, width = 0, height = 0;  ///< mm
   std::string lang = "jpn";                    ///< jpn, jpn_vert, eng
   int psm = 7;                                 ///< Tesseract page segmentation mode
-  std::string type = "kanji";  ///< kanji, name, kana, digits, era-date, address, latin, code
+  std::string type = "kanji";  ///< kanji, name, kana, digits, era-date, date, address, latin, code
   std::string pii;             ///< none, personal, identifier, special, mynumber
   std::string check;           ///< juminhyo-code, mynumber, residence-card-number, or ""
   std::map<std::string, std::string> codes;  ///< what is printed → the code sent (男=1)
   bool reviewAlways = false;   ///< names and 本籍: shown for review whatever the confidence
   bool snapToTown = false;     ///< master="town": snapped to the city's 町字 list
   int reviewBelow = -1;        ///< the zone's own confidence threshold (-1: the connector's)
+  std::string listFile;              ///< list="…": the values this zone can hold (nationality, 在留資格)
+  std::vector<std::string> list;     ///< read from listFile at load
   int line = 0;
 };
 
@@ -43,6 +45,7 @@ struct Template {
   std::string id, name, record;
   double pageWidth = 0, pageHeight = 0, markSize = 0;  ///< mm
   std::vector<std::pair<double, double>> marks;       ///< top-left corners, mm
+  bool byEdges = false;  ///< <edges/>: a card on the scanner's glass, registered by its edges
   std::vector<Anchor> anchors;
   std::vector<Zone> zones;
 };

@@ -554,3 +554,71 @@ BOOST_AUTO_TEST_CASE(three_layouts_are_told_apart_by_their_issuer_and_read_into_
   for (const auto& [document, d] : drafts)
     if (document.rfind("tenshutsu-c", 0) == 0) BOOST_TEST(text(d, "address").size() > 12u, document);
 }
+
+// The face of a 在留カード laid on the scanner's glass — turned, noisy, one
+// upside down — found by its edges (no printed marks), read into
+// ocr.zairyu-card: the number's pattern checked (one printed wrong is shown
+// with why), Western dates as ISO, the Latin name always shown, the 住居地
+// snapped to the city's towns. A 転出証明書 in the same folder still goes to
+// its own template.
+BOOST_AUTO_TEST_CASE(a_residence_card_is_found_by_its_edges_and_its_number_checked) {
+  Scanner s(source("mappings/ocr/tenshutsu-a.xml").string() + ";" + source("mappings/ocr/zairyu-card.xml").string());
+  std::string config = test::readFile(s.dir / "config.xml");
+  config.replace(config.find("</renkei>"), 9,
+                 "  <route id=\"cards\" from=\"scans\" records=\"ocr.zairyu-card\" to=\"drafts\"/>\n</renkei>\n");
+  test::writeFile(s.dir / "config.xml", config);
+  s.render({"--form", "zairyu-card", "--count", "2", "--rotate", "2"});
+  s.render({"--form", "zairyu-card", "--count", "1", "--start", "2", "--rotate", "-1.5", "--noise", "20", "--blur", "0.6"});
+  s.render({"--form", "zairyu-card", "--count", "1", "--start", "3", "--rotate", "180"});
+  s.render({"--form", "zairyu-card", "--count", "1", "--start", "4", "--bad-number"});
+  s.render({"--form", "zairyu-card", "--count", "1", "--start", "5", "--typo"});
+  s.render({"--count", "1", "--start", "6"});
+  auto r = runRenkei({"serve", "--config", s.config(), "--once"});
+  BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+  auto drafts = s.drafts();
+  BOOST_TEST_REQUIRE(drafts.size() == 7u, r.err);
+  for (const auto& [document, d] : drafts) {
+    BOOST_TEST_CONTEXT(document) {
+      auto t = s.truth(document);
+      if (document.rfind("tenshutsu-a", 0) == 0) {
+        BOOST_TEST(text(d, "template") == "tenshutsu-a");
+        continue;
+      }
+      BOOST_TEST(text(d, "template") == "zairyu-card");
+      auto rightOrShown = [&](const std::string& field, const std::string& want) {
+        if (text(d, field) != want)
+          BOOST_TEST(text(d, field + ".review") == "true",
+                     field << " read as '" << text(d, field) << "' (printed '" << want << "'), not shown");
+      };
+      rightOrShown("birth", t->getValue<std::string>("birth.iso"));
+      rightOrShown("expiry", t->getValue<std::string>("expiry.iso"));
+      rightOrShown("sex", t->getValue<std::string>("sex") == "男" ? "1" : "2");
+      rightOrShown("address", t->getValue<std::string>("address"));
+      rightOrShown("nationality", t->getValue<std::string>("nationality"));
+      rightOrShown("status", t->getValue<std::string>("status"));
+      BOOST_TEST(text(d, "name.review") == "true");
+      if (document == "zairyu-card-004.png") {
+        // Printed with a letter where a digit belongs: shown, with why.
+        BOOST_TEST(text(d, "number.review") == "true");
+        BOOST_TEST(text(d, "number.why").find("not a 在留カード number") != std::string::npos, text(d, "number.why"));
+      } else {
+        rightOrShown("number", t->getValue<std::string>("number"));
+      }
+      if (document == "zairyu-card-003.png") BOOST_TEST(text(d, "turned") == "180");
+    }
+  }
+  // プラジル printed: snapped to ブラジル of the nationality list, the reading
+  // kept beside it and the field shown.
+  const auto& typo = drafts.at("zairyu-card-005.png");
+  BOOST_TEST(text(typo, "nationality") == "ブラジル");
+  BOOST_TEST(text(typo, "nationality.raw") == "プラジル");
+  BOOST_TEST(text(typo, "nationality.review") == "true");
+  BOOST_TEST(text(typo, "nationality.why").find("snapped to nationality.txt (1 edits)") != std::string::npos,
+             text(typo, "nationality.why"));
+  // Clean cards are read whole.
+  const auto& clean = drafts.at("zairyu-card-000.png");
+  auto t = s.truth("zairyu-card-000.png");
+  BOOST_TEST(text(clean, "number") == t->getValue<std::string>("number"));
+  BOOST_TEST(text(clean, "name") == t->getValue<std::string>("name"));
+  BOOST_TEST(text(clean, "birth") == t->getValue<std::string>("birth.iso"));
+}

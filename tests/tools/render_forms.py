@@ -17,6 +17,13 @@ Forms (each matches mappings/ocr/<form>.xml: the same boxes, in mm):
                 rows per member; the issuer under the title
   tenshutsu-c   転出証明書 of 架空県試験村, the 従前の住所 written vertically
                 (縦書き) in a tall box on the right, the rest across
+  zairyu-card   the face of a 在留カード (a design drawn for this project, not
+                the real card's): 番号, 氏名 (Latin), 生年月日, 性別, 国籍・地域,
+                住居地, 在留資格, 在留期間の満了日 — a card of 85.6 × 54 mm laid
+                on a scanner's glass (a white bed of 120 × 80 mm), no marks:
+                the connector registers it by its edges. Synthetic foreign
+                residents of this generator's own (names, numbers); --bad-number
+                prints a number that breaks the pattern
 Degradations: --rotate, --noise, --blur, --jpeg, --stamp (a red 受付 seal
 over the 世帯主: the page becomes a colour scan; --mono-stamp: the same seal
 as a mono scanner renders it, grey), --fold (shadows across the page where
@@ -213,7 +220,64 @@ def draw_tenshutsu_c(t, dpi):
     return img
 
 
-DRAW = {"tenshutsu-a": draw_tenshutsu_a, "tenshutsu-b": draw_tenshutsu_b, "tenshutsu-c": draw_tenshutsu_c}
+# zairyu-card: boxes in mm from the card's top-left corner (the card is
+# placed at CARD_AT on the scanner bed).
+CARD, CARD_AT, BED = (85.6, 54.0), (12.0, 10.0), (120.0, 80.0)
+ZAIRYU = {"number": (52, 3, 31, 5), "name": (14, 10, 52, 6), "birth": (14, 17, 30, 5), "sex": (50, 17, 12, 5),
+          "nationality": (14, 23, 40, 5), "address": (14, 29, 52, 5), "status": (14, 36, 52, 5),
+          "expiry": (14, 43, 30, 5)}
+ZAIRYU_LABELS = {"name": "氏名", "birth": "生年月日", "sex": "性別", "nationality": "国籍・地域", "address": "住居地",
+                 "status": "在留資格", "expiry": "満了日"}
+GIVEN = ["AN", "MINH", "LAN", "HUONG", "JOSE", "MARIA", "WEI", "LI", "RAVI", "PRIYA", "JUAN", "ANA", "TUAN", "HOA"]
+FAMILY = ["NGUYEN", "TRAN", "SANTOS", "GARCIA", "ZHANG", "WANG", "SHARMA", "KUMAR", "SILVA", "PEREZ", "PHAM", "LE"]
+NATIONS = ["ベトナム", "フィリピン", "中国", "ネパール", "ブラジル", "インドネシア", "インド"]
+STATUSES = ["技術・人文知識・国際業務", "永住者", "定住者", "留学", "特定技能", "家族滞在"]
+
+
+def card_truth(n, seed, bad_number):
+    rnd = random.Random("card:%d:%d" % (seed, n))
+    letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+    number = (rnd.choice(letters) + rnd.choice(letters) + "%08d" % rnd.randrange(10 ** 8) + rnd.choice(letters) +
+              rnd.choice(letters))
+    if bad_number:
+        number = number[:9] + "X" + number[10:]  # a letter where a digit belongs
+    birth = datetime.date(1960, 1, 1) + datetime.timedelta(days=rnd.randrange(0, 365 * 45))
+    expiry = datetime.date(2027, 1, 1) + datetime.timedelta(days=rnd.randrange(0, 365 * 5))
+    sex = rnd.choice(["男", "女"])
+    return {"number": number, "name": rnd.choice(FAMILY) + " " + rnd.choice(GIVEN),
+            "birth": "%d年%02d月%02d日" % (birth.year, birth.month, birth.day), "birth.iso": birth.isoformat(),
+            "sex": sex, "nationality": rnd.choice(NATIONS),
+            "address": rnd.choice(DESTINATIONS) + "%d番%d号" % (rnd.randrange(1, 30), rnd.randrange(1, 20)),
+            "status": rnd.choice(STATUSES),
+            "expiry": "%d年%02d月%02d日" % (expiry.year, expiry.month, expiry.day), "expiry.iso": expiry.isoformat()}
+
+
+def draw_zairyu_card(t, dpi):
+    px = lambda mm: int(round(mm / 25.4 * dpi))  # noqa: E731
+    img = Image.new("L", (px(BED[0]), px(BED[1])), 255)
+    d = ImageDraw.Draw(img)
+    ox, oy = CARD_AT
+    # The card: a light tint with a darker rim (a colour card as a grey scan).
+    d.rounded_rectangle([px(ox), px(oy), px(ox + CARD[0]), px(oy + CARD[1])], radius=px(3), fill=228,
+                        outline=120, width=max(1, px(0.3)))
+    small = ImageFont.truetype(GOTHIC, px(2.2))
+    value = ImageFont.truetype(GOTHIC, px(3.2))
+    d.text((px(ox + 3), px(oy + 5.5)), "在留カード", font=ImageFont.truetype(GOTHIC, px(4)), fill=0, anchor="lm")
+    d.text((px(ox + 48), px(oy + 5.5)), "番号", font=small, fill=0, anchor="lm")
+    d.rectangle([px(ox + 68), px(oy + 10), px(ox + 83), px(oy + 30)], fill=180)  # the photograph
+    for field, (x, y, w, h) in ZAIRYU.items():
+        if field in ZAIRYU_LABELS:
+            d.text((px(ox + x - 1 if field == "sex" else ox + 3), px(oy + y + h / 2)),
+                   ZAIRYU_LABELS[field] if field != "sex" else "", font=small, fill=0, anchor="lm")
+        text = t[field]
+        d.text((px(ox + x + 0.5), px(oy + y + h / 2)), text, font=value, fill=0, anchor="lm")
+    d.text((px(ox + 45), px(oy + 19.5)), "性別", font=small, fill=0, anchor="lm")
+    d.text((px(ox + 3), px(oy + 50)), "法務大臣（見本）", font=small, fill=0, anchor="lm")
+    return img
+
+
+DRAW = {"tenshutsu-a": draw_tenshutsu_a, "tenshutsu-b": draw_tenshutsu_b, "tenshutsu-c": draw_tenshutsu_c,
+        "zairyu-card": draw_zairyu_card}
 # Where the 世帯主 box is, for --stamp (mm).
 HOUSEHOLDER = {"tenshutsu-a": TENSHUTSU_A["householder"], "tenshutsu-b": TENSHUTSU_B["householder"],
                "tenshutsu-c": TENSHUTSU_C["householder"]}
@@ -277,19 +341,29 @@ def main():
     ap.add_argument("--jpeg", type=int, default=0, help="JPEG quality (artefacts), 0: none")
     ap.add_argument("--format", choices=["png", "jpeg", "tiff"], default="png")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--bad-number", action="store_true", help="zairyu-card: a number that breaks the pattern")
     ap.add_argument("--stamp", action="store_true", help="a red 受付 seal over the 世帯主 box (a colour scan)")
     ap.add_argument("--mono-stamp", action="store_true", help="the seal as a mono scanner renders red: grey")
     ap.add_argument("--fold", action="store_true", help="fold shadows across the page")
     ap.add_argument("--typo", action="store_true",
-                    help="print the 転出先 with 本 as 木 (a slip the town list corrects); the truth keeps 本")
+                    help="print the 転出先 with 本 as 木 (a slip the town list corrects), on a card the 国籍・地域 "
+                         "ブラジル as プラジル (the list corrects it); the truth keeps the right one")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rnd = random.Random(a.seed)
     for n, members in enumerate(households(a.resident)[a.start:a.start + a.count]):
-        t = truth_of(members, a.start + n, a.seed)
-        printed = dict(t, destination=t["destination"].replace("見本市", "見木市")) if a.typo else t
+        t = card_truth(a.start + n, a.seed, a.bad_number) if a.form == "zairyu-card" else \
+            truth_of(members, a.start + n, a.seed)
+        if a.typo and a.form == "zairyu-card":
+            # 国籍・地域 printed ブラジル as プラジル (the list puts it right); the truth keeps ブラジル
+            t["nationality"] = "ブラジル"
+            printed = dict(t, nationality="プラジル")
+        elif a.typo:
+            printed = dict(t, destination=t["destination"].replace("見本市", "見木市"))
+        else:
+            printed = t
         img = DRAW[a.form](printed, a.dpi)
-        if a.stamp or a.mono_stamp:
+        if (a.stamp or a.mono_stamp) and a.form in HOUSEHOLDER:  # cards carry no seal
             img = stamp(img, a.form, a.dpi, a.mono_stamp)
         if a.fold:
             img = fold(img, a.dpi)
