@@ -183,6 +183,18 @@ Application Review::load(StateSession& s, const std::string& where, const std::v
   return *a;
 }
 
+std::map<std::string, std::string> Review::registerItems(const std::string& residentCode) {
+  std::map<std::string, std::string> out;
+  if (residentCode.empty()) return out;
+  state_.read([&](StateSession& s) {
+    s.query("SELECT name, birth, sex, address FROM " + residents_ + " WHERE resident_code = ?", {residentCode},
+            [&](StateRows& row) {
+              out = {{"name", row.text(0)}, {"birth_date", row.text(1)}, {"sex", row.text(2)}, {"address", row.text(3)}};
+            });
+  });
+  return out;
+}
+
 Application Review::get(const std::string& arrivalNo) {
   Application a;
   state_.read([&](StateSession& s) { a = load(s, "arrival_no = ?", {arrivalNo}); });

@@ -181,6 +181,9 @@ class Review {
   Application intake(const IntakeInput& in, std::int64_t now);
 
   Application get(const std::string& arrivalNo);
+  /// The register's 4 情報 of a resident (the cache of routed resident
+  /// records): name, birth_date, sex, address; empty when not held.
+  std::map<std::string, std::string> registerItems(const std::string& residentCode);
   /// The application `origin` sent as `externalId` (an application stored
   /// before ids had origins counts when its source is `source`).
   std::optional<Application> findByExternalId(const std::string& origin, const std::string& externalId,

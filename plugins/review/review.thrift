@@ -60,6 +60,10 @@ struct Application {
   19: string holdReason,
   20: list<HistoryEntry> history,
   21: string certificateSerial, // the JPKI signing certificate's serial, when the applicant was identified by it
+  // The matched resident's 4 情報 as the register holds them now (name, birth_date, sex, address), for staff
+  // to see beside what the application says — a draft read from a card or a scan above all. Proposed,
+  // never put in the application's place: a change is the staff's resubmit. Empty without a match.
+  22: map<string, string> registered,
 }
 
 struct Summary {

@@ -201,8 +201,12 @@ class ReviewHandler final : public api::ReviewServiceIf {
   void getApplication(api::Application& out, const std::string& arrivalNo) override {
     serve(log_, "getApplication", [&] {
       out = toApi(review_.get(arrivalNo));
+      // The register's 4 情報 beside what the application says (proposed,
+      // never put in its place).
+      out.__set_registered(review_.registerItems(out.residentCode));
       std::vector<std::string> shown;
       for (const auto& [k, v] : out.fields) shown.push_back(k);
+      for (const auto& [k, v] : out.registered) shown.push_back("register." + k);
       audit("ReviewService.getApplication", arrivalNo, "found=1", std::move(shown));
     });
   }

@@ -871,6 +871,14 @@ BOOST_AUTO_TEST_CASE(a_card_read_at_the_window_becomes_a_draft_matched_with_the_
     if (a.fields["name"] == "見本　太郎") {
       BOOST_TEST(a.fields["name_kana"] == "ミホン　タロウ");  // hiragana on the card, katakana in the draft
       BOOST_TEST(a.fields["birth_date"] == "1990-05-01");
+      // The register's 4 情報 beside the card's: proposed, not put in place.
+      BOOST_TEST(a.registered["name"] == "見本　太郎");
+      BOOST_TEST(a.registered["birth_date"] == "1990-05-01");
+      BOOST_TEST(!a.registered["address"].empty());
+      BOOST_TEST(a.registered["address"] != a.fields["address"]);
+      BOOST_TEST(a.fields["address"] == "架空県見本市どこにもない町99番");
+    } else {
+      BOOST_TEST(a.registered.empty());  // nobody matched: nothing proposed
     }
   }
   BOOST_TEST_REQUIRE(byName.count("見本　太郎") == 1u);

@@ -60,6 +60,15 @@ void print(const api::Application& a) {
   if (!a.residentCode.empty()) std::cout << "  matched resident " << a.residentCode << "\n";
   for (const auto& [k, v] : a.fields)
     if (!v.empty()) std::cout << "  " << k << ": " << v << "\n";
+  if (!a.registered.empty()) {
+    // The register's 4 情報 beside the application's, the differing ones marked.
+    std::cout << "  the register holds (proposed beside the application, not put in its place):\n";
+    for (const auto& [k, v] : a.registered) {
+      auto said = a.fields.find(k);
+      const bool differs = said != a.fields.end() && !said->second.empty() && said->second != v;
+      std::cout << "    " << (differs ? "≠ " : "  ") << k << ": " << v << "\n";
+    }
+  }
   for (const auto& f : a.findings) std::cout << "  " << (f.ok ? "ok   " : "NG   ") << f.message << "\n";
   for (const auto& h : a.history)
     std::cout << "  " << when(h.at) << "  " << h.action << ": " << (h.fromState.empty() ? "-" : h.fromState) << " → "
