@@ -216,6 +216,14 @@ class OcrConnector final : public Connector {
     maxEdits_ = static_cast<int>(settings.getInt("address-max-edits"));
     if (maxEdits_ < 0 || maxEdits_ > 10) throw ConfigError("address-max-edits: 0 to 10");
     if (settings.has("address-master")) loadTowns(settings.getPath("address-master"));
+    // A 個人番号 is read only where it may be held: the mynumber zone
+    // (個人番号利用事務系), never LGWAN or the internet.
+    for (const Template* t : candidates_)
+      for (const Zone& z : t->zones)
+        if (z.pii == "mynumber" && context.zone != "mynumber")
+          throw ConfigError(t->file.string() + ":" + std::to_string(z.line) + ": zone '" + z.field +
+                            "' holds a 個人番号 (pii mynumber): read it in an instance of the mynumber zone "
+                            "(個人番号利用事務系), not " + context.zone);
     for (const Template* t : candidates_)
       for (const Zone& z : t->zones)
         if (z.snapToTown && towns_.empty())

@@ -622,3 +622,50 @@ BOOST_AUTO_TEST_CASE(a_residence_card_is_found_by_its_edges_and_its_number_check
   BOOST_TEST(text(clean, "name") == t->getValue<std::string>("name"));
   BOOST_TEST(text(clean, "birth") == t->getValue<std::string>("birth.iso"));
 }
+
+// The back of a マイナンバーカード: its 個人番号 is class mynumber. Read only
+// by an instance of the mynumber zone (個人番号利用事務系) — an LGWAN instance
+// is refused at check with the template's file:line — its check digit
+// checked, and the number never in a log line, the status or the report.
+BOOST_AUTO_TEST_CASE(a_mynumber_card_back_is_read_only_in_the_mynumber_zone_and_never_logged) {
+  const std::string tmpl = source("mappings/ocr/mynumber-card-back.xml").string();
+  {
+    Scanner lgwan(tmpl);
+    auto check = runRenkei({"check", "--config", lgwan.config()});
+    BOOST_TEST(check.exitCode != 0);
+    BOOST_TEST(check.err.find("mynumber-card-back.xml:11: zone 'number' holds a 個人番号 (pii mynumber): read it in "
+                              "an instance of the mynumber zone") != std::string::npos,
+               check.err);
+  }
+  Scanner s(tmpl);
+  std::string config = test::readFile(s.dir / "config.xml");
+  config.replace(config.find("zone=\"lgwan\""), 12, "zone=\"mynumber\"");
+  config.replace(config.find("records=\"ocr.tenshutsu\""), 23, "records=\"ocr.mynumber-card\"");
+  test::writeFile(s.dir / "config.xml", config);
+  s.render({"--form", "mynumber-card-back", "--count", "2", "--rotate", "1.5"});
+  s.render({"--form", "mynumber-card-back", "--count", "1", "--start", "2", "--bad-number"});
+  auto r = runRenkei({"serve", "--config", s.config(), "--once"});
+  BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+  auto drafts = s.drafts();
+  BOOST_TEST_REQUIRE(drafts.size() == 3u, r.err);
+  auto status = runRenkei({"status", "--config", s.config()});
+  auto report = runRenkei({"ocr", "report", "--per", "field", "--config", s.config()});
+  for (const auto& [document, d] : drafts) {
+    BOOST_TEST_CONTEXT(document) {
+      auto t = s.truth(document);
+      const std::string number = t->getValue<std::string>("number");
+      BOOST_TEST(text(d, "number") == number);
+      if (document == "mynumber-card-back-002.png") {
+        BOOST_TEST(text(d, "number.review") == "true");
+        BOOST_TEST(text(d, "number.why") == "not a 個人番号 (check digit)");
+      } else {
+        BOOST_TEST(text(d, "number.review") == "false");
+      }
+      BOOST_TEST(text(d, "birth") == t->getValue<std::string>("birth.iso"));
+      // Never in a log line, the status or the report (nor in parts: the
+      // first eight digits).
+      for (const std::string& out : {r.err, r.out, status.out, status.err, report.out})
+        BOOST_TEST(out.find(number.substr(0, 8)) == std::string::npos);
+    }
+  }
+}

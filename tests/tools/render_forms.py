@@ -24,6 +24,11 @@ Forms (each matches mappings/ocr/<form>.xml: the same boxes, in mm):
                 the connector registers it by its edges. Synthetic foreign
                 residents of this generator's own (names, numbers); --bad-number
                 prints a number that breaks the pattern
+  mynumber-card-back
+                the back of a マイナンバーカード (a design drawn for this project):
+                the 個人番号 (12 digits, a valid check digit; --bad-number: one
+                digit changed), 氏名 and 生年月日 of the resident export's people;
+                a card on the glass like zairyu-card
 Degradations: --rotate, --noise, --blur, --jpeg, --stamp (a red 受付 seal
 over the 世帯主: the page becomes a colour scan; --mono-stamp: the same seal
 as a mono scanner renders it, grey), --fold (shadows across the page where
@@ -276,8 +281,51 @@ def draw_zairyu_card(t, dpi):
     return img
 
 
+MYNUMBER_BACK = {"number": (8, 8, 62, 9), "name": (20, 24, 48, 6), "birth": (20, 32, 40, 6)}
+
+
+def mynumber_of(n, seed, bad):
+    """A synthetic 個人番号: 11 random digits and their check digit."""
+    rnd = random.Random("mynumber:%d:%d" % (seed, n))
+    body = "%011d" % rnd.randrange(10 ** 11)
+    weights = [6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2]
+    r = sum(int(d) * w for d, w in zip(body, weights)) % 11
+    check = 0 if r <= 1 else 11 - r
+    if bad:
+        check = (check + 1) % 10
+    return body + str(check)
+
+
+def mynumber_truth(members, n, seed, bad):
+    head = next(r for r in members if r["続柄"] == "02")
+    return {"number": mynumber_of(n, seed, bad), "name": head["氏名"], "birth": era(iso_of(head["生年月日"])),
+            "birth.iso": iso_of(head["生年月日"]).isoformat()}
+
+
+def draw_mynumber_card_back(t, dpi):
+    px = lambda mm: int(round(mm / 25.4 * dpi))  # noqa: E731
+    img = Image.new("L", (px(BED[0]), px(BED[1])), 255)
+    d = ImageDraw.Draw(img)
+    ox, oy = CARD_AT
+    d.rounded_rectangle([px(ox), px(oy), px(ox + CARD[0]), px(oy + CARD[1])], radius=px(3), fill=232,
+                        outline=120, width=max(1, px(0.3)))
+    small = ImageFont.truetype(GOTHIC, px(2.4))
+    d.text((px(ox + 3), px(oy + 5)), "個人番号", font=small, fill=0, anchor="lm")
+    x, y, w, h = MYNUMBER_BACK["number"]
+    number = t["number"]
+    d.text((px(ox + x + 1), px(oy + y + h / 2)), " ".join([number[0:4], number[4:8], number[8:12]]),
+           font=ImageFont.truetype(GOTHIC, px(5.5)), fill=0, anchor="lm")
+    for field, label in (("name", "氏名"), ("birth", "生年月日")):
+        x, y, w, h = MYNUMBER_BACK[field]
+        d.text((px(ox + 3), px(oy + y + h / 2)), label, font=small, fill=0, anchor="lm")
+        d.text((px(ox + x + 0.5), px(oy + y + h / 2)), t[field], font=ImageFont.truetype(MINCHO, px(3.6)), fill=0,
+               anchor="lm")
+    d.rectangle([px(ox + 70), px(oy + 36), px(ox + 82), px(oy + 50)], outline=100, width=max(1, px(0.3)))  # chip
+    return img
+
+
 DRAW = {"tenshutsu-a": draw_tenshutsu_a, "tenshutsu-b": draw_tenshutsu_b, "tenshutsu-c": draw_tenshutsu_c,
-        "zairyu-card": draw_zairyu_card}
+        "zairyu-card": draw_zairyu_card, "mynumber-card-back": draw_mynumber_card_back}
 # Where the 世帯主 box is, for --stamp (mm).
 HOUSEHOLDER = {"tenshutsu-a": TENSHUTSU_A["householder"], "tenshutsu-b": TENSHUTSU_B["householder"],
                "tenshutsu-c": TENSHUTSU_C["householder"]}
@@ -341,7 +389,8 @@ def main():
     ap.add_argument("--jpeg", type=int, default=0, help="JPEG quality (artefacts), 0: none")
     ap.add_argument("--format", choices=["png", "jpeg", "tiff"], default="png")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--bad-number", action="store_true", help="zairyu-card: a number that breaks the pattern")
+    ap.add_argument("--bad-number", action="store_true",
+                    help="zairyu-card: a number that breaks the pattern; mynumber-card-back: a wrong check digit")
     ap.add_argument("--stamp", action="store_true", help="a red 受付 seal over the 世帯主 box (a colour scan)")
     ap.add_argument("--mono-stamp", action="store_true", help="the seal as a mono scanner renders red: grey")
     ap.add_argument("--fold", action="store_true", help="fold shadows across the page")
@@ -352,8 +401,12 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     rnd = random.Random(a.seed)
     for n, members in enumerate(households(a.resident)[a.start:a.start + a.count]):
-        t = card_truth(a.start + n, a.seed, a.bad_number) if a.form == "zairyu-card" else \
-            truth_of(members, a.start + n, a.seed)
+        if a.form == "zairyu-card":
+            t = card_truth(a.start + n, a.seed, a.bad_number)
+        elif a.form == "mynumber-card-back":
+            t = mynumber_truth(members, a.start + n, a.seed, a.bad_number)
+        else:
+            t = truth_of(members, a.start + n, a.seed)
         if a.typo and a.form == "zairyu-card":
             # 国籍・地域 printed ブラジル as プラジル (the list puts it right); the truth keeps ブラジル
             t["nationality"] = "ブラジル"
