@@ -22,11 +22,14 @@
 
 #include <leptonica/allheaders.h>
 #include <tesseract/baseapi.h>
+#include <tesseract/resultiterator.h>
 
 #include <Poco/Logger.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <climits>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -503,7 +506,9 @@ class OcrConnector final : public Connector {
       for (const bool flip : {false, true}) {
         PixPtr gray(flip ? pixRotate180(nullptr, scanned.get()) : pixClone(scanned.get()));
         if (!gray) continue;
-        Alignment a = t->byEdges ? alignByEdges(gray, *t) : align(gray.get(), *t);
+        Alignment a = t->byEdges   ? alignByEdges(gray, *t)
+                      : t->byTexts ? alignByTexts(gray, *t, engines)
+                                   : align(gray.get(), *t);
         if (a.found < 3) {
           if (t->byEdges && why.rfind("no template's", 0) == 0)
             why = "no card found by its edges (a card of " + std::to_string(t->pageWidth).substr(0, 4) + " × " +
@@ -514,7 +519,7 @@ class OcrConnector final : public Connector {
           return "the page is scanned at about " + std::to_string(static_cast<int>(std::lround(a.dpi))) +
                  " dpi, coarser than min-dpi (" + std::to_string(minDpi_) + "): too few pixels to read; scan it " +
                  "again at 300 dpi";
-        const double angle = t->byEdges ? 0.0 : skew(*t);
+        const double angle = t->byEdges || t->byTexts ? 0.0 : skew(*t);
         if (std::fabs(angle) > 0.0015) {
           PixPtr straight(pixRotate(gray.get(), -angle, L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0));
           if (!straight) continue;
@@ -523,7 +528,8 @@ class OcrConnector final : public Connector {
           if (a.found < 3) continue;
         }
         const bool boxed = std::any_of(t->anchors.begin(), t->anchors.end(), [](const Anchor& x) { return x.width > 0; });
-        if (boxed && !anchored(gray.get(), a, *t, engines)) {
+        // (A template registered by its texts has found them already.)
+        if (boxed && !t->byTexts && !anchored(gray.get(), a, *t, engines)) {
           why = "the registration marks of '" + t->name + "' are found but not all its anchor texts, either way up: " +
                 "another form";
           continue;
@@ -1184,6 +1190,96 @@ class OcrConnector final : public Connector {
     a.offsetX = x;
     a.offsetY = y;
     a.dpi = a.scaleX * 25.4;
+    a.found = 4;
+    return a;
+  }
+
+  /// A form printed without marks, registered by its boxed anchor texts:
+  /// the page deskewed (Leptonica, by its text lines), read whole at about
+  /// 150 dpi, each anchor's text searched for among the symbols read (a
+  /// third of its characters may differ), then one scale (the same both
+  /// ways: scanners do not stretch) and an offset fitted to the centres of
+  /// the anchors found and of their boxes in the template. found = 4 with
+  /// at least two anchors at least 50 mm apart, else 0.
+  Alignment alignByTexts(PixPtr& gray, const Template& t, Engines& engines) const {
+    Alignment a;
+    if (PixPtr straight(pixDeskew(gray.get(), 0)); straight) gray = std::move(straight);
+    const double estimate = pixGetWidth(gray.get()) / t.pageWidth * 25.4;  // dpi, the page filling the scan
+    const float down = static_cast<float>(std::min(1.0, 150.0 / std::max(estimate, 1.0)));
+    PixPtr small(down < 0.99f ? pixScale(gray.get(), down, down) : pixClone(gray.get()));
+    if (!small) return a;
+    tesseract::TessBaseAPI* api = engines.get("jpn");
+    api->SetPageSegMode(tesseract::PSM_SPARSE_TEXT);
+    api->SetImage(small.get());
+    api->SetSourceResolution(static_cast<int>(std::lround(estimate * down)));
+    std::u32string text;
+    std::vector<std::array<int, 4>> boxes;  // per code point: left, top, right, bottom (scan px)
+    if (api->Recognize(nullptr) == 0) {
+      std::unique_ptr<tesseract::ResultIterator> it(api->GetIterator());
+      if (it) do {
+          char* s = it->GetUTF8Text(tesseract::RIL_SYMBOL);
+          int l, tp, r, b;
+          if (s && it->BoundingBox(tesseract::RIL_SYMBOL, &l, &tp, &r, &b))
+            for (char32_t c : codePoints(s)) {
+              if (c == U' ' || c == U'\u3000') continue;
+              text.push_back(c);
+              boxes.push_back({static_cast<int>(l / down), static_cast<int>(tp / down), static_cast<int>(r / down),
+                               static_cast<int>(b / down)});
+            }
+          delete[] s;
+        } while (it->Next(tesseract::RIL_SYMBOL));
+    }
+    api->Clear();
+    std::vector<std::array<double, 4>> pairs;  // template centre (mm) x, y; found centre (px) x, y
+    for (const Anchor& anchor : t.anchors) {
+      if (anchor.width <= 0) continue;
+      const std::u32string want = codePoints(withoutSpaces(anchor.text));
+      if (want.empty() || text.size() < want.size()) continue;
+      std::size_t best = SIZE_MAX, at = 0;
+      for (std::size_t i = 0; i + want.size() <= text.size(); ++i) {
+        const std::size_t e = edits(text.substr(i, want.size()), want);
+        if (e < best) best = e, at = i;
+      }
+      if (best * 3 > want.size()) continue;
+      // The line the text sits on: the symbols of the window near their
+      // median centre (a misread window may borrow one from the next
+      // line); the text's left edge and the line's centre are what is
+      // compared with the box's left and middle.
+      std::vector<double> centres, heights;
+      for (std::size_t i = at; i < at + want.size(); ++i)
+        centres.push_back((boxes[i][1] + boxes[i][3]) / 2.0), heights.push_back(boxes[i][3] - boxes[i][1]);
+      std::nth_element(centres.begin(), centres.begin() + centres.size() / 2, centres.end());
+      std::nth_element(heights.begin(), heights.begin() + heights.size() / 2, heights.end());
+      const double cy = centres[centres.size() / 2], height = std::max(1.0, heights[heights.size() / 2]);
+      int l = INT_MAX, r = INT_MIN;
+      for (std::size_t i = at; i < at + want.size(); ++i)
+        if (std::fabs((boxes[i][1] + boxes[i][3]) / 2.0 - cy) <= 0.6 * height)
+          l = std::min(l, boxes[i][0]), r = std::max(r, boxes[i][2]);
+      if (l == INT_MAX) continue;
+      pairs.push_back({anchor.x, anchor.y + anchor.height / 2, static_cast<double>(l), cy});
+      if (log_->debug())
+        log_->debug("ocr %s: anchor '%s' of %s found from %d to %d px, its line at %.0f px (%z edits)", id_,
+                    anchor.text, t.id, l, r, cy, best);
+    }
+    if (pairs.size() < 2) return a;
+    double far = 0;
+    for (const auto& p : pairs)
+      for (const auto& q : pairs) far = std::max(far, std::hypot(p[0] - q[0], p[1] - q[1]));
+    if (far < 50) return a;
+    double mx = 0, my = 0, px = 0, py = 0;
+    for (const auto& p : pairs) mx += p[0], my += p[1], px += p[2], py += p[3];
+    const double n = static_cast<double>(pairs.size());
+    mx /= n, my /= n, px /= n, py /= n;
+    double num = 0, den = 0;
+    for (const auto& p : pairs)
+      num += (p[0] - mx) * (p[2] - px) + (p[1] - my) * (p[3] - py), den += (p[0] - mx) * (p[0] - mx) + (p[1] - my) * (p[1] - my);
+    if (den <= 0) return a;
+    const double scale = num / den;  // px per mm
+    if (scale * 25.4 < estimate * 0.7 || scale * 25.4 > estimate * 1.3) return a;  // not this page's size
+    a.scaleX = a.scaleY = scale;
+    a.offsetX = px - scale * mx;
+    a.offsetY = py - scale * my;
+    a.dpi = scale * 25.4;
     a.found = 4;
     return a;
   }

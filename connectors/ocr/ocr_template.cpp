@@ -50,6 +50,8 @@ std::optional<Template> loadTemplate(const fs::path& file, Diagnostics& diags) {
       }
     } else if (element == "edges") {
       t.byEdges = true;
+    } else if (element == "texts") {
+      t.byTexts = true;
     } else if (element == "anchor") {
       Anchor a;
       a.text = xml::attr(c, "text");

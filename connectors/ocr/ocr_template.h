@@ -46,6 +46,7 @@ struct Template {
   double pageWidth = 0, pageHeight = 0, markSize = 0;  ///< mm
   std::vector<std::pair<double, double>> marks;       ///< top-left corners, mm
   bool byEdges = false;  ///< <edges/>: a card on the scanner's glass, registered by its edges
+  bool byTexts = false;  ///< <texts/>: no marks, registered by the boxed anchor texts found on the page
   std::vector<Anchor> anchors;
   std::vector<Zone> zones;
 };

@@ -669,3 +669,62 @@ BOOST_AUTO_TEST_CASE(a_mynumber_card_back_is_read_only_in_the_mynumber_zone_and_
     }
   }
 }
+
+// A 戸籍全部事項証明書 carries no registration marks, like the real ones: it
+// is registered by its printed texts (title, certificate sentence, issuer)
+// found anywhere on the deskewed page, then read zone by zone: 本籍 and
+// every name always shown, dates as ISO, the 続柄 from its table. A
+// 転出証明書 in the same folder is not taken for one (its texts are not
+// there) and goes to its own template.
+BOOST_AUTO_TEST_CASE(a_koseki_certificate_without_marks_is_registered_by_its_printed_texts) {
+  Scanner s(source("mappings/ocr/koseki-zenbu.xml").string() + ";" + source("mappings/ocr/tenshutsu-a.xml").string());
+  std::string config = test::readFile(s.dir / "config.xml");
+  config.replace(config.find("</renkei>"), 9,
+                 "  <route id=\"koseki\" from=\"scans\" records=\"ocr.koseki\" to=\"drafts\"/>\n</renkei>\n");
+  test::writeFile(s.dir / "config.xml", config);
+  s.render({"--form", "koseki-zenbu", "--count", "2"});
+  s.render({"--form", "koseki-zenbu", "--count", "1", "--start", "2", "--rotate", "1.5", "--noise", "20"});
+  s.render({"--form", "koseki-zenbu", "--count", "1", "--start", "3", "--dpi", "200"});
+  s.render({"--count", "1", "--start", "7"});
+  auto r = runRenkei({"serve", "--config", s.config(), "--once"});
+  BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+  auto drafts = s.drafts();
+  BOOST_TEST_REQUIRE(drafts.size() == 5u, r.err);
+  std::size_t persons = 0;
+  for (const auto& [document, d] : drafts) {
+    BOOST_TEST_CONTEXT(document) {
+      auto t = s.truth(document);
+      if (document.rfind("tenshutsu-a", 0) == 0) {
+        BOOST_TEST(text(d, "template") == "tenshutsu-a");
+        continue;
+      }
+      BOOST_TEST(text(d, "template") == "koseki-zenbu");
+      auto rightOrShown = [&](const std::string& field, const std::string& want) {
+        if (text(d, field) != want)
+          BOOST_TEST(text(d, field + ".review") == "true",
+                     field << " read as '" << text(d, field) << "' (printed '" << want << "'), not shown");
+      };
+      BOOST_TEST(text(d, "honseki.review") == "true");  // 本籍: always
+      BOOST_TEST(text(d, "hittousha.review") == "true");
+      rightOrShown("honseki", halfwidthDigits(t->getValue<std::string>("honseki")));
+      for (int i = 1; i <= 3; ++i) {
+        const std::string p = "person." + std::to_string(i) + ".";
+        if (!t->has(p + "name")) {
+          BOOST_TEST(text(d, p + "name").empty());
+          continue;
+        }
+        ++persons;
+        BOOST_TEST(text(d, p + "name.review") == "true");
+        rightOrShown(p + "birth", t->getValue<std::string>(p + "birth.iso"));
+        rightOrShown(p + "relation", t->getValue<std::string>(p + "relation"));
+      }
+    }
+  }
+  BOOST_TEST(persons >= 4u);
+  // A clean certificate is read whole.
+  const auto& clean = drafts.at("koseki-zenbu-000.png");
+  auto t = s.truth("koseki-zenbu-000.png");
+  BOOST_TEST(!text(clean, "hittousha").empty());  // a name: read, and shown (not asserted exact)
+  BOOST_TEST(text(clean, "person.1.birth") == t->getValue<std::string>("person.1.birth.iso"));
+  BOOST_TEST(text(clean, "person.1.relation") == t->getValue<std::string>("person.1.relation"));
+}

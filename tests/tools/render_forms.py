@@ -24,6 +24,11 @@ Forms (each matches mappings/ocr/<form>.xml: the same boxes, in mm):
                 the connector registers it by its edges. Synthetic foreign
                 residents of this generator's own (names, numbers); --bad-number
                 prints a number that breaks the pattern
+  koseki-zenbu  a 戸籍全部事項証明書 (computerised, horizontal; drawn for this
+                project): 本籍, 氏名 (筆頭者), then up to three persons with
+                【名】【生年月日】【父】【母】【続柄】 — and, like the real ones, NO
+                registration marks: the connector registers it by its printed
+                texts (title, certificate sentence, issuer)
   mynumber-card-back
                 the back of a マイナンバーカード (a design drawn for this project):
                 the 個人番号 (12 digits, a valid check digit; --bad-number: one
@@ -281,6 +286,71 @@ def draw_zairyu_card(t, dpi):
     return img
 
 
+# koseki-zenbu: zones in mm on A4; no marks.
+KOSEKI_TOP, KOSEKI_BLOCK = 76.0, 56.0
+KOSEKI_FOOTER = "これは、戸籍に記録されている事項の全部を証明した書面である。"
+KOSEKI_RELATION = {("02", "1"): "夫", ("02", "2"): "妻", ("03", "2"): "妻", ("04", "1"): "夫"}
+
+
+def koseki_truth(members, n, seed):
+    rnd = random.Random("koseki:%d:%d" % (seed, n))
+    head = next(r for r in members if r["続柄"] == "02")
+    family = head["氏名"].split("\u3000")[0]
+    persons = [head] + [r for r in members if r is not head and r["氏名"].startswith(family)][:2]
+    fathers = ["一郎", "正男", "健二", "博", "茂"]
+    mothers = ["花子", "幸子", "和子", "節子", "京子"]
+    t = {"honseki": head["本籍"] or ("架空県見本市北町一丁目%d番地" % rnd.randrange(1, 40)),
+         "hittousha": head["氏名"]}
+    children = {"1": 0, "2": 0}
+    for i, r in enumerate(persons, 1):
+        p = "person.%d." % i
+        t[p + "name"] = r["氏名"].split("\u3000")[-1]
+        t[p + "birth"] = era(iso_of(r["生年月日"]))
+        t[p + "birth.iso"] = iso_of(r["生年月日"]).isoformat()
+        t[p + "father"] = family + "\u3000" + rnd.choice(fathers)
+        t[p + "mother"] = rnd.choice(mothers)
+        rel = KOSEKI_RELATION.get((r["続柄"], r["性別"]))
+        if rel is None:
+            children[r["性別"]] += 1
+            rel = ["長", "二", "三"][min(2, children[r["性別"]] - 1)] + ("男" if r["性別"] == "1" else "女")
+        t[p + "relation"] = rel
+    return t
+
+
+def draw_koseki_zenbu(t, dpi):
+    px = lambda mm: int(round(mm / 25.4 * dpi))  # noqa: E731
+    img = Image.new("L", (px(PAGE[0]), px(PAGE[1])), 255)
+    d = ImageDraw.Draw(img)
+    label = ImageFont.truetype(MINCHO, px(3.6))
+    value = ImageFont.truetype(MINCHO, px(4.2))
+    d.text((px(105), px(25)), "全部事項証明", font=ImageFont.truetype(MINCHO, px(7)), fill=0, anchor="mm")
+    d.rectangle([px(15), px(35), px(195), px(245)], outline=0, width=max(1, px(0.3)))
+    d.line([(px(40), px(35)), (px(40), px(70))], fill=0, width=max(1, px(0.25)))
+    for y, text in ((42, "本籍"), (52, "氏名"), (63, "戸籍事項")):
+        d.text((px(18), px(y)), text, font=label, fill=0, anchor="lm")
+    d.text((px(45), px(42)), t["honseki"], font=value, fill=0, anchor="lm")
+    d.text((px(45), px(52)), t["hittousha"], font=value, fill=0, anchor="lm")
+    d.text((px(45), px(63)), "戸籍改製　【改製日】平成6年10月1日", font=label, fill=0, anchor="lm")
+    d.line([(px(15), px(70)), (px(195), px(70))], fill=0, width=max(1, px(0.25)))
+    for i in range(1, 4):
+        top = KOSEKI_TOP + (i - 1) * KOSEKI_BLOCK
+        p = "person.%d." % i
+        if p + "name" not in t:
+            continue
+        d.text((px(18), px(top + 4)), "戸籍に記録されている者", font=ImageFont.truetype(MINCHO, px(3)), fill=0,
+               anchor="lm")
+        for k, (key, text) in enumerate((("name", "【名】"), ("birth", "【生年月日】"), ("father", "【父】"),
+                                         ("mother", "【母】"), ("relation", "【続柄】"))):
+            y = top + 4 + k * 9
+            d.text((px(62), px(y)), text, font=label, fill=0, anchor="lm")
+            d.text((px(92), px(y)), t[p + key], font=value, fill=0, anchor="lm")
+        d.line([(px(15), px(top + KOSEKI_BLOCK - 6)), (px(195), px(top + KOSEKI_BLOCK - 6))], fill=0,
+               width=max(1, px(0.25)))
+    d.text((px(20), px(255)), KOSEKI_FOOTER, font=value, fill=0, anchor="lm")
+    d.text((px(120), px(272)), ISSUERS["tenshutsu-a"], font=value, fill=0, anchor="lm")
+    return img
+
+
 MYNUMBER_BACK = {"number": (8, 8, 62, 9), "name": (20, 24, 48, 6), "birth": (20, 32, 40, 6)}
 
 
@@ -325,7 +395,8 @@ def draw_mynumber_card_back(t, dpi):
 
 
 DRAW = {"tenshutsu-a": draw_tenshutsu_a, "tenshutsu-b": draw_tenshutsu_b, "tenshutsu-c": draw_tenshutsu_c,
-        "zairyu-card": draw_zairyu_card, "mynumber-card-back": draw_mynumber_card_back}
+        "zairyu-card": draw_zairyu_card, "mynumber-card-back": draw_mynumber_card_back,
+        "koseki-zenbu": draw_koseki_zenbu}
 # Where the 世帯主 box is, for --stamp (mm).
 HOUSEHOLDER = {"tenshutsu-a": TENSHUTSU_A["householder"], "tenshutsu-b": TENSHUTSU_B["householder"],
                "tenshutsu-c": TENSHUTSU_C["householder"]}
@@ -403,6 +474,8 @@ def main():
     for n, members in enumerate(households(a.resident)[a.start:a.start + a.count]):
         if a.form == "zairyu-card":
             t = card_truth(a.start + n, a.seed, a.bad_number)
+        elif a.form == "koseki-zenbu":
+            t = koseki_truth(members, a.start + n, a.seed)
         elif a.form == "mynumber-card-back":
             t = mynumber_truth(members, a.start + n, a.seed, a.bad_number)
         else:
