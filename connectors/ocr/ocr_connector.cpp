@@ -250,7 +250,7 @@ class OcrConnector final : public Connector {
     };
     drop_ = std::make_unique<DropFolder>(std::move(o), log_, id_);
     drop_->check();
-    keepReportDays_ = std::chrono::duration_cast<std::chrono::hours>(settings.getDuration("keep-report-for")).count() / 24;
+    keepReportMs_ = std::chrono::duration_cast<std::chrono::milliseconds>(settings.getDuration("keep-report-for")).count();
     if (context.validating) return;  // renkei check: no store
     openState();
     if (AdminRegistry* admin = services_->admin())
@@ -432,8 +432,9 @@ class OcrConnector final : public Connector {
               {sha, static_cast<std::int64_t>(p.page), p.t->id, day, now, marked,
                static_cast<std::int64_t>(p.turned ? 1 : 0)});
       }
-      if (keepReportDays_ > 0) {
-        const std::string cutoff = localTimeAt(now - keepReportDays_ * 86400000LL, services_->utcOffsetMinutes(now)).substr(0, 10);
+      if (keepReportMs_ > 0) {
+        // Whole local days: a row goes once its day is wholly older than the retention.
+        const std::string cutoff = localTimeAt(now - keepReportMs_, services_->utcOffsetMinutes(now)).substr(0, 10);
         s.run("DELETE FROM " + fieldsTable_ + " WHERE day < ?", {cutoff});
         s.run("DELETE FROM " + pagesTable_ + " WHERE day < ?", {cutoff});
       }
@@ -1305,7 +1306,7 @@ class OcrConnector final : public Connector {
   int minDpi_ = 150;
   StateStore* state_ = nullptr;
   std::string pagesTable_, fieldsTable_;
-  std::int64_t keepReportDays_ = 400;
+  std::int64_t keepReportMs_ = 400LL * 86400000;
   std::chrono::milliseconds poll_{2000};
   std::unique_ptr<DropFolder> drop_;
   std::vector<std::unique_ptr<Worker>> workers;
