@@ -833,10 +833,7 @@ class OcrConnector final : public Connector {
     if (digits > 0) ++k;
     if (k != 3) return std::nullopt;
     const int y = part[0], m = part[1], d = part[2];
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1868 || y > 2200 || m < 1 || m > 12 || d < 1 || d > days[m - 1] + (m == 2 && leap ? 1 : 0))
-      return std::nullopt;
+    if (y < 1868 || y > 2200 || !text::isRealDate(y, m, d)) return std::nullopt;
     char out[32];
     std::snprintf(out, sizeof out, "%04d-%02d-%02d", y, m, d);
     return std::string(out);
