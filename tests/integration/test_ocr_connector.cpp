@@ -724,3 +724,38 @@ BOOST_AUTO_TEST_CASE(a_koseki_certificate_without_marks_is_registered_by_its_pri
   BOOST_TEST(text(clean, "person.1.birth") == t->getValue<std::string>("person.1.birth.iso"));
   BOOST_TEST(text(clean, "person.1.relation") == t->getValue<std::string>("person.1.relation"));
 }
+
+// The 転出証明確認書 the 統合端末 prints for a 特例転入: plain paper, no marks,
+// registered by its printed texts, read into the same record as a 転出証明書
+// (so the same routes and the 転入 draft take it), `template` saying which.
+BOOST_AUTO_TEST_CASE(a_tenshutsu_kakunin_from_the_terminal_is_read_like_a_certificate) {
+  Scanner s(source("mappings/ocr/tenshutsu-a.xml").string() + ";" +
+            source("mappings/ocr/tenshutsu-kakunin.xml").string());
+  s.render({"--form", "tenshutsu-kakunin", "--count", "2"});
+  s.render({"--form", "tenshutsu-kakunin", "--count", "1", "--start", "2", "--rotate", "-1.5", "--noise", "20"});
+  s.render({"--count", "1", "--start", "9"});
+  auto r = runRenkei({"serve", "--config", s.config(), "--once"});
+  BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+  auto drafts = s.drafts();
+  BOOST_TEST_REQUIRE(drafts.size() == 4u, r.err);
+  for (const auto& [document, d] : drafts) {
+    BOOST_TEST_CONTEXT(document) {
+      auto t = s.truth(document);
+      BOOST_TEST(text(d, "template") == document.substr(0, document.rfind('-')));
+      rightOrShown(d, "move_date", t->getValue<std::string>("move_date.iso"));
+      rightOrShown(d, "destination", t->getValue<std::string>("destination"));
+      rightOrShown(d, "address", halfwidthDigits(t->getValue<std::string>("address")));
+      for (int i = 1; i <= 4; ++i) {
+        const std::string m = "member." + std::to_string(i) + ".";
+        if (!t->has(m + "name")) continue;
+        rightOrShown(d, m + "birth", t->getValue<std::string>(m + "birth.iso"));
+        rightOrShown(d, m + "code", t->getValue<std::string>(m + "code"));
+        BOOST_TEST(text(d, m + "name.review") == "true");
+      }
+    }
+  }
+  const auto& clean = drafts.at("tenshutsu-kakunin-000.png");
+  auto t = s.truth("tenshutsu-kakunin-000.png");
+  BOOST_TEST(text(clean, "move_date") == t->getValue<std::string>("move_date.iso"));
+  BOOST_TEST(text(clean, "member.1.code") == t->getValue<std::string>("member.1.code"));
+}

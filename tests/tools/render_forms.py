@@ -24,6 +24,11 @@ Forms (each matches mappings/ocr/<form>.xml: the same boxes, in mm):
                 the connector registers it by its edges. Synthetic foreign
                 residents of this generator's own (names, numbers); --bad-number
                 prints a number that breaks the pattern
+  tenshutsu-kakunin
+                a 転出証明確認書 as the 統合端末 prints it for a 特例転入 (drawn for
+                this project): the 転出証明書情報 received over 住基ネット — 世帯主,
+                従前の住所, 転出先, 転出予定年月日 and the members' table — on plain
+                paper: no marks, registered by its printed texts
   koseki-zenbu  a 戸籍全部事項証明書 (computerised, horizontal; drawn for this
                 project): 本籍, 氏名 (筆頭者), then up to three persons with
                 【名】【生年月日】【父】【母】【続柄】 — and, like the real ones, NO
@@ -286,6 +291,37 @@ def draw_zairyu_card(t, dpi):
     return img
 
 
+# tenshutsu-kakunin: plain paper from the 統合端末; zones in mm on A4, no marks.
+KAKUNIN_ROWS = {"householder": 45, "address": 55, "destination": 65, "move_date": 75}
+KAKUNIN_TABLE, KAKUNIN_ROW = 92.0, 12.0
+KAKUNIN_FOOTER = "この確認書は、住民基本台帳ネットワークシステムから受信した転出証明書情報を印字したものです。"
+
+
+def draw_tenshutsu_kakunin(t, dpi):
+    px = lambda mm: int(round(mm / 25.4 * dpi))  # noqa: E731
+    img = Image.new("L", (px(PAGE[0]), px(PAGE[1])), 255)
+    d = ImageDraw.Draw(img)
+    label = ImageFont.truetype(GOTHIC, px(3.6))
+    value = ImageFont.truetype(GOTHIC, px(4.2))
+    d.text((px(105), px(25)), "転出証明確認書", font=ImageFont.truetype(GOTHIC, px(7)), fill=0, anchor="mm")
+    for field, y in KAKUNIN_ROWS.items():
+        d.text((px(18), px(y)), LABELS_A[field], font=label, fill=0, anchor="lm")
+        d.text((px(50), px(y)), t[field], font=value, fill=0, anchor="lm")
+    for key, text, x, w in COLUMNS_A:
+        d.rectangle([px(x), px(KAKUNIN_TABLE - 8), px(x + w), px(KAKUNIN_TABLE)], outline=0, width=max(1, px(0.2)))
+        d.text((px(x + w / 2), px(KAKUNIN_TABLE - 4)), text, font=label, fill=0, anchor="mm")
+    for i in range(1, 5):
+        top = KAKUNIN_TABLE + (i - 1) * KAKUNIN_ROW
+        for key, _, x, w in COLUMNS_A:
+            d.rectangle([px(x), px(top), px(x + w), px(top + KAKUNIN_ROW)], outline=0, width=max(1, px(0.2)))
+            v = t.get("member.%d.%s" % (i, key), "")
+            if v:
+                d.text((px(x + 1.5), px(top + KAKUNIN_ROW / 2)), v, font=value, fill=0, anchor="lm")
+    d.text((px(18), px(250)), KAKUNIN_FOOTER, font=label, fill=0, anchor="lm")
+    d.text((px(150), px(270)), "統合端末で印字", font=label, fill=0, anchor="lm")
+    return img
+
+
 # koseki-zenbu: zones in mm on A4; no marks.
 KOSEKI_TOP, KOSEKI_BLOCK = 76.0, 56.0
 KOSEKI_FOOTER = "これは、戸籍に記録されている事項の全部を証明した書面である。"
@@ -396,7 +432,7 @@ def draw_mynumber_card_back(t, dpi):
 
 DRAW = {"tenshutsu-a": draw_tenshutsu_a, "tenshutsu-b": draw_tenshutsu_b, "tenshutsu-c": draw_tenshutsu_c,
         "zairyu-card": draw_zairyu_card, "mynumber-card-back": draw_mynumber_card_back,
-        "koseki-zenbu": draw_koseki_zenbu}
+        "koseki-zenbu": draw_koseki_zenbu, "tenshutsu-kakunin": draw_tenshutsu_kakunin}
 # Where the 世帯主 box is, for --stamp (mm).
 HOUSEHOLDER = {"tenshutsu-a": TENSHUTSU_A["householder"], "tenshutsu-b": TENSHUTSU_B["householder"],
                "tenshutsu-c": TENSHUTSU_C["householder"]}
