@@ -36,6 +36,15 @@ PixPtr toGrey(PIX* raw) {
     src = full.get();
   }
   if (pixGetDepth(src) != 32) return PixPtr(pixConvertTo8(src, 0));
+  if (pixGetSpp(src) == 4) {
+    // An image with transparency (a phone app's export): laid on white
+    // paper, or its transparent pixels (often black underneath) would read
+    // as ink.
+    PixPtr onWhite(pixAlphaBlendUniform(src, 0xffffff00));
+    if (!onWhite) return nullptr;
+    full = std::move(onWhite);
+    src = full.get();
+  }
   const int w = static_cast<int>(pixGetWidth(src)), h = static_cast<int>(pixGetHeight(src));
   PixPtr grey(pixCreate(w, h, 8));
   if (!grey) return nullptr;

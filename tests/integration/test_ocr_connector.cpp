@@ -385,6 +385,14 @@ BOOST_AUTO_TEST_CASE(a_feeder_scan_is_read_page_by_page_and_what_cannot_be_read_
                           "+300+400", "住民票の写し等の交付請求書", (s.dir / "truth/other.png").string()});
   BOOST_TEST_REQUIRE(other.exitCode == 0, other.err);
   s.pack("mixed.pdf", {"tenshutsu-a-001.png", "other.png"});
+  // A phone app's export: white made transparent, black underneath.
+  auto alpha = test::run({"/usr/bin/python3", "-c",
+                          "import sys; from PIL import Image\n"
+                          "g = Image.open(sys.argv[1]).convert('L')\n"
+                          "a = g.point(lambda v: 255 - v)\n"
+                          "Image.merge('RGBA', (Image.new('L', g.size, 0),) * 3 + (a,)).save(sys.argv[2])",
+                          (s.dir / "truth/tenshutsu-a-002.png").string(), (s.dir / "scans/in/alpha.png").string()});
+  BOOST_TEST_REQUIRE(alpha.exitCode == 0, alpha.err);
   BOOST_TEST(fs::file_size(s.dir / "scans/in/colour.tif") > 50'000'000u);
 
   auto r = runRenkei({"serve", "--config", s.config(), "--once"});
@@ -392,7 +400,8 @@ BOOST_AUTO_TEST_CASE(a_feeder_scan_is_read_page_by_page_and_what_cannot_be_read_
   auto drafts = s.drafts();
   std::vector<std::string> documents;
   for (const auto& [key, d] : drafts) documents.push_back(key);
-  BOOST_TEST(documents == (std::vector<std::string>{"colour.tif#1", "colour.tif#2", "feeder.pdf#1", "feeder.pdf#3"}),
+  BOOST_TEST(documents == (std::vector<std::string>{"alpha.png", "colour.tif#1", "colour.tif#2", "feeder.pdf#1",
+                                                     "feeder.pdf#3"}),
              r.err);
   auto same = [&](const std::string& key, const std::string& page) {
     BOOST_TEST_CONTEXT(key) {
@@ -408,6 +417,7 @@ BOOST_AUTO_TEST_CASE(a_feeder_scan_is_read_page_by_page_and_what_cannot_be_read_
   same("feeder.pdf#3", "tenshutsu-a-001.png");
   same("colour.tif#1", "tenshutsu-a-002.png");
   same("colour.tif#2", "tenshutsu-a-000.png");
+  same("alpha.png", "tenshutsu-a-002.png");  // laid on white, read
   BOOST_TEST(text(drafts["feeder.pdf#3"], "pages") == "3");
   BOOST_TEST(text(drafts["feeder.pdf#1"], "dpi") == "300");
 
