@@ -119,6 +119,15 @@ struct PageRead {
   bool turned = false;
 };
 
+/// What a whole page says, read once per way up for the templates that
+/// are registered by their printed texts (<texts/>).
+struct PageText {
+  PixPtr page;  ///< the page, deskewed by its text lines
+  float down = 0;
+  std::u32string text;
+  std::vector<std::array<int, 4>> boxes;  ///< per code point: left, top, right, bottom (page px)
+};
+
 /// One worker's engines, one per language, made on first use.
 class Engines {
  public:
@@ -502,20 +511,30 @@ class OcrConnector final : public Connector {
     // Each template in turn, the page as it came and turned round: the
     // registration marks (deskewed by the top ones), then the anchor text
     // in its box says which form it is, and which way up.
-    std::string why = "no template's registration marks found (at least 3): not a form this connector knows, or cut off";
+    // Why no template fits, by what each kind looks for: marks, a card's
+    // edges, printed texts.
+    bool marks = false, edges = false;
+    std::string texts;
     for (const Template* t : candidates_) {
-      for (const bool flip : {false, true}) {
+      if (t->byEdges) edges = true;
+      else if (t->byTexts) texts += (texts.empty() ? "'" : ", '") + t->name + "'";
+      else marks = true;
+    }
+    std::string why = std::string(marks ? "no template's registration marks found (at least 3)" : "") +
+                      (edges ? std::string(marks ? ", " : "") + "no card found by its edges on a white bed" : "") +
+                      (texts.empty() ? "" : std::string(marks || edges ? ", " : "") + "not the printed texts of " + texts) +
+                      ": not a form this connector knows, or cut off";
+    // Every template on the page as it came first, then turned round: most
+    // pages come the right way up.
+    PageText wholePage[2];  // as it came, turned round
+    for (const bool flip : {false, true}) {
+      for (const Template* t : candidates_) {
         PixPtr gray(flip ? pixRotate180(nullptr, scanned.get()) : pixClone(scanned.get()));
         if (!gray) continue;
         Alignment a = t->byEdges   ? alignByEdges(gray, *t)
-                      : t->byTexts ? alignByTexts(gray, *t, engines)
+                      : t->byTexts ? alignByTexts(gray, *t, engines, wholePage[flip ? 1 : 0])
                                    : align(gray.get(), *t);
-        if (a.found < 3) {
-          if (t->byEdges && why.rfind("no template's", 0) == 0)
-            why = "no card found by its edges (a card of " + std::to_string(t->pageWidth).substr(0, 4) + " × " +
-                  std::to_string(t->pageHeight).substr(0, 4) + " mm on a white bed) and no template's marks";
-          continue;
-        }
+        if (a.found < 3) continue;
         if (a.dpi < minDpi_)
           return "the page is scanned at about " + std::to_string(static_cast<int>(std::lround(a.dpi))) +
                  " dpi, coarser than min-dpi (" + std::to_string(minDpi_) + "): too few pixels to read; scan it " +
@@ -1199,36 +1218,19 @@ class OcrConnector final : public Connector {
   /// ways: scanners do not stretch) and an offset fitted to the centres of
   /// the anchors found and of their boxes in the template. found = 4 with
   /// at least two anchors at least 50 mm apart, else 0.
-  Alignment alignByTexts(PixPtr& gray, const Template& t, Engines& engines) const {
+  Alignment alignByTexts(PixPtr& gray, const Template& t, Engines& engines, PageText& read) const {
     Alignment a;
-    if (PixPtr straight(pixDeskew(gray.get(), 0)); straight) gray = std::move(straight);
     const double estimate = pixGetWidth(gray.get()) / t.pageWidth * 25.4;  // dpi, the page filling the scan
     const float down = static_cast<float>(std::min(1.0, 150.0 / std::max(estimate, 1.0)));
-    PixPtr small(down < 0.99f ? pixScale(gray.get(), down, down) : pixClone(gray.get()));
-    if (!small) return a;
-    tesseract::TessBaseAPI* api = engines.get("jpn");
-    api->SetPageSegMode(tesseract::PSM_SPARSE_TEXT);
-    api->SetImage(small.get());
-    api->SetSourceResolution(static_cast<int>(std::lround(estimate * down)));
-    std::u32string text;
-    std::vector<std::array<int, 4>> boxes;  // per code point: left, top, right, bottom (scan px)
-    if (api->Recognize(nullptr) == 0) {
-      std::unique_ptr<tesseract::ResultIterator> it(api->GetIterator());
-      if (it) do {
-          char* s = it->GetUTF8Text(tesseract::RIL_SYMBOL);
-          int l, tp, r, b;
-          if (s && it->BoundingBox(tesseract::RIL_SYMBOL, &l, &tp, &r, &b))
-            for (char32_t c : codePoints(s)) {
-              if (c == U' ' || c == U'\u3000') continue;
-              text.push_back(c);
-              boxes.push_back({static_cast<int>(l / down), static_cast<int>(tp / down), static_cast<int>(r / down),
-                               static_cast<int>(b / down)});
-            }
-          delete[] s;
-        } while (it->Next(tesseract::RIL_SYMBOL));
-    }
-    api->Clear();
-    std::vector<std::array<double, 4>> pairs;  // template centre (mm) x, y; found centre (px) x, y
+    // The page is read whole once per way up, whatever number of
+    // templates look for their texts on it.
+    if (!read.page || read.down != down) readWhole(gray, down, estimate, engines, read);
+    if (!read.page) return a;
+    gray.reset(pixClone(read.page.get()));
+    const std::u32string& text = read.text;
+    const std::vector<std::array<int, 4>>& boxes = read.boxes;
+    std::vector<std::array<double, 4>> pairs;  // template point (mm) x, y; found point (px) x, y
+    std::size_t anchorsFound = 0;
     for (const Anchor& anchor : t.anchors) {
       if (anchor.width <= 0) continue;
       const std::u32string want = codePoints(withoutSpaces(anchor.text));
@@ -1241,25 +1243,32 @@ class OcrConnector final : public Connector {
       if (best * 3 > want.size()) continue;
       // The line the text sits on: the symbols of the window near their
       // median centre (a misread window may borrow one from the next
-      // line); the text's left edge and the line's centre are what is
-      // compared with the box's left and middle.
+      // line). The first symbol read as the character the anchor has in
+      // its place gives the point: its left edge against where that
+      // character starts in the box (full-width characters share the box's
+      // width evenly), so a lost first character moves nothing.
       std::vector<double> centres, heights;
       for (std::size_t i = at; i < at + want.size(); ++i)
         centres.push_back((boxes[i][1] + boxes[i][3]) / 2.0), heights.push_back(boxes[i][3] - boxes[i][1]);
       std::nth_element(centres.begin(), centres.begin() + centres.size() / 2, centres.end());
       std::nth_element(heights.begin(), heights.begin() + heights.size() / 2, heights.end());
       const double cy = centres[centres.size() / 2], height = std::max(1.0, heights[heights.size() / 2]);
-      int l = INT_MAX, r = INT_MIN;
-      for (std::size_t i = at; i < at + want.size(); ++i)
-        if (std::fabs((boxes[i][1] + boxes[i][3]) / 2.0 - cy) <= 0.6 * height)
-          l = std::min(l, boxes[i][0]), r = std::max(r, boxes[i][2]);
-      if (l == INT_MAX) continue;
-      pairs.push_back({anchor.x, anchor.y + anchor.height / 2, static_cast<double>(l), cy});
+      const double cw = anchor.width / static_cast<double>(want.size());
+      std::size_t used = want.size();
+      for (std::size_t k = 0; k < want.size(); ++k) {
+        const auto& bx = boxes[at + k];
+        if (text[at + k] != want[k] || std::fabs((bx[1] + bx[3]) / 2.0 - cy) > 0.6 * height) continue;
+        pairs.push_back({anchor.x + k * cw, anchor.y + anchor.height / 2, static_cast<double>(bx[0]), cy});
+        used = k;
+        break;
+      }
+      if (used == want.size()) continue;
+      ++anchorsFound;
       if (log_->debug())
-        log_->debug("ocr %s: anchor '%s' of %s found from %d to %d px, its line at %.0f px (%z edits)", id_,
-                    anchor.text, t.id, l, r, cy, best);
+        log_->debug("ocr %s: anchor '%s' of %s found, its line at %.0f px (%z edits; placed by character %z)", id_,
+                    anchor.text, t.id, cy, best, used + 1);
     }
-    if (pairs.size() < 2) return a;
+    if (anchorsFound < 2 || pairs.size() < 2) return a;
     double far = 0;
     for (const auto& p : pairs)
       for (const auto& q : pairs) far = std::max(far, std::hypot(p[0] - q[0], p[1] - q[1]));
@@ -1280,6 +1289,38 @@ class OcrConnector final : public Connector {
     a.dpi = scale * 25.4;
     a.found = 4;
     return a;
+  }
+
+  void readWhole(const PixPtr& gray, float down, double dpi, Engines& engines, PageText& read) const {
+    read = PageText{};
+    read.down = down;
+    PixPtr page(pixDeskew(gray.get(), 0));
+    if (!page) page.reset(pixClone(gray.get()));
+    PixPtr small(down < 0.99f ? pixScale(page.get(), down, down) : pixClone(page.get()));
+    if (!small) return;
+    tesseract::TessBaseAPI* api = engines.get("jpn");
+    api->SetPageSegMode(tesseract::PSM_SPARSE_TEXT);
+    api->SetImage(small.get());
+    api->SetSourceResolution(static_cast<int>(std::lround(dpi * down)));
+    std::u32string& text = read.text;
+    std::vector<std::array<int, 4>>& boxes = read.boxes;
+    if (api->Recognize(nullptr) == 0) {
+      std::unique_ptr<tesseract::ResultIterator> it(api->GetIterator());
+      if (it) do {
+          char* s = it->GetUTF8Text(tesseract::RIL_SYMBOL);
+          int l, tp, r, b;
+          if (s && it->BoundingBox(tesseract::RIL_SYMBOL, &l, &tp, &r, &b))
+            for (char32_t c : codePoints(s)) {
+              if (c == U' ' || c == U'\u3000') continue;
+              text.push_back(c);
+              boxes.push_back({static_cast<int>(l / down), static_cast<int>(tp / down), static_cast<int>(r / down),
+                               static_cast<int>(b / down)});
+            }
+          delete[] s;
+        } while (it->Next(tesseract::RIL_SYMBOL));
+    }
+    api->Clear();
+    read.page = std::move(page);
   }
 
   /// The page's skew (radians) from the first two marks on one line.
