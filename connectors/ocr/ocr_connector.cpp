@@ -1212,12 +1212,13 @@ class OcrConnector final : public Connector {
   }
 
   /// A form printed without marks, registered by its boxed anchor texts:
-  /// the page deskewed (Leptonica, by its text lines), read whole at about
-  /// 150 dpi, each anchor's text searched for among the symbols read (a
-  /// third of its characters may differ), then one scale (the same both
-  /// ways: scanners do not stretch) and an offset fitted to the centres of
-  /// the anchors found and of their boxes in the template. found = 4 with
-  /// at least two anchors at least 50 mm apart, else 0.
+  /// the page deskewed (Leptonica, by its text lines) and read whole at
+  /// about 150 dpi (once per way up: `read` is shared by the templates),
+  /// each anchor's text searched for among the symbols read (a third of
+  /// its characters may differ) and placed by its first character read
+  /// right, then one scale (the same both ways: scanners do not stretch)
+  /// and an offset fitted to those points. found = 4 with at least two
+  /// anchors at least 50 mm apart, else 0.
   Alignment alignByTexts(PixPtr& gray, const Template& t, Engines& engines, PageText& read) const {
     Alignment a;
     const double estimate = pixGetWidth(gray.get()) / t.pageWidth * 25.4;  // dpi, the page filling the scan
