@@ -769,3 +769,34 @@ BOOST_AUTO_TEST_CASE(a_tenshutsu_kakunin_from_the_terminal_is_read_like_a_certif
   BOOST_TEST(text(clean, "move_date") == t->getValue<std::string>("move_date.iso"));
   BOOST_TEST(text(clean, "member.1.code") == t->getValue<std::string>("member.1.code"));
 }
+
+// The face of a 特別永住者証明書 beside a 在留カード: both found by their edges,
+// told apart by their titles, the number's pattern checked the same way.
+BOOST_AUTO_TEST_CASE(a_special_permanent_resident_certificate_is_told_from_a_residence_card) {
+  Scanner s(source("mappings/ocr/zairyu-card.xml").string() + ";" + source("mappings/ocr/tokubetsu-card.xml").string());
+  s.add("  <route id=\"cards\" from=\"scans\" records=\"ocr.zairyu-card\" to=\"drafts\"/>\n"
+        "  <route id=\"tokubetsu\" from=\"scans\" records=\"ocr.tokubetsu-card\" to=\"drafts\"/>\n");
+  s.render({"--form", "tokubetsu-card", "--count", "2", "--start", "20"});
+  s.render({"--form", "tokubetsu-card", "--count", "1", "--start", "22", "--rotate", "2", "--noise", "20"});
+  s.render({"--form", "zairyu-card", "--count", "1", "--start", "23"});
+  auto r = runRenkei({"serve", "--config", s.config(), "--once"});
+  BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+  auto drafts = s.drafts();
+  BOOST_TEST_REQUIRE(drafts.size() == 4u, r.err);
+  for (const auto& [document, d] : drafts) {
+    BOOST_TEST_CONTEXT(document) {
+      auto t = s.truth(document);
+      BOOST_TEST(text(d, "template") == document.substr(0, document.rfind('-')));
+      rightOrShown(d, "number", t->getValue<std::string>("number"));
+      rightOrShown(d, "birth", t->getValue<std::string>("birth.iso"));
+      rightOrShown(d, "expiry", t->getValue<std::string>("expiry.iso"));
+      rightOrShown(d, "nationality", t->getValue<std::string>("nationality"));
+      BOOST_TEST(text(d, "name.review") == "true");
+    }
+  }
+  const auto& clean = drafts.at("tokubetsu-card-020.png");
+  auto t = s.truth("tokubetsu-card-020.png");
+  BOOST_TEST(text(clean, "number") == t->getValue<std::string>("number"));
+  BOOST_TEST(text(clean, "nationality") == t->getValue<std::string>("nationality"));
+  BOOST_TEST(!clean->has("status"));  // no 在留資格 on this card
+}

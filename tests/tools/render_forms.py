@@ -34,6 +34,9 @@ Forms (each matches mappings/ocr/<form>.xml: the same boxes, in mm):
                 【名】【生年月日】【父】【母】【続柄】 — and, like the real ones, NO
                 registration marks: the connector registers it by its printed
                 texts (title, certificate sentence, issuer)
+  tokubetsu-card
+                the face of a 特別永住者証明書 (drawn for this project): as the
+                在留カード without 在留資格; the 国籍・地域 of 特別永住者
   mynumber-card-back
                 the back of a マイナンバーカード (a design drawn for this project):
                 the 個人番号 (12 digits, a valid check digit; --bad-number: one
@@ -267,7 +270,7 @@ def card_truth(n, seed, bad_number):
             "expiry": "%d年%02d月%02d日" % (expiry.year, expiry.month, expiry.day), "expiry.iso": expiry.isoformat()}
 
 
-def draw_zairyu_card(t, dpi):
+def draw_zairyu_card(t, dpi, title="在留カード"):
     px = lambda mm: int(round(mm / 25.4 * dpi))  # noqa: E731
     img = Image.new("L", (px(BED[0]), px(BED[1])), 255)
     d = ImageDraw.Draw(img)
@@ -277,10 +280,12 @@ def draw_zairyu_card(t, dpi):
                         outline=120, width=max(1, px(0.3)))
     small = ImageFont.truetype(GOTHIC, px(2.2))
     value = ImageFont.truetype(GOTHIC, px(3.2))
-    d.text((px(ox + 3), px(oy + 5.5)), "在留カード", font=ImageFont.truetype(GOTHIC, px(4)), fill=0, anchor="lm")
+    d.text((px(ox + 3), px(oy + 5.5)), title, font=ImageFont.truetype(GOTHIC, px(4)), fill=0, anchor="lm")
     d.text((px(ox + 48), px(oy + 5.5)), "番号", font=small, fill=0, anchor="lm")
     d.rectangle([px(ox + 68), px(oy + 10), px(ox + 83), px(oy + 30)], fill=180)  # the photograph
     for field, (x, y, w, h) in ZAIRYU.items():
+        if field not in t:
+            continue
         if field in ZAIRYU_LABELS:
             d.text((px(ox + x - 1 if field == "sex" else ox + 3), px(oy + y + h / 2)),
                    ZAIRYU_LABELS[field] if field != "sex" else "", font=small, fill=0, anchor="lm")
@@ -432,7 +437,8 @@ def draw_mynumber_card_back(t, dpi):
 
 DRAW = {"tenshutsu-a": draw_tenshutsu_a, "tenshutsu-b": draw_tenshutsu_b, "tenshutsu-c": draw_tenshutsu_c,
         "zairyu-card": draw_zairyu_card, "mynumber-card-back": draw_mynumber_card_back,
-        "koseki-zenbu": draw_koseki_zenbu, "tenshutsu-kakunin": draw_tenshutsu_kakunin}
+        "koseki-zenbu": draw_koseki_zenbu, "tenshutsu-kakunin": draw_tenshutsu_kakunin,
+        "tokubetsu-card": lambda t, dpi: draw_zairyu_card(t, dpi, "特別永住者証明書")}
 # Where the 世帯主 box is, for --stamp (mm).
 HOUSEHOLDER = {"tenshutsu-a": TENSHUTSU_A["householder"], "tenshutsu-b": TENSHUTSU_B["householder"],
                "tenshutsu-c": TENSHUTSU_C["householder"]}
@@ -510,6 +516,11 @@ def main():
     for n, members in enumerate(households(a.resident)[a.start:a.start + a.count]):
         if a.form == "zairyu-card":
             t = card_truth(a.start + n, a.seed, a.bad_number)
+        elif a.form == "tokubetsu-card":
+            # 特別永住者証明書: no 在留資格; the 国籍・地域 of the 特別永住者
+            t = card_truth(a.start + n, a.seed, a.bad_number)
+            del t["status"]
+            t["nationality"] = random.Random("tokubetsu:%d" % (a.start + n)).choice(["韓国", "朝鮮", "台湾", "中国"])
         elif a.form == "koseki-zenbu":
             t = koseki_truth(members, a.start + n, a.seed)
         elif a.form == "mynumber-card-back":
