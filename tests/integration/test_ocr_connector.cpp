@@ -800,3 +800,36 @@ BOOST_AUTO_TEST_CASE(a_special_permanent_resident_certificate_is_told_from_a_res
   BOOST_TEST(text(clean, "nationality") == t->getValue<std::string>("nationality"));
   BOOST_TEST(!clean->has("status"));  // no 在留資格 on this card
 }
+
+// The face of a 運転免許証 (a resident's 本人確認 at the window): found by its
+// edges, told from a 在留カード by its title; era dates as ISO, the 住所
+// snapped to the towns, the 12-digit number kept as digits.
+BOOST_AUTO_TEST_CASE(a_driving_licence_is_read_by_its_edges) {
+  Scanner s(source("mappings/ocr/zairyu-card.xml").string() + ";" + source("mappings/ocr/menkyo-card.xml").string());
+  s.add("  <route id=\"cards\" from=\"scans\" records=\"ocr.zairyu-card\" to=\"drafts\"/>\n"
+        "  <route id=\"menkyo\" from=\"scans\" records=\"ocr.menkyo-card\" to=\"drafts\"/>\n");
+  s.render({"--form", "menkyo-card", "--count", "2"});
+  s.render({"--form", "menkyo-card", "--count", "1", "--start", "2", "--rotate", "-2", "--noise", "20"});
+  s.render({"--form", "zairyu-card", "--count", "1", "--start", "3"});
+  auto r = runRenkei({"serve", "--config", s.config(), "--once"});
+  BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+  auto drafts = s.drafts();
+  BOOST_TEST_REQUIRE(drafts.size() == 4u, r.err);
+  for (const auto& [document, d] : drafts) {
+    BOOST_TEST_CONTEXT(document) {
+      auto t = s.truth(document);
+      BOOST_TEST(text(d, "template") == document.substr(0, document.rfind('-')));
+      if (document.rfind("menkyo-card", 0) != 0) continue;
+      rightOrShown(d, "birth", t->getValue<std::string>("birth.iso"));
+      rightOrShown(d, "expiry", t->getValue<std::string>("expiry.iso"));
+      rightOrShown(d, "number", t->getValue<std::string>("number"));
+      rightOrShown(d, "address", t->getValue<std::string>("address"));
+      BOOST_TEST(text(d, "name.review") == "true");
+    }
+  }
+  const auto& clean = drafts.at("menkyo-card-000.png");
+  auto t = s.truth("menkyo-card-000.png");
+  BOOST_TEST(text(clean, "number") == t->getValue<std::string>("number"));
+  BOOST_TEST(text(clean, "birth") == t->getValue<std::string>("birth.iso"));
+  BOOST_TEST(text(clean, "expiry") == t->getValue<std::string>("expiry.iso"));
+}

@@ -37,6 +37,9 @@ Forms (each matches mappings/ocr/<form>.xml: the same boxes, in mm):
   tokubetsu-card
                 the face of a 特別永住者証明書 (drawn for this project): as the
                 在留カード without 在留資格; the 国籍・地域 of 特別永住者
+  menkyo-card   the face of a 運転免許証 (drawn for this project): 氏名, 生年月日
+                (和暦), 住所, 有効期限 (和暦), 免許証番号 (12 digits) of the
+                resident export's people; a card on the glass
   mynumber-card-back
                 the back of a マイナンバーカード (a design drawn for this project):
                 the 個人番号 (12 digits, a valid check digit; --bad-number: one
@@ -392,6 +395,42 @@ def draw_koseki_zenbu(t, dpi):
     return img
 
 
+MENKYO = {"name": (10, 3, 38, 6), "birth": (50, 3, 31, 6), "address": (10, 10, 72, 6), "expiry": (10, 19, 40, 6),
+          "number": (12, 30, 40, 6)}
+
+
+def menkyo_truth(members, n, seed):
+    rnd = random.Random("menkyo:%d:%d" % (seed, n))
+    head = next(r for r in members if r["続柄"] == "02")
+    expiry = datetime.date(2027, 1, 1) + datetime.timedelta(days=rnd.randrange(0, 365 * 4))
+    return {"name": head["氏名"], "birth": era(iso_of(head["生年月日"])),
+            "birth.iso": iso_of(head["生年月日"]).isoformat(),
+            "address": rnd.choice(DESTINATIONS) + "%d番%d号" % (rnd.randrange(1, 30), rnd.randrange(1, 20)),
+            "expiry": era(expiry), "expiry.iso": expiry.isoformat(), "number": "%012d" % rnd.randrange(10 ** 12)}
+
+
+def draw_menkyo_card(t, dpi):
+    px = lambda mm: int(round(mm / 25.4 * dpi))  # noqa: E731
+    img = Image.new("L", (px(BED[0]), px(BED[1])), 255)
+    d = ImageDraw.Draw(img)
+    ox, oy = CARD_AT
+    d.rounded_rectangle([px(ox), px(oy), px(ox + CARD[0]), px(oy + CARD[1])], radius=px(3), fill=236,
+                        outline=120, width=max(1, px(0.3)))
+    small = ImageFont.truetype(GOTHIC, px(2.4))
+    value = ImageFont.truetype(MINCHO, px(3.6))
+    labels = {"name": "氏名", "address": "住所", "expiry": "", "number": "第"}
+    for field, (x, y, w, h) in MENKYO.items():
+        if labels.get(field):
+            d.text((px(ox + x - 1), px(oy + y + h / 2)), labels[field], font=small, fill=0, anchor="rm")
+        d.text((px(ox + x + 0.5), px(oy + y + h / 2)), t[field], font=value, fill=0, anchor="lm")
+    d.text((px(ox + 81.5), px(oy + 6)), "生", font=small, fill=0, anchor="lm")
+    d.text((px(ox + 51), px(oy + 22)), "まで有効", font=small, fill=0, anchor="lm")
+    d.text((px(ox + 53), px(oy + 33)), "号", font=small, fill=0, anchor="lm")
+    d.text((px(ox + 3), px(oy + 48)), "運転免許証", font=ImageFont.truetype(GOTHIC, px(4)), fill=0, anchor="lm")
+    d.rectangle([px(ox + 62), px(oy + 18), px(ox + 83), px(oy + 44)], fill=185)  # the photograph
+    return img
+
+
 MYNUMBER_BACK = {"number": (8, 8, 62, 9), "name": (20, 24, 48, 6), "birth": (20, 32, 40, 6)}
 
 
@@ -438,7 +477,8 @@ def draw_mynumber_card_back(t, dpi):
 DRAW = {"tenshutsu-a": draw_tenshutsu_a, "tenshutsu-b": draw_tenshutsu_b, "tenshutsu-c": draw_tenshutsu_c,
         "zairyu-card": draw_zairyu_card, "mynumber-card-back": draw_mynumber_card_back,
         "koseki-zenbu": draw_koseki_zenbu, "tenshutsu-kakunin": draw_tenshutsu_kakunin,
-        "tokubetsu-card": lambda t, dpi: draw_zairyu_card(t, dpi, "特別永住者証明書")}
+        "tokubetsu-card": lambda t, dpi: draw_zairyu_card(t, dpi, "特別永住者証明書"),
+        "menkyo-card": draw_menkyo_card}
 # Where the 世帯主 box is, for --stamp (mm).
 HOUSEHOLDER = {"tenshutsu-a": TENSHUTSU_A["householder"], "tenshutsu-b": TENSHUTSU_B["householder"],
                "tenshutsu-c": TENSHUTSU_C["householder"]}
@@ -521,6 +561,8 @@ def main():
             t = card_truth(a.start + n, a.seed, a.bad_number)
             del t["status"]
             t["nationality"] = random.Random("tokubetsu:%d" % (a.start + n)).choice(["韓国", "朝鮮", "台湾", "中国"])
+        elif a.form == "menkyo-card":
+            t = menkyo_truth(members, a.start + n, a.seed)
         elif a.form == "koseki-zenbu":
             t = koseki_truth(members, a.start + n, a.seed)
         elif a.form == "mynumber-card-back":
