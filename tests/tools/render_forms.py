@@ -255,6 +255,19 @@ NATIONS = ["ベトナム", "フィリピン", "中国", "ネパール", "ブラ�
 STATUSES = ["技術・人文知識・国際業務", "永住者", "定住者", "留学", "特定技能", "家族滞在"]
 
 
+def card_on_bed(dpi, tint):
+    """A card on the scanner's glass: a white bed with the card (a light
+    tint, a darker rim: a colour card as a grey scan) at CARD_AT; (image,
+    draw, px, the card's left and top in mm)."""
+    px = lambda mm: int(round(mm / 25.4 * dpi))  # noqa: E731
+    img = Image.new("L", (px(BED[0]), px(BED[1])), 255)
+    d = ImageDraw.Draw(img)
+    ox, oy = CARD_AT
+    d.rounded_rectangle([px(ox), px(oy), px(ox + CARD[0]), px(oy + CARD[1])], radius=px(3), fill=tint,
+                        outline=120, width=max(1, px(0.3)))
+    return img, d, px, ox, oy
+
+
 def card_truth(n, seed, bad_number):
     rnd = random.Random("card:%d:%d" % (seed, n))
     letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -274,13 +287,7 @@ def card_truth(n, seed, bad_number):
 
 
 def draw_zairyu_card(t, dpi, title="在留カード"):
-    px = lambda mm: int(round(mm / 25.4 * dpi))  # noqa: E731
-    img = Image.new("L", (px(BED[0]), px(BED[1])), 255)
-    d = ImageDraw.Draw(img)
-    ox, oy = CARD_AT
-    # The card: a light tint with a darker rim (a colour card as a grey scan).
-    d.rounded_rectangle([px(ox), px(oy), px(ox + CARD[0]), px(oy + CARD[1])], radius=px(3), fill=228,
-                        outline=120, width=max(1, px(0.3)))
+    img, d, px, ox, oy = card_on_bed(dpi, 228)
     small = ImageFont.truetype(GOTHIC, px(2.2))
     value = ImageFont.truetype(GOTHIC, px(3.2))
     d.text((px(ox + 3), px(oy + 5.5)), title, font=ImageFont.truetype(GOTHIC, px(4)), fill=0, anchor="lm")
@@ -410,12 +417,7 @@ def menkyo_truth(members, n, seed):
 
 
 def draw_menkyo_card(t, dpi):
-    px = lambda mm: int(round(mm / 25.4 * dpi))  # noqa: E731
-    img = Image.new("L", (px(BED[0]), px(BED[1])), 255)
-    d = ImageDraw.Draw(img)
-    ox, oy = CARD_AT
-    d.rounded_rectangle([px(ox), px(oy), px(ox + CARD[0]), px(oy + CARD[1])], radius=px(3), fill=236,
-                        outline=120, width=max(1, px(0.3)))
+    img, d, px, ox, oy = card_on_bed(dpi, 236)
     small = ImageFont.truetype(GOTHIC, px(2.4))
     value = ImageFont.truetype(MINCHO, px(3.6))
     labels = {"name": "氏名", "address": "住所", "expiry": "", "number": "第"}
@@ -453,12 +455,7 @@ def mynumber_truth(members, n, seed, bad):
 
 
 def draw_mynumber_card_back(t, dpi):
-    px = lambda mm: int(round(mm / 25.4 * dpi))  # noqa: E731
-    img = Image.new("L", (px(BED[0]), px(BED[1])), 255)
-    d = ImageDraw.Draw(img)
-    ox, oy = CARD_AT
-    d.rounded_rectangle([px(ox), px(oy), px(ox + CARD[0]), px(oy + CARD[1])], radius=px(3), fill=232,
-                        outline=120, width=max(1, px(0.3)))
+    img, d, px, ox, oy = card_on_bed(dpi, 232)
     small = ImageFont.truetype(GOTHIC, px(2.4))
     d.text((px(ox + 3), px(oy + 5)), "個人番号", font=small, fill=0, anchor="lm")
     x, y, w, h = MYNUMBER_BACK["number"]
