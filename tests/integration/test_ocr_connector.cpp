@@ -16,6 +16,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 
 #include "test_support.h"
@@ -33,6 +34,15 @@ test::ProcessResult runRenkei(const std::vector<std::string>& args) {
   return test::run(full, {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}, {"OMP_THREAD_LIMIT", "1"}});
 }
 
+/// The store: SQLite, or a fresh PostgreSQL database with
+/// RENKEI_TEST_STORE=postgresql (the report's SQL on both).
+std::string storeXml() {
+  const char* v = std::getenv("RENKEI_TEST_STORE");
+  if (v && std::string(v) == "postgresql")
+    return "<store driver=\"postgresql\" connection=\"" + test::freshPostgresDatabase("ocr") + "\"/>";
+  return "<store driver=\"sqlite\" path=\"renkei.db\"/>";
+}
+
 struct Scanner {
   test::TempDir dir;
   explicit Scanner(const std::string& templates = "") {
@@ -40,7 +50,7 @@ struct Scanner {
     test::writeFile(dir / "config.xml",
                     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                     "<renkei xmlns=\"urn:renkei:config:1\" instance=\"ocr-test\" zone=\"lgwan\">\n"
-                    "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                    "  " + storeXml() + "\n"
                     "  <connector id=\"scans\" plugin=\"ocr\"><directory>scans</directory><templates>" +
                         (templates.empty() ? source("mappings/ocr/tenshutsu-a.xml").string() : templates) +
                         "</templates><address-master>" + source("config/concierge/towns.txt").string() +
