@@ -463,7 +463,8 @@ class OcrConnector final : public Connector {
     std::lock_guard lock(namesMutex_);
     auto& slot = names_[t.id];
     if (!slot) {
-      FieldNames n{"document", "template", "sha256", "dpi", "source", "review_count", "turned", "page", "pages", "review_fields"};
+      FieldNames n{"document", "template", "sha256", "dpi", "source", "review_count", "turned", "page", "pages", "review_fields",
+                    "resident_type"};
       for (const Zone& z : t.zones)
         for (const char* suffix : {"", ".raw", ".confidence", ".review", ".why", ".box"})
           n.push_back(z.field + suffix);
@@ -605,7 +606,10 @@ class OcrConnector final : public Connector {
     record.set(2, sha_);
     record.set(3, std::to_string(static_cast<int>(std::lround(a.dpi))));
     record.set(4, "ocr");
-    std::size_t at = 10;
+    // Whose document: a 戸籍 certificate is a Japanese resident's, a 在留カード
+    // a foreign resident's; a 転出証明書 or a licence says nothing by itself.
+    record.set(10, t.residents == "japanese" ? "日本人" : t.residents == "foreign" ? "外国人" : "");
+    std::size_t at = 11;
     std::string reviewFields;  // the fields marked, by name (never what was read)
     for (const Zone& z : t.zones) {
       const double inset = 0.7;  // mm: the box's own lines stay out

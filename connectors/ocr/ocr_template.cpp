@@ -29,6 +29,7 @@ std::optional<Template> loadTemplate(const fs::path& file, Diagnostics& diags) {
   t.id = xml::attr(root, "id");
   t.name = xml::attr(root, "name");
   t.record = xml::attr(root, "record");
+  if (xml::hasAttr(root, "residents")) t.residents = xml::attr(root, "residents");
   std::set<std::string> fields;
   for (xmlNodePtr c = root->children; c; c = c->next) {
     if (c->type != XML_ELEMENT_NODE) continue;
@@ -84,6 +85,16 @@ std::optional<Template> loadTemplate(const fs::path& file, Diagnostics& diags) {
       z.reviewAlways = xml::hasAttr(c, "review") && xml::attr(c, "review") == "always";
       // Names and 本籍 are always shown: the model cannot write some name kanji at all.
       if (z.type == "name") z.reviewAlways = true;
+      if (xml::hasAttr(c, "residents")) {
+        z.residents = xml::attr(c, "residents");
+        if (z.residents == "either") z.residents.clear();
+        // A 在留資格 zone on a 戸籍 certificate, a 本籍 zone on a 在留カード:
+        // the template mixes two kinds of resident's documents.
+        if (!z.residents.empty() && t.residents != "either" && z.residents != t.residents)
+          diags.add(f, line, "zone '" + z.field + "': residents=\"" + z.residents + "\" on a template of residents=\"" +
+                                 t.residents + "\" (a " + (t.residents == "japanese" ? "Japanese" : "foreign") +
+                                 " resident's document has no such item)");
+      }
       z.snapToTown = xml::hasAttr(c, "master") && xml::attr(c, "master") == "town";
       if (xml::hasAttr(c, "review-below")) z.reviewBelow = std::stoi(xml::attr(c, "review-below"));
       if (xml::hasAttr(c, "codes")) {

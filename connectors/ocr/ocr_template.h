@@ -29,6 +29,7 @@ struct Zone {
   int reviewBelow = -1;        ///< the zone's own confidence threshold (-1: the connector's)
   std::string listFile;              ///< list="…": the values this zone can hold (nationality, 在留資格)
   std::vector<std::string> list;     ///< read from listFile at load
+  std::string residents;             ///< japanese or foreign: an item only that resident's record has; "" both
   int line = 0;
 };
 
@@ -43,6 +44,9 @@ struct Anchor {
 struct Template {
   std::filesystem::path file;
   std::string id, name, record;
+  /// Whose document it is — japanese (戸籍), foreign (在留カード) or either
+  /// (転出証明書, 運転免許証): the record's resident_type (日本人, 外国人, "").
+  std::string residents = "either";
   double pageWidth = 0, pageHeight = 0, markSize = 0;  ///< mm
   std::vector<std::pair<double, double>> marks;       ///< top-left corners, mm
   bool byEdges = false;  ///< <edges/>: a card on the scanner's glass, registered by its edges

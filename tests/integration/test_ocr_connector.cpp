@@ -74,6 +74,35 @@ struct Scanner {
     c.replace(c.find("</renkei>"), 9, lines + "</renkei>\n");
     test::writeFile(dir / "config.xml", c);
   }
+  /// The review module (the shipped procedures) taking `records` through
+  /// `mapping`, its write-backs and notices to a file connector.
+  void withReview(const std::string& records, const std::string& mapping) {
+    std::string review =
+        "  <calendar file=\"" + source("config/calendar/demo-city.xml").string() + "\"/>\n"
+        "  <module id=\"review\" plugin=\"review\"><procedures>" + source("config/review/procedures.xml").string() +
+        "</procedures><variants>" + source("config/review/kanji-variants.tsv").string() +
+        "</variants><municipality>見本市</municipality></module>\n"
+        "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
+        "  <route id=\"to-review\" from=\"scans\" records=\"" + records + "\" to=\"review\" mapping=\"" +
+        source(mapping).string() + "\"/>\n";
+    for (const char* type : {"writeback.tennyu-todoke", "writeback.tenkyo-todoke", "writeback.tenshutsu-todoke",
+                             "writeback.tokurei-tennyu", "writeback.tokurei-tenshutsu", "review.notice", "review.mail"})
+      review += std::string("  <route id=\"") + type + "\" from=\"review\" records=\"" + type + "\" to=\"out\"/>\n";
+    add(review);
+  }
+  /// A query on the instance's SQLite store, rows tab-separated.
+  std::string sql(const std::string& q) const {
+    auto x = test::run({"/usr/bin/sqlite3", "-separator", "\t", (dir / "renkei.db").string(), q});
+    BOOST_REQUIRE_MESSAGE(x.exitCode == 0, x.err);
+    return x.out;
+  }
+  /// The review module's applications table.
+  std::string reviewTable() const {
+    std::string table = sql("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%review%applications'");
+    while (!table.empty() && table.back() == '\n') table.pop_back();
+    BOOST_TEST_REQUIRE(!table.empty());
+    return table;
+  }
   /// render_forms.py's pages into scans/in/ (with their truth beside, in truth/).
   void render(const std::vector<std::string>& args, bool intoScans = true) {
     std::vector<std::string> cmd{"/usr/bin/python3", source("tests/tools/render_forms.py").string(), "--resident",
@@ -380,6 +409,26 @@ BOOST_AUTO_TEST_CASE(a_template_zone_outside_the_page_is_a_check_error_with_its_
              r.err);
 }
 
+// A Japanese resident's document with a foreign resident's item (a 在留資格
+// zone on a 戸籍 certificate): a check error naming the zone's line.
+BOOST_AUTO_TEST_CASE(a_foreign_residents_item_on_a_japanese_residents_document_is_a_check_error) {
+  test::TempDir dir;
+  std::string t = test::readFile(source("mappings/ocr/koseki-zenbu.xml"));
+  const std::string zone = "<zone field=\"hittousha\"";
+  const std::size_t at = t.find(zone);
+  BOOST_TEST_REQUIRE(at != std::string::npos);
+  t.insert(at, "<zone field=\"status\" x-mm=\"44\" y-mm=\"230\" width-mm=\"60\" height-mm=\"8\" pii=\"personal\" "
+               "residents=\"foreign\"/>\n  ");
+  const int line = static_cast<int>(std::count(t.begin(), t.begin() + static_cast<long>(at), '\n')) + 1;
+  test::writeFile(dir / "bad.xml", t);
+  Scanner s((dir / "bad.xml").string());
+  auto r = runRenkei({"check", "--config", s.config()});
+  BOOST_TEST(r.exitCode == 2);
+  BOOST_TEST(r.err.find("bad.xml:" + std::to_string(line) + ": zone 'status': residents=\"foreign\" on a template of "
+                        "residents=\"japanese\"") != std::string::npos,
+             r.err);
+}
+
 // What a document feeder writes: one PDF or multi-page TIFF for several
 // forms, with the blank backs of sheets scanned on both sides. Each page is
 // read (PDF pages rendered through poppler) into a record of its own with
@@ -469,33 +518,12 @@ BOOST_AUTO_TEST_CASE(a_feeder_scan_is_read_page_by_page_and_what_cannot_be_read_
 // required; the fields the reading marked shown by name as ocr.review.
 BOOST_AUTO_TEST_CASE(a_read_certificate_becomes_a_tennyu_draft_for_review) {
   Scanner s;
-  std::string config = test::readFile(s.dir / "config.xml");
-  std::string review =
-      "  <calendar file=\"" + source("config/calendar/demo-city.xml").string() + "\"/>\n"
-      "  <module id=\"review\" plugin=\"review\"><procedures>" + source("config/review/procedures.xml").string() +
-      "</procedures><variants>" + source("config/review/kanji-variants.tsv").string() +
-      "</variants><municipality>見本市</municipality></module>\n"
-      "  <connector id=\"out\" plugin=\"file\"><directory>out</directory></connector>\n"
-      "  <route id=\"to-review\" from=\"scans\" records=\"ocr.tenshutsu\" to=\"review\" mapping=\"" +
-      source("mappings/ocr/tenshutsu-to-review.xml").string() + "\"/>\n";
-  for (const char* type : {"writeback.tennyu-todoke", "writeback.tenkyo-todoke", "writeback.tenshutsu-todoke",
-                           "writeback.tokurei-tennyu", "writeback.tokurei-tenshutsu", "review.notice", "review.mail"})
-    review += std::string("  <route id=\"") + type + "\" from=\"review\" records=\"" + type + "\" to=\"out\"/>\n";
-  config.replace(config.find("</renkei>"), 9, review + "</renkei>\n");
-  test::writeFile(s.dir / "config.xml", config);
+  s.withReview("ocr.tenshutsu", "mappings/ocr/tenshutsu-to-review.xml");
   s.render({"--count", "2"});
   auto drafts = s.serve(2);
 
-  const std::string db = (s.dir / "renkei.db").string();
-  auto sql = [&](const std::string& q) {
-    auto x = test::run({"/usr/bin/sqlite3", "-separator", "\t", db, q});
-    BOOST_REQUIRE_MESSAGE(x.exitCode == 0, x.err);
-    return x.out;
-  };
-  std::string table = sql("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%review%applications'");
-  while (!table.empty() && table.back() == '\n') table.pop_back();
-  BOOST_TEST_REQUIRE(!table.empty());
-  const std::string rows = sql("SELECT source, procedure_id, state, fields, findings FROM " + table + " ORDER BY id");
+  const std::string table = s.reviewTable();
+  const std::string rows = s.sql("SELECT source, procedure_id, state, fields, findings FROM " + table + " ORDER BY id");
   BOOST_TEST(std::count(rows.begin(), rows.end(), '\n') == 2, rows);
   for (const auto& [document, d] : drafts) {
     BOOST_TEST_CONTEXT(document) {
@@ -525,8 +553,36 @@ BOOST_AUTO_TEST_CASE(a_read_certificate_becomes_a_tennyu_draft_for_review) {
   for (const auto& [document, d] : drafts)
     fs::copy_file(s.dir / "truth" / document, s.dir / "scans/in" / ("again-" + document));
   BOOST_TEST_REQUIRE(runRenkei({"serve", "--config", s.config(), "--once"}).exitCode == 0);
-  const std::string again = sql("SELECT count(*) FROM " + table);
+  const std::string again = s.sql("SELECT count(*) FROM " + table);
   BOOST_TEST(again == "2\n");
+}
+
+// A 在留カード read at the window becomes a 転居届 draft
+// (mappings/ocr/zairyu-card-to-review.xml): the holder is member 1 with the
+// foreign resident's items the card states — 住民種別 外国人 because the
+// template is a foreign resident's document, 国籍・地域, 在留資格, 満了日, the
+// card's number — and what the card does not say (the 異動日, the 在留期間等,
+// the 30条45規定区分) left for staff and reported as required.
+BOOST_AUTO_TEST_CASE(a_read_residence_card_becomes_a_tenkyo_draft_with_the_foreign_residents_items) {
+  Scanner s(source("mappings/ocr/zairyu-card.xml").string());
+  s.withReview("ocr.zairyu-card", "mappings/ocr/zairyu-card-to-review.xml");
+  s.render({"--form", "zairyu-card", "--count", "1", "--start", "11"});
+  s.serve(0);  // no route to the file connector: the review module has the one record
+  const std::string rows =
+      s.sql("SELECT source, procedure_id, state, fields, findings FROM " + s.reviewTable() + " ORDER BY id");
+  BOOST_TEST_REQUIRE(std::count(rows.begin(), rows.end(), '\n') == 1, rows);
+  auto t = s.truth("zairyu-card-011.png");
+  BOOST_TEST(rows.rfind("ocr\ttenkyo-todoke\treceived\t", 0) == 0u, rows);
+  auto has = [&](const std::string& field, const std::string& value) {
+    return rows.find("[\"" + field + "\",\"" + value + "\"]") != std::string::npos;
+  };
+  BOOST_TEST(has("member.1.resident_type", "外国人"), rows);
+  BOOST_TEST(has("member.1.residence_card_no", t->getValue<std::string>("number")));
+  BOOST_TEST(has("member.1.residence_expiry", t->getValue<std::string>("expiry.iso")));
+  BOOST_TEST(has("member.1.residence_status", t->getValue<std::string>("status")));
+  for (const char* left : {"move_date", "new_address", "member.1.residence_period", "member.1.article30_45"})
+    BOOST_TEST(rows.find(left) != std::string::npos, left);
+  BOOST_TEST(rows.find("ocr.review") != std::string::npos);  // the Latin name, always shown
 }
 
 // The report's rows are kept for keep-report-for, then purged (the host run
@@ -614,9 +670,11 @@ BOOST_AUTO_TEST_CASE(a_residence_card_is_found_by_its_edges_and_its_number_check
       auto t = s.truth(document);
       if (document.rfind("tenshutsu-a", 0) == 0) {
         BOOST_TEST(text(d, "template") == "tenshutsu-a");
+        BOOST_TEST(text(d, "resident_type") == "");  // a 転出証明書 is anyone's
         continue;
       }
       BOOST_TEST(text(d, "template") == "zairyu-card");
+      BOOST_TEST(text(d, "resident_type") == "外国人");  // the card is a foreign resident's document
       rightOrShown(d, t, {"birth", "expiry"});
       rightOrShown(d, "sex", t->getValue<std::string>("sex") == "男" ? "1" : "2");
       rightOrShown(d, t, {"address", "nationality", "status"});
@@ -717,6 +775,7 @@ BOOST_AUTO_TEST_CASE(a_koseki_certificate_without_marks_is_registered_by_its_pri
         continue;
       }
       BOOST_TEST(text(d, "template") == "koseki-zenbu");
+      BOOST_TEST(text(d, "resident_type") == "日本人");  // a 戸籍 is a Japanese resident's
       BOOST_TEST(text(d, "honseki.review") == "true");  // 本籍: always
       BOOST_TEST(text(d, "hittousha.review") == "true");
       rightOrShown(d, "honseki", halfwidthDigits(t->getValue<std::string>("honseki")));
