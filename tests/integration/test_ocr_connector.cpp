@@ -801,6 +801,52 @@ BOOST_AUTO_TEST_CASE(a_koseki_certificate_without_marks_is_registered_by_its_pri
   BOOST_TEST(text(clean, "person.1.relation") == t->getValue<std::string>("person.1.relation"));
 }
 
+// A 戸籍の附票の写し: like the 戸籍 certificate printed without marks and
+// registered by its texts — and told from it by them, both templates
+// loaded — read into ocr.fuhyo: each person's 生年月日, 性別, 住所 and the
+// day the address was set; 本籍 and names always shown.
+BOOST_AUTO_TEST_CASE(a_koseki_fuhyo_is_told_from_the_certificate_by_its_texts_and_read) {
+  Scanner s(source("mappings/ocr/koseki-zenbu.xml").string() + ";" + source("mappings/ocr/koseki-fuhyo.xml").string());
+  s.add("  <route id=\"koseki\" from=\"scans\" records=\"ocr.koseki\" to=\"drafts\"/>\n"
+        "  <route id=\"fuhyo\" from=\"scans\" records=\"ocr.fuhyo\" to=\"drafts\"/>\n");
+  s.render({"--form", "koseki-fuhyo", "--count", "2"});
+  s.render({"--form", "koseki-fuhyo", "--count", "1", "--start", "2", "--rotate", "-1.5", "--noise", "20"});
+  s.render({"--form", "koseki-zenbu", "--count", "1", "--start", "3"});
+  auto drafts = s.serve(4);
+  std::size_t persons = 0;
+  for (const auto& [document, d] : drafts) {
+    BOOST_TEST_CONTEXT(document) {
+      auto t = s.truth(document);
+      BOOST_TEST(text(d, "resident_type") == "日本人");
+      if (document.rfind("koseki-zenbu", 0) == 0) {
+        BOOST_TEST(text(d, "template") == "koseki-zenbu");
+        continue;
+      }
+      BOOST_TEST(text(d, "template") == "koseki-fuhyo");
+      BOOST_TEST(text(d, "honseki.review") == "true");
+      rightOrShown(d, "honseki", halfwidthDigits(t->getValue<std::string>("honseki")));
+      for (int i = 1; i <= 3; ++i) {
+        const std::string p = "person." + std::to_string(i) + ".";
+        if (!t->has(p + "name")) {
+          BOOST_TEST(text(d, p + "address").empty());
+          continue;
+        }
+        ++persons;
+        BOOST_TEST(text(d, p + "name.review") == "true");
+        rightOrShown(d, p + "birth", t->getValue<std::string>(p + "birth.iso"));
+        rightOrShown(d, p + "since", t->getValue<std::string>(p + "since.iso"));
+        rightOrShown(d, p + "sex", t->getValue<std::string>(p + "sex") == "男" ? "1" : "2");
+        rightOrShown(d, p + "address", halfwidthDigits(t->getValue<std::string>(p + "address")));
+      }
+    }
+  }
+  BOOST_TEST(persons >= 3u);
+  const auto& clean = drafts.at("koseki-fuhyo-000.png");
+  auto t = s.truth("koseki-fuhyo-000.png");
+  BOOST_TEST(text(clean, "person.1.since") == t->getValue<std::string>("person.1.since.iso"));
+  BOOST_TEST(text(clean, "person.1.address") == halfwidthDigits(t->getValue<std::string>("person.1.address")));
+}
+
 // The 転出証明確認書 the 統合端末 prints for a 特例転入: plain paper, no marks,
 // registered by its printed texts, read into the same record as a 転出証明書
 // (so the same routes and the 転入 draft take it), `template` saying which.

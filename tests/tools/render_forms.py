@@ -34,6 +34,10 @@ Forms (each matches mappings/ocr/<form>.xml: the same boxes, in mm):
                 【名】【生年月日】【父】【母】【続柄】 — and, like the real ones, NO
                 registration marks: the connector registers it by its printed
                 texts (title, certificate sentence, issuer)
+  koseki-fuhyo  a 戸籍の附票の写し (computerised, horizontal; drawn for this project):
+                本籍, 氏名 (筆頭者), then up to three persons with 【名】
+                【生年月日】【性別】 the 住所 and 【住所を定めた年月日】; no marks,
+                registered by its printed texts like koseki-zenbu
   tokubetsu-card
                 the face of a 特別永住者証明書 (drawn for this project): as the
                 在留カード without 在留資格; the 国籍・地域 of 特別永住者
@@ -343,11 +347,17 @@ KOSEKI_FOOTER = "これは、戸籍に記録されている事項の全部を証
 KOSEKI_RELATION = {("02", "1"): "夫", ("02", "2"): "妻", ("03", "2"): "妻", ("04", "1"): "夫"}
 
 
-def koseki_truth(members, n, seed):
-    rnd = random.Random("koseki:%d:%d" % (seed, n))
+def koseki_persons(members):
+    """The 筆頭者 (the household's head) and up to two of the household of
+    the same 氏: the persons a 戸籍 certificate or its 附票 lists."""
     head = next(r for r in members if r["続柄"] == "02")
     family = head["氏名"].split("\u3000")[0]
-    persons = [head] + [r for r in members if r is not head and r["氏名"].startswith(family)][:2]
+    return head, family, [head] + [r for r in members if r is not head and r["氏名"].startswith(family)][:2]
+
+
+def koseki_truth(members, n, seed):
+    rnd = random.Random("koseki:%d:%d" % (seed, n))
+    head, family, persons = koseki_persons(members)
     fathers = ["一郎", "正男", "健二", "博", "茂"]
     mothers = ["花子", "幸子", "和子", "節子", "京子"]
     t = {"honseki": head["本籍"] or ("架空県見本市北町一丁目%d番地" % rnd.randrange(1, 40)),
@@ -398,6 +408,59 @@ def draw_koseki_zenbu(t, dpi):
         d.line([(px(15), px(top + KOSEKI_BLOCK - 6)), (px(195), px(top + KOSEKI_BLOCK - 6))], fill=0,
                width=max(1, px(0.25)))
     d.text((px(20), px(255)), KOSEKI_FOOTER, font=value, fill=0, anchor="lm")
+    d.text((px(120), px(272)), ISSUERS["tenshutsu-a"], font=value, fill=0, anchor="lm")
+    return img
+
+
+FUHYO_TOP, FUHYO_BLOCK = 64.0, 56.0
+FUHYO_FOOTER = "これは、戸籍の附票の原本と相違ないことを証明する。"
+
+
+def fuhyo_truth(members, n, seed):
+    """The 附票 of the household's 戸籍: the persons of koseki_truth, each with
+    the household's address and the day it was set."""
+    k = koseki_truth(members, n, seed)
+    rnd = random.Random("fuhyo:%d:%d" % (seed, n))
+    head, _, persons = koseki_persons(members)
+    t = {"honseki": k["honseki"], "hittousha": k["hittousha"]}
+    for i, r in enumerate(persons, 1):
+        p = "person.%d." % i
+        since = max(iso_of(r["生年月日"]), datetime.date(2000, 1, 1)) + datetime.timedelta(days=rnd.randrange(0, 3000))
+        since = min(since, datetime.date(2026, 11, 30))
+        t.update({p + "name": k[p + "name"], p + "birth": k[p + "birth"], p + "birth.iso": k[p + "birth.iso"],
+                  p + "sex": SEX[r["性別"]], p + "address": head["住所"], p + "since": era(since),
+                  p + "since.iso": since.isoformat()})
+    return t
+
+
+def draw_koseki_fuhyo(t, dpi):
+    px = lambda mm: int(round(mm / 25.4 * dpi))  # noqa: E731
+    img = Image.new("L", (px(PAGE[0]), px(PAGE[1])), 255)
+    d = ImageDraw.Draw(img)
+    label = ImageFont.truetype(MINCHO, px(3.6))
+    value = ImageFont.truetype(MINCHO, px(4.2))
+    d.text((px(105), px(25)), "戸籍の附票の写し", font=ImageFont.truetype(MINCHO, px(7)), fill=0, anchor="mm")
+    d.rectangle([px(15), px(35), px(195), px(245)], outline=0, width=max(1, px(0.3)))
+    d.line([(px(40), px(35)), (px(40), px(58))], fill=0, width=max(1, px(0.25)))
+    for y, text in ((42, "本籍"), (52, "氏名")):
+        d.text((px(18), px(y)), text, font=label, fill=0, anchor="lm")
+    d.text((px(45), px(42)), t["honseki"], font=value, fill=0, anchor="lm")
+    d.text((px(45), px(52)), t["hittousha"], font=value, fill=0, anchor="lm")
+    d.line([(px(15), px(58)), (px(195), px(58))], fill=0, width=max(1, px(0.25)))
+    for i in range(1, 4):
+        top = FUHYO_TOP + (i - 1) * FUHYO_BLOCK
+        p = "person.%d." % i
+        if p + "name" not in t:
+            continue
+        d.text((px(18), px(top)), "附票に記録されている者", font=ImageFont.truetype(MINCHO, px(3)), fill=0, anchor="lm")
+        for k, (key, text) in enumerate((("name", "【名】"), ("birth", "【生年月日】"), ("sex", "【性別】"),
+                                         ("address", "住所"), ("since", "【住所を定めた年月日】"))):
+            y = top + 6 + k * 9
+            d.text((px(22), px(y)), text, font=label, fill=0, anchor="lm")
+            d.text((px(72), px(y)), t[p + key], font=value, fill=0, anchor="lm")
+        d.line([(px(15), px(top + FUHYO_BLOCK - 4)), (px(195), px(top + FUHYO_BLOCK - 4))], fill=0,
+               width=max(1, px(0.25)))
+    d.text((px(20), px(255)), FUHYO_FOOTER, font=value, fill=0, anchor="lm")
     d.text((px(120), px(272)), ISSUERS["tenshutsu-a"], font=value, fill=0, anchor="lm")
     return img
 
@@ -475,7 +538,7 @@ DRAW = {"tenshutsu-a": draw_tenshutsu_a, "tenshutsu-b": draw_tenshutsu_b, "tensh
         "zairyu-card": draw_zairyu_card, "mynumber-card-back": draw_mynumber_card_back,
         "koseki-zenbu": draw_koseki_zenbu, "tenshutsu-kakunin": draw_tenshutsu_kakunin,
         "tokubetsu-card": lambda t, dpi: draw_zairyu_card(t, dpi, "特別永住者証明書"),
-        "menkyo-card": draw_menkyo_card}
+        "menkyo-card": draw_menkyo_card, "koseki-fuhyo": draw_koseki_fuhyo}
 # Where the 世帯主 box is, for --stamp (mm).
 HOUSEHOLDER = {"tenshutsu-a": TENSHUTSU_A["householder"], "tenshutsu-b": TENSHUTSU_B["householder"],
                "tenshutsu-c": TENSHUTSU_C["householder"]}
@@ -562,6 +625,8 @@ def main():
             t = menkyo_truth(members, a.start + n, a.seed)
         elif a.form == "koseki-zenbu":
             t = koseki_truth(members, a.start + n, a.seed)
+        elif a.form == "koseki-fuhyo":
+            t = fuhyo_truth(members, a.start + n, a.seed)
         elif a.form == "mynumber-card-back":
             t = mynumber_truth(members, a.start + n, a.seed, a.bad_number)
         else:
