@@ -176,8 +176,54 @@ std::string withoutSpaces(const std::string& s) {
   return out;
 }
 
-class OcrConnector final : public Connector {
+class OcrConnector final : public Connector, public Sink {
  public:
+  Sink* sink() override { return this; }
+
+  /// What staff corrected in the drafts this connector read (the review
+  /// module's review.corrected, routed here): kept per scan, page and item
+  /// for the report's "fields staff corrected most". Idempotent: a batch
+  /// delivered again changes nothing. Corrections of drafts not read here
+  /// (a card's chip, another connector's scans) are passed over, counted.
+  Outcome deliver(const Batch& batch) override {
+    openState();
+    std::size_t kept = 0, notOurs = 0;
+    try {
+      state_->write([&](StateSession& s) {
+        for (const Record& r : batch.records) {
+          const std::string* id = r.find("application_id");
+          const std::string* fields = r.find("fields");
+          const std::string* day = r.find("at");
+          const std::size_t dash = id ? id->rfind('-') : std::string::npos;
+          std::string templ;
+          if (dash != std::string::npos && fields && day) {
+            const std::string sha = id->substr(0, dash), page = id->substr(dash + 1);
+            if (sha.size() == 64 && !page.empty() && page.size() < 6 &&
+                page.find_first_not_of("0123456789") == std::string::npos) {
+              s.query("SELECT template FROM " + pagesTable_ + " WHERE sha256 = ? AND page = ?",
+                      {sha, static_cast<std::int64_t>(std::stoi(page))},
+                      [&](StateRows& row) { templ = row.text(0); });
+              if (!templ.empty()) {
+                std::istringstream names(*fields);
+                for (std::string field; names >> field;)
+                  s.run("INSERT INTO " + correctionsTable_ +
+                            " (sha256, page, field, template, day) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        {sha, static_cast<std::int64_t>(std::stoi(page)), field, templ, day->substr(0, 10)});
+              }
+            }
+          }
+          templ.empty() ? ++notOurs : ++kept;
+        }
+      });
+    } catch (const std::exception& e) {
+      return Outcome::retry(std::string("the store: ") + e.what());
+    }
+    if (notOurs)
+      log_->information("ocr %s: %zu correction(s) of drafts not read here passed over (batch %s)", id_, notOurs,
+                        batch.id);
+    return Outcome::ok();
+  }
+
   void configure(const Settings& settings, const HostContext& context) override {
     log_ = context.logger;
     id_ = context.id;
@@ -265,7 +311,8 @@ class OcrConnector final : public Connector {
     if (AdminRegistry* admin = services_->admin())
       admin->addHandler("report",
                         "recognition per template, field or day: pages, fields read, marked for review and why, "
-                        "confidence distribution (?by=template|field|day&from=YYYY-MM-DD&to=YYYY-MM-DD; CSV)",
+                        "confidence distribution; or the items staff corrected most (?by=template|field|day|correction"
+                        "&from=YYYY-MM-DD&to=YYYY-MM-DD; CSV)",
                         "view", [this](const AdminRequest& request) {
                           AdminResponse r;
                           auto get = [&](const char* k, const char* fallback) {
@@ -273,7 +320,16 @@ class OcrConnector final : public Connector {
                             return it == request.query.end() ? std::string(fallback) : it->second;
                           };
                           std::string error;
-                          const auto rows = report(get("by", "template"), get("from", ""), get("to", ""), error);
+                          if (get("by", "") == "correction") {
+                            const auto rows = corrections(get("from", ""), get("to", ""), error);
+                            if (error.empty()) {
+                              r.contentType = "text/csv; charset=utf-8";
+                              r.body = correctionsCsv(rows);
+                              return r;
+                            }
+                          }
+                          const auto rows = error.empty() ? report(get("by", "template"), get("from", ""), get("to", ""), error)
+                                                          : std::vector<ReportRow>{};
                           if (!error.empty()) {
                             r.status = 400;
                             r.contentType = "text/plain; charset=utf-8";
@@ -286,7 +342,7 @@ class OcrConnector final : public Connector {
                         });
   }
 
-  /// renkei ocr report [--per template|field|day] [--from D] [--to D] [--format text|csv]
+  /// renkei ocr report [--per template|field|day|correction] [--from D] [--to D] [--format text|csv]
   std::optional<OperatorResult> operate(const OperatorRequest& request) override {
     if (request.action != "report") return std::nullopt;
     openState();
@@ -296,16 +352,34 @@ class OcrConnector final : public Connector {
     };
     OperatorResult r;
     const std::string by = opt("--per", "template");
-    const auto rows = report(by, opt("--from", ""), opt("--to", ""), r.error);
-    if (!r.error.empty()) {
-      r.error = "--per " + by + ": " + r.error;
-      r.status = 2;
-      return r;
-    }
     const std::string format = opt("--format", "text");
     if (format != "text" && format != "csv") {
       r.status = 2;
       r.error = "--format: text or csv";
+      return r;
+    }
+    if (by == "correction") {
+      const auto rows = corrections(opt("--from", ""), opt("--to", ""), r.error);
+      if (!r.error.empty()) {
+        r.status = 2;
+        return r;
+      }
+      if (format == "csv") {
+        r.output = correctionsCsv(rows);
+        return r;
+      }
+      r.output = "items staff corrected in the drafts read here, most first (from review; names, never values)\n";
+      if (rows.empty()) r.output += "  no correction in that period\n";
+      for (const CorrectionRow& x : rows)
+        r.output += "  " + x.templ + " " + x.field + ": corrected on " + std::to_string(x.corrected) + " of " +
+                    std::to_string(x.pages) + (x.pages == 1 ? " page" : " pages") + " read (" +
+                    (x.pages ? std::to_string((x.corrected * 1000 / x.pages + 5) / 10) : std::string("-")) + " %)\n";
+      return r;
+    }
+    const auto rows = report(by, opt("--from", ""), opt("--to", ""), r.error);
+    if (!r.error.empty()) {
+      r.error = "--per " + by + ": " + r.error;
+      r.status = 2;
       return r;
     }
     if (format == "csv") {
@@ -446,6 +520,7 @@ class OcrConnector final : public Connector {
         const std::string cutoff = localTimeAt(now - keepReportMs_, services_->utcOffsetMinutes(now)).substr(0, 10);
         s.run("DELETE FROM " + fieldsTable_ + " WHERE day < ?", {cutoff});
         s.run("DELETE FROM " + pagesTable_ + " WHERE day < ?", {cutoff});
+        s.run("DELETE FROM " + correctionsTable_ + " WHERE day < ?", {cutoff});
       }
     };
     const Outcome o = services_->emit(e);
@@ -588,10 +663,10 @@ class OcrConnector final : public Connector {
       api->SetImage(clip.get());
       api->SetSourceResolution(static_cast<int>(std::lround(a.dpi)));
       char* text = api->GetUTF8Text();
-      const std::u32string read = codePoints(withoutSpaces(trimmed(text ? text : "")));
+      const std::u32string read = utf8CodePoints(withoutSpaces(trimmed(text ? text : "")));
       delete[] text;
       api->Clear();
-      const std::u32string want = codePoints(withoutSpaces(anchor.text));
+      const std::u32string want = utf8CodePoints(withoutSpaces(anchor.text));
       if (want.empty() || edits(read, want) * 3 > want.size()) return false;
     }
     return any;
@@ -873,22 +948,9 @@ class OcrConnector final : public Connector {
       at = nl + 1;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty() || line[0] == '#') continue;
-      towns_.push_back(codePoints(withoutSpaces(text::toHalfwidth(line))));
+      towns_.push_back(utf8CodePoints(withoutSpaces(text::toHalfwidth(line))));
     }
     if (towns_.empty()) throw ConfigError("address-master: '" + file.string() + "' lists no town");
-  }
-
-  static std::u32string codePoints(const std::string& s) {
-    std::u32string out;
-    for (std::size_t i = 0; i < s.size();) {
-      const unsigned char c = static_cast<unsigned char>(s[i]);
-      const int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
-      char32_t cp = n == 1 ? c : c & (0x7F >> n);
-      for (int k = 1; k < n && i + k < s.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-      out.push_back(cp);
-      i += static_cast<std::size_t>(n);
-    }
-    return out;
   }
 
   static std::string utf8(const std::u32string& s) {
@@ -922,7 +984,7 @@ class OcrConnector final : public Connector {
   /// first characters against each town, a few more or fewer), when no
   /// more than address-max-edits apart and no other town as near.
   std::string snap(const std::string& reading, std::string& why) const {
-    const std::u32string r = codePoints(withoutSpaces(text::toHalfwidth(reading)));
+    const std::u32string r = utf8CodePoints(withoutSpaces(text::toHalfwidth(reading)));
     std::size_t best = SIZE_MAX, bestLen = 0, ties = 0;
     const std::u32string* town = nullptr;
     for (const std::u32string& t : towns_) {
@@ -958,9 +1020,14 @@ class OcrConnector final : public Connector {
         "day TEXT NOT NULL, confidence BIGINT NOT NULL, empty BIGINT NOT NULL, marked TEXT NOT NULL, "
         "PRIMARY KEY (sha256, page, field));"
         "CREATE INDEX {fields_day} ON {fields} (day);",
+        // What staff corrected in the drafts read here (review.corrected): item names, no values.
+        "CREATE TABLE {corrections} (sha256 TEXT NOT NULL, page BIGINT NOT NULL, field TEXT NOT NULL, "
+        "template TEXT NOT NULL, day TEXT NOT NULL, PRIMARY KEY (sha256, page, field));"
+        "CREATE INDEX {corrections_day} ON {corrections} (day);",
     });
     pagesTable_ = state_->table("pages");
     fieldsTable_ = state_->table("fields");
+    correctionsTable_ = state_->table("corrections");
   }
 
   struct ReportRow {
@@ -978,14 +1045,13 @@ class OcrConnector final : public Connector {
     else if (by == "field") key = "template || ' ' || field";
     else if (by == "day") key = "day";
     else {
-      error = "per: template, field or day";
+      error = "per: template, field, day or correction";
       return {};
     }
-    for (const std::string* d : {&from, &to})
-      if (!d->empty() && (d->size() != 10 || (*d)[4] != '-' || (*d)[7] != '-')) {
-        error = "from, to: YYYY-MM-DD";
-        return {};
-      }
+    if (badDay(from) || badDay(to)) {
+      error = "from, to: YYYY-MM-DD";
+      return {};
+    }
     const std::string lo = from.empty() ? "0000-00-00" : from, hi = to.empty() ? "9999-99-99" : to;
     std::map<std::string, ReportRow> rows;
     state_->read([&](StateSession& s) {
@@ -1019,18 +1085,54 @@ class OcrConnector final : public Connector {
     return out;
   }
 
+  struct CorrectionRow {
+    std::string templ, field;
+    std::int64_t corrected = 0, pages = 0;
+  };
+
+  static bool badDay(const std::string& d) { return !d.empty() && (d.size() != 10 || d[4] != '-' || d[7] != '-'); }
+
+  /// The items staff corrected, per template, most first, with the pages
+  /// read with that template in the same days (inclusive; "" open).
+  std::vector<CorrectionRow> corrections(const std::string& from, const std::string& to, std::string& error) {
+    if (badDay(from) || badDay(to)) {
+      error = "from, to: YYYY-MM-DD";
+      return {};
+    }
+    const std::string lo = from.empty() ? "0000-00-00" : from, hi = to.empty() ? "9999-99-99" : to;
+    std::vector<CorrectionRow> out;
+    std::map<std::string, std::int64_t> pages;
+    state_->read([&](StateSession& s) {
+      s.query("SELECT template, count(*) FROM " + pagesTable_ + " WHERE day >= ? AND day <= ? GROUP BY template",
+              {lo, hi}, [&](StateRows& row) { pages[row.text(0)] = row.integer(1); });
+      s.query("SELECT template, field, count(*) FROM " + correctionsTable_ +
+                  " WHERE day >= ? AND day <= ? GROUP BY template, field",
+              {lo, hi}, [&](StateRows& row) {
+                out.push_back({row.text(0), row.text(1), row.integer(2), 0});
+              });
+    });
+    for (CorrectionRow& x : out) x.pages = std::max(pages[x.templ], x.corrected);
+    std::sort(out.begin(), out.end(), [](const CorrectionRow& a, const CorrectionRow& b) {
+      return a.corrected != b.corrected ? a.corrected > b.corrected
+                                        : std::tie(a.templ, a.field) < std::tie(b.templ, b.field);
+    });
+    return out;
+  }
+
+  static std::string correctionsCsv(const std::vector<CorrectionRow>& rows) {
+    std::string out = "template,field,corrected,pages\r\n";
+    for (const CorrectionRow& x : rows)
+      out += csvCell(x.templ) + "," + csvCell(x.field) + "," + std::to_string(x.corrected) + "," +
+             std::to_string(x.pages) + "\r\n";
+    return out;
+  }
+
   static std::string reportCsv(const std::string& by, const std::vector<ReportRow>& rows) {
     std::string out = by + ",pages,fields_read,marked,marked_always,marked_low_confidence,marked_check,"
                            "marked_town,mean_confidence,confidence_0_49,confidence_50_69,confidence_70_79,"
                            "confidence_80_89,confidence_90_100\r\n";
     for (const ReportRow& x : rows) {
-      std::string key = x.key;
-      if (key.find_first_of(",\"\r\n") != std::string::npos) {
-        std::string q = "\"";
-        for (char c : key) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-        key = q + "\"";
-      }
-      out += key + "," + std::to_string(x.pages) + "," + std::to_string(x.fields) + "," + std::to_string(x.marked) +
+      out += csvCell(x.key) + "," + std::to_string(x.pages) + "," + std::to_string(x.fields) + "," + std::to_string(x.marked) +
              "," + std::to_string(x.always) + "," + std::to_string(x.lowConfidence) + "," + std::to_string(x.check) +
              "," + std::to_string(x.town) + "," + std::to_string(x.fields ? x.confidenceSum / x.fields : 0);
       for (std::int64_t b : x.buckets) out += "," + std::to_string(b);
@@ -1043,11 +1145,11 @@ class OcrConnector final : public Connector {
   /// more than a third of its characters apart (at least one) and no other
   /// value as near; else left as read and marked.
   static std::string snapToList(const Zone& z, const std::string& reading, std::string& why) {
-    const std::u32string r = codePoints(withoutSpaces(text::toHalfwidth(reading)));
+    const std::u32string r = utf8CodePoints(withoutSpaces(text::toHalfwidth(reading)));
     std::size_t best = SIZE_MAX, ties = 0;
     const std::string* pick = nullptr;
     for (const std::string& v : z.list) {
-      const std::size_t e = edits(r, codePoints(withoutSpaces(text::toHalfwidth(v))));
+      const std::size_t e = edits(r, utf8CodePoints(withoutSpaces(text::toHalfwidth(v))));
       if (e < best) best = e, pick = &v, ties = 0;
       else if (e == best) ++ties;
     }
@@ -1238,7 +1340,7 @@ class OcrConnector final : public Connector {
     std::size_t anchorsFound = 0;
     for (const Anchor& anchor : t.anchors) {
       if (anchor.width <= 0) continue;
-      const std::u32string want = codePoints(withoutSpaces(anchor.text));
+      const std::u32string want = utf8CodePoints(withoutSpaces(anchor.text));
       if (want.empty() || text.size() < want.size()) continue;
       std::size_t best = SIZE_MAX, at = 0;
       for (std::size_t i = 0; i + want.size() <= text.size(); ++i) {
@@ -1315,7 +1417,7 @@ class OcrConnector final : public Connector {
           char* s = it->GetUTF8Text(tesseract::RIL_SYMBOL);
           int l, tp, r, b;
           if (s && it->BoundingBox(tesseract::RIL_SYMBOL, &l, &tp, &r, &b))
-            for (char32_t c : codePoints(s)) {
+            for (char32_t c : utf8CodePoints(s)) {
               if (c == U' ' || c == U'\u3000') continue;
               text.push_back(c);
               boxes.push_back({static_cast<int>(l / down), static_cast<int>(tp / down), static_cast<int>(r / down),
@@ -1348,7 +1450,7 @@ class OcrConnector final : public Connector {
   PageLimits limits_;
   int minDpi_ = 150;
   StateStore* state_ = nullptr;
-  std::string pagesTable_, fieldsTable_;
+  std::string pagesTable_, fieldsTable_, correctionsTable_;
   std::int64_t keepReportMs_ = 400LL * 86400000;
   std::chrono::milliseconds poll_{2000};
   std::unique_ptr<DropFolder> drop_;
@@ -1381,4 +1483,4 @@ RENKEI_PLUGIN_VERBS(kVerbs)
 
 RENKEI_PLUGIN(Connector, renkei::connectors::ocr::OcrConnector, "ocr", "0.1.0", "experimental",
               "Scans of the papers residents bring, read with Tesseract against a template into one record each",
-              RENKEI_ROLE_EMITTER, renkei::connectors::ocr::kKeys, std::size(renkei::connectors::ocr::kKeys))
+              RENKEI_ROLE_EMITTER | RENKEI_ROLE_SINK, renkei::connectors::ocr::kKeys, std::size(renkei::connectors::ocr::kKeys))

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -124,7 +125,7 @@ struct IntakeInput {
   std::string certificateSerial;
 };
 
-enum class Action { Start, RequestCorrection, Resubmit, Return, Approve, Reject, Withdraw, Assign, WriteBack };
+enum class Action { Start, RequestCorrection, Resubmit, Return, Approve, Reject, Withdraw, Assign, WriteBack, Amend };
 std::optional<Action> parseAction(const std::string& name);
 const char* actionName(Action a);
 
@@ -161,6 +162,15 @@ struct ReviewOptions {
   std::string currentStatus = "住民";
   std::string serialField = "serial";  ///< the certificate mapping's serial field (its resident field: residentKey)
   std::filesystem::path attachmentsDir;  ///< package attachments: <dir>/<external id>/<name>
+  /// Emit review.corrected for each 訂正 (amend) of a draft read at the
+  /// window: which items staff changed, by name — the OCR report's
+  /// "fields staff corrected most".
+  bool corrections = false;
+  /// The characters the window's OCR model can produce (every non-ASCII
+  /// code point of the `ocr-characters` file); empty: not checked. A
+  /// scanned draft matched to a resident whose registered 氏名 or 住所 has
+  /// another is marked ocr.lossy: the reading can never spell it.
+  std::set<char32_t> ocrCharacters;
 };
 
 /// The host's seam (HostServices::emit), or a test's.
@@ -255,6 +265,8 @@ class Review {
   void planCorrection(Application& a, const Procedure& p, const ActionInput& in, std::int64_t now, detail::Step& step);
   void planResubmission(const Application& a, const Procedure& p, const ActionInput& in, std::int64_t now,
                         detail::Step& step);
+  void planAmendment(const Application& a, const Procedure& p, const ActionInput& in, std::int64_t now,
+                     detail::Step& step);
   void planWriteBack(const Application& a, const Procedure& p, std::int64_t now, detail::Step& step);
   RecordSet writeBackRecords(const Application& a, const Procedure& p, const std::string& today, std::string& hold) const;
   Application commitAction(const Application& a, const ActionInput& in, std::int64_t now, detail::Step& step);
@@ -275,7 +287,7 @@ class Review {
   ReviewOptions options_;
   EmitFn emit_;
   std::string apps_, history_, residents_, counters_, certificates_, lossy_;
-  std::shared_ptr<FieldNames> noticeNames_, mailNames_;
+  std::shared_ptr<FieldNames> noticeNames_, mailNames_, correctedNames_;
   /// Written-back applications waiting for their 異動, by match key (for
   /// reconciling a resident export without a query per row); read again
   /// when their count or latest write-back time differs from the stamp.

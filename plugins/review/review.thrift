@@ -89,7 +89,7 @@ struct NewApplication {
 }
 
 /// action: start, request-correction, resubmit, return, approve, reject,
-/// withdraw, assign, write-back (README: which state allows which).
+/// withdraw, assign, write-back, amend (README: which state allows which).
 struct ActionRequest {
   1: string action,
   2: string who,
@@ -97,7 +97,7 @@ struct ActionRequest {
   4: string assignee,           // assign
   5: string deadline,           // request-correction: YYYY-MM-DD, "" for the procedure's correction-days
   6: i64 expectedVersion = -1,  // ≥ 0: refused (CONFLICT) when the application changed since
-  7: map<string, string> fields, // resubmit: the corrected items
+  7: map<string, string> fields, // resubmit, amend: the corrected items
 }
 
 struct ReportRow {

@@ -108,6 +108,50 @@ void Review::planAction(Application& a, const Procedure& p, const ActionInput& i
       if (!inState(from, {state::kApproved})) refuse(in.action, from, "only an approved application held for write-back");
       planWriteBack(a, p, now, step);
       break;
+    case Action::Amend:
+      if (!inState(from, {state::kReceived, state::kReviewing})) refuse(in.action, from, "");
+      planAmendment(a, p, in, now, step);
+      break;
+  }
+}
+
+// 訂正: staff put right what a reading at the window got wrong. Only a draft
+// read there (source ocr or ic) — what a resident sent is theirs, changed
+// only through 補正 (request-correction, resubmit). The items changed are
+// named in the history (never their values) and, when the module is asked
+// to, leave as review.corrected for the reading's report.
+void Review::planAmendment(const Application& a, const Procedure& p, const ActionInput& in, std::int64_t now,
+                           Step& step) {
+  if (a.source != "ocr" && a.source != "ic")
+    refuse(in.action, a.state, "only a draft read at the window (source ocr or ic) is corrected by staff; "
+                               "what a resident sent is changed through 補正 (request-correction)");
+  if (in.fields.empty()) throw ReviewError{ReviewError::BadRequest, "amend: give the corrected items (fields)"};
+  checkValues(in.fields);
+  step.newFields = a.fields;
+  std::string changed;
+  for (const auto& [k, v] : in.fields) {
+    if (!p.field(k)) throw ReviewError{ReviewError::BadRequest, "field '" + k + "' is not part of the procedure"};
+    auto it = std::find_if(step.newFields.begin(), step.newFields.end(), [&](const auto& f) { return f.first == k; });
+    if (it != step.newFields.end() && it->second == v) continue;  // as it was: not a correction
+    if (it == step.newFields.end()) step.newFields.emplace_back(k, v);
+    else it->second = v;
+    changed += (changed.empty() ? "" : " ") + k;
+  }
+  step.reviewAgain = true;
+  step.why = "訂正: " + (changed.empty() ? std::string("nothing changed") : changed) +
+             (in.why.empty() ? "" : " (" + in.why + ")");
+  if (options_.corrections && !changed.empty()) {
+    RecordSet set;
+    set.recordType = "review.corrected";
+    Record r(correctedNames_);
+    r.set(0, a.externalId);
+    r.set(1, a.arrivalNo);
+    r.set(2, a.procedure);
+    r.set(3, a.source);
+    r.set(4, changed);
+    r.set(5, localDay(now));
+    set.records.push_back(std::move(r));
+    step.emission.sets.push_back(std::move(set));
   }
 }
 

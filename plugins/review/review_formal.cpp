@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "renkei/support/check_digits.h"
+#include "renkei/text.h"
 #include "review_internal.h"
 
 namespace renkei::plugins::review {
@@ -176,6 +177,25 @@ std::vector<Finding> Review::formalReview(const Procedure& p, const Fields& fiel
   // their names on the form — shown, for staff to check against the paper.
   if (const std::string marked = valueOf(fields, "ocr_review"); !marked.empty())
     out.push_back({"ocr.review", "ocr_review", true, "read from a scan: check these fields against the paper: " + marked});
+  // … and where the register spells the person with a character the
+  // scanner's model cannot produce at all (Debian's jpn has no 髙, 﨑, 紬,
+  // 颯), the reading can never match: said, so staff keep the register's
+  // spelling after checking the paper rather than "correct" it to the reading.
+  if (!options_.ocrCharacters.empty() && !residentCode.empty() && !valueOf(fields, "ocr_document").empty()) {
+    const auto registered = registerItems(residentCode);
+    for (const char* item : {"name", "address"}) {
+      auto it = registered.find(item);
+      if (it == registered.end()) continue;
+      std::size_t missing = 0;
+      for (char32_t c : utf8CodePoints(it->second))
+        if (c >= 0x80 && !options_.ocrCharacters.count(c)) ++missing;
+      if (missing)
+        out.push_back({"ocr.lossy", item, true,
+                       std::string("the register's ") + (item == std::string("name") ? "氏名" : "住所") + " has " +
+                           std::to_string(missing) + " character(s) the scanner's model cannot produce (lossy): the " +
+                           "reading cannot match it — check the paper and keep the register's spelling"});
+    }
+  }
   return out;
 }
 

@@ -68,6 +68,13 @@ const renkei_config_key kKeys[] = {
     {"event-field", "string", "move_reason", 0,
      "Field holding the last 異動 (転入, 転居 …): an application whose procedure's reflect-event it names is 反映済."},
     {"reminder-time", "string", "08:30", 0, "Local time after which each open day's overdue mail is sent (HH:MM)."},
+    {"ocr-characters", "path", nullptr, 0,
+     "The characters the window's OCR model can produce: Tesseract's unicharset (`combine_tessdata -u "
+     "/usr/share/tesseract-ocr/5/tessdata/jpn.traineddata jpn.` writes jpn.lstm-unicharset) or any UTF-8 file listing "
+     "them. A scanned draft matched to a resident whose registered 氏名 or 住所 has another is marked ocr.lossy."},
+    {"corrections", "bool", "false", 0,
+     "Emit review.corrected for each 訂正 (amend) of a draft read at the window: the application id, procedure, "
+     "source and the names of the items staff changed (no values). Route it to the ocr connector for its report."},
 };
 
 int parseClock(const std::string& text) {
@@ -236,7 +243,7 @@ class ReviewHandler final : public api::ReviewServiceIf {
         throw rv::ReviewError{rv::ReviewError::BadRequest,
                               "unknown action '" + r.action.substr(0, 40) +
                                   "' (start, request-correction, resubmit, return, approve, reject, withdraw, assign, "
-                                  "write-back)"};
+                                  "write-back, amend)"};
       rv::ActionInput in;
       in.action = *action;
       // Until operators are users of their own, who acts is the client
@@ -344,6 +351,21 @@ class ReviewModule final : public Module {
     }
     emits_.push_back({"review.notice", EmittedType::Routes::AtLeastOne, "notices to residents"});
     emits_.push_back({"review.mail", EmittedType::Routes::AtLeastOne, "staff mail"});
+    options.corrections = settings.getBool("corrections");
+    if (settings.has("ocr-characters")) {
+      std::ifstream in(settings.getPath("ocr-characters"), std::ios::binary);
+      if (!in) throw ConfigError("ocr-characters: cannot read " + settings.getPath("ocr-characters").string());
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (const std::size_t bad = firstInvalidUtf8(text); bad != std::string::npos)
+        throw ConfigError("ocr-characters: " + settings.getPath("ocr-characters").string() + ": not UTF-8 at byte " +
+                          std::to_string(bad));
+      for (char32_t c : utf8CodePoints(text))
+        if (c >= 0x80) options.ocrCharacters.insert(c);
+      if (options.ocrCharacters.empty())
+        throw ConfigError("ocr-characters: " + settings.getPath("ocr-characters").string() + " lists no character");
+    }
+    if (options.corrections)
+      emits_.push_back({"review.corrected", EmittedType::Routes::AtLeastOne, "the items staff corrected in drafts"});
     options.municipality = settings.getString("municipality");
     options.offsetMinutes = localOffsetMinutes(settings, "utc-offset", *context.services, context.services->nowMs());
     options.residentKey = settings.getString("resident-key");

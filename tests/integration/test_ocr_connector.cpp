@@ -16,6 +16,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include <algorithm>
+#include <ctime>
 #include <cstdlib>
 #include <map>
 
@@ -272,7 +273,7 @@ BOOST_AUTO_TEST_CASE(a_tenshutsu_certificate_is_read_field_by_field_and_correcte
   }
   auto bad = runRenkei({"ocr", "report", "--per", "name", "--config", s.config()});
   BOOST_TEST(bad.exitCode == 2, bad.out << bad.err);
-  BOOST_TEST(bad.err.find("--per name: per: template, field or day") != std::string::npos, bad.err);
+  BOOST_TEST(bad.err.find("--per name: per: template, field, day or correction") != std::string::npos, bad.err);
   // The same scan again under another name lands once (keyed by content).
   const std::string first = drafts.begin()->first;
   fs::copy_file(s.dir / "truth" / first, s.dir / "scans/in" / ("again-" + first));
@@ -583,6 +584,58 @@ BOOST_AUTO_TEST_CASE(a_read_residence_card_becomes_a_tenkyo_draft_with_the_forei
   for (const char* left : {"move_date", "new_address", "member.1.residence_period", "member.1.article30_45"})
     BOOST_TEST(rows.find(left) != std::string::npos, left);
   BOOST_TEST(rows.find("ocr.review") != std::string::npos);  // the Latin name, always shown
+}
+
+// What staff corrected comes back from review (review.corrected, routed
+// to the connector as a sink; here from a file, as the review module
+// would emit them): kept per scan, page and item, counted once however
+// often delivered, and `renkei ocr report --per correction` lists the
+// items staff corrected most against the pages read with the template.
+// Corrections of drafts not read here are passed over.
+BOOST_AUTO_TEST_CASE(the_items_staff_corrected_come_back_from_review_into_the_report) {
+  Scanner s;
+  test::writeFile(s.dir / "corrected.xml",
+                  "<layout xmlns=\"urn:renkei:layout:1\" id=\"corrected\" record=\"review.corrected\"><jsonl/>"
+                  "<field name=\"application_id\" pii=\"none\"/><field name=\"arrival_no\" pii=\"none\"/>"
+                  "<field name=\"procedure\" pii=\"none\"/><field name=\"source\" pii=\"none\"/>"
+                  "<field name=\"fields\" pii=\"none\"/><field name=\"at\" pii=\"none\"/></layout>\n");
+  std::string mapping = "<mapping xmlns=\"urn:renkei:mapping:1\" id=\"corrected\" version=\"1\">"
+                        "<source layout=\"corrected.xml\"/><target record=\"review.corrected\" zone=\"lgwan\"/>";
+  for (const char* f : {"application_id", "arrival_no", "procedure", "source", "fields", "at"})
+    mapping += std::string("<field to=\"") + f + "\" from=\"" + f + "\"/>";
+  test::writeFile(s.dir / "corrected-map.xml", mapping + "</mapping>\n");
+  s.add("  <connector id=\"fixes\" plugin=\"file\"><directory>fixes</directory></connector>\n"
+        "  <route id=\"corrections\" from=\"fixes\" to=\"scans\" mapping=\"" + (s.dir / "corrected-map.xml").string() +
+        "\"/>\n");
+  s.render({"--count", "2"});
+  auto drafts = s.serve(2);
+  std::vector<std::string> ids;
+  for (const auto& [document, d] : drafts) ids.push_back(text(d, "sha256") + "-1");
+  char day[11];  // today, as the review module stamps a correction
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  std::strftime(day, sizeof day, "%Y-%m-%d", localtime_r(&now, &local));
+  auto line = [&](const std::string& id, const std::string& fields) {
+    return "{\"application_id\":\"" + id + "\",\"arrival_no\":\"R20261207-000001\",\"procedure\":\"tennyu-todoke\","
+           "\"source\":\"ocr\",\"fields\":\"" + fields + "\",\"at\":\"" + std::string(day) + "\"}\n";
+  };
+  fs::create_directories(s.dir / "fixes/in");
+  test::writeFile(s.dir / "fixes/in/c1.jsonl",
+                  line(ids[0], "name member.1.name") + line(ids[1], "member.1.name") +
+                      line(ids[1], "member.1.name") +  // delivered twice: counted once
+                      line(std::string(64, 'f') + "-1", "name") +  // not read here
+                      line("ic-read-7", "address"));
+  auto r = runRenkei({"serve", "--config", s.config(), "--once"});
+  BOOST_TEST_REQUIRE(r.exitCode == 0, r.err);
+  auto report = runRenkei({"ocr", "report", "--per", "correction", "--config", s.config()});
+  BOOST_TEST_REQUIRE(report.exitCode == 0, report.err);
+  BOOST_TEST(report.out.find("tenshutsu-a member.1.name: corrected on 2 of 2 pages read (100 %)\n"
+                             "  tenshutsu-a name: corrected on 1 of 2 pages read (50 %)") != std::string::npos,
+             report.out);
+  BOOST_TEST(report.out.find("address") == std::string::npos, report.out);  // not ours: passed over
+  auto csv = runRenkei({"ocr", "report", "--per", "correction", "--format", "csv", "--config", s.config()});
+  BOOST_TEST(csv.out == "template,field,corrected,pages\r\ntenshutsu-a,member.1.name,2,2\r\ntenshutsu-a,name,1,2\r\n",
+             csv.out);
 }
 
 // The report's rows are kept for keep-report-for, then purged (the host run

@@ -9,6 +9,7 @@
 #define BOOST_TEST_MODULE renkei_review
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <set>
 
 #include "renkei/support/calendar_file.h"
@@ -16,6 +17,7 @@
 #include "state_store.h"
 #include "test_support.h"
 #include "renkei/support/codec.h"
+#include "renkei/text.h"
 
 using namespace renkei;
 namespace fs = std::filesystem;
@@ -73,7 +75,8 @@ struct Fixture {
   std::unique_ptr<plugins::review::Review> review;
   std::shared_ptr<const plugins::review::Procedures> shipped, extra;
 
-  explicit Fixture(const fs::path& attachmentsDir = {}) {
+  explicit Fixture(const fs::path& attachmentsDir = {}, bool corrections = false,
+                   const std::string& ocrCharacters = "") {
     if (const char* v = std::getenv("RENKEI_TEST_STORE"); v && std::string(v) == "postgresql") {
       config.driver = "postgresql";
       config.connection = test::freshPostgresDatabase("review");
@@ -95,6 +98,8 @@ struct Fixture {
     options.currentStatus = "1";
     options.eventField = "move_reason";
     options.attachmentsDir = attachmentsDir;
+    options.corrections = corrections;
+    for (char32_t c : utf8CodePoints(ocrCharacters)) options.ocrCharacters.insert(c);
     plugins::review::loadVariants(test::readFile(source("config/review/kanji-variants.tsv")), options.variants);
     review = std::make_unique<plugins::review::Review>(*state, both, *cal, options,
                                               [this](const Emission& e) { return seam(e); });
@@ -743,4 +748,103 @@ BOOST_AUTO_TEST_CASE(a_name_the_koseki_holds_only_as_unicode_is_shown_as_lossy) 
   BOOST_TEST(lossyFinding(a).find("花子") == std::string::npos);  // fields named, never values
   BOOST_TEST(f.review->takeLossy(person("")) == 1u);
   BOOST_TEST(lossyFinding(apply("fixed")).empty());
+}
+
+// 訂正: staff put right what a reading at the window got wrong — only in a
+// draft read there (source ocr or ic); a resident's own application is
+// changed through 補正 alone. The formal review runs again, the history
+// names the items changed (never their values), and with `corrections`
+// the names leave as review.corrected for the reading's report.
+BOOST_AUTO_TEST_CASE(staff_amend_a_draft_read_at_the_window_and_the_items_changed_leave_by_name) {
+  Fixture f({}, true);
+  auto in = tennyu("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef-1");
+  in.source = "ocr";
+  in.fields.erase(std::remove_if(in.fields.begin(), in.fields.end(),
+                                 [](const auto& kv) { return kv.first == "member.1.sex"; }),
+                  in.fields.end());
+  in.fields.emplace_back("member.1.sex", "3");  // misread: not a code the procedure takes
+  in.fields.emplace_back("ocr_review", "householder member.1.name");
+  auto a = f.review->intake(in, at("2026-04-24"));
+  BOOST_TEST(rules(a).find(":member.1.sex") != std::string::npos, rules(a));
+  plugins::review::ActionInput act;
+  act.action = plugins::review::Action::Amend;
+  act.who = "窓口A";
+  act.fields = {{"member.1.sex", "1"}, {"name", "見本 大郎"}, {"address", "架空県別市北町1-2-3"}};  // the address as it was
+  a = f.review->act(a.arrivalNo, act, at("2026-04-24", 11));
+  BOOST_TEST(a.state == "received");  // a correction, not a step of the procedure
+  BOOST_TEST(rules(a).find(":member.1.sex") == std::string::npos, rules(a));
+  const std::string why = a.history.back().why;
+  BOOST_TEST(why == "訂正: member.1.sex name", why);  // names, never values; the unchanged address not counted
+  const auto corrected = f.seam.of("review.corrected");
+  BOOST_REQUIRE(corrected.size() == 1u);
+  BOOST_TEST(get(corrected[0], "application_id") == in.externalId);
+  BOOST_TEST(get(corrected[0], "fields") == "member.1.sex name");
+  BOOST_TEST(get(corrected[0], "source") == "ocr");
+  BOOST_TEST(get(corrected[0], "at") == "2026-04-24");
+  // Nothing changed: nothing leaves.
+  act.fields = {{"member.1.sex", "1"}};
+  f.review->act(a.arrivalNo, act, at("2026-04-24", 12));
+  BOOST_TEST(f.seam.of("review.corrected").size() == 1u);
+  // What a resident sent is not staff's to change.
+  const auto web = f.review->intake(tennyu("web-9"), at("2026-04-24"));
+  act.fields = {{"name", "見本 次郎"}};
+  BOOST_CHECK_THROW(f.review->act(web.arrivalNo, act, at("2026-04-24", 13)), plugins::review::ReviewError);
+  // Nor a closed one.
+  act.action = plugins::review::Action::Withdraw;
+  f.review->act(a.arrivalNo, act, at("2026-04-24", 14));
+  act.action = plugins::review::Action::Amend;
+  BOOST_CHECK_THROW(f.review->act(a.arrivalNo, act, at("2026-04-24", 15)), plugins::review::ReviewError);
+}
+
+// Without `corrections`, an amendment stays in the module (no record type
+// a config would have to route).
+BOOST_AUTO_TEST_CASE(amendments_leave_only_when_the_module_is_asked_to_report_them) {
+  Fixture f;
+  auto in = tennyu("ic-read-1");
+  in.source = "ic";
+  auto a = f.review->intake(in, at("2026-04-24"));
+  plugins::review::ActionInput act;
+  act.action = plugins::review::Action::Amend;
+  act.who = "窓口A";
+  act.fields = {{"phone", "090-1111-2222"}};
+  a = f.review->act(a.arrivalNo, act, at("2026-04-24", 11));
+  BOOST_TEST(a.history.back().why == "訂正: phone");
+  BOOST_TEST(f.seam.of("review.corrected").empty());
+}
+
+// Where the register spells a scanned draft's applicant with a character
+// the scanner's model cannot produce (here 髙: not among the characters
+// given), the reading can never match: ocr.lossy says so, by item, without
+// the value — and says nothing for a name the model can write, or for a
+// draft that was not scanned.
+BOOST_AUTO_TEST_CASE(a_scanned_draft_whose_registered_name_the_model_cannot_write_is_marked_lossy) {
+  Fixture f({}, false, "見本太郎花子高橋架空県市中央一丁目番号");
+  f.residents({{"00000000018", "髙橋 花子", "1985-02-14", "2", "架空県見本市中央一丁目1番1号", "1", ""},
+               {"00000000026", "見本 太郎", "1970-01-01", "1", "架空県見本市中央一丁目2番2号", "1", ""}});
+  auto draft = [&](const std::string& id, const std::string& name, const std::string& birth, bool scanned) {
+    plugins::review::IntakeInput in;
+    in.origin = "route:scans";
+    in.externalId = id;
+    in.procedure = "tenkyo-todoke";
+    in.source = scanned ? "ocr" : "bridge";
+    in.fields = {{"name", name}, {"birth_date", birth}, {"address", "架空県見本市中央一丁目1番1号"},
+                 {"new_address", "架空県見本市中央一丁目9番9号"}, {"move_date", "2026-04-20"}};
+    if (scanned) in.fields.emplace_back("ocr_document", id + ".png");
+    return f.review->intake(in, at("2026-04-24"));
+  };
+  auto lossy = [](const plugins::review::Application& a) {
+    std::string out;
+    for (const auto& x : a.findings)
+      if (x.rule == "ocr.lossy") out += x.field + ":" + (x.ok ? "ok" : "failed") + " " + x.message + "\n";
+    return out;
+  };
+  // Read as 高橋 (the model has no 髙): matched after normalising, and said.
+  const auto a = draft("scan-1", "高橋 花子", "1985-02-14", true);
+  BOOST_TEST(a.residentCode == "00000000018");
+  const std::string said = lossy(a);
+  BOOST_TEST(said.find("name:ok the register's 氏名 has 1 character(s) the scanner's model cannot produce") == 0u, said);
+  BOOST_TEST(said.find("髙") == std::string::npos);  // the item, never the value
+  BOOST_TEST(said.find("address") == std::string::npos);
+  BOOST_TEST(lossy(draft("scan-2", "見本 太郎", "1970-01-01", true)).empty());
+  BOOST_TEST(lossy(draft("web-3", "高橋 花子", "1985-02-14", false)).empty());
 }

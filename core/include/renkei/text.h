@@ -92,6 +92,30 @@ inline std::size_t firstInvalidUtf8(std::string_view text) {
   return std::string_view::npos;
 }
 
+/// The code points of UTF-8 `text`; a byte that does not begin a complete
+/// character becomes U+FFFD (and only that byte is passed over).
+inline std::u32string utf8CodePoints(std::string_view text) {
+  std::u32string out;
+  out.reserve(text.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  for (std::size_t i = 0; i < text.size();) {
+    const unsigned char c = p[i];
+    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool whole = n != 0 && i + n <= text.size();
+    for (std::size_t k = 1; whole && k < n; ++k) whole = (p[i + k] & 0xC0) == 0x80;
+    if (!whole) {
+      out.push_back(0xFFFD);
+      ++i;
+      continue;
+    }
+    char32_t cp = n == 1 ? c : c & (0x7F >> n);
+    for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (p[i + k] & 0x3F);
+    out.push_back(cp);
+    i += n;
+  }
+  return out;
+}
+
 /// Returns `text` as one printable line: control characters (C0, DEL, C1),
 /// the Unicode line and paragraph separators and the bidirectional
 /// overrides are written as escapes (`\n`, `\t`, `\x1b`, `\u202e`), bytes that

@@ -42,7 +42,8 @@ const char* const kUsage =
     "  list [--state S] [--procedure P]\n"
     "  show ARRIVAL_NO\n"
     "  act ARRIVAL_NO ACTION [--who W] [--why TEXT] [--assignee A] [--deadline YYYY-MM-DD] [--set field=value …]\n"
-    "      ACTION: start, request-correction, resubmit, return, approve, reject, withdraw, assign, write-back\n"
+    "      ACTION: start, request-correction, resubmit, return, approve, reject, withdraw, assign, write-back,\n"
+    "              amend (訂正 of a draft read at the window: --set the corrected items)\n"
     "  overdue\n"
     "  report BY FROM TO [--csv]   BY: day, month, hour, form, department, municipality\n";
 
