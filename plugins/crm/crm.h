@@ -45,6 +45,7 @@ struct CrmOptions {
   std::string nameField = "name";        ///< 氏名, for finding a token's members in the register
   std::string birthField = "birth_date";  ///< 生年月日 (ISO), likewise
   std::int64_t reportOffsetMinutes = 9 * 60;  ///< the reports' local time: the host's time-zone, read at configure
+  std::int64_t keepDraftsMs = 3LL * 24 * 3600 * 1000;  ///< a draft is purged this long after it came
 };
 
 /// Thrown for a request that cannot be served; turned into api::ApiError.
@@ -118,6 +119,17 @@ class Crm {
                          const Actor& by, std::int64_t at);
   api::Visit closeVisit(std::int64_t visitId, const Actor& by, std::int64_t at);
 
+  /// Takes drafts (a form read at the window: draft_id, procedure, source,
+  /// review_fields, and what was read) in one transaction; a draft id kept
+  /// already is left as it is (one draft however often routed). Drafts
+  /// older than keepDraftsMs go. Returns the records without a draft_id or
+  /// procedure (skipped).
+  std::size_t takeDrafts(const std::vector<Record>& records, std::int64_t now);
+  /// Drafts not attached yet, newest first, at most 100 ("" every procedure).
+  std::vector<api::Draft> drafts(const std::string& procedure, std::int64_t now);
+  api::Visit attachDraft(std::int64_t visitId, const std::string& draftId, const std::string& counter, const Actor& by,
+                         std::int64_t at);
+
   /// Whole days [from, to] (YYYY-MM-DD in the report's time zone).
   api::Report report(const std::string& from, const std::string& to);
 
@@ -131,7 +143,9 @@ class Crm {
 
   StateStore& state_;
   CrmOptions options_;
-  std::string residents_, visits_, procedures_, events_, facts_, related_;
+  void purgeDrafts(StateSession& s, std::int64_t now);
+
+  std::string residents_, visits_, procedures_, events_, facts_, related_, drafts_;
 };
 
 /// Parses a flat JSON object of string values (as the cache stores records)

@@ -96,6 +96,21 @@ struct Visit {
   5: string residentCode,  // "" until linked
   6: list<Procedure> procedures,
   7: list<VisitEvent> history,
+  8: list<string> drafts,   // the ids of the drafts attached (attachDraft)
+}
+
+/// A form's content read at the window — a 転出証明書 scanned (source ocr), a
+/// card's chip (ic) — for the window system to fill its forms from: routed
+/// to the module as records of its draft-record type (crm.draft), kept for
+/// keep-drafts-for, attached to the resident's visit by staff.
+struct Draft {
+  1: string id,                   // the reading's id (a scan: its SHA-256 and page): one draft however often routed
+  2: string procedure,            // what it drafts (転入届)
+  3: string source,               // ocr, ic
+  4: i64 receivedAt,
+  5: i64 visitId,                 // 0 until attached
+  6: map<string, string> fields,  // what was read, by the draft mapping's names (personal: LGWAN only)
+  7: list<string> review,         // the fields its reading marked, for staff to check against the paper
 }
 
 struct CountRow {
@@ -164,6 +179,13 @@ service CrmService {
   /// event first (the crm module with rules, knowledge and calendar, and
   /// welfare facts routed to it).
   list<RelatedProcedure> relatedProcedures(1: string householdNo) throws (1: renkei.ApiError error),
+  /// Drafts not attached to a visit yet, newest first, at most 100 (procedure "" for every one).
+  list<Draft> listDrafts(1: string procedure) throws (1: renkei.ApiError error),
+  /// Attaches a draft to an open visit and adds its procedure at `counter`
+  /// (受付) unless the visit has it open already. CONFLICT when the draft is
+  /// attached to another visit; NOT_FOUND when it is not (or no longer) kept.
+  Visit attachDraft(1: i64 visitId, 2: string draftId, 3: string counter, 4: string staff, 5: i64 at = 0)
+      throws (1: renkei.ApiError error),
 }
 
 // ---------------------------------------------------------------------------

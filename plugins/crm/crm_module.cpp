@@ -51,6 +51,12 @@ const renkei_config_key kKeys[] = {
     {"token-keys", "list", nullptr, 0,
      "Private key files (PEM, mode 600) for opening sealed visit tokens (docs/tokens.md), separated by ';': "
      "the current key and those before a rotation. With keys, TokenService is served; only in the LGWAN zone."},
+    {"draft-record", "string", "crm.draft", 0,
+     "Record type of drafts read at the window (a scanned 転出証明書, a card's chip: draft_id, procedure, source, "
+     "review_fields and what was read; mappings/ocr/tenshutsu-to-crm.xml): kept for the window system to list "
+     "(listDrafts) and attach to a visit (attachDraft)."},
+    {"keep-drafts-for", "duration", "3d", 0,
+     "How long a draft is kept after it came, attached or not (drafts hold personal data; the visit keeps the id)."},
 };
 
 std::int64_t nowMs() {
@@ -361,6 +367,24 @@ class CrmHandler final : public api::CrmServiceIf {
     });
   }
 
+  void listDrafts(std::vector<api::Draft>& out, const std::string& procedure) override {
+    serve(log_, "listDrafts", [&] {
+      requireText(procedure, "procedure", 64, false);
+      out = crm_.drafts(procedure, nowMs());
+      audit(host_, caller_, "CrmService.listDrafts", "draft", "", "", "found=" + std::to_string(out.size()));
+    });
+  }
+  void attachDraft(api::Visit& out, int64_t visitId, const std::string& draftId, const std::string& counter,
+                   const std::string& staff, int64_t at) override {
+    call("attachDraft", visitId, [&] {
+      requireText(draftId, "draftId", 200);
+      requireText(counter, "counter", 64);
+      requireText(staff, "staff", 64, false);
+      out = crm_.attachDraft(visitId, draftId, counter, actor(staff), when(at));
+      return visitId;
+    });
+  }
+
  private:
   Actor actor(const std::string& staff) const { return Actor{staff, caller_.client}; }
   std::int64_t when(std::int64_t at) const {
@@ -477,6 +501,9 @@ class CrmModule final : public Module {
     options.reportOffsetMinutes =
         localOffsetMinutes(settings, "report-utc-offset", *context.services, context.services->nowMs());
     clientTimes_ = settings.getBool("client-times");
+    draftRecord_ = settings.getString("draft-record");
+    options.keepDraftsMs = settings.getDuration("keep-drafts-for").count();
+    if (options.keepDraftsMs <= 0) throw ConfigError("keep-drafts-for: a draft must be kept a while (1h at least)");
     options.nameField = settings.getString("name-field");
     options.birthField = settings.getString("birth-field");
     for (const std::string& pair : settings.getList("related-events")) {
@@ -597,6 +624,11 @@ class CrmModule final : public Module {
         }
         return Outcome::ok();
       }
+      if (batch.recordType == draftRecord_) {
+        const std::size_t skipped = crm_->takeDrafts(batch.records, nowMs());
+        if (skipped) log_->warning("batch %s: %z drafts without a draft_id or procedure were not kept", batch.id, skipped);
+        return Outcome::ok();
+      }
       if (batch.recordType.rfind("welfare.", 0) == 0) {
         const std::size_t skipped = crm_->upsertFacts(batch.records, nowMs());
         if (skipped) log_->warning("batch %s: %z facts without a resident code were skipped", batch.id, skipped);
@@ -614,6 +646,7 @@ class CrmModule final : public Module {
  private:
   Poco::Logger* log_ = nullptr;
   bool clientTimes_ = false;
+  std::string draftRecord_ = "crm.draft";
   std::map<std::string, std::string> relatedEvents_;
   std::unique_ptr<Crm> crm_;
   std::unique_ptr<TokenOpener> tokens_;

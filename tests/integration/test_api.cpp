@@ -95,6 +95,7 @@ struct Host {
   int port = 0;
   int starts = 0;
   bool running = false;
+  std::map<std::string, std::string> clock;  ///< libfaketime's environment: the host days ahead
 
   explicit Host(bool clientTimes = false, bool withSamples = true, const std::string& apiExtra = "",
                 const std::string& crmExtra = "", const std::string& apiChildren = "",
@@ -131,9 +132,11 @@ struct Host {
 
   void start() {
     // A log of its own per start: the last one's names the last port.
+    std::map<std::string, std::string> env = clock;
+    env["RENKEI_PLUGIN_DIR"] = test::env("RENKEI_PLUGIN_DIR");
     child = test::spawn({test::renkeiBinary(), "serve", "--config", (dir / "config.xml").string()},
                         dir / ("serve-" + std::to_string(++starts)),
-                        {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+                        env);
     running = true;
     const std::regex serving("api: serving .* on 127\\.0\\.0\\.1:([0-9]+)");
     for (int i = 0; i < 300 && port == 0; ++i) {
@@ -1107,4 +1110,96 @@ BOOST_AUTO_TEST_CASE(an_opened_token_adds_what_the_core_systems_facts_call_for) 
   const api::OpenedToken wife = open("tok-fact-2", "佐藤 恵子", "1955-06-15");
   BOOST_TEST((std::find(wife.registerProcedures.begin(), wife.registerProcedures.end(), "kokuho-dattai") ==
               wife.registerProcedures.end()));
+}
+
+// A 転出証明書 read at the window becomes a 転入届 draft in the CRM
+// (mappings/ocr/tenshutsu-to-crm.xml, here from the reading's JSON Lines as
+// the ocr connector emits them): the window system lists the drafts,
+// attaches the one the resident brought to the visit — the 転入届 procedure
+// is added at the counter (受付) — and fills its forms from the fields; the
+// fields the reading marked come with it. A draft routed again is one
+// draft; attached to one visit, it cannot be attached to another.
+BOOST_AUTO_TEST_CASE(a_read_certificate_is_a_draft_the_window_attaches_to_the_visit) {
+  const std::string sha = std::string(63, 'a') + "1";
+  Host h(false, false, "", "<keep-drafts-for>2d</keep-drafts-for>", "",
+         "  <connector id=\"scans\" plugin=\"file\"><directory>scans</directory></connector>\n"
+         "  <route id=\"drafts-to-crm\" from=\"scans\" to=\"crm\" mapping=\"" +
+             source("mappings/ocr/tenshutsu-to-crm.xml").string() + "\"/>\n");
+  const std::string reading =
+      "{\"document\":\"scan-1.png\",\"template\":\"tenshutsu-a\",\"sha256\":\"" + sha + "\",\"source\":\"ocr\","
+      "\"page\":\"1\",\"pages\":\"1\",\"review_count\":\"2\",\"review_fields\":\"householder member.1.name\","
+      "\"address\":\"架空県別市北町1丁目2番3号\",\"householder\":\"見本　太郎\",\"destination\":\"架空県見本市中央一丁目1番1号\","
+      "\"move_date\":\"2026-12-10\",\"member.1.name\":\"見本　太郎\",\"member.1.birth\":\"1980-04-01\","
+      "\"member.1.sex\":\"1\",\"member.1.relation\":\"世帯主\",\"member.1.code\":\"12345678901\"}\n";
+  fs::create_directories(h.dir / "scans/in");
+  test::writeFile(h.dir / "scans/in/read-1.jsonl", reading);
+  Client a = Client::as(h, "window-a");
+  std::vector<api::Draft> drafts;
+  for (int i = 0; i < 200 && drafts.empty(); ++i) {
+    a.crm->listDrafts(drafts, "");
+    if (drafts.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  BOOST_TEST_REQUIRE(drafts.size() == 1u, h.log());
+  const api::Draft d = drafts[0];
+  BOOST_TEST(d.id == sha + "-1");
+  BOOST_TEST(d.procedure == "転入届");
+  BOOST_TEST(d.source == "ocr");
+  BOOST_TEST(d.visitId == 0);
+  BOOST_TEST(d.fields.at("householder") == "見本　太郎");
+  BOOST_TEST(d.fields.at("previous_address") == "架空県別市北町1丁目2番3号");
+  BOOST_TEST(d.fields.at("planned_move_date") == "2026-12-10");
+  BOOST_TEST(d.fields.at("member.1.resident_code") == "12345678901");
+  BOOST_TEST(d.fields.count("member.2.name") == 0u);  // a blank row is not a member
+  BOOST_TEST((d.review == std::vector<std::string>{"householder", "member.1.name"}));
+  std::vector<api::Draft> other;
+  a.crm->listDrafts(other, "転居届");
+  BOOST_TEST(other.empty());
+
+  api::Visit v;
+  a.crm->openVisit(v, "A-012", "", 0);
+  a.crm->attachDraft(v, v.id, d.id, "1番窓口", "窓口A", 0);
+  BOOST_TEST((v.drafts == std::vector<std::string>{d.id}));
+  BOOST_TEST_REQUIRE(v.procedures.size() == 1u);
+  BOOST_TEST(v.procedures[0].code == "転入届");
+  BOOST_TEST(v.procedures[0].counter == "1番窓口");
+  BOOST_TEST(v.procedures[0].progress == api::Progress::RECEIVED);
+  BOOST_TEST(v.history.at(1).what == "draft-attached");
+  BOOST_TEST(v.history.at(1).detail.find("見本") == std::string::npos);  // ids, never what was read
+  // Asked again: as it is, one procedure.
+  a.crm->attachDraft(v, v.id, d.id, "1番窓口", "窓口A", 0);
+  BOOST_TEST(v.procedures.size() == 1u);
+  a.crm->listDrafts(drafts, "");
+  BOOST_TEST(drafts.empty());  // attached: no longer waiting
+  api::Visit w;
+  a.crm->openVisit(w, "A-013", "", 0);
+  BOOST_TEST(errorOf([&] { a.crm->attachDraft(w, w.id, d.id, "2番窓口", "窓口B", 0); }) == api::ErrorCode::CONFLICT);
+  BOOST_TEST(errorOf([&] { a.crm->attachDraft(w, w.id, sha + "-9", "2番窓口", "窓口B", 0); }) ==
+             api::ErrorCode::NOT_FOUND);
+  // The same reading routed again beside a new one: still one draft, still
+  // attached; the new one waits.
+  std::string next = reading;
+  next.replace(next.find(sha), sha.size(), std::string(63, 'b') + "2");
+  test::writeFile(h.dir / "scans/in/read-2.jsonl", reading + next);
+  for (int i = 0; i < 200 && drafts.empty(); ++i) {
+    a.crm->listDrafts(drafts, "");
+    if (drafts.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  BOOST_TEST_REQUIRE(drafts.size() == 1u, h.log());
+  BOOST_TEST(drafts[0].id == std::string(63, 'b') + "2-1");
+  a.crm->getVisit(v, v.id);
+  BOOST_TEST((v.drafts == std::vector<std::string>{d.id}));
+  // Drafts hold personal data: three days on (keep-drafts-for 2d) they are
+  // gone, attached or not; the visit keeps the attachment in its history.
+  h.stop();
+  for (const auto& arch : fs::directory_iterator("/usr/lib"))  // the host itself, so SIGTERM reaches it
+    if (fs::exists(arch.path() / "faketime/libfaketimeMT.so.1"))
+      h.clock = {{"LD_PRELOAD", (arch.path() / "faketime/libfaketimeMT.so.1").string()}, {"FAKETIME", "+3d"}};
+  BOOST_TEST_REQUIRE(!h.clock.empty(), "libfaketime is not installed (scripts/setup installs it)");
+  h.start();
+  Client later = Client::as(h, "window-a");
+  later.crm->listDrafts(drafts, "");
+  BOOST_TEST(drafts.empty());
+  later.crm->getVisit(v, v.id);
+  BOOST_TEST(v.drafts.empty());
+  BOOST_TEST(v.history.at(1).what == "draft-attached");
 }

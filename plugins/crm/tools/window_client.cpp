@@ -14,6 +14,7 @@
 // Exit status: 0 done, 1 the call failed (ApiError or connection), 2 usage.
 #include <signal.h>
 
+#include <cstdint>
 #include <ctime>
 #include <iomanip>
 #include <iostream>
@@ -29,6 +30,7 @@
 #include <thrift/transport/TSSLSocket.h>
 
 #include "client_tools.h"
+#include "renkei/text.h"
 
 #include "api/CrmService.h"
 #include "api/RecordService.h"
@@ -47,10 +49,14 @@ const char* const kUsage =
     "  lookup RESIDENT_CODE\n"
     "  household HOUSEHOLD_NO [--former]   (current members; --former: also those who left)\n"
     "  visit --resident CODE [--ticket T] [--staff S] [--procedure P --counter C]\n"
+    "  visit --ticket T [--staff S]   (someone not in the register yet: a 転入)\n"
     "  pull SUBSCRIPTION [--ack]\n"
     "  report FROM TO            (YYYY-MM-DD)\n"
     "  related HOUSEHOLD_NO      procedures the core systems' facts call for after its register events\n"
-    "  open-token TEXT           a scanned visit token (RK1:…), opened once\n";
+    "  open-token TEXT           a scanned visit token (RK1:…), opened once\n"
+    "  drafts [PROCEDURE]        drafts read at the window (a scanned 転出証明書 …) not attached yet\n"
+    "  attach-draft VISIT_ID DRAFT_ID --counter C [--staff S]\n"
+    "                            attach a draft to a visit (its procedure added at the counter)\n";
 
 const char* progressName(api::Progress::type p) {
   const auto& names = api::g_crm_constants.PROGRESS_NAMES;
@@ -80,6 +86,7 @@ void printVisit(const api::Visit& v) {
   for (const auto& p : v.procedures)
     std::cout << "  procedure " << p.id << " " << p.code << " at " << p.counter << ": " << progressName(p.progress)
               << "\n";
+  for (const auto& d : v.drafts) std::cout << "  draft " << d << "\n";
   for (const auto& e : v.history)
     std::cout << "  " << when(e.at) << "  " << e.what << (e.detail.empty() ? "" : " (" + e.detail + ")") << " by "
               << (e.staff.empty() ? "-" : e.staff) << " via " << e.client << "\n";
@@ -141,10 +148,10 @@ int main(int argc, char** argv) {
       residents.getHousehold(h, words[1], flags.count("--former") > 0);
       std::cout << "household " << h.householdNo << ": " << h.members.size() << " members\n";
       for (const auto& m : h.members) printResident(m, "  ");
-    } else if (command == "visit" && words.size() == 1 && opt.count("--resident")) {
+    } else if (command == "visit" && words.size() == 1 && (opt.count("--resident") || opt.count("--ticket"))) {
       api::Visit v;
       crm.openVisit(v, opt["--ticket"], opt.count("--staff") ? opt["--staff"] : std::string("window"), 0);
-      crm.linkResident(v, v.id, opt["--resident"], opt["--staff"], 0);
+      if (opt.count("--resident")) crm.linkResident(v, v.id, opt["--resident"], opt["--staff"], 0);
       if (opt.count("--procedure"))
         crm.addProcedure(v, v.id, opt["--procedure"], opt.count("--counter") ? opt["--counter"] : "1", opt["--staff"],
                          0);
@@ -181,6 +188,28 @@ int main(int argc, char** argv) {
         std::cout << "  " << t.key << ": " << t.procedures << " procedures, wait avg " << std::fixed
                   << std::setprecision(0) << t.waitAvgSeconds << " s (p90 " << t.waitP90Seconds
                   << " s), handling avg " << t.handleAvgSeconds << " s (p90 " << t.handleP90Seconds << " s)\n";
+    } else if (command == "drafts" && words.size() <= 2) {
+      std::vector<api::Draft> list;
+      crm.listDrafts(list, words.size() == 2 ? words[1] : std::string());
+      std::cout << list.size() << " drafts waiting\n";
+      for (const auto& d : list) {
+        std::cout << "  " << d.id << "  " << d.procedure << " (" << d.source << "), came " << when(d.receivedAt) << "\n";
+        for (const auto& [k, v] : d.fields) std::cout << "    " << k << ": " << v << "\n";
+        if (!d.review.empty()) {
+          std::cout << "    check against the paper:";
+          for (const auto& f : d.review) std::cout << " " << f;
+          std::cout << "\n";
+        }
+      }
+    } else if (command == "attach-draft" && words.size() == 3 && opt.count("--counter")) {
+      api::Visit v;
+      const auto id = renkei::parseWholeNumber(words[1], 1, INT64_MAX);
+      if (!id) {
+        std::cerr << "renkei-window-client: VISIT_ID is a number\n";
+        return 2;
+      }
+      crm.attachDraft(v, *id, words[2], opt["--counter"], opt["--staff"], 0);
+      printVisit(v);
     } else if (command == "open-token" && words.size() == 2) {
       api::OpenedToken t;
       tokens.open(t, words[1]);
