@@ -21,6 +21,7 @@
 #include <stdlib.h>
 
 #include <leptonica/allheaders.h>
+#include <unistd.h>
 #include <tesseract/baseapi.h>
 #include <tesseract/resultiterator.h>
 
@@ -75,6 +76,11 @@ const renkei_config_key kKeys[] = {
     {"max-pages", "int", "50", 0,
      "A multi-page TIFF or PDF with more pages is refused before any page is decoded (split it, or raise this)."},
     {"pdf-dpi", "int", "300", 0, "A PDF's pages are rendered at this resolution (150 to 600) before they are read."},
+    {"pdf-renderer", "path", nullptr, 0,
+     "The program that opens and renders PDF pages in a process of its own (a PDF that crashes it costs that "
+     "process, not the host): renkei-pdf-pages, by default the one beside the renkei binary."},
+    {"pdf-timeout", "duration", "60s", 0,
+     "A PDF page the renderer has not finished in this time is refused (the renderer stopped)."},
     {"min-dpi", "int", "150", 0,
      "A page whose registration marks say it was scanned coarser than this (a photo at 72 dpi) is refused with "
      "the reason: too few pixels to read a kanji."},
@@ -262,7 +268,14 @@ class OcrConnector final : public Connector, public Sink {
     if (limits_.pdfDpi < 150 || limits_.pdfDpi > 600) throw ConfigError("pdf-dpi: 150 to 600");
     minDpi_ = static_cast<int>(settings.getInt("min-dpi"));
     if (minDpi_ < 50 || minDpi_ > 600) throw ConfigError("min-dpi: 50 to 600");
-    quietPoppler();
+    limits_.pdfRenderer = settings.has("pdf-renderer") ? settings.getPath("pdf-renderer") : defaultPdfRenderer();
+    if (::access(limits_.pdfRenderer.c_str(), X_OK) != 0)
+      throw ConfigError("pdf-renderer: '" + limits_.pdfRenderer.string() +
+                        "' is not a program renkei may run (renkei-pdf-pages, built and installed with the ocr "
+                        "connector)");
+    limits_.pdfTimeoutMs = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(settings.getDuration("pdf-timeout")).count());
+    if (limits_.pdfTimeoutMs < 1000 || limits_.pdfTimeoutMs > 3600000) throw ConfigError("pdf-timeout: 1s to 1h");
     // Leptonica's own messages ("Error in pixReadStreamPng …") go to the
     // host's log at debug level, timestamped, instead of bare on stderr; the
     // connector says why a scan is refused. They name functions, not data.
@@ -290,6 +303,9 @@ class OcrConnector final : public Connector, public Sink {
     poll_ = std::chrono::duration_cast<std::chrono::milliseconds>(settings.getDuration("poll"));
     DropFolderOptions o;
     o.directory = settings.getPath("directory");
+    // The rendered PDF page waits here until read (a resident's paper): the
+    // connector's own folder, 0700; what a crash left is removed at start.
+    limits_.renderDir = o.directory / "render";
     o.noun = "scan";
     o.patterns = settings.getList("pattern");
     o.maxFileSize = settings.getSize("max-file-size");
@@ -307,6 +323,13 @@ class OcrConnector final : public Connector, public Sink {
     drop_->check();
     keepReportMs_ = std::chrono::duration_cast<std::chrono::milliseconds>(settings.getDuration("keep-report-for")).count();
     if (context.validating) return;  // renkei check: no store
+    {
+      std::error_code ec;
+      fs::remove_all(limits_.renderDir, ec);
+      fs::create_directories(limits_.renderDir, ec);
+      fs::permissions(limits_.renderDir, fs::perms::owner_all, ec);
+      if (ec) throw ConfigError("cannot make the render folder " + limits_.renderDir.string() + ": " + ec.message());
+    }
     openState();
     if (AdminRegistry* admin = services_->admin())
       admin->addHandler("report",

@@ -1,15 +1,24 @@
 #include "ocr_pages.h"
 
-#include <poppler/cpp/poppler-document.h>
-#include <poppler/cpp/poppler-global.h>
-#include <poppler/cpp/poppler-image.h>
-#include <poppler/cpp/poppler-page-renderer.h>
-#include <poppler/cpp/poppler-page.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <mutex>
+#include <chrono>
+#include <random>
+#include <system_error>
+#include <vector>
+
+#include "ocr_grey.h"
+#include "renkei/text.h"
+
+extern char** environ;
 
 namespace renkei::connectors::ocr {
 namespace {
@@ -18,11 +27,6 @@ std::string tooLarge(std::int64_t w, std::int64_t h, std::int64_t max) {
   return "the image is " + std::to_string(w) + " × " + std::to_string(h) + " px, more than max-pixels (" +
          std::to_string(max) + "): not decoded";
 }
-
-/// A strongly red pixel: a 受付印 or 公印 stamped over the text.
-inline bool red(int r, int g, int b) { return r > 120 && r - std::max(g, b) > 60; }
-
-inline int luminance(int r, int g, int b) { return (r * 299 + g * 587 + b * 114 + 500) / 1000; }
 
 /// The scan as 8-bit grey. A colour scan's red seals are dropped to paper
 /// first (red dropout, as forms scanners do): a seal over a name would
@@ -58,7 +62,7 @@ PixPtr toGrey(PIX* raw) {
     for (int x = 0; x < w; ++x) {
       l_int32 r, g, b;
       extractRGBValues(row[x], &r, &g, &b);
-      SET_DATA_BYTE(line, x, red(r, g, b) ? 255 : luminance(r, g, b));
+      SET_DATA_BYTE(line, x, greyOf(r, g, b));
     }
   }
   return grey;
@@ -73,11 +77,107 @@ bool startsWithPdf(const std::filesystem::path& file) {
   return n == sizeof head && std::string(head, sizeof head) == "%PDF-";
 }
 
+struct Rendered {
+  int exitCode = -1;  ///< -1: did not exit by itself
+  int signal = 0;
+  bool timedOut = false;
+  std::string out;      ///< its stdout (a count, a size), bounded
+  std::string failed;   ///< it could not be started
+};
+
+/// Runs renkei-pdf-pages with `args` and the scan `file` on its standard
+/// input (the connector reaches scans through a folder descriptor the child
+/// does not have), its stdout read, its stderr dropped, no descriptor of the
+/// host but those; stopped (SIGKILL) after timeoutMs.
+Rendered runRenderer(const PageLimits& limits, const std::filesystem::path& file, const std::vector<std::string>& args) {
+  Rendered r;
+  const int input = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (input < 0) {
+    r.failed = "cannot open the scan: " + std::error_code(errno, std::generic_category()).message();
+    return r;
+  }
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) {
+    r.failed = std::error_code(errno, std::generic_category()).message();
+    ::close(input);
+    return r;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, input, 0);
+  posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  std::vector<std::string> all{limits.pdfRenderer.string()};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  // A process group of its own: stopped, it is stopped whole (a renderer
+  // that started a helper of its own leaves nothing holding the pipe).
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attributes, 0);
+  pid_t pid = 0;
+  const int spawned = ::posix_spawn(&pid, all[0].c_str(), &actions, &attributes, argv.data(), environ);
+  posix_spawnattr_destroy(&attributes);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(pipefd[1]);
+  ::close(input);
+  if (spawned != 0) {
+    ::close(pipefd[0]);
+    r.failed = "cannot start " + all[0] + ": " + std::error_code(spawned, std::generic_category()).message();
+    return r;
+  }
+  ::fcntl(pipefd[0], F_SETFL, ::fcntl(pipefd[0], F_GETFL) | O_NONBLOCK);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(limits.pdfTimeoutMs);
+  int status = 0;
+  for (;;) {
+    pollfd p{pipefd[0], POLLIN, 0};
+    if (::poll(&p, 1, 20) > 0) {
+      char buf[512];
+      const ssize_t n = ::read(pipefd[0], buf, sizeof buf);
+      if (n > 0 && r.out.size() < 4096) r.out.append(buf, static_cast<std::size_t>(n));
+    }
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      r.timedOut = true;
+      break;
+    }
+  }
+  for (char buf[512];;) {  // what it wrote just before it ended
+    const ssize_t n = ::read(pipefd[0], buf, sizeof buf);
+    if (n <= 0 || r.out.size() >= 4096) break;
+    r.out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(pipefd[0]);
+  if (WIFEXITED(status)) r.exitCode = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+  return r;
+}
+
+/// Why the renderer did not do its work, or "" when it exited by itself.
+std::string rendererStopped(const Rendered& r, const PageLimits& limits) {
+  if (!r.failed.empty()) return "the PDF renderer: " + r.failed;
+  if (r.timedOut)
+    return "the PDF renderer took longer than " + std::to_string(limits.pdfTimeoutMs / 1000) +
+           " s on it and was stopped: a PDF it cannot render";
+  if (r.signal)
+    return "the PDF renderer stopped on it (signal " + std::to_string(r.signal) +
+           "): a PDF it cannot read, refused; the host reads on";
+  return {};
+}
+
 }  // namespace
 
-void quietPoppler() {
-  static std::once_flag once;
-  std::call_once(once, [] { poppler::set_debug_error_function([](const std::string&, void*) {}, nullptr); });
+std::filesystem::path defaultPdfRenderer() {
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::path("renkei-pdf-pages") : self.parent_path() / "renkei-pdf-pages";
 }
 
 ScanPages::ScanPages() = default;
@@ -88,10 +188,14 @@ std::string ScanPages::open(const std::filesystem::path& file, const PageLimits&
   limits_ = limits;
   if (startsWithPdf(file)) {
     kind_ = "pdf";
-    pdf_.reset(poppler::document::load_from_file(file.string()));
-    if (!pdf_) return "a PDF that cannot be opened (corrupt?)";
-    if (pdf_->is_locked()) return "a PDF locked with a password: scan it again without one";
-    count_ = pdf_->pages();
+    const Rendered r = runRenderer(limits_, file, {"count", "-"});
+    if (std::string why = rendererStopped(r, limits_); !why.empty()) return why;
+    if (r.exitCode == 4) return "a PDF locked with a password: scan it again without one";
+    std::string count = r.out;
+    while (!count.empty() && (count.back() == '\n' || count.back() == '\r')) count.pop_back();
+    const auto n = parseWholeNumber(count, 0, 1000000000);
+    if (r.exitCode != 0 || !n) return "a PDF that cannot be opened (corrupt?)";
+    count_ = static_cast<int>(std::min<std::int64_t>(*n, 1000000));
   } else {
     l_int32 format = IFF_UNKNOWN;
     if (findFileFormat(file.c_str(), &format) != 0 || format == IFF_UNKNOWN)
@@ -119,35 +223,31 @@ std::string ScanPages::open(const std::filesystem::path& file, const PageLimits&
 std::string ScanPages::page(int index, PixPtr& out) const {
   out.reset();
   if (kind_ == "pdf") {
-    std::unique_ptr<poppler::page> p(pdf_->create_page(index));
-    if (!p) return "the page cannot be read from the PDF (corrupt?)";
-    const poppler::rectf box = p->page_rect();
-    const double w = std::ceil(std::fabs(box.width()) / 72.0 * limits_.pdfDpi);
-    const double h = std::ceil(std::fabs(box.height()) / 72.0 * limits_.pdfDpi);
-    if (w < 1 || h < 1) return "a PDF page without a size";
-    if (w * h > static_cast<double>(limits_.maxPixels))
-      return tooLarge(static_cast<std::int64_t>(w), static_cast<std::int64_t>(h), limits_.maxPixels) +
-             " (rendered at pdf-dpi " + std::to_string(limits_.pdfDpi) + ")";
-    poppler::page_renderer r;
-    r.set_image_format(poppler::image::format_argb32);  // colour: red seals dropped below
-    r.set_render_hint(poppler::page_renderer::antialiasing, true);
-    r.set_render_hint(poppler::page_renderer::text_antialiasing, true);
-    const poppler::image img = r.render_page(p.get(), limits_.pdfDpi, limits_.pdfDpi);
-    if (!img.is_valid() || img.width() < 1 || img.height() < 1) return "the PDF page cannot be rendered (corrupt?)";
-    PixPtr pix(pixCreate(img.width(), img.height(), 8));
-    if (!pix) return "no memory for the rendered page";
-    const char* src = img.const_data();
-    const int wpl = pixGetWpl(pix.get());
-    l_uint32* data = pixGetData(pix.get());
-    for (int y = 0; y < img.height(); ++y) {
-      const auto* row = reinterpret_cast<const std::uint32_t*>(src + static_cast<std::ptrdiff_t>(y) * img.bytes_per_row());
-      l_uint32* line = data + static_cast<std::ptrdiff_t>(y) * wpl;
-      for (int x = 0; x < img.width(); ++x) {
-        const std::uint32_t p = row[x];  // 0xAARRGGBB, native order
-        const int r = (p >> 16) & 0xFF, g = (p >> 8) & 0xFF, b = p & 0xFF;
-        SET_DATA_BYTE(line, x, red(r, g, b) ? 255 : luminance(r, g, b));
-      }
+    // Rendered by renkei-pdf-pages into the private render folder, read
+    // back and removed at once (the page is a resident's paper).
+    std::mt19937_64 rnd(std::random_device{}());
+    const std::filesystem::path pgm = limits_.renderDir / ("page-" + std::to_string(rnd()) + ".pgm");
+    const Rendered r = runRenderer(limits_, file_, {"render", "-", std::to_string(index),
+                                             std::to_string(limits_.pdfDpi), std::to_string(limits_.maxPixels),
+                                             pgm.string()});
+    std::error_code ec;
+    if (std::string why = rendererStopped(r, limits_); !why.empty()) {
+      std::filesystem::remove(pgm, ec);
+      return why;
     }
+    if (r.exitCode == 5) {
+      std::int64_t w = 0, h = 0;
+      std::sscanf(r.out.c_str(), "%ld %ld", &w, &h);
+      return tooLarge(w, h, limits_.maxPixels) + " (rendered at pdf-dpi " + std::to_string(limits_.pdfDpi) + ")";
+    }
+    if (r.exitCode != 0) {
+      std::filesystem::remove(pgm, ec);
+      return r.exitCode == 7 ? "the rendered page cannot be written to " + limits_.renderDir.string()
+                             : "the PDF page cannot be rendered (corrupt?)";
+    }
+    PixPtr pix(pixRead(pgm.c_str()));
+    std::filesystem::remove(pgm, ec);
+    if (!pix || pixGetDepth(pix.get()) != 8) return "the rendered page cannot be read back";
     pixSetResolution(pix.get(), limits_.pdfDpi, limits_.pdfDpi);
     out = std::move(pix);
     return {};

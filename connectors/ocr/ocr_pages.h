@@ -1,6 +1,7 @@
 // The pages of one scan, decoded one at a time: a PNG or JPEG is one page,
-// a TIFF may hold many (Leptonica), a PDF's pages are rendered to grey
-// (poppler). Every page's size is checked against the pixel bound before it
+// a TIFF may hold many (Leptonica), a PDF's pages are rendered to grey by
+// poppler in a process of its own (renkei-pdf-pages: a PDF that crashes the
+// renderer costs that process, not the host). Every page's size is checked against the pixel bound before it
 // is decoded or rendered, and the page count against its own bound before
 // any page is: a 200-page PDF or a TIFF with a decompression bomb on page
 // 3 costs a few reads of their headers, not the memory they claim.
@@ -13,10 +14,6 @@
 #include <memory>
 #include <string>
 
-namespace poppler {
-class document;
-}
-
 namespace renkei::connectors::ocr {
 
 struct PixDeleter {
@@ -28,6 +25,9 @@ struct PageLimits {
   std::int64_t maxPixels = 60000000;  ///< per page, checked before decoding
   int maxPages = 50;                  ///< per file, checked before the first page
   int pdfDpi = 300;                   ///< a PDF page is rendered at this resolution
+  std::filesystem::path pdfRenderer;   ///< renkei-pdf-pages
+  std::filesystem::path renderDir;     ///< a private folder (0700) for the rendered page, removed once read
+  int pdfTimeoutMs = 60000;            ///< a renderer taking longer is stopped, the scan refused
 };
 
 class ScanPages {
@@ -50,12 +50,9 @@ class ScanPages {
   PageLimits limits_;
   std::string kind_;
   int count_ = 0;
-  std::unique_ptr<poppler::document> pdf_;
 };
 
-/// Silences poppler's own messages on stderr (they would interleave with
-/// the host's log lines and name nothing an operator can act on; the
-/// connector says why a page is refused). Called once.
-void quietPoppler();
+/// renkei-pdf-pages beside the running host binary (/proc/self/exe).
+std::filesystem::path defaultPdfRenderer();
 
 }  // namespace renkei::connectors::ocr

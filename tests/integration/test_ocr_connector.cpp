@@ -16,6 +16,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <cstdlib>
 #include <map>
@@ -510,6 +511,42 @@ BOOST_AUTO_TEST_CASE(a_feeder_scan_is_read_page_by_page_and_what_cannot_be_read_
   BOOST_TEST(drafts.count("mixed.pdf#1") == 0u);
   for (const char* name : {"long.pdf", "wide.png", "blank.png", "photo.png", "mixed.pdf"})
     BOOST_TEST(fs::exists(error / name), name);  // the scan kept as it came
+}
+
+// A PDF is opened and rendered by renkei-pdf-pages, a process of its own:
+// one that crashes it or hangs it costs that process, never the host, which
+// refuses the scan with the reason and reads the next. Poppler cannot be
+// made to crash on demand, so a script stands in for the renderer here (the
+// one stand-in in these tests): it counts pages as the real one does, then
+// dies of SIGSEGV, or sleeps past pdf-timeout, when asked to render.
+BOOST_AUTO_TEST_CASE(a_pdf_that_crashes_or_hangs_the_renderer_is_refused_and_the_host_reads_on) {
+  for (const std::string& how : {std::string("kill -SEGV $$"), std::string("sleep 30")}) {
+    BOOST_TEST_CONTEXT(how) {
+      Scanner s;
+      test::writeFile(s.dir / "renderer.sh", "#!/bin/sh\n"
+                                             "[ \"$1\" = count ] && exec " + test::renkeiBinary() + "-pdf-pages \"$@\"\n" +
+                                                 how + "\n");
+      fs::permissions(s.dir / "renderer.sh", fs::perms::owner_all);
+      std::string config = test::readFile(s.dir / "config.xml");
+      config.replace(config.find("</address-master>"), 17,
+                     "</address-master><pdf-renderer>" + (s.dir / "renderer.sh").string() +
+                         "</pdf-renderer><pdf-timeout>2s</pdf-timeout>");
+      test::writeFile(s.dir / "config.xml", config);
+      s.render({"--count", "2"});
+      s.pack("feeder.pdf", {"tenshutsu-a-000.png"});
+      const auto started = std::chrono::steady_clock::now();
+      auto drafts = s.serve(2);  // the two PNGs read all the same
+      const auto took = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+      BOOST_TEST(took.count() < 25);  // stopped at pdf-timeout, not after the 30 s sleep
+      const std::string reason = test::readFile(s.dir / "scans/error/feeder.pdf.error.txt");
+      BOOST_TEST(reason.find(how[0] == 'k' ? "the PDF renderer stopped on it (signal 11)"
+                                           : "the PDF renderer took longer than 2 s on it and was stopped") !=
+                     std::string::npos,
+                 reason);
+      BOOST_TEST(fs::exists(s.dir / "scans/error/feeder.pdf"));  // kept as it came
+      BOOST_TEST(test::listFiles(s.dir / "scans/render").empty());  // no page of it left behind
+    }
+  }
 }
 
 // A 転出証明書 read at the window becomes a 転入届 draft in the review module
