@@ -105,6 +105,10 @@ struct Alignment {
   double scaleX = 0, scaleY = 0, offsetX = 0, offsetY = 0;
   double dpi = 0;
   int found = 0;
+  /// <texts/>: how far the page's texts are from the template's anchors
+  /// (each anchor's edits over its length, 1 for one not found; averaged):
+  /// of two forms whose texts are alike, the nearer is the page's.
+  double cost = 0;
 };
 
 /// What the recognition report keeps of one field read: no value, only
@@ -627,6 +631,12 @@ class OcrConnector final : public Connector, public Sink {
     // pages come the right way up.
     PageText wholePage[2];  // as it came, turned round
     for (const bool flip : {false, true}) {
+      // Forms without marks found by their texts: all of them are tried on
+      // the one whole-page read, and the nearest is taken (a 個人事項証明書's
+      // title is two characters from a 全部事項証明書's).
+      const Template* byTexts = nullptr;
+      Alignment byTextsAt;
+      PixPtr byTextsPage;
       for (const Template* t : candidates_) {
         PixPtr gray(flip ? pixRotate180(nullptr, scanned.get()) : pixClone(scanned.get()));
         if (!gray) continue;
@@ -638,6 +648,14 @@ class OcrConnector final : public Connector, public Sink {
           return "the page is scanned at about " + std::to_string(static_cast<int>(std::lround(a.dpi))) +
                  " dpi, coarser than min-dpi (" + std::to_string(minDpi_) + "): too few pixels to read; scan it " +
                  "again at 300 dpi";
+        if (t->byTexts) {
+          if (!byTexts || a.cost < byTextsAt.cost) {
+            byTexts = t;
+            byTextsAt = a;
+            byTextsPage = std::move(gray);
+          }
+          continue;
+        }
         const double angle = t->byEdges || t->byTexts ? 0.0 : skew(*t);
         if (std::fabs(angle) > 0.0015) {
           PixPtr straight(pixRotate(gray.get(), -angle, L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0));
@@ -658,6 +676,13 @@ class OcrConnector final : public Connector, public Sink {
         page.t = t;
         page.turned = flip;
         readZones(item, engines, gray.get(), a, *t, flip, *out, page.stats);
+        return {};
+      }
+      if (byTexts) {
+        out.emplace(names(*byTexts));
+        page.t = byTexts;
+        page.turned = flip;
+        readZones(item, engines, byTextsPage.get(), byTextsAt, *byTexts, flip, *out, page.stats);
         return {};
       }
     }
@@ -1360,9 +1385,12 @@ class OcrConnector final : public Connector, public Sink {
     const std::u32string& text = read.text;
     const std::vector<std::array<int, 4>>& boxes = read.boxes;
     std::vector<std::array<double, 4>> pairs;  // template point (mm) x, y; found point (px) x, y
-    std::size_t anchorsFound = 0;
+    std::size_t anchorsFound = 0, boxed = 0;
+    double cost = 0;
     for (const Anchor& anchor : t.anchors) {
       if (anchor.width <= 0) continue;
+      ++boxed;
+      cost += 1;  // until found
       const std::u32string want = utf8CodePoints(withoutSpaces(anchor.text));
       if (want.empty() || text.size() < want.size()) continue;
       std::size_t best = SIZE_MAX, at = 0;
@@ -1371,6 +1399,7 @@ class OcrConnector final : public Connector, public Sink {
         if (e < best) best = e, at = i;
       }
       if (best * 3 > want.size()) continue;
+      cost += static_cast<double>(best) / static_cast<double>(want.size()) - 1;
       // The line the text sits on: the symbols of the window near their
       // median centre (a misread window may borrow one from the next
       // line). The first symbol read as the character the anchor has in
@@ -1418,6 +1447,7 @@ class OcrConnector final : public Connector, public Sink {
     a.offsetY = py - scale * my;
     a.dpi = scale * 25.4;
     a.found = 4;
+    a.cost = cost / static_cast<double>(std::max<std::size_t>(boxed, 1));
     return a;
   }
 

@@ -847,15 +847,19 @@ BOOST_AUTO_TEST_CASE(a_mynumber_card_back_is_read_only_in_the_mynumber_zone_and_
 // found anywhere on the deskewed page, then read zone by zone: 本籍 and
 // every name always shown, dates as ISO, the 続柄 from its table. A
 // 転出証明書 in the same folder is not taken for one (its texts are not
-// there) and goes to its own template.
+// there) and goes to its own template; a 個人事項証明書 (一部事項証明, one
+// person) is told from the 全部事項証明書 by its title and sentence.
 BOOST_AUTO_TEST_CASE(a_koseki_certificate_without_marks_is_registered_by_its_printed_texts) {
-  Scanner s(source("mappings/ocr/koseki-zenbu.xml").string() + ";" + source("mappings/ocr/tenshutsu-a.xml").string());
+  Scanner s(source("mappings/ocr/tenshutsu-a.xml").string() + ";" + source("mappings/ocr/koseki-zenbu.xml").string() +
+            ";" + source("mappings/ocr/koseki-kojin.xml").string());
   s.add("  <route id=\"koseki\" from=\"scans\" records=\"ocr.koseki\" to=\"drafts\"/>\n");
   s.render({"--form", "koseki-zenbu", "--count", "2"});
   s.render({"--form", "koseki-zenbu", "--count", "1", "--start", "2", "--rotate", "1.5", "--noise", "20"});
   s.render({"--form", "koseki-zenbu", "--count", "1", "--start", "3", "--dpi", "200"});
   s.render({"--count", "1", "--start", "7"});
-  auto drafts = s.serve(5);
+  // The 一部事項証明書 of one person: the same layout, its own title and sentence.
+  s.render({"--form", "koseki-kojin", "--count", "1", "--start", "4", "--rotate", "-1", "--noise", "10"});
+  auto drafts = s.serve(6);
   std::size_t persons = 0;
   for (const auto& [document, d] : drafts) {
     BOOST_TEST_CONTEXT(document) {
@@ -864,7 +868,7 @@ BOOST_AUTO_TEST_CASE(a_koseki_certificate_without_marks_is_registered_by_its_pri
         BOOST_TEST(text(d, "template") == "tenshutsu-a");
         continue;
       }
-      BOOST_TEST(text(d, "template") == "koseki-zenbu");
+      BOOST_TEST(text(d, "template") == document.substr(0, document.rfind('-')));
       BOOST_TEST(text(d, "resident_type") == "日本人");  // a 戸籍 is a Japanese resident's
       BOOST_TEST(text(d, "honseki.review") == "true");  // 本籍: always
       BOOST_TEST(text(d, "hittousha.review") == "true");
@@ -1018,4 +1022,38 @@ BOOST_AUTO_TEST_CASE(a_driving_licence_is_read_by_its_edges) {
   BOOST_TEST(text(clean, "number") == t->getValue<std::string>("number"));
   BOOST_TEST(text(clean, "birth") == t->getValue<std::string>("birth.iso"));
   BOOST_TEST(text(clean, "expiry") == t->getValue<std::string>("expiry.iso"));
+}
+
+// The face of a マイナンバーカード on the glass, told from a 運転免許証 by its
+// printed title (both found by their edges): the 4 情報 and the 有効期限,
+// the address snapped to the city's towns, the name always shown; no
+// 個人番号 (that is on the back), no resident type (anyone holds one).
+BOOST_AUTO_TEST_CASE(a_mynumber_card_face_is_told_from_a_licence_and_read) {
+  Scanner s(source("mappings/ocr/menkyo-card.xml").string() + ";" +
+            source("mappings/ocr/mynumber-card-face.xml").string());
+  s.add("  <route id=\"menkyo\" from=\"scans\" records=\"ocr.menkyo-card\" to=\"drafts\"/>\n"
+        "  <route id=\"faces\" from=\"scans\" records=\"ocr.mynumber-card-face\" to=\"drafts\"/>\n");
+  s.render({"--form", "mynumber-card-face", "--count", "2"});
+  s.render({"--form", "mynumber-card-face", "--count", "1", "--start", "2", "--rotate", "2", "--noise", "20"});
+  s.render({"--form", "mynumber-card-face", "--count", "1", "--start", "3", "--rotate", "180"});
+  s.render({"--form", "menkyo-card", "--count", "1", "--start", "4"});
+  auto drafts = s.serve(5);
+  for (const auto& [document, d] : drafts) {
+    BOOST_TEST_CONTEXT(document) {
+      auto t = s.truth(document);
+      BOOST_TEST(text(d, "template") == document.substr(0, document.rfind('-')));
+      if (document.rfind("mynumber-card-face", 0) != 0) continue;
+      BOOST_TEST(text(d, "resident_type") == "");
+      BOOST_TEST(!d->has("number"));
+      rightOrShown(d, t, {"birth", "expiry", "address"});
+      rightOrShown(d, "sex", t->getValue<std::string>("sex") == "男" ? "1" : "2");
+      BOOST_TEST(text(d, "name.review") == "true");
+    }
+  }
+  BOOST_TEST(text(drafts.at("mynumber-card-face-003.png"), "turned") == "180");
+  const auto& clean = drafts.at("mynumber-card-face-000.png");
+  auto t = s.truth("mynumber-card-face-000.png");
+  BOOST_TEST(text(clean, "birth") == t->getValue<std::string>("birth.iso"));
+  BOOST_TEST(text(clean, "expiry") == t->getValue<std::string>("expiry.iso"));
+  BOOST_TEST(text(clean, "address") == t->getValue<std::string>("address"));
 }

@@ -34,6 +34,8 @@ Forms (each matches mappings/ocr/<form>.xml: the same boxes, in mm):
                 【名】【生年月日】【父】【母】【続柄】 — and, like the real ones, NO
                 registration marks: the connector registers it by its printed
                 texts (title, certificate sentence, issuer)
+  koseki-kojin  a 戸籍個人事項証明書 (一部事項証明書: the one person asked for), as
+                koseki-zenbu with its own title and certificate sentence
   koseki-fuhyo  a 戸籍の附票の写し (computerised, horizontal; drawn for this project):
                 本籍, 氏名 (筆頭者), then up to three persons with 【名】
                 【生年月日】【性別】 the 住所 and 【住所を定めた年月日】; no marks,
@@ -44,6 +46,11 @@ Forms (each matches mappings/ocr/<form>.xml: the same boxes, in mm):
   menkyo-card   the face of a 運転免許証 (drawn for this project): 氏名, 生年月日
                 (和暦), 住所, 有効期限 (和暦), 免許証番号 (12 digits) of the
                 resident export's people; a card on the glass
+  mynumber-card-face
+                the face of a マイナンバーカード (a design drawn for this project):
+                氏名, 住所 (a town of the city), 生年月日 (和暦), 性別 and 有効期限
+                (Western) of the resident export's householders; a card on
+                the glass. No 個人番号: that is on the back
   mynumber-card-back
                 the back of a マイナンバーカード (a design drawn for this project):
                 the 個人番号 (12 digits, a valid check digit; --bad-number: one
@@ -344,6 +351,7 @@ def draw_tenshutsu_kakunin(t, dpi):
 # koseki-zenbu: zones in mm on A4; no marks.
 KOSEKI_TOP, KOSEKI_BLOCK = 76.0, 56.0
 KOSEKI_FOOTER = "これは、戸籍に記録されている事項の全部を証明した書面である。"
+KOJIN_FOOTER = "これは、戸籍中の一部の者について記録されている事項を証明した書面である。"
 KOSEKI_RELATION = {("02", "1"): "夫", ("02", "2"): "妻", ("03", "2"): "妻", ("04", "1"): "夫"}
 
 
@@ -378,13 +386,13 @@ def koseki_truth(members, n, seed):
     return t
 
 
-def draw_koseki_zenbu(t, dpi):
+def draw_koseki_zenbu(t, dpi, title="全部事項証明", footer=KOSEKI_FOOTER):
     px = lambda mm: int(round(mm / 25.4 * dpi))  # noqa: E731
     img = Image.new("L", (px(PAGE[0]), px(PAGE[1])), 255)
     d = ImageDraw.Draw(img)
     label = ImageFont.truetype(MINCHO, px(3.6))
     value = ImageFont.truetype(MINCHO, px(4.2))
-    d.text((px(105), px(25)), "全部事項証明", font=ImageFont.truetype(MINCHO, px(7)), fill=0, anchor="mm")
+    d.text((px(105), px(25)), title, font=ImageFont.truetype(MINCHO, px(7)), fill=0, anchor="mm")
     d.rectangle([px(15), px(35), px(195), px(245)], outline=0, width=max(1, px(0.3)))
     d.line([(px(40), px(35)), (px(40), px(70))], fill=0, width=max(1, px(0.25)))
     for y, text in ((42, "本籍"), (52, "氏名"), (63, "戸籍事項")):
@@ -407,7 +415,7 @@ def draw_koseki_zenbu(t, dpi):
             d.text((px(92), px(y)), t[p + key], font=value, fill=0, anchor="lm")
         d.line([(px(15), px(top + KOSEKI_BLOCK - 6)), (px(195), px(top + KOSEKI_BLOCK - 6))], fill=0,
                width=max(1, px(0.25)))
-    d.text((px(20), px(255)), KOSEKI_FOOTER, font=value, fill=0, anchor="lm")
+    d.text((px(20), px(255)), footer, font=value, fill=0, anchor="lm")
     d.text((px(120), px(272)), ISSUERS["tenshutsu-a"], font=value, fill=0, anchor="lm")
     return img
 
@@ -496,6 +504,39 @@ def draw_menkyo_card(t, dpi):
     return img
 
 
+MYNUMBER_FACE = {"name": (10, 3, 52, 6), "address": (10, 11, 72, 6), "birth": (10, 19, 38, 6), "sex": (58, 19, 8, 6),
+                 "expiry": (10, 27, 40, 6)}
+
+
+def mynumber_face_truth(members, n, seed):
+    """The face of the householder's card: 氏名, 住所 (a town of the city),
+    生年月日 (和暦), 性別, and the card's 有効期限 (Western, as the card prints it)."""
+    rnd = random.Random("mynumber-face:%d:%d" % (seed, n))
+    head = next(r for r in members if r["続柄"] == "02")
+    expiry = datetime.date(2027, 1, 1) + datetime.timedelta(days=rnd.randrange(0, 365 * 9))
+    return {"name": head["氏名"], "address": rnd.choice(DESTINATIONS) + "%d番%d号" % (rnd.randrange(1, 30),
+                                                                                     rnd.randrange(1, 20)),
+            "birth": era(iso_of(head["生年月日"])), "birth.iso": iso_of(head["生年月日"]).isoformat(),
+            "sex": SEX[head["性別"]], "expiry": "%d年%02d月%02d日" % (expiry.year, expiry.month, expiry.day),
+            "expiry.iso": expiry.isoformat()}
+
+
+def draw_mynumber_card_face(t, dpi):
+    img, d, px, ox, oy = card_on_bed(dpi, 232)
+    small = ImageFont.truetype(GOTHIC, px(2.4))
+    value = ImageFont.truetype(MINCHO, px(3.6))
+    labels = {"name": "氏名", "address": "住所", "sex": "性別"}
+    for field, (x, y, w, h) in MYNUMBER_FACE.items():
+        if field in labels:
+            d.text((px(ox + x - 1), px(oy + y + h / 2)), labels[field], font=small, fill=0, anchor="rm")
+        d.text((px(ox + x + 0.5), px(oy + y + h / 2)), t[field], font=value, fill=0, anchor="lm")
+    d.text((px(ox + 49), px(oy + 22)), "生", font=small, fill=0, anchor="lm")
+    d.text((px(ox + 51), px(oy + 30)), "まで有効", font=small, fill=0, anchor="lm")
+    d.text((px(ox + 3), px(oy + 48)), "個人番号カード", font=ImageFont.truetype(GOTHIC, px(4)), fill=0, anchor="lm")
+    d.rectangle([px(ox + 66), px(oy + 27), px(ox + 83), px(oy + 46)], fill=185)  # the photograph
+    return img
+
+
 MYNUMBER_BACK = {"number": (8, 8, 62, 9), "name": (20, 24, 48, 6), "birth": (20, 32, 40, 6)}
 
 
@@ -538,7 +579,9 @@ DRAW = {"tenshutsu-a": draw_tenshutsu_a, "tenshutsu-b": draw_tenshutsu_b, "tensh
         "zairyu-card": draw_zairyu_card, "mynumber-card-back": draw_mynumber_card_back,
         "koseki-zenbu": draw_koseki_zenbu, "tenshutsu-kakunin": draw_tenshutsu_kakunin,
         "tokubetsu-card": lambda t, dpi: draw_zairyu_card(t, dpi, "特別永住者証明書"),
-        "menkyo-card": draw_menkyo_card, "koseki-fuhyo": draw_koseki_fuhyo}
+        "menkyo-card": draw_menkyo_card, "koseki-fuhyo": draw_koseki_fuhyo,
+        "koseki-kojin": lambda t, dpi: draw_koseki_zenbu(t, dpi, "個人事項証明", KOJIN_FOOTER),
+        "mynumber-card-face": draw_mynumber_card_face}
 # Where the 世帯主 box is, for --stamp (mm).
 HOUSEHOLDER = {"tenshutsu-a": TENSHUTSU_A["householder"], "tenshutsu-b": TENSHUTSU_B["householder"],
                "tenshutsu-c": TENSHUTSU_C["householder"]}
@@ -625,8 +668,14 @@ def main():
             t = menkyo_truth(members, a.start + n, a.seed)
         elif a.form == "koseki-zenbu":
             t = koseki_truth(members, a.start + n, a.seed)
+        elif a.form == "koseki-kojin":
+            # 一部事項証明 (個人事項証明): the one person asked for, the first of the 戸籍
+            t = {k: v for k, v in koseki_truth(members, a.start + n, a.seed).items()
+                 if not k.startswith(("person.2.", "person.3."))}
         elif a.form == "koseki-fuhyo":
             t = fuhyo_truth(members, a.start + n, a.seed)
+        elif a.form == "mynumber-card-face":
+            t = mynumber_face_truth(members, a.start + n, a.seed)
         elif a.form == "mynumber-card-back":
             t = mynumber_truth(members, a.start + n, a.seed, a.bad_number)
         else:
