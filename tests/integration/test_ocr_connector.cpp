@@ -795,6 +795,40 @@ BOOST_AUTO_TEST_CASE(a_residence_card_is_found_by_its_edges_and_its_number_check
   BOOST_TEST(text(clean, "birth") == t->getValue<std::string>("birth.iso"));
 }
 
+// The back of a 在留カード: its 住居地記載欄 (the entries written after each
+// move, oldest first) read row by row, the dates as ISO, the addresses
+// snapped to the city's towns; told from the face by its printed heading.
+BOOST_AUTO_TEST_CASE(a_residence_card_back_is_read_row_by_row_and_told_from_the_face) {
+  Scanner s(source("mappings/ocr/zairyu-card.xml").string() + ";" + source("mappings/ocr/zairyu-card-back.xml").string());
+  s.add("  <route id=\"cards\" from=\"scans\" records=\"ocr.zairyu-card\" to=\"drafts\"/>\n"
+        "  <route id=\"backs\" from=\"scans\" records=\"ocr.zairyu-card-back\" to=\"drafts\"/>\n");
+  s.render({"--form", "zairyu-card-back", "--count", "4"});
+  s.render({"--form", "zairyu-card-back", "--count", "1", "--start", "4", "--rotate", "180", "--noise", "20"});
+  s.render({"--form", "zairyu-card", "--count", "1", "--start", "5"});
+  auto drafts = s.serve(6);
+  std::size_t rows = 0;
+  for (const auto& [document, d] : drafts) {
+    BOOST_TEST_CONTEXT(document) {
+      auto t = s.truth(document);
+      BOOST_TEST(text(d, "template") == document.substr(0, document.rfind('-')));
+      BOOST_TEST(text(d, "resident_type") == "外国人");
+      if (document.rfind("zairyu-card-back", 0) != 0) continue;
+      for (int i = 1; i <= 3; ++i) {
+        const std::string row = "row." + std::to_string(i) + ".";
+        if (!t->has(row + "date")) {
+          BOOST_TEST(text(d, row + "address").empty());
+          continue;
+        }
+        ++rows;
+        rightOrShown(d, row + "date", t->getValue<std::string>(row + "date.iso"));
+        rightOrShown(d, row + "address", t->getValue<std::string>(row + "address"));
+      }
+    }
+  }
+  BOOST_TEST(rows >= 6u);
+  BOOST_TEST(text(drafts.at("zairyu-card-back-004.png"), "turned") == "180");
+}
+
 // The back of a マイナンバーカード: its 個人番号 is class mynumber. Read only
 // by an instance of the mynumber zone (個人番号利用事務系) — an LGWAN instance
 // is refused at check with the template's file:line — its check digit

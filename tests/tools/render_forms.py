@@ -24,6 +24,10 @@ Forms (each matches mappings/ocr/<form>.xml: the same boxes, in mm):
                 the connector registers it by its edges. Synthetic foreign
                 residents of this generator's own (names, numbers); --bad-number
                 prints a number that breaks the pattern
+  zairyu-card-back
+                the back of a 在留カード (drawn for this project): the
+                住居地記載欄, one to three entries written after moves (届出
+                年月日, 住居地 in the city's towns), oldest first
   tenshutsu-kakunin
                 a 転出証明確認書 as the 統合端末 prints it for a 特例転入 (drawn for
                 this project): the 転出証明書情報 received over 住基ネット — 世帯主,
@@ -323,6 +327,42 @@ KAKUNIN_TABLE, KAKUNIN_ROW = 92.0, 12.0
 KAKUNIN_FOOTER = "この確認書は、住民基本台帳ネットワークシステムから受信した転出証明書情報を印字したものです。"
 
 
+ZAIRYU_BACK_TOP, ZAIRYU_BACK_ROW = 13.0, 8.0  # the 住居地記載欄's rows: 届出年月日 (x 2.5, 24 mm) and 住居地 (x 26, 48 mm)
+
+
+def zairyu_back_truth(n, seed):
+    """The back of a 在留カード: one to three 住居地 entries written after
+    moves, oldest first, each with its 届出年月日 (the newest is where the
+    holder lives now)."""
+    rnd = random.Random("card-back:%d:%d" % (seed, n))
+    day = datetime.date(2019, 4, 1) + datetime.timedelta(days=rnd.randrange(0, 700))
+    t = {}
+    for i in range(1, rnd.randrange(1, 4) + 1):
+        t["row.%d.date" % i] = "%d年%d月%d日" % (day.year, day.month, day.day)
+        t["row.%d.date.iso" % i] = day.isoformat()
+        t["row.%d.address" % i] = rnd.choice(DESTINATIONS) + "%d番%d号" % (rnd.randrange(1, 30), rnd.randrange(1, 20))
+        day += datetime.timedelta(days=rnd.randrange(60, 600))
+    return t
+
+
+def draw_zairyu_card_back(t, dpi):
+    img, d, px, ox, oy = card_on_bed(dpi, 228)
+    small = ImageFont.truetype(GOTHIC, px(2.2))
+    value = ImageFont.truetype(GOTHIC, px(2.7))
+    d.text((px(ox + 3), px(oy + 5)), "住居地記載欄", font=ImageFont.truetype(GOTHIC, px(3.5)), fill=0, anchor="lm")
+    for x, label in ((3, "届出年月日"), (27, "住居地"), (75, "記載者印")):
+        d.text((px(ox + x), px(oy + 10.5)), label, font=small, fill=0, anchor="lm")
+    for i in range(1, 4):
+        y = ZAIRYU_BACK_TOP + (i - 1) * ZAIRYU_BACK_ROW
+        d.line([(px(ox + 2), px(oy + y)), (px(ox + 84), px(oy + y))], fill=90, width=max(1, px(0.2)))
+        if "row.%d.date" % i in t:
+            d.text((px(ox + 3), px(oy + y + 4)), t["row.%d.date" % i], font=value, fill=0, anchor="lm")
+            d.text((px(ox + 27), px(oy + y + 4)), t["row.%d.address" % i], font=value, fill=0, anchor="lm")
+            d.text((px(ox + 76), px(oy + y + 4)), "見本市", font=small, fill=0, anchor="lm")
+    d.text((px(ox + 3), px(oy + 42)), "資格外活動許可欄", font=small, fill=0, anchor="lm")
+    return img
+
+
 def draw_tenshutsu_kakunin(t, dpi):
     px = lambda mm: int(round(mm / 25.4 * dpi))  # noqa: E731
     img = Image.new("L", (px(PAGE[0]), px(PAGE[1])), 255)
@@ -581,7 +621,7 @@ DRAW = {"tenshutsu-a": draw_tenshutsu_a, "tenshutsu-b": draw_tenshutsu_b, "tensh
         "tokubetsu-card": lambda t, dpi: draw_zairyu_card(t, dpi, "特別永住者証明書"),
         "menkyo-card": draw_menkyo_card, "koseki-fuhyo": draw_koseki_fuhyo,
         "koseki-kojin": lambda t, dpi: draw_koseki_zenbu(t, dpi, "個人事項証明", KOJIN_FOOTER),
-        "mynumber-card-face": draw_mynumber_card_face}
+        "mynumber-card-face": draw_mynumber_card_face, "zairyu-card-back": draw_zairyu_card_back}
 # Where the 世帯主 box is, for --stamp (mm).
 HOUSEHOLDER = {"tenshutsu-a": TENSHUTSU_A["householder"], "tenshutsu-b": TENSHUTSU_B["householder"],
                "tenshutsu-c": TENSHUTSU_C["householder"]}
@@ -664,6 +704,8 @@ def main():
             t = card_truth(a.start + n, a.seed, a.bad_number)
             del t["status"]
             t["nationality"] = random.Random("tokubetsu:%d" % (a.start + n)).choice(["韓国", "朝鮮", "台湾", "中国"])
+        elif a.form == "zairyu-card-back":
+            t = zairyu_back_truth(a.start + n, a.seed)
         elif a.form == "menkyo-card":
             t = menkyo_truth(members, a.start + n, a.seed)
         elif a.form == "koseki-zenbu":
