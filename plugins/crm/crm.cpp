@@ -709,14 +709,7 @@ api::Visit Crm::attachDraft(std::int64_t visitId, const std::string& draftId, co
     s.query("SELECT id FROM " + procedures_ + " WHERE visit_id = ? AND code = ? AND progress IN (?, ?)",
             {visitId, procedure, std::int64_t{api::Progress::RECEIVED}, std::int64_t{api::Progress::IN_PROGRESS}},
             [&](StateRows&) { open = true; });
-    if (!open) {
-      const std::int64_t id = s.insertReturningId(
-          "INSERT INTO " + procedures_ +
-              " (visit_id, code, counter, progress, received_ms, started_ms, finished_ms) VALUES (?, ?, ?, ?, ?, 0, 0)",
-          {visitId, procedure, counter, std::int64_t{api::Progress::RECEIVED}, at});
-      event(s, visitId, at, "procedure-added", "procedure " + std::to_string(id) + " " + procedure + " at " + counter,
-            by);
-    }
+    if (!open) insertProcedure(s, visitId, procedure, counter, by, at);
     v = load(s, visitId);
   });
   return v;
@@ -760,14 +753,19 @@ api::Visit Crm::addProcedure(std::int64_t visitId, const std::string& code, cons
   api::Visit v;
   state_.write([&](StateSession& s) {
     requireOpen(s, visitId);
-    const std::int64_t id = s.insertReturningId(
-        "INSERT INTO " + procedures_ +
-            " (visit_id, code, counter, progress, received_ms, started_ms, finished_ms) VALUES (?, ?, ?, ?, ?, 0, 0)",
-        {visitId, code, counter, std::int64_t{api::Progress::RECEIVED}, at});
-    event(s, visitId, at, "procedure-added", "procedure " + std::to_string(id) + " " + code + " at " + counter, by);
+    insertProcedure(s, visitId, code, counter, by, at);
     v = load(s, visitId);
   });
   return v;
+}
+
+void Crm::insertProcedure(StateSession& s, std::int64_t visitId, const std::string& code, const std::string& counter,
+                          const Actor& by, std::int64_t at) {
+  const std::int64_t id = s.insertReturningId(
+      "INSERT INTO " + procedures_ +
+          " (visit_id, code, counter, progress, received_ms, started_ms, finished_ms) VALUES (?, ?, ?, ?, ?, 0, 0)",
+      {visitId, code, counter, std::int64_t{api::Progress::RECEIVED}, at});
+  event(s, visitId, at, "procedure-added", "procedure " + std::to_string(id) + " " + code + " at " + counter, by);
 }
 
 api::Visit Crm::setProgress(std::int64_t visitId, std::int64_t procedureId, api::Progress::type progress,

@@ -144,6 +144,9 @@ class Crm {
   StateStore& state_;
   CrmOptions options_;
   void purgeDrafts(StateSession& s, std::int64_t now);
+  /// A procedure added to a visit (受付), with its history line.
+  void insertProcedure(StateSession& s, std::int64_t visitId, const std::string& code, const std::string& counter,
+                       const Actor& by, std::int64_t at);
 
   std::string residents_, visits_, procedures_, events_, facts_, related_, drafts_;
 };

@@ -19,6 +19,21 @@ bool inState(const std::string& from, std::initializer_list<const char*> states)
   return std::any_of(states.begin(), states.end(), [&](const char* st) { return from == st; });
 }
 
+/// `given` put over `fields` item by item (each must be the procedure's);
+/// the names of the items whose value changed, space-separated.
+std::string putItems(const Procedure& p, const Fields& given, Fields& fields) {
+  std::string changed;
+  for (const auto& [k, v] : given) {
+    if (!p.field(k)) throw ReviewError{ReviewError::BadRequest, "field '" + k + "' is not part of the procedure"};
+    auto it = std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.first == k; });
+    if (it != fields.end() && it->second == v) continue;  // as it was
+    if (it == fields.end()) fields.emplace_back(k, v);
+    else it->second = v;
+    changed += (changed.empty() ? "" : " ") + k;
+  }
+  return changed;
+}
+
 [[noreturn]] void refuse(Action action, const std::string& from, const std::string& why) {
   throw ReviewError{ReviewError::Conflict, std::string(actionName(action)) + " is not allowed in state " + from + " (" +
                                                stateLabel(from) + ")" + (why.empty() ? "" : ": " + why)};
@@ -128,15 +143,7 @@ void Review::planAmendment(const Application& a, const Procedure& p, const Actio
   if (in.fields.empty()) throw ReviewError{ReviewError::BadRequest, "amend: give the corrected items (fields)"};
   checkValues(in.fields);
   step.newFields = a.fields;
-  std::string changed;
-  for (const auto& [k, v] : in.fields) {
-    if (!p.field(k)) throw ReviewError{ReviewError::BadRequest, "field '" + k + "' is not part of the procedure"};
-    auto it = std::find_if(step.newFields.begin(), step.newFields.end(), [&](const auto& f) { return f.first == k; });
-    if (it != step.newFields.end() && it->second == v) continue;  // as it was: not a correction
-    if (it == step.newFields.end()) step.newFields.emplace_back(k, v);
-    else it->second = v;
-    changed += (changed.empty() ? "" : " ") + k;
-  }
+  const std::string changed = putItems(p, in.fields, step.newFields);  // items given as they were: no correction
   step.reviewAgain = true;
   step.why = "訂正: " + (changed.empty() ? std::string("nothing changed") : changed) +
              (in.why.empty() ? "" : " (" + in.why + ")");
@@ -185,12 +192,7 @@ void Review::planResubmission(const Application& a, const Procedure& p, const Ac
   const int paused = a.pausedDays + waited;
   checkValues(in.fields);
   step.newFields = a.fields;
-  for (const auto& [k, v] : in.fields) {
-    if (!p.field(k)) throw ReviewError{ReviewError::BadRequest, "field '" + k + "' is not part of the procedure"};
-    auto it = std::find_if(step.newFields.begin(), step.newFields.end(), [&](const auto& f) { return f.first == k; });
-    if (it == step.newFields.end()) step.newFields.emplace_back(k, v);
-    else it->second = v;
-  }
+  putItems(p, in.fields, step.newFields);
   step.reviewAgain = true;
   step.to = state::kReviewing;
   step.set("paused_days = ?", static_cast<std::int64_t>(paused));

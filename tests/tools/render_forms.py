@@ -426,21 +426,31 @@ def koseki_truth(members, n, seed):
     return t
 
 
-def draw_koseki_zenbu(t, dpi, title="全部事項証明", footer=KOSEKI_FOOTER):
+def koseki_sheet(dpi, title, footer, head, head_bottom):
+    """The sheet the 戸籍 papers share (certificate, 附票): the title, the
+    frame, the head rows (y, label, text, font: "label" or "value") above a
+    rule at head_bottom, the certificate sentence and the issuer;
+    (image, draw, px, label font, value font)."""
     px = lambda mm: int(round(mm / 25.4 * dpi))  # noqa: E731
     img = Image.new("L", (px(PAGE[0]), px(PAGE[1])), 255)
     d = ImageDraw.Draw(img)
-    label = ImageFont.truetype(MINCHO, px(3.6))
-    value = ImageFont.truetype(MINCHO, px(4.2))
+    fonts = {"label": ImageFont.truetype(MINCHO, px(3.6)), "value": ImageFont.truetype(MINCHO, px(4.2))}
     d.text((px(105), px(25)), title, font=ImageFont.truetype(MINCHO, px(7)), fill=0, anchor="mm")
     d.rectangle([px(15), px(35), px(195), px(245)], outline=0, width=max(1, px(0.3)))
-    d.line([(px(40), px(35)), (px(40), px(70))], fill=0, width=max(1, px(0.25)))
-    for y, text in ((42, "本籍"), (52, "氏名"), (63, "戸籍事項")):
-        d.text((px(18), px(y)), text, font=label, fill=0, anchor="lm")
-    d.text((px(45), px(42)), t["honseki"], font=value, fill=0, anchor="lm")
-    d.text((px(45), px(52)), t["hittousha"], font=value, fill=0, anchor="lm")
-    d.text((px(45), px(63)), "戸籍改製　【改製日】平成6年10月1日", font=label, fill=0, anchor="lm")
-    d.line([(px(15), px(70)), (px(195), px(70))], fill=0, width=max(1, px(0.25)))
+    d.line([(px(40), px(35)), (px(40), px(head_bottom))], fill=0, width=max(1, px(0.25)))
+    for y, label, text, font in head:
+        d.text((px(18), px(y)), label, font=fonts["label"], fill=0, anchor="lm")
+        d.text((px(45), px(y)), text, font=fonts[font], fill=0, anchor="lm")
+    d.line([(px(15), px(head_bottom)), (px(195), px(head_bottom))], fill=0, width=max(1, px(0.25)))
+    d.text((px(20), px(255)), footer, font=fonts["value"], fill=0, anchor="lm")
+    d.text((px(120), px(272)), ISSUERS["tenshutsu-a"], font=fonts["value"], fill=0, anchor="lm")
+    return img, d, px, fonts["label"], fonts["value"]
+
+
+def draw_koseki_zenbu(t, dpi, title="全部事項証明", footer=KOSEKI_FOOTER):
+    img, d, px, label, value = koseki_sheet(
+        dpi, title, footer, [(42, "本籍", t["honseki"], "value"), (52, "氏名", t["hittousha"], "value"),
+                             (63, "戸籍事項", "戸籍改製　【改製日】平成6年10月1日", "label")], 70)
     for i in range(1, 4):
         top = KOSEKI_TOP + (i - 1) * KOSEKI_BLOCK
         p = "person.%d." % i
@@ -455,8 +465,6 @@ def draw_koseki_zenbu(t, dpi, title="全部事項証明", footer=KOSEKI_FOOTER):
             d.text((px(92), px(y)), t[p + key], font=value, fill=0, anchor="lm")
         d.line([(px(15), px(top + KOSEKI_BLOCK - 6)), (px(195), px(top + KOSEKI_BLOCK - 6))], fill=0,
                width=max(1, px(0.25)))
-    d.text((px(20), px(255)), footer, font=value, fill=0, anchor="lm")
-    d.text((px(120), px(272)), ISSUERS["tenshutsu-a"], font=value, fill=0, anchor="lm")
     return img
 
 
@@ -482,19 +490,9 @@ def fuhyo_truth(members, n, seed):
 
 
 def draw_koseki_fuhyo(t, dpi):
-    px = lambda mm: int(round(mm / 25.4 * dpi))  # noqa: E731
-    img = Image.new("L", (px(PAGE[0]), px(PAGE[1])), 255)
-    d = ImageDraw.Draw(img)
-    label = ImageFont.truetype(MINCHO, px(3.6))
-    value = ImageFont.truetype(MINCHO, px(4.2))
-    d.text((px(105), px(25)), "戸籍の附票の写し", font=ImageFont.truetype(MINCHO, px(7)), fill=0, anchor="mm")
-    d.rectangle([px(15), px(35), px(195), px(245)], outline=0, width=max(1, px(0.3)))
-    d.line([(px(40), px(35)), (px(40), px(58))], fill=0, width=max(1, px(0.25)))
-    for y, text in ((42, "本籍"), (52, "氏名")):
-        d.text((px(18), px(y)), text, font=label, fill=0, anchor="lm")
-    d.text((px(45), px(42)), t["honseki"], font=value, fill=0, anchor="lm")
-    d.text((px(45), px(52)), t["hittousha"], font=value, fill=0, anchor="lm")
-    d.line([(px(15), px(58)), (px(195), px(58))], fill=0, width=max(1, px(0.25)))
+    img, d, px, label, value = koseki_sheet(
+        dpi, "戸籍の附票の写し", FUHYO_FOOTER,
+        [(42, "本籍", t["honseki"], "value"), (52, "氏名", t["hittousha"], "value")], 58)
     for i in range(1, 4):
         top = FUHYO_TOP + (i - 1) * FUHYO_BLOCK
         p = "person.%d." % i
@@ -508,8 +506,6 @@ def draw_koseki_fuhyo(t, dpi):
             d.text((px(72), px(y)), t[p + key], font=value, fill=0, anchor="lm")
         d.line([(px(15), px(top + FUHYO_BLOCK - 4)), (px(195), px(top + FUHYO_BLOCK - 4))], fill=0,
                width=max(1, px(0.25)))
-    d.text((px(20), px(255)), FUHYO_FOOTER, font=value, fill=0, anchor="lm")
-    d.text((px(120), px(272)), ISSUERS["tenshutsu-a"], font=value, fill=0, anchor="lm")
     return img
 
 
