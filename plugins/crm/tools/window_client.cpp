@@ -14,6 +14,7 @@
 // Exit status: 0 done, 1 the call failed (ApiError or connection), 2 usage.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <ctime>
 #include <iomanip>
@@ -194,7 +195,13 @@ int main(int argc, char** argv) {
       std::cout << list.size() << " drafts waiting\n";
       for (const auto& d : list) {
         std::cout << "  " << d.id << "  " << d.procedure << " (" << d.source << "), came " << when(d.receivedAt) << "\n";
-        for (const auto& [k, v] : d.fields) std::cout << "    " << k << ": " << v << "\n";
+        // The form's head first (世帯主, the addresses, the date), then the rest by name.
+        const char* head[] = {"householder", "previous_address", "new_address", "planned_move_date"};
+        for (const char* k : head)
+          if (auto it = d.fields.find(k); it != d.fields.end()) std::cout << "    " << k << ": " << it->second << "\n";
+        for (const auto& [k, v] : d.fields)
+          if (std::find(std::begin(head), std::end(head), k) == std::end(head))
+            std::cout << "    " << k << ": " << v << "\n";
         if (!d.review.empty()) {
           std::cout << "    check against the paper:";
           for (const auto& f : d.review) std::cout << " " << f;
