@@ -1,0 +1,409 @@
+// The ticket machine (発券機) linked, not replaced: what the machine offers
+// is read as it comes and handed to the host through the engine seam, every
+// line once. This first input is the machine's own CSV log, tailed: only
+// complete lines are taken (a line the machine is still writing waits), the
+// position is kept in the host's store in the same commit as the lines, a
+// log renamed away (rotation) is followed by its inode and a log truncated
+// or replaced is read again from its start. The machine's columns become
+// the record's fields by name; a route's mapping turns the vendor's fields
+// and codes into the normalised ticket event. connectors/ticketing/README.md
+// has every key.
+#include <Poco/Logger.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <chrono>
+#include <filesystem>
+#include <fnmatch.h>
+#include <map>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "renkei/sdk.h"
+#include "renkei/support/codec.h"
+#include "renkei/support/diagnostics.h"
+#include "renkei/support/seal.h"
+#include "renkei/support/worker.h"
+#include "renkei/text.h"
+
+namespace fs = std::filesystem;
+
+namespace renkei::connectors::ticketing {
+namespace {
+
+const renkei_config_key kKeys[] = {
+    {"site", "string", nullptr, 1,
+     "The site the machine stands in (本庁舎, 北支所 …): stamped on every record as `site`, part of every event's key."},
+    {"log-directory", "path", nullptr, 1,
+     "The folder the machine writes its CSV log into. renkei only reads it: the machine keeps, rotates and removes "
+     "its own files."},
+    {"log-pattern", "list", "*.csv;*.log", 0, "The log files' names, shell globs separated by ';'."},
+    {"columns", "list", "", 0,
+     "The log's column names in order, separated by ';'. Empty: the first line of each log file is its header."},
+    {"encoding", "string", "utf-8", 0, "The log's encoding (utf-8, cp932 / windows-31j, shift_jis, euc-jp)."},
+    {"delimiter", "string", ",", 0, "The log's field separator: one character (a comma, or \\t for a tab)."},
+    {"record", "string", "ticket.log", 0, "Record type of the lines handed to the host (routes take it with records=)."},
+    {"poll", "duration", "1s", 0, "How often the log is looked at for new lines."},
+    {"max-line", "size", "64KiB", 0,
+     "A longer line is refused with its file:line (the machine's log is kept as it is) and the reading goes on."},
+    {"batch-lines", "int", "500", 0, "At most this many lines in one commit."},
+};
+
+/// One CSV line split into fields ("" quoting, the delimiter inside quotes).
+/// False when a quote is left open.
+bool splitCsv(std::string_view line, char delimiter, std::vector<std::string>& out) {
+  out.clear();
+  std::string field;
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') field += '"', ++i;
+      else if (c == '"') quoted = false;
+      else field += c;
+    } else if (c == '"' && field.empty()) {
+      quoted = true;
+    } else if (c == delimiter) {
+      out.push_back(std::move(field));
+      field.clear();
+    } else {
+      field += c;
+    }
+  }
+  if (quoted) return false;
+  out.push_back(std::move(field));
+  return true;
+}
+
+/// Where a log file was read to, kept per file (device and inode: a log
+/// renamed away by rotation is the same file).
+struct Tail {
+  std::string name;
+  std::int64_t offset = 0, line = 0;  ///< bytes taken, lines taken
+  std::int64_t headLength = 0;        ///< bytes the head hash covers (up to 256)
+  std::string head;                   ///< SHA-256 of those first bytes: a file replaced under the same inode differs
+  std::string header;                 ///< the header line's names ('\t'-joined), when the file has one
+};
+
+class TicketingConnector final : public Connector {
+ public:
+  void configure(const Settings& settings, const HostContext& context) override {
+    log_ = context.logger;
+    id_ = context.id;
+    services_ = context.services;
+    once_ = context.once;
+    site_ = settings.getString("site");
+    if (site_.empty() || site_.size() > 64) throw ConfigError("site: 1 to 64 bytes");
+    directory_ = settings.getPath("log-directory");
+    patterns_ = settings.getList("log-pattern");
+    if (patterns_.empty()) throw ConfigError("log-pattern: at least one");
+    columns_ = settings.getList("columns");
+    const std::string encoding = text::canonicalCodecName(settings.getString("encoding"));
+    codec_ = text::findCodec(encoding);
+    if (!codec_)
+      throw ConfigError("encoding: '" + settings.getString("encoding") + "' is not one of " +
+                        joinList(text::codecNames()));
+    std::string delimiter = settings.getString("delimiter");
+    if (delimiter == "\\t") delimiter = "\t";
+    if (delimiter.size() != 1 || delimiter == "\"" || delimiter == "\n")
+      throw ConfigError("delimiter: one character (\\t for a tab), not a quote");
+    delimiter_ = delimiter[0];
+    record_ = settings.getString("record");
+    poll_ = std::chrono::duration_cast<std::chrono::milliseconds>(settings.getDuration("poll"));
+    maxLine_ = settings.getSize("max-line");
+    if (maxLine_ < 256 || maxLine_ > (16u << 20)) throw ConfigError("max-line: 256 bytes to 16MiB");
+    batchLines_ = settings.getInt("batch-lines");
+    if (batchLines_ < 1 || batchLines_ > 100000) throw ConfigError("batch-lines: 1 to 100000");
+    if (context.validating) return;  // renkei check: no store
+    state_ = &services_->state();
+    state_->migrate({
+        // 1: how far each log file was read (by device and inode), in the
+        // same commit as its lines.
+        "CREATE TABLE {tails} (file_id TEXT PRIMARY KEY, name TEXT NOT NULL, byte_offset BIGINT NOT NULL, "
+        "line_no BIGINT NOT NULL, head_length BIGINT NOT NULL, head TEXT NOT NULL, header TEXT NOT NULL, "
+        "updated_ms BIGINT NOT NULL);",
+    });
+    tails_ = state_->table("tails");
+  }
+
+  std::vector<EmittedType> emits() const override {
+    return {{record_, EmittedType::Routes::AtLeastOne, "the ticket machine's log lines"}};
+  }
+
+  void start() override {
+    if (once_) return;  // serve --once: takeWaiting() reads on the host's thread
+    Worker::Options o;
+    o.interval = poll_;
+    worker_.start("ticketing " + id_ + ": reading the machine's log", o, [this] { pass(); }, *log_);
+  }
+  void stop() override { worker_.stop(); }
+  void takeWaiting() override { pass(); }
+
+ private:
+  /// Every log file in the folder, oldest first, read to its last complete line.
+  void pass() {
+    std::vector<std::pair<fs::file_time_type, fs::path>> files;
+    std::error_code ec;
+    for (fs::directory_iterator it(directory_, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;  // a link may point anywhere: not followed
+      if (std::none_of(patterns_.begin(), patterns_.end(),
+                       [&](const std::string& p) { return ::fnmatch(p.c_str(), name.c_str(), 0) == 0; }))
+        continue;
+      files.emplace_back(it->last_write_time(ec), it->path());
+    }
+    if (ec) throw std::runtime_error("cannot list " + directory_.string() + ": " + ec.message());
+    std::sort(files.begin(), files.end());
+    for (const auto& [when, path] : files) {
+      if (worker_.stopRequested()) return;
+      tail(path);
+    }
+  }
+
+  /// Reads `path` from where it was left, commit by commit.
+  void tail(const fs::path& path) {
+    const std::string name = path.filename().string();
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return;  // gone between the listing and now: the next pass sees what is there
+    struct Closer {
+      int fd;
+      ~Closer() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return;
+    const std::string fileId = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+    Tail t = load(fileId);
+    t.name = name;
+    if (t.offset > 0) {
+      // Truncated, or another file under a recycled inode: read from the start.
+      const bool shorter = st.st_size < t.offset;
+      if (shorter || sha(fd, t.headLength) != t.head) {
+        log_->warning("ticketing %s: log '%s' was %s: read again from its start (events already taken are taken "
+                      "once: their keys)",
+                      id_, printable(name), shorter ? "truncated" : "replaced");
+        t = Tail{};
+        t.name = name;
+      }
+    }
+    std::string chunk;
+    while (t.offset < st.st_size) {
+      if (worker_.stopRequested()) return;
+      // Up to batch-lines complete lines from the offset.
+      const std::size_t want = std::min<std::int64_t>(st.st_size - t.offset, static_cast<std::int64_t>(maxLine_) * 4 + 65536);
+      chunk.resize(want);
+      const ssize_t got = ::pread(fd, chunk.data(), want, t.offset);
+      if (got <= 0) return;
+      chunk.resize(static_cast<std::size_t>(got));
+      if (!take(fd, t, chunk)) return;
+      if (::fstat(fd, &st) != 0) return;  // the machine may have written more meanwhile
+    }
+  }
+
+  /// The lines of `chunk` (read at t.offset) up to batch-lines, handed to
+  /// the host with the new position in one commit. False: nothing complete
+  /// to take now (a line being written), or the store cannot take it.
+  bool take(int fd, Tail& t, const std::string& chunk) {
+    std::vector<Record> records;
+    std::size_t at = 0, lines = 0;
+    std::int64_t beyond = 0;  // bytes past the chunk taken with a line too long to fit it
+    std::int64_t lineNo = t.line;
+    std::string header = t.header;
+    auto names = namesFor(header);
+    for (; lines < static_cast<std::size_t>(batchLines_);) {
+      const std::size_t nl = chunk.find('\n', at);
+      if (nl == std::string::npos) {
+        if (chunk.size() - at > maxLine_) {
+          // A line longer than max-line: refused once its end is written,
+          // and passed over to there.
+          const std::int64_t end = newlineAfter(fd, t.offset + static_cast<std::int64_t>(chunk.size()));
+          if (end < 0) break;  // not ended yet
+          ++lineNo;
+          ++lines;
+          refuse(t.name, lineNo, "a line longer than max-line (" + std::to_string(maxLine_) + " bytes)");
+          beyond = end + 1 - (t.offset + static_cast<std::int64_t>(chunk.size()));
+          at = chunk.size();
+        }
+        break;  // the machine is still writing this line
+      }
+      std::string_view raw(chunk.data() + at, nl - at);
+      at = nl + 1;
+      ++lineNo;
+      ++lines;
+      if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
+      if (raw.empty()) continue;
+      if (raw.size() > maxLine_) {
+        refuse(t.name, lineNo, "a line longer than max-line (" + std::to_string(maxLine_) + " bytes)");
+        continue;
+      }
+      text::CodecStats stats;
+      std::string line;
+      codec_->decode(raw, line, stats);
+      if (stats.invalid) {
+        refuse(t.name, lineNo, "bytes " + stats.firstInvalidBytes() + " at byte " +
+                                   std::to_string(stats.firstInvalidOffset + 1) + " are not " + codec_->name() +
+                                   " (the line is kept in the machine's log)");
+        continue;
+      }
+      std::vector<std::string> fields;
+      if (!splitCsv(line, delimiter_, fields)) {
+        refuse(t.name, lineNo, "a quote is left open");
+        continue;
+      }
+      if (columns_.empty() && header.empty()) {  // the file's header line
+        header = joinList(fields, "\t");
+        names = namesFor(header);
+        continue;
+      }
+      const std::size_t expected = names->size() - kOwn;
+      if (fields.size() != expected) {
+        refuse(t.name, lineNo, std::to_string(fields.size()) + " fields where the " +
+                                   (columns_.empty() ? std::string("header") : std::string("columns key")) + " names " +
+                                   std::to_string(expected));
+        continue;
+      }
+      Record r(names);
+      r.set(0, site_);
+      r.set(1, "log");
+      r.set(2, t.name);
+      r.set(3, std::to_string(lineNo));
+      for (std::size_t i = 0; i < fields.size(); ++i) r.set(kOwn + i, std::move(fields[i]));
+      records.push_back(std::move(r));
+    }
+    if (at == 0) return false;
+    const std::int64_t from = t.offset;
+    Tail next = t;
+    next.offset = t.offset + static_cast<std::int64_t>(at) + beyond;
+    next.line = lineNo;
+    next.header = header;
+    next.headLength = std::min<std::int64_t>(next.offset, 256);
+    next.head = sha(fd, next.headLength);
+    Emission e;
+    // The file, where this commit starts and what it holds: a crash before
+    // the commit reads the same lines again under the same key.
+    e.key = "ticketing:" + id_ + ":" + fileIdOf(fd) + ":" + std::to_string(from) + ":" +
+            seal::sha256Hex(std::string_view(chunk.data(), at)).substr(0, 24);
+    if (!records.empty()) {
+      RecordSet set;
+      set.recordType = record_;
+      set.records = std::move(records);
+      e.sets.push_back(std::move(set));
+    }
+    const std::string fileId = fileIdOf(fd);
+    const std::int64_t now = services_->nowMs();
+    e.state = [this, fileId, next, now](StateSession& s) {
+      const std::vector<StateValue> values{next.name, next.offset, next.line, next.headLength, next.head, next.header,
+                                           now, fileId};
+      if (s.run("UPDATE " + tails_ +
+                    " SET name = ?, byte_offset = ?, line_no = ?, head_length = ?, head = ?, header = ?, updated_ms = ? "
+                    "WHERE file_id = ?",
+                values) == 0)
+        s.run("INSERT INTO " + tails_ +
+                  " (name, byte_offset, line_no, head_length, head, header, updated_ms, file_id) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+              values);
+    };
+    const Outcome o = services_->emit(e);
+    if (o.status() == Outcome::Status::Retry) throw std::runtime_error("the store cannot take the lines now: " + o.message());
+    if (!o.isOk()) throw std::runtime_error(o.message());
+    t = next;
+    return true;
+  }
+
+  static constexpr std::size_t kOwn = 4;  ///< site, source, file, line before the machine's columns
+
+  std::shared_ptr<const FieldNames> namesFor(const std::string& header) {
+    auto& slot = names_[header];
+    if (!slot) {
+      FieldNames n{"site", "source", "file", "line"};
+      if (!columns_.empty()) {
+        n.insert(n.end(), columns_.begin(), columns_.end());
+      } else {
+        std::size_t from = 0;
+        while (!header.empty() && from <= header.size()) {
+          const std::size_t tab = header.find('\t', from);
+          n.push_back(header.substr(from, tab == std::string::npos ? std::string::npos : tab - from));
+          if (tab == std::string::npos) break;
+          from = tab + 1;
+        }
+      }
+      slot = std::make_shared<const FieldNames>(std::move(n));
+    }
+    return slot;
+  }
+
+  void refuse(const std::string& file, std::int64_t line, const std::string& why) {
+    const std::string where = file + ":" + std::to_string(line);
+    log_->warning("ticketing %s: %s: %s", id_, printable(where), why);
+    services_->recordRefusal(where, why);
+  }
+
+  Tail load(const std::string& fileId) {
+    Tail t;
+    state_->read([&](StateSession& s) {
+      s.query("SELECT name, byte_offset, line_no, head_length, head, header FROM " + tails_ + " WHERE file_id = ?",
+              {fileId}, [&](StateRows& row) {
+                t.name = row.text(0);
+                t.offset = row.integer(1);
+                t.line = row.integer(2);
+                t.headLength = row.integer(3);
+                t.head = row.text(4);
+                t.header = row.text(5);
+              });
+    });
+    return t;
+  }
+
+  static std::string fileIdOf(int fd) {
+    struct stat st {};
+    ::fstat(fd, &st);
+    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+  }
+
+  /// The offset of the first newline at or after `from`, or -1 (none yet).
+  static std::int64_t newlineAfter(int fd, std::int64_t from) {
+    char buf[65536];
+    for (;;) {
+      const ssize_t got = ::pread(fd, buf, sizeof buf, from);
+      if (got <= 0) return -1;
+      if (const void* nl = std::memchr(buf, '\n', static_cast<std::size_t>(got)))
+        return from + (static_cast<const char*>(nl) - buf);
+      from += got;
+    }
+  }
+
+  /// SHA-256 of the first `length` bytes of the file.
+  static std::string sha(int fd, std::int64_t length) {
+    std::string bytes(static_cast<std::size_t>(std::max<std::int64_t>(length, 0)), '\0');
+    const ssize_t got = bytes.empty() ? 0 : ::pread(fd, bytes.data(), bytes.size(), 0);
+    bytes.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+    return seal::sha256Hex(bytes);
+  }
+
+  Poco::Logger* log_ = nullptr;
+  std::string id_, site_, record_, tails_;
+  HostServices* services_ = nullptr;
+  StateStore* state_ = nullptr;
+  bool once_ = false;
+  fs::path directory_;
+  std::vector<std::string> patterns_, columns_;
+  const text::Codec* codec_ = nullptr;
+  char delimiter_ = ',';
+  std::chrono::milliseconds poll_{1000};
+  std::uint64_t maxLine_ = 65536;
+  std::int64_t batchLines_ = 500;
+  std::map<std::string, std::shared_ptr<const FieldNames>> names_;
+  Worker worker_;
+};
+
+}  // namespace
+}  // namespace renkei::connectors::ticketing
+
+RENKEI_PLUGIN(Connector, renkei::connectors::ticketing::TicketingConnector, "ticketing", "0.1.0", "experimental",
+              "The ticket machine (発券機) linked: its CSV log tailed, every line once through the engine seam",
+              RENKEI_ROLE_EMITTER, renkei::connectors::ticketing::kKeys,
+              std::size(renkei::connectors::ticketing::kKeys))
