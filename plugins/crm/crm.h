@@ -46,7 +46,25 @@ struct CrmOptions {
   std::string birthField = "birth_date";  ///< 生年月日 (ISO), likewise
   std::int64_t reportOffsetMinutes = 9 * 60;  ///< the reports' local time: the host's time-zone, read at configure
   std::int64_t keepDraftsMs = 3LL * 24 * 3600 * 1000;  ///< a draft is purged this long after it came
+  std::int64_t ticketHoldMs = 10LL * 60 * 1000;  ///< an event waits this long for its ticket's issue, then is reported
 };
+
+/// One normalised ticket event (ticket.event), as the floor applies it.
+struct TicketEvent {
+  std::string site, date, line, ticket, event, counter, staff, seq, toLine;
+  std::int64_t at = 0;     ///< the machine's time, ms UTC
+  std::string ticketKey;   ///< site|business date|line|ticket
+};
+
+/// What a batch of ticket events did.
+struct TicketTotals {
+  std::size_t applied = 0, duplicates = 0, held = 0, released = 0, invalid = 0;
+  /// Events held past the hold time, reported now (event key, event).
+  std::vector<std::pair<std::string, std::string>> expired;
+};
+
+/// 受付, 対応中 … for a progress.
+const char* progressName(api::Progress::type p);
 
 /// Thrown for a request that cannot be served; turned into api::ApiError.
 struct CrmError {
@@ -130,6 +148,13 @@ class Crm {
   api::Visit attachDraft(std::int64_t visitId, const std::string& draftId, const std::string& counter, const Actor& by,
                          std::int64_t at);
 
+  /// The ticket machine's normalised events (ticket.event: site,
+  /// business_date, line, ticket, event, counter, staff, at, seq, to_line),
+  /// in one transaction: each taken once; a ticket's visit opened at its
+  /// issue, its procedure (the line) moved on by the floor; an event before
+  /// its ticket's issue held until the issue comes.
+  TicketTotals applyTicketEvents(const std::vector<Record>& records, std::int64_t now);
+
   /// Whole days [from, to] (YYYY-MM-DD in the report's time zone).
   api::Report report(const std::string& from, const std::string& to);
 
@@ -144,11 +169,14 @@ class Crm {
   StateStore& state_;
   CrmOptions options_;
   void purgeDrafts(StateSession& s, std::int64_t now);
-  /// A procedure added to a visit (受付), with its history line.
-  void insertProcedure(StateSession& s, std::int64_t visitId, const std::string& code, const std::string& counter,
-                       const Actor& by, std::int64_t at);
+  bool ticketKnown(StateSession& s, const std::string& ticketKey);
+  std::size_t releaseHeld(StateSession& s, const std::string& ticketKey);
+  void applyTicketEvent(StateSession& s, const TicketEvent& e);
+  /// A procedure added to a visit (受付), with its history line; its id.
+  std::int64_t insertProcedure(StateSession& s, std::int64_t visitId, const std::string& code,
+                               const std::string& counter, const Actor& by, std::int64_t at);
 
-  std::string residents_, visits_, procedures_, events_, facts_, related_, drafts_;
+  std::string residents_, visits_, procedures_, events_, facts_, related_, drafts_, tickets_, ticketEvents_;
 };
 
 /// Parses a flat JSON object of string values (as the cache stores records)

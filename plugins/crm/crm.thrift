@@ -131,6 +131,7 @@ struct TimeRow {
   6: i32 handled,          // procedures with a handling time
   7: double handleAvgSeconds,
   8: double handleP90Seconds,
+  9: i32 noShows,          // tickets called and not answered (the ticket machine's no-show)
 }
 
 struct Report {

@@ -55,6 +55,11 @@ const renkei_config_key kKeys[] = {
      "Record type of drafts read at the window (a scanned 転出証明書, a card's chip: draft_id, procedure, source, "
      "review_fields and what was read; mappings/ocr/tenshutsu-to-crm.xml): kept for the window system to list "
      "(listDrafts) and attach to a visit (attachDraft)."},
+    {"ticket-record", "string", "ticket.event", 0,
+     "Record type of the ticket machine's normalised events (the ticketing connector through a mapping such as "
+     "mappings/ticketing/log-to-events.xml): a ticket opens a visit, the floor moves its procedure (the line) on."},
+    {"ticket-hold", "duration", "10m", 0,
+     "An event whose ticket was not issued yet waits this long for the issue, then is reported (renkei status)."},
     {"keep-drafts-for", "duration", "3d", 0,
      "How long a draft is kept after it came, attached or not (drafts hold personal data; the visit keeps the id)."},
 };
@@ -493,6 +498,7 @@ class CrmModule final : public Module {
  public:
   void configure(const Settings& settings, const HostContext& context) override {
     log_ = context.logger;
+    services_ = context.services;
     CrmOptions options;
     options.residentKey = settings.getString("resident-key");
     options.householdKey = settings.getString("household-key");
@@ -502,6 +508,9 @@ class CrmModule final : public Module {
         localOffsetMinutes(settings, "report-utc-offset", *context.services, context.services->nowMs());
     clientTimes_ = settings.getBool("client-times");
     draftRecord_ = settings.getString("draft-record");
+    ticketRecord_ = settings.getString("ticket-record");
+    options.ticketHoldMs = settings.getDuration("ticket-hold").count();
+    if (options.ticketHoldMs < 1000) throw ConfigError("ticket-hold: 1s at least");
     options.keepDraftsMs = settings.getDuration("keep-drafts-for").count();
     if (options.keepDraftsMs <= 0) throw ConfigError("keep-drafts-for: a draft must be kept a while (1h at least)");
     options.nameField = settings.getString("name-field");
@@ -624,6 +633,20 @@ class CrmModule final : public Module {
         }
         return Outcome::ok();
       }
+      if (batch.recordType == ticketRecord_) {
+        const TicketTotals t = crm_->applyTicketEvents(batch.records, nowMs());
+        if (t.invalid)
+          log_->warning("batch %s: %z ticket events without site, business_date, line, ticket, a known event or a "
+                        "machine time were not taken (route them through a ticket mapping)",
+                        batch.id, t.invalid);
+        if (t.held) log_->information("batch %s: %z ticket events wait for their ticket's issue", batch.id, t.held);
+        for (const auto& [key, event] : t.expired) {
+          const std::string why = "the '" + event + "' event waited longer than ticket-hold for its ticket's issue";
+          log_->warning("%s: %s", printable(key), why);
+          if (services_) services_->recordRefusal("ticket " + key, why);
+        }
+        return Outcome::ok();
+      }
       if (batch.recordType == draftRecord_) {
         const std::size_t skipped = crm_->takeDrafts(batch.records, nowMs());
         if (skipped) log_->warning("batch %s: %z drafts without a draft_id or procedure were not kept", batch.id, skipped);
@@ -647,6 +670,8 @@ class CrmModule final : public Module {
   Poco::Logger* log_ = nullptr;
   bool clientTimes_ = false;
   std::string draftRecord_ = "crm.draft";
+  std::string ticketRecord_ = "ticket.event";
+  HostServices* services_ = nullptr;
   std::map<std::string, std::string> relatedEvents_;
   std::unique_ptr<Crm> crm_;
   std::unique_ptr<TokenOpener> tokens_;

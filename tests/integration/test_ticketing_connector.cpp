@@ -2,7 +2,8 @@
 // `renkei serve` processes on a folder a test writes as a machine would —
 // lines appended, one half written, the log rotated, truncated, a line too
 // long, bytes of another encoding, and processes killed with SIGKILL while
-// the log grows. Every complete line lands once; nothing is lost.
+// the log grows. Every complete line lands once; nothing is lost. Then the
+// CRM following the floor from that log, through the shipped mapping.
 #define BOOST_TEST_MODULE renkei_ticketing_connector
 #include <boost/test/unit_test.hpp>
 
@@ -208,4 +209,132 @@ BOOST_AUTO_TEST_CASE(sigkill_while_the_log_grows_loses_and_repeats_nothing) {
   BOOST_TEST(m.sequences().size() == static_cast<std::size_t>(written));
   for (const auto& [where, seq] : got)
     if (got.count(where) != 1u) BOOST_FAIL("delivered twice: " << where);
+}
+
+namespace {
+
+fs::path source(const std::string& rel) { return fs::path(test::env("RENKEI_SOURCE_DIR")) / rel; }
+
+const std::string kFloorHeader = "日時,番号,受付内容,イベント,窓口,担当,連番,転送先\n";
+
+/// A city hall's machine log through the shipped mapping into the crm module.
+struct Floor {
+  test::TempDir dir;
+  int seq = 0;
+  explicit Floor(const std::string& crmExtra = "") {
+    fs::create_directories(dir / "log");
+    test::writeFile(dir / "config.xml",
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                    "<renkei xmlns=\"urn:renkei:config:1\" instance=\"floor-test\" zone=\"lgwan\" time-zone=\"Asia/Tokyo\">\n"
+                    "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                    "  <connector id=\"tickets\" plugin=\"ticketing\"><site>本庁舎</site><log-directory>log</log-directory>"
+                    "</connector>\n"
+                    "  <module id=\"crm\" plugin=\"crm\">" + crmExtra + "</module>\n"
+                    "  <route id=\"floor\" from=\"tickets\" records=\"ticket.log\" to=\"crm\" mapping=\"" +
+                        source("mappings/ticketing/log-to-events.xml").string() + "\"/>\n"
+                    "</renkei>\n");
+    append(kFloorHeader);
+  }
+  std::string config() const { return (dir / "config.xml").string(); }
+  /// One event of the machine at 2026-12-07 `hhmmss`.
+  void event(const std::string& hhmmss, int ticket, const std::string& line, const std::string& what,
+             const std::string& counter = "", const std::string& to = "") {
+    append("2026-12-07 " + hhmmss + "," + std::to_string(ticket) + "," + line + "," + what + "," + counter + ",," +
+           std::to_string(++seq) + "," + to + "\n");
+  }
+  void append(const std::string& text, const std::string& file = "tickets.csv") {
+    std::ofstream out(dir / "log" / file, std::ios::binary | std::ios::app);
+    out << text;
+  }
+  void once() {
+    auto r = runRenkei({"serve", "--config", config(), "--once"});
+    BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+  }
+  std::string sql(const std::string& q) const {
+    auto r = test::run({"/usr/bin/sqlite3", "-separator", " ", (dir / "renkei.db").string(), q});
+    BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+    return r.out;
+  }
+};
+
+}  // namespace
+
+// A morning on the floor: each ticket opens a visit whose procedure is its
+// line; the call ends the wait (called), the counter's service is timed
+// (started → ended), a no-show and a cancellation are withdrawn, a transfer
+// keeps the one visit and adds the next line; a visit whose procedures are
+// all finished is closed. The same log taken again (another file) changes
+// nothing: each event once by site, day, line, ticket and sequence.
+BOOST_AUTO_TEST_CASE(the_crm_follows_the_floor_from_the_machines_log) {
+  Floor f;
+  f.event("09:00:00", 101, "転入・転出", "発券");
+  f.event("09:01:00", 102, "国民健康保険", "発券");
+  f.event("09:02:00", 103, "転入・転出", "発券");
+  f.event("09:04:00", 104, "転入・転出", "発券");
+  f.event("09:05:00", 101, "転入・転出", "呼出", "1番窓口");
+  f.event("09:05:30", 101, "転入・転出", "受付開始", "1番窓口");
+  f.event("09:15:30", 101, "転入・転出", "転送", "1番窓口", "国民健康保険");
+  f.event("09:06:00", 102, "国民健康保険", "呼出", "5番窓口");
+  f.event("09:06:20", 102, "国民健康保険", "受付開始", "5番窓口");
+  f.event("09:12:20", 102, "国民健康保険", "受付終了", "5番窓口");
+  f.event("09:10:00", 103, "転入・転出", "呼出", "2番窓口");
+  f.event("09:12:00", 103, "転入・転出", "再呼出", "2番窓口");
+  f.event("09:14:00", 103, "転入・転出", "不在", "2番窓口");
+  f.event("09:08:00", 104, "転入・転出", "取消");
+  f.event("09:20:00", 101, "国民健康保険", "呼出", "5番窓口");
+  f.event("09:20:30", 101, "国民健康保険", "受付開始", "5番窓口");
+  f.event("09:30:30", 101, "国民健康保険", "受付終了", "5番窓口");
+  f.once();
+  const std::string day0 = f.sql("SELECT min(received_ms) FROM st_crm_procedures");
+  const std::int64_t nine = std::stoll(day0);  // 09:00:00 JST as the machine wrote it
+  BOOST_TEST(nine == 1796601600000LL);         // 2026-12-07 00:00:00 UTC
+  // One visit per ticket; 101 has two procedures (transferred), the rest one.
+  BOOST_TEST(f.sql("SELECT ticket, count(*) FROM st_crm_visits v JOIN st_crm_procedures p ON p.visit_id = v.id "
+                   "GROUP BY v.id ORDER BY v.id") == "101 2\n102 1\n103 1\n104 1\n");
+  auto times = [&](const std::string& where) {
+    return f.sql("SELECT code, counter, progress, called_ms - received_ms, started_ms - received_ms, "
+                 "finished_ms - started_ms, no_show FROM st_crm_procedures p JOIN st_crm_visits v ON p.visit_id = v.id "
+                 "WHERE " + where + " ORDER BY p.id");
+  };
+  // 101: called after 5 min, served 10 min, transferred; then 国保 (received
+  // at the transfer) called 4.5 min later, served 10 min.
+  BOOST_TEST(times("v.ticket = '101'") == "転入・転出 1番窓口 3 300000 330000 600000 0\n"
+                                          "国民健康保険 5番窓口 3 270000 300000 600000 0\n");
+  BOOST_TEST(times("v.ticket = '102'") == "国民健康保険 5番窓口 3 300000 320000 360000 0\n");
+  // 103: called after 8 min, recalled, a no-show: withdrawn, never served.
+  BOOST_TEST(f.sql("SELECT progress, called_ms - received_ms, started_ms, no_show FROM st_crm_procedures p JOIN "
+                   "st_crm_visits v ON p.visit_id = v.id WHERE v.ticket = '103'") == "5 480000 0 1\n");
+  // 104: cancelled before any call.
+  BOOST_TEST(f.sql("SELECT progress, called_ms, no_show FROM st_crm_procedures p JOIN st_crm_visits v ON "
+                   "p.visit_id = v.id WHERE v.ticket = '104'") == "5 0 0\n");
+  BOOST_TEST(f.sql("SELECT count(*) FROM st_crm_visits WHERE closed_ms > 0") == "4\n");
+  const std::string history = f.sql("SELECT count(*) FROM st_crm_visit_events");
+  // The same log again under another name: nothing changes.
+  f.append(test::readFile(f.dir / "log/tickets.csv"), "tickets-copy.csv");
+  f.once();
+  BOOST_TEST(f.sql("SELECT count(*) FROM st_crm_visits") == "4\n");
+  BOOST_TEST(f.sql("SELECT count(*) FROM st_crm_visit_events") == history);
+}
+
+// Events out of order: a call before its ticket's issue is held, then taken
+// when the issue arrives (the wait right); one whose issue never comes is
+// reported after ticket-hold, by its key, in renkei status.
+BOOST_AUTO_TEST_CASE(a_call_before_its_issue_waits_for_it_or_is_reported) {
+  Floor f("<ticket-hold>1s</ticket-hold>");
+  f.event("09:05:00", 201, "転入・転出", "呼出", "1番窓口");
+  f.event("09:06:00", 202, "転入・転出", "呼出", "2番窓口");
+  f.once();
+  BOOST_TEST(f.sql("SELECT count(*) FROM st_crm_visits") == "0\n");
+  BOOST_TEST(f.sql("SELECT count(*) FROM st_crm_ticket_events WHERE held = 1") == "2\n");
+  f.event("09:00:00", 201, "転入・転出", "発券");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  f.once();
+  BOOST_TEST(f.sql("SELECT v.ticket, called_ms - received_ms FROM st_crm_visits v JOIN st_crm_procedures p ON "
+                   "p.visit_id = v.id") == "201 300000\n");
+  auto status = runRenkei({"status", "--config", f.config()});
+  BOOST_TEST(status.exitCode == 4, status.out);
+  BOOST_TEST(status.out.find("'ticket 本庁舎|2026-12-07|転入・転出|202|2|called' refused") != std::string::npos,
+             status.out);
+  BOOST_TEST(status.out.find("waited longer than ticket-hold for its ticket's issue") != std::string::npos);
+  BOOST_TEST(status.out.find("|201|") == std::string::npos);  // taken, not reported
 }
