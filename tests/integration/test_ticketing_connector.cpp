@@ -7,6 +7,8 @@
 #define BOOST_TEST_MODULE renkei_ticketing_connector
 #include <boost/test/unit_test.hpp>
 
+#include <Poco/JSON/Parser.h>
+
 #include <signal.h>
 
 #include <chrono>
@@ -337,4 +339,40 @@ BOOST_AUTO_TEST_CASE(a_call_before_its_issue_waits_for_it_or_is_reported) {
              status.out);
   BOOST_TEST(status.out.find("waited longer than ticket-hold for its ticket's issue") != std::string::npos);
   BOOST_TEST(status.out.find("|201|") == std::string::npos);  // taken, not reported
+}
+
+// A whole simulated day (tests/tools/ticket_day.py: the morning peak, 17
+// lines, lunch breaks, transfers, recalls, no-shows, residents giving up)
+// written as the machine's CP932 log and followed by the CRM: a visit per
+// ticket, every line's procedures, calls and waits, the no-shows, as the
+// simulator counted them; every visit closed at the end of the day.
+BOOST_AUTO_TEST_CASE(a_simulated_day_is_followed_ticket_by_ticket) {
+  Floor f;
+  fs::remove(f.dir / "log/tickets.csv");
+  std::string config = test::readFile(f.dir / "config.xml");
+  config.replace(config.find("</log-directory>"), 16, "</log-directory><encoding>cp932</encoding>");
+  test::writeFile(f.dir / "config.xml", config);
+  auto sim = test::run({"/usr/bin/python3", source("tests/tools/ticket_day.py").string(), "--out",
+                        (f.dir / "log").string(), "--tickets", "600", "--seed", "7", "--encoding", "cp932",
+                        "--summary", (f.dir / "summary.json").string()});
+  BOOST_REQUIRE_MESSAGE(sim.exitCode == 0, sim.err);
+  f.once();
+  Poco::JSON::Parser parser;
+  const auto summary = parser.parse(test::readFile(f.dir / "summary.json")).extract<Poco::JSON::Object::Ptr>();
+  const int issued = summary->getValue<int>("issued");
+  BOOST_TEST(issued > 500);
+  BOOST_TEST(f.sql("SELECT count(*) FROM st_crm_visits") == std::to_string(issued) + "\n");
+  BOOST_TEST(f.sql("SELECT count(*) FROM st_crm_visits WHERE closed_ms = 0") == "0\n");
+  BOOST_TEST(f.sql("SELECT count(*) FROM st_crm_procedures WHERE no_show = 1") ==
+             std::to_string(summary->getValue<int>("no_show")) + "\n");
+  const auto lines = summary->getObject("per_line");
+  for (const std::string& line : lines->getNames()) {
+    BOOST_TEST_CONTEXT(line) {
+      const auto l = lines->getObject(line);
+      BOOST_TEST(f.sql("SELECT count(*), sum(called_ms > 0), coalesce(sum(CASE WHEN called_ms > 0 THEN called_ms - "
+                       "received_ms END), 0) / 1000 FROM st_crm_procedures WHERE code = '" + line + "'") ==
+                 std::to_string(l->getValue<int>("procedures")) + " " + std::to_string(l->getValue<int>("called")) +
+                     " " + std::to_string(l->getValue<long>("wait_sum_s")) + "\n");
+    }
+  }
 }
