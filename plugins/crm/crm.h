@@ -61,6 +61,19 @@ struct TicketTotals {
   std::size_t applied = 0, duplicates = 0, held = 0, released = 0, invalid = 0;
   /// Events held past the hold time, reported now (event key, event).
   std::vector<std::pair<std::string, std::string>> expired;
+  /// The events applied (a held one when its issue came), in order: what
+  /// the live events say.
+  std::vector<TicketEvent> events;
+};
+
+/// A line's queue now: the tickets issued and not called yet, the number
+/// last called, and the wait a ticket issued now may expect (the median
+/// issue → call of the line's last ten calls that day; 0 when none yet).
+struct LineStatus {
+  std::string site, date, line;
+  std::int64_t waiting = 0;
+  std::string current;
+  std::int64_t expectedWaitSeconds = 0;
 };
 
 /// 受付, 対応中 … for a progress.
@@ -154,6 +167,8 @@ class Crm {
   /// issue, its procedure (the line) moved on by the floor; an event before
   /// its ticket's issue held until the issue comes.
   TicketTotals applyTicketEvents(const std::vector<Record>& records, std::int64_t now);
+  /// The queue of `line` at `site` on business date `date`.
+  LineStatus lineStatus(const std::string& site, const std::string& date, const std::string& line);
 
   /// Whole days [from, to] (YYYY-MM-DD in the report's time zone).
   api::Report report(const std::string& from, const std::string& to);
@@ -170,7 +185,7 @@ class Crm {
   CrmOptions options_;
   void purgeDrafts(StateSession& s, std::int64_t now);
   bool ticketKnown(StateSession& s, const std::string& ticketKey);
-  std::size_t releaseHeld(StateSession& s, const std::string& ticketKey);
+  std::size_t releaseHeld(StateSession& s, const std::string& ticketKey, std::vector<TicketEvent>& applied);
   void applyTicketEvent(StateSession& s, const TicketEvent& e);
   /// A procedure added to a visit (受付), with its history line; its id.
   std::int64_t insertProcedure(StateSession& s, std::int64_t visitId, const std::string& code,

@@ -14,6 +14,7 @@
 
 #include "crm.h"
 #include "renkei/json.h"
+#include "renkei/text.h"
 
 namespace renkei::plugins::crm {
 namespace {
@@ -117,7 +118,8 @@ TicketTotals Crm::applyTicketEvents(const std::vector<Record>& records, std::int
       }
       applyTicketEvent(s, e);
       ++totals.applied;
-      if (e.event == "issued") totals.released += releaseHeld(s, e.ticketKey);
+      totals.events.push_back(e);
+      if (e.event == "issued") totals.released += releaseHeld(s, e.ticketKey, totals.events);
     }
     // Held past their time: reported once (the ticket's issue never came).
     s.query("SELECT event_key, event FROM " + ticketEvents_ + " WHERE held = 1 AND reported = 0 AND received_ms < ?",
@@ -137,7 +139,7 @@ bool Crm::ticketKnown(StateSession& s, const std::string& ticketKey) {
   return found;
 }
 
-std::size_t Crm::releaseHeld(StateSession& s, const std::string& ticketKey) {
+std::size_t Crm::releaseHeld(StateSession& s, const std::string& ticketKey, std::vector<TicketEvent>& applied) {
   std::vector<std::string> records;
   s.query("SELECT record FROM " + ticketEvents_ + " WHERE ticket_key = ? AND held = 1 ORDER BY at_ms, event_key",
           {ticketKey}, [&](StateRows& row) { records.push_back(row.text(0)); });
@@ -148,6 +150,7 @@ std::size_t Crm::releaseHeld(StateSession& s, const std::string& ticketKey) {
                   f["seq"],  f["to_line"],       0,          ticketKey};
     e.at = std::stoll(f["at_ms"]);
     applyTicketEvent(s, e);
+    applied.push_back(e);
   }
   s.run("UPDATE " + ticketEvents_ + " SET held = 0 WHERE ticket_key = ? AND held = 1", {ticketKey});
   return records.size();
@@ -231,6 +234,35 @@ void Crm::applyTicketEvent(StateSession& s, const TicketEvent& e) {
           [&](StateRows& row) { stillOpen = row.integer(0); });
   if (!stillOpen && s.run("UPDATE " + visits_ + " SET closed_ms = ? WHERE id = ? AND closed_ms = 0", {e.at, visit}) > 0)
     event(s, visit, e.at, "closed", "ticket " + e.ticket + " done", by);
+}
+
+LineStatus Crm::lineStatus(const std::string& site, const std::string& date, const std::string& line) {
+  LineStatus out;
+  out.site = site;
+  out.date = date;
+  out.line = line;
+  const std::string prefix = site + "|" + date + "|" + line + "|";
+  std::vector<std::int64_t> waits;
+  std::int64_t lastCall = 0;
+  state_.read([&](StateSession& s) {
+    s.query("SELECT v.ticket, p.progress, p.called_ms, p.received_ms FROM " + tickets_ + " t JOIN " + procedures_ +
+                " p ON p.id = t.procedure_id JOIN " + visits_ + " v ON v.id = t.visit_id WHERE substr(t.ticket_key, 1, ?) = ? "
+                "ORDER BY p.called_ms",
+            {static_cast<std::int64_t>(utf8CodePoints(prefix).size()), prefix}, [&](StateRows& row) {
+              const std::int64_t progress = row.integer(1), called = row.integer(2), received = row.integer(3);
+              if (progress == api::Progress::RECEIVED && called == 0) ++out.waiting;
+              if (called) {
+                waits.push_back(called - received);
+                if (called >= lastCall) lastCall = called, out.current = row.text(0);
+              }
+            });
+  });
+  if (waits.size() > 10) waits.erase(waits.begin(), waits.end() - 10);
+  if (!waits.empty()) {
+    std::sort(waits.begin(), waits.end());
+    out.expectedWaitSeconds = waits[waits.size() / 2] / 1000;
+  }
+  return out;
 }
 
 }  // namespace renkei::plugins::crm

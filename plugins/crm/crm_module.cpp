@@ -2,7 +2,11 @@
 // their procedures, served to window systems as ResidentService and
 // CrmService (core/api/renkei.thrift). State lives in the host's store.
 #include <chrono>
+#include <filesystem>
+#include <initializer_list>
 #include <memory>
+#include <set>
+#include <tuple>
 
 #include <Poco/Logger.h>
 
@@ -18,6 +22,9 @@
 #include "renkei/text.h"
 #include <cstdio>
 #include "renkei/sdk.h"
+#include "renkei/json.h"
+#include "renkei/local_time.h"
+#include "zmq_channel.h"
 
 namespace renkei::plugins::crm {
 namespace {
@@ -60,6 +67,14 @@ const renkei_config_key kKeys[] = {
      "mappings/ticketing/log-to-events.xml): a ticket opens a visit, the floor moves its procedure (the line) on."},
     {"ticket-hold", "duration", "10m", 0,
      "An event whose ticket was not issued yet waits this long for the issue, then is reported (renkei status)."},
+    {"events-endpoint", "string", nullptr, 0,
+     "Where live floor events are published over ZeroMQ (PUB, CURVE), e.g. tcp://0.0.0.0:7420: a ticket issued, "
+     "called, served …, and each line's queue (waiting, the number called, the wait to expect). No personal values: "
+     "ticket numbers, lines, counters, counts. docs/live-events.md has the format."},
+    {"events-key", "path", nullptr, 0,
+     "This publisher's CURVE secret key (Z85; bridge-curve.key from `renkei bridge keygen`), with events-endpoint."},
+    {"events-clients", "list", nullptr, 0,
+     "CURVE public key files of the displays and front ends allowed to subscribe; any other key gets nothing."},
     {"keep-drafts-for", "duration", "3d", 0,
      "How long a draft is kept after it came, attached or not (drafts hold personal data; the visit keeps the id)."},
 };
@@ -508,6 +523,26 @@ class CrmModule final : public Module {
         localOffsetMinutes(settings, "report-utc-offset", *context.services, context.services->nowMs());
     clientTimes_ = settings.getBool("client-times");
     draftRecord_ = settings.getString("draft-record");
+    offsetMinutes_ = options.reportOffsetMinutes;
+    if (settings.has("events-endpoint") && !context.validating && !context.once) {
+      namespace ch = renkei::connectors::channel;
+      if (!settings.has("events-key") || !settings.has("events-clients"))
+        throw ConfigError("events-endpoint needs events-key and events-clients (who may subscribe)");
+      std::set<std::string> clients;
+      std::string secret;
+      try {
+        secret = ch::readCurveKey(settings.getPath("events-key").string());
+        for (const std::string& file : settings.getList("events-clients")) {
+          const std::filesystem::path path =
+              std::filesystem::path(file).is_relative() ? context.configDir / file : std::filesystem::path(file);
+          clients.insert(ch::readCurveKey(path.string()));
+        }
+      } catch (const std::exception& e) {
+        throw ConfigError(std::string("events-key, events-clients: ") + e.what());
+      }
+      publisher_ = std::make_unique<ch::ZmqPublisher>(settings.getString("events-endpoint"), secret, clients,
+                                                      ch::GateLimits{}, log_, "crm " + context.id + " events");
+    }
     ticketRecord_ = settings.getString("ticket-record");
     options.ticketHoldMs = settings.getDuration("ticket-hold").count();
     if (options.ticketHoldMs < 1000) throw ConfigError("ticket-hold: 1s at least");
@@ -599,6 +634,16 @@ class CrmModule final : public Module {
     }
   }
 
+  void start() override {
+    if (!publisher_) return;
+    publisher_->start();
+    log_->information("crm: live floor events on %s (CURVE; the subscribers' keys listed in events-clients)",
+                      publisher_->endpoint());
+  }
+  void stop() override {
+    if (publisher_) publisher_->stop();
+  }
+
   Outcome accept(const Batch& batch) override {
     try {
       // Move events drive each cached resident's status; any other record
@@ -640,6 +685,7 @@ class CrmModule final : public Module {
                         "machine time were not taken (route them through a ticket mapping)",
                         batch.id, t.invalid);
         if (t.held) log_->information("batch %s: %z ticket events wait for their ticket's issue", batch.id, t.held);
+        publishFloor(t.events);
         for (const auto& [key, event] : t.expired) {
           const std::string why = "the '" + event + "' event waited longer than ticket-hold for its ticket's issue";
           log_->warning("%s: %s", printable(key), why);
@@ -671,6 +717,44 @@ class CrmModule final : public Module {
   bool clientTimes_ = false;
   std::string draftRecord_ = "crm.draft";
   std::string ticketRecord_ = "ticket.event";
+  std::int64_t offsetMinutes_ = 9 * 60;
+  std::unique_ptr<renkei::connectors::channel::ZmqPublisher> publisher_;
+
+  /// After the commit: each event applied, then each line it touched with
+  /// its queue now. Never blocks: a subscriber gone or slow misses events
+  /// (it sees the gap in the sequence) and reads the state through the API.
+  void publishFloor(const std::vector<TicketEvent>& events) {
+    if (!publisher_ || events.empty()) return;
+    std::set<std::tuple<std::string, std::string, std::string>> lines;
+    for (const TicketEvent& e : events) {
+      std::string json = "{";
+      for (const auto& [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
+               {"site", e.site}, {"date", e.date}, {"line", e.line}, {"ticket", e.ticket}, {"event", e.event},
+               {"counter", e.counter}, {"to_line", e.toLine}, {"at", localTimeAt(e.at, offsetMinutes_)}}) {
+        if (json.size() > 1) json += ',';
+        appendJsonString(json, k);
+        json += ':';
+        appendJsonString(json, v);
+      }
+      publisher_->publish("ticket." + e.event, json + "}");
+      lines.emplace(e.site, e.date, e.line);
+      if (!e.toLine.empty()) lines.emplace(e.site, e.date, e.toLine);
+    }
+    for (const auto& [site, date, line] : lines) {
+      const LineStatus st = crm_->lineStatus(site, date, line);
+      std::string json = "{";
+      for (const auto& [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
+               {"site", st.site}, {"date", st.date}, {"line", st.line}, {"current", st.current}}) {
+        if (json.size() > 1) json += ',';
+        appendJsonString(json, k);
+        json += ':';
+        appendJsonString(json, v);
+      }
+      json += ",\"waiting\":" + std::to_string(st.waiting) +
+              ",\"expected_wait_s\":" + std::to_string(st.expectedWaitSeconds) + "}";
+      publisher_->publish("line.status", json);
+    }
+  }
   HostServices* services_ = nullptr;
   std::map<std::string, std::string> relatedEvents_;
   std::unique_ptr<Crm> crm_;

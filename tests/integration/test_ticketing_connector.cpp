@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -375,4 +376,68 @@ BOOST_AUTO_TEST_CASE(a_simulated_day_is_followed_ticket_by_ticket) {
                      " " + std::to_string(l->getValue<long>("wait_sum_s")) + "\n");
     }
   }
+}
+
+// Live floor events over ZeroMQ (PUB, CURVE) reach a display: the Python
+// subscriber of docs/examples — the one a display vendor copies — gets each
+// ticket event and each line's queue (waiting, the number called, the wait
+// to expect), PII-free, in sequence; a subscriber whose key is not listed
+// gets nothing.
+BOOST_AUTO_TEST_CASE(live_floor_events_reach_a_displays_subscriber) {
+  test::TempDir keys;
+  for (const char* who : {"crm", "display", "stranger"}) {
+    auto k = runRenkei({"bridge", "keygen", "--out", (keys / who).string(), "--zone", "lgwan"});
+    BOOST_REQUIRE_MESSAGE(k.exitCode == 0, k.err);
+  }
+  Floor f("<events-endpoint>tcp://127.0.0.1:0</events-endpoint><events-key>" +
+          (keys / "crm/bridge-curve.key").string() + "</events-key><events-clients>" +
+          (keys / "display/bridge-curve.pub").string() + "</events-clients>");
+  std::string config = test::readFile(f.dir / "config.xml");
+  config.replace(config.find("</log-directory>"), 16, "</log-directory><poll>100ms</poll>");
+  test::writeFile(f.dir / "config.xml", config);
+  auto host = test::spawn({test::renkeiBinary(), "serve", "--config", f.config()}, f.dir.path() / "host",
+                          {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+  std::string endpoint;
+  const std::regex bound("live floor events on (tcp://127\\.0\\.0\\.1:[0-9]+)");
+  for (int i = 0; i < 200 && endpoint.empty(); ++i) {
+    std::smatch m;
+    const std::string log = fs::exists(host.err) ? test::readFile(host.err) : "";
+    if (std::regex_search(log, m, bound)) endpoint = m[1];
+    else std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  BOOST_REQUIRE_MESSAGE(!endpoint.empty(), "the publisher did not start");
+  auto subscriber = [&](const char* who, int count, const char* timeout) {
+    return test::spawn({"/usr/bin/python3", source("docs/examples/floor_subscriber.py").string(), "--endpoint",
+                        endpoint, "--server-key", (keys / "crm/bridge-curve.pub").string(), "--key",
+                        (keys / who / "bridge-curve.key").string(), "--public",
+                        (keys / who / "bridge-curve.pub").string(), "--count", std::to_string(count), "--timeout",
+                        timeout},
+                       f.dir.path() / who);
+  };
+  auto display = subscriber("display", 4, "20");
+  auto stranger = subscriber("stranger", 1, "6");
+  for (int i = 0; i < 100 && (!fs::exists(display.out) || test::readFile(display.out).empty()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));  // the CURVE handshake and the subscription
+  f.event("09:00:00", 301, "転入・転出", "発券");
+  f.event("09:00:30", 302, "転入・転出", "発券");
+  f.event("09:04:00", 301, "転入・転出", "呼出", "1番窓口");
+  auto got = display.wait();
+  BOOST_TEST(got.exitCode == 0, got.err);
+  const std::string out = got.out;
+  BOOST_TEST(out.find("ticket.issued 1 {\"at\":\"2026-12-07 09:00:00 +09:00\",\"counter\":\"\",\"date\":\"2026-12-07\","
+                      "\"event\":\"issued\",\"line\":\"転入・転出\",\"site\":\"本庁舎\",\"ticket\":\"301\",\"to_line\":\"\"}") !=
+                 std::string::npos,
+             out);
+  BOOST_TEST(out.find("ticket.called 3 ") != std::string::npos, out);
+  // After the call: one still waits, 301 is the number called, the wait to expect is 301's (4 min).
+  BOOST_TEST(out.find("line.status 4 {\"current\":\"301\",\"date\":\"2026-12-07\",\"expected_wait_s\":240,"
+                      "\"line\":\"転入・転出\",\"site\":\"本庁舎\",\"waiting\":1}") != std::string::npos,
+             out);
+  BOOST_TEST(out.find("missed") == std::string::npos);
+  auto refused = stranger.wait();
+  BOOST_TEST(refused.exitCode == 1);  // no event: its key is not listed
+  BOOST_TEST(refused.out.find("ticket.") == std::string::npos);
+  ::kill(host.pid, SIGTERM);
+  BOOST_TEST(host.wait().exitCode == 0);
 }
