@@ -8,7 +8,13 @@
 // the record's fields by name; a route's mapping turns the vendor's fields
 // and codes into the normalised ticket event. connectors/ticketing/README.md
 // has every key.
+#include <Poco/JSON/Parser.h>
 #include <Poco/Logger.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
+#include <Poco/Net/TCPServer.h>
+#include <Poco/Net/TCPServerConnection.h>
+#include <Poco/Net/TCPServerConnectionFactory.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,7 +58,36 @@ const renkei_config_key kKeys[] = {
     {"max-line", "size", "64KiB", 0,
      "A longer line is refused with its file:line (the machine's log is kept as it is) and the reading goes on."},
     {"batch-lines", "int", "500", 0, "At most this many lines in one commit."},
+    {"listen", "string", "", 0,
+     "host:port of a TCP listener for JSON lines (one event per line, a flat or nested object); each line answered "
+     "`ok` once committed or `error <why>`. Empty: no listener. Bind the LGWAN address the machine reaches."},
+    {"max-connections", "int", "16", 0, "Connections served at once on listen; more wait, then are closed."},
+    {"idle-timeout", "duration", "60s", 0, "A connection that sends nothing for this long is closed."},
+    {"tcp-record", "string", "ticket.json", 0, "Record type of the lines taken on listen."},
 };
+
+/// A JSON value's leaves as fields: nested objects by dotted names
+/// ("data.ticket.number"), arrays by index; false past 8 levels or 200
+/// fields (a hostile line).
+bool flatten(const Poco::Dynamic::Var& v, const std::string& name, std::vector<std::pair<std::string, std::string>>& out,
+             int depth = 0) {
+  if (depth > 8 || out.size() > 200) return false;
+  if (v.type() == typeid(Poco::JSON::Object::Ptr)) {
+    const auto o = v.extract<Poco::JSON::Object::Ptr>();
+    for (const auto& [k, child] : *o)
+      if (!flatten(child, name.empty() ? k : name + "." + k, out, depth + 1)) return false;
+    return true;
+  }
+  if (v.type() == typeid(Poco::JSON::Array::Ptr)) {
+    const auto a = v.extract<Poco::JSON::Array::Ptr>();
+    for (std::size_t i = 0; i < a->size(); ++i)
+      if (!flatten(a->get(static_cast<unsigned>(i)), name + "." + std::to_string(i), out, depth + 1)) return false;
+    return true;
+  }
+  if (name.empty()) return false;  // a line that is not an object
+  out.emplace_back(name, v.isEmpty() ? std::string() : v.convert<std::string>());
+  return true;
+}
 
 /// One CSV line split into fields ("" quoting, the delimiter inside quotes).
 /// False when a quote is left open.
@@ -119,6 +154,20 @@ class TicketingConnector final : public Connector {
     if (maxLine_ < 256 || maxLine_ > (16u << 20)) throw ConfigError("max-line: 256 bytes to 16MiB");
     batchLines_ = settings.getInt("batch-lines");
     if (batchLines_ < 1 || batchLines_ > 100000) throw ConfigError("batch-lines: 1 to 100000");
+    listen_ = settings.getString("listen");
+    tcpRecord_ = settings.getString("tcp-record");
+    maxConnections_ = static_cast<int>(settings.getInt("max-connections"));
+    if (maxConnections_ < 1 || maxConnections_ > 1024) throw ConfigError("max-connections: 1 to 1024");
+    idle_ = std::chrono::duration_cast<std::chrono::milliseconds>(settings.getDuration("idle-timeout"));
+    if (idle_.count() < 1000) throw ConfigError("idle-timeout: 1s at least");
+    if (!listen_.empty()) {
+      try {
+        Poco::Net::SocketAddress check(listen_);
+        (void)check;
+      } catch (const Poco::Exception& e) {
+        throw ConfigError("listen: '" + listen_ + "' is not host:port (" + e.displayText() + ")");
+      }
+    }
     if (context.validating) return;  // renkei check: no store
     state_ = &services_->state();
     state_->migrate({
@@ -132,16 +181,73 @@ class TicketingConnector final : public Connector {
   }
 
   std::vector<EmittedType> emits() const override {
-    return {{record_, EmittedType::Routes::AtLeastOne, "the ticket machine's log lines"}};
+    std::vector<EmittedType> out{{record_, EmittedType::Routes::AtLeastOne, "the ticket machine's log lines"}};
+    if (!listen_.empty()) out.push_back({tcpRecord_, EmittedType::Routes::AtLeastOne, "the events taken on listen"});
+    return out;
   }
 
   void start() override {
-    if (once_) return;  // serve --once: takeWaiting() reads on the host's thread
+    if (once_) return;  // serve --once: takeWaiting() reads on the host's thread; the service holds listen
     Worker::Options o;
     o.interval = poll_;
     worker_.start("ticketing " + id_ + ": reading the machine's log", o, [this] { pass(); }, *log_);
+    if (!listen_.empty()) {
+      auto* params = new Poco::Net::TCPServerParams;
+      params->setMaxThreads(maxConnections_);
+      params->setMaxQueued(maxConnections_);
+      params->setThreadIdleTime(Poco::Timespan(10, 0));
+      tcp_ = std::make_unique<Poco::Net::TCPServer>(
+          new Factory(*this), Poco::Net::ServerSocket(Poco::Net::SocketAddress(listen_)), params);
+      tcp_->start();
+      log_->information("ticketing %s: JSON lines on %s", id_, tcp_->socket().address().toString());
+    }
   }
-  void stop() override { worker_.stop(); }
+  void stop() override {
+    if (tcp_) tcp_->stop();
+    tcp_.reset();
+    worker_.stop();
+  }
+
+  /// One JSON line from `peer`: "ok" once committed, or "error <why>".
+  std::string takeJson(const std::string& line, const std::string& peer, std::int64_t number) {
+    std::vector<std::pair<std::string, std::string>> fields;
+    std::string why;
+    if (firstInvalidUtf8(line) != std::string::npos) {
+      why = "not UTF-8";
+    } else {
+      try {
+        Poco::JSON::Parser parser;
+        if (!flatten(parser.parse(line), "", fields)) why = "not a JSON object of at most 200 fields, 8 levels deep";
+      } catch (const Poco::Exception&) {
+        why = "not JSON";
+      }
+    }
+    FieldNames n{"site", "source"};
+    for (const auto& [k, v] : fields) n.push_back(k);
+    std::sort(n.begin() + 2, n.end());
+    if (why.empty() && std::adjacent_find(n.begin() + 2, n.end()) != n.end()) why = "a field named twice";
+    if (!why.empty()) {
+      refuse("listen " + peer, number, why);
+      return "error " + why;
+    }
+    auto names = std::make_shared<const FieldNames>(n);
+    Record r(names);
+    r.set(0, site_);
+    r.set(1, "tcp");
+    for (const auto& [k, v] : fields)
+      r.set(static_cast<std::size_t>(std::lower_bound(names->begin() + 2, names->end(), k) - names->begin()), v);
+    Emission e;
+    // The line itself is the event's identity: the same line sent again
+    // (a machine that did not hear the "ok") lands once.
+    e.key = "ticketing:" + id_ + ":json:" + seal::sha256Hex(line).substr(0, 40);
+    RecordSet set;
+    set.recordType = tcpRecord_;
+    set.records.push_back(std::move(r));
+    e.sets.push_back(std::move(set));
+    const Outcome o = services_->emit(e);
+    if (!o.isOk()) return "error the store cannot take it now; send it again";
+    return "ok";
+  }
   void takeWaiting() override { pass(); }
 
  private:
@@ -314,6 +420,69 @@ class TicketingConnector final : public Connector {
     return true;
   }
 
+  /// A connection on listen: JSON lines in, one answer per line out;
+  /// closed on a line past max-line or after idle-timeout of silence.
+  class Connection final : public Poco::Net::TCPServerConnection {
+   public:
+    Connection(const Poco::Net::StreamSocket& s, TicketingConnector& owner)
+        : Poco::Net::TCPServerConnection(s), owner_(owner) {}
+    void run() override {
+      Poco::Net::StreamSocket& s = socket();
+      std::string peer;
+      try {
+        peer = s.peerAddress().toString();
+        s.setReceiveTimeout(Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(owner_.idle_.count()) * 1000));
+        std::string buffer;
+        char chunk[16384];
+        std::int64_t number = 0;
+        for (;;) {
+          const int n = s.receiveBytes(chunk, sizeof chunk);
+          if (n <= 0) return;
+          buffer.append(chunk, static_cast<std::size_t>(n));
+          for (std::size_t nl; (nl = buffer.find('\n')) != std::string::npos;) {
+            std::string line = buffer.substr(0, nl);
+            buffer.erase(0, nl + 1);
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            ++number;
+            if (line.empty()) continue;
+            std::string answer;
+            if (line.size() > owner_.maxLine_) {
+              answer = "error a line longer than max-line";
+              owner_.refuse("listen " + peer, number, "a line longer than max-line");
+            } else {
+              answer = owner_.takeJson(line, peer, number);
+            }
+            answer += "\n";
+            s.sendBytes(answer.data(), static_cast<int>(answer.size()));
+          }
+          if (buffer.size() > owner_.maxLine_) {
+            owner_.refuse("listen " + peer, number + 1, "a line longer than max-line: the connection is closed");
+            const std::string out = "error a line longer than max-line\n";
+            s.sendBytes(out.data(), static_cast<int>(out.size()));
+            return;
+          }
+        }
+      } catch (const Poco::TimeoutException&) {
+        // idle-timeout: closed
+      } catch (const Poco::Exception&) {
+        // the peer went away
+      }
+    }
+
+   private:
+    TicketingConnector& owner_;
+  };
+  class Factory final : public Poco::Net::TCPServerConnectionFactory {
+   public:
+    explicit Factory(TicketingConnector& owner) : owner_(owner) {}
+    Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& s) override {
+      return new Connection(s, owner_);
+    }
+
+   private:
+    TicketingConnector& owner_;
+  };
+
   static constexpr std::size_t kOwn = 4;  ///< site, source, file, line before the machine's columns
 
   std::shared_ptr<const FieldNames> namesFor(const std::string& header) {
@@ -398,6 +567,10 @@ class TicketingConnector final : public Connector {
   std::int64_t batchLines_ = 500;
   std::map<std::string, std::shared_ptr<const FieldNames>> names_;
   Worker worker_;
+  std::string listen_, tcpRecord_;
+  int maxConnections_ = 16;
+  std::chrono::milliseconds idle_{60000};
+  std::unique_ptr<Poco::Net::TCPServer> tcp_;
 };
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <Poco/JSON/Parser.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
 
 #include <signal.h>
 
@@ -440,4 +442,66 @@ BOOST_AUTO_TEST_CASE(live_floor_events_reach_a_displays_subscriber) {
   BOOST_TEST(refused.out.find("ticket.") == std::string::npos);
   ::kill(host.pid, SIGTERM);
   BOOST_TEST(host.wait().exitCode == 0);
+}
+
+// The TCP listener for JSON lines: each line answered once committed (ok),
+// the same line sent again lands once, a nested object's leaves become
+// dotted fields; garbage is answered with why and refused by its
+// connection and line; a line past max-line closes the connection; a
+// silent one is closed after idle-timeout.
+BOOST_AUTO_TEST_CASE(json_lines_on_tcp_are_answered_once_committed_and_bounded) {
+  const int port = test::freePort();
+  Machine m("<listen>127.0.0.1:" + std::to_string(port) + "</listen><max-line>1KiB</max-line>"
+            "<idle-timeout>2s</idle-timeout>");
+  std::string config = test::readFile(m.dir / "config.xml");
+  config.replace(config.find("</renkei>"), 9,
+                 "  <route id=\"json\" from=\"tickets\" records=\"ticket.json\" to=\"out\"/>\n</renkei>\n");
+  test::writeFile(m.dir / "config.xml", config);
+  auto host = test::spawn({test::renkeiBinary(), "serve", "--config", m.config()}, m.dir.path() / "host",
+                          {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+  for (int i = 0; i < 200; ++i) {
+    if (fs::exists(host.err) && test::readFile(host.err).find("JSON lines on") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  Poco::Net::StreamSocket s(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
+  s.setReceiveTimeout(Poco::Timespan(10, 0));
+  auto answers = [&](std::size_t count) {
+    std::string got;
+    char buf[4096];
+    while (static_cast<std::size_t>(std::count(got.begin(), got.end(), '\n')) < count) {
+      const int n = s.receiveBytes(buf, sizeof buf);
+      if (n <= 0) break;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+    return got;
+  };
+  const std::string one = R"({"event":"called","ticket":"101","seq":1})";
+  const std::string lines = one + "\n" + R"({"event":"issued","ticket":"102","seq":2})" + "\n" + one + "\n" +
+                            "this is not json\n" + R"({"data":{"ticket":{"number":"103"},"counter":[1,2]}})" + "\n";
+  s.sendBytes(lines.data(), static_cast<int>(lines.size()));
+  BOOST_TEST(answers(5) == "ok\nok\nok\nerror not JSON\nok\n");
+  const std::string huge(5000, 'x');
+  s.sendBytes(huge.data(), static_cast<int>(huge.size()));
+  BOOST_TEST(answers(1) == "error a line longer than max-line\n");
+  char byte;
+  BOOST_TEST(s.receiveBytes(&byte, 1) == 0);  // closed
+  Poco::Net::StreamSocket idle(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
+  idle.setReceiveTimeout(Poco::Timespan(10, 0));
+  const auto started = std::chrono::steady_clock::now();
+  BOOST_TEST(idle.receiveBytes(&byte, 1) == 0);  // closed by the listener, not our time-out
+  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  BOOST_TEST(waited.count() >= 1500);
+  BOOST_TEST(waited.count() < 8000);
+  ::kill(host.pid, SIGTERM);
+  BOOST_TEST(host.wait().exitCode == 0);
+  // Three events, once each; the nested one by dotted names.
+  std::string out;
+  for (const std::string& name : test::listFiles(m.dir / "out/out")) out += test::readFile(m.dir / "out/out" / name);
+  BOOST_TEST(std::count(out.begin(), out.end(), '\n') == 3, out);
+  BOOST_TEST(out.find("\"data.counter.0\":\"1\",\"data.counter.1\":\"2\",\"data.ticket.number\":\"103\"") !=
+                 std::string::npos,
+             out);
+  auto status = runRenkei({"status", "--config", m.config()});
+  BOOST_TEST(status.out.find("not JSON") != std::string::npos, status.out);
+  BOOST_TEST(status.out.find("a line longer than max-line: the connection is closed") != std::string::npos);
 }
