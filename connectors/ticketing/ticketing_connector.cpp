@@ -10,7 +10,15 @@
 // has every key.
 #include <Poco/JSON/Parser.h>
 #include <Poco/Logger.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/Net/TCPServer.h>
 #include <Poco/Net/TCPServerConnection.h>
@@ -20,7 +28,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
+#include <fstream>
 #include <chrono>
 #include <filesystem>
 #include <fnmatch.h>
@@ -33,6 +43,7 @@
 #include "renkei/sdk.h"
 #include "renkei/support/codec.h"
 #include "renkei/support/diagnostics.h"
+#include "renkei/support/http_server.h"
 #include "renkei/support/seal.h"
 #include "renkei/support/worker.h"
 #include "renkei/text.h"
@@ -64,6 +75,18 @@ const renkei_config_key kKeys[] = {
     {"max-connections", "int", "16", 0, "Connections served at once on listen; more wait, then are closed."},
     {"idle-timeout", "duration", "60s", 0, "A connection that sends nothing for this long is closed."},
     {"tcp-record", "string", "ticket.json", 0, "Record type of the lines taken on listen."},
+    {"webhook-listen", "string", "", 0,
+     "host:port of the HTTPS webhook a vendor's service posts events to (JSON, signed with HMAC-SHA256). Empty: "
+     "none."},
+    {"webhook-certificate", "path", nullptr, 0, "The webhook's TLS certificate (PEM), with webhook-listen."},
+    {"webhook-key", "path", nullptr, 0, "Its private key (PEM, mode 600)."},
+    {"webhook-secret", "path", nullptr, 0,
+     "A file holding the shared secret the vendor signs each body with (HMAC-SHA256); never in the config."},
+    {"webhook-path", "string", "/ticketing/events", 0, "The path events are posted to."},
+    {"webhook-signature-header", "string", "X-Signature", 0,
+     "The header carrying the body's signature: lowercase hex, optionally after `sha256=`."},
+    {"webhook-max-body", "size", "1MiB", 0, "A larger body is refused (413) before it is read."},
+    {"webhook-record", "string", "ticket.webhook", 0, "Record type of the events taken on the webhook."},
 };
 
 /// A JSON value's leaves as fields: nested objects by dotted names
@@ -160,6 +183,24 @@ class TicketingConnector final : public Connector {
     if (maxConnections_ < 1 || maxConnections_ > 1024) throw ConfigError("max-connections: 1 to 1024");
     idle_ = std::chrono::duration_cast<std::chrono::milliseconds>(settings.getDuration("idle-timeout"));
     if (idle_.count() < 1000) throw ConfigError("idle-timeout: 1s at least");
+    webhookListen_ = settings.getString("webhook-listen");
+    webhookPath_ = settings.getString("webhook-path");
+    webhookHeader_ = settings.getString("webhook-signature-header");
+    webhookRecord_ = settings.getString("webhook-record");
+    webhookMaxBody_ = settings.getSize("webhook-max-body");
+    if (!webhookListen_.empty()) {
+      for (const char* k : {"webhook-certificate", "webhook-key", "webhook-secret"})
+        if (!settings.has(k)) throw ConfigError(std::string("webhook-listen needs ") + k);
+      webhookCertificate_ = settings.getPath("webhook-certificate");
+      webhookKey_ = settings.getPath("webhook-key");
+      std::ifstream in(settings.getPath("webhook-secret"), std::ios::binary);
+      std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+      if (!in.good() && !in.eof()) throw ConfigError("webhook-secret: cannot read the file");
+      if (secret.size() < 16) throw ConfigError("webhook-secret: at least 16 bytes (a secret a vendor cannot guess)");
+      webhookSecret_ = std::move(secret);
+      if (webhookMaxBody_ < 1024 || webhookMaxBody_ > (64u << 20)) throw ConfigError("webhook-max-body: 1KiB to 64MiB");
+    }
     if (!listen_.empty()) {
       try {
         Poco::Net::SocketAddress check(listen_);
@@ -183,6 +224,8 @@ class TicketingConnector final : public Connector {
   std::vector<EmittedType> emits() const override {
     std::vector<EmittedType> out{{record_, EmittedType::Routes::AtLeastOne, "the ticket machine's log lines"}};
     if (!listen_.empty()) out.push_back({tcpRecord_, EmittedType::Routes::AtLeastOne, "the events taken on listen"});
+    if (!webhookListen_.empty())
+      out.push_back({webhookRecord_, EmittedType::Routes::AtLeastOne, "the events posted to the webhook"});
     return out;
   }
 
@@ -201,11 +244,117 @@ class TicketingConnector final : public Connector {
       tcp_->start();
       log_->information("ticketing %s: JSON lines on %s", id_, tcp_->socket().address().toString());
     }
+    if (!webhookListen_.empty()) {
+      Poco::Net::SecureServerSocket socket(Poco::Net::SocketAddress(webhookListen_), 64,
+                                           http::serverContext(webhookKey_.string(), webhookCertificate_.string()));
+      const std::string bound = socket.address().toString();
+      http::Limits limits;
+      limits.threads = 8;
+      webhook_ = std::make_unique<http::Server>(socket, new WebhookFactory(*this), limits, "ticketing " + id_, *log_);
+      webhook_->start();
+      log_->information("ticketing %s: webhook on https://%s%s", id_, bound, webhookPath_);
+    }
   }
   void stop() override {
+    if (webhook_) webhook_->stop();
+    webhook_.reset();
     if (tcp_) tcp_->stop();
     tcp_.reset();
     worker_.stop();
+  }
+
+  /// One webhook request: the answer's status and body.
+  std::pair<int, std::string> takeWebhook(Poco::Net::HTTPServerRequest& request) {
+    if (request.getURI() != webhookPath_) return {404, "not found"};
+    if (request.getMethod() != "POST") return {405, "POST events here"};
+    if (request.hasContentLength() && request.getContentLength64() > static_cast<Poco::Int64>(webhookMaxBody_))
+      return refusedWebhook(413, "a body over webhook-max-body");
+    std::string body;
+    char chunk[16384];
+    std::istream& in = request.stream();
+    while (in && body.size() <= webhookMaxBody_) {
+      in.read(chunk, sizeof chunk);
+      body.append(chunk, static_cast<std::size_t>(in.gcount()));
+    }
+    if (body.size() > webhookMaxBody_) return refusedWebhook(413, "a body over webhook-max-body");
+    // The signature first: nothing of an unsigned body is read further.
+    std::string given = request.get(webhookHeader_, "");
+    if (given.rfind("sha256=", 0) == 0) given.erase(0, 7);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int macLength = 0;
+    HMAC(EVP_sha256(), webhookSecret_.data(), static_cast<int>(webhookSecret_.size()),
+         reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &macLength);
+    static const char* hex = "0123456789abcdef";
+    std::string expected;
+    for (unsigned int i = 0; i < macLength; ++i) expected += hex[mac[i] >> 4], expected += hex[mac[i] & 15];
+    for (char& c : given) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (given.size() != expected.size() || CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0)
+      return refusedWebhook(401, given.empty() ? "no signature" : "a wrong signature");
+    // One event, or an array of them.
+    std::vector<std::vector<std::pair<std::string, std::string>>> events;
+    try {
+      Poco::JSON::Parser parser;
+      const Poco::Dynamic::Var v = parser.parse(body);
+      std::vector<Poco::Dynamic::Var> items;
+      if (v.type() == typeid(Poco::JSON::Array::Ptr)) {
+        const auto a = v.extract<Poco::JSON::Array::Ptr>();
+        if (a->size() > 1000) return refusedWebhook(400, "more than 1000 events in one body");
+        for (std::size_t i = 0; i < a->size(); ++i) items.push_back(a->get(static_cast<unsigned>(i)));
+      } else {
+        items.push_back(v);
+      }
+      for (const auto& item : items) {
+        events.emplace_back();
+        if (!flatten(item, "", events.back())) return refusedWebhook(400, "an event that is not a JSON object");
+      }
+    } catch (const Poco::Exception&) {
+      return refusedWebhook(400, "a body that is not JSON");
+    }
+    const std::string bodyKey = seal::sha256Hex(body).substr(0, 40);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      // The body is the delivery's identity: a webhook sent again lands once.
+      const std::string why =
+          emitFields(events[i], "webhook", webhookRecord_, "ticketing:" + id_ + ":webhook:" + bodyKey + ":" +
+                                                               std::to_string(i));
+      if (why == "retry") return {503, "the store cannot take it now; send it again"};
+      if (!why.empty()) return refusedWebhook(400, why);
+    }
+    return {200, "ok"};
+  }
+
+  std::pair<int, std::string> refusedWebhook(int status, const std::string& why) {
+    // Counted, never stored: what an unsigned caller sent is not kept.
+    services_->metrics()
+        .counter("renkei_ticketing_webhook_refused_total", "Webhook requests refused, by why",
+                 {{"connector", id_}, {"status", std::to_string(status)}})
+        .add();
+    log_->warning("ticketing %s: webhook request refused (%d): %s", id_, status, why);
+    return {status, why};
+  }
+
+  /// A record of `fields` (name order) emitted under `key`: "" done,
+  /// "retry" when the store cannot take it now, else why it is refused.
+  std::string emitFields(const std::vector<std::pair<std::string, std::string>>& fields, const char* source,
+                         const std::string& recordType, const std::string& key) {
+    FieldNames n{"site", "source"};
+    for (const auto& [k, v] : fields) n.push_back(k);
+    std::sort(n.begin() + 2, n.end());
+    if (std::adjacent_find(n.begin() + 2, n.end()) != n.end()) return "a field named twice";
+    auto names = std::make_shared<const FieldNames>(n);
+    Record r(names);
+    r.set(0, site_);
+    r.set(1, source);
+    for (const auto& [k, v] : fields)
+      r.set(static_cast<std::size_t>(std::lower_bound(names->begin() + 2, names->end(), k) - names->begin()), v);
+    Emission e;
+    e.key = key;
+    RecordSet set;
+    set.recordType = recordType;
+    set.records.push_back(std::move(r));
+    e.sets.push_back(std::move(set));
+    const Outcome o = services_->emit(e);
+    if (o.status() == Outcome::Status::Retry) return "retry";
+    return o.isOk() ? "" : o.message();
   }
 
   /// One JSON line from `peer`: "ok" once committed, or "error <why>".
@@ -222,30 +371,14 @@ class TicketingConnector final : public Connector {
         why = "not JSON";
       }
     }
-    FieldNames n{"site", "source"};
-    for (const auto& [k, v] : fields) n.push_back(k);
-    std::sort(n.begin() + 2, n.end());
-    if (why.empty() && std::adjacent_find(n.begin() + 2, n.end()) != n.end()) why = "a field named twice";
+    // The line itself is the event's identity: the same line sent again
+    // (a machine that did not hear the "ok") lands once.
+    if (why.empty()) why = emitFields(fields, "tcp", tcpRecord_, "ticketing:" + id_ + ":json:" + seal::sha256Hex(line).substr(0, 40));
+    if (why == "retry") return "error the store cannot take it now; send it again";
     if (!why.empty()) {
       refuse("listen " + peer, number, why);
       return "error " + why;
     }
-    auto names = std::make_shared<const FieldNames>(n);
-    Record r(names);
-    r.set(0, site_);
-    r.set(1, "tcp");
-    for (const auto& [k, v] : fields)
-      r.set(static_cast<std::size_t>(std::lower_bound(names->begin() + 2, names->end(), k) - names->begin()), v);
-    Emission e;
-    // The line itself is the event's identity: the same line sent again
-    // (a machine that did not hear the "ok") lands once.
-    e.key = "ticketing:" + id_ + ":json:" + seal::sha256Hex(line).substr(0, 40);
-    RecordSet set;
-    set.recordType = tcpRecord_;
-    set.records.push_back(std::move(r));
-    e.sets.push_back(std::move(set));
-    const Outcome o = services_->emit(e);
-    if (!o.isOk()) return "error the store cannot take it now; send it again";
     return "ok";
   }
   void takeWaiting() override { pass(); }
@@ -483,6 +616,31 @@ class TicketingConnector final : public Connector {
     TicketingConnector& owner_;
   };
 
+  class WebhookHandler final : public Poco::Net::HTTPRequestHandler {
+   public:
+    explicit WebhookHandler(TicketingConnector& owner) : owner_(owner) {}
+    void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
+      const auto [status, text] = owner_.takeWebhook(request);
+      response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+      response.setContentType("text/plain; charset=utf-8");
+      response.setKeepAlive(false);
+      response.send() << text << "\n";
+    }
+
+   private:
+    TicketingConnector& owner_;
+  };
+  class WebhookFactory final : public Poco::Net::HTTPRequestHandlerFactory {
+   public:
+    explicit WebhookFactory(TicketingConnector& owner) : owner_(owner) {}
+    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+      return new WebhookHandler(owner_);
+    }
+
+   private:
+    TicketingConnector& owner_;
+  };
+
   static constexpr std::size_t kOwn = 4;  ///< site, source, file, line before the machine's columns
 
   std::shared_ptr<const FieldNames> namesFor(const std::string& header) {
@@ -571,6 +729,10 @@ class TicketingConnector final : public Connector {
   int maxConnections_ = 16;
   std::chrono::milliseconds idle_{60000};
   std::unique_ptr<Poco::Net::TCPServer> tcp_;
+  std::string webhookListen_, webhookPath_, webhookHeader_, webhookRecord_, webhookSecret_;
+  fs::path webhookCertificate_, webhookKey_;
+  std::uint64_t webhookMaxBody_ = 1u << 20;
+  std::unique_ptr<http::Server> webhook_;
 };
 
 }  // namespace

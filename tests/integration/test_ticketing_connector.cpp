@@ -505,3 +505,75 @@ BOOST_AUTO_TEST_CASE(json_lines_on_tcp_are_answered_once_committed_and_bounded) 
   BOOST_TEST(status.out.find("not JSON") != std::string::npos, status.out);
   BOOST_TEST(status.out.find("a line longer than max-line: the connection is closed") != std::string::npos);
 }
+
+// The HTTPS webhook a vendor's service posts to: each body signed with
+// HMAC-SHA256 under a secret read from a file. A signed body (here two
+// Qmatic-shaped events) is taken and followed by the CRM through the
+// shipped mapping; the same body again lands once; a wrong or missing
+// signature (401), a body over the limit (413, not read) and one that is
+// not JSON (400) are refused and counted, nothing of them stored.
+BOOST_AUTO_TEST_CASE(a_signed_webhook_is_taken_once_and_an_unsigned_one_refused) {
+  Floor f;
+  auto certs = test::run({source("scripts/make-certs").string(), (f.dir / "tls").string()});
+  BOOST_REQUIRE_MESSAGE(certs.exitCode == 0, certs.err);
+  test::writeFile(f.dir / "webhook.secret", "a-shared-secret-of-the-vendor-0123\n");
+  fs::permissions(f.dir / "webhook.secret", fs::perms::owner_read | fs::perms::owner_write);
+  const int port = test::freePort();
+  std::string config = test::readFile(f.dir / "config.xml");
+  config.replace(config.find("</log-directory>"), 16,
+                 "</log-directory><webhook-listen>127.0.0.1:" + std::to_string(port) +
+                     "</webhook-listen><webhook-certificate>" + (f.dir / "tls/server.crt").string() +
+                     "</webhook-certificate><webhook-key>" + (f.dir / "tls/server.key").string() +
+                     "</webhook-key><webhook-secret>" + (f.dir / "webhook.secret").string() +
+                     "</webhook-secret><webhook-max-body>64KiB</webhook-max-body>");
+  config.replace(config.find("</renkei>"), 9,
+                 "  <route id=\"hooks\" from=\"tickets\" records=\"ticket.webhook\" to=\"crm\" mapping=\"" +
+                     source("mappings/ticketing/qmatic-to-events.xml").string() + "\"/>\n</renkei>\n");
+  test::writeFile(f.dir / "config.xml", config);
+  auto host = test::spawn({test::renkeiBinary(), "serve", "--config", f.config()}, f.dir.path() / "host",
+                          {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+  for (int i = 0; i < 200; ++i) {
+    if (fs::exists(host.err) && test::readFile(host.err).find("webhook on https://") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const std::string poster = R"PY(
+import hashlib, hmac, json, ssl, sys, urllib.request
+url, ca, secret = sys.argv[1], sys.argv[2], open(sys.argv[3], "rb").read().strip()
+context = ssl.create_default_context(cafile=ca)
+def post(body, signature):
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+    if signature is not None:
+        request.add_header("X-Signature", signature)
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+def sign(body):
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+events = [{"event": "VISIT_CREATE", "eventId": 1, "timeStamp": "2026-12-07T09:00:00+09:00",
+           "parameters": {"queueName": "転入・転出", "ticket": "A012"}},
+          {"event": "VISIT_CALL", "eventId": 2, "timeStamp": "2026-12-07T09:04:00+09:00",
+           "parameters": {"queueName": "転入・転出", "ticket": "A012", "servicePointName": "1番窓口"}}]
+body = json.dumps(events, ensure_ascii=False).encode("utf-8")
+print(post(body, sign(body)), post(body, sign(body)), post(body, "sha256=" + "0" * 64), post(body, None),
+      post(b"x" * 200000, sign(b"x" * 200000)), post(b"not json", sign(b"not json")))
+)PY";
+  test::writeFile(f.dir / "post.py", poster);
+  auto posted = test::run({"/usr/bin/python3", (f.dir / "post.py").string(),
+                           "https://localhost:" + std::to_string(port) + "/ticketing/events",
+                           (f.dir / "tls/ca.crt").string(), (f.dir / "webhook.secret").string()});
+  BOOST_TEST(posted.out == "200 200 401 401 413 400\n", posted.out << posted.err);
+  for (int i = 0; i < 100 && f.sql("SELECT count(*) FROM st_crm_procedures WHERE called_ms > 0") != "1\n"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ::kill(host.pid, SIGTERM);
+  BOOST_TEST(host.wait().exitCode == 0);
+  BOOST_TEST(f.sql("SELECT v.ticket, p.code, p.counter, p.called_ms - p.received_ms FROM st_crm_visits v JOIN "
+                   "st_crm_procedures p ON p.visit_id = v.id") == "A012 転入・転出 1番窓口 240000\n");
+  BOOST_TEST(f.sql("SELECT count(*) FROM st_crm_ticket_events") == "2\n");  // the repeat taken once
+  const std::string log = test::readFile(host.err);
+  for (const char* why : {"refused (401): a wrong signature", "refused (401): no signature",
+                          "refused (413): a body over webhook-max-body", "refused (400): a body that is not JSON"})
+    BOOST_TEST(log.find(why) != std::string::npos, why);
+  BOOST_TEST(log.find("VISIT_CREATE") == std::string::npos);  // bodies never in the log
+}
