@@ -577,3 +577,54 @@ print(post(body, sign(body)), post(body, sign(body)), post(body, "sha256=" + "0"
     BOOST_TEST(log.find(why) != std::string::npos, why);
   BOOST_TEST(log.find("VISIT_CREATE") == std::string::npos);  // bodies never in the log
 }
+
+// A busy morning while renkei is killed with SIGKILL 20 times: the machine
+// (the simulator, in scaled real time) keeps writing its log; every event
+// lands once in the CRM and every line's waits are right, as the simulator
+// counted them. A ticket number used again the next day is a new ticket.
+BOOST_AUTO_TEST_CASE(sigkill_through_a_busy_morning_leaves_every_wait_right) {
+  Floor f;
+  fs::remove(f.dir / "log/tickets.csv");
+  auto sim = test::spawn({"/usr/bin/python3", source("tests/tools/ticket_day.py").string(), "--out",
+                          (f.dir / "log").string(), "--tickets", "400", "--seed", "11", "--speed", "2500",
+                          "--summary", (f.dir / "summary.json").string()},
+                         f.dir.path() / "simulator");
+  std::mt19937 random(20261208);
+  int kills = 0;
+  test::ProcessResult simulated;
+  for (int run = 0; kills < 20 && run < 60; ++run) {
+    auto host = test::spawn({test::renkeiBinary(), "serve", "--config", f.config()},
+                            f.dir.path() / ("run" + std::to_string(run)),
+                            {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(150, 450)(random)));
+    ::kill(host.pid, SIGKILL);
+    if (host.wait().signal == SIGKILL) ++kills;
+  }
+  BOOST_TEST(kills >= 20);
+  const std::string visitsWhileKilled = f.sql("SELECT count(*) FROM st_crm_visits");
+  simulated = sim.wait();
+  BOOST_REQUIRE_MESSAGE(simulated.exitCode == 0, simulated.err);
+  f.once();
+  f.once();
+  BOOST_TEST_MESSAGE(std::stoi(visitsWhileKilled) << " visits opened by the hosts killed");
+  BOOST_TEST(std::stoi(visitsWhileKilled) > 0);
+  Poco::JSON::Parser parser;
+  const auto summary = parser.parse(test::readFile(f.dir / "summary.json")).extract<Poco::JSON::Object::Ptr>();
+  BOOST_TEST(f.sql("SELECT count(*) FROM st_crm_visits") == std::to_string(summary->getValue<int>("issued")) + "\n");
+  BOOST_TEST(f.sql("SELECT count(*) FROM st_crm_ticket_events") ==
+             std::to_string(summary->getValue<int>("events")) + "\n");
+  const auto lines = summary->getObject("per_line");
+  for (const std::string& line : lines->getNames()) {
+    const auto l = lines->getObject(line);
+    BOOST_TEST(f.sql("SELECT count(*), sum(called_ms > 0), coalesce(sum(CASE WHEN called_ms > 0 THEN called_ms - "
+                     "received_ms END), 0) / 1000 FROM st_crm_procedures WHERE code = '" + line + "'") ==
+                   std::to_string(l->getValue<int>("procedures")) + " " + std::to_string(l->getValue<int>("called")) +
+                       " " + std::to_string(l->getValue<long>("wait_sum_s")) + "\n",
+               line);
+  }
+  // The next day the machine starts its numbers again: 100 is a new ticket.
+  f.append("日時,番号,受付内容,イベント,窓口,担当,連番,転送先\n2026-12-08 08:31:00,100,転居,発券,,,1,\n",
+           "tickets-20261208.csv");
+  f.once();
+  BOOST_TEST(f.sql("SELECT count(*) FROM st_crm_visits WHERE ticket = '100'") == "2\n");
+}
