@@ -45,6 +45,9 @@ struct DemoCopy {
     const std::string fixed = "port=\"9443\"";
     BOOST_REQUIRE(xml.find(fixed) != std::string::npos);
     xml.replace(xml.find(fixed), fixed.size(), "port=\"0\"");
+    const std::string events = "tcp://127.0.0.1:7420";  // the live floor events too
+    BOOST_REQUIRE(xml.find(events) != std::string::npos);
+    xml.replace(xml.find(events), events.size(), "tcp://127.0.0.1:0");
     test::writeFile(dir / "config/demo.xml", xml);
     auto certs = test::run({source("scripts/make-certs").string(), (dir / "var/tls").string(), "window-demo"});
     BOOST_REQUIRE_MESSAGE(certs.exitCode == 0, certs.err);
@@ -126,7 +129,7 @@ BOOST_AUTO_TEST_CASE(check_demo_config_is_clean) {
   DemoCopy demo;  // with the certificates scripts/demo makes
   auto r = runRenkei({"check", "--config", demo.config()});
   BOOST_TEST(r.exitCode == 0, r.err);
-  BOOST_TEST(r.out.find(": ok (instance demo, zone lgwan, 19 connectors, 2 modules, 22 routes)") != std::string::npos,
+  BOOST_TEST(r.out.find(": ok (instance demo, zone lgwan, 20 connectors, 2 modules, 23 routes)") != std::string::npos,
              r.out);
 }
 

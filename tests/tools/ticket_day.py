@@ -14,10 +14,11 @@ time order, optionally in (scaled) real time, and a summary of what it did
 (JSON) that tests and benchmarks compare with what renkei made of it.
 
     ticket_day.py --out LOG_DIR [--date 2026-12-07] [--tickets 600] [--seed 1]
-                  [--speed 0] [--encoding utf-8|cp932] [--summary FILE]
+                  [--speed 0] [--until HH:MM] [--encoding utf-8|cp932] [--summary FILE]
 
 --tickets: about how many tickets (the curve decides when); --speed N plays
-the day N times faster than real time (0: all at once).
+the day N times faster than real time (0: all at once); --until stops the
+log at that time of day (a busy morning; the summary is the whole day's).
 """
 import argparse
 import datetime
@@ -158,6 +159,7 @@ def main():
     ap.add_argument("--tickets", type=int, default=600)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--speed", type=float, default=0.0)
+    ap.add_argument("--until", help="HH:MM: write the log up to this time of day")
     ap.add_argument("--encoding", default="utf-8", choices=["utf-8", "cp932"])
     ap.add_argument("--summary")
     a = ap.parse_args()
@@ -169,7 +171,13 @@ def main():
         if log.tell() == 0:
             log.write("日時,番号,受付内容,イベント,窓口,担当,連番,転送先\n".encode(a.encoding))
         start, first = time.monotonic(), events[0][0] if events else 0
+        until = int(a.until[:2]) * 3600 + int(a.until[3:5]) * 60 if a.until else None
+        written = issued = 0
         for seq, (t, _, ticket, line, event, counter, staff, to) in enumerate(events, 1):
+            if until is not None and t > until:
+                break
+            written += 1
+            issued += event == "発券"
             if a.speed > 0:
                 delay = (t - first) / a.speed - (time.monotonic() - start)
                 if delay > 0:
@@ -183,9 +191,12 @@ def main():
     if a.summary:
         with open(a.summary, "w", encoding="utf-8") as f:
             json.dump(summary, f, ensure_ascii=False, indent=1)
-    print("%d tickets, %d events: %d served, %d transferred, %d no-shows, %d cancelled -> %s" % (
-        summary["issued"], len(events), summary["served"], summary["transferred"], summary["no_show"],
-        summary["cancelled"], path), file=sys.stderr)
+    if a.until:
+        print("%d tickets issued, %d events written up to %s -> %s" % (issued, written, a.until, path), file=sys.stderr)
+    else:
+        print("%d tickets, %d events: %d served, %d transferred, %d no-shows, %d cancelled -> %s" % (
+            summary["issued"], len(events), summary["served"], summary["transferred"], summary["no_show"],
+            summary["cancelled"], path), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -188,7 +188,8 @@ int main(int argc, char** argv) {
       for (const auto& t : r.perProcedure)
         std::cout << "  " << t.key << ": " << t.procedures << " procedures, wait avg " << std::fixed
                   << std::setprecision(0) << t.waitAvgSeconds << " s (p90 " << t.waitP90Seconds
-                  << " s), handling avg " << t.handleAvgSeconds << " s (p90 " << t.handleP90Seconds << " s)\n";
+                  << " s), handling avg " << t.handleAvgSeconds << " s (p90 " << t.handleP90Seconds << " s)"
+                  << (t.noShows ? ", no-shows " + std::to_string(t.noShows) : std::string()) << "\n";
     } else if (command == "drafts" && words.size() <= 2) {
       std::vector<api::Draft> list;
       crm.listDrafts(list, words.size() == 2 ? words[1] : std::string());
