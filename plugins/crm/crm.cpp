@@ -856,14 +856,17 @@ api::Report Crm::report(const std::string& fromText, const std::string& toText) 
     s.query("SELECT code, counter, progress, received_ms, started_ms, finished_ms, called_ms, no_show FROM " +
                 procedures_ + " WHERE received_ms >= ? AND received_ms < ?",
             {begin, end}, [&](StateRows& row) {
+              // Each column once, in order (an ODBC driver may read them no other way).
+              const std::string code = row.text(0), counter = row.text(1);
+              const auto progress = static_cast<api::Progress::type>(row.integer(2));
               const std::int64_t received = row.integer(3), started = row.integer(4), finished = row.integer(5);
               const std::int64_t called = row.integer(6);
-              const auto progress = static_cast<api::Progress::type>(row.integer(2));
+              const bool noShow = row.integer(7) != 0;
               count(received, false);
-              for (auto [m, key] : {std::pair{&byProcedure, row.text(0)}, std::pair{&byCounter, row.text(1)}}) {
+              for (auto [m, key] : {std::pair{&byProcedure, code}, std::pair{&byCounter, counter}}) {
                 Times& t = (*m)[key];
                 ++t.procedures;
-                t.noShows += row.integer(7) != 0;
+                t.noShows += noShow;
                 // The wait ends when the resident is called (a ticket's call),
                 // else when staff start.
                 if (called) t.waits.push_back(static_cast<double>(called - received) / 1000.0);

@@ -249,11 +249,12 @@ LineStatus Crm::lineStatus(const std::string& site, const std::string& date, con
                 " p ON p.id = t.procedure_id JOIN " + visits_ + " v ON v.id = t.visit_id WHERE substr(t.ticket_key, 1, ?) = ? "
                 "ORDER BY p.called_ms",
             {static_cast<std::int64_t>(utf8CodePoints(prefix).size()), prefix}, [&](StateRows& row) {
+              const std::string ticket = row.text(0);  // each column once, in order
               const std::int64_t progress = row.integer(1), called = row.integer(2), received = row.integer(3);
               if (progress == api::Progress::RECEIVED && called == 0) ++out.waiting;
               if (called) {
                 waits.push_back(called - received);
-                if (called >= lastCall) lastCall = called, out.current = row.text(0);
+                if (called >= lastCall) lastCall = called, out.current = ticket;
               }
             });
   });
