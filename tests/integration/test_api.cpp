@@ -1203,3 +1203,43 @@ BOOST_AUTO_TEST_CASE(a_read_certificate_is_a_draft_the_window_attaches_to_the_vi
   BOOST_TEST(v.drafts.empty());
   BOOST_TEST(v.history.at(1).what == "draft-attached");
 }
+
+// The floor through the report (here and on PostgreSQL): a ticket machine's
+// log followed by the CRM; CrmService.report gives each line's wait from the
+// issue to the first call, the counters' service times and the no-shows.
+BOOST_AUTO_TEST_CASE(the_floor_in_the_report_waits_to_the_call_and_no_shows) {
+  Host h(false, false, "", "", "",
+         "  <connector id=\"tickets\" plugin=\"ticketing\"><site>本庁舎</site><log-directory>ticket-log</log-directory>"
+         "<poll>100ms</poll></connector>\n"
+         "  <route id=\"floor\" from=\"tickets\" records=\"ticket.log\" to=\"crm\" mapping=\"" +
+             source("mappings/ticketing/log-to-events.xml").string() + "\"/>\n");
+  fs::create_directories(h.dir / "ticket-log");
+  test::writeFile(h.dir / "ticket-log/tickets.csv",
+                  "日時,番号,受付内容,イベント,窓口,担当,連番,転送先\n"
+                  "2026-12-07 09:00:00,101,転入・転出,発券,,,1,\n"
+                  "2026-12-07 09:01:00,102,転入・転出,発券,,,2,\n"
+                  "2026-12-07 09:05:00,101,転入・転出,呼出,1番窓口,A,3,\n"
+                  "2026-12-07 09:06:00,101,転入・転出,受付開始,1番窓口,A,4,\n"
+                  "2026-12-07 09:16:00,101,転入・転出,受付終了,1番窓口,A,5,\n"
+                  "2026-12-07 09:16:00,102,転入・転出,呼出,1番窓口,A,6,\n"
+                  "2026-12-07 09:20:00,102,転入・転出,不在,1番窓口,A,7,\n");
+  Client a = Client::as(h, "window-a");
+  api::Report r;
+  for (int i = 0; i < 100; ++i) {
+    a.crm->report(r, "2026-12-07", "2026-12-07");
+    if (!r.perProcedure.empty() && r.perProcedure[0].noShows == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  BOOST_TEST_REQUIRE(r.perProcedure.size() == 1u, h.log());
+  const api::TimeRow& line = r.perProcedure[0];
+  BOOST_TEST(line.key == "転入・転出");
+  BOOST_TEST(line.procedures == 2);
+  BOOST_TEST(line.waited == 2);
+  BOOST_TEST(line.waitAvgSeconds == 600.0);  // 101: 5 min to its call; 102: 15 min
+  BOOST_TEST(line.handled == 1);
+  BOOST_TEST(line.handleAvgSeconds == 600.0);  // 101: served 09:06-09:16
+  BOOST_TEST(line.noShows == 1);
+  BOOST_TEST_REQUIRE(r.perCounter.size() == 1u);
+  BOOST_TEST(r.perCounter[0].key == "1番窓口");
+  BOOST_TEST(r.perDay.at(0).visits == 2);
+}
