@@ -22,6 +22,7 @@
 #include <poppler/cpp/poppler-page-renderer.h>
 #include <poppler/cpp/poppler-page.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cmath>
 #include <cstdint>
@@ -79,6 +80,7 @@ int render(poppler::document& pdf, int index, int dpi, std::int64_t maxPixels, c
 }  // namespace
 
 int main(int argc, char** argv) {
+  ::umask(077);  // the rendered page is a resident's paper: readable by renkei alone
   limit(RLIMIT_AS, rlim_t{4} << 30);
   limit(RLIMIT_CPU, 120);
   limit(RLIMIT_CORE, 0);  // a crash leaves no image of a resident's papers behind

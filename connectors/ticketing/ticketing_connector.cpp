@@ -564,7 +564,11 @@ class TicketingConnector final : public Connector {
       std::string peer;
       try {
         peer = s.peerAddress().toString();
-        s.setReceiveTimeout(Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(owner_.idle_.count()) * 1000));
+        // A client that sends and never reads its answers would block the
+        // answer (and this thread) once its buffer is full: bounded too.
+        const Poco::Timespan idle(static_cast<Poco::Timespan::TimeDiff>(owner_.idle_.count()) * 1000);
+        s.setReceiveTimeout(idle);
+        s.setSendTimeout(idle);
         std::string buffer;
         char chunk[16384];
         std::int64_t number = 0;
