@@ -290,6 +290,7 @@ class TicketingConnector final : public Connector {
     for (char& c : given) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (given.size() != expected.size() || CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0)
       return refusedWebhook(401, given.empty() ? "no signature" : "a wrong signature");
+    if (firstInvalidUtf8(body) != std::string::npos) return refusedWebhook(400, "a body that is not UTF-8");
     // One event, or an array of them.
     std::vector<std::vector<std::pair<std::string, std::string>>> events;
     try {
@@ -306,6 +307,7 @@ class TicketingConnector final : public Connector {
       for (const auto& item : items) {
         events.emplace_back();
         if (!flatten(item, "", events.back())) return refusedWebhook(400, "an event that is not a JSON object");
+        if (namedTwice(events.back())) return refusedWebhook(400, "an event with a field named twice");
       }
     } catch (const Poco::Exception&) {
       return refusedWebhook(400, "a body that is not JSON");
@@ -332,14 +334,21 @@ class TicketingConnector final : public Connector {
     return {status, why};
   }
 
+  static bool namedTwice(const std::vector<std::pair<std::string, std::string>>& fields) {
+    std::vector<std::string> names;
+    for (const auto& [k, v] : fields) names.push_back(k);
+    std::sort(names.begin(), names.end());
+    return std::adjacent_find(names.begin(), names.end()) != names.end();
+  }
+
   /// A record of `fields` (name order) emitted under `key`: "" done,
   /// "retry" when the store cannot take it now, else why it is refused.
   std::string emitFields(const std::vector<std::pair<std::string, std::string>>& fields, const char* source,
                          const std::string& recordType, const std::string& key) {
+    if (namedTwice(fields)) return "a field named twice";
     FieldNames n{"site", "source"};
     for (const auto& [k, v] : fields) n.push_back(k);
     std::sort(n.begin() + 2, n.end());
-    if (std::adjacent_find(n.begin() + 2, n.end()) != n.end()) return "a field named twice";
     auto names = std::make_shared<const FieldNames>(n);
     Record r(names);
     r.set(0, site_);
@@ -373,7 +382,8 @@ class TicketingConnector final : public Connector {
     }
     // The line itself is the event's identity: the same line sent again
     // (a machine that did not hear the "ok") lands once.
-    if (why.empty()) why = emitFields(fields, "tcp", tcpRecord_, "ticketing:" + id_ + ":json:" + seal::sha256Hex(line).substr(0, 40));
+    if (why.empty())
+      why = emitFields(fields, "tcp", tcpRecord_, "ticketing:" + id_ + ":json:" + seal::sha256Hex(line).substr(0, 40));
     if (why == "retry") return "error the store cannot take it now; send it again";
     if (!why.empty()) {
       refuse("listen " + peer, number, why);
