@@ -167,6 +167,9 @@ class Crm {
   /// issue, its procedure (the line) moved on by the floor; an event before
   /// its ticket's issue held until the issue comes.
   TicketTotals applyTicketEvents(const std::vector<Record>& records, std::int64_t now);
+  /// Events held longer than ticket-hold for their ticket's issue, marked
+  /// reported now (event key, event): each is reported once.
+  std::vector<std::pair<std::string, std::string>> expireHeld(std::int64_t now);
   /// The queue of `line` at `site` on business date `date`.
   LineStatus lineStatus(const std::string& site, const std::string& date, const std::string& line);
 
@@ -185,6 +188,7 @@ class Crm {
   CrmOptions options_;
   void purgeDrafts(StateSession& s, std::int64_t now);
   bool ticketKnown(StateSession& s, const std::string& ticketKey);
+  std::vector<std::pair<std::string, std::string>> expireHeld(StateSession& s, std::int64_t now);
   std::size_t releaseHeld(StateSession& s, const std::string& ticketKey, std::vector<TicketEvent>& applied);
   void applyTicketEvent(StateSession& s, const TicketEvent& e);
   /// A procedure added to a visit (受付), with its history line; its id.

@@ -121,15 +121,25 @@ TicketTotals Crm::applyTicketEvents(const std::vector<Record>& records, std::int
       totals.events.push_back(e);
       if (e.event == "issued") totals.released += releaseHeld(s, e.ticketKey, totals.events);
     }
-    // Held past their time: reported once (the ticket's issue never came).
-    s.query("SELECT event_key, event FROM " + ticketEvents_ + " WHERE held = 1 AND reported = 0 AND received_ms < ?",
-            {now - options_.ticketHoldMs}, [&](StateRows& row) {
-              totals.expired.emplace_back(row.text(0), row.text(1));
-            });
-    for (const auto& [key, event] : totals.expired)
-      s.run("UPDATE " + ticketEvents_ + " SET reported = 1 WHERE event_key = ?", {key});
+    totals.expired = expireHeld(s, now);
   });
   return totals;
+}
+
+std::vector<std::pair<std::string, std::string>> Crm::expireHeld(std::int64_t now) {
+  std::vector<std::pair<std::string, std::string>> out;
+  state_.write([&](StateSession& s) { out = expireHeld(s, now); });
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> Crm::expireHeld(StateSession& s, std::int64_t now) {
+  // Held past their time: reported once (the ticket's issue never came).
+  std::vector<std::pair<std::string, std::string>> out;
+  s.query("SELECT event_key, event FROM " + ticketEvents_ + " WHERE held = 1 AND reported = 0 AND received_ms < ?",
+          {now - options_.ticketHoldMs}, [&](StateRows& row) { out.emplace_back(row.text(0), row.text(1)); });
+  for (const auto& [key, event] : out)
+    s.run("UPDATE " + ticketEvents_ + " SET reported = 1 WHERE event_key = ?", {key});
+  return out;
 }
 
 bool Crm::ticketKnown(StateSession& s, const std::string& ticketKey) {

@@ -1,6 +1,7 @@
 // The crm module (来庁単位の管理): a resident cache fed by routes, visits and
 // their procedures, served to window systems as ResidentService and
 // CrmService (core/api/renkei.thrift). State lives in the host's store.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <initializer_list>
@@ -17,6 +18,7 @@
 #include "crm_tokens.h"
 #include "renkei/support/calendar_file.h"
 #include "renkei/support/guidance.h"
+#include "renkei/support/worker.h"
 #include "renkei/admin.h"
 #include "renkei/support/chart.h"
 #include "renkei/text.h"
@@ -545,6 +547,8 @@ class CrmModule final : public Module {
     }
     ticketRecord_ = settings.getString("ticket-record");
     options.ticketHoldMs = settings.getDuration("ticket-hold").count();
+    ticketHoldMs_ = options.ticketHoldMs;
+    once_ = context.once;
     if (options.ticketHoldMs < 1000) throw ConfigError("ticket-hold: 1s at least");
     options.keepDraftsMs = settings.getDuration("keep-drafts-for").count();
     if (options.keepDraftsMs <= 0) throw ConfigError("keep-drafts-for: a draft must be kept a while (1h at least)");
@@ -635,13 +639,29 @@ class CrmModule final : public Module {
   }
 
   void start() override {
+    if (!once_) {
+      // Held events are reported when their time is up, not only when the
+      // next batch of the floor comes.
+      Worker::Options o;
+      o.interval = std::chrono::milliseconds(std::clamp<std::int64_t>(ticketHoldMs_ / 4, 1000, 60000));
+      holdWatch_.start("crm: held ticket events", o, [this] { reportExpired(crm_->expireHeld(nowMs())); }, *log_);
+    }
     if (!publisher_) return;
     publisher_->start();
     log_->information("crm: live floor events on %s (CURVE; the subscribers' keys listed in events-clients)",
                       publisher_->endpoint());
   }
   void stop() override {
+    holdWatch_.stop();
     if (publisher_) publisher_->stop();
+  }
+
+  void reportExpired(const std::vector<std::pair<std::string, std::string>>& expired) {
+    for (const auto& [key, event] : expired) {
+      const std::string why = "the '" + event + "' event waited longer than ticket-hold for its ticket's issue";
+      log_->warning("%s: %s", printable(key), why);
+      if (services_) services_->recordRefusal("ticket " + key, why);
+    }
   }
 
   Outcome accept(const Batch& batch) override {
@@ -686,11 +706,7 @@ class CrmModule final : public Module {
                         batch.id, t.invalid);
         if (t.held) log_->information("batch %s: %z ticket events wait for their ticket's issue", batch.id, t.held);
         publishFloor(t.events);
-        for (const auto& [key, event] : t.expired) {
-          const std::string why = "the '" + event + "' event waited longer than ticket-hold for its ticket's issue";
-          log_->warning("%s: %s", printable(key), why);
-          if (services_) services_->recordRefusal("ticket " + key, why);
-        }
+        reportExpired(t.expired);
         return Outcome::ok();
       }
       if (batch.recordType == draftRecord_) {
@@ -718,6 +734,9 @@ class CrmModule final : public Module {
   std::string draftRecord_ = "crm.draft";
   std::string ticketRecord_ = "ticket.event";
   std::int64_t offsetMinutes_ = 9 * 60;
+  std::int64_t ticketHoldMs_ = 600000;
+  bool once_ = false;
+  Worker holdWatch_;
   std::unique_ptr<renkei::connectors::channel::ZmqPublisher> publisher_;
 
   /// After the commit: each event applied, then each line it touched with

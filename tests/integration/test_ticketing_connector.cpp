@@ -639,3 +639,24 @@ BOOST_AUTO_TEST_CASE(sigkill_through_a_busy_morning_leaves_every_wait_right) {
   f.once();
   BOOST_TEST(f.sql("SELECT count(*) FROM st_crm_visits WHERE ticket = '100'") == "2\n");
 }
+
+// An event whose ticket's issue never comes is reported once its
+// ticket-hold is up, by the running host, without waiting for another
+// batch of the floor.
+BOOST_AUTO_TEST_CASE(a_held_event_is_reported_when_its_time_is_up_without_a_later_batch) {
+  Floor f("<ticket-hold>1s</ticket-hold>");
+  std::string config = test::readFile(f.dir / "config.xml");
+  config.replace(config.find("</log-directory>"), 16, "</log-directory><poll>100ms</poll>");
+  test::writeFile(f.dir / "config.xml", config);
+  auto host = test::spawn({test::renkeiBinary(), "serve", "--config", f.config()}, f.dir.path() / "host",
+                          {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}});
+  f.event("09:05:00", 401, "転入・転出", "呼出", "1番窓口");
+  std::string out;
+  for (int i = 0; i < 100 && out.find("waited longer than ticket-hold") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    out = runRenkei({"status", "--config", f.config()}).out;
+  }
+  BOOST_TEST(out.find("'ticket 本庁舎|2026-12-07|転入・転出|401|1|called' refused") != std::string::npos, out);
+  ::kill(host.pid, SIGTERM);
+  BOOST_TEST(host.wait().exitCode == 0);
+}
