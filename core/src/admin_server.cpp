@@ -19,6 +19,7 @@
 #include <chrono>
 
 #include "console_page.h"
+#include "local_time.h"
 #include "host_services.h"
 #include "renkei/json.h"
 #include "renkei/local_time.h"
@@ -367,7 +368,8 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
                       jsonText(s.csrf) + ",\"must_change_password\":" + (s.mustChangePassword ? "true" : "false") +
                       ",\"last_login\":" +
                       (r.previousLoginMs ? jsonText(localTimeText(r.previousLoginMs)) : std::string("null")) +
-                      ",\"last_login_from\":" + jsonText(r.previousAddress) + "}");
+                      ",\"last_login_from\":" + jsonText(r.previousAddress) +
+                      ",\"today\":" + jsonText(localTime(store::nowMs()).substr(0, 10)) + "}");
     }
     if (what == "logout" && post) {
       const auto s = changing(request, response, true);
@@ -389,9 +391,11 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       if (!s) return;
       std::string permissions;
       for (const std::string& p : s->permissions) permissions += (permissions.empty() ? "" : ",") + jsonText(p);
+      // The municipality's day (the host's time zone), not the browser's:
+      // the reports' default range, whatever zone the operator's PC is in.
       return json(response, HTTPResponse::HTTP_OK,
                   "{\"user\":" + jsonText(s->user) + ",\"permissions\":[" + permissions + "],\"csrf\":" +
-                      jsonText(s->csrf) + "}");
+                      jsonText(s->csrf) + ",\"today\":" + jsonText(localTime(store::nowMs()).substr(0, 10)) + "}");
     }
     if (what == "routes" && request.getMethod() == "GET") {
       if (!signedIn(request, response, "view")) return;

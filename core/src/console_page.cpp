@@ -554,6 +554,7 @@ function setupReports(pages) {
 }
 
 function localDay() {
+  if (state.today) return state.today;  // the municipality's day, from the host
   const d = new Date();
   return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
 }
@@ -649,6 +650,7 @@ async function refreshPlugins() {
 
 async function dashboard(me) {
   state.polled = false;
+  state.today = me.today || "";
   $("who").textContent = t("サインイン中: ", "Signed in: ") + me.user +
     (me.last_login ? t("（前回のサインイン: ", " (last sign-in: ") + me.last_login + t(" ", " from ") + me.last_login_from + t(" から）", ")") : "");
   show("dashboard");

@@ -302,6 +302,13 @@ def main():
         report_form = Select(driver.find_element(By.ID, "report-page"))
         names = [o.get_attribute("value") for o in report_form.options]
         check("/plugins/crm/report" in names and "/plugins/review/report" in names, "the reports to choose: %s" % names)
+        # The range starts at the municipality's day (the host's zone, Asia/Tokyo by default), not the
+        # browser's: from 15:00 UTC on, a UTC browser is a day behind the city.
+        import datetime
+        import zoneinfo
+        city_today = datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Tokyo")).date().isoformat()
+        shown = driver.find_element(By.ID, "report-from").get_attribute("value")
+        check(shown == city_today, "the report's range starts at the city's day %s: %s" % (city_today, shown))
         report_form.select_by_value("/plugins/crm/report")
         Select(driver.find_element(By.ID, "report-by")).select_by_value("hour")
         driver.find_element(By.CSS_SELECTOR, "#report-form button").send_keys(Keys.ENTER)
