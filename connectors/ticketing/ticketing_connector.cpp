@@ -581,7 +581,7 @@ class TicketingConnector final : public Connector {
         s.setSendTimeout(idle);
         std::string buffer;
         char chunk[16384];
-        std::int64_t number = 0;
+        std::int64_t number = 0, refused = 0;
         for (;;) {
           const int n = s.receiveBytes(chunk, sizeof chunk);
           if (n <= 0) return;
@@ -599,8 +599,16 @@ class TicketingConnector final : public Connector {
             } else {
               answer = owner_.takeJson(line, peer, number);
             }
+            // A client that sends nothing but garbage does not fill the
+            // refusals: after 100 on one connection it is closed.
+            const bool enough = answer.rfind("error", 0) == 0 && ++refused >= kMaxRefused;
+            if (enough) answer += "; too many refused lines: the connection is closed";
             answer += "\n";
             s.sendBytes(answer.data(), static_cast<int>(answer.size()));
+            if (enough) {
+              owner_.refuse("listen " + peer, number, std::to_string(kMaxRefused) + " lines refused: closed");
+              return;
+            }
           }
           if (buffer.size() > owner_.maxLine_) {
             owner_.refuse("listen " + peer, number + 1, "a line longer than max-line: the connection is closed");
@@ -617,6 +625,7 @@ class TicketingConnector final : public Connector {
     }
 
    private:
+    static constexpr std::int64_t kMaxRefused = 100;
     TicketingConnector& owner_;
   };
   class Factory final : public Poco::Net::TCPServerConnectionFactory {

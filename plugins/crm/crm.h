@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <set>
@@ -75,6 +76,10 @@ struct LineStatus {
   std::string current;
   std::int64_t expectedWaitSeconds = 0;
 };
+
+/// A flat JSON object of string values, in the order given (a ticket event
+/// kept for later, a live event's payload).
+std::string jsonObject(std::initializer_list<std::pair<const char*, std::string>> fields);
 
 /// 受付, 対応中 … for a progress.
 const char* progressName(api::Progress::type p);

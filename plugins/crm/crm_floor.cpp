@@ -69,6 +69,17 @@ std::string field(const Record& r, const char* name) {
 
 }  // namespace
 
+std::string jsonObject(std::initializer_list<std::pair<const char*, std::string>> fields) {
+  std::string json = "{";
+  for (const auto& [k, v] : fields) {
+    if (json.size() > 1) json += ',';
+    appendJsonString(json, k);
+    json += ':';
+    appendJsonString(json, v);
+  }
+  return json + "}";
+}
+
 TicketTotals Crm::applyTicketEvents(const std::vector<Record>& records, std::int64_t now) {
   TicketTotals totals;
   state_.write([&](StateSession& s) {
@@ -93,17 +104,10 @@ TicketTotals Crm::applyTicketEvents(const std::vector<Record>& records, std::int
       e.at = *at;
       e.ticketKey = e.site + "|" + e.date + "|" + e.line + "|" + e.ticket;
       const std::string eventKey = e.ticketKey + "|" + (e.seq.empty() ? field(r, "at") : e.seq) + "|" + e.event;
-      std::string json = "{";
-      for (const auto& [k, v] : std::initializer_list<std::pair<const char*, const std::string*>>{
-               {"site", &e.site}, {"business_date", &e.date}, {"line", &e.line}, {"ticket", &e.ticket},
-               {"event", &e.event}, {"counter", &e.counter}, {"staff", &e.staff}, {"seq", &e.seq},
-               {"to_line", &e.toLine}}) {
-        if (json.size() > 1) json += ',';
-        appendJsonString(json, k);
-        json += ':';
-        appendJsonString(json, *v);
-      }
-      json += ",\"at_ms\":\"" + std::to_string(e.at) + "\"}";
+      const std::string json = jsonObject({{"site", e.site}, {"business_date", e.date}, {"line", e.line},
+                                           {"ticket", e.ticket}, {"event", e.event}, {"counter", e.counter},
+                                           {"staff", e.staff}, {"seq", e.seq}, {"to_line", e.toLine},
+                                           {"at_ms", std::to_string(e.at)}});
       if (s.run("INSERT INTO " + ticketEvents_ +
                     " (event_key, ticket_key, at_ms, event, held, record, received_ms, reported) "
                     "VALUES (?, ?, ?, ?, 0, ?, ?, 0) ON CONFLICT (event_key) DO NOTHING",

@@ -656,6 +656,14 @@ class CrmModule final : public Module {
     if (publisher_) publisher_->stop();
   }
 
+  /// Records of a delivered batch the module could not use: logged and
+  /// listed by renkei status until acknowledged (the batch stays in the
+  /// store, so a replay after the fix sends them again).
+  void refuseInBatch(const Batch& batch, std::size_t count, const std::string& why) {
+    log_->warning("batch %s: %z %s", batch.id, count, why);
+    if (services_) services_->recordRefusal("batch " + batch.id, std::to_string(count) + " " + why);
+  }
+
   void reportExpired(const std::vector<std::pair<std::string, std::string>>& expired) {
     for (const auto& [key, event] : expired) {
       const std::string why = "the '" + event + "' event waited longer than ticket-hold for its ticket's issue";
@@ -701,9 +709,9 @@ class CrmModule final : public Module {
       if (batch.recordType == ticketRecord_) {
         const TicketTotals t = crm_->applyTicketEvents(batch.records, nowMs());
         if (t.invalid)
-          log_->warning("batch %s: %z ticket events without site, business_date, line, ticket, a known event or a "
-                        "machine time were not taken (route them through a ticket mapping)",
-                        batch.id, t.invalid);
+          refuseInBatch(batch, t.invalid,
+                        "ticket events without site, business_date, line, ticket, a known event or a machine time were "
+                        "not taken (route them through a ticket mapping; the batch is kept: replay it after the fix)");
         if (t.held) log_->information("batch %s: %z ticket events wait for their ticket's issue", batch.id, t.held);
         publishFloor(t.events);
         reportExpired(t.expired);
@@ -711,7 +719,9 @@ class CrmModule final : public Module {
       }
       if (batch.recordType == draftRecord_) {
         const std::size_t skipped = crm_->takeDrafts(batch.records, nowMs());
-        if (skipped) log_->warning("batch %s: %z drafts without a draft_id or procedure were not kept", batch.id, skipped);
+        if (skipped)
+          refuseInBatch(batch, skipped, "drafts without a draft_id or procedure were not kept (the batch is kept: "
+                                        "replay it after the fix)");
         return Outcome::ok();
       }
       if (batch.recordType.rfind("welfare.", 0) == 0) {
@@ -746,29 +756,17 @@ class CrmModule final : public Module {
     if (!publisher_ || events.empty()) return;
     std::set<std::tuple<std::string, std::string, std::string>> lines;
     for (const TicketEvent& e : events) {
-      std::string json = "{";
-      for (const auto& [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
-               {"site", e.site}, {"date", e.date}, {"line", e.line}, {"ticket", e.ticket}, {"event", e.event},
-               {"counter", e.counter}, {"to_line", e.toLine}, {"at", localTimeAt(e.at, offsetMinutes_)}}) {
-        if (json.size() > 1) json += ',';
-        appendJsonString(json, k);
-        json += ':';
-        appendJsonString(json, v);
-      }
-      publisher_->publish("ticket." + e.event, json + "}");
+      publisher_->publish("ticket." + e.event,
+                          jsonObject({{"site", e.site}, {"date", e.date}, {"line", e.line}, {"ticket", e.ticket},
+                                      {"event", e.event}, {"counter", e.counter}, {"to_line", e.toLine},
+                                      {"at", localTimeAt(e.at, offsetMinutes_)}}));
       lines.emplace(e.site, e.date, e.line);
       if (!e.toLine.empty()) lines.emplace(e.site, e.date, e.toLine);
     }
     for (const auto& [site, date, line] : lines) {
       const LineStatus st = crm_->lineStatus(site, date, line);
-      std::string json = "{";
-      for (const auto& [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
-               {"site", st.site}, {"date", st.date}, {"line", st.line}, {"current", st.current}}) {
-        if (json.size() > 1) json += ',';
-        appendJsonString(json, k);
-        json += ':';
-        appendJsonString(json, v);
-      }
+      std::string json = jsonObject({{"site", st.site}, {"date", st.date}, {"line", st.line}, {"current", st.current}});
+      json.pop_back();  // the counts as numbers
       json += ",\"waiting\":" + std::to_string(st.waiting) +
               ",\"expected_wait_s\":" + std::to_string(st.expectedWaitSeconds) + "}";
       publisher_->publish("line.status", json);

@@ -342,6 +342,14 @@ BOOST_AUTO_TEST_CASE(a_call_before_its_issue_waits_for_it_or_is_reported) {
              status.out);
   BOOST_TEST(status.out.find("waited longer than ticket-hold for its ticket's issue") != std::string::npos);
   BOOST_TEST(status.out.find("|201|") == std::string::npos);  // taken, not reported
+  // An event the mapping lets through but the floor cannot place (a time of
+  // day that is none): shown in status with its batch, not only logged.
+  f.append("2026-12-07 25:61:00,203,転入・転出,発券,,,99,\n");
+  f.once();
+  status = runRenkei({"status", "--config", f.config()});
+  BOOST_TEST(status.out.find("1 ticket events without site, business_date, line, ticket, a known event or a "
+                             "machine time were not taken") != std::string::npos,
+             status.out);
 }
 
 // A whole simulated day (tests/tools/ticket_day.py: the morning peak, 17
@@ -492,6 +500,17 @@ BOOST_AUTO_TEST_CASE(json_lines_on_tcp_are_answered_once_committed_and_bounded) 
   const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   BOOST_TEST(waited.count() >= 1500);
   BOOST_TEST(waited.count() < 8000);
+  // Nothing but garbage: closed after 100 refused lines, not kept listening.
+  Poco::Net::StreamSocket junk(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
+  junk.setReceiveTimeout(Poco::Timespan(10, 0));
+  std::string garbage;
+  for (int i = 0; i < 150; ++i) garbage += "garbage " + std::to_string(i) + "\n";
+  junk.sendBytes(garbage.data(), static_cast<int>(garbage.size()));
+  std::string heard;
+  char buf[8192];
+  for (int n; (n = junk.receiveBytes(buf, sizeof buf)) > 0;) heard.append(buf, static_cast<std::size_t>(n));
+  BOOST_TEST(std::count(heard.begin(), heard.end(), '\n') == 100);
+  BOOST_TEST(heard.find("too many refused lines: the connection is closed") != std::string::npos);
   ::kill(host.pid, SIGTERM);
   BOOST_TEST(host.wait().exitCode == 0);
   // Three events, once each; the nested one by dotted names.
@@ -504,6 +523,7 @@ BOOST_AUTO_TEST_CASE(json_lines_on_tcp_are_answered_once_committed_and_bounded) 
   auto status = runRenkei({"status", "--config", m.config()});
   BOOST_TEST(status.out.find("not JSON") != std::string::npos, status.out);
   BOOST_TEST(status.out.find("a line longer than max-line: the connection is closed") != std::string::npos);
+  BOOST_TEST(status.out.find("100 lines refused: closed") != std::string::npos);
 }
 
 // The HTTPS webhook a vendor's service posts to: each body signed with
