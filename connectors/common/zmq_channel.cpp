@@ -5,6 +5,7 @@
 // publish(); a SUB socket on the subscriber's thread.
 #include "zmq_channel.h"
 
+#include <filesystem>
 #include <zmq.hpp>
 
 #include <atomic>
@@ -143,6 +144,21 @@ std::string curvePublicOf(const std::string& secretZ85) {
   char pub[41] = {};
   if (zmq_curve_public(pub, secretZ85.c_str()) != 0) throw std::runtime_error("not a CURVE secret key");
   return pub;
+}
+
+std::unique_ptr<ZmqPublisher> eventsPublisher(const std::string& endpoint, const std::string& keyFile,
+                                              const std::vector<std::string>& clientFiles,
+                                              const std::string& configDir, Poco::Logger* log, const std::string& name) {
+  const std::string secret = readCurveKey(keyFile);
+  std::set<std::string> clients;
+  for (const std::string& file : clientFiles) {
+    const std::filesystem::path path = std::filesystem::path(file).is_relative()
+                                           ? std::filesystem::path(configDir) / file
+                                           : std::filesystem::path(file);
+    clients.insert(readCurveKey(path.string()));
+  }
+  if (clients.empty()) throw std::runtime_error("no subscriber's key listed");
+  return std::make_unique<ZmqPublisher>(endpoint, secret, std::move(clients), GateLimits{}, log, name);
 }
 
 /// The largest acknowledgement a sender reads.

@@ -36,6 +36,15 @@ std::string readCurveKey(const std::string& file);
 /// The CURVE public key (Z85) of a secret key (Z85).
 std::string curvePublicOf(const std::string& secretZ85);
 
+class ZmqPublisher;
+/// A module's live-event publisher from its keys (events-endpoint,
+/// events-key, events-clients: crm, concierge, review): the secret key
+/// file and the subscribers' public key files, relative ones under
+/// `configDir`. Throws std::runtime_error naming the file that failed.
+std::unique_ptr<ZmqPublisher> eventsPublisher(const std::string& endpoint, const std::string& keyFile,
+                                              const std::vector<std::string>& clientFiles,
+                                              const std::string& configDir, Poco::Logger* log, const std::string& name);
+
 /// The receiver's answer to one bundle, and what the sender makes of it.
 struct ZmqReply {
   enum class Kind { Delivered, Duplicate, Rejected, Retry, NoAnswer } kind = Kind::NoAnswer;

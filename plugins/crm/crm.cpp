@@ -273,6 +273,10 @@ void Crm::migrate() {
       "reported BIGINT NOT NULL);"
       "CREATE INDEX {ticket_events_ticket} ON {ticket_events} (ticket_key);"
       "CREATE INDEX {ticket_events_held} ON {ticket_events} (held, reported);",
+      // 9: the floor's status (every line with tickets of the day) and a
+      // ticket joining the visit a window opened with its number.
+      "CREATE INDEX {tickets_issued} ON {tickets} (issued_ms);"
+      "CREATE INDEX {visits_ticket} ON {visits} (ticket, closed_ms);",
   });
   // Rows cached before step 4, in chunks (a register of a million rows too).
   for (;;) {
@@ -732,6 +736,23 @@ api::Visit Crm::attachDraft(std::int64_t visitId, const std::string& draftId, co
 api::Visit Crm::openVisit(const std::string& ticket, const Actor& by, std::int64_t at) {
   api::Visit v;
   state_.write([&](StateSession& s) {
+    // The ticket machine opened this number's visit today already (the
+    // resident took a ticket, then showed a token at the counter): one visit.
+    if (!ticket.empty()) {
+      const std::int64_t offset = options_.reportOffsetMinutes * 60'000;
+      const std::int64_t dayStart = (at + offset) / 86'400'000 * 86'400'000 - offset;
+      std::int64_t joined = 0;
+      s.query("SELECT v.id FROM " + visits_ + " v WHERE v.ticket = ? AND v.closed_ms = 0 AND v.opened_ms >= ? AND "
+                  "v.opened_ms < ? AND EXISTS (SELECT 1 FROM " + tickets_ + " t WHERE t.visit_id = v.id) ORDER BY v.id DESC",
+              {ticket, dayStart, dayStart + 86'400'000}, [&](StateRows& row) {
+                if (!joined) joined = row.integer(0);
+              });
+      if (joined) {
+        event(s, joined, at, "joined", "ticket " + ticket + " at the counter", by);
+        v = load(s, joined);
+        return;
+      }
+    }
     const std::int64_t id = s.insertReturningId(
         "INSERT INTO " + visits_ + " (ticket, opened_ms, closed_ms, resident_code) VALUES (?, ?, 0, '')", {ticket, at});
     event(s, id, at, "opened", ticket.empty() ? "at the counter" : "ticket " + ticket, by);

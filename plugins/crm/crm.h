@@ -75,7 +75,16 @@ struct LineStatus {
   std::int64_t waiting = 0;
   std::string current;
   std::int64_t expectedWaitSeconds = 0;
+  /// The median time between two calls of the line's last ten calls: how
+  /// fast the line moves (0 before the second call).
+  std::int64_t callIntervalSeconds = 0;
+  /// The numbers waiting, first in line first (at most kMaxWaitingListed).
+  std::vector<std::string> waitingTickets;
 };
+
+/// A line's status lists at most this many waiting numbers (the count is
+/// always whole).
+constexpr std::size_t kMaxWaitingListed = 300;
 
 /// A flat JSON object of string values, in the order given (a ticket event
 /// kept for later, a live event's payload).
@@ -177,6 +186,8 @@ class Crm {
   std::vector<std::pair<std::string, std::string>> expireHeld(std::int64_t now);
   /// The queue of `line` at `site` on business date `date`.
   LineStatus lineStatus(const std::string& site, const std::string& date, const std::string& line);
+  /// Every line with a ticket issued (or transferred to it) since `sinceMs`.
+  std::vector<LineStatus> floorStatus(std::int64_t sinceMs);
 
   /// Whole days [from, to] (YYYY-MM-DD in the report's time zone).
   api::Report report(const std::string& from, const std::string& to);

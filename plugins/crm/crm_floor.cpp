@@ -96,7 +96,8 @@ TicketTotals Crm::applyTicketEvents(const std::vector<Record>& records, std::int
       e.toLine = field(r, "to_line");
       const auto at = machineTime(field(r, "at"), options_.reportOffsetMinutes);
       const bool known = std::find(std::begin(kEvents), std::end(kEvents), e.event) != std::end(kEvents);
-      if (e.site.empty() || !parseDay(e.date) || e.line.empty() || e.ticket.empty() || !known || !at ||
+      if (e.site.empty() || e.site.find('|') != std::string::npos || !parseDay(e.date) || e.line.empty() ||
+          e.ticket.empty() || !known || !at ||
           e.site.size() + e.line.size() + e.ticket.size() + e.seq.size() > 400) {
         ++totals.invalid;
         continue;
@@ -174,10 +175,23 @@ void Crm::applyTicketEvent(StateSession& s, const TicketEvent& e) {
   const Actor by{e.staff, "ticket machine (" + e.site + ")"};
   if (e.event == "issued") {
     if (ticketKnown(s, e.ticketKey)) return;  // issued again under another sequence: one ticket
-    const std::int64_t visit = s.insertReturningId(
-        "INSERT INTO " + visits_ + " (ticket, opened_ms, closed_ms, resident_code) VALUES (?, ?, 0, '')",
-        {e.ticket, e.at});
-    event(s, visit, e.at, "opened", "ticket " + e.ticket + " (" + e.line + ", " + e.site + ")", by);
+    // A window opened a visit with this number today (a token shown at
+    // reception before the machine's event came): the ticket joins it.
+    std::int64_t visit = 0;
+    const std::int64_t dayStart = *parseDay(e.date) * 86'400'000 - options_.reportOffsetMinutes * kMinuteMs;
+    s.query("SELECT v.id FROM " + visits_ + " v WHERE v.ticket = ? AND v.closed_ms = 0 AND v.opened_ms >= ? AND "
+                "v.opened_ms < ? AND NOT EXISTS (SELECT 1 FROM " + tickets_ + " t WHERE t.visit_id = v.id) ORDER BY v.id DESC",
+            {e.ticket, dayStart, dayStart + 86'400'000}, [&](StateRows& row) {
+              if (!visit) visit = row.integer(0);
+            });
+    if (visit) {
+      event(s, visit, e.at, "joined", "ticket " + e.ticket + " (" + e.line + ", " + e.site + ")", by);
+    } else {
+      visit = s.insertReturningId(
+          "INSERT INTO " + visits_ + " (ticket, opened_ms, closed_ms, resident_code) VALUES (?, ?, 0, '')",
+          {e.ticket, e.at});
+      event(s, visit, e.at, "opened", "ticket " + e.ticket + " (" + e.line + ", " + e.site + ")", by);
+    }
     const std::int64_t procedure = insertProcedure(s, visit, e.line, e.counter, by, e.at);
     s.run("INSERT INTO " + tickets_ + " (ticket_key, visit_id, procedure_id, issued_ms) VALUES (?, ?, ?, ?)",
           {e.ticketKey, visit, procedure, e.at});
@@ -250,32 +264,90 @@ void Crm::applyTicketEvent(StateSession& s, const TicketEvent& e) {
     event(s, visit, e.at, "closed", "ticket " + e.ticket + " done", by);
 }
 
-LineStatus Crm::lineStatus(const std::string& site, const std::string& date, const std::string& line) {
+namespace {
+
+/// One ticket on a line, as the floor's status reads it.
+struct QueueRow {
+  std::string ticket;
+  std::int64_t progress = 0, called = 0, received = 0;
+};
+
+LineStatus summarise(std::string site, std::string date, std::string line, std::vector<QueueRow>& rows) {
   LineStatus out;
-  out.site = site;
-  out.date = date;
-  out.line = line;
+  out.site = std::move(site);
+  out.date = std::move(date);
+  out.line = std::move(line);
+  std::stable_sort(rows.begin(), rows.end(), [](const QueueRow& a, const QueueRow& b) { return a.received < b.received; });
+  std::vector<std::pair<std::int64_t, std::int64_t>> calls;  // (called, waited)
+  for (const QueueRow& r : rows) {
+    if (r.progress == api::Progress::RECEIVED && r.called == 0) {
+      ++out.waiting;
+      if (out.waitingTickets.size() < kMaxWaitingListed) out.waitingTickets.push_back(r.ticket);
+    }
+    if (r.called) calls.emplace_back(r.called, r.called - r.received);
+  }
+  std::stable_sort(calls.begin(), calls.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (calls.empty()) return out;
+  for (const QueueRow& r : rows)
+    if (r.called == calls.back().first) out.current = r.ticket;  // the last call's number
+  if (calls.size() > 10) calls.erase(calls.begin(), calls.end() - 10);
+  std::vector<std::int64_t> waits, gaps;
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    waits.push_back(calls[i].second);
+    if (i) gaps.push_back(calls[i].first - calls[i - 1].first);
+  }
+  std::sort(waits.begin(), waits.end());
+  out.expectedWaitSeconds = std::max<std::int64_t>(0, waits[waits.size() / 2] / 1000);
+  if (!gaps.empty()) {
+    std::sort(gaps.begin(), gaps.end());
+    out.callIntervalSeconds = gaps[gaps.size() / 2] / 1000;
+  }
+  return out;
+}
+
+}  // namespace
+
+LineStatus Crm::lineStatus(const std::string& site, const std::string& date, const std::string& line) {
   const std::string prefix = site + "|" + date + "|" + line + "|";
-  std::vector<std::int64_t> waits;
-  std::int64_t lastCall = 0;
+  std::vector<QueueRow> rows;
   state_.read([&](StateSession& s) {
     s.query("SELECT v.ticket, p.progress, p.called_ms, p.received_ms FROM " + tickets_ + " t JOIN " + procedures_ +
-                " p ON p.id = t.procedure_id JOIN " + visits_ + " v ON v.id = t.visit_id WHERE substr(t.ticket_key, 1, ?) = ? "
-                "ORDER BY p.called_ms",
+                " p ON p.id = t.procedure_id JOIN " + visits_ + " v ON v.id = t.visit_id WHERE substr(t.ticket_key, 1, ?) = ?",
             {static_cast<std::int64_t>(utf8CodePoints(prefix).size()), prefix}, [&](StateRows& row) {
-              const std::string ticket = row.text(0);  // each column once, in order
-              const std::int64_t progress = row.integer(1), called = row.integer(2), received = row.integer(3);
-              if (progress == api::Progress::RECEIVED && called == 0) ++out.waiting;
-              if (called) {
-                waits.push_back(called - received);
-                if (called >= lastCall) lastCall = called, out.current = ticket;
-              }
+              QueueRow r;
+              r.ticket = row.text(0);  // each column once, in order
+              r.progress = row.integer(1);
+              r.called = row.integer(2);
+              r.received = row.integer(3);
+              rows.push_back(std::move(r));
             });
   });
-  if (waits.size() > 10) waits.erase(waits.begin(), waits.end() - 10);
-  if (!waits.empty()) {
-    std::sort(waits.begin(), waits.end());
-    out.expectedWaitSeconds = waits[waits.size() / 2] / 1000;
+  return summarise(site, date, line, rows);
+}
+
+std::vector<LineStatus> Crm::floorStatus(std::int64_t sinceMs) {
+  // Keyed site|date|line|ticket; a site holds no '|' (refused on the way in).
+  std::map<std::string, std::vector<QueueRow>> lines;
+  state_.read([&](StateSession& s) {
+    s.query("SELECT t.ticket_key, v.ticket, p.progress, p.called_ms, p.received_ms FROM " + tickets_ + " t JOIN " +
+                procedures_ + " p ON p.id = t.procedure_id JOIN " + visits_ + " v ON v.id = t.visit_id "
+                "WHERE t.issued_ms >= ?",
+            {sinceMs}, [&](StateRows& row) {
+              const std::string key = row.text(0);
+              QueueRow r;
+              r.ticket = row.text(1);
+              r.progress = row.integer(2);
+              r.called = row.integer(3);
+              r.received = row.integer(4);
+              if (key.size() <= r.ticket.size() + 1) return;
+              lines[key.substr(0, key.size() - r.ticket.size() - 1)].push_back(std::move(r));
+            });
+  });
+  std::vector<LineStatus> out;
+  for (auto& [prefix, rows] : lines) {
+    const std::size_t bar = prefix.find('|');
+    if (bar == std::string::npos || prefix.size() < bar + 13 || prefix[bar + 11] != '|') continue;
+    out.push_back(summarise(prefix.substr(0, bar), prefix.substr(bar + 1, 10), prefix.substr(bar + 12), rows));
   }
   return out;
 }

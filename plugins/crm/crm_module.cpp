@@ -77,6 +77,13 @@ const renkei_config_key kKeys[] = {
      "This publisher's CURVE secret key (Z85; bridge-curve.key from `renkei bridge keygen`), with events-endpoint."},
     {"events-clients", "list", nullptr, 0,
      "CURVE public key files of the displays and front ends allowed to subscribe; any other key gets nothing."},
+    {"status-record", "string", nullptr, 0,
+     "Record type of each line's waiting status (e.g. floor.status: site, date, line, waiting, the number called "
+     "last, the wait to expect, the call interval, the waiting numbers), emitted when a line changes — at most once "
+     "per status-interval — for a route to the bridge and the concierge's waiting page. Not set: none emitted."},
+    {"status-interval", "duration", "15s", 0,
+     "At most one status emission per this interval (the rate the internet zone gets); an unchanged line is sent "
+     "again every 20 intervals so the page can tell fresh from stale. 5s to 10m."},
     {"keep-drafts-for", "duration", "3d", 0,
      "How long a draft is kept after it came, attached or not (drafts hold personal data; the visit keeps the id)."},
 };
@@ -319,8 +326,10 @@ class TokenHandler final : public api::TokenServiceIf {
 
 class CrmHandler final : public api::CrmServiceIf {
  public:
-  CrmHandler(Crm& crm, Poco::Logger& log, HostServices& host, bool clientTimes, ApiCaller caller)
-      : crm_(crm), log_(log), host_(host), clientTimes_(clientTimes), caller_(std::move(caller)) {}
+  CrmHandler(Crm& crm, Poco::Logger& log, HostServices& host, bool clientTimes, ApiCaller caller,
+             renkei::connectors::channel::ZmqPublisher* publisher, std::int64_t offsetMinutes)
+      : crm_(crm), log_(log), host_(host), clientTimes_(clientTimes), caller_(std::move(caller)),
+        publisher_(publisher), offsetMinutes_(offsetMinutes) {}
 
   void openVisit(api::Visit& out, const std::string& ticket, const std::string& staff, int64_t at) override {
     call("openVisit", 0, [&] {
@@ -329,6 +338,9 @@ class CrmHandler final : public api::CrmServiceIf {
       if (ticket.empty() && staff.empty())
         throw CrmError{api::ErrorCode::BAD_REQUEST, "a visit opens from a ticket number or from staff"};
       out = crm_.openVisit(ticket, actor(staff), when(at));
+      if (publisher_)
+        publisher_->publish("visit.opened", jsonObject({{"visit", std::to_string(out.id)}, {"ticket", out.ticket},
+                                                        {"at", localTimeAt(out.openedAt, offsetMinutes_)}}));
       return out.id;
     });
   }
@@ -354,6 +366,7 @@ class CrmHandler final : public api::CrmServiceIf {
       requireText(counter, "counter", 64);
       requireText(staff, "staff", 64, false);
       out = crm_.addProcedure(visitId, code, counter, actor(staff), when(at));
+      publishProgress(out, -1);
       return visitId;
     });
   }
@@ -364,6 +377,7 @@ class CrmHandler final : public api::CrmServiceIf {
         throw CrmError{api::ErrorCode::BAD_REQUEST, "unknown progress " + std::to_string(progress)};
       requireText(staff, "staff", 64, false);
       out = crm_.setProgress(visitId, procedureId, progress, actor(staff), when(at));
+      publishProgress(out, procedureId);
       return visitId;
     });
   }
@@ -408,6 +422,19 @@ class CrmHandler final : public api::CrmServiceIf {
   }
 
  private:
+
+  /// procedure.progress for the procedure set (the last one added when -1):
+  /// the visit and procedure ids, the procedure's code, counter and progress.
+  void publishProgress(const api::Visit& v, std::int64_t procedureId) {
+    if (!publisher_ || v.procedures.empty()) return;
+    const api::Procedure* p = &v.procedures.back();
+    for (const api::Procedure& q : v.procedures)
+      if (q.id == procedureId) p = &q;
+    publisher_->publish("procedure.progress",
+                        jsonObject({{"visit", std::to_string(v.id)}, {"procedure", std::to_string(p->id)},
+                                    {"code", p->code}, {"counter", p->counter}, {"progress", progressName(p->progress)},
+                                    {"at", localTimeAt(nowMs(), offsetMinutes_)}}));
+  }
   Actor actor(const std::string& staff) const { return Actor{staff, caller_.client}; }
   std::int64_t when(std::int64_t at) const {
     if (at == 0) return nowMs();
@@ -443,6 +470,8 @@ class CrmHandler final : public api::CrmServiceIf {
   HostServices& host_;
   bool clientTimes_;
   ApiCaller caller_;
+  renkei::connectors::channel::ZmqPublisher* publisher_;  ///< null: no live events
+  std::int64_t offsetMinutes_;
 };
 
 }  // namespace
@@ -527,25 +556,20 @@ class CrmModule final : public Module {
     draftRecord_ = settings.getString("draft-record");
     offsetMinutes_ = options.reportOffsetMinutes;
     if (settings.has("events-endpoint") && !context.validating && !context.once) {
-      namespace ch = renkei::connectors::channel;
       if (!settings.has("events-key") || !settings.has("events-clients"))
         throw ConfigError("events-endpoint needs events-key and events-clients (who may subscribe)");
-      std::set<std::string> clients;
-      std::string secret;
       try {
-        secret = ch::readCurveKey(settings.getPath("events-key").string());
-        for (const std::string& file : settings.getList("events-clients")) {
-          const std::filesystem::path path =
-              std::filesystem::path(file).is_relative() ? context.configDir / file : std::filesystem::path(file);
-          clients.insert(ch::readCurveKey(path.string()));
-        }
+        publisher_ = renkei::connectors::channel::eventsPublisher(
+            settings.getString("events-endpoint"), settings.getPath("events-key").string(),
+            settings.getList("events-clients"), context.configDir.string(), log_, "crm " + context.id + " events");
       } catch (const std::exception& e) {
         throw ConfigError(std::string("events-key, events-clients: ") + e.what());
       }
-      publisher_ = std::make_unique<ch::ZmqPublisher>(settings.getString("events-endpoint"), secret, clients,
-                                                      ch::GateLimits{}, log_, "crm " + context.id + " events");
     }
     ticketRecord_ = settings.getString("ticket-record");
+    if (settings.has("status-record")) statusRecord_ = settings.getString("status-record");
+    statusIntervalMs_ = settings.getDuration("status-interval").count();
+    if (statusIntervalMs_ < 5000 || statusIntervalMs_ > 600000) throw ConfigError("status-interval: 5s to 10m");
     options.ticketHoldMs = settings.getDuration("ticket-hold").count();
     ticketHoldMs_ = options.ticketHoldMs;
     once_ = context.once;
@@ -622,9 +646,11 @@ class CrmModule final : public Module {
         return std::make_shared<api::ResidentServiceProcessor>(
             std::make_shared<ResidentHandler>(*crm, *log, *host, caller));
       });
-      api->addService("CrmService", [crm, log, host, clientTimes](const ApiCaller& caller) {
+      auto* publisher = publisher_.get();
+      const std::int64_t offset = offsetMinutes_;
+      api->addService("CrmService", [crm, log, host, clientTimes, publisher, offset](const ApiCaller& caller) {
         return std::make_shared<api::CrmServiceProcessor>(
-            std::make_shared<CrmHandler>(*crm, *log, *host, clientTimes, caller));
+            std::make_shared<CrmHandler>(*crm, *log, *host, clientTimes, caller, publisher, offset));
       });
       // Always offered: an instance without keys refuses with NO_KEY, so a
       // window system pointed at the wrong instance is told so.
@@ -646,6 +672,11 @@ class CrmModule final : public Module {
       o.interval = std::chrono::milliseconds(std::clamp<std::int64_t>(ticketHoldMs_ / 4, 1000, 60000));
       holdWatch_.start("crm: held ticket events", o, [this] { reportExpired(crm_->expireHeld(nowMs())); }, *log_);
     }
+    if (!once_ && !statusRecord_.empty()) {
+      Worker::Options o;
+      o.interval = std::chrono::milliseconds(statusIntervalMs_);
+      statusWatch_.start("crm: floor status", o, [this] { emitStatus(); }, *log_);
+    }
     if (!publisher_) return;
     publisher_->start();
     log_->information("crm: live floor events on %s (CURVE; the subscribers' keys listed in events-clients)",
@@ -653,6 +684,7 @@ class CrmModule final : public Module {
   }
   void stop() override {
     holdWatch_.stop();
+    statusWatch_.stop();
     if (publisher_) publisher_->stop();
   }
 
@@ -670,6 +702,11 @@ class CrmModule final : public Module {
       log_->warning("%s: %s", printable(key), why);
       if (services_) services_->recordRefusal("ticket " + key, why);
     }
+  }
+
+  std::vector<EmittedType> emits() const override {
+    if (statusRecord_.empty()) return {};
+    return {{statusRecord_, EmittedType::Routes::AtLeastOne, "each line's waiting status (status-record)"}};
   }
 
   Outcome accept(const Batch& batch) override {
@@ -747,6 +784,60 @@ class CrmModule final : public Module {
   std::int64_t ticketHoldMs_ = 600000;
   bool once_ = false;
   Worker holdWatch_;
+  Worker statusWatch_;
+  std::string statusRecord_;
+  std::int64_t statusIntervalMs_ = 15000;
+  /// The status watch's own: each line's last emitted status and when.
+  std::map<std::string, std::pair<std::string, std::int64_t>> lastStatus_;
+  std::shared_ptr<FieldNames> statusNames_ = std::make_shared<FieldNames>(FieldNames{
+      "site", "date", "line", "waiting", "current", "expected_wait_s", "call_interval_s", "waiting_tickets", "updated"});
+
+  /// Each line that changed since the last emission (or was quiet 20
+  /// intervals) as one record of statusRecord_, all in one emission: the
+  /// internet zone's page gets the floor at a bounded rate. A failed emit
+  /// (the store busy) is tried again at the next interval.
+  void emitStatus() {
+    const std::int64_t now = nowMs();
+    const std::string today = localTimeAt(now, offsetMinutes_).substr(0, 10);
+    RecordSet set;
+    set.recordType = statusRecord_;
+    std::vector<std::pair<std::string, std::string>> sent;
+    for (const LineStatus& st : crm_->floorStatus(now - 36 * 3'600'000LL)) {
+      std::string tickets;
+      for (const std::string& t : st.waitingTickets) tickets += (tickets.empty() ? "" : ";") + t;  // ";": a scan never joins numbers across it
+      const std::string key = st.site + "|" + st.date + "|" + st.line;
+      const std::string shape = std::to_string(st.waiting) + "|" + st.current + "|" +
+                                std::to_string(st.expectedWaitSeconds) + "|" + std::to_string(st.callIntervalSeconds) +
+                                "|" + tickets;
+      const auto last = lastStatus_.find(key);
+      if (last != lastStatus_.end() && last->second.first == shape &&
+          (st.date != today || now - last->second.second < 20 * statusIntervalMs_))
+        continue;
+      Record r(statusNames_);
+      r.set(0, st.site);
+      r.set(1, st.date);
+      r.set(2, st.line);
+      r.set(3, std::to_string(st.waiting));
+      r.set(4, st.current);
+      r.set(5, std::to_string(st.expectedWaitSeconds));
+      r.set(6, std::to_string(st.callIntervalSeconds));
+      r.set(7, tickets);
+      r.set(8, localTimeAt(now, offsetMinutes_));
+      set.records.push_back(std::move(r));
+      sent.emplace_back(key, shape);
+    }
+    if (set.records.empty()) return;
+    Emission emission;
+    emission.key = "floor-status|" + std::to_string(now);
+    emission.sets.push_back(std::move(set));
+    const Outcome o = services_->emit(emission);
+    if (!o.isOk()) {
+      log_->warning("crm: the floor's status was not emitted (tried again in %s s): %s",
+                    std::to_string(statusIntervalMs_ / 1000), o.message());
+      return;
+    }
+    for (auto& [key, shape] : sent) lastStatus_[key] = {std::move(shape), now};
+  }
   std::unique_ptr<renkei::connectors::channel::ZmqPublisher> publisher_;
 
   /// After the commit: each event applied, then each line it touched with
@@ -783,4 +874,4 @@ class CrmModule final : public Module {
 
 RENKEI_PLUGIN(Module, renkei::plugins::crm::CrmModule, "crm", "0.1.0", "experimental",
               "Visits (来庁単位): resident cache, procedures and progress, reports, sealed visit tokens opened; " "ResidentService, CrmService, TokenService",
-              0, renkei::plugins::crm::kKeys, sizeof(renkei::plugins::crm::kKeys) / sizeof(renkei::plugins::crm::kKeys[0]))
+              RENKEI_ROLE_EMITTER, renkei::plugins::crm::kKeys, sizeof(renkei::plugins::crm::kKeys) / sizeof(renkei::plugins::crm::kKeys[0]))
