@@ -17,6 +17,7 @@
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Net/SecureServerSocket.h>
+#include <Poco/URI.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -28,7 +29,9 @@
 
 #include "renkei/support/calendar_file.h"
 #include "renkei/support/chart.h"
+#include "concierge_floor.h"
 #include "concierge_sessions.h"
+#include "zmq_channel.h"
 #include "renkei/support/guidance.h"
 #include "renkei/support/worker.h"
 #include "renkei/json.h"
@@ -92,6 +95,25 @@ const renkei_config_key kKeys[] = {
      "The page's base colour (青, 赤, 緑, 黄, 紫); each keeps every text at a contrast of 7:1 or more (WCAG AAA)."},
     {"municipality", "string", "", 0, "The municipality's name, shown in the page's header."},
     {"logo", "path", nullptr, 0, "The municipality's logo (PNG or SVG, at most 256 KiB), shown in the page's header."},
+    {"floor-record", "string", "floor.status", 0,
+     "Record type of the floor's waiting status the LGWAN side sends through the bridge (the crm module's "
+     "status-record, mappings/floor-status-to-internet.xml): kept and shown on /floor (all lines) and "
+     "/floor/ticket (one ticket's page, which the ticket's QR code opens)."},
+    {"floor-stale", "duration", "10m", 0,
+     "A line's status older than this is shown as stale (the LGWAN side sends each line at least every 20 "
+     "status intervals)."},
+    {"near-position", "int", "3", 0,
+     "\"Your turn is near\" (ticket.near on the live events) once for each ticket with this many or fewer ahead of "
+     "it; the ticket's page says the same. 1-50."},
+    {"public-url", "string", nullptr, 0,
+     "The page's address as residents reach it (e.g. https://madoguchi.city.example.jp), for the QR codes of "
+     "/floor/qr.svg; default https://address:port."},
+    {"events-endpoint", "string", nullptr, 0,
+     "Where ticket.near is published over ZeroMQ (PUB, CURVE), e.g. tcp://127.0.0.1:7430, for a LINE front end: "
+     "the ticket number, line, how many ahead, the wait to expect. docs/live-events.md has the format."},
+    {"events-key", "path", nullptr, 0, "This publisher's CURVE secret key (Z85), with events-endpoint."},
+    {"events-clients", "list", nullptr, 0,
+     "CURVE public key files of the front ends allowed to subscribe; any other key gets nothing."},
 };
 
 using Poco::Net::HTTPResponse;
@@ -201,6 +223,8 @@ class Concierge {
   std::set<std::string> reportClients;
   std::string pageConfig;  ///< /page-config.json
   std::string logo, logoType;
+  std::string municipality, publicUrl;
+  std::unique_ptr<Floor> floor;  ///< the waiting status (always: empty until the floor's status comes)
 
   void handle(HTTPServerRequest& request, HTTPServerResponse& response) {
     std::string body;
@@ -211,6 +235,7 @@ class Concierge {
       const bool post = request.getMethod() == "POST";
       if (post) body = readBody(request);
       if (request.getMethod() == "GET" && servePage(path, response)) return;
+      if (request.getMethod() == "GET" && serveFloor(path, request.getURI(), response)) return;
       std::string out;
       if (path == "/api/v1/report" && request.getMethod() == "GET") {
         if (!reportClients.count(request.clientAddress().host().toString()))
@@ -243,6 +268,60 @@ class Concierge {
   }
 
  private:
+  /// The waiting status: /floor, /floor/ticket, /floor/qr.svg and their JSON
+  /// under /api/v1/floor. Ticket numbers, lines and counts only.
+  bool serveFloor(const std::string& path, const std::string& uri, HTTPServerResponse& response) const {
+    if (path != "/floor" && path != "/floor/ticket" && path != "/floor/qr.svg" && path != "/api/v1/floor" &&
+        path != "/api/v1/floor/ticket")
+      return false;
+    std::string site, line, number;
+    try {
+      for (const auto& [k, v] : Poco::URI(uri).getQueryParameters()) {
+        if (v.size() > 100 || firstInvalidUtf8(v) != std::string_view::npos)
+          throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, k + ": at most 100 bytes of UTF-8"};
+        if (k == "site") site = v;
+        else if (k == "line") line = v;
+        else if (k == "n") number = v;
+      }
+    } catch (const Poco::SyntaxException&) {
+      throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "the address's query is not well formed"};
+    }
+    const bool forTicket = path != "/floor" && path != "/api/v1/floor";
+    if (forTicket && (line.empty() || number.empty()))
+      throw ApiError{HTTPResponse::HTTP_BAD_REQUEST, "line and n (the ticket's number) are required"};
+    const std::int64_t now = host->nowMs();
+    const std::int64_t offset = host->utcOffsetMinutes(now);
+    const std::vector<FloorLine> lines = floor->today(now);
+    std::string body;
+    const char* type = "text/html; charset=utf-8";
+    if (path == "/floor") {
+      body = floorPage(lines, municipality, now, floor->options(), offset);
+    } else if (path == "/floor/ticket") {
+      body = ticketPage(floor->ticket(lines, site, line, number), site, line, number, municipality, now,
+                        floor->options(), offset);
+    } else if (path == "/floor/qr.svg") {
+      body = qr::svg(publicUrl + ticketPath(site, line, number));
+      type = "image/svg+xml";
+    } else if (path == "/api/v1/floor") {
+      body = floorJson(lines, now, floor->options());
+      type = "application/json; charset=utf-8";
+    } else {
+      body = ticketJson(floor->ticket(lines, site, line, number), number, now, floor->options());
+      type = "application/json; charset=utf-8";
+    }
+    response.setStatusAndReason(HTTPResponse::HTTP_OK);
+    response.setContentType(type);
+    response.set("Content-Security-Policy",
+                 "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
+                 "frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+    response.set("X-Content-Type-Options", "nosniff");
+    response.set("Referrer-Policy", "no-referrer");
+    response.set("Cache-Control", "no-store");
+    response.setContentLength(static_cast<std::streamsize>(body.size()));
+    response.send() << body;
+    return true;
+  }
+
   /// The page and what it loads, all from here (no other origin).
   bool servePage(const std::string& path, HTTPServerResponse& response) const {
     const char* type = nullptr;
@@ -733,6 +812,31 @@ class ConciergeModule final : public Module {
     for (const std::string& a : settings.getList("report-clients")) c_.reportClients.insert(a);
     address_ = settings.getString("address");
     port_ = static_cast<int>(settings.getInt("port"));
+    c_.municipality = settings.getString("municipality");
+    c_.publicUrl = settings.has("public-url") ? settings.getString("public-url")
+                                              : "https://" + address_ + ":" + std::to_string(port_);
+    while (!c_.publicUrl.empty() && c_.publicUrl.back() == '/') c_.publicUrl.pop_back();
+    if (c_.publicUrl.rfind("https://", 0) != 0) throw ConfigError("public-url: an https:// address");
+    floorRecord_ = settings.getString("floor-record");
+    FloorOptions floorOptions;
+    const std::int64_t near = settings.getInt("near-position");
+    if (near < 1 || near > 50) throw ConfigError("near-position: 1-50");
+    floorOptions.nearPosition = static_cast<std::size_t>(near);
+    floorOptions.staleMs = settings.getDuration("floor-stale").count();
+    floorOptions.colour = settings.getString("colour");
+    if (floorOptions.staleMs < 60'000) throw ConfigError("floor-stale: 1m at least");
+    if (settings.has("events-endpoint") && !context.validating && !context.once) {
+      if (!settings.has("events-key") || !settings.has("events-clients"))
+        throw ConfigError("events-endpoint needs events-key and events-clients (who may subscribe)");
+      try {
+        publisher_ = renkei::connectors::channel::eventsPublisher(
+            settings.getString("events-endpoint"), settings.getPath("events-key").string(),
+            settings.getList("events-clients"), context.configDir.string(), c_.log,
+            "concierge " + context.id + " events");
+      } catch (const std::exception& e) {
+        throw ConfigError(std::string("events-key, events-clients: ") + e.what());
+      }
+    }
     limits_.requestDeadline = settings.getDuration("request-deadline");
     if (limits_.requestDeadline < std::chrono::seconds(1) || limits_.requestDeadline > std::chrono::seconds(60))
       throw ConfigError("request-deadline: between 1s and 60s");
@@ -750,7 +854,11 @@ class ConciergeModule final : public Module {
     once_ = context.once;
     if (context.validating) return;
     c_.host->state().migrate({"CREATE TABLE {counts} (day TEXT NOT NULL, event TEXT NOT NULL, channel TEXT NOT NULL, "
-                              "sessions BIGINT NOT NULL, tokens BIGINT NOT NULL, PRIMARY KEY (day, event, channel))"});
+                              "sessions BIGINT NOT NULL, tokens BIGINT NOT NULL, PRIMARY KEY (day, event, channel))",
+                              // 2: the floor's waiting status and who was told their turn is near
+                              Floor::migration()});
+    c_.floor = std::make_unique<Floor>(*c_.host, *c_.log, floorOptions, publisher_.get());
+    c_.floor->loadRows();
     // The daily report for the operator console too (permission
     // concierge): counts only, the same as GET /api/v1/report.
     if (AdminRegistry* admin = c_.host->admin())
@@ -798,6 +906,10 @@ class ConciergeModule final : public Module {
       c_.log->notice("serve --once: concierge %s: its API is not started (a running service may hold its port)", c_.id);
       return;
     }
+    if (publisher_) {
+      publisher_->start();
+      c_.log->information("concierge %s: ticket.near on %s (CURVE)", c_.id, publisher_->endpoint());
+    }
     Poco::Net::initializeSSL();
     Poco::Net::SecureServerSocket socket(Poco::Net::SocketAddress(address_, static_cast<Poco::UInt16>(port_)), 64,
                                          http::serverContext(key_, certificate_));
@@ -827,18 +939,35 @@ class ConciergeModule final : public Module {
       server_->stop();
       server_.reset();
     }
+    if (publisher_) publisher_->stop();
     if (expirer_.running()) {
       expirer_.stop();
       c_.flush();
     }
   }
 
-  Outcome accept(const Batch&) override {
-    return Outcome::error("the concierge takes no routed records (it answers residents over its API)");
+  Outcome accept(const Batch& batch) override {
+    if (batch.recordType != floorRecord_ || !c_.floor)
+      return Outcome::error("the concierge takes only the floor's status (floor-record '" + floorRecord_ +
+                            "'); it answers residents over its API");
+    try {
+      std::string why;
+      const std::size_t refused = c_.floor->take(batch.records, c_.host->nowMs(), why);
+      if (refused) {
+        c_.log->warning("batch %s: %z %s", batch.id, refused, why);
+        c_.host->recordRefusal("batch " + batch.id, std::to_string(refused) + " " + why +
+                                                        " (the batch is kept: replay it after the fix)");
+      }
+    } catch (const StateError& e) {
+      return Outcome::retry(std::string("store: ") + e.what());
+    }
+    return Outcome::ok();
   }
 
  private:
   Concierge c_;
+  std::string floorRecord_ = "floor.status";
+  std::unique_ptr<renkei::connectors::channel::ZmqPublisher> publisher_;
   std::string address_, certificate_, key_;
   int port_ = 0;
   bool once_ = false;

@@ -1243,3 +1243,46 @@ BOOST_AUTO_TEST_CASE(the_floor_in_the_report_waits_to_the_call_and_no_shows) {
   BOOST_TEST(r.perCounter[0].key == "1番窓口");
   BOOST_TEST(r.perDay.at(0).visits == 2);
 }
+
+// One visit per resident whichever comes first: a window that opened a
+// visit for ticket 201 (a token shown at reception) gets the machine's
+// ticket joined to it; for ticket 202, issued first, the window's
+// openVisit returns the machine's visit. Here and on PostgreSQL.
+BOOST_AUTO_TEST_CASE(a_ticket_joins_the_visit_a_window_opened_and_the_window_the_machines) {
+  Host h(true, false, "", "", "",
+         "  <connector id=\"tickets\" plugin=\"ticketing\"><site>本庁舎</site><log-directory>ticket-log</log-directory>"
+         "<poll>100ms</poll></connector>\n"
+         "  <route id=\"floor\" from=\"tickets\" records=\"ticket.log\" to=\"crm\" mapping=\"" +
+             source("mappings/ticketing/log-to-events.xml").string() + "\"/>\n");
+  Client a = Client::as(h, "window-a");
+  const std::int64_t noon = 1796644800000;  // 2026-12-07 12:00 UTC: that day in any zone from -11 to +11 hours
+  api::Visit byWindow;
+  a.crm->openVisit(byWindow, "201", "reception", noon);
+  fs::create_directories(h.dir / "ticket-log");
+  test::writeFile(h.dir / "ticket-log/tickets.csv",
+                  "日時,番号,受付内容,イベント,窓口,担当,連番,転送先\n"
+                  "2026-12-07 12:01:00,201,転入・転出,発券,,,1,\n"
+                  "2026-12-07 12:02:00,202,国民健康保険,発券,,,2,\n");
+  api::Visit joined;
+  for (int i = 0; i < 100; ++i) {
+    a.crm->getVisit(joined, byWindow.id);
+    if (!joined.procedures.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  BOOST_TEST_REQUIRE(joined.procedures.size() == 1u, h.log());
+  BOOST_TEST(joined.procedures[0].code == "転入・転出");
+  bool said = false;
+  for (const auto& e : joined.history) said = said || (e.what == "joined" && e.detail.find("201") != std::string::npos);
+  BOOST_TEST(said);
+  // 202: the machine's visit first; the window opening 202 gets that one.
+  api::Visit machine;
+  a.crm->openVisit(machine, "202", "reception", noon + 5 * 60'000);
+  BOOST_TEST_REQUIRE(machine.procedures.size() == 1u);
+  BOOST_TEST(machine.procedures[0].code == "国民健康保険");
+  BOOST_TEST(machine.history.back().what == "joined");
+  api::Report r;
+  a.crm->report(r, "2026-12-06", "2026-12-08");
+  std::int64_t visits = 0;
+  for (const auto& d : r.perDay) visits += d.visits;
+  BOOST_TEST(visits == 2);  // two residents, two visits
+}

@@ -62,15 +62,19 @@ struct Zones {
   int apiPort = 0, adminPort = 0, lgwanPort = 0;
   Poco::Net::Context::Ptr tls;
 
-  explicit Zones(const std::string& extra = "") {
+  /// `extra`: the concierge's keys; `lgwanExtra`, `internetExtra`: more of
+  /// each instance (connectors, routes); `crmExtra`: the crm module's keys.
+  explicit Zones(const std::string& extra = "", const std::string& lgwanExtra = "",
+                 const std::string& internetExtra = "", const std::string& crmExtra = "") {
     auto certs = test::run({source("scripts/make-certs").string(), (dir / "tls").string(), "window-demo"});
     BOOST_REQUIRE_MESSAGE(certs.exitCode == 0, certs.err);
     auto keys = test::run({source("scripts/make-keys").string(), (dir / "keys").string()},
                           {{"RENKEI_BIN", test::renkeiBinary()}});
     BOOST_REQUIRE_MESSAGE(keys.exitCode == 0, keys.err);
     const std::string s = source("config").string(), t = (dir / "tls").string(), k = (dir / "keys").string();
-    test::writeFile(dir / "internet/config.xml", R"(<renkei xmlns="urn:renkei:config:1" instance="net" zone="internet">
+    test::writeFile(dir / "internet/config.xml", R"(<renkei xmlns="urn:renkei:config:1" instance="net" zone="internet" time-zone="Asia/Tokyo">
   <log level="information"/>
+  <pipeline poll-interval="200ms"/>
   <store driver="sqlite" path="renkei.db"/>
   <admin address="127.0.0.1" port="0"/>
   <module id="concierge" plugin="concierge">
@@ -84,14 +88,15 @@ struct Zones {
     <certificate>)" + t + R"(/server.crt</certificate>
     <key>)" + t + R"(/server.key</key>
 )" + extra + R"(  </module>
-</renkei>
+)" + internetExtra + R"(</renkei>
 )");
-    test::writeFile(dir / "lgwan/config.xml", R"(<renkei xmlns="urn:renkei:config:1" instance="city" zone="lgwan">
+    test::writeFile(dir / "lgwan/config.xml", R"(<renkei xmlns="urn:renkei:config:1" instance="city" zone="lgwan" time-zone="Asia/Tokyo">
+  <pipeline poll-interval="200ms"/>
   <store driver="sqlite" path="renkei.db"/>
   <api address="127.0.0.1" port="0" certificate=")" + t + R"(/server.crt" key=")" + t +
                                                   R"(/server.key" client-ca=")" + t + R"(/ca.crt" clients="window-demo"/>
-  <module id="crm" plugin="crm"><token-keys>)" + k + R"(/lgwan/token.key</token-keys></module>
-</renkei>
+  <module id="crm" plugin="crm"><token-keys>)" + k + R"(/lgwan/token.key</token-keys>)" + crmExtra + R"(</module>
+)" + lgwanExtra + R"(</renkei>
 )");
     // The internet instance's temporary files go where the test can look.
     fs::create_directories(dir / "internet/tmp");
@@ -646,4 +651,192 @@ BOOST_AUTO_TEST_CASE(serve_once_runs_beside_the_service_that_holds_the_concierge
   BOOST_TEST((once.out + once.err).find("concierge concierge: its API is not started") != std::string::npos,
              once.out << once.err);
   BOOST_TEST(z.call("GET", "/api/v1/events").status == 200);  // the service still answers
+}
+
+namespace {
+
+/// Today in the city's zone (Asia/Tokyo, no daylight saving): YYYY-MM-DD.
+std::string cityToday() {
+  const std::time_t t = std::time(nullptr) + 9 * 3600;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+/// Bundles the LGWAN side wrote (out/) carried to the internet side's in/,
+/// as the municipality's transfer product does. Returns how many.
+int carry(const fs::path& from, const fs::path& to) {
+  int n = 0;
+  if (!fs::exists(from)) return 0;
+  fs::create_directories(to);
+  for (const auto& e : fs::directory_iterator(from)) {
+    fs::copy_file(e.path(), to / e.path().filename());
+    fs::remove(e.path());
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+// The floor's waiting status, end to end: the ticket machine's log in
+// LGWAN → the crm module's status (once per interval, only lines that
+// changed) → the bridge's signed bundle, carried across → the concierge in
+// the internet zone, which serves the waiting page, one ticket's page (what
+// its QR code opens) and the JSON, and publishes "your turn is near" once
+// per ticket to a subscriber (a LINE front end's stand-in, a real ZeroMQ
+// socket with CURVE). A restart of the internet instance keeps the page
+// and announces no one twice.
+BOOST_AUTO_TEST_CASE(the_floors_waiting_status_reaches_the_residents_page_through_the_bridge) {
+  test::TempDir work;
+  const std::string s = source("").string(), today = cityToday();
+  const fs::path logDir = work / "log", bridge = work / "bridge";
+  fs::create_directories(logDir);
+  const std::string lgwanExtra = R"(  <connector id="tickets" plugin="ticketing"><site>本庁舎</site><log-directory>)" +
+                                 logDir.string() + R"(</log-directory><poll>100ms</poll></connector>
+  <connector id="bridge" plugin="bridge"><send-folder>)" + (bridge / "lgwan-send").string() +
+                                 R"(</send-folder><to-zone>internet</to-zone><send-types>floor.status</send-types>
+    <signing-key>KEYS/lgwan/bridge-signing.key</signing-key></connector>
+  <route id="floor" from="tickets" records="ticket.log" to="crm" mapping=")" + s +
+                                 R"(/mappings/ticketing/log-to-events.xml"/>
+  <route id="floor-status" from="crm" records="floor.status" to="bridge" mapping=")" + s +
+                                 R"(/mappings/floor-status-to-internet.xml"/>
+)";
+  const std::string internetExtra = R"(  <connector id="bridge" plugin="bridge"><receive-folder>)" +
+                                    (bridge / "lgwan-to-internet").string() +
+                                    R"(</receive-folder><receive-types>floor.status</receive-types>
+    <sender-key>KEYS/lgwan/bridge-signing.pub</sender-key></connector>
+  <route id="floor-status-in" from="bridge" records="floor.status" to="concierge"/>
+)";
+  const std::string conciergeExtra = R"(    <near-position>2</near-position>
+    <municipality>見本市</municipality>
+    <events-endpoint>tcp://127.0.0.1:0</events-endpoint>
+    <events-key>KEYS/internet/bridge-curve.key</events-key>
+    <events-clients>KEYS/display/bridge-curve.pub</events-clients>
+)";
+  // The keys are made by the zones (scripts/make-keys): name them after.
+  auto keyed = [&](std::string text, const fs::path& keys) {
+    for (std::size_t at; (at = text.find("KEYS")) != std::string::npos;) text.replace(at, 4, keys.string());
+    return text;
+  };
+  const fs::path keys = work / "keys";
+  auto made = test::run({source("scripts/make-keys").string(), keys.string()}, {{"RENKEI_BIN", test::renkeiBinary()}});
+  BOOST_REQUIRE_MESSAGE(made.exitCode == 0, made.err);
+  Zones z(keyed(conciergeExtra, keys), keyed(lgwanExtra, keys), keyed(internetExtra, keys),
+          "<status-record>floor.status</status-record><status-interval>5s</status-interval>");
+
+  std::string endpoint;
+  const std::regex bound("ticket\\.near on (tcp://127\\.0\\.0\\.1:[0-9]+)");
+  BOOST_REQUIRE(test::waitFor(
+      [&] {
+        std::smatch m;
+        const std::string log = test::textOf(z.internet.err) + test::textOf(z.internet.out);
+        if (std::regex_search(log, m, bound)) endpoint = m[1];
+        return !endpoint.empty();
+      },
+      20));
+  auto front = test::spawn({"/usr/bin/python3", source("docs/examples/floor_subscriber.py").string(), "--endpoint",
+                            endpoint, "--server-key", (keys / "internet/bridge-curve.pub").string(), "--key",
+                            (keys / "display/bridge-curve.key").string(), "--public",
+                            (keys / "display/bridge-curve.pub").string(), "--topic", "ticket.near", "--count", "3",
+                            "--timeout", "40"},
+                           work / "front");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // the CURVE handshake and the subscription
+
+  // Six tickets on one line, two called two minutes apart.
+  std::string log = "日時,番号,受付内容,イベント,窓口,担当,連番,転送先\n";
+  int seq = 0;
+  auto event = [&](const std::string& hhmm, int ticket, const std::string& what, const std::string& counter = "") {
+    log += today + " " + hhmm + ":00," + std::to_string(ticket) + ",転入・転出," + what + "," + counter + ",," +
+           std::to_string(++seq) + ",\n";
+  };
+  for (int t = 101; t <= 106; ++t) event("09:0" + std::to_string(t - 101), t, "発券");
+  event("09:10", 101, "呼出", "1番窓口");
+  event("09:12", 102, "呼出", "2番窓口");
+  test::writeFile(logDir / "tickets.csv", log);
+
+  // The status crosses once the crm module emitted it (within an interval).
+  const fs::path out = bridge / "lgwan-send/out", in = bridge / "lgwan-to-internet/in";
+  BOOST_REQUIRE(test::waitFor([&] { return carry(out, in) > 0; }, 20));
+  Poco::JSON::Object::Ptr line;
+  BOOST_REQUIRE(test::waitFor(
+      [&] {
+        auto r = z.call("GET", "/api/v1/floor");
+        if (r.status != 200) return false;
+        auto lines = r.json()->getArray("lines");
+        if (lines->size() == 0) return false;
+        line = lines->getObject(0);
+        return line->getValue<std::string>("current") == "102";
+      },
+      20));
+  BOOST_TEST(line->getValue<std::string>("line") == "転入・転出");
+  BOOST_TEST(line->getValue<std::string>("date") == today);
+  BOOST_TEST(line->getValue<std::string>("waiting") == "4");
+  BOOST_TEST(line->getValue<std::string>("waiting_tickets") == "103;104;105;106");
+  BOOST_TEST(line->getValue<std::string>("call_interval_s") == "120");  // 09:10 → 09:12
+  BOOST_TEST(line->getValue<std::string>("expected_wait_s") == "660");  // the median of 10 and 11 minutes
+  BOOST_TEST(line->getValue<bool>("stale") == false);
+
+  // The page of all lines, and one ticket's page (what its QR code opens).
+  auto page = z.call("GET", "/floor");
+  BOOST_TEST(page.status == 200);
+  BOOST_TEST(page.body.find("<html lang=\"ja\"") != std::string::npos);
+  BOOST_TEST(page.body.find("<th scope=\"row\">転入・転出</th><td>4 人</td><td>102</td><td>約 11 分</td>") !=
+                 std::string::npos,
+             page.body);
+  const std::string line105 = "/floor/ticket?line=%E8%BB%A2%E5%85%A5%E3%83%BB%E8%BB%A2%E5%87%BA&n=";
+  auto t105 = z.call("GET", line105 + "105");
+  BOOST_TEST(t105.body.find("あなたの前に <strong>2 人</strong>お待ちです。呼び出しまで約 6 分の見込みです。") !=
+                 std::string::npos,
+             t105.body);
+  BOOST_TEST(z.call("GET", line105 + "104").body.find("まもなく呼び出されます") != std::string::npos);
+  BOOST_TEST(z.call("GET", line105 + "101").body.find("いまお待ちの番号の中にありません") != std::string::npos);
+  BOOST_TEST(z.call("GET", "/floor/ticket?line=%E7%A8%8E&n=1").body.find("本日の待ち状況はありません") !=
+             std::string::npos);
+  auto json105 = z.call("GET", "/api/v1" + line105 + "105").json();
+  BOOST_TEST(json105->getValue<int>("ahead") == 2);
+  BOOST_TEST(json105->getValue<int>("estimated_wait_s") == 360);
+  BOOST_TEST(z.call("GET", "/floor/ticket?n=105").status == 400);  // the line is needed
+  BOOST_TEST(z.call("GET", "/floor/ticket?line=" + std::string(120, 'a') + "&n=1").status == 400);
+  auto qr = z.call("GET", "/floor/qr.svg?line=x&n=1");
+  BOOST_TEST(qr.status == 200);
+  BOOST_TEST(qr.body.find("<svg") != std::string::npos);
+
+  // 103 is called: 105 is near now. Each ticket is announced once.
+  event("09:14", 103, "呼出", "1番窓口");
+  test::writeFile(logDir / "tickets.csv", log);
+  BOOST_REQUIRE(test::waitFor([&] { return carry(out, in) > 0; }, 20));
+  auto told = front.wait();
+  BOOST_TEST(told.exitCode == 0, told.err);
+  for (const char* ticket : {"\"ticket\":\"103\"", "\"ticket\":\"104\"", "\"ticket\":\"105\""})
+    BOOST_TEST(told.out.find(ticket) != std::string::npos, told.out);
+  BOOST_TEST(told.out.find("\"ahead\":0") != std::string::npos, told.out);
+  BOOST_TEST(told.out.find("\"ticket\":\"106\"") == std::string::npos, told.out);
+  BOOST_TEST(z.call("GET", line105 + "105").body.find("まもなく呼び出されます") != std::string::npos);
+
+  // The internet instance killed and started again: the page shows the
+  // floor as it was; who was told stays told (the store keeps both).
+  ::kill(z.internet.pid, SIGKILL);
+  z.internet.wait();
+  BOOST_TEST(test::textOf(work / "front.out").find("ticket.near") != std::string::npos);
+  z.internet = test::spawn({test::renkeiBinary(), "serve", "--config", (z.dir / "internet/config.xml").string()},
+                           z.dir / "internet/serve2", pluginEnv());
+  const std::regex api("serving the API on https://127\\.0\\.0\\.1:([0-9]+)/");
+  BOOST_REQUIRE(test::waitFor(
+      [&] {
+        std::smatch m;
+        const std::string text = test::textOf(z.internet.err) + test::textOf(z.internet.out);
+        if (!std::regex_search(text, m, api)) return false;
+        z.apiPort = std::stoi(m[1]);
+        return true;
+      },
+      20));
+  auto again = z.call("GET", "/api/v1/floor").json()->getArray("lines");
+  BOOST_REQUIRE(again->size() == 1u);
+  BOOST_TEST(again->getObject(0)->getValue<std::string>("current") == "103");
+  const std::string near = z.dir.path() / "internet/renkei.db";
+  auto rows = test::run({"/usr/bin/sqlite3", near, "SELECT count(*) FROM st_concierge_floor_near"});
+  BOOST_TEST(rows.out.find("3") == 0u, rows.out << rows.err);
 }

@@ -187,4 +187,21 @@ inline std::string printable(std::string_view text, std::size_t maxBytes = 4096)
   return out;
 }
 
+/// `text` for HTML or XML text and attribute values: & < > " ' escaped.
+inline std::string markupEscaped(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace renkei
