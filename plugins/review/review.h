@@ -176,12 +176,22 @@ struct ReviewOptions {
 /// The host's seam (HostServices::emit), or a test's.
 using EmitFn = std::function<Outcome(const Emission&)>;
 
+/// An application's state changed (committed): for the live events. No
+/// personal value: the 到達番号, the procedure, the states, the action.
+struct StateChange {
+  std::string arrivalNo, procedure, from, to, action;
+  std::int64_t at = 0;
+};
+using StateChangeFn = std::function<void(const StateChange&)>;
+
 class Review {
  public:
   Review(StateStore& state, std::shared_ptr<const Procedures> procedures, calendar::Calendar cal,
          ReviewOptions options, EmitFn emit);
 
   void migrate();
+  /// Called after each committed change of state (set once, before use).
+  void onStateChange(StateChangeFn fn) { onState_ = std::move(fn); }
 
   /// Takes an application in: 到達日時, 到達番号, 問合せ番号, formal review,
   /// the 受付 notice and the department's mail, all in one commit. The same
@@ -286,6 +296,10 @@ class Review {
   calendar::Calendar cal_;
   ReviewOptions options_;
   EmitFn emit_;
+  StateChangeFn onState_;
+  void told(const StateChange& c) const {
+    if (onState_) onState_(c);
+  }
   std::string apps_, history_, residents_, counters_, certificates_, lossy_;
   std::shared_ptr<FieldNames> noticeNames_, mailNames_, correctedNames_;
   /// Written-back applications waiting for their 異動, by match key (for

@@ -297,6 +297,7 @@ Application Review::commitAction(const Application& a, const ActionInput& in, st
   // The write-back's key is the application's: a second approval racing the
   // first is acknowledged by the store without running, so this one did
   // nothing and must say so (eight staff approving at once once all heard "ok").
+  if (ran) told({a.arrivalNo, a.procedure, a.state, step.to, actionName(in.action), now});
   if (!ran) {
     const Application current = get(a.arrivalNo);
     throw ReviewError{ReviewError::Conflict, std::string(actionName(in.action)) +

@@ -92,7 +92,14 @@ Application Review::intake(const IntakeInput& in, std::int64_t now) {
   a.residentCode = residentCode;
   a.due = dueDate(*p, now, 0);
   a.arrivalNo = drawArrivalNumber(localDay(now));
-  commit(intakeEmission(a, in, *p, matchKeyFor(*p, kept, options_.variants), now), "intake");
+  Emission e = intakeEmission(a, in, *p, matchKeyFor(*p, kept, options_.variants), now);
+  bool ran = false;
+  e.state = [&ran, inner = std::move(e.state)](StateSession& s) {
+    inner(s);
+    ran = true;
+  };
+  commit(e, "intake");
+  if (ran) told({a.arrivalNo, a.procedure, "", state::kReceived, "intake", now});
   if (auto taken = findByExternalId(in.origin, in.externalId, in.source)) return *taken;
   throw ReviewError{ReviewError::Unavailable, "intake: the application was not stored; try again"};
 }

@@ -21,7 +21,10 @@
 #include "renkei/sdk.h"
 #include "renkei/support/worker.h"
 #include "review.h"
+#include "renkei/json.h"
+#include "renkei/local_time.h"
 #include "renkei/text.h"
+#include "zmq_channel.h"
 
 namespace renkei::plugins::review {
 namespace rv = renkei::plugins::review;
@@ -75,6 +78,13 @@ const renkei_config_key kKeys[] = {
     {"corrections", "bool", "false", 0,
      "Emit review.corrected for each 訂正 (amend) of a draft read at the window: the application id, procedure, "
      "source and the names of the items staff changed (no values). Route it to the ocr connector for its report."},
+    {"events-endpoint", "string", nullptr, 0,
+     "Where application state changes are published over ZeroMQ (PUB, CURVE), e.g. tcp://0.0.0.0:7421, for a "
+     "dashboard or the CRM's display: application.state with the 到達番号, procedure, states and action; no "
+     "personal value. docs/live-events.md has the format."},
+    {"events-key", "path", nullptr, 0, "This publisher's CURVE secret key (Z85), with events-endpoint."},
+    {"events-clients", "list", nullptr, 0,
+     "CURVE public key files of the subscribers allowed; any other key gets nothing."},
 };
 
 int parseClock(const std::string& text) {
@@ -399,6 +409,31 @@ class ReviewModule final : public Module {
     review_ = std::make_unique<rv::Review>(context.services->state(), procedures, *cal, options,
                                            [host](const Emission& e) { return host->emit(e); });
     review_->migrate();
+    if (settings.has("events-endpoint") && !context.once) {
+      if (!settings.has("events-key") || !settings.has("events-clients"))
+        throw ConfigError("events-endpoint needs events-key and events-clients (who may subscribe)");
+      try {
+        publisher_ = renkei::connectors::channel::eventsPublisher(
+            settings.getString("events-endpoint"), settings.getPath("events-key").string(),
+            settings.getList("events-clients"), context.configDir.string(), log_, "review " + context.id + " events");
+      } catch (const std::exception& e) {
+        throw ConfigError(std::string("events-key, events-clients: ") + e.what());
+      }
+      auto* publisher = publisher_.get();
+      const std::int64_t offset = offsetMinutes_;
+      review_->onStateChange([publisher, offset](const rv::StateChange& c) {
+        std::string json = "{";
+        for (const auto& [k, v] : {std::pair<const char*, std::string>{"arrival_no", c.arrivalNo},
+                                   {"procedure", c.procedure}, {"from", c.from}, {"to", c.to},
+                                   {"action", c.action}, {"at", localTimeAt(c.at, offset)}}) {
+          if (json.size() > 1) json += ',';
+          appendJsonString(json, k);
+          json += ':';
+          appendJsonString(json, v);
+        }
+        publisher->publish("application.state", json + "}");
+      });
+    }
     if (AdminRegistry* admin = context.services->admin()) {
       // The same report as ReviewService.report, as CSV for the console
       // (counts and averages per key; no application's values).
@@ -454,13 +489,20 @@ class ReviewModule final : public Module {
 
   void start() override {
     if (once_ || !review_) return;
+    if (publisher_) {
+      publisher_->start();
+      log_->information("review: application state events on %s (CURVE)", publisher_->endpoint());
+    }
     Worker::Options everyMinute;
     everyMinute.interval = std::chrono::seconds(60);
     everyMinute.maxBackoff = std::chrono::seconds(60);  // a failed pass: tried again in a minute
     reminders_.start("overdue reminders", everyMinute, [this] { remindPass(); }, *log_);
   }
 
-  void stop() override { reminders_.stop(); }
+  void stop() override {
+    reminders_.stop();
+    if (publisher_) publisher_->stop();
+  }
 
   Outcome accept(const Batch& batch) override {
     try {
@@ -564,6 +606,7 @@ class ReviewModule final : public Module {
   std::int64_t offsetMinutes_ = 9 * 60;
   bool once_ = false;
   Worker reminders_;
+  std::unique_ptr<renkei::connectors::channel::ZmqPublisher> publisher_;
 };
 
 }  // namespace renkei::plugins::review

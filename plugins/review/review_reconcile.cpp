@@ -138,8 +138,15 @@ std::size_t Review::reflect(const std::vector<std::string>& arrivalNos, const st
               {r.id, now, std::string(state::kAwaiting), std::string(state::kReflected), how});
       }
     };
+    bool ran = false;
+    e.state = [&ran, inner = std::move(e.state)](StateSession& s) {
+      inner(s);
+      ran = true;
+    };
     try {
       commit(e, "reflect");
+      if (ran)
+        for (const Row& r : rows) told({r.arrivalNo, r.procedure, state::kAwaiting, state::kReflected, "reflected", now});
       return rows.size();
     } catch (const ReviewError&) {
       if (!changed) throw;

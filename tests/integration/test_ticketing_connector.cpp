@@ -425,6 +425,12 @@ BOOST_AUTO_TEST_CASE(live_floor_events_reach_a_displays_subscriber) {
                        f.dir.path() / who);
   };
   auto display = subscriber("display", 4, "20");
+  // The same in C++ (docs/examples/floor_subscriber.cpp): the payload as sent.
+  auto inCpp = test::spawn({RENKEI_FLOOR_SUBSCRIBER, "--endpoint", endpoint, "--server-key",
+                            (keys / "crm/bridge-curve.pub").string(), "--key", (keys / "display/bridge-curve.key").string(),
+                            "--public", (keys / "display/bridge-curve.pub").string(), "--topic", "ticket.", "--count", "3",
+                            "--timeout", "20"},
+                           f.dir.path() / "display-cpp");
   auto stranger = subscriber("stranger", 1, "6");
   for (int i = 0; i < 100 && (!fs::exists(display.out) || test::readFile(display.out).empty()); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -445,6 +451,14 @@ BOOST_AUTO_TEST_CASE(live_floor_events_reach_a_displays_subscriber) {
                       "\"line\":\"転入・転出\",\"site\":\"本庁舎\",\"waiting\":1}") != std::string::npos,
              out);
   BOOST_TEST(out.find("missed") == std::string::npos);
+  auto cpp = inCpp.wait();
+  BOOST_TEST(cpp.exitCode == 0, cpp.err);
+  BOOST_TEST(cpp.out.find("ticket.issued 1 {\"site\":\"本庁舎\",\"date\":\"2026-12-07\",\"line\":\"転入・転出\","
+                          "\"ticket\":\"301\",\"event\":\"issued\",\"counter\":\"\",\"to_line\":\"\","
+                          "\"at\":\"2026-12-07 09:00:00 +09:00\"}") != std::string::npos,
+             cpp.out);
+  BOOST_TEST(cpp.out.find("ticket.called 3 ") != std::string::npos, cpp.out);
+  BOOST_TEST(cpp.out.find("line.status") == std::string::npos, cpp.out);  // not its topic
   auto refused = stranger.wait();
   BOOST_TEST(refused.exitCode == 1);  // no event: its key is not listed
   BOOST_TEST(refused.out.find("ticket.") == std::string::npos);

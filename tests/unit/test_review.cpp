@@ -171,6 +171,34 @@ BOOST_AUTO_TEST_CASE(intake_numbers_each_application_once_and_sends_the_receipt)
   BOOST_CHECK_THROW(f.review->intake(tennyu("bad id with spaces"), at("2026-04-24")), plugins::review::ReviewError);
 }
 
+// The live events' hook: each committed change of state once, with the
+// 到達番号, procedure, states and action — the same intake again, a refused
+// action and a stale version change nothing and say nothing.
+BOOST_AUTO_TEST_CASE(each_committed_change_of_state_is_told_once) {
+  Fixture f;
+  std::vector<plugins::review::StateChange> told;
+  f.review->onStateChange([&](const plugins::review::StateChange& c) { told.push_back(c); });
+  auto a = f.review->intake(tennyu("web-1"), at("2026-04-24"));
+  f.review->intake(tennyu("web-1"), at("2026-04-24", 11));  // delivered twice
+  plugins::review::ActionInput act;
+  act.who = "staff-a";
+  act.action = plugins::review::Action::Approve;
+  BOOST_CHECK_THROW(f.review->act(a.arrivalNo, act, at("2026-04-24")), plugins::review::ReviewError);  // not started
+  act.action = plugins::review::Action::Start;
+  f.review->act(a.arrivalNo, act, at("2026-04-24", 10));
+  act.expectedVersion = 1;  // stale
+  act.action = plugins::review::Action::Approve;
+  BOOST_CHECK_THROW(f.review->act(a.arrivalNo, act, at("2026-04-24", 11)), plugins::review::ReviewError);
+  act.expectedVersion = -1;
+  f.review->act(a.arrivalNo, act, at("2026-04-24", 11));
+  std::string trail;
+  for (const auto& c : told) trail += c.action + ":" + c.from + "→" + c.to + " ";
+  BOOST_TEST(trail == "intake:→received start:received→reviewing approve:reviewing→awaiting ");
+  BOOST_TEST(told.at(0).arrivalNo == a.arrivalNo);
+  BOOST_TEST(told.at(0).procedure == "tennyu-todoke");
+  BOOST_TEST(told.at(2).at == at("2026-04-24", 11));
+}
+
 BOOST_AUTO_TEST_CASE(formal_review_names_every_bad_item_and_never_a_value) {
   Fixture f;
   f.residents({{"00000000018", "見本 花子", "1985-02-14", "female", "架空県見本市中央一丁目1番1号", "1", ""},
