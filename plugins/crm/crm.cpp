@@ -1,5 +1,6 @@
 // The CRM's state and operations. See crm.h.
 #include "crm.h"
+#include "crm_congestion.h"
 
 #include <algorithm>
 #include <cmath>
@@ -847,6 +848,77 @@ api::Visit Crm::closeVisit(std::int64_t visitId, const Actor& by, std::int64_t a
     v = load(s, visitId);
   });
   return v;
+}
+
+api::Congestion Crm::congestion(const std::string& fromText, const std::string& toText, const std::string& month,
+                                const calendar::Calendar& cal) {
+  const auto from = parseDay(fromText), to = parseDay(toText);
+  if (!from || !to) throw CrmError{api::ErrorCode::BAD_REQUEST, "fromDate and toDate must be dates (YYYY-MM-DD)"};
+  if (*to < *from) throw CrmError{api::ErrorCode::BAD_REQUEST, "toDate is before fromDate"};
+  if (*to - *from > 3 * 366) throw CrmError{api::ErrorCode::BAD_REQUEST, "the history covers at most three years"};
+  const auto first = month.size() == 7 ? parseDay(month + "-01") : std::nullopt;
+  if (!first) throw CrmError{api::ErrorCode::BAD_REQUEST, "month must be YYYY-MM"};
+  const std::int64_t offset = options_.reportOffsetMinutes * 60'000;
+  const std::int64_t begin = *from * kDayMs - offset, end = (*to + 1) * kDayMs - offset;
+  std::map<calendar::Date, congestion::DayCounts> history;
+  auto slot = [&](std::int64_t at) -> std::pair<congestion::DayCounts&, int> {
+    const std::int64_t local = at + offset;
+    return {history[calendar::fromDays(local / kDayMs)], static_cast<int>(local % kDayMs / 3'600'000)};
+  };
+  state_.read([&](StateSession& s) {
+    s.query("SELECT opened_ms FROM " + visits_ + " WHERE opened_ms >= ? AND opened_ms < ?", {begin, end},
+            [&](StateRows& row) {
+              auto [day, hour] = slot(row.integer(0));
+              ++day.arrivals[hour];
+            });
+    s.query("SELECT received_ms, called_ms FROM " + procedures_ +
+                " WHERE received_ms >= ? AND received_ms < ? AND called_ms > 0",
+            {begin, end}, [&](StateRows& row) {
+              const std::int64_t received = row.integer(0), called = row.integer(1);
+              auto [day, hour] = slot(received);
+              day.waitSumSeconds[hour] += std::max<std::int64_t>(0, called - received) / 1000;
+              ++day.waited[hour];
+            });
+  });
+  const calendar::Date m = calendar::fromDays(*first);
+  const congestion::Result r = congestion::forecast(history, cal, m.year, m.month);
+  api::Congestion out;
+  out.fromDate = fromText;
+  out.toDate = toText;
+  out.month = month;
+  out.ordinaryMean = r.ordinaryMean;
+  for (int w = 0; w < 7; ++w) {
+    out.observedDays.push_back(r.days[w]);
+    for (int h = 0; h < 24; ++h) {
+      if (r.arrivals[w][h] == 0 && r.waitSeconds[w][h] == 0) continue;
+      api::CongestionHour c;
+      c.weekday = w;
+      c.hour = h;
+      c.arrivals = r.arrivals[w][h];
+      c.waitSeconds = r.waitSeconds[w][h];
+      out.profile.push_back(c);
+    }
+  }
+  for (const congestion::Factor& f : r.factors) {
+    api::CongestionFactor c;
+    c.kind = congestion::kindNames(f.kind);
+    c.factor = f.factor;
+    c.days = f.days;
+    c.measured = f.measured;
+    out.factors.push_back(c);
+  }
+  for (const congestion::DayForecast& f : r.month) {
+    api::CongestionDay d;
+    d.date = calendar::iso(f.date);
+    d.open = f.open;
+    d.kinds = congestion::kindNames(f.kinds);
+    d.expected = f.expected;
+    d.ratio = f.ratio;
+    d.busiestHour = f.busiestHour;
+    d.level = f.level;
+    out.days.push_back(d);
+  }
+  return out;
 }
 
 api::Report Crm::report(const std::string& fromText, const std::string& toText) {

@@ -14,6 +14,7 @@
 
 #include "api/crm_types.h"
 #include "renkei/record.h"
+#include "renkei/support/calendar.h"
 #include "renkei/state.h"
 
 namespace renkei::plugins::crm {
@@ -191,6 +192,10 @@ class Crm {
 
   /// Whole days [from, to] (YYYY-MM-DD in the report's time zone).
   api::Report report(const std::string& from, const std::string& to);
+  /// The congestion profile over [from, to] and the forecast for `month`
+  /// (YYYY-MM) on `cal`.
+  api::Congestion congestion(const std::string& from, const std::string& to, const std::string& month,
+                             const calendar::Calendar& cal);
 
  private:
   api::Visit load(StateSession& s, std::int64_t id);

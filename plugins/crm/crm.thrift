@@ -143,6 +143,40 @@ struct Report {
   6: list<TimeRow> perCounter,
 }
 
+/// The congestion profile and forecast (混雑予想カレンダー), from the visits of
+/// whole days [fromDate, toDate] (at most 3 years), for the month `month`.
+struct CongestionHour {
+  1: i32 weekday,          // 0 Sunday … 6 Saturday
+  2: i32 hour,             // 0-23, the report time zone
+  3: double arrivals,      // mean visits opened in that hour on an observed day of that weekday
+  4: double waitSeconds,   // mean issue → call of those called, 0 without any
+}
+struct CongestionFactor {
+  1: string kind,          // 月末 (the month's last two open days), 休日明け (the first open day after a holiday or a closure longer than a weekend), 3〜4月
+  2: double factor,        // the days' visits over their weekday's ordinary mean
+  3: i32 days,             // days of the kind observed
+  4: bool measured,        // false: none observed, the assumed factor is used (crm README)
+}
+struct CongestionDay {
+  1: string date,          // YYYY-MM-DD
+  2: bool open,            // the municipal calendar's
+  3: string kinds,         // e.g. 月末・3〜4月; "" for an ordinary day
+  4: double expected,      // visits expected
+  5: double ratio,         // over an ordinary open day
+  6: i32 busiestHour,      // -1 without data
+  7: string level,         // 空いている, 普通, やや混雑, 混雑, 閉庁; "" without data
+}
+struct Congestion {
+  1: string fromDate,
+  2: string toDate,
+  3: string month,         // YYYY-MM
+  4: list<CongestionHour> profile,
+  5: list<CongestionFactor> factors,
+  6: list<CongestionDay> days,
+  7: double ordinaryMean,  // visits on an ordinary open day
+  8: list<i32> observedDays,  // per weekday, 0 Sunday
+}
+
 /// A procedure the core systems' facts call for after a register event
 /// (転出, 死亡, 出生): judged by the related-procedure rules on the welfare
 /// facts of the person (or, at a birth, the household), with its deadline.
@@ -176,6 +210,10 @@ service CrmService {
   Visit closeVisit(1: i64 visitId, 2: string staff, 3: i64 at = 0) throws (1: renkei.ApiError error),
   /// Counts and times over whole days [fromDate, toDate] (YYYY-MM-DD).
   Report report(1: string fromDate, 2: string toDate) throws (1: renkei.ApiError error),
+  /// The congestion by weekday and hour over whole days [fromDate, toDate]
+  /// and the forecast for `month` (YYYY-MM) on the municipal calendar
+  /// (UNAVAILABLE when the instance has no calendar).
+  Congestion congestion(1: string fromDate, 2: string toDate, 3: string month) throws (1: renkei.ApiError error),
   /// The related procedures judged for a household's register events, newest
   /// event first (the crm module with rules, knowledge and calendar, and
   /// welfare facts routed to it).

@@ -394,6 +394,18 @@ class CrmHandler final : public api::CrmServiceIf {
       audit(host_, caller_, "CrmService.report", "", "", "", "from=" + fromDate + " to=" + toDate);
     });
   }
+  void congestion(api::Congestion& out, const std::string& fromDate, const std::string& toDate,
+                  const std::string& month) override {
+    serve(log_, "congestion", [&] {
+      const calendar::Calendar* cal = host_.calendar();
+      if (!cal)
+        throw CrmError{api::ErrorCode::UNAVAILABLE,
+                       "the forecast needs the municipal calendar: give the instance one (<calendar file=\"…\"/>)"};
+      out = crm_.congestion(fromDate, toDate, month, *cal);
+      audit(host_, caller_, "CrmService.congestion", "", "", "",
+            "from=" + fromDate + " to=" + toDate + " month=" + month);
+    });
+  }
   void relatedProcedures(std::vector<api::RelatedProcedure>& out, const std::string& householdNo) override {
     serve(log_, "relatedProcedures", [&] {
       if (householdNo.empty()) throw CrmError{api::ErrorCode::BAD_REQUEST, "householdNo is required"};
@@ -477,6 +489,60 @@ class CrmHandler final : public api::CrmServiceIf {
 }  // namespace
 
 /// The crm module's report page (see configure()).
+/// The congestion forecast as a console page (permission crm): the month's
+/// days, the weekday × hour profile, or the factors, as CSV.
+static AdminResponse congestionPage(Crm& crm, const calendar::Calendar* cal, const AdminRequest& request) {
+  auto get = [&](const char* k, const char* fallback) {
+    auto it = request.query.find(k);
+    return it == request.query.end() ? std::string(fallback) : it->second;
+  };
+  AdminResponse r;
+  r.contentType = "text/plain; charset=utf-8";
+  const std::string by = get("by", "calendar");
+  if (by != "calendar" && by != "profile" && by != "factors") {
+    r.status = 400;
+    r.body = "by=calendar|profile|factors\n";
+    return r;
+  }
+  if (!cal) {
+    r.status = 503;
+    r.body = "the forecast needs the municipal calendar (<calendar file=\"…\"/> in the config)\n";
+    return r;
+  }
+  api::Congestion c;
+  try {
+    c = crm.congestion(get("from", ""), get("to", ""), get("month", ""), *cal);
+  } catch (const CrmError& e) {
+    r.status = 400;
+    r.body = e.message + " (?from=YYYY-MM-DD&to=YYYY-MM-DD&month=YYYY-MM&by=calendar|profile|factors)\n";
+    return r;
+  }
+  char n[32];
+  auto fixed = [&](double v, const char* f = "%.1f") {
+    std::snprintf(n, sizeof n, f, v);
+    return std::string(n);
+  };
+  r.contentType = "text/csv; charset=utf-8";
+  if (by == "calendar") {
+    r.body = "date,open,level,expected_visits,ratio,busiest_hour,kinds\r\n";
+    for (const auto& d : c.days)
+      r.body += d.date + "," + (d.open ? "1" : "0") + "," + csvCell(d.level) + "," + fixed(d.expected) + "," +
+                fixed(d.ratio, "%.2f") + "," + (d.busiestHour >= 0 ? std::to_string(d.busiestHour) : "") + "," +
+                csvCell(d.kinds) + "\r\n";
+  } else if (by == "profile") {
+    r.body = "weekday,hour,visits,wait_seconds\r\n";
+    for (const auto& h : c.profile)
+      r.body += std::to_string(h.weekday) + "," + std::to_string(h.hour) + "," + fixed(h.arrivals, "%.2f") + "," +
+                fixed(h.waitSeconds, "%.0f") + "\r\n";
+  } else {
+    r.body = "kind,factor,days,measured\r\n";
+    for (const auto& f : c.factors)
+      r.body += csvCell(f.kind) + "," + fixed(f.factor, "%.2f") + "," + std::to_string(f.days) + "," +
+                (f.measured ? "1" : "0") + "\r\n";
+  }
+  return r;
+}
+
 static AdminResponse reportPage(Crm& crm, const AdminRequest& request) {
   auto get = [&](const char* k, const char* fallback) {
     auto it = request.query.find(k);
@@ -636,6 +702,12 @@ class CrmModule final : public Module {
           "visits and procedures per day or hour, waiting and handling times per procedure or counter "
           "(?by=day|hour|procedure|counter&from=YYYY-MM-DD&to=YYYY-MM-DD&format=csv|svg; CSV)",
           "crm", [crm](const AdminRequest& request) { return reportPage(*crm, request); });
+      const calendar::Calendar* cal = context.services->calendar();
+      admin->addHandler(
+          "congestion",
+          "混雑予想カレンダー: the month's forecast from the visits of a period, on the municipal calendar "
+          "(?from=YYYY-MM-DD&to=YYYY-MM-DD&month=YYYY-MM&by=calendar|profile|factors; CSV)",
+          "crm", [crm, cal](const AdminRequest& request) { return congestionPage(*crm, cal, request); });
     }
     if (ApiRegistry* api = context.services->api()) {
       Crm* crm = crm_.get();

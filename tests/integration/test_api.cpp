@@ -1242,6 +1242,10 @@ BOOST_AUTO_TEST_CASE(the_floor_in_the_report_waits_to_the_call_and_no_shows) {
   BOOST_TEST_REQUIRE(r.perCounter.size() == 1u);
   BOOST_TEST(r.perCounter[0].key == "1番窓口");
   BOOST_TEST(r.perDay.at(0).visits == 2);
+  // The forecast needs the municipal calendar, which this instance has not.
+  api::Congestion c;
+  BOOST_TEST(errorOf([&] { a.crm->congestion(c, "2026-12-01", "2026-12-31", "2027-03"); }) ==
+             api::ErrorCode::UNAVAILABLE);
 }
 
 // One visit per resident whichever comes first: a window that opened a
@@ -1253,7 +1257,8 @@ BOOST_AUTO_TEST_CASE(a_ticket_joins_the_visit_a_window_opened_and_the_window_the
          "  <connector id=\"tickets\" plugin=\"ticketing\"><site>本庁舎</site><log-directory>ticket-log</log-directory>"
          "<poll>100ms</poll></connector>\n"
          "  <route id=\"floor\" from=\"tickets\" records=\"ticket.log\" to=\"crm\" mapping=\"" +
-             source("mappings/ticketing/log-to-events.xml").string() + "\"/>\n");
+             source("mappings/ticketing/log-to-events.xml").string() + "\"/>\n"
+         "  <calendar file=\"" + source("config/calendar/demo-city.xml").string() + "\"/>\n");
   Client a = Client::as(h, "window-a");
   const std::int64_t noon = 1796644800000;  // 2026-12-07 12:00 UTC: that day in any zone from -11 to +11 hours
   api::Visit byWindow;
@@ -1285,4 +1290,20 @@ BOOST_AUTO_TEST_CASE(a_ticket_joins_the_visit_a_window_opened_and_the_window_the
   std::int64_t visits = 0;
   for (const auto& d : r.perDay) visits += d.visits;
   BOOST_TEST(visits == 2);  // two residents, two visits
+  // The congestion forecast from that one Monday (2026-12-07, an ordinary
+  // day): March 2027 on the calendar, the season's factor assumed (no March
+  // seen), each closed day 閉庁.
+  api::Congestion c;
+  a.crm->congestion(c, "2026-12-01", "2026-12-31", "2027-03");
+  BOOST_TEST(c.ordinaryMean == 2.0);
+  BOOST_TEST_REQUIRE(c.days.size() == 31u);
+  BOOST_TEST(c.days[0].date == "2027-03-01");  // a Monday
+  BOOST_TEST(c.days[0].expected == 2.0 * 1.6);
+  BOOST_TEST(c.days[0].kinds == "3〜4月");
+  BOOST_TEST(c.days[0].level == "混雑");
+  BOOST_TEST(c.days[5].level == "閉庁");  // Saturday 03-06
+  BOOST_TEST_REQUIRE(c.factors.size() == 3u);
+  BOOST_TEST(!c.factors[2].measured);
+  BOOST_TEST(errorOf([&] { a.crm->congestion(c, "2026-12-01", "2026-12-31", "2027-3"); }) ==
+             api::ErrorCode::BAD_REQUEST);
 }

@@ -9,6 +9,7 @@
 //                                      opens a visit, links the resident, adds a procedure
 //     pull SUBSCRIPTION [--ack]        one pull of up to 10 batches (acknowledged with --ack)
 //     report FROM TO                   counts and times, days YYYY-MM-DD
+//     congestion FROM TO MONTH         the congestion profile over FROM..TO and the forecast for MONTH (YYYY-MM)
 //     open-token TEXT                  opens a scanned visit token (once: tokens are single use)
 //
 // Exit status: 0 done, 1 the call failed (ApiError or connection), 2 usage.
@@ -31,6 +32,7 @@
 #include <thrift/transport/TSSLSocket.h>
 
 #include "client_tools.h"
+#include "renkei/support/calendar.h"
 #include "renkei/text.h"
 
 #include "api/CrmService.h"
@@ -53,6 +55,7 @@ const char* const kUsage =
     "  visit --ticket T [--staff S]   (someone not in the register yet: a 転入)\n"
     "  pull SUBSCRIPTION [--ack]\n"
     "  report FROM TO            (YYYY-MM-DD)\n"
+    "  congestion FROM TO MONTH  (YYYY-MM-DD YYYY-MM-DD YYYY-MM: 混雑予想カレンダー)\n"
     "  related HOUSEHOLD_NO      procedures the core systems' facts call for after its register events\n"
     "  open-token TEXT           a scanned visit token (RK1:…), opened once\n"
     "  drafts [PROCEDURE]        drafts read at the window (a scanned 転出証明書 …) not attached yet\n"
@@ -190,6 +193,26 @@ int main(int argc, char** argv) {
                   << std::setprecision(0) << t.waitAvgSeconds << " s (p90 " << t.waitP90Seconds
                   << " s), handling avg " << t.handleAvgSeconds << " s (p90 " << t.handleP90Seconds << " s)"
                   << (t.noShows ? ", no-shows " + std::to_string(t.noShows) : std::string()) << "\n";
+    } else if (command == "congestion" && words.size() == 4) {
+      api::Congestion c;
+      crm.congestion(c, words[1], words[2], words[3]);
+      std::cout << std::fixed << std::setprecision(1) << "history " << c.fromDate << " to " << c.toDate
+                << ": an ordinary open day " << c.ordinaryMean << " visits\n";
+      for (const auto& f : c.factors)
+        std::cout << "  " << f.kind << ": x" << std::setprecision(2) << f.factor << " ("
+                  << (f.measured ? std::to_string(f.days) + " days observed" : std::string("assumed: none observed"))
+                  << ")\n";
+      std::cout << "forecast " << c.month << ":\n";
+      const char* weekdays[] = {"日", "月", "火", "水", "木", "金", "土"};
+      for (const auto& d : c.days) {
+        const auto day = renkei::calendar::parseIso(d.date);
+        std::cout << "  " << d.date << " (" << (day ? weekdays[renkei::calendar::weekday(*day)] : "?") << ") " << d.level;
+        if (d.open && !d.level.empty())
+          std::cout << std::setprecision(0) << "  " << d.expected << " visits"
+                    << (d.busiestHour >= 0 ? ", busiest " + std::to_string(d.busiestHour) + ":00" : std::string())
+                    << (d.kinds.empty() ? std::string() : "  [" + d.kinds + "]");
+        std::cout << "\n";
+      }
     } else if (command == "drafts" && words.size() <= 2) {
       std::vector<api::Draft> list;
       crm.listDrafts(list, words.size() == 2 ? words[1] : std::string());
