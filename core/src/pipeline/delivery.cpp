@@ -162,6 +162,7 @@ void Delivery::loop(const std::atomic<bool>& stop, bool once) {
       shared_.deliveryWake.wait_for(lock, std::chrono::seconds(1));
       continue;
     }
+    const std::uint64_t seen = shared_.deliveryGenerationNow();
     std::vector<store::Delivery> work;
     try {
       if (!targets_.empty())
@@ -237,7 +238,7 @@ void Delivery::loop(const std::atomic<bool>& stop, bool once) {
       if (due) wait = std::chrono::milliseconds(std::clamp<std::int64_t>(*due - store::nowMs(), 1, 500));
     }
     std::unique_lock<std::mutex> lock(shared_.wakeMutex);
-    shared_.deliveryWake.wait_for(lock, wait);
+    shared_.deliveryWake.wait_for(lock, wait, [&] { return shared_.deliveryGeneration != seen || stop; });
   }
 }
 

@@ -48,7 +48,22 @@ class Shared {
   std::atomic<bool> intakeFinished{false};
   /// Delivery workers count on a route's stats under this (one per target).
   std::mutex deliveryStatsMutex;
-  void notifyDelivery() { deliveryWake.notify_all(); }
+  /// Counts notifications (under wakeMutex): a delivery worker that read
+  /// it before looking for work sleeps only while it is unchanged, so a
+  /// batch committed between its look and its sleep is not left waiting
+  /// for the next time-out (an event's way to a display's subscriber).
+  std::uint64_t deliveryGeneration = 0;
+  void notifyDelivery() {
+    {
+      std::lock_guard<std::mutex> lock(wakeMutex);
+      ++deliveryGeneration;
+    }
+    deliveryWake.notify_all();
+  }
+  std::uint64_t deliveryGenerationNow() {
+    std::lock_guard<std::mutex> lock(wakeMutex);
+    return deliveryGeneration;
+  }
 
   /// A problem line for the route's summary (at most 100 per route).
   void problem(RouteStats& stats, const std::string& text, const std::string& batchId = {},
