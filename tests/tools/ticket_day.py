@@ -8,13 +8,20 @@ time typical of the line, and some are transferred to another line (a
 転入 to 国民健康保険 …) or give up waiting (cancelled). Half the counters
 break over lunch. Everything is synthetic: a ticket is a number.
 
-It writes the machine's log as a generic machine would (CSV, header 日時,
-番号, 受付内容, イベント, 窓口, 担当, 連番, 転送先; UTF-8 or CP932), in
-time order, optionally in (scaled) real time, and a summary of what it did
-(JSON) that tests and benchmarks compare with what renkei made of it.
+It drives any of the ticketing connector's three inputs, in time order,
+optionally in (scaled) real time, and writes a summary of what it did
+(JSON) that tests and benchmarks compare with what renkei made of it:
+- the machine's log, as a generic machine writes it (CSV, header 日時, 番号,
+  受付内容, イベント, 窓口, 担当, 連番, 転送先; UTF-8 or CP932): --out;
+- JSON lines over TCP, Qmatic-shaped (event, eventId, timeStamp,
+  parameters.queueName / ticket / servicePointName / staffName /
+  toQueueName), each answered ok before the next: --tcp HOST:PORT;
+- the HTTPS webhook, Qmatic-shaped events in signed bodies of --batch:
+  --webhook URL --secret FILE --ca CA_FILE.
 
-    ticket_day.py --out LOG_DIR [--date 2026-12-07] [--tickets 600] [--seed 1]
-                  [--speed 0] [--until HH:MM] [--encoding utf-8|cp932] [--summary FILE]
+    ticket_day.py (--out LOG_DIR | --tcp HOST:PORT | --webhook URL --secret F --ca F [--batch 50])
+                  [--date 2026-12-07] [--tickets 600] [--seed 1] [--speed 0] [--until HH:MM]
+                  [--encoding utf-8|cp932] [--summary FILE]
 
 --tickets: about how many tickets (the curve decides when); --speed N plays
 the day N times faster than real time (0: all at once); --until stops the
@@ -152,9 +159,101 @@ def poisson(lam, rnd):
         n += 1
 
 
+QMATIC = {"発券": "VISIT_CREATE", "呼出": "VISIT_CALL", "再呼出": "VISIT_RECALL", "戻し": "VISIT_RECYCLE",
+          "転送": "VISIT_TRANSFER_TO_QUEUE", "受付開始": "VISIT_CONFIRM", "受付終了": "VISIT_END", "不在": "VISIT_NOSHOW",
+          "取消": "VISIT_REMOVE"}
+
+
+def qmatic(date, t, seq, ticket, line, event, counter, staff, to):
+    """One event as Qmatic publishes it (mappings/ticketing/qmatic-to-events.xml)."""
+    parameters = {"queueName": line, "ticket": str(ticket)}
+    if counter:
+        parameters["servicePointName"] = counter
+    if staff:
+        parameters["staffName"] = staff
+    if to:
+        parameters["toQueueName"] = to
+    return {"event": QMATIC[event], "eventId": seq,
+            "timeStamp": "%sT%02d:%02d:%02d+09:00" % (date.isoformat(), t // 3600, t // 60 % 60, t % 60),
+            "parameters": parameters}
+
+
+class LogSink:
+    def __init__(self, a, date):
+        os.makedirs(a.out, exist_ok=True)
+        self.where = os.path.join(a.out, "tickets-%s.csv" % date.strftime("%Y%m%d"))
+        self.encoding = a.encoding
+        self.log = open(self.where, "ab")
+        if self.log.tell() == 0:
+            self.log.write("日時,番号,受付内容,イベント,窓口,担当,連番,転送先\n".encode(a.encoding))
+
+    def add(self, date, t, seq, ticket, line, event, counter, staff, to, live):
+        stamp = "%s %02d:%02d:%02d" % (date.isoformat(), t // 3600, t // 60 % 60, t % 60)
+        self.log.write(("%s,%d,%s,%s,%s,%s,%d,%s\n" % (stamp, ticket, line, event, counter, staff, seq, to))
+                       .encode(self.encoding))
+        if live:
+            self.log.flush()
+
+    def flush(self):
+        self.log.flush()
+
+
+class TcpSink:
+    def __init__(self, where):
+        import socket
+        host, port = where.rsplit(":", 1)
+        self.where = "tcp://" + where
+        self.conn = socket.create_connection((host, int(port)))
+        self.reader = self.conn.makefile("rb")
+
+    def add(self, date, t, seq, ticket, line, event, counter, staff, to, live):
+        body = json.dumps(qmatic(date, t, seq, ticket, line, event, counter, staff, to), ensure_ascii=False)
+        self.conn.sendall(body.encode("utf-8") + b"\n")
+        answer = self.reader.readline()
+        if answer != b"ok\n":
+            sys.exit("event %d: the connector answered %r" % (seq, answer))
+
+    def flush(self):
+        pass
+
+
+class WebhookSink:
+    def __init__(self, a):
+        import ssl
+        self.where, self.batch, self.pending = a.webhook, a.batch, []
+        with open(a.secret, "rb") as f:
+            self.secret = f.read().strip()
+        self.context = ssl.create_default_context(cafile=a.ca)
+
+    def add(self, date, t, seq, ticket, line, event, counter, staff, to, live):
+        self.pending.append(qmatic(date, t, seq, ticket, line, event, counter, staff, to))
+        if len(self.pending) >= self.batch:
+            self.flush()
+
+    def flush(self):
+        import hashlib
+        import hmac
+        import urllib.request
+        if not self.pending:
+            return
+        body = json.dumps(self.pending, ensure_ascii=False).encode("utf-8")
+        signature = "sha256=" + hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+        request = urllib.request.Request(self.where, data=body, method="POST",
+                                         headers={"Content-Type": "application/json", "X-Signature": signature})
+        with urllib.request.urlopen(request, context=self.context, timeout=30) as r:
+            if r.status != 200:
+                sys.exit("the webhook answered %d" % r.status)
+        self.pending = []
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True, help="the machine's log folder")
+    ap.add_argument("--out", help="the machine's log folder")
+    ap.add_argument("--tcp", help="HOST:PORT of the connector's JSON lines listener")
+    ap.add_argument("--webhook", help="the connector's webhook URL (https://…/ticketing/events)")
+    ap.add_argument("--secret", help="the webhook's shared secret file")
+    ap.add_argument("--ca", help="the CA that signed the webhook's certificate")
+    ap.add_argument("--batch", type=int, default=50, help="events per webhook body")
     ap.add_argument("--date", default="2026-12-07")
     ap.add_argument("--tickets", type=int, default=600)
     ap.add_argument("--seed", type=int, default=1)
@@ -163,30 +262,29 @@ def main():
     ap.add_argument("--encoding", default="utf-8", choices=["utf-8", "cp932"])
     ap.add_argument("--summary")
     a = ap.parse_args()
+    if sum(x is not None for x in (a.out, a.tcp, a.webhook)) != 1:
+        ap.error("one input: --out, --tcp or --webhook")
+    if a.webhook and not (a.secret and a.ca):
+        ap.error("--webhook needs --secret and --ca")
     date = datetime.date.fromisoformat(a.date)
     events, summary = simulate(date, a.tickets, random.Random(a.seed))
-    os.makedirs(a.out, exist_ok=True)
-    path = os.path.join(a.out, "tickets-%s.csv" % date.strftime("%Y%m%d"))
-    with open(path, "ab") as log:
-        if log.tell() == 0:
-            log.write("日時,番号,受付内容,イベント,窓口,担当,連番,転送先\n".encode(a.encoding))
-        start, first = time.monotonic(), events[0][0] if events else 0
-        until = int(a.until[:2]) * 3600 + int(a.until[3:5]) * 60 if a.until else None
-        written = issued = 0
-        for seq, (t, _, ticket, line, event, counter, staff, to) in enumerate(events, 1):
-            if until is not None and t > until:
-                break
-            written += 1
-            issued += event == "発券"
-            if a.speed > 0:
-                delay = (t - first) / a.speed - (time.monotonic() - start)
-                if delay > 0:
-                    time.sleep(delay)
-            stamp = "%s %02d:%02d:%02d" % (date.isoformat(), t // 3600, t // 60 % 60, t % 60)
-            log.write(("%s,%d,%s,%s,%s,%s,%d,%s\n" % (stamp, ticket, line, event, counter, staff, seq, to))
-                      .encode(a.encoding))
-            if a.speed > 0:
-                log.flush()
+    sink = LogSink(a, date) if a.out else TcpSink(a.tcp) if a.tcp else WebhookSink(a)
+    start, first = time.monotonic(), events[0][0] if events else 0
+    until = int(a.until[:2]) * 3600 + int(a.until[3:5]) * 60 if a.until else None
+    written = issued = 0
+    for seq, (t, _, ticket, line, event, counter, staff, to) in enumerate(events, 1):
+        if until is not None and t > until:
+            break
+        written += 1
+        issued += event == "発券"
+        if a.speed > 0:
+            delay = (t - first) / a.speed - (time.monotonic() - start)
+            if delay > 0:
+                sink.flush()
+                time.sleep(delay)
+        sink.add(date, t, seq, ticket, line, event, counter, staff, to, a.speed > 0)
+    sink.flush()
+    path = sink.where
     summary["events"] = len(events)
     if a.summary:
         with open(a.summary, "w", encoding="utf-8") as f:
