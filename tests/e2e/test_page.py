@@ -69,8 +69,10 @@ def main():
         os.makedirs(work + "/net")
         os.makedirs(work + "/lgwan")
         with open(work + "/net/config.xml", "w") as f:
-            f.write("""<renkei xmlns="urn:renkei:config:1" instance="net" zone="internet">
-  <log level="notice"/><store driver="sqlite" path="renkei.db"/>
+            f.write("""<renkei xmlns="urn:renkei:config:1" instance="net" zone="internet" time-zone="Asia/Tokyo">
+  <log level="notice"/><pipeline poll-interval="200ms"/><store driver="sqlite" path="renkei.db"/>
+  <connector id="floor-in" plugin="file"><directory>{w}/floor</directory><settle>0s</settle></connector>
+  <route id="floor" from="floor-in" to="concierge" mapping="{s}/mappings/floor-status-to-internet.xml"/>
   <module id="concierge" plugin="concierge">
     <knowledge>{c}/concierge/knowledge.xml</knowledge><rules>{c}/concierge/related-procedures.xml</rules>
     <calendar>{c}/calendar/demo-city.xml</calendar><parameters>child-medical-age=15</parameters>
@@ -79,7 +81,16 @@ def main():
     <colour>green</colour><municipality>見本市</municipality>
   </module>
 </renkei>
-""".format(c=cfg, k=k, t=t))
+""".format(c=cfg, k=k, t=t, w=work, s=SOURCE))
+        # The floor's status as the bridge brings it from LGWAN (here a file).
+        today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 9 * 3600))
+        os.makedirs(work + "/floor/in")
+        with open(work + "/floor/in/status.jsonl", "w", encoding="utf-8") as f:
+            for line, waiting, current, tickets in (("住民異動", 12, "A105", ["A%d" % n for n in range(106, 118)]),
+                                                    ("税証明", 0, "", []), ("国民健康保険", 3, "C007", ["C008", "C009", "C010"])):
+                f.write('{"site":"本庁舎","date":"%s","line":"%s","waiting":"%d","current":"%s","expected_wait_s":"840",'
+                        '"call_interval_s":"95","waiting_tickets":"%s","updated":"%s 09:42:15 +09:00"}\n'
+                        % (today, line, waiting, current, ";".join(tickets), today))
         with open(work + "/lgwan/config.xml", "w") as f:
             f.write("""<renkei xmlns="urn:renkei:config:1" instance="city" zone="lgwan">
   <store driver="sqlite" path="renkei.db"/>
@@ -170,6 +181,26 @@ def main():
             driver.save_screenshot(os.path.join(ARTIFACTS, "page-1080-events.png"))
             requests = driver.execute_script("return performance.getEntriesByType('resource').map(r => r.name)")
             check(all(r.startswith("https://localhost:%s/" % port) for r in requests), "nothing loaded from another origin")
+            # The waiting status: every line, and one ticket's page (what its QR code opens), at a phone's width.
+            driver.set_window_size(390, 844)
+            driver.get("https://localhost:%s/floor" % port)
+            rows = driver.find_elements(By.CSS_SELECTOR, "table.floor-lines tbody tr")
+            check(len(rows) == 3 and any("住民異動" in r.text and "12 人" in r.text and "A105" in r.text for r in rows),
+                  "/floor lists the three lines: " + " / ".join(r.text for r in rows))
+            check(driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ja", "/floor is lang=ja")
+            contrast(driver, "390 px, waiting status")
+            driver.save_screenshot(os.path.join(ARTIFACTS, "page-390-floor.png"))
+            driver.get("https://localhost:%s/floor/ticket?line=%%E4%%BD%%8F%%E6%%B0%%91%%E7%%95%%B0%%E5%%8B%%95&n=A110" % port)
+            status = driver.find_element(By.CSS_SELECTOR, ".floor-status").text
+            check("あなたの前に 4 人" in status and "約 8 分" in status, "the ticket's page: " + status)
+            contrast(driver, "390 px, one ticket")
+            # The refresh link is reached by keyboard and shows where focus is.
+            driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+            focused = driver.switch_to.active_element
+            check(focused.tag_name == "a" and "更新" in focused.text, "Tab reaches the refresh link: " + focused.text)
+            outline = driver.execute_script("return getComputedStyle(arguments[0]).outlineStyle", focused)
+            check(outline not in ("", "none"), "the focused link shows an outline: " + str(outline))
+            driver.save_screenshot(os.path.join(ARTIFACTS, "page-390-ticket.png"))
         finally:
             driver.quit()
     finally:
