@@ -309,6 +309,12 @@ class Concierge {
       body = ticketJson(floor->ticket(lines, site, line, number), number, now, floor->options());
       type = "application/json; charset=utf-8";
     }
+    sendPage(response, type, "no-store", body);
+    return true;
+  }
+
+  /// A page or what it loads: everything from here, nothing framed.
+  static void sendPage(HTTPServerResponse& response, const char* type, const char* cache, std::string_view body) {
     response.setStatusAndReason(HTTPResponse::HTTP_OK);
     response.setContentType(type);
     response.set("Content-Security-Policy",
@@ -316,10 +322,9 @@ class Concierge {
                  "frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
     response.set("X-Content-Type-Options", "nosniff");
     response.set("Referrer-Policy", "no-referrer");
-    response.set("Cache-Control", "no-store");
+    response.set("Cache-Control", cache);
     response.setContentLength(static_cast<std::streamsize>(body.size()));
-    response.send() << body;
-    return true;
+    response.send().write(body.data(), static_cast<std::streamsize>(body.size()));
   }
 
   /// The page and what it loads, all from here (no other origin).
@@ -332,16 +337,7 @@ class Concierge {
     else if (path == "/page-config.json") type = "application/json; charset=utf-8", body = pageConfig;
     else if (path == "/logo" && !logo.empty()) type = logoType.c_str(), body = logo;
     else return false;
-    response.setStatusAndReason(HTTPResponse::HTTP_OK);
-    response.setContentType(type);
-    response.set("Content-Security-Policy",
-                 "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
-                 "frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
-    response.set("X-Content-Type-Options", "nosniff");
-    response.set("Referrer-Policy", "no-referrer");
-    response.set("Cache-Control", "no-cache");
-    response.setContentLength(static_cast<std::streamsize>(body.size()));
-    response.send().write(body.data(), static_cast<std::streamsize>(body.size()));
+    sendPage(response, type, "no-cache", body);
     return true;
   }
 

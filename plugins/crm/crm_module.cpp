@@ -434,7 +434,6 @@ class CrmHandler final : public api::CrmServiceIf {
   }
 
  private:
-
   /// procedure.progress for the procedure set (the last one added when -1):
   /// the visit and procedure ids, the procedure's code, counter and progress.
   void publishProgress(const api::Visit& v, std::int64_t procedureId) {
@@ -488,7 +487,6 @@ class CrmHandler final : public api::CrmServiceIf {
 
 }  // namespace
 
-/// The crm module's report page (see configure()).
 /// The congestion forecast as a console page (permission crm): the month's
 /// days, the weekday × hour profile, or the factors, as CSV.
 static AdminResponse congestionPage(Crm& crm, const calendar::Calendar* cal, const AdminRequest& request) {
@@ -543,6 +541,7 @@ static AdminResponse congestionPage(Crm& crm, const calendar::Calendar* cal, con
   return r;
 }
 
+/// The crm module's report page (see configure()).
 static AdminResponse reportPage(Crm& crm, const AdminRequest& request) {
   auto get = [&](const char* k, const char* fallback) {
     auto it = request.query.find(k);

@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(check_demo_config_is_clean) {
   DemoCopy demo;  // with the certificates scripts/demo makes
   auto r = runRenkei({"check", "--config", demo.config()});
   BOOST_TEST(r.exitCode == 0, r.err);
-  BOOST_TEST(r.out.find(": ok (instance demo, zone lgwan, 20 connectors, 2 modules, 23 routes)") != std::string::npos,
+  BOOST_TEST(r.out.find(": ok (instance demo, zone lgwan, 20 connectors, 2 modules, 24 routes)") != std::string::npos,
              r.out);
 }
 
