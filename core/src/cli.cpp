@@ -30,6 +30,7 @@
 #include "renkei/text.h"
 #include "operator_commands.h"
 #include "admin_commands.h"
+#include "backup_commands.h"
 #include "renkei/support/calendar_file.h"
 #include "renkei/support/guidance.h"
 #include "plugin_commands.h"
@@ -94,6 +95,14 @@ const char* const kUsage =
     "  audit export --config F --fiscal-year Y [--out F]\n"
     "                              the trail of fiscal year Y (April to March) as CSV, for a PIA\n"
     "  audit anchor --config F     write the newest entry's seal to the anchor file now\n"
+    "  backup --config F [--to DIR]\n"
+    "                              back the store up now (the config's <backup folder>, or DIR), verify it,\n"
+    "                              keep the newest generations; exit 1 when it failed (the ones before stay)\n"
+    "  backup list --config F [--to DIR]   the verified generations, newest first, with their age\n"
+    "  backup verify --file F      check a backup against its manifest (size, SHA-256, integrity, counts)\n"
+    "  restore --config F --from F [--by NAME]\n"
+    "                              put a backup back into a stopped instance's store (refused while it\n"
+    "                              serves, for a backup that fails verification or of a newer schema)\n"
     "  token keygen --out DIR      a key pair for sealed visit tokens; prints the key id only\n"
     "  token make --public-key PUB --payload FILE [--expires 7d] [--png F] [--svg F]\n"
     "                              a token of a JSON file (synthetic data: for testing window systems)\n"
@@ -177,6 +186,8 @@ Args parseArgs(int argc, char** argv) {
       {"read", {"--layout", "--in", "--out", "--warnings"}},
       {"map", {"--mapping", "--in", "--out", "--rejects", "--warnings", "--key"}},
       {"version", {}},
+      {"backup", {"--config", "--to", "--file"}},
+      {"restore", {"--config", "--from", "--by"}},
   };
   if (argc < 2) {
     a.errors.push_back("no command given");
@@ -197,7 +208,8 @@ Args parseArgs(int argc, char** argv) {
   int first = 2;
   static const std::map<std::string, std::vector<std::string>> kActions = {
       {"deadletters", {"list", "show", "resubmit"}}, {"held", {"list", "show", "resubmit"}},
-      {"token", {"keygen", "make", "inspect"}}, {"audit", {"verify", "export", "anchor"}}};
+      {"token", {"keygen", "make", "inspect"}}, {"audit", {"verify", "export", "anchor"}},
+      {"backup", {"now", "list", "verify"}}};
   if (a.command == "admin") {
     // renkei admin user <verb> …
     static const std::vector<std::string> kVerbs = {"add", "passwd", "disable", "enable", "list", "totp"};
@@ -208,6 +220,8 @@ Args parseArgs(int argc, char** argv) {
     }
     a.action = argv[3];
     first = 4;
+  } else if (a.command == "backup" && (argc < 3 || std::string(argv[2]).rfind("--", 0) == 0)) {
+    a.action = "now";  // renkei backup --config F: one now
   } else if (a.plugin && argc >= 3 && std::string(argv[2]).rfind("--", 0) != 0) {
     a.action = argv[2];
     first = 3;
@@ -708,6 +722,10 @@ int runCli(int argc, char** argv) {
   // A plugin's own command (Connector::operate), checked against its verbs.
   if (a.plugin) return runPluginCommand(a.command, a.action, a.values, a.builtins);
   if (a.command == "admin") return runAdminCommand(a.action, a.values);
+  if (a.command == "backup" || a.command == "restore") {
+    setUpLogging();  // their notices timestamped like the host's
+    return runBackupCommand(a.command, a.action, a.values);
+  }
   if (a.command == "status" || a.command == "deadletters" || a.command == "held" || a.command == "replay" ||
       a.command == "reprocess" || a.command == "audit")
     return runOperatorCommand(a.command, a.action, a.values, a.flags);

@@ -335,7 +335,8 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
   if (hasAttr(root, "time-zone")) config.timeZone = attr(root, "time-zone");
   xmlNodePtr pipelineNode = nullptr, adminNode = nullptr;
   // Elements come in any order; these at most once.
-  static const std::set<std::string> kOnce = {"plugins", "log", "pipeline", "store", "admin", "api", "calendar", "audit"};
+  static const std::set<std::string> kOnce = {"plugins", "log", "pipeline", "store", "admin", "api", "calendar", "audit",
+                                             "backup"};
   std::map<std::string, int> seenOnce;
   for (xmlNodePtr node = root->children; node; node = node->next) {
     if (node->type != XML_ELEMENT_NODE || !inNamespace(node)) continue;
@@ -378,6 +379,25 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
         }
       }
       config.audit = a;
+    } else if (element == "backup") {
+      const Settings k = readSection(node, "backup", backupKeys(), config.directory, file, diags);
+      backup::Schedule b;
+      b.line = lineOf(node);
+      if (k.has("folder")) b.folder = k.getPath("folder");
+      else diags.add(file, b.line, "backup: folder: where the generations are kept (required)");
+      const std::string at = k.getString("at");
+      const bool digits = at.size() == 5 && at[2] == ':' &&
+                          std::all_of(at.begin(), at.end(), [](char c) { return c == ':' || (c >= '0' && c <= '9'); });
+      if (!digits || std::stoi(at.substr(0, 2)) > 23 || std::stoi(at.substr(3, 2)) > 59)
+        diags.add(file, b.line, "backup: at: a time of day, HH:MM (e.g. 02:00)");
+      else b.hour = std::stoi(at.substr(0, 2)), b.minute = std::stoi(at.substr(3, 2));
+      b.openDaysOnly = k.getString("days") == "open";
+      const std::int64_t keep = k.getInt("keep");
+      if (keep < 1 || keep > 366) diags.add(file, b.line, "backup: keep: 1 to 366 generations");
+      else b.keep = static_cast<int>(keep);
+      b.maxAge = k.getDuration("max-age");
+      if (b.maxAge < std::chrono::hours(1)) diags.add(file, b.line, "backup: max-age: 1h or more (e.g. 26h)");
+      config.backup = b;
     } else if (element == "calendar") {
       fs::path p(attr(node, "file"));
       config.calendarFile = p.is_absolute() ? p : (config.directory / p).lexically_normal();

@@ -2,6 +2,8 @@
 // the plugins' declared keys. Every problem is collected, none is fatal early.
 #pragma once
 
+#include "backup.h"
+
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -151,6 +153,7 @@ struct HostConfig {
   std::optional<ApiConfig> api;              ///< <api>; none: no window-system interface
   std::optional<AdminConfig> admin;          ///< <admin>; none: no admin listener
   std::optional<AuditConfig> audit;          ///< <audit>; none: accesses are log lines only
+  std::optional<backup::Schedule> backup;    ///< <backup>; none: no scheduled backups (renkei backup by hand)
   /// <calendar file="…"/>: the municipal calendar every plugin of this
   /// instance counts days on (HostServices::calendar); loaded with the
   /// plugins' checks (validateInstances), file:line on problems.

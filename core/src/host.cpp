@@ -12,6 +12,12 @@
 // the batch id, so the effect is exactly once.
 #include "host.h"
 
+#include "backup.h"
+
+#include <unistd.h>
+
+#include "renkei/local_time.h"
+
 #include <ctime>
 
 #include "audit_trail.h"
@@ -175,6 +181,13 @@ void Host::openStore() {
   for (const SubscriptionConfig& s : config_.subscriptions) horizon = std::max(horizon, s.ackTimeout.count());
   storeConfig_.horizonMs = horizon + 60'000;
   if (!config_.store) logger_.notice("no <store> in the config: using %s", storeConfig_.path.string());
+  startedMs_ = store::nowMs();
+  // A restore waits for no serving host: it takes this lock exclusively.
+  try {
+    servingLock_ = backup::holdServing(storeConfig_);
+  } catch (const backup::BackupError& e) {
+    throw std::runtime_error(e.what());
+  }
   const bool sharedStore = storeConfig_.driver == "postgresql";
   // Intake's commits leave the WAL checkpoints to the delivery thread, so
   // the copy into the database runs beside intake, not in its way.
@@ -220,6 +233,13 @@ void Host::openStore() {
         logger_.error("audit: cannot anchor the trail at stop: %s", std::string(e.what()));
       }
     });
+  }
+  if (config_.backup && !once_) {
+    Worker::Options every;
+    every.interval = std::chrono::minutes(1);
+    every.maxBackoff = std::chrono::minutes(10);
+    backups_.start("backup", every, [this] { backupPass(); }, logger_);
+    stops_[static_cast<std::size_t>(Part::Store)].push_back([this] { backups_.stop(); });
   }
   // Work this host leased goes back to the pool at shutdown (another host,
   // or this one restarted, need not wait for the leases to run out).
@@ -713,6 +733,51 @@ void Host::shutdown() {
   seam_.reset();
   audit_.reset();
   controlStore_.reset();
+  if (servingLock_ >= 0) ::close(servingLock_);
+  servingLock_ = -1;
+}
+
+void Host::backupPass() {
+  const backup::Schedule& b = *config_.backup;
+  const std::int64_t now = store::nowMs();
+  // Today's slot in the municipality's time (the process runs in its zone).
+  const std::time_t t = static_cast<std::time_t>(now / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  std::tm slot = tm;
+  slot.tm_hour = b.hour;
+  slot.tm_min = b.minute;
+  slot.tm_sec = 0;
+  const std::int64_t slotMs = static_cast<std::int64_t>(std::mktime(&slot)) * 1000;
+  std::vector<backup::Manifest> made = backup::list(b.folder);
+  std::int64_t last = made.empty() ? 0 : made.front().createdMs;
+  const calendar::Date today{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
+  const bool dayWanted = !b.openDaysOnly || !config_.calendar || config_.calendar->isOpen(today);
+  auto& failures = metrics_.counter("renkei_backup_failures_total", "Scheduled backups that failed (the ones before stay)");
+  if (now >= slotMs && last < slotMs && dayWanted) {
+    try {
+      const backup::Manifest m = backup::write(storeConfig_, config_.instance, b.folder, b.keep, logger_);
+      last = m.createdMs;
+      metrics_.gauge("renkei_backup_last_bytes", "Size of the last verified backup").set(static_cast<double>(m.bytes));
+      metrics_.gauge("renkei_backup_last_seconds", "Time the last backup took to write and verify").set(m.seconds);
+      backupStaleSaid_ = false;
+    } catch (const std::exception& e) {
+      failures.add(1);
+      logger_.error("%s", std::string(e.what()));
+    }
+  }
+  metrics_.gauge("renkei_backup_last_success_timestamp_seconds", "When the last verified backup was made (0: none)")
+      .set(static_cast<double>(last / 1000));
+  const double age = last ? static_cast<double>(now - last) / 1000 : -1;
+  metrics_.gauge("renkei_backup_age_seconds", "Age of the last verified backup (-1: none)").set(age);
+  const bool stale = !last ? now - startedMs_ > b.maxAge.count() : now - last > b.maxAge.count();
+  metrics_.gauge("renkei_backup_stale", "1 when the last verified backup is older than max-age").set(stale ? 1 : 0);
+  if (stale && !backupStaleSaid_) {
+    backupStaleSaid_ = true;
+    logger_.error("backup: %s in %s (max-age %s h): see why in this log and renkei backup list",
+                  last ? "the last verified backup is from " + localTimeText(last) : std::string("no verified backup"),
+                  b.folder.string(), std::to_string(b.maxAge.count() / 3'600'000));
+  }
 }
 
 void Host::run(const std::atomic<bool>& stop, bool once, std::mutex& mutex, std::condition_variable& wake) {

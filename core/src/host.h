@@ -20,6 +20,7 @@
 #include "admin_server.h"
 #include "config.h"
 #include "pipeline/metrics.h"
+#include "renkei/support/worker.h"
 #include "pipeline/routes.h"
 #include "plugin_registry.h"
 #include "register_directory.h"
@@ -167,6 +168,13 @@ class Host {
   /// What each part started, to stop in reverse (indexed by Part).
   std::array<std::vector<std::function<void()>>, 5> stops_;
 
+  int servingLock_ = -1;  ///< <sqlite store>.serving, held shared while this host runs (a restore waits for none)
+  Worker backups_;        ///< the <backup> schedule
+  bool backupStaleSaid_ = false;
+  std::int64_t startedMs_ = 0;  ///< when the store opened (no backup yet: stale after max-age from here)
+  /// One look at the schedule: a backup when its time of day has come and
+  /// none was made since; the metrics and the alert either way.
+  void backupPass();
   std::unique_ptr<store::Store> controlStore_;  ///< leases at start and shutdown, the store's description
   /// The audit trail (<audit>): installed for writeAudit from the store's
   /// start until the last part stopped.

@@ -24,6 +24,20 @@ const std::vector<renkei_config_key>& pipelineKeys() {
   return keys;
 }
 
+const std::vector<renkei_config_key>& backupKeys() {
+  static const std::vector<renkei_config_key> keys{
+      {"folder", "path", nullptr, 1,
+       "where the generations are kept: a real folder (not a symbolic link), created 0700 when missing; best on "
+       "another disk than the store"},
+      {"at", "string", "02:00", 0, "the time of day a backup is made (the municipality's time, HH:MM)"},
+      {"days", "enum(every|open)", "every", 0, "every day, or only the municipal calendar's open days"},
+      {"keep", "int", "7", 0, "verified generations kept (1-366); the oldest beyond are removed"},
+      {"max-age", "duration", "26h", 0,
+       "the last good backup older than this is an alert (renkei_backup_stale on /metrics, the log)"},
+  };
+  return keys;
+}
+
 const std::vector<renkei_config_key>& adminKeys() {
   static const std::vector<renkei_config_key> keys{
       {"address", "string", "127.0.0.1", 0, "where the admin listener listens (loopback unless HTTPS)"},

@@ -17,6 +17,8 @@ namespace renkei {
 
 /// <pipeline>, <admin>, <api> and <store>, attribute by attribute.
 const std::vector<renkei_config_key>& pipelineKeys();
+/// <backup folder="…" at="02:00" days="every|open" keep="7" max-age="26h"/>
+const std::vector<renkei_config_key>& backupKeys();
 const std::vector<renkei_config_key>& adminKeys();
 const std::vector<renkei_config_key>& apiKeys();
 const std::vector<renkei_config_key>& storeKeys();

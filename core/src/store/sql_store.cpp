@@ -1041,6 +1041,8 @@ class SqlStore final : public Store {
 
 }  // namespace
 
+int knownSchemaVersion() { return static_cast<int>(sizeof kMigrations / sizeof kMigrations[0]); }
+
 std::unique_ptr<SqlDatabase> openDatabase(const StoreConfig& config) {
   if (config.driver == "sqlite")
     return openSqlite(config.path.string(), config.fullSync, config.autoCheckpoint, config.create);

@@ -52,6 +52,10 @@ struct StoreConfig {
   std::int64_t horizonMs = 0;
 };
 
+/// The newest store schema this renkei knows (a store or a backup of a
+/// higher one is refused).
+int knownSchemaVersion();
+
 /// Milliseconds since the Unix epoch (the store's clock for leases and retries).
 std::int64_t nowMs();
 /// "2026-11-22T23:31:24Z" for a time in ms.

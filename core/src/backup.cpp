@@ -1,0 +1,408 @@
+// Backups of the host's store and restoring one: see backup.h.
+#include "backup.h"
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Logger.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "renkei/local_time.h"
+
+namespace renkei::backup {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kPrefix = "renkei-";
+constexpr const char* kSuffix = ".backup";
+
+std::string fileSha256(const fs::path& file, std::uint64_t& bytes) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw BackupError("cannot read '" + file.string() + "'");
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  std::vector<char> buf(1 << 20);
+  bytes = 0;
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const auto n = in.gcount();
+    if (n <= 0) break;
+    EVP_DigestUpdate(ctx, buf.data(), static_cast<std::size_t>(n));
+    bytes += static_cast<std::uint64_t>(n);
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) out += {hex[md[i] >> 4], hex[md[i] & 15]};
+  return out;
+}
+
+void syncPath(const fs::path& p, bool directory) {
+  const int fd = ::open(p.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) throw BackupError("cannot open '" + p.string() + "' to flush it: " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) throw BackupError("cannot flush '" + p.string() + "' to disk: " + std::strerror(err));
+}
+
+/// A folder for backups: a real folder (not a link), created 0700 when missing.
+void requireFolder(const fs::path& folder) {
+  struct stat st{};
+  if (::lstat(folder.c_str(), &st) != 0) {
+    if (errno != ENOENT) throw BackupError("backup folder '" + folder.string() + "': " + std::strerror(errno));
+    std::error_code ec;
+    fs::create_directories(folder, ec);
+    if (ec) throw BackupError("backup folder '" + folder.string() + "': cannot create it: " + ec.message());
+    ::chmod(folder.c_str(), 0700);
+    return;
+  }
+  if (S_ISLNK(st.st_mode))
+    throw BackupError("backup folder '" + folder.string() + "' is a symbolic link: name the real folder (a link "
+                      "could send the backups anywhere)");
+  if (!S_ISDIR(st.st_mode)) throw BackupError("backup folder '" + folder.string() + "' is not a folder");
+  if (::access(folder.c_str(), W_OK | X_OK) != 0)
+    throw BackupError("backup folder '" + folder.string() + "' is not writable by this user");
+}
+
+struct Sqlite {
+  sqlite3* db = nullptr;
+  ~Sqlite() {
+    if (db) sqlite3_close_v2(db);
+  }
+  void open(const std::string& path, int flags) {
+    if (sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_URI, nullptr) != SQLITE_OK)
+      throw BackupError("cannot open '" + path + "': " + (db ? sqlite3_errmsg(db) : "out of memory"));
+    sqlite3_busy_timeout(db, 30000);
+  }
+  void exec(const std::string& sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      const std::string why = err ? err : "unknown";
+      sqlite3_free(err);
+      throw BackupError(why);
+    }
+  }
+  std::vector<std::vector<std::string>> rows(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) throw BackupError(sqlite3_errmsg(db));
+    std::vector<std::vector<std::string>> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      std::vector<std::string> row;
+      for (int i = 0; i < sqlite3_column_count(s); ++i) {
+        const unsigned char* t = sqlite3_column_text(s, i);
+        row.emplace_back(t ? reinterpret_cast<const char*>(t) : "");
+      }
+      out.push_back(std::move(row));
+    }
+    const std::string why = rc == SQLITE_DONE ? "" : sqlite3_errmsg(db);
+    sqlite3_finalize(s);
+    if (!why.empty()) throw BackupError(why);
+    return out;
+  }
+  std::map<std::string, std::int64_t> counts() {
+    std::map<std::string, std::int64_t> out;
+    for (const auto& t : rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                              "ORDER BY name")) {
+      std::string quoted = "\"";
+      for (char c : t[0]) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+      out[t[0]] = std::stoll(rows("SELECT count(*) FROM " + quoted + "\"").at(0).at(0));
+    }
+    return out;
+  }
+  int userVersion() { return std::stoi(rows("PRAGMA user_version").at(0).at(0)); }
+};
+
+std::string stamp(std::int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+  return buf;
+}
+
+std::string toJson(const Manifest& m) {
+  Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+  o.set("instance", m.instance);
+  o.set("driver", m.driver);
+  o.set("created_ms", m.createdMs);
+  o.set("created", localTimeText(m.createdMs));
+  o.set("schema", m.schema);
+  o.set("bytes", m.bytes);
+  o.set("sha256", m.sha256);
+  o.set("seconds", m.seconds);
+  Poco::JSON::Object counts(Poco::JSON_PRESERVE_KEY_ORDER);
+  for (const auto& [k, v] : m.counts) counts.set(k, v);
+  o.set("counts", counts);
+  std::ostringstream out;
+  o.stringify(out, 1);
+  return out.str() + "\n";
+}
+
+std::optional<Manifest> readManifest(const fs::path& file) {
+  std::ifstream in(fs::path(file.string() + ".json"), std::ios::binary);
+  if (!in) return std::nullopt;
+  try {
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    auto o = Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
+    Manifest m;
+    m.instance = o->getValue<std::string>("instance");
+    m.driver = o->getValue<std::string>("driver");
+    m.createdMs = o->getValue<std::int64_t>("created_ms");
+    m.schema = o->getValue<int>("schema");
+    m.bytes = o->getValue<std::uint64_t>("bytes");
+    m.sha256 = o->getValue<std::string>("sha256");
+    m.seconds = o->optValue<double>("seconds", 0);
+    auto counts = o->getObject("counts");
+    for (const auto& k : counts->getNames()) m.counts[k] = counts->getValue<std::int64_t>(k);
+    m.file = file;
+    return m;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+void writeManifest(const Manifest& m) {
+  const fs::path target(m.file.string() + ".json"), tmp(m.file.string() + ".json.tmp");
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << toJson(m);
+    if (!out.flush()) throw BackupError("cannot write '" + tmp.string() + "'");
+  }
+  ::chmod(tmp.c_str(), 0600);
+  syncPath(tmp, false);
+  fs::rename(tmp, target);
+}
+
+/// One backup at a time per folder (hosts sharing a PostgreSQL store may
+/// all be scheduled): an exclusive lock on <folder>/.backup-lock.
+struct FolderLock {
+  int fd = -1;
+  explicit FolderLock(const fs::path& folder) {
+    const fs::path p = folder / ".backup-lock";
+    fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) throw BackupError("cannot open '" + p.string() + "': " + std::strerror(errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      throw BackupError("another backup is being written into '" + folder.string() + "'");
+    }
+  }
+  ~FolderLock() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+void writeSqlite(const store::StoreConfig& store, const fs::path& tmp, Manifest& m) {
+  if (!fs::exists(store.path)) throw BackupError("no store at '" + store.path.string() + "'");
+  Sqlite src;
+  src.open(store.path.string(), SQLITE_OPEN_READONLY);
+  // One snapshot for the counts and the copy.
+  src.exec("BEGIN");
+  m.counts = src.counts();
+  m.schema = src.userVersion();
+  {
+    Sqlite dst;
+    dst.open(tmp.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    ::chmod(tmp.c_str(), 0600);
+    sqlite3_backup* b = sqlite3_backup_init(dst.db, "main", src.db, "main");
+    if (!b) throw BackupError(std::string("cannot start the copy: ") + sqlite3_errmsg(dst.db));
+    const int rc = sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE)
+      throw BackupError(std::string("the copy failed: ") + sqlite3_errstr(rc) + " (" + sqlite3_errmsg(dst.db) +
+                        "; the disk may be full)");
+    dst.exec("PRAGMA journal_mode=DELETE");  // one file, whatever the store's mode
+  }
+  src.exec("COMMIT");
+}
+
+void verifySqlite(const Manifest& m) {
+  Sqlite db;
+  db.open("file:" + m.file.string() + "?immutable=1", SQLITE_OPEN_READONLY);
+  std::vector<std::vector<std::string>> check;
+  try {
+    check = db.rows("PRAGMA integrity_check");
+  } catch (const BackupError& e) {
+    throw BackupError("'" + m.file.string() + "' is not a sound database: " + e.what());
+  }
+  if (check.empty() || check[0][0] != "ok")
+    throw BackupError("'" + m.file.string() + "' fails its integrity check: " + (check.empty() ? "" : check[0][0]));
+  if (db.userVersion() != m.schema)
+    throw BackupError("'" + m.file.string() + "' has schema " + std::to_string(db.userVersion()) +
+                      ", its manifest says " + std::to_string(m.schema));
+  const auto counts = db.counts();
+  for (const auto& [table, n] : m.counts) {
+    const auto it = counts.find(table);
+    if (it == counts.end() || it->second != n)
+      throw BackupError("'" + m.file.string() + "': table " + table + " holds " +
+                        (it == counts.end() ? std::string("nothing") : std::to_string(it->second)) + " rows, " +
+                        std::to_string(n) + " at the snapshot");
+  }
+}
+
+void checkFile(const Manifest& m) {
+  std::uint64_t bytes = 0;
+  const std::string sha = fileSha256(m.file, bytes);
+  if (bytes != m.bytes)
+    throw BackupError("'" + m.file.string() + "' holds " + std::to_string(bytes) + " bytes, its manifest says " +
+                      std::to_string(m.bytes) + " (truncated or changed)");
+  if (sha != m.sha256) throw BackupError("'" + m.file.string() + "' does not match its manifest's SHA-256 (changed)");
+}
+
+void prune(const fs::path& folder, int keep, Poco::Logger& log) {
+  std::vector<Manifest> all = list(folder);
+  for (std::size_t i = static_cast<std::size_t>(std::max(keep, 1)); i < all.size(); ++i) {
+    std::error_code ec;
+    fs::remove(all[i].file, ec);
+    fs::remove(fs::path(all[i].file.string() + ".json"), ec);
+    log.information("backup: generation %s removed (keep %s)", all[i].file.filename().string(), std::to_string(keep));
+  }
+}
+
+}  // namespace
+
+Manifest write(const store::StoreConfig& store, const std::string& instance, const fs::path& folder, int keep,
+               Poco::Logger& log) {
+  requireFolder(folder);
+  FolderLock lock(folder);
+  // Leftovers of a run that failed (a crash, a full disk).
+  for (const auto& e : fs::directory_iterator(folder)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(kPrefix, 0) == 0 && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
+      std::error_code ec;
+      fs::remove(e.path(), ec);
+    }
+  }
+  const auto began = std::chrono::steady_clock::now();
+  Manifest m;
+  m.instance = instance;
+  m.driver = store.driver;
+  m.createdMs = store::nowMs();
+  m.file = folder / (kPrefix + instance + "-" + stamp(m.createdMs) + kSuffix);
+  for (int n = 2; fs::exists(m.file); ++n)
+    m.file = folder / (kPrefix + instance + "-" + stamp(m.createdMs) + "-" + std::to_string(n) + kSuffix);
+  const fs::path tmp(m.file.string() + ".tmp");
+  try {
+    if (store.driver == "sqlite") writeSqlite(store, tmp, m);
+    else throw BackupError("backups of a " + store.driver + " store are not built yet");
+    syncPath(tmp, false);
+    fs::rename(tmp, m.file);
+    syncPath(folder, true);
+    m.sha256 = fileSha256(m.file, m.bytes);
+    verifySqlite(m);
+    m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    writeManifest(m);
+    syncPath(folder, true);
+  } catch (const std::exception& e) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    fs::remove(m.file, ec);
+    fs::remove(fs::path(m.file.string() + ".json.tmp"), ec);
+    throw BackupError(std::string("backup into '") + folder.string() + "' failed, the generations before are kept: " +
+                      e.what());
+  }
+  log.notice("backup: %s written and verified (%s bytes, %s tables, %s s)", m.file.string(), std::to_string(m.bytes),
+             std::to_string(m.counts.size()), std::to_string(m.seconds));
+  prune(folder, keep, log);
+  return m;
+}
+
+std::vector<Manifest> list(const fs::path& folder) {
+  std::vector<Manifest> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(folder, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(kPrefix, 0) != 0 || name.size() < std::strlen(kSuffix) ||
+        name.compare(name.size() - std::strlen(kSuffix), std::strlen(kSuffix), kSuffix) != 0)
+      continue;
+    if (auto m = readManifest(e.path())) out.push_back(std::move(*m));
+  }
+  std::sort(out.begin(), out.end(), [](const Manifest& a, const Manifest& b) {
+    return a.createdMs != b.createdMs ? a.createdMs > b.createdMs : a.file > b.file;
+  });
+  return out;
+}
+
+void verify(const fs::path& file) {
+  auto m = readManifest(file);
+  if (!m) throw BackupError("'" + file.string() + "' has no readable manifest ('" + file.string() + ".json')");
+  checkFile(*m);
+  if (m->driver == "sqlite") verifySqlite(*m);
+}
+
+int holdServing(const store::StoreConfig& store) {
+  if (store.driver != "sqlite" || store.path.empty() || store.path == ":memory:") return -1;
+  const fs::path p(store.path.string() + ".serving");
+  std::error_code ec;
+  fs::create_directories(p.parent_path(), ec);
+  const int fd = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;  // a read-only folder: the store's own open says more
+  if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
+    ::close(fd);
+    throw BackupError("the store '" + store.path.string() + "' is being restored; start again when it is done");
+  }
+  return fd;
+}
+
+Manifest restore(const store::StoreConfig& store, const fs::path& file, Poco::Logger& log) {
+  auto m = readManifest(file);
+  if (!m) throw BackupError("'" + file.string() + "' has no readable manifest ('" + file.string() + ".json')");
+  if (m->driver != store.driver)
+    throw BackupError("'" + file.string() + "' is a backup of a " + m->driver + " store; this instance's is " +
+                      store.driver);
+  checkFile(*m);
+  const int known = store::knownSchemaVersion();
+  if (m->schema > known)
+    throw BackupError("'" + file.string() + "' is of store schema " + std::to_string(m->schema) +
+                      ", newer than this renkei knows (" + std::to_string(known) + "): restore it with the renkei "
+                      "that wrote it, or a newer one");
+  if (store.driver != "sqlite") throw BackupError("restoring a " + store.driver + " store is not built yet");
+  verifySqlite(*m);
+  // Nobody serves the store while it is replaced, and nobody starts to.
+  const fs::path lockPath(store.path.string() + ".serving");
+  const int fd = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) throw BackupError("cannot open '" + lockPath.string() + "': " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    throw BackupError("a renkei serve holds the store '" + store.path.string() +
+                      "': stop the instance first (systemctl stop renkei), then restore");
+  }
+  try {
+    const fs::path tmp(store.path.string() + ".restore-tmp");
+    fs::copy_file(m->file, tmp, fs::copy_options::overwrite_existing);
+    ::chmod(tmp.c_str(), 0600);
+    syncPath(tmp, false);
+    const std::string aside = ".before-restore-" + stamp(store::nowMs());
+    for (const char* part : {"", "-wal", "-shm"}) {
+      const fs::path p(store.path.string() + part);
+      if (fs::exists(p)) fs::rename(p, fs::path(store.path.string() + aside + part));
+    }
+    fs::rename(tmp, store.path);
+    syncPath(store.path.parent_path().empty() ? fs::path(".") : store.path.parent_path(), true);
+    log.notice("restore: %s restored from %s (taken %s); the store before is kept as %s", store.path.string(),
+               m->file.string(), localTimeText(m->createdMs), store.path.string() + aside);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  return *m;
+}
+
+}  // namespace renkei::backup
