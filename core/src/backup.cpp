@@ -16,9 +16,15 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <sstream>
+#include <thread>
 
 #include "renkei/local_time.h"
+#include "store/sql_db.h"
+
+#include <odbcinst.h>
+#include <sys/wait.h>
 
 namespace renkei::backup {
 namespace fs = std::filesystem;
@@ -256,6 +262,188 @@ void verifySqlite(const Manifest& m) {
   }
 }
 
+// ---------------------------------------------------------------------------
+// PostgreSQL: pg_dump's custom format from a snapshot the counts are read in.
+
+/// Where the store's database is and who renkei is there: asked of the
+/// server itself (no parsing of DSNs), the password as the store has it.
+struct PgTarget {
+  std::string host, port, database, user, password;
+};
+
+PgTarget pgTarget(store::SqlDatabase& db, const store::StoreConfig& config) {
+  PgTarget t;
+  auto q = db.prepare("SELECT current_database(), current_user, coalesce(host(inet_server_addr()), ''), "
+                      "coalesce(inet_server_port(), 5432)");
+  if (q->next()) {
+    t.database = q->text(0);
+    t.user = q->text(1);
+    t.host = q->text(2);
+    t.port = std::to_string(q->integer(3));
+  }
+  if (config.passwordFile) {
+    std::ifstream in(*config.passwordFile, std::ios::binary);
+    std::getline(in, t.password);
+    while (!t.password.empty() && (t.password.back() == '\r' || t.password.back() == ' ')) t.password.pop_back();
+  } else if (const char* p = std::getenv("RENKEI_STORE_PASSWORD")) {
+    t.password = p;
+  } else if (const auto at = config.connection.find("DSN="); at != std::string::npos) {
+    // The DSN's own password (odbc.ini, as unixODBC reads it).
+    const std::string dsn = config.connection.substr(at + 4, config.connection.find(';', at) - at - 4);
+    char buf[512] = {};
+    SQLGetPrivateProfileString(dsn.c_str(), "Password", "", buf, sizeof buf, "odbc.ini");
+    t.password = buf;
+  }
+  return t;
+}
+
+/// pg_dump, pg_restore …: the server's version's own when several are installed.
+std::string pgTool(const std::string& name) {
+  std::vector<fs::path> found;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/usr/lib/postgresql", ec))
+    if (fs::exists(e.path() / "bin" / name)) found.push_back(e.path() / "bin" / name);
+  std::sort(found.begin(), found.end());
+  return found.empty() ? name : found.back().string();
+}
+
+/// Runs a PostgreSQL tool with the password in its environment (never in
+/// its arguments); `out` gets each line of its standard output when given.
+/// Throws BackupError with the tool's last words when it fails.
+void runPg(const std::vector<std::string>& args, const PgTarget& t, const std::function<void(const std::string&)>& out) {
+  int outPipe[2], errPipe[2];
+  if (::pipe2(outPipe, O_CLOEXEC) != 0 || ::pipe2(errPipe, O_CLOEXEC) != 0) throw BackupError("cannot make a pipe");
+  const pid_t pid = ::fork();
+  if (pid < 0) throw BackupError("cannot start " + args[0]);
+  if (pid == 0) {
+    ::dup2(outPipe[1], 1);
+    ::dup2(errPipe[1], 2);
+    ::setenv("PGPASSWORD", t.password.c_str(), 1);
+    ::setenv("PGCONNECT_TIMEOUT", "30", 1);
+    std::vector<char*> argv;
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    std::fprintf(stderr, "cannot run %s: %s\n", argv[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  ::close(outPipe[1]);
+  ::close(errPipe[1]);
+  std::string err;
+  std::thread drainErr([&] {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(errPipe[0], buf, sizeof buf)) > 0)
+      if (err.size() < 64 * 1024) err.append(buf, static_cast<std::size_t>(n));
+  });
+  std::string pending;
+  char buf[1 << 16];
+  ssize_t n;
+  while ((n = ::read(outPipe[0], buf, sizeof buf)) > 0) {
+    if (!out) continue;
+    pending.append(buf, static_cast<std::size_t>(n));
+    std::size_t from = 0;
+    for (std::size_t nl; (nl = pending.find('\n', from)) != std::string::npos; from = nl + 1)
+      out(pending.substr(from, nl - from));
+    pending.erase(0, from);
+  }
+  if (out && !pending.empty()) out(pending);
+  drainErr.join();
+  ::close(outPipe[0]);
+  ::close(errPipe[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+    const std::size_t last = err.rfind('\n');
+    throw BackupError(fs::path(args[0]).filename().string() + " failed: " +
+                      (err.empty() ? std::string("exit ") + std::to_string(WEXITSTATUS(status))
+                                   : err.substr(last == std::string::npos ? 0 : last + 1)));
+  }
+}
+
+std::vector<std::string> pgConnect(const PgTarget& t) {
+  std::vector<std::string> a{"-h", t.host.empty() ? "127.0.0.1" : t.host, "-p", t.port, "-U", t.user, "-d", t.database,
+                             "--no-password"};
+  return a;
+}
+
+void writePostgres(const store::StoreConfig& config, const fs::path& tmp, Manifest& m) {
+  // Without psqlODBC's statement-level rollback: its savepoint before each
+  // statement would put pg_export_snapshot() in a subtransaction, where the
+  // server refuses it.
+  store::StoreConfig own = config;
+  if (!own.connection.empty() && own.connection.back() != ';') own.connection += ';';
+  own.connection += "Protocol=7.4-1;";
+  auto db = store::openDatabase(own);
+  const PgTarget t = pgTarget(*db, config);
+  // One snapshot: the counts read in it, pg_dump given it.
+  // A connection of its own, whose transactions are all repeatable read
+  // (psqlODBC runs a savepoint first in each, so SET TRANSACTION inside
+  // one comes too late).
+  db->exec("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  db->begin();
+  std::string snapshot;
+  {
+    auto q = db->prepare("SELECT pg_export_snapshot()");
+    if (q->next()) snapshot = q->text(0);
+  }
+  std::vector<std::string> tables;
+  {
+    auto q = db->prepare("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename");
+    while (q->next()) tables.push_back(q->text(0));
+  }
+  for (const std::string& table : tables) {
+    auto q = db->prepare("SELECT count(*) FROM \"" + table + "\"");
+    if (q->next()) m.counts[table] = q->integer(0);
+  }
+  m.schema = db->schemaVersion();
+  std::vector<std::string> args{pgTool("pg_dump"), "-Fc", "--snapshot=" + snapshot, "-f", tmp.string()};
+  for (const std::string& a : pgConnect(t)) args.push_back(a);
+  try {
+    runPg(args, t, nullptr);
+  } catch (...) {
+    db->rollback();
+    throw;
+  }
+  db->rollback();
+  ::chmod(tmp.c_str(), 0600);
+}
+
+/// Reads the archive back (pg_restore's data as COPY blocks) and counts
+/// each table's rows.
+void verifyPostgres(const Manifest& m) {
+  std::map<std::string, std::int64_t> counts;
+  std::string table;
+  runPg({pgTool("pg_restore"), "--data-only", "-f", "-", m.file.string()}, PgTarget{}, [&](const std::string& line) {
+    if (table.empty()) {
+      if (line.rfind("COPY ", 0) == 0 && line.find(" FROM stdin;") != std::string::npos) {
+        std::string name = line.substr(5, line.find(' ', 5) - 5);
+        if (const auto dot = name.rfind('.'); dot != std::string::npos) name = name.substr(dot + 1);
+        if (name.size() > 1 && name.front() == '"') name = name.substr(1, name.size() - 2);
+        table = name;
+        counts[table];
+      }
+    } else if (line == "\\.") {
+      table.clear();
+    } else {
+      ++counts[table];
+    }
+  });
+  for (const auto& [t, n] : m.counts) {
+    const auto it = counts.find(t);
+    const std::int64_t got = it == counts.end() ? 0 : it->second;
+    if (got != n)
+      throw BackupError("'" + m.file.string() + "': table " + t + " holds " + std::to_string(got) + " rows, " +
+                        std::to_string(n) + " at the snapshot");
+  }
+}
+
+void verifyAny(const Manifest& m) {
+  if (m.driver == "postgresql") verifyPostgres(m);
+  else verifySqlite(m);
+}
+
 void checkFile(const Manifest& m) {
   std::uint64_t bytes = 0;
   const std::string sha = fileSha256(m.file, bytes);
@@ -300,12 +488,12 @@ Manifest write(const store::StoreConfig& store, const std::string& instance, con
   const fs::path tmp(m.file.string() + ".tmp");
   try {
     if (store.driver == "sqlite") writeSqlite(store, tmp, m);
-    else throw BackupError("backups of a " + store.driver + " store are not built yet");
+    else writePostgres(store, tmp, m);
     syncPath(tmp, false);
     fs::rename(tmp, m.file);
     syncPath(folder, true);
     m.sha256 = fileSha256(m.file, m.bytes);
-    verifySqlite(m);
+    verifyAny(m);
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
     writeManifest(m);
     syncPath(folder, true);
@@ -343,7 +531,7 @@ void verify(const fs::path& file) {
   auto m = readManifest(file);
   if (!m) throw BackupError("'" + file.string() + "' has no readable manifest ('" + file.string() + ".json')");
   checkFile(*m);
-  if (m->driver == "sqlite") verifySqlite(*m);
+  verifyAny(*m);
 }
 
 int holdServing(const store::StoreConfig& store) {
@@ -372,8 +560,30 @@ Manifest restore(const store::StoreConfig& store, const fs::path& file, Poco::Lo
     throw BackupError("'" + file.string() + "' is of store schema " + std::to_string(m->schema) +
                       ", newer than this renkei knows (" + std::to_string(known) + "): restore it with the renkei "
                       "that wrote it, or a newer one");
-  if (store.driver != "sqlite") throw BackupError("restoring a " + store.driver + " store is not built yet");
-  verifySqlite(*m);
+  verifyAny(*m);
+  if (store.driver == "postgresql") {
+    auto db = store::openDatabase(store);
+    const PgTarget t = pgTarget(*db, store);
+    std::int64_t others = 0;
+    {
+      auto q = db->prepare("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                           "pid <> pg_backend_pid()");
+      if (q->next()) others = q->integer(0);
+    }
+    db.reset();
+    if (others > 0)
+      throw BackupError("the store's database '" + t.database + "' has " + std::to_string(others) +
+                        " other sessions: stop every renkei serve on it first (systemctl stop renkei on each host), "
+                        "then restore");
+    std::vector<std::string> args{pgTool("pg_restore"), "--clean", "--if-exists", "--single-transaction",
+                                  "--no-owner"};
+    for (const std::string& a : pgConnect(t)) args.push_back(a);
+    args.push_back(m->file.string());
+    runPg(args, t, nullptr);
+    log.notice("restore: the database %s restored from %s (taken %s)", t.database, m->file.string(),
+               localTimeText(m->createdMs));
+    return *m;
+  }
   // Nobody serves the store while it is replaced, and nobody starts to.
   const fs::path lockPath(store.path.string() + ".serving");
   const int fd = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
