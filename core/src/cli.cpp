@@ -303,16 +303,7 @@ std::optional<fs::path> optionalPath(const Args& a, const std::string& key) {
 }
 
 void setUpLogging() {
-  Poco::AutoPtr<Poco::ConsoleChannel> console(new Poco::ConsoleChannel(std::cerr));
-  Poco::AutoPtr<Poco::PatternFormatter> pattern(new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i%z %p %s: %t"));
-  // Local time with its offset (the configured time-zone once the config is
-  // read): "2026-12-07 10:30:00.123+09:00 Information renkei.host: …".
-  pattern->setProperty("times", "local");
-  Poco::AutoPtr<Poco::FormattingChannel> formatted(new Poco::FormattingChannel(pattern, console));
-  // Every message escaped and bounded before it is formatted (file and
-  // certificate names are outside input).
-  Poco::AutoPtr<EscapingChannel> channel(new EscapingChannel(formatted));
-  Poco::Logger::setChannel("", channel);
+  useTimestampedConsole();
   Poco::Logger::root().setLevel("information");
 }
 

@@ -223,14 +223,11 @@ void HostApplication::stopEverything() {
 }
 
 void HostApplication::initialize(Poco::Util::Application& self) {
-  // POCO's application set-up installs a console channel of its own: every
-  // logger gets it wrapped, so no message (file and certificate names are
-  // outside input) can start a line of its own or grow without bound.
-  Poco::Channel* current = Poco::Logger::root().getChannel();
-  if (current && !dynamic_cast<EscapingChannel*>(current)) {
-    Poco::AutoPtr<Poco::Channel> next(current, true);
-    Poco::Logger::setChannel("", new EscapingChannel(next));
-  }
+  // POCO's application set-up installs a console channel of its own, plain:
+  // every logger gets the host's back — each line with its local time and
+  // offset, escaped and bounded (file and certificate names are outside
+  // input: no message can start a line of its own or grow without bound).
+  useTimestampedConsole();
   try {
     ServerApplication::initialize(self);
   } catch (const ConfigFailure& e) {

@@ -18,6 +18,10 @@ namespace renkei {
 /// (the host's or a plugin's) wrote none.
 std::uint64_t accessLinesOnThisThread();
 
+/// Every logger to stderr through an EscapingChannel, each line with its
+/// local time and offset, priority and logger name.
+void useTimestampedConsole();
+
 class EscapingChannel : public Poco::Channel {
  public:
   static constexpr std::size_t kMaxLogText = 4096;
