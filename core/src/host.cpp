@@ -14,6 +14,8 @@
 
 #include "backup.h"
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <unistd.h>
 
 #include "renkei/local_time.h"
@@ -640,8 +642,53 @@ std::string Host::queuesJson() {
   return out + "]}";
 }
 
+namespace {
+
+/// Seconds until the first certificate in a PEM file runs out (negative when
+/// it has); nullopt when the file cannot be read as one.
+std::optional<double> certificateSecondsLeft(const std::filesystem::path& file) {
+  FILE* f = std::fopen(file.c_str(), "rb");
+  if (!f) return std::nullopt;
+  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (!cert) return std::nullopt;
+  int days = 0, seconds = 0;
+  const bool ok = ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(cert)) == 1;
+  X509_free(cert);
+  if (!ok) return std::nullopt;
+  return static_cast<double>(days) * 86400 + seconds;
+}
+
+}  // namespace
+
 void Host::registerMetrics() {
   metrics_.addCollector([this] {
+    // Room on the disks renkei writes to, and the certificates it serves
+    // with: alerts before the disk is full or a certificate runs out
+    // (docs/examples/prometheus-alerts.yml).
+    std::vector<std::pair<std::string, std::filesystem::path>> folders;
+    if (storeConfig_.driver == "sqlite" && !storeConfig_.path.empty() && storeConfig_.path != ":memory:")
+      folders.emplace_back("store", storeConfig_.path.parent_path().empty() ? "." : storeConfig_.path.parent_path());
+    if (config_.backup) folders.emplace_back("backup", config_.backup->folder);
+    folders.emplace_back("spool", spool_);
+    for (const auto& [use, folder] : folders) {
+      std::error_code ec;
+      const auto space = std::filesystem::space(folder, ec);
+      if (ec || space.capacity == 0) continue;
+      metrics_.gauge("renkei_disk_free_bytes", "Bytes free for renkei on the disk of a folder it writes to",
+                     {{"folder", use}})
+          .set(static_cast<double>(space.available));
+      metrics_.gauge("renkei_disk_free_ratio", "Share of the disk free for renkei (0-1)", {{"folder", use}})
+          .set(static_cast<double>(space.available) / static_cast<double>(space.capacity));
+    }
+    std::vector<std::pair<std::string, std::filesystem::path>> certificates;
+    if (config_.api) certificates.emplace_back("api", config_.api->certificate);
+    if (config_.admin && !config_.admin->certificate.empty()) certificates.emplace_back("admin", config_.admin->certificate);
+    for (const auto& [use, file] : certificates)
+      if (auto left = certificateSecondsLeft(file))
+        metrics_.gauge("renkei_certificate_expiry_seconds", "Seconds until a certificate renkei serves with runs out",
+                       {{"use", use}})
+            .set(*left);
     for (const RouteStats& s : shared_->stats) {
       const MetricLabels route{{"route", s.id}};
       auto set = [&](const char* name, const char* help, std::uint64_t value) {

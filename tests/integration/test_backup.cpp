@@ -190,8 +190,14 @@ BOOST_AUTO_TEST_CASE(a_serving_host_backs_up_on_schedule_on_the_days_it_is_told)
     if (fs::exists(arch.path() / "faketime/libfaketimeMT.so.1"))
       clock = {{"LD_PRELOAD", (arch.path() / "faketime/libfaketimeMT.so.1").string()}};
   BOOST_TEST_REQUIRE(!clock.empty(), "libfaketime is not installed (scripts/setup installs it)");
+  test::TempDir tls;
+  auto certs = test::run({source("scripts/make-certs").string(), tls.path().string()});
+  BOOST_REQUIRE_MESSAGE(certs.exitCode == 0, certs.err);
+  const std::string t = tls.path().string();
   const std::string cal = "<calendar file=\"" + source("config/calendar/demo-city.xml").string() + "\"/>\n"
-                          "<admin address=\"127.0.0.1\" port=\"0\"/>\n";
+                          "<admin address=\"127.0.0.1\" port=\"0\"/>\n"
+                          "<api address=\"127.0.0.1\" port=\"0\" certificate=\"" + t + "/server.crt\" key=\"" + t +
+                          "/server.key\" client-ca=\"" + t + "/ca.crt\"/>\n";
   // 元日 2027 at 03:00 JST, a closed day: days="open" makes none; every day does.
   for (const std::string days : {"open", "every"}) {
     BOOST_TEST_CONTEXT(days) {
@@ -209,6 +215,16 @@ BOOST_AUTO_TEST_CASE(a_serving_host_backs_up_on_schedule_on_the_days_it_is_told)
         metrics = test::httpGet(admin, "/metrics").body;
         return metrics.find("renkei_backup_age_seconds") != std::string::npos;
       }, 20));
+      // The disks it writes to and the certificate it serves with, for the alert rules.
+      for (const char* m : {"renkei_disk_free_ratio{folder=\"store\"}", "renkei_disk_free_bytes{folder=\"spool\"}",
+                            "renkei_certificate_expiry_seconds{use=\"api\"}"})
+        BOOST_TEST(metrics.find(m) != std::string::npos, m);
+      const std::string expiry = "renkei_certificate_expiry_seconds{use=\"api\"} ";
+      if (const auto at = metrics.find(expiry); at != std::string::npos) {
+        // Made now for 825 days; the host's clock is on 2027-01-01, weeks on.
+        const double days = std::stod(metrics.substr(at + expiry.size())) / 86400;
+        BOOST_TEST((days > 700 && days < 825), days);
+      }
       if (days == "every") {
         BOOST_TEST((fs::exists(in.dir / "backups") && in.generations().size() == 1u));
         BOOST_TEST(metrics.find("renkei_backup_stale 0") != std::string::npos, metrics);
