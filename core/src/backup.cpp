@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "audit_trail.h"
 #include "renkei/local_time.h"
 #include "store/sql_db.h"
 
@@ -156,6 +157,15 @@ std::string toJson(const Manifest& m) {
   Poco::JSON::Object counts(Poco::JSON_PRESERVE_KEY_ORDER);
   for (const auto& [k, v] : m.counts) counts.set(k, v);
   o.set("counts", counts);
+  if (!m.auditSha256.empty()) {
+    Poco::JSON::Object audit(Poco::JSON_PRESERVE_KEY_ORDER);
+    audit.set("bytes", m.auditBytes);
+    audit.set("sha256", m.auditSha256);
+    Poco::JSON::Object ac(Poco::JSON_PRESERVE_KEY_ORDER);
+    for (const auto& [k, v] : m.auditCounts) ac.set(k, v);
+    audit.set("counts", ac);
+    o.set("audit", audit);
+  }
   std::ostringstream out;
   o.stringify(out, 1);
   return out.str() + "\n";
@@ -177,6 +187,12 @@ std::optional<Manifest> readManifest(const fs::path& file) {
     m.seconds = o->optValue<double>("seconds", 0);
     auto counts = o->getObject("counts");
     for (const auto& k : counts->getNames()) m.counts[k] = counts->getValue<std::int64_t>(k);
+    if (auto audit = o->getObject("audit")) {
+      m.auditBytes = audit->getValue<std::uint64_t>("bytes");
+      m.auditSha256 = audit->getValue<std::string>("sha256");
+      auto ac = audit->getObject("counts");
+      for (const auto& k : ac->getNames()) m.auditCounts[k] = ac->getValue<std::int64_t>(k);
+    }
     m.file = file;
     return m;
   } catch (const std::exception&) {
@@ -214,14 +230,14 @@ struct FolderLock {
   }
 };
 
-void writeSqlite(const store::StoreConfig& store, const fs::path& tmp, Manifest& m) {
-  if (!fs::exists(store.path)) throw BackupError("no store at '" + store.path.string() + "'");
+/// One SQLite file copied online into `tmp` (one snapshot, its row counts
+/// and schema read in it).
+void copySqlite(const fs::path& from, const fs::path& tmp, std::map<std::string, std::int64_t>& counts, int* schema) {
   Sqlite src;
-  src.open(store.path.string(), SQLITE_OPEN_READONLY);
-  // One snapshot for the counts and the copy.
+  src.open(from.string(), SQLITE_OPEN_READONLY);
   src.exec("BEGIN");
-  m.counts = src.counts();
-  m.schema = src.userVersion();
+  counts = src.counts();
+  if (schema) *schema = src.userVersion();
   {
     Sqlite dst;
     dst.open(tmp.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
@@ -237,6 +253,25 @@ void writeSqlite(const store::StoreConfig& store, const fs::path& tmp, Manifest&
   }
   src.exec("COMMIT");
 }
+
+void writeSqlite(const store::StoreConfig& store, const fs::path& tmp, Manifest& m) {
+  if (!fs::exists(store.path)) throw BackupError("no store at '" + store.path.string() + "'");
+  copySqlite(store.path, tmp, m.counts, &m.schema);
+}
+
+/// The audit trail's file (SQLite stores keep it beside the store), copied
+/// as <backup>.audit; nothing when there is none.
+void writeSqliteAudit(const store::StoreConfig& store, const fs::path& target, Manifest& m) {
+  const fs::path trail = audit::trailFile(store.path);
+  if (!fs::exists(trail)) return;
+  const fs::path tmp(target.string() + ".tmp");
+  copySqlite(trail, tmp, m.auditCounts, nullptr);
+  syncPath(tmp, false);
+  fs::rename(tmp, target);
+  m.auditSha256 = fileSha256(target, m.auditBytes);
+}
+
+bool countsMatch(const fs::path& file, const std::map<std::string, std::int64_t>& expected, std::string& why);
 
 void verifySqlite(const Manifest& m) {
   Sqlite db;
@@ -260,6 +295,34 @@ void verifySqlite(const Manifest& m) {
                         (it == counts.end() ? std::string("nothing") : std::to_string(it->second)) + " rows, " +
                         std::to_string(n) + " at the snapshot");
   }
+  if (m.auditSha256.empty()) return;
+  std::string why;
+  const fs::path trail(m.file.string() + ".audit");
+  std::uint64_t bytes = 0;
+  if (!fs::exists(trail) || fileSha256(trail, bytes) != m.auditSha256 || bytes != m.auditBytes)
+    throw BackupError("'" + trail.string() + "' (the audit trail's copy) is missing, truncated or changed");
+  if (!countsMatch(trail, m.auditCounts, why)) throw BackupError(why);
+}
+
+bool countsMatch(const fs::path& file, const std::map<std::string, std::int64_t>& expected, std::string& why) {
+  Sqlite db;
+  db.open("file:" + file.string() + "?immutable=1", SQLITE_OPEN_READONLY);
+  const auto check = db.rows("PRAGMA integrity_check");
+  if (check.empty() || check[0][0] != "ok") {
+    why = "'" + file.string() + "' fails its integrity check";
+    return false;
+  }
+  const auto counts = db.counts();
+  for (const auto& [table, n] : expected) {
+    const auto it = counts.find(table);
+    if (it == counts.end() || it->second != n) {
+      why = "'" + file.string() + "': table " + table + " holds " +
+            (it == counts.end() ? std::string("nothing") : std::to_string(it->second)) + " rows, " +
+            std::to_string(n) + " at the snapshot";
+      return false;
+    }
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------------------
@@ -458,6 +521,7 @@ void prune(const fs::path& folder, int keep, Poco::Logger& log) {
   for (std::size_t i = static_cast<std::size_t>(std::max(keep, 1)); i < all.size(); ++i) {
     std::error_code ec;
     fs::remove(all[i].file, ec);
+    fs::remove(fs::path(all[i].file.string() + ".audit"), ec);
     fs::remove(fs::path(all[i].file.string() + ".json"), ec);
     log.information("backup: generation %s removed (keep %s)", all[i].file.filename().string(), std::to_string(keep));
   }
@@ -491,6 +555,7 @@ Manifest write(const store::StoreConfig& store, const std::string& instance, con
     else writePostgres(store, tmp, m);
     syncPath(tmp, false);
     fs::rename(tmp, m.file);
+    if (store.driver == "sqlite") writeSqliteAudit(store, fs::path(m.file.string() + ".audit"), m);
     syncPath(folder, true);
     m.sha256 = fileSha256(m.file, m.bytes);
     verifyAny(m);
@@ -501,6 +566,8 @@ Manifest write(const store::StoreConfig& store, const std::string& instance, con
     std::error_code ec;
     fs::remove(tmp, ec);
     fs::remove(m.file, ec);
+    fs::remove(fs::path(m.file.string() + ".audit"), ec);
+    fs::remove(fs::path(m.file.string() + ".audit.tmp"), ec);
     fs::remove(fs::path(m.file.string() + ".json.tmp"), ec);
     throw BackupError(std::string("backup into '") + folder.string() + "' failed, the generations before are kept: " +
                       e.what());
@@ -604,6 +671,17 @@ Manifest restore(const store::StoreConfig& store, const fs::path& file, Poco::Lo
       if (fs::exists(p)) fs::rename(p, fs::path(store.path.string() + aside + part));
     }
     fs::rename(tmp, store.path);
+    // The audit trail is never rolled back (it is the record of what was
+    // done, the restore included): put back only where none is left (a
+    // lost disk).
+    const fs::path trail = audit::trailFile(store.path);
+    if (!m->auditSha256.empty() && !fs::exists(trail)) {
+      fs::copy_file(fs::path(m->file.string() + ".audit"), trail);
+      ::chmod(trail.c_str(), 0600);
+      syncPath(trail, false);
+      log.notice("restore: the audit trail had gone; its copy from the backup is put back (renkei audit verify "
+                 "checks it against the anchors)");
+    }
     syncPath(store.path.parent_path().empty() ? fs::path(".") : store.path.parent_path(), true);
     log.notice("restore: %s restored from %s (taken %s); the store before is kept as %s", store.path.string(),
                m->file.string(), localTimeText(m->createdMs), store.path.string() + aside);

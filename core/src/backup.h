@@ -37,6 +37,11 @@ struct Manifest {
   std::map<std::string, std::int64_t> counts;  ///< rows per table at the snapshot
   double seconds = 0;        ///< how long writing and verifying took
   std::filesystem::path file;  ///< the backup (the manifest is file + ".json")
+  /// SQLite: the audit trail's own file beside the store (renkei-audit.db),
+  /// backed up with it as file + ".audit" when it exists.
+  std::uint64_t auditBytes = 0;
+  std::string auditSha256;
+  std::map<std::string, std::int64_t> auditCounts;
 };
 
 /// A problem with a backup or a restore, said for an operator.

@@ -11,6 +11,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <fstream>
@@ -111,6 +112,47 @@ BOOST_AUTO_TEST_CASE(seven_generations_each_restore_the_store_as_it_was) {
   // What was restored serves on: the next file is taken in on top of it.
   in.takeIn();
   BOOST_TEST(in.sql("SELECT count(*) FROM intake_files") == "10\n");  // the last restored (generation 9's nine), and this one
+}
+
+// The audit trail's own SQLite file (renkei-audit.db beside the store) is
+// backed up with the store and verified the same; a restore never rolls it
+// back (it records what was done, the restore included) and puts the copy
+// back only where the trail is gone.
+BOOST_AUTO_TEST_CASE(the_audit_trail_is_backed_up_with_the_store_and_never_rolled_back) {
+  Instance in("<backup folder=\"backups\"/>",
+              "  <audit key-file=\"audit.key\" anchor-file=\"anchors.txt\"/>\n");
+  test::writeFile(in.dir / "audit.key", std::string(64, 'z') + "\n");
+  ::chmod((in.dir / "audit.key").c_str(), 0600);
+  in.takeIn();
+  BOOST_REQUIRE(fs::exists(in.dir / "renkei-audit.db"));
+  auto b = cli({"backup", "--config", in.config()});
+  BOOST_REQUIRE_MESSAGE(b.exitCode == 0, b.err);
+  const fs::path gen = in.generations().back();
+  BOOST_TEST(fs::exists(fs::path(gen.string() + ".audit")));
+  BOOST_TEST(test::readFile(fs::path(gen.string() + ".json")).find("\"audit\"") != std::string::npos);
+  // Restored with the trail in place: the trail stays as it is (and records the restore).
+  const auto trailBefore = fs::file_size(in.dir / "renkei-audit.db");
+  auto r = cli({"restore", "--config", in.config(), "--from", gen.string(), "--by", "it-staff"});
+  BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+  BOOST_TEST(fs::file_size(in.dir / "renkei-audit.db") >= trailBefore);
+  BOOST_TEST(r.err.find("its copy from the backup is put back") == std::string::npos, r.err);
+  // The disk lost the trail: the copy comes back.
+  fs::remove(in.dir / "renkei-audit.db");
+  fs::remove(in.dir / "renkei-audit.db-wal");
+  fs::remove(in.dir / "renkei-audit.db-shm");
+  r = cli({"restore", "--config", in.config(), "--from", gen.string(), "--by", "it-staff"});
+  BOOST_REQUIRE_MESSAGE(r.exitCode == 0, r.err);
+  BOOST_TEST(fs::exists(in.dir / "renkei-audit.db"));
+  BOOST_TEST(r.err.find("its copy from the backup is put back") != std::string::npos, r.err);
+  // A copy of the trail changed after the backup fails verification.
+  {
+    std::fstream f(gen.string() + ".audit", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(200);
+    f.put('\x7f');
+  }
+  auto v = cli({"backup", "verify", "--file", gen.string()});
+  BOOST_TEST(v.exitCode == 1);
+  BOOST_TEST(v.err.find("audit trail's copy") != std::string::npos, v.err);
 }
 
 BOOST_AUTO_TEST_CASE(a_truncated_backup_or_one_of_a_newer_schema_is_refused) {
