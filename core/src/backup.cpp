@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
+#include <mutex>
+#include <condition_variable>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -392,6 +395,18 @@ void runPg(const std::vector<std::string>& args, const PgTarget& t, const std::f
   }
   ::close(outPipe[1]);
   ::close(errPipe[1]);
+  // A server that stops answering mid-dump must not hold the schedule (and
+  // its alert) forever: the tool is killed after four hours.
+  std::mutex doneMutex;
+  std::condition_variable doneSignal;
+  bool done = false, killed = false;
+  std::thread deadline([&] {
+    std::unique_lock<std::mutex> lock(doneMutex);
+    if (!doneSignal.wait_for(lock, std::chrono::hours(4), [&] { return done; })) {
+      killed = true;
+      ::kill(pid, SIGKILL);
+    }
+  });
   std::string err;
   std::thread drainErr([&] {
     char buf[4096];
@@ -416,6 +431,13 @@ void runPg(const std::vector<std::string>& args, const PgTarget& t, const std::f
   ::close(errPipe[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
+  {
+    std::lock_guard<std::mutex> lock(doneMutex);
+    done = true;
+  }
+  doneSignal.notify_all();
+  deadline.join();
+  if (killed) throw BackupError(fs::path(args[0]).filename().string() + " did not finish within 4 hours: stopped");
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
     const std::size_t last = err.rfind('\n');
@@ -533,10 +555,19 @@ Manifest write(const store::StoreConfig& store, const std::string& instance, con
                Poco::Logger& log) {
   requireFolder(folder);
   FolderLock lock(folder);
-  // Leftovers of a run that failed (a crash, a full disk).
+  // Leftovers of a run that failed (a crash, a full disk): partial files,
+  // and a backup whose manifest was never written (not verified, never a
+  // generation). The folder lock says no other run is writing.
+  auto endsWith = [](const std::string& name, const std::string& end) {
+    return name.size() > end.size() && name.compare(name.size() - end.size(), end.size(), end) == 0;
+  };
   for (const auto& e : fs::directory_iterator(folder)) {
     const std::string name = e.path().filename().string();
-    if (name.rfind(kPrefix, 0) == 0 && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
+    if (name.rfind(kPrefix, 0) != 0) continue;
+    const bool partial = endsWith(name, ".tmp");
+    const std::string base = endsWith(name, ".audit") ? name.substr(0, name.size() - 6) : name;
+    const bool unverified = endsWith(base, kSuffix) && !fs::exists(folder / (base + ".json"));
+    if (partial || unverified) {
       std::error_code ec;
       fs::remove(e.path(), ec);
     }

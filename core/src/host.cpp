@@ -801,7 +801,8 @@ void Host::backupPass() {
   const calendar::Date today{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
   const bool dayWanted = !b.openDaysOnly || !config_.calendar || config_.calendar->isOpen(today);
   auto& failures = metrics_.counter("renkei_backup_failures_total", "Scheduled backups that failed (the ones before stay)");
-  if (now >= slotMs && last < slotMs && dayWanted) {
+  // After a failure (a full disk) the next try waits 15 minutes, not one.
+  if (now >= slotMs && last < slotMs && dayWanted && now >= backupRetryMs_) {
     try {
       const backup::Manifest m = backup::write(storeConfig_, config_.instance, b.folder, b.keep, logger_);
       last = m.createdMs;
@@ -810,7 +811,8 @@ void Host::backupPass() {
       backupStaleSaid_ = false;
     } catch (const std::exception& e) {
       failures.add(1);
-      logger_.error("%s", std::string(e.what()));
+      backupRetryMs_ = now + 15 * 60'000;
+      logger_.error("%s (tried again in 15 minutes)", std::string(e.what()));
     }
   }
   metrics_.gauge("renkei_backup_last_success_timestamp_seconds", "When the last verified backup was made (0: none)")

@@ -171,7 +171,8 @@ class Host {
   int servingLock_ = -1;  ///< <sqlite store>.serving, held shared while this host runs (a restore waits for none)
   Worker backups_;        ///< the <backup> schedule
   bool backupStaleSaid_ = false;
-  std::int64_t startedMs_ = 0;  ///< when the store opened (no backup yet: stale after max-age from here)
+  std::int64_t startedMs_ = 0;
+  std::int64_t backupRetryMs_ = 0;  ///< after a failed scheduled backup, none before this  ///< when the store opened (no backup yet: stale after max-age from here)
   /// One look at the schedule: a backup when its time of day has come and
   /// none was made since; the metrics and the alert either way.
   void backupPass();

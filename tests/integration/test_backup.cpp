@@ -198,6 +198,12 @@ BOOST_AUTO_TEST_CASE(a_folder_that_is_a_link_or_a_file_and_a_full_disk_leave_the
   for (const auto& e : fs::directory_iterator(in.dir / "backups"))
     BOOST_TEST(e.path().extension() != ".tmp", e.path());
   BOOST_TEST(cli({"backup", "verify", "--file", in.generations().front().string()}).exitCode == 0);
+  // A backup whose manifest was never written (a crash before it) is not a
+  // generation: the next run removes it.
+  test::writeFile(in.dir / "backups/renkei-city-20261201-020000.backup", "half");
+  BOOST_REQUIRE(cli({"backup", "--config", in.config()}).exitCode == 0);
+  BOOST_TEST(!fs::exists(in.dir / "backups/renkei-city-20261201-020000.backup"));
+  BOOST_TEST(in.generations().size() == 2u);
   // A folder that is a link, or a file.
   fs::create_directories(in.dir / "elsewhere");
   fs::create_directory_symlink(in.dir / "elsewhere", in.dir / "linked");
