@@ -3,6 +3,8 @@
 // --records`, which an operator runs in the zone where the data lives.
 #include "operator_commands.h"
 
+#include "backup.h"
+
 #include <sstream>
 
 #include "audit_trail.h"
@@ -61,7 +63,7 @@ void printEntry(const store::OutboxEntry& e) {
 
 // renkei status's exit codes for monitoring (docs/operations.md): the first
 // that applies, in this order.
-constexpr int kDeadLetters = 3, kFailedFiles = 4, kOldOutbox = 5, kHeldRecords = 6;
+constexpr int kDeadLetters = 3, kFailedFiles = 4, kOldOutbox = 5, kHeldRecords = 6, kStaleBackup = 7;
 
 int status(store::Store& s, const HostConfig& config, const std::map<std::string, std::string>& values) {
   const std::int64_t now = store::nowMs();
@@ -183,6 +185,24 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
       problems.emplace_back(kFailedFiles, what);
     }
   }
+  // The store's backups (<backup>): the newest verified generation and its age.
+  if (config.backup) {
+    const auto generations = backup::list(config.backup->folder);
+    const std::int64_t maxAge = config.backup->maxAge.count();
+    if (generations.empty()) {
+      std::cout << "backup: no verified backup in " << config.backup->folder.string() << "\n";
+      problems.emplace_back(kStaleBackup, "no verified backup in " + config.backup->folder.string() +
+                                              " (renkei backup --config …; the host's log says why)");
+    } else {
+      const backup::Manifest& last = generations.front();
+      std::cout << "backup: last verified " << localTimeFromIso(store::isoUtc(last.createdMs)) << " ("
+                << age(last.createdMs, now) << " ago), " << generations.size() << " generations in "
+                << config.backup->folder.string() << "\n";
+      if (now - last.createdMs > maxAge)
+        problems.emplace_back(kStaleBackup, "the last verified backup is older than max-age (" +
+                                                std::to_string(maxAge / 3'600'000) + "h)");
+    }
+  }
   const auto files = s.recentFiles({}, 5);
   if (!files.empty()) {
     std::cout << "recent files:\n";
@@ -200,7 +220,7 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
     std::cerr << "renkei status: --ack " << printable(ack)
               << ": no failed file or refused item of that name is a problem now (names from the problem: lines)\n";
   if (problems.empty()) return kOk;
-  int code = kHeldRecords + 1;
+  int code = kStaleBackup + 1;
   for (const auto& [c, text] : problems) {
     std::cout << "problem: " << text << "\n";
     code = std::min(code, c);

@@ -158,7 +158,15 @@ BOOST_AUTO_TEST_CASE(the_audit_trail_is_backed_up_with_the_store_and_never_rolle
 BOOST_AUTO_TEST_CASE(a_truncated_backup_or_one_of_a_newer_schema_is_refused) {
   Instance in;
   in.takeIn();
+  // renkei status says so while there is no verified backup (exit 7), then its age.
+  auto none = cli({"status", "--config", in.config()});
+  BOOST_TEST(none.exitCode == 7, none.out);
+  BOOST_TEST(none.out.find("problem: no verified backup in") != std::string::npos, none.out);
   BOOST_REQUIRE(cli({"backup", "--config", in.config()}).exitCode == 0);
+  auto fresh = cli({"status", "--config", in.config()});
+  BOOST_TEST(fresh.exitCode == 0, fresh.out);
+  BOOST_TEST(fresh.out.find("backup: last verified ") != std::string::npos, fresh.out);
+  BOOST_TEST(fresh.out.find("1 generations in") != std::string::npos, fresh.out);
   const fs::path good = in.generations().back();
   BOOST_TEST(cli({"backup", "verify", "--file", good.string()}).exitCode == 0);
   // Truncated (a copy cut short by a full disk, a broken transfer).
