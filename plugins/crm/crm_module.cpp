@@ -873,7 +873,14 @@ class CrmModule final : public Module {
     RecordSet set;
     set.recordType = statusRecord_;
     std::vector<std::pair<std::string, std::string>> sent;
-    for (const LineStatus& st : crm_->floorStatus(now - 36 * 3'600'000LL)) {
+    const std::vector<LineStatus> lines = crm_->floorStatus(now - 36 * 3'600'000LL);
+    // Lines gone from the window (older days) are forgotten: the memory is
+    // bounded by the lines of a day and a half.
+    std::set<std::string> current;
+    for (const LineStatus& st : lines) current.insert(st.site + "|" + st.date + "|" + st.line);
+    for (auto it = lastStatus_.begin(); it != lastStatus_.end();)
+      it = current.count(it->first) ? std::next(it) : lastStatus_.erase(it);
+    for (const LineStatus& st : lines) {
       std::string tickets;
       for (const std::string& t : st.waitingTickets) tickets += (tickets.empty() ? "" : ";") + t;  // ";": a scan never joins numbers across it
       const std::string key = st.site + "|" + st.date + "|" + st.line;

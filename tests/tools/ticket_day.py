@@ -203,7 +203,7 @@ class TcpSink:
         import socket
         host, port = where.rsplit(":", 1)
         self.where = "tcp://" + where
-        self.conn = socket.create_connection((host, int(port)))
+        self.conn = socket.create_connection((host, int(port)), timeout=30)  # a connector that stops answering fails the run
         self.reader = self.conn.makefile("rb")
 
     def add(self, date, t, seq, ticket, line, event, counter, staff, to, live):
