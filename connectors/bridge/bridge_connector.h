@@ -78,6 +78,9 @@ class BridgeConnector final : public Connector, public Sink {
   void takeWaiting() override;
   std::optional<OperatorResult> operate(const OperatorRequest& request) override;
   Sink* sink() override { return send_ ? this : nullptr; }
+  /// The receiving half: a sender whose sequence has a hole (a bundle that
+  /// never came while later ones did) until the missing one arrives.
+  std::vector<Problem> problems() override;
 
   // Sink: the sending half.
   Outcome deliver(const Batch& batch) override;

@@ -112,6 +112,31 @@ bool BridgeConnector::receiveOne(const Intake& item) {
   return true;
 }
 
+std::vector<Problem> BridgeConnector::problems() {
+  if (!receive_ || context_.validating) return {};
+  std::vector<Problem> out;
+  StateStore& store = context_.services->state();
+  std::vector<std::pair<std::string, std::int64_t>> senders;
+  store.read([&](StateSession& s) {
+    s.query("SELECT sender, last_sequence FROM " + store.table("senders") + " ORDER BY sender", {},
+            [&](StateRows& r) { senders.emplace_back(r.text(0), r.integer(1)); });
+    for (const auto& [sender, last] : senders) {
+      // Bundles of this sender received (keys are "bridge:<sender>:<bundle id>").
+      const std::string prefix = "bridge:" + sender + ":";
+      std::int64_t have = 0;
+      s.query("SELECT COUNT(DISTINCT sequence) FROM " + store.table("received") +
+                  " WHERE substr(bundle_key, 1, ?) = ? AND sequence <= ?",
+              {static_cast<std::int64_t>(prefix.size()), prefix, last}, [&](StateRows& r) { have = r.integer(0); });
+      if (have < last)
+        out.push_back({"bridge-gap", sender,
+                       std::to_string(last - have) + " of the bundles up to sequence " + std::to_string(last) +
+                           " from " + sender + " never arrived: find them on the sending side (renkei replay of "
+                           "its route sends them again)"});
+    }
+  });
+  return out;
+}
+
 ZmqReply BridgeConnector::take(const std::string& bytes, const std::string& sha) {
   const ReceiveSide& side = *receive_;
   Verified v = readBundle(bytes, side.policy);

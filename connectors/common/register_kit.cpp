@@ -44,6 +44,16 @@ void ExportConnector::configureTransport(const Settings& settings, const HostCon
   if (!inner_->source()) throw ConfigError("the transport '" + transport + "' is not set up as a source");
 }
 
+std::vector<Problem> ExportConnector::problems() {
+  if (!held_) return {};
+  const std::size_t n = held_->list(1000).size();
+  if (n == 0) return {};
+  return {{"held-exports", "",
+           std::to_string(n) + (n == 1 ? " export waits" : " exports wait") + " in " + (directory_ / "held").string() +
+               " (each would remove too much of the register): " + held_->command() +
+               " held lists them; release one after checking it, or remove it"}};
+}
+
 void ExportConnector::holdExport(const Intake& item, const std::string& reason, HeldExports* held, Poco::Logger& log) {
   if (!held) {
     log.error("%s", reason);

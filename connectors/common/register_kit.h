@@ -64,6 +64,8 @@ class ExportConnector : public Connector, public Source {
     return inner_->source()->writeWarnings(item, jsonl);
   }
   bool keepsItems() const override { return inner_->source()->keepsItems(); }
+  /// Exports waiting in held/ for an operator: a problem until released or removed.
+  std::vector<Problem> problems() override;
   std::string itemsHold(const std::string& sensitive) override { return inner_->source()->itemsHold(sensitive); }
   Outcome requeue(const std::string& name, const std::string& sha256) override {
     return inner_->source()->requeue(name, sha256);
@@ -80,6 +82,7 @@ class ExportConnector : public Connector, public Source {
   void holdExport(const Intake& item, const std::string& reason, class HeldExports* held, Poco::Logger& log);
   std::unique_ptr<Connector> inner_;
   std::filesystem::path directory_;  ///< the drop folder (file transport): held/ lives beside in/
+  std::unique_ptr<class HeldExports> held_;  ///< file transport: held/ and the releases
 };
 
 /// A list of short values as one text column (a JSON array of strings), and
@@ -264,6 +267,8 @@ class HeldExports {
   /// returns why it could not (then the caller refuses it instead).
   std::optional<std::string> hold(const std::filesystem::path& claimed, const std::string& name,
                                   const std::string& reason);
+  /// How an operator releases one ("renkei resident release").
+  const std::string& command() const { return command_; }
   /// Held exports by name with the first line of each reason (at most `limit`).
   std::vector<std::pair<std::string, std::string>> list(std::size_t limit = SIZE_MAX) const;
   /// Who released this export (name and content), if anyone did.

@@ -357,7 +357,6 @@ class JlisConnector final : public kit::ExportConnector {
   bool fsync_ = true;
   std::unique_ptr<kit::Register> register_;
   std::unique_ptr<kit::ExportLedger> exports_;
-  std::unique_ptr<kit::HeldExports> held_;
   std::shared_ptr<const FieldNames> names_;
   const FieldNames* indexNames_ = nullptr;
   std::vector<std::size_t> index_;

@@ -938,7 +938,6 @@ class KosekiConnector final : public kit::ExportConnector {
   std::int64_t historyDays_ = 60, expectDays_ = 14, checkedMs_ = 0;
   std::unique_ptr<kit::Register> personReg_, kosekiReg_;
   std::unique_ptr<kit::ExportLedger> exports_;
-  std::unique_ptr<kit::HeldExports> held_;
   const FieldNames* indexNames_ = nullptr;
   std::vector<std::size_t> index_;
 };

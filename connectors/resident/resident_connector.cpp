@@ -526,7 +526,6 @@ class ResidentConnector final : public kit::ExportConnector {
   std::map<std::string, std::string> reasons_;
   std::unique_ptr<kit::Register> register_;
   std::unique_ptr<kit::ExportLedger> exports_;
-  std::unique_ptr<kit::HeldExports> held_;  ///< file transport: held/ and the releases
   // The fields the domain pass reads, in this order.
   inline static const std::vector<std::string> kFields{"住民票コード", "世帯番号", "続柄", "異動事由", "異動日",
                                                        "届出日", "削除フラグ", "宛名番号", "氏名", "生年月日",

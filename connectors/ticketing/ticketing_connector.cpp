@@ -221,6 +221,11 @@ class TicketingConnector final : public Connector {
     tails_ = state_->table("tails");
   }
 
+  std::vector<CertificateFile> certificates() const override {
+    if (webhookCertificate_.empty()) return {};
+    return {{"webhook", webhookCertificate_}};
+  }
+
   std::vector<EmittedType> emits() const override {
     std::vector<EmittedType> out{{record_, EmittedType::Routes::AtLeastOne, "the ticket machine's log lines"}};
     if (!listen_.empty()) out.push_back({tcpRecord_, EmittedType::Routes::AtLeastOne, "the events taken on listen"});

@@ -569,7 +569,6 @@ class WelfareConnector final : public kit::ExportConnector {
   std::string holdReason_, unknown_;
   std::unique_ptr<kit::Register> register_;
   std::unique_ptr<kit::ExportLedger> exports_;
-  std::unique_ptr<kit::HeldExports> held_;
   std::vector<std::string> knownFrom_;
   std::chrono::milliseconds recheckInterval_{600000};
   std::chrono::steady_clock::time_point lastRecheck_{};

@@ -336,7 +336,7 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
   xmlNodePtr pipelineNode = nullptr, adminNode = nullptr;
   // Elements come in any order; these at most once.
   static const std::set<std::string> kOnce = {"plugins", "log", "pipeline", "store", "admin", "api", "calendar", "audit",
-                                             "backup"};
+                                             "backup", "notify"};
   std::map<std::string, int> seenOnce;
   for (xmlNodePtr node = root->children; node; node = node->next) {
     if (node->type != XML_ELEMENT_NODE || !inNamespace(node)) continue;
@@ -398,6 +398,29 @@ std::optional<HostConfig> loadConfig(const fs::path& file, Diagnostics& diags) {
       b.maxAge = k.getDuration("max-age");
       if (b.maxAge < std::chrono::hours(1)) diags.add(file, b.line, "backup: max-age: 1h or more (e.g. 26h)");
       config.backup = b;
+    } else if (element == "notify") {
+      const Settings k = readSection(node, "notify", notifyKeys(), config.directory, file, diags);
+      NotifyConfig n;
+      n.line = lineOf(node);
+      n.check = k.getDuration("check");
+      if (n.check < std::chrono::seconds(1) || n.check > std::chrono::hours(1))
+        diags.add(file, n.line, "notify: check: 1s to 1h (e.g. 1m)");
+      n.interval = k.getDuration("interval");
+      if (n.interval < std::chrono::minutes(1) || n.interval > std::chrono::hours(7 * 24))
+        diags.add(file, n.line, "notify: interval: 1m to 7d (e.g. 1h)");
+      n.outboxAge = k.getDuration("outbox-age");
+      if (n.outboxAge < std::chrono::minutes(1)) diags.add(file, n.line, "notify: outbox-age: 1m or more");
+      n.lookBack = k.getDuration("look-back");
+      if (n.lookBack < std::chrono::hours(1)) diags.add(file, n.line, "notify: look-back: 1h or more (e.g. 7d)");
+      n.recipient = k.getString("recipient");
+      if (n.recipient.empty()) diags.add(file, n.line, "notify: recipient: a name the mail connector's recipients lists");
+      const std::int64_t disk = k.getInt("disk-free");
+      if (disk < 1 || disk > 90) diags.add(file, n.line, "notify: disk-free: a percent, 1 to 90");
+      else n.diskFreePercent = static_cast<int>(disk);
+      const std::int64_t days = k.getInt("certificate-days");
+      if (days < 1 || days > 365) diags.add(file, n.line, "notify: certificate-days: 1 to 365");
+      else n.certificateDays = static_cast<int>(days);
+      config.notify = n;
     } else if (element == "calendar") {
       fs::path p(attr(node, "file"));
       config.calendarFile = p.is_absolute() ? p : (config.directory / p).lexically_normal();
@@ -570,7 +593,13 @@ class ConfigChecker {
     requireAttribute(r.line, "<route>", "id", r.id);
     requireAttribute(r.line, where, "from", r.from);
     if (r.to.empty()) requireAttribute(r.line, where, "to", "");
-    if (!r.from.empty() && !r.records.empty()) {
+    if (r.from == "renkei") {
+      // The host's own records: the problems it tells the operators of.
+      if (r.records != "renkei.problem")
+        diags.add(file, r.line,
+                  where + ": from=\"renkei\" is the host itself; it emits records=\"renkei.problem\" only (the "
+                          "problems it tells the operators of)");
+    } else if (!r.from.empty() && !r.records.empty()) {
       // Records an instance emits (the engine seam): a connector or module
       // that declares the emitter role.
       const InstanceConfig* from = config.findConnector(r.from);
@@ -817,6 +846,9 @@ class ConfigChecker {
   // Connector and module ids share one namespace: routes name either.
   void checkId(const InstanceConfig& inst) {
     if (inst.id.empty()) return;
+    if (inst.id == "renkei")
+      diags.add(file, inst.line,
+                "id 'renkei' is the host's own (its renkei.problem records: from=\"renkei\"); choose another id");
     auto [it, inserted] = seen.emplace(inst.id, inst.line);
     if (!inserted)
       diags.add(file, inst.line,

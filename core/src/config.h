@@ -85,6 +85,19 @@ struct AuditConfig {
   int line = 0;
 };
 
+/// <notify>: the problem watch (problems.h): when it looks, how often it
+/// tells of a problem that stays, and the limits it holds the host to.
+struct NotifyConfig {
+  std::chrono::milliseconds check{60'000};        ///< check: how often the watch looks
+  std::chrono::milliseconds interval{3'600'000};  ///< interval: at most one mail per problem per this
+  std::chrono::milliseconds outboxAge{3'600'000}; ///< outbox-age: a batch waiting longer is a problem
+  std::chrono::milliseconds lookBack{7 * 86'400'000LL};  ///< look-back: files to error/ and refusals this recent
+  std::string recipient = "operators";            ///< recipient: the records' department field (the mail's recipients table)
+  int diskFreePercent = 10;                       ///< disk-free: less free on a disk renkei writes to is a problem
+  int certificateDays = 30;                       ///< certificate-days: a certificate running out within
+  int line = 0;                                   ///< 0: not given (the defaults)
+};
+
 /// <api>: the window-system interface (core/api/renkei.thrift) over TLS.
 struct ApiConfig {
   std::string address = "127.0.0.1";
@@ -154,6 +167,7 @@ struct HostConfig {
   std::optional<AdminConfig> admin;          ///< <admin>; none: no admin listener
   std::optional<AuditConfig> audit;          ///< <audit>; none: accesses are log lines only
   std::optional<backup::Schedule> backup;    ///< <backup>; none: no scheduled backups (renkei backup by hand)
+  NotifyConfig notify;                       ///< <notify>; not given: its defaults
   /// <calendar file="…"/>: the municipal calendar every plugin of this
   /// instance counts days on (HostServices::calendar); loaded with the
   /// plugins' checks (validateInstances), file:line on problems.

@@ -14,8 +14,6 @@
 
 #include "backup.h"
 
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <unistd.h>
 
 #include "renkei/local_time.h"
@@ -42,6 +40,8 @@
 #include "pipeline/delivery.h"
 #include "pipeline/file_intake.h"
 #include "pipeline/seam.h"
+#include "problems.h"
+#include "renkei/support/certificate.h"
 #include "pipeline/shared.h"
 
 namespace renkei {
@@ -642,24 +642,36 @@ std::string Host::queuesJson() {
   return out + "]}";
 }
 
-namespace {
-
-/// Seconds until the first certificate in a PEM file runs out (negative when
-/// it has); nullopt when the file cannot be read as one.
-std::optional<double> certificateSecondsLeft(const std::filesystem::path& file) {
-  FILE* f = std::fopen(file.c_str(), "rb");
-  if (!f) return std::nullopt;
-  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
-  std::fclose(f);
-  if (!cert) return std::nullopt;
-  int days = 0, seconds = 0;
-  const bool ok = ASN1_TIME_diff(&days, &seconds, nullptr, X509_get0_notAfter(cert)) == 1;
-  X509_free(cert);
-  if (!ok) return std::nullopt;
-  return static_cast<double>(days) * 86400 + seconds;
+std::vector<CertificateFile> Host::certificateFiles() {
+  std::vector<CertificateFile> out;
+  if (config_.api) out.push_back({"api", config_.api->certificate});
+  if (config_.admin && !config_.admin->certificate.empty()) out.push_back({"admin", config_.admin->certificate});
+  for (auto& [id, c] : connectors_)
+    for (CertificateFile f : c->certificates()) out.push_back({id + ":" + f.use, std::move(f.file)});
+  for (auto& [id, m] : modules_)
+    for (CertificateFile f : m->certificates()) out.push_back({id + ":" + f.use, std::move(f.file)});
+  return out;
 }
 
-}  // namespace
+void Host::problemPass() {
+  if (!problemStore_) problemStore_ = store::openStore(storeConfig_);
+  const std::int64_t now = store::nowMs();
+  std::vector<Problem> found = problems::hostProblems(*problemStore_, config_, storeConfig_, spool_, certificateFiles(),
+                                                      backupFailing_, now);
+  const auto ask = [&](const std::string& id, auto& instance) {
+    try {
+      for (Problem p : instance->problems()) {
+        p.subject = id + (p.subject.empty() ? "" : " " + p.subject);
+        found.push_back(std::move(p));
+      }
+    } catch (const std::exception& e) {
+      found.push_back({"stopped", id, std::string("cannot say how it is: ") + e.what(), true});
+    }
+  };
+  for (auto& [id, c] : connectors_) ask(id, c);
+  for (auto& [id, m] : modules_) ask(id, m);
+  problemWatch_->pass(found, now);
+}
 
 void Host::registerMetrics() {
   metrics_.addCollector([this] {
@@ -681,13 +693,10 @@ void Host::registerMetrics() {
       metrics_.gauge("renkei_disk_free_ratio", "Share of the disk free for renkei (0-1)", {{"folder", use}})
           .set(static_cast<double>(space.available) / static_cast<double>(space.capacity));
     }
-    std::vector<std::pair<std::string, std::filesystem::path>> certificates;
-    if (config_.api) certificates.emplace_back("api", config_.api->certificate);
-    if (config_.admin && !config_.admin->certificate.empty()) certificates.emplace_back("admin", config_.admin->certificate);
-    for (const auto& [use, file] : certificates)
-      if (auto left = certificateSecondsLeft(file))
+    for (const CertificateFile& c : certificateFiles())
+      if (auto left = certificateSecondsLeft(c.file))
         metrics_.gauge("renkei_certificate_expiry_seconds", "Seconds until a certificate renkei serves with runs out",
-                       {{"use", use}})
+                       {{"use", c.use}})
             .set(*left);
     for (const RouteStats& s : shared_->stats) {
       const MetricLabels route{{"route", s.id}};
@@ -809,8 +818,10 @@ void Host::backupPass() {
       metrics_.gauge("renkei_backup_last_bytes", "Size of the last verified backup").set(static_cast<double>(m.bytes));
       metrics_.gauge("renkei_backup_last_seconds", "Time the last backup took to write and verify").set(m.seconds);
       backupStaleSaid_ = false;
+      backupFailing_ = false;
     } catch (const std::exception& e) {
       failures.add(1);
+      backupFailing_ = true;
       backupRetryMs_ = now + 15 * 60'000;
       logger_.error("%s (tried again in 15 minutes)", std::string(e.what()));
     }
@@ -831,12 +842,32 @@ void Host::backupPass() {
 
 void Host::run(const std::atomic<bool>& stop, bool once, std::mutex& mutex, std::condition_variable& wake) {
   shared_->intakeFinished = false;
+  if (!once) {
+    // The problem watch: emits renkei.problem when a route takes them (the
+    // failure mail), else the log and /metrics only.
+    const bool routed = std::any_of(config_.routes.begin(), config_.routes.end(),
+                                    [](const RouteConfig& r) { return r.from == problems::kEmitter; });
+    try {
+      problems::Watch::Emit emit;
+      if (routed) emit = [seam = seam_.get()](const Emission& e) { return seam->emit(problems::kEmitter, e); };
+      problemWatch_ = std::make_unique<problems::Watch>(storeConfig_, config_, hostId_, std::move(emit), logger_, metrics_);
+      Worker::Options every;
+      every.interval = config_.notify.check;
+      every.maxBackoff = std::chrono::minutes(10);
+      problemWorker_.start("problem watch", every, [this] { problemPass(); }, logger_);
+    } catch (const std::exception& e) {
+      logger_.error("problem watch: cannot start: %s (problems are not mailed; /metrics and renkei status still "
+                    "show them)",
+                    std::string(e.what()));
+    }
+  }
   for (auto& w : workers_) w->start();
   std::vector<std::thread> delivery;
   for (auto& d : deliveries_) delivery.emplace_back([&, worker = d.get()] { worker->loop(stop, once); });
   std::vector<std::thread> intake;
   for (auto& w : workers_) intake.emplace_back([&, worker = w.get()] { intakeLoop(*worker, stop, once, mutex, wake); });
   for (std::thread& t : intake) t.join();
+  problemWorker_.stop();
   if (once && !stop) {
     for (auto& [id, connector] : connectors_) {
       try {

@@ -23,6 +23,7 @@
 #include "renkei/support/worker.h"
 #include "pipeline/routes.h"
 #include "plugin_registry.h"
+#include "problems.h"
 #include "register_directory.h"
 #include "renkei/connector.h"
 #include "store/store.h"
@@ -176,6 +177,14 @@ class Host {
   /// One look at the schedule: a backup when its time of day has come and
   /// none was made since; the metrics and the alert either way.
   void backupPass();
+  std::atomic<bool> backupFailing_{false};  ///< the last scheduled backup failed (a problem until one succeeds)
+  /// The problem watch (<notify>): started by run() unless --once.
+  Worker problemWorker_;
+  std::unique_ptr<problems::Watch> problemWatch_;
+  std::unique_ptr<store::Store> problemStore_;
+  void problemPass();
+  /// The certificates this host serves with: <api>, <admin> and the instances'.
+  std::vector<CertificateFile> certificateFiles();
   std::unique_ptr<store::Store> controlStore_;  ///< leases at start and shutdown, the store's description
   /// The audit trail (<audit>): installed for writeAudit from the store's
   /// start until the last part stopped.

@@ -38,6 +38,24 @@ const std::vector<renkei_config_key>& backupKeys() {
   return keys;
 }
 
+const std::vector<renkei_config_key>& notifyKeys() {
+  static const std::vector<renkei_config_key> keys{
+      {"check", "duration", "1m", 0, "how often the host looks for problems (1s-1h)"},
+      {"interval", "duration", "1h", 0,
+       "at most one mail per problem per interval while it stays open (1m-7d); one more when it clears"},
+      {"recipient", "string", "operators", 0,
+       "the department field of the renkei.problem records: the mail connector's recipients table maps it to "
+       "addresses"},
+      {"outbox-age", "duration", "1h", 0, "a batch waiting for delivery longer than this is a problem"},
+      {"look-back", "duration", "7d", 0,
+       "files to error/ and items refused this recent, not seen to, are problems (renkei status --ack)"},
+      {"disk-free", "int", "10", 0, "percent: less free on the disk of the store, backups or spool is a problem (1-90)"},
+      {"certificate-days", "int", "30", 0,
+       "a certificate renkei serves with (api, admin, a plugin's) running out within this many days is a problem"},
+  };
+  return keys;
+}
+
 const std::vector<renkei_config_key>& adminKeys() {
   static const std::vector<renkei_config_key> keys{
       {"address", "string", "127.0.0.1", 0, "where the admin listener listens (loopback unless HTTPS)"},

@@ -19,6 +19,9 @@ namespace renkei {
 const std::vector<renkei_config_key>& pipelineKeys();
 /// <backup folder="…" at="02:00" days="every|open" keep="7" max-age="26h"/>
 const std::vector<renkei_config_key>& backupKeys();
+/// <notify check="1m" interval="1h" recipient="operators" outbox-age="1h"
+///         look-back="7d" disk-free="10" certificate-days="30"/>
+const std::vector<renkei_config_key>& notifyKeys();
 const std::vector<renkei_config_key>& adminKeys();
 const std::vector<renkei_config_key>& apiKeys();
 const std::vector<renkei_config_key>& storeKeys();

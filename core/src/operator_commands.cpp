@@ -4,6 +4,7 @@
 #include "operator_commands.h"
 
 #include "backup.h"
+#include "problems.h"
 
 #include <sstream>
 
@@ -27,6 +28,7 @@
 #include "store/store.h"
 
 namespace renkei {
+namespace watch = problems;  // the problem watch (a local "problems" below is status's list)
 namespace {
 
 constexpr int kOk = 0, kRuntime = 1, kUsage = 2;
@@ -112,26 +114,14 @@ int status(store::Store& s, const HostConfig& config, const std::map<std::string
         problems.emplace_back(kOldOutbox, "route " + r.id + " to " + q.target + ": a batch has waited " +
                                               age(q.oldestPendingMs, now) + ", more than " + ageText);
     }
-    const std::string since = store::isoUtc(*failedSince);
-    for (const store::FileEntry& f : recent) {
-      if (f.state != store::FileState::Failed || f.finishedAt < since) continue;
+    for (const watch::FailedFile& ff : watch::failedFiles(recent, r.id, store::isoUtc(*failedSince), acks)) {
+      const store::FileEntry& f = ff.file;
       const std::string what = "route " + r.id + ": '" + printable(f.name) + "' went to error/ at " +
                                localTimeFromIso(f.finishedAt);
       // Seen to: a corrected file of the same name taken in since, or an
       // operator's acknowledgement. Shown, not counted.
-      const store::FileEntry* fixed = nullptr;
-      for (const store::FileEntry& later : recent)
-        if (later.name == f.name && later.state == store::FileState::Done && later.firstSeen >= f.finishedAt &&
-            later.sha256 != f.sha256)
-          fixed = &later;
-      if (fixed) {
-        resolved.push_back(what + "; a corrected file of the same name was taken in at " +
-                           localTimeFromIso(fixed->firstSeen));
-        continue;
-      }
-      if (auto a = acks.find({r.id, f.sha256}); a != acks.end()) {
-        resolved.push_back(what + "; acknowledged by " + printable(a->second.first) + " at " +
-                           localTimeFromIso(a->second.second));
+      if (!ff.resolvedBy.empty()) {
+        resolved.push_back(what + "; " + ff.resolvedBy);
         continue;
       }
       if (!ack.empty() && (ack == "all" || ack == f.name)) {

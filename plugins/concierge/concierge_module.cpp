@@ -896,6 +896,11 @@ class ConciergeModule final : public Module {
                         });
   }
 
+  std::vector<CertificateFile> certificates() const override {
+    if (certificate_.empty()) return {};
+    return {{"https", certificate_}};
+  }
+
   void start() override {
     if (once_) {
       // serve --once beside the service, which holds the API's port

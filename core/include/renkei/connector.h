@@ -393,6 +393,27 @@ struct EmittedType {
 /// its renkei_plugin_info. Objects are destroyed before their library is
 /// unloaded. Constructors should do nothing that can fail; configure() may
 /// throw ConfigError.
+/// A condition an operator must see to, as an instance reports it to the
+/// host's problem watch (the failure mail and `renkei_problem` on /metrics):
+/// a bundle missing in a sender's sequence, an export held, a listener that
+/// stopped. Names and counts, never a value of a record.
+struct Problem {
+  std::string kind;     ///< what sort: "bridge-gap", "held-exports", "stopped" … ([a-z0-9-])
+  std::string subject;  ///< which one: a sender, a folder, a listener (with the kind, the problem's identity)
+  std::string detail;   ///< one sentence for the operator: what is wrong and where to look
+  /// About this host alone (its disk, a listener of this process), not the
+  /// store hosts share: each host opens and resolves its own.
+  bool local = false;
+};
+
+/// A certificate file an instance serves or signs with: the host watches
+/// its expiry (renkei_certificate_expiry_seconds{use}, a problem 30 days
+/// before by default).
+struct CertificateFile {
+  std::string use;  ///< e.g. "concierge", "webhook"
+  std::filesystem::path file;
+};
+
 class Connector {
  public:
   virtual ~Connector() = default;
@@ -422,6 +443,14 @@ class Connector {
   /// Role accessors: nullptr for a role the connector does not play.
   /// As Module::emits(): the record types this instance emits that routes must take.
   virtual std::vector<EmittedType> emits() const { return {}; }
+
+  /// The conditions wrong with this instance now (see Problem): asked about
+  /// every minute by the host's problem watch from its own thread while the
+  /// host serves. Quick and thread-safe; an empty list when all is well. A
+  /// problem that is no longer listed is resolved (a "resolved" mail).
+  virtual std::vector<Problem> problems() { return {}; }
+  /// The certificates this instance serves with (see CertificateFile).
+  virtual std::vector<CertificateFile> certificates() const { return {}; }
   virtual Source* source() { return nullptr; }
   virtual Sink* sink() { return nullptr; }
   virtual Lookup* lookup() { return nullptr; }
@@ -445,6 +474,14 @@ class Module {
   /// routes against them; records of a type no route takes are held at run
   /// time. Default: none declared.
   virtual std::vector<EmittedType> emits() const { return {}; }
+
+  /// The conditions wrong with this instance now (see Problem): asked about
+  /// every minute by the host's problem watch from its own thread while the
+  /// host serves. Quick and thread-safe; an empty list when all is well. A
+  /// problem that is no longer listed is resolved (a "resolved" mail).
+  virtual std::vector<Problem> problems() { return {}; }
+  /// The certificates this instance serves with (see CertificateFile).
+  virtual std::vector<CertificateFile> certificates() const { return {}; }
 };
 
 }  // namespace renkei

@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
+#include <vector>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -51,6 +53,17 @@ class Worker {
   /// The wait after `failures` failed passes in a row (0: the interval).
   static std::chrono::milliseconds waitAfter(const Options& options, int failures);
 
+  /// How a running worker's passes go, for the host's problem watch: one
+  /// whose passes keep failing is a plugin that has stopped working.
+  struct Health {
+    std::string name;       ///< as given to start()
+    int failures = 0;       ///< failed passes in a row (0: the last one succeeded)
+    std::string lastError;  ///< the last failure's message (0 failures: empty)
+    std::int64_t lastOkMs = 0;  ///< when a pass last succeeded (ms since the epoch; 0: never)
+  };
+  /// Every worker of this process that is running now.
+  static std::vector<Health> health();
+
  private:
   void loop();
   void failed(int failures, const std::string& what);
@@ -63,6 +76,9 @@ class Worker {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false, woken_ = false;
+  int failures_ = 0;  ///< under mutex_, for health()
+  std::string lastError_;
+  std::int64_t lastOkMs_ = 0;
 };
 
 }  // namespace renkei
