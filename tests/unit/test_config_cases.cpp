@@ -139,7 +139,9 @@ BOOST_AUTO_TEST_CASE(configuration_md_lists_every_host_section_key_with_its_defa
   for (const auto& [section, keys] : {std::pair<const char*, const std::vector<renkei_config_key>*>{"pipeline", &pipelineKeys()},
                                       {"admin", &adminKeys()},
                                       {"api", &apiKeys()},
-                                      {"store", &storeKeys()}}) {
+                                      {"store", &storeKeys()},
+                                      {"backup", &backupKeys()},
+                                      {"notify", &notifyKeys()}}) {
     for (const renkei_config_key& k : *keys) {
       BOOST_TEST_CONTEXT(section << " " << k.key) {
         // "| `<pipeline>` | `lease` | no | `60s` |", or several keys in one row.
@@ -184,7 +186,7 @@ BOOST_AUTO_TEST_CASE(every_xml_example_in_the_docs_checks) {
   std::sort(documents.begin(), documents.end());
 
   static const std::set<std::string> kConfigParts = {"route", "connector", "module", "subscription", "api", "admin",
-                                                     "store", "pipeline", "log", "plugins", "key", "audit"};
+                                                     "store", "pipeline", "log", "plugins", "key", "audit", "backup", "notify"};
   std::size_t examples = 0;
   for (const fs::path& doc : documents) {
     const std::string text = test::readFile(doc);
