@@ -79,6 +79,13 @@ BOOST_AUTO_TEST_CASE(duplicates_and_bundles_out_of_order_are_delivered_once_and_
   r.pass();
   BOOST_TEST(r.log.str().find("from city, bundles with sequence 1–2 not received yet") != std::string::npos, r.log.str());
   BOOST_TEST(r.h.host().metric("renkei_bridge_sequence_gaps_total", {{"from", "lgwan"}}) == 2);
+  // The problem watch's view (the failure mail): open while the two are missing.
+  auto problems = r.h.connector().problems();
+  BOOST_TEST_REQUIRE(problems.size() == 1u);
+  BOOST_TEST(problems[0].kind == "bridge-gap");
+  BOOST_TEST(problems[0].subject == "city");
+  BOOST_TEST(problems[0].detail.find("2 of the bundles up to sequence 3 from city never arrived") == 0u,
+             problems[0].detail);
   // then the first twice (the transfer product retried), and the second
   r.drop("city.000000000001.bundle", bundles[0]);
   r.drop("city.000000000001.bundle.retry", bundles[0]);
@@ -96,6 +103,7 @@ BOOST_AUTO_TEST_CASE(duplicates_and_bundles_out_of_order_are_delivered_once_and_
   BOOST_TEST(r.h.host().metric("renkei_bridge_bundles_duplicate_total", {{"from", "lgwan"}}) == 2);
   BOOST_TEST(r.h.host().metric("renkei_bridge_bundles_received_total", {{"from", "lgwan"}}) == 3);
   BOOST_TEST(r.h.host().metric("renkei_bridge_sequence_gaps_total", {{"from", "lgwan"}}) == 2);  // not counted again
+  BOOST_TEST(r.h.connector().problems().empty());  // the gap has closed
   BOOST_TEST(test::listFiles(r.h.dir() / "receive/done").size() == 5u);
   // The console's status page: the last bundle received, the sender's
   // sequence and the gaps (2), no records.

@@ -361,3 +361,24 @@ BOOST_AUTO_TEST_CASE(related_procedure_golden_cases) {
   }
   BOOST_TEST(cases >= 4);
 }
+
+// The problem watch's view of a register connector: an export waiting in
+// held/ is a problem (the failure mail) until released or removed.
+BOOST_AUTO_TEST_CASE(an_export_waiting_in_held_is_a_problem_until_it_goes) {
+  if (!fs::exists(fs::path(test::env("RENKEI_PLUGIN_DIR")) / "renkei_resident.so")) return;
+  test::PluginHarness h("resident");
+  h.set("directory", "drop").set("layout", source("mappings/layouts/jumin-csv.xml").string());
+  h.configure();
+  BOOST_TEST(h.connector().problems().empty());
+  fs::create_directories(h.dir() / "drop/held");
+  test::writeFile(h.dir() / "drop/held/JUMIN_20261102_FULL.csv", "x\n");
+  test::writeFile(h.dir() / "drop/held/JUMIN_20261102_FULL.csv.held.txt", "reason: would remove 200 of 400\n");
+  const auto problems = h.connector().problems();
+  BOOST_TEST_REQUIRE(problems.size() == 1u);
+  BOOST_TEST(problems[0].kind == "held-exports");
+  BOOST_TEST(problems[0].detail.find("1 export waits in ") == 0u, problems[0].detail);
+  BOOST_TEST(problems[0].detail.find("renkei resident held lists them") != std::string::npos, problems[0].detail);
+  BOOST_TEST(problems[0].detail.find("JUMIN_20261102") == std::string::npos, "no file's name: " << problems[0].detail);
+  fs::remove(h.dir() / "drop/held/JUMIN_20261102_FULL.csv");
+  BOOST_TEST(h.connector().problems().empty());
+}

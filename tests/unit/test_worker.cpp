@@ -7,6 +7,7 @@
 #include <Poco/Logger.h>
 
 #include <atomic>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -83,4 +84,34 @@ BOOST_AUTO_TEST_CASE(a_failing_pass_is_logged_and_tried_again_with_backoff) {
     if (++odd < 3) throw 42;
   }, log());
   BOOST_TEST(waitUntil([&] { return odd >= 4; }, 5s));
+}
+
+// The problem watch's view: a worker whose passes keep failing says so in
+// health() (failures in a row, the last error, the last good pass), and
+// clears when a pass succeeds; a stopped worker is not listed.
+BOOST_AUTO_TEST_CASE(health_shows_passes_failing_in_a_row_until_one_succeeds) {
+  Worker::Options o;
+  o.interval = 10ms;
+  o.maxBackoff = 20ms;
+  std::atomic<int> passes{0};
+  std::atomic<bool> broken{true};
+  Worker w;
+  w.start("ticketing t1: reading the machine's log", o, [&] {
+    ++passes;
+    if (broken) throw std::runtime_error("the log folder cannot be read");
+  }, log());
+  const auto mine = [] {
+    for (const Worker::Health& h : Worker::health())
+      if (h.name == "ticketing t1: reading the machine's log") return std::optional<Worker::Health>(h);
+    return std::optional<Worker::Health>();
+  };
+  BOOST_TEST(waitUntil([&] { return mine() && mine()->failures >= 3; }, 5s));
+  BOOST_TEST(mine()->lastError == "the log folder cannot be read");
+  BOOST_TEST(mine()->lastOkMs == 0);
+  broken = false;
+  BOOST_TEST(waitUntil([&] { return mine() && mine()->failures == 0; }, 5s));
+  BOOST_TEST(mine()->lastError.empty());
+  BOOST_TEST(mine()->lastOkMs > 0);
+  w.stop();
+  BOOST_TEST(!mine().has_value());
 }
