@@ -104,6 +104,9 @@ const char* const kUsage =
     "  restore --config F --from F [--by NAME]\n"
     "                              put a backup back into a stopped instance's store (refused while it\n"
     "                              serves, for a backup that fails verification or of a newer schema)\n"
+    "  migrate --config F [--dry-run] [--by NAME]\n"
+    "                              the store's schema steps this renkei would run (with --dry-run their SQL,\n"
+    "                              nothing changed), or runs them; a store of a newer renkei is refused\n"
     "  token keygen --out DIR      a key pair for sealed visit tokens; prints the key id only\n"
     "  token make --public-key PUB --payload FILE [--expires 7d] [--png F] [--svg F]\n"
     "                              a token of a JSON file (synthetic data: for testing window systems)\n"
@@ -189,6 +192,7 @@ Args parseArgs(int argc, char** argv) {
       {"version", {}},
       {"backup", {"--config", "--to", "--file"}},
       {"restore", {"--config", "--from", "--by"}},
+      {"migrate", {"--config", "--by"}},
   };
   if (argc < 2) {
     a.errors.push_back("no command given");
@@ -248,6 +252,10 @@ Args parseArgs(int argc, char** argv) {
       value = arg.substr(eq + 1);
       arg = arg.substr(0, eq);
       hasValue = true;
+    }
+    if (a.command == "migrate" && arg == "--dry-run") {
+      a.values["--dry-run"] = "yes";
+      continue;
     }
     if (a.command == "serve" && arg == "--once") {
       a.once = true;
@@ -714,6 +722,10 @@ int runCli(int argc, char** argv) {
   // A plugin's own command (Connector::operate), checked against its verbs.
   if (a.plugin) return runPluginCommand(a.command, a.action, a.values, a.builtins);
   if (a.command == "admin") return runAdminCommand(a.action, a.values);
+  if (a.command == "migrate") {
+    setUpLogging();
+    return runMigrateCommand(a.values);
+  }
   if (a.command == "backup" || a.command == "restore") {
     setUpLogging();  // their notices timestamped like the host's
     return runBackupCommand(a.command, a.action, a.values);

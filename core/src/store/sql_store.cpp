@@ -225,6 +225,8 @@ const char* const kOutboxColumns =
     "o.batch_id, o.route, o.target, b.source_item, o.state, o.attempts, o.records, b.first_record, b.last_record, "
     "o.created_ms, o.updated_ms, o.delivered_ms, o.next_attempt_ms, o.lease_owner, o.last_error";
 
+void runMigration(SqlDatabase& db, int current);
+
 class SqlStore final : public Store {
  public:
   SqlStore(std::unique_ptr<SqlDatabase> db, std::int64_t horizonMs) : db_(std::move(db)), horizon_(horizonMs) {
@@ -1024,13 +1026,7 @@ class SqlStore final : public Store {
       transaction(*db_, [&] {
         db_->lockSchema();
         if (db_->schemaVersion() != current) return;  // another process migrated meanwhile
-        const std::string sql = kMigrations[current];
-        db_->exec(db_->dialect() == Dialect::Postgres ? postgresSql(sql) : sql);
-        // Payloads are large and written once: PostgreSQL's default pglz
-        // compression of TOASTed values cost more time than the I/O it saved.
-        if (db_->dialect() == Dialect::Postgres && current + 1 == 2)
-          db_->exec("ALTER TABLE batches ALTER COLUMN payload SET STORAGE EXTERNAL");
-        db_->setSchemaVersion(current + 1);
+        runMigration(*db_, current);
       });
     }
   }
@@ -1042,6 +1038,53 @@ class SqlStore final : public Store {
 }  // namespace
 
 int knownSchemaVersion() { return static_cast<int>(sizeof kMigrations / sizeof kMigrations[0]); }
+
+namespace {
+
+// What each migration brings, for `renkei migrate` (one line each, in order).
+const char* const kMigrationSummaries[] = {
+    "the intake register (intake_files)",
+    "leases on files being taken in; batches; the outbox (pending, delivered, dead); the operators' log",
+    "the engine seam: a batch's record type and zone; emissions (idempotency keys)",
+    "renkei reprocess: generations of a file; an outbox row's last error time",
+    "held records (held_records)",
+    "failed files an operator acknowledged (acknowledged_files)",
+    "items refused whole (refused_items)",
+    "the console's operators (operators)",
+};
+static_assert(sizeof kMigrationSummaries / sizeof kMigrationSummaries[0] == sizeof kMigrations / sizeof kMigrations[0],
+              "a summary for every migration");
+
+/// Runs migration `current` + 1 in its own transaction with the version bump.
+void runMigration(SqlDatabase& db, int current) {
+  const std::string sql = kMigrations[current];
+  db.exec(db.dialect() == Dialect::Postgres ? postgresSql(sql) : sql);
+  // Payloads are large and written once: PostgreSQL's default pglz
+  // compression of TOASTed values cost more time than the I/O it saved.
+  if (db.dialect() == Dialect::Postgres && current + 1 == 2)
+    db.exec("ALTER TABLE batches ALTER COLUMN payload SET STORAGE EXTERNAL");
+  db.setSchemaVersion(current + 1);
+}
+
+}  // namespace
+
+std::vector<MigrationStep> migrationSteps(int from, const std::string& driver) {
+  std::vector<MigrationStep> out;
+  for (int v = std::max(from, 0); v < knownSchemaVersion(); ++v)
+    out.push_back({v + 1, kMigrationSummaries[v], driver == "postgresql" ? postgresSql(kMigrations[v]) : kMigrations[v]});
+  return out;
+}
+
+void migrateDatabaseTo(const StoreConfig& config, int version) {
+  auto db = openDatabase(config);
+  while (db->schemaVersion() < version && db->schemaVersion() < knownSchemaVersion()) {
+    const int current = db->schemaVersion();
+    transaction(*db, [&] {
+      db->lockSchema();
+      if (db->schemaVersion() == current) runMigration(*db, current);
+    });
+  }
+}
 
 std::unique_ptr<SqlDatabase> openDatabase(const StoreConfig& config) {
   if (config.driver == "sqlite")

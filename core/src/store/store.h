@@ -56,6 +56,21 @@ struct StoreConfig {
 /// higher one is refused).
 int knownSchemaVersion();
 
+/// One step of the store's schema (`renkei migrate`): the version it
+/// brings the store to, what it brings, and its SQL as it runs on the
+/// store's driver.
+struct MigrationStep {
+  int version = 0;
+  std::string summary;
+  std::string sql;
+};
+/// The steps from schema `from` to knownSchemaVersion(), for `driver`
+/// ("sqlite" or "postgresql").
+std::vector<MigrationStep> migrationSteps(int from, const std::string& driver);
+/// Brings the database of `config` to schema `version` and no further: a
+/// store as an earlier release left it (the migration tests).
+void migrateDatabaseTo(const StoreConfig& config, int version);
+
 /// Milliseconds since the Unix epoch (the store's clock for leases and retries).
 std::int64_t nowMs();
 /// "2026-11-22T23:31:24Z" for a time in ms.
