@@ -293,6 +293,60 @@ BOOST_AUTO_TEST_CASE(two_hosts_share_the_work_and_one_takes_over_when_the_other_
   BOOST_TEST(status.out.find(" 0 batches pending (0 records") != std::string::npos, status.out);
 }
 
+// An upgrade on two hosts sharing PostgreSQL: each is stopped (SIGTERM) and
+// started again in turn while exports keep arriving, so one always serves.
+// The same binary plays the new release here (its store is at the newest
+// schema already; test_migrations covers the schema steps themselves).
+BOOST_AUTO_TEST_CASE(a_rolling_restart_of_two_hosts_loses_and_duplicates_nothing,
+                     *boost::unit_test::precondition([](auto) { return onPostgres(); })) {
+  const auto files = generatorFiles();
+  Instance inst;
+  const Reference ref = reference(files, inst.dir.path());
+  fs::create_directories(inst.jumin() / "in");
+  const auto drop = [&](std::size_t from, std::size_t to) {
+    for (std::size_t i = from; i < to; ++i) {
+      const fs::path tmp = inst.jumin() / (files[i].filename().string() + ".part");
+      fs::copy_file(files[i], tmp);
+      fs::rename(tmp, inst.jumin() / "in" / files[i].filename());
+    }
+  };
+  const auto tookIn = [](const test::Child& c) {
+    return fs::exists(c.err) && test::readFile(c.err).find("taken in:") != std::string::npos;
+  };
+  drop(0, 3);
+  auto a = test::spawn(inst.serveArgs({"--host-id", "host-a"}), inst.dir / "a1", inst.env());
+  auto b = test::spawn(inst.serveArgs({"--host-id", "host-b"}), inst.dir / "b1", inst.env());
+  BOOST_TEST_REQUIRE(test::waitFor([&] { return tookIn(a) || tookIn(b); }, 120));
+  // Host A goes down for its upgrade in the middle of the work, and comes back.
+  ::kill(a.pid, SIGTERM);
+  auto ra = a.wait();
+  BOOST_TEST(ra.exitCode == 0, ra.err);
+  drop(3, 6);
+  a = test::spawn(inst.serveArgs({"--host-id", "host-a"}), inst.dir / "a2", inst.env());
+  BOOST_TEST_REQUIRE(test::waitFor([&] { return fs::exists(a.err) && test::readFile(a.err).find("serving") != std::string::npos; }, 60));
+  // Then host B.
+  ::kill(b.pid, SIGTERM);
+  auto rb = b.wait();
+  BOOST_TEST(rb.exitCode == 0, rb.err);
+  drop(6, files.size());
+  b = test::spawn(inst.serveArgs({"--host-id", "host-b"}), inst.dir / "b2", inst.env());
+  bool done = false;
+  for (int i = 0; i < 1800 && !done; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    done = inst.idle() && inst.delivered(inst.crm() / "out").size() == ref.accepted.size();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::kill(a.pid, SIGTERM);
+  ::kill(b.pid, SIGTERM);
+  BOOST_TEST(a.wait().exitCode == 0);
+  BOOST_TEST(b.wait().exitCode == 0);
+  BOOST_TEST(done, "the work did not finish");
+  checkExactlyOnce(inst, ref, files);
+  auto status = inst.renkei({"status"});
+  BOOST_TEST(status.out.find(" 0 batches pending (0 records") != std::string::npos, status.out);
+  BOOST_TEST(status.out.find("being taken in") == std::string::npos, status.out);
+}
+
 BOOST_AUTO_TEST_CASE(a_sink_that_fails_then_recovers_delivers_everything_once) {
   test::TempDir flaky;
   Instance inst(R"(<pipeline batch-records="20" retry-initial="10ms" retry-max="40ms" max-attempts="10"/>)",
