@@ -793,6 +793,21 @@ void Host::shutdown() {
   servingLock_ = -1;
 }
 
+std::string Host::stalled(std::int64_t limitMs) const {
+  const std::int64_t now = pipeline::Heartbeat::now();
+  const auto say = [&](const char* what, std::size_t i, const pipeline::Heartbeat& h) {
+    const std::int64_t quiet = now - h.ms;
+    return quiet > limitMs ? std::string(what) + " worker " + std::to_string(i + 1) + " has not come round for " +
+                                 std::to_string(quiet / 1000) + " s"
+                           : std::string();
+  };
+  for (std::size_t i = 0; i < workers_.size(); ++i)
+    if (auto s = say("intake", i, workers_[i]->heartbeat); !s.empty()) return s;
+  for (std::size_t i = 0; i < deliveries_.size(); ++i)
+    if (auto s = say("delivery", i, deliveries_[i]->heartbeat); !s.empty()) return s;
+  return {};
+}
+
 void Host::backupPass() {
   const backup::Schedule& b = *config_.backup;
   const std::int64_t now = store::nowMs();
@@ -903,6 +918,7 @@ void Host::run(const std::atomic<bool>& stop, bool once, std::mutex& mutex, std:
 void Host::intakeLoop(pipeline::FileIntake& worker, const std::atomic<bool>& stop, bool once, std::mutex& mutex,
                       std::condition_variable& wake) {
   for (;;) {
+    worker.heartbeat.beat();
     if (worker.storeAnswers()) {
       // Every route with a source, each taken by one worker at a time: a
       // route another worker is in (a large export) is skipped, not waited for.

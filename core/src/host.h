@@ -106,6 +106,10 @@ class Host {
   /// (the file stays claimed and is resumed by the next start). `wake` is
   /// notified with `stop`.
   void run(const std::atomic<bool>& stop, bool once, std::mutex& mutex, std::condition_variable& wake);
+  /// For the systemd watchdog: which intake or delivery worker has not come
+  /// round its loop for more than `limitMs` (a call that never returns), or
+  /// empty when every one has.
+  std::string stalled(std::int64_t limitMs) const;
 
   /// Stops every part, the last started first, then the store (also done
   /// by the destructor).

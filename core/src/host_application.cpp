@@ -1,5 +1,6 @@
 // `renkei serve`: subsystems, signal handling, the polling loop and the summary.
 #include "host_application.h"
+#include "systemd_notify.h"
 #include "host_services.h"
 
 #include <sys/stat.h>
@@ -291,6 +292,7 @@ int HostApplication::main(const std::vector<std::string>&) {
           continue;
         }
         reload = true;
+        systemd::notify("RELOADING=1");
       } else {
         log.notice("signal %d received: finishing the item in hand, then stopping", sig);
         reload = false;
@@ -305,6 +307,41 @@ int HostApplication::main(const std::vector<std::string>&) {
 
   const HostConfig* config = &cfg.config();
   Host* current = &host;
+  // systemd (Type=notify): ready once serving; with WatchdogSec= a
+  // WATCHDOG=1 every third of it while every intake and delivery worker
+  // comes round its loop. One that stops (a call that never returns) stops
+  // the pings, and systemd kills and restarts renkei (WatchdogSignal=SIGKILL:
+  // no core dump of personal data); the store holds what was taken in.
+  std::atomic<Host*> watched{options_.once ? nullptr : current};
+  std::mutex watchMutex;
+  std::condition_variable watchWake;
+  bool watchEnd = false;
+  std::thread watchdog;
+  if (const auto interval = systemd::watchdogInterval(); interval && !options_.once) {
+    const auto limitMs = std::max<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(*interval).count(),
+                                                3 * std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                        config->pollInterval).count());
+    log.information("systemd watchdog: every %s ms while the workers come round within %s ms",
+                    std::to_string(interval->count() / 3000), std::to_string(limitMs));
+    watchdog = std::thread([&, every = *interval / 3, limitMs] {
+      std::string said;
+      std::unique_lock lock(watchMutex);
+      while (!watchWake.wait_for(lock, every, [&] { return watchEnd; })) {
+        Host* h = watched.load();
+        const std::string stall = h ? h->stalled(limitMs) : std::string();  // none: restarting for a reload
+        if (stall.empty()) {
+          systemd::notify("WATCHDOG=1");
+          if (!said.empty()) log.notice("systemd watchdog: every worker comes round again; telling systemd so");
+        } else if (stall != said) {
+          log.error("systemd watchdog: %s: not telling systemd all is well (with WatchdogSec= it restarts renkei; "
+                    "what was taken in is in the store)",
+                    stall);
+        }
+        said = stall;
+      }
+    });
+  }
+  systemd::notify("READY=1\nSTATUS=serving");
   for (;;) {
     log.information("instance %s (zone %s): %z routes, store: %s, times in %s, serving%s", config->instance,
                     config->zone, config->routes.size(), current->storeDescription(), timeZoneDescription(),
@@ -314,7 +351,15 @@ int HostApplication::main(const std::vector<std::string>&) {
     current->run(stop, options_.once, mutex, wake);
     if (!reload.exchange(false)) break;
     log.notice("reload: the item in hand is finished; starting again with the new config");
+    watched = nullptr;
     if (!restartParts()) {
+      systemd::notify("STOPPING=1");
+      {
+        std::lock_guard lock(watchMutex);
+        watchEnd = true;
+      }
+      watchWake.notify_all();
+      if (watchdog.joinable()) watchdog.join();
       exiting = true;
       pthread_kill(signalThread.native_handle(), SIGTERM);
       signalThread.join();
@@ -323,12 +368,21 @@ int HostApplication::main(const std::vector<std::string>&) {
     }
     config = &cfg.config();
     current = &getSubsystem<StoreSubsystem>().host();
+    watched = current;
+    systemd::notify("READY=1\nSTATUS=serving the config read again");
     log.notice("reload: serving with the new config (connectors, modules, routes, mappings, listeners and the store "
                "as it now says; the plugin libraries are those loaded at start)");
     auditReload("serving the config read again");
     stop = terminate.load();  // a stop asked for during the restart stands
   }
 
+  systemd::notify("STOPPING=1");
+  {
+    std::lock_guard lock(watchMutex);
+    watchEnd = true;
+  }
+  watchWake.notify_all();
+  if (watchdog.joinable()) watchdog.join();
   exiting = true;
   pthread_kill(signalThread.native_handle(), SIGTERM);
   signalThread.join();

@@ -156,6 +156,7 @@ void Delivery::loop(const std::atomic<bool>& stop, bool once) {
     }
   };
   while (!stop && !shared_.gone) {
+    heartbeat.beat();
     if (!shared_.storePresent(*store_, shared_.deliveryDown, "delivery")) {
       if (shared_.gone || (once && shared_.intakeFinished)) break;
       std::unique_lock<std::mutex> lock(shared_.wakeMutex);
@@ -182,6 +183,7 @@ void Delivery::loop(const std::atomic<bool>& stop, bool once) {
         untried.emplace_back(d.batchId, d.target);  // keeps the target's order
         continue;
       }
+      heartbeat.beat();
       try {
         switch (deliver(d)) {
           case Attempt::Delivered: delivered.emplace_back(d.batchId, d.target); break;

@@ -30,6 +30,8 @@ class Delivery {
   void loop(const std::atomic<bool>& stop, bool once);
   /// Batches read back from the store (not found in the payload cache).
   std::uint64_t storeReads() const { return storeReads_; }
+  /// Beaten each time round the loop and after each batch handed over.
+  Heartbeat heartbeat;
 
  private:
   enum class Attempt { Delivered, Retry, Dead };

@@ -489,6 +489,7 @@ bool FileIntake::commit(Route& route, const Intake& item, const std::string& sha
   try {
     std::string failure;
     if (!group.empty() && !pipe_.submit(route, std::move(group), staged, failure)) throw store::StoreError(failure);
+    heartbeat.beat();
     group.clear();
     // The last group must be in the store before the file counts as taken in.
     if (last && !pipe_.drain(failure)) throw store::StoreError(failure);
@@ -507,6 +508,7 @@ bool FileIntake::commit(Route& route, const Intake& item, const std::string& sha
       shared_.deliveryWake.wait_for(lock, std::chrono::milliseconds(200));
       lock.unlock();
       intake_->renewFileLease(routeId, sha, shared_.hostId, leaseMs);
+      heartbeat.beat();
     }
     return true;
   } catch (const std::exception& e) {

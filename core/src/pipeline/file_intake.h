@@ -41,6 +41,8 @@ class FileIntake {
   /// False (logged once per change) while the store does not answer.
   bool storeAnswers();
   store::Store& store() { return *intake_; }
+  /// Beaten each time round the intake loop and at each commit of a file.
+  Heartbeat heartbeat;
 
  private:
   enum class Taken { Done, Left, Stopped };

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -23,6 +24,18 @@
 #include "store/store.h"
 
 namespace renkei::pipeline {
+
+/// A worker loop's last sign of life (steady clock, ms), for the systemd
+/// watchdog: a loop that stops coming round (a call that never returns)
+/// lets the watchdog restart the process.
+struct Heartbeat {
+  std::atomic<std::int64_t> ms{now()};
+  void beat() { ms = now(); }
+  static std::int64_t now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+};
 
 class Shared {
  public:
