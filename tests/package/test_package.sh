@@ -78,6 +78,44 @@ unshare -m --propagation private bash -euo pipefail -c '
   [ $rc -eq 0 ] || { tail -5 "$WORK/serve.log"; echo "FAILED: the service did not stop cleanly (exit $rc)"; exit 1; }
   grep -q "^20[0-9-]* [0-9:.]*+09:00" "$WORK/serve.log" || { head -3 "$WORK/serve.log"; echo "FAILED: log lines without time"; exit 1; }
   echo "stopped (SIGTERM): exit 0"
+
+  # An upgrade while a file is in processing/: the service stopped in the
+  # middle of a large export (as the upgrade'"'"'s restart stops it), the next
+  # version of the package installed over it (the same build, its version
+  # raised), started again: the export is taken in once.
+  serve() {
+    chroot "$WORK/root" setpriv --reuid "$user" --regid "$user" --init-groups --no-new-privs sh -c "cd $dir && umask $umask_ && exec $start" \
+      >>"$WORK/serve.log" 2>&1 &
+    pid=$!
+  }
+  seq -f "export line %.0f" 1 2000000 > "$WORK/root/tmp/BIG.txt"
+  chmod 644 "$WORK/root/tmp/BIG.txt"
+  serve
+  inroot sh -c "cp /tmp/BIG.txt /srv/renkei/exchange/BIG.part && chown renkei /srv/renkei/exchange/BIG.part && mv /srv/renkei/exchange/BIG.part /srv/renkei/exchange/in/BIG.txt"
+  for _ in $(seq 300); do ls "$WORK/root/srv/renkei/exchange/processing/" 2>/dev/null | grep -q BIG && break; sleep 0.02; done
+  kill -TERM $pid
+  wait $pid || { tail -5 "$WORK/serve.log"; echo "FAILED: the service did not stop cleanly"; exit 1; }
+  ls "$WORK/root/srv/renkei/exchange/processing/" | grep -q BIG || { echo "FAILED: the export was not left in processing/ (taken in before the stop: make it larger)"; exit 1; }
+  echo "upgrade: stopped with BIG.txt (2,000,000 lines) in processing/"
+  mkdir "$WORK/next"
+  dpkg-deb -R "$DEB" "$WORK/next/tree"
+  version=$(sed -n "s/^Version: //p" "$WORK/next/tree/DEBIAN/control")
+  sed -i "s/^Version: .*/Version: ${version}+next1/" "$WORK/next/tree/DEBIAN/control"
+  dpkg-deb -b "$WORK/next/tree" "$WORK/root/tmp/renkei-next.deb" >/dev/null
+  inroot dpkg -i --force-confold /tmp/renkei-next.deb </dev/null >/dev/null
+  [ "$(inroot dpkg-query -W -f="\${Version}" renkei)" = "${version}+next1" ] || { echo "FAILED: the upgrade is not installed"; exit 1; }
+  grep -q "port=\"0\"" "$WORK/root/etc/renkei/renkei.xml" || { echo "FAILED: the upgrade replaced the operator'"'"'s config"; exit 1; }
+  serve
+  for _ in $(seq 600); do
+    [ -z "$(ls "$WORK/root/srv/renkei/exchange/processing/" 2>/dev/null)" ] && [ "$(cat "$WORK/root/srv/renkei/delivered/out/"* | grep -c "^{\"line\":\"export line")" = 2000000 ] && break
+    sleep 0.2
+  done
+  kill -TERM $pid
+  wait $pid || true
+  lines=$(cat "$WORK/root/srv/renkei/delivered/out/"* | grep "^{\"line\":\"export line" | sort | uniq | wc -l)
+  all=$(cat "$WORK/root/srv/renkei/delivered/out/"* | grep -c "^{\"line\":\"export line")
+  [ "$lines" = 2000000 ] && [ "$all" = 2000000 ] || { tail -5 "$WORK/serve.log"; echo "FAILED: after the upgrade $all lines delivered, $lines distinct (want 2000000 each)"; exit 1; }
+  echo "upgrade: ${version} to ${version}+next1 kept the operator'"'"'s config; BIG.txt taken in once after the restart ($all lines, each once)"
   inroot dpkg -P renkei >/dev/null
   for p in /usr/bin/renkei /usr/lib/renkei /var/lib/renkei /etc/renkei /srv/renkei /lib/systemd/system/renkei.service; do
     [ ! -e "$WORK/root$p" ] || { echo "FAILED: $p left after purge"; exit 1; }
