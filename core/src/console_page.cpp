@@ -61,6 +61,18 @@ const char* const kPageHtml = R"html(<!DOCTYPE html>
     </table>
     <p><a id="routes-csv" href="/api/v1/routes.csv" download="renkei-routes.csv" data-ja="この表を CSV でダウンロード" data-en="Download this table as CSV">この表を CSV でダウンロード</a></p>
     <img id="routes-chart" src="/api/v1/routes.svg" width="720" alt="ルートと配信先ごとの配信済み・待ちの件数（上の表と同じ数）" data-alt-en="Delivered and waiting records per route and target (the numbers in the table above)">
+    <h2 id="open-title" data-ja="対応が必要な事象（障害通知メールと同じ）" data-en="Problems now (as the failure mail tells them)">対応が必要な事象（障害通知メールと同じ）</h2>
+    <p id="open-none" data-ja="ありません。" data-en="None.">ありません。</p>
+    <table id="open">
+      <thead><tr>
+        <th scope="col" data-ja="種類" data-en="Kind">種類</th>
+        <th scope="col" data-ja="対象" data-en="Subject">対象</th>
+        <th scope="col" data-ja="内容" data-en="Detail">内容</th>
+      </tr></thead>
+      <tbody></tbody>
+    </table>
+    <h2 id="backup-title" data-ja="バックアップ" data-en="Backups">バックアップ</h2>
+    <p id="backup"></p>
     <h2 id="dead-title" data-ja="不達（デッドレター）" data-en="Dead letters">不達（デッドレター）</h2>
     <p id="dead-none" data-ja="不達はありません。" data-en="No dead letters.">不達はありません。</p>
     <table id="dead">
@@ -200,6 +212,7 @@ img { max-width: 100%; height: auto; border: 1px solid #666; }
 pre { white-space: pre-wrap; border: 1px solid #666; padding: 0.5rem; color: #111; background: #f7f7f7; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
 td.bad { color: #8b0000; font-weight: bold; }
+p.warning { color: #8b0000; font-weight: bold; border-left: 4px solid #8b0000; padding-left: 0.5rem; }
 #status { min-height: 1.6em; color: #111; font-weight: bold; }
 )css";
 
@@ -396,6 +409,14 @@ async function refreshProblems(background) {
   $("refused-none").hidden = r.json.refused.length > 0;
   $("refused").hidden = r.json.refused.length === 0;
   refreshHeldRecords(r.json.held);
+  fillTable("open", r.json.open || [], (p) => [p.kind, p.subject, p.detail]);
+  const b = r.json.backup;
+  $("backup").textContent = !b ? t("設定にバックアップ（<backup>）がありません。", "No <backup> in the config.")
+      : !b.last ? t("検証済みのバックアップがありません（" + b.folder + "）。", "No verified backup (" + b.folder + ").")
+      : t("最後の検証済みバックアップ: " + b.last + "（" + b.age_hours + " 時間前）、" + b.generations + " 世代（" + b.folder + "）",
+          "Last verified backup: " + b.last + " (" + b.age_hours + " h ago), " + b.generations + " generations (" + b.folder + ")") +
+        (b.stale ? t("。max-age より古くなっています。", ". Older than max-age.") : "");
+  $("backup").className = b && (b.stale || !b.last) ? "warning" : "";
   for (const p of r.json.refused) {
     const tr = document.createElement("tr");
     for (const v of [p.source, p.item, p.reason, p.at]) {

@@ -534,7 +534,29 @@ AdminServer::Backend Host::consoleBackend() {
     return out + "}";
   };
   b.problems = [this] {
-    std::string out = "{\"refused\":[";
+    // What the problem watch saw last, and the backups.
+    std::string out = "{\"open\":[";
+    {
+      std::lock_guard<std::mutex> lock(problemsMutex_);
+      for (std::size_t i = 0; i < lastProblems_.size(); ++i)
+        out += std::string(i ? "," : "") + "{\"kind\":" + jsonString(lastProblems_[i].kind) + ",\"subject\":" +
+               jsonString(lastProblems_[i].subject) + ",\"detail\":" + jsonString(lastProblems_[i].detail) + "}";
+    }
+    out += "],\"backup\":";
+    if (config_.backup) {
+      const auto made = backup::list(config_.backup->folder);
+      const std::int64_t now = store::nowMs();
+      out += "{\"folder\":" + jsonString(config_.backup->folder.string()) + ",\"generations\":" +
+             std::to_string(made.size());
+      if (!made.empty())
+        out += ",\"last\":" + jsonString(localTimeText(made.front().createdMs)) + ",\"age_hours\":" +
+               std::to_string((now - made.front().createdMs) / 3'600'000) + ",\"stale\":" +
+               (now - made.front().createdMs > config_.backup->maxAge.count() ? "true" : "false");
+      out += "}";
+    } else {
+      out += "null";
+    }
+    out += ",\"refused\":[";
     std::lock_guard<std::mutex> lock(adminMutex_);
     if (!adminStore_) return out + "],\"held\":[]}";
     bool first = true;
@@ -671,6 +693,8 @@ void Host::problemPass() {
   for (auto& [id, c] : connectors_) ask(id, c);
   for (auto& [id, m] : modules_) ask(id, m);
   problemWatch_->pass(found, now);
+  std::lock_guard<std::mutex> lock(problemsMutex_);
+  lastProblems_ = std::move(found);
 }
 
 void Host::registerMetrics() {

@@ -186,6 +186,8 @@ class Host {
   Worker problemWorker_;
   std::unique_ptr<problems::Watch> problemWatch_;
   std::unique_ptr<store::Store> problemStore_;
+  std::mutex problemsMutex_;
+  std::vector<Problem> lastProblems_;  ///< the watch's last look, for the console (guarded by problemsMutex_)
   void problemPass();
   /// The certificates this host serves with: <api>, <admin> and the instances'.
   std::vector<CertificateFile> certificateFiles();

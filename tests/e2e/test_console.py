@@ -143,6 +143,8 @@ def main():
   <pipeline poll-interval="250ms" max-attempts="1"/>
   <audit key-file="secrets/audit.key" anchor-file="audit-anchors.txt"/>
   <calendar file="%s/config/calendar/demo-city.xml"/>
+  <backup folder="backups"/>
+  <notify check="1s"/>
   <admin address="127.0.0.1" port="0" max-failures="3" session-idle="10s">
     <group name="staff" permissions="view"/>
     <group name="it" permissions="view operate administer crm review"/>
@@ -280,6 +282,14 @@ def main():
         wait.until(lambda d: "再配信: items" in d.find_element(By.ID, "status").text)
         check("(1)" in driver.find_element(By.ID, "status").text,
               "the route's last hour is replayed: " + driver.find_element(By.ID, "status").text)
+        # The problems the failure mail would tell, and the backups.
+        wait.until(lambda d: "dead-letters" in d.find_element(By.ID, "open").text)
+        problems = driver.find_element(By.ID, "open").text
+        check("more -> broken" in problems and "refused" in problems,
+              "the console lists the open problems as the mail tells them: " + problems.replace("\n", " | "))
+        wait.until(lambda d: "最後の検証済みバックアップ" in d.find_element(By.ID, "backup").text)
+        check("世代" in driver.find_element(By.ID, "backup").text,
+              "the console shows the last verified backup: " + driver.find_element(By.ID, "backup").text)
         # The refused file: listed with its reason, as text; acknowledged.
         wait.until(lambda d: "big" in d.find_element(By.ID, "refused").text)
         refused = driver.find_element(By.ID, "refused").text
@@ -291,6 +301,8 @@ def main():
         ack.send_keys(Keys.ENTER)
         wait.until(lambda d: d.find_element(By.ID, "refused-none").is_displayed())
         check(True, "acknowledged from the console: no longer a problem")
+        wait.until(lambda d: "refused" not in d.find_element(By.ID, "open").text)
+        check(True, "and no longer an open problem once the watch has looked again")
         # A module's report from the list of its pages: the CRM's, as CSV.
         link = driver.find_element(By.CSS_SELECTOR, "#pages a[href^='/plugins/crm/report']")
         report = driver.execute_script("return fetch(arguments[0]).then(r => r.text().then(t => r.status + ' ' + r.headers.get('content-type') + '\\n' + t))",
