@@ -23,7 +23,6 @@ PENDING = {
     "live-events.md": "not translated yet",
     "mappings.md": "not translated yet",
     "plugins.md": "not translated yet",
-    "review.md": "not translated yet",
     "testing.md": "not translated yet",
     "window-systems.md": "not translated yet",
 }
