@@ -20,7 +20,6 @@ import sys
 PENDING = {
     "plugins.md": "not translated yet",
     "testing.md": "not translated yet",
-    "window-systems.md": "not translated yet",
 }
 
 IDENTIFIER = re.compile(r"^(?:</?[a-z][a-z0-9_.:-]*/?>|--[a-z][a-z0-9-]*|[a-z][a-z0-9_.:-]*[a-z0-9_])$")
