@@ -56,7 +56,7 @@ struct DemoCopy {
     BOOST_REQUIRE_MESSAGE(keys.exitCode == 0, keys.err);
     fs::copy(source("mappings"), dir / "mappings", fs::copy_options::recursive);
     // the review module's procedures, tables, mail templates; the crm module's related-procedure rules
-    for (const char* sub : {"review", "calendar", "concierge"})
+    for (const char* sub : {"review", "calendar", "concierge", "notify"})
       fs::copy(source("config") / sub, dir / "config" / sub, fs::copy_options::recursive);
     fs::create_directories(dir / "var/exchange/jumin/in");
     for (const auto& f : fs::directory_iterator(source("config/samples/jumin")))
@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(check_demo_config_is_clean) {
   DemoCopy demo;  // with the certificates scripts/demo makes
   auto r = runRenkei({"check", "--config", demo.config()});
   BOOST_TEST(r.exitCode == 0, r.err);
-  BOOST_TEST(r.out.find(": ok (instance demo, zone lgwan, 20 connectors, 2 modules, 24 routes)") != std::string::npos,
+  BOOST_TEST(r.out.find(": ok (instance demo, zone lgwan, 21 connectors, 2 modules, 25 routes)") != std::string::npos,
              r.out);
 }
 
