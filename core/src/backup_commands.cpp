@@ -4,6 +4,7 @@
 
 #include <Poco/Logger.h>
 
+#include <functional>
 #include <iostream>
 
 #include "backup.h"
@@ -33,6 +34,28 @@ std::string age(std::int64_t ms) {
   return std::to_string(s / 86400) + " days";
 }
 
+/// Runs one of these commands, its failures said under its name: a store
+/// that is not there is a usage problem (exit 2), any other failure exit 1.
+int guarded(const std::string& name, const std::function<int()>& work) {
+  try {
+    return work();
+  } catch (const store::StoreMissing& e) {
+    std::cerr << name << ": " << e.what() << "\n";
+    return kUsage;
+  } catch (const std::exception& e) {
+    std::cerr << name << ": " << e.what() << "\n";
+    return kFailed;
+  }
+}
+
+/// One operator action on the store, in its operators' log and the audit trail.
+void logAction(const HostConfig& config, store::Store& s, const std::map<std::string, std::string>& values,
+               const std::string& action, const std::string& detail) {
+  const std::int64_t logged = s.lastOperatorLogId();
+  s.logOperatorAction(operatorName(values), action, detail);
+  auditOperatorActions(config, s, logged);
+}
+
 /// The plugins' own tables and the step each has reached (they migrate
 /// themselves when their plugin starts).
 std::vector<std::pair<std::string, std::int64_t>> pluginTableVersions(store::SqlDatabase& db) {
@@ -51,7 +74,7 @@ std::vector<std::pair<std::string, std::int64_t>> pluginTableVersions(store::Sql
 int runMigrateCommand(const std::map<std::string, std::string>& values) {
   const std::string name = "renkei migrate";
   const bool dryRun = values.count("--dry-run") > 0;
-  try {
+  return guarded(name, [&]() -> int {
     auto config = operatorConfig(values, name, "the instance whose store it is");
     if (!config) return kUsage;
     store::StoreConfig storeConfig = config->effectiveStore();
@@ -111,25 +134,17 @@ int runMigrateCommand(const std::map<std::string, std::string>& values) {
     // Each step in its own transaction with the version (a crash leaves a
     // known version); hosts serving meanwhile wait for the schema lock.
     auto s = store::openStore(storeConfig);
-    const std::int64_t logged = s->lastOperatorLogId();
-    s->logOperatorAction(operatorName(values), "migrate",
-                         "schema " + std::to_string(current) + " to " + std::to_string(s->schemaVersion()));
-    auditOperatorActions(*config, *s, logged);
+    logAction(*config, *s, values, "migrate",
+              "schema " + std::to_string(current) + " to " + std::to_string(s->schemaVersion()));
     std::cout << "migrated: schema " << current << " to " << s->schemaVersion() << "\n";
     return kOk;
-  } catch (const store::StoreMissing& e) {
-    std::cerr << name << ": " << e.what() << "\n";
-    return kUsage;
-  } catch (const std::exception& e) {
-    std::cerr << name << ": " << e.what() << "\n";
-    return kFailed;
-  }
+  });
 }
 
 int runBackupCommand(const std::string& command, const std::string& action,
                      const std::map<std::string, std::string>& values) {
   const std::string name = "renkei " + command + (command == "backup" && action != "now" ? " " + action : "");
-  try {
+  return guarded(name, [&]() -> int {
     if (command == "backup" && action == "verify") {
       const std::string file = optionValue(values, "--file");
       if (file.empty()) {
@@ -153,10 +168,8 @@ int runBackupCommand(const std::string& command, const std::string& action,
       const backup::Manifest m = backup::restore(storeConfig, from, commandLogger());
       // Who did it, in the restored store's operator log (and the audit trail).
       auto s = store::openStore(storeConfig);
-      const std::int64_t logged = s->lastOperatorLogId();
-      s->logOperatorAction(operatorName(values), "restore",
-                           "from " + m.file.filename().string() + " (taken " + localTimeText(m.createdMs) + ")");
-      auditOperatorActions(*config, *s, logged);
+      logAction(*config, *s, values, "restore",
+                "from " + m.file.filename().string() + " (taken " + localTimeText(m.createdMs) + ")");
       std::cout << "restored " << m.file.string() << " (taken " << localTimeText(m.createdMs) << ", schema "
                 << m.schema << ") into " << storeConfig.path.string() << "\n";
       return kOk;
@@ -180,13 +193,7 @@ int runBackupCommand(const std::string& command, const std::string& action,
     std::cout << m.file.string() << ": " << m.bytes << " bytes, " << m.counts.size() << " tables, verified in "
               << m.seconds << " s\n";
     return kOk;
-  } catch (const store::StoreMissing& e) {
-    std::cerr << name << ": " << e.what() << "\n";
-    return kUsage;
-  } catch (const std::exception& e) {
-    std::cerr << name << ": " << e.what() << "\n";
-    return kFailed;
-  }
+  });
 }
 
 }  // namespace renkei

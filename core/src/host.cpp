@@ -702,12 +702,7 @@ void Host::registerMetrics() {
     // Room on the disks renkei writes to, and the certificates it serves
     // with: alerts before the disk is full or a certificate runs out
     // (docs/examples/prometheus-alerts.yml).
-    std::vector<std::pair<std::string, std::filesystem::path>> folders;
-    if (storeConfig_.driver == "sqlite" && !storeConfig_.path.empty() && storeConfig_.path != ":memory:")
-      folders.emplace_back("store", storeConfig_.path.parent_path().empty() ? "." : storeConfig_.path.parent_path());
-    if (config_.backup) folders.emplace_back("backup", config_.backup->folder);
-    folders.emplace_back("spool", spool_);
-    for (const auto& [use, folder] : folders) {
+    for (const auto& [use, folder] : problems::watchedFolders(config_, storeConfig_, spool_)) {
       std::error_code ec;
       const auto space = std::filesystem::space(folder, ec);
       if (ec || space.capacity == 0) continue;

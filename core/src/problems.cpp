@@ -33,6 +33,17 @@ const std::vector<std::string>& recordFields() {
   return fields;
 }
 
+std::vector<std::pair<std::string, std::filesystem::path>> watchedFolders(const HostConfig& config,
+                                                                          const store::StoreConfig& storeConfig,
+                                                                          const std::filesystem::path& spool) {
+  std::vector<std::pair<std::string, std::filesystem::path>> folders;
+  if (storeConfig.driver == "sqlite" && !storeConfig.path.empty() && storeConfig.path != ":memory:")
+    folders.emplace_back("store", storeConfig.path.parent_path().empty() ? "." : storeConfig.path.parent_path());
+  if (config.backup) folders.emplace_back("backup", config.backup->folder);
+  folders.emplace_back("spool", spool);
+  return folders;
+}
+
 std::vector<FailedFile> failedFiles(
     const std::vector<store::FileEntry>& recent, const std::string& route, const std::string& sinceIso,
     const std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>>& acks) {
@@ -111,12 +122,7 @@ std::vector<Problem> hostProblems(store::Store& s, const HostConfig& config, con
                      true});
   }
   // Disks renkei writes to.
-  std::vector<std::pair<std::string, std::filesystem::path>> folders;
-  if (storeConfig.driver == "sqlite" && !storeConfig.path.empty() && storeConfig.path != ":memory:")
-    folders.emplace_back("store", storeConfig.path.parent_path().empty() ? "." : storeConfig.path.parent_path());
-  if (config.backup) folders.emplace_back("backup", config.backup->folder);
-  folders.emplace_back("spool", spool);
-  for (const auto& [use, folder] : folders) {
+  for (const auto& [use, folder] : watchedFolders(config, storeConfig, spool)) {
     std::error_code ec;
     const auto space = std::filesystem::space(folder, ec);
     if (ec || space.capacity == 0) continue;

@@ -36,6 +36,12 @@ inline constexpr const char* kRecordType = "renkei.problem";
 /// The fields of a renkei.problem record, in order (docs/operations.md).
 const std::vector<std::string>& recordFields();
 
+/// The folders renkei writes to whose disks are watched (`store` for a
+/// SQLite store, `backup` with <backup>, `spool`), by use.
+std::vector<std::pair<std::string, std::filesystem::path>> watchedFolders(const HostConfig& config,
+                                                                          const store::StoreConfig& storeConfig,
+                                                                          const std::filesystem::path& spool);
+
 /// A file that went to error/ and how it stands now.
 struct FailedFile {
   store::FileEntry file;

@@ -48,10 +48,7 @@ namespace {
 
 fs::path source(const std::string& rel) { return fs::path(test::env("RENKEI_SOURCE_DIR")) / rel; }
 
-bool onPostgres() {
-  const char* s = std::getenv("RENKEI_TEST_STORE");
-  return s && std::string(s) == "postgresql";
-}
+using test::onPostgres;
 
 /// The store the host keeps its state in: SQLite, or a fresh database on the
 /// test cluster (test_api_postgres).

@@ -25,10 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool onPostgres() {
-  const char* s = std::getenv("RENKEI_TEST_STORE");
-  return s && std::string(s) == "postgresql";
-}
+using test::onPostgres;
 
 const fs::path& sourceDir() {
   static const fs::path dir(test::env("RENKEI_SOURCE_DIR"));

@@ -23,10 +23,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool onPostgres() {
-  const char* s = std::getenv("RENKEI_TEST_STORE");
-  return s && std::string(s) == "postgresql";
-}
+using test::onPostgres;
 
 std::map<std::string, std::string> pluginEnv() { return {{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}}; }
 

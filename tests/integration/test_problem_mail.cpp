@@ -27,34 +27,6 @@ test::ProcessResult cli(const std::vector<std::string>& args) {
   return test::run(full, pluginEnv());
 }
 
-/// A real SMTP server on loopback keeping what it receives as a Maildir.
-struct SmtpServer {
-  test::TempDir dir;
-  test::Child child;
-  explicit SmtpServer(int port) {
-    child = test::spawn({"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:" + std::to_string(port), "-c",
-                         "aiosmtpd.handlers.Mailbox", (dir / "maildir").string()},
-                        dir / "smtp");
-  }
-  ~SmtpServer() {
-    ::kill(child.pid, SIGTERM);
-    child.wait();
-  }
-  std::vector<std::string> mails() const {
-    std::vector<std::string> out;
-    std::error_code ec;
-    if (!fs::is_directory(dir / "maildir/new", ec)) return out;
-    for (const auto& f : fs::directory_iterator(dir / "maildir/new")) out.push_back(test::readFile(f.path()));
-    return out;
-  }
-  /// Mails whose text holds `what` (the bodies are UTF-8, 8bit).
-  std::size_t count(const std::string& what) const {
-    std::size_t n = 0;
-    for (const std::string& m : mails()) n += m.find(what) != std::string::npos;
-    return n;
-  }
-};
-
 std::string problemConfig(const fs::path& dir, int smtpPort, const std::string& notify, bool mailRoute) {
   const std::string t = (dir / "tls").string();
   return "<renkei xmlns=\"urn:renkei:config:1\" instance=\"city\" zone=\"lgwan\" time-zone=\"Asia/Tokyo\">\n"
@@ -94,7 +66,7 @@ BOOST_AUTO_TEST_CASE(a_problem_is_mailed_once_while_it_stays_and_once_more_when_
   test::TempDir dir;
   makeCertificates(dir.path());
   const int port = test::freePort();
-  SmtpServer smtp(port);
+  test::SmtpServer smtp(port);
   test::writeFile(dir / "config.xml",
                   problemConfig(dir.path(), port, "<notify check=\"1s\" interval=\"1h\" recipient=\"運用担当\"/>", true));
   const std::string config = (dir / "config.xml").string();

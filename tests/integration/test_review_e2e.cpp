@@ -459,34 +459,7 @@ BOOST_AUTO_TEST_CASE(sigkill_around_the_write_back_writes_each_application_once)
   for (const auto& [id, n] : rows) BOOST_TEST(n == 1, id << " written " << n << " times");
 }
 
-namespace {
-
 using test::freePort;
-
-/// A real SMTP server (aiosmtpd, Debian's python3-aiosmtpd) on loopback,
-/// keeping what it receives as a Maildir.
-struct SmtpServer {
-  test::TempDir dir;
-  test::Child child;
-  explicit SmtpServer(int port) {
-    child = test::spawn({"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:" + std::to_string(port), "-c",
-                         "aiosmtpd.handlers.Mailbox", (dir / "maildir").string()},
-                        dir / "smtp");
-  }
-  ~SmtpServer() {
-    ::kill(child.pid, SIGTERM);
-    child.wait();
-  }
-  std::vector<std::string> mails() const {
-    std::vector<std::string> out;
-    std::error_code ec;
-    if (!fs::is_directory(dir / "maildir/new", ec)) return out;
-    for (const auto& f : fs::directory_iterator(dir / "maildir/new")) out.push_back(test::readFile(f.path()));
-    return out;
-  }
-};
-
-}  // namespace
 
 BOOST_AUTO_TEST_CASE(staff_mail_waits_out_an_smtp_server_that_is_down_and_then_arrives) {
   const int port = freePort();
@@ -499,7 +472,7 @@ BOOST_AUTO_TEST_CASE(staff_mail_waits_out_an_smtp_server_that_is_down_and_then_a
   Client c(h.port);
   BOOST_TEST(c.list().size() == 1u);
   const std::string no = c.list()[0].arrivalNo;
-  SmtpServer smtp(port);
+  test::SmtpServer smtp(port);
   BOOST_TEST_REQUIRE(eventually([&] { return smtp.mails().size() == 1u; }), h.log());
   const std::string mail = smtp.mails()[0];
   BOOST_TEST(mail.find("X-RcptTo: shimin@city.example.lg.jp") != std::string::npos, mail);
@@ -783,7 +756,7 @@ BOOST_AUTO_TEST_CASE(staff_changing_one_application_at_once_get_ok_or_conflict_a
 // arrives, holding the text as text.
 BOOST_AUTO_TEST_CASE(a_value_cannot_end_a_mail_early_or_break_its_lines) {
   const int port = freePort();
-  SmtpServer smtp(port);
+  test::SmtpServer smtp(port);
   test::TempDir dir;
   fs::create_directories(dir / "in/in");
   fs::create_directories(dir / "templates");

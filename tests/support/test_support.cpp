@@ -3,6 +3,7 @@
 #include <glob.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sql.h>
 #include <sqlext.h>
@@ -372,6 +373,36 @@ int adminPort(const Child& child, const std::string& scheme) {
       },
       20);
   return port;
+}
+
+bool onPostgres() {
+  const char* s = std::getenv("RENKEI_TEST_STORE");
+  return s && std::string(s) == "postgresql";
+}
+
+SmtpServer::SmtpServer(int port) {
+  child = spawn({"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:" + std::to_string(port), "-c",
+                 "aiosmtpd.handlers.Mailbox", (dir / "maildir").string()},
+                dir / "smtp");
+}
+
+SmtpServer::~SmtpServer() {
+  ::kill(child.pid, SIGTERM);
+  child.wait();
+}
+
+std::vector<std::string> SmtpServer::mails() const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::is_directory(dir / "maildir/new", ec)) return out;
+  for (const auto& f : fs::directory_iterator(dir / "maildir/new")) out.push_back(readFile(f.path()));
+  return out;
+}
+
+std::size_t SmtpServer::count(const std::string& what) const {
+  std::size_t n = 0;
+  for (const std::string& m : mails()) n += m.find(what) != std::string::npos;
+  return n;
 }
 
 }  // namespace renkei::test

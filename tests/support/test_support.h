@@ -117,7 +117,26 @@ int connectFrom(int port, const char* from);
 /// Whether the server has closed `fd` (EOF or reset) within `ms`.
 bool closedWithin(int fd, int ms);
 
+/// Whether the test runs against PostgreSQL ($RENKEI_TEST_STORE=postgresql,
+/// the *_postgres variants on the throwaway cluster) rather than SQLite.
+bool onPostgres();
+
 /// Path of the renkei binary under test ($RENKEI_BIN).
 std::string renkeiBinary();
+
+/// A real SMTP server (aiosmtpd, Debian's python3-aiosmtpd) on loopback
+/// `port`, keeping what it receives as a Maildir; stopped with the object.
+struct SmtpServer {
+  TempDir dir;
+  Child child;
+  explicit SmtpServer(int port);
+  ~SmtpServer();
+  SmtpServer(const SmtpServer&) = delete;
+  SmtpServer& operator=(const SmtpServer&) = delete;
+  /// Every mail received so far, as its file's text.
+  std::vector<std::string> mails() const;
+  /// How many of them hold `what` (the bodies are UTF-8, 8bit).
+  std::size_t count(const std::string& what) const;
+};
 
 }  // namespace renkei::test

@@ -21,7 +21,7 @@ using namespace renkei::store;
 
 namespace {
 
-bool onPostgres() { return std::getenv("RENKEI_TEST_STORE") && std::string(std::getenv("RENKEI_TEST_STORE")) == "postgresql"; }
+using test::onPostgres;
 
 // A fresh store per test: a new SQLite file, or a new PostgreSQL database.
 struct Fresh {
