@@ -21,7 +21,10 @@ bool notify(const std::string& state) {
   const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   const auto size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length);
-  const ssize_t sent = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&address), size);
+  // Never waits: a service manager that does not read is no reason to hold
+  // up the watchdog thread (or a stop).
+  const ssize_t sent = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL | MSG_DONTWAIT,
+                                reinterpret_cast<sockaddr*>(&address), size);
   ::close(fd);
   return sent == static_cast<ssize_t>(state.size());
 }
