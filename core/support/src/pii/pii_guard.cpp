@@ -278,8 +278,9 @@ void addresses(const std::vector<Cp>& cps, std::vector<Found>& out) {
       if (num == k) break;
       std::size_t m = num;
       if (spells(cps, m, U"丁目") || spells(cps, m, U"番地")) {
+        // A 丁目 alone names a town's part, not a house: 番地 and 号 do.
+        strong = strong || cps[m].c == U'番';
         m += 2;
-        strong = true;
       } else if (m < n && (cps[m].c == U'号' || cps[m].c == U'番')) {
         strong = strong || cps[m].c == U'号';
         ++m;

@@ -9,9 +9,10 @@
 // - 在留カード番号: two letters, eight digits, two letters;
 // - phone numbers: 10 or 11 digits starting 0, or +81 and the rest;
 // - e-mail addresses;
-// - postal codes (〒 and 7 digits, or 3-4 digits) and addresses (a 丁目,
-//   番地 or 号, or two number-and-marker groups, or 1-2-3 after a place
-//   name, with the place name before them);
+// - postal codes (〒 and 7 digits, or 3-4 digits) and addresses (番地 or
+//   号, or two number-and-marker groups such as 一丁目2番, or 1-2-3 after a
+//   place name, with the place name before them; a town's 丁目 alone is
+//   not a house);
 // - dates of birth (a full date, Western or era, beside 生年月日, 生まれ,
 //   誕生, 出生 or 生);
 // - names: the values the caller says came from a record's personal fields.
