@@ -13,7 +13,14 @@
 #include <chrono>
 #include <thread>
 
+#include <algorithm>
+#include <memory>
+#include <sstream>
+
+#include "answerer.h"
 #include "chat_client.h"
+#include "knowledge_index.h"
+#include "pii_seeds.h"
 #include "test_support.h"
 
 using namespace renkei;
@@ -124,4 +131,107 @@ BOOST_AUTO_TEST_CASE(an_endpoint_down_slow_dripping_or_wrong_is_a_clear_error_wi
   BOOST_TEST(r.error.find("cannot reach the endpoint") != std::string::npos, r.error);
   BOOST_TEST(r.attempts == 3);
   BOOST_TEST(std::chrono::duration<double>(Clock::now() - t0).count() < 3.5);
+}
+
+// --- the guarded path: guard, knowledge, model, answer ------------------------
+
+namespace {
+
+struct Knowledge {
+  test::TempDir dir;
+  std::unique_ptr<KnowledgeIndex> index;
+  Knowledge() {
+    const fs::path k = dir / "knowledge";
+    fs::copy(source("config/ai/knowledge"), k, fs::copy_options::recursive);
+    fs::copy_file(source("config/concierge/knowledge.xml"), k / "concierge-knowledge.xml");
+    index = std::make_unique<KnowledgeIndex>(dir / "index.db");
+    index->refresh(k);
+  }
+};
+
+std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+AnswerOptions answering() {
+  AnswerOptions o;
+  o.handoff = "この質問には AI ではお答えできません。市民課（1番窓口）におたずねください。";
+  o.handoffByTopic["ごみ"] = "ごみのことは環境課（電話は市のホームページ）におたずねください。";
+  return o;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_question_in_the_knowledge_is_answered_from_it_with_its_sources_one_outside_is_handed_off) {
+  FakeModel model;
+  Knowledge k;
+  ChatClient client(model.options("normal"));
+  Answerer answerer(*k.index, client, answering());
+  const Answer a = answerer.ask("粗大ごみ処理券はいくらですか");
+  BOOST_TEST_REQUIRE(!a.handoff, a.text << " " << a.error);
+  BOOST_TEST(a.modelCalled);
+  BOOST_TEST_REQUIRE(!a.sources.empty());
+  BOOST_TEST(a.sources[0].file == "gomi.md");
+  BOOST_TEST(a.sources[0].heading == "ごみの出し方 > 粗大ごみ");
+  BOOST_TEST(a.text.find("【gomi.md / ごみの出し方 > 粗大ごみ】") != std::string::npos, a.text);
+  const std::size_t asked = lines(model.requests());
+  // Outside the knowledge: the handoff, and the model is not called at all.
+  for (const auto& [question, topic] : std::vector<std::pair<std::string, std::string>>{
+           {"明日の天気を教えてください", ""}, {"おすすめのラーメン屋はどこですか", ""}, {"株を買うべきですか", "ごみ"}}) {
+    const Answer h = answerer.ask(question, topic);
+    BOOST_TEST(h.handoff, question);
+    BOOST_TEST(!h.modelCalled);
+    BOOST_TEST(h.sources.empty());
+    BOOST_TEST(h.text == (topic == "ごみ" ? answering().handoffByTopic["ごみ"] : answering().handoff));
+  }
+  BOOST_TEST(lines(model.requests()) == asked);
+  // The model down: handed off with why, not an error page.
+  ChatOptions down = model.options("normal");
+  down.endpoint = "https://localhost:" + std::to_string(test::freePort()) + "/v1";
+  down.timeout = std::chrono::milliseconds(1500);
+  ChatClient nowhere(down);
+  const Answer d = Answerer(*k.index, nowhere, answering()).ask("粗大ごみ処理券はいくらですか");
+  BOOST_TEST(d.handoff);
+  BOOST_TEST(d.error.find("cannot reach the endpoint") != std::string::npos, d.error);
+}
+
+BOOST_AUTO_TEST_CASE(the_model_receives_none_of_200_seeded_personal_values_and_answers_are_scanned_too) {
+  FakeModel model;
+  Knowledge k;
+  ChatClient client(model.options("normal"));
+  AnswerOptions o = answering();
+  o.minCoverage = 0;  // every prompt goes to the model: what it receives is what is measured
+  Answerer answerer(*k.index, client, o);
+  const auto seeded = test::seededPrompts();
+  for (const auto& s : seeded) answerer.ask(s.prompt, "", s.names);
+  // Every request the model received, read back as it arrived.
+  std::istringstream in(model.requests());
+  std::vector<std::string> requests;
+  for (std::string line; std::getline(in, line);) requests.push_back(line);
+  BOOST_TEST_REQUIRE(requests.size() == seeded.size());
+  std::size_t leaked = 0;
+  for (std::size_t i = 0; i < seeded.size(); ++i) {
+    const auto& s = seeded[i];
+    // The user message (the question as masked) and the whole request.
+    const std::string& r = requests[i];
+    const auto at = r.find("\"role\": \"user\"");
+    const std::string user = at == std::string::npos ? r : r.substr(at);
+    const bool there = s.digits ? test::digitsIn(user).find(s.value) != std::string::npos : r.find(s.value) != std::string::npos;
+    leaked += there;
+    BOOST_TEST(!there, s.kind << ": " << s.prompt);
+  }
+  BOOST_TEST_MESSAGE("seeded prompts to the model: " << seeded.size() << ", values received: " << leaked);
+  // Refusing instead of masking: the model is not called.
+  AnswerOptions refuse = answering();
+  refuse.refusePersonal = true;
+  const std::size_t before = lines(model.requests());
+  const Answer r = Answerer(*k.index, client, refuse).ask("私の個人番号は123456789018です。児童手当の申請は？");
+  BOOST_TEST(r.refused);
+  BOOST_TEST(!r.modelCalled);
+  BOOST_TEST(r.text.find("個人番号") != std::string::npos, r.text);
+  BOOST_TEST(r.text.find("123456789018") == std::string::npos);
+  BOOST_TEST(lines(model.requests()) == before);
+  // What the model says is scanned before it is returned.
+  ChatClient leaking(model.options("leak"));
+  const Answer l = Answerer(*k.index, leaking, answering()).ask("粗大ごみ処理券はいくらですか");
+  BOOST_TEST(l.text.find("090-1111-2222") == std::string::npos, l.text);
+  BOOST_TEST(l.text.find("〔電話番号1〕") != std::string::npos, l.text);
 }

@@ -11,6 +11,7 @@ part of the path chooses how it behaves:
   /huge/…     answers 200 with a 10 MB body
   /drip/…     sends its headers, then a byte a second
   /error/…    answers 500
+  /leak/…     answers with a phone number in the text (for the answer's scan)
 
   fake_llm.py --port P --cert C --key K --record FILE
 """
@@ -70,6 +71,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 time.sleep(1)
             return
         text = answer_from(request.get("messages", []))
+        if mode == "leak":
+            text = "担当者の携帯 090-1111-2222 にお電話ください。" + text
         if request.get("stream"):
             # Server-sent events in chunked transfer encoding, as hosted models send them.
             self.send_response(200)
