@@ -235,3 +235,61 @@ BOOST_AUTO_TEST_CASE(the_model_receives_none_of_200_seeded_personal_values_and_a
   BOOST_TEST(l.text.find("090-1111-2222") == std::string::npos, l.text);
   BOOST_TEST(l.text.find("〔電話番号1〕") != std::string::npos, l.text);
 }
+
+// --- the connector through the real binary ------------------------------------
+
+BOOST_AUTO_TEST_CASE(check_refuses_an_ai_connector_without_its_attestation_and_ask_answers_or_hands_off) {
+  FakeModel model;
+  test::TempDir dir;
+  fs::copy(source("config/ai/knowledge"), dir / "knowledge", fs::copy_options::recursive);
+  const auto config = [&](const std::string& extra, const std::string& without) {
+    std::string c = "<renkei xmlns=\"urn:renkei:config:1\" instance=\"city\" zone=\"lgwan\">\n"
+                    "  <store driver=\"sqlite\" path=\"renkei.db\"/>\n"
+                    "  <connector id=\"navi\" plugin=\"ai\">\n"
+                    "    <endpoint>https://localhost:" + std::to_string(model.port) + "/normal/v1</endpoint>\n"
+                    "    <model>city-model</model>\n"
+                    "    <ca>" + (model.dir / "tls/ca.crt").string() + "</ca>\n"
+                    "    <no-training>true</no-training>\n"
+                    "    <attestation>契約書 第12条</attestation>\n"
+                    "    <risk-level>medium</risk-level>\n"
+                    "    <knowledge>knowledge</knowledge>\n" + extra +
+                    "  </connector>\n</renkei>\n";
+    if (!without.empty()) {
+      const auto at = c.find("    <" + without + ">");
+      c.erase(at, c.find('\n', at) - at + 1);
+    }
+    test::writeFile(dir / "config.xml", c);
+    return (dir / "config.xml").string();
+  };
+  const std::map<std::string, std::string> env{{"RENKEI_PLUGIN_DIR", test::env("RENKEI_PLUGIN_DIR")}};
+  const auto renkei = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), test::renkeiBinary());
+    return test::run(args, env);
+  };
+  for (const char* key : {"no-training", "attestation", "risk-level"}) {
+    auto r = renkei({"check", "--config", config("", key)});
+    BOOST_TEST(r.exitCode == 2, key);
+    BOOST_TEST((r.out + r.err).find("missing required key '" + std::string(key) + "'") != std::string::npos, r.out + r.err);
+  }
+  auto training = renkei({"check", "--config", config("", "")});
+  BOOST_TEST(training.exitCode == 0, training.out + training.err);
+  test::writeFile(dir / "config.xml", test::readFile(dir / "config.xml").replace(
+                                          test::readFile(dir / "config.xml").find("<no-training>true"), 17,
+                                          "<no-training>false"));
+  training = renkei({"check", "--config", (dir / "config.xml").string()});
+  BOOST_TEST(training.exitCode == 2);
+  BOOST_TEST((training.out + training.err).find("no-training: the provider must not train") != std::string::npos);
+
+  const std::string good = config("", "");
+  auto answered = renkei({"ai", "ask", "--config", good, "--question", "粗大ごみ処理券はいくらですか"});
+  BOOST_TEST(answered.exitCode == 0, answered.err);
+  BOOST_TEST(answered.out.find("answered (the model was asked)") != std::string::npos, answered.out);
+  BOOST_TEST(answered.out.find("source: gomi.md / ごみの出し方 > 粗大ごみ") != std::string::npos, answered.out);
+  const std::size_t asked = lines(model.requests());
+  auto handed = renkei({"ai", "ask", "--config", good, "--question", "明日の天気は？ 電話は090-1234-5678"});
+  BOOST_TEST(handed.out.find("handed off (the model was not asked)") != std::string::npos, handed.out);
+  BOOST_TEST(handed.out.find("masked: phone 1") != std::string::npos, handed.out);
+  BOOST_TEST(handed.out.find("090-1234-5678") == std::string::npos);
+  BOOST_TEST(lines(model.requests()) == asked);
+  BOOST_TEST(((fs::status(dir / "ai-index.db").permissions() & fs::perms::others_read) == fs::perms::none));
+}
