@@ -105,6 +105,8 @@ BOOST_AUTO_TEST_CASE(a_value_keeps_its_placeholder_however_it_is_written) {
   BOOST_TEST(a == "電話は〔電話番号1〕です");
   BOOST_TEST(b == "〔電話番号1〕にかけてください。別の番号 〔電話番号2〕 も");
   BOOST_TEST(m.counts().at(pii::Kind::Phone) == 2);
+  // A code's digits glued to its letters do not hide the number after it.
+  BOOST_TEST(pii::Masker().mask("整理番号 D003 123456789018 の件") == "整理番号 D003 〔個人番号1〕 の件");
   // Findings are byte ranges of the text as given.
   const std::string t = "メール taro@example.jp まで";
   const auto f = pii::scan(t);

@@ -85,6 +85,40 @@ struct Found {
 
 // --- numbers: 個人番号, 住民票コード, 在留カード, phones, postal codes ----------
 
+/// What a run of digits [from, to) with these groups is, if anything personal.
+bool judgeRun(const std::vector<Cp>& cps, std::size_t from, std::size_t to, const std::vector<int>& groups,
+              std::vector<Found>& out) {
+  const std::size_t n = cps.size();
+  const std::string d = digitsOf(cps, from, to);
+  // Kanji numerals alone ("一人", "三月") are words, not numbers.
+  bool anyAsciiLike = false;
+  for (std::size_t k = from; k < to; ++k) anyAsciiLike = anyAsciiLike || digitOf(cps[k].c) >= 0;
+  if (!anyAsciiLike && d.size() < 10) return false;
+  const auto before = [&](std::size_t back) -> char32_t { return from >= back ? cps[from - back].c : 0; };
+  const char32_t after = to < n ? cps[to].c : 0, after2 = to + 1 < n ? cps[to + 1].c : 0;
+  if (d.size() == 8 && groups.size() == 1 && isLatinLetter(before(1)) && isLatinLetter(before(2)) &&
+      isLatinLetter(after) && isLatinLetter(after2)) {
+    out.push_back({Kind::ResidenceCard, from - 2, to + 2});
+    return true;
+  }
+  const bool plus81 = (before(1) == U'+' || before(1) == U'＋') && d.rfind("81", 0) == 0;
+  if (plus81 && d.size() >= 11 && d.size() <= 12) {
+    out.push_back({Kind::Phone, from - 1, to});
+  } else if (d.size() == 12 && text::isValidMyNumber(d)) {
+    out.push_back({Kind::MyNumber, from, to});
+  } else if ((d.size() == 10 || d.size() == 11) && d[0] == '0') {
+    out.push_back({Kind::Phone, from, to});
+  } else if (d.size() == 11) {
+    out.push_back({Kind::ResidentCode, from, to});
+  } else if (d.size() == 7 && ((groups.size() == 2 && groups[0] == 3 && groups[1] == 4) || before(1) == U'〒' ||
+                               (isSpace(before(1)) && before(2) == U'〒'))) {
+    out.push_back({Kind::PostalCode, from, to});
+  } else {
+    return false;
+  }
+  return true;
+}
+
 void numbers(const std::vector<Cp>& cps, std::vector<Found>& out) {
   std::size_t i = 0;
   const std::size_t n = cps.size();
@@ -96,11 +130,15 @@ void numbers(const std::vector<Cp>& cps, std::vector<Found>& out) {
     // A run: digits joined by up to three separators in a row.
     const std::size_t from = i;
     std::size_t last = i;  // the last digit
+    std::size_t second = 0;  // where the second group starts
     std::vector<int> groups{0};
     int seps = 0;
     while (i < n) {
       if (scanDigit(cps[i].c) >= 0) {
-        if (seps > 0) groups.push_back(0);
+        if (seps > 0) {
+          groups.push_back(0);
+          if (groups.size() == 2) second = i;
+        }
         ++groups.back();
         seps = 0;
         last = i;
@@ -114,31 +152,11 @@ void numbers(const std::vector<Cp>& cps, std::vector<Found>& out) {
     }
     const std::size_t to = last + 1;
     i = to;
-    const std::string d = digitsOf(cps, from, to);
-    // Kanji numerals alone ("一人", "三月") are words, not numbers.
-    bool anyAsciiLike = false;
-    for (std::size_t k = from; k < to; ++k) anyAsciiLike = anyAsciiLike || digitOf(cps[k].c) >= 0;
-    if (!anyAsciiLike && d.size() < 10) continue;
-    const auto before = [&](std::size_t back) -> char32_t { return from >= back ? cps[from - back].c : 0; };
-    const char32_t after = to < n ? cps[to].c : 0, after2 = to + 1 < n ? cps[to + 1].c : 0;
-    if (d.size() == 8 && groups.size() == 1 && isLatinLetter(before(1)) && isLatinLetter(before(2)) &&
-        isLatinLetter(after) && isLatinLetter(after2)) {
-      out.push_back({Kind::ResidenceCard, from - 2, to + 2});
-      continue;
-    }
-    const bool plus81 = (before(1) == U'+' || before(1) == U'＋') && d.rfind("81", 0) == 0;
-    if (plus81 && d.size() >= 11 && d.size() <= 12) {
-      out.push_back({Kind::Phone, from - 1, to});
-    } else if (d.size() == 12 && text::isValidMyNumber(d)) {
-      out.push_back({Kind::MyNumber, from, to});
-    } else if ((d.size() == 10 || d.size() == 11) && d[0] == '0') {
-      out.push_back({Kind::Phone, from, to});
-    } else if (d.size() == 11) {
-      out.push_back({Kind::ResidentCode, from, to});
-    } else if (d.size() == 7 && ((groups.size() == 2 && groups[0] == 3 && groups[1] == 4) || before(1) == U'〒' ||
-                                 (isSpace(before(1)) && before(2) == U'〒'))) {
-      out.push_back({Kind::PostalCode, from, to});
-    }
+    if (judgeRun(cps, from, to, groups, out)) continue;
+    // Digits glued to letters are a code's (D003, A-001): the number after
+    // them is read on its own, so "D003 123456789018" still shows its 12.
+    if (from > 0 && isLatinLetter(cps[from - 1].c) && groups.size() > 1)
+      judgeRun(cps, second, to, std::vector<int>(groups.begin() + 1, groups.end()), out);
   }
 }
 
