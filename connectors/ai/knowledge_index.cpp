@@ -54,9 +54,14 @@ std::string utf8(const std::u32string& s) {
   return out;
 }
 
-std::string readFile(const fs::path& p) {
+/// At most `max` + 1 bytes of a file: a page that grew past the limit after
+/// it was looked at is read no further (and skipped).
+std::string readFile(const fs::path& p, std::size_t max) {
   std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string out(max + 1, '\0');
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  out.resize(static_cast<std::size_t>(in.gcount()));
+  return out;
 }
 
 void exec(sqlite3* db, const char* sql) {
@@ -301,7 +306,8 @@ KnowledgeIndex::Refresh KnowledgeIndex::refresh(const fs::path& folder) {
       if (auto k = known.find(rel); k != known.end() && k->second.first == static_cast<std::int64_t>(size) &&
                                     k->second.second == mtime)
         continue;
-      const std::string content = readFile(it->path());
+      const std::string content = readFile(it->path(), kMaxPageBytes);
+      if (content.size() > kMaxPageBytes) continue;
       const std::string sha = seal::sha256Hex(content);
       if (knownSha.count(rel) && knownSha[rel] == sha) {  // touched, not changed
         page.bind(1, rel).bind(2, static_cast<std::int64_t>(size)).bind(3, mtime).bind(4, sha).step();
