@@ -166,6 +166,10 @@ BOOST_AUTO_TEST_CASE(an_identifier_is_a_standalone_run_not_any_twelve_inside_a_l
   BOOST_TEST(!looksLikeIdentifier("R20261207-000123"));  // a 到達番号: 14 digits in one run
   BOOST_TEST(!looksLikeIdentifier("1234-5678-9018-2026"));
   BOOST_TEST(!looksLikeIdentifier("1234567890"));        // 10 digits: a phone number
+  // a code's digits glued to its letters do not hide the number after it
+  BOOST_TEST(looksLikeIdentifier("D003 123456789018"));
+  BOOST_TEST(looksLikeIdentifier("整理番号A12-123456789018"));
+  BOOST_TEST(!looksLikeIdentifier("D003 1234"));
   // a list is not a number: a comma joins only three digits after it
   BOOST_TEST(!looksLikeIdentifier("131016,011002"));
   BOOST_TEST(!looksLikeIdentifier("131016, 011002"));

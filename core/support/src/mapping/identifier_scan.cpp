@@ -98,6 +98,7 @@ class Runs {
 
  public:
   std::size_t runs() const { return runs_; }
+  bool inRun() const { return count_ > 0; }
   bool firstHit() const { return first_; }
   bool lastHit() const { return last_; }
 
@@ -113,7 +114,9 @@ class Runs {
 
 /// Which runs of a text count: any, only the first, or only the last.
 enum class Part { Any, First, Last };
-bool scanText(std::string_view t, bool digests, Part part);
+/// `splitGlued`: digits glued to a letter (a code: D003, A-001) end at
+/// their first separator, so the number after a code is read on its own.
+bool scanText(std::string_view t, bool digests, Part part, bool splitGlued = false);
 
 /// Byte spans of digests: read as one breaking character.
 /// A UUID (8-4-4-4-12 hex digits with a letter among them) at `i`: its length, or 0.
@@ -215,17 +218,20 @@ int scanKind(char32_t cp, int* digit) {
   return r->kind;
 }
 
-bool looksLikeIdentifier(std::string_view t) { return scanText(t, true, Part::Any); }
+// Read twice: as written, and with a code's digits apart from what follows
+// them ("D003 123456789018" is a code and a 個人番号, not 15 digits).
+bool looksLikeIdentifier(std::string_view t) { return scanText(t, true, Part::Any) || scanText(t, true, Part::Any, true); }
 
 namespace {
 
-bool scanText(std::string_view t, bool digests, Part part) {
+bool scanText(std::string_view t, bool digests, Part part, bool splitGlued) {
   bool glued = false;
   const auto spans = digests ? digestSpans(t, glued) : std::vector<std::pair<std::size_t, std::size_t>>();
   if (glued) return true;
   Runs runs;
   std::size_t span = 0;
   std::size_t i = 0;
+  bool letterBefore = false, code = false;  // code: the run so far is digits glued to a letter
   while (i < t.size()) {
     if (span < spans.size() && spans[span].first == i) {
       runs.end();
@@ -236,12 +242,23 @@ bool scanText(std::string_view t, bool digests, Part part) {
     i += text::decodeUtf8At(t, i, cp);
     int d = 0;
     switch (scanKind(cp, &d)) {
-      case kDigit: runs.digit(d); break;
-      case kSeparator: runs.separator(); break;
+      case kDigit:
+        if (splitGlued && !runs.inRun()) code = letterBefore;
+        runs.digit(d);
+        break;
+      case kSeparator:
+        if (code) {
+          runs.end();
+          code = false;
+        } else {
+          runs.separator();
+        }
+        break;
       case kComma: runs.comma(); break;
       case kIgnorable: break;
-      default: runs.end(); break;
+      default: runs.end(); code = false; break;
     }
+    letterBefore = cp < 0x80 && ((cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z'));
     if (part == Part::Any && runs.hit()) return true;
     if (part == Part::First && runs.runs() > 0) return runs.firstHit();
   }
