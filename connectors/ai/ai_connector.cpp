@@ -66,7 +66,6 @@ class AiConnector final : public Connector {
  public:
   void configure(const Settings& settings, const HostContext& context) override {
     id_ = context.id;
-    services_ = context.services;
     log_ = context.logger;
     if (!settings.getBool("no-training"))
       throw ConfigError("no-training: the provider must not train on what is sent (true, with the attestation); "
@@ -169,7 +168,6 @@ class AiConnector final : public Connector {
   }
 
   std::string id_, attestation_, riskLevel_;
-  HostServices* services_ = nullptr;
   Poco::Logger* log_ = nullptr;
   ChatOptions chat_;
   AnswerOptions answer_;

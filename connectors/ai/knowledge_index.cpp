@@ -1,7 +1,9 @@
 #include "knowledge_index.h"
 
 #include <sqlite3.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -232,6 +234,9 @@ std::vector<std::string> termsOf(const std::string& text, bool question) {
 KnowledgeIndex::KnowledgeIndex(const fs::path& file, Tokens tokens) : tokens_(tokens) {
   std::error_code ec;
   if (!file.parent_path().empty()) fs::create_directories(file.parent_path(), ec);
+  // Made 0600 before SQLite opens it (its journal and WAL files take the
+  // database file's mode): never a moment readable by others.
+  if (const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600); fd >= 0) ::close(fd);
   if (sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
       SQLITE_OK) {
     const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -290,8 +295,9 @@ KnowledgeIndex::Refresh KnowledgeIndex::refresh(const fs::path& folder) {
     Statement add(db_, "INSERT INTO passages (path, heading, body, terms) VALUES (?, ?, ?, ?)");
     std::set<std::string> seen;
     std::error_code ec;
-    for (fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, ec), end;
-         !ec && it != end; it.increment(ec)) {
+    std::error_code walk;  // the folder's walk; `ec` is one file's
+    for (fs::recursive_directory_iterator it(folder, fs::directory_options::skip_permission_denied, walk), end;
+         !walk && it != end; it.increment(walk)) {
       if (it->is_symlink(ec) || !it->is_regular_file(ec)) continue;
       const std::string ext = it->path().extension().string();
       if (ext != ".md" && ext != ".markdown" && ext != ".html" && ext != ".htm" && ext != ".txt" && ext != ".xml") continue;
@@ -348,13 +354,17 @@ KnowledgeIndex::Refresh KnowledgeIndex::refresh(const fs::path& folder) {
       page.reset();
       ++r.changed;
     }
-    for (const auto& [path, _] : known)
-      if (!seen.count(path)) {
-        dropPage(path);
-        forget.bind(1, path).step();
-        forget.reset();
-        ++r.removed;
-      }
+    // Pages are forgotten only after a walk of the whole folder: a folder
+    // that could not be read to its end (an unmounted share, a permission)
+    // removes nothing from the index.
+    if (!walk)
+      for (const auto& [path, _] : known)
+        if (!seen.count(path)) {
+          dropPage(path);
+          forget.bind(1, path).step();
+          forget.reset();
+          ++r.removed;
+        }
     exec(db_, "COMMIT");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);

@@ -148,4 +148,11 @@ BOOST_AUTO_TEST_CASE(the_index_follows_its_folder) {
   BOOST_TEST(removed.files == first.files - 1);
   for (const auto& h : index.search("印鑑登録証明書の手数料", 3)) BOOST_TEST(h.passage.source != "inkan.md");
   BOOST_TEST(((fs::status(dir / "index.db").permissions() & fs::perms::others_read) == fs::perms::none));
+  // The folder gone (an unmounted share): nothing is forgotten; back, nothing changed.
+  fs::rename(k, dir / "away");
+  const auto unmounted = index.refresh(k);
+  BOOST_TEST(unmounted.removed == 0u);
+  BOOST_TEST(index.search("児童手当の支給日はいつですか", 1).at(0).passage.source == "jidou-teate.md");
+  fs::rename(dir / "away", k);
+  BOOST_TEST(index.refresh(k).changed == 0u);
 }
