@@ -273,6 +273,7 @@ void Host::buildInstances() {
     services->setAdmin(adminPages_.forInstance(inst.id));
     services->setCalendar(config_.calendar);
     services->setRegisters(registers_);
+    services->setAssistants(assistants_);
     ctx.services = services.get();
     return ctx;
   };

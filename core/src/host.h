@@ -198,6 +198,8 @@ class Host {
   std::unique_ptr<pipeline::Seam> seam_;
   /// Registers the instances offer one another (HostServices::registers).
   std::shared_ptr<RegisterDirectory> registers_ = std::make_shared<HostRegisterDirectory>();
+  /// Assistants the instances offer one another (HostServices::assistants).
+  std::shared_ptr<AssistantDirectory> assistants_ = std::make_shared<HostAssistantDirectory>();
   std::vector<std::unique_ptr<pipeline::Delivery>> deliveries_;  ///< one per target up to delivery-threads
   std::vector<std::unique_ptr<pipeline::FileIntake>> workers_;
   std::unique_ptr<ApiServer> api_;      ///< the window-system interface, when the config has <api>

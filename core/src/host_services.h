@@ -52,6 +52,9 @@ class InstanceServices final : public HostServices {
   RegisterDirectory& registers() override { return *registers_; }
   /// The config's directory, shared by its instances (each has its own until set).
   void setRegisters(std::shared_ptr<RegisterDirectory> registers) { registers_ = std::move(registers); }
+  AssistantDirectory& assistants() override { return *assistants_; }
+  /// The config's assistants, shared like its registers.
+  void setAssistants(std::shared_ptr<AssistantDirectory> assistants) { assistants_ = std::move(assistants); }
   Outcome emit(const Emission& emission) override;
   MetricsScope& metrics() override { return *metrics_; }
   void audit(const AuditEntry& entry) override { writeAudit(entry); }
@@ -66,6 +69,7 @@ class InstanceServices final : public HostServices {
 
  private:
   std::shared_ptr<RegisterDirectory> registers_ = std::make_shared<HostRegisterDirectory>();
+  std::shared_ptr<AssistantDirectory> assistants_ = std::make_shared<HostAssistantDirectory>();
   store::StoreConfig config_;
   std::string instanceId_;
   ApiRegistry* api_;

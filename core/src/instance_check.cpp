@@ -187,6 +187,7 @@ void validateInstances(HostConfig& config, PluginRegistry& registry, Diagnostics
   // One directory for the config: a second instance offering the same
   // register is refused here, as at serve.
   auto registers = std::make_shared<HostRegisterDirectory>();
+  auto assistants = std::make_shared<HostAssistantDirectory>();
   auto contextFor = [&](const InstanceConfig& inst, std::unique_ptr<InstanceServices>& services) {
     HostContext ctx;
     ctx.instance = config.instance;
@@ -199,6 +200,7 @@ void validateInstances(HostConfig& config, PluginRegistry& registry, Diagnostics
                                                   metrics.scope(inst.id), true);
     services->setCalendar(config.calendar);
     services->setRegisters(registers);
+    services->setAssistants(assistants);
     ctx.services = services.get();
     return ctx;
   };

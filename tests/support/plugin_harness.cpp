@@ -121,6 +121,7 @@ bool RecordingHost::recordRefusal(const std::string& item, const std::string& re
 
 bool RecordingHost::looksLikeIdentifier(std::string_view value) const { return inner_->looksLikeIdentifier(value); }
 RegisterDirectory& RecordingHost::registers() { return inner_->registers(); }
+AssistantDirectory& RecordingHost::assistants() { return inner_->assistants(); }
 
 std::vector<Record> RecordingHost::emitted(const std::string& recordType) const {
   std::lock_guard lock(mutex_);

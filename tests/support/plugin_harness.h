@@ -65,6 +65,7 @@ class RecordingHost final : public HostServices {
   bool looksLikeIdentifier(std::string_view value) const override;
   /// Its own directory: a test offers what another plugin would.
   RegisterDirectory& registers() override;
+  AssistantDirectory& assistants() override;
 
   // What the test reads and moves.
   void moveTo(std::int64_t ms) { now_ = ms; }

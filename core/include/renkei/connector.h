@@ -13,6 +13,7 @@
 #include <Poco/Logger.h>
 
 #include "renkei/admin.h"
+#include "renkei/assistant.h"
 #include "renkei/metrics.h"
 #include "renkei/outcome.h"
 #include "renkei/record.h"
@@ -165,6 +166,10 @@ class HostServices {
   /// Registers plugins offer one another (SDK ABI 16): a connector that
   /// keeps one offers it, another finds entities there by key. Never null.
   virtual RegisterDirectory& registers() = 0;
+  /// Assistants plugins offer one another (SDK ABI 19): the ai connector
+  /// offers its guarded question answering, a module serving people finds
+  /// it by the connector's id. Never null.
+  virtual AssistantDirectory& assistants() = 0;
 };
 
 /// A plugin's local time: the offset the deprecated `key` gives (±HH:MM,

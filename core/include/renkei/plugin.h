@@ -8,7 +8,7 @@
 /// another number, before it reads the library's POCO manifest. Bump it whenever
 /// a header in include/renkei changes a class layout, a virtual function or
 /// this struct.
-#define RENKEI_SDK_ABI_VERSION 18u
+#define RENKEI_SDK_ABI_VERSION 19u
 
 extern "C" {
 
