@@ -6,6 +6,7 @@
 // it is returned, with the passages' files and headings as its sources.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -17,7 +18,7 @@ namespace renkei::connectors::ai {
 
 struct AnswerOptions {
   std::size_t passages = 3;   ///< passages given to the model
-  double minCoverage = 0.5;   ///< below this share of the question's terms in the best passage: hand off
+  double minCoverage = 0.4;   ///< below this share of the question's terms in the best passage: hand off
   bool refusePersonal = false;  ///< a question holding personal data: refused (else masked)
   std::string handoff;        ///< what to say when handing off (the counter, the phone number)
   std::map<std::string, std::string> handoffByTopic;  ///< the same per topic
@@ -36,6 +37,8 @@ struct Answer {
   bool modelCalled = false;
   std::string error;          ///< the model's failure, when it failed (then handed off)
   std::map<std::string, int> masked;  ///< values masked, by kind (question, passages and answer)
+  std::string loggedQuestion;  ///< the question as sent (masked): what a log may keep
+  std::string loggedAnswer;    ///< the answer with every value masked, the city's own too
 };
 
 class Answerer {
@@ -43,8 +46,13 @@ class Answerer {
   Answerer(const KnowledgeIndex& index, ChatClient& client, AnswerOptions options)
       : index_(index), client_(client), options_(std::move(options)) {}
   /// `names`: values of personal fields of a record the question is about
-  /// (a staff member's context), masked wherever they appear.
-  Answer ask(const std::string& question, const std::string& topic = "", const std::vector<std::string>& names = {});
+  /// (a staff member's context), masked wherever they appear. With
+  /// `onText`, the model is asked for a stream and the answer is handed on
+  /// a sentence at a time, each scanned and masked before it goes (a
+  /// sentence is held until 48 more bytes have come, so a value written
+  /// across its end is seen whole); the answer's text is what was handed on.
+  Answer ask(const std::string& question, const std::string& topic = "", const std::vector<std::string>& names = {},
+             const std::function<void(std::string_view)>& onText = {});
 
  private:
   const KnowledgeIndex& index_;

@@ -234,6 +234,20 @@ BOOST_AUTO_TEST_CASE(the_model_receives_none_of_200_seeded_personal_values_and_a
   const Answer l = Answerer(*k.index, leaking, answering()).ask("粗大ごみ処理券はいくらですか");
   BOOST_TEST(l.text.find("090-1111-2222") == std::string::npos, l.text);
   BOOST_TEST(l.text.find("〔電話番号1〕") != std::string::npos, l.text);
+  // Streamed (seven characters an event, the number cut across events):
+  // handed on a sentence at a time, each scanned before it goes.
+  std::vector<std::string> pieces;
+  const Answer s = Answerer(*k.index, leaking, answering()).ask("粗大ごみ処理券はいくらですか", "", {},
+                                                                [&](std::string_view p) { pieces.emplace_back(p); });
+  std::string joined;
+  for (const std::string& p : pieces) joined += p;
+  BOOST_TEST(pieces.size() >= 2u, "pieces: " << pieces.size());
+  BOOST_TEST(joined == s.text);
+  BOOST_TEST(joined.find("〔電話番号1〕") != std::string::npos, joined);
+  for (const char* part : {"090", "1111", "2222"}) BOOST_TEST(joined.find(part) == std::string::npos, part);
+  BOOST_TEST(s.loggedAnswer.find("1111") == std::string::npos);
+  BOOST_TEST(lines(model.requests()) > 0u);
+  BOOST_TEST(model.requests().find("\"stream\": true") != std::string::npos);
 }
 
 // --- the connector through the real binary ------------------------------------

@@ -449,11 +449,37 @@ std::string Masker::mask(std::string_view text, const std::vector<std::string>& 
     if (it == placeholders_.end()) {
       const int n = ++counts_[f.kind];
       it = placeholders_.emplace(key, std::string("〔") + kindLabel(f.kind) + std::to_string(n) + "〕").first;
+      originals_.emplace(it->second, std::string(text.substr(b, e - b)));
     }
     out += it->second;
     copied = e;
   }
   out.append(text.substr(copied));
+  return out;
+}
+
+std::string Masker::restore(std::string_view text, const std::set<std::string>& which) const {
+  std::string out;
+  std::size_t copied = 0;
+  for (std::size_t open = text.find("〔"); open != std::string_view::npos; open = text.find("〔", open + 1)) {
+    const std::size_t close = text.find("〕", open);
+    if (close == std::string_view::npos) break;
+    const std::string placeholder(text.substr(open, close + 3 - open));  // 〕 is three bytes
+    const auto it = originals_.find(placeholder);
+    if (it == originals_.end() || !which.count(placeholder)) continue;
+    out.append(text.substr(copied, open - copied));
+    out += it->second;
+    copied = close + 3;
+    open = close + 2;
+  }
+  out.append(text.substr(copied));
+  return out;
+}
+
+std::set<std::string> Masker::placeholdersIn(std::string_view text) const {
+  std::set<std::string> out;
+  for (const auto& [placeholder, _] : originals_)
+    if (text.find(placeholder) != std::string_view::npos) out.insert(placeholder);
   return out;
 }
 

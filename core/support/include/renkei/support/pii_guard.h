@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,10 +58,18 @@ class Masker {
   std::string mask(std::string_view text, const std::vector<std::string>& names = {});
   /// Values masked so far, by kind.
   const std::map<Kind, int>& counts() const { return counts_; }
+  /// The placeholders of `which` in `text` put back to the value they
+  /// stand for, as first written. For values the city published itself (a
+  /// counter's phone number in its knowledge): a model's answer may name
+  /// them, a resident's own never.
+  std::string restore(std::string_view text, const std::set<std::string>& which) const;
+  /// The placeholders this masker made that appear in `text` (a masked text).
+  std::set<std::string> placeholdersIn(std::string_view text) const;
 
  private:
   std::map<std::string, std::string> placeholders_;  ///< kind + canonical value → placeholder
   std::map<Kind, int> counts_;
+  std::map<std::string, std::string> originals_;  ///< placeholder → the value as first written
 };
 
 }  // namespace renkei::pii
