@@ -110,6 +110,33 @@ class Statement {
   sqlite3_stmt* st_ = nullptr;
 };
 
+/// Adds passages to the index with its statements prepared once.
+class Adder {
+ public:
+  Adder(sqlite3* db, Tokens tokens)
+      : add_(db, "INSERT INTO passages (path, heading, body, terms) VALUES (?, ?, ?, ?)"),
+        row_(db, "INSERT INTO page_passages (path, id) VALUES (?, ?)"),
+        db_(db),
+        tokens_(tokens) {}
+  void operator()(const Passage& p) {
+    std::string terms;
+    if (tokens_ == Tokens::Bigrams) {
+      for (const std::string& t : termsOf(p.heading + "\n" + p.text, false)) terms += t + " ";
+    } else {
+      terms = p.heading + "\n" + p.text;
+    }
+    add_.bind(1, p.source).bind(2, p.heading).bind(3, p.text).bind(4, terms).step();
+    add_.reset();
+    row_.bind(1, p.source).bind(2, static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_))).step();
+    row_.reset();
+  }
+
+ private:
+  Statement add_, row_;
+  sqlite3* db_;
+  Tokens tokens_;
+};
+
 /// HTML to text: tags dropped (a heading's kept as a Markdown heading),
 /// script and style skipped, the common entities read.
 std::string htmlText(const std::string& html) {
@@ -266,7 +293,33 @@ KnowledgeIndex::KnowledgeIndex(const fs::path& file, Tokens tokens) : tokens_(to
 
 KnowledgeIndex::~KnowledgeIndex() { sqlite3_close(db_); }
 
+void KnowledgeIndex::put(const std::vector<Passage>& pages) {
+  std::lock_guard lock(write_);
+  exec(db_, "BEGIN");
+  try {
+    Statement drop(db_, "DELETE FROM passages WHERE rowid IN (SELECT id FROM page_passages WHERE path = ?)");
+    Statement dropRows(db_, "DELETE FROM page_passages WHERE path = ?");
+    Statement page(db_, "INSERT INTO pages (path, size, mtime, sha256) VALUES (?, ?, 0, ?) ON CONFLICT (path) DO UPDATE "
+                        "SET size = excluded.size, sha256 = excluded.sha256");
+    Adder add(db_, tokens_);
+    for (const Passage& p : pages) {
+      drop.bind(1, p.source).step();
+      drop.reset();
+      dropRows.bind(1, p.source).step();
+      dropRows.reset();
+      add(p);
+      page.bind(1, p.source).bind(2, static_cast<std::int64_t>(p.text.size())).bind(3, seal::sha256Hex(p.text)).step();
+      page.reset();
+    }
+    exec(db_, "COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
 KnowledgeIndex::Refresh KnowledgeIndex::refresh(const fs::path& folder) {
+  std::lock_guard lock(write_);
   const auto t0 = std::chrono::steady_clock::now();
   Refresh r;
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> known;  // path → size, mtime
@@ -283,7 +336,6 @@ KnowledgeIndex::Refresh KnowledgeIndex::refresh(const fs::path& folder) {
     Statement drop(db_, "DELETE FROM passages WHERE rowid IN (SELECT id FROM page_passages WHERE path = ?)");
     Statement dropRows(db_, "DELETE FROM page_passages WHERE path = ?");
     Statement forget(db_, "DELETE FROM pages WHERE path = ?");
-    Statement row(db_, "INSERT INTO page_passages (path, id) VALUES (?, ?)");
     const auto dropPage = [&](const std::string& path) {
       drop.bind(1, path).step();
       drop.reset();
@@ -292,7 +344,7 @@ KnowledgeIndex::Refresh KnowledgeIndex::refresh(const fs::path& folder) {
     };
     Statement page(db_, "INSERT INTO pages (path, size, mtime, sha256) VALUES (?, ?, ?, ?) ON CONFLICT (path) DO UPDATE "
                         "SET size = excluded.size, mtime = excluded.mtime, sha256 = excluded.sha256");
-    Statement add(db_, "INSERT INTO passages (path, heading, body, terms) VALUES (?, ?, ?, ?)");
+    Adder add(db_, tokens_);
     std::set<std::string> seen;
     std::error_code ec;
     std::error_code walk;  // the folder's walk; `ec` is one file's
@@ -338,16 +390,7 @@ KnowledgeIndex::Refresh KnowledgeIndex::refresh(const fs::path& folder) {
       if (known.count(rel)) dropPage(rel);
       for (Passage& p : passages) {
         p.source = rel;
-        std::string terms;
-        if (tokens_ == Tokens::Bigrams) {
-          for (const std::string& t : termsOf(p.heading + "\n" + p.text, false)) terms += t + " ";
-        } else {
-          terms = p.heading + "\n" + p.text;
-        }
-        add.bind(1, rel).bind(2, p.heading).bind(3, p.text).bind(4, terms).step();
-        add.reset();
-        row.bind(1, rel).bind(2, static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_))).step();
-        row.reset();
+        add(p);
         ++r.passages;
       }
       page.bind(1, rel).bind(2, static_cast<std::int64_t>(size)).bind(3, mtime).bind(4, sha).step();
@@ -359,7 +402,7 @@ KnowledgeIndex::Refresh KnowledgeIndex::refresh(const fs::path& folder) {
     // removes nothing from the index.
     if (!walk)
       for (const auto& [path, _] : known)
-        if (!seen.count(path)) {
+        if (!seen.count(path) && path.rfind(kRecordPages, 0) != 0) {
           dropPage(path);
           forget.bind(1, path).step();
           forget.reset();

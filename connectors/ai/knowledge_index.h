@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -64,8 +65,17 @@ class KnowledgeIndex {
   /// The passages most about `question`, best first, at most `limit`.
   std::vector<Hit> search(const std::string& question, std::size_t limit) const;
 
+  /// Passages that are not files: records routed to the connector (a
+  /// procedure guide, opening hours), one page per record under
+  /// "records:<type>/<key>", replacing what that page held. A refresh of
+  /// the folder leaves them. One transaction.
+  void put(const std::vector<Passage>& pages);
+  /// The prefix of such pages' paths.
+  static constexpr const char* kRecordPages = "records:";
+
  private:
   sqlite3* db_ = nullptr;
+  std::mutex write_;  ///< one writer (the folder's refresh, records put) at a time
   Tokens tokens_;
 };
 
