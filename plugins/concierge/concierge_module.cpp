@@ -66,6 +66,10 @@ const renkei_config_key kKeys[] = {
      "The municipality's town list: one address prefix per line (e.g. 架空県見本市中央一丁目); a new address for a "
      "move into or within the municipality must begin with one of them."},
     {"address-check-events", "list", "tennyu,tenkyo", 0, "Life events whose token address must be inside the municipality."},
+    {"assistant", "string", nullptr, 0,
+     "The ai connector (its id) that answers the page's question box from the city's knowledge; not set: no question "
+     "box."},
+    {"ask-rate", "int", "6", 0, "Questions one client address may ask the assistant per minute (1-600)."},
     {"address", "string", "127.0.0.1", 0, "Where the API listens."},
     {"port", "int", "8443", 0, "The API's port (0: any free port, logged)."},
     {"certificate", "path", nullptr, 1, "The API's TLS certificate chain (PEM)."},
@@ -225,6 +229,8 @@ class Concierge {
   std::string logo, logoType;
   std::string municipality, publicUrl;
   std::unique_ptr<Floor> floor;  ///< the waiting status (always: empty until the floor's status comes)
+  std::shared_ptr<Assistant> assistant;  ///< the question box's (the `assistant` key), or none
+  std::unique_ptr<RateLimit> askRate;     ///< questions per address
 
   void handle(HTTPServerRequest& request, HTTPServerResponse& response) {
     std::string body;
@@ -253,6 +259,7 @@ class Concierge {
         out = text;
       } else if (path == "/api/v1/events" && request.getMethod() == "GET") out = events();
       else if (path == "/api/v1/sessions" && post) out = openSession(parse(body), request.clientAddress().host().toString());
+      else if (path == "/api/v1/ask" && post) out = ask(parse(body), request.clientAddress().host().toString());
       else if (path.rfind("/api/v1/sessions/", 0) == 0) out = sessionCall(path.substr(17), post, body);
       else throw ApiError{HTTPResponse::HTTP_NOT_FOUND, "no such resource (see docs/concierge-api.yaml)"};
       send(response, HTTPResponse::HTTP_OK, out);
@@ -268,6 +275,43 @@ class Concierge {
   }
 
  private:
+  /// POST /api/v1/ask {question, topic}: the question box. The assistant
+  /// guards the question (personal data masked or refused), answers from
+  /// the city's knowledge with its sources, or hands off to a counter;
+  /// it logs the question masked. Nothing of it is kept here.
+  std::string ask(const Poco::JSON::Object::Ptr& request, const std::string& address) {
+    if (!assistant) throw ApiError{HTTPResponse::HTTP_NOT_FOUND, "this page has no question box (the assistant key)"};
+    if (!askRate->allow(address))
+      throw ApiError{HTTPResponse::HTTP_TOO_MANY_REQUESTS, "too many questions from this address; wait a minute"};
+    AssistantQuestion q;
+    Wiped wiped{{&q.text}};
+    q.text = field(request, "", "question", true, 400);
+    q.topic = field(request, "", "topic", false, 50);
+    q.channel = "resident";
+    q.caller = "concierge " + id;
+    AssistantAnswer a;
+    try {
+      a = assistant->ask(q);
+    } catch (const StateError& e) {
+      log->error("concierge %s: the assistant cannot log questions now: %s", id, std::string(e.what()));
+      throw ApiError{HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "questions cannot be answered now; try again later"};
+    }
+    std::string out = "{\"kind\":";
+    out += a.kind == AssistantAnswer::Kind::Answer ? "\"answer\"" : a.kind == AssistantAnswer::Kind::Refused ? "\"refused\"" : "\"handoff\"";
+    out += ",\"text\":" + jsonText(a.text) + ",\"sources\":[";
+    for (std::size_t i = 0; i < a.sources.size(); ++i)
+      out += std::string(i ? "," : "") + "{\"file\":" + jsonText(a.sources[i].file) + ",\"heading\":" +
+             jsonText(a.sources[i].heading) + "}";
+    out += "],\"masked\":{";
+    bool first = true;
+    for (const auto& [kind, n] : a.masked) {
+      out += (first ? "" : ",") + jsonText(kind) + ":" + std::to_string(n);
+      first = false;
+    }
+    out += "}}";
+    return out;
+  }
+
   /// The waiting status: /floor, /floor/ticket, /floor/qr.svg and their JSON
   /// under /api/v1/floor. Ticket numbers, lines and counts only.
   bool serveFloor(const std::string& path, const std::string& uri, HTTPServerResponse& response) const {
@@ -792,8 +836,29 @@ class ConciergeModule final : public Module {
     c_.sessionRate = std::make_unique<RateLimit>(static_cast<int>(sessionRate));
     c_.sessionTotal = std::make_unique<RateLimit>(static_cast<int>(newSessions));
     c_.maxBody = settings.getSize("max-body");
+    std::string topics = "[]";
+    if (settings.has("assistant")) {
+      const std::string ai = settings.getString("assistant");
+      c_.assistant = context.services->assistants().find(ai);
+      if (!c_.assistant)
+        throw ConfigError("assistant: no ai connector '" + ai + "' in this config (<connector id=\"" + ai +
+                          "\" plugin=\"ai\">)");
+      const std::int64_t askRate = settings.getInt("ask-rate");
+      if (askRate < 1 || askRate > 600) throw ConfigError("ask-rate: 1-600");
+      c_.askRate = std::make_unique<RateLimit>(static_cast<int>(askRate));
+      const auto deadline = settings.getDuration("request-deadline");
+      if (deadline <= c_.assistant->timeout())
+        throw ConfigError("request-deadline (" + std::to_string(deadline.count() / 1000) +
+                          " s) must be longer than the assistant's time-out and a second (" +
+                          std::to_string(c_.assistant->timeout().count() / 1000) +
+                          " s), or a slow answer is cut before its handoff is sent");
+      topics.clear();
+      for (const std::string& t : c_.assistant->topics()) topics += (topics.empty() ? "" : ",") + jsonText(t);
+      topics = "[" + topics + "]";
+    }
     c_.pageConfig = "{\"colour\":" + jsonText(settings.getString("colour")) + ",\"municipality\":" +
-                    jsonText(settings.getString("municipality")) + ",\"logo\":" + (settings.has("logo") ? "true" : "false") + "}";
+                    jsonText(settings.getString("municipality")) + ",\"logo\":" + (settings.has("logo") ? "true" : "false") +
+                    ",\"ask\":" + (c_.assistant ? "true" : "false") + ",\"topics\":" + topics + "}";
     if (settings.has("logo")) {
       const std::filesystem::path logo = settings.getPath("logo");
       std::error_code ec;

@@ -3,7 +3,10 @@
 Chromium (Debian's chromium and chromium-driver, driven by Selenium) walks
 転入 with a child through every level by keyboard, checks the progress %,
 the procedures and their deadlines, makes the token, reads the QR image back
-with zbarimg and opens the token in an LGWAN instance; every text element's
+with zbarimg and opens the token in an LGWAN instance; asks the question
+box one question the city's knowledge answers (its source shown) and one
+it cannot (the counter's handoff, the model not asked: the model is
+tests/tools/fake_llm.py, the one stand-in, as no model runs here); every text element's
 computed colours are checked for a contrast of 7:1 or more (WCAG AAA), at
 390 px and 1080 px wide; screenshots are kept in build/test-artifacts/.
 """
@@ -52,6 +55,13 @@ def wait_for_log(path, pattern, seconds=30):
 
 
 
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def contrast(driver, where):
     checked, bad = contrast_problems(driver, 7)
     check(checked > 0 and not bad, "%s: %d text elements at 7:1 or more%s" % (where, checked, ("; below: " + "; ".join(bad)) if bad else ""))
@@ -68,20 +78,33 @@ def main():
         cfg, t, k = os.path.join(SOURCE, "config"), work + "/tls", work + "/keys"
         os.makedirs(work + "/net")
         os.makedirs(work + "/lgwan")
+        # The stand-in language model (HTTPS, the chat-completions protocol).
+        model_port = free_port()
+        model_log = open(work + "/model.log", "w")
+        procs.append(subprocess.Popen(["/usr/bin/python3", os.path.join(SOURCE, "tests/tools/fake_llm.py"), "--port",
+                                       str(model_port), "--cert", t + "/server.crt", "--key", t + "/server.key",
+                                       "--record", work + "/requests.jsonl"], stdout=model_log, stderr=model_log))
+        wait_for_log(work + "/model.log", r"(listening)")
         with open(work + "/net/config.xml", "w") as f:
             f.write("""<renkei xmlns="urn:renkei:config:1" instance="net" zone="internet" time-zone="Asia/Tokyo">
   <log level="notice"/><pipeline poll-interval="200ms"/><store driver="sqlite" path="renkei.db"/>
   <connector id="floor-in" plugin="file"><directory>{w}/floor</directory><settle>0s</settle></connector>
   <route id="floor" from="floor-in" to="concierge" mapping="{s}/mappings/floor-status-to-internet.xml"/>
+  <connector id="ask" plugin="ai">
+    <endpoint>https://localhost:{mp}/normal/v1</endpoint><model>city-model</model><ca>{t}/ca.crt</ca>
+    <no-training>true</no-training><attestation>試験用の契約 第1条</attestation><risk-level>medium</risk-level>
+    <knowledge>{s}/config/ai/knowledge</knowledge><index>{w}/ai-index.db</index><timeout>5s</timeout>
+    <handoff-topics>ごみ=ごみのことは環境課（12番窓口）へおたずねください</handoff-topics>
+  </connector>
   <module id="concierge" plugin="concierge">
     <knowledge>{c}/concierge/knowledge.xml</knowledge><rules>{c}/concierge/related-procedures.xml</rules>
     <calendar>{c}/calendar/demo-city.xml</calendar><parameters>child-medical-age=15</parameters>
     <token-key>{k}/internet/token.pub</token-key><towns>{c}/concierge/towns.txt</towns>
     <port>0</port><certificate>{t}/server.crt</certificate><key>{t}/server.key</key>
-    <colour>green</colour><municipality>見本市</municipality>
+    <colour>green</colour><municipality>見本市</municipality><assistant>ask</assistant>
   </module>
 </renkei>
-""".format(c=cfg, k=k, t=t, w=work, s=SOURCE))
+""".format(c=cfg, k=k, t=t, w=work, s=SOURCE, mp=model_port))
         # The floor's status as the bridge brings it from LGWAN (here a file).
         today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 9 * 3600))
         os.makedirs(work + "/floor/in")
@@ -120,6 +143,36 @@ def main():
             contrast(driver, "390 px, life events")
             os.makedirs(ARTIFACTS, exist_ok=True)
             driver.save_screenshot(os.path.join(ARTIFACTS, "page-390-events.png"))
+            # The question box, by keyboard: one question the knowledge answers, one it cannot.
+            box = driver.find_element(By.ID, "question-box")
+            check(box.is_displayed(), "the question box is shown (the concierge has an assistant)")
+            topics = [o.text for o in driver.find_elements(By.CSS_SELECTOR, "#question-topic option")]
+            check("ごみ" in topics, "the topics come from the assistant: " + ", ".join(topics))
+            field = driver.find_element(By.ID, "question-text")
+            check(driver.find_element(By.CSS_SELECTOR, "label[for=question-text]").text == "質問", "the question has its label")
+            field.send_keys("粗大ごみはどうやって出せばいいですか")
+            driver.find_element(By.ID, "question-send").send_keys(Keys.ENTER)
+            wait.until(lambda d: d.find_element(By.ID, "question-answer").get_attribute("data-kind") == "answer")
+            sources = driver.find_element(By.ID, "answer-sources").text
+            check("粗大ごみ" in sources and "gomi.md" in sources, "the answer names its source: " + sources)
+            check("資料によると" in driver.find_element(By.ID, "answer-text").text, "the model's answer is shown")
+            asked = len(open(work + "/requests.jsonl", encoding="utf-8").read().splitlines())
+            check(asked == 1, "the model was asked once")
+            contrast(driver, "390 px, an answer with its source")
+            driver.save_screenshot(os.path.join(ARTIFACTS, "page-390-answer.png"))
+            field.clear()
+            field.send_keys("月旅行の予約はどこでできますか")
+            driver.execute_script("document.getElementById('question-topic').value = 'ごみ'")
+            driver.find_element(By.ID, "question-send").send_keys(Keys.ENTER)
+            wait.until(lambda d: d.find_element(By.ID, "question-answer").get_attribute("data-kind") == "handoff")
+            check(driver.find_element(By.ID, "answer-text").text == "ごみのことは環境課（12番窓口）へおたずねください",
+                  "a question outside the knowledge is handed to the counter")
+            check(not driver.find_element(By.ID, "answer-sources-box").is_displayed(), "a handoff names no source")
+            check(len(open(work + "/requests.jsonl", encoding="utf-8").read().splitlines()) == asked,
+                  "the model was not asked for the handoff")
+            check(driver.find_element(By.ID, "question-answer").get_attribute("role") == "status",
+                  "the answer is announced (role=status)")
+            contrast(driver, "390 px, a handoff")
             # By keyboard: focus the 転入 button and press Enter, then answer each question the same way.
             tennyu = [b for b in driver.find_elements(By.CSS_SELECTOR, "#event-list button") if b.text.startswith("転入")][0]
             tennyu.send_keys(Keys.ENTER)

@@ -36,6 +36,15 @@
     if (config.colour) document.documentElement.dataset.colour = config.colour;
     if (config.municipality) $("municipality").textContent = config.municipality;
     if (config.logo) { $("logo").hidden = false; $("logo").alt = (config.municipality || "") + "のロゴ"; }
+    if (config.ask) {
+      $("question-box").hidden = false;
+      for (const t of config.topics || []) {
+        const o = document.createElement("option");
+        o.value = t;
+        o.textContent = t;
+        $("question-topic").appendChild(o);
+      }
+    }
     const list = await call("GET", "/events");
     const box = $("event-list");
     for (const e of list.events) box.appendChild(button(e.name, () => begin(e.id)));
@@ -190,6 +199,39 @@
       $("household-form").reset();
       say("QRコードを作成しました。入力した内容はこの端末にもサーバーにも残りません。");
     } catch (e) { say(e.message); }
+  });
+  // The question box: what was typed goes to the server in this request
+  // only; the answer names where it came from, or the counter to ask.
+  $("question-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const text = $("question-text").value.replace(/\s+/g, " ").trim();
+    if (!text) { say("質問を入力してください。"); $("question-text").focus(); return; }
+    $("question-send").disabled = true;
+    $("answer-kind").textContent = "";
+    $("answer-text").textContent = "お答えを探しています…";
+    $("answer-sources-box").hidden = true;
+    $("question-answer").hidden = false;
+    try {
+      const r = await call("POST", "/ask", { question: text, topic: $("question-topic").value });
+      $("answer-kind").textContent = r.kind === "answer" ? "AI の回答（正確な内容は窓口でご確認ください）"
+        : r.kind === "refused" ? "個人の情報が含まれていたため、お答えしていません" : "窓口でおたずねください";
+      $("answer-text").textContent = r.text;
+      const list = $("answer-sources");
+      list.replaceChildren();
+      for (const s of r.sources) {
+        const li = document.createElement("li");
+        li.textContent = s.heading + "（" + s.file + "）";
+        list.appendChild(li);
+      }
+      $("answer-sources-box").hidden = !r.sources.length;
+      $("question-answer").dataset.kind = r.kind;
+      $("question-answer").scrollIntoView({ block: "nearest" });
+    } catch (e) {
+      $("answer-text").textContent = "";
+      say(e.message);
+    } finally {
+      $("question-send").disabled = false;
+    }
   });
   $("add-member").addEventListener("click", addMember);
   $("back").addEventListener("click", async () => {
