@@ -110,6 +110,9 @@ ChatResult ChatClient::attempt(const std::string& body, bool stream, Clock::time
     request.setContentType("application/json");
     request.setContentLength(static_cast<std::streamsize>(body.size()));
     if (!options_.apiKey.empty()) request.set("Authorization", "Bearer " + options_.apiKey);
+    // One exchange per connection: a server that then sends its answer
+    // without a length (to the connection's end) says so, and it is read.
+    request.setKeepAlive(false);
     session.sendRequest(request) << body;
     Poco::Net::HTTPResponse response;
     std::istream& in = session.receiveResponse(response);
@@ -149,8 +152,9 @@ ChatResult ChatClient::attempt(const std::string& body, bool stream, Clock::time
         }
       }
     }
-    // A read that failed (a time-out inside the stream) or an answer shorter
-    // than it said is no answer.
+    // A read that failed (a time-out inside the stream, TLS ended without
+    // close_notify on a body without a length: a cut cannot be ruled out)
+    // or an answer shorter than it said is no answer.
     if (in.bad() || (response.hasContentLength() &&
                      static_cast<Poco::Int64>(data.size()) < response.getContentLength64()))
       return {false, "",
@@ -161,6 +165,9 @@ ChatResult ChatClient::attempt(const std::string& body, bool stream, Clock::time
     if (r.status != 200)
       return {false, "", "the endpoint answered HTTP " + std::to_string(r.status) + " " + response.getReason(), r.status, 0};
     if (!stream) r.text = contentOf(data, false);
+    if (r.text.empty())
+      return {false, "", "the endpoint's answer was empty (no text, or a body without a length the connection did not end)",
+              r.status, 0};
     r.ok = true;
     return r;
   } catch (const Poco::TimeoutException&) {

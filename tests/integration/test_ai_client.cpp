@@ -92,6 +92,20 @@ BOOST_AUTO_TEST_CASE(an_answer_and_a_stream_come_back_and_the_request_is_as_sent
   for (const auto& p : pieces) joined += p;
   BOOST_TEST(joined == s.text);
   BOOST_TEST(s.text == r.text);
+  // A body that ends with the connection (no length, no chunks), as some
+  // proxies send it: read whole when TLS ends cleanly (close_notify); one
+  // whose end cannot be told from a cut is an error, never an answer.
+  ChatClient closing(model.options("closing"));
+  const ChatResult c = closing.complete(kAsk);
+  BOOST_TEST_REQUIRE(c.ok, c.error);
+  BOOST_TEST(c.text == r.text);
+  std::string streamed;
+  const ChatResult cs = closing.complete(kAsk, [&](std::string_view p) { streamed += p; });
+  BOOST_TEST_REQUIRE(cs.ok, cs.error);
+  BOOST_TEST(streamed == r.text);
+  const ChatResult u = ChatClient(model.options("unframed")).complete(kAsk);
+  BOOST_TEST(!u.ok);
+  BOOST_TEST(u.error.find("ended before the endpoint's answer was complete") != std::string::npos, u.error);
 }
 
 BOOST_AUTO_TEST_CASE(an_endpoint_down_slow_dripping_or_wrong_is_a_clear_error_within_the_deadline) {

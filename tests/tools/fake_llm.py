@@ -12,6 +12,9 @@ part of the path chooses how it behaves:
   /drip/…     sends its headers, then a byte a second
   /error/…    answers 500
   /leak/…     answers with a phone number in the text (for the answer's scan)
+  /closing/…  answers without a length or chunks, "Connection: close", the
+              body ending when TLS does (close_notify), as some proxies send
+  /unframed/… the same without saying it closes (not valid HTTP/1.1 framing)
 
   fake_llm.py --port P --cert C --key K --record FILE
 """
@@ -73,6 +76,31 @@ class Handler(http.server.BaseHTTPRequestHandler):
         text = answer_from(request.get("messages", []))
         if mode == "leak":
             text = "担当者の携帯 090-1111-2222 にお電話ください。" + text
+        if mode in ("closing", "unframed"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream" if request.get("stream") else "application/json")
+            if mode == "closing":
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if request.get("stream"):
+                for i in range(0, len(text), 7):
+                    event = {"choices": [{"index": 0, "delta": {"content": text[i:i + 7]}}]}
+                    self.wfile.write(("data: " + json.dumps(event, ensure_ascii=False) + "\n\n").encode())
+                    self.wfile.flush()
+                self.wfile.write(b"data: [DONE]\n\n")
+            else:
+                self.wfile.write(json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]},
+                                            ensure_ascii=False).encode())
+            self.wfile.flush()
+            self.close_connection = True
+            if mode == "closing":
+                # The end of the body is the end of TLS (close_notify): a
+                # close without it could be a cut, and is taken as one.
+                try:
+                    self.connection.unwrap()
+                except OSError:
+                    pass
+            return
         if request.get("stream"):
             # Server-sent events in chunked transfer encoding, as hosted models send them.
             self.send_response(200)
