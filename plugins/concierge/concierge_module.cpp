@@ -259,7 +259,16 @@ class Concierge {
         out = text;
       } else if (path == "/api/v1/events" && request.getMethod() == "GET") out = events();
       else if (path == "/api/v1/sessions" && post) out = openSession(parse(body), request.clientAddress().host().toString());
-      else if (path == "/api/v1/ask" && post) out = ask(parse(body), request.clientAddress().host().toString());
+      else if (path == "/api/v1/ask" && post) {
+        const auto asked = parse(body);
+        if (!asked->has("stream") || !asked->get("stream").isBoolean() || !asked->getValue<bool>("stream")) {
+          out = ask(asked, request.clientAddress().host().toString(), nullptr);
+        } else {
+          ask(asked, request.clientAddress().host().toString(), &response);
+          std::fill(body.begin(), body.end(), '\0');
+          return;
+        }
+      }
       else if (path.rfind("/api/v1/sessions/", 0) == 0) out = sessionCall(path.substr(17), post, body);
       else throw ApiError{HTTPResponse::HTTP_NOT_FOUND, "no such resource (see docs/concierge-api.yaml)"};
       send(response, HTTPResponse::HTTP_OK, out);
@@ -279,7 +288,12 @@ class Concierge {
   /// guards the question (personal data masked or refused), answers from
   /// the city's knowledge with its sources, or hands off to a counter;
   /// it logs the question masked. Nothing of it is kept here.
-  std::string ask(const Poco::JSON::Object::Ptr& request, const std::string& address) {
+  /// With "stream": true, the answer comes as server-sent events on
+  /// `streamTo`: {"text": piece} as the model writes (each piece scanned
+  /// before it goes), then an "answer" event with the whole answer as
+  /// without streaming. Refusals before the first byte are the usual
+  /// JSON errors; a failure after it is an "error" event.
+  std::string ask(const Poco::JSON::Object::Ptr& request, const std::string& address, HTTPServerResponse* streamTo) {
     if (!assistant) throw ApiError{HTTPResponse::HTTP_NOT_FOUND, "this page has no question box (the assistant key)"};
     if (!askRate->allow(address))
       throw ApiError{HTTPResponse::HTTP_TOO_MANY_REQUESTS, "too many questions from this address; wait a minute"};
@@ -289,13 +303,47 @@ class Concierge {
     q.topic = field(request, "", "topic", false, 50);
     q.channel = "resident";
     q.caller = "concierge " + id;
+    std::ostream* events = nullptr;
+    if (streamTo) {
+      streamTo->setStatusAndReason(HTTPResponse::HTTP_OK);
+      streamTo->setContentType("text/event-stream; charset=utf-8");
+      streamTo->set("Cache-Control", "no-store");
+      streamTo->set("X-Content-Type-Options", "nosniff");
+      streamTo->setChunkedTransferEncoding(true);
+      events = &streamTo->send();
+      q.onText = [events](std::string_view piece) {
+        std::string e = "data: {\"text\":" + jsonText(piece) + "}\n\n";
+        *events << e << std::flush;
+        wipe(e);
+      };
+    }
     AssistantAnswer a;
     try {
       a = assistant->ask(q);
     } catch (const StateError& e) {
       log->error("concierge %s: the assistant cannot log questions now: %s", id, std::string(e.what()));
+      if (events) {
+        *events << "event: error\ndata: {\"error\":\"questions cannot be answered now; try again later\"}\n\n" << std::flush;
+        return {};
+      }
       throw ApiError{HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "questions cannot be answered now; try again later"};
+    } catch (const std::exception& e) {
+      if (!events) throw;
+      // The stream has begun: the failure is its last event.
+      log->error("concierge %s: a question failed: %s", id, std::string(e.what()));
+      *events << "event: error\ndata: {\"error\":\"internal error\"}\n\n" << std::flush;
+      return {};
     }
+    std::string out = answerJson(a);
+    if (events) {
+      *events << "event: answer\ndata: " << out << "\n\n" << std::flush;
+      wipe(out);
+      return {};
+    }
+    return out;
+  }
+
+  static std::string answerJson(const AssistantAnswer& a) {
     std::string out = "{\"kind\":";
     out += a.kind == AssistantAnswer::Kind::Answer ? "\"answer\"" : a.kind == AssistantAnswer::Kind::Refused ? "\"refused\"" : "\"handoff\"";
     out += ",\"text\":" + jsonText(a.text) + ",\"sources\":[";

@@ -158,6 +158,10 @@ def main():
             check("資料によると" in driver.find_element(By.ID, "answer-text").text, "the model's answer is shown")
             asked = len(open(work + "/requests.jsonl", encoding="utf-8").read().splitlines())
             check(asked == 1, "the model was asked once")
+            check('"stream": true' in open(work + "/requests.jsonl", encoding="utf-8").read(),
+                  "the page asked for the answer as a stream")
+            check(driver.find_element(By.ID, "question-answer").get_attribute("aria-busy") == "false",
+                  "the answer region is no longer busy once the answer is whole")
             contrast(driver, "390 px, an answer with its source")
             driver.save_screenshot(os.path.join(ARTIFACTS, "page-390-answer.png"))
             field.clear()

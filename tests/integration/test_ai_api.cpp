@@ -315,7 +315,27 @@ BOOST_AUTO_TEST_CASE(the_concierge_question_box_answers_with_sources_and_hands_o
   BOOST_TEST(h.json()->getValue<std::string>("kind") == "handoff");
   BOOST_TEST(h.json()->getValue<std::string>("text") == "税のことは税務課（20番窓口）へ");
   BOOST_TEST(h.json()->getArray("sources")->size() == 0u);
-  BOOST_TEST(z.requestCount() == 1u);
+  BOOST_TEST(z.requestCount() == 1u);  // the handoff asked no model
+
+  // Asked for a stream: the text in pieces as the model writes, then the
+  // whole answer; the pieces make the answer's text.
+  const Http streamed = z.post("/api/v1/ask", "{\"question\":\"粗大ごみの申込みはどうすればいいですか\",\"stream\":true}");
+  BOOST_TEST_REQUIRE(streamed.status == 200, streamed.body);
+  std::string pieces, final;
+  int events = 0;
+  std::istringstream lines(streamed.body);
+  for (std::string line, event; std::getline(lines, line);) {
+    if (line.rfind("event: ", 0) == 0) event = line.substr(7);
+    if (line.rfind("data: ", 0) != 0) continue;
+    auto o = Poco::JSON::Parser().parse(line.substr(6)).extract<Poco::JSON::Object::Ptr>();
+    if (event == "answer") final = o->getValue<std::string>("text");
+    else pieces += o->getValue<std::string>("text"), ++events;
+    event.clear();
+  }
+  BOOST_TEST(events >= 2, streamed.body);
+  BOOST_TEST(!final.empty());
+  BOOST_TEST(pieces == final);
+  BOOST_TEST(z.requests().find("\"stream\": true") != std::string::npos);
 
   // Bad requests named by field; a flood is stopped by ask-rate.
   const Http bad = z.post("/api/v1/ask", "{\"question\":\"\"}");

@@ -211,8 +211,10 @@
     $("answer-text").textContent = "お答えを探しています…";
     $("answer-sources-box").hidden = true;
     $("question-answer").hidden = false;
+    const region = $("question-answer");
+    region.setAttribute("aria-busy", "true");  // announced once, when whole
     try {
-      const r = await call("POST", "/ask", { question: text, topic: $("question-topic").value });
+      const r = await askStreamed({ question: text, topic: $("question-topic").value, stream: true });
       $("answer-kind").textContent = r.kind === "answer" ? "AI の回答（正確な内容は窓口でご確認ください）"
         : r.kind === "refused" ? "個人の情報が含まれていたため、お答えしていません" : "窓口でおたずねください";
       $("answer-text").textContent = r.text;
@@ -230,9 +232,43 @@
       $("answer-text").textContent = "";
       say(e.message);
     } finally {
+      region.setAttribute("aria-busy", "false");
       $("question-send").disabled = false;
     }
   });
+  // The answer as server-sent events: its text shown as it comes (each
+  // piece checked by the server before it is sent), then the whole answer.
+  async function askStreamed(body) {
+    const r = await fetch("/api/v1/ask", { method: "POST", headers: { "Content-Type": "application/json" },
+                                           body: JSON.stringify(body), cache: "no-store" });
+    if (!r.ok) {
+      const j = await r.json().catch(() => ({}));
+      throw new Error(j.error || ("HTTP " + r.status));
+    }
+    const reader = r.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "", shown = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      for (let end; (end = buffer.indexOf("\n\n")) >= 0;) {
+        const event = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let name = "message", data = "";
+        for (const line of event.split("\n")) {
+          if (line.startsWith("event: ")) name = line.slice(7);
+          else if (line.startsWith("data: ")) data += line.slice(6);
+        }
+        const j = JSON.parse(data);
+        if (name === "answer") return j;
+        if (name === "error") throw new Error(j.error);
+        shown += j.text;
+        $("answer-text").textContent = shown;
+      }
+    }
+    throw new Error("応答が途中で切れました。もう一度お試しください。");
+  }
   $("add-member").addEventListener("click", addMember);
   $("back").addEventListener("click", async () => {
     try { render(await call("POST", "/sessions/" + session + "/back")); } catch (e) { say(e.message); }
