@@ -527,6 +527,7 @@ class AiConnector final : public Connector, public Sink {
       }
     }
     const auto oneLine = [](std::string s) {
+      while (!s.empty() && s.back() == '\n') s.pop_back();
       for (std::size_t p = 0; (p = s.find('\n', p)) != std::string::npos;) s.replace(p, 1, " ⏎ ");
       return s;
     };
