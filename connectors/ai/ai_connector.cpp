@@ -23,8 +23,6 @@
 #include <shared_mutex>
 #include <sstream>
 
-#include <thrift/TApplicationException.h>
-
 #include "answerer.h"
 #include "api/NaviService.h"
 #include "ask_log.h"
@@ -293,13 +291,14 @@ class AiConnector final : public Connector, public Sink {
       const std::string* heading = rec.find(recordHeading_);
       p.heading = heading && !heading->empty() ? *heading : *key;
       for (std::size_t i = 0; i < rec.size(); ++i) {
-        if (rec.name(i) == recordKey_) continue;
+        // The key too: it is shown with the answer as its source.
         const auto found = pii::scan(rec.value(i));
         if (!found.empty())
           return Outcome::error("route '" + batch.route + "': record " + std::to_string(r + 1) + ", field '" +
                                 rec.name(i) + "' holds what looks like personal data (" +
                                 pii::kindName(found.front().kind) + "): not given to a generative AI");
-        if (rec.name(i) != recordHeading_ && !rec.value(i).empty()) p.text += rec.name(i) + ": " + rec.value(i) + "\n";
+        if (rec.name(i) != recordHeading_ && rec.name(i) != recordKey_ && !rec.value(i).empty())
+          p.text += rec.name(i) + ": " + rec.value(i) + "\n";
       }
       pages.push_back(std::move(p));
     }

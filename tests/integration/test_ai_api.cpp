@@ -438,7 +438,7 @@ BOOST_AUTO_TEST_CASE(a_batch_with_a_personal_class_or_value_is_refused_at_run_ti
   BOOST_TEST_REQUIRE(sink != nullptr);
   BOOST_TEST(sink->zone() == "internet");
   auto names = std::make_shared<const FieldNames>(FieldNames{"key", "title", "説明"});
-  const auto batch = [&](std::vector<std::string> pii, const std::string& text) {
+  const auto batch = [&](std::vector<std::string> pii, const std::string& text, const std::string& key = "inkan") {
     Batch b;
     b.id = "b1";
     b.route = "guide-to-ai";
@@ -446,7 +446,7 @@ BOOST_AUTO_TEST_CASE(a_batch_with_a_personal_class_or_value_is_refused_at_run_ti
     b.fieldNames = names;
     if (!pii.empty()) b.fieldPii = std::make_shared<const std::vector<std::string>>(std::move(pii));
     Record r(names);
-    r.set(0, "inkan");
+    r.set(0, key);
     r.set(1, "印鑑登録");
     r.set(2, text);
     b.records.push_back(r);
@@ -464,6 +464,10 @@ BOOST_AUTO_TEST_CASE(a_batch_with_a_personal_class_or_value_is_refused_at_run_ti
   BOOST_TEST(value.message().find("field '説明'") != std::string::npos, value.message());
   BOOST_TEST(value.message().find("phone") != std::string::npos, value.message());
   BOOST_TEST(value.message().find("090") == std::string::npos);
+  // The key too: it is shown as the answer's source.
+  const Outcome key = sink->deliver(batch({"none", "none", "none"}, "登録は市民課で。", "090-1234-5678"));
+  BOOST_TEST((key.status() == Outcome::Status::Error));
+  BOOST_TEST(key.message().find("field 'key'") != std::string::npos, key.message());
   const Outcome good = sink->deliver(batch({"none", "none", "none"}, "登録は市民課で。"));
   BOOST_TEST((good.status() == Outcome::Status::Ok), good.message());
 }

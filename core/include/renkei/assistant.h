@@ -51,8 +51,8 @@ class Assistant {
   /// Answers one question. Runs on the caller's thread, several at once;
   /// bounded by the assistant's own time-out. Never throws for what the
   /// model or the knowledge did: that is a handoff. Throws StateError when
-  /// the store cannot log the question (then no answer is given: nothing
-  /// is answered unlogged).
+  /// the store cannot log it: nothing is answered unlogged (with `onText`,
+  /// pieces may have gone before: end the stream with an error).
   virtual AssistantAnswer ask(const AssistantQuestion& question) = 0;
   /// The topics with their own handoff, for a front end's choice.
   virtual std::vector<std::string> topics() const = 0;
