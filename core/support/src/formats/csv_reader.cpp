@@ -56,6 +56,7 @@ class CsvReader final : public BufferReader {
   CsvReader(const Layout& layout, std::string_view data, std::shared_ptr<MappedFile> m)
       : BufferReader(layout, data, std::move(m)) {
     pos_ = skipBom(data_, *layout_.codec);
+    nulStandsAlone_ = layout_.codec->byteStandsAlone(0);
   }
 
  protected:
@@ -88,6 +89,7 @@ class CsvReader final : public BufferReader {
   }
 
  private:
+  bool nulStandsAlone_ = false;  ///< a raw 0x00 is U+0000 and nothing else in the encoding
   // "" → " in place; the value is the last one in the arena, so it can shrink.
   void collapseQuotes(RawRecord& record, std::size_t i) const {
     auto& [start, len] = record.spans[i];
@@ -193,6 +195,7 @@ class CsvReader final : public BufferReader {
     }
     if (layout_.newline == Newline::Lf && item.error.empty() && pos_ >= 2 && d[pos_ - 1] == '\n' && d[pos_ - 2] == '\r')
       item.error = "line ends with CRLF; the layout says LF";
+    item.nulFree = nulStandsAlone_ && !std::memchr(d + item.offset, 0, pos_ - item.offset);
     ++records_;
     return true;
   }

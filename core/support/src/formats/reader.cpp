@@ -103,7 +103,9 @@ void RecordReader::decodeField(std::string_view raw, std::size_t fileOffset, con
   // The rule for NUL, the same in every format: a value holding U+0000
   // rejects its record (it would cut the value short in C-string consumers
   // and hide what follows it from people). Named, never shown.
-  if (const void* nul = std::memchr(record.arena.data() + start, 0, record.arena.size() - start))
+  // One look over the whole raw record when the reader could (one call
+  // instead of one per field: a 12 % share of `renkei map` on a CSV).
+  if (const void* nul = nulFree_ ? nullptr : std::memchr(record.arena.data() + start, 0, record.arena.size() - start))
     record.errors.push_back("field '" + field.name + "' holds a NUL character (at character byte " +
                             std::to_string(static_cast<const char*>(nul) - (record.arena.data() + start)) +
                             " of the value)");
@@ -208,7 +210,9 @@ bool RecordReader::next(RawRecord& out) {
   out.number = ++dataNumber_;
   out.offset = item->offset;
   out.line = item->line;
+  nulFree_ = item->nulFree;
   assign(*item, layout_.fields, out);
+  nulFree_ = false;
   ++totals_.records;
   if (!out.errors.empty()) ++totals_.rejected;
   totals_.substituted += out.substituted;

@@ -125,6 +125,10 @@ struct RawItem {
   std::vector<std::string> decoded;         ///< xml: values by layout field index
   std::vector<std::uint8_t> present;        ///< xml: value i was in the record
   std::string error;                        ///< a record-level parse problem
+  /// The reader saw every raw byte of the item and none is 0x00, in an
+  /// encoding where 0x00 is U+0000 alone (Codec::byteStandsAlone(0)): no
+  /// value can decode to U+0000, so the per-value NUL check is skipped.
+  bool nulFree = false;
 };
 
 class RecordReader {
@@ -190,6 +194,7 @@ class RecordReader {
 
   ReaderTotals totals_;
   bool started_ = false;
+  bool nulFree_ = false;  ///< the item being assigned is RawItem::nulFree
   bool ended_ = false;
   bool havePending_ = false;
   RawItem pending_;  ///< one item of lookahead, to tell the trailer from data
