@@ -291,12 +291,20 @@ class AiConnector final : public Connector, public Sink {
       const std::string* heading = rec.find(recordHeading_);
       p.heading = heading && !heading->empty() ? *heading : *key;
       for (std::size_t i = 0; i < rec.size(); ++i) {
-        // The key too: it is shown with the answer as its source.
-        const auto found = pii::scan(rec.value(i));
-        if (!found.empty())
+        // A number that identifies a person never becomes knowledge (the
+        // key neither: it is shown as the answer's source). A phone number,
+        // an address or a postal code may be the city's own (a counter's):
+        // kept, and masked on the way to the model like a page's.
+        const std::string* kind = nullptr;
+        static const std::string kIdentifier = "mynumber or resident-code", kCard = "residence-card";
+        if (host_->looksLikeIdentifier(rec.value(i))) kind = &kIdentifier;
+        for (const pii::Finding& f : pii::scan(rec.value(i)))
+          if (f.kind == pii::Kind::MyNumber || f.kind == pii::Kind::ResidentCode) kind = &kIdentifier;
+          else if (f.kind == pii::Kind::ResidenceCard) kind = &kCard;
+        if (kind)
           return Outcome::error("route '" + batch.route + "': record " + std::to_string(r + 1) + ", field '" +
-                                rec.name(i) + "' holds what looks like personal data (" +
-                                pii::kindName(found.front().kind) + "): not given to a generative AI");
+                                rec.name(i) + "' holds what looks like a personal identifier (" + *kind +
+                                "): not given to a generative AI");
         if (rec.name(i) != recordHeading_ && rec.name(i) != recordKey_ && !rec.value(i).empty())
           p.text += rec.name(i) + ": " + rec.value(i) + "\n";
       }
