@@ -29,6 +29,7 @@
 #include "chat_client.h"
 #include "knowledge_index.h"
 #include "renkei/api.h"
+#include "renkei/json.h"
 #include "renkei/local_time.h"
 #include "renkei/sdk.h"
 #include "renkei/support/pii_guard.h"
@@ -83,11 +84,12 @@ const renkei_config_key kKeys[] = {
 const renkei_operator_verb kVerbs[] = {
     {"ask", "--connector --question --topic", 1, "--config F [--connector ID] --question TEXT [--topic T]",
      "one question the guarded way: the answer, its sources or the handoff, what was masked (not logged or counted)"},
-    {"stats", "--connector --from --to", 1, "--config F [--connector ID] [--from YYYY-MM-DD] [--to YYYY-MM-DD]",
+    {"stats", "--connector --from --to --format", 1,
+     "--config F [--connector ID] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format text|csv]",
      "questions per channel and topic, answered, handed off, refused, the handoff rate (default: the last 30 days)"},
-    {"log", "--connector --limit", 1, "--config F [--connector ID] [--limit N]",
+    {"log", "--connector --limit --format", 1, "--config F [--connector ID] [--limit N] [--format text|jsonl]",
      "the questions kept (masked, within log-retention), newest first: time, channel, topic, outcome, question, "
-     "answer, sources"},
+     "answer, sources (jsonl: one JSON object a line, for handing over)"},
 };
 
 /// YYYY-MM-DD of `ms` shifted by `offsetMinutes`.
@@ -482,23 +484,36 @@ class AiConnector final : public Connector, public Sink {
       return it == request.options.end() ? fallback : it->second;
     };
     const std::string from = opt("--from", dayOf(now - 29LL * 86'400'000, offset)), to = opt("--to", dayOf(now, offset));
-    if (!isDay(from) || !isDay(to)) {
+    const std::string format = opt("--format", "text");
+    if (!isDay(from) || !isDay(to) || (format != "text" && format != "csv")) {
       r.status = 2;
-      r.error = "--from and --to are days (YYYY-MM-DD)";
+      r.error = "--from and --to are days (YYYY-MM-DD); --format is text or csv";
       return r;
     }
+    const bool csv = format == "csv";
     try {
       const auto counts = log().counts(from, to);
       std::ostringstream out;
-      out << "questions from " << from << " to " << to << " (ai " << id_ << ")\n";
-      out << "channel\ttopic\tquestions\tanswered (with sources)\thanded off\tof which the model failed\trefused\thandoff rate\n";
+      if (csv)
+        out << "channel,topic,questions,answered,handed_off,model_failed,refused,handoff_rate_percent\n";
+      else
+        out << "questions from " << from << " to " << to << " (ai " << id_ << ")\n"
+            << "channel\ttopic\tquestions\tanswered (with sources)\thanded off\tof which the model failed\trefused\thandoff rate\n";
       AskCount total;
       for (const AskCount& c : counts) {
         const auto line = [&](const AskCount& x, const std::string& channel, const std::string& topic) {
           char rate[16];
-          std::snprintf(rate, sizeof rate, "%.1f %%", x.questions ? 100.0 * static_cast<double>(x.handedOff) / static_cast<double>(x.questions) : 0.0);
-          out << channel << "\t" << topic << "\t" << x.questions << "\t" << x.answered << "\t" << x.handedOff << "\t"
-              << x.modelFailed << "\t" << x.refused << "\t" << rate << "\n";
+          std::snprintf(rate, sizeof rate, csv ? "%.1f" : "%.1f %%",
+                        x.questions ? 100.0 * static_cast<double>(x.handedOff) / static_cast<double>(x.questions) : 0.0);
+          const char* sep = csv ? "," : "\t";
+          const auto field = [&](const std::string& s) {
+            if (!csv) return s;
+            std::string q = "\"";
+            for (char ch : s) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+            return q + "\"";
+          };
+          out << field(channel) << sep << field(topic) << sep << x.questions << sep << x.answered << sep << x.handedOff
+              << sep << x.modelFailed << sep << x.refused << sep << rate << "\n";
         };
         line(c, c.channel, c.topic.empty() ? "(none)" : c.topic);
         total.questions += c.questions;
@@ -508,7 +523,7 @@ class AiConnector final : public Connector, public Sink {
         total.refused += c.refused;
         if (&c == &counts.back()) line(total, "all", "all");
       }
-      if (counts.empty()) out << "(no questions)\n";
+      if (counts.empty() && !csv) out << "(no questions)\n";
       r.output = out.str();
     } catch (const std::exception& e) {
       r.status = 1;
@@ -533,6 +548,13 @@ class AiConnector final : public Connector, public Sink {
         return r;
       }
     }
+    const auto f = request.options.find("--format");
+    const bool jsonl = f != request.options.end() && f->second == "jsonl";
+    if (f != request.options.end() && !jsonl && f->second != "text") {
+      r.status = 2;
+      r.error = "--format: text or jsonl";
+      return r;
+    }
     const auto oneLine = [](std::string s) {
       while (!s.empty() && s.back() == '\n') s.pop_back();
       for (std::size_t p = 0; (p = s.find('\n', p)) != std::string::npos;) s.replace(p, 1, " ⏎ ");
@@ -541,6 +563,36 @@ class AiConnector final : public Connector, public Sink {
     try {
       std::ostringstream out;
       for (const LoggedAsk& a : log().recent(static_cast<std::size_t>(limit))) {
+        if (jsonl) {
+          std::string line = "{\"at\":";
+          appendJsonString(line, localTimeAt(a.atMs, host_->utcOffsetMinutes(a.atMs)));
+          line += ",\"at_ms\":" + std::to_string(a.atMs) + ",\"channel\":";
+          appendJsonString(line, a.channel);
+          line += ",\"topic\":";
+          appendJsonString(line, a.topic);
+          line += ",\"outcome\":";
+          appendJsonString(line, a.outcome);
+          line += ",\"caller\":";
+          appendJsonString(line, a.caller);
+          line += ",\"millis\":" + std::to_string(a.millis) + ",\"model_asked\":" + (a.modelCalled ? "true" : "false") +
+                  ",\"question\":";
+          appendJsonString(line, a.question);
+          line += ",\"answer\":";
+          appendJsonString(line, a.answer);
+          line += ",\"sources\":[";
+          std::istringstream sources(a.sources);
+          bool first = true;
+          for (std::string s; std::getline(sources, s);) {
+            if (s.empty()) continue;
+            line += first ? "" : ",";
+            appendJsonString(line, s);
+            first = false;
+          }
+          line += "],\"masked\":";
+          appendJsonString(line, a.masked);
+          out << line << "}\n";
+          continue;
+        }
         out << localTimeAt(a.atMs, host_->utcOffsetMinutes(a.atMs)) << "\t" << a.channel << "\t"
             << (a.topic.empty() ? "-" : a.topic) << "\t" << a.outcome << "\t" << a.caller << "\t" << a.millis
             << " ms\n  question: " << oneLine(a.question) << "\n  answer: " << oneLine(a.answer) << "\n";
@@ -548,7 +600,7 @@ class AiConnector final : public Connector, public Sink {
         if (!a.masked.empty()) out << "  masked: " << a.masked << "\n";
       }
       r.output = out.str();
-      if (r.output.empty()) r.output = "(no questions kept)\n";
+      if (r.output.empty() && !jsonl) r.output = "(no questions kept)\n";
     } catch (const std::exception& e) {
       r.status = 1;
       r.error = e.what();

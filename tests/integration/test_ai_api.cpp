@@ -294,6 +294,25 @@ BOOST_AUTO_TEST_CASE(staff_ask_on_the_api_and_get_cited_answers_handoffs_and_mas
   BOOST_TEST_REQUIRE(stats.exitCode == 0, stats.err);
   BOOST_TEST(stats.out.find("staff\tごみ\t2\t1\t1\t0\t0\t50.0 %") != std::string::npos, stats.out);
   BOOST_TEST(stats.out.find("all\tall\t3\t2\t1\t0\t0\t33.3 %") != std::string::npos, stats.out);
+  // Handed over in open formats (at contract end, or to the city's own
+  // analysis): JSON Lines and CSV, as masked as the text.
+  const auto jsonl = z.ai("lgwan", {"log", "--format", "jsonl"});
+  BOOST_TEST_REQUIRE(jsonl.exitCode == 0, jsonl.err);
+  BOOST_TEST(test::countLines(jsonl.out) == 3u, jsonl.out);
+  std::istringstream entries(jsonl.out);
+  for (std::string line; std::getline(entries, line);) {
+    auto o = Poco::JSON::Parser().parse(line).extract<Poco::JSON::Object::Ptr>();
+    BOOST_TEST(o->getValue<std::string>("channel") == "staff");
+    BOOST_TEST(o->getValue<std::string>("at").find("+09:00") != std::string::npos);
+    BOOST_TEST(o->getValue<std::string>("question").find("090-1234-5678") == std::string::npos);
+  }
+  BOOST_TEST(jsonl.out.find("〔電話番号1〕") != std::string::npos);
+  const auto csv = z.ai("lgwan", {"stats", "--format", "csv"});
+  BOOST_TEST_REQUIRE(csv.exitCode == 0, csv.err);
+  BOOST_TEST(csv.out.find("channel,topic,questions,answered,handed_off,model_failed,refused,handoff_rate_percent\n") == 0u,
+             csv.out);
+  BOOST_TEST(csv.out.find("\"staff\",\"ごみ\",2,1,1,0,0,50.0\n") != std::string::npos, csv.out);
+  BOOST_TEST(z.ai("lgwan", {"stats", "--format", "xml"}).exitCode == 2);
   const auto metrics = test::httpGet(z.adminPort, "/metrics");
   BOOST_TEST(metrics.body.find("renkei_ai_questions_total{channel=\"staff\",outcome=\"handoff\",plugin=\"navi\",topic=\"ごみ\"} 1") !=
              std::string::npos);
