@@ -32,6 +32,7 @@
 #include <regex>
 #include <thread>
 
+#include "renkei/support/calendar_file.h"
 #include "test_support.h"
 
 using namespace renkei;
@@ -180,8 +181,36 @@ struct Zones {
   }
 };
 
+/// The move the tests make: the next 21 December no more than a year away
+/// (the API refuses a move date more than a year from today), so that the
+/// deadlines run over 年末年始 in whatever year the suite runs, with the
+/// household's birth dates moved by as many years (the same ages).
+struct Move {
+  calendar::Date date;
+  std::string iso;
+  int shift = 0;  ///< years after the 2026 the fixtures were written for
+  /// `birth` (YYYY-MM-DD, as written for a move in 2026) moved by `shift` years.
+  std::string born(const std::string& birth) const {
+    return std::to_string(std::stoi(birth.substr(0, 4)) + shift) + birth.substr(4);
+  }
+};
+const Move& theMove() {
+  static const Move m = [] {
+    const std::time_t now = std::time(nullptr) + 9 * 3600;  // the city's day (Asia/Tokyo)
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    const int year = tm.tm_year + 1900 + ((tm.tm_mon == 11 && tm.tm_mday > 21) ? 1 : 0);
+    Move v;
+    v.date = calendar::Date{year, 12, 21};
+    v.iso = calendar::iso(v.date);
+    v.shift = year - 2026;
+    return v;
+  }();
+  return m;
+}
+
 std::string household(const std::string& name, const std::string& child, const std::string& birth,
-                      const std::string& address, const std::string& move = "2026-12-21") {
+                      const std::string& address, const std::string& move = ::theMove().iso) {
   return R"({"move_date":")" + move + R"(","address":")" + address +
          R"(","previous_address":"試験県例題市北町二丁目3番4号","members":[)"
          R"({"name":")" + name + R"(","kana":"シケン タロウ","birth":"1986-05-10","sex":"1","relationship":"世帯主"},)"
@@ -214,12 +243,21 @@ BOOST_AUTO_TEST_CASE(a_resident_walks_tennyu_with_a_child_and_the_counter_opens_
   BOOST_TEST(a.json()->getValue<bool>("done"));
   BOOST_TEST(a.json()->getValue<int>("progress") == 100);
   // The procedures, with deadlines as dates on the municipal calendar
-  // (moved on Monday 2026-12-21: 14 days end on 1/4, 15 on 1/5, past 年末年始).
+  // (moved on 21 December: 14 and 15 days end past 年末年始 — for 2026,
+  // Monday 12/21, on 1/4 and 1/5 — counted here on the same calendar file).
+  Diagnostics diags;
+  const auto cal = loadCalendar(source("config/calendar/demo-city.xml"), diags);
+  BOOST_REQUIRE(cal);
+  const std::string in14 = calendar::iso(cal->deadline(theMove().date, 14, calendar::Rule::Days)),
+                    in15 = calendar::iso(cal->deadline(theMove().date, 15, calendar::Rule::Days));
+  BOOST_TEST(in14 > std::to_string(theMove().date.year + 1) + "-01-03");  // never inside 年末年始
+  if (theMove().date.year == 2026) BOOST_TEST((in14 == "2027-01-04" && in15 == "2027-01-05"));
   auto r = z.call("POST", "/api/v1/sessions/" + id + "/result",
-                  R"({"move_date":"2026-12-21","members":[{"birth":"1986-05-10"},{"birth":"2019-04-01"}]})");
+                  R"({"move_date":")" + theMove().iso + R"(","members":[{"birth":")" + theMove().born("1986-05-10") +
+                      R"("},{"birth":")" + theMove().born("2019-04-01") + R"("}]})");
   BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
-  for (const std::string expected : {R"("id":"tennyu-todoke")", R"("deadline":"2027-01-04")", R"("id":"kokuho-kanyu")",
-                                     R"("id":"jidou-teate")", R"("deadline":"2027-01-05")", R"("id":"shugaku")",
+  for (const std::string& expected : std::vector<std::string>{R"("id":"tennyu-todoke")", R"("deadline":")" + in14 + "\"", R"("id":"kokuho-kanyu")",
+                                     R"("id":"jidou-teate")", R"("deadline":")" + in15 + "\"", R"("id":"shugaku")",
                                      R"("id":"kodomo-iryo")", "市民課 1番窓口", "本人確認書類"})
     BOOST_TEST(r.body.find(expected) != std::string::npos, expected << " in " << r.body);
   // The token, made with the public key only, opened once in LGWAN.
@@ -259,7 +297,8 @@ BOOST_AUTO_TEST_CASE(procedures_the_citys_records_may_add_are_listed_apart_witho
   auto atCounter = [&](int insured) {
     const std::string id = z.session("tenshutsu", {insured});
     auto r = z.call("POST", "/api/v1/sessions/" + id + "/result",
-                    R"({"move_date":"2026-12-21","members":[{"birth":"1986-05-10"},{"birth":"2024-04-01"}]})");
+                    R"({"move_date":")" + theMove().iso + R"(","members":[{"birth":")" + theMove().born("1986-05-10") +
+                        R"("},{"birth":")" + theMove().born("2024-04-01") + R"("}]})");
     BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
     std::set<std::string> ids;
     auto list = r.json()->getArray("at_counter");
@@ -316,7 +355,8 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_by_field_and_sessions_stay_bounded) {
   // Impossible and future dates, a missing item, an address outside the city.
   const std::vector<std::pair<std::string, std::string>> refused = {
       {household("試験 太郎", "試験 さくら", "2019-02-30", "架空県見本市中央一丁目1番1号"), "members[1].birth: not a day of the calendar"},
-      {household("試験 太郎", "試験 さくら", "2030-01-01", "架空県見本市中央一丁目1番1号"), "members[1].birth: in the future"},
+      {household("試験 太郎", "試験 さくら", std::to_string(theMove().date.year + 1) + "-12-31", "架空県見本市中央一丁目1番1号"),
+       "members[1].birth: in the future"},
       {household("", "試験 さくら", "2019-04-01", "架空県見本市中央一丁目1番1号"), "members[0].name: required"},
       {household("試験 太郎", "試験 さくら", "2019-04-01", "架空県よその市1番"), "address: not inside the municipality"},
   };
@@ -338,7 +378,7 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_by_field_and_sessions_stay_bounded) {
       members += std::string(i ? "," : "") + R"({"name":")" + kanji(i) + R"(","kana":")" + kanji(100 + i) +
                  R"(","birth":"1990-01-01","sex":"1"})";
     auto big = z.call("POST", "/api/v1/sessions/" + id + "/token",
-                      R"({"move_date":"2026-12-21","address":"架空県見本市中央一丁目1番1号","members":[)" + members + "]}");
+                      R"({"move_date":")" + theMove().iso + R"(","address":"架空県見本市中央一丁目1番1号","members":[)" + members + "]}");
     BOOST_TEST(big.status == 400, big.body);
     BOOST_TEST(big.body.find("does not fit one QR code") != std::string::npos, big.body);
   }
@@ -576,7 +616,7 @@ BOOST_AUTO_TEST_CASE(what_a_resident_typed_is_cleared_once_the_token_is_made) {
   const std::string id = z.session("tennyu", {1, 1, 2});
   // The request written with spaces after ':' — renkei's own JSON has none,
   // so a copy renkei made can be told from the raw request.
-  const std::string body = R"({"move_date": "2026-12-21", "address": "架空県見本市中央一丁目1番1号", "members": [)"
+  const std::string body = R"({"move_date": ")" + theMove().iso + R"(", "address": "架空県見本市中央一丁目1番1号", "members": [)"
                            R"({"name": "試験QZXWVU太郎", "kana": "シケン タロウ", "birth": "1986-05-10", "sex": "1"}]})";
   auto t = z.call("POST", "/api/v1/sessions/" + id + "/token", body);
   BOOST_TEST_REQUIRE(t.status == 200, t.body);
