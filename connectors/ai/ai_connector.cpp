@@ -32,6 +32,7 @@
 #include "renkei/json.h"
 #include "renkei/local_time.h"
 #include "renkei/sdk.h"
+#include "renkei/support/calendar.h"
 #include "renkei/support/pii_guard.h"
 #include "renkei/support/worker.h"
 #include "renkei/text.h"
@@ -92,14 +93,10 @@ const renkei_operator_verb kVerbs[] = {
      "answer, sources (jsonl: one JSON object a line, for handing over)"},
 };
 
-/// YYYY-MM-DD of `ms` shifted by `offsetMinutes`.
+/// YYYY-MM-DD of `ms` in the zone `offsetMinutes` east of UTC.
 std::string dayOf(std::int64_t ms, std::int64_t offsetMinutes) {
-  const std::time_t t = static_cast<std::time_t>(ms / 1000 + offsetMinutes * 60);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
+  const std::int64_t local = ms + offsetMinutes * 60'000;
+  return calendar::iso(calendar::fromDays(local >= 0 ? local / 86'400'000 : (local - 86'399'999) / 86'400'000));
 }
 
 /// "30 days", "12 hours", "90 s": a duration as the log says it.
@@ -108,13 +105,6 @@ std::string durationText(std::chrono::milliseconds d) {
   if (ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + " days";
   if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + " hours";
   return std::to_string(ms / 1000) + " s";
-}
-
-bool isDay(const std::string& s) {
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
-  for (std::size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u})
-    if (s[i] < '0' || s[i] > '9') return false;
-  return true;
 }
 
 /// What a caller may ask: UTF-8, no control characters but line ends and
@@ -485,7 +475,7 @@ class AiConnector final : public Connector, public Sink {
     };
     const std::string from = opt("--from", dayOf(now - 29LL * 86'400'000, offset)), to = opt("--to", dayOf(now, offset));
     const std::string format = opt("--format", "text");
-    if (!isDay(from) || !isDay(to) || (format != "text" && format != "csv")) {
+    if (!calendar::parseIso(from) || !calendar::parseIso(to) || (format != "text" && format != "csv")) {
       r.status = 2;
       r.error = "--from and --to are days (YYYY-MM-DD); --format is text or csv";
       return r;
@@ -506,12 +496,7 @@ class AiConnector final : public Connector, public Sink {
           std::snprintf(rate, sizeof rate, csv ? "%.1f" : "%.1f %%",
                         x.questions ? 100.0 * static_cast<double>(x.handedOff) / static_cast<double>(x.questions) : 0.0);
           const char* sep = csv ? "," : "\t";
-          const auto field = [&](const std::string& s) {
-            if (!csv) return s;
-            std::string q = "\"";
-            for (char ch : s) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-            return q + "\"";
-          };
+          const auto field = [&](const std::string& s) { return csv ? csvCell(s) : s; };
           out << field(channel) << sep << field(topic) << sep << x.questions << sep << x.answered << sep << x.handedOff
               << sep << x.modelFailed << sep << x.refused << sep << rate << "\n";
         };
@@ -538,15 +523,13 @@ class AiConnector final : public Connector, public Sink {
     OperatorResult r;
     std::int64_t limit = 50;
     if (const auto it = request.options.find("--limit"); it != request.options.end()) {
-      try {
-        std::size_t used = 0;
-        limit = std::stoll(it->second, &used);
-        if (used != it->second.size() || limit < 1 || limit > 100000) throw std::invalid_argument("range");
-      } catch (const std::exception&) {
+      const auto n = parseWholeNumber(it->second, 1, 100'000);
+      if (!n) {
         r.status = 2;
-        r.error = "--limit: a number from 1 to 100000";
+        r.error = "--limit: " + wholeNumberRange(1, 100'000);
         return r;
       }
+      limit = *n;
     }
     const auto f = request.options.find("--format");
     const bool jsonl = f != request.options.end() && f->second == "jsonl";

@@ -69,7 +69,9 @@ const renkei_config_key kKeys[] = {
     {"assistant", "string", nullptr, 0,
      "The ai connector (its id) that answers the page's question box from the city's knowledge; not set: no question "
      "box."},
-    {"ask-rate", "int", "6", 0, "Questions one client address may ask the assistant per minute (1-600)."},
+    {"ask-rate", "int", "6", 0,
+     "Questions one client address may ask the assistant per minute (1-600). Kiosks behind one address share it: "
+     "give them more."},
     {"address", "string", "127.0.0.1", 0, "Where the API listens."},
     {"port", "int", "8443", 0, "The API's port (0: any free port, logged)."},
     {"certificate", "path", nullptr, 1, "The API's TLS certificate chain (PEM)."},
@@ -295,8 +297,12 @@ class Concierge {
   /// JSON errors; a failure after it is an "error" event.
   std::string ask(const Poco::JSON::Object::Ptr& request, const std::string& address, HTTPServerResponse* streamTo) {
     if (!assistant) throw ApiError{HTTPResponse::HTTP_NOT_FOUND, "this page has no question box (the assistant key)"};
-    if (!askRate->allow(address))
+    if (!askRate->allow(address)) {
+      host->metrics()
+          .counter("renkei_concierge_asks_refused_total", "Questions refused by ask-rate (429), per address limit")
+          .add();
       throw ApiError{HTTPResponse::HTTP_TOO_MANY_REQUESTS, "too many questions from this address; wait a minute"};
+    }
     AssistantQuestion q;
     Wiped wiped{{&q.text}};
     q.text = field(request, "", "question", true, 400);

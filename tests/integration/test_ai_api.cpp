@@ -59,7 +59,7 @@ struct Http {
 struct Zones {
   test::TempDir dir;
   test::Child model, internet, lgwan;
-  int modelPort = test::freePort(), conciergePort = 0, apiPort = 0, adminPort = 0;
+  int modelPort = test::freePort(), conciergePort = 0, apiPort = 0, adminPort = 0, netAdminPort = 0;
   Poco::Net::Context::Ptr tls;
 
   std::string aiKeys(const std::string& mode, const std::string& extra) const {
@@ -106,6 +106,7 @@ struct Zones {
     test::writeFile(dir / "internet/config.xml", R"(<renkei xmlns="urn:renkei:config:1" instance="net" zone="internet" time-zone="Asia/Tokyo">
   <pipeline poll-interval="200ms"/>
   <store driver="sqlite" path="renkei.db"/>
+  <admin address="127.0.0.1" port="0"/>
   <calendar file=")" + s + R"(/calendar/demo-city.xml"/>
   <connector id="guide-in" plugin="file"><directory>)" + (dir / "guide").string() + R"(</directory></connector>
   <connector id="resident-ai" plugin="ai">
@@ -139,7 +140,8 @@ struct Zones {
           if (!conciergePort && std::regex_search(in, x, concierge)) conciergePort = std::stoi(x[1]);
           if (!apiPort && std::regex_search(lg, x, api)) apiPort = std::stoi(x[1]);
           if (!adminPort && std::regex_search(lg, x, admin)) adminPort = std::stoi(x[1]);
-          return conciergePort && apiPort && adminPort;
+          if (!netAdminPort && std::regex_search(in, x, admin)) netAdminPort = std::stoi(x[1]);
+          return conciergePort && apiPort && adminPort && netAdminPort;
         },
         30);
     BOOST_REQUIRE_MESSAGE(up, test::textOf(internet.err) + test::textOf(lgwan.err));
@@ -311,8 +313,10 @@ BOOST_AUTO_TEST_CASE(staff_ask_on_the_api_and_get_cited_answers_handoffs_and_mas
   BOOST_TEST_REQUIRE(csv.exitCode == 0, csv.err);
   BOOST_TEST(csv.out.find("channel,topic,questions,answered,handed_off,model_failed,refused,handoff_rate_percent\n") == 0u,
              csv.out);
-  BOOST_TEST(csv.out.find("\"staff\",\"ごみ\",2,1,1,0,0,50.0\n") != std::string::npos, csv.out);
+  BOOST_TEST(csv.out.find("\nstaff,ごみ,2,1,1,0,0,50.0\n") != std::string::npos, csv.out);
   BOOST_TEST(z.ai("lgwan", {"stats", "--format", "xml"}).exitCode == 2);
+  BOOST_TEST(z.ai("lgwan", {"stats", "--from", "2026-02-30"}).exitCode == 2);  // not a day of the calendar
+  BOOST_TEST(z.ai("lgwan", {"log", "--limit", "1e3"}).exitCode == 2);
   const auto metrics = test::httpGet(z.adminPort, "/metrics");
   BOOST_TEST(metrics.body.find("renkei_ai_questions_total{channel=\"staff\",outcome=\"handoff\",plugin=\"navi\",topic=\"ごみ\"} 1") !=
              std::string::npos);
@@ -364,6 +368,8 @@ BOOST_AUTO_TEST_CASE(the_concierge_question_box_answers_with_sources_and_hands_o
   int limited = 0;
   for (int i = 0; i < 40 && !limited; ++i) limited = z.askConcierge("温泉").status == 429 ? 1 : 0;
   BOOST_TEST(limited == 1);
+  BOOST_TEST(test::httpGet(z.netAdminPort, "/metrics").body.find("renkei_concierge_asks_refused_total{plugin=\"concierge\"} 1") !=
+             std::string::npos);
 
   const auto stats = z.ai("internet", {"stats"});
   BOOST_TEST(stats.out.find("resident\t税\t1\t0\t1") != std::string::npos, stats.out);

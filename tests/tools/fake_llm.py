@@ -21,6 +21,7 @@ part of the path chooses how it behaves:
 import argparse
 import http.server
 import json
+import os
 import ssl
 import sys
 import time
@@ -46,7 +47,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length)
         mode = self.path.strip("/").split("/")[0]
-        with open(self.server.record, "a", encoding="utf-8") as f:
+        # What it received stays the test's own (0600), as renkei's files do.
+        with open(os.open(self.server.record, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8") as f:
             f.write(json.dumps({"path": self.path, "authorization": self.headers.get("Authorization", ""),
                                 "body": json.loads(body)}, ensure_ascii=False) + "\n")
         request = json.loads(body)
