@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 
 #include "renkei/support/diagnostics.h"
@@ -155,6 +156,45 @@ BOOST_AUTO_TEST_CASE(json_lines_escape_controls_and_keep_japanese) {
   std::string out;
   appendJsonLine(out, r);
   BOOST_TEST(out == "{\"氏名\":\"山田\\t太郎\",\"note\":\"say \\\"hi\\\"\\\\\\u0001\"}\n");
+}
+
+// The writer looks at words, not bytes (short values in overlapping words,
+// the tail in a word ending at the end): against a byte-at-a-time reference,
+// every length up to 24 with each byte that needs an escape at each place.
+BOOST_AUTO_TEST_CASE(json_string_writer_matches_a_byte_at_a_time_reference) {
+  auto reference = [](std::string_view text) {
+    std::string out = "\"";
+    for (unsigned char c : text) {
+      if (c == '"') out += "\\\"";
+      else if (c == '\\') out += "\\\\";
+      else if (c == '\n') out += "\\n";
+      else if (c == '\r') out += "\\r";
+      else if (c == '\t') out += "\\t";
+      else if (c == '\b') out += "\\b";
+      else if (c == '\f') out += "\\f";
+      else if (c < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      } else out.push_back(static_cast<char>(c));
+    }
+    return out + "\"";
+  };
+  const std::string filler = "ab山田cd1985-03-12xyz太郎q";  // ASCII and UTF-8, nothing to escape
+  int mismatches = 0;
+  for (std::size_t n = 0; n <= 24; ++n) {
+    const std::string clean = filler.substr(0, n);
+    if (jsonQuoted(clean) != reference(clean)) ++mismatches;
+    for (std::size_t at = 0; at < n; ++at)
+      for (char special : {'"', '\\', '\n', '\x01', '\x1f', '\0'}) {
+        std::string text = clean;
+        text[at] = special;
+        if (jsonQuoted(text) != reference(text)) ++mismatches;
+      }
+  }
+  BOOST_TEST(mismatches == 0);
+  // Bytes around 0x20, '"' and '\\' that need no escape stay as they are.
+  BOOST_TEST(jsonQuoted(" !#[]~\x7f") == "\" !#[]~\x7f\"");
 }
 
 // The store keeps batches as arrays of values; targets get objects. The
