@@ -35,7 +35,8 @@ inline std::uint64_t load8(const char* p) {
 /// Japanese included, is copied as is, a word at a time: most values are
 /// short (codes, dates, names), so a value below eight bytes is looked at in
 /// two overlapping words and its tail in one word ending where it ends.
-inline char* writeJsonString(char* o, std::string_view text) {
+/// Always inlined: record writers call it once per value.
+[[gnu::always_inline]] inline char* writeJsonString(char* o, std::string_view text) {
   using namespace json_detail;
   static constexpr char kHex[] = "0123456789abcdef";
   *o++ = '"';

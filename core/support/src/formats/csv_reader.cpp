@@ -23,32 +23,33 @@ std::string joinNames(const std::vector<std::string>& names) {
 }
 
 // Finds `c` in [p, end), eight bytes at a time (fields are short, so this
-// beats a memchr call per field), and notes whether a line feed came before
-// it, so line numbers are counted only in the rare fields that hold one.
-inline const char* findByte(const char* p, const char* end, char c, bool& sawNewline) {
+// beats a memchr call per field).
+inline const char* findByte(const char* p, const char* end, char c) {
   constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
   const std::uint64_t pattern = kOnes * static_cast<unsigned char>(c);
-  const std::uint64_t newline = kOnes * '\n';
   while (end - p >= 8) {
     std::uint64_t w;
     std::memcpy(&w, p, 8);
-    const std::uint64_t x = w ^ pattern, y = w ^ newline;
-    const std::uint64_t match = (x - kOnes) & ~x & kHigh;
+    const std::uint64_t x = w ^ pattern;
     // The lowest flagged byte is exact; flags above it may be borrows.
-    if (match) {
-      const int at = std::countr_zero(match) >> 3;
-      const std::uint64_t lf = (y - kOnes) & ~y & kHigh;
-      if (lf && (std::countr_zero(lf) >> 3) < at) sawNewline = true;
-      return p + at;
-    }
-    if ((y - kOnes) & ~y & kHigh) sawNewline = true;
+    if (const std::uint64_t match = (x - kOnes) & ~x & kHigh) return p + (std::countr_zero(match) >> 3);
     p += 8;
   }
-  for (; p < end; ++p) {
+  for (; p < end; ++p)
     if (*p == c) return p;
-    if (*p == '\n') sawNewline = true;
-  }
   return nullptr;
+}
+
+// Line feeds in [p, end): a record's lines are counted once it is split
+// (its own end and any inside quoted fields), not while its fields are
+// searched.
+inline std::uint64_t countNewlines(const char* p, const char* end) {
+  std::uint64_t lines = 0;
+  while (p < end && (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p))))) {
+    ++lines;
+    ++p;
+  }
+  return lines;
 }
 
 class CsvReader final : public BufferReader {
@@ -131,11 +132,10 @@ class CsvReader final : public BufferReader {
         const std::size_t open = pos_;
         std::size_t p = pos_ + 1;
         bool doubled = false;
-        bool sawNewline = false;
         for (;;) {
-          const char* q = findByte(d + p, d + n, quote, sawNewline);
+          const char* q = findByte(d + p, d + n, quote);
           if (!q) {
-            fail(open, line_, "unterminated quoted field (record " + std::to_string(records_ + 1) +
+            fail(open, line_ + countNewlines(d + item.offset, d + open), "unterminated quoted field (record " + std::to_string(records_ + 1) +
                                   ", field " + std::to_string(item.slices.size() + 1) + ") runs to the end of the file");
             return false;
           }
@@ -145,9 +145,7 @@ class CsvReader final : public BufferReader {
             p = at + 2;
             continue;
           }
-          const std::string_view value(d + open + 1, at - open - 1);
-          if (sawNewline) line_ += static_cast<std::uint64_t>(std::count(value.begin(), value.end(), '\n'));
-          item.slices.push_back(value);
+          item.slices.push_back(std::string_view(d + open + 1, at - open - 1));
           item.doubledQuotes.push_back(doubled);
           pos_ = at + 1;
           break;
@@ -190,9 +188,9 @@ class CsvReader final : public BufferReader {
           item.error = "line ends with LF alone; the layout says CRLF";
         ++pos_;
       }
-      ++line_;
       break;
     }
+    line_ += countNewlines(d + item.offset, d + pos_);
     if (layout_.newline == Newline::Lf && item.error.empty() && pos_ >= 2 && d[pos_ - 1] == '\n' && d[pos_ - 2] == '\r')
       item.error = "line ends with CRLF; the layout says LF";
     item.nulFree = nulStandsAlone_ && !std::memchr(d + item.offset, 0, pos_ - item.offset);

@@ -93,13 +93,9 @@ std::string RecordReader::cp932Hint(std::string_view raw) const {
   return "; these bytes are valid windows-31j (CP932): if the file is CP932, write encoding=\"windows-31j\"";
 }
 
-void RecordReader::decodeField(std::string_view raw, std::size_t fileOffset, const LayoutField& field,
-                               RawRecord& record, std::size_t index) const {
-  const std::size_t start = record.arena.size();
-  char* out = record.arena.reserveMore(text::Codec::decodeBound(raw.size()));
-  text::CodecStats stats;
-  record.arena.commit(layout_.codec->decodeInto(raw, out, stats, fileOffset));
-  record.spans[index] = {start, record.arena.size() - start};
+void RecordReader::checkDecoded(std::string_view raw, const LayoutField& field, RawRecord& record,
+                                std::size_t index, const text::CodecStats& stats) const {
+  const std::size_t start = record.spans[index].first;
   // The rule for NUL, the same in every format: a value holding U+0000
   // rejects its record (it would cut the value short in C-string consumers
   // and hide what follows it from people). Named, never shown.

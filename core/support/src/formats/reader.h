@@ -174,9 +174,20 @@ class RecordReader {
   /// A hint for an invalid shift_jis field that windows-31j reads (or "").
   std::string cp932Hint(std::string_view raw) const;
   /// Decodes raw bytes of field `index` onto the end of the record's arena
-  /// (codec, invalid bytes, gaiji) and sets its span.
+  /// (codec, invalid bytes, gaiji) and sets its span. Inline: it runs once
+  /// per value; what is rare (NUL, invalid bytes, 外字) is out of line.
   void decodeField(std::string_view raw, std::size_t fileOffset, const LayoutField& field, RawRecord& record,
-                   std::size_t index) const;
+                   std::size_t index) const {
+    const std::size_t start = record.arena.size();
+    char* out = record.arena.reserveMore(text::Codec::decodeBound(raw.size()));
+    text::CodecStats stats;
+    record.arena.commit(layout_.codec->decodeInto(raw, out, stats, fileOffset));
+    record.spans[index] = {start, record.arena.size() - start};
+    if (!nulFree_ || stats.invalid || stats.privateUse) checkDecoded(raw, field, record, index, stats);
+  }
+  /// decodeField's rules for a value just decoded: NUL, invalid bytes, 外字.
+  void checkDecoded(std::string_view raw, const LayoutField& field, RawRecord& record, std::size_t index,
+                    const text::CodecStats& stats) const;
   /// Applies the gaiji table to a value already in the record.
   void applyGaijiTo(RawRecord& record, std::size_t index) const;
 
@@ -188,13 +199,13 @@ class RecordReader {
   const Layout& layout_;
   std::optional<FileError> error_;
   std::vector<std::uint8_t> mask_;
+  bool nulFree_ = false;  ///< the item being assigned is RawItem::nulFree
 
  private:
   bool readControl(const ControlRecord& control, const char* what, RawRecord& scratch, const RawItem& item);
 
   ReaderTotals totals_;
   bool started_ = false;
-  bool nulFree_ = false;  ///< the item being assigned is RawItem::nulFree
   bool ended_ = false;
   bool havePending_ = false;
   RawItem pending_;  ///< one item of lookahead, to tell the trailer from data

@@ -142,6 +142,11 @@ class MappingCompiler {
       else if (element == "check") check(c, lineOf(c));
       else if (element == "field") field(c, lineOf(c));
     }
+    for (CompiledField& f : mapping->fields) {
+      f.zoneAllowed = zoneAllows(mapping->zone, f.pii);
+      f.plain = f.from >= 0 && f.steps.empty() && !f.codes && !f.pattern && !f.defaultValue && !f.scanContent &&
+                f.zoneAllowed;
+    }
     return mapping;
   }
 
@@ -519,6 +524,12 @@ void Mapper::map(const formats::RawRecord& in, MappedRecord& out) {
   const TransformContext context{&source_};
   for (std::size_t i = 0; i < m.fields.size(); ++i) {
     const CompiledField& f = m.fields[i];
+    if (f.plain) {  // what the steps below would do with nothing to apply
+      const std::string_view v = source_[static_cast<std::size_t>(f.from)];
+      out.values[i] = v;
+      if (f.required && v.empty()) out.reasons.push_back("required:" + f.to);
+      continue;
+    }
     std::string_view v = f.from >= 0 ? source_[static_cast<std::size_t>(f.from)] : std::string_view(f.literal);
     // The failed step's name (views into the compiled mapping), or empty.
     std::string_view failed;
@@ -563,7 +574,7 @@ void Mapper::map(const formats::RawRecord& in, MappedRecord& out) {
     }
     out.values[i] = v;
     // The zone guard again at run time, and the content scan for the internet zone.
-    if (!zoneAllows(m.zone, f.pii)) out.reasons.push_back("zone:" + f.to);
+    if (!f.zoneAllowed) out.reasons.push_back("zone:" + f.to);
     if (f.scanContent && !(f.patternExempt && matched) && !v.empty() && looksLikeIdentifier(v))
       out.reasons.push_back("pii-scan:" + f.to);
   }
