@@ -17,10 +17,12 @@ inline constexpr std::size_t jsonStringBound(std::size_t n) { return n * 6 + 2; 
 namespace json_detail {
 constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
 /// Non-zero when one of the eight bytes of `w` needs an escape in JSON
-/// (below 0x20, '"' or '\\'); exact as to whether any does.
+/// (below 0x20, '"' or '\\'); exact as to whether any does. Three "has a
+/// byte below" tests, (x - k) & ~x & kHigh, share their ~x & kHigh: x is w
+/// with bits below the top one flipped, so its top bits are w's.
 inline std::uint64_t specialBytes(std::uint64_t w) {
   const std::uint64_t q = w ^ (kOnes * '"'), b = w ^ (kOnes * '\\');
-  return ((w - kOnes * 0x20) & ~w & kHigh) | ((q - kOnes) & ~q & kHigh) | ((b - kOnes) & ~b & kHigh);
+  return ((w - kOnes * 0x20) | (q - kOnes) | (b - kOnes)) & ~w & kHigh;
 }
 inline std::uint64_t load8(const char* p) {
   std::uint64_t w;

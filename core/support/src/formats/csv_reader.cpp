@@ -76,16 +76,23 @@ class CsvReader final : public BufferReader {
                               std::to_string(item.slices.size()));
       return;
     }
-    for (std::size_t i = 0; i < fields.size(); ++i) {
-      if (!wanted(fields, i)) continue;
-      const std::string_view raw = item.slices[i];
-      if (raw.size() > layout_.maxFieldBytes) {
+    // Locals for what each value would otherwise reload: decoding stores
+    // bytes, which may alias members.
+    const std::size_t count = fields.size(), maxFieldBytes = layout_.maxFieldBytes;
+    const std::string_view* slices = item.slices.data();
+    const std::uint8_t* doubled = item.doubledQuotes.data();
+    const std::uint8_t* mask = mask_.empty() || &fields != &layout_.fields ? nullptr : mask_.data();
+    const char* base = data_.data();
+    for (std::size_t i = 0; i < count; ++i) {
+      if (mask && !mask[i]) continue;
+      const std::string_view raw = slices[i];
+      if (raw.size() > maxFieldBytes) {
         record.errors.push_back("field '" + fields[i].name + "' is " + std::to_string(raw.size()) +
-                                " bytes, more than max-field-bytes (" + std::to_string(layout_.maxFieldBytes) + ")");
+                                " bytes, more than max-field-bytes (" + std::to_string(maxFieldBytes) + ")");
         continue;
       }
-      decodeField(raw, static_cast<std::size_t>(raw.data() - data_.data()), fields[i], record, i);
-      if (item.doubledQuotes[i]) collapseQuotes(record, i);
+      decodeField(raw, static_cast<std::size_t>(raw.data() - base), fields[i], record, i);
+      if (doubled[i]) collapseQuotes(record, i);
     }
   }
 
@@ -111,32 +118,44 @@ class CsvReader final : public BufferReader {
   bool parse(RawItem& item) {
     const char* d = data_.data();
     const std::size_t n = data_.size();
+    // The position is kept in a local while the record is split: stores into
+    // the item's byte vectors may alias members, so a member would be
+    // reloaded after each one.
+    std::size_t pos = pos_;
     // Blank lines between records carry nothing; a vendor's trailing blank
     // line is common.
-    while (pos_ < n && (d[pos_] == '\n' || (d[pos_] == '\r' && pos_ + 1 < n && d[pos_ + 1] == '\n'))) {
-      pos_ += d[pos_] == '\r' ? 2 : 1;
+    while (pos < n && (d[pos] == '\n' || (d[pos] == '\r' && pos + 1 < n && d[pos + 1] == '\n'))) {
+      pos += d[pos] == '\r' ? 2 : 1;
       ++line_;
     }
-    if (pos_ >= n || (pos_ + 1 == n && d[pos_] == '\x1a')) return false;  // 0x1A: DOS end-of-file mark
-    item.offset = pos_;
+    pos_ = pos;
+    if (pos >= n || (pos + 1 == n && d[pos] == '\x1a')) return false;  // 0x1A: DOS end-of-file mark
+    item.offset = pos;
     item.line = line_;
     item.slices.clear();
     item.doubledQuotes.clear();
     item.error.clear();
     const char delim = layout_.delimiter;
     const char quote = layout_.quote;
-    releaseBefore(pos_);
+    const std::size_t maxRecordBytes = layout_.maxRecordBytes;
+    const std::size_t recordStart = pos;
+    releaseBefore(pos);
+    auto atEnd = [&](std::size_t p) {
+      return p >= n || d[p] == delim || d[p] == '\n' || (d[p] == '\r' && p + 1 < n && d[p + 1] == '\n');
+    };
     for (;;) {
-      std::size_t fieldStart = pos_;
-      if (pos_ < n && d[pos_] == quote) {
-        const std::size_t open = pos_;
-        std::size_t p = pos_ + 1;
+      const std::size_t fieldStart = pos;
+      if (pos < n && d[pos] == quote) {
+        const std::size_t open = pos;
+        std::size_t p = pos + 1;
         bool doubled = false;
         for (;;) {
           const char* q = findByte(d + p, d + n, quote);
           if (!q) {
-            fail(open, line_ + countNewlines(d + item.offset, d + open), "unterminated quoted field (record " + std::to_string(records_ + 1) +
-                                  ", field " + std::to_string(item.slices.size() + 1) + ") runs to the end of the file");
+            fail(open, line_ + countNewlines(d + recordStart, d + open), "unterminated quoted field (record " +
+                                  std::to_string(records_ + 1) + ", field " + std::to_string(item.slices.size() + 1) +
+                                  ") runs to the end of the file");
+            pos_ = pos;
             return false;
           }
           const std::size_t at = static_cast<std::size_t>(q - d);
@@ -147,19 +166,16 @@ class CsvReader final : public BufferReader {
           }
           item.slices.push_back(std::string_view(d + open + 1, at - open - 1));
           item.doubledQuotes.push_back(doubled);
-          pos_ = at + 1;
+          pos = at + 1;
           break;
         }
-        auto atEnd = [&](std::size_t p) {
-          return p >= n || d[p] == delim || d[p] == '\n' || (d[p] == '\r' && p + 1 < n && d[p + 1] == '\n');
-        };
-        if (!atEnd(pos_)) {
+        if (!atEnd(pos)) {
           if (item.error.empty())
             item.error = "text after the closing quote of field " + std::to_string(item.slices.size());
-          while (!atEnd(pos_)) ++pos_;
+          while (!atEnd(pos)) ++pos;
         }
       } else {
-        std::size_t p = pos_;
+        std::size_t p = pos;
         while (p < n && d[p] != delim && d[p] != '\n' && d[p] != '\r') ++p;
         // A CR not followed by LF is data, not a line end.
         while (p < n && d[p] == '\r' && !(p + 1 < n && d[p + 1] == '\n')) {
@@ -171,29 +187,30 @@ class CsvReader final : public BufferReader {
           item.error = "a quote inside unquoted field " + std::to_string(item.slices.size() + 1);
         item.slices.push_back(value);
         item.doubledQuotes.push_back(false);
-        pos_ = p;
+        pos = p;
       }
-      if (pos_ - item.offset > layout_.maxRecordBytes && item.error.empty())
-        item.error = "record is longer than max-record-bytes (" + std::to_string(layout_.maxRecordBytes) + ")";
-      if (pos_ >= n) break;
-      if (d[pos_] == delim) {
-        ++pos_;
+      if (pos - recordStart > maxRecordBytes && item.error.empty())
+        item.error = "record is longer than max-record-bytes (" + std::to_string(maxRecordBytes) + ")";
+      if (pos >= n) break;
+      if (d[pos] == delim) {
+        ++pos;
         continue;
       }
       // A line end closes the record.
-      if (d[pos_] == '\r') {
-        pos_ += 2;  // the CR here is always followed by LF (see above)
+      if (d[pos] == '\r') {
+        pos += 2;  // the CR here is always followed by LF (see above)
       } else {
         if (layout_.newline == Newline::Crlf && item.error.empty())
           item.error = "line ends with LF alone; the layout says CRLF";
-        ++pos_;
+        ++pos;
       }
       break;
     }
-    line_ += countNewlines(d + item.offset, d + pos_);
-    if (layout_.newline == Newline::Lf && item.error.empty() && pos_ >= 2 && d[pos_ - 1] == '\n' && d[pos_ - 2] == '\r')
+    pos_ = pos;
+    line_ += countNewlines(d + recordStart, d + pos);
+    if (layout_.newline == Newline::Lf && item.error.empty() && pos >= 2 && d[pos - 1] == '\n' && d[pos - 2] == '\r')
       item.error = "line ends with CRLF; the layout says LF";
-    item.nulFree = nulStandsAlone_ && !std::memchr(d + item.offset, 0, pos_ - item.offset);
+    item.nulFree = nulStandsAlone_ && !std::memchr(d + recordStart, 0, pos - recordStart);
     ++records_;
     return true;
   }

@@ -14,16 +14,24 @@ JsonLinesWriter::JsonLinesWriter(const std::vector<std::string>& names) {
     std::string key = i ? "," : "{";
     appendJsonString(key, names[i]);
     key.push_back(':');
-    keys_.push_back(std::move(key));
+    addKey(key);
   }
 }
 
 JsonLinesWriter JsonLinesWriter::arrays(std::size_t fields) {
   JsonLinesWriter w;
-  for (std::size_t i = 0; i < fields; ++i) w.keys_.push_back(i ? "," : "[");
+  for (std::size_t i = 0; i < fields; ++i) w.addKey(i ? "," : "[");
   w.open_ = '[';
   w.close_ = ']';
   return w;
+}
+
+void JsonLinesWriter::addKey(std::string_view key) {
+  keyBytes_.resize(keysTotal_);  // drops the spare bytes, put back below
+  keys_.emplace_back(static_cast<std::uint32_t>(keyBytes_.size()), static_cast<std::uint32_t>(key.size()));
+  keyBytes_ += key;
+  keysTotal_ += key.size();
+  keyBytes_.append(kKeyCopy, '\0');
 }
 
 void JsonLinesWriter::append(std::string& out, const RawRecord& record) const {
@@ -40,13 +48,18 @@ void JsonLinesWriter::append(ByteArena& out, const RawRecord& record) const {
 }
 
 void JsonLinesWriter::append(ByteArena& out, const std::vector<std::string_view>& values) const {
-  std::size_t bound = 3;
-  for (std::size_t i = 0; i < values.size(); ++i) bound += keys_[i].size() + jsonStringBound(values[i].size());
+  // Room: the keys, each value's worst case, the brackets and the line
+  // end, and kKeyCopy to spare for the fixed-size key moves.
+  std::size_t bound = keysTotal_ + 3 + kKeyCopy;
+  for (const std::string_view v : values) bound += jsonStringBound(v.size());
   char* o = out.reserveMore(bound);
   if (values.empty()) *o++ = open_;
+  const char* keys = keyBytes_.data();
   for (std::size_t i = 0; i < values.size(); ++i) {
-    std::memcpy(o, keys_[i].data(), keys_[i].size());
-    o += keys_[i].size();
+    const auto [at, size] = keys_[i];
+    if (size <= kKeyCopy) std::memcpy(o, keys + at, kKeyCopy);
+    else std::memcpy(o, keys + at, size);
+    o += size;
     o = writeJsonString(o, values[i]);
   }
   *o++ = close_;

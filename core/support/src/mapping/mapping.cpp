@@ -77,8 +77,14 @@ void CodeTable::seal() { std::sort(entries_.begin(), entries_.end()); }
 
 const std::string* CodeTable::find(std::string_view from) const {
   if (entries_.size() <= 16) {  // most code tables: a scan beats a binary search
-    for (const auto& e : entries_)
-      if (e.first.size() == from.size() && e.first == from) return &e.second;
+    // Codes are a few bytes: compared inline, not through a memcmp call each.
+    const std::size_t n = from.size();
+    for (const auto& e : entries_) {
+      if (e.first.size() != n) continue;
+      std::size_t i = 0;
+      while (i < n && e.first[i] == from[i]) ++i;
+      if (i == n) return &e.second;
+    }
     return nullptr;
   }
   auto it = std::lower_bound(entries_.begin(), entries_.end(), from,
@@ -535,7 +541,9 @@ void Mapper::map(const formats::RawRecord& in, MappedRecord& out) {
     std::string_view failed;
     if (!v.empty()) {
       for (std::size_t k = 0; k < f.steps.size(); ++k) {
-        std::string& target = (k % 2 == 0) ? a_ : b_;
+        // The last step writes the field's own buffer (no copy after); the
+        // ones before alternate between two scratch strings.
+        std::string& target = k + 1 == f.steps.size() ? out.buffers[i] : (k % 2 == 0) ? a_ : b_;
         target.clear();
         if (!f.steps[k]->apply(v, target, context)) {
           failed = f.stepNames[k];

@@ -175,6 +175,29 @@ class TableCodec final : public Codec {
           o += 8;
           i += 8;
         }
+        // Fewer than eight left (most values: codes, dates, flags): all
+        // ASCII to the end is seen in two overlapping loads and copied so.
+        if (const std::size_t rest = n - i; rest >= 2 && rest < 8) {
+          if (rest >= 4) {
+            std::uint32_t lo, hi;
+            std::memcpy(&lo, p + i, 4);
+            std::memcpy(&hi, p + n - 4, 4);
+            if (!((lo | hi) & 0x80808080u)) {
+              std::memcpy(o, &lo, 4);
+              std::memcpy(o + rest - 4, &hi, 4);
+              return o + rest;
+            }
+          } else {
+            std::uint16_t lo, hi;
+            std::memcpy(&lo, p + i, 2);
+            std::memcpy(&hi, p + n - 2, 2);
+            if (!((lo | hi) & 0x8080u)) {
+              std::memcpy(o, &lo, 2);
+              std::memcpy(o + rest - 2, &hi, 2);
+              return o + rest;
+            }
+          }
+        }
         while (i < n && p[i] < 0x80) *o++ = static_cast<char>(p[i++]);
         continue;
       }

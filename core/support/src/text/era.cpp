@@ -2,6 +2,7 @@
 #include "renkei/support/era.h"
 
 #include <cstdio>
+#include <cstring>
 
 namespace renkei::text {
 namespace {
@@ -52,13 +53,20 @@ bool fromEraInto(int index, int eraYear, int month, int day, const EraOptions& o
   if (key < startKey(index, o)) return false;
   if (index + 1 < kEraCount && key >= startKey(index + 1, o)) return false;
   if (key < dayKey(1873, 1, 1) && !o.allowLunisolar) return false;
-  char buf[10] = {static_cast<char>('0' + year / 1000 % 10), static_cast<char>('0' + year / 100 % 10),
-                  static_cast<char>('0' + year / 10 % 10),   static_cast<char>('0' + year % 10),
-                  '-',
-                  static_cast<char>('0' + month / 10),       static_cast<char>('0' + month % 10),
-                  '-',
-                  static_cast<char>('0' + day / 10),         static_cast<char>('0' + day % 10)};
-  out.assign(buf, sizeof buf);
+  // Two digits at a time from a table; written in place (a short string's
+  // own room), not assigned from a buffer.
+  static constexpr char kPairs[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+      "8081828384858687888990919293949596979899";
+  out.resize(10);
+  char* b = out.data();
+  std::memcpy(b, kPairs + 2 * (year / 100 % 100), 2);
+  std::memcpy(b + 2, kPairs + 2 * (year % 100), 2);
+  b[4] = '-';
+  std::memcpy(b + 5, kPairs + 2 * month, 2);
+  b[7] = '-';
+  std::memcpy(b + 8, kPairs + 2 * day, 2);
   return true;
 }
 
