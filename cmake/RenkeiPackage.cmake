@@ -9,8 +9,13 @@ include(GNUInstallDirs)
 set(RENKEI_LIBDIR "lib/renkei")
 
 set(CMAKE_INSTALL_RPATH "$ORIGIN/../${RENKEI_LIBDIR}")
+# renkei-runtime: what the package installs and nothing else (no tests,
+# fuzzers or benchmark tools): the host (which depends on every plugin), its
+# clients and helpers. scripts/demo builds this target alone.
+add_custom_target(renkei-runtime)
 foreach(target renkei renkei-window-client renkei-review-client renkei-pdf-pages)
   if(TARGET ${target})
+    add_dependencies(renkei-runtime ${target})
     set_target_properties(${target} PROPERTIES INSTALL_RPATH "$ORIGIN/../${RENKEI_LIBDIR}")
     install(TARGETS ${target} RUNTIME DESTINATION bin)
   endif()
