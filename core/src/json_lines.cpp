@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "renkei/json.h"
 #include "renkei/support/codec.h"
@@ -115,6 +116,22 @@ std::optional<std::vector<std::string>> parseNameArray(std::string_view json) {
 
 namespace {
 
+/// The first '"' in [p, end), eight bytes at a time.
+inline const char* findQuote(const char* p, const char* end) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  while (end - p >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    const std::uint64_t x = w ^ (kOnes * '"');
+    // The lowest flagged byte is exact; flags above it may be borrows.
+    if (const std::uint64_t match = (x - kOnes) & ~x & kHigh) return p + (__builtin_ctzll(match) >> 3);
+    p += 8;
+  }
+  for (; p < end; ++p)
+    if (*p == '"') return p;
+  return nullptr;
+}
+
 /// Calls `value(index, token)` for each string token of each line (token
 /// with its quotes, escapes untouched) and `line()` after each line.
 template <typename Value, typename Line>
@@ -134,12 +151,13 @@ std::optional<std::string> scanArrays(std::string_view text, std::size_t fields,
       for (;;) {
         if (i >= n || text[i] != '"') return bad();
         const std::size_t start = i++;
-        // The closing quote is the first one not escaped: memchr finds
-        // quotes fast; an odd run of backslashes before one escapes it.
+        // The closing quote is the first one not escaped: found a word at a
+        // time (values are short: a memchr call each cost more than the
+        // search); an odd run of backslashes before one escapes it.
         for (;;) {
-          const void* q = i < n ? std::memchr(text.data() + i, '"', n - i) : nullptr;
+          const char* q = findQuote(text.data() + i, text.data() + n);
           if (!q) return bad();
-          i = static_cast<std::size_t>(static_cast<const char*>(q) - text.data());
+          i = static_cast<std::size_t>(q - text.data());
           std::size_t slashes = 0;
           while (i - slashes > start + 1 && text[i - slashes - 1] == '\\') ++slashes;
           ++i;
@@ -169,28 +187,44 @@ std::optional<std::string> scanArrays(std::string_view text, std::size_t fields,
 }  // namespace
 
 std::optional<std::string> expandJsonArrays(std::string_view arrays, const FieldNames& names, std::string& out) {
-  std::vector<std::string> keys;
+  // The keys in one buffer with kCopy bytes to spare after the last, so a
+  // key or value up to kCopy bytes is moved in fixed-size pieces, not by a
+  // memcpy call per value (this runs for every value a sink receives).
+  constexpr std::size_t kCopy = 32;
+  std::string keyBytes;
+  std::vector<std::pair<std::size_t, std::size_t>> keys;  // (offset, size)
   for (std::size_t i = 0; i < names.size(); ++i) {
     std::string key = i ? "," : "{";
     appendJsonString(key, names[i]);
     key.push_back(':');
-    keys.push_back(std::move(key));
+    keys.emplace_back(keyBytes.size(), key.size());
+    keyBytes += key;
   }
+  const std::size_t keyTotal = keyBytes.size();
+  keyBytes.append(kCopy, '\0');
   // Exact room: every record gets every key, one '}' and the values as
-  // they are (an array line has '[' and the commas where keys go).
-  std::size_t lineCount = static_cast<std::size_t>(std::count(arrays.begin(), arrays.end(), '\n'));
+  // they are (an array line has '[' and the commas where keys go), plus
+  // kCopy for the fixed-size moves.
+  std::size_t lineCount = 0;
+  for (const char* p = arrays.data(), *end = p + arrays.size();
+       p < end && (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)))); ++p)
+    ++lineCount;
   if (!arrays.empty() && arrays.back() != '\n') ++lineCount;
-  std::size_t keyBytes = 0;
-  for (const auto& k : keys) keyBytes += k.size();
   const std::size_t start = out.size();
-  out.resize(start + arrays.size() + lineCount * (keyBytes + 3));
+  out.resize(start + arrays.size() + lineCount * (keyTotal + 3) + kCopy);
   char* o = out.data() + start;
+  const char* const inEnd = arrays.data() + arrays.size();
   auto error = scanArrays(
       arrays, names.size(),
       [&](std::size_t index, std::string_view token) {
-        std::memcpy(o, keys[index].data(), keys[index].size());
-        o += keys[index].size();
-        std::memcpy(o, token.data(), token.size());
+        const auto [at, size] = keys[index];
+        if (size <= kCopy) std::memcpy(o, keyBytes.data() + at, kCopy);
+        else std::memcpy(o, keyBytes.data() + at, size);
+        o += size;
+        // A token is followed at least by ']' and a line end; a short one
+        // far enough from the end is moved in one fixed-size piece.
+        if (token.size() <= 16 && inEnd - token.data() >= 16) std::memcpy(o, token.data(), 16);
+        else std::memcpy(o, token.data(), token.size());
         o += token.size();
       },
       [&] {
