@@ -702,6 +702,19 @@ class ConnectionProcessor final : public TProcessor {
   HandshakeGuard& guard_;
 };
 
+/// Buffers big enough for a whole answer: Thrift's default 512 bytes sent a
+/// resident's record (about 1.5 KiB) as three or four TLS records, each its
+/// own SSL_write and write(2). A call and its answer now go as one.
+class WholeCallTransportFactory final : public tt::TTransportFactory {
+ public:
+  std::shared_ptr<tt::TTransport> getTransport(std::shared_ptr<tt::TTransport> trans) override {
+    return std::make_shared<tt::TBufferedTransport>(std::move(trans), kReadBuffer, kWriteBuffer);
+  }
+
+ private:
+  static constexpr std::uint32_t kReadBuffer = 4096, kWriteBuffer = 16384;
+};
+
 class Listening final : public apache::thrift::server::TServerEventHandler {
  public:
   explicit Listening(std::shared_ptr<std::promise<void>> p) : p_(std::move(p)) {}
@@ -796,7 +809,7 @@ void ApiServer::start() {
   // one that never finishes its handshake holds a thread no longer either.
   if (api.idleTimeout.count() > 0) socket->setRecvTimeout(static_cast<int>(api.idleTimeout.count()));
   server_ = std::make_shared<apache::thrift::server::TThreadedServer>(
-      std::make_shared<ConnectionFactory>(build, api), socket, std::make_shared<tt::TBufferedTransportFactory>(),
+      std::make_shared<ConnectionFactory>(build, api), socket, std::make_shared<WholeCallTransportFactory>(),
       std::make_shared<apache::thrift::protocol::TBinaryProtocolFactory>(kMaxStringBytes, kMaxContainerItems, false,
                                                                            true));
   server_->setConcurrentClientLimit(api.maxConnections);  // one thread each; more wait to be accepted
