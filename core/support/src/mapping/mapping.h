@@ -52,7 +52,7 @@ struct CompiledField {
   /// a matching value skips the scan when the pattern cannot hold an identifier.
   std::unique_ptr<ValuePattern> pattern;
   bool patternExempt = false;
-  bool zoneAllowed = true;  ///< zoneAllows(the mapping's zone, pii), worked out once
+  bool zoneAllowed = false;  ///< zoneAllows(the mapping's zone, pii), worked out once compiled (refused till then)
   /// A source field delivered as it is (no steps, codes, pattern, default or
   /// scan, allowed in the zone): the evaluation's short path.
   bool plain = false;
