@@ -121,18 +121,18 @@ inline std::vector<Seeded> seededPrompts() {
     const std::string d = myNumber(), form = forms[static_cast<std::size_t>(i) % forms.size()];
     std::string p = mynumberTemplates[static_cast<std::size_t>(i) % mynumberTemplates.size()];
     p.replace(p.find("{v}"), 3, write(d, {4, 4, 4}, form));
-    out.push_back({"mynumber", p, d});
+    out.push_back({"mynumber", p, d, true, {}});
   }
   for (int i = 0; i < 25; ++i) {
     const std::string d = randomDigits(11, false), form = forms[static_cast<std::size_t>(i) % forms.size()];
-    out.push_back({"resident-code", "住民票コード " + write(d, {3, 4, 4}, form) + " の人の転出証明書について", d});
+    out.push_back({"resident-code", "住民票コード " + write(d, {3, 4, 4}, form) + " の人の転出証明書について", d, true, {}});
   }
   for (int i = 0; i < 20; ++i) {
     static const char* letters = "ABCDEFGHJKLMNPRSTUVWXYZ";
     std::string l1{letters[rng() % 23], letters[rng() % 23]}, l2{letters[rng() % 23], letters[rng() % 23]};
     const std::string d = randomDigits(8, true);
     const std::string card = i % 2 ? l1 + d + l2 : fullWidth(l1 + d + l2);
-    out.push_back({"residence-card", "在留カードの番号は" + card + "です。更新はどこでできますか", d});
+    out.push_back({"residence-card", "在留カードの番号は" + card + "です。更新はどこでできますか", d, true, {}});
   }
   const std::vector<std::pair<std::string, std::vector<int>>> phones = {
       {"090", {3, 4, 4}}, {"080", {3, 4, 4}}, {"03", {2, 4, 4}}, {"0120", {4, 3, 3}}, {"06", {2, 4, 4}}};
@@ -144,13 +144,13 @@ inline std::vector<Seeded> seededPrompts() {
     std::string written = i % 6 == 5 ? "+81 " + grouped(d.substr(1), {sizes[0] - 1, sizes[1], sizes[2]}, " ")
                                      : write(d, sizes, forms[static_cast<std::size_t>(i) % 5]);
     const std::string value = i % 6 == 5 ? "81" + d.substr(1) : d;
-    out.push_back({"phone", "折り返しの電話は " + written + " にお願いします。保育園の入園について", value});
+    out.push_back({"phone", "折り返しの電話は " + written + " にお願いします。保育園の入園について", value, true, {}});
   }
   for (int i = 0; i < 20; ++i) {
     const std::string local = "kojin" + randomDigits(4, true) + (i % 2 ? ".yamada" : "_t");
     const std::string mail = local + (i % 3 ? "@example.jp" : "@mail.example.ne.jp");
     const std::string written = i % 4 == 3 ? local + "＠example.jp" : mail;
-    out.push_back({"email", "返信は" + written + "へ。粗大ごみの出し方を教えて", i % 4 == 3 ? local : mail, false});
+    out.push_back({"email", "返信は" + written + "へ。粗大ごみの出し方を教えて", i % 4 == 3 ? local : mail, false, {}});
   }
   const std::vector<std::string> towns = {"東京都世田谷区池尻", "見本市中央", "大阪府大阪市北区若葉", "見本市東町"};
   for (int i = 0; i < 30; ++i) {
@@ -168,14 +168,14 @@ inline std::vector<Seeded> seededPrompts() {
     const bool withPostal = i % 2 == 0;
     const std::string p = std::string("住所は") + (withPostal ? "〒" + postal + " " : "") + town + number +
                           "です。ごみの収集日はいつですか";
-    out.push_back({"address", p, town + number, false});
-    if (withPostal) out.push_back({"postal-code", p, digitsIn(postal), true});
+    out.push_back({"address", p, town + number, false, {}});
+    if (withPostal) out.push_back({"postal-code", p, digitsIn(postal), true, {}});
   }
   const std::vector<std::string> births = {"昭和50年1月2日生まれ", "生年月日は1980年12月3日です", "H2.4.5生",
                                            "平成元年7月8日に生まれました", "1975/01/02生", "誕生日 令和2年3月4日"};
   for (int i = 0; i < 15; ++i) {
     const std::string b = births[static_cast<std::size_t>(i) % births.size()];
-    out.push_back({"birth-date", "子どもは" + b + "。予防接種の時期を知りたい", b, false});
+    out.push_back({"birth-date", "子どもは" + b + "。予防接種の時期を知りたい", b, false, {}});
   }
   const std::vector<std::string> names = {"見本 太郎", "架空　花子", "試験一郎"};
   for (int i = 0; i < 10; ++i) {
