@@ -328,3 +328,30 @@ BOOST_AUTO_TEST_CASE(utf8_codec_validates) {
   BOOST_TEST(!findCodec("Shift_JIS"));  // names are exact
   BOOST_TEST(!findCodec("cp932"));
 }
+
+// The table decoders take ASCII a word at a time, and a run of 2 to 7 bytes
+// to the end of a value in two overlapping loads: every length up to 24,
+// with a double-byte character and with an invalid byte at each place, and
+// all ASCII, decodes as the characters one by one would.
+BOOST_AUTO_TEST_CASE(ascii_runs_and_short_tails_decode_as_single_characters) {
+  const std::string filler = "2026-03-31ABCabc0123456789";
+  int mismatches = 0;
+  for (const char* name : {"windows-31j", "euc-jp"}) {
+    const Codec& codec = *findCodec(name);
+    const std::string kan = std::string(name) == "euc-jp" ? "\xB4\xC1" : "\x8A\xBF";  // 漢
+    for (std::size_t n = 0; n <= 24; ++n) {
+      const std::string ascii = filler.substr(0, n);
+      if (renkeiDecode(codec, ascii) != ascii) ++mismatches;
+      for (std::size_t at = 0; at <= n; ++at) {
+        const std::string in = ascii.substr(0, at) + kan + ascii.substr(at);
+        if (renkeiDecode(codec, in) != ascii.substr(0, at) + "漢" + ascii.substr(at)) ++mismatches;
+        // A lone 0xFF is invalid in both: one 〓, the ASCII around it kept.
+        std::string out;
+        CodecStats stats;
+        codec.decode(ascii.substr(0, at) + "\xFF" + ascii.substr(at), out, stats);
+        if (out != ascii.substr(0, at) + "〓" + ascii.substr(at) || stats.invalid != 1) ++mismatches;
+      }
+    }
+  }
+  BOOST_TEST(mismatches == 0);
+}
